@@ -1,0 +1,57 @@
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { ClockModule } from '../infra/clock/clock.module';
+import { AppConfig } from '../infra/config/app-config';
+import { ConfigModule } from '../infra/config/config.module';
+import { PrismaModule, TransactionsModule } from '../infra/prisma/prisma.module';
+import { QueuesModule } from '../infra/queues/queues.module';
+import { WorkerShutdown } from '../infra/queues/worker-shutdown.service';
+import { RedisModule } from '../infra/redis/redis.module';
+import { EventsWorkerModule } from '../modules/events/events-worker.module';
+import { EventsModule } from '../modules/events/events.module';
+import { HealthModule } from '../modules/health/health.module';
+import { MetricsModule } from '../modules/metrics/metrics.module';
+
+export interface ProcessRoles {
+  /** Serve HTTP (controllers, docs, health, metrics). */
+  api: boolean;
+  /** Run BullMQ processors, the outbox relay and schedulers. */
+  worker: boolean;
+}
+
+/**
+ * The root module for any mix of roles: `main.api.ts` (api), `main.worker.ts` (worker) and
+ * `main.ts` (both). Shared infrastructure is always present; roles add their modules.
+ */
+@Module({})
+export class AppModule {
+  static register(config: AppConfig, roles: ProcessRoles): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.env.LOG_LEVEL,
+            // Fastify's request id, copied onto the raw request by genRequestId.
+            genReqId: (req) => (req as { id?: string }).id ?? 'unknown',
+            redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+            autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/metrics' },
+          },
+          // Nest 12 + Fastify logs nothing with the default pattern.
+          forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+        }),
+        RedisModule,
+        PrismaModule,
+        TransactionsModule,
+        ClockModule,
+        QueuesModule,
+        EventsModule,
+        ...(roles.api ? [HealthModule, MetricsModule] : []),
+        ...(roles.worker ? [DiscoveryModule, EventsWorkerModule.register(config)] : []),
+      ],
+      providers: roles.worker ? [WorkerShutdown] : [],
+    };
+  }
+}

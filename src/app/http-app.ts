@@ -1,0 +1,76 @@
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { Clock } from '../infra/clock/clock';
+import type { AppConfig } from '../infra/config/app-config';
+import { AllExceptionsFilter } from '../infra/http/all-exceptions.filter';
+import { ErrorBody } from '../infra/http/error-body';
+import { genRequestId, REQUEST_ID_HEADER } from '../infra/http/request-id';
+import { MetricsService } from '../modules/metrics/metrics.service';
+import { AppModule, type ProcessRoles } from './app.module';
+
+export const BODY_LIMIT_BYTES = 1_048_576;
+
+/**
+ * Builds the HTTP application exactly as `main.api.ts` and `main.ts` run it; e2e tests use this
+ * same function, so what they exercise is what ships.
+ */
+export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    genReqId: genRequestId,
+    bodyLimit: BODY_LIMIT_BYTES,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    routerOptions: { maxParamLength: 200 },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, roles), adapter, {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      forbidUnknownValues: true,
+    }),
+  );
+  app.useGlobalFilters(new AllExceptionsFilter());
+
+  const fastify = app.getHttpAdapter().getInstance();
+  const clock = app.get(Clock);
+  const metrics = app.get(MetricsService);
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    await clock.sync();
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    metrics.observeHttp(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Compute Exchange API')
+      .setDescription(
+        'Brokers idle GPU capacity of small data centres to companies that need inference. ' +
+          'Every error answers with the ErrorBody schema.',
+      )
+      .setVersion('0.1.0')
+      .addBearerAuth(
+        { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN for /metrics' },
+        'metrics-token',
+      )
+      .build(),
+    { extraModels: [ErrorBody] },
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+  return app;
+}

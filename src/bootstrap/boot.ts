@@ -1,0 +1,79 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import pino from 'pino';
+import { AppModule, type ProcessRoles } from '../app/app.module';
+import { createHttpApp } from '../app/http-app';
+import { ConfigError, loadEnvironment, type EnvironmentVariables } from '../config/app-config';
+import type { AppConfig } from '../infra/config/app-config';
+import { preflight } from './preflight';
+import { StartupError } from './startup-error';
+
+// The process must be gone within 10 s of SIGTERM even if a dependency hangs while closing.
+const HARD_EXIT_CEILING_MS = 9_500;
+const CLOSE_MARGIN_MS = 1_500;
+
+function fail(message: string): never {
+  process.stderr.write(`compute-exchange: ${message}\n`);
+  process.exit(1);
+}
+
+/** Starts a process with the given roles; the three entry points differ only in `roles`. */
+export async function boot(roles: ProcessRoles): Promise<void> {
+  let env: EnvironmentVariables;
+  try {
+    env = loadEnvironment();
+  } catch (error) {
+    fail(error instanceof ConfigError ? error.message : String(error));
+  }
+  const log = pino({ name: 'boot', level: env.LOG_LEVEL });
+  let app: INestApplicationContext;
+  let config: AppConfig;
+  try {
+    config = await preflight(env, { info: (m) => log.info(m), warn: (m) => log.warn(m) });
+    if (roles.api) {
+      const http = await createHttpApp(config, roles);
+      await http.listen({ port: config.env.PORT, host: config.env.HOST });
+      log.info(`API listening on http://${config.env.HOST}:${config.env.PORT} (docs at /docs)`);
+      app = http;
+    } else {
+      app = await NestFactory.createApplicationContext(AppModule.register(config, roles), {
+        bufferLogs: true,
+      });
+      app.useLogger(app.get(PinoNestLogger));
+      await app.init();
+    }
+  } catch (error) {
+    if (error instanceof StartupError) fail(error.message);
+    const e = error as { code?: string; message?: string };
+    fail(`start-up failed: ${e.code ? `${e.code} ` : ''}${e.message ?? String(error)}`);
+  }
+  if (roles.worker) log.info('workers running');
+
+  const grace = config.env.SHUTDOWN_GRACE_MS;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal} received: draining`);
+    setTimeout(
+      () => {
+        log.warn('shutdown deadline reached; exiting with work left to stall recovery');
+        process.exit(0);
+      },
+      Math.min(grace + CLOSE_MARGIN_MS, HARD_EXIT_CEILING_MS),
+    ).unref();
+    app.close().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'error while stopping');
+        process.exit(0);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

@@ -1,0 +1,49 @@
+import { ConfigError, loadEnvironment } from './app-config';
+
+describe('loadEnvironment', () => {
+  it('gives every setting a local default and leaves secrets unset', () => {
+    const env = loadEnvironment({});
+    expect(env.PORT).toBe(3000);
+    expect(env.DATABASE_URL).toBe('postgresql://postgres@127.0.0.1:5432/compute_exchange');
+    expect(env.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(env.SHUTDOWN_GRACE_MS).toBe(8000);
+    expect(env.MIGRATE_ON_START).toBe(true);
+    expect(env.CLOCK).toBe('system');
+    expect(env.API_KEY_PEPPER).toBeUndefined();
+    expect(env.METRICS_TOKEN).toBeUndefined();
+  });
+
+  it('converts numbers and booleans from strings', () => {
+    const env = loadEnvironment({ PORT: '8080', MIGRATE_ON_START: 'false', JOB_MAX_STALLED_COUNT: '0' });
+    expect(env.PORT).toBe(8080);
+    expect(env.MIGRATE_ON_START).toBe(false);
+    expect(env.JOB_MAX_STALLED_COUNT).toBe(0);
+  });
+
+  it('names every invalid variable in one message', () => {
+    expect(() => loadEnvironment({ PORT: 'eighty', REDIS_URL: 'http://x', LOG_LEVEL: 'loud' })).toThrow(
+      /PORT.*REDIS_URL.*LOG_LEVEL|PORT.*LOG_LEVEL.*REDIS_URL/,
+    );
+    expect(() => loadEnvironment({ PORT: '70000' })).toThrow(ConfigError);
+    expect(() => loadEnvironment({ DATA_ENCRYPTION_KEY: 'too-short' })).toThrow(/DATA_ENCRYPTION_KEY/);
+  });
+
+  it('refuses the controllable clock and missing secrets in production', () => {
+    const secrets = {
+      API_KEY_PEPPER: 'p'.repeat(32),
+      JWT_SECRET: 'j'.repeat(32),
+      DATA_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+    };
+    expect(() => loadEnvironment({ NODE_ENV: 'production', CLOCK: 'controllable', ...secrets })).toThrow(
+      /CLOCK=controllable is refused in production/,
+    );
+    expect(() => loadEnvironment({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(32) })).toThrow(
+      /API_KEY_PEPPER, DATA_ENCRYPTION_KEY required in production/,
+    );
+    expect(loadEnvironment({ NODE_ENV: 'production', ...secrets }).NODE_ENV).toBe('production');
+  });
+
+  it('treats an empty optional value as unset', () => {
+    expect(loadEnvironment({ METRICS_TOKEN: '' }).METRICS_TOKEN).toBeUndefined();
+  });
+});

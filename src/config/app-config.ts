@@ -1,0 +1,179 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * Every environment variable the exchange reads, with its local default.
+ * Secrets have no default: outside production a missing one is generated once and stored
+ * (see secrets.ts); in production a missing one stops the boot.
+ */
+export class EnvironmentVariables {
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV: 'development' | 'test' | 'production' = 'development';
+
+  @IsString()
+  HOST = '127.0.0.1';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgresql:// URL' })
+  DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/compute_exchange';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_MAX = 10;
+
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** Prefix of every Redis key we write (BullMQ queues included). */
+  @Matches(/^[A-Za-z0-9:_{}-]{1,64}$/)
+  REDIS_PREFIX = 'cx';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' = 'info';
+
+  /** Apply pending migrations (and create the database if missing) before starting. */
+  @Transform(toBool)
+  @IsBoolean()
+  MIGRATE_ON_START = true;
+
+  /** How long SIGTERM waits for active jobs before closing anyway. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHUTDOWN_GRACE_MS = 8_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  JOB_LOCK_DURATION_MS = 30_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  JOB_STALLED_INTERVAL_MS = 30_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  JOB_MAX_STALLED_COUNT = 2;
+
+  /** Fallback poll of the outbox when no NOTIFY arrives. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(600_000)
+  OUTBOX_POLL_INTERVAL_MS = 1_000;
+
+  /** How often the reconciler looks for work that Redis lost. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  RECONCILE_INTERVAL_MS = 60_000;
+
+  /** A published event whose consumer has neither a job nor an inbox row after this is re-published. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  RECONCILE_STRANDED_AFTER_MS = 60_000;
+
+  /** `controllable` lets tests move time for API and worker processes alike; refused in production. */
+  @IsIn(['system', 'controllable'])
+  CLOCK: 'system' | 'controllable' = 'system';
+
+  /** When set, /metrics requires `Authorization: Bearer <token>`. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  METRICS_TOKEN?: string;
+
+  /** Secret: keyed hash (HMAC-SHA-256) pepper for API keys. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  @MaxLength(512)
+  API_KEY_PEPPER?: string;
+
+  /** Secret: signs access tokens. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  @MaxLength(512)
+  JWT_SECRET?: string;
+
+  /** Secret: 32 bytes, base64, encrypts lease access details at rest. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'DATA_ENCRYPTION_KEY must be 32 bytes in base64' })
+  DATA_ENCRYPTION_KEY?: string;
+}
+
+export const SECRET_NAMES = ['API_KEY_PEPPER', 'JWT_SECRET', 'DATA_ENCRYPTION_KEY'] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment once; the only place that reads `process.env`. */
+export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): EnvironmentVariables {
+  const known = Object.keys(new EnvironmentVariables());
+  const input: Record<string, string> = {};
+  for (const key of [...known, ...SECRET_NAMES, 'METRICS_TOKEN']) {
+    const value = env[key];
+    if (value !== undefined) input[key] = value;
+  }
+  const parsed = plainToInstance(EnvironmentVariables, input, { exposeDefaultValues: true });
+  const errors = validateSync(parsed, { whitelist: true, forbidUnknownValues: true });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new ConfigError(`invalid configuration: ${lines.join(' | ')}`);
+  }
+  if (parsed.NODE_ENV === 'production' && parsed.CLOCK === 'controllable') {
+    throw new ConfigError('invalid configuration: CLOCK=controllable is refused in production');
+  }
+  if (parsed.NODE_ENV === 'production') {
+    const missing = SECRET_NAMES.filter((name) => parsed[name] === undefined);
+    if (missing.length > 0) {
+      throw new ConfigError(`invalid configuration: ${missing.join(', ')} required in production`);
+    }
+  }
+  return parsed;
+}

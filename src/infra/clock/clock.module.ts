@@ -1,0 +1,25 @@
+import { Global, Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { RedisService } from '../redis/redis.service';
+import { Clock } from './clock';
+import { ControllableClock } from './controllable-clock';
+import { SystemClock } from './system-clock';
+
+export const CLOCK_REDIS_KEY = 'clock:now';
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: Clock,
+      inject: [AppConfig, RedisService],
+      useFactory: (config: AppConfig, redis: RedisService): Clock =>
+        config.env.CLOCK === 'controllable'
+          ? // The initial instant is only a fallback: sync() adopts the shared one.
+            new ControllableClock(redis.client, redis.key(CLOCK_REDIS_KEY), new SystemClock().now().getTime())
+          : new SystemClock(),
+    },
+  ],
+  exports: [Clock],
+})
+export class ClockModule {}

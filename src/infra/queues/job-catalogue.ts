@@ -1,0 +1,57 @@
+import type { JobsOptions } from 'bullmq';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { EventEnvelope } from '../../modules/events/event-envelope.dto';
+
+export const QUEUE = {
+  events: 'events',
+  maintenance: 'maintenance',
+} as const;
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+
+export class ReconcilePayload {
+  /** Who asked: the scheduler or an admin; for logs only. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  trigger?: string;
+}
+
+/** Every job: its payload type. A job here without a definition below does not compile. */
+export interface JobPayloads {
+  /** One outbox event, job id = event id; every consumer records it in the inbox. */
+  'events.deliver': EventEnvelope;
+  /** Re-enqueues work Redis lost: unpublished and stranded outbox events. */
+  'maintenance.reconcile': ReconcilePayload;
+}
+export type JobName = keyof JobPayloads;
+
+interface JobDefinition {
+  queue: QueueName;
+  /** class-validator class the payload is checked against before a handler sees it. */
+  payload: new () => object;
+  options: JobsOptions;
+}
+
+// Completed jobs are kept an hour for inspection; dedupe after that is the inbox's job.
+const retention = {
+  removeOnComplete: { age: 3_600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3_600 },
+} satisfies JobsOptions;
+
+export const JOBS = {
+  'events.deliver': {
+    queue: QUEUE.events,
+    payload: EventEnvelope,
+    options: { attempts: 10, backoff: { type: 'exponential', delay: 1_000 }, ...retention },
+  },
+  'maintenance.reconcile': {
+    queue: QUEUE.maintenance,
+    payload: ReconcilePayload,
+    options: { attempts: 3, backoff: { type: 'fixed', delay: 5_000 }, ...retention },
+  },
+} as const satisfies { [N in JobName]: JobDefinition };
+
+/** Job names that run on queue Q. */
+export type JobsOf<Q extends QueueName> = {
+  [N in JobName]: (typeof JOBS)[N]['queue'] extends Q ? N : never;
+}[JobName];

@@ -1,0 +1,54 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import type { Job, JobsOptions, Queue } from 'bullmq';
+import { JOBS, QUEUE, type JobName, type JobPayloads, type QueueName } from './job-catalogue';
+
+export interface EnqueueOptions {
+  /** Deterministic id for jobs whose effect must happen once; a second add is a no-op. */
+  jobId?: string;
+  delay?: number;
+}
+
+/** The only way application code adds jobs: typed by the catalogue, options from it. */
+@Injectable()
+export class JobProducer {
+  private readonly logger = new Logger(JobProducer.name);
+  private readonly queues: Record<QueueName, Queue>;
+
+  constructor(@InjectQueue(QUEUE.events) events: Queue, @InjectQueue(QUEUE.maintenance) maintenance: Queue) {
+    this.queues = { events, maintenance };
+    for (const queue of Object.values(this.queues)) {
+      // Without a listener an unreachable Redis would surface as an unhandled 'error' event.
+      queue.on('error', (error: Error) => this.logger.warn(`queue ${queue.name}: ${error.message}`));
+    }
+  }
+
+  queue(name: QueueName): Queue {
+    return this.queues[name];
+  }
+
+  async enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayloads[N],
+    options: EnqueueOptions = {},
+  ): Promise<Job> {
+    const definition = JOBS[name];
+    const jobOptions: JobsOptions = { ...definition.options, ...options };
+    return this.queues[definition.queue].add(name, payload, jobOptions);
+  }
+
+  async enqueueMany<N extends JobName>(
+    name: N,
+    jobs: ReadonlyArray<{ payload: JobPayloads[N]; jobId?: string }>,
+  ): Promise<Job[]> {
+    if (jobs.length === 0) return [];
+    const definition = JOBS[name];
+    return this.queues[definition.queue].addBulk(
+      jobs.map((j) => ({
+        name,
+        data: j.payload,
+        opts: { ...definition.options, ...(j.jobId !== undefined ? { jobId: j.jobId } : {}) },
+      })),
+    );
+  }
+}

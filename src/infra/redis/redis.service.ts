@@ -1,0 +1,41 @@
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import { redisOptionsFromUrl } from './redis-connection';
+
+/**
+ * Redis clients for everything that is not BullMQ (BullMQ manages its own connections).
+ * `client` queues commands while reconnecting; `probe` fails fast so readiness can answer 503.
+ */
+@Injectable()
+export class RedisService implements OnApplicationShutdown {
+  readonly client: Redis;
+  readonly probe: Redis;
+  readonly prefix: string;
+
+  constructor(config: AppConfig) {
+    const options = redisOptionsFromUrl(config.env.REDIS_URL);
+    this.prefix = config.env.REDIS_PREFIX;
+    this.client = new Redis({ ...options, lazyConnect: false, maxRetriesPerRequest: 3 });
+    this.probe = new Redis({
+      ...options,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1_000,
+      retryStrategy: () => 1_000,
+    });
+    // Errors are reported through readiness; without listeners ioredis prints them raw.
+    this.client.on('error', () => undefined);
+    this.probe.on('error', () => undefined);
+  }
+
+  key(...parts: string[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.client.disconnect();
+    this.probe.disconnect();
+    await Promise.resolve();
+  }
+}

@@ -1,0 +1,36 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import type { AppConfig } from '../../infra/config/app-config';
+import { QUEUE } from '../../infra/queues/job-catalogue';
+import { registerProcessor } from '../../infra/queues/register-processor';
+import { EventConsumersRegistry } from './event-consumers.registry';
+import { EventsModule } from './events.module';
+import { EventsProcessor } from './events.processor';
+import { InboxRepository } from './inbox.repository';
+import { InboxService } from './inbox.service';
+import { MaintenanceProcessor } from './maintenance.processor';
+import { MaintenanceScheduler } from './maintenance.scheduler';
+import { OutboxReconciler } from './outbox-reconciler.service';
+import { OutboxRelay } from './outbox-relay.service';
+
+/** The worker side of events: relay, delivery to consumers through the inbox, reconciler. */
+@Module({})
+export class EventsWorkerModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: EventsWorkerModule,
+      imports: [DiscoveryModule, EventsModule],
+      providers: [
+        EventConsumersRegistry,
+        InboxRepository,
+        InboxService,
+        OutboxRelay,
+        OutboxReconciler,
+        MaintenanceScheduler,
+        registerProcessor(EventsProcessor, QUEUE.events, config, 16),
+        registerProcessor(MaintenanceProcessor, QUEUE.maintenance, config, 1),
+      ],
+      exports: [OutboxRelay, OutboxReconciler, InboxService],
+    };
+  }
+}

@@ -1,0 +1,19 @@
+import { Injectable } from '@nestjs/common';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import type { PrismaService } from '../../infra/prisma/prisma.service';
+
+@Injectable()
+export class InboxRepository {
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+
+  /** Records (consumer, event); false when it was already recorded. */
+  async systemRecord(consumer: string, eventId: string, at: Date): Promise<boolean> {
+    const tx = this.txHost.tx;
+    const inserted = await tx.$executeRaw`
+      INSERT INTO inbox_events (consumer, event_id, processed_at)
+      VALUES (${consumer}, ${eventId}::uuid, ${at})
+      ON CONFLICT (consumer, event_id) DO NOTHING`;
+    return inserted === 1;
+  }
+}

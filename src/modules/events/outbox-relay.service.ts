@@ -1,0 +1,137 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Transactional } from '@nestjs-cls/transactional';
+import { Client } from 'pg';
+import { Clock } from '../../infra/clock/clock';
+import { AppConfig } from '../../infra/config/app-config';
+import { JobProducer } from '../../infra/queues/job-producer.service';
+import { OutboxRepository } from './outbox.repository';
+
+const BATCH = 500;
+const ENQUEUE_TIMEOUT_MS = 5_000;
+export const OUTBOX_CHANNEL = 'outbox_events';
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Publishes committed outbox rows to BullMQ with the event id as job id. Woken by the insert
+ * trigger's NOTIFY; a poll covers lost notifications and a dropped LISTEN connection. Several
+ * relays (one per worker process) skip each other's rows.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private listener: Client | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private reconnect: NodeJS.Timeout | undefined;
+  private draining: Promise<void> | undefined;
+  private wakeAgain = false;
+  private stopped = false;
+
+  constructor(
+    private readonly outbox: OutboxRepository,
+    private readonly producer: JobProducer,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listen();
+    this.poll = setInterval(() => this.wake(), this.config.env.OUTBOX_POLL_INTERVAL_MS);
+    this.wake();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.poll);
+    clearTimeout(this.reconnect);
+    await this.draining;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+  }
+
+  /** Starts a drain, or asks the running one to go round again: no wakeup is lost. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.draining) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+    });
+  }
+
+  /** Publishes until the outbox is empty; for the reconciler and tests. */
+  async drainNow(): Promise<void> {
+    await this.draining;
+    await this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      do {
+        this.wakeAgain = false;
+        await this.clock.sync();
+        while ((await this.relayBatch()) === BATCH && !this.stopped) {
+          // A full batch means more may be waiting.
+        }
+      } while (this.wakeAgain && !this.stopped);
+    } catch (error) {
+      this.logger.warn(`outbox relay: ${(error as Error).message}; retrying on the next tick`);
+    }
+  }
+
+  @Transactional()
+  private async relayBatch(): Promise<number> {
+    const events = await this.outbox.systemClaimUnpublished(BATCH);
+    if (events.length === 0) return 0;
+    // If the commit below fails after the add, the rows are re-claimed and re-added under the
+    // same job ids: a no-op while the jobs exist, deduplicated by the inbox after that.
+    await withTimeout(
+      this.producer.enqueueMany(
+        'events.deliver',
+        events.map((event) => ({ payload: event, jobId: event.id })),
+      ),
+      ENQUEUE_TIMEOUT_MS,
+      'enqueueing outbox events',
+    );
+    await this.outbox.systemMarkPublished(
+      events.map((e) => e.id),
+      this.clock.now(),
+    );
+    return events.length;
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client({ connectionString: this.config.env.DATABASE_URL });
+    const retry = (): void => {
+      client.removeAllListeners();
+      void client.end().catch(() => undefined);
+      if (this.listener === client) this.listener = undefined;
+      if (!this.stopped) this.reconnect = setTimeout(() => void this.listen(), 1_000);
+    };
+    client.on('notification', () => this.wake());
+    client.on('error', (error) => {
+      this.logger.warn(`outbox listener: ${error.message}; polling until it reconnects`);
+      retry();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      this.listener = client;
+    } catch (error) {
+      this.logger.warn(`outbox listener: ${(error as Error).message}; polling until it reconnects`);
+      retry();
+    }
+  }
+}

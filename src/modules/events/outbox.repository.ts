@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { Prisma } from '../../generated/prisma/client.js';
+import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import type { PrismaService } from '../../infra/prisma/prisma.service';
+import type { EventType, NewEvent } from './domain/event-catalogue';
+import type { EventEnvelope } from './event-envelope.dto';
+
+interface OutboxRow {
+  id: string;
+  seq: bigint;
+  type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  payload: Prisma.JsonValue;
+  occurred_at: Date;
+}
+
+function toEnvelope(row: OutboxRow): EventEnvelope {
+  return {
+    id: row.id,
+    seq: row.seq.toString(),
+    type: row.type as EventType,
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    occurredAt: row.occurred_at.toISOString(),
+    payload: row.payload as EventEnvelope['payload'],
+  };
+}
+
+export interface OutboxBacklog {
+  unpublished: number;
+  oldestUnpublishedAt: Date | null;
+}
+
+/** Outbox rows. Reads across tenants are system reads by nature: events carry no owner filter. */
+@Injectable()
+export class OutboxRepository {
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+
+  // Inside @Transactional the ambient transaction client, otherwise the pooled client.
+  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+    return this.txHost.tx;
+  }
+
+  async insert(event: NewEvent, occurredAt: Date): Promise<EventEnvelope> {
+    const row = await this.tx.outboxEvent.create({
+      data: {
+        type: event.type,
+        aggregateType: event.aggregateType,
+        aggregateId: event.aggregateId,
+        payload: event.payload,
+        occurredAt,
+      },
+    });
+    return toEnvelope({
+      id: row.id,
+      seq: row.seq,
+      type: row.type,
+      aggregate_type: row.aggregateType,
+      aggregate_id: row.aggregateId,
+      payload: row.payload,
+      occurred_at: row.occurredAt,
+    });
+  }
+
+  /** Locks the oldest unpublished events; concurrent relays skip each other's rows. */
+  async systemClaimUnpublished(limit: number): Promise<EventEnvelope[]> {
+    const rows = await this.tx.$queryRaw<OutboxRow[]>`
+      SELECT id, seq, type, aggregate_type, aggregate_id, payload, occurred_at
+      FROM outbox_events
+      WHERE published_at IS NULL
+      ORDER BY seq
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED`;
+    return rows.map(toEnvelope);
+  }
+
+  async systemMarkPublished(ids: readonly string[], at: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.tx.outboxEvent.updateMany({
+      where: { id: { in: [...ids] } },
+      data: { publishedAt: at, publishCount: { increment: 1 } },
+    });
+  }
+
+  /**
+   * Published events of the given types that `consumer` has not recorded in its inbox, published
+   * inside [since, before): candidates for re-publication when their job was lost.
+   */
+  async systemFindUnconsumed(
+    consumer: string,
+    types: readonly EventType[],
+    since: Date,
+    before: Date,
+    limit: number,
+  ): Promise<EventEnvelope[]> {
+    const rows = await this.tx.$queryRaw<OutboxRow[]>`
+      SELECT e.id, e.seq, e.type, e.aggregate_type, e.aggregate_id, e.payload, e.occurred_at
+      FROM outbox_events e
+      WHERE e.published_at >= ${since} AND e.published_at < ${before}
+        AND e.type = ANY(${[...types]}::varchar[])
+        AND NOT EXISTS (
+          SELECT 1 FROM inbox_events i WHERE i.consumer = ${consumer} AND i.event_id = e.id)
+      ORDER BY e.seq
+      LIMIT ${limit}`;
+    return rows.map(toEnvelope);
+  }
+
+  async systemCountRepublished(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.tx.outboxEvent.updateMany({
+      where: { id: { in: [...ids] } },
+      data: { publishCount: { increment: 1 } },
+    });
+  }
+
+  async systemBacklog(): Promise<OutboxBacklog> {
+    const [row] = await this.tx.$queryRaw<Array<{ unpublished: bigint; oldest: Date | null }>>`
+      SELECT count(*) AS unpublished, min(occurred_at) AS oldest
+      FROM outbox_events WHERE published_at IS NULL`;
+    return { unpublished: Number(row?.unpublished ?? 0), oldestUnpublishedAt: row?.oldest ?? null };
+  }
+}

@@ -1,0 +1,37 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { ErrorBody } from '../../infra/http/error-body';
+import { HealthIndicators } from './health.indicators';
+
+@ApiTags('operations')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicators,
+  ) {}
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ schema: { type: 'object', properties: { status: { type: 'string', example: 'ok' } } } })
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({
+    summary: 'Readiness: PostgreSQL and Redis answer',
+    description:
+      '503 when either is down. Backlog (outbox) is reported in details but never fails readiness.',
+  })
+  @ApiServiceUnavailableResponse({ type: ErrorBody, description: 'A dependency is down; details name it' })
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check([
+      () => this.indicators.postgres(),
+      () => this.indicators.redis(),
+      () => this.indicators.outbox(),
+    ]);
+  }
+}

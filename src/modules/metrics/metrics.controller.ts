@@ -1,0 +1,52 @@
+import { Controller, Get, Headers, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import { AppConfig } from '../../infra/config/app-config';
+import { ErrorBody } from '../../infra/http/error-body';
+import { DomainError } from '../../shared/domain-error';
+import { MetricsService } from './metrics.service';
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+@ApiTags('operations')
+@Controller('metrics')
+export class MetricsController {
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Prometheus metrics',
+    description: 'Open unless METRICS_TOKEN is set; then a Bearer token is required.',
+  })
+  @ApiBearerAuth('metrics-token')
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
+  @ApiUnauthorizedResponse({ type: ErrorBody })
+  async scrape(
+    @Headers('authorization') authorization: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const token = this.config.env.METRICS_TOKEN;
+    if (token !== undefined && !sameSecret(authorization ?? '', `Bearer ${token}`)) {
+      throw new DomainError('UNAUTHENTICATED', 'A valid metrics token is required.');
+    }
+    const { contentType, body } = await this.metrics.exposition();
+    await reply.header('content-type', contentType).send(body);
+  }
+}

@@ -1,0 +1,154 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import type { Queue } from 'bullmq';
+import { AppModule } from '../../src/app/app.module';
+import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { EventConsumer, type EventHandler } from '../../src/modules/events/event-consumer';
+import type { EventEnvelope } from '../../src/modules/events/event-envelope.dto';
+import { OutboxReconciler } from '../../src/modules/events/outbox-reconciler.service';
+import { OutboxRelay } from '../../src/modules/events/outbox-relay.service';
+import { OutboxService } from '../../src/modules/events/outbox.service';
+import { testConfig } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
+
+const CONSUMER = 'test-effects';
+
+/** A consumer with a real database effect: one row per handled event. */
+@EventConsumer({ consumer: CONSUMER, types: ['offer.placed'] })
+@Injectable()
+class EffectConsumer implements EventHandler {
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+
+  async handle(event: EventEnvelope): Promise<void> {
+    await this.txHost.tx.$executeRaw`INSERT INTO test_effects (event_id) VALUES (${event.id}::uuid)`;
+  }
+}
+
+describe('outbox -> BullMQ -> inbox (real PostgreSQL and Redis)', () => {
+  let module: TestingModule;
+  let prisma: PrismaService;
+  let outbox: OutboxService;
+  let txHost: TransactionHost;
+  let queue: Queue;
+  const created: string[] = [];
+
+  async function effects(eventId: string): Promise<number> {
+    const rows = await prisma.$queryRaw<Array<{ n: bigint }>>`
+      SELECT count(*) AS n FROM test_effects WHERE event_id = ${eventId}::uuid`;
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async function recordEvent(aggregateId: string): Promise<EventEnvelope> {
+    const event = await txHost.withTransaction(() =>
+      outbox.record({ type: 'offer.placed', aggregateType: 'offer', aggregateId, payload: { gpus: 8 } }),
+    );
+    created.push(event.id);
+    return event;
+  }
+
+  beforeAll(async () => {
+    const config = testConfig();
+    module = await Test.createTestingModule({
+      imports: [AppModule.register(config, { api: false, worker: true })],
+      providers: [EffectConsumer],
+    }).compile();
+    await module.init();
+    prisma = module.get(PrismaService);
+    outbox = module.get(OutboxService);
+    txHost = module.get(TransactionHost);
+    queue = module.get<Queue>(getQueueToken('events'));
+    await prisma.$executeRaw`CREATE TABLE IF NOT EXISTS test_effects (id bigserial PRIMARY KEY, event_id uuid NOT NULL)`;
+  });
+
+  afterAll(async () => {
+    await prisma.$executeRaw`DROP TABLE IF EXISTS test_effects`;
+    await prisma.$executeRaw`DELETE FROM inbox_events WHERE event_id = ANY(${created}::uuid[])`;
+    await prisma.$executeRaw`DELETE FROM outbox_events WHERE id = ANY(${created}::uuid[])`;
+    await queue.obliterate({ force: true });
+    await module.close();
+  });
+
+  it('delivers a committed event once, and not again when re-published after retention removed its job', async () => {
+    const event = await recordEvent('offer-1');
+    await waitFor('the consumer effect', async () => ((await effects(event.id)) === 1 ? true : undefined));
+    const job = await waitFor('the completed job', async () => {
+      const found = await queue.getJob(event.id);
+      return found && (await found.isCompleted()) ? found : undefined;
+    });
+    expect(job.id).toBe(event.id);
+
+    // Retention removes the job; then the row is published again (as after a relay crash).
+    await job.remove();
+    await prisma.$executeRaw`UPDATE outbox_events SET published_at = NULL WHERE id = ${event.id}::uuid`;
+    module.get(OutboxRelay).wake();
+    await waitFor('the re-published job to complete', async () => {
+      const again = await queue.getJob(event.id);
+      return again && (await again.isCompleted()) ? again : undefined;
+    });
+
+    expect(await effects(event.id)).toBe(1);
+    const row = await prisma.outboxEvent.findUniqueOrThrow({ where: { id: event.id } });
+    expect(row.publishCount).toBe(2);
+    expect(row.publishedAt).not.toBeNull();
+  });
+
+  it('does not publish an event whose transaction rolled back', async () => {
+    const rolledBack = txHost.withTransaction(async () => {
+      const event = await outbox.record({
+        type: 'offer.placed',
+        aggregateType: 'offer',
+        aggregateId: 'offer-rb',
+        payload: {},
+      });
+      created.push(event.id);
+      throw new Error('business rule failed');
+    });
+    await expect(rolledBack).rejects.toThrow('business rule failed');
+    const rows = await prisma.outboxEvent.count({ where: { aggregateId: 'offer-rb' } });
+    expect(rows).toBe(0);
+  });
+
+  it('refuses to record an event outside a transaction', async () => {
+    await expect(async () =>
+      outbox.record({ type: 'offer.placed', aggregateType: 'offer', aggregateId: 'x', payload: {} }),
+    ).rejects.toThrow(/MANDATORY/);
+    expect(await prisma.outboxEvent.count({ where: { aggregateId: 'x' } })).toBe(0);
+  });
+
+  it('reconciler re-publishes an event whose job Redis lost, exactly once', async () => {
+    // Published long ago, no job in Redis, never consumed: what a Redis restart leaves behind.
+    const { id } = await prisma.outboxEvent.create({
+      data: {
+        type: 'offer.placed',
+        aggregateType: 'offer',
+        aggregateId: 'offer-lost',
+        payload: {},
+        occurredAt: new Date(Date.now() - 120_000),
+        publishedAt: new Date(Date.now() - 60_000),
+        publishCount: 1,
+      },
+    });
+    created.push(id);
+    expect(await queue.getJob(id)).toBeUndefined();
+
+    const reconciler = module.get(OutboxReconciler);
+    expect(await reconciler.reconcile()).toEqual({ republished: 1 });
+    await waitFor('the stranded event effect', async () => ((await effects(id)) === 1 ? true : undefined));
+    // Consumed now: a second pass finds nothing, and the effect stays single.
+    expect(await reconciler.reconcile()).toEqual({ republished: 0 });
+    expect(await effects(id)).toBe(1);
+  });
+
+  it('fails a job with an invalid payload without retrying it', async () => {
+    const bad = await queue.add('events.deliver', { id: 'not-a-uuid' }, { attempts: 5 });
+    const failed = await waitFor('the invalid job to fail', async () => {
+      const job = await queue.getJob(bad.id!);
+      return job && (await job.isFailed()) ? job : undefined;
+    });
+    expect(failed.attemptsMade).toBe(1);
+    expect(failed.failedReason).toMatch(/invalid payload/);
+  });
+});
