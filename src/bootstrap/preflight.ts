@@ -84,8 +84,10 @@ export async function preflight(env: EnvironmentVariables, log: PreflightLog): P
         `database "${databaseName(env.DATABASE_URL)}" does not exist on ${postgresAddress(env.DATABASE_URL)}; run \`npm run db:migrate\``,
       );
     }
-    await ensureDatabase(env.DATABASE_URL);
-    log.info(`created database "${databaseName(env.DATABASE_URL)}"`);
+    // Another process starting at the same moment may win the race; only the creator says so.
+    if (await ensureDatabase(env.DATABASE_URL)) {
+      log.info(`created database "${databaseName(env.DATABASE_URL)}"`);
+    }
   }
   if (env.MIGRATE_ON_START) {
     const applied = await applyMigrations(env.DATABASE_URL);

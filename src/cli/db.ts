@@ -28,7 +28,7 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
 
-  const url = loadEnvironment().DATABASE_URL;
+  const url = loadEnvironment(undefined, { requireSecrets: false }).DATABASE_URL;
   const target = describeConnection(parseDatabaseUrl(url));
 
   if (command === 'migrate') {

@@ -41,6 +41,10 @@ describe('loadEnvironment', () => {
       /API_KEY_PEPPER, DATA_ENCRYPTION_KEY required in production/,
     );
     expect(loadEnvironment({ NODE_ENV: 'production', ...secrets }).NODE_ENV).toBe('production');
+    // The migration CLI needs no secrets, so a one-off migration job does not get them.
+    expect(loadEnvironment({ NODE_ENV: 'production' }, { requireSecrets: false }).NODE_ENV).toBe(
+      'production',
+    );
   });
 
   it('treats an empty optional value as unset', () => {

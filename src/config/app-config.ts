@@ -152,8 +152,16 @@ export type SecretName = (typeof SECRET_NAMES)[number];
 
 export class ConfigError extends Error {}
 
+export interface LoadOptions {
+  /** False for tools that never touch secrets (the migration CLI), so they run in production without them. */
+  requireSecrets?: boolean;
+}
+
 /** Reads and validates the environment once; the only place that reads `process.env`. */
-export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): EnvironmentVariables {
+export function loadEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  { requireSecrets = true }: LoadOptions = {},
+): EnvironmentVariables {
   const known = Object.keys(new EnvironmentVariables());
   const input: Record<string, string> = {};
   for (const key of [...known, ...SECRET_NAMES, 'METRICS_TOKEN']) {
@@ -169,7 +177,7 @@ export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
   if (parsed.NODE_ENV === 'production' && parsed.CLOCK === 'controllable') {
     throw new ConfigError('invalid configuration: CLOCK=controllable is refused in production');
   }
-  if (parsed.NODE_ENV === 'production') {
+  if (parsed.NODE_ENV === 'production' && requireSecrets) {
     const missing = SECRET_NAMES.filter((name) => parsed[name] === undefined);
     if (missing.length > 0) {
       throw new ConfigError(`invalid configuration: ${missing.join(', ')} required in production`);

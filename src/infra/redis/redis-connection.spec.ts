@@ -9,8 +9,14 @@ describe('redisOptionsFromUrl', () => {
       password: 'p@ss',
       db: 2,
       tls: {},
+      disconnectTimeout: 200,
     });
-    expect(redisOptionsFromUrl('redis://127.0.0.1')).toEqual({ host: '127.0.0.1', port: 6379, db: 0 });
+    expect(redisOptionsFromUrl('redis://127.0.0.1')).toEqual({
+      host: '127.0.0.1',
+      port: 6379,
+      db: 0,
+      disconnectTimeout: 200,
+    });
   });
 
   it('never puts credentials in the address used for messages', () => {

@@ -6,6 +6,8 @@ export interface RedisEndpoint {
   password?: string;
   db: number;
   tls?: Record<string, never>;
+  /** ioredis waits this long for a closing socket before destroying it (default 2 s). */
+  disconnectTimeout: number;
 }
 
 /** Connection options from a redis:// or rediss:// URL (host, port, credentials, db, TLS). */
@@ -19,6 +21,8 @@ export function redisOptionsFromUrl(url: string): RedisEndpoint {
     ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
     db: Number.isInteger(db) ? db : 0,
     ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+    // Shutdown has a 10 s budget; a socket that never connected should not hold it for 2 s.
+    disconnectTimeout: 200,
   };
 }
 

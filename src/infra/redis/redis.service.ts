@@ -29,6 +29,24 @@ export class RedisService implements OnApplicationShutdown {
     this.probe.on('error', () => undefined);
   }
 
+  /** PING through the fail-fast client; waits for a connection in progress up to the timeout. */
+  async ping(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      if (this.probe.status !== 'ready') {
+        // Right after start the connection may still be opening; that is not an outage.
+        const ready = new Promise<void>((resolve) => this.probe.once('ready', () => resolve()));
+        await Promise.race([ready, deadline]);
+      }
+      await Promise.race([this.probe.ping(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   key(...parts: string[]): string {
     return [this.prefix, ...parts].join(':');
   }

@@ -38,7 +38,7 @@ export class HealthIndicators {
   async redis(): Promise<HealthIndicatorResult> {
     const check = this.indicator.check('redis');
     try {
-      await within(this.redisService.probe.ping(), PROBE_TIMEOUT_MS);
+      await this.redisService.ping(PROBE_TIMEOUT_MS);
       return check.up();
     } catch (error) {
       return check.down({ message: (error as Error).message || 'unreachable' });

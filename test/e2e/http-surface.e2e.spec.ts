@@ -1,0 +1,102 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import { startHttpApp } from '../support/http-app';
+import { testConfig } from '../support/test-env';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+describe('HTTP surface (same bootstrap as main.api.ts)', () => {
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await startHttpApp(testConfig());
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('answers liveness and readiness with PostgreSQL and Redis up and the outbox backlog in details', async () => {
+    await request(app.getHttpServer()).get('/health/live').expect(200, { status: 'ok' });
+    const ready = await request(app.getHttpServer()).get('/health/ready').expect(200);
+    expect(ready.body).toMatchObject({
+      status: 'ok',
+      details: {
+        postgres: { status: 'up' },
+        redis: { status: 'up' },
+        outbox: { status: 'up', unpublished: expect.any(Number) as number },
+      },
+    });
+  });
+
+  it('serves Swagger UI and an OpenAPI document describing routes and the error body', async () => {
+    const ui = await request(app.getHttpServer()).get('/docs').expect(200);
+    expect(ui.headers['content-type']).toMatch(/text\/html/);
+    const doc = await request(app.getHttpServer()).get('/docs-json').expect(200);
+    const spec = doc.body as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    expect(spec.openapi).toMatch(/^3\./);
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/health/live', '/health/ready', '/metrics']),
+    );
+    expect(Object.keys(spec.components.schemas.ErrorBody?.properties ?? {})).toEqual(
+      expect.arrayContaining(['statusCode', 'code', 'message', 'details', 'requestId']),
+    );
+  });
+
+  it('answers an unknown route with the common error body and the caller’s request id', async () => {
+    const res = await request(app.getHttpServer())
+      .get('/v1/does-not-exist')
+      .set('x-request-id', 'trace-42')
+      .expect(404);
+    expect(res.headers['x-request-id']).toBe('trace-42');
+    expect(res.body).toEqual({
+      statusCode: 404,
+      code: 'NOT_FOUND',
+      message: 'Cannot GET /v1/does-not-exist',
+      requestId: 'trace-42',
+    });
+  });
+
+  it('generates a request id when the caller sends none or a malformed one', async () => {
+    const plain = await request(app.getHttpServer()).get('/nope').expect(404);
+    expect(plain.headers['x-request-id']).toMatch(UUID);
+    expect((plain.body as { requestId: string }).requestId).toBe(plain.headers['x-request-id']);
+    const forged = await request(app.getHttpServer()).get('/nope').set('x-request-id', 'a b\tc').expect(404);
+    expect(forged.headers['x-request-id']).toMatch(UUID);
+  });
+
+  it('exposes Prometheus metrics with HTTP latency by route template', async () => {
+    await request(app.getHttpServer()).get('/health/live').expect(200);
+    const res = await request(app.getHttpServer()).get('/metrics').expect(200);
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    expect(res.text).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/health\/live",status="200"\} \d+/,
+    );
+    expect(res.text).toContain('outbox_unpublished_events');
+    expect(res.text).toContain('process_cpu_seconds_total');
+  });
+});
+
+describe('/metrics with METRICS_TOKEN set', () => {
+  let app: NestFastifyApplication;
+  const token = 'metrics-token-for-tests-0123456789';
+
+  beforeAll(async () => {
+    app = await startHttpApp(testConfig({ METRICS_TOKEN: token }));
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('requires the bearer token', async () => {
+    const missing = await request(app.getHttpServer()).get('/metrics').expect(401);
+    expect(missing.body).toMatchObject({ statusCode: 401, code: 'UNAUTHENTICATED' });
+    await request(app.getHttpServer()).get('/metrics').set('authorization', 'Bearer wrong-token').expect(401);
+    await request(app.getHttpServer()).get('/metrics').set('authorization', `Bearer ${token}`).expect(200);
+  });
+});
