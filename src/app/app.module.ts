@@ -11,6 +11,9 @@ import { RedisModule } from '../infra/redis/redis.module';
 import { EventsWorkerModule } from '../modules/events/events-worker.module';
 import { EventsModule } from '../modules/events/events.module';
 import { HealthModule } from '../modules/health/health.module';
+import { IdempotencyModule } from '../infra/idempotency/idempotency.module';
+import { RateLimitModule } from '../infra/rate-limit/rate-limit.module';
+import { OrganisationsModule } from '../modules/organisations/organisations.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
 
 export interface ProcessRoles {
@@ -48,7 +51,10 @@ export class AppModule {
         ClockModule,
         QueuesModule,
         EventsModule,
-        ...(roles.api ? [HealthModule, MetricsModule] : []),
+        // Order matters: the AuthGuard (organisations) must run before the rate limiter.
+        ...(roles.api
+          ? [HealthModule, MetricsModule, OrganisationsModule, RateLimitModule, IdempotencyModule]
+          : []),
         ...(roles.worker ? [DiscoveryModule, EventsWorkerModule.register(config)] : []),
       ],
       providers: roles.worker ? [WorkerShutdown] : [],

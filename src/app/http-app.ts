@@ -7,6 +7,7 @@ import { Clock } from '../infra/clock/clock';
 import type { AppConfig } from '../infra/config/app-config';
 import { AllExceptionsFilter } from '../infra/http/all-exceptions.filter';
 import { ErrorBody } from '../infra/http/error-body';
+import { parseJsonBody } from '../infra/http/json-body';
 import { genRequestId, REQUEST_ID_HEADER } from '../infra/http/request-id';
 import { MetricsService } from '../modules/metrics/metrics.service';
 import { AppModule, type ProcessRoles } from './app.module';
@@ -24,9 +25,27 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
+    trustProxy: config.env.TRUST_PROXY,
   });
+  // Our own JSON parser: the same limit, plus depth, NUL, surrogate and prototype checks.
+  adapter.getInstance().removeContentTypeParser('application/json');
+  adapter
+    .getInstance()
+    .addContentTypeParser(
+      'application/json',
+      { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+      (_request, body, done) => {
+        try {
+          done(null, parseJsonBody(body as string));
+        } catch (error) {
+          done(error as Error, undefined);
+        }
+      },
+    );
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, roles), adapter, {
     bufferLogs: true,
+    // Our JSON parser is registered on the adapter above; Nest's would replace it.
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(
@@ -38,6 +57,14 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
     }),
   );
   app.useGlobalFilters(new AllExceptionsFilter());
+  const origins = config.env.CORS_ORIGINS.split(',').filter((origin) => origin.length > 0);
+  app.enableCors({
+    origin: origins.length > 0 ? origins : false,
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id', 'last-event-id'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'idempotent-replayed'],
+    maxAge: 600,
+  });
 
   const fastify = app.getHttpAdapter().getInstance();
   const clock = app.get(Clock);
@@ -65,9 +92,28 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
       )
       .setVersion('0.1.0')
       .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An organisation API key (`cx_live_…`) as Bearer token',
+        },
+        'api-key',
+      )
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'Access token from POST /v1/auth/login',
+        },
+        'access-token',
+      )
+      .addBearerAuth(
         { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN for /metrics' },
         'metrics-token',
       )
+      .addServer('/', 'This server')
+      .setLicense('Proprietary', 'https://compute-exchange.example/terms')
       .build(),
     { extraModels: [ErrorBody] },
   );

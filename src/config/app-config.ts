@@ -113,6 +113,32 @@ export class EnvironmentVariables {
   @Max(86_400_000)
   RECONCILE_STRANDED_AFTER_MS = 60_000;
 
+  /** Requests per minute per API key (or signed-in person). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  RATE_LIMIT_PER_MINUTE = 600;
+
+  /** Requests per minute per client IP on unauthenticated routes (public market data, login). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  RATE_LIMIT_PUBLIC_PER_MINUTE = 120;
+
+  /** Comma-separated origins allowed by CORS (a web frontend); empty = none. */
+  @IsString()
+  @Matches(/^(|https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*)$/, {
+    message: 'CORS_ORIGINS must be comma-separated http(s) origins',
+  })
+  CORS_ORIGINS = '';
+
+  /** Trust X-Forwarded-For from a proxy in front (needed for per-IP limits behind a load balancer). */
+  @Transform(toBool)
+  @IsBoolean()
+  TRUST_PROXY = false;
+
   /** `controllable` lets tests move time for API and worker processes alike; refused in production. */
   @IsIn(['system', 'controllable'])
   CLOCK: 'system' | 'controllable' = 'system';

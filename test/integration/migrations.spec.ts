@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { applyMigrations, checkDrift, ensureDatabase } from '../../src/infra/database/migrator';
 import { databaseUrl, testServerUrl, workerId } from '../support/test-env';
@@ -22,7 +24,12 @@ describe('migrations (offline wasm schema engine)', () => {
   it('creates the database, applies every migration once, then nothing; concurrent runs agree', async () => {
     expect(await ensureDatabase(url)).toBe(true);
     expect(await ensureDatabase(url)).toBe(false);
-    expect(await applyMigrations(url)).toEqual(['20261128000000_init']);
+    const onDisk = readdirSync(join(__dirname, '..', '..', 'prisma', 'migrations'), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
+    expect(onDisk[0]).toBe('20261128000000_init');
+    expect(await applyMigrations(url)).toEqual(onDisk);
     const again = await Promise.all([applyMigrations(url), applyMigrations(url), applyMigrations(url)]);
     expect(again).toEqual([[], [], []]);
 
@@ -32,7 +39,7 @@ describe('migrations (offline wasm schema engine)', () => {
       const recorded = await client.query<{ migration_name: string; finished_at: Date | null }>(
         'SELECT migration_name, finished_at FROM _prisma_migrations',
       );
-      expect(recorded.rows).toHaveLength(1);
+      expect(recorded.rows).toHaveLength(onDisk.length);
       expect(recorded.rows[0]?.finished_at).not.toBeNull();
       const hubs = await client.query<{ name_pinyin: string }>(
         "SELECT name_pinyin FROM cities WHERE code IN ('520100', '150900', '640500') ORDER BY code",

@@ -1,10 +1,14 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
 import { ErrorBody } from '../../infra/http/error-body';
+import { Public } from '../organisations/auth/auth.decorators';
 import { HealthIndicators } from './health.indicators';
 
 @ApiTags('operations')
+@Public()
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -9,7 +9,9 @@ import {
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../infra/config/app-config';
+import { SkipThrottle } from '@nestjs/throttler';
 import { ErrorBody } from '../../infra/http/error-body';
+import { Public } from '../organisations/auth/auth.decorators';
 import { DomainError } from '../../shared/domain-error';
 import { MetricsService } from './metrics.service';
 
@@ -20,6 +22,9 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 @ApiTags('operations')
+// Open, or guarded by METRICS_TOKEN below; never by organisation credentials.
+@Public()
+@SkipThrottle()
 @Controller('metrics')
 export class MetricsController {
   constructor(

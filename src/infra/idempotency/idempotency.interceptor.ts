@@ -1,0 +1,126 @@
+import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { from, lastValueFrom, type Observable } from 'rxjs';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { requestFingerprint } from '../../shared/canonical-json';
+import { DomainError } from '../../shared/domain-error';
+import { Clock } from '../clock/clock';
+import { RedisService } from '../redis/redis.service';
+import { IDEMPOTENCY_HEADER, IDEMPOTENT } from './idempotent.decorator';
+import { IdempotencyRepository } from './idempotency.repository';
+
+export const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
+const LOCK_TTL_MS = 60_000;
+const KEY_FORMAT = /^[!-~]{1,255}$/;
+const HTTP_CODE_METADATA = '__httpCode__';
+
+/**
+ * Required Idempotency-Key on routes marked @Idempotent(). The first request runs inside one
+ * transaction that also stores its response, so effect and record commit together; a retry
+ * with the same key and body gets the stored response, another body 422, and a concurrent
+ * duplicate (on any API process: the lock is in Redis) 409. Failed requests store nothing.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly records: IdempotencyRepository,
+    private readonly txHost: TransactionHost,
+    private readonly redis: RedisService,
+    private readonly clock: Clock,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const mode = this.reflector.get<'organisation' | 'global' | undefined>(IDEMPOTENT, context.getHandler());
+    if (mode === undefined) return next.handle();
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest & { principal?: { organisationId?: string } }>();
+    const reply = http.getResponse<FastifyReply>();
+    const key = request.headers[IDEMPOTENCY_HEADER];
+    if (typeof key !== 'string' || !KEY_FORMAT.test(key)) {
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        'An Idempotency-Key header (1-255 visible ASCII characters) is required for this request.',
+        { field: 'Idempotency-Key' },
+      );
+    }
+    const scope = mode === 'global' ? 'registration' : request.principal?.organisationId;
+    if (scope === undefined) throw new DomainError('UNAUTHENTICATED', 'Authentication is required.');
+    const route = request.routeOptions.url ?? request.url;
+    const fingerprint = requestFingerprint(request.method, route, request.body ?? null);
+    const status =
+      this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ??
+      (request.method === 'POST' ? 201 : 200);
+    return from(this.run(scope, key, fingerprint, status, reply, next));
+  }
+
+  private async run(
+    scope: string,
+    key: string,
+    fingerprint: string,
+    status: number,
+    reply: FastifyReply,
+    next: CallHandler,
+  ): Promise<unknown> {
+    const replayed = await this.replay(scope, key, fingerprint, reply);
+    if (replayed.found) return replayed.body;
+
+    const lockKey = this.redis.key('idem', scope, key);
+    const token = randomUUID();
+    const locked = await this.redis.client.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX');
+    if (locked !== 'OK') {
+      throw new DomainError(
+        'CONFLICT',
+        'A request with this Idempotency-Key is still in progress; retry later.',
+      );
+    }
+    try {
+      // Checked again under the lock: the first request may have committed meanwhile.
+      const again = await this.replay(scope, key, fingerprint, reply);
+      if (again.found) return again.body;
+      return await this.txHost.withTransaction(async () => {
+        const body: unknown = await lastValueFrom(next.handle() as Observable<unknown>, { defaultValue: null });
+        const now = this.clock.now();
+        await this.records.store({
+          scope,
+          key,
+          fingerprint,
+          statusCode: status,
+          responseBody: JSON.parse(JSON.stringify(body ?? null)) as Prisma.InputJsonValue,
+          at: now,
+          expiresAt: new Date(now.getTime() + IDEMPOTENCY_RETENTION_MS),
+        });
+        return body;
+      });
+    } finally {
+      // Release only our own lock.
+      await this.redis.client.eval(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
+        1,
+        lockKey,
+        token,
+      );
+    }
+  }
+
+  private async replay(
+    scope: string,
+    key: string,
+    fingerprint: string,
+    reply: FastifyReply,
+  ): Promise<{ found: false } | { found: true; body: unknown }> {
+    const stored = await this.records.find(scope, key);
+    if (!stored || stored.expiresAt <= this.clock.now()) return { found: false };
+    if (stored.fingerprint !== fingerprint) {
+      throw new DomainError(
+        'UNPROCESSABLE',
+        'This Idempotency-Key was already used with a different request.',
+      );
+    }
+    void reply.status(stored.statusCode).header('idempotent-replayed', 'true');
+    return { found: true, body: stored.responseBody };
+  }
+}

@@ -1,0 +1,48 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import type { ExecutionContext } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { RedisService } from '../redis/redis.service';
+import { RedisThrottlerStorage } from './redis-throttler.storage';
+
+interface TrackedRequest {
+  ip: string;
+  principal?: { kind: string; apiKeyId?: string; userId?: string };
+}
+
+/** Who a request counts against: its API key, its signed-in person, or else its IP. */
+export function trackerOf(request: TrackedRequest): string {
+  const principal = request.principal;
+  if (principal?.kind === 'api_key' && principal.apiKeyId) return `key:${principal.apiKeyId}`;
+  if (principal?.userId) return `user:${principal.userId}`;
+  return `ip:${request.ip}`;
+}
+
+/**
+ * Per-key (or per-person) limits on authenticated routes, per-IP limits on public ones; 429 with
+ * Retry-After. Registered after the AuthGuard so the principal is known.
+ */
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig, RedisService],
+      useFactory: (config: AppConfig, redis: RedisService) => ({
+        throttlers: [
+          {
+            name: 'default',
+            ttl: 60_000,
+            limit: (context: ExecutionContext) =>
+              context.switchToHttp().getRequest<TrackedRequest>().principal
+                ? config.env.RATE_LIMIT_PER_MINUTE
+                : config.env.RATE_LIMIT_PUBLIC_PER_MINUTE,
+          },
+        ],
+        storage: new RedisThrottlerStorage(redis),
+        getTracker: (request: Record<string, unknown>) => trackerOf(request as unknown as TrackedRequest),
+      }),
+    }),
+  ],
+  providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
+})
+export class RateLimitModule {}

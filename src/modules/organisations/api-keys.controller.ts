@@ -1,0 +1,91 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorBody } from '../../infra/http/error-body';
+import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
+import { PageQuery } from '../../infra/pagination/page';
+import { ApiKeysService } from './api-keys.service';
+import { CurrentUser, OwnerOnly } from './auth/auth.decorators';
+import type { UserPrincipal } from './auth/principal';
+import {
+  ApiKeyPageResponse,
+  ApiKeyResponse,
+  CreateApiKeyDto,
+  CreatedApiKeyResponse,
+  RotateApiKeyDto,
+} from './dto/api-key.dto';
+
+/** Key management is for owners signed in as people: a leaked key cannot mint more keys. */
+@ApiTags('api-keys')
+@ApiBearerAuth('access-token')
+@OwnerOnly()
+@ApiBadRequestResponse({ type: ErrorBody })
+@ApiUnauthorizedResponse({ type: ErrorBody })
+@ApiForbiddenResponse({ type: ErrorBody, description: 'Not an owner signed in as a person' })
+@Controller('v1/api-keys')
+export class ApiKeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  @Post()
+  @Idempotent()
+  @ApiOperation({ summary: 'Create an API key; the secret is shown once' })
+  @ApiCreatedResponse({ type: CreatedApiKeyResponse })
+  create(@CurrentUser() owner: UserPrincipal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
+    return this.keys.createKey(owner.organisationId, body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List API keys (prefix and last four characters only)' })
+  @ApiOkResponse({ type: ApiKeyPageResponse })
+  list(@CurrentUser() owner: UserPrincipal, @Query() query: PageQuery): Promise<ApiKeyPageResponse> {
+    return this.keys.listKeys(owner.organisationId, query.limit, query.cursor);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One API key' })
+  @ApiOkResponse({ type: ApiKeyResponse })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  get(@CurrentUser() owner: UserPrincipal, @Param('id', ParseUUIDPipe) id: string): Promise<ApiKeyResponse> {
+    return this.keys.getKey(owner.organisationId, id);
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke a key: refused from the next request on' })
+  @ApiOkResponse({ type: ApiKeyResponse })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  revoke(
+    @CurrentUser() owner: UserPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<ApiKeyResponse> {
+    return this.keys.revokeKey(owner.organisationId, id);
+  }
+
+  @Post(':id/rotate')
+  @Idempotent()
+  @ApiOperation({
+    summary: 'Rotate a key',
+    description:
+      'Creates a replacement with the same name and scopes; the old key keeps working for `overlapSeconds`.',
+  })
+  @ApiCreatedResponse({ type: CreatedApiKeyResponse })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiConflictResponse({ type: ErrorBody, description: 'The key is revoked or expired' })
+  rotate(
+    @CurrentUser() owner: UserPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: RotateApiKeyDto,
+  ): Promise<CreatedApiKeyResponse> {
+    return this.keys.rotateKey(owner.organisationId, id, body.overlapSeconds);
+  }
+}

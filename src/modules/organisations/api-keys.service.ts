@@ -1,0 +1,103 @@
+import { Injectable } from '@nestjs/common';
+import { Transactional } from '@nestjs-cls/transactional';
+import { Clock } from '../../infra/clock/clock';
+import { AppConfig } from '../../infra/config/app-config';
+import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import type { Page } from '../../infra/pagination/page';
+import { DomainError } from '../../shared/domain-error';
+import { ApiKeysRepository, type ApiKeyRecord } from './api-keys.repository';
+import type { ApiKeyScope } from './auth/principal';
+import { generateApiKey, hashApiKey } from './domain/api-key';
+import type { ApiKeyResponse, CreatedApiKeyResponse } from './dto/api-key.dto';
+import { OrganisationsMapper } from './organisations.mapper';
+
+export const DEFAULT_ROTATION_OVERLAP_SECONDS = 86_400;
+export const DEFAULT_SCOPES: ApiKeyScope[] = ['orders'];
+
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  /** Issues a key; the secret exists only in the returned response. */
+  @Transactional()
+  async createKey(
+    organisationId: string,
+    input: { name: string; scopes?: ApiKeyScope[]; expiresAt?: string; rotatedFromId?: string },
+  ): Promise<CreatedApiKeyResponse> {
+    const now = this.clock.now();
+    const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt);
+    if (expiresAt !== null && expiresAt <= now) {
+      throw new DomainError('VALIDATION_FAILED', 'expiresAt must be in the future.', { field: 'expiresAt' });
+    }
+    const generated = generateApiKey(this.config.isProduction ? 'live' : 'test');
+    const record = await this.keys.create({
+      organisationId,
+      name: input.name,
+      prefix: generated.prefix,
+      secretHash: hashApiKey(generated.key, this.config.secrets.API_KEY_PEPPER),
+      lastFour: generated.lastFour,
+      scopes: input.scopes ?? DEFAULT_SCOPES,
+      expiresAt,
+      rotatedFromId: input.rotatedFromId ?? null,
+      at: now,
+    });
+    return OrganisationsMapper.createdApiKey(record, generated.key, now);
+  }
+
+  async listKeys(
+    organisationId: string,
+    limit: number | undefined,
+    cursor: string | undefined,
+  ): Promise<Page<ApiKeyResponse>> {
+    const size = this.cursors.limit(limit);
+    const rows = await this.keys.list(organisationId, size, this.cursors.decode(cursor));
+    const now = this.clock.now();
+    return this.cursors.page(rows, size, (row) => OrganisationsMapper.apiKey(row, now));
+  }
+
+  async getKey(organisationId: string, id: string): Promise<ApiKeyResponse> {
+    return OrganisationsMapper.apiKey(await this.findOwned(organisationId, id), this.clock.now());
+  }
+
+  /** Revocation takes effect on the next request; revoking twice is harmless. */
+  @Transactional()
+  async revokeKey(organisationId: string, id: string): Promise<ApiKeyResponse> {
+    await this.findOwned(organisationId, id);
+    await this.keys.revoke(organisationId, id, this.clock.now());
+    return this.getKey(organisationId, id);
+  }
+
+  /** A new key with the same name and scopes; the old one works for `overlapSeconds` more. */
+  @Transactional()
+  async rotateKey(
+    organisationId: string,
+    id: string,
+    overlapSeconds: number | undefined,
+  ): Promise<CreatedApiKeyResponse> {
+    const old = await this.findOwned(organisationId, id);
+    const now = this.clock.now();
+    if (old.revokedAt !== null || (old.expiresAt !== null && old.expiresAt <= now)) {
+      throw new DomainError('CONFLICT', 'Only an active key can be rotated.');
+    }
+    const created = await this.createKey(organisationId, {
+      name: old.name,
+      scopes: old.scopes as ApiKeyScope[],
+      ...(old.expiresAt ? { expiresAt: old.expiresAt.toISOString() } : {}),
+      rotatedFromId: old.id,
+    });
+    const overlap = overlapSeconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS;
+    await this.keys.expireBy(organisationId, old.id, new Date(now.getTime() + overlap * 1000));
+    return created;
+  }
+
+  private async findOwned(organisationId: string, id: string): Promise<ApiKeyRecord> {
+    const key = await this.keys.find(organisationId, id);
+    if (!key) throw new DomainError('NOT_FOUND', 'API key not found.');
+    return key;
+  }
+}

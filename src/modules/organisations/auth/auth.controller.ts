@@ -1,0 +1,55 @@
+import { Body, Controller, HttpCode, Ip, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorBody } from '../../../infra/http/error-body';
+import { LoginDto, RefreshDto, SessionResponse } from '../dto/auth.dto';
+import { Public } from './auth.decorators';
+import { AuthService } from './auth.service';
+
+@ApiTags('auth')
+@ApiBadRequestResponse({ type: ErrorBody })
+@Controller('v1/auth')
+@Public()
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Post('login')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Sign in with email and password',
+    description: 'Failed attempts are limited per account and per IP (429 with Retry-After).',
+  })
+  @ApiOkResponse({ type: SessionResponse })
+  @ApiUnauthorizedResponse({ type: ErrorBody })
+  @ApiTooManyRequestsResponse({ type: ErrorBody })
+  login(@Body() body: LoginDto, @Ip() ip: string): Promise<SessionResponse> {
+    return this.auth.login(body.email, body.password, ip);
+  }
+
+  @Post('refresh')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Exchange a refresh token for a new session',
+    description: 'Refresh tokens are single use. Presenting one twice revokes the whole session.',
+  })
+  @ApiOkResponse({ type: SessionResponse })
+  @ApiUnauthorizedResponse({ type: ErrorBody })
+  refresh(@Body() body: RefreshDto): Promise<SessionResponse> {
+    return this.auth.refresh(body.refreshToken);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'End the session of this refresh token' })
+  @ApiNoContentResponse({ description: 'Signed out (also for unknown tokens)' })
+  async logout(@Body() body: RefreshDto): Promise<void> {
+    await this.auth.logout(body.refreshToken);
+  }
+}

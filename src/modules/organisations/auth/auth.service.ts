@@ -1,0 +1,160 @@
+import { Injectable } from '@nestjs/common';
+import { Propagation, Transactional } from '@nestjs-cls/transactional';
+import { randomUUID } from 'node:crypto';
+import { Clock } from '../../../infra/clock/clock';
+import { AppConfig } from '../../../infra/config/app-config';
+import { DomainError } from '../../../shared/domain-error';
+import { ApiKeysRepository } from '../api-keys.repository';
+import { apiKeyMatches, parseApiKey } from '../domain/api-key';
+import { generateOpaqueToken, hashOpaqueToken, isOpaqueTokenFormat } from '../domain/opaque-token';
+import { hashPassword, needsRehash, verifyPassword } from '../domain/password-hasher';
+import type { SessionResponse } from '../dto/auth.dto';
+import { OrganisationsRepository, type UserRecord } from '../organisations.repository';
+import { normaliseEmail } from '../organisations.service';
+import { SessionsRepository } from '../sessions.repository';
+import { ACCESS_TOKEN_TTL_SECONDS, AccessTokens, REFRESH_TOKEN_TTL_MS } from './access-tokens';
+import { LoginLimiter } from './login-limiter';
+import { API_KEY_SCOPES, type AdminPrincipal, type ApiKeyScope, type Principal } from './principal';
+
+const LAST_USED_RESOLUTION_MS = 60_000;
+// Verifying against this keeps a login for an unknown email as slow as one for a known email.
+let dummyHash: Promise<string> | undefined;
+const timingEqualiser = (): Promise<string> =>
+  (dummyHash ??= hashPassword('timing-equaliser-not-a-password'));
+
+const unauthenticated = (): DomainError => new DomainError('UNAUTHENTICATED', 'Invalid credentials.');
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly organisations: OrganisationsRepository,
+    private readonly apiKeys: ApiKeysRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly tokens: AccessTokens,
+    private readonly limiter: LoginLimiter,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Email + password -> access token + refresh token (a new session family). */
+  async login(emailInput: string, password: string, ip: string): Promise<SessionResponse> {
+    const email = normaliseEmail(emailInput);
+    await this.limiter.assertAllowed(email, ip);
+    const user = await this.organisations.systemFindUserByEmail(email);
+    const valid = await verifyPassword(password, user?.passwordHash ?? (await timingEqualiser()));
+    if (!user || !valid || user.disabledAt !== null) {
+      await this.limiter.recordFailure(email, ip);
+      throw unauthenticated();
+    }
+    await this.limiter.recordSuccess(email, ip);
+    if (needsRehash(user.passwordHash)) {
+      await this.organisations.updatePasswordHash(user.id, await hashPassword(password));
+    }
+    return this.openSession(user, randomUUID());
+  }
+
+  /**
+   * Rotates the refresh token. A token used twice means it leaked: the whole family is revoked,
+   * so both the thief and the owner must sign in again.
+   */
+  @Transactional()
+  async refresh(refreshToken: string): Promise<SessionResponse> {
+    if (!isOpaqueTokenFormat('rt', refreshToken)) throw unauthenticated();
+    const record = await this.sessions.systemFindRefreshToken(hashOpaqueToken(refreshToken));
+    const now = this.clock.now();
+    if (!record || record.revokedAt !== null || record.expiresAt <= now) throw unauthenticated();
+    if (record.usedAt !== null || !(await this.sessions.markRefreshTokenUsed(record.id, now))) {
+      // Its own transaction: the revocation must survive the rollback of this one.
+      await this.revokeFamilyIndependently(record.familyId);
+      throw unauthenticated();
+    }
+    const user = await this.organisations.systemFindUser(record.userId);
+    if (!user || user.disabledAt !== null) throw unauthenticated();
+    return this.openSession(user, record.familyId);
+  }
+
+  @Transactional(Propagation.RequiresNew)
+  private async revokeFamilyIndependently(familyId: string): Promise<void> {
+    await this.sessions.revokeFamily(familyId, this.clock.now());
+  }
+
+  /** Ends the session family of this refresh token; unknown tokens are ignored. */
+  @Transactional()
+  async logout(refreshToken: string): Promise<void> {
+    if (!isOpaqueTokenFormat('rt', refreshToken)) return;
+    const record = await this.sessions.systemFindRefreshToken(hashOpaqueToken(refreshToken));
+    if (record) await this.sessions.revokeFamily(record.familyId, this.clock.now());
+  }
+
+  /** Resolves a bearer credential (API key or access token) to who is calling. */
+  async authenticate(bearer: string): Promise<Principal | AdminPrincipal> {
+    return bearer.startsWith('cx_') ? this.authenticateApiKey(bearer) : this.authenticateAccessToken(bearer);
+  }
+
+  private async authenticateApiKey(candidate: string): Promise<Principal> {
+    // Malformed keys (typos, wrong checksum) are refused before any lookup.
+    const parsed = parseApiKey(candidate);
+    if (!parsed) throw new DomainError('UNAUTHENTICATED', 'The API key is malformed.');
+    const key = await this.apiKeys.systemFindByPrefix(parsed.prefix);
+    const now = this.clock.now();
+    if (!key || !apiKeyMatches(candidate, this.config.secrets.API_KEY_PEPPER, Buffer.from(key.secretHash))) {
+      throw new DomainError('UNAUTHENTICATED', 'The API key is not valid.');
+    }
+    if (key.revokedAt !== null) throw new DomainError('UNAUTHENTICATED', 'The API key has been revoked.');
+    if (key.expiresAt !== null && key.expiresAt <= now) {
+      throw new DomainError('UNAUTHENTICATED', 'The API key has expired.');
+    }
+    if (key.lastUsedAt === null || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await this.apiKeys.systemTouch(key.id, now);
+    }
+    return {
+      kind: 'api_key',
+      apiKeyId: key.id,
+      scopes: key.scopes.filter((s): s is ApiKeyScope => (API_KEY_SCOPES as readonly string[]).includes(s)),
+      organisationId: key.organisation.id,
+      organisationRole: key.organisation.role,
+      organisationStatus: key.organisation.status,
+    };
+  }
+
+  private async authenticateAccessToken(token: string): Promise<Principal | AdminPrincipal> {
+    const claims = await this.tokens.verify(token, this.clock.now().getTime());
+    const user = await this.organisations.systemFindUser(claims.sub);
+    if (!user || user.disabledAt !== null) {
+      throw new DomainError('UNAUTHENTICATED', 'The access token is invalid or expired.');
+    }
+    if (user.isPlatformAdmin) return { kind: 'admin', userId: user.id };
+    const organisation = user.organisationId
+      ? await this.organisations.findOrganisation(user.organisationId)
+      : null;
+    if (!organisation) throw new DomainError('UNAUTHENTICATED', 'The access token is invalid or expired.');
+    return {
+      kind: 'user',
+      userId: user.id,
+      userRole: user.role,
+      organisationId: organisation.id,
+      organisationRole: organisation.role,
+      organisationStatus: organisation.status,
+    };
+  }
+
+  @Transactional()
+  private async openSession(user: UserRecord, familyId: string): Promise<SessionResponse> {
+    const now = this.clock.now();
+    const refreshToken = generateOpaqueToken('rt');
+    await this.sessions.createRefreshToken({
+      userId: user.id,
+      familyId,
+      tokenHash: hashOpaqueToken(refreshToken),
+      at: now,
+      expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS),
+    });
+    const accessToken = await this.tokens.issue(
+      user.isPlatformAdmin
+        ? { sub: user.id, adm: true }
+        : { sub: user.id, ...(user.organisationId ? { org: user.organisationId } : {}) },
+      now.getTime(),
+    );
+    return { accessToken, expiresIn: ACCESS_TOKEN_TTL_SECONDS, refreshToken };
+  }
+}

@@ -1,0 +1,32 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsEmail, IsIn, IsNotEmpty, IsString, MaxLength, ValidateNested } from 'class-validator';
+
+export class OwnerCredentialsDto {
+  @ApiProperty({ example: 'ops@guizhou-dc.example', maxLength: 320 })
+  @IsEmail({}, { message: 'owner.email must be an email address' })
+  @MaxLength(320)
+  email!: string;
+
+  @ApiProperty({ minLength: 12, maxLength: 256, description: '12-256 characters' })
+  @IsString()
+  @MaxLength(1024)
+  password!: string;
+}
+
+export class RegisterOrganisationDto {
+  @ApiProperty({ example: 'Guizhou Mountain DC', maxLength: 200 })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name!: string;
+
+  @ApiProperty({ enum: ['PROVIDER', 'BUYER'] })
+  @IsIn(['PROVIDER', 'BUYER'])
+  role!: 'PROVIDER' | 'BUYER';
+
+  @ApiProperty({ type: OwnerCredentialsDto })
+  @ValidateNested()
+  @Type(() => OwnerCredentialsDto)
+  owner!: OwnerCredentialsDto;
+}

@@ -1,0 +1,123 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorBody } from '../../infra/http/error-body';
+import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
+import { PageQuery } from '../../infra/pagination/page';
+import { CurrentPrincipal, CurrentUser, OwnerOnly, Public } from './auth/auth.decorators';
+import type { Principal, UserPrincipal } from './auth/principal';
+import { CreateInvitationDto, AcceptInvitationDto, InvitationResponse } from './dto/invitation.dto';
+import { RegisterOrganisationDto } from './dto/register-organisation.dto';
+import {
+  OrganisationResponse,
+  RegistrationResponse,
+  UserPageResponse,
+  UserResponse,
+} from './dto/organisation.dto';
+import { OrganisationsService } from './organisations.service';
+import { UsersService } from './users.service';
+
+@ApiTags('organisations')
+@ApiBadRequestResponse({ type: ErrorBody, description: 'Invalid input' })
+@Controller('v1')
+export class OrganisationsController {
+  constructor(
+    private readonly organisations: OrganisationsService,
+    private readonly users: UsersService,
+  ) {}
+
+  @Post('organisations')
+  @Public()
+  @Idempotent('global')
+  @ApiOperation({
+    summary: 'Register an organisation',
+    description:
+      'Creates a PROVIDER or BUYER organisation (PENDING_VERIFICATION) with its owner and first API key. ' +
+      'The key secret is in the response only. Pending organisations may create sites and orders; ' +
+      'their orders are invisible to matching and the public book until verified.',
+  })
+  @ApiCreatedResponse({ type: RegistrationResponse })
+  @ApiConflictResponse({ type: ErrorBody, description: 'Email taken, or Idempotency-Key in flight' })
+  register(@Body() body: RegisterOrganisationDto): Promise<RegistrationResponse> {
+    return this.organisations.registerOrganisation(body);
+  }
+
+  @Get('organisation')
+  @ApiBearerAuth('api-key')
+  @ApiOperation({ summary: 'The calling organisation' })
+  @ApiOkResponse({ type: OrganisationResponse })
+  @ApiUnauthorizedResponse({ type: ErrorBody })
+  getOwn(@CurrentPrincipal() principal: Principal): Promise<OrganisationResponse> {
+    return this.organisations.getOrganisation(principal.organisationId);
+  }
+
+  @Get('users')
+  @ApiBearerAuth('api-key')
+  @ApiOperation({ summary: 'People of the calling organisation' })
+  @ApiOkResponse({ type: UserPageResponse })
+  @ApiUnauthorizedResponse({ type: ErrorBody })
+  listUsers(@CurrentPrincipal() principal: Principal, @Query() query: PageQuery): Promise<UserPageResponse> {
+    return this.users.listUsers(principal.organisationId, query.limit, query.cursor);
+  }
+
+  @Get('users/:id')
+  @ApiBearerAuth('api-key')
+  @ApiOperation({ summary: 'One person of the calling organisation' })
+  @ApiOkResponse({ type: UserResponse })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  getUser(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<UserResponse> {
+    return this.users.getUser(principal.organisationId, id);
+  }
+
+  @Post('users/:id/disable')
+  @HttpCode(200)
+  @OwnerOnly()
+  @ApiBearerAuth('access-token')
+  @ApiOperation({ summary: 'Disable a person (owners only); their sessions end at once' })
+  @ApiOkResponse({ type: UserResponse })
+  @ApiForbiddenResponse({ type: ErrorBody })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiConflictResponse({ type: ErrorBody, description: 'Would leave no active owner' })
+  disableUser(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<UserResponse> {
+    return this.users.disableUser(principal.organisationId, id);
+  }
+
+  @Post('invitations')
+  @OwnerOnly()
+  @Idempotent()
+  @ApiBearerAuth('access-token')
+  @ApiOperation({ summary: 'Invite a person (owners only); returns a one-time token' })
+  @ApiCreatedResponse({ type: InvitationResponse })
+  @ApiForbiddenResponse({ type: ErrorBody })
+  invite(
+    @CurrentUser() owner: UserPrincipal,
+    @Body() body: CreateInvitationDto,
+  ): Promise<InvitationResponse> {
+    return this.users.inviteUser(owner.organisationId, owner.userId, body);
+  }
+
+  @Post('invitations/accept')
+  @Public()
+  @ApiOperation({ summary: 'Accept an invitation with its token and choose a password' })
+  @ApiCreatedResponse({ type: UserResponse })
+  @ApiNotFoundResponse({ type: ErrorBody, description: 'Unknown, used, revoked or expired token' })
+  accept(@Body() body: AcceptInvitationDto): Promise<UserResponse> {
+    return this.users.acceptInvitation(body.token, body.password);
+  }
+}

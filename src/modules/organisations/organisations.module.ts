@@ -1,0 +1,49 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { AppConfig } from '../../infra/config/app-config';
+import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import { AdminModule } from '../admin/admin.module';
+import { ApiKeysController } from './api-keys.controller';
+import { ApiKeysRepository } from './api-keys.repository';
+import { ApiKeysService } from './api-keys.service';
+import { AccessTokens } from './auth/access-tokens';
+import { AuthController } from './auth/auth.controller';
+import { AuthGuard } from './auth/auth.guard';
+import { AuthService } from './auth/auth.service';
+import { LoginLimiter } from './auth/login-limiter';
+import { OrganisationsAdminController } from './organisations.admin.controller';
+import { OrganisationsAdminService } from './organisations.admin.service';
+import { OrganisationsController } from './organisations.controller';
+import { OrganisationsRepository } from './organisations.repository';
+import { OrganisationsService } from './organisations.service';
+import { SessionsRepository } from './sessions.repository';
+import { UsersService } from './users.service';
+
+/** Organisations, people, API keys and authentication (the global AuthGuard lives here). */
+@Module({
+  imports: [
+    AdminModule,
+    JwtModule.registerAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({ secret: config.secrets.JWT_SECRET }),
+    }),
+  ],
+  controllers: [OrganisationsController, AuthController, ApiKeysController, OrganisationsAdminController],
+  providers: [
+    OrganisationsRepository,
+    ApiKeysRepository,
+    SessionsRepository,
+    OrganisationsService,
+    ApiKeysService,
+    UsersService,
+    OrganisationsAdminService,
+    AuthService,
+    AccessTokens,
+    LoginLimiter,
+    CursorCodec,
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
+  exports: [OrganisationsService, AuthService],
+})
+export class OrganisationsModule {}
