@@ -14,6 +14,9 @@ import { HealthModule } from '../modules/health/health.module';
 import { IdempotencyModule } from '../infra/idempotency/idempotency.module';
 import { RateLimitModule } from '../infra/rate-limit/rate-limit.module';
 import { OrganisationsModule } from '../modules/organisations/organisations.module';
+import { MarketsModule } from '../modules/markets/markets.module';
+import { ProvidersModule } from '../modules/providers/providers.module';
+import { BuyersModule } from '../modules/buyers/buyers.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
 
 export interface ProcessRoles {
@@ -53,7 +56,16 @@ export class AppModule {
         EventsModule,
         // Order matters: the AuthGuard (organisations) must run before the rate limiter.
         ...(roles.api
-          ? [HealthModule, MetricsModule, OrganisationsModule, RateLimitModule, IdempotencyModule]
+          ? [
+              HealthModule,
+              MetricsModule,
+              OrganisationsModule,
+              RateLimitModule,
+              IdempotencyModule,
+              MarketsModule,
+              ProvidersModule,
+              BuyersModule,
+            ]
           : []),
         ...(roles.worker ? [DiscoveryModule, EventsWorkerModule.register(config)] : []),
       ],

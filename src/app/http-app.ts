@@ -27,8 +27,9 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
     routerOptions: { maxParamLength: 200 },
     trustProxy: config.env.TRUST_PROXY,
   });
-  // Our own JSON parser: the same limit, plus depth, NUL, surrogate and prototype checks.
-  adapter.getInstance().removeContentTypeParser('application/json');
+  // JSON only (anything else is 415). Our own parser: the same limit, plus depth, NUL,
+  // surrogate and prototype checks.
+  adapter.getInstance().removeContentTypeParser(['application/json', 'text/plain']);
   adapter
     .getInstance()
     .addContentTypeParser(

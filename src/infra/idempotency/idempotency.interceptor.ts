@@ -82,7 +82,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
       const again = await this.replay(scope, key, fingerprint, reply);
       if (again.found) return again.body;
       return await this.txHost.withTransaction(async () => {
-        const body: unknown = await lastValueFrom(next.handle() as Observable<unknown>, { defaultValue: null });
+        const body: unknown = await lastValueFrom(next.handle() as Observable<unknown>, {
+          defaultValue: null,
+        });
         const now = this.clock.now();
         await this.records.store({
           scope,

@@ -1,0 +1,93 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorBody } from '../../infra/http/error-body';
+import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
+import { CurrentPrincipal, RequireRole, RequireScope } from '../organisations/auth/auth.decorators';
+import type { Principal } from '../organisations/auth/principal';
+import { BidsService } from './bids.service';
+import { BidPageResponse, BidResponse } from './dto/bid.dto';
+import { ListBidsQuery } from './dto/list-bids.dto';
+import { PlaceBidDto } from './dto/place-bid.dto';
+
+@ApiTags('bids')
+@ApiBearerAuth('api-key')
+@ApiBearerAuth('access-token')
+@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
+@ApiForbiddenResponse({
+  type: ErrorBody,
+  description: 'Not a buyer, key lacks the scope, or organisation suspended',
+})
+@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@RequireRole('BUYER')
+@Controller('v1/bids')
+export class BidsController {
+  constructor(private readonly bids: BidsService) {}
+
+  @Post()
+  @Idempotent()
+  @RequireScope('orders')
+  @ApiOperation({
+    summary: 'Post inference demand with a price cap',
+    description:
+      'The bid rests OPEN with a new time-priority sequence until filled, cancelled or expired; writes `bid.placed`.',
+  })
+  @ApiCreatedResponse({ type: BidResponse })
+  @ApiBadRequestResponse({
+    type: ErrorBody,
+    description:
+      'Invalid body: unknown market or province, money not a decimal string, values beyond caps, expiry not ahead',
+  })
+  @ApiConflictResponse({ type: ErrorBody, description: 'Market paused or open order limit reached' })
+  placeBid(@CurrentPrincipal() principal: Principal, @Body() body: PlaceBidDto): Promise<BidResponse> {
+    return this.bids.placeBid(principal, body);
+  }
+
+  @Get()
+  @RequireScope('read')
+  @ApiOperation({ summary: 'List your bids, newest first' })
+  @ApiOkResponse({ type: BidPageResponse })
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'Unknown market, bad filter, page size or cursor' })
+  listBids(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListBidsQuery,
+  ): Promise<BidPageResponse> {
+    return this.bids.listBids(principal, query);
+  }
+
+  @Get(':id')
+  @RequireScope('read')
+  @ApiOperation({ summary: 'Get one of your bids' })
+  @ApiOkResponse({ type: BidResponse })
+  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such bid among yours' })
+  getBid(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<BidResponse> {
+    return this.bids.getBid(principal, id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @RequireScope('orders')
+  @ApiOperation({
+    summary: 'Cancel a bid',
+    description:
+      'Cancels the unfilled GPUs; leases already made run on. Idempotent: cancelling a cancelled bid returns ' +
+      'it unchanged. Writes `bid.cancelled` on the transition only.',
+  })
+  @ApiOkResponse({ type: BidResponse })
+  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such bid among yours' })
+  @ApiConflictResponse({ type: ErrorBody, description: 'The bid is already filled or expired' })
+  cancelBid(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<BidResponse> {
+    return this.bids.cancelBid(principal, id);
+  }
+}

@@ -1,0 +1,133 @@
+import { Injectable } from '@nestjs/common';
+import { Transactional } from '@nestjs-cls/transactional';
+import { isUUID } from 'class-validator';
+import { Clock } from '../../infra/clock/clock';
+import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import { DomainError } from '../../shared/domain-error';
+import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '../../shared/money';
+import { OutboxService } from '../events/outbox.service';
+import { assertLiveOrderCapacity, assertMayTrade } from '../markets/domain/trading-rules';
+import { MarketsService } from '../markets/markets.service';
+import type { OrganisationContext } from '../organisations/auth/principal';
+import { BidsRepository } from './bids.repository';
+import { BuyersMapper } from './buyers.mapper';
+import { assertBidCancelledAlready, normaliseBidShape, validateBidExpiry } from './domain/bid-rules';
+import type { BidPageResponse, BidResponse } from './dto/bid.dto';
+import type { ListBidsQuery } from './dto/list-bids.dto';
+import type { PlaceBidDto } from './dto/place-bid.dto';
+
+const bidNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Bid not found.');
+
+/**
+ * Bids: placement and cancellation (bids are cancel-only in v1), each writing its outbox event
+ * in the same transaction. Funds holds arrive with the ledger: placement will hold
+ * max price x GPUs x hours and cancellation release the rest, inside these same transactions.
+ */
+@Injectable()
+export class BidsService {
+  constructor(
+    private readonly bids: BidsRepository,
+    private readonly markets: MarketsService,
+    private readonly outbox: OutboxService,
+    private readonly cursors: CursorCodec,
+    private readonly clock: Clock,
+  ) {}
+
+  @Transactional()
+  async placeBid(org: OrganisationContext, input: PlaceBidDto): Promise<BidResponse> {
+    assertMayTrade(org.organisationStatus);
+    const now = this.clock.now();
+    const market = await this.markets.findActiveBySlug(input.market, 'market');
+    const maxPricePerGpuHour = parseMoney(input.maxPricePerGpuHour, {
+      field: 'maxPricePerGpuHour',
+      scale: market.currencyScale,
+      max: MAX_PRICE_PER_GPU_HOUR_MINOR,
+    });
+    const shape = normaliseBidShape(input);
+    const expiresAt = new Date(input.expiresAt);
+    validateBidExpiry(expiresAt, now);
+    await this.markets.assertProvincesExist(shape.provinces, 'provinces');
+    await this.bids.lockOrderPlacement(org.organisationId);
+    assertLiveOrderCapacity(await this.bids.countLiveBids(org.organisationId));
+    const bid = await this.bids.createBid(org.organisationId, {
+      marketId: market.id,
+      gpus: input.gpus,
+      maxPricePerGpuHour,
+      durationHours: input.durationHours,
+      provinces: shape.provinces,
+      minGpusPerSite: shape.minGpusPerSite,
+      partialAllowed: input.partialAllowed,
+      billingMode: input.billingMode,
+      expiresAt,
+      seq: await this.bids.nextSeq(),
+      at: now,
+    });
+    await this.outbox.record({
+      type: 'bid.placed',
+      aggregateType: 'bid',
+      aggregateId: bid.id,
+      payload: {
+        bidId: bid.id,
+        organisationId: bid.organisationId,
+        market: bid.market.slug,
+        gpus: bid.gpus,
+        maxPricePerGpuHour: formatMoney(bid.maxPricePerGpuHour, bid.market.currencyScale),
+        durationHours: bid.durationHours,
+        expiresAt: bid.expiresAt.toISOString(),
+        seq: bid.seq.toString(),
+      },
+    });
+    return BuyersMapper.bid(bid);
+  }
+
+  async listBids(org: OrganisationContext, query: ListBidsQuery): Promise<BidPageResponse> {
+    const after = this.cursors.decode(query.cursor);
+    const limit = this.cursors.limit(query.limit);
+    const market =
+      query.market === undefined ? undefined : await this.markets.findBySlug(query.market, 'market');
+    const rows = await this.bids.listBids(
+      org.organisationId,
+      { marketId: market?.id, status: query.status },
+      limit,
+      after,
+    );
+    return this.cursors.page(rows, limit, (row) => BuyersMapper.bid(row));
+  }
+
+  /** A missing id, a malformed one and another organisation's are the same 404. */
+  async getBid(org: OrganisationContext, bidId: string): Promise<BidResponse> {
+    const bid = isUUID(bidId) ? await this.bids.findBid(org.organisationId, bidId) : null;
+    if (!bid) throw bidNotFound();
+    return BuyersMapper.bid(bid);
+  }
+
+  /**
+   * Cancels the unfilled part of a bid; leases already made run on. Idempotent by state:
+   * cancelling a cancelled bid returns it unchanged, and only the transition records an event.
+   */
+  @Transactional()
+  async cancelBid(org: OrganisationContext, bidId: string): Promise<BidResponse> {
+    if (!isUUID(bidId)) throw bidNotFound();
+    const cancelled = await this.bids.cancelBid(org.organisationId, bidId, this.clock.now());
+    const bid = await this.bids.findBid(org.organisationId, bidId);
+    if (!bid) throw bidNotFound();
+    if (!cancelled) {
+      assertBidCancelledAlready(bid.status);
+      return BuyersMapper.bid(bid);
+    }
+    await this.outbox.record({
+      type: 'bid.cancelled',
+      aggregateType: 'bid',
+      aggregateId: bid.id,
+      payload: {
+        bidId: bid.id,
+        organisationId: bid.organisationId,
+        market: bid.market.slug,
+        gpus: bid.gpus,
+        filledGpus: bid.filledGpus,
+        cancelledGpus: bid.gpus - bid.filledGpus,
+      },
+    });
+    return BuyersMapper.bid(bid);
+  }
+}

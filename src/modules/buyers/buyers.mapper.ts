@@ -1,0 +1,28 @@
+import { formatMoney } from '../../shared/money';
+import type { BidRecord } from './bids.repository';
+import type { BidResponse } from './dto/bid.dto';
+
+/** The one place buyer records become API responses: money as decimal strings, dates ISO. */
+export const BuyersMapper = {
+  bid(record: BidRecord): BidResponse {
+    return {
+      id: record.id,
+      market: record.market.slug,
+      currency: record.market.currency,
+      gpus: record.gpus,
+      filledGpus: record.filledGpus,
+      remainingGpus: record.gpus - record.filledGpus,
+      maxPricePerGpuHour: formatMoney(record.maxPricePerGpuHour, record.market.currencyScale),
+      durationHours: record.durationHours,
+      provinces: [...record.provinces],
+      minGpusPerSite: record.minGpusPerSite,
+      partialAllowed: record.partialAllowed,
+      billingMode: record.billingMode,
+      expiresAt: record.expiresAt.toISOString(),
+      status: record.status,
+      createdAt: record.createdAt.toISOString(),
+      updatedAt: record.updatedAt.toISOString(),
+      cancelledAt: record.cancelledAt === null ? null : record.cancelledAt.toISOString(),
+    };
+  },
+};

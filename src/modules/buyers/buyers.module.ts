@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import { EventsModule } from '../events/events.module';
+import { MarketsModule } from '../markets/markets.module';
+import { BidsController } from './bids.controller';
+import { BidsRepository } from './bids.repository';
+import { BidsService } from './bids.service';
+
+/** Buyers: bids for inference capacity under a price cap. */
+@Module({
+  imports: [MarketsModule, EventsModule],
+  controllers: [BidsController],
+  providers: [BidsRepository, BidsService, CursorCodec],
+  exports: [BidsService],
+})
+export class BuyersModule {}

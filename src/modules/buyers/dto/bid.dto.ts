@@ -1,0 +1,39 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { BILLING_MODES } from './place-bid.dto';
+import { ORDER_STATUSES } from './list-bids.dto';
+
+export class BidResponse {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
+  @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({ example: 8 }) gpus!: number;
+  @ApiProperty({ example: 0, description: 'GPUs already leased to this bid' }) filledGpus!: number;
+  @ApiProperty({ example: 8, description: 'gpus - filledGpus' }) remainingGpus!: number;
+  @ApiProperty({ example: '18.20', description: 'Price cap per GPU-hour, decimal string' })
+  maxPricePerGpuHour!: string;
+  @ApiProperty({ example: 24 }) durationHours!: number;
+  @ApiProperty({
+    type: [String],
+    example: ['520000'],
+    description: 'Allowed provinces; empty means anywhere',
+  })
+  provinces!: string[];
+  @ApiProperty({ example: 1 }) minGpusPerSite!: number;
+  @ApiProperty() partialAllowed!: boolean;
+  @ApiProperty({ enum: BILLING_MODES }) billingMode!: string;
+  @ApiProperty({ format: 'date-time' }) expiresAt!: string;
+  @ApiProperty({
+    enum: ORDER_STATUSES,
+    description: 'OPEN -> PARTIALLY_FILLED -> FILLED | CANCELLED | EXPIRED (terminal)',
+  })
+  status!: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) cancelledAt!: string | null;
+}
+
+export class BidPageResponse {
+  @ApiProperty({ type: [BidResponse] }) data!: BidResponse[];
+  @ApiProperty({ nullable: true, type: String, description: 'Null on the last page' }) nextCursor!:
+    string | null;
+}

@@ -1,0 +1,43 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+
+export const BOOK_DEPTH_DEFAULT = 20;
+export const BOOK_DEPTH_MAX = 100;
+
+export class BookQuery {
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: BOOK_DEPTH_MAX,
+    default: BOOK_DEPTH_DEFAULT,
+    description: 'Price levels per side',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(BOOK_DEPTH_MAX)
+  depth?: number;
+}
+
+export class BookLevelResponse {
+  @ApiProperty({ example: '18.20', description: 'Price per GPU-hour, decimal string in the market currency' })
+  price!: string;
+  @ApiProperty({ example: 64, description: 'Free GPUs (asks) or unfilled GPUs (bids) at this price' })
+  gpus!: number;
+  @ApiProperty({ example: 3, description: 'Orders at this price' }) orders!: number;
+}
+
+export class BookResponse {
+  @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
+  @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({ enum: ['ACTIVE', 'PAUSED'] }) status!: string;
+  @ApiProperty({ format: 'date-time', description: 'The instant the book describes' }) asOf!: string;
+  @ApiProperty({
+    type: [BookLevelResponse],
+    description: 'Offers inside their availability window with free GPUs, cheapest first',
+  })
+  asks!: BookLevelResponse[];
+  @ApiProperty({ type: [BookLevelResponse], description: 'Unexpired bids with unfilled GPUs, highest first' })
+  bids!: BookLevelResponse[];
+}

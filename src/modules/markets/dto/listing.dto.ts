@@ -1,0 +1,44 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional } from 'class-validator';
+import { PageQuery } from '../../../infra/pagination/page';
+import { DivisionResponse } from './province.dto';
+import { IsDivisionCode, IsMarketSlug } from './field-validators';
+
+export class ListingsQuery extends PageQuery {
+  @ApiPropertyOptional({ example: 'nvidia-h100-80gb', description: 'Only this market' })
+  @IsOptional()
+  @IsMarketSlug()
+  market?: string;
+
+  @ApiPropertyOptional({ example: '520000', description: 'Only sites in this province (GB/T 2260 code)' })
+  @IsOptional()
+  @IsDivisionCode()
+  province?: string;
+}
+
+export class ListingResponse {
+  @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
+  @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({ type: DivisionResponse }) province!: DivisionResponse;
+  @ApiProperty({ type: DivisionResponse }) city!: DivisionResponse;
+  @ApiProperty({ enum: ['TIER_I', 'TIER_II', 'TIER_III', 'TIER_IV'], description: 'Uptime Institute tier' })
+  uptimeTier!: string;
+  @ApiProperty({ example: 16, description: 'GPUs not held by leases' }) freeGpus!: number;
+  @ApiProperty({ example: '18.20', description: 'Ask per GPU-hour, decimal string' })
+  pricePerGpuHour!: string;
+  @ApiProperty({ format: 'date-time' }) availableFrom!: string;
+  @ApiProperty({ format: 'date-time' }) availableUntil!: string;
+  @ApiProperty({ example: 1, description: 'Shortest lease the provider accepts, in hours' })
+  minLeaseHours!: number;
+  @ApiProperty({
+    example: 30,
+    description: 'Pay-per-use minimum: share of reserved GPU-seconds always billed',
+  })
+  payPerUseMinPercent!: number;
+}
+
+export class ListingPageResponse {
+  @ApiProperty({ type: [ListingResponse] }) data!: ListingResponse[];
+  @ApiProperty({ nullable: true, type: String, description: 'Null on the last page' }) nextCursor!:
+    string | null;
+}

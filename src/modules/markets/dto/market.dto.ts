@@ -1,0 +1,23 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class MarketResponse {
+  @ApiProperty({ example: 'nvidia-h100-80gb', description: 'Stable identifier used in URLs and bodies' })
+  slug!: string;
+  @ApiProperty({ example: 'NVIDIA' }) vendor!: string;
+  @ApiProperty({ example: 'H100' }) model!: string;
+  @ApiProperty({ example: 80, description: 'GPU memory in GB' }) memoryGb!: number;
+  @ApiProperty({ example: 'CNY', description: 'ISO 4217 currency of every price in this market' })
+  currency!: string;
+  @ApiProperty({ example: 2, description: 'Decimal places of prices in this market' }) currencyScale!: number;
+  @ApiProperty({ example: 300, description: 'Platform fee in basis points, taken from provider proceeds' })
+  feeBps!: number;
+  @ApiProperty({
+    enum: ['ACTIVE', 'PAUSED'],
+    description: 'A paused market accepts no new orders and matches nothing',
+  })
+  status!: string;
+}
+
+export class MarketListResponse {
+  @ApiProperty({ type: [MarketResponse] }) data!: MarketResponse[];
+}

@@ -1,0 +1,36 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import { ErrorBody } from '../../infra/http/error-body';
+import { Public } from '../organisations/auth/auth.decorators';
+import { ListingPageResponse, ListingsQuery } from './dto/listing.dto';
+import { MarketDataService } from './market-data.service';
+
+@ApiTags('market data')
+@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit per IP exceeded; see Retry-After' })
+@Public()
+@Controller('v1/offers/listings')
+export class ListingsController {
+  constructor(private readonly marketData: MarketDataService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Browse available supply',
+    description:
+      'Anonymised offers of verified providers with free GPUs whose window has not ended, newest first: ' +
+      'market, province, city, uptime tier, free GPUs, price and window. No organisation or site is named.',
+  })
+  @ApiOkResponse({ type: ListingPageResponse })
+  @ApiBadRequestResponse({
+    type: ErrorBody,
+    description: 'Unknown market or province, bad page size or cursor',
+  })
+  listListings(@Query() query: ListingsQuery): Promise<ListingPageResponse> {
+    return this.marketData.listListings(query);
+  }
+}

@@ -1,0 +1,156 @@
+import { Injectable } from '@nestjs/common';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import type { UptimeTier } from '../../generated/prisma/enums.js';
+import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
+import type { PrismaService } from '../../infra/prisma/prisma.service';
+import type { DivisionRecord } from './markets.repository';
+
+/** One price level of one side of the book. */
+export interface BookLevelRecord {
+  price: bigint;
+  gpus: number;
+  orders: number;
+}
+
+export interface ListingRecord {
+  id: string;
+  createdAt: Date;
+  market: { slug: string; currency: string; currencyScale: number };
+  province: DivisionRecord;
+  city: DivisionRecord;
+  uptimeTier: UptimeTier;
+  freeGpus: number;
+  pricePerGpuHour: bigint;
+  availableFrom: Date;
+  availableUntil: Date;
+  minLeaseHours: number;
+  payPerUseMinPercent: number;
+}
+
+export interface ListingFilter {
+  marketId?: string;
+  provinceCode?: string;
+}
+
+interface LevelRow {
+  price: bigint;
+  gpus: bigint;
+  orders: bigint;
+}
+
+const toLevel = (row: LevelRow): BookLevelRecord => ({
+  price: row.price,
+  gpus: Number(row.gpus),
+  orders: Number(row.orders),
+});
+
+/**
+ * Public market data: reads across tenants by nature, so every method is named `findPublic…`,
+ * returns aggregates or anonymised rows only, and sees verified organisations' orders only.
+ */
+@Injectable()
+export class MarketDataRepository {
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+
+  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+    return this.txHost.tx;
+  }
+
+  /** Asks with free GPUs inside their window, cheapest first, aggregated by price. */
+  async findPublicAsks(marketId: string, now: Date, depth: number): Promise<BookLevelRecord[]> {
+    const rows = await this.tx.$queryRaw<LevelRow[]>`
+      SELECT o.price_per_gpu_hour AS price,
+             SUM(o.gpus - o.leased_gpus)::bigint AS gpus,
+             COUNT(*)::bigint AS orders
+      FROM offers o
+      JOIN organisations g ON g.id = o.organisation_id
+      WHERE o.market_id = ${marketId}::uuid
+        AND o.status IN ('OPEN', 'PARTIALLY_FILLED')
+        AND g.status = 'VERIFIED'
+        AND o.available_from <= ${now}
+        AND o.available_until > ${now}
+        AND o.gpus > o.leased_gpus
+      GROUP BY o.price_per_gpu_hour
+      ORDER BY o.price_per_gpu_hour ASC
+      LIMIT ${depth}`;
+    return rows.map(toLevel);
+  }
+
+  /** Unexpired bids with unfilled GPUs, highest cap first, aggregated by price. */
+  async findPublicBids(marketId: string, now: Date, depth: number): Promise<BookLevelRecord[]> {
+    const rows = await this.tx.$queryRaw<LevelRow[]>`
+      SELECT b.max_price_per_gpu_hour AS price,
+             SUM(b.gpus - b.filled_gpus)::bigint AS gpus,
+             COUNT(*)::bigint AS orders
+      FROM bids b
+      JOIN organisations g ON g.id = b.organisation_id
+      WHERE b.market_id = ${marketId}::uuid
+        AND b.status IN ('OPEN', 'PARTIALLY_FILLED')
+        AND g.status = 'VERIFIED'
+        AND b.expires_at > ${now}
+        AND b.gpus > b.filled_gpus
+      GROUP BY b.max_price_per_gpu_hour
+      ORDER BY b.max_price_per_gpu_hour DESC
+      LIMIT ${depth}`;
+    return rows.map(toLevel);
+  }
+
+  /**
+   * Verified providers' offers with free GPUs whose window has not ended, newest first. The
+   * select names no organisation or site: nothing identifying can reach the mapper.
+   */
+  async findPublicListings(
+    filter: ListingFilter,
+    now: Date,
+    limit: number,
+    after: KeysetPosition | undefined,
+  ): Promise<ListingRecord[]> {
+    const rows = await this.tx.offer.findMany({
+      where: {
+        status: { in: ['OPEN', 'PARTIALLY_FILLED'] },
+        availableUntil: { gt: now },
+        leasedGpus: { lt: this.tx.offer.fields.gpus },
+        organisation: { status: 'VERIFIED' },
+        ...(filter.marketId === undefined ? {} : { marketId: filter.marketId }),
+        ...(filter.provinceCode === undefined ? {} : { site: { provinceCode: filter.provinceCode } }),
+        ...afterPosition(after),
+      },
+      select: {
+        id: true,
+        createdAt: true,
+        gpus: true,
+        leasedGpus: true,
+        pricePerGpuHour: true,
+        availableFrom: true,
+        availableUntil: true,
+        minLeaseHours: true,
+        payPerUseMinPercent: true,
+        market: { select: { slug: true, currency: true, currencyScale: true } },
+        site: {
+          select: {
+            uptimeTier: true,
+            province: { select: { code: true, nameZh: true, namePinyin: true } },
+            city: { select: { code: true, nameZh: true, namePinyin: true } },
+          },
+        },
+      },
+      orderBy: NEWEST_FIRST,
+      take: limit + 1,
+    });
+    return rows.map((row) => ({
+      id: row.id,
+      createdAt: row.createdAt,
+      market: row.market,
+      province: row.site.province,
+      city: row.site.city,
+      uptimeTier: row.site.uptimeTier,
+      freeGpus: row.gpus - row.leasedGpus,
+      pricePerGpuHour: row.pricePerGpuHour,
+      availableFrom: row.availableFrom,
+      availableUntil: row.availableUntil,
+      minLeaseHours: row.minLeaseHours,
+      payPerUseMinPercent: row.payPerUseMinPercent,
+    }));
+  }
+}

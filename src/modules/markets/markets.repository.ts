@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import type { MarketStatus } from '../../generated/prisma/enums.js';
+import type { PrismaService } from '../../infra/prisma/prisma.service';
+
+export interface MarketRecord {
+  id: string;
+  slug: string;
+  vendor: string;
+  model: string;
+  memoryGb: number;
+  currency: string;
+  currencyScale: number;
+  feeBps: number;
+  status: MarketStatus;
+}
+
+export interface DivisionRecord {
+  code: string;
+  nameZh: string;
+  namePinyin: string;
+}
+
+export interface ProvinceRecord extends DivisionRecord {
+  cities: DivisionRecord[];
+}
+
+export interface CityRecord extends DivisionRecord {
+  provinceCode: string;
+}
+
+const MARKET_FIELDS = {
+  id: true,
+  slug: true,
+  vendor: true,
+  model: true,
+  memoryGb: true,
+  currency: true,
+  currencyScale: true,
+  feeBps: true,
+  status: true,
+} as const;
+
+const DIVISION_FIELDS = { code: true, nameZh: true, namePinyin: true } as const;
+
+/** The catalogue: markets, provinces and cities. Public reference data, owned by no tenant. */
+@Injectable()
+export class MarketsRepository {
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+
+  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+    return this.txHost.tx;
+  }
+
+  async findMarkets(): Promise<MarketRecord[]> {
+    return this.tx.market.findMany({ select: MARKET_FIELDS, orderBy: { slug: 'asc' } });
+  }
+
+  async findMarketBySlug(slug: string): Promise<MarketRecord | null> {
+    return this.tx.market.findUnique({ where: { slug }, select: MARKET_FIELDS });
+  }
+
+  async findProvincesWithCities(): Promise<ProvinceRecord[]> {
+    return this.tx.province.findMany({
+      select: { ...DIVISION_FIELDS, cities: { select: DIVISION_FIELDS, orderBy: { code: 'asc' } } },
+      orderBy: { code: 'asc' },
+    });
+  }
+
+  async findProvinces(codes: readonly string[]): Promise<DivisionRecord[]> {
+    if (codes.length === 0) return [];
+    return this.tx.province.findMany({ where: { code: { in: [...codes] } }, select: DIVISION_FIELDS });
+  }
+
+  async findCity(code: string): Promise<CityRecord | null> {
+    return this.tx.city.findUnique({ where: { code }, select: { ...DIVISION_FIELDS, provinceCode: true } });
+  }
+}

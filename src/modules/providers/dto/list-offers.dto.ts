@@ -1,0 +1,24 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { OrderStatus } from '../../../generated/prisma/enums.js';
+import { PageQuery } from '../../../infra/pagination/page';
+import { IsMarketSlug } from '../../markets/dto/field-validators';
+
+export const ORDER_STATUSES = Object.values(OrderStatus);
+
+export class ListOffersQuery extends PageQuery {
+  @ApiPropertyOptional({ example: 'nvidia-h100-80gb' })
+  @IsOptional()
+  @IsMarketSlug()
+  market?: string;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  siteId?: string;
+
+  @ApiPropertyOptional({ enum: ORDER_STATUSES })
+  @IsOptional()
+  @IsIn(ORDER_STATUSES)
+  status?: OrderStatus;
+}

@@ -1,0 +1,33 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ORDER_STATUSES } from './list-offers.dto';
+
+export class OfferResponse {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
+  @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({ format: 'uuid' }) siteId!: string;
+  @ApiProperty({ example: 16, description: 'GPUs offered' }) gpus!: number;
+  @ApiProperty({ example: 4, description: 'GPUs held by non-ended leases' }) leasedGpus!: number;
+  @ApiProperty({ example: 12, description: 'gpus - leasedGpus' }) freeGpus!: number;
+  @ApiProperty({ example: '18.20', description: 'Ask per GPU-hour, decimal string' })
+  pricePerGpuHour!: string;
+  @ApiProperty({ format: 'date-time' }) availableFrom!: string;
+  @ApiProperty({ format: 'date-time' }) availableUntil!: string;
+  @ApiProperty({ example: 1 }) minLeaseHours!: number;
+  @ApiProperty({ example: 30 }) payPerUseMinPercent!: number;
+  @ApiProperty({
+    enum: ORDER_STATUSES,
+    description:
+      'OPEN / PARTIALLY_FILLED / FILLED follow free capacity both ways; CANCELLED and EXPIRED are terminal',
+  })
+  status!: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) cancelledAt!: string | null;
+}
+
+export class OfferPageResponse {
+  @ApiProperty({ type: [OfferResponse] }) data!: OfferResponse[];
+  @ApiProperty({ nullable: true, type: String, description: 'Null on the last page' }) nextCursor!:
+    string | null;
+}

@@ -1,0 +1,72 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { MAX_GPUS_PER_ORDER } from '../../../shared/money';
+import { IsInstant, IsMarketSlug } from '../../markets/dto/field-validators';
+import { MAX_MIN_LEASE_HOURS } from '../domain/offer-rules';
+
+export class PlaceOfferDto {
+  @ApiProperty({
+    example: 'nvidia-h100-80gb',
+    description: 'Market slug (see GET /v1/markets); must be ACTIVE',
+  })
+  @IsMarketSlug()
+  market!: string;
+
+  @ApiProperty({ format: 'uuid', description: 'One of your sites' })
+  @IsUUID()
+  siteId!: string;
+
+  @ApiProperty({ minimum: 1, maximum: MAX_GPUS_PER_ORDER, example: 16 })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_GPUS_PER_ORDER)
+  gpus!: number;
+
+  @ApiProperty({
+    example: '18.20',
+    description:
+      'Ask per GPU-hour as a decimal string in the market currency (CNY: up to 2 decimals, max 1000000.00)',
+  })
+  @IsString()
+  @MaxLength(64)
+  pricePerGpuHour!: string;
+
+  @ApiProperty({
+    example: '2027-03-01T08:00:00Z',
+    description: 'ISO 8601 instant with an offset; may be in the past',
+  })
+  @IsInstant()
+  availableFrom!: string;
+
+  @ApiProperty({
+    example: '2027-04-01T08:00:00Z',
+    description:
+      'After availableFrom, in the future, at most 366 days ahead, leaving room for one minimum lease',
+  })
+  @IsInstant()
+  availableUntil!: string;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_MIN_LEASE_HOURS,
+    default: 1,
+    description: 'Shortest lease accepted, hours',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_MIN_LEASE_HOURS)
+  minLeaseHours?: number;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 100,
+    default: 0,
+    description: 'Pay-per-use minimum: share of reserved GPU-seconds billed when reported usage is lower',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  payPerUseMinPercent?: number;
+}

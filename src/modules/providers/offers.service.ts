@@ -1,0 +1,197 @@
+import { Injectable } from '@nestjs/common';
+import { Transactional } from '@nestjs-cls/transactional';
+import { isUUID } from 'class-validator';
+import { Clock } from '../../infra/clock/clock';
+import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import { DomainError } from '../../shared/domain-error';
+import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '../../shared/money';
+import { OutboxService } from '../events/outbox.service';
+import { assertLiveOrderCapacity, assertMayTrade } from '../markets/domain/trading-rules';
+import { MarketsService } from '../markets/markets.service';
+import type { OrganisationContext } from '../organisations/auth/principal';
+import { assertCancelledAlready, planAmendment, validateOfferWindow } from './domain/offer-rules';
+import type { AmendOfferDto } from './dto/amend-offer.dto';
+import type { ListOffersQuery } from './dto/list-offers.dto';
+import type { OfferPageResponse, OfferResponse } from './dto/offer.dto';
+import type { PlaceOfferDto } from './dto/place-offer.dto';
+import { OffersRepository, type OfferRecord } from './offers.repository';
+import { ProvidersMapper } from './providers.mapper';
+import { SitesRepository } from './sites.repository';
+
+const offerNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Offer not found.');
+
+const price = (offer: OfferRecord): string => formatMoney(offer.pricePerGpuHour, offer.market.currencyScale);
+
+/**
+ * Offers: placement, amendment and cancellation, each writing its outbox event in the same
+ * transaction (DESIGN, Events).
+ */
+@Injectable()
+export class OffersService {
+  constructor(
+    private readonly offers: OffersRepository,
+    private readonly sites: SitesRepository,
+    private readonly markets: MarketsService,
+    private readonly outbox: OutboxService,
+    private readonly cursors: CursorCodec,
+    private readonly clock: Clock,
+  ) {}
+
+  @Transactional()
+  async placeOffer(org: OrganisationContext, input: PlaceOfferDto): Promise<OfferResponse> {
+    assertMayTrade(org.organisationStatus);
+    const now = this.clock.now();
+    const market = await this.markets.findActiveBySlug(input.market, 'market');
+    const pricePerGpuHour = parseMoney(input.pricePerGpuHour, {
+      field: 'pricePerGpuHour',
+      scale: market.currencyScale,
+      max: MAX_PRICE_PER_GPU_HOUR_MINOR,
+    });
+    const window = {
+      availableFrom: new Date(input.availableFrom),
+      availableUntil: new Date(input.availableUntil),
+      minLeaseHours: input.minLeaseHours ?? 1,
+    };
+    validateOfferWindow(window, now);
+    // Another organisation's site answers exactly like a missing one.
+    if (!(await this.sites.findSite(org.organisationId, input.siteId))) {
+      throw new DomainError('VALIDATION_FAILED', 'siteId does not name one of your sites.', {
+        field: 'siteId',
+      });
+    }
+    await this.offers.lockOrderPlacement(org.organisationId);
+    assertLiveOrderCapacity(await this.offers.countLiveOffers(org.organisationId));
+    const offer = await this.offers.createOffer(org.organisationId, {
+      marketId: market.id,
+      siteId: input.siteId,
+      gpus: input.gpus,
+      pricePerGpuHour,
+      ...window,
+      payPerUseMinPercent: input.payPerUseMinPercent ?? 0,
+      seq: await this.offers.nextSeq(),
+      at: now,
+    });
+    await this.outbox.record({
+      type: 'offer.placed',
+      aggregateType: 'offer',
+      aggregateId: offer.id,
+      payload: {
+        offerId: offer.id,
+        organisationId: offer.organisationId,
+        market: offer.market.slug,
+        siteId: offer.siteId,
+        gpus: offer.gpus,
+        pricePerGpuHour: price(offer),
+        availableFrom: offer.availableFrom.toISOString(),
+        availableUntil: offer.availableUntil.toISOString(),
+        seq: offer.seq.toString(),
+      },
+    });
+    return ProvidersMapper.offer(offer);
+  }
+
+  async listOffers(org: OrganisationContext, query: ListOffersQuery): Promise<OfferPageResponse> {
+    const after = this.cursors.decode(query.cursor);
+    const limit = this.cursors.limit(query.limit);
+    const market =
+      query.market === undefined ? undefined : await this.markets.findBySlug(query.market, 'market');
+    const rows = await this.offers.listOffers(
+      org.organisationId,
+      { marketId: market?.id, siteId: query.siteId, status: query.status },
+      limit,
+      after,
+    );
+    return this.cursors.page(rows, limit, (row) => ProvidersMapper.offer(row));
+  }
+
+  async getOffer(org: OrganisationContext, offerId: string): Promise<OfferResponse> {
+    const offer = isUUID(offerId) ? await this.offers.findOffer(org.organisationId, offerId) : null;
+    if (!offer) throw offerNotFound();
+    return ProvidersMapper.offer(offer);
+  }
+
+  /**
+   * Changes the price and/or lowers the GPUs of a live offer. A new price takes a new `seq`
+   * (time priority is lost); restating the offer as it is changes nothing and records nothing.
+   */
+  @Transactional()
+  async amendOffer(org: OrganisationContext, offerId: string, input: AmendOfferDto): Promise<OfferResponse> {
+    assertMayTrade(org.organisationStatus);
+    const offer = isUUID(offerId) ? await this.offers.findOfferForUpdate(org.organisationId, offerId) : null;
+    if (!offer) throw offerNotFound();
+    const now = this.clock.now();
+    // An explicit null is as good as an absent field.
+    const requestedPrice =
+      input.pricePerGpuHour === undefined || input.pricePerGpuHour === null
+        ? undefined
+        : parseMoney(input.pricePerGpuHour, {
+            field: 'pricePerGpuHour',
+            scale: offer.market.currencyScale,
+            max: MAX_PRICE_PER_GPU_HOUR_MINOR,
+          });
+    const plan = planAmendment(
+      offer,
+      { gpus: input.gpus ?? undefined, pricePerGpuHour: requestedPrice },
+      now,
+    );
+    if (!plan.changed) return ProvidersMapper.offer(offer);
+    const seq = plan.reassignSeq ? await this.offers.nextSeq() : offer.seq;
+    const applied = await this.offers.amendOffer(org.organisationId, offerId, {
+      gpus: plan.gpus,
+      pricePerGpuHour: plan.pricePerGpuHour,
+      status: plan.status,
+      seq,
+      at: now,
+    });
+    // The row is locked, so this only fails if a rule above disagrees with the database.
+    if (!applied)
+      throw new DomainError('CONFLICT', 'The offer changed while it was being amended; try again.');
+    const amended = await this.offers.findOffer(org.organisationId, offerId);
+    if (!amended) throw offerNotFound();
+    await this.outbox.record({
+      type: 'offer.amended',
+      aggregateType: 'offer',
+      aggregateId: amended.id,
+      payload: {
+        offerId: amended.id,
+        organisationId: amended.organisationId,
+        market: amended.market.slug,
+        gpus: amended.gpus,
+        pricePerGpuHour: price(amended),
+        seq: amended.seq.toString(),
+        previous: { gpus: offer.gpus, pricePerGpuHour: price(offer), seq: offer.seq.toString() },
+      },
+    });
+    return ProvidersMapper.offer(amended);
+  }
+
+  /**
+   * Withdraws the offer's unleased capacity; its leases run on. Idempotent by state: cancelling
+   * a cancelled offer returns it unchanged, and only the actual transition records an event.
+   */
+  @Transactional()
+  async cancelOffer(org: OrganisationContext, offerId: string): Promise<OfferResponse> {
+    if (!isUUID(offerId)) throw offerNotFound();
+    const cancelled = await this.offers.cancelOffer(org.organisationId, offerId, this.clock.now());
+    const offer = await this.offers.findOffer(org.organisationId, offerId);
+    if (!offer) throw offerNotFound();
+    if (!cancelled) {
+      assertCancelledAlready(offer.status);
+      return ProvidersMapper.offer(offer);
+    }
+    await this.outbox.record({
+      type: 'offer.cancelled',
+      aggregateType: 'offer',
+      aggregateId: offer.id,
+      payload: {
+        offerId: offer.id,
+        organisationId: offer.organisationId,
+        market: offer.market.slug,
+        gpus: offer.gpus,
+        leasedGpus: offer.leasedGpus,
+        withdrawnGpus: offer.gpus - offer.leasedGpus,
+      },
+    });
+    return ProvidersMapper.offer(offer);
+  }
+}

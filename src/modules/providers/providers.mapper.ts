@@ -1,0 +1,42 @@
+import { formatMoney } from '../../shared/money';
+import type { OfferResponse } from './dto/offer.dto';
+import type { SiteResponse } from './dto/site.dto';
+import type { OfferRecord } from './offers.repository';
+import type { SiteRecord } from './sites.repository';
+
+/** The one place provider records become API responses: money as decimal strings, dates ISO. */
+export const ProvidersMapper = {
+  site(record: SiteRecord): SiteResponse {
+    return {
+      id: record.id,
+      name: record.name,
+      provinceCode: record.provinceCode,
+      cityCode: record.cityCode,
+      uptimeTier: record.uptimeTier,
+      notes: record.notes,
+      createdAt: record.createdAt.toISOString(),
+      updatedAt: record.updatedAt.toISOString(),
+    };
+  },
+
+  offer(record: OfferRecord): OfferResponse {
+    return {
+      id: record.id,
+      market: record.market.slug,
+      currency: record.market.currency,
+      siteId: record.siteId,
+      gpus: record.gpus,
+      leasedGpus: record.leasedGpus,
+      freeGpus: record.gpus - record.leasedGpus,
+      pricePerGpuHour: formatMoney(record.pricePerGpuHour, record.market.currencyScale),
+      availableFrom: record.availableFrom.toISOString(),
+      availableUntil: record.availableUntil.toISOString(),
+      minLeaseHours: record.minLeaseHours,
+      payPerUseMinPercent: record.payPerUseMinPercent,
+      status: record.status,
+      createdAt: record.createdAt.toISOString(),
+      updatedAt: record.updatedAt.toISOString(),
+      cancelledAt: record.cancelledAt === null ? null : record.cancelledAt.toISOString(),
+    };
+  },
+};

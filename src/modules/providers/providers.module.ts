@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import { EventsModule } from '../events/events.module';
+import { MarketsModule } from '../markets/markets.module';
+import { OffersController } from './offers.controller';
+import { OffersRepository } from './offers.repository';
+import { OffersService } from './offers.service';
+import { SitesController } from './sites.controller';
+import { SitesRepository } from './sites.repository';
+import { SitesService } from './sites.service';
+
+/** Providers: their sites and the offers of idle GPUs at them. */
+@Module({
+  imports: [MarketsModule, EventsModule],
+  controllers: [SitesController, OffersController],
+  providers: [SitesRepository, SitesService, OffersRepository, OffersService, CursorCodec],
+  exports: [OffersService, SitesService],
+})
+export class ProvidersModule {}

@@ -1,0 +1,144 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { testConfig } from '../support/test-env';
+import type { TestTenant } from '../support/tenants';
+
+/** The suites' configuration: rate limits out of the way, everything else as shipped. */
+export const marketplaceConfig = (): ReturnType<typeof testConfig> =>
+  testConfig({ RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_PUBLIC_PER_MINUTE: '100000' });
+
+const HOUR = 3_600_000;
+
+/** An instant `hours` from now, ISO 8601 in UTC. */
+export const hoursFromNow = (hours: number): string => new Date(Date.now() + hours * HOUR).toISOString();
+
+export interface SiteBody {
+  name: string;
+  provinceCode: string;
+  cityCode: string;
+  uptimeTier: string;
+  notes?: string;
+}
+
+export const siteBody = (overrides: Partial<SiteBody> = {}): SiteBody => ({
+  name: `hall ${randomUUID().slice(0, 8)}`,
+  provinceCode: '520000',
+  cityCode: '520100',
+  uptimeTier: 'TIER_III',
+  ...overrides,
+});
+
+export const offerBody = (
+  siteId: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> => ({
+  market: 'nvidia-h100-80gb',
+  siteId,
+  gpus: 16,
+  pricePerGpuHour: '18.20',
+  availableFrom: hoursFromNow(-1),
+  availableUntil: hoursFromNow(24 * 30),
+  minLeaseHours: 2,
+  payPerUseMinPercent: 30,
+  ...overrides,
+});
+
+export const bidBody = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+  market: 'nvidia-h800-80gb',
+  gpus: 8,
+  maxPricePerGpuHour: '20.00',
+  durationHours: 24,
+  provinces: ['520000', '150000'],
+  minGpusPerSite: 4,
+  partialAllowed: true,
+  billingMode: 'PAY_PER_USE',
+  expiresAt: hoursFromNow(48),
+  ...overrides,
+});
+
+export async function createSite(
+  app: NestFastifyApplication,
+  tenant: TestTenant,
+  overrides: Partial<SiteBody> = {},
+): Promise<{ id: string; name: string }> {
+  const res = await request(app.getHttpServer())
+    .post('/v1/sites')
+    .set(tenant.auth)
+    .set('idempotency-key', randomUUID())
+    .send(siteBody(overrides));
+  if (res.status !== 201) throw new Error(`site creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; name: string };
+}
+
+export async function placeOffer(
+  app: NestFastifyApplication,
+  tenant: TestTenant,
+  siteId: string,
+  overrides: Record<string, unknown> = {},
+): Promise<Record<string, unknown> & { id: string }> {
+  const res = await request(app.getHttpServer())
+    .post('/v1/offers')
+    .set(tenant.auth)
+    .set('idempotency-key', randomUUID())
+    .send(offerBody(siteId, overrides));
+  if (res.status !== 201)
+    throw new Error(`offer placement failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as Record<string, unknown> & { id: string };
+}
+
+export async function placeBid(
+  app: NestFastifyApplication,
+  tenant: TestTenant,
+  overrides: Record<string, unknown> = {},
+): Promise<Record<string, unknown> & { id: string }> {
+  const res = await request(app.getHttpServer())
+    .post('/v1/bids')
+    .set(tenant.auth)
+    .set('idempotency-key', randomUUID())
+    .send(bidBody(overrides));
+  if (res.status !== 201) throw new Error(`bid placement failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as Record<string, unknown> & { id: string };
+}
+
+/** An error body without its request id, for comparing two answers. */
+export function withoutRequestId(body: unknown): Record<string, unknown> {
+  const { requestId: _requestId, ...rest } = body as Record<string, unknown>;
+  return rest;
+}
+
+/** Outbox events recorded for one aggregate, oldest first. */
+export async function eventsOf(
+  app: NestFastifyApplication,
+  aggregateId: string,
+): Promise<Array<{ type: string; aggregateType: string; payload: unknown }>> {
+  return app.get(PrismaService).outboxEvent.findMany({
+    where: { aggregateId },
+    orderBy: { seq: 'asc' },
+    select: { type: true, aggregateType: true, payload: true },
+  });
+}
+
+/**
+ * Deletes what the marketplace suites created for these organisations: their orders, sites,
+ * outbox events and idempotency records. Organisations, people and keys are left to their own
+ * module; unverified or order-less, later suites never see them.
+ */
+export async function removeMarketplaceData(
+  app: NestFastifyApplication,
+  organisationIds: string[],
+): Promise<void> {
+  const prisma = app.get(PrismaService);
+  const where = { organisationId: { in: organisationIds } };
+  const [offers, bids] = await Promise.all([
+    prisma.offer.findMany({ where, select: { id: true } }),
+    prisma.bid.findMany({ where, select: { id: true } }),
+  ]);
+  const aggregateIds = [...offers, ...bids].map((row) => row.id);
+  await prisma.outboxEvent.deleteMany({ where: { aggregateId: { in: aggregateIds } } });
+  await prisma.offer.deleteMany({ where });
+  await prisma.bid.deleteMany({ where });
+  await prisma.site.deleteMany({ where });
+  await prisma.idempotencyRecord.deleteMany({ where: { scope: { in: organisationIds } } });
+}

@@ -1,0 +1,188 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { startHttpApp } from '../support/http-app';
+import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
+import {
+  createSite,
+  marketplaceConfig,
+  placeBid,
+  placeOffer,
+  removeMarketplaceData,
+  withoutRequestId,
+} from './marketplace-fixtures';
+
+type Method = 'get' | 'post' | 'patch';
+
+interface IsolationCase {
+  /** The owner's role: the intruder has the same role, so only ownership can refuse it. */
+  role: 'PROVIDER' | 'BUYER';
+  /** Creates the object as its owner; returns its id. */
+  create(app: NestFastifyApplication, owner: TestTenant): Promise<string>;
+  /** A body for routes that take one: valid, so only ownership can refuse it. */
+  body?: Record<string, unknown>;
+  /** How the owner reads the object back, to prove it unchanged. */
+  readBack: (id: string) => string;
+  /** Owner-only routes are called by people signed in, not API keys. */
+  session?: true;
+}
+
+type Tenant = TestTenant & { session: { authorization: string } };
+
+const site = async (app: NestFastifyApplication, owner: TestTenant) => (await createSite(app, owner)).id;
+const offer = async (app: NestFastifyApplication, owner: TestTenant) =>
+  (await placeOffer(app, owner, await site(app, owner))).id;
+const bid = async (app: NestFastifyApplication, owner: TestTenant) => (await placeBid(app, owner)).id;
+const person = (_app: NestFastifyApplication, owner: TestTenant) => Promise.resolve(owner.ownerId);
+// A fresh key, never used, so its lastUsedAt cannot change while the case runs.
+const apiKey = async (app: NestFastifyApplication, owner: TestTenant) => {
+  const session = (owner as Tenant).session;
+  const res = await request(app.getHttpServer())
+    .post('/v1/api-keys')
+    .set(session)
+    .set('idempotency-key', randomUUID())
+    .send({ name: 'isolation probe' })
+    .expect(201);
+  return (res.body as { id: string }).id;
+};
+
+/**
+ * Every id-taking route of the marketplace, keyed as the OpenAPI document names it. The test
+ * below fails when the document lists such a route without a case here (invariant 6).
+ */
+const CASES: Record<string, IsolationCase> = {
+  'GET /v1/sites/{id}': { role: 'PROVIDER', create: site, readBack: (id) => `/v1/sites/${id}` },
+  'GET /v1/offers/{id}': { role: 'PROVIDER', create: offer, readBack: (id) => `/v1/offers/${id}` },
+  'PATCH /v1/offers/{id}': {
+    role: 'PROVIDER',
+    create: offer,
+    body: { pricePerGpuHour: '1.00', gpus: 1 },
+    readBack: (id) => `/v1/offers/${id}`,
+  },
+  'POST /v1/offers/{id}/cancel': { role: 'PROVIDER', create: offer, readBack: (id) => `/v1/offers/${id}` },
+  'GET /v1/bids/{id}': { role: 'BUYER', create: bid, readBack: (id) => `/v1/bids/${id}` },
+  'POST /v1/bids/{id}/cancel': { role: 'BUYER', create: bid, readBack: (id) => `/v1/bids/${id}` },
+  'GET /v1/users/{id}': { role: 'BUYER', create: person, readBack: (id) => `/v1/users/${id}` },
+  'POST /v1/users/{id}/disable': {
+    role: 'PROVIDER',
+    create: person,
+    readBack: (id) => `/v1/users/${id}`,
+    session: true,
+  },
+  'GET /v1/api-keys/{id}': {
+    role: 'BUYER',
+    create: apiKey,
+    readBack: (id) => `/v1/api-keys/${id}`,
+    session: true,
+  },
+  'POST /v1/api-keys/{id}/revoke': {
+    role: 'PROVIDER',
+    create: apiKey,
+    readBack: (id) => `/v1/api-keys/${id}`,
+    session: true,
+  },
+  'POST /v1/api-keys/{id}/rotate': {
+    role: 'BUYER',
+    create: apiKey,
+    body: { overlapSeconds: 60 },
+    readBack: (id) => `/v1/api-keys/${id}`,
+    session: true,
+  },
+};
+
+/** Every tenant route (admin routes act across tenants by design and have their own guard). */
+const TENANT_PATHS = /^\/v1\//;
+
+describe('tenant isolation (invariant 6)', () => {
+  let app: NestFastifyApplication;
+  const tenants: Record<'PROVIDER' | 'BUYER', { owner: Tenant; intruder: Tenant }> = {} as never;
+  const http = () => request(app.getHttpServer());
+
+  beforeAll(async () => {
+    app = await startHttpApp(marketplaceConfig());
+    for (const role of ['PROVIDER', 'BUYER'] as const) {
+      const withSession = async (tenant: TestTenant): Promise<Tenant> => ({
+        ...tenant,
+        session: (await signIn(app, tenant)).auth,
+      });
+      tenants[role] = {
+        owner: await withSession(await registerOrganisation(app, role, { verified: true })),
+        intruder: await withSession(await registerOrganisation(app, role, { verified: true })),
+      };
+    }
+  });
+
+  afterAll(async () => {
+    await removeMarketplaceData(
+      app,
+      Object.values(tenants).flatMap(({ owner, intruder }) => [
+        owner.organisationId,
+        intruder.organisationId,
+      ]),
+    );
+    await app.close();
+  });
+
+  it('has a case for every authenticated id-taking route in the OpenAPI document', async () => {
+    const doc = await http().get('/docs-json').expect(200);
+    type Operation = { security?: Array<Record<string, unknown>> };
+    const paths = (doc.body as { paths: Record<string, Record<string, Operation>> }).paths;
+    // Public routes (`security: [{}]`, e.g. the book of a market) hold no tenant's object.
+    const isPublic = (operation: Operation) =>
+      operation.security?.length === 1 && Object.keys(operation.security[0]!).length === 0;
+    const idRoutes = Object.entries(paths)
+      .filter(([path]) => TENANT_PATHS.test(path) && path.includes('{'))
+      .flatMap(([path, operations]) =>
+        Object.entries(operations)
+          .filter(([, operation]) => !isPublic(operation))
+          .map(([method]) => `${method.toUpperCase()} ${path}`),
+      );
+    expect(idRoutes.length).toBeGreaterThan(0);
+    expect(idRoutes.filter((route) => !(route in CASES))).toEqual([]);
+  });
+
+  it.each(Object.keys(CASES))(
+    '%s: another tenant gets the 404 of a missing id and changes nothing',
+    async (route) => {
+      const spec = CASES[route]!;
+      const [verb, template] = route.split(' ') as [string, string];
+      const method = verb.toLowerCase() as Method;
+      const { owner, intruder } = tenants[spec.role];
+      const id = await spec.create(app, owner);
+      const ownerAuth = spec.session ? owner.session : owner.auth;
+      const before = await http().get(spec.readBack(id)).set(ownerAuth).expect(200);
+
+      const call = (path: string) => {
+        const req = http()
+          [method](path)
+          .set(spec.session ? intruder.session : intruder.auth)
+          .set('idempotency-key', randomUUID());
+        return spec.body ? req.send(spec.body) : req;
+      };
+      const foreign = await call(template.replace('{id}', id)).expect(404);
+      const missing = await call(template.replace('{id}', randomUUID())).expect(404);
+      expect(withoutRequestId(foreign.body)).toEqual(withoutRequestId(missing.body));
+      expect(foreign.body).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
+
+      await http().get(spec.readBack(id)).set(ownerAuth).expect(200, before.body);
+    },
+  );
+
+  it('never lists another tenant’s objects', async () => {
+    const { owner, intruder } = tenants.PROVIDER;
+    const siteId = await site(app, owner);
+    const offerId = (await placeOffer(app, owner, siteId)).id;
+    const sites = await http().get('/v1/sites').set(intruder.auth).expect(200);
+    const offers = await http().get(`/v1/offers?siteId=${siteId}`).set(intruder.auth).expect(200);
+    expect(JSON.stringify(sites.body)).not.toContain(siteId);
+    expect(offers.body).toEqual({ data: [], nextCursor: null });
+    expect(
+      JSON.stringify((await http().get('/v1/offers').set(intruder.auth).expect(200)).body),
+    ).not.toContain(offerId);
+    const buyers = tenants.BUYER;
+    const bidId = await bid(app, buyers.owner);
+    expect(
+      JSON.stringify((await http().get('/v1/bids').set(buyers.intruder.auth).expect(200)).body),
+    ).not.toContain(bidId);
+  });
+});
