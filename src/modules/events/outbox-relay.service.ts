@@ -1,4 +1,9 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { Client } from 'pg';
 import { Clock } from '../../infra/clock/clock';
@@ -26,7 +31,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
  * relays (one per worker process) skip each other's rows.
  */
 @Injectable()
-export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
   private listener: Client | undefined;
   private poll: NodeJS.Timeout | undefined;
@@ -48,7 +53,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.wake();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // Before the database and Redis close: a relay pass in flight finishes first.
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.poll);
     clearTimeout(this.reconnect);
