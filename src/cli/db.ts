@@ -72,3 +72,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1;
   },
 );
+
+// The wasm schema engine can abort outside any promise (seen: "RuntimeError: unreachable" while
+// introspecting CHECK constraints); report it as one line instead of a raw wasm stack.
+process.on('uncaughtException', (error) => {
+  fail(`schema engine crashed: ${error.message.split('\n')[0] ?? 'unknown error'}`);
+  process.exit(1);
+});
