@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
-import { IdempotencyRepository } from './idempotency.repository';
+import { IdempotencyRecordsModule } from './idempotency-records.module';
 
+/** The HTTP side: the global interceptor enforcing Idempotency-Key on @Idempotent() routes. */
 @Module({
-  providers: [IdempotencyRepository, { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
-  exports: [IdempotencyRepository],
+  imports: [IdempotencyRecordsModule],
+  providers: [{ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
 })
 export class IdempotencyModule {}

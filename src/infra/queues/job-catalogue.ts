@@ -22,6 +22,8 @@ export interface JobPayloads {
   'events.deliver': EventEnvelope;
   /** Re-enqueues work Redis lost: unpublished and stranded outbox events. */
   'maintenance.reconcile': ReconcilePayload;
+  /** Deletes idempotency records past their retention (24 h). */
+  'maintenance.prune': ReconcilePayload;
 }
 export type JobName = keyof JobPayloads;
 
@@ -48,6 +50,11 @@ export const JOBS = {
     queue: QUEUE.maintenance,
     payload: ReconcilePayload,
     options: { attempts: 3, backoff: { type: 'fixed', delay: 5_000 }, ...retention },
+  },
+  'maintenance.prune': {
+    queue: QUEUE.maintenance,
+    payload: ReconcilePayload,
+    options: { attempts: 3, backoff: { type: 'fixed', delay: 60_000 }, ...retention },
   },
 } as const satisfies { [N in JobName]: JobDefinition };
 

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { AppConfig } from '../../infra/config/app-config';
 import { QUEUE } from '../../infra/queues/job-catalogue';
+import { IdempotencyRecordsModule } from '../../infra/idempotency/idempotency-records.module';
 import { registerProcessor } from '../../infra/queues/register-processor';
 import { EventConsumersRegistry } from './event-consumers.registry';
 import { EventsModule } from './events.module';
@@ -19,7 +20,7 @@ export class EventsWorkerModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: EventsWorkerModule,
-      imports: [DiscoveryModule, EventsModule],
+      imports: [DiscoveryModule, EventsModule, IdempotencyRecordsModule],
       providers: [
         EventConsumersRegistry,
         InboxRepository,

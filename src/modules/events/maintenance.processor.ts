@@ -2,6 +2,7 @@ import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { Clock } from '../../infra/clock/clock';
+import { IdempotencyRepository } from '../../infra/idempotency/idempotency.repository';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
 import { OutboxReconciler } from './outbox-reconciler.service';
 
@@ -12,10 +13,15 @@ export class MaintenanceProcessor extends WorkerHost {
     'maintenance.reconcile': async () => {
       await this.reconciler.reconcile();
     },
+    'maintenance.prune': async () => {
+      const removed = await this.idempotency.systemDeleteExpired(this.clock.now());
+      if (removed > 0) this.logger.log(`pruned ${removed} expired idempotency records`);
+    },
   };
 
   constructor(
     private readonly reconciler: OutboxReconciler,
+    private readonly idempotency: IdempotencyRepository,
     private readonly clock: Clock,
   ) {
     super();

@@ -3,7 +3,9 @@ import { AppConfig } from '../../infra/config/app-config';
 import { JOBS } from '../../infra/queues/job-catalogue';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 
-/** Keeps one reconcile schedule in Redis, whichever worker starts first (upsert is idempotent). */
+const PRUNE_INTERVAL_MS = 3_600_000;
+
+/** Keeps one schedule per maintenance job in Redis, whichever worker starts first (upsert is idempotent). */
 @Injectable()
 export class MaintenanceScheduler implements OnApplicationBootstrap {
   constructor(
@@ -12,13 +14,14 @@ export class MaintenanceScheduler implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const definition = JOBS['maintenance.reconcile'];
+    await this.schedule('maintenance.reconcile', this.config.env.RECONCILE_INTERVAL_MS);
+    await this.schedule('maintenance.prune', PRUNE_INTERVAL_MS);
+  }
+
+  private async schedule(name: 'maintenance.reconcile' | 'maintenance.prune', every: number): Promise<void> {
+    const definition = JOBS[name];
     await this.producer
       .queue(definition.queue)
-      .upsertJobScheduler(
-        'maintenance.reconcile',
-        { every: this.config.env.RECONCILE_INTERVAL_MS },
-        { name: 'maintenance.reconcile', data: { trigger: 'schedule' }, opts: definition.options },
-      );
+      .upsertJobScheduler(name, { every }, { name, data: { trigger: 'schedule' }, opts: definition.options });
   }
 }

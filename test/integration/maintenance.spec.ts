@@ -1,0 +1,49 @@
+import { Test, type TestingModule } from '@nestjs/testing';
+import { AppModule } from '../../src/app/app.module';
+import { JobProducer } from '../../src/infra/queues/job-producer.service';
+import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { testConfig } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
+
+describe('maintenance jobs', () => {
+  let module: TestingModule;
+  let prisma: PrismaService;
+
+  beforeAll(async () => {
+    module = await Test.createTestingModule({
+      imports: [AppModule.register(testConfig(), { api: false, worker: true })],
+    }).compile();
+    await module.init();
+    prisma = module.get(PrismaService);
+  });
+
+  afterAll(async () => {
+    await prisma.idempotencyRecord.deleteMany({ where: { scope: 'maintenance-test' } });
+    await module.close();
+  });
+
+  it('prunes idempotency records past their retention and keeps live ones', async () => {
+    const now = Date.now();
+    const record = (key: string, expiresAt: number) => ({
+      scope: 'maintenance-test',
+      key,
+      fingerprint: '0'.repeat(64),
+      statusCode: 201,
+      responseBody: {},
+      createdAt: new Date(expiresAt - 86_400_000),
+      expiresAt: new Date(expiresAt),
+    });
+    await prisma.idempotencyRecord.createMany({
+      data: [record('expired', now - 1_000), record('live', now + 3_600_000)],
+    });
+
+    const job = await module.get(JobProducer).enqueue('maintenance.prune', { trigger: 'test' });
+    await waitFor('the prune job', async () => ((await job.getState()) === 'completed' ? true : undefined));
+
+    const left = await prisma.idempotencyRecord.findMany({
+      where: { scope: 'maintenance-test' },
+      select: { key: true },
+    });
+    expect(left).toEqual([{ key: 'live' }]);
+  });
+});
