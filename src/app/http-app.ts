@@ -14,6 +14,14 @@ import { AppModule, type ProcessRoles } from './app.module';
 
 export const BODY_LIMIT_BYTES = 1_048_576;
 
+/** TRUST_PROXY as Fastify takes it: off, the first n hops, or the trusted addresses. */
+function trustProxySetting(value: string): boolean | string | ((address: string, hop: number) => boolean) {
+  if (value === 'false') return false;
+  if (!/^\d+$/.test(value)) return value;
+  const hops = Number(value);
+  return (_address, hop) => hop < hops;
+}
+
 /**
  * Builds the HTTP application exactly as `main.api.ts` and `main.ts` run it; e2e tests use this
  * same function, so what they exercise is what ships.
@@ -25,7 +33,7 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
-    trustProxy: config.env.TRUST_PROXY,
+    trustProxy: trustProxySetting(config.env.TRUST_PROXY),
   });
   // JSON only (anything else is 415). Our own parser: the same limit, plus depth, NUL,
   // surrogate and prototype checks.

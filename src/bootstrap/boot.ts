@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import pino from 'pino';
 import { AppModule, type ProcessRoles } from '../app/app.module';
@@ -63,6 +64,12 @@ export async function boot(roles: ProcessRoles): Promise<void> {
       },
       Math.min(grace + CLOSE_MARGIN_MS, HARD_EXIT_CEILING_MS),
     ).unref();
+    // Stop taking requests first: Nest would close HTTP only after the workers' drain.
+    if (roles.api) {
+      const server = (app as NestFastifyApplication).getHttpServer();
+      server.close();
+      server.closeIdleConnections();
+    }
     app.close().then(
       () => {
         log.info('stopped');

@@ -134,10 +134,14 @@ export class EnvironmentVariables {
   })
   CORS_ORIGINS = '';
 
-  /** Trust X-Forwarded-For from a proxy in front (needed for per-IP limits behind a load balancer). */
-  @Transform(toBool)
-  @IsBoolean()
-  TRUST_PROXY = false;
+  /**
+   * Proxies in front whose X-Forwarded-For is trusted: `false`, a hop count (`1` behind one load
+   * balancer) or comma-separated addresses/CIDRs. Never `true`: clients could spoof their IP.
+   */
+  @Matches(/^(false|\d{1,2}|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$/, {
+    message: 'TRUST_PROXY must be false, a hop count, or comma-separated addresses/CIDRs',
+  })
+  TRUST_PROXY = 'false';
 
   /** `controllable` lets tests move time for API and worker processes alike; refused in production. */
   @IsIn(['system', 'controllable'])

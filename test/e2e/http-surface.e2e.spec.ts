@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { startHttpApp } from '../support/http-app';
 import { testConfig } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -18,7 +19,11 @@ describe('HTTP surface (same bootstrap as main.api.ts)', () => {
 
   it('answers liveness and readiness with PostgreSQL and Redis up and the outbox backlog in details', async () => {
     await request(app.getHttpServer()).get('/health/live').expect(200, { status: 'ok' });
-    const ready = await request(app.getHttpServer()).get('/health/ready').expect(200);
+    // Connections are still opening right after start; readiness must turn 200 shortly after.
+    const ready = await waitFor('readiness', async () => {
+      const res = await request(app.getHttpServer()).get('/health/ready');
+      return res.status === 200 ? res : undefined;
+    });
     expect(ready.body).toMatchObject({
       status: 'ok',
       details: {

@@ -140,6 +140,106 @@ describe('organisations, people and API keys', () => {
       .expect(200);
   });
 
+  it('keeps a rotated key working during the overlap and refuses rotating it twice', async () => {
+    const tenant = await registerOrganisation(app, 'PROVIDER');
+    const owner = await signIn(app, tenant);
+    const [key] = ((await http().get('/v1/api-keys').set(owner.auth)).body as { data: Array<{ id: string }> })
+      .data;
+    await http()
+      .post(`/v1/api-keys/${key!.id}/rotate`)
+      .set(owner.auth)
+      .set('idempotency-key', randomUUID())
+      .send({ overlapSeconds: 3600 })
+      .expect(201);
+    await http().get('/v1/organisation').set(tenant.auth).expect(200);
+    const again = await http()
+      .post(`/v1/api-keys/${key!.id}/rotate`)
+      .set(owner.auth)
+      .set('idempotency-key', randomUUID())
+      .send({})
+      .expect(409);
+    expect(again.body).toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('treats the same Idempotency-Key on another key’s rotation as a different request (422)', async () => {
+    const tenant = await registerOrganisation(app, 'BUYER');
+    const owner = await signIn(app, tenant);
+    const second = await http()
+      .post('/v1/api-keys')
+      .set(owner.auth)
+      .set('idempotency-key', randomUUID())
+      .send({ name: 'second' })
+      .expect(201);
+    const [first] = (
+      (await http().get('/v1/api-keys?limit=100').set(owner.auth)).body as {
+        data: Array<{ id: string; name: string }>;
+      }
+    ).data.filter((k) => k.name === 'default');
+    const key = randomUUID();
+    await http()
+      .post(`/v1/api-keys/${first!.id}/rotate`)
+      .set(owner.auth)
+      .set('idempotency-key', key)
+      .send({})
+      .expect(201);
+    await http()
+      .post(`/v1/api-keys/${(second.body as { id: string }).id}/rotate`)
+      .set(owner.auth)
+      .set('idempotency-key', key)
+      .send({})
+      .expect(422);
+  });
+
+  it('refuses key expiries that are not future instants with an offset, without a 500', async () => {
+    const tenant = await registerOrganisation(app, 'BUYER');
+    const owner = await signIn(app, tenant);
+    for (const expiresAt of [
+      '2027-W01-1',
+      '+2027-01-01T00:00:00Z',
+      '2027-01-01',
+      '2020-01-01T00:00:00Z',
+      12345,
+    ]) {
+      const res = await http()
+        .post('/v1/api-keys')
+        .set(owner.auth)
+        .set('idempotency-key', randomUUID())
+        .send({ name: 'dated', expiresAt });
+      expect([res.status, (res.body as { code: string }).code]).toEqual([400, 'VALIDATION_FAILED']);
+    }
+  });
+
+  it('makes a suspended organisation read-only', async () => {
+    const tenant = await registerOrganisation(app, 'BUYER');
+    await app.get(PrismaService).organisation.update({
+      where: { id: tenant.organisationId },
+      data: { status: 'SUSPENDED', suspendedAt: new Date() },
+    });
+    await http().get('/v1/organisation').set(tenant.auth).expect(200);
+    const write = await http()
+      .post('/v1/bids')
+      .set(tenant.auth)
+      .set('idempotency-key', randomUUID())
+      .send({})
+      .expect(403);
+    expect(write.body).toMatchObject({
+      code: 'FORBIDDEN',
+      message: 'The organisation is suspended: read-only access.',
+    });
+  });
+
+  it('counts concurrent failed logins atomically: no more than the limit get to try', async () => {
+    const tenant = await registerOrganisation(app, 'BUYER');
+    const attempts = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        http().post('/v1/auth/login').send({ email: tenant.email, password: 'wrong password!!' }),
+      ),
+    );
+    const statuses = attempts.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+  });
+
   it('rotates refresh tokens and revokes the family when one is reused', async () => {
     const tenant = await registerOrganisation(app, 'BUYER');
     const first = await signIn(app, tenant);

@@ -19,6 +19,8 @@ describe('maintenance jobs', () => {
 
   afterAll(async () => {
     await prisma.idempotencyRecord.deleteMany({ where: { scope: 'maintenance-test' } });
+    await prisma.inboxEvent.deleteMany({ where: { consumer: 'maintenance-test' } });
+    await prisma.outboxEvent.deleteMany({ where: { aggregateId: { startsWith: 'maintenance-' } } });
     await module.close();
   });
 

@@ -4,7 +4,6 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
-import type { Prisma } from '../../generated/prisma/client.js';
 import { requestFingerprint } from '../../shared/canonical-json';
 import { DomainError } from '../../shared/domain-error';
 import { Clock } from '../clock/clock';
@@ -49,8 +48,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     const scope = mode === 'global' ? 'registration' : request.principal?.organisationId;
     if (scope === undefined) throw new DomainError('UNAUTHENTICATED', 'Authentication is required.');
-    const route = request.routeOptions.url ?? request.url;
-    const fingerprint = requestFingerprint(request.method, route, request.body ?? null);
+    // The concrete path, not the route template: rotating key A and key B are different requests.
+    const path = request.url.split('?')[0] ?? request.url;
+    const fingerprint = requestFingerprint(request.method, path, request.body ?? null);
     const status =
       this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ??
       (request.method === 'POST' ? 201 : 200);
@@ -70,7 +70,15 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
     const lockKey = this.redis.key('idem', scope, key);
     const token = randomUUID();
-    const locked = await this.redis.client.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX');
+    const locked = await this.redis.client.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX').catch(() => {
+      throw new DomainError(
+        'SERVICE_UNAVAILABLE',
+        'Idempotent requests are unavailable for a moment; retry shortly.',
+        {
+          retryAfterSeconds: 5,
+        },
+      );
+    });
     if (locked !== 'OK') {
       throw new DomainError(
         'CONFLICT',
@@ -86,25 +94,35 @@ export class IdempotencyInterceptor implements NestInterceptor {
           defaultValue: null,
         });
         const now = this.clock.now();
-        await this.records.store({
+        // Postgres is the guard if the Redis lock was lost: a live record under this key makes
+        // the insert refuse, and this transaction (with its effect) rolls back.
+        const stored = await this.records.store({
           scope,
           key,
           fingerprint,
           statusCode: status,
-          responseBody: JSON.parse(JSON.stringify(body ?? null)) as Prisma.InputJsonValue,
+          responseBody: JSON.parse(JSON.stringify(body ?? null)) as unknown,
           at: now,
           expiresAt: new Date(now.getTime() + IDEMPOTENCY_RETENTION_MS),
         });
+        if (!stored) {
+          throw new DomainError(
+            'CONFLICT',
+            'A request with this Idempotency-Key completed concurrently; retry to get its response.',
+          );
+        }
         return body;
       });
     } finally {
-      // Release only our own lock.
-      await this.redis.client.eval(
-        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
-        1,
-        lockKey,
-        token,
-      );
+      // Release only our own lock; if Redis is gone the lock expires by itself.
+      await this.redis.client
+        .eval(
+          "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
+          1,
+          lockKey,
+          token,
+        )
+        .catch(() => undefined);
     }
   }
 

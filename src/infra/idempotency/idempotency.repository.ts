@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { Prisma } from '../../generated/prisma/client.js';
 import type { PrismaService } from '../prisma/prisma.service';
 
 export interface StoredResponse {
@@ -22,35 +21,30 @@ export class IdempotencyRepository {
     });
   }
 
+  /**
+   * Inserts the record, or replaces an expired one under the same key. False when a live record
+   * exists (a concurrent duplicate committed first).
+   */
   async store(record: {
     scope: string;
     key: string;
     fingerprint: string;
     statusCode: number;
-    responseBody: Prisma.InputJsonValue;
+    responseBody: unknown;
     at: Date;
     expiresAt: Date;
-  }): Promise<void> {
-    await this.txHost.tx.idempotencyRecord.upsert({
-      where: { scope_key: { scope: record.scope, key: record.key } },
-      // An expired record under the same key is replaced; a live one never reaches here.
-      update: {
-        fingerprint: record.fingerprint,
-        statusCode: record.statusCode,
-        responseBody: record.responseBody,
-        createdAt: record.at,
-        expiresAt: record.expiresAt,
-      },
-      create: {
-        scope: record.scope,
-        key: record.key,
-        fingerprint: record.fingerprint,
-        statusCode: record.statusCode,
-        responseBody: record.responseBody,
-        createdAt: record.at,
-        expiresAt: record.expiresAt,
-      },
-    });
+  }): Promise<boolean> {
+    const body = JSON.stringify(record.responseBody ?? null);
+    const written = await this.txHost.tx.$executeRaw`
+      INSERT INTO idempotency_records (scope, key, fingerprint, status_code, response_body, created_at, expires_at)
+      VALUES (${record.scope}, ${record.key}, ${record.fingerprint}, ${record.statusCode}, ${body}::jsonb,
+              ${record.at}, ${record.expiresAt})
+      ON CONFLICT (scope, key) DO UPDATE
+        SET fingerprint = EXCLUDED.fingerprint, status_code = EXCLUDED.status_code,
+            response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at,
+            expires_at = EXCLUDED.expires_at
+        WHERE idempotency_records.expires_at <= ${record.at}`;
+    return written === 1;
   }
 
   async systemDeleteExpired(now: Date): Promise<number> {

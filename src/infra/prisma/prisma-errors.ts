@@ -28,6 +28,12 @@ export function mapPrismaError(error: unknown): unknown {
       return new DomainError('NOT_FOUND', 'Not found.');
     case 'P2003':
       return new DomainError('CONFLICT', 'A referenced resource does not exist or is in use.');
+    // Connection pool exhausted or a transaction could not start in time: load, not a bug.
+    case 'P2024':
+    case 'P2028':
+      return new DomainError('SERVICE_UNAVAILABLE', 'The service is busy; retry shortly.', {
+        retryAfterSeconds: 1,
+      });
     default:
       return error;
   }

@@ -16,4 +16,11 @@ export class InboxRepository {
       ON CONFLICT (consumer, event_id) DO NOTHING`;
     return inserted === 1;
   }
+
+  /** Deletes up to `batch` inbox rows processed before `cutoff`; returns how many. */
+  async systemPrune(cutoff: Date, batch: number): Promise<number> {
+    return this.txHost.tx.$executeRaw`
+      DELETE FROM inbox_events WHERE (consumer, event_id) IN (
+        SELECT consumer, event_id FROM inbox_events WHERE processed_at < ${cutoff} LIMIT ${batch})`;
+  }
 }

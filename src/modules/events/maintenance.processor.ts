@@ -4,7 +4,13 @@ import type { Job } from 'bullmq';
 import { Clock } from '../../infra/clock/clock';
 import { IdempotencyRepository } from '../../infra/idempotency/idempotency.repository';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
+import { InboxRepository } from './inbox.repository';
 import { OutboxReconciler } from './outbox-reconciler.service';
+import { OutboxRepository } from './outbox.repository';
+
+/** Published events and inbox rows are kept this long (replay and audit), then pruned. */
+export const EVENT_RETENTION_MS = 7 * 24 * 3_600_000;
+const PRUNE_BATCH = 5_000;
 
 @Injectable()
 export class MaintenanceProcessor extends WorkerHost {
@@ -14,17 +20,41 @@ export class MaintenanceProcessor extends WorkerHost {
       await this.reconciler.reconcile();
     },
     'maintenance.prune': async () => {
-      const removed = await this.idempotency.systemDeleteExpired(this.clock.now());
-      if (removed > 0) this.logger.log(`pruned ${removed} expired idempotency records`);
+      await this.prune();
     },
   };
 
   constructor(
     private readonly reconciler: OutboxReconciler,
     private readonly idempotency: IdempotencyRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly inbox: InboxRepository,
     private readonly clock: Clock,
   ) {
     super();
+  }
+
+  /**
+   * Expired idempotency records, and outbox and inbox rows older than EVENT_RETENTION_MS (the
+   * reconciler looks back 24 h), deleted in batches so no statement holds locks for long.
+   */
+  private async prune(): Promise<void> {
+    const now = this.clock.now();
+    const idempotency = await this.idempotency.systemDeleteExpired(now);
+    const cutoff = new Date(now.getTime() - EVENT_RETENTION_MS);
+    let outbox = 0;
+    let inbox = 0;
+    for (let removed = PRUNE_BATCH; removed === PRUNE_BATCH; outbox += removed) {
+      removed = await this.outbox.systemPrunePublished(cutoff, PRUNE_BATCH);
+    }
+    for (let removed = PRUNE_BATCH; removed === PRUNE_BATCH; inbox += removed) {
+      removed = await this.inbox.systemPrune(cutoff, PRUNE_BATCH);
+    }
+    if (idempotency + outbox + inbox > 0) {
+      this.logger.log(
+        `pruned ${idempotency} idempotency records, ${outbox} outbox events, ${inbox} inbox rows`,
+      );
+    }
   }
 
   async process(job: Job): Promise<void> {

@@ -115,6 +115,15 @@ export class OutboxRepository {
     });
   }
 
+  /** Deletes up to `batch` published events that occurred before `cutoff`; returns how many. */
+  async systemPrunePublished(cutoff: Date, batch: number): Promise<number> {
+    return this.tx.$executeRaw`
+      DELETE FROM outbox_events WHERE id IN (
+        SELECT id FROM outbox_events
+        WHERE occurred_at < ${cutoff} AND published_at IS NOT NULL
+        LIMIT ${batch})`;
+  }
+
   async systemBacklog(): Promise<OutboxBacklog> {
     const [row] = await this.tx.$queryRaw<Array<{ unpublished: bigint; oldest: Date | null }>>`
       SELECT count(*) AS unpublished, min(occurred_at) AS oldest

@@ -17,22 +17,28 @@ export class MetricsService {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [this.registry],
     });
+    // Collected by the first gauge: one query per scrape fills both.
+    const oldest = new Gauge({
+      name: 'outbox_oldest_unpublished_age_seconds',
+      help: 'Age of the oldest unpublished event (0 when none)',
+      registers: [],
+    });
     new Gauge({
       name: 'outbox_unpublished_events',
       help: 'Committed events not yet published to the queue',
       registers: [this.registry],
+      // With PostgreSQL down both keep their last values and the process metrics still come out.
       async collect() {
-        this.set((await outbox.backlog()).unpublished);
+        try {
+          const backlog = await outbox.backlog();
+          this.set(backlog.unpublished);
+          oldest.set(backlog.oldestAgeSeconds ?? 0);
+        } catch {
+          return;
+        }
       },
     });
-    new Gauge({
-      name: 'outbox_oldest_unpublished_age_seconds',
-      help: 'Age of the oldest unpublished event (0 when none)',
-      registers: [this.registry],
-      async collect() {
-        this.set((await outbox.backlog()).oldestAgeSeconds ?? 0);
-      },
-    });
+    this.registry.registerMetric(oldest);
   }
 
   /** `route` is the route template (never the raw URL) to keep label cardinality bounded. */

@@ -88,6 +88,16 @@ export class ApiKeysRepository {
     });
   }
 
+  /** Locks the key row for the rest of the transaction (rotate and revoke serialise on it). */
+  async lockKey(organisationId: string, id: string): Promise<void> {
+    await this.tx
+      .$queryRaw`SELECT id FROM api_keys WHERE id = ${id}::uuid AND organisation_id = ${organisationId}::uuid FOR UPDATE`;
+  }
+
+  async hasSuccessor(organisationId: string, id: string): Promise<boolean> {
+    return (await this.tx.apiKey.count({ where: { organisationId, rotatedFromId: id } })) > 0;
+  }
+
   async find(organisationId: string, id: string): Promise<ApiKeyRecord | null> {
     return this.tx.apiKey.findFirst({ where: { id, organisationId } });
   }

@@ -31,7 +31,7 @@ export class ApiKeysService {
   ): Promise<CreatedApiKeyResponse> {
     const now = this.clock.now();
     const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt);
-    if (expiresAt !== null && expiresAt <= now) {
+    if (expiresAt !== null && (Number.isNaN(expiresAt.getTime()) || expiresAt <= now)) {
       throw new DomainError('VALIDATION_FAILED', 'expiresAt must be in the future.', { field: 'expiresAt' });
     }
     const generated = generateApiKey(this.config.isProduction ? 'live' : 'test');
@@ -67,6 +67,7 @@ export class ApiKeysService {
   /** Revocation takes effect on the next request; revoking twice is harmless. */
   @Transactional()
   async revokeKey(organisationId: string, id: string): Promise<ApiKeyResponse> {
+    await this.keys.lockKey(organisationId, id);
     await this.findOwned(organisationId, id);
     await this.keys.revoke(organisationId, id, this.clock.now());
     return this.getKey(organisationId, id);
@@ -79,10 +80,15 @@ export class ApiKeysService {
     id: string,
     overlapSeconds: number | undefined,
   ): Promise<CreatedApiKeyResponse> {
+    // Serialised on the key row: two rotations (or a rotation and a revocation) cannot interleave.
+    await this.keys.lockKey(organisationId, id);
     const old = await this.findOwned(organisationId, id);
     const now = this.clock.now();
     if (old.revokedAt !== null || (old.expiresAt !== null && old.expiresAt <= now)) {
       throw new DomainError('CONFLICT', 'Only an active key can be rotated.');
+    }
+    if (await this.keys.hasSuccessor(organisationId, id)) {
+      throw new DomainError('CONFLICT', 'This key was already rotated; rotate its replacement instead.');
     }
     const created = await this.createKey(organisationId, {
       name: old.name,

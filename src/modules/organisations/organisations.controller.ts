@@ -54,6 +54,7 @@ export class OrganisationsController {
 
   @Get('organisation')
   @ApiBearerAuth('api-key')
+  @ApiBearerAuth('access-token')
   @ApiOperation({ summary: 'The calling organisation' })
   @ApiOkResponse({ type: OrganisationResponse })
   @ApiUnauthorizedResponse({ type: ErrorBody })
@@ -63,6 +64,7 @@ export class OrganisationsController {
 
   @Get('users')
   @ApiBearerAuth('api-key')
+  @ApiBearerAuth('access-token')
   @ApiOperation({ summary: 'People of the calling organisation' })
   @ApiOkResponse({ type: UserPageResponse })
   @ApiUnauthorizedResponse({ type: ErrorBody })
@@ -72,6 +74,7 @@ export class OrganisationsController {
 
   @Get('users/:id')
   @ApiBearerAuth('api-key')
+  @ApiBearerAuth('access-token')
   @ApiOperation({ summary: 'One person of the calling organisation' })
   @ApiOkResponse({ type: UserResponse })
   @ApiNotFoundResponse({ type: ErrorBody })

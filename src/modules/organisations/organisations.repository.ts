@@ -147,6 +147,12 @@ export class OrganisationsRepository {
     return count === 1;
   }
 
+  /** Serialises changes to an organisation's people for the rest of the transaction. */
+  async lockPeople(organisationId: string): Promise<void> {
+    await this.tx
+      .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`people:${organisationId}`}, 0))`;
+  }
+
   async countActiveOwners(organisationId: string): Promise<number> {
     return this.tx.user.count({ where: { organisationId, role: 'OWNER', disabledAt: null } });
   }

@@ -99,6 +99,8 @@ export class UsersService {
   /** Disabling ends the person's sessions at once; the last active owner cannot be disabled. */
   @Transactional()
   async disableUser(organisationId: string, userId: string): Promise<UserResponse> {
+    // Two owners disabling each other at once must not leave the organisation without one.
+    await this.organisations.lockPeople(organisationId);
     const user = await this.organisations.findUser(organisationId, userId);
     if (!user) throw new DomainError('NOT_FOUND', 'User not found.');
     if (user.disabledAt === null) {

@@ -14,7 +14,7 @@ import {
 } from 'class-validator';
 import { BillingMode } from '../../../generated/prisma/enums.js';
 import { MAX_DURATION_HOURS, MAX_GPUS_PER_ORDER } from '../../../shared/money';
-import { IsDivisionCode, IsInstant, IsMarketSlug } from '../../markets/dto/field-validators';
+import { IsDivisionCode, IsInstant, IsMarketSlug } from '../../../infra/http/field-validators';
 import { MAX_BID_LIFETIME_DAYS, MAX_BID_PROVINCES } from '../domain/bid-rules';
 
 export const BILLING_MODES = Object.values(BillingMode);

@@ -39,13 +39,10 @@ export class AuthService {
   /** Email + password -> access token + refresh token (a new session family). */
   async login(emailInput: string, password: string, ip: string): Promise<SessionResponse> {
     const email = normaliseEmail(emailInput);
-    await this.limiter.assertAllowed(email, ip);
+    await this.limiter.reserveAttempt(email, ip);
     const user = await this.organisations.systemFindUserByEmail(email);
     const valid = await verifyPassword(password, user?.passwordHash ?? (await timingEqualiser()));
-    if (!user || !valid || user.disabledAt !== null) {
-      await this.limiter.recordFailure(email, ip);
-      throw unauthenticated();
-    }
+    if (!user || !valid || user.disabledAt !== null) throw unauthenticated();
     await this.limiter.recordSuccess(email, ip);
     if (needsRehash(user.passwordHash)) {
       await this.organisations.updatePasswordHash(user.id, await hashPassword(password));

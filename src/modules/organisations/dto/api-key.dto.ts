@@ -5,7 +5,6 @@ import {
   IsArray,
   IsIn,
   IsInt,
-  IsISO8601,
   IsNotEmpty,
   IsOptional,
   IsString,
@@ -13,6 +12,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
+import { IsInstant } from '../../../infra/http/field-validators';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../auth/principal';
 
 export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 3_600;
@@ -38,9 +38,9 @@ export class CreateApiKeyDto {
   @IsIn(API_KEY_SCOPES, { each: true })
   scopes?: ApiKeyScope[];
 
-  @ApiPropertyOptional({ description: 'Optional expiry (ISO 8601, in the future)' })
+  @ApiPropertyOptional({ description: 'Optional expiry: an ISO 8601 instant with an offset, in the future' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsInstant()
   expiresAt?: string;
 }
 

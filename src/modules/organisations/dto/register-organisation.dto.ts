@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsEmail, IsIn, IsNotEmpty, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { IsEmail, IsIn, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { IsSafeText } from '../../../infra/http/field-validators';
 
 export class OwnerCredentialsDto {
   @ApiProperty({ example: 'ops@guizhou-dc.example', maxLength: 320 })
@@ -17,7 +18,8 @@ export class OwnerCredentialsDto {
 export class RegisterOrganisationDto {
   @ApiProperty({ example: 'Guizhou Mountain DC', maxLength: 200 })
   @IsString()
-  @IsNotEmpty()
+  @Matches(/\S/, { message: 'name must contain a visible character' })
+  @IsSafeText()
   @MaxLength(200)
   name!: string;
 

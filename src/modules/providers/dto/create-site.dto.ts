@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { UptimeTier } from '../../../generated/prisma/enums.js';
-import { IsDivisionCode, IsSafeText } from '../../markets/dto/field-validators';
+import { IsDivisionCode, IsSafeText } from '../../../infra/http/field-validators';
 
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
 
