@@ -1,0 +1,109 @@
+import type { BookOffer } from './book';
+import {
+  bidCanTrade,
+  type BidTerms,
+  compareOffers,
+  type IneligibleReason,
+  pairIneligibility,
+} from './eligibility';
+import { OfferBook, type PendingAllocation } from './offer-book';
+
+/** GPUs one allocation takes from one offer. */
+export interface Allocation {
+  readonly offerId: string;
+  readonly siteId: string;
+  readonly province: string;
+  /** The offer's ask per GPU-hour, minor units (the trade price depends on seqs; see tradePrice). */
+  readonly ask: bigint;
+  readonly gpus: number;
+}
+
+/** The constraints a quote reports, in the order of docs/MATCHING.md "Quotes". */
+export const EXCLUSION_CONSTRAINTS = ['PRICE', 'PROVINCE', 'WINDOW', 'MIN_LEASE', 'CO_LOCATION'] as const;
+
+export type ExclusionConstraint = (typeof EXCLUSION_CONSTRAINTS)[number];
+
+export interface ExcludedOffer {
+  /** Ask per GPU-hour, minor units. */
+  readonly price: bigint;
+  readonly province: string;
+}
+
+export interface AllocationResult {
+  /** One entry per offer used, in offer priority order. */
+  readonly allocations: readonly Allocation[];
+  /** Sum of the allocations' GPUs. */
+  readonly gpus: number;
+  /** Free GPUs of the offers excluded for each constraint; see allocate(). */
+  readonly excluded: Readonly<Record<ExclusionConstraint, number>>;
+  /** The best excluded offer in offer priority order (lowest ask, then seq), or null. */
+  readonly cheapestExcluded: ExcludedOffer | null;
+}
+
+/**
+ * docs/MATCHING.md "allocate(bid, offers): co-location by opening sites" for one bid against
+ * `offers` (any order; walked in offer priority order) at `now`, epoch ms. Pure: the offers are
+ * not modified, and the all-or-nothing rule, which belongs to the run, is not applied.
+ *
+ * Diagnostics, over the offers with free GPUs (an offer counts once, under one constraint):
+ * - PRICE, PROVINCE, WINDOW, MIN_LEASE: the offer's first broken rule of "Eligibility of a pair"
+ *   (checked in the documented order) is this one; offers whose first broken rule is another
+ *   one (unverified, same organisation, expired bid, no capacity) are neither counted nor
+ *   reported, being out of the bid's sight.
+ * - CO_LOCATION: the offer is eligible but its site was excluded when the walk reached it
+ *   (supply below the site minimum, or need below it). Eligible offers the walk never needed,
+ *   and unused GPUs at opened sites, are not excluded.
+ * - cheapestExcluded: the first counted offer in offer priority order, whatever its constraint.
+ */
+export function allocate(bid: BidTerms, offers: readonly BookOffer[], now: number): AllocationResult {
+  const pending = bidCanTrade(bid, now) ? new OfferBook(offers, now).allocate(bid, now) : NOTHING;
+  const allocations = pending.takes.map(({ offer, gpus }) => ({
+    offerId: offer.id,
+    siteId: offer.siteId,
+    province: offer.province,
+    ask: offer.price,
+    gpus,
+  }));
+
+  const coLocationExcluded = new Set(pending.coLocationExcludedSites);
+  const excluded: Record<ExclusionConstraint, number> = {
+    PRICE: 0,
+    PROVINCE: 0,
+    WINDOW: 0,
+    MIN_LEASE: 0,
+    CO_LOCATION: 0,
+  };
+  let cheapest: BookOffer | null = null;
+  for (const offer of offers) {
+    if (offer.free <= 0) continue;
+    const constraint = exclusionOf(pairIneligibility(bid, offer, now), coLocationExcluded.has(offer.siteId));
+    if (constraint === null) continue;
+    excluded[constraint] += offer.free;
+    if (cheapest === null || compareOffers(offer, cheapest) < 0) cheapest = offer;
+  }
+  return {
+    allocations,
+    gpus: pending.gpus,
+    excluded,
+    cheapestExcluded: cheapest === null ? null : { price: cheapest.price, province: cheapest.province },
+  };
+}
+
+const NOTHING: PendingAllocation = { gpus: 0, takes: [], coLocationExcludedSites: [] };
+
+function exclusionOf(reason: IneligibleReason | null, siteExcluded: boolean): ExclusionConstraint | null {
+  switch (reason) {
+    case null:
+      return siteExcluded ? 'CO_LOCATION' : null;
+    case 'PRICE':
+    case 'PROVINCE':
+    case 'WINDOW':
+    case 'MIN_LEASE':
+      return reason;
+    case 'UNVERIFIED':
+    case 'SAME_ORGANISATION':
+    case 'EXPIRED':
+    case 'NO_CAPACITY':
+      return null;
+  }
+}

@@ -1,0 +1,60 @@
+// Test factories for the matching specs (pure data; no jest, so the build compiles it harmlessly).
+import { type BookBid, type BookOffer, HOUR_MS } from './book';
+
+/** The instant of the worked examples in docs/MATCHING.md: 2026-12-01T00:00Z. */
+export const NOW = Date.parse('2026-12-01T00:00:00Z');
+export const HOUR = HOUR_MS;
+export const DAY = 24 * HOUR_MS;
+
+export const BEIJING = '110000';
+export const GUIZHOU = '520000';
+export const GUANGDONG = '440000';
+
+type WithRequired<T, K extends keyof T> = Partial<T> & Pick<T, K>;
+
+/**
+ * An offer as the worked examples assume it unless they say otherwise: its own VERIFIED
+ * organisation, window open a day ago and for sixty days more, one-hour minimum lease.
+ */
+export function offer(
+  fields: WithRequired<BookOffer, 'id' | 'siteId' | 'price' | 'free' | 'seq'>,
+): BookOffer {
+  return {
+    organisationId: `org-${fields.id}`,
+    verified: true,
+    province: GUANGDONG,
+    availableFrom: NOW - DAY,
+    availableUntil: NOW + 60 * DAY,
+    minLeaseHours: 1,
+    ...fields,
+  };
+}
+
+/**
+ * A bid as the worked examples assume it unless they say otherwise: its own VERIFIED
+ * organisation, 24 hours, anywhere, one GPU per site, all-or-nothing, expiring in a week.
+ */
+export function bid(fields: WithRequired<BookBid, 'id' | 'price' | 'remaining' | 'seq'>): BookBid {
+  return {
+    organisationId: `org-${fields.id}`,
+    verified: true,
+    durationHours: 24,
+    provinces: [],
+    minGpusPerSite: 1,
+    partialAllowed: false,
+    expiresAt: NOW + 7 * DAY,
+    ...fields,
+  };
+}
+
+/** The book after a run: each offer's free GPUs less what the run took, each bid's remaining less its fills. */
+export function afterRun(
+  bids: readonly BookBid[],
+  offers: readonly BookOffer[],
+  run: { bidsFilled: ReadonlyMap<string, number>; offersTaken: ReadonlyMap<string, number> },
+): { bids: BookBid[]; offers: BookOffer[] } {
+  return {
+    bids: bids.map((b) => ({ ...b, remaining: b.remaining - (run.bidsFilled.get(b.id) ?? 0) })),
+    offers: offers.map((o) => ({ ...o, free: o.free - (run.offersTaken.get(o.id) ?? 0) })),
+  };
+}

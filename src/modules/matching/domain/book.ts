@@ -1,0 +1,49 @@
+/**
+ * The matching core's view of one market's book (docs/MATCHING.md). Pure data: money in
+ * integer minor units, instants in epoch milliseconds, no Prisma or Nest types.
+ */
+
+export interface BookOffer {
+  readonly id: string;
+  readonly organisationId: string;
+  readonly verified: boolean;
+  readonly siteId: string;
+  /** GB/T 2260 province code of the site. */
+  readonly province: string;
+  /** Ask per GPU-hour, minor units. */
+  readonly price: bigint;
+  /** GPUs offered minus GPUs of non-ended leases. */
+  readonly free: number;
+  readonly seq: bigint;
+  readonly availableFrom: number;
+  readonly availableUntil: number;
+  readonly minLeaseHours: number;
+}
+
+export interface BookBid {
+  readonly id: string;
+  readonly organisationId: string;
+  readonly verified: boolean;
+  /** Maximum price per GPU-hour, minor units. */
+  readonly price: bigint;
+  /** GPUs still wanted. */
+  readonly remaining: number;
+  readonly seq: bigint;
+  readonly durationHours: number;
+  /** Allowed province codes; empty means anywhere. */
+  readonly provinces: readonly string[];
+  readonly minGpusPerSite: number;
+  readonly partialAllowed: boolean;
+  readonly expiresAt: number;
+}
+
+export interface Fill {
+  readonly bidId: string;
+  readonly offerId: string;
+  readonly siteId: string;
+  readonly gpus: number;
+  /** Trade price per GPU-hour: the price of the order with the lower seq. */
+  readonly price: bigint;
+}
+
+export const HOUR_MS = 3_600_000;

@@ -1,0 +1,201 @@
+import { bid, BEIJING, GUIZHOU, HOUR, NOW, offer } from './book.fixtures';
+import {
+  bidCanTrade,
+  compareBids,
+  compareOffers,
+  INELIGIBLE_REASONS,
+  pairIneligibility,
+  sortBids,
+  sortOffers,
+  termsCompatible,
+  tradePrice,
+} from './eligibility';
+
+const O = offer({ id: 'O', siteId: 'S1', price: 1800n, free: 8, seq: 1n, province: GUIZHOU });
+const B = bid({ id: 'B', price: 2000n, remaining: 4, seq: 2n });
+
+describe('pairIneligibility', () => {
+  it('is null for a pair every rule allows', () => {
+    expect(pairIneligibility(B, O, NOW)).toBeNull();
+  });
+
+  it('names each broken rule', () => {
+    expect(pairIneligibility({ ...B, verified: false }, O, NOW)).toBe('UNVERIFIED');
+    expect(pairIneligibility(B, { ...O, verified: false }, NOW)).toBe('UNVERIFIED');
+    expect(pairIneligibility(B, { ...O, organisationId: B.organisationId }, NOW)).toBe('SAME_ORGANISATION');
+    expect(pairIneligibility({ ...B, expiresAt: NOW }, O, NOW)).toBe('EXPIRED');
+    expect(pairIneligibility({ ...B, expiresAt: NOW - 1 }, O, NOW)).toBe('EXPIRED');
+    expect(pairIneligibility(B, { ...O, price: 2001n }, NOW)).toBe('PRICE');
+    expect(pairIneligibility({ ...B, provinces: [BEIJING] }, O, NOW)).toBe('PROVINCE');
+    expect(pairIneligibility(B, { ...O, availableFrom: NOW + 1 }, NOW)).toBe('WINDOW');
+    expect(pairIneligibility(B, { ...O, availableUntil: NOW + 24 * HOUR - 1 }, NOW)).toBe('WINDOW');
+    expect(pairIneligibility(B, { ...O, minLeaseHours: 25 }, NOW)).toBe('MIN_LEASE');
+    expect(pairIneligibility(B, { ...O, free: 0 }, NOW)).toBe('NO_CAPACITY');
+    expect(pairIneligibility({ ...B, remaining: 0 }, O, NOW)).toBe('NO_CAPACITY');
+  });
+
+  it('accepts every boundary the rules draw inclusively', () => {
+    expect(pairIneligibility({ ...B, expiresAt: NOW + 1 }, O, NOW)).toBeNull();
+    expect(pairIneligibility(B, { ...O, price: B.price }, NOW)).toBeNull();
+    expect(pairIneligibility({ ...B, provinces: [BEIJING, GUIZHOU] }, O, NOW)).toBeNull();
+    expect(
+      pairIneligibility(B, { ...O, availableFrom: NOW, availableUntil: NOW + 24 * HOUR }, NOW),
+    ).toBeNull();
+    expect(pairIneligibility(B, { ...O, minLeaseHours: 24 }, NOW)).toBeNull();
+    expect(pairIneligibility(B, { ...O, free: 1 }, NOW)).toBeNull();
+  });
+
+  it('reports the first broken rule in the documented order', () => {
+    // Break every rule, then repair them one by one from the top: each repair reveals the next.
+    const brokenBid = {
+      ...B,
+      verified: false,
+      organisationId: O.organisationId,
+      expiresAt: NOW,
+      price: 1000n,
+      provinces: [BEIJING],
+      remaining: 0,
+    };
+    const brokenOffer = { ...O, availableFrom: NOW + HOUR, minLeaseHours: 48, free: 0 };
+    const repairs = [
+      (b: typeof brokenBid) => ({ ...b, verified: true }),
+      (b: typeof brokenBid) => ({ ...b, organisationId: B.organisationId }),
+      (b: typeof brokenBid) => ({ ...b, expiresAt: B.expiresAt }),
+      (b: typeof brokenBid) => ({ ...b, price: B.price }),
+      (b: typeof brokenBid) => ({ ...b, provinces: [] }),
+    ];
+    const seen: (string | null)[] = [];
+    let current = brokenBid;
+    let currentOffer = brokenOffer;
+    seen.push(pairIneligibility(current, currentOffer, NOW));
+    for (const repair of repairs) {
+      current = repair(current);
+      seen.push(pairIneligibility(current, currentOffer, NOW));
+    }
+    currentOffer = { ...currentOffer, availableFrom: O.availableFrom };
+    seen.push(pairIneligibility(current, currentOffer, NOW));
+    currentOffer = { ...currentOffer, minLeaseHours: 1 };
+    seen.push(pairIneligibility(current, currentOffer, NOW));
+    current = { ...current, remaining: 4 };
+    currentOffer = { ...currentOffer, free: 8 };
+    seen.push(pairIneligibility(current, currentOffer, NOW));
+    expect(seen).toEqual([...INELIGIBLE_REASONS, null]);
+  });
+});
+
+describe('the split rules the matching walk uses', () => {
+  it('allow exactly the pairs pairIneligibility allows', () => {
+    const bids = [
+      B,
+      { ...B, verified: false },
+      { ...B, expiresAt: NOW },
+      { ...B, remaining: 0 },
+      { ...B, provinces: [BEIJING] },
+      { ...B, durationHours: 72 },
+      { ...B, price: 1700n },
+    ];
+    const offers = [
+      O,
+      { ...O, verified: false },
+      { ...O, organisationId: B.organisationId },
+      { ...O, free: 0 },
+      { ...O, availableFrom: NOW + 1 },
+      { ...O, availableUntil: NOW + 48 * HOUR },
+      { ...O, minLeaseHours: 48 },
+      { ...O, province: BEIJING },
+    ];
+    for (const b of bids) {
+      for (const o of offers) {
+        const split =
+          bidCanTrade(b, NOW) &&
+          o.verified &&
+          o.free > 0 &&
+          o.availableFrom <= NOW &&
+          o.price <= b.price &&
+          termsCompatible(b, o, NOW);
+        expect(split).toBe(pairIneligibility(b, o, NOW) === null);
+      }
+    }
+  });
+});
+
+describe('priority', () => {
+  const ranked = (price: bigint, seq: bigint) => ({ price, seq });
+
+  it('serves bids by higher price, then lower seq', () => {
+    const bids = [ranked(1900n, 1n), ranked(2000n, 5n), ranked(2000n, 2n), ranked(1800n, 0n)];
+    expect([...bids].sort(compareBids)).toEqual([
+      ranked(2000n, 2n),
+      ranked(2000n, 5n),
+      ranked(1900n, 1n),
+      ranked(1800n, 0n),
+    ]);
+    expect(compareBids(ranked(2000n, 2n), ranked(2000n, 2n))).toBe(0);
+  });
+
+  it('takes offers by lower price, then lower seq', () => {
+    const offers = [ranked(1900n, 1n), ranked(1800n, 5n), ranked(1800n, 2n), ranked(2000n, 0n)];
+    expect([...offers].sort(compareOffers)).toEqual([
+      ranked(1800n, 2n),
+      ranked(1800n, 5n),
+      ranked(1900n, 1n),
+      ranked(2000n, 0n),
+    ]);
+    expect(compareOffers(ranked(1800n, 2n), ranked(1800n, 2n))).toBe(0);
+  });
+});
+
+describe('sortBids and sortOffers', () => {
+  // mulberry32: a tiny seeded PRNG so the comparison is reproducible.
+  function seededRandom(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function randomRanked(random: () => number, offset: bigint) {
+    // Few distinct prices and some equal seqs (invalid, but the sorts must still agree).
+    return Array.from({ length: 500 }, (_, id) => ({
+      id,
+      price: offset + BigInt(Math.floor(random() * 20)),
+      seq: offset + BigInt(Math.floor(random() * 400)),
+    }));
+  }
+
+  it.each([
+    ['doubles', 0n],
+    ['bigints beyond 2^53', 2n ** 60n],
+  ])('sort exactly as the comparators do, with %s', (_, offset) => {
+    const random = seededRandom(11);
+    for (let round = 0; round < 20; round += 1) {
+      const items = randomRanked(random, offset);
+      const before = [...items];
+      expect(sortBids(items)).toEqual([...items].sort(compareBids));
+      expect(sortOffers(items)).toEqual([...items].sort(compareOffers));
+      expect(items).toEqual(before);
+    }
+  });
+
+  it('handles empty and single books', () => {
+    expect(sortOffers([])).toEqual([]);
+    expect(sortBids([{ price: 1n, seq: 1n }])).toEqual([{ price: 1n, seq: 1n }]);
+  });
+});
+
+describe('tradePrice', () => {
+  it('is the price of the order with the lower seq', () => {
+    expect(tradePrice({ price: 2000n, seq: 1n }, { price: 1800n, seq: 2n })).toBe(2000n);
+    expect(tradePrice({ price: 2000n, seq: 3n }, { price: 1800n, seq: 2n })).toBe(1800n);
+  });
+
+  it('compares seqs as integers beyond 2^53', () => {
+    const big = 2n ** 60n;
+    expect(tradePrice({ price: 2000n, seq: big }, { price: 1800n, seq: big + 1n })).toBe(2000n);
+    expect(tradePrice({ price: 2000n, seq: big + 1n }, { price: 1800n, seq: big })).toBe(1800n);
+  });
+});

@@ -1,0 +1,129 @@
+import { type BookBid, type BookOffer, HOUR_MS } from './book';
+
+/**
+ * What a bid brings to matching besides its identity and place in the queue. A quoted bid has
+ * no id or seq yet, so allocation and eligibility take only these fields.
+ */
+export type BidTerms = Omit<BookBid, 'id' | 'seq'>;
+
+/** Why a pair may not trade, one per rule of docs/MATCHING.md "Eligibility of a pair", in its order. */
+export const INELIGIBLE_REASONS = [
+  'UNVERIFIED',
+  'SAME_ORGANISATION',
+  'EXPIRED',
+  'PRICE',
+  'PROVINCE',
+  'WINDOW',
+  'MIN_LEASE',
+  'NO_CAPACITY',
+] as const;
+
+export type IneligibleReason = (typeof INELIGIBLE_REASONS)[number];
+
+/** The ordering fields shared by bids and offers. */
+export type Ranked = Pick<BookBid, 'price' | 'seq'>;
+
+/**
+ * The first rule of docs/MATCHING.md "Eligibility of a pair" that bid and offer break at `now`
+ * (epoch ms), checked in the documented order, or null when they may trade.
+ */
+export function pairIneligibility(bid: BidTerms, offer: BookOffer, now: number): IneligibleReason | null {
+  if (!bid.verified || !offer.verified) return 'UNVERIFIED';
+  if (bid.organisationId === offer.organisationId) return 'SAME_ORGANISATION';
+  if (now >= bid.expiresAt) return 'EXPIRED';
+  if (offer.price > bid.price) return 'PRICE';
+  if (!inProvinces(bid, offer)) return 'PROVINCE';
+  if (!fitsWindow(bid, offer, now)) return 'WINDOW';
+  if (bid.durationHours < offer.minLeaseHours) return 'MIN_LEASE';
+  if (offer.free <= 0 || bid.remaining <= 0) return 'NO_CAPACITY';
+  return null;
+}
+
+/**
+ * Rules 2 and 5-7 only: what the matching walk still has to check per offer once the bid-only
+ * rules (verified, expiry, remaining), the offer-only ones (verified, availableFrom, free) and the
+ * price (offers are walked cheapest first) are settled elsewhere.
+ */
+export function termsCompatible(bid: BidTerms, offer: BookOffer, now: number): boolean {
+  return (
+    bid.organisationId !== offer.organisationId &&
+    inProvinces(bid, offer) &&
+    now + bid.durationHours * HOUR_MS <= offer.availableUntil &&
+    bid.durationHours >= offer.minLeaseHours
+  );
+}
+
+/** The bid-only rules (1, 3 and 8): verified, unexpired, wanting GPUs. */
+export function bidCanTrade(bid: BidTerms, now: number): boolean {
+  return bid.verified && now < bid.expiresAt && bid.remaining > 0;
+}
+
+function inProvinces(bid: BidTerms, offer: BookOffer): boolean {
+  return bid.provinces.length === 0 || bid.provinces.includes(offer.province);
+}
+
+function fitsWindow(bid: BidTerms, offer: BookOffer, now: number): boolean {
+  return offer.availableFrom <= now && now + bid.durationHours * HOUR_MS <= offer.availableUntil;
+}
+
+/** Bid priority: higher price first, then lower seq. Negative when `a` is served before `b`. */
+export function compareBids(a: Ranked, b: Ranked): number {
+  if (a.price !== b.price) return a.price > b.price ? -1 : 1;
+  return compareSeq(a, b);
+}
+
+/** Offer priority: lower price first, then lower seq. Negative when `a` is taken before `b`. */
+export function compareOffers(a: Ranked, b: Ranked): number {
+  if (a.price !== b.price) return a.price < b.price ? -1 : 1;
+  return compareSeq(a, b);
+}
+
+/** A new array of the bids in bid priority order (compareBids). */
+export function sortBids<T extends Ranked>(bids: readonly T[]): T[] {
+  return sortRanked(bids, -1, compareBids);
+}
+
+/** A new array of the offers in offer priority order (compareOffers). */
+export function sortOffers<T extends Ranked>(offers: readonly T[]): T[] {
+  return sortRanked(offers, 1, compareOffers);
+}
+
+/**
+ * Bigint comparisons make sorting the largest cost of a big run, so when every price and seq is
+ * exact as a double (any realistic book) the sort compares numbers; `compare` defines the order
+ * and is the fallback. Both sorts are stable, so they agree even on (invalid) equal keys.
+ */
+function sortRanked<T extends Ranked>(
+  items: readonly T[],
+  priceSign: 1 | -1,
+  compare: (a: T, b: T) => number,
+): T[] {
+  const n = items.length;
+  const prices = new Float64Array(n);
+  const seqs = new Float64Array(n);
+  for (let i = 0; i < n; i += 1) {
+    const item = items[i]!;
+    const price = Number(item.price);
+    const seq = Number(item.seq);
+    if (!Number.isSafeInteger(price) || !Number.isSafeInteger(seq)) return [...items].sort(compare);
+    prices[i] = priceSign * price;
+    seqs[i] = seq;
+  }
+  const order: number[] = new Array<number>(n);
+  for (let i = 0; i < n; i += 1) order[i] = i;
+  order.sort((a, b) => prices[a]! - prices[b]! || seqs[a]! - seqs[b]!);
+  return order.map((i) => items[i]!);
+}
+
+function compareSeq(a: Ranked, b: Ranked): number {
+  if (a.seq === b.seq) return 0;
+  return a.seq < b.seq ? -1 : 1;
+}
+
+/**
+ * Price per GPU-hour of a fill: that of the order with the lower seq, the one that was resting.
+ * Equal seqs cannot happen: offers and bids draw them from one database sequence.
+ */
+export function tradePrice(bid: Ranked, offer: Ranked): bigint {
+  return bid.seq < offer.seq ? bid.price : offer.price;
+}

@@ -1,0 +1,65 @@
+import type { BookBid, BookOffer, Fill } from './book';
+import { bidCanTrade, sortBids, tradePrice } from './eligibility';
+import { OfferBook } from './offer-book';
+
+export interface MarketRun {
+  /** Pass by pass; within a pass bid by bid in bid priority order, within a bid in offer priority order. */
+  readonly fills: readonly Fill[];
+  /** GPUs filled in this run per bid that filled; persistence adds them to `filledGpus`. */
+  readonly bidsFilled: ReadonlyMap<string, number>;
+  /** GPUs leased in this run per offer used; persistence takes them from the offer's free GPUs. */
+  readonly offersTaken: ReadonlyMap<string, number>;
+}
+
+/**
+ * One run of docs/MATCHING.md "One run" (passes until one fills nothing) over one market's
+ * book at `now`, epoch ms. Pure and
+ * deterministic: the inputs are not modified, and the result depends on their content only
+ * (seqs are unique, so both sorts are total).
+ *
+ * Cost: sorting (O(n log n)) dominates a run that fills little. Each bid walks the live offers
+ * in priority order up to its maximum price; exhausted offers are skipped through union-find
+ * links, and the run stops at the first bid priced below the cheapest live offer, since every
+ * later bid is priced lower still. Co-location adds, per site the walk reaches, a scan of that
+ * site's eligible offers until the site minimum is met.
+ */
+export function matchMarket(bids: readonly BookBid[], offers: readonly BookOffer[], now: number): MarketRun {
+  const book = new OfferBook(offers, now);
+  // The bid-only rules are settled once here, so each walk checks only pair rules.
+  const queue = sortBids(bids.filter((bid) => bidCanTrade(bid, now)));
+  const fills: Fill[] = [];
+  const bidsFilled = new Map<string, number>();
+  const offersTaken = new Map<string, number>();
+
+  // Passes until one fills nothing: with co-location, capacity taken by later bids can make an
+  // earlier bid fillable, and a smaller remainder lowers its site minimum (docs/MATCHING.md).
+  let filledInPass = true;
+  while (filledInPass) {
+    filledInPass = false;
+    for (const bid of queue) {
+      const left = bid.remaining - (bidsFilled.get(bid.id) ?? 0);
+      if (left === 0) continue;
+      const best = book.bestPrice();
+      if (best === null || best > bid.price) break;
+      const current = left === bid.remaining ? bid : { ...bid, remaining: left };
+      const allocation = book.allocate(current, now);
+      if (allocation.gpus === 0) continue;
+      // All-or-nothing: the bid rests and the book stays as it was for the bids after it.
+      if (!bid.partialAllowed && allocation.gpus < left) continue;
+      book.commit(allocation);
+      filledInPass = true;
+      bidsFilled.set(bid.id, (bidsFilled.get(bid.id) ?? 0) + allocation.gpus);
+      for (const { offer, gpus } of allocation.takes) {
+        fills.push({
+          bidId: bid.id,
+          offerId: offer.id,
+          siteId: offer.siteId,
+          gpus,
+          price: tradePrice(bid, offer),
+        });
+        offersTaken.set(offer.id, (offersTaken.get(offer.id) ?? 0) + gpus);
+      }
+    }
+  }
+  return { fills, bidsFilled, offersTaken };
+}

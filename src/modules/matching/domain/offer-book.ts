@@ -1,0 +1,248 @@
+import type { BookOffer } from './book';
+import { type BidTerms, sortOffers, termsCompatible } from './eligibility';
+
+/** GPUs one allocation takes from one offer. */
+export interface OfferTake {
+  readonly offer: BookOffer;
+  /** Position of the offer in the book's priority order; commit() needs it. */
+  readonly index: number;
+  readonly gpus: number;
+}
+
+/** What allocate() found for one bid; nothing changes in the book until commit(). */
+export interface PendingAllocation {
+  readonly gpus: number;
+  /** One entry per offer used, in offer priority order. */
+  readonly takes: readonly OfferTake[];
+  /** Sites the walk reached but could not open (co-location), in the order reached. */
+  readonly coLocationExcludedSites: readonly string[];
+}
+
+const SITE_UNSEEN = 0;
+const SITE_OPENED = 1;
+const SITE_EXCLUDED = 2;
+
+/**
+ * One run's working copy of a market's offers: sorted once, grouped by site once, with the free
+ * GPUs the run has not yet allocated. `allocate` implements docs/MATCHING.md "allocate(bid,
+ * offers): co-location by opening sites"; `commit` applies an allocation the run accepted.
+ *
+ * Exhausted offers are skipped through "next live offer" links with path splitting (a union-find),
+ * so a walk never pays twice for offers that earlier bids emptied.
+ *
+ * Every typed-array index below is in range by construction, hence the non-null assertions.
+ */
+export class OfferBook {
+  /** Offers that can trade at `now` at all (verified, window open, free > 0), in priority order. */
+  private readonly offers: BookOffer[];
+  private readonly free: Float64Array;
+  private readonly siteOf: Int32Array;
+  /** Offer indices grouped by site, each group in priority order; a site's group starts at siteStart. */
+  private readonly bySite: Int32Array;
+  private readonly siteStart: Int32Array;
+  private readonly siteEnd: Int32Array;
+  /** Position of each offer in bySite. */
+  private readonly sitePos: Int32Array;
+  /** nextLive[i] leads to the first live offer at index >= i (n when none). */
+  private readonly nextLive: Int32Array;
+  /** The same over positions in bySite; following it may cross into the next site's group. */
+  private readonly nextLiveBySite: Int32Array;
+
+  // Scratch of one allocate() call, reset before it returns.
+  private readonly taken: Float64Array;
+  private readonly siteState: Uint8Array;
+  private readonly touchedOffers: number[] = [];
+  private readonly touchedSites: number[] = [];
+
+  constructor(offers: readonly BookOffer[], now: number) {
+    // The offer-only rules are settled once per run instead of once per bid.
+    this.offers = sortOffers(offers.filter((o) => o.verified && o.free > 0 && o.availableFrom <= now));
+    const n = this.offers.length;
+    this.free = new Float64Array(n);
+    this.siteOf = new Int32Array(n);
+    this.taken = new Float64Array(n);
+
+    const siteNumbers = new Map<string, number>();
+    const siteCounts: number[] = [];
+    for (let i = 0; i < n; i += 1) {
+      const offer = this.offers[i]!;
+      this.free[i] = offer.free;
+      let site = siteNumbers.get(offer.siteId);
+      if (site === undefined) {
+        site = siteNumbers.size;
+        siteNumbers.set(offer.siteId, site);
+        siteCounts.push(0);
+      }
+      this.siteOf[i] = site;
+      siteCounts[site] = siteCounts[site]! + 1;
+    }
+
+    // Counting sort by site keeps each site's offers in priority order.
+    const sites = siteCounts.length;
+    this.siteStart = new Int32Array(sites);
+    this.siteEnd = new Int32Array(sites);
+    let start = 0;
+    for (let site = 0; site < sites; site += 1) {
+      this.siteStart[site] = start;
+      this.siteEnd[site] = start;
+      start += siteCounts[site]!;
+    }
+    this.bySite = new Int32Array(n);
+    this.sitePos = new Int32Array(n);
+    for (let i = 0; i < n; i += 1) {
+      const site = this.siteOf[i]!;
+      const pos = this.siteEnd[site]!;
+      this.bySite[pos] = i;
+      this.sitePos[i] = pos;
+      this.siteEnd[site] = pos + 1;
+    }
+    this.siteState = new Uint8Array(sites);
+
+    // One extra slot: the sentinel n, which is always "live".
+    this.nextLive = identity(n + 1);
+    this.nextLiveBySite = identity(n + 1);
+  }
+
+  /** Ask of the best offer with free GPUs left, or null when every offer is exhausted. */
+  bestPrice(): bigint | null {
+    const first = find(this.nextLive, 0);
+    return first < this.offers.length ? this.offers[first]!.price : null;
+  }
+
+  /**
+   * The allocation docs/MATCHING.md gives `bid` against the book's current free GPUs; the book
+   * itself is left unchanged. `bid` must be verified, unexpired and want GPUs (the caller's rules).
+   */
+  allocate(bid: BidTerms, now: number): PendingAllocation {
+    const n = this.offers.length;
+    const wanted = Math.max(0, bid.remaining);
+    const siteMinimum = Math.min(bid.minGpusPerSite, wanted);
+    const coLocationExcludedSites: string[] = [];
+    let need = wanted;
+    for (let i = find(this.nextLive, 0); i < n && need > 0; i = find(this.nextLive, i + 1)) {
+      const offer = this.offers[i]!;
+      // Offers are sorted by price: past the bid's maximum none of the rest can trade either.
+      if (offer.price > bid.price) break;
+      if (!termsCompatible(bid, offer, now)) continue;
+      // With a minimum of one every eligible offer opens its own site, so sites need no tracking.
+      if (siteMinimum <= 1) {
+        need -= this.take(i, need);
+        continue;
+      }
+      const site = this.siteOf[i]!;
+      const state = this.siteState[site]!;
+      if (state === SITE_EXCLUDED) continue;
+      if (state === SITE_UNSEEN) {
+        this.touchedSites.push(site);
+        // Supply never grows and need never grows during a walk, so an exclusion is final.
+        if (need < siteMinimum || !this.siteSupplies(site, bid, now, siteMinimum)) {
+          this.siteState[site] = SITE_EXCLUDED;
+          coLocationExcludedSites.push(offer.siteId);
+          continue;
+        }
+        this.siteState[site] = SITE_OPENED;
+        need -= this.openSite(site, bid, now, siteMinimum);
+      }
+      need -= this.take(i, need);
+    }
+    return { gpus: wanted - need, takes: this.collectTakes(), coLocationExcludedSites };
+  }
+
+  /** Applies an allocation computed by allocate() on the book as it is now. */
+  commit(allocation: PendingAllocation): void {
+    for (const take of allocation.takes) {
+      const left = this.free[take.index]! - take.gpus;
+      this.free[take.index] = left;
+      if (left <= 0) {
+        this.nextLive[take.index] = take.index + 1;
+        const pos = this.sitePos[take.index]!;
+        this.nextLiveBySite[pos] = pos + 1;
+      }
+    }
+  }
+
+  /** Takes up to `want` of the offer's GPUs not yet taken by this allocation; returns how many. */
+  private take(i: number, want: number): number {
+    const taken = this.taken[i]!;
+    const gpus = Math.min(this.free[i]! - taken, want);
+    if (gpus <= 0) return 0;
+    if (taken === 0) this.touchedOffers.push(i);
+    this.taken[i] = taken + gpus;
+    return gpus;
+  }
+
+  /** Whether the bid's eligible offers at an unopened site hold at least `minimum` free GPUs. */
+  private siteSupplies(site: number, bid: BidTerms, now: number, minimum: number): boolean {
+    let supply = 0;
+    this.forEachEligibleAtSite(site, bid, now, (i) => {
+      supply += this.free[i]!;
+      return supply < minimum;
+    });
+    return supply >= minimum;
+  }
+
+  /** Opens a site: takes `minimum` GPUs from its eligible offers in priority order; returns it. */
+  private openSite(site: number, bid: BidTerms, now: number, minimum: number): number {
+    let left = minimum;
+    this.forEachEligibleAtSite(site, bid, now, (i) => {
+      left -= this.take(i, left);
+      return left > 0;
+    });
+    return minimum - left;
+  }
+
+  /** Visits the site's live offers the bid may trade with, best first, while `visit` says go on. */
+  private forEachEligibleAtSite(
+    site: number,
+    bid: BidTerms,
+    now: number,
+    visit: (i: number) => boolean,
+  ): void {
+    const end = this.siteEnd[site]!;
+    for (
+      let pos = find(this.nextLiveBySite, this.siteStart[site]!);
+      pos < end;
+      pos = find(this.nextLiveBySite, pos + 1)
+    ) {
+      const i = this.bySite[pos]!;
+      const offer = this.offers[i]!;
+      if (offer.price > bid.price) return;
+      if (termsCompatible(bid, offer, now) && !visit(i)) return;
+    }
+  }
+
+  /** Turns the scratch of one walk into takes in priority order, and clears the scratch. */
+  private collectTakes(): OfferTake[] {
+    const touched = this.touchedOffers;
+    // Opening a site can take from an offer before better-priced offers elsewhere are reached.
+    touched.sort((a, b) => a - b);
+    const takes: OfferTake[] = [];
+    for (const i of touched) {
+      takes.push({ offer: this.offers[i]!, index: i, gpus: this.taken[i]! });
+      this.taken[i] = 0;
+    }
+    touched.length = 0;
+    for (const site of this.touchedSites) this.siteState[site] = SITE_UNSEEN;
+    this.touchedSites.length = 0;
+    return takes;
+  }
+}
+
+function identity(size: number): Int32Array {
+  const links = new Int32Array(size);
+  for (let i = 0; i < size; i += 1) links[i] = i;
+  return links;
+}
+
+/** First live index at or after `i`; splits the path it walks so later finds are shorter. */
+function find(links: Int32Array, i: number): number {
+  let at = i;
+  let next = links[at]!;
+  while (next !== at) {
+    const after = links[next]!;
+    links[at] = after;
+    at = next;
+    next = after;
+  }
+  return at;
+}
