@@ -17,6 +17,7 @@ import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { CurrentPrincipal, RequireRole, RequireScope } from '../organisations/auth/auth.decorators';
 import type { Principal } from '../organisations/auth/principal';
 import { BidsService } from './bids.service';
+import { QuoteBidDto, QuoteResponse } from './dto/quote-bid.dto';
 import { BidPageResponse, BidResponse } from './dto/bid.dto';
 import { ListBidsQuery } from './dto/list-bids.dto';
 import { PlaceBidDto } from './dto/place-bid.dto';
@@ -34,6 +35,23 @@ import { PlaceBidDto } from './dto/place-bid.dto';
 @Controller('v1/bids')
 export class BidsController {
   constructor(private readonly bids: BidsService) {}
+
+  @Post('quote')
+  @HttpCode(200)
+  @RequireScope('read')
+  @ApiOperation({
+    summary: 'Quote a bid without placing it',
+    description:
+      'Runs the matching core against the live book of verified providers: the GPUs a bid with these terms ' +
+      'would fill now, their volume-weighted price, the (anonymous) sites by province, the GPUs each ' +
+      'constraint excluded and the cheapest excluded offer. Places nothing and writes nothing.',
+  })
+  @ApiOkResponse({ type: QuoteResponse })
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'Invalid terms, as for placing a bid' })
+  @ApiConflictResponse({ type: ErrorBody, description: 'The market is paused' })
+  quote(@CurrentPrincipal() principal: Principal, @Body() body: QuoteBidDto): Promise<QuoteResponse> {
+    return this.bids.quoteBid(principal, body);
+  }
 
   @Post()
   @Idempotent()

@@ -15,6 +15,9 @@ import { assertBidCancelledAlready, normaliseBidShape, validateBidExpiry } from 
 import type { BidPageResponse, BidResponse } from './dto/bid.dto';
 import type { ListBidsQuery } from './dto/list-bids.dto';
 import type { PlaceBidDto } from './dto/place-bid.dto';
+import type { QuoteBidDto, QuoteResponse } from './dto/quote-bid.dto';
+import { summariseQuote } from './domain/quote-summary';
+import { OrderBookService } from '../matching/order-book.service';
 
 const bidNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Bid not found.');
 
@@ -31,7 +34,55 @@ export class BidsService {
     private readonly outbox: OutboxService,
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
+    private readonly book: OrderBookService,
   ) {}
+
+  /**
+   * What the bid would fill if placed now, computed by the matching core itself against the
+   * live book, placing nothing. Pending organisations may quote too (as if verified).
+   */
+  async quoteBid(org: OrganisationContext, input: QuoteBidDto): Promise<QuoteResponse> {
+    const now = this.clock.now();
+    const market = await this.markets.findActiveBySlug(input.market, 'market');
+    const maxPrice = parseMoney(input.maxPricePerGpuHour, {
+      field: 'maxPricePerGpuHour',
+      scale: market.currencyScale,
+      max: MAX_PRICE_PER_GPU_HOUR_MINOR,
+    });
+    const shape = normaliseBidShape(input);
+    await this.markets.assertProvincesExist(shape.provinces, 'provinces');
+    const quote = await this.book.quote(
+      market.id,
+      {
+        organisationId: org.organisationId,
+        verified: true,
+        price: maxPrice,
+        remaining: input.gpus,
+        durationHours: input.durationHours,
+        provinces: shape.provinces,
+        minGpusPerSite: shape.minGpusPerSite,
+        partialAllowed: input.partialAllowed,
+        // A quote is for now: only the rules of the pair can exclude it.
+        expiresAt: Number.MAX_SAFE_INTEGER,
+      },
+      now,
+    );
+    return {
+      market: market.slug,
+      currency: market.currency,
+      fillableGpus: quote.fillableGpus,
+      vwap: quote.vwap === null ? null : formatMoney(quote.vwap, market.currencyScale),
+      sites: quote.sites.map((site) => ({ province: site.province, gpus: site.gpus })),
+      excluded: quote.excluded.map((e) => ({ constraint: e.constraint, gpus: e.gpus })),
+      cheapestExcluded: quote.cheapestExcluded
+        ? {
+            price: formatMoney(quote.cheapestExcluded.price, market.currencyScale),
+            province: quote.cheapestExcluded.province,
+          }
+        : null,
+      summary: summariseQuote(quote, input.gpus, market.currency, market.currencyScale),
+    };
+  }
 
   @Transactional()
   async placeBid(org: OrganisationContext, input: PlaceBidDto): Promise<BidResponse> {

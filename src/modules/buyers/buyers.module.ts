@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import { EventsModule } from '../events/events.module';
+import { MatchingModule } from '../matching/matching.module';
 import { MarketsModule } from '../markets/markets.module';
 import { BidsController } from './bids.controller';
 import { BidsRepository } from './bids.repository';
@@ -8,7 +9,7 @@ import { BidsService } from './bids.service';
 
 /** Buyers: bids for inference capacity under a price cap. */
 @Module({
-  imports: [MarketsModule, EventsModule],
+  imports: [MarketsModule, EventsModule, MatchingModule],
   controllers: [BidsController],
   providers: [BidsRepository, BidsService, CursorCodec],
   exports: [BidsService],

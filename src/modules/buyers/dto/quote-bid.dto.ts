@@ -1,0 +1,54 @@
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
+import { PlaceBidDto } from './place-bid.dto';
+
+/** A bid as it would be placed, without expiry: a quote is for now. */
+export class QuoteBidDto extends OmitType(PlaceBidDto, ['expiresAt'] as const) {}
+
+export class QuotedSiteResponse {
+  @ApiProperty({ example: '520000', description: 'GB/T 2260 province code; sites stay anonymous' })
+  province!: string;
+
+  @ApiProperty({ example: 8 })
+  gpus!: number;
+}
+
+export class QuoteExclusionResponse {
+  @ApiProperty({ enum: ['PRICE', 'PROVINCE', 'WINDOW', 'MIN_LEASE', 'CO_LOCATION'] })
+  constraint!: string;
+
+  @ApiProperty({ description: 'Free GPUs of offers excluded by this constraint (each offer counted once)' })
+  gpus!: number;
+}
+
+export class CheapestExcludedResponse {
+  @ApiProperty({ example: '18.20', description: 'Ask per GPU-hour in the market currency' })
+  price!: string;
+
+  @ApiProperty({ example: '520000' })
+  province!: string;
+}
+
+export class QuoteResponse {
+  @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
+  @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({
+    description: 'GPUs a match would fill now (0 for an all-or-nothing bid that cannot fill whole)',
+  })
+  fillableGpus!: number;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '18.33',
+    description: 'Volume-weighted price, rounded down',
+  })
+  vwap!: string | null;
+  @ApiProperty({ type: [QuotedSiteResponse] }) sites!: QuotedSiteResponse[];
+  @ApiProperty({ type: [QuoteExclusionResponse] }) excluded!: QuoteExclusionResponse[];
+  @ApiPropertyOptional({ type: CheapestExcludedResponse, nullable: true })
+  cheapestExcluded!: CheapestExcludedResponse | null;
+  @ApiProperty({
+    example: 'No offer in your provinces at or below your price; cheapest 18.20 CNY/GPU-h in 520000.',
+    description: 'One sentence for people',
+  })
+  summary!: string;
+}

@@ -1,0 +1,21 @@
+import { Injectable } from '@nestjs/common';
+import type { BookOffer } from './domain/book';
+import { quoteBid, type Quote } from './domain/quote';
+import type { BidTerms } from './domain/eligibility';
+import { OrderBookRepository } from './order-book.repository';
+
+/** The book as the matching core sees it, for quotes now and for matching runs next. */
+@Injectable()
+export class OrderBookService {
+  constructor(private readonly book: OrderBookRepository) {}
+
+  /**
+   * What `bid` would fill now against the market's live offers, placing nothing. Every offer
+   * is loaded (not only those at or below the bid's price) so the quote can name what the
+   * price excluded and the cheapest such offer.
+   */
+  async quote(marketId: string, bid: BidTerms, now: Date): Promise<Quote> {
+    const offers: BookOffer[] = await this.book.systemFindLiveOffers(marketId, now);
+    return quoteBid(bid, offers, now.getTime());
+  }
+}
