@@ -98,7 +98,7 @@ export class BidsService {
     const expiresAt = new Date(input.expiresAt);
     validateBidExpiry(expiresAt, now);
     await this.markets.assertProvincesExist(shape.provinces, 'provinces');
-    await this.bids.lockOrderPlacement(org.organisationId);
+    await this.markets.lockOrderPlacement(org.organisationId);
     assertLiveOrderCapacity(await this.bids.countLiveBids(org.organisationId));
     const bid = await this.bids.createBid(org.organisationId, {
       marketId: market.id,
@@ -110,7 +110,7 @@ export class BidsService {
       partialAllowed: input.partialAllowed,
       billingMode: input.billingMode,
       expiresAt,
-      seq: await this.bids.nextSeq(),
+      seq: await this.markets.nextOrderSeq(),
       at: now,
     });
     await this.outbox.record({

@@ -76,4 +76,17 @@ export class MarketsRepository {
   async findCity(code: string): Promise<CityRecord | null> {
     return this.tx.city.findUnique({ where: { code }, select: { ...DIVISION_FIELDS, provinceCode: true } });
   }
+
+  /** Serialises order placement per organisation until commit, so the open-order cap cannot race. */
+  async lockOrderPlacement(organisationId: string): Promise<void> {
+    await this.txHost.tx
+      .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`orders:${organisationId}`}, 0))`;
+  }
+
+  /** The next price-time priority number: one sequence for offers and bids of every market. */
+  async nextOrderSeq(): Promise<bigint> {
+    const [row] = await this.txHost.tx.$queryRaw<Array<{ seq: bigint }>>`SELECT nextval('order_seq') AS seq`;
+    if (row === undefined) throw new Error('nextval(order_seq) returned no row');
+    return row.seq;
+  }
 }

@@ -101,4 +101,14 @@ export class MarketsService {
     }
     return found;
   }
+
+  /** Placement of an order holds this until commit, so per-organisation caps cannot race. */
+  async lockOrderPlacement(organisationId: string): Promise<void> {
+    await this.markets.lockOrderPlacement(organisationId);
+  }
+
+  /** A fresh price-time priority `seq` for an order being accepted or repriced. */
+  async nextOrderSeq(): Promise<bigint> {
+    return this.markets.nextOrderSeq();
+  }
 }

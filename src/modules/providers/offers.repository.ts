@@ -80,21 +80,8 @@ export class OffersRepository {
     return this.txHost.tx;
   }
 
-  /** Serialises order placement per organisation until commit, so the open-order cap cannot race. */
-  async lockOrderPlacement(organisationId: string): Promise<void> {
-    await this.tx
-      .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`orders:${organisationId}`}, 0))`;
-  }
-
   async countLiveOffers(organisationId: string): Promise<number> {
     return this.tx.offer.count({ where: { organisationId, status: { in: [...LIVE_OFFER_STATUSES] } } });
-  }
-
-  /** The next price-time priority number (one sequence for every market; see the migration). */
-  async nextSeq(): Promise<bigint> {
-    const [row] = await this.tx.$queryRaw<Array<{ seq: bigint }>>`SELECT nextval('order_seq') AS seq`;
-    if (row === undefined) throw new Error('nextval(order_seq) returned no row');
-    return row.seq;
   }
 
   async createOffer(organisationId: string, offer: NewOffer): Promise<OfferRecord> {

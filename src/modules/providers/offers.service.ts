@@ -59,7 +59,7 @@ export class OffersService {
         field: 'siteId',
       });
     }
-    await this.offers.lockOrderPlacement(org.organisationId);
+    await this.markets.lockOrderPlacement(org.organisationId);
     assertLiveOrderCapacity(await this.offers.countLiveOffers(org.organisationId));
     const offer = await this.offers.createOffer(org.organisationId, {
       marketId: market.id,
@@ -68,7 +68,7 @@ export class OffersService {
       pricePerGpuHour,
       ...window,
       payPerUseMinPercent: input.payPerUseMinPercent ?? 0,
-      seq: await this.offers.nextSeq(),
+      seq: await this.markets.nextOrderSeq(),
       at: now,
     });
     await this.outbox.record({
@@ -135,7 +135,7 @@ export class OffersService {
       now,
     );
     if (!plan.changed) return ProvidersMapper.offer(offer);
-    const seq = plan.reassignSeq ? await this.offers.nextSeq() : offer.seq;
+    const seq = plan.reassignSeq ? await this.markets.nextOrderSeq() : offer.seq;
     const applied = await this.offers.amendOffer(org.organisationId, offerId, {
       gpus: plan.gpus,
       pricePerGpuHour: plan.pricePerGpuHour,
