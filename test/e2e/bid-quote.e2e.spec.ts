@@ -123,9 +123,26 @@ describe('POST /v1/bids/quote', () => {
     });
   });
 
+  it('quotes what a whole run fills: a remainder below the site minimum fills in a later pass', async () => {
+    // 6 GPUs at or below 20.00: S2 (Ulanqab) 2, S1 (Guizhou) 4. With 4 per site, S2 cannot open
+    // for 6 at first; after S1's 4, the remaining 2 may come from S2 (m = min(4, 2)).
+    const res = await quote({ gpus: 6, minGpusPerSite: 4 }).expect(200);
+    expect(res.body).toMatchObject({
+      fillableGpus: 6,
+      sites: [
+        { province: '520000', gpus: 4 },
+        { province: '150000', gpus: 2 },
+      ],
+      excluded: [{ constraint: 'PRICE', gpus: 8 }],
+    });
+  });
+
   it('quotes zero for an all-or-nothing bid the book cannot fill whole', async () => {
     const res = await quote({ gpus: 10, partialAllowed: false }).expect(200);
     expect(res.body).toMatchObject({ fillableGpus: 0, vwap: null, sites: [] });
+    expect((res.body as { summary: string }).summary).toMatch(
+      /^Nothing fillable now: only 6 of 10 GPUs are available and the bid is all-or-nothing/,
+    );
   });
 
   it('places nothing, and validates terms like placement does', async () => {

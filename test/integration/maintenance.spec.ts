@@ -48,4 +48,40 @@ describe('maintenance jobs', () => {
     });
     expect(left).toEqual([{ key: 'live' }]);
   });
+
+  it('prunes published events and inbox rows past retention, keeping recent and unpublished ones', async () => {
+    const day = 86_400_000;
+    const event = (aggregateId: string, ageDays: number, published: boolean) => ({
+      type: 'bid.placed',
+      aggregateType: 'bid',
+      aggregateId,
+      payload: {},
+      occurredAt: new Date(Date.now() - ageDays * day),
+      publishedAt: published ? new Date(Date.now() - ageDays * day) : null,
+    });
+    const old = await prisma.outboxEvent.create({ data: event('maintenance-old', 8, true) });
+    const stuck = await prisma.outboxEvent.create({ data: event('maintenance-stuck', 8, false) });
+    const recent = await prisma.outboxEvent.create({ data: event('maintenance-recent', 1, true) });
+    // The relay publishes the stuck one now: retention counts from publication, so it stays.
+    await prisma.inboxEvent.createMany({
+      data: [
+        { consumer: 'maintenance-test', eventId: old.id, processedAt: new Date(Date.now() - 8 * day) },
+        { consumer: 'maintenance-test', eventId: recent.id, processedAt: new Date(Date.now() - day) },
+      ],
+    });
+
+    const job = await module.get(JobProducer).enqueue('maintenance.prune', { trigger: 'test' });
+    await waitFor('the prune job', async () => ((await job.getState()) === 'completed' ? true : undefined));
+
+    const events = await prisma.outboxEvent.findMany({
+      where: { aggregateId: { startsWith: 'maintenance-' } },
+      select: { id: true },
+    });
+    expect(events.map((e) => e.id).sort()).toEqual([stuck.id, recent.id].sort());
+    const inbox = await prisma.inboxEvent.findMany({
+      where: { consumer: 'maintenance-test' },
+      select: { eventId: true },
+    });
+    expect(inbox).toEqual([{ eventId: recent.id }]);
+  });
 });

@@ -33,15 +33,23 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
     const base = this.redis.key('rl', throttlerName, key);
-    const [hits, ttlMs, blockedMs] = (await this.redis.client.eval(
-      INCREMENT,
-      2,
-      base,
-      `${base}:blocked`,
-      ttl,
-      limit,
-      blockDuration,
-    )) as [number, number, number];
+    let result: [number, number, number];
+    try {
+      result = (await this.redis.client.eval(
+        INCREMENT,
+        2,
+        base,
+        `${base}:blocked`,
+        ttl,
+        limit,
+        blockDuration,
+      )) as [number, number, number];
+    } catch (error) {
+      // Fail open: with Redis down, requests that need only PostgreSQL should still be served.
+      this.logger.warn(`rate limiting skipped, Redis unavailable: ${(error as Error).message}`);
+      return { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
+    }
+    const [hits, ttlMs, blockedMs] = result;
     const isBlocked = blockedMs > 0;
     return {
       totalHits: hits,

@@ -115,12 +115,12 @@ export class OutboxRepository {
     });
   }
 
-  /** Deletes up to `batch` published events that occurred before `cutoff`; returns how many. */
+  /** Deletes up to `batch` events published before `cutoff`; returns how many. */
   async systemPrunePublished(cutoff: Date, batch: number): Promise<number> {
     return this.tx.$executeRaw`
       DELETE FROM outbox_events WHERE id IN (
         SELECT id FROM outbox_events
-        WHERE occurred_at < ${cutoff} AND published_at IS NOT NULL
+        WHERE published_at < ${cutoff}
         LIMIT ${batch})`;
   }
 

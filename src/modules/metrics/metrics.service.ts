@@ -17,28 +17,26 @@ export class MetricsService {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [this.registry],
     });
-    // Collected by the first gauge: one query per scrape fills both.
-    const oldest = new Gauge({
-      name: 'outbox_oldest_unpublished_age_seconds',
-      help: 'Age of the oldest unpublished event (0 when none)',
-      registers: [],
-    });
+    // prom-client collects gauges in parallel, so each reads the backlog itself; with
+    // PostgreSQL down both keep their last values and the process metrics still come out.
     new Gauge({
       name: 'outbox_unpublished_events',
       help: 'Committed events not yet published to the queue',
       registers: [this.registry],
-      // With PostgreSQL down both keep their last values and the process metrics still come out.
       async collect() {
-        try {
-          const backlog = await outbox.backlog();
-          this.set(backlog.unpublished);
-          oldest.set(backlog.oldestAgeSeconds ?? 0);
-        } catch {
-          return;
-        }
+        const backlog = await outbox.backlog().catch(() => undefined);
+        if (backlog) this.set(backlog.unpublished);
       },
     });
-    this.registry.registerMetric(oldest);
+    new Gauge({
+      name: 'outbox_oldest_unpublished_age_seconds',
+      help: 'Age of the oldest unpublished event (0 when none)',
+      registers: [this.registry],
+      async collect() {
+        const backlog = await outbox.backlog().catch(() => undefined);
+        if (backlog) this.set(backlog.oldestAgeSeconds ?? 0);
+      },
+    });
   }
 
   /** `route` is the route template (never the raw URL) to keep label cardinality bounded. */

@@ -3,6 +3,7 @@ import { summariseQuote } from './quote-summary';
 
 const quote = (overrides: Partial<Quote>): Quote => ({
   fillableGpus: 0,
+  availableGpus: 0,
   vwap: null,
   sites: [],
   excluded: [],

@@ -16,6 +16,9 @@ export function summariseQuote(quote: Quote, wanted: number, currency: string, s
     : '';
   const blockers = quote.excluded.map((e) => REASON[e.constraint] ?? e.constraint.toLowerCase());
   if (quote.fillableGpus === 0) {
+    if (quote.availableGpus > 0) {
+      return `Nothing fillable now: only ${quote.availableGpus} of ${wanted} GPUs are available and the bid is all-or-nothing${cheapest}.`;
+    }
     if (blockers.length === 0) return 'Nothing fillable now: no matching offers in this market.';
     return `Nothing fillable now: no offer ${blockers.join(' and ')}${cheapest}.`;
   }

@@ -29,6 +29,7 @@ describe('quoteBid', () => {
     // S1 (2 GPUs) cannot open; S2 opens with O2's 4 then O3's 4.
     expect(quote).toEqual({
       fillableGpus: 8,
+      availableGpus: 8,
       // (4 × 18.00 + 4 × 18.50) / 8 = 18.25
       vwap: 1825n,
       sites: [{ siteId: 'S2', province: GUIZHOU, gpus: 8 }],

@@ -1,5 +1,11 @@
 import type { BookOffer } from './book';
-import { allocate, EXCLUSION_CONSTRAINTS, type ExcludedOffer, type ExclusionConstraint } from './allocate';
+import {
+  allocate,
+  EXCLUSION_CONSTRAINTS,
+  type Allocation,
+  type ExcludedOffer,
+  type ExclusionConstraint,
+} from './allocate';
 import type { BidTerms } from './eligibility';
 
 export interface QuotedSite {
@@ -11,6 +17,8 @@ export interface QuotedSite {
 export interface Quote {
   /** GPUs a run would fill now; 0 for an all-or-nothing bid the book cannot fill whole. */
   readonly fillableGpus: number;
+  /** GPUs the first allocation found, filled or not (tells an all-or-nothing bid how short it is). */
+  readonly availableGpus: number;
   /** Volume-weighted ask of those GPUs, minor units per GPU-hour, rounded down; null when none. */
   readonly vwap: bigint | null;
   /** Sites used, ordered by the best offer used at each (offer priority order). */
@@ -27,21 +35,38 @@ export interface Quote {
  * GPUs and the cheapest excluded offer are allocate()'s, defined there.
  */
 export function quoteBid(bid: BidTerms, offers: readonly BookOffer[], now: number): Quote {
-  const result = allocate(bid, offers, now);
+  // Passes as in a run (docs/MATCHING.md "One run"): a smaller remainder lowers the site
+  // minimum, so a partial bid may take more in a later pass. An all-or-nothing bid that the
+  // first pass cannot fill whole fills nothing, and the run ends there.
+  let book = offers;
+  let remaining = bid.remaining;
+  const taken: Allocation[] = [];
+  let result = allocate(bid, book, now);
+  const availableGpus = result.gpus;
   const wouldFill = bid.partialAllowed || result.gpus >= bid.remaining;
+  while (wouldFill && result.gpus > 0) {
+    taken.push(...result.allocations);
+    remaining -= result.gpus;
+    const used = new Map<string, number>();
+    for (const a of result.allocations) used.set(a.offerId, (used.get(a.offerId) ?? 0) + a.gpus);
+    book = book.map((o) => (used.has(o.id) ? { ...o, free: o.free - (used.get(o.id) ?? 0) } : o));
+    if (remaining === 0) break;
+    // The last pass's exclusions are the ones that still bind.
+    result = allocate({ ...bid, remaining }, book, now);
+  }
   const sites = new Map<string, QuotedSite>();
   let cost = 0n;
-  if (wouldFill) {
-    for (const { siteId, province, ask, gpus } of result.allocations) {
-      cost += ask * BigInt(gpus);
-      const site = sites.get(siteId);
-      sites.set(siteId, { siteId, province, gpus: (site?.gpus ?? 0) + gpus });
-    }
+  let fillableGpus = 0;
+  for (const { siteId, province, ask, gpus } of taken) {
+    cost += ask * BigInt(gpus);
+    fillableGpus += gpus;
+    const site = sites.get(siteId);
+    sites.set(siteId, { siteId, province, gpus: (site?.gpus ?? 0) + gpus });
   }
-  const fillableGpus = wouldFill ? result.gpus : 0;
   const excluded = EXCLUSION_CONSTRAINTS.filter((constraint) => result.excluded[constraint] > 0);
   return {
     fillableGpus,
+    availableGpus,
     vwap: fillableGpus === 0 ? null : cost / BigInt(fillableGpus),
     sites: [...sites.values()],
     excluded: excluded.map((constraint) => ({ constraint, gpus: result.excluded[constraint] })),
