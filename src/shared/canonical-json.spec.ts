@@ -99,7 +99,7 @@ describe('canonicalJson', () => {
       Number.NEGATIVE_INFINITY,
       { a: undefined },
       [1, undefined],
-      // eslint-disable-next-line no-sparse-arrays
+      // eslint-disable-next-line no-sparse-arrays -- a sparse array is the input under test
       [1, , 3],
       { nested: { deeper: [1n] } },
       new Date(0),
