@@ -18,6 +18,7 @@ import { MarketsModule } from '../modules/markets/markets.module';
 import { ProvidersModule } from '../modules/providers/providers.module';
 import { BuyersModule } from '../modules/buyers/buyers.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
+import { MatchingWorkerModule } from '../modules/matching/matching-worker.module';
 
 export interface ProcessRoles {
   /** Serve HTTP (controllers, docs, health, metrics). */
@@ -67,7 +68,9 @@ export class AppModule {
               BuyersModule,
             ]
           : []),
-        ...(roles.worker ? [DiscoveryModule, EventsWorkerModule.register(config)] : []),
+        ...(roles.worker
+          ? [DiscoveryModule, EventsWorkerModule.register(config), MatchingWorkerModule.register(config)]
+          : []),
       ],
       providers: roles.worker ? [WorkerShutdown] : [],
     };

@@ -113,6 +113,35 @@ export class EnvironmentVariables {
   @Max(86_400_000)
   RECONCILE_STRANDED_AFTER_MS = 60_000;
 
+  /** A matching run holds its market's lock this long unless it renews it (it does while alive). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(500)
+  @Max(600_000)
+  MATCHING_LOCK_TTL_MS = 15_000;
+
+  /** How often the matching sweep expires orders and re-runs every market with a live book. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  MATCHING_SWEEP_INTERVAL_MS = 30_000;
+
+  /** Minutes a provider has to hand over access to a new lease before it terminates. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_440)
+  LEASE_PROVISIONING_MINUTES = 15;
+
+  /**
+   * Test-only hooks (a run can be held open between reading the book and committing, through a
+   * Redis key); refused in production.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  MATCHING_TEST_HOOKS = false;
+
   /** Requests per minute per API key (or signed-in person). */
   @Transform(toInt)
   @IsInt()
@@ -206,6 +235,9 @@ export function loadEnvironment(
   }
   if (parsed.NODE_ENV === 'production' && parsed.CLOCK === 'controllable') {
     throw new ConfigError('invalid configuration: CLOCK=controllable is refused in production');
+  }
+  if (parsed.NODE_ENV === 'production' && parsed.MATCHING_TEST_HOOKS) {
+    throw new ConfigError('invalid configuration: MATCHING_TEST_HOOKS is refused in production');
   }
   if (parsed.NODE_ENV === 'production' && requireSecrets) {
     const missing = SECRET_NAMES.filter((name) => parsed[name] === undefined);

@@ -121,8 +121,8 @@ export async function eventsOf(
 }
 
 /**
- * Deletes what the marketplace suites created for these organisations: their orders, sites,
- * outbox events and idempotency records. Organisations, people and keys are left to their own
+ * Deletes what the marketplace suites created for these organisations: their leases, orders,
+ * sites, outbox events and idempotency records. Organisations, people and keys are left to their own
  * module; unverified or order-less, later suites never see them.
  */
 export async function removeMarketplaceData(
@@ -135,8 +135,18 @@ export async function removeMarketplaceData(
     prisma.offer.findMany({ where, select: { id: true } }),
     prisma.bid.findMany({ where, select: { id: true } }),
   ]);
-  const aggregateIds = [...offers, ...bids].map((row) => row.id);
+  const leases = await prisma.lease.findMany({
+    where: {
+      OR: [
+        { buyerOrganisationId: { in: organisationIds } },
+        { providerOrganisationId: { in: organisationIds } },
+      ],
+    },
+    select: { id: true },
+  });
+  const aggregateIds = [...offers, ...bids, ...leases].map((row) => row.id);
   await prisma.outboxEvent.deleteMany({ where: { aggregateId: { in: aggregateIds } } });
+  await prisma.lease.deleteMany({ where: { id: { in: leases.map((lease) => lease.id) } } });
   await prisma.offer.deleteMany({ where });
   await prisma.bid.deleteMany({ where });
   await prisma.site.deleteMany({ where });

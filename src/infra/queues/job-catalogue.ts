@@ -1,10 +1,11 @@
 import type { JobsOptions } from 'bullmq';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { EventEnvelope } from '../../modules/events/event-envelope.dto';
 
 export const QUEUE = {
   events: 'events',
   maintenance: 'maintenance',
+  matching: 'matching',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -16,6 +17,16 @@ export class ReconcilePayload {
   trigger?: string;
 }
 
+export class MatchRunPayload {
+  @IsUUID()
+  marketId!: string;
+
+  /** What asked for the run (an event type, `sweep`, `window-open`); for logs and metrics only. */
+  @IsString()
+  @MaxLength(64)
+  reason!: string;
+}
+
 /** Every job: its payload type. A job here without a definition below does not compile. */
 export interface JobPayloads {
   /** One outbox event, job id = event id; every consumer records it in the inbox. */
@@ -24,6 +35,13 @@ export interface JobPayloads {
   'maintenance.reconcile': ReconcilePayload;
   /** Deletes idempotency records past their retention (24 h). */
   'maintenance.prune': ReconcilePayload;
+  /**
+   * Runs matching for one market. Safe to repeat and to run on any number of workers: a
+   * Redis lock admits one run per market, and a run asked for meanwhile is run next.
+   */
+  'matching.run': MatchRunPayload;
+  /** Expires orders due by now and asks for a run of every market with a live book; scheduled and delayed. */
+  'matching.sweep': ReconcilePayload;
 }
 export type JobName = keyof JobPayloads;
 
@@ -55,6 +73,21 @@ export const JOBS = {
     queue: QUEUE.maintenance,
     payload: ReconcilePayload,
     options: { attempts: 3, backoff: { type: 'fixed', delay: 60_000 }, ...retention },
+  },
+  'matching.run': {
+    queue: QUEUE.matching,
+    payload: MatchRunPayload,
+    options: {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 200 },
+      removeOnComplete: { age: 600, count: 1_000 },
+      removeOnFail: retention.removeOnFail,
+    },
+  },
+  'matching.sweep': {
+    queue: QUEUE.matching,
+    payload: ReconcilePayload,
+    options: { attempts: 3, backoff: { type: 'fixed', delay: 1_000 }, ...retention },
   },
 } as const satisfies { [N in JobName]: JobDefinition };
 

@@ -15,8 +15,12 @@ export class JobProducer {
   private readonly logger = new Logger(JobProducer.name);
   private readonly queues: Record<QueueName, Queue>;
 
-  constructor(@InjectQueue(QUEUE.events) events: Queue, @InjectQueue(QUEUE.maintenance) maintenance: Queue) {
-    this.queues = { events, maintenance };
+  constructor(
+    @InjectQueue(QUEUE.events) events: Queue,
+    @InjectQueue(QUEUE.maintenance) maintenance: Queue,
+    @InjectQueue(QUEUE.matching) matching: Queue,
+  ) {
+    this.queues = { events, maintenance, matching };
     for (const queue of Object.values(this.queues)) {
       // Without a listener an unreachable Redis would surface as an unhandled 'error' event.
       queue.on('error', (error: Error) => this.logger.warn(`queue ${queue.name}: ${error.message}`));

@@ -64,6 +64,20 @@ export class OutboxRepository {
     });
   }
 
+  /** Several events in one statement (a matching run records hundreds). */
+  async insertMany(events: readonly NewEvent[], occurredAt: Date): Promise<void> {
+    if (events.length === 0) return;
+    await this.tx.outboxEvent.createMany({
+      data: events.map((event) => ({
+        type: event.type,
+        aggregateType: event.aggregateType,
+        aggregateId: event.aggregateId,
+        payload: event.payload,
+        occurredAt,
+      })),
+    });
+  }
+
   /** Locks the oldest unpublished events; concurrent relays skip each other's rows. */
   async systemClaimUnpublished(limit: number): Promise<EventEnvelope[]> {
     const rows = await this.tx.$queryRaw<OutboxRow[]>`

@@ -19,6 +19,11 @@ export class OutboxService {
     return this.outbox.insert(event, this.clock.now());
   }
 
+  @Transactional(Propagation.Mandatory)
+  async recordMany(events: readonly NewEvent[]): Promise<void> {
+    await this.outbox.insertMany(events, this.clock.now());
+  }
+
   async backlog(): Promise<{ unpublished: number; oldestAgeSeconds: number | null }> {
     const backlog = await this.outbox.systemBacklog();
     const oldest = backlog.oldestUnpublishedAt;

@@ -5,6 +5,7 @@ import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import type { Page } from '../../infra/pagination/page';
 import { DomainError } from '../../shared/domain-error';
 import { AuditService } from '../admin/audit.service';
+import { OutboxService } from '../events/outbox.service';
 import type { AdminOrganisationQuery } from './dto/admin-organisations.dto';
 import type { OrganisationResponse } from './dto/organisation.dto';
 import { OrganisationsMapper } from './organisations.mapper';
@@ -17,6 +18,7 @@ export class OrganisationsAdminService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly cursors: CursorCodec,
+    private readonly outbox: OutboxService,
   ) {}
 
   async searchOrganisations(query: AdminOrganisationQuery): Promise<Page<OrganisationResponse>> {
@@ -33,7 +35,10 @@ export class OrganisationsAdminService {
     return this.cursors.page(rows, size, OrganisationsMapper.organisation);
   }
 
-  /** Verification makes the organisation's resting orders visible to matching and the book. */
+  /**
+   * Verification makes the organisation's resting orders visible to matching and the book; its
+   * `organisation.verified` event asks matching to run the markets where they rest.
+   */
   @Transactional()
   async verifyOrganisation(adminUserId: string, organisationId: string): Promise<OrganisationResponse> {
     const organisation = await this.organisations.findOrganisation(organisationId);
@@ -46,6 +51,12 @@ export class OrganisationsAdminService {
       );
     }
     await this.audit.record(adminUserId, 'organisation.verify', { type: 'organisation', id: organisationId });
+    await this.outbox.record({
+      type: 'organisation.verified',
+      aggregateType: 'organisation',
+      aggregateId: organisationId,
+      payload: { organisationId, role: organisation.role },
+    });
     const verified = await this.organisations.findOrganisation(organisationId);
     return OrganisationsMapper.organisation(verified ?? organisation);
   }

@@ -4,6 +4,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { AppConfig } from '../../infra/config/app-config';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import { AdminModule } from '../admin/admin.module';
+import { EventsModule } from '../events/events.module';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
@@ -24,6 +25,7 @@ import { UsersService } from './users.service';
 @Module({
   imports: [
     AdminModule,
+    EventsModule,
     JwtModule.registerAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({ secret: config.secrets.JWT_SECRET }),

@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
   'period.settled',
   'topup.confirmed',
   'payout.paid',
+  'organisation.verified',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

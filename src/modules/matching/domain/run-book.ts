@@ -1,0 +1,90 @@
+import type { BookBid, BookOffer, Fill } from './book';
+
+export type LeaseBillingMode = 'RESERVED' | 'PAY_PER_USE';
+
+/** A bid as a run reads it: the core's fields plus what its leases copy. */
+export interface RunBid extends BookBid {
+  readonly billingMode: LeaseBillingMode;
+}
+
+/** An offer as a run reads it: the core's fields plus what its leases copy. */
+export interface RunOffer extends BookOffer {
+  readonly payPerUseMinPercent: number;
+}
+
+/** One market's book at one instant, with the epoch the run's commit must still find. */
+export interface RunBook {
+  readonly marketId: string;
+  /** The market's slug and currency scale, for the events a commit records. */
+  readonly market: string;
+  readonly currencyScale: number;
+  readonly paused: boolean;
+  readonly feeBps: number;
+  readonly epoch: bigint;
+  readonly bids: readonly RunBid[];
+  readonly offers: readonly RunOffer[];
+}
+
+/** A lease a fill becomes: everything the leases table needs besides ids and timestamps. */
+export interface LeaseTerms {
+  readonly bidId: string;
+  readonly offerId: string;
+  readonly buyerOrganisationId: string;
+  readonly providerOrganisationId: string;
+  readonly siteId: string;
+  readonly gpus: number;
+  readonly pricePerGpuHour: bigint;
+  readonly durationHours: number;
+  readonly billingMode: LeaseBillingMode;
+  readonly feeBps: number;
+  readonly payPerUseMinPercent: number;
+  /** Epoch ms by which the provider must hand over access. */
+  readonly provisioningDeadline: number;
+}
+
+/**
+ * The leases a run's fills become (docs/MATCHING.md "Results and statuses"): one per (bid,
+ * offer) pair, at the pair's trade price, with the bid's duration and billing mode, the offer's
+ * pay-per-use minimum and the market's current fee, due for provisioning `provisioningMs` after
+ * `now`. Fills of one pair in two passes of a run (never seen, but not ruled out by the rules)
+ * add up into one lease.
+ */
+export function leasesOf(
+  book: RunBook,
+  fills: readonly Fill[],
+  now: number,
+  provisioningMs: number,
+): LeaseTerms[] {
+  const bids = new Map(book.bids.map((bid) => [bid.id, bid]));
+  const offers = new Map(book.offers.map((offer) => [offer.id, offer]));
+  const leases = new Map<string, LeaseTerms>();
+  for (const fill of fills) {
+    const bid = bids.get(fill.bidId);
+    const offer = offers.get(fill.offerId);
+    if (bid === undefined || offer === undefined) {
+      throw new Error(`fill ${fill.bidId} x ${fill.offerId} names an order outside the book`);
+    }
+    const key = pairKey(bid.id, offer.id);
+    const earlier = leases.get(key);
+    leases.set(key, {
+      bidId: bid.id,
+      offerId: offer.id,
+      buyerOrganisationId: bid.organisationId,
+      providerOrganisationId: offer.organisationId,
+      siteId: offer.siteId,
+      gpus: fill.gpus + (earlier?.gpus ?? 0),
+      pricePerGpuHour: fill.price,
+      durationHours: bid.durationHours,
+      billingMode: bid.billingMode,
+      feeBps: book.feeBps,
+      payPerUseMinPercent: offer.payPerUseMinPercent,
+      provisioningDeadline: now + provisioningMs,
+    });
+  }
+  return [...leases.values()];
+}
+
+/** Identifies a lease within one run. */
+export function pairKey(bidId: string, offerId: string): string {
+  return `${bidId}/${offerId}`;
+}

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../infra/config/app-config';
+import { RedisService } from '../../infra/redis/redis.service';
+
+// Takes the lock, or records that a run was asked for while someone else holds it.
+// A fresh holder clears the request: its own read of the book answers it.
+const ACQUIRE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+redis.call('SET', KEYS[2], '1')
+return 0`;
+
+// 1: released. 0: a run was asked for meanwhile, so the holder keeps the lock and runs again.
+// -1: the lock is no longer ours (it expired while we were stalled).
+const RELEASE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('DEL', KEYS[2]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 0
+end
+redis.call('DEL', KEYS[1])
+return 1`;
+
+const RENEW = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+// Gives the lock up after a failed run; the request flag is left for the retry to find.
+const ABANDON = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('SET', KEYS[2], '1')
+return 1`;
+
+export type ReleaseOutcome = 'released' | 'run-again' | 'lost';
+
+/**
+ * One matching run per market across every worker, with no lost wakeups. A run that cannot
+ * take the lock leaves a request flag; the holder's release, atomic with that flag, either
+ * hands back the lock or tells the holder to run again. So an order accepted during a run is
+ * read by that run or by the next one, with no further event. The lock only keeps runs from
+ * doing the same work twice; correctness rests on the epoch fence of each commit.
+ */
+@Injectable()
+export class MarketRunLock {
+  private readonly ttl: number;
+
+  constructor(
+    private readonly redis: RedisService,
+    config: AppConfig,
+  ) {
+    this.ttl = config.env.MATCHING_LOCK_TTL_MS;
+  }
+
+  /** A token when the lock is ours; null when another run holds it (which will run again). */
+  async acquire(marketId: string): Promise<string | null> {
+    const token = randomUUID();
+    const got = await this.eval(ACQUIRE, marketId, token);
+    return got === 1 ? token : null;
+  }
+
+  async release(marketId: string, token: string): Promise<ReleaseOutcome> {
+    const outcome = await this.eval(RELEASE, marketId, token);
+    if (outcome === 1) return 'released';
+    return outcome === 0 ? 'run-again' : 'lost';
+  }
+
+  /** Extends the lock while a long run is alive; false once it is no longer ours. */
+  async renew(marketId: string, token: string): Promise<boolean> {
+    return (await this.eval(RENEW, marketId, token)) === 1;
+  }
+
+  async abandon(marketId: string, token: string): Promise<void> {
+    await this.eval(ABANDON, marketId, token);
+  }
+
+  /** How often a holder renews: three chances before the lock would expire. */
+  get renewEveryMs(): number {
+    return Math.max(100, Math.floor(this.ttl / 3));
+  }
+
+  private async eval(script: string, marketId: string, token: string): Promise<number> {
+    const result = await this.redis.client.eval(
+      script,
+      2,
+      this.redis.key('matching', 'lock', marketId),
+      this.redis.key('matching', 'requested', marketId),
+      token,
+      String(this.ttl),
+    );
+    return Number(result);
+  }
+}

@@ -1,0 +1,44 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from '../../infra/config/app-config';
+import { QUEUE } from '../../infra/queues/job-catalogue';
+import { registerProcessor } from '../../infra/queues/register-processor';
+import { EventsModule } from '../events/events.module';
+import { FundsPort } from './funds.port';
+import { MarketRunLock } from './market-run-lock';
+import { MatchingTestHooks } from './matching-test-hooks';
+import { MatchingTriggerConsumer } from './matching-trigger.consumer';
+import { MatchingProcessor } from './matching.processor';
+import { MatchingRepository } from './matching.repository';
+import { MatchingScheduler } from './matching.scheduler';
+import { MatchingService } from './matching.service';
+import { NoFundsAdapter } from './no-funds.adapter';
+import { OrderExpiryRepository } from './order-expiry.repository';
+import { OrderExpiryService } from './order-expiry.service';
+
+// Different markets run in parallel in one worker; one market never runs twice at once (lock).
+const MATCHING_CONCURRENCY = 8;
+
+/** The worker side of matching: runs, commits, expiry sweeps and the events that trigger them. */
+@Module({})
+export class MatchingWorkerModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: MatchingWorkerModule,
+      imports: [EventsModule],
+      providers: [
+        MatchingRepository,
+        MatchingService,
+        MarketRunLock,
+        MatchingTestHooks,
+        MatchingTriggerConsumer,
+        OrderExpiryRepository,
+        OrderExpiryService,
+        MatchingScheduler,
+        // The one binding of the funds port; the ledger replaces it.
+        { provide: FundsPort, useClass: NoFundsAdapter },
+        registerProcessor(MatchingProcessor, QUEUE.matching, config, MATCHING_CONCURRENCY),
+      ],
+      exports: [MatchingService, OrderExpiryService],
+    };
+  }
+}

@@ -1,0 +1,55 @@
+import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { Clock } from '../../infra/clock/clock';
+import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
+import { JobProducer } from '../../infra/queues/job-producer.service';
+import { MatchingRepository } from './matching.repository';
+import { MatchingService } from './matching.service';
+import { OrderExpiryService } from './order-expiry.service';
+
+/** Matching runs and sweeps. Thin: the services hold the rules; errors propagate for retries. */
+@Injectable()
+export class MatchingProcessor extends WorkerHost {
+  private readonly logger = new Logger(MatchingProcessor.name);
+  private readonly handlers: JobHandlers<'matching'> = {
+    'matching.run': (payload) => this.matching.matchMarket(payload.marketId),
+    'matching.sweep': async (payload) => {
+      await this.expiry.sweep();
+      // The scheduled sweep is also the backstop for wakeups Redis lost (a failed job, a
+      // restart without persistence): every market with a live book gets a run.
+      if (payload.trigger === 'schedule') {
+        for (const marketId of await this.repository.systemMarketsWithLiveBooks()) {
+          await this.producer.enqueue('matching.run', { marketId, reason: 'sweep' });
+        }
+      }
+    },
+  };
+
+  constructor(
+    private readonly matching: MatchingService,
+    private readonly expiry: OrderExpiryService,
+    private readonly repository: MatchingRepository,
+    private readonly producer: JobProducer,
+    private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  async process(job: Job): Promise<void> {
+    await this.clock.sync();
+    await dispatchJob(this.handlers, job);
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job | undefined, error: Error): void {
+    this.logger.warn(
+      `job ${job?.name ?? '?'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${error.message}`,
+    );
+  }
+
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.logger.warn(`matching worker: ${error.message}`);
+  }
+}

@@ -1,0 +1,240 @@
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Propagation, Transactional, TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import { Clock } from '../../infra/clock/clock';
+import { AppConfig } from '../../infra/config/app-config';
+import type { PrismaService } from '../../infra/prisma/prisma.service';
+import { JobProducer } from '../../infra/queues/job-producer.service';
+import { formatMoney } from '../../shared/money';
+import type { NewEvent } from '../events/domain/event-catalogue';
+import { OutboxService } from '../events/outbox.service';
+import { matchMarket, type MarketRun } from './domain/match-market';
+import { leasesOf, pairKey, type LeaseTerms, type RunBook } from './domain/run-book';
+import { FundsPort } from './funds.port';
+import { MarketRunLock, type ReleaseOutcome } from './market-run-lock';
+import { MatchingTestHooks } from './matching-test-hooks';
+import {
+  MatchingRepository,
+  type CreatedLease,
+  type FilledOrder,
+  type OrderIncrement,
+} from './matching.repository';
+
+/** The epoch moved on since the run read the book: another run committed; this one is stale. */
+export class StaleRunError extends Error {}
+
+/** An order changed between the read and the commit (cancelled, amended, expired): re-read. */
+export class BookMovedError extends Error {}
+
+/** What one run did, for tests, logs and the caller's loop. */
+export type RunOutcome =
+  | { kind: 'skipped'; why: 'paused' | 'unknown-market' }
+  | { kind: 'nothing-to-fill' }
+  | { kind: 'committed'; epoch: bigint; fills: number; gpus: number }
+  | { kind: 'stale' };
+
+const MOVED_RETRIES = 5;
+// A holder that keeps losing its lock gives the market back to the queue.
+const LOST_LOCK_RETRIES = 5;
+
+/**
+ * Runs matching for one market (docs/MATCHING.md) and persists the fills. Several workers may
+ * ask at once: the run lock admits one holder, which runs again while runs are being asked for.
+ * Each commit is fenced by the market's epoch and made of conditional updates, so a stalled
+ * run cannot commit over a newer one and nothing can oversell.
+ */
+@Injectable()
+export class MatchingService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(MatchingService.name);
+  private readonly provisioningMs: number;
+  private stopping = false;
+
+  constructor(
+    private readonly repository: MatchingRepository,
+    private readonly lock: MarketRunLock,
+    private readonly outbox: OutboxService,
+    private readonly funds: FundsPort,
+    private readonly hooks: MatchingTestHooks,
+    private readonly producer: JobProducer,
+    private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>,
+    private readonly clock: Clock,
+    config: AppConfig,
+  ) {
+    this.provisioningMs = config.env.LEASE_PROVISIONING_MINUTES * 60_000;
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
+  }
+
+  /**
+   * Runs the market until no run is asked for, or returns at once when another worker holds it
+   * (that worker will run again for this request). Errors leave the request flagged and
+   * propagate, so BullMQ retries the job.
+   */
+  async matchMarket(marketId: string): Promise<void> {
+    for (let attempt = 0; attempt < LOST_LOCK_RETRIES; attempt += 1) {
+      const token = await this.lock.acquire(marketId);
+      if (token === null) return;
+      const outcome = await this.runWhileAsked(marketId, token);
+      if (outcome === 'released') return;
+      if (outcome === 'run-again') {
+        // Stopping with a request pending: hand it to another worker instead of dropping it.
+        await this.lock.abandon(marketId, token);
+        await this.producer.enqueue('matching.run', { marketId, reason: 'handover' });
+        return;
+      }
+      this.logger.warn(`matching lock of market ${marketId} expired during a run; taking it again`);
+    }
+    throw new Error(`market ${marketId}: lost the matching lock ${LOST_LOCK_RETRIES} times`);
+  }
+
+  private async runWhileAsked(marketId: string, token: string): Promise<ReleaseOutcome> {
+    const renewal = setInterval(() => {
+      this.lock.renew(marketId, token).catch(() => undefined);
+    }, this.lock.renewEveryMs);
+    try {
+      for (;;) {
+        await this.runOnce(marketId);
+        if (this.stopping) return 'run-again';
+        const outcome = await this.lock.release(marketId, token);
+        if (outcome !== 'run-again') return outcome;
+      }
+    } catch (error) {
+      await this.lock.abandon(marketId, token).catch(() => undefined);
+      throw error;
+    } finally {
+      clearInterval(renewal);
+    }
+  }
+
+  /** One run: read, match, commit; re-read when an order moved under it. */
+  async runOnce(marketId: string): Promise<RunOutcome> {
+    for (let attempt = 1; ; attempt += 1) {
+      await this.clock.sync();
+      const now = this.clock.now();
+      const book = await this.readBook(marketId, now);
+      if (book === null) return { kind: 'skipped', why: 'unknown-market' };
+      if (book.paused) return { kind: 'skipped', why: 'paused' };
+      await this.hooks.afterBookRead(marketId);
+      const run = matchMarket(book.bids, book.offers, now.getTime());
+      if (run.fills.length === 0) return { kind: 'nothing-to-fill' };
+      try {
+        const epoch = await this.commit(book, run, now);
+        const gpus = run.fills.reduce((sum, fill) => sum + fill.gpus, 0);
+        return { kind: 'committed', epoch, fills: run.fills.length, gpus };
+      } catch (error) {
+        if (error instanceof StaleRunError) {
+          await this.repository.systemCountStaleCommit(marketId);
+          this.logger.warn(`market ${book.market}: stale run (read at epoch ${book.epoch}) rejected`);
+          return { kind: 'stale' };
+        }
+        if (error instanceof BookMovedError && attempt < MOVED_RETRIES) continue;
+        throw error;
+      }
+    }
+  }
+
+  // One snapshot for the epoch and both sides of the book.
+  private async readBook(marketId: string, now: Date): Promise<RunBook | null> {
+    return this.txHost.withTransaction(Propagation.RequiresNew, { isolationLevel: 'RepeatableRead' }, () =>
+      this.repository.systemReadBook(marketId, now),
+    );
+  }
+
+  /** The run's fills in one transaction, or nothing (StaleRunError, BookMovedError). */
+  @Transactional(Propagation.RequiresNew)
+  private async commit(book: RunBook, run: MarketRun, now: Date): Promise<bigint> {
+    const epoch = await this.repository.systemAdvanceEpoch(book.marketId, book.epoch, now);
+    if (epoch === null) throw new StaleRunError();
+    const bidSeq = new Map(book.bids.map((bid) => [bid.id, bid.seq]));
+    const offerSeq = new Map(book.offers.map((offer) => [offer.id, offer.seq]));
+    const bids = await this.repository.systemFillBids(increments(run.bidsFilled, bidSeq), now);
+    if (bids.length !== run.bidsFilled.size) throw new BookMovedError('a bid changed since the read');
+    const offers = await this.repository.systemLeaseOffers(increments(run.offersTaken, offerSeq), now);
+    if (offers.length !== run.offersTaken.size) throw new BookMovedError('an offer changed since the read');
+
+    const terms = leasesOf(book, run.fills, now.getTime(), this.provisioningMs);
+    const created = await this.repository.systemCreateLeases(book.marketId, epoch, terms, now);
+    const idOf = new Map(created.map((lease) => [pairKey(lease.bidId, lease.offerId), lease.id]));
+    const leases = terms.map((term) => {
+      const id = idOf.get(pairKey(term.bidId, term.offerId));
+      if (id === undefined) throw new Error(`lease ${pairKey(term.bidId, term.offerId)} was not created`);
+      return { id, bidId: term.bidId, offerId: term.offerId, terms: term };
+    });
+    await this.funds.convertBidHolds(
+      leases.map(({ id, terms: term }) => ({
+        leaseId: id,
+        bidId: term.bidId,
+        buyerOrganisationId: term.buyerOrganisationId,
+        gpus: term.gpus,
+        pricePerGpuHour: term.pricePerGpuHour,
+        durationHours: term.durationHours,
+      })),
+    );
+    await this.outbox.recordMany([
+      ...leases.map((lease) => leaseCreated(book, lease.id, lease.terms)),
+      ...bids.map((bid) => orderFilled(book, 'bid', bid, run.bidsFilled, leases)),
+      ...offers.map((offer) => orderFilled(book, 'offer', offer, run.offersTaken, leases)),
+    ]);
+    return epoch;
+  }
+}
+
+function increments(taken: ReadonlyMap<string, number>, seqs: ReadonlyMap<string, bigint>): OrderIncrement[] {
+  return [...taken].map(([id, gpus]) => {
+    const seq = seqs.get(id);
+    if (seq === undefined) throw new Error(`order ${id} is not in the run's book`);
+    return { id, seq, gpus };
+  });
+}
+
+function leaseCreated(book: RunBook, leaseId: string, terms: LeaseTerms): NewEvent {
+  return {
+    type: 'lease.created',
+    aggregateType: 'lease',
+    aggregateId: leaseId,
+    payload: {
+      leaseId,
+      market: book.market,
+      bidId: terms.bidId,
+      offerId: terms.offerId,
+      buyerOrganisationId: terms.buyerOrganisationId,
+      providerOrganisationId: terms.providerOrganisationId,
+      siteId: terms.siteId,
+      gpus: terms.gpus,
+      pricePerGpuHour: formatMoney(terms.pricePerGpuHour, book.currencyScale),
+      durationHours: terms.durationHours,
+      billingMode: terms.billingMode,
+      provisioningDeadline: new Date(terms.provisioningDeadline).toISOString(),
+    },
+  };
+}
+
+function orderFilled(
+  book: RunBook,
+  orderType: 'bid' | 'offer',
+  order: FilledOrder,
+  taken: ReadonlyMap<string, number>,
+  leases: readonly CreatedLease[],
+): NewEvent {
+  const leaseIds = leases
+    .filter((lease) => (orderType === 'bid' ? lease.bidId : lease.offerId) === order.id)
+    .map((lease) => lease.id);
+  return {
+    type: 'order.filled',
+    aggregateType: orderType,
+    aggregateId: order.id,
+    payload: {
+      orderType,
+      orderId: order.id,
+      organisationId: order.organisationId,
+      market: book.market,
+      gpus: order.gpus,
+      filledGpus: taken.get(order.id) ?? 0,
+      [orderType === 'bid' ? 'totalFilledGpus' : 'leasedGpus']: order.taken,
+      status: order.status,
+      leaseIds,
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import type { PrismaService } from '../../infra/prisma/prisma.service';
+
+/** An order the sweep moved to EXPIRED. */
+export interface ExpiredOrder {
+  id: string;
+  organisationId: string;
+  marketId: string;
+  market: string;
+  gpus: number;
+  /** Bids: filled GPUs; offers: GPUs of leases that run on. */
+  taken: number;
+}
+
+interface ExpiredRow {
+  id: string;
+  organisation_id: string;
+  market_id: string;
+  market: string;
+  gpus: number;
+  taken: number;
+}
+
+const toExpired = (row: ExpiredRow): ExpiredOrder => ({
+  id: row.id,
+  organisationId: row.organisation_id,
+  marketId: row.market_id,
+  market: row.market,
+  gpus: row.gpus,
+  taken: row.taken,
+});
+
+/**
+ * Time-driven order transitions across tenants (system methods). Each call expires at most
+ * `limit` due orders, skipping rows another sweep or a placement holds, so several workers can
+ * sweep at once and no statement holds many locks for long.
+ */
+@Injectable()
+export class OrderExpiryRepository {
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+
+  /** Live bids whose expiresAt has come: EXPIRED (their filled part stays leased). */
+  async systemExpireBids(now: Date, limit: number): Promise<ExpiredOrder[]> {
+    const rows = await this.txHost.tx.$queryRaw<ExpiredRow[]>`
+      WITH due AS (
+        SELECT id FROM bids
+        WHERE status IN ('OPEN', 'PARTIALLY_FILLED') AND expires_at <= ${now}
+        ORDER BY expires_at LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED)
+      UPDATE bids b SET status = 'EXPIRED', updated_at = ${now}
+      FROM due, markets m
+      WHERE b.id = due.id AND m.id = b.market_id
+      RETURNING b.id, b.organisation_id, b.market_id, m.slug AS market, b.gpus, b.filled_gpus AS taken`;
+    return rows.map(toExpired);
+  }
+
+  /** Live offers whose window has closed: EXPIRED (their leases run on). */
+  async systemExpireOffers(now: Date, limit: number): Promise<ExpiredOrder[]> {
+    const rows = await this.txHost.tx.$queryRaw<ExpiredRow[]>`
+      WITH due AS (
+        SELECT id FROM offers
+        WHERE status IN ('OPEN', 'PARTIALLY_FILLED', 'FILLED') AND available_until <= ${now}
+        ORDER BY available_until LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED)
+      UPDATE offers o SET status = 'EXPIRED', updated_at = ${now}
+      FROM due, markets m
+      WHERE o.id = due.id AND m.id = o.market_id
+      RETURNING o.id, o.organisation_id, o.market_id, m.slug AS market, o.gpus, o.leased_gpus AS taken`;
+    return rows.map(toExpired);
+  }
+}

@@ -1,0 +1,345 @@
+import { Module } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { randomUUID } from 'node:crypto';
+import { ClockModule } from '../../src/infra/clock/clock.module';
+import { ConfigModule } from '../../src/infra/config/config.module';
+import { PrismaModule, TransactionsModule } from '../../src/infra/prisma/prisma.module';
+import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { QueuesModule } from '../../src/infra/queues/queues.module';
+import { RedisModule } from '../../src/infra/redis/redis.module';
+import { RedisService } from '../../src/infra/redis/redis.service';
+import { EventsModule } from '../../src/modules/events/events.module';
+import { FundsPort } from '../../src/modules/matching/funds.port';
+import { MarketRunLock } from '../../src/modules/matching/market-run-lock';
+import { holdKeys, MatchingTestHooks } from '../../src/modules/matching/matching-test-hooks';
+import { MatchingRepository } from '../../src/modules/matching/matching.repository';
+import { MatchingService } from '../../src/modules/matching/matching.service';
+import { NoFundsAdapter } from '../../src/modules/matching/no-funds.adapter';
+import { OrderExpiryRepository } from '../../src/modules/matching/order-expiry.repository';
+import { OrderExpiryService } from '../../src/modules/matching/order-expiry.service';
+import { testConfig } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
+
+const HOUR = 3_600_000;
+
+/**
+ * Matching runs against the real PostgreSQL and Redis, without processors, so each run is
+ * started by the test: the epoch fence, re-reads after an order moved, the lock, expiry.
+ * A market of its own (inserted here) keeps other suites' orders out. Budget: ~5 s.
+ */
+describe('matching runs (real PostgreSQL and Redis)', () => {
+  let module: TestingModule;
+  let prisma: PrismaService;
+  let redis: RedisService;
+  let matching: MatchingService;
+  let lock: MarketRunLock;
+  let expiry: OrderExpiryService;
+  const marketId = randomUUID();
+  const organisations: string[] = [];
+  let site: string;
+  let provider: string;
+  let buyer: string;
+
+  async function organisation(role: 'PROVIDER' | 'BUYER'): Promise<string> {
+    const org = await prisma.organisation.create({
+      data: { name: `matching ${randomUUID()}`, role, status: 'VERIFIED', verifiedAt: new Date() },
+    });
+    organisations.push(org.id);
+    return org.id;
+  }
+
+  async function nextSeq(): Promise<bigint> {
+    const [row] = await prisma.$queryRaw<Array<{ seq: bigint }>>`SELECT nextval('order_seq') AS seq`;
+    return row!.seq;
+  }
+
+  async function offer(gpus: number, price: bigint): Promise<string> {
+    const now = new Date();
+    const row = await prisma.offer.create({
+      data: {
+        organisationId: provider,
+        marketId,
+        siteId: site,
+        gpus,
+        pricePerGpuHour: price,
+        availableFrom: new Date(now.getTime() - HOUR),
+        availableUntil: new Date(now.getTime() + 30 * 24 * HOUR),
+        minLeaseHours: 1,
+        payPerUseMinPercent: 20,
+        seq: await nextSeq(),
+        createdAt: now,
+        updatedAt: now,
+      },
+    });
+    return row.id;
+  }
+
+  async function bid(
+    gpus: number,
+    price: bigint,
+    expiresAt = new Date(Date.now() + 24 * HOUR),
+  ): Promise<string> {
+    const now = new Date();
+    const row = await prisma.bid.create({
+      data: {
+        organisationId: buyer,
+        marketId,
+        gpus,
+        maxPricePerGpuHour: price,
+        durationHours: 4,
+        minGpusPerSite: 1,
+        partialAllowed: true,
+        billingMode: 'RESERVED',
+        expiresAt,
+        seq: await nextSeq(),
+        createdAt: now,
+        updatedAt: now,
+      },
+    });
+    return row.id;
+  }
+
+  const matchingRow = () => prisma.marketMatching.findUniqueOrThrow({ where: { marketId } });
+  const leases = () => prisma.lease.findMany({ where: { marketId }, orderBy: { createdAt: 'asc' } });
+
+  /** Starts a run that stops after reading the book, and waits until it is held. */
+  async function heldRun(): Promise<{
+    release: () => Promise<void>;
+    outcome: ReturnType<MatchingService['runOnce']>;
+  }> {
+    const keys = holdKeys(redis, marketId);
+    await redis.client.set(keys.hold, '1');
+    const outcome = matching.runOnce(marketId);
+    await waitFor('the run to be held', async () =>
+      (await redis.client.exists(keys.held)) ? true : undefined,
+    );
+    return { release: async () => void (await redis.client.del(keys.hold)), outcome };
+  }
+
+  beforeAll(async () => {
+    const config = testConfig({ MATCHING_TEST_HOOKS: 'true', MATCHING_LOCK_TTL_MS: '1000' });
+    @Module({
+      imports: [
+        ConfigModule.forRoot(config),
+        RedisModule,
+        PrismaModule,
+        TransactionsModule,
+        ClockModule,
+        QueuesModule,
+        EventsModule,
+      ],
+      providers: [
+        MatchingRepository,
+        MatchingService,
+        MarketRunLock,
+        MatchingTestHooks,
+        OrderExpiryRepository,
+        OrderExpiryService,
+        { provide: FundsPort, useClass: NoFundsAdapter },
+      ],
+    })
+    class MatchingRunsModule {}
+    module = await Test.createTestingModule({ imports: [MatchingRunsModule] }).compile();
+    await module.init();
+    prisma = module.get(PrismaService);
+    redis = module.get(RedisService);
+    matching = module.get(MatchingService);
+    lock = module.get(MarketRunLock);
+    expiry = module.get(OrderExpiryService);
+    await prisma.market.create({
+      data: {
+        id: marketId,
+        slug: `test-${marketId.slice(0, 8)}`,
+        vendor: 'Test',
+        model: 'T1',
+        memoryGb: 80,
+        currency: 'CNY',
+        currencyScale: 2,
+        feeBps: 250,
+      },
+    });
+    provider = await organisation('PROVIDER');
+    buyer = await organisation('BUYER');
+    const now = new Date();
+    site = (
+      await prisma.site.create({
+        data: {
+          organisationId: provider,
+          name: 'hall 1',
+          provinceCode: '520000',
+          cityCode: '520100',
+          uptimeTier: 'TIER_III',
+          createdAt: now,
+          updatedAt: now,
+        },
+      })
+    ).id;
+  });
+
+  afterEach(async () => {
+    await prisma.lease.deleteMany({ where: { marketId } });
+    await prisma.bid.deleteMany({ where: { marketId } });
+    await prisma.offer.deleteMany({ where: { marketId } });
+  });
+
+  afterAll(async () => {
+    const aggregates = await prisma.outboxEvent.findMany({ select: { id: true, payload: true } });
+    const mine = aggregates.filter(
+      (e) => (e.payload as { market?: string }).market === `test-${marketId.slice(0, 8)}`,
+    );
+    await prisma.outboxEvent.deleteMany({ where: { id: { in: mine.map((e) => e.id) } } });
+    await prisma.site.deleteMany({ where: { organisationId: { in: organisations } } });
+    await prisma.organisation.deleteMany({ where: { id: { in: organisations } } });
+    await prisma.marketMatching.deleteMany({ where: { marketId } });
+    await prisma.market.delete({ where: { id: marketId } });
+    await module.close();
+  });
+
+  it('commits a run: leases, fills, statuses and a new epoch', async () => {
+    const o1 = await offer(8, 1800n);
+    const b1 = await bid(5, 2000n);
+    const before = await matchingRow();
+
+    const outcome = await matching.runOnce(marketId);
+
+    expect(outcome).toEqual({ kind: 'committed', epoch: before.epoch + 1n, fills: 1, gpus: 5 });
+    const [lease, ...more] = await leases();
+    expect(more).toHaveLength(0);
+    expect(lease).toMatchObject({
+      offerId: o1,
+      bidId: b1,
+      gpus: 5,
+      pricePerGpuHour: 1800n,
+      feeBps: 250,
+      payPerUseMinPercent: 20,
+      matchEpoch: before.epoch + 1n,
+      status: 'SCHEDULED',
+    });
+    expect(await prisma.offer.findUniqueOrThrow({ where: { id: o1 } })).toMatchObject({
+      leasedGpus: 5,
+      status: 'PARTIALLY_FILLED',
+    });
+    expect(await prisma.bid.findUniqueOrThrow({ where: { id: b1 } })).toMatchObject({
+      filledGpus: 5,
+      status: 'FILLED',
+    });
+    expect((await matchingRow()).commits).toBe(before.commits + 1n);
+    // The book is uncrossed: an immediate second run fills nothing.
+    expect(await matching.runOnce(marketId)).toEqual({ kind: 'nothing-to-fill' });
+  });
+
+  it('rejects a stale commit whole when another run committed after its read, and counts it', async () => {
+    const o1 = await offer(4, 1800n);
+    const b1 = await bid(4, 2000n);
+    const before = await matchingRow();
+    const held = await heldRun();
+    // Another run's commit, as far as the fence can tell.
+    await prisma.$executeRaw`UPDATE market_matching SET epoch = epoch + 1 WHERE market_id = ${marketId}::uuid`;
+    await held.release();
+
+    expect(await held.outcome).toEqual({ kind: 'stale' });
+    expect(await leases()).toHaveLength(0);
+    expect(await prisma.offer.findUniqueOrThrow({ where: { id: o1 } })).toMatchObject({
+      leasedGpus: 0,
+      status: 'OPEN',
+    });
+    expect(await prisma.bid.findUniqueOrThrow({ where: { id: b1 } })).toMatchObject({
+      filledGpus: 0,
+      status: 'OPEN',
+    });
+    const after = await matchingRow();
+    expect(after.staleCommits).toBe(before.staleCommits + 1n);
+    expect(after.commits).toBe(before.commits);
+    // A fresh run reads the new epoch and commits.
+    expect(await matching.runOnce(marketId)).toMatchObject({ kind: 'committed', gpus: 4 });
+  });
+
+  it('reads again when an order changed between the read and the commit', async () => {
+    const o1 = await offer(6, 1800n);
+    const cancelled = await bid(6, 2100n);
+    const other = await bid(2, 1900n);
+    const held = await heldRun();
+    // The buyer cancels the better bid while the run holds its plan to fill it.
+    await prisma.bid.update({
+      where: { id: cancelled },
+      data: { status: 'CANCELLED', cancelledAt: new Date() },
+    });
+    await held.release();
+
+    expect(await held.outcome).toMatchObject({ kind: 'committed', fills: 1, gpus: 2 });
+    const [lease, ...more] = await leases();
+    expect(more).toHaveLength(0);
+    expect(lease).toMatchObject({ bidId: other, offerId: o1, gpus: 2 });
+    expect(await prisma.bid.findUniqueOrThrow({ where: { id: cancelled } })).toMatchObject({
+      status: 'CANCELLED',
+      filledGpus: 0,
+    });
+  });
+
+  it('never fills past expiry, and the sweep expires bids and offers with their events', async () => {
+    const o1 = await offer(4, 1800n);
+    const expired = await bid(4, 2000n, new Date(Date.now() - 1));
+    expect(await matching.runOnce(marketId)).toEqual({ kind: 'nothing-to-fill' });
+    await prisma.offer.update({ where: { id: o1 }, data: { availableUntil: new Date(Date.now() - 1) } });
+
+    expect(await expiry.sweep()).toEqual({ bids: 1, offers: 1 });
+    expect(await prisma.bid.findUniqueOrThrow({ where: { id: expired } })).toMatchObject({
+      status: 'EXPIRED',
+    });
+    expect(await prisma.offer.findUniqueOrThrow({ where: { id: o1 } })).toMatchObject({ status: 'EXPIRED' });
+    const events = await prisma.outboxEvent.findMany({
+      where: { aggregateId: { in: [expired, o1] }, type: 'order.expired' },
+    });
+    expect(events.map((e) => e.aggregateType).sort()).toEqual(['bid', 'offer']);
+    // Idempotent: nothing is due any more.
+    expect(await expiry.sweep()).toEqual({ bids: 0, offers: 0 });
+    // And terminal: the database refuses to take an expired bid back.
+    await expect(prisma.bid.update({ where: { id: expired }, data: { status: 'OPEN' } })).rejects.toThrow(
+      /terminal/,
+    );
+  });
+
+  it('does not run a paused market', async () => {
+    await offer(4, 1800n);
+    await bid(4, 2000n);
+    await prisma.market.update({ where: { id: marketId }, data: { status: 'PAUSED' } });
+    try {
+      expect(await matching.runOnce(marketId)).toEqual({ kind: 'skipped', why: 'paused' });
+      expect(await leases()).toHaveLength(0);
+    } finally {
+      await prisma.market.update({ where: { id: marketId }, data: { status: 'ACTIVE' } });
+    }
+  });
+
+  it('admits one holder per market and hands a request made meanwhile back to it', async () => {
+    const token = await lock.acquire(marketId);
+    expect(token).not.toBeNull();
+    // A second run finds the lock taken and leaves a request instead.
+    expect(await lock.acquire(marketId)).toBeNull();
+    expect(await lock.release(marketId, token!)).toBe('run-again');
+    expect(await lock.release(marketId, token!)).toBe('released');
+    const next = await lock.acquire(marketId);
+    expect(next).not.toBeNull();
+    // Expired under a stalled holder: its release says so instead of freeing someone else's lock.
+    await redis.client.del(redis.key('matching', 'lock', marketId));
+    const thief = await lock.acquire(marketId);
+    expect(await lock.release(marketId, next!)).toBe('lost');
+    expect(await lock.release(marketId, thief!)).toBe('released');
+  });
+
+  it('fills every bid once when several runs of one market race', async () => {
+    await offer(50, 1500n);
+    const bids = await Promise.all(Array.from({ length: 10 }, (_, i) => bid(4, 1600n + BigInt(i))));
+    await Promise.all([
+      matching.matchMarket(marketId),
+      matching.matchMarket(marketId),
+      matching.matchMarket(marketId),
+    ]);
+
+    const made = await leases();
+    expect(made.reduce((sum, lease) => sum + lease.gpus, 0)).toBe(40);
+    expect(new Set(made.map((lease) => lease.bidId))).toEqual(new Set(bids));
+    const filled = await prisma.bid.findMany({ where: { id: { in: bids } } });
+    expect(filled.every((b) => b.status === 'FILLED' && b.filledGpus === 4)).toBe(true);
+  });
+});
