@@ -36,6 +36,7 @@ describe('platform admins', () => {
   const http = () => request(app.getHttpServer());
   const email = `admin-${randomUUID()}@platform.test`;
   const password = 'platform admin passphrase';
+  const verifiedIds: string[] = [];
 
   beforeAll(async () => {
     app = await startHttpApp(
@@ -44,6 +45,8 @@ describe('platform admins', () => {
   });
 
   afterAll(async () => {
+    // No relay runs in this app: the verification events would stay unpublished.
+    await app.get(PrismaService).outboxEvent.deleteMany({ where: { aggregateId: { in: verifiedIds } } });
     await app.close();
   });
 
@@ -58,6 +61,7 @@ describe('platform admins', () => {
 
     const admin = await signIn(app, { email, password });
     const provider = await registerOrganisation(app, 'PROVIDER');
+    verifiedIds.push(provider.organisationId);
     const verified = await http()
       .post(`/admin/organisations/${provider.organisationId}/verify`)
       .set(admin.auth)
@@ -78,6 +82,16 @@ describe('platform admins', () => {
     expect(audit[0]).toMatchObject({ action: 'organisation.verify', targetType: 'organisation' });
     const adminUser = await app.get(PrismaService).user.findUniqueOrThrow({ where: { email } });
     expect(audit[0]?.actorUserId).toBe(adminUser.id);
+    // Verification asks matching to run the organisation's markets, through its event.
+    const events = await app
+      .get(PrismaService)
+      .outboxEvent.findMany({ where: { aggregateId: provider.organisationId } });
+    expect(events).toMatchObject([
+      {
+        type: 'organisation.verified',
+        payload: { organisationId: provider.organisationId, role: 'PROVIDER' },
+      },
+    ]);
   });
 
   it('refuse organisation credentials on admin routes, and admins on tenant routes', async () => {

@@ -144,7 +144,7 @@ export async function removeMarketplaceData(
     },
     select: { id: true },
   });
-  const aggregateIds = [...offers, ...bids, ...leases].map((row) => row.id);
+  const aggregateIds = [...offers, ...bids, ...leases].map((row) => row.id).concat(organisationIds);
   await prisma.outboxEvent.deleteMany({ where: { aggregateId: { in: aggregateIds } } });
   await prisma.lease.deleteMany({ where: { id: { in: leases.map((lease) => lease.id) } } });
   await prisma.offer.deleteMany({ where });

@@ -1,0 +1,389 @@
+import type { BookBid, BookOffer } from '../../src/modules/matching/domain/book';
+import { matchMarket } from '../../src/modules/matching/domain/match-market';
+import { referenceRun } from '../matching/reference-model';
+import { MatchingCluster, type ClusterTenant } from '../support/matching-cluster';
+
+const HOUR = 3_600_000;
+const MARKETS = ['nvidia-a100-80gb', 'nvidia-h20-96gb', 'nvidia-l40s-48gb'];
+const PLACES = [
+  { provinceCode: '520000', cityCode: '520100' },
+  { provinceCode: '150000', cityCode: '150900' },
+  { provinceCode: '440000', cityCode: '440300' },
+  { provinceCode: '510000', cityCode: '510100' },
+];
+const ORDERS = Number(process.env.MATCHING_STORM_ORDERS ?? 2_000);
+const CONCURRENCY = 12;
+const KILLS = 4;
+
+/** mulberry32: a seeded generator, so a failing storm can be replayed with MATCHING_STORM_SEED. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+interface Placed {
+  kind: 'bid' | 'offer';
+  id: string;
+  owner: ClusterTenant;
+}
+
+/**
+ * Storm: the built API and three worker processes take thousands of orders over HTTP in three
+ * markets, with random cancels, while workers are SIGKILLed and restarted. After quiescence the
+ * DESIGN invariants 1-3 and 7 hold, no lease is duplicated, and the exchange filled at least 90%
+ * of the GPUs the reference model fills on the same accepted order sequence. Budget: ~90 s.
+ */
+describe('matching storm: three workers, thousands of orders, workers killed', () => {
+  const seed = Number(process.env.MATCHING_STORM_SEED ?? Date.now() % 1_000_000);
+  let cluster: MatchingCluster;
+
+  beforeAll(async () => {
+    cluster = await MatchingCluster.start(3, {
+      JOB_LOCK_DURATION_MS: '2000',
+      JOB_STALLED_INTERVAL_MS: '1000',
+      MATCHING_SWEEP_INTERVAL_MS: '2000',
+      DATABASE_POOL_MAX: '8',
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster.stop();
+  }, 30_000);
+
+  it('keeps the invariants and fills what the reference model fills', async () => {
+    // The seed replays a failure.
+    process.stdout.write(`matching storm seed ${seed} (MATCHING_STORM_SEED to replay), ${ORDERS} orders\n`);
+    const random = prng(seed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const providers = await Promise.all([1, 2, 3, 4].map(() => cluster.tenant('PROVIDER')));
+    const buyers = await Promise.all([1, 2, 3, 4, 5, 6].map(() => cluster.tenant('BUYER')));
+    const sites = new Map<string, string[]>();
+    for (const provider of providers) {
+      const ids: string[] = [];
+      for (const [i, place] of PLACES.entries()) {
+        const res = await cluster.request('POST', '/v1/sites', provider, {
+          name: `hall ${i}`,
+          ...place,
+          uptimeTier: 'TIER_III',
+        });
+        expect(res.status).toBe(201);
+        ids.push(res.body.id as string);
+      }
+      sites.set(provider.organisationId, ids);
+    }
+
+    // Every order is drawn before any is sent, so the seed alone decides the stream.
+    const orders = Array.from({ length: ORDERS }, () => {
+      const market = pick(MARKETS);
+      const price = (n: number) => (n / 100).toFixed(2);
+      if (random() < 0.5) {
+        const owner = pick(providers);
+        return {
+          kind: 'offer' as const,
+          owner,
+          body: {
+            market,
+            siteId: pick(sites.get(owner.organisationId)!),
+            gpus: 1 + Math.floor(random() * 16),
+            pricePerGpuHour: price(1700 + Math.floor(random() * 40) * 10),
+            availableFrom: new Date(Date.now() - HOUR).toISOString(),
+            availableUntil: new Date(Date.now() + 20 * 24 * HOUR).toISOString(),
+            minLeaseHours: 1 + Math.floor(random() * 3),
+          },
+        };
+      }
+      const gpus = 1 + Math.floor(random() * 12);
+      const colocated = random() < 0.35;
+      const provinces =
+        random() < 0.4
+          ? []
+          : [pick(PLACES).provinceCode, ...(random() < 0.5 ? [pick(PLACES).provinceCode] : [])];
+      return {
+        kind: 'bid' as const,
+        owner: pick(buyers),
+        body: {
+          market,
+          gpus,
+          maxPricePerGpuHour: price(1800 + Math.floor(random() * 40) * 10),
+          durationHours: 1 + Math.floor(random() * 8),
+          provinces: [...new Set(provinces)],
+          minGpusPerSite: colocated ? Math.min(gpus, 2 + Math.floor(random() * 3)) : 1,
+          partialAllowed: random() < 0.7,
+          billingMode: random() < 0.5 ? 'RESERVED' : 'PAY_PER_USE',
+          expiresAt: new Date(Date.now() + 10 * 24 * HOUR).toISOString(),
+        },
+      };
+    });
+    const cancelDraws = orders.map(() => random());
+
+    // Workers die at random while the orders arrive; each comes back 300 ms later.
+    let killing = true;
+    let kills = 0;
+    const killer = (async () => {
+      while (killing && kills < KILLS) {
+        await new Promise((resolve) => setTimeout(resolve, 1_200 + random() * 800));
+        const victim = Math.floor(random() * cluster.workers.length);
+        await cluster.killWorker(victim);
+        kills += 1;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        cluster.restartWorker(victim);
+      }
+    })();
+
+    const started = Date.now();
+    const placed: Placed[] = [];
+    let next = 0;
+    const failures: string[] = [];
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < orders.length) {
+          const i = next;
+          next += 1;
+          const order = orders[i]!;
+          const res = await cluster.request(
+            'POST',
+            order.kind === 'bid' ? '/v1/bids' : '/v1/offers',
+            order.owner,
+            order.body,
+          );
+          if (res.status !== 201) {
+            failures.push(`${res.status} ${JSON.stringify(res.body)}`);
+            continue;
+          }
+          placed.push({ kind: order.kind, id: res.body.id as string, owner: order.owner });
+          // About one order in twelve is cancelled soon after, racing the matching runs.
+          if (cancelDraws[i]! < 0.08 && placed.length > 1) {
+            const victim = placed[Math.floor(cancelDraws[i]! * 12 * placed.length) % placed.length]!;
+            const path = `/v1/${victim.kind === 'bid' ? 'bids' : 'offers'}/${victim.id}/cancel`;
+            const cancel = await cluster.request('POST', path, victim.owner);
+            // 409: it filled (or expired) first, which a race allows.
+            if (cancel.status !== 200 && cancel.status !== 409) {
+              failures.push(`cancel ${cancel.status} ${JSON.stringify(cancel.body)}`);
+            }
+          }
+        }
+      }),
+    );
+    const placing = Date.now() - started;
+    killing = false;
+    await killer;
+    expect(failures).toEqual([]);
+    expect(kills).toBeGreaterThanOrEqual(2);
+
+    await cluster.quiesce(60_000);
+    const quiet = Date.now() - started;
+    const { db } = cluster;
+
+    // 1. For every offer, GPUs of non-ended leases <= GPUs offered, and leasedGpus says so.
+    const offers = await db.query(`
+      SELECT o.id, o.gpus, o.leased_gpus, COALESCE(sum(l.gpus), 0)::int AS lease_gpus
+      FROM offers o LEFT JOIN leases l ON l.offer_id = o.id AND l.status IN ('SCHEDULED', 'ACTIVE')
+      GROUP BY o.id`);
+    for (const row of offers.rows as Array<{ gpus: number; leased_gpus: number; lease_gpus: number }>) {
+      expect(row.lease_gpus).toBe(row.leased_gpus);
+      expect(row.lease_gpus).toBeLessThanOrEqual(row.gpus);
+    }
+
+    // 2. Bids: fills add up, statuses agree, and each bid has at most one terminal event.
+    const bids = await db.query(`
+      SELECT b.id, b.gpus, b.filled_gpus, b.status, COALESCE(sum(l.gpus), 0)::int AS lease_gpus,
+        (SELECT count(*)::int FROM outbox_events e WHERE e.aggregate_id = b.id::text AND (
+          e.type IN ('bid.cancelled', 'order.expired')
+          OR (e.type = 'order.filled' AND e.payload->>'status' = 'FILLED'))) AS terminal_events
+      FROM bids b LEFT JOIN leases l ON l.bid_id = b.id GROUP BY b.id`);
+    for (const row of bids.rows as Array<{
+      gpus: number;
+      filled_gpus: number;
+      status: string;
+      lease_gpus: number;
+      terminal_events: number;
+    }>) {
+      expect(row.lease_gpus).toBe(row.filled_gpus);
+      const terminal = ['FILLED', 'CANCELLED', 'EXPIRED'].includes(row.status);
+      expect(row.terminal_events).toBe(terminal ? 1 : 0);
+      expect(row.status === 'FILLED').toBe(row.filled_gpus === row.gpus);
+      if (row.status === 'OPEN') expect(row.filled_gpus).toBe(0);
+    }
+
+    // 3. No lease breaks its bid's cap, provinces, duration, minimum lease, window or expiry.
+    const leases = await db.query(`
+      SELECT l.*, b.max_price_per_gpu_hour AS bid_price, b.seq AS bid_seq, b.provinces,
+             b.duration_hours AS bid_hours, b.expires_at, b.min_gpus_per_site, b.gpus AS bid_gpus,
+             b.filled_gpus AS bid_filled, o.price_per_gpu_hour AS ask, o.seq AS offer_seq,
+             o.min_lease_hours, o.available_from, o.available_until, s.province_code
+      FROM leases l JOIN bids b ON b.id = l.bid_id JOIN offers o ON o.id = l.offer_id JOIN sites s ON s.id = o.site_id`);
+    type LeaseRow = Record<string, unknown> & {
+      bid_id: string;
+      site_id: string;
+      match_epoch: string;
+      gpus: number;
+      min_gpus_per_site: number;
+      bid_gpus: number;
+      bid_filled: number;
+    };
+    const groups = new Map<string, { row: LeaseRow; gpus: number }>();
+    for (const row of leases.rows as LeaseRow[]) {
+      const price = BigInt(row.price_per_gpu_hour as string);
+      expect(price).toBe(
+        BigInt(row.bid_seq as string) < BigInt(row.offer_seq as string)
+          ? BigInt(row.bid_price as string)
+          : BigInt(row.ask as string),
+      );
+      expect(price).toBeLessThanOrEqual(BigInt(row.bid_price as string));
+      const provinces = row.provinces as string[];
+      expect(provinces.length === 0 || provinces.includes(row.province_code as string)).toBe(true);
+      expect(row.duration_hours).toBe(row.bid_hours);
+      expect(row.bid_hours as number).toBeGreaterThanOrEqual(row.min_lease_hours as number);
+      const created = (row.created_at as Date).getTime();
+      expect(created).toBeLessThan((row.expires_at as Date).getTime());
+      expect(created).toBeGreaterThanOrEqual((row.available_from as Date).getTime());
+      expect(created + (row.bid_hours as number) * HOUR).toBeLessThanOrEqual(
+        (row.available_until as Date).getTime(),
+      );
+      const key = `${row.bid_id}/${row.match_epoch}/${row.site_id}`;
+      groups.set(key, { row, gpus: (groups.get(key)?.gpus ?? 0) + row.gpus });
+    }
+    // Co-location: a site short of the minimum only ever takes a bid's final remainder.
+    const short = new Map<string, number>();
+    for (const { row, gpus } of groups.values()) {
+      if (gpus >= Math.min(row.min_gpus_per_site, row.bid_gpus)) continue;
+      short.set(row.bid_id, (short.get(row.bid_id) ?? 0) + 1);
+      expect(row.bid_filled).toBe(row.bid_gpus);
+    }
+    for (const count of short.values()) expect(count).toBe(1);
+
+    // No duplicate lease: one per (bid, offer) per commit, and every commit accounted for.
+    const duplicates = await db.query<{ n: number }>(`
+      SELECT count(*)::int AS n FROM (
+        SELECT 1 FROM leases GROUP BY market_id, match_epoch, bid_id, offer_id HAVING count(*) > 1) d`);
+    expect(duplicates.rows[0]?.n).toBe(0);
+    const commits = await db.query(`
+      SELECT mm.commits::int, (SELECT count(DISTINCT match_epoch)::int FROM leases l WHERE l.market_id = mm.market_id) AS epochs
+      FROM market_matching mm`);
+    for (const row of commits.rows as Array<{ commits: number; epochs: number }>)
+      expect(row.epochs).toBe(row.commits);
+
+    // 7. Liveness: after quiescence no eligible pair is left; the core finds nothing to fill.
+    const now = Date.now();
+    for (const market of MARKETS) {
+      const book = await liveBook(cluster, market);
+      expect(matchMarket(book.bids, book.offers, now).fills).toEqual([]);
+    }
+
+    // Against the reference model on the accepted sequence (placements and cancels in outbox order).
+    const reference = await referenceFilled(cluster, now);
+    const total = await db.query<{ n: number }>(`SELECT COALESCE(sum(gpus), 0)::int AS n FROM leases`);
+    const actual = total.rows[0]?.n ?? 0;
+    process.stdout.write(
+      `storm: ${placed.length} orders in ${placing} ms, quiet after ${quiet} ms, ${kills} kills, ` +
+        `filled ${actual} GPUs, reference ${reference} (checks ${Date.now() - started - quiet} ms)\n`,
+    );
+    expect(reference).toBeGreaterThan(0);
+    expect(actual).toBeGreaterThanOrEqual(Math.ceil(0.9 * reference));
+  }, 240_000);
+});
+
+interface BookRows {
+  bids: BookBid[];
+  offers: BookOffer[];
+}
+
+async function liveBook(cluster: MatchingCluster, market: string): Promise<BookRows> {
+  const marketId = await cluster.marketId(market);
+  const bids = await cluster.db.query(
+    `SELECT * FROM bids WHERE market_id = $1 AND status IN ('OPEN', 'PARTIALLY_FILLED')`,
+    [marketId],
+  );
+  const offers = await cluster.db.query(
+    `SELECT o.*, s.province_code FROM offers o JOIN sites s ON s.id = o.site_id
+     WHERE o.market_id = $1 AND o.status IN ('OPEN', 'PARTIALLY_FILLED')`,
+    [marketId],
+  );
+  return {
+    bids: (bids.rows as Array<Record<string, unknown>>).map((row) =>
+      toBid(row, (row.gpus as number) - (row.filled_gpus as number)),
+    ),
+    offers: (offers.rows as Array<Record<string, unknown>>).map((row) =>
+      toOffer(row, (row.gpus as number) - (row.leased_gpus as number)),
+    ),
+  };
+}
+
+function toBid(row: Record<string, unknown>, remaining: number): BookBid {
+  return {
+    id: row.id as string,
+    organisationId: row.organisation_id as string,
+    verified: true,
+    price: BigInt(row.max_price_per_gpu_hour as string),
+    remaining,
+    seq: BigInt(row.seq as string),
+    durationHours: row.duration_hours as number,
+    provinces: row.provinces as string[],
+    minGpusPerSite: row.min_gpus_per_site as number,
+    partialAllowed: row.partial_allowed as boolean,
+    expiresAt: (row.expires_at as Date).getTime(),
+  };
+}
+
+function toOffer(row: Record<string, unknown>, free: number): BookOffer {
+  return {
+    id: row.id as string,
+    organisationId: row.organisation_id as string,
+    verified: true,
+    siteId: row.site_id as string,
+    province: row.province_code as string,
+    price: BigInt(row.price_per_gpu_hour as string),
+    free,
+    seq: BigInt(row.seq as string),
+    availableFrom: (row.available_from as Date).getTime(),
+    availableUntil: (row.available_until as Date).getTime(),
+    minLeaseHours: row.min_lease_hours as number,
+  };
+}
+
+/**
+ * GPUs the reference model fills when the accepted orders arrive one at a time in outbox order,
+ * with a run after each placement and cancels applied where they were accepted.
+ */
+async function referenceFilled(cluster: MatchingCluster, now: number): Promise<number> {
+  const events = await cluster.db.query(
+    `SELECT type, aggregate_id FROM outbox_events
+     WHERE type IN ('offer.placed', 'bid.placed', 'offer.cancelled', 'bid.cancelled') ORDER BY seq`,
+  );
+  const bids = new Map(
+    (await cluster.db.query('SELECT * FROM bids')).rows.map((row: Record<string, unknown>) => [
+      row.id as string,
+      row,
+    ]),
+  );
+  const offers = new Map(
+    (
+      await cluster.db.query('SELECT o.*, s.province_code FROM offers o JOIN sites s ON s.id = o.site_id')
+    ).rows.map((row: Record<string, unknown>) => [row.id as string, row]),
+  );
+  const books = new Map<string, { bids: BookBid[]; offers: BookOffer[] }>();
+  let filled = 0;
+  for (const { type, aggregate_id: id } of events.rows as Array<{ type: string; aggregate_id: string }>) {
+    const row = type.startsWith('bid') ? bids.get(id) : offers.get(id);
+    if (row === undefined) continue;
+    const market = row.market_id as string;
+    const book = books.get(market) ?? { bids: [], offers: [] };
+    books.set(market, book);
+    if (type === 'bid.cancelled') book.bids = book.bids.filter((b) => b.id !== id);
+    if (type === 'offer.cancelled') book.offers = book.offers.filter((o) => o.id !== id);
+    if (!type.endsWith('.placed')) continue;
+    if (type === 'bid.placed') book.bids.push(toBid(row, row.gpus as number));
+    else book.offers.push(toOffer(row, row.gpus as number));
+    const run = referenceRun(book.bids, book.offers, now);
+    filled += run.fills.reduce((sum, fill) => sum + fill.gpus, 0);
+    book.bids = run.bidsAfter.filter((b) => b.remaining > 0);
+    book.offers = run.offersAfter.filter((o) => o.free > 0);
+  }
+  return filled;
+}
