@@ -28,6 +28,8 @@ export interface BidRecord {
 
 export interface NewBid {
   marketId: string;
+  /** The market as the caller resolved it; echoed into the record without reading it back. */
+  market: BidRecord['market'];
   gpus: number;
   maxPricePerGpuHour: bigint;
   durationHours: number;
@@ -65,6 +67,9 @@ const BID_SELECT = {
   cancelledAt: true,
 } as const;
 
+// The same without the market relation: a create that selects a relation reads the row back.
+const { market: _market, ...BID_SELECT_SCALARS } = BID_SELECT;
+
 /** Buyers' bids. Every method takes the owning organisation's id. */
 @Injectable()
 export class BidsRepository {
@@ -79,7 +84,7 @@ export class BidsRepository {
   }
 
   async createBid(organisationId: string, bid: NewBid): Promise<BidRecord> {
-    return this.tx.bid.create({
+    const row = await this.tx.bid.create({
       data: {
         organisationId,
         marketId: bid.marketId,
@@ -96,8 +101,9 @@ export class BidsRepository {
         createdAt: bid.at,
         updatedAt: bid.at,
       },
-      select: BID_SELECT,
+      select: BID_SELECT_SCALARS,
     });
+    return { ...row, market: bid.market };
   }
 
   async listBids(

@@ -102,6 +102,7 @@ export class BidsService {
     assertLiveOrderCapacity(await this.bids.countLiveBids(org.organisationId));
     const bid = await this.bids.createBid(org.organisationId, {
       marketId: market.id,
+      market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
       gpus: input.gpus,
       maxPricePerGpuHour,
       durationHours: input.durationHours,

@@ -27,6 +27,8 @@ export interface OfferRecord {
 
 export interface NewOffer {
   marketId: string;
+  /** The market as the caller resolved it; echoed into the record without reading it back. */
+  market: OfferRecord['market'];
   siteId: string;
   gpus: number;
   pricePerGpuHour: bigint;
@@ -71,6 +73,9 @@ const OFFER_SELECT = {
   cancelledAt: true,
 } as const;
 
+// The same without the market relation: a create that selects a relation reads the row back.
+const { market: _market, ...OFFER_SELECT_SCALARS } = OFFER_SELECT;
+
 /** Providers' offers. Every method takes the owning organisation's id. */
 @Injectable()
 export class OffersRepository {
@@ -85,7 +90,7 @@ export class OffersRepository {
   }
 
   async createOffer(organisationId: string, offer: NewOffer): Promise<OfferRecord> {
-    return this.tx.offer.create({
+    const row = await this.tx.offer.create({
       data: {
         organisationId,
         marketId: offer.marketId,
@@ -101,8 +106,9 @@ export class OffersRepository {
         createdAt: offer.at,
         updatedAt: offer.at,
       },
-      select: OFFER_SELECT,
+      select: OFFER_SELECT_SCALARS,
     });
+    return { ...row, market: offer.market };
   }
 
   async listOffers(

@@ -63,6 +63,7 @@ export class OffersService {
     assertLiveOrderCapacity(await this.offers.countLiveOffers(org.organisationId));
     const offer = await this.offers.createOffer(org.organisationId, {
       marketId: market.id,
+      market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
       siteId: input.siteId,
       gpus: input.gpus,
       pricePerGpuHour,
