@@ -98,6 +98,20 @@ describe('outbox -> BullMQ -> inbox (real PostgreSQL and Redis)', () => {
     expect(row.publishedAt).not.toBeNull();
   });
 
+  it('marks an event no consumer reads as published without queueing a job', async () => {
+    const event = await txHost.withTransaction(() =>
+      outbox.record({ type: 'payout.paid', aggregateType: 'payout', aggregateId: 'payout-1', payload: {} }),
+    );
+    created.push(event.id);
+    module.get(OutboxRelay).wake();
+    const row = await waitFor('the event to be published', async () => {
+      const found = await prisma.outboxEvent.findUniqueOrThrow({ where: { id: event.id } });
+      return found.publishedAt === null ? undefined : found;
+    });
+    expect(row.publishCount).toBe(1);
+    expect(await queue.getJob(event.id)).toBeUndefined();
+  });
+
   it('does not publish an event whose transaction rolled back', async () => {
     const rolledBack = txHost.withTransaction(async () => {
       const event = await outbox.record({

@@ -9,6 +9,7 @@ import { Client } from 'pg';
 import { Clock } from '../../infra/clock/clock';
 import { AppConfig } from '../../infra/config/app-config';
 import { JobProducer } from '../../infra/queues/job-producer.service';
+import { EventConsumersRegistry } from './event-consumers.registry';
 import { OutboxRepository } from './outbox.repository';
 
 const BATCH = 500;
@@ -43,6 +44,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     private readonly outbox: OutboxRepository,
     private readonly producer: JobProducer,
+    private readonly consumers: EventConsumersRegistry,
     private readonly clock: Clock,
     private readonly config: AppConfig,
   ) {}
@@ -100,12 +102,15 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private async relayBatch(): Promise<number> {
     const events = await this.outbox.systemClaimUnpublished(BATCH);
     if (events.length === 0) return 0;
+    // An event no consumer reads needs no job (a run records three per fill): it stays in the
+    // outbox, and the reconciler re-publishes it for a consumer that a later release adds.
+    const wanted = events.filter((event) => this.consumers.for(event.type).length > 0);
     // If the commit below fails after the add, the rows are re-claimed and re-added under the
     // same job ids: a no-op while the jobs exist, deduplicated by the inbox after that.
     await withTimeout(
       this.producer.enqueueMany(
         'events.deliver',
-        events.map((event) => ({ payload: event, jobId: event.id })),
+        wanted.map((event) => ({ payload: event, jobId: event.id })),
       ),
       ENQUEUE_TIMEOUT_MS,
       'enqueueing outbox events',
