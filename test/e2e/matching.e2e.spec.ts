@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { JobProducer } from '../../src/infra/queues/job-producer.service';
 import { OrganisationsAdminService } from '../../src/modules/organisations/organisations.admin.service';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
@@ -49,6 +50,23 @@ describe('matching through the API and workers', () => {
       timeoutMs,
       50,
     );
+  /** Every event relayed and delivered, and no matching job waiting or running: the exchange is quiet. */
+  const settled = () =>
+    waitFor(
+      'the exchange to settle',
+      async () => {
+        const producer = app.get(JobProducer);
+        const unpublished = await prisma.outboxEvent.count({ where: { publishedAt: null } });
+        let busy = unpublished;
+        for (const queue of ['events', 'matching'] as const) {
+          const counts = await producer.queue(queue).getJobCounts('wait', 'active', 'prioritized');
+          busy += (counts.wait ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
+        }
+        return busy === 0 ? true : undefined;
+      },
+      10_000,
+      50,
+    );
   const leasesOfBid = (bidId: string) =>
     prisma.lease.findMany({ where: { bidId }, orderBy: { pricePerGpuHour: 'asc' } });
 
@@ -57,7 +75,8 @@ describe('matching through the API and workers', () => {
       testConfig({
         RATE_LIMIT_PER_MINUTE: '100000',
         RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
-        MATCHING_SWEEP_INTERVAL_MS: '500',
+        // No backstop during the suite: triggers and delayed jobs alone must do the work.
+        MATCHING_SWEEP_INTERVAL_MS: '3600000',
       }),
       { api: true, worker: true },
     );
@@ -70,6 +89,7 @@ describe('matching through the API and workers', () => {
   });
 
   afterAll(async () => {
+    await settled();
     await removeMarketplaceData(app, ids);
     await prisma.auditLogEntry.deleteMany({ where: { targetId: { in: ids } } });
     await app.close();
@@ -154,8 +174,8 @@ describe('matching through the API and workers', () => {
       provinces: ['150000'],
       minGpusPerSite: 2,
     });
-    // Give the run a chance to see the lonely bid first.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The bid's run has come and gone with nothing to fill.
+    await settled();
     expect((await bidNow(buyer, bid.id)).status).toBe('OPEN');
     const offer = await placeOffer(app, provider, ulanqab.id, {
       market: MARKET,
@@ -177,10 +197,15 @@ describe('matching through the API and workers', () => {
       minGpusPerSite: 1,
       expiresAt: new Date(Date.now() + 1_500).toISOString(),
     });
+    // Only the delayed sweep at its expiry can expire it (no scheduled sweep runs).
+    const sweep = await waitFor('the delayed sweep', async () =>
+      app.get(JobProducer).queue('matching').getJob(`expire-${bid.id}`),
+    );
+    expect(sweep.name).toBe('matching.sweep');
     await bidReaches(buyer, bid.id, 'EXPIRED', 10_000);
     // Now an offer it would have taken arrives: nothing happens to an expired bid.
     await placeOffer(app, provider, guizhou.id, { market: MARKET, gpus: 2, pricePerGpuHour: '9.00' });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await settled();
     expect(await bidNow(buyer, bid.id)).toMatchObject({ status: 'EXPIRED', filledGpus: 0 });
     expect(await leasesOfBid(bid.id)).toHaveLength(0);
     const expired = (await eventsOf(app, bid.id)).find((e) => e.type === 'order.expired');
@@ -210,8 +235,11 @@ describe('matching through the API and workers', () => {
       minGpusPerSite: 1,
       partialAllowed: false,
     });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await settled();
     expect((await bidNow(buyer, bid.id)).status).toBe('OPEN');
+    // Only the delayed run at the window's opening can fill it now (no sweep runs).
+    const opening = await app.get(JobProducer).queue('matching').getJob(`open-${offer.id}`);
+    expect(opening?.name).toBe('matching.run');
     await bidReaches(buyer, bid.id, 'FILLED', 10_000);
     const [lease] = await leasesOfBid(bid.id);
     expect(lease).toMatchObject({ offerId: offer.id, gpus: 3, pricePerGpuHour: 800n });
@@ -228,7 +256,7 @@ describe('matching through the API and workers', () => {
       provinces: [],
       minGpusPerSite: 1,
     });
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await settled();
     expect((await bidNow(pending, bid.id)).status).toBe('OPEN');
     await app.get(OrganisationsAdminService).verifyOrganisation(randomUUID(), pending.organisationId);
     const verified = (await eventsOf(app, pending.organisationId)).map((e) => e.type);
@@ -266,7 +294,7 @@ describe('matching through the API and workers', () => {
       billingMode: 'RESERVED',
     };
     // Let the three offers' runs finish, so the book is quiet when quoting.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await settled();
     const quote = await http().post('/v1/bids/quote').set(buyer.auth).send(terms).expect(200);
     expect(quote.body).toMatchObject({ fillableGpus: 8 });
     const body = quote.body as {

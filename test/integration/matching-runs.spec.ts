@@ -10,7 +10,7 @@ import { RedisModule } from '../../src/infra/redis/redis.module';
 import { RedisService } from '../../src/infra/redis/redis.service';
 import { EventsModule } from '../../src/modules/events/events.module';
 import { FundsPort } from '../../src/modules/matching/funds.port';
-import { MarketRunLock } from '../../src/modules/matching/market-run-lock';
+import { MarketRunLock, runLockKeys } from '../../src/modules/matching/market-run-lock';
 import { holdKeys, MatchingTestHooks } from '../../src/modules/matching/matching-test-hooks';
 import { MatchingRepository } from '../../src/modules/matching/matching.repository';
 import { MatchingService } from '../../src/modules/matching/matching.service';
@@ -102,18 +102,18 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
   const matchingRow = () => prisma.marketMatching.findUniqueOrThrow({ where: { marketId } });
   const leases = () => prisma.lease.findMany({ where: { marketId }, orderBy: { createdAt: 'asc' } });
 
-  /** Starts a run that stops after reading the book, and waits until it is held. */
-  async function heldRun(): Promise<{
+  /** Starts runs that stop after reading the book, and waits until all of them are held. */
+  async function heldRuns(count: number): Promise<{
     release: () => Promise<void>;
-    outcome: ReturnType<MatchingService['runOnce']>;
+    outcomes: Array<ReturnType<MatchingService['runOnce']>>;
   }> {
     const keys = holdKeys(redis, marketId);
     await redis.client.set(keys.hold, '1');
-    const outcome = matching.runOnce(marketId);
-    await waitFor('the run to be held', async () =>
-      (await redis.client.exists(keys.held)) ? true : undefined,
+    const outcomes = Array.from({ length: count }, () => matching.runOnce(marketId));
+    await waitFor('the runs to be held', async () =>
+      (await redis.client.llen(keys.held)) === count ? true : undefined,
     );
-    return { release: async () => void (await redis.client.del(keys.hold)), outcome };
+    return { release: async () => void (await redis.client.del(keys.hold)), outcomes };
   }
 
   beforeAll(async () => {
@@ -228,37 +228,49 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
     expect(await matching.runOnce(marketId)).toEqual({ kind: 'nothing-to-fill' });
   });
 
-  it('rejects a stale commit whole when another run committed after its read, and counts it', async () => {
+  it('lets one of two runs that read the same epoch commit, and rejects the other as stale', async () => {
     const o1 = await offer(4, 1800n);
     const b1 = await bid(4, 2000n);
     const before = await matchingRow();
-    const held = await heldRun();
-    // Another run's commit, as far as the fence can tell.
-    await prisma.$executeRaw`UPDATE market_matching SET epoch = epoch + 1 WHERE market_id = ${marketId}::uuid`;
+    // Two runs read the same book at the same epoch (the lock is bypassed: the fence alone decides).
+    const held = await heldRuns(2);
     await held.release();
+    const outcomes = await Promise.all(held.outcomes);
 
-    expect(await held.outcome).toEqual({ kind: 'stale' });
-    expect(await leases()).toHaveLength(0);
+    expect(outcomes.map((o) => o.kind).sort()).toEqual(['committed', 'stale']);
+    const [lease, ...more] = await leases();
+    expect(more).toHaveLength(0);
+    expect(lease).toMatchObject({ offerId: o1, bidId: b1, gpus: 4, matchEpoch: before.epoch + 1n });
     expect(await prisma.offer.findUniqueOrThrow({ where: { id: o1 } })).toMatchObject({
-      leasedGpus: 0,
-      status: 'OPEN',
-    });
-    expect(await prisma.bid.findUniqueOrThrow({ where: { id: b1 } })).toMatchObject({
-      filledGpus: 0,
-      status: 'OPEN',
+      leasedGpus: 4,
+      status: 'FILLED',
     });
     const after = await matchingRow();
     expect(after.staleCommits).toBe(before.staleCommits + 1n);
-    expect(after.commits).toBe(before.commits);
-    // A fresh run reads the new epoch and commits.
-    expect(await matching.runOnce(marketId)).toMatchObject({ kind: 'committed', gpus: 4 });
+    expect(after.commits).toBe(before.commits + 1n);
+    expect(after.epoch).toBe(before.epoch + 1n);
+  });
+
+  it('rejects a commit that waited past the bid expiry, and reads again', async () => {
+    const o1 = await offer(4, 1800n);
+    const expiresAt = new Date(Date.now() + 1_000);
+    const b1 = await bid(4, 2000n, expiresAt);
+    const held = await heldRuns(1);
+    // The run read the bid while it was live; it commits only after the bid expired.
+    await new Promise((resolve) => setTimeout(resolve, expiresAt.getTime() + 50 - Date.now()));
+    await held.release();
+
+    expect(await held.outcomes[0]).toEqual({ kind: 'nothing-to-fill' });
+    expect(await leases()).toHaveLength(0);
+    expect(await prisma.bid.findUniqueOrThrow({ where: { id: b1 } })).toMatchObject({ filledGpus: 0 });
+    expect(await prisma.offer.findUniqueOrThrow({ where: { id: o1 } })).toMatchObject({ leasedGpus: 0 });
   });
 
   it('reads again when an order changed between the read and the commit', async () => {
     const o1 = await offer(6, 1800n);
     const cancelled = await bid(6, 2100n);
     const other = await bid(2, 1900n);
-    const held = await heldRun();
+    const held = await heldRuns(1);
     // The buyer cancels the better bid while the run holds its plan to fill it.
     await prisma.bid.update({
       where: { id: cancelled },
@@ -266,7 +278,7 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
     });
     await held.release();
 
-    expect(await held.outcome).toMatchObject({ kind: 'committed', fills: 1, gpus: 2 });
+    expect(await held.outcomes[0]).toMatchObject({ kind: 'committed', fills: 1, gpus: 2 });
     const [lease, ...more] = await leases();
     expect(more).toHaveLength(0);
     expect(lease).toMatchObject({ bidId: other, offerId: o1, gpus: 2 });
@@ -282,7 +294,8 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
     expect(await matching.runOnce(marketId)).toEqual({ kind: 'nothing-to-fill' });
     await prisma.offer.update({ where: { id: o1 }, data: { availableUntil: new Date(Date.now() - 1) } });
 
-    expect(await expiry.sweep()).toEqual({ bids: 1, offers: 1 });
+    // The sweep covers the whole database; this test looks at its own orders only.
+    await expiry.sweep();
     expect(await prisma.bid.findUniqueOrThrow({ where: { id: expired } })).toMatchObject({
       status: 'EXPIRED',
     });
@@ -291,8 +304,13 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
       where: { aggregateId: { in: [expired, o1] }, type: 'order.expired' },
     });
     expect(events.map((e) => e.aggregateType).sort()).toEqual(['bid', 'offer']);
-    // Idempotent: nothing is due any more.
-    expect(await expiry.sweep()).toEqual({ bids: 0, offers: 0 });
+    // Idempotent: a second sweep finds these orders terminal and records nothing more.
+    await expiry.sweep();
+    expect(
+      await prisma.outboxEvent.count({
+        where: { aggregateId: { in: [expired, o1] }, type: 'order.expired' },
+      }),
+    ).toBe(2);
     // And terminal: the database refuses to take an expired bid back.
     await expect(prisma.bid.update({ where: { id: expired }, data: { status: 'OPEN' } })).rejects.toThrow(
       /terminal/,
@@ -311,6 +329,20 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
     }
   });
 
+  it('does not commit a run whose market was paused after the read', async () => {
+    await offer(4, 1800n);
+    await bid(4, 2000n);
+    const held = await heldRuns(1);
+    await prisma.market.update({ where: { id: marketId }, data: { status: 'PAUSED' } });
+    try {
+      await held.release();
+      expect(await held.outcomes[0]).toEqual({ kind: 'skipped', why: 'paused' });
+      expect(await leases()).toHaveLength(0);
+    } finally {
+      await prisma.market.update({ where: { id: marketId }, data: { status: 'ACTIVE' } });
+    }
+  });
+
   it('admits one holder per market and hands a request made meanwhile back to it', async () => {
     const token = await lock.acquire(marketId);
     expect(token).not.toBeNull();
@@ -321,15 +353,16 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
     const next = await lock.acquire(marketId);
     expect(next).not.toBeNull();
     // Expired under a stalled holder: its release says so instead of freeing someone else's lock.
-    await redis.client.del(redis.key('matching', 'lock', marketId));
+    await redis.client.del(runLockKeys(redis, marketId).lock);
     const thief = await lock.acquire(marketId);
     expect(await lock.release(marketId, next!)).toBe('lost');
     expect(await lock.release(marketId, thief!)).toBe('released');
   });
 
-  it('fills every bid once when several runs of one market race', async () => {
+  it('fills every bid once when several workers ask for runs of one market at once', async () => {
     await offer(50, 1500n);
     const bids = await Promise.all(Array.from({ length: 10 }, (_, i) => bid(4, 1600n + BigInt(i))));
+    // The lock admits one holder; the others leave a request the holder serves.
     await Promise.all([
       matching.matchMarket(marketId),
       matching.matchMarket(marketId),
@@ -341,5 +374,6 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
     expect(new Set(made.map((lease) => lease.bidId))).toEqual(new Set(bids));
     const filled = await prisma.bid.findMany({ where: { id: { in: bids } } });
     expect(filled.every((b) => b.status === 'FILLED' && b.filledGpus === 4)).toBe(true);
+    expect(await redis.client.exists(runLockKeys(redis, marketId).lock)).toBe(0);
   });
 });

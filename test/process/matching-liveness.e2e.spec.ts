@@ -54,7 +54,7 @@ describe('matching across worker processes: zombie commits and wakeups', () => {
     waitFor(
       'a worker to hold the run',
       async () => {
-        const pid = await cluster.redis.get(cluster.key('test', 'matching-held', marketId));
+        const pid = await cluster.redis.lindex(cluster.key('test', 'matching-held', marketId), 0);
         return pid === null ? undefined : Number(pid);
       },
       10_000,
@@ -144,7 +144,9 @@ describe('matching across worker processes: zombie commits and wakeups', () => {
     await waitFor(
       'the late bid to ask for a run',
       async () =>
-        (await cluster.redis.exists(cluster.key('matching', 'requested', marketId))) ? true : undefined,
+        (await cluster.redis.exists(cluster.key('matching', `{${marketId}}`, 'requested')))
+          ? true
+          : undefined,
       10_000,
       20,
     );

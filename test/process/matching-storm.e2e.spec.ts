@@ -37,7 +37,7 @@ interface Placed {
  * Storm: the built API and three worker processes take thousands of orders over HTTP in three
  * markets, with random cancels, while workers are SIGKILLed and restarted. After quiescence the
  * DESIGN invariants 1-3 and 7 hold, no lease is duplicated, and the exchange filled at least 90%
- * of the GPUs the reference model fills on the same accepted order sequence. Budget: ~90 s.
+ * of the GPUs the reference model fills on the same accepted order sequence. Budget: ~60 s (50 s measured).
  */
 describe('matching storm: three workers, thousands of orders, workers killed', () => {
   const seed = Number(process.env.MATCHING_STORM_SEED ?? Date.now() % 1_000_000);

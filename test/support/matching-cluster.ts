@@ -141,8 +141,8 @@ export class MatchingCluster {
   }
 
   /**
-   * Quiet: every event published and delivered, no matching job waiting or running, and no
-   * lease created for `settleMs`. Delayed jobs (expiry sweeps days ahead) do not count.
+   * Quiet: every event published and delivered, no matching job waiting, running or due for a
+   * retry within 10 s, and no lease created for `settleMs`. Expiry sweeps days ahead do not count.
    */
   async quiesce(timeoutMs: number, settleMs = 1_500): Promise<void> {
     let leases = -1;
@@ -178,7 +178,15 @@ export class MatchingCluster {
       this.redis.llen(`${base}:active`),
       this.redis.zcard(`${base}:prioritized`),
     ]);
-    return wait + active + prioritized;
+    // A failed job waiting out its backoff is work still to come; the sweep's next scheduled
+    // run and expiry sweeps days ahead (delayed too, but never attempted) are not.
+    const dueSoon = (Date.now() + 10_000) * 0x1000;
+    const delayed = await this.redis.zrangebyscore(`${base}:delayed`, '-inf', String(dueSoon));
+    let retrying = 0;
+    for (const id of delayed) {
+      if (Number((await this.redis.hget(`${base}:${id}`, 'atm')) ?? 0) > 0) retrying += 1;
+    }
+    return wait + active + prioritized + retrying;
   }
 
   async stop(): Promise<void> {

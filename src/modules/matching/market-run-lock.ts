@@ -37,6 +37,14 @@ return 1`;
 
 export type ReleaseOutcome = 'released' | 'run-again' | 'lost';
 
+/** The lock and request-flag keys of a market; the hash tag keeps both in one Redis Cluster slot. */
+export function runLockKeys(redis: RedisService, marketId: string): { lock: string; requested: string } {
+  return {
+    lock: redis.key('matching', `{${marketId}}`, 'lock'),
+    requested: redis.key('matching', `{${marketId}}`, 'requested'),
+  };
+}
+
 /**
  * One matching run per market across every worker, with no lost wakeups. A run that cannot
  * take the lock leaves a request flag; the holder's release, atomic with that flag, either
@@ -83,11 +91,12 @@ export class MarketRunLock {
   }
 
   private async eval(script: string, marketId: string, token: string): Promise<number> {
+    const keys = runLockKeys(this.redis, marketId);
     const result = await this.redis.client.eval(
       script,
       2,
-      this.redis.key('matching', 'lock', marketId),
-      this.redis.key('matching', 'requested', marketId),
+      keys.lock,
+      keys.requested,
       token,
       String(this.ttl),
     );

@@ -5,7 +5,7 @@ import { RedisService } from '../../infra/redis/redis.service';
 const POLL_MS = 20;
 const MAX_HOLD_MS = 120_000;
 
-/** Redis keys of the test-only hold (a test sets `hold`, and reads `held` to see who waits). */
+/** Redis keys of the test-only hold: a test sets `hold`; `held` lists the pid of each run waiting. */
 export const holdKeys = (redis: RedisService, marketId: string): { hold: string; held: string } => ({
   hold: redis.key('test', 'matching-hold', marketId),
   held: redis.key('test', 'matching-held', marketId),
@@ -14,6 +14,7 @@ export const holdKeys = (redis: RedisService, marketId: string): { hold: string;
 /**
  * Test-only hook (MATCHING_TEST_HOOKS, refused in production): while a test holds a market, a
  * run that has read its book waits before computing and committing, and says so with its pid.
+ * The wait counts poll intervals rather than reading a second clock.
  * The crash and wakeup suites use it to stop a worker at the worst moment.
  */
 @Injectable()
@@ -31,11 +32,11 @@ export class MatchingTestHooks {
     if (!this.enabled) return;
     const keys = holdKeys(this.redis, marketId);
     if ((await this.redis.client.exists(keys.hold)) === 0) return;
-    await this.redis.client.set(keys.held, String(process.pid));
-    const deadline = performance.now() + MAX_HOLD_MS;
-    while ((await this.redis.client.exists(keys.hold)) === 1 && performance.now() < deadline) {
+    await this.redis.client.rpush(keys.held, String(process.pid));
+    for (let waited = 0; waited < MAX_HOLD_MS; waited += POLL_MS) {
+      if ((await this.redis.client.exists(keys.hold)) === 0) break;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-    await this.redis.client.del(keys.held);
+    await this.redis.client.lrem(keys.held, 1, String(process.pid));
   }
 }

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { OrderStatus } from '../../generated/prisma/enums.js';
 import type { PrismaService } from '../../infra/prisma/prisma.service';
 import type { LeaseBillingMode, LeaseTerms, RunBid, RunBook, RunOffer } from './domain/run-book';
 
@@ -41,11 +40,16 @@ interface OfferRow {
   pay_per_use_min_percent: number;
 }
 
+/** An order's status as matching reports it (the database enum, spelled out here). */
+export type OrderState = 'OPEN' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELLED' | 'EXPIRED';
+
 /** One order's increment in a run's commit, guarded by the seq the run read. */
 export interface OrderIncrement {
   id: string;
   seq: bigint;
   gpus: number;
+  /** Offers: the longest lease the run gives from it, which its window must still hold. */
+  hours: number;
 }
 
 /** An order after a run's commit, for its `order.filled` event. */
@@ -55,7 +59,7 @@ export interface FilledOrder {
   gpus: number;
   /** Bids: filled GPUs; offers: leased GPUs. */
   taken: number;
-  status: OrderStatus;
+  status: OrderState;
 }
 
 export interface CreatedLease {
@@ -166,17 +170,37 @@ export class MatchingRepository {
   }
 
   /**
-   * The fence: moves the market's epoch from `expected` to the next and returns it, or null when
-   * another run has committed since this one read the book. The row lock it takes serialises
-   * concurrent commits of one market until the transaction ends.
+   * Bounds what a commit can hold: a worker stopped inside one (SIGSTOP, a long GC) loses its
+   * transaction instead of blocking cancels and amendments on the rows it locked.
    */
-  async systemAdvanceEpoch(marketId: string, expected: bigint, now: Date): Promise<bigint | null> {
+  async systemBoundCommitLocks(): Promise<void> {
+    await this.tx.$queryRaw`
+      SELECT set_config('lock_timeout', '5s', true),
+             set_config('idle_in_transaction_session_timeout', '10s', true)`;
+  }
+
+  /**
+   * The fence: moves the market's epoch from `expected` to the next and returns it, `stale` when
+   * another run has committed since this one read the book, `paused` when the market was paused
+   * meanwhile. The row lock it takes serialises concurrent commits of one market.
+   */
+  async systemAdvanceEpoch(
+    marketId: string,
+    expected: bigint,
+    now: Date,
+  ): Promise<bigint | 'stale' | 'paused'> {
     const rows = await this.tx.$queryRaw<Array<{ epoch: bigint }>>`
-      UPDATE market_matching
-      SET epoch = epoch + 1, commits = commits + 1, last_commit_at = ${now}
-      WHERE market_id = ${marketId}::uuid AND epoch = ${expected}
-      RETURNING epoch`;
-    return rows[0]?.epoch ?? null;
+      UPDATE market_matching mm
+      SET epoch = mm.epoch + 1, commits = mm.commits + 1, last_commit_at = ${now}
+      FROM markets m
+      WHERE mm.market_id = ${marketId}::uuid AND m.id = mm.market_id AND m.status = 'ACTIVE'
+        AND mm.epoch = ${expected}
+      RETURNING mm.epoch`;
+    const epoch = rows[0]?.epoch;
+    if (epoch !== undefined) return epoch;
+    const [market] = await this.tx.$queryRaw<Array<{ status: string }>>`
+      SELECT status FROM markets WHERE id = ${marketId}::uuid`;
+    return market?.status === 'PAUSED' ? 'paused' : 'stale';
   }
 
   /** Counts a commit the fence rejected (a stalled run); outside the rolled-back transaction. */
@@ -191,7 +215,7 @@ export class MatchingRepository {
    */
   async systemFillBids(increments: readonly OrderIncrement[], now: Date): Promise<FilledOrder[]> {
     const rows = await this.tx.$queryRaw<
-      Array<{ id: string; organisation_id: string; gpus: number; filled_gpus: number; status: OrderStatus }>
+      Array<{ id: string; organisation_id: string; gpus: number; filled_gpus: number; status: OrderState }>
     >`
       UPDATE bids b
       SET filled_gpus = b.filled_gpus + v.gpus,
@@ -216,21 +240,23 @@ export class MatchingRepository {
 
   /**
    * Leases GPUs of offers that are still as the run read them: same seq (so the same ask), live,
-   * window open, owner verified, enough free GPUs. Returns the offers updated.
+   * window open and long enough for the run's leases, owner verified, enough free GPUs. Returns
+   * the offers updated.
    */
   async systemLeaseOffers(increments: readonly OrderIncrement[], now: Date): Promise<FilledOrder[]> {
     const rows = await this.tx.$queryRaw<
-      Array<{ id: string; organisation_id: string; gpus: number; leased_gpus: number; status: OrderStatus }>
+      Array<{ id: string; organisation_id: string; gpus: number; leased_gpus: number; status: OrderState }>
     >`
       UPDATE offers o
       SET leased_gpus = o.leased_gpus + v.gpus,
           status = (CASE WHEN o.leased_gpus + v.gpus = o.gpus THEN 'FILLED' ELSE 'PARTIALLY_FILLED' END)::"OrderStatus",
           updated_at = ${now}
       FROM unnest(${increments.map((i) => i.id)}::uuid[], ${increments.map((i) => i.seq.toString())}::bigint[],
-                  ${increments.map((i) => i.gpus)}::int[]) AS v(id, seq, gpus)
+                  ${increments.map((i) => i.gpus)}::int[], ${increments.map((i) => i.hours)}::int[]) AS v(id, seq, gpus, hours)
       WHERE o.id = v.id AND o.seq = v.seq
         AND o.status = ANY(${LIVE}::"OrderStatus"[])
-        AND o.available_from <= ${now} AND o.available_until > ${now}
+        AND o.available_from <= ${now}
+        AND o.available_until >= ${now}::timestamptz + make_interval(hours => v.hours)
         AND o.gpus - o.leased_gpus >= v.gpus
         AND EXISTS (SELECT 1 FROM organisations org WHERE org.id = o.organisation_id AND org.status = 'VERIFIED')
       RETURNING o.id, o.organisation_id, o.gpus, o.leased_gpus, o.status`;

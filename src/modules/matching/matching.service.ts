@@ -19,12 +19,7 @@ import {
   type FilledOrder,
   type OrderIncrement,
 } from './matching.repository';
-
-/** The epoch moved on since the run read the book: another run committed; this one is stale. */
-export class StaleRunError extends Error {}
-
-/** An order changed between the read and the commit (cancelled, amended, expired): re-read. */
-export class BookMovedError extends Error {}
+import { RunRejectedError } from './run-rejected.error';
 
 /** What one run did, for tests, logs and the caller's loop. */
 export type RunOutcome =
@@ -33,7 +28,8 @@ export type RunOutcome =
   | { kind: 'committed'; epoch: bigint; fills: number; gpus: number }
   | { kind: 'stale' };
 
-const MOVED_RETRIES = 5;
+// Reads per run when commits keep being refused; past it BullMQ retries the job later.
+const READ_ATTEMPTS = 5;
 // A holder that keeps losing its lock gives the market back to the queue.
 const LOST_LOCK_RETRIES = 5;
 
@@ -79,7 +75,7 @@ export class MatchingService implements BeforeApplicationShutdown {
       const outcome = await this.runWhileAsked(marketId, token);
       if (outcome === 'released') return;
       if (outcome === 'run-again') {
-        // Stopping with a request pending: hand it to another worker instead of dropping it.
+        // Stopping: hand the market to another worker rather than risk dropping a request.
         await this.lock.abandon(marketId, token);
         await this.producer.enqueue('matching.run', { marketId, reason: 'handover' });
         return;
@@ -90,8 +86,14 @@ export class MatchingService implements BeforeApplicationShutdown {
   }
 
   private async runWhileAsked(marketId: string, token: string): Promise<ReleaseOutcome> {
+    // A lost lock does not stop the run: its commit is fenced, and its release reports the loss.
     const renewal = setInterval(() => {
-      this.lock.renew(marketId, token).catch(() => undefined);
+      this.lock.renew(marketId, token).then(
+        (held) => {
+          if (!held) this.logger.warn(`matching lock of market ${marketId} lapsed during a run`);
+        },
+        (error: unknown) => this.logger.warn(`renewing the matching lock: ${(error as Error).message}`),
+      );
     }, this.lock.renewEveryMs);
     try {
       for (;;) {
@@ -108,9 +110,13 @@ export class MatchingService implements BeforeApplicationShutdown {
     }
   }
 
-  /** One run: read, match, commit; re-read when an order moved under it. */
+  /**
+   * One run: read, match, commit. A refused commit (stale, or the book moved) is rolled back
+   * whole and the run reads again, so the orders it saw are never left to another wakeup.
+   */
   async runOnce(marketId: string): Promise<RunOutcome> {
-    for (let attempt = 1; ; attempt += 1) {
+    let stale = false;
+    for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt += 1) {
       await this.clock.sync();
       const now = this.clock.now();
       const book = await this.readBook(marketId, now);
@@ -118,21 +124,21 @@ export class MatchingService implements BeforeApplicationShutdown {
       if (book.paused) return { kind: 'skipped', why: 'paused' };
       await this.hooks.afterBookRead(marketId);
       const run = matchMarket(book.bids, book.offers, now.getTime());
-      if (run.fills.length === 0) return { kind: 'nothing-to-fill' };
+      if (run.fills.length === 0) return stale ? { kind: 'stale' } : { kind: 'nothing-to-fill' };
       try {
-        const epoch = await this.commit(book, run, now);
+        const epoch = await this.commit(book, run);
         const gpus = run.fills.reduce((sum, fill) => sum + fill.gpus, 0);
         return { kind: 'committed', epoch, fills: run.fills.length, gpus };
       } catch (error) {
-        if (error instanceof StaleRunError) {
+        if (!(error instanceof RunRejectedError)) throw error;
+        if (error.reason === 'stale') {
+          stale = true;
           await this.repository.systemCountStaleCommit(marketId);
           this.logger.warn(`market ${book.market}: stale run (read at epoch ${book.epoch}) rejected`);
-          return { kind: 'stale' };
         }
-        if (error instanceof BookMovedError && attempt < MOVED_RETRIES) continue;
-        throw error;
       }
     }
+    throw new Error(`market ${marketId}: ${READ_ATTEMPTS} commits in a row were refused`);
   }
 
   // One snapshot for the epoch and both sides of the book.
@@ -142,17 +148,37 @@ export class MatchingService implements BeforeApplicationShutdown {
     );
   }
 
-  /** The run's fills in one transaction, or nothing (StaleRunError, BookMovedError). */
+  /**
+   * The run's fills in one transaction, or nothing (RunRejectedError). Time is read again here:
+   * a commit that waited on a lock or a paused process re-checks expiry and windows as of now.
+   */
   @Transactional(Propagation.RequiresNew)
-  private async commit(book: RunBook, run: MarketRun, now: Date): Promise<bigint> {
-    const epoch = await this.repository.systemAdvanceEpoch(book.marketId, book.epoch, now);
-    if (epoch === null) throw new StaleRunError();
-    const bidSeq = new Map(book.bids.map((bid) => [bid.id, bid.seq]));
-    const offerSeq = new Map(book.offers.map((offer) => [offer.id, offer.seq]));
-    const bids = await this.repository.systemFillBids(increments(run.bidsFilled, bidSeq), now);
-    if (bids.length !== run.bidsFilled.size) throw new BookMovedError('a bid changed since the read');
-    const offers = await this.repository.systemLeaseOffers(increments(run.offersTaken, offerSeq), now);
-    if (offers.length !== run.offersTaken.size) throw new BookMovedError('an offer changed since the read');
+  private async commit(book: RunBook, run: MarketRun): Promise<bigint> {
+    await this.clock.sync();
+    const now = this.clock.now();
+    await this.repository.systemBoundCommitLocks();
+    const fence = await this.repository.systemAdvanceEpoch(book.marketId, book.epoch, now);
+    if (fence === 'paused') throw new RunRejectedError('moved', 'the market was paused since the read');
+    if (fence === 'stale') throw new RunRejectedError('stale', 'another run committed since the read');
+    const epoch = fence;
+    const bids = new Map(book.bids.map((bid) => [bid.id, bid]));
+    const offers = new Map(book.offers.map((offer) => [offer.id, offer]));
+    // An offer must still hold the longest lease the run gives from it.
+    const hours = new Map<string, number>();
+    for (const fill of run.fills) {
+      const duration = bids.get(fill.bidId)?.durationHours ?? 0;
+      hours.set(fill.offerId, Math.max(hours.get(fill.offerId) ?? 0, duration));
+    }
+    const filledBids = await this.repository.systemFillBids(increments(run.bidsFilled, bids, hours), now);
+    if (filledBids.length !== run.bidsFilled.size)
+      throw new RunRejectedError('moved', 'a bid changed since the read');
+    const leasedOffers = await this.repository.systemLeaseOffers(
+      increments(run.offersTaken, offers, hours),
+      now,
+    );
+    if (leasedOffers.length !== run.offersTaken.size) {
+      throw new RunRejectedError('moved', 'an offer changed since the read');
+    }
 
     const terms = leasesOf(book, run.fills, now.getTime(), this.provisioningMs);
     const created = await this.repository.systemCreateLeases(book.marketId, epoch, terms, now);
@@ -174,19 +200,26 @@ export class MatchingService implements BeforeApplicationShutdown {
     );
     await this.outbox.recordMany([
       ...leases.map((lease) => leaseCreated(book, lease.id, lease.terms)),
-      ...bids.map((bid) => orderFilled(book, 'bid', bid, run.bidsFilled, leases)),
-      ...offers.map((offer) => orderFilled(book, 'offer', offer, run.offersTaken, leases)),
+      ...filledBids.map((bid) => orderFilled(book, 'bid', bid, run.bidsFilled, leases)),
+      ...leasedOffers.map((offer) => orderFilled(book, 'offer', offer, run.offersTaken, leases)),
     ]);
     return epoch;
   }
 }
 
-function increments(taken: ReadonlyMap<string, number>, seqs: ReadonlyMap<string, bigint>): OrderIncrement[] {
-  return [...taken].map(([id, gpus]) => {
-    const seq = seqs.get(id);
-    if (seq === undefined) throw new Error(`order ${id} is not in the run's book`);
-    return { id, seq, gpus };
-  });
+// Sorted by id, so that concurrent multi-row updates lock rows in one order.
+function increments(
+  taken: ReadonlyMap<string, number>,
+  orders: ReadonlyMap<string, { readonly seq: bigint }>,
+  hours: ReadonlyMap<string, number>,
+): OrderIncrement[] {
+  return [...taken]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([id, gpus]) => {
+      const order = orders.get(id);
+      if (order === undefined) throw new Error(`order ${id} is not in the run's book`);
+      return { id, seq: order.seq, gpus, hours: hours.get(id) ?? 0 };
+    });
 }
 
 function leaseCreated(book: RunBook, leaseId: string, terms: LeaseTerms): NewEvent {
