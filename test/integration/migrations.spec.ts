@@ -2,10 +2,10 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { applyMigrations, checkDrift, ensureDatabase } from '../../src/infra/database/migrator';
-import { databaseUrl, testServerUrl, workerId } from '../support/test-env';
+import { databaseUrl, TEST_DB_PREFIX, testServerUrl, workerId } from '../support/test-env';
 
 describe('migrations (offline wasm schema engine)', () => {
-  const name = `compute_exchange_test_migrate_w${workerId()}`;
+  const name = `${TEST_DB_PREFIX}_migrate_w${workerId()}`;
   const url = databaseUrl(name);
 
   async function admin(sql: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { freePort, spawnBuilt, waitForHttp, type RunningProcess } from '../support/processes';
-import { databaseUrl, testEnv, testServerUrl, workerId } from '../support/test-env';
+import { databaseUrl, TEST_DB_PREFIX, testEnv, testServerUrl, workerId } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 
 // Closed loopback ports stand for services that are down.
@@ -62,7 +62,7 @@ describe('start-up failures: one line naming the service, non-zero exit, no retr
 });
 
 describe('a fresh server: npm start creates the database, migrates, serves, and stops on SIGTERM', () => {
-  const name = `compute_exchange_test_fresh_w${workerId()}`;
+  const name = `${TEST_DB_PREFIX}_fresh_w${workerId()}`;
 
   beforeAll(async () => {
     await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

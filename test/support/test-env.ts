@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { loadEnvironment } from '../../src/config/app-config';
 import { AppConfig } from '../../src/infra/config/app-config';
 
-/** Test databases: a migrated template cloned once per jest worker. */
-export const TEST_DB_PREFIX = 'compute_exchange_test';
+/**
+ * Test databases: a migrated template cloned once per jest worker. CX_TEST_DB_PREFIX lets two
+ * checkouts run their suites side by side without dropping each other's databases.
+ */
+export const TEST_DB_PREFIX = process.env.CX_TEST_DB_PREFIX ?? 'compute_exchange_test';
 export const TEMPLATE_DB = `${TEST_DB_PREFIX}_template`;
 
 export function testServerUrl(): string {
