@@ -16,6 +16,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
+import { fundBuyer } from '../test/support/funding';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgresql://postgres@127.0.0.1:5432';
@@ -136,6 +137,8 @@ class Exchange {
     await this.db.query(`UPDATE organisations SET status = 'VERIFIED', verified_at = now() WHERE id = $1`, [
       body.organisation.id,
     ]);
+    if (role === 'BUYER')
+      await fundBuyer((sql, ...params) => this.db.query(sql, params), body.organisation.id);
     return { organisationId: body.organisation.id, authorization: `Bearer ${body.apiKey.key}` };
   }
 

@@ -17,6 +17,7 @@ import { OrganisationsModule } from '../modules/organisations/organisations.modu
 import { MarketsModule } from '../modules/markets/markets.module';
 import { ProvidersModule } from '../modules/providers/providers.module';
 import { BuyersModule } from '../modules/buyers/buyers.module';
+import { BillingModule } from '../modules/billing/billing.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
 import { MatchingWorkerModule } from '../modules/matching/matching-worker.module';
 
@@ -66,6 +67,7 @@ export class AppModule {
               MarketsModule,
               ProvidersModule,
               BuyersModule,
+              BillingModule,
             ]
           : []),
         ...(roles.worker

@@ -142,6 +142,36 @@ export class EnvironmentVariables {
   @IsBoolean()
   MATCHING_TEST_HOOKS = false;
 
+  /** Bank account buyers pay top-ups into (manual bank transfer, confirmed by an admin). */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  PAYMENT_BANK_BENEFICIARY = 'Compute Exchange Ltd. (set PAYMENT_BANK_BENEFICIARY)';
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  PAYMENT_BANK_NAME = 'Example Bank (set PAYMENT_BANK_NAME)';
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(64)
+  PAYMENT_BANK_ACCOUNT = '0000 0000 0000 0000';
+
+  /** Largest single top-up, in the currency's major units (guards typos such as an extra zero). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  TOPUP_MAX_AMOUNT = 10_000_000;
+
+  /** Top-ups a buyer may have awaiting confirmation at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  TOPUP_MAX_PENDING = 5;
+
   /** Requests per minute per API key (or signed-in person). */
   @Transform(toInt)
   @IsInt()
@@ -235,6 +265,15 @@ export function loadEnvironment(
   }
   if (parsed.NODE_ENV === 'production' && parsed.CLOCK === 'controllable') {
     throw new ConfigError('invalid configuration: CLOCK=controllable is refused in production');
+  }
+  // Buyers would be told to pay into a placeholder account.
+  if (
+    parsed.NODE_ENV === 'production' &&
+    [parsed.PAYMENT_BANK_BENEFICIARY, parsed.PAYMENT_BANK_NAME].some((v) => v.includes('(set PAYMENT_BANK_'))
+  ) {
+    throw new ConfigError(
+      'invalid configuration: set PAYMENT_BANK_BENEFICIARY and PAYMENT_BANK_NAME in production',
+    );
   }
   if (parsed.NODE_ENV === 'production' && parsed.MATCHING_TEST_HOOKS) {
     throw new ConfigError('invalid configuration: MATCHING_TEST_HOOKS is refused in production');

@@ -8,13 +8,16 @@ import { PrismaService } from '../../src/infra/prisma/prisma.service';
 import { QueuesModule } from '../../src/infra/queues/queues.module';
 import { RedisModule } from '../../src/infra/redis/redis.module';
 import { RedisService } from '../../src/infra/redis/redis.service';
+import { BillingModule } from '../../src/modules/billing/billing.module';
+import { LedgerFundsAdapter } from '../../src/modules/billing/ledger-funds.adapter';
+import { LedgerService } from '../../src/modules/billing/ledger.service';
 import { EventsModule } from '../../src/modules/events/events.module';
+import { fundBuyer } from '../support/funding';
 import { FundsPort } from '../../src/modules/matching/funds.port';
 import { MarketRunLock, runLockKeys } from '../../src/modules/matching/market-run-lock';
 import { holdKeys, MatchingTestHooks } from '../../src/modules/matching/matching-test-hooks';
 import { MatchingRepository } from '../../src/modules/matching/matching.repository';
 import { MatchingService } from '../../src/modules/matching/matching.service';
-import { NoFundsAdapter } from '../../src/modules/matching/no-funds.adapter';
 import { OrderExpiryRepository } from '../../src/modules/matching/order-expiry.repository';
 import { OrderExpiryService } from '../../src/modules/matching/order-expiry.service';
 import { testConfig } from '../support/test-env';
@@ -96,6 +99,16 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
         updatedAt: now,
       },
     });
+    // As placement would: the bid's hold, which its fills convert and its expiry releases.
+    await module.get(LedgerService).holdBidFunds({
+      bidId: row.id,
+      organisationId: buyer,
+      currency: 'CNY',
+      currencyScale: 2,
+      maxPricePerGpuHour: price,
+      gpus,
+      durationHours: 4,
+    });
     return row.id;
   }
 
@@ -127,6 +140,7 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
         ClockModule,
         QueuesModule,
         EventsModule,
+        BillingModule,
       ],
       providers: [
         MatchingRepository,
@@ -135,7 +149,7 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
         MatchingTestHooks,
         OrderExpiryRepository,
         OrderExpiryService,
-        { provide: FundsPort, useClass: NoFundsAdapter },
+        { provide: FundsPort, useExisting: LedgerFundsAdapter },
       ],
     })
     class MatchingRunsModule {}
@@ -160,6 +174,7 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
     });
     provider = await organisation('PROVIDER');
     buyer = await organisation('BUYER');
+    await fundBuyer((sql, ...params) => prisma.$executeRawUnsafe(sql, ...params), buyer);
     const now = new Date();
     site = (
       await prisma.site.create({
@@ -189,7 +204,8 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
     );
     await prisma.outboxEvent.deleteMany({ where: { id: { in: mine.map((e) => e.id) } } });
     await prisma.site.deleteMany({ where: { organisationId: { in: organisations } } });
-    await prisma.organisation.deleteMany({ where: { id: { in: organisations } } });
+    // The organisations stay: the ledger is append-only and keeps their accounts. Order-less in
+    // a deleted market, no later suite sees them.
     await prisma.marketMatching.deleteMany({ where: { marketId } });
     await prisma.market.delete({ where: { id: marketId } });
     await module.close();

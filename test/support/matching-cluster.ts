@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { freePort, spawnBuilt, waitForHttp, type RunningProcess } from './processes';
+import { fundBuyer } from './funding';
 import { databaseUrl, TEMPLATE_DB, TEST_DB_PREFIX, testEnv, testServerUrl } from './test-env';
 import { waitFor } from './wait-for';
 
@@ -131,6 +132,8 @@ export class MatchingCluster {
     await this.db.query(`UPDATE organisations SET status = 'VERIFIED', verified_at = now() WHERE id = $1`, [
       body.organisation.id,
     ]);
+    if (role === 'BUYER')
+      await fundBuyer((sql, ...params) => this.db.query(sql, params), body.organisation.id);
     return { organisationId: body.organisation.id, auth: { authorization: `Bearer ${body.apiKey.key}` } };
   }
 

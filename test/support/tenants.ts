@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { fundBuyer, TEST_BUYER_CREDIT_MINOR } from './funding';
 
 export interface TestTenant {
   organisationId: string;
@@ -13,11 +14,14 @@ export interface TestTenant {
   password: string;
 }
 
-/** A fresh organisation through the public API; `verified` promotes it as an admin would. */
+/**
+ * A fresh organisation through the public API; `verified` promotes it as an admin would. Buyers
+ * start with plenty of credit for their bids' holds (`creditMinor`, 0 for none).
+ */
 export async function registerOrganisation(
   app: NestFastifyApplication,
   role: 'PROVIDER' | 'BUYER',
-  opts: { verified?: boolean } = {},
+  opts: { verified?: boolean; creditMinor?: bigint } = {},
 ): Promise<TestTenant> {
   const email = `owner-${randomBytes(6).toString('hex')}@${role.toLowerCase()}.test`;
   const password = `pw-${randomBytes(12).toString('hex')}`;
@@ -27,8 +31,17 @@ export async function registerOrganisation(
     .send({ name: `${role} ${email}`, role, owner: { email, password } });
   if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${JSON.stringify(res.body)}`);
   const body = res.body as { organisation: { id: string }; owner: { id: string }; apiKey: { key: string } };
+  const prisma = app.get(PrismaService);
+  const credit = opts.creditMinor ?? TEST_BUYER_CREDIT_MINOR;
+  if (role === 'BUYER' && credit > 0n) {
+    await fundBuyer(
+      (sql, ...params) => prisma.$executeRawUnsafe(sql, ...params),
+      body.organisation.id,
+      credit,
+    );
+  }
   if (opts.verified) {
-    await app.get(PrismaService).organisation.update({
+    await prisma.organisation.update({
       where: { id: body.organisation.id },
       data: { status: 'VERIFIED', verifiedAt: new Date() },
     });

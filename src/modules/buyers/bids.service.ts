@@ -18,13 +18,14 @@ import type { PlaceBidDto } from './dto/place-bid.dto';
 import type { QuoteBidDto, QuoteResponse } from './dto/quote-bid.dto';
 import { summariseQuote } from './domain/quote-summary';
 import { OrderBookService } from '../matching/order-book.service';
+import { LedgerService } from '../billing/ledger.service';
 
 const bidNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Bid not found.');
 
 /**
  * Bids: placement and cancellation (bids are cancel-only in v1), each writing its outbox event
- * in the same transaction. Funds holds arrive with the ledger: placement will hold
- * max price x GPUs x hours and cancellation release the rest, inside these same transactions.
+ * and moving its funds in the same transaction: placement holds max price x GPUs x hours (402
+ * when available credit does not cover it), cancellation releases the unfilled part's hold.
  */
 @Injectable()
 export class BidsService {
@@ -35,6 +36,7 @@ export class BidsService {
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
     private readonly book: OrderBookService,
+    private readonly funds: LedgerService,
   ) {}
 
   /**
@@ -114,6 +116,15 @@ export class BidsService {
       seq: await this.markets.nextOrderSeq(),
       at: now,
     });
+    await this.funds.holdBidFunds({
+      bidId: bid.id,
+      organisationId: org.organisationId,
+      currency: market.currency,
+      currencyScale: market.currencyScale,
+      maxPricePerGpuHour,
+      gpus: input.gpus,
+      durationHours: input.durationHours,
+    });
     await this.outbox.record({
       type: 'bid.placed',
       aggregateType: 'bid',
@@ -167,6 +178,17 @@ export class BidsService {
       assertBidCancelledAlready(bid.status);
       return BuyersMapper.bid(bid);
     }
+    await this.funds.releaseBidFunds([
+      {
+        bidId: bid.id,
+        organisationId: bid.organisationId,
+        currency: bid.market.currency,
+        maxPricePerGpuHour: bid.maxPricePerGpuHour,
+        durationHours: bid.durationHours,
+        unfilledGpus: bid.gpus - bid.filledGpus,
+        reason: 'cancelled',
+      },
+    ]);
     await this.outbox.record({
       type: 'bid.cancelled',
       aggregateType: 'bid',

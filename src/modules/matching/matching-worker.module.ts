@@ -2,6 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../../infra/config/app-config';
 import { QUEUE } from '../../infra/queues/job-catalogue';
 import { registerProcessor } from '../../infra/queues/register-processor';
+import { BillingModule } from '../billing/billing.module';
+import { LedgerFundsAdapter } from '../billing/ledger-funds.adapter';
 import { EventsModule } from '../events/events.module';
 import { FundsPort } from './funds.port';
 import { MarketRunLock } from './market-run-lock';
@@ -11,7 +13,6 @@ import { MatchingProcessor } from './matching.processor';
 import { MatchingRepository } from './matching.repository';
 import { MatchingScheduler } from './matching.scheduler';
 import { MatchingService } from './matching.service';
-import { NoFundsAdapter } from './no-funds.adapter';
 import { OrderExpiryRepository } from './order-expiry.repository';
 import { OrderExpiryService } from './order-expiry.service';
 
@@ -24,7 +25,7 @@ export class MatchingWorkerModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: MatchingWorkerModule,
-      imports: [EventsModule],
+      imports: [EventsModule, BillingModule],
       providers: [
         MatchingRepository,
         MatchingService,
@@ -34,8 +35,8 @@ export class MatchingWorkerModule {
         OrderExpiryRepository,
         OrderExpiryService,
         MatchingScheduler,
-        // The one binding of the funds port; the ledger replaces it.
-        { provide: FundsPort, useClass: NoFundsAdapter },
+        // The one binding of the funds port: the ledger.
+        { provide: FundsPort, useExisting: LedgerFundsAdapter },
         registerProcessor(MatchingProcessor, QUEUE.matching, config, MATCHING_CONCURRENCY),
       ],
       exports: [MatchingService, OrderExpiryService],

@@ -6,6 +6,7 @@ import type { LeaseBillingMode, LeaseTerms, RunBid, RunBook, RunOffer } from './
 
 interface MarketRow {
   slug: string;
+  currency: string;
   currency_scale: number;
   status: 'ACTIVE' | 'PAUSED';
   fee_bps: number;
@@ -96,13 +97,14 @@ export class MatchingRepository {
    */
   async systemReadBook(marketId: string, now: Date): Promise<RunBook | null> {
     const [market] = await this.tx.$queryRaw<MarketRow[]>`
-      SELECT m.slug, m.currency_scale, m.status, m.fee_bps, mm.epoch
+      SELECT m.slug, m.currency, m.currency_scale, m.status, m.fee_bps, mm.epoch
       FROM markets m JOIN market_matching mm ON mm.market_id = m.id
       WHERE m.id = ${marketId}::uuid`;
     if (market === undefined) return null;
     const header = {
       marketId,
       market: market.slug,
+      currency: market.currency,
       currencyScale: market.currency_scale,
       paused: market.status === 'PAUSED',
       feeBps: market.fee_bps,

@@ -193,8 +193,10 @@ export class MatchingService implements BeforeApplicationShutdown {
         leaseId: id,
         bidId: term.bidId,
         buyerOrganisationId: term.buyerOrganisationId,
+        currency: book.currency,
         gpus: term.gpus,
         pricePerGpuHour: term.pricePerGpuHour,
+        bidMaxPricePerGpuHour: bidCap(bids, term.bidId),
         durationHours: term.durationHours,
       })),
     );
@@ -205,6 +207,12 @@ export class MatchingService implements BeforeApplicationShutdown {
     ]);
     return epoch;
   }
+}
+
+function bidCap(bids: ReadonlyMap<string, { readonly price: bigint }>, bidId: string): bigint {
+  const bid = bids.get(bidId);
+  if (bid === undefined) throw new Error(`lease for bid ${bidId} that the run did not read`);
+  return bid.price;
 }
 
 // Sorted by id, so that concurrent multi-row updates lock rows in one order.

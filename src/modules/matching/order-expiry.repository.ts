@@ -9,9 +9,13 @@ export interface ExpiredOrder {
   organisationId: string;
   marketId: string;
   market: string;
+  currency: string;
   gpus: number;
   /** Bids: filled GPUs; offers: GPUs of leases that run on. */
   taken: number;
+  /** Bids: the cap and duration their hold was taken at; offers: their ask and 0 hours. */
+  pricePerGpuHour: bigint;
+  durationHours: number;
 }
 
 interface ExpiredRow {
@@ -19,8 +23,11 @@ interface ExpiredRow {
   organisation_id: string;
   market_id: string;
   market: string;
+  currency: string;
   gpus: number;
   taken: number;
+  price: bigint;
+  duration_hours: number;
 }
 
 const toExpired = (row: ExpiredRow): ExpiredOrder => ({
@@ -28,8 +35,11 @@ const toExpired = (row: ExpiredRow): ExpiredOrder => ({
   organisationId: row.organisation_id,
   marketId: row.market_id,
   market: row.market,
+  currency: row.currency,
   gpus: row.gpus,
   taken: row.taken,
+  pricePerGpuHour: row.price,
+  durationHours: row.duration_hours,
 });
 
 /**
@@ -52,7 +62,8 @@ export class OrderExpiryRepository {
       UPDATE bids b SET status = 'EXPIRED', updated_at = ${now}
       FROM due, markets m
       WHERE b.id = due.id AND m.id = b.market_id
-      RETURNING b.id, b.organisation_id, b.market_id, m.slug AS market, b.gpus, b.filled_gpus AS taken`;
+      RETURNING b.id, b.organisation_id, b.market_id, m.slug AS market, m.currency, b.gpus, b.filled_gpus AS taken,
+                b.max_price_per_gpu_hour AS price, b.duration_hours`;
     return rows.map(toExpired);
   }
 
@@ -67,7 +78,8 @@ export class OrderExpiryRepository {
       UPDATE offers o SET status = 'EXPIRED', updated_at = ${now}
       FROM due, markets m
       WHERE o.id = due.id AND m.id = o.market_id
-      RETURNING o.id, o.organisation_id, o.market_id, m.slug AS market, o.gpus, o.leased_gpus AS taken`;
+      RETURNING o.id, o.organisation_id, o.market_id, m.slug AS market, m.currency, o.gpus, o.leased_gpus AS taken,
+                o.price_per_gpu_hour AS price, 0 AS duration_hours`;
     return rows.map(toExpired);
   }
 }

@@ -47,7 +47,11 @@ export class OrderExpiryService {
       expired.map((bid) => ({
         bidId: bid.id,
         buyerOrganisationId: bid.organisationId,
+        currency: bid.currency,
+        maxPricePerGpuHour: bid.pricePerGpuHour,
+        durationHours: bid.durationHours,
         unfilledGpus: bid.gpus - bid.taken,
+        reason: 'expired' as const,
       })),
     );
     await this.outbox.recordMany(expired.map((bid) => orderExpired('bid', bid)));

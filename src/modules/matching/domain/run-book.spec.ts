@@ -18,6 +18,7 @@ function book(bids: RunBid[], offers: RunOffer[]): RunBook {
   return {
     marketId: 'm',
     market: 'nvidia-h100-80gb',
+    currency: 'CNY',
     currencyScale: 2,
     paused: false,
     feeBps: 300,

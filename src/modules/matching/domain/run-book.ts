@@ -15,8 +15,9 @@ export interface RunOffer extends BookOffer {
 /** One market's book at one instant, with the epoch the run's commit must still find. */
 export interface RunBook {
   readonly marketId: string;
-  /** The market's slug and currency scale, for the events a commit records. */
+  /** The market's slug and currency, for the events and the funds a commit records. */
   readonly market: string;
+  readonly currency: string;
   readonly currencyScale: number;
   readonly paused: boolean;
   readonly feeBps: number;

@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import type { Page } from '../../infra/pagination/page';
+import { DomainError } from '../../shared/domain-error';
+import type { OrganisationContext } from '../organisations/auth/principal';
+import { BillingMapper } from './billing.mapper';
+import { Currencies } from './currencies';
+import type { BalanceResponse, LedgerEntryResponse, ListEntriesQuery } from './dto/balance.dto';
+import { LedgerRepository } from './ledger.repository';
+
+/** What an organisation reads of its money: balances and the entries behind them. */
+@Injectable()
+export class BillingService {
+  constructor(
+    private readonly ledger: LedgerRepository,
+    private readonly currencies: Currencies,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  async getBalance(org: OrganisationContext): Promise<BalanceResponse> {
+    const rows = await this.ledger.findBalances(org.organisationId);
+    const scales = new Map<string, number>();
+    for (const row of rows) scales.set(row.currency, await this.currencies.scaleOf(row.currency));
+    return BillingMapper.balances(rows, (currency) => scales.get(currency) ?? 0);
+  }
+
+  async listEntries(org: OrganisationContext, query: ListEntriesQuery): Promise<Page<LedgerEntryResponse>> {
+    if (query.currency !== undefined) await this.currencies.scaleOf(query.currency);
+    const limit = this.cursors.limit(query.limit);
+    const after = this.cursors.decode(query.cursor);
+    // Entry ids are integers; a cursor signed for another list is not a position in this one.
+    if (after !== undefined && !/^\d{1,19}$/.test(after.id)) {
+      throw new DomainError('BAD_REQUEST', 'The cursor does not belong to this list.');
+    }
+    const rows = await this.ledger.listEntries(
+      org.organisationId,
+      { currency: query.currency },
+      limit,
+      after,
+    );
+    const scales = new Map<string, number>();
+    for (const row of rows) scales.set(row.currency, await this.currencies.scaleOf(row.currency));
+    return this.cursors.page(rows, limit, (row) => BillingMapper.entry(row, scales.get(row.currency) ?? 0));
+  }
+}

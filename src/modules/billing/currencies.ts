@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import type { PrismaService } from '../../infra/prisma/prisma.service';
+import { DomainError } from '../../shared/domain-error';
+
+/**
+ * The currencies markets trade in, with their decimal places. Cached for the process: a
+ * currency's scale never changes, and a new one (a new market) is read on first use.
+ */
+@Injectable()
+export class Currencies {
+  private scales = new Map<string, number>();
+
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+
+  /** The scale of a traded currency; 400 for any other code. */
+  async scaleOf(currency: string, field = 'currency'): Promise<number> {
+    let scale = this.scales.get(currency);
+    if (scale === undefined) {
+      const rows = await this.txHost.tx.market.findMany({
+        distinct: ['currency'],
+        select: { currency: true, currencyScale: true },
+      });
+      this.scales = new Map(rows.map((row) => [row.currency, row.currencyScale]));
+      scale = this.scales.get(currency);
+    }
+    if (scale === undefined) {
+      throw new DomainError('VALIDATION_FAILED', `${field} must be a currency some market trades in.`, {
+        field,
+      });
+    }
+    return scale;
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The ledger's rules as plain code: which accounts a movement touches and by how much. Every
+ * transfer built here balances to zero; the database refuses one that does not (triggers), so
+ * these functions are the first check and the triggers the last.
+ */
+
+export type OrganisationAccountKind = 'BUYER_AVAILABLE' | 'BUYER_HELD' | 'PROVIDER_EARNINGS';
+export type SystemAccountKind = 'PLATFORM_FEES' | 'EXTERNAL_FUNDING';
+export type TransferKind =
+  | 'TOPUP'
+  | 'BID_HOLD'
+  | 'LEASE_HOLD'
+  | 'BID_RELEASE'
+  | 'SETTLEMENT'
+  | 'REFUND'
+  | 'PAYOUT'
+  | 'WITHDRAWAL'
+  | 'CORRECTION';
+
+/** An account by its owner: an organisation's, or the platform's for a currency. */
+export type AccountRef =
+  | { readonly organisationId: string; readonly kind: OrganisationAccountKind }
+  | { readonly organisationId: null; readonly kind: SystemAccountKind };
+
+export interface EntryDraft {
+  readonly account: AccountRef;
+  /** Minor units; positive raises the account's balance. */
+  readonly amount: bigint;
+}
+
+export interface TransferDraft {
+  /** The business fact the transfer records; the database keeps each key once. */
+  readonly key: string;
+  readonly kind: TransferKind;
+  readonly currency: string;
+  readonly organisationId: string | null;
+  readonly bidId?: string;
+  readonly leaseId?: string;
+  readonly topUpId?: string;
+  readonly memo?: string;
+  readonly entries: readonly EntryDraft[];
+}
+
+/** The largest amount a bigint column holds; anything larger is refused, never rounded. */
+export const MAX_LEDGER_AMOUNT = 2n ** 63n - 1n;
+
+export class LedgerRuleError extends Error {
+  override readonly name = 'LedgerRuleError';
+}
+
+const available = (organisationId: string): AccountRef => ({ organisationId, kind: 'BUYER_AVAILABLE' });
+const held = (organisationId: string): AccountRef => ({ organisationId, kind: 'BUYER_HELD' });
+const FUNDING: AccountRef = { organisationId: null, kind: 'EXTERNAL_FUNDING' };
+
+/** What a bid holds at placement: max price x GPUs x hours (DESIGN, Funds). */
+export function bidHoldAmount(maxPricePerGpuHour: bigint, gpus: number, durationHours: number): bigint {
+  assertCount(gpus, 'gpus');
+  assertCount(durationHours, 'durationHours');
+  if (maxPricePerGpuHour <= 0n) throw new LedgerRuleError('a bid holds a positive price');
+  return checkedAmount(maxPricePerGpuHour * BigInt(gpus) * BigInt(durationHours));
+}
+
+/** Rejects a transfer that does not balance, moves nothing, or holds an amount out of range. */
+export function assertBalanced(transfer: TransferDraft): void {
+  if (transfer.entries.length < 2) throw new LedgerRuleError(`${transfer.key}: fewer than two entries`);
+  let total = 0n;
+  for (const entry of transfer.entries) {
+    if (entry.amount === 0n) throw new LedgerRuleError(`${transfer.key}: an entry moves nothing`);
+    checkedAmount(entry.amount < 0n ? -entry.amount : entry.amount);
+    total += entry.amount;
+  }
+  if (total !== 0n) throw new LedgerRuleError(`${transfer.key}: entries sum to ${total}, not zero`);
+}
+
+/** Confirmed external money becomes the buyer's available credit. */
+export function topUpTransfer(input: {
+  topUpId: string;
+  organisationId: string;
+  amount: bigint;
+  currency: string;
+}): TransferDraft {
+  return balanced({
+    key: `topup:${input.topUpId}`,
+    kind: 'TOPUP',
+    currency: input.currency,
+    organisationId: input.organisationId,
+    topUpId: input.topUpId,
+    entries: [
+      { account: FUNDING, amount: -input.amount },
+      { account: available(input.organisationId), amount: input.amount },
+    ],
+  });
+}
+
+/** Placement: the bid's whole possible cost moves from available to held. */
+export function bidHoldTransfer(input: {
+  bidId: string;
+  organisationId: string;
+  amount: bigint;
+  currency: string;
+}): TransferDraft {
+  return balanced({
+    key: `bid-hold:${input.bidId}`,
+    kind: 'BID_HOLD',
+    currency: input.currency,
+    organisationId: input.organisationId,
+    bidId: input.bidId,
+    entries: [
+      { account: available(input.organisationId), amount: -input.amount },
+      { account: held(input.organisationId), amount: input.amount },
+    ],
+  });
+}
+
+export interface LeaseConversion {
+  leaseId: string;
+  bidId: string;
+  organisationId: string;
+  currency: string;
+  gpus: number;
+  durationHours: number;
+  bidMaxPricePerGpuHour: bigint;
+  tradePricePerGpuHour: bigint;
+}
+
+/**
+ * At match the bid's hold for the leased GPUs becomes the lease's hold at the trade price; the
+ * difference goes back to available. The held balance keeps the lease's cost, so nothing moves
+ * when the trade price is the bid's own; the transfer is still written: it names the lease hold.
+ */
+export function leaseHoldAmounts(conversion: LeaseConversion): { leaseHold: bigint; released: bigint } {
+  if (conversion.tradePricePerGpuHour > conversion.bidMaxPricePerGpuHour) {
+    throw new LedgerRuleError(`lease ${conversion.leaseId}: trade price above the bid's cap`);
+  }
+  const bidPart = bidHoldAmount(conversion.bidMaxPricePerGpuHour, conversion.gpus, conversion.durationHours);
+  const leaseHold = bidHoldAmount(conversion.tradePricePerGpuHour, conversion.gpus, conversion.durationHours);
+  return { leaseHold, released: bidPart - leaseHold };
+}
+
+/** The conversion's transfer, or null when the trade price equals the cap and nothing moves. */
+export function leaseHoldTransfer(conversion: LeaseConversion): TransferDraft | null {
+  const { released } = leaseHoldAmounts(conversion);
+  if (released === 0n) return null;
+  return balanced({
+    key: `lease-hold:${conversion.leaseId}`,
+    kind: 'LEASE_HOLD',
+    currency: conversion.currency,
+    organisationId: conversion.organisationId,
+    bidId: conversion.bidId,
+    leaseId: conversion.leaseId,
+    entries: [
+      { account: held(conversion.organisationId), amount: -released },
+      { account: available(conversion.organisationId), amount: released },
+    ],
+  });
+}
+
+/** Cancel or expiry: what the bid still holds for its unfilled GPUs goes back to available. */
+export function bidReleaseTransfer(input: {
+  bidId: string;
+  organisationId: string;
+  currency: string;
+  maxPricePerGpuHour: bigint;
+  unfilledGpus: number;
+  durationHours: number;
+  reason: 'cancelled' | 'expired';
+}): TransferDraft | null {
+  if (input.unfilledGpus === 0) return null;
+  const amount = bidHoldAmount(input.maxPricePerGpuHour, input.unfilledGpus, input.durationHours);
+  return balanced({
+    key: `bid-release:${input.bidId}`,
+    kind: 'BID_RELEASE',
+    currency: input.currency,
+    organisationId: input.organisationId,
+    bidId: input.bidId,
+    memo: `bid ${input.reason}`,
+    entries: [
+      { account: held(input.organisationId), amount: -amount },
+      { account: available(input.organisationId), amount },
+    ],
+  });
+}
+
+function balanced(transfer: TransferDraft): TransferDraft {
+  assertBalanced(transfer);
+  return transfer;
+}
+
+function checkedAmount(amount: bigint): bigint {
+  if (amount > MAX_LEDGER_AMOUNT) throw new LedgerRuleError(`amount ${amount} exceeds the ledger's range`);
+  return amount;
+}
+
+function assertCount(value: number, field: string): void {
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new LedgerRuleError(`${field} must be a positive integer`);
+}

@@ -1,0 +1,145 @@
+import { Injectable } from '@nestjs/common';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import type { KeysetPosition } from '../../infra/pagination/cursor-codec';
+import type { PrismaService } from '../../infra/prisma/prisma.service';
+import type { OrganisationAccountKind, TransferDraft, TransferKind } from './domain/ledger-rules';
+
+export interface AccountBalance {
+  kind: OrganisationAccountKind;
+  currency: string;
+  balance: bigint;
+}
+
+export interface EntryRecord {
+  id: string;
+  createdAt: Date;
+  amount: bigint;
+  accountKind: OrganisationAccountKind;
+  currency: string;
+  transfer: {
+    id: string;
+    kind: TransferKind;
+    memo: string | null;
+    bidId: string | null;
+    leaseId: string | null;
+    topUpId: string | null;
+  };
+}
+
+/** Raised when a posting would take an organisation account below zero (the trigger's check). */
+export class LedgerOverdrawnError extends Error {
+  override readonly name = 'LedgerOverdrawnError';
+}
+
+/**
+ * The ledger's tables. Transfers are posted with their entries in one statement (the database
+ * checks balance at its end), entries in account-id order so concurrent postings lock accounts
+ * in one order and cannot deadlock each other. A transfer whose key exists is skipped.
+ */
+@Injectable()
+export class LedgerRepository {
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+
+  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+    return this.txHost.tx;
+  }
+
+  /** Posts transfers not posted before; returns the keys it posted. */
+  async postTransfers(transfers: readonly TransferDraft[], at: Date): Promise<string[]> {
+    if (transfers.length === 0) return [];
+    const entries = transfers.flatMap((t) => t.entries.map((entry) => ({ key: t.key, entry })));
+    try {
+      const rows = await this.tx.$queryRaw<Array<{ key: string }>>`
+        WITH input AS (
+          SELECT * FROM unnest(
+            ${transfers.map((t) => t.key)}::text[], ${transfers.map((t) => t.kind)}::text[],
+            ${transfers.map((t) => t.currency)}::text[], ${transfers.map((t) => t.organisationId ?? '')}::text[],
+            ${transfers.map((t) => t.bidId ?? '')}::text[], ${transfers.map((t) => t.leaseId ?? '')}::text[],
+            ${transfers.map((t) => t.topUpId ?? '')}::text[], ${transfers.map((t) => t.memo ?? '')}::text[])
+            AS i(key, kind, currency, organisation_id, bid_id, lease_id, top_up_id, memo)),
+        posted AS (
+          INSERT INTO ledger_transfers
+            (id, key, kind, currency, organisation_id, bid_id, lease_id, top_up_id, memo, created_at)
+          SELECT gen_random_uuid(), key, kind::"LedgerTransferKind", currency, NULLIF(organisation_id, '')::uuid,
+                 NULLIF(bid_id, '')::uuid, NULLIF(lease_id, '')::uuid, NULLIF(top_up_id, '')::uuid,
+                 NULLIF(memo, ''), ${at}
+          FROM input
+          ON CONFLICT (key) DO NOTHING
+          RETURNING id, key, currency),
+        lines AS (
+          SELECT * FROM unnest(
+            ${entries.map((e) => e.key)}::text[], ${entries.map((e) => e.entry.account.organisationId ?? '')}::text[],
+            ${entries.map((e) => e.entry.account.kind)}::text[], ${entries.map((e) => e.entry.amount.toString())}::bigint[])
+            AS l(key, organisation_id, kind, amount)),
+        written AS (
+          INSERT INTO ledger_entries (transfer_id, account_id, amount, created_at)
+          SELECT posted.id, a.id, lines.amount, ${at}
+          FROM lines
+          JOIN posted ON posted.key = lines.key
+          JOIN ledger_accounts a
+            ON a.organisation_id IS NOT DISTINCT FROM NULLIF(lines.organisation_id, '')::uuid
+           AND a.kind = lines.kind::"LedgerAccountKind" AND a.currency = posted.currency
+          ORDER BY a.id
+          RETURNING transfer_id)
+        SELECT posted.key FROM posted WHERE EXISTS (SELECT 1 FROM written WHERE written.transfer_id = posted.id)`;
+      return rows.map((row) => row.key);
+    } catch (error) {
+      if (String((error as Error).message).includes('ledger_insufficient_funds')) {
+        throw new LedgerOverdrawnError((error as Error).message);
+      }
+      throw error;
+    }
+  }
+
+  /** An organisation's balances in one currency, locked until the transaction ends. */
+  async lockBalances(organisationId: string, currency: string): Promise<AccountBalance[]> {
+    return this.tx.$queryRaw<AccountBalance[]>`
+      SELECT kind::text AS kind, currency, balance FROM ledger_accounts
+      WHERE organisation_id = ${organisationId}::uuid AND currency = ${currency}
+      ORDER BY id FOR UPDATE`;
+  }
+
+  async findBalances(organisationId: string): Promise<AccountBalance[]> {
+    const rows = await this.tx.ledgerAccount.findMany({
+      where: { organisationId },
+      select: { kind: true, currency: true, balance: true },
+      orderBy: [{ currency: 'asc' }, { kind: 'asc' }],
+    });
+    return rows.map((row) => ({ ...row, kind: row.kind as OrganisationAccountKind }));
+  }
+
+  /** An organisation's entries, newest first by entry id (the order they were written), keyset-paginated. */
+  async listEntries(
+    organisationId: string,
+    filter: { currency?: string },
+    limit: number,
+    after: KeysetPosition | undefined,
+  ): Promise<EntryRecord[]> {
+    const rows = await this.tx.ledgerEntry.findMany({
+      where: {
+        account: { organisationId, ...(filter.currency === undefined ? {} : { currency: filter.currency }) },
+        ...(after === undefined ? {} : { id: { lt: BigInt(after.id) } }),
+      },
+      select: {
+        id: true,
+        createdAt: true,
+        amount: true,
+        account: { select: { kind: true, currency: true } },
+        transfer: {
+          select: { id: true, kind: true, memo: true, bidId: true, leaseId: true, topUpId: true },
+        },
+      },
+      orderBy: { id: 'desc' },
+      take: limit + 1,
+    });
+    return rows.map((row) => ({
+      id: row.id.toString(),
+      createdAt: row.createdAt,
+      amount: row.amount,
+      accountKind: row.account.kind as OrganisationAccountKind,
+      currency: row.account.currency,
+      transfer: row.transfer,
+    }));
+  }
+}

@@ -1,0 +1,75 @@
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorBody } from '../../infra/http/error-body';
+import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
+import { CurrentPrincipal, RequireRole, RequireScope } from '../organisations/auth/auth.decorators';
+import type { Principal } from '../organisations/auth/principal';
+import { ListTopUpsQuery, RequestTopUpDto, TopUpPageResponse, TopUpResponse } from './dto/top-up.dto';
+import { TopUpsService } from './top-ups.service';
+
+@ApiTags('billing')
+@ApiBearerAuth('api-key')
+@ApiBearerAuth('access-token')
+@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
+@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a buyer, key lacks the scope, or suspended' })
+@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@RequireRole('BUYER')
+@Controller('v1/top-ups')
+export class TopUpsController {
+  constructor(private readonly topUps: TopUpsService) {}
+
+  @Post()
+  @Idempotent()
+  @RequireScope('orders')
+  @ApiOperation({
+    summary: 'Ask to add credit by bank transfer',
+    description:
+      'Returns PENDING with payment instructions and a reference to write on the transfer. The credit ' +
+      'becomes available when an admin confirms the money arrived (`topup.confirmed`).',
+  })
+  @ApiCreatedResponse({ type: TopUpResponse })
+  @ApiBadRequestResponse({
+    type: ErrorBody,
+    description: 'Amount not a decimal string, zero, above the cap, or an untraded currency',
+  })
+  @ApiConflictResponse({ type: ErrorBody, description: 'Too many top-ups awaiting confirmation' })
+  requestTopUp(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: RequestTopUpDto,
+  ): Promise<TopUpResponse> {
+    return this.topUps.requestTopUp(principal, body);
+  }
+
+  @Get()
+  @RequireScope('read')
+  @ApiOperation({ summary: 'List your top-ups, newest first' })
+  @ApiOkResponse({ type: TopUpPageResponse })
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad filter, page size or cursor' })
+  listTopUps(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListTopUpsQuery,
+  ): Promise<TopUpPageResponse> {
+    return this.topUps.listTopUps(principal, query);
+  }
+
+  @Get(':id')
+  @RequireScope('read')
+  @ApiOperation({ summary: 'One of your top-ups' })
+  @ApiOkResponse({ type: TopUpResponse })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  getTopUp(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<TopUpResponse> {
+    return this.topUps.getTopUp(principal, id);
+  }
+}
