@@ -1,35 +1,11 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import request from 'supertest';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { createAdminWithCli } from '../support/admin-cli';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, signIn } from '../support/tenants';
-import { testConfig, testEnv } from '../support/test-env';
-
-/** Runs the built admin CLI with a password on stdin, as the README documents. */
-function createAdminWithCli(
-  email: string,
-  password: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [join(__dirname, '..', '..', 'dist', 'cli', 'admin.js'), 'create-admin', email],
-      {
-        env: { PATH: process.env.PATH ?? '', ...testEnv() },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(`${password}\n`);
-  });
-}
+import { testConfig } from '../support/test-env';
 
 describe('platform admins', () => {
   let app: NestFastifyApplication;

@@ -359,6 +359,20 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
     }
   });
 
+  it('stamps leases with the fee as of the commit, not the read', async () => {
+    await offer(4, 1800n);
+    const b1 = await bid(4, 2000n);
+    const held = await heldRuns(1);
+    await prisma.market.update({ where: { id: marketId }, data: { feeBps: 400 } });
+    try {
+      await held.release();
+      expect(await held.outcomes[0]).toMatchObject({ kind: 'committed', fills: 1 });
+      expect(await leases()).toMatchObject([{ bidId: b1, feeBps: 400 }]);
+    } finally {
+      await prisma.market.update({ where: { id: marketId }, data: { feeBps: 250 } });
+    }
+  });
+
   it('admits one holder per market and hands a request made meanwhile back to it', async () => {
     const token = await lock.acquire(marketId);
     expect(token).not.toBeNull();

@@ -1,10 +1,11 @@
 import { formatMoney } from '../../shared/money';
+import type { AdminMarketResponse } from './dto/admin-market.dto';
 import type { BookLevelResponse } from './dto/book.dto';
 import type { ListingResponse } from './dto/listing.dto';
 import type { MarketResponse } from './dto/market.dto';
 import type { ProvinceResponse } from './dto/province.dto';
 import type { BookLevelRecord, ListingRecord } from './market-data.repository';
-import type { MarketRecord, ProvinceRecord } from './markets.repository';
+import type { AdminMarketRecord, MarketRecord, ProvinceRecord } from './markets.repository';
 
 /** The one place catalogue and market-data records become API responses. */
 export const MarketsMapper = {
@@ -18,6 +19,21 @@ export const MarketsMapper = {
       currencyScale: record.currencyScale,
       feeBps: record.feeBps,
       status: record.status,
+    };
+  },
+
+  adminMarket(record: AdminMarketRecord): AdminMarketResponse {
+    // Every market has its matching row (inserted with it by a trigger); zeros stand in regardless.
+    const matching = record.matching;
+    return {
+      ...MarketsMapper.market(record),
+      updatedAt: record.updatedAt.toISOString(),
+      matching: {
+        epoch: (matching?.epoch ?? 0n).toString(),
+        commits: (matching?.commits ?? 0n).toString(),
+        staleCommits: (matching?.staleCommits ?? 0n).toString(),
+        lastCommitAt: matching?.lastCommitAt?.toISOString() ?? null,
+      },
     };
   },
 

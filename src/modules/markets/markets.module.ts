@@ -1,16 +1,28 @@
 import { Module } from '@nestjs/common';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import { AdminModule } from '../admin/admin.module';
+import { EventsModule } from '../events/events.module';
 import { ListingsController } from './listings.controller';
 import { MarketDataRepository } from './market-data.repository';
 import { MarketDataService } from './market-data.service';
+import { MarketsAdminController } from './markets.admin.controller';
+import { MarketsAdminService } from './markets.admin.service';
 import { MarketsController } from './markets.controller';
 import { MarketsRepository } from './markets.repository';
 import { MarketsService } from './markets.service';
 
-/** Catalogue (markets, provinces, cities) and public market data (book, listings). */
+/** Catalogue (markets, provinces, cities), public market data (book, listings), admin controls. */
 @Module({
-  controllers: [MarketsController, ListingsController],
-  providers: [MarketsRepository, MarketsService, MarketDataRepository, MarketDataService, CursorCodec],
+  imports: [AdminModule, EventsModule],
+  controllers: [MarketsController, ListingsController, MarketsAdminController],
+  providers: [
+    MarketsRepository,
+    MarketsService,
+    MarketsAdminService,
+    MarketDataRepository,
+    MarketDataService,
+    CursorCodec,
+  ],
   exports: [MarketsService],
 })
 export class MarketsModule {}

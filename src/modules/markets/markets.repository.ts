@@ -16,6 +16,12 @@ export interface MarketRecord {
   status: MarketStatus;
 }
 
+/** A market with its matching counters, for the admin listing. */
+export interface AdminMarketRecord extends MarketRecord {
+  updatedAt: Date;
+  matching: { epoch: bigint; commits: bigint; staleCommits: bigint; lastCommitAt: Date | null } | null;
+}
+
 export interface DivisionRecord {
   code: string;
   nameZh: string;
@@ -42,6 +48,12 @@ const MARKET_FIELDS = {
   status: true,
 } as const;
 
+const ADMIN_MARKET_FIELDS = {
+  ...MARKET_FIELDS,
+  updatedAt: true,
+  matching: { select: { epoch: true, commits: true, staleCommits: true, lastCommitAt: true } },
+} as const;
+
 const DIVISION_FIELDS = { code: true, nameZh: true, namePinyin: true } as const;
 
 /** The catalogue: markets, provinces and cities. Public reference data, owned by no tenant. */
@@ -59,6 +71,34 @@ export class MarketsRepository {
 
   async findMarketBySlug(slug: string): Promise<MarketRecord | null> {
     return this.tx.market.findUnique({ where: { slug }, select: MARKET_FIELDS });
+  }
+
+  /** Every market with its matching counters (one row each in market_matching): admin only. */
+  async adminFindMarkets(): Promise<AdminMarketRecord[]> {
+    return this.tx.market.findMany({ select: ADMIN_MARKET_FIELDS, orderBy: { slug: 'asc' } });
+  }
+
+  async adminFindMarket(id: string): Promise<AdminMarketRecord | null> {
+    return this.tx.market.findUnique({ where: { id }, select: ADMIN_MARKET_FIELDS });
+  }
+
+  /**
+   * The market row locked until commit, so an admin change decides on the state it replaces;
+   * a matching commit holds a share lock on it, so the two serialise.
+   */
+  async adminLockMarketBySlug(slug: string): Promise<MarketRecord | null> {
+    const locked = await this.tx.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM markets WHERE slug = ${slug} FOR UPDATE`;
+    const id = locked[0]?.id;
+    return id === undefined ? null : this.tx.market.findUnique({ where: { id }, select: MARKET_FIELDS });
+  }
+
+  async adminSetStatus(id: string, status: MarketStatus, now: Date): Promise<void> {
+    await this.tx.market.update({ where: { id }, data: { status, updatedAt: now } });
+  }
+
+  async adminSetFee(id: string, feeBps: number, now: Date): Promise<void> {
+    await this.tx.market.update({ where: { id }, data: { feeBps, updatedAt: now } });
   }
 
   async findProvincesWithCities(): Promise<ProvinceRecord[]> {

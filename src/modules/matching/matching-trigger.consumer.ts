@@ -16,6 +16,7 @@ export const MATCHING_TRIGGERS = [
   'lease.ended',
   'lease.terminated',
   'organisation.verified',
+  'market.resumed',
 ] as const satisfies readonly EventType[];
 
 const DUE_MARGIN_MS = 250;
@@ -26,10 +27,10 @@ const text = (payload: JsonObject, field: string): string | undefined => {
 };
 
 /**
- * Turns order, lease and verification events into matching runs (orders reach matching only
- * through outbox -> BullMQ). Placement also schedules what time will change: a delayed run when
- * an offer's window opens, and a delayed sweep when a bid or an offer expires. Every job here is
- * safe to add twice, so a repeated delivery only costs a no-op run.
+ * Turns order, lease, verification and market-resume events into matching runs (orders reach
+ * matching only through outbox -> BullMQ). Placement also schedules what time will change: a
+ * delayed run when an offer's window opens, and a delayed sweep when a bid or an offer expires.
+ * Every job here is safe to add twice, so a repeated delivery only costs a no-op run.
  */
 @EventConsumer({ consumer: 'matching-trigger', types: MATCHING_TRIGGERS })
 @Injectable()

@@ -182,27 +182,28 @@ export class MatchingRepository {
   }
 
   /**
-   * The fence: moves the market's epoch from `expected` to the next and returns it, `stale` when
-   * another run has committed since this one read the book, `paused` when the market was paused
-   * meanwhile. The row lock it takes serialises concurrent commits of one market.
+   * The fence: moves the market's epoch from `expected` to the next and returns it with the fee
+   * to stamp on the run's leases; `stale` when another run has committed since this one read the
+   * book, `paused` when the market is paused now. The share lock on the market row serialises the
+   * commit with an admin pause or fee change (which update that row): a commit either finishes
+   * before the change commits or sees it. The market_matching row lock serialises concurrent
+   * commits of one market.
    */
   async systemAdvanceEpoch(
     marketId: string,
     expected: bigint,
     now: Date,
-  ): Promise<bigint | 'stale' | 'paused'> {
+  ): Promise<{ epoch: bigint; feeBps: number } | 'stale' | 'paused'> {
+    const [market] = await this.tx.$queryRaw<Array<{ status: string; fee_bps: number }>>`
+      SELECT status, fee_bps FROM markets WHERE id = ${marketId}::uuid FOR SHARE`;
+    if (market === undefined || market.status === 'PAUSED') return 'paused';
     const rows = await this.tx.$queryRaw<Array<{ epoch: bigint }>>`
-      UPDATE market_matching mm
-      SET epoch = mm.epoch + 1, commits = mm.commits + 1, last_commit_at = ${now}
-      FROM markets m
-      WHERE mm.market_id = ${marketId}::uuid AND m.id = mm.market_id AND m.status = 'ACTIVE'
-        AND mm.epoch = ${expected}
-      RETURNING mm.epoch`;
+      UPDATE market_matching
+      SET epoch = epoch + 1, commits = commits + 1, last_commit_at = ${now}
+      WHERE market_id = ${marketId}::uuid AND epoch = ${expected}
+      RETURNING epoch`;
     const epoch = rows[0]?.epoch;
-    if (epoch !== undefined) return epoch;
-    const [market] = await this.tx.$queryRaw<Array<{ status: string }>>`
-      SELECT status FROM markets WHERE id = ${marketId}::uuid`;
-    return market?.status === 'PAUSED' ? 'paused' : 'stale';
+    return epoch === undefined ? 'stale' : { epoch, feeBps: market.fee_bps };
   }
 
   /** Counts a commit the fence rejected (a stalled run); outside the rolled-back transaction. */

@@ -160,7 +160,7 @@ export class MatchingService implements BeforeApplicationShutdown {
     const fence = await this.repository.systemAdvanceEpoch(book.marketId, book.epoch, now);
     if (fence === 'paused') throw new RunRejectedError('moved', 'the market was paused since the read');
     if (fence === 'stale') throw new RunRejectedError('stale', 'another run committed since the read');
-    const epoch = fence;
+    const { epoch, feeBps } = fence;
     const bids = new Map(book.bids.map((bid) => [bid.id, bid]));
     const offers = new Map(book.offers.map((offer) => [offer.id, offer]));
     // An offer must still hold the longest lease the run gives from it.
@@ -180,7 +180,8 @@ export class MatchingService implements BeforeApplicationShutdown {
       throw new RunRejectedError('moved', 'an offer changed since the read');
     }
 
-    const terms = leasesOf(book, run.fills, now.getTime(), this.provisioningMs);
+    // The fee as of the commit, not the read: a fee change that committed first applies to these leases.
+    const terms = leasesOf({ ...book, feeBps }, run.fills, now.getTime(), this.provisioningMs);
     const created = await this.repository.systemCreateLeases(book.marketId, epoch, terms, now);
     const idOf = new Map(created.map((lease) => [pairKey(lease.bidId, lease.offerId), lease.id]));
     const leases = terms.map((term) => {

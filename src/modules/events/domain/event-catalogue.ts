@@ -19,6 +19,9 @@ export const EVENT_TYPES = [
   'topup.confirmed',
   'payout.paid',
   'organisation.verified',
+  'market.paused',
+  'market.resumed',
+  'market.fee_changed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

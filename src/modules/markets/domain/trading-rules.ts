@@ -8,6 +8,9 @@ import { DomainError } from '../../../shared/domain-error';
  */
 export const MAX_LIVE_ORDERS_PER_ORGANISATION = 1_000;
 
+/** Highest platform fee an admin may set, in basis points (50 %): a provider keeps at least half. */
+export const MAX_MARKET_FEE_BPS = 5_000;
+
 /** Sites per provider organisation. */
 export const MAX_SITES_PER_ORGANISATION = 500;
 

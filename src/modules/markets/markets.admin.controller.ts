@@ -1,0 +1,85 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorBody } from '../../infra/http/error-body';
+import { AdminOnly, CurrentAdmin } from '../organisations/auth/auth.decorators';
+import type { AdminPrincipal } from '../organisations/auth/principal';
+import { AdminMarketListResponse, AdminMarketResponse, UpdateMarketDto } from './dto/admin-market.dto';
+import { MarketsAdminService } from './markets.admin.service';
+
+@ApiTags('admin')
+@ApiBearerAuth('access-token')
+@AdminOnly()
+@ApiUnauthorizedResponse({ type: ErrorBody })
+@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' })
+@Controller('admin/markets')
+export class MarketsAdminController {
+  constructor(private readonly admin: MarketsAdminService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List every market with its status, fee and matching counters' })
+  @ApiOkResponse({ type: AdminMarketListResponse })
+  list(): Promise<AdminMarketListResponse> {
+    return this.admin.listMarkets();
+  }
+
+  @Post(':slug/pause')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Pause a market (audited)',
+    description:
+      'Nothing fills while paused and new orders are refused (409 MARKET_PAUSED); resting orders may ' +
+      'still be amended and cancelled. Writes `market.paused`. Pausing a paused market changes nothing.',
+  })
+  @ApiParam({ name: 'slug', example: 'nvidia-h100-80gb' })
+  @ApiOkResponse({ type: AdminMarketResponse })
+  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such market' })
+  pause(@CurrentAdmin() admin: AdminPrincipal, @Param('slug') slug: string): Promise<AdminMarketResponse> {
+    return this.admin.pauseMarket(admin.userId, slug);
+  }
+
+  @Post(':slug/resume')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Resume a paused market (audited)',
+    description:
+      'Writes `market.resumed`, which runs matching for the market. Resuming an active market changes nothing.',
+  })
+  @ApiParam({ name: 'slug', example: 'nvidia-h100-80gb' })
+  @ApiOkResponse({ type: AdminMarketResponse })
+  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such market' })
+  resume(@CurrentAdmin() admin: AdminPrincipal, @Param('slug') slug: string): Promise<AdminMarketResponse> {
+    return this.admin.resumeMarket(admin.userId, slug);
+  }
+
+  @Patch(':slug')
+  @ApiOperation({
+    summary: 'Set a market’s platform fee (audited)',
+    description:
+      'Applies to leases matched after the change; existing leases keep the fee they were created with. ' +
+      'Writes `market.fee_changed`. Restating the current fee changes nothing.',
+  })
+  @ApiParam({ name: 'slug', example: 'nvidia-h100-80gb' })
+  @ApiOkResponse({ type: AdminMarketResponse })
+  @ApiBadRequestResponse({
+    type: ErrorBody,
+    description: 'feeBps missing, not an integer, or outside 0..5000',
+  })
+  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such market' })
+  update(
+    @CurrentAdmin() admin: AdminPrincipal,
+    @Param('slug') slug: string,
+    @Body() body: UpdateMarketDto,
+  ): Promise<AdminMarketResponse> {
+    return this.admin.setMarketFee(admin.userId, slug, body.feeBps);
+  }
+}
