@@ -33,6 +33,8 @@ describe('loadEnvironment', () => {
       API_KEY_PEPPER: 'p'.repeat(32),
       JWT_SECRET: 'j'.repeat(32),
       DATA_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+      PAYMENT_BANK_BENEFICIARY: 'Compute Exchange Ltd.',
+      PAYMENT_BANK_NAME: 'Bank of Guiyang',
     };
     expect(() => loadEnvironment({ NODE_ENV: 'production', CLOCK: 'controllable', ...secrets })).toThrow(
       /CLOCK=controllable is refused in production/,
@@ -44,6 +46,11 @@ describe('loadEnvironment', () => {
       /API_KEY_PEPPER, DATA_ENCRYPTION_KEY required in production/,
     );
     expect(loadEnvironment({ NODE_ENV: 'production', ...secrets }).NODE_ENV).toBe('production');
+    // Buyers would be told to pay into the placeholder account.
+    const { PAYMENT_BANK_NAME: _bank, ...withoutBank } = secrets;
+    expect(() => loadEnvironment({ NODE_ENV: 'production', ...withoutBank })).toThrow(
+      /set PAYMENT_BANK_BENEFICIARY and PAYMENT_BANK_NAME in production/,
+    );
     // The migration CLI needs no secrets, so a one-off migration job does not get them.
     expect(loadEnvironment({ NODE_ENV: 'production' }, { requireSecrets: false }).NODE_ENV).toBe(
       'production',

@@ -266,15 +266,6 @@ export function loadEnvironment(
   if (parsed.NODE_ENV === 'production' && parsed.CLOCK === 'controllable') {
     throw new ConfigError('invalid configuration: CLOCK=controllable is refused in production');
   }
-  // Buyers would be told to pay into a placeholder account.
-  if (
-    parsed.NODE_ENV === 'production' &&
-    [parsed.PAYMENT_BANK_BENEFICIARY, parsed.PAYMENT_BANK_NAME].some((v) => v.includes('(set PAYMENT_BANK_'))
-  ) {
-    throw new ConfigError(
-      'invalid configuration: set PAYMENT_BANK_BENEFICIARY and PAYMENT_BANK_NAME in production',
-    );
-  }
   if (parsed.NODE_ENV === 'production' && parsed.MATCHING_TEST_HOOKS) {
     throw new ConfigError('invalid configuration: MATCHING_TEST_HOOKS is refused in production');
   }
@@ -283,6 +274,16 @@ export function loadEnvironment(
     if (missing.length > 0) {
       throw new ConfigError(`invalid configuration: ${missing.join(', ')} required in production`);
     }
+  }
+  // Buyers would be told to pay into a placeholder account (tools such as migrations take no payments).
+  if (
+    parsed.NODE_ENV === 'production' &&
+    requireSecrets &&
+    [parsed.PAYMENT_BANK_BENEFICIARY, parsed.PAYMENT_BANK_NAME].some((v) => v.includes('(set PAYMENT_BANK_'))
+  ) {
+    throw new ConfigError(
+      'invalid configuration: set PAYMENT_BANK_BENEFICIARY and PAYMENT_BANK_NAME in production',
+    );
   }
   return parsed;
 }

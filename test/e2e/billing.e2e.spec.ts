@@ -1,15 +1,14 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import request from 'supertest';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
 import { OrderExpiryService } from '../../src/modules/matching/order-expiry.service';
+import { createAdminWithCli } from '../support/admin-cli';
 import { fundBuyer } from '../support/funding';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
-import { testConfig, testEnv } from '../support/test-env';
+import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import {
   createSite,
@@ -25,21 +24,6 @@ const MARKET = 'huawei-ascend-910b-64gb';
 type Page = { data: Array<Record<string, unknown> & { id: string }>; nextCursor: string | null };
 const page = (res: { body: unknown }): Page => res.body as Page;
 const field = (res: { body: unknown }, name: string): unknown => (res.body as Record<string, unknown>)[name];
-
-function createAdmin(email: string, password: string): Promise<number | null> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [join(__dirname, '..', '..', 'dist', 'cli', 'admin.js'), 'create-admin', email],
-      {
-        env: { PATH: process.env.PATH ?? '', ...testEnv() },
-        stdio: ['pipe', 'ignore', 'ignore'],
-      },
-    );
-    child.on('exit', (code) => resolve(code));
-    child.stdin.end(`${password}\n`);
-  });
-}
 
 /**
  * Money through the API: top-ups confirmed by an admin, holds at bid placement (402 when not
@@ -90,7 +74,7 @@ describe('billing: top-ups, holds and the ledger', () => {
     );
     prisma = app.get(PrismaService);
     const email = `admin-${randomUUID()}@billing.test`;
-    expect(await createAdmin(email, 'billing admin passphrase')).toBe(0);
+    expect((await createAdminWithCli(email, 'billing admin passphrase')).code).toBe(0);
     admin = (await signIn(app, { email, password: 'billing admin passphrase' })).auth;
     provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
     ids.push(provider.organisationId);

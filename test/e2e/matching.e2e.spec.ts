@@ -5,6 +5,7 @@ import { PrismaService } from '../../src/infra/prisma/prisma.service';
 import { JobProducer } from '../../src/infra/queues/job-producer.service';
 import { OrganisationsAdminService } from '../../src/modules/organisations/organisations.admin.service';
 import { startHttpApp } from '../support/http-app';
+import { ledgerViolations } from '../support/ledger-invariants';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
@@ -86,6 +87,11 @@ describe('matching through the API and workers', () => {
     ids.push(provider.organisationId, buyer.organisationId);
     guizhou = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
     ulanqab = await createSite(app, provider, { provinceCode: '150000', cityCode: '150900' });
+  });
+
+  afterEach(async () => {
+    await settled();
+    expect(await ledgerViolations(prisma, ids)).toEqual([]);
   });
 
   afterAll(async () => {

@@ -33,6 +33,15 @@ const site = async (app: NestFastifyApplication, owner: TestTenant) => (await cr
 const offer = async (app: NestFastifyApplication, owner: TestTenant) =>
   (await placeOffer(app, owner, await site(app, owner))).id;
 const bid = async (app: NestFastifyApplication, owner: TestTenant) => (await placeBid(app, owner)).id;
+const topUp = async (app: NestFastifyApplication, owner: TestTenant) => {
+  const res = await request(app.getHttpServer())
+    .post('/v1/top-ups')
+    .set(owner.auth)
+    .set('idempotency-key', randomUUID())
+    .send({ amount: '100.00' })
+    .expect(201);
+  return (res.body as { id: string }).id;
+};
 const person = (_app: NestFastifyApplication, owner: TestTenant) => Promise.resolve(owner.ownerId);
 // A fresh key, never used, so its lastUsedAt cannot change while the case runs.
 const apiKey = async (app: NestFastifyApplication, owner: TestTenant) => {
@@ -62,6 +71,7 @@ const CASES: Record<string, IsolationCase> = {
   'POST /v1/offers/{id}/cancel': { role: 'PROVIDER', create: offer, readBack: (id) => `/v1/offers/${id}` },
   'GET /v1/bids/{id}': { role: 'BUYER', create: bid, readBack: (id) => `/v1/bids/${id}` },
   'POST /v1/bids/{id}/cancel': { role: 'BUYER', create: bid, readBack: (id) => `/v1/bids/${id}` },
+  'GET /v1/top-ups/{id}': { role: 'BUYER', create: topUp, readBack: (id) => `/v1/top-ups/${id}` },
   'GET /v1/users/{id}': { role: 'BUYER', create: person, readBack: (id) => `/v1/users/${id}` },
   'POST /v1/users/{id}/disable': {
     role: 'PROVIDER',

@@ -5,67 +5,83 @@ export interface LedgerViolation {
   detail: string;
 }
 
+/** Runs SQL with $1.. parameters and returns its rows: Prisma in-process, pg across processes. */
+export type SqlQuery = (sql: string, ...params: unknown[]) => Promise<Array<Record<string, unknown>>>;
+
+export const prismaQuery =
+  (prisma: PrismaService): SqlQuery =>
+  (sql, ...params) =>
+    prisma.$queryRawUnsafe(sql, ...params);
+
 /**
  * DESIGN invariant 4, for the organisations a test used: the ledger balances (every transfer,
  * and every currency overall), each cached balance equals its entries and is never negative,
  * and a buyer's held balance equals its open bids' holds plus its unsettled leases' holds.
- * Returns the violations (empty when all hold) so a failing test names what broke.
+ * Returns the violations (empty when all hold) so a failing test names what broke. Amounts
+ * travel as text, so drivers that map bigint differently compare alike.
  */
 export async function ledgerViolations(
-  prisma: PrismaService,
+  db: PrismaService | SqlQuery,
   organisationIds: string[],
 ): Promise<LedgerViolation[]> {
+  const query = typeof db === 'function' ? db : prismaQuery(db);
   const violations: LedgerViolation[] = [];
-  const unbalanced = await prisma.$queryRaw<Array<{ transfer_id: string; total: bigint }>>`
-    SELECT transfer_id, SUM(amount)::bigint AS total FROM ledger_entries
-    GROUP BY transfer_id HAVING SUM(amount) <> 0 LIMIT 5`;
+  const unbalanced = await query(`
+    SELECT transfer_id::text AS id, SUM(amount)::text AS total FROM ledger_entries
+    GROUP BY transfer_id HAVING SUM(amount) <> 0 LIMIT 5`);
   for (const row of unbalanced) {
-    violations.push({ rule: 'transfer sums to zero', detail: `${row.transfer_id} sums to ${row.total}` });
+    violations.push({
+      rule: 'transfer sums to zero',
+      detail: `${String(row.id)} sums to ${String(row.total)}`,
+    });
   }
-  const currencies = await prisma.$queryRaw<Array<{ currency: string; total: bigint }>>`
-    SELECT a.currency, SUM(e.amount)::bigint AS total FROM ledger_entries e
-    JOIN ledger_accounts a ON a.id = e.account_id GROUP BY a.currency HAVING SUM(e.amount) <> 0`;
+  const currencies = await query(`
+    SELECT a.currency, SUM(e.amount)::text AS total FROM ledger_entries e
+    JOIN ledger_accounts a ON a.id = e.account_id GROUP BY a.currency HAVING SUM(e.amount) <> 0`);
   for (const row of currencies) {
-    violations.push({ rule: 'currency sums to zero', detail: `${row.currency} sums to ${row.total}` });
+    violations.push({
+      rule: 'currency sums to zero',
+      detail: `${String(row.currency)} sums to ${String(row.total)}`,
+    });
   }
   if (organisationIds.length === 0) return violations;
 
-  const accounts = await prisma.$queryRaw<
-    Array<{ organisation_id: string; kind: string; balance: bigint; entries: bigint }>
-  >`
-    SELECT a.organisation_id, a.kind::text AS kind, a.balance,
-           COALESCE((SELECT SUM(e.amount) FROM ledger_entries e WHERE e.account_id = a.id), 0)::bigint AS entries
-    FROM ledger_accounts a WHERE a.organisation_id = ANY(${organisationIds}::uuid[])`;
+  const accounts = await query(
+    `SELECT a.organisation_id::text AS organisation_id, a.kind::text AS kind, a.balance::text AS balance,
+            COALESCE((SELECT SUM(e.amount) FROM ledger_entries e WHERE e.account_id = a.id), 0)::text AS entries
+     FROM ledger_accounts a WHERE a.organisation_id = ANY($1::uuid[])`,
+    organisationIds,
+  );
   for (const row of accounts) {
+    const who = `${String(row.organisation_id)} ${String(row.kind)}`;
     if (row.balance !== row.entries) {
       violations.push({
         rule: 'cached balance equals entries',
-        detail: `${row.organisation_id} ${row.kind}: cached ${row.balance}, entries ${row.entries}`,
+        detail: `${who}: cached ${String(row.balance)}, entries ${String(row.entries)}`,
       });
     }
-    if (row.balance < 0n) {
-      violations.push({
-        rule: 'balance not negative',
-        detail: `${row.organisation_id} ${row.kind}: ${row.balance}`,
-      });
+    if (BigInt(String(row.balance)) < 0n) {
+      violations.push({ rule: 'balance not negative', detail: `${who}: ${String(row.balance)}` });
     }
   }
 
   // Until settlement lands every lease is unsettled and holds its whole cost at the trade price.
-  const held = await prisma.$queryRaw<Array<{ organisation_id: string; held: bigint; expected: bigint }>>`
-    SELECT a.organisation_id, a.balance AS held,
-      (COALESCE((SELECT SUM(b.max_price_per_gpu_hour * (b.gpus - b.filled_gpus) * b.duration_hours)
-                 FROM bids b WHERE b.organisation_id = a.organisation_id
-                   AND b.status IN ('OPEN', 'PARTIALLY_FILLED')), 0)
-     + COALESCE((SELECT SUM(l.price_per_gpu_hour * l.gpus * l.duration_hours)
-                 FROM leases l WHERE l.buyer_organisation_id = a.organisation_id), 0))::bigint AS expected
-    FROM ledger_accounts a
-    WHERE a.kind = 'BUYER_HELD' AND a.organisation_id = ANY(${organisationIds}::uuid[])`;
+  const held = await query(
+    `SELECT a.organisation_id::text AS organisation_id, a.balance::text AS held,
+       (COALESCE((SELECT SUM(b.max_price_per_gpu_hour * (b.gpus - b.filled_gpus) * b.duration_hours)
+                  FROM bids b WHERE b.organisation_id = a.organisation_id
+                    AND b.status IN ('OPEN', 'PARTIALLY_FILLED')), 0)
+      + COALESCE((SELECT SUM(l.price_per_gpu_hour * l.gpus * l.duration_hours)
+                  FROM leases l WHERE l.buyer_organisation_id = a.organisation_id), 0))::text AS expected
+     FROM ledger_accounts a
+     WHERE a.kind = 'BUYER_HELD' AND a.organisation_id = ANY($1::uuid[])`,
+    organisationIds,
+  );
   for (const row of held) {
     if (row.held !== row.expected) {
       violations.push({
         rule: 'held = open bid holds + unsettled lease holds',
-        detail: `${row.organisation_id}: held ${row.held}, expected ${row.expected}`,
+        detail: `${String(row.organisation_id)}: held ${String(row.held)}, expected ${String(row.expected)}`,
       });
     }
   }
