@@ -18,6 +18,8 @@ import { MarketsModule } from '../modules/markets/markets.module';
 import { ProvidersModule } from '../modules/providers/providers.module';
 import { BuyersModule } from '../modules/buyers/buyers.module';
 import { BillingModule } from '../modules/billing/billing.module';
+import { LeasesModule } from '../modules/leases/leases.module';
+import { LeasesWorkerModule } from '../modules/leases/leases-worker.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
 import { MatchingWorkerModule } from '../modules/matching/matching-worker.module';
 
@@ -68,10 +70,16 @@ export class AppModule {
               ProvidersModule,
               BuyersModule,
               BillingModule,
+              LeasesModule,
             ]
           : []),
         ...(roles.worker
-          ? [DiscoveryModule, EventsWorkerModule.register(config), MatchingWorkerModule.register(config)]
+          ? [
+              DiscoveryModule,
+              EventsWorkerModule.register(config),
+              MatchingWorkerModule.register(config),
+              LeasesWorkerModule.register(config),
+            ]
           : []),
       ],
       providers: roles.worker ? [WorkerShutdown] : [],

@@ -134,6 +134,13 @@ export class EnvironmentVariables {
   @Max(1_440)
   LEASE_PROVISIONING_MINUTES = 15;
 
+  /** How often the lease sweep ends due leases and terminates unprovisioned ones (backstop of delayed jobs). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  LEASE_SWEEP_INTERVAL_MS = 30_000;
+
   /**
    * Test-only hooks (a run can be held open between reading the book and committing, through a
    * Redis key); refused in production.

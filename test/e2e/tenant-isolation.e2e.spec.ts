@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { PrismaService } from '../../src/infra/prisma/prisma.service';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
 import {
@@ -42,6 +43,45 @@ const topUp = async (app: NestFastifyApplication, owner: TestTenant) => {
     .expect(201);
   return (res.body as { id: string }).id;
 };
+/**
+ * A SCHEDULED lease between the owner and a counterpart of the other role, written straight to
+ * the table (this suite runs no worker to match): only who may see it matters here.
+ */
+const counterparts: string[] = [];
+const leaseOf = async (app: NestFastifyApplication, owner: TestTenant, role: 'PROVIDER' | 'BUYER') => {
+  const counterpart = await registerOrganisation(app, role === 'BUYER' ? 'PROVIDER' : 'BUYER', {
+    verified: true,
+  });
+  counterparts.push(counterpart.organisationId);
+  const [providerTenant, buyerTenant] = role === 'PROVIDER' ? [owner, counterpart] : [counterpart, owner];
+  const siteId = await site(app, providerTenant);
+  const offerId = (await placeOffer(app, providerTenant, siteId)).id;
+  const bidId = (await placeBid(app, buyerTenant)).id;
+  const prisma = app.get(PrismaService);
+  const offer = await prisma.offer.findUniqueOrThrow({ where: { id: offerId } });
+  const now = new Date();
+  const lease = await prisma.lease.create({
+    data: {
+      marketId: offer.marketId,
+      offerId,
+      bidId,
+      providerOrganisationId: providerTenant.organisationId,
+      buyerOrganisationId: buyerTenant.organisationId,
+      siteId,
+      gpus: 1,
+      pricePerGpuHour: offer.pricePerGpuHour,
+      durationHours: 1,
+      billingMode: 'RESERVED',
+      feeBps: 300,
+      payPerUseMinPercent: 0,
+      matchEpoch: 0n,
+      provisioningDeadline: new Date(now.getTime() + 3_600_000),
+      createdAt: now,
+      updatedAt: now,
+    },
+  });
+  return lease.id;
+};
 const person = (_app: NestFastifyApplication, owner: TestTenant) => Promise.resolve(owner.ownerId);
 // A fresh key, never used, so its lastUsedAt cannot change while the case runs.
 const apiKey = async (app: NestFastifyApplication, owner: TestTenant) => {
@@ -71,6 +111,27 @@ const CASES: Record<string, IsolationCase> = {
   'POST /v1/offers/{id}/cancel': { role: 'PROVIDER', create: offer, readBack: (id) => `/v1/offers/${id}` },
   'GET /v1/bids/{id}': { role: 'BUYER', create: bid, readBack: (id) => `/v1/bids/${id}` },
   'POST /v1/bids/{id}/cancel': { role: 'BUYER', create: bid, readBack: (id) => `/v1/bids/${id}` },
+  'GET /v1/leases/{id}': {
+    role: 'PROVIDER',
+    create: (app, owner) => leaseOf(app, owner, 'PROVIDER'),
+    readBack: (id) => `/v1/leases/${id}`,
+  },
+  'POST /v1/leases/{id}/access': {
+    role: 'PROVIDER',
+    create: (app, owner) => leaseOf(app, owner, 'PROVIDER'),
+    body: { endpoint: 'https://inference.example/v1', credentials: [{ name: 'api_key', value: 'k' }] },
+    readBack: (id) => `/v1/leases/${id}`,
+  },
+  'GET /v1/leases/{id}/access': {
+    role: 'BUYER',
+    create: (app, owner) => leaseOf(app, owner, 'BUYER'),
+    readBack: (id) => `/v1/leases/${id}`,
+  },
+  'POST /v1/leases/{id}/terminate': {
+    role: 'BUYER',
+    create: (app, owner) => leaseOf(app, owner, 'BUYER'),
+    readBack: (id) => `/v1/leases/${id}`,
+  },
   'GET /v1/top-ups/{id}': { role: 'BUYER', create: topUp, readBack: (id) => `/v1/top-ups/${id}` },
   'GET /v1/users/{id}': { role: 'BUYER', create: person, readBack: (id) => `/v1/users/${id}` },
   'POST /v1/users/{id}/disable': {
@@ -125,10 +186,9 @@ describe('tenant isolation (invariant 6)', () => {
   afterAll(async () => {
     await removeMarketplaceData(
       app,
-      Object.values(tenants).flatMap(({ owner, intruder }) => [
-        owner.organisationId,
-        intruder.organisationId,
-      ]),
+      Object.values(tenants)
+        .flatMap(({ owner, intruder }) => [owner.organisationId, intruder.organisationId])
+        .concat(counterparts),
     );
     await app.close();
   });

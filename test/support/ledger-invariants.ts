@@ -72,7 +72,9 @@ export async function ledgerViolations(
                   FROM bids b WHERE b.organisation_id = a.organisation_id
                     AND b.status IN ('OPEN', 'PARTIALLY_FILLED')), 0)
       + COALESCE((SELECT SUM(l.price_per_gpu_hour * l.gpus * l.duration_hours)
-                  FROM leases l WHERE l.buyer_organisation_id = a.organisation_id), 0))::text AS expected
+                  FROM leases l WHERE l.buyer_organisation_id = a.organisation_id
+                    -- A lease terminated before it started was refunded in full.
+                    AND NOT (l.status = 'TERMINATED' AND l.started_at IS NULL)), 0))::text AS expected
      FROM ledger_accounts a
      WHERE a.kind = 'BUYER_HELD' AND a.organisation_id = ANY($1::uuid[])`,
     organisationIds,

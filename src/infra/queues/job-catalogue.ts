@@ -6,6 +6,7 @@ export const QUEUE = {
   events: 'events',
   maintenance: 'maintenance',
   matching: 'matching',
+  leases: 'leases',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -42,6 +43,8 @@ export interface JobPayloads {
   'matching.run': MatchRunPayload;
   /** Expires orders due by now and asks for a run of every market with a live book; scheduled and delayed. */
   'matching.sweep': ReconcilePayload;
+  /** Terminates leases past their provisioning deadline and ends those due; scheduled and delayed. */
+  'leases.sweep': ReconcilePayload;
 }
 export type JobName = keyof JobPayloads;
 
@@ -88,6 +91,11 @@ export const JOBS = {
     queue: QUEUE.matching,
     payload: ReconcilePayload,
     options: { attempts: 3, backoff: { type: 'fixed', delay: 1_000 }, ...retention },
+  },
+  'leases.sweep': {
+    queue: QUEUE.leases,
+    payload: ReconcilePayload,
+    options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, ...retention },
   },
 } as const satisfies { [N in JobName]: JobDefinition };
 

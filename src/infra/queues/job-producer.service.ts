@@ -19,8 +19,9 @@ export class JobProducer {
     @InjectQueue(QUEUE.events) events: Queue,
     @InjectQueue(QUEUE.maintenance) maintenance: Queue,
     @InjectQueue(QUEUE.matching) matching: Queue,
+    @InjectQueue(QUEUE.leases) leases: Queue,
   ) {
-    this.queues = { events, maintenance, matching };
+    this.queues = { events, maintenance, matching, leases };
     for (const queue of Object.values(this.queues)) {
       // Without a listener an unreachable Redis would surface as an unhandled 'error' event.
       queue.on('error', (error: Error) => this.logger.warn(`queue ${queue.name}: ${error.message}`));

@@ -7,6 +7,7 @@ import {
   bidHoldTransfer,
   bidReleaseTransfer,
   leaseHoldTransfer,
+  leaseRefundTransfer,
   topUpTransfer,
   type LeaseConversion,
   type TransferDraft,
@@ -66,6 +67,23 @@ export class LedgerService {
   async convertToLeaseHolds(conversions: readonly LeaseConversion[]): Promise<void> {
     const transfers = conversions.map((conversion) => leaseHoldTransfer(conversion)).filter(isTransfer);
     await this.post(transfers);
+  }
+
+  /** Leases that never ran hand their whole hold back to their buyers (once per lease). */
+  async refundLeases(
+    leases: ReadonlyArray<{
+      leaseId: string;
+      buyerOrganisationId: string;
+      currency: string;
+      pricePerGpuHour: bigint;
+      gpus: number;
+      durationHours: number;
+      reason: string;
+    }>,
+  ): Promise<void> {
+    await this.post(
+      leases.map((lease) => leaseRefundTransfer({ ...lease, organisationId: lease.buyerOrganisationId })),
+    );
   }
 
   /** A confirmed top-up becomes available credit (once per top-up). */

@@ -181,6 +181,34 @@ export function bidReleaseTransfer(input: {
   });
 }
 
+/**
+ * A lease that never ran (terminated before access was handed over) gives its whole hold back:
+ * price x GPUs x hours at the trade price, which is all the lease held.
+ */
+export function leaseRefundTransfer(input: {
+  leaseId: string;
+  organisationId: string;
+  currency: string;
+  pricePerGpuHour: bigint;
+  gpus: number;
+  durationHours: number;
+  reason: string;
+}): TransferDraft {
+  const amount = bidHoldAmount(input.pricePerGpuHour, input.gpus, input.durationHours);
+  return balanced({
+    key: `lease-release:${input.leaseId}`,
+    kind: 'REFUND',
+    currency: input.currency,
+    organisationId: input.organisationId,
+    leaseId: input.leaseId,
+    memo: input.reason,
+    entries: [
+      { account: held(input.organisationId), amount: -amount },
+      { account: available(input.organisationId), amount },
+    ],
+  });
+}
+
 function balanced(transfer: TransferDraft): TransferDraft {
   assertBalanced(transfer);
   return transfer;

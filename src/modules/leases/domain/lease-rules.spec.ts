@@ -1,0 +1,57 @@
+import { currentPeriodEnd, leaseEndsAt, terminationOutcome, type LeaseClock } from './lease-rules';
+
+const T0 = new Date('2026-12-01T08:00:00.000Z');
+const at = (minutes: number): Date => new Date(T0.getTime() + minutes * 60_000);
+const active: LeaseClock = { status: 'ACTIVE', startedAt: T0, endsAt: at(6 * 60), periodSeconds: 3600 };
+
+describe('lease rules', () => {
+  it('ends an ACTIVE lease its duration after the handover', () => {
+    expect(leaseEndsAt(T0, 6)).toEqual(at(360));
+  });
+
+  it('finds the end of the period a moment falls in', () => {
+    expect(currentPeriodEnd(T0, 3600, at(0))).toEqual(at(60));
+    expect(currentPeriodEnd(T0, 3600, at(59))).toEqual(at(60));
+    // On a boundary the next period has begun.
+    expect(currentPeriodEnd(T0, 3600, at(60))).toEqual(at(120));
+    expect(currentPeriodEnd(T0, 900, at(20))).toEqual(at(30));
+  });
+
+  it('lets either side terminate before the handover, refunding in full', () => {
+    const scheduled: LeaseClock = { status: 'SCHEDULED', startedAt: null, endsAt: null, periodSeconds: 3600 };
+    expect(terminationOutcome(scheduled, 'BUYER', at(5))).toEqual({
+      kind: 'terminate',
+      reason: 'BUYER_REQUEST',
+      refundInFull: true,
+    });
+    expect(terminationOutcome(scheduled, 'PROVIDER', at(5))).toEqual({
+      kind: 'terminate',
+      reason: 'PROVIDER_REQUEST',
+      refundInFull: true,
+    });
+  });
+
+  it('ends a buyer-terminated ACTIVE lease at the end of its current period', () => {
+    expect(terminationOutcome(active, 'BUYER', at(90))).toEqual({ kind: 'shorten', endsAt: at(120) });
+    // In the last period there is nothing to shorten.
+    expect(terminationOutcome(active, 'BUYER', at(5 * 60 + 10))).toEqual({ kind: 'unchanged' });
+    // Asking twice changes nothing more.
+    const shortened = { ...active, endsAt: at(120) };
+    expect(terminationOutcome(shortened, 'BUYER', at(100))).toEqual({ kind: 'unchanged' });
+  });
+
+  it('stops a provider-terminated ACTIVE lease now, without a full refund', () => {
+    expect(terminationOutcome(active, 'PROVIDER', at(90))).toEqual({
+      kind: 'terminate',
+      reason: 'PROVIDER_REQUEST',
+      refundInFull: false,
+    });
+  });
+
+  it('leaves ended and terminated leases as they are', () => {
+    expect(terminationOutcome({ ...active, status: 'ENDED' }, 'BUYER', at(1))).toEqual({ kind: 'unchanged' });
+    expect(terminationOutcome({ ...active, status: 'TERMINATED' }, 'PROVIDER', at(1))).toEqual({
+      kind: 'unchanged',
+    });
+  });
+});

@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from '../../infra/config/app-config';
+import { QUEUE } from '../../infra/queues/job-catalogue';
+import { registerProcessor } from '../../infra/queues/register-processor';
+import { BillingModule } from '../billing/billing.module';
+import { EventsModule } from '../events/events.module';
+import { LeaseLifecycleService } from './lease-lifecycle.service';
+import { LeaseTimersConsumer } from './lease-timers.consumer';
+import { LeasesProcessor } from './leases.processor';
+import { LeasesRepository } from './leases.repository';
+import { LeasesScheduler } from './leases.scheduler';
+
+const LEASES_CONCURRENCY = 2;
+
+/** The worker side of leases: the sweep, its schedule and the timers that bring it forward. */
+@Module({})
+export class LeasesWorkerModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: LeasesWorkerModule,
+      imports: [EventsModule, BillingModule],
+      providers: [
+        LeasesRepository,
+        LeaseLifecycleService,
+        LeaseTimersConsumer,
+        LeasesScheduler,
+        registerProcessor(LeasesProcessor, QUEUE.leases, config, LEASES_CONCURRENCY),
+      ],
+      exports: [LeaseLifecycleService],
+    };
+  }
+}

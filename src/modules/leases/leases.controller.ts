@@ -1,0 +1,108 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorBody } from '../../infra/http/error-body';
+import { CurrentPrincipal, RequireScope } from '../organisations/auth/auth.decorators';
+import type { Principal } from '../organisations/auth/principal';
+import {
+  AccessDetailsResponse,
+  HandOverAccessDto,
+  LeasePageResponse,
+  LeaseResponse,
+  ListLeasesQuery,
+} from './dto/lease.dto';
+import { LeasesService } from './leases.service';
+
+@ApiTags('leases')
+@ApiBearerAuth('api-key')
+@ApiBearerAuth('access-token')
+@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
+@ApiForbiddenResponse({ type: ErrorBody, description: 'Key lacks the scope, or the wrong side of the lease' })
+@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@Controller('v1/leases')
+export class LeasesController {
+  constructor(private readonly leases: LeasesService) {}
+
+  @Get()
+  @RequireScope('read')
+  @ApiOperation({ summary: 'Leases you buy (buyers) or provide (providers), newest first' })
+  @ApiOkResponse({ type: LeasePageResponse })
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'Unknown market, bad filter, page size or cursor' })
+  listLeases(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListLeasesQuery,
+  ): Promise<LeasePageResponse> {
+    return this.leases.listLeases(principal, query);
+  }
+
+  @Get(':id')
+  @RequireScope('read')
+  @ApiOperation({ summary: 'One of your leases' })
+  @ApiOkResponse({ type: LeaseResponse })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  getLease(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<LeaseResponse> {
+    return this.leases.getLease(principal, id);
+  }
+
+  @Post(':id/access')
+  @HttpCode(200)
+  @RequireScope('orders')
+  @ApiOperation({
+    summary: 'Hand over access (provider): the lease becomes ACTIVE and billing starts',
+    description:
+      'Endpoint and credentials are stored encrypted and readable by the buyer only. Allowed once, while ' +
+      'the lease is SCHEDULED and before its provisioning deadline; writes `lease.started`.',
+  })
+  @ApiOkResponse({ type: LeaseResponse })
+  @ApiBadRequestResponse({ type: ErrorBody })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiConflictResponse({
+    type: ErrorBody,
+    description: 'Handed over already, deadline passed, or lease closed',
+  })
+  handOverAccess(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body() body: HandOverAccessDto,
+  ): Promise<LeaseResponse> {
+    return this.leases.handOverAccess(principal, id, body);
+  }
+
+  @Get(':id/access')
+  @RequireScope('read')
+  @ApiOperation({ summary: 'Read access details (buyer)' })
+  @ApiOkResponse({ type: AccessDetailsResponse })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiConflictResponse({ type: ErrorBody, description: 'Not handed over yet' })
+  readAccess(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<AccessDetailsResponse> {
+    return this.leases.readAccess(principal, id);
+  }
+
+  @Post(':id/terminate')
+  @HttpCode(200)
+  @RequireScope('orders')
+  @ApiOperation({
+    summary: 'End a lease early (either side; rule in the README)',
+    description:
+      'Before access: TERMINATED with a full refund. Active, buyer: ends at the end of the current billing ' +
+      'period. Active, provider: TERMINATED now. Idempotent by state.',
+  })
+  @ApiOkResponse({ type: LeaseResponse })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  terminateLease(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<LeaseResponse> {
+    return this.leases.terminateLease(principal, id);
+  }
+}

@@ -1,0 +1,252 @@
+import { Injectable } from '@nestjs/common';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import type { LeaseStatus, LeaseTerminationReason, OrganisationRole } from '../../generated/prisma/enums.js';
+import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
+import type { PrismaService } from '../../infra/prisma/prisma.service';
+
+export interface LeaseRecord {
+  id: string;
+  market: { slug: string; currency: string; currencyScale: number };
+  offerId: string;
+  bidId: string;
+  buyerOrganisationId: string;
+  providerOrganisationId: string;
+  siteId: string;
+  gpus: number;
+  pricePerGpuHour: bigint;
+  durationHours: number;
+  billingMode: 'RESERVED' | 'PAY_PER_USE';
+  feeBps: number;
+  payPerUseMinPercent: number;
+  periodSeconds: number;
+  status: LeaseStatus;
+  terminationReason: LeaseTerminationReason | null;
+  provisioningDeadline: Date;
+  startedAt: Date | null;
+  endsAt: Date | null;
+  endedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const LEASE_SELECT = {
+  id: true,
+  market: { select: { slug: true, currency: true, currencyScale: true } },
+  offerId: true,
+  bidId: true,
+  buyerOrganisationId: true,
+  providerOrganisationId: true,
+  siteId: true,
+  gpus: true,
+  pricePerGpuHour: true,
+  durationHours: true,
+  billingMode: true,
+  feeBps: true,
+  payPerUseMinPercent: true,
+  periodSeconds: true,
+  status: true,
+  terminationReason: true,
+  provisioningDeadline: true,
+  startedAt: true,
+  endsAt: true,
+  endedAt: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
+
+/** The column naming the organisation on the lease's side it plays. */
+const sideOf = (role: OrganisationRole): 'buyerOrganisationId' | 'providerOrganisationId' =>
+  role === 'BUYER' ? ('buyerOrganisationId' as const) : ('providerOrganisationId' as const);
+
+interface SystemLeaseRow {
+  id: string;
+  market: string;
+  currency: string;
+  offer_id: string;
+  buyer_organisation_id: string;
+  provider_organisation_id: string;
+  gpus: number;
+  price_per_gpu_hour: bigint;
+  duration_hours: number;
+  started_at: Date | null;
+  ended_at: Date;
+}
+
+export interface ClosedLease {
+  id: string;
+  market: string;
+  currency: string;
+  offerId: string;
+  buyerOrganisationId: string;
+  providerOrganisationId: string;
+  gpus: number;
+  pricePerGpuHour: bigint;
+  durationHours: number;
+  startedAt: Date | null;
+  endedAt: Date;
+}
+
+const toClosed = (row: SystemLeaseRow): ClosedLease => ({
+  id: row.id,
+  market: row.market,
+  currency: row.currency,
+  offerId: row.offer_id,
+  buyerOrganisationId: row.buyer_organisation_id,
+  providerOrganisationId: row.provider_organisation_id,
+  gpus: row.gpus,
+  pricePerGpuHour: row.price_per_gpu_hour,
+  durationHours: row.duration_hours,
+  startedAt: row.started_at,
+  endedAt: row.ended_at,
+});
+
+/**
+ * Leases. Tenant methods take the organisation and the side it plays (a buyer reads leases it
+ * buys, a provider those it provides); `system…` methods are the worker's time-driven moves.
+ */
+@Injectable()
+export class LeasesRepository {
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+
+  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+    return this.txHost.tx;
+  }
+
+  async listLeases(
+    organisationId: string,
+    role: OrganisationRole,
+    filter: { status?: LeaseStatus; marketId?: string },
+    limit: number,
+    after: KeysetPosition | undefined,
+  ): Promise<LeaseRecord[]> {
+    return this.tx.lease.findMany({
+      where: {
+        [sideOf(role)]: organisationId,
+        ...(filter.status === undefined ? {} : { status: filter.status }),
+        ...(filter.marketId === undefined ? {} : { marketId: filter.marketId }),
+        ...afterPosition(after),
+      },
+      select: LEASE_SELECT,
+      orderBy: NEWEST_FIRST,
+      take: limit + 1,
+    });
+  }
+
+  async findLease(organisationId: string, role: OrganisationRole, id: string): Promise<LeaseRecord | null> {
+    return this.tx.lease.findFirst({ where: { id, [sideOf(role)]: organisationId }, select: LEASE_SELECT });
+  }
+
+  /** The sealed access details of a lease the organisation buys (null when none yet). */
+  async findSealedAccess(buyerOrganisationId: string, id: string): Promise<Uint8Array | null> {
+    const row = await this.tx.lease.findFirst({
+      where: { id, buyerOrganisationId },
+      select: { accessDetails: true },
+    });
+    return row?.accessDetails ?? null;
+  }
+
+  /**
+   * Stores access details and starts the lease: only while SCHEDULED and before its deadline.
+   * The lease runs its whole duration from now. False when any condition failed.
+   */
+  async startLease(
+    providerOrganisationId: string,
+    id: string,
+    sealed: Uint8Array,
+    now: Date,
+  ): Promise<boolean> {
+    const count = await this.tx.$executeRaw`
+      UPDATE leases SET status = 'ACTIVE', access_details = ${Buffer.from(sealed)}, started_at = ${now},
+             ends_at = ${now}::timestamptz + make_interval(hours => duration_hours), updated_at = ${now}
+      WHERE id = ${id}::uuid AND provider_organisation_id = ${providerOrganisationId}::uuid
+        AND status = 'SCHEDULED' AND provisioning_deadline > ${now}`;
+    return count === 1;
+  }
+
+  /** Moves an ACTIVE lease's end earlier (never later); false when it was not so. */
+  async shortenLease(buyerOrganisationId: string, id: string, endsAt: Date, now: Date): Promise<boolean> {
+    const { count } = await this.tx.lease.updateMany({
+      where: { id, buyerOrganisationId, status: 'ACTIVE', endsAt: { gt: endsAt } },
+      data: { endsAt, updatedAt: now },
+    });
+    return count === 1;
+  }
+
+  /** Terminates a live lease on one side's request; the closed lease, or null if not live. */
+  async terminateLease(
+    organisationId: string,
+    role: OrganisationRole,
+    id: string,
+    reason: LeaseTerminationReason,
+    now: Date,
+  ): Promise<ClosedLease | null> {
+    const column = role === 'BUYER' ? 'buyer_organisation_id' : 'provider_organisation_id';
+    const rows = await this.tx.$queryRawUnsafe<SystemLeaseRow[]>(
+      `UPDATE leases l SET status = 'TERMINATED', termination_reason = $3::"LeaseTerminationReason",
+              ended_at = $4, updated_at = $4
+       FROM markets m
+       WHERE l.id = $1::uuid AND l.${column} = $2::uuid AND l.status IN ('SCHEDULED', 'ACTIVE') AND m.id = l.market_id
+       RETURNING ${RETURNING}`,
+      id,
+      organisationId,
+      reason,
+      now,
+    );
+    return rows[0] === undefined ? null : toClosed(rows[0]);
+  }
+
+  /** SCHEDULED leases past their provisioning deadline: TERMINATED(PROVIDER_FAILURE). */
+  async systemFailProvisioning(now: Date, limit: number): Promise<ClosedLease[]> {
+    const rows = await this.tx.$queryRawUnsafe<SystemLeaseRow[]>(
+      `WITH due AS (
+         SELECT id FROM leases WHERE status = 'SCHEDULED' AND provisioning_deadline <= $1
+         ORDER BY provisioning_deadline LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE leases l SET status = 'TERMINATED', termination_reason = 'PROVIDER_FAILURE',
+              ended_at = $1, updated_at = $1
+       FROM due, markets m WHERE l.id = due.id AND m.id = l.market_id
+       RETURNING ${RETURNING}`,
+      now,
+      limit,
+    );
+    return rows.map(toClosed);
+  }
+
+  /** ACTIVE leases whose end has come: ENDED at their end. */
+  async systemEndDue(now: Date, limit: number): Promise<ClosedLease[]> {
+    const rows = await this.tx.$queryRawUnsafe<SystemLeaseRow[]>(
+      `WITH due AS (
+         SELECT id FROM leases WHERE status = 'ACTIVE' AND ends_at <= $1
+         ORDER BY ends_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE leases l SET status = 'ENDED', ended_at = l.ends_at, updated_at = $1
+       FROM due, markets m WHERE l.id = due.id AND m.id = l.market_id
+       RETURNING ${RETURNING}`,
+      now,
+      limit,
+    );
+    return rows.map(toClosed);
+  }
+
+  /**
+   * Gives closed leases' GPUs back to their offers. A live offer's status follows its free
+   * capacity again; a cancelled or expired one stays so (the GPUs are simply no longer leased).
+   */
+  async systemReturnGpus(leases: readonly ClosedLease[], now: Date): Promise<void> {
+    if (leases.length === 0) return;
+    const byOffer = new Map<string, number>();
+    for (const lease of leases) byOffer.set(lease.offerId, (byOffer.get(lease.offerId) ?? 0) + lease.gpus);
+    // Sorted, so that concurrent returns lock offers in one order.
+    const offers = [...byOffer.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    await this.tx.$executeRaw`
+      UPDATE offers o
+      SET leased_gpus = o.leased_gpus - v.gpus,
+          status = (CASE WHEN o.status IN ('CANCELLED', 'EXPIRED') THEN o.status::text
+                         WHEN o.leased_gpus - v.gpus = 0 THEN 'OPEN' ELSE 'PARTIALLY_FILLED' END)::"OrderStatus",
+          updated_at = ${now}
+      FROM unnest(${offers.map(([id]) => id)}::uuid[], ${offers.map(([, gpus]) => gpus)}::int[]) AS v(id, gpus)
+      WHERE o.id = v.id`;
+  }
+}
+
+const RETURNING = `l.id, m.slug AS market, m.currency, l.offer_id, l.buyer_organisation_id, l.provider_organisation_id,
+  l.gpus, l.price_per_gpu_hour, l.duration_hours, l.started_at, l.ended_at`;

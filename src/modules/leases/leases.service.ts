@@ -1,0 +1,197 @@
+import { Injectable } from '@nestjs/common';
+import { Transactional } from '@nestjs-cls/transactional';
+import { isUUID } from 'class-validator';
+import { Clock } from '../../infra/clock/clock';
+import { DataCipher } from '../../infra/crypto/data-cipher';
+import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import type { Page } from '../../infra/pagination/page';
+import { JobProducer } from '../../infra/queues/job-producer.service';
+import { DomainError } from '../../shared/domain-error';
+import { LedgerService } from '../billing/ledger.service';
+import { OutboxService } from '../events/outbox.service';
+import { MarketsService } from '../markets/markets.service';
+import type { OrganisationContext } from '../organisations/auth/principal';
+import { leaseClosed } from './domain/lease-events';
+import { terminationOutcome } from './domain/lease-rules';
+import type {
+  AccessDetailsResponse,
+  HandOverAccessDto,
+  LeaseResponse,
+  ListLeasesQuery,
+} from './dto/lease.dto';
+import { LeasesMapper } from './leases.mapper';
+import { LeasesRepository, type LeaseRecord } from './leases.repository';
+
+const leaseNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Lease not found.');
+
+interface SealedAccess {
+  endpoint: string;
+  credentials: Array<{ name: string; value: string }>;
+  instructions: string | null;
+  handedOverAt: string;
+}
+
+/**
+ * Leases as their two sides see them: the provider hands over access (the lease starts and
+ * billing with it), the buyer reads it; either side may end a lease early by the README's rule.
+ */
+@Injectable()
+export class LeasesService {
+  constructor(
+    private readonly leases: LeasesRepository,
+    private readonly markets: MarketsService,
+    private readonly cipher: DataCipher,
+    private readonly ledger: LedgerService,
+    private readonly outbox: OutboxService,
+    private readonly producer: JobProducer,
+    private readonly cursors: CursorCodec,
+    private readonly clock: Clock,
+  ) {}
+
+  async listLeases(org: OrganisationContext, query: ListLeasesQuery): Promise<Page<LeaseResponse>> {
+    const limit = this.cursors.limit(query.limit);
+    const market =
+      query.market === undefined ? undefined : await this.markets.findBySlug(query.market, 'market');
+    const rows = await this.leases.listLeases(
+      org.organisationId,
+      org.organisationRole,
+      { status: query.status, marketId: market?.id },
+      limit,
+      this.cursors.decode(query.cursor),
+    );
+    return this.cursors.page(rows, limit, (row) => LeasesMapper.lease(row));
+  }
+
+  /** A missing id, a malformed one and another organisation's are the same 404. */
+  async getLease(org: OrganisationContext, id: string): Promise<LeaseResponse> {
+    return LeasesMapper.lease(await this.mine(org, id));
+  }
+
+  /**
+   * The provider hands over access: stored encrypted (bound to the lease), and the lease is
+   * ACTIVE from now for its whole duration, which starts its billing periods.
+   */
+  @Transactional()
+  async handOverAccess(
+    org: OrganisationContext,
+    id: string,
+    input: HandOverAccessDto,
+  ): Promise<LeaseResponse> {
+    // Another organisation's lease is a 404 before anything else is said about it.
+    const lease = await this.mine(org, id);
+    // Not refused while suspended: a lease is binding and runs on (DESIGN, Organisations).
+    if (org.organisationRole !== 'PROVIDER') {
+      throw new DomainError('FORBIDDEN', 'Only the provider hands over access.');
+    }
+    const now = this.clock.now();
+    const details: SealedAccess = {
+      endpoint: input.endpoint,
+      credentials: input.credentials.map((c) => ({ name: c.name, value: c.value })),
+      instructions: input.instructions ?? null,
+      handedOverAt: now.toISOString(),
+    };
+    if (
+      !(await this.leases.startLease(
+        org.organisationId,
+        id,
+        this.cipher.encrypt(JSON.stringify(details), id),
+        now,
+      ))
+    ) {
+      throw new DomainError(
+        'CONFLICT',
+        lease.status === 'SCHEDULED'
+          ? 'The provisioning deadline has passed; the lease terminates as a provider failure.'
+          : `The lease is ${lease.status.toLowerCase()}; access was handed over already or can no longer be.`,
+        { status: lease.status },
+      );
+    }
+    const started = await this.mine(org, id);
+    await this.outbox.record({
+      type: 'lease.started',
+      aggregateType: 'lease',
+      aggregateId: id,
+      payload: {
+        leaseId: id,
+        market: started.market.slug,
+        buyerOrganisationId: started.buyerOrganisationId,
+        providerOrganisationId: started.providerOrganisationId,
+        gpus: started.gpus,
+        startedAt: started.startedAt?.toISOString() ?? now.toISOString(),
+        endsAt: started.endsAt?.toISOString() ?? null,
+      },
+    });
+    return LeasesMapper.lease(started);
+  }
+
+  /** Access details, decrypted for the buyer only; 409 until the provider has handed them over. */
+  async readAccess(org: OrganisationContext, id: string): Promise<AccessDetailsResponse> {
+    const lease = await this.mine(org, id);
+    if (org.organisationRole !== 'BUYER') {
+      throw new DomainError('FORBIDDEN', 'Access details are readable by the buyer only.');
+    }
+    const sealed = await this.leases.findSealedAccess(org.organisationId, id);
+    if (sealed === null) {
+      throw new DomainError('CONFLICT', 'The provider has not handed over access yet.', {
+        status: lease.status,
+      });
+    }
+    const details = JSON.parse(this.cipher.decrypt(sealed, id)) as SealedAccess;
+    return { leaseId: id, ...details };
+  }
+
+  /** Ends a lease early on one side's request (README, "Leases"); idempotent by state. */
+  @Transactional()
+  async terminateLease(org: OrganisationContext, id: string): Promise<LeaseResponse> {
+    const lease = await this.mine(org, id);
+    const now = this.clock.now();
+    const outcome = terminationOutcome(lease, org.organisationRole === 'BUYER' ? 'BUYER' : 'PROVIDER', now);
+    if (outcome.kind === 'shorten') {
+      if (await this.leases.shortenLease(org.organisationId, id, outcome.endsAt, now)) {
+        // Ends on time even if the scheduled sweep is far off; the sweep is the backstop.
+        await this.producer.enqueue(
+          'leases.sweep',
+          { trigger: 'lease-end' },
+          {
+            jobId: `end-${id}-${outcome.endsAt.getTime()}`,
+            delay: Math.max(0, outcome.endsAt.getTime() - now.getTime()) + 250,
+          },
+        );
+      }
+    } else if (outcome.kind === 'terminate') {
+      const closed = await this.leases.terminateLease(
+        org.organisationId,
+        org.organisationRole,
+        id,
+        outcome.reason,
+        now,
+      );
+      if (closed) {
+        await this.leases.systemReturnGpus([closed], now);
+        if (outcome.refundInFull) {
+          await this.ledger.refundLeases([
+            {
+              leaseId: closed.id,
+              buyerOrganisationId: closed.buyerOrganisationId,
+              currency: closed.currency,
+              pricePerGpuHour: closed.pricePerGpuHour,
+              gpus: closed.gpus,
+              durationHours: closed.durationHours,
+              reason: `terminated before access (${outcome.reason.toLowerCase()})`,
+            },
+          ]);
+        }
+        await this.outbox.record(leaseClosed(closed, { status: 'TERMINATED', reason: outcome.reason }));
+      }
+    }
+    return LeasesMapper.lease(await this.mine(org, id));
+  }
+
+  private async mine(org: OrganisationContext, id: string): Promise<LeaseRecord> {
+    const lease = isUUID(id)
+      ? await this.leases.findLease(org.organisationId, org.organisationRole, id)
+      : null;
+    if (!lease) throw leaseNotFound();
+    return lease;
+  }
+}
