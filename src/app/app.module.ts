@@ -19,6 +19,7 @@ import { ProvidersModule } from '../modules/providers/providers.module';
 import { BuyersModule } from '../modules/buyers/buyers.module';
 import { BillingModule } from '../modules/billing/billing.module';
 import { LeasesModule } from '../modules/leases/leases.module';
+import { SettlementWorkerModule } from '../modules/billing/settlement-worker.module';
 import { LeasesWorkerModule } from '../modules/leases/leases-worker.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
 import { MatchingWorkerModule } from '../modules/matching/matching-worker.module';
@@ -79,6 +80,7 @@ export class AppModule {
               EventsWorkerModule.register(config),
               MatchingWorkerModule.register(config),
               LeasesWorkerModule.register(config),
+              SettlementWorkerModule.register(config),
             ]
           : []),
       ],

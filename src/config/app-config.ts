@@ -141,6 +141,20 @@ export class EnvironmentVariables {
   @Max(3_600_000)
   LEASE_SWEEP_INTERVAL_MS = 30_000;
 
+  /** Minutes after a pay-per-use period's end during which its usage may still be reported. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_440)
+  SETTLEMENT_GRACE_MINUTES = 15;
+
+  /** How often the settlement sweep looks for billing periods due. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  SETTLEMENT_SWEEP_INTERVAL_MS = 30_000;
+
   /**
    * Test-only hooks (a run can be held open between reading the book and committing, through a
    * Redis key); refused in production.

@@ -2,20 +2,14 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { JobProducer } from '../../src/infra/queues/job-producer.service';
 import { LeaseLifecycleService } from '../../src/modules/leases/lease-lifecycle.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
-import {
-  createSite,
-  eventsOf,
-  hoursFromNow,
-  placeOffer,
-  removeMarketplaceData,
-} from './marketplace-fixtures';
+import { handOverAccess, leaseBetween, quiet as leaseQuiet } from './lease-fixtures';
+import { createSite, eventsOf, hoursFromNow, removeMarketplaceData } from './marketplace-fixtures';
 
 // A market no other suite fills in, so every lease here is this suite's.
 const MARKET = 'nvidia-a100-80gb';
@@ -38,66 +32,23 @@ describe('leases: access, deadlines, ends and early termination', () => {
   const ids: string[] = [];
   const http = () => request(app.getHttpServer());
 
-  const quiet = () =>
-    waitFor(
-      'the exchange to settle',
-      async () => {
-        const producer = app.get(JobProducer);
-        let busy = await prisma.outboxEvent.count({ where: { publishedAt: null } });
-        for (const queue of ['events', 'matching', 'leases'] as const) {
-          const counts = await producer.queue(queue).getJobCounts('wait', 'active', 'prioritized');
-          busy += (counts.wait ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
-        }
-        return busy === 0 ? true : undefined;
-      },
-      10_000,
-      50,
-    );
   const balance = async () =>
     ((await http().get('/v1/billing/balance').set(buyer.auth).expect(200)).body as { balances: unknown[] })
       .balances[0];
-
-  /** An offer and a crossing bid; resolves to the lease the worker creates. */
-  async function lease(gpus = 2, durationHours = 3): Promise<{ id: string; offerId: string; bidId: string }> {
-    const offer = await placeOffer(app, provider, site.id, {
-      market: MARKET,
-      gpus,
-      pricePerGpuHour: '10.00',
-      minLeaseHours: 1,
-    });
-    const bid = await http()
-      .post('/v1/bids')
-      .set(buyer.auth)
-      .set('idempotency-key', randomUUID())
-      .send({
+  const lease = (gpus = 2, durationHours = 3) =>
+    leaseBetween(
+      app,
+      { provider, buyer, siteId: site.id },
+      {
         market: MARKET,
         gpus,
-        maxPricePerGpuHour: '10.00',
+        price: '10.00',
         durationHours,
-        provinces: [],
-        minGpusPerSite: 1,
-        partialAllowed: false,
         billingMode: 'RESERVED',
-        expiresAt: hoursFromNow(24),
-      })
-      .expect(201);
-    const bidId = field(bid, 'id') as string;
-    const row = await waitFor('the lease', () =>
-      prisma.lease.findFirst({ where: { bidId } }).then((l) => l ?? undefined),
+      },
     );
-    await quiet();
-    return { id: row.id, offerId: offer.id, bidId };
-  }
-
-  const handOver = (id: string, tenant = provider) =>
-    http()
-      .post(`/v1/leases/${id}/access`)
-      .set(tenant.auth)
-      .send({
-        endpoint: 'https://inference.gz-dc.example/v1',
-        credentials: [{ name: 'api_key', value: 'sk-live-very-secret' }],
-        instructions: 'qwen2.5-72b preloaded',
-      });
+  const handOver = (id: string, tenant = provider) => handOverAccess(app, tenant, id);
+  const quiet = () => leaseQuiet(app);
 
   beforeAll(async () => {
     app = await startHttpApp(

@@ -146,6 +146,9 @@ export async function removeMarketplaceData(
   });
   const aggregateIds = [...offers, ...bids, ...leases].map((row) => row.id).concat(organisationIds);
   await prisma.outboxEvent.deleteMany({ where: { aggregateId: { in: aggregateIds } } });
+  const leaseIds = { leaseId: { in: leases.map((lease) => lease.id) } };
+  await prisma.usageReport.deleteMany({ where: leaseIds });
+  await prisma.leasePeriod.deleteMany({ where: leaseIds });
   await prisma.lease.deleteMany({ where: { id: { in: leases.map((lease) => lease.id) } } });
   await prisma.offer.deleteMany({ where });
   await prisma.bid.deleteMany({ where });

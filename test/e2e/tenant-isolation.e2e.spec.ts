@@ -127,6 +127,12 @@ const CASES: Record<string, IsolationCase> = {
     create: (app, owner) => leaseOf(app, owner, 'BUYER'),
     readBack: (id) => `/v1/leases/${id}`,
   },
+  'POST /v1/leases/{id}/usage': {
+    role: 'PROVIDER',
+    create: (app, owner) => leaseOf(app, owner, 'PROVIDER'),
+    body: { periodStart: '2026-12-01T00:00:00.000Z', gpuSeconds: 1 },
+    readBack: (id) => `/v1/leases/${id}`,
+  },
   'POST /v1/leases/{id}/terminate': {
     role: 'BUYER',
     create: (app, owner) => leaseOf(app, owner, 'BUYER'),

@@ -65,16 +65,19 @@ export async function ledgerViolations(
     }
   }
 
-  // Until settlement lands every lease is unsettled and holds its whole cost at the trade price.
+  // A lease holds its cost at the trade price less what its settled periods have paid.
   const held = await query(
     `SELECT a.organisation_id::text AS organisation_id, a.balance::text AS held,
        (COALESCE((SELECT SUM(b.max_price_per_gpu_hour * (b.gpus - b.filled_gpus) * b.duration_hours)
                   FROM bids b WHERE b.organisation_id = a.organisation_id
                     AND b.status IN ('OPEN', 'PARTIALLY_FILLED')), 0)
-      + COALESCE((SELECT SUM(l.price_per_gpu_hour * l.gpus * l.duration_hours)
-                  FROM leases l WHERE l.buyer_organisation_id = a.organisation_id
-                    -- A lease terminated before it started was refunded in full.
-                    AND NOT (l.status = 'TERMINATED' AND l.started_at IS NULL)), 0))::text AS expected
+      + COALESCE((SELECT SUM(
+                    -- Released (refunded before it started, or its last period settled): nothing held.
+                    CASE WHEN EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.key = 'lease-release:' || l.id::text)
+                         THEN 0
+                         ELSE l.price_per_gpu_hour * l.gpus * l.duration_hours
+                              - COALESCE((SELECT SUM(p.cost) FROM lease_periods p WHERE p.lease_id = l.id), 0) END)
+                  FROM leases l WHERE l.buyer_organisation_id = a.organisation_id), 0))::text AS expected
      FROM ledger_accounts a
      WHERE a.kind = 'BUYER_HELD' AND a.organisation_id = ANY($1::uuid[])`,
     organisationIds,
@@ -84,6 +87,24 @@ export async function ledgerViolations(
       violations.push({
         rule: 'held = open bid holds + unsettled lease holds',
         detail: `${String(row.organisation_id)}: held ${String(row.held)}, expected ${String(row.expected)}`,
+      });
+    }
+  }
+
+  // Providers are credited each settled period's cost less its fee (nothing is paid out yet).
+  const earnings = await query(
+    `SELECT a.organisation_id::text AS organisation_id, a.balance::text AS earnings,
+       COALESCE((SELECT SUM(p.cost - p.fee) FROM lease_periods p JOIN leases l ON l.id = p.lease_id
+                 WHERE l.provider_organisation_id = a.organisation_id), 0)::text AS expected
+     FROM ledger_accounts a
+     WHERE a.kind = 'PROVIDER_EARNINGS' AND a.organisation_id = ANY($1::uuid[])`,
+    organisationIds,
+  );
+  for (const row of earnings) {
+    if (row.earnings !== row.expected) {
+      violations.push({
+        rule: 'earnings = settled periods less fees',
+        detail: `${String(row.organisation_id)}: earnings ${String(row.earnings)}, expected ${String(row.expected)}`,
       });
     }
   }

@@ -7,6 +7,7 @@ export const QUEUE = {
   maintenance: 'maintenance',
   matching: 'matching',
   leases: 'leases',
+  settlement: 'settlement',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -16,6 +17,11 @@ export class ReconcilePayload {
   @IsString()
   @MaxLength(64)
   trigger?: string;
+}
+
+export class SettleLeasePayload {
+  @IsUUID()
+  leaseId!: string;
 }
 
 export class MatchRunPayload {
@@ -45,6 +51,13 @@ export interface JobPayloads {
   'matching.sweep': ReconcilePayload;
   /** Terminates leases past their provisioning deadline and ends those due; scheduled and delayed. */
   'leases.sweep': ReconcilePayload;
+  /** Finds leases with a billing period due and enqueues their settle jobs; scheduled. */
+  'settlement.sweep': ReconcilePayload;
+  /**
+   * Settles one lease's due periods. Job id = lease + next period index, so twins collapse; the
+   * lease row lock and unique keys make a repeat a no-op. Exhausted: the lease NEEDS_ATTENTION.
+   */
+  'settlement.settle-lease': SettleLeasePayload;
 }
 export type JobName = keyof JobPayloads;
 
@@ -96,6 +109,16 @@ export const JOBS = {
     queue: QUEUE.leases,
     payload: ReconcilePayload,
     options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, ...retention },
+  },
+  'settlement.sweep': {
+    queue: QUEUE.settlement,
+    payload: ReconcilePayload,
+    options: { attempts: 3, backoff: { type: 'fixed', delay: 5_000 }, ...retention },
+  },
+  'settlement.settle-lease': {
+    queue: QUEUE.settlement,
+    payload: SettleLeasePayload,
+    options: { attempts: 6, backoff: { type: 'exponential', delay: 2_000 }, ...retention },
   },
 } as const satisfies { [N in JobName]: JobDefinition };
 

@@ -20,8 +20,9 @@ export class JobProducer {
     @InjectQueue(QUEUE.maintenance) maintenance: Queue,
     @InjectQueue(QUEUE.matching) matching: Queue,
     @InjectQueue(QUEUE.leases) leases: Queue,
+    @InjectQueue(QUEUE.settlement) settlement: Queue,
   ) {
-    this.queues = { events, maintenance, matching, leases };
+    this.queues = { events, maintenance, matching, leases, settlement };
     for (const queue of Object.values(this.queues)) {
       // Without a listener an unreachable Redis would surface as an unhandled 'error' event.
       queue.on('error', (error: Error) => this.logger.warn(`queue ${queue.name}: ${error.message}`));

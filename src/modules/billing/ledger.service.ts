@@ -86,6 +86,11 @@ export class LedgerService {
     );
   }
 
+  /** Settlement's transfers (periods, the final release), built by settlement-rules; once per key. */
+  async postSettlement(transfers: readonly TransferDraft[]): Promise<void> {
+    await this.post(transfers);
+  }
+
   /** A confirmed top-up becomes available credit (once per top-up). */
   async creditTopUp(topUp: {
     topUpId: string;

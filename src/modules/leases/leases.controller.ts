@@ -21,6 +21,7 @@ import {
   LeaseResponse,
   ListLeasesQuery,
 } from './dto/lease.dto';
+import { ReportUsageDto, UsageReportResponse } from './dto/usage.dto';
 import { LeasesService } from './leases.service';
 
 @ApiTags('leases')
@@ -89,6 +90,29 @@ export class LeasesController {
     @Param('id') id: string,
   ): Promise<AccessDetailsResponse> {
     return this.leases.readAccess(principal, id);
+  }
+
+  @Post(':id/usage')
+  @HttpCode(200)
+  @RequireScope('usage')
+  @ApiOperation({
+    summary: 'Report usage of one billing period (provider, pay-per-use leases)',
+    description:
+      'Keyed by (lease, periodStart): the same numbers again answer the stored report. Refused: a period ' +
+      "that is not one of the lease's or has not ended (400), more than GPUs x the period's length (400), " +
+      'different numbers for a reported period, a reserved lease, or a period already settled (409). ' +
+      'Writes `usage.reported`.',
+  })
+  @ApiOkResponse({ type: UsageReportResponse })
+  @ApiBadRequestResponse({ type: ErrorBody })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiConflictResponse({ type: ErrorBody })
+  reportUsage(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body() body: ReportUsageDto,
+  ): Promise<UsageReportResponse> {
+    return this.leases.reportUsage(principal, id, body);
   }
 
   @Post(':id/terminate')

@@ -4,6 +4,7 @@ import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapt
 import type { LeaseStatus, LeaseTerminationReason, OrganisationRole } from '../../generated/prisma/enums.js';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
 import type { PrismaService } from '../../infra/prisma/prisma.service';
+import type { LeaseForUsage } from './domain/usage-rules';
 
 export interface LeaseRecord {
   id: string;
@@ -29,6 +30,22 @@ export interface LeaseRecord {
   createdAt: Date;
   updatedAt: Date;
 }
+
+export interface UsageRecord {
+  leaseId: string;
+  periodStart: Date;
+  gpuSeconds: bigint;
+  tokens: bigint | null;
+  createdAt: Date;
+}
+
+const USAGE_SELECT = {
+  leaseId: true,
+  periodStart: true,
+  gpuSeconds: true,
+  tokens: true,
+  createdAt: true,
+} as const;
 
 const LEASE_SELECT = {
   id: true,
@@ -162,6 +179,68 @@ export class LeasesRepository {
       WHERE id = ${id}::uuid AND provider_organisation_id = ${providerOrganisationId}::uuid
         AND status = 'SCHEDULED' AND provisioning_deadline > ${now}`;
     return count === 1;
+  }
+
+  /**
+   * The provider's lease, locked until the transaction ends, as a usage report needs it: the
+   * settlement job takes the same lock, so a report and its period's settlement never cross.
+   */
+  async lockForUsage(
+    providerOrganisationId: string,
+    id: string,
+  ): Promise<(LeaseForUsage & { id: string }) | null> {
+    const rows = await this.tx.$queryRaw<
+      Array<{
+        id: string;
+        status: LeaseForUsage['status'];
+        billing_mode: LeaseForUsage['billingMode'];
+        gpus: number;
+        period_seconds: number;
+        started_at: Date | null;
+        ends_at: Date | null;
+        ended_at: Date | null;
+        settled_periods: number;
+      }>
+    >`
+      SELECT id, status::text AS status, billing_mode::text AS billing_mode, gpus, period_seconds, started_at,
+             ends_at, ended_at, settled_periods
+      FROM leases WHERE id = ${id}::uuid AND provider_organisation_id = ${providerOrganisationId}::uuid
+      FOR UPDATE`;
+    const row = rows[0];
+    if (row === undefined) return null;
+    return {
+      id: row.id,
+      status: row.status,
+      billingMode: row.billing_mode,
+      gpus: row.gpus,
+      periodSeconds: row.period_seconds,
+      startedAt: row.started_at,
+      endAt: row.status === 'ACTIVE' ? row.ends_at : (row.ended_at ?? row.ends_at),
+      settledPeriods: row.settled_periods,
+    };
+  }
+
+  async findUsage(leaseId: string, periodStart: Date): Promise<UsageRecord | null> {
+    return this.tx.usageReport.findUnique({
+      where: { leaseId_periodStart: { leaseId, periodStart } },
+      select: USAGE_SELECT,
+    });
+  }
+
+  async createUsage(
+    leaseId: string,
+    usage: { periodStart: Date; gpuSeconds: bigint; tokens: bigint | null; at: Date },
+  ): Promise<UsageRecord> {
+    return this.tx.usageReport.create({
+      data: {
+        leaseId,
+        periodStart: usage.periodStart,
+        gpuSeconds: usage.gpuSeconds,
+        tokens: usage.tokens,
+        createdAt: usage.at,
+      },
+      select: USAGE_SELECT,
+    });
   }
 
   /** Moves an ACTIVE lease's end earlier (never later); false when it was not so. */

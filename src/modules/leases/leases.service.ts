@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
 import { Clock } from '../../infra/clock/clock';
+import { AppConfig } from '../../infra/config/app-config';
 import { DataCipher } from '../../infra/crypto/data-cipher';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import type { Page } from '../../infra/pagination/page';
@@ -20,9 +21,22 @@ import type {
   ListLeasesQuery,
 } from './dto/lease.dto';
 import { LeasesMapper } from './leases.mapper';
-import { LeasesRepository, type LeaseRecord } from './leases.repository';
+import { LeasesRepository, type LeaseRecord, type UsageRecord } from './leases.repository';
+import { periodForReport } from './domain/usage-rules';
+import type { ReportUsageDto, UsageReportResponse } from './dto/usage.dto';
 
 const leaseNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Lease not found.');
+
+function usageResponse(row: UsageRecord, periodSeconds: number, periodEnd?: Date): UsageReportResponse {
+  return {
+    leaseId: row.leaseId,
+    periodStart: row.periodStart.toISOString(),
+    periodEnd: (periodEnd ?? new Date(row.periodStart.getTime() + periodSeconds * 1000)).toISOString(),
+    gpuSeconds: Number(row.gpuSeconds),
+    tokens: row.tokens === null ? null : Number(row.tokens),
+    createdAt: row.createdAt.toISOString(),
+  };
+}
 
 interface SealedAccess {
   endpoint: string;
@@ -46,6 +60,7 @@ export class LeasesService {
     private readonly producer: JobProducer,
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
   ) {}
 
   async listLeases(org: OrganisationContext, query: ListLeasesQuery): Promise<Page<LeaseResponse>> {
@@ -138,6 +153,59 @@ export class LeasesService {
     }
     const details = JSON.parse(this.cipher.decrypt(sealed, id)) as SealedAccess;
     return { leaseId: id, ...details };
+  }
+
+  /**
+   * A provider's usage for one billing period of a pay-per-use lease, keyed by (lease, period
+   * start): the same numbers again answer the stored report, different ones 409, as does a
+   * report after the period settled.
+   */
+  @Transactional()
+  async reportUsage(
+    org: OrganisationContext,
+    id: string,
+    input: ReportUsageDto,
+  ): Promise<UsageReportResponse> {
+    const lease =
+      isUUID(id) && org.organisationRole === 'PROVIDER'
+        ? await this.leases.lockForUsage(org.organisationId, id)
+        : null;
+    if (!lease) throw leaseNotFound();
+    const report = {
+      periodStart: new Date(input.periodStart),
+      gpuSeconds: BigInt(input.gpuSeconds),
+      tokens: input.tokens === undefined ? null : BigInt(input.tokens),
+    };
+    const existing = await this.leases.findUsage(id, report.periodStart);
+    const now = this.clock.now();
+    if (existing) {
+      if (existing.gpuSeconds !== report.gpuSeconds || existing.tokens !== report.tokens) {
+        throw new DomainError(
+          'CONFLICT',
+          'This period was reported with different numbers; a report is final.',
+          {
+            reason: 'USAGE_ALREADY_REPORTED',
+          },
+        );
+      }
+      return usageResponse(existing, lease.periodSeconds);
+    }
+    const period = periodForReport(lease, report, now, this.config.env.SETTLEMENT_GRACE_MINUTES * 60_000);
+    const created = await this.leases.createUsage(id, { ...report, at: now });
+    await this.outbox.record({
+      type: 'usage.reported',
+      aggregateType: 'lease',
+      aggregateId: id,
+      payload: {
+        leaseId: id,
+        providerOrganisationId: org.organisationId,
+        periodStart: period.startsAt.toISOString(),
+        periodEnd: period.endsAt.toISOString(),
+        gpuSeconds: report.gpuSeconds.toString(),
+        tokens: report.tokens === null ? null : report.tokens.toString(),
+      },
+    });
+    return usageResponse(created, lease.periodSeconds, period.endsAt);
   }
 
   /** Ends a lease early on one side's request (README, "Leases"); idempotent by state. */

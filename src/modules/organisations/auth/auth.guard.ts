@@ -17,7 +17,8 @@ function bearerOf(request: FastifyRequest): string | undefined {
 }
 
 function hasScope(scopes: readonly ApiKeyScope[], required: ApiKeyScope): boolean {
-  return scopes.includes(required) || (required === 'read' && scopes.includes('orders'));
+  // `orders` is the operator's full key; `read` and `usage` are the narrow ones (dashboards, meters).
+  return scopes.includes(required) || (required !== 'orders' && scopes.includes('orders'));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { OrganisationRole, OrganisationStatus, UserRole } from '../../../generated/prisma/enums.js';
 
-/** API key scopes. `orders` (sites, offers, bids) implies `read`; `usage` reports usage only. */
+/** API key scopes. `orders` (sites, offers, bids, leases) implies `read` and `usage`; `usage` reports usage only. */
 export const API_KEY_SCOPES = ['read', 'orders', 'usage'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 

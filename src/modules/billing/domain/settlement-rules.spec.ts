@@ -1,0 +1,144 @@
+import fc from 'fast-check';
+import { assertBalanced } from './ledger-rules';
+import {
+  chargePeriod,
+  finalReleaseTransfer,
+  leaseHold,
+  periodsOf,
+  periodTransfer,
+  settlesAt,
+  type SettlingLease,
+} from './settlement-rules';
+
+const T0 = new Date('2026-12-01T08:00:00.000Z');
+const HOUR = 3_600_000;
+const base: SettlingLease = {
+  id: 'l1',
+  buyerOrganisationId: 'b',
+  providerOrganisationId: 'p',
+  currency: 'CNY',
+  gpus: 2,
+  pricePerGpuHour: 1000n,
+  durationHours: 3,
+  billingMode: 'RESERVED',
+  feeBps: 300,
+  payPerUseMinPercent: 30,
+  periodSeconds: 3600,
+  status: 'ENDED',
+  terminationReason: null,
+  startedAt: T0,
+  endAt: new Date(T0.getTime() + 3 * HOUR),
+};
+
+describe('settlement rules', () => {
+  it('cuts periods from the start, the last at the lease end', () => {
+    expect(periodsOf(base).map((p) => [p.index, p.endsAt.getTime() - p.startsAt.getTime()])).toEqual([
+      [0, HOUR],
+      [1, HOUR],
+      [2, HOUR],
+    ]);
+    const cut = { ...base, endAt: new Date(T0.getTime() + 2 * HOUR + 20 * 60_000) };
+    expect(periodsOf(cut).map((p) => p.endsAt.getTime() - p.startsAt.getTime())).toEqual([
+      HOUR,
+      HOUR,
+      20 * 60_000,
+    ]);
+  });
+
+  it('settles reserved periods at their end and pay-per-use ones after the grace', () => {
+    const [first] = periodsOf(base);
+    expect(settlesAt(first!, 'RESERVED', 15 * 60_000)).toEqual(new Date(T0.getTime() + HOUR));
+    expect(settlesAt(first!, 'PAY_PER_USE', 15 * 60_000)).toEqual(
+      new Date(T0.getTime() + HOUR + 15 * 60_000),
+    );
+  });
+
+  it('charges by the DESIGN formulas (worked examples)', () => {
+    const [p0] = periodsOf(base);
+    // Reserved: 2 GPUs x 3,600 s at 10.00/GPU-h = 20.00; fee 3% = 0.60.
+    expect(chargePeriod(base, p0!, null)).toMatchObject({
+      gpuSeconds: 7200n,
+      cost: 2000n,
+      fee: 60n,
+      basis: 'RESERVED',
+    });
+    const ppu = { ...base, billingMode: 'PAY_PER_USE' as const };
+    // Reported 3,600 GPU-s: 10.00; below the 30% minimum (2,160 GPU-s = 6.00) the minimum is paid.
+    expect(chargePeriod(ppu, p0!, 3600n)).toMatchObject({ cost: 1000n, fee: 30n, basis: 'REPORTED' });
+    expect(chargePeriod(ppu, p0!, 100n)).toMatchObject({ gpuSeconds: 2160n, cost: 600n, basis: 'MINIMUM' });
+    expect(chargePeriod(ppu, p0!, null)).toMatchObject({ gpuSeconds: 2160n, cost: 600n, fee: 18n });
+    expect(() => chargePeriod(ppu, p0!, 7201n)).toThrow(/above reserved/);
+    // A price that does not divide: floor(777 x 1 / 3600) = 0 for one GPU-second.
+    expect(chargePeriod({ ...ppu, pricePerGpuHour: 777n, payPerUseMinPercent: 0 }, p0!, 1n).cost).toBe(0n);
+  });
+
+  it('waives the minimum of the period a provider cut short, and charges reserved time elapsed', () => {
+    const cut: SettlingLease = {
+      ...base,
+      status: 'TERMINATED',
+      terminationReason: 'PROVIDER_REQUEST',
+      endAt: new Date(T0.getTime() + 2 * HOUR + 20 * 60_000),
+    };
+    const last = periodsOf(cut)[2]!;
+    expect(chargePeriod({ ...cut, billingMode: 'PAY_PER_USE' }, last, null)).toMatchObject({
+      gpuSeconds: 0n,
+      cost: 0n,
+    });
+    expect(chargePeriod(cut, last, null)).toMatchObject({ gpuSeconds: 2400n, basis: 'ELAPSED', cost: 666n });
+    // A buyer's early end keeps the minimum: only the provider's cut waives it.
+    const byBuyer = { ...cut, terminationReason: 'BUYER_REQUEST', billingMode: 'PAY_PER_USE' as const };
+    expect(chargePeriod(byBuyer, last, null).gpuSeconds).toBe(720n);
+  });
+
+  // Any lease, any reports: money balances, the buyer pays exactly what the provider and the
+  // platform receive, and the hold is used up exactly by periods plus the final release.
+  it('conserves money over a whole lease (property)', () => {
+    const lease = fc.record({
+      gpus: fc.integer({ min: 1, max: 10_000 }),
+      pricePerGpuHour: fc.bigInt({ min: 1n, max: 100_000_000n }),
+      durationHours: fc.integer({ min: 1, max: 48 }),
+      billingMode: fc.constantFrom('RESERVED' as const, 'PAY_PER_USE' as const),
+      feeBps: fc.integer({ min: 0, max: 5000 }),
+      payPerUseMinPercent: fc.integer({ min: 0, max: 100 }),
+      cutAfterMs: fc.option(fc.integer({ min: 1, max: 48 * HOUR - 1 }), { nil: undefined }),
+      usage: fc.array(fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }), {
+        maxLength: 48,
+      }),
+    });
+    fc.assert(
+      fc.property(lease, (l) => {
+        const cut = l.cutAfterMs !== undefined && l.cutAfterMs < l.durationHours * HOUR;
+        const settling: SettlingLease = {
+          ...base,
+          ...l,
+          status: cut ? 'TERMINATED' : 'ENDED',
+          terminationReason: cut ? 'PROVIDER_REQUEST' : null,
+          endAt: new Date(T0.getTime() + (cut ? l.cutAfterMs! : l.durationHours * HOUR)),
+        };
+        let paid = 0n;
+        let received = 0n;
+        for (const period of periodsOf(settling)) {
+          const share = l.usage[period.index] ?? null;
+          const reserved =
+            (BigInt(l.gpus) * BigInt(period.endsAt.getTime() - period.startsAt.getTime())) / 1000n;
+          const reported = share === null ? null : (reserved * BigInt(Math.floor(share * 1000))) / 1000n;
+          const charge = chargePeriod(settling, period, reported);
+          expect(charge.fee).toBeLessThanOrEqual(charge.cost);
+          const transfer = periodTransfer(settling, charge);
+          if (transfer) {
+            assertBalanced(transfer);
+            for (const entry of transfer.entries) {
+              if (entry.account.kind === 'BUYER_HELD') paid -= entry.amount;
+              else received += entry.amount;
+            }
+          }
+        }
+        expect(received).toBe(paid);
+        const release = finalReleaseTransfer(settling, paid);
+        const released = release?.entries.find((e) => e.account.kind === 'BUYER_AVAILABLE')?.amount ?? 0n;
+        expect(paid + released).toBe(leaseHold(settling));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

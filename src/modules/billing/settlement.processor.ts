@@ -1,0 +1,41 @@
+import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { Clock } from '../../infra/clock/clock';
+import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
+import { SettlementService } from './settlement.service';
+
+/** Settlement jobs. Thin: the service holds the rules; errors propagate for retries. */
+@Injectable()
+export class SettlementProcessor extends WorkerHost {
+  private readonly logger = new Logger(SettlementProcessor.name);
+  private readonly handlers: JobHandlers<'settlement'> = {
+    'settlement.sweep': async () => void (await this.settlement.sweep()),
+    'settlement.settle-lease': async (payload) => void (await this.settlement.settleLease(payload.leaseId)),
+  };
+
+  constructor(
+    private readonly settlement: SettlementService,
+    private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  async process(job: Job): Promise<void> {
+    await this.clock.sync();
+    await dispatchJob(this.handlers, job);
+  }
+
+  /** The last failed attempt of a settle job hands the lease to an admin. */
+  @OnWorkerEvent('failed')
+  async onFailed(job: Job | undefined, error: Error): Promise<void> {
+    this.logger.warn(
+      `job ${job?.name ?? '?'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${error.message}`,
+    );
+    const exhausted = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
+    const leaseId = (job?.data as { leaseId?: unknown } | undefined)?.leaseId;
+    if (exhausted && job.name === 'settlement.settle-lease' && typeof leaseId === 'string') {
+      await this.settlement.giveUp(leaseId, error.message);
+    }
+  }
+}

@@ -1,0 +1,266 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import { Clock } from '../../src/infra/clock/clock';
+import type { ControllableClock } from '../../src/infra/clock/controllable-clock';
+import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { SettlementService } from '../../src/modules/billing/settlement.service';
+import { LeaseLifecycleService } from '../../src/modules/leases/lease-lifecycle.service';
+import { startHttpApp } from '../support/http-app';
+import { ledgerViolations } from '../support/ledger-invariants';
+import { registerOrganisation, type TestTenant } from '../support/tenants';
+import { testConfig } from '../support/test-env';
+import { handOverAccess, leaseBetween, quiet } from './lease-fixtures';
+import { createSite, eventsOf, removeMarketplaceData } from './marketplace-fixtures';
+
+// Fee 300 bps (migration 20261128000000_init); no other suite fills here.
+const MARKET = 'nvidia-l40s-48gb';
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+
+const field = (res: { body: unknown }, name: string): unknown => (res.body as Record<string, unknown>)[name];
+
+/**
+ * Billing periods settled into provider earnings and platform fees, exactly once, with usage
+ * reports, the pay-per-use minimum and grace, early termination and the final release of the
+ * hold. Time moves on the controllable clock. Budget: ~15 s.
+ */
+describe('settlement: periods, usage, fees and exactly once', () => {
+  let app: NestFastifyApplication;
+  let prisma: PrismaService;
+  let provider: TestTenant;
+  let buyer: TestTenant;
+  let site: { id: string };
+  const ids: string[] = [];
+  const http = () => request(app.getHttpServer());
+  // Time moves on the exchange's controllable clock (shared by the API and the worker here).
+  const advance = (ms: number) => app.get<Clock, ControllableClock>(Clock).advance(ms);
+  const settle = (leaseId: string) => app.get(SettlementService).settleLease(leaseId);
+  const balances = async (tenant: TestTenant) =>
+    ((await http().get('/v1/billing/balance').set(tenant.auth).expect(200)).body as { balances: unknown[] })
+      .balances[0] as Record<string, string>;
+  const fees = async () => {
+    const [row] = await prisma.$queryRaw<Array<{ total: string }>>`
+      SELECT COALESCE(SUM(e.amount), 0)::text AS total FROM ledger_entries e
+      JOIN ledger_accounts a ON a.id = e.account_id WHERE a.kind = 'PLATFORM_FEES' AND a.currency = 'CNY'`;
+    return BigInt(row!.total);
+  };
+  const report = (leaseId: string, body: Record<string, unknown>) =>
+    http().post(`/v1/leases/${leaseId}/usage`).set(provider.auth).send(body);
+
+  beforeAll(async () => {
+    app = await startHttpApp(
+      testConfig({
+        RATE_LIMIT_PER_MINUTE: '100000',
+        RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
+        MATCHING_SWEEP_INTERVAL_MS: '3600000',
+        LEASE_SWEEP_INTERVAL_MS: '3600000',
+        SETTLEMENT_SWEEP_INTERVAL_MS: '3600000',
+        CLOCK: 'controllable',
+      }),
+      { api: true, worker: true },
+    );
+    prisma = app.get(PrismaService);
+    provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
+    buyer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 1_000_000n });
+    ids.push(provider.organisationId, buyer.organisationId);
+    site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
+  });
+
+  afterEach(async () => {
+    await quiet(app);
+    expect(await ledgerViolations(prisma, ids)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await quiet(app);
+    await removeMarketplaceData(app, ids);
+    await app.close();
+  });
+
+  it('settles reserved periods at their end into earnings and fees, once, then releases nothing left', async () => {
+    const lease = await leaseBetween(
+      app,
+      { provider, buyer, siteId: site.id },
+      {
+        market: MARKET,
+        gpus: 2,
+        price: '10.00',
+        durationHours: 3,
+        billingMode: 'RESERVED',
+      },
+    );
+    await handOverAccess(app, provider, lease.id).expect(200);
+    const buyerBefore = await balances(buyer);
+    const feesBefore = await fees();
+    expect(await settle(lease.id)).toBe(0);
+
+    await advance(2 * HOUR + MINUTE);
+    // Two periods over: each 2 GPUs x 1 h x 10.00 = 20.00, fee 3% = 0.60, provider 19.40.
+    expect(await settle(lease.id)).toBe(2);
+    expect(await settle(lease.id)).toBe(0);
+    const buyerAfter = await balances(buyer);
+    expect(Number(buyerBefore.held) - Number(buyerAfter.held)).toBeCloseTo(40, 6);
+    expect(buyerAfter.available).toBe(buyerBefore.available);
+    expect(await balances(provider)).toEqual({ currency: 'CNY', earnings: '38.80' });
+    expect((await fees()) - feesBefore).toBe(120n);
+    const periods = await prisma.leasePeriod.findMany({
+      where: { leaseId: lease.id },
+      orderBy: { index: 'asc' },
+    });
+    expect(periods.map((p) => [p.index, p.basis, p.gpuSeconds, p.cost, p.fee])).toEqual([
+      [0, 'RESERVED', 7200n, 2000n, 60n],
+      [1, 'RESERVED', 7200n, 2000n, 60n],
+    ]);
+    const settledEvents = (await eventsOf(app, lease.id)).filter((e) => e.type === 'period.settled');
+    expect(settledEvents.map((e) => e.payload)).toEqual([
+      expect.objectContaining({
+        period: 0,
+        cost: '20.00',
+        fee: '0.60',
+        providerProceeds: '19.40',
+        basis: 'RESERVED',
+      }),
+      expect.objectContaining({ period: 1, cost: '20.00', fee: '0.60' }),
+    ]);
+
+    // The lease ends; its last period settles and the lease is complete, its hold used up exactly.
+    await advance(HOUR);
+    expect(await app.get(LeaseLifecycleService).sweep()).toMatchObject({ ended: 1 });
+    expect(await settle(lease.id)).toBe(1);
+    const done = await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } });
+    expect(done).toMatchObject({ settlementState: 'COMPLETE', settledPeriods: 3 });
+    expect(await balances(provider)).toEqual({ currency: 'CNY', earnings: '58.20' });
+    expect(await prisma.ledgerTransfer.count({ where: { key: `lease-release:${lease.id}` } })).toBe(0);
+  });
+
+  it('bills pay-per-use on reported usage, at least the minimum, with grace and final reports', async () => {
+    const lease = await leaseBetween(
+      app,
+      { provider, buyer, siteId: site.id },
+      {
+        market: MARKET,
+        gpus: 2,
+        price: '10.00',
+        durationHours: 3,
+        billingMode: 'PAY_PER_USE',
+        payPerUseMinPercent: 30,
+      },
+    );
+    const started = (await handOverAccess(app, provider, lease.id).expect(200)).body as { startedAt: string };
+    // Not a period yet (still running) and not the lease's boundary.
+    await report(lease.id, { periodStart: started.startedAt, gpuSeconds: 10 }).expect(400);
+    // Period 0 ended 5 minutes ago: inside its grace for reports; period 1 is running.
+    await advance(HOUR + 5 * MINUTE);
+    const row = await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } });
+    const at = (ms: number) => new Date(row.startedAt!.getTime() + ms).toISOString();
+    const [p0, p1] = [at(0), at(HOUR)];
+
+    await report(lease.id, { periodStart: at(1000), gpuSeconds: 1 }).expect(400);
+    await report(lease.id, { periodStart: p0, gpuSeconds: 7201 }).expect(400);
+    await report(lease.id, { periodStart: p1, gpuSeconds: 1 }).expect(400);
+    const first = await report(lease.id, { periodStart: p0, gpuSeconds: 3600, tokens: 1_850_000 }).expect(
+      200,
+    );
+    expect(first.body).toMatchObject({
+      leaseId: lease.id,
+      periodStart: p0,
+      gpuSeconds: 3600,
+      tokens: 1_850_000,
+    });
+    await report(lease.id, { periodStart: p0, gpuSeconds: 3600, tokens: 1_850_000 }).expect(200);
+    const changed = await report(lease.id, { periodStart: p0, gpuSeconds: 3500, tokens: 1_850_000 }).expect(
+      409,
+    );
+    expect(field(changed, 'details')).toMatchObject({ reason: 'USAGE_ALREADY_REPORTED' });
+    const stranger = await registerOrganisation(app, 'PROVIDER', { verified: true });
+    await http()
+      .post(`/v1/leases/${lease.id}/usage`)
+      .set(stranger.auth)
+      .send({ periodStart: p0, gpuSeconds: 1 })
+      .expect(404);
+    // Within the grace nothing settles yet.
+    expect(await settle(lease.id)).toBe(0);
+    await advance(HOUR + 15 * MINUTE);
+
+    // Period 0 (3,600 GPU-s reported) and period 1 (none: the 30% minimum, 2,160 GPU-s) are past
+    // their grace; period 2 is running.
+    expect(await settle(lease.id)).toBe(2);
+    const periods = await prisma.leasePeriod.findMany({
+      where: { leaseId: lease.id },
+      orderBy: { index: 'asc' },
+    });
+    expect(periods.map((p) => [p.basis, p.gpuSeconds, p.cost, p.fee])).toEqual([
+      ['REPORTED', 3600n, 1000n, 30n],
+      ['MINIMUM', 2160n, 600n, 18n],
+    ]);
+    const late = await report(lease.id, { periodStart: p1, gpuSeconds: 100 }).expect(409);
+    expect(field(late, 'details')).toMatchObject({ reason: 'PERIOD_SETTLED' });
+
+    // The provider stops the lease 20 minutes into period 2: it pays elapsed usage only, no minimum.
+    const availableBefore = Number((await balances(buyer)).available);
+    await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).expect(200);
+    // Its cut period settles after the grace for a report.
+    expect(await settle(lease.id)).toBe(0);
+    await advance(16 * MINUTE);
+    expect(await settle(lease.id)).toBe(1);
+    const last = await prisma.leasePeriod.findFirstOrThrow({ where: { leaseId: lease.id, index: 2 } });
+    expect(last).toMatchObject({ basis: 'MINIMUM', gpuSeconds: 0n, cost: 0n });
+    // Hold 2 x 3 h x 10.00 = 60.00, of which 16.00 settled: 44.00 comes back.
+    expect(Number((await balances(buyer)).available) - availableBefore).toBeCloseTo(44, 6);
+    expect(await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } })).toMatchObject({
+      settlementState: 'COMPLETE',
+    });
+  });
+
+  it('settles a period once however many jobs race for it', async () => {
+    const lease = await leaseBetween(
+      app,
+      { provider, buyer, siteId: site.id },
+      {
+        market: MARKET,
+        gpus: 1,
+        price: '7.77',
+        durationHours: 2,
+        billingMode: 'RESERVED',
+      },
+    );
+    await handOverAccess(app, provider, lease.id).expect(200);
+    await advance(HOUR + MINUTE);
+    const settled = await Promise.all(Array.from({ length: 6 }, () => settle(lease.id)));
+    expect(settled.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(await prisma.leasePeriod.count({ where: { leaseId: lease.id } })).toBe(1);
+    expect(await prisma.ledgerTransfer.count({ where: { key: `settle:${lease.id}:0` } })).toBe(1);
+    // The sweep queues it once too (job id = lease + next period), and a queued twin is a no-op.
+    await advance(HOUR);
+    await app.get(LeaseLifecycleService).sweep();
+    expect(await app.get(SettlementService).sweep()).toBeGreaterThanOrEqual(1);
+    await quiet(app);
+    expect(await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } })).toMatchObject({
+      settlementState: 'COMPLETE',
+      settledPeriods: 2,
+    });
+  });
+
+  it('hands a lease whose settlement keeps failing to an admin, and skips it after', async () => {
+    const lease = await leaseBetween(
+      app,
+      { provider, buyer, siteId: site.id },
+      {
+        market: MARKET,
+        gpus: 1,
+        price: '5.00',
+        durationHours: 2,
+        billingMode: 'RESERVED',
+      },
+    );
+    await handOverAccess(app, provider, lease.id).expect(200);
+    await app.get(SettlementService).giveUp(lease.id, 'simulated: retries exhausted');
+    await advance(HOUR + MINUTE);
+    expect(await settle(lease.id)).toBe(0);
+    expect(await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } })).toMatchObject({
+      settlementState: 'NEEDS_ATTENTION',
+      settlementError: 'simulated: retries exhausted',
+    });
+    await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).expect(200);
+  });
+});
