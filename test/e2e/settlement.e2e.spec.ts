@@ -7,7 +7,8 @@ import { SettlementService } from '../../src/modules/billing/settlement.service'
 import { LeaseLifecycleService } from '../../src/modules/leases/lease-lifecycle.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
-import { registerOrganisation, type TestTenant } from '../support/tenants';
+import { createAdminWithCli } from '../support/admin-cli';
+import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
 import { handOverAccess, leaseBetween, quiet } from './lease-fixtures';
 import { createSite, eventsOf, removeMarketplaceData } from './marketplace-fixtures';
@@ -73,6 +74,12 @@ describe('settlement: periods, usage, fees and exactly once', () => {
 
   afterAll(async () => {
     await quiet(app);
+    // Payouts stay with the ledger (append-only); their events and audit rows go.
+    const payouts = (await prisma.payout.findMany({ where: { organisationId: { in: ids } } })).map(
+      (p) => p.id,
+    );
+    await prisma.outboxEvent.deleteMany({ where: { aggregateId: { in: payouts } } });
+    await prisma.auditLogEntry.deleteMany({ where: { targetId: { in: payouts } } });
     await removeMarketplaceData(app, ids);
     await app.close();
   });
@@ -262,5 +269,105 @@ describe('settlement: periods, usage, fees and exactly once', () => {
       settlementError: 'simulated: retries exhausted',
     });
     await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).expect(200);
+  });
+
+  it('pays a provider out of its earnings, and a buyer its unused credit, once an admin confirms', async () => {
+    const email = `admin-${Date.now()}@settlement.test`;
+    expect((await createAdminWithCli(email, 'settlement admin passphrase')).code).toBe(0);
+    const admin = (await signIn(app, { email, password: 'settlement admin passphrase' })).auth;
+    const owner = (await signIn(app, provider)).auth;
+    const earnings = Number((await balances(provider)).earnings);
+    expect(earnings).toBeGreaterThan(50);
+
+    // Keys cannot move money; and nothing is paid without a bank account on file.
+    await http()
+      .post('/v1/payouts')
+      .set(provider.auth)
+      .set('idempotency-key', 'p-0')
+      .send({ amount: '50.00' })
+      .expect(403);
+    const none = await http()
+      .post('/v1/payouts')
+      .set(owner)
+      .set('idempotency-key', 'p-1')
+      .send({ amount: '50.00' });
+    expect(none.status).toBe(409);
+    const account = await http()
+      .put('/v1/bank-account')
+      .set(owner)
+      .send({
+        beneficiary: 'Guizhou Mountain DC',
+        bankName: 'Bank of Guiyang',
+        accountNumber: '6222 0210 0101 2345 678',
+      })
+      .expect(200);
+    expect(account.body).toMatchObject({ accountLast4: '5678' });
+    await http()
+      .post('/v1/payouts')
+      .set(owner)
+      .set('idempotency-key', 'p-2')
+      .send({ amount: '100000.00' })
+      .expect(402);
+    const asked = await http()
+      .post('/v1/payouts')
+      .set(owner)
+      .set('idempotency-key', 'p-3')
+      .send({ amount: '50.00' })
+      .expect(201);
+    expect(asked.body).toMatchObject({
+      status: 'PENDING',
+      source: 'PROVIDER_EARNINGS',
+      amount: '50.00',
+      accountLast4: '5678',
+    });
+    expect(Number((await balances(provider)).earnings)).toBeCloseTo(earnings - 50, 6);
+
+    const id = field(asked, 'id') as string;
+    const queue = await http()
+      .get(`/admin/payouts?status=PENDING&organisationId=${provider.organisationId}`)
+      .set(admin)
+      .expect(200);
+    expect((queue.body as { data: Array<{ id: string; accountNumber: string }> }).data).toEqual([
+      expect.objectContaining({ id, accountNumber: '6222021001012345678' }),
+    ]);
+    const paid = await http()
+      .post(`/admin/payouts/${id}/confirm`)
+      .set(admin)
+      .send({ bankReference: 'BOGY-1' })
+      .expect(200);
+    expect(paid.body).toMatchObject({ status: 'PAID', bankReference: 'BOGY-1' });
+    await http()
+      .post(`/admin/payouts/${id}/confirm`)
+      .set(admin)
+      .send({ bankReference: 'BOGY-1' })
+      .expect(200);
+    await http().post(`/admin/payouts/${id}/reject`).set(admin).send({ reason: 'late' }).expect(409);
+    expect((await eventsOf(app, id)).map((e) => e.type)).toEqual(['payout.paid']);
+    expect(Number((await balances(provider)).earnings)).toBeCloseTo(earnings - 50, 6);
+
+    // A buyer withdraws unused credit; a rejected withdrawal gives it back.
+    const buyerOwner = (await signIn(app, buyer)).auth;
+    await http()
+      .put('/v1/bank-account')
+      .set(buyerOwner)
+      .send({ beneficiary: 'Inference SME', bankName: 'ICBC', accountNumber: '1234-5678-9012' })
+      .expect(200);
+    const before = Number((await balances(buyer)).available);
+    const withdrawal = await http()
+      .post('/v1/payouts')
+      .set(buyerOwner)
+      .set('idempotency-key', 'w-1')
+      .send({ amount: '10.00' })
+      .expect(201);
+    expect(withdrawal.body).toMatchObject({ source: 'BUYER_AVAILABLE' });
+    expect(Number((await balances(buyer)).available)).toBeCloseTo(before - 10, 6);
+    await http()
+      .post(`/admin/payouts/${field(withdrawal, 'id') as string}/reject`)
+      .set(admin)
+      .send({ reason: 'account closed' })
+      .expect(200);
+    expect(Number((await balances(buyer)).available)).toBeCloseTo(before, 6);
+    await http().get(`/v1/payouts/${id}`).set(buyer.auth).expect(404);
+    await http().get('/admin/payouts').set(provider.auth).expect(403);
   });
 });

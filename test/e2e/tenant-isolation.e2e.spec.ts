@@ -82,6 +82,21 @@ const leaseOf = async (app: NestFastifyApplication, owner: TestTenant, role: 'PR
   });
   return lease.id;
 };
+const payout = async (app: NestFastifyApplication, owner: TestTenant) => {
+  const session = (owner as Tenant).session;
+  await request(app.getHttpServer())
+    .put('/v1/bank-account')
+    .set(session)
+    .send({ beneficiary: 'Owner Co.', bankName: 'ICBC', accountNumber: '1234567890' })
+    .expect(200);
+  const res = await request(app.getHttpServer())
+    .post('/v1/payouts')
+    .set(session)
+    .set('idempotency-key', randomUUID())
+    .send({ amount: '1.00' })
+    .expect(201);
+  return (res.body as { id: string }).id;
+};
 const person = (_app: NestFastifyApplication, owner: TestTenant) => Promise.resolve(owner.ownerId);
 // A fresh key, never used, so its lastUsedAt cannot change while the case runs.
 const apiKey = async (app: NestFastifyApplication, owner: TestTenant) => {
@@ -138,6 +153,7 @@ const CASES: Record<string, IsolationCase> = {
     create: (app, owner) => leaseOf(app, owner, 'BUYER'),
     readBack: (id) => `/v1/leases/${id}`,
   },
+  'GET /v1/payouts/{id}': { role: 'BUYER', create: payout, readBack: (id) => `/v1/payouts/${id}` },
   'GET /v1/top-ups/{id}': { role: 'BUYER', create: topUp, readBack: (id) => `/v1/top-ups/${id}` },
   'GET /v1/users/{id}': { role: 'BUYER', create: person, readBack: (id) => `/v1/users/${id}` },
   'POST /v1/users/{id}/disable': {

@@ -91,11 +91,13 @@ export async function ledgerViolations(
     }
   }
 
-  // Providers are credited each settled period's cost less its fee (nothing is paid out yet).
+  // Providers are credited each settled period's cost less its fee, less what they asked to be paid out.
   const earnings = await query(
     `SELECT a.organisation_id::text AS organisation_id, a.balance::text AS earnings,
-       COALESCE((SELECT SUM(p.cost - p.fee) FROM lease_periods p JOIN leases l ON l.id = p.lease_id
-                 WHERE l.provider_organisation_id = a.organisation_id), 0)::text AS expected
+       (COALESCE((SELECT SUM(p.cost - p.fee) FROM lease_periods p JOIN leases l ON l.id = p.lease_id
+                 WHERE l.provider_organisation_id = a.organisation_id), 0)
+       - COALESCE((SELECT SUM(o.amount) FROM payouts o WHERE o.organisation_id = a.organisation_id
+                     AND o.source = 'PROVIDER_EARNINGS' AND o.status <> 'REJECTED'), 0))::text AS expected
      FROM ledger_accounts a
      WHERE a.kind = 'PROVIDER_EARNINGS' AND a.organisation_id = ANY($1::uuid[])`,
     organisationIds,
@@ -103,7 +105,7 @@ export async function ledgerViolations(
   for (const row of earnings) {
     if (row.earnings !== row.expected) {
       violations.push({
-        rule: 'earnings = settled periods less fees',
+        rule: 'earnings = settled periods less fees less payouts',
         detail: `${String(row.organisation_id)}: earnings ${String(row.earnings)}, expected ${String(row.expected)}`,
       });
     }

@@ -1,5 +1,12 @@
 import { Module } from '@nestjs/common';
+import { DataCipher } from '../../infra/crypto/data-cipher';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import { BankAccountController } from './bank-account.controller';
+import { PayoutsAdminController } from './payouts.admin.controller';
+import { PayoutsAdminService } from './payouts.admin.service';
+import { PayoutsController } from './payouts.controller';
+import { PayoutsRepository } from './payouts.repository';
+import { PayoutsService } from './payouts.service';
 import { AdminModule } from '../admin/admin.module';
 import { EventsModule } from '../events/events.module';
 import { BillingController } from './billing.controller';
@@ -17,13 +24,21 @@ import { TopUpsRepository } from './top-ups.repository';
 import { TopUpsService } from './top-ups.service';
 
 /**
- * The money behind the market: ledger, holds, top-ups (and, later, settlement and payouts).
+ * The money behind the market: ledger, holds, top-ups, payouts (settlement runs in the worker:
+ * SettlementWorkerModule).
  * Buyers (holds at placement) and the matching worker (the funds port) import it; its routes
  * are only served where the process serves HTTP.
  */
 @Module({
   imports: [AdminModule, EventsModule],
-  controllers: [BillingController, TopUpsController, TopUpsAdminController],
+  controllers: [
+    BillingController,
+    TopUpsController,
+    TopUpsAdminController,
+    PayoutsController,
+    PayoutsAdminController,
+    BankAccountController,
+  ],
   providers: [
     LedgerRepository,
     LedgerService,
@@ -32,6 +47,10 @@ import { TopUpsService } from './top-ups.service';
     TopUpsService,
     TopUpsAdminService,
     BillingService,
+    PayoutsRepository,
+    PayoutsService,
+    PayoutsAdminService,
+    DataCipher,
     Currencies,
     CursorCodec,
     // The one payment method shipped; another provider is bound here.

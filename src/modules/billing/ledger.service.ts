@@ -8,7 +8,11 @@ import {
   bidReleaseTransfer,
   leaseHoldTransfer,
   leaseRefundTransfer,
+  payoutPaidTransfer,
+  payoutRequestTransfer,
+  payoutReturnTransfer,
   topUpTransfer,
+  type PayoutMoney,
   type LeaseConversion,
   type TransferDraft,
 } from './domain/ledger-rules';
@@ -84,6 +88,35 @@ export class LedgerService {
     await this.post(
       leases.map((lease) => leaseRefundTransfer({ ...lease, organisationId: lease.buyerOrganisationId })),
     );
+  }
+
+  /** A payout asked for moves its amount to clearing, or 402 when the account does not hold it. */
+  async reservePayout(payout: PayoutMoney, currencyScale: number): Promise<void> {
+    const balances = await this.ledger.lockBalances(payout.organisationId, payout.currency);
+    const balance = balances.find((b) => b.kind === payout.source)?.balance ?? 0n;
+    const needed = `${formatMoney(payout.amount, currencyScale)} ${payout.currency}`;
+    const overdrawn = (): DomainError =>
+      new DomainError(
+        'INSUFFICIENT_FUNDS',
+        `The ${payout.source === 'PROVIDER_EARNINGS' ? 'earnings' : 'available credit'} of ${formatMoney(balance, currencyScale)} ${payout.currency} do not cover a payout of ${needed}.`,
+        {
+          required: formatMoney(payout.amount, currencyScale),
+          available: formatMoney(balance, currencyScale),
+          currency: payout.currency,
+        },
+      );
+    if (balance < payout.amount) throw overdrawn();
+    await this.post([payoutRequestTransfer(payout)], overdrawn);
+  }
+
+  /** The admin confirmed the transfer was sent (once per payout). */
+  async completePayout(payout: PayoutMoney): Promise<void> {
+    await this.post([payoutPaidTransfer(payout)]);
+  }
+
+  /** The admin refused the payout: its amount goes back (once per payout). */
+  async returnPayout(payout: PayoutMoney): Promise<void> {
+    await this.post([payoutReturnTransfer(payout)]);
   }
 
   /** Settlement's transfers (periods, the final release), built by settlement-rules; once per key. */

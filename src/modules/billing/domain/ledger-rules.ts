@@ -5,7 +5,7 @@
  */
 
 export type OrganisationAccountKind = 'BUYER_AVAILABLE' | 'BUYER_HELD' | 'PROVIDER_EARNINGS';
-export type SystemAccountKind = 'PLATFORM_FEES' | 'EXTERNAL_FUNDING';
+export type SystemAccountKind = 'PLATFORM_FEES' | 'EXTERNAL_FUNDING' | 'PAYOUT_CLEARING';
 export type TransferKind =
   | 'TOPUP'
   | 'BID_HOLD'
@@ -205,6 +205,67 @@ export function leaseRefundTransfer(input: {
     entries: [
       { account: held(input.organisationId), amount: -amount },
       { account: available(input.organisationId), amount },
+    ],
+  });
+}
+
+export type PayoutSource = 'PROVIDER_EARNINGS' | 'BUYER_AVAILABLE';
+
+export interface PayoutMoney {
+  payoutId: string;
+  organisationId: string;
+  source: PayoutSource;
+  amount: bigint;
+  currency: string;
+}
+
+const CLEARING: AccountRef = { organisationId: null, kind: 'PAYOUT_CLEARING' };
+const sourceOf = (payout: PayoutMoney): AccountRef => ({
+  organisationId: payout.organisationId,
+  kind: payout.source,
+});
+
+/** A payout asked for: the amount leaves the organisation's account for clearing at once. */
+export function payoutRequestTransfer(payout: PayoutMoney): TransferDraft {
+  return balanced({
+    key: `payout-request:${payout.payoutId}`,
+    kind: 'PAYOUT',
+    currency: payout.currency,
+    organisationId: payout.organisationId,
+    memo: 'payout requested',
+    entries: [
+      { account: sourceOf(payout), amount: -payout.amount },
+      { account: CLEARING, amount: payout.amount },
+    ],
+  });
+}
+
+/** The bank transfer was sent: the money has left the exchange. */
+export function payoutPaidTransfer(payout: PayoutMoney): TransferDraft {
+  return balanced({
+    key: `payout:${payout.payoutId}`,
+    kind: payout.source === 'BUYER_AVAILABLE' ? 'WITHDRAWAL' : 'PAYOUT',
+    currency: payout.currency,
+    organisationId: payout.organisationId,
+    memo: 'payout paid',
+    entries: [
+      { account: CLEARING, amount: -payout.amount },
+      { account: FUNDING, amount: payout.amount },
+    ],
+  });
+}
+
+/** The payout was refused: the amount returns to the account it came from. */
+export function payoutReturnTransfer(payout: PayoutMoney): TransferDraft {
+  return balanced({
+    key: `payout-return:${payout.payoutId}`,
+    kind: 'CORRECTION',
+    currency: payout.currency,
+    organisationId: payout.organisationId,
+    memo: 'payout rejected',
+    entries: [
+      { account: CLEARING, amount: -payout.amount },
+      { account: sourceOf(payout), amount: payout.amount },
     ],
   });
 }

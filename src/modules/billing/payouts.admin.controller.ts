@@ -1,0 +1,64 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorBody } from '../../infra/http/error-body';
+import { AdminOnly, CurrentAdmin } from '../organisations/auth/auth.decorators';
+import type { AdminPrincipal } from '../organisations/auth/principal';
+import { AdminListPayoutsQuery, AdminPayoutPageResponse, AdminPayoutResponse } from './dto/payout.dto';
+import { ConfirmTopUpDto, RejectTopUpDto } from './dto/top-up.dto';
+import { PayoutsAdminService } from './payouts.admin.service';
+
+@ApiTags('admin')
+@ApiBearerAuth('access-token')
+@AdminOnly()
+@ApiUnauthorizedResponse({ type: ErrorBody })
+@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' })
+@Controller('admin/payouts')
+export class PayoutsAdminController {
+  constructor(private readonly admin: PayoutsAdminService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Payouts by status and organisation, with the account to pay' })
+  @ApiOkResponse({ type: AdminPayoutPageResponse })
+  @ApiBadRequestResponse({ type: ErrorBody })
+  list(@Query() query: AdminListPayoutsQuery): Promise<AdminPayoutPageResponse> {
+    return this.admin.listPayouts(query);
+  }
+
+  @Post(':id/confirm')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Confirm the bank transfer was sent (audited; once)' })
+  @ApiOkResponse({ type: AdminPayoutResponse })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiConflictResponse({ type: ErrorBody, description: 'The payout was rejected' })
+  confirm(
+    @CurrentAdmin() admin: AdminPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: ConfirmTopUpDto,
+  ): Promise<AdminPayoutResponse> {
+    return this.admin.confirmPayout(admin.userId, id, body);
+  }
+
+  @Post(':id/reject')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Reject a payout; its amount returns to the account (audited)' })
+  @ApiOkResponse({ type: AdminPayoutResponse })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiConflictResponse({ type: ErrorBody, description: 'The payout was paid' })
+  reject(
+    @CurrentAdmin() admin: AdminPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: RejectTopUpDto,
+  ): Promise<AdminPayoutResponse> {
+    return this.admin.rejectPayout(admin.userId, id, body);
+  }
+}
