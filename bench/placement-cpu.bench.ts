@@ -4,8 +4,11 @@
  * wall-clock rates swing with the neighbours; the CPU the API process itself spends per order
  * (user + system, from /proc) barely does, so this is the figure to compare code changes by.
  *
+ * With BENCH_WORKER=1 a worker process runs too, every pair matches, and the worker's CPU per
+ * order is reported as well, counted until the book is empty again.
+ *
  * Settings (environment): BENCH_ORDERS (3000, half offers, half bids), BENCH_CONCURRENCY (8),
- * BENCH_CPU_PROF (a directory: run the API under `node --cpu-prof` writing its profile there),
+ * BENCH_WORKER (0), BENCH_CPU_PROF (a directory: run the API under `node --cpu-prof` writing its profile there),
  * BENCH_DATABASE_SERVER, BENCH_REDIS_URL.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -22,6 +25,7 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 3_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+const WITH_WORKER = process.env.BENCH_WORKER === '1';
 const DATABASE = `compute_exchange_bench_cpu_${randomBytes(3).toString('hex')}`;
 const PORT = 3_988;
 const MARKETS = ['nvidia-h100-80gb', 'nvidia-h800-80gb', 'nvidia-a100-80gb', 'nvidia-h20-96gb'];
@@ -121,6 +125,20 @@ function order(i: number, providers: Tenant[], buyers: Tenant[]): [string, unkno
   ];
 }
 
+/** Waits until no order is OPEN (with a worker: everything matched); without one, returns at once. */
+async function drained(db: Client): Promise<void> {
+  if (!WITH_WORKER) return;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const { rows } = await db.query<{ open: number }>(
+      `SELECT (SELECT count(*) FROM bids WHERE status = 'OPEN') + (SELECT count(*) FROM offers WHERE status = 'OPEN') AS open`,
+    );
+    if (Number(rows[0]?.open ?? 0) === 0) return;
+    if (Date.now() > deadline) throw new Error('the book did not drain');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Closed loop: CONCURRENCY clients each placing its share of `count` orders. */
 async function run(count: number, providers: Tenant[], buyers: Tenant[], offset: number): Promise<number> {
   let next = 0;
@@ -173,11 +191,27 @@ async function main(): Promise<void> {
   });
   const db = new Client({ connectionString: `${SERVER}/${DATABASE}` });
   const redis = new Redis(REDIS_URL);
+  let worker: ChildProcess | undefined;
   try {
     const deadline = Date.now() + 60_000;
     while ((await fetch(`http://127.0.0.1:${PORT}/health/ready`).catch(() => undefined))?.status !== 200) {
       if (Date.now() > deadline) throw new Error('timed out waiting for the API');
       await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (WITH_WORKER) {
+      const args = [
+        ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
+        join(ROOT, 'dist', 'main.worker.js'),
+      ];
+      worker = spawn(process.execPath, args, {
+        cwd: ROOT,
+        env: { ...env, MIGRATE_ON_START: 'false' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      while ((await redis.exists(`${prefix}:bull:matching:repeat:matching.sweep`)) !== 1) {
+        if (Date.now() > deadline) throw new Error('timed out waiting for the worker');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
     await db.connect();
     const providers: Tenant[] = [];
@@ -194,8 +228,10 @@ async function main(): Promise<void> {
     }
     // Warm-up: JIT, pools, prepared plans.
     await run(400, providers, buyers, 0);
+    await drained(db);
     const pid = api.pid!;
     const cpu0 = cpuMs(pid);
+    const workerCpu0 = worker ? cpuMs(worker.pid!) : 0;
     const t0 = performance.now();
     const failed = await run(ORDERS, providers, buyers, 400);
     const wallMs = performance.now() - t0;
@@ -204,10 +240,18 @@ async function main(): Promise<void> {
       `${ORDERS} orders, ${CONCURRENCY} clients: API CPU ${(cpu / ORDERS).toFixed(2)} ms/order ` +
         `(${cpu} ms in all), wall ${(ORDERS / (wallMs / 1000)).toFixed(0)} orders/s, failed ${failed}`,
     );
+    if (worker) {
+      await drained(db);
+      const workerCpu = cpuMs(worker.pid!) - workerCpu0;
+      out(
+        `worker CPU ${(workerCpu / ORDERS).toFixed(2)} ms/order (${workerCpu} ms in all, until the book was empty)`,
+      );
+    }
   } finally {
-    const exited = new Promise((resolve) => api.once('exit', resolve));
-    api.kill('SIGTERM');
-    await exited;
+    const children = [api, worker].filter((child): child is ChildProcess => child !== undefined);
+    const exited = children.map((child) => new Promise((resolve) => child.once('exit', resolve)));
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(exited);
     await db.end().catch(() => undefined);
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length > 0) await redis.unlink(...keys);
