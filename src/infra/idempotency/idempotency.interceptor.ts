@@ -88,10 +88,15 @@ export class IdempotencyInterceptor implements NestInterceptor {
         'A request with this Idempotency-Key is still in progress; retry later.',
       );
     }
+    // Once a record exists the lock may simply lapse: a request refused it replays the record.
+    let recorded = false;
     try {
       const replayed = await this.replay(scope, key, fingerprint, reply);
-      if (replayed.found) return replayed.body;
-      return await this.txHost.withTransaction(async () => {
+      if (replayed.found) {
+        recorded = true;
+        return replayed.body;
+      }
+      const result = await this.txHost.withTransaction(async () => {
         const body: unknown = await lastValueFrom(next.handle() as Observable<unknown>, {
           defaultValue: null,
         });
@@ -115,16 +120,20 @@ export class IdempotencyInterceptor implements NestInterceptor {
         }
         return body;
       });
+      recorded = true;
+      return result;
     } finally {
-      // Release only our own lock; if Redis is gone the lock expires by itself.
-      await this.redis.client
-        .eval(
-          "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
-          1,
-          lockKey,
-          token,
-        )
-        .catch(() => undefined);
+      // A failed request stored nothing, so a corrected retry may reuse the key at once. Release
+      // only our own lock; if Redis is gone the lock expires by itself.
+      if (!recorded)
+        await this.redis.client
+          .eval(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
+            1,
+            lockKey,
+            token,
+          )
+          .catch(() => undefined);
     }
   }
 
