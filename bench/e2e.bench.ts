@@ -322,6 +322,9 @@ async function main(): Promise<void> {
     API_KEY_PEPPER: randomBytes(32).toString('hex'),
     JWT_SECRET: randomBytes(32).toString('hex'),
     DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    // Production refuses the placeholder bank details top-up instructions would show.
+    PAYMENT_BANK_BENEFICIARY: 'Compute Exchange Bench Ltd.',
+    PAYMENT_BANK_NAME: 'Bench Bank',
   };
   const api = start('main.api.js', env);
   const redis = new Redis(REDIS_URL);

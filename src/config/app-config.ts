@@ -207,6 +207,17 @@ export class EnvironmentVariables {
   @Max(1_000_000)
   RATE_LIMIT_PUBLIC_PER_MINUTE = 120;
 
+  /**
+   * How long an API process may reuse an API key it verified (its record and organisation)
+   * without reading them again: another process's revocation, rotation or status change is
+   * seen within this bound. 0 reads them on every request.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  API_KEY_CACHE_TTL_MS = 5_000;
+
   /** Comma-separated origins allowed by CORS (a web frontend); empty = none. */
   @IsString()
   @Matches(/^(|https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*)$/, {

@@ -249,6 +249,56 @@ describe('buyers: bids', () => {
       });
       await post(tenant, bidBody()).expect(201);
     });
+
+    it('holds the cap under concurrent placements: exactly the free places are taken', async () => {
+      const tenant = await registerOrganisation(app, 'BUYER');
+      fabricated.push(tenant);
+      const market = await prisma.market.findUniqueOrThrow({ where: { slug: 'nvidia-h800-80gb' } });
+      const now = new Date();
+      const free = 3;
+      await prisma.bid.createMany({
+        data: Array.from({ length: MAX_LIVE_ORDERS_PER_ORGANISATION - free }, (_, i) => ({
+          organisationId: tenant.organisationId,
+          marketId: market.id,
+          gpus: 2,
+          maxPricePerGpuHour: 1n,
+          durationHours: 1,
+          minGpusPerSite: 1,
+          partialAllowed: true,
+          billingMode: 'RESERVED' as const,
+          expiresAt: new Date(now.getTime() + 3_600_000),
+          status: 'OPEN' as const,
+          seq: BigInt(-1 - i),
+          createdAt: now,
+          updatedAt: now,
+        })),
+      });
+      const answers = await Promise.all(Array.from({ length: 10 }, () => post(tenant, bidBody())));
+      const statuses = answers.map((res) => res.status).sort();
+      expect(statuses).toEqual([...Array<number>(free).fill(201), ...Array<number>(10 - free).fill(409)]);
+      for (const res of answers.filter((r) => r.status === 409)) {
+        expect(res.body).toMatchObject({ details: { reason: 'OPEN_ORDER_LIMIT' } });
+      }
+      expect(
+        await prisma.bid.count({ where: { organisationId: tenant.organisationId, status: 'OPEN' } }),
+      ).toBe(MAX_LIVE_ORDERS_PER_ORGANISATION);
+    });
+
+    it('refuses bids in a market paused after this process cached its catalogue entry', async () => {
+      const slug = 'nvidia-l40s-48gb';
+      await post(buyer, bidBody({ market: slug })).expect(201);
+      await prisma.market.update({ where: { slug }, data: { status: 'PAUSED' } });
+      try {
+        const res = await post(buyer, bidBody({ market: slug })).expect(409);
+        expect(res.body).toMatchObject({
+          code: 'CONFLICT',
+          details: { reason: 'MARKET_PAUSED', market: slug },
+        });
+      } finally {
+        await prisma.market.update({ where: { slug }, data: { status: 'ACTIVE' } });
+      }
+      await post(buyer, bidBody({ market: slug })).expect(201);
+    });
   });
 
   describe('listing bids', () => {

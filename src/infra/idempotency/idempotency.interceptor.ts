@@ -65,31 +65,38 @@ export class IdempotencyInterceptor implements NestInterceptor {
     reply: FastifyReply,
     next: CallHandler,
   ): Promise<unknown> {
-    const replayed = await this.replay(scope, key, fingerprint, reply);
-    if (replayed.found) return replayed.body;
-
+    // The lock comes first, so each request looks its record up once: a holder of the lock sees
+    // any response committed before it, and a request refused the lock still replays one.
     const lockKey = this.redis.key('idem', scope, key);
     const token = randomUUID();
-    const locked = await this.redis.client.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX').catch(() => {
-      throw new DomainError(
-        'SERVICE_UNAVAILABLE',
-        'Idempotent requests are unavailable for a moment; retry shortly.',
-        {
-          retryAfterSeconds: 5,
-        },
-      );
-    });
+    const locked = await this.redis.client
+      .set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX')
+      .catch(() => 'UNAVAILABLE' as const);
     if (locked !== 'OK') {
+      // Refused the lock (or Redis is down): a completed request still replays.
+      const replayed = await this.replay(scope, key, fingerprint, reply);
+      if (replayed.found) return replayed.body;
+      if (locked === 'UNAVAILABLE') {
+        throw new DomainError(
+          'SERVICE_UNAVAILABLE',
+          'Idempotent requests are unavailable for a moment; retry shortly.',
+          { retryAfterSeconds: 5 },
+        );
+      }
       throw new DomainError(
         'CONFLICT',
         'A request with this Idempotency-Key is still in progress; retry later.',
       );
     }
+    // Once a record exists the lock may simply lapse: a request refused it replays the record.
+    let recorded = false;
     try {
-      // Checked again under the lock: the first request may have committed meanwhile.
-      const again = await this.replay(scope, key, fingerprint, reply);
-      if (again.found) return again.body;
-      return await this.txHost.withTransaction(async () => {
+      const replayed = await this.replay(scope, key, fingerprint, reply);
+      if (replayed.found) {
+        recorded = true;
+        return replayed.body;
+      }
+      const result = await this.txHost.withTransaction(async () => {
         const body: unknown = await lastValueFrom(next.handle() as Observable<unknown>, {
           defaultValue: null,
         });
@@ -113,16 +120,20 @@ export class IdempotencyInterceptor implements NestInterceptor {
         }
         return body;
       });
+      recorded = true;
+      return result;
     } finally {
-      // Release only our own lock; if Redis is gone the lock expires by itself.
-      await this.redis.client
-        .eval(
-          "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
-          1,
-          lockKey,
-          token,
-        )
-        .catch(() => undefined);
+      // A failed request stored nothing, so a corrected retry may reuse the key at once. Release
+      // only our own lock; if Redis is gone the lock expires by itself.
+      if (!recorded)
+        await this.redis.client
+          .eval(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
+            1,
+            lockKey,
+            token,
+          )
+          .catch(() => undefined);
     }
   }
 

@@ -14,11 +14,20 @@ export interface StoredResponse {
 export class IdempotencyRepository {
   constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
 
+  // Raw SQL: this runs on every idempotent request, and a raw read skips Prisma's query planning.
   async find(scope: string, key: string): Promise<StoredResponse | null> {
-    return this.txHost.tx.idempotencyRecord.findUnique({
-      where: { scope_key: { scope, key } },
-      select: { fingerprint: true, statusCode: true, responseBody: true, expiresAt: true },
-    });
+    const [row] = await this.txHost.tx.$queryRaw<
+      Array<{ fingerprint: string; status_code: number; response_body: unknown; expires_at: Date }>
+    >`
+      SELECT fingerprint, status_code, response_body, expires_at FROM idempotency_records
+      WHERE scope = ${scope} AND key = ${key}`;
+    if (row === undefined) return null;
+    return {
+      fingerprint: row.fingerprint,
+      statusCode: row.status_code,
+      responseBody: row.response_body,
+      expiresAt: row.expires_at,
+    };
   }
 
   /**

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { BillingMode, OrderStatus } from '../../generated/prisma/enums.js';
+import type { BillingMode, MarketStatus, OrderStatus } from '../../generated/prisma/enums.js';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
 import type { PrismaService } from '../../infra/prisma/prisma.service';
+import { uuidV7 } from '../../shared/uuid-v7';
 import { LIVE_BID_STATUSES } from './domain/bid-rules';
 
 export interface BidRecord {
@@ -42,6 +43,17 @@ export interface NewBid {
   at: Date;
 }
 
+/**
+ * What the placement statement saw: the market's status and the organisation's live bids at
+ * that moment; `bid` is null when either refused it (the market not ACTIVE, or `maxLive`
+ * reached), and `marketStatus` null when the market row is gone.
+ */
+export interface BidPlacement {
+  bid: BidRecord | null;
+  marketStatus: MarketStatus | null;
+  liveBids: number;
+}
+
 export interface BidFilter {
   marketId?: string;
   status?: OrderStatus;
@@ -67,9 +79,6 @@ const BID_SELECT = {
   cancelledAt: true,
 } as const;
 
-// The same without the market relation: a create that selects a relation reads the row back.
-const { market: _market, ...BID_SELECT_SCALARS } = BID_SELECT;
-
 /** Buyers' bids. Every method takes the owning organisation's id. */
 @Injectable()
 export class BidsRepository {
@@ -79,31 +88,61 @@ export class BidsRepository {
     return this.txHost.tx;
   }
 
-  async countLiveBids(organisationId: string): Promise<number> {
-    return this.tx.bid.count({ where: { organisationId, status: { in: [...LIVE_BID_STATUSES] } } });
-  }
-
-  async createBid(organisationId: string, bid: NewBid): Promise<BidRecord> {
-    const row = await this.tx.bid.create({
-      data: {
-        organisationId,
-        marketId: bid.marketId,
-        gpus: bid.gpus,
-        maxPricePerGpuHour: bid.maxPricePerGpuHour,
-        durationHours: bid.durationHours,
-        provinces: bid.provinces,
-        minGpusPerSite: bid.minGpusPerSite,
-        partialAllowed: bid.partialAllowed,
-        billingMode: bid.billingMode,
-        expiresAt: bid.expiresAt,
-        status: 'OPEN',
-        seq: bid.seq,
-        createdAt: bid.at,
-        updatedAt: bid.at,
-      },
-      select: BID_SELECT_SCALARS,
-    });
-    return { ...row, market: bid.market };
+  /**
+   * Inserts the bid OPEN only while its market is ACTIVE and the organisation has fewer than
+   * `maxLive` live bids, all in one statement: the caller holds the organisation's placement
+   * lock, so the count, taken in this statement's snapshot, sees every earlier placement.
+   */
+  async placeBid(organisationId: string, bid: NewBid, maxLive: number): Promise<BidPlacement> {
+    const id = uuidV7(bid.at);
+    const [row] = await this.tx.$queryRaw<
+      Array<{ market_status: MarketStatus | null; live_bids: number; placed: boolean }>
+    >`
+      WITH live AS (
+        SELECT count(*)::int AS n FROM bids
+        WHERE organisation_id = ${organisationId}::uuid
+          AND status = ANY(${[...LIVE_BID_STATUSES]}::"OrderStatus"[])),
+      market AS (SELECT status FROM markets WHERE id = ${bid.marketId}::uuid),
+      placed AS (
+        INSERT INTO bids (id, organisation_id, market_id, gpus, filled_gpus, max_price_per_gpu_hour,
+                          duration_hours, provinces, min_gpus_per_site, partial_allowed, billing_mode,
+                          expires_at, status, seq, created_at, updated_at)
+        SELECT ${id}::uuid, ${organisationId}::uuid, ${bid.marketId}::uuid, ${bid.gpus}, 0,
+               ${bid.maxPricePerGpuHour}, ${bid.durationHours}, ${bid.provinces}::text[],
+               ${bid.minGpusPerSite}, ${bid.partialAllowed}, ${bid.billingMode}::"BillingMode",
+               ${bid.expiresAt}, 'OPEN', ${bid.seq}, ${bid.at}, ${bid.at}
+        FROM live, market
+        WHERE market.status = 'ACTIVE' AND live.n < ${maxLive}
+        RETURNING id)
+      SELECT (SELECT status::text FROM market) AS market_status, live.n AS live_bids,
+             EXISTS (SELECT 1 FROM placed) AS placed
+      FROM live`;
+    if (row === undefined) throw new Error('bid placement returned no row');
+    return {
+      marketStatus: row.market_status,
+      liveBids: row.live_bids,
+      bid: row.placed
+        ? {
+            id,
+            organisationId,
+            market: bid.market,
+            gpus: bid.gpus,
+            filledGpus: 0,
+            maxPricePerGpuHour: bid.maxPricePerGpuHour,
+            durationHours: bid.durationHours,
+            provinces: bid.provinces,
+            minGpusPerSite: bid.minGpusPerSite,
+            partialAllowed: bid.partialAllowed,
+            billingMode: bid.billingMode,
+            expiresAt: bid.expiresAt,
+            status: 'OPEN',
+            seq: bid.seq,
+            createdAt: bid.at,
+            updatedAt: bid.at,
+            cancelledAt: null,
+          }
+        : null,
+    };
   }
 
   async listBids(

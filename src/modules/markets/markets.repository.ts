@@ -113,14 +113,27 @@ export class MarketsRepository {
     return this.tx.province.findMany({ where: { code: { in: [...codes] } }, select: DIVISION_FIELDS });
   }
 
+  async findProvinceCodes(): Promise<string[]> {
+    const rows = await this.tx.$queryRaw<Array<{ code: string }>>`SELECT code FROM provinces`;
+    return rows.map((row) => row.code);
+  }
+
   async findCity(code: string): Promise<CityRecord | null> {
     return this.tx.city.findUnique({ where: { code }, select: { ...DIVISION_FIELDS, provinceCode: true } });
   }
 
-  /** Serialises order placement per organisation until commit, so the open-order cap cannot race. */
-  async lockOrderPlacement(organisationId: string): Promise<void> {
-    await this.txHost.tx
-      .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`orders:${organisationId}`}, 0))`;
+  /**
+   * Serialises order placement per organisation until commit, so the open-order cap cannot race,
+   * and takes the next `seq` after the lock is held. A statement of its own: a later statement's
+   * snapshot then sees every order committed by the placement this one waited for.
+   */
+  async lockOrderPlacementAndTakeSeq(organisationId: string): Promise<bigint> {
+    const [row] = await this.txHost.tx.$queryRaw<Array<{ seq: bigint }>>`
+      WITH locked AS MATERIALIZED (
+        SELECT pg_advisory_xact_lock(hashtextextended(${`orders:${organisationId}`}, 0)))
+      SELECT nextval('order_seq') AS seq FROM locked`;
+    if (row === undefined) throw new Error('order placement lock returned no row');
+    return row.seq;
   }
 
   /** The next price-time priority number: one sequence for offers and bids of every market. */

@@ -18,6 +18,17 @@ export interface MarketRef {
   status: MarketStatus;
 }
 
+/**
+ * A market's fields that never change while a process runs (migrations insert markets; no route
+ * edits these): enough to price and place an order. Status and fee are mutable and not here.
+ */
+export interface CatalogueMarket {
+  id: string;
+  slug: string;
+  currency: string;
+  currencyScale: number;
+}
+
 const toRef = (record: MarketRecord): MarketRef => ({
   id: record.id,
   slug: record.slug,
@@ -34,6 +45,11 @@ const toRef = (record: MarketRecord): MarketRef => ({
  */
 @Injectable()
 export class MarketsService {
+  // In-process copies of the immutable catalogue: order placement resolves a market and its
+  // provinces without a query. A miss reloads once, so rows a migration adds are seen.
+  private catalogue: Promise<Map<string, CatalogueMarket>> | undefined;
+  private provinceCodes: Promise<Set<string>> | undefined;
+
   constructor(private readonly markets: MarketsRepository) {}
 
   async listMarkets(): Promise<MarketListResponse> {
@@ -51,6 +67,23 @@ export class MarketsService {
     const market = await this.findBySlug(slug, field);
     assertAcceptsOrders(market);
     return market;
+  }
+
+  /**
+   * The immutable part of a market named in a body or query `field`, from the in-process
+   * catalogue: 400 if unknown. Says nothing of its status; a placement checks that in its insert.
+   */
+  async findCatalogueMarket(slug: string, field = 'market'): Promise<CatalogueMarket> {
+    const market = MARKET_SLUG_PATTERN.test(slug) ? await this.cachedMarket(slug) : undefined;
+    if (!market) {
+      throw new DomainError('VALIDATION_FAILED', `${field} does not name a known market.`, { field });
+    }
+    return market;
+  }
+
+  /** A placement found its cached market gone from the table: reload the catalogue next time. */
+  forgetCatalogue(): void {
+    this.catalogue = undefined;
   }
 
   /** A market named in a body or query `field`, whatever its status: 400 if unknown. */
@@ -102,13 +135,70 @@ export class MarketsService {
     return found;
   }
 
-  /** Placement of an order holds this until commit, so per-organisation caps cannot race. */
-  async lockOrderPlacement(organisationId: string): Promise<void> {
-    await this.markets.lockOrderPlacement(organisationId);
+  /**
+   * As `assertProvincesExist`, from the in-process list of province codes (the hot path of
+   * placing a bid, which needs no names): 400 listing the unknown ones.
+   */
+  async assertProvinceCodesKnown(codes: readonly string[], field = 'provinces'): Promise<void> {
+    if (codes.length === 0) return;
+    let known = await (this.provinceCodes ??= this.loadProvinceCodes());
+    if (codes.some((code) => !known.has(code))) {
+      this.provinceCodes = undefined;
+      known = await (this.provinceCodes ??= this.loadProvinceCodes());
+    }
+    const unknown = codes.filter((code) => !known.has(code));
+    if (unknown.length > 0) {
+      throw new DomainError('VALIDATION_FAILED', `${field} must name known provinces only.`, {
+        field,
+        unknown,
+      });
+    }
+  }
+
+  /**
+   * Starts placing an order: serialises placements of the organisation until commit, so the
+   * live-order cap cannot race, and takes the order's price-time `seq`, in one statement.
+   */
+  async beginOrderPlacement(organisationId: string): Promise<bigint> {
+    return this.markets.lockOrderPlacementAndTakeSeq(organisationId);
   }
 
   /** A fresh price-time priority `seq` for an order being accepted or repriced. */
   async nextOrderSeq(): Promise<bigint> {
     return this.markets.nextOrderSeq();
+  }
+
+  private async cachedMarket(slug: string): Promise<CatalogueMarket | undefined> {
+    const cached = (await (this.catalogue ??= this.loadCatalogue())).get(slug);
+    if (cached) return cached;
+    this.catalogue = undefined;
+    return (await (this.catalogue ??= this.loadCatalogue())).get(slug);
+  }
+
+  private loadCatalogue(): Promise<Map<string, CatalogueMarket>> {
+    const loading = this.markets
+      .findMarkets()
+      .then(
+        (rows) =>
+          new Map(
+            rows.map((row) => [
+              row.slug,
+              { id: row.id, slug: row.slug, currency: row.currency, currencyScale: row.currencyScale },
+            ]),
+          ),
+      );
+    // A failed load must not stick: the next caller tries again.
+    loading.catch(() => {
+      if (this.catalogue === loading) this.catalogue = undefined;
+    });
+    return loading;
+  }
+
+  private loadProvinceCodes(): Promise<Set<string>> {
+    const loading = this.markets.findProvinceCodes().then((codes) => new Set(codes));
+    loading.catch(() => {
+      if (this.provinceCodes === loading) this.provinceCodes = undefined;
+    });
+    return loading;
   }
 }

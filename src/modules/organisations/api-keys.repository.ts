@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import type { OrganisationRole, OrganisationStatus } from '../../generated/prisma/enums.js';
 import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
 import type { OrganisationRecord } from './organisations.repository';
@@ -18,6 +19,27 @@ export interface ApiKeyRecord {
   expiresAt: Date | null;
   revokedAt: Date | null;
   rotatedFromId: string | null;
+}
+
+interface ApiKeyWithOrganisationRow {
+  id: string;
+  organisation_id: string;
+  name: string;
+  prefix: string;
+  secret_hash: Uint8Array;
+  last_four: string;
+  scopes: string[];
+  created_at: Date;
+  last_used_at: Date | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  rotated_from_id: string | null;
+  org_name: string;
+  org_role: OrganisationRole;
+  org_status: OrganisationStatus;
+  org_created_at: Date;
+  org_verified_at: Date | null;
+  org_suspended_at: Date | null;
 }
 
 @Injectable()
@@ -54,26 +76,45 @@ export class ApiKeysRepository {
     });
   }
 
-  /** Authentication runs before the organisation is known: a system read by the public prefix. */
+  /**
+   * Authentication runs before the organisation is known: a system read by the public prefix,
+   * with the key's organisation joined in, one indexed statement per authenticated request.
+   */
   async systemFindByPrefix(
     prefix: string,
   ): Promise<(ApiKeyRecord & { organisation: OrganisationRecord }) | null> {
-    return this.tx.apiKey.findUnique({
-      where: { prefix },
-      include: {
-        organisation: {
-          select: {
-            id: true,
-            name: true,
-            role: true,
-            status: true,
-            createdAt: true,
-            verifiedAt: true,
-            suspendedAt: true,
-          },
-        },
+    const [row] = await this.tx.$queryRaw<ApiKeyWithOrganisationRow[]>`
+      SELECT k.id, k.organisation_id, k.name, k.prefix, k.secret_hash, k.last_four, k.scopes,
+             k.created_at, k.last_used_at, k.expires_at, k.revoked_at, k.rotated_from_id,
+             o.name AS org_name, o.role::text AS org_role, o.status::text AS org_status,
+             o.created_at AS org_created_at, o.verified_at AS org_verified_at,
+             o.suspended_at AS org_suspended_at
+      FROM api_keys k JOIN organisations o ON o.id = k.organisation_id
+      WHERE k.prefix = ${prefix}`;
+    if (row === undefined) return null;
+    return {
+      id: row.id,
+      organisationId: row.organisation_id,
+      name: row.name,
+      prefix: row.prefix,
+      secretHash: row.secret_hash,
+      lastFour: row.last_four,
+      scopes: row.scopes,
+      createdAt: row.created_at,
+      lastUsedAt: row.last_used_at,
+      expiresAt: row.expires_at,
+      revokedAt: row.revoked_at,
+      rotatedFromId: row.rotated_from_id,
+      organisation: {
+        id: row.organisation_id,
+        name: row.org_name,
+        role: row.org_role,
+        status: row.org_status,
+        createdAt: row.org_created_at,
+        verifiedAt: row.org_verified_at,
+        suspendedAt: row.org_suspended_at,
       },
-    });
+    };
   }
 
   async list(

@@ -6,6 +6,7 @@ import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import type { Page } from '../../infra/pagination/page';
 import { DomainError } from '../../shared/domain-error';
 import { ApiKeysRepository, type ApiKeyRecord } from './api-keys.repository';
+import { ApiKeyCache } from './auth/api-key-cache';
 import type { ApiKeyScope } from './auth/principal';
 import { generateApiKey, hashApiKey } from './domain/api-key';
 import type { ApiKeyResponse, CreatedApiKeyResponse } from './dto/api-key.dto';
@@ -21,6 +22,7 @@ export class ApiKeysService {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly cursors: CursorCodec,
+    private readonly keyCache: ApiKeyCache,
   ) {}
 
   /** Issues a key; the secret exists only in the returned response. */
@@ -64,9 +66,19 @@ export class ApiKeysService {
     return OrganisationsMapper.apiKey(await this.findOwned(organisationId, id), this.clock.now());
   }
 
-  /** Revocation takes effect on the next request; revoking twice is harmless. */
-  @Transactional()
+  /**
+   * Revocation takes effect on this process's next request, on other API processes within
+   * API_KEY_CACHE_TTL_MS; revoking twice is harmless.
+   */
   async revokeKey(organisationId: string, id: string): Promise<ApiKeyResponse> {
+    const revoked = await this.revokeKeyInTransaction(organisationId, id);
+    // After the commit: forgotten earlier, a concurrent request could cache the old row again.
+    this.keyCache.forgetKey(revoked.prefix);
+    return revoked;
+  }
+
+  @Transactional()
+  private async revokeKeyInTransaction(organisationId: string, id: string): Promise<ApiKeyResponse> {
     await this.keys.lockKey(organisationId, id);
     await this.findOwned(organisationId, id);
     await this.keys.revoke(organisationId, id, this.clock.now());
@@ -98,6 +110,8 @@ export class ApiKeysService {
     });
     const overlap = overlapSeconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS;
     await this.keys.expireBy(organisationId, old.id, new Date(now.getTime() + overlap * 1000));
+    // The old key's new expiry must not wait for its cache entry to lapse on this process.
+    this.keyCache.forgetKey(old.prefix);
     return created;
   }
 

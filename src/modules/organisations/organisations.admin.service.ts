@@ -6,6 +6,7 @@ import type { Page } from '../../infra/pagination/page';
 import { DomainError } from '../../shared/domain-error';
 import { AuditService } from '../admin/audit.service';
 import { OutboxService } from '../events/outbox.service';
+import { ApiKeyCache } from './auth/api-key-cache';
 import type { AdminOrganisationQuery } from './dto/admin-organisations.dto';
 import type { OrganisationResponse } from './dto/organisation.dto';
 import { OrganisationsMapper } from './organisations.mapper';
@@ -19,6 +20,7 @@ export class OrganisationsAdminService {
     private readonly clock: Clock,
     private readonly cursors: CursorCodec,
     private readonly outbox: OutboxService,
+    private readonly keyCache: ApiKeyCache,
   ) {}
 
   async searchOrganisations(query: AdminOrganisationQuery): Promise<Page<OrganisationResponse>> {
@@ -57,6 +59,8 @@ export class OrganisationsAdminService {
       aggregateId: organisationId,
       payload: { organisationId, role: organisation.role },
     });
+    // Its keys' cached status would otherwise say PENDING_VERIFICATION until they lapse.
+    this.keyCache.forgetOrganisation(organisationId);
     const verified = await this.organisations.findOrganisation(organisationId);
     return OrganisationsMapper.organisation(verified ?? organisation);
   }

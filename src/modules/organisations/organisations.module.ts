@@ -9,6 +9,7 @@ import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 import { AccessTokens } from './auth/access-tokens';
+import { ApiKeyCache } from './auth/api-key-cache';
 import { AuthController } from './auth/auth.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
@@ -41,6 +42,7 @@ import { UsersService } from './users.service';
     UsersService,
     OrganisationsAdminService,
     AuthService,
+    ApiKeyCache,
     AccessTokens,
     LoginLimiter,
     CursorCodec,

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { OrderStatus } from '../../generated/prisma/enums.js';
+import type { MarketStatus, OrderStatus } from '../../generated/prisma/enums.js';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
 import type { PrismaService } from '../../infra/prisma/prisma.service';
+import { uuidV7 } from '../../shared/uuid-v7';
 import { LIVE_OFFER_STATUSES, type LiveOfferStatus } from './domain/offer-rules';
 
 export interface OfferRecord {
@@ -40,6 +41,18 @@ export interface NewOffer {
   at: Date;
 }
 
+/**
+ * What the placement statement saw: the market's status, whether the site is the caller's, and
+ * the organisation's live offers at that moment; `offer` is null when any of them refused it,
+ * and `marketStatus` null when the market row is gone.
+ */
+export interface OfferPlacement {
+  offer: OfferRecord | null;
+  marketStatus: MarketStatus | null;
+  siteFound: boolean;
+  liveOffers: number;
+}
+
 export interface OfferFilter {
   marketId?: string;
   siteId?: string;
@@ -73,9 +86,6 @@ const OFFER_SELECT = {
   cancelledAt: true,
 } as const;
 
-// The same without the market relation: a create that selects a relation reads the row back.
-const { market: _market, ...OFFER_SELECT_SCALARS } = OFFER_SELECT;
-
 /** Providers' offers. Every method takes the owning organisation's id. */
 @Injectable()
 export class OffersRepository {
@@ -85,30 +95,65 @@ export class OffersRepository {
     return this.txHost.tx;
   }
 
-  async countLiveOffers(organisationId: string): Promise<number> {
-    return this.tx.offer.count({ where: { organisationId, status: { in: [...LIVE_OFFER_STATUSES] } } });
-  }
-
-  async createOffer(organisationId: string, offer: NewOffer): Promise<OfferRecord> {
-    const row = await this.tx.offer.create({
-      data: {
-        organisationId,
-        marketId: offer.marketId,
-        siteId: offer.siteId,
-        gpus: offer.gpus,
-        pricePerGpuHour: offer.pricePerGpuHour,
-        availableFrom: offer.availableFrom,
-        availableUntil: offer.availableUntil,
-        minLeaseHours: offer.minLeaseHours,
-        payPerUseMinPercent: offer.payPerUseMinPercent,
-        status: 'OPEN',
-        seq: offer.seq,
-        createdAt: offer.at,
-        updatedAt: offer.at,
-      },
-      select: OFFER_SELECT_SCALARS,
-    });
-    return { ...row, market: offer.market };
+  /**
+   * Inserts the offer OPEN only while its market is ACTIVE, the site is the organisation's and
+   * the organisation has fewer than `maxLive` live offers, all in one statement: the caller
+   * holds the organisation's placement lock, so the count, taken in this statement's snapshot,
+   * sees every earlier placement.
+   */
+  async placeOffer(organisationId: string, offer: NewOffer, maxLive: number): Promise<OfferPlacement> {
+    const id = uuidV7(offer.at);
+    const [row] = await this.tx.$queryRaw<
+      Array<{ market_status: MarketStatus | null; site_found: boolean; live_offers: number; placed: boolean }>
+    >`
+      WITH live AS (
+        SELECT count(*)::int AS n FROM offers
+        WHERE organisation_id = ${organisationId}::uuid
+          AND status = ANY(${[...LIVE_OFFER_STATUSES]}::"OrderStatus"[])),
+      market AS (SELECT status FROM markets WHERE id = ${offer.marketId}::uuid),
+      site AS (
+        SELECT id FROM sites WHERE id = ${offer.siteId}::uuid AND organisation_id = ${organisationId}::uuid),
+      placed AS (
+        INSERT INTO offers (id, organisation_id, market_id, site_id, gpus, leased_gpus, price_per_gpu_hour,
+                            available_from, available_until, min_lease_hours, pay_per_use_min_percent,
+                            status, seq, created_at, updated_at)
+        SELECT ${id}::uuid, ${organisationId}::uuid, ${offer.marketId}::uuid, site.id, ${offer.gpus}, 0,
+               ${offer.pricePerGpuHour}, ${offer.availableFrom}, ${offer.availableUntil},
+               ${offer.minLeaseHours}, ${offer.payPerUseMinPercent}, 'OPEN', ${offer.seq},
+               ${offer.at}, ${offer.at}
+        FROM live, market, site
+        WHERE market.status = 'ACTIVE' AND live.n < ${maxLive}
+        RETURNING id)
+      SELECT (SELECT status::text FROM market) AS market_status,
+             EXISTS (SELECT 1 FROM site) AS site_found, live.n AS live_offers,
+             EXISTS (SELECT 1 FROM placed) AS placed
+      FROM live`;
+    if (row === undefined) throw new Error('offer placement returned no row');
+    return {
+      marketStatus: row.market_status,
+      siteFound: row.site_found,
+      liveOffers: row.live_offers,
+      offer: row.placed
+        ? {
+            id,
+            organisationId,
+            market: offer.market,
+            siteId: offer.siteId,
+            gpus: offer.gpus,
+            leasedGpus: 0,
+            pricePerGpuHour: offer.pricePerGpuHour,
+            availableFrom: offer.availableFrom,
+            availableUntil: offer.availableUntil,
+            minLeaseHours: offer.minLeaseHours,
+            payPerUseMinPercent: offer.payPerUseMinPercent,
+            status: 'OPEN',
+            seq: offer.seq,
+            createdAt: offer.at,
+            updatedAt: offer.at,
+            cancelledAt: null,
+          }
+        : null,
+    };
   }
 
   async listOffers(

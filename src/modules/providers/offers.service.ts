@@ -6,7 +6,12 @@ import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import { DomainError } from '../../shared/domain-error';
 import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '../../shared/money';
 import { OutboxService } from '../events/outbox.service';
-import { assertLiveOrderCapacity, assertMayTrade } from '../markets/domain/trading-rules';
+import {
+  assertAcceptsOrders,
+  assertLiveOrderCapacity,
+  assertMayTrade,
+  MAX_LIVE_ORDERS_PER_ORGANISATION,
+} from '../markets/domain/trading-rules';
 import { MarketsService } from '../markets/markets.service';
 import type { OrganisationContext } from '../organisations/auth/principal';
 import { assertCancelledAlready, planAmendment, validateOfferWindow } from './domain/offer-rules';
@@ -14,9 +19,8 @@ import type { AmendOfferDto } from './dto/amend-offer.dto';
 import type { ListOffersQuery } from './dto/list-offers.dto';
 import type { OfferPageResponse, OfferResponse } from './dto/offer.dto';
 import type { PlaceOfferDto } from './dto/place-offer.dto';
-import { OffersRepository, type OfferRecord } from './offers.repository';
+import { OffersRepository, type OfferPlacement, type OfferRecord } from './offers.repository';
 import { ProvidersMapper } from './providers.mapper';
-import { SitesRepository } from './sites.repository';
 
 const offerNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Offer not found.');
 
@@ -30,18 +34,22 @@ const price = (offer: OfferRecord): string => formatMoney(offer.pricePerGpuHour,
 export class OffersService {
   constructor(
     private readonly offers: OffersRepository,
-    private readonly sites: SitesRepository,
     private readonly markets: MarketsService,
     private readonly outbox: OutboxService,
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * Resolves the market from the in-process catalogue and checks its status, the site and the
+   * live-order cap in the insert itself: a market paused before the insert's snapshot refuses
+   * the offer (409), another organisation's site answers like a missing one (400).
+   */
   @Transactional()
   async placeOffer(org: OrganisationContext, input: PlaceOfferDto): Promise<OfferResponse> {
     assertMayTrade(org.organisationStatus);
     const now = this.clock.now();
-    const market = await this.markets.findActiveBySlug(input.market, 'market');
+    const market = await this.markets.findCatalogueMarket(input.market, 'market');
     const pricePerGpuHour = parseMoney(input.pricePerGpuHour, {
       field: 'pricePerGpuHour',
       scale: market.currencyScale,
@@ -53,25 +61,23 @@ export class OffersService {
       minLeaseHours: input.minLeaseHours ?? 1,
     };
     validateOfferWindow(window, now);
-    // Another organisation's site answers exactly like a missing one.
-    if (!(await this.sites.findSite(org.organisationId, input.siteId))) {
-      throw new DomainError('VALIDATION_FAILED', 'siteId does not name one of your sites.', {
-        field: 'siteId',
-      });
-    }
-    await this.markets.lockOrderPlacement(org.organisationId);
-    assertLiveOrderCapacity(await this.offers.countLiveOffers(org.organisationId));
-    const offer = await this.offers.createOffer(org.organisationId, {
-      marketId: market.id,
-      market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
-      siteId: input.siteId,
-      gpus: input.gpus,
-      pricePerGpuHour,
-      ...window,
-      payPerUseMinPercent: input.payPerUseMinPercent ?? 0,
-      seq: await this.markets.nextOrderSeq(),
-      at: now,
-    });
+    const seq = await this.markets.beginOrderPlacement(org.organisationId);
+    const placement = await this.offers.placeOffer(
+      org.organisationId,
+      {
+        marketId: market.id,
+        market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
+        siteId: input.siteId,
+        gpus: input.gpus,
+        pricePerGpuHour,
+        ...window,
+        payPerUseMinPercent: input.payPerUseMinPercent ?? 0,
+        seq,
+        at: now,
+      },
+      MAX_LIVE_ORDERS_PER_ORGANISATION,
+    );
+    const offer = this.placedOrRefused(market.slug, placement);
     await this.outbox.record({
       type: 'offer.placed',
       aggregateType: 'offer',
@@ -89,6 +95,27 @@ export class OffersService {
       },
     });
     return ProvidersMapper.offer(offer);
+  }
+
+  /** The offer the statement placed, or the refusal it reported: paused market, site, then cap. */
+  private placedOrRefused(slug: string, placement: OfferPlacement): OfferRecord {
+    if (placement.marketStatus === null) {
+      // Deleted behind the in-process catalogue (tests do this): unknown from now on.
+      this.markets.forgetCatalogue();
+      throw new DomainError('VALIDATION_FAILED', 'market does not name a known market.', {
+        field: 'market',
+      });
+    }
+    assertAcceptsOrders({ slug, status: placement.marketStatus });
+    // Another organisation's site answers exactly like a missing one.
+    if (!placement.siteFound) {
+      throw new DomainError('VALIDATION_FAILED', 'siteId does not name one of your sites.', {
+        field: 'siteId',
+      });
+    }
+    assertLiveOrderCapacity(placement.liveOffers);
+    if (placement.offer === null) throw new Error('offer placement refused for no reported reason');
+    return placement.offer;
   }
 
   async listOffers(org: OrganisationContext, query: ListOffersQuery): Promise<OfferPageResponse> {

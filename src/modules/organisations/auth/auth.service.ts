@@ -13,6 +13,7 @@ import { OrganisationsRepository, type UserRecord } from '../organisations.repos
 import { normaliseEmail } from '../organisations.service';
 import { SessionsRepository } from '../sessions.repository';
 import { ACCESS_TOKEN_TTL_SECONDS, AccessTokens, REFRESH_TOKEN_TTL_MS } from './access-tokens';
+import { ApiKeyCache } from './api-key-cache';
 import { LoginLimiter } from './login-limiter';
 import { API_KEY_SCOPES, type AdminPrincipal, type ApiKeyScope, type Principal } from './principal';
 
@@ -34,6 +35,7 @@ export class AuthService {
     private readonly limiter: LoginLimiter,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly keyCache: ApiKeyCache,
   ) {}
 
   /** Email + password -> access token + refresh token (a new session family). */
@@ -92,8 +94,10 @@ export class AuthService {
     // Malformed keys (typos, wrong checksum) are refused before any lookup.
     const parsed = parseApiKey(candidate);
     if (!parsed) throw new DomainError('UNAUTHENTICATED', 'The API key is malformed.');
-    const key = await this.apiKeys.systemFindByPrefix(parsed.prefix);
+    // A key verified in the last API_KEY_CACHE_TTL_MS is reused; its secret is still checked.
+    const cached = this.keyCache.get(parsed.prefix);
     const now = this.clock.now();
+    const key = cached ?? (await this.apiKeys.systemFindByPrefix(parsed.prefix));
     if (!key || !apiKeyMatches(candidate, this.config.secrets.API_KEY_PEPPER, Buffer.from(key.secretHash))) {
       throw new DomainError('UNAUTHENTICATED', 'The API key is not valid.');
     }
@@ -101,8 +105,10 @@ export class AuthService {
     if (key.expiresAt !== null && key.expiresAt <= now) {
       throw new DomainError('UNAUTHENTICATED', 'The API key has expired.');
     }
+    if (!cached) this.keyCache.remember(key, now);
     if (key.lastUsedAt === null || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.apiKeys.systemTouch(key.id, now);
+      this.keyCache.touched(key.prefix, now);
     }
     return {
       kind: 'api_key',
