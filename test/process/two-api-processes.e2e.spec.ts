@@ -17,7 +17,7 @@ describe('two API processes sharing PostgreSQL and Redis', () => {
       processes.push(spawnBuilt('main.api.js', { ...env, PORT: String(port) }));
     }
     await Promise.all(ports.map((port) => waitForHttp(`http://127.0.0.1:${port}/health/ready`)));
-  });
+  }, 60_000);
 
   afterAll(async () => {
     for (const proc of processes) proc.child.kill('SIGTERM');

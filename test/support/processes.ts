@@ -61,8 +61,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Waits for GET url to answer `status`; returns the body. */
-export async function waitForHttp(url: string, status = 200, timeoutMs = 20_000): Promise<string> {
+/** Waits for GET url to answer `status`; returns the body. 40 s: a boot on a loaded 2-core CI machine took ~20 s. */
+export async function waitForHttp(url: string, status = 200, timeoutMs = 40_000): Promise<string> {
   return waitFor(
     `${url} to answer ${status}`,
     async () => {
