@@ -1,10 +1,14 @@
 import { Module } from '@nestjs/common';
+import { LiveEventsBus } from './live-events.bus';
 import { OutboxRepository } from './outbox.repository';
 import { OutboxService } from './outbox.service';
 
-/** What producers need: recording events in their transaction, and the outbox backlog. */
+/**
+ * What producers need: recording events in their transaction, and the outbox backlog; and the
+ * live fan-out the relay announces on and streams listen to.
+ */
 @Module({
-  providers: [OutboxRepository, OutboxService],
-  exports: [OutboxService, OutboxRepository],
+  providers: [OutboxRepository, OutboxService, LiveEventsBus],
+  exports: [OutboxService, OutboxRepository, LiveEventsBus],
 })
 export class EventsModule {}

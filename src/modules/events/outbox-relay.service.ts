@@ -10,7 +10,8 @@ import { Clock } from '../../infra/clock/clock';
 import { AppConfig } from '../../infra/config/app-config';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { EventConsumersRegistry } from './event-consumers.registry';
-import { OutboxRepository } from './outbox.repository';
+import { LiveEventsBus } from './live-events.bus';
+import { OutboxRepository, type PublishedBatch } from './outbox.repository';
 
 const BATCH = 500;
 const ENQUEUE_TIMEOUT_MS = 5_000;
@@ -45,6 +46,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly outbox: OutboxRepository,
     private readonly producer: JobProducer,
     private readonly consumers: EventConsumersRegistry,
+    private readonly live: LiveEventsBus,
     private readonly clock: Clock,
     private readonly config: AppConfig,
   ) {}
@@ -89,8 +91,15 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       do {
         this.wakeAgain = false;
         await this.clock.sync();
-        while ((await this.relayBatch()) === BATCH && !this.stopped) {
-          // A full batch means more may be waiting.
+        let count = BATCH;
+        while (count === BATCH && !this.stopped) {
+          const batch = await this.relayBatch();
+          count = batch.count;
+          // After the commit, so a stream woken by it finds the rows. A lost announcement only
+          // delays streams until their next heartbeat re-read.
+          await this.live
+            .announce(batch.published)
+            .catch((error: Error) => this.logger.warn(`live events announcement: ${error.message}`));
         }
       } while (this.wakeAgain && !this.stopped);
     } catch (error) {
@@ -99,9 +108,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   @Transactional()
-  private async relayBatch(): Promise<number> {
+  private async relayBatch(): Promise<{ count: number; published: PublishedBatch }> {
     const events = await this.outbox.systemClaimUnpublished(BATCH);
-    if (events.length === 0) return 0;
+    if (events.length === 0) return { count: 0, published: { audience: [], lastPosition: null } };
     // An event no consumer reads needs no job (a run records three per fill): it stays in the
     // outbox, and the reconciler re-publishes it for a consumer that a later release adds.
     const wanted = events.filter((event) => this.consumers.for(event.type).length > 0);
@@ -115,11 +124,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       ENQUEUE_TIMEOUT_MS,
       'enqueueing outbox events',
     );
-    await this.outbox.systemMarkPublished(
+    const published = await this.outbox.systemMarkPublished(
       events.map((e) => e.id),
       this.clock.now(),
     );
-    return events.length;
+    return { count: events.length, published };
   }
 
   private async listen(): Promise<void> {

@@ -4,8 +4,12 @@ import { Prisma } from '../../generated/prisma/client.js';
 import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { uuidV7 } from '../../shared/uuid-v7';
+import { eventAudience, EVERYONE } from './domain/event-audience';
 import type { EventType, NewEvent } from './domain/event-catalogue';
 import type { EventEnvelope } from './event-envelope.dto';
+
+// Serialises the relays' publication commits (any constant; 'cxSP'), see systemMarkPublished.
+const STREAM_POSITION_LOCK = 0x63785350;
 
 interface OutboxRow {
   id: string;
@@ -29,6 +33,24 @@ function toEnvelope(row: OutboxRow): EventEnvelope {
   };
 }
 
+/** An event as an organisation's stream sends it: its envelope and where it is in commit order. */
+export interface StreamedEvent {
+  envelope: EventEnvelope;
+  position: bigint;
+}
+
+/** Where a stream starts: the position to read after, and the seq that names it to the client. */
+export interface StreamCursor {
+  position: bigint;
+  seq: bigint;
+}
+
+/** What a relay batch made visible to streams: who may see it, for the live fan-out. */
+export interface PublishedBatch {
+  audience: string[];
+  lastPosition: bigint | null;
+}
+
 export interface OutboxBacklog {
   unpublished: number;
   oldestUnpublishedAt: Date | null;
@@ -47,10 +69,11 @@ export class OutboxRepository {
   // Raw SQL: every order placement writes one, and a raw insert skips Prisma's query planning.
   async insert(event: NewEvent, occurredAt: Date): Promise<EventEnvelope> {
     const id = uuidV7(occurredAt);
+    const audience = eventAudience(event.type, event.payload);
     const [row] = await this.tx.$queryRaw<Array<{ seq: bigint }>>`
-      INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, publish_count)
+      INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, publish_count, audience)
       VALUES (${id}::uuid, ${event.type}, ${event.aggregateType}, ${event.aggregateId},
-              ${JSON.stringify(event.payload)}::jsonb, ${occurredAt}, 0)
+              ${JSON.stringify(event.payload)}::jsonb, ${occurredAt}, 0, ${audience}::uuid[])
       RETURNING seq`;
     if (row === undefined) throw new Error('outbox insert returned no row');
     return toEnvelope({
@@ -73,6 +96,7 @@ export class OutboxRepository {
         aggregateType: event.aggregateType,
         aggregateId: event.aggregateId,
         payload: event.payload,
+        audience: eventAudience(event.type, event.payload),
         occurredAt,
       })),
     });
@@ -90,12 +114,66 @@ export class OutboxRepository {
     return rows.map(toEnvelope);
   }
 
-  async systemMarkPublished(ids: readonly string[], at: Date): Promise<void> {
-    if (ids.length === 0) return;
-    await this.tx.outboxEvent.updateMany({
-      where: { id: { in: [...ids] } },
-      data: { publishedAt: at, publishCount: { increment: 1 } },
-    });
+  /**
+   * Marks claimed events published and gives them stream positions. The advisory lock is held
+   * until this transaction commits, so a relay that takes positions after another has committed
+   * its own: positions grow in commit order, and a reader that has seen position p has seen
+   * every committed position below it (seq, taken at insert, lacks that property).
+   */
+  async systemMarkPublished(ids: readonly string[], at: Date): Promise<PublishedBatch> {
+    if (ids.length === 0) return { audience: [], lastPosition: null };
+    await this.tx.$executeRaw`SELECT pg_advisory_xact_lock(${STREAM_POSITION_LOCK}::bigint)`;
+    const rows = await this.tx.$queryRaw<Array<{ position: bigint; audience: string[] }>>`
+      UPDATE outbox_events e
+      SET published_at = ${at}, publish_count = e.publish_count + 1, stream_position = p.position
+      FROM (
+        SELECT o.id, nextval('outbox_stream_position') AS position
+        FROM (SELECT id FROM outbox_events WHERE id = ANY(${[...ids]}::uuid[]) ORDER BY seq) o
+      ) p
+      WHERE e.id = p.id
+      RETURNING e.stream_position AS position, e.audience::text[] AS audience`;
+    const audience = new Set<string>();
+    let lastPosition: bigint | null = null;
+    for (const row of rows) {
+      for (const id of row.audience) audience.add(id);
+      if (lastPosition === null || row.position > lastPosition) lastPosition = row.position;
+    }
+    return { audience: [...audience], lastPosition };
+  }
+
+  /**
+   * Where an organisation's stream resumes after the event `seq` it was sent: that event's
+   * position, if it is one the organisation may see and still retained.
+   */
+  async findStreamCursor(organisationId: string, seq: bigint): Promise<StreamCursor | null> {
+    const [row] = await this.tx.$queryRaw<StreamCursor[]>`
+      SELECT stream_position AS position, seq FROM outbox_events
+      WHERE seq = ${seq} AND stream_position IS NOT NULL
+        AND audience && ARRAY[${organisationId}::uuid, ${EVERYONE}::uuid]`;
+    return row ?? null;
+  }
+
+  /** The latest published event the organisation may see: where a stream without a cursor starts. */
+  async findLatestStreamCursor(organisationId: string): Promise<StreamCursor | null> {
+    const [row] = await this.tx.$queryRaw<StreamCursor[]>`
+      SELECT stream_position AS position, seq FROM outbox_events
+      WHERE stream_position IS NOT NULL
+        AND audience && ARRAY[${organisationId}::uuid, ${EVERYONE}::uuid]
+      ORDER BY stream_position DESC
+      LIMIT 1`;
+    return row ?? null;
+  }
+
+  /** Published events the organisation may see after `position`, in commit order. */
+  async listStreamEvents(organisationId: string, after: bigint, limit: number): Promise<StreamedEvent[]> {
+    const rows = await this.tx.$queryRaw<Array<OutboxRow & { position: bigint }>>`
+      SELECT id, seq, type, aggregate_type, aggregate_id, payload, occurred_at, stream_position AS position
+      FROM outbox_events
+      WHERE stream_position > ${after}
+        AND audience && ARRAY[${organisationId}::uuid, ${EVERYONE}::uuid]
+      ORDER BY stream_position
+      LIMIT ${limit}`;
+    return rows.map((row) => ({ envelope: toEnvelope(row), position: row.position }));
   }
 
   /**
