@@ -23,6 +23,7 @@ import { SettlementWorkerModule } from '../modules/billing/settlement-worker.mod
 import { LeasesWorkerModule } from '../modules/leases/leases-worker.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
 import { MatchingWorkerModule } from '../modules/matching/matching-worker.module';
+import { LiveEventsModule } from '../modules/events/live-events.module';
 
 export interface ProcessRoles {
   /** Serve HTTP (controllers, docs, health, metrics). */
@@ -72,6 +73,7 @@ export class AppModule {
               BuyersModule,
               BillingModule,
               LeasesModule,
+              LiveEventsModule,
             ]
           : []),
         ...(roles.worker

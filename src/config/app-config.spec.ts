@@ -42,6 +42,9 @@ describe('loadEnvironment', () => {
     expect(() =>
       loadEnvironment({ NODE_ENV: 'production', MATCHING_TEST_HOOKS: 'true', ...secrets }),
     ).toThrow(/MATCHING_TEST_HOOKS is refused in production/);
+    expect(() =>
+      loadEnvironment({ NODE_ENV: 'production', WEBHOOK_ALLOW_LOOPBACK: 'true', ...secrets }),
+    ).toThrow(/WEBHOOK_ALLOW_LOOPBACK is refused in production/);
     expect(() => loadEnvironment({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(32) })).toThrow(
       /API_KEY_PEPPER, DATA_ENCRYPTION_KEY required in production/,
     );

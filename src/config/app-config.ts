@@ -163,6 +163,42 @@ export class EnvironmentVariables {
   @IsBoolean()
   MATCHING_TEST_HOOKS = false;
 
+  /** A comment line goes down every live event stream this often (proxies drop idle ones); streams re-read the outbox then too. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
+  SSE_HEARTBEAT_MS = 15_000;
+
+  /** Live event streams one organisation may hold open at once, across all API processes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  SSE_MAX_STREAMS_PER_ORGANISATION = 5;
+
+  /** A webhook delivery attempt gives up after this long (connect, send and response). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  WEBHOOK_TIMEOUT_MS = 10_000;
+
+  /** First retry delay of a failed webhook delivery; each later one doubles it. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  WEBHOOK_RETRY_BASE_MS = 30_000;
+
+  /**
+   * Test-only: webhook URLs on loopback (127.0.0.0/8, ::1) pass the SSRF check, so tests can run
+   * a receiver on this machine. Every other private range stays refused; refused in production.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  WEBHOOK_ALLOW_LOOPBACK = false;
+
   /** Bank account buyers pay top-ups into (manual bank transfer, confirmed by an admin). */
   @IsString()
   @MinLength(1)
@@ -300,6 +336,9 @@ export function loadEnvironment(
   }
   if (parsed.NODE_ENV === 'production' && parsed.MATCHING_TEST_HOOKS) {
     throw new ConfigError('invalid configuration: MATCHING_TEST_HOOKS is refused in production');
+  }
+  if (parsed.NODE_ENV === 'production' && parsed.WEBHOOK_ALLOW_LOOPBACK) {
+    throw new ConfigError('invalid configuration: WEBHOOK_ALLOW_LOOPBACK is refused in production');
   }
   if (parsed.NODE_ENV === 'production' && requireSecrets) {
     const missing = SECRET_NAMES.filter((name) => parsed[name] === undefined);

@@ -1,0 +1,76 @@
+import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ErrorBody } from '../../infra/http/error-body';
+import { CurrentPrincipal, RequireScope } from '../organisations/auth/auth.decorators';
+import type { Principal } from '../organisations/auth/principal';
+import { StreamQuery } from './dto/stream-query.dto';
+import { LiveEventsService } from './live-events.service';
+import { openSseReply } from './sse-reply';
+
+@ApiTags('events')
+@ApiBearerAuth('api-key')
+@ApiBearerAuth('access-token')
+@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
+@ApiForbiddenResponse({ type: ErrorBody, description: 'The key lacks the `read` scope' })
+@Controller('v1/events')
+export class LiveEventsController {
+  constructor(private readonly live: LiveEventsService) {}
+
+  @Get('stream')
+  @RequireScope('read')
+  @ApiOperation({
+    summary: 'Your organisation’s events, live (Server-Sent Events)',
+    description:
+      'A `text/event-stream` of the events your organisation may see (docs/EVENTS.md, "Live updates"): ' +
+      '`id` is the event’s `seq`, `event` its type, `data` the event envelope as JSON. Send the last id you ' +
+      'received as `Last-Event-ID` (browsers do on reconnect) to receive exactly what you missed, in order, ' +
+      'then live events. Without it the stream starts now. A comment line comes every 15 s. An unknown id ' +
+      '(older than the 7-day retention) answers a `stream.reset` event, then live events.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'Resume after this event id (`0`: every retained event).',
+  })
+  @ApiOkResponse({
+    description: 'The stream; it stays open until you close it or the server restarts',
+    content: {
+      'text/event-stream': {
+        schema: { type: 'string' },
+        example:
+          'retry: 2000\nid: 1041\n\nid: 1042\nevent: bid.placed\ndata: {"id":"0193a0f6-…","seq":"1042",' +
+          '"type":"bid.placed","aggregateType":"bid","aggregateId":"…","occurredAt":"2026-12-01T10:00:00.000Z",' +
+          '"payload":{}}\n\n: heartbeat\n\n',
+      },
+    },
+  })
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'Last-Event-ID is not an event id' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorBody,
+    description:
+      'Your organisation has its maximum of open streams, or the rate limit is exceeded; see Retry-After',
+  })
+  @ApiServiceUnavailableResponse({ type: ErrorBody, description: 'This server is shutting down; reconnect' })
+  async streamEvents(
+    @CurrentPrincipal() principal: Principal,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Query() query: StreamQuery,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.live.stream(principal, lastEventId ?? query.lastEventId, () => openSseReply(reply));
+  }
+}
