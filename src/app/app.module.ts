@@ -24,6 +24,8 @@ import { LeasesWorkerModule } from '../modules/leases/leases-worker.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
 import { MatchingWorkerModule } from '../modules/matching/matching-worker.module';
 import { LiveEventsModule } from '../modules/events/live-events.module';
+import { WebhooksModule } from '../modules/webhooks/webhooks.module';
+import { WebhooksWorkerModule } from '../modules/webhooks/webhooks-worker.module';
 
 export interface ProcessRoles {
   /** Serve HTTP (controllers, docs, health, metrics). */
@@ -74,6 +76,7 @@ export class AppModule {
               BillingModule,
               LeasesModule,
               LiveEventsModule,
+              WebhooksModule,
             ]
           : []),
         ...(roles.worker
@@ -83,6 +86,7 @@ export class AppModule {
               MatchingWorkerModule.register(config),
               LeasesWorkerModule.register(config),
               SettlementWorkerModule.register(config),
+              WebhooksWorkerModule.register(config),
             ]
           : []),
       ],

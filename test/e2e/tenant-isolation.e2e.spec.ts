@@ -13,7 +13,7 @@ import {
   withoutRequestId,
 } from './marketplace-fixtures';
 
-type Method = 'get' | 'post' | 'patch';
+type Method = 'get' | 'post' | 'patch' | 'delete';
 
 interface IsolationCase {
   /** The owner's role: the intruder has the same role, so only ownership can refuse it. */
@@ -26,6 +26,8 @@ interface IsolationCase {
   readBack: (id: string) => string;
   /** Owner-only routes are called by people signed in, not API keys. */
   session?: true;
+  /** For routes with more ids than `{id}`: the path for this id (the others filled in). */
+  path?: (template: string, id: string) => string;
 }
 
 type Tenant = TestTenant & { session: { authorization: string } };
@@ -110,6 +112,41 @@ const apiKey = async (app: NestFastifyApplication, owner: TestTenant) => {
   return (res.body as { id: string }).id;
 };
 
+// A public literal address: registration checks it without DNS, and no worker runs here to send.
+const HOOK_URL = 'https://93.184.215.14/hooks/isolation';
+const webhook = async (app: NestFastifyApplication, owner: TestTenant) => {
+  const res = await request(app.getHttpServer())
+    .post('/v1/webhooks')
+    .set(owner.auth)
+    .set('idempotency-key', randomUUID())
+    .send({ url: HOOK_URL })
+    .expect(201);
+  return (res.body as { id: string }).id;
+};
+// Deliveries come from the worker; here one is written directly, finished, so replay could act.
+const deliveryOf = new Map<string, string>();
+const webhookWithDelivery = async (app: NestFastifyApplication, owner: TestTenant) => {
+  const endpointId = await webhook(app, owner);
+  const delivery = await app.get(PrismaService).webhookDelivery.create({
+    data: {
+      endpointId,
+      organisationId: owner.organisationId,
+      eventId: randomUUID(),
+      eventSeq: 1n,
+      eventType: 'bid.placed',
+      body: '{}',
+      status: 'SUCCEEDED',
+      attempts: 1,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    },
+  });
+  deliveryOf.set(endpointId, delivery.id);
+  return endpointId;
+};
+const withDelivery = (template: string, id: string) =>
+  template.replace('{id}', id).replace('{deliveryId}', deliveryOf.get(id) ?? randomUUID());
+
 /**
  * Every id-taking route of the marketplace, keyed as the OpenAPI document names it. The test
  * below fails when the document lists such a route without a case here (invariant 6).
@@ -181,6 +218,25 @@ const CASES: Record<string, IsolationCase> = {
     readBack: (id) => `/v1/api-keys/${id}`,
     session: true,
   },
+  'GET /v1/webhooks/{id}': { role: 'BUYER', create: webhook, readBack: (id) => `/v1/webhooks/${id}` },
+  'PATCH /v1/webhooks/{id}': {
+    role: 'PROVIDER',
+    create: webhook,
+    body: { description: 'intruder', enabled: false },
+    readBack: (id) => `/v1/webhooks/${id}`,
+  },
+  'DELETE /v1/webhooks/{id}': { role: 'BUYER', create: webhook, readBack: (id) => `/v1/webhooks/${id}` },
+  'GET /v1/webhooks/{id}/deliveries': {
+    role: 'PROVIDER',
+    create: webhookWithDelivery,
+    readBack: (id) => `/v1/webhooks/${id}/deliveries`,
+  },
+  'POST /v1/webhooks/{id}/deliveries/{deliveryId}/replay': {
+    role: 'BUYER',
+    create: webhookWithDelivery,
+    readBack: (id) => `/v1/webhooks/${id}/deliveries`,
+    path: withDelivery,
+  },
 };
 
 /** Every tenant route (admin routes act across tenants by design and have their own guard). */
@@ -206,6 +262,16 @@ describe('tenant isolation (invariant 6)', () => {
   });
 
   afterAll(async () => {
+    await app.get(PrismaService).webhookEndpoint.deleteMany({
+      where: {
+        organisationId: {
+          in: Object.values(tenants).flatMap(({ owner, intruder }) => [
+            owner.organisationId,
+            intruder.organisationId,
+          ]),
+        },
+      },
+    });
     await removeMarketplaceData(
       app,
       Object.values(tenants)
@@ -251,8 +317,9 @@ describe('tenant isolation (invariant 6)', () => {
           .set('idempotency-key', randomUUID());
         return spec.body ? req.send(spec.body) : req;
       };
-      const foreign = await call(template.replace('{id}', id)).expect(404);
-      const missing = await call(template.replace('{id}', randomUUID())).expect(404);
+      const fill = spec.path ?? ((t: string, value: string) => t.replace('{id}', value));
+      const foreign = await call(fill(template, id)).expect(404);
+      const missing = await call(fill(template, randomUUID())).expect(404);
       expect(withoutRequestId(foreign.body)).toEqual(withoutRequestId(missing.body));
       expect(foreign.body).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
 

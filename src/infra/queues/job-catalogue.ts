@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, MaxLength, Min } from 'class-validator';
 import { EventEnvelope } from '../../modules/events/event-envelope.dto';
 
 export const QUEUE = {
@@ -8,6 +8,7 @@ export const QUEUE = {
   matching: 'matching',
   leases: 'leases',
   settlement: 'settlement',
+  webhooks: 'webhooks',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -34,6 +35,22 @@ export class MatchRunPayload {
   reason!: string;
 }
 
+export class WebhookDeliveryPayload {
+  @IsUUID()
+  deliveryId!: string;
+
+  /** The delivery's run (bumped by a replay); a job of an earlier run does nothing. */
+  @IsInt()
+  @Min(0)
+  run!: number;
+}
+
+/**
+ * The webhooks queue's backoff: exponential from WEBHOOK_RETRY_BASE_MS, computed by the worker
+ * (registerProcessor settings) because the base is configuration, not a constant.
+ */
+export const WEBHOOK_BACKOFF = 'webhook';
+
 /** Every job: its payload type. A job here without a definition below does not compile. */
 export interface JobPayloads {
   /** One outbox event, job id = event id; every consumer records it in the inbox. */
@@ -58,6 +75,11 @@ export interface JobPayloads {
    * lease row lock and unique keys make a repeat a no-op. Exhausted: the lease NEEDS_ATTENTION.
    */
   'settlement.settle-lease': SettleLeasePayload;
+  /**
+   * One attempt at one webhook delivery, job id `<delivery id>-<run>`; BullMQ retries it with
+   * WEBHOOK_BACKOFF until it succeeds or runs out of attempts (then the delivery is FAILED).
+   */
+  'webhooks.deliver': WebhookDeliveryPayload;
 }
 export type JobName = keyof JobPayloads;
 
@@ -119,6 +141,12 @@ export const JOBS = {
     queue: QUEUE.settlement,
     payload: SettleLeasePayload,
     options: { attempts: 6, backoff: { type: 'exponential', delay: 2_000 }, ...retention },
+  },
+  'webhooks.deliver': {
+    queue: QUEUE.webhooks,
+    payload: WebhookDeliveryPayload,
+    // WEBHOOK_ATTEMPTS (domain/webhook-rules.ts) must match; a spec checks it.
+    options: { attempts: 12, backoff: { type: WEBHOOK_BACKOFF }, ...retention },
   },
 } as const satisfies { [N in JobName]: JobDefinition };
 

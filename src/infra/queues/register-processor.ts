@@ -1,4 +1,5 @@
 import { Processor, type WorkerHost } from '@nestjs/bullmq';
+import type { AdvancedOptions } from 'bullmq';
 import type { AppConfig } from '../config/app-config';
 import type { QueueName } from './job-catalogue';
 
@@ -12,11 +13,13 @@ export function registerProcessor<T extends new (...args: never[]) => WorkerHost
   queue: QueueName,
   config: AppConfig,
   concurrency: number,
+  settings?: AdvancedOptions,
 ): T {
   Processor(
     { name: queue },
     {
       concurrency,
+      ...(settings ? { settings } : {}),
       lockDuration: config.env.JOB_LOCK_DURATION_MS,
       stalledInterval: config.env.JOB_STALLED_INTERVAL_MS,
       maxStalledCount: config.env.JOB_MAX_STALLED_COUNT,

@@ -1,0 +1,143 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorBody } from '../../infra/http/error-body';
+import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
+import { PageQuery } from '../../infra/pagination/page';
+import { CurrentPrincipal } from '../organisations/auth/auth.decorators';
+import type { Principal } from '../organisations/auth/principal';
+import {
+  CreatedWebhookResponse,
+  CreateWebhookDto,
+  DeliveryPageResponse,
+  DeliveryResponse,
+  ListDeliveriesQuery,
+  UpdateWebhookDto,
+  WebhookPageResponse,
+  WebhookResponse,
+} from './dto/webhook.dto';
+import { WebhooksService } from './webhooks.service';
+
+@ApiTags('webhooks')
+@ApiBearerAuth('api-key')
+@ApiBearerAuth('access-token')
+@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
+@ApiForbiddenResponse({
+  type: ErrorBody,
+  description: 'The key lacks the scope, or the organisation is suspended',
+})
+@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@Controller('v1/webhooks')
+export class WebhooksController {
+  constructor(private readonly webhooks: WebhooksService) {}
+
+  @Post()
+  @Idempotent()
+  @ApiOperation({
+    summary: 'Register a webhook endpoint',
+    description:
+      'Events your organisation may see are POSTed to the URL, signed in the Standard Webhooks format ' +
+      '(`webhook-id`, `webhook-timestamp`, `webhook-signature`) with the `secret` returned here once. ' +
+      'URLs that resolve to loopback, private, link-local, CGNAT, unspecified or multicast addresses are refused.',
+  })
+  @ApiCreatedResponse({ type: CreatedWebhookResponse })
+  @ApiBadRequestResponse({
+    type: ErrorBody,
+    description: 'Invalid URL, refused destination or unknown event type',
+  })
+  @ApiConflictResponse({ type: ErrorBody, description: 'The organisation has its maximum of endpoints' })
+  registerWebhook(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: CreateWebhookDto,
+  ): Promise<CreatedWebhookResponse> {
+    return this.webhooks.registerWebhook(principal, body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List your webhook endpoints, newest first' })
+  @ApiOkResponse({ type: WebhookPageResponse })
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad page size or cursor' })
+  listWebhooks(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: PageQuery,
+  ): Promise<WebhookPageResponse> {
+    return this.webhooks.listWebhooks(principal, query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One of your webhook endpoints (never its secret)' })
+  @ApiOkResponse({ type: WebhookResponse })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  getWebhook(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<WebhookResponse> {
+    return this.webhooks.getWebhook(principal, id);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change a webhook endpoint’s URL, description, event types or enabled flag' })
+  @ApiOkResponse({ type: WebhookResponse })
+  @ApiBadRequestResponse({
+    type: ErrorBody,
+    description: 'Invalid URL, refused destination or unknown event type',
+  })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  updateWebhook(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body() body: UpdateWebhookDto,
+  ): Promise<WebhookResponse> {
+    return this.webhooks.updateWebhook(principal, id, body);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a webhook endpoint with its delivery log' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  deleteWebhook(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
+    return this.webhooks.deleteWebhook(principal, id);
+  }
+
+  @Get(':id/deliveries')
+  @ApiOperation({ summary: 'Deliveries to an endpoint, newest first, each with its attempts' })
+  @ApiOkResponse({ type: DeliveryPageResponse })
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad filter, page size or cursor' })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  listDeliveries(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Query() query: ListDeliveriesQuery,
+  ): Promise<DeliveryPageResponse> {
+    return this.webhooks.listDeliveries(principal, id, query);
+  }
+
+  @Post(':id/deliveries/:deliveryId/replay')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Send a finished delivery again',
+    description:
+      'Starts a new run of attempts with the same body and `webhook-id`. A delivery still being attempted is 409.',
+  })
+  @ApiAcceptedResponse({ type: DeliveryResponse, description: 'Queued for another run' })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiConflictResponse({ type: ErrorBody, description: 'The delivery is still being attempted' })
+  replayDelivery(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Param('deliveryId') deliveryId: string,
+  ): Promise<DeliveryResponse> {
+    return this.webhooks.replayDelivery(principal, id, deliveryId);
+  }
+}

@@ -1,0 +1,36 @@
+import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { Clock } from '../../infra/clock/clock';
+import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
+import { WebhookDeliveryService } from './webhook-delivery.service';
+
+/** Sends webhook deliveries; a failed attempt throws so BullMQ retries it with WEBHOOK_BACKOFF. */
+@Injectable()
+export class WebhooksProcessor extends WorkerHost {
+  private readonly logger = new Logger(WebhooksProcessor.name);
+  private readonly handlers: JobHandlers<'webhooks'> = {
+    'webhooks.deliver': async ({ deliveryId, run }, job) => {
+      const tries = job.attemptsMade + 1;
+      const result = await this.deliveries.attemptDelivery(deliveryId, run, tries, job.opts.attempts ?? 1);
+      if (result === 'retry') throw new Error(`webhook delivery ${deliveryId} failed; retrying`);
+    },
+  };
+
+  constructor(
+    private readonly deliveries: WebhookDeliveryService,
+    private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  async process(job: Job): Promise<void> {
+    await this.clock.sync();
+    await dispatchJob(this.handlers, job);
+  }
+
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.logger.warn(`webhooks worker: ${error.message}`);
+  }
+}

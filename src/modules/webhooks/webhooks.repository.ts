@@ -1,0 +1,319 @@
+import { Injectable } from '@nestjs/common';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import type { WebhookDeliveryStatus } from '../../generated/prisma/enums.js';
+import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
+import type { PrismaService } from '../../infra/prisma/prisma.service';
+
+export interface EndpointRecord {
+  id: string;
+  organisationId: string;
+  url: string;
+  description: string | null;
+  eventTypes: string[];
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  run: number;
+  startedAt: Date;
+  durationMs: number;
+  responseStatus: number | null;
+  error: string | null;
+  succeeded: boolean;
+}
+
+export interface DeliveryRecord {
+  id: string;
+  endpointId: string;
+  eventId: string;
+  eventSeq: bigint;
+  eventType: string;
+  status: WebhookDeliveryStatus;
+  run: number;
+  attempts: number;
+  lastAttemptAt: Date | null;
+  nextAttemptAt: Date | null;
+  lastResponseStatus: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  attemptLog: AttemptRecord[];
+}
+
+/** What a delivery attempt needs: the body and where and how to send it. */
+export interface DeliveryToSend {
+  id: string;
+  eventId: string;
+  body: string;
+  status: WebhookDeliveryStatus;
+  run: number;
+  attempts: number;
+  endpoint: { url: string; secret: Uint8Array; enabled: boolean };
+}
+
+export interface NewDelivery {
+  endpointId: string;
+  organisationId: string;
+  eventId: string;
+  eventSeq: bigint;
+  eventType: string;
+  body: string;
+}
+
+export interface AttemptOutcome {
+  run: number;
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  responseStatus: number | null;
+  error: string | null;
+  succeeded: boolean;
+  /** The delivery's state after the attempt. */
+  status: WebhookDeliveryStatus;
+  nextAttemptAt: Date | null;
+}
+
+const ENDPOINT_SELECT = {
+  id: true,
+  organisationId: true,
+  url: true,
+  description: true,
+  eventTypes: true,
+  enabled: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
+
+/** Attempts shown with each delivery in a listing: the latest ones. */
+const ATTEMPTS_SHOWN = 20;
+
+const DELIVERY_SELECT = {
+  id: true,
+  endpointId: true,
+  eventId: true,
+  eventSeq: true,
+  eventType: true,
+  status: true,
+  run: true,
+  attempts: true,
+  lastAttemptAt: true,
+  nextAttemptAt: true,
+  lastResponseStatus: true,
+  lastError: true,
+  createdAt: true,
+  attemptLog: {
+    select: {
+      attempt: true,
+      run: true,
+      startedAt: true,
+      durationMs: true,
+      responseStatus: true,
+      error: true,
+      succeeded: true,
+    },
+    orderBy: { id: 'desc' as const },
+    take: ATTEMPTS_SHOWN,
+  },
+} as const;
+
+/** Webhook endpoints and deliveries. Tenant methods take the organisation's id; workers' say `system`. */
+@Injectable()
+export class WebhooksRepository {
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+
+  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+    return this.txHost.tx;
+  }
+
+  async countEndpoints(organisationId: string): Promise<number> {
+    return this.tx.webhookEndpoint.count({ where: { organisationId } });
+  }
+
+  async createEndpoint(
+    organisationId: string,
+    endpoint: {
+      url: string;
+      description: string | null;
+      eventTypes: string[];
+      secret: Uint8Array<ArrayBuffer>;
+    },
+    at: Date,
+  ): Promise<EndpointRecord> {
+    return this.tx.webhookEndpoint.create({
+      data: { organisationId, ...endpoint, createdAt: at, updatedAt: at },
+      select: ENDPOINT_SELECT,
+    });
+  }
+
+  async findEndpoint(organisationId: string, id: string): Promise<EndpointRecord | null> {
+    return this.tx.webhookEndpoint.findFirst({ where: { id, organisationId }, select: ENDPOINT_SELECT });
+  }
+
+  async listEndpoints(
+    organisationId: string,
+    limit: number,
+    after: KeysetPosition | undefined,
+  ): Promise<EndpointRecord[]> {
+    return this.tx.webhookEndpoint.findMany({
+      where: { organisationId, ...afterPosition(after) },
+      select: ENDPOINT_SELECT,
+      orderBy: NEWEST_FIRST,
+      take: limit + 1,
+    });
+  }
+
+  async updateEndpoint(
+    organisationId: string,
+    id: string,
+    changes: { url?: string; description?: string | null; eventTypes?: string[]; enabled?: boolean },
+    at: Date,
+  ): Promise<EndpointRecord | null> {
+    const { count } = await this.tx.webhookEndpoint.updateMany({
+      where: { id, organisationId },
+      data: { ...changes, updatedAt: at },
+    });
+    return count === 1 ? this.findEndpoint(organisationId, id) : null;
+  }
+
+  /** Deletes the endpoint with its deliveries and their attempts; false when it is not the organisation's. */
+  async deleteEndpoint(organisationId: string, id: string): Promise<boolean> {
+    const { count } = await this.tx.webhookEndpoint.deleteMany({ where: { id, organisationId } });
+    return count === 1;
+  }
+
+  async listDeliveries(
+    organisationId: string,
+    endpointId: string,
+    status: WebhookDeliveryStatus | undefined,
+    limit: number,
+    after: KeysetPosition | undefined,
+  ): Promise<DeliveryRecord[]> {
+    return this.tx.webhookDelivery.findMany({
+      where: {
+        organisationId,
+        endpointId,
+        ...(status === undefined ? {} : { status }),
+        ...afterPosition(after),
+      },
+      select: DELIVERY_SELECT,
+      orderBy: NEWEST_FIRST,
+      take: limit + 1,
+    });
+  }
+
+  async findDelivery(organisationId: string, endpointId: string, id: string): Promise<DeliveryRecord | null> {
+    return this.tx.webhookDelivery.findFirst({
+      where: { id, endpointId, organisationId },
+      select: DELIVERY_SELECT,
+    });
+  }
+
+  /** Puts a finished delivery back to PENDING under a new run; null when it is not the organisation's. */
+  async requeueDelivery(
+    organisationId: string,
+    endpointId: string,
+    id: string,
+    at: Date,
+  ): Promise<{ run: number; status: WebhookDeliveryStatus } | 'not-found' | 'pending'> {
+    const current = await this.tx.webhookDelivery.findFirst({
+      where: { id, endpointId, organisationId },
+      select: { status: true },
+    });
+    if (!current) return 'not-found';
+    const { count } = await this.tx.webhookDelivery.updateMany({
+      where: { id, status: { not: 'PENDING' } },
+      data: { status: 'PENDING', run: { increment: 1 }, nextAttemptAt: at, updatedAt: at },
+    });
+    if (count === 0) return 'pending';
+    const row = await this.tx.webhookDelivery.findUniqueOrThrow({
+      where: { id },
+      select: { run: true, status: true },
+    });
+    return row;
+  }
+
+  /** Enabled endpoints subscribed to `type` of these organisations (`null`: of every organisation). */
+  async systemFindSubscribers(
+    organisationIds: readonly string[] | null,
+    type: string,
+  ): Promise<Array<{ id: string; organisationId: string }>> {
+    return this.tx.webhookEndpoint.findMany({
+      where: {
+        enabled: true,
+        ...(organisationIds === null ? {} : { organisationId: { in: [...organisationIds] } }),
+        OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: type } }],
+      },
+      select: { id: true, organisationId: true },
+    });
+  }
+
+  /** One delivery per (endpoint, event): a repeated event adds nothing. */
+  async systemCreateDeliveries(deliveries: readonly NewDelivery[], at: Date): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.tx.webhookDelivery.createMany({
+      data: deliveries.map((d) => ({ ...d, nextAttemptAt: at, createdAt: at, updatedAt: at })),
+      skipDuplicates: true,
+    });
+  }
+
+  async systemPendingDeliveriesOf(eventId: string): Promise<Array<{ id: string; run: number }>> {
+    return this.tx.webhookDelivery.findMany({
+      where: { eventId, status: 'PENDING' },
+      select: { id: true, run: true },
+    });
+  }
+
+  async systemFindDeliveryToSend(id: string): Promise<DeliveryToSend | null> {
+    return this.tx.webhookDelivery.findUnique({
+      where: { id },
+      select: {
+        id: true,
+        eventId: true,
+        body: true,
+        status: true,
+        run: true,
+        attempts: true,
+        endpoint: { select: { url: true, secret: true, enabled: true } },
+      },
+    });
+  }
+
+  /** Logs an attempt and moves the delivery on, unless a replay started another run meanwhile. */
+  async systemRecordAttempt(id: string, outcome: AttemptOutcome, at: Date): Promise<void> {
+    const { count } = await this.tx.webhookDelivery.updateMany({
+      where: { id, run: outcome.run, status: 'PENDING' },
+      data: {
+        status: outcome.status,
+        attempts: { increment: 1 },
+        lastAttemptAt: outcome.startedAt,
+        nextAttemptAt: outcome.nextAttemptAt,
+        lastResponseStatus: outcome.responseStatus,
+        lastError: outcome.error,
+        updatedAt: at,
+      },
+    });
+    if (count === 0) return;
+    await this.tx.webhookDeliveryAttempt.create({
+      data: {
+        deliveryId: id,
+        run: outcome.run,
+        attempt: outcome.attempt,
+        startedAt: outcome.startedAt,
+        durationMs: outcome.durationMs,
+        responseStatus: outcome.responseStatus,
+        error: outcome.error,
+        succeeded: outcome.succeeded,
+      },
+    });
+  }
+
+  async systemFailDelivery(id: string, run: number, error: string, at: Date): Promise<void> {
+    await this.tx.webhookDelivery.updateMany({
+      where: { id, run, status: 'PENDING' },
+      data: { status: 'FAILED', lastError: error, nextAttemptAt: null, updatedAt: at },
+    });
+  }
+}
