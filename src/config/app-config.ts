@@ -175,7 +175,7 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   @Max(1_000)
-  SSE_MAX_STREAMS_PER_ORGANISATION = 5;
+  SSE_MAX_STREAMS_PER_ORG = 5;
 
   /** A webhook delivery attempt gives up after this long (connect, send and response). */
   @Transform(toInt)

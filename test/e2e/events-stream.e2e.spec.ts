@@ -33,7 +33,7 @@ describe('live event stream (SSE) across API processes', () => {
     RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
     MATCHING_SWEEP_INTERVAL_MS: '3600000',
     SSE_HEARTBEAT_MS: String(HEARTBEAT_MS),
-    SSE_MAX_STREAMS_PER_ORGANISATION: '2',
+    SSE_MAX_STREAMS_PER_ORG: '2',
   });
   const apis: NestFastifyApplication[] = [];
   const urls: string[] = [];

@@ -67,7 +67,7 @@ export class LiveEventsService implements BeforeApplicationShutdown {
     await this.listening;
     const slot = await this.slots.acquire(org.organisationId);
     if (slot === null) {
-      const cap = this.config.env.SSE_MAX_STREAMS_PER_ORGANISATION;
+      const cap = this.config.env.SSE_MAX_STREAMS_PER_ORG;
       throw new DomainError(
         'RATE_LIMITED',
         `At most ${cap} live streams per organisation may be open at once.`,

@@ -46,7 +46,7 @@ export class StreamSlots {
   async acquire(organisationId: string): Promise<StreamSlot | null> {
     const key = this.redis.key('sse', 'streams', organisationId);
     const member = randomUUID();
-    const cap = this.config.env.SSE_MAX_STREAMS_PER_ORGANISATION;
+    const cap = this.config.env.SSE_MAX_STREAMS_PER_ORG;
     const granted = await this.redis.client.eval(ACQUIRE, 1, key, cap, member, this.leaseMs);
     if (granted !== 1) return null;
     return {
