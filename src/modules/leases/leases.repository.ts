@@ -188,10 +188,11 @@ export class LeasesRepository {
   async lockForUsage(
     providerOrganisationId: string,
     id: string,
-  ): Promise<(LeaseForUsage & { id: string }) | null> {
+  ): Promise<(LeaseForUsage & { id: string; buyerOrganisationId: string }) | null> {
     const rows = await this.tx.$queryRaw<
       Array<{
         id: string;
+        buyer_organisation_id: string;
         status: LeaseForUsage['status'];
         billing_mode: LeaseForUsage['billingMode'];
         gpus: number;
@@ -202,14 +203,15 @@ export class LeasesRepository {
         settled_periods: number;
       }>
     >`
-      SELECT id, status::text AS status, billing_mode::text AS billing_mode, gpus, period_seconds, started_at,
-             ends_at, ended_at, settled_periods
+      SELECT id, buyer_organisation_id, status::text AS status, billing_mode::text AS billing_mode, gpus,
+             period_seconds, started_at, ends_at, ended_at, settled_periods
       FROM leases WHERE id = ${id}::uuid AND provider_organisation_id = ${providerOrganisationId}::uuid
       FOR UPDATE`;
     const row = rows[0];
     if (row === undefined) return null;
     return {
       id: row.id,
+      buyerOrganisationId: row.buyer_organisation_id,
       status: row.status,
       billingMode: row.billing_mode,
       gpus: row.gpus,

@@ -198,6 +198,8 @@ export class LeasesService {
       aggregateId: id,
       payload: {
         leaseId: id,
+        // Both parties see the report; the buyer's id puts the buyer in the audience.
+        buyerOrganisationId: lease.buyerOrganisationId,
         providerOrganisationId: org.organisationId,
         periodStart: period.startsAt.toISOString(),
         periodEnd: period.endsAt.toISOString(),

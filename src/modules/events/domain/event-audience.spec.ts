@@ -65,7 +65,11 @@ describe('payloadFor', () => {
     expect(seen).not.toHaveProperty('offerId');
     expect(seen).not.toHaveProperty('siteId');
     expect(seen).not.toHaveProperty('providerOrganisationId');
-    expect(seen).toMatchObject({ leaseId: leaseCreated.leaseId, bidId: leaseCreated.bidId, gpus: 4 });
+    expect(seen).toMatchObject({
+      leaseId: leaseCreated.leaseId as string,
+      bidId: leaseCreated.bidId,
+      gpus: 4,
+    });
     expect(JSON.stringify(seen)).not.toContain(PROVIDER);
   });
 
@@ -73,9 +77,46 @@ describe('payloadFor', () => {
     const seen = payloadFor('lease.created', leaseCreated, PROVIDER)!;
     expect(seen).not.toHaveProperty('bidId');
     expect(seen).not.toHaveProperty('buyerOrganisationId');
-    expect(seen).toMatchObject({ offerId: leaseCreated.offerId, siteId: leaseCreated.siteId });
+    expect(seen).toMatchObject({ offerId: leaseCreated.offerId as string, siteId: leaseCreated.siteId });
     expect(JSON.stringify(seen)).not.toContain(BUYER);
   });
+
+  it('shows the buyer a settled period’s cost, and only the provider its fee and proceeds', () => {
+    const settled: JsonObject = {
+      leaseId: leaseCreated.leaseId as string,
+      market: 'nvidia-h100-80gb',
+      buyerOrganisationId: BUYER,
+      providerOrganisationId: PROVIDER,
+      period: 0,
+      cost: '36.40',
+      fee: '1.82',
+      providerProceeds: '34.58',
+      currency: 'CNY',
+    };
+    const buyer = payloadFor('period.settled', settled, BUYER)!;
+    expect(buyer).toMatchObject({ cost: '36.40', buyerOrganisationId: BUYER });
+    for (const field of ['fee', 'providerProceeds', 'providerOrganisationId']) {
+      expect(buyer).not.toHaveProperty(field);
+    }
+    const provider = payloadFor('period.settled', settled, PROVIDER)!;
+    expect(provider).toMatchObject({ cost: '36.40', fee: '1.82', providerProceeds: '34.58' });
+    expect(provider).not.toHaveProperty('buyerOrganisationId');
+  });
+
+  it.each(['lease.started', 'lease.ended', 'lease.terminated', 'usage.reported'] as const)(
+    '%s reaches both parties, the buyer without the provider’s identity',
+    (type) => {
+      const payload: JsonObject = {
+        leaseId: leaseCreated.leaseId as string,
+        offerId: leaseCreated.offerId as string,
+        buyerOrganisationId: BUYER,
+        providerOrganisationId: PROVIDER,
+      };
+      expect(eventAudience(type, payload)).toEqual([BUYER, PROVIDER]);
+      expect(JSON.stringify(payloadFor(type, payload, BUYER))).not.toContain(PROVIDER);
+      expect(JSON.stringify(payloadFor(type, payload, PROVIDER))).not.toContain(BUYER);
+    },
+  );
 
   it('shows nothing to an organisation outside the audience', () => {
     expect(payloadFor('lease.created', leaseCreated, STRANGER)).toBeNull();

@@ -48,6 +48,14 @@ export const AUDIENCE_RULES: Record<EventType, AudienceRule> = {
 const PROVIDER_ONLY = ['offerId', 'siteId', 'providerOrganisationId'] as const;
 const BUYER_ONLY = ['bidId', 'buyerOrganisationId'] as const;
 
+/**
+ * One-sided money of a type: a settled period's `cost` is what the buyer pays, and both see it;
+ * the exchange's `fee` and the provider's `providerProceeds` are the provider's business.
+ */
+const PROVIDER_ONLY_OF: Partial<Record<EventType, readonly string[]>> = {
+  'period.settled': ['fee', 'providerProceeds'],
+};
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function organisationIn(payload: JsonObject, field: string): string | undefined {
@@ -95,7 +103,9 @@ export function payloadFor(type: EventType, payload: JsonObject, organisationId:
   const provider = organisationIn(payload, 'providerOrganisationId');
   const hidden = new Set<string>();
   // One organisation cannot be both buyer and provider (one role each); hide nothing then.
-  if (viewer === buyer && viewer !== provider) PROVIDER_ONLY.forEach((f) => hidden.add(f));
+  if (viewer === buyer && viewer !== provider) {
+    [...PROVIDER_ONLY, ...(PROVIDER_ONLY_OF[type] ?? [])].forEach((f) => hidden.add(f));
+  }
   if (viewer === provider && viewer !== buyer) BUYER_ONLY.forEach((f) => hidden.add(f));
   return Object.fromEntries(Object.entries(payload).filter(([field]) => !hidden.has(field)));
 }
