@@ -192,6 +192,23 @@ export class EnvironmentVariables {
   WEBHOOK_RETRY_BASE_MS = 30_000;
 
   /**
+   * Backstop pass of the webhook dispatcher (outbox events into deliveries); the relay's
+   * announcement of each published batch wakes it sooner.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  WEBHOOK_DISPATCH_INTERVAL_MS = 5_000;
+
+  /** Finished webhook deliveries, with their attempt log, are deleted after this many days. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3_650)
+  WEBHOOK_DELIVERY_RETENTION_DAYS = 30;
+
+  /**
    * Test-only: webhook URLs on loopback (127.0.0.0/8, ::1) pass the SSRF check, so tests can run
    * a receiver on this machine. Every other private range stays refused; refused in production.
    */

@@ -4,7 +4,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
+import { Clock } from '../../src/infra/clock/clock';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { WebhookDispatcher } from '../../src/modules/webhooks/webhook-dispatcher.service';
+import { WebhookMaintenance } from '../../src/modules/webhooks/webhook-maintenance.service';
 import { RefusedDestinationError, SafeWebhookClient } from '../../src/modules/webhooks/safe-webhook-client';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
@@ -152,6 +155,59 @@ describe('webhooks (Standard Webhooks, retries, replay, SSRF)', () => {
     expect(after[0]!.attemptLog[0]).toMatchObject({ run: 1, attempt: 4, succeeded: true });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receiver.received).toHaveLength(4);
+  });
+
+  it('dispatches each event once however many dispatchers race, re-enqueues lost jobs and prunes old deliveries', async () => {
+    const created = await register(buyer, {
+      url: `${receiver.url}/hooks/b`,
+      eventTypes: ['bid.placed'],
+    }).expect(201);
+    const endpointId = (created.body as { id: string }).id;
+    const before = receiver.received.length;
+    const bids = [await placeBid(app, buyer), await placeBid(app, buyer), await placeBid(app, buyer)];
+    // The relay's wake-up already dispatches; three more passes race it for the cursor row.
+    const dispatcher = app.get(WebhookDispatcher);
+    await Promise.all([
+      dispatcher.dispatchPending(),
+      dispatcher.dispatchPending(),
+      dispatcher.dispatchPending(),
+    ]);
+    const rows = await waitFor('three deliveries', async () => {
+      const found = await prisma.webhookDelivery.findMany({ where: { endpointId, status: 'SUCCEEDED' } });
+      return found.length >= 3 ? found : undefined;
+    });
+    expect(rows).toHaveLength(3);
+    const bodies = rows.map((row) => JSON.parse(row.body) as { aggregateId: string });
+    expect(bodies.map((b) => b.aggregateId).sort()).toEqual(bids.map((b) => b.id).sort());
+    await waitFor('three requests', () =>
+      Promise.resolve(receiver.received.length >= before + 3 ? true : undefined),
+    );
+
+    // A delivery committed PENDING whose job never reached Redis (a crash in between): the sweep
+    // enqueues it once it is overdue.
+    const now = app.get(Clock).now();
+    const stranded = rows[0]!;
+    await prisma.webhookDelivery.update({
+      where: { id: stranded.id },
+      data: { status: 'PENDING', run: { increment: 1 }, nextAttemptAt: new Date(now.getTime() - 120_000) },
+    });
+    const report = await app.get(WebhookMaintenance).sweepStranded();
+    expect(report.requeued).toBeGreaterThanOrEqual(1);
+    await waitFor('the stranded delivery to succeed', async () => {
+      const row = await prisma.webhookDelivery.findUniqueOrThrow({ where: { id: stranded.id } });
+      return row.status === 'SUCCEEDED' ? row : undefined;
+    });
+
+    // Finished deliveries past the retention (30 days) go with their attempts; younger ones stay.
+    const old = rows[1]!;
+    await prisma.webhookDelivery.update({
+      where: { id: old.id },
+      data: { updatedAt: new Date(now.getTime() - 31 * 24 * 3_600_000) },
+    });
+    expect(await app.get(WebhookMaintenance).pruneDeliveries()).toBeGreaterThanOrEqual(1);
+    expect(await prisma.webhookDelivery.findUnique({ where: { id: old.id } })).toBeNull();
+    expect(await prisma.webhookDeliveryAttempt.count({ where: { deliveryId: old.id } })).toBe(0);
+    expect(await prisma.webhookDelivery.count({ where: { endpointId } })).toBe(2);
   });
 
   it('refuses loopback, private, link-local, CGNAT, unspecified and multicast destinations without the test allowance', async () => {

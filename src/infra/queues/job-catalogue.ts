@@ -80,6 +80,15 @@ export interface JobPayloads {
    * WEBHOOK_BACKOFF until it succeeds or runs out of attempts (then the delivery is FAILED).
    */
   'webhooks.deliver': WebhookDeliveryPayload;
+  /**
+   * Turns published outbox events after the dispatch cursor into deliveries, in batches; the
+   * schedule's backstop of the in-process wake-up on each relay announcement.
+   */
+  'webhooks.dispatch': ReconcilePayload;
+  /** Re-enqueues PENDING deliveries whose job Redis lost; FAILs those whose job gave up. */
+  'webhooks.sweep': ReconcilePayload;
+  /** Deletes finished deliveries past WEBHOOK_DELIVERY_RETENTION_DAYS; hourly. */
+  'webhooks.prune': ReconcilePayload;
 }
 export type JobName = keyof JobPayloads;
 
@@ -147,6 +156,22 @@ export const JOBS = {
     payload: WebhookDeliveryPayload,
     // WEBHOOK_ATTEMPTS (domain/webhook-rules.ts) must match; a spec checks it.
     options: { attempts: 12, backoff: { type: WEBHOOK_BACKOFF }, ...retention },
+  },
+  'webhooks.dispatch': {
+    queue: QUEUE.webhooks,
+    payload: ReconcilePayload,
+    // Every few seconds: keeping completed runs would only fill Redis.
+    options: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
+  },
+  'webhooks.sweep': {
+    queue: QUEUE.webhooks,
+    payload: ReconcilePayload,
+    options: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
+  },
+  'webhooks.prune': {
+    queue: QUEUE.webhooks,
+    payload: ReconcilePayload,
+    options: { attempts: 3, backoff: { type: 'fixed', delay: 60_000 }, ...retention },
   },
 } as const satisfies { [N in JobName]: JobDefinition };
 

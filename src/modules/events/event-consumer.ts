@@ -16,10 +16,4 @@ export const EventConsumer = DiscoveryService.createDecorator<EventConsumerOptio
 
 export interface EventHandler {
   handle(event: EventEnvelope): Promise<void>;
-  /**
-   * Runs after the transaction of `handle` committed, on every delivery of the event (also when
-   * the inbox says it was handled before), so it must be idempotent: for work that may only
-   * start once the effect is visible, such as enqueueing jobs that read the rows it wrote.
-   */
-  afterCommit?(event: EventEnvelope): Promise<void>;
 }

@@ -31,8 +31,6 @@ export class EventsProcessor extends WorkerHost {
   private async deliver(event: EventEnvelope): Promise<void> {
     for (const { consumer, handler } of this.consumers.for(event.type)) {
       await this.inbox.consumeOnce(consumer, event.id, () => handler.handle(event));
-      // Also after a repeat: the first delivery may have died between its commit and this.
-      await handler.afterCommit?.(event);
     }
   }
 

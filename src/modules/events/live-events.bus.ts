@@ -9,7 +9,7 @@ export type WakeListener = (audience: readonly string[]) => void;
 /**
  * Live fan-out across processes through Redis pub/sub. The relay announces, after its commit,
  * which organisations a batch concerns; every API process wakes its streams of those
- * organisations, which then read the outbox. The message is only a wake-up, never the event:
+ * organisations, which then read the outbox, and every worker its webhook dispatcher. The message is only a wake-up, never the event:
  * the database stays the one source of what a stream sends, so a lost or reordered message
  * cannot lose or reorder an event (a stream also re-reads on every heartbeat).
  */
@@ -30,7 +30,7 @@ export class LiveEventsBus implements OnApplicationShutdown {
     await this.redis.client.publish(this.channel, JSON.stringify({ audience: batch.audience }));
   }
 
-  /** Starts listening on first use, so processes without streams (workers) hold no subscriber. */
+  /** Starts listening on first use, so a process nobody listens in holds no subscriber. */
   async listen(listener: WakeListener): Promise<() => void> {
     this.listeners.add(listener);
     if (!this.subscriber) {

@@ -177,6 +177,31 @@ export class OutboxRepository {
   }
 
   /**
+   * Published events after `position` in commit order, with who may see them: a batch of the
+   * webhook dispatcher, which keeps its own cursor in positions.
+   */
+  async systemListPublishedAfter(
+    position: bigint,
+    limit: number,
+  ): Promise<Array<StreamedEvent & { audience: string[] }>> {
+    const rows = await this.tx.$queryRaw<Array<OutboxRow & { position: bigint; audience: string[] }>>`
+      SELECT id, seq, type, aggregate_type, aggregate_id, payload, occurred_at,
+             stream_position AS position, audience::text[] AS audience
+      FROM outbox_events
+      WHERE stream_position > ${position}
+      ORDER BY stream_position
+      LIMIT ${limit}`;
+    return rows.map((row) => ({ envelope: toEnvelope(row), position: row.position, audience: row.audience }));
+  }
+
+  /** The newest stream position (0 when none): every position below it is committed and visible. */
+  async systemLatestPosition(): Promise<bigint> {
+    const [row] = await this.tx.$queryRaw<Array<{ position: bigint | null }>>`
+      SELECT max(stream_position) AS position FROM outbox_events`;
+    return row?.position ?? 0n;
+  }
+
+  /**
    * Published events of the given types that `consumer` has not recorded in its inbox, published
    * inside [since, before): candidates for re-publication when their job was lost.
    */

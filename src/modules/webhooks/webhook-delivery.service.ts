@@ -1,11 +1,12 @@
+import { DataCipher } from '../../infra/crypto/data-cipher';
 import { Injectable, Logger } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { Webhook } from 'standardwebhooks';
 import { Clock } from '../../infra/clock/clock';
 import { AppConfig } from '../../infra/config/app-config';
 import { isDelivered, retryDelayMs } from './domain/webhook-rules';
+import { secretContext } from './domain/webhook-rules';
 import { SafeWebhookClient } from './safe-webhook-client';
-import { WebhookSecretCipher } from './webhook-secret-cipher';
 import { WebhooksRepository, type AttemptOutcome } from './webhooks.repository';
 
 const USER_AGENT = 'ComputeExchange-Webhooks/1';
@@ -21,7 +22,7 @@ export class WebhookDeliveryService {
   constructor(
     private readonly webhooks: WebhooksRepository,
     private readonly client: SafeWebhookClient,
-    private readonly cipher: WebhookSecretCipher,
+    private readonly cipher: DataCipher,
     private readonly clock: Clock,
     private readonly config: AppConfig,
   ) {}
@@ -50,11 +51,9 @@ export class WebhookDeliveryService {
       'user-agent': USER_AGENT,
       'webhook-id': delivery.eventId,
       'webhook-timestamp': String(Math.floor(startedAt.getTime() / 1000)),
-      'webhook-signature': new Webhook(this.cipher.open(delivery.endpoint.secret)).sign(
-        delivery.eventId,
-        startedAt,
-        delivery.body,
-      ),
+      'webhook-signature': new Webhook(
+        this.cipher.decrypt(delivery.endpoint.secret, secretContext(delivery.organisationId)),
+      ).sign(delivery.eventId, startedAt, delivery.body),
     };
     // A duration, not a time of day: the monotonic timer, not the Clock.
     const started = performance.now();

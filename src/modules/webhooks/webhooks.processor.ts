@@ -4,8 +4,13 @@ import type { Job } from 'bullmq';
 import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
 import { WebhookDeliveryService } from './webhook-delivery.service';
+import { WebhookDispatcher } from './webhook-dispatcher.service';
+import { WebhookMaintenance } from './webhook-maintenance.service';
 
-/** Sends webhook deliveries; a failed attempt throws so BullMQ retries it with WEBHOOK_BACKOFF. */
+/**
+ * Sends webhook deliveries (a failed attempt throws so BullMQ retries it with WEBHOOK_BACKOFF),
+ * and runs the dispatcher's scheduled pass, the sweep and the prune.
+ */
 @Injectable()
 export class WebhooksProcessor extends WorkerHost {
   private readonly logger = new Logger(WebhooksProcessor.name);
@@ -15,10 +20,21 @@ export class WebhooksProcessor extends WorkerHost {
       const result = await this.deliveries.attemptDelivery(deliveryId, run, tries, job.opts.attempts ?? 1);
       if (result === 'retry') throw new Error(`webhook delivery ${deliveryId} failed; retrying`);
     },
+    'webhooks.dispatch': async () => {
+      await this.dispatcher.dispatchPending();
+    },
+    'webhooks.sweep': async () => {
+      await this.maintenance.sweepStranded();
+    },
+    'webhooks.prune': async () => {
+      await this.maintenance.pruneDeliveries();
+    },
   };
 
   constructor(
     private readonly deliveries: WebhookDeliveryService,
+    private readonly dispatcher: WebhookDispatcher,
+    private readonly maintenance: WebhookMaintenance,
     private readonly clock: Clock,
   ) {
     super();

@@ -46,6 +46,7 @@ export interface DeliveryRecord {
 /** What a delivery attempt needs: the body and where and how to send it. */
 export interface DeliveryToSend {
   id: string;
+  organisationId: string;
   eventId: string;
   body: string;
   status: WebhookDeliveryStatus;
@@ -61,6 +62,19 @@ export interface NewDelivery {
   eventSeq: bigint;
   eventType: string;
   body: string;
+}
+
+/** An endpoint the dispatcher may deliver to; empty `eventTypes` means every type. */
+export interface SubscribedEndpoint {
+  id: string;
+  organisationId: string;
+  eventTypes: string[];
+}
+
+/** A delivery's job key: its id and run. */
+export interface QueuedDelivery {
+  id: string;
+  run: number;
 }
 
 export interface AttemptOutcome {
@@ -138,12 +152,19 @@ export class WebhooksRepository {
       url: string;
       description: string | null;
       eventTypes: string[];
-      secret: Uint8Array<ArrayBuffer>;
+      secret: Uint8Array;
     },
     at: Date,
   ): Promise<EndpointRecord> {
     return this.tx.webhookEndpoint.create({
-      data: { organisationId, ...endpoint, createdAt: at, updatedAt: at },
+      // Prisma's Bytes wants a Uint8Array over a plain ArrayBuffer; a copy gives one.
+      data: {
+        organisationId,
+        ...endpoint,
+        secret: new Uint8Array(endpoint.secret),
+        createdAt: at,
+        updatedAt: at,
+      },
       select: ENDPOINT_SELECT,
     });
   }
@@ -235,35 +256,76 @@ export class WebhooksRepository {
     return row;
   }
 
-  /** Enabled endpoints subscribed to `type` of these organisations (`null`: of every organisation). */
-  async systemFindSubscribers(
-    organisationIds: readonly string[] | null,
-    type: string,
-  ): Promise<Array<{ id: string; organisationId: string }>> {
+  /** Whether any endpoint could receive a delivery: without one a dispatch is a cursor move. */
+  async systemHasEnabledEndpoints(): Promise<boolean> {
+    return (
+      (await this.tx.webhookEndpoint.findFirst({ where: { enabled: true }, select: { id: true } })) !== null
+    );
+  }
+
+  /** Enabled endpoints of these organisations (`null`: of every organisation), with their types. */
+  async systemFindEnabledEndpoints(organisationIds: readonly string[] | null): Promise<SubscribedEndpoint[]> {
     return this.tx.webhookEndpoint.findMany({
       where: {
         enabled: true,
         ...(organisationIds === null ? {} : { organisationId: { in: [...organisationIds] } }),
-        OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: type } }],
       },
-      select: { id: true, organisationId: true },
+      select: { id: true, organisationId: true, eventTypes: true },
     });
   }
 
-  /** One delivery per (endpoint, event): a repeated event adds nothing. */
-  async systemCreateDeliveries(deliveries: readonly NewDelivery[], at: Date): Promise<void> {
-    if (deliveries.length === 0) return;
-    await this.tx.webhookDelivery.createMany({
+  /**
+   * Locks the dispatch cursor until the transaction ends and returns its position; a second
+   * dispatcher waits here, then reads after the position the first one stored. Null when the
+   * row is missing (a new database before its first dispatch).
+   */
+  async systemLockDispatchCursor(): Promise<bigint | null> {
+    const [row] = await this.tx.$queryRaw<Array<{ position: bigint }>>`
+      SELECT position FROM webhook_dispatch_cursor WHERE id = 1 FOR UPDATE`;
+    return row?.position ?? null;
+  }
+
+  /** Creates the cursor at `position` unless a concurrent dispatcher just did. */
+  async systemCreateDispatchCursor(position: bigint, at: Date): Promise<void> {
+    await this.tx.$executeRaw`
+      INSERT INTO webhook_dispatch_cursor (id, position, updated_at) VALUES (1, ${position}, ${at})
+      ON CONFLICT (id) DO NOTHING`;
+  }
+
+  async systemAdvanceDispatchCursor(position: bigint, at: Date): Promise<void> {
+    await this.tx.webhookDispatchCursor.update({ where: { id: 1 }, data: { position, updatedAt: at } });
+  }
+
+  /**
+   * One delivery per (endpoint, event): a repeated event adds nothing. Returns the rows created,
+   * whose jobs the dispatcher enqueues after the commit.
+   */
+  async systemCreateDeliveries(deliveries: readonly NewDelivery[], at: Date): Promise<QueuedDelivery[]> {
+    if (deliveries.length === 0) return [];
+    return this.tx.webhookDelivery.createManyAndReturn({
       data: deliveries.map((d) => ({ ...d, nextAttemptAt: at, createdAt: at, updatedAt: at })),
       skipDuplicates: true,
+      select: { id: true, run: true },
     });
   }
 
-  async systemPendingDeliveriesOf(eventId: string): Promise<Array<{ id: string; run: number }>> {
+  /** PENDING deliveries whose next attempt was due before `dueBefore`: their job may be gone. */
+  async systemFindOverdueDeliveries(dueBefore: Date, limit: number): Promise<QueuedDelivery[]> {
     return this.tx.webhookDelivery.findMany({
-      where: { eventId, status: 'PENDING' },
+      where: { status: 'PENDING', nextAttemptAt: { lt: dueBefore } },
       select: { id: true, run: true },
+      orderBy: { nextAttemptAt: 'asc' },
+      take: limit,
     });
+  }
+
+  /** Deletes up to `batch` deliveries (with their attempts) finished before `cutoff`; returns how many. */
+  async systemPruneFinishedDeliveries(cutoff: Date, batch: number): Promise<number> {
+    return this.tx.$executeRaw`
+      DELETE FROM webhook_deliveries WHERE id IN (
+        SELECT id FROM webhook_deliveries
+        WHERE status IN ('SUCCEEDED', 'FAILED') AND updated_at < ${cutoff}
+        LIMIT ${batch})`;
   }
 
   async systemFindDeliveryToSend(id: string): Promise<DeliveryToSend | null> {
@@ -271,6 +333,7 @@ export class WebhooksRepository {
       where: { id },
       select: {
         id: true,
+        organisationId: true,
         eventId: true,
         body: true,
         status: true,

@@ -1,3 +1,4 @@
+import { DataCipher } from '../../infra/crypto/data-cipher';
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
@@ -7,7 +8,7 @@ import type { Page } from '../../infra/pagination/page';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { DomainError } from '../../shared/domain-error';
 import type { OrganisationContext } from '../organisations/auth/principal';
-import { MAX_WEBHOOK_ENDPOINTS, newWebhookSecret } from './domain/webhook-rules';
+import { MAX_WEBHOOK_ENDPOINTS, newWebhookSecret, secretContext } from './domain/webhook-rules';
 import type {
   CreatedWebhookResponse,
   CreateWebhookDto,
@@ -19,7 +20,6 @@ import type {
 } from './dto/webhook.dto';
 import type { PageQuery } from '../../infra/pagination/page';
 import { SafeWebhookClient } from './safe-webhook-client';
-import { WebhookSecretCipher } from './webhook-secret-cipher';
 import { WebhooksMapper } from './webhooks.mapper';
 import { WebhooksRepository } from './webhooks.repository';
 
@@ -31,7 +31,7 @@ export class WebhooksService {
   constructor(
     private readonly webhooks: WebhooksRepository,
     private readonly client: SafeWebhookClient,
-    private readonly cipher: WebhookSecretCipher,
+    private readonly cipher: DataCipher,
     private readonly producer: JobProducer,
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
@@ -54,7 +54,7 @@ export class WebhooksService {
         url: url.toString(),
         description: input.description ?? null,
         eventTypes: input.eventTypes ?? [],
-        secret: this.cipher.seal(secret),
+        secret: this.cipher.encrypt(secret, secretContext(org.organisationId)),
       },
       this.clock.now(),
     );

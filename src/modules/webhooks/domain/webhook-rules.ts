@@ -19,6 +19,14 @@ export function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
 }
 
+/**
+ * The authenticated context a signing secret is encrypted under (DataCipher): its
+ * organisation, so a ciphertext copied onto another organisation's endpoint does not decrypt.
+ */
+export function secretContext(organisationId: string): string {
+  return `webhook-secret:${organisationId}`;
+}
+
 /** 2xx only: a redirect is not followed, so it is a failure like any other answer. */
 export function isDelivered(status: number | undefined): boolean {
   return status !== undefined && status >= 200 && status < 300;

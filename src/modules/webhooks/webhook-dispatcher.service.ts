@@ -1,0 +1,127 @@
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { Transactional } from '@nestjs-cls/transactional';
+import { Clock } from '../../infra/clock/clock';
+import { JobProducer } from '../../infra/queues/job-producer.service';
+import { LiveEventsBus } from '../events/live-events.bus';
+import { OutboxRepository } from '../events/outbox.repository';
+import { audienceOf, planDeliveries } from './domain/delivery-plan';
+import { WebhooksRepository, type QueuedDelivery } from './webhooks.repository';
+
+/** Events read per dispatch transaction. */
+export const DISPATCH_BATCH = 500;
+
+/**
+ * Turns published outbox events into webhook deliveries in batches, instead of one job and one
+ * inbox transaction per event: it reads the events after a stored cursor in stream positions
+ * (which only grow in commit order, so nothing committed behind the cursor is skipped), inserts
+ * one delivery per subscribed endpoint and moves the cursor in one transaction that holds the
+ * cursor row's lock, so several workers never dispatch an event twice; the delivery jobs are
+ * enqueued after the commit. With no enabled endpoint anywhere a batch is only a cursor move.
+ * Woken by the relay's announcement of each published batch; `webhooks.dispatch` runs it on a
+ * schedule as the backstop, and the sweep enqueues what a crash after a commit left without a job.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(WebhookDispatcher.name);
+  private running: Promise<void> | undefined;
+  private wakeAgain = false;
+  private stopped = false;
+  private unlisten: (() => void) | undefined;
+
+  constructor(
+    private readonly outbox: OutboxRepository,
+    private readonly webhooks: WebhooksRepository,
+    private readonly live: LiveEventsBus,
+    private readonly producer: JobProducer,
+    private readonly clock: Clock,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.unlisten = await this.live.listen(() => this.wake());
+    this.wake();
+  }
+
+  // Before the database and Redis close: a pass in flight finishes first.
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.unlisten?.();
+    await this.running;
+  }
+
+  /** Starts a pass, or asks the running one to go round again: no wake-up is lost. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.running = this.runWoken().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private async runWoken(): Promise<void> {
+    try {
+      do {
+        this.wakeAgain = false;
+        await this.dispatchPending();
+      } while (this.wakeAgain && !this.stopped);
+    } catch (error) {
+      this.logger.warn(`webhook dispatch: ${(error as Error).message}; the scheduled pass retries`);
+    }
+  }
+
+  /** Dispatches every published event after the cursor; returns the deliveries created. */
+  async dispatchPending(): Promise<number> {
+    await this.clock.sync();
+    let created = 0;
+    for (;;) {
+      const batch = await this.dispatchBatch();
+      // After the commit, so a job never runs before its delivery row is visible. A crash here
+      // leaves PENDING rows without jobs: the sweep enqueues them.
+      await this.producer.enqueueMany(
+        'webhooks.deliver',
+        batch.deliveries.map((d) => ({
+          payload: { deliveryId: d.id, run: d.run },
+          jobId: `${d.id}-${d.run}`,
+        })),
+      );
+      created += batch.deliveries.length;
+      if (batch.events < DISPATCH_BATCH || this.stopped) return created;
+    }
+  }
+
+  @Transactional()
+  private async dispatchBatch(): Promise<{ events: number; deliveries: QueuedDelivery[] }> {
+    const now = this.clock.now();
+    const cursor = await this.lockCursor(now);
+    if (!(await this.webhooks.systemHasEnabledEndpoints())) {
+      // Nobody to deliver to: skip to the newest position, every one below it is committed.
+      const latest = await this.outbox.systemLatestPosition();
+      if (latest > cursor) await this.webhooks.systemAdvanceDispatchCursor(latest, now);
+      return { events: 0, deliveries: [] };
+    }
+    const events = await this.outbox.systemListPublishedAfter(cursor, DISPATCH_BATCH);
+    const last = events.at(-1);
+    if (last === undefined) return { events: 0, deliveries: [] };
+    const endpoints = await this.webhooks.systemFindEnabledEndpoints(audienceOf(events));
+    const deliveries = await this.webhooks.systemCreateDeliveries(planDeliveries(events, endpoints), now);
+    await this.webhooks.systemAdvanceDispatchCursor(last.position, now);
+    return { events: events.length, deliveries };
+  }
+
+  /** The cursor's position under its row lock; a new database starts it at the newest event. */
+  private async lockCursor(now: Date): Promise<bigint> {
+    const position = await this.webhooks.systemLockDispatchCursor();
+    if (position !== null) return position;
+    await this.webhooks.systemCreateDispatchCursor(await this.outbox.systemLatestPosition(), now);
+    const created = await this.webhooks.systemLockDispatchCursor();
+    if (created === null) throw new Error('webhook dispatch cursor missing after its creation');
+    return created;
+  }
+}
