@@ -175,6 +175,12 @@ describe('settlement: periods, usage, fees and exactly once', () => {
       tokens: 1_850_000,
     });
     await report(lease.id, { periodStart: p0, gpuSeconds: 3600, tokens: 1_850_000 }).expect(200);
+    // One event for the one report, seen by both parties (docs/EVENTS.md, "Audience").
+    const reported = await prisma.outboxEvent.findMany({
+      where: { aggregateId: lease.id, type: 'usage.reported' },
+    });
+    expect(reported).toHaveLength(1);
+    expect([...reported[0]!.audience].sort()).toEqual([buyer.organisationId, provider.organisationId].sort());
     const changed = await report(lease.id, { periodStart: p0, gpuSeconds: 3500, tokens: 1_850_000 }).expect(
       409,
     );

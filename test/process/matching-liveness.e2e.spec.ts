@@ -77,6 +77,34 @@ describe('matching across worker processes: zombie commits and wakeups', () => {
       )
     ).rows[0] as unknown;
 
+  // The run the offer's own event asks for, finished: a run held later then reads the bid too.
+  const offerRunDone = (marketId: string, offerId: string) =>
+    waitFor(
+      "the offer's own run to finish",
+      async () => {
+        const event = await cluster.db.query<{ id: string; consumed: boolean }>(
+          `SELECT e.id, EXISTS (SELECT 1 FROM inbox_events i
+                                WHERE i.consumer = 'matching-trigger' AND i.event_id = e.id) AS consumed
+           FROM outbox_events e WHERE e.aggregate_id = $1 AND e.type = 'offer.placed'`,
+          [offerId],
+        );
+        if (event.rows[0]?.consumed !== true) return undefined;
+        const job = cluster.key('bull', 'matching', `run-${marketId}-${event.rows[0].id}`);
+        const [exists, finished] = [
+          await cluster.redis.exists(job),
+          await cluster.redis.hget(job, 'finishedOn'),
+        ];
+        if (exists === 1 && finished === null) return undefined;
+        const busy = await cluster.redis.exists(
+          cluster.key('matching', `{${marketId}}`, 'lock'),
+          cluster.key('matching', `{${marketId}}`, 'requested'),
+        );
+        return busy === 0 ? true : undefined;
+      },
+      10_000,
+      20,
+    );
+
   beforeAll(async () => {
     // No sweep backstop: a wakeup must come from the run lock's request flag alone.
     cluster = await MatchingCluster.start(2, { MATCHING_SWEEP_INTERVAL_MS: '3600000' });
@@ -98,7 +126,7 @@ describe('matching across worker processes: zombie commits and wakeups', () => {
   it('rejects the stale commit of a worker that was stopped between read and commit', async () => {
     const market = 'nvidia-h100-80gb';
     const marketId = await cluster.marketId(market);
-    await offer(market, 8, '18.00');
+    await offerRunDone(marketId, await offer(market, 8, '18.00'));
     await cluster.redis.set(holdKey(marketId), '1');
     const first = await bid(market, 4, '20.00');
     const zombiePid = await heldBy(marketId);
