@@ -38,3 +38,21 @@ export function mapPrismaError(error: unknown): unknown {
       return error;
   }
 }
+
+// PostgreSQL's deadlock_detected, lock_not_available (lock_timeout) and serialization_failure.
+const LOCK_CONFLICT_SQLSTATES = ['40P01', '55P03', '40001'];
+
+/**
+ * Whether a transaction failed only because it met another's locks (deadlock, lock timeout,
+ * serialization failure): nothing is wrong with its data, and doing the work again is the cure.
+ * Prisma reports these as P2034, or as a raw query failure naming the SQLSTATE.
+ */
+export function isLockConflict(error: unknown): boolean {
+  if (isPrismaKnownError(error) && error.code === 'P2034') return true;
+  const message = error instanceof Error ? error.message : '';
+  const code = (error as { meta?: { code?: unknown } } | null)?.meta?.code;
+  return LOCK_CONFLICT_SQLSTATES.some(
+    (state) =>
+      code === state || message.includes(`Code: \`${state}\``) || message.includes(`SQLSTATE ${state}`),
+  );
+}

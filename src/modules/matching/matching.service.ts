@@ -20,6 +20,7 @@ import {
   type OrderIncrement,
 } from './matching.repository';
 import { RunRejectedError } from './run-rejected.error';
+import { isLockConflict } from '../../infra/prisma/prisma-errors';
 
 /** What one run did, for tests, logs and the caller's loop. */
 export type RunOutcome =
@@ -130,6 +131,12 @@ export class MatchingService implements BeforeApplicationShutdown {
         const gpus = run.fills.reduce((sum, fill) => sum + fill.gpus, 0);
         return { kind: 'committed', epoch, fills: run.fills.length, gpus };
       } catch (error) {
+        // A deadlock or lock timeout against a placement, cancel or ledger posting rolled the
+        // commit back whole: read again now rather than wait for a BullMQ retry's backoff.
+        if (isLockConflict(error)) {
+          this.logger.warn(`market ${book.market}: commit met another transaction's locks; reading again`);
+          continue;
+        }
         if (!(error instanceof RunRejectedError)) throw error;
         if (error.reason === 'stale') {
           stale = true;
