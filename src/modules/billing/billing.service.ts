@@ -19,9 +19,7 @@ export class BillingService {
 
   async getBalance(org: OrganisationContext): Promise<BalanceResponse> {
     const rows = await this.ledger.findBalances(org.organisationId);
-    const scales = new Map<string, number>();
-    for (const row of rows) scales.set(row.currency, await this.currencies.scaleOf(row.currency));
-    return BillingMapper.balances(rows, (currency) => scales.get(currency) ?? 0);
+    return BillingMapper.balances(rows, await this.currencies.scalesOf(rows));
   }
 
   async listEntries(org: OrganisationContext, query: ListEntriesQuery): Promise<Page<LedgerEntryResponse>> {
@@ -38,8 +36,7 @@ export class BillingService {
       limit,
       after,
     );
-    const scales = new Map<string, number>();
-    for (const row of rows) scales.set(row.currency, await this.currencies.scaleOf(row.currency));
-    return this.cursors.page(rows, limit, (row) => BillingMapper.entry(row, scales.get(row.currency) ?? 0));
+    const scaleOf = await this.currencies.scalesOf(rows);
+    return this.cursors.page(rows, limit, (row) => BillingMapper.entry(row, scaleOf(row.currency)));
   }
 }

@@ -14,6 +14,14 @@ export class Currencies {
 
   constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
 
+  /** The scale of each currency the rows are in, as a lookup (every row's currency is traded). */
+  async scalesOf(rows: ReadonlyArray<{ currency: string }>): Promise<(currency: string) => number> {
+    const scales = new Map<string, number>();
+    for (const { currency } of rows)
+      if (!scales.has(currency)) scales.set(currency, await this.scaleOf(currency));
+    return (currency) => scales.get(currency) ?? 0;
+  }
+
   /** The scale of a traded currency; 400 for any other code. */
   async scaleOf(currency: string, field = 'currency'): Promise<number> {
     let scale = this.scales.get(currency);

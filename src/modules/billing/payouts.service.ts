@@ -104,8 +104,8 @@ export class PayoutsService {
       limit,
       this.cursors.decode(query.cursor),
     );
-    const scales = await this.scales(rows);
-    return this.cursors.page(rows, limit, (row) => payoutResponse(row, scales.get(row.currency) ?? 0));
+    const scaleOf = await this.currencies.scalesOf(rows);
+    return this.cursors.page(rows, limit, (row) => payoutResponse(row, scaleOf(row.currency)));
   }
 
   async getPayout(org: OrganisationContext, id: string): Promise<PayoutResponse> {
@@ -120,12 +120,6 @@ export class PayoutsService {
       ...payoutResponse(row, await this.currencies.scaleOf(row.currency)),
       accountNumber: this.cipher.decrypt(row.accountSealed, `bank-account:${row.organisationId}`),
     };
-  }
-
-  async scales(rows: readonly PayoutRecord[]): Promise<Map<string, number>> {
-    const scales = new Map<string, number>();
-    for (const row of rows) scales.set(row.currency, await this.currencies.scaleOf(row.currency));
-    return scales;
   }
 }
 

@@ -83,9 +83,8 @@ export class TopUpsService {
   }
 
   async presentPage(rows: TopUpRecord[], limit: number): Promise<Page<TopUpResponse>> {
-    const scales = new Map<string, number>();
-    for (const row of rows) scales.set(row.currency, await this.currencies.scaleOf(row.currency));
-    return this.cursors.page(rows, limit, (row) => this.present(row, scales.get(row.currency) ?? 0));
+    const scaleOf = await this.currencies.scalesOf(rows);
+    return this.cursors.page(rows, limit, (row) => this.present(row, scaleOf(row.currency)));
   }
 
   present(row: TopUpRecord, scale: number): TopUpResponse {
