@@ -218,9 +218,9 @@ const CO_LOCATION: Profile = {
 };
 
 function eventArb(profile: Profile): fc.Arbitrary<Event> {
-  // Bids priced a little above offers on average, so that most streams cross.
+  // Bids priced above offers on average (by 2 of 5 steps), so that most streams cross.
   const offerPrice = fc.integer({ min: 10, max: 14 });
-  const bidPrice = fc.integer({ min: 11, max: 15 });
+  const bidPrice = fc.integer({ min: 12, max: 16 });
   const org = fc.integer({ min: 0, max: 3 });
   const verified = fc.oneof(
     { weight: 9, arbitrary: fc.constant(true) },
@@ -433,9 +433,13 @@ describe('ContinuousBook vs matchMarket after every event (fast-check)', () => {
       },
     );
     process.stdout.write(`continuous-book equivalence coverage: ${JSON.stringify(coverage)}\n`);
-    // The streams must actually reach the cases the incremental book shortcuts.
+    // The streams must actually reach the cases the incremental book shortcuts. Over 400
+    // streams the share of events that fill is 11.3-11.9% (sd about 0.3 points, measured over
+    // seeds); the floor of 8% is far enough below it that only a generator that stopped
+    // crossing fails it. (A floor of 10% with bids at 11-15 sat two sd under the mean and failed
+    // CI on an unlucky seed.)
     if (REPLAY_SEED === undefined && NUM_RUNS >= 400) {
-      expect(coverage.eventsWithFills).toBeGreaterThan(coverage.events / 10);
+      expect(coverage.eventsWithFills).toBeGreaterThan(coverage.events * 0.08);
       expect(coverage.multiPassEvents).toBeGreaterThan(0);
       expect(coverage.aonCoLocationFills).toBeGreaterThan(0);
       expect(coverage.fillsOnOpenedWindow).toBeGreaterThan(0);
