@@ -6,6 +6,7 @@ import { AppConfig } from '../infra/config/app-config';
 import { ConfigModule } from '../infra/config/config.module';
 import { PrismaModule, TransactionsModule } from '../infra/prisma/prisma.module';
 import { QueuesModule } from '../infra/queues/queues.module';
+import { JobOutcomeRecorder } from '../infra/queues/job-outcome-recorder.service';
 import { WorkerShutdown } from '../infra/queues/worker-shutdown.service';
 import { RedisModule } from '../infra/redis/redis.module';
 import { EventsWorkerModule } from '../modules/events/events-worker.module';
@@ -90,7 +91,7 @@ export class AppModule {
             ]
           : []),
       ],
-      providers: roles.worker ? [WorkerShutdown] : [],
+      providers: roles.worker ? [WorkerShutdown, JobOutcomeRecorder] : [],
     };
   }
 }

@@ -3,7 +3,9 @@ import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { redisOptionsFromUrl } from '../redis/redis-connection';
 import { QUEUE } from './job-catalogue';
+import { JobOutcomes } from './job-outcomes.service';
 import { JobProducer } from './job-producer.service';
+import { QueueBacklog } from './queue-backlog.service';
 
 const queues = Object.values(QUEUE).map((name) => ({ name }));
 
@@ -20,7 +22,7 @@ const queues = Object.values(QUEUE).map((name) => ({ name }));
     }),
     BullModule.registerQueue(...queues),
   ],
-  providers: [JobProducer],
-  exports: [JobProducer, BullModule],
+  providers: [JobProducer, QueueBacklog, JobOutcomes],
+  exports: [JobProducer, QueueBacklog, JobOutcomes, BullModule],
 })
 export class QueuesModule {}

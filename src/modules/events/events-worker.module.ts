@@ -4,6 +4,7 @@ import type { AppConfig } from '../../infra/config/app-config';
 import { QUEUE } from '../../infra/queues/job-catalogue';
 import { IdempotencyRecordsModule } from '../../infra/idempotency/idempotency-records.module';
 import { registerProcessor } from '../../infra/queues/register-processor';
+import { MetricsCountersModule } from '../metrics/metrics-counters.module';
 import { EventConsumersRegistry } from './event-consumers.registry';
 import { EventsModule } from './events.module';
 import { EventsProcessor } from './events.processor';
@@ -20,7 +21,7 @@ export class EventsWorkerModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: EventsWorkerModule,
-      imports: [DiscoveryModule, EventsModule, IdempotencyRecordsModule],
+      imports: [DiscoveryModule, EventsModule, IdempotencyRecordsModule, MetricsCountersModule],
       providers: [
         EventConsumersRegistry,
         InboxRepository,

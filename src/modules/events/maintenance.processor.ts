@@ -4,6 +4,7 @@ import type { Job } from 'bullmq';
 import { Clock } from '../../infra/clock/clock';
 import { IdempotencyRepository } from '../../infra/idempotency/idempotency.repository';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
+import { MetricsCountersService } from '../metrics/metrics-counters.service';
 import { InboxRepository } from './inbox.repository';
 import { OutboxReconciler } from './outbox-reconciler.service';
 import { OutboxRepository } from './outbox.repository';
@@ -30,13 +31,15 @@ export class MaintenanceProcessor extends WorkerHost {
     private readonly outbox: OutboxRepository,
     private readonly inbox: InboxRepository,
     private readonly clock: Clock,
+    private readonly metricsCounters: MetricsCountersService,
   ) {
     super();
   }
 
   /**
    * Expired idempotency records, and outbox and inbox rows older than EVENT_RETENTION_MS (the
-   * reconciler looks back 24 h), deleted in batches so no statement holds locks for long.
+   * reconciler looks back 24 h), deleted in batches so no statement holds locks for long; and
+   * the metrics counter rows of closed database connections, folded into one.
    */
   private async prune(): Promise<void> {
     const now = this.clock.now();
@@ -50,9 +53,11 @@ export class MaintenanceProcessor extends WorkerHost {
     for (let removed = PRUNE_BATCH; removed === PRUNE_BATCH; inbox += removed) {
       removed = await this.inbox.systemPrune(cutoff, PRUNE_BATCH);
     }
-    if (idempotency + outbox + inbox > 0) {
+    const slots = await this.metricsCounters.foldGoneSlots();
+    if (idempotency + outbox + inbox + slots > 0) {
       this.logger.log(
-        `pruned ${idempotency} idempotency records, ${outbox} outbox events, ${inbox} inbox rows`,
+        `pruned ${idempotency} idempotency records, ${outbox} outbox events, ${inbox} inbox rows, ` +
+          `${slots} metrics counter slots`,
       );
     }
   }

@@ -28,7 +28,7 @@ export class HealthController {
   @ApiOperation({
     summary: 'Readiness: PostgreSQL and Redis answer',
     description:
-      '503 when either is down. Backlog (outbox) is reported in details but never fails readiness.',
+      '503 when either is down. Backlog (outbox, queue depth and oldest waiting age) is reported in details but never fails readiness.',
   })
   @ApiServiceUnavailableResponse({ type: ErrorBody, description: 'A dependency is down; details name it' })
   ready(): Promise<HealthCheckResult> {
@@ -36,6 +36,7 @@ export class HealthController {
       () => this.indicators.postgres(),
       () => this.indicators.redis(),
       () => this.indicators.outbox(),
+      () => this.indicators.queues(),
     ]);
   }
 }

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module';
+import { MetricsCountersModule } from './metrics-counters.module';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 
 @Module({
-  imports: [EventsModule],
+  imports: [EventsModule, MetricsCountersModule],
   controllers: [MetricsController],
   providers: [MetricsService],
   exports: [MetricsService],

@@ -1,0 +1,21 @@
+import { Injectable } from '@nestjs/common';
+import { MetricsRepository, type MarketMatchCounters, type TransferCounters } from './metrics.repository';
+
+/** The counters /metrics reads (kept by triggers), and their upkeep for the maintenance job. */
+@Injectable()
+export class MetricsCountersService {
+  constructor(private readonly counters: MetricsRepository) {}
+
+  marketMatches(): Promise<MarketMatchCounters[]> {
+    return this.counters.systemMarketMatchCounters();
+  }
+
+  transfers(): Promise<TransferCounters[]> {
+    return this.counters.systemTransferCounters();
+  }
+
+  /** Folds counter slots of closed database connections into one; returns the rows folded. */
+  foldGoneSlots(): Promise<number> {
+    return this.counters.systemFoldGoneTransferCounterSlots();
+  }
+}
