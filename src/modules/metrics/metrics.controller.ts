@@ -35,7 +35,10 @@ export class MetricsController {
   @Get()
   @ApiOperation({
     summary: 'Prometheus metrics',
-    description: 'Open unless METRICS_TOKEN is set; then a Bearer token is required.',
+    description:
+      'Open unless METRICS_TOKEN is set; then a Bearer token is required. HTTP latency and process ' +
+      'metrics of this process; queue depth and age, job outcomes, matches and filled GPU-hours per ' +
+      'market, ledger transfers and outbox backlog for the whole cluster (docs/OBSERVABILITY.md).',
   })
   @ApiBearerAuth('metrics-token')
   @ApiOkResponse({
