@@ -28,7 +28,7 @@ function sharedRead<T>(load: () => Promise<T>): () => Promise<T | undefined> {
   };
 }
 
-/** Sets a counter to totals kept elsewhere (Redis, PostgreSQL): prom-client counters only go up. */
+/** One labelled value of a counter set from totals. */
 interface Point<L extends string> {
   labels: Record<L, string>;
   value: number;
