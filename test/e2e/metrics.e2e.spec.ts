@@ -110,6 +110,9 @@ describe('/metrics after a scenario', () => {
 
     expect(delta('matching_leases_created_total', { market: MARKET })).toBe(1);
     expect(delta('matching_filled_gpu_hours_total', { market: MARKET })).toBe(6);
+    // The run that made the lease committed once; nothing stalled.
+    expect(delta('matching_commits_total', { market: MARKET })).toBe(1);
+    expect(delta('matching_stale_commits_total', { market: MARKET })).toBe(0);
     expect(delta('ledger_transfers_total', { kind: 'TOPUP', currency: 'CNY' })).toBe(1);
     expect(delta('ledger_transfer_amount_minor_total', { kind: 'TOPUP', currency: 'CNY' })).toBe(1_000_000);
     expect(delta('ledger_transfers_total', { kind: 'BID_HOLD', currency: 'CNY' })).toBe(1);

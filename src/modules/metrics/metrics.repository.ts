@@ -7,6 +7,9 @@ export interface MarketMatchCounters {
   market: string;
   leasesCreated: bigint;
   filledGpuHours: bigint;
+  /** Runs that committed fills, and commits the epoch fence refused (a stalled run). */
+  commits: bigint;
+  staleCommits: bigint;
 }
 
 export interface TransferCounters {
@@ -32,16 +35,25 @@ export class MetricsRepository {
   /** Every market, with zeros for one that never matched. */
   async systemMarketMatchCounters(): Promise<MarketMatchCounters[]> {
     const rows = await this.tx.$queryRaw<
-      Array<{ slug: string; leases_created: bigint; filled_gpu_hours: bigint }>
+      Array<{
+        slug: string;
+        leases_created: bigint;
+        filled_gpu_hours: bigint;
+        commits: bigint;
+        stale_commits: bigint;
+      }>
     >`
       SELECT m.slug, COALESCE(mm.leases_created, 0) AS leases_created,
-             COALESCE(mm.filled_gpu_hours, 0) AS filled_gpu_hours
+             COALESCE(mm.filled_gpu_hours, 0) AS filled_gpu_hours,
+             COALESCE(mm.commits, 0) AS commits, COALESCE(mm.stale_commits, 0) AS stale_commits
       FROM markets m LEFT JOIN market_matching mm ON mm.market_id = m.id
       ORDER BY m.slug`;
     return rows.map((row) => ({
       market: row.slug,
       leasesCreated: row.leases_created,
       filledGpuHours: row.filled_gpu_hours,
+      commits: row.commits,
+      staleCommits: row.stale_commits,
     }));
   }
 

@@ -171,6 +171,18 @@ export class MetricsService {
       ['market'],
       perMarket((row) => row.filledGpuHours),
     );
+    totals(
+      'matching_commits_total',
+      'Matching runs that committed fills, by market',
+      ['market'],
+      perMarket((row) => row.commits),
+    );
+    totals(
+      'matching_stale_commits_total',
+      'Matching commits refused by the epoch fence (a stalled or zombie run), by market',
+      ['market'],
+      perMarket((row) => row.staleCommits),
+    );
 
     const readTransfers = sharedRead(() => counters.transfers());
     const perKind = (value: (row: TransferCounters) => bigint) => async () =>
