@@ -27,6 +27,8 @@ import { MatchingWorkerModule } from '../modules/matching/matching-worker.module
 import { LiveEventsModule } from '../modules/events/live-events.module';
 import { WebhooksModule } from '../modules/webhooks/webhooks.module';
 import { WebhooksWorkerModule } from '../modules/webhooks/webhooks-worker.module';
+import { StatsModule } from '../modules/stats/stats.module';
+import { StatsWorkerModule } from '../modules/stats/stats-worker.module';
 
 export interface ProcessRoles {
   /** Serve HTTP (controllers, docs, health, metrics). */
@@ -78,6 +80,7 @@ export class AppModule {
               LeasesModule,
               LiveEventsModule,
               WebhooksModule,
+              StatsModule,
             ]
           : []),
         ...(roles.worker
@@ -88,6 +91,7 @@ export class AppModule {
               LeasesWorkerModule.register(config),
               SettlementWorkerModule.register(config),
               WebhooksWorkerModule.register(config),
+              StatsWorkerModule.register(config),
             ]
           : []),
       ],

@@ -155,6 +155,48 @@ export class EnvironmentVariables {
   @Max(3_600_000)
   SETTLEMENT_SWEEP_INTERVAL_MS = 30_000;
 
+  /** How often the statistics refresh recomputes its snapshot buckets (docs/STATS.md). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(86_400_000)
+  STATS_REFRESH_INTERVAL_MS = 300_000;
+
+  /** Complete hours each statistics refresh recomputes, so late data (fills, settlements) lands. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(720)
+  STATS_REFRESH_HOURS = 48;
+
+  /** Public market statistics show supply and prices only when at least this many providers are behind them. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  STATS_MIN_PROVIDERS = 2;
+
+  /** Price suggestion: the 24 h lease chance the suggested ask must reach, in percent. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  PRICE_SUGGESTION_TARGET_PERCENT = 80;
+
+  /** Price suggestion: fewest comparable offers behind a chance; fewer is "insufficient data". */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  PRICE_SUGGESTION_MIN_SAMPLE = 20;
+
+  /** Price suggestion: how far back comparable offers are taken from. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(365)
+  PRICE_SUGGESTION_LOOKBACK_DAYS = 30;
+
   /**
    * Test-only hooks (a run can be held open between reading the book and committing, through a
    * Redis key); refused in production.

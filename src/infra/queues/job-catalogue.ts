@@ -9,6 +9,7 @@ export const QUEUE = {
   leases: 'leases',
   settlement: 'settlement',
   webhooks: 'webhooks',
+  stats: 'stats',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -89,6 +90,8 @@ export interface JobPayloads {
   'webhooks.sweep': ReconcilePayload;
   /** Deletes finished deliveries past WEBHOOK_DELIVERY_RETENTION_DAYS; hourly. */
   'webhooks.prune': ReconcilePayload;
+  /** Recomputes the statistics snapshots of the last STATS_REFRESH_HOURS hours; scheduled, idempotent. */
+  'stats.refresh': ReconcilePayload;
 }
 export type JobName = keyof JobPayloads;
 
@@ -172,6 +175,17 @@ export const JOBS = {
     queue: QUEUE.webhooks,
     payload: ReconcilePayload,
     options: { attempts: 3, backoff: { type: 'fixed', delay: 60_000 }, ...retention },
+  },
+  'stats.refresh': {
+    queue: QUEUE.stats,
+    payload: ReconcilePayload,
+    // Each run replaces its buckets; a failed one is simply redone by the next schedule.
+    options: {
+      attempts: 2,
+      backoff: { type: 'fixed', delay: 30_000 },
+      removeOnComplete: true,
+      removeOnFail: { count: 100 },
+    },
   },
 } as const satisfies { [N in JobName]: JobDefinition };
 

@@ -22,8 +22,9 @@ export class JobProducer {
     @InjectQueue(QUEUE.leases) leases: Queue,
     @InjectQueue(QUEUE.settlement) settlement: Queue,
     @InjectQueue(QUEUE.webhooks) webhooks: Queue,
+    @InjectQueue(QUEUE.stats) stats: Queue,
   ) {
-    this.queues = { events, maintenance, matching, leases, settlement, webhooks };
+    this.queues = { events, maintenance, matching, leases, settlement, webhooks, stats };
     for (const queue of Object.values(this.queues)) {
       // Without a listener an unreachable Redis would surface as an unhandled 'error' event.
       queue.on('error', (error: Error) => this.logger.warn(`queue ${queue.name}: ${error.message}`));

@@ -1,0 +1,28 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from '../../infra/config/app-config';
+import { QUEUE } from '../../infra/queues/job-catalogue';
+import { registerProcessor } from '../../infra/queues/register-processor';
+import { StatsProcessor } from './stats.processor';
+import { StatsRefreshService } from './stats-refresh.service';
+import { StatsScheduler } from './stats.scheduler';
+import { StatsSnapshotsRepository } from './stats-snapshots.repository';
+
+// One refresh at a time per worker is plenty: each replaces the same buckets.
+const STATS_CONCURRENCY = 1;
+
+/** The worker side of statistics: the scheduled refresh of the hourly snapshots. */
+@Module({})
+export class StatsWorkerModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: StatsWorkerModule,
+      providers: [
+        StatsSnapshotsRepository,
+        StatsRefreshService,
+        StatsScheduler,
+        registerProcessor(StatsProcessor, QUEUE.stats, config, STATS_CONCURRENCY),
+      ],
+      exports: [StatsRefreshService],
+    };
+  }
+}

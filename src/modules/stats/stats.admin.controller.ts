@@ -1,0 +1,38 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorBody } from '../../infra/http/error-body';
+import { AdminOnly } from '../organisations/auth/auth.decorators';
+import { AdminStatsQuery, AdminStatsResponse } from './dto/stats.dto';
+import { StatsService } from './stats.service';
+
+@ApiTags('admin')
+@ApiBearerAuth('access-token')
+@AdminOnly()
+@ApiUnauthorizedResponse({ type: ErrorBody })
+@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' })
+@Controller('admin/stats')
+export class StatsAdminController {
+  constructor(private readonly stats: StatsService) {}
+
+  @Get()
+  @ApiOperation({
+    summary:
+      'Market statistics for operators: where capacity is idle, where demand is unmet, what it clears at',
+    description:
+      'Per market: supply by province, fill rate, unmet demand (expired / cancelled), open bids older than an ' +
+      'hour at the window’s end, trades and hourly candles. No minimum-providers rule. A read: not audited.',
+  })
+  @ApiOkResponse({ type: AdminStatsResponse })
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'window not hour, day or week, or unknown market' })
+  getStats(@Query() query: AdminStatsQuery): Promise<AdminStatsResponse> {
+    return this.stats.getAdminStats(query.window, query.market);
+  }
+}

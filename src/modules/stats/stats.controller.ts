@@ -1,0 +1,41 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import { ErrorBody } from '../../infra/http/error-body';
+import { Public } from '../organisations/auth/auth.decorators';
+import { MarketStatsResponse, StatsWindowQuery } from './dto/stats.dto';
+import { StatsService } from './stats.service';
+
+@ApiTags('market data')
+@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit per IP exceeded; see Retry-After' })
+@Public()
+@Controller('v1/markets')
+export class StatsController {
+  constructor(private readonly stats: StatsService) {}
+
+  @Get(':market/stats')
+  @ApiOperation({
+    summary: 'Public statistics of a market over the last hour, day or week',
+    description:
+      'Utilisation and idle GPU-hours, fill rate, unmet demand, times to fill and hourly trade candles, ' +
+      'read from hourly snapshots (README, "Market statistics"). Verified organisations only; no identities. ' +
+      'Supply and prices are withheld (null) when fewer than `minProviders` distinct providers are behind them.',
+  })
+  @ApiParam({ name: 'market', example: 'nvidia-h100-80gb' })
+  @ApiOkResponse({ type: MarketStatsResponse })
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'window not hour, day or week' })
+  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such market' })
+  getMarketStats(
+    @Param('market') market: string,
+    @Query() query: StatsWindowQuery,
+  ): Promise<MarketStatsResponse> {
+    return this.stats.getMarketStats(market, query.window);
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { MarketsModule } from '../markets/markets.module';
+import { ProviderStatsController } from './provider-stats.controller';
+import { StatsAdminController } from './stats.admin.controller';
+import { StatsController } from './stats.controller';
+import { StatsReadsRepository } from './stats-reads.repository';
+import { StatsService } from './stats.service';
+
+/** Market statistics read from the hourly snapshots the stats worker keeps (docs/STATS.md). */
+@Module({
+  imports: [MarketsModule],
+  controllers: [StatsController, StatsAdminController, ProviderStatsController],
+  providers: [StatsReadsRepository, StatsService],
+})
+export class StatsModule {}

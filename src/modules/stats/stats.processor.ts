@@ -1,0 +1,26 @@
+import { WorkerHost } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { Clock } from '../../infra/clock/clock';
+import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
+import { StatsRefreshService } from './stats-refresh.service';
+
+/** Statistics jobs. Thin: the service holds the rules; errors propagate for retries. */
+@Injectable()
+export class StatsProcessor extends WorkerHost {
+  private readonly handlers: JobHandlers<'stats'> = {
+    'stats.refresh': async () => void (await this.refresh.refresh()),
+  };
+
+  constructor(
+    private readonly refresh: StatsRefreshService,
+    private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  async process(job: Job): Promise<void> {
+    await this.clock.sync();
+    await dispatchJob(this.handlers, job);
+  }
+}
