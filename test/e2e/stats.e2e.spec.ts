@@ -4,11 +4,13 @@ import request from 'supertest';
 import { Clock } from '../../src/infra/clock/clock';
 import type { ControllableClock } from '../../src/infra/clock/controllable-clock';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { JobProducer } from '../../src/infra/queues/job-producer.service';
 import { StatsRefreshService } from '../../src/modules/stats/stats-refresh.service';
 import { createAdminWithCli } from '../support/admin-cli';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
 import { createSite, removeMarketplaceData } from './marketplace-fixtures';
 
 const MIN = 60_000;
@@ -39,6 +41,7 @@ describe('market statistics', () => {
   let siteA: string;
   let siteB: string;
   let siteP: string;
+  let l2: string;
   const marketId = randomUUID();
   const slug = `stats-${marketId.slice(0, 8)}`;
   const orgs: string[] = [];
@@ -312,7 +315,7 @@ describe('market statistics', () => {
       endedAt: at(85),
     });
     // L2: 1 GPU of OB at 12.00, matched 0:40, ran 0:45-1:45 -> H0 20, H1 45 GPU-min.
-    await lease({
+    l2 = await lease({
       offerId: ob,
       bidId: b1,
       provider: B,
@@ -550,6 +553,20 @@ describe('market statistics', () => {
     expect(await prisma.statsMarketHour.count({ where: { marketId, bucketStart: { gte: at(0) } } })).toBe(3);
   });
 
+  it('the scheduled job rebuilds lost snapshots through the worker', async () => {
+    const before = await http().get(`/v1/markets/${slug}/stats?window=day`).expect(200);
+    await prisma.statsSiteHour.deleteMany({ where: { marketId } });
+    await prisma.statsMarketHour.deleteMany({ where: { marketId } });
+    const empty = await http().get(`/v1/markets/${slug}/stats?window=day`).expect(200);
+    expect(body(empty)).toMatchObject({ supply: null, computedAt: null, candles: [] });
+    await app.get(JobProducer).enqueue('stats.refresh', { trigger: 'test' });
+    await waitFor('the refresh job', async () =>
+      (await prisma.statsMarketHour.count({ where: { marketId } })) > 0 ? true : undefined,
+    );
+    const after = await http().get(`/v1/markets/${slug}/stats?window=day`).expect(200);
+    expect(after.body).toEqual(before.body);
+  });
+
   it('a provider sees its own sites only: idle capacity, free GPUs now, settled proceeds', async () => {
     const res = await http().get('/v1/providers/stats?window=day').set(providerA.auth).expect(200);
     // Site A in the day window: 12 GPU-h offered, 3.667 leased, 8.333 idle; OA2 has 3 GPUs free now;
@@ -572,6 +589,31 @@ describe('market statistics', () => {
     const b = await http().get('/v1/providers/stats?window=day').set(providerB.auth).expect(200);
     expect((body(b).sites as Body[]).map((s) => [s.siteId, s.offeredGpuHours, s.proceeds])).toEqual([
       [siteB, 3, '0.00'],
+    ]);
+  });
+
+  it('late data lands at the next refresh: a period settled after the first run', async () => {
+    // L2's period settles late (2:30, H2): 1 GPU x 1 h x 12.00 = 12.00, fee 3% = 0.36, proceeds 11.64.
+    await prisma.leasePeriod.create({
+      data: {
+        leaseId: l2,
+        index: 0,
+        startsAt: at(45),
+        endsAt: at(105),
+        gpuSeconds: 3_600n,
+        basis: 'RESERVED',
+        cost: 1_200n,
+        fee: 36n,
+        settledAt: at(150),
+      },
+    });
+    const stale = await http().get('/v1/providers/stats?window=hour').set(providerB.auth).expect(200);
+    expect(body(stale).sites).toEqual([]);
+    await app.get(StatsRefreshService).refresh();
+    const fresh = await http().get('/v1/providers/stats?window=hour').set(providerB.auth).expect(200);
+    // H2 holds no offered capacity of B (OB ended at 2:00), only the proceeds.
+    expect((body(fresh).sites as Body[]).map((x) => [x.siteId, x.offeredGpuHours, x.proceeds])).toEqual([
+      [siteB, 0, '11.64'],
     ]);
   });
 

@@ -5,7 +5,7 @@ import {
   type DemandBucket,
   type TradeBucket,
 } from './stats-formulas';
-import { bucketsToRefresh, floorHour, overlapSeconds, windowRange } from './stats-windows';
+import { floorHour, windowRange } from './stats-windows';
 
 const at = (iso: string): Date => new Date(iso);
 
@@ -45,21 +45,6 @@ describe('stats windows', () => {
     });
     expect(windowRange('day', at('2030-01-07T05:00:00Z')).from).toEqual(at('2030-01-06T05:00:00Z'));
     expect(windowRange('week', at('2030-01-07T05:00:00Z')).hours).toBe(168);
-  });
-
-  it('refreshes the last N complete hours, oldest first', () => {
-    expect(bucketsToRefresh(at('2030-01-07T05:10:00Z'), 3)).toEqual([
-      at('2030-01-07T02:00:00Z'),
-      at('2030-01-07T03:00:00Z'),
-      at('2030-01-07T04:00:00Z'),
-    ]);
-  });
-
-  it('measures the overlap of half-open intervals', () => {
-    const h = (m: number) => new Date(Date.UTC(2030, 0, 7, 0, m));
-    expect(overlapSeconds(h(0), h(60), h(30), h(90))).toBe(1800);
-    expect(overlapSeconds(h(0), h(30), h(30), h(90))).toBe(0);
-    expect(overlapSeconds(h(10), h(20), h(0), h(60))).toBe(600);
   });
 });
 

@@ -22,16 +22,3 @@ export function windowRange(window: StatsWindow, now: Date): { from: Date; to: D
   const hours = WINDOW_HOURS[window];
   return { from: new Date(to.getTime() - hours * HOUR_MS), to, hours };
 }
-
-/** Bucket starts the refresh job recomputes at `now`: the last `hours` complete hours, oldest first. */
-export function bucketsToRefresh(now: Date, hours: number): Date[] {
-  const end = floorHour(now).getTime();
-  return Array.from({ length: hours }, (_, i) => new Date(end - (hours - i) * HOUR_MS));
-}
-
-/** Seconds two half-open intervals [aStart, aEnd) and [bStart, bEnd) share. */
-export function overlapSeconds(aStart: Date, aEnd: Date, bStart: Date, bEnd: Date): number {
-  const start = Math.max(aStart.getTime(), bStart.getTime());
-  const end = Math.min(aEnd.getTime(), bEnd.getTime());
-  return end > start ? Math.floor((end - start) / 1000) : 0;
-}
