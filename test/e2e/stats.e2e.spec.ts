@@ -37,6 +37,8 @@ describe('market statistics', () => {
   let pendingProvider: TestTenant;
   let buyer: TestTenant;
   let pendingBuyer: TestTenant;
+  let lateProvider: TestTenant;
+  let lateBuyer: TestTenant;
   let adminAuth: { authorization: string };
   let siteA: string;
   let siteB: string;
@@ -188,12 +190,16 @@ describe('market statistics', () => {
     pendingProvider = await registerOrganisation(app, 'PROVIDER');
     buyer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 0n });
     pendingBuyer = await registerOrganisation(app, 'BUYER', { creditMinor: 0n });
+    lateProvider = await registerOrganisation(app, 'PROVIDER');
+    lateBuyer = await registerOrganisation(app, 'BUYER', { creditMinor: 0n });
     orgs.push(
       providerA.organisationId,
       providerB.organisationId,
       pendingProvider.organisationId,
       buyer.organisationId,
       pendingBuyer.organisationId,
+      lateProvider.organisationId,
+      lateBuyer.organisationId,
     );
     const adminEmail = `stats-admin-${marketId.slice(0, 8)}@ops.test`;
     const adminPassword = `pw-${randomUUID()}`;
@@ -202,6 +208,12 @@ describe('market statistics', () => {
     siteA = (await createSite(app, providerA, { provinceCode: '520000', cityCode: '520100' })).id;
     siteB = (await createSite(app, providerB, { provinceCode: '150000', cityCode: '150100' })).id;
     siteP = (await createSite(app, pendingProvider, { provinceCode: '520000', cityCode: '520100' })).id;
+    const siteL = (await createSite(app, lateProvider, { provinceCode: '520000', cityCode: '520100' })).id;
+    // Verified only at 1:40: what they withdrew before then was never visible.
+    await prisma.organisation.updateMany({
+      where: { id: { in: [lateProvider.organisationId, lateBuyer.organisationId] } },
+      data: { status: 'VERIFIED', verifiedAt: at(100) },
+    });
     await app.get<Clock, ControllableClock>(Clock).set(NOW);
     // Signed in on the fixture's clock: an access token lives minutes of exchange time.
     adminAuth = (await signIn(app, { email: adminEmail, password: adminPassword })).auth;
@@ -239,6 +251,30 @@ describe('market statistics', () => {
       price: 500n,
       from: at(0),
       until: at(180),
+    });
+
+    // Cancelled at 1:10, before its provider's verification at 1:40: counts nowhere.
+    await offer({
+      org: lateProvider.organisationId,
+      site: siteL,
+      gpus: 2,
+      price: 700n,
+      from: at(0),
+      until: at(180),
+      status: 'CANCELLED',
+      cancelledAt: at(70),
+    });
+    // Cancelled at 1:10, before its buyer's verification at 1:40: not unmet demand.
+    await bid({
+      org: lateBuyer.organisationId,
+      gpus: 6,
+      filledGpus: 0,
+      durationHours: 1,
+      createdAt: at(10),
+      expiresAt: at(600),
+      status: 'CANCELLED',
+      updatedAt: at(70),
+      cancelledAt: at(70),
     });
 
     const U = buyer.organisationId;

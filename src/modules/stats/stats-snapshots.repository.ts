@@ -35,7 +35,7 @@ export class StatsSnapshotsRepository {
       .$executeRaw`DELETE FROM stats_site_hours WHERE bucket_start >= ${from} AND bucket_start < ${to}`;
     return this.tx.$executeRaw`
       WITH ${hoursOf(from, to)},
-      win AS (
+      offer_window AS (
         SELECT o.id, o.site_id, o.market_id, o.organisation_id, s.province_code, o.gpus,
                GREATEST(o.available_from, g.verified_at) AS ws,
                LEAST(o.available_until, COALESCE(o.cancelled_at, o.available_until)) AS we
@@ -45,6 +45,8 @@ export class StatsSnapshotsRepository {
         WHERE g.verified_at IS NOT NULL
           AND o.available_from < ${to} AND o.available_until > ${from}
       ),
+      -- An offer cancelled before its organisation was verified was never visible.
+      win AS (SELECT * FROM offer_window WHERE ws < we),
       parts AS (
         SELECT w.site_id, w.market_id, w.organisation_id, w.province_code, hours.hs,
                w.gpus * floor(EXTRACT(EPOCH FROM LEAST(w.we, hours.he) - GREATEST(w.ws, hours.hs)))::bigint AS offered,
@@ -95,7 +97,7 @@ export class StatsSnapshotsRepository {
       .$executeRaw`DELETE FROM stats_market_hours WHERE bucket_start >= ${from} AND bucket_start < ${to}`;
     return this.tx.$executeRaw`
       WITH ${hoursOf(from, to)},
-      bid AS (
+      bid_state AS (
         SELECT b.id, b.market_id, b.gpus, b.filled_gpus, b.duration_hours, b.expires_at,
                GREATEST(b.created_at, g.verified_at) AS placed_at,
                f.first_fill, f.last_fill,
@@ -120,6 +122,8 @@ export class StatsSnapshotsRepository {
           AND b.created_at < ${to}
           AND (b.status IN ('OPEN', 'PARTIALLY_FILLED') OR b.updated_at >= ${from})
       ),
+      -- A bid that closed before its organisation was verified was never visible.
+      bid AS (SELECT * FROM bid_state WHERE closed_at IS NULL OR closed_at >= placed_at),
       parts AS (
         SELECT market_id, date_trunc('hour', closed_at, 'UTC') AS hs,
                1 AS closed_bids, gpus::bigint * duration_hours AS closed_gh,
@@ -197,21 +201,28 @@ export class StatsSnapshotsRepository {
   }
 
   /**
-   * Offers placed (or visible, for late-verified organisations) in [from, to), by market,
-   * province, hour and ask, with how many got a lease within 24 h.
+   * Offers placed in [from, to), by market, province, hour and ask, with how many got a lease
+   * within 24 h. Placed = the first instant it could be leased: created, inside its window, its
+   * organisation verified.
    */
   async systemRefreshOfferOutcomes(from: Date, to: Date, now: Date): Promise<number> {
     await this.tx
       .$executeRaw`DELETE FROM stats_offer_outcomes WHERE bucket_start >= ${from} AND bucket_start < ${to}`;
     return this.tx.$executeRaw`
-      WITH placed AS (
+      WITH listed AS (
         SELECT o.id, o.market_id, s.province_code, o.price_per_gpu_hour,
-               GREATEST(o.created_at, g.verified_at) AS placed_at
+               o.available_until, o.cancelled_at,
+               GREATEST(o.created_at, o.available_from, g.verified_at) AS placed_at
         FROM offers o
         JOIN organisations g ON g.id = o.organisation_id
         JOIN sites s ON s.id = o.site_id
-        WHERE g.verified_at IS NOT NULL AND GREATEST(o.created_at, g.verified_at) >= ${from}
-          AND GREATEST(o.created_at, g.verified_at) < ${to}
+        WHERE g.verified_at IS NOT NULL
+      ),
+      -- Placed = when it could first be leased; one withdrawn or over by then never could.
+      placed AS (
+        SELECT * FROM listed
+        WHERE placed_at >= ${from} AND placed_at < ${to}
+          AND placed_at < LEAST(available_until, COALESCE(cancelled_at, available_until))
       )
       INSERT INTO stats_offer_outcomes (market_id, province_code, bucket_start, price_per_gpu_hour,
         offers, leased_within_24h, computed_at)
