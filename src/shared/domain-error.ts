@@ -11,6 +11,8 @@ export const ERROR_STATUS = {
   METHOD_NOT_ALLOWED: 405,
   // The bid's hold (or a withdrawal) is more than the organisation's available credit.
   INSUFFICIENT_FUNDS: 402,
+  // The bid's hold would take the organisation's committed spend this month past its own cap.
+  SPEND_CAP_EXCEEDED: 402,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

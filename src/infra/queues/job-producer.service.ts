@@ -45,6 +45,17 @@ export class JobProducer {
     return this.queues[definition.queue].add(name, payload, jobOptions);
   }
 
+  /**
+   * Adds a job under an id whose earlier job may be kept finished (failed jobs are retained for a
+   * week, and a second add under their id is a no-op): that job is removed first. A job running
+   * under the id is left alone, and the add is then a no-op.
+   */
+  async requeue<N extends JobName>(name: N, payload: JobPayloads[N], jobId: string): Promise<void> {
+    const queue = this.queues[JOBS[name].queue];
+    await queue.remove(jobId);
+    await this.enqueue(name, payload, { jobId });
+  }
+
   async enqueueMany<N extends JobName>(
     name: N,
     jobs: ReadonlyArray<{ payload: JobPayloads[N]; jobId?: string }>,

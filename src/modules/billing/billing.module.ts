@@ -3,6 +3,9 @@ import { DataCipher } from '../../infra/crypto/data-cipher';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import { BankAccountController } from './bank-account.controller';
 import { PayoutsAdminController } from './payouts.admin.controller';
+import { SettlementAdminController } from './settlement.admin.controller';
+import { SettlementAdminService } from './settlement.admin.service';
+import { SettlementRepository } from './settlement.repository';
 import { PayoutsAdminService } from './payouts.admin.service';
 import { PayoutsController } from './payouts.controller';
 import { PayoutsRepository } from './payouts.repository';
@@ -10,6 +13,9 @@ import { PayoutsService } from './payouts.service';
 import { AdminModule } from '../admin/admin.module';
 import { EventsModule } from '../events/events.module';
 import { BillingController } from './billing.controller';
+import { BillingLimitsController } from './billing-limits.controller';
+import { BillingLimitsRepository } from './billing-limits.repository';
+import { BillingLimitsService } from './billing-limits.service';
 import { BillingService } from './billing.service';
 import { Currencies } from './currencies';
 import { LedgerFundsAdapter } from './ledger-funds.adapter';
@@ -33,15 +39,19 @@ import { TopUpsService } from './top-ups.service';
   imports: [AdminModule, EventsModule],
   controllers: [
     BillingController,
+    BillingLimitsController,
     TopUpsController,
     TopUpsAdminController,
     PayoutsController,
     PayoutsAdminController,
+    SettlementAdminController,
     BankAccountController,
   ],
   providers: [
     LedgerRepository,
     LedgerService,
+    BillingLimitsRepository,
+    BillingLimitsService,
     LedgerFundsAdapter,
     TopUpsRepository,
     TopUpsService,
@@ -50,6 +60,8 @@ import { TopUpsService } from './top-ups.service';
     PayoutsRepository,
     PayoutsService,
     PayoutsAdminService,
+    SettlementRepository,
+    SettlementAdminService,
     DataCipher,
     Currencies,
     CursorCodec,

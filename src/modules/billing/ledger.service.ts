@@ -2,6 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../../infra/clock/clock';
 import { DomainError } from '../../shared/domain-error';
 import { formatMoney } from '../../shared/money';
+import type { NewEvent } from '../events/domain/event-catalogue';
+import { OutboxService } from '../events/outbox.service';
+import { BillingLimitsRepository } from './billing-limits.repository';
+import { Currencies } from './currencies';
+import {
+  committedSpend,
+  crossedBelow,
+  fitsSpendCap,
+  spendPeriodOf,
+  SPEND_PERIOD_TIME_ZONE,
+} from './domain/billing-limits';
 import {
   bidHoldAmount,
   bidHoldTransfer,
@@ -16,7 +27,7 @@ import {
   type LeaseConversion,
   type TransferDraft,
 } from './domain/ledger-rules';
-import { LedgerOverdrawnError, LedgerRepository } from './ledger.repository';
+import { LedgerOverdrawnError, LedgerRepository, type LockedBalances } from './ledger.repository';
 
 export interface BidToHold {
   bidId: string;
@@ -38,26 +49,57 @@ export interface BidToRelease {
   reason: 'cancelled' | 'expired';
 }
 
+/** An available balance read under its row lock before a posting, with its threshold. */
+interface KnownAvailable {
+  organisationId: string;
+  currency: string;
+  before: bigint;
+  threshold: bigint | null;
+}
+
 /**
  * Moves money by the ledger rules, always inside the caller's transaction so the movement
  * commits with the business change that causes it (a bid placed, a fill, a confirmed top-up).
- * Every movement has a business key, so a repeated call posts nothing twice.
+ * Every movement has a business key, so a repeated call posts nothing twice. Every posting that
+ * lowers an available balance is checked here, once, for a crossing of the organisation's
+ * low-balance threshold (`balance.low`, written in the same transaction).
  */
 @Injectable()
 export class LedgerService {
   constructor(
     private readonly ledger: LedgerRepository,
+    private readonly limits: BillingLimitsRepository,
+    private readonly outbox: OutboxService,
+    private readonly currencies: Currencies,
     private readonly clock: Clock,
   ) {}
 
-  /** Placement: max price x GPUs x hours moves to held, or 402 when available does not cover it. */
+  /**
+   * Placement: max price x GPUs x hours moves to held; 402 when available does not cover it, or
+   * when it would take the month's committed spend past the organisation's cap. Both are read
+   * under the account rows' lock, so concurrent bids of one organisation are checked in turn.
+   */
   async holdBidFunds(bid: BidToHold): Promise<void> {
     const amount = bidHoldAmount(bid.maxPricePerGpuHour, bid.gpus, bid.durationHours);
-    const balances = await this.ledger.lockBalances(bid.organisationId, bid.currency);
-    const available = balances.find((b) => b.kind === 'BUYER_AVAILABLE')?.balance ?? 0n;
+    const locked = await this.ledger.lockBalances(bid.organisationId, bid.currency);
+    const available = balanceOf(locked, 'BUYER_AVAILABLE');
     if (available < amount) throw insufficientFunds(amount, available, bid.currency, bid.currencyScale);
-    await this.post([bidHoldTransfer({ ...bid, amount })], () =>
-      insufficientFunds(amount, null, bid.currency, bid.currencyScale),
+    if (locked.spendCap !== null) {
+      const period = spendPeriodOf(this.clock.now());
+      const settled = await this.limits.settledChargesSince(
+        bid.organisationId,
+        bid.currency,
+        period.startsAt,
+      );
+      const committed = committedSpend(settled, balanceOf(locked, 'BUYER_HELD'));
+      if (!fitsSpendCap(locked.spendCap, committed, amount)) {
+        throw spendCapExceeded(locked.spendCap, committed, amount, bid.currency, bid.currencyScale);
+      }
+    }
+    await this.post(
+      [bidHoldTransfer({ ...bid, amount })],
+      () => insufficientFunds(amount, null, bid.currency, bid.currencyScale),
+      knownAvailable(bid.organisationId, bid.currency, locked),
     );
   }
 
@@ -92,8 +134,8 @@ export class LedgerService {
 
   /** A payout asked for moves its amount to clearing, or 402 when the account does not hold it. */
   async reservePayout(payout: PayoutMoney, currencyScale: number): Promise<void> {
-    const balances = await this.ledger.lockBalances(payout.organisationId, payout.currency);
-    const balance = balances.find((b) => b.kind === payout.source)?.balance ?? 0n;
+    const locked = await this.ledger.lockBalances(payout.organisationId, payout.currency);
+    const balance = balanceOf(locked, payout.source);
     const needed = `${formatMoney(payout.amount, currencyScale)} ${payout.currency}`;
     const overdrawn = (): DomainError =>
       new DomainError(
@@ -106,7 +148,11 @@ export class LedgerService {
         },
       );
     if (balance < payout.amount) throw overdrawn();
-    await this.post([payoutRequestTransfer(payout)], overdrawn);
+    await this.post(
+      [payoutRequestTransfer(payout)],
+      overdrawn,
+      knownAvailable(payout.organisationId, payout.currency, locked),
+    );
   }
 
   /** The admin confirmed the transfer was sent (once per payout). */
@@ -134,16 +180,107 @@ export class LedgerService {
     await this.post([topUpTransfer(topUp)]);
   }
 
-  private async post(transfers: readonly TransferDraft[], overdrawn?: () => DomainError): Promise<void> {
+  private async post(
+    transfers: readonly TransferDraft[],
+    overdrawn?: () => DomainError,
+    known?: KnownAvailable,
+  ): Promise<void> {
+    let posted: string[];
     try {
-      await this.ledger.postTransfers(transfers, this.clock.now());
+      posted = await this.ledger.postTransfers(transfers, this.clock.now());
     } catch (error) {
       // A release or conversion can only overdraw if holds were lost: a bug, never the payer's.
       if (error instanceof LedgerOverdrawnError && overdrawn) throw overdrawn();
       throw error;
     }
+    const keys = new Set(posted);
+    await this.noticeLowBalances(
+      transfers.filter((t) => keys.has(t.key)),
+      known,
+    );
+  }
+
+  /**
+   * One `balance.low` per available balance that this posting took from at or above its
+   * threshold to below it. Balances only go down by postings that lock them first (holds,
+   * payouts), so before = after - change is exact; a caller that read the balance under that
+   * lock passes it in and spares the query.
+   */
+  private async noticeLowBalances(posted: readonly TransferDraft[], known?: KnownAvailable): Promise<void> {
+    const lowered = availableChanges(posted).filter((change) => change.delta < 0n);
+    if (lowered.length === 0) return;
+    const isKnown = (c: { organisationId: string; currency: string }): boolean =>
+      known !== undefined && c.organisationId === known.organisationId && c.currency === known.currency;
+    const unknown = lowered.filter((change) => !isKnown(change));
+    const read = await this.ledger.availableWithThresholds(unknown);
+    const events: NewEvent[] = [];
+    for (const change of lowered) {
+      const row = isKnown(change)
+        ? { before: known!.before, threshold: known!.threshold }
+        : read
+            .filter((r) => r.organisationId === change.organisationId && r.currency === change.currency)
+            .map((r) => ({ before: r.balance - change.delta, threshold: r.threshold }))[0];
+      if (row === undefined) continue;
+      const after = row.before + change.delta;
+      if (!crossedBelow(row.threshold, row.before, after)) continue;
+      const scale = await this.currencies.scaleOf(change.currency);
+      events.push({
+        type: 'balance.low',
+        aggregateType: 'organisation',
+        aggregateId: change.organisationId,
+        payload: {
+          organisationId: change.organisationId,
+          currency: change.currency,
+          available: formatMoney(after, scale),
+          threshold: formatMoney(row.threshold ?? 0n, scale),
+          cause: change.cause,
+        },
+      });
+    }
+    if (events.length > 0) await this.outbox.recordMany(events);
   }
 }
+
+/** Net change per organisation available account across posted transfers, with the first lowering kind. */
+function availableChanges(
+  transfers: readonly TransferDraft[],
+): Array<{ organisationId: string; currency: string; delta: bigint; cause: string }> {
+  const changes = new Map<
+    string,
+    { organisationId: string; currency: string; delta: bigint; cause: string }
+  >();
+  for (const transfer of transfers) {
+    for (const entry of transfer.entries) {
+      const { organisationId, kind } = entry.account;
+      if (organisationId === null || kind !== 'BUYER_AVAILABLE') continue;
+      const key = `${organisationId}|${transfer.currency}`;
+      const change = changes.get(key) ?? {
+        organisationId,
+        currency: transfer.currency,
+        delta: 0n,
+        cause: '',
+      };
+      change.delta += entry.amount;
+      if (entry.amount < 0n && change.cause === '') change.cause = transfer.kind;
+      changes.set(key, change);
+    }
+  }
+  return [...changes.values()];
+}
+
+const balanceOf = (locked: LockedBalances, kind: string): bigint =>
+  locked.balances.find((b) => b.kind === kind)?.balance ?? 0n;
+
+const knownAvailable = (
+  organisationId: string,
+  currency: string,
+  locked: LockedBalances,
+): KnownAvailable => ({
+  organisationId,
+  currency,
+  before: balanceOf(locked, 'BUYER_AVAILABLE'),
+  threshold: locked.lowBalanceThreshold,
+});
 
 const isTransfer = (transfer: TransferDraft | null): transfer is TransferDraft => transfer !== null;
 
@@ -163,6 +300,29 @@ function insufficientFunds(
       required: formatMoney(required, scale),
       ...(available === null ? {} : { available: formatMoney(available, scale) }),
       currency,
+    },
+  );
+}
+
+function spendCapExceeded(
+  cap: bigint,
+  committed: bigint,
+  required: bigint,
+  currency: string,
+  scale: number,
+): DomainError {
+  const money = (minor: bigint): string => formatMoney(minor, scale);
+  return new DomainError(
+    'SPEND_CAP_EXCEEDED',
+    `This bid's hold of ${money(required)} ${currency} would take this month's committed spend of ${money(committed)} ${currency} past your spend cap of ${money(cap)} ${currency}; raise the cap (PUT /v1/billing/spend-cap) or lower the bid.`,
+    {
+      cap: money(cap),
+      committed: money(committed),
+      required: money(required),
+      remaining: money(cap > committed ? cap - committed : 0n),
+      currency,
+      period: 'CALENDAR_MONTH',
+      timeZone: SPEND_PERIOD_TIME_ZONE,
     },
   );
 }

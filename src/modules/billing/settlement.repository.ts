@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import type { KeysetPosition } from '../../infra/pagination/cursor-codec';
 import type { PrismaService } from '../../infra/prisma/prisma.service';
 import type { PeriodCharge, SettlingLease } from './domain/settlement-rules';
 
@@ -8,7 +9,28 @@ export interface LeaseToSettle extends SettlingLease {
   market: string;
   currencyScale: number;
   settledPeriods: number;
-  settlementState: 'OPEN' | 'COMPLETE' | 'NEEDS_ATTENTION';
+  settlementState: SettlementState;
+}
+
+export type SettlementState = 'OPEN' | 'COMPLETE' | 'NEEDS_ATTENTION' | 'VOIDED';
+
+/** A lease as an admin resolving its settlement sees it. */
+export interface AdminLeaseRecord extends LeaseToSettle {
+  leaseStatus: 'SCHEDULED' | 'ACTIVE' | 'ENDED' | 'TERMINATED';
+  settlementError: string | null;
+  settledCost: bigint;
+  /** Whether the rest of its hold went back (final release or void). */
+  released: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface AdminLeaseRow extends LeaseRow {
+  settlement_error: string | null;
+  settled_cost: bigint;
+  released: boolean;
+  created_at: Date;
+  updated_at: Date;
 }
 
 interface LeaseRow {
@@ -31,7 +53,7 @@ interface LeaseRow {
   ends_at: Date;
   ended_at: Date | null;
   settled_periods: number;
-  settlement_state: 'OPEN' | 'COMPLETE' | 'NEEDS_ATTENTION';
+  settlement_state: SettlementState;
 }
 
 const SELECT = `l.id, m.slug AS market, m.currency, m.currency_scale, l.buyer_organisation_id,
@@ -62,7 +84,24 @@ const toLease = (row: LeaseRow): LeaseToSettle => ({
   settlementState: row.settlement_state,
 });
 
-/** Settlement's reads and writes across tenants (worker only, hence `system…`). */
+const ADMIN_SELECT = `${SELECT}, l.settlement_error, l.created_at, l.updated_at,
+  COALESCE((SELECT SUM(p.cost) FROM lease_periods p WHERE p.lease_id = l.id), 0)::bigint AS settled_cost,
+  EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.key = 'lease-release:' || l.id::text) AS released`;
+
+const toAdminLease = (row: AdminLeaseRow): AdminLeaseRecord => ({
+  ...toLease(row),
+  leaseStatus: row.status,
+  settlementError: row.settlement_error,
+  settledCost: row.settled_cost,
+  released: row.released,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+/**
+ * Settlement's reads and writes across tenants: the worker's (`system…`) and those of an admin
+ * resolving a lease that needs attention (`admin…`).
+ */
 @Injectable()
 export class SettlementRepository {
   constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
@@ -93,6 +132,53 @@ export class SettlementRepository {
       id,
     );
     return rows[0] === undefined ? null : toLease(rows[0]);
+  }
+
+  /** Started leases in a settlement state, newest first, keyset-paginated. */
+  async adminListLeases(
+    state: SettlementState,
+    limit: number,
+    after: KeysetPosition | undefined,
+  ): Promise<AdminLeaseRecord[]> {
+    const rows = await this.tx.$queryRawUnsafe<AdminLeaseRow[]>(
+      `SELECT ${ADMIN_SELECT} FROM leases l JOIN markets m ON m.id = l.market_id
+       WHERE l.settlement_state = $1::"SettlementState" AND l.started_at IS NOT NULL
+         AND ($2::timestamptz IS NULL OR (l.created_at, l.id) < ($2::timestamptz, $3::uuid))
+       ORDER BY l.created_at DESC, l.id DESC LIMIT $4`,
+      state,
+      after?.createdAt ?? null,
+      after?.id ?? null,
+      limit + 1,
+    );
+    return rows.map(toAdminLease);
+  }
+
+  /** One started lease; `lock` holds its row (as the worker's settle job does) until the transaction ends. */
+  async adminFindLease(id: string, lock: boolean): Promise<AdminLeaseRecord | null> {
+    const rows = await this.tx.$queryRawUnsafe<AdminLeaseRow[]>(
+      `SELECT ${ADMIN_SELECT} FROM leases l JOIN markets m ON m.id = l.market_id
+       WHERE l.id = $1::uuid AND l.started_at IS NOT NULL ${lock ? 'FOR UPDATE OF l' : ''}`,
+      id,
+    );
+    return rows[0] === undefined ? null : toAdminLease(rows[0]);
+  }
+
+  async adminFindPeriod(
+    leaseId: string,
+    index: number,
+  ): Promise<{ gpuSeconds: bigint; basis: string } | null> {
+    return this.tx.leasePeriod.findUnique({
+      where: { leaseId_index: { leaseId, index } },
+      select: { gpuSeconds: true, basis: true },
+    });
+  }
+
+  /** An admin's decision on a lease that needed attention: back to OPEN (error cleared) or VOIDED. */
+  async adminSetSettlementState(leaseId: string, state: 'OPEN' | 'VOIDED', at: Date): Promise<void> {
+    await this.tx.lease.update({
+      where: { id: leaseId },
+      data: { settlementState: state, ...(state === 'OPEN' ? { settlementError: null } : {}), updatedAt: at },
+    });
   }
 
   async systemUsage(leaseId: string, periodStarts: readonly Date[]): Promise<Map<number, bigint>> {

@@ -3,8 +3,6 @@ import { Transactional } from '@nestjs-cls/transactional';
 import { AppConfig } from '../../infra/config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { JobProducer } from '../../infra/queues/job-producer.service';
-import { formatMoney } from '../../shared/money';
-import type { NewEvent } from '../events/domain/event-catalogue';
 import { OutboxService } from '../events/outbox.service';
 import {
   chargePeriod,
@@ -12,10 +10,10 @@ import {
   periodsOf,
   periodTransfer,
   settlesAt,
-  type PeriodCharge,
 } from './domain/settlement-rules';
+import { periodSettled } from './settlement-events';
 import { LedgerService } from './ledger.service';
-import { SettlementRepository, type LeaseToSettle } from './settlement.repository';
+import { SettlementRepository } from './settlement.repository';
 
 const SWEEP_BATCH = 500;
 
@@ -103,27 +101,4 @@ export class SettlementService {
     this.logger.error(`settlement of lease ${leaseId} needs attention: ${error}`);
     await this.settlement.systemNeedsAttention(leaseId, error, this.clock.now());
   }
-}
-
-function periodSettled(lease: LeaseToSettle, charge: PeriodCharge): NewEvent {
-  return {
-    type: 'period.settled',
-    aggregateType: 'lease',
-    aggregateId: lease.id,
-    payload: {
-      leaseId: lease.id,
-      market: lease.market,
-      buyerOrganisationId: lease.buyerOrganisationId,
-      providerOrganisationId: lease.providerOrganisationId,
-      period: charge.index,
-      startsAt: charge.startsAt.toISOString(),
-      endsAt: charge.endsAt.toISOString(),
-      gpuSeconds: charge.gpuSeconds.toString(),
-      basis: charge.basis,
-      cost: formatMoney(charge.cost, lease.currencyScale),
-      fee: formatMoney(charge.fee, lease.currencyScale),
-      providerProceeds: formatMoney(charge.cost - charge.fee, lease.currencyScale),
-      currency: lease.currency,
-    },
-  };
 }

@@ -4,9 +4,11 @@ import {
   chargePeriod,
   finalReleaseTransfer,
   leaseHold,
+  manualCharge,
   periodsOf,
   periodTransfer,
   settlesAt,
+  voidReleaseTransfer,
   type SettlingLease,
 } from './settlement-rules';
 
@@ -140,5 +142,30 @@ describe('settlement rules', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('prices a period settled by hand like any other, within what the period reserved', () => {
+    const [period] = periodsOf(base);
+    // 2 GPUs x 1 h reserve 7,200 GPU-s; 3,600 at 10.00 = 10.00, fee 3% = 0.30.
+    expect(manualCharge(base, period!, 3600n)).toMatchObject({ basis: 'MANUAL', cost: 1000n, fee: 30n });
+    expect(manualCharge(base, period!, 0n)).toMatchObject({ cost: 0n, fee: 0n });
+    expect(() => manualCharge(base, period!, 7201n)).toThrow(RangeError);
+    expect(() => manualCharge(base, period!, -1n)).toThrow(RangeError);
+  });
+
+  it('voids by returning the rest of the hold under the final release key, once', () => {
+    // Hold 2 x 3 h x 10.00 = 60.00; 10.00 settled: 50.00 back.
+    const release = voidReleaseTransfer(base, 1000n, 'provider refunded');
+    expect(release).toMatchObject({
+      key: finalReleaseTransfer(base, 1000n)!.key,
+      kind: 'CORRECTION',
+      memo: 'settlement voided: provider refunded',
+    });
+    assertBalanced(release!);
+    expect(release!.entries.map((e) => [e.account.kind, e.amount])).toEqual([
+      ['BUYER_HELD', -5000n],
+      ['BUYER_AVAILABLE', 5000n],
+    ]);
+    expect(voidReleaseTransfer(base, leaseHold(base), 'all settled')).toBeNull();
   });
 });

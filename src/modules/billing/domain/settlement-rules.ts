@@ -37,7 +37,8 @@ export interface Period {
   endsAt: Date;
 }
 
-export type ChargeBasis = 'RESERVED' | 'REPORTED' | 'MINIMUM' | 'ELAPSED';
+/** MANUAL: GPU-seconds an admin stated for a period whose automatic settlement failed. */
+export type ChargeBasis = 'RESERVED' | 'REPORTED' | 'MINIMUM' | 'ELAPSED' | 'MANUAL';
 
 export interface PeriodCharge extends Period {
   gpuSeconds: bigint;
@@ -101,6 +102,20 @@ export function chargePeriod(
   return { ...period, gpuSeconds, basis, cost, fee };
 }
 
+/**
+ * A period an admin settles by hand: the GPU-seconds they state (at most those reserved), at
+ * the lease's trade price and fee, exactly as an automatic charge would price them.
+ */
+export function manualCharge(lease: SettlingLease, period: Period, gpuSeconds: bigint): PeriodCharge {
+  const reserved = reservedGpuSeconds(lease, period);
+  if (gpuSeconds < 0n || gpuSeconds > reserved) {
+    throw new RangeError(`period ${period.index}: ${gpuSeconds} GPU-seconds outside 0..${reserved}`);
+  }
+  const cost = costMinor(lease.pricePerGpuHour, gpuSeconds);
+  const fee = (cost * BigInt(lease.feeBps)) / 10_000n;
+  return { ...period, gpuSeconds, basis: 'MANUAL', cost, fee };
+}
+
 /** The whole hold a lease took at match: its reserved cost at the trade price. */
 export function leaseHold(lease: Pick<SettlingLease, 'pricePerGpuHour' | 'gpus' | 'durationHours'>): bigint {
   return lease.pricePerGpuHour * BigInt(lease.gpus) * BigInt(lease.durationHours);
@@ -136,16 +151,37 @@ export function periodTransfer(lease: SettlingLease, charge: PeriodCharge): Tran
 
 /** After the last period, what the lease still holds goes back to the buyer. */
 export function finalReleaseTransfer(lease: SettlingLease, settledCost: bigint): TransferDraft | null {
+  return releaseRest(lease, settledCost, 'REFUND', 'unused lease hold');
+}
+
+/**
+ * An admin voids a lease's settlement: what it still holds goes back to the buyer as a
+ * correction. Same key as the final release, so a lease's hold is released once either way.
+ */
+export function voidReleaseTransfer(
+  lease: SettlingLease,
+  settledCost: bigint,
+  reason: string,
+): TransferDraft | null {
+  return releaseRest(lease, settledCost, 'CORRECTION', `settlement voided: ${reason}`.slice(0, 500));
+}
+
+function releaseRest(
+  lease: SettlingLease,
+  settledCost: bigint,
+  kind: 'REFUND' | 'CORRECTION',
+  memo: string,
+): TransferDraft | null {
   const rest = leaseHold(lease) - settledCost;
   if (rest < 0n) throw new Error(`lease ${lease.id}: settled ${settledCost} above its hold`);
   if (rest === 0n) return null;
   return {
     key: `lease-release:${lease.id}`,
-    kind: 'REFUND',
+    kind,
     currency: lease.currency,
     organisationId: lease.buyerOrganisationId,
     leaseId: lease.id,
-    memo: 'unused lease hold',
+    memo,
     entries: [
       { account: { organisationId: lease.buyerOrganisationId, kind: 'BUYER_HELD' }, amount: -rest },
       { account: { organisationId: lease.buyerOrganisationId, kind: 'BUYER_AVAILABLE' }, amount: rest },

@@ -34,6 +34,7 @@ export const AUDIENCE_RULES: Record<EventType, AudienceRule> = {
   'period.settled': 'parties',
   'topup.confirmed': 'owner',
   'payout.paid': 'owner',
+  'balance.low': 'owner',
   'organisation.verified': 'owner',
   'market.paused': 'everyone',
   'market.resumed': 'everyone',

@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
   'period.settled',
   'topup.confirmed',
   'payout.paid',
+  'balance.low',
   'organisation.verified',
   'market.paused',
   'market.resumed',

@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "SettlementState" ADD VALUE 'VOIDED';
