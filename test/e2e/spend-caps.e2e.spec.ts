@@ -7,9 +7,11 @@ import { PrismaService } from '../../src/infra/prisma/prisma.service';
 import { SettlementService } from '../../src/modules/billing/settlement.service';
 import { createAdminWithCli } from '../support/admin-cli';
 import { startHttpApp } from '../support/http-app';
+import { connectSse } from '../support/sse-client';
 import { ledgerViolations } from '../support/ledger-invariants';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
 import { handOverAccess, leaseBetween, quiet } from './lease-fixtures';
 import { createSite, hoursFromNow, removeMarketplaceData } from './marketplace-fixtures';
 
@@ -85,6 +87,8 @@ describe('billing limits and settlement needing attention', () => {
       }),
       { api: true, worker: true },
     );
+    // Listening, for the live stream's client (supertest uses the same server).
+    await app.listen({ port: 0, host: '127.0.0.1' });
     prisma = app.get(PrismaService);
     const email = `admin-${randomUUID()}@caps.test`;
     adminEmail = email;
@@ -182,6 +186,8 @@ describe('billing limits and settlement needing attention', () => {
       .send({ amount: '60.00' })
       .expect(200);
     expect(set.body).toMatchObject({ currency: 'CNY', amount: '60.00', available: '100.00' });
+    const live = await connectSse(`${await app.getUrl()}/v1/events/stream`, tenant.auth);
+    expect(live.status).toBe(200);
 
     // 100.00 -> 70.00 (6 x 0.50 x 10 h): still at or above 60.00.
     await placeBid(tenant, 6, 10).expect(201);
@@ -235,6 +241,16 @@ describe('billing limits and settlement needing attention', () => {
     const all = await lowEvents(tenant);
     expect(all).toHaveLength(3);
     expect(all[2]!.payload).toMatchObject({ available: '30.00', threshold: '40.00', cause: 'PAYOUT' });
+    // The live stream delivers each of them to the organisation, in order.
+    await waitFor('three balance.low on the stream', () =>
+      Promise.resolve(live.events.filter((e) => e.event === 'balance.low').length >= 3 || undefined),
+    );
+    live.close();
+    expect(
+      live.events
+        .filter((e) => e.event === 'balance.low')
+        .map((e) => (JSON.parse(e.data) as { payload: Body }).payload.available),
+    ).toEqual(['50.00', '50.00', '30.00']);
     expect(
       (await http().get('/v1/billing/low-balance-threshold').set(tenant.auth).expect(200)).body,
     ).toMatchObject({ amount: '40.00', available: '30.00' });

@@ -209,20 +209,20 @@ export class LedgerService {
   private async noticeLowBalances(posted: readonly TransferDraft[], known?: KnownAvailable): Promise<void> {
     const lowered = availableChanges(posted).filter((change) => change.delta < 0n);
     if (lowered.length === 0) return;
-    const isKnown = (c: { organisationId: string; currency: string }): boolean =>
-      known !== undefined && c.organisationId === known.organisationId && c.currency === known.currency;
-    const unknown = lowered.filter((change) => !isKnown(change));
-    const read = await this.ledger.availableWithThresholds(unknown);
+    const startOf = new Map<string, { before: bigint; threshold: bigint | null }>();
+    if (known !== undefined) startOf.set(accountKey(known), known);
+    const unread = lowered.filter((change) => !startOf.has(accountKey(change)));
+    for (const row of await this.ledger.availableWithThresholds(unread)) {
+      const change = lowered.find((c) => accountKey(c) === accountKey(row));
+      if (change)
+        startOf.set(accountKey(row), { before: row.balance - change.delta, threshold: row.threshold });
+    }
     const events: NewEvent[] = [];
     for (const change of lowered) {
-      const row = isKnown(change)
-        ? { before: known!.before, threshold: known!.threshold }
-        : read
-            .filter((r) => r.organisationId === change.organisationId && r.currency === change.currency)
-            .map((r) => ({ before: r.balance - change.delta, threshold: r.threshold }))[0];
-      if (row === undefined) continue;
-      const after = row.before + change.delta;
-      if (!crossedBelow(row.threshold, row.before, after)) continue;
+      const start = startOf.get(accountKey(change));
+      if (start === undefined || start.threshold === null) continue;
+      const after = start.before + change.delta;
+      if (!crossedBelow(start.threshold, start.before, after)) continue;
       const scale = await this.currencies.scaleOf(change.currency);
       events.push({
         type: 'balance.low',
@@ -232,7 +232,7 @@ export class LedgerService {
           organisationId: change.organisationId,
           currency: change.currency,
           available: formatMoney(after, scale),
-          threshold: formatMoney(row.threshold ?? 0n, scale),
+          threshold: formatMoney(start.threshold, scale),
           cause: change.cause,
         },
       });
@@ -240,6 +240,9 @@ export class LedgerService {
     if (events.length > 0) await this.outbox.recordMany(events);
   }
 }
+
+const accountKey = (account: { organisationId: string; currency: string }): string =>
+  `${account.organisationId}|${account.currency}`;
 
 /** Net change per organisation available account across posted transfers, with the first lowering kind. */
 function availableChanges(
@@ -253,7 +256,7 @@ function availableChanges(
     for (const entry of transfer.entries) {
       const { organisationId, kind } = entry.account;
       if (organisationId === null || kind !== 'BUYER_AVAILABLE') continue;
-      const key = `${organisationId}|${transfer.currency}`;
+      const key = accountKey({ organisationId, currency: transfer.currency });
       const change = changes.get(key) ?? {
         organisationId,
         currency: transfer.currency,
