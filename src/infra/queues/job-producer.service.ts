@@ -46,14 +46,11 @@ export class JobProducer {
   }
 
   /**
-   * Adds a job under an id whose earlier job may be kept finished (failed jobs are retained for a
-   * week, and a second add under their id is a no-op): that job is removed first. A job running
-   * under the id is left alone, and the add is then a no-op.
+   * Removes a finished job kept under a deterministic id (failed jobs are kept a week, and an add
+   * under their id is a no-op until then), so that id can be used again. A running job is left.
    */
-  async requeue<N extends JobName>(name: N, payload: JobPayloads[N], jobId: string): Promise<void> {
-    const queue = this.queues[JOBS[name].queue];
-    await queue.remove(jobId);
-    await this.enqueue(name, payload, { jobId });
+  async discard(name: JobName, jobId: string): Promise<void> {
+    await this.queues[JOBS[name].queue].remove(jobId);
   }
 
   async enqueueMany<N extends JobName>(

@@ -66,11 +66,14 @@ export class SettlementAdminService {
   /** Back to OPEN and the settle job queued again; the job settles what is due, once. */
   async retry(adminUserId: string, id: string): Promise<SettlementLeaseResponse> {
     const lease = await this.reopen(adminUserId, id);
-    // After the commit, so the job sees OPEN; if this add is lost, an admin retries again (OPEN is accepted).
-    await this.producer.requeue(
+    // After the commit, so the job sees OPEN (lost: retry again). The failed job's id is freed for
+    // the sweep; this job's own id runs it now and, finding nothing due, blocks no later sweep.
+    const sweepJobId = `settle-${lease.id}-${lease.settledPeriods}`;
+    await this.producer.discard('settlement.settle-lease', sweepJobId);
+    await this.producer.enqueue(
       'settlement.settle-lease',
       { leaseId: lease.id },
-      `settle-${lease.id}-${lease.settledPeriods}`,
+      { jobId: `${sweepJobId}-retry-${this.clock.now().getTime()}` },
     );
     return present(lease);
   }
