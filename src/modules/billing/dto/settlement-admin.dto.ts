@@ -21,13 +21,18 @@ export class SettlementReasonDto {
 }
 
 export class SettleByHandDto extends SettlementReasonDto {
-  @ApiProperty({ example: 2, description: 'Index of the period (0-based); must be the next unsettled one' })
+  @ApiProperty({
+    type: 'integer',
+    example: 2,
+    description: 'Index of the period (0-based); must be the next unsettled one',
+  })
   @IsInt()
   @Min(0)
   @Max(10_000)
   period!: number;
 
   @ApiProperty({
+    type: 'integer',
     example: 3600,
     description: 'GPU-seconds to charge, at most those the period reserved (GPUs x its length)',
   })
