@@ -5,6 +5,7 @@ import { Clock } from '../../src/infra/clock/clock';
 import type { ControllableClock } from '../../src/infra/clock/controllable-clock';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
 import { SettlementService } from '../../src/modules/billing/settlement.service';
+import { spendPeriodOf } from '../../src/modules/billing/domain/billing-limits';
 import { createAdminWithCli } from '../support/admin-cli';
 import { startHttpApp } from '../support/http-app';
 import { connectSse } from '../support/sse-client';
@@ -90,6 +91,11 @@ describe('billing limits and settlement needing attention', () => {
     // Listening, for the live stream's client (supertest uses the same server).
     await app.listen({ port: 0, host: '127.0.0.1' });
     prisma = app.get(PrismaService);
+    // The cap counts one Shanghai calendar month and the tests move the clock about two hours:
+    // a run started near the month's end steps past it first, so every case sees one month.
+    const clock = app.get<Clock, ControllableClock>(Clock);
+    const untilMonthEnd = spendPeriodOf(clock.now()).endsAt.getTime() - clock.now().getTime();
+    if (untilMonthEnd < 6 * HOUR) await clock.advance(untilMonthEnd + HOUR);
     const email = `admin-${randomUUID()}@caps.test`;
     adminEmail = email;
     expect((await createAdminWithCli(email, 'caps admin passphrase')).code).toBe(0);
