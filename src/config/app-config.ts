@@ -12,6 +12,7 @@ import {
   MinLength,
   validateSync,
 } from 'class-validator';
+import { isTimeZone } from '../shared/time-zone';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -288,6 +289,38 @@ export class EnvironmentVariables {
   @Max(100)
   TOPUP_MAX_PENDING = 5;
 
+  /** Invoice numbers read `<prefix>-<year>-<sequence>`; the prefix names the issuer. */
+  @Matches(/^[A-Z]{2,8}$/, { message: 'INVOICE_NUMBER_PREFIX must be 2-8 capital letters' })
+  INVOICE_NUMBER_PREFIX = 'CX';
+
+  /** The seller on buyers' invoices: the platform, which sells the compute it brokers. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  INVOICE_SELLER_NAME = 'Compute Exchange Ltd. (set INVOICE_SELLER_NAME)';
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(32)
+  INVOICE_SELLER_TAX_ID = 'UNSET-TAX-ID';
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  INVOICE_SELLER_ADDRESS = 'Guiyang, Guizhou, China (set INVOICE_SELLER_ADDRESS)';
+
+  /** VAT contained in (VAT-inclusive) prices, in basis points; copied onto each invoice at issue. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  INVOICE_VAT_BPS = 0;
+
+  /** The zone invoice dates and number years are read in (an IANA name). */
+  @IsString()
+  @Matches(/^[A-Za-z0-9_+\-/]{1,64}$/, { message: 'INVOICE_TIME_ZONE must be an IANA time zone name' })
+  INVOICE_TIME_ZONE = 'Asia/Shanghai';
+
   /** Requests per minute per API key (or signed-in person). */
   @Transform(toInt)
   @IsInt()
@@ -404,6 +437,11 @@ export function loadEnvironment(
     if (missing.length > 0) {
       throw new ConfigError(`invalid configuration: ${missing.join(', ')} required in production`);
     }
+  }
+  if (!isTimeZone(parsed.INVOICE_TIME_ZONE)) {
+    throw new ConfigError(
+      `invalid configuration: INVOICE_TIME_ZONE ${parsed.INVOICE_TIME_ZONE} is not a known time zone`,
+    );
   }
   // Buyers would be told to pay into a placeholder account (tools such as migrations take no payments).
   if (

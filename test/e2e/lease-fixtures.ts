@@ -1,11 +1,14 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { Clock } from '../../src/infra/clock/clock';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
 import { JobProducer } from '../../src/infra/queues/job-producer.service';
 import type { TestTenant } from '../support/tenants';
 import { waitFor } from '../support/wait-for';
-import { hoursFromNow, placeOffer } from './marketplace-fixtures';
+import { placeOffer } from './marketplace-fixtures';
+
+const HOUR = 3_600_000;
 
 /** Every event relayed and no job waiting or running on the queues that move leases. */
 export function quiet(app: NestFastifyApplication): Promise<true> {
@@ -35,18 +38,25 @@ export interface LeaseTerms {
   payPerUseMinPercent?: number;
 }
 
-/** An offer and a bid that cross exactly; resolves once the worker has made the lease. */
+/**
+ * An offer and a bid that cross exactly; resolves once the worker has made the lease. Their
+ * windows are read from the exchange's clock, so a test that moved it still gets a lease.
+ */
 export async function leaseBetween(
   app: NestFastifyApplication,
   parties: { provider: TestTenant; buyer: TestTenant; siteId: string },
   terms: LeaseTerms,
 ): Promise<{ id: string; offerId: string; bidId: string }> {
+  const now = app.get(Clock).now().getTime();
+  const at = (hours: number): string => new Date(now + hours * HOUR).toISOString();
   const offer = await placeOffer(app, parties.provider, parties.siteId, {
     market: terms.market,
     gpus: terms.gpus,
     pricePerGpuHour: terms.price,
     minLeaseHours: 1,
     payPerUseMinPercent: terms.payPerUseMinPercent ?? 30,
+    availableFrom: at(-1),
+    availableUntil: at(24 * 30),
   });
   const bid = await request(app.getHttpServer())
     .post('/v1/bids')
@@ -61,7 +71,7 @@ export async function leaseBetween(
       minGpusPerSite: 1,
       partialAllowed: false,
       billingMode: terms.billingMode,
-      expiresAt: hoursFromNow(24),
+      expiresAt: at(24),
     })
     .expect(201);
   const bidId = (bid.body as { id: string }).id;

@@ -1,19 +1,40 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Body, Controller, Get, Put, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiForbiddenResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiProduces,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { replyCsv, toCsv } from '../../infra/http/csv';
 import { ErrorBody } from '../../infra/http/error-body';
-import { CurrentPrincipal, RequireScope } from '../organisations/auth/auth.decorators';
+import {
+  CurrentPrincipal,
+  OwnerOnly,
+  RequireRole,
+  RequireScope,
+} from '../organisations/auth/auth.decorators';
 import type { Principal } from '../organisations/auth/principal';
 import { BillingService } from './billing.service';
 import { BalanceResponse, LedgerEntryPageResponse, ListEntriesQuery } from './dto/balance.dto';
+import {
+  BillingProfileResponse,
+  EarningsQuery,
+  EarningsResponse,
+  SetBillingProfileDto,
+  StatementFormatQuery,
+} from './dto/statement.dto';
+import { BALANCE_COLUMNS, EARNINGS_COLUMNS, ENTRY_COLUMNS } from './statements.csv';
+import { StatementsService } from './statements.service';
+
+const CSV_NOTE = ' `?format=csv` answers the same rows as a CSV attachment.';
 
 @ApiTags('billing')
 @ApiBearerAuth('api-key')
@@ -23,28 +44,98 @@ import { BalanceResponse, LedgerEntryPageResponse, ListEntriesQuery } from './dt
 @ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
 @Controller('v1/billing')
 export class BillingController {
-  constructor(private readonly billing: BillingService) {}
+  constructor(
+    private readonly billing: BillingService,
+    private readonly statements: StatementsService,
+  ) {}
 
   @Get('balance')
   @RequireScope('read')
+  @ApiProduces('application/json', 'text/csv')
   @ApiOperation({
     summary: 'Your balances per currency',
-    description: 'Buyers: available and held credit. Providers: earnings after fees not yet paid out.',
+    description:
+      'Buyers: available and held credit. Providers: earnings after fees not yet paid out.' + CSV_NOTE,
   })
   @ApiOkResponse({ type: BalanceResponse })
-  getBalance(@CurrentPrincipal() principal: Principal): Promise<BalanceResponse> {
-    return this.billing.getBalance(principal);
+  async getBalance(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: StatementFormatQuery,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<BalanceResponse | string> {
+    const balance = await this.billing.getBalance(principal);
+    if (query.format !== 'csv') return balance;
+    return replyCsv(reply, 'balance.csv', toCsv(BALANCE_COLUMNS, balance.balances));
   }
 
   @Get('entries')
   @RequireScope('read')
-  @ApiOperation({ summary: 'Ledger entries on your accounts, newest first' })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOperation({
+    summary: 'Ledger entries on your accounts, newest first',
+    description: `One page per request.${CSV_NOTE} The CSV's next page cursor is in \`X-Next-Cursor\`.`,
+  })
   @ApiOkResponse({ type: LedgerEntryPageResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad currency, page size or cursor' })
-  listEntries(
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad currency, page size, cursor or format' })
+  async listEntries(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListEntriesQuery,
-  ): Promise<LedgerEntryPageResponse> {
-    return this.billing.listEntries(principal, query);
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<LedgerEntryPageResponse | string> {
+    const page = await this.billing.listEntries(principal, query);
+    if (query.format !== 'csv') return page;
+    return replyCsv(reply, 'entries.csv', toCsv(ENTRY_COLUMNS, page.data), page.nextCursor);
+  }
+
+  @Get('earnings')
+  @RequireRole('PROVIDER')
+  @RequireScope('read')
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOperation({
+    summary: 'Your earnings per lease, site or day, from settled periods',
+    description:
+      'Proceeds (what buyers paid), platform fee and net (credited to your earnings) of the periods ' +
+      'settled in [from, to), at most 366 days; days are cut in `tz` (default Asia/Shanghai). ' +
+      'At most 5,000 groups (422 beyond: narrow the range).' +
+      CSV_NOTE,
+  })
+  @ApiOkResponse({ type: EarningsResponse })
+  @ApiBadRequestResponse({
+    type: ErrorBody,
+    description: 'Bad groupBy, instants, range over 366 days, or INVALID_TIME_ZONE',
+  })
+  @ApiUnprocessableEntityResponse({ type: ErrorBody, description: 'More than 5,000 groups' })
+  async earnings(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: EarningsQuery,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<EarningsResponse | string> {
+    const earnings = await this.statements.earnings(principal, query);
+    if (query.format !== 'csv') return earnings;
+    return replyCsv(reply, `earnings-by-${query.groupBy}.csv`, toCsv(EARNINGS_COLUMNS, earnings.groups));
+  }
+
+  @Get('profile')
+  @RequireScope('read')
+  @ApiOperation({ summary: 'Your billing profile: the legal name, tax id and address invoices carry' })
+  @ApiOkResponse({ type: BillingProfileResponse })
+  @ApiNotFoundResponse({ type: ErrorBody, description: 'None on file' })
+  getProfile(@CurrentPrincipal() principal: Principal): Promise<BillingProfileResponse> {
+    return this.statements.getProfile(principal);
+  }
+
+  @Put('profile')
+  @OwnerOnly()
+  @ApiOperation({
+    summary: 'Set your billing profile (owners signed in)',
+    description: 'Copied onto invoices issued from now on; issued invoices never change.',
+  })
+  @ApiOkResponse({ type: BillingProfileResponse })
+  @ApiBadRequestResponse({ type: ErrorBody })
+  setProfile(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: SetBillingProfileDto,
+  ): Promise<BillingProfileResponse> {
+    return this.statements.setProfile(principal, body);
   }
 }

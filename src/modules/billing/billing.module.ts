@@ -28,9 +28,14 @@ import { TopUpsAdminService } from './top-ups.admin.service';
 import { TopUpsController } from './top-ups.controller';
 import { TopUpsRepository } from './top-ups.repository';
 import { TopUpsService } from './top-ups.service';
+import { InvoicesController } from './invoices.controller';
+import { InvoicesService } from './invoices.service';
+import { StatementsRepository } from './statements.repository';
+import { StatementsService } from './statements.service';
 
 /**
- * The money behind the market: ledger, holds, top-ups, payouts (settlement runs in the worker:
+ * The money behind the market: ledger, holds, top-ups, payouts, statements and invoices
+ * (settlement, which issues invoices, runs in the worker:
  * SettlementWorkerModule).
  * Buyers (holds at placement) and the matching worker (the funds port) import it; its routes
  * are only served where the process serves HTTP.
@@ -46,6 +51,7 @@ import { TopUpsService } from './top-ups.service';
     PayoutsAdminController,
     SettlementAdminController,
     BankAccountController,
+    InvoicesController,
   ],
   providers: [
     LedgerRepository,
@@ -65,9 +71,12 @@ import { TopUpsService } from './top-ups.service';
     DataCipher,
     Currencies,
     CursorCodec,
+    StatementsRepository,
+    StatementsService,
+    InvoicesService,
     // The one payment method shipped; another provider is bound here.
     { provide: PaymentProvider, useClass: ManualBankTransferProvider },
   ],
-  exports: [LedgerService, LedgerFundsAdapter],
+  exports: [LedgerService, LedgerFundsAdapter, InvoicesService],
 })
 export class BillingModule {}

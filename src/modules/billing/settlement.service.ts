@@ -11,6 +11,7 @@ import {
   periodTransfer,
   settlesAt,
 } from './domain/settlement-rules';
+import { InvoicesService } from './invoices.service';
 import { periodSettled } from './settlement-events';
 import { LedgerService } from './ledger.service';
 import { SettlementRepository } from './settlement.repository';
@@ -22,7 +23,7 @@ const SWEEP_BATCH = 500;
  * a period due and enqueues one job per lease and period index (a twin is the same job); the job
  * locks the lease, settles every due period in order in one transaction with its ledger
  * transfers and `period.settled` events, and after a closed lease's last period releases what
- * its hold has left. Unique keys (lease + index, ledger key) make a repeat a no-op; a job that
+ * its hold has left and issues the buyer's invoice. Unique keys (lease + index, ledger key) make a repeat a no-op; a job that
  * exhausts its retries marks the lease NEEDS_ATTENTION for an admin.
  */
 @Injectable()
@@ -32,6 +33,7 @@ export class SettlementService {
   constructor(
     private readonly settlement: SettlementRepository,
     private readonly ledger: LedgerService,
+    private readonly invoices: InvoicesService,
     private readonly outbox: OutboxService,
     private readonly producer: JobProducer,
     private readonly clock: Clock,
@@ -91,6 +93,8 @@ export class SettlementService {
     }
     await this.ledger.postSettlement(transfers.filter((t) => t !== null));
     await this.settlement.systemAdvance(leaseId, settled, complete, now);
+    // The buyer's invoice is issued in the transaction that completes the lease: one per lease.
+    if (complete) await this.invoices.issueForLease(lease, now);
     await this.outbox.recordMany(charges.map((charge) => periodSettled(lease, charge)));
     return charges.length;
   }

@@ -1,6 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { PageQuery } from '../../../infra/pagination/page';
+import { StatementFormatQuery } from './statement.dto';
 
 export const ACCOUNT_KINDS = ['BUYER_AVAILABLE', 'BUYER_HELD', 'PROVIDER_EARNINGS'] as const;
 
@@ -44,7 +45,7 @@ export class LedgerEntryPageResponse {
     string | null;
 }
 
-export class ListEntriesQuery extends PageQuery {
+export class ListEntriesQuery extends IntersectionType(PageQuery, StatementFormatQuery) {
   @ApiPropertyOptional({ example: 'CNY' })
   @IsOptional()
   @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code such as CNY' })

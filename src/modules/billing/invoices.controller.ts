@@ -1,0 +1,79 @@
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { replyCsv, toCsv } from '../../infra/http/csv';
+import { ErrorBody } from '../../infra/http/error-body';
+import { CurrentPrincipal, RequireRole, RequireScope } from '../organisations/auth/auth.decorators';
+import type { Principal } from '../organisations/auth/principal';
+import {
+  InvoicePageResponse,
+  InvoiceResponse,
+  ListInvoicesQuery,
+  StatementFormatQuery,
+} from './dto/statement.dto';
+import { InvoicesService } from './invoices.service';
+import { INVOICE_COLUMNS, INVOICE_LINE_COLUMNS } from './statements.csv';
+
+@ApiTags('billing')
+@ApiBearerAuth('api-key')
+@ApiBearerAuth('access-token')
+@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
+@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a buyer, or the key lacks the scope' })
+@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@RequireRole('BUYER')
+@Controller('v1/invoices')
+export class InvoicesController {
+  constructor(private readonly invoices: InvoicesService) {}
+
+  @Get()
+  @RequireScope('read')
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOperation({
+    summary: 'Your invoices, newest first',
+    description:
+      'One per lease, issued when its settlement completes. `from`/`to` filter on the issue instant. ' +
+      '`?format=csv` answers the page as a CSV attachment, the next cursor in `X-Next-Cursor`.',
+  })
+  @ApiOkResponse({ type: InvoicePageResponse })
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad instants, page size, cursor or format' })
+  async listInvoices(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListInvoicesQuery,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<InvoicePageResponse | string> {
+    const page = await this.invoices.listInvoices(principal, query);
+    if (query.format !== 'csv') return page;
+    return replyCsv(reply, 'invoices.csv', toCsv(INVOICE_COLUMNS, page.data), page.nextCursor);
+  }
+
+  @Get(':id')
+  @RequireScope('read')
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOperation({
+    summary: 'One of your invoices with its lines (one per settled period)',
+    description: '`?format=csv` answers its lines as a CSV attachment named after the invoice number.',
+  })
+  @ApiOkResponse({ type: InvoiceResponse })
+  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such invoice of yours' })
+  async getInvoice(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Query() query: StatementFormatQuery,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<InvoiceResponse | string> {
+    const invoice = await this.invoices.getInvoice(principal, id);
+    if (query.format !== 'csv') return invoice;
+    return replyCsv(reply, `${invoice.number}.csv`, toCsv(INVOICE_LINE_COLUMNS, invoice.lines ?? []));
+  }
+}

@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import { Transactional } from '@nestjs-cls/transactional';
+import { Clock } from '../../infra/clock/clock';
+import { DomainError } from '../../shared/domain-error';
+import { isTimeZone } from '../../shared/time-zone';
+import type { OrganisationContext } from '../organisations/auth/principal';
+import { Currencies } from './currencies';
+import { statementRange } from './domain/statement-rules';
+import type {
+  BillingProfileResponse,
+  EarningsQuery,
+  EarningsResponse,
+  SetBillingProfileDto,
+} from './dto/statement.dto';
+import { StatementsMapper } from './statements.mapper';
+import { StatementsRepository } from './statements.repository';
+
+export const DEFAULT_STATEMENT_TIME_ZONE = 'Asia/Shanghai';
+// A statement is one response; a provider with more groups in the range narrows it.
+export const MAX_EARNINGS_GROUPS = 5_000;
+
+/** Billing profiles (what invoices name a buyer by) and providers' earnings statements. */
+@Injectable()
+export class StatementsService {
+  constructor(
+    private readonly statements: StatementsRepository,
+    private readonly currencies: Currencies,
+    private readonly clock: Clock,
+  ) {}
+
+  async getProfile(org: OrganisationContext): Promise<BillingProfileResponse> {
+    const profile = await this.statements.findProfile(org.organisationId);
+    if (profile === null) throw new DomainError('NOT_FOUND', 'No billing profile is on file.');
+    return StatementsMapper.profile(profile);
+  }
+
+  @Transactional()
+  async setProfile(org: OrganisationContext, input: SetBillingProfileDto): Promise<BillingProfileResponse> {
+    const saved = await this.statements.saveProfile(
+      org.organisationId,
+      {
+        legalName: input.legalName.trim(),
+        taxId: input.taxId ?? null,
+        address: input.address.trim(),
+        countryCode: input.countryCode,
+        email: input.email?.toLowerCase() ?? null,
+      },
+      this.clock.now(),
+    );
+    return StatementsMapper.profile(saved);
+  }
+
+  /** Proceeds, fee and net of the provider's periods settled in the range, per lease, site or day. */
+  async earnings(org: OrganisationContext, query: EarningsQuery): Promise<EarningsResponse> {
+    const timeZone = query.tz ?? DEFAULT_STATEMENT_TIME_ZONE;
+    if (!isTimeZone(timeZone)) {
+      throw new DomainError('INVALID_TIME_ZONE', `tz must be an IANA time zone such as Asia/Shanghai.`, {
+        field: 'tz',
+      });
+    }
+    const range = statementRange(
+      query.from === undefined ? undefined : new Date(query.from),
+      query.to === undefined ? undefined : new Date(query.to),
+      this.clock.now(),
+    );
+    const rows = await this.statements.sumEarnings(
+      org.organisationId,
+      query.groupBy,
+      range,
+      timeZone,
+      MAX_EARNINGS_GROUPS + 1,
+    );
+    if (rows.length > MAX_EARNINGS_GROUPS) {
+      throw new DomainError(
+        'UNPROCESSABLE',
+        `More than ${MAX_EARNINGS_GROUPS} groups in the range; narrow from/to.`,
+        { reason: 'TOO_MANY_GROUPS' },
+      );
+    }
+    const scaleOf = await this.currencies.scalesOf(rows);
+    return {
+      groupBy: query.groupBy,
+      timeZone,
+      from: range.from.toISOString(),
+      to: range.to.toISOString(),
+      groups: rows.map((row) => StatementsMapper.earnings(row, scaleOf(row.currency))),
+    };
+  }
+}
