@@ -305,81 +305,47 @@ describe('statements: invoices, earnings and CSV', () => {
     // Lease A's periods: 20.00 each, fee 3% = 0.60, net 19.40; settled at 23:40 and 00:40 Shanghai.
     const utcDay = day(periodOneSettledAt);
     const shanghaiDay = day(new Date(periodOneSettledAt.getTime() + 8 * HOUR));
+    // A group as the API writes it: the sums of its periods, in CNY.
+    const group = (
+      key: string,
+      [periods, gpuSeconds]: [number, number],
+      [proceeds, fee, net]: [string, string, string],
+      place: Json = {},
+    ) => ({
+      key,
+      siteId: null,
+      siteName: null,
+      market: null,
+      currency: 'CNY',
+      periods,
+      gpuSeconds: String(gpuSeconds),
+      proceeds,
+      fee,
+      net,
+      ...place,
+    });
     const shanghai = await earnings({ groupBy: 'day' });
     expect(shanghai.timeZone).toBe('Asia/Shanghai');
     expect(shanghai.groups).toEqual([
-      {
-        key: utcDay,
-        siteId: null,
-        siteName: null,
-        market: null,
-        currency: 'CNY',
-        periods: 1,
-        gpuSeconds: '7200',
-        proceeds: '20.00',
-        fee: '0.60',
-        net: '19.40',
-      },
-      {
-        key: shanghaiDay,
-        siteId: null,
-        siteName: null,
-        market: null,
-        currency: 'CNY',
-        periods: 1,
-        gpuSeconds: '7200',
-        proceeds: '20.00',
-        fee: '0.60',
-        net: '19.40',
-      },
+      group(utcDay, [1, 7200], ['20.00', '0.60', '19.40']),
+      group(shanghaiDay, [1, 7200], ['20.00', '0.60', '19.40']),
     ]);
     expect((await earnings({ groupBy: 'day', tz: 'UTC' })).groups).toEqual([
-      {
-        key: utcDay,
-        siteId: null,
-        siteName: null,
-        market: null,
-        currency: 'CNY',
-        periods: 2,
-        gpuSeconds: '14400',
-        proceeds: '40.00',
-        fee: '1.20',
-        net: '38.80',
-      },
+      group(utcDay, [2, 14_400], ['40.00', '1.20', '38.80']),
     ]);
+    const place = { siteId: site.id, siteName: site.name };
     expect((await earnings({ groupBy: 'lease' })).groups).toEqual([
-      {
-        key: leaseA.id,
-        siteId: site.id,
-        siteName: site.name,
-        market: MARKET,
-        currency: 'CNY',
-        periods: 2,
-        gpuSeconds: '14400',
-        proceeds: '40.00',
-        fee: '1.20',
-        net: '38.80',
-      },
+      group(leaseA.id, [2, 14_400], ['40.00', '1.20', '38.80'], { ...place, market: MARKET }),
     ]);
-    // All three leases on the one site: 40.00 + 2 x 7.77 = 55.54; fees 1.20 + 2 x floor(777 x 3%) = 1.20 + 0.46.
+    // All three leases on the one site: 40.00 + 2 x 7.77 = 55.54; fees 1.20 + 2 x floor(777 x 3%) = 1.20 + 0.46;
+    // GPU-seconds 2 x 7,200 + 2 x 3,600.
     const all = await http()
       .get('/v1/billing/earnings')
       .query({ groupBy: 'site', to: new Date(clock().now().getTime() + MINUTE).toISOString() })
       .set(provider.auth)
       .expect(200);
     expect(body<{ groups: Json[] }>(all).groups).toEqual([
-      {
-        key: site.id,
-        siteId: site.id,
-        siteName: site.name,
-        market: null,
-        currency: 'CNY',
-        periods: 4,
-        gpuSeconds: '21600',
-        proceeds: '55.54',
-        fee: '1.66',
-        net: '53.88',
-      },
+      group(site.id, [4, 21_600], ['55.54', '1.66', '53.88'], place),
     ]);
 
     const bad = await http()
