@@ -60,6 +60,20 @@ describe('loadEnvironment', () => {
     );
   });
 
+  it('checks the invoice settings: prefix, VAT rate and an IANA time zone', () => {
+    const env = loadEnvironment({ INVOICE_VAT_BPS: '600', INVOICE_TIME_ZONE: 'Europe/Berlin' });
+    expect([env.INVOICE_VAT_BPS, env.INVOICE_TIME_ZONE, env.INVOICE_NUMBER_PREFIX]).toEqual([
+      600,
+      'Europe/Berlin',
+      'CX',
+    ]);
+    expect(() => loadEnvironment({ INVOICE_TIME_ZONE: 'Mars/Olympus' })).toThrow(
+      /INVOICE_TIME_ZONE Mars\/Olympus is not a known time zone/,
+    );
+    expect(() => loadEnvironment({ INVOICE_VAT_BPS: '10001' })).toThrow(/INVOICE_VAT_BPS/);
+    expect(() => loadEnvironment({ INVOICE_NUMBER_PREFIX: 'cx-' })).toThrow(/INVOICE_NUMBER_PREFIX/);
+  });
+
   it('treats an empty optional value as unset', () => {
     expect(loadEnvironment({ METRICS_TOKEN: '' }).METRICS_TOKEN).toBeUndefined();
   });

@@ -287,6 +287,7 @@ export class StatementsRepository {
        JOIN markets m ON m.id = l.market_id
        JOIN sites s ON s.id = l.site_id
        WHERE l.provider_organisation_id = $1::uuid AND p.settled_at >= $2 AND p.settled_at < $3
+         -- Keeps $4 typed when the grouping does not cut days (pg refuses an untyped parameter).
          AND ($4::text IS NOT NULL)
        GROUP BY ${grouping.groupBy}, m.currency
        ORDER BY 1, m.currency
