@@ -1,3 +1,4 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { parse } from 'csv-parse/sync';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -6,6 +7,7 @@ import { Clock } from '../../src/infra/clock/clock';
 import type { ControllableClock } from '../../src/infra/clock/controllable-clock';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
 import { SettlementService } from '../../src/modules/billing/settlement.service';
+import { StatementsRepository } from '../../src/modules/billing/statements.repository';
 import { LeaseLifecycleService } from '../../src/modules/leases/lease-lifecycle.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
@@ -429,6 +431,36 @@ describe('statements: invoices, earnings and CSV', () => {
       earnings.groups.map(asCsv),
     );
     await http().get('/v1/invoices?format=xml').set(buyer.auth).expect(400);
+  });
+
+  it('issues nothing for a lease that charged nothing, and a rolled-back issue leaves no gap', async () => {
+    const lease = await leaseBetween(
+      app,
+      { provider, buyer, siteId: site.id },
+      { market: MARKET, gpus: 1, price: '5.00', durationHours: 1, billingMode: 'PAY_PER_USE' },
+    );
+    await handOverAccess(app, provider, lease.id).expect(200);
+    await clock().advance(10 * MINUTE);
+    // Cut by its provider with no usage reported: the period settles at 0.00 after its grace.
+    await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).expect(200);
+    await clock().advance(16 * MINUTE);
+    expect(await settle(lease.id)).toBe(1);
+    expect(await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } })).toMatchObject({
+      settlementState: 'COMPLETE',
+    });
+    expect(await prisma.invoice.count({ where: { leaseId: lease.id } })).toBe(0);
+
+    // A number taken by a transaction that rolls back is taken again by the next one.
+    const txHost = app.get(TransactionHost);
+    const statements = app.get(StatementsRepository);
+    await expect(
+      txHost.withTransaction(async () => {
+        expect(await statements.systemNextInvoiceSequence(PREFIX, 2099)).toBe(1);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await txHost.withTransaction(() => statements.systemNextInvoiceSequence(PREFIX, 2099))).toBe(1);
+    expect(await txHost.withTransaction(() => statements.systemNextInvoiceSequence(PREFIX, 2099))).toBe(2);
   });
 
   it('shows invoices to their buyer only and earnings to providers only', async () => {
