@@ -1,7 +1,9 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { InvoicesService } from '../../src/modules/billing/invoices.service';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
 import {
@@ -83,6 +85,37 @@ const leaseOf = async (app: NestFastifyApplication, owner: TestTenant, role: 'PR
     },
   });
   return lease.id;
+};
+/**
+ * The owner's invoice for such a lease: one settled period written straight to the table, then
+ * issued as settlement issues it (in a transaction).
+ */
+const invoice = async (app: NestFastifyApplication, owner: TestTenant) => {
+  const leaseId = await leaseOf(app, owner, 'BUYER');
+  const prisma = app.get(PrismaService);
+  const lease = await prisma.lease.findUniqueOrThrow({ where: { id: leaseId }, include: { market: true } });
+  const startsAt = new Date();
+  await prisma.leasePeriod.create({
+    data: {
+      leaseId,
+      index: 0,
+      startsAt,
+      endsAt: new Date(startsAt.getTime() + 3_600_000),
+      gpuSeconds: 3600n,
+      basis: 'RESERVED',
+      cost: lease.pricePerGpuHour,
+      fee: 0n,
+      settledAt: startsAt,
+    },
+  });
+  await app
+    .get(TransactionHost)
+    .withTransaction(() =>
+      app
+        .get(InvoicesService)
+        .issueForLease({ ...lease, market: lease.market.slug, currency: lease.market.currency }, startsAt),
+    );
+  return (await prisma.invoice.findUniqueOrThrow({ where: { leaseId } })).id;
 };
 const payout = async (app: NestFastifyApplication, owner: TestTenant) => {
   const session = (owner as Tenant).session;
@@ -190,6 +223,7 @@ const CASES: Record<string, IsolationCase> = {
     create: (app, owner) => leaseOf(app, owner, 'BUYER'),
     readBack: (id) => `/v1/leases/${id}`,
   },
+  'GET /v1/invoices/{id}': { role: 'BUYER', create: invoice, readBack: (id) => `/v1/invoices/${id}` },
   'GET /v1/payouts/{id}': { role: 'BUYER', create: payout, readBack: (id) => `/v1/payouts/${id}` },
   'GET /v1/top-ups/{id}': { role: 'BUYER', create: topUp, readBack: (id) => `/v1/top-ups/${id}` },
   'GET /v1/users/{id}': { role: 'BUYER', create: person, readBack: (id) => `/v1/users/${id}` },
