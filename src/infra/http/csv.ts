@@ -1,3 +1,5 @@
+import { applyDecorators, type Type } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, getSchemaPath } from '@nestjs/swagger';
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyReply } from 'fastify';
 
@@ -40,3 +42,18 @@ export function replyCsv(
   if (nextCursor) void reply.header('x-next-cursor', nextCursor);
   return body;
 }
+
+/**
+ * OpenAPI for a statement route: its JSON model, or (with `?format=csv`) a CSV text attachment.
+ */
+export const ApiStatementResponse = (model: Type<unknown>, description?: string): MethodDecorator =>
+  applyDecorators(
+    ApiExtraModels(model),
+    ApiOkResponse({
+      description,
+      content: {
+        'application/json': { schema: { $ref: getSchemaPath(model) } },
+        'text/csv': { schema: { type: 'string', description: 'With ?format=csv: RFC 4180, a header row' } },
+      },
+    }),
+  );

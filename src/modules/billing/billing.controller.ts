@@ -6,14 +6,13 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { replyCsv, toCsv } from '../../infra/http/csv';
+import { ApiStatementResponse, replyCsv, toCsv } from '../../infra/http/csv';
 import { ErrorBody } from '../../infra/http/error-body';
 import {
   CurrentPrincipal,
@@ -51,13 +50,12 @@ export class BillingController {
 
   @Get('balance')
   @RequireScope('read')
-  @ApiProduces('application/json', 'text/csv')
   @ApiOperation({
     summary: 'Your balances per currency',
     description:
       'Buyers: available and held credit. Providers: earnings after fees not yet paid out.' + CSV_NOTE,
   })
-  @ApiOkResponse({ type: BalanceResponse })
+  @ApiStatementResponse(BalanceResponse)
   async getBalance(
     @CurrentPrincipal() principal: Principal,
     @Query() query: StatementFormatQuery,
@@ -70,12 +68,11 @@ export class BillingController {
 
   @Get('entries')
   @RequireScope('read')
-  @ApiProduces('application/json', 'text/csv')
   @ApiOperation({
     summary: 'Ledger entries on your accounts, newest first',
     description: `One page per request.${CSV_NOTE} The CSV's next page cursor is in \`X-Next-Cursor\`.`,
   })
-  @ApiOkResponse({ type: LedgerEntryPageResponse })
+  @ApiStatementResponse(LedgerEntryPageResponse)
   @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad currency, page size, cursor or format' })
   async listEntries(
     @CurrentPrincipal() principal: Principal,
@@ -90,7 +87,6 @@ export class BillingController {
   @Get('earnings')
   @RequireRole('PROVIDER')
   @RequireScope('read')
-  @ApiProduces('application/json', 'text/csv')
   @ApiOperation({
     summary: 'Your earnings per lease, site or day, from settled periods',
     description:
@@ -99,7 +95,7 @@ export class BillingController {
       'At most 5,000 groups (422 beyond: narrow the range).' +
       CSV_NOTE,
   })
-  @ApiOkResponse({ type: EarningsResponse })
+  @ApiStatementResponse(EarningsResponse)
   @ApiBadRequestResponse({
     type: ErrorBody,
     description: 'Bad groupBy, instants, range over 366 days, or INVALID_TIME_ZONE',

@@ -4,15 +4,13 @@ import {
   ApiBearerAuth,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
-  ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { replyCsv, toCsv } from '../../infra/http/csv';
+import { ApiStatementResponse, replyCsv, toCsv } from '../../infra/http/csv';
 import { ErrorBody } from '../../infra/http/error-body';
 import { CurrentPrincipal, RequireRole, RequireScope } from '../organisations/auth/auth.decorators';
 import type { Principal } from '../organisations/auth/principal';
@@ -38,14 +36,13 @@ export class InvoicesController {
 
   @Get()
   @RequireScope('read')
-  @ApiProduces('application/json', 'text/csv')
   @ApiOperation({
     summary: 'Your invoices, newest first',
     description:
       'One per lease, issued when its settlement completes. `from`/`to` filter on the issue instant. ' +
       '`?format=csv` answers the page as a CSV attachment, the next cursor in `X-Next-Cursor`.',
   })
-  @ApiOkResponse({ type: InvoicePageResponse })
+  @ApiStatementResponse(InvoicePageResponse)
   @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad instants, page size, cursor or format' })
   async listInvoices(
     @CurrentPrincipal() principal: Principal,
@@ -59,12 +56,11 @@ export class InvoicesController {
 
   @Get(':id')
   @RequireScope('read')
-  @ApiProduces('application/json', 'text/csv')
   @ApiOperation({
     summary: 'One of your invoices with its lines (one per settled period)',
     description: '`?format=csv` answers its lines as a CSV attachment named after the invoice number.',
   })
-  @ApiOkResponse({ type: InvoiceResponse })
+  @ApiStatementResponse(InvoiceResponse)
   @ApiNotFoundResponse({ type: ErrorBody, description: 'No such invoice of yours' })
   async getInvoice(
     @CurrentPrincipal() principal: Principal,
