@@ -279,6 +279,8 @@ describe('statements: invoices, earnings and CSV', () => {
       await http().get('/v1/invoices').query({ from: after }).set(buyer.auth).expect(200),
     ).data;
     expect(filtered.map((i) => i.leaseId).sort()).toEqual([first.id, second.id].sort());
+    await http().get('/v1/invoices').query({ from: after, to: after }).set(buyer.auth).expect(400);
+    await http().get('/v1/invoices').query({ from: '2026-12-01' }).set(buyer.auth).expect(400);
     const page1 = body<{ data: Invoice[]; nextCursor: string }>(
       await http().get('/v1/invoices?limit=2').set(buyer.auth).expect(200),
     );

@@ -97,12 +97,14 @@ export class InvoicesService {
 
   async listInvoices(org: OrganisationContext, query: ListInvoicesQuery): Promise<Page<InvoiceResponse>> {
     const limit = this.cursors.limit(query.limit);
+    const from = query.from === undefined ? undefined : new Date(query.from);
+    const to = query.to === undefined ? undefined : new Date(query.to);
+    if (from !== undefined && to !== undefined && from.getTime() >= to.getTime()) {
+      throw new DomainError('VALIDATION_FAILED', 'from must be before to.', { field: 'from' });
+    }
     const rows = await this.statements.listInvoices(
       org.organisationId,
-      {
-        from: query.from === undefined ? undefined : new Date(query.from),
-        to: query.to === undefined ? undefined : new Date(query.to),
-      },
+      { from, to },
       limit,
       this.cursors.decode(query.cursor),
     );
