@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
 import { AppConfig } from '../../infra/config/app-config';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
@@ -36,9 +37,10 @@ export class InvoicesService {
   ) {}
 
   /**
-   * Issues the lease's invoice inside the caller's transaction (the last settlement step);
+   * Issues the lease's invoice, joining the caller's transaction (the last settlement step);
    * nothing when it has one already or its periods charged nothing. Returns the number issued.
    */
+  @Transactional()
   async issueForLease(lease: InvoicedLease, at: Date): Promise<string | null> {
     if (await this.statements.systemInvoiceExists(lease.id)) return null;
     const periods = await this.statements.systemSettledPeriods(lease.id);
