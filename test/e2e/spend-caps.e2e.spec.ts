@@ -382,8 +382,12 @@ describe('billing limits and settlement needing attention', () => {
       kind: 'CORRECTION',
       memo: 'settlement voided: provider refunded the buyer',
     });
+    // What was charged before the void (10.00 by hand + 20.00 by the worker) is invoiced, once.
+    const invoices = body(await http().get('/v1/invoices').set(leaseBuyer.auth).expect(200)).data as Body[];
+    expect(invoices).toEqual([expect.objectContaining({ leaseId: lease.id, gross: '30.00' })]);
     // Idempotent by state; a voided lease is neither retried nor settled.
     await http().post(route('/void')).set(admin).send({ reason: 'provider refunded the buyer' }).expect(200);
+    expect(await prisma.invoice.count({ where: { leaseId: lease.id } })).toBe(1);
     await http().post(route('/retry')).set(admin).expect(409);
     expect(body(await settle(2, 3600).expect(409)).details).toMatchObject({ reason: 'NOT_NEEDS_ATTENTION' });
 

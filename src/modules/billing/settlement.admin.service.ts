@@ -24,6 +24,7 @@ import type {
   SettlementLeaseResponse,
   SettlementReasonDto,
 } from './dto/settlement-admin.dto';
+import { InvoicesService } from './invoices.service';
 import { LedgerService } from './ledger.service';
 import { periodSettled } from './settlement-events';
 import { SettlementRepository, type AdminLeaseRecord } from './settlement.repository';
@@ -46,6 +47,7 @@ export class SettlementAdminService {
     private readonly audit: AuditService,
     private readonly producer: JobProducer,
     private readonly cursors: CursorCodec,
+    private readonly invoices: InvoicesService,
     private readonly clock: Clock,
   ) {}
 
@@ -152,6 +154,8 @@ export class SettlementAdminService {
     ];
     await this.ledger.postSettlement(transfers.filter((t) => t !== null));
     await this.settlement.systemAdvance(lease.id, period.index + 1, complete, now);
+    // Settlement completed by hand invoices the buyer as the worker's last period would.
+    if (complete) await this.invoices.issueForLease(lease, now);
     await this.outbox.record(periodSettled(lease, charge));
     await this.audit.record(
       adminUserId,
@@ -180,7 +184,10 @@ export class SettlementAdminService {
     this.assertNeedsAttention(lease, 'voided');
     const release = voidReleaseTransfer(lease, lease.settledCost, input.reason);
     await this.ledger.postSettlement(release === null ? [] : [release]);
-    await this.settlement.adminSetSettlementState(lease.id, 'VOIDED', this.clock.now());
+    const now = this.clock.now();
+    await this.settlement.adminSetSettlementState(lease.id, 'VOIDED', now);
+    // The periods settled before the void were charged: the buyer's invoice covers them.
+    await this.invoices.issueForLease(lease, now);
     await this.audit.record(
       adminUserId,
       'settlement.void',
