@@ -6,9 +6,11 @@ import request from 'supertest';
 import { Clock } from '../../src/infra/clock/clock';
 import type { ControllableClock } from '../../src/infra/clock/controllable-clock';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { formatMoney } from '../../src/shared/money';
 import { SettlementService } from '../../src/modules/billing/settlement.service';
 import { StatementsRepository } from '../../src/modules/billing/statements.repository';
 import { LeaseLifecycleService } from '../../src/modules/leases/lease-lifecycle.service';
+import { createAdminWithCli } from '../support/admin-cli';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
@@ -35,6 +37,8 @@ function nextUtc(now: Date, hours: number, minutes: number): Date {
 }
 
 const day = (at: Date): string => at.toISOString().slice(0, 10);
+/** Minor units of CNY as the API writes them. */
+const money = (minor: bigint): string => formatMoney(minor, 2);
 
 /** Parses a CSV body into objects keyed by its header row (every value a string). */
 const csvRows = (text: string): Array<Record<string, string>> =>
@@ -364,6 +368,54 @@ describe('statements: invoices, earnings and CSV', () => {
       .query({ groupBy: 'day', from: '2025-01-01T00:00:00Z', to: '2026-06-01T00:00:00Z' })
       .set(provider.auth)
       .expect(400);
+  });
+
+  it('shows the platform its fees per market and day, and a trial balance that reconciles', async () => {
+    const email = `admin-${randomUUID()}@statements.test`;
+    expect((await createAdminWithCli(email, 'statements admin passphrase')).code).toBe(0);
+    const admin = (await signIn(app, { email, password: 'statements admin passphrase' })).auth;
+    const from = new Date(periodOneSettledAt.getTime() - 3 * HOUR);
+    const to = new Date(periodOneSettledAt.getTime() + MINUTE);
+    const fees = async (query: Json) =>
+      body<{ groups: Array<Json & { key: string }> }>(
+        await http()
+          .get('/admin/billing/fees')
+          .query({ from: from.toISOString(), to: to.toISOString(), ...query })
+          .set(admin)
+          .expect(200),
+      ).groups;
+    // Every provider's periods settled in the range, summed straight from the settlement rows.
+    const expected = await prisma.$queryRaw<Array<{ market: string; cost: bigint; fee: bigint }>>`
+      SELECT m.slug AS market, SUM(p.cost)::bigint AS cost, SUM(p.fee)::bigint AS fee
+      FROM lease_periods p JOIN leases l ON l.id = p.lease_id JOIN markets m ON m.id = l.market_id
+      WHERE p.settled_at >= ${from} AND p.settled_at < ${to}
+      GROUP BY m.slug ORDER BY m.slug`;
+    const byMarket = await fees({ groupBy: 'market' });
+    expect(byMarket.map((g) => [g.key, g.proceeds, g.fee])).toEqual(
+      expected.map((row) => [row.market, money(row.cost), money(row.fee)]),
+    );
+    // Lease A's two periods (40.00, fees 1.20) are among them.
+    const a800 = byMarket.find((g) => g.key === MARKET)!;
+    expect(Number(a800.fee)).toBeGreaterThanOrEqual(1.2);
+    expect((await fees({ groupBy: 'day', tz: 'UTC' })).map((g) => g.key)).toContain(day(periodOneSettledAt));
+    await http().get('/admin/billing/fees').query({ groupBy: 'lease' }).set(admin).expect(400);
+    for (const who of [provider.auth, buyer.auth]) {
+      await http().get('/admin/billing/fees').query({ groupBy: 'market' }).set(who).expect(403);
+      await http().get('/admin/billing/trial-balance').set(who).expect(403);
+    }
+
+    const trial = body<{
+      accounts: Array<{ kind: string; currency: string; balance: string }>;
+      totals: Array<{ currency: string; balance: string }>;
+    }>(await http().get('/admin/billing/trial-balance').set(admin).expect(200));
+    expect(trial.totals).toEqual([{ currency: 'CNY', balance: '0.00' }]);
+    // The fee account is what settlement charged as fees, period by period.
+    const [settled] = await prisma.$queryRaw<Array<{ fee: bigint }>>`
+      SELECT COALESCE(SUM(p.fee), 0)::bigint AS fee FROM lease_periods p
+      JOIN leases l ON l.id = p.lease_id JOIN markets m ON m.id = l.market_id WHERE m.currency = 'CNY'`;
+    expect(trial.accounts.find((a) => a.kind === 'PLATFORM_FEES' && a.currency === 'CNY')?.balance).toBe(
+      money(settled!.fee),
+    );
   });
 
   it('exports every statement as CSV that parses back to the JSON', async () => {

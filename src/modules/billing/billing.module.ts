@@ -12,6 +12,7 @@ import { PayoutsRepository } from './payouts.repository';
 import { PayoutsService } from './payouts.service';
 import { AdminModule } from '../admin/admin.module';
 import { EventsModule } from '../events/events.module';
+import { BillingAdminController } from './billing.admin.controller';
 import { BillingController } from './billing.controller';
 import { BillingLimitsController } from './billing-limits.controller';
 import { BillingLimitsRepository } from './billing-limits.repository';
@@ -44,6 +45,7 @@ import { StatementsService } from './statements.service';
   imports: [AdminModule, EventsModule],
   controllers: [
     BillingController,
+    BillingAdminController,
     BillingLimitsController,
     TopUpsController,
     TopUpsAdminController,

@@ -11,6 +11,13 @@ export interface AccountBalance {
   balance: bigint;
 }
 
+export interface TrialBalanceRecord {
+  kind: string;
+  currency: string;
+  accounts: number;
+  balance: bigint;
+}
+
 export interface EntryRecord {
   id: string;
   createdAt: Date;
@@ -146,6 +153,21 @@ export class LedgerRepository {
       orderBy: [{ currency: 'asc' }, { kind: 'asc' }],
     });
     return rows.map((row) => ({ ...row, kind: row.kind as OrganisationAccountKind }));
+  }
+
+  /**
+   * Every account kind's total per currency: organisation accounts by their cached balances,
+   * system accounts (few, unbounded entries) by summing their entries, as the ledger keeps them.
+   */
+  async adminTrialBalance(): Promise<TrialBalanceRecord[]> {
+    return this.tx.$queryRaw<TrialBalanceRecord[]>`
+      SELECT a.kind::text AS kind, a.currency, COUNT(*)::int AS accounts,
+             SUM(CASE WHEN a.organisation_id IS NULL
+                      THEN (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e WHERE e.account_id = a.id)
+                      ELSE a.balance END)::bigint AS balance
+      FROM ledger_accounts a
+      GROUP BY a.kind, a.currency
+      ORDER BY a.currency, a.kind`;
   }
 
   /** An organisation's entries, newest first by entry id (the order they were written), keyset-paginated. */

@@ -68,6 +68,8 @@ export interface SettledPeriodRecord {
 }
 
 export type EarningsGrouping = 'lease' | 'site' | 'day';
+/** Groupings of settled periods: a provider's earnings, or the platform's fees (market, day). */
+export type PeriodGrouping = EarningsGrouping | 'market';
 
 export interface EarningsGroupRecord {
   key: string;
@@ -116,7 +118,7 @@ const PROFILE_SELECT = {
 } as const;
 
 // The group key and its descriptive columns per grouping; `$4` is the time zone (days only).
-const GROUPINGS: Record<EarningsGrouping, { key: string; columns: string; groupBy: string }> = {
+const GROUPINGS: Record<PeriodGrouping, { key: string; columns: string; groupBy: string }> = {
   lease: {
     key: 'l.id::text',
     columns: 's.id::text AS site_id, s.name AS site_name, m.slug AS market',
@@ -126,6 +128,11 @@ const GROUPINGS: Record<EarningsGrouping, { key: string; columns: string; groupB
     key: 's.id::text',
     columns: 's.id::text AS site_id, s.name AS site_name, NULL::text AS market',
     groupBy: 's.id, s.name',
+  },
+  market: {
+    key: 'm.slug',
+    columns: 'NULL::text AS site_id, NULL::text AS site_name, m.slug AS market',
+    groupBy: 'm.slug',
   },
   day: {
     key: `to_char(p.settled_at AT TIME ZONE $4, 'YYYY-MM-DD')`,
@@ -267,11 +274,39 @@ export class StatementsRepository {
 
   /**
    * The provider's settled periods in [from, to) of their settlement time, summed per group and
-   * currency, in key order; at most `limit` rows.
+   * currency, in key order; at most `limit` rows. `scope` is one of two fixed fragments.
    */
-  async sumEarnings(
+  sumEarnings(
     providerOrganisationId: string,
     groupBy: EarningsGrouping,
+    range: { from: Date; to: Date },
+    timeZone: string,
+    limit: number,
+  ): Promise<EarningsGroupRecord[]> {
+    return this.sumPeriods(
+      'l.provider_organisation_id = $1::uuid',
+      providerOrganisationId,
+      groupBy,
+      range,
+      timeZone,
+      limit,
+    );
+  }
+
+  /** Every provider's settled periods in the range: the platform's fees, per market or day. */
+  adminSumPeriods(
+    groupBy: PeriodGrouping,
+    range: { from: Date; to: Date },
+    timeZone: string,
+    limit: number,
+  ): Promise<EarningsGroupRecord[]> {
+    return this.sumPeriods('$1::uuid IS NULL', null, groupBy, range, timeZone, limit);
+  }
+
+  private async sumPeriods(
+    scope: string,
+    providerOrganisationId: string | null,
+    groupBy: PeriodGrouping,
     range: { from: Date; to: Date },
     timeZone: string,
     limit: number,
@@ -286,7 +321,7 @@ export class StatementsRepository {
        JOIN leases l ON l.id = p.lease_id
        JOIN markets m ON m.id = l.market_id
        JOIN sites s ON s.id = l.site_id
-       WHERE l.provider_organisation_id = $1::uuid AND p.settled_at >= $2 AND p.settled_at < $3
+       WHERE ${scope} AND p.settled_at >= $2 AND p.settled_at < $3
          -- Keeps $4 typed when the grouping does not cut days (pg refuses an untyped parameter).
          AND ($4::text IS NOT NULL)
        GROUP BY ${grouping.groupBy}, m.currency

@@ -6,6 +6,7 @@ import { PageQuery } from '../../../infra/pagination/page';
 export const STATEMENT_FORMATS = ['json', 'csv'] as const;
 export type StatementFormat = (typeof STATEMENT_FORMATS)[number];
 export const EARNINGS_GROUPINGS = ['lease', 'site', 'day'] as const;
+export const FEE_GROUPINGS = ['market', 'day'] as const;
 
 /** `?format=csv` on every statement: the same rows as the JSON, as an attachment. */
 export class StatementFormatQuery {
@@ -127,11 +128,8 @@ export class ListInvoicesQuery extends IntersectionType(PageQuery, StatementForm
   to?: string;
 }
 
-export class EarningsQuery extends StatementFormatQuery {
-  @ApiProperty({ enum: EARNINGS_GROUPINGS })
-  @IsIn(EARNINGS_GROUPINGS)
-  groupBy!: (typeof EARNINGS_GROUPINGS)[number];
-
+/** A statement over settled periods: [from, to) of their settlement time, days cut in `tz`. */
+export class SettledRangeQuery extends StatementFormatQuery {
   @ApiPropertyOptional({ description: 'Settled at or after; default `to` less 30 days' })
   @IsOptional()
   @IsInstant()
@@ -151,6 +149,18 @@ export class EarningsQuery extends StatementFormatQuery {
   @IsString()
   @MaxLength(64)
   tz?: string;
+}
+
+export class EarningsQuery extends SettledRangeQuery {
+  @ApiProperty({ enum: EARNINGS_GROUPINGS })
+  @IsIn(EARNINGS_GROUPINGS)
+  groupBy!: (typeof EARNINGS_GROUPINGS)[number];
+}
+
+export class PlatformFeesQuery extends SettledRangeQuery {
+  @ApiProperty({ enum: FEE_GROUPINGS })
+  @IsIn(FEE_GROUPINGS)
+  groupBy!: (typeof FEE_GROUPINGS)[number];
 }
 
 export class EarningsGroupResponse {
@@ -173,4 +183,34 @@ export class EarningsResponse {
   @ApiProperty({ format: 'date-time' }) to!: string;
   @ApiProperty({ type: [EarningsGroupResponse], description: 'In key order; at most 5,000 groups' })
   groups!: EarningsGroupResponse[];
+}
+
+export class PlatformFeesResponse {
+  @ApiProperty({ enum: FEE_GROUPINGS }) groupBy!: string;
+  @ApiProperty({ example: 'Asia/Shanghai' }) timeZone!: string;
+  @ApiProperty({ format: 'date-time' }) from!: string;
+  @ApiProperty({ format: 'date-time' }) to!: string;
+  @ApiProperty({
+    type: [EarningsGroupResponse],
+    description: 'Per market or day: what buyers paid, the platform fee, and net credited to providers',
+  })
+  groups!: EarningsGroupResponse[];
+}
+
+export class TrialBalanceRowResponse {
+  @ApiProperty({ example: 'PLATFORM_FEES' }) kind!: string;
+  @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({ description: 'Accounts of this kind' }) accounts!: number;
+  @ApiProperty({ example: '1500.00', description: 'Sum of their balances (signed as their entries)' })
+  balance!: string;
+}
+
+export class TrialBalanceTotalResponse {
+  @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({ example: '0.00', description: 'Zero on a balanced ledger' }) balance!: string;
+}
+
+export class TrialBalanceResponse {
+  @ApiProperty({ type: [TrialBalanceRowResponse] }) accounts!: TrialBalanceRowResponse[];
+  @ApiProperty({ type: [TrialBalanceTotalResponse] }) totals!: TrialBalanceTotalResponse[];
 }
