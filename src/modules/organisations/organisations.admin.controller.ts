@@ -1,17 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiConflictResponse,
-  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AdminOnly, CurrentAdmin } from './auth/auth.decorators';
+import { AdminApi, CurrentAdmin } from './auth/auth.decorators';
 import type { AdminPrincipal } from './auth/principal';
 import {
   AdminOrganisationQuery,
@@ -23,11 +19,7 @@ import {
 import { OrganisationResponse } from './dto/organisation.dto';
 import { OrganisationsAdminService } from './organisations.admin.service';
 
-@ApiTags('admin')
-@ApiBearerAuth('access-token')
-@AdminOnly()
-@ApiUnauthorizedResponse({ type: ErrorBody })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' })
+@AdminApi()
 @Controller('admin/organisations')
 export class OrganisationsAdminController {
   constructor(private readonly admin: OrganisationsAdminService) {}

@@ -1,4 +1,6 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ErrorBody } from '../../../infra/http/error-body';
 import type { OrganisationRole } from '../../../generated/prisma/enums.js';
 import { DomainError } from '../../../shared/domain-error';
 import type { AdminPrincipal, ApiKeyScope, Principal, UserPrincipal } from './principal';
@@ -35,6 +37,16 @@ export const AllowedWhileSuspended = (): MethodDecorator => SetMetadata(ALLOWED_
 
 /** Platform admin routes under /admin. */
 export const AdminOnly = (): MethodDecorator & ClassDecorator => SetMetadata(ADMIN_ONLY, true);
+
+/** An admin controller: admin-only, documented under `admin` with the access token and 401/403. */
+export const AdminApi = (): ClassDecorator =>
+  applyDecorators(
+    ApiTags('admin'),
+    ApiBearerAuth('access-token'),
+    AdminOnly(),
+    ApiUnauthorizedResponse({ type: ErrorBody }),
+    ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' }),
+  );
 
 interface AuthenticatedRequest {
   principal?: Principal | AdminPrincipal;
