@@ -343,6 +343,49 @@ describe('organisation suspension', () => {
     expect(await ledgerViolations(prisma, [buyer.organisationId])).toEqual([]);
   });
 
+  it('leaves no live bid behind when placements race the suspension', async () => {
+    const buyer = await tenant('BUYER');
+    const place = (server: NestFastifyApplication) =>
+      request(server.getHttpServer())
+        .post('/v1/bids')
+        .set(buyer.auth)
+        .set('idempotency-key', randomUUID())
+        .send({
+          market: MARKET,
+          gpus: 1,
+          maxPricePerGpuHour: '1.00',
+          durationHours: 1,
+          provinces: [],
+          minGpusPerSite: 1,
+          partialAllowed: true,
+          billingMode: 'RESERVED',
+          expiresAt: hoursFromNow(2),
+        });
+    // Cache the key on both processes first, so only the placements' own check can refuse them.
+    await place(app).expect(201);
+    await place(other).expect(201);
+    const results = await Promise.all([
+      ...Array.from({ length: 12 }, (_, i) => place(i % 2 === 0 ? app : other)),
+      suspend(buyer.organisationId),
+      ...Array.from({ length: 12 }, (_, i) => place(i % 2 === 0 ? other : app)),
+    ]);
+    const statuses = results.map((r) => r.status);
+    expect(statuses.every((s) => s === 200 || s === 201 || s === 403)).toBe(true);
+    const placed = statuses.filter((s) => s === 201).length;
+    expect(await prisma.bid.count({ where: { organisationId: buyer.organisationId } })).toBe(placed + 2);
+    expect(
+      await prisma.bid.count({
+        where: { organisationId: buyer.organisationId, status: { in: ['OPEN', 'PARTIALLY_FILLED'] } },
+      }),
+    ).toBe(0);
+    const suspension = results[12]!.body as { cancelledBids: number };
+    expect(suspension.cancelledBids).toBe(placed + 2);
+    expect(await ledgerViolations(prisma, [buyer.organisationId])).toEqual([]);
+    expect((await balance(buyer)).balances).toEqual([
+      { currency: 'CNY', available: '100000.00', held: '0.00' },
+    ]);
+  });
+
   it('reinstates to the status before: VERIFIED, or PENDING_VERIFICATION if never verified', async () => {
     const buyer = await tenant('BUYER');
     const pending = await tenant('PROVIDER', false);
