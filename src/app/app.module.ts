@@ -29,6 +29,7 @@ import { WebhooksModule } from '../modules/webhooks/webhooks.module';
 import { WebhooksWorkerModule } from '../modules/webhooks/webhooks-worker.module';
 import { StatsModule } from '../modules/stats/stats.module';
 import { StatsWorkerModule } from '../modules/stats/stats-worker.module';
+import { QueueDashboardModule } from '../modules/admin/queue-dashboard/queue-dashboard.module';
 
 export interface ProcessRoles {
   /** Serve HTTP (controllers, docs, health, metrics). */
@@ -81,6 +82,7 @@ export class AppModule {
               LiveEventsModule,
               WebhooksModule,
               StatsModule,
+              QueueDashboardModule,
             ]
           : []),
         ...(roles.worker

@@ -9,6 +9,7 @@ import { AllExceptionsFilter } from '../infra/http/all-exceptions.filter';
 import { ErrorBody } from '../infra/http/error-body';
 import { parseJsonBody } from '../infra/http/json-body';
 import { genRequestId, REQUEST_ID_HEADER } from '../infra/http/request-id';
+import { mountQueueDashboard } from '../modules/admin/queue-dashboard/mount-queue-dashboard';
 import { MetricsService } from '../modules/metrics/metrics.service';
 import { AppModule, type ProcessRoles } from './app.module';
 
@@ -90,6 +91,9 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
       reply.elapsedTime / 1000,
     );
   });
+
+  // After the hooks above (request id, clock), before the routes are ready; not in the OpenAPI document.
+  if (roles.api) await mountQueueDashboard(app);
 
   const document = SwaggerModule.createDocument(
     app,

@@ -155,3 +155,33 @@ export async function removeMarketplaceData(
   await prisma.site.deleteMany({ where });
   await prisma.idempotencyRecord.deleteMany({ where: { scope: { in: organisationIds } } });
 }
+
+/**
+ * A market of the suite's own (its market_matching row comes with it, by the insert trigger, as
+ * for the catalogue's markets), so other suites' orders never reach its book.
+ */
+export async function createTestMarket(app: NestFastifyApplication): Promise<{ id: string; slug: string }> {
+  const id = randomUUID();
+  const slug = `test-${id.slice(0, 8)}`;
+  await app.get(PrismaService).market.create({
+    data: {
+      id,
+      slug,
+      vendor: 'Test',
+      model: 'T1',
+      memoryGb: 80,
+      currency: 'CNY',
+      currencyScale: 2,
+      feeBps: 250,
+    },
+  });
+  return { id, slug };
+}
+
+/** Removes a market made by createTestMarket, once the suite's orders in it are gone. */
+export async function removeTestMarket(app: NestFastifyApplication, marketId: string): Promise<void> {
+  const prisma = app.get(PrismaService);
+  await prisma.outboxEvent.deleteMany({ where: { aggregateId: marketId } });
+  await prisma.marketMatching.deleteMany({ where: { marketId } });
+  await prisma.market.delete({ where: { id: marketId } });
+}

@@ -33,6 +33,7 @@ import { InvoicesController } from './invoices.controller';
 import { InvoicesService } from './invoices.service';
 import { StatementsRepository } from './statements.repository';
 import { StatementsService } from './statements.service';
+import { OrganisationWriteGateModule } from '../organisations/write-gate/organisation-write-gate.module';
 
 /**
  * The money behind the market: ledger, holds, top-ups, payouts, statements and invoices
@@ -42,7 +43,7 @@ import { StatementsService } from './statements.service';
  * are only served where the process serves HTTP.
  */
 @Module({
-  imports: [AdminModule, EventsModule],
+  imports: [OrganisationWriteGateModule, AdminModule, EventsModule],
   controllers: [
     BillingController,
     BillingAdminController,

@@ -20,6 +20,7 @@ import type {
 } from './dto/payout.dto';
 import { LedgerService } from './ledger.service';
 import { PayoutsRepository, type BankAccountRecord, type PayoutRecord } from './payouts.repository';
+import { OrganisationWriteGateService } from '../organisations/write-gate/organisation-write-gate.service';
 
 const MAX_PENDING_PAYOUTS = 5;
 // Far above any real balance in v1; guards typos, as the top-up cap does.
@@ -40,6 +41,7 @@ export class PayoutsService {
     private readonly cipher: DataCipher,
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
+    private readonly writeGate: OrganisationWriteGateService,
   ) {}
 
   async getBankAccount(org: OrganisationContext): Promise<BankAccountResponse> {
@@ -66,6 +68,7 @@ export class PayoutsService {
 
   @Transactional()
   async requestPayout(org: OrganisationContext, input: RequestPayoutDto): Promise<PayoutResponse> {
+    await this.writeGate.assertMayWrite(org.organisationId);
     const currency = input.currency ?? 'CNY';
     const scale = await this.currencies.scaleOf(currency);
     const amount = parseMoney(input.amount, { field: 'amount', scale, max: MAX_PAYOUT_MINOR });

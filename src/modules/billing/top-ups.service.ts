@@ -8,12 +8,14 @@ import type { Page } from '../../infra/pagination/page';
 import { DomainError } from '../../shared/domain-error';
 import { formatMoney, parseMoney } from '../../shared/money';
 import type { OrganisationContext } from '../organisations/auth/principal';
+import { assertNotSuspended } from '../organisations/domain/suspension';
 import { BillingMapper } from './billing.mapper';
 import { Currencies } from './currencies';
 import { newPaymentReference } from './domain/payment-reference';
 import type { ListTopUpsQuery, RequestTopUpDto, TopUpResponse } from './dto/top-up.dto';
 import { PaymentProvider } from './payment-provider';
 import { TopUpsRepository, type TopUpRecord } from './top-ups.repository';
+import { OrganisationWriteGateService } from '../organisations/write-gate/organisation-write-gate.service';
 
 const DEFAULT_CURRENCY = 'CNY';
 
@@ -30,6 +32,7 @@ export class TopUpsService {
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly writeGate: OrganisationWriteGateService,
   ) {}
 
   @Transactional()
@@ -37,9 +40,8 @@ export class TopUpsService {
     if (org.organisationRole !== 'BUYER') {
       throw new DomainError('FORBIDDEN', 'Only buyers top up credit; providers are paid out from earnings.');
     }
-    if (org.organisationStatus === 'SUSPENDED') {
-      throw new DomainError('FORBIDDEN', 'A suspended organisation is read-only.');
-    }
+    assertNotSuspended(org.organisationStatus);
+    await this.writeGate.assertMayWrite(org.organisationId);
     const currency = input.currency ?? DEFAULT_CURRENCY;
     const scale = await this.currencies.scaleOf(currency);
     const amount = parseMoney(input.amount, {

@@ -176,4 +176,22 @@ export class BidsRepository {
     });
     return count === 1;
   }
+
+  /**
+   * Moves every live bid of the organisation to CANCELLED (suspension) and returns them as
+   * cancelled. At most the live-order cap of rows, so one statement.
+   */
+  async cancelLiveBids(organisationId: string, at: Date): Promise<BidRecord[]> {
+    const cancelled = await this.tx.$queryRaw<Array<{ id: string }>>`
+      UPDATE bids SET status = 'CANCELLED', cancelled_at = ${at}, updated_at = ${at}
+      WHERE organisation_id = ${organisationId}::uuid
+        AND status = ANY(${[...LIVE_BID_STATUSES]}::"OrderStatus"[])
+      RETURNING id`;
+    if (cancelled.length === 0) return [];
+    return this.tx.bid.findMany({
+      where: { organisationId, id: { in: cancelled.map((row) => row.id) } },
+      select: BID_SELECT,
+      orderBy: { seq: 'asc' },
+    });
+  }
 }

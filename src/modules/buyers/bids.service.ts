@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Transactional } from '@nestjs-cls/transactional';
+import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
 import { Clock } from '../../infra/clock/clock';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
@@ -23,7 +23,9 @@ import type { PlaceBidDto } from './dto/place-bid.dto';
 import type { QuoteBidDto, QuoteResponse } from './dto/quote-bid.dto';
 import { summariseQuote } from './domain/quote-summary';
 import { OrderBookService } from '../matching/order-book.service';
-import { LedgerService } from '../billing/ledger.service';
+import { LedgerService, type BidToRelease } from '../billing/ledger.service';
+import type { NewEvent } from '../events/domain/event-catalogue';
+import { ORGANISATION_SUSPENDED } from '../organisations/domain/suspension';
 
 const bidNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Bid not found.');
 
@@ -207,30 +209,52 @@ export class BidsService {
       assertBidCancelledAlready(bid.status);
       return BuyersMapper.bid(bid);
     }
-    await this.funds.releaseBidFunds([
-      {
-        bidId: bid.id,
-        organisationId: bid.organisationId,
-        currency: bid.market.currency,
-        maxPricePerGpuHour: bid.maxPricePerGpuHour,
-        durationHours: bid.durationHours,
-        unfilledGpus: bid.gpus - bid.filledGpus,
-        reason: 'cancelled',
-      },
-    ]);
-    await this.outbox.record({
-      type: 'bid.cancelled',
-      aggregateType: 'bid',
-      aggregateId: bid.id,
-      payload: {
-        bidId: bid.id,
-        organisationId: bid.organisationId,
-        market: bid.market.slug,
-        gpus: bid.gpus,
-        filledGpus: bid.filledGpus,
-        cancelledGpus: bid.gpus - bid.filledGpus,
-      },
-    });
+    await this.funds.releaseBidFunds([bidRelease(bid)]);
+    await this.outbox.record(bidCancelled(bid));
     return BuyersMapper.bid(bid);
   }
+
+  /**
+   * Suspension: every live bid of the organisation is cancelled, its unfilled hold released and
+   * `bid.cancelled` written, in the caller's transaction (which holds the organisation's row
+   * lock, so no placement slips in between). Filled parts stay leased and run on.
+   */
+  @Transactional(Propagation.Mandatory)
+  async cancelAllForSuspension(organisationId: string): Promise<number> {
+    const bids = await this.bids.cancelLiveBids(organisationId, this.clock.now());
+    await this.funds.releaseBidFunds(bids.map(bidRelease));
+    await this.outbox.recordMany(bids.map((bid) => bidCancelled(bid, ORGANISATION_SUSPENDED)));
+    return bids.length;
+  }
+}
+
+/** What a cancelled bid gives back: the hold of its unfilled GPUs. */
+function bidRelease(bid: BidRecord): BidToRelease {
+  return {
+    bidId: bid.id,
+    organisationId: bid.organisationId,
+    currency: bid.market.currency,
+    maxPricePerGpuHour: bid.maxPricePerGpuHour,
+    durationHours: bid.durationHours,
+    unfilledGpus: bid.gpus - bid.filledGpus,
+    reason: 'cancelled',
+  };
+}
+
+/** `bid.cancelled`; `reason` only when the exchange cancelled it (suspension), not the buyer. */
+function bidCancelled(bid: BidRecord, reason?: string): NewEvent {
+  return {
+    type: 'bid.cancelled',
+    aggregateType: 'bid',
+    aggregateId: bid.id,
+    payload: {
+      bidId: bid.id,
+      organisationId: bid.organisationId,
+      market: bid.market.slug,
+      gpus: bid.gpus,
+      filledGpus: bid.filledGpus,
+      cancelledGpus: bid.gpus - bid.filledGpus,
+      ...(reason === undefined ? {} : { reason }),
+    },
+  };
 }

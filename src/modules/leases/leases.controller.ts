@@ -12,7 +12,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { CurrentPrincipal, RequireScope } from '../organisations/auth/auth.decorators';
+import { AllowedWhileSuspended, CurrentPrincipal, RequireScope } from '../organisations/auth/auth.decorators';
 import type { Principal } from '../organisations/auth/principal';
 import {
   AccessDetailsResponse,
@@ -58,11 +58,13 @@ export class LeasesController {
   @Post(':id/access')
   @HttpCode(200)
   @RequireScope('orders')
+  @AllowedWhileSuspended()
   @ApiOperation({
     summary: 'Hand over access (provider): the lease becomes ACTIVE and billing starts',
     description:
       'Endpoint and credentials are stored encrypted and readable by the buyer only. Allowed once, while ' +
-      'the lease is SCHEDULED and before its provisioning deadline; writes `lease.started`.',
+      'the lease is SCHEDULED and before its provisioning deadline; writes `lease.started`. A suspended ' +
+      'provider may still do this: the lease is binding.',
   })
   @ApiOkResponse({ type: LeaseResponse })
   @ApiBadRequestResponse({ type: ErrorBody })

@@ -7,10 +7,11 @@ import { MarketsModule } from '../markets/markets.module';
 import { LeasesController } from './leases.controller';
 import { LeasesRepository } from './leases.repository';
 import { LeasesService } from './leases.service';
+import { OrganisationWriteGateModule } from '../organisations/write-gate/organisation-write-gate.module';
 
 /** Leases as their buyer and provider use them over HTTP: access handover, reading, ending early. */
 @Module({
-  imports: [BillingModule, EventsModule, MarketsModule],
+  imports: [OrganisationWriteGateModule, BillingModule, EventsModule, MarketsModule],
   controllers: [LeasesController],
   providers: [LeasesRepository, LeasesService, DataCipher, CursorCodec],
 })

@@ -24,6 +24,7 @@ import { LeasesMapper } from './leases.mapper';
 import { LeasesRepository, type LeaseRecord, type UsageRecord } from './leases.repository';
 import { periodForReport } from './domain/usage-rules';
 import type { ReportUsageDto, UsageReportResponse } from './dto/usage.dto';
+import { OrganisationWriteGateService } from '../organisations/write-gate/organisation-write-gate.service';
 
 const leaseNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Lease not found.');
 
@@ -61,6 +62,7 @@ export class LeasesService {
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly writeGate: OrganisationWriteGateService,
   ) {}
 
   async listLeases(org: OrganisationContext, query: ListLeasesQuery): Promise<Page<LeaseResponse>> {
@@ -166,6 +168,7 @@ export class LeasesService {
     id: string,
     input: ReportUsageDto,
   ): Promise<UsageReportResponse> {
+    await this.writeGate.assertMayWrite(org.organisationId);
     const lease =
       isUUID(id) && org.organisationRole === 'PROVIDER'
         ? await this.leases.lockForUsage(org.organisationId, id)

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { MarketStatus } from '../../generated/prisma/enums.js';
+import type { MarketStatus, OrganisationStatus } from '../../generated/prisma/enums.js';
 import type { PrismaService } from '../../infra/prisma/prisma.service';
 
 export interface MarketRecord {
@@ -125,15 +125,22 @@ export class MarketsRepository {
   /**
    * Serialises order placement per organisation until commit, so the open-order cap cannot race,
    * and takes the next `seq` after the lock is held. A statement of its own: a later statement's
-   * snapshot then sees every order committed by the placement this one waited for.
+   * snapshot then sees every order committed by the placement this one waited for. It also
+   * reads the organisation's status under a key-share lock: a suspension (which locks the row
+   * for update) either waits for this placement and then cancels its order, or commits first
+   * and is seen here, whatever a cached API key said.
    */
-  async lockOrderPlacementAndTakeSeq(organisationId: string): Promise<bigint> {
-    const [row] = await this.txHost.tx.$queryRaw<Array<{ seq: bigint }>>`
+  async lockOrderPlacementAndTakeSeq(
+    organisationId: string,
+  ): Promise<{ seq: bigint; organisationStatus: OrganisationStatus | null }> {
+    const [row] = await this.txHost.tx.$queryRaw<Array<{ seq: bigint; status: OrganisationStatus | null }>>`
       WITH locked AS MATERIALIZED (
-        SELECT pg_advisory_xact_lock(hashtextextended(${`orders:${organisationId}`}, 0)))
-      SELECT nextval('order_seq') AS seq FROM locked`;
+        SELECT pg_advisory_xact_lock(hashtextextended(${`orders:${organisationId}`}, 0))),
+      org AS MATERIALIZED (
+        SELECT status FROM organisations WHERE id = ${organisationId}::uuid FOR KEY SHARE)
+      SELECT nextval('order_seq') AS seq, (SELECT status::text FROM org) AS status FROM locked`;
     if (row === undefined) throw new Error('order placement lock returned no row');
-    return row.seq;
+    return { seq: row.seq, organisationStatus: row.status };
   }
 
   /** The next price-time priority number: one sequence for offers and bids of every market. */

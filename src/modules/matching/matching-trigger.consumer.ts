@@ -16,6 +16,7 @@ export const MATCHING_TRIGGERS = [
   'lease.ended',
   'lease.terminated',
   'organisation.verified',
+  'organisation.reinstated',
   'market.resumed',
 ] as const satisfies readonly EventType[];
 
@@ -45,7 +46,7 @@ export class MatchingTriggerConsumer implements EventHandler {
   ) {}
 
   async handle(event: EventEnvelope): Promise<void> {
-    if (event.type === 'organisation.verified') {
+    if (event.type === 'organisation.verified' || event.type === 'organisation.reinstated') {
       const organisationId = text(event.payload, 'organisationId') ?? event.aggregateId;
       for (const marketId of await this.repository.systemMarketsWithLiveOrdersOf(organisationId)) {
         await this.requestRun(marketId, event);

@@ -15,7 +15,7 @@ import { ErrorBody } from '../../infra/http/error-body';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { PageQuery } from '../../infra/pagination/page';
 import { ApiKeysService } from './api-keys.service';
-import { CurrentUser, OwnerOnly } from './auth/auth.decorators';
+import { AllowedWhileSuspended, CurrentUser, OwnerOnly } from './auth/auth.decorators';
 import type { UserPrincipal } from './auth/principal';
 import {
   ApiKeyPageResponse,
@@ -61,7 +61,11 @@ export class ApiKeysController {
 
   @Post(':id/revoke')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Revoke a key: refused from the next request on' })
+  @AllowedWhileSuspended()
+  @ApiOperation({
+    summary: 'Revoke a key: refused from the next request on',
+    description: 'Allowed while the organisation is suspended: it only takes access away.',
+  })
   @ApiOkResponse({ type: ApiKeyResponse })
   @ApiNotFoundResponse({ type: ErrorBody })
   revoke(

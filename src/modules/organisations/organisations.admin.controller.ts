@@ -1,26 +1,25 @@
-import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import {
-  ApiBearerAuth,
+  ApiBadRequestResponse,
   ApiConflictResponse,
-  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AdminOnly, CurrentAdmin } from './auth/auth.decorators';
+import { AdminApi, CurrentAdmin } from './auth/auth.decorators';
 import type { AdminPrincipal } from './auth/principal';
-import { AdminOrganisationQuery, OrganisationPageResponse } from './dto/admin-organisations.dto';
+import {
+  AdminOrganisationQuery,
+  OrganisationPageResponse,
+  OrganisationSuspensionResponse,
+  ReinstateOrganisationDto,
+  SuspendOrganisationDto,
+} from './dto/admin-organisations.dto';
 import { OrganisationResponse } from './dto/organisation.dto';
 import { OrganisationsAdminService } from './organisations.admin.service';
 
-@ApiTags('admin')
-@ApiBearerAuth('access-token')
-@AdminOnly()
-@ApiUnauthorizedResponse({ type: ErrorBody })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' })
+@AdminApi()
 @Controller('admin/organisations')
 export class OrganisationsAdminController {
   constructor(private readonly admin: OrganisationsAdminService) {}
@@ -46,5 +45,49 @@ export class OrganisationsAdminController {
     @Param('id', ParseUUIDPipe) id: string,
   ): Promise<OrganisationResponse> {
     return this.admin.verifyOrganisation(admin.userId, id);
+  }
+
+  @Post(':id/suspend')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Suspend an organisation: read-only, open orders cancelled (audited)',
+    description:
+      'In one transaction: status SUSPENDED, every live bid cancelled with its unfilled hold released, ' +
+      'every live offer cancelled (unleased capacity withdrawn), `bid.cancelled` / `offer.cancelled` ' +
+      '(with `reason: "ORGANISATION_SUSPENDED"`) and `organisation.suspended` written, and an audit entry. ' +
+      'Leases run on and settle; a SCHEDULED lease may still be handed over by its provider. From then ' +
+      'on every write of the organisation is 403 with `details.reason: "ORGANISATION_SUSPENDED"`; reads ' +
+      'and sign-in still work. Suspending a suspended organisation answers it unchanged and records nothing.',
+  })
+  @ApiOkResponse({ type: OrganisationSuspensionResponse })
+  @ApiBadRequestResponse({ type: ErrorBody, description: 'Missing or blank reason' })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  suspend(
+    @CurrentAdmin() admin: AdminPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: SuspendOrganisationDto,
+  ): Promise<OrganisationSuspensionResponse> {
+    return this.admin.suspendOrganisation(admin.userId, id, body);
+  }
+
+  @Post(':id/reinstate')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Reinstate a suspended organisation (audited)',
+    description:
+      'Back to the status before the suspension: VERIFIED if it had been verified, else ' +
+      'PENDING_VERIFICATION. Writes `organisation.reinstated`, which runs matching for the markets where ' +
+      'it has live orders (none after a suspension: its orders were cancelled, new ones trigger matching ' +
+      'as usual). Reinstating an organisation that is not suspended answers it unchanged and records nothing.',
+  })
+  @ApiOkResponse({ type: OrganisationResponse })
+  @ApiBadRequestResponse({ type: ErrorBody })
+  @ApiNotFoundResponse({ type: ErrorBody })
+  reinstate(
+    @CurrentAdmin() admin: AdminPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: ReinstateOrganisationDto,
+  ): Promise<OrganisationResponse> {
+    return this.admin.reinstateOrganisation(admin.userId, id, body);
   }
 }

@@ -7,7 +7,15 @@ import { DomainError } from '../../shared/domain-error';
 import { AuditService } from '../admin/audit.service';
 import { OutboxService } from '../events/outbox.service';
 import { ApiKeyCache } from './auth/api-key-cache';
-import type { AdminOrganisationQuery } from './dto/admin-organisations.dto';
+import { BidsService } from '../buyers/bids.service';
+import { OffersService } from '../providers/offers.service';
+import { reinstatedStatus } from './domain/suspension';
+import type {
+  AdminOrganisationQuery,
+  OrganisationSuspensionResponse,
+  ReinstateOrganisationDto,
+  SuspendOrganisationDto,
+} from './dto/admin-organisations.dto';
 import type { OrganisationResponse } from './dto/organisation.dto';
 import { OrganisationsMapper } from './organisations.mapper';
 import { OrganisationsRepository } from './organisations.repository';
@@ -21,6 +29,8 @@ export class OrganisationsAdminService {
     private readonly cursors: CursorCodec,
     private readonly outbox: OutboxService,
     private readonly keyCache: ApiKeyCache,
+    private readonly bids: BidsService,
+    private readonly offers: OffersService,
   ) {}
 
   async searchOrganisations(query: AdminOrganisationQuery): Promise<Page<OrganisationResponse>> {
@@ -63,5 +73,86 @@ export class OrganisationsAdminService {
     this.keyCache.forgetOrganisation(organisationId);
     const verified = await this.organisations.findOrganisation(organisationId);
     return OrganisationsMapper.organisation(verified ?? organisation);
+  }
+
+  /**
+   * SUSPENDED is read-only (DESIGN, Organisations), in one transaction: the organisation row is
+   * locked for update first, so placements in flight finish before and are cancelled here, and
+   * later ones see the status; then every live bid is cancelled with its hold released, every
+   * live offer withdrawn, with their events, and the audit entry. Leases run on and settle.
+   * Suspending a suspended organisation answers it unchanged and records nothing.
+   */
+  @Transactional()
+  async suspendOrganisation(
+    adminUserId: string,
+    organisationId: string,
+    input: SuspendOrganisationDto,
+  ): Promise<OrganisationSuspensionResponse> {
+    const current = await this.organisations.adminLockForStatusChange(organisationId);
+    if (!current) throw new DomainError('NOT_FOUND', 'Organisation not found.');
+    if (current.status === 'SUSPENDED') {
+      return {
+        organisation: OrganisationsMapper.organisation(current),
+        cancelledBids: 0,
+        cancelledOffers: 0,
+      };
+    }
+    const suspended = await this.organisations.adminSuspend(organisationId, this.clock.now());
+    const cancelledBids = await this.bids.cancelAllForSuspension(organisationId);
+    const cancelledOffers = await this.offers.cancelAllForSuspension(organisationId);
+    await this.audit.record(
+      adminUserId,
+      'organisation.suspend',
+      { type: 'organisation', id: organisationId },
+      { reason: input.reason.trim(), previousStatus: current.status, cancelledBids, cancelledOffers },
+    );
+    await this.outbox.record({
+      type: 'organisation.suspended',
+      aggregateType: 'organisation',
+      aggregateId: organisationId,
+      payload: { organisationId, role: current.role, cancelledBids, cancelledOffers },
+    });
+    // This process refuses the cached keys at once; other processes' writes re-check in their
+    // transaction, and their cached keys lapse within API_KEY_CACHE_TTL_MS.
+    this.keyCache.forgetOrganisation(organisationId);
+    return { organisation: OrganisationsMapper.organisation(suspended), cancelledBids, cancelledOffers };
+  }
+
+  /**
+   * Back to the status before the suspension (VERIFIED if it had been verified, else
+   * PENDING_VERIFICATION). Its `organisation.reinstated` event asks matching to run the markets
+   * where it has live orders, which after a suspension is none: its orders were cancelled, and
+   * new ones trigger matching when placed. Reinstating an organisation that is not suspended
+   * answers it unchanged and records nothing.
+   */
+  @Transactional()
+  async reinstateOrganisation(
+    adminUserId: string,
+    organisationId: string,
+    input: ReinstateOrganisationDto,
+  ): Promise<OrganisationResponse> {
+    const current = await this.organisations.adminLockForStatusChange(organisationId);
+    if (!current) throw new DomainError('NOT_FOUND', 'Organisation not found.');
+    if (current.status !== 'SUSPENDED') return OrganisationsMapper.organisation(current);
+    const status = reinstatedStatus(current);
+    const reinstated = await this.organisations.adminReinstate(organisationId, status, this.clock.now());
+    await this.audit.record(
+      adminUserId,
+      'organisation.reinstate',
+      { type: 'organisation', id: organisationId },
+      {
+        status,
+        suspendedAt: current.suspendedAt?.toISOString() ?? null,
+        ...(input.reason === undefined ? {} : { reason: input.reason.trim() }),
+      },
+    );
+    await this.outbox.record({
+      type: 'organisation.reinstated',
+      aggregateType: 'organisation',
+      aggregateId: organisationId,
+      payload: { organisationId, role: current.role, status },
+    });
+    this.keyCache.forgetOrganisation(organisationId);
+    return OrganisationsMapper.organisation(reinstated);
   }
 }

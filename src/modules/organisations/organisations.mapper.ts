@@ -15,6 +15,7 @@ export const OrganisationsMapper = {
       status: record.status,
       createdAt: record.createdAt.toISOString(),
       verifiedAt: iso(record.verifiedAt),
+      suspendedAt: iso(record.suspendedAt),
     };
   },
 

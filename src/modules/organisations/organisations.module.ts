@@ -4,7 +4,9 @@ import { JwtModule } from '@nestjs/jwt';
 import { AppConfig } from '../../infra/config/app-config';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import { AdminModule } from '../admin/admin.module';
+import { BuyersModule } from '../buyers/buyers.module';
 import { EventsModule } from '../events/events.module';
+import { ProvidersModule } from '../providers/providers.module';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
@@ -27,6 +29,9 @@ import { UsersService } from './users.service';
   imports: [
     AdminModule,
     EventsModule,
+    // Suspension cancels the organisation's orders through their own modules.
+    BuyersModule,
+    ProvidersModule,
     JwtModule.registerAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({ secret: config.secrets.JWT_SECRET }),

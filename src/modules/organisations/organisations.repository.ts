@@ -147,6 +147,37 @@ export class OrganisationsRepository {
     return count === 1;
   }
 
+  /**
+   * Locks the organisation row for update until commit: writes of the organisation hold it
+   * key-shared (placements, usage, top-ups, payouts; every insert referencing it too), so a
+   * status change waits for those in flight, and those after it see the new status.
+   */
+  async adminLockForStatusChange(organisationId: string): Promise<OrganisationRecord | null> {
+    const [row] = await this.tx.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM organisations WHERE id = ${organisationId}::uuid FOR UPDATE`;
+    return row === undefined ? null : this.findOrganisation(organisationId);
+  }
+
+  async adminSuspend(organisationId: string, at: Date): Promise<OrganisationRecord> {
+    return this.tx.organisation.update({
+      where: { id: organisationId },
+      data: { status: 'SUSPENDED', suspendedAt: at, updatedAt: at },
+      select: ORGANISATION_FIELDS,
+    });
+  }
+
+  async adminReinstate(
+    organisationId: string,
+    status: OrganisationStatus,
+    at: Date,
+  ): Promise<OrganisationRecord> {
+    return this.tx.organisation.update({
+      where: { id: organisationId },
+      data: { status, suspendedAt: null, updatedAt: at },
+      select: ORGANISATION_FIELDS,
+    });
+  }
+
   /** Serialises changes to an organisation's people for the rest of the transaction. */
   async lockPeople(organisationId: string): Promise<void> {
     await this.tx

@@ -219,4 +219,22 @@ export class OffersRepository {
     });
     return count === 1;
   }
+
+  /**
+   * Moves every live offer of the organisation to CANCELLED (suspension): unleased capacity is
+   * withdrawn, leases run on. At most the live-order cap of rows, so one statement.
+   */
+  async cancelLiveOffers(organisationId: string, at: Date): Promise<OfferRecord[]> {
+    const cancelled = await this.tx.$queryRaw<Array<{ id: string }>>`
+      UPDATE offers SET status = 'CANCELLED', cancelled_at = ${at}, updated_at = ${at}
+      WHERE organisation_id = ${organisationId}::uuid
+        AND status = ANY(${[...LIVE_OFFER_STATUSES]}::"OrderStatus"[])
+      RETURNING id`;
+    if (cancelled.length === 0) return [];
+    return this.tx.offer.findMany({
+      where: { organisationId, id: { in: cancelled.map((row) => row.id) } },
+      select: OFFER_SELECT,
+      orderBy: { seq: 'asc' },
+    });
+  }
 }

@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { Transactional } from '@nestjs-cls/transactional';
+import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
 import { Clock } from '../../infra/clock/clock';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import { DomainError } from '../../shared/domain-error';
 import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '../../shared/money';
+import type { NewEvent } from '../events/domain/event-catalogue';
 import { OutboxService } from '../events/outbox.service';
+import { ORGANISATION_SUSPENDED } from '../organisations/domain/suspension';
 import {
   assertAcceptsOrders,
   assertLiveOrderCapacity,
@@ -21,6 +23,7 @@ import type { OfferPageResponse, OfferResponse } from './dto/offer.dto';
 import type { PlaceOfferDto } from './dto/place-offer.dto';
 import { OffersRepository, type OfferPlacement, type OfferRecord } from './offers.repository';
 import { ProvidersMapper } from './providers.mapper';
+import { OrganisationWriteGateService } from '../organisations/write-gate/organisation-write-gate.service';
 
 const offerNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Offer not found.');
 
@@ -38,6 +41,7 @@ export class OffersService {
     private readonly outbox: OutboxService,
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
+    private readonly writeGate: OrganisationWriteGateService,
   ) {}
 
   /**
@@ -145,6 +149,7 @@ export class OffersService {
   @Transactional()
   async amendOffer(org: OrganisationContext, offerId: string, input: AmendOfferDto): Promise<OfferResponse> {
     assertMayTrade(org.organisationStatus);
+    await this.writeGate.assertMayWrite(org.organisationId);
     const offer = isUUID(offerId) ? await this.offers.findOfferForUpdate(org.organisationId, offerId) : null;
     if (!offer) throw offerNotFound();
     const now = this.clock.now();
@@ -207,19 +212,36 @@ export class OffersService {
       assertCancelledAlready(offer.status);
       return ProvidersMapper.offer(offer);
     }
-    await this.outbox.record({
-      type: 'offer.cancelled',
-      aggregateType: 'offer',
-      aggregateId: offer.id,
-      payload: {
-        offerId: offer.id,
-        organisationId: offer.organisationId,
-        market: offer.market.slug,
-        gpus: offer.gpus,
-        leasedGpus: offer.leasedGpus,
-        withdrawnGpus: offer.gpus - offer.leasedGpus,
-      },
-    });
+    await this.outbox.record(offerCancelled(offer));
     return ProvidersMapper.offer(offer);
   }
+
+  /**
+   * Suspension: every live offer of the organisation is cancelled (its unleased capacity
+   * withdrawn, `offer.cancelled` written) in the caller's transaction; its leases run on.
+   */
+  @Transactional(Propagation.Mandatory)
+  async cancelAllForSuspension(organisationId: string): Promise<number> {
+    const offers = await this.offers.cancelLiveOffers(organisationId, this.clock.now());
+    await this.outbox.recordMany(offers.map((offer) => offerCancelled(offer, ORGANISATION_SUSPENDED)));
+    return offers.length;
+  }
+}
+
+/** `offer.cancelled`; `reason` only when the exchange cancelled it (suspension), not the provider. */
+function offerCancelled(offer: OfferRecord, reason?: string): NewEvent {
+  return {
+    type: 'offer.cancelled',
+    aggregateType: 'offer',
+    aggregateId: offer.id,
+    payload: {
+      offerId: offer.id,
+      organisationId: offer.organisationId,
+      market: offer.market.slug,
+      gpus: offer.gpus,
+      leasedGpus: offer.leasedGpus,
+      withdrawnGpus: offer.gpus - offer.leasedGpus,
+      ...(reason === undefined ? {} : { reason }),
+    },
+  };
 }

@@ -8,10 +8,11 @@ import { OffersService } from './offers.service';
 import { SitesController } from './sites.controller';
 import { SitesRepository } from './sites.repository';
 import { SitesService } from './sites.service';
+import { OrganisationWriteGateModule } from '../organisations/write-gate/organisation-write-gate.module';
 
 /** Providers: their sites and the offers of idle GPUs at them. */
 @Module({
-  imports: [MarketsModule, EventsModule],
+  imports: [OrganisationWriteGateModule, MarketsModule, EventsModule],
   controllers: [SitesController, OffersController],
   providers: [SitesRepository, SitesService, OffersRepository, OffersService, CursorCodec],
   exports: [OffersService, SitesService],

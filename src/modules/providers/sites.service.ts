@@ -12,6 +12,7 @@ import type { CreateSiteDto } from './dto/create-site.dto';
 import type { SitePageResponse, SiteResponse } from './dto/site.dto';
 import { ProvidersMapper } from './providers.mapper';
 import { SitesRepository } from './sites.repository';
+import { OrganisationWriteGateService } from '../organisations/write-gate/organisation-write-gate.service';
 
 const siteNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Site not found.');
 
@@ -23,11 +24,13 @@ export class SitesService {
     private readonly markets: MarketsService,
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
+    private readonly writeGate: OrganisationWriteGateService,
   ) {}
 
   @Transactional()
   async createSite(org: OrganisationContext, input: CreateSiteDto): Promise<SiteResponse> {
     assertMayTrade(org.organisationStatus);
+    await this.writeGate.assertMayWrite(org.organisationId);
     await this.markets.assertSiteLocation(input.provinceCode, input.cityCode);
     await this.sites.lockSites(org.organisationId);
     assertSiteCapacity(await this.sites.countSites(org.organisationId));

@@ -8,6 +8,7 @@ import type { Page } from '../../infra/pagination/page';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { DomainError } from '../../shared/domain-error';
 import type { OrganisationContext } from '../organisations/auth/principal';
+import { assertNotSuspended } from '../organisations/domain/suspension';
 import { MAX_WEBHOOK_ENDPOINTS, newWebhookSecret, secretContext } from './domain/webhook-rules';
 import type {
   CreatedWebhookResponse,
@@ -154,8 +155,6 @@ export class WebhooksService {
   }
 
   private assertWritable(org: OrganisationContext): void {
-    if (org.organisationStatus === 'SUSPENDED') {
-      throw new DomainError('FORBIDDEN', 'A suspended organisation is read-only.');
-    }
+    assertNotSuspended(org.organisationStatus);
   }
 }

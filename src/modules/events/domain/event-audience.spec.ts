@@ -31,6 +31,8 @@ describe('eventAudience', () => {
     'order.filled',
     'topup.confirmed',
     'organisation.verified',
+    'organisation.suspended',
+    'organisation.reinstated',
   ] as const)('%s goes to the organisation it names only', (type) => {
     expect(eventAudience(type, { organisationId: BUYER, buyerOrganisationId: PROVIDER })).toEqual([BUYER]);
   });

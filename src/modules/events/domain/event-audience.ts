@@ -36,6 +36,8 @@ export const AUDIENCE_RULES: Record<EventType, AudienceRule> = {
   'payout.paid': 'owner',
   'balance.low': 'owner',
   'organisation.verified': 'owner',
+  'organisation.suspended': 'owner',
+  'organisation.reinstated': 'owner',
   'market.paused': 'everyone',
   'market.resumed': 'everyone',
   'market.fee_changed': 'everyone',

@@ -20,6 +20,8 @@ export const EVENT_TYPES = [
   'payout.paid',
   'balance.low',
   'organisation.verified',
+  'organisation.suspended',
+  'organisation.reinstated',
   'market.paused',
   'market.resumed',
   'market.fee_changed',

@@ -1,5 +1,6 @@
 import type { OrganisationStatus } from '../../../generated/prisma/enums.js';
 import { DomainError } from '../../../shared/domain-error';
+import { assertNotSuspended } from '../../organisations/domain/suspension';
 
 /**
  * Live orders an organisation may have at once: bids OPEN or PARTIALLY_FILLED, offers OPEN,
@@ -38,9 +39,7 @@ export function assertSiteCapacity(sites: number): void {
 
 /** A suspended organisation is read-only (DESIGN, Organisations): it may not create or change orders. */
 export function assertMayTrade(status: OrganisationStatus): void {
-  if (status === 'SUSPENDED') {
-    throw new DomainError('FORBIDDEN', 'The organisation is suspended and read-only.');
-  }
+  assertNotSuspended(status);
 }
 
 /** Markets take new orders only while ACTIVE; a paused market still allows amending and cancelling. */

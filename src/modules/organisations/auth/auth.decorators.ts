@@ -1,4 +1,6 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ErrorBody } from '../../../infra/http/error-body';
 import type { OrganisationRole } from '../../../generated/prisma/enums.js';
 import { DomainError } from '../../../shared/domain-error';
 import type { AdminPrincipal, ApiKeyScope, Principal, UserPrincipal } from './principal';
@@ -10,6 +12,7 @@ export const REQUIRED_ROLE = 'auth:role';
 export const REQUIRED_SCOPE = 'auth:scope';
 export const OWNER_ONLY = 'auth:owner-only';
 export const ADMIN_ONLY = 'auth:admin-only';
+export const ALLOWED_WHILE_SUSPENDED = 'auth:allowed-while-suspended';
 
 /** No authentication (registration, login, public market data); documented as `security: [{}]` (no requirement). */
 export const Public = (): MethodDecorator & ClassDecorator =>
@@ -26,8 +29,24 @@ export const RequireScope = (scope: ApiKeyScope): MethodDecorator & ClassDecorat
 /** Keys, users and money: organisation owners signed in as people, never API keys or members. */
 export const OwnerOnly = (): MethodDecorator & ClassDecorator => SetMetadata(OWNER_ONLY, true);
 
+/**
+ * A write a suspended organisation may still make, because it only fulfils an obligation it
+ * already has or reduces its own access (handing over a lease's access, revoking a key).
+ */
+export const AllowedWhileSuspended = (): MethodDecorator => SetMetadata(ALLOWED_WHILE_SUSPENDED, true);
+
 /** Platform admin routes under /admin. */
 export const AdminOnly = (): MethodDecorator & ClassDecorator => SetMetadata(ADMIN_ONLY, true);
+
+/** An admin controller: admin-only, documented under `admin` with the access token and 401/403. */
+export const AdminApi = (): ClassDecorator =>
+  applyDecorators(
+    ApiTags('admin'),
+    ApiBearerAuth('access-token'),
+    AdminOnly(),
+    ApiUnauthorizedResponse({ type: ErrorBody }),
+    ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' }),
+  );
 
 interface AuthenticatedRequest {
   principal?: Principal | AdminPrincipal;

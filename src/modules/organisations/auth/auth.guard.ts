@@ -3,9 +3,17 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import type { OrganisationRole } from '../../../generated/prisma/enums.js';
 import { DomainError } from '../../../shared/domain-error';
-import { ADMIN_ONLY, OWNER_ONLY, PUBLIC_ROUTE, REQUIRED_ROLE, REQUIRED_SCOPE } from './auth.decorators';
+import {
+  ADMIN_ONLY,
+  ALLOWED_WHILE_SUSPENDED,
+  OWNER_ONLY,
+  PUBLIC_ROUTE,
+  REQUIRED_ROLE,
+  REQUIRED_SCOPE,
+} from './auth.decorators';
 import { AuthService } from './auth.service';
 import type { AdminPrincipal, ApiKeyScope, Principal } from './principal';
+import { organisationSuspended } from '../domain/suspension';
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -74,8 +82,12 @@ export class AuthGuard implements CanActivate {
     if (ownerOnly && (principal.kind !== 'user' || principal.userRole !== 'OWNER')) {
       throw new DomainError('FORBIDDEN', 'Only organisation owners, signed in, may do this.');
     }
-    if (principal.organisationStatus === 'SUSPENDED' && !READ_METHODS.has(request.method)) {
-      throw new DomainError('FORBIDDEN', 'The organisation is suspended: read-only access.');
+    if (
+      principal.organisationStatus === 'SUSPENDED' &&
+      !READ_METHODS.has(request.method) &&
+      this.reflector.get<boolean | undefined>(ALLOWED_WHILE_SUSPENDED, context.getHandler()) !== true
+    ) {
+      throw organisationSuspended();
     }
     return true;
   }

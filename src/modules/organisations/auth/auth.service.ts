@@ -90,6 +90,18 @@ export class AuthService {
     return bearer.startsWith('cx_') ? this.authenticateApiKey(bearer) : this.authenticateAccessToken(bearer);
   }
 
+  /**
+   * A platform admin by user id, for credentials other than the access token that name one (the
+   * queue dashboard's session cookie): still an admin, not disabled, or 401.
+   */
+  async authenticateAdminUser(userId: string): Promise<AdminPrincipal> {
+    const user = await this.organisations.systemFindUser(userId);
+    if (!user || user.disabledAt !== null || !user.isPlatformAdmin) {
+      throw new DomainError('UNAUTHENTICATED', 'The session is invalid or expired.');
+    }
+    return { kind: 'admin', userId: user.id };
+  }
+
   private async authenticateApiKey(candidate: string): Promise<Principal> {
     // Malformed keys (typos, wrong checksum) are refused before any lookup.
     const parsed = parseApiKey(candidate);

@@ -13,6 +13,13 @@ export class OrganisationResponse {
   status!: string;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) verifiedAt!: string | null;
+  @ApiProperty({
+    format: 'date-time',
+    nullable: true,
+    type: String,
+    description: 'When the current suspension began; null unless SUSPENDED',
+  })
+  suspendedAt!: string | null;
 }
 
 export class UserResponse {
