@@ -36,7 +36,7 @@ import {
 } from '../../src/modules/billing/domain/settlement-rules';
 import { terminationOutcome } from '../../src/modules/leases/domain/lease-rules';
 import { periodForReport } from '../../src/modules/leases/domain/usage-rules';
-import { GRACE_MS, MINUTE_MS, MoneyModel, type ModelLease } from './money-model';
+import { COMMAND_KINDS, GRACE_MS, MINUTE_MS, MoneyModel, type ModelLease } from './money-model';
 
 const NUM_RUNS = Number(process.env.MONEY_MODEL_RUNS ?? 2_000);
 const REPLAY_SEED = process.env.MONEY_MODEL_SEED;
@@ -135,19 +135,7 @@ const command = fc.oneof(
 export type MoneyCommand = typeof command extends fc.Arbitrary<infer C> ? C : never;
 // size 'max': lengths uniform in 0..MAX_COMMANDS (median ~60), no minimum so a failure shrinks.
 const commandsArb = fc.array(command, { maxLength: MAX_COMMANDS, size: 'max' });
-const KINDS = [
-  'topUp',
-  'place',
-  'cancel',
-  'fill',
-  'provision',
-  'usage',
-  'advance',
-  'settle',
-  'terminate',
-  'payout',
-  'decide',
-] as const satisfies ReadonlyArray<MoneyCommand['kind']>;
+const KINDS = COMMAND_KINDS satisfies ReadonlyArray<MoneyCommand['kind']>;
 
 /** The ledger as the domain rules build it: each transfer's entries applied to its accounts. */
 class RulesLedger {

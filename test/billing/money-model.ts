@@ -4,7 +4,7 @@
  * services: accounts are plain numbers moved by hand, periods are cut by a loop over wall-clock
  * hours, and every rule is restated in the simplest form that can be checked. The pure spec
  * (money-model.spec.ts) drives it with fast-check and holds the domain rules to it; the database
- * spec (money-model.db.spec.ts) drives the real services with the same commands and compares
+ * spec (test/e2e/money-model.e2e.spec.ts) drives the real API with the same commands and compares
  * every balance with it.
  */
 
@@ -16,6 +16,21 @@ export const GRACE_MS = 15 * MINUTE_MS;
 export const PROVISIONING_MS = 15 * MINUTE_MS;
 /** README: at most 5 payouts await confirmation per organisation. */
 export const MAX_PENDING_PAYOUTS = 5;
+
+/** The commands both model-based specs generate (each asserts every one was executed). */
+export const COMMAND_KINDS = [
+  'topUp',
+  'place',
+  'cancel',
+  'fill',
+  'provision',
+  'usage',
+  'advance',
+  'settle',
+  'terminate',
+  'payout',
+  'decide',
+] as const;
 
 export type BillingMode = 'RESERVED' | 'PAY_PER_USE';
 export type Side = 'BUYER' | 'PROVIDER';
