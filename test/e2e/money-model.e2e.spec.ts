@@ -16,9 +16,9 @@
  *   MONEY_DB_RUNS=300 npx jest test/e2e/money-model.e2e.spec.ts
  *   MONEY_DB_SEED=123 npx jest test/e2e/money-model.e2e.spec.ts   # replay (the seed is printed)
  *
- * Budget: 100 sequences (median ~13 commands), targeted at < 90 s on a quiet 2-core machine;
- * measured 257 s under a load average of 12 (six checkouts' suites at once), hence the jest
- * timeout of 600 s.
+ * Budget: < 90 s for 100 sequences (median ~12 commands): 41 s measured at a load average of 3
+ * on the 2-core machine, 257 s under a load average of 12 (six checkouts' suites at once), hence
+ * the jest timeout of 600 s.
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import fc from 'fast-check';

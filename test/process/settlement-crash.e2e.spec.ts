@@ -44,7 +44,7 @@ interface LeaseRow {
  * at the charge the README's rule gives, one ledger transfer each, buyer debits = provider
  * credits + platform fees to the fen, DESIGN invariant 4 holds, nothing NEEDS_ATTENTION, and every
  * hold is used up or released. SETTLEMENT_CRASH_SEED replays a run (leases, steps and kills);
- * SETTLEMENT_CRASH_LEASES sizes it. Budget: <= 120 s (74 s measured, 103 s under a load average of 12).
+ * SETTLEMENT_CRASH_LEASES sizes it. Budget: <= 120 s (35 s measured at a load average of 3, 103 s under one of 12).
  */
 describe('settlement crash: workers SIGKILLed while thousands of periods settle', () => {
   const seed = Number(process.env.SETTLEMENT_CRASH_SEED ?? Date.now() % 1_000_000);
