@@ -90,7 +90,11 @@ describe('billing: top-ups, holds and the ledger', () => {
       where: { organisationId: { in: ids } },
       select: { id: true },
     });
-    const topUpIds = topUps.map((t) => t.id);
+    const payouts = await prisma.payout.findMany({
+      where: { organisationId: { in: ids } },
+      select: { id: true },
+    });
+    const topUpIds = [...topUps, ...payouts].map((t) => t.id);
     await prisma.outboxEvent.deleteMany({ where: { aggregateId: { in: topUpIds } } });
     await prisma.auditLogEntry.deleteMany({ where: { targetId: { in: topUpIds } } });
     await removeMarketplaceData(app, ids);
@@ -303,6 +307,64 @@ describe('billing: top-ups, holds and the ledger', () => {
         2n ** 63n - 1n,
       ),
     ).rejects.toThrow(/out of range/);
+    expect(await balance(tenant)).toEqual({ currency: 'CNY', available: '90071992547409.93', held: '0.00' });
+  });
+
+  it('keeps a balance beyond 2^53 exact through a payout and its return, and refuses larger amounts whole', async () => {
+    const tenant = await buyer();
+    await fundBuyer(
+      (sql, ...params) => prisma.$executeRawUnsafe(sql, ...params),
+      tenant.organisationId,
+      2n ** 53n + 1n,
+    );
+    const owner = (await signIn(app, tenant)).auth;
+    await http()
+      .put('/v1/bank-account')
+      .set(owner)
+      .send({
+        beneficiary: 'Big Buyer Ltd',
+        bankName: 'Bank of Guiyang',
+        accountNumber: '6222 0210 0101 9999',
+      })
+      .expect(200);
+    const payout = (body: Record<string, unknown> | string) =>
+      http()
+        .post('/v1/payouts')
+        .set(owner)
+        .set('idempotency-key', randomUUID())
+        .set('content-type', 'application/json')
+        .send(body);
+    // 2^53 + 1 fen as a string is above the largest payout and top-up: 400, nothing moves; as a
+    // JSON number (already rounded by any double-based parser) it is refused too.
+    expect(field(await payout({ amount: '90071992547409.93' }).expect(400), 'code')).toBe(
+      'VALIDATION_FAILED',
+    );
+    await payout('{"amount":90071992547409.93}').expect(400);
+    await requestTopUp(tenant, { amount: '90071992547409.93' }).expect(400);
+    await http()
+      .post('/v1/top-ups')
+      .set(tenant.auth)
+      .set('idempotency-key', randomUUID())
+      .set('content-type', 'application/json')
+      .send('{"amount":90071992547409.93}')
+      .expect(400);
+    expect(await balance(tenant)).toEqual({ currency: 'CNY', available: '90071992547409.93', held: '0.00' });
+
+    // 10^15 - 1 fen out: 2^53 + 1 - (10^15 - 1) = 8,007,199,254,740,994 fen left, to the fen.
+    const paid = await payout({ amount: '9999999999999.99' }).expect(201);
+    expect(await balance(tenant)).toEqual({ currency: 'CNY', available: '80071992547409.94', held: '0.00' });
+    const entries = page(await http().get('/v1/billing/entries').set(tenant.auth).expect(200)).data;
+    expect(entries[0]).toMatchObject({
+      account: 'BUYER_AVAILABLE',
+      amount: '-9999999999999.99',
+      kind: 'PAYOUT',
+    });
+    const id = (paid.body as { id: string }).id;
+    await http()
+      .post(`/admin/payouts/${id}/reject`)
+      .set(admin)
+      .send({ reason: 'test of exact amounts' })
+      .expect(200);
     expect(await balance(tenant)).toEqual({ currency: 'CNY', available: '90071992547409.93', held: '0.00' });
   });
 

@@ -3,6 +3,9 @@ import request from 'supertest';
 import { Clock } from '../../src/infra/clock/clock';
 import type { ControllableClock } from '../../src/infra/clock/controllable-clock';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { JobProducer } from '../../src/infra/queues/job-producer.service';
+import { RedisService } from '../../src/infra/redis/redis.service';
+import { SettlementProcessor } from '../../src/modules/billing/settlement.processor';
 import { SettlementService } from '../../src/modules/billing/settlement.service';
 import { LeaseLifecycleService } from '../../src/modules/leases/lease-lifecycle.service';
 import { startHttpApp } from '../support/http-app';
@@ -10,6 +13,7 @@ import { ledgerViolations } from '../support/ledger-invariants';
 import { createAdminWithCli } from '../support/admin-cli';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
 import { handOverAccess, leaseBetween, quiet } from './lease-fixtures';
 import { createSite, eventsOf, removeMarketplaceData } from './marketplace-fixtures';
 
@@ -274,6 +278,39 @@ describe('settlement: periods, usage, fees and exactly once', () => {
       settlementState: 'NEEDS_ATTENTION',
       settlementError: 'simulated: retries exhausted',
     });
+    await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).expect(200);
+  });
+
+  it('hands a lease to an admin when BullMQ fails its settle job without a retry', async () => {
+    const lease = await leaseBetween(
+      app,
+      { provider, buyer, siteId: site.id },
+      { market: MARKET, gpus: 1, price: '3.00', durationHours: 2, billingMode: 'RESERVED' },
+    );
+    await handOverAccess(app, provider, lease.id).expect(200);
+    await advance(HOUR + MINUTE);
+    // A job stalled past JOB_MAX_STALLED_COUNT by crashed workers: BullMQ's stall script marks it
+    // with a deferred failure ('defa'), and the next worker fails it at once whatever its attempts.
+    const worker = app.get(SettlementProcessor).worker;
+    await worker.pause();
+    const job = await app
+      .get(JobProducer)
+      .enqueue('settlement.settle-lease', { leaseId: lease.id }, { jobId: `settle-${lease.id}-0` });
+    const queue = app.get(JobProducer).queue('settlement');
+    await app
+      .get(RedisService)
+      .client.hset(queue.toKey(job.id!), 'defa', 'job stalled more than allowable limit');
+    await worker.resume();
+    // Its id stays taken in the failed set, so the sweep could never queue that period again.
+    const row = await waitFor('the lease to need attention', async () => {
+      const found = await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } });
+      return found.settlementState === 'NEEDS_ATTENTION' ? found : undefined;
+    });
+    expect(row).toMatchObject({
+      settledPeriods: 0,
+      settlementError: 'job stalled more than allowable limit',
+    });
+    expect(await (await queue.getJob(job.id!))!.getState()).toBe('failed');
     await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).expect(200);
   });
 

@@ -3,6 +3,7 @@ import { matchMarket } from '../../src/modules/matching/domain/match-market';
 import { referenceRun } from '../matching/reference-model';
 import { MatchingCluster, type ClusterTenant } from '../support/matching-cluster';
 import { ledgerViolations } from '../support/ledger-invariants';
+import { prng } from '../support/prng';
 
 const HOUR = 3_600_000;
 const MARKETS = ['nvidia-a100-80gb', 'nvidia-h20-96gb', 'nvidia-l40s-48gb'];
@@ -15,18 +16,6 @@ const PLACES = [
 const ORDERS = Number(process.env.MATCHING_STORM_ORDERS ?? 2_000);
 const CONCURRENCY = 12;
 const KILLS = 4;
-
-/** mulberry32: a seeded generator, so a failing storm can be replayed with MATCHING_STORM_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Placed {
   kind: 'bid' | 'offer';

@@ -26,15 +26,21 @@ export class SettlementProcessor extends WorkerHost {
     await dispatchJob(this.handlers, job);
   }
 
-  /** The last failed attempt of a settle job hands the lease to an admin. */
+  /**
+   * The last failed attempt of a settle job hands the lease to an admin. "Last" includes a job
+   * BullMQ fails without a retry whatever its attempts (stalled past JOB_MAX_STALLED_COUNT by
+   * crashed workers): it keeps its deterministic id in the failed set, so the sweep could never
+   * enqueue that period again and the lease would stay OPEN, unsettled and unflagged.
+   */
   @OnWorkerEvent('failed')
   async onFailed(job: Job | undefined, error: Error): Promise<void> {
     this.logger.warn(
       `job ${job?.name ?? '?'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${error.message}`,
     );
-    const exhausted = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
-    const leaseId = (job?.data as { leaseId?: unknown } | undefined)?.leaseId;
-    if (exhausted && job.name === 'settlement.settle-lease' && typeof leaseId === 'string') {
+    if (job === undefined) return;
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || (await job.getState()) === 'failed';
+    const leaseId = (job.data as { leaseId?: unknown } | undefined)?.leaseId;
+    if (final && job.name === 'settlement.settle-lease' && typeof leaseId === 'string') {
       await this.settlement.giveUp(leaseId, error.message);
     }
   }

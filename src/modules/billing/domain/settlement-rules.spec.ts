@@ -168,4 +168,31 @@ describe('settlement rules', () => {
     ]);
     expect(voidReleaseTransfer(base, leaseHold(base), 'all settled')).toBeNull();
   });
+
+  it('charges exactly beyond 2^53 and refuses, never rounds, beyond the ledger range', () => {
+    // A price of 2^53 + 1 fen per GPU-hour: a double would round it to an even number.
+    const lease: SettlingLease = { ...base, gpus: 1, pricePerGpuHour: 2n ** 53n + 1n, feeBps: 9999 };
+    const [p0] = periodsOf(lease);
+    const charge = chargePeriod(lease, p0!, null);
+    expect(charge).toMatchObject({
+      gpuSeconds: 3600n,
+      cost: 9_007_199_254_740_993n,
+      fee: 9_006_298_534_815_518n,
+    });
+    const transfer = periodTransfer(lease, charge)!;
+    expect(transfer.entries.map((e) => e.amount)).toEqual([
+      -9_007_199_254_740_993n,
+      900_719_925_475n,
+      9_006_298_534_815_518n,
+    ]);
+    expect(() => assertBalanced(transfer)).not.toThrow();
+    // Pay-per-use, 3 GPUs, 10,799 GPU-seconds reported: floor((2^53 + 1) x 10,799 / 3,600), fee 2.5%.
+    const used = chargePeriod({ ...lease, gpus: 3, billingMode: 'PAY_PER_USE', feeBps: 250 }, p0!, 10_799n);
+    expect(used).toMatchObject({ cost: 27_019_095_764_429_995n, fee: 675_477_394_110_749n });
+    // Beyond 2^63 - 1 a period cannot be posted: the transfer is refused whole.
+    const huge = { ...lease, pricePerGpuHour: 2n ** 63n };
+    expect(() => assertBalanced(periodTransfer(huge, chargePeriod(huge, p0!, null))!)).toThrow(
+      /exceeds the ledger's range/,
+    );
+  });
 });

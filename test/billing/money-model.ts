@@ -1,0 +1,364 @@
+/**
+ * A deliberately naive model of the exchange's money, written from README ("Money", "Leases",
+ * "Ending a lease early", "Settlement", "Usage reports") and docs/LEDGER.md, not from the
+ * services: accounts are plain numbers moved by hand, periods are cut by a loop over wall-clock
+ * hours, and every rule is restated in the simplest form that can be checked. The pure spec
+ * (money-model.spec.ts) drives it with fast-check and holds the domain rules to it; the database
+ * spec (test/e2e/money-model.e2e.spec.ts) drives the real API with the same commands and compares
+ * every balance with it.
+ */
+
+export const HOUR_MS = 3_600_000;
+export const MINUTE_MS = 60_000;
+/** README: pay-per-use periods settle SETTLEMENT_GRACE_MINUTES (15) after their end. */
+export const GRACE_MS = 15 * MINUTE_MS;
+/** README: access must be handed over within LEASE_PROVISIONING_MINUTES (15) of the match. */
+export const PROVISIONING_MS = 15 * MINUTE_MS;
+/** README: at most 5 payouts await confirmation per organisation. */
+export const MAX_PENDING_PAYOUTS = 5;
+
+/** The commands both model-based specs generate (each asserts every one was executed). */
+export const COMMAND_KINDS = [
+  'topUp',
+  'place',
+  'cancel',
+  'fill',
+  'provision',
+  'usage',
+  'advance',
+  'settle',
+  'terminate',
+  'payout',
+  'decide',
+] as const;
+
+export type BillingMode = 'RESERVED' | 'PAY_PER_USE';
+export type Side = 'BUYER' | 'PROVIDER';
+export type PayoutSource = 'BUYER_AVAILABLE' | 'PROVIDER_EARNINGS';
+
+interface ModelBid {
+  id: string;
+  buyer: string;
+  cap: bigint;
+  gpus: number;
+  filled: number;
+  hours: number;
+  mode: BillingMode;
+  open: boolean;
+}
+
+export interface ModelPeriod {
+  index: number;
+  start: number;
+  end: number;
+  gpuSeconds: bigint;
+  cost: bigint;
+  fee: bigint;
+}
+
+export interface ModelLease {
+  id: string;
+  bidId: string;
+  buyer: string;
+  provider: string;
+  gpus: number;
+  price: bigint;
+  hours: number;
+  mode: BillingMode;
+  feeBps: number;
+  minPercent: number;
+  createdAt: number;
+  status: 'SCHEDULED' | 'ACTIVE' | 'ENDED' | 'TERMINATED';
+  reason: 'BUYER_REQUEST' | 'PROVIDER_REQUEST' | 'PROVIDER_FAILURE' | null;
+  startedAt: number | null;
+  /** ACTIVE: the planned end; closed: when it ended. */
+  endAt: number | null;
+  reports: Map<number, bigint>;
+  settled: ModelPeriod[];
+  released: boolean;
+}
+
+interface ModelPayout {
+  id: string;
+  org: string;
+  source: PayoutSource;
+  amount: bigint;
+  status: 'PENDING' | 'PAID' | 'REJECTED';
+}
+
+export type Outcome = 'ok' | 'refused';
+
+export class MoneyModel {
+  now: number;
+  readonly bids = new Map<string, ModelBid>();
+  readonly leases = new Map<string, ModelLease>();
+  readonly payouts = new Map<string, ModelPayout>();
+  private readonly accounts = new Map<string, bigint>();
+  /** What buyers paid for periods, and where it went: the crash test's equation, kept by hand. */
+  buyerDebits = 0n;
+  providerCredits = 0n;
+
+  constructor(start: number) {
+    this.now = start;
+  }
+
+  balance(owner: string, kind: string): bigint {
+    return this.accounts.get(`${owner}:${kind}`) ?? 0n;
+  }
+
+  private move(from: string, to: string, amount: bigint): void {
+    if (amount < 0n) throw new Error(`model: negative move ${from} -> ${to}`);
+    this.accounts.set(from, (this.accounts.get(from) ?? 0n) - amount);
+    this.accounts.set(to, (this.accounts.get(to) ?? 0n) + amount);
+  }
+
+  /** Every account the model has touched, as "owner:kind" -> balance. */
+  snapshot(): Map<string, bigint> {
+    return new Map(this.accounts);
+  }
+
+  topUp(buyer: string, amount: bigint): Outcome {
+    this.move('platform:EXTERNAL_FUNDING', `${buyer}:BUYER_AVAILABLE`, amount);
+    return 'ok';
+  }
+
+  placeBid(bid: Omit<ModelBid, 'filled' | 'open'>): Outcome {
+    const hold = bid.cap * BigInt(bid.gpus) * BigInt(bid.hours);
+    if (this.balance(bid.buyer, 'BUYER_AVAILABLE') < hold) return 'refused';
+    this.move(`${bid.buyer}:BUYER_AVAILABLE`, `${bid.buyer}:BUYER_HELD`, hold);
+    this.bids.set(bid.id, { ...bid, filled: 0, open: true });
+    return 'ok';
+  }
+
+  cancelBid(id: string): Outcome {
+    const bid = this.bids.get(id);
+    if (bid === undefined || !bid.open) return 'refused';
+    bid.open = false;
+    const rest = bid.cap * BigInt(bid.gpus - bid.filled) * BigInt(bid.hours);
+    this.move(`${bid.buyer}:BUYER_HELD`, `${bid.buyer}:BUYER_AVAILABLE`, rest);
+    return 'ok';
+  }
+
+  openBids(): ModelBid[] {
+    return [...this.bids.values()].filter((b) => b.open);
+  }
+
+  /** A match: the lease holds its cost at the trade price, the rest of those GPUs' hold returns. */
+  fill(lease: {
+    id: string;
+    bidId: string;
+    provider: string;
+    gpus: number;
+    price: bigint;
+    feeBps: number;
+    minPercent: number;
+  }): void {
+    const bid = this.bids.get(lease.bidId);
+    if (bid === undefined || !bid.open) throw new Error(`model: fill of a closed bid ${lease.bidId}`);
+    if (lease.gpus < 1 || lease.gpus > bid.gpus - bid.filled) throw new Error('model: fill beyond the bid');
+    if (lease.price > bid.cap || lease.price <= 0n) throw new Error('model: trade price above the cap');
+    bid.filled += lease.gpus;
+    if (bid.filled === bid.gpus) bid.open = false;
+    const back = (bid.cap - lease.price) * BigInt(lease.gpus) * BigInt(bid.hours);
+    this.move(`${bid.buyer}:BUYER_HELD`, `${bid.buyer}:BUYER_AVAILABLE`, back);
+    this.leases.set(lease.id, {
+      ...lease,
+      buyer: bid.buyer,
+      hours: bid.hours,
+      mode: bid.mode,
+      createdAt: this.now,
+      status: 'SCHEDULED',
+      reason: null,
+      startedAt: null,
+      endAt: null,
+      reports: new Map(),
+      settled: [],
+      released: false,
+    });
+  }
+
+  private holdOf(lease: ModelLease): bigint {
+    return lease.price * BigInt(lease.gpus) * BigInt(lease.hours);
+  }
+
+  provision(id: string): Outcome {
+    const lease = this.leases.get(id);
+    if (lease?.status !== 'SCHEDULED' || this.now >= lease.createdAt + PROVISIONING_MS) return 'refused';
+    lease.status = 'ACTIVE';
+    lease.startedAt = this.now;
+    lease.endAt = this.now + lease.hours * HOUR_MS;
+    return 'ok';
+  }
+
+  /** A lease that never ran gives its whole hold back at once. */
+  private closeUnstarted(lease: ModelLease, reason: NonNullable<ModelLease['reason']>): void {
+    lease.status = 'TERMINATED';
+    lease.reason = reason;
+    lease.released = true;
+    this.move(`${lease.buyer}:BUYER_HELD`, `${lease.buyer}:BUYER_AVAILABLE`, this.holdOf(lease));
+  }
+
+  terminate(id: string, side: Side): Outcome {
+    const lease = this.leases.get(id);
+    if (lease === undefined || lease.status === 'ENDED' || lease.status === 'TERMINATED') return 'refused';
+    if (lease.status === 'SCHEDULED') {
+      this.closeUnstarted(lease, side === 'BUYER' ? 'BUYER_REQUEST' : 'PROVIDER_REQUEST');
+      return 'ok';
+    }
+    const startedAt = lease.startedAt!;
+    if (side === 'PROVIDER') {
+      lease.status = 'TERMINATED';
+      lease.reason = 'PROVIDER_REQUEST';
+      lease.endAt = this.now;
+      return 'ok';
+    }
+    // The buyer stops at the end of the hour-long period it is in.
+    let periodEnd = startedAt + HOUR_MS;
+    while (periodEnd <= this.now) periodEnd += HOUR_MS;
+    if (periodEnd >= lease.endAt!) return 'refused';
+    lease.endAt = periodEnd;
+    return 'ok';
+  }
+
+  /** Time passes: missed provisioning deadlines fail, leases at their end end. */
+  advance(ms: number): void {
+    this.now += ms;
+    for (const lease of this.leases.values()) {
+      if (lease.status === 'SCHEDULED' && lease.createdAt + PROVISIONING_MS <= this.now) {
+        this.closeUnstarted(lease, 'PROVIDER_FAILURE');
+      } else if (lease.status === 'ACTIVE' && lease.endAt! <= this.now) {
+        lease.status = 'ENDED';
+      }
+    }
+  }
+
+  /** The lease's periods: hours from its start, the last cut at its end. */
+  periodsOf(lease: ModelLease): Array<{ index: number; start: number; end: number }> {
+    const periods: Array<{ index: number; start: number; end: number }> = [];
+    if (lease.startedAt === null || lease.endAt === null) return periods;
+    for (let index = 0; lease.startedAt + index * HOUR_MS < lease.endAt; index += 1) {
+      const start = lease.startedAt + index * HOUR_MS;
+      periods.push({ index, start, end: Math.min(start + HOUR_MS, lease.endAt) });
+    }
+    return periods;
+  }
+
+  private dueAt(lease: ModelLease, period: { end: number }): number {
+    return period.end + (lease.mode === 'PAY_PER_USE' ? GRACE_MS : 0);
+  }
+
+  report(id: string, periodIndex: number, gpuSeconds: bigint): Outcome {
+    const lease = this.leases.get(id);
+    if (lease?.mode !== 'PAY_PER_USE' || lease.reports.has(periodIndex)) return 'refused';
+    const period = this.periodsOf(lease)[periodIndex];
+    if (period === undefined || period.end > this.now || this.now >= this.dueAt(lease, period))
+      return 'refused';
+    if (lease.settled.length > periodIndex) return 'refused';
+    if (gpuSeconds < 0n || gpuSeconds > (BigInt(lease.gpus) * BigInt(period.end - period.start)) / 1000n) {
+      return 'refused';
+    }
+    lease.reports.set(periodIndex, gpuSeconds);
+    return 'ok';
+  }
+
+  /** The charge of one period, restated from the README. */
+  charge(lease: ModelLease, period: { index: number; start: number; end: number }): ModelPeriod {
+    const seconds = (period.end - period.start) / 1000;
+    const reserved = BigInt(lease.gpus) * BigInt(seconds);
+    // The provider's own cut: the period its termination fell in pays elapsed usage, no minimum.
+    const cutByProvider = lease.reason === 'PROVIDER_REQUEST' && period.end === lease.endAt;
+    let gpuSeconds = reserved;
+    if (lease.mode === 'PAY_PER_USE') {
+      const minimum = cutByProvider ? 0n : (reserved * BigInt(lease.minPercent)) / 100n;
+      const reported = lease.reports.get(period.index);
+      gpuSeconds = reported !== undefined && reported > minimum ? reported : minimum;
+    }
+    const cost = (lease.price * gpuSeconds) / 3600n;
+    const fee = (cost * BigInt(lease.feeBps)) / 10_000n;
+    return { ...period, gpuSeconds, cost, fee };
+  }
+
+  /** Settles every period due, in order, and releases a closed lease's rest; returns how many. */
+  settleDue(only?: ReadonlySet<string>): number {
+    let count = 0;
+    for (const lease of this.leases.values()) {
+      if (only !== undefined && !only.has(lease.id)) continue;
+      if (lease.released || lease.startedAt === null) continue;
+      for (const period of this.periodsOf(lease).slice(lease.settled.length)) {
+        if (this.dueAt(lease, period) > this.now) break;
+        const charge = this.charge(lease, period);
+        lease.settled.push(charge);
+        this.move(
+          `${lease.buyer}:BUYER_HELD`,
+          `${lease.provider}:PROVIDER_EARNINGS`,
+          charge.cost - charge.fee,
+        );
+        this.move(`${lease.buyer}:BUYER_HELD`, 'platform:PLATFORM_FEES', charge.fee);
+        this.buyerDebits += charge.cost;
+        this.providerCredits += charge.cost - charge.fee;
+        count += 1;
+      }
+      const closed = lease.status === 'ENDED' || lease.status === 'TERMINATED';
+      if (closed && lease.settled.length === this.periodsOf(lease).length) {
+        const paid = lease.settled.reduce((sum, p) => sum + p.cost, 0n);
+        this.move(`${lease.buyer}:BUYER_HELD`, `${lease.buyer}:BUYER_AVAILABLE`, this.holdOf(lease) - paid);
+        lease.released = true;
+      }
+    }
+    return count;
+  }
+
+  requestPayout(payout: { id: string; org: string; source: PayoutSource; amount: bigint }): Outcome {
+    const pending = [...this.payouts.values()].filter((p) => p.org === payout.org && p.status === 'PENDING');
+    if (pending.length >= MAX_PENDING_PAYOUTS) return 'refused';
+    if (payout.amount <= 0n || this.balance(payout.org, payout.source) < payout.amount) return 'refused';
+    this.move(`${payout.org}:${payout.source}`, 'platform:PAYOUT_CLEARING', payout.amount);
+    this.payouts.set(payout.id, { ...payout, status: 'PENDING' });
+    return 'ok';
+  }
+
+  decidePayout(id: string, confirm: boolean): Outcome {
+    const payout = this.payouts.get(id);
+    if (payout?.status !== 'PENDING') return 'refused';
+    payout.status = confirm ? 'PAID' : 'REJECTED';
+    if (confirm) this.move('platform:PAYOUT_CLEARING', 'platform:EXTERNAL_FUNDING', payout.amount);
+    else this.move('platform:PAYOUT_CLEARING', `${payout.org}:${payout.source}`, payout.amount);
+    return 'ok';
+  }
+
+  /** The ledger's invariants (DESIGN 4 and 5), restated over the model's own state. */
+  violations(): string[] {
+    const found: string[] = [];
+    let total = 0n;
+    for (const [account, amount] of this.accounts) {
+      total += amount;
+      if (!account.startsWith('platform:') && amount < 0n) found.push(`${account} is ${amount}`);
+    }
+    if (total !== 0n) found.push(`accounts sum to ${total}`);
+    const buyers = new Set([...this.bids.values()].map((b) => b.buyer));
+    for (const buyer of buyers) {
+      let expected = 0n;
+      for (const bid of this.bids.values()) {
+        if (bid.buyer === buyer && bid.open)
+          expected += bid.cap * BigInt(bid.gpus - bid.filled) * BigInt(bid.hours);
+      }
+      for (const lease of this.leases.values()) {
+        if (lease.buyer !== buyer || lease.released) continue;
+        expected += this.holdOf(lease) - lease.settled.reduce((sum, p) => sum + p.cost, 0n);
+      }
+      const held = this.balance(buyer, 'BUYER_HELD');
+      if (held !== expected) found.push(`${buyer} held ${held}, open bids + leases ${expected}`);
+    }
+    for (const lease of this.leases.values()) {
+      const indexes = lease.settled.map((p) => p.index);
+      if (indexes.some((index, i) => index !== i))
+        found.push(`${lease.id} settled periods ${indexes.join(',')}`);
+      const paid = lease.settled.reduce((sum, p) => sum + p.cost, 0n);
+      if (paid > this.holdOf(lease)) found.push(`${lease.id} paid ${paid} above its hold`);
+    }
+    if (this.buyerDebits !== this.providerCredits + this.balance('platform', 'PLATFORM_FEES')) {
+      found.push(`buyer debits ${this.buyerDebits} <> provider credits + fees`);
+    }
+    return found;
+  }
+}
