@@ -1,28 +1,20 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiStatementResponse, replyCsv, toCsv } from '../../infra/http/csv';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AdminOnly } from '../organisations/auth/auth.decorators';
+import { AdminApi } from '../organisations/auth/auth.decorators';
 import { PlatformFeesQuery, PlatformFeesResponse, TrialBalanceResponse } from './dto/statement.dto';
 import { EARNINGS_COLUMNS } from './statements.csv';
 import { StatementsService } from './statements.service';
 
 /** The platform's own money: its fees and a trial balance of the whole ledger. Reads only. */
-@ApiTags('admin')
-@ApiBearerAuth('access-token')
-@AdminOnly()
-@ApiUnauthorizedResponse({ type: ErrorBody })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' })
+@AdminApi()
 @Controller('admin/billing')
 export class BillingAdminController {
   constructor(private readonly statements: StatementsService) {}

@@ -1,27 +1,19 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiConflictResponse,
-  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AdminOnly, CurrentAdmin } from '../organisations/auth/auth.decorators';
+import { CurrentAdmin, AdminApi } from '../organisations/auth/auth.decorators';
 import type { AdminPrincipal } from '../organisations/auth/principal';
 import { AdminListPayoutsQuery, AdminPayoutPageResponse, AdminPayoutResponse } from './dto/payout.dto';
 import { ConfirmTopUpDto, RejectTopUpDto } from './dto/top-up.dto';
 import { PayoutsAdminService } from './payouts.admin.service';
 
-@ApiTags('admin')
-@ApiBearerAuth('access-token')
-@AdminOnly()
-@ApiUnauthorizedResponse({ type: ErrorBody })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' })
+@AdminApi()
 @Controller('admin/payouts')
 export class PayoutsAdminController {
   constructor(private readonly admin: PayoutsAdminService) {}

@@ -1,17 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiConflictResponse,
-  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AdminOnly, CurrentAdmin } from '../organisations/auth/auth.decorators';
+import { CurrentAdmin, AdminApi } from '../organisations/auth/auth.decorators';
 import type { AdminPrincipal } from '../organisations/auth/principal';
 import {
   AdminListSettlementLeasesQuery,
@@ -22,11 +18,7 @@ import {
 } from './dto/settlement-admin.dto';
 import { SettlementAdminService } from './settlement.admin.service';
 
-@ApiTags('admin')
-@ApiBearerAuth('access-token')
-@AdminOnly()
-@ApiUnauthorizedResponse({ type: ErrorBody })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' })
+@AdminApi()
 @Controller('admin/settlement/leases')
 export class SettlementAdminController {
   constructor(private readonly admin: SettlementAdminService) {}

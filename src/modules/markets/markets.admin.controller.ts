@@ -1,26 +1,18 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AdminOnly, CurrentAdmin } from '../organisations/auth/auth.decorators';
+import { CurrentAdmin, AdminApi } from '../organisations/auth/auth.decorators';
 import type { AdminPrincipal } from '../organisations/auth/principal';
 import { AdminMarketListResponse, AdminMarketResponse, UpdateMarketDto } from './dto/admin-market.dto';
 import { MarketsAdminService } from './markets.admin.service';
 
-@ApiTags('admin')
-@ApiBearerAuth('access-token')
-@AdminOnly()
-@ApiUnauthorizedResponse({ type: ErrorBody })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' })
+@AdminApi()
 @Controller('admin/markets')
 export class MarketsAdminController {
   constructor(private readonly admin: MarketsAdminService) {}

@@ -1,23 +1,11 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AdminOnly } from '../organisations/auth/auth.decorators';
+import { AdminApi } from '../organisations/auth/auth.decorators';
 import { AdminStatsQuery, AdminStatsResponse } from './dto/stats.dto';
 import { StatsService } from './stats.service';
 
-@ApiTags('admin')
-@ApiBearerAuth('access-token')
-@AdminOnly()
-@ApiUnauthorizedResponse({ type: ErrorBody })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' })
+@AdminApi()
 @Controller('admin/stats')
 export class StatsAdminController {
   constructor(private readonly stats: StatsService) {}
