@@ -20,6 +20,7 @@ import { createSite, removeMarketplaceData, withoutRequestId } from './marketpla
 
 // Fee 300 bps (migration 20261128000000_init).
 const MARKET = 'nvidia-a800-80gb';
+const FEES_MARKET = 'huawei-ascend-910b-64gb';
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 // A prefix of this run's own, so its invoice numbers start at 000001 whatever ran before.
@@ -39,6 +40,8 @@ function nextUtc(now: Date, hours: number, minutes: number): Date {
 const day = (at: Date): string => at.toISOString().slice(0, 10);
 /** Minor units of CNY as the API writes them. */
 const money = (minor: bigint): string => formatMoney(minor, 2);
+/** A CNY amount the API wrote, back in minor units. */
+const minor = (amount: string): bigint => BigInt(amount.replace('.', ''));
 
 /** Parses a CSV body into objects keyed by its header row (every value a string). */
 const csvRows = (text: string): Array<Record<string, string>> =>
@@ -373,7 +376,7 @@ describe('statements: invoices, earnings and CSV', () => {
   it('shows the platform its fees per market and day, and a trial balance that reconciles', async () => {
     const email = `admin-${randomUUID()}@statements.test`;
     expect((await createAdminWithCli(email, 'statements admin passphrase')).code).toBe(0);
-    const admin = (await signIn(app, { email, password: 'statements admin passphrase' })).auth;
+    let admin = (await signIn(app, { email, password: 'statements admin passphrase' })).auth;
     const from = new Date(periodOneSettledAt.getTime() - 3 * HOUR);
     const to = new Date(periodOneSettledAt.getTime() + MINUTE);
     const fees = async (query: Json) =>
@@ -404,18 +407,38 @@ describe('statements: invoices, earnings and CSV', () => {
       await http().get('/admin/billing/trial-balance').set(who).expect(403);
     }
 
-    const trial = body<{
-      accounts: Array<{ kind: string; currency: string; balance: string }>;
-      totals: Array<{ currency: string; balance: string }>;
-    }>(await http().get('/admin/billing/trial-balance').set(admin).expect(200));
-    expect(trial.totals).toEqual([{ currency: 'CNY', balance: '0.00' }]);
-    // The fee account is what settlement charged as fees, period by period.
-    const [settled] = await prisma.$queryRaw<Array<{ fee: bigint }>>`
-      SELECT COALESCE(SUM(p.fee), 0)::bigint AS fee FROM lease_periods p
-      JOIN leases l ON l.id = p.lease_id JOIN markets m ON m.id = l.market_id WHERE m.currency = 'CNY'`;
-    expect(trial.accounts.find((a) => a.kind === 'PLATFORM_FEES' && a.currency === 'CNY')?.balance).toBe(
-      money(settled!.fee),
+    const trialBalance = async () =>
+      body<{
+        accounts: Array<{ kind: string; currency: string; balance: string }>;
+        totals: Array<{ currency: string; balance: string }>;
+      }>(await http().get('/admin/billing/trial-balance').set(admin).expect(200));
+    const feeAccount = async () =>
+      minor(
+        (await trialBalance()).accounts.find((a) => a.kind === 'PLATFORM_FEES' && a.currency === 'CNY')!
+          .balance,
+      );
+    const before = await feeAccount();
+    // A lease of its own, in a market this suite leaves alone: 2 GPUs x 1 h at 10.00 = 20.00,
+    // of which the platform's fee is floor(2,000 x bps / 10,000) fen.
+    const seller = await registerOrganisation(app, 'PROVIDER', { verified: true });
+    const payer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 100_000n });
+    ids.push(seller.organisationId, payer.organisationId);
+    const hall = await createSite(app, seller, { provinceCode: '520000', cityCode: '520100' });
+    const lease = await leaseBetween(
+      app,
+      { provider: seller, buyer: payer, siteId: hall.id },
+      { market: FEES_MARKET, gpus: 2, price: '10.00', durationHours: 1, billingMode: 'RESERVED' },
     );
+    await handOverAccess(app, seller, lease.id).expect(200);
+    await clock().advance(HOUR);
+    await app.get(LeaseLifecycleService).sweep();
+    expect(await settle(lease.id)).toBe(1);
+    // Access tokens run on the same clock: sign in again after moving it.
+    admin = (await signIn(app, { email, password: 'statements admin passphrase' })).auth;
+    const { feeBps } = await prisma.market.findUniqueOrThrow({ where: { slug: FEES_MARKET } });
+    expect((await feeAccount()) - before).toBe((2_000n * BigInt(feeBps)) / 10_000n);
+    // However many suites wrote to this database, every currency's accounts add up to zero.
+    expect((await trialBalance()).totals).toEqual([{ currency: 'CNY', balance: '0.00' }]);
   });
 
   it('exports every statement as CSV that parses back to the JSON', async () => {
