@@ -266,7 +266,11 @@ export class MoneyModel {
     const seconds = (period.end - period.start) / 1000;
     const reserved = BigInt(lease.gpus) * BigInt(seconds);
     // The provider's own cut: the period its termination fell in pays elapsed usage, no minimum.
-    const cutByProvider = lease.reason === 'PROVIDER_REQUEST' && period.end === lease.endAt;
+    // An end on a boundary falls in the next period (half-open), so no period is cut short.
+    const cutByProvider =
+      lease.reason === 'PROVIDER_REQUEST' &&
+      period.end === lease.endAt &&
+      period.end - period.start < HOUR_MS;
     let gpuSeconds = reserved;
     if (lease.mode === 'PAY_PER_USE') {
       const minimum = cutByProvider ? 0n : (reserved * BigInt(lease.minPercent)) / 100n;

@@ -90,6 +90,16 @@ describe('settlement rules', () => {
     // A buyer's early end keeps the minimum: only the provider's cut waives it.
     const byBuyer = { ...cut, terminationReason: 'BUYER_REQUEST', billingMode: 'PAY_PER_USE' as const };
     expect(chargePeriod(byBuyer, last, null).gpuSeconds).toBe(720n);
+    // Ended by the provider exactly on a boundary: the end is in a period that never starts, so
+    // the full period before it keeps its minimum (30% of 2 GPUs x 3,600 s).
+    const onBoundary = {
+      ...cut,
+      billingMode: 'PAY_PER_USE' as const,
+      endAt: new Date(T0.getTime() + 2 * HOUR),
+    };
+    const full = periodsOf(onBoundary)[1]!;
+    expect(chargePeriod(onBoundary, full, null)).toMatchObject({ gpuSeconds: 2160n, basis: 'MINIMUM' });
+    expect(chargePeriod({ ...onBoundary, billingMode: 'RESERVED' }, full, null).basis).toBe('RESERVED');
   });
 
   // Any lease, any reports: money balances, the buyer pays exactly what the provider and the

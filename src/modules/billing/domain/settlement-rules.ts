@@ -69,12 +69,17 @@ export function reservedGpuSeconds(lease: Pick<SettlingLease, 'gpus'>, period: P
   return (BigInt(lease.gpus) * BigInt(period.endsAt.getTime() - period.startsAt.getTime())) / 1000n;
 }
 
-/** Whether this is the last period of a lease its provider ended early (its minimum is waived). */
+/**
+ * Whether the provider's early end fell inside this period, cutting it short (its minimum is
+ * waived). Periods are half-open: an end exactly on a boundary falls in the next period, which
+ * never starts, so the full period before it is charged as any other.
+ */
 function cutByProvider(lease: SettlingLease, period: Period): boolean {
   return (
     lease.status === 'TERMINATED' &&
     lease.terminationReason === 'PROVIDER_REQUEST' &&
-    period.endsAt.getTime() === lease.endAt.getTime()
+    period.endsAt.getTime() === lease.endAt.getTime() &&
+    period.endsAt.getTime() - period.startsAt.getTime() < lease.periodSeconds * 1000
   );
 }
 
