@@ -82,6 +82,38 @@ describe('platform admins', () => {
     const admin = await signIn(app, { email, password });
     await http().get('/v1/organisation').set(admin.auth).expect(403);
   });
+
+  // Every admin route the OpenAPI document lists, so a new one cannot ship without the guard.
+  // The dashboard under /admin/queues is not in the document; admin-ops.e2e covers its assets.
+  it('answer 401 without credentials and 403 to buyer and provider keys and sessions on every admin route', async () => {
+    const doc = await http().get('/docs-json').expect(200);
+    const paths = (doc.body as { paths: Record<string, Record<string, unknown>> }).paths;
+    const routes = Object.entries(paths)
+      .filter(([path]) => path.startsWith('/admin/'))
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => ({ method, path })));
+    expect(routes.length).toBeGreaterThan(20);
+    const buyer = await registerOrganisation(app, 'BUYER', { verified: true });
+    const provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
+    const callers = [
+      buyer.auth,
+      provider.auth,
+      (await signIn(app, buyer)).auth,
+      (await signIn(app, provider)).auth,
+    ];
+    const answers: string[] = [];
+    for (const { method, path } of routes) {
+      // Any id will do: the guard answers before the route looks anything up.
+      const url = path.replace(/\{[^}]+\}/g, randomUUID());
+      const call = () =>
+        (http() as unknown as Record<string, (url: string) => request.Test>)[method]!(url)
+          .set('idempotency-key', randomUUID())
+          .send({});
+      answers.push(`${method} ${path} anonymous ${(await call()).status}`);
+      for (const auth of callers)
+        answers.push(`${method} ${path} organisation ${(await call().set(auth)).status}`);
+    }
+    expect(answers.filter((a) => !/ anonymous 401$| organisation 403$/.test(a))).toEqual([]);
+  });
 });
 
 describe('CORS and public per-IP limits', () => {
