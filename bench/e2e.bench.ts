@@ -368,24 +368,32 @@ async function main(): Promise<void> {
     );
     await db.connect();
     const exchange = new Exchange(db);
-    const providers: Tenant[] = [];
-    const buyers: Tenant[] = [];
-    for (let i = 0; i < TENANTS; i += 1) {
-      const provider = await exchange.tenant('PROVIDER');
-      const site = await exchange.post(
-        '/v1/sites',
-        { name: 'bench hall', provinceCode: '520000', cityCode: '520100', uptimeTier: 'TIER_III' },
-        provider,
-      );
-      providers.push({ ...provider, siteId: site.body.id as string });
-      buyers.push(await exchange.tenant('BUYER'));
-    }
+    // Fresh tenants for every step: a FILLED offer stays live until its lease ends (1 h), and an
+    // organisation may have 1,000 live orders, so one set of providers would hit that cap after
+    // about 8,000 offers and the step would measure refusals, not the exchange.
+    const tenants = async (): Promise<{ providers: Tenant[]; buyers: Tenant[] }> => {
+      const providers: Tenant[] = [];
+      const buyers: Tenant[] = [];
+      for (let i = 0; i < TENANTS; i += 1) {
+        const provider = await exchange.tenant('PROVIDER');
+        const site = await exchange.post(
+          '/v1/sites',
+          { name: 'bench hall', provinceCode: '520000', cityCode: '520100', uptimeTier: 'TIER_III' },
+          provider,
+        );
+        providers.push({ ...provider, siteId: site.body.id as string });
+        buyers.push(await exchange.tenant('BUYER'));
+      }
+      return { providers, buyers };
+    };
+    const warm = await tenants();
     // Warm-up: JIT, connection pools, prepared query plans.
-    await step(exchange, providers, buyers, START_RATE, 5);
+    await step(exchange, warm.providers, warm.buyers, START_RATE, 5);
 
     let best: StepResult | undefined;
     let rate = START_RATE;
     for (let i = 0; i < MAX_STEPS; i += 1) {
+      const { providers, buyers } = await tenants();
       const result = await step(exchange, providers, buyers, rate, STEP_SECONDS);
       out(`step ${i + 1}: ${describe(result)}`);
       if (!sustained(result)) break;
@@ -404,7 +412,8 @@ async function main(): Promise<void> {
     const leftover = await exchange.waitForIdle(180_000);
     if (leftover > 0) out(`after the last step: ${leftover} orders rest whose partner was refused`);
     const half = Math.max(1, Math.round(best.rate / 2));
-    const latency = await step(exchange, providers, buyers, half, STEP_SECONDS);
+    const fresh = await tenants();
+    const latency = await step(exchange, fresh.providers, fresh.buyers, half, STEP_SECONDS);
     const toLease = await exchange.orderToLeaseMs(latency.startedAt, latency.endedAt);
     out(`at 50%: ${describe(latency)}`);
     out('');
