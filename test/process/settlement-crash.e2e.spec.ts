@@ -1,6 +1,6 @@
 import { MatchingCluster, type ClusterTenant } from '../support/matching-cluster';
 import { ledgerViolations } from '../support/ledger-invariants';
-import { prng } from '../support/prng';
+import { prng } from '../../src/shared/prng';
 import { waitFor } from '../support/wait-for';
 
 const MINUTE = 60_000;

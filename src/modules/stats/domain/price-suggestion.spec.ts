@@ -1,16 +1,5 @@
+import { prng } from '../../../shared/prng';
 import { DEFAULT_SUGGESTION_RULE, suggestAsk, type PriceOutcomeLevel } from './price-suggestion';
-
-/** mulberry32: a small seeded generator, so the backtest is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface SimulatedOffer {
   price: bigint;
@@ -96,7 +85,7 @@ describe('price suggestion', () => {
   });
 
   it('backtest: the stated chance matches the realised share on held-out offers within 0.04', () => {
-    const random = seeded(20_261_201);
+    const random = prng(20_261_201);
     const training = history(2_000, random);
     const heldOut = history(2_000, random);
     const suggestion = suggestAsk(levels(training), DEFAULT_SUGGESTION_RULE);
