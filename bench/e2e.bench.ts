@@ -9,37 +9,29 @@
  * API answers 99% of orders within 1 s with at most 0.5% errors.
  *
  * Settings (environment): BENCH_STEP_SECONDS (60), BENCH_START_RATE (orders/s, 40),
- * BENCH_RATE_FACTOR (1.4), BENCH_MAX_STEPS (8), BENCH_DATABASE_SERVER, BENCH_REDIS_URL.
+ * BENCH_RATE_FACTOR (1.4), BENCH_MAX_STEPS (8), BENCH_DATABASE_SERVER, BENCH_REDIS_URL;
+ * BENCH_WARMUP_SECONDS (5), BENCH_WORKERS (worker processes, 1), BENCH_ONLY_RATE (orders/s: skip pgbench and the steps,
+ * measure latencies at this rate alone), BENCH_CPU_PROF (a directory: run the API and the workers
+ * under `node --cpu-prof`, writing their profiles there).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { Client } from 'pg';
-import { fundBuyer } from '../test/support/funding';
+import { spawnSync } from 'node:child_process';
+import type { Client } from 'pg';
+import { admin, cpuMs, ensureBuild, Exchange, order, out, SERVER, waitFor, type Tenant } from './exchange';
 
-const ROOT = join(__dirname, '..', '..', '..');
-const SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgresql://postgres@127.0.0.1:5432';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 60);
 const START_RATE = Number(process.env.BENCH_START_RATE ?? 40);
 const RATE_FACTOR = Number(process.env.BENCH_RATE_FACTOR ?? 1.4);
 const MAX_STEPS = Number(process.env.BENCH_MAX_STEPS ?? 8);
+const ONLY_RATE = process.env.BENCH_ONLY_RATE === undefined ? undefined : Number(process.env.BENCH_ONLY_RATE);
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const DATABASE = 'compute_exchange_bench_e2e';
 const PGBENCH_DATABASE = 'compute_exchange_bench_pgbench';
 const PORT = 3_987;
-const MARKETS = ['nvidia-h100-80gb', 'nvidia-h800-80gb', 'nvidia-a100-80gb', 'nvidia-h20-96gb'];
 const TENANTS = 8;
 const MAX_IN_FLIGHT = 2_000;
-const HOUR = 3_600_000;
-
-const out = (line: string): void => void process.stdout.write(`${line}\n`);
-
-interface Tenant {
-  organisationId: string;
-  authorization: string;
-  siteId?: string;
-}
+const TIMELINE_BUCKET_MS = 5_000;
 
 interface StepResult {
   rate: number;
@@ -49,6 +41,8 @@ interface StepResult {
   maxOldestUnmatchedMs: number;
   drainedMs: number | null;
   acceptMs: number[];
+  /** [ms since the step began, accept ms] per accepted order, in send order. */
+  accepts: [number, number][];
   startedAt: Date;
   endedAt: Date;
 }
@@ -56,16 +50,6 @@ interface StepResult {
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: `${SERVER}/postgres` });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 function pgbench(): number {
@@ -84,106 +68,53 @@ function pgbench(): number {
   return Number(match[1]);
 }
 
-function start(entry: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', entry)], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return child;
+/**
+ * Age in ms of the oldest OPEN order (accepted, nothing matched yet) placed since `since`, 0 when
+ * none. Orders of earlier steps are left out: one whose partner an overloaded step refused rests
+ * for good and would read as a backlog of every later step.
+ */
+async function oldestUnmatchedMs(db: Client, since: Date): Promise<number> {
+  const { rows } = await db.query<{ oldest: Date | null }>(
+    `SELECT least((SELECT min(created_at) FROM bids WHERE status = 'OPEN' AND created_at >= $1),
+                  (SELECT min(created_at) FROM offers WHERE status = 'OPEN' AND created_at >= $1)) AS oldest`,
+    [since],
+  );
+  const oldest = rows[0]?.oldest ?? null;
+  return oldest === null ? 0 : Math.max(0, Date.now() - oldest.getTime());
 }
 
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+/** Waits until open orders and leases stay unchanged for 3 s; answers the open orders left. */
+async function waitForIdle(db: Client, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  let last = '';
+  let stableSince = Date.now();
+  for (;;) {
+    const { rows } = await db.query<{ open: string; leases: string }>(`
+      SELECT (SELECT count(*) FROM bids WHERE status IN ('OPEN', 'PARTIALLY_FILLED'))
+           + (SELECT count(*) FROM offers WHERE status IN ('OPEN', 'PARTIALLY_FILLED')) AS open,
+             (SELECT count(*) FROM leases) AS leases`);
+    const row = rows[0]!;
+    const now = `${row.open}/${row.leases}`;
+    if (now !== last) {
+      last = now;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince >= 3_000) {
+      return Number(row.open);
+    }
+    if (Date.now() > deadline) throw new Error('timed out waiting for matching to go idle');
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
-class Exchange {
-  constructor(readonly db: Client) {}
-
-  url(path: string): string {
-    return `http://127.0.0.1:${PORT}${path}`;
-  }
-
-  async post(
-    path: string,
-    body: unknown,
-    tenant?: Tenant,
-  ): Promise<{ status: number; body: Record<string, unknown> }> {
-    const res = await fetch(this.url(path), {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'idempotency-key': randomUUID(),
-        ...(tenant ? { authorization: tenant.authorization } : {}),
-      },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  }
-
-  async tenant(role: 'PROVIDER' | 'BUYER'): Promise<Tenant> {
-    const email = `${role.toLowerCase()}-${randomUUID()}@bench.test`;
-    const res = await this.post('/v1/organisations', {
-      name: `bench ${role} ${email}`,
-      role,
-      owner: { email, password: 'bench password 1234' },
-    });
-    if (res.status !== 201) throw new Error(`registration: ${res.status} ${JSON.stringify(res.body)}`);
-    const body = res.body as { organisation: { id: string }; apiKey: { key: string } };
-    await this.db.query(`UPDATE organisations SET status = 'VERIFIED', verified_at = now() WHERE id = $1`, [
-      body.organisation.id,
-    ]);
-    if (role === 'BUYER')
-      await fundBuyer((sql, ...params) => this.db.query(sql, params), body.organisation.id);
-    return { organisationId: body.organisation.id, authorization: `Bearer ${body.apiKey.key}` };
-  }
-
-  /** Age in ms of the oldest OPEN order (accepted, nothing matched yet), 0 when none. */
-  async oldestUnmatchedMs(): Promise<number> {
-    const { rows } = await this.db.query<{ oldest: Date | null }>(`
-      SELECT least((SELECT min(created_at) FROM bids WHERE status = 'OPEN'),
-                   (SELECT min(created_at) FROM offers WHERE status = 'OPEN')) AS oldest`);
-    const oldest = rows[0]?.oldest ?? null;
-    return oldest === null ? 0 : Math.max(0, Date.now() - oldest.getTime());
-  }
-
-  /** Waits until open orders and leases stay unchanged for 3 s; answers the open orders left. */
-  async waitForIdle(timeoutMs: number): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    let last = '';
-    let stableSince = Date.now();
-    for (;;) {
-      const { rows } = await this.db.query<{ open: string; leases: string }>(`
-        SELECT (SELECT count(*) FROM bids WHERE status IN ('OPEN', 'PARTIALLY_FILLED'))
-             + (SELECT count(*) FROM offers WHERE status IN ('OPEN', 'PARTIALLY_FILLED')) AS open,
-               (SELECT count(*) FROM leases) AS leases`);
-      const row = rows[0]!;
-      const now = `${row.open}/${row.leases}`;
-      if (now !== last) {
-        last = now;
-        stableSince = Date.now();
-      } else if (Date.now() - stableSince >= 3_000) {
-        return Number(row.open);
-      }
-      if (Date.now() > deadline) throw new Error('timed out waiting for matching to go idle');
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-
-  /** Per bid accepted in [from, to]: ms from acceptance to its first lease. */
-  async orderToLeaseMs(from: Date, to: Date): Promise<number[]> {
-    const { rows } = await this.db.query<{ ms: number }>(
-      `SELECT EXTRACT(EPOCH FROM (min(l.created_at) - b.created_at)) * 1000 AS ms
-       FROM bids b JOIN leases l ON l.bid_id = b.id
-       WHERE b.created_at BETWEEN $1 AND $2 GROUP BY b.id`,
-      [from, to],
-    );
-    return rows.map((row) => Number(row.ms)).sort((a, b) => a - b);
-  }
+/** Per bid accepted in [from, to]: when it was accepted and ms from then to its first lease. */
+async function orderToLease(db: Client, from: Date, to: Date): Promise<{ at: Date; ms: number }[]> {
+  const { rows } = await db.query<{ at: Date; ms: number }>(
+    `SELECT b.created_at AS at, EXTRACT(EPOCH FROM (min(l.created_at) - b.created_at)) * 1000 AS ms
+     FROM bids b JOIN leases l ON l.bid_id = b.id
+     WHERE b.created_at BETWEEN $1 AND $2 GROUP BY b.id`,
+    [from, to],
+  );
+  return rows.map((row) => ({ at: row.at, ms: Number(row.ms) }));
 }
 
 /**
@@ -197,7 +128,8 @@ async function step(
   rate: number,
   seconds: number,
 ): Promise<StepResult> {
-  const acceptMs: number[] = [];
+  const { db } = exchange;
+  const accepts: [number, number][] = [];
   let sent = 0;
   let accepted = 0;
   let errors = 0;
@@ -205,41 +137,18 @@ async function step(
   let maxOldest = 0;
   const startedAt = new Date();
   const begin = performance.now();
-  const total = Math.round(rate * seconds);
-  const now = Date.now();
+  // Whole pairs: an offer left without its bid would rest and read as a backlog.
+  const total = 2 * Math.round((rate * seconds) / 2);
   const send = (i: number): void => {
-    const pair = Math.floor(i / 2);
-    const market = MARKETS[pair % MARKETS.length]!;
-    const isOffer = i % 2 === 0;
-    const provider = providers[pair % providers.length]!;
-    const buyer = buyers[(pair * 7) % buyers.length]!;
-    const body = isOffer
-      ? {
-          market,
-          siteId: provider.siteId,
-          gpus: 4,
-          pricePerGpuHour: '18.00',
-          availableFrom: new Date(now - HOUR).toISOString(),
-          availableUntil: new Date(now + 30 * 24 * HOUR).toISOString(),
-          minLeaseHours: 1,
-        }
-      : {
-          market,
-          gpus: 4,
-          maxPricePerGpuHour: '20.00',
-          durationHours: 1,
-          partialAllowed: true,
-          billingMode: 'PAY_PER_USE',
-          expiresAt: new Date(now + 24 * HOUR).toISOString(),
-        };
+    const [path, body, who] = order(i, providers, buyers);
     const t0 = performance.now();
     inFlight += 1;
     exchange
-      .post(isOffer ? '/v1/offers' : '/v1/bids', body, isOffer ? provider : buyer)
+      .post(path, body, who)
       .then((res) => {
         if (res.status === 201) {
           accepted += 1;
-          acceptMs.push(performance.now() - t0);
+          accepts.push([t0 - begin, performance.now() - t0]);
         } else errors += 1;
       })
       .catch(() => {
@@ -250,8 +159,7 @@ async function step(
       });
   };
   const sampler = setInterval(() => {
-    exchange
-      .oldestUnmatchedMs()
+    oldestUnmatchedMs(db, startedAt)
       .then((ms) => {
         maxOldest = Math.max(maxOldest, ms);
       })
@@ -270,17 +178,16 @@ async function step(
   await waitFor('answers', async () => Promise.resolve(inFlight === 0), 60_000);
   const endedAt = new Date();
   clearInterval(sampler);
-  maxOldest = Math.max(maxOldest, await exchange.oldestUnmatchedMs());
+  maxOldest = Math.max(maxOldest, await oldestUnmatchedMs(db, startedAt));
   const drainStart = performance.now();
   let drainedMs: number | null = null;
   while (performance.now() - drainStart < 5_000) {
-    if ((await exchange.oldestUnmatchedMs()) === 0) {
+    if ((await oldestUnmatchedMs(db, startedAt)) === 0) {
       drainedMs = performance.now() - drainStart;
       break;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  acceptMs.sort((a, b) => a - b);
   return {
     rate,
     sent,
@@ -288,7 +195,8 @@ async function step(
     errors,
     maxOldestUnmatchedMs: maxOldest,
     drainedMs,
-    acceptMs,
+    acceptMs: accepts.map(([, ms]) => ms).sort((a, b) => a - b),
+    accepts,
     startedAt,
     endedAt,
   };
@@ -313,87 +221,66 @@ function describe(r: StepResult): string {
   ].join(' | ');
 }
 
+/** Accept and order-to-lease p50 / p99 / max per 5 s of the step: where the slow ones cluster. */
+function timeline(r: StepResult, toLease: { at: Date; ms: number }[]): void {
+  const buckets = Math.ceil((r.endedAt.getTime() - r.startedAt.getTime()) / TIMELINE_BUCKET_MS);
+  const bucketOf = (ms: number): number =>
+    Math.min(buckets - 1, Math.max(0, Math.floor(ms / TIMELINE_BUCKET_MS)));
+  const accept: number[][] = Array.from({ length: buckets }, () => []);
+  const lease: number[][] = Array.from({ length: buckets }, () => []);
+  for (const [at, ms] of r.accepts) accept[bucketOf(at)]!.push(ms);
+  for (const { at, ms } of toLease) lease[bucketOf(at.getTime() - r.startedAt.getTime())]!.push(ms);
+  const figures = (values: number[]): string => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const f = (p: number): string => percentile(sorted, p).toFixed(0).padStart(5);
+    return `${f(50)} ${f(99)} ${f(100)}`;
+  };
+  out('  from s | accept p50   p99   max | to lease p50   p99   max');
+  for (let i = 0; i < buckets; i += 1) {
+    const from = ((i * TIMELINE_BUCKET_MS) / 1000).toFixed(0).padStart(6);
+    out(`  ${from} |      ${figures(accept[i]!)} |        ${figures(lease[i]!)}`);
+  }
+}
+
 async function main(): Promise<void> {
-  const build = spawnSync('node', [join(ROOT, 'scripts', 'ensure-build.mjs')], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
-  if (build.status !== 0) throw new Error('build failed');
+  ensureBuild();
   out(
-    `bench:e2e on Node ${process.version}, ${STEP_SECONDS} s steps from ${START_RATE} orders/s (x${RATE_FACTOR})`,
+    ONLY_RATE === undefined
+      ? `bench:e2e on Node ${process.version}, ${WORKERS} worker(s), ${STEP_SECONDS} s steps from ${START_RATE} orders/s (x${RATE_FACTOR})`
+      : `bench:e2e on Node ${process.version}, ${WORKERS} worker(s), latencies alone at ${ONLY_RATE} orders/s for ${STEP_SECONDS} s`,
   );
 
-  await admin(async (client) => {
-    await client.query(`DROP DATABASE IF EXISTS ${PGBENCH_DATABASE} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${PGBENCH_DATABASE}`);
-  });
-  const tps = pgbench();
-  out(`pgbench -i -s 10; pgbench -c 8 -j 2 -T 20 (TPC-B-like): ${tps.toFixed(0)} TPS`);
-  await admin((client) => client.query(`DROP DATABASE IF EXISTS ${PGBENCH_DATABASE} WITH (FORCE)`));
+  let tps = Number.NaN;
+  if (ONLY_RATE === undefined) {
+    await admin(async (client) => {
+      await client.query(`DROP DATABASE IF EXISTS ${PGBENCH_DATABASE} WITH (FORCE)`);
+      await client.query(`CREATE DATABASE ${PGBENCH_DATABASE}`);
+    });
+    tps = pgbench();
+    out(`pgbench -i -s 10; pgbench -c 8 -j 2 -T 20 (TPC-B-like): ${tps.toFixed(0)} TPS`);
+    await admin((client) => client.query(`DROP DATABASE IF EXISTS ${PGBENCH_DATABASE} WITH (FORCE)`));
+  }
 
-  await admin((client) => client.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`));
-  const prefix = `cxbench${randomBytes(3).toString('hex')}`;
-  const env = {
-    NODE_ENV: 'production',
-    DATABASE_URL: `${SERVER}/${DATABASE}`,
-    REDIS_URL,
-    REDIS_PREFIX: prefix,
-    PORT: String(PORT),
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    RATE_LIMIT_PUBLIC_PER_MINUTE: '1000000',
-    API_KEY_PEPPER: randomBytes(32).toString('hex'),
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    // Production refuses the placeholder bank details top-up instructions would show.
-    PAYMENT_BANK_BENEFICIARY: 'Compute Exchange Bench Ltd.',
-    PAYMENT_BANK_NAME: 'Bench Bank',
-  };
-  const api = start('main.api.js', env);
-  const redis = new Redis(REDIS_URL);
-  let worker: ChildProcess | undefined;
-  const db = new Client({ connectionString: `${SERVER}/${DATABASE}` });
+  const exchange = new Exchange({
+    database: DATABASE,
+    port: PORT,
+    workers: WORKERS,
+    cpuProfileDir: CPU_PROF,
+  });
   try {
-    await waitFor(
-      'the API',
-      async () =>
-        (await fetch(`http://127.0.0.1:${PORT}/health/ready`).catch(() => undefined))?.status === 200,
-      60_000,
-    );
-    worker = start('main.worker.js', { ...env, MIGRATE_ON_START: 'false' });
-    await waitFor(
-      'the worker',
-      async () => (await redis.exists(`${prefix}:bull:matching:repeat:matching.sweep`)) === 1,
-      60_000,
-    );
-    await db.connect();
-    const exchange = new Exchange(db);
+    await exchange.start();
+    const { db } = exchange;
     // Fresh tenants for every step: a FILLED offer stays live until its lease ends (1 h), and an
     // organisation may have 1,000 live orders, so one set of providers would hit that cap after
     // about 8,000 offers and the step would measure refusals, not the exchange.
-    const tenants = async (): Promise<{ providers: Tenant[]; buyers: Tenant[] }> => {
-      const providers: Tenant[] = [];
-      const buyers: Tenant[] = [];
-      for (let i = 0; i < TENANTS; i += 1) {
-        const provider = await exchange.tenant('PROVIDER');
-        const site = await exchange.post(
-          '/v1/sites',
-          { name: 'bench hall', provinceCode: '520000', cityCode: '520100', uptimeTier: 'TIER_III' },
-          provider,
-        );
-        providers.push({ ...provider, siteId: site.body.id as string });
-        buyers.push(await exchange.tenant('BUYER'));
-      }
-      return { providers, buyers };
-    };
-    const warm = await tenants();
+    const warm = await exchange.tenants(TENANTS);
     // Warm-up: JIT, connection pools, prepared query plans.
-    await step(exchange, warm.providers, warm.buyers, START_RATE, 5);
+    await step(exchange, warm.providers, warm.buyers, ONLY_RATE ?? START_RATE, WARMUP_SECONDS);
 
     let best: StepResult | undefined;
     let rate = START_RATE;
-    for (let i = 0; i < MAX_STEPS; i += 1) {
-      const { providers, buyers } = await tenants();
+    for (let i = 0; ONLY_RATE === undefined && i < MAX_STEPS; i += 1) {
+      const { providers, buyers } = await exchange.tenants(TENANTS);
       const result = await step(exchange, providers, buyers, rate, STEP_SECONDS);
       out(`step ${i + 1}: ${describe(result)}`);
       if (!sustained(result)) break;
@@ -402,47 +289,51 @@ async function main(): Promise<void> {
       // Let the previous step's tail settle before the next one.
       await new Promise((resolve) => setTimeout(resolve, 2_000));
     }
-    if (best === undefined) {
+    if (ONLY_RATE === undefined && best === undefined) {
       out(`not even ${START_RATE} orders/s was sustained; lower BENCH_START_RATE`);
       return;
     }
     // An overloaded last step leaves a backlog; the latency run starts once matching is idle.
     // Requests refused in that step (errors) leave one side of a pair resting with nothing to
     // cross, so "no open order" never comes: idle means the book and the leases stop changing.
-    const leftover = await exchange.waitForIdle(180_000);
+    const leftover = await waitForIdle(db, 180_000);
     if (leftover > 0) out(`after the last step: ${leftover} orders rest whose partner was refused`);
-    const half = Math.max(1, Math.round(best.rate / 2));
-    const fresh = await tenants();
+    const half = ONLY_RATE ?? Math.max(1, Math.round(best!.rate / 2));
+    const fresh = await exchange.tenants(TENANTS);
+    const cpu = (): number[] => [exchange.api!, ...exchange.workers].map((child) => cpuMs(child.pid!));
+    const cpuBefore = cpu();
     const latency = await step(exchange, fresh.providers, fresh.buyers, half, STEP_SECONDS);
-    const toLease = await exchange.orderToLeaseMs(latency.startedAt, latency.endedAt);
-    out(`at 50%: ${describe(latency)}`);
+    const cpuPerOrder = cpu().map((ms, i) => (ms - cpuBefore[i]!) / latency.sent);
+    const toLease = await orderToLease(db, latency.startedAt, latency.endedAt);
+    const toLeaseMs = toLease.map(({ ms }) => ms).sort((a, b) => a - b);
+    out(`at ${ONLY_RATE === undefined ? '50%' : 'rate'}: ${describe(latency)}`);
+    out(
+      `CPU per order in that step: API ${cpuPerOrder[0]!.toFixed(2)} ms, ` +
+        `worker(s) ${cpuPerOrder
+          .slice(1)
+          .map((ms) => ms.toFixed(2))
+          .join(' + ')} ms`,
+    );
+    timeline(latency, toLease);
     out('');
     out('| figure | measured | target | met |');
     out('| --- | --- | --- | --- |');
-    const ratio = best.rate / tps;
-    out(
-      `| sustained rate | ${best.rate} orders/s (${(ratio * 100).toFixed(1)}% of ${tps.toFixed(0)} TPS) | >= 40% of TPS | ${ratio >= 0.4 ? 'yes' : 'no'} |`,
-    );
+    if (best !== undefined) {
+      const ratio = best.rate / tps;
+      out(
+        `| sustained rate | ${best.rate} orders/s (${(ratio * 100).toFixed(1)}% of ${tps.toFixed(0)} TPS) | >= 40% of TPS | ${ratio >= 0.4 ? 'yes' : 'no'} |`,
+      );
+    }
     const p99Accept = percentile(latency.acceptMs, 99);
     out(
       `| accept p50 / p99 at ${half}/s | ${percentile(latency.acceptMs, 50).toFixed(1)} / ${p99Accept.toFixed(1)} ms | p99 < 50 ms | ${p99Accept < 50 ? 'yes' : 'no'} |`,
     );
-    const p99Lease = percentile(toLease, 99);
+    const p99Lease = percentile(toLeaseMs, 99);
     out(
-      `| order-to-lease p50 / p99 at ${half}/s | ${percentile(toLease, 50).toFixed(1)} / ${p99Lease.toFixed(1)} ms (${toLease.length} bids) | p99 < 250 ms | ${p99Lease < 250 ? 'yes' : 'no'} |`,
+      `| order-to-lease p50 / p99 at ${half}/s | ${percentile(toLeaseMs, 50).toFixed(1)} / ${p99Lease.toFixed(1)} ms (${toLeaseMs.length} bids) | p99 < 250 ms | ${p99Lease < 250 ? 'yes' : 'no'} |`,
     );
   } finally {
-    const children = [api, worker].filter((child): child is ChildProcess => child !== undefined);
-    const exited = children
-      .filter((child) => child.exitCode === null)
-      .map((child) => new Promise((resolve) => child.once('exit', resolve)));
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(exited);
-    await db.end().catch(() => undefined);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.unlink(...keys);
-    redis.disconnect();
-    await admin((client) => client.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`));
+    await exchange.stop();
   }
 }
 

@@ -1,17 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, requestFingerprint } from './canonical-json';
 import { DomainError } from './domain-error';
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './prng';
 
 // Random JSON data, so the properties below hold for shapes nobody thought to write down.
 function randomJson(random: () => number, depth: number): unknown {
@@ -135,7 +125,7 @@ describe('canonicalJson', () => {
   });
 
   it('ignores key order and round-trips through JSON.parse for many random values', () => {
-    const random = seededRandom(99);
+    const random = prng(99);
     for (let i = 0; i < 500; i += 1) {
       const value = randomJson(random, 0);
       const canonical = canonicalJson(value);

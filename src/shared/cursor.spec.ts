@@ -1,21 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { CURSOR_MAX_LENGTH, decodeCursor, encodeCursor, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from './cursor';
 import { DomainError } from './domain-error';
+import { prng } from './prng';
 
 const key = Buffer.alloc(32, 7);
 const otherKey = Buffer.alloc(32, 8);
 const shape = ['createdAt', 'id'] as const;
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Mints a correctly signed cursor around arbitrary payload text, to reach the checks after the MAC.
 function signedCursor(payloadText: string | Buffer): string {
@@ -128,7 +118,7 @@ describe('encodeCursor and decodeCursor', () => {
   });
 
   it('refuses a random one-character tampering of each of many cursors', () => {
-    const random = seededRandom(1234);
+    const random = prng(1234);
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.';
     for (let i = 0; i < 300; i += 1) {
       const cursor = encodeCursor(
@@ -150,7 +140,7 @@ describe('encodeCursor and decodeCursor', () => {
     const forged = Buffer.from(JSON.stringify({ createdAt: '1970-01-01T00:00:00.000Z', id: 'x' })).toString(
       'base64url',
     );
-    const random = seededRandom(5);
+    const random = prng(5);
     for (let i = 0; i < 200; i += 1) {
       const mac = Buffer.from(Array.from({ length: 16 }, () => Math.floor(random() * 256)));
       expectInvalid(`${forged}.${mac.toString('base64url')}`);

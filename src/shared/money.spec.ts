@@ -9,20 +9,9 @@ import {
   parseMoney,
   type ParseMoneyOptions,
 } from './money';
+import { prng } from './prng';
 
 const price: ParseMoneyOptions = { field: 'price', scale: 2, max: MAX_PRICE_PER_GPU_HOUR_MINOR };
-
-// mulberry32: a tiny seeded PRNG so the property loops are reproducible.
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBigInt(random: () => number, bits: number): bigint {
   let value = 0n;
@@ -152,7 +141,7 @@ describe('parseMoney', () => {
   });
 
   it('round-trips with formatMoney for many random values', () => {
-    const random = seededRandom(20240601);
+    const random = prng(20240601);
     const max = 10n ** 17n - 1n;
     for (let i = 0; i < 2000; i += 1) {
       const minor = (randomBigInt(random, 64) % max) + 1n;
@@ -195,7 +184,7 @@ describe('formatMoney', () => {
   });
 
   it('matches an independent rendering for many random values', () => {
-    const random = seededRandom(7);
+    const random = prng(7);
     for (let i = 0; i < 2000; i += 1) {
       const minor = randomBigInt(random, 80) - (1n << 79n);
       const abs = minor < 0n ? -minor : minor;
@@ -255,7 +244,7 @@ describe('costMinor and feeMinor', () => {
   });
 
   it('satisfies the floor definition for many random inputs', () => {
-    const random = seededRandom(42);
+    const random = prng(42);
     for (let i = 0; i < 2000; i += 1) {
       const unitPrice = randomBigInt(random, 27) % (MAX_PRICE_PER_GPU_HOUR_MINOR + 1n);
       const gpuSeconds = randomBigInt(random, 35) % (maxGpuSeconds + 1n);

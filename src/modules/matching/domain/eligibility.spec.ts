@@ -10,6 +10,7 @@ import {
   termsCompatible,
   tradePrice,
 } from './eligibility';
+import { prng } from '../../../shared/prng';
 
 const O = offer({ id: 'O', siteId: 'S1', price: 1800n, free: 8, seq: 1n, province: GUIZHOU });
 const B = bid({ id: 'B', price: 2000n, remaining: 4, seq: 2n });
@@ -146,18 +147,6 @@ describe('priority', () => {
 });
 
 describe('sortBids and sortOffers', () => {
-  // mulberry32: a tiny seeded PRNG so the comparison is reproducible.
-  function seededRandom(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   function randomRanked(random: () => number, offset: bigint) {
     // Few distinct prices and some equal seqs (invalid, but the sorts must still agree).
     return Array.from({ length: 500 }, (_, id) => ({
@@ -171,7 +160,7 @@ describe('sortBids and sortOffers', () => {
     ['doubles', 0n],
     ['bigints beyond 2^53', 2n ** 60n],
   ])('sort exactly as the comparators do, with %s', (_, offset) => {
-    const random = seededRandom(11);
+    const random = prng(11);
     for (let round = 0; round < 20; round += 1) {
       const items = randomRanked(random, offset);
       const before = [...items];

@@ -2,21 +2,10 @@ import type { BookBid, BookOffer, Fill } from './book';
 import { afterRun, bid, DAY, GUANGDONG, GUIZHOU, HOUR, NOW, offer } from './book.fixtures';
 import { compareBids, compareOffers, pairIneligibility, tradePrice } from './eligibility';
 import { matchMarket } from './match-market';
+import { prng } from '../../../shared/prng';
 
 function fill(bidId: string, offerId: string, siteId: string, gpus: number, price: bigint): Fill {
   return { bidId, offerId, siteId, gpus, price };
-}
-
-// mulberry32: a tiny seeded PRNG so the randomised comparisons are reproducible.
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
@@ -280,7 +269,7 @@ describe('matchMarket', () => {
   });
 
   it('does not modify its inputs', () => {
-    const { bids, offers } = randomBook(seededRandom(1), 60);
+    const { bids, offers } = randomBook(prng(1), 60);
     const before = structuredClone({ bids, offers });
     const result = matchMarket(bids, offers, NOW);
     expect(result.fills.length).toBeGreaterThan(0);
@@ -288,7 +277,7 @@ describe('matchMarket', () => {
   });
 
   it('depends on the book, not on the order of the input', () => {
-    const random = seededRandom(2);
+    const random = prng(2);
     const { bids, offers } = randomBook(random, 80);
     const expected = matchMarket(bids, offers, NOW);
     for (let i = 0; i < 5; i += 1) {
@@ -297,7 +286,7 @@ describe('matchMarket', () => {
   });
 
   it('agrees with a literal transcription of the rules on random books, run after run', () => {
-    const random = seededRandom(3);
+    const random = prng(3);
     let filled = 0;
     for (let book = 0; book < 300; book += 1) {
       let { bids, offers } = randomBook(random, 1 + Math.floor(random() * 40));

@@ -1,19 +1,9 @@
 import { createHash, createHmac } from 'node:crypto';
 import { API_KEY_LENGTH, apiKeyMatches, generateApiKey, hashApiKey, parseApiKey } from './api-key';
+import { prng } from '../../../shared/prng';
 
 const pepper = 'p'.repeat(32);
 const KEY_PATTERN = /^cx_(live|test)_[a-z2-7]{12}_[A-Za-z0-9_-]{43}[A-Za-z0-9_-]{6}$/;
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Recomputes the checksum independently so the tests can build keys that differ only in shape.
 function withChecksum(body: string): string {
@@ -73,7 +63,7 @@ describe('parseApiKey', () => {
   });
 
   it('rejects a random typo and a random adjacent swap in each of many keys', () => {
-    const random = seededRandom(77);
+    const random = prng(77);
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     for (let i = 0; i < 300; i += 1) {
       const { key } = generateApiKey(random() < 0.5 ? 'live' : 'test');

@@ -1,0 +1,251 @@
+/**
+ * What the end-to-end benchmarks share: the built API and worker processes on a scratch database
+ * and Redis prefix, verified and funded tenants, the order shapes they place, and the clean-up.
+ * Nothing here measures; the benches do.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import { fundBuyer } from '../test/support/funding';
+
+export const ROOT = join(__dirname, '..', '..', '..');
+export const SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgresql://postgres@127.0.0.1:5432';
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const MARKETS = ['nvidia-h100-80gb', 'nvidia-h800-80gb', 'nvidia-a100-80gb', 'nvidia-h20-96gb'];
+const HOUR = 3_600_000;
+// Linux reports process CPU in clock ticks of 10 ms (USER_HZ = 100).
+const TICK_MS = 10;
+
+export const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
+export interface Tenant {
+  organisationId: string;
+  authorization: string;
+  siteId?: string;
+}
+
+export interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** Builds `dist/` unless it is current (scripts/ensure-build.mjs). */
+export function ensureBuild(): void {
+  const build = spawnSync('node', [join(ROOT, 'scripts', 'ensure-build.mjs')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (build.status !== 0) throw new Error('build failed');
+}
+
+/** Runs `work` on a connection to the server's `postgres` database. */
+export async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: `${SERVER}/postgres` });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** User + system CPU of a process so far, in ms. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface ExchangeOptions {
+  database: string;
+  port: number;
+  /** Worker processes to start besides the API (0: the API alone, nothing matches). */
+  workers: number;
+  /** A directory: run both processes under `node --cpu-prof`, writing their profiles there. */
+  cpuProfileDir?: string;
+}
+
+/** The API (and a worker) on a fresh database; `stop()` ends them and removes what they wrote. */
+export class Exchange {
+  readonly db: Client;
+  readonly redis: Redis;
+  api?: ChildProcess;
+  readonly workers: ChildProcess[] = [];
+  private readonly prefix = `cxbench${randomBytes(3).toString('hex')}`;
+
+  constructor(private readonly options: ExchangeOptions) {
+    this.db = new Client({ connectionString: `${SERVER}/${options.database}` });
+    this.redis = new Redis(REDIS_URL);
+  }
+
+  private env(): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      DATABASE_URL: `${SERVER}/${this.options.database}`,
+      REDIS_URL,
+      REDIS_PREFIX: this.prefix,
+      PORT: String(this.options.port),
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      RATE_LIMIT_PUBLIC_PER_MINUTE: '1000000',
+      API_KEY_PEPPER: randomBytes(32).toString('hex'),
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      // Production refuses the placeholder bank details top-up instructions would show.
+      PAYMENT_BANK_BENEFICIARY: 'Compute Exchange Bench Ltd.',
+      PAYMENT_BANK_NAME: 'Bench Bank',
+    };
+  }
+
+  private spawn(entry: string, env: Record<string, string>): ChildProcess {
+    const dir = this.options.cpuProfileDir;
+    const args = [...(dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : []), join(ROOT, 'dist', entry)];
+    return spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+
+  async start(): Promise<void> {
+    const { database } = this.options;
+    await admin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    const env = this.env();
+    this.api = this.spawn('main.api.js', env);
+    await waitFor(
+      'the API',
+      async () => (await fetch(this.url('/health/ready')).catch(() => undefined))?.status === 200,
+      60_000,
+    );
+    for (let i = 0; i < this.options.workers; i += 1)
+      this.workers.push(this.spawn('main.worker.js', { ...env, MIGRATE_ON_START: 'false' }));
+    if (this.workers.length > 0) {
+      await waitFor(
+        'the worker',
+        async () => (await this.redis.exists(`${this.prefix}:bull:matching:repeat:matching.sweep`)) === 1,
+        60_000,
+      );
+    }
+    await this.db.connect();
+  }
+
+  async stop(): Promise<void> {
+    const children = [this.api, ...this.workers].filter(
+      (child): child is ChildProcess => child !== undefined,
+    );
+    const exited = children
+      .filter((child) => child.exitCode === null)
+      .map((child) => new Promise((resolve) => child.once('exit', resolve)));
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(exited);
+    await this.db.end().catch(() => undefined);
+    const keys = await this.redis.keys(`${this.prefix}:*`);
+    if (keys.length > 0) await this.redis.unlink(...keys);
+    this.redis.disconnect();
+    const { database } = this.options;
+    await admin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+  }
+
+  url(path: string): string {
+    return `http://127.0.0.1:${this.options.port}${path}`;
+  }
+
+  async post(path: string, body: unknown, tenant?: Tenant): Promise<Answer> {
+    const res = await fetch(this.url(path), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': randomUUID(),
+        ...(tenant ? { authorization: tenant.authorization } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  /** A registered organisation, verified in the database; buyers funded, providers with one site. */
+  async tenant(role: 'PROVIDER' | 'BUYER'): Promise<Tenant> {
+    const email = `${role.toLowerCase()}-${randomUUID()}@bench.test`;
+    const res = await this.post('/v1/organisations', {
+      name: `bench ${role} ${email}`,
+      role,
+      owner: { email, password: 'bench password 1234' },
+    });
+    if (res.status !== 201) throw new Error(`registration: ${res.status} ${JSON.stringify(res.body)}`);
+    const body = res.body as { organisation: { id: string }; apiKey: { key: string } };
+    const organisationId = body.organisation.id;
+    await this.db.query(`UPDATE organisations SET status = 'VERIFIED', verified_at = now() WHERE id = $1`, [
+      organisationId,
+    ]);
+    const tenant: Tenant = { organisationId, authorization: `Bearer ${body.apiKey.key}` };
+    if (role === 'BUYER') {
+      await fundBuyer((sql, ...params) => this.db.query(sql, params), organisationId);
+      return tenant;
+    }
+    const site = await this.post(
+      '/v1/sites',
+      { name: 'bench hall', provinceCode: '520000', cityCode: '520100', uptimeTier: 'TIER_III' },
+      tenant,
+    );
+    if (site.status !== 201) throw new Error(`site: ${site.status} ${JSON.stringify(site.body)}`);
+    return { ...tenant, siteId: site.body.id as string };
+  }
+
+  /** `count` providers and `count` buyers. */
+  async tenants(count: number): Promise<{ providers: Tenant[]; buyers: Tenant[] }> {
+    const providers: Tenant[] = [];
+    const buyers: Tenant[] = [];
+    for (let i = 0; i < count; i += 1) {
+      providers.push(await this.tenant('PROVIDER'));
+      buyers.push(await this.tenant('BUYER'));
+    }
+    return { providers, buyers };
+  }
+}
+
+/**
+ * Order `i` of the benches' stream: even = an offer of 4 GPUs at 18.00, odd = a bid of 4 GPUs at
+ * up to 20.00 that crosses it, spread over the tenants and the markets. Answers path, body, tenant.
+ */
+export function order(i: number, providers: Tenant[], buyers: Tenant[]): [string, unknown, Tenant] {
+  const now = Date.now();
+  const pair = Math.floor(i / 2);
+  const market = MARKETS[pair % MARKETS.length]!;
+  if (i % 2 === 0) {
+    const provider = providers[pair % providers.length]!;
+    return [
+      '/v1/offers',
+      {
+        market,
+        siteId: provider.siteId,
+        gpus: 4,
+        pricePerGpuHour: '18.00',
+        availableFrom: new Date(now - HOUR).toISOString(),
+        availableUntil: new Date(now + 30 * 24 * HOUR).toISOString(),
+        minLeaseHours: 1,
+      },
+      provider,
+    ];
+  }
+  return [
+    '/v1/bids',
+    {
+      market,
+      gpus: 4,
+      maxPricePerGpuHour: '20.00',
+      durationHours: 1,
+      partialAllowed: true,
+      billingMode: 'PAY_PER_USE',
+      expiresAt: new Date(now + 24 * HOUR).toISOString(),
+    },
+    buyers[(pair * 7) % buyers.length]!,
+  ];
+}
