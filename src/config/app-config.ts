@@ -244,6 +244,16 @@ export class EnvironmentVariables {
   @Max(3_600_000)
   WEBHOOK_DISPATCH_INTERVAL_MS = 5_000;
 
+  /**
+   * Woken passes of the webhook dispatcher start at most this often per worker: a burst of
+   * published batches costs one pass, at the price of delivering up to this much later.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  WEBHOOK_DISPATCH_MIN_INTERVAL_MS = 250;
+
   /** Finished webhook deliveries, with their attempt log, are deleted after this many days. */
   @Transform(toInt)
   @IsInt()

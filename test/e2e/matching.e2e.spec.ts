@@ -2,7 +2,11 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { JobProducer } from '../../src/infra/queues/job-producer.service';
+import { dueJobId, JobProducer } from '../../src/infra/queues/job-producer.service';
+import {
+  EXPIRY_SWEEP_JOB_PREFIX,
+  windowRunJobPrefix,
+} from '../../src/modules/matching/matching-trigger.consumer';
 import { OrganisationsAdminService } from '../../src/modules/organisations/organisations.admin.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
@@ -195,17 +199,18 @@ describe('matching through the API and workers', () => {
   });
 
   it('never fills an expired bid, and the sweep moves it to EXPIRED with its event', async () => {
+    const expiresAt = Date.now() + 1_500;
     const bid = await placeBid(app, buyer, {
       market: MARKET,
       gpus: 2,
       maxPricePerGpuHour: '10.00',
       provinces: [],
       minGpusPerSite: 1,
-      expiresAt: new Date(Date.now() + 1_500).toISOString(),
+      expiresAt: new Date(expiresAt).toISOString(),
     });
     // Only the delayed sweep at its expiry can expire it (no scheduled sweep runs).
     const sweep = await waitFor('the delayed sweep', async () =>
-      app.get(JobProducer).queue('matching').getJob(`expire-${bid.id}`),
+      app.get(JobProducer).queue('matching').getJob(dueJobId(EXPIRY_SWEEP_JOB_PREFIX, expiresAt)),
     );
     expect(sweep.name).toBe('matching.sweep');
     await bidReaches(buyer, bid.id, 'EXPIRED', 10_000);
@@ -226,11 +231,12 @@ describe('matching through the API and workers', () => {
   });
 
   it('fills when an offer window opens, with no other event', async () => {
+    const availableFrom = Date.now() + 1_500;
     const offer = await placeOffer(app, provider, guizhou.id, {
       market: MARKET,
       gpus: 3,
       pricePerGpuHour: '8.00',
-      availableFrom: new Date(Date.now() + 1_500).toISOString(),
+      availableFrom: new Date(availableFrom).toISOString(),
       minLeaseHours: 1,
     });
     const bid = await placeBid(app, buyer, {
@@ -244,7 +250,11 @@ describe('matching through the API and workers', () => {
     await settled();
     expect((await bidNow(buyer, bid.id)).status).toBe('OPEN');
     // Only the delayed run at the window's opening can fill it now (no sweep runs).
-    const opening = await app.get(JobProducer).queue('matching').getJob(`open-${offer.id}`);
+    const marketId = (await prisma.market.findUniqueOrThrow({ where: { slug: MARKET } })).id;
+    const opening = await app
+      .get(JobProducer)
+      .queue('matching')
+      .getJob(dueJobId(windowRunJobPrefix(marketId), availableFrom));
     expect(opening?.name).toBe('matching.run');
     await bidReaches(buyer, bid.id, 'FILLED', 10_000);
     const [lease] = await leasesOfBid(bid.id);

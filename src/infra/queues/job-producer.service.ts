@@ -9,11 +9,24 @@ export interface EnqueueOptions {
   delay?: number;
 }
 
+/** Instants of delayed jobs are rounded up to this: one job serves all instants of one second. */
+export const DUE_BUCKET_MS = 1_000;
+// A delayed job fired a hair early (another machine's clock) would find nothing due yet.
+const DUE_MARGIN_MS = 250;
+// Job ids of delayed jobs this process added recently, to skip repeating the add.
+const RECENT_DUE_IDS = 10_000;
+
+/** The id of the delayed job that serves instant `at` (epoch ms): its prefix and second. */
+export function dueJobId(prefix: string, at: number): string {
+  return `${prefix}-at-${Math.ceil(at / DUE_BUCKET_MS) * DUE_BUCKET_MS}`;
+}
+
 /** The only way application code adds jobs: typed by the catalogue, options from it. */
 @Injectable()
 export class JobProducer {
   private readonly logger = new Logger(JobProducer.name);
   private readonly queues: Record<QueueName, Queue>;
+  private readonly recentDue = new Set<string>();
 
   constructor(
     @InjectQueue(QUEUE.events) events: Queue,
@@ -43,6 +56,33 @@ export class JobProducer {
     const definition = JOBS[name];
     const jobOptions: JobsOptions = { ...definition.options, ...options };
     return this.queues[definition.queue].add(name, payload, jobOptions);
+  }
+
+  /**
+   * A delayed job for work that handles everything due by its time (a sweep, a market's run),
+   * due at `at` (epoch ms): it fires just after the end of the second `at` falls in, under the id
+   * `dueJobId(prefix, at)`, so every instant of one second shares one job (an order placed later
+   * cannot fall in a second that has passed). An id this process added recently is not added
+   * again, which saves the Redis round trip; the scheduled sweeps remain the backstop. Nothing
+   * when `at` is not ahead of `now`.
+   */
+  async enqueueDue<N extends JobName>(
+    name: N,
+    payload: JobPayloads[N],
+    prefix: string,
+    at: number,
+    now: number,
+  ): Promise<void> {
+    if (!Number.isFinite(at) || at <= now) return;
+    const jobId = dueJobId(prefix, at);
+    if (this.recentDue.has(jobId)) return;
+    const due = Math.ceil(at / DUE_BUCKET_MS) * DUE_BUCKET_MS;
+    await this.enqueue(name, payload, { jobId, delay: due - now + DUE_MARGIN_MS });
+    this.recentDue.add(jobId);
+    if (this.recentDue.size > RECENT_DUE_IDS) {
+      // Sets iterate in insertion order: forget the oldest.
+      this.recentDue.delete(this.recentDue.values().next().value!);
+    }
   }
 
   /**

@@ -109,13 +109,15 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   @Transactional()
   private async relayBatch(): Promise<{ count: number; published: PublishedBatch }> {
-    const events = await this.outbox.systemClaimUnpublished(BATCH);
-    if (events.length === 0) return { count: 0, published: { audience: [], lastPosition: null } };
+    const { events, published } = await this.outbox.systemClaimAndMarkPublished(BATCH, this.clock.now());
+    if (events.length === 0) return { count: 0, published };
     // An event no consumer reads needs no job (a run records three per fill): it stays in the
     // outbox, and the reconciler re-publishes it for a consumer that a later release adds.
     const wanted = events.filter((event) => this.consumers.for(event.type).length > 0);
-    // If the commit below fails after the add, the rows are re-claimed and re-added under the
-    // same job ids: a no-op while the jobs exist, deduplicated by the inbox after that.
+    // Marked published above, but only if this commits: if the add fails the transaction rolls
+    // back and the rows stay unpublished; if the commit fails after the add, the rows are
+    // re-claimed and re-added under the same job ids: a no-op while the jobs exist, deduplicated
+    // by the inbox after that.
     await withTimeout(
       this.producer.enqueueMany(
         'events.deliver',
@@ -123,10 +125,6 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       ),
       ENQUEUE_TIMEOUT_MS,
       'enqueueing outbox events',
-    );
-    const published = await this.outbox.systemMarkPublished(
-      events.map((e) => e.id),
-      this.clock.now(),
     );
     return { count: events.length, published };
   }

@@ -8,7 +8,7 @@ import { eventAudience, EVERYONE } from './domain/event-audience';
 import type { EventType, NewEvent } from './domain/event-catalogue';
 import type { EventEnvelope } from './event-envelope.dto';
 
-// Serialises the relays' publication commits (any constant; 'cxSP'), see systemMarkPublished.
+// Serialises the relays' publication commits (any constant; 'cxSP'), see systemClaimAndMarkPublished.
 const STREAM_POSITION_LOCK = 0x63785350;
 
 interface OutboxRow {
@@ -102,43 +102,45 @@ export class OutboxRepository {
     });
   }
 
-  /** Locks the oldest unpublished events; concurrent relays skip each other's rows. */
-  async systemClaimUnpublished(limit: number): Promise<EventEnvelope[]> {
-    const rows = await this.tx.$queryRaw<OutboxRow[]>`
-      SELECT id, seq, type, aggregate_type, aggregate_id, payload, occurred_at
-      FROM outbox_events
-      WHERE published_at IS NULL
-      ORDER BY seq
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED`;
-    return rows.map(toEnvelope);
-  }
-
   /**
-   * Marks claimed events published and gives them stream positions. The advisory lock is held
-   * until this transaction commits, so a relay that takes positions after another has committed
-   * its own: positions grow in commit order, and a reader that has seen position p has seen
-   * every committed position below it (seq, taken at insert, lacks that property).
+   * Claims the oldest unpublished events (concurrent relays skip each other's rows), marks them
+   * published and gives them stream positions, in one statement; the caller enqueues them before
+   * its transaction commits. The advisory lock is taken before any position and held until the
+   * commit, so a relay that takes positions does so after another has committed its own:
+   * positions grow in commit order, and a reader that has seen position p has seen every
+   * committed position below it (seq, taken at insert, lacks that property).
    */
-  async systemMarkPublished(ids: readonly string[], at: Date): Promise<PublishedBatch> {
-    if (ids.length === 0) return { audience: [], lastPosition: null };
-    await this.tx.$executeRaw`SELECT pg_advisory_xact_lock(${STREAM_POSITION_LOCK}::bigint)`;
-    const rows = await this.tx.$queryRaw<Array<{ position: bigint; audience: string[] }>>`
+  async systemClaimAndMarkPublished(
+    limit: number,
+    at: Date,
+  ): Promise<{ events: EventEnvelope[]; published: PublishedBatch }> {
+    const rows = await this.tx.$queryRaw<Array<OutboxRow & { position: bigint; audience: string[] }>>`
+      WITH locked AS MATERIALIZED (
+        SELECT pg_advisory_xact_lock(${STREAM_POSITION_LOCK}::bigint)),
+      claimed AS MATERIALIZED (
+        SELECT id, seq FROM outbox_events
+        WHERE published_at IS NULL
+        ORDER BY seq
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED),
+      -- Each position is taken from a row joined with the lock's, so after the lock is held.
+      p AS MATERIALIZED (
+        SELECT o.id, nextval('outbox_stream_position') AS position
+        FROM (SELECT c.id FROM claimed c CROSS JOIN locked ORDER BY c.seq) o)
       UPDATE outbox_events e
       SET published_at = ${at}, publish_count = e.publish_count + 1, stream_position = p.position
-      FROM (
-        SELECT o.id, nextval('outbox_stream_position') AS position
-        FROM (SELECT id FROM outbox_events WHERE id = ANY(${[...ids]}::uuid[]) ORDER BY seq) o
-      ) p
+      FROM p
       WHERE e.id = p.id
-      RETURNING e.stream_position AS position, e.audience::text[] AS audience`;
+      RETURNING e.id, e.seq, e.type, e.aggregate_type, e.aggregate_id, e.payload, e.occurred_at,
+                e.stream_position AS position, e.audience::text[] AS audience`;
+    rows.sort((x, y) => (x.seq < y.seq ? -1 : x.seq > y.seq ? 1 : 0));
     const audience = new Set<string>();
     let lastPosition: bigint | null = null;
     for (const row of rows) {
       for (const id of row.audience) audience.add(id);
       if (lastPosition === null || row.position > lastPosition) lastPosition = row.position;
     }
-    return { audience: [...audience], lastPosition };
+    return { events: rows.map(toEnvelope), published: { audience: [...audience], lastPosition } };
   }
 
   /**

@@ -4,13 +4,11 @@ import { JobProducer } from '../../infra/queues/job-producer.service';
 import { EventConsumer, type EventHandler } from '../events/event-consumer';
 import type { EventEnvelope } from '../events/event-envelope.dto';
 
-// A job fired a hair early (another machine's clock) would find nothing due yet.
-const DUE_MARGIN_MS = 250;
-
 /**
  * Brings the lease sweep forward to the instants a lease's life turns on: its provisioning
- * deadline (from `lease.created`) and its end (from `lease.started`). Jobs are keyed by lease
- * and instant, so a repeated delivery adds nothing; the scheduled sweep is the backstop.
+ * deadline (from `lease.created`) and its end (from `lease.started`). The sweep handles every
+ * lease due, so one job per kind and second serves them all (`JobProducer.enqueueDue`), and a
+ * repeated delivery adds nothing; the scheduled sweep is the backstop.
  */
 @EventConsumer({ consumer: 'lease-timers', types: ['lease.created', 'lease.started'] })
 @Injectable()
@@ -24,13 +22,12 @@ export class LeaseTimersConsumer implements EventHandler {
     const field = event.type === 'lease.created' ? 'provisioningDeadline' : 'endsAt';
     const value = event.payload[field];
     const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-    if (!Number.isFinite(at)) return;
-    const delay = at - this.clock.now().getTime();
-    if (delay <= 0) return;
-    await this.producer.enqueue(
+    await this.producer.enqueueDue(
       'leases.sweep',
       { trigger: event.type },
-      { jobId: `${field}-${event.aggregateId}-${at}`, delay: delay + DUE_MARGIN_MS },
+      field,
+      at,
+      this.clock.now().getTime(),
     );
   }
 }

@@ -20,7 +20,12 @@ export const MATCHING_TRIGGERS = [
   'market.resumed',
 ] as const satisfies readonly EventType[];
 
-const DUE_MARGIN_MS = 250;
+/** Delayed sweeps at expiry instants: `dueJobId(EXPIRY_SWEEP_JOB_PREFIX, at)`. */
+export const EXPIRY_SWEEP_JOB_PREFIX = 'expire';
+/** Delayed runs of a market when an offer's window opens: `dueJobId(windowRunJobPrefix(m), at)`. */
+export const windowRunJobPrefix = (marketId: string): string => `open-${marketId}`;
+
+const instant = (at: string | undefined): number => (at === undefined ? Number.NaN : Date.parse(at));
 
 const text = (payload: JsonObject, field: string): string | undefined => {
   const value = payload[field];
@@ -30,7 +35,8 @@ const text = (payload: JsonObject, field: string): string | undefined => {
 /**
  * Turns order, lease, verification and market-resume events into matching runs (orders reach
  * matching only through outbox -> BullMQ). Placement also schedules what time will change: a
- * delayed run when an offer's window opens, and a delayed sweep when a bid or an offer expires.
+ * delayed run when an offer's window opens, and a delayed sweep when a bid or an offer expires,
+ * one job per market (runs) or overall (sweeps) and second (`JobProducer.enqueueDue`).
  * Every job here is safe to add twice, so a repeated delivery only costs a no-op run.
  */
 @EventConsumer({ consumer: 'matching-trigger', types: MATCHING_TRIGGERS })
@@ -57,12 +63,10 @@ export class MatchingTriggerConsumer implements EventHandler {
     const marketId = slug === undefined ? null : await this.marketId(slug);
     if (marketId === null) return;
     await this.requestRun(marketId, event);
-    if (event.type === 'bid.placed') {
-      await this.sweepAt(text(event.payload, 'expiresAt'), `expire-${event.aggregateId}`);
-    }
+    if (event.type === 'bid.placed') await this.sweepAt(text(event.payload, 'expiresAt'));
     if (event.type === 'offer.placed') {
-      await this.runAt(marketId, text(event.payload, 'availableFrom'), `open-${event.aggregateId}`);
-      await this.sweepAt(text(event.payload, 'availableUntil'), `expire-${event.aggregateId}`);
+      await this.runAt(marketId, text(event.payload, 'availableFrom'));
+      await this.sweepAt(text(event.payload, 'availableUntil'));
     }
   }
 
@@ -74,25 +78,26 @@ export class MatchingTriggerConsumer implements EventHandler {
     );
   }
 
-  /** A run when an offer's window opens, if that is still ahead. */
-  private async runAt(marketId: string, at: string | undefined, jobId: string): Promise<void> {
-    const delay = this.delayUntil(at);
-    if (delay > 0)
-      await this.producer.enqueue('matching.run', { marketId, reason: 'window-open' }, { jobId, delay });
+  /** A run when an offer's window opens, if that is still ahead (one per market and second). */
+  private async runAt(marketId: string, at: string | undefined): Promise<void> {
+    await this.producer.enqueueDue(
+      'matching.run',
+      { marketId, reason: 'window-open' },
+      windowRunJobPrefix(marketId),
+      instant(at),
+      this.clock.now().getTime(),
+    );
   }
 
   /** A sweep at an expiry instant, if that is still ahead (a past one is the next sweep's). */
-  private async sweepAt(at: string | undefined, jobId: string): Promise<void> {
-    const delay = this.delayUntil(at);
-    if (delay > 0) await this.producer.enqueue('matching.sweep', { trigger: 'expiry' }, { jobId, delay });
-  }
-
-  private delayUntil(at: string | undefined): number {
-    const instant = at === undefined ? Number.NaN : Date.parse(at);
-    if (!Number.isFinite(instant)) return 0;
-    const ahead = instant - this.clock.now().getTime();
-    // A job fired a hair early (another machine's clock) would find nothing due yet.
-    return ahead > 0 ? ahead + DUE_MARGIN_MS : 0;
+  private async sweepAt(at: string | undefined): Promise<void> {
+    await this.producer.enqueueDue(
+      'matching.sweep',
+      { trigger: 'expiry' },
+      EXPIRY_SWEEP_JOB_PREFIX,
+      instant(at),
+      this.clock.now().getTime(),
+    );
   }
 
   private async marketId(slug: string): Promise<string | null> {

@@ -6,7 +6,9 @@ import {
 } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { Clock } from '../../infra/clock/clock';
+import { AppConfig } from '../../infra/config/app-config';
 import { JobProducer } from '../../infra/queues/job-producer.service';
+import { CoalescedRunner } from '../../shared/coalesced-runner';
 import { LiveEventsBus } from '../events/live-events.bus';
 import { OutboxRepository } from '../events/outbox.repository';
 import { audienceOf, planDeliveries } from './domain/delivery-plan';
@@ -22,16 +24,18 @@ export const DISPATCH_BATCH = 500;
  * one delivery per subscribed endpoint and moves the cursor in one transaction that holds the
  * cursor row's lock, so several workers never dispatch an event twice; the delivery jobs are
  * enqueued after the commit. With no enabled endpoint anywhere a batch is only a cursor move.
- * Woken by the relay's announcement of each published batch; `webhooks.dispatch` runs it on a
- * schedule as the backstop, and the sweep enqueues what a crash after a commit left without a job.
+ * Woken by the relay's announcement of each published batch, at most once per
+ * `WEBHOOK_DISPATCH_MIN_INTERVAL_MS` (every worker hears every announcement, and one pass per
+ * announcement cost each worker a cursor-lock transaction per relay pass); `webhooks.dispatch`
+ * runs it on a schedule as the backstop, and the sweep enqueues what a crash after a commit left
+ * without a job.
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
-  private running: Promise<void> | undefined;
-  private wakeAgain = false;
-  private stopped = false;
+  private readonly runner: CoalescedRunner;
   private unlisten: (() => void) | undefined;
+  private stopping = false;
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -39,7 +43,16 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     private readonly live: LiveEventsBus,
     private readonly producer: JobProducer,
     private readonly clock: Clock,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.runner = new CoalescedRunner(
+      async () => {
+        await this.dispatchPending();
+      },
+      config.env.WEBHOOK_DISPATCH_MIN_INTERVAL_MS,
+      (error) => this.logger.warn(`webhook dispatch: ${error.message}; the scheduled pass retries`),
+    );
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.unlisten = await this.live.listen(() => this.wake());
@@ -48,32 +61,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
 
   // Before the database and Redis close: a pass in flight finishes first.
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
+    this.stopping = true;
     this.unlisten?.();
-    await this.running;
+    await this.runner.stop();
   }
 
-  /** Starts a pass, or asks the running one to go round again: no wake-up is lost. */
+  /** Starts a pass soon, or folds into the next one: no wake-up is lost. */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.wakeAgain = true;
-      return;
-    }
-    this.running = this.runWoken().finally(() => {
-      this.running = undefined;
-    });
-  }
-
-  private async runWoken(): Promise<void> {
-    try {
-      do {
-        this.wakeAgain = false;
-        await this.dispatchPending();
-      } while (this.wakeAgain && !this.stopped);
-    } catch (error) {
-      this.logger.warn(`webhook dispatch: ${(error as Error).message}; the scheduled pass retries`);
-    }
+    this.runner.wake();
   }
 
   /** Dispatches every published event after the cursor; returns the deliveries created. */
@@ -92,7 +87,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         })),
       );
       created += batch.deliveries.length;
-      if (batch.events < DISPATCH_BATCH || this.stopped) return created;
+      if (batch.events < DISPATCH_BATCH || this.stopping) return created;
     }
   }
 
