@@ -9,6 +9,7 @@ import { Client } from 'pg';
 import { Clock } from '../../infra/clock/clock';
 import { AppConfig } from '../../infra/config/app-config';
 import { JobProducer } from '../../infra/queues/job-producer.service';
+import { CoalescedRunner } from '../../shared/coalesced-runner';
 import { EventConsumersRegistry } from './event-consumers.registry';
 import { LiveEventsBus } from './live-events.bus';
 import { OutboxRepository, type PublishedBatch } from './outbox.repository';
@@ -38,8 +39,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private listener: Client | undefined;
   private poll: NodeJS.Timeout | undefined;
   private reconnect: NodeJS.Timeout | undefined;
-  private draining: Promise<void> | undefined;
-  private wakeAgain = false;
+  // No interval: the relay is on every order's way to matching.
+  private readonly runner = new CoalescedRunner(
+    () => this.drain(),
+    0,
+    (error) => this.logger.warn(`outbox relay: ${error.message}; retrying on the next tick`),
+  );
   private stopped = false;
 
   constructor(
@@ -62,7 +67,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.stopped = true;
     clearInterval(this.poll);
     clearTimeout(this.reconnect);
-    await this.draining;
+    await this.runner.stop();
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
@@ -70,40 +75,28 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Starts a drain, or asks the running one to go round again: no wakeup is lost. */
   wake(): void {
-    if (this.stopped) return;
-    if (this.draining) {
-      this.wakeAgain = true;
-      return;
-    }
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-    });
+    this.runner.wake();
   }
 
   /** Publishes until the outbox is empty; for the reconciler and tests. */
   async drainNow(): Promise<void> {
-    await this.draining;
-    await this.drain();
+    await this.runner.idle();
+    await this.drain().catch((error: Error) =>
+      this.logger.warn(`outbox relay: ${error.message}; retrying on the next tick`),
+    );
   }
 
   private async drain(): Promise<void> {
-    try {
-      do {
-        this.wakeAgain = false;
-        await this.clock.sync();
-        let count = BATCH;
-        while (count === BATCH && !this.stopped) {
-          const batch = await this.relayBatch();
-          count = batch.count;
-          // After the commit, so a stream woken by it finds the rows. A lost announcement only
-          // delays streams until their next heartbeat re-read.
-          await this.live
-            .announce(batch.published)
-            .catch((error: Error) => this.logger.warn(`live events announcement: ${error.message}`));
-        }
-      } while (this.wakeAgain && !this.stopped);
-    } catch (error) {
-      this.logger.warn(`outbox relay: ${(error as Error).message}; retrying on the next tick`);
+    await this.clock.sync();
+    let count = BATCH;
+    while (count === BATCH && !this.stopped) {
+      const batch = await this.relayBatch();
+      count = batch.count;
+      // After the commit, so a stream woken by it finds the rows. A lost announcement only
+      // delays streams until their next heartbeat re-read.
+      await this.live
+        .announce(batch.published)
+        .catch((error: Error) => this.logger.warn(`live events announcement: ${error.message}`));
     }
   }
 

@@ -115,14 +115,16 @@ export class OutboxRepository {
     at: Date,
   ): Promise<{ events: EventEnvelope[]; published: PublishedBatch }> {
     const rows = await this.tx.$queryRaw<Array<OutboxRow & { position: bigint; audience: string[] }>>`
-      WITH locked AS MATERIALIZED (
-        SELECT pg_advisory_xact_lock(${STREAM_POSITION_LOCK}::bigint)),
-      claimed AS MATERIALIZED (
+      WITH claimed AS MATERIALIZED (
         SELECT id, seq FROM outbox_events
         WHERE published_at IS NULL
         ORDER BY seq
         LIMIT ${limit}
         FOR UPDATE SKIP LOCKED),
+      -- Only when there is something to publish: every worker's relay wakes on each insert, and
+      -- the ones that find nothing should not queue behind the one that does.
+      locked AS MATERIALIZED (
+        SELECT pg_advisory_xact_lock(${STREAM_POSITION_LOCK}::bigint) FROM (SELECT 1 FROM claimed LIMIT 1) found),
       -- Each position is taken from a row joined with the lock's, so after the lock is held.
       p AS MATERIALIZED (
         SELECT o.id, nextval('outbox_stream_position') AS position
