@@ -14,6 +14,7 @@ import { MaintenanceProcessor } from './maintenance.processor';
 import { MaintenanceScheduler } from './maintenance.scheduler';
 import { OutboxReconciler } from './outbox-reconciler.service';
 import { OutboxRelay } from './outbox-relay.service';
+import { RelayLeadership } from './relay-leadership';
 
 /** The worker side of events: relay, delivery to consumers through the inbox, reconciler. */
 @Module({})
@@ -27,6 +28,7 @@ export class EventsWorkerModule {
         InboxRepository,
         InboxService,
         OutboxRelay,
+        RelayLeadership,
         OutboxReconciler,
         MaintenanceScheduler,
         registerProcessor(EventsProcessor, QUEUE.events, config, 16),

@@ -13,6 +13,7 @@ import { CoalescedRunner } from '../../shared/coalesced-runner';
 import { EventConsumersRegistry } from './event-consumers.registry';
 import { LiveEventsBus } from './live-events.bus';
 import { OutboxRepository, type PublishedBatch } from './outbox.repository';
+import { RELAY_LEADER_RENEW_MS, RelayLeadership } from './relay-leadership';
 
 const BATCH = 500;
 const ENQUEUE_TIMEOUT_MS = 5_000;
@@ -38,6 +39,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly logger = new Logger(OutboxRelay.name);
   private listener: Client | undefined;
   private poll: NodeJS.Timeout | undefined;
+  private renew: NodeJS.Timeout | undefined;
   private reconnect: NodeJS.Timeout | undefined;
   // No interval: the relay is on every order's way to matching.
   private readonly runner = new CoalescedRunner(
@@ -54,9 +56,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly live: LiveEventsBus,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly leadership: RelayLeadership,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.leadership.refresh();
+    this.renew = setInterval(() => void this.leadership.refresh(), RELAY_LEADER_RENEW_MS);
     await this.listen();
     this.poll = setInterval(() => this.wake(), this.config.env.OUTBOX_POLL_INTERVAL_MS);
     this.wake();
@@ -66,8 +71,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.poll);
+    clearInterval(this.renew);
     clearTimeout(this.reconnect);
     await this.runner.stop();
+    await this.leadership.resign();
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
@@ -131,7 +138,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       if (this.listener === client) this.listener = undefined;
       if (!this.stopped) this.reconnect = setTimeout(() => void this.listen(), 1_000);
     };
-    client.on('notification', () => this.wake());
+    client.on('notification', () => {
+      if (this.leadership.isLeader) this.wake();
+    });
     client.on('error', (error) => {
       this.logger.warn(`outbox listener: ${error.message}; polling until it reconnects`);
       retry();
