@@ -11,6 +11,12 @@ import type { EventEnvelope } from '../../src/modules/events/event-envelope.dto'
 import { OutboxReconciler } from '../../src/modules/events/outbox-reconciler.service';
 import { OutboxRelay } from '../../src/modules/events/outbox-relay.service';
 import { OutboxService } from '../../src/modules/events/outbox.service';
+import {
+  RELAY_LEADER_RENEW_MS,
+  RELAY_LEADER_TTL_MS,
+  RelayLeadership,
+} from '../../src/modules/events/relay-leadership';
+import { RedisService } from '../../src/infra/redis/redis.service';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 
@@ -171,4 +177,34 @@ describe('outbox -> BullMQ -> inbox (real PostgreSQL and Redis)', () => {
     expect(failed?.failedReason).toMatch(/invalid payload/);
     expect(failed?.attemptsStarted).toBe(1);
   });
+
+  it('lets one relay answer notifications; another still publishes by polling, and takes over a lapsed lease', async () => {
+    const ours = module.get(RelayLeadership);
+    expect(ours.isLeader).toBe(true);
+    // A second worker's relay on the same Redis cannot lead while ours renews.
+    const other = new RelayLeadership(module.get(RedisService));
+    expect(await other.refresh()).toBe(false);
+
+    // Ours steps down and the other takes the lease: no relay in this process answers NOTIFY,
+    // yet the poll (OUTBOX_POLL_INTERVAL_MS) still publishes and delivers.
+    // (Ours renews every RELAY_LEADER_RENEW_MS and may retake it in between: try again then.)
+    await waitFor('the other relay to lead', async () => {
+      await ours.resign();
+      return (await other.refresh()) ? true : undefined;
+    });
+    expect(await ours.refresh()).toBe(false);
+    const event = await recordEvent('offer-leader');
+    await waitFor('the consumer effect by polling', async () =>
+      (await effects(event.id)) === 1 ? true : undefined,
+    );
+
+    // The other stops renewing (a killed worker): after its lease lapses ours takes it back on a
+    // renewal of its own, with nothing else happening.
+    await waitFor(
+      'our relay to lead again',
+      () => Promise.resolve(ours.isLeader ? true : undefined),
+      RELAY_LEADER_TTL_MS + 3 * RELAY_LEADER_RENEW_MS,
+    );
+    expect(await other.refresh()).toBe(false);
+  }, 30_000);
 });

@@ -31,8 +31,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 /**
  * Publishes committed outbox rows to BullMQ with the event id as job id. Woken by the insert
- * trigger's NOTIFY; a poll covers lost notifications and a dropped LISTEN connection. Several
- * relays (one per worker process) skip each other's rows.
+ * trigger's NOTIFY on the one relay that leads (RelayLeadership); a poll on every relay covers
+ * lost notifications, a dropped LISTEN connection and a leader that died. Several relays (one
+ * per worker process) skip each other's rows.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -138,6 +139,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       if (this.listener === client) this.listener = undefined;
       if (!this.stopped) this.reconnect = setTimeout(() => void this.listen(), 1_000);
     };
+    // Only the leader answers notifications; the others poll (RelayLeadership).
     client.on('notification', () => {
       if (this.leadership.isLeader) this.wake();
     });
