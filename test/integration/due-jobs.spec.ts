@@ -1,5 +1,6 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { AppModule } from '../../src/app/app.module';
+import { Clock } from '../../src/infra/clock/clock';
 import { DUE_BUCKET_MS, dueJobId, JobProducer } from '../../src/infra/queues/job-producer.service';
 import { testConfig } from '../support/test-env';
 
@@ -7,6 +8,7 @@ import { testConfig } from '../support/test-env';
 describe('JobProducer.enqueueDue', () => {
   let module: TestingModule;
   let producer: JobProducer;
+  let clock: Clock;
   const prefix = `due-test-${process.pid}`;
 
   beforeAll(async () => {
@@ -16,6 +18,7 @@ describe('JobProducer.enqueueDue', () => {
     }).compile();
     await module.init();
     producer = module.get(JobProducer);
+    clock = module.get(Clock);
   });
 
   afterAll(async () => {
@@ -30,12 +33,12 @@ describe('JobProducer.enqueueDue', () => {
     (await producer.queue('matching').getDelayed()).filter((job) => job.id?.startsWith(prefix));
 
   it('shares one job among the instants of one second, and fires after the second ends', async () => {
-    const now = Date.now();
+    const now = clock.now().getTime();
     // Two instants in one second, well ahead, and one in the next second.
     const second = (Math.floor(now / DUE_BUCKET_MS) + 60) * DUE_BUCKET_MS;
     const instants = [second + 10, second + 990, second + 500, second + DUE_BUCKET_MS + 1];
     for (const at of instants) {
-      await producer.enqueueDue('matching.sweep', { trigger: 'test' }, prefix, at, now);
+      await producer.enqueueDue('matching.sweep', { trigger: 'test' }, prefix, at);
     }
     const jobs = await jobsOfPrefix();
     expect(jobs.map((job) => job.id).sort()).toEqual(
@@ -52,11 +55,11 @@ describe('JobProducer.enqueueDue', () => {
   });
 
   it('adds nothing for an instant that is not ahead, or not a time', async () => {
-    const now = Date.now();
+    const now = clock.now().getTime();
     const before = (await jobsOfPrefix()).length;
-    await producer.enqueueDue('matching.sweep', { trigger: 'test' }, prefix, now - 1, now);
-    await producer.enqueueDue('matching.sweep', { trigger: 'test' }, prefix, now, now);
-    await producer.enqueueDue('matching.sweep', { trigger: 'test' }, prefix, Number.NaN, now);
+    await producer.enqueueDue('matching.sweep', { trigger: 'test' }, prefix, now - 1);
+    await producer.enqueueDue('matching.sweep', { trigger: 'test' }, prefix, now);
+    await producer.enqueueDue('matching.sweep', { trigger: 'test' }, prefix, Number.NaN);
     expect((await jobsOfPrefix()).length).toBe(before);
   });
 });

@@ -58,6 +58,10 @@ describe('settlement crash: workers SIGKILLed while thousands of periods settle'
       // job taken as stalled three times is failed by BullMQ and its lease flagged for an admin.
       JOB_LOCK_DURATION_MS: '5000',
       JOB_STALLED_INTERVAL_MS: '1000',
+      // A job in flight on a killed worker counts as stalled once per kill, and BullMQ fails a job
+      // stalled more than this (the product's default is 2: a job that keeps killing its worker is
+      // poison). The kills here are the test's, not the job's: no job may be failed by them alone.
+      JOB_MAX_STALLED_COUNT: String(KILLS + 1),
       SETTLEMENT_SWEEP_INTERVAL_MS: '250',
       LEASE_SWEEP_INTERVAL_MS: '250',
       MATCHING_SWEEP_INTERVAL_MS: '2000',

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Job, JobsOptions, Queue } from 'bullmq';
+import { Clock } from '../clock/clock';
 import { JOBS, QUEUE, type JobName, type JobPayloads, type QueueName } from './job-catalogue';
 
 export interface EnqueueOptions {
@@ -36,6 +37,7 @@ export class JobProducer {
     @InjectQueue(QUEUE.settlement) settlement: Queue,
     @InjectQueue(QUEUE.webhooks) webhooks: Queue,
     @InjectQueue(QUEUE.stats) stats: Queue,
+    private readonly clock: Clock,
   ) {
     this.queues = { events, maintenance, matching, leases, settlement, webhooks, stats };
     for (const queue of Object.values(this.queues)) {
@@ -64,15 +66,15 @@ export class JobProducer {
    * `dueJobId(prefix, at)`, so every instant of one second shares one job (an order placed later
    * cannot fall in a second that has passed). An id this process added recently is not added
    * again, which saves the Redis round trip; the scheduled sweeps remain the backstop. Nothing
-   * when `at` is not ahead of `now`.
+   * when `at` is not ahead of the clock's now (the caller has synced it for its job).
    */
   async enqueueDue<N extends JobName>(
     name: N,
     payload: JobPayloads[N],
     prefix: string,
     at: number,
-    now: number,
   ): Promise<void> {
+    const now = this.clock.now().getTime();
     if (!Number.isFinite(at) || at <= now) return;
     const jobId = dueJobId(prefix, at);
     if (this.recentDue.has(jobId)) return;

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../../infra/clock/clock';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { EventConsumer, type EventHandler } from '../events/event-consumer';
 import type { EventEnvelope } from '../events/event-envelope.dto';
@@ -13,21 +12,12 @@ import type { EventEnvelope } from '../events/event-envelope.dto';
 @EventConsumer({ consumer: 'lease-timers', types: ['lease.created', 'lease.started'] })
 @Injectable()
 export class LeaseTimersConsumer implements EventHandler {
-  constructor(
-    private readonly producer: JobProducer,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly producer: JobProducer) {}
 
   async handle(event: EventEnvelope): Promise<void> {
     const field = event.type === 'lease.created' ? 'provisioningDeadline' : 'endsAt';
     const value = event.payload[field];
     const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-    await this.producer.enqueueDue(
-      'leases.sweep',
-      { trigger: event.type },
-      field,
-      at,
-      this.clock.now().getTime(),
-    );
+    await this.producer.enqueueDue('leases.sweep', { trigger: event.type }, field, at);
   }
 }

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../../infra/clock/clock';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import type { EventType, JsonObject } from '../events/domain/event-catalogue';
 import { EventConsumer, type EventHandler } from '../events/event-consumer';
@@ -48,7 +47,6 @@ export class MatchingTriggerConsumer implements EventHandler {
   constructor(
     private readonly repository: MatchingRepository,
     private readonly producer: JobProducer,
-    private readonly clock: Clock,
   ) {}
 
   async handle(event: EventEnvelope): Promise<void> {
@@ -85,7 +83,6 @@ export class MatchingTriggerConsumer implements EventHandler {
       { marketId, reason: 'window-open' },
       windowRunJobPrefix(marketId),
       instant(at),
-      this.clock.now().getTime(),
     );
   }
 
@@ -96,7 +93,6 @@ export class MatchingTriggerConsumer implements EventHandler {
       { trigger: 'expiry' },
       EXPIRY_SWEEP_JOB_PREFIX,
       instant(at),
-      this.clock.now().getTime(),
     );
   }
 
