@@ -3,6 +3,8 @@
  * open loop, until matching no longer keeps up. Prints the sustained rate, the accept and
  * order-to-lease latencies at half of it, and pgbench's TPC-B figure on the same PostgreSQL in
  * the same run, with the ratios the issue asks for. Nothing here is asserted: it measures.
+ * During the latency step a one-row durable commit every 50 ms on the same PostgreSQL measures
+ * the floor under those latencies (the disk's flush time), printed beside them per 5 s.
  *
  * Sustained rate: the highest open-loop rate at which, for a whole step, the oldest accepted
  * order still unmatched stays under 1 s, the backlog drains within 5 s after the step, and the
@@ -15,7 +17,7 @@
  * under `node --cpu-prof`, writing their profiles there).
  */
 import { spawnSync } from 'node:child_process';
-import type { Client } from 'pg';
+import { Client } from 'pg';
 import { admin, cpuMs, ensureBuild, Exchange, order, out, SERVER, waitFor, type Tenant } from './exchange';
 
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 60);
@@ -45,6 +47,8 @@ interface StepResult {
   accepts: [number, number][];
   startedAt: Date;
   endedAt: Date;
+  /** [ms since the step began, ms] per durable commit of the CommitProbe, when one ran. */
+  commits: [number, number][];
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -118,6 +122,46 @@ async function orderToLease(db: Client, from: Date, to: Date): Promise<{ at: Dat
 }
 
 /**
+ * The floor under every latency here: one durable one-row INSERT (its own transaction, so a WAL
+ * flush) every 50 ms on the same PostgreSQL while the latency step runs. An accept commits once,
+ * so no accept can beat this machine's commit time; a slow disk flush shows up in both.
+ */
+class CommitProbe {
+  readonly samples: [number, number][] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(
+    private readonly db: Client,
+    private readonly begin: number,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.db.query(
+      'CREATE TABLE IF NOT EXISTS bench_commit_probe (id bigserial PRIMARY KEY, at timestamptz NOT NULL)',
+    );
+    this.timer = setInterval(() => {
+      // One at a time: a stalled flush delays the next sample instead of piling them up.
+      if (this.busy) return;
+      this.busy = true;
+      const t0 = performance.now();
+      this.db
+        .query('INSERT INTO bench_commit_probe (at) VALUES (now())')
+        .then(() => this.samples.push([t0 - this.begin, performance.now() - t0]))
+        .catch(() => undefined)
+        .finally(() => {
+          this.busy = false;
+        });
+    }, 50);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await waitFor('the commit probe', async () => Promise.resolve(!this.busy), 60_000);
+  }
+}
+
+/**
  * Open loop at `rate` orders/s for `seconds`: sends on schedule whatever the answers, an offer
  * of 4 GPUs and then a bid of 4 GPUs that crosses it, spread over tenants and markets.
  */
@@ -127,6 +171,7 @@ async function step(
   buyers: Tenant[],
   rate: number,
   seconds: number,
+  probeDb?: Client,
 ): Promise<StepResult> {
   const { db } = exchange;
   const accepts: [number, number][] = [];
@@ -137,6 +182,8 @@ async function step(
   let maxOldest = 0;
   const startedAt = new Date();
   const begin = performance.now();
+  const probe = probeDb === undefined ? undefined : new CommitProbe(probeDb, begin);
+  await probe?.start();
   // Whole pairs: an offer left without its bid would rest and read as a backlog.
   const total = 2 * Math.round((rate * seconds) / 2);
   const send = (i: number): void => {
@@ -178,6 +225,7 @@ async function step(
   await waitFor('answers', async () => Promise.resolve(inFlight === 0), 60_000);
   const endedAt = new Date();
   clearInterval(sampler);
+  await probe?.stop();
   maxOldest = Math.max(maxOldest, await oldestUnmatchedMs(db, startedAt));
   const drainStart = performance.now();
   let drainedMs: number | null = null;
@@ -199,6 +247,7 @@ async function step(
     accepts,
     startedAt,
     endedAt,
+    commits: probe?.samples ?? [],
   };
 }
 
@@ -228,17 +277,21 @@ function timeline(r: StepResult, toLease: { at: Date; ms: number }[]): void {
     Math.min(buckets - 1, Math.max(0, Math.floor(ms / TIMELINE_BUCKET_MS)));
   const accept: number[][] = Array.from({ length: buckets }, () => []);
   const lease: number[][] = Array.from({ length: buckets }, () => []);
+  const commit: number[][] = Array.from({ length: buckets }, () => []);
   for (const [at, ms] of r.accepts) accept[bucketOf(at)]!.push(ms);
+  for (const [at, ms] of r.commits) commit[bucketOf(at)]!.push(ms);
   for (const { at, ms } of toLease) lease[bucketOf(at.getTime() - r.startedAt.getTime())]!.push(ms);
   const figures = (values: number[]): string => {
     const sorted = [...values].sort((a, b) => a - b);
     const f = (p: number): string => percentile(sorted, p).toFixed(0).padStart(5);
     return `${f(50)} ${f(99)} ${f(100)}`;
   };
-  out('  from s | accept p50   p99   max | to lease p50   p99   max');
+  out('  from s | accept p50   p99   max | to lease p50   p99   max | commit p50   p99   max');
   for (let i = 0; i < buckets; i += 1) {
     const from = ((i * TIMELINE_BUCKET_MS) / 1000).toFixed(0).padStart(6);
-    out(`  ${from} |      ${figures(accept[i]!)} |        ${figures(lease[i]!)}`);
+    out(
+      `  ${from} |      ${figures(accept[i]!)} |        ${figures(lease[i]!)} |      ${figures(commit[i]!)}`,
+    );
   }
 }
 
@@ -302,7 +355,11 @@ async function main(): Promise<void> {
     const fresh = await exchange.tenants(TENANTS);
     const cpu = (): number[] => [exchange.api!, ...exchange.workers].map((child) => cpuMs(child.pid!));
     const cpuBefore = cpu();
-    const latency = await step(exchange, fresh.providers, fresh.buyers, half, STEP_SECONDS);
+    const probeDb = new Client({ connectionString: `${SERVER}/${DATABASE}` });
+    await probeDb.connect();
+    const latency = await step(exchange, fresh.providers, fresh.buyers, half, STEP_SECONDS, probeDb).finally(
+      () => probeDb.end(),
+    );
     const cpuPerOrder = cpu().map((ms, i) => (ms - cpuBefore[i]!) / latency.sent);
     const toLease = await orderToLease(db, latency.startedAt, latency.endedAt);
     const toLeaseMs = toLease.map(({ ms }) => ms).sort((a, b) => a - b);
@@ -313,6 +370,11 @@ async function main(): Promise<void> {
           .slice(1)
           .map((ms) => ms.toFixed(2))
           .join(' + ')} ms`,
+    );
+    const commitMs = latency.commits.map(([, ms]) => ms).sort((a, b) => a - b);
+    out(
+      `durable one-row commit on the same PostgreSQL meanwhile (every 50 ms, ${commitMs.length} samples): ` +
+        `p50 ${percentile(commitMs, 50).toFixed(1)} p99 ${percentile(commitMs, 99).toFixed(1)} max ${percentile(commitMs, 100).toFixed(1)} ms`,
     );
     timeline(latency, toLease);
     out('');
@@ -327,6 +389,9 @@ async function main(): Promise<void> {
     const p99Accept = percentile(latency.acceptMs, 99);
     out(
       `| accept p50 / p99 at ${half}/s | ${percentile(latency.acceptMs, 50).toFixed(1)} / ${p99Accept.toFixed(1)} ms | p99 < 50 ms | ${p99Accept < 50 ? 'yes' : 'no'} |`,
+    );
+    out(
+      `| floor: one-row commit p50 / p99 meanwhile | ${percentile(commitMs, 50).toFixed(1)} / ${percentile(commitMs, 99).toFixed(1)} ms | (none: the disk's) | |`,
     );
     const p99Lease = percentile(toLeaseMs, 99);
     out(
