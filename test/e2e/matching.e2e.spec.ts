@@ -7,6 +7,7 @@ import {
   EXPIRY_SWEEP_JOB_PREFIX,
   windowRunJobPrefix,
 } from '../../src/modules/matching/matching-trigger.consumer';
+import { LEASE_DEADLINE_JOB_PREFIX } from '../../src/modules/leases/lease-timers.consumer';
 import { OrganisationsAdminService } from '../../src/modules/organisations/organisations.admin.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
@@ -140,6 +141,14 @@ describe('matching through the API and workers', () => {
     });
     const deadline = lease!.provisioningDeadline.getTime() - lease!.createdAt.getTime();
     expect(deadline).toBe(15 * 60_000);
+    // The run that made it brought the lease sweep forward to that deadline (no lease.created consumer).
+    const timer = await waitFor('the provisioning-deadline sweep', async () =>
+      app
+        .get(JobProducer)
+        .queue('leases')
+        .getJob(dueJobId(LEASE_DEADLINE_JOB_PREFIX, lease!.provisioningDeadline.getTime())),
+    );
+    expect(timer.name).toBe('leases.sweep');
 
     const offerNow = await http().get(`/v1/offers/${offer.id}`).set(provider.auth).expect(200);
     expect(offerNow.body).toMatchObject({ gpus: 8, leasedGpus: 4, status: 'PARTIALLY_FILLED' });

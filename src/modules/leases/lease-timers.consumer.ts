@@ -3,21 +3,25 @@ import { JobProducer } from '../../infra/queues/job-producer.service';
 import { EventConsumer, type EventHandler } from '../events/event-consumer';
 import type { EventEnvelope } from '../events/event-envelope.dto';
 
+/** Delayed lease sweeps at provisioning deadlines: `dueJobId(LEASE_DEADLINE_JOB_PREFIX, at)`. */
+export const LEASE_DEADLINE_JOB_PREFIX = 'provisioningDeadline';
+/** Delayed lease sweeps at lease ends: `dueJobId(LEASE_END_JOB_PREFIX, at)`. */
+export const LEASE_END_JOB_PREFIX = 'endsAt';
+
 /**
- * Brings the lease sweep forward to the instants a lease's life turns on: its provisioning
- * deadline (from `lease.created`) and its end (from `lease.started`). The sweep handles every
- * lease due, so one job per kind and second serves them all (`JobProducer.enqueueDue`), and a
- * repeated delivery adds nothing; the scheduled sweep is the backstop.
+ * Brings the lease sweep forward to a lease's end (from `lease.started`). The sweep handles every
+ * lease due, so one job per second of such instants serves them all (`JobProducer.enqueueDue`),
+ * and a repeated delivery adds nothing; the scheduled sweep is the backstop. The provisioning
+ * deadline is scheduled by the matching run that creates the lease, right after its commit.
  */
-@EventConsumer({ consumer: 'lease-timers', types: ['lease.created', 'lease.started'] })
+@EventConsumer({ consumer: 'lease-timers', types: ['lease.started'] })
 @Injectable()
 export class LeaseTimersConsumer implements EventHandler {
   constructor(private readonly producer: JobProducer) {}
 
   async handle(event: EventEnvelope): Promise<void> {
-    const field = event.type === 'lease.created' ? 'provisioningDeadline' : 'endsAt';
-    const value = event.payload[field];
+    const value = event.payload.endsAt;
     const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-    await this.producer.enqueueDue('leases.sweep', { trigger: event.type }, field, at);
+    await this.producer.enqueueDue('leases.sweep', { trigger: event.type }, LEASE_END_JOB_PREFIX, at);
   }
 }

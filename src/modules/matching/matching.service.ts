@@ -8,6 +8,7 @@ import { JobProducer } from '../../infra/queues/job-producer.service';
 import { formatMoney } from '../../shared/money';
 import type { NewEvent } from '../events/domain/event-catalogue';
 import { OutboxService } from '../events/outbox.service';
+import { LEASE_DEADLINE_JOB_PREFIX } from '../leases/lease-timers.consumer';
 import { matchMarket, type MarketRun } from './domain/match-market';
 import { leasesOf, pairKey, type LeaseTerms, type RunBook } from './domain/run-book';
 import { FundsPort } from './funds.port';
@@ -127,7 +128,8 @@ export class MatchingService implements BeforeApplicationShutdown {
       const run = matchMarket(book.bids, book.offers, now.getTime());
       if (run.fills.length === 0) return stale ? { kind: 'stale' } : { kind: 'nothing-to-fill' };
       try {
-        const epoch = await this.commit(book, run);
+        const { epoch, provisioningDeadline } = await this.commit(book, run);
+        await this.scheduleProvisioningSweep(provisioningDeadline);
         const gpus = run.fills.reduce((sum, fill) => sum + fill.gpus, 0);
         return { kind: 'committed', epoch, fills: run.fills.length, gpus };
       } catch (error) {
@@ -148,6 +150,22 @@ export class MatchingService implements BeforeApplicationShutdown {
     throw new Error(`market ${marketId}: ${READ_ATTEMPTS} commits in a row were refused`);
   }
 
+  /**
+   * Brings the lease sweep forward to the provisioning deadline of the leases just committed (one
+   * instant per commit; one delayed job per second of them, `JobProducer.enqueueDue`). After the
+   * commit, so a crash in between only leaves those leases to the scheduled lease sweep
+   * (`LEASE_SWEEP_INTERVAL_MS`); a failed add is logged for the same reason, not retried.
+   */
+  private async scheduleProvisioningSweep(deadline: number): Promise<void> {
+    await this.producer
+      .enqueueDue('leases.sweep', { trigger: 'provisioning-deadline' }, LEASE_DEADLINE_JOB_PREFIX, deadline)
+      .catch((error: Error) =>
+        this.logger.warn(
+          `provisioning-deadline sweep not scheduled (the lease sweep is the backstop): ${error.message}`,
+        ),
+      );
+  }
+
   // One snapshot for the epoch and both sides of the book.
   private async readBook(marketId: string, now: Date): Promise<RunBook | null> {
     return this.txHost.withTransaction(Propagation.RequiresNew, { isolationLevel: 'RepeatableRead' }, () =>
@@ -160,7 +178,10 @@ export class MatchingService implements BeforeApplicationShutdown {
    * a commit that waited on a lock or a paused process re-checks expiry and windows as of now.
    */
   @Transactional(Propagation.RequiresNew)
-  private async commit(book: RunBook, run: MarketRun): Promise<bigint> {
+  private async commit(
+    book: RunBook,
+    run: MarketRun,
+  ): Promise<{ epoch: bigint; provisioningDeadline: number }> {
     await this.clock.sync();
     const now = this.clock.now();
     await this.repository.systemBoundCommitLocks();
@@ -213,7 +234,8 @@ export class MatchingService implements BeforeApplicationShutdown {
       ...filledBids.map((bid) => orderFilled(book, 'bid', bid, run.bidsFilled, leases)),
       ...leasedOffers.map((offer) => orderFilled(book, 'offer', offer, run.offersTaken, leases)),
     ]);
-    return epoch;
+    // Every lease of one commit has the same deadline: the commit's instant plus the window.
+    return { epoch, provisioningDeadline: Math.max(...terms.map((term) => term.provisioningDeadline)) };
   }
 }
 
