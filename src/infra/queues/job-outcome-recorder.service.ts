@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
@@ -8,8 +8,6 @@ import { JobOutcomes } from './job-outcomes.service';
 /** Counts every job outcome of this worker process's BullMQ workers into JobOutcomes. */
 @Injectable()
 export class JobOutcomeRecorder implements OnApplicationBootstrap {
-  private readonly logger = new Logger(JobOutcomeRecorder.name);
-
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly outcomes: JobOutcomes,
@@ -29,10 +27,8 @@ export class JobOutcomeRecorder implements OnApplicationBootstrap {
     }
   }
 
-  // A metric is never worth failing or delaying a job for: log and go on.
+  // A metric is never worth failing or delaying a job for: gathered here, sent in batches.
   private count(queue: string, name: string, outcome: JobOutcome): void {
-    this.outcomes.record(queue, name, outcome).catch((error: unknown) => {
-      this.logger.warn(`job outcome not counted (${name} ${outcome}): ${(error as Error).message}`);
-    });
+    this.outcomes.record(queue, name, outcome);
   }
 }

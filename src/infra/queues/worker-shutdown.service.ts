@@ -2,11 +2,12 @@ import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/comm
 import { DiscoveryService } from '@nestjs/core';
 import { WorkerHost } from '@nestjs/bullmq';
 import { AppConfig } from '../config/app-config';
+import { JobOutcomes } from './job-outcomes.service';
 
 /**
- * Drains active jobs for a bounded grace before Nest closes the rest. A job cut off by the
- * deadline keeps its lock until it expires; BullMQ's stall handling then re-runs it, which is
- * safe because every job is idempotent.
+ * Drains active jobs for a bounded grace before Nest closes the rest, then sends the job outcome
+ * counts still gathered. A job cut off by the deadline keeps its lock until it expires; BullMQ's
+ * stall handling then re-runs it, which is safe because every job is idempotent.
  */
 @Injectable()
 export class WorkerShutdown implements BeforeApplicationShutdown {
@@ -15,6 +16,7 @@ export class WorkerShutdown implements BeforeApplicationShutdown {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly config: AppConfig,
+    private readonly outcomes: JobOutcomes,
   ) {}
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -38,5 +40,9 @@ export class WorkerShutdown implements BeforeApplicationShutdown {
     } else {
       this.logger.warn(`jobs still active after ${grace} ms; stall handling will re-run them`);
     }
+    // The outcomes of the jobs just drained, before Redis closes (onApplicationShutdown).
+    await this.outcomes
+      .flush()
+      .catch((error: Error) => this.logger.warn(`job outcomes not counted: ${error.message}`));
   }
 }
