@@ -3,8 +3,9 @@
  * open loop, until matching no longer keeps up. Prints the sustained rate, the accept and
  * order-to-lease latencies at half of it, and pgbench's TPC-B figure on the same PostgreSQL in
  * the same run, with the ratios the issue asks for. Nothing here is asserted: it measures.
- * During the latency step a one-row durable commit every 50 ms on the same PostgreSQL measures
- * the floor under those latencies (the disk's flush time), printed beside them per 5 s.
+ * During every step a one-row durable commit every 50 ms on the same PostgreSQL measures the
+ * floor under its latencies (the disk's flush time), printed beside them (per 5 s in the
+ * latency step).
  *
  * Sustained rate: the highest open-loop rate at which, for a whole step, the oldest accepted
  * order still unmatched stays under 1 s, the backlog drains within 5 s after the step, and the
@@ -24,7 +25,7 @@ const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 60);
 const START_RATE = Number(process.env.BENCH_START_RATE ?? 40);
 const RATE_FACTOR = Number(process.env.BENCH_RATE_FACTOR ?? 1.4);
 const MAX_STEPS = Number(process.env.BENCH_MAX_STEPS ?? 8);
-const ONLY_RATE = process.env.BENCH_ONLY_RATE === undefined ? undefined : Number(process.env.BENCH_ONLY_RATE);
+const ONLY_RATE = process.env.BENCH_ONLY_RATE ? Number(process.env.BENCH_ONLY_RATE) : undefined;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
@@ -162,6 +163,28 @@ class CommitProbe {
 }
 
 /**
+ * Cancels, through the API as their owners, the orders an overloaded step left resting (their
+ * partner was refused). Left alone, a resting bid takes a later step's offer and leaves that
+ * offer's own bid unmatched, which reads as that step's backlog. Answers how many it cancelled.
+ */
+async function cancelResting(exchange: Exchange, owners: ReadonlyMap<string, Tenant>): Promise<number> {
+  const { rows } = await exchange.db.query<{ kind: 'bids' | 'offers'; id: string; organisation_id: string }>(
+    `SELECT 'bids' AS kind, id, organisation_id FROM bids WHERE status IN ('OPEN', 'PARTIALLY_FILLED')
+     UNION ALL
+     SELECT 'offers', id, organisation_id FROM offers WHERE status IN ('OPEN', 'PARTIALLY_FILLED')`,
+  );
+  for (const row of rows) {
+    const owner = owners.get(row.organisation_id);
+    if (owner === undefined)
+      throw new Error(`resting ${row.kind} ${row.id} of an organisation the bench did not make`);
+    const res = await exchange.post(`/v1/${row.kind}/${row.id}/cancel`, {}, owner);
+    if (res.status !== 200)
+      throw new Error(`cancelling ${row.kind} ${row.id}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return rows.length;
+}
+
+/**
  * Open loop at `rate` orders/s for `seconds`: sends on schedule whatever the answers, an offer
  * of 4 GPUs and then a bid of 4 GPUs that crosses it, spread over tenants and markets.
  */
@@ -258,6 +281,8 @@ const sustained = (r: StepResult): boolean =>
   r.errors <= r.sent * 0.005 &&
   percentile(r.acceptMs, 99) < 1_000;
 
+const commitsOf = (r: StepResult): number[] => r.commits.map(([, ms]) => ms).sort((a, b) => a - b);
+
 function describe(r: StepResult): string {
   return [
     `${r.rate.toFixed(0).padStart(5)} orders/s`,
@@ -266,6 +291,7 @@ function describe(r: StepResult): string {
     `oldest unmatched max ${r.maxOldestUnmatchedMs.toFixed(0)} ms`,
     `drained ${r.drainedMs === null ? 'no (> 5 s)' : `${r.drainedMs.toFixed(0)} ms`}`,
     `accept p50 ${percentile(r.acceptMs, 50).toFixed(1)} p99 ${percentile(r.acceptMs, 99).toFixed(1)} ms`,
+    `commit floor p99 ${percentile(commitsOf(r), 99).toFixed(1)} max ${percentile(commitsOf(r), 100).toFixed(1)} ms`,
     sustained(r) ? 'SUSTAINED' : 'not sustained',
   ].join(' | ');
 }
@@ -314,6 +340,7 @@ async function main(): Promise<void> {
     await admin((client) => client.query(`DROP DATABASE IF EXISTS ${PGBENCH_DATABASE} WITH (FORCE)`));
   }
 
+  const probeDb = new Client({ connectionString: `${SERVER}/${DATABASE}` });
   const exchange = new Exchange({
     database: DATABASE,
     port: PORT,
@@ -323,18 +350,27 @@ async function main(): Promise<void> {
   try {
     await exchange.start();
     const { db } = exchange;
+    // Its own connection: the step's sampler queries on `db` would queue a commit behind them.
+    await probeDb.connect();
     // Fresh tenants for every step: a FILLED offer stays live until its lease ends (1 h), and an
     // organisation may have 1,000 live orders, so one set of providers would hit that cap after
     // about 8,000 offers and the step would measure refusals, not the exchange.
     const warm = await exchange.tenants(TENANTS);
+    const owners = new Map<string, Tenant>();
+    const own = (made: { providers: Tenant[]; buyers: Tenant[] }): void => {
+      for (const tenant of [...made.providers, ...made.buyers]) owners.set(tenant.organisationId, tenant);
+    };
+    own(warm);
     // Warm-up: JIT, connection pools, prepared query plans.
     await step(exchange, warm.providers, warm.buyers, ONLY_RATE ?? START_RATE, WARMUP_SECONDS);
 
     let best: StepResult | undefined;
     let rate = START_RATE;
     for (let i = 0; ONLY_RATE === undefined && i < MAX_STEPS; i += 1) {
-      const { providers, buyers } = await exchange.tenants(TENANTS);
-      const result = await step(exchange, providers, buyers, rate, STEP_SECONDS);
+      const made = await exchange.tenants(TENANTS);
+      own(made);
+      const { providers, buyers } = made;
+      const result = await step(exchange, providers, buyers, rate, STEP_SECONDS, probeDb);
       out(`step ${i + 1}: ${describe(result)}`);
       if (!sustained(result)) break;
       best = result;
@@ -349,17 +385,18 @@ async function main(): Promise<void> {
     // An overloaded last step leaves a backlog; the latency run starts once matching is idle.
     // Requests refused in that step (errors) leave one side of a pair resting with nothing to
     // cross, so "no open order" never comes: idle means the book and the leases stop changing.
+    // Those orders are then cancelled, or they would take the latency step's orders.
     const leftover = await waitForIdle(db, 180_000);
-    if (leftover > 0) out(`after the last step: ${leftover} orders rest whose partner was refused`);
+    if (leftover > 0) {
+      const cancelled = await cancelResting(exchange, owners);
+      await waitForIdle(db, 60_000);
+      out(`after the last step: ${leftover} orders rested whose partner was refused; cancelled ${cancelled}`);
+    }
     const half = ONLY_RATE ?? Math.max(1, Math.round(best!.rate / 2));
     const fresh = await exchange.tenants(TENANTS);
     const cpu = (): number[] => [exchange.api!, ...exchange.workers].map((child) => cpuMs(child.pid!));
     const cpuBefore = cpu();
-    const probeDb = new Client({ connectionString: `${SERVER}/${DATABASE}` });
-    await probeDb.connect();
-    const latency = await step(exchange, fresh.providers, fresh.buyers, half, STEP_SECONDS, probeDb).finally(
-      () => probeDb.end(),
-    );
+    const latency = await step(exchange, fresh.providers, fresh.buyers, half, STEP_SECONDS, probeDb);
     const cpuPerOrder = cpu().map((ms, i) => (ms - cpuBefore[i]!) / latency.sent);
     const toLease = await orderToLease(db, latency.startedAt, latency.endedAt);
     const toLeaseMs = toLease.map(({ ms }) => ms).sort((a, b) => a - b);
@@ -371,7 +408,7 @@ async function main(): Promise<void> {
           .map((ms) => ms.toFixed(2))
           .join(' + ')} ms`,
     );
-    const commitMs = latency.commits.map(([, ms]) => ms).sort((a, b) => a - b);
+    const commitMs = commitsOf(latency);
     out(
       `durable one-row commit on the same PostgreSQL meanwhile (every 50 ms, ${commitMs.length} samples): ` +
         `p50 ${percentile(commitMs, 50).toFixed(1)} p99 ${percentile(commitMs, 99).toFixed(1)} max ${percentile(commitMs, 100).toFixed(1)} ms`,
@@ -398,6 +435,7 @@ async function main(): Promise<void> {
       `| order-to-lease p50 / p99 at ${half}/s | ${percentile(toLeaseMs, 50).toFixed(1)} / ${p99Lease.toFixed(1)} ms (${toLeaseMs.length} bids) | p99 < 250 ms | ${p99Lease < 250 ? 'yes' : 'no'} |`,
     );
   } finally {
+    await probeDb.end().catch(() => undefined);
     await exchange.stop();
   }
 }
