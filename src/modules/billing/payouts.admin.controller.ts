@@ -9,8 +9,13 @@ import {
 import { ErrorBody } from '../../infra/http/error-body';
 import { CurrentAdmin, AdminApi } from '../organisations/auth/auth.decorators';
 import type { AdminPrincipal } from '../organisations/auth/principal';
-import { AdminListPayoutsQuery, AdminPayoutPageResponse, AdminPayoutResponse } from './dto/payout.dto';
-import { ConfirmTopUpDto, RejectTopUpDto } from './dto/top-up.dto';
+import {
+  AdminListPayoutsQuery,
+  AdminPayoutPageResponse,
+  AdminPayoutResponse,
+  ConfirmPayoutDto,
+  RejectPayoutDto,
+} from './dto/payout.dto';
 import { PayoutsAdminService } from './payouts.admin.service';
 
 @AdminApi()
@@ -35,7 +40,7 @@ export class PayoutsAdminController {
   confirm(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id', ParseUUIDPipe) id: string,
-    @Body() body: ConfirmTopUpDto,
+    @Body() body: ConfirmPayoutDto,
   ): Promise<AdminPayoutResponse> {
     return this.admin.confirmPayout(admin.userId, id, body);
   }
@@ -49,7 +54,7 @@ export class PayoutsAdminController {
   reject(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id', ParseUUIDPipe) id: string,
-    @Body() body: RejectTopUpDto,
+    @Body() body: RejectPayoutDto,
   ): Promise<AdminPayoutResponse> {
     return this.admin.rejectPayout(admin.userId, id, body);
   }

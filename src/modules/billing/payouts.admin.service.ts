@@ -9,8 +9,12 @@ import { AuditService } from '../admin/audit.service';
 import { OutboxService } from '../events/outbox.service';
 import { Currencies } from './currencies';
 import type { PayoutMoney } from './domain/ledger-rules';
-import type { AdminListPayoutsQuery, AdminPayoutResponse } from './dto/payout.dto';
-import type { ConfirmTopUpDto, RejectTopUpDto } from './dto/top-up.dto';
+import type {
+  AdminListPayoutsQuery,
+  AdminPayoutResponse,
+  ConfirmPayoutDto,
+  RejectPayoutDto,
+} from './dto/payout.dto';
 import { LedgerService } from './ledger.service';
 import { PayoutsRepository, type PayoutDecision, type PayoutRecord } from './payouts.repository';
 import { PayoutsService } from './payouts.service';
@@ -48,7 +52,11 @@ export class PayoutsAdminService {
   }
 
   @Transactional()
-  async confirmPayout(adminUserId: string, id: string, input: ConfirmTopUpDto): Promise<AdminPayoutResponse> {
+  async confirmPayout(
+    adminUserId: string,
+    id: string,
+    input: ConfirmPayoutDto,
+  ): Promise<AdminPayoutResponse> {
     const { row, decided } = await this.decide(adminUserId, id, {
       status: 'PAID',
       bankReference: input.bankReference,
@@ -84,7 +92,7 @@ export class PayoutsAdminService {
   }
 
   @Transactional()
-  async rejectPayout(adminUserId: string, id: string, input: RejectTopUpDto): Promise<AdminPayoutResponse> {
+  async rejectPayout(adminUserId: string, id: string, input: RejectPayoutDto): Promise<AdminPayoutResponse> {
     const { row, decided } = await this.decide(adminUserId, id, {
       status: 'REJECTED',
       rejectionReason: input.reason,

@@ -90,3 +90,19 @@ export class AdminListPayoutsQuery extends ListPayoutsQuery {
   @IsUUID()
   organisationId?: string;
 }
+
+export class ConfirmPayoutDto {
+  @ApiProperty({ example: 'ICBC20261202-40117', description: "The sent transfer's bank reference" })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  bankReference!: string;
+}
+
+export class RejectPayoutDto {
+  @ApiProperty({ example: 'Bank account name does not match the organisation' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  reason!: string;
+}
