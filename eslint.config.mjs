@@ -1,7 +1,23 @@
 // Type-aware lint, zero warnings. Generated code and plain-JS scripts are outside the project.
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import boundaries from 'eslint-plugin-boundaries';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
+
+// The module graph of src/ (STYLE 16, docs/ARCHITECTURE.md): layers import downwards only, and a
+// feature module reaches another only through its Nest module, its services and its domain/.
+const ELEMENTS = [
+  { type: 'generated', pattern: 'src/generated' },
+  { type: 'shared', pattern: 'src/shared' },
+  { type: 'infra', pattern: 'src/infra' },
+  { type: 'config', pattern: 'src/config' },
+  { type: 'module', pattern: 'src/modules/*', capture: ['name'] },
+  { type: 'app', pattern: 'src/(app|bootstrap|cli)' },
+];
+const BELOW_MODULES = ['generated', 'shared', 'infra', 'config'];
+const MODULE_SURFACE = ['**/*.module.ts', '**/*.service.ts', 'domain/**'];
 
 export default tseslint.config(
   {
@@ -32,6 +48,51 @@ export default tseslint.config(
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.spec.ts'],
+    plugins: { boundaries, 'import-x': importX },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'boundaries/elements': ELEMENTS,
+      'boundaries/include': ['src/**/*.ts'],
+      'boundaries/ignore': ['src/**/*.spec.ts'],
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.json' })],
+      'import/resolver': { typescript: { project: 'tsconfig.json' } },
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'boundaries/dependencies': [
+        'error',
+        {
+          default: 'disallow',
+          policies: [
+            { from: { element: { type: 'generated' } }, allow: { to: { element: { type: 'generated' } } } },
+            {
+              from: { element: { type: 'shared' } },
+              allow: { to: { element: { types: ['shared', 'generated'] } } },
+            },
+            { from: { element: { type: 'infra' } }, allow: { to: { element: { types: BELOW_MODULES } } } },
+            { from: { element: { type: 'config' } }, allow: { to: { element: { types: BELOW_MODULES } } } },
+            { from: { element: { type: 'module' } }, allow: { to: { element: { types: BELOW_MODULES } } } },
+            // Inside one module, anything; another module, only its public surface.
+            {
+              from: { element: { type: 'module' } },
+              allow: {
+                to: { element: { type: 'module', captured: { name: '{{ from.element.captured.name }}' } } },
+              },
+            },
+            {
+              from: { element: { type: 'module' } },
+              allow: { to: { element: { type: 'module', fileInternalPath: MODULE_SURFACE } } },
+            },
+            // The composition root (app/, bootstrap/, cli/) wires everything.
+            { from: { element: { type: 'app' } }, allow: { to: { element: { types: ['*'] } } } },
+          ],
+        },
+      ],
     },
   },
   {

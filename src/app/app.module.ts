@@ -29,6 +29,8 @@ import { WebhooksModule } from '../modules/webhooks/webhooks.module';
 import { WebhooksWorkerModule } from '../modules/webhooks/webhooks-worker.module';
 import { StatsModule } from '../modules/stats/stats.module';
 import { StatsWorkerModule } from '../modules/stats/stats-worker.module';
+import { AdminModule } from '../modules/admin/admin.module';
+import { LedgerFundsAdapter } from '../modules/billing/ledger-funds.adapter';
 import { QueueDashboardModule } from '../modules/admin/queue-dashboard/queue-dashboard.module';
 
 export interface ProcessRoles {
@@ -82,6 +84,7 @@ export class AppModule {
               LiveEventsModule,
               WebhooksModule,
               StatsModule,
+              AdminModule,
               QueueDashboardModule,
             ]
           : []),
@@ -89,7 +92,8 @@ export class AppModule {
           ? [
               DiscoveryModule,
               EventsWorkerModule.register(config),
-              MatchingWorkerModule.register(config),
+              // The one binding of matching's funds port: the ledger.
+              MatchingWorkerModule.register(config, { imports: [BillingModule], funds: LedgerFundsAdapter }),
               LeasesWorkerModule.register(config),
               SettlementWorkerModule.register(config),
               WebhooksWorkerModule.register(config),

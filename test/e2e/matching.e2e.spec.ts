@@ -7,7 +7,7 @@ import {
   EXPIRY_SWEEP_JOB_PREFIX,
   windowRunJobPrefix,
 } from '../../src/modules/matching/matching-trigger.consumer';
-import { LEASE_DEADLINE_JOB_PREFIX } from '../../src/modules/leases/lease-timers.consumer';
+import { LEASE_DEADLINE_JOB_PREFIX } from '../../src/modules/leases/domain/lease-timer-jobs';
 import { OrganisationsAdminService } from '../../src/modules/organisations/organisations.admin.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { AppConfig } from '../../src/infra/config/app-config';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
 import { JobProducer } from '../../src/infra/queues/job-producer.service';
-import { MetricsCountersService } from '../../src/modules/metrics/metrics-counters.service';
+import { MetricsCountersService } from '../../src/infra/metrics/metrics-counters.service';
 import { fundBuyer } from '../support/funding';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';

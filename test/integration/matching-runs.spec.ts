@@ -13,7 +13,7 @@ import { LedgerFundsAdapter } from '../../src/modules/billing/ledger-funds.adapt
 import { LedgerService } from '../../src/modules/billing/ledger.service';
 import { EventsModule } from '../../src/modules/events/events.module';
 import { fundBuyer } from '../support/funding';
-import { FundsPort } from '../../src/modules/matching/funds.port';
+import { FundsPort } from '../../src/modules/matching/domain/funds.port';
 import { MarketRunLock, runLockKeys } from '../../src/modules/matching/market-run-lock';
 import { holdKeys, MatchingTestHooks } from '../../src/modules/matching/matching-test-hooks';
 import { MatchingRepository } from '../../src/modules/matching/matching.repository';

@@ -6,8 +6,8 @@ import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapt
 import type { Queue } from 'bullmq';
 import { AppModule } from '../../src/app/app.module';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { EventConsumer, type EventHandler } from '../../src/modules/events/event-consumer';
-import type { EventEnvelope } from '../../src/modules/events/event-envelope.dto';
+import { EventConsumer, type EventHandler } from '../../src/infra/events/event-consumer';
+import type { EventEnvelope } from '../../src/infra/events/event-envelope.dto';
 import { OutboxReconciler } from '../../src/modules/events/outbox-reconciler.service';
 import { OutboxRelay } from '../../src/modules/events/outbox-relay.service';
 import { OutboxService } from '../../src/modules/events/outbox.service';

@@ -6,7 +6,7 @@ import type { Queue } from 'bullmq';
 import { AppModule } from '../../src/app/app.module';
 import { WorkerShutdown } from '../../src/infra/queues/worker-shutdown.service';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { EventConsumer, type EventHandler } from '../../src/modules/events/event-consumer';
+import { EventConsumer, type EventHandler } from '../../src/infra/events/event-consumer';
 import { OutboxService } from '../../src/modules/events/outbox.service';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';

@@ -1,6 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import { IsInt, IsOptional, IsString, IsUUID, MaxLength, Min } from 'class-validator';
-import { EventEnvelope } from '../../modules/events/event-envelope.dto';
+import { EventEnvelope } from '../events/event-envelope.dto';
 
 export const QUEUE = {
   events: 'events',

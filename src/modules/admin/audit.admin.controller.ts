@@ -1,9 +1,9 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AdminApi } from '../organisations/auth/auth.decorators';
-import { AuditService } from './audit.service';
-import { AuditPageResponse, AuditQuery } from './dto/audit.dto';
+import { AdminApi } from '../../infra/auth/auth.decorators';
+import { AuditService } from '../../infra/audit/audit.service';
+import { AuditPageResponse, AuditQuery } from '../../infra/audit/audit.dto';
 
 @AdminApi()
 @Controller('admin/audit')

@@ -8,8 +8,8 @@ import {
   ApiParam,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AdminApi, CurrentAdmin } from '../organisations/auth/auth.decorators';
-import type { AdminPrincipal } from '../organisations/auth/principal';
+import { AdminApi, CurrentAdmin } from '../../infra/auth/auth.decorators';
+import type { AdminPrincipal } from '../../infra/auth/principal';
 import { FailedJobPageResponse, FailedJobsQuery, QUEUE_NAMES, RetriedJobResponse } from './dto/jobs.dto';
 import { JobsAdminService } from './jobs.admin.service';
 

@@ -5,7 +5,7 @@ import { JobProducer } from '../../infra/queues/job-producer.service';
 import type { QueueName } from '../../infra/queues/job-catalogue';
 import { DomainError } from '../../shared/domain-error';
 import { PAGE_SIZE_DEFAULT } from '../../shared/cursor';
-import { AuditService } from './audit.service';
+import { AuditService } from '../../infra/audit/audit.service';
 import {
   QUEUE_NAMES,
   type FailedJobPageResponse,

@@ -10,8 +10,8 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { CurrentPrincipal, OwnerOnly, RequireScope } from '../organisations/auth/auth.decorators';
-import type { Principal } from '../organisations/auth/principal';
+import { CurrentPrincipal, OwnerOnly, RequireScope } from '../../infra/auth/auth.decorators';
+import type { Principal } from '../../infra/auth/principal';
 import { BankAccountResponse, SetBankAccountDto } from './dto/payout.dto';
 import { PayoutsService } from './payouts.service';
 

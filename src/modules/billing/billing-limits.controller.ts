@@ -10,13 +10,8 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import {
-  CurrentPrincipal,
-  OwnerOnly,
-  RequireRole,
-  RequireScope,
-} from '../organisations/auth/auth.decorators';
-import type { Principal } from '../organisations/auth/principal';
+import { CurrentPrincipal, OwnerOnly, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
+import type { Principal } from '../../infra/auth/principal';
 import { BillingLimitsService } from './billing-limits.service';
 import {
   CurrencyQuery,

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { Clock } from '../../infra/clock/clock';
 import { formatMoney, parseMoney } from '../../shared/money';
-import type { OrganisationContext } from '../organisations/auth/principal';
+import type { OrganisationContext } from '../../infra/auth/principal';
 import {
   BillingLimitsRepository,
   type BillingLimitsRecord,

@@ -8,7 +8,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { ApiStatementResponse, replyCsv, toCsv } from '../../infra/http/csv';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AdminApi } from '../organisations/auth/auth.decorators';
+import { AdminApi } from '../../infra/auth/auth.decorators';
 import { PlatformFeesQuery, PlatformFeesResponse, TrialBalanceResponse } from './dto/statement.dto';
 import { EARNINGS_COLUMNS } from './statements.csv';
 import { StatementsService } from './statements.service';

@@ -14,13 +14,8 @@ import {
 import type { FastifyReply } from 'fastify';
 import { ApiStatementResponse, replyCsv, toCsv } from '../../infra/http/csv';
 import { ErrorBody } from '../../infra/http/error-body';
-import {
-  CurrentPrincipal,
-  OwnerOnly,
-  RequireRole,
-  RequireScope,
-} from '../organisations/auth/auth.decorators';
-import type { Principal } from '../organisations/auth/principal';
+import { CurrentPrincipal, OwnerOnly, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
+import type { Principal } from '../../infra/auth/principal';
 import { BillingService } from './billing.service';
 import { BalanceResponse, LedgerEntryPageResponse, ListEntriesQuery } from './dto/balance.dto';
 import {

@@ -10,7 +10,7 @@ import { PayoutsAdminService } from './payouts.admin.service';
 import { PayoutsController } from './payouts.controller';
 import { PayoutsRepository } from './payouts.repository';
 import { PayoutsService } from './payouts.service';
-import { AdminModule } from '../admin/admin.module';
+import { AuditModule } from '../../infra/audit/audit.module';
 import { EventsModule } from '../events/events.module';
 import { BillingAdminController } from './billing.admin.controller';
 import { BillingController } from './billing.controller';
@@ -33,7 +33,7 @@ import { InvoicesController } from './invoices.controller';
 import { InvoicesService } from './invoices.service';
 import { StatementsRepository } from './statements.repository';
 import { StatementsService } from './statements.service';
-import { OrganisationWriteGateModule } from '../organisations/write-gate/organisation-write-gate.module';
+import { OrganisationWriteGateModule } from '../../infra/auth/write-gate/organisation-write-gate.module';
 
 /**
  * The money behind the market: ledger, holds, top-ups, payouts, statements and invoices
@@ -43,7 +43,7 @@ import { OrganisationWriteGateModule } from '../organisations/write-gate/organis
  * are only served where the process serves HTTP.
  */
 @Module({
-  imports: [OrganisationWriteGateModule, AdminModule, EventsModule],
+  imports: [OrganisationWriteGateModule, AuditModule, EventsModule],
   controllers: [
     BillingController,
     BillingAdminController,

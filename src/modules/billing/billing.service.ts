@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import type { Page } from '../../infra/pagination/page';
 import { DomainError } from '../../shared/domain-error';
-import type { OrganisationContext } from '../organisations/auth/principal';
+import type { OrganisationContext } from '../../infra/auth/principal';
 import { BillingMapper } from './billing.mapper';
 import { Currencies } from './currencies';
 import type { BalanceResponse, LedgerEntryResponse, ListEntriesQuery } from './dto/balance.dto';

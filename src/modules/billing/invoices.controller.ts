@@ -12,8 +12,8 @@ import {
 import type { FastifyReply } from 'fastify';
 import { ApiStatementResponse, replyCsv, toCsv } from '../../infra/http/csv';
 import { ErrorBody } from '../../infra/http/error-body';
-import { CurrentPrincipal, RequireRole, RequireScope } from '../organisations/auth/auth.decorators';
-import type { Principal } from '../organisations/auth/principal';
+import { CurrentPrincipal, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
+import type { Principal } from '../../infra/auth/principal';
 import {
   InvoicePageResponse,
   InvoiceResponse,

@@ -6,7 +6,7 @@ import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import type { Page } from '../../infra/pagination/page';
 import { DomainError } from '../../shared/domain-error';
 import { localDate } from '../../shared/time-zone';
-import type { OrganisationContext } from '../organisations/auth/principal';
+import type { OrganisationContext } from '../../infra/auth/principal';
 import { Currencies } from './currencies';
 import { invoiceNumber, splitVatInclusive } from './domain/statement-rules';
 import type { InvoiceResponse, ListInvoicesQuery } from './dto/statement.dto';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../../infra/clock/clock';
 import { DomainError } from '../../shared/domain-error';
 import { formatMoney } from '../../shared/money';
-import type { NewEvent } from '../events/domain/event-catalogue';
+import type { NewEvent } from '../../infra/events/event-catalogue';
 import { OutboxService } from '../events/outbox.service';
 import { BillingLimitsRepository } from './billing-limits.repository';
 import { Currencies } from './currencies';

@@ -7,8 +7,8 @@ import {
   ApiOperation,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { CurrentAdmin, AdminApi } from '../organisations/auth/auth.decorators';
-import type { AdminPrincipal } from '../organisations/auth/principal';
+import { CurrentAdmin, AdminApi } from '../../infra/auth/auth.decorators';
+import type { AdminPrincipal } from '../../infra/auth/principal';
 import {
   AdminListPayoutsQuery,
   AdminPayoutPageResponse,

@@ -15,8 +15,8 @@ import {
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
-import { CurrentPrincipal, OwnerOnly, RequireScope } from '../organisations/auth/auth.decorators';
-import type { Principal } from '../organisations/auth/principal';
+import { CurrentPrincipal, OwnerOnly, RequireScope } from '../../infra/auth/auth.decorators';
+import type { Principal } from '../../infra/auth/principal';
 import { ListPayoutsQuery, PayoutPageResponse, PayoutResponse, RequestPayoutDto } from './dto/payout.dto';
 import { PayoutsService } from './payouts.service';
 

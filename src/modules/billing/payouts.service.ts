@@ -7,7 +7,7 @@ import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import type { Page } from '../../infra/pagination/page';
 import { DomainError } from '../../shared/domain-error';
 import { formatMoney, parseMoney } from '../../shared/money';
-import type { OrganisationContext } from '../organisations/auth/principal';
+import type { OrganisationContext } from '../../infra/auth/principal';
 import { Currencies } from './currencies';
 import type { PayoutSource } from './domain/ledger-rules';
 import type {
@@ -20,7 +20,7 @@ import type {
 } from './dto/payout.dto';
 import { LedgerService } from './ledger.service';
 import { PayoutsRepository, type BankAccountRecord, type PayoutRecord } from './payouts.repository';
-import { OrganisationWriteGateService } from '../organisations/write-gate/organisation-write-gate.service';
+import { OrganisationWriteGateService } from '../../infra/auth/write-gate/organisation-write-gate.service';
 
 const MAX_PENDING_PAYOUTS = 5;
 // Far above any real balance in v1; guards typos, as the top-up cap does.

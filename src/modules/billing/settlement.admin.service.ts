@@ -7,7 +7,7 @@ import type { Page } from '../../infra/pagination/page';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { DomainError } from '../../shared/domain-error';
 import { formatMoney } from '../../shared/money';
-import { AuditService } from '../admin/audit.service';
+import { AuditService } from '../../infra/audit/audit.service';
 import { OutboxService } from '../events/outbox.service';
 import {
   finalReleaseTransfer,

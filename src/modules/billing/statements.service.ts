@@ -4,7 +4,7 @@ import { Clock } from '../../infra/clock/clock';
 import { DomainError } from '../../shared/domain-error';
 import { formatMoney } from '../../shared/money';
 import { isTimeZone } from '../../shared/time-zone';
-import type { OrganisationContext } from '../organisations/auth/principal';
+import type { OrganisationContext } from '../../infra/auth/principal';
 import { Currencies } from './currencies';
 import { statementRange } from './domain/statement-rules';
 import type {

@@ -5,7 +5,7 @@ import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import type { Page } from '../../infra/pagination/page';
 import { DomainError } from '../../shared/domain-error';
 import { formatMoney } from '../../shared/money';
-import { AuditService } from '../admin/audit.service';
+import { AuditService } from '../../infra/audit/audit.service';
 import { OutboxService } from '../events/outbox.service';
 import { Currencies } from './currencies';
 import type { AdminListTopUpsQuery, ConfirmTopUpDto, RejectTopUpDto, TopUpResponse } from './dto/top-up.dto';

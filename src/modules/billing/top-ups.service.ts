@@ -7,15 +7,15 @@ import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import type { Page } from '../../infra/pagination/page';
 import { DomainError } from '../../shared/domain-error';
 import { formatMoney, parseMoney } from '../../shared/money';
-import type { OrganisationContext } from '../organisations/auth/principal';
-import { assertNotSuspended } from '../organisations/domain/suspension';
+import type { OrganisationContext } from '../../infra/auth/principal';
+import { assertNotSuspended } from '../../infra/auth/suspension';
 import { BillingMapper } from './billing.mapper';
 import { Currencies } from './currencies';
 import { newPaymentReference } from './domain/payment-reference';
 import type { ListTopUpsQuery, RequestTopUpDto, TopUpResponse } from './dto/top-up.dto';
 import { PaymentProvider } from './payment-provider';
 import { TopUpsRepository, type TopUpRecord } from './top-ups.repository';
-import { OrganisationWriteGateService } from '../organisations/write-gate/organisation-write-gate.service';
+import { OrganisationWriteGateService } from '../../infra/auth/write-gate/organisation-write-gate.service';
 
 const DEFAULT_CURRENCY = 'CNY';
 

@@ -14,8 +14,8 @@ import {
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
-import { CurrentPrincipal, RequireRole, RequireScope } from '../organisations/auth/auth.decorators';
-import type { Principal } from '../organisations/auth/principal';
+import { CurrentPrincipal, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
+import type { Principal } from '../../infra/auth/principal';
 import { BidsService } from './bids.service';
 import { QuoteBidDto, QuoteResponse } from './dto/quote-bid.dto';
 import { BidPageResponse, BidResponse } from './dto/bid.dto';

@@ -13,7 +13,7 @@ import {
   MAX_LIVE_ORDERS_PER_ORGANISATION,
 } from '../markets/domain/trading-rules';
 import { MarketsService } from '../markets/markets.service';
-import type { OrganisationContext } from '../organisations/auth/principal';
+import type { OrganisationContext } from '../../infra/auth/principal';
 import { BidsRepository, type BidPlacement, type BidRecord } from './bids.repository';
 import { BuyersMapper } from './buyers.mapper';
 import { assertBidCancelledAlready, normaliseBidShape, validateBidExpiry } from './domain/bid-rules';
@@ -24,8 +24,8 @@ import type { QuoteBidDto, QuoteResponse } from './dto/quote-bid.dto';
 import { summariseQuote } from './domain/quote-summary';
 import { OrderBookService } from '../matching/order-book.service';
 import { LedgerService, type BidToRelease } from '../billing/ledger.service';
-import type { NewEvent } from '../events/domain/event-catalogue';
-import { ORGANISATION_SUSPENDED } from '../organisations/domain/suspension';
+import type { NewEvent } from '../../infra/events/event-catalogue';
+import { ORGANISATION_SUSPENDED } from '../../infra/auth/suspension';
 
 const bidNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Bid not found.');
 

@@ -1,7 +1,11 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import type { EventType } from './domain/event-catalogue';
-import { EventConsumer, type EventConsumerOptions, type EventHandler } from './event-consumer';
+import type { EventType } from '../../infra/events/event-catalogue';
+import {
+  EventConsumer,
+  type EventConsumerOptions,
+  type EventHandler,
+} from '../../infra/events/event-consumer';
 
 export interface RegisteredConsumer extends EventConsumerOptions {
   handler: EventHandler;

@@ -4,7 +4,7 @@ import type { AppConfig } from '../../infra/config/app-config';
 import { QUEUE } from '../../infra/queues/job-catalogue';
 import { IdempotencyRecordsModule } from '../../infra/idempotency/idempotency-records.module';
 import { registerProcessor } from '../../infra/queues/register-processor';
-import { MetricsCountersModule } from '../metrics/metrics-counters.module';
+import { MetricsCountersModule } from '../../infra/metrics/metrics-counters.module';
 import { EventConsumersRegistry } from './event-consumers.registry';
 import { EventsModule } from './events.module';
 import { EventsProcessor } from './events.processor';
@@ -15,6 +15,7 @@ import { MaintenanceScheduler } from './maintenance.scheduler';
 import { OutboxReconciler } from './outbox-reconciler.service';
 import { OutboxRelay } from './outbox-relay.service';
 import { RelayLeadership } from './relay-leadership';
+import { OutboxRepository } from './outbox.repository';
 
 /** The worker side of events: relay, delivery to consumers through the inbox, reconciler. */
 @Module({})
@@ -24,6 +25,7 @@ export class EventsWorkerModule {
       module: EventsWorkerModule,
       imports: [DiscoveryModule, EventsModule, IdempotencyRecordsModule, MetricsCountersModule],
       providers: [
+        OutboxRepository,
         EventConsumersRegistry,
         InboxRepository,
         InboxService,

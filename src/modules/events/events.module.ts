@@ -9,6 +9,6 @@ import { OutboxService } from './outbox.service';
  */
 @Module({
   providers: [OutboxRepository, OutboxService, LiveEventsBus],
-  exports: [OutboxService, OutboxRepository, LiveEventsBus],
+  exports: [OutboxService, LiveEventsBus],
 })
 export class EventsModule {}

@@ -4,7 +4,7 @@ import type { Job } from 'bullmq';
 import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
 import { EventConsumersRegistry } from './event-consumers.registry';
-import type { EventEnvelope } from './event-envelope.dto';
+import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
 import { InboxService } from './inbox.service';
 
 /** Delivers each outbox event to every consumer of its type, once per consumer. */

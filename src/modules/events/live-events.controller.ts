@@ -14,8 +14,8 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ErrorBody } from '../../infra/http/error-body';
-import { CurrentPrincipal, RequireScope } from '../organisations/auth/auth.decorators';
-import type { Principal } from '../organisations/auth/principal';
+import { CurrentPrincipal, RequireScope } from '../../infra/auth/auth.decorators';
+import type { Principal } from '../../infra/auth/principal';
 import { StreamQuery } from './dto/stream-query.dto';
 import { LiveEventsService } from './live-events.service';
 import { openSseReply } from './sse-reply';

@@ -4,7 +4,7 @@ import type { Job } from 'bullmq';
 import { Clock } from '../../infra/clock/clock';
 import { IdempotencyRepository } from '../../infra/idempotency/idempotency.repository';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
-import { MetricsCountersService } from '../metrics/metrics-counters.service';
+import { MetricsCountersService } from '../../infra/metrics/metrics-counters.service';
 import { InboxRepository } from './inbox.repository';
 import { OutboxReconciler } from './outbox-reconciler.service';
 import { OutboxRepository } from './outbox.repository';

@@ -5,8 +5,8 @@ import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapt
 import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { uuidV7 } from '../../shared/uuid-v7';
 import { eventAudience, EVERYONE } from './domain/event-audience';
-import type { EventType, NewEvent } from './domain/event-catalogue';
-import type { EventEnvelope } from './event-envelope.dto';
+import type { EventType, NewEvent } from '../../infra/events/event-catalogue';
+import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
 
 // Serialises the relays' publication commits (any constant; 'cxSP'), see systemClaimAndMarkPublished.
 const STREAM_POSITION_LOCK = 0x63785350;

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { Clock } from '../../infra/clock/clock';
-import type { NewEvent } from './domain/event-catalogue';
-import type { EventEnvelope } from './event-envelope.dto';
-import { OutboxRepository } from './outbox.repository';
+import type { NewEvent } from '../../infra/events/event-catalogue';
+import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
+import { LiveEventsBus, type WakeListener } from './live-events.bus';
+import { OutboxRepository, type StreamedEvent } from './outbox.repository';
 
 /** Producers record events here, inside the transaction of the business change. */
 @Injectable()
@@ -11,6 +12,7 @@ export class OutboxService {
   constructor(
     private readonly outbox: OutboxRepository,
     private readonly clock: Clock,
+    private readonly live: LiveEventsBus,
   ) {}
 
   // Mandatory: an event written outside the business transaction could outlive a rollback.
@@ -32,5 +34,23 @@ export class OutboxService {
       oldestAgeSeconds:
         oldest === null ? null : Math.max(0, (this.clock.now().getTime() - oldest.getTime()) / 1000),
     };
+  }
+
+  /** The stream's newest position, where a new reader of every tenant's events starts. */
+  async systemLatestPosition(): Promise<bigint> {
+    return this.outbox.systemLatestPosition();
+  }
+
+  /** Published events after a stream position, every tenant's, with their audiences. */
+  async systemListPublishedAfter(
+    position: bigint,
+    limit: number,
+  ): Promise<Array<StreamedEvent & { audience: string[] }>> {
+    return this.outbox.systemListPublishedAfter(position, limit);
+  }
+
+  /** Calls `listener` whenever any process publishes a batch; resolves to the unsubscribe. */
+  async onPublished(listener: WakeListener): Promise<() => void> {
+    return this.live.listen(listener);
   }
 }

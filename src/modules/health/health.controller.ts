@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } f
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
 import { ErrorBody } from '../../infra/http/error-body';
-import { Public } from '../organisations/auth/auth.decorators';
+import { Public } from '../../infra/auth/auth.decorators';
 import { HealthIndicators } from './health.indicators';
 
 @ApiTags('operations')

@@ -1,12 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { JobProducer } from '../../infra/queues/job-producer.service';
-import { EventConsumer, type EventHandler } from '../events/event-consumer';
-import type { EventEnvelope } from '../events/event-envelope.dto';
-
-/** Delayed lease sweeps at provisioning deadlines: `dueJobId(LEASE_DEADLINE_JOB_PREFIX, at)`. */
-export const LEASE_DEADLINE_JOB_PREFIX = 'provisioningDeadline';
-/** Delayed lease sweeps at lease ends: `dueJobId(LEASE_END_JOB_PREFIX, at)`. */
-export const LEASE_END_JOB_PREFIX = 'endsAt';
+import { EventConsumer, type EventHandler } from '../../infra/events/event-consumer';
+import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
+import { LEASE_END_JOB_PREFIX } from './domain/lease-timer-jobs';
 
 /**
  * Brings the lease sweep forward to a lease's end (from `lease.started`). The sweep handles every

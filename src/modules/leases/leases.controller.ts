@@ -12,8 +12,8 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AllowedWhileSuspended, CurrentPrincipal, RequireScope } from '../organisations/auth/auth.decorators';
-import type { Principal } from '../organisations/auth/principal';
+import { AllowedWhileSuspended, CurrentPrincipal, RequireScope } from '../../infra/auth/auth.decorators';
+import type { Principal } from '../../infra/auth/principal';
 import {
   AccessDetailsResponse,
   HandOverAccessDto,

@@ -7,7 +7,7 @@ import { MarketsModule } from '../markets/markets.module';
 import { LeasesController } from './leases.controller';
 import { LeasesRepository } from './leases.repository';
 import { LeasesService } from './leases.service';
-import { OrganisationWriteGateModule } from '../organisations/write-gate/organisation-write-gate.module';
+import { OrganisationWriteGateModule } from '../../infra/auth/write-gate/organisation-write-gate.module';
 
 /** Leases as their buyer and provider use them over HTTP: access handover, reading, ending early. */
 @Module({

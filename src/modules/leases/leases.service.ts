@@ -11,7 +11,7 @@ import { DomainError } from '../../shared/domain-error';
 import { LedgerService } from '../billing/ledger.service';
 import { OutboxService } from '../events/outbox.service';
 import { MarketsService } from '../markets/markets.service';
-import type { OrganisationContext } from '../organisations/auth/principal';
+import type { OrganisationContext } from '../../infra/auth/principal';
 import { leaseClosed } from './domain/lease-events';
 import { terminationOutcome } from './domain/lease-rules';
 import type {
@@ -24,7 +24,7 @@ import { LeasesMapper } from './leases.mapper';
 import { LeasesRepository, type LeaseRecord, type UsageRecord } from './leases.repository';
 import { periodForReport } from './domain/usage-rules';
 import type { ReportUsageDto, UsageReportResponse } from './dto/usage.dto';
-import { OrganisationWriteGateService } from '../organisations/write-gate/organisation-write-gate.service';
+import { OrganisationWriteGateService } from '../../infra/auth/write-gate/organisation-write-gate.service';
 
 const leaseNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Lease not found.');
 

@@ -7,7 +7,7 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { Public } from '../organisations/auth/auth.decorators';
+import { Public } from '../../infra/auth/auth.decorators';
 import { ListingPageResponse, ListingsQuery } from './dto/listing.dto';
 import { MarketDataService } from './market-data.service';
 

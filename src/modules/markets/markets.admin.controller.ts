@@ -7,8 +7,8 @@ import {
   ApiParam,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { CurrentAdmin, AdminApi } from '../organisations/auth/auth.decorators';
-import type { AdminPrincipal } from '../organisations/auth/principal';
+import { CurrentAdmin, AdminApi } from '../../infra/auth/auth.decorators';
+import type { AdminPrincipal } from '../../infra/auth/principal';
 import { AdminMarketListResponse, AdminMarketResponse, UpdateMarketDto } from './dto/admin-market.dto';
 import { MarketsAdminService } from './markets.admin.service';
 

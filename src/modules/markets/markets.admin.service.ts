@@ -4,7 +4,7 @@ import type { MarketStatus } from '../../generated/prisma/enums.js';
 import { Clock } from '../../infra/clock/clock';
 import { MARKET_SLUG_PATTERN } from '../../infra/http/field-validators';
 import { DomainError } from '../../shared/domain-error';
-import { AuditService } from '../admin/audit.service';
+import { AuditService } from '../../infra/audit/audit.service';
 import { OutboxService } from '../events/outbox.service';
 import type { AdminMarketListResponse, AdminMarketResponse } from './dto/admin-market.dto';
 import { MarketsMapper } from './markets.mapper';

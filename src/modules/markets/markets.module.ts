@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import { AdminModule } from '../admin/admin.module';
+import { AuditModule } from '../../infra/audit/audit.module';
 import { EventsModule } from '../events/events.module';
 import { ListingsController } from './listings.controller';
 import { MarketDataRepository } from './market-data.repository';
@@ -13,7 +13,7 @@ import { MarketsService } from './markets.service';
 
 /** Catalogue (markets, provinces, cities), public market data (book, listings), admin controls. */
 @Module({
-  imports: [AdminModule, EventsModule],
+  imports: [AuditModule, EventsModule],
   controllers: [MarketsController, ListingsController, MarketsAdminController],
   providers: [
     MarketsRepository,

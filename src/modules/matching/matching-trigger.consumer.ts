@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { JobProducer } from '../../infra/queues/job-producer.service';
-import type { EventType, JsonObject } from '../events/domain/event-catalogue';
-import { EventConsumer, type EventHandler } from '../events/event-consumer';
-import type { EventEnvelope } from '../events/event-envelope.dto';
+import type { EventType, JsonObject } from '../../infra/events/event-catalogue';
+import { EventConsumer, type EventHandler } from '../../infra/events/event-consumer';
+import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
 import { MatchingRepository } from './matching.repository';
 
 /** Events after which a market may hold a tradeable pair it did not hold before. */

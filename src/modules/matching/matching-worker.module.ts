@@ -1,11 +1,9 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, type ModuleMetadata, Module, type Type } from '@nestjs/common';
 import type { AppConfig } from '../../infra/config/app-config';
 import { QUEUE } from '../../infra/queues/job-catalogue';
 import { registerProcessor } from '../../infra/queues/register-processor';
-import { BillingModule } from '../billing/billing.module';
-import { LedgerFundsAdapter } from '../billing/ledger-funds.adapter';
 import { EventsModule } from '../events/events.module';
-import { FundsPort } from './funds.port';
+import { FundsPort } from './domain/funds.port';
 import { MarketRunLock } from './market-run-lock';
 import { MatchingTestHooks } from './matching-test-hooks';
 import { MatchingTriggerConsumer } from './matching-trigger.consumer';
@@ -19,13 +17,19 @@ import { OrderExpiryService } from './order-expiry.service';
 // Different markets run in parallel in one worker; one market never runs twice at once (lock).
 const MATCHING_CONCURRENCY = 8;
 
+/** How the composition root binds the funds port: the module that provides the adapter, and its class. */
+export interface FundsBinding {
+  imports: NonNullable<ModuleMetadata['imports']>;
+  funds: Type<FundsPort>;
+}
+
 /** The worker side of matching: runs, commits, expiry sweeps and the events that trigger them. */
 @Module({})
 export class MatchingWorkerModule {
-  static register(config: AppConfig): DynamicModule {
+  static register(config: AppConfig, binding: FundsBinding): DynamicModule {
     return {
       module: MatchingWorkerModule,
-      imports: [EventsModule, BillingModule],
+      imports: [EventsModule, ...binding.imports],
       providers: [
         MatchingRepository,
         MatchingService,
@@ -35,8 +39,7 @@ export class MatchingWorkerModule {
         OrderExpiryRepository,
         OrderExpiryService,
         MatchingScheduler,
-        // The one binding of the funds port: the ledger.
-        { provide: FundsPort, useExisting: LedgerFundsAdapter },
+        { provide: FundsPort, useExisting: binding.funds },
         registerProcessor(MatchingProcessor, QUEUE.matching, config, MATCHING_CONCURRENCY),
       ],
       exports: [MatchingService, OrderExpiryService],

@@ -6,12 +6,12 @@ import { AppConfig } from '../../infra/config/app-config';
 import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { formatMoney } from '../../shared/money';
-import type { NewEvent } from '../events/domain/event-catalogue';
+import type { NewEvent } from '../../infra/events/event-catalogue';
 import { OutboxService } from '../events/outbox.service';
-import { LEASE_DEADLINE_JOB_PREFIX } from '../leases/lease-timers.consumer';
+import { LEASE_DEADLINE_JOB_PREFIX } from '../leases/domain/lease-timer-jobs';
 import { matchMarket, type MarketRun } from './domain/match-market';
 import { leasesOf, pairKey, type LeaseTerms, type RunBook } from './domain/run-book';
-import { FundsPort } from './funds.port';
+import { FundsPort } from './domain/funds.port';
 import { MarketRunLock, type ReleaseOutcome } from './market-run-lock';
 import { MatchingTestHooks } from './matching-test-hooks';
 import {

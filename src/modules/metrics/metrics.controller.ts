@@ -11,7 +11,7 @@ import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../infra/config/app-config';
 import { SkipThrottle } from '@nestjs/throttler';
 import { ErrorBody } from '../../infra/http/error-body';
-import { Public } from '../organisations/auth/auth.decorators';
+import { Public } from '../../infra/auth/auth.decorators';
 import { DomainError } from '../../shared/domain-error';
 import { MetricsService } from './metrics.service';
 

@@ -5,8 +5,8 @@ import { JobOutcomes } from '../../infra/queues/job-outcomes.service';
 import { QueueBacklog } from '../../infra/queues/queue-backlog.service';
 import { within } from '../../shared/within';
 import { OutboxService } from '../events/outbox.service';
-import { MetricsCountersService } from './metrics-counters.service';
-import type { MarketMatchCounters, TransferCounters } from './metrics.repository';
+import { MetricsCountersService } from '../../infra/metrics/metrics-counters.service';
+import type { MarketMatchCounters, TransferCounters } from '../../infra/metrics/metrics-counters.repository';
 
 const READ_TIMEOUT_MS = 2_000;
 

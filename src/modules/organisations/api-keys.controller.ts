@@ -15,8 +15,8 @@ import { ErrorBody } from '../../infra/http/error-body';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { PageQuery } from '../../infra/pagination/page';
 import { ApiKeysService } from './api-keys.service';
-import { AllowedWhileSuspended, CurrentUser, OwnerOnly } from './auth/auth.decorators';
-import type { UserPrincipal } from './auth/principal';
+import { AllowedWhileSuspended, CurrentUser, OwnerOnly } from '../../infra/auth/auth.decorators';
+import type { UserPrincipal } from '../../infra/auth/principal';
 import {
   ApiKeyPageResponse,
   ApiKeyResponse,

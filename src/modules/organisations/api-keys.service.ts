@@ -7,7 +7,7 @@ import type { Page } from '../../infra/pagination/page';
 import { DomainError } from '../../shared/domain-error';
 import { ApiKeysRepository, type ApiKeyRecord } from './api-keys.repository';
 import { ApiKeyCache } from './auth/api-key-cache';
-import type { ApiKeyScope } from './auth/principal';
+import type { ApiKeyScope } from '../../infra/auth/principal';
 import { generateApiKey, hashApiKey } from './domain/api-key';
 import type { ApiKeyResponse, CreatedApiKeyResponse } from './dto/api-key.dto';
 import { OrganisationsMapper } from './organisations.mapper';

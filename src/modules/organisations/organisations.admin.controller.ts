@@ -7,8 +7,8 @@ import {
   ApiOperation,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AdminApi, CurrentAdmin } from './auth/auth.decorators';
-import type { AdminPrincipal } from './auth/principal';
+import { AdminApi, CurrentAdmin } from '../../infra/auth/auth.decorators';
+import type { AdminPrincipal } from '../../infra/auth/principal';
 import {
   AdminOrganisationQuery,
   OrganisationPageResponse,

@@ -4,12 +4,12 @@ import { Clock } from '../../infra/clock/clock';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import type { Page } from '../../infra/pagination/page';
 import { DomainError } from '../../shared/domain-error';
-import { AuditService } from '../admin/audit.service';
+import { AuditService } from '../../infra/audit/audit.service';
 import { OutboxService } from '../events/outbox.service';
 import { ApiKeyCache } from './auth/api-key-cache';
 import { BidsService } from '../buyers/bids.service';
 import { OffersService } from '../providers/offers.service';
-import { reinstatedStatus } from './domain/suspension';
+import { reinstatedStatus } from '../../infra/auth/suspension';
 import type {
   AdminOrganisationQuery,
   OrganisationSuspensionResponse,

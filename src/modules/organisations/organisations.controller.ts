@@ -14,8 +14,8 @@ import {
 import { ErrorBody } from '../../infra/http/error-body';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { PageQuery } from '../../infra/pagination/page';
-import { CurrentPrincipal, CurrentUser, OwnerOnly, Public } from './auth/auth.decorators';
-import type { Principal, UserPrincipal } from './auth/principal';
+import { CurrentPrincipal, CurrentUser, OwnerOnly, Public } from '../../infra/auth/auth.decorators';
+import type { Principal, UserPrincipal } from '../../infra/auth/principal';
 import { CreateInvitationDto, AcceptInvitationDto, InvitationResponse } from './dto/invitation.dto';
 import { RegisterOrganisationDto } from './dto/register-organisation.dto';
 import {

@@ -3,7 +3,8 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { AppConfig } from '../../infra/config/app-config';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import { AdminModule } from '../admin/admin.module';
+import { AuditModule } from '../../infra/audit/audit.module';
+import { Authenticator } from '../../infra/auth/authenticator';
 import { BuyersModule } from '../buyers/buyers.module';
 import { EventsModule } from '../events/events.module';
 import { ProvidersModule } from '../providers/providers.module';
@@ -13,7 +14,7 @@ import { ApiKeysService } from './api-keys.service';
 import { AccessTokens } from './auth/access-tokens';
 import { ApiKeyCache } from './auth/api-key-cache';
 import { AuthController } from './auth/auth.controller';
-import { AuthGuard } from './auth/auth.guard';
+import { AuthGuard } from '../../infra/auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import { LoginLimiter } from './auth/login-limiter';
 import { OrganisationsAdminController } from './organisations.admin.controller';
@@ -24,10 +25,10 @@ import { OrganisationsService } from './organisations.service';
 import { SessionsRepository } from './sessions.repository';
 import { UsersService } from './users.service';
 
-/** Organisations, people, API keys and authentication (the global AuthGuard lives here). */
+/** Organisations, people, API keys and authentication (binds the global AuthGuard and its Authenticator). */
 @Module({
   imports: [
-    AdminModule,
+    AuditModule,
     EventsModule,
     // Suspension cancels the organisation's orders through their own modules.
     BuyersModule,
@@ -51,6 +52,7 @@ import { UsersService } from './users.service';
     AccessTokens,
     LoginLimiter,
     CursorCodec,
+    { provide: Authenticator, useExisting: AuthService },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
   exports: [OrganisationsService, AuthService],

@@ -8,7 +8,7 @@ import { OffersService } from './offers.service';
 import { SitesController } from './sites.controller';
 import { SitesRepository } from './sites.repository';
 import { SitesService } from './sites.service';
-import { OrganisationWriteGateModule } from '../organisations/write-gate/organisation-write-gate.module';
+import { OrganisationWriteGateModule } from '../../infra/auth/write-gate/organisation-write-gate.module';
 
 /** Providers: their sites and the offers of idle GPUs at them. */
 @Module({

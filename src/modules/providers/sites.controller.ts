@@ -15,8 +15,8 @@ import {
 import { ErrorBody } from '../../infra/http/error-body';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { PageQuery } from '../../infra/pagination/page';
-import { CurrentPrincipal, RequireRole, RequireScope } from '../organisations/auth/auth.decorators';
-import type { Principal } from '../organisations/auth/principal';
+import { CurrentPrincipal, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
+import type { Principal } from '../../infra/auth/principal';
 import { CreateSiteDto } from './dto/create-site.dto';
 import { SitePageResponse, SiteResponse } from './dto/site.dto';
 import { SitesService } from './sites.service';

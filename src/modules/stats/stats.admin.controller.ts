@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { AdminApi } from '../organisations/auth/auth.decorators';
+import { AdminApi } from '../../infra/auth/auth.decorators';
 import { AdminStatsQuery, AdminStatsResponse } from './dto/stats.dto';
 import { StatsService } from './stats.service';
 

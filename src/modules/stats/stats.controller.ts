@@ -9,7 +9,7 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../infra/http/error-body';
-import { Public } from '../organisations/auth/auth.decorators';
+import { Public } from '../../infra/auth/auth.decorators';
 import { MarketStatsResponse, StatsWindowQuery } from './dto/stats.dto';
 import { StatsService } from './stats.service';
 

@@ -5,7 +5,7 @@ import { DomainError } from '../../shared/domain-error';
 import { formatMoney } from '../../shared/money';
 import type { MarketRef } from '../markets/markets.service';
 import { MarketsService } from '../markets/markets.service';
-import type { Principal } from '../organisations/auth/principal';
+import type { Principal } from '../../infra/auth/principal';
 import { suggestAsk, type SuggestionRule } from './domain/price-suggestion';
 import { summariseDemand, summariseSupply, summariseTrades } from './domain/stats-formulas';
 import { HOUR_MS, windowRange, type StatsWindow } from './domain/stats-windows';

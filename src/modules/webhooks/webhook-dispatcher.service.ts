@@ -9,8 +9,7 @@ import { Clock } from '../../infra/clock/clock';
 import { AppConfig } from '../../infra/config/app-config';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { CoalescedRunner } from '../../shared/coalesced-runner';
-import { LiveEventsBus } from '../events/live-events.bus';
-import { OutboxRepository } from '../events/outbox.repository';
+import { OutboxService } from '../events/outbox.service';
 import { audienceOf, planDeliveries } from './domain/delivery-plan';
 import { WebhooksRepository, type QueuedDelivery } from './webhooks.repository';
 
@@ -38,9 +37,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private stopping = false;
 
   constructor(
-    private readonly outbox: OutboxRepository,
+    private readonly outbox: OutboxService,
     private readonly webhooks: WebhooksRepository,
-    private readonly live: LiveEventsBus,
     private readonly producer: JobProducer,
     private readonly clock: Clock,
     config: AppConfig,
@@ -55,7 +53,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.unlisten = await this.live.listen(() => this.wake());
+    this.unlisten = await this.outbox.onPublished(() => this.wake());
     this.wake();
   }
 

@@ -17,8 +17,8 @@ import {
 import { ErrorBody } from '../../infra/http/error-body';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { PageQuery } from '../../infra/pagination/page';
-import { CurrentPrincipal } from '../organisations/auth/auth.decorators';
-import type { Principal } from '../organisations/auth/principal';
+import { CurrentPrincipal } from '../../infra/auth/auth.decorators';
+import type { Principal } from '../../infra/auth/principal';
 import {
   CreatedWebhookResponse,
   CreateWebhookDto,

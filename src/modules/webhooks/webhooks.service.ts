@@ -7,8 +7,8 @@ import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import type { Page } from '../../infra/pagination/page';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { DomainError } from '../../shared/domain-error';
-import type { OrganisationContext } from '../organisations/auth/principal';
-import { assertNotSuspended } from '../organisations/domain/suspension';
+import type { OrganisationContext } from '../../infra/auth/principal';
+import { assertNotSuspended } from '../../infra/auth/suspension';
 import { MAX_WEBHOOK_ENDPOINTS, newWebhookSecret, secretContext } from './domain/webhook-rules';
 import type {
   CreatedWebhookResponse,

@@ -4,7 +4,7 @@ import { Clock } from '../../../infra/clock/clock';
 import { AppConfig } from '../../../infra/config/app-config';
 import { DomainError } from '../../../shared/domain-error';
 import { AuthService } from '../../organisations/auth/auth.service';
-import type { AdminPrincipal } from '../../organisations/auth/principal';
+import type { AdminPrincipal } from '../../../infra/auth/principal';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 export const QUEUE_SESSION_COOKIE = 'cx_queues_session';

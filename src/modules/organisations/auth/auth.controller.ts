@@ -10,7 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { ErrorBody } from '../../../infra/http/error-body';
 import { LoginDto, RefreshDto, SessionResponse } from '../dto/auth.dto';
-import { Public } from './auth.decorators';
+import { Public } from '../../../infra/auth/auth.decorators';
 import { AuthService } from './auth.service';
 
 @ApiTags('auth')

@@ -12,10 +12,16 @@ import type { SessionResponse } from '../dto/auth.dto';
 import { OrganisationsRepository, type UserRecord } from '../organisations.repository';
 import { normaliseEmail } from '../organisations.service';
 import { SessionsRepository } from '../sessions.repository';
+import type { Authenticator } from '../../../infra/auth/authenticator';
 import { ACCESS_TOKEN_TTL_SECONDS, AccessTokens, REFRESH_TOKEN_TTL_MS } from './access-tokens';
 import { ApiKeyCache } from './api-key-cache';
 import { LoginLimiter } from './login-limiter';
-import { API_KEY_SCOPES, type AdminPrincipal, type ApiKeyScope, type Principal } from './principal';
+import {
+  API_KEY_SCOPES,
+  type AdminPrincipal,
+  type ApiKeyScope,
+  type Principal,
+} from '../../../infra/auth/principal';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 // Verifying against this keeps a login for an unknown email as slow as one for a known email.
@@ -26,7 +32,7 @@ const timingEqualiser = (): Promise<string> =>
 const unauthenticated = (): DomainError => new DomainError('UNAUTHENTICATED', 'Invalid credentials.');
 
 @Injectable()
-export class AuthService {
+export class AuthService implements Authenticator {
   constructor(
     private readonly organisations: OrganisationsRepository,
     private readonly apiKeys: ApiKeysRepository,

@@ -13,7 +13,7 @@ import {
   Min,
 } from 'class-validator';
 import { IsInstant } from '../../../infra/http/field-validators';
-import { API_KEY_SCOPES, type ApiKeyScope } from '../auth/principal';
+import { API_KEY_SCOPES, type ApiKeyScope } from '../../../infra/auth/principal';
 
 export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 3_600;
 

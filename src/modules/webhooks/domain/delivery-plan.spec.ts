@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '../../events/event-envelope.dto';
+import type { EventEnvelope } from '../../../infra/events/event-envelope.dto';
 import { EVERYONE } from '../../events/domain/event-audience';
 import { audienceOf, planDeliveries, type DispatchedEvent } from './delivery-plan';
 

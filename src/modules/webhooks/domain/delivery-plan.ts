@@ -1,5 +1,5 @@
 import { canSee, EVERYONE, payloadFor } from '../../events/domain/event-audience';
-import type { EventEnvelope } from '../../events/event-envelope.dto';
+import type { EventEnvelope } from '../../../infra/events/event-envelope.dto';
 
 /** A published event as the dispatcher reads it: the envelope and who may see it. */
 export interface DispatchedEvent {

@@ -10,7 +10,7 @@ import {
   MaxLength,
 } from 'class-validator';
 import { PageQuery } from '../../../infra/pagination/page';
-import { EVENT_TYPES } from '../../events/domain/event-catalogue';
+import { EVENT_TYPES } from '../../../infra/events/event-catalogue';
 
 export const DELIVERY_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED'] as const;
 

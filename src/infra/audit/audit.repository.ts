@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
-import type { JsonObject } from '../events/domain/event-catalogue';
+import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../pagination/cursor-codec';
+import type { PrismaService } from '../prisma/prisma.service';
+import type { JsonObject } from '../events/event-catalogue';
 
 export interface AuditRecord {
   id: string;

@@ -1,5 +1,5 @@
 import { IsIn, IsISO8601, IsNumberString, IsObject, IsString, IsUUID, MaxLength } from 'class-validator';
-import { EVENT_TYPES, type EventType, type JsonObject } from './domain/event-catalogue';
+import { EVENT_TYPES, type EventType, type JsonObject } from './event-catalogue';
 
 /** An outbox event as it travels through BullMQ; validated on arrival like any external input. */
 export class EventEnvelope {

@@ -27,7 +27,7 @@ export interface BidRelease {
  * How matching moves buyers' funds (DESIGN, Funds), called inside the transaction of the change
  * so money and orders commit together. At match the bid's hold for the filled GPUs becomes the
  * leases' holds at the trade price and the difference is released; at expiry the rest of the
- * bid's hold is released. Bound in one place (MatchingWorkerModule) to the ledger's adapter.
+ * bid's hold is released. Bound in one place (the composition root, AppModule) to the ledger's adapter.
  */
 export abstract class FundsPort {
   abstract convertBidHolds(leases: readonly LeaseHold[]): Promise<void>;

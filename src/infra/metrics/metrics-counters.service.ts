@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { MetricsRepository, type MarketMatchCounters, type TransferCounters } from './metrics.repository';
+import {
+  MetricsCountersRepository,
+  type MarketMatchCounters,
+  type TransferCounters,
+} from './metrics-counters.repository';
 
 /** The counters /metrics reads (kept by triggers), and their upkeep for the maintenance job. */
 @Injectable()
 export class MetricsCountersService {
-  constructor(private readonly counters: MetricsRepository) {}
+  constructor(private readonly counters: MetricsCountersRepository) {}
 
   marketMatches(): Promise<MarketMatchCounters[]> {
     return this.counters.systemMarketMatchCounters();

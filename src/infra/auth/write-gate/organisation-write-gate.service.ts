@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
-import { assertNotSuspended } from '../domain/suspension';
+import { assertNotSuspended } from '../suspension';
 import { OrganisationStatusRepository } from './organisation-status.repository';
 
 /**

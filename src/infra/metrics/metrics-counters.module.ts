@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
 import { MetricsCountersService } from './metrics-counters.service';
-import { MetricsRepository } from './metrics.repository';
+import { MetricsCountersRepository } from './metrics-counters.repository';
 
 /** The counters without the HTTP side, for worker processes (maintenance folds them). */
 @Module({
-  providers: [MetricsRepository, MetricsCountersService],
+  providers: [MetricsCountersRepository, MetricsCountersService],
   exports: [MetricsCountersService],
 })
 export class MetricsCountersModule {}

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../infra/clock/clock';
-import type { JsonObject } from '../events/domain/event-catalogue';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import { Clock } from '../clock/clock';
+import type { JsonObject } from '../events/event-catalogue';
+import { CursorCodec } from '../pagination/cursor-codec';
 import { DomainError } from '../../shared/domain-error';
 import { AuditRepository } from './audit.repository';
-import type { AuditPageResponse, AuditQuery } from './dto/audit.dto';
+import type { AuditPageResponse, AuditQuery } from './audit.dto';
 
 /** Every admin mutation records who did what to which object, in the mutation's transaction. */
 @Injectable()

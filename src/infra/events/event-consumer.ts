@@ -1,5 +1,5 @@
 import { DiscoveryService } from '@nestjs/core';
-import type { EventType } from './domain/event-catalogue';
+import type { EventType } from './event-catalogue';
 import type { EventEnvelope } from './event-envelope.dto';
 
 export interface EventConsumerOptions {

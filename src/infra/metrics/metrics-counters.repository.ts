@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
+import type { PrismaService } from '../prisma/prisma.service';
 
 export interface MarketMatchCounters {
   market: string;
@@ -25,7 +25,7 @@ export interface TransferCounters {
  * or ledger rows.
  */
 @Injectable()
-export class MetricsRepository {
+export class MetricsCountersRepository {
   constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
 
   private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {

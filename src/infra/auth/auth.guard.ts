@@ -1,8 +1,8 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import type { OrganisationRole } from '../../../generated/prisma/enums.js';
-import { DomainError } from '../../../shared/domain-error';
+import type { OrganisationRole } from '../../generated/prisma/enums.js';
+import { DomainError } from '../../shared/domain-error';
 import {
   ADMIN_ONLY,
   ALLOWED_WHILE_SUSPENDED,
@@ -11,9 +11,9 @@ import {
   REQUIRED_ROLE,
   REQUIRED_SCOPE,
 } from './auth.decorators';
-import { AuthService } from './auth.service';
+import { Authenticator } from './authenticator';
 import type { AdminPrincipal, ApiKeyScope, Principal } from './principal';
-import { organisationSuspended } from '../domain/suspension';
+import { organisationSuspended } from './suspension';
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -38,7 +38,7 @@ function hasScope(scopes: readonly ApiKeyScope[], required: ApiKeyScope): boolea
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly auth: AuthService,
+    private readonly auth: Authenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

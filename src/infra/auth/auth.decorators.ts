@@ -1,8 +1,8 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { ErrorBody } from '../../../infra/http/error-body';
-import type { OrganisationRole } from '../../../generated/prisma/enums.js';
-import { DomainError } from '../../../shared/domain-error';
+import { ErrorBody } from '../http/error-body';
+import type { OrganisationRole } from '../../generated/prisma/enums.js';
+import { DomainError } from '../../shared/domain-error';
 import type { AdminPrincipal, ApiKeyScope, Principal, UserPrincipal } from './principal';
 
 export const PUBLIC_ROUTE = 'auth:public';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { OrganisationStatus } from '../../../generated/prisma/enums.js';
-import type { PrismaService } from '../../../infra/prisma/prisma.service';
+import type { PrismaService } from '../../prisma/prisma.service';
 
 /** The one read of an organisation's status that writes make inside their own transaction. */
 @Injectable()

@@ -1,0 +1,9 @@
+import type { AdminPrincipal, Principal } from './principal';
+
+/**
+ * The port the global AuthGuard resolves credentials through; the organisations module binds
+ * it to its AuthService, so infra never imports a feature module.
+ */
+export abstract class Authenticator {
+  abstract authenticate(bearer: string): Promise<Principal | AdminPrincipal>;
+}
