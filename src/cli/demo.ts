@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: against a running exchange, makes a verified provider and a funded buyer the
  * way people would (registration, an admin's verification, a top-up the admin confirms) and
- * prints shell `export`s of their keys, so `eval "$(npm run -s demo)"` sets up the README
+ * prints shell `export`s of their keys, so `eval "$(npm run -s demo)"` sets up the README's
  * walkthrough. The admin is a new platform admin made by the admin CLI (`admin.js`).
  */
 import { spawn } from 'node:child_process';
