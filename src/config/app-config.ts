@@ -32,27 +32,33 @@ const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
  * (see secrets.ts); in production a missing one stops the boot.
  */
 export class EnvironmentVariables {
+  /** `production` requires the three secrets and refuses the test-only settings and placeholder payment details. */
   @IsIn(['development', 'test', 'production'])
   NODE_ENV: 'development' | 'test' | 'production' = 'development';
 
+  /** Interface the HTTP server binds (`0.0.0.0` in containers). */
   @IsString()
   HOST = '127.0.0.1';
 
+  /** HTTP port: the API, `/docs`, `/health/*` and `/metrics`. */
   @Transform(toInt)
   @IsInt()
   @Min(0)
   @Max(65535)
   PORT = 3000;
 
+  /** PostgreSQL, the source of truth; the database is created at start if the server lacks it. */
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgresql:// URL' })
   DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/compute_exchange';
 
+  /** Connections in each process's pool. */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(200)
   DATABASE_POOL_MAX = 10;
 
+  /** Redis for queues, rate limits, idempotency locks and live events; credentials, db index and TLS (`rediss://`) allowed. */
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -60,6 +66,7 @@ export class EnvironmentVariables {
   @Matches(/^[A-Za-z0-9:_{}-]{1,64}$/)
   REDIS_PREFIX = 'cx';
 
+  /** pino log level. */
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' = 'info';
 
@@ -75,18 +82,21 @@ export class EnvironmentVariables {
   @Max(600_000)
   SHUTDOWN_GRACE_MS = 8_000;
 
+  /** BullMQ job lock; a crashed worker's job is run again after it expires. */
   @Transform(toInt)
   @IsInt()
   @Min(1_000)
   @Max(600_000)
   JOB_LOCK_DURATION_MS = 30_000;
 
+  /** How often workers look for stalled jobs. */
   @Transform(toInt)
   @IsInt()
   @Min(1_000)
   @Max(600_000)
   JOB_STALLED_INTERVAL_MS = 30_000;
 
+  /** Stalls before a job fails (a failed settle job marks its lease NEEDS_ATTENTION). */
   @Transform(toInt)
   @IsInt()
   @Min(0)
@@ -262,8 +272,8 @@ export class EnvironmentVariables {
   WEBHOOK_DELIVERY_RETENTION_DAYS = 30;
 
   /**
-   * Test-only: webhook URLs on loopback (127.0.0.0/8, ::1) pass the SSRF check, so tests can run
-   * a receiver on this machine. Every other private range stays refused; refused in production.
+   * Tests and local development: webhook URLs on loopback (127.0.0.0/8, ::1) pass the SSRF check,
+   * so a receiver can run on this machine. Every other private range stays refused; refused in production.
    */
   @Transform(toBool)
   @IsBoolean()
@@ -275,11 +285,13 @@ export class EnvironmentVariables {
   @MaxLength(200)
   PAYMENT_BANK_BENEFICIARY = 'Compute Exchange Ltd. (set PAYMENT_BANK_BENEFICIARY)';
 
+  /** Bank of that account; production refuses the placeholder. */
   @IsString()
   @MinLength(1)
   @MaxLength(200)
   PAYMENT_BANK_NAME = 'Example Bank (set PAYMENT_BANK_NAME)';
 
+  /** Account number shown in top-up instructions. */
   @IsString()
   @MinLength(1)
   @MaxLength(64)
@@ -309,11 +321,13 @@ export class EnvironmentVariables {
   @MaxLength(200)
   INVOICE_SELLER_NAME = 'Compute Exchange Ltd. (set INVOICE_SELLER_NAME)';
 
+  /** The seller's tax id on invoices. */
   @IsString()
   @MinLength(1)
   @MaxLength(32)
   INVOICE_SELLER_TAX_ID = 'UNSET-TAX-ID';
 
+  /** The seller's address on invoices. */
   @IsString()
   @MinLength(1)
   @MaxLength(500)
@@ -372,7 +386,10 @@ export class EnvironmentVariables {
   })
   TRUST_PROXY = 'false';
 
-  /** `controllable` lets tests move time for API and worker processes alike; refused in production. */
+  /**
+   * `controllable`: time stands still until a test or `npm run clock -- +2h` moves it, for API and
+   * worker processes alike (docs/DEVELOPMENT.md); refused in production.
+   */
   @IsIn(['system', 'controllable'])
   CLOCK: 'system' | 'controllable' = 'system';
 

@@ -1,7 +1,6 @@
 /**
- * A deliberately naive model of the exchange's money, written from README ("Money", "Leases",
- * "Ending a lease early", "Settlement", "Usage reports") and docs/LEDGER.md, not from the
- * services: accounts are plain numbers moved by hand, periods are cut by a loop over wall-clock
+ * A deliberately naive model of the exchange's money, written from docs/LEASES.md and
+ * docs/LEDGER.md, not from the services: accounts are plain numbers moved by hand, periods are cut by a loop over wall-clock
  * hours, and every rule is restated in the simplest form that can be checked. The pure spec
  * (money-model.spec.ts) drives it with fast-check and holds the domain rules to it; the database
  * spec (test/e2e/money-model.e2e.spec.ts) drives the real API with the same commands and compares
@@ -10,11 +9,11 @@
 
 export const HOUR_MS = 3_600_000;
 export const MINUTE_MS = 60_000;
-/** README: pay-per-use periods settle SETTLEMENT_GRACE_MINUTES (15) after their end. */
+/** docs/LEASES.md: pay-per-use periods settle SETTLEMENT_GRACE_MINUTES (15) after their end. */
 export const GRACE_MS = 15 * MINUTE_MS;
-/** README: access must be handed over within LEASE_PROVISIONING_MINUTES (15) of the match. */
+/** docs/LEASES.md: access must be handed over within LEASE_PROVISIONING_MINUTES (15) of the match. */
 export const PROVISIONING_MS = 15 * MINUTE_MS;
-/** README: at most 5 payouts await confirmation per organisation. */
+/** docs/LEDGER.md: at most 5 payouts await confirmation per organisation. */
 export const MAX_PENDING_PAYOUTS = 5;
 
 /** The commands both model-based specs generate (each asserts every one was executed). */
@@ -261,7 +260,7 @@ export class MoneyModel {
     return 'ok';
   }
 
-  /** The charge of one period, restated from the README. */
+  /** The charge of one period, restated from docs/LEASES.md. */
   charge(lease: ModelLease, period: { index: number; start: number; end: number }): ModelPeriod {
     const seconds = (period.end - period.start) / 1000;
     const reserved = BigInt(lease.gpus) * BigInt(seconds);

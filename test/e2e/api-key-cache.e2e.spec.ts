@@ -8,7 +8,7 @@ import { registerOrganisation, signIn } from '../support/tenants';
 
 const TTL_MS = 400;
 
-/** API keys verified recently are reused for at most API_KEY_CACHE_TTL_MS (README, Credentials). */
+/** API keys verified recently are reused for at most API_KEY_CACHE_TTL_MS (docs/API.md). */
 describe('API key cache', () => {
   let app: NestFastifyApplication;
   const http = () => request(app.getHttpServer());

@@ -24,7 +24,7 @@ type Auth = { authorization: string };
 const CREDIT = 10_000_000n; // 100,000.00 CNY in fen
 
 /**
- * Admin suspension and reinstatement over HTTP (README, "Suspension"), with the API and workers
+ * Admin suspension and reinstatement over HTTP (docs/ADMIN.md), with the API and workers
  * in one process so that orders really fill; a second API process that keeps verified keys for
  * a minute shows that a suspension made elsewhere refuses a cached key's writes at once. A
  * market of its own keeps other suites' orders out of these books.

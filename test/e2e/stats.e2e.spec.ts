@@ -25,7 +25,7 @@ type Body = Record<string, unknown>;
 const body = (res: { body: unknown }): Body => res.body as Body;
 
 /**
- * Market statistics on a fixture with hand-computed answers (README, "Market statistics").
+ * Market statistics on a fixture with hand-computed answers (docs/STATS.md).
  * Rows are inserted with known timestamps; the refresh job runs on the controllable clock and
  * every figure is read over HTTP. Budget: ~10 s.
  */

@@ -42,7 +42,7 @@ interface LeaseRow {
  * ahead in half-hour steps, about 2,500 periods in all, and workers are SIGKILLed at random
  * moments and restarted (at most 8 kills, stopping with the clock). After quiescence: every
  * (lease, period) the leases' own start, end and period length call for is settled exactly once
- * at the charge the README's rule gives, one ledger transfer each, buyer debits = provider
+ * at the charge docs/LEASES.md's rule gives, one ledger transfer each, buyer debits = provider
  * credits + platform fees to the fen, DESIGN invariant 4 holds, nothing NEEDS_ATTENTION, and every
  * hold is used up or released. SETTLEMENT_CRASH_SEED replays a run (leases, steps and kills);
  * SETTLEMENT_CRASH_LEASES sizes it. Budget: <= 120 s (35 s measured at a load average of 3, 103 s under one of 12).
@@ -247,7 +247,7 @@ describe('settlement crash: workers SIGKILLed while thousands of periods settle'
     const transferKeys = new Set(transfers.map((t) => t.key));
     expect(transferKeys.size).toBe(transfers.length);
 
-    // Every period the lease's own start and end call for, charged by the README's rule, once.
+    // Every period the lease's own start and end call for, charged by docs/LEASES.md's rule, once.
     let expectedPeriods = 0;
     let expectedCost = 0n;
     let expectedFees = 0n;
@@ -321,7 +321,7 @@ describe('settlement crash: workers SIGKILLed while thousands of periods settle'
 const big = (_: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v);
 
 /**
- * The charges a closed lease's periods must carry, restated from the README: hour-long periods
+ * The charges a closed lease's periods must carry, restated from docs/LEASES.md: hour-long periods
  * from the start, the last cut at the end; RESERVED charges every GPU-second, PAY_PER_USE (no
  * reports here) its minimum share, except the period a provider's termination cut short, which
  * pays no minimum; cost = floor(price x GPU-seconds / 3600), fee = floor(cost x bps / 10,000).

@@ -9,7 +9,7 @@ export interface CliResult {
 }
 
 /**
- * Runs the built admin CLI with a password on stdin, as the README documents: platform admins
+ * Runs the built admin CLI with a password on stdin, as docs/ADMIN.md documents: platform admins
  * exist only through it (needs `npm run build`).
  */
 export function createAdminWithCli(email: string, password: string): Promise<CliResult> {

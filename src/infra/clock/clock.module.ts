@@ -10,6 +10,7 @@ export const CLOCK_REDIS_KEY = 'clock:now';
 @Global()
 @Module({
   providers: [
+    SystemClock,
     {
       provide: Clock,
       inject: [AppConfig, RedisService],
@@ -20,6 +21,6 @@ export const CLOCK_REDIS_KEY = 'clock:now';
           : new SystemClock(),
     },
   ],
-  exports: [Clock],
+  exports: [Clock, SystemClock],
 })
 export class ClockModule {}

@@ -33,7 +33,7 @@ export class JobsAdminController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Retry a failed job with a fresh set of attempts (audited)',
-    description: 'Every job is safe to run twice (README, Architecture), so a retry never doubles an effect.',
+    description: 'Every job is safe to run twice (docs/ARCHITECTURE.md), so a retry never doubles an effect.',
   })
   @ApiParam({ name: 'queue', enum: QUEUE_NAMES })
   @ApiOkResponse({ type: RetriedJobResponse })

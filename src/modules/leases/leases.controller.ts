@@ -121,7 +121,7 @@ export class LeasesController {
   @HttpCode(200)
   @RequireScope('orders')
   @ApiOperation({
-    summary: 'End a lease early (either side; rule in the README)',
+    summary: 'End a lease early (either side; rule in docs/LEASES.md)',
     description:
       'Before access: TERMINATED with a full refund. Active, buyer: ends at the end of the current billing ' +
       'period. Active, provider: TERMINATED now. Idempotent by state.',

@@ -48,7 +48,7 @@ interface SealedAccess {
 
 /**
  * Leases as their two sides see them: the provider hands over access (the lease starts and
- * billing with it), the buyer reads it; either side may end a lease early by the README's rule.
+ * billing with it), the buyer reads it; either side may end a lease early by the rule in docs/LEASES.md.
  */
 @Injectable()
 export class LeasesService {
@@ -213,7 +213,7 @@ export class LeasesService {
     return usageResponse(created, lease.periodSeconds, period.endsAt);
   }
 
-  /** Ends a lease early on one side's request (README, "Leases"); idempotent by state. */
+  /** Ends a lease early on one side's request (docs/LEASES.md); idempotent by state. */
   @Transactional()
   async terminateLease(org: OrganisationContext, id: string): Promise<LeaseResponse> {
     const lease = await this.mine(org, id);

@@ -25,7 +25,7 @@ export class StatsController {
     summary: 'Public statistics of a market over the last hour, day or week',
     description:
       'Utilisation and idle GPU-hours, fill rate, unmet demand, times to fill and hourly trade candles, ' +
-      'read from hourly snapshots (README, "Market statistics"). Verified organisations only; no identities. ' +
+      'read from hourly snapshots (docs/STATS.md). Verified organisations only; no identities. ' +
       'Supply and prices are withheld (null) when fewer than `minProviders` distinct providers are behind them.',
   })
   @ApiParam({ name: 'market', example: 'nvidia-h100-80gb' })

@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { Webhook } from 'standardwebhooks';
 import { Clock } from '../../infra/clock/clock';
+import { SystemClock } from '../../infra/clock/system-clock';
 import { AppConfig } from '../../infra/config/app-config';
 import { isDelivered, retryDelayMs } from './domain/webhook-rules';
 import { secretContext } from './domain/webhook-rules';
@@ -25,6 +26,8 @@ export class WebhookDeliveryService {
     private readonly cipher: DataCipher,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    // Receivers check webhook-timestamp against their own wall clock, so signing never uses a moved test clock.
+    private readonly wallClock: SystemClock,
   ) {}
 
   /**
@@ -46,14 +49,15 @@ export class WebhookDeliveryService {
       return 'done';
     }
     const startedAt = this.clock.now();
+    const signedAt = this.wallClock.now();
     const headers = {
       'content-type': 'application/json',
       'user-agent': USER_AGENT,
       'webhook-id': delivery.eventId,
-      'webhook-timestamp': String(Math.floor(startedAt.getTime() / 1000)),
+      'webhook-timestamp': String(Math.floor(signedAt.getTime() / 1000)),
       'webhook-signature': new Webhook(
         this.cipher.decrypt(delivery.endpoint.secret, secretContext(delivery.organisationId)),
-      ).sign(delivery.eventId, startedAt, delivery.body),
+      ).sign(delivery.eventId, signedAt, delivery.body),
     };
     // A duration, not a time of day: the monotonic timer, not the Clock.
     const started = performance.now();

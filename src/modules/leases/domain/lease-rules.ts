@@ -1,7 +1,7 @@
 /**
  * The rules of a lease's life after the match (DESIGN, Leases and capacity), as plain code.
  *
- * Early termination, which the README states for users:
+ * Early termination, which docs/LEASES.md states for users:
  * - before access is handed over (SCHEDULED) either side may terminate; nothing ran, so the
  *   buyer's hold is refunded in full;
  * - the buyer ending an ACTIVE lease stops it at the end of the billing period it is in: that

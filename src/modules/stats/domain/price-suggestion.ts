@@ -1,5 +1,5 @@
 /**
- * The ask suggested to a provider (README, "Price suggestion"). Pure. Input: comparable recent
+ * The ask suggested to a provider (docs/STATS.md). Pure. Input: comparable recent
  * offers grouped by ask, each level with how many offers there were and how many were leased
  * within 24 h of being placed.
  *

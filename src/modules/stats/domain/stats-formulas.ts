@@ -1,5 +1,5 @@
 /**
- * The statistics formulas over hourly snapshot buckets (README, "Market statistics"). Pure:
+ * The statistics formulas over hourly snapshot buckets (docs/STATS.md). Pure:
  * the refresh job fills buckets with sums and counts; these turn any run of buckets into rates,
  * means and candles, so every window is exactly the sum of its hours.
  */
