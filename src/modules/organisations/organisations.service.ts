@@ -13,6 +13,12 @@ export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/** Registration keys are scoped by the email registered, so callers' keys never meet. */
+export function registrantOf(body: unknown): string {
+  const email = (body as { owner?: { email?: unknown } } | null)?.owner?.email;
+  return typeof email === 'string' ? normaliseEmail(email) : '';
+}
+
 @Injectable()
 export class OrganisationsService {
   constructor(
