@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { parseApiKey } from '../../src/modules/organisations/domain/api-key';
 import { canonicalJson } from '../../src/shared/canonical-json';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
@@ -19,6 +20,22 @@ interface Registration {
   organisation: { id: string; name: string; status: string };
   owner: { id: string; email: string };
   apiKey: { id: string; prefix: string; lastFour: string; key: string | null };
+}
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Field names and JSON types, recursively: two answers of one shape map to equal values. */
+function shapeOf(value: unknown): unknown {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return value.map(shapeOf);
+  if (typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([key, inner]) => [key, shapeOf(inner)]),
+    );
+  }
+  return typeof value;
 }
 
 describe('idempotency records, secrets and registration', () => {
@@ -198,8 +215,14 @@ describe('idempotency records, secrets and registration', () => {
       sha256(`POST /v1/organisations\n${canonicalJson({ ...body, owner: ownerWithoutPassword })}`),
     );
 
+    // Another password under another key stores the same fingerprint: it does not depend on the password.
+    const otherKey = randomUUID();
+    await register(otherKey, registration(email, 'a second long password')).expect(201);
+    const [other] = await recordsUnder(otherKey);
+    expect(other!.fingerprint).toBe(record!.fingerprint);
+
     // Another password with the same key and other fields replays: the password is not part of it.
-    const otherPassword = await register(key, registration(email, 'a second long password')).expect(201);
+    const otherPassword = await register(key, registration(email, 'a third long password')).expect(201);
     expect(otherPassword.headers['idempotent-replayed']).toBe('true');
 
     // The same key and body still replay; another body under the key is still 422.
@@ -209,6 +232,43 @@ describe('idempotency records, secrets and registration', () => {
       422,
     );
     expect(changed.body).toMatchObject({ code: 'UNPROCESSABLE' });
+  });
+
+  it('answers a registration for a taken email like a new one, with credentials that do not work', async () => {
+    const existing = await registerOrganisation(app, 'PROVIDER');
+    const fresh = await register(randomUUID(), registration(uniqueEmail('fresh'))).expect(201);
+    const name = `Duplicate ${randomUUID()}`;
+    const duplicate = await register(
+      randomUUID(),
+      registration(existing.email.toUpperCase(), 'some other long password', name),
+    ).expect(201);
+    expect(duplicate.headers['idempotent-replayed']).toBeUndefined();
+    expect(shapeOf(duplicate.body)).toEqual(shapeOf(fresh.body));
+    const answer = duplicate.body as Registration;
+    expect(answer.organisation).toMatchObject({ name, status: 'PENDING_VERIFICATION' });
+    expect(answer.owner.email).toBe(existing.email);
+    expect(answer.organisation.id).toMatch(UUID_V7);
+    expect(answer.owner.id).toMatch(UUID_V7);
+    expect(answer.apiKey.id).toMatch(UUID_V7);
+    expect(answer.organisation.id).not.toBe(existing.organisationId);
+    expect(parseApiKey(answer.apiKey.key)).toEqual({ prefix: answer.apiKey.prefix, env: 'test' });
+
+    // Nothing was created, the answer's key opens nothing, and the real owner is untouched.
+    expect(await prisma.organisation.count({ where: { name } })).toBe(0);
+    expect(await prisma.user.count({ where: { email: existing.email } })).toBe(1);
+    await http().get('/v1/organisation').set('authorization', `Bearer ${answer.apiKey.key}`).expect(401);
+    await signIn(app, existing);
+  });
+
+  it('answers concurrent registrations of one new email alike and creates one organisation', async () => {
+    const email = uniqueEmail('race');
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        register(randomUUID(), registration(email, `race password number ${i}`, `Race ${i}`)),
+      ),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual([201, 201, 201, 201, 201]);
+    expect(await prisma.user.count({ where: { email } })).toBe(1);
   });
 
   it('scopes registration keys by the email registered: another caller’s body neither collides nor replays', async () => {

@@ -45,11 +45,13 @@ export class OrganisationsController {
       'Creates a PROVIDER or BUYER organisation (PENDING_VERIFICATION) with its owner and first API key. ' +
       'The key secret is in the response only. Pending organisations may create sites and orders; ' +
       'their orders are invisible to matching and the public book until verified. ' +
+      'An email that already has an account gets the same 201 answer, but nothing is created and its ' +
+      'key opens nothing: the answer never tells whether an email is taken. ' +
       'Idempotency-Key values are scoped by the email registered; the password is not part of the ' +
       'fingerprint, and a replay answers `apiKey.key` as null (the secret is never stored).',
   })
   @ApiCreatedResponse({ type: RegistrationResponse })
-  @ApiConflictResponse({ type: ErrorBody, description: 'Email taken, or Idempotency-Key in flight' })
+  @ApiConflictResponse({ type: ErrorBody, description: 'Idempotency-Key in flight' })
   register(@Body() body: RegisterOrganisationDto): Promise<RegistrationResponse> {
     return this.organisations.registerOrganisation(body);
   }
