@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { canonicalJson, requestFingerprint } from './canonical-json';
 import { DomainError } from './domain-error';
 import { prng } from './prng';
@@ -139,36 +139,39 @@ describe('canonicalJson', () => {
 
 describe('requestFingerprint', () => {
   const body = { market: 'nvidia-h100-80gb', gpus: 8, maxPricePerGpuHour: '18.20' };
+  const key = Buffer.from('a server key of the test, 32 bytes');
+  const fingerprint = (method: string, route: string, value: unknown) =>
+    requestFingerprint(method, route, value, key);
 
-  it('is the hex SHA-256 of method, route and canonical body', () => {
-    const expected = createHash('sha256')
-      .update('POST /v1/bids\n{"gpus":8,"market":"nvidia-h100-80gb","maxPricePerGpuHour":"18.20"}')
-      .digest('hex');
-    expect(requestFingerprint('POST', '/v1/bids', body)).toBe(expected);
-    expect(requestFingerprint('post', '/v1/bids', body)).toBe(expected);
+  it('is the hex HMAC-SHA-256 under the key of method, route and canonical body', () => {
+    const text = 'POST /v1/bids\n{"gpus":8,"market":"nvidia-h100-80gb","maxPricePerGpuHour":"18.20"}';
+    const expected = createHmac('sha256', key).update(text).digest('hex');
+    expect(fingerprint('POST', '/v1/bids', body)).toBe(expected);
+    expect(fingerprint('post', '/v1/bids', body)).toBe(expected);
     expect(expected).toMatch(/^[0-9a-f]{64}$/);
+    // Without the key, a stored fingerprint confirms no guess of the body.
+    expect(expected).not.toBe(createHash('sha256').update(text).digest('hex'));
+    expect(requestFingerprint('POST', '/v1/bids', body, Buffer.from('another key'))).not.toBe(expected);
   });
 
   it('is equal for the same body in any key order', () => {
     const reordered = { maxPricePerGpuHour: '18.20', gpus: 8, market: 'nvidia-h100-80gb' };
-    expect(requestFingerprint('POST', '/v1/bids', reordered)).toBe(
-      requestFingerprint('POST', '/v1/bids', body),
-    );
+    expect(fingerprint('POST', '/v1/bids', reordered)).toBe(fingerprint('POST', '/v1/bids', body));
   });
 
   it('differs when the body, route or method differ', () => {
-    const base = requestFingerprint('POST', '/v1/bids', body);
-    expect(requestFingerprint('POST', '/v1/bids', { ...body, gpus: 9 })).not.toBe(base);
-    expect(requestFingerprint('POST', '/v1/bids', { ...body, maxPricePerGpuHour: '18.2' })).not.toBe(base);
-    expect(requestFingerprint('POST', '/v1/offers', body)).not.toBe(base);
-    expect(requestFingerprint('PUT', '/v1/bids', body)).not.toBe(base);
-    expect(requestFingerprint('POST', '/v1/bids', [body])).not.toBe(base);
+    const base = fingerprint('POST', '/v1/bids', body);
+    expect(fingerprint('POST', '/v1/bids', { ...body, gpus: 9 })).not.toBe(base);
+    expect(fingerprint('POST', '/v1/bids', { ...body, maxPricePerGpuHour: '18.2' })).not.toBe(base);
+    expect(fingerprint('POST', '/v1/offers', body)).not.toBe(base);
+    expect(fingerprint('PUT', '/v1/bids', body)).not.toBe(base);
+    expect(fingerprint('POST', '/v1/bids', [body])).not.toBe(base);
   });
 
   it('treats a missing body as null, distinct from an empty object', () => {
-    const expected = createHash('sha256').update('POST /v1/topups\nnull').digest('hex');
-    expect(requestFingerprint('POST', '/v1/topups', undefined)).toBe(expected);
-    expect(requestFingerprint('POST', '/v1/topups', null)).toBe(expected);
-    expect(requestFingerprint('POST', '/v1/topups', {})).not.toBe(expected);
+    const expected = createHmac('sha256', key).update('POST /v1/topups\nnull').digest('hex');
+    expect(fingerprint('POST', '/v1/topups', undefined)).toBe(expected);
+    expect(fingerprint('POST', '/v1/topups', null)).toBe(expected);
+    expect(fingerprint('POST', '/v1/topups', {})).not.toBe(expected);
   });
 });

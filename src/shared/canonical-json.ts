@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { DomainError } from './domain-error';
 
 // Far deeper than any request body we accept; stops hostile nesting before it exhausts the stack.
@@ -15,12 +15,13 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * Idempotency fingerprint of a request: hex SHA-256 of `METHOD route\ncanonical body`. A missing
- * body counts as JSON null.
+ * Idempotency fingerprint of a request: hex HMAC-SHA-256 under a server key of `METHOD
+ * route\ncanonical body`, so a stored fingerprint cannot be used to test guesses of the body. A
+ * missing body counts as JSON null.
  */
-export function requestFingerprint(method: string, route: string, body: unknown): string {
+export function requestFingerprint(method: string, route: string, body: unknown, key: Uint8Array): string {
   const text = `${method.toUpperCase()} ${route}\n${canonicalJson(body ?? null)}`;
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return createHmac('sha256', key).update(text, 'utf8').digest('hex');
 }
 
 function serialise(value: unknown, path: string, ancestors: Set<object>): string {

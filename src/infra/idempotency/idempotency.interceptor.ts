@@ -1,14 +1,20 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { TransactionHost } from '@nestjs-cls/transactional';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { requestFingerprint } from '../../shared/canonical-json';
 import { DomainError } from '../../shared/domain-error';
 import { Clock } from '../clock/clock';
+import { AppConfig } from '../config/app-config';
 import { RedisService } from '../redis/redis.service';
-import { IDEMPOTENCY_HEADER, IDEMPOTENT } from './idempotent.decorator';
+import {
+  IDEMPOTENCY_HEADER,
+  IDEMPOTENT,
+  type IdempotentOptions,
+  type JsonPath,
+} from './idempotent.decorator';
 import { IdempotencyRepository } from './idempotency.repository';
 
 export const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
@@ -21,20 +27,31 @@ const HTTP_CODE_METADATA = '__httpCode__';
  * transaction that also stores its response, so effect and record commit together; a retry
  * with the same key and body gets the stored response, another body 422, and a concurrent
  * duplicate (on any API process: the lock is in Redis) 409. Failed requests store nothing.
+ * Fingerprints and caller scopes are keyed hashes, and secrets are never stored (docs/DESIGN.md).
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
+  private readonly fingerprintKey: Buffer;
+  private readonly callerKey: Buffer;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly records: IdempotencyRepository,
     private readonly txHost: TransactionHost,
     private readonly redis: RedisService,
     private readonly clock: Clock,
-  ) {}
+    config: AppConfig,
+  ) {
+    // Keys derived from the pepper, one per use, so neither hash can stand in for the other.
+    const derive = (label: string): Buffer =>
+      createHmac('sha256', config.secrets.API_KEY_PEPPER).update(label, 'utf8').digest();
+    this.fingerprintKey = derive('idempotency fingerprint');
+    this.callerKey = derive('idempotency caller scope');
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const mode = this.reflector.get<'organisation' | 'global' | undefined>(IDEMPOTENT, context.getHandler());
-    if (mode === undefined) return next.handle();
+    const options = this.reflector.get<IdempotentOptions | undefined>(IDEMPOTENT, context.getHandler());
+    if (options === undefined) return next.handle();
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest & { principal?: { organisationId?: string } }>();
     const reply = http.getResponse<FastifyReply>();
@@ -46,15 +63,26 @@ export class IdempotencyInterceptor implements NestInterceptor {
         { field: 'Idempotency-Key' },
       );
     }
-    const scope = mode === 'global' ? 'registration' : request.principal?.organisationId;
-    if (scope === undefined) throw new DomainError('UNAUTHENTICATED', 'Authentication is required.');
     // The concrete path, not the route template: rotating key A and key B are different requests.
     const path = request.url.split('?')[0] ?? request.url;
-    const fingerprint = requestFingerprint(request.method, path, request.body ?? null);
+    const body: unknown = request.body ?? null;
+    const scope =
+      options.callerOf === undefined
+        ? request.principal?.organisationId
+        : `caller:${createHmac('sha256', this.callerKey)
+            .update(`${path}\n${options.callerOf(body)}`, 'utf8')
+            .digest('base64url')}`;
+    if (scope === undefined) throw new DomainError('UNAUTHENTICATED', 'Authentication is required.');
+    const fingerprint = requestFingerprint(
+      request.method,
+      path,
+      without(body, options.unfingerprinted ?? []),
+      this.fingerprintKey,
+    );
     const status =
       this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ??
       (request.method === 'POST' ? 201 : 200);
-    return from(this.run(scope, key, fingerprint, status, reply, next));
+    return from(this.run(scope, key, fingerprint, status, options.withheld ?? [], reply, next));
   }
 
   private async run(
@@ -62,6 +90,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     key: string,
     fingerprint: string,
     status: number,
+    withheld: readonly JsonPath[],
     reply: FastifyReply,
     next: CallHandler,
   ): Promise<unknown> {
@@ -108,7 +137,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
           key,
           fingerprint,
           statusCode: status,
-          responseBody: JSON.parse(JSON.stringify(body ?? null)) as unknown,
+          responseBody: nulled(JSON.parse(JSON.stringify(body ?? null)) as unknown, withheld),
           at: now,
           expiresAt: new Date(now.getTime() + IDEMPOTENCY_RETENTION_MS),
         });
@@ -154,4 +183,40 @@ export class IdempotencyInterceptor implements NestInterceptor {
     void reply.status(stored.statusCode).header('idempotent-replayed', 'true');
     return { found: true, body: stored.responseBody };
   }
+}
+
+/** A copy of `value` without the fields at `paths`; untouched branches are shared, not copied. */
+function without(value: unknown, paths: readonly JsonPath[]): unknown {
+  return paths.reduce<unknown>(
+    (current, path) =>
+      rewriteAt(current, path.split('.'), (record, field) => {
+        delete record[field];
+      }),
+    value,
+  );
+}
+
+/** A copy of `value` with the fields at `paths` set to null where present. */
+function nulled(value: unknown, paths: readonly JsonPath[]): unknown {
+  return paths.reduce<unknown>(
+    (current, path) =>
+      rewriteAt(current, path.split('.'), (record, field) => {
+        record[field] = null;
+      }),
+    value,
+  );
+}
+
+function rewriteAt(
+  value: unknown,
+  [field, ...rest]: string[],
+  leaf: (record: Record<string, unknown>, field: string) => void,
+): unknown {
+  if (field === undefined || typeof value !== 'object' || value === null || Array.isArray(value))
+    return value;
+  if (!Object.hasOwn(value, field)) return value;
+  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  if (rest.length === 0) leaf(copy, field);
+  else copy[field] = rewriteAt(copy[field], rest, leaf);
+  return copy;
 }

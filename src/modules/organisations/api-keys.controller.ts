@@ -37,8 +37,13 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
-  @Idempotent()
-  @ApiOperation({ summary: 'Create an API key; the secret is shown once' })
+  @Idempotent({ withheld: ['key'] })
+  @ApiOperation({
+    summary: 'Create an API key; the secret is shown once',
+    description:
+      'The secret is never stored: a replay (same Idempotency-Key and body) answers `key` as null. ' +
+      'A lost secret is replaced by rotating or revoking the key.',
+  })
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
   create(@CurrentUser() owner: UserPrincipal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
     return this.keys.createKey(owner.organisationId, body);
@@ -76,11 +81,12 @@ export class ApiKeysController {
   }
 
   @Post(':id/rotate')
-  @Idempotent()
+  @Idempotent({ withheld: ['key'] })
   @ApiOperation({
     summary: 'Rotate a key',
     description:
-      'Creates a replacement with the same name and scopes; the old key keeps working for `overlapSeconds`.',
+      'Creates a replacement with the same name and scopes; the old key keeps working for `overlapSeconds`. ' +
+      'A replay (same Idempotency-Key and body) answers `key` as null: the secret is never stored.',
   })
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
   @ApiNotFoundResponse({ type: ErrorBody })

@@ -5,6 +5,7 @@ import { AppConfig } from '../../infra/config/app-config';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import type { Page } from '../../infra/pagination/page';
 import { DomainError } from '../../shared/domain-error';
+import { uuidV7 } from '../../shared/uuid-v7';
 import { ApiKeysRepository, type ApiKeyRecord } from './api-keys.repository';
 import { ApiKeyCache } from './auth/api-key-cache';
 import type { ApiKeyScope } from '../../infra/auth/principal';
@@ -48,6 +49,26 @@ export class ApiKeysService {
       rotatedFromId: input.rotatedFromId ?? null,
       at: now,
     });
+    return OrganisationsMapper.createdApiKey(record, generated.key, now);
+  }
+
+  /** A well-formed key that is never stored, so it opens nothing: a taken email's registration answer. */
+  unissuedKey(name: string, now: Date): CreatedApiKeyResponse {
+    const generated = generateApiKey(this.config.isProduction ? 'live' : 'test');
+    const record: ApiKeyRecord = {
+      id: uuidV7(now),
+      organisationId: uuidV7(now),
+      name,
+      prefix: generated.prefix,
+      secretHash: new Uint8Array(0),
+      lastFour: generated.lastFour,
+      scopes: DEFAULT_SCOPES,
+      createdAt: now,
+      lastUsedAt: null,
+      expiresAt: null,
+      revokedAt: null,
+      rotatedFromId: null,
+    };
     return OrganisationsMapper.createdApiKey(record, generated.key, now);
   }
 

@@ -24,7 +24,7 @@ import {
   UserPageResponse,
   UserResponse,
 } from './dto/organisation.dto';
-import { OrganisationsService } from './organisations.service';
+import { OrganisationsService, registrantOf } from './organisations.service';
 import { UsersService } from './users.service';
 
 @ApiTags('organisations')
@@ -38,16 +38,20 @@ export class OrganisationsController {
 
   @Post('organisations')
   @Public()
-  @Idempotent('global')
+  @Idempotent({ callerOf: registrantOf, unfingerprinted: ['owner.password'], withheld: ['apiKey.key'] })
   @ApiOperation({
     summary: 'Register an organisation',
     description:
       'Creates a PROVIDER or BUYER organisation (PENDING_VERIFICATION) with its owner and first API key. ' +
       'The key secret is in the response only. Pending organisations may create sites and orders; ' +
-      'their orders are invisible to matching and the public book until verified.',
+      'their orders are invisible to matching and the public book until verified. ' +
+      'An email that already has an account gets the same 201 answer, but nothing is created and its ' +
+      'key opens nothing: the answer never tells whether an email is taken. ' +
+      'Idempotency-Key values are scoped by the email registered; the password is not part of the ' +
+      'fingerprint, and a replay answers `apiKey.key` as null (the secret is never stored).',
   })
   @ApiCreatedResponse({ type: RegistrationResponse })
-  @ApiConflictResponse({ type: ErrorBody, description: 'Email taken, or Idempotency-Key in flight' })
+  @ApiConflictResponse({ type: ErrorBody, description: 'Idempotency-Key in flight' })
   register(@Body() body: RegisterOrganisationDto): Promise<RegistrationResponse> {
     return this.organisations.registerOrganisation(body);
   }
@@ -103,9 +107,14 @@ export class OrganisationsController {
 
   @Post('invitations')
   @OwnerOnly()
-  @Idempotent()
+  @Idempotent({ withheld: ['token'] })
   @ApiBearerAuth('access-token')
-  @ApiOperation({ summary: 'Invite a person (owners only); returns a one-time token' })
+  @ApiOperation({
+    summary: 'Invite a person (owners only); returns a one-time token',
+    description:
+      'The token is in this response only: a replay (same Idempotency-Key and body) answers `token` as ' +
+      'null. A lost token is replaced by inviting the person again.',
+  })
   @ApiCreatedResponse({ type: InvitationResponse })
   @ApiForbiddenResponse({ type: ErrorBody })
   invite(

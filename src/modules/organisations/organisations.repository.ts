@@ -184,6 +184,11 @@ export class OrganisationsRepository {
       .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`people:${organisationId}`}, 0))`;
   }
 
+  /** Serialises registrations of one email for the rest of the transaction. */
+  async lockEmail(email: string): Promise<void> {
+    await this.tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`email:${email}`}, 0))`;
+  }
+
   async countActiveOwners(organisationId: string): Promise<number> {
     return this.tx.user.count({ where: { organisationId, role: 'OWNER', disabledAt: null } });
   }

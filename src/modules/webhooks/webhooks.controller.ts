@@ -45,12 +45,14 @@ export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}
 
   @Post()
-  @Idempotent()
+  @Idempotent({ withheld: ['secret'] })
   @ApiOperation({
     summary: 'Register a webhook endpoint',
     description:
       'Events your organisation may see are POSTed to the URL, signed in the Standard Webhooks format ' +
       '(`webhook-id`, `webhook-timestamp`, `webhook-signature`) with the `secret` returned here once. ' +
+      'A replay (same Idempotency-Key and body) answers `secret` as null; a lost secret is replaced by ' +
+      'deleting the endpoint and registering it again. ' +
       'URLs that resolve to loopback, private, link-local, CGNAT, unspecified or multicast addresses are refused.',
   })
   @ApiCreatedResponse({ type: CreatedWebhookResponse })

@@ -73,8 +73,14 @@ export class ApiKeyResponse {
 }
 
 export class CreatedApiKeyResponse extends ApiKeyResponse {
-  @ApiProperty({ description: 'The secret key. Shown once; store it now.' })
-  key!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'The secret key. Shown once; store it now. Null in an idempotent replay (`Idempotent-Replayed: true`): ' +
+      'the secret is never stored.',
+  })
+  key!: string | null;
 }
 
 export class ApiKeyPageResponse {

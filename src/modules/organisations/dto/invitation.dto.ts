@@ -31,7 +31,11 @@ export class InvitationResponse {
   @ApiProperty({ enum: ['OWNER', 'MEMBER'] }) role!: string;
   @ApiProperty({ format: 'date-time' }) expiresAt!: string;
   @ApiProperty({
-    description: 'One-time token; deliver it to the invitee (for example in a link). Shown once.',
+    type: String,
+    nullable: true,
+    description:
+      'One-time token; deliver it to the invitee (for example in a link). Shown once. Null in an ' +
+      'idempotent replay (`Idempotent-Replayed: true`): the token is never stored.',
   })
-  token!: string;
+  token!: string | null;
 }

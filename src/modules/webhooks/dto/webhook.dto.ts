@@ -82,10 +82,14 @@ export class WebhookResponse {
 
 export class CreatedWebhookResponse extends WebhookResponse {
   @ApiProperty({
+    type: String,
+    nullable: true,
     example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-    description: 'Signing secret (Standard Webhooks); shown only in this response',
+    description:
+      'Signing secret (Standard Webhooks); shown only in this response. Null in an idempotent replay ' +
+      '(`Idempotent-Replayed: true`): the secret is never stored with the replayable answer.',
   })
-  secret!: string;
+  secret!: string | null;
 }
 
 export class WebhookPageResponse {
