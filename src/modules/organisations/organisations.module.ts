@@ -16,6 +16,8 @@ import { AuthController } from './auth/auth.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import { LoginLimiter } from './auth/login-limiter';
+import { StreamTickets } from './auth/stream-tickets';
+import { StreamTicketsController } from './auth/stream-tickets.controller';
 import { OrganisationsAdminController } from './organisations.admin.controller';
 import { OrganisationsAdminService } from './organisations.admin.service';
 import { OrganisationsController } from './organisations.controller';
@@ -37,7 +39,13 @@ import { UsersService } from './users.service';
       useFactory: (config: AppConfig) => ({ secret: config.secrets.JWT_SECRET }),
     }),
   ],
-  controllers: [OrganisationsController, AuthController, ApiKeysController, OrganisationsAdminController],
+  controllers: [
+    OrganisationsController,
+    AuthController,
+    ApiKeysController,
+    OrganisationsAdminController,
+    StreamTicketsController,
+  ],
   providers: [
     OrganisationsRepository,
     ApiKeysRepository,
@@ -50,6 +58,7 @@ import { UsersService } from './users.service';
     ApiKeyCache,
     AccessTokens,
     LoginLimiter,
+    StreamTickets,
     CursorCodec,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
