@@ -13,6 +13,7 @@ import { EventsWorkerModule } from '../modules/events/events-worker.module';
 import { EventsModule } from '../modules/events/events.module';
 import { HealthModule } from '../modules/health/health.module';
 import { IdempotencyModule } from '../infra/idempotency/idempotency.module';
+import { requestLogOptions } from '../infra/http/request-logging';
 import { RateLimitModule } from '../infra/rate-limit/rate-limit.module';
 import { OrganisationsModule } from '../modules/organisations/organisations.module';
 import { MarketsModule } from '../modules/markets/markets.module';
@@ -52,13 +53,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.env.LOG_LEVEL,
-            // Fastify's request id, copied onto the raw request by genRequestId.
-            genReqId: (req) => (req as { id?: string }).id ?? 'unknown',
-            redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
-            autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/metrics' },
-          },
+          pinoHttp: requestLogOptions(config),
           // Nest 12 + Fastify logs nothing with the default pattern.
           forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
         }),

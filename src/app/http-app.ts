@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { Clock } from '../infra/clock/clock';
 import type { AppConfig } from '../infra/config/app-config';
 import { AllExceptionsFilter } from '../infra/http/all-exceptions.filter';
+import { corsPolicy } from '../infra/http/cors';
 import { ErrorBody } from '../infra/http/error-body';
 import { parseJsonBody } from '../infra/http/json-body';
 import { genRequestId, REQUEST_ID_HEADER } from '../infra/http/request-id';
@@ -67,14 +68,7 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
     }),
   );
   app.useGlobalFilters(new AllExceptionsFilter());
-  const origins = config.env.CORS_ORIGINS.split(',').filter((origin) => origin.length > 0);
-  app.enableCors({
-    origin: origins.length > 0 ? origins : false,
-    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id', 'last-event-id'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'idempotent-replayed'],
-    maxAge: 600,
-  });
+  app.enableCors(corsPolicy(config.env));
 
   const fastify = app.getHttpAdapter().getInstance();
   const clock = app.get(Clock);
@@ -124,6 +118,15 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
       .addBearerAuth(
         { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN for /metrics' },
         'metrics-token',
+      )
+      .addApiKey(
+        {
+          type: 'apiKey',
+          in: 'query',
+          name: 'ticket',
+          description: 'A single-use ticket from POST /v1/events/stream-tickets, for the live stream only',
+        },
+        'stream-ticket',
       )
       .addServer('/', 'This server')
       .setLicense('Proprietary', 'https://compute-exchange.example/terms')

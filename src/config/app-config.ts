@@ -370,7 +370,10 @@ export class EnvironmentVariables {
   @Max(60_000)
   API_KEY_CACHE_TTL_MS = 5_000;
 
-  /** Comma-separated origins allowed by CORS (a web frontend); empty = none. */
+  /**
+   * Comma-separated origins allowed by CORS (web frontends). Empty: any loopback origin
+   * (`http://localhost:<port>`, `http://127.0.0.1:<port>`) outside production, none in production.
+   */
   @IsString()
   @Matches(/^(|https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*)$/, {
     message: 'CORS_ORIGINS must be comma-separated http(s) origins',

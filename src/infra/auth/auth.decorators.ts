@@ -13,6 +13,7 @@ export const REQUIRED_SCOPE = 'auth:scope';
 export const OWNER_ONLY = 'auth:owner-only';
 export const ADMIN_ONLY = 'auth:admin-only';
 export const ALLOWED_WHILE_SUSPENDED = 'auth:allowed-while-suspended';
+export const STREAM_TICKET_ACCEPTED = 'auth:stream-ticket';
 
 /** No authentication (registration, login, public market data); documented as `security: [{}]` (no requirement). */
 export const Public = (): MethodDecorator & ClassDecorator =>
@@ -34,6 +35,12 @@ export const OwnerOnly = (): MethodDecorator & ClassDecorator => SetMetadata(OWN
  * already has or reduces its own access (handing over a lease's access, revoking a key).
  */
 export const AllowedWhileSuspended = (): MethodDecorator => SetMetadata(ALLOWED_WHILE_SUSPENDED, true);
+
+/**
+ * Besides the Authorization header, a single-use `?ticket=` from POST /v1/events/stream-tickets
+ * authenticates this route: for browsers' EventSource, which cannot send headers.
+ */
+export const StreamTicketAccepted = (): MethodDecorator => SetMetadata(STREAM_TICKET_ACCEPTED, true);
 
 /** Platform admin routes under /admin. */
 export const AdminOnly = (): MethodDecorator & ClassDecorator => SetMetadata(ADMIN_ONLY, true);

@@ -10,6 +10,7 @@ import {
   PUBLIC_ROUTE,
   REQUIRED_ROLE,
   REQUIRED_SCOPE,
+  STREAM_TICKET_ACCEPTED,
 } from './auth.decorators';
 import { Authenticator } from './authenticator';
 import type { AdminPrincipal, ApiKeyScope, Principal } from './principal';
@@ -22,6 +23,11 @@ function bearerOf(request: FastifyRequest): string | undefined {
   if (typeof header !== 'string') return undefined;
   const match = /^Bearer ([!-~]{1,512})$/.exec(header);
   return match?.[1];
+}
+
+function ticketOf(request: FastifyRequest): string | undefined {
+  const ticket = (request.query as Record<string, unknown> | undefined)?.ticket;
+  return typeof ticket === 'string' ? ticket : undefined;
 }
 
 function hasScope(scopes: readonly ApiKeyScope[], required: ApiKeyScope): boolean {
@@ -49,13 +55,18 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
 
     const bearer = bearerOf(request);
-    if (bearer === undefined) {
+    const ticket = this.reflector.get<boolean | undefined>(STREAM_TICKET_ACCEPTED, context.getHandler())
+      ? ticketOf(request)
+      : undefined;
+    let principal: Principal | AdminPrincipal;
+    if (bearer !== undefined) principal = await this.auth.authenticate(bearer);
+    else if (ticket !== undefined) principal = await this.auth.authenticateStreamTicket(ticket);
+    else {
       throw new DomainError(
         'UNAUTHENTICATED',
         'Send an API key or access token as `Authorization: Bearer <credential>`.',
       );
     }
-    const principal = await this.auth.authenticate(bearer);
     request.principal = principal;
 
     const adminOnly = this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets) ?? false;

@@ -6,4 +6,7 @@ import type { AdminPrincipal, Principal } from './principal';
  */
 export abstract class Authenticator {
   abstract authenticate(bearer: string): Promise<Principal | AdminPrincipal>;
+
+  /** Redeems a single-use stream ticket (routes marked @StreamTicketAccepted()). */
+  abstract authenticateStreamTicket(ticket: string): Promise<Principal>;
 }

@@ -7,6 +7,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
+  ApiSecurity,
   ApiServiceUnavailableResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
@@ -14,7 +15,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ErrorBody } from '../../infra/http/error-body';
-import { CurrentPrincipal, RequireScope } from '../../infra/auth/auth.decorators';
+import { CurrentPrincipal, RequireScope, StreamTicketAccepted } from '../../infra/auth/auth.decorators';
 import type { Principal } from '../../infra/auth/principal';
 import { StreamQuery } from './dto/stream-query.dto';
 import { LiveEventsService } from './live-events.service';
@@ -23,7 +24,10 @@ import { openSseReply } from './sse-reply';
 @ApiTags('events')
 @ApiBearerAuth('api-key')
 @ApiBearerAuth('access-token')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
+@ApiUnauthorizedResponse({
+  type: ErrorBody,
+  description: 'Missing, invalid or revoked credentials, or a stream ticket that expired or was used',
+})
 @ApiForbiddenResponse({ type: ErrorBody, description: 'The key lacks the `read` scope' })
 @Controller('v1/events')
 export class LiveEventsController {
@@ -31,6 +35,8 @@ export class LiveEventsController {
 
   @Get('stream')
   @RequireScope('read')
+  @StreamTicketAccepted()
+  @ApiSecurity('stream-ticket')
   @ApiOperation({
     summary: 'Your organisation’s events, live (Server-Sent Events)',
     description:
@@ -38,7 +44,9 @@ export class LiveEventsController {
       '`id` is the event’s `seq`, `event` its type, `data` the event envelope as JSON. Send the last id you ' +
       'received as `Last-Event-ID` (browsers do on reconnect) to receive exactly what you missed, in order, ' +
       'then live events. Without it the stream starts now. A comment line comes every 15 s. An unknown id ' +
-      '(older than the 7-day retention) answers a `stream.reset` event, then live events.',
+      '(older than the 7-day retention) answers a `stream.reset` event, then live events. Browsers, whose ' +
+      '`EventSource` cannot send the Authorization header, open it with `?ticket=` from ' +
+      '`POST /v1/events/stream-tickets` instead (docs/BROWSER.md).',
   })
   @ApiProduces('text/event-stream')
   @ApiHeader({

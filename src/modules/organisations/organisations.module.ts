@@ -17,6 +17,8 @@ import { AuthController } from './auth/auth.controller';
 import { AuthGuard } from '../../infra/auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import { LoginLimiter } from './auth/login-limiter';
+import { StreamTickets } from './auth/stream-tickets';
+import { StreamTicketsController } from './auth/stream-tickets.controller';
 import { OrganisationsAdminController } from './organisations.admin.controller';
 import { OrganisationsAdminService } from './organisations.admin.service';
 import { OrganisationsController } from './organisations.controller';
@@ -38,7 +40,13 @@ import { UsersService } from './users.service';
       useFactory: (config: AppConfig) => ({ secret: config.secrets.JWT_SECRET }),
     }),
   ],
-  controllers: [OrganisationsController, AuthController, ApiKeysController, OrganisationsAdminController],
+  controllers: [
+    OrganisationsController,
+    AuthController,
+    ApiKeysController,
+    OrganisationsAdminController,
+    StreamTicketsController,
+  ],
   providers: [
     OrganisationsRepository,
     ApiKeysRepository,
@@ -51,6 +59,7 @@ import { UsersService } from './users.service';
     ApiKeyCache,
     AccessTokens,
     LoginLimiter,
+    StreamTickets,
     CursorCodec,
     { provide: Authenticator, useExisting: AuthService },
     { provide: APP_GUARD, useClass: AuthGuard },

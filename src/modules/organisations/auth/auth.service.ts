@@ -22,6 +22,7 @@ import {
   type ApiKeyScope,
   type Principal,
 } from '../../../infra/auth/principal';
+import { StreamTickets } from './stream-tickets';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 // Verifying against this keeps a login for an unknown email as slow as one for a known email.
@@ -42,6 +43,7 @@ export class AuthService implements Authenticator {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly keyCache: ApiKeyCache,
+    private readonly streamTickets: StreamTickets,
   ) {}
 
   /** Email + password -> access token + refresh token (a new session family). */
@@ -94,6 +96,38 @@ export class AuthService implements Authenticator {
   /** Resolves a bearer credential (API key or access token) to who is calling. */
   async authenticate(bearer: string): Promise<Principal | AdminPrincipal> {
     return bearer.startsWith('cx_') ? this.authenticateApiKey(bearer) : this.authenticateAccessToken(bearer);
+  }
+
+  /**
+   * A stream ticket (docs/BROWSER.md) to the principal it was issued to, used up by this call.
+   * The credential behind it is checked again as of now: a key revoked or a person disabled
+   * since the ticket was issued opens no stream.
+   */
+  async authenticateStreamTicket(ticket: string): Promise<Principal> {
+    const refused = (): DomainError =>
+      new DomainError('UNAUTHENTICATED', 'The stream ticket is invalid, expired or already used.');
+    const holder = await this.streamTickets.redeem(ticket);
+    if (!holder) throw refused();
+    const organisation = await this.organisations.findOrganisation(holder.organisationId);
+    if (!organisation) throw refused();
+    const context = {
+      organisationId: organisation.id,
+      organisationRole: organisation.role,
+      organisationStatus: organisation.status,
+    };
+    if (holder.kind === 'api_key') {
+      const key = await this.apiKeys.find(organisation.id, holder.apiKeyId);
+      if (!key || key.revokedAt !== null || (key.expiresAt !== null && key.expiresAt <= this.clock.now())) {
+        throw refused();
+      }
+      const scopes = key.scopes.filter((s): s is ApiKeyScope =>
+        (API_KEY_SCOPES as readonly string[]).includes(s),
+      );
+      return { kind: 'api_key', apiKeyId: key.id, scopes, ...context };
+    }
+    const user = await this.organisations.systemFindUser(holder.userId);
+    if (!user || user.disabledAt !== null || user.organisationId !== organisation.id) throw refused();
+    return { kind: 'user', userId: user.id, userRole: user.role, ...context };
   }
 
   /**

@@ -6,7 +6,7 @@ import {
   type OpaqueTokenKind,
 } from './opaque-token';
 
-const kinds: OpaqueTokenKind[] = ['rt', 'inv'];
+const kinds: OpaqueTokenKind[] = ['rt', 'inv', 'st'];
 
 describe('generateOpaqueToken', () => {
   it('mints `cx<kind>_` and 32 random bytes in base64url', () => {

@@ -1,15 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-/** `rt`: refresh token; `inv`: invitation token. */
-export type OpaqueTokenKind = 'rt' | 'inv';
+/** `rt`: refresh token; `inv`: invitation token; `st`: live-stream ticket. */
+export type OpaqueTokenKind = 'rt' | 'inv' | 'st';
 
 const TOKEN_BYTES = 32;
 // 43 base64url chars hold 256 bits, so the last one can only be one of 16 letters with 2 zero bits.
 const PATTERNS: Record<OpaqueTokenKind, RegExp> = {
   rt: /^cxrt_[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/,
   inv: /^cxinv_[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/,
+  st: /^cxst_[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/,
 };
-const LENGTHS: Record<OpaqueTokenKind, number> = { rt: 48, inv: 49 };
+const LENGTHS: Record<OpaqueTokenKind, number> = { rt: 48, inv: 49, st: 48 };
 
 /** Mints `cx<kind>_` followed by 256 random bits in base64url; the kind stops one token passing as another. */
 export function generateOpaqueToken(kind: OpaqueTokenKind): string {
