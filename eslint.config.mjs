@@ -6,7 +6,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
-// The module graph of src/ (STYLE 16, docs/ARCHITECTURE.md): layers import downwards only, and a
+// The module graph of src/ (docs/ARCHITECTURE.md, "The module graph"): layers import downwards only, and a
 // feature module reaches another only through its Nest module, its services and its domain/.
 const ELEMENTS = [
   { type: 'generated', pattern: 'src/generated' },
