@@ -7,6 +7,7 @@ import { ConfigModule } from '../infra/config/config.module';
 import { PrismaModule, TransactionsModule } from '../infra/prisma/prisma.module';
 import { QueuesModule } from '../infra/queues/queues.module';
 import { JobOutcomeRecorder } from '../infra/queues/job-outcome-recorder.service';
+import { JobSchedules } from '../infra/queues/job-schedules.service';
 import { WorkerShutdown } from '../infra/queues/worker-shutdown.service';
 import { RedisModule } from '../infra/redis/redis.module';
 import { EventsWorkerModule } from '../modules/events/events-worker.module';
@@ -96,7 +97,7 @@ export class AppModule {
             ]
           : []),
       ],
-      providers: roles.worker ? [WorkerShutdown, JobOutcomeRecorder] : [],
+      providers: roles.worker ? [WorkerShutdown, JobOutcomeRecorder, JobSchedules] : [],
     };
   }
 }

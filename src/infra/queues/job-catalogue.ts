@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import { IsInt, IsOptional, IsString, IsUUID, MaxLength, Min } from 'class-validator';
+import type { EnvironmentVariables } from '../../config/app-config';
 import { EventEnvelope } from '../events/event-envelope.dto';
 
 export const QUEUE = {
@@ -100,7 +101,11 @@ interface JobDefinition {
   /** class-validator class the payload is checked against before a handler sees it. */
   payload: new () => object;
   options: JobsOptions;
+  /** Repeats every this many ms: one schedule in Redis, upserted by every worker (JobSchedules). */
+  every?: (env: Readonly<EnvironmentVariables>) => number;
 }
+
+const HOUR_MS = 3_600_000;
 
 // Completed jobs are kept an hour for inspection; dedupe after that is the inbox's job.
 const retention = {
@@ -117,11 +122,13 @@ export const JOBS = {
   'maintenance.reconcile': {
     queue: QUEUE.maintenance,
     payload: ReconcilePayload,
+    every: (env) => env.RECONCILE_INTERVAL_MS,
     options: { attempts: 3, backoff: { type: 'fixed', delay: 5_000 }, ...retention },
   },
   'maintenance.prune': {
     queue: QUEUE.maintenance,
     payload: ReconcilePayload,
+    every: () => HOUR_MS,
     options: { attempts: 3, backoff: { type: 'fixed', delay: 60_000 }, ...retention },
   },
   'matching.run': {
@@ -137,16 +144,19 @@ export const JOBS = {
   'matching.sweep': {
     queue: QUEUE.matching,
     payload: ReconcilePayload,
+    every: (env) => env.MATCHING_SWEEP_INTERVAL_MS,
     options: { attempts: 3, backoff: { type: 'fixed', delay: 1_000 }, ...retention },
   },
   'leases.sweep': {
     queue: QUEUE.leases,
     payload: ReconcilePayload,
+    every: (env) => env.LEASE_SWEEP_INTERVAL_MS,
     options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, ...retention },
   },
   'settlement.sweep': {
     queue: QUEUE.settlement,
     payload: ReconcilePayload,
+    every: (env) => env.SETTLEMENT_SWEEP_INTERVAL_MS,
     options: { attempts: 3, backoff: { type: 'fixed', delay: 5_000 }, ...retention },
   },
   'settlement.settle-lease': {
@@ -163,22 +173,26 @@ export const JOBS = {
   'webhooks.dispatch': {
     queue: QUEUE.webhooks,
     payload: ReconcilePayload,
+    every: (env) => env.WEBHOOK_DISPATCH_INTERVAL_MS,
     // Every few seconds: keeping completed runs would only fill Redis.
     options: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
   },
   'webhooks.sweep': {
     queue: QUEUE.webhooks,
     payload: ReconcilePayload,
+    every: (env) => env.RECONCILE_INTERVAL_MS,
     options: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
   },
   'webhooks.prune': {
     queue: QUEUE.webhooks,
     payload: ReconcilePayload,
+    every: () => HOUR_MS,
     options: { attempts: 3, backoff: { type: 'fixed', delay: 60_000 }, ...retention },
   },
   'stats.refresh': {
     queue: QUEUE.stats,
     payload: ReconcilePayload,
+    every: (env) => env.STATS_REFRESH_INTERVAL_MS,
     // Each run replaces its buckets; a failed one is simply redone by the next schedule.
     options: {
       attempts: 2,

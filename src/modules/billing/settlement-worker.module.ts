@@ -6,7 +6,6 @@ import { EventsModule } from '../events/events.module';
 import { BillingModule } from './billing.module';
 import { SettlementProcessor } from './settlement.processor';
 import { SettlementRepository } from './settlement.repository';
-import { SettlementScheduler } from './settlement.scheduler';
 import { SettlementService } from './settlement.service';
 
 // Leases settle independently; a lease never settles twice at once (row lock).
@@ -22,7 +21,6 @@ export class SettlementWorkerModule {
       providers: [
         SettlementRepository,
         SettlementService,
-        SettlementScheduler,
         registerProcessor(SettlementProcessor, QUEUE.settlement, config, SETTLEMENT_CONCURRENCY),
       ],
       exports: [SettlementService],

@@ -11,7 +11,6 @@ import { EventsProcessor } from './events.processor';
 import { InboxRepository } from './inbox.repository';
 import { InboxService } from './inbox.service';
 import { MaintenanceProcessor } from './maintenance.processor';
-import { MaintenanceScheduler } from './maintenance.scheduler';
 import { OutboxReconciler } from './outbox-reconciler.service';
 import { OutboxRelay } from './outbox-relay.service';
 import { RelayLeadership } from './relay-leadership';
@@ -32,7 +31,6 @@ export class EventsWorkerModule {
         OutboxRelay,
         RelayLeadership,
         OutboxReconciler,
-        MaintenanceScheduler,
         registerProcessor(EventsProcessor, QUEUE.events, config, 16),
         registerProcessor(MaintenanceProcessor, QUEUE.maintenance, config, 1),
       ],

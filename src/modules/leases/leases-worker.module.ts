@@ -8,7 +8,6 @@ import { LeaseLifecycleService } from './lease-lifecycle.service';
 import { LeaseTimersConsumer } from './lease-timers.consumer';
 import { LeasesProcessor } from './leases.processor';
 import { LeasesRepository } from './leases.repository';
-import { LeasesScheduler } from './leases.scheduler';
 
 const LEASES_CONCURRENCY = 2;
 
@@ -23,7 +22,6 @@ export class LeasesWorkerModule {
         LeasesRepository,
         LeaseLifecycleService,
         LeaseTimersConsumer,
-        LeasesScheduler,
         registerProcessor(LeasesProcessor, QUEUE.leases, config, LEASES_CONCURRENCY),
       ],
       exports: [LeaseLifecycleService],

@@ -9,7 +9,6 @@ import { MatchingTestHooks } from './matching-test-hooks';
 import { MatchingTriggerConsumer } from './matching-trigger.consumer';
 import { MatchingProcessor } from './matching.processor';
 import { MatchingRepository } from './matching.repository';
-import { MatchingScheduler } from './matching.scheduler';
 import { MatchingService } from './matching.service';
 import { OrderExpiryRepository } from './order-expiry.repository';
 import { OrderExpiryService } from './order-expiry.service';
@@ -38,7 +37,6 @@ export class MatchingWorkerModule {
         MatchingTriggerConsumer,
         OrderExpiryRepository,
         OrderExpiryService,
-        MatchingScheduler,
         { provide: FundsPort, useExisting: binding.funds },
         registerProcessor(MatchingProcessor, QUEUE.matching, config, MATCHING_CONCURRENCY),
       ],

@@ -4,7 +4,6 @@ import { QUEUE } from '../../infra/queues/job-catalogue';
 import { registerProcessor } from '../../infra/queues/register-processor';
 import { StatsProcessor } from './stats.processor';
 import { StatsRefreshService } from './stats-refresh.service';
-import { StatsScheduler } from './stats.scheduler';
 import { StatsSnapshotsRepository } from './stats-snapshots.repository';
 
 // One refresh at a time per worker is plenty: each replaces the same buckets.
@@ -19,7 +18,6 @@ export class StatsWorkerModule {
       providers: [
         StatsSnapshotsRepository,
         StatsRefreshService,
-        StatsScheduler,
         registerProcessor(StatsProcessor, QUEUE.stats, config, STATS_CONCURRENCY),
       ],
       exports: [StatsRefreshService],

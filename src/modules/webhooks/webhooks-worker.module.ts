@@ -9,7 +9,6 @@ import { SafeWebhookClient } from './safe-webhook-client';
 import { WebhookDeliveryService } from './webhook-delivery.service';
 import { WebhookDispatcher } from './webhook-dispatcher.service';
 import { WebhookMaintenance } from './webhook-maintenance.service';
-import { WebhooksScheduler } from './webhooks.scheduler';
 import { WebhooksProcessor } from './webhooks.processor';
 import { WebhooksRepository } from './webhooks.repository';
 
@@ -25,7 +24,6 @@ export class WebhooksWorkerModule {
         WebhooksRepository,
         WebhookDispatcher,
         WebhookMaintenance,
-        WebhooksScheduler,
         WebhookDeliveryService,
         SafeWebhookClient,
         DataCipher,
