@@ -8,7 +8,7 @@ export interface TestRun {
   processMarker: string;
   /** CX_TEST_REDIS_PREFIX: every Redis key of the run starts with `<prefix>:`. */
   redisPrefix: string;
-  /** CX_TEST_DB_PREFIX: the run's databases are `<prefix>_template`, `_w<N>`, `_fresh_w<N>`, `_cluster_<hex>`. */
+  /** CX_TEST_DB_PREFIX: the run's databases are `<prefix>_template`, `_w<N>`, `_fresh_w<N>`, `_cluster_<hex>`, `_walkthrough_<hex>`. */
   dbPrefix: string;
   serverUrl: string;
   redisUrl: string;
@@ -23,7 +23,7 @@ export interface Leftovers {
 }
 
 const RUN_DATABASE = (prefix: string): string =>
-  `^${prefix}_(template|w[0-9]+|fresh_w[0-9]+|cluster_[0-9a-f]+)$`;
+  `^${prefix}_(template|w[0-9]+|fresh_w[0-9]+|cluster_[0-9a-f]+|walkthrough_[0-9a-f]+)$`;
 
 export async function runLeftovers(run: TestRun): Promise<Leftovers> {
   const redis = new Redis(run.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
