@@ -28,6 +28,7 @@ export default tseslint.config(
       'src/generated/**',
       'prisma.config.ts',
       'scripts/**/*.mjs',
+      'test/support/*.cjs',
       'jest.config.js',
       'eslint.config.mjs',
     ],

@@ -41,6 +41,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['<rootDir>/test/support/worker-env.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/support/suite-cleanup.ts'],
   testTimeout: 30_000,
   maxWorkers: 2,
 };

@@ -52,7 +52,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config),
+        ConfigModule.forRoot(config, roles),
         LoggerModule.forRoot({
           pinoHttp: requestLogOptions(config),
           // Nest 12 + Fastify logs nothing with the default pattern.

@@ -54,7 +54,10 @@ export async function boot(roles: ProcessRoles): Promise<void> {
   const grace = config.env.SHUTDOWN_GRACE_MS;
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
+    if (stopping) {
+      log.info(`${signal} received again: still draining (at most ${grace} ms)`);
+      return;
+    }
     stopping = true;
     log.info(`${signal} received: draining`);
     setTimeout(
@@ -81,6 +84,8 @@ export async function boot(roles: ProcessRoles): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // `on`, not `once`: Ctrl-C under `npm start` delivers SIGINT twice (the terminal signals the
+  // whole process group and npm forwards its own), and an unhandled repeat would kill the drain.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }

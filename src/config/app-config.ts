@@ -51,12 +51,27 @@ export class EnvironmentVariables {
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgresql:// URL' })
   DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/compute_exchange';
 
-  /** Connections in each process's pool. */
-  @Transform(toInt)
+  /** Connections in each process's pool; unset, one per worker job slot plus the API's share (database-pool.ts). */
+  @Transform((params) => toInt({ value: emptyToUndefined(params) }))
+  @IsOptional()
   @IsInt()
   @Min(1)
-  @Max(200)
-  DATABASE_POOL_MAX = 10;
+  @Max(500)
+  DATABASE_POOL_MAX?: number;
+
+  /** How long a transaction may wait for a connection (a fresh one on a loaded machine takes seconds). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  DATABASE_TX_MAX_WAIT_MS = 10_000;
+
+  /** How long a transaction may run before it is rolled back. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  DATABASE_TX_TIMEOUT_MS = 15_000;
 
   /** Redis for queues, rate limits, idempotency locks and live events; credentials, db index and TLS (`rediss://`) allowed. */
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
@@ -443,7 +458,7 @@ export function loadEnvironment(
 ): EnvironmentVariables {
   const known = Object.keys(new EnvironmentVariables());
   const input: Record<string, string> = {};
-  for (const key of [...known, ...SECRET_NAMES, 'METRICS_TOKEN']) {
+  for (const key of [...known, ...SECRET_NAMES, 'METRICS_TOKEN', 'DATABASE_POOL_MAX']) {
     const value = env[key];
     if (value !== undefined) input[key] = value;
   }

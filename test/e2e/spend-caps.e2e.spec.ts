@@ -274,7 +274,7 @@ describe('billing limits and settlement needing attention', () => {
       { market: MARKET, gpus: 2, price: '10.00', durationHours: 3, billingMode: 'RESERVED' },
     );
     await handOverAccess(app, provider, lease.id).expect(200);
-    // The path an exhausted settle job takes (SettlementProcessor.onFailed).
+    // The path an exhausted settle job takes (SettlementProcessor.afterFailure).
     await app.get(SettlementService).giveUp(lease.id, 'simulated: retries exhausted');
 
     const route = (action = '') => `/admin/settlement/leases/${lease.id}${action}`;

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { freePort, spawnBuilt, waitForHttp, type RunningProcess } from '../support/processes';
+import { freePort, spawnBuilt, spawnForTest, waitForHttp, type RunningProcess } from '../support/processes';
 import { databaseUrl, TEMPLATE_DB, TEST_DB_PREFIX, testEnv, testServerUrl } from '../support/test-env';
 
 const ROOT = join(__dirname, '..', '..');
@@ -18,11 +17,11 @@ function walkthroughOf(markdownPath: string): string {
 /** Runs a script in bash from the repository root, stopping at the first failing command. */
 function runBash(script: string, env: Record<string, string>, timeoutMs: number) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn('bash', ['-c', `set -euo pipefail\n${script}`], { cwd: ROOT, env, detached: true });
+    const child = spawnForTest('bash', ['-c', `set -euo pipefail\n${script}`], env);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     // The whole group: bash, npm, node and curl children alike.
     const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), timeoutMs);
     child.on('exit', (code) => {

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { Client } from 'pg';
-import { freePort, spawnBuilt, waitForHttp, type RunningProcess } from '../support/processes';
+import { freePort, spawnBuilt, spawnForTest, waitForHttp, type RunningProcess } from '../support/processes';
 import { databaseUrl, TEST_DB_PREFIX, testEnv, testServerUrl, workerId } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 
@@ -152,12 +151,10 @@ describe('SIGTERM while Redis is down', () => {
   it('still exits 0 within 10 s', async () => {
     const redisPort = await freePort();
     // A Redis of our own, so stopping it affects nobody else.
-    const redis = spawn(
+    const redis = spawnForTest(
       'redis-server',
       ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
+      {},
     );
     const port = await freePort();
     const proc = spawnBuilt(

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { spawnForTest } from './processes';
 import { testEnv } from './test-env';
 
 export interface CliResult {
@@ -14,19 +14,17 @@ export interface CliResult {
  */
 export function createAdminWithCli(email: string, password: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(
+    const child = spawnForTest(
       process.execPath,
       [join(__dirname, '..', '..', 'dist', 'cli', 'admin.js'), 'create-admin', email],
-      {
-        env: { PATH: process.env.PATH ?? '', ...testEnv() },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
+      testEnv(),
+      { stdin: 'pipe' },
     );
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(`${password}\n`);
+    child.stdin?.end(`${password}\n`);
   });
 }

@@ -8,7 +8,15 @@ import { databaseUrl, TEMPLATE_DB, TEST_DB_PREFIX, testServerUrl } from './test-
  * worker from it (CREATE DATABASE ... TEMPLATE is a file copy, far faster than migrating).
  */
 export default async function globalSetup(config: { maxWorkers: number }): Promise<void> {
-  process.env.CX_TEST_REDIS_PREFIX = `cxtest:${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  // Jest workers and the processes tests spawn inherit these; global teardown removes by them.
+  process.env.CX_TEST_RUN_ID = runId;
+  const given = process.env.CX_TEST_REDIS_PREFIX;
+  // Each app in a test appends `:w<N>:<8 hex>` to it, within REDIS_PREFIX's 64 characters.
+  if (given !== undefined && !/^[A-Za-z0-9:_{}-]{1,48}$/.test(given)) {
+    throw new Error(`CX_TEST_REDIS_PREFIX must be 1-48 of A-Z a-z 0-9 : _ { } -, got "${given}"`);
+  }
+  process.env.CX_TEST_REDIS_PREFIX = given ?? `cxtest:${runId}`;
   const admin = new Client({ connectionString: `${testServerUrl()}/postgres` });
   await admin.connect();
   try {

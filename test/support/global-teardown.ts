@@ -1,19 +1,20 @@
-import { Redis } from 'ioredis';
-import { testRedisUrl } from './test-env';
+import { removeRunLeftovers } from './run-leftovers';
+import { TEST_DB_PREFIX, testRedisUrl, testServerUrl } from './test-env';
 
-/** Deletes every Redis key this run wrote; test databases stay for inspection until the next run. */
+/**
+ * Removes what the run made: processes still running, every Redis key under the run's prefix,
+ * and the test databases (CX_TEST_KEEP_DATABASES=1 keeps them for inspection).
+ */
 export default async function globalTeardown(): Promise<void> {
-  const prefix = process.env.CX_TEST_REDIS_PREFIX;
-  if (!prefix) return;
-  const redis = new Redis(testRedisUrl());
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  const runId = process.env.CX_TEST_RUN_ID;
+  const redisPrefix = process.env.CX_TEST_REDIS_PREFIX;
+  if (!runId || !redisPrefix) return;
+  await removeRunLeftovers({
+    processMarker: `CX_TEST_SPAWNED_BY_RUN=${runId}`,
+    redisPrefix,
+    dbPrefix: TEST_DB_PREFIX,
+    serverUrl: testServerUrl(),
+    redisUrl: testRedisUrl(),
+    keepDatabases: ['1', 'true'].includes(process.env.CX_TEST_KEEP_DATABASES ?? ''),
+  });
 }

@@ -1,14 +1,19 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DatabasePool } from '../prisma/database-pool';
 import { AppConfig } from './app-config';
 
 @Global()
 @Module({})
 export class ConfigModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `roles` size the database pool; without them it fits a process running both. */
+  static forRoot(config: AppConfig, roles = { api: true, worker: true }): DynamicModule {
     return {
       module: ConfigModule,
-      providers: [{ provide: AppConfig, useValue: config }],
-      exports: [AppConfig],
+      providers: [
+        { provide: AppConfig, useValue: config },
+        { provide: DatabasePool, useValue: DatabasePool.of(config, roles) },
+      ],
+      exports: [AppConfig, DatabasePool],
     };
   }
 }

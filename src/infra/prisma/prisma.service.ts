@@ -2,17 +2,20 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../generated/prisma/client.js';
 import { AppConfig } from '../config/app-config';
+import { DatabasePool } from './database-pool';
 
 /** The one Prisma client of a process, on the `pg` driver adapter (no native engine). */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
-  constructor(config: AppConfig) {
+  constructor(config: AppConfig, pool: DatabasePool) {
     super({
       adapter: new PrismaPg({
         connectionString: config.env.DATABASE_URL,
-        max: config.env.DATABASE_POOL_MAX,
-        connectionTimeoutMillis: 5_000,
+        max: pool.max,
+        // A query outside a transaction waits for a connection as long as a transaction may.
+        connectionTimeoutMillis: pool.maxWaitMs,
       }),
+      transactionOptions: { maxWait: pool.maxWaitMs, timeout: pool.transactionTimeoutMs },
     });
   }
 

@@ -2,14 +2,12 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../../infra/config/app-config';
 import { QUEUE } from '../../infra/queues/job-catalogue';
 import { registerProcessor } from '../../infra/queues/register-processor';
+import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
 import { EventsModule } from '../events/events.module';
 import { BillingModule } from './billing.module';
 import { SettlementProcessor } from './settlement.processor';
 import { SettlementRepository } from './settlement.repository';
 import { SettlementService } from './settlement.service';
-
-// Leases settle independently; a lease never settles twice at once (row lock).
-const SETTLEMENT_CONCURRENCY = 4;
 
 /** The worker side of billing: periods settled into earnings and fees. */
 @Module({})
@@ -21,7 +19,7 @@ export class SettlementWorkerModule {
       providers: [
         SettlementRepository,
         SettlementService,
-        registerProcessor(SettlementProcessor, QUEUE.settlement, config, SETTLEMENT_CONCURRENCY),
+        registerProcessor(SettlementProcessor, QUEUE.settlement, config, WORKER_CONCURRENCY.settlement),
       ],
       exports: [SettlementService],
     };

@@ -1,14 +1,13 @@
-import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
+import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { SettlementService } from './settlement.service';
 
 /** Settlement jobs. Thin: the service holds the rules; errors propagate for retries. */
 @Injectable()
-export class SettlementProcessor extends WorkerHost {
-  private readonly logger = new Logger(SettlementProcessor.name);
+export class SettlementProcessor extends QueueProcessor {
   private readonly handlers: JobHandlers<'settlement'> = {
     'settlement.sweep': async () => void (await this.settlement.sweep()),
     'settlement.settle-lease': async (payload) => void (await this.settlement.settleLease(payload.leaseId)),
@@ -32,12 +31,7 @@ export class SettlementProcessor extends WorkerHost {
    * crashed workers): it keeps its deterministic id in the failed set, so the sweep could never
    * enqueue that period again and the lease would stay OPEN, unsettled and unflagged.
    */
-  @OnWorkerEvent('failed')
-  async onFailed(job: Job | undefined, error: Error): Promise<void> {
-    this.logger.warn(
-      `job ${job?.name ?? '?'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${error.message}`,
-    );
-    if (job === undefined) return;
+  protected override async afterFailure(job: Job, error: Error): Promise<void> {
     const final = job.attemptsMade >= (job.opts.attempts ?? 1) || (await job.getState()) === 'failed';
     const leaseId = (job.data as { leaseId?: unknown } | undefined)?.leaseId;
     if (final && job.name === 'settlement.settle-lease' && typeof leaseId === 'string') {

@@ -5,6 +5,7 @@ import { QUEUE } from '../../infra/queues/job-catalogue';
 import { IdempotencyRecordsModule } from '../../infra/idempotency/idempotency-records.module';
 import { registerProcessor } from '../../infra/queues/register-processor';
 import { MetricsCountersModule } from '../../infra/metrics/metrics-counters.module';
+import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
 import { EventConsumersRegistry } from './event-consumers.registry';
 import { EventsModule } from './events.module';
 import { EventsProcessor } from './events.processor';
@@ -31,8 +32,8 @@ export class EventsWorkerModule {
         OutboxRelay,
         RelayLeadership,
         OutboxReconciler,
-        registerProcessor(EventsProcessor, QUEUE.events, config, 16),
-        registerProcessor(MaintenanceProcessor, QUEUE.maintenance, config, 1),
+        registerProcessor(EventsProcessor, QUEUE.events, config, WORKER_CONCURRENCY.events),
+        registerProcessor(MaintenanceProcessor, QUEUE.maintenance, config, WORKER_CONCURRENCY.maintenance),
       ],
       exports: [OutboxRelay, OutboxReconciler, InboxService],
     };

@@ -1,16 +1,15 @@
-import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
+import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { EventConsumersRegistry } from './event-consumers.registry';
 import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
 import { InboxService } from './inbox.service';
 
 /** Delivers each outbox event to every consumer of its type, once per consumer. */
 @Injectable()
-export class EventsProcessor extends WorkerHost {
-  private readonly logger = new Logger(EventsProcessor.name);
+export class EventsProcessor extends QueueProcessor {
   private readonly handlers: JobHandlers<'events'> = {
     'events.deliver': (event) => this.deliver(event),
   };
@@ -32,17 +31,5 @@ export class EventsProcessor extends WorkerHost {
     for (const { consumer, handler } of this.consumers.for(event.type)) {
       await this.inbox.consumeOnce(consumer, event.id, () => handler.handle(event));
     }
-  }
-
-  @OnWorkerEvent('failed')
-  onFailed(job: Job | undefined, error: Error): void {
-    this.logger.warn(
-      `job ${job?.name ?? '?'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${error.message}`,
-    );
-  }
-
-  @OnWorkerEvent('error')
-  onError(error: Error): void {
-    this.logger.warn(`events worker: ${error.message}`);
   }
 }

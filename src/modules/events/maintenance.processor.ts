@@ -1,10 +1,10 @@
-import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { Clock } from '../../infra/clock/clock';
 import { IdempotencyRepository } from '../../infra/idempotency/idempotency.repository';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
 import { MetricsCountersService } from '../../infra/metrics/metrics-counters.service';
+import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { InboxRepository } from './inbox.repository';
 import { OutboxReconciler } from './outbox-reconciler.service';
 import { OutboxRepository } from './outbox.repository';
@@ -14,8 +14,7 @@ export const EVENT_RETENTION_MS = 7 * 24 * 3_600_000;
 const PRUNE_BATCH = 5_000;
 
 @Injectable()
-export class MaintenanceProcessor extends WorkerHost {
-  private readonly logger = new Logger(MaintenanceProcessor.name);
+export class MaintenanceProcessor extends QueueProcessor {
   private readonly handlers: JobHandlers<'maintenance'> = {
     'maintenance.reconcile': async () => {
       await this.reconciler.reconcile();
@@ -65,15 +64,5 @@ export class MaintenanceProcessor extends WorkerHost {
   async process(job: Job): Promise<void> {
     await this.clock.sync();
     await dispatchJob(this.handlers, job);
-  }
-
-  @OnWorkerEvent('failed')
-  onFailed(job: Job | undefined, error: Error): void {
-    this.logger.warn(`job ${job?.name ?? '?'} failed: ${error.message}`);
-  }
-
-  @OnWorkerEvent('error')
-  onError(error: Error): void {
-    this.logger.warn(`maintenance worker: ${error.message}`);
   }
 }

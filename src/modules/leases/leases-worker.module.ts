@@ -2,14 +2,13 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../../infra/config/app-config';
 import { QUEUE } from '../../infra/queues/job-catalogue';
 import { registerProcessor } from '../../infra/queues/register-processor';
+import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
 import { BillingModule } from '../billing/billing.module';
 import { EventsModule } from '../events/events.module';
 import { LeaseLifecycleService } from './lease-lifecycle.service';
 import { LeaseTimersConsumer } from './lease-timers.consumer';
 import { LeasesProcessor } from './leases.processor';
 import { LeasesRepository } from './leases.repository';
-
-const LEASES_CONCURRENCY = 2;
 
 /** The worker side of leases: the sweep, its schedule and the timers that bring it forward. */
 @Module({})
@@ -22,7 +21,7 @@ export class LeasesWorkerModule {
         LeasesRepository,
         LeaseLifecycleService,
         LeaseTimersConsumer,
-        registerProcessor(LeasesProcessor, QUEUE.leases, config, LEASES_CONCURRENCY),
+        registerProcessor(LeasesProcessor, QUEUE.leases, config, WORKER_CONCURRENCY.leases),
       ],
       exports: [LeaseLifecycleService],
     };

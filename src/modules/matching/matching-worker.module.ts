@@ -2,6 +2,7 @@ import { type DynamicModule, type ModuleMetadata, Module, type Type } from '@nes
 import type { AppConfig } from '../../infra/config/app-config';
 import { QUEUE } from '../../infra/queues/job-catalogue';
 import { registerProcessor } from '../../infra/queues/register-processor';
+import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
 import { EventsModule } from '../events/events.module';
 import { FundsPort } from './domain/funds.port';
 import { MarketRunLock } from './market-run-lock';
@@ -12,9 +13,6 @@ import { MatchingRepository } from './matching.repository';
 import { MatchingService } from './matching.service';
 import { OrderExpiryRepository } from './order-expiry.repository';
 import { OrderExpiryService } from './order-expiry.service';
-
-// Different markets run in parallel in one worker; one market never runs twice at once (lock).
-const MATCHING_CONCURRENCY = 8;
 
 /** How the composition root binds the funds port: the module that provides the adapter, and its class. */
 export interface FundsBinding {
@@ -38,7 +36,7 @@ export class MatchingWorkerModule {
         OrderExpiryRepository,
         OrderExpiryService,
         { provide: FundsPort, useExisting: binding.funds },
-        registerProcessor(MatchingProcessor, QUEUE.matching, config, MATCHING_CONCURRENCY),
+        registerProcessor(MatchingProcessor, QUEUE.matching, config, WORKER_CONCURRENCY.matching),
       ],
       exports: [MatchingService, OrderExpiryService],
     };

@@ -1,8 +1,8 @@
-import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
+import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { MatchingRepository } from './matching.repository';
 import { MatchingService } from './matching.service';
@@ -10,8 +10,7 @@ import { OrderExpiryService } from './order-expiry.service';
 
 /** Matching runs and sweeps. Thin: the services hold the rules; errors propagate for retries. */
 @Injectable()
-export class MatchingProcessor extends WorkerHost {
-  private readonly logger = new Logger(MatchingProcessor.name);
+export class MatchingProcessor extends QueueProcessor {
   private readonly handlers: JobHandlers<'matching'> = {
     'matching.run': (payload) => this.matching.matchMarket(payload.marketId),
     'matching.sweep': async (payload) => {
@@ -39,17 +38,5 @@ export class MatchingProcessor extends WorkerHost {
   async process(job: Job): Promise<void> {
     await this.clock.sync();
     await dispatchJob(this.handlers, job);
-  }
-
-  @OnWorkerEvent('failed')
-  onFailed(job: Job | undefined, error: Error): void {
-    this.logger.warn(
-      `job ${job?.name ?? '?'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${error.message}`,
-    );
-  }
-
-  @OnWorkerEvent('error')
-  onError(error: Error): void {
-    this.logger.warn(`matching worker: ${error.message}`);
   }
 }

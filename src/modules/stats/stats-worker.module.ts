@@ -2,12 +2,10 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../../infra/config/app-config';
 import { QUEUE } from '../../infra/queues/job-catalogue';
 import { registerProcessor } from '../../infra/queues/register-processor';
+import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
 import { StatsProcessor } from './stats.processor';
 import { StatsRefreshService } from './stats-refresh.service';
 import { StatsSnapshotsRepository } from './stats-snapshots.repository';
-
-// One refresh at a time per worker is plenty: each replaces the same buckets.
-const STATS_CONCURRENCY = 1;
 
 /** The worker side of statistics: the scheduled refresh of the hourly snapshots. */
 @Module({})
@@ -18,7 +16,7 @@ export class StatsWorkerModule {
       providers: [
         StatsSnapshotsRepository,
         StatsRefreshService,
-        registerProcessor(StatsProcessor, QUEUE.stats, config, STATS_CONCURRENCY),
+        registerProcessor(StatsProcessor, QUEUE.stats, config, WORKER_CONCURRENCY.stats),
       ],
       exports: [StatsRefreshService],
     };

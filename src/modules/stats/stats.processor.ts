@@ -1,13 +1,13 @@
-import { WorkerHost } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
+import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { StatsRefreshService } from './stats-refresh.service';
 
 /** Statistics jobs. Thin: the service holds the rules; errors propagate for retries. */
 @Injectable()
-export class StatsProcessor extends WorkerHost {
+export class StatsProcessor extends QueueProcessor {
   private readonly handlers: JobHandlers<'stats'> = {
     'stats.refresh': async () => void (await this.refresh.refresh()),
   };

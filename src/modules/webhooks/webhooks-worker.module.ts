@@ -3,6 +3,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../../infra/config/app-config';
 import { QUEUE, WEBHOOK_BACKOFF } from '../../infra/queues/job-catalogue';
 import { registerProcessor } from '../../infra/queues/register-processor';
+import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
 import { EventsModule } from '../events/events.module';
 import { retryDelayMs } from './domain/webhook-rules';
 import { SafeWebhookClient } from './safe-webhook-client';
@@ -27,7 +28,7 @@ export class WebhooksWorkerModule {
         WebhookDeliveryService,
         SafeWebhookClient,
         DataCipher,
-        registerProcessor(WebhooksProcessor, QUEUE.webhooks, config, 8, {
+        registerProcessor(WebhooksProcessor, QUEUE.webhooks, config, WORKER_CONCURRENCY.webhooks, {
           backoffStrategy: (attemptsMade: number, type?: string) =>
             type === WEBHOOK_BACKOFF ? retryDelayMs(attemptsMade, base) : 1_000,
         }),

@@ -1,8 +1,8 @@
-import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
+import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { WebhookDeliveryService } from './webhook-delivery.service';
 import { WebhookDispatcher } from './webhook-dispatcher.service';
 import { WebhookMaintenance } from './webhook-maintenance.service';
@@ -12,8 +12,7 @@ import { WebhookMaintenance } from './webhook-maintenance.service';
  * and runs the dispatcher's scheduled pass, the sweep and the prune.
  */
 @Injectable()
-export class WebhooksProcessor extends WorkerHost {
-  private readonly logger = new Logger(WebhooksProcessor.name);
+export class WebhooksProcessor extends QueueProcessor {
   private readonly handlers: JobHandlers<'webhooks'> = {
     'webhooks.deliver': async ({ deliveryId, run }, job) => {
       const tries = job.attemptsMade + 1;
@@ -43,10 +42,5 @@ export class WebhooksProcessor extends WorkerHost {
   async process(job: Job): Promise<void> {
     await this.clock.sync();
     await dispatchJob(this.handlers, job);
-  }
-
-  @OnWorkerEvent('error')
-  onError(error: Error): void {
-    this.logger.warn(`webhooks worker: ${error.message}`);
   }
 }

@@ -1,0 +1,39 @@
+import type { AppConfig } from '../config/app-config';
+import { WORKER_CONCURRENCY } from '../queues/worker-concurrency';
+
+/** Connections an API process may use at once (concurrent requests that reach the database). */
+export const API_POOL_CONNECTIONS = 10;
+/** A worker's connections beyond one per job slot: schedulers, the relay's reads, readiness. */
+export const WORKER_POOL_HEADROOM = 4;
+
+/** One connection for every job slot of the worker, plus headroom. */
+export function workerPoolConnections(): number {
+  return Object.values(WORKER_CONCURRENCY).reduce((sum, n) => sum + n, 0) + WORKER_POOL_HEADROOM;
+}
+
+/**
+ * The pool size of a process: DATABASE_POOL_MAX when set, else what its roles can use at once.
+ * A smaller pool makes a worker restarted into a backlog queue its jobs for connections, and
+ * those that wait past DATABASE_TX_MAX_WAIT_MS fail ("Unable to start a transaction").
+ */
+export function databasePoolSize(roles: { api: boolean; worker: boolean }, configured?: number): number {
+  if (configured !== undefined) return configured;
+  return (roles.api ? API_POOL_CONNECTIONS : 0) + (roles.worker ? workerPoolConnections() : 0);
+}
+
+/** The pool settings of this process, injected into PrismaService. */
+export class DatabasePool {
+  constructor(
+    readonly max: number,
+    readonly maxWaitMs: number,
+    readonly transactionTimeoutMs: number,
+  ) {}
+
+  static of(config: AppConfig, roles: { api: boolean; worker: boolean }): DatabasePool {
+    return new DatabasePool(
+      databasePoolSize(roles, config.env.DATABASE_POOL_MAX),
+      config.env.DATABASE_TX_MAX_WAIT_MS,
+      config.env.DATABASE_TX_TIMEOUT_MS,
+    );
+  }
+}
