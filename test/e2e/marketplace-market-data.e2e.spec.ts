@@ -208,6 +208,8 @@ describe('public market data', () => {
     expect(page.data[0]).toEqual({
       market: MARKET,
       currency: 'CNY',
+      // By display name only (docs/EVENTS.md, "Who sees whom").
+      provider: { name: expect.stringMatching(/^PROVIDER owner-/) as unknown },
       province: { code: '150000', nameZh: '内蒙古自治区', namePinyin: 'Nei Mongol' },
       city: { code: '150900', nameZh: '乌兰察布市', namePinyin: 'Ulanqab' },
       uptimeTier: 'TIER_IV',

@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Clock } from '../../src/infra/clock/clock';
 import type { ControllableClock } from '../../src/infra/clock/controllable-clock';
@@ -15,7 +16,13 @@ import { registerOrganisation, signIn, type TestTenant } from '../support/tenant
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { handOverAccess, leaseBetween, quiet } from './lease-fixtures';
-import { createSite, eventsOf, removeMarketplaceData } from './marketplace-fixtures';
+import {
+  createSite,
+  createTestMarket,
+  eventsOf,
+  removeMarketplaceData,
+  removeTestMarket,
+} from './marketplace-fixtures';
 
 // Fee 300 bps (migration 20261128000000_init); no other suite fills here.
 const MARKET = 'nvidia-l40s-48gb';
@@ -36,6 +43,8 @@ describe('settlement: periods, usage, fees and exactly once', () => {
   let buyer: TestTenant;
   let site: { id: string };
   const ids: string[] = [];
+  const adminEnded: string[] = [];
+  let ownMarket: { id: string; slug: string } | undefined;
   const http = () => request(app.getHttpServer());
   // Time moves on the exchange's controllable clock (shared by the API and the worker here).
   const advance = (ms: number) => app.get<Clock, ControllableClock>(Clock).advance(ms);
@@ -83,8 +92,9 @@ describe('settlement: periods, usage, fees and exactly once', () => {
       (p) => p.id,
     );
     await prisma.outboxEvent.deleteMany({ where: { aggregateId: { in: payouts } } });
-    await prisma.auditLogEntry.deleteMany({ where: { targetId: { in: payouts } } });
+    await prisma.auditLogEntry.deleteMany({ where: { targetId: { in: [...payouts, ...adminEnded] } } });
     await removeMarketplaceData(app, ids);
+    if (ownMarket) await removeTestMarket(app, ownMarket.id);
     await app.close();
   });
 
@@ -412,5 +422,103 @@ describe('settlement: periods, usage, fees and exactly once', () => {
     expect(Number((await balances(buyer)).available)).toBeCloseTo(before, 6);
     await http().get(`/v1/payouts/${id}`).set(buyer.auth).expect(404);
     await http().get('/admin/payouts').set(provider.auth).expect(403);
+  });
+
+  it('lets an admin end a lease, audited: a full refund before access, elapsed time once active', async () => {
+    const email = `admin-terminate-${Date.now()}@settlement.test`;
+    expect((await createAdminWithCli(email, 'settlement admin passphrase')).code).toBe(0);
+    const signInAdmin = async () =>
+      (await signIn(app, { email, password: 'settlement admin passphrase' })).auth;
+    let admin = await signInAdmin();
+    // A market of its own: earlier tests' offers rest in MARKET and would trade first.
+    ownMarket = await createTestMarket(app);
+    const terms = {
+      market: ownMarket.slug,
+      gpus: 2,
+      price: '10.00',
+      durationHours: 3,
+      billingMode: 'RESERVED',
+    } as const;
+    const terminate = (id: string, body: Record<string, unknown> = { reason: 'site lost power' }) =>
+      http().post(`/admin/leases/${id}/terminate`).set(admin).send(body);
+
+    // Before access: nothing ran, the whole hold (2 x 3 h x 10.00 = 60.00) goes back.
+    const scheduled = await leaseBetween(app, { provider, buyer, siteId: site.id }, terms);
+    adminEnded.push(scheduled.id);
+    const refunded = await terminate(scheduled.id).expect(200);
+    expect(refunded.body).toMatchObject({ view: 'admin', status: 'TERMINATED', terminationReason: 'ADMIN' });
+    const refund = await prisma.ledgerTransfer.findUniqueOrThrow({
+      where: { key: `lease-release:${scheduled.id}` },
+      include: { entries: true },
+    });
+    expect(refund.kind).toBe('REFUND');
+    expect(refund.entries.map((e) => e.amount).sort()).toEqual([-6000n, 6000n]);
+
+    // Active: ends now, and the period it is in is paid for 20 minutes, as a provider's end is.
+    const active = await leaseBetween(app, { provider, buyer, siteId: site.id }, terms);
+    adminEnded.push(active.id);
+    await handOverAccess(app, provider, active.id).expect(200);
+    await advance(HOUR + 20 * MINUTE);
+    // An access token lives minutes of exchange time.
+    admin = await signInAdmin();
+    for (const auth of [provider.auth, buyer.auth, (await signIn(app, provider)).auth]) {
+      await http()
+        .post(`/admin/leases/${active.id}/terminate`)
+        .set(auth)
+        .send({ reason: 'x y z' })
+        .expect(403);
+    }
+    for (const body of [{}, { reason: '' }, { reason: 'x'.repeat(1001) }, { reason: 3 }]) {
+      await terminate(active.id, body).expect(400);
+    }
+    const ended = await terminate(active.id).expect(200);
+    expect(ended.body).toMatchObject({
+      view: 'admin',
+      status: 'TERMINATED',
+      terminationReason: 'ADMIN',
+      providerOrganisationId: provider.organisationId,
+      buyerOrganisationId: buyer.organisationId,
+    });
+    // Ended already: answered as it is, recorded once.
+    expect((await terminate(active.id, { reason: 'again' }).expect(200)).body).toEqual(ended.body);
+    await http()
+      .post(`/admin/leases/${randomUUID()}/terminate`)
+      .set(admin)
+      .send({ reason: 'gone' })
+      .expect(404);
+    const audit = await prisma.auditLogEntry.findMany({ where: { targetId: active.id } });
+    expect(audit).toMatchObject([
+      {
+        action: 'lease.terminate',
+        targetType: 'lease',
+        details: { reason: 'site lost power', before: { status: 'ACTIVE' } },
+      },
+    ]);
+    expect((await eventsOf(app, active.id)).filter((e) => e.type === 'lease.terminated')).toMatchObject([
+      { payload: { reason: 'ADMIN' } },
+    ]);
+    // The buyer and the provider see why it ended.
+    for (const tenant of [buyer, provider]) {
+      expect((await http().get(`/v1/leases/${active.id}`).set(tenant.auth).expect(200)).body).toMatchObject({
+        status: 'TERMINATED',
+        terminationReason: 'ADMIN',
+      });
+    }
+
+    await quiet(app);
+    // The worker may have settled some already; settling again adds nothing.
+    await settle(active.id);
+    const periods = await prisma.leasePeriod.findMany({
+      where: { leaseId: active.id },
+      orderBy: { index: 'asc' },
+    });
+    // 2 GPUs x 20 min = 2,400 GPU-s at 10.00/h = 6.66 (floor), basis ELAPSED; nothing after.
+    expect(periods.map((row) => [row.index, row.basis, row.gpuSeconds, row.cost])).toEqual([
+      [0, 'RESERVED', 7200n, 2000n],
+      [1, 'ELAPSED', 2400n, 666n],
+    ]);
+    expect(await prisma.lease.findUniqueOrThrow({ where: { id: active.id } })).toMatchObject({
+      settlementState: 'COMPLETE',
+    });
   });
 });

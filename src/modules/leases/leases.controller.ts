@@ -3,6 +3,7 @@ import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
+  ApiExtraModels,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -16,13 +17,22 @@ import { AllowedWhileSuspended, CurrentPrincipal, RequireScope } from '../../inf
 import type { Principal } from '../../infra/auth/principal';
 import {
   AccessDetailsResponse,
+  BuyerLeaseResponse,
   HandOverAccessDto,
+  LEASE_RESPONSE_SCHEMA,
   LeasePageResponse,
-  LeaseResponse,
+  ProviderLeaseResponse,
+  type LeaseResponse,
   ListLeasesQuery,
 } from './dto/lease.dto';
 import { ReportUsageDto, UsageReportResponse } from './dto/usage.dto';
 import { LeasesService } from './leases.service';
+
+// docs/EVENTS.md, "Who sees whom".
+const VIEWS =
+  'The lease in your view (`view`): a buyer sees the provider by name and the site by province and city, ' +
+  'never offer, site or provider ids nor the fee; a provider sees its own offer, site and fee and the buyer ' +
+  'by name.';
 
 @ApiTags('leases')
 @ApiBearerAuth('api-key')
@@ -30,6 +40,7 @@ import { LeasesService } from './leases.service';
 @ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
 @ApiForbiddenResponse({ type: ErrorBody, description: 'Key lacks the scope, or the wrong side of the lease' })
 @ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@ApiExtraModels(BuyerLeaseResponse, ProviderLeaseResponse)
 @Controller('v1/leases')
 export class LeasesController {
   constructor(private readonly leases: LeasesService) {}
@@ -37,7 +48,7 @@ export class LeasesController {
   @Get()
   @RequireScope('read')
   @ApiOperation({ summary: 'Leases you buy (buyers) or provide (providers), newest first' })
-  @ApiOkResponse({ type: LeasePageResponse })
+  @ApiOkResponse({ type: LeasePageResponse, description: VIEWS })
   @ApiBadRequestResponse({ type: ErrorBody, description: 'Unknown market, bad filter, page size or cursor' })
   listLeases(
     @CurrentPrincipal() principal: Principal,
@@ -49,7 +60,7 @@ export class LeasesController {
   @Get(':id')
   @RequireScope('read')
   @ApiOperation({ summary: 'One of your leases' })
-  @ApiOkResponse({ type: LeaseResponse })
+  @ApiOkResponse({ schema: LEASE_RESPONSE_SCHEMA, description: VIEWS })
   @ApiNotFoundResponse({ type: ErrorBody })
   getLease(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<LeaseResponse> {
     return this.leases.getLease(principal, id);
@@ -66,7 +77,7 @@ export class LeasesController {
       'the lease is SCHEDULED and before its provisioning deadline; writes `lease.started`. A suspended ' +
       'provider may still do this: the lease is binding.',
   })
-  @ApiOkResponse({ type: LeaseResponse })
+  @ApiOkResponse({ schema: LEASE_RESPONSE_SCHEMA, description: VIEWS })
   @ApiBadRequestResponse({ type: ErrorBody })
   @ApiNotFoundResponse({ type: ErrorBody })
   @ApiConflictResponse({
@@ -126,7 +137,7 @@ export class LeasesController {
       'Before access: TERMINATED with a full refund. Active, buyer: ends at the end of the current billing ' +
       'period. Active, provider: TERMINATED now. Idempotent by state.',
   })
-  @ApiOkResponse({ type: LeaseResponse })
+  @ApiOkResponse({ schema: LEASE_RESPONSE_SCHEMA, description: VIEWS })
   @ApiNotFoundResponse({ type: ErrorBody })
   terminateLease(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<LeaseResponse> {
     return this.leases.terminateLease(principal, id);

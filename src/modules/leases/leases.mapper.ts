@@ -1,35 +1,82 @@
+import type { OrganisationRole } from '../../generated/prisma/enums.js';
 import { formatMoney } from '../../shared/money';
-import type { LeaseResponse } from './dto/lease.dto';
+import type {
+  AdminLeaseResponse,
+  BuyerLeaseResponse,
+  LeaseCommonResponse,
+  LeaseResponse,
+  ProviderLeaseResponse,
+} from './dto/lease.dto';
 import type { LeaseRecord } from './leases.repository';
 
-/** Lease rows to API shapes. */
+function common(row: LeaseRecord): LeaseCommonResponse {
+  return {
+    id: row.id,
+    market: row.market.slug,
+    currency: row.market.currency,
+    site: { province: { ...row.place.province }, city: { ...row.place.city } },
+    gpus: row.gpus,
+    pricePerGpuHour: formatMoney(row.pricePerGpuHour, row.market.currencyScale),
+    durationHours: row.durationHours,
+    billingMode: row.billingMode,
+    payPerUseMinPercent: row.payPerUseMinPercent,
+    periodSeconds: row.periodSeconds,
+    status: row.status,
+    terminationReason: row.terminationReason,
+    provisioningDeadline: row.provisioningDeadline.toISOString(),
+    // Access is handed over exactly when the lease starts.
+    accessReady: row.startedAt !== null,
+    startedAt: row.startedAt?.toISOString() ?? null,
+    endsAt: row.endsAt?.toISOString() ?? null,
+    endedAt: row.endedAt?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/**
+ * Lease rows to API shapes, one per viewer (docs/EVENTS.md, "Who sees whom"): each side sees
+ * the other by display name only; offer, site and provider ids and the fee are the provider's.
+ */
 export const LeasesMapper = {
-  lease(row: LeaseRecord): LeaseResponse {
+  forBuyer(row: LeaseRecord): BuyerLeaseResponse {
     return {
-      id: row.id,
-      market: row.market.slug,
-      currency: row.market.currency,
+      view: 'buyer',
+      ...common(row),
+      bidId: row.bidId,
+      buyerOrganisationId: row.buyerOrganisationId,
+      provider: { name: row.providerName },
+    };
+  },
+
+  forProvider(row: LeaseRecord): ProviderLeaseResponse {
+    return {
+      view: 'provider',
+      ...common(row),
+      offerId: row.offerId,
+      siteId: row.siteId,
+      providerOrganisationId: row.providerOrganisationId,
+      feeBps: row.feeBps,
+      buyer: { name: row.buyerName },
+    };
+  },
+
+  forAdmin(row: LeaseRecord): AdminLeaseResponse {
+    return {
+      view: 'admin',
+      ...common(row),
       bidId: row.bidId,
       offerId: row.offerId,
+      siteId: row.siteId,
       buyerOrganisationId: row.buyerOrganisationId,
       providerOrganisationId: row.providerOrganisationId,
-      siteId: row.siteId,
-      gpus: row.gpus,
-      pricePerGpuHour: formatMoney(row.pricePerGpuHour, row.market.currencyScale),
-      durationHours: row.durationHours,
-      billingMode: row.billingMode,
       feeBps: row.feeBps,
-      payPerUseMinPercent: row.payPerUseMinPercent,
-      periodSeconds: row.periodSeconds,
-      status: row.status,
-      terminationReason: row.terminationReason,
-      provisioningDeadline: row.provisioningDeadline.toISOString(),
-      // Access is handed over exactly when the lease starts.
-      accessReady: row.startedAt !== null,
-      startedAt: row.startedAt?.toISOString() ?? null,
-      endsAt: row.endsAt?.toISOString() ?? null,
-      endedAt: row.endedAt?.toISOString() ?? null,
-      createdAt: row.createdAt.toISOString(),
+      buyer: { name: row.buyerName },
+      provider: { name: row.providerName },
     };
+  },
+
+  /** The view of the side `role` plays on the lease. */
+  lease(row: LeaseRecord, role: OrganisationRole): LeaseResponse {
+    return role === 'BUYER' ? LeasesMapper.forBuyer(row) : LeasesMapper.forProvider(row);
   },
 };

@@ -1,18 +1,20 @@
 import { Module } from '@nestjs/common';
 import { DataCipher } from '../../infra/crypto/data-cipher';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import { AuditModule } from '../../infra/audit/audit.module';
 import { BillingModule } from '../billing/billing.module';
 import { EventsModule } from '../events/events.module';
 import { MarketsModule } from '../markets/markets.module';
+import { LeasesAdminController } from './leases.admin.controller';
 import { LeasesController } from './leases.controller';
 import { LeasesRepository } from './leases.repository';
 import { LeasesService } from './leases.service';
 import { OrganisationWriteGateModule } from '../../infra/auth/write-gate/organisation-write-gate.module';
 
-/** Leases as their buyer and provider use them over HTTP: access handover, reading, ending early. */
+/** Leases as their buyer and provider use them over HTTP (access, reading, ending early); admins end them. */
 @Module({
-  imports: [OrganisationWriteGateModule, BillingModule, EventsModule, MarketsModule],
-  controllers: [LeasesController],
+  imports: [OrganisationWriteGateModule, AuditModule, BillingModule, EventsModule, MarketsModule],
+  controllers: [LeasesController, LeasesAdminController],
   providers: [LeasesRepository, LeasesService, DataCipher, CursorCodec],
 })
 export class LeasesModule {}

@@ -29,6 +29,17 @@ export interface LeaseRecord {
   endedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** Where the site is: what the buyer may know of it. */
+  place: { province: Division; city: Division };
+  /** Display names of the two sides: what each may know of the other. */
+  providerName: string;
+  buyerName: string;
+}
+
+export interface Division {
+  code: string;
+  nameZh: string;
+  namePinyin: string;
 }
 
 export interface UsageRecord {
@@ -70,7 +81,31 @@ const LEASE_SELECT = {
   endedAt: true,
   createdAt: true,
   updatedAt: true,
+  offer: {
+    select: {
+      organisation: { select: { name: true } },
+      site: {
+        select: {
+          province: { select: { code: true, nameZh: true, namePinyin: true } },
+          city: { select: { code: true, nameZh: true, namePinyin: true } },
+        },
+      },
+    },
+  },
+  bid: { select: { organisation: { select: { name: true } } } },
 } as const;
+
+type LeaseRow = Omit<LeaseRecord, 'place' | 'providerName' | 'buyerName'> & {
+  offer: { organisation: { name: string }; site: { province: Division; city: Division } };
+  bid: { organisation: { name: string } };
+};
+
+const toRecord = ({ offer, bid, ...row }: LeaseRow): LeaseRecord => ({
+  ...row,
+  place: { province: offer.site.province, city: offer.site.city },
+  providerName: offer.organisation.name,
+  buyerName: bid.organisation.name,
+});
 
 /** The column naming the organisation on the lease's side it plays. */
 const sideOf = (role: OrganisationRole): 'buyerOrganisationId' | 'providerOrganisationId' =>
@@ -137,7 +172,7 @@ export class LeasesRepository {
     limit: number,
     after: KeysetPosition | undefined,
   ): Promise<LeaseRecord[]> {
-    return this.tx.lease.findMany({
+    const rows = await this.tx.lease.findMany({
       where: {
         [sideOf(role)]: organisationId,
         ...(filter.status === undefined ? {} : { status: filter.status }),
@@ -148,10 +183,21 @@ export class LeasesRepository {
       orderBy: NEWEST_FIRST,
       take: limit + 1,
     });
+    return rows.map(toRecord);
   }
 
   async findLease(organisationId: string, role: OrganisationRole, id: string): Promise<LeaseRecord | null> {
-    return this.tx.lease.findFirst({ where: { id, [sideOf(role)]: organisationId }, select: LEASE_SELECT });
+    const row = await this.tx.lease.findFirst({
+      where: { id, [sideOf(role)]: organisationId },
+      select: LEASE_SELECT,
+    });
+    return row === null ? null : toRecord(row);
+  }
+
+  /** Any lease, for a platform admin. */
+  async adminFindLease(id: string): Promise<LeaseRecord | null> {
+    const row = await this.tx.lease.findUnique({ where: { id }, select: LEASE_SELECT });
+    return row === null ? null : toRecord(row);
   }
 
   /** The sealed access details of a lease the organisation buys (null when none yet). */
@@ -272,6 +318,19 @@ export class LeasesRepository {
       id,
       organisationId,
       reason,
+      now,
+    );
+    return rows[0] === undefined ? null : toClosed(rows[0]);
+  }
+
+  /** Terminates a live lease by a platform admin's decision; the closed lease, or null if not live. */
+  async adminTerminateLease(id: string, now: Date): Promise<ClosedLease | null> {
+    const rows = await this.tx.$queryRawUnsafe<SystemLeaseRow[]>(
+      `UPDATE leases l SET status = 'TERMINATED', termination_reason = 'ADMIN', ended_at = $2, updated_at = $2
+       FROM markets m
+       WHERE l.id = $1::uuid AND l.status IN ('SCHEDULED', 'ACTIVE') AND m.id = l.market_id
+       RETURNING ${RETURNING}`,
+      id,
       now,
     );
     return rows[0] === undefined ? null : toClosed(rows[0]);

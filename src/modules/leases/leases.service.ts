@@ -10,18 +10,20 @@ import { JobProducer } from '../../infra/queues/job-producer.service';
 import { DomainError } from '../../shared/domain-error';
 import { LedgerService } from '../billing/ledger.service';
 import { OutboxService } from '../events/outbox.service';
+import { AuditService } from '../../infra/audit/audit.service';
 import { MarketsService } from '../markets/markets.service';
 import type { OrganisationContext } from '../../infra/auth/principal';
 import { leaseClosed } from './domain/lease-events';
-import { terminationOutcome } from './domain/lease-rules';
+import { terminationOutcome, type TerminationReason } from './domain/lease-rules';
 import type {
   AccessDetailsResponse,
+  AdminLeaseResponse,
   HandOverAccessDto,
   LeaseResponse,
   ListLeasesQuery,
 } from './dto/lease.dto';
 import { LeasesMapper } from './leases.mapper';
-import { LeasesRepository, type LeaseRecord, type UsageRecord } from './leases.repository';
+import { LeasesRepository, type ClosedLease, type LeaseRecord, type UsageRecord } from './leases.repository';
 import { periodForReport } from './domain/usage-rules';
 import type { ReportUsageDto, UsageReportResponse } from './dto/usage.dto';
 import { OrganisationWriteGateService } from '../../infra/auth/write-gate/organisation-write-gate.service';
@@ -48,7 +50,8 @@ interface SealedAccess {
 
 /**
  * Leases as their two sides see them: the provider hands over access (the lease starts and
- * billing with it), the buyer reads it; either side may end a lease early by the rule in docs/LEASES.md.
+ * billing with it), the buyer reads it; either side, or a platform admin, may end a lease early
+ * by the rule in docs/LEASES.md. Each side gets its own view of a lease (LeasesMapper).
  */
 @Injectable()
 export class LeasesService {
@@ -63,6 +66,7 @@ export class LeasesService {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly writeGate: OrganisationWriteGateService,
+    private readonly audit: AuditService,
   ) {}
 
   async listLeases(org: OrganisationContext, query: ListLeasesQuery): Promise<Page<LeaseResponse>> {
@@ -76,12 +80,12 @@ export class LeasesService {
       limit,
       this.cursors.decode(query.cursor),
     );
-    return this.cursors.page(rows, limit, (row) => LeasesMapper.lease(row));
+    return this.cursors.page(rows, limit, (row) => LeasesMapper.lease(row, org.organisationRole));
   }
 
   /** A missing id, a malformed one and another organisation's are the same 404. */
   async getLease(org: OrganisationContext, id: string): Promise<LeaseResponse> {
-    return LeasesMapper.lease(await this.mine(org, id));
+    return LeasesMapper.lease(await this.mine(org, id), org.organisationRole);
   }
 
   /**
@@ -138,7 +142,7 @@ export class LeasesService {
         endsAt: started.endsAt?.toISOString() ?? null,
       },
     });
-    return LeasesMapper.lease(started);
+    return LeasesMapper.lease(started, org.organisationRole);
   }
 
   /** Access details, decrypted for the buyer only; 409 until the provider has handed them over. */
@@ -239,25 +243,65 @@ export class LeasesService {
         outcome.reason,
         now,
       );
+      if (closed) await this.afterTermination(closed, outcome.reason, outcome.refundInFull, now);
+    }
+    return LeasesMapper.lease(await this.mine(org, id), org.organisationRole);
+  }
+
+  /**
+   * A platform admin ends a lease (audited), settled as a provider's early end: before access a
+   * full refund, once ACTIVE the period it is in is paid for the time elapsed, nothing after
+   * (docs/LEDGER.md). Idempotent by state: an ended lease is answered as it is, unaudited.
+   */
+  @Transactional()
+  async adminTerminateLease(adminUserId: string, id: string, note: string): Promise<AdminLeaseResponse> {
+    const lease = isUUID(id) ? await this.leases.adminFindLease(id) : null;
+    if (!lease) throw leaseNotFound();
+    const now = this.clock.now();
+    const outcome = terminationOutcome(lease, 'ADMIN', now);
+    if (outcome.kind === 'terminate') {
+      const closed = await this.leases.adminTerminateLease(id, now);
       if (closed) {
-        await this.leases.systemReturnGpus([closed], now);
-        if (outcome.refundInFull) {
-          await this.ledger.refundLeases([
-            {
-              leaseId: closed.id,
-              buyerOrganisationId: closed.buyerOrganisationId,
-              currency: closed.currency,
-              pricePerGpuHour: closed.pricePerGpuHour,
-              gpus: closed.gpus,
-              durationHours: closed.durationHours,
-              reason: `terminated before access (${outcome.reason.toLowerCase()})`,
-            },
-          ]);
-        }
-        await this.outbox.record(leaseClosed(closed, { status: 'TERMINATED', reason: outcome.reason }));
+        await this.afterTermination(closed, outcome.reason, outcome.refundInFull, now);
+        await this.audit.record(
+          adminUserId,
+          'lease.terminate',
+          { type: 'lease', id },
+          {
+            reason: note,
+            before: { status: lease.status },
+            after: { status: 'TERMINATED', terminationReason: 'ADMIN' },
+          },
+        );
       }
     }
-    return LeasesMapper.lease(await this.mine(org, id));
+    const after = await this.leases.adminFindLease(id);
+    if (!after) throw leaseNotFound();
+    return LeasesMapper.forAdmin(after);
+  }
+
+  /** What follows any early termination: GPUs back to the offer, the refund rule, the event. */
+  private async afterTermination(
+    closed: ClosedLease,
+    reason: TerminationReason,
+    refundInFull: boolean,
+    now: Date,
+  ): Promise<void> {
+    await this.leases.systemReturnGpus([closed], now);
+    if (refundInFull) {
+      await this.ledger.refundLeases([
+        {
+          leaseId: closed.id,
+          buyerOrganisationId: closed.buyerOrganisationId,
+          currency: closed.currency,
+          pricePerGpuHour: closed.pricePerGpuHour,
+          gpus: closed.gpus,
+          durationHours: closed.durationHours,
+          reason: `terminated before access (${reason.toLowerCase()})`,
+        },
+      ]);
+    }
+    await this.outbox.record(leaseClosed(closed, { status: 'TERMINATED', reason }));
   }
 
   private async mine(org: OrganisationContext, id: string): Promise<LeaseRecord> {

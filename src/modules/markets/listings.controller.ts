@@ -22,8 +22,9 @@ export class ListingsController {
   @ApiOperation({
     summary: 'Browse available supply',
     description:
-      'Anonymised offers of verified providers with free GPUs whose window has not ended, newest first: ' +
-      'market, province, city, uptime tier, free GPUs, price and window. No organisation or site is named.',
+      'Offers of verified providers with free GPUs whose window has not ended, newest first: provider ' +
+      'display name, market, province, city, uptime tier, free GPUs, price and window. No organisation, ' +
+      'offer or site id is shown.',
   })
   @ApiOkResponse({ type: ListingPageResponse })
   @ApiBadRequestResponse({

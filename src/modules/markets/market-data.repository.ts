@@ -16,6 +16,8 @@ export interface BookLevelRecord {
 export interface ListingRecord {
   id: string;
   createdAt: Date;
+  /** The provider's public display name: the one thing public data says of who it is. */
+  providerName: string;
   market: { slug: string; currency: string; currencyScale: number };
   province: DivisionRecord;
   city: DivisionRecord;
@@ -98,7 +100,8 @@ export class MarketDataRepository {
 
   /**
    * Verified providers' offers with free GPUs whose window has not ended, newest first. The
-   * select names no organisation or site: nothing identifying can reach the mapper.
+   * select reads no organisation, offer or site id past the cursor: the provider shows by its
+   * display name, the site by province and city (docs/EVENTS.md, "Who sees whom").
    */
   async findPublicListings(
     filter: ListingFilter,
@@ -127,6 +130,7 @@ export class MarketDataRepository {
         minLeaseHours: true,
         payPerUseMinPercent: true,
         market: { select: { slug: true, currency: true, currencyScale: true } },
+        organisation: { select: { name: true } },
         site: {
           select: {
             uptimeTier: true,
@@ -141,6 +145,7 @@ export class MarketDataRepository {
     return rows.map((row) => ({
       id: row.id,
       createdAt: row.createdAt,
+      providerName: row.organisation.name,
       market: row.market,
       province: row.site.province,
       city: row.site.city,

@@ -58,6 +58,7 @@ export const MarketsMapper = {
     return {
       market: record.market.slug,
       currency: record.market.currency,
+      provider: { name: record.providerName },
       province: {
         code: record.province.code,
         nameZh: record.province.nameZh,

@@ -52,9 +52,10 @@ export class ProviderStatsController {
   @ApiOperation({
     summary: 'Suggested ask for an offer at one of your sites',
     description:
-      'The highest ask at which at least PRICE_SUGGESTION_TARGET_PERCENT of comparable recent offers (same market, ' +
-      'the site’s province, else the whole market) at or below it were leased within 24 h, counted over at ' +
-      'least PRICE_SUGGESTION_MIN_SAMPLE offers; `insufficientData` when there are fewer.',
+      'The highest ask whose own chance of a lease within 24 h reaches PRICE_SUGGESTION_TARGET_PERCENT, from ' +
+      'comparable recent offers (same market, the site’s province, else the whole market): asks pooled into ' +
+      'bins of at least PRICE_SUGGESTION_MIN_SAMPLE offers and fitted to fall with price (docs/STATS.md); ' +
+      '`insufficientData` when there are fewer.',
   })
   @ApiOkResponse({ type: PriceSuggestionResponse })
   @ApiBadRequestResponse({ type: ErrorBody, description: 'Unknown market, or site not one of yours' })

@@ -87,7 +87,15 @@ describe('settlement rules', () => {
       cost: 0n,
     });
     expect(chargePeriod(cut, last, null)).toMatchObject({ gpuSeconds: 2400n, basis: 'ELAPSED', cost: 666n });
-    // A buyer's early end keeps the minimum: only the provider's cut waives it.
+    // An admin's end is settled as the provider's: elapsed time, no minimum.
+    const byAdmin = { ...cut, terminationReason: 'ADMIN' };
+    expect(chargePeriod(byAdmin, last, null)).toMatchObject({
+      gpuSeconds: 2400n,
+      basis: 'ELAPSED',
+      cost: 666n,
+    });
+    expect(chargePeriod({ ...byAdmin, billingMode: 'PAY_PER_USE' }, last, null).gpuSeconds).toBe(0n);
+    // A buyer's early end keeps the minimum: only the provider's (or an admin's) cut waives it.
     const byBuyer = { ...cut, terminationReason: 'BUYER_REQUEST', billingMode: 'PAY_PER_USE' as const };
     expect(chargePeriod(byBuyer, last, null).gpuSeconds).toBe(720n);
     // Ended by the provider exactly on a boundary: the end is in a period that never starts, so

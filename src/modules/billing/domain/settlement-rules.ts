@@ -70,14 +70,15 @@ export function reservedGpuSeconds(lease: Pick<SettlingLease, 'gpus'>, period: P
 }
 
 /**
- * Whether the provider's early end fell inside this period, cutting it short (its minimum is
+ * Whether the provider's (or an admin's) early end fell inside this period, cutting it short (its minimum is
  * waived). Periods are half-open: an end exactly on a boundary falls in the next period, which
  * never starts, so the full period before it is charged as any other.
  */
 function cutByProvider(lease: SettlingLease, period: Period): boolean {
   return (
     lease.status === 'TERMINATED' &&
-    lease.terminationReason === 'PROVIDER_REQUEST' &&
+    // An admin's end is settled as the provider's (domain/lease-rules in leases).
+    (lease.terminationReason === 'PROVIDER_REQUEST' || lease.terminationReason === 'ADMIN') &&
     period.endsAt.getTime() === lease.endAt.getTime() &&
     period.endsAt.getTime() - period.startsAt.getTime() < lease.periodSeconds * 1000
   );

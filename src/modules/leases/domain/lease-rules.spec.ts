@@ -48,6 +48,21 @@ describe('lease rules', () => {
     });
   });
 
+  it('lets an admin end a lease now, settled as the provider’s end (ADMIN)', () => {
+    const scheduled: LeaseClock = { status: 'SCHEDULED', startedAt: null, endsAt: null, periodSeconds: 3600 };
+    expect(terminationOutcome(scheduled, 'ADMIN', at(5))).toEqual({
+      kind: 'terminate',
+      reason: 'ADMIN',
+      refundInFull: true,
+    });
+    expect(terminationOutcome(active, 'ADMIN', at(90))).toEqual({
+      kind: 'terminate',
+      reason: 'ADMIN',
+      refundInFull: false,
+    });
+    expect(terminationOutcome({ ...active, status: 'ENDED' }, 'ADMIN', at(1))).toEqual({ kind: 'unchanged' });
+  });
+
   it('leaves ended and terminated leases as they are', () => {
     expect(terminationOutcome({ ...active, status: 'ENDED' }, 'BUYER', at(1))).toEqual({ kind: 'unchanged' });
     expect(terminationOutcome({ ...active, status: 'TERMINATED' }, 'PROVIDER', at(1))).toEqual({

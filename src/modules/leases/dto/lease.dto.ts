@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -9,6 +9,7 @@ import {
   IsUrl,
   Matches,
   MaxLength,
+  MinLength,
   ValidateNested,
 } from 'class-validator';
 import { IsMarketSlug } from '../../../infra/http/field-validators';
@@ -16,20 +17,42 @@ import { PageQuery } from '../../../infra/pagination/page';
 
 export const LEASE_STATUSES = ['SCHEDULED', 'ACTIVE', 'ENDED', 'TERMINATED'] as const;
 
-export class LeaseResponse {
+export const TERMINATION_REASONS = [
+  'PROVIDER_FAILURE',
+  'BUYER_REQUEST',
+  'PROVIDER_REQUEST',
+  'ADMIN',
+] as const;
+
+export class LeasePlaceResponse {
+  @ApiProperty({ example: '520000', description: 'GB/T 2260 code' }) code!: string;
+  @ApiProperty({ example: '贵州省' }) nameZh!: string;
+  @ApiProperty({ example: 'Guizhou' }) namePinyin!: string;
+}
+
+export class LeaseSiteResponse {
+  @ApiProperty({ type: LeasePlaceResponse }) province!: LeasePlaceResponse;
+  @ApiProperty({ type: LeasePlaceResponse }) city!: LeasePlaceResponse;
+}
+
+export class LeasePartyResponse {
+  @ApiProperty({ example: 'Guizhou Compute Co.', description: 'The organisation’s display name' })
+  name!: string;
+}
+
+/**
+ * What both sides of a lease see (docs/EVENTS.md, "Who sees whom"): the counterparty only by
+ * display name, the site only by province and city.
+ */
+export class LeaseCommonResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
   @ApiProperty({ example: 'CNY' }) currency!: string;
-  @ApiProperty({ format: 'uuid' }) bidId!: string;
-  @ApiProperty({ format: 'uuid' }) offerId!: string;
-  @ApiProperty({ format: 'uuid' }) buyerOrganisationId!: string;
-  @ApiProperty({ format: 'uuid' }) providerOrganisationId!: string;
-  @ApiProperty({ format: 'uuid' }) siteId!: string;
+  @ApiProperty({ type: LeaseSiteResponse, description: 'Where the GPUs are' }) site!: LeaseSiteResponse;
   @ApiProperty({ example: 4 }) gpus!: number;
   @ApiProperty({ example: '18.20', description: 'Trade price per GPU-hour' }) pricePerGpuHour!: string;
   @ApiProperty({ example: 24 }) durationHours!: number;
   @ApiProperty({ enum: ['RESERVED', 'PAY_PER_USE'] }) billingMode!: string;
-  @ApiProperty({ example: 300, description: "The market's fee at match, basis points" }) feeBps!: number;
   @ApiProperty({ example: 30 }) payPerUseMinPercent!: number;
   @ApiProperty({ example: 3600 }) periodSeconds!: number;
   @ApiProperty({
@@ -40,7 +63,10 @@ export class LeaseResponse {
   @ApiProperty({
     nullable: true,
     type: String,
-    enum: ['PROVIDER_FAILURE', 'BUYER_REQUEST', 'PROVIDER_REQUEST', 'ADMIN'],
+    enum: TERMINATION_REASONS,
+    description:
+      'PROVIDER_FAILURE: no access by the deadline; BUYER_REQUEST, PROVIDER_REQUEST: a side ended it; ' +
+      'ADMIN: a platform admin ended it (POST /admin/leases/{id}/terminate)',
   })
   terminationReason!: string | null;
   @ApiProperty({ format: 'date-time', description: 'Access must be handed over by then' })
@@ -52,10 +78,65 @@ export class LeaseResponse {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
 
+/** The buyer's view: its own bid, the provider by name; no offer, site or provider ids, no fee. */
+export class BuyerLeaseResponse extends LeaseCommonResponse {
+  @ApiProperty({ enum: ['buyer'], description: 'Whose view this is' }) view!: 'buyer';
+  @ApiProperty({ format: 'uuid' }) bidId!: string;
+  @ApiProperty({ format: 'uuid' }) buyerOrganisationId!: string;
+  @ApiProperty({ type: LeasePartyResponse }) provider!: LeasePartyResponse;
+}
+
+/** The provider's view: its own offer and site and the fee; the buyer by name only. */
+export class ProviderLeaseResponse extends LeaseCommonResponse {
+  @ApiProperty({ enum: ['provider'], description: 'Whose view this is' }) view!: 'provider';
+  @ApiProperty({ format: 'uuid' }) offerId!: string;
+  @ApiProperty({ format: 'uuid' }) siteId!: string;
+  @ApiProperty({ format: 'uuid' }) providerOrganisationId!: string;
+  @ApiProperty({ example: 300, description: "The market's fee at match, basis points" }) feeBps!: number;
+  @ApiProperty({ type: LeasePartyResponse }) buyer!: LeasePartyResponse;
+}
+
+/** A platform admin's view: both sides in full. */
+export class AdminLeaseResponse extends LeaseCommonResponse {
+  @ApiProperty({ enum: ['admin'], description: 'Whose view this is' }) view!: 'admin';
+  @ApiProperty({ format: 'uuid' }) bidId!: string;
+  @ApiProperty({ format: 'uuid' }) offerId!: string;
+  @ApiProperty({ format: 'uuid' }) siteId!: string;
+  @ApiProperty({ format: 'uuid' }) buyerOrganisationId!: string;
+  @ApiProperty({ format: 'uuid' }) providerOrganisationId!: string;
+  @ApiProperty({ example: 300, description: "The market's fee at match, basis points" }) feeBps!: number;
+  @ApiProperty({ type: LeasePartyResponse }) buyer!: LeasePartyResponse;
+  @ApiProperty({ type: LeasePartyResponse }) provider!: LeasePartyResponse;
+}
+
+/** A lease as one of its sides sees it; `view` says which. */
+export type LeaseResponse = BuyerLeaseResponse | ProviderLeaseResponse;
+
+/** OpenAPI schema of LeaseResponse: one of the two views, told apart by `view`. */
+export const LEASE_RESPONSE_SCHEMA = {
+  oneOf: [{ $ref: getSchemaPath(BuyerLeaseResponse) }, { $ref: getSchemaPath(ProviderLeaseResponse) }],
+  discriminator: {
+    propertyName: 'view',
+    mapping: { buyer: getSchemaPath(BuyerLeaseResponse), provider: getSchemaPath(ProviderLeaseResponse) },
+  },
+};
+
 export class LeasePageResponse {
-  @ApiProperty({ type: [LeaseResponse] }) data!: LeaseResponse[];
+  @ApiProperty({ type: 'array', items: LEASE_RESPONSE_SCHEMA, description: 'Each in the caller’s view' })
+  data!: LeaseResponse[];
   @ApiProperty({ nullable: true, type: String, description: 'Null on the last page' }) nextCursor!:
     string | null;
+}
+
+export class TerminateLeaseAdminDto {
+  @ApiProperty({
+    example: 'Site lost power; provider cannot restore service this week',
+    description: 'Why the lease is ended; kept in the audit log',
+  })
+  @IsString()
+  @MinLength(3)
+  @MaxLength(1000)
+  reason!: string;
 }
 
 export class ListLeasesQuery extends PageQuery {

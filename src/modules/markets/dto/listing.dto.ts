@@ -16,9 +16,15 @@ export class ListingsQuery extends PageQuery {
   province?: string;
 }
 
+export class ListingProviderResponse {
+  @ApiProperty({ example: 'Guizhou Compute Co.', description: 'Public display name (no ids are shown)' })
+  name!: string;
+}
+
 export class ListingResponse {
   @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
   @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({ type: ListingProviderResponse }) provider!: ListingProviderResponse;
   @ApiProperty({ type: DivisionResponse }) province!: DivisionResponse;
   @ApiProperty({ type: DivisionResponse }) city!: DivisionResponse;
   @ApiProperty({ enum: ['TIER_I', 'TIER_II', 'TIER_III', 'TIER_IV'], description: 'Uptime Institute tier' })

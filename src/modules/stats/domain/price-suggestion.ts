@@ -1,12 +1,13 @@
 /**
- * The ask suggested to a provider (docs/STATS.md). Pure. Input: comparable recent
- * offers grouped by ask, each level with how many offers there were and how many were leased
- * within 24 h of being placed.
+ * The ask suggested to a provider (docs/STATS.md, "Price suggestion"). Pure. Input: comparable
+ * recent offers grouped by ask, each level with how many offers there were and how many were
+ * leased within 24 h of being placed.
  *
- * Chance at a price P = share of the comparable offers priced at or below P that were leased
- * within 24 h. The suggestion is the highest observed ask whose chance is at least the target,
- * counted over at least `minSample` offers. Fewer than `minSample` comparable offers in all:
- * insufficient data, no suggestion.
+ * The chance is the chance at the ask itself, not over every cheaper offer: asks are pooled, in
+ * price order, into bins of at least `minSample` offers (one ask is never split), and a fit
+ * decreasing in price (isotonic regression by pool-adjacent-violators, weighted by offers) gives
+ * each block of pooled bins its chance. The suggestion is the middle ask of the dearest block whose
+ * chance reaches the target. Fewer than `minSample` comparable offers in all: no suggestion.
  */
 
 export interface PriceOutcomeLevel {
@@ -29,40 +30,101 @@ export type PriceSuggestion =
   | {
       insufficientData: false;
       suggestedAsk: bigint;
-      /** Empirical chance of a lease within 24 h at the suggested ask. */
+      /** Fitted chance of a lease within 24 h for an offer at the suggested ask. */
       chance: number;
-      /** Offers at or below the suggested ask the chance is computed from. */
+      /** Offers the chance is pooled from: the suggestion's bin and any the fit merged with it. */
       sampleSize: number;
       /** False when no ask reached the target: the suggestion is then the ask with the best chance. */
       meetsTarget: boolean;
     };
 
+interface Bin {
+  levels: PriceOutcomeLevel[];
+  offers: number;
+  leased: number;
+}
+
+interface Block {
+  offers: number;
+  leased: number;
+  levels: PriceOutcomeLevel[];
+}
+
+/** Adjacent asks pooled until each bin holds `minSample` offers; a short last bin stays alone. */
+function binsOf(sorted: readonly PriceOutcomeLevel[], minSample: number): Bin[] {
+  const bins: Bin[] = [];
+  let current: Bin = { levels: [], offers: 0, leased: 0 };
+  for (const level of sorted) {
+    current.levels.push(level);
+    current.offers += level.offers;
+    current.leased += level.leased;
+    if (current.offers >= minSample) {
+      bins.push(current);
+      current = { levels: [], offers: 0, leased: 0 };
+    }
+  }
+  if (current.offers > 0) bins.push(current);
+  return bins;
+}
+
+/** Pool-adjacent-violators, non-increasing in price: blocks of bins sharing one fitted chance. */
+function decreasingFit(bins: readonly Bin[]): Block[] {
+  const blocks: Block[] = [];
+  for (const bin of bins) {
+    let block: Block = { offers: bin.offers, leased: bin.leased, levels: bin.levels };
+    // A cheaper block leasing less often than a dearer one violates the order: pool them.
+    for (
+      let prev = blocks.at(-1);
+      prev !== undefined && prev.leased * block.offers < block.leased * prev.offers;
+      prev = blocks.at(-1)
+    ) {
+      blocks.pop();
+      block = {
+        offers: prev.offers + block.offers,
+        leased: prev.leased + block.leased,
+        levels: [...prev.levels, ...block.levels],
+      };
+    }
+    blocks.push(block);
+  }
+  return blocks;
+}
+
+/**
+ * The ask at which half of a block's offers are priced at or below. The block's pooled share is
+ * its chance there, not at its dearest ask, where the true chance is lower.
+ */
+function middleAsk(block: Block): bigint {
+  let seen = 0;
+  for (const level of block.levels) {
+    seen += level.offers;
+    if (2 * seen >= block.offers) return level.price;
+  }
+  throw new Error('a block holds offers');
+}
+
 export function suggestAsk(levels: readonly PriceOutcomeLevel[], rule: SuggestionRule): PriceSuggestion {
   const sorted = [...levels].filter((l) => l.offers > 0).sort((a, b) => (a.price < b.price ? -1 : 1));
   const total = sorted.reduce((n, l) => n + l.offers, 0);
   if (total < rule.minSample) return { insufficientData: true, sampleSize: total };
-  let offers = 0;
-  let leased = 0;
-  let meeting: { price: bigint; chance: number; sample: number } | undefined;
-  let best: { price: bigint; chance: number; sample: number } | undefined;
-  for (const level of sorted) {
-    offers += level.offers;
-    leased += level.leased;
-    if (offers < rule.minSample) continue;
-    const chance = leased / offers;
-    const here = { price: level.price, chance, sample: offers };
-    if (chance >= rule.target) meeting = here;
+  let meeting: Block | undefined;
+  let best: Block | undefined;
+  for (const block of decreasingFit(binsOf(sorted, rule.minSample))) {
+    // A short last bin the fit left alone holds too few offers to state a chance from.
+    if (block.offers < rule.minSample) continue;
+    const chance = block.leased / block.offers;
+    if (chance >= rule.target) meeting = block;
     // Ties go to the higher ask: same chance, more money.
-    if (best === undefined || chance >= best.chance) best = here;
+    if (best === undefined || chance >= best.leased / best.offers) best = block;
   }
-  // total >= minSample, so the loop reached minSample and `best` is set.
   const pick = meeting ?? best;
+  // total >= minSample, so the first bin holds minSample offers and `best` is set.
   if (pick === undefined) return { insufficientData: true, sampleSize: total };
   return {
     insufficientData: false,
-    suggestedAsk: pick.price,
-    chance: Math.round(pick.chance * 10_000) / 10_000,
-    sampleSize: pick.sample,
+    suggestedAsk: middleAsk(pick),
+    chance: Math.round((pick.leased / pick.offers) * 10_000) / 10_000,
+    sampleSize: pick.offers,
     meetsTarget: meeting !== undefined,
   };
 }

@@ -228,12 +228,14 @@ export class PriceSuggestionResponse {
     example: 0.82,
     nullable: true,
     type: Number,
-    description: 'Share of comparable offers at or below the suggested ask leased within 24 h',
+    description:
+      'Chance that an offer at the suggested ask is leased within 24 h: the fitted share of comparable offers ' +
+      'priced around it (not of all cheaper ones)',
   })
   chance!: number | null;
   @ApiProperty({
     example: 57,
-    description: 'Offers the chance is computed from (all comparable ones if insufficient)',
+    description: 'Comparable offers the chance is pooled from (all comparable ones if insufficient)',
   })
   sampleSize!: number;
   @ApiProperty({ nullable: true, type: Boolean, description: 'False when no ask reached the target' })
