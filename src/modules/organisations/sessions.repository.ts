@@ -3,6 +3,7 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { UserRole } from '../../generated/prisma/enums.js';
 import type { PrismaService } from '../../infra/prisma/prisma.service';
+import type { UserRecord } from './organisations.repository';
 
 export interface RefreshTokenRecord {
   id: string;
@@ -55,6 +56,16 @@ export class SessionsRepository {
     return this.tx.refreshToken.findUnique({
       where: { tokenHash: new Uint8Array(tokenHash) },
       select: { id: true, userId: true, familyId: true, expiresAt: true, usedAt: true, revokedAt: true },
+    });
+  }
+
+  /**
+   * The user, if the session (refresh-token family) is still live: revoking a family revokes
+   * every token in it, so a live one keeps a token not revoked. One statement (an EXISTS).
+   */
+  async systemFindUserOfLiveSession(userId: string, familyId: string): Promise<UserRecord | null> {
+    return this.tx.user.findFirst({
+      where: { id: userId, refreshTokens: { some: { familyId, revokedAt: null } } },
     });
   }
 

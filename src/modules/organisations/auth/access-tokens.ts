@@ -14,6 +14,8 @@ export interface AccessClaims {
   org?: string;
   /** Platform admin. */
   adm?: true;
+  /** Session (refresh-token family) id: the token is refused once its session is revoked. */
+  sid: string;
 }
 
 /** Short-lived signed access tokens (HS256) for people; API keys are the machine credential. */
@@ -37,7 +39,12 @@ export class AccessTokens {
         // Expiry is judged by the exchange's clock, not the system time.
         ignoreExpiration: true,
       });
-      if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number' || claims.exp * 1000 <= nowMs) {
+      if (
+        typeof claims.sub !== 'string' ||
+        typeof claims.sid !== 'string' ||
+        typeof claims.exp !== 'number' ||
+        claims.exp * 1000 <= nowMs
+      ) {
         throw new Error('expired');
       }
       return claims;

@@ -37,7 +37,8 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Exchange a refresh token for a new session',
-    description: 'Refresh tokens are single use. Presenting one twice revokes the whole session.',
+    description:
+      'Refresh tokens are single use. Presenting one twice revokes the whole session, its access tokens included.',
   })
   @ApiOkResponse({ type: SessionResponse })
   @ApiUnauthorizedResponse({ type: ErrorBody })
@@ -47,7 +48,10 @@ export class AuthController {
 
   @Post('logout')
   @HttpCode(204)
-  @ApiOperation({ summary: 'End the session of this refresh token' })
+  @ApiOperation({
+    summary: 'End the session of this refresh token',
+    description: "The session's access tokens are refused from the next request, on every API process.",
+  })
   @ApiNoContentResponse({ description: 'Signed out (also for unknown tokens)' })
   async logout(@Body() body: RefreshDto): Promise<void> {
     await this.auth.logout(body.refreshToken);

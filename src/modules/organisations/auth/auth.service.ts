@@ -174,7 +174,9 @@ export class AuthService implements Authenticator {
 
   private async authenticateAccessToken(token: string): Promise<Principal | AdminPrincipal> {
     const claims = await this.tokens.verify(token, this.clock.now().getTime());
-    const user = await this.organisations.systemFindUser(claims.sub);
+    // Part of the user read every such request makes: a signed-out or revoked session ends its
+    // access tokens at once, on every API process, at no extra round trip.
+    const user = await this.sessions.systemFindUserOfLiveSession(claims.sub, claims.sid);
     if (!user || user.disabledAt !== null) {
       throw new DomainError('UNAUTHENTICATED', 'The access token is invalid or expired.');
     }
@@ -206,8 +208,8 @@ export class AuthService implements Authenticator {
     });
     const accessToken = await this.tokens.issue(
       user.isPlatformAdmin
-        ? { sub: user.id, adm: true }
-        : { sub: user.id, ...(user.organisationId ? { org: user.organisationId } : {}) },
+        ? { sub: user.id, sid: familyId, adm: true }
+        : { sub: user.id, sid: familyId, ...(user.organisationId ? { org: user.organisationId } : {}) },
       now.getTime(),
     );
     return { accessToken, expiresIn: ACCESS_TOKEN_TTL_SECONDS, refreshToken };
