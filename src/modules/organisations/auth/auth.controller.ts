@@ -24,7 +24,9 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Sign in with email and password',
-    description: 'Failed attempts are limited per account and per IP (429 with Retry-After).',
+    description:
+      'Failed attempts make their source wait longer for that account, and are limited per source ' +
+      '(429 with Retry-After); the account is never locked for other sources. See docs/API.md.',
   })
   @ApiOkResponse({ type: SessionResponse })
   @ApiUnauthorizedResponse({ type: ErrorBody })

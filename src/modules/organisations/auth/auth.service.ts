@@ -47,13 +47,13 @@ export class AuthService implements Authenticator {
   ) {}
 
   /** Email + password -> access token + refresh token (a new session family). */
-  async login(emailInput: string, password: string, ip: string): Promise<SessionResponse> {
+  async login(emailInput: string, password: string, source: string): Promise<SessionResponse> {
     const email = normaliseEmail(emailInput);
-    await this.limiter.reserveAttempt(email, ip);
+    await this.limiter.reserveAttempt(email, source);
     const user = await this.organisations.systemFindUserByEmail(email);
     const valid = await verifyPassword(password, user?.passwordHash ?? (await timingEqualiser()));
     if (!user || !valid || user.disabledAt !== null) throw unauthenticated();
-    await this.limiter.recordSuccess(email, ip);
+    await this.limiter.recordSuccess(email, source);
     if (needsRehash(user.passwordHash)) {
       await this.organisations.updatePasswordHash(user.id, await hashPassword(password));
     }

@@ -1,0 +1,112 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { CLOCK_REDIS_KEY } from '../../src/infra/clock/clock.module';
+import { ControllableClock } from '../../src/infra/clock/controllable-clock';
+import {
+  LOGIN_FAILURES_PER_SOURCE,
+  LOGIN_FIRST_DELAY_SECONDS,
+  LOGIN_FREE_FAILURES,
+} from '../../src/modules/organisations/auth/login-limiter';
+import { startHttpApp } from '../support/http-app';
+import { registerOrganisation } from '../support/tenants';
+import { testConfig, testRedisUrl, uniqueRedisPrefix } from '../support/test-env';
+
+// Behind one trusted proxy, the app takes the client IP from X-Forwarded-For (TRUST_PROXY=1),
+// so each test can speak from sources of its own.
+const PROXIED = {
+  TRUST_PROXY: '1',
+  RATE_LIMIT_PER_MINUTE: '100000',
+  RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
+};
+
+let sourceCounter = 0;
+/** A client IP no other test uses. */
+const newSource = (): string => {
+  sourceCounter += 1;
+  return `198.18.${Math.floor(sourceCounter / 250)}.${(sourceCounter % 250) + 1}`;
+};
+
+const expectRateLimited = (res: request.Response, maxSeconds: number): number => {
+  expect(res.status).toBe(429);
+  expect(res.body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
+  expect(typeof (res.body as { requestId?: unknown }).requestId).toBe('string');
+  const retryAfter = Number(res.headers['retry-after']);
+  expect(retryAfter).toBeGreaterThan(0);
+  expect(retryAfter).toBeLessThanOrEqual(maxSeconds);
+  return retryAfter;
+};
+
+// Each login checks a password with scrypt (tens of ms when idle), which load stretches: the
+// tests below get generous timeouts.
+describe('failed logins (docs/API.md)', () => {
+  const prefix = uniqueRedisPrefix();
+  let redis: Redis;
+  let clock: ControllableClock;
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    redis = new Redis(testRedisUrl());
+    clock = new ControllableClock(redis, `${prefix}:${CLOCK_REDIS_KEY}`, Date.now());
+    app = await startHttpApp(testConfig({ ...PROXIED, CLOCK: 'controllable', REDIS_PREFIX: prefix }));
+  });
+
+  afterAll(async () => {
+    await app.close();
+    redis.disconnect();
+  });
+
+  const login = (email: string, password: string, source: string) =>
+    request(app.getHttpServer())
+      .post('/v1/auth/login')
+      .set('x-forwarded-for', source)
+      .send({ email, password });
+
+  it('makes the failing source wait longer after each failure while the owner signs in from another', async () => {
+    const tenant = await registerOrganisation(app, 'BUYER');
+    const attacker = newSource();
+    for (let i = 0; i <= LOGIN_FREE_FAILURES; i += 1) {
+      await login(tenant.email, 'wrong password!!', attacker).expect(401);
+    }
+    const waits: number[] = [];
+    for (let round = 0; round < 3; round += 1) {
+      // While it must wait, the failing source is refused even the right password.
+      const refused = await login(tenant.email, tenant.password, attacker);
+      waits.push(expectRateLimited(refused, 15 * 60));
+      // The owner, from a source that has not failed, is not locked out.
+      await login(tenant.email, tenant.password, newSource()).expect(200);
+      await clock.advance(waits[round]! * 1000);
+      await login(tenant.email, 'wrong password!!', attacker).expect(401);
+    }
+    expect(waits).toEqual([
+      LOGIN_FIRST_DELAY_SECONDS,
+      2 * LOGIN_FIRST_DELAY_SECONDS,
+      4 * LOGIN_FIRST_DELAY_SECONDS,
+    ]);
+  }, 120_000);
+
+  it('limits failures per source across accounts; the owner still signs in from another source', async () => {
+    const tenant = await registerOrganisation(app, 'BUYER');
+    const attacker = newSource();
+    // In parallel: each attempt is reserved atomically, so exactly the limit get to try.
+    const failures = await Promise.all(
+      Array.from({ length: LOGIN_FAILURES_PER_SOURCE }, (_, i) =>
+        login(`nobody-${i}@${attacker}.test`, 'wrong password!!', attacker),
+      ),
+    );
+    expect(failures.map((f) => f.status)).toEqual(failures.map(() => 401));
+    expectRateLimited(await login(tenant.email, tenant.password, attacker), 15 * 60);
+    await login(tenant.email, tenant.password, newSource()).expect(200);
+  }, 120_000);
+
+  it('forgets the failures of an (account, source) pair once its owner signs in there', async () => {
+    const tenant = await registerOrganisation(app, 'BUYER');
+    const source = newSource();
+    for (let round = 0; round < 2; round += 1) {
+      for (let i = 0; i < LOGIN_FREE_FAILURES; i += 1) {
+        await login(tenant.email, 'wrong password!!', source).expect(401);
+      }
+      await login(tenant.email, tenant.password, source).expect(200);
+    }
+  }, 120_000);
+});
