@@ -1,15 +1,22 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { CLOCK_REDIS_KEY } from '../../src/infra/clock/clock.module';
 import { ControllableClock } from '../../src/infra/clock/controllable-clock';
+import {
+  API_KEY_FAILURES_PER_PREFIX,
+  API_KEY_FAILURES_PER_SOURCE,
+  API_KEY_FAILURE_WINDOW_SECONDS,
+} from '../../src/modules/organisations/auth/api-key-limiter';
 import {
   LOGIN_FAILURES_PER_SOURCE,
   LOGIN_FIRST_DELAY_SECONDS,
   LOGIN_FREE_FAILURES,
 } from '../../src/modules/organisations/auth/login-limiter';
+import { generateApiKey, parseApiKey } from '../../src/modules/organisations/domain/api-key';
 import { startHttpApp } from '../support/http-app';
-import { registerOrganisation } from '../support/tenants';
+import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { testConfig, testRedisUrl, uniqueRedisPrefix } from '../support/test-env';
 
 // Behind one trusted proxy, the app takes the client IP from X-Forwarded-For (TRUST_PROXY=1),
@@ -27,6 +34,13 @@ const newSource = (): string => {
   return `198.18.${Math.floor(sourceCounter / 250)}.${(sourceCounter % 250) + 1}`;
 };
 
+/** A well-formed key (valid checksum) with this key's public prefix and another secret. */
+function wrongSecretFor(key: string): string {
+  const prefixLength = parseApiKey(key)!.prefix.length;
+  const body = `${key.slice(0, prefixLength)}${generateApiKey('live').key.slice(prefixLength, 64)}`;
+  return `${body}${createHash('sha256').update(body, 'utf8').digest('base64url').slice(0, 6)}`;
+}
+
 const expectRateLimited = (res: request.Response, maxSeconds: number): number => {
   expect(res.status).toBe(429);
   expect(res.body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
@@ -36,6 +50,66 @@ const expectRateLimited = (res: request.Response, maxSeconds: number): number =>
   expect(retryAfter).toBeLessThanOrEqual(maxSeconds);
   return retryAfter;
 };
+
+describe('failed API key authentications (docs/API.md)', () => {
+  // Two API processes sharing Redis and PostgreSQL, as two replicas behind a load balancer.
+  let one: NestFastifyApplication;
+  let two: NestFastifyApplication;
+
+  beforeAll(async () => {
+    const config = testConfig(PROXIED);
+    one = await startHttpApp(config);
+    two = await startHttpApp(config);
+  });
+
+  afterAll(async () => {
+    await one.close();
+    await two.close();
+  });
+
+  const get = (app: NestFastifyApplication, key: string, source: string) =>
+    request(app.getHttpServer())
+      .get('/v1/organisation')
+      .set('authorization', `Bearer ${key}`)
+      .set('x-forwarded-for', source);
+
+  it('refuses a source past its limit on every API process, its right key included; other sources still work', async () => {
+    const tenant = await registerOrganisation(one, 'BUYER');
+    const attacker = newSource();
+    // Unknown prefixes, spread over both processes: only the shared count can reach the limit.
+    for (let i = 0; i < API_KEY_FAILURES_PER_SOURCE; i += 1) {
+      await get(i % 2 === 0 ? one : two, generateApiKey('live').key, attacker).expect(401);
+    }
+    expectRateLimited(await get(one, generateApiKey('live').key, attacker), API_KEY_FAILURE_WINDOW_SECONDS);
+    expectRateLimited(
+      await get(two, wrongSecretFor(tenant.apiKey), attacker),
+      API_KEY_FAILURE_WINDOW_SECONDS,
+    );
+    for (const app of [one, two]) {
+      expectRateLimited(await get(app, tenant.apiKey, attacker), API_KEY_FAILURE_WINDOW_SECONDS);
+      await get(app, tenant.apiKey, newSource()).expect(200);
+    }
+  }, 60_000);
+
+  it('answers 429 to wrong secrets for a prefix past its limit, from any source, while its right key works', async () => {
+    const tenant: TestTenant = await registerOrganisation(one, 'BUYER');
+    await get(one, tenant.apiKey, newSource()).expect(200);
+    const sources = Array.from({ length: API_KEY_FAILURES_PER_PREFIX }, newSource);
+    // One failure per source, so only the prefix's count can reach its limit.
+    for (const [i, source] of sources.entries()) {
+      await get(i % 2 === 0 ? one : two, wrongSecretFor(tenant.apiKey), source).expect(401);
+    }
+    for (const app of [one, two]) {
+      expectRateLimited(
+        await get(app, wrongSecretFor(tenant.apiKey), newSource()),
+        API_KEY_FAILURE_WINDOW_SECONDS,
+      );
+      // Knowing the prefix is not enough to lock the key's owner out.
+      await get(app, tenant.apiKey, newSource()).expect(200);
+      await get(app, tenant.apiKey, sources[0]!).expect(200);
+    }
+  }, 60_000);
+});
 
 // Each login checks a password with scrypt (tens of ms when idle), which load stretches: the
 // tests below get generous timeouts.

@@ -59,7 +59,7 @@ export class AuthGuard implements CanActivate {
       ? ticketOf(request)
       : undefined;
     let principal: Principal | AdminPrincipal;
-    if (bearer !== undefined) principal = await this.auth.authenticate(bearer);
+    if (bearer !== undefined) principal = await this.auth.authenticate(bearer, request.ip);
     else if (ticket !== undefined) principal = await this.auth.authenticateStreamTicket(ticket);
     else {
       throw new DomainError(

@@ -5,7 +5,8 @@ import type { AdminPrincipal, Principal } from './principal';
  * it to its AuthService, so infra never imports a feature module.
  */
 export abstract class Authenticator {
-  abstract authenticate(bearer: string): Promise<Principal | AdminPrincipal>;
+  /** `source` is the client IP: failed API-key authentications are limited per source. */
+  abstract authenticate(bearer: string, source: string): Promise<Principal | AdminPrincipal>;
 
   /** Redeems a single-use stream ticket (routes marked @StreamTicketAccepted()). */
   abstract authenticateStreamTicket(ticket: string): Promise<Principal>;

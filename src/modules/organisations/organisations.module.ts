@@ -13,6 +13,7 @@ import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 import { AccessTokens } from './auth/access-tokens';
 import { ApiKeyCache } from './auth/api-key-cache';
+import { ApiKeyLimiter } from './auth/api-key-limiter';
 import { AuthController } from './auth/auth.controller';
 import { AuthGuard } from '../../infra/auth/auth.guard';
 import { AuthService } from './auth/auth.service';
@@ -57,6 +58,7 @@ import { UsersService } from './users.service';
     OrganisationsAdminService,
     AuthService,
     ApiKeyCache,
+    ApiKeyLimiter,
     AccessTokens,
     LoginLimiter,
     StreamTickets,

@@ -48,12 +48,14 @@ export async function mountQueueDashboard(app: NestFastifyApplication): Promise<
     // CORS preflights carry no credential and are answered by the CORS hook without a body.
     if (request.method === 'OPTIONS' || !isQueueDashboardRequest(request)) return;
     try {
-      await dashboardAuth.authorise({
-        authorization: request.headers.authorization,
-        cookie: request.headers.cookie,
-      });
+      await dashboardAuth.authorise(
+        { authorization: request.headers.authorization, cookie: request.headers.cookie },
+        request.ip,
+      );
     } catch (error) {
       const body = toErrorBody(error, String(request.id));
+      const retryAfter = body.details?.retryAfterSeconds;
+      if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
       return reply
         .status(body.statusCode)
         .header('content-type', 'application/json; charset=utf-8')

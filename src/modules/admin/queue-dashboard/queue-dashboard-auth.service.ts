@@ -63,11 +63,14 @@ export class QueueDashboardAuthService {
     };
   }
 
-  /** 401 without a valid credential, 403 for an organisation's key or session. */
-  async authorise(headers: { authorization?: string; cookie?: string }): Promise<AdminPrincipal> {
+  /** 401 without a valid credential, 403 for an organisation's key or session; `source` is the client IP. */
+  async authorise(
+    headers: { authorization?: string; cookie?: string },
+    source: string,
+  ): Promise<AdminPrincipal> {
     const bearer = bearerOf(headers.authorization);
     if (bearer !== undefined) {
-      const principal = await this.auth.authenticate(bearer);
+      const principal = await this.auth.authenticate(bearer, source);
       if (principal.kind !== 'admin') throw new DomainError('FORBIDDEN', 'Platform admins only.');
       return principal;
     }

@@ -15,6 +15,7 @@ import { SessionsRepository } from '../sessions.repository';
 import type { Authenticator } from '../../../infra/auth/authenticator';
 import { ACCESS_TOKEN_TTL_SECONDS, AccessTokens, REFRESH_TOKEN_TTL_MS } from './access-tokens';
 import { ApiKeyCache } from './api-key-cache';
+import { ApiKeyLimiter } from './api-key-limiter';
 import { LoginLimiter } from './login-limiter';
 import {
   API_KEY_SCOPES,
@@ -31,6 +32,10 @@ const timingEqualiser = (): Promise<string> =>
   (dummyHash ??= hashPassword('timing-equaliser-not-a-password'));
 
 const unauthenticated = (): DomainError => new DomainError('UNAUTHENTICATED', 'Invalid credentials.');
+const tooManyKeyFailures = (waitMs: number): DomainError =>
+  new DomainError('RATE_LIMITED', 'Too many failed API key authentications; try again later.', {
+    retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+  });
 
 @Injectable()
 export class AuthService implements Authenticator {
@@ -44,6 +49,7 @@ export class AuthService implements Authenticator {
     private readonly config: AppConfig,
     private readonly keyCache: ApiKeyCache,
     private readonly streamTickets: StreamTickets,
+    private readonly keyLimiter: ApiKeyLimiter,
   ) {}
 
   /** Email + password -> access token + refresh token (a new session family). */
@@ -93,9 +99,11 @@ export class AuthService implements Authenticator {
     if (record) await this.sessions.revokeFamily(record.familyId, this.clock.now());
   }
 
-  /** Resolves a bearer credential (API key or access token) to who is calling. */
-  async authenticate(bearer: string): Promise<Principal | AdminPrincipal> {
-    return bearer.startsWith('cx_') ? this.authenticateApiKey(bearer) : this.authenticateAccessToken(bearer);
+  /** Resolves a bearer credential (API key or access token), sent from `source` (client IP), to who is calling. */
+  async authenticate(bearer: string, source: string): Promise<Principal | AdminPrincipal> {
+    return bearer.startsWith('cx_')
+      ? this.authenticateApiKey(bearer, source)
+      : this.authenticateAccessToken(bearer);
   }
 
   /**
@@ -142,15 +150,20 @@ export class AuthService implements Authenticator {
     return { kind: 'admin', userId: user.id };
   }
 
-  private async authenticateApiKey(candidate: string): Promise<Principal> {
+  private async authenticateApiKey(candidate: string, source: string): Promise<Principal> {
     // Malformed keys (typos, wrong checksum) are refused before any lookup.
     const parsed = parseApiKey(candidate);
     if (!parsed) throw new DomainError('UNAUTHENTICATED', 'The API key is malformed.');
     // A key verified in the last API_KEY_CACHE_TTL_MS is reused; its secret is still checked.
     const cached = this.keyCache.get(parsed.prefix);
+    // Redis is asked only before a database read, so a cached key's success costs no round trip.
+    const blockedMs = await this.keyLimiter.sourceBlockedFor(source, cached === undefined);
+    if (blockedMs > 0) throw tooManyKeyFailures(blockedMs);
     const now = this.clock.now();
     const key = cached ?? (await this.apiKeys.systemFindByPrefix(parsed.prefix));
     if (!key || !apiKeyMatches(candidate, this.config.secrets.API_KEY_PEPPER, Buffer.from(key.secretHash))) {
+      const waitMs = await this.keyLimiter.recordFailure(source, parsed.prefix);
+      if (waitMs > 0) throw tooManyKeyFailures(waitMs);
       throw new DomainError('UNAUTHENTICATED', 'The API key is not valid.');
     }
     if (key.revokedAt !== null) throw new DomainError('UNAUTHENTICATED', 'The API key has been revoked.');
