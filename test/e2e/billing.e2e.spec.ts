@@ -368,6 +368,46 @@ describe('billing: top-ups, holds and the ledger', () => {
     expect(await balance(tenant)).toEqual({ currency: 'CNY', available: '90071992547409.93', held: '0.00' });
   });
 
+  it('keeps at most 5 top-ups and 5 payouts pending when 16 of each arrive at once', async () => {
+    const tenant = await buyer(1_000_000n);
+    const owner = (await signIn(app, tenant)).auth;
+    await http()
+      .put('/v1/bank-account')
+      .set(owner)
+      .send({
+        beneficiary: 'Parallel Buyer Ltd',
+        bankName: 'Bank of Guiyang',
+        accountNumber: '6222021001017777',
+      })
+      .expect(200);
+    const burst = (send: () => request.Test) => Promise.all(Array.from({ length: 16 }, send));
+    const statuses = (answers: request.Response[]) => answers.map((res) => res.status).sort();
+    const expected = [...Array<number>(5).fill(201), ...Array<number>(11).fill(409)];
+
+    const topUps = await burst(() => requestTopUp(tenant, { amount: '10.00' }));
+    expect(statuses(topUps)).toEqual(expected);
+    for (const refused of topUps.filter((res) => res.status === 409)) {
+      expect(field(refused, 'code')).toBe('CONFLICT');
+      expect(field(refused, 'message')).toMatch(/At most 5 top-ups/);
+    }
+    expect(
+      await prisma.topUp.count({ where: { organisationId: tenant.organisationId, status: 'PENDING' } }),
+    ).toBe(5);
+
+    const payouts = await burst(() =>
+      http().post('/v1/payouts').set(owner).set('idempotency-key', randomUUID()).send({ amount: '1.00' }),
+    );
+    expect(statuses(payouts)).toEqual(expected);
+    for (const refused of payouts.filter((res) => res.status === 409)) {
+      expect(field(refused, 'code')).toBe('CONFLICT');
+      expect(field(refused, 'message')).toMatch(/At most 5 payouts/);
+    }
+    expect(
+      await prisma.payout.count({ where: { organisationId: tenant.organisationId, status: 'PENDING' } }),
+    ).toBe(5);
+    expect(await balance(tenant)).toEqual({ currency: 'CNY', available: '9995.00', held: '0.00' });
+  });
+
   it('is append-only: entries and transfers cannot be changed or deleted', async () => {
     await expect(prisma.$executeRaw`UPDATE ledger_entries SET amount = amount + 1`).rejects.toThrow(
       /append-only/,

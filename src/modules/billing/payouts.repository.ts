@@ -81,6 +81,12 @@ export class PayoutsRepository {
     });
   }
 
+  /** Serialises payout requests per organisation until commit, so the pending cap cannot race. */
+  async lockPayoutRequests(organisationId: string): Promise<void> {
+    await this.tx
+      .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`payouts:${organisationId}`}, 0))`;
+  }
+
   async countPending(organisationId: string): Promise<number> {
     return this.tx.payout.count({ where: { organisationId, status: 'PENDING' } });
   }

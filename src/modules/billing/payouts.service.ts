@@ -82,6 +82,8 @@ export class PayoutsService {
         },
       );
     }
+    // Held until commit: parallel requests count one after another, never the same four.
+    await this.payouts.lockPayoutRequests(org.organisationId);
     if ((await this.payouts.countPending(org.organisationId)) >= MAX_PENDING_PAYOUTS) {
       throw new DomainError('CONFLICT', `At most ${MAX_PENDING_PAYOUTS} payouts may await an admin at once.`);
     }

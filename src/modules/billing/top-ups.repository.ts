@@ -56,6 +56,12 @@ export class TopUpsRepository {
     return this.txHost.tx;
   }
 
+  /** Serialises top-up requests per organisation until commit, so the pending cap cannot race. */
+  async lockTopUpRequests(organisationId: string): Promise<void> {
+    await this.tx
+      .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`top-ups:${organisationId}`}, 0))`;
+  }
+
   async countPending(organisationId: string): Promise<number> {
     return this.tx.topUp.count({ where: { organisationId, status: 'PENDING' } });
   }

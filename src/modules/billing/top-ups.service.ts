@@ -49,8 +49,8 @@ export class TopUpsService {
       scale,
       max: BigInt(this.config.env.TOPUP_MAX_AMOUNT) * 10n ** BigInt(scale),
     });
-    // The row lock of the count is the organisation's placement lock's job elsewhere; here a
-    // race can at worst let one extra pending request through, which an admin rejects.
+    // Held until commit: parallel requests count one after another, never the same four.
+    await this.topUps.lockTopUpRequests(org.organisationId);
     if ((await this.topUps.countPending(org.organisationId)) >= this.config.env.TOPUP_MAX_PENDING) {
       throw new DomainError(
         'CONFLICT',
