@@ -29,16 +29,56 @@ describe('forbiddenAddressReason', () => {
     ['64:ff9b::a9fe:a9fe', 'NAT64'],
     ['2002:a9fe:a9fe::1', '6to4'],
     ['localhost', 'not an IP address'],
+    ['127.1', 'not an IP address'],
+    ['0x7f.0.0.1', 'not an IP address'],
   ])('%s is refused (%s)', (address, reason) => {
     expect(forbiddenAddressReason(address, false)).toBe(reason);
   });
 
-  it.each(['1.1.1.1', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])(
-    '%s is allowed',
-    (address) => {
-      expect(forbiddenAddressReason(address, false)).toBeNull();
-    },
-  );
+  // IPv6 forms that carry an IPv4 address, each aimed at loopback and at the metadata service.
+  it.each([
+    ['::ffff:127.0.0.1', 'loopback'],
+    ['::ffff:7f00:1', 'loopback'],
+    ['0:0:0:0:0:ffff:7f00:1', 'loopback'],
+    ['::ffff:10.0.0.1', 'private'],
+    ['::ffff:a9fe:a9fe', 'link-local (cloud metadata)'],
+    ['::127.0.0.1', 'IPv4-compatible'],
+    ['::7f00:1', 'IPv4-compatible'],
+    ['::a9fe:a9fe', 'IPv4-compatible'],
+    ['::8.8.8.8', 'IPv4-compatible'],
+    ['::ffff:0:127.0.0.1', 'IPv4-translated'],
+    ['::ffff:0:7f00:1', 'IPv4-translated'],
+    ['::ffff:0:a9fe:a9fe', 'IPv4-translated'],
+    ['64:ff9b::127.0.0.1', 'NAT64'],
+    ['64:ff9b::7f00:1', 'NAT64'],
+    ['64:ff9b:1::7f00:1', 'NAT64'],
+    ['2002:7f00:1::', '6to4'],
+    ['2002:a9fe:a9fe::1', '6to4'],
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', 'Teredo'],
+    ['[::127.0.0.1]', 'IPv4-compatible'],
+    ['100::1', 'discard'],
+    ['fec0::1', 'site-local'],
+    ['2001:db8::1', 'reserved'],
+    ['5f00::1', 'reserved'],
+    ['4000::1', 'not global unicast'],
+  ])('the IPv6 form %s is refused (%s)', (address, reason) => {
+    expect(forbiddenAddressReason(address, false)).toBe(reason);
+    // The loopback allowance opens ::1 and mapped loopback only, never a form a translator reaches.
+    if (reason !== 'loopback') expect(forbiddenAddressReason(address, true)).toBe(reason);
+  });
+
+  it.each([
+    '1.1.1.1',
+    '8.8.8.8',
+    '172.32.0.1',
+    '100.128.0.1',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
+    '::ffff:0808:0808',
+    '2a00:1450:4001::1',
+  ])('%s is allowed', (address) => {
+    expect(forbiddenAddressReason(address, false)).toBeNull();
+  });
 
   it('lets the test allowance open loopback and nothing else', () => {
     expect(forbiddenAddressReason('127.0.0.1', true)).toBeNull();

@@ -1,56 +1,63 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
  * Which addresses a webhook may be sent to (SSRF). Pure: checked at registration on the
- * resolved addresses, and again at delivery on the address actually connected to.
+ * resolved addresses, and again at delivery on the address actually connected to. Only public
+ * unicast passes: IPv4 that ipaddr.js classes as `unicast`, IPv6 in global unicast 2000::/3, and
+ * IPv4-mapped IPv6 judged as the IPv4 address it carries.
  */
 
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
+// ipaddr.js range names -> the reason given; any other special-purpose range is 'reserved'.
+const IPV4_REASONS: Readonly<Record<string, string>> = {
+  unspecified: 'unspecified',
+  broadcast: 'reserved',
+  multicast: 'multicast',
+  linkLocal: 'link-local (cloud metadata)',
+  loopback: 'loopback',
+  carrierGradeNat: 'carrier-grade NAT',
+  private: 'private',
+  reserved: 'reserved',
+};
 
-// Everything that is not a public unicast address. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d)
-// are checked against the IPv4 rules by BlockList itself.
-const FORBIDDEN: ReadonlyArray<[string, number, 'ipv4' | 'ipv6', string]> = [
-  ['0.0.0.0', 8, 'ipv4', 'unspecified'],
-  ['10.0.0.0', 8, 'ipv4', 'private'],
-  ['100.64.0.0', 10, 'ipv4', 'carrier-grade NAT'],
-  ['127.0.0.0', 8, 'ipv4', 'loopback'],
-  ['169.254.0.0', 16, 'ipv4', 'link-local (cloud metadata)'],
-  ['172.16.0.0', 12, 'ipv4', 'private'],
-  ['192.0.0.0', 24, 'ipv4', 'reserved'],
-  ['192.0.2.0', 24, 'ipv4', 'documentation'],
-  ['192.88.99.0', 24, 'ipv4', 'reserved'],
-  ['192.168.0.0', 16, 'ipv4', 'private'],
-  ['198.18.0.0', 15, 'ipv4', 'benchmarking'],
-  ['198.51.100.0', 24, 'ipv4', 'documentation'],
-  ['203.0.113.0', 24, 'ipv4', 'documentation'],
-  ['224.0.0.0', 4, 'ipv4', 'multicast'],
-  ['240.0.0.0', 4, 'ipv4', 'reserved'],
-  ['::', 128, 'ipv6', 'unspecified'],
-  ['::1', 128, 'ipv6', 'loopback'],
-  // NAT64, 6to4 and Teredo embed IPv4 addresses that could be private.
-  ['64:ff9b::', 96, 'ipv6', 'NAT64'],
-  ['64:ff9b:1::', 48, 'ipv6', 'NAT64'],
-  ['100::', 64, 'ipv6', 'discard'],
-  ['2001::', 32, 'ipv6', 'Teredo'],
-  ['2001:db8::', 32, 'ipv6', 'documentation'],
-  ['2002::', 16, 'ipv6', '6to4'],
-  ['fc00::', 7, 'ipv6', 'unique local'],
-  ['fe80::', 10, 'ipv6', 'link-local'],
-  ['fec0::', 10, 'ipv6', 'site-local'],
-  ['ff00::', 8, 'ipv6', 'multicast'],
-];
+const IPV6_REASONS: Readonly<Record<string, string>> = {
+  unspecified: 'unspecified',
+  linkLocal: 'link-local',
+  multicast: 'multicast',
+  loopback: 'loopback',
+  uniqueLocal: 'unique local',
+  deprecatedSiteLocal: 'site-local',
+  discard: 'discard',
+  // These embed an IPv4 address that could be private, and a translator would reach it.
+  rfc6145: 'IPv4-translated',
+  rfc6052: 'NAT64',
+  '6to4': '6to4',
+  teredo: 'Teredo',
+  reserved: 'reserved',
+};
 
-const RULES = FORBIDDEN.map(([network, prefix, family, reason]) => {
-  const list = new BlockList();
-  list.addSubnet(network, prefix, family);
-  return { list, reason };
-});
+const GLOBAL_UNICAST = ipaddr.IPv6.parse('2000::');
 
-function familyOf(address: string): 'ipv4' | 'ipv6' | null {
-  const version = isIP(address);
-  return version === 4 ? 'ipv4' : version === 6 ? 'ipv6' : null;
+function ipv4Reason(address: ipaddr.IPv4): string | null {
+  const range = address.range();
+  return range === 'unicast' ? null : (IPV4_REASONS[range] ?? 'reserved');
+}
+
+function ipv6Reason(address: ipaddr.IPv6): string | null {
+  if (address.isIPv4MappedAddress()) return ipv4Reason(address.toIPv4Address());
+  const range = address.range();
+  if (range !== 'unicast') return IPV6_REASONS[range] ?? 'reserved';
+  // ::a.b.c.d (deprecated IPv4-compatible) and everything else outside 2000::/3 is not public.
+  if (address.parts.slice(0, 6).every((part) => part === 0)) return 'IPv4-compatible';
+  return address.match(GLOBAL_UNICAST, 3) ? null : 'not global unicast';
+}
+
+/**
+ * ipaddr.js reads a dotted tail after `::` as IPv4-mapped (`::127.0.0.1` -> `::ffff:7f00:1`),
+ * which is not the address a socket connects to; the URL parser's canonical hex form has no tail.
+ */
+function parseIPv6(address: string): ipaddr.IPv6 {
+  return ipaddr.IPv6.parse(new URL(`http://[${address}]/`).hostname.slice(1, -1));
 }
 
 /**
@@ -59,13 +66,11 @@ function familyOf(address: string): 'ipv4' | 'ipv6' | null {
  */
 export function forbiddenAddressReason(address: string, allowLoopback: boolean): string | null {
   const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
-  const family = familyOf(bare);
-  if (family === null) return 'not an IP address';
-  if (allowLoopback && LOOPBACK.check(bare, family)) return null;
-  for (const { list, reason } of RULES) {
-    if (list.check(bare, family)) return reason;
-  }
-  return null;
+  // Node's check is strict (no `127.1`, octal or hex IPv4), which ipaddr.js's parse is not.
+  const version = isIP(bare);
+  if (version === 0) return 'not an IP address';
+  const reason = version === 4 ? ipv4Reason(ipaddr.IPv4.parse(bare)) : ipv6Reason(parseIPv6(bare));
+  return allowLoopback && reason === 'loopback' ? null : reason;
 }
 
 export type UrlProblem = { problem: string };
