@@ -6,8 +6,8 @@
 #   docker run --no-healthcheck ... compute-exchange node dist/main.worker.js   # workers only, no HTTP
 #   docker run ... compute-exchange node dist/cli/db.js migrate          # migrations as a one-off job
 #
-# NODE_ENV=production: API_KEY_PEPPER, JWT_SECRET and DATA_ENCRYPTION_KEY must be set (see
-# .env.example). Every process creates the database if missing and applies migrations at start
+# NODE_ENV=production: API_KEY_PEPPER, JWT_SECRET and DATA_ENCRYPTION_KEY must be set, and the
+# PAYMENT_BANK_* and INVOICE_SELLER_* placeholders replaced (see .env.example). Every process creates the database if missing and applies migrations at start
 # unless MIGRATE_ON_START=false; concurrent starters serialise on an advisory lock.
 
 ARG NODE_IMAGE=node:22-bookworm-slim

@@ -103,9 +103,13 @@ export class Exchange {
       API_KEY_PEPPER: randomBytes(32).toString('hex'),
       JWT_SECRET: randomBytes(32).toString('hex'),
       DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      // Production refuses the placeholder bank details top-up instructions would show.
+      // Production refuses the placeholder bank and seller details instructions and invoices would show.
       PAYMENT_BANK_BENEFICIARY: 'Compute Exchange Bench Ltd.',
       PAYMENT_BANK_NAME: 'Bench Bank',
+      PAYMENT_BANK_ACCOUNT: '6222 0000 0000 0001',
+      INVOICE_SELLER_NAME: 'Compute Exchange Bench Ltd.',
+      INVOICE_SELLER_TAX_ID: 'BENCH-TAX-ID-1',
+      INVOICE_SELLER_ADDRESS: 'Bench Street 1, Guiyang',
     };
   }
 

@@ -1,4 +1,4 @@
-import { ConfigError, loadEnvironment } from './app-config';
+import { ConfigError, EnvironmentVariables, loadEnvironment } from './app-config';
 
 describe('loadEnvironment', () => {
   it('gives every setting a local default and leaves secrets unset', () => {
@@ -35,6 +35,10 @@ describe('loadEnvironment', () => {
       DATA_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
       PAYMENT_BANK_BENEFICIARY: 'Compute Exchange Ltd.',
       PAYMENT_BANK_NAME: 'Bank of Guiyang',
+      PAYMENT_BANK_ACCOUNT: '6222 0210 0101 2345',
+      INVOICE_SELLER_NAME: 'Compute Exchange (Guizhou) Co., Ltd.',
+      INVOICE_SELLER_TAX_ID: '91520900MA6EXAMPLE',
+      INVOICE_SELLER_ADDRESS: "1 Data Avenue, Gui'an New Area, Guizhou",
     };
     expect(() => loadEnvironment({ NODE_ENV: 'production', CLOCK: 'controllable', ...secrets })).toThrow(
       /CLOCK=controllable is refused in production/,
@@ -49,11 +53,38 @@ describe('loadEnvironment', () => {
       /API_KEY_PEPPER, DATA_ENCRYPTION_KEY required in production/,
     );
     expect(loadEnvironment({ NODE_ENV: 'production', ...secrets }).NODE_ENV).toBe('production');
-    // Buyers would be told to pay into the placeholder account.
-    const { PAYMENT_BANK_NAME: _bank, ...withoutBank } = secrets;
-    expect(() => loadEnvironment({ NODE_ENV: 'production', ...withoutBank })).toThrow(
-      /set PAYMENT_BANK_BENEFICIARY and PAYMENT_BANK_NAME in production/,
+    // Buyers would be told to pay into a placeholder account, invoices would name a placeholder seller.
+    const placeholders = [
+      'PAYMENT_BANK_BENEFICIARY',
+      'PAYMENT_BANK_NAME',
+      'PAYMENT_BANK_ACCOUNT',
+      'INVOICE_SELLER_NAME',
+      'INVOICE_SELLER_TAX_ID',
+      'INVOICE_SELLER_ADDRESS',
+    ] as const;
+    for (const name of placeholders) {
+      const { [name]: _set, ...withoutIt } = secrets;
+      expect(() => loadEnvironment({ NODE_ENV: 'production', ...withoutIt })).toThrow(
+        new ConfigError(`invalid configuration: ${name} still hold placeholders; set them in production`),
+      );
+      // The shipped value written out explicitly is still the placeholder.
+      const shipped = String(new EnvironmentVariables()[name]);
+      expect(() => loadEnvironment({ NODE_ENV: 'production', ...secrets, [name]: shipped })).toThrow(
+        new RegExp(`^invalid configuration: ${name} still hold placeholders`),
+      );
+    }
+    expect(() =>
+      loadEnvironment({
+        NODE_ENV: 'production',
+        ...secrets,
+        INVOICE_SELLER_TAX_ID: 'UNSET-TAX-ID',
+        PAYMENT_BANK_ACCOUNT: '0000 0000 0000 0000',
+      }),
+    ).toThrow(
+      'invalid configuration: PAYMENT_BANK_ACCOUNT, INVOICE_SELLER_TAX_ID still hold placeholders; set them in production',
     );
+    // Outside production the placeholders are the local defaults.
+    expect(loadEnvironment({ NODE_ENV: 'development' }).INVOICE_SELLER_TAX_ID).toBe('UNSET-TAX-ID');
     // The migration CLI needs no secrets, so a one-off migration job does not get them.
     expect(loadEnvironment({ NODE_ENV: 'production' }, { requireSecrets: false }).NODE_ENV).toBe(
       'production',

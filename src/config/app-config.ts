@@ -32,7 +32,7 @@ const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
  * (see secrets.ts); in production a missing one stops the boot.
  */
 export class EnvironmentVariables {
-  /** `production` requires the three secrets and refuses the test-only settings and placeholder payment details. */
+  /** `production` requires the three secrets and refuses the test-only settings and placeholder payment and seller details. */
   @IsIn(['development', 'test', 'production'])
   NODE_ENV: 'development' | 'test' | 'production' = 'development';
 
@@ -294,7 +294,7 @@ export class EnvironmentVariables {
   @IsBoolean()
   WEBHOOK_ALLOW_LOOPBACK = false;
 
-  /** Bank account buyers pay top-ups into (manual bank transfer, confirmed by an admin). */
+  /** Bank account buyers pay top-ups into (manual bank transfer, confirmed by an admin); production refuses the placeholder. */
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -306,7 +306,7 @@ export class EnvironmentVariables {
   @MaxLength(200)
   PAYMENT_BANK_NAME = 'Example Bank (set PAYMENT_BANK_NAME)';
 
-  /** Account number shown in top-up instructions. */
+  /** Account number shown in top-up instructions; production refuses the placeholder. */
   @IsString()
   @MinLength(1)
   @MaxLength(64)
@@ -330,19 +330,19 @@ export class EnvironmentVariables {
   @Matches(/^[A-Z]{2,8}$/, { message: 'INVOICE_NUMBER_PREFIX must be 2-8 capital letters' })
   INVOICE_NUMBER_PREFIX = 'CX';
 
-  /** The seller on buyers' invoices: the platform, which sells the compute it brokers. */
+  /** The seller on buyers' invoices: the platform, which sells the compute it brokers; production refuses the placeholder. */
   @IsString()
   @MinLength(1)
   @MaxLength(200)
   INVOICE_SELLER_NAME = 'Compute Exchange Ltd. (set INVOICE_SELLER_NAME)';
 
-  /** The seller's tax id on invoices. */
+  /** The seller's tax id on invoices; production refuses the placeholder. */
   @IsString()
   @MinLength(1)
   @MaxLength(32)
   INVOICE_SELLER_TAX_ID = 'UNSET-TAX-ID';
 
-  /** The seller's address on invoices. */
+  /** The seller's address on invoices; production refuses the placeholder. */
   @IsString()
   @MinLength(1)
   @MaxLength(500)
@@ -441,6 +441,16 @@ export class EnvironmentVariables {
   DATA_ENCRYPTION_KEY?: string;
 }
 
+/** Settings whose defaults are placeholders: fine for development, refused in production. */
+const PLACEHOLDER_SETTINGS = [
+  'PAYMENT_BANK_BENEFICIARY',
+  'PAYMENT_BANK_NAME',
+  'PAYMENT_BANK_ACCOUNT',
+  'INVOICE_SELLER_NAME',
+  'INVOICE_SELLER_TAX_ID',
+  'INVOICE_SELLER_ADDRESS',
+] as const;
+
 export const SECRET_NAMES = ['API_KEY_PEPPER', 'JWT_SECRET', 'DATA_ENCRYPTION_KEY'] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
@@ -488,15 +498,23 @@ export function loadEnvironment(
       `invalid configuration: INVOICE_TIME_ZONE ${parsed.INVOICE_TIME_ZONE} is not a known time zone`,
     );
   }
-  // Buyers would be told to pay into a placeholder account (tools such as migrations take no payments).
-  if (
-    parsed.NODE_ENV === 'production' &&
-    requireSecrets &&
-    [parsed.PAYMENT_BANK_BENEFICIARY, parsed.PAYMENT_BANK_NAME].some((v) => v.includes('(set PAYMENT_BANK_'))
-  ) {
-    throw new ConfigError(
-      'invalid configuration: set PAYMENT_BANK_BENEFICIARY and PAYMENT_BANK_NAME in production',
-    );
+  // Buyers would be told to pay into a placeholder account and invoices would name a placeholder
+  // seller (tools such as migrations take no payments and issue no invoices).
+  if (parsed.NODE_ENV === 'production' && requireSecrets) {
+    const placeholders = placeholderSettings(parsed);
+    if (placeholders.length > 0) {
+      throw new ConfigError(
+        `invalid configuration: ${placeholders.join(', ')} still hold placeholders; set them in production`,
+      );
+    }
   }
   return parsed;
+}
+
+/** The payment and invoice settings that still hold their shipped placeholder values. */
+function placeholderSettings(parsed: EnvironmentVariables): string[] {
+  const shipped = new EnvironmentVariables();
+  return PLACEHOLDER_SETTINGS.filter(
+    (name) => parsed[name] === shipped[name] || parsed[name].includes(`(set ${name})`),
+  );
 }
