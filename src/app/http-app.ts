@@ -2,12 +2,13 @@ import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { Clock } from '../infra/clock/clock';
 import type { AppConfig } from '../infra/config/app-config';
 import { AllExceptionsFilter } from '../infra/http/all-exceptions.filter';
 import { corsPolicy } from '../infra/http/cors';
-import { ErrorBody } from '../infra/http/error-body';
+import { ErrorBody, toErrorBody } from '../infra/http/error-body';
 import { parseJsonBody } from '../infra/http/json-body';
 import { genRequestId, REQUEST_ID_HEADER } from '../infra/http/request-id';
 import { mountQueueDashboard } from '../modules/admin/queue-dashboard/mount-queue-dashboard';
@@ -35,6 +36,15 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
+    // The router refuses an over-long or undecodable path parameter before any hook or filter runs.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const body = toErrorBody(error, String(request.id));
+      void reply
+        .header(REQUEST_ID_HEADER, request.id)
+        .header('content-type', 'application/json; charset=utf-8')
+        .status(body.statusCode)
+        .send(body);
+    },
     trustProxy: trustProxySetting(config.env.TRUST_PROXY),
   });
   // JSON only (anything else is 415). Our own parser: the same limit, plus depth, NUL,

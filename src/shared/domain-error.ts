@@ -17,6 +17,8 @@ export const ERROR_STATUS = {
   SPEND_CAP_EXCEEDED: 402,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  // A path parameter longer than the router takes (200 characters).
+  URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE: 422,
   RATE_LIMITED: 429,

@@ -66,6 +66,38 @@ describe('HTTP surface (same bootstrap as main.api.ts)', () => {
     });
   });
 
+  // The router refuses these before any hook or filter runs; they still get the common body.
+  it('answers a path parameter over 200 characters and an undecodable one with the common error body', async () => {
+    const longId = 'x'.repeat(201);
+    const long = await request(app.getHttpServer())
+      .get(`/v1/sites/${longId}`)
+      .set('x-request-id', 'trace-414')
+      .expect(414);
+    expect(long.headers['x-request-id']).toBe('trace-414');
+    expect(long.headers['content-type']).toMatch(/^application\/json/);
+    expect(long.body).toEqual({
+      statusCode: 414,
+      code: 'URI_TOO_LONG',
+      message: 'A path segment is longer than 200 characters.',
+      requestId: 'trace-414',
+    });
+    expect(long.text).not.toContain(longId);
+
+    const bad = await request(app.getHttpServer()).get('/v1/sites/%E0%A4%A').expect(400);
+    expect(bad.headers['x-request-id']).toMatch(UUID);
+    expect(bad.body).toEqual({
+      statusCode: 400,
+      code: 'BAD_REQUEST',
+      message: 'The URL is not valid: a path segment is not valid percent-encoded UTF-8.',
+      requestId: bad.headers['x-request-id'],
+    });
+    expect(bad.text).not.toContain('%E0%A4%A');
+    // 200 characters is within the limit: the route answers as for any unknown id.
+    await request(app.getHttpServer())
+      .get(`/v1/sites/${'x'.repeat(200)}`)
+      .expect(401);
+  });
+
   it('generates a request id when the caller sends none or a malformed one', async () => {
     const plain = await request(app.getHttpServer()).get('/nope').expect(404);
     expect(plain.headers['x-request-id']).toMatch(UUID);

@@ -28,6 +28,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   405: 'METHOD_NOT_ALLOWED',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   422: 'UNPROCESSABLE',
   429: 'RATE_LIMITED',
@@ -52,6 +53,12 @@ function isFastifyError(error: unknown): error is FastifyLikeError {
     (error as unknown as { statusCode: number }).statusCode >= 400
   );
 }
+
+// The router's own refusals quote the path; ours do not echo what the caller sent.
+const ROUTER_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_MAX_PARAM_LENGTH: 'A path segment is longer than 200 characters.',
+  FST_ERR_BAD_URL: 'The URL is not valid: a path segment is not valid percent-encoded UTF-8.',
+};
 
 /** Maps any thrown value to the common error body. 5xx answers never echo internal messages. */
 export function toErrorBody(error: unknown, requestId: string): ErrorBody {
@@ -103,7 +110,7 @@ export function toErrorBody(error: unknown, requestId: string): ErrorBody {
     return {
       statusCode: error.statusCode,
       code: codeFor(error.statusCode),
-      message: error.message,
+      message: (error.code !== undefined ? ROUTER_MESSAGES[error.code] : undefined) ?? error.message,
       requestId,
     };
   }
