@@ -4,6 +4,7 @@ import {
   ArrayMaxSize,
   IsArray,
   IsIn,
+  IsObject,
   IsOptional,
   IsString,
   IsUrl,
@@ -176,6 +177,7 @@ export class HandOverAccessDto {
   @ApiProperty({ type: [AccessCredentialDto], description: 'Secrets the buyer needs; stored encrypted' })
   @IsArray()
   @ArrayMaxSize(16)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => AccessCredentialDto)
   credentials!: AccessCredentialDto[];

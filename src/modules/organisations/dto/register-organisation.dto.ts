@@ -1,6 +1,15 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsEmail, IsIn, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import {
+  IsDefined,
+  IsEmail,
+  IsIn,
+  IsObject,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
 import { IsSafeText } from '../../../infra/http/field-validators';
 
 export class OwnerCredentialsDto {
@@ -28,6 +37,9 @@ export class RegisterOrganisationDto {
   role!: 'PROVIDER' | 'BUYER';
 
   @ApiProperty({ type: OwnerCredentialsDto })
+  // ValidateNested alone skips an absent value, and the service would read owner.password.
+  @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => OwnerCredentialsDto)
   owner!: OwnerCredentialsDto;
