@@ -52,6 +52,117 @@ describe('HTTP surface (same bootstrap as main.api.ts)', () => {
     );
   });
 
+  describe('the OpenAPI document, as generated clients read it', () => {
+    interface Schema {
+      $ref?: string;
+      default?: unknown;
+      properties?: Record<string, Schema>;
+      required?: string[];
+      items?: Schema;
+    }
+    interface Operation {
+      parameters?: Array<{ name: string; in: string }>;
+      requestBody?: { content?: Record<string, { schema?: Schema }> };
+      responses: Record<
+        string,
+        {
+          content?: Record<string, { schema?: Schema & { type?: string } }>;
+          headers?: Record<string, unknown>;
+        }
+      >;
+    }
+    interface Document {
+      paths: Record<string, Record<string, Operation>>;
+      components: { schemas: Record<string, Schema> };
+    }
+    const spec = async (): Promise<Document> =>
+      (await request(app.getHttpServer()).get('/docs-json').expect(200)).body as Document;
+    const operations = (doc: Document): Array<[string, Operation]> =>
+      Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.entries(ops).map(
+          ([method, op]) => [`${method.toUpperCase()} ${path}`, op] as [string, Operation],
+        ),
+      );
+    const schemaNamed = (doc: Document, ref: string): Schema =>
+      doc.components.schemas[ref.split('/').pop() ?? ''] ?? {};
+
+    // openapi-typescript (defaultNonNullable) types a component property with a `default` as always
+    // present, so a request field with one came out required in generated clients.
+    it('leaves request fields with server-side defaults optional and without a schema default', async () => {
+      const doc = await spec();
+      const problems: string[] = [];
+      const visit = (name: string, schema: Schema, seen: Set<string>): void => {
+        const resolved = schema.$ref ? schemaNamed(doc, schema.$ref) : schema;
+        if (schema.$ref) {
+          if (seen.has(schema.$ref)) return;
+          seen.add(schema.$ref);
+        }
+        for (const [field, property] of Object.entries(resolved.properties ?? {})) {
+          if (property.default !== undefined)
+            problems.push(`${name}.${field} has default ${JSON.stringify(property.default)}`);
+          visit(`${name}.${field}`, property, seen);
+          if (property.items) visit(`${name}.${field}[]`, property.items, seen);
+        }
+      };
+      const bodies = new Map<string, Schema>();
+      for (const [route, op] of operations(doc)) {
+        const schema = op.requestBody?.content?.['application/json']?.schema;
+        if (schema?.$ref) bodies.set(route, schemaNamed(doc, schema.$ref));
+        if (schema) visit(route, schema, new Set());
+      }
+      expect(problems).toEqual([]);
+      const optional: Array<[string, string[]]> = [
+        ['POST /v1/offers', ['minLeaseHours', 'payPerUseMinPercent']],
+        ['POST /v1/bids', ['provinces', 'minGpusPerSite']],
+        ['POST /v1/bids/quote', ['provinces', 'minGpusPerSite']],
+        ['POST /v1/top-ups', ['currency']],
+        ['POST /v1/payouts', ['currency']],
+        ['PUT /v1/billing/spend-cap', ['currency']],
+      ];
+      for (const [route, fields] of optional) {
+        const body = bodies.get(route);
+        expect(Object.keys(body?.properties ?? {})).toEqual(expect.arrayContaining(fields));
+        for (const field of fields) expect(body?.required ?? []).not.toContain(field);
+      }
+    });
+
+    it('documents the 402 of placing a bid', async () => {
+      const bid = (await spec()).paths['/v1/bids']?.post;
+      expect(bid?.responses['402']?.content?.['application/json']?.schema?.$ref).toBe(
+        '#/components/schemas/ErrorBody',
+      );
+    });
+
+    it('types every statement route’s JSON and CSV answers apart, with the CSV headers', async () => {
+      const doc = await spec();
+      const statements = operations(doc).filter(([, op]) =>
+        (op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'format'),
+      );
+      expect(statements.map(([route]) => route).sort()).toEqual([
+        'GET /admin/billing/fees',
+        'GET /v1/billing/balance',
+        'GET /v1/billing/earnings',
+        'GET /v1/billing/entries',
+        'GET /v1/invoices',
+        'GET /v1/invoices/{id}',
+      ]);
+      for (const [route, op] of statements) {
+        const ok = op.responses['200'];
+        expect([route, Object.keys(ok?.content ?? {}).sort()]).toEqual([
+          route,
+          ['application/json', 'text/csv'],
+        ]);
+        expect(ok?.content?.['application/json']?.schema?.$ref).toMatch(/^#\/components\/schemas\//);
+        expect(ok?.content?.['text/csv']?.schema?.type).toBe('string');
+        expect(Object.keys(ok?.headers ?? {})).toContain('Content-Disposition');
+      }
+      for (const paginated of ['GET /v1/billing/entries', 'GET /v1/invoices']) {
+        const op = statements.find(([route]) => route === paginated)?.[1];
+        expect(Object.keys(op?.responses['200']?.headers ?? {})).toContain('X-Next-Cursor');
+      }
+    });
+  });
+
   it('answers an unknown route with the common error body and the caller’s request id', async () => {
     const res = await request(app.getHttpServer())
       .get('/v1/does-not-exist')

@@ -45,15 +45,37 @@ export function replyCsv(
 
 /**
  * OpenAPI for a statement route: its JSON model, or (with `?format=csv`) a CSV text attachment.
+ * Clients tell the two apart by media type; the CSV's headers are documented with it.
  */
-export const ApiStatementResponse = (model: Type<unknown>, description?: string): MethodDecorator =>
+export const ApiStatementResponse = (
+  model: Type<unknown>,
+  options: { paginated?: boolean } = {},
+): MethodDecorator =>
   applyDecorators(
     ApiExtraModels(model),
     ApiOkResponse({
-      description,
+      description:
+        '`application/json` (the default, `?format=json`): the JSON model. `text/csv` (`?format=csv`): ' +
+        'the same rows as an RFC 4180 attachment with a header row.',
       content: {
         'application/json': { schema: { $ref: getSchemaPath(model) } },
-        'text/csv': { schema: { type: 'string', description: 'With ?format=csv: RFC 4180, a header row' } },
+        'text/csv': {
+          schema: { type: 'string', description: 'With ?format=csv: RFC 4180, CRLF, a header row' },
+        },
+      },
+      headers: {
+        'Content-Disposition': {
+          description: 'CSV only: `attachment; filename="…"`',
+          schema: { type: 'string' },
+        },
+        ...(options.paginated
+          ? {
+              'X-Next-Cursor': {
+                description: 'CSV only: the cursor of the next page; absent on the last page',
+                schema: { type: 'string' },
+              },
+            }
+          : {}),
       },
     }),
   );

@@ -67,7 +67,7 @@ export class BillingController {
     summary: 'Ledger entries on your accounts, newest first',
     description: `One page per request.${CSV_NOTE} The CSV's next page cursor is in \`X-Next-Cursor\`.`,
   })
-  @ApiStatementResponse(LedgerEntryPageResponse)
+  @ApiStatementResponse(LedgerEntryPageResponse, { paginated: true })
   @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad currency, page size, cursor or format' })
   async listEntries(
     @CurrentPrincipal() principal: Principal,

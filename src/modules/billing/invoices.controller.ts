@@ -42,7 +42,7 @@ export class InvoicesController {
       'One per lease, issued when its settlement completes. `from`/`to` filter on the issue instant. ' +
       '`?format=csv` answers the page as a CSV attachment, the next cursor in `X-Next-Cursor`.',
   })
-  @ApiStatementResponse(InvoicePageResponse)
+  @ApiStatementResponse(InvoicePageResponse, { paginated: true })
   @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad instants, page size, cursor or format' })
   async listInvoices(
     @CurrentPrincipal() principal: Principal,

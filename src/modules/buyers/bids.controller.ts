@@ -8,6 +8,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
@@ -68,6 +69,14 @@ export class BidsController {
       'Invalid body: unknown market or province, money not a decimal string, values beyond caps, expiry not ahead',
   })
   @ApiConflictResponse({ type: ErrorBody, description: 'Market paused or open order limit reached' })
+  @ApiResponse({
+    status: 402,
+    type: ErrorBody,
+    description:
+      '`INSUFFICIENT_FUNDS`: available credit does not cover the hold (max price x GPUs x hours); ' +
+      "`SPEND_CAP_EXCEEDED`: the hold would take this month's committed spend past the spend cap. " +
+      '`details` carries the numbers.',
+  })
   placeBid(@CurrentPrincipal() principal: Principal, @Body() body: PlaceBidDto): Promise<BidResponse> {
     return this.bids.placeBid(principal, body);
   }

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 
 export class CurrencyQuery {
-  @ApiPropertyOptional({ example: 'CNY', default: 'CNY' })
+  @ApiPropertyOptional({ example: 'CNY', description: 'ISO 4217 code. Default CNY' })
   @IsOptional()
   @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code such as CNY' })
   currency?: string;

@@ -40,7 +40,7 @@ export class RequestPayoutDto {
   @MaxLength(64)
   amount!: string;
 
-  @ApiPropertyOptional({ example: 'CNY', default: 'CNY' })
+  @ApiPropertyOptional({ example: 'CNY', description: 'ISO 4217 code. Default CNY' })
   @IsOptional()
   @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code such as CNY' })
   currency?: string;

@@ -10,7 +10,7 @@ export class RequestTopUpDto {
   @MaxLength(64)
   amount!: string;
 
-  @ApiPropertyOptional({ example: 'CNY', default: 'CNY', description: 'A currency some market trades in' })
+  @ApiPropertyOptional({ example: 'CNY', description: 'A currency some market trades in. Default CNY' })
   @IsOptional()
   @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code such as CNY' })
   currency?: string;

@@ -52,8 +52,7 @@ export class PlaceBidDto {
     type: [String],
     example: ['520000', '150000'],
     maxItems: MAX_BID_PROVINCES,
-    default: [],
-    description: 'Allowed provinces (GB/T 2260 codes, unique); empty or absent means anywhere',
+    description: 'Allowed provinces (GB/T 2260 codes, unique); empty or absent (the default) means anywhere',
   })
   @IsOptional()
   @IsArray()
@@ -64,7 +63,6 @@ export class PlaceBidDto {
 
   @ApiPropertyOptional({
     minimum: 1,
-    default: 1,
     description:
       'Fewest GPUs of this bid placed at any one site (co-location); at most gpus. Default 1: any split',
   })

@@ -27,9 +27,9 @@ export class CreateApiKeyDto {
   @ApiPropertyOptional({
     enum: API_KEY_SCOPES,
     isArray: true,
-    default: ['orders'],
     description:
-      '`orders`: sites, offers, bids (implies `read`); `read`: read only; `usage`: usage reports only',
+      '`orders`: sites, offers, bids (implies `read`); `read`: read only; `usage`: usage reports only. ' +
+      'Default `["orders"]`',
   })
   @IsOptional()
   @IsArray()
@@ -48,8 +48,7 @@ export class RotateApiKeyDto {
   @ApiPropertyOptional({
     minimum: 0,
     maximum: MAX_ROTATION_OVERLAP_SECONDS,
-    default: 86_400,
-    description: 'How long the old key keeps working after rotation (seconds)',
+    description: 'How long the old key keeps working after rotation (seconds). Default 86400 (a day)',
   })
   @IsOptional()
   @IsInt()

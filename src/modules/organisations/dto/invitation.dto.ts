@@ -7,7 +7,7 @@ export class CreateInvitationDto {
   @MaxLength(320)
   email!: string;
 
-  @ApiPropertyOptional({ enum: ['OWNER', 'MEMBER'], default: 'MEMBER' })
+  @ApiPropertyOptional({ enum: ['OWNER', 'MEMBER'], description: 'Default MEMBER' })
   @IsOptional()
   @IsIn(['OWNER', 'MEMBER'])
   role?: 'OWNER' | 'MEMBER';

@@ -49,8 +49,7 @@ export class PlaceOfferDto {
   @ApiPropertyOptional({
     minimum: 1,
     maximum: MAX_MIN_LEASE_HOURS,
-    default: 1,
-    description: 'Shortest lease accepted, hours',
+    description: 'Shortest lease accepted, hours. Default 1',
   })
   @IsOptional()
   @IsInt()
@@ -61,8 +60,8 @@ export class PlaceOfferDto {
   @ApiPropertyOptional({
     minimum: 0,
     maximum: 100,
-    default: 0,
-    description: 'Pay-per-use minimum: share of reserved GPU-seconds billed when reported usage is lower',
+    description:
+      'Pay-per-use minimum: share of reserved GPU-seconds billed when reported usage is lower. Default 0',
   })
   @IsOptional()
   @IsInt()
