@@ -105,6 +105,7 @@ const BODIES: Record<string, { as: Caller; body: () => Body }> = {
     as: 'admin',
     body: () => ({ reason: 'fields probe', period: 0, gpuSeconds: 3600 }),
   },
+  'POST /admin/leases/{id}/terminate': { as: 'admin', body: () => ({ reason: 'fields probe' }) },
   'POST /admin/settlement/leases/{id}/void': { as: 'admin', body: () => ({ reason: 'fields probe' }) },
   'PUT /v1/bank-account': {
     as: 'providerSession',
