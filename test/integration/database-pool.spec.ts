@@ -11,6 +11,7 @@ import { EventsProcessor } from '../../src/modules/events/events.processor';
 import { OutboxService } from '../../src/modules/events/outbox.service';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
+import { payoutPaidPayload } from '../support/event-payloads';
 
 const SLOTS = WORKER_CONCURRENCY.events;
 
@@ -71,7 +72,12 @@ describe('a worker restarted into a backlog', () => {
       for (let i = 0; i < SLOTS; i += 1) {
         await module
           .get(OutboxService)
-          .record({ type: 'payout.paid', aggregateType: 'payout', aggregateId: 'pool-test', payload: {} });
+          .record({
+            type: 'payout.paid',
+            aggregateType: 'payout',
+            aggregateId: 'pool-test',
+            payload: payoutPaidPayload(),
+          });
       }
     });
     await waitFor('every delivery to finish or fail', () =>

@@ -19,6 +19,7 @@ import {
 import { RedisService } from '../../src/infra/redis/redis.service';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
+import { offerPlacedPayload, payoutPaidPayload } from '../support/event-payloads';
 
 const CONSUMER = 'test-effects';
 
@@ -49,7 +50,12 @@ describe('outbox -> BullMQ -> inbox (real PostgreSQL and Redis)', () => {
 
   async function recordEvent(aggregateId: string): Promise<EventEnvelope> {
     const event = await txHost.withTransaction(() =>
-      outbox.record({ type: 'offer.placed', aggregateType: 'offer', aggregateId, payload: { gpus: 8 } }),
+      outbox.record({
+        type: 'offer.placed',
+        aggregateType: 'offer',
+        aggregateId,
+        payload: offerPlacedPayload(),
+      }),
     );
     created.push(event.id);
     return event;
@@ -106,7 +112,12 @@ describe('outbox -> BullMQ -> inbox (real PostgreSQL and Redis)', () => {
 
   it('marks an event no consumer reads as published without queueing a job', async () => {
     const event = await txHost.withTransaction(() =>
-      outbox.record({ type: 'payout.paid', aggregateType: 'payout', aggregateId: 'payout-1', payload: {} }),
+      outbox.record({
+        type: 'payout.paid',
+        aggregateType: 'payout',
+        aggregateId: 'payout-1',
+        payload: payoutPaidPayload(),
+      }),
     );
     created.push(event.id);
     module.get(OutboxRelay).wake();
@@ -124,7 +135,7 @@ describe('outbox -> BullMQ -> inbox (real PostgreSQL and Redis)', () => {
         type: 'offer.placed',
         aggregateType: 'offer',
         aggregateId: 'offer-rb',
-        payload: {},
+        payload: offerPlacedPayload(),
       });
       created.push(event.id);
       throw new Error('business rule failed');
@@ -136,7 +147,12 @@ describe('outbox -> BullMQ -> inbox (real PostgreSQL and Redis)', () => {
 
   it('refuses to record an event outside a transaction', async () => {
     await expect(async () =>
-      outbox.record({ type: 'offer.placed', aggregateType: 'offer', aggregateId: 'x', payload: {} }),
+      outbox.record({
+        type: 'offer.placed',
+        aggregateType: 'offer',
+        aggregateId: 'x',
+        payload: offerPlacedPayload(),
+      }),
     ).rejects.toThrow(/MANDATORY/);
     expect(await prisma.outboxEvent.count({ where: { aggregateId: 'x' } })).toBe(0);
   });

@@ -10,6 +10,7 @@ import { EventConsumer, type EventHandler } from '../../src/infra/events/event-c
 import { OutboxService } from '../../src/modules/events/outbox.service';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
+import { bidPlacedPayload } from '../support/event-payloads';
 
 /** A consumer that takes `SlowConsumer.ms` to handle an event. */
 @EventConsumer({ consumer: 'test-slow', types: ['bid.placed'] })
@@ -41,7 +42,12 @@ async function placeEventAndWaitActive(module: TestingModule): Promise<string> {
     .withTransaction(() =>
       module
         .get(OutboxService)
-        .record({ type: 'bid.placed', aggregateType: 'bid', aggregateId: 'shutdown-test', payload: {} }),
+        .record({
+          type: 'bid.placed',
+          aggregateType: 'bid',
+          aggregateId: 'shutdown-test',
+          payload: bidPlacedPayload(),
+        }),
     );
   const queue = module.get<Queue>(getQueueToken('events'));
   await waitFor('the job to be active', async () =>

@@ -1,6 +1,6 @@
 import { DiscoveryService } from '@nestjs/core';
 import type { EventType } from './event-catalogue';
-import type { EventEnvelope } from './event-envelope.dto';
+import type { TypedEventEnvelope } from './event-envelope.dto';
 
 export interface EventConsumerOptions {
   /** Stable name: the inbox key. Renaming it re-delivers every event to the consumer. */
@@ -14,6 +14,7 @@ export interface EventConsumerOptions {
  */
 export const EventConsumer = DiscoveryService.createDecorator<EventConsumerOptions>();
 
-export interface EventHandler {
-  handle(event: EventEnvelope): Promise<void>;
+/** `T`: the types the consumer is registered for, so `handle` narrows on `event.type`. */
+export interface EventHandler<T extends EventType = EventType> {
+  handle(event: TypedEventEnvelope<T>): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { IsIn, IsISO8601, IsNumberString, IsObject, IsString, IsUUID, MaxLength } from 'class-validator';
-import { EVENT_TYPES, type EventType, type JsonObject } from './event-catalogue';
+import { EVENT_TYPES, type EventPayloads, type EventType, type JsonObject } from './event-catalogue';
 
 /** An outbox event as it travels through BullMQ; validated on arrival like any external input. */
 export class EventEnvelope {
@@ -25,4 +25,17 @@ export class EventEnvelope {
 
   @IsObject()
   payload!: JsonObject;
+}
+
+/** An envelope whose payload is its type's: narrowing on `type` narrows the payload. */
+export type TypedEventEnvelope<T extends EventType = EventType> = {
+  [K in T]: Omit<EventEnvelope, 'type' | 'payload'> & { type: K; payload: EventPayloads[K] };
+}[T];
+
+/**
+ * The validated envelope with its payload typed. The payload is trusted, not re-checked: only the
+ * outbox writes it, from a NewEvent the compiler held to EventPayloads (event-catalogue.ts).
+ */
+export function typedEnvelope(envelope: EventEnvelope): TypedEventEnvelope {
+  return envelope as unknown as TypedEventEnvelope;
 }

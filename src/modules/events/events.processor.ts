@@ -4,7 +4,7 @@ import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
 import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { EventConsumersRegistry } from './event-consumers.registry';
-import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
+import { typedEnvelope, type EventEnvelope } from '../../infra/events/event-envelope.dto';
 import { InboxService } from './inbox.service';
 
 /** Delivers each outbox event to every consumer of its type, once per consumer. */
@@ -27,7 +27,8 @@ export class EventsProcessor extends QueueProcessor {
     await dispatchJob(this.handlers, job);
   }
 
-  private async deliver(event: EventEnvelope): Promise<void> {
+  private async deliver(envelope: EventEnvelope): Promise<void> {
+    const event = typedEnvelope(envelope);
     for (const { consumer, handler } of this.consumers.for(event.type)) {
       await this.inbox.consumeOnce(consumer, event.id, () => handler.handle(event));
     }

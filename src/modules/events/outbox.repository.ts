@@ -5,7 +5,7 @@ import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapt
 import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { uuidV7 } from '../../shared/uuid-v7';
 import { eventAudience, EVERYONE } from './domain/event-audience';
-import type { EventType, NewEvent } from '../../infra/events/event-catalogue';
+import { payloadJson, type EventType, type NewEvent } from '../../infra/events/event-catalogue';
 import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
 
 // Serialises the relays' publication commits (any constant; 'cxSP'), see systemClaimAndMarkPublished.
@@ -69,11 +69,12 @@ export class OutboxRepository {
   // Raw SQL: every order placement writes one, and a raw insert skips Prisma's query planning.
   async insert(event: NewEvent, occurredAt: Date): Promise<EventEnvelope> {
     const id = uuidV7(occurredAt);
-    const audience = eventAudience(event.type, event.payload);
+    const payload = payloadJson(event.payload);
+    const audience = eventAudience(event.type, payload);
     const [row] = await this.tx.$queryRaw<Array<{ seq: bigint }>>`
       INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, publish_count, audience)
       VALUES (${id}::uuid, ${event.type}, ${event.aggregateType}, ${event.aggregateId},
-              ${JSON.stringify(event.payload)}::jsonb, ${occurredAt}, 0, ${audience}::uuid[])
+              ${JSON.stringify(payload)}::jsonb, ${occurredAt}, 0, ${audience}::uuid[])
       RETURNING seq`;
     if (row === undefined) throw new Error('outbox insert returned no row');
     return toEnvelope({
@@ -82,7 +83,7 @@ export class OutboxRepository {
       type: event.type,
       aggregate_type: event.aggregateType,
       aggregate_id: event.aggregateId,
-      payload: event.payload,
+      payload,
       occurred_at: occurredAt,
     });
   }
@@ -91,14 +92,17 @@ export class OutboxRepository {
   async insertMany(events: readonly NewEvent[], occurredAt: Date): Promise<void> {
     if (events.length === 0) return;
     await this.tx.outboxEvent.createMany({
-      data: events.map((event) => ({
-        type: event.type,
-        aggregateType: event.aggregateType,
-        aggregateId: event.aggregateId,
-        payload: event.payload,
-        audience: eventAudience(event.type, event.payload),
-        occurredAt,
-      })),
+      data: events.map((event) => {
+        const payload = payloadJson(event.payload);
+        return {
+          type: event.type,
+          aggregateType: event.aggregateType,
+          aggregateId: event.aggregateId,
+          payload,
+          audience: eventAudience(event.type, payload),
+          occurredAt,
+        };
+      }),
     });
   }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { EventConsumer, type EventHandler } from '../../infra/events/event-consumer';
-import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
+import type { TypedEventEnvelope } from '../../infra/events/event-envelope.dto';
 import { LEASE_END_JOB_PREFIX } from './domain/lease-timer-jobs';
 
 /**
@@ -12,12 +12,12 @@ import { LEASE_END_JOB_PREFIX } from './domain/lease-timer-jobs';
  */
 @EventConsumer({ consumer: 'lease-timers', types: ['lease.started'] })
 @Injectable()
-export class LeaseTimersConsumer implements EventHandler {
+export class LeaseTimersConsumer implements EventHandler<'lease.started'> {
   constructor(private readonly producer: JobProducer) {}
 
-  async handle(event: EventEnvelope): Promise<void> {
-    const value = event.payload.endsAt;
-    const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  async handle(event: TypedEventEnvelope<'lease.started'>): Promise<void> {
+    const endsAt = event.payload.endsAt;
+    const at = endsAt === null ? Number.NaN : Date.parse(endsAt);
     await this.producer.enqueueDue('leases.sweep', { trigger: event.type }, LEASE_END_JOB_PREFIX, at);
   }
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { JobProducer } from '../../infra/queues/job-producer.service';
-import type { EventType, JsonObject } from '../../infra/events/event-catalogue';
+import type { EventType } from '../../infra/events/event-catalogue';
 import { EventConsumer, type EventHandler } from '../../infra/events/event-consumer';
-import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
+import type { TypedEventEnvelope } from '../../infra/events/event-envelope.dto';
 import { MatchingRepository } from './matching.repository';
 
 /** Events after which a market may hold a tradeable pair it did not hold before. */
@@ -24,12 +24,7 @@ export const EXPIRY_SWEEP_JOB_PREFIX = 'expire';
 /** Delayed runs of a market when an offer's window opens: `dueJobId(windowRunJobPrefix(m), at)`. */
 export const windowRunJobPrefix = (marketId: string): string => `open-${marketId}`;
 
-const instant = (at: string | undefined): number => (at === undefined ? Number.NaN : Date.parse(at));
-
-const text = (payload: JsonObject, field: string): string | undefined => {
-  const value = payload[field];
-  return typeof value === 'string' ? value : undefined;
-};
+type Trigger = (typeof MATCHING_TRIGGERS)[number];
 
 /**
  * Turns order, lease, verification and market-resume events into matching runs (orders reach
@@ -40,7 +35,7 @@ const text = (payload: JsonObject, field: string): string | undefined => {
  */
 @EventConsumer({ consumer: 'matching-trigger', types: MATCHING_TRIGGERS })
 @Injectable()
-export class MatchingTriggerConsumer implements EventHandler {
+export class MatchingTriggerConsumer implements EventHandler<Trigger> {
   // Markets are inserted by migrations and never change id, so a process may remember them.
   private readonly marketIds = new Map<string, string>();
 
@@ -49,26 +44,26 @@ export class MatchingTriggerConsumer implements EventHandler {
     private readonly producer: JobProducer,
   ) {}
 
-  async handle(event: EventEnvelope): Promise<void> {
+  async handle(event: TypedEventEnvelope<Trigger>): Promise<void> {
     if (event.type === 'organisation.verified' || event.type === 'organisation.reinstated') {
-      const organisationId = text(event.payload, 'organisationId') ?? event.aggregateId;
-      for (const marketId of await this.repository.systemMarketsWithLiveOrdersOf(organisationId)) {
+      for (const marketId of await this.repository.systemMarketsWithLiveOrdersOf(
+        event.payload.organisationId,
+      )) {
         await this.requestRun(marketId, event);
       }
       return;
     }
-    const slug = text(event.payload, 'market');
-    const marketId = slug === undefined ? null : await this.marketId(slug);
+    const marketId = await this.marketId(event.payload.market);
     if (marketId === null) return;
     await this.requestRun(marketId, event);
-    if (event.type === 'bid.placed') await this.sweepAt(text(event.payload, 'expiresAt'));
+    if (event.type === 'bid.placed') await this.sweepAt(event.payload.expiresAt);
     if (event.type === 'offer.placed') {
-      await this.runAt(marketId, text(event.payload, 'availableFrom'));
-      await this.sweepAt(text(event.payload, 'availableUntil'));
+      await this.runAt(marketId, event.payload.availableFrom);
+      await this.sweepAt(event.payload.availableUntil);
     }
   }
 
-  private async requestRun(marketId: string, event: EventEnvelope): Promise<void> {
+  private async requestRun(marketId: string, event: TypedEventEnvelope<Trigger>): Promise<void> {
     await this.producer.enqueue(
       'matching.run',
       { marketId, reason: event.type },
@@ -77,22 +72,22 @@ export class MatchingTriggerConsumer implements EventHandler {
   }
 
   /** A run when an offer's window opens, if that is still ahead (one per market and second). */
-  private async runAt(marketId: string, at: string | undefined): Promise<void> {
+  private async runAt(marketId: string, at: string): Promise<void> {
     await this.producer.enqueueDue(
       'matching.run',
       { marketId, reason: 'window-open' },
       windowRunJobPrefix(marketId),
-      instant(at),
+      Date.parse(at),
     );
   }
 
   /** A sweep at an expiry instant, if that is still ahead (a past one is the next sweep's). */
-  private async sweepAt(at: string | undefined): Promise<void> {
+  private async sweepAt(at: string): Promise<void> {
     await this.producer.enqueueDue(
       'matching.sweep',
       { trigger: 'expiry' },
       EXPIRY_SWEEP_JOB_PREFIX,
-      instant(at),
+      Date.parse(at),
     );
   }
 

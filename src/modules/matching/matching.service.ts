@@ -303,7 +303,7 @@ function orderFilled(
       market: book.market,
       gpus: order.gpus,
       filledGpus: taken.get(order.id) ?? 0,
-      [orderType === 'bid' ? 'totalFilledGpus' : 'leasedGpus']: order.taken,
+      ...(orderType === 'bid' ? { totalFilledGpus: order.taken } : { leasedGpus: order.taken }),
       status: order.status,
       leaseIds,
     },

@@ -66,7 +66,7 @@ export class OrderExpiryService {
   }
 }
 
-function orderExpired(orderType: 'bid' | 'offer', order: ExpiredOrder): NewEvent {
+function orderExpired(orderType: 'bid' | 'offer', order: ExpiredOrder): NewEvent<'order.expired'> {
   return {
     type: 'order.expired',
     aggregateType: orderType,
@@ -77,7 +77,7 @@ function orderExpired(orderType: 'bid' | 'offer', order: ExpiredOrder): NewEvent
       organisationId: order.organisationId,
       market: order.market,
       gpus: order.gpus,
-      [orderType === 'bid' ? 'filledGpus' : 'leasedGpus']: order.taken,
+      ...(orderType === 'bid' ? { filledGpus: order.taken } : { leasedGpus: order.taken }),
       expiredGpus: order.gpus - order.taken,
     },
   };

@@ -5,21 +5,19 @@ import type { ClosedLease } from '../leases.repository';
 export function leaseClosed(
   lease: ClosedLease,
   outcome: { status: 'ENDED' } | { status: 'TERMINATED'; reason: string },
-): NewEvent {
-  return {
-    type: outcome.status === 'ENDED' ? 'lease.ended' : 'lease.terminated',
-    aggregateType: 'lease',
-    aggregateId: lease.id,
-    payload: {
-      leaseId: lease.id,
-      market: lease.market,
-      offerId: lease.offerId,
-      buyerOrganisationId: lease.buyerOrganisationId,
-      providerOrganisationId: lease.providerOrganisationId,
-      gpus: lease.gpus,
-      startedAt: lease.startedAt?.toISOString() ?? null,
-      endedAt: lease.endedAt.toISOString(),
-      ...(outcome.status === 'TERMINATED' ? { reason: outcome.reason } : {}),
-    },
+): NewEvent<'lease.ended' | 'lease.terminated'> {
+  const ended = {
+    leaseId: lease.id,
+    market: lease.market,
+    offerId: lease.offerId,
+    buyerOrganisationId: lease.buyerOrganisationId,
+    providerOrganisationId: lease.providerOrganisationId,
+    gpus: lease.gpus,
+    startedAt: lease.startedAt?.toISOString() ?? null,
+    endedAt: lease.endedAt.toISOString(),
   };
+  const about = { aggregateType: 'lease', aggregateId: lease.id };
+  return outcome.status === 'ENDED'
+    ? { type: 'lease.ended', ...about, payload: ended }
+    : { type: 'lease.terminated', ...about, payload: { ...ended, reason: outcome.reason } };
 }

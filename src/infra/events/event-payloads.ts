@@ -1,0 +1,387 @@
+/**
+ * The payload of every event type, as producers record it and webhooks and SSE deliver it.
+ * JSON-safe only: money and 64-bit counts as decimal strings, instants as ISO 8601 strings.
+ * Each field's doc comment is its row in docs/EVENTS.md (`npm run docs:events` writes the tables).
+ */
+
+/** `offer.placed`: a provider's offer is accepted. */
+export type OfferPlacedPayload = {
+  /** the offer's id */
+  offerId: string;
+  /** the provider organisation that placed it */
+  organisationId: string;
+  /** market slug */
+  market: string;
+  /** the site the GPUs are in */
+  siteId: string;
+  /** GPUs offered */
+  gpus: number;
+  /** asking price per GPU-hour, a decimal string in the market's currency */
+  pricePerGpuHour: string;
+  /** start of the availability window (ISO 8601) */
+  availableFrom: string;
+  /** end of the availability window (ISO 8601) */
+  availableUntil: string;
+  /** the order's time priority in the book, a decimal string */
+  seq: string;
+};
+
+/** `offer.amended`: price or quantity of an offer changes (no event when nothing changes). */
+export type OfferAmendedPayload = {
+  /** the offer's id */
+  offerId: string;
+  /** the provider organisation that owns it */
+  organisationId: string;
+  /** market slug */
+  market: string;
+  /** GPUs offered after the amendment */
+  gpus: number;
+  /** asking price per GPU-hour after the amendment, a decimal string */
+  pricePerGpuHour: string;
+  /** the order's time priority after the amendment, a decimal string */
+  seq: string;
+  /** `{ gpus, pricePerGpuHour, seq }` before the amendment */
+  previous: { gpus: number; pricePerGpuHour: string; seq: string };
+};
+
+/** `offer.cancelled`: an offer is cancelled (only on the transition). */
+export type OfferCancelledPayload = {
+  /** the offer's id */
+  offerId: string;
+  /** the provider organisation that owns it */
+  organisationId: string;
+  /** market slug */
+  market: string;
+  /** GPUs the offer held */
+  gpus: number;
+  /** GPUs on leases, which run on */
+  leasedGpus: number;
+  /** unleased GPUs withdrawn from the book */
+  withdrawnGpus: number;
+  /** `ORGANISATION_SUSPENDED` when a suspension cancelled it; absent when the provider did */
+  reason?: string;
+};
+
+/** `bid.placed`: a buyer's bid is accepted. */
+export type BidPlacedPayload = {
+  /** the bid's id */
+  bidId: string;
+  /** the buyer organisation that placed it */
+  organisationId: string;
+  /** market slug */
+  market: string;
+  /** GPUs wanted */
+  gpus: number;
+  /** highest price per GPU-hour the buyer pays, a decimal string */
+  maxPricePerGpuHour: string;
+  /** lease length wanted, in hours */
+  durationHours: number;
+  /** when the bid expires (ISO 8601) */
+  expiresAt: string;
+  /** the order's time priority in the book, a decimal string */
+  seq: string;
+};
+
+/** `bid.cancelled`: a bid is cancelled (only on the transition). */
+export type BidCancelledPayload = {
+  /** the bid's id */
+  bidId: string;
+  /** the buyer organisation that owns it */
+  organisationId: string;
+  /** market slug */
+  market: string;
+  /** GPUs the bid wanted */
+  gpus: number;
+  /** GPUs already filled, whose leases run on */
+  filledGpus: number;
+  /** unfilled GPUs cancelled */
+  cancelledGpus: number;
+  /** `ORGANISATION_SUSPENDED` when a suspension cancelled it; absent when the buyer did */
+  reason?: string;
+};
+
+/** `order.expired`: an offer or bid reaches its expiry. */
+export type OrderExpiredPayload = {
+  /** `bid` or `offer` */
+  orderType: 'bid' | 'offer';
+  /** the bid's or offer's id */
+  orderId: string;
+  /** the organisation that owns the order */
+  organisationId: string;
+  /** market slug */
+  market: string;
+  /** GPUs of the order */
+  gpus: number;
+  /** bids only: GPUs filled before expiry */
+  filledGpus?: number;
+  /** offers only: GPUs on leases before expiry */
+  leasedGpus?: number;
+  /** GPUs that expired unfilled or unleased */
+  expiredGpus: number;
+};
+
+/** `order.filled`: a matching run fills an order. */
+export type OrderFilledPayload = {
+  /** `bid` or `offer` */
+  orderType: 'bid' | 'offer';
+  /** the bid's or offer's id */
+  orderId: string;
+  /** the organisation that owns the order */
+  organisationId: string;
+  /** market slug */
+  market: string;
+  /** GPUs of the order */
+  gpus: number;
+  /** GPUs filled by this run */
+  filledGpus: number;
+  /** bids only: GPUs filled in all */
+  totalFilledGpus?: number;
+  /** offers only: GPUs on leases in all */
+  leasedGpus?: number;
+  /** the order's status after the run */
+  status: string;
+  /** the leases this run created for the order */
+  leaseIds: string[];
+};
+
+/** `lease.created`: a match creates a lease (SCHEDULED). */
+export type LeaseCreatedPayload = {
+  /** the lease's id */
+  leaseId: string;
+  /** market slug */
+  market: string;
+  /** the buyer's bid (buyer only) */
+  bidId: string;
+  /** the provider's offer (provider only) */
+  offerId: string;
+  /** the buyer (buyer only) */
+  buyerOrganisationId: string;
+  /** the provider (provider only) */
+  providerOrganisationId: string;
+  /** the site the GPUs are in (provider only) */
+  siteId: string;
+  /** GPUs leased */
+  gpus: number;
+  /** clearing price per GPU-hour, a decimal string */
+  pricePerGpuHour: string;
+  /** lease length in hours */
+  durationHours: number;
+  /** `RESERVED` or `PAY_PER_USE` */
+  billingMode: string;
+  /** when access must be handed over, else the lease terminates as a provider failure (ISO 8601) */
+  provisioningDeadline: string;
+};
+
+/** `lease.started`: the provider handed over access; the lease is ACTIVE and billing starts. */
+export type LeaseStartedPayload = {
+  /** the lease's id */
+  leaseId: string;
+  /** market slug */
+  market: string;
+  /** the buyer (buyer only) */
+  buyerOrganisationId: string;
+  /** the provider (provider only) */
+  providerOrganisationId: string;
+  /** GPUs leased */
+  gpus: number;
+  /** when access was handed over (ISO 8601) */
+  startedAt: string;
+  /** when the lease ends (ISO 8601) */
+  endsAt: string | null;
+};
+
+/** `lease.ended`: an ACTIVE lease reached its end (the sweep); its GPUs are back on the offer. */
+export type LeaseEndedPayload = {
+  /** the lease's id */
+  leaseId: string;
+  /** market slug */
+  market: string;
+  /** the provider's offer the GPUs return to (provider only) */
+  offerId: string;
+  /** the buyer (buyer only) */
+  buyerOrganisationId: string;
+  /** the provider (provider only) */
+  providerOrganisationId: string;
+  /** GPUs leased */
+  gpus: number;
+  /** when access was handed over (ISO 8601); null when it never started */
+  startedAt: string | null;
+  /** when the lease ended (ISO 8601) */
+  endedAt: string;
+};
+
+/** `lease.terminated`: a lease ended early; as `lease.ended`, plus `reason`. */
+export type LeaseTerminatedPayload = LeaseEndedPayload & {
+  /** `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` or `ADMIN` */
+  reason: string;
+};
+
+/** `usage.reported`: a provider reported a pay-per-use period's usage. */
+export type UsageReportedPayload = {
+  /** the lease's id */
+  leaseId: string;
+  /** the buyer (buyer only) */
+  buyerOrganisationId: string;
+  /** the provider (provider only) */
+  providerOrganisationId: string;
+  /** start of the reported period (ISO 8601) */
+  periodStart: string;
+  /** end of the reported period (ISO 8601) */
+  periodEnd: string;
+  /** GPU-seconds used, a decimal string */
+  gpuSeconds: string;
+  /** tokens served, a decimal string, or null when not reported */
+  tokens: string | null;
+};
+
+/** `period.settled`: a lease's billing period settled. */
+export type PeriodSettledPayload = {
+  /** the lease's id */
+  leaseId: string;
+  /** market slug */
+  market: string;
+  /** the buyer (buyer only) */
+  buyerOrganisationId: string;
+  /** the provider (provider only) */
+  providerOrganisationId: string;
+  /** the period's index within the lease */
+  period: number;
+  /** start of the period (ISO 8601) */
+  startsAt: string;
+  /** end of the period (ISO 8601) */
+  endsAt: string;
+  /** GPU-seconds charged, a decimal string */
+  gpuSeconds: string;
+  /** `RESERVED`, `REPORTED`, `MINIMUM`, `ELAPSED` or `MANUAL` (settled by an admin) */
+  basis: string;
+  /** what the buyer pays for the period, a decimal string */
+  cost: string;
+  /** the exchange's fee, a decimal string (provider only) */
+  fee: string;
+  /** `cost` less `fee`, a decimal string (provider only) */
+  providerProceeds: string;
+  /** ISO 4217 currency code */
+  currency: string;
+};
+
+/** `topup.confirmed`: an admin confirmed a buyer's bank transfer; the amount is available credit. */
+export type TopUpConfirmedPayload = {
+  /** the top-up's id */
+  topUpId: string;
+  /** the buyer organisation credited */
+  organisationId: string;
+  /** amount credited, a decimal string */
+  amount: string;
+  /** ISO 4217 currency code */
+  currency: string;
+  /** the transfer reference the buyer was given */
+  reference: string;
+};
+
+/** `payout.paid`: an admin confirmed a payout's bank transfer was sent. */
+export type PayoutPaidPayload = {
+  /** the payout's id */
+  payoutId: string;
+  /** the organisation paid */
+  organisationId: string;
+  /** `PROVIDER_EARNINGS` or `BUYER_AVAILABLE` */
+  source: string;
+  /** amount paid, a decimal string */
+  amount: string;
+  /** ISO 4217 currency code */
+  currency: string;
+  /** the bank's reference of the transfer */
+  bankReference: string;
+};
+
+/** `balance.low`: a transaction took a buyer's available credit from at or above its threshold to below it. */
+export type BalanceLowPayload = {
+  /** the buyer organisation */
+  organisationId: string;
+  /** ISO 4217 currency code */
+  currency: string;
+  /** available credit after the transaction, a decimal string */
+  available: string;
+  /** the organisation's low-balance threshold, a decimal string */
+  threshold: string;
+  /** the lowering transfer's kind, `BID_HOLD` or `PAYOUT` */
+  cause: string;
+};
+
+/** `organisation.verified`: an admin verifies an organisation. */
+export type OrganisationVerifiedPayload = {
+  /** the organisation */
+  organisationId: string;
+  /** `BUYER` or `PROVIDER` */
+  role: string;
+};
+
+/** `organisation.suspended`: an admin suspends an organisation: read-only, its live orders cancelled. */
+export type OrganisationSuspendedPayload = {
+  /** the organisation */
+  organisationId: string;
+  /** `BUYER` or `PROVIDER` */
+  role: string;
+  /** bids cancelled (each also has its `bid.cancelled`) */
+  cancelledBids: number;
+  /** offers cancelled (each also has its `offer.cancelled`) */
+  cancelledOffers: number;
+};
+
+/** `organisation.reinstated`: an admin reinstates a suspended organisation. */
+export type OrganisationReinstatedPayload = {
+  /** the organisation */
+  organisationId: string;
+  /** `BUYER` or `PROVIDER` */
+  role: string;
+  /** `VERIFIED` or `PENDING_VERIFICATION`: the one before the suspension */
+  status: string;
+};
+
+/** `market.paused` / `market.resumed`: an admin pauses or resumes a market (only on the transition). */
+export type MarketStatusPayload = {
+  /** market slug */
+  market: string;
+  /** `PAUSED` or `ACTIVE`, the new status */
+  status: string;
+  /** when it changed (ISO 8601) */
+  at: string;
+};
+
+/** `market.fee_changed`: an admin changes a market's fee (only when it changes). */
+export type MarketFeeChangedPayload = {
+  /** market slug */
+  market: string;
+  /** the new fee in basis points; leases committed afterwards carry it */
+  feeBps: number;
+  /** the fee before, in basis points */
+  previousFeeBps: number;
+  /** when it changed (ISO 8601) */
+  at: string;
+};
+
+/** Every event type's payload. A type in EVENT_TYPES without an entry here does not compile. */
+export type EventPayloads = {
+  'offer.placed': OfferPlacedPayload;
+  'offer.amended': OfferAmendedPayload;
+  'offer.cancelled': OfferCancelledPayload;
+  'bid.placed': BidPlacedPayload;
+  'bid.cancelled': BidCancelledPayload;
+  'order.expired': OrderExpiredPayload;
+  'order.filled': OrderFilledPayload;
+  'lease.created': LeaseCreatedPayload;
+  'lease.started': LeaseStartedPayload;
+  'lease.ended': LeaseEndedPayload;
+  'lease.terminated': LeaseTerminatedPayload;
+  'usage.reported': UsageReportedPayload;
+  'period.settled': PeriodSettledPayload;
+  'topup.confirmed': TopUpConfirmedPayload;
+  'payout.paid': PayoutPaidPayload;
+  'balance.low': BalanceLowPayload;
+  'organisation.verified': OrganisationVerifiedPayload;
+  'organisation.suspended': OrganisationSuspendedPayload;
+  'organisation.reinstated': OrganisationReinstatedPayload;
+  'market.paused': MarketStatusPayload;
+  'market.resumed': MarketStatusPayload;
+  'market.fee_changed': MarketFeeChangedPayload;
+};
