@@ -360,28 +360,53 @@ export type MarketFeeChangedPayload = {
   at: string;
 };
 
-/** Every event type's payload. A type in EVENT_TYPES without an entry here does not compile. */
+/**
+ * Every event type's payload; each entry's doc comment says when the event is emitted.
+ * A type in EVENT_TYPES without an entry here does not compile.
+ */
 export type EventPayloads = {
+  /** a provider's offer is accepted */
   'offer.placed': OfferPlacedPayload;
+  /** price or quantity of an offer changes (no event when nothing changes) */
   'offer.amended': OfferAmendedPayload;
+  /** an offer is cancelled (only on the transition) */
   'offer.cancelled': OfferCancelledPayload;
+  /** a buyer's bid is accepted */
   'bid.placed': BidPlacedPayload;
+  /** a bid is cancelled (only on the transition) */
   'bid.cancelled': BidCancelledPayload;
+  /** an offer or bid reaches its expiry */
   'order.expired': OrderExpiredPayload;
+  /** a matching run fills an order */
   'order.filled': OrderFilledPayload;
+  /** a match creates a lease (SCHEDULED) */
   'lease.created': LeaseCreatedPayload;
+  /** the provider handed over access; the lease is ACTIVE and billing starts */
   'lease.started': LeaseStartedPayload;
+  /** an ACTIVE lease reached its end (the sweep); its GPUs are back on the offer */
   'lease.ended': LeaseEndedPayload;
+  /** a lease ended early: `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` or `ADMIN` (a platform admin ended it, `POST /admin/leases/{id}/terminate`) */
   'lease.terminated': LeaseTerminatedPayload;
+  /** a provider reported a pay-per-use period's usage */
   'usage.reported': UsageReportedPayload;
+  /** a lease's billing period settled */
   'period.settled': PeriodSettledPayload;
+  /** an admin confirmed a buyer's bank transfer; the amount is available credit */
   'topup.confirmed': TopUpConfirmedPayload;
+  /** an admin confirmed a payout's bank transfer was sent */
   'payout.paid': PayoutPaidPayload;
+  /** a transaction took a buyer's available credit from at or above its low-balance threshold to below it; once per crossing, again only after credit is back at or above the threshold */
   'balance.low': BalanceLowPayload;
+  /** an admin verifies an organisation (its resting orders become visible to matching, which runs their markets) */
   'organisation.verified': OrganisationVerifiedPayload;
+  /** an admin suspends an organisation: read-only, its live orders cancelled */
   'organisation.suspended': OrganisationSuspendedPayload;
+  /** an admin reinstates a suspended organisation */
   'organisation.reinstated': OrganisationReinstatedPayload;
+  /** an admin pauses a market (only on the transition; nothing fills and no new orders are accepted until `market.resumed`) */
   'market.paused': MarketStatusPayload;
+  /** an admin resumes a market (only on the transition; matching runs the market) */
   'market.resumed': MarketStatusPayload;
+  /** an admin changes a market's fee (only when it changes; leases committed afterwards carry `feeBps`, earlier ones keep theirs) */
   'market.fee_changed': MarketFeeChangedPayload;
 };
