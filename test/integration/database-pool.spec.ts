@@ -70,14 +70,12 @@ describe('a worker restarted into a backlog', () => {
 
     await module.get(TransactionHost).withTransaction(async () => {
       for (let i = 0; i < SLOTS; i += 1) {
-        await module
-          .get(OutboxService)
-          .record({
-            type: 'payout.paid',
-            aggregateType: 'payout',
-            aggregateId: 'pool-test',
-            payload: payoutPaidPayload(),
-          });
+        await module.get(OutboxService).record({
+          type: 'payout.paid',
+          aggregateType: 'payout',
+          aggregateId: 'pool-test',
+          payload: payoutPaidPayload(),
+        });
       }
     });
     await waitFor('every delivery to finish or fail', () =>

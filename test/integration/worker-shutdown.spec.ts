@@ -37,18 +37,14 @@ async function startWorker(grace: number): Promise<TestingModule> {
 }
 
 async function placeEventAndWaitActive(module: TestingModule): Promise<string> {
-  const event = await module
-    .get(TransactionHost)
-    .withTransaction(() =>
-      module
-        .get(OutboxService)
-        .record({
-          type: 'bid.placed',
-          aggregateType: 'bid',
-          aggregateId: 'shutdown-test',
-          payload: bidPlacedPayload(),
-        }),
-    );
+  const event = await module.get(TransactionHost).withTransaction(() =>
+    module.get(OutboxService).record({
+      type: 'bid.placed',
+      aggregateType: 'bid',
+      aggregateId: 'shutdown-test',
+      payload: bidPlacedPayload(),
+    }),
+  );
   const queue = module.get<Queue>(getQueueToken('events'));
   await waitFor('the job to be active', async () =>
     (await queue.getJobState(event.id)) === 'active' ? true : undefined,
