@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { Clock } from '../infra/clock/clock';
+import { EVENT_PAYLOAD_SCHEMAS } from '../infra/events/event-payload-schemas';
 import type { AppConfig } from '../infra/config/app-config';
 import { AllExceptionsFilter } from '../infra/http/all-exceptions.filter';
 import { corsPolicy } from '../infra/http/cors';
@@ -143,6 +144,11 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
       .build(),
     { extraModels: [ErrorBody] },
   );
+  // SSE and webhooks deliver these, so no route's response names them; listed for clients.
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ...EVENT_PAYLOAD_SCHEMAS },
+  };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
   return app;
 }

@@ -1,5 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
+import { EVENT_TYPES } from '../../src/infra/events/event-catalogue';
+import { bidPlacedPayload } from '../support/event-payloads';
 import { startHttpApp } from '../support/http-app';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
@@ -50,6 +52,20 @@ describe('HTTP surface (same bootstrap as main.api.ts)', () => {
     expect(Object.keys(spec.components.schemas.ErrorBody?.properties ?? {})).toEqual(
       expect.arrayContaining(['statusCode', 'code', 'message', 'details', 'requestId']),
     );
+  });
+
+  it('lists the payload schema of every event type, as the catalogue types it', async () => {
+    const doc = await request(app.getHttpServer()).get('/docs-json').expect(200);
+    const schemas = (doc.body as { components: { schemas: Record<string, { required?: string[] }> } })
+      .components.schemas;
+    const names = EVENT_TYPES.map(
+      (type) => `${type.replace(/(^|[._])(\w)/g, (_m, _s, c: string) => c.toUpperCase())}EventPayload`,
+    );
+    expect(names.filter((name) => schemas[name] === undefined)).toEqual([]);
+    expect(schemas.BidPlacedEventPayload?.required).toEqual(
+      Object.keys(bidPlacedPayload()).filter((field) => field !== 'reason'),
+    );
+    expect(schemas.LeaseTerminatedEventPayload?.required).toContain('reason');
   });
 
   describe('the OpenAPI document, as generated clients read it', () => {

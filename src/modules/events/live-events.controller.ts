@@ -46,7 +46,8 @@ export class LiveEventsController {
       'then live events. Without it the stream starts now. A comment line comes every 15 s. An unknown id ' +
       '(older than the 7-day retention) answers a `stream.reset` event, then live events. Browsers, whose ' +
       '`EventSource` cannot send the Authorization header, open it with `?ticket=` from ' +
-      '`POST /v1/events/stream-tickets` instead (docs/BROWSER.md).',
+      '`POST /v1/events/stream-tickets` instead (docs/BROWSER.md). Each type’s `payload` is the ' +
+      'component schema `<Type>EventPayload` (`bid.placed`: `BidPlacedEventPayload`).',
   })
   @ApiProduces('text/event-stream')
   @ApiHeader({
