@@ -2,7 +2,7 @@ import { spawn, type ChildProcess, type StdioPipe } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { waitFor } from './wait-for';
+import { scaled, waitFor } from './wait-for';
 
 const ROOT = join(__dirname, '..', '..');
 const GUARD = join(__dirname, 'orphan-guard.cjs');
@@ -125,8 +125,10 @@ export function track(child: ChildProcess): RunningProcess {
     child,
     stdout: () => out,
     stderr: () => err,
-    exited: async (timeoutMs) => {
+    exited: async (requestedMs) => {
       const from = Date.now();
+      // A starved test process sees even a SIGKILLed child's exit late: the bound stretches with load.
+      const timeoutMs = scaled(requestedMs);
       let timer: NodeJS.Timeout | undefined;
       const result = await Promise.race([
         exit,
