@@ -1,9 +1,7 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { Propagation, Transactional, TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { Clock } from '../../infra/clock/clock';
 import { AppConfig } from '../../infra/config/app-config';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { formatMoney } from '../../shared/money';
 import type { NewEvent } from '../../infra/events/event-catalogue';
@@ -22,6 +20,7 @@ import {
 } from './matching.repository';
 import { RunRejectedError } from './run-rejected.error';
 import { isLockConflict } from '../../infra/prisma/prisma-errors';
+import { Tx } from '../../infra/prisma/tx';
 
 /** What one run did, for tests, logs and the caller's loop. */
 export type RunOutcome =
@@ -54,7 +53,7 @@ export class MatchingService implements BeforeApplicationShutdown {
     private readonly funds: FundsPort,
     private readonly hooks: MatchingTestHooks,
     private readonly producer: JobProducer,
-    private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>,
+    private readonly txHost: Tx,
     private readonly clock: Clock,
     config: AppConfig,
   ) {
