@@ -11,7 +11,7 @@ import { matchMarket, type MarketRun } from './domain/match-market';
 import { leasesOf, pairKey, type LeaseTerms, type RunBook } from './domain/run-book';
 import { FundsPort } from './domain/funds.port';
 import { MarketRunLock, type ReleaseOutcome } from './market-run-lock';
-import { MatchingTestHooks } from './matching-test-hooks';
+import { MatchingRunProbe } from './matching-run-probe';
 import {
   MatchingRepository,
   type CreatedLease,
@@ -51,7 +51,7 @@ export class MatchingService implements BeforeApplicationShutdown {
     private readonly lock: MarketRunLock,
     private readonly outbox: OutboxService,
     private readonly funds: FundsPort,
-    private readonly hooks: MatchingTestHooks,
+    private readonly probe: MatchingRunProbe,
     private readonly producer: JobProducer,
     private readonly txHost: Tx,
     private readonly clock: Clock,
@@ -118,12 +118,11 @@ export class MatchingService implements BeforeApplicationShutdown {
   async runOnce(marketId: string): Promise<RunOutcome> {
     let stale = false;
     for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt += 1) {
-      await this.clock.sync();
       const now = this.clock.now();
       const book = await this.readBook(marketId, now);
       if (book === null) return { kind: 'skipped', why: 'unknown-market' };
       if (book.paused) return { kind: 'skipped', why: 'paused' };
-      await this.hooks.afterBookRead(marketId);
+      if (this.probe.active) await this.probe.afterBookRead(marketId);
       const run = matchMarket(book.bids, book.offers, now.getTime());
       if (run.fills.length === 0) return stale ? { kind: 'stale' } : { kind: 'nothing-to-fill' };
       try {
@@ -181,7 +180,6 @@ export class MatchingService implements BeforeApplicationShutdown {
     book: RunBook,
     run: MarketRun,
   ): Promise<{ epoch: bigint; provisioningDeadline: number }> {
-    await this.clock.sync();
     const now = this.clock.now();
     await this.repository.systemBoundCommitLocks();
     const fence = await this.repository.systemAdvanceEpoch(book.marketId, book.epoch, now);
