@@ -30,6 +30,7 @@ export default tseslint.config(
       'scripts/**/*.mjs',
       'test/support/*.cjs',
       'jest.config.js',
+      'jest.unit.config.js',
       'eslint.config.mjs',
     ],
   },
@@ -97,7 +98,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'src/**/*.spec.ts'],
+    files: ['test/**/*.ts', 'src/**/*.spec.ts', 'bench/**/*.spec.ts'],
     rules: {
       '@typescript-eslint/unbound-method': 'off',
       '@typescript-eslint/explicit-function-return-type': 'off',

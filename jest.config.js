@@ -28,20 +28,25 @@ const esmPackages = [
   '@prisma/schema-engine-wasm',
 ];
 
-/** @type {import('jest').Config} */
-module.exports = {
+const base = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   // Generated Prisma code imports './x.js' for the compiled build; under jest it is './x.ts'.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  testTimeout: 30_000,
+  maxWorkers: 2,
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  ...base,
+  // The database and Redis set-up; `jest.unit.config.js` drops it for the pure specs.
+  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['<rootDir>/test/support/worker-env.ts'],
   setupFilesAfterEnv: ['<rootDir>/test/support/suite-cleanup.ts'],
-  testTimeout: 30_000,
-  maxWorkers: 2,
 };

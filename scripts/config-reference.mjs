@@ -99,7 +99,7 @@ that database agrees on it across restarts. Generate real ones with \`openssl ra
 (\`openssl rand -base64 32\` for \`DATA_ENCRYPTION_KEY\`).
 
 **Production** (\`NODE_ENV=production\`) also refuses \`CLOCK=controllable\`,
-\`MATCHING_TEST_HOOKS\`, \`WEBHOOK_ALLOW_LOOPBACK\` and the placeholder payment account and invoice
+\`WEBHOOK_ALLOW_LOOPBACK\` and the placeholder payment account and invoice
 seller (\`PAYMENT_BANK_*\`, \`INVOICE_SELLER_*\`), naming every setting still at its placeholder.
 
 `;

@@ -4,7 +4,6 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
-import { Clock } from '../infra/clock/clock';
 import { EVENT_PAYLOAD_SCHEMAS } from '../infra/events/event-payload-schemas';
 import type { AppConfig } from '../infra/config/app-config';
 import { AllExceptionsFilter } from '../infra/http/all-exceptions.filter';
@@ -82,11 +81,10 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
   app.enableCors(corsPolicy(config.env));
 
   const fastify = app.getHttpAdapter().getInstance();
-  const clock = app.get(Clock);
   const metrics = app.get(MetricsService);
-  fastify.addHook('onRequest', async (request, reply) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
-    await clock.sync();
+    done();
   });
   fastify.addHook('onResponse', async (request, reply) => {
     metrics.observeHttp(
@@ -97,7 +95,7 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
     );
   });
 
-  // After the hooks above (request id, clock), before the routes are ready; not in the OpenAPI document.
+  // After the hooks above (request id, metrics), before the routes are ready; not in the OpenAPI document.
   if (roles.api) await mountQueueDashboard(app);
 
   const document = SwaggerModule.createDocument(

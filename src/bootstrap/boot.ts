@@ -1,4 +1,4 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
@@ -19,8 +19,20 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-/** Starts a process with the given roles; the three entry points differ only in `roles`. */
-export async function boot(roles: ProcessRoles): Promise<void> {
+/** Builds a worker-only process's Nest context from the root module (not yet initialised). */
+export type WorkerContextFactory = (root: DynamicModule) => Promise<INestApplicationContext>;
+
+const nestWorkerContext: WorkerContextFactory = (root) =>
+  NestFactory.createApplicationContext(root, { bufferLogs: true });
+
+/**
+ * Starts a process with the given roles; the three entry points differ only in `roles`. Test
+ * entry points pass a context factory that overrides providers (test/support/*-worker.cjs).
+ */
+export async function boot(
+  roles: ProcessRoles,
+  createWorkerContext: WorkerContextFactory = nestWorkerContext,
+): Promise<void> {
   let env: EnvironmentVariables;
   try {
     env = loadEnvironment();
@@ -38,9 +50,7 @@ export async function boot(roles: ProcessRoles): Promise<void> {
       log.info(`API listening on http://${config.env.HOST}:${config.env.PORT} (docs at /docs)`);
       app = http;
     } else {
-      app = await NestFactory.createApplicationContext(AppModule.register(config, roles), {
-        bufferLogs: true,
-      });
+      app = await createWorkerContext(AppModule.register(config, roles));
       app.useLogger(app.get(PinoNestLogger));
       await app.init();
     }

@@ -25,10 +25,17 @@ async function main(args: string[]): Promise<number> {
   const redis = new Redis({ ...redisOptionsFromUrl(env.REDIS_URL), maxRetriesPerRequest: 1 });
   try {
     // Starting from the wall time when no process has pinned the clock yet, as the first process would.
-    const clock = new ControllableClock(redis, `${env.REDIS_PREFIX}:${CLOCK_REDIS_KEY}`, wallNow.getTime());
-    await clock.sync();
-    if (command.kind === 'advance') await clock.advance(command.ms);
-    if (command.kind === 'set') await clock.set(command.at);
+    const clock = await ControllableClock.join(
+      redis,
+      `${env.REDIS_PREFIX}:${CLOCK_REDIS_KEY}`,
+      wallNow.getTime(),
+    );
+    try {
+      if (command.kind === 'advance') await clock.advance(command.ms);
+      if (command.kind === 'set') await clock.set(command.at);
+    } finally {
+      clock.stop();
+    }
     process.stdout.write(`${clock.now().toISOString()}\n`);
     if (env.CLOCK !== 'controllable')
       process.stderr.write('clock: only processes started with CLOCK=controllable follow this time\n');

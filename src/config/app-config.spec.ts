@@ -28,7 +28,7 @@ describe('loadEnvironment', () => {
     expect(() => loadEnvironment({ DATA_ENCRYPTION_KEY: 'too-short' })).toThrow(/DATA_ENCRYPTION_KEY/);
   });
 
-  it('refuses the controllable clock, test hooks and missing secrets in production', () => {
+  it('refuses the controllable clock, loopback webhooks and missing secrets in production', () => {
     const secrets = {
       API_KEY_PEPPER: 'p'.repeat(32),
       JWT_SECRET: 'j'.repeat(32),
@@ -43,9 +43,6 @@ describe('loadEnvironment', () => {
     expect(() => loadEnvironment({ NODE_ENV: 'production', CLOCK: 'controllable', ...secrets })).toThrow(
       /CLOCK=controllable is refused in production/,
     );
-    expect(() =>
-      loadEnvironment({ NODE_ENV: 'production', MATCHING_TEST_HOOKS: 'true', ...secrets }),
-    ).toThrow(/MATCHING_TEST_HOOKS is refused in production/);
     expect(() =>
       loadEnvironment({ NODE_ENV: 'production', WEBHOOK_ALLOW_LOOPBACK: 'true', ...secrets }),
     ).toThrow(/WEBHOOK_ALLOW_LOOPBACK is refused in production/);

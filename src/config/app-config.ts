@@ -223,14 +223,6 @@ export class EnvironmentVariables {
   @Max(365)
   PRICE_SUGGESTION_LOOKBACK_DAYS = 30;
 
-  /**
-   * Test-only hooks (a run can be held open between reading the book and committing, through a
-   * Redis key); refused in production.
-   */
-  @Transform(toBool)
-  @IsBoolean()
-  MATCHING_TEST_HOOKS = false;
-
   /** A comment line goes down every live event stream this often (proxies drop idle ones); streams re-read the outbox then too. */
   @Transform(toInt)
   @IsInt()
@@ -480,9 +472,6 @@ export function loadEnvironment(
   }
   if (parsed.NODE_ENV === 'production' && parsed.CLOCK === 'controllable') {
     throw new ConfigError('invalid configuration: CLOCK=controllable is refused in production');
-  }
-  if (parsed.NODE_ENV === 'production' && parsed.MATCHING_TEST_HOOKS) {
-    throw new ConfigError('invalid configuration: MATCHING_TEST_HOOKS is refused in production');
   }
   if (parsed.NODE_ENV === 'production' && parsed.WEBHOOK_ALLOW_LOOPBACK) {
     throw new ConfigError('invalid configuration: WEBHOOK_ALLOW_LOOPBACK is refused in production');

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { canonicalJson, requestFingerprint } from './canonical-json';
 import { DomainError } from './domain-error';
-import { prng } from './prng';
+import { prng } from '../../test/support/prng';
 
 // Random JSON data, so the properties below hold for shapes nobody thought to write down.
 function randomJson(random: () => number, depth: number): unknown {

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { CURSOR_MAX_LENGTH, decodeCursor, encodeCursor, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from './cursor';
 import { DomainError } from './domain-error';
-import { prng } from './prng';
+import { prng } from '../../test/support/prng';
 
 const key = Buffer.alloc(32, 7);
 const otherKey = Buffer.alloc(32, 8);

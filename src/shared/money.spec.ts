@@ -9,7 +9,7 @@ import {
   parseMoney,
   type ParseMoneyOptions,
 } from './money';
-import { prng } from './prng';
+import { prng } from '../../test/support/prng';
 
 const price: ParseMoneyOptions = { field: 'price', scale: 2, max: MAX_PRICE_PER_GPU_HOUR_MINOR };
 

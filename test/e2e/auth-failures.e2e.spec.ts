@@ -121,11 +121,12 @@ describe('failed logins (docs/API.md)', () => {
 
   beforeAll(async () => {
     redis = new Redis(testRedisUrl());
-    clock = new ControllableClock(redis, `${prefix}:${CLOCK_REDIS_KEY}`, Date.now());
+    clock = await ControllableClock.join(redis, `${prefix}:${CLOCK_REDIS_KEY}`, Date.now());
     app = await startHttpApp(testConfig({ ...PROXIED, CLOCK: 'controllable', REDIS_PREFIX: prefix }));
   });
 
   afterAll(async () => {
+    clock.stop();
     await app.close();
     redis.disconnect();
   });

@@ -27,25 +27,28 @@ describe('controllable clock shared through Redis', () => {
     redis.disconnect();
   });
 
-  it('two processes’ clocks agree after one of them moves time', async () => {
+  it('two processes’ clocks agree as soon as one of them moves time', async () => {
     const other = new Redis(testRedisUrl());
+    const a = await ControllableClock.join(redis, key, Date.parse('2030-01-01T00:00:00Z'));
+    const b = await ControllableClock.join(other, key, Date.parse('1999-01-01T00:00:00Z'));
     try {
-      const a = new ControllableClock(redis, key, Date.parse('2030-01-01T00:00:00Z'));
-      const b = new ControllableClock(other, key, Date.parse('1999-01-01T00:00:00Z'));
+      // The second clock adopts the instant already shared rather than its own start value.
+      expect(b.now().getTime()).toBe(a.now().getTime());
       await a.set(new Date('2027-03-01T08:00:00Z'));
-      await b.sync();
       expect(b.now().toISOString()).toBe('2027-03-01T08:00:00.000Z');
       await b.advance(90 * 60_000);
-      await a.sync();
       expect(a.now().toISOString()).toBe('2027-03-01T09:30:00.000Z');
     } finally {
+      a.stop();
+      b.stop();
       other.disconnect();
     }
   });
 
-  it('the API reads the shared instant before each request', async () => {
-    const testClock = new ControllableClock(redis, key, 0);
+  it('the API sees a moved instant on its next request', async () => {
+    const testClock = await ControllableClock.join(redis, key, 0);
     await testClock.set(new Date('2027-05-01T12:00:00Z'));
+    testClock.stop();
     // An unpublished event 42 s older than the shared instant; no worker runs in this app.
     await app.get(PrismaService).outboxEvent.create({
       data: {

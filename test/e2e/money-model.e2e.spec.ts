@@ -190,7 +190,6 @@ describe('money: the real ledger and settlement vs the naive model (model-based,
     provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
     used.push(buyer.organisationId, provider.organisationId);
     site = await createSite(app, provider);
-    await clock().sync();
     model = new MoneyModel(clock().now().getTime());
   }, 60_000);
 

@@ -13,9 +13,10 @@ import { LedgerFundsAdapter } from '../../src/modules/billing/ledger-funds.adapt
 import { LedgerService } from '../../src/modules/billing/ledger.service';
 import { EventsModule } from '../../src/modules/events/events.module';
 import { fundBuyer } from '../support/funding';
+import { holdKeys, MatchingHold } from '../support/matching-hold.cjs';
 import { FundsPort } from '../../src/modules/matching/domain/funds.port';
 import { MarketRunLock, runLockKeys } from '../../src/modules/matching/market-run-lock';
-import { holdKeys, MatchingTestHooks } from '../../src/modules/matching/matching-test-hooks';
+import { MatchingRunProbe } from '../../src/modules/matching/matching-run-probe';
 import { MatchingRepository } from '../../src/modules/matching/matching.repository';
 import { MatchingService } from '../../src/modules/matching/matching.service';
 import { OrderExpiryRepository } from '../../src/modules/matching/order-expiry.repository';
@@ -120,7 +121,7 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
     release: () => Promise<void>;
     outcomes: Array<ReturnType<MatchingService['runOnce']>>;
   }> {
-    const keys = holdKeys(redis, marketId);
+    const keys = holdKeys(redis.prefix, marketId);
     await redis.client.set(keys.hold, '1');
     const outcomes = Array.from({ length: count }, () => matching.runOnce(marketId));
     await waitFor('the runs to be held', async () =>
@@ -130,7 +131,7 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
   }
 
   beforeAll(async () => {
-    const config = testConfig({ MATCHING_TEST_HOOKS: 'true', MATCHING_LOCK_TTL_MS: '1000' });
+    const config = testConfig({ MATCHING_LOCK_TTL_MS: '1000' });
     @Module({
       imports: [
         ConfigModule.forRoot(config),
@@ -146,7 +147,11 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
         MatchingRepository,
         MatchingService,
         MarketRunLock,
-        MatchingTestHooks,
+        {
+          provide: MatchingRunProbe,
+          inject: [RedisService],
+          useFactory: (redis: RedisService) => new MatchingHold(redis.client, redis.prefix),
+        },
         OrderExpiryRepository,
         OrderExpiryService,
         { provide: FundsPort, useExisting: LedgerFundsAdapter },

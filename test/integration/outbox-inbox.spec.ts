@@ -2,7 +2,6 @@ import { getQueueToken } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { Queue } from 'bullmq';
 import { AppModule } from '../../src/app/app.module';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
@@ -20,6 +19,7 @@ import { RedisService } from '../../src/infra/redis/redis.service';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { offerPlacedPayload, payoutPaidPayload } from '../support/event-payloads';
+import { Tx } from '../../src/infra/prisma/tx';
 
 const CONSUMER = 'test-effects';
 
@@ -27,7 +27,7 @@ const CONSUMER = 'test-effects';
 @EventConsumer({ consumer: CONSUMER, types: ['offer.placed'] })
 @Injectable()
 class EffectConsumer implements EventHandler {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
   async handle(event: EventEnvelope): Promise<void> {
     await this.txHost.tx.$executeRaw`INSERT INTO test_effects (event_id) VALUES (${event.id}::uuid)`;

@@ -3,7 +3,7 @@ import { matchMarket } from '../../src/modules/matching/domain/match-market';
 import { referenceRun } from '../matching/reference-model';
 import { MatchingCluster, type ClusterTenant } from '../support/matching-cluster';
 import { ledgerViolations } from '../support/ledger-invariants';
-import { prng } from '../../src/shared/prng';
+import { prng } from '../support/prng';
 
 const HOUR = 3_600_000;
 const MARKETS = ['nvidia-a100-80gb', 'nvidia-h20-96gb', 'nvidia-l40s-48gb'];

@@ -1,6 +1,8 @@
+import { CLOCK_REDIS_KEY } from '../../src/infra/clock/clock.module';
+import { ControllableClock } from '../../src/infra/clock/controllable-clock';
 import { MatchingCluster, type ClusterTenant } from '../support/matching-cluster';
 import { ledgerViolations } from '../support/ledger-invariants';
-import { prng } from '../../src/shared/prng';
+import { prng } from '../support/prng';
 import { waitFor } from '../support/wait-for';
 
 const MINUTE = 60_000;
@@ -50,6 +52,7 @@ interface LeaseRow {
 describe('settlement crash: workers SIGKILLed while thousands of periods settle', () => {
   const seed = Number(process.env.SETTLEMENT_CRASH_SEED ?? Date.now() % 1_000_000);
   let cluster: MatchingCluster;
+  let clock: ControllableClock | undefined;
 
   beforeAll(async () => {
     cluster = await MatchingCluster.start(WORKERS, {
@@ -70,6 +73,7 @@ describe('settlement crash: workers SIGKILLed while thousands of periods settle'
   }, 60_000);
 
   afterAll(async () => {
+    clock?.stop();
     await cluster.stop();
   }, 30_000);
 
@@ -79,8 +83,11 @@ describe('settlement crash: workers SIGKILLed while thousands of periods settle'
     );
     const random = prng(seed);
     const { db } = cluster;
-    const clockKey = cluster.key('clock:now');
-    const advance = async (ms: number) => cluster.redis.incrby(clockKey, Math.trunc(ms));
+    const clockKey = cluster.key(CLOCK_REDIS_KEY);
+    // Moves the processes' shared clock and returns once every running one shows the new instant.
+    const shared = await ControllableClock.join(cluster.redis, clockKey, Date.now());
+    clock = shared;
+    const advance = (ms: number) => shared.advance(ms);
     await db.query(`UPDATE markets SET fee_bps = $2 WHERE slug = $1`, [MARKETS[1].slug, MARKETS[1].feeBps]);
 
     const providers = [await cluster.tenant('PROVIDER'), await cluster.tenant('PROVIDER')];

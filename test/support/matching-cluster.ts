@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { freePort, spawnBuilt, waitForHttp, type RunningProcess } from './processes';
+import { freePort, spawnBuilt, spawnScript, waitForHttp, type RunningProcess } from './processes';
 import { fundBuyer } from './funding';
 import { databaseUrl, TEMPLATE_DB, TEST_DB_PREFIX, testEnv, testServerUrl } from './test-env';
 import { waitFor } from './wait-for';
@@ -49,7 +49,6 @@ export class MatchingCluster {
       DATABASE_URL: databaseUrl(database),
       RATE_LIMIT_PER_MINUTE: '1000000',
       RATE_LIMIT_PUBLIC_PER_MINUTE: '1000000',
-      MATCHING_TEST_HOOKS: 'true',
       MATCHING_LOCK_TTL_MS: '1000',
       ...overrides,
     });
@@ -80,8 +79,9 @@ export class MatchingCluster {
     return `http://127.0.0.1:${this.port}${path}`;
   }
 
+  // Workers whose runs a test can hold (test/support/matching-hold.cjs); the hold is off until set.
   private spawnWorker(): RunningProcess {
-    return spawnBuilt('main.worker.js', this.env);
+    return spawnScript('test/support/matching-hold-worker.cjs', this.env);
   }
 
   /** SIGKILL: no drain, no release; stall handling and lock expiry must recover its work. */

@@ -146,7 +146,12 @@ export function track(child: ChildProcess): RunningProcess {
 
 /** Runs a built entry point (dist/...) as its own process, as `npm start` would. */
 export function spawnBuilt(entry: string, env: Record<string, string>): RunningProcess {
-  return track(spawnForTest(process.execPath, [join(ROOT, 'dist', entry)], env));
+  return spawnScript(join('dist', entry), env);
+}
+
+/** Runs a script of the checkout as its own process, e.g. a test entry point over dist/. */
+export function spawnScript(script: string, env: Record<string, string>): RunningProcess {
+  return track(spawnForTest(process.execPath, [join(ROOT, script)], env));
 }
 
 export async function freePort(): Promise<number> {

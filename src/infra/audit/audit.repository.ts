@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../pagination/cursor-codec';
-import type { PrismaService } from '../prisma/prisma.service';
 import type { JsonObject } from '../events/event-catalogue';
+import { Tx } from '../prisma/tx';
 
 export interface AuditRecord {
   id: string;
@@ -26,7 +24,7 @@ export interface AuditFilter {
 
 @Injectable()
 export class AuditRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
   async append(entry: {
     actorUserId: string;

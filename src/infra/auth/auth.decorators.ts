@@ -1,6 +1,6 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { ErrorBody } from '../http/error-body';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../http/api-errors';
 import type { OrganisationRole } from '../../generated/prisma/enums.js';
 import { DomainError } from '../../shared/domain-error';
 import type { AdminPrincipal, ApiKeyScope, Principal, UserPrincipal } from './principal';
@@ -51,8 +51,7 @@ export const AdminApi = (): ClassDecorator =>
     ApiTags('admin'),
     ApiBearerAuth('access-token'),
     AdminOnly(),
-    ApiUnauthorizedResponse({ type: ErrorBody }),
-    ApiForbiddenResponse({ type: ErrorBody, description: 'Not a platform admin' }),
+    ApiErrors(401, { 403: 'Not a platform admin' }),
   );
 
 interface AuthenticatedRequest {

@@ -14,10 +14,14 @@ export const CLOCK_REDIS_KEY = 'clock:now';
     {
       provide: Clock,
       inject: [AppConfig, RedisService],
-      useFactory: (config: AppConfig, redis: RedisService): Clock =>
+      useFactory: async (config: AppConfig, redis: RedisService): Promise<Clock> =>
         config.env.CLOCK === 'controllable'
-          ? // The initial instant is only a fallback: sync() adopts the shared one.
-            new ControllableClock(redis.client, redis.key(CLOCK_REDIS_KEY), new SystemClock().now().getTime())
+          ? // The start instant is only a fallback: a clock joining a running test adopts the shared one.
+            ControllableClock.join(
+              redis.client,
+              redis.key(CLOCK_REDIS_KEY),
+              new SystemClock().now().getTime(),
+            )
           : new SystemClock(),
     },
   ],

@@ -4,9 +4,4 @@
  */
 export abstract class Clock {
   abstract now(): Date;
-
-  /** Brings this process's view of time up to date; called before each request and job. */
-  async sync(): Promise<void> {
-    await Promise.resolve();
-  }
 }

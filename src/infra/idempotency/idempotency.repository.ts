@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { PrismaService } from '../prisma/prisma.service';
+import { Tx } from '../prisma/tx';
 
 export interface StoredResponse {
   fingerprint: string;
@@ -12,7 +10,7 @@ export interface StoredResponse {
 
 @Injectable()
 export class IdempotencyRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
   // Raw SQL: this runs on every idempotent request, and a raw read skips Prisma's query planning.
   async find(scope: string, key: string): Promise<StoredResponse | null> {

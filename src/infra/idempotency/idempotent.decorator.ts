@@ -1,6 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiConflictResponse, ApiHeader, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
-import { ErrorBody } from '../http/error-body';
+import { ApiHeader } from '@nestjs/swagger';
+import { ApiErrors } from '../http/api-errors';
 
 export const IDEMPOTENT = 'idempotency:required';
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -34,12 +34,8 @@ export const Idempotent = (options: IdempotentOptions = {}): MethodDecorator =>
       required: true,
       description: 'Unique per intended operation (1-255 visible ASCII characters); kept at least 24 h.',
     }),
-    ApiConflictResponse({
-      type: ErrorBody,
-      description: 'A request with this Idempotency-Key is still in flight',
-    }),
-    ApiUnprocessableEntityResponse({
-      type: ErrorBody,
-      description: 'This Idempotency-Key was used with a different request',
+    ApiErrors({
+      409: 'A request with this Idempotency-Key is still in flight',
+      422: 'This Idempotency-Key was used with a different request',
     }),
   );

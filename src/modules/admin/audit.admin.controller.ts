@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { AdminApi } from '../../infra/auth/auth.decorators';
 import { AuditService } from '../../infra/audit/audit.service';
 import { AuditPageResponse, AuditQuery } from '../../infra/audit/audit.dto';
@@ -18,7 +18,7 @@ export class AuditAdminController {
       '`action`, and the range `from` (inclusive) .. `to` (exclusive).',
   })
   @ApiOkResponse({ type: AuditPageResponse })
-  @ApiBadRequestResponse({ type: ErrorBody })
+  @ApiErrors(400)
   list(@Query() query: AuditQuery): Promise<AuditPageResponse> {
     return this.audit.listEntries(query);
   }

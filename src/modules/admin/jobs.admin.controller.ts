@@ -1,13 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiOkResponse, ApiOperation, ApiParam } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { AdminApi, CurrentAdmin } from '../../infra/auth/auth.decorators';
 import type { AdminPrincipal } from '../../infra/auth/principal';
 import { FailedJobPageResponse, FailedJobsQuery, QUEUE_NAMES, RetriedJobResponse } from './dto/jobs.dto';
@@ -24,7 +17,7 @@ export class JobsAdminController {
     description: 'BullMQ keeps failed jobs for their retention (catalogue options); pages are by offset.',
   })
   @ApiOkResponse({ type: FailedJobPageResponse })
-  @ApiBadRequestResponse({ type: ErrorBody })
+  @ApiErrors(400)
   listFailed(@Query() query: FailedJobsQuery): Promise<FailedJobPageResponse> {
     return this.jobs.listFailed(query);
   }
@@ -37,8 +30,7 @@ export class JobsAdminController {
   })
   @ApiParam({ name: 'queue', enum: QUEUE_NAMES })
   @ApiOkResponse({ type: RetriedJobResponse })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'Unknown queue or job' })
-  @ApiConflictResponse({ type: ErrorBody, description: 'The job is not failed' })
+  @ApiErrors({ 404: 'Unknown queue or job', 409: 'The job is not failed' })
   retry(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('queue') queue: string,

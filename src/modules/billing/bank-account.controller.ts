@@ -1,15 +1,6 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiBadRequestResponse,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { CurrentPrincipal, OwnerOnly, RequireScope } from '../../infra/auth/auth.decorators';
 import type { Principal } from '../../infra/auth/principal';
 import { BankAccountResponse, SetBankAccountDto } from './dto/payout.dto';
@@ -18,8 +9,7 @@ import { PayoutsService } from './payouts.service';
 @ApiTags('billing')
 @ApiBearerAuth('access-token')
 @ApiBearerAuth('api-key')
-@ApiUnauthorizedResponse({ type: ErrorBody })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Only owners signed in as people change it' })
+@ApiErrors(401, { 403: 'Only owners signed in as people change it' })
 @Controller('v1/bank-account')
 export class BankAccountController {
   constructor(private readonly payouts: PayoutsService) {}
@@ -28,7 +18,7 @@ export class BankAccountController {
   @RequireScope('read')
   @ApiOperation({ summary: 'The bank account payouts go to (number shown as its last 4 digits)' })
   @ApiOkResponse({ type: BankAccountResponse })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'None on file' })
+  @ApiErrors({ 404: 'None on file' })
   getBankAccount(@CurrentPrincipal() principal: Principal): Promise<BankAccountResponse> {
     return this.payouts.getBankAccount(principal);
   }
@@ -37,7 +27,7 @@ export class BankAccountController {
   @OwnerOnly()
   @ApiOperation({ summary: 'Set the bank account payouts go to (stored encrypted; later payouts only)' })
   @ApiOkResponse({ type: BankAccountResponse })
-  @ApiBadRequestResponse({ type: ErrorBody })
+  @ApiErrors(400)
   setBankAccount(
     @CurrentPrincipal() principal: Principal,
     @Body() body: SetBankAccountDto,

@@ -1,15 +1,6 @@
 import { Body, Controller, Get, Put, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { CurrentPrincipal, OwnerOnly, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
 import type { Principal } from '../../infra/auth/principal';
 import { BillingLimitsService } from './billing-limits.service';
@@ -23,13 +14,10 @@ import {
 @ApiTags('billing')
 @ApiBearerAuth('api-key')
 @ApiBearerAuth('access-token')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
-@ApiForbiddenResponse({
-  type: ErrorBody,
-  description: 'Not a buyer, key lacks the scope, or (PUT) not an owner signed in as a person',
+@ApiErrors(401, 429, {
+  403: 'Not a buyer, key lacks the scope, or (PUT) not an owner signed in as a person',
+  400: 'Bad amount or an untraded currency',
 })
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
-@ApiBadRequestResponse({ type: ErrorBody, description: 'Bad amount or an untraded currency' })
 @RequireRole('BUYER')
 @Controller('v1/billing')
 export class BillingLimitsController {

@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface BillingLimitsRecord {
   spendCap: bigint | null;
@@ -14,9 +12,9 @@ export type LimitField = 'spendCap' | 'lowBalanceThreshold';
 /** An organisation's own limits per currency (billing_limits), and what counts against its cap. */
 @Injectable()
 export class BillingLimitsRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

@@ -1,13 +1,8 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiUnprocessableEntityResponse,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiStatementResponse, replyCsv, toCsv } from '../../infra/http/csv';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { AdminApi } from '../../infra/auth/auth.decorators';
 import { PlatformFeesQuery, PlatformFeesResponse, TrialBalanceResponse } from './dto/statement.dto';
 import { EARNINGS_COLUMNS } from './statements.csv';
@@ -28,11 +23,10 @@ export class BillingAdminController {
       'Asia/Shanghai). `?format=csv` answers the same rows as a CSV attachment.',
   })
   @ApiStatementResponse(PlatformFeesResponse)
-  @ApiBadRequestResponse({
-    type: ErrorBody,
-    description: 'Bad groupBy, instants, range over 366 days, or INVALID_TIME_ZONE',
+  @ApiErrors({
+    400: 'Bad groupBy, instants, range over 366 days, or INVALID_TIME_ZONE',
+    422: 'More than 5,000 groups',
   })
-  @ApiUnprocessableEntityResponse({ type: ErrorBody, description: 'More than 5,000 groups' })
   async fees(
     @Query() query: PlatformFeesQuery,
     @Res({ passthrough: true }) reply: FastifyReply,

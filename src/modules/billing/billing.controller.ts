@@ -1,19 +1,8 @@
 import { Body, Controller, Get, Put, Query, Res } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-  ApiUnprocessableEntityResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiStatementResponse, replyCsv, toCsv } from '../../infra/http/csv';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { CurrentPrincipal, OwnerOnly, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
 import type { Principal } from '../../infra/auth/principal';
 import { BillingService } from './billing.service';
@@ -33,9 +22,7 @@ const CSV_NOTE = ' `?format=csv` answers the same rows as a CSV attachment.';
 @ApiTags('billing')
 @ApiBearerAuth('api-key')
 @ApiBearerAuth('access-token')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Key lacks the scope' })
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@ApiErrors(401, 429, { 403: 'Key lacks the scope' })
 @Controller('v1/billing')
 export class BillingController {
   constructor(
@@ -68,7 +55,7 @@ export class BillingController {
     description: `One page per request.${CSV_NOTE} The CSV's next page cursor is in \`X-Next-Cursor\`.`,
   })
   @ApiStatementResponse(LedgerEntryPageResponse, { paginated: true })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad currency, page size, cursor or format' })
+  @ApiErrors({ 400: 'Bad currency, page size, cursor or format' })
   async listEntries(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListEntriesQuery,
@@ -91,11 +78,10 @@ export class BillingController {
       CSV_NOTE,
   })
   @ApiStatementResponse(EarningsResponse)
-  @ApiBadRequestResponse({
-    type: ErrorBody,
-    description: 'Bad groupBy, instants, range over 366 days, or INVALID_TIME_ZONE',
+  @ApiErrors({
+    400: 'Bad groupBy, instants, range over 366 days, or INVALID_TIME_ZONE',
+    422: 'More than 5,000 groups',
   })
-  @ApiUnprocessableEntityResponse({ type: ErrorBody, description: 'More than 5,000 groups' })
   async earnings(
     @CurrentPrincipal() principal: Principal,
     @Query() query: EarningsQuery,
@@ -110,7 +96,7 @@ export class BillingController {
   @RequireScope('read')
   @ApiOperation({ summary: 'Your billing profile: the legal name, tax id and address invoices carry' })
   @ApiOkResponse({ type: BillingProfileResponse })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'None on file' })
+  @ApiErrors({ 404: 'None on file' })
   getProfile(@CurrentPrincipal() principal: Principal): Promise<BillingProfileResponse> {
     return this.statements.getProfile(principal);
   }
@@ -122,7 +108,7 @@ export class BillingController {
     description: 'Copied onto invoices issued from now on; issued invoices never change.',
   })
   @ApiOkResponse({ type: BillingProfileResponse })
-  @ApiBadRequestResponse({ type: ErrorBody })
+  @ApiErrors(400)
   setProfile(
     @CurrentPrincipal() principal: Principal,
     @Body() body: SetBillingProfileDto,

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { DomainError } from '../../shared/domain-error';
+import { Tx } from '../../infra/prisma/tx';
 
 /**
  * The currencies markets trade in, with their decimal places. Cached for the process: a
@@ -12,7 +10,7 @@ import { DomainError } from '../../shared/domain-error';
 export class Currencies {
   private scales = new Map<string, number>();
 
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
   /** The scale of each currency the rows are in, as a lookup (every row's currency is traded). */
   async scalesOf(rows: ReadonlyArray<{ currency: string }>): Promise<(currency: string) => number> {

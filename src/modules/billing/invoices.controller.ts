@@ -1,17 +1,8 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiStatementResponse, replyCsv, toCsv } from '../../infra/http/csv';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { CurrentPrincipal, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
 import type { Principal } from '../../infra/auth/principal';
 import {
@@ -26,9 +17,7 @@ import { INVOICE_COLUMNS, INVOICE_LINE_COLUMNS } from './statements.csv';
 @ApiTags('billing')
 @ApiBearerAuth('api-key')
 @ApiBearerAuth('access-token')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a buyer, or the key lacks the scope' })
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@ApiErrors(401, 429, { 403: 'Not a buyer, or the key lacks the scope' })
 @RequireRole('BUYER')
 @Controller('v1/invoices')
 export class InvoicesController {
@@ -43,7 +32,7 @@ export class InvoicesController {
       '`?format=csv` answers the page as a CSV attachment, the next cursor in `X-Next-Cursor`.',
   })
   @ApiStatementResponse(InvoicePageResponse, { paginated: true })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad instants, page size, cursor or format' })
+  @ApiErrors({ 400: 'Bad instants, page size, cursor or format' })
   async listInvoices(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListInvoicesQuery,
@@ -61,7 +50,7 @@ export class InvoicesController {
     description: '`?format=csv` answers its lines as a CSV attachment named after the invoice number.',
   })
   @ApiStatementResponse(InvoiceResponse)
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such invoice of yours' })
+  @ApiErrors({ 404: 'No such invoice of yours' })
   async getInvoice(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,

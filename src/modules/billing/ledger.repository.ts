@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { KeysetPosition } from '../../infra/pagination/cursor-codec';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import type { OrganisationAccountKind, TransferDraft, TransferKind } from './domain/ledger-rules';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface AccountBalance {
   kind: OrganisationAccountKind;
@@ -55,9 +53,9 @@ export class LedgerOverdrawnError extends Error {
  */
 @Injectable()
 export class LedgerRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

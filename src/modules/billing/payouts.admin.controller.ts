@@ -1,12 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { CurrentAdmin, AdminApi } from '../../infra/auth/auth.decorators';
 import type { AdminPrincipal } from '../../infra/auth/principal';
 import {
@@ -26,7 +20,7 @@ export class PayoutsAdminController {
   @Get()
   @ApiOperation({ summary: 'Payouts by status and organisation, with the account to pay' })
   @ApiOkResponse({ type: AdminPayoutPageResponse })
-  @ApiBadRequestResponse({ type: ErrorBody })
+  @ApiErrors(400)
   list(@Query() query: AdminListPayoutsQuery): Promise<AdminPayoutPageResponse> {
     return this.admin.listPayouts(query);
   }
@@ -35,8 +29,7 @@ export class PayoutsAdminController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Confirm the bank transfer was sent (audited; once)' })
   @ApiOkResponse({ type: AdminPayoutResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({ type: ErrorBody, description: 'The payout was rejected' })
+  @ApiErrors(404, { 409: 'The payout was rejected' })
   confirm(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id', ParseUUIDPipe) id: string,
@@ -49,8 +42,7 @@ export class PayoutsAdminController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Reject a payout; its amount returns to the account (audited)' })
   @ApiOkResponse({ type: AdminPayoutResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({ type: ErrorBody, description: 'The payout was paid' })
+  @ApiErrors(404, { 409: 'The payout was paid' })
   reject(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id', ParseUUIDPipe) id: string,

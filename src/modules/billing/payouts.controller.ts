@@ -1,19 +1,6 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { CurrentPrincipal, OwnerOnly, RequireScope } from '../../infra/auth/auth.decorators';
 import type { Principal } from '../../infra/auth/principal';
@@ -23,9 +10,7 @@ import { PayoutsService } from './payouts.service';
 @ApiTags('billing')
 @ApiBearerAuth('access-token')
 @ApiBearerAuth('api-key')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Money moves only for owners signed in as people' })
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@ApiErrors(401, 429, { 403: 'Money moves only for owners signed in as people' })
 @Controller('v1/payouts')
 export class PayoutsController {
   constructor(private readonly payouts: PayoutsService) {}
@@ -41,11 +26,9 @@ export class PayoutsController {
       'or rejects it, which returns the amount.',
   })
   @ApiCreatedResponse({ type: PayoutResponse })
-  @ApiBadRequestResponse({ type: ErrorBody })
-  @ApiResponse({ status: 402, type: ErrorBody, description: 'The account does not hold the amount' })
-  @ApiConflictResponse({
-    type: ErrorBody,
-    description: 'No bank account on file, or too many pending payouts',
+  @ApiErrors(400, {
+    402: 'The account does not hold the amount',
+    409: 'No bank account on file, or too many pending payouts',
   })
   requestPayout(
     @CurrentPrincipal() principal: Principal,
@@ -69,7 +52,7 @@ export class PayoutsController {
   @RequireScope('read')
   @ApiOperation({ summary: 'One of your payouts' })
   @ApiOkResponse({ type: PayoutResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404)
   getPayout(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<PayoutResponse> {
     return this.payouts.getPayout(principal, id);
   }

@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { PayoutStatus } from '../../generated/prisma/enums.js';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import type { PayoutSource } from './domain/ledger-rules';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface BankAccountRecord {
   beneficiary: string;
@@ -54,9 +52,9 @@ export type PayoutDecision =
 /** Bank accounts and payouts. Tenant methods take the organisation's id; admin methods say so. */
 @Injectable()
 export class PayoutsRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

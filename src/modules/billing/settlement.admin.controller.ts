@@ -1,12 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { CurrentAdmin, AdminApi } from '../../infra/auth/auth.decorators';
 import type { AdminPrincipal } from '../../infra/auth/principal';
 import {
@@ -28,7 +22,7 @@ export class SettlementAdminController {
     summary: 'Started leases by settlement state (default NEEDS_ATTENTION), newest first, with the error',
   })
   @ApiOkResponse({ type: SettlementLeasePageResponse })
-  @ApiBadRequestResponse({ type: ErrorBody })
+  @ApiErrors(400)
   list(@Query() query: AdminListSettlementLeasesQuery): Promise<SettlementLeasePageResponse> {
     return this.admin.listLeases(query);
   }
@@ -36,7 +30,7 @@ export class SettlementAdminController {
   @Get(':id')
   @ApiOperation({ summary: "One started lease's settlement" })
   @ApiOkResponse({ type: SettlementLeaseResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404)
   get(@Param('id', ParseUUIDPipe) id: string): Promise<SettlementLeaseResponse> {
     return this.admin.getLease(id);
   }
@@ -48,8 +42,7 @@ export class SettlementAdminController {
     description: 'Idempotent by state: retrying an OPEN lease queues its job again and changes nothing.',
   })
   @ApiOkResponse({ type: SettlementLeaseResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({ type: ErrorBody, description: 'Settlement is COMPLETE or VOIDED' })
+  @ApiErrors(404, { 409: 'Settlement is COMPLETE or VOIDED' })
   retry(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id', ParseUUIDPipe) id: string,
@@ -67,11 +60,9 @@ export class SettlementAdminController {
       'request answers the lease unchanged.',
   })
   @ApiOkResponse({ type: SettlementLeaseResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'GPU-seconds above what the period reserved' })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({
-    type: ErrorBody,
-    description: 'Not NEEDS_ATTENTION, period settled already, not the next one, or not over yet',
+  @ApiErrors(404, {
+    400: 'GPU-seconds above what the period reserved',
+    409: 'Not NEEDS_ATTENTION, period settled already, not the next one, or not over yet',
   })
   settle(
     @CurrentAdmin() admin: AdminPrincipal,
@@ -90,9 +81,7 @@ export class SettlementAdminController {
       'Idempotent by state: voiding a VOIDED lease answers it unchanged.',
   })
   @ApiOkResponse({ type: SettlementLeaseResponse })
-  @ApiBadRequestResponse({ type: ErrorBody })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({ type: ErrorBody, description: 'Settlement is not NEEDS_ATTENTION' })
+  @ApiErrors(400, 404, { 409: 'Settlement is not NEEDS_ATTENTION' })
   void(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id', ParseUUIDPipe) id: string,

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
 import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { SettlementService } from './settlement.service';
@@ -13,15 +12,11 @@ export class SettlementProcessor extends QueueProcessor {
     'settlement.settle-lease': async (payload) => void (await this.settlement.settleLease(payload.leaseId)),
   };
 
-  constructor(
-    private readonly settlement: SettlementService,
-    private readonly clock: Clock,
-  ) {
+  constructor(private readonly settlement: SettlementService) {
     super();
   }
 
   async process(job: Job): Promise<void> {
-    await this.clock.sync();
     await dispatchJob(this.handlers, job);
   }
 

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { KeysetPosition } from '../../infra/pagination/cursor-codec';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import type { PeriodCharge, SettlingLease } from './domain/settlement-rules';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface LeaseToSettle extends SettlingLease {
   market: string;
@@ -104,9 +102,9 @@ const toAdminLease = (row: AdminLeaseRow): AdminLeaseRecord => ({
  */
 @Injectable()
 export class SettlementRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

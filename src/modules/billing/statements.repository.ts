@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { KeysetPosition } from '../../infra/pagination/cursor-codec';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface BillingProfileRecord {
   legalName: string;
@@ -160,9 +158,9 @@ interface EarningsRow {
  */
 @Injectable()
 export class StatementsRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

@@ -1,12 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { CurrentAdmin, AdminApi } from '../../infra/auth/auth.decorators';
 import type { AdminPrincipal } from '../../infra/auth/principal';
 import {
@@ -26,7 +20,7 @@ export class TopUpsAdminController {
   @Get()
   @ApiOperation({ summary: 'Top-ups by status and organisation, newest first' })
   @ApiOkResponse({ type: TopUpPageResponse })
-  @ApiBadRequestResponse({ type: ErrorBody })
+  @ApiErrors(400)
   list(@Query() query: AdminListTopUpsQuery): Promise<TopUpPageResponse> {
     return this.admin.listTopUps(query);
   }
@@ -39,8 +33,7 @@ export class TopUpsAdminController {
       'Idempotent by state: confirming a confirmed top-up returns it unchanged and credits nothing.',
   })
   @ApiOkResponse({ type: TopUpResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({ type: ErrorBody, description: 'The top-up was rejected' })
+  @ApiErrors(404, { 409: 'The top-up was rejected' })
   confirm(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id', ParseUUIDPipe) id: string,
@@ -53,8 +46,7 @@ export class TopUpsAdminController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Reject a top-up whose money never arrived (audited)' })
   @ApiOkResponse({ type: TopUpResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({ type: ErrorBody, description: 'The top-up was confirmed' })
+  @ApiErrors(404, { 409: 'The top-up was confirmed' })
   reject(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id', ParseUUIDPipe) id: string,

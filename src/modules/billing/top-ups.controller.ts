@@ -1,18 +1,6 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { CurrentPrincipal, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
 import type { Principal } from '../../infra/auth/principal';
@@ -22,9 +10,7 @@ import { TopUpsService } from './top-ups.service';
 @ApiTags('billing')
 @ApiBearerAuth('api-key')
 @ApiBearerAuth('access-token')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a buyer, key lacks the scope, or suspended' })
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@ApiErrors(401, 429, { 403: 'Not a buyer, key lacks the scope, or suspended' })
 @RequireRole('BUYER')
 @Controller('v1/top-ups')
 export class TopUpsController {
@@ -40,11 +26,10 @@ export class TopUpsController {
       'becomes available when an admin confirms the money arrived (`topup.confirmed`).',
   })
   @ApiCreatedResponse({ type: TopUpResponse })
-  @ApiBadRequestResponse({
-    type: ErrorBody,
-    description: 'Amount not a decimal string, zero, above the cap, or an untraded currency',
+  @ApiErrors({
+    400: 'Amount not a decimal string, zero, above the cap, or an untraded currency',
+    409: 'Too many top-ups awaiting confirmation',
   })
-  @ApiConflictResponse({ type: ErrorBody, description: 'Too many top-ups awaiting confirmation' })
   requestTopUp(
     @CurrentPrincipal() principal: Principal,
     @Body() body: RequestTopUpDto,
@@ -56,7 +41,7 @@ export class TopUpsController {
   @RequireScope('read')
   @ApiOperation({ summary: 'List your top-ups, newest first' })
   @ApiOkResponse({ type: TopUpPageResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad filter, page size or cursor' })
+  @ApiErrors({ 400: 'Bad filter, page size or cursor' })
   listTopUps(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListTopUpsQuery,
@@ -68,7 +53,7 @@ export class TopUpsController {
   @RequireScope('read')
   @ApiOperation({ summary: 'One of your top-ups' })
   @ApiOkResponse({ type: TopUpResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404)
   getTopUp(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<TopUpResponse> {
     return this.topUps.getTopUp(principal, id);
   }

@@ -1,19 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { CurrentPrincipal, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
 import type { Principal } from '../../infra/auth/principal';
@@ -26,12 +13,7 @@ import { PlaceBidDto } from './dto/place-bid.dto';
 @ApiTags('bids')
 @ApiBearerAuth('api-key')
 @ApiBearerAuth('access-token')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
-@ApiForbiddenResponse({
-  type: ErrorBody,
-  description: 'Not a buyer, key lacks the scope, or organisation suspended',
-})
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@ApiErrors(401, 429, { 403: 'Not a buyer, key lacks the scope, or organisation suspended' })
 @RequireRole('BUYER')
 @Controller('v1/bids')
 export class BidsController {
@@ -48,8 +30,7 @@ export class BidsController {
       'constraint excluded and the cheapest excluded offer. Places nothing and writes nothing.',
   })
   @ApiOkResponse({ type: QuoteResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Invalid terms, as for placing a bid' })
-  @ApiConflictResponse({ type: ErrorBody, description: 'The market is paused' })
+  @ApiErrors({ 400: 'Invalid terms, as for placing a bid', 409: 'The market is paused' })
   quote(@CurrentPrincipal() principal: Principal, @Body() body: QuoteBidDto): Promise<QuoteResponse> {
     return this.bids.quoteBid(principal, body);
   }
@@ -63,19 +44,13 @@ export class BidsController {
       'The bid rests OPEN with a new time-priority sequence until filled, cancelled or expired; writes `bid.placed`.',
   })
   @ApiCreatedResponse({ type: BidResponse })
-  @ApiBadRequestResponse({
-    type: ErrorBody,
-    description:
-      'Invalid body: unknown market or province, money not a decimal string, values beyond caps, expiry not ahead',
-  })
-  @ApiConflictResponse({ type: ErrorBody, description: 'Market paused or open order limit reached' })
-  @ApiResponse({
-    status: 402,
-    type: ErrorBody,
-    description:
+  @ApiErrors({
+    400: 'Invalid body: unknown market or province, money not a decimal string, values beyond caps, expiry not ahead',
+    402:
       '`INSUFFICIENT_FUNDS`: available credit does not cover the hold (max price x GPUs x hours); ' +
       "`SPEND_CAP_EXCEEDED`: the hold would take this month's committed spend past the spend cap. " +
       '`details` carries the numbers.',
+    409: 'Market paused or open order limit reached',
   })
   placeBid(@CurrentPrincipal() principal: Principal, @Body() body: PlaceBidDto): Promise<BidResponse> {
     return this.bids.placeBid(principal, body);
@@ -85,7 +60,7 @@ export class BidsController {
   @RequireScope('read')
   @ApiOperation({ summary: 'List your bids, newest first' })
   @ApiOkResponse({ type: BidPageResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Unknown market, bad filter, page size or cursor' })
+  @ApiErrors({ 400: 'Unknown market, bad filter, page size or cursor' })
   listBids(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListBidsQuery,
@@ -97,7 +72,7 @@ export class BidsController {
   @RequireScope('read')
   @ApiOperation({ summary: 'Get one of your bids' })
   @ApiOkResponse({ type: BidResponse })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such bid among yours' })
+  @ApiErrors({ 404: 'No such bid among yours' })
   getBid(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<BidResponse> {
     return this.bids.getBid(principal, id);
   }
@@ -112,8 +87,7 @@ export class BidsController {
       'it unchanged. Writes `bid.cancelled` on the transition only.',
   })
   @ApiOkResponse({ type: BidResponse })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such bid among yours' })
-  @ApiConflictResponse({ type: ErrorBody, description: 'The bid is already filled or expired' })
+  @ApiErrors({ 404: 'No such bid among yours', 409: 'The bid is already filled or expired' })
   cancelBid(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<BidResponse> {
     return this.bids.cancelBid(principal, id);
   }

@@ -1,11 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { BillingMode, MarketStatus, OrderStatus } from '../../generated/prisma/enums.js';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { uuidV7 } from '../../shared/uuid-v7';
 import { LIVE_BID_STATUSES } from './domain/bid-rules';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface BidRecord {
   id: string;
@@ -82,9 +80,9 @@ const BID_SELECT = {
 /** Buyers' bids. Every method takes the owning organisation's id. */
 @Injectable()
 export class BidsRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

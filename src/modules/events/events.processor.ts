@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
 import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { EventConsumersRegistry } from './event-consumers.registry';
@@ -17,13 +16,11 @@ export class EventsProcessor extends QueueProcessor {
   constructor(
     private readonly consumers: EventConsumersRegistry,
     private readonly inbox: InboxService,
-    private readonly clock: Clock,
   ) {
     super();
   }
 
   async process(job: Job): Promise<void> {
-    await this.clock.sync();
     await dispatchJob(this.handlers, job);
   }
 

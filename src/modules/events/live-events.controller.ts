@@ -1,20 +1,15 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
   ApiBearerAuth,
-  ApiForbiddenResponse,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
   ApiSecurity,
-  ApiServiceUnavailableResponse,
   ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { CurrentPrincipal, RequireScope, StreamTicketAccepted } from '../../infra/auth/auth.decorators';
 import type { Principal } from '../../infra/auth/principal';
 import { StreamQuery } from './dto/stream-query.dto';
@@ -24,11 +19,10 @@ import { openSseReply } from './sse-reply';
 @ApiTags('events')
 @ApiBearerAuth('api-key')
 @ApiBearerAuth('access-token')
-@ApiUnauthorizedResponse({
-  type: ErrorBody,
-  description: 'Missing, invalid or revoked credentials, or a stream ticket that expired or was used',
+@ApiErrors({
+  401: 'Missing, invalid or revoked credentials, or a stream ticket that expired or was used',
+  403: 'The key lacks the `read` scope',
 })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'The key lacks the `read` scope' })
 @Controller('v1/events')
 export class LiveEventsController {
   constructor(private readonly live: LiveEventsService) {}
@@ -67,13 +61,11 @@ export class LiveEventsController {
       },
     },
   })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Last-Event-ID is not an event id' })
-  @ApiTooManyRequestsResponse({
-    type: ErrorBody,
-    description:
-      'Your organisation has its maximum of open streams, or the rate limit is exceeded; see Retry-After',
+  @ApiErrors({
+    400: 'Last-Event-ID is not an event id',
+    429: 'Your organisation has its maximum of open streams, or the rate limit is exceeded; see Retry-After',
+    503: 'This server is shutting down; reconnect',
   })
-  @ApiServiceUnavailableResponse({ type: ErrorBody, description: 'This server is shutting down; reconnect' })
   async streamEvents(
     @CurrentPrincipal() principal: Principal,
     @Headers('last-event-id') lastEventId: string | undefined,

@@ -62,7 +62,6 @@ export class MaintenanceProcessor extends QueueProcessor {
   }
 
   async process(job: Job): Promise<void> {
-    await this.clock.sync();
     await dispatchJob(this.handlers, job);
   }
 }

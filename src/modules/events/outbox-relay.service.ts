@@ -95,7 +95,6 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async drain(): Promise<void> {
-    await this.clock.sync();
     let count = BATCH;
     while (count === BATCH && !this.stopped) {
       const batch = await this.relayBatch();

@@ -1,12 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
 import { Prisma } from '../../generated/prisma/client.js';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { uuidV7 } from '../../shared/uuid-v7';
 import { eventAudience, EVERYONE } from './domain/event-audience';
 import { payloadJson, type EventType, type NewEvent } from '../../infra/events/event-catalogue';
 import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
+import { Tx } from '../../infra/prisma/tx';
 
 // Serialises the relays' publication commits (any constant; 'cxSP'), see systemClaimAndMarkPublished.
 const STREAM_POSITION_LOCK = 0x63785350;
@@ -59,10 +57,10 @@ export interface OutboxBacklog {
 /** Outbox rows. Reads across tenants are system reads by nature: events carry no owner filter. */
 @Injectable()
 export class OutboxRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
   // Inside @Transactional the ambient transaction client, otherwise the pooled client.
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

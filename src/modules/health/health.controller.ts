@@ -1,8 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { Public } from '../../infra/auth/auth.decorators';
 import { HealthIndicators } from './health.indicators';
 
@@ -30,7 +30,7 @@ export class HealthController {
     description:
       '503 when either is down. Backlog (outbox, queue depth and oldest waiting age) is reported in details but never fails readiness.',
   })
-  @ApiServiceUnavailableResponse({ type: ErrorBody, description: 'A dependency is down; details name it' })
+  @ApiErrors({ 503: 'A dependency is down; details name it' })
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.indicators.postgres(),

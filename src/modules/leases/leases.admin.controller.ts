@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { AdminApi, CurrentAdmin } from '../../infra/auth/auth.decorators';
 import type { AdminPrincipal } from '../../infra/auth/principal';
 import { AdminLeaseResponse, TerminateLeaseAdminDto } from './dto/lease.dto';
@@ -22,11 +22,7 @@ export class LeasesAdminController {
       'is and nothing is recorded.',
   })
   @ApiOkResponse({ type: AdminLeaseResponse })
-  @ApiBadRequestResponse({
-    type: ErrorBody,
-    description: 'reason missing, shorter than 3 or over 1000 characters',
-  })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such lease' })
+  @ApiErrors({ 400: 'reason missing, shorter than 3 or over 1000 characters', 404: 'No such lease' })
   terminate(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id') id: string,

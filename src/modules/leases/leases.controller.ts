@@ -1,18 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiExtraModels,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { AllowedWhileSuspended, CurrentPrincipal, RequireScope } from '../../infra/auth/auth.decorators';
 import type { Principal } from '../../infra/auth/principal';
 import {
@@ -37,9 +25,7 @@ const VIEWS =
 @ApiTags('leases')
 @ApiBearerAuth('api-key')
 @ApiBearerAuth('access-token')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Key lacks the scope, or the wrong side of the lease' })
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@ApiErrors(401, 429, { 403: 'Key lacks the scope, or the wrong side of the lease' })
 @ApiExtraModels(BuyerLeaseResponse, ProviderLeaseResponse)
 @Controller('v1/leases')
 export class LeasesController {
@@ -49,7 +35,7 @@ export class LeasesController {
   @RequireScope('read')
   @ApiOperation({ summary: 'Leases you buy (buyers) or provide (providers), newest first' })
   @ApiOkResponse({ type: LeasePageResponse, description: VIEWS })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Unknown market, bad filter, page size or cursor' })
+  @ApiErrors({ 400: 'Unknown market, bad filter, page size or cursor' })
   listLeases(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListLeasesQuery,
@@ -61,7 +47,7 @@ export class LeasesController {
   @RequireScope('read')
   @ApiOperation({ summary: 'One of your leases' })
   @ApiOkResponse({ schema: LEASE_RESPONSE_SCHEMA, description: VIEWS })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404)
   getLease(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<LeaseResponse> {
     return this.leases.getLease(principal, id);
   }
@@ -78,12 +64,7 @@ export class LeasesController {
       'provider may still do this: the lease is binding.',
   })
   @ApiOkResponse({ schema: LEASE_RESPONSE_SCHEMA, description: VIEWS })
-  @ApiBadRequestResponse({ type: ErrorBody })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({
-    type: ErrorBody,
-    description: 'Handed over already, deadline passed, or lease closed',
-  })
+  @ApiErrors(400, 404, { 409: 'Handed over already, deadline passed, or lease closed' })
   handOverAccess(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -96,8 +77,7 @@ export class LeasesController {
   @RequireScope('read')
   @ApiOperation({ summary: 'Read access details (buyer)' })
   @ApiOkResponse({ type: AccessDetailsResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({ type: ErrorBody, description: 'Not handed over yet' })
+  @ApiErrors(404, { 409: 'Not handed over yet' })
   readAccess(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -117,9 +97,7 @@ export class LeasesController {
       'Writes `usage.reported`.',
   })
   @ApiOkResponse({ type: UsageReportResponse })
-  @ApiBadRequestResponse({ type: ErrorBody })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({ type: ErrorBody })
+  @ApiErrors(400, 404, 409)
   reportUsage(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -138,7 +116,7 @@ export class LeasesController {
       'period. Active, provider: TERMINATED now. Idempotent by state.',
   })
   @ApiOkResponse({ schema: LEASE_RESPONSE_SCHEMA, description: VIEWS })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404)
   terminateLease(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<LeaseResponse> {
     return this.leases.terminateLease(principal, id);
   }

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
 import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { LeaseLifecycleService } from './lease-lifecycle.service';
@@ -12,15 +11,11 @@ export class LeasesProcessor extends QueueProcessor {
     'leases.sweep': async () => void (await this.lifecycle.sweep()),
   };
 
-  constructor(
-    private readonly lifecycle: LeaseLifecycleService,
-    private readonly clock: Clock,
-  ) {
+  constructor(private readonly lifecycle: LeaseLifecycleService) {
     super();
   }
 
   async process(job: Job): Promise<void> {
-    await this.clock.sync();
     await dispatchJob(this.handlers, job);
   }
 }

@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { LeaseStatus, LeaseTerminationReason, OrganisationRole } from '../../generated/prisma/enums.js';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import type { LeaseForUsage } from './domain/usage-rules';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface LeaseRecord {
   id: string;
@@ -159,9 +157,9 @@ const toClosed = (row: SystemLeaseRow): ClosedLease => ({
  */
 @Injectable()
 export class LeasesRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

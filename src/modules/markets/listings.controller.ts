@@ -1,18 +1,12 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { Public } from '../../infra/auth/auth.decorators';
 import { ListingPageResponse, ListingsQuery } from './dto/listing.dto';
 import { MarketDataService } from './market-data.service';
 
 @ApiTags('market data')
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit per IP exceeded; see Retry-After' })
+@ApiErrors({ 429: 'Rate limit per IP exceeded; see Retry-After' })
 @Public()
 @Controller('v1/offers/listings')
 export class ListingsController {
@@ -27,10 +21,7 @@ export class ListingsController {
       'offer or site id is shown.',
   })
   @ApiOkResponse({ type: ListingPageResponse })
-  @ApiBadRequestResponse({
-    type: ErrorBody,
-    description: 'Unknown market or province, bad page size or cursor',
-  })
+  @ApiErrors({ 400: 'Unknown market or province, bad page size or cursor' })
   listListings(@Query() query: ListingsQuery): Promise<ListingPageResponse> {
     return this.marketData.listListings(query);
   }

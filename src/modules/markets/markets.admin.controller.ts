@@ -1,12 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiOkResponse, ApiOperation, ApiParam } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { CurrentAdmin, AdminApi } from '../../infra/auth/auth.decorators';
 import type { AdminPrincipal } from '../../infra/auth/principal';
 import { AdminMarketListResponse, AdminMarketResponse, UpdateMarketDto } from './dto/admin-market.dto';
@@ -34,7 +28,7 @@ export class MarketsAdminController {
   })
   @ApiParam({ name: 'slug', example: 'nvidia-h100-80gb' })
   @ApiOkResponse({ type: AdminMarketResponse })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such market' })
+  @ApiErrors({ 404: 'No such market' })
   pause(@CurrentAdmin() admin: AdminPrincipal, @Param('slug') slug: string): Promise<AdminMarketResponse> {
     return this.admin.pauseMarket(admin.userId, slug);
   }
@@ -48,7 +42,7 @@ export class MarketsAdminController {
   })
   @ApiParam({ name: 'slug', example: 'nvidia-h100-80gb' })
   @ApiOkResponse({ type: AdminMarketResponse })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such market' })
+  @ApiErrors({ 404: 'No such market' })
   resume(@CurrentAdmin() admin: AdminPrincipal, @Param('slug') slug: string): Promise<AdminMarketResponse> {
     return this.admin.resumeMarket(admin.userId, slug);
   }
@@ -62,11 +56,7 @@ export class MarketsAdminController {
   })
   @ApiParam({ name: 'slug', example: 'nvidia-h100-80gb' })
   @ApiOkResponse({ type: AdminMarketResponse })
-  @ApiBadRequestResponse({
-    type: ErrorBody,
-    description: 'feeBps missing, not an integer, or outside 0..5000',
-  })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such market' })
+  @ApiErrors({ 400: 'feeBps missing, not an integer, or outside 0..5000', 404: 'No such market' })
   update(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('slug') slug: string,

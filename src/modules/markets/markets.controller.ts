@@ -1,14 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { Public } from '../../infra/auth/auth.decorators';
 import { BookQuery, BookResponse } from './dto/book.dto';
 import { MarketListResponse } from './dto/market.dto';
@@ -17,7 +9,7 @@ import { MarketDataService } from './market-data.service';
 import { MarketsService } from './markets.service';
 
 @ApiTags('market data')
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit per IP exceeded; see Retry-After' })
+@ApiErrors({ 429: 'Rate limit per IP exceeded; see Retry-After' })
 @Public()
 @Controller('v1')
 export class MarketsController {
@@ -49,8 +41,7 @@ export class MarketsController {
   })
   @ApiParam({ name: 'market', example: 'nvidia-h100-80gb' })
   @ApiOkResponse({ type: BookResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'depth outside 1..100' })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such market' })
+  @ApiErrors({ 400: 'depth outside 1..100', 404: 'No such market' })
   getBook(@Param('market') market: string, @Query() query: BookQuery): Promise<BookResponse> {
     return this.marketData.getBook(market, query.depth);
   }

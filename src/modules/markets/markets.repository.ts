@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { MarketStatus, OrganisationStatus } from '../../generated/prisma/enums.js';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface MarketRecord {
   id: string;
@@ -59,9 +57,9 @@ const DIVISION_FIELDS = { code: true, nameZh: true, namePinyin: true } as const;
 /** The catalogue: markets, provinces and cities. Public reference data, owned by no tenant. */
 @Injectable()
 export class MarketsRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

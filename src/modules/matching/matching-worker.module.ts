@@ -6,7 +6,7 @@ import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
 import { EventsModule } from '../events/events.module';
 import { FundsPort } from './domain/funds.port';
 import { MarketRunLock } from './market-run-lock';
-import { MatchingTestHooks } from './matching-test-hooks';
+import { InactiveMatchingRunProbe, MatchingRunProbe } from './matching-run-probe';
 import { MatchingTriggerConsumer } from './matching-trigger.consumer';
 import { MatchingProcessor } from './matching.processor';
 import { MatchingRepository } from './matching.repository';
@@ -31,7 +31,7 @@ export class MatchingWorkerModule {
         MatchingRepository,
         MatchingService,
         MarketRunLock,
-        MatchingTestHooks,
+        { provide: MatchingRunProbe, useClass: InactiveMatchingRunProbe },
         MatchingTriggerConsumer,
         OrderExpiryRepository,
         OrderExpiryService,

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
 import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { JobProducer } from '../../infra/queues/job-producer.service';
@@ -30,13 +29,11 @@ export class MatchingProcessor extends QueueProcessor {
     private readonly expiry: OrderExpiryService,
     private readonly repository: MatchingRepository,
     private readonly producer: JobProducer,
-    private readonly clock: Clock,
   ) {
     super();
   }
 
   async process(job: Job): Promise<void> {
-    await this.clock.sync();
     await dispatchJob(this.handlers, job);
   }
 }

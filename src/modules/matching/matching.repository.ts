@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import type { LeaseBillingMode, LeaseTerms, RunBid, RunBook, RunOffer } from './domain/run-book';
+import { Tx } from '../../infra/prisma/tx';
 
 interface MarketRow {
   slug: string;
@@ -79,9 +77,9 @@ const LIVE = ['OPEN', 'PARTIALLY_FILLED'];
  */
 @Injectable()
 export class MatchingRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

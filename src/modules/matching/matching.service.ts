@@ -1,9 +1,7 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { Propagation, Transactional, TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
+import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { Clock } from '../../infra/clock/clock';
 import { AppConfig } from '../../infra/config/app-config';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { formatMoney } from '../../shared/money';
 import type { NewEvent } from '../../infra/events/event-catalogue';
@@ -13,7 +11,7 @@ import { matchMarket, type MarketRun } from './domain/match-market';
 import { leasesOf, pairKey, type LeaseTerms, type RunBook } from './domain/run-book';
 import { FundsPort } from './domain/funds.port';
 import { MarketRunLock, type ReleaseOutcome } from './market-run-lock';
-import { MatchingTestHooks } from './matching-test-hooks';
+import { MatchingRunProbe } from './matching-run-probe';
 import {
   MatchingRepository,
   type CreatedLease,
@@ -22,6 +20,7 @@ import {
 } from './matching.repository';
 import { RunRejectedError } from './run-rejected.error';
 import { isLockConflict } from '../../infra/prisma/prisma-errors';
+import { Tx } from '../../infra/prisma/tx';
 
 /** What one run did, for tests, logs and the caller's loop. */
 export type RunOutcome =
@@ -52,9 +51,9 @@ export class MatchingService implements BeforeApplicationShutdown {
     private readonly lock: MarketRunLock,
     private readonly outbox: OutboxService,
     private readonly funds: FundsPort,
-    private readonly hooks: MatchingTestHooks,
+    private readonly probe: MatchingRunProbe,
     private readonly producer: JobProducer,
-    private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>,
+    private readonly txHost: Tx,
     private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -119,12 +118,11 @@ export class MatchingService implements BeforeApplicationShutdown {
   async runOnce(marketId: string): Promise<RunOutcome> {
     let stale = false;
     for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt += 1) {
-      await this.clock.sync();
       const now = this.clock.now();
       const book = await this.readBook(marketId, now);
       if (book === null) return { kind: 'skipped', why: 'unknown-market' };
       if (book.paused) return { kind: 'skipped', why: 'paused' };
-      await this.hooks.afterBookRead(marketId);
+      if (this.probe.active) await this.probe.afterBookRead(marketId);
       const run = matchMarket(book.bids, book.offers, now.getTime());
       if (run.fills.length === 0) return stale ? { kind: 'stale' } : { kind: 'nothing-to-fill' };
       try {
@@ -182,7 +180,6 @@ export class MatchingService implements BeforeApplicationShutdown {
     book: RunBook,
     run: MarketRun,
   ): Promise<{ epoch: bigint; provisioningDeadline: number }> {
-    await this.clock.sync();
     const now = this.clock.now();
     await this.repository.systemBoundCommitLocks();
     const fence = await this.repository.systemAdvanceEpoch(book.marketId, book.epoch, now);

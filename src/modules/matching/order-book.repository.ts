@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import type { BookOffer } from './domain/book';
+import { Tx } from '../../infra/prisma/tx';
 
 interface OfferRow {
   id: string;
@@ -21,7 +19,7 @@ interface OfferRow {
 /** Reads one market's live book across tenants for the matching core (a system read). */
 @Injectable()
 export class OrderBookRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
   /**
    * Offers with free GPUs whose window has not ended, cheapest first, through the

@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
+import { Tx } from '../../infra/prisma/tx';
 
 /** An order the sweep moved to EXPIRED. */
 export interface ExpiredOrder {
@@ -49,7 +47,7 @@ const toExpired = (row: ExpiredRow): ExpiredOrder => ({
  */
 @Injectable()
 export class OrderExpiryRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
   /** Live bids whose expiresAt has come: EXPIRED (their filled part stays leased). */
   async systemExpireBids(now: Date, limit: number): Promise<ExpiredOrder[]> {

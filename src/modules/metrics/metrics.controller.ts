@@ -1,16 +1,10 @@
 import { Controller, Get, Headers, Res } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../infra/config/app-config';
 import { SkipThrottle } from '@nestjs/throttler';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { Public } from '../../infra/auth/auth.decorators';
 import { DomainError } from '../../shared/domain-error';
 import { MetricsService } from './metrics.service';
@@ -45,7 +39,7 @@ export class MetricsController {
     description: 'Prometheus text exposition format',
     content: { 'text/plain': { schema: { type: 'string' } } },
   })
-  @ApiUnauthorizedResponse({ type: ErrorBody })
+  @ApiErrors(401)
   async scrape(
     @Headers('authorization') authorization: string | undefined,
     @Res() reply: FastifyReply,

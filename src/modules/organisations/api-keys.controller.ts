@@ -1,17 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { PageQuery } from '../../infra/pagination/page';
 import { ApiKeysService } from './api-keys.service';
@@ -29,9 +18,7 @@ import {
 @ApiTags('api-keys')
 @ApiBearerAuth('access-token')
 @OwnerOnly()
-@ApiBadRequestResponse({ type: ErrorBody })
-@ApiUnauthorizedResponse({ type: ErrorBody })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Not an owner signed in as a person' })
+@ApiErrors(400, 401, { 403: 'Not an owner signed in as a person' })
 @Controller('v1/api-keys')
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
@@ -59,7 +46,7 @@ export class ApiKeysController {
   @Get(':id')
   @ApiOperation({ summary: 'One API key' })
   @ApiOkResponse({ type: ApiKeyResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404)
   get(@CurrentUser() owner: UserPrincipal, @Param('id', ParseUUIDPipe) id: string): Promise<ApiKeyResponse> {
     return this.keys.getKey(owner.organisationId, id);
   }
@@ -72,7 +59,7 @@ export class ApiKeysController {
     description: 'Allowed while the organisation is suspended: it only takes access away.',
   })
   @ApiOkResponse({ type: ApiKeyResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404)
   revoke(
     @CurrentUser() owner: UserPrincipal,
     @Param('id', ParseUUIDPipe) id: string,
@@ -89,8 +76,7 @@ export class ApiKeysController {
       'A replay (same Idempotency-Key and body) answers `key` as null: the secret is never stored.',
   })
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({ type: ErrorBody, description: 'The key is revoked or expired' })
+  @ApiErrors(404, { 409: 'The key is revoked or expired' })
   rotate(
     @CurrentUser() owner: UserPrincipal,
     @Param('id', ParseUUIDPipe) id: string,

@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { OrganisationRole, OrganisationStatus } from '../../generated/prisma/enums.js';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
 import type { OrganisationRecord } from './organisations.repository';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface ApiKeyRecord {
   id: string;
@@ -44,9 +42,9 @@ interface ApiKeyWithOrganisationRow {
 
 @Injectable()
 export class ApiKeysRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

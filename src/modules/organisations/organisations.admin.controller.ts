@@ -1,12 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { AdminApi, CurrentAdmin } from '../../infra/auth/auth.decorators';
 import type { AdminPrincipal } from '../../infra/auth/principal';
 import {
@@ -35,11 +29,7 @@ export class OrganisationsAdminController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Verify an organisation (audited)' })
   @ApiOkResponse({ type: OrganisationResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({
-    type: ErrorBody,
-    description: 'Suspended organisations are reinstated, not verified',
-  })
+  @ApiErrors(404, { 409: 'Suspended organisations are reinstated, not verified' })
   verify(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id', ParseUUIDPipe) id: string,
@@ -60,8 +50,7 @@ export class OrganisationsAdminController {
       'and sign-in still work. Suspending a suspended organisation answers it unchanged and records nothing.',
   })
   @ApiOkResponse({ type: OrganisationSuspensionResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Missing or blank reason' })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404, { 400: 'Missing or blank reason' })
   suspend(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id', ParseUUIDPipe) id: string,
@@ -81,8 +70,7 @@ export class OrganisationsAdminController {
       'as usual). Reinstating an organisation that is not suspended answers it unchanged and records nothing.',
   })
   @ApiOkResponse({ type: OrganisationResponse })
-  @ApiBadRequestResponse({ type: ErrorBody })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(400, 404)
   reinstate(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id', ParseUUIDPipe) id: string,

@@ -1,17 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { PageQuery } from '../../infra/pagination/page';
 import { CurrentPrincipal, CurrentUser, OwnerOnly, Public } from '../../infra/auth/auth.decorators';
@@ -28,7 +17,7 @@ import { OrganisationsService, registrantOf } from './organisations.service';
 import { UsersService } from './users.service';
 
 @ApiTags('organisations')
-@ApiBadRequestResponse({ type: ErrorBody, description: 'Invalid input' })
+@ApiErrors({ 400: 'Invalid input' })
 @Controller('v1')
 export class OrganisationsController {
   constructor(
@@ -51,7 +40,7 @@ export class OrganisationsController {
       'fingerprint, and a replay answers `apiKey.key` as null (the secret is never stored).',
   })
   @ApiCreatedResponse({ type: RegistrationResponse })
-  @ApiConflictResponse({ type: ErrorBody, description: 'Idempotency-Key in flight' })
+  @ApiErrors({ 409: 'Idempotency-Key in flight' })
   register(@Body() body: RegisterOrganisationDto): Promise<RegistrationResponse> {
     return this.organisations.registerOrganisation(body);
   }
@@ -61,7 +50,7 @@ export class OrganisationsController {
   @ApiBearerAuth('access-token')
   @ApiOperation({ summary: 'The calling organisation' })
   @ApiOkResponse({ type: OrganisationResponse })
-  @ApiUnauthorizedResponse({ type: ErrorBody })
+  @ApiErrors(401)
   getOwn(@CurrentPrincipal() principal: Principal): Promise<OrganisationResponse> {
     return this.organisations.getOrganisation(principal.organisationId);
   }
@@ -71,7 +60,7 @@ export class OrganisationsController {
   @ApiBearerAuth('access-token')
   @ApiOperation({ summary: 'People of the calling organisation' })
   @ApiOkResponse({ type: UserPageResponse })
-  @ApiUnauthorizedResponse({ type: ErrorBody })
+  @ApiErrors(401)
   listUsers(@CurrentPrincipal() principal: Principal, @Query() query: PageQuery): Promise<UserPageResponse> {
     return this.users.listUsers(principal.organisationId, query.limit, query.cursor);
   }
@@ -81,7 +70,7 @@ export class OrganisationsController {
   @ApiBearerAuth('access-token')
   @ApiOperation({ summary: 'One person of the calling organisation' })
   @ApiOkResponse({ type: UserResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404)
   getUser(
     @CurrentPrincipal() principal: Principal,
     @Param('id', ParseUUIDPipe) id: string,
@@ -95,9 +84,7 @@ export class OrganisationsController {
   @ApiBearerAuth('access-token')
   @ApiOperation({ summary: 'Disable a person (owners only); their sessions end at once' })
   @ApiOkResponse({ type: UserResponse })
-  @ApiForbiddenResponse({ type: ErrorBody })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({ type: ErrorBody, description: 'Would leave no active owner' })
+  @ApiErrors(403, 404, { 409: 'Would leave no active owner' })
   disableUser(
     @CurrentPrincipal() principal: Principal,
     @Param('id', ParseUUIDPipe) id: string,
@@ -116,7 +103,7 @@ export class OrganisationsController {
       'null. A lost token is replaced by inviting the person again.',
   })
   @ApiCreatedResponse({ type: InvitationResponse })
-  @ApiForbiddenResponse({ type: ErrorBody })
+  @ApiErrors(403)
   invite(
     @CurrentUser() owner: UserPrincipal,
     @Body() body: CreateInvitationDto,
@@ -128,7 +115,7 @@ export class OrganisationsController {
   @Public()
   @ApiOperation({ summary: 'Accept an invitation with its token and choose a password' })
   @ApiCreatedResponse({ type: UserResponse })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'Unknown, used, revoked or expired token' })
+  @ApiErrors({ 404: 'Unknown, used, revoked or expired token' })
   accept(@Body() body: AcceptInvitationDto): Promise<UserResponse> {
     return this.users.acceptInvitation(body.token, body.password);
   }

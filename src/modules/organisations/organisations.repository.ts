@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { OrganisationRole, OrganisationStatus, UserRole } from '../../generated/prisma/enums.js';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface OrganisationRecord {
   id: string;
@@ -39,9 +37,9 @@ const ORGANISATION_FIELDS = {
 /** Organisations and their people. Every method on owned data takes the organisation id. */
 @Injectable()
 export class OrganisationsRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { UserRole } from '../../generated/prisma/enums.js';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import type { UserRecord } from './organisations.repository';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface RefreshTokenRecord {
   id: string;
@@ -28,9 +26,9 @@ export interface InvitationRecord {
 /** Refresh tokens and invitations: both looked up by the hash of a high-entropy token. */
 @Injectable()
 export class SessionsRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

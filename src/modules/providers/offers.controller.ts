@@ -1,18 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { CurrentPrincipal, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
 import type { Principal } from '../../infra/auth/principal';
@@ -25,12 +13,7 @@ import { OffersService } from './offers.service';
 @ApiTags('offers')
 @ApiBearerAuth('api-key')
 @ApiBearerAuth('access-token')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
-@ApiForbiddenResponse({
-  type: ErrorBody,
-  description: 'Not a provider, key lacks the scope, or organisation suspended',
-})
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@ApiErrors(401, 429, { 403: 'Not a provider, key lacks the scope, or organisation suspended' })
 @RequireRole('PROVIDER')
 @Controller('v1/offers')
 export class OffersController {
@@ -44,12 +27,10 @@ export class OffersController {
     description: 'The offer rests OPEN with a new time-priority sequence; writes `offer.placed`.',
   })
   @ApiCreatedResponse({ type: OfferResponse })
-  @ApiBadRequestResponse({
-    type: ErrorBody,
-    description:
-      'Invalid body: unknown market, not your site, money not a decimal string, bad window, values beyond caps',
+  @ApiErrors({
+    400: 'Invalid body: unknown market, not your site, money not a decimal string, bad window, values beyond caps',
+    409: 'Market paused or open order limit reached',
   })
-  @ApiConflictResponse({ type: ErrorBody, description: 'Market paused or open order limit reached' })
   placeOffer(@CurrentPrincipal() principal: Principal, @Body() body: PlaceOfferDto): Promise<OfferResponse> {
     return this.offers.placeOffer(principal, body);
   }
@@ -58,7 +39,7 @@ export class OffersController {
   @RequireScope('read')
   @ApiOperation({ summary: 'List your offers, newest first' })
   @ApiOkResponse({ type: OfferPageResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Unknown market, bad filter, page size or cursor' })
+  @ApiErrors({ 400: 'Unknown market, bad filter, page size or cursor' })
   listOffers(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListOffersQuery,
@@ -70,7 +51,7 @@ export class OffersController {
   @RequireScope('read')
   @ApiOperation({ summary: 'Get one of your offers' })
   @ApiOkResponse({ type: OfferResponse })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such offer among yours' })
+  @ApiErrors({ 404: 'No such offer among yours' })
   getOffer(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<OfferResponse> {
     return this.offers.getOffer(principal, id);
   }
@@ -84,11 +65,10 @@ export class OffersController {
       'sequence. Restating the current values changes nothing. Writes `offer.amended` when something changed.',
   })
   @ApiOkResponse({ type: OfferResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Invalid body, no field given, or GPUs raised' })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such offer among yours' })
-  @ApiConflictResponse({
-    type: ErrorBody,
-    description: 'Offer cancelled or expired, window ended, or GPUs below those held by leases',
+  @ApiErrors({
+    400: 'Invalid body, no field given, or GPUs raised',
+    404: 'No such offer among yours',
+    409: 'Offer cancelled or expired, window ended, or GPUs below those held by leases',
   })
   amendOffer(
     @CurrentPrincipal() principal: Principal,
@@ -108,8 +88,7 @@ export class OffersController {
       'it unchanged. Writes `offer.cancelled` on the transition only.',
   })
   @ApiOkResponse({ type: OfferResponse })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such offer among yours' })
-  @ApiConflictResponse({ type: ErrorBody, description: 'The offer has expired' })
+  @ApiErrors({ 404: 'No such offer among yours', 409: 'The offer has expired' })
   cancelOffer(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<OfferResponse> {
     return this.offers.cancelOffer(principal, id);
   }

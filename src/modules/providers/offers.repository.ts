@@ -1,11 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { MarketStatus, OrderStatus } from '../../generated/prisma/enums.js';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import { uuidV7 } from '../../shared/uuid-v7';
 import { LIVE_OFFER_STATUSES, type LiveOfferStatus } from './domain/offer-rules';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface OfferRecord {
   id: string;
@@ -89,9 +87,9 @@ const OFFER_SELECT = {
 /** Providers' offers. Every method takes the owning organisation's id. */
 @Injectable()
 export class OffersRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

@@ -1,15 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { CurrentPrincipal, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
 import type { Principal } from '../../infra/auth/principal';
 import {
@@ -23,9 +14,7 @@ import { StatsService } from './stats.service';
 @ApiTags('statistics')
 @ApiBearerAuth('api-key')
 @ApiBearerAuth('access-token')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
-@ApiForbiddenResponse({ type: ErrorBody, description: 'Not a provider, or key lacks the read scope' })
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@ApiErrors(401, 429, { 403: 'Not a provider, or key lacks the read scope' })
 @RequireRole('PROVIDER')
 @RequireScope('read')
 @Controller('v1')
@@ -40,7 +29,7 @@ export class ProviderStatsController {
       'Proceeds are a summary; statements by site are at GET /v1/billing/earnings?groupBy=site.',
   })
   @ApiOkResponse({ type: ProviderStatsResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'window not hour, day or week' })
+  @ApiErrors({ 400: 'window not hour, day or week' })
   getProviderStats(
     @CurrentPrincipal() principal: Principal,
     @Query() query: StatsWindowQuery,
@@ -58,7 +47,7 @@ export class ProviderStatsController {
       '`insufficientData` when there are fewer.',
   })
   @ApiOkResponse({ type: PriceSuggestionResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Unknown market, or site not one of yours' })
+  @ApiErrors({ 400: 'Unknown market, or site not one of yours' })
   suggestPrice(
     @CurrentPrincipal() principal: Principal,
     @Query() query: PriceSuggestionQuery,

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
 import type { PriceOutcomeLevel } from './domain/price-suggestion';
 import type { DemandBucket, SupplyBucket, TradeBucket } from './domain/stats-formulas';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface MarketHourRecord extends DemandBucket, TradeBucket {
   staleOpenBids: number;
@@ -47,9 +45,9 @@ interface SupplyRow {
  */
 @Injectable()
 export class StatsReadsRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import { Prisma } from '../../generated/prisma/client.js';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
+import { Tx } from '../../infra/prisma/tx';
 
 /** CTE `hours(hs, he)`: the clock hours [hs, he) that start in [from, to). */
 const hoursOf = (from: Date, to: Date): Prisma.Sql => Prisma.sql`hours AS (
@@ -20,9 +18,9 @@ const hoursOf = (from: Date, to: Date): Prisma.Sql => Prisma.sql`hours AS (
  */
 @Injectable()
 export class StatsSnapshotsRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

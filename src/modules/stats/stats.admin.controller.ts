@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { AdminApi } from '../../infra/auth/auth.decorators';
 import { AdminStatsQuery, AdminStatsResponse } from './dto/stats.dto';
 import { StatsService } from './stats.service';
@@ -19,7 +19,7 @@ export class StatsAdminController {
       'hour at the window’s end, trades and hourly candles. No minimum-providers rule. A read: not audited.',
   })
   @ApiOkResponse({ type: AdminStatsResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'window not hour, day or week, or unknown market' })
+  @ApiErrors({ 400: 'window not hour, day or week, or unknown market' })
   getStats(@Query() query: AdminStatsQuery): Promise<AdminStatsResponse> {
     return this.stats.getAdminStats(query.window, query.market);
   }

@@ -1,20 +1,12 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { Public } from '../../infra/auth/auth.decorators';
 import { MarketStatsResponse, StatsWindowQuery } from './dto/stats.dto';
 import { StatsService } from './stats.service';
 
 @ApiTags('market data')
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit per IP exceeded; see Retry-After' })
+@ApiErrors({ 429: 'Rate limit per IP exceeded; see Retry-After' })
 @Public()
 @Controller('v1/markets')
 export class StatsController {
@@ -30,8 +22,7 @@ export class StatsController {
   })
   @ApiParam({ name: 'market', example: 'nvidia-h100-80gb' })
   @ApiOkResponse({ type: MarketStatsResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'window not hour, day or week' })
-  @ApiNotFoundResponse({ type: ErrorBody, description: 'No such market' })
+  @ApiErrors({ 400: 'window not hour, day or week', 404: 'No such market' })
   getMarketStats(
     @Param('market') market: string,
     @Query() query: StatsWindowQuery,

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
 import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { StatsRefreshService } from './stats-refresh.service';
@@ -12,15 +11,11 @@ export class StatsProcessor extends QueueProcessor {
     'stats.refresh': async () => void (await this.refresh.refresh()),
   };
 
-  constructor(
-    private readonly refresh: StatsRefreshService,
-    private readonly clock: Clock,
-  ) {
+  constructor(private readonly refresh: StatsRefreshService) {
     super();
   }
 
   async process(job: Job): Promise<void> {
-    await this.clock.sync();
     await dispatchJob(this.handlers, job);
   }
 }

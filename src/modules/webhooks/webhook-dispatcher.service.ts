@@ -71,7 +71,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
 
   /** Dispatches every published event after the cursor; returns the deliveries created. */
   async dispatchPending(): Promise<number> {
-    await this.clock.sync();
     let created = 0;
     for (;;) {
       const batch = await this.dispatchBatch();

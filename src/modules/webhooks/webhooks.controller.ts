@@ -1,20 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBadRequestResponse,
   ApiBearerAuth,
-  ApiConflictResponse,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ErrorBody } from '../../infra/http/error-body';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
 import { PageQuery } from '../../infra/pagination/page';
 import { CurrentPrincipal } from '../../infra/auth/auth.decorators';
@@ -34,12 +28,7 @@ import { WebhooksService } from './webhooks.service';
 @ApiTags('webhooks')
 @ApiBearerAuth('api-key')
 @ApiBearerAuth('access-token')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
-@ApiForbiddenResponse({
-  type: ErrorBody,
-  description: 'The key lacks the scope, or the organisation is suspended',
-})
-@ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+@ApiErrors(401, 429, { 403: 'The key lacks the scope, or the organisation is suspended' })
 @Controller('v1/webhooks')
 export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}
@@ -57,11 +46,10 @@ export class WebhooksController {
       'URLs that resolve to loopback, private, link-local, CGNAT, unspecified or multicast addresses are refused.',
   })
   @ApiCreatedResponse({ type: CreatedWebhookResponse })
-  @ApiBadRequestResponse({
-    type: ErrorBody,
-    description: 'Invalid URL, refused destination or unknown event type',
+  @ApiErrors({
+    400: 'Invalid URL, refused destination or unknown event type',
+    409: 'The organisation has its maximum of endpoints',
   })
-  @ApiConflictResponse({ type: ErrorBody, description: 'The organisation has its maximum of endpoints' })
   registerWebhook(
     @CurrentPrincipal() principal: Principal,
     @Body() body: CreateWebhookDto,
@@ -72,7 +60,7 @@ export class WebhooksController {
   @Get()
   @ApiOperation({ summary: 'List your webhook endpoints, newest first' })
   @ApiOkResponse({ type: WebhookPageResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad page size or cursor' })
+  @ApiErrors({ 400: 'Bad page size or cursor' })
   listWebhooks(
     @CurrentPrincipal() principal: Principal,
     @Query() query: PageQuery,
@@ -83,7 +71,7 @@ export class WebhooksController {
   @Get(':id')
   @ApiOperation({ summary: 'One of your webhook endpoints (never its secret)' })
   @ApiOkResponse({ type: WebhookResponse })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404)
   getWebhook(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<WebhookResponse> {
     return this.webhooks.getWebhook(principal, id);
   }
@@ -91,11 +79,7 @@ export class WebhooksController {
   @Patch(':id')
   @ApiOperation({ summary: 'Change a webhook endpoint’s URL, description, event types or enabled flag' })
   @ApiOkResponse({ type: WebhookResponse })
-  @ApiBadRequestResponse({
-    type: ErrorBody,
-    description: 'Invalid URL, refused destination or unknown event type',
-  })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404, { 400: 'Invalid URL, refused destination or unknown event type' })
   updateWebhook(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -108,7 +92,7 @@ export class WebhooksController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a webhook endpoint with its delivery log' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404)
   deleteWebhook(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
     return this.webhooks.deleteWebhook(principal, id);
   }
@@ -116,8 +100,7 @@ export class WebhooksController {
   @Get(':id/deliveries')
   @ApiOperation({ summary: 'Deliveries to an endpoint, newest first, each with its attempts' })
   @ApiOkResponse({ type: DeliveryPageResponse })
-  @ApiBadRequestResponse({ type: ErrorBody, description: 'Bad filter, page size or cursor' })
-  @ApiNotFoundResponse({ type: ErrorBody })
+  @ApiErrors(404, { 400: 'Bad filter, page size or cursor' })
   listDeliveries(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -134,8 +117,7 @@ export class WebhooksController {
       'Starts a new run of attempts with the same body and `webhook-id`. A delivery still being attempted is 409.',
   })
   @ApiAcceptedResponse({ type: DeliveryResponse, description: 'Queued for another run' })
-  @ApiNotFoundResponse({ type: ErrorBody })
-  @ApiConflictResponse({ type: ErrorBody, description: 'The delivery is still being attempted' })
+  @ApiErrors(404, { 409: 'The delivery is still being attempted' })
   replayDelivery(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,

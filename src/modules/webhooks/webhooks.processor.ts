@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { Clock } from '../../infra/clock/clock';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
 import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { WebhookDeliveryService } from './webhook-delivery.service';
@@ -34,13 +33,11 @@ export class WebhooksProcessor extends QueueProcessor {
     private readonly deliveries: WebhookDeliveryService,
     private readonly dispatcher: WebhookDispatcher,
     private readonly maintenance: WebhookMaintenance,
-    private readonly clock: Clock,
   ) {
     super();
   }
 
   async process(job: Job): Promise<void> {
-    await this.clock.sync();
     await dispatchJob(this.handlers, job);
   }
 }

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { WebhookDeliveryStatus } from '../../generated/prisma/enums.js';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
-import type { PrismaService } from '../../infra/prisma/prisma.service';
+import { Tx } from '../../infra/prisma/tx';
 
 export interface EndpointRecord {
   id: string;
@@ -136,9 +134,9 @@ const DELIVERY_SELECT = {
 /** Webhook endpoints and deliveries. Tenant methods take the organisation's id; workers' say `system`. */
 @Injectable()
 export class WebhooksRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
-  private get tx(): TransactionHost<TransactionalAdapterPrisma<PrismaService>>['tx'] {
+  private get tx(): Tx['tx'] {
     return this.txHost.tx;
   }
 

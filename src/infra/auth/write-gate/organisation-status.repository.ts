@@ -1,13 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterPrisma } from '@nestjs-cls/transactional-adapter-prisma';
 import type { OrganisationStatus } from '../../../generated/prisma/enums.js';
-import type { PrismaService } from '../../prisma/prisma.service';
+import { Tx } from '../../prisma/tx';
 
 /** The one read of an organisation's status that writes make inside their own transaction. */
 @Injectable()
 export class OrganisationStatusRepository {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterPrisma<PrismaService>>) {}
+  constructor(private readonly txHost: Tx) {}
 
   /**
    * The status under a key-share lock until commit: a suspension locks the row for update, so

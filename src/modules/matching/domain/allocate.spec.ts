@@ -1,6 +1,6 @@
 import type { BookOffer } from './book';
 import { allocate } from './allocate';
-import { BEIJING, bid, GUANGDONG, GUIZHOU, HOUR, NOW, offer } from './book.fixtures';
+import { BEIJING, bid, GUANGDONG, GUIZHOU, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
 
 function taken(offers: readonly BookOffer[], terms: Parameters<typeof allocate>[0]) {
   return allocate(terms, offers, NOW).allocations.map(({ offerId, gpus }) => [offerId, gpus]);

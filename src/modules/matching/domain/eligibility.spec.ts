@@ -1,4 +1,4 @@
-import { bid, BEIJING, GUIZHOU, HOUR, NOW, offer } from './book.fixtures';
+import { bid, BEIJING, GUIZHOU, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
 import {
   bidCanTrade,
   compareBids,
@@ -10,7 +10,7 @@ import {
   termsCompatible,
   tradePrice,
 } from './eligibility';
-import { prng } from '../../../shared/prng';
+import { prng } from '../../../../test/support/prng';
 
 const O = offer({ id: 'O', siteId: 'S1', price: 1800n, free: 8, seq: 1n, province: GUIZHOU });
 const B = bid({ id: 'B', price: 2000n, remaining: 4, seq: 2n });

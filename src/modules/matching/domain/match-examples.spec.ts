@@ -1,5 +1,5 @@
 import type { BookBid, BookOffer, Fill } from './book';
-import { afterRun, BEIJING, bid, GUIZHOU, HOUR, NOW, offer } from './book.fixtures';
+import { afterRun, BEIJING, bid, GUIZHOU, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
 import { matchMarket } from './match-market';
 import { quoteBid } from './quote';
 

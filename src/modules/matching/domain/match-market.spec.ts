@@ -1,8 +1,17 @@
 import type { BookBid, BookOffer, Fill } from './book';
-import { afterRun, bid, DAY, GUANGDONG, GUIZHOU, HOUR, NOW, offer } from './book.fixtures';
+import {
+  afterRun,
+  bid,
+  DAY,
+  GUANGDONG,
+  GUIZHOU,
+  HOUR,
+  NOW,
+  offer,
+} from '../../../../test/matching/book-fixtures';
 import { compareBids, compareOffers, pairIneligibility, tradePrice } from './eligibility';
 import { matchMarket } from './match-market';
-import { prng } from '../../../shared/prng';
+import { prng } from '../../../../test/support/prng';
 
 function fill(bidId: string, offerId: string, siteId: string, gpus: number, price: bigint): Fill {
   return { bidId, offerId, siteId, gpus, price };

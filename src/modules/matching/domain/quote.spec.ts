@@ -1,5 +1,5 @@
 import type { BookOffer } from './book';
-import { BEIJING, bid, GUANGDONG, GUIZHOU, HOUR, NOW, offer } from './book.fixtures';
+import { BEIJING, bid, GUANGDONG, GUIZHOU, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
 import { matchMarket } from './match-market';
 import { quoteBid } from './quote';
 

@@ -1,4 +1,4 @@
-import { bid, HOUR, NOW, offer } from './book.fixtures';
+import { bid, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
 import { matchMarket } from './match-market';
 import { leasesOf, type RunBid, type RunBook, type RunOffer } from './run-book';
 

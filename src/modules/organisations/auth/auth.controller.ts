@@ -1,20 +1,12 @@
 import { Body, Controller, HttpCode, Ip, Post } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../../infra/http/error-body';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../../infra/http/api-errors';
 import { LoginDto, RefreshDto, SessionResponse } from '../dto/auth.dto';
 import { Public } from '../../../infra/auth/auth.decorators';
 import { AuthService } from './auth.service';
 
 @ApiTags('auth')
-@ApiBadRequestResponse({ type: ErrorBody })
+@ApiErrors(400)
 @Controller('v1/auth')
 @Public()
 export class AuthController {
@@ -29,8 +21,7 @@ export class AuthController {
       '(429 with Retry-After); the account is never locked for other sources. See docs/API.md.',
   })
   @ApiOkResponse({ type: SessionResponse })
-  @ApiUnauthorizedResponse({ type: ErrorBody })
-  @ApiTooManyRequestsResponse({ type: ErrorBody })
+  @ApiErrors(401, 429)
   login(@Body() body: LoginDto, @Ip() ip: string): Promise<SessionResponse> {
     return this.auth.login(body.email, body.password, ip);
   }
@@ -43,7 +34,7 @@ export class AuthController {
       'Refresh tokens are single use. Presenting one twice revokes the whole session, its access tokens included.',
   })
   @ApiOkResponse({ type: SessionResponse })
-  @ApiUnauthorizedResponse({ type: ErrorBody })
+  @ApiErrors(401)
   refresh(@Body() body: RefreshDto): Promise<SessionResponse> {
     return this.auth.refresh(body.refreshToken);
   }

@@ -1,14 +1,6 @@
 import { Controller, Post } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorBody } from '../../../infra/http/error-body';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../../infra/http/api-errors';
 import { StreamTicketResponse } from '../dto/stream-ticket.dto';
 import { AllowedWhileSuspended, CurrentPrincipal, RequireScope } from '../../../infra/auth/auth.decorators';
 import type { Principal } from '../../../infra/auth/principal';
@@ -35,9 +27,7 @@ export class StreamTicketsController {
       'For every reconnect ask for a new one, and pass the last event id as `lastEventId` (docs/BROWSER.md).',
   })
   @ApiCreatedResponse({ type: StreamTicketResponse })
-  @ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing, invalid or revoked credentials' })
-  @ApiForbiddenResponse({ type: ErrorBody, description: 'The key lacks the `read` scope' })
-  @ApiTooManyRequestsResponse({ type: ErrorBody, description: 'Rate limit exceeded; see Retry-After' })
+  @ApiErrors(401, 429, { 403: 'The key lacks the `read` scope' })
   async issue(@CurrentPrincipal() principal: Principal): Promise<StreamTicketResponse> {
     return { ticket: await this.tickets.issue(principal), expiresIn: STREAM_TICKET_TTL_SECONDS };
   }

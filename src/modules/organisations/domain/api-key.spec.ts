@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { API_KEY_LENGTH, apiKeyMatches, generateApiKey, hashApiKey, parseApiKey } from './api-key';
-import { prng } from '../../../shared/prng';
+import { prng } from '../../../../test/support/prng';
 
 const pepper = 'p'.repeat(32);
 const KEY_PATTERN = /^cx_(live|test)_[a-z2-7]{12}_[A-Za-z0-9_-]{43}[A-Za-z0-9_-]{6}$/;

@@ -1,4 +1,4 @@
-import { prng } from '../../../shared/prng';
+import { prng } from '../../../../test/support/prng';
 import { DEFAULT_SUGGESTION_RULE, suggestAsk, type PriceOutcomeLevel } from './price-suggestion';
 
 interface SimulatedOffer {

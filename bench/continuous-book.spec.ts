@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import type { BookBid, BookOffer, Fill } from './book';
-import { bid, GUIZHOU, HOUR, NOW, offer } from './book.fixtures';
+import type { BookBid, BookOffer, Fill } from '../src/modules/matching/domain/book';
+import { bid, GUIZHOU, HOUR, NOW, offer } from '../test/matching/book-fixtures';
 import { ContinuousBook } from './continuous-book';
-import { matchMarket } from './match-market';
+import { matchMarket } from '../src/modules/matching/domain/match-market';
 
 function fill(bidId: string, offerId: string, siteId: string, gpus: number, price: bigint): Fill {
   return { bidId, offerId, siteId, gpus, price };
@@ -149,8 +149,8 @@ describe('ContinuousBook (docs/MATCHING.md, one order at a time)', () => {
 // ---------------------------------------------------------------------------------------------
 // Equivalence with matchMarket run after every event. A failure prints fast-check's seed and
 // path; replay it, or run longer, with
-//   CONTINUOUS_BOOK_SEED=<seed> CONTINUOUS_BOOK_PATH=<path> npx jest src/modules/matching/domain/continuous-book.spec.ts
-//   CONTINUOUS_BOOK_RUNS=20000 npx jest src/modules/matching/domain/continuous-book.spec.ts
+//   CONTINUOUS_BOOK_SEED=<seed> CONTINUOUS_BOOK_PATH=<path> npx jest bench/continuous-book.spec.ts
+//   CONTINUOUS_BOOK_RUNS=20000 npx jest bench/continuous-book.spec.ts
 // ---------------------------------------------------------------------------------------------
 
 const NUM_RUNS = Number(process.env.CONTINUOUS_BOOK_RUNS ?? 400);
