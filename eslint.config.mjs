@@ -13,6 +13,9 @@ const ELEMENTS = [
   { type: 'shared', pattern: 'src/shared' },
   { type: 'infra', pattern: 'src/infra' },
   { type: 'config', pattern: 'src/config' },
+  // billing/ is a group of modules (ledger, payments, settlement, statements, currencies), each
+  // its own element: one reaches another only through its public surface, as top-level modules do.
+  { type: 'module', pattern: 'src/modules/billing/*', capture: ['name'] },
   { type: 'module', pattern: 'src/modules/*', capture: ['name'] },
   { type: 'app', pattern: 'src/(app|bootstrap|cli)' },
 ];

@@ -20,9 +20,12 @@ import { OrganisationsModule } from '../modules/organisations/organisations.modu
 import { MarketsModule } from '../modules/markets/markets.module';
 import { ProvidersModule } from '../modules/providers/providers.module';
 import { BuyersModule } from '../modules/buyers/buyers.module';
-import { BillingModule } from '../modules/billing/billing.module';
+import { LedgerModule } from '../modules/billing/ledger/ledger.module';
+import { PaymentsModule } from '../modules/billing/payments/payments.module';
+import { SettlementModule } from '../modules/billing/settlement/settlement.module';
+import { StatementsModule } from '../modules/billing/statements/statements.module';
 import { LeasesModule } from '../modules/leases/leases.module';
-import { SettlementWorkerModule } from '../modules/billing/settlement-worker.module';
+import { SettlementWorkerModule } from '../modules/billing/settlement/settlement-worker.module';
 import { LeasesWorkerModule } from '../modules/leases/leases-worker.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
 import { MatchingWorkerModule } from '../modules/matching/matching-worker.module';
@@ -32,7 +35,7 @@ import { WebhooksWorkerModule } from '../modules/webhooks/webhooks-worker.module
 import { StatsModule } from '../modules/stats/stats.module';
 import { StatsWorkerModule } from '../modules/stats/stats-worker.module';
 import { AdminModule } from '../modules/admin/admin.module';
-import { LedgerFundsAdapter } from '../modules/billing/ledger-funds.adapter';
+import { LedgerFundsAdapter } from '../modules/billing/ledger/ledger-funds.adapter';
 import { QueueDashboardModule } from '../modules/admin/queue-dashboard/queue-dashboard.module';
 
 export interface ProcessRoles {
@@ -75,7 +78,10 @@ export class AppModule {
               MarketsModule,
               ProvidersModule,
               BuyersModule,
-              BillingModule,
+              LedgerModule,
+              PaymentsModule,
+              SettlementModule,
+              StatementsModule,
               LeasesModule,
               LiveEventsModule,
               WebhooksModule,
@@ -89,7 +95,7 @@ export class AppModule {
               DiscoveryModule,
               EventsWorkerModule.register(config),
               // The one binding of matching's funds port: the ledger.
-              MatchingWorkerModule.register(config, { imports: [BillingModule], funds: LedgerFundsAdapter }),
+              MatchingWorkerModule.register(config, { imports: [LedgerModule], funds: LedgerFundsAdapter }),
               LeasesWorkerModule.register(config),
               SettlementWorkerModule.register(config),
               WebhooksWorkerModule.register(config),

@@ -26,14 +26,14 @@ import {
   topUpTransfer,
   type PayoutMoney,
   type TransferDraft,
-} from '../../src/modules/billing/domain/ledger-rules';
+} from '../../src/modules/billing/ledger/domain/ledger-rules';
 import {
   chargePeriod,
   finalReleaseTransfer,
   periodsOf,
   periodTransfer,
   type SettlingLease,
-} from '../../src/modules/billing/domain/settlement-rules';
+} from '../../src/modules/billing/settlement/domain/settlement-rules';
 import { terminationOutcome } from '../../src/modules/leases/domain/lease-rules';
 import { periodForReport } from '../../src/modules/leases/domain/usage-rules';
 import { COMMAND_KINDS, GRACE_MS, MINUTE_MS, MoneyModel, type ModelLease } from './money-model';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { Clock } from '../../src/infra/clock/clock';
 import type { ControllableClock } from '../../src/infra/clock/controllable-clock';
-import { SettlementService } from '../../src/modules/billing/settlement.service';
+import { SettlementService } from '../../src/modules/billing/settlement/settlement.service';
 import { startHttpApp } from '../support/http-app';
 import { connectSse, type SseConnection } from '../support/sse-client';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';

@@ -27,7 +27,7 @@ import request from 'supertest';
 import { Clock } from '../../src/infra/clock/clock';
 import type { ControllableClock } from '../../src/infra/clock/controllable-clock';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { SettlementService } from '../../src/modules/billing/settlement.service';
+import { SettlementService } from '../../src/modules/billing/settlement/settlement.service';
 import { LeaseLifecycleService } from '../../src/modules/leases/lease-lifecycle.service';
 import { MatchingService } from '../../src/modules/matching/matching.service';
 import { formatMoney } from '../../src/shared/money';

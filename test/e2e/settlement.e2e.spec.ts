@@ -6,8 +6,8 @@ import type { ControllableClock } from '../../src/infra/clock/controllable-clock
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
 import { JobProducer } from '../../src/infra/queues/job-producer.service';
 import { RedisService } from '../../src/infra/redis/redis.service';
-import { SettlementProcessor } from '../../src/modules/billing/settlement.processor';
-import { SettlementService } from '../../src/modules/billing/settlement.service';
+import { SettlementProcessor } from '../../src/modules/billing/settlement/settlement.processor';
+import { SettlementService } from '../../src/modules/billing/settlement/settlement.service';
 import { LeaseLifecycleService } from '../../src/modules/leases/lease-lifecycle.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';

@@ -3,7 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { InvoicesService } from '../../src/modules/billing/invoices.service';
+import { InvoicesService } from '../../src/modules/billing/statements/invoices.service';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
 import {

@@ -8,9 +8,9 @@ import { PrismaService } from '../../src/infra/prisma/prisma.service';
 import { QueuesModule } from '../../src/infra/queues/queues.module';
 import { RedisModule } from '../../src/infra/redis/redis.module';
 import { RedisService } from '../../src/infra/redis/redis.service';
-import { BillingModule } from '../../src/modules/billing/billing.module';
-import { LedgerFundsAdapter } from '../../src/modules/billing/ledger-funds.adapter';
-import { LedgerService } from '../../src/modules/billing/ledger.service';
+import { LedgerModule } from '../../src/modules/billing/ledger/ledger.module';
+import { LedgerFundsAdapter } from '../../src/modules/billing/ledger/ledger-funds.adapter';
+import { LedgerService } from '../../src/modules/billing/ledger/ledger.service';
 import { EventsModule } from '../../src/modules/events/events.module';
 import { fundBuyer } from '../support/funding';
 import { holdKeys, MatchingHold } from '../support/matching-hold.cjs';
@@ -141,7 +141,7 @@ describe('matching runs (real PostgreSQL and Redis)', () => {
         ClockModule,
         QueuesModule,
         EventsModule,
-        BillingModule,
+        LedgerModule,
       ],
       providers: [
         MatchingRepository,

@@ -23,7 +23,7 @@ import type { PlaceBidDto } from './dto/place-bid.dto';
 import type { QuoteBidDto, QuoteResponse } from './dto/quote-bid.dto';
 import { summariseQuote } from './domain/quote-summary';
 import { OrderBookService } from '../matching/order-book.service';
-import { LedgerService, type BidToRelease } from '../billing/ledger.service';
+import { LedgerService, type BidToRelease } from '../billing/ledger/ledger.service';
 import type { NewEvent } from '../../infra/events/event-catalogue';
 import { ORGANISATION_SUSPENDED } from '../../infra/auth/suspension';
 

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import { BillingModule } from '../billing/billing.module';
+import { LedgerModule } from '../billing/ledger/ledger.module';
 import { EventsModule } from '../events/events.module';
 import { MatchingModule } from '../matching/matching.module';
 import { MarketsModule } from '../markets/markets.module';
@@ -10,7 +10,7 @@ import { BidsService } from './bids.service';
 
 /** Buyers: bids for inference capacity under a price cap. */
 @Module({
-  imports: [MarketsModule, EventsModule, MatchingModule, BillingModule],
+  imports: [MarketsModule, EventsModule, MatchingModule, LedgerModule],
   controllers: [BidsController],
   providers: [BidsRepository, BidsService, CursorCodec],
   exports: [BidsService],

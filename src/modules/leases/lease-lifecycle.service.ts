@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { Clock } from '../../infra/clock/clock';
-import { LedgerService } from '../billing/ledger.service';
+import { LedgerService } from '../billing/ledger/ledger.service';
 import { OutboxService } from '../events/outbox.service';
 import { leaseClosed } from './domain/lease-events';
 import { LeasesRepository } from './leases.repository';

@@ -3,7 +3,7 @@ import type { AppConfig } from '../../infra/config/app-config';
 import { QUEUE } from '../../infra/queues/job-catalogue';
 import { registerProcessor } from '../../infra/queues/register-processor';
 import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
-import { BillingModule } from '../billing/billing.module';
+import { LedgerModule } from '../billing/ledger/ledger.module';
 import { EventsModule } from '../events/events.module';
 import { LeaseLifecycleService } from './lease-lifecycle.service';
 import { LeaseTimersConsumer } from './lease-timers.consumer';
@@ -16,7 +16,7 @@ export class LeasesWorkerModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: LeasesWorkerModule,
-      imports: [EventsModule, BillingModule],
+      imports: [EventsModule, LedgerModule],
       providers: [
         LeasesRepository,
         LeaseLifecycleService,

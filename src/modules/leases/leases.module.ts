@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { DataCipher } from '../../infra/crypto/data-cipher';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import { AuditModule } from '../../infra/audit/audit.module';
-import { BillingModule } from '../billing/billing.module';
+import { LedgerModule } from '../billing/ledger/ledger.module';
 import { EventsModule } from '../events/events.module';
 import { MarketsModule } from '../markets/markets.module';
 import { LeasesAdminController } from './leases.admin.controller';
@@ -13,7 +13,7 @@ import { OrganisationWriteGateModule } from '../../infra/auth/write-gate/organis
 
 /** Leases as their buyer and provider use them over HTTP (access, reading, ending early); admins end them. */
 @Module({
-  imports: [OrganisationWriteGateModule, AuditModule, BillingModule, EventsModule, MarketsModule],
+  imports: [OrganisationWriteGateModule, AuditModule, LedgerModule, EventsModule, MarketsModule],
   controllers: [LeasesController, LeasesAdminController],
   providers: [LeasesRepository, LeasesService, DataCipher, CursorCodec],
 })

@@ -8,7 +8,7 @@ import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import type { Page } from '../../infra/pagination/page';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import { DomainError } from '../../shared/domain-error';
-import { LedgerService } from '../billing/ledger.service';
+import { LedgerService } from '../billing/ledger/ledger.service';
 import { OutboxService } from '../events/outbox.service';
 import { AuditService } from '../../infra/audit/audit.service';
 import { MarketsService } from '../markets/markets.service';

@@ -1,5 +1,5 @@
 import { DomainError } from '../../../shared/domain-error';
-import { periodsOf, reservedGpuSeconds, type Period } from '../../billing/domain/settlement-rules';
+import { periodsOf, reservedGpuSeconds, type Period } from '../../billing/settlement/domain/settlement-rules';
 
 export interface LeaseForUsage {
   status: 'SCHEDULED' | 'ACTIVE' | 'ENDED' | 'TERMINATED';

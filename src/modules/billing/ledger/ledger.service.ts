@@ -1,0 +1,331 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../../../infra/clock/clock';
+import { DomainError } from '../../../shared/domain-error';
+import { formatMoney } from '../../../shared/money';
+import type { NewEvent } from '../../../infra/events/event-catalogue';
+import { OutboxService } from '../../events/outbox.service';
+import { BillingLimitsRepository } from './billing-limits.repository';
+import { Currencies } from '../currencies/currencies.service';
+import {
+  committedSpend,
+  crossedBelow,
+  fitsSpendCap,
+  spendPeriodOf,
+  SPEND_PERIOD_TIME_ZONE,
+} from './domain/billing-limits';
+import {
+  bidHoldAmount,
+  bidHoldTransfer,
+  bidReleaseTransfer,
+  leaseHoldTransfer,
+  leaseRefundTransfer,
+  payoutPaidTransfer,
+  payoutRequestTransfer,
+  payoutReturnTransfer,
+  topUpTransfer,
+  type PayoutMoney,
+  type LeaseConversion,
+  type TransferDraft,
+} from './domain/ledger-rules';
+import { LedgerOverdrawnError, LedgerRepository, type LockedBalances } from './ledger.repository';
+
+export interface BidToHold {
+  bidId: string;
+  organisationId: string;
+  currency: string;
+  currencyScale: number;
+  maxPricePerGpuHour: bigint;
+  gpus: number;
+  durationHours: number;
+}
+
+export interface BidToRelease {
+  bidId: string;
+  organisationId: string;
+  currency: string;
+  maxPricePerGpuHour: bigint;
+  durationHours: number;
+  unfilledGpus: number;
+  reason: 'cancelled' | 'expired';
+}
+
+/** An available balance read under its row lock before a posting, with its threshold. */
+interface KnownAvailable {
+  organisationId: string;
+  currency: string;
+  before: bigint;
+  threshold: bigint | null;
+}
+
+/**
+ * Moves money by the ledger rules, always inside the caller's transaction so the movement
+ * commits with the business change that causes it (a bid placed, a fill, a confirmed top-up).
+ * Every movement has a business key, so a repeated call posts nothing twice. Every posting that
+ * lowers an available balance is checked here, once, for a crossing of the organisation's
+ * low-balance threshold (`balance.low`, written in the same transaction).
+ */
+@Injectable()
+export class LedgerService {
+  constructor(
+    private readonly ledger: LedgerRepository,
+    private readonly limits: BillingLimitsRepository,
+    private readonly outbox: OutboxService,
+    private readonly currencies: Currencies,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Placement: max price x GPUs x hours moves to held; 402 when available does not cover it, or
+   * when it would take the month's committed spend past the organisation's cap. Both are read
+   * under the account rows' lock, so concurrent bids of one organisation are checked in turn.
+   */
+  async holdBidFunds(bid: BidToHold): Promise<void> {
+    const amount = bidHoldAmount(bid.maxPricePerGpuHour, bid.gpus, bid.durationHours);
+    const locked = await this.ledger.lockBalances(bid.organisationId, bid.currency);
+    const available = balanceOf(locked, 'BUYER_AVAILABLE');
+    if (available < amount) throw insufficientFunds(amount, available, bid.currency, bid.currencyScale);
+    if (locked.spendCap !== null) {
+      const period = spendPeriodOf(this.clock.now());
+      const settled = await this.limits.settledChargesSince(
+        bid.organisationId,
+        bid.currency,
+        period.startsAt,
+      );
+      const committed = committedSpend(settled, balanceOf(locked, 'BUYER_HELD'));
+      if (!fitsSpendCap(locked.spendCap, committed, amount)) {
+        throw spendCapExceeded(locked.spendCap, committed, amount, bid.currency, bid.currencyScale);
+      }
+    }
+    await this.post(
+      [bidHoldTransfer({ ...bid, amount })],
+      () => insufficientFunds(amount, null, bid.currency, bid.currencyScale),
+      knownAvailable(bid.organisationId, bid.currency, locked),
+    );
+  }
+
+  /** Cancel or expiry: the unfilled part's hold goes back to available (once per bid). */
+  async releaseBidFunds(bids: readonly BidToRelease[]): Promise<void> {
+    const transfers = bids.map((bid) => bidReleaseTransfer(bid)).filter(isTransfer);
+    await this.post(transfers);
+  }
+
+  /** Match: the leased GPUs' hold is re-priced at the trade price, the difference released. */
+  async convertToLeaseHolds(conversions: readonly LeaseConversion[]): Promise<void> {
+    const transfers = conversions.map((conversion) => leaseHoldTransfer(conversion)).filter(isTransfer);
+    await this.post(transfers);
+  }
+
+  /** Leases that never ran hand their whole hold back to their buyers (once per lease). */
+  async refundLeases(
+    leases: ReadonlyArray<{
+      leaseId: string;
+      buyerOrganisationId: string;
+      currency: string;
+      pricePerGpuHour: bigint;
+      gpus: number;
+      durationHours: number;
+      reason: string;
+    }>,
+  ): Promise<void> {
+    await this.post(
+      leases.map((lease) => leaseRefundTransfer({ ...lease, organisationId: lease.buyerOrganisationId })),
+    );
+  }
+
+  /** A payout asked for moves its amount to clearing, or 402 when the account does not hold it. */
+  async reservePayout(payout: PayoutMoney, currencyScale: number): Promise<void> {
+    const locked = await this.ledger.lockBalances(payout.organisationId, payout.currency);
+    const balance = balanceOf(locked, payout.source);
+    const needed = `${formatMoney(payout.amount, currencyScale)} ${payout.currency}`;
+    const overdrawn = (): DomainError =>
+      new DomainError(
+        'INSUFFICIENT_FUNDS',
+        `The ${payout.source === 'PROVIDER_EARNINGS' ? 'earnings' : 'available credit'} of ${formatMoney(balance, currencyScale)} ${payout.currency} do not cover a payout of ${needed}.`,
+        {
+          required: formatMoney(payout.amount, currencyScale),
+          available: formatMoney(balance, currencyScale),
+          currency: payout.currency,
+        },
+      );
+    if (balance < payout.amount) throw overdrawn();
+    await this.post(
+      [payoutRequestTransfer(payout)],
+      overdrawn,
+      knownAvailable(payout.organisationId, payout.currency, locked),
+    );
+  }
+
+  /** The admin confirmed the transfer was sent (once per payout). */
+  async completePayout(payout: PayoutMoney): Promise<void> {
+    await this.post([payoutPaidTransfer(payout)]);
+  }
+
+  /** The admin refused the payout: its amount goes back (once per payout). */
+  async returnPayout(payout: PayoutMoney): Promise<void> {
+    await this.post([payoutReturnTransfer(payout)]);
+  }
+
+  /** Settlement's transfers (periods, the final release), built by settlement-rules; once per key. */
+  async postSettlement(transfers: readonly TransferDraft[]): Promise<void> {
+    await this.post(transfers);
+  }
+
+  /** A confirmed top-up becomes available credit (once per top-up). */
+  async creditTopUp(topUp: {
+    topUpId: string;
+    organisationId: string;
+    amount: bigint;
+    currency: string;
+  }): Promise<void> {
+    await this.post([topUpTransfer(topUp)]);
+  }
+
+  private async post(
+    transfers: readonly TransferDraft[],
+    overdrawn?: () => DomainError,
+    known?: KnownAvailable,
+  ): Promise<void> {
+    let posted: string[];
+    try {
+      posted = await this.ledger.postTransfers(transfers, this.clock.now());
+    } catch (error) {
+      // A release or conversion can only overdraw if holds were lost: a bug, never the payer's.
+      if (error instanceof LedgerOverdrawnError && overdrawn) throw overdrawn();
+      throw error;
+    }
+    const keys = new Set(posted);
+    await this.noticeLowBalances(
+      transfers.filter((t) => keys.has(t.key)),
+      known,
+    );
+  }
+
+  /**
+   * One `balance.low` per available balance that this posting took from at or above its
+   * threshold to below it. Balances only go down by postings that lock them first (holds,
+   * payouts), so before = after - change is exact; a caller that read the balance under that
+   * lock passes it in and spares the query.
+   */
+  private async noticeLowBalances(posted: readonly TransferDraft[], known?: KnownAvailable): Promise<void> {
+    const lowered = availableChanges(posted).filter((change) => change.delta < 0n);
+    if (lowered.length === 0) return;
+    const startOf = new Map<string, { before: bigint; threshold: bigint | null }>();
+    if (known !== undefined) startOf.set(accountKey(known), known);
+    const unread = lowered.filter((change) => !startOf.has(accountKey(change)));
+    for (const row of await this.ledger.availableWithThresholds(unread)) {
+      const change = lowered.find((c) => accountKey(c) === accountKey(row));
+      if (change)
+        startOf.set(accountKey(row), { before: row.balance - change.delta, threshold: row.threshold });
+    }
+    const events: NewEvent[] = [];
+    for (const change of lowered) {
+      const start = startOf.get(accountKey(change));
+      if (start === undefined || start.threshold === null) continue;
+      const after = start.before + change.delta;
+      if (!crossedBelow(start.threshold, start.before, after)) continue;
+      const scale = await this.currencies.scaleOf(change.currency);
+      events.push({
+        type: 'balance.low',
+        aggregateType: 'organisation',
+        aggregateId: change.organisationId,
+        payload: {
+          organisationId: change.organisationId,
+          currency: change.currency,
+          available: formatMoney(after, scale),
+          threshold: formatMoney(start.threshold, scale),
+          cause: change.cause,
+        },
+      });
+    }
+    if (events.length > 0) await this.outbox.recordMany(events);
+  }
+}
+
+const accountKey = (account: { organisationId: string; currency: string }): string =>
+  `${account.organisationId}|${account.currency}`;
+
+/** Net change per organisation available account across posted transfers, with the first lowering kind. */
+function availableChanges(
+  transfers: readonly TransferDraft[],
+): Array<{ organisationId: string; currency: string; delta: bigint; cause: string }> {
+  const changes = new Map<
+    string,
+    { organisationId: string; currency: string; delta: bigint; cause: string }
+  >();
+  for (const transfer of transfers) {
+    for (const entry of transfer.entries) {
+      const { organisationId, kind } = entry.account;
+      if (organisationId === null || kind !== 'BUYER_AVAILABLE') continue;
+      const key = accountKey({ organisationId, currency: transfer.currency });
+      const change = changes.get(key) ?? {
+        organisationId,
+        currency: transfer.currency,
+        delta: 0n,
+        cause: '',
+      };
+      change.delta += entry.amount;
+      if (entry.amount < 0n && change.cause === '') change.cause = transfer.kind;
+      changes.set(key, change);
+    }
+  }
+  return [...changes.values()];
+}
+
+const balanceOf = (locked: LockedBalances, kind: string): bigint =>
+  locked.balances.find((b) => b.kind === kind)?.balance ?? 0n;
+
+const knownAvailable = (
+  organisationId: string,
+  currency: string,
+  locked: LockedBalances,
+): KnownAvailable => ({
+  organisationId,
+  currency,
+  before: balanceOf(locked, 'BUYER_AVAILABLE'),
+  threshold: locked.lowBalanceThreshold,
+});
+
+const isTransfer = (transfer: TransferDraft | null): transfer is TransferDraft => transfer !== null;
+
+function insufficientFunds(
+  required: bigint,
+  available: bigint | null,
+  currency: string,
+  scale: number,
+): DomainError {
+  const needed = `${formatMoney(required, scale)} ${currency}`;
+  return new DomainError(
+    'INSUFFICIENT_FUNDS',
+    available === null
+      ? `Available credit does not cover this bid's hold of ${needed}.`
+      : `Available credit ${formatMoney(available, scale)} ${currency} does not cover this bid's hold of ${needed} (max price x GPUs x hours); top up or lower the bid.`,
+    {
+      required: formatMoney(required, scale),
+      ...(available === null ? {} : { available: formatMoney(available, scale) }),
+      currency,
+    },
+  );
+}
+
+function spendCapExceeded(
+  cap: bigint,
+  committed: bigint,
+  required: bigint,
+  currency: string,
+  scale: number,
+): DomainError {
+  const money = (minor: bigint): string => formatMoney(minor, scale);
+  return new DomainError(
+    'SPEND_CAP_EXCEEDED',
+    `This bid's hold of ${money(required)} ${currency} would take this month's committed spend of ${money(committed)} ${currency} past your spend cap of ${money(cap)} ${currency}; raise the cap (PUT /v1/billing/spend-cap) or lower the bid.`,
+    {
+      cap: money(cap),
+      committed: money(committed),
+      required: money(required),
+      remaining: money(cap > committed ? cap - committed : 0n),
+      currency,
+      period: 'CALENDAR_MONTH',
+      timeZone: SPEND_PERIOD_TIME_ZONE,
+    },
+  );
+}

@@ -1,0 +1,28 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from '../../../infra/config/app-config';
+import { QUEUE } from '../../../infra/queues/job-catalogue';
+import { registerProcessor } from '../../../infra/queues/register-processor';
+import { WORKER_CONCURRENCY } from '../../../infra/queues/worker-concurrency';
+import { EventsModule } from '../../events/events.module';
+import { LedgerModule } from '../ledger/ledger.module';
+import { StatementsModule } from '../statements/statements.module';
+import { SettlementProcessor } from './settlement.processor';
+import { SettlementRepository } from './settlement.repository';
+import { SettlementService } from './settlement.service';
+
+/** The worker side of billing: periods settled into earnings and fees. */
+@Module({})
+export class SettlementWorkerModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: SettlementWorkerModule,
+      imports: [EventsModule, LedgerModule, StatementsModule],
+      providers: [
+        SettlementRepository,
+        SettlementService,
+        registerProcessor(SettlementProcessor, QUEUE.settlement, config, WORKER_CONCURRENCY.settlement),
+      ],
+      exports: [SettlementService],
+    };
+  }
+}

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../../../infra/audit/audit.module';
+import { CursorCodec } from '../../../infra/pagination/cursor-codec';
+import { EventsModule } from '../../events/events.module';
+import { LedgerModule } from '../ledger/ledger.module';
+import { StatementsModule } from '../statements/statements.module';
+import { SettlementAdminController } from './settlement.admin.controller';
+import { SettlementAdminService } from './settlement.admin.service';
+import { SettlementRepository } from './settlement.repository';
+
+/**
+ * Settlement's HTTP side: operators list leases and settle or correct periods by hand. The sweep
+ * and the period jobs run in the worker (SettlementWorkerModule).
+ */
+@Module({
+  imports: [AuditModule, EventsModule, LedgerModule, StatementsModule],
+  controllers: [SettlementAdminController],
+  providers: [SettlementRepository, SettlementAdminService, CursorCodec],
+})
+export class SettlementModule {}

@@ -1,0 +1,108 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Transactional } from '@nestjs-cls/transactional';
+import { AppConfig } from '../../../infra/config/app-config';
+import { Clock } from '../../../infra/clock/clock';
+import { JobProducer } from '../../../infra/queues/job-producer.service';
+import { OutboxService } from '../../events/outbox.service';
+import {
+  chargePeriod,
+  finalReleaseTransfer,
+  periodsOf,
+  periodTransfer,
+  settlesAt,
+} from './domain/settlement-rules';
+import { InvoicesService } from '../statements/invoices.service';
+import { periodSettled } from './settlement-events';
+import { LedgerService } from '../ledger/ledger.service';
+import { SettlementRepository } from './settlement.repository';
+
+const SWEEP_BATCH = 500;
+
+/**
+ * Settles leases' billing periods exactly once (DESIGN, Settlement). The sweep finds leases with
+ * a period due and enqueues one job per lease and period index (a twin is the same job); the job
+ * locks the lease, settles every due period in order in one transaction with its ledger
+ * transfers and `period.settled` events, and after a closed lease's last period releases what
+ * its hold has left and issues the buyer's invoice. Unique keys (lease + index, ledger key) make a repeat a no-op; a job that
+ * exhausts its retries marks the lease NEEDS_ATTENTION for an admin.
+ */
+@Injectable()
+export class SettlementService {
+  private readonly logger = new Logger(SettlementService.name);
+
+  constructor(
+    private readonly settlement: SettlementRepository,
+    private readonly ledger: LedgerService,
+    private readonly invoices: InvoicesService,
+    private readonly outbox: OutboxService,
+    private readonly producer: JobProducer,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  private get graceMs(): number {
+    return this.config.env.SETTLEMENT_GRACE_MINUTES * 60_000;
+  }
+
+  /** Enqueues a settle job for every lease with a period due now; returns how many. */
+  async sweep(): Promise<number> {
+    const now = this.clock.now();
+    let queued = 0;
+    for (const lease of await this.settlement.systemLeasesWithPeriodsDue(now, SWEEP_BATCH)) {
+      const next = periodsOf(lease)[lease.settledPeriods];
+      const due = next !== undefined && settlesAt(next, lease.billingMode, this.graceMs) <= now;
+      if (!due && !(next === undefined && lease.status !== 'ACTIVE')) continue;
+      await this.producer.enqueue(
+        'settlement.settle-lease',
+        { leaseId: lease.id },
+        { jobId: `settle-${lease.id}-${lease.settledPeriods}` },
+      );
+      queued += 1;
+    }
+    return queued;
+  }
+
+  /** Settles the lease's due periods in one transaction; returns how many it settled. */
+  @Transactional()
+  async settleLease(leaseId: string): Promise<number> {
+    const lease = await this.settlement.systemLockLease(leaseId);
+    if (lease === null || lease.settlementState !== 'OPEN') return 0;
+    const now = this.clock.now();
+    const periods = periodsOf(lease);
+    const due = periods
+      .slice(lease.settledPeriods)
+      .filter((period) => settlesAt(period, lease.billingMode, this.graceMs) <= now);
+    // Periods settle in order: stop at the first that is not due yet.
+    const contiguous = due.filter((period, i) => period.index === lease.settledPeriods + i);
+    const usage = await this.settlement.systemUsage(
+      leaseId,
+      contiguous.map((period) => period.startsAt),
+    );
+    const charges = contiguous.map((period) =>
+      chargePeriod(lease, period, usage.get(period.startsAt.getTime()) ?? null),
+    );
+    const settled = lease.settledPeriods + charges.length;
+    const complete = lease.status !== 'ACTIVE' && settled === periods.length;
+    if (charges.length === 0 && !complete) return 0;
+
+    await this.settlement.systemRecordPeriods(leaseId, charges, now);
+    const transfers = charges.map((charge) => periodTransfer(lease, charge));
+    if (complete) {
+      const cost = await this.settlement.systemSettledCost(leaseId);
+      transfers.push(finalReleaseTransfer(lease, cost));
+    }
+    await this.ledger.postSettlement(transfers.filter((t) => t !== null));
+    await this.settlement.systemAdvance(leaseId, settled, complete, now);
+    // The buyer's invoice is issued in the transaction that completes the lease: one per lease.
+    if (complete) await this.invoices.issueForLease(lease, now);
+    await this.outbox.recordMany(charges.map((charge) => periodSettled(lease, charge)));
+    return charges.length;
+  }
+
+  /** A settle job out of retries: the lease waits for an admin (NEEDS_ATTENTION). */
+  @Transactional()
+  async giveUp(leaseId: string, error: string): Promise<void> {
+    this.logger.error(`settlement of lease ${leaseId} needs attention: ${error}`);
+    await this.settlement.systemNeedsAttention(leaseId, error, this.clock.now());
+  }
+}

@@ -1,0 +1,216 @@
+import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
+import { IsEmail, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsInstant, IsSafeText } from '../../../../infra/http/field-validators';
+import { PageQuery } from '../../../../infra/pagination/page';
+
+export const STATEMENT_FORMATS = ['json', 'csv'] as const;
+export type StatementFormat = (typeof STATEMENT_FORMATS)[number];
+export const EARNINGS_GROUPINGS = ['lease', 'site', 'day'] as const;
+export const FEE_GROUPINGS = ['market', 'day'] as const;
+
+/** `?format=csv` on every statement: the same rows as the JSON, as an attachment. */
+export class StatementFormatQuery {
+  @ApiPropertyOptional({ enum: STATEMENT_FORMATS, default: 'json' })
+  @IsOptional()
+  @IsIn(STATEMENT_FORMATS)
+  format?: StatementFormat;
+}
+
+export class SetBillingProfileDto {
+  @ApiProperty({ example: 'Hangzhou Inference Tech Co., Ltd.', description: 'Legal name on invoices' })
+  @IsString()
+  @IsSafeText()
+  @MinLength(1)
+  @MaxLength(200)
+  legalName!: string;
+
+  @ApiPropertyOptional({
+    example: '91330106MA2B0XXXX1',
+    nullable: true,
+    type: String,
+    description: 'Unified social credit code or another tax/VAT number: 5-32 capital letters and digits',
+  })
+  @IsOptional()
+  @Matches(/^[0-9A-Z]{5,32}$/, { message: 'taxId must be 5-32 capital letters and digits' })
+  taxId?: string | null;
+
+  @ApiProperty({ example: '88 Wensan Road, Xihu District, Hangzhou, Zhejiang 310000' })
+  @IsString()
+  @IsSafeText({ multiline: true })
+  @MinLength(1)
+  @MaxLength(500)
+  address!: string;
+
+  @ApiProperty({ example: 'CN', description: 'ISO 3166-1 alpha-2' })
+  @Matches(/^[A-Z]{2}$/, { message: 'countryCode must be an ISO 3166-1 alpha-2 code such as CN' })
+  countryCode!: string;
+
+  @ApiPropertyOptional({ example: 'finance@hz-inference.example', nullable: true, type: String })
+  @IsOptional()
+  @IsEmail()
+  @MaxLength(320)
+  email?: string | null;
+}
+
+export class BillingProfileResponse {
+  @ApiProperty() legalName!: string;
+  @ApiProperty({ nullable: true, type: String }) taxId!: string | null;
+  @ApiProperty() address!: string;
+  @ApiProperty({ example: 'CN' }) countryCode!: string;
+  @ApiProperty({ nullable: true, type: String }) email!: string | null;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export class InvoicePartyResponse {
+  @ApiProperty() name!: string;
+  @ApiProperty({ nullable: true, type: String }) taxId!: string | null;
+  @ApiProperty({ nullable: true, type: String }) address!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, example: 'CN' }) countryCode?: string | null;
+}
+
+export class InvoiceLineResponse {
+  @ApiProperty({ description: 'Billing period of the lease, 0-based' }) period!: number;
+  @ApiProperty({ format: 'date-time' }) startsAt!: string;
+  @ApiProperty({ format: 'date-time' }) endsAt!: string;
+  @ApiProperty({ example: '7200', description: 'GPU-seconds charged' }) gpuSeconds!: string;
+  @ApiProperty({ enum: ['RESERVED', 'REPORTED', 'MINIMUM', 'ELAPSED'] }) basis!: string;
+  @ApiProperty({ example: '10.00', description: 'Per GPU-hour, VAT-inclusive (the trade price)' })
+  unitPrice!: string;
+  @ApiProperty({ example: '20.00', description: 'floor(unit price x GPU-seconds / 3600), VAT-inclusive' })
+  amount!: string;
+}
+
+export class InvoiceResponse {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'CX-2026-000001', description: 'Consecutive per issuer and year, no gaps' })
+  number!: string;
+  @ApiProperty({ format: 'uuid' }) leaseId!: string;
+  @ApiProperty({ example: 'nvidia-l40s-48gb' }) market!: string;
+  @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({ type: InvoicePartyResponse, description: 'The platform (it sells the compute)' })
+  seller!: InvoicePartyResponse;
+  @ApiProperty({ type: InvoicePartyResponse, description: 'From the billing profile at issue' })
+  buyer!: InvoicePartyResponse;
+  @ApiProperty({ example: '54.72', description: 'gross - vat' }) net!: string;
+  @ApiProperty({ example: 600, description: 'VAT rate at issue, basis points' }) vatRateBps!: number;
+  @ApiProperty({ example: '3.28', description: 'round_half_up(gross x rate / (10,000 + rate))' })
+  vat!: string;
+  @ApiProperty({ example: '58.00', description: 'What the buyer was charged: the sum of the lines' })
+  gross!: string;
+  @ApiProperty({ example: '2026-12-02', description: 'Date of issue in timeZone' }) issueDate!: string;
+  @ApiProperty({ example: 'Asia/Shanghai' }) timeZone!: string;
+  @ApiProperty({ format: 'date-time' }) issuedAt!: string;
+  @ApiProperty({ format: 'date-time', description: 'Start of the first period supplied' })
+  supplyFrom!: string;
+  @ApiProperty({ format: 'date-time', description: 'End of the last period supplied' }) supplyTo!: string;
+  @ApiPropertyOptional({ type: [InvoiceLineResponse], description: 'On GET /v1/invoices/{id}' })
+  lines?: InvoiceLineResponse[];
+}
+
+export class InvoicePageResponse {
+  @ApiProperty({ type: [InvoiceResponse] }) data!: InvoiceResponse[];
+  @ApiProperty({ nullable: true, type: String, description: 'Null on the last page' }) nextCursor!:
+    string | null;
+}
+
+export class ListInvoicesQuery extends IntersectionType(PageQuery, StatementFormatQuery) {
+  @ApiPropertyOptional({
+    description: 'Issued at or after this instant',
+    example: '2026-12-01T00:00:00+08:00',
+  })
+  @IsOptional()
+  @IsInstant()
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Issued before this instant', example: '2027-01-01T00:00:00+08:00' })
+  @IsOptional()
+  @IsInstant()
+  to?: string;
+}
+
+/** A statement over settled periods: [from, to) of their settlement time, days cut in `tz`. */
+export class SettledRangeQuery extends StatementFormatQuery {
+  @ApiPropertyOptional({ description: 'Settled at or after; default `to` less 30 days' })
+  @IsOptional()
+  @IsInstant()
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Settled before; default now. At most 366 days after `from`' })
+  @IsOptional()
+  @IsInstant()
+  to?: string;
+
+  @ApiPropertyOptional({
+    example: 'Asia/Shanghai',
+    default: 'Asia/Shanghai',
+    description: 'IANA zone days are cut in',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  tz?: string;
+}
+
+export class EarningsQuery extends SettledRangeQuery {
+  @ApiProperty({ enum: EARNINGS_GROUPINGS })
+  @IsIn(EARNINGS_GROUPINGS)
+  groupBy!: (typeof EARNINGS_GROUPINGS)[number];
+}
+
+export class PlatformFeesQuery extends SettledRangeQuery {
+  @ApiProperty({ enum: FEE_GROUPINGS })
+  @IsIn(FEE_GROUPINGS)
+  groupBy!: (typeof FEE_GROUPINGS)[number];
+}
+
+export class EarningsGroupResponse {
+  @ApiProperty({ description: 'The lease id, the site id, or the day (YYYY-MM-DD in tz)' }) key!: string;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' }) siteId!: string | null;
+  @ApiProperty({ nullable: true, type: String }) siteName!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'groupBy=lease' }) market!: string | null;
+  @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({ description: 'Settled periods summed' }) periods!: number;
+  @ApiProperty({ example: '7200' }) gpuSeconds!: string;
+  @ApiProperty({ example: '20.00', description: 'What buyers paid for the periods' }) proceeds!: string;
+  @ApiProperty({ example: '0.60', description: 'Platform fee' }) fee!: string;
+  @ApiProperty({ example: '19.40', description: 'proceeds - fee: credited to your earnings' }) net!: string;
+}
+
+export class EarningsResponse {
+  @ApiProperty({ enum: EARNINGS_GROUPINGS }) groupBy!: string;
+  @ApiProperty({ example: 'Asia/Shanghai' }) timeZone!: string;
+  @ApiProperty({ format: 'date-time' }) from!: string;
+  @ApiProperty({ format: 'date-time' }) to!: string;
+  @ApiProperty({ type: [EarningsGroupResponse], description: 'In key order; at most 5,000 groups' })
+  groups!: EarningsGroupResponse[];
+}
+
+export class PlatformFeesResponse {
+  @ApiProperty({ enum: FEE_GROUPINGS }) groupBy!: string;
+  @ApiProperty({ example: 'Asia/Shanghai' }) timeZone!: string;
+  @ApiProperty({ format: 'date-time' }) from!: string;
+  @ApiProperty({ format: 'date-time' }) to!: string;
+  @ApiProperty({
+    type: [EarningsGroupResponse],
+    description: 'Per market or day: what buyers paid, the platform fee, and net credited to providers',
+  })
+  groups!: EarningsGroupResponse[];
+}
+
+export class TrialBalanceRowResponse {
+  @ApiProperty({ example: 'PLATFORM_FEES' }) kind!: string;
+  @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({ description: 'Accounts of this kind' }) accounts!: number;
+  @ApiProperty({ example: '1500.00', description: 'Sum of their balances (signed as their entries)' })
+  balance!: string;
+}
+
+export class TrialBalanceTotalResponse {
+  @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({ example: '0.00', description: 'Zero on a balanced ledger' }) balance!: string;
+}
+
+export class TrialBalanceResponse {
+  @ApiProperty({ type: [TrialBalanceRowResponse] }) accounts!: TrialBalanceRowResponse[];
+  @ApiProperty({ type: [TrialBalanceTotalResponse] }) totals!: TrialBalanceTotalResponse[];
+}

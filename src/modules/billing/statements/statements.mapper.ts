@@ -1,0 +1,81 @@
+import { formatMoney } from '../../../shared/money';
+import type {
+  BillingProfileResponse,
+  EarningsGroupResponse,
+  InvoiceLineResponse,
+  InvoiceResponse,
+} from './dto/statement.dto';
+import type {
+  BillingProfileRecord,
+  EarningsGroupRecord,
+  InvoiceLineRecord,
+  InvoiceRecord,
+} from './statements.repository';
+
+/** Statement rows to API shapes; money as decimal strings in the currency's scale. */
+export const StatementsMapper = {
+  profile(row: BillingProfileRecord): BillingProfileResponse {
+    return {
+      legalName: row.legalName,
+      taxId: row.taxId,
+      address: row.address,
+      countryCode: row.countryCode,
+      email: row.email,
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  },
+
+  invoice(row: InvoiceRecord, scale: number, lines?: readonly InvoiceLineRecord[]): InvoiceResponse {
+    return {
+      id: row.id,
+      number: row.number,
+      leaseId: row.leaseId,
+      market: row.market,
+      currency: row.currency,
+      seller: { name: row.sellerName, taxId: row.sellerTaxId, address: row.sellerAddress },
+      buyer: {
+        name: row.buyerName,
+        taxId: row.buyerTaxId,
+        address: row.buyerAddress,
+        countryCode: row.buyerCountryCode,
+      },
+      net: formatMoney(row.net, scale),
+      vatRateBps: row.vatRateBps,
+      vat: formatMoney(row.vat, scale),
+      gross: formatMoney(row.gross, scale),
+      issueDate: row.issueDate.toISOString().slice(0, 10),
+      timeZone: row.timeZone,
+      issuedAt: row.issuedAt.toISOString(),
+      supplyFrom: row.supplyFrom.toISOString(),
+      supplyTo: row.supplyTo.toISOString(),
+      ...(lines === undefined ? {} : { lines: lines.map((line) => StatementsMapper.line(line, scale)) }),
+    };
+  },
+
+  line(row: InvoiceLineRecord, scale: number): InvoiceLineResponse {
+    return {
+      period: row.index,
+      startsAt: row.startsAt.toISOString(),
+      endsAt: row.endsAt.toISOString(),
+      gpuSeconds: row.gpuSeconds.toString(),
+      basis: row.basis,
+      unitPrice: formatMoney(row.unitPrice, scale),
+      amount: formatMoney(row.amount, scale),
+    };
+  },
+
+  earnings(row: EarningsGroupRecord, scale: number): EarningsGroupResponse {
+    return {
+      key: row.key,
+      siteId: row.siteId,
+      siteName: row.siteName,
+      market: row.market,
+      currency: row.currency,
+      periods: row.periods,
+      gpuSeconds: row.gpuSeconds.toString(),
+      proceeds: formatMoney(row.proceeds, scale),
+      fee: formatMoney(row.fee, scale),
+      net: formatMoney(row.proceeds - row.fee, scale),
+    };
+  },
+};

@@ -1,0 +1,346 @@
+import { Injectable } from '@nestjs/common';
+import type { KeysetPosition } from '../../../infra/pagination/cursor-codec';
+import { Tx } from '../../../infra/prisma/tx';
+
+export interface BillingProfileRecord {
+  legalName: string;
+  taxId: string | null;
+  address: string;
+  countryCode: string;
+  email: string | null;
+  updatedAt: Date;
+}
+
+export type BillingProfileInput = Omit<BillingProfileRecord, 'updatedAt'>;
+
+export interface InvoiceLineRecord {
+  index: number;
+  startsAt: Date;
+  endsAt: Date;
+  gpuSeconds: bigint;
+  basis: string;
+  unitPrice: bigint;
+  amount: bigint;
+}
+
+export interface InvoiceRecord {
+  id: string;
+  number: string;
+  leaseId: string;
+  buyerOrganisationId: string;
+  market: string;
+  currency: string;
+  sellerName: string;
+  sellerTaxId: string;
+  sellerAddress: string;
+  buyerName: string;
+  buyerTaxId: string | null;
+  buyerAddress: string | null;
+  buyerCountryCode: string | null;
+  net: bigint;
+  vatRateBps: number;
+  vat: bigint;
+  gross: bigint;
+  timeZone: string;
+  issueDate: Date;
+  supplyFrom: Date;
+  supplyTo: Date;
+  issuedAt: Date;
+}
+
+export interface NewInvoice extends Omit<InvoiceRecord, 'id'> {
+  issuer: string;
+  year: number;
+  sequence: number;
+  providerOrganisationId: string;
+  lines: InvoiceLineRecord[];
+}
+
+export interface SettledPeriodRecord {
+  index: number;
+  startsAt: Date;
+  endsAt: Date;
+  gpuSeconds: bigint;
+  basis: string;
+  cost: bigint;
+}
+
+export type EarningsGrouping = 'lease' | 'site' | 'day';
+/** Groupings of settled periods: a provider's earnings, or the platform's fees (market, day). */
+export type PeriodGrouping = EarningsGrouping | 'market';
+
+export interface EarningsGroupRecord {
+  key: string;
+  siteId: string | null;
+  siteName: string | null;
+  market: string | null;
+  currency: string;
+  periods: number;
+  gpuSeconds: bigint;
+  proceeds: bigint;
+  fee: bigint;
+}
+
+const INVOICE_SELECT = {
+  id: true,
+  number: true,
+  leaseId: true,
+  buyerOrganisationId: true,
+  market: true,
+  currency: true,
+  sellerName: true,
+  sellerTaxId: true,
+  sellerAddress: true,
+  buyerName: true,
+  buyerTaxId: true,
+  buyerAddress: true,
+  buyerCountryCode: true,
+  net: true,
+  vatRateBps: true,
+  vat: true,
+  gross: true,
+  timeZone: true,
+  issueDate: true,
+  supplyFrom: true,
+  supplyTo: true,
+  issuedAt: true,
+} as const;
+
+const PROFILE_SELECT = {
+  legalName: true,
+  taxId: true,
+  address: true,
+  countryCode: true,
+  email: true,
+  updatedAt: true,
+} as const;
+
+// The group key and its descriptive columns per grouping; `$4` is the time zone (days only).
+const GROUPINGS: Record<PeriodGrouping, { key: string; columns: string; groupBy: string }> = {
+  lease: {
+    key: 'l.id::text',
+    columns: 's.id::text AS site_id, s.name AS site_name, m.slug AS market',
+    groupBy: 'l.id, s.id, s.name, m.slug',
+  },
+  site: {
+    key: 's.id::text',
+    columns: 's.id::text AS site_id, s.name AS site_name, NULL::text AS market',
+    groupBy: 's.id, s.name',
+  },
+  market: {
+    key: 'm.slug',
+    columns: 'NULL::text AS site_id, NULL::text AS site_name, m.slug AS market',
+    groupBy: 'm.slug',
+  },
+  day: {
+    key: `to_char(p.settled_at AT TIME ZONE $4, 'YYYY-MM-DD')`,
+    columns: 'NULL::text AS site_id, NULL::text AS site_name, NULL::text AS market',
+    groupBy: '1',
+  },
+};
+
+interface EarningsRow {
+  key: string;
+  site_id: string | null;
+  site_name: string | null;
+  market: string | null;
+  currency: string;
+  periods: number;
+  gpu_seconds: bigint;
+  proceeds: bigint;
+  fee: bigint;
+}
+
+/**
+ * Statements' tables: billing profiles, invoices with their lines and counters, and the
+ * settled periods earnings are summed from. Owned reads take the organisation's id; the
+ * issuing path runs in settlement (worker), hence `system…`.
+ */
+@Injectable()
+export class StatementsRepository {
+  constructor(private readonly txHost: Tx) {}
+
+  private get tx(): Tx['tx'] {
+    return this.txHost.tx;
+  }
+
+  async findProfile(organisationId: string): Promise<BillingProfileRecord | null> {
+    return this.tx.billingProfile.findUnique({ where: { organisationId }, select: PROFILE_SELECT });
+  }
+
+  async saveProfile(
+    organisationId: string,
+    profile: BillingProfileInput,
+    at: Date,
+  ): Promise<BillingProfileRecord> {
+    return this.tx.billingProfile.upsert({
+      where: { organisationId },
+      create: { organisationId, ...profile, createdAt: at, updatedAt: at },
+      update: { ...profile, updatedAt: at },
+      select: PROFILE_SELECT,
+    });
+  }
+
+  async systemOrganisationName(organisationId: string): Promise<string> {
+    const org = await this.tx.organisation.findUniqueOrThrow({
+      where: { id: organisationId },
+      select: { name: true },
+    });
+    return org.name;
+  }
+
+  async systemInvoiceExists(leaseId: string): Promise<boolean> {
+    return (await this.tx.invoice.count({ where: { leaseId } })) > 0;
+  }
+
+  async systemSettledPeriods(leaseId: string): Promise<SettledPeriodRecord[]> {
+    return this.tx.leasePeriod.findMany({
+      where: { leaseId },
+      select: { index: true, startsAt: true, endsAt: true, gpuSeconds: true, basis: true, cost: true },
+      orderBy: { index: 'asc' },
+    });
+  }
+
+  /**
+   * The next number of the issuer's year. The counter row stays locked until the transaction
+   * ends, so concurrent issuers queue for it and a rollback leaves no gap.
+   */
+  async systemNextInvoiceSequence(issuer: string, year: number): Promise<number> {
+    const rows = await this.tx.$queryRaw<Array<{ last_number: number }>>`
+      INSERT INTO invoice_counters (issuer, year, last_number) VALUES (${issuer}, ${year}, 1)
+      ON CONFLICT (issuer, year) DO UPDATE SET last_number = invoice_counters.last_number + 1
+      RETURNING last_number`;
+    const next = rows[0]?.last_number;
+    if (next === undefined) throw new Error('invoice counter returned no row');
+    return next;
+  }
+
+  async systemCreateInvoice(invoice: NewInvoice): Promise<void> {
+    const { lines, ...header } = invoice;
+    await this.tx.invoice.create({ data: { ...header, lines: { createMany: { data: lines } } } });
+  }
+
+  /** The buyer's invoices issued in [from, to), newest first, keyset-paginated on (issuedAt, id). */
+  async listInvoices(
+    buyerOrganisationId: string,
+    range: { from?: Date; to?: Date },
+    limit: number,
+    after: KeysetPosition | undefined,
+  ): Promise<InvoiceRecord[]> {
+    return this.tx.invoice.findMany({
+      where: {
+        buyerOrganisationId,
+        issuedAt: { ...(range.from ? { gte: range.from } : {}), ...(range.to ? { lt: range.to } : {}) },
+        ...(after === undefined
+          ? {}
+          : {
+              OR: [
+                { issuedAt: { lt: after.createdAt } },
+                { issuedAt: after.createdAt, id: { lt: after.id } },
+              ],
+            }),
+      },
+      select: INVOICE_SELECT,
+      orderBy: [{ issuedAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+    });
+  }
+
+  async findInvoice(
+    buyerOrganisationId: string,
+    id: string,
+  ): Promise<(InvoiceRecord & { lines: InvoiceLineRecord[] }) | null> {
+    return this.tx.invoice.findFirst({
+      where: { id, buyerOrganisationId },
+      select: {
+        ...INVOICE_SELECT,
+        lines: {
+          select: {
+            index: true,
+            startsAt: true,
+            endsAt: true,
+            gpuSeconds: true,
+            basis: true,
+            unitPrice: true,
+            amount: true,
+          },
+          orderBy: { index: 'asc' },
+        },
+      },
+    });
+  }
+
+  /**
+   * The provider's settled periods in [from, to) of their settlement time, summed per group and
+   * currency, in key order; at most `limit` rows. `scope` is one of two fixed fragments.
+   */
+  sumEarnings(
+    providerOrganisationId: string,
+    groupBy: EarningsGrouping,
+    range: { from: Date; to: Date },
+    timeZone: string,
+    limit: number,
+  ): Promise<EarningsGroupRecord[]> {
+    return this.sumPeriods(
+      'l.provider_organisation_id = $1::uuid',
+      providerOrganisationId,
+      groupBy,
+      range,
+      timeZone,
+      limit,
+    );
+  }
+
+  /** Every provider's settled periods in the range: the platform's fees, per market or day. */
+  adminSumPeriods(
+    groupBy: PeriodGrouping,
+    range: { from: Date; to: Date },
+    timeZone: string,
+    limit: number,
+  ): Promise<EarningsGroupRecord[]> {
+    return this.sumPeriods('$1::uuid IS NULL', null, groupBy, range, timeZone, limit);
+  }
+
+  private async sumPeriods(
+    scope: string,
+    providerOrganisationId: string | null,
+    groupBy: PeriodGrouping,
+    range: { from: Date; to: Date },
+    timeZone: string,
+    limit: number,
+  ): Promise<EarningsGroupRecord[]> {
+    const grouping = GROUPINGS[groupBy];
+    // Only the fixed fragments above are interpolated; every value is a parameter.
+    const rows = await this.tx.$queryRawUnsafe<EarningsRow[]>(
+      `SELECT ${grouping.key} AS key, ${grouping.columns}, m.currency,
+              COUNT(*)::int AS periods, SUM(p.gpu_seconds)::bigint AS gpu_seconds,
+              SUM(p.cost)::bigint AS proceeds, SUM(p.fee)::bigint AS fee
+       FROM lease_periods p
+       JOIN leases l ON l.id = p.lease_id
+       JOIN markets m ON m.id = l.market_id
+       JOIN sites s ON s.id = l.site_id
+       WHERE ${scope} AND p.settled_at >= $2 AND p.settled_at < $3
+         -- Keeps $4 typed when the grouping does not cut days (pg refuses an untyped parameter).
+         AND ($4::text IS NOT NULL)
+       GROUP BY ${grouping.groupBy}, m.currency
+       ORDER BY 1, m.currency
+       LIMIT $5`,
+      providerOrganisationId,
+      range.from,
+      range.to,
+      timeZone,
+      limit,
+    );
+    return rows.map((row) => ({
+      key: row.key,
+      siteId: row.site_id,
+      siteName: row.site_name,
+      market: row.market,
+      currency: row.currency,
+      periods: row.periods,
+      gpuSeconds: row.gpu_seconds,
+      proceeds: row.proceeds,
+      fee: row.fee,
+    }));
+  }
+}
