@@ -1,0 +1,240 @@
+/**
+ * Property tests of the call clearing (docs/MATCHING.md "Call markets") against the naive
+ * reference in test/matching/call-reference.ts: small random books (up to 6 bids and 5 offers,
+ * co-location, all-or-nothing, shared organisations, expiries, windows and provinces).
+ *
+ *   CALL_PROPERTY_RUNS=5000 npx jest src/modules/matching/domain/call-clearing   # more runs
+ *   CALL_PROPERTY_SEED=123 npx jest src/modules/matching/domain/call-clearing    # replay
+ */
+import fc from 'fast-check';
+import type { BookBid, BookOffer } from './book';
+import { clearCall, solveCall } from './call-clearing';
+import { loadCallSolver } from './highs-runtime';
+import { matchMarket } from './match-market';
+import {
+  allocationOf,
+  allocationViolations,
+  bruteForceBest,
+  compareScores,
+  scoreOf,
+} from '../../../../test/matching/call-reference';
+import { HOUR, NOW } from '../../../../test/matching/book-fixtures';
+
+const NUM_RUNS = Number(process.env.CALL_PROPERTY_RUNS ?? 400);
+const SEED =
+  process.env.CALL_PROPERTY_SEED === undefined ? undefined : Number(process.env.CALL_PROPERTY_SEED);
+const ASSERT_COVERAGE = SEED === undefined && NUM_RUNS >= 400;
+
+const PROVINCES = ['11', '44', '52'] as const;
+const PRICES = [1700n, 1800n, 1900n, 2000n] as const;
+
+interface Book {
+  readonly bids: BookBid[];
+  readonly offers: BookOffer[];
+}
+
+/** A small book; seqs are unique and shared by bids and offers, as in the exchange. */
+const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =>
+  fc
+    .record({
+      offers: fc.array(
+        fc.record({
+          org: fc.integer({ min: 0, max: 7 }),
+          site: fc.integer({ min: 0, max: 2 }),
+          price: fc.constantFrom(...PRICES),
+          free: fc.integer({ min: 0, max: 3 }),
+          minLeaseHours: fc.constantFrom(1, 1, 1, 1, 1, 3),
+          window: fc.constantFrom('open', 'open', 'open', 'open', 'open', 'open', 'notYet', 'short'),
+          verified: fc.constantFrom(true, true, true, true, true, true, true, true, true, false),
+        }),
+        { minLength: 1, maxLength: maxOffers, size: 'max' },
+      ),
+      bids: fc.array(
+        fc.record({
+          org: fc.integer({ min: 0, max: 7 }),
+          price: fc.constantFrom(...PRICES),
+          remaining: fc.integer({ min: 1, max: 4 }),
+          durationHours: fc.constantFrom(1, 2, 3),
+          provinces: fc.oneof(
+            fc.constant([]),
+            fc.constant([]),
+            fc.subarray([...PROVINCES], { minLength: 1, maxLength: 2 }),
+          ),
+          minGpusPerSite: fc.constantFrom(1, 1, 2, 3),
+          partialAllowed: fc.boolean(),
+          expired: fc.constantFrom(false, false, false, false, false, false, false, false, false, true),
+          verified: fc.constantFrom(true, true, true, true, true, true, true, true, true, false),
+        }),
+        { minLength: 1, maxLength: maxBids, size: 'max' },
+      ),
+      seqs: fc.uniqueArray(fc.integer({ min: 1, max: 1000 }), {
+        minLength: maxOffers + maxBids,
+        maxLength: maxOffers + maxBids,
+      }),
+    })
+    .map(({ offers, bids, seqs }) => ({
+      offers: offers.map((o, i) => ({
+        id: `O${i + 1}`,
+        organisationId: `org${o.org}`,
+        verified: o.verified,
+        siteId: `S${o.site + 1}`,
+        // A site is in one province.
+        province: PROVINCES[o.site]!,
+        price: o.price,
+        free: o.free,
+        seq: BigInt(seqs[i]!),
+        availableFrom: o.window === 'notYet' ? NOW + HOUR : NOW - HOUR,
+        availableUntil: o.window === 'short' ? NOW + 2 * HOUR : NOW + 100 * HOUR,
+        minLeaseHours: o.minLeaseHours,
+      })),
+      bids: bids.map((b, i) => ({
+        id: `B${i + 1}`,
+        organisationId: `org${b.org}`,
+        verified: b.verified,
+        price: b.price,
+        remaining: b.remaining,
+        seq: BigInt(seqs[maxOffers + i]!),
+        durationHours: b.durationHours,
+        provinces: b.provinces,
+        minGpusPerSite: b.minGpusPerSite,
+        partialAllowed: b.partialAllowed,
+        expiresAt: b.expired ? NOW : NOW + 100 * HOUR,
+      })),
+    }));
+
+const options = { numRuns: NUM_RUNS, ...(SEED === undefined ? {} : { seed: SEED }) };
+
+beforeAll(async () => {
+  await loadCallSolver();
+});
+
+describe('call clearing: properties', () => {
+  it('breaks no rule, and the solver alone reaches the brute-force optimum', () => {
+    const seen = {
+      contention: 0,
+      coLocation: 0,
+      allOrNothingFilled: 0,
+      allOrNothingRested: 0,
+      remainderSite: 0,
+    };
+    fc.assert(
+      fc.property(bookArbitrary(6, 5), ({ bids, offers }) => {
+        const solved = solveCall(bids, offers, NOW, { greedyFallback: false });
+        const allocation = allocationOf(solved.run.fills);
+        expect(allocationViolations(bids, offers, allocation, NOW)).toEqual([]);
+        // Pay-as-ask: every fill at its offer's ask, never above the bid's maximum.
+        for (const fill of solved.run.fills) {
+          const offer = offers.find((o) => o.id === fill.offerId)!;
+          expect(fill.price).toBe(offer.price);
+          expect(fill.siteId).toBe(offer.siteId);
+          expect(fill.price <= bids.find((b) => b.id === fill.bidId)!.price).toBe(true);
+        }
+        // The reported totals are the fills'.
+        expect(solved.score).toEqual(scoreOf(bids, offers, allocation));
+        expect(solved.limited).toBe(0);
+        const best = bruteForceBest(bids, offers, NOW);
+        expect(compareScores(solved.score, best)).toBe(0);
+
+        countCoverage(seen, bids, offers, allocation);
+      }),
+      options,
+    );
+    if (process.env.CALL_PROPERTY_VERBOSE) process.stdout.write(`${JSON.stringify(seen)}\n`);
+    if (ASSERT_COVERAGE) {
+      // The generated books do exercise what makes clearing hard.
+      expect(seen.contention).toBeGreaterThanOrEqual(NUM_RUNS * 0.2);
+      expect(seen.coLocation).toBeGreaterThanOrEqual(NUM_RUNS * 0.05);
+      expect(seen.allOrNothingFilled).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
+      expect(seen.allOrNothingRested).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
+      expect(seen.remainderSite).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('fills at least the GPU-hours of continuous matching, and is deterministic whatever the input order', () => {
+    fc.assert(
+      fc.property(bookArbitrary(8, 6), fc.integer(), ({ bids, offers }, shuffleSeed) => {
+        const run = clearCall(bids, offers, NOW);
+        const greedy = matchMarket(bids, offers, NOW);
+        expect(gpuHours(bids, run.fills)).toBeGreaterThanOrEqual(gpuHours(bids, greedy.fills));
+        expect(allocationViolations(bids, offers, allocationOf(run.fills), NOW)).toEqual([]);
+        expect(clearCall(bids, offers, NOW)).toEqual(run);
+        expect(clearCall(shuffle(bids, shuffleSeed), shuffle(offers, shuffleSeed + 1), NOW)).toEqual(run);
+      }),
+      { ...options, numRuns: Math.ceil(NUM_RUNS / 2) },
+    );
+  });
+});
+
+function gpuHours(bids: readonly BookBid[], fills: readonly { bidId: string; gpus: number }[]): number {
+  return fills.reduce((sum, f) => sum + f.gpus * bids.find((b) => b.id === f.bidId)!.durationHours, 0);
+}
+
+function shuffle<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed >>> 0 || 1;
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+function countCoverage(
+  seen: Record<
+    'contention' | 'coLocation' | 'allOrNothingFilled' | 'allOrNothingRested' | 'remainderSite',
+    number
+  >,
+  bids: readonly BookBid[],
+  offers: readonly BookOffer[],
+  allocation: ReadonlyMap<string, ReadonlyMap<string, number>>,
+): void {
+  const wanting = new Map<string, number>();
+  for (const gpus of allocation.values())
+    for (const offerId of gpus.keys()) wanting.set(offerId, (wanting.get(offerId) ?? 0) + 1);
+  // Several bids competing for one offer: two or more bids could use it and it cannot serve them all.
+  const eligibleBids = (o: BookOffer): BookBid[] =>
+    bids.filter(
+      (b) =>
+        b.verified &&
+        o.verified &&
+        b.organisationId !== o.organisationId &&
+        b.expiresAt > NOW &&
+        o.price <= b.price &&
+        (b.provinces.length === 0 || b.provinces.includes(o.province)) &&
+        o.availableFrom <= NOW &&
+        NOW + b.durationHours * HOUR <= o.availableUntil &&
+        b.durationHours >= o.minLeaseHours &&
+        o.free > 0,
+    );
+  if (
+    offers.some((o) => {
+      const e = eligibleBids(o);
+      return e.length >= 2 && e.reduce((s, b) => s + b.remaining, 0) > o.free;
+    })
+  ) {
+    seen.contention += 1;
+  }
+  let coLocation = false;
+  let remainder = false;
+  for (const bid of bids) {
+    const gpus = allocation.get(bid.id);
+    if (!bid.partialAllowed) {
+      const eligibleSupply = offers
+        .filter((o) => eligibleBids(o).includes(bid))
+        .reduce((s, o) => s + o.free, 0);
+      if (gpus !== undefined) seen.allOrNothingFilled += 1;
+      else if (eligibleSupply > 0) seen.allOrNothingRested += 1;
+    }
+    if (gpus === undefined || Math.min(bid.minGpusPerSite, bid.remaining) < 2) continue;
+    coLocation = true;
+    const perSite = new Map<string, number>();
+    for (const [offerId, n] of gpus) {
+      const siteId = offers.find((o) => o.id === offerId)!.siteId;
+      perSite.set(siteId, (perSite.get(siteId) ?? 0) + n);
+    }
+    if ([...perSite.values()].some((n) => n < bid.minGpusPerSite)) remainder = true;
+  }
+  if (coLocation) seen.coLocation += 1;
+  if (remainder) seen.remainderSite += 1;
+}

@@ -1,0 +1,665 @@
+import type { Highs, ModelData } from 'highs';
+import type { BookBid, BookOffer, Fill } from './book';
+import { bidCanTrade, pairIneligibility, sortBids, sortOffers } from './eligibility';
+import { callSolver } from './highs-runtime';
+import { matchMarket, type MarketRun } from './match-market';
+
+/**
+ * Work limits of one clearing's solves (docs/MATCHING.md "Call markets"). They count solver work,
+ * never wall-clock time, so a book clears the same way on an idle machine and on a loaded one.
+ * Each applies to each solve: per independent component of the book, per stage.
+ */
+export interface CallLimits {
+  /** Branch-and-bound nodes (HiGHS `mip_max_nodes`). */
+  readonly maxNodes?: number;
+  /** Simplex iterations (HiGHS `simplex_iteration_limit`). */
+  readonly maxSimplexIterations?: number;
+}
+
+export const DEFAULT_CALL_LIMITS: Required<CallLimits> = {
+  maxNodes: 1_000,
+  maxSimplexIterations: 1_000_000,
+};
+
+/** The three objectives of a clearing, compared in this order (docs/MATCHING.md "Call markets"). */
+export interface ClearingScore {
+  /** Matched GPU-hours: GPUs × the bid's duration, summed over fills. Higher is better. */
+  readonly gpuHours: number;
+  /** Surplus: (bid maximum - offer ask) × GPU-hours, minor units, summed. Higher is better. */
+  readonly surplus: number;
+  /** Priority cost: see `priorityCost`. Lower is better. */
+  readonly priority: number;
+}
+
+export interface SolvedClearing {
+  readonly run: MarketRun;
+  readonly score: ClearingScore;
+  /** Independent components of the book (bids and offers linked by eligible pairs). */
+  readonly components: number;
+  /** Components whose solve stopped at a work limit (its result is feasible, not proven best). */
+  readonly limited: number;
+  /** Components where the greedy allocation filled more GPU-hours and was taken instead. */
+  readonly greedy: number;
+}
+
+/**
+ * A call market's clearing of one market's book at `now`, epoch ms (docs/MATCHING.md "Call
+ * markets"): the allocation that maximises matched GPU-hours, then surplus, then price-time
+ * priority, under every eligibility rule, priced pay-as-ask. Solved exactly (HiGHS MIP, bounded by
+ * `limits`) per independent component; a component where the greedy run of `matchMarket` fills
+ * more GPU-hours (possible only when a work limit stopped the solve) takes the greedy
+ * allocation, so a clearing never fills less than continuous matching on the same book.
+ *
+ * Pure and deterministic once the solver is loaded (`loadCallSolver`): same book, same result.
+ */
+export function clearCall(
+  bids: readonly BookBid[],
+  offers: readonly BookOffer[],
+  now: number,
+  limits?: CallLimits,
+): MarketRun {
+  return solveCall(bids, offers, now, { ...limits, greedyFallback: true }).run;
+}
+
+/**
+ * `clearCall` with its diagnostics. `greedyFallback: false` gives the solver's allocation alone
+ * (what the property tests compare with a brute-force optimum, and what an offline optimum uses).
+ */
+export function solveCall(
+  bids: readonly BookBid[],
+  offers: readonly BookOffer[],
+  now: number,
+  options: CallLimits & { readonly greedyFallback?: boolean } = {},
+): SolvedClearing {
+  const limits: Required<CallLimits> = {
+    maxNodes: options.maxNodes ?? DEFAULT_CALL_LIMITS.maxNodes,
+    maxSimplexIterations: options.maxSimplexIterations ?? DEFAULT_CALL_LIMITS.maxSimplexIterations,
+  };
+  const greedyFallback = options.greedyFallback ?? true;
+  const book = buildBook(bids, offers, now);
+  const components = componentsOf(book);
+
+  const amounts = new Map<Pair, number>();
+  let limited = 0;
+  let greedy = 0;
+  for (const component of components) {
+    const solved = solveComponent(book, component, limits);
+    if (solved.limited) limited += 1;
+    let chosen = solved.amounts;
+    if (greedyFallback) {
+      const alternative = greedyAmounts(book, component, now);
+      if (gpuHoursOf(book, alternative) > gpuHoursOf(book, chosen)) {
+        chosen = alternative;
+        greedy += 1;
+      }
+    }
+    for (const [pair, gpus] of chosen) amounts.set(pair, gpus);
+  }
+  return {
+    run: runOf(book, amounts),
+    score: scoreOf(book, amounts),
+    components: components.length,
+    limited,
+    greedy,
+  };
+}
+
+/**
+ * The priority cost of one GPU-hour that the bid ranked `bidRank` takes from the offer ranked
+ * `offerRank`: `bidRank × B × O + offerRank × (B - bidRank)`, ranks being positions (from 0) in
+ * the bid and offer priority orders of all `B` bids and `O` offers given. Minimised last, it
+ * gives GPU-hours to earlier bids first (one GPU-hour one place earlier in the bid order outweighs
+ * any offer term), and the better offers to the better bids.
+ */
+export function priorityCost(
+  bidRank: number,
+  offerRank: number,
+  bidCount: number,
+  offerCount: number,
+): number {
+  return bidRank * bidCount * offerCount + offerRank * (bidCount - bidRank);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The book as the solver sees it
+// ---------------------------------------------------------------------------------------------
+
+/** An index into Book.pairs. */
+type Pair = number;
+
+/** How a bid's co-location minimum binds (docs/MATCHING.md "Call markets", co-location). */
+type SiteRule =
+  /** m = 1: any GPU from any site. */
+  | 'NONE'
+  /** Every site used gives at least m = min(minGpusPerSite, remaining). */
+  | 'STRICT'
+  /** Partial bid with remaining > minGpusPerSite > 1: as STRICT, except one site may give less
+   *  when it completes the bid (what a run's later pass allows). */
+  | 'REMAINDER';
+
+interface SiteGroup {
+  readonly siteId: string;
+  /** The bid's pairs at this site, in offer priority order. */
+  readonly pairs: Pair[];
+  /** Free GPUs of those offers. */
+  readonly supply: number;
+}
+
+interface SolverBid {
+  readonly bid: BookBid;
+  readonly rank: number;
+  readonly rule: SiteRule;
+  /** The co-location minimum of STRICT and REMAINDER bids (m, resp. minGpusPerSite). */
+  readonly minimum: number;
+  readonly sites: SiteGroup[];
+  /** The bid's pairs, in offer priority order. */
+  readonly pairs: Pair[];
+}
+
+interface SolverOffer {
+  readonly offer: BookOffer;
+  readonly rank: number;
+}
+
+interface PairData {
+  readonly bid: number;
+  readonly offer: number;
+}
+
+interface Book {
+  readonly bids: SolverBid[];
+  readonly offers: SolverOffer[];
+  readonly pairs: PairData[];
+  readonly bidCount: number;
+  readonly offerCount: number;
+}
+
+function buildBook(bids: readonly BookBid[], offers: readonly BookOffer[], now: number): Book {
+  const sortedBids = sortBids(bids);
+  const sortedOffers = sortOffers(offers);
+  const offerCount = sortedOffers.length;
+  const solverOffers: SolverOffer[] = [];
+  const offerIndex: number[] = [];
+  sortedOffers.forEach((offer, rank) => {
+    if (offer.verified && offer.free > 0 && offer.availableFrom <= now) {
+      offerIndex.push(solverOffers.length);
+      solverOffers.push({ offer, rank });
+    }
+  });
+
+  const solverBids: SolverBid[] = [];
+  const pairs: PairData[] = [];
+  sortedBids.forEach((bid, rank) => {
+    if (!bidCanTrade(bid, now)) return;
+    const bySite = new Map<string, { offers: number[]; supply: number }>();
+    // Offers are in priority order, cheapest first: the walk stops at the first one too dear.
+    for (let i = 0; i < solverOffers.length; i += 1) {
+      const { offer } = solverOffers[i]!;
+      if (offer.price > bid.price) break;
+      if (pairIneligibility(bid, offer, now) !== null) continue;
+      const site = bySite.get(offer.siteId) ?? { offers: [], supply: 0 };
+      site.offers.push(i);
+      site.supply += offer.free;
+      bySite.set(offer.siteId, site);
+    }
+    const minGpus = Math.max(1, bid.minGpusPerSite);
+    const m = Math.min(minGpus, bid.remaining);
+    const rule: SiteRule =
+      m <= 1 ? 'NONE' : bid.partialAllowed && bid.remaining > minGpus ? 'REMAINDER' : 'STRICT';
+    // A STRICT bid cannot use a site that cannot supply its minimum; a REMAINDER bid can use any
+    // site for its remainder.
+    const usable = [...bySite].filter(([, site]) => rule !== 'STRICT' || site.supply >= m);
+    const supply = usable.reduce((total, [, site]) => total + site.supply, 0);
+    if (usable.length === 0 || (!bid.partialAllowed && supply < bid.remaining)) return;
+
+    const bidIndex = solverBids.length;
+    const sites: SiteGroup[] = [];
+    const bidPairs: Pair[] = [];
+    for (const [siteId, site] of usable) {
+      const sitePairs: Pair[] = [];
+      for (const offer of site.offers) {
+        sitePairs.push(pairs.length);
+        pairs.push({ bid: bidIndex, offer });
+      }
+      sites.push({ siteId, pairs: sitePairs, supply: site.supply });
+      bidPairs.push(...sitePairs);
+    }
+    bidPairs.sort((a, b) => pairs[a]!.offer - pairs[b]!.offer);
+    solverBids.push({
+      bid,
+      rank,
+      rule,
+      minimum: rule === 'REMAINDER' ? minGpus : m,
+      sites,
+      pairs: bidPairs,
+    });
+  });
+  return { bids: solverBids, offers: solverOffers, pairs, bidCount: sortedBids.length, offerCount };
+}
+
+interface Component {
+  /** Bid indices, ascending (bid priority order). */
+  readonly bids: number[];
+  /** Offer indices, ascending (offer priority order). */
+  readonly offers: number[];
+}
+
+/** Bids and offers linked by eligible pairs: components share nothing, so each solves alone. */
+function componentsOf(book: Book): Component[] {
+  const n = book.bids.length;
+  const parent = Array.from({ length: n + book.offers.length }, (_, i) => i);
+  const find = (i: number): number => {
+    let root = i;
+    while (parent[root] !== root) root = parent[root]!;
+    while (parent[i] !== root) {
+      const next = parent[i]!;
+      parent[i] = root;
+      i = next;
+    }
+    return root;
+  };
+  for (const pair of book.pairs) {
+    const a = find(pair.bid);
+    const b = find(n + pair.offer);
+    if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
+  }
+  const byRoot = new Map<number, Component>();
+  for (let i = 0; i < n; i += 1) {
+    const root = find(i);
+    const component = byRoot.get(root) ?? { bids: [], offers: [] };
+    component.bids.push(i);
+    byRoot.set(root, component);
+  }
+  for (let j = 0; j < book.offers.length; j += 1) {
+    byRoot.get(find(n + j))?.offers.push(j);
+  }
+  return [...byRoot.values()];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Solving one component
+// ---------------------------------------------------------------------------------------------
+
+interface ComponentResult {
+  readonly amounts: Map<Pair, number>;
+  readonly limited: boolean;
+}
+
+/**
+ * The lexicographic optimum of one component, in three MIP solves on one model: GPU-hours, then
+ * surplus with GPU-hours held, then priority cost with both held. Each stage starts from the
+ * previous stage's solution, so a stage stopped by a work limit still returns one at least as
+ * good. A single bid without co-location needs no solver: taking its eligible offers in
+ * priority order is optimal.
+ */
+function solveComponent(book: Book, component: Component, limits: Required<CallLimits>): ComponentResult {
+  if (component.bids.length === 1) {
+    const only = book.bids[component.bids[0]!]!;
+    if (only.rule === 'NONE') return { amounts: takeInOrder(book, only), limited: false };
+  }
+  const highs = callSolver();
+  const model = buildModel(book, component, highs);
+  const mip = highs.createModel(model.data);
+  try {
+    mip.options.set({
+      output_flag: false,
+      mip_rel_gap: 0,
+      // Every objective has integer coefficients on integer columns: a gap below 1 is closed.
+      mip_abs_gap: 0.5,
+      mip_max_nodes: limits.maxNodes,
+      simplex_iteration_limit: limits.maxSimplexIterations,
+    });
+    let limited = false;
+    let best: Float64Array | null = null;
+    const stages = [model.gpuHours, model.surplus, model.priority];
+    for (let stage = 0; stage < stages.length; stage += 1) {
+      const costs = stages[stage]!;
+      if (stage > 0) {
+        // Hold the previous stage's objective at the value reached (integers: -0.5 is slack only).
+        const previous = stages[stage - 1]!;
+        const value = dot(previous, best!);
+        mip.addRow(value - 0.5, highs.infinity, sparse(previous, model.pairCount));
+        mip.changeColsCost({ kind: 'range', from: 0, to: model.columns - 1 }, padded(costs, model.columns));
+        mip.changeObjectiveSense(
+          stage === 2 ? highs.constants.objectiveSense.minimize : highs.constants.objectiveSense.maximize,
+        );
+        mip.setSolution({ colValue: best! });
+      }
+      mip.run();
+      const status = mip.getModelStatus();
+      if (status !== highs.constants.modelStatus.optimal) limited = true;
+      if (mip.info.get('primal_solution_status') === highs.constants.solutionStatus.feasible) {
+        const values = mip.getSolution().colValue;
+        const rounded = values.map(Math.round);
+        if (feasible(book, component, model, rounded)) best = rounded;
+      }
+      if (best === null) return { amounts: new Map(), limited: true };
+    }
+    const amounts = new Map<Pair, number>();
+    for (let c = 0; c < model.pairCount; c += 1) {
+      const gpus = best![c]!;
+      if (gpus > 0) amounts.set(model.pairOf[c]!, gpus);
+    }
+    return { amounts, limited };
+  } finally {
+    mip.dispose();
+  }
+}
+
+/** Eligible offers in priority order, as many GPUs from each as the bid still wants. */
+function takeInOrder(book: Book, solverBid: SolverBid): Map<Pair, number> {
+  const amounts = new Map<Pair, number>();
+  const supply = solverBid.pairs.reduce(
+    (total, p) => total + book.offers[book.pairs[p]!.offer]!.offer.free,
+    0,
+  );
+  if (!solverBid.bid.partialAllowed && supply < solverBid.bid.remaining) return amounts;
+  let need = solverBid.bid.remaining;
+  for (const pair of solverBid.pairs) {
+    if (need === 0) break;
+    const gpus = Math.min(need, book.offers[book.pairs[pair]!.offer]!.offer.free);
+    amounts.set(pair, gpus);
+    need -= gpus;
+  }
+  return amounts;
+}
+
+interface BuiltModel {
+  readonly data: ModelData;
+  /** Columns 0..pairCount-1 are the pairs' GPUs; the rest are binaries. */
+  readonly pairCount: number;
+  readonly columns: number;
+  readonly pairOf: Pair[];
+  readonly gpuHours: Float64Array;
+  readonly surplus: Float64Array;
+  readonly priority: Float64Array;
+}
+
+/**
+ * Columns: x[p] GPUs of each pair (integer), then per bid the binaries its rules need: f (filled
+ * whole) for all-or-nothing and REMAINDER bids, and per site y (used) and, for REMAINDER bids, r
+ * (the site gives the remainder, below the minimum).
+ *
+ * Rows: each offer's free GPUs; each bid's remaining (all-or-nothing: equal to remaining × f);
+ * per (bid, site) with co-location: x(site) ≤ cap × y and x(site) ≥ m × y (REMAINDER: ≥ m × y -
+ * (m - 1) × r, or for a site that cannot supply m, x(site) ≤ cap × r only), and for a REMAINDER
+ * bid Σ r ≤ f and Σ x ≥ remaining × f: one site below the minimum, and only to complete the bid.
+ */
+function buildModel(book: Book, component: Component, highs: Highs): BuiltModel {
+  const pairOf: Pair[] = [];
+  const column = new Map<Pair, number>();
+  for (const b of component.bids) {
+    for (const p of book.bids[b]!.pairs) {
+      column.set(p, pairOf.length);
+      pairOf.push(p);
+    }
+  }
+  const pairCount = pairOf.length;
+  const colUpper: number[] = [];
+  const integrality: number[] = [];
+  for (const p of pairOf) {
+    const { bid, offer } = book.pairs[p]!;
+    colUpper.push(Math.min(book.offers[offer]!.offer.free, book.bids[bid]!.bid.remaining));
+    integrality.push(1);
+  }
+  const addBinary = (): number => {
+    colUpper.push(1);
+    integrality.push(1);
+    return colUpper.length - 1;
+  };
+
+  const rowLower: number[] = [];
+  const rowUpper: number[] = [];
+  const starts: number[] = [0];
+  const indices: number[] = [];
+  const values: number[] = [];
+  const addRow = (lower: number, upper: number, entries: ReadonlyArray<readonly [number, number]>): void => {
+    for (const [col, value] of entries) {
+      indices.push(col);
+      values.push(value);
+    }
+    starts.push(indices.length);
+    rowLower.push(lower);
+    rowUpper.push(upper);
+  };
+  const inf = highs.infinity;
+
+  const byOffer = new Map<number, number[]>();
+  for (const c of pairOf.keys()) {
+    const offer = book.pairs[pairOf[c]!]!.offer;
+    const list = byOffer.get(offer) ?? [];
+    list.push(c);
+    byOffer.set(offer, list);
+  }
+  for (const o of component.offers) {
+    const cols = byOffer.get(o);
+    if (cols === undefined || cols.length < 2) continue; // one pair: its column bound is enough
+    addRow(
+      -inf,
+      book.offers[o]!.offer.free,
+      cols.map((c) => [c, 1] as const),
+    );
+  }
+
+  for (const b of component.bids) {
+    const sb = book.bids[b]!;
+    const remaining = sb.bid.remaining;
+    const xs = sb.pairs.map((p) => [column.get(p)!, 1] as const);
+    const filledWhole = !sb.bid.partialAllowed || sb.rule === 'REMAINDER' ? addBinary() : -1;
+    if (!sb.bid.partialAllowed) {
+      addRow(0, 0, [...xs, [filledWhole, -remaining]]);
+    } else {
+      addRow(-inf, remaining, xs);
+      if (sb.rule === 'REMAINDER') addRow(0, inf, [...xs, [filledWhole, -remaining]]);
+    }
+    if (sb.rule === 'NONE') continue;
+    const remainderSites: number[] = [];
+    for (const site of sb.sites) {
+      const siteXs = site.pairs.map((p) => [column.get(p)!, 1] as const);
+      const cap = Math.min(site.supply, remaining);
+      if (sb.rule === 'REMAINDER' && site.supply < sb.minimum) {
+        const r = addBinary();
+        remainderSites.push(r);
+        addRow(-inf, 0, [...siteXs, [r, -cap]]);
+        continue;
+      }
+      const y = addBinary();
+      addRow(-inf, 0, [...siteXs, [y, -cap]]);
+      if (sb.rule === 'STRICT') {
+        addRow(0, inf, [...siteXs, [y, -sb.minimum]]);
+      } else {
+        const r = addBinary();
+        remainderSites.push(r);
+        addRow(0, inf, [...siteXs, [y, -sb.minimum], [r, sb.minimum - 1]]);
+      }
+    }
+    if (sb.rule === 'REMAINDER') {
+      addRow(-inf, 0, [...remainderSites.map((r) => [r, 1] as const), [filledWhole, -1]]);
+    }
+  }
+
+  const columns = colUpper.length;
+  const gpuHours = new Float64Array(pairCount);
+  const surplus = new Float64Array(pairCount);
+  const priority = new Float64Array(pairCount);
+  for (let c = 0; c < pairCount; c += 1) {
+    const { bid, offer } = book.pairs[pairOf[c]!]!;
+    const sb = book.bids[bid]!;
+    const so = book.offers[offer]!;
+    const hours = sb.bid.durationHours;
+    gpuHours[c] = hours;
+    surplus[c] = Number(sb.bid.price - so.offer.price) * hours;
+    priority[c] = priorityCost(sb.rank, so.rank, book.bidCount, book.offerCount) * hours;
+  }
+  return {
+    data: {
+      numCols: columns,
+      numRows: rowLower.length,
+      sense: highs.constants.objectiveSense.maximize,
+      colCost: padded(gpuHours, columns),
+      colLower: new Float64Array(columns),
+      colUpper,
+      rowLower,
+      rowUpper,
+      matrix: { format: 'csr', numRows: rowLower.length, numCols: columns, starts, indices, values },
+      integrality: Int32Array.from(integrality),
+    },
+    pairCount,
+    columns,
+    pairOf,
+    gpuHours,
+    surplus,
+    priority,
+  };
+}
+
+function padded(costs: Float64Array, columns: number): Float64Array {
+  const all = new Float64Array(columns);
+  all.set(costs);
+  return all;
+}
+
+function sparse(costs: Float64Array, count: number): { indices: Int32Array; values: Float64Array } {
+  const indices: number[] = [];
+  const values: number[] = [];
+  for (let c = 0; c < count; c += 1) {
+    if (costs[c] !== 0) {
+      indices.push(c);
+      values.push(costs[c]!);
+    }
+  }
+  return { indices: Int32Array.from(indices), values: Float64Array.from(values) };
+}
+
+function dot(costs: Float64Array, x: Float64Array): number {
+  let total = 0;
+  for (let c = 0; c < costs.length; c += 1) total += costs[c]! * x[c]!;
+  return total;
+}
+
+/** The rounded solution against the rules themselves: the solver's tolerances are not trusted. */
+function feasible(book: Book, component: Component, model: BuiltModel, x: Float64Array): boolean {
+  const amounts = new Map<Pair, number>();
+  for (let c = 0; c < model.pairCount; c += 1) {
+    if (x[c]! < 0) return false;
+    if (x[c]! > 0) amounts.set(model.pairOf[c]!, x[c]!);
+  }
+  return allocationViolations(book, component, amounts) === 0;
+}
+
+/** How many rules the allocation breaks (offer capacity, remaining, all-or-nothing, co-location). */
+function allocationViolations(book: Book, component: Component, amounts: ReadonlyMap<Pair, number>): number {
+  let violations = 0;
+  const taken = new Map<number, number>();
+  for (const [p, gpus] of amounts) {
+    const offer = book.pairs[p]!.offer;
+    taken.set(offer, (taken.get(offer) ?? 0) + gpus);
+  }
+  for (const [offer, gpus] of taken) if (gpus > book.offers[offer]!.offer.free) violations += 1;
+  for (const b of component.bids) {
+    const sb = book.bids[b]!;
+    const remaining = sb.bid.remaining;
+    const total = sb.pairs.reduce((sum, p) => sum + (amounts.get(p) ?? 0), 0);
+    if (total > remaining) violations += 1;
+    if (total === 0) continue;
+    if (!sb.bid.partialAllowed && total !== remaining) violations += 1;
+    if (sb.rule === 'NONE') continue;
+    let below = 0;
+    for (const site of sb.sites) {
+      const atSite = site.pairs.reduce((sum, p) => sum + (amounts.get(p) ?? 0), 0);
+      if (atSite > 0 && atSite < sb.minimum) below += 1;
+    }
+    const allowed = sb.rule === 'REMAINDER' && total === remaining ? 1 : 0;
+    if (below > allowed) violations += 1;
+  }
+  return violations;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The greedy alternative, scores, and the run
+// ---------------------------------------------------------------------------------------------
+
+/** What `matchMarket` fills on the component alone (components share no offer, so it is its part of a whole-book run). */
+function greedyAmounts(book: Book, component: Component, now: number): Map<Pair, number> {
+  const bids = component.bids.map((b) => book.bids[b]!.bid);
+  const offers = component.offers.map((o) => book.offers[o]!.offer);
+  const run = matchMarket(bids, offers, now);
+  const pairByIds = new Map<string, Pair>();
+  for (const b of component.bids) {
+    for (const p of book.bids[b]!.pairs) {
+      pairByIds.set(`${book.bids[b]!.bid.id}/${book.offers[book.pairs[p]!.offer]!.offer.id}`, p);
+    }
+  }
+  const amounts = new Map<Pair, number>();
+  for (const fill of run.fills) {
+    const p = pairByIds.get(`${fill.bidId}/${fill.offerId}`);
+    // A pair outside the solver's book is one the rules exclude: never expected, and a greedy
+    // allocation using it is not taken.
+    if (p === undefined) return new Map<Pair, number>();
+    amounts.set(p, (amounts.get(p) ?? 0) + fill.gpus);
+  }
+  return allocationViolations(book, component, amounts) === 0 ? amounts : new Map<Pair, number>();
+}
+
+function gpuHoursOf(book: Book, amounts: ReadonlyMap<Pair, number>): number {
+  let total = 0;
+  for (const [p, gpus] of amounts) total += gpus * book.bids[book.pairs[p]!.bid]!.bid.durationHours;
+  return total;
+}
+
+function scoreOf(book: Book, amounts: ReadonlyMap<Pair, number>): ClearingScore {
+  let gpuHours = 0;
+  let surplus = 0;
+  let priority = 0;
+  for (const [p, gpus] of amounts) {
+    const { bid, offer } = book.pairs[p]!;
+    const sb = book.bids[bid]!;
+    const so = book.offers[offer]!;
+    const hours = gpus * sb.bid.durationHours;
+    gpuHours += hours;
+    surplus += Number(sb.bid.price - so.offer.price) * hours;
+    priority += priorityCost(sb.rank, so.rank, book.bidCount, book.offerCount) * hours;
+  }
+  return { gpuHours, surplus, priority };
+}
+
+/**
+ * Fills in bid priority order, one per (bid, offer), at the offer's ask; within a bid in offer
+ * priority order, except that a site giving less than the bid's minimum (its remainder) comes
+ * last, as the pass that filled it would have.
+ */
+function runOf(book: Book, amounts: ReadonlyMap<Pair, number>): MarketRun {
+  const byBid = new Map<number, Pair[]>();
+  for (const p of amounts.keys()) {
+    const b = book.pairs[p]!.bid;
+    const list = byBid.get(b) ?? [];
+    list.push(p);
+    byBid.set(b, list);
+  }
+  const fills: Fill[] = [];
+  const bidsFilled = new Map<string, number>();
+  const offersTaken = new Map<string, number>();
+  for (const b of [...byBid.keys()].sort((x, y) => x - y)) {
+    const sb = book.bids[b]!;
+    const siteTotal = new Map<string, number>();
+    for (const p of byBid.get(b)!) {
+      const siteId = book.offers[book.pairs[p]!.offer]!.offer.siteId;
+      siteTotal.set(siteId, (siteTotal.get(siteId) ?? 0) + amounts.get(p)!);
+    }
+    const isRemainder = (p: Pair): number =>
+      sb.rule !== 'NONE' && siteTotal.get(book.offers[book.pairs[p]!.offer]!.offer.siteId)! < sb.minimum
+        ? 1
+        : 0;
+    const ordered = byBid
+      .get(b)!
+      .sort((x, y) => isRemainder(x) - isRemainder(y) || book.pairs[x]!.offer - book.pairs[y]!.offer);
+    for (const p of ordered) {
+      const { offer } = book.offers[book.pairs[p]!.offer]!;
+      const gpus = amounts.get(p)!;
+      fills.push({ bidId: sb.bid.id, offerId: offer.id, siteId: offer.siteId, gpus, price: offer.price });
+      bidsFilled.set(sb.bid.id, (bidsFilled.get(sb.bid.id) ?? 0) + gpus);
+      offersTaken.set(offer.id, (offersTaken.get(offer.id) ?? 0) + gpus);
+    }
+  }
+  return { fills, bidsFilled, offersTaken };
+}

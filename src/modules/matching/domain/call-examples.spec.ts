@@ -1,0 +1,148 @@
+import type { BookBid, BookOffer, Fill } from './book';
+import { BEIJING, bid, GUIZHOU, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
+import { clearCall } from './call-clearing';
+import { loadCallSolver } from './highs-runtime';
+import { matchMarket } from './match-market';
+
+// The worked examples of docs/MATCHING.md "Call markets", fills computed by hand. Prices in fen.
+
+function fill(bidId: string, offerId: string, siteId: string, gpus: number, price: bigint): Fill {
+  return { bidId, offerId, siteId, gpus, price };
+}
+
+function clear(bids: readonly BookBid[], offers: readonly BookOffer[]) {
+  return clearCall(bids, offers, NOW);
+}
+
+function continuous(bids: readonly BookBid[], offers: readonly BookOffer[]): readonly Fill[] {
+  return matchMarket(bids, offers, NOW).fills;
+}
+
+const EITHER = [true, false];
+
+beforeAll(async () => {
+  await loadCallSolver();
+});
+
+describe('docs/MATCHING.md call market worked examples', () => {
+  it.each(EITHER)(
+    'C1. every bid served where continuous matching strands one (partial: %s)',
+    (partialAllowed) => {
+      const offers = [
+        offer({ id: 'O1', siteId: 'S1', province: BEIJING, price: 1700n, free: 4, seq: 1n }),
+        offer({ id: 'O2', siteId: 'S2', province: GUIZHOU, price: 1800n, free: 4, seq: 2n }),
+      ];
+      const bids = [
+        bid({ id: 'B1', price: 2000n, remaining: 4, seq: 3n, partialAllowed }),
+        bid({ id: 'B2', price: 2000n, remaining: 4, provinces: [BEIJING], seq: 4n, partialAllowed }),
+      ];
+      expect(continuous(bids, offers)).toEqual([fill('B1', 'O1', 'S1', 4, 1700n)]);
+      const run = clear(bids, offers);
+      expect(run.fills).toEqual([fill('B1', 'O2', 'S2', 4, 1800n), fill('B2', 'O1', 'S1', 4, 1700n)]);
+      expect(run.bidsFilled).toEqual(
+        new Map([
+          ['B1', 4],
+          ['B2', 4],
+        ]),
+      );
+      expect(run.offersTaken).toEqual(
+        new Map([
+          ['O2', 4],
+          ['O1', 4],
+        ]),
+      );
+    },
+  );
+
+  it('C2. a higher bid rests so that more GPUs fill', () => {
+    const offers = [offer({ id: 'O1', siteId: 'S1', price: 1800n, free: 6, seq: 1n })];
+    const bids = [
+      bid({ id: 'B1', price: 2000n, remaining: 4, partialAllowed: false, seq: 2n }),
+      bid({ id: 'B2', price: 1900n, remaining: 6, partialAllowed: false, seq: 3n }),
+    ];
+    expect(continuous(bids, offers)).toEqual([fill('B1', 'O1', 'S1', 4, 1800n)]);
+    expect(clear(bids, offers).fills).toEqual([fill('B2', 'O1', 'S1', 6, 1800n)]);
+  });
+
+  it.each(EITHER)('C3. longer leases count more (partial: %s)', (partialAllowed) => {
+    const offers = [offer({ id: 'O1', siteId: 'S1', price: 1800n, free: 4, seq: 1n })];
+    const bids = [
+      bid({ id: 'B1', price: 2000n, remaining: 4, durationHours: 1, seq: 2n, partialAllowed }),
+      bid({ id: 'B2', price: 1900n, remaining: 4, durationHours: 24, seq: 3n, partialAllowed }),
+    ];
+    expect(continuous(bids, offers)).toEqual([fill('B1', 'O1', 'S1', 4, 1800n)]);
+    expect(clear(bids, offers).fills).toEqual([fill('B2', 'O1', 'S1', 4, 1800n)]);
+  });
+
+  it.each(EITHER)('C4. the better bid gets the cheaper offer (partial: %s)', (partialAllowed) => {
+    const offers = [
+      offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 4, seq: 1n }),
+      offer({ id: 'O2', siteId: 'S2', price: 1900n, free: 4, seq: 2n }),
+    ];
+    const bids = [
+      bid({ id: 'B1', price: 1900n, remaining: 4, seq: 3n, partialAllowed }),
+      bid({ id: 'B2', price: 2000n, remaining: 4, seq: 4n, partialAllowed }),
+    ];
+    const expected = [fill('B2', 'O1', 'S1', 4, 1700n), fill('B1', 'O2', 'S2', 4, 1900n)];
+    expect(continuous(bids, offers)).toEqual(expected);
+    expect(clear(bids, offers).fills).toEqual(expected);
+  });
+
+  it('C5. co-location the greedy walk misses', () => {
+    const offers = [
+      offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 8, seq: 1n }),
+      offer({ id: 'O2', siteId: 'S2', price: 1800n, free: 8, seq: 2n }),
+    ];
+    const bids = [
+      bid({ id: 'B1', price: 2000n, remaining: 10, minGpusPerSite: 4, partialAllowed: false, seq: 3n }),
+    ];
+    expect(continuous(bids, offers)).toEqual([]);
+    expect(clear(bids, offers).fills).toEqual([
+      fill('B1', 'O1', 'S1', 6, 1700n),
+      fill('B1', 'O2', 'S2', 4, 1800n),
+    ]);
+  });
+
+  it('C6. a remainder below the site minimum completes a partial bid', () => {
+    const offers = [
+      offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 8, seq: 1n }),
+      offer({ id: 'O2', siteId: 'S2', price: 1800n, free: 2, seq: 2n }),
+    ];
+    const partial = bid({
+      id: 'B1',
+      price: 2000n,
+      remaining: 10,
+      minGpusPerSite: 4,
+      partialAllowed: true,
+      seq: 3n,
+    });
+    expect(clear([partial], offers).fills).toEqual([
+      fill('B1', 'O1', 'S1', 8, 1700n),
+      fill('B1', 'O2', 'S2', 2, 1800n),
+    ]);
+    // All-or-nothing: every site must give 4, so S2 cannot be used and 8 is not 10.
+    expect(clear([{ ...partial, partialAllowed: false }], offers).fills).toEqual([]);
+  });
+
+  it.each(EITHER)('C7. pay-as-ask, also for a resting bid (partial: %s)', (partialAllowed) => {
+    const bids = [bid({ id: 'B1', price: 2000n, remaining: 4, seq: 1n, partialAllowed })];
+    const offers = [offer({ id: 'O1', siteId: 'S1', price: 1800n, free: 8, seq: 2n })];
+    expect(continuous(bids, offers)).toEqual([fill('B1', 'O1', 'S1', 4, 2000n)]);
+    expect(clear(bids, offers).fills).toEqual([fill('B1', 'O1', 'S1', 4, 1800n)]);
+  });
+
+  it('C8. the eligibility rules of a run hold', () => {
+    // Worked example 14 and 15 of continuous matching, cleared: the same single fill.
+    const offers = [
+      offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 8, availableUntil: NOW + 10 * HOUR, seq: 1n }),
+      offer({ id: 'O2', siteId: 'S2', price: 1750n, free: 8, availableFrom: NOW + HOUR, seq: 2n }),
+      offer({ id: 'O3', siteId: 'S3', price: 1800n, free: 8, minLeaseHours: 48, seq: 3n }),
+      offer({ id: 'O4', siteId: 'S4', price: 1700n, free: 8, verified: false, seq: 4n }),
+      offer({ id: 'O5', siteId: 'S5', price: 1800n, free: 8, organisationId: 'org-B1', seq: 5n }),
+      offer({ id: 'O6', siteId: 'S1', price: 1900n, free: 8, seq: 6n }),
+    ];
+    const b1 = bid({ id: 'B1', price: 2000n, remaining: 4, durationHours: 24, seq: 7n });
+    const expired = bid({ id: 'B2', price: 2100n, remaining: 4, expiresAt: NOW, seq: 8n });
+    expect(clear([b1, expired], offers).fills).toEqual([fill('B1', 'O6', 'S1', 4, 1900n)]);
+  });
+});
