@@ -33,6 +33,7 @@ import { LiveEventsModule } from '../modules/events/live-events.module';
 import { WebhooksModule } from '../modules/webhooks/webhooks.module';
 import { WebhooksWorkerModule } from '../modules/webhooks/webhooks-worker.module';
 import { StatsModule } from '../modules/stats/stats.module';
+import { InferenceModule } from '../modules/inference/inference.module';
 import { StatsWorkerModule } from '../modules/stats/stats-worker.module';
 import { AdminModule } from '../modules/admin/admin.module';
 import { LedgerFundsAdapter } from '../modules/billing/ledger/ledger-funds.adapter';
@@ -86,6 +87,7 @@ export class AppModule {
               LiveEventsModule,
               WebhooksModule,
               StatsModule,
+              InferenceModule,
               AdminModule,
               QueueDashboardModule,
             ]

@@ -139,6 +139,37 @@ const BODIES: Record<string, { as: Caller; body: () => Body }> = {
     as: 'buyerKey',
     body: () => ({ url: 'https://93.184.215.14/hooks/fields', enabled: false }),
   },
+  'PUT /v1/offers/{offerId}/serving-profiles': {
+    as: 'providerKey',
+    body: () => ({
+      profiles: [
+        {
+          model: 'llama-3.3-70b-instruct',
+          concurrency: 8,
+          promptTokensPerSecondPerGpu: 2600,
+          outputTokensPerSecondPerGpu: 400,
+          ttftP50Ms: 120,
+          ttftP95Ms: 220,
+        },
+      ],
+    }),
+  },
+  'POST /admin/inference/models': {
+    as: 'admin',
+    body: () => ({
+      slug: 'fields-probe-7b',
+      family: 'Fields',
+      name: 'Fields probe 7B',
+      parameters: 7_000_000_000,
+      quantisation: 'BF16',
+      contextLength: 32768,
+      kvCacheBytesPerToken: 57344,
+    }),
+  },
+  'POST /admin/inference/serving-profiles/{id}/review': {
+    as: 'admin',
+    body: () => ({ decision: 'ACCEPT', reason: 'fields probe' }),
+  },
 };
 
 function resolve(doc: OpenApiDocument, schema: Schema): Schema {
@@ -272,6 +303,7 @@ describe('required request fields, from the OpenAPI document', () => {
         'POST /v1/organisations owner',
         'POST /v1/organisations owner.password',
         'POST /v1/leases/{id}/access credentials.0.value',
+        'PUT /v1/offers/{offerId}/serving-profiles profiles.0.ttftP95Ms',
       ]),
     );
     expect(checked.length).toBeGreaterThan(50);

@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import { Transactional } from '@nestjs-cls/transactional';
+import { AuditService } from '../../infra/audit/audit.service';
+import { MARKET_SLUG_PATTERN } from '../../infra/http/field-validators';
+import { DomainError } from '../../shared/domain-error';
+import { deriveReferenceProfile, type Quantisation } from './domain/reference-profile';
+import type {
+  CreateInferenceModelDto,
+  InferenceModelListResponse,
+  InferenceModelResponse,
+} from './dto/inference-model.dto';
+import type {
+  ReferenceProfileListResponse,
+  ReferenceProfileResponse,
+  ReferenceProfilesQuery,
+} from './dto/reference-profile.dto';
+import { InferenceMapper } from './inference.mapper';
+import { InferenceRepository, type InferenceModelRecord, type MarketGpuRecord } from './inference.repository';
+import { Clock } from '../../infra/clock/clock';
+
+/** Concurrency the public reference profiles are stated at when the query names none. */
+export const DEFAULT_REFERENCE_CONCURRENCY = 8;
+
+/** Bytes per parameter a model added without one gets: the weight format's own width. */
+const DEFAULT_BYTES_PER_PARAMETER: Record<Quantisation, number> = {
+  BF16: 2,
+  FP16: 2,
+  FP8: 1,
+  INT8: 1,
+  INT4: 0.5,
+};
+
+/**
+ * The model catalogue (read by anyone, extended by admins, audited) and the reference profiles
+ * derived from it for every market with GPU figures (docs/INFERENCE.md).
+ */
+@Injectable()
+export class InferenceCatalogueService {
+  constructor(
+    private readonly inference: InferenceRepository,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+  ) {}
+
+  async listModels(): Promise<InferenceModelListResponse> {
+    const models = await this.inference.findModels();
+    return { data: models.map((model) => InferenceMapper.model(model)) };
+  }
+
+  /** Adds a model; a slug already in the catalogue is a 409. Audited as `inference_model.create`. */
+  @Transactional()
+  async createModel(adminUserId: string, input: CreateInferenceModelDto): Promise<InferenceModelResponse> {
+    const quantisation = input.quantisation as Quantisation;
+    const activeParameters = input.activeParameters ?? input.parameters;
+    if (activeParameters > input.parameters) {
+      throw new DomainError('VALIDATION_FAILED', 'activeParameters must not exceed parameters.', {
+        field: 'activeParameters',
+      });
+    }
+    const [existing] = await this.inference.findModelsBySlugs([input.slug]);
+    if (existing) throw new DomainError('CONFLICT', `A model with slug ${input.slug} already exists.`);
+    const model = await this.inference.adminCreateModel({
+      slug: input.slug,
+      family: input.family,
+      name: input.name,
+      parameters: input.parameters,
+      activeParameters,
+      quantisation,
+      bytesPerParameter: input.bytesPerParameter ?? DEFAULT_BYTES_PER_PARAMETER[quantisation],
+      contextLength: input.contextLength,
+      kvCacheBytesPerToken: input.kvCacheBytesPerToken,
+      at: this.clock.now(),
+    });
+    const response = InferenceMapper.model(model);
+    const { createdAt: _createdAt, ...after } = response;
+    await this.audit.record(
+      adminUserId,
+      'inference_model.create',
+      { type: 'inference_model', id: model.id },
+      {
+        model: model.slug,
+        after,
+      },
+    );
+    return response;
+  }
+
+  /** Reference profiles per model x market at one concurrency; an unknown filter is a 400 naming it. */
+  async listReferenceProfiles(query: ReferenceProfilesQuery): Promise<ReferenceProfileListResponse> {
+    const concurrency = query.concurrency ?? DEFAULT_REFERENCE_CONCURRENCY;
+    const models =
+      query.model === undefined ? await this.inference.findModels() : [await this.model(query.model)];
+    const markets = await this.inference.findMarketGpus();
+    const chosen =
+      query.market === undefined ? markets : markets.filter((market) => market.slug === query.market);
+    if (query.market !== undefined && (chosen.length === 0 || !MARKET_SLUG_PATTERN.test(query.market))) {
+      throw new DomainError('VALIDATION_FAILED', 'market does not name a known market.', { field: 'market' });
+    }
+    const data = models.flatMap((model) =>
+      chosen.map((market) => referenceEntry(model, market, concurrency)),
+    );
+    return { data };
+  }
+
+  private async model(slug: string): Promise<InferenceModelRecord> {
+    const [model] = await this.inference.findModelsBySlugs([slug]);
+    if (!model)
+      throw new DomainError('VALIDATION_FAILED', 'model does not name a known model.', { field: 'model' });
+    return model;
+  }
+}
+
+function referenceEntry(
+  model: InferenceModelRecord,
+  market: MarketGpuRecord,
+  concurrency: number,
+): ReferenceProfileResponse {
+  const base = { model: model.slug, market: market.slug, concurrency };
+  if (market.gpu === null) return { ...base, basis: 'NO_GPU_SPEC', figures: null };
+  const profile = deriveReferenceProfile(model, market.gpu, concurrency);
+  if (profile === null) return { ...base, basis: 'DOES_NOT_FIT', figures: null };
+  return { ...base, basis: 'DERIVED', figures: InferenceMapper.figures(profile) };
+}

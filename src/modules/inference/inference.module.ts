@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../../infra/audit/audit.module';
+import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import { ProvidersModule } from '../providers/providers.module';
+import { InferenceAdminController } from './inference.admin.controller';
+import { InferenceCatalogueService } from './inference-catalogue.service';
+import { InferenceController } from './inference.controller';
+import { InferenceRepository } from './inference.repository';
+import { ServingProfilesController } from './serving-profiles.controller';
+import { ServingProfilesService } from './serving-profiles.service';
+
+/** Inference in model terms: the model catalogue, reference profiles and offers' serving profiles. */
+@Module({
+  imports: [AuditModule, ProvidersModule],
+  controllers: [InferenceController, ServingProfilesController, InferenceAdminController],
+  providers: [InferenceRepository, InferenceCatalogueService, ServingProfilesService, CursorCodec],
+  exports: [InferenceCatalogueService, ServingProfilesService],
+})
+export class InferenceModule {}
