@@ -15,7 +15,7 @@ import {
   withoutRequestId,
 } from './marketplace-fixtures';
 
-type Method = 'get' | 'post' | 'patch' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 interface IsolationCase {
   /** The owner's role: the intruder has the same role, so only ownership can refuse it. */
@@ -180,6 +180,26 @@ const webhookWithDelivery = async (app: NestFastifyApplication, owner: TestTenan
 const withDelivery = (template: string, id: string) =>
   template.replace('{id}', id).replace('{deliveryId}', deliveryOf.get(id) ?? randomUUID());
 
+// An offer that declares one serving profile, so a foreign PUT would have something to replace.
+const SERVING_PROFILE = {
+  model: 'llama-3.3-70b-instruct',
+  concurrency: 8,
+  promptTokensPerSecondPerGpu: 2600,
+  outputTokensPerSecondPerGpu: 400,
+  ttftP50Ms: 120,
+  ttftP95Ms: 220,
+};
+const offerServing = async (app: NestFastifyApplication, owner: TestTenant) => {
+  const id = await offer(app, owner);
+  await request(app.getHttpServer())
+    .put(`/v1/offers/${id}/serving-profiles`)
+    .set(owner.auth)
+    .send({ profiles: [SERVING_PROFILE] })
+    .expect(200);
+  return id;
+};
+const withOfferId = (template: string, id: string) => template.replace('{offerId}', id);
+
 /**
  * Every id-taking route of the marketplace, keyed as the OpenAPI document names it. The test
  * below fails when the document lists such a route without a case here (invariant 6).
@@ -194,6 +214,19 @@ const CASES: Record<string, IsolationCase> = {
     readBack: (id) => `/v1/offers/${id}`,
   },
   'POST /v1/offers/{id}/cancel': { role: 'PROVIDER', create: offer, readBack: (id) => `/v1/offers/${id}` },
+  'GET /v1/offers/{offerId}/serving-profiles': {
+    role: 'PROVIDER',
+    create: offerServing,
+    path: withOfferId,
+    readBack: (id) => `/v1/offers/${id}/serving-profiles`,
+  },
+  'PUT /v1/offers/{offerId}/serving-profiles': {
+    role: 'PROVIDER',
+    create: offerServing,
+    path: withOfferId,
+    body: { profiles: [] },
+    readBack: (id) => `/v1/offers/${id}/serving-profiles`,
+  },
   'GET /v1/bids/{id}': { role: 'BUYER', create: bid, readBack: (id) => `/v1/bids/${id}` },
   'POST /v1/bids/{id}/cancel': { role: 'BUYER', create: bid, readBack: (id) => `/v1/bids/${id}` },
   'GET /v1/leases/{id}': {
