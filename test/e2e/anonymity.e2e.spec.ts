@@ -280,7 +280,13 @@ describe('who sees whom: a buyer never learns the provider’s ids, fee or proce
     });
     expect(Object.keys(answered).length).toBeGreaterThan(20);
     // Routes with ids the buyer has none of; a new kind of id route must be looked at here.
-    expect(unfilled.sort()).toEqual(['/v1/offers/{id}', '/v1/payouts/{id}', '/v1/sites/{id}']);
+    // (Serving profiles hang off offers: provider-only, like the offer itself.)
+    expect(unfilled.sort()).toEqual([
+      '/v1/offers/{id}',
+      '/v1/offers/{offerId}/serving-profiles',
+      '/v1/payouts/{id}',
+      '/v1/sites/{id}',
+    ]);
   });
 
   it('the buyer’s live stream and webhook deliveries carry nothing of the provider’s', async () => {
