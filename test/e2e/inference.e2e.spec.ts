@@ -58,6 +58,7 @@ describe('inference catalogue and serving profiles', () => {
   const adminEmail = `admin-${randomUUID()}@inference.test`;
   const adminPassword = 'inference admin passphrase';
   const addedSlug = `test-model-${randomUUID().slice(0, 8)}`;
+  const extraOrganisations: string[] = [];
   const http = () => request(app.getHttpServer());
   const profilesUrl = (id: string) => `/v1/offers/${id}/serving-profiles`;
   const put = (profiles: unknown[], auth: Auth = provider.auth, id = offerId) =>
@@ -79,7 +80,7 @@ describe('inference catalogue and serving profiles', () => {
   });
 
   afterAll(async () => {
-    const ids = [provider.organisationId, other.organisationId, buyer.organisationId];
+    const ids = [provider.organisationId, other.organisationId, buyer.organisationId, ...extraOrganisations];
     // Serving profiles go with their offers (ON DELETE CASCADE).
     await removeMarketplaceData(app, ids);
     const model = await prisma.inferenceModel.findUnique({ where: { slug: addedSlug } });
@@ -421,6 +422,24 @@ describe('inference catalogue and serving profiles', () => {
       await http().post(`/v1/offers/${cancelled.id}/cancel`).set(provider.auth).expect(200);
       const res = await put([WITHIN_BAND], provider.auth, cancelled.id).expect(409);
       expect((res.body as { code: string }).code).toBe('CONFLICT');
+    });
+
+    it('a suspended provider reads its profiles but declares nothing (403), its cached key notwithstanding', async () => {
+      const suspended = await registerOrganisation(app, 'PROVIDER');
+      extraOrganisations.push(suspended.organisationId);
+      const site = await createSite(app, suspended);
+      const offer = await placeOffer(app, suspended, site.id, { market: 'nvidia-h100-80gb', gpus: 2 });
+      await put([WITHIN_BAND], suspended.auth, offer.id).expect(200);
+      // Straight in the database, as another API process's suspension would be: this process's key cache is stale.
+      await prisma.organisation.update({
+        where: { id: suspended.organisationId },
+        data: { status: 'SUSPENDED' },
+      });
+      const res = await put([SMALL_MODEL], suspended.auth, offer.id).expect(403);
+      expect(res.body).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'ORGANISATION_SUSPENDED' } });
+      await http().get(profilesUrl(offer.id)).set(suspended.auth).expect(200);
+      const rows = await prisma.servingProfile.findMany({ where: { offerId: offer.id } });
+      expect(rows.map((row) => row.concurrency)).toEqual([WITHIN_BAND.concurrency]);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../../infra/audit/audit.module';
+import { OrganisationWriteGateModule } from '../../infra/auth/write-gate/organisation-write-gate.module';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import { ProvidersModule } from '../providers/providers.module';
 import { InferenceAdminController } from './inference.admin.controller';
@@ -11,7 +12,7 @@ import { ServingProfilesService } from './serving-profiles.service';
 
 /** Inference in model terms: the model catalogue, reference profiles and offers' serving profiles. */
 @Module({
-  imports: [AuditModule, ProvidersModule],
+  imports: [AuditModule, OrganisationWriteGateModule, ProvidersModule],
   controllers: [InferenceController, ServingProfilesController, InferenceAdminController],
   providers: [InferenceRepository, InferenceCatalogueService, ServingProfilesService, CursorCodec],
   exports: [InferenceCatalogueService, ServingProfilesService],

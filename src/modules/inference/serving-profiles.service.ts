@@ -4,6 +4,7 @@ import { isUUID } from 'class-validator';
 import { AuditService } from '../../infra/audit/audit.service';
 import type { JsonObject } from '../../infra/events/event-catalogue';
 import type { OrganisationContext } from '../../infra/auth/principal';
+import { OrganisationWriteGateService } from '../../infra/auth/write-gate/organisation-write-gate.service';
 import { Clock } from '../../infra/clock/clock';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import { DomainError } from '../../shared/domain-error';
@@ -44,6 +45,7 @@ export class ServingProfilesService {
   constructor(
     private readonly inference: InferenceRepository,
     private readonly offers: OffersService,
+    private readonly writeGate: OrganisationWriteGateService,
     private readonly audit: AuditService,
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
@@ -66,6 +68,8 @@ export class ServingProfilesService {
     offerId: string,
     input: PutServingProfilesDto,
   ): Promise<ServingProfileListResponse> {
+    // A suspension committed on another API process refuses this even if the key was cached before it.
+    await this.writeGate.assertMayWrite(org.organisationId);
     const offer = await this.offers.getOffer(org, offerId);
     validateDeclarations(input.profiles);
     if (CLOSED_OFFER_STATUSES.has(offer.status)) {
