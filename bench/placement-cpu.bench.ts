@@ -7,6 +7,9 @@
  * With BENCH_WORKER=1 a worker process runs too, every pair matches, and the worker's CPU per
  * order is reported as well, counted until the book is empty again.
  *
+ * It also reports the CPU of the PostgreSQL backends serving the bench database (the app's pool
+ * connections, from /proc), per order.
+ *
  * Settings (environment): BENCH_ORDERS (3000, half offers, half bids), BENCH_CONCURRENCY (8),
  * BENCH_WORKER (0), BENCH_CPU_PROF (a directory: run the API and the worker under `node --cpu-prof`,
  * writing their profiles there), BENCH_DATABASE_SERVER, BENCH_REDIS_URL.
@@ -35,6 +38,30 @@ async function drained(db: Client): Promise<void> {
     if (Date.now() > deadline) throw new Error('the book did not drain');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** CPU so far of each PostgreSQL backend connected to this bench's database, by pid. */
+async function backendsCpu(db: Client): Promise<Map<number, number>> {
+  const { rows } = await db.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+       AND backend_type = 'client backend'`,
+  );
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      cpu.set(pid, cpuMs(pid));
+    } catch {
+      // The backend ended between the query and the read.
+    }
+  }
+  return cpu;
+}
+
+/** CPU the backends spent since `before` (a backend that ended meanwhile is not counted). */
+function backendsCpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, ms] of after) sum += ms - (before.get(pid) ?? 0);
+  return sum;
 }
 
 /** Closed loop: CONCURRENCY clients each placing its share of `count` orders. */
@@ -78,15 +105,20 @@ async function main(): Promise<void> {
     const pid = exchange.api!.pid!;
     const worker = exchange.workers[0];
     const cpu0 = cpuMs(pid);
+    const backends0 = await backendsCpu(db);
     const workerCpu0 = worker ? cpuMs(worker.pid!) : 0;
     const t0 = performance.now();
     const failed = await run(exchange, ORDERS, providers, buyers, 400);
     const wallMs = performance.now() - t0;
     const cpu = cpuMs(pid) - cpu0;
+    const backends = worker ? 0 : backendsCpuSince(backends0, await backendsCpu(db));
     out(
       `${ORDERS} orders, ${CONCURRENCY} clients: API CPU ${(cpu / ORDERS).toFixed(2)} ms/order ` +
         `(${cpu} ms in all), wall ${(ORDERS / (wallMs / 1000)).toFixed(0)} orders/s, failed ${failed}`,
     );
+    if (!worker) {
+      out(`PostgreSQL backends CPU ${(backends / ORDERS).toFixed(2)} ms/order (${backends} ms in all)`);
+    }
     if (worker) {
       await drained(db);
       const workerCpu = cpuMs(worker.pid!) - workerCpu0;

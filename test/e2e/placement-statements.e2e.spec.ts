@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
+import { RedisService } from '../../src/infra/redis/redis.service';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import {
@@ -23,6 +24,7 @@ describe('statements per placement', () => {
   let provider: TestTenant;
   let siteId: string;
   const seen: string[] = [];
+  const redisSeen: string[] = [];
   let recording = false;
   const original = Object.getOwnPropertyDescriptor(Client.prototype, 'query')!;
 
@@ -40,6 +42,13 @@ describe('statements per placement', () => {
       },
     });
     app = await startHttpApp(marketplaceConfig());
+    // Every command of the API's own Redis client (rate limits, idempotency locks, key limiter).
+    const redis = app.get(RedisService).client;
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = (command, ...rest) => {
+      if (recording) redisSeen.push(command.name);
+      return send(command, ...rest);
+    };
     buyer = await registerOrganisation(app, 'BUYER', { verified: true });
     provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
     siteId = (await createSite(app, provider)).id;
@@ -62,6 +71,7 @@ describe('statements per placement', () => {
         .expect(201);
     await place();
     seen.length = 0;
+    redisSeen.length = 0;
     recording = true;
     try {
       await place();
@@ -71,15 +81,19 @@ describe('statements per placement', () => {
     return [...seen];
   };
 
-  // The key was verified by the first placement and is cached (API_KEY_CACHE_TTL_MS).
-  it('places a bid in 9 statements: idempotency, lock+seq, insert, hold (2), event, record, BEGIN/COMMIT', async () => {
+  // The key was verified by the first placement and is cached (API_KEY_CACHE_TTL_MS): its
+  // authentication costs no round trip to PostgreSQL or Redis.
+  it('places a bid in 9 statements and 1 Redis command: idempotency, lock+seq, insert, hold (2), event, record, BEGIN/COMMIT', async () => {
     const statements = await statementsOf('/v1/bids', buyer, bidBody());
     expect(statements).toHaveLength(9);
     expect(statements.filter((s) => /^(BEGIN|COMMIT)$/.test(s))).toEqual(['BEGIN', 'COMMIT']);
+    // One Redis round trip: the rate limit and the idempotency lock in one script (RateLimitGuard).
+    expect(redisSeen).toEqual(['eval']);
   });
 
-  it('places an offer in 7 statements: idempotency, lock+seq, insert, event, record, BEGIN/COMMIT', async () => {
+  it('places an offer in 7 statements and 1 Redis command: idempotency, lock+seq, insert, event, record, BEGIN/COMMIT', async () => {
     const statements = await statementsOf('/v1/offers', provider, offerBody(siteId));
     expect(statements).toHaveLength(7);
+    expect(redisSeen).toEqual(['eval']);
   });
 });

@@ -1,7 +1,26 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { freePort, spawnBuilt, waitForHttp, type RunningProcess } from '../support/processes';
-import { testEnv } from '../support/test-env';
+import { testEnv, testRedisUrl } from '../support/test-env';
+
+const HOUR = 3_600_000;
+
+/** A new organisation through the API of process `i`: its id and API key. */
+async function register(url: (i: number, path: string) => string, role: 'BUYER' | 'PROVIDER') {
+  const res = await fetch(url(0, '/v1/organisations'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+    body: JSON.stringify({
+      name: `Two ${role}`,
+      role,
+      owner: { email: `two-${randomUUID()}@two.test`, password: 'two processes password' },
+    }),
+  });
+  expect(res.status).toBe(201);
+  const body = (await res.json()) as { organisation: { id: string }; apiKey: { key: string } };
+  return { organisationId: body.organisation.id, key: body.apiKey.key };
+}
 
 /** Rate limits and in-flight idempotency locks live in Redis: two API processes act as one. */
 describe('two API processes sharing PostgreSQL and Redis', () => {
@@ -68,17 +87,67 @@ describe('two API processes sharing PostgreSQL and Redis', () => {
     }
   });
 
-  it('counts one API key’s requests across both processes and answers 429 with Retry-After', async () => {
-    const registered = await fetch(url(0, '/v1/organisations'), {
+  it('answers concurrent duplicate placements with an API key with one order and 409 for those in flight', async () => {
+    const provider = await register(url, 'PROVIDER');
+    const auth = { authorization: `Bearer ${provider.key}`, 'content-type': 'application/json' };
+    const site = await fetch(url(1, '/v1/sites'), {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      headers: { ...auth, 'idempotency-key': randomUUID() },
       body: JSON.stringify({
-        name: 'Limited',
-        role: 'BUYER',
-        owner: { email: `rl-${randomUUID()}@two.test`, password: 'rate limited password' },
+        name: 'hall',
+        provinceCode: '520000',
+        cityCode: '520100',
+        uptimeTier: 'TIER_III',
       }),
     });
-    const { apiKey } = (await registered.json()) as { apiKey: { key: string } };
+    expect(site.status).toBe(201);
+    const { id: siteId } = (await site.json()) as { id: string };
+    const key = randomUUID();
+    const body = JSON.stringify({
+      market: 'nvidia-h100-80gb',
+      siteId,
+      gpus: 4,
+      pricePerGpuHour: '18.20',
+      availableFrom: new Date(Date.now() - HOUR).toISOString(),
+      availableUntil: new Date(Date.now() + 24 * HOUR).toISOString(),
+      minLeaseHours: 1,
+      payPerUseMinPercent: 30,
+    });
+    const attempts = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        fetch(url(i, '/v1/offers'), {
+          method: 'POST',
+          headers: { ...auth, 'idempotency-key': key },
+          body,
+        }).then(async (res) => ({
+          status: res.status,
+          replayed: res.headers.get('idempotent-replayed'),
+          body: await res.json(),
+        })),
+      ),
+    );
+    const statuses = attempts.map((a) => a.status);
+    expect(statuses.filter((s) => s === 201 || s === 409)).toHaveLength(6);
+    expect(statuses).toContain(409);
+    expect(attempts.filter((a) => a.status === 201 && a.replayed !== 'true')).toHaveLength(1);
+    for (const conflict of attempts.filter((a) => a.status === 409)) {
+      expect(conflict.body).toMatchObject({ code: 'CONFLICT' });
+    }
+    const client = new Client({ connectionString: env.DATABASE_URL });
+    await client.connect();
+    try {
+      const offers = await client.query('SELECT 1 FROM offers WHERE organisation_id = $1', [
+        provider.organisationId,
+      ]);
+      expect(offers.rowCount).toBe(1);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('counts one API key’s requests across both processes and answers 429 with Retry-After', async () => {
+    const buyer = await register(url, 'BUYER');
+    const apiKey = { key: buyer.key };
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 14; i += 1) {
@@ -92,5 +161,32 @@ describe('two API processes sharing PostgreSQL and Redis', () => {
     expect(statuses.slice(0, 12).every((s) => s === 200)).toBe(true);
     expect(statuses.slice(12)).toEqual([429, 429]);
     expect(Number(retryAfter)).toBeGreaterThan(0);
+
+    // Limits count per route. Invalid placements release their locks; one refused 429 takes none
+    // (one script counts and locks).
+    const keys: string[] = [];
+    const placed: number[] = [];
+    for (let i = 0; i < 13; i += 1) {
+      keys.push(randomUUID());
+      const res = await fetch(url(i, '/v1/bids'), {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${apiKey.key}`,
+          'content-type': 'application/json',
+          'idempotency-key': keys[i]!,
+        },
+        body: '{}',
+      });
+      placed.push(res.status);
+    }
+    expect(placed).toEqual([...Array<number>(12).fill(400), 429]);
+    const redis = new Redis(testRedisUrl());
+    try {
+      for (const key of keys) {
+        expect(await redis.exists(`${env.REDIS_PREFIX}:idem:${buyer.organisationId}:${key}`)).toBe(0);
+      }
+    } finally {
+      redis.disconnect();
+    }
   });
 });

@@ -1,107 +1,95 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { TransactionHost } from '@nestjs-cls/transactional';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { requestFingerprint } from '../../shared/canonical-json';
 import { DomainError } from '../../shared/domain-error';
 import { Clock } from '../clock/clock';
 import { AppConfig } from '../config/app-config';
-import { RedisService } from '../redis/redis.service';
 import {
   IDEMPOTENCY_HEADER,
   IDEMPOTENT,
   type IdempotentOptions,
   type JsonPath,
 } from './idempotent.decorator';
+import { IDEMPOTENCY_KEY_FORMAT, IdempotencyLocks, type LockClaim } from './idempotency-locks';
 import { IdempotencyRepository } from './idempotency.repository';
 
 export const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
-const LOCK_TTL_MS = 60_000;
-const KEY_FORMAT = /^[!-~]{1,255}$/;
 const HTTP_CODE_METADATA = '__httpCode__';
 
 /**
  * Required Idempotency-Key on routes marked @Idempotent(). The first request runs inside one
  * transaction that also stores its response, so effect and record commit together; a retry
  * with the same key and body gets the stored response, another body 422, and a concurrent
- * duplicate (on any API process: the lock is in Redis) 409. Failed requests store nothing.
+ * duplicate (on any API process: the lock is in Redis, see IdempotencyLocks) 409. Failed
+ * requests store nothing.
  * Fingerprints and caller scopes are keyed hashes, and secrets are never stored (docs/DESIGN.md).
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
   private readonly fingerprintKey: Buffer;
-  private readonly callerKey: Buffer;
 
   constructor(
     private readonly reflector: Reflector,
     private readonly records: IdempotencyRepository,
     private readonly txHost: TransactionHost,
-    private readonly redis: RedisService,
+    private readonly locks: IdempotencyLocks,
     private readonly clock: Clock,
     config: AppConfig,
   ) {
-    // Keys derived from the pepper, one per use, so neither hash can stand in for the other.
-    const derive = (label: string): Buffer =>
-      createHmac('sha256', config.secrets.API_KEY_PEPPER).update(label, 'utf8').digest();
-    this.fingerprintKey = derive('idempotency fingerprint');
-    this.callerKey = derive('idempotency caller scope');
+    // Derived from the pepper, distinct from the caller-scope key (IdempotencyLocks).
+    this.fingerprintKey = createHmac('sha256', config.secrets.API_KEY_PEPPER)
+      .update('idempotency fingerprint', 'utf8')
+      .digest();
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const options = this.reflector.get<IdempotentOptions | undefined>(IDEMPOTENT, context.getHandler());
     if (options === undefined) return next.handle();
     const http = context.switchToHttp();
-    const request = http.getRequest<FastifyRequest & { principal?: { organisationId?: string } }>();
+    const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const key = request.headers[IDEMPOTENCY_HEADER];
-    if (typeof key !== 'string' || !KEY_FORMAT.test(key)) {
-      throw new DomainError(
-        'VALIDATION_FAILED',
-        'An Idempotency-Key header (1-255 visible ASCII characters) is required for this request.',
-        { field: 'Idempotency-Key' },
-      );
+    const claim = this.locks.claimFor(context);
+    if (claim === undefined) {
+      const key = request.headers[IDEMPOTENCY_HEADER];
+      if (typeof key !== 'string' || !IDEMPOTENCY_KEY_FORMAT.test(key)) {
+        throw new DomainError(
+          'VALIDATION_FAILED',
+          'An Idempotency-Key header (1-255 visible ASCII characters) is required for this request.',
+          { field: 'Idempotency-Key' },
+        );
+      }
+      throw new DomainError('UNAUTHENTICATED', 'Authentication is required.');
     }
-    // The concrete path, not the route template: rotating key A and key B are different requests.
-    const path = request.url.split('?')[0] ?? request.url;
-    const body: unknown = request.body ?? null;
-    const scope =
-      options.callerOf === undefined
-        ? request.principal?.organisationId
-        : `caller:${createHmac('sha256', this.callerKey)
-            .update(`${path}\n${options.callerOf(body)}`, 'utf8')
-            .digest('base64url')}`;
-    if (scope === undefined) throw new DomainError('UNAUTHENTICATED', 'Authentication is required.');
     const fingerprint = requestFingerprint(
       request.method,
-      path,
-      without(body, options.unfingerprinted ?? []),
+      claim.path,
+      without(request.body ?? null, options.unfingerprinted ?? []),
       this.fingerprintKey,
     );
     const status =
       this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ??
       (request.method === 'POST' ? 201 : 200);
-    return from(this.run(scope, key, fingerprint, status, options.withheld ?? [], reply, next));
+    return from(this.run(claim, fingerprint, status, options.withheld ?? [], reply, next));
   }
 
   private async run(
-    scope: string,
-    key: string,
+    claim: LockClaim,
     fingerprint: string,
     status: number,
     withheld: readonly JsonPath[],
     reply: FastifyReply,
     next: CallHandler,
   ): Promise<unknown> {
+    const { scope, idempotencyKey: key } = claim;
     // The lock comes first, so each request looks its record up once: a holder of the lock sees
-    // any response committed before it, and a request refused the lock still replays one.
-    const lockKey = this.redis.key('idem', scope, key);
-    const token = randomUUID();
-    const locked = await this.redis.client
-      .set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX')
-      .catch(() => 'UNAVAILABLE' as const);
-    if (locked !== 'OK') {
+    // any response committed before it, and a request refused the lock still replays one. The
+    // rate limiter has usually taken it already, in its own round trip.
+    const locked = await this.locks.acquire(claim);
+    if (locked !== 'ACQUIRED') {
       // Refused the lock (or Redis is down): a completed request still replays.
       const replayed = await this.replay(scope, key, fingerprint, reply);
       if (replayed.found) return replayed.body;
@@ -152,17 +140,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
       recorded = true;
       return result;
     } finally {
-      // A failed request stored nothing, so a corrected retry may reuse the key at once. Release
-      // only our own lock; if Redis is gone the lock expires by itself.
-      if (!recorded)
-        await this.redis.client
-          .eval(
-            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
-            1,
-            lockKey,
-            token,
-          )
-          .catch(() => undefined);
+      // A failed request stored nothing, so a corrected retry may reuse the key at once.
+      if (!recorded) await this.locks.release(claim);
     }
   }
 

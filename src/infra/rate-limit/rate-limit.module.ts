@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule } from '@nestjs/throttler';
 import type { ExecutionContext } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { RedisService } from '../redis/redis.service';
+import { IdempotencyLocksModule } from '../idempotency/idempotency-locks.module';
+import { RateLimitGuard } from './rate-limit.guard';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 interface TrackedRequest {
@@ -21,10 +23,12 @@ export function trackerOf(request: TrackedRequest): string {
 
 /**
  * Per-key (or per-person) limits on authenticated routes, per-IP limits on public ones; 429 with
- * Retry-After. Registered after the AuthGuard so the principal is known.
+ * Retry-After. Registered after the AuthGuard so the principal is known. The same round trip
+ * takes an idempotent request's in-flight lock (RateLimitGuard).
  */
 @Module({
   imports: [
+    IdempotencyLocksModule,
     ThrottlerModule.forRootAsync({
       inject: [AppConfig, RedisService],
       useFactory: (config: AppConfig, redis: RedisService) => ({
@@ -43,6 +47,6 @@ export function trackerOf(request: TrackedRequest): string {
       }),
     }),
   ],
-  providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
+  providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
 })
 export class RateLimitModule {}

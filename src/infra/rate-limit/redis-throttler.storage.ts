@@ -1,9 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+import { IDEMPOTENCY_LOCK_TTL_MS, type LockClaim, type LockOutcome } from '../idempotency/idempotency-locks';
 import { RedisService } from '../redis/redis.service';
 
-// One round trip: count the hit, start the window on the first, block past the limit.
+// One round trip: count the hit, start the window on the first, block past the limit; then,
+// unless blocked, take the idempotency lock KEYS[3] for token ARGV[4] if one is asked for.
 const INCREMENT = `
 local hits = redis.call('INCR', KEYS[1])
 if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -13,11 +15,19 @@ if blocked <= 0 and hits > tonumber(ARGV[2]) and tonumber(ARGV[3]) > 0 then
   redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
   blocked = tonumber(ARGV[3])
 end
-return {hits, ttl, blocked}`;
+local locked = -1
+if KEYS[3] and blocked <= 0 then
+  if redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5], 'NX') then locked = 1 else locked = 0 end
+end
+return {hits, ttl, blocked, locked}`;
+
+/** A count, and the outcome of the lock asked for with it (UNAVAILABLE also when none was asked for). */
+export type CountAndLock = ThrottlerStorageRecord & { lock: LockOutcome };
 
 /**
  * Rate-limit counters in Redis, so every API process shares them. Written here because
- * @nest-lab/throttler-storage-redis does not declare NestJS 12 support; it is one script.
+ * @nest-lab/throttler-storage-redis does not declare NestJS 12 support; it is one script, which
+ * also takes an idempotent request's in-flight lock (RateLimitGuard).
  */
 @Injectable()
 export class RedisThrottlerStorage implements ThrottlerStorage {
@@ -25,37 +35,51 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
 
   constructor(private readonly redis: RedisService) {}
 
-  async increment(
+  increment(
     key: string,
     ttl: number,
     limit: number,
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
+    return this.incrementAndLock(key, ttl, limit, blockDuration, throttlerName, undefined);
+  }
+
+  async incrementAndLock(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+    lock: LockClaim | undefined,
+  ): Promise<CountAndLock> {
     const base = this.redis.key('rl', throttlerName, key);
-    let result: [number, number, number];
+    const keys = lock === undefined ? [base, `${base}:blocked`] : [base, `${base}:blocked`, lock.lockKey];
+    const args =
+      lock === undefined
+        ? [ttl, limit, blockDuration]
+        : [ttl, limit, blockDuration, lock.token, IDEMPOTENCY_LOCK_TTL_MS];
+    let result: [number, number, number, number];
     try {
-      result = (await this.redis.client.eval(
-        INCREMENT,
-        2,
-        base,
-        `${base}:blocked`,
-        ttl,
-        limit,
-        blockDuration,
-      )) as [number, number, number];
+      result = (await this.redis.client.eval(INCREMENT, keys.length, ...keys, ...args)) as [
+        number,
+        number,
+        number,
+        number,
+      ];
     } catch (error) {
       // Fail open: with Redis down, requests that need only PostgreSQL should still be served.
       this.logger.warn(`rate limiting skipped, Redis unavailable: ${(error as Error).message}`);
-      return { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
+      return { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0, lock: 'UNAVAILABLE' };
     }
-    const [hits, ttlMs, blockedMs] = result;
+    const [hits, ttlMs, blockedMs, locked] = result;
     const isBlocked = blockedMs > 0;
     return {
       totalHits: hits,
       timeToExpire: Math.max(0, Math.ceil(ttlMs / 1000)),
       isBlocked,
       timeToBlockExpire: isBlocked ? Math.ceil(blockedMs / 1000) : 0,
+      lock: locked === 1 ? 'ACQUIRED' : locked === 0 ? 'HELD' : 'UNAVAILABLE',
     };
   }
 }
