@@ -244,7 +244,7 @@ class Bench {
 
   /** New providers and buyers for what follows (the live-order cap would refuse the old ones). */
   async freshTenants(): Promise<void> {
-    const made = await this.exchange.tenants(TENANT_PAIRS, 8);
+    const made = await this.exchange.tenants(TENANT_PAIRS, 4);
     for (const tenant of [...made.providers, ...made.buyers]) this.owners.set(tenant.organisationId, tenant);
     this.providers = made.providers;
     this.buyers = made.buyers;

@@ -247,10 +247,20 @@ export class Exchange {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
+  /** `post`, retried while the API answers 503 (busy: it says when to retry), for the set-up. */
+  async postRetrying(path: string, body: unknown, tenant?: Tenant): Promise<Answer> {
+    for (let attempt = 1; ; attempt += 1) {
+      const res = await this.post(path, body, tenant);
+      if (res.status !== 503 || attempt >= 20) return res;
+      const details = res.body.details as { retryAfterSeconds?: number } | undefined;
+      await new Promise((resolve) => setTimeout(resolve, 1_000 * (details?.retryAfterSeconds ?? 1)));
+    }
+  }
+
   /** A registered organisation, verified in the database; buyers funded, providers with one site. */
   async tenant(role: 'PROVIDER' | 'BUYER'): Promise<Tenant> {
     const email = `${role.toLowerCase()}-${randomUUID()}@bench.test`;
-    const res = await this.post('/v1/organisations', {
+    const res = await this.postRetrying('/v1/organisations', {
       name: `bench ${role} ${email}`,
       role,
       owner: { email, password: 'bench password 1234' },
@@ -266,7 +276,7 @@ export class Exchange {
       await fundBuyer((sql, ...params) => this.db.query(sql, params), organisationId);
       return tenant;
     }
-    const site = await this.post(
+    const site = await this.postRetrying(
       '/v1/sites',
       { name: 'bench hall', provinceCode: '520000', cityCode: '520100', uptimeTier: 'TIER_III' },
       tenant,
