@@ -220,6 +220,8 @@ interface StepResult {
 /** Everything a step needs: the exchange, its tenants, the load generator, the monitors. */
 class Bench {
   providers: Tenant[] = [];
+  /** The lowest rate the last search tried, orders/s. */
+  lowestTried = START_RATE;
   buyers: Tenant[] = [];
   private offersPerProvider = 0;
   /** Index of the next order in the stream; always even, so offers and bids stay paired. */
@@ -396,6 +398,7 @@ class Bench {
     let best: StepResult | undefined;
     let rate = from;
     let lowered = 0;
+    this.lowestTried = rate;
     for (let i = 0; i < MAX_STEPS; i += 1) {
       const result = await this.step(rate, STEP_SECONDS, { stopWhenLost: true, probe: true });
       out(`  ${label} step ${i + 1}: ${describe(result)}`);
@@ -411,6 +414,7 @@ class Bench {
       if (best !== undefined || lowered >= 3 || rate <= MIN_RATE) break;
       lowered += 1;
       rate = Math.max(MIN_RATE, Math.round(rate / RATE_FACTOR ** 2));
+      this.lowestTried = rate;
     }
     return best;
   }
@@ -617,9 +621,9 @@ async function oneRun(bench: Bench, label: string, from: number): Promise<RunRes
     best = await bench.sustainedRate(from, label);
     // Nothing sustained (an overloaded machine): the latencies are still measured, at half the
     // lowest rate, so the table says what this machine did; the sustained figures read "-".
-    if (best === undefined) out(`  ${label}: not even ${MIN_RATE} orders/s was sustained`);
+    if (best === undefined) out(`  ${label}: not even ${bench.lowestTried} orders/s was sustained`);
   }
-  const half = ONLY_RATE ?? Math.max(1, Math.round((best?.rate ?? MIN_RATE) / 2));
+  const half = ONLY_RATE ?? Math.max(1, Math.round((best?.rate ?? bench.lowestTried) / 2));
   const latency = await bench.step(half, LATENCY_SECONDS, { stopWhenLost: false, probe: true });
   const toLease = await orderToLease(bench.exchange.db, latency.startedAt, latency.endedAt);
   const toLeaseMs = toLease.map(({ ms }) => ms).sort((a, b) => a - b);
@@ -837,7 +841,13 @@ async function main(): Promise<void> {
     attempts += 1;
     // Later runs start two steps below the best sustained rate so far: fewer steps, same criterion.
     const sofar = median(runs.map((r) => r.sustained?.rate ?? Number.NaN));
-    const from = Number.isNaN(sofar) ? START_RATE : Math.max(MIN_RATE, Math.round(sofar / RATE_FACTOR ** 2));
+    // When nothing was sustained so far, start just above the floor of the search.
+    const from =
+      runs.length === 0
+        ? START_RATE
+        : Number.isNaN(sofar)
+          ? Math.round(MIN_RATE * RATE_FACTOR)
+          : Math.max(MIN_RATE, Math.round(sofar / RATE_FACTOR ** 2));
     const run = await oneRun(bench, `run ${attempts}`, from);
     runs.push(run);
   }
@@ -846,19 +856,16 @@ async function main(): Promise<void> {
   const others = WORKER_COUNTS.slice(1);
   if (others.length > 0 && ONLY_RATE === undefined) {
     const judgedRate = median(runs.map((r) => r.sustained?.rate ?? Number.NaN));
+    const scalingFrom = Number.isNaN(judgedRate)
+      ? Math.round(MIN_RATE * RATE_FACTOR)
+      : Math.max(MIN_RATE, Math.round(judgedRate / RATE_FACTOR ** 2));
     const tps = median(runs.map((r) => r.bestTps));
     const scaling: [number, StepResult | undefined][] = [];
     for (const count of WORKER_COUNTS) {
       if (count === WORKERS) continue;
       await exchange.scaleWorkers(count);
       out(`scaling: ${count} worker processes, load average ${load()}`);
-      scaling.push([
-        count,
-        await bench.sustainedRate(
-          Math.max(MIN_RATE, Math.round(judgedRate / RATE_FACTOR ** 2)),
-          `${count} workers`,
-        ),
-      ]);
+      scaling.push([count, await bench.sustainedRate(scalingFrom, `${count} workers`)]);
     }
     out('');
     out(
