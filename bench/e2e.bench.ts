@@ -670,7 +670,9 @@ function summary(runs: RunResult[], settings: string): void {
   const rows: { name: string; of: Of; target: Target; digits: number }[] = [];
   const row = (name: string, of: Of, target: Target = () => ['', ''], digits = 1): void =>
     void rows.push({ name, of, target, digits });
-  const yes = (ok: boolean): string => (ok ? 'yes' : '**no**');
+  // A median that could not be measured (nothing sustained) meets nothing, and says so.
+  const yes = (ok: boolean, median = 0): string =>
+    Number.isNaN(median) ? '- (not measured)' : ok ? 'yes' : '**no**';
   const sustainedCpu = (r: RunResult): CpuSplit | undefined => r.sustained?.cpu;
   const cpu =
     (key: keyof CpuSplit): Of =>
@@ -682,7 +684,7 @@ function summary(runs: RunResult[], settings: string): void {
     row(
       'sustained / TPC-B TPS, %',
       (r) => (100 * (r.sustained?.rate ?? Number.NaN)) / r.bestTps,
-      (m) => ['>= 40', yes(m >= 40)],
+      (m) => ['>= 40', yes(m >= 40, m)],
     );
     row('CPU/order API, ms (in the sustained step)', cpu('api'), () => ['~1.0 (guide)', ''], 2);
     row(`CPU/order worker${WORKERS > 1 ? 's' : ''}, ms`, cpu('worker'), () => ['~0.3 (guide)', ''], 2);
@@ -691,7 +693,7 @@ function summary(runs: RunResult[], settings: string): void {
     row(
       'CPU/order total, ms',
       (r) => (r.sustained ? totalCpu(r.sustained.cpu) : Number.NaN),
-      (m) => ['<= 2.5', yes(m <= 2.5)],
+      (m) => ['<= 2.5', yes(m <= 2.5, m)],
       2,
     );
   }
@@ -701,26 +703,26 @@ function summary(runs: RunResult[], settings: string): void {
   row(
     'commit floor p99, ms (alone, same rate)',
     (r) => percentile(r.floorMs, 99),
-    (m) => [`<= ${FLOOR_STALL_MS} (else repeat)`, yes(m <= FLOOR_STALL_MS)],
+    (m) => [`<= ${FLOOR_STALL_MS} (else repeat)`, yes(m <= FLOOR_STALL_MS, m)],
   );
   row(
     'commit p99 during the latency step, ms',
     (r) => percentile(commitsOf(r.latency), 99),
-    (m) => [`<= ${FLOOR_STALL_MS} (else repeat)`, yes(m <= FLOOR_STALL_MS)],
+    (m) => [`<= ${FLOOR_STALL_MS} (else repeat)`, yes(m <= FLOOR_STALL_MS, m)],
   );
   row(
     'accept p99, ms',
     (r) => percentile(r.latency.acceptMs, 99),
     (m, med) => {
       const floor = med((r) => percentile(r.floorMs, 99));
-      return [`<= floor p99 + 25 = ${fixed(floor + 25)}`, yes(m <= floor + 25)];
+      return [`<= floor p99 + 25 = ${fixed(floor + 25)}`, yes(m <= floor + 25, m)];
     },
   );
   row('order-to-lease p50, ms', (r) => percentile(r.toLeaseMs, 50));
   row(
     'order-to-lease p99, ms',
     (r) => percentile(r.toLeaseMs, 99),
-    (m) => ['<= 250 (continuous)', yes(m <= 250)],
+    (m) => ['<= 250 (continuous)', yes(m <= 250, m)],
   );
   row('CPU/order at the latency rate, total, ms', (r) => totalCpu(r.latency.cpu), undefined, 2);
 
