@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { fundBuyer } from '../test/support/funding';
@@ -41,6 +42,18 @@ export function ensureBuild(): void {
   if (build.status !== 0) throw new Error('build failed');
 }
 
+/** SIGTERM, then SIGKILL after 15 s; resolves once every process has exited. */
+export async function terminate(children: readonly ChildProcess[]): Promise<void> {
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  const exited = running.map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  for (const child of running) child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    for (const child of running) child.kill('SIGKILL');
+  }, 15_000);
+  await Promise.all(exited);
+  clearTimeout(timer);
+}
+
 /** Runs `work` on a connection to the server's `postgres` database. */
 export async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: `${SERVER}/postgres` });
@@ -57,6 +70,26 @@ export function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/** `cpuMs` of each process still running, by pid; the gone are left out. */
+export function cpuOf(pids: readonly number[]): Map<number, number> {
+  const cpu = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      cpu.set(pid, cpuMs(pid));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return cpu;
+}
+
+/** CPU spent between two `cpuOf` readings: a process new since `before` counts from 0. */
+export function cpuSpent(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+  let ms = 0;
+  for (const [pid, now] of after) ms += now - (before.get(pid) ?? 0);
+  return ms;
 }
 
 export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -82,7 +115,10 @@ export class Exchange {
   readonly redis: Redis;
   api?: ChildProcess;
   readonly workers: ChildProcess[] = [];
-  private readonly prefix = `cxbench${randomBytes(3).toString('hex')}`;
+  /** BullMQ connections one worker process opens on the matching queue, seen at start. */
+  private matchingConnectionsPerWorker: number | undefined;
+  /** The Redis prefix of every key the exchange writes; `stop()` removes them all. */
+  readonly prefix = `cxbench${randomBytes(3).toString('hex')}`;
 
   constructor(private readonly options: ExchangeOptions) {
     this.db = new Client({ connectionString: `${SERVER}/${options.database}` });
@@ -137,22 +173,58 @@ export class Exchange {
         async () => (await this.redis.exists(`${this.prefix}:bull:matching:repeat:matching.sweep`)) === 1,
         60_000,
       );
+      await waitFor('the workers', async () => (await this.matchingWorkers()) > 0, 60_000);
+      this.matchingConnectionsPerWorker = (await this.matchingWorkers()) / this.workers.length;
     }
     await this.db.connect();
   }
 
+  /** How many BullMQ worker connections the matching queue has, on a connection of its own. */
+  private async matchingWorkers(): Promise<number> {
+    const connection = this.redis.duplicate();
+    const queue = new Queue('matching', { connection, prefix: `${this.prefix}:bull` });
+    try {
+      return await queue.getWorkersCount();
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  }
+
+  /** Starts or ends worker processes until `count` run; resolves once the new ones are polling. */
+  async scaleWorkers(count: number): Promise<void> {
+    while (this.workers.length > count) await terminate([this.workers.pop()!]);
+    const env = { ...this.env(), MIGRATE_ON_START: 'false' };
+    const started: ChildProcess[] = [];
+    while (this.workers.length < count) {
+      const worker = this.spawn('main.worker.js', env);
+      this.workers.push(worker);
+      started.push(worker);
+    }
+    // A worker is up once BullMQ lists its connections among the matching queue's workers.
+    if (started.length > 0) {
+      const perProcess = this.matchingConnectionsPerWorker ?? 1;
+      await waitFor(
+        `${count} workers`,
+        async () => (await this.matchingWorkers()) >= perProcess * count,
+        60_000,
+      );
+    }
+  }
+
+  /** Ends every process, removes the database and the Redis keys; safe to call twice. */
   async stop(): Promise<void> {
     const children = [this.api, ...this.workers].filter(
       (child): child is ChildProcess => child !== undefined,
     );
-    const exited = children
-      .filter((child) => child.exitCode === null)
-      .map((child) => new Promise((resolve) => child.once('exit', resolve)));
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(exited);
+    this.workers.length = 0;
+    this.api = undefined;
+    await terminate(children);
     await this.db.end().catch(() => undefined);
-    const keys = await this.redis.keys(`${this.prefix}:*`);
-    if (keys.length > 0) await this.redis.unlink(...keys);
+    if (this.redis.status === 'ready') {
+      const keys = await this.redis.keys(`${this.prefix}:*`);
+      if (keys.length > 0) await this.redis.unlink(...keys);
+    }
     this.redis.disconnect();
     const { database } = this.options;
     await admin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
@@ -175,10 +247,20 @@ export class Exchange {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
+  /** `post`, retried while the API answers 503 (busy: it says when to retry), for the set-up. */
+  async postRetrying(path: string, body: unknown, tenant?: Tenant): Promise<Answer> {
+    for (let attempt = 1; ; attempt += 1) {
+      const res = await this.post(path, body, tenant);
+      if (res.status !== 503 || attempt >= 20) return res;
+      const details = res.body.details as { retryAfterSeconds?: number } | undefined;
+      await new Promise((resolve) => setTimeout(resolve, 1_000 * (details?.retryAfterSeconds ?? 1)));
+    }
+  }
+
   /** A registered organisation, verified in the database; buyers funded, providers with one site. */
   async tenant(role: 'PROVIDER' | 'BUYER'): Promise<Tenant> {
     const email = `${role.toLowerCase()}-${randomUUID()}@bench.test`;
-    const res = await this.post('/v1/organisations', {
+    const res = await this.postRetrying('/v1/organisations', {
       name: `bench ${role} ${email}`,
       role,
       owner: { email, password: 'bench password 1234' },
@@ -194,7 +276,7 @@ export class Exchange {
       await fundBuyer((sql, ...params) => this.db.query(sql, params), organisationId);
       return tenant;
     }
-    const site = await this.post(
+    const site = await this.postRetrying(
       '/v1/sites',
       { name: 'bench hall', provinceCode: '520000', cityCode: '520100', uptimeTier: 'TIER_III' },
       tenant,
@@ -203,14 +285,19 @@ export class Exchange {
     return { ...tenant, siteId: site.body.id as string };
   }
 
-  /** `count` providers and `count` buyers. */
-  async tenants(count: number): Promise<{ providers: Tenant[]; buyers: Tenant[] }> {
+  /** `count` providers and `count` buyers, registered `concurrency` at a time. */
+  async tenants(count: number, concurrency = 1): Promise<{ providers: Tenant[]; buyers: Tenant[] }> {
     const providers: Tenant[] = [];
     const buyers: Tenant[] = [];
-    for (let i = 0; i < count; i += 1) {
-      providers.push(await this.tenant('PROVIDER'));
-      buyers.push(await this.tenant('BUYER'));
-    }
+    let next = 0;
+    const register = async (): Promise<void> => {
+      while (next < count) {
+        next += 1;
+        providers.push(await this.tenant('PROVIDER'));
+        buyers.push(await this.tenant('BUYER'));
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, register));
     return { providers, buyers };
   }
 }
