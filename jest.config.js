@@ -34,8 +34,12 @@ const base = {
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
-  // Generated Prisma code imports './x.js' for the compiled build; under jest it is './x.ts'.
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    // Generated Prisma code imports './x.js' for the compiled build; under jest it is './x.ts'.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // The `@/…` alias of tsconfig.json's `paths` (docs/DEVELOPMENT.md, "Imports").
+    '^@/(.*)$': '<rootDir>/src/$1',
+  },
   testTimeout: 30_000,
   maxWorkers: 2,
 };

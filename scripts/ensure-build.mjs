@@ -25,16 +25,23 @@ function mtime(path) {
 }
 
 const built = mtime(join(root, 'dist', 'main.js'));
-const sources = Math.max(newest(join(root, 'src')), mtime(join(root, 'tsconfig.build.json')));
+const sources = Math.max(
+  newest(join(root, 'src')),
+  mtime(join(root, 'tsconfig.build.json')),
+  mtime(join(root, 'tsconfig.json')),
+);
 if (built === 0 || sources > built) {
   process.stderr.write('building dist/ ...\n');
-  const result = spawnSync(
-    process.execPath,
-    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: root,
-      stdio: 'inherit',
-    },
-  );
-  if (result.status !== 0) process.exit(result.status ?? 1);
+  // tsc emits `@/…` imports as written; tsc-alias turns them into relative paths node can load.
+  for (const bin of [join('typescript', 'bin', 'tsc'), join('tsc-alias', 'dist', 'bin', 'index.js')]) {
+    const result = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules', bin), '-p', 'tsconfig.build.json'],
+      {
+        cwd: root,
+        stdio: 'inherit',
+      },
+    );
+    if (result.status !== 0) process.exit(result.status ?? 1);
+  }
 }

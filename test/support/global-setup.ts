@@ -1,3 +1,4 @@
+import './alias-register';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { applyMigrations, ensureDatabase } from '../../src/infra/database/migrator';

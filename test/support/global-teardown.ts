@@ -1,3 +1,4 @@
+import './alias-register';
 import { removeRunLeftovers } from './run-leftovers';
 import { TEST_DB_PREFIX, testRedisUrl, testServerUrl } from './test-env';
 
