@@ -324,13 +324,10 @@ export class SimExchange {
       this.keys.set(registered.id, registered.key);
       return registered;
     };
-    await inPool(
-      [...Array(Math.max(0, providers - this.providers.length)).keys()],
-      concurrency,
-      async (i) => {
-        this.providers[this.providers.length + i] = await register('PROVIDER', i);
-      },
-    );
+    const hadProviders = this.providers.length;
+    await inPool([...Array(Math.max(0, providers - hadProviders)).keys()], concurrency, async (i) => {
+      this.providers[hadProviders + i] = await register('PROVIDER', hadProviders + i);
+    });
     const had = this.buyers.length;
     await inPool([...Array(Math.max(0, buyers - had)).keys()], concurrency, async (i) => {
       const buyer = await register('BUYER', had + i);

@@ -5,6 +5,8 @@
  * figures come from the exchange itself (docs/SIMULATION.md).
  */
 import type { BookBid, BookOffer, Fill } from '../../src/modules/matching/domain/book';
+import { clearCall } from '../../src/modules/matching/domain/call-clearing';
+import { loadCallSolver } from '../../src/modules/matching/domain/highs-runtime';
 import { matchMarket } from '../../src/modules/matching/domain/match-market';
 import { offlineOptimum } from './optimum';
 import type { Scenario } from './scenario';
@@ -131,7 +133,7 @@ export function replayContinuous(book: Book, now: number): Allocation {
 
 /**
  * Call clearings: every `windowMs` of arrivals, each market's resting and new bids are cleared at
- * once by the optimum, or by `matchMarket` when that fills more GPU-hours (the engine's rule).
+ * once by the engine's `clearCall` (docs/MATCHING.md "Call markets").
  */
 export async function replayCall(
   book: Book,
@@ -139,6 +141,7 @@ export async function replayCall(
   windowMs: number,
   now: number,
 ): Promise<Allocation> {
+  await loadCallSolver();
   const fills: Fill[] = [];
   const markets = [...new Set(book.marketOf.values())].sort();
   const live = new Map(
@@ -164,13 +167,9 @@ export async function replayCall(
     }
     for (const market of touched) {
       const lb = live.get(market)!;
-      const bids = lb.liveBids();
-      const offers = lb.liveOffers();
-      const greedy = matchMarket(bids, offers, now);
-      const solved = await offlineOptimum(bids, offers, now, () => market);
-      const chosen = solved.gpuHours >= gpuHoursOf(greedy.fills, bids) ? solved.fills : greedy.fills;
-      lb.apply(chosen);
-      fills.push(...chosen);
+      const run = clearCall(lb.liveBids(), lb.liveOffers(), now);
+      lb.apply(run.fills);
+      fills.push(...run.fills);
     }
   }
   return { fills, gpuHours: gpuHoursOf(fills, book.bids) };
