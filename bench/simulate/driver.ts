@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client, Pool } from 'pg';
@@ -50,6 +50,8 @@ export interface DriverOptions {
   /** Progress lines go here. */
   readonly log: (line: string) => void;
   readonly spawn?: SpawnProcess;
+  /** Where the processes' stderr goes, one file each (none when absent). */
+  readonly logDir?: string;
 }
 
 /** One lease as read back from the exchange, in the scenario's keys. */
@@ -134,6 +136,7 @@ export class SimExchange {
   private readonly keys = new Map<string, string>();
 
   constructor(private readonly options: DriverOptions) {
+    if (options.logDir !== undefined) mkdirSync(options.logDir, { recursive: true });
     this.redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
     running.add(this);
   }
@@ -167,7 +170,16 @@ export class SimExchange {
   private spawn(entry: string, env: Record<string, string>): ChildProcess {
     const child = (this.options.spawn ?? spawnNode)([join(ROOT, 'dist', entry)], env, 'ignore');
     let stderr = '';
+    // Warnings and errors of the exchange's processes (LOG_LEVEL=warn) go to a log for the report's reader.
+    const log =
+      this.options.logDir === undefined
+        ? undefined
+        : createWriteStream(
+            join(this.options.logDir, `${this.options.database}-${entry.replace(/\W+/g, '-')}.log`),
+          );
+    child.once('exit', () => log?.end());
     child.stderr?.on('data', (chunk: Buffer) => {
+      log?.write(chunk);
       stderr = (stderr + chunk.toString()).slice(-4_000);
     });
     child.once('exit', (code, signal) => {

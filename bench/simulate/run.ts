@@ -151,6 +151,7 @@ async function drive(
     port: env.port,
     singleProcess: options.singleProcess,
     log: out,
+    logDir: join(options.out, 'logs'),
     ...(env.spawn === undefined ? {} : { spawn: env.spawn }),
   });
   const runs = new Map<number, Run>();
