@@ -34,7 +34,7 @@ export type SpawnProcess = (
 ) => ChildProcess;
 
 const spawnNode: SpawnProcess = (args, env, stdin) =>
-  spawn(process.execPath, args, { cwd: ROOT, env, stdio: [stdin, 'ignore', 'pipe'] });
+  spawn(process.execPath, args, { cwd: ROOT, env, stdio: [stdin, 'pipe', 'pipe'] });
 
 export interface DriverOptions {
   /** postgresql:// URL of the server, without a database. */
@@ -128,7 +128,7 @@ export class SimExchange {
   private adminToken = '';
   private stopped: Promise<void> | undefined;
   private readonly exits: string[] = [];
-  /** Requests the API shed (503/429) and that were sent again. */
+  /** Requests answered 5xx or 429 and sent again. */
   retries = 0;
   private readonly providers: Organisation[] = [];
   private readonly buyers: Organisation[] = [];
@@ -178,6 +178,8 @@ export class SimExchange {
             join(this.options.logDir, `${this.options.database}-${entry.replace(/\W+/g, '-')}.log`),
           );
     child.once('exit', () => log?.end());
+    // pino writes to stdout: read it so the pipe never fills, keep it in the log.
+    child.stdout?.on('data', (chunk: Buffer) => log?.write(chunk));
     child.stderr?.on('data', (chunk: Buffer) => {
       log?.write(chunk);
       stderr = (stderr + chunk.toString()).slice(-4_000);
@@ -261,7 +263,7 @@ export class SimExchange {
     return `http://127.0.0.1:${this.options.port}${path}`;
   }
 
-  /** One request; a 503 or 429 (the API shedding load) is retried after the time it asks for. */
+  /** One request; a 5xx or 429 is retried after the time the API asks for (1 s by default). */
   async call(
     method: 'GET' | 'POST' | 'PATCH' | 'PUT',
     path: string,
@@ -287,7 +289,9 @@ export class SimExchange {
       } catch {
         parsed = { text };
       }
-      if ((res.status !== 503 && res.status !== 429) || attempt >= MAX_ATTEMPTS)
+      // A 500 is retried too: the same idempotency key makes a second attempt safe, and on a
+      // starved machine a transaction can time out; the report counts every retry.
+      if ((res.status < 500 && res.status !== 429) || attempt >= MAX_ATTEMPTS)
         return { status: res.status, body: parsed };
       this.retries += 1;
       const after = Number(res.headers.get('retry-after') ?? 1);

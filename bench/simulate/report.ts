@@ -16,7 +16,9 @@ export interface SeedResult {
   readonly optimum: Analysis & { readonly optimal: boolean; readonly bound: number };
   /** The in-process replay of continuous matching (`matchMarket` per arrival): a prediction. */
   readonly predictedContinuous: number;
-  readonly modes: Partial<Record<MatchingMode, Analysis & { refused: number; wallMs: number }>>;
+  readonly modes: Partial<
+    Record<MatchingMode, Analysis & { refused: number; retries: number; wallMs: number }>
+  >;
 }
 
 export interface ReportInput {
@@ -407,7 +409,7 @@ export function writeReport(dir: string, input: ReportInput): string {
       const a = r.modes[mode];
       if (a === undefined) continue;
       lines.push(
-        `- seed ${r.scenario.seed}, ${MODE_NAMES[mode]}: ${a.violations.length === 0 ? 'no rule broken' : `${a.violations.length} broken: ${a.violations.slice(0, 5).join('; ')}`}; ${a.refused} bids refused by the API; ${(a.wallMs / 1000).toFixed(0)} s on the exchange.`,
+        `- seed ${r.scenario.seed}, ${MODE_NAMES[mode]}: ${a.violations.length === 0 ? 'no rule broken' : `${a.violations.length} broken: ${a.violations.slice(0, 5).join('; ')}`}; ${a.refused} bids refused by the API; ${a.retries} requests answered 5xx or 429 and retried so far in the drive; ${(a.wallMs / 1000).toFixed(0)} s on the exchange.`,
       );
     }
   }
@@ -447,6 +449,7 @@ function resultsJson(input: ReportInput): unknown {
             bidsFilled: a.bidsFilled,
             unmet: a.unmet,
             refused: a.refused,
+            retries: a.retries,
             violations: a.violations,
             wallMs: a.wallMs,
           },

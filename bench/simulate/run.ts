@@ -121,6 +121,8 @@ function commit(): string {
 interface Run {
   trades: Trade[];
   refused: number;
+  /** Requests of the whole drive answered 5xx or 429 and sent again. */
+  retries: number;
   wallMs: number;
 }
 
@@ -185,6 +187,7 @@ async function drive(
       runs.set(scenario.seed, {
         trades: leases.map((l) => ({ bid: l.bid, offer: l.offer, gpus: l.gpus, price: l.price })),
         refused: placed.refused.length,
+        retries: exchange.retries,
         wallMs: Date.now() - began,
       });
       await exchange.clearBook(CONCURRENCY);
@@ -251,6 +254,7 @@ export async function simulate(
             price: Number(f.price),
           })),
           refused: 0,
+          retries: 0,
           wallMs: Date.now() - began,
         });
       }
@@ -266,7 +270,7 @@ export async function simulate(
     for (const [mode, runs] of byMode) {
       const run = runs.get(scenario.seed)!;
       const analysis = analyse(scenario, book, run.trades);
-      modes[mode] = { ...analysis, refused: run.refused, wallMs: run.wallMs };
+      modes[mode] = { ...analysis, refused: run.refused, retries: run.retries, wallMs: run.wallMs };
       out(
         `seed ${scenario.seed} ${mode}: ${analysis.gpuHours} GPU-h = ${((100 * analysis.gpuHours) / optimum.gpuHours).toFixed(1)}% of the optimum; ${analysis.violations.length} rules broken; ${run.refused} refused; ${(run.wallMs / 1000).toFixed(0)} s`,
       );
