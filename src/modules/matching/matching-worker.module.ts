@@ -5,6 +5,7 @@ import { registerProcessor } from '../../infra/queues/register-processor';
 import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
 import { EventsModule } from '../events/events.module';
 import { FundsPort } from './domain/funds.port';
+import { MarketBooks } from './market-books';
 import { MarketRunLock } from './market-run-lock';
 import { InactiveMatchingRunProbe, MatchingRunProbe } from './matching-run-probe';
 import { MatchingTriggerConsumer } from './matching-trigger.consumer';
@@ -30,6 +31,7 @@ export class MatchingWorkerModule {
       providers: [
         MatchingRepository,
         MatchingService,
+        MarketBooks,
         MarketRunLock,
         { provide: MatchingRunProbe, useClass: InactiveMatchingRunProbe },
         MatchingTriggerConsumer,
