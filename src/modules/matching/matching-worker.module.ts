@@ -8,7 +8,7 @@ import { FundsPort } from './domain/funds.port';
 import { MarketBooks } from './market-books';
 import { MarketRunLock } from './market-run-lock';
 import { InactiveMatchingRunProbe, MatchingRunProbe } from './matching-run-probe';
-import { MatchingTriggerConsumer } from './matching-trigger.consumer';
+import { MatchingTrigger } from './matching-trigger';
 import { MatchingProcessor } from './matching.processor';
 import { MatchingRepository } from './matching.repository';
 import { MatchingService } from './matching.service';
@@ -34,7 +34,7 @@ export class MatchingWorkerModule {
         MarketBooks,
         MarketRunLock,
         { provide: MatchingRunProbe, useClass: InactiveMatchingRunProbe },
-        MatchingTriggerConsumer,
+        MatchingTrigger,
         OrderExpiryRepository,
         OrderExpiryService,
         { provide: FundsPort, useExisting: binding.funds },

@@ -13,6 +13,7 @@ import { FundsPort } from './domain/funds.port';
 import { MarketBooks } from './market-books';
 import { MarketRunLock, type ReleaseOutcome } from './market-run-lock';
 import { MatchingRunProbe } from './matching-run-probe';
+import { runDeduplicationId } from './matching-trigger';
 import {
   MatchingRepository,
   type CreatedLease,
@@ -78,7 +79,11 @@ export class MatchingService implements BeforeApplicationShutdown {
       if (outcome === 'run-again') {
         // Stopping: hand the market to another worker rather than risk dropping a request.
         await this.lock.abandon(marketId, token);
-        await this.producer.enqueue('matching.run', { marketId, reason: 'handover' });
+        await this.producer.enqueue(
+          'matching.run',
+          { marketId, reason: 'handover' },
+          { deduplicationId: runDeduplicationId(marketId) },
+        );
         return;
       }
       this.logger.warn(`matching lock of market ${marketId} expired during a run; taking it again`);
