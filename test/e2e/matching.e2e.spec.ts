@@ -3,10 +3,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '../../src/infra/prisma/prisma.service';
 import { dueJobId, JobProducer } from '../../src/infra/queues/job-producer.service';
-import {
-  EXPIRY_SWEEP_JOB_PREFIX,
-  windowRunJobPrefix,
-} from '../../src/modules/matching/matching-trigger.consumer';
+import { EXPIRY_SWEEP_JOB_PREFIX, windowRunJobPrefix } from '../../src/modules/matching/matching-trigger';
 import { LEASE_DEADLINE_JOB_PREFIX } from '../../src/modules/leases/domain/lease-timer-jobs';
 import { OrganisationsAdminService } from '../../src/modules/organisations/organisations.admin.service';
 import { startHttpApp } from '../support/http-app';
@@ -183,6 +180,19 @@ describe('matching through the API and workers', () => {
     await bidReaches(buyer, second.id, 'FILLED');
     const full = await http().get(`/v1/offers/${offer.id}`).set(provider.auth).expect(200);
     expect(full.body).toMatchObject({ leasedGpus: 8, status: 'FILLED' });
+
+    // The relay asked for the runs itself: no deliver job and no inbox row per order.
+    const placed = await prisma.outboxEvent.findMany({
+      where: {
+        aggregateId: { in: [offer.id, bid.id, second.id] },
+        type: { in: ['offer.placed', 'bid.placed'] },
+      },
+    });
+    expect(placed).toHaveLength(3);
+    for (const event of placed) {
+      expect(await app.get(JobProducer).queue('events').getJob(event.id)).toBeUndefined();
+    }
+    expect(await prisma.inboxEvent.count({ where: { eventId: { in: placed.map((e) => e.id) } } })).toBe(0);
   });
 
   it('fills a resting bid when an offer arrives, at the bid maximum', async () => {

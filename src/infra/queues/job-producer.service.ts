@@ -1,6 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
-import type { Job, JobsOptions, Queue } from 'bullmq';
+import type { DeduplicationOptions, Job, JobsOptions, Queue } from 'bullmq';
 import { Clock } from '../clock/clock';
 import { JOBS, QUEUE, type JobName, type JobPayloads, type QueueName } from './job-catalogue';
 
@@ -8,6 +8,16 @@ export interface EnqueueOptions {
   /** Deterministic id for jobs whose effect must happen once; a second add is a no-op. */
   jobId?: string;
   delay?: number;
+  /**
+   * One job per id at a time for work that handles everything asked so far (a market's run):
+   * an add while one waits is dropped; an add while one is active leaves one to follow it.
+   */
+  deduplicationId?: string;
+}
+
+/** BullMQ's options for `deduplicationId`: keep one to follow an active job, so no ask is lost. */
+function deduplication(id: string | undefined): { deduplication?: DeduplicationOptions } {
+  return id === undefined ? {} : { deduplication: { id, keepLastIfActive: true } };
 }
 
 /** Instants of delayed jobs are rounded up to this: one job serves all instants of one second. */
@@ -56,7 +66,8 @@ export class JobProducer {
     options: EnqueueOptions = {},
   ): Promise<Job> {
     const definition = JOBS[name];
-    const jobOptions: JobsOptions = { ...definition.options, ...options };
+    const { deduplicationId, ...rest } = options;
+    const jobOptions: JobsOptions = { ...definition.options, ...rest, ...deduplication(deduplicationId) };
     return this.queues[definition.queue].add(name, payload, jobOptions);
   }
 
@@ -97,7 +108,7 @@ export class JobProducer {
 
   async enqueueMany<N extends JobName>(
     name: N,
-    jobs: ReadonlyArray<{ payload: JobPayloads[N]; jobId?: string }>,
+    jobs: ReadonlyArray<{ payload: JobPayloads[N]; jobId?: string; deduplicationId?: string }>,
   ): Promise<Job[]> {
     if (jobs.length === 0) return [];
     const definition = JOBS[name];
@@ -105,7 +116,11 @@ export class JobProducer {
       jobs.map((j) => ({
         name,
         data: j.payload,
-        opts: { ...definition.options, ...(j.jobId !== undefined ? { jobId: j.jobId } : {}) },
+        opts: {
+          ...definition.options,
+          ...(j.jobId !== undefined ? { jobId: j.jobId } : {}),
+          ...deduplication(j.deduplicationId),
+        },
       })),
     );
   }

@@ -3,18 +3,27 @@ import { DiscoveryService } from '@nestjs/core';
 import type { EventType } from '../../infra/events/event-catalogue';
 import {
   EventConsumer,
+  EventTrigger,
   type EventConsumerOptions,
   type EventHandler,
+  type EventTriggerHandler,
+  type EventTriggerOptions,
 } from '../../infra/events/event-consumer';
+import { typedEnvelope, type EventEnvelope } from '../../infra/events/event-envelope.dto';
 
 export interface RegisteredConsumer extends EventConsumerOptions {
   handler: EventHandler;
 }
 
-/** Finds every `@EventConsumer` provider once at start-up. */
+export interface RegisteredTrigger extends EventTriggerOptions {
+  handler: EventTriggerHandler;
+}
+
+/** Finds every `@EventConsumer` and `@EventTrigger` provider once at start-up. */
 @Injectable()
 export class EventConsumersRegistry implements OnModuleInit {
   private consumers: RegisteredConsumer[] = [];
+  private triggers: RegisteredTrigger[] = [];
 
   constructor(private readonly discovery: DiscoveryService) {}
 
@@ -30,6 +39,14 @@ export class EventConsumersRegistry implements OnModuleInit {
       found.push({ ...options, handler: instance as EventHandler });
     }
     this.consumers = found;
+    const triggers: RegisteredTrigger[] = [];
+    for (const wrapper of this.discovery.getProviders({ metadataKey: EventTrigger.KEY })) {
+      const options = this.discovery.getMetadataByDecorator(EventTrigger, wrapper);
+      const instance = wrapper.instance as Partial<EventTriggerHandler> | undefined;
+      if (!options || !instance || typeof instance.onPublished !== 'function') continue;
+      triggers.push({ ...options, handler: instance as EventTriggerHandler });
+    }
+    this.triggers = triggers;
   }
 
   all(): readonly RegisteredConsumer[] {
@@ -38,5 +55,18 @@ export class EventConsumersRegistry implements OnModuleInit {
 
   for(type: EventType): readonly RegisteredConsumer[] {
     return this.consumers.filter((c) => c.types.includes(type));
+  }
+
+  /** Whether an event of this type needs an `events.deliver` job (an inbox consumer reads it). */
+  delivered(type: EventType): boolean {
+    return this.for(type).length > 0;
+  }
+
+  /** Hands a published batch to every trigger, each with the events of its types. */
+  async trigger(events: readonly EventEnvelope[]): Promise<void> {
+    for (const { types, handler } of this.triggers) {
+      const mine = events.filter((event) => types.includes(event.type)).map(typedEnvelope);
+      if (mine.length > 0) await handler.onPublished(mine);
+    }
   }
 }

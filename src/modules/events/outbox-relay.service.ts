@@ -111,18 +111,22 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private async relayBatch(): Promise<{ count: number; published: PublishedBatch }> {
     const { events, published } = await this.outbox.systemClaimAndMarkPublished(BATCH, this.clock.now());
     if (events.length === 0) return { count: 0, published };
-    // An event no consumer reads needs no job (a run records three per fill): it stays in the
-    // outbox, and the reconciler re-publishes it for a consumer that a later release adds.
-    const wanted = events.filter((event) => this.consumers.for(event.type).length > 0);
-    // Marked published above, but only if this commits: if the add fails the transaction rolls
-    // back and the rows stay unpublished; if the commit fails after the add, the rows are
-    // re-claimed and re-added under the same job ids: a no-op while the jobs exist, deduplicated
-    // by the inbox after that.
+    // An event no inbox consumer reads needs no deliver job (a run records three per fill): it
+    // stays in the outbox, and the reconciler re-publishes it for a consumer that a later
+    // release adds. Triggers (matching) add their own deduplicated jobs straight away.
+    const wanted = events.filter((event) => this.consumers.delivered(event.type));
+    // Marked published above, but only if this commits: if an add fails the transaction rolls
+    // back and the rows stay unpublished; if the commit fails after the adds, the rows are
+    // re-claimed and re-added: deliver jobs under the same job ids (a no-op while the jobs exist,
+    // deduplicated by the inbox after that), trigger jobs deduplicated by the triggers.
     await withTimeout(
-      this.producer.enqueueMany(
-        'events.deliver',
-        wanted.map((event) => ({ payload: event, jobId: event.id })),
-      ),
+      Promise.all([
+        this.producer.enqueueMany(
+          'events.deliver',
+          wanted.map((event) => ({ payload: event, jobId: event.id })),
+        ),
+        this.consumers.trigger(events),
+      ]),
       ENQUEUE_TIMEOUT_MS,
       'enqueueing outbox events',
     );

@@ -5,9 +5,10 @@ import { registerProcessor } from '../../infra/queues/register-processor';
 import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
 import { EventsModule } from '../events/events.module';
 import { FundsPort } from './domain/funds.port';
+import { MarketBooks } from './market-books';
 import { MarketRunLock } from './market-run-lock';
 import { InactiveMatchingRunProbe, MatchingRunProbe } from './matching-run-probe';
-import { MatchingTriggerConsumer } from './matching-trigger.consumer';
+import { MatchingTrigger } from './matching-trigger';
 import { MatchingProcessor } from './matching.processor';
 import { MatchingRepository } from './matching.repository';
 import { MatchingService } from './matching.service';
@@ -30,9 +31,10 @@ export class MatchingWorkerModule {
       providers: [
         MatchingRepository,
         MatchingService,
+        MarketBooks,
         MarketRunLock,
         { provide: MatchingRunProbe, useClass: InactiveMatchingRunProbe },
-        MatchingTriggerConsumer,
+        MatchingTrigger,
         OrderExpiryRepository,
         OrderExpiryService,
         { provide: FundsPort, useExisting: binding.funds },

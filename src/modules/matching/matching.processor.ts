@@ -3,6 +3,7 @@ import type { Job } from 'bullmq';
 import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
 import { QueueProcessor } from '../../infra/queues/queue-processor.base';
 import { JobProducer } from '../../infra/queues/job-producer.service';
+import { runDeduplicationId } from './matching-trigger';
 import { MatchingRepository } from './matching.repository';
 import { MatchingService } from './matching.service';
 import { OrderExpiryService } from './order-expiry.service';
@@ -18,7 +19,11 @@ export class MatchingProcessor extends QueueProcessor {
       // restart without persistence): every market with a live book gets a run.
       if (payload.trigger === 'schedule') {
         for (const marketId of await this.repository.systemMarketsWithLiveBooks()) {
-          await this.producer.enqueue('matching.run', { marketId, reason: 'sweep' });
+          await this.producer.enqueue(
+            'matching.run',
+            { marketId, reason: 'sweep' },
+            { deduplicationId: runDeduplicationId(marketId) },
+          );
         }
       }
     },

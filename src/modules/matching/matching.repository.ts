@@ -1,21 +1,35 @@
 import { Injectable } from '@nestjs/common';
-import type { LeaseBillingMode, LeaseTerms, RunBid, RunBook, RunOffer } from './domain/run-book';
+import { Prisma } from '../../generated/prisma/client.js';
+import type { BookDelta, BookHeader } from './domain/market-book';
+import type { LeaseBillingMode, LeaseTerms, RunBid, RunOffer } from './domain/run-book';
 import { Tx } from '../../infra/prisma/tx';
 
-interface MarketRow {
+/** A read of the book: the market at the epoch the read moved to, and the orders it read. */
+export interface BookRead {
+  header: BookHeader;
+  epoch: bigint;
+  deltas: BookDelta[];
+}
+
+interface FenceRow {
+  epoch: bigint;
   slug: string;
   currency: string;
   currency_scale: number;
   status: 'ACTIVE' | 'PAUSED';
   fee_bps: number;
-  epoch: bigint;
 }
 
-interface BidRow {
-  id: string;
+/** One logged order: `live` false when it can no longer trade (every other column null then). */
+interface OrderRow {
+  kind: 'bid' | 'offer' | null;
+  id: string | null;
+  live: boolean;
   organisation_id: string;
+  verified: boolean;
   price: bigint;
-  remaining: number;
+  /** Bids: GPUs still wanted; offers: free GPUs. */
+  gpus: number;
   seq: bigint;
   duration_hours: number;
   provinces: string[];
@@ -23,16 +37,8 @@ interface BidRow {
   partial_allowed: boolean;
   expires_at: Date;
   billing_mode: LeaseBillingMode;
-}
-
-interface OfferRow {
-  id: string;
-  organisation_id: string;
   site_id: string;
   province: string;
-  price: bigint;
-  free: number;
-  seq: bigint;
   available_from: Date;
   available_until: Date;
   min_lease_hours: number;
@@ -89,105 +95,76 @@ export class MatchingRepository {
   }
 
   /**
-   * The market's tradeable book at `now`, read for one run; call inside one REPEATABLE READ
-   * transaction so the epoch and both sides come from one snapshot. Bids priced below every
-   * live ask and offers priced above every live bid cannot trade, so the index bounds both reads.
+   * The deltas since this worker's read at `epoch`, in one statement: moves the epoch on from
+   * `epoch` (null when it is no longer there: another worker read or committed since, and this
+   * worker's book is stale), takes the market's logged changes, and reads those orders' current
+   * rows. A change committed while this runs is not seen, stays logged, and is the next run's.
    */
-  async systemReadBook(marketId: string, now: Date): Promise<RunBook | null> {
-    const [market] = await this.tx.$queryRaw<MarketRow[]>`
-      SELECT m.slug, m.currency, m.currency_scale, m.status, m.fee_bps, mm.epoch
-      FROM markets m JOIN market_matching mm ON mm.market_id = m.id
-      WHERE m.id = ${marketId}::uuid`;
-    if (market === undefined) return null;
-    const header = {
-      marketId,
-      market: market.slug,
-      currency: market.currency,
-      currencyScale: market.currency_scale,
-      paused: market.status === 'PAUSED',
-      feeBps: market.fee_bps,
-      epoch: market.epoch,
-    };
-    if (header.paused) return { ...header, bids: [], offers: [] };
-    const bids = await this.tx.$queryRaw<BidRow[]>`
-      SELECT b.id, b.organisation_id, b.max_price_per_gpu_hour AS price,
-             (b.gpus - b.filled_gpus) AS remaining, b.seq, b.duration_hours, b.provinces,
-             b.min_gpus_per_site, b.partial_allowed, b.expires_at, b.billing_mode
-      FROM bids b JOIN organisations org ON org.id = b.organisation_id AND org.status = 'VERIFIED'
-      WHERE b.market_id = ${marketId}::uuid
-        AND b.status = ANY(${LIVE}::"OrderStatus"[])
-        AND b.expires_at > ${now}
-        AND b.max_price_per_gpu_hour >= (
-          SELECT min(o.price_per_gpu_hour) FROM offers o
-          WHERE o.market_id = ${marketId}::uuid AND o.status = ANY(${LIVE}::"OrderStatus"[])
-            AND o.gpus > o.leased_gpus AND o.available_from <= ${now} AND o.available_until > ${now})`;
-    if (bids.length === 0) return { ...header, bids: [], offers: [] };
-    let maxPrice = 0n;
-    for (const bid of bids) if (bid.price > maxPrice) maxPrice = bid.price;
-    const offers = await this.tx.$queryRaw<OfferRow[]>`
-      SELECT o.id, o.organisation_id, o.site_id, s.province_code AS province,
-             o.price_per_gpu_hour AS price, (o.gpus - o.leased_gpus) AS free, o.seq,
-             o.available_from, o.available_until, o.min_lease_hours, o.pay_per_use_min_percent
-      FROM offers o
-      JOIN sites s ON s.id = o.site_id
-      JOIN organisations org ON org.id = o.organisation_id AND org.status = 'VERIFIED'
-      WHERE o.market_id = ${marketId}::uuid
-        AND o.status = ANY(${LIVE}::"OrderStatus"[])
-        AND o.gpus > o.leased_gpus
-        AND o.available_from <= ${now} AND o.available_until > ${now}
-        AND o.price_per_gpu_hour <= ${maxPrice}`;
-    return {
-      ...header,
-      bids: bids.map((row): RunBid => ({
-        id: row.id,
-        organisationId: row.organisation_id,
-        verified: true,
-        price: row.price,
-        remaining: Number(row.remaining),
-        seq: row.seq,
-        durationHours: row.duration_hours,
-        provinces: row.provinces,
-        minGpusPerSite: row.min_gpus_per_site,
-        partialAllowed: row.partial_allowed,
-        expiresAt: row.expires_at.getTime(),
-        billingMode: row.billing_mode,
-      })),
-      offers: offers.map((row): RunOffer => ({
-        id: row.id,
-        organisationId: row.organisation_id,
-        verified: true,
-        siteId: row.site_id,
-        province: row.province,
-        price: row.price,
-        free: Number(row.free),
-        seq: row.seq,
-        availableFrom: row.available_from.getTime(),
-        availableUntil: row.available_until.getTime(),
-        minLeaseHours: row.min_lease_hours,
-        payPerUseMinPercent: row.pay_per_use_min_percent,
-      })),
-    };
+  async systemReadChanges(marketId: string, epoch: bigint): Promise<BookRead | null> {
+    const rows = await this.tx.$queryRaw<Array<FenceRow & Partial<OrderRow>>>`
+      WITH fence AS (
+        UPDATE market_matching mm SET epoch = mm.epoch + 1
+        FROM markets m
+        WHERE mm.market_id = ${marketId}::uuid AND m.id = mm.market_id AND mm.epoch = ${epoch}
+        RETURNING mm.epoch, m.slug, m.currency, m.currency_scale, m.status, m.fee_bps),
+      changed AS (
+        DELETE FROM book_changes
+        WHERE market_id = ${marketId}::uuid AND EXISTS (SELECT 1 FROM fence)
+        RETURNING order_kind, order_id),
+      ids AS (SELECT DISTINCT order_kind AS kind, order_id AS id FROM changed)
+      SELECT f.*, r.* FROM fence f LEFT JOIN (${ordersOf(marketId)}) r ON true`;
+    const [first] = rows;
+    if (first === undefined) return null;
+    return { header: header(marketId, first), epoch: first.epoch, deltas: deltasOf(rows) };
+  }
+
+  /**
+   * The market's whole live book, for a worker that holds none or whose book is stale; call in
+   * a transaction. Moves the epoch on first, which takes the market_matching row lock: no commit
+   * can land between that and the read, which sees everything committed before it. Null for an
+   * unknown market.
+   */
+  async systemLoadBook(marketId: string): Promise<BookRead | null> {
+    const [fence] = await this.tx.$queryRaw<FenceRow[]>`
+      UPDATE market_matching mm SET epoch = mm.epoch + 1
+      FROM markets m
+      WHERE mm.market_id = ${marketId}::uuid AND m.id = mm.market_id
+      RETURNING mm.epoch, m.slug, m.currency, m.currency_scale, m.status, m.fee_bps`;
+    if (fence === undefined) return null;
+    const rows = await this.tx.$queryRaw<OrderRow[]>`
+      WITH changed AS (DELETE FROM book_changes WHERE market_id = ${marketId}::uuid),
+      ids AS (
+        SELECT 'bid' AS kind, id FROM bids
+        WHERE market_id = ${marketId}::uuid AND status = ANY(${LIVE}::"OrderStatus"[])
+        UNION ALL
+        SELECT 'offer', id FROM offers
+        WHERE market_id = ${marketId}::uuid AND status = ANY(${LIVE}::"OrderStatus"[]) AND gpus > leased_gpus)
+      ${ordersOf(marketId)}`;
+    return { header: header(marketId, fence), epoch: fence.epoch, deltas: deltasOf(rows) };
   }
 
   /**
    * Bounds what a commit can hold: a worker stopped inside one (SIGSTOP, a long GC) loses its
-   * transaction instead of blocking cancels and amendments on the rows it locked.
+   * transaction instead of blocking cancels and amendments on the rows it locked. Also marks the
+   * transaction as the writer's own, so the book-change triggers do not log its fills (the
+   * writer applies them to its book itself).
    */
-  async systemBoundCommitLocks(): Promise<void> {
+  async systemBeginCommit(): Promise<void> {
     await this.tx.$queryRaw`
       SELECT set_config('lock_timeout', '5s', true),
-             set_config('idle_in_transaction_session_timeout', '10s', true)`;
+             set_config('idle_in_transaction_session_timeout', '10s', true),
+             set_config('cx.matching_commit', 'on', true)`;
   }
 
   /**
-   * The fence: moves the market's epoch from `expected` to the next and returns it with the fee
-   * to stamp on the run's leases; `stale` when another run has committed since this one read the
-   * book, `paused` when the market is paused now. The share lock on the market row serialises the
-   * commit with an admin pause or fee change (which update that row): a commit either finishes
-   * before the change commits or sees it. The market_matching row lock serialises concurrent
-   * commits of one market.
+   * The fence: checks that the market's epoch is still the one this run read at (every read
+   * moves it on, so no other worker has read or committed since) and returns the fee to stamp on
+   * the run's leases; `stale` when it moved, `paused` when the market is paused now. The share
+   * lock on the market row serialises the commit with an admin pause or fee change (which update
+   * that row): a commit either finishes before the change commits or sees it. The
+   * market_matching row lock serialises the commit with any read or commit of the market.
    */
-  async systemAdvanceEpoch(
+  async systemFenceCommit(
     marketId: string,
     expected: bigint,
     now: Date,
@@ -197,7 +174,7 @@ export class MatchingRepository {
     if (market === undefined || market.status === 'PAUSED') return 'paused';
     const rows = await this.tx.$queryRaw<Array<{ epoch: bigint }>>`
       UPDATE market_matching
-      SET epoch = epoch + 1, commits = commits + 1, last_commit_at = ${now}
+      SET commits = commits + 1, last_commit_at = ${now}
       WHERE market_id = ${marketId}::uuid AND epoch = ${expected}
       RETURNING epoch`;
     const epoch = rows[0]?.epoch;
@@ -321,4 +298,87 @@ export class MatchingRepository {
       WHERE organisation_id = ${organisationId}::uuid AND status = ANY(${LIVE}::"OrderStatus"[])`;
     return rows.map((row) => row.market_id);
   }
+}
+
+/**
+ * The current rows of the orders in the CTE `ids` (kind, id): live ones with GPUs left joined to
+ * their owner's status (and an offer's site), the others as `live` false.
+ */
+function ordersOf(marketId: string): Prisma.Sql {
+  return Prisma.sql`
+    SELECT ids.kind, ids.id, (b.id IS NOT NULL OR o.id IS NOT NULL) AS live,
+           coalesce(b.organisation_id, o.organisation_id) AS organisation_id,
+           coalesce(org.status = 'VERIFIED', false) AS verified,
+           coalesce(b.max_price_per_gpu_hour, o.price_per_gpu_hour) AS price,
+           coalesce(b.gpus - b.filled_gpus, o.gpus - o.leased_gpus) AS gpus,
+           coalesce(b.seq, o.seq) AS seq,
+           b.duration_hours, b.provinces, b.min_gpus_per_site, b.partial_allowed, b.expires_at, b.billing_mode,
+           o.site_id, s.province_code AS province, o.available_from, o.available_until, o.min_lease_hours,
+           o.pay_per_use_min_percent
+    FROM ids
+    LEFT JOIN bids b ON ids.kind = 'bid' AND b.id = ids.id AND b.market_id = ${marketId}::uuid
+      AND b.status = ANY(${LIVE}::"OrderStatus"[]) AND b.gpus > b.filled_gpus
+    LEFT JOIN offers o ON ids.kind = 'offer' AND o.id = ids.id AND o.market_id = ${marketId}::uuid
+      AND o.status = ANY(${LIVE}::"OrderStatus"[]) AND o.gpus > o.leased_gpus
+    LEFT JOIN sites s ON s.id = o.site_id
+    LEFT JOIN organisations org ON org.id = coalesce(b.organisation_id, o.organisation_id)`;
+}
+
+function header(marketId: string, row: FenceRow): BookHeader {
+  return {
+    marketId,
+    market: row.slug,
+    currency: row.currency,
+    currencyScale: row.currency_scale,
+    paused: row.status === 'PAUSED',
+    feeBps: row.fee_bps,
+    // Every market is CONTINUOUS until markets carry a mode.
+    mode: 'CONTINUOUS',
+  };
+}
+
+function deltasOf(rows: ReadonlyArray<Partial<OrderRow>>): BookDelta[] {
+  const deltas: BookDelta[] = [];
+  for (const row of rows) {
+    // The fence's row alone: nothing changed.
+    if (row.kind === undefined || row.kind === null || row.id === undefined || row.id === null) continue;
+    if (row.kind === 'bid')
+      deltas.push({ kind: 'bid', id: row.id, bid: row.live ? bidOf(row as OrderRow) : null });
+    else deltas.push({ kind: 'offer', id: row.id, offer: row.live ? offerOf(row as OrderRow) : null });
+  }
+  return deltas;
+}
+
+function bidOf(row: OrderRow): RunBid {
+  return {
+    id: row.id!,
+    organisationId: row.organisation_id,
+    verified: row.verified,
+    price: row.price,
+    remaining: Number(row.gpus),
+    seq: row.seq,
+    durationHours: row.duration_hours,
+    provinces: row.provinces,
+    minGpusPerSite: row.min_gpus_per_site,
+    partialAllowed: row.partial_allowed,
+    expiresAt: row.expires_at.getTime(),
+    billingMode: row.billing_mode,
+  };
+}
+
+function offerOf(row: OrderRow): RunOffer {
+  return {
+    id: row.id!,
+    organisationId: row.organisation_id,
+    verified: row.verified,
+    siteId: row.site_id,
+    province: row.province,
+    price: row.price,
+    free: Number(row.gpus),
+    seq: row.seq,
+    availableFrom: row.available_from.getTime(),
+    availableUntil: row.available_until.getTime(),
+    minLeaseHours: row.min_lease_hours,
+    payPerUseMinPercent: row.pay_per_use_min_percent,
+  };
 }

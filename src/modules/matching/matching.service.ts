@@ -7,11 +7,13 @@ import { formatMoney } from '../../shared/money';
 import type { NewEvent } from '../../infra/events/event-catalogue';
 import { OutboxService } from '../events/outbox.service';
 import { LEASE_DEADLINE_JOB_PREFIX } from '../leases/domain/lease-timer-jobs';
-import { matchMarket, type MarketRun } from './domain/match-market';
+import type { MarketRun } from './domain/match-market';
 import { leasesOf, pairKey, type LeaseTerms, type RunBook } from './domain/run-book';
 import { FundsPort } from './domain/funds.port';
+import { MarketBooks } from './market-books';
 import { MarketRunLock, type ReleaseOutcome } from './market-run-lock';
 import { MatchingRunProbe } from './matching-run-probe';
+import { runDeduplicationId } from './matching-trigger';
 import {
   MatchingRepository,
   type CreatedLease,
@@ -20,7 +22,6 @@ import {
 } from './matching.repository';
 import { RunRejectedError } from './run-rejected.error';
 import { isLockConflict } from '../../infra/prisma/prisma-errors';
-import { Tx } from '../../infra/prisma/tx';
 
 /** What one run did, for tests, logs and the caller's loop. */
 export type RunOutcome =
@@ -48,12 +49,12 @@ export class MatchingService implements BeforeApplicationShutdown {
 
   constructor(
     private readonly repository: MatchingRepository,
+    private readonly books: MarketBooks,
     private readonly lock: MarketRunLock,
     private readonly outbox: OutboxService,
     private readonly funds: FundsPort,
     private readonly probe: MatchingRunProbe,
     private readonly producer: JobProducer,
-    private readonly txHost: Tx,
     private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -78,7 +79,11 @@ export class MatchingService implements BeforeApplicationShutdown {
       if (outcome === 'run-again') {
         // Stopping: hand the market to another worker rather than risk dropping a request.
         await this.lock.abandon(marketId, token);
-        await this.producer.enqueue('matching.run', { marketId, reason: 'handover' });
+        await this.producer.enqueue(
+          'matching.run',
+          { marketId, reason: 'handover' },
+          { deduplicationId: runDeduplicationId(marketId) },
+        );
         return;
       }
       this.logger.warn(`matching lock of market ${marketId} expired during a run; taking it again`);
@@ -112,36 +117,50 @@ export class MatchingService implements BeforeApplicationShutdown {
   }
 
   /**
-   * One run: read, match, commit. A refused commit (stale, or the book moved) is rolled back
-   * whole and the run reads again, so the orders it saw are never left to another wakeup.
+   * One run: bring the book up to date, match, commit, apply the fills to the book. A refused
+   * commit (stale: another worker read the book since; moved: an order or the market changed
+   * since the read; or a lock conflict) is rolled back whole, the book is dropped and the run
+   * loads it again, so when the run returns, everything it saw is filled or cannot fill.
    */
   async runOnce(marketId: string): Promise<RunOutcome> {
     let stale = false;
     for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt += 1) {
       const now = this.clock.now();
-      const book = await this.readBook(marketId, now);
-      if (book === null) return { kind: 'skipped', why: 'unknown-market' };
-      if (book.paused) return { kind: 'skipped', why: 'paused' };
+      const read = await this.books.checkOut(marketId);
+      if (read === null) return { kind: 'skipped', why: 'unknown-market' };
+      const { book } = read;
+      if (book.header.paused) {
+        this.books.checkIn(book);
+        return { kind: 'skipped', why: 'paused' };
+      }
       if (this.probe.active) await this.probe.afterBookRead(marketId);
-      const run = matchMarket(book.bids, book.offers, now.getTime());
-      if (run.fills.length === 0) return stale ? { kind: 'stale' } : { kind: 'nothing-to-fill' };
+      const run = book.match(now.getTime());
+      if (run.fills.length === 0) {
+        this.books.checkIn(book);
+        return stale ? { kind: 'stale' } : { kind: 'nothing-to-fill' };
+      }
+      const snapshot = book.snapshot();
       try {
-        const { epoch, provisioningDeadline } = await this.commit(book, run);
+        const { provisioningDeadline } = await this.commit(snapshot, run);
+        book.applyRun(run);
+        this.books.checkIn(book);
         await this.scheduleProvisioningSweep(provisioningDeadline);
         const gpus = run.fills.reduce((sum, fill) => sum + fill.gpus, 0);
-        return { kind: 'committed', epoch, fills: run.fills.length, gpus };
+        return { kind: 'committed', epoch: snapshot.epoch, fills: run.fills.length, gpus };
       } catch (error) {
         // A deadlock or lock timeout against a placement, cancel or ledger posting rolled the
         // commit back whole: read again now rather than wait for a BullMQ retry's backoff.
         if (isLockConflict(error)) {
-          this.logger.warn(`market ${book.market}: commit met another transaction's locks; reading again`);
+          this.logger.warn(
+            `market ${snapshot.market}: commit met another transaction's locks; reading again`,
+          );
           continue;
         }
         if (!(error instanceof RunRejectedError)) throw error;
         if (error.reason === 'stale') {
           stale = true;
           await this.repository.systemCountStaleCommit(marketId);
-          this.logger.warn(`market ${book.market}: stale run (read at epoch ${book.epoch}) rejected`);
+          this.logger.warn(`market ${snapshot.market}: stale run (read at epoch ${snapshot.epoch}) rejected`);
         }
       }
     }
@@ -164,13 +183,6 @@ export class MatchingService implements BeforeApplicationShutdown {
       );
   }
 
-  // One snapshot for the epoch and both sides of the book.
-  private async readBook(marketId: string, now: Date): Promise<RunBook | null> {
-    return this.txHost.withTransaction(Propagation.RequiresNew, { isolationLevel: 'RepeatableRead' }, () =>
-      this.repository.systemReadBook(marketId, now),
-    );
-  }
-
   /**
    * The run's fills in one transaction, or nothing (RunRejectedError). Time is read again here:
    * a commit that waited on a lock or a paused process re-checks expiry and windows as of now.
@@ -181,10 +193,11 @@ export class MatchingService implements BeforeApplicationShutdown {
     run: MarketRun,
   ): Promise<{ epoch: bigint; provisioningDeadline: number }> {
     const now = this.clock.now();
-    await this.repository.systemBoundCommitLocks();
-    const fence = await this.repository.systemAdvanceEpoch(book.marketId, book.epoch, now);
+    await this.repository.systemBeginCommit();
+    const fence = await this.repository.systemFenceCommit(book.marketId, book.epoch, now);
     if (fence === 'paused') throw new RunRejectedError('moved', 'the market was paused since the read');
-    if (fence === 'stale') throw new RunRejectedError('stale', 'another run committed since the read');
+    if (fence === 'stale')
+      throw new RunRejectedError('stale', 'another worker read the book since this run did');
     const { epoch, feeBps } = fence;
     const bids = new Map(book.bids.map((bid) => [bid.id, bid]));
     const offers = new Map(book.offers.map((offer) => [offer.id, offer]));

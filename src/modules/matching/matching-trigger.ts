@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import type { EventType } from '../../infra/events/event-catalogue';
-import { EventConsumer, type EventHandler } from '../../infra/events/event-consumer';
+import { EventTrigger, type EventTriggerHandler } from '../../infra/events/event-consumer';
 import type { TypedEventEnvelope } from '../../infra/events/event-envelope.dto';
 import { MatchingRepository } from './matching.repository';
 
@@ -23,19 +23,23 @@ export const MATCHING_TRIGGERS = [
 export const EXPIRY_SWEEP_JOB_PREFIX = 'expire';
 /** Delayed runs of a market when an offer's window opens: `dueJobId(windowRunJobPrefix(m), at)`. */
 export const windowRunJobPrefix = (marketId: string): string => `open-${marketId}`;
+/** The deduplication id of a market's `matching.run` jobs: one waiting, one more if one is active. */
+export const runDeduplicationId = (marketId: string): string => `run-${marketId}`;
 
 type Trigger = (typeof MATCHING_TRIGGERS)[number];
 
 /**
- * Turns order, lease, verification and market-resume events into matching runs (orders reach
- * matching only through outbox -> BullMQ). Placement also schedules what time will change: a
- * delayed run when an offer's window opens, and a delayed sweep when a bid or an offer expires,
- * one job per market (runs) or overall (sweeps) and second (`JobProducer.enqueueDue`).
- * Every job here is safe to add twice, so a repeated delivery only costs a no-op run.
+ * Turns order, lease, verification and market-resume events into matching runs, as the relay
+ * publishes them (orders reach matching only through outbox -> BullMQ): one deduplicated
+ * `matching.run` job per market, which carries every order since the market's last run (the run
+ * reads the book's changes, not the events). No inbox: adding the job twice adds nothing. Also
+ * schedules what time will change: a delayed run when an offer's window opens, and a delayed
+ * sweep when a bid or an offer expires, one job per market (runs) or overall (sweeps) and second
+ * (`JobProducer.enqueueDue`).
  */
-@EventConsumer({ consumer: 'matching-trigger', types: MATCHING_TRIGGERS })
+@EventTrigger({ trigger: 'matching', types: MATCHING_TRIGGERS })
 @Injectable()
-export class MatchingTriggerConsumer implements EventHandler<Trigger> {
+export class MatchingTrigger implements EventTriggerHandler<Trigger> {
   // Markets are inserted by migrations and never change id, so a process may remember them.
   private readonly marketIds = new Map<string, string>();
 
@@ -44,31 +48,34 @@ export class MatchingTriggerConsumer implements EventHandler<Trigger> {
     private readonly producer: JobProducer,
   ) {}
 
-  async handle(event: TypedEventEnvelope<Trigger>): Promise<void> {
-    if (event.type === 'organisation.verified' || event.type === 'organisation.reinstated') {
-      for (const marketId of await this.repository.systemMarketsWithLiveOrdersOf(
-        event.payload.organisationId,
-      )) {
-        await this.requestRun(marketId, event);
+  async onPublished(events: ReadonlyArray<TypedEventEnvelope<Trigger>>): Promise<void> {
+    const runs = new Map<string, Trigger>();
+    const windows: Array<{ marketId: string; at: string }> = [];
+    const expiries: string[] = [];
+    for (const event of events) {
+      if (event.type === 'organisation.verified' || event.type === 'organisation.reinstated') {
+        const markets = await this.repository.systemMarketsWithLiveOrdersOf(event.payload.organisationId);
+        for (const marketId of markets) runs.set(marketId, event.type);
+        continue;
       }
-      return;
+      const marketId = await this.marketId(event.payload.market);
+      if (marketId === null) continue;
+      runs.set(marketId, event.type);
+      if (event.type === 'bid.placed') expiries.push(event.payload.expiresAt);
+      if (event.type === 'offer.placed') {
+        windows.push({ marketId, at: event.payload.availableFrom });
+        expiries.push(event.payload.availableUntil);
+      }
     }
-    const marketId = await this.marketId(event.payload.market);
-    if (marketId === null) return;
-    await this.requestRun(marketId, event);
-    if (event.type === 'bid.placed') await this.sweepAt(event.payload.expiresAt);
-    if (event.type === 'offer.placed') {
-      await this.runAt(marketId, event.payload.availableFrom);
-      await this.sweepAt(event.payload.availableUntil);
-    }
-  }
-
-  private async requestRun(marketId: string, event: TypedEventEnvelope<Trigger>): Promise<void> {
-    await this.producer.enqueue(
+    await this.producer.enqueueMany(
       'matching.run',
-      { marketId, reason: event.type },
-      { jobId: `run-${marketId}-${event.id}` },
+      [...runs].map(([marketId, reason]) => ({
+        payload: { marketId, reason },
+        deduplicationId: runDeduplicationId(marketId),
+      })),
     );
+    for (const { marketId, at } of windows) await this.runAt(marketId, at);
+    for (const at of expiries) await this.sweepAt(at);
   }
 
   /** A run when an offer's window opens, if that is still ahead (one per market and second). */

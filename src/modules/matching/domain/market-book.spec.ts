@@ -1,0 +1,86 @@
+import { bid, NOW, offer } from '../../../../test/matching/book-fixtures';
+import { MarketBook, type BookHeader } from './market-book';
+import { matchMarket } from './match-market';
+import type { RunBid, RunOffer } from './run-book';
+
+const header: BookHeader = {
+  marketId: 'm',
+  market: 'nvidia-h100-80gb',
+  currency: 'CNY',
+  currencyScale: 2,
+  paused: false,
+  feeBps: 300,
+  mode: 'CONTINUOUS',
+};
+const runBid = (fields: Parameters<typeof bid>[0]): RunBid => ({ ...bid(fields), billingMode: 'RESERVED' });
+const runOffer = (fields: Parameters<typeof offer>[0]): RunOffer => ({
+  ...offer(fields),
+  payPerUseMinPercent: 25,
+});
+
+describe('MarketBook', () => {
+  it('replaces an order whole with each delta and drops it when it left the book', () => {
+    const book = new MarketBook(header, 1n);
+    const o1 = runOffer({ id: 'O1', siteId: 'S1', price: 1800n, free: 4, seq: 1n });
+    const b1 = runBid({ id: 'B1', price: 1500n, remaining: 2, seq: 2n, partialAllowed: true });
+    book.refresh(header, 2n, [
+      { kind: 'offer', id: 'O1', offer: o1 },
+      { kind: 'bid', id: 'B1', bid: b1 },
+    ]);
+    expect(book.size).toEqual({ bids: 1, offers: 1 });
+    expect(book.epoch).toBe(2n);
+
+    // The same delta again is harmless; a newer state replaces the older one.
+    book.refresh(header, 3n, [
+      { kind: 'bid', id: 'B1', bid: b1 },
+      { kind: 'offer', id: 'O1', offer: { ...o1, price: 1400n, seq: 3n } },
+    ]);
+    expect(book.snapshot().offers).toEqual([{ ...o1, price: 1400n, seq: 3n }]);
+    expect(book.snapshot().epoch).toBe(3n);
+
+    book.refresh({ ...header, feeBps: 400 }, 4n, [{ kind: 'bid', id: 'B1', bid: null }]);
+    expect(book.size).toEqual({ bids: 0, offers: 1 });
+    expect(book.snapshot().feeBps).toBe(400);
+  });
+
+  it('applies a committed run: fills leave the book once they are whole', () => {
+    const book = new MarketBook(header, 1n);
+    book.refresh(header, 1n, [
+      {
+        kind: 'offer',
+        id: 'O1',
+        offer: runOffer({ id: 'O1', siteId: 'S1', price: 1800n, free: 4, seq: 1n }),
+      },
+      {
+        kind: 'offer',
+        id: 'O2',
+        offer: runOffer({ id: 'O2', siteId: 'S2', price: 1900n, free: 4, seq: 2n }),
+      },
+      {
+        kind: 'bid',
+        id: 'B1',
+        bid: runBid({ id: 'B1', price: 2000n, remaining: 6, seq: 3n, partialAllowed: true }),
+      },
+      {
+        kind: 'bid',
+        id: 'B2',
+        bid: runBid({ id: 'B2', price: 2000n, remaining: 9, seq: 4n, partialAllowed: true }),
+      },
+    ]);
+    const run = book.match(NOW);
+    expect(run).toEqual(matchMarket(book.snapshot().bids, book.snapshot().offers, NOW));
+    book.applyRun(run);
+
+    // B1 filled 4 + 2, B2 took the 2 GPUs of O2 that were left.
+    expect(book.size).toEqual({ bids: 1, offers: 0 });
+    expect(book.snapshot().bids).toMatchObject([{ id: 'B2', remaining: 7 }]);
+    expect(book.match(NOW).fills).toEqual([]);
+  });
+
+  it('refuses a run that names an order it does not hold', () => {
+    const book = new MarketBook(header, 1n);
+    expect(() =>
+      book.applyRun({ fills: [], bidsFilled: new Map([['B9', 1]]), offersTaken: new Map() }),
+    ).toThrow(/B9/);
+  });
+});
