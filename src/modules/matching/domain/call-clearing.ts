@@ -286,11 +286,10 @@ interface ComponentResult {
 }
 
 /**
- * The lexicographic optimum of one component, in three MIP solves on one model: GPU-hours, then
- * surplus with GPU-hours held, then priority cost with both held. Each stage starts from the
- * previous stage's solution, so a stage stopped by a work limit still returns one at least as
- * good. A single bid without co-location needs no solver: taking its eligible offers in
- * priority order is optimal.
+ * The lexicographic optimum of one component: GPU-hours, then surplus, then priority cost. A
+ * single bid without co-location needs no solver: taking its eligible offers in priority order
+ * is optimal. Otherwise `solveLexicographic` decides, and should numerics disagree with exact
+ * arithmetic there, `solveStaged` solves the component again as three plain MIPs.
  */
 function solveComponent(book: Book, component: Component, limits: Required<CallLimits>): ComponentResult {
   if (component.bids.length === 1) {
@@ -299,6 +298,221 @@ function solveComponent(book: Book, component: Component, limits: Required<CallL
   }
   const highs = callSolver();
   const model = buildModel(book, component, highs);
+  return (
+    solveLexicographic(highs, book, component, model, limits) ??
+    solveStaged(highs, book, component, model, limits)
+  );
+}
+
+/** An LP value this close to an integer is that integer. */
+const INTEGRALITY_TOLERANCE = 1e-6;
+/** A column value or row activity this close to a bound sits on it. */
+const BOUND_TOLERANCE = 1e-6;
+
+/**
+ * The three stages on one HiGHS model, each over the optimal set of the stages before it.
+ *
+ * A stage first solves the LP relaxation. When its optimum is integral and keeps the rules
+ * (always so without co-location and all-or-nothing: the matrix is then a transportation
+ * problem's, totally unimodular), it is the stage's optimum over clearings too, and the next
+ * stages are held on its optimal face by fixing bounds. Why that is exact: with the LP optimum
+ * z, reduced costs d and row duals π, every point x of the relaxation scores z - Σ|d_j|·(distance
+ * of x_j from the bound it rests on) - Σ|π_i|·(distance of row i's activity from its active
+ * bound), so the points scoring z are exactly those keeping every column with d_j ≠ 0 and every
+ * row with π_i ≠ 0 on that bound. Fixing those bounds, rather than adding a dense row that holds
+ * the objective, keeps every later solve as sparse and as easy as the first.
+ *
+ * When a relaxation is fractional or breaks a rule (the relaxation can fill an all-or-nothing bid
+ * or a co-located site in part), the stage and the ones after it are MIPs on the model as fixed
+ * so far, a MIP stage's value held for the next by a row (integers: -0.5 is slack only), each
+ * starting from the previous MIP solution so that a stage stopped by a work limit still returns
+ * one at least as good.
+ *
+ * Null when a dual read as zero was not (a later stage would leave an earlier optimum: every
+ * stage's earlier objectives are recomputed in exact integers to catch it).
+ */
+function solveLexicographic(
+  highs: Highs,
+  book: Book,
+  component: Component,
+  model: BuiltModel,
+  limits: Required<CallLimits>,
+): ComponentResult | null {
+  const solver = highs.createModel(model.data);
+  try {
+    solver.options.set({
+      output_flag: false,
+      mip_rel_gap: 0,
+      // Every objective has integer coefficients on integer columns: a gap below 1 is closed.
+      mip_abs_gap: 0.5,
+      mip_max_nodes: limits.maxNodes,
+      simplex_iteration_limit: limits.maxSimplexIterations,
+    });
+    solver.clearIntegrality();
+    const all = { kind: 'range', from: 0, to: model.columns - 1 } as const;
+    const rows = model.data.rowLower.length;
+    const colLower = new Float64Array(model.columns);
+    const colUpper = Float64Array.from(model.data.colUpper as ArrayLike<number>);
+    const rowLower = Float64Array.from(model.data.rowLower as ArrayLike<number>);
+    const rowUpper = Float64Array.from(model.data.rowUpper as ArrayLike<number>);
+    const stages = [model.gpuHours, model.surplus, model.priority];
+    const reached: number[] = [];
+    let relaxed = true;
+    /** The previous stage's value is held by bounds (true) or must be held by a row. */
+    let held = true;
+    let limited = false;
+    /** The best clearing so far: pair columns, and all columns when a MIP gave it. */
+    let best: Float64Array | null = null;
+    let bestColumns: Float64Array | null = null;
+    for (let stage = 0; stage < stages.length; stage += 1) {
+      const costs = stages[stage]!;
+      if (stage > 0) {
+        if (!held) {
+          const previous = stages[stage - 1]!;
+          solver.addRow(reached[stage - 1]! - 0.5, highs.infinity, sparse(previous, model.pairCount));
+        }
+        solver.changeColsCost(all, padded(costs, model.columns));
+        solver.changeObjectiveSense(
+          stage === 2 ? highs.constants.objectiveSense.minimize : highs.constants.objectiveSense.maximize,
+        );
+      }
+
+      if (relaxed) {
+        solver.run();
+        const solution =
+          solver.getModelStatus() === highs.constants.modelStatus.optimal ? solver.getSolution() : null;
+        const x = solution === null ? null : integralPairs(model, solution.colValue);
+        if (solution !== null && x !== null && feasible(book, component, model, x)) {
+          if (!keeps(stages, reached, x)) return null;
+          best = x;
+          reached.push(dot(costs, x));
+          if (stage === stages.length - 1) break;
+          held = holdFace(solution, costs, model, colLower, colUpper, rowLower, rowUpper);
+          if (held) {
+            solver.changeColsBounds(all, colLower, colUpper);
+            if (rows > 0)
+              solver.changeRowsBounds({ kind: 'range', from: 0, to: rows - 1 }, rowLower, rowUpper);
+          } else {
+            relaxed = false;
+            solver.changeColsIntegrality(all, model.data.integrality!);
+          }
+          continue;
+        }
+        relaxed = false;
+        solver.changeColsIntegrality(all, model.data.integrality!);
+      }
+
+      if (bestColumns !== null) solver.setSolution({ colValue: bestColumns });
+      solver.run();
+      if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) limited = true;
+      if (solver.info.get('primal_solution_status') === highs.constants.solutionStatus.feasible) {
+        const columns = solver.getSolution().colValue.map(Math.round);
+        const x = columns.subarray(0, model.pairCount);
+        if (feasible(book, component, model, x) && keeps(stages, reached, x)) {
+          best = Float64Array.from(x);
+          bestColumns = columns;
+        }
+      }
+      // A stage stopped before any clearing keeps the previous stage's: it holds what was reached.
+      if (best === null) return { amounts: new Map(), limited: true };
+      reached.push(dot(costs, best));
+      held = false;
+    }
+    return { amounts: amountsOf(model, best!), limited };
+  } finally {
+    solver.dispose();
+  }
+}
+
+/** The LP solution's pair columns when they are all integral, rounded; otherwise null. */
+function integralPairs(model: BuiltModel, values: Float64Array): Float64Array | null {
+  const x = new Float64Array(model.pairCount);
+  for (let c = 0; c < model.pairCount; c += 1) {
+    x[c] = Math.round(values[c]!);
+    if (Math.abs(values[c]! - x[c]!) > INTEGRALITY_TOLERANCE) return null;
+  }
+  return x;
+}
+
+/** Whether `x` still reaches every earlier stage's value (exact: integer coefficients). */
+function keeps(stages: readonly Float64Array[], reached: readonly number[], x: Float64Array): boolean {
+  return reached.every((value, stage) => {
+    const now = dot(stages[stage]!, x);
+    return stage === 2 ? now <= value : now >= value;
+  });
+}
+
+/**
+ * Fixes, in the given bounds, every column with a nonzero reduced cost and every row with a
+ * nonzero dual on the bound it sits on: the LP optimum's face (see `solveLexicographic`). False
+ * when a value does not sit on a bound as its dual says (numerics): the face is then not held.
+ */
+function holdFace(
+  solution: { colValue: Float64Array; colDual: Float64Array; rowValue: Float64Array; rowDual: Float64Array },
+  costs: Float64Array,
+  model: BuiltModel,
+  colLower: Float64Array,
+  colUpper: Float64Array,
+  rowLower: Float64Array,
+  rowUpper: Float64Array,
+): boolean {
+  let largest = 1;
+  for (let c = 0; c < model.pairCount; c += 1) largest = Math.max(largest, Math.abs(costs[c]!));
+  const zero = 1e-9 * largest;
+  const fixedCols: Array<[number, number]> = [];
+  for (let c = 0; c < colLower.length; c += 1) {
+    if (Math.abs(solution.colDual[c]!) <= zero) continue;
+    const bound = onBound(solution.colValue[c]!, colLower[c]!, colUpper[c]!);
+    if (bound === null) return false;
+    fixedCols.push([c, bound]);
+  }
+  const fixedRows: Array<[number, number]> = [];
+  for (let r = 0; r < rowLower.length; r += 1) {
+    if (Math.abs(solution.rowDual[r]!) <= zero) continue;
+    const bound = onBound(solution.rowValue[r]!, rowLower[r]!, rowUpper[r]!);
+    if (bound === null) return false;
+    fixedRows.push([r, bound]);
+  }
+  for (const [c, bound] of fixedCols) {
+    colLower[c] = bound;
+    colUpper[c] = bound;
+  }
+  for (const [r, bound] of fixedRows) {
+    rowLower[r] = bound;
+    rowUpper[r] = bound;
+  }
+  return true;
+}
+
+/** The bound `value` sits on (the finite one nearest), or null when it sits on neither. */
+function onBound(value: number, lower: number, upper: number): number | null {
+  if (Number.isFinite(lower) && Math.abs(value - lower) <= BOUND_TOLERANCE) return lower;
+  if (Number.isFinite(upper) && Math.abs(value - upper) <= BOUND_TOLERANCE) return upper;
+  return null;
+}
+
+function amountsOf(model: BuiltModel, x: Float64Array): Map<Pair, number> {
+  const amounts = new Map<Pair, number>();
+  for (let c = 0; c < model.pairCount; c += 1) {
+    const gpus = x[c]!;
+    if (gpus > 0) amounts.set(model.pairOf[c]!, gpus);
+  }
+  return amounts;
+}
+
+/**
+ * The lexicographic optimum of one component, in three MIP solves on one model: GPU-hours, then
+ * surplus with GPU-hours held, then priority cost with both held. Each stage starts from the
+ * previous stage's solution, so a stage stopped by a work limit still returns one at least as
+ * good.
+ */
+function solveStaged(
+  highs: Highs,
+  book: Book,
+  component: Component,
+  model: BuiltModel,
+  limits: Required<CallLimits>,
+): ComponentResult {
   const mip = highs.createModel(model.data);
   try {
     mip.options.set({
@@ -335,12 +549,7 @@ function solveComponent(book: Book, component: Component, limits: Required<CallL
       }
       if (best === null) return { amounts: new Map(), limited: true };
     }
-    const amounts = new Map<Pair, number>();
-    for (let c = 0; c < model.pairCount; c += 1) {
-      const gpus = best![c]!;
-      if (gpus > 0) amounts.set(model.pairOf[c]!, gpus);
-    }
-    return { amounts, limited };
+    return { amounts: amountsOf(model, best!), limited };
   } finally {
     mip.dispose();
   }
