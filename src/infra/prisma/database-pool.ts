@@ -27,21 +27,13 @@ export class DatabasePool {
     readonly max: number,
     readonly maxWaitMs: number,
     readonly transactionTimeoutMs: number,
-    /**
-     * Callers that may wait for a connection while all are in use; the next is refused at once
-     * (503 over HTTP). A process serving HTTP queues as many as it has connections, so an
-     * admitted request waits about one transaction; a worker alone queues without bound.
-     */
-    readonly queueMax = Number.POSITIVE_INFINITY,
   ) {}
 
   static of(config: AppConfig, roles: { api: boolean; worker: boolean }): DatabasePool {
-    const max = databasePoolSize(roles, config.env.DATABASE_POOL_MAX);
     return new DatabasePool(
-      max,
+      databasePoolSize(roles, config.env.DATABASE_POOL_MAX),
       config.env.DATABASE_TX_MAX_WAIT_MS,
       config.env.DATABASE_TX_TIMEOUT_MS,
-      roles.api ? max : Number.POSITIVE_INFINITY,
     );
   }
 }
