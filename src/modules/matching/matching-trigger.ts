@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { JobProducer } from '../../infra/queues/job-producer.service';
 import type { EventType } from '../../infra/events/event-catalogue';
 import { EventTrigger, type EventTriggerHandler } from '../../infra/events/event-consumer';
@@ -42,6 +42,7 @@ type Trigger = (typeof MATCHING_TRIGGERS)[number];
 export class MatchingTrigger implements EventTriggerHandler<Trigger> {
   // Markets are inserted by migrations and never change id, so a process may remember them.
   private readonly marketIds = new Map<string, string>();
+  private readonly logger = new Logger(MatchingTrigger.name);
 
   constructor(
     private readonly repository: MatchingRepository,
@@ -58,8 +59,13 @@ export class MatchingTrigger implements EventTriggerHandler<Trigger> {
         for (const marketId of markets) runs.set(marketId, event.type);
         continue;
       }
+      // The relay publishes whatever the outbox holds: a row without a market (written by hand,
+      // or by an older release) must not hold back every event after it.
       const marketId = await this.marketId(event.payload.market);
-      if (marketId === null) continue;
+      if (marketId === null) {
+        this.logger.warn(`event ${event.id} (${event.type}) names no known market; no run requested`);
+        continue;
+      }
       runs.set(marketId, event.type);
       if (event.type === 'bid.placed') expiries.push(event.payload.expiresAt);
       if (event.type === 'offer.placed') {
@@ -98,7 +104,8 @@ export class MatchingTrigger implements EventTriggerHandler<Trigger> {
     );
   }
 
-  private async marketId(slug: string): Promise<string | null> {
+  private async marketId(slug: unknown): Promise<string | null> {
+    if (typeof slug !== 'string' || slug === '') return null;
     const known = this.marketIds.get(slug);
     if (known !== undefined) return known;
     const id = await this.repository.systemMarketIdBySlug(slug);
