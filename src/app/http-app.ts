@@ -1,4 +1,4 @@
-import { ValidationPipe } from '@nestjs/common';
+import { ValidationPipe, type DynamicModule, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -17,6 +17,16 @@ import { AppModule, type ProcessRoles } from './app.module';
 
 export const BODY_LIMIT_BYTES = 1_048_576;
 
+/** Builds the Nest application from the root module; test entry points override providers here. */
+export type HttpAppFactory = (
+  root: DynamicModule,
+  adapter: FastifyAdapter,
+  options: NestApplicationOptions,
+) => Promise<NestFastifyApplication>;
+
+const nestHttpApp: HttpAppFactory = (root, adapter, options) =>
+  NestFactory.create<NestFastifyApplication>(root, adapter, options);
+
 /** TRUST_PROXY as Fastify takes it: off, the first n hops, or the trusted addresses. */
 function trustProxySetting(value: string): boolean | string | ((address: string, hop: number) => boolean) {
   if (value === 'false') return false;
@@ -29,7 +39,11 @@ function trustProxySetting(value: string): boolean | string | ((address: string,
  * Builds the HTTP application exactly as `main.api.ts` and `main.ts` run it; e2e tests use this
  * same function, so what they exercise is what ships.
  */
-export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Promise<NestFastifyApplication> {
+export async function createHttpApp(
+  config: AppConfig,
+  roles: ProcessRoles,
+  createApp: HttpAppFactory = nestHttpApp,
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     genReqId: genRequestId,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -63,7 +77,7 @@ export async function createHttpApp(config: AppConfig, roles: ProcessRoles): Pro
         }
       },
     );
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, roles), adapter, {
+  const app = await createApp(AppModule.register(config, roles), adapter, {
     bufferLogs: true,
     // Our JSON parser is registered on the adapter above; Nest's would replace it.
     bodyParser: false,

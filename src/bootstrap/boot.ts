@@ -4,7 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import pino from 'pino';
 import { AppModule, type ProcessRoles } from '../app/app.module';
-import { createHttpApp } from '../app/http-app';
+import { createHttpApp, type HttpAppFactory } from '../app/http-app';
 import { ConfigError, loadEnvironment, type EnvironmentVariables } from '../config/app-config';
 import type { AppConfig } from '../infra/config/app-config';
 import { preflight } from './preflight';
@@ -27,11 +27,12 @@ const nestWorkerContext: WorkerContextFactory = (root) =>
 
 /**
  * Starts a process with the given roles; the three entry points differ only in `roles`. Test
- * entry points pass a context factory that overrides providers (test/support/*-worker.cjs).
+ * entry points pass a context or app factory that overrides providers (test/support/*.cjs).
  */
 export async function boot(
   roles: ProcessRoles,
   createWorkerContext: WorkerContextFactory = nestWorkerContext,
+  createHttpAppWith?: HttpAppFactory,
 ): Promise<void> {
   let env: EnvironmentVariables;
   try {
@@ -45,7 +46,7 @@ export async function boot(
   try {
     config = await preflight(env, { info: (m) => log.info(m), warn: (m) => log.warn(m) });
     if (roles.api) {
-      const http = await createHttpApp(config, roles);
+      const http = await createHttpApp(config, roles, createHttpAppWith);
       await http.listen({ port: config.env.PORT, host: config.env.HOST });
       log.info(`API listening on http://${config.env.HOST}:${config.env.PORT} (docs at /docs)`);
       app = http;

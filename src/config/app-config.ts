@@ -73,6 +73,13 @@ export class EnvironmentVariables {
   @Max(600_000)
   DATABASE_TX_TIMEOUT_MS = 15_000;
 
+  /** Most order placements one group commit carries; those arriving while it commits wait for the next (1: one transaction per order). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  PLACEMENT_BATCH_MAX = 64;
+
   /** Redis for queues, rate limits, idempotency locks and live events; credentials, db index and TLS (`rediss://`) allowed. */
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';

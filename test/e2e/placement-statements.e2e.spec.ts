@@ -3,26 +3,25 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
 import { RedisService } from '../../src/infra/redis/redis.service';
-import { startHttpApp } from '../support/http-app';
+import { startHttpApp, withPlacementHold } from '../support/http-app';
+import { placementHoldKeys } from '../support/placement-hold.cjs';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
-import {
-  bidBody,
-  createSite,
-  marketplaceConfig,
-  offerBody,
-  removeMarketplaceData,
-} from './marketplace-fixtures';
+import { testConfig } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
+import { bidBody, createSite, offerBody, removeMarketplaceData } from './marketplace-fixtures';
 
 /**
  * Round trips per placement are the API's cost per order (docs/BENCHMARKS.md): each statement
  * is one extended-protocol exchange through Prisma and pg. These budgets keep a refactor from
- * quietly adding lookups back; raise them only with a reason.
+ * quietly adding lookups back; raise them only with a reason. Placements arriving together share
+ * a group commit (docs/ARCHITECTURE.md), whose statements are counted once per batch.
  */
 describe('statements per placement', () => {
   let app: NestFastifyApplication;
   let buyer: TestTenant;
   let provider: TestTenant;
   let siteId: string;
+  const others: string[] = [];
   const seen: string[] = [];
   const redisSeen: string[] = [];
   let recording = false;
@@ -41,8 +40,16 @@ describe('statements per placement', () => {
         return query.apply(this, args);
       },
     });
-    app = await startHttpApp(marketplaceConfig());
-    // Every command of the API's own Redis client (rate limits, idempotency locks, key limiter).
+    // The placement hold lets a test form a batch; unset, it holds nothing and runs no SQL.
+    // Keys stay cached across a loaded machine's slow steps: a re-verification is not a placement's.
+    const config = testConfig({
+      RATE_LIMIT_PER_MINUTE: '100000',
+      RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
+      API_KEY_CACHE_TTL_MS: '60000',
+    });
+    app = await startHttpApp(config, { api: true, worker: false }, withPlacementHold);
+    // Every command of the API's own Redis client (rate limits, idempotency locks, key limiter);
+    // the placement hold has a client of its own.
     const redis = app.get(RedisService).client;
     const send = redis.sendCommand.bind(redis);
     redis.sendCommand = (command, ...rest) => {
@@ -56,7 +63,7 @@ describe('statements per placement', () => {
 
   afterAll(async () => {
     Object.defineProperty(Client.prototype, 'query', original);
-    await removeMarketplaceData(app, [buyer.organisationId, provider.organisationId]);
+    await removeMarketplaceData(app, [buyer.organisationId, provider.organisationId, ...others]);
     await app.close();
   });
 
@@ -83,12 +90,54 @@ describe('statements per placement', () => {
 
   // The key was verified by the first placement and is cached (API_KEY_CACHE_TTL_MS): its
   // authentication costs no round trip to PostgreSQL or Redis.
-  it('places a bid in 9 statements and 1 Redis command: idempotency, lock+seq, insert, hold (2), event, record, BEGIN/COMMIT', async () => {
+  it('places a lone bid in 10 statements and 1 Redis command: idempotency, locks+seqs, live count, balances, insert, hold, event, record, BEGIN/COMMIT', async () => {
     const statements = await statementsOf('/v1/bids', buyer, bidBody());
-    expect(statements).toHaveLength(9);
+    expect(statements).toHaveLength(10);
     expect(statements.filter((s) => /^(BEGIN|COMMIT)$/.test(s))).toEqual(['BEGIN', 'COMMIT']);
     // One Redis round trip: the rate limit and the idempotency lock in one script (RateLimitGuard).
     expect(redisSeen).toEqual(['eval']);
+  });
+
+  it('places 8 bids of 4 buyers in one group commit in 17 statements: 8 idempotency lookups and one batch of 9', async () => {
+    const buyers = [
+      buyer,
+      ...(await Promise.all([0, 1, 2].map(() => registerOrganisation(app, 'BUYER', { verified: true })))),
+    ];
+    others.push(...buyers.slice(1).map((b) => b.organisationId));
+    const redis = app.get(RedisService);
+    const keys = placementHoldKeys(redis.prefix);
+    const place = (tenant: TestTenant) =>
+      request(app.getHttpServer())
+        .post('/v1/bids')
+        .set(tenant.auth)
+        .set('idempotency-key', randomUUID())
+        .send(bidBody())
+        .then((res) => res.status);
+    // Each key verified and cached first, as in the lone case.
+    for (const tenant of buyers) expect(await place(tenant)).toBe(201);
+    await redis.client.set(keys.hold, '0');
+    try {
+      const gate = place(buyer);
+      await waitFor('the gate batch to be held', async () =>
+        (await redis.client.llen(keys.held)) === 1 ? true : undefined,
+      );
+      seen.length = 0;
+      recording = true;
+      const batch = Array.from({ length: 8 }, (_, i) => place(buyers[i % buyers.length]!));
+      await waitFor('8 placements to queue', async () =>
+        Number(await redis.client.get(keys.queued(process.pid))) === 8 ? true : undefined,
+      );
+      await redis.client.del(keys.hold);
+      expect(await Promise.all([gate, ...batch])).toEqual(Array(9).fill(201));
+    } finally {
+      recording = false;
+      await redis.client.del(keys.hold, keys.held, keys.batches, keys.queued(process.pid));
+    }
+    // The gate's COMMIT comes after its release too.
+    const statements = seen.slice();
+    expect(statements.filter((s) => s === 'COMMIT')).toHaveLength(2);
+    expect(statements).toHaveLength(17 + 1);
+    expect(statements.filter((s) => /^SELECT fingerprint/.test(s))).toHaveLength(8);
   });
 
   it('places an offer in 7 statements and 1 Redis command: idempotency, lock+seq, insert, event, record, BEGIN/COMMIT', async () => {

@@ -1,15 +1,32 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createHttpApp } from '../../src/app/http-app';
+import { Test } from '@nestjs/testing';
+import { createHttpApp, type HttpAppFactory } from '../../src/app/http-app';
 import type { ProcessRoles } from '../../src/app/app.module';
 import type { AppConfig } from '../../src/infra/config/app-config';
+import { RedisService } from '../../src/infra/redis/redis.service';
+import { OrderPlacementProbe } from '../../src/modules/markets/order-placement-probe';
+import { PlacementHold } from './placement-hold.cjs';
 
 /** The API exactly as main.api.ts builds it, initialised and ready for supertest. */
 export async function startHttpApp(
   config: AppConfig,
   roles: ProcessRoles = { api: true, worker: false },
+  createApp?: HttpAppFactory,
 ): Promise<NestFastifyApplication> {
-  const app = await createHttpApp(config, roles);
+  const app = await createHttpApp(config, roles, createApp);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;
 }
+
+/** The shipped app with its group commits of placements held at will (placement-hold.cjs). */
+export const withPlacementHold: HttpAppFactory = async (root, adapter, options) => {
+  const moduleRef = await Test.createTestingModule({ imports: [root] })
+    .overrideProvider(OrderPlacementProbe)
+    .useFactory({
+      factory: (redis: RedisService) => new PlacementHold(redis.client.duplicate(), redis.prefix),
+      inject: [RedisService],
+    })
+    .compile();
+  return moduleRef.createNestApplication<NestFastifyApplication>(adapter, options);
+};

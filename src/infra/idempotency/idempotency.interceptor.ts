@@ -1,6 +1,7 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { TransactionHost } from '@nestjs-cls/transactional';
+import { ClsService } from 'nestjs-cls';
 import { createHmac } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
@@ -16,6 +17,7 @@ import {
 } from './idempotent.decorator';
 import { IDEMPOTENCY_KEY_FORMAT, IdempotencyLocks, type LockClaim } from './idempotency-locks';
 import { IdempotencyRepository } from './idempotency.repository';
+import { DeferredIdempotencyRecord, type IdempotencyRecordDraft } from './deferred-idempotency-record';
 
 export const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
 const HTTP_CODE_METADATA = '__httpCode__';
@@ -25,7 +27,9 @@ const HTTP_CODE_METADATA = '__httpCode__';
  * transaction that also stores its response, so effect and record commit together; a retry
  * with the same key and body gets the stored response, another body 422, and a concurrent
  * duplicate (on any API process: the lock is in Redis, see IdempotencyLocks) 409. Failed
- * requests store nothing.
+ * requests store nothing. On `groupCommit` routes the transaction is the group commit's, which
+ * claims the record from the request's context and inserts it with the effect
+ * (DeferredIdempotencyRecord).
  * Fingerprints and caller scopes are keyed hashes, and secrets are never stored (docs/DESIGN.md).
  */
 @Injectable()
@@ -38,6 +42,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     private readonly txHost: TransactionHost,
     private readonly locks: IdempotencyLocks,
     private readonly clock: Clock,
+    private readonly cls: ClsService,
     config: AppConfig,
   ) {
     // Derived from the pepper, distinct from the caller-scope key (IdempotencyLocks).
@@ -73,14 +78,24 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const status =
       this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ??
       (request.method === 'POST' ? 201 : 200);
-    return from(this.run(claim, fingerprint, status, options.withheld ?? [], reply, next));
+    const withheld = options.withheld ?? [];
+    const draft = (responseBody: unknown, at: Date): IdempotencyRecordDraft => ({
+      scope: claim.scope,
+      key: claim.idempotencyKey,
+      fingerprint,
+      statusCode: status,
+      responseBody: nulled(JSON.parse(JSON.stringify(responseBody ?? null)) as unknown, withheld),
+      at,
+      expiresAt: new Date(at.getTime() + IDEMPOTENCY_RETENTION_MS),
+    });
+    return from(this.run(claim, fingerprint, draft, options.groupCommit === true, reply, next));
   }
 
   private async run(
     claim: LockClaim,
     fingerprint: string,
-    status: number,
-    withheld: readonly JsonPath[],
+    draft: (body: unknown, at: Date) => IdempotencyRecordDraft,
+    groupCommit: boolean,
     reply: FastifyReply,
     next: CallHandler,
   ): Promise<unknown> {
@@ -113,22 +128,25 @@ export class IdempotencyInterceptor implements NestInterceptor {
         recorded = true;
         return replayed.body;
       }
+      if (groupCommit) {
+        const deferred = new DeferredIdempotencyRecord(draft);
+        const body = await this.cls.run({ ifNested: 'inherit' }, () => {
+          deferred.put(this.cls);
+          return lastValueFrom(next.handle() as Observable<unknown>, { defaultValue: null });
+        });
+        // The group commit inserted the record with the effect; an answer without one is a bug.
+        if (!deferred.claimed)
+          throw new Error('a group-committed route answered without its idempotency record');
+        recorded = true;
+        return body;
+      }
       const result = await this.txHost.withTransaction(async () => {
         const body: unknown = await lastValueFrom(next.handle() as Observable<unknown>, {
           defaultValue: null,
         });
-        const now = this.clock.now();
         // Postgres is the guard if the Redis lock was lost: a live record under this key makes
         // the insert refuse, and this transaction (with its effect) rolls back.
-        const stored = await this.records.store({
-          scope,
-          key,
-          fingerprint,
-          statusCode: status,
-          responseBody: nulled(JSON.parse(JSON.stringify(body ?? null)) as unknown, withheld),
-          at: now,
-          expiresAt: new Date(now.getTime() + IDEMPOTENCY_RETENTION_MS),
-        });
+        const stored = await this.records.store(draft(body, this.clock.now()));
         if (!stored) {
           throw new DomainError(
             'CONFLICT',

@@ -19,6 +19,11 @@ export interface IdempotentOptions {
   unfingerprinted?: readonly JsonPath[];
   /** Response fields never stored (secrets shown once): a replay answers them as null. */
   withheld?: readonly JsonPath[];
+  /**
+   * The handler's effect commits in a group commit (order placement), not in a transaction of
+   * this request: the record is inserted there, claimed through DeferredIdempotencyRecord.
+   */
+  groupCommit?: boolean;
 }
 
 /**

@@ -36,7 +36,7 @@ export class BidsController {
   }
 
   @Post()
-  @Idempotent()
+  @Idempotent({ groupCommit: true })
   @RequireScope('orders')
   @ApiOperation({
     summary: 'Post inference demand with a price cap',

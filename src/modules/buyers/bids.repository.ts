@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { BillingMode, MarketStatus, OrderStatus } from '../../generated/prisma/enums.js';
+import type { BillingMode, OrderStatus } from '../../generated/prisma/enums.js';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
-import { uuidV7 } from '../../shared/uuid-v7';
 import { LIVE_BID_STATUSES } from './domain/bid-rules';
 import { Tx } from '../../infra/prisma/tx';
 
@@ -41,17 +40,6 @@ export interface NewBid {
   at: Date;
 }
 
-/**
- * What the placement statement saw: the market's status and the organisation's live bids at
- * that moment; `bid` is null when either refused it (the market not ACTIVE, or `maxLive`
- * reached), and `marketStatus` null when the market row is gone.
- */
-export interface BidPlacement {
-  bid: BidRecord | null;
-  marketStatus: MarketStatus | null;
-  liveBids: number;
-}
-
 export interface BidFilter {
   marketId?: string;
   status?: OrderStatus;
@@ -86,61 +74,37 @@ export class BidsRepository {
     return this.txHost.tx;
   }
 
-  /**
-   * Inserts the bid OPEN only while its market is ACTIVE and the organisation has fewer than
-   * `maxLive` live bids, all in one statement: the caller holds the organisation's placement
-   * lock, so the count, taken in this statement's snapshot, sees every earlier placement.
-   */
-  async placeBid(organisationId: string, bid: NewBid, maxLive: number): Promise<BidPlacement> {
-    const id = uuidV7(bid.at);
-    const [row] = await this.tx.$queryRaw<
-      Array<{ market_status: MarketStatus | null; live_bids: number; placed: boolean }>
-    >`
-      WITH live AS (
-        SELECT count(*)::int AS n FROM bids
-        WHERE organisation_id = ${organisationId}::uuid
-          AND status = ANY(${[...LIVE_BID_STATUSES]}::"OrderStatus"[])),
-      market AS (SELECT status FROM markets WHERE id = ${bid.marketId}::uuid),
-      placed AS (
-        INSERT INTO bids (id, organisation_id, market_id, gpus, filled_gpus, max_price_per_gpu_hour,
-                          duration_hours, provinces, min_gpus_per_site, partial_allowed, billing_mode,
-                          expires_at, status, seq, created_at, updated_at)
-        SELECT ${id}::uuid, ${organisationId}::uuid, ${bid.marketId}::uuid, ${bid.gpus}, 0,
-               ${bid.maxPricePerGpuHour}, ${bid.durationHours}, ${bid.provinces}::text[],
-               ${bid.minGpusPerSite}, ${bid.partialAllowed}, ${bid.billingMode}::"BillingMode",
-               ${bid.expiresAt}, 'OPEN', ${bid.seq}, ${bid.at}, ${bid.at}
-        FROM live, market
-        WHERE market.status = 'ACTIVE' AND live.n < ${maxLive}
-        RETURNING id)
-      SELECT (SELECT status::text FROM market) AS market_status, live.n AS live_bids,
-             EXISTS (SELECT 1 FROM placed) AS placed
-      FROM live`;
-    if (row === undefined) throw new Error('bid placement returned no row');
-    return {
-      marketStatus: row.market_status,
-      liveBids: row.live_bids,
-      bid: row.placed
-        ? {
-            id,
-            organisationId,
-            market: bid.market,
-            gpus: bid.gpus,
-            filledGpus: 0,
-            maxPricePerGpuHour: bid.maxPricePerGpuHour,
-            durationHours: bid.durationHours,
-            provinces: bid.provinces,
-            minGpusPerSite: bid.minGpusPerSite,
-            partialAllowed: bid.partialAllowed,
-            billingMode: bid.billingMode,
-            expiresAt: bid.expiresAt,
-            status: 'OPEN',
-            seq: bid.seq,
-            createdAt: bid.at,
-            updatedAt: bid.at,
-            cancelledAt: null,
-          }
-        : null,
-    };
+  /** Live bids per organisation, as this statement's snapshot sees them; absent = none. */
+  async countLiveBids(organisationIds: readonly string[]): Promise<Map<string, number>> {
+    const rows = await this.tx.$queryRaw<Array<{ organisation_id: string; n: number }>>`
+      SELECT organisation_id::text, count(*)::int AS n FROM bids
+      WHERE organisation_id = ANY(${organisationIds}::uuid[])
+        AND status = ANY(${[...LIVE_BID_STATUSES]}::"OrderStatus"[])
+      GROUP BY organisation_id`;
+    return new Map(rows.map((row) => [row.organisation_id, row.n]));
+  }
+
+  /** Inserts bids already decided OPEN (a group commit checked market, cap and funds), in one statement. */
+  async insertBids(bids: ReadonlyArray<BidRecord & { marketId: string }>): Promise<void> {
+    if (bids.length === 0) return;
+    await this.tx.$executeRaw`
+      INSERT INTO bids (id, organisation_id, market_id, gpus, filled_gpus, max_price_per_gpu_hour,
+                        duration_hours, provinces, min_gpus_per_site, partial_allowed, billing_mode,
+                        expires_at, status, seq, created_at, updated_at)
+      SELECT b.id, b.organisation_id, b.market_id, b.gpus, 0, b.max_price, b.duration_hours,
+             string_to_array(b.provinces, ','), b.min_gpus_per_site, b.partial_allowed,
+             b.billing_mode::"BillingMode", b.expires_at, 'OPEN', b.seq, b.created_at, b.created_at
+      FROM unnest(${bids.map((b) => b.id)}::uuid[], ${bids.map((b) => b.organisationId)}::uuid[],
+                  ${bids.map((b) => b.marketId)}::uuid[], ${bids.map((b) => b.gpus)}::int[],
+                  ${bids.map((b) => b.maxPricePerGpuHour.toString())}::bigint[],
+                  ${bids.map((b) => b.durationHours)}::int[], ${bids.map((b) => b.provinces.join(','))}::text[],
+                  ${bids.map((b) => b.minGpusPerSite)}::int[], ${bids.map((b) => b.partialAllowed)}::boolean[],
+                  ${bids.map((b) => b.billingMode)}::text[],
+                  ${bids.map((b) => b.expiresAt.toISOString())}::timestamptz[],
+                  ${bids.map((b) => b.seq.toString())}::bigint[],
+                  ${bids.map((b) => b.createdAt.toISOString())}::timestamptz[])
+        AS b(id, organisation_id, market_id, gpus, max_price, duration_hours, provinces,
+             min_gpus_per_site, partial_allowed, billing_mode, expires_at, seq, created_at)`;
   }
 
   async listBids(

@@ -6,15 +6,17 @@ import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import { DomainError } from '../../shared/domain-error';
 import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '../../shared/money';
 import { OutboxService } from '../events/outbox.service';
-import {
-  assertAcceptsOrders,
-  assertLiveOrderCapacity,
-  assertMayTrade,
-  MAX_LIVE_ORDERS_PER_ORGANISATION,
-} from '../markets/domain/trading-rules';
+import { assertLiveOrderCapacity, assertMayTrade } from '../markets/domain/trading-rules';
 import { MarketsService } from '../markets/markets.service';
+import {
+  OrderPlacementService,
+  type LaneOutcome,
+  type LanePlacement,
+  type PlacementLane,
+} from '../markets/order-placement.service';
+import { uuidV7 } from '../../shared/uuid-v7';
 import type { OrganisationContext } from '../../infra/auth/principal';
-import { BidsRepository, type BidPlacement, type BidRecord } from './bids.repository';
+import { BidsRepository, type BidRecord, type NewBid } from './bids.repository';
 import { BuyersMapper } from './buyers.mapper';
 import { assertBidCancelledAlready, normaliseBidShape, validateBidExpiry } from './domain/bid-rules';
 import type { BidPageResponse, BidResponse } from './dto/bid.dto';
@@ -28,6 +30,9 @@ import type { NewEvent } from '../../infra/events/event-catalogue';
 import { ORGANISATION_SUSPENDED } from '../../infra/auth/suspension';
 
 const bidNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Bid not found.');
+
+/** A bid validated by its request, waiting for its group commit to take the lock and its `seq`. */
+type NewBidOrder = Omit<NewBid, 'seq'>;
 
 /**
  * Bids: placement and cancellation (bids are cancel-only in v1), each writing its outbox event
@@ -44,7 +49,14 @@ export class BidsService {
     private readonly clock: Clock,
     private readonly book: OrderBookService,
     private readonly funds: LedgerService,
+    private readonly placements: OrderPlacementService,
   ) {}
+
+  // Bids go first in a group commit (then offers): the same order in every process.
+  private readonly bidLane: PlacementLane<NewBidOrder, BidResponse> = {
+    rank: 1,
+    place: (orders) => this.placeBids(orders),
+  };
 
   /**
    * What the bid would fill if placed now, computed by the matching core itself against the
@@ -94,11 +106,11 @@ export class BidsService {
   }
 
   /**
-   * Resolves the market from the in-process catalogue and checks its status in the insert
-   * itself, so a placement reads nothing it does not write: a market paused before the insert's
-   * snapshot refuses the bid (409), as does the organisation's live-order cap.
+   * Validates the bid against the in-process catalogue, then places it in the next group commit
+   * of placements (OrderPlacementService): the organisation's placement lock, the market's
+   * status (409 paused), the live-order cap (409), available credit and the spend cap (402) are
+   * checked there, against the batch's earlier orders too, and the response comes after COMMIT.
    */
-  @Transactional()
   async placeBid(org: OrganisationContext, input: PlaceBidDto): Promise<BidResponse> {
     assertMayTrade(org.organisationStatus);
     const now = this.clock.now();
@@ -112,66 +124,80 @@ export class BidsService {
     const expiresAt = new Date(input.expiresAt);
     validateBidExpiry(expiresAt, now);
     await this.markets.assertProvinceCodesKnown(shape.provinces, 'provinces');
-    const seq = await this.markets.beginOrderPlacement(org.organisationId);
-    const placement = await this.bids.placeBid(
-      org.organisationId,
-      {
-        marketId: market.id,
-        market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
-        gpus: input.gpus,
-        maxPricePerGpuHour,
-        durationHours: input.durationHours,
-        provinces: shape.provinces,
-        minGpusPerSite: shape.minGpusPerSite,
-        partialAllowed: input.partialAllowed,
-        billingMode: input.billingMode,
-        expiresAt,
-        seq,
-        at: now,
-      },
-      MAX_LIVE_ORDERS_PER_ORGANISATION,
-    );
-    const bid = this.placedOrRefused(market.slug, placement);
-    await this.funds.holdBidFunds({
-      bidId: bid.id,
-      organisationId: org.organisationId,
-      currency: market.currency,
-      currencyScale: market.currencyScale,
-      maxPricePerGpuHour,
+    return this.placements.place(this.bidLane, org.organisationId, market, {
+      marketId: market.id,
+      market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
       gpus: input.gpus,
+      maxPricePerGpuHour,
       durationHours: input.durationHours,
+      provinces: shape.provinces,
+      minGpusPerSite: shape.minGpusPerSite,
+      partialAllowed: input.partialAllowed,
+      billingMode: input.billingMode,
+      expiresAt,
+      at: now,
     });
-    await this.outbox.record({
-      type: 'bid.placed',
-      aggregateType: 'bid',
-      aggregateId: bid.id,
-      payload: {
-        bidId: bid.id,
-        organisationId: bid.organisationId,
-        market: bid.market.slug,
-        gpus: bid.gpus,
-        maxPricePerGpuHour: formatMoney(bid.maxPricePerGpuHour, bid.market.currencyScale),
-        durationHours: bid.durationHours,
-        expiresAt: bid.expiresAt.toISOString(),
-        seq: bid.seq.toString(),
-      },
-    });
-    return BuyersMapper.bid(bid);
   }
 
-  /** The bid the statement placed, or the refusal it reported, paused market first as before. */
-  private placedOrRefused(slug: string, placement: BidPlacement): BidRecord {
-    if (placement.marketStatus === null) {
-      // Deleted behind the in-process catalogue (tests do this): unknown from now on.
-      this.markets.forgetCatalogue();
-      throw new DomainError('VALIDATION_FAILED', 'market does not name a known market.', {
-        field: 'market',
-      });
+  /**
+   * A group commit's bids, in arrival order: each meets the live-order cap and then its hold
+   * against what the earlier ones left, so a refusal is that bid's alone; the accepted ones are
+   * inserted, held and announced with one statement each.
+   */
+  private async placeBids(
+    orders: ReadonlyArray<LanePlacement<NewBidOrder>>,
+  ): Promise<Array<LaneOutcome<BidResponse>>> {
+    const live = await this.bids.countLiveBids([...new Set(orders.map((o) => o.organisationId))]);
+    const funds = await this.funds.lockBidFunds(
+      orders.map((o) => ({ organisationId: o.organisationId, currency: o.input.market.currency })),
+    );
+    const accepted: Array<BidRecord & { marketId: string }> = [];
+    const outcomes = orders.map(({ organisationId, input, seq }): LaneOutcome<BidResponse> => {
+      try {
+        const liveBids = live.get(organisationId) ?? 0;
+        assertLiveOrderCapacity(liveBids);
+        const bid: BidRecord = {
+          id: uuidV7(input.at),
+          organisationId,
+          market: input.market,
+          gpus: input.gpus,
+          filledGpus: 0,
+          maxPricePerGpuHour: input.maxPricePerGpuHour,
+          durationHours: input.durationHours,
+          provinces: input.provinces,
+          minGpusPerSite: input.minGpusPerSite,
+          partialAllowed: input.partialAllowed,
+          billingMode: input.billingMode,
+          expiresAt: input.expiresAt,
+          status: 'OPEN',
+          seq,
+          createdAt: input.at,
+          updatedAt: input.at,
+          cancelledAt: null,
+        };
+        const refusal = this.funds.reserveBidHold(funds, {
+          bidId: bid.id,
+          organisationId,
+          currency: input.market.currency,
+          currencyScale: input.market.currencyScale,
+          maxPricePerGpuHour: input.maxPricePerGpuHour,
+          gpus: input.gpus,
+          durationHours: input.durationHours,
+        });
+        if (refusal !== null) return { refused: refusal };
+        live.set(organisationId, liveBids + 1);
+        accepted.push({ ...bid, marketId: input.marketId });
+        return { placed: BuyersMapper.bid(bid), events: [bidPlaced(bid)] };
+      } catch (error) {
+        return { refused: error as Error };
+      }
+    });
+    if (accepted.length > 0) {
+      // Bids first: a hold's transfer names its bid.
+      await this.bids.insertBids(accepted);
+      await this.funds.postBidHolds(funds);
     }
-    assertAcceptsOrders({ slug, status: placement.marketStatus });
-    assertLiveOrderCapacity(placement.liveBids);
-    if (placement.bid === null) throw new Error('bid placement refused for no reported reason');
-    return placement.bid;
+    return outcomes;
   }
 
   async listBids(org: OrganisationContext, query: ListBidsQuery): Promise<BidPageResponse> {
@@ -238,6 +264,25 @@ function bidRelease(bid: BidRecord): BidToRelease {
     durationHours: bid.durationHours,
     unfilledGpus: bid.gpus - bid.filledGpus,
     reason: 'cancelled',
+  };
+}
+
+/** `bid.placed`, with the `seq` that gives the bid its time priority. */
+function bidPlaced(bid: BidRecord): NewEvent {
+  return {
+    type: 'bid.placed',
+    aggregateType: 'bid',
+    aggregateId: bid.id,
+    payload: {
+      bidId: bid.id,
+      organisationId: bid.organisationId,
+      market: bid.market.slug,
+      gpus: bid.gpus,
+      maxPricePerGpuHour: formatMoney(bid.maxPricePerGpuHour, bid.market.currencyScale),
+      durationHours: bid.durationHours,
+      expiresAt: bid.expiresAt.toISOString(),
+      seq: bid.seq.toString(),
+    },
   };
 }
 

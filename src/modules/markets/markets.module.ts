@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CursorCodec } from '../../infra/pagination/cursor-codec';
 import { AuditModule } from '../../infra/audit/audit.module';
+import { IdempotencyRecordsModule } from '../../infra/idempotency/idempotency-records.module';
 import { EventsModule } from '../events/events.module';
 import { ListingsController } from './listings.controller';
 import { MarketDataRepository } from './market-data.repository';
@@ -10,10 +11,12 @@ import { MarketsAdminService } from './markets.admin.service';
 import { MarketsController } from './markets.controller';
 import { MarketsRepository } from './markets.repository';
 import { MarketsService } from './markets.service';
+import { InactiveOrderPlacementProbe, OrderPlacementProbe } from './order-placement-probe';
+import { OrderPlacementService } from './order-placement.service';
 
 /** Catalogue (markets, provinces, cities), public market data (book, listings), admin controls. */
 @Module({
-  imports: [AuditModule, EventsModule],
+  imports: [AuditModule, EventsModule, IdempotencyRecordsModule],
   controllers: [MarketsController, ListingsController, MarketsAdminController],
   providers: [
     MarketsRepository,
@@ -21,8 +24,10 @@ import { MarketsService } from './markets.service';
     MarketsAdminService,
     MarketDataRepository,
     MarketDataService,
+    OrderPlacementService,
+    { provide: OrderPlacementProbe, useClass: InactiveOrderPlacementProbe },
     CursorCodec,
   ],
-  exports: [MarketsService],
+  exports: [MarketsService, OrderPlacementService],
 })
 export class MarketsModule {}

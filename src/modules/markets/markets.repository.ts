@@ -141,6 +141,47 @@ export class MarketsRepository {
     return { seq: row.seq, organisationStatus: row.status };
   }
 
+  /**
+   * `lockOrderPlacementAndTakeSeq` for a group commit, in one statement: every organisation's
+   * placement lock, taken in the order given (callers sort, so two committers cannot deadlock on
+   * them), all of them before anything else is read; then `seqs` numbers, the organisations'
+   * statuses under key-share locks, and the statuses of `marketIds` (a missing market is absent).
+   */
+  async lockOrderPlacementsAndTakeSeqs(
+    organisationIds: readonly string[],
+    seqs: number,
+    marketIds: readonly string[],
+  ): Promise<{
+    seqs: bigint[];
+    organisationStatuses: Map<string, OrganisationStatus>;
+    marketStatuses: Map<string, MarketStatus>;
+  }> {
+    const [row] = await this.txHost.tx.$queryRaw<
+      Array<{ seqs: string[]; organisations: string[]; markets: string[] }>
+    >`
+      WITH locked AS MATERIALIZED (
+        SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS n
+        FROM unnest(${organisationIds.map((id) => `orders:${id}`)}::text[]) AS k)
+      SELECT
+        ARRAY(SELECT nextval('order_seq')::text FROM generate_series(1, ${seqs}::int)) AS seqs,
+        ARRAY(SELECT o.id::text || ' ' || o.status::text FROM organisations o
+              WHERE o.id = ANY(${organisationIds}::uuid[]) FOR KEY SHARE) AS organisations,
+        ARRAY(SELECT m.id::text || ' ' || m.status::text FROM markets m
+              WHERE m.id = ANY(${marketIds}::uuid[])) AS markets
+      FROM locked`;
+    if (row === undefined) throw new Error('order placement locks returned no row');
+    const pairs = (rows: string[]): Array<[string, string]> =>
+      rows.map((text) => {
+        const [id = '', status = ''] = text.split(' ');
+        return [id, status];
+      });
+    return {
+      seqs: row.seqs.map((seq) => BigInt(seq)),
+      organisationStatuses: new Map(pairs(row.organisations) as Array<[string, OrganisationStatus]>),
+      marketStatuses: new Map(pairs(row.markets) as Array<[string, MarketStatus]>),
+    };
+  }
+
   /** The next price-time priority number: one sequence for offers and bids of every market. */
   async nextOrderSeq(): Promise<bigint> {
     const [row] = await this.txHost.tx.$queryRaw<Array<{ seq: bigint }>>`SELECT nextval('order_seq') AS seq`;

@@ -126,6 +126,25 @@ export class LedgerRepository {
   }
 
   /**
+   * `lockBalances` for several organisation/currency pairs in one statement, every row locked in
+   * account-id order (the order every posting locks them in).
+   */
+  async lockBalancesMany(
+    pairs: ReadonlyArray<{ organisationId: string; currency: string }>,
+  ): Promise<Array<AccountBalance & OwnLimits & { organisationId: string }>> {
+    if (pairs.length === 0) return [];
+    return this.tx.$queryRaw<Array<AccountBalance & OwnLimits & { organisationId: string }>>`
+      SELECT a.organisation_id::text AS "organisationId", a.kind::text AS kind, a.currency, a.balance,
+             l.spend_cap AS "spendCap", l.low_balance_threshold AS "lowBalanceThreshold"
+      FROM ledger_accounts a
+      JOIN unnest(${pairs.map((p) => p.organisationId)}::uuid[], ${pairs.map((p) => p.currency)}::text[])
+        AS p(organisation_id, currency)
+        ON a.organisation_id = p.organisation_id AND a.currency = p.currency
+      LEFT JOIN billing_limits l ON l.organisation_id = a.organisation_id AND l.currency = a.currency
+      ORDER BY a.id FOR UPDATE OF a`;
+  }
+
+  /**
    * Available balances (as the transaction sees them) of those organisation/currency pairs that
    * have a low-balance threshold set; pairs without one are left out.
    */

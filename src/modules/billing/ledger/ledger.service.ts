@@ -49,6 +49,37 @@ export interface BidToRelease {
   reason: 'cancelled' | 'expired';
 }
 
+/**
+ * The buyer balances of a group commit's bids, locked until it commits: holds are decided in
+ * turn against them (`reserveBidHold`), then posted together (`postBidHolds`).
+ */
+export interface BidFundsLock {
+  /** Read-only outside LedgerService. */
+  readonly reserved: number;
+}
+
+interface BuyerFunds {
+  organisationId: string;
+  currency: string;
+  available: bigint;
+  held: bigint;
+  /** Before this batch's holds, for `balance.low`. */
+  availableBefore: bigint;
+  spendCap: bigint | null;
+  threshold: bigint | null;
+  settledInPeriod: bigint;
+}
+
+class LockedBidFunds implements BidFundsLock {
+  readonly transfers: TransferDraft[] = [];
+
+  constructor(readonly accounts: Map<string, BuyerFunds>) {}
+
+  get reserved(): number {
+    return this.transfers.length;
+  }
+}
+
 /** An available balance read under its row lock before a posting, with its threshold. */
 interface KnownAvailable {
   organisationId: string;
@@ -99,7 +130,84 @@ export class LedgerService {
     await this.post(
       [bidHoldTransfer({ ...bid, amount })],
       () => insufficientFunds(amount, null, bid.currency, bid.currencyScale),
-      knownAvailable(bid.organisationId, bid.currency, locked),
+      [knownAvailable(bid.organisationId, bid.currency, locked)],
+    );
+  }
+
+  /**
+   * `holdBidFunds` for the bids of a group commit, in three steps so that no refusal is an
+   * error inside the transaction: lock every buyer balance the bids draw on (one statement, plus
+   * one for the settled charges of organisations with a spend cap); decide each bid in turn
+   * against what the earlier ones left (`reserveBidHold`); post the accepted holds together.
+   */
+  async lockBidFunds(
+    bids: ReadonlyArray<{ organisationId: string; currency: string }>,
+  ): Promise<BidFundsLock> {
+    const pairs = [...new Map(bids.map((bid) => [accountKey(bid), bid])).values()].map(
+      ({ organisationId, currency }) => ({ organisationId, currency }),
+    );
+    const rows = await this.ledger.lockBalancesMany(pairs);
+    const accounts = new Map<string, BuyerFunds>();
+    for (const pair of pairs) {
+      const own = rows.filter((row) => accountKey(row) === accountKey(pair));
+      const balance = (kind: string): bigint => own.find((row) => row.kind === kind)?.balance ?? 0n;
+      accounts.set(accountKey(pair), {
+        ...pair,
+        available: balance('BUYER_AVAILABLE'),
+        availableBefore: balance('BUYER_AVAILABLE'),
+        held: balance('BUYER_HELD'),
+        spendCap: own[0]?.spendCap ?? null,
+        threshold: own[0]?.lowBalanceThreshold ?? null,
+        settledInPeriod: 0n,
+      });
+    }
+    const capped = [...accounts.values()].filter((account) => account.spendCap !== null);
+    if (capped.length > 0) {
+      const period = spendPeriodOf(this.clock.now());
+      for (const row of await this.limits.settledChargesSinceMany(capped, period.startsAt)) {
+        const account = accounts.get(accountKey(row));
+        if (account) account.settledInPeriod = row.total;
+      }
+    }
+    return new LockedBidFunds(accounts);
+  }
+
+  /**
+   * Reserves one bid's hold against what the batch's earlier bids left, exactly as
+   * `holdBidFunds` checks it; the refusal (402) when it does not fit, null when reserved.
+   */
+  reserveBidHold(lock: BidFundsLock, bid: BidToHold): DomainError | null {
+    const funds = lock as LockedBidFunds;
+    const account = funds.accounts.get(accountKey(bid));
+    if (account === undefined) throw new Error('a bid hold reserved against balances not locked');
+    const amount = bidHoldAmount(bid.maxPricePerGpuHour, bid.gpus, bid.durationHours);
+    if (account.available < amount) {
+      return insufficientFunds(amount, account.available, bid.currency, bid.currencyScale);
+    }
+    if (account.spendCap !== null) {
+      const committed = committedSpend(account.settledInPeriod, account.held);
+      if (!fitsSpendCap(account.spendCap, committed, amount)) {
+        return spendCapExceeded(account.spendCap, committed, amount, bid.currency, bid.currencyScale);
+      }
+    }
+    account.available -= amount;
+    account.held += amount;
+    funds.transfers.push(bidHoldTransfer({ ...bid, amount }));
+    return null;
+  }
+
+  /** Posts the reserved holds in one statement, with any `balance.low` they cause. */
+  async postBidHolds(lock: BidFundsLock): Promise<void> {
+    const funds = lock as LockedBidFunds;
+    await this.post(
+      funds.transfers,
+      undefined,
+      [...funds.accounts.values()].map((account) => ({
+        organisationId: account.organisationId,
+        currency: account.currency,
+        before: account.availableBefore,
+        threshold: account.threshold,
+      })),
     );
   }
 
@@ -148,11 +256,9 @@ export class LedgerService {
         },
       );
     if (balance < payout.amount) throw overdrawn();
-    await this.post(
-      [payoutRequestTransfer(payout)],
-      overdrawn,
+    await this.post([payoutRequestTransfer(payout)], overdrawn, [
       knownAvailable(payout.organisationId, payout.currency, locked),
-    );
+    ]);
   }
 
   /** The admin confirmed the transfer was sent (once per payout). */
@@ -183,7 +289,7 @@ export class LedgerService {
   private async post(
     transfers: readonly TransferDraft[],
     overdrawn?: () => DomainError,
-    known?: KnownAvailable,
+    known: readonly KnownAvailable[] = [],
   ): Promise<void> {
     let posted: string[];
     try {
@@ -206,11 +312,14 @@ export class LedgerService {
    * payouts), so before = after - change is exact; a caller that read the balance under that
    * lock passes it in and spares the query.
    */
-  private async noticeLowBalances(posted: readonly TransferDraft[], known?: KnownAvailable): Promise<void> {
+  private async noticeLowBalances(
+    posted: readonly TransferDraft[],
+    known: readonly KnownAvailable[],
+  ): Promise<void> {
     const lowered = availableChanges(posted).filter((change) => change.delta < 0n);
     if (lowered.length === 0) return;
     const startOf = new Map<string, { before: bigint; threshold: bigint | null }>();
-    if (known !== undefined) startOf.set(accountKey(known), known);
+    for (const account of known) startOf.set(accountKey(account), account);
     const unread = lowered.filter((change) => !startOf.has(accountKey(change)));
     for (const row of await this.ledger.availableWithThresholds(unread)) {
       const change = lowered.find((c) => accountKey(c) === accountKey(row));

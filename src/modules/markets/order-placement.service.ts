@@ -1,0 +1,252 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { ClsService } from 'nestjs-cls';
+import type { OrganisationStatus } from '../../generated/prisma/enums.js';
+import { Clock } from '../../infra/clock/clock';
+import { AppConfig } from '../../infra/config/app-config';
+import type { NewEvent } from '../../infra/events/event-catalogue';
+import {
+  DeferredIdempotencyRecord,
+  type IdempotencyRecordDraft,
+} from '../../infra/idempotency/deferred-idempotency-record';
+import { IdempotencyRepository } from '../../infra/idempotency/idempotency.repository';
+import { mapPrismaError } from '../../infra/prisma/prisma-errors';
+import { DomainError } from '../../shared/domain-error';
+import { OutboxService } from '../events/outbox.service';
+import { assertAcceptsOrders, assertMayTrade } from './domain/trading-rules';
+import { MarketsRepository } from './markets.repository';
+import { MarketsService } from './markets.service';
+import { OrderPlacementProbe } from './order-placement-probe';
+
+/** One order of a batch as its lane sees it: the placement lock held, market ACTIVE, `seq` taken. */
+export interface LanePlacement<I> {
+  organisationId: string;
+  input: I;
+  seq: bigint;
+}
+
+/** A lane's verdict on one order: its response and events, or the refusal its caller gets. */
+export type LaneOutcome<O> = { placed: O; events: readonly NewEvent[] } | { refused: Error };
+
+/**
+ * One kind of order in a group commit (bids, offers). `place` runs inside the batch's
+ * transaction and answers every order: a refusal (funds, the live-order cap, a site) is an
+ * outcome, never a thrown error, since a failed statement would abort every neighbour. A throw
+ * means the batch as a whole failed; the orders are then committed one by one.
+ */
+export interface PlacementLane<I, O> {
+  /** Lanes run in this order within a batch, the same in every process. */
+  readonly rank: number;
+  place(orders: ReadonlyArray<LanePlacement<I>>): Promise<Array<LaneOutcome<O>>>;
+}
+
+/** The market an order names, as the caller resolved it from the catalogue. */
+export interface PlacementMarket {
+  id: string;
+  slug: string;
+}
+
+interface Waiting {
+  lane: PlacementLane<unknown, unknown>;
+  organisationId: string;
+  market: PlacementMarket;
+  input: unknown;
+  record: ((body: unknown, at: Date) => IdempotencyRecordDraft) | null;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Some orders' idempotency keys already hold live records (the Redis lock was lost). */
+class IdempotencyClash extends Error {
+  override readonly name = 'IdempotencyClash';
+}
+
+const clashed = (): DomainError =>
+  new DomainError(
+    'CONFLICT',
+    'A request with this Idempotency-Key completed concurrently; retry to get its response.',
+  );
+
+/**
+ * Group commit of order placements (docs/ARCHITECTURE.md, "Group commit of placements"): the
+ * first placement starts a transaction at once; placements arriving while it commits wait and
+ * go together into the next one, up to PLACEMENT_BATCH_MAX. A batch takes every organisation's
+ * placement lock and the orders' `seq`s in one statement, lets each lane write its orders with
+ * multi-row statements, then the outbox events and idempotency records of all of them, and
+ * answers each order only after the COMMIT: with its own response or its own refusal. A batch
+ * that fails as a whole is committed again one order per transaction, so no order can fail
+ * another; nothing is ever answered that did not commit.
+ */
+@Injectable()
+export class OrderPlacementService {
+  private readonly logger = new Logger(OrderPlacementService.name);
+  private readonly waiting: Waiting[] = [];
+  private committing = false;
+  private readonly maxBatch: number;
+
+  constructor(
+    private readonly markets: MarketsRepository,
+    private readonly catalogue: MarketsService,
+    private readonly outbox: OutboxService,
+    private readonly records: IdempotencyRepository,
+    private readonly txHost: TransactionHost,
+    private readonly cls: ClsService,
+    private readonly clock: Clock,
+    private readonly probe: OrderPlacementProbe,
+    config: AppConfig,
+  ) {
+    this.maxBatch = config.env.PLACEMENT_BATCH_MAX;
+  }
+
+  /**
+   * Places one order through `lane` in the next group commit; resolves with its response after
+   * the commit, or rejects with its own refusal. Claims the request's deferred idempotency
+   * record, which the batch inserts with the order.
+   */
+  place<I, O>(
+    lane: PlacementLane<I, O>,
+    organisationId: string,
+    market: PlacementMarket,
+    input: I,
+  ): Promise<O> {
+    const record = DeferredIdempotencyRecord.claimFrom(this.cls);
+    return new Promise<O>((resolve, reject) => {
+      this.waiting.push({
+        lane: lane,
+        organisationId,
+        market,
+        input,
+        record,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
+      if (!this.committing) void this.commitWaiting();
+      else if (this.probe.active) this.probe.queued(this.waiting.length);
+    });
+  }
+
+  /** Commits batches until none is waiting; one commit in flight per process. */
+  private async commitWaiting(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, this.maxBatch);
+        await this.commitBatch(batch);
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private async commitBatch(batch: Waiting[]): Promise<void> {
+    let outcomes: Array<LaneOutcome<unknown>>;
+    try {
+      outcomes = await this.runBatch(batch);
+    } catch (error) {
+      const mapped = mapPrismaError(error);
+      if (batch.length > 1 && !(mapped instanceof DomainError && mapped.code === 'SERVICE_UNAVAILABLE')) {
+        // One order's row may have failed the whole statement (a deadlock, a trigger): alone,
+        // each order meets only its own fate.
+        this.logger.warn(
+          `group commit of ${batch.length} placements failed (${(error as Error).message}); committing them one by one`,
+        );
+        for (const order of batch) await this.commitBatch([order]);
+        return;
+      }
+      const answer = error instanceof IdempotencyClash ? clashed() : mapped;
+      for (const order of batch) order.reject(answer);
+      return;
+    }
+    batch.forEach((order, i) => {
+      const outcome = outcomes[i];
+      if (outcome === undefined) order.reject(new Error('group commit lost an outcome'));
+      else if ('refused' in outcome) order.reject(outcome.refused);
+      else order.resolve(outcome.placed);
+    });
+  }
+
+  /** One transaction for the batch; the outcome of each order, in the batch's order. */
+  private runBatch(batch: Waiting[]): Promise<Array<LaneOutcome<unknown>>> {
+    // A context of its own: the batch is nobody's request, and no request's transaction.
+    return this.cls.run({ ifNested: 'override' }, () =>
+      this.txHost.withTransaction(async () => {
+        const outcomes = new Array<LaneOutcome<unknown> | undefined>(batch.length);
+        const organisationIds = [...new Set(batch.map((order) => order.organisationId))].sort();
+        const marketIds = [...new Set(batch.map((order) => order.market.id))];
+        const locked = await this.markets.lockOrderPlacementsAndTakeSeqs(
+          organisationIds,
+          batch.length,
+          marketIds,
+        );
+        const lanes = new Map<PlacementLane<unknown, unknown>, number[]>();
+        batch.forEach((order, i) => {
+          const refusal = this.refusalBeforeLane(
+            order,
+            locked.organisationStatuses.get(order.organisationId),
+            locked.marketStatuses.get(order.market.id),
+          );
+          if (refusal !== null) {
+            outcomes[i] = { refused: refusal };
+            return;
+          }
+          lanes.set(order.lane, [...(lanes.get(order.lane) ?? []), i]);
+        });
+        for (const [lane, positions] of [...lanes].sort(([a], [b]) => a.rank - b.rank)) {
+          const placed = await lane.place(
+            positions.map((i) => {
+              const order = batch[i]!;
+              return { organisationId: order.organisationId, input: order.input, seq: locked.seqs[i]! };
+            }),
+          );
+          positions.forEach((i, n) => (outcomes[i] = placed[n]));
+        }
+        const answered = outcomes.map((outcome) => {
+          if (outcome === undefined) throw new Error('a placement lane left an order unanswered');
+          return outcome;
+        });
+        const events = answered.flatMap((outcome) => ('placed' in outcome ? outcome.events : []));
+        if (events.length > 0) await this.outbox.recordMany(events);
+        await this.storeRecords(batch, answered);
+        if (this.probe.active) await this.probe.beforeCommit(batch.length);
+        return answered;
+      }),
+    );
+  }
+
+  /** The checks every order meets before its lane: the organisation may trade, the market is open. */
+  private refusalBeforeLane(
+    order: Waiting,
+    organisationStatus: OrganisationStatus | undefined,
+    marketStatus: string | undefined,
+  ): Error | null {
+    try {
+      // Read under the placement lock: a suspension committed on any process is seen here.
+      if (organisationStatus !== undefined) assertMayTrade(organisationStatus);
+      if (marketStatus === undefined) {
+        // Deleted behind the in-process catalogue (tests do this): unknown from now on.
+        this.catalogue.forgetCatalogue();
+        throw new DomainError('VALIDATION_FAILED', 'market does not name a known market.', {
+          field: 'market',
+        });
+      }
+      assertAcceptsOrders({ slug: order.market.slug, status: marketStatus as 'ACTIVE' | 'PAUSED' });
+      return null;
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
+  /** The placed orders' idempotency records, inserted with them; a clash fails the batch. */
+  private async storeRecords(batch: Waiting[], outcomes: Array<LaneOutcome<unknown>>): Promise<void> {
+    const at = this.clock.now();
+    const drafts = batch.flatMap((order, i) => {
+      const outcome = outcomes[i];
+      return order.record !== null && outcome !== undefined && 'placed' in outcome
+        ? [order.record(outcome.placed, at)]
+        : [];
+    });
+    if (drafts.length === 0) return;
+    const refused = await this.records.storeMany(drafts);
+    if (refused.length > 0) throw new IdempotencyClash(`${refused.length} idempotency keys already recorded`);
+  }
+}

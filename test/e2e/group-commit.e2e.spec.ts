@@ -1,0 +1,261 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { RedisService } from '../../src/infra/redis/redis.service';
+import { startHttpApp, withPlacementHold } from '../support/http-app';
+import { ledgerViolations } from '../support/ledger-invariants';
+import { placementHoldKeys } from '../support/placement-hold.cjs';
+import { registerOrganisation, type TestTenant } from '../support/tenants';
+import { waitFor } from '../support/wait-for';
+import {
+  bidBody,
+  createTestMarket,
+  marketplaceConfig,
+  removeMarketplaceData,
+  removeTestMarket,
+} from './marketplace-fixtures';
+
+type Answer = { status: number; body: Record<string, unknown>; headers: Record<string, string> };
+
+/**
+ * The group commit of placements over HTTP (docs/ARCHITECTURE.md): orders that arrive while a
+ * commit is in flight go together into the next transaction, and each keeps its own outcome. A
+ * test seam holds the first batch open before its COMMIT (test/support/placement-hold.cjs) so
+ * that the orders under test queue behind it and form one batch. Budget: ~10 s.
+ */
+describe('group commit of placements', () => {
+  let app: NestFastifyApplication;
+  let prisma: PrismaService;
+  let redis: RedisService;
+  let keys: ReturnType<typeof placementHoldKeys>;
+  let gateBuyer: TestTenant;
+  let market: { id: string; slug: string };
+  let paused: { id: string; slug: string };
+  const organisations: string[] = [];
+
+  // 1 GPU x 1.00 x 1 h: a hold of 100 fen.
+  const HOLD = 100n;
+  const smallBid = (overrides: Record<string, unknown> = {}) =>
+    bidBody({
+      market: market.slug,
+      gpus: 1,
+      maxPricePerGpuHour: '1.00',
+      durationHours: 1,
+      minGpusPerSite: 1,
+      ...overrides,
+    });
+
+  /** Sends a bid now (not lazily, as supertest would) and resolves with its answer. */
+  const sendBid = (tenant: TestTenant, body: object, key: string = randomUUID()): Promise<Answer> =>
+    request(app.getHttpServer())
+      .post('/v1/bids')
+      .set(tenant.auth)
+      .set('idempotency-key', key)
+      .send(body)
+      .then((res) => ({
+        status: res.status,
+        body: res.body as Record<string, unknown>,
+        headers: res.headers,
+      }));
+
+  const buyer = async (creditMinor: bigint): Promise<TestTenant> => {
+    const tenant = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor });
+    organisations.push(tenant.organisationId);
+    return tenant;
+  };
+
+  const batchSizes = async (): Promise<number[]> =>
+    (await redis.client.lrange(keys.batches, 0, -1)).map((entry) => Number(entry.split(':')[1]));
+
+  /**
+   * Holds a gate order's batch before COMMIT, sends `orders` while it is held, waits until all of
+   * them queue for the next commit, and releases: they commit together. `whileQueued` runs just
+   * before the release.
+   */
+  async function inOneBatch(
+    orders: () => Array<Promise<Answer>>,
+    whileQueued: () => Promise<void> = () => Promise.resolve(),
+  ): Promise<Answer[]> {
+    await redis.client.set(keys.hold, '0');
+    const gate = sendBid(gateBuyer, smallBid());
+    await waitFor('the gate batch to be held', async () =>
+      (await redis.client.llen(keys.held)) === 1 ? true : undefined,
+    );
+    const pending = orders();
+    await waitFor(`${pending.length} placements to queue`, async () =>
+      Number(await redis.client.get(keys.queued(process.pid))) === pending.length ? true : undefined,
+    );
+    await whileQueued();
+    await redis.client.del(keys.hold);
+    const [gateAnswer, ...answers] = await Promise.all([gate, ...pending]);
+    expect(gateAnswer?.status).toBe(201);
+    return answers;
+  }
+
+  const heldBalance = async (organisationId: string): Promise<bigint> =>
+    (
+      await prisma.ledgerAccount.findFirstOrThrow({
+        where: { organisationId, kind: 'BUYER_HELD', currency: 'CNY' },
+        select: { balance: true },
+      })
+    ).balance;
+
+  const statusesOf = (answers: Answer[]) => answers.map((a) => a.status).sort();
+
+  beforeAll(async () => {
+    app = await startHttpApp(marketplaceConfig(), { api: true, worker: false }, withPlacementHold);
+    prisma = app.get(PrismaService);
+    redis = app.get(RedisService);
+    keys = placementHoldKeys(redis.prefix);
+    market = await createTestMarket(app);
+    paused = await createTestMarket(app);
+    await prisma.market.update({ where: { id: paused.id }, data: { status: 'PAUSED' } });
+    gateBuyer = await buyer(1_000_000n);
+  });
+
+  afterEach(async () => {
+    await redis.client.del(keys.hold, keys.held, keys.batches, keys.queued(process.pid));
+  });
+
+  afterAll(async () => {
+    await prisma.billingLimit.deleteMany({ where: { organisationId: { in: organisations } } });
+    await removeMarketplaceData(app, organisations);
+    await removeTestMarket(app, market.id);
+    await removeTestMarket(app, paused.id);
+    await app.close();
+  });
+
+  it('commits one batch in which each order gets its own answer: funds, spend cap, paused market, open-order cap', async () => {
+    const poor = await buyer(2n * HOLD + HOLD / 2n);
+    const pausing = await buyer(1_000_000n);
+    const capped = await buyer(1_000_000n);
+    await prisma.billingLimit.create({
+      data: {
+        organisationId: capped.organisationId,
+        currency: 'CNY',
+        spendCap: HOLD + HOLD / 2n,
+        updatedAt: new Date(),
+      },
+    });
+    const full = await buyer(1_000_000n);
+    // 999 live bids already (no holds: this buyer stays out of the ledger check below).
+    await prisma.$executeRaw`
+      INSERT INTO bids (id, organisation_id, market_id, gpus, filled_gpus, max_price_per_gpu_hour, duration_hours,
+                        provinces, min_gpus_per_site, partial_allowed, billing_mode, expires_at, status, seq,
+                        created_at, updated_at)
+      SELECT gen_random_uuid(), ${full.organisationId}::uuid, ${paused.id}::uuid, 1, 0, 100, 1, '{}', 1, true,
+             'PAY_PER_USE', now() + interval '1 day', 'OPEN', nextval('order_seq'), now(), now()
+      FROM generate_series(1, 999)`;
+
+    const [poorAnswers, pausedAnswers, cappedAnswers, fullAnswers] = [0, 1, 2, 3].map(() => [] as Answer[]);
+    const answers = await inOneBatch(() => {
+      const sent = [
+        ...[0, 1, 2].map(() => sendBid(poor, smallBid()).then((a) => (poorAnswers!.push(a), a))),
+        sendBid(pausing, smallBid({ market: paused.slug })).then((a) => (pausedAnswers!.push(a), a)),
+        sendBid(pausing, smallBid()).then((a) => (pausedAnswers!.push(a), a)),
+        ...[0, 1].map(() => sendBid(capped, smallBid()).then((a) => (cappedAnswers!.push(a), a))),
+        ...[0, 1].map(() => sendBid(full, smallBid()).then((a) => (fullAnswers!.push(a), a))),
+      ];
+      return sent;
+    });
+
+    expect(await batchSizes()).toEqual([1, answers.length]);
+    expect(statusesOf(poorAnswers!)).toEqual([201, 201, 402]);
+    expect(poorAnswers!.find((a) => a.status === 402)?.body).toMatchObject({ code: 'INSUFFICIENT_FUNDS' });
+    expect(statusesOf(pausedAnswers!)).toEqual([201, 409]);
+    expect(pausedAnswers!.find((a) => a.status === 409)?.body).toMatchObject({
+      code: 'CONFLICT',
+      details: { reason: 'MARKET_PAUSED' },
+    });
+    expect(statusesOf(cappedAnswers!)).toEqual([201, 402]);
+    expect(cappedAnswers!.find((a) => a.status === 402)?.body).toMatchObject({ code: 'SPEND_CAP_EXCEEDED' });
+    expect(statusesOf(fullAnswers!)).toEqual([201, 409]);
+    expect(fullAnswers!.find((a) => a.status === 409)?.body).toMatchObject({
+      details: { reason: 'OPEN_ORDER_LIMIT' },
+    });
+
+    // Each placed bid is its placer's, held and announced once; nothing of a refused one exists.
+    for (const [tenant, placed] of [
+      [poor, 2],
+      [pausing, 1],
+      [capped, 1],
+    ] as const) {
+      const bids = await prisma.bid.findMany({ where: { organisationId: tenant.organisationId } });
+      expect(bids).toHaveLength(placed);
+      expect(await heldBalance(tenant.organisationId)).toBe(BigInt(placed) * HOLD);
+      const events = await prisma.outboxEvent.findMany({
+        where: { aggregateId: { in: bids.map((b) => b.id) }, type: 'bid.placed' },
+      });
+      expect(events).toHaveLength(placed);
+    }
+    const accepted = answers.filter((a) => a.status === 201).map((a) => a.body.id as string);
+    const owners = await prisma.bid.findMany({
+      where: { id: { in: accepted } },
+      select: { id: true, organisationId: true },
+    });
+    expect(owners).toHaveLength(accepted.length);
+    for (const [tenant, own] of [
+      [poor, poorAnswers!],
+      [pausing, pausedAnswers!],
+      [capped, cappedAnswers!],
+      [full, fullAnswers!],
+    ] as const) {
+      for (const answer of own.filter((a) => a.status === 201))
+        expect(owners.find((o) => o.id === answer.body.id)?.organisationId).toBe(tenant.organisationId);
+    }
+    expect(
+      await ledgerViolations(prisma, [poor.organisationId, pausing.organisationId, capped.organisationId]),
+    ).toEqual([]);
+  });
+
+  it('replays an accepted order and runs a refused one again under the same key', async () => {
+    const poor = await buyer(HOLD);
+    const [first, second] = [randomUUID(), randomUUID()];
+    const body = smallBid();
+    const answers = await inOneBatch(() => [sendBid(poor, body, first), sendBid(poor, body, second)]);
+    expect(statusesOf(answers)).toEqual([201, 402]);
+    const [acceptedKey, refusedKey] = answers[0]!.status === 201 ? [first, second] : [second, first];
+    const replay = await sendBid(poor, body, acceptedKey);
+    expect(replay.status).toBe(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual(answers.find((a) => a.status === 201)!.body);
+    // A refusal stored nothing: the same key is a new attempt, refused again on its own merits.
+    const again = await sendBid(poor, body, refusedKey);
+    expect(again.status).toBe(402);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+    expect(await prisma.bid.count({ where: { organisationId: poor.organisationId } })).toBe(1);
+  });
+
+  it('commits the orders one by one when the batch fails as a whole, so one bad row spoils nothing', async () => {
+    const tenant = await buyer(1_000_000n);
+    const keysSent = [randomUUID(), randomUUID(), randomUUID()];
+    const answers = await inOneBatch(
+      () => keysSent.map((key) => sendBid(tenant, smallBid(), key)),
+      // The Redis lock of the second key was lost and a request with it committed meanwhile: its
+      // record makes the batch's insert of records refuse, which fails the batch as a whole.
+      () =>
+        prisma.idempotencyRecord
+          .create({
+            data: {
+              scope: tenant.organisationId,
+              key: keysSent[1]!,
+              fingerprint: 'f'.repeat(64),
+              statusCode: 201,
+              responseBody: {},
+              createdAt: new Date(),
+              expiresAt: new Date(Date.now() + 3_600_000),
+            },
+          })
+          .then(() => undefined),
+    );
+    expect(answers.map((a) => a.status)).toEqual([201, 409, 201]);
+    expect(answers[1]!.body).toMatchObject({ code: 'CONFLICT' });
+    // The failed batch left nothing; then each order committed alone (the clashing one did not).
+    expect(await batchSizes()).toEqual([1, 1, 1]);
+    const bids = await prisma.bid.findMany({ where: { organisationId: tenant.organisationId } });
+    expect(bids.map((b) => b.id).sort()).toEqual([answers[0]!.body.id, answers[2]!.body.id].sort());
+    expect(await heldBalance(tenant.organisationId)).toBe(2n * HOLD);
+    expect(await ledgerViolations(prisma, [tenant.organisationId])).toEqual([]);
+  });
+});
