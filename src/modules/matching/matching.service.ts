@@ -32,6 +32,11 @@ export type RunOutcome =
 
 // Reads per run when commits keep being refused; past it BullMQ retries the job later.
 const READ_ATTEMPTS = 5;
+/** The pause before reading again after the attempt-th stale refusal: random, up to 25 ms × attempt. */
+function staleBackoffMs(attempt: number): number {
+  return Math.floor(Math.random() * 25 * attempt);
+}
+
 // A holder that keeps losing its lock gives the market back to the queue.
 const LOST_LOCK_RETRIES = 5;
 
@@ -161,6 +166,10 @@ export class MatchingService implements BeforeApplicationShutdown {
           stale = true;
           await this.repository.systemCountStaleCommit(marketId);
           this.logger.warn(`market ${snapshot.market}: stale run (read at epoch ${snapshot.epoch}) rejected`);
+          // Every read moves the epoch, so two runners of one market (a lapsed run lock, or a
+          // direct call beside a worker's run) can refuse each other's commits in turn. A random
+          // pause that grows with each attempt lets one of them commit first.
+          await new Promise((resolve) => setTimeout(resolve, staleBackoffMs(attempt)));
         }
       }
     }
