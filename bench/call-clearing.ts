@@ -6,10 +6,10 @@
  * prints; another bench may call it too.
  */
 import { performance } from 'node:perf_hooks';
-import type { BookBid, BookOffer } from '../src/modules/matching/domain/book';
-import { type CallLimits, solveCall } from '../src/modules/matching/domain/call-clearing';
-import { loadCallSolver } from '../src/modules/matching/domain/highs-runtime';
-import { matchMarket } from '../src/modules/matching/domain/match-market';
+import type { BookBid, BookOffer } from '@/modules/matching/domain/book';
+import { type CallLimits, solveCall } from '@/modules/matching/domain/call-clearing';
+import { loadCallSolver } from '@/modules/matching/domain/highs-runtime';
+import { matchMarket } from '@/modules/matching/domain/match-market';
 
 const HOUR = 3_600_000;
 const NOW = Date.parse('2026-12-01T00:00:00Z');

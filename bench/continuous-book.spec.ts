@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import type { BookBid, BookOffer, Fill } from '../src/modules/matching/domain/book';
+import type { BookBid, BookOffer, Fill } from '@/modules/matching/domain/book';
 import { bid, GUIZHOU, HOUR, NOW, offer } from '../test/matching/book-fixtures';
 import { ContinuousBook } from './continuous-book';
-import { matchMarket } from '../src/modules/matching/domain/match-market';
+import { matchMarket } from '@/modules/matching/domain/match-market';
 
 function fill(bidId: string, offerId: string, siteId: string, gpus: number, price: bigint): Fill {
   return { bidId, offerId, siteId, gpus, price };

@@ -1,4 +1,4 @@
-import { type BookBid, type BookOffer, type Fill, HOUR_MS } from '../src/modules/matching/domain/book';
+import { type BookBid, type BookOffer, type Fill, HOUR_MS } from '@/modules/matching/domain/book';
 
 // Slot states. A DEAD slot is filled, cancelled or expired but still sits in a level queue;
 // it becomes FREE (reusable) when the queue drops it.

@@ -33,7 +33,7 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Client, Pool } from 'pg';
-import { API_POOL_CONNECTIONS } from '../src/infra/prisma/database-pool';
+import { API_POOL_CONNECTIONS } from '@/infra/prisma/database-pool';
 import {
   admin,
   cpuOf,

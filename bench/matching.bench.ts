@@ -8,7 +8,7 @@
  */
 import { cpus } from 'node:os';
 import { type IProcessOrder, type LimitOrderOptions, OrderBook, Side } from 'nodejs-order-book';
-import type { BookBid, BookOffer } from '../src/modules/matching/domain/book';
+import type { BookBid, BookOffer } from '@/modules/matching/domain/book';
 import { ContinuousBook } from './continuous-book';
 import {
   constrainedStream,

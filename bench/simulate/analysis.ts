@@ -3,7 +3,7 @@
  * the offline optimum): GPU-hours, fill by market and province, idle capacity, unmet demand by
  * cause, prices, and every broken rule (docs/SIMULATION.md). Pure.
  */
-import { pairIneligibility } from '../../src/modules/matching/domain/eligibility';
+import { pairIneligibility } from '@/modules/matching/domain/eligibility';
 import { CAUSES, type Cause, causeOf } from './causes';
 import type { Book } from './model';
 import type { Scenario } from './scenario';

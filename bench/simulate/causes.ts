@@ -3,8 +3,8 @@
  * of docs/MATCHING.md "Eligibility of a pair" that leaves it no supply in the scenario's book as
  * it was before any bid arrived, or, when some eligible supply existed, "capacity taken".
  */
-import type { BookBid, BookOffer, Fill } from '../../src/modules/matching/domain/book';
-import { pairIneligibility } from '../../src/modules/matching/domain/eligibility';
+import type { BookBid, BookOffer, Fill } from '@/modules/matching/domain/book';
+import { pairIneligibility } from '@/modules/matching/domain/eligibility';
 
 export const CAUSES = ['PRICE', 'PROVINCE', 'WINDOW', 'CAPACITY_TAKEN'] as const;
 export type Cause = (typeof CAUSES)[number];

@@ -12,7 +12,7 @@ import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client, Pool } from 'pg';
-import { ControllableClock } from '../../src/infra/clock/controllable-clock';
+import { ControllableClock } from '@/infra/clock/controllable-clock';
 import { FUND_BUYER_SQL } from '../../test/support/funding';
 import type { Scenario, SimBid } from './scenario';
 

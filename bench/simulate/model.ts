@@ -4,10 +4,10 @@
  * them to predict what the exchange should do and to tune a scenario in seconds; the report's
  * figures come from the exchange itself (docs/SIMULATION.md).
  */
-import type { BookBid, BookOffer, Fill } from '../../src/modules/matching/domain/book';
-import { clearCall } from '../../src/modules/matching/domain/call-clearing';
-import { loadCallSolver } from '../../src/modules/matching/domain/highs-runtime';
-import { matchMarket } from '../../src/modules/matching/domain/match-market';
+import type { BookBid, BookOffer, Fill } from '@/modules/matching/domain/book';
+import { clearCall } from '@/modules/matching/domain/call-clearing';
+import { loadCallSolver } from '@/modules/matching/domain/highs-runtime';
+import { matchMarket } from '@/modules/matching/domain/match-market';
 import { offlineOptimum } from './optimum';
 import type { Scenario } from './scenario';
 

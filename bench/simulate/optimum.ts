@@ -6,9 +6,9 @@
  * for it on the same input.
  */
 import highsLoader from 'highs';
-import type { BookBid, BookOffer, Fill } from '../../src/modules/matching/domain/book';
-import { pairIneligibility } from '../../src/modules/matching/domain/eligibility';
-import type { MarketRun } from '../../src/modules/matching/domain/match-market';
+import type { BookBid, BookOffer, Fill } from '@/modules/matching/domain/book';
+import { pairIneligibility } from '@/modules/matching/domain/eligibility';
+import type { MarketRun } from '@/modules/matching/domain/match-market';
 
 type Highs = Awaited<ReturnType<typeof highsLoader>>;
 

@@ -4,15 +4,15 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
-import { EVENT_PAYLOAD_SCHEMAS } from '../infra/events/event-payload-schemas';
-import type { AppConfig } from '../infra/config/app-config';
-import { AllExceptionsFilter } from '../infra/http/all-exceptions.filter';
-import { corsPolicy } from '../infra/http/cors';
-import { ErrorBody, toErrorBody } from '../infra/http/error-body';
-import { parseJsonBody } from '../infra/http/json-body';
-import { genRequestId, REQUEST_ID_HEADER } from '../infra/http/request-id';
-import { mountQueueDashboard } from '../modules/admin/queue-dashboard/mount-queue-dashboard';
-import { MetricsService } from '../modules/metrics/metrics.service';
+import { EVENT_PAYLOAD_SCHEMAS } from '@/infra/events/event-payload-schemas';
+import type { AppConfig } from '@/infra/config/app-config';
+import { AllExceptionsFilter } from '@/infra/http/all-exceptions.filter';
+import { corsPolicy } from '@/infra/http/cors';
+import { ErrorBody, toErrorBody } from '@/infra/http/error-body';
+import { parseJsonBody } from '@/infra/http/json-body';
+import { genRequestId, REQUEST_ID_HEADER } from '@/infra/http/request-id';
+import { mountQueueDashboard } from '@/modules/admin/queue-dashboard/mount-queue-dashboard';
+import { MetricsService } from '@/modules/metrics/metrics.service';
 import { AppModule, type ProcessRoles } from './app.module';
 
 export const BODY_LIMIT_BYTES = 1_048_576;

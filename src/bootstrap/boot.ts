@@ -3,10 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import pino from 'pino';
-import { AppModule, type ProcessRoles } from '../app/app.module';
-import { createHttpApp, type HttpAppFactory } from '../app/http-app';
-import { ConfigError, loadEnvironment, type EnvironmentVariables } from '../config/app-config';
-import type { AppConfig } from '../infra/config/app-config';
+import { AppModule, type ProcessRoles } from '@/app/app.module';
+import { createHttpApp, type HttpAppFactory } from '@/app/http-app';
+import { ConfigError, loadEnvironment, type EnvironmentVariables } from '@/config/app-config';
+import type { AppConfig } from '@/infra/config/app-config';
 import { preflight } from './preflight';
 import { StartupError } from './startup-error';
 

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import type { EnvironmentVariables } from '../config/app-config';
-import { AppConfig } from '../infra/config/app-config';
-import { applyMigrations, ensureDatabase } from '../infra/database/migrator';
-import { redisAddress, redisOptionsFromUrl } from '../infra/redis/redis-connection';
+import type { EnvironmentVariables } from '@/config/app-config';
+import { AppConfig } from '@/infra/config/app-config';
+import { applyMigrations, ensureDatabase } from '@/infra/database/migrator';
+import { redisAddress, redisOptionsFromUrl } from '@/infra/redis/redis-connection';
 import { resolveSecrets } from './secrets';
 import { StartupError } from './startup-error';
 

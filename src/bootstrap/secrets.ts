@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { SECRET_NAMES, type EnvironmentVariables, type SecretName } from '../config/app-config';
+import { SECRET_NAMES, type EnvironmentVariables, type SecretName } from '@/config/app-config';
 
 function generate(name: SecretName): string {
   // The encryption key must be exactly 32 bytes; the others are keyed-hash / signing secrets.

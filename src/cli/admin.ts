@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
-import { loadEnvironment } from '../config/app-config';
-import { hashPassword, validatePasswordPolicy } from '../modules/organisations/domain/password-hasher';
-import { normaliseEmail } from '../modules/organisations/organisations.service';
+import { loadEnvironment } from '@/config/app-config';
+import { hashPassword, validatePasswordPolicy } from '@/modules/organisations/domain/password-hasher';
+import { normaliseEmail } from '@/modules/organisations/organisations.service';
 
 const USAGE =
   'usage: admin create-admin <email>   (password on stdin, or generated when stdin is a terminal)';

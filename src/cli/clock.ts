@@ -4,12 +4,12 @@
  * CLOCK=controllable on the same REDIS_URL and REDIS_PREFIX. docs/DEVELOPMENT.md tells the story.
  */
 import { Redis } from 'ioredis';
-import { loadEnvironment } from '../config/app-config';
-import { CLOCK_REDIS_KEY } from '../infra/clock/clock.module';
-import { parseClockCommand } from '../infra/clock/clock-shift';
-import { ControllableClock } from '../infra/clock/controllable-clock';
-import { SystemClock } from '../infra/clock/system-clock';
-import { redisOptionsFromUrl } from '../infra/redis/redis-connection';
+import { loadEnvironment } from '@/config/app-config';
+import { CLOCK_REDIS_KEY } from '@/infra/clock/clock.module';
+import { parseClockCommand } from '@/infra/clock/clock-shift';
+import { ControllableClock } from '@/infra/clock/controllable-clock';
+import { SystemClock } from '@/infra/clock/system-clock';
+import { redisOptionsFromUrl } from '@/infra/redis/redis-connection';
 
 const USAGE = 'usage: clock [+2h | -30m | +1d12h | 2027-01-01T00:00:00Z | now]';
 

@@ -3,9 +3,9 @@
  * Prints one line per error, no stack; exit 0 success, 1 failure or drift, 2 usage.
  */
 import { relative } from 'node:path';
-import { loadEnvironment } from '../config/app-config';
-import { applyMigrations, checkDrift, createMigration, ensureDatabase } from '../infra/database/migrator';
-import { describeConnection, parseDatabaseUrl } from '../infra/database/schema-engine';
+import { loadEnvironment } from '@/config/app-config';
+import { applyMigrations, checkDrift, createMigration, ensureDatabase } from '@/infra/database/migrator';
+import { describeConnection, parseDatabaseUrl } from '@/infra/database/schema-engine';
 
 const USAGE = 'usage: db <migrate | migration:new <name> | check-drift>';
 

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { loadEnvironment } from '../config/app-config';
+import { loadEnvironment } from '@/config/app-config';
 
 const TOP_UP = '10000.00';
 

@@ -4,9 +4,9 @@
  */
 import 'reflect-metadata';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createHttpApp } from '../app/http-app';
-import { loadEnvironment } from '../config/app-config';
-import { AppConfig } from '../infra/config/app-config';
+import { createHttpApp } from '@/app/http-app';
+import { loadEnvironment } from '@/config/app-config';
+import { AppConfig } from '@/infra/config/app-config';
 
 async function main(): Promise<void> {
   const env = loadEnvironment(undefined, { requireSecrets: false });

@@ -26,16 +26,16 @@ import {
   topUpTransfer,
   type PayoutMoney,
   type TransferDraft,
-} from '../../src/modules/billing/ledger/domain/ledger-rules';
+} from '@/modules/billing/ledger/domain/ledger-rules';
 import {
   chargePeriod,
   finalReleaseTransfer,
   periodsOf,
   periodTransfer,
   type SettlingLease,
-} from '../../src/modules/billing/settlement/domain/settlement-rules';
-import { terminationOutcome } from '../../src/modules/leases/domain/lease-rules';
-import { periodForReport } from '../../src/modules/leases/domain/usage-rules';
+} from '@/modules/billing/settlement/domain/settlement-rules';
+import { terminationOutcome } from '@/modules/leases/domain/lease-rules';
+import { periodForReport } from '@/modules/leases/domain/usage-rules';
 import { COMMAND_KINDS, GRACE_MS, MINUTE_MS, MoneyModel, type ModelLease } from './money-model';
 
 const NUM_RUNS = Number(process.env.MONEY_MODEL_RUNS ?? 2_000);

@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { PrismaService } from '@/infra/prisma/prisma.service';
 import { createAdminWithCli } from '../support/admin-cli';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, signIn } from '../support/tenants';

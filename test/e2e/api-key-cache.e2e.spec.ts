@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { PrismaService } from '@/infra/prisma/prisma.service';
 import { startHttpApp } from '../support/http-app';
 import { testConfig } from '../support/test-env';
 import { registerOrganisation, signIn } from '../support/tenants';

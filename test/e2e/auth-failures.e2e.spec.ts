@@ -2,19 +2,19 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import request from 'supertest';
-import { CLOCK_REDIS_KEY } from '../../src/infra/clock/clock.module';
-import { ControllableClock } from '../../src/infra/clock/controllable-clock';
+import { CLOCK_REDIS_KEY } from '@/infra/clock/clock.module';
+import { ControllableClock } from '@/infra/clock/controllable-clock';
 import {
   API_KEY_FAILURES_PER_PREFIX,
   API_KEY_FAILURES_PER_SOURCE,
   API_KEY_FAILURE_WINDOW_SECONDS,
-} from '../../src/modules/organisations/auth/api-key-limiter';
+} from '@/modules/organisations/auth/api-key-limiter';
 import {
   LOGIN_FAILURES_PER_SOURCE,
   LOGIN_FIRST_DELAY_SECONDS,
   LOGIN_FREE_FAILURES,
-} from '../../src/modules/organisations/auth/login-limiter';
-import { generateApiKey, parseApiKey } from '../../src/modules/organisations/domain/api-key';
+} from '@/modules/organisations/auth/login-limiter';
+import { generateApiKey, parseApiKey } from '@/modules/organisations/domain/api-key';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { testConfig, testRedisUrl, uniqueRedisPrefix } from '../support/test-env';

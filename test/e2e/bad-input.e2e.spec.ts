@@ -1,8 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { BODY_LIMIT_BYTES } from '../../src/app/http-app';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { BODY_LIMIT_BYTES } from '@/app/http-app';
+import { PrismaService } from '@/infra/prisma/prisma.service';
 import { startHttpApp } from '../support/http-app';
 import { testConfig } from '../support/test-env';
 

@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { PrismaService } from '@/infra/prisma/prisma.service';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { createSite, marketplaceConfig, placeOffer, removeMarketplaceData } from './marketplace-fixtures';

@@ -1,8 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { OrderExpiryService } from '../../src/modules/matching/order-expiry.service';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { OrderExpiryService } from '@/modules/matching/order-expiry.service';
 import { createAdminWithCli } from '../support/admin-cli';
 import { fundBuyer } from '../support/funding';
 import { startHttpApp } from '../support/http-app';

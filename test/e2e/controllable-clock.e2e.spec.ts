@@ -1,10 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { Clock } from '../../src/infra/clock/clock';
-import { CLOCK_REDIS_KEY } from '../../src/infra/clock/clock.module';
-import { ControllableClock } from '../../src/infra/clock/controllable-clock';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { Clock } from '@/infra/clock/clock';
+import { CLOCK_REDIS_KEY } from '@/infra/clock/clock.module';
+import { ControllableClock } from '@/infra/clock/controllable-clock';
+import { PrismaService } from '@/infra/prisma/prisma.service';
 import { startHttpApp } from '../support/http-app';
 import { testConfig, testRedisUrl, uniqueRedisPrefix } from '../support/test-env';
 

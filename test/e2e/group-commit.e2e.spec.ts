@@ -1,8 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { RedisService } from '../../src/infra/redis/redis.service';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { RedisService } from '@/infra/redis/redis.service';
 import { startHttpApp, withPlacementHold } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
 import { placementHoldKeys } from '../support/placement-hold.cjs';

@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { EVENT_TYPES } from '../../src/infra/events/event-catalogue';
+import { EVENT_TYPES } from '@/infra/events/event-catalogue';
 import { bidPlacedPayload } from '../support/event-payloads';
 import { startHttpApp } from '../support/http-app';
 import { testConfig } from '../support/test-env';

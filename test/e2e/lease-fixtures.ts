@@ -1,9 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { Clock } from '../../src/infra/clock/clock';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { JobProducer } from '../../src/infra/queues/job-producer.service';
+import { Clock } from '@/infra/clock/clock';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { JobProducer } from '@/infra/queues/job-producer.service';
 import type { TestTenant } from '../support/tenants';
 import { waitFor } from '../support/wait-for';
 import { placeOffer } from './marketplace-fixtures';

@@ -1,8 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { LeaseLifecycleService } from '../../src/modules/leases/lease-lifecycle.service';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
 import { registerOrganisation, type TestTenant } from '../support/tenants';

@@ -1,8 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { MAX_LIVE_ORDERS_PER_ORGANISATION } from '../../src/modules/markets/domain/trading-rules';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { MAX_LIVE_ORDERS_PER_ORGANISATION } from '@/modules/markets/domain/trading-rules';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
 import {

@@ -1,8 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { JobProducer } from '../../src/infra/queues/job-producer.service';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { JobProducer } from '@/infra/queues/job-producer.service';
 import { createAdminWithCli } from '../support/admin-cli';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';

@@ -1,11 +1,11 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { dueJobId, JobProducer } from '../../src/infra/queues/job-producer.service';
-import { EXPIRY_SWEEP_JOB_PREFIX, windowRunJobPrefix } from '../../src/modules/matching/matching-trigger';
-import { LEASE_DEADLINE_JOB_PREFIX } from '../../src/modules/leases/domain/lease-timer-jobs';
-import { OrganisationsAdminService } from '../../src/modules/organisations/organisations.admin.service';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { dueJobId, JobProducer } from '@/infra/queues/job-producer.service';
+import { EXPIRY_SWEEP_JOB_PREFIX, windowRunJobPrefix } from '@/modules/matching/matching-trigger';
+import { LEASE_DEADLINE_JOB_PREFIX } from '@/modules/leases/domain/lease-timer-jobs';
+import { OrganisationsAdminService } from '@/modules/organisations/organisations.admin.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
 import { registerOrganisation, type TestTenant } from '../support/tenants';

@@ -1,10 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import request from 'supertest';
-import { AppConfig } from '../../src/infra/config/app-config';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { JobProducer } from '../../src/infra/queues/job-producer.service';
-import { MetricsCountersService } from '../../src/infra/metrics/metrics-counters.service';
+import { AppConfig } from '@/infra/config/app-config';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { MetricsCountersService } from '@/infra/metrics/metrics-counters.service';
 import { fundBuyer } from '../support/funding';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';

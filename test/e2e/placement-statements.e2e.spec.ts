@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
-import { RedisService } from '../../src/infra/redis/redis.service';
+import { RedisService } from '@/infra/redis/redis.service';
 import { startHttpApp, withPlacementHold } from '../support/http-app';
 import { placementHoldKeys } from '../support/placement-hold.cjs';
 import { registerOrganisation, type TestTenant } from '../support/tenants';

@@ -1,11 +1,11 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { Clock } from '../../src/infra/clock/clock';
-import type { ControllableClock } from '../../src/infra/clock/controllable-clock';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { SettlementService } from '../../src/modules/billing/settlement/settlement.service';
-import { spendPeriodOf } from '../../src/modules/billing/ledger/domain/billing-limits';
+import { Clock } from '@/infra/clock/clock';
+import type { ControllableClock } from '@/infra/clock/controllable-clock';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { SettlementService } from '@/modules/billing/settlement/settlement.service';
+import { spendPeriodOf } from '@/modules/billing/ledger/domain/billing-limits';
 import { createAdminWithCli } from '../support/admin-cli';
 import { startHttpApp } from '../support/http-app';
 import { connectSse } from '../support/sse-client';

@@ -1,11 +1,11 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { Clock } from '../../src/infra/clock/clock';
-import type { ControllableClock } from '../../src/infra/clock/controllable-clock';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { JobProducer } from '../../src/infra/queues/job-producer.service';
-import { StatsRefreshService } from '../../src/modules/stats/stats-refresh.service';
+import { Clock } from '@/infra/clock/clock';
+import type { ControllableClock } from '@/infra/clock/controllable-clock';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { StatsRefreshService } from '@/modules/stats/stats-refresh.service';
 import { createAdminWithCli } from '../support/admin-cli';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';

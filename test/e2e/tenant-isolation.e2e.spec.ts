@@ -2,8 +2,8 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { InvoicesService } from '../../src/modules/billing/statements/invoices.service';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { InvoicesService } from '@/modules/billing/statements/invoices.service';
 import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
 import {

@@ -1,7 +1,7 @@
 import { Test, type TestingModule } from '@nestjs/testing';
-import { AppModule } from '../../src/app/app.module';
-import { Clock } from '../../src/infra/clock/clock';
-import { DUE_BUCKET_MS, dueJobId, JobProducer } from '../../src/infra/queues/job-producer.service';
+import { AppModule } from '@/app/app.module';
+import { Clock } from '@/infra/clock/clock';
+import { DUE_BUCKET_MS, dueJobId, JobProducer } from '@/infra/queues/job-producer.service';
 import { testConfig } from '../support/test-env';
 
 // Delayed jobs for "everything due by then" work: one per second, whatever the number of instants.

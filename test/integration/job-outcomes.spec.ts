@@ -1,8 +1,8 @@
 import { Test, type TestingModule } from '@nestjs/testing';
-import { AppModule } from '../../src/app/app.module';
-import { outcomeField } from '../../src/infra/queues/job-outcomes';
-import { JobOutcomes } from '../../src/infra/queues/job-outcomes.service';
-import { RedisService } from '../../src/infra/redis/redis.service';
+import { AppModule } from '@/app/app.module';
+import { outcomeField } from '@/infra/queues/job-outcomes';
+import { JobOutcomes } from '@/infra/queues/job-outcomes.service';
+import { RedisService } from '@/infra/redis/redis.service';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 

@@ -1,8 +1,8 @@
 import { Test, type TestingModule } from '@nestjs/testing';
-import { AppModule } from '../../src/app/app.module';
-import { JOBS, type JobName, type QueueName } from '../../src/infra/queues/job-catalogue';
-import { JobProducer } from '../../src/infra/queues/job-producer.service';
-import { JobSchedules } from '../../src/infra/queues/job-schedules.service';
+import { AppModule } from '@/app/app.module';
+import { JOBS, type JobName, type QueueName } from '@/infra/queues/job-catalogue';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { JobSchedules } from '@/infra/queues/job-schedules.service';
 import { testConfig } from '../support/test-env';
 
 // One scheduler reads the catalogue: every job with `every` has exactly that repeat in Redis.

@@ -1,7 +1,7 @@
 import { Test, type TestingModule } from '@nestjs/testing';
-import { AppModule } from '../../src/app/app.module';
-import { JobProducer } from '../../src/infra/queues/job-producer.service';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { AppModule } from '@/app/app.module';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { PrismaService } from '@/infra/prisma/prisma.service';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 

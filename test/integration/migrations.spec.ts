@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { applyMigrations, checkDrift, ensureDatabase } from '../../src/infra/database/migrator';
+import { applyMigrations, checkDrift, ensureDatabase } from '@/infra/database/migrator';
 import { databaseUrl, TEST_DB_PREFIX, testServerUrl, workerId } from '../support/test-env';
 
 describe('migrations (offline wasm schema engine)', () => {

@@ -3,23 +3,23 @@ import { Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { Queue } from 'bullmq';
-import { AppModule } from '../../src/app/app.module';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { EventConsumer, type EventHandler } from '../../src/infra/events/event-consumer';
-import type { EventEnvelope } from '../../src/infra/events/event-envelope.dto';
-import { OutboxReconciler } from '../../src/modules/events/outbox-reconciler.service';
-import { OutboxRelay } from '../../src/modules/events/outbox-relay.service';
-import { OutboxService } from '../../src/modules/events/outbox.service';
+import { AppModule } from '@/app/app.module';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { EventConsumer, type EventHandler } from '@/infra/events/event-consumer';
+import type { EventEnvelope } from '@/infra/events/event-envelope.dto';
+import { OutboxReconciler } from '@/modules/events/outbox-reconciler.service';
+import { OutboxRelay } from '@/modules/events/outbox-relay.service';
+import { OutboxService } from '@/modules/events/outbox.service';
 import {
   RELAY_LEADER_RENEW_MS,
   RELAY_LEADER_TTL_MS,
   RelayLeadership,
-} from '../../src/modules/events/relay-leadership';
-import { RedisService } from '../../src/infra/redis/redis.service';
+} from '@/modules/events/relay-leadership';
+import { RedisService } from '@/infra/redis/redis.service';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { offerPlacedPayload, payoutPaidPayload } from '../support/event-payloads';
-import { Tx } from '../../src/infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 
 const CONSUMER = 'test-effects';
 

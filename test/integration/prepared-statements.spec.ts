@@ -1,5 +1,5 @@
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
-import { DatabasePool } from '../../src/infra/prisma/database-pool';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { DatabasePool } from '@/infra/prisma/database-pool';
 import { testConfig } from '../support/test-env';
 
 interface Prepared {

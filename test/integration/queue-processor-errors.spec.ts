@@ -4,7 +4,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import type { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { AppModule } from '../../src/app/app.module';
+import { AppModule } from '@/app/app.module';
 import { testConfig, testRedisUrl } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
-import { loadEnvironment } from '../../src/config/app-config';
-import { resolveSecrets } from '../../src/bootstrap/secrets';
+import { loadEnvironment } from '@/config/app-config';
+import { resolveSecrets } from '@/bootstrap/secrets';
 import { testEnv } from '../support/test-env';
 
 describe('resolveSecrets (outside production)', () => {

@@ -1,5 +1,5 @@
 // Test factories for the matching specs (pure data, no jest).
-import { type BookBid, type BookOffer, HOUR_MS } from '../../src/modules/matching/domain/book';
+import { type BookBid, type BookOffer, HOUR_MS } from '@/modules/matching/domain/book';
 
 /** The instant of the worked examples in docs/MATCHING.md: 2026-12-01T00:00Z. */
 export const NOW = Date.parse('2026-12-01T00:00:00Z');

@@ -13,7 +13,7 @@
  *   MATCHING_PROPERTY_SEED=123 MATCHING_PROPERTY_PATH="4:2" npx jest test/matching/model-based
  */
 import fc from 'fast-check';
-import { matchMarket } from '../../src/modules/matching/domain/match-market';
+import { matchMarket } from '@/modules/matching/domain/match-market';
 import { runViolations, showFill } from './invariants';
 import {
   HOUR,

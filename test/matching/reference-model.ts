@@ -6,7 +6,7 @@
  * step re-filters and re-sorts the whole book, site supplies are recomputed from scratch, and no
  * index or cache is kept. Each function names the passage of the doc it implements.
  */
-import type { BookBid, BookOffer, Fill } from '../../src/modules/matching/domain/book';
+import type { BookBid, BookOffer, Fill } from '@/modules/matching/domain/book';
 
 export type { BookBid, BookOffer, Fill };
 

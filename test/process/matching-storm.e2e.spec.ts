@@ -1,5 +1,5 @@
-import type { BookBid, BookOffer } from '../../src/modules/matching/domain/book';
-import { matchMarket } from '../../src/modules/matching/domain/match-market';
+import type { BookBid, BookOffer } from '@/modules/matching/domain/book';
+import { matchMarket } from '@/modules/matching/domain/match-market';
 import { referenceRun } from '../matching/reference-model';
 import { MatchingCluster, type ClusterTenant } from '../support/matching-cluster';
 import { ledgerViolations } from '../support/ledger-invariants';

@@ -1,5 +1,5 @@
-import { CLOCK_REDIS_KEY } from '../../src/infra/clock/clock.module';
-import { ControllableClock } from '../../src/infra/clock/controllable-clock';
+import { CLOCK_REDIS_KEY } from '@/infra/clock/clock.module';
+import { ControllableClock } from '@/infra/clock/controllable-clock';
 import { MatchingCluster, type ClusterTenant } from '../support/matching-cluster';
 import { ledgerViolations } from '../support/ledger-invariants';
 import { prng } from '../support/prng';

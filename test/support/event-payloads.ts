@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventPayloads } from '../../src/infra/events/event-catalogue';
+import type { EventPayloads } from '@/infra/events/event-catalogue';
 
 // Well-shaped payloads for tests that record events by hand; the market names none that exists.
 const NOWHERE = 'test-no-market';

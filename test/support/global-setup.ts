@@ -1,7 +1,7 @@
 import './alias-register';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { applyMigrations, ensureDatabase } from '../../src/infra/database/migrator';
+import { applyMigrations, ensureDatabase } from '@/infra/database/migrator';
 import { databaseUrl, TEMPLATE_DB, TEST_DB_PREFIX, testServerUrl } from './test-env';
 
 /**

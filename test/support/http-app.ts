@@ -1,10 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { createHttpApp, type HttpAppFactory } from '../../src/app/http-app';
-import type { ProcessRoles } from '../../src/app/app.module';
-import type { AppConfig } from '../../src/infra/config/app-config';
-import { RedisService } from '../../src/infra/redis/redis.service';
-import { OrderPlacementProbe } from '../../src/modules/markets/order-placement-probe';
+import { createHttpApp, type HttpAppFactory } from '@/app/http-app';
+import type { ProcessRoles } from '@/app/app.module';
+import type { AppConfig } from '@/infra/config/app-config';
+import { RedisService } from '@/infra/redis/redis.service';
+import { OrderPlacementProbe } from '@/modules/markets/order-placement-probe';
 import { PlacementHold } from './placement-hold.cjs';
 
 /** The API exactly as main.api.ts builds it, initialised and ready for supertest. */

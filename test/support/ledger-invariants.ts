@@ -1,4 +1,4 @@
-import type { PrismaService } from '../../src/infra/prisma/prisma.service';
+import type { PrismaService } from '@/infra/prisma/prisma.service';
 
 export interface LedgerViolation {
   rule: string;

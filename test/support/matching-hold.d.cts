@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { MatchingRunProbe } from '../../src/modules/matching/matching-run-probe';
+import type { MatchingRunProbe } from '@/modules/matching/matching-run-probe';
 
 export declare function holdKeys(prefix: string, marketId: string): { hold: string; held: string };
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { OrderPlacementProbe } from '../../src/modules/markets/order-placement-probe';
+import type { OrderPlacementProbe } from '@/modules/markets/order-placement-probe';
 
 export declare function placementHoldKeys(prefix: string): {
   hold: string;

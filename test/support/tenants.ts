@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { PrismaService } from '../../src/infra/prisma/prisma.service';
+import { PrismaService } from '@/infra/prisma/prisma.service';
 import { fundBuyer, TEST_BUYER_CREDIT_MINOR } from './funding';
 
 export interface TestTenant {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { loadEnvironment } from '../../src/config/app-config';
-import { AppConfig } from '../../src/infra/config/app-config';
+import { loadEnvironment } from '@/config/app-config';
+import { AppConfig } from '@/infra/config/app-config';
 
 /**
  * Test databases: a migrated template cloned once per jest worker. CX_TEST_DB_PREFIX lets two

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsISO8601, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
-import { PageQuery } from '../pagination/page';
+import { PageQuery } from '@/infra/pagination/page';
 
 export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'The admin who acted (user id)' })

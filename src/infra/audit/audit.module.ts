@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CursorCodec } from '../pagination/cursor-codec';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { AuditRepository } from './audit.repository';
 import { AuditService } from './audit.service';
 

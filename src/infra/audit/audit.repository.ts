@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../pagination/cursor-codec';
-import type { JsonObject } from '../events/event-catalogue';
-import { Tx } from '../prisma/tx';
+import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
+import type { JsonObject } from '@/infra/events/event-catalogue';
+import { Tx } from '@/infra/prisma/tx';
 
 export interface AuditRecord {
   id: string;

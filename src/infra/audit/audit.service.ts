@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../clock/clock';
-import type { JsonObject } from '../events/event-catalogue';
-import { CursorCodec } from '../pagination/cursor-codec';
-import { DomainError } from '../../shared/domain-error';
+import { Clock } from '@/infra/clock/clock';
+import type { JsonObject } from '@/infra/events/event-catalogue';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { DomainError } from '@/shared/domain-error';
 import { AuditRepository } from './audit.repository';
 import type { AuditPageResponse, AuditQuery } from './audit.dto';
 

@@ -1,8 +1,8 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../http/api-errors';
-import type { OrganisationRole } from '../../generated/prisma/enums.js';
-import { DomainError } from '../../shared/domain-error';
+import { ApiErrors } from '@/infra/http/api-errors';
+import type { OrganisationRole } from '@/generated/prisma/enums';
+import { DomainError } from '@/shared/domain-error';
 import type { AdminPrincipal, ApiKeyScope, Principal, UserPrincipal } from './principal';
 
 export const PUBLIC_ROUTE = 'auth:public';

@@ -1,8 +1,8 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import type { OrganisationRole } from '../../generated/prisma/enums.js';
-import { DomainError } from '../../shared/domain-error';
+import type { OrganisationRole } from '@/generated/prisma/enums';
+import { DomainError } from '@/shared/domain-error';
 import {
   ADMIN_ONLY,
   ALLOWED_WHILE_SUSPENDED,

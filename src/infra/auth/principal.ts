@@ -1,4 +1,4 @@
-import type { OrganisationRole, OrganisationStatus, UserRole } from '../../generated/prisma/enums.js';
+import type { OrganisationRole, OrganisationStatus, UserRole } from '@/generated/prisma/enums';
 
 /** API key scopes. `orders` (sites, offers, bids, leases) implies `read` and `usage`; `usage` reports usage only. */
 export const API_KEY_SCOPES = ['read', 'orders', 'usage'] as const;

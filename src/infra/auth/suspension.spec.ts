@@ -1,4 +1,4 @@
-import { DomainError } from '../../shared/domain-error';
+import { DomainError } from '@/shared/domain-error';
 import { assertNotSuspended, ORGANISATION_SUSPENDED, reinstatedStatus } from './suspension';
 
 describe('suspension rules', () => {

@@ -1,5 +1,5 @@
-import type { OrganisationStatus } from '../../generated/prisma/enums.js';
-import { DomainError } from '../../shared/domain-error';
+import type { OrganisationStatus } from '@/generated/prisma/enums';
+import { DomainError } from '@/shared/domain-error';
 
 /** `details.reason` of every write refused because the organisation is suspended. */
 export const ORGANISATION_SUSPENDED = 'ORGANISATION_SUSPENDED';

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { RedisService } from '../redis/redis.service';
+import { AppConfig } from '@/infra/config/app-config';
+import { RedisService } from '@/infra/redis/redis.service';
 import { Clock } from './clock';
 import { ControllableClock } from './controllable-clock';
 import { SystemClock } from './system-clock';

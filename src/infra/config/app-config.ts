@@ -1,4 +1,4 @@
-import type { EnvironmentVariables, SecretName } from '../../config/app-config';
+import type { EnvironmentVariables, SecretName } from '@/config/app-config';
 
 /**
  * The validated configuration of this process, injected by class. Built once at boot from the

@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { DatabasePool } from '../prisma/database-pool';
+import { DatabasePool } from '@/infra/prisma/database-pool';
 import { AppConfig } from './app-config';
 
 @Global()

@@ -1,4 +1,4 @@
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '@/infra/config/app-config';
 import { DataCipher } from './data-cipher';
 
 const cipherWith = (fill: number): DataCipher =>

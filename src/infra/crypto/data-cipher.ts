@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '@/infra/config/app-config';
 
 const VERSION = 1;
 const IV_BYTES = 12;

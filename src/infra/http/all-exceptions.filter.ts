@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { mapPrismaError } from '../prisma/prisma-errors';
+import { mapPrismaError } from '@/infra/prisma/prisma-errors';
 import { toErrorBody } from './error-body';
 
 /** Every error leaves the API in the same shape; 5xx are logged with their cause. */

@@ -1,4 +1,4 @@
-import type { EnvironmentVariables } from '../../config/app-config';
+import type { EnvironmentVariables } from '@/config/app-config';
 
 /** What `app.enableCors` needs of our CORS policy (a subset of @fastify/cors's options). */
 export interface CorsPolicy {

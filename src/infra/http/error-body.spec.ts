@@ -1,6 +1,6 @@
 import { BadRequestException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { DomainError } from '../../shared/domain-error';
-import { mapPrismaError } from '../prisma/prisma-errors';
+import { DomainError } from '@/shared/domain-error';
+import { mapPrismaError } from '@/infra/prisma/prisma-errors';
 import { toErrorBody } from './error-body';
 
 describe('toErrorBody', () => {

@@ -1,6 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { DomainError, ERROR_STATUS, type ErrorCode } from '../../shared/domain-error';
+import { DomainError, ERROR_STATUS, type ErrorCode } from '@/shared/domain-error';
 
 /** The one error body of every 4xx and 5xx answer. */
 export class ErrorBody {

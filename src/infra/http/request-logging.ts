@@ -1,5 +1,5 @@
 import type { Options } from 'pino-http';
-import type { AppConfig } from '../config/app-config';
+import type { AppConfig } from '@/infra/config/app-config';
 
 /** Query parameters that carry a credential (stream tickets): never written to logs. */
 const SECRET_QUERY_PARAMS = new Set(['ticket']);

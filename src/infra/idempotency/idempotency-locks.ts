@@ -2,8 +2,8 @@ import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { createHmac, randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { AppConfig } from '../config/app-config';
-import { RedisService } from '../redis/redis.service';
+import { AppConfig } from '@/infra/config/app-config';
+import { RedisService } from '@/infra/redis/redis.service';
 import { IDEMPOTENCY_HEADER, IDEMPOTENT, type IdempotentOptions } from './idempotent.decorator';
 
 /** How long an in-flight request holds its key; a record, once stored, outlives the lock. */

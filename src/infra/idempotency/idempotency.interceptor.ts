@@ -5,10 +5,10 @@ import { ClsService } from 'nestjs-cls';
 import { createHmac } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
-import { requestFingerprint } from '../../shared/canonical-json';
-import { DomainError } from '../../shared/domain-error';
-import { Clock } from '../clock/clock';
-import { AppConfig } from '../config/app-config';
+import { requestFingerprint } from '@/shared/canonical-json';
+import { DomainError } from '@/shared/domain-error';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
 import {
   IDEMPOTENCY_HEADER,
   IDEMPOTENT,

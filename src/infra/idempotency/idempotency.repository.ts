@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Tx } from '../prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 import type { IdempotencyRecordDraft } from './deferred-idempotency-record';
 
 export interface StoredResponse {

@@ -1,6 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
-import { ApiErrors } from '../http/api-errors';
+import { ApiErrors } from '@/infra/http/api-errors';
 
 export const IDEMPOTENT = 'idempotency:required';
 export const IDEMPOTENCY_HEADER = 'idempotency-key';

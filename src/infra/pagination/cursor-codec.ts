@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHmac } from 'node:crypto';
-import { decodeCursor, encodeCursor, PAGE_SIZE_DEFAULT } from '../../shared/cursor';
-import { AppConfig } from '../config/app-config';
+import { decodeCursor, encodeCursor, PAGE_SIZE_DEFAULT } from '@/shared/cursor';
+import { AppConfig } from '@/infra/config/app-config';
 
 /** Keyset position: newest first, ties broken by id. */
 export interface KeysetPosition {

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../../shared/cursor';
+import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '@/shared/cursor';
 
 /** `?limit=&cursor=` on every list route. */
 export class PageQuery {

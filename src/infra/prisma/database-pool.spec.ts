@@ -1,4 +1,4 @@
-import { WORKER_CONCURRENCY } from '../queues/worker-concurrency';
+import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
 import { API_POOL_CONNECTIONS, databasePoolSize } from './database-pool';
 
 const jobSlots = Object.values(WORKER_CONCURRENCY).reduce((a, b) => a + b, 0);

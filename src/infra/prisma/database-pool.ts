@@ -1,5 +1,5 @@
-import type { AppConfig } from '../config/app-config';
-import { WORKER_CONCURRENCY } from '../queues/worker-concurrency';
+import type { AppConfig } from '@/infra/config/app-config';
+import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
 
 /** Connections an API process may use at once (concurrent requests that reach the database). */
 export const API_POOL_CONNECTIONS = 10;

@@ -1,7 +1,7 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from '../../generated/prisma/client.js';
-import { AppConfig } from '../config/app-config';
+import { PrismaClient } from '@/generated/prisma/client';
+import { AppConfig } from '@/infra/config/app-config';
 import { DatabasePool } from './database-pool';
 import { StatementNames } from './statement-names';
 

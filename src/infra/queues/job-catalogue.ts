@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import { IsInt, IsOptional, IsString, IsUUID, MaxLength, Min } from 'class-validator';
-import type { EnvironmentVariables } from '../../config/app-config';
-import { EventEnvelope } from '../events/event-envelope.dto';
+import type { EnvironmentVariables } from '@/config/app-config';
+import { EventEnvelope } from '@/infra/events/event-envelope.dto';
 
 export const QUEUE = {
   events: 'events',

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { RedisService } from '../redis/redis.service';
+import { RedisService } from '@/infra/redis/redis.service';
 import { outcomeField, parseOutcomes, type JobOutcome, type JobOutcomeCount } from './job-outcomes';
 
 /** How long a process gathers outcomes before sending them: one round trip a second, not one per job. */

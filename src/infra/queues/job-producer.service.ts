@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { DeduplicationOptions, Job, JobsOptions, Queue } from 'bullmq';
-import { Clock } from '../clock/clock';
+import { Clock } from '@/infra/clock/clock';
 import { JOBS, QUEUE, type JobName, type JobPayloads, type QueueName } from './job-catalogue';
 
 export interface EnqueueOptions {

@@ -1,5 +1,5 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '@/infra/config/app-config';
 import { JOBS, type JobName } from './job-catalogue';
 import { JobProducer } from './job-producer.service';
 

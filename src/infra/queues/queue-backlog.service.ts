@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../clock/clock';
+import { Clock } from '@/infra/clock/clock';
 import { QUEUE } from './job-catalogue';
 import { JobProducer } from './job-producer.service';
 import { QUEUE_STATES, waitingAgeSeconds, type QueueBacklogRow, type QueueState } from './queue-backlog';

@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { redisOptionsFromUrl } from '../redis/redis-connection';
+import { AppConfig } from '@/infra/config/app-config';
+import { redisOptionsFromUrl } from '@/infra/redis/redis-connection';
 import { QUEUE } from './job-catalogue';
 import { JobOutcomes } from './job-outcomes.service';
 import { JobProducer } from './job-producer.service';

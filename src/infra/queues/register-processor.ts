@@ -1,6 +1,6 @@
 import { Processor, type WorkerHost } from '@nestjs/bullmq';
 import type { AdvancedOptions } from 'bullmq';
-import type { AppConfig } from '../config/app-config';
+import type { AppConfig } from '@/infra/config/app-config';
 import type { QueueName } from './job-catalogue';
 
 /**

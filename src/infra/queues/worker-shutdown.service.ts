@@ -1,7 +1,7 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { WorkerHost } from '@nestjs/bullmq';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '@/infra/config/app-config';
 import { JobOutcomes } from './job-outcomes.service';
 
 /**

@@ -7,7 +7,7 @@ import {
   type ThrottlerModuleOptions,
   type ThrottlerRequest,
 } from '@nestjs/throttler';
-import { IdempotencyLocks } from '../idempotency/idempotency-locks';
+import { IdempotencyLocks } from '@/infra/idempotency/idempotency-locks';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 /**

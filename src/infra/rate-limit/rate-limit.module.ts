@@ -2,9 +2,9 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { ExecutionContext } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { RedisService } from '../redis/redis.service';
-import { IdempotencyLocksModule } from '../idempotency/idempotency-locks.module';
+import { AppConfig } from '@/infra/config/app-config';
+import { RedisService } from '@/infra/redis/redis.service';
+import { IdempotencyLocksModule } from '@/infra/idempotency/idempotency-locks.module';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 

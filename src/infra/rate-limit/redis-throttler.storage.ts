@@ -1,8 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
-import { IDEMPOTENCY_LOCK_TTL_MS, type LockClaim, type LockOutcome } from '../idempotency/idempotency-locks';
-import { RedisService } from '../redis/redis.service';
+import {
+  IDEMPOTENCY_LOCK_TTL_MS,
+  type LockClaim,
+  type LockOutcome,
+} from '@/infra/idempotency/idempotency-locks';
+import { RedisService } from '@/infra/redis/redis.service';
 
 // One round trip: count the hit, start the window on the first, block past the limit; then,
 // unless blocked, take the idempotency lock KEYS[3] for token ARGV[4] if one is asked for.

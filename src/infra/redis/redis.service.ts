@@ -1,6 +1,6 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '@/infra/config/app-config';
 import { redisOptionsFromUrl } from './redis-connection';
 
 /**

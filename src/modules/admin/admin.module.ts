@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditAdminController } from './audit.admin.controller';
-import { AuditModule } from '../../infra/audit/audit.module';
+import { AuditModule } from '@/infra/audit/audit.module';
 import { JobsAdminController } from './jobs.admin.controller';
 import { JobsAdminService } from './jobs.admin.service';
 

@@ -1,9 +1,9 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { AdminApi } from '../../infra/auth/auth.decorators';
-import { AuditService } from '../../infra/audit/audit.service';
-import { AuditPageResponse, AuditQuery } from '../../infra/audit/audit.dto';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { AdminApi } from '@/infra/auth/auth.decorators';
+import { AuditService } from '@/infra/audit/audit.service';
+import { AuditPageResponse, AuditQuery } from '@/infra/audit/audit.dto';
 
 @AdminApi()
 @Controller('admin/audit')

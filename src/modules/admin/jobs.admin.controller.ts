@@ -1,8 +1,8 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { AdminApi, CurrentAdmin } from '../../infra/auth/auth.decorators';
-import type { AdminPrincipal } from '../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { AdminApi, CurrentAdmin } from '@/infra/auth/auth.decorators';
+import type { AdminPrincipal } from '@/infra/auth/principal';
 import { FailedJobPageResponse, FailedJobsQuery, QUEUE_NAMES, RetriedJobResponse } from './dto/jobs.dto';
 import { JobsAdminService } from './jobs.admin.service';
 

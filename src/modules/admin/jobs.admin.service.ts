@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import type { Job } from 'bullmq';
-import { JobProducer } from '../../infra/queues/job-producer.service';
-import type { QueueName } from '../../infra/queues/job-catalogue';
-import { DomainError } from '../../shared/domain-error';
-import { PAGE_SIZE_DEFAULT } from '../../shared/cursor';
-import { AuditService } from '../../infra/audit/audit.service';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import type { QueueName } from '@/infra/queues/job-catalogue';
+import { DomainError } from '@/shared/domain-error';
+import { PAGE_SIZE_DEFAULT } from '@/shared/cursor';
+import { AuditService } from '@/infra/audit/audit.service';
 import {
   QUEUE_NAMES,
   type FailedJobPageResponse,

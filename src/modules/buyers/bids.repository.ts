@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { BillingMode, OrderStatus } from '../../generated/prisma/enums.js';
-import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
+import type { BillingMode, OrderStatus } from '@/generated/prisma/enums';
+import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import { LIVE_BID_STATUSES } from './domain/bid-rules';
-import { Tx } from '../../infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 
 export interface BidRecord {
   id: string;

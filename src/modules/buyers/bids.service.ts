@@ -1,21 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
-import { Clock } from '../../infra/clock/clock';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import { DomainError } from '../../shared/domain-error';
-import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '../../shared/money';
-import { OutboxService } from '../events/outbox.service';
-import { assertLiveOrderCapacity, assertMayTrade } from '../markets/domain/trading-rules';
-import { MarketsService } from '../markets/markets.service';
+import { Clock } from '@/infra/clock/clock';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { DomainError } from '@/shared/domain-error';
+import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '@/shared/money';
+import { OutboxService } from '@/modules/events/outbox.service';
+import { assertLiveOrderCapacity, assertMayTrade } from '@/modules/markets/domain/trading-rules';
+import { MarketsService } from '@/modules/markets/markets.service';
 import {
   OrderPlacementService,
   type LaneOutcome,
   type LanePlacement,
   type PlacementLane,
-} from '../markets/order-placement.service';
-import { uuidV7 } from '../../shared/uuid-v7';
-import type { OrganisationContext } from '../../infra/auth/principal';
+} from '@/modules/markets/order-placement.service';
+import { uuidV7 } from '@/shared/uuid-v7';
+import type { OrganisationContext } from '@/infra/auth/principal';
 import { BidsRepository, type BidRecord, type NewBid } from './bids.repository';
 import { BuyersMapper } from './buyers.mapper';
 import { assertBidCancelledAlready, normaliseBidShape, validateBidExpiry } from './domain/bid-rules';
@@ -24,10 +24,10 @@ import type { ListBidsQuery } from './dto/list-bids.dto';
 import type { PlaceBidDto } from './dto/place-bid.dto';
 import type { QuoteBidDto, QuoteResponse } from './dto/quote-bid.dto';
 import { summariseQuote } from './domain/quote-summary';
-import { OrderBookService } from '../matching/order-book.service';
-import { LedgerService, type BidToRelease } from '../billing/ledger/ledger.service';
-import type { NewEvent } from '../../infra/events/event-catalogue';
-import { ORGANISATION_SUSPENDED } from '../../infra/auth/suspension';
+import { OrderBookService } from '@/modules/matching/order-book.service';
+import { LedgerService, type BidToRelease } from '@/modules/billing/ledger/ledger.service';
+import type { NewEvent } from '@/infra/events/event-catalogue';
+import { ORGANISATION_SUSPENDED } from '@/infra/auth/suspension';
 
 const bidNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Bid not found.');
 

@@ -1,4 +1,4 @@
-import { formatMoney } from '../../shared/money';
+import { formatMoney } from '@/shared/money';
 import type { BidRecord } from './bids.repository';
 import type { BidResponse } from './dto/bid.dto';
 

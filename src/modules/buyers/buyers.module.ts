@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import { LedgerModule } from '../billing/ledger/ledger.module';
-import { EventsModule } from '../events/events.module';
-import { MatchingModule } from '../matching/matching.module';
-import { MarketsModule } from '../markets/markets.module';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
+import { EventsModule } from '@/modules/events/events.module';
+import { MatchingModule } from '@/modules/matching/matching.module';
+import { MarketsModule } from '@/modules/markets/markets.module';
 import { BidsController } from './bids.controller';
 import { BidsRepository } from './bids.repository';
 import { BidsService } from './bids.service';

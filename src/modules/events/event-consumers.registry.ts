@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import type { EventType } from '../../infra/events/event-catalogue';
+import type { EventType } from '@/infra/events/event-catalogue';
 import {
   EventConsumer,
   EventTrigger,
@@ -8,8 +8,8 @@ import {
   type EventHandler,
   type EventTriggerHandler,
   type EventTriggerOptions,
-} from '../../infra/events/event-consumer';
-import { typedEnvelope, type EventEnvelope } from '../../infra/events/event-envelope.dto';
+} from '@/infra/events/event-consumer';
+import { typedEnvelope, type EventEnvelope } from '@/infra/events/event-envelope.dto';
 
 export interface RegisteredConsumer extends EventConsumerOptions {
   handler: EventHandler;

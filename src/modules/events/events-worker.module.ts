@@ -1,11 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import type { AppConfig } from '../../infra/config/app-config';
-import { QUEUE } from '../../infra/queues/job-catalogue';
-import { IdempotencyRecordsModule } from '../../infra/idempotency/idempotency-records.module';
-import { registerProcessor } from '../../infra/queues/register-processor';
-import { MetricsCountersModule } from '../../infra/metrics/metrics-counters.module';
-import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
+import type { AppConfig } from '@/infra/config/app-config';
+import { QUEUE } from '@/infra/queues/job-catalogue';
+import { IdempotencyRecordsModule } from '@/infra/idempotency/idempotency-records.module';
+import { registerProcessor } from '@/infra/queues/register-processor';
+import { MetricsCountersModule } from '@/infra/metrics/metrics-counters.module';
+import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
 import { EventConsumersRegistry } from './event-consumers.registry';
 import { EventsModule } from './events.module';
 import { EventsProcessor } from './events.processor';

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
-import { QueueProcessor } from '../../infra/queues/queue-processor.base';
+import { dispatchJob, type JobHandlers } from '@/infra/queues/job-dispatch';
+import { QueueProcessor } from '@/infra/queues/queue-processor.base';
 import { EventConsumersRegistry } from './event-consumers.registry';
-import { typedEnvelope, type EventEnvelope } from '../../infra/events/event-envelope.dto';
+import { typedEnvelope, type EventEnvelope } from '@/infra/events/event-envelope.dto';
 import { InboxService } from './inbox.service';
 
 /** Delivers each outbox event to every consumer of its type, once per consumer. */

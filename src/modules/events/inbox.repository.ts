@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Tx } from '../../infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 
 @Injectable()
 export class InboxRepository {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../infra/clock/clock';
+import { Clock } from '@/infra/clock/clock';
 import { InboxRepository } from './inbox.repository';
 
 /**

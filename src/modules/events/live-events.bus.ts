@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { RedisService } from '../../infra/redis/redis.service';
+import { RedisService } from '@/infra/redis/redis.service';
 import type { PublishedBatch } from './outbox.repository';
 
 /** Called with the organisations whose streams should read the outbox again ([EVERYONE]: all). */

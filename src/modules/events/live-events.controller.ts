@@ -9,9 +9,9 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { CurrentPrincipal, RequireScope, StreamTicketAccepted } from '../../infra/auth/auth.decorators';
-import type { Principal } from '../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { CurrentPrincipal, RequireScope, StreamTicketAccepted } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
 import { StreamQuery } from './dto/stream-query.dto';
 import { LiveEventsService } from './live-events.service';
 import { openSseReply } from './sse-reply';

@@ -1,7 +1,7 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { AppConfig } from '../../infra/config/app-config';
-import { DomainError } from '../../shared/domain-error';
-import type { OrganisationContext } from '../../infra/auth/principal';
+import { AppConfig } from '@/infra/config/app-config';
+import { DomainError } from '@/shared/domain-error';
+import type { OrganisationContext } from '@/infra/auth/principal';
 import { EVERYONE } from './domain/event-audience';
 import { cursorFrame, eventFrame, parseCursor } from './domain/sse-frames';
 import { LiveEventsBus } from './live-events.bus';

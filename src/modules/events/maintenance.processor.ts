@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { Clock } from '../../infra/clock/clock';
-import { IdempotencyRepository } from '../../infra/idempotency/idempotency.repository';
-import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
-import { MetricsCountersService } from '../../infra/metrics/metrics-counters.service';
-import { QueueProcessor } from '../../infra/queues/queue-processor.base';
+import { Clock } from '@/infra/clock/clock';
+import { IdempotencyRepository } from '@/infra/idempotency/idempotency.repository';
+import { dispatchJob, type JobHandlers } from '@/infra/queues/job-dispatch';
+import { MetricsCountersService } from '@/infra/metrics/metrics-counters.service';
+import { QueueProcessor } from '@/infra/queues/queue-processor.base';
 import { InboxRepository } from './inbox.repository';
 import { OutboxReconciler } from './outbox-reconciler.service';
 import { OutboxRepository } from './outbox.repository';

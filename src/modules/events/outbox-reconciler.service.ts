@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock } from '../../infra/clock/clock';
-import { AppConfig } from '../../infra/config/app-config';
-import { JOBS } from '../../infra/queues/job-catalogue';
-import { JobProducer } from '../../infra/queues/job-producer.service';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
+import { JOBS } from '@/infra/queues/job-catalogue';
+import { JobProducer } from '@/infra/queues/job-producer.service';
 import { EventConsumersRegistry } from './event-consumers.registry';
 import { OutboxRelay } from './outbox-relay.service';
 import { OutboxRepository } from './outbox.repository';

@@ -6,10 +6,10 @@ import {
 } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { Client } from 'pg';
-import { Clock } from '../../infra/clock/clock';
-import { AppConfig } from '../../infra/config/app-config';
-import { JobProducer } from '../../infra/queues/job-producer.service';
-import { CoalescedRunner } from '../../shared/coalesced-runner';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { CoalescedRunner } from '@/shared/coalesced-runner';
 import { EventConsumersRegistry } from './event-consumers.registry';
 import { LiveEventsBus } from './live-events.bus';
 import { OutboxRepository, type PublishedBatch } from './outbox.repository';

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { Prisma } from '../../generated/prisma/client.js';
-import { uuidV7 } from '../../shared/uuid-v7';
+import { Prisma } from '@/generated/prisma/client';
+import { uuidV7 } from '@/shared/uuid-v7';
 import { eventAudience, EVERYONE } from './domain/event-audience';
-import { payloadJson, type EventType, type NewEvent } from '../../infra/events/event-catalogue';
-import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
-import { Tx } from '../../infra/prisma/tx';
+import { payloadJson, type EventType, type NewEvent } from '@/infra/events/event-catalogue';
+import type { EventEnvelope } from '@/infra/events/event-envelope.dto';
+import { Tx } from '@/infra/prisma/tx';
 
 // Serialises the relays' publication commits (any constant; 'cxSP'), see systemClaimAndMarkPublished.
 const STREAM_POSITION_LOCK = 0x63785350;

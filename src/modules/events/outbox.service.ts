@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../infra/clock/clock';
-import type { NewEvent } from '../../infra/events/event-catalogue';
-import type { EventEnvelope } from '../../infra/events/event-envelope.dto';
+import { Clock } from '@/infra/clock/clock';
+import type { NewEvent } from '@/infra/events/event-catalogue';
+import type { EventEnvelope } from '@/infra/events/event-envelope.dto';
 import { LiveEventsBus, type WakeListener } from './live-events.bus';
 import { OutboxRepository, type StreamedEvent } from './outbox.repository';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { RedisService } from '../../infra/redis/redis.service';
+import { RedisService } from '@/infra/redis/redis.service';
 
 /** How long a leader stays one without renewing, and how often it renews (three chances). */
 export const RELAY_LEADER_TTL_MS = 6_000;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { AppConfig } from '../../infra/config/app-config';
-import { RedisService } from '../../infra/redis/redis.service';
+import { AppConfig } from '@/infra/config/app-config';
+import { RedisService } from '@/infra/redis/redis.service';
 
 // Redis's own clock scores the leases, so API processes need not agree on time (and the app's
 // Clock, which tests move, does not decide when a connection's lease lapses).

@@ -2,8 +2,8 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { Public } from '../../infra/auth/auth.decorators';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { Public } from '@/infra/auth/auth.decorators';
 import { HealthIndicators } from './health.indicators';
 
 @ApiTags('operations')

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { PrismaService } from '../../infra/prisma/prisma.service';
-import { QueueBacklog } from '../../infra/queues/queue-backlog.service';
-import { RedisService } from '../../infra/redis/redis.service';
-import { within } from '../../shared/within';
-import { OutboxService } from '../events/outbox.service';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { QueueBacklog } from '@/infra/queues/queue-backlog.service';
+import { RedisService } from '@/infra/redis/redis.service';
+import { within } from '@/shared/within';
+import { OutboxService } from '@/modules/events/outbox.service';
 
 const PROBE_TIMEOUT_MS = 1_500;
 

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { EventsModule } from '../events/events.module';
+import { EventsModule } from '@/modules/events/events.module';
 import { HealthController } from './health.controller';
 import { HealthIndicators } from './health.indicators';
 

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { AuditService } from '../../infra/audit/audit.service';
-import { MARKET_SLUG_PATTERN } from '../../infra/http/field-validators';
-import { DomainError } from '../../shared/domain-error';
+import { AuditService } from '@/infra/audit/audit.service';
+import { MARKET_SLUG_PATTERN } from '@/infra/http/field-validators';
+import { DomainError } from '@/shared/domain-error';
 import { deriveReferenceProfile, type Quantisation } from './domain/reference-profile';
 import type {
   CreateInferenceModelDto,
@@ -16,7 +16,7 @@ import type {
 } from './dto/reference-profile.dto';
 import { InferenceMapper } from './inference.mapper';
 import { InferenceRepository, type InferenceModelRecord, type MarketGpuRecord } from './inference.repository';
-import { Clock } from '../../infra/clock/clock';
+import { Clock } from '@/infra/clock/clock';
 
 /** Concurrency the public reference profiles are stated at when the query names none. */
 export const DEFAULT_REFERENCE_CONCURRENCY = 8;

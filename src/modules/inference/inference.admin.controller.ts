@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam } from '@nestjs/swagger';
-import { AdminApi, CurrentAdmin } from '../../infra/auth/auth.decorators';
-import type { AdminPrincipal } from '../../infra/auth/principal';
-import { ApiErrors } from '../../infra/http/api-errors';
+import { AdminApi, CurrentAdmin } from '@/infra/auth/auth.decorators';
+import type { AdminPrincipal } from '@/infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
 import { CreateInferenceModelDto, InferenceModelResponse } from './dto/inference-model.dto';
 import {
   AdminListServingProfilesQuery,

@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public } from '../../infra/auth/auth.decorators';
-import { ApiErrors } from '../../infra/http/api-errors';
+import { Public } from '@/infra/auth/auth.decorators';
+import { ApiErrors } from '@/infra/http/api-errors';
 import { InferenceModelListResponse } from './dto/inference-model.dto';
 import { ReferenceProfileListResponse, ReferenceProfilesQuery } from './dto/reference-profile.dto';
 import { InferenceCatalogueService } from './inference-catalogue.service';

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { AuditModule } from '../../infra/audit/audit.module';
-import { OrganisationWriteGateModule } from '../../infra/auth/write-gate/organisation-write-gate.module';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import { ProvidersModule } from '../providers/providers.module';
+import { AuditModule } from '@/infra/audit/audit.module';
+import { OrganisationWriteGateModule } from '@/infra/auth/write-gate/organisation-write-gate.module';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { ProvidersModule } from '@/modules/providers/providers.module';
 import { InferenceAdminController } from './inference.admin.controller';
 import { InferenceCatalogueService } from './inference-catalogue.service';
 import { InferenceController } from './inference.controller';

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
-import type { Principal } from '../../infra/auth/principal';
-import { ApiErrors } from '../../infra/http/api-errors';
+import { CurrentPrincipal, RequireRole, RequireScope } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
 import { PutServingProfilesDto, ServingProfileListResponse } from './dto/serving-profile.dto';
 import { ServingProfilesService } from './serving-profiles.service';
 

@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
-import { AuditService } from '../../infra/audit/audit.service';
-import type { JsonObject } from '../../infra/events/event-catalogue';
-import type { OrganisationContext } from '../../infra/auth/principal';
-import { OrganisationWriteGateService } from '../../infra/auth/write-gate/organisation-write-gate.service';
-import { Clock } from '../../infra/clock/clock';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import { DomainError } from '../../shared/domain-error';
-import { OffersService } from '../providers/offers.service';
+import { AuditService } from '@/infra/audit/audit.service';
+import type { JsonObject } from '@/infra/events/event-catalogue';
+import type { OrganisationContext } from '@/infra/auth/principal';
+import { OrganisationWriteGateService } from '@/infra/auth/write-gate/organisation-write-gate.service';
+import { Clock } from '@/infra/clock/clock';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { DomainError } from '@/shared/domain-error';
+import { OffersService } from '@/modules/providers/offers.service';
 import {
   flagDeclaration,
   reviewStateFor,

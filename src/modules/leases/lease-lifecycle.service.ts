@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../infra/clock/clock';
-import { LedgerService } from '../billing/ledger/ledger.service';
-import { OutboxService } from '../events/outbox.service';
+import { Clock } from '@/infra/clock/clock';
+import { LedgerService } from '@/modules/billing/ledger/ledger.service';
+import { OutboxService } from '@/modules/events/outbox.service';
 import { leaseClosed } from './domain/lease-events';
 import { LeasesRepository } from './leases.repository';
 

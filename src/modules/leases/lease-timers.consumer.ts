@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { JobProducer } from '../../infra/queues/job-producer.service';
-import { EventConsumer, type EventHandler } from '../../infra/events/event-consumer';
-import type { TypedEventEnvelope } from '../../infra/events/event-envelope.dto';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { EventConsumer, type EventHandler } from '@/infra/events/event-consumer';
+import type { TypedEventEnvelope } from '@/infra/events/event-envelope.dto';
 import { LEASE_END_JOB_PREFIX } from './domain/lease-timer-jobs';
 
 /**

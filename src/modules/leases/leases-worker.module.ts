@@ -1,10 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { AppConfig } from '../../infra/config/app-config';
-import { QUEUE } from '../../infra/queues/job-catalogue';
-import { registerProcessor } from '../../infra/queues/register-processor';
-import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
-import { LedgerModule } from '../billing/ledger/ledger.module';
-import { EventsModule } from '../events/events.module';
+import type { AppConfig } from '@/infra/config/app-config';
+import { QUEUE } from '@/infra/queues/job-catalogue';
+import { registerProcessor } from '@/infra/queues/register-processor';
+import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
+import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
+import { EventsModule } from '@/modules/events/events.module';
 import { LeaseLifecycleService } from './lease-lifecycle.service';
 import { LeaseTimersConsumer } from './lease-timers.consumer';
 import { LeasesProcessor } from './leases.processor';

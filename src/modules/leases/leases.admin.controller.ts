@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { AdminApi, CurrentAdmin } from '../../infra/auth/auth.decorators';
-import type { AdminPrincipal } from '../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { AdminApi, CurrentAdmin } from '@/infra/auth/auth.decorators';
+import type { AdminPrincipal } from '@/infra/auth/principal';
 import { AdminLeaseResponse, TerminateLeaseAdminDto } from './dto/lease.dto';
 import { LeasesService } from './leases.service';
 

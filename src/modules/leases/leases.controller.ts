@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { AllowedWhileSuspended, CurrentPrincipal, RequireScope } from '../../infra/auth/auth.decorators';
-import type { Principal } from '../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { AllowedWhileSuspended, CurrentPrincipal, RequireScope } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
 import {
   AccessDetailsResponse,
   BuyerLeaseResponse,

@@ -1,5 +1,5 @@
-import type { OrganisationRole } from '../../generated/prisma/enums.js';
-import { formatMoney } from '../../shared/money';
+import type { OrganisationRole } from '@/generated/prisma/enums';
+import { formatMoney } from '@/shared/money';
 import type {
   AdminLeaseResponse,
   BuyerLeaseResponse,

@@ -1,15 +1,15 @@
 import { Module } from '@nestjs/common';
-import { DataCipher } from '../../infra/crypto/data-cipher';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import { AuditModule } from '../../infra/audit/audit.module';
-import { LedgerModule } from '../billing/ledger/ledger.module';
-import { EventsModule } from '../events/events.module';
-import { MarketsModule } from '../markets/markets.module';
+import { DataCipher } from '@/infra/crypto/data-cipher';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { AuditModule } from '@/infra/audit/audit.module';
+import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
+import { EventsModule } from '@/modules/events/events.module';
+import { MarketsModule } from '@/modules/markets/markets.module';
 import { LeasesAdminController } from './leases.admin.controller';
 import { LeasesController } from './leases.controller';
 import { LeasesRepository } from './leases.repository';
 import { LeasesService } from './leases.service';
-import { OrganisationWriteGateModule } from '../../infra/auth/write-gate/organisation-write-gate.module';
+import { OrganisationWriteGateModule } from '@/infra/auth/write-gate/organisation-write-gate.module';
 
 /** Leases as their buyer and provider use them over HTTP (access, reading, ending early); admins end them. */
 @Module({

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { LeaseStatus, LeaseTerminationReason, OrganisationRole } from '../../generated/prisma/enums.js';
-import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
+import type { LeaseStatus, LeaseTerminationReason, OrganisationRole } from '@/generated/prisma/enums';
+import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import type { LeaseForUsage } from './domain/usage-rules';
-import { Tx } from '../../infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 
 export interface LeaseRecord {
   id: string;

@@ -1,18 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
-import { Clock } from '../../infra/clock/clock';
-import { AppConfig } from '../../infra/config/app-config';
-import { DataCipher } from '../../infra/crypto/data-cipher';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import type { Page } from '../../infra/pagination/page';
-import { JobProducer } from '../../infra/queues/job-producer.service';
-import { DomainError } from '../../shared/domain-error';
-import { LedgerService } from '../billing/ledger/ledger.service';
-import { OutboxService } from '../events/outbox.service';
-import { AuditService } from '../../infra/audit/audit.service';
-import { MarketsService } from '../markets/markets.service';
-import type { OrganisationContext } from '../../infra/auth/principal';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
+import { DataCipher } from '@/infra/crypto/data-cipher';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import type { Page } from '@/infra/pagination/page';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { DomainError } from '@/shared/domain-error';
+import { LedgerService } from '@/modules/billing/ledger/ledger.service';
+import { OutboxService } from '@/modules/events/outbox.service';
+import { AuditService } from '@/infra/audit/audit.service';
+import { MarketsService } from '@/modules/markets/markets.service';
+import type { OrganisationContext } from '@/infra/auth/principal';
 import { leaseClosed } from './domain/lease-events';
 import { terminationOutcome, type TerminationReason } from './domain/lease-rules';
 import type {
@@ -26,7 +26,7 @@ import { LeasesMapper } from './leases.mapper';
 import { LeasesRepository, type ClosedLease, type LeaseRecord, type UsageRecord } from './leases.repository';
 import { periodForReport } from './domain/usage-rules';
 import type { ReportUsageDto, UsageReportResponse } from './dto/usage.dto';
-import { OrganisationWriteGateService } from '../../infra/auth/write-gate/organisation-write-gate.service';
+import { OrganisationWriteGateService } from '@/infra/auth/write-gate/organisation-write-gate.service';
 
 const leaseNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Lease not found.');
 

@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { Public } from '../../infra/auth/auth.decorators';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { Public } from '@/infra/auth/auth.decorators';
 import { ListingPageResponse, ListingsQuery } from './dto/listing.dto';
 import { MarketDataService } from './market-data.service';
 

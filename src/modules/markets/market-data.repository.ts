@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { UptimeTier } from '../../generated/prisma/enums.js';
-import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
+import type { UptimeTier } from '@/generated/prisma/enums';
+import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import type { DivisionRecord } from './markets.repository';
-import { Tx } from '../../infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 
 /** One price level of one side of the book. */
 export interface BookLevelRecord {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../../infra/clock/clock';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import { Clock } from '@/infra/clock/clock';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { BOOK_DEPTH_DEFAULT, type BookResponse } from './dto/book.dto';
 import type { ListingPageResponse, ListingsQuery } from './dto/listing.dto';
 import { MarketDataRepository } from './market-data.repository';

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { CurrentAdmin, AdminApi } from '../../infra/auth/auth.decorators';
-import type { AdminPrincipal } from '../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { CurrentAdmin, AdminApi } from '@/infra/auth/auth.decorators';
+import type { AdminPrincipal } from '@/infra/auth/principal';
 import { AdminMarketListResponse, AdminMarketResponse, UpdateMarketDto } from './dto/admin-market.dto';
 import { MarketsAdminService } from './markets.admin.service';
 

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import type { MarketStatus } from '../../generated/prisma/enums.js';
-import { Clock } from '../../infra/clock/clock';
-import { MARKET_SLUG_PATTERN } from '../../infra/http/field-validators';
-import { DomainError } from '../../shared/domain-error';
-import { AuditService } from '../../infra/audit/audit.service';
-import { OutboxService } from '../events/outbox.service';
+import type { MarketStatus } from '@/generated/prisma/enums';
+import { Clock } from '@/infra/clock/clock';
+import { MARKET_SLUG_PATTERN } from '@/infra/http/field-validators';
+import { DomainError } from '@/shared/domain-error';
+import { AuditService } from '@/infra/audit/audit.service';
+import { OutboxService } from '@/modules/events/outbox.service';
 import type { AdminMarketListResponse, AdminMarketResponse } from './dto/admin-market.dto';
 import { MarketsMapper } from './markets.mapper';
 import { MarketsRepository, type MarketRecord } from './markets.repository';

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { Public } from '../../infra/auth/auth.decorators';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { Public } from '@/infra/auth/auth.decorators';
 import { BookQuery, BookResponse } from './dto/book.dto';
 import { MarketListResponse } from './dto/market.dto';
 import { ProvinceListResponse } from './dto/province.dto';

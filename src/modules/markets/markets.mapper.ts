@@ -1,4 +1,4 @@
-import { formatMoney } from '../../shared/money';
+import { formatMoney } from '@/shared/money';
 import type { AdminMarketResponse } from './dto/admin-market.dto';
 import type { BookLevelResponse } from './dto/book.dto';
 import type { ListingResponse } from './dto/listing.dto';

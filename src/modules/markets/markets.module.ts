@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import { AuditModule } from '../../infra/audit/audit.module';
-import { IdempotencyRecordsModule } from '../../infra/idempotency/idempotency-records.module';
-import { EventsModule } from '../events/events.module';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { AuditModule } from '@/infra/audit/audit.module';
+import { IdempotencyRecordsModule } from '@/infra/idempotency/idempotency-records.module';
+import { EventsModule } from '@/modules/events/events.module';
 import { ListingsController } from './listings.controller';
 import { MarketDataRepository } from './market-data.repository';
 import { MarketDataService } from './market-data.service';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { MarketStatus, OrganisationStatus } from '../../generated/prisma/enums.js';
-import { Tx } from '../../infra/prisma/tx';
+import type { MarketStatus, OrganisationStatus } from '@/generated/prisma/enums';
+import { Tx } from '@/infra/prisma/tx';
 
 export interface MarketRecord {
   id: string;

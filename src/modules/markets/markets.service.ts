@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { MarketStatus } from '../../generated/prisma/enums.js';
-import { DomainError } from '../../shared/domain-error';
-import { DIVISION_CODE_PATTERN, MARKET_SLUG_PATTERN } from '../../infra/http/field-validators';
+import type { MarketStatus } from '@/generated/prisma/enums';
+import { DomainError } from '@/shared/domain-error';
+import { DIVISION_CODE_PATTERN, MARKET_SLUG_PATTERN } from '@/infra/http/field-validators';
 import type { MarketListResponse } from './dto/market.dto';
 import type { ProvinceListResponse } from './dto/province.dto';
 import { assertAcceptsOrders, assertMayTrade } from './domain/trading-rules';

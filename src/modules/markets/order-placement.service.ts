@@ -1,18 +1,18 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { ClsService } from 'nestjs-cls';
-import type { OrganisationStatus } from '../../generated/prisma/enums.js';
-import { Clock } from '../../infra/clock/clock';
-import { AppConfig } from '../../infra/config/app-config';
-import type { NewEvent } from '../../infra/events/event-catalogue';
+import type { OrganisationStatus } from '@/generated/prisma/enums';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
+import type { NewEvent } from '@/infra/events/event-catalogue';
 import {
   DeferredIdempotencyRecord,
   type IdempotencyRecordDraft,
-} from '../../infra/idempotency/deferred-idempotency-record';
-import { IdempotencyRepository } from '../../infra/idempotency/idempotency.repository';
-import { mapPrismaError } from '../../infra/prisma/prisma-errors';
-import { DomainError } from '../../shared/domain-error';
-import { OutboxService } from '../events/outbox.service';
+} from '@/infra/idempotency/deferred-idempotency-record';
+import { IdempotencyRepository } from '@/infra/idempotency/idempotency.repository';
+import { mapPrismaError } from '@/infra/prisma/prisma-errors';
+import { DomainError } from '@/shared/domain-error';
+import { OutboxService } from '@/modules/events/outbox.service';
 import { assertAcceptsOrders, assertMayTrade } from './domain/trading-rules';
 import { MarketsRepository } from './markets.repository';
 import { MarketsService } from './markets.service';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Propagation } from '@nestjs-cls/transactional';
-import { Tx } from '../../infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 import { MarketBook, type BookDelta } from './domain/market-book';
 import { MatchingRepository } from './matching.repository';
 

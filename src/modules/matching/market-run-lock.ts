@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../../infra/config/app-config';
-import { RedisService } from '../../infra/redis/redis.service';
+import { AppConfig } from '@/infra/config/app-config';
+import { RedisService } from '@/infra/redis/redis.service';
 
 // Takes the lock, or records that a run was asked for while someone else holds it.
 // A fresh holder clears the request: its own read of the book answers it.

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { JobProducer } from '../../infra/queues/job-producer.service';
-import type { EventType } from '../../infra/events/event-catalogue';
-import { EventTrigger, type EventTriggerHandler } from '../../infra/events/event-consumer';
-import type { TypedEventEnvelope } from '../../infra/events/event-envelope.dto';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import type { EventType } from '@/infra/events/event-catalogue';
+import { EventTrigger, type EventTriggerHandler } from '@/infra/events/event-consumer';
+import type { TypedEventEnvelope } from '@/infra/events/event-envelope.dto';
 import { MatchingRepository } from './matching.repository';
 
 /** Events after which a market may hold a tradeable pair it did not hold before. */

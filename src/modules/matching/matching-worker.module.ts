@@ -1,9 +1,9 @@
 import { type DynamicModule, type ModuleMetadata, Module, type Type } from '@nestjs/common';
-import type { AppConfig } from '../../infra/config/app-config';
-import { QUEUE } from '../../infra/queues/job-catalogue';
-import { registerProcessor } from '../../infra/queues/register-processor';
-import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
-import { EventsModule } from '../events/events.module';
+import type { AppConfig } from '@/infra/config/app-config';
+import { QUEUE } from '@/infra/queues/job-catalogue';
+import { registerProcessor } from '@/infra/queues/register-processor';
+import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
+import { EventsModule } from '@/modules/events/events.module';
 import { FundsPort } from './domain/funds.port';
 import { MarketBooks } from './market-books';
 import { MarketRunLock } from './market-run-lock';

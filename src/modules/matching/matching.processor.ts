@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { dispatchJob, type JobHandlers } from '../../infra/queues/job-dispatch';
-import { QueueProcessor } from '../../infra/queues/queue-processor.base';
-import { JobProducer } from '../../infra/queues/job-producer.service';
+import { dispatchJob, type JobHandlers } from '@/infra/queues/job-dispatch';
+import { QueueProcessor } from '@/infra/queues/queue-processor.base';
+import { JobProducer } from '@/infra/queues/job-producer.service';
 import { runDeduplicationId } from './matching-trigger';
 import { MatchingRepository } from './matching.repository';
 import { MatchingService } from './matching.service';

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Prisma } from '../../generated/prisma/client.js';
+import { Prisma } from '@/generated/prisma/client';
 import type { BookDelta, BookHeader } from './domain/market-book';
 import type { LeaseBillingMode, LeaseTerms, RunBid, RunOffer } from './domain/run-book';
-import { Tx } from '../../infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 
 /** A read of the book: the market at the epoch the read moved to, and the orders it read. */
 export interface BookRead {

@@ -1,12 +1,12 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../infra/clock/clock';
-import { AppConfig } from '../../infra/config/app-config';
-import { JobProducer } from '../../infra/queues/job-producer.service';
-import { formatMoney } from '../../shared/money';
-import type { NewEvent } from '../../infra/events/event-catalogue';
-import { OutboxService } from '../events/outbox.service';
-import { LEASE_DEADLINE_JOB_PREFIX } from '../leases/domain/lease-timer-jobs';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { formatMoney } from '@/shared/money';
+import type { NewEvent } from '@/infra/events/event-catalogue';
+import { OutboxService } from '@/modules/events/outbox.service';
+import { LEASE_DEADLINE_JOB_PREFIX } from '@/modules/leases/domain/lease-timer-jobs';
 import type { MarketRun } from './domain/match-market';
 import { leasesOf, pairKey, type LeaseTerms, type RunBook } from './domain/run-book';
 import { FundsPort } from './domain/funds.port';
@@ -21,7 +21,7 @@ import {
   type OrderIncrement,
 } from './matching.repository';
 import { RunRejectedError } from './run-rejected.error';
-import { isLockConflict } from '../../infra/prisma/prisma-errors';
+import { isLockConflict } from '@/infra/prisma/prisma-errors';
 
 /** What one run did, for tests, logs and the caller's loop. */
 export type RunOutcome =

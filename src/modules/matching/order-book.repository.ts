@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { BookOffer } from './domain/book';
-import { Tx } from '../../infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 
 interface OfferRow {
   id: string;

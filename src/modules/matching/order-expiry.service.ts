@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../infra/clock/clock';
-import type { NewEvent } from '../../infra/events/event-catalogue';
-import { OutboxService } from '../events/outbox.service';
+import { Clock } from '@/infra/clock/clock';
+import type { NewEvent } from '@/infra/events/event-catalogue';
+import { OutboxService } from '@/modules/events/outbox.service';
 import { FundsPort } from './domain/funds.port';
 import { OrderExpiryRepository, type ExpiredOrder } from './order-expiry.repository';
 

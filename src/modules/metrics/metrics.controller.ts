@@ -2,11 +2,11 @@ import { Controller, Get, Headers, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { AppConfig } from '../../infra/config/app-config';
+import { AppConfig } from '@/infra/config/app-config';
 import { SkipThrottle } from '@nestjs/throttler';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { Public } from '../../infra/auth/auth.decorators';
-import { DomainError } from '../../shared/domain-error';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { Public } from '@/infra/auth/auth.decorators';
+import { DomainError } from '@/shared/domain-error';
 import { MetricsService } from './metrics.service';
 
 function sameSecret(a: string, b: string): boolean {

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { EventsModule } from '../events/events.module';
-import { MetricsCountersModule } from '../../infra/metrics/metrics-counters.module';
+import { EventsModule } from '@/modules/events/events.module';
+import { MetricsCountersModule } from '@/infra/metrics/metrics-counters.module';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { JobOutcome } from '../../infra/queues/job-outcomes';
-import { JobOutcomes } from '../../infra/queues/job-outcomes.service';
-import { QueueBacklog } from '../../infra/queues/queue-backlog.service';
-import { within } from '../../shared/within';
-import { OutboxService } from '../events/outbox.service';
-import { MetricsCountersService } from '../../infra/metrics/metrics-counters.service';
-import type { MarketMatchCounters, TransferCounters } from '../../infra/metrics/metrics-counters.repository';
+import type { JobOutcome } from '@/infra/queues/job-outcomes';
+import { JobOutcomes } from '@/infra/queues/job-outcomes.service';
+import { QueueBacklog } from '@/infra/queues/queue-backlog.service';
+import { within } from '@/shared/within';
+import { OutboxService } from '@/modules/events/outbox.service';
+import { MetricsCountersService } from '@/infra/metrics/metrics-counters.service';
+import type { MarketMatchCounters, TransferCounters } from '@/infra/metrics/metrics-counters.repository';
 
 const READ_TIMEOUT_MS = 2_000;
 

@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
-import { PageQuery } from '../../infra/pagination/page';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { Idempotent } from '@/infra/idempotency/idempotent.decorator';
+import { PageQuery } from '@/infra/pagination/page';
 import { ApiKeysService } from './api-keys.service';
-import { AllowedWhileSuspended, CurrentUser, OwnerOnly } from '../../infra/auth/auth.decorators';
-import type { UserPrincipal } from '../../infra/auth/principal';
+import { AllowedWhileSuspended, CurrentUser, OwnerOnly } from '@/infra/auth/auth.decorators';
+import type { UserPrincipal } from '@/infra/auth/principal';
 import {
   ApiKeyPageResponse,
   ApiKeyResponse,

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { OrganisationRole, OrganisationStatus } from '../../generated/prisma/enums.js';
-import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
+import type { OrganisationRole, OrganisationStatus } from '@/generated/prisma/enums';
+import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import type { OrganisationRecord } from './organisations.repository';
-import { Tx } from '../../infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 
 export interface ApiKeyRecord {
   id: string;

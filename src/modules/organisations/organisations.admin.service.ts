@@ -1,15 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../infra/clock/clock';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import type { Page } from '../../infra/pagination/page';
-import { DomainError } from '../../shared/domain-error';
-import { AuditService } from '../../infra/audit/audit.service';
-import { OutboxService } from '../events/outbox.service';
+import { Clock } from '@/infra/clock/clock';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import type { Page } from '@/infra/pagination/page';
+import { DomainError } from '@/shared/domain-error';
+import { AuditService } from '@/infra/audit/audit.service';
+import { OutboxService } from '@/modules/events/outbox.service';
 import { ApiKeyCache } from './auth/api-key-cache';
-import { BidsService } from '../buyers/bids.service';
-import { OffersService } from '../providers/offers.service';
-import { reinstatedStatus } from '../../infra/auth/suspension';
+import { BidsService } from '@/modules/buyers/bids.service';
+import { OffersService } from '@/modules/providers/offers.service';
+import { reinstatedStatus } from '@/infra/auth/suspension';
 import type {
   AdminOrganisationQuery,
   OrganisationSuspensionResponse,

@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
-import { PageQuery } from '../../infra/pagination/page';
-import { CurrentPrincipal, CurrentUser, OwnerOnly, Public } from '../../infra/auth/auth.decorators';
-import type { Principal, UserPrincipal } from '../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { Idempotent } from '@/infra/idempotency/idempotent.decorator';
+import { PageQuery } from '@/infra/pagination/page';
+import { CurrentPrincipal, CurrentUser, OwnerOnly, Public } from '@/infra/auth/auth.decorators';
+import type { Principal, UserPrincipal } from '@/infra/auth/principal';
 import { CreateInvitationDto, AcceptInvitationDto, InvitationResponse } from './dto/invitation.dto';
 import { RegisterOrganisationDto } from './dto/register-organisation.dto';
 import {

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../infra/clock/clock';
-import { DomainError } from '../../shared/domain-error';
-import { uuidV7 } from '../../shared/uuid-v7';
+import { Clock } from '@/infra/clock/clock';
+import { DomainError } from '@/shared/domain-error';
+import { uuidV7 } from '@/shared/uuid-v7';
 import { ApiKeysService } from './api-keys.service';
 import { hashPassword, validatePasswordPolicy } from './domain/password-hasher';
 import type { RegisterOrganisationDto } from './dto/register-organisation.dto';

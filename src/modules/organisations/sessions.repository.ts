@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { UserRole } from '../../generated/prisma/enums.js';
+import type { UserRole } from '@/generated/prisma/enums';
 import type { UserRecord } from './organisations.repository';
-import { Tx } from '../../infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 
 export interface RefreshTokenRecord {
   id: string;

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../infra/clock/clock';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import type { Page } from '../../infra/pagination/page';
-import { DomainError } from '../../shared/domain-error';
+import { Clock } from '@/infra/clock/clock';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import type { Page } from '@/infra/pagination/page';
+import { DomainError } from '@/shared/domain-error';
 import { hashPassword, validatePasswordPolicy } from './domain/password-hasher';
 import { generateOpaqueToken, hashOpaqueToken, isOpaqueTokenFormat } from './domain/opaque-token';
 import type { InvitationResponse } from './dto/invitation.dto';

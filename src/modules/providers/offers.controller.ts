@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
-import { CurrentPrincipal, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
-import type { Principal } from '../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { Idempotent } from '@/infra/idempotency/idempotent.decorator';
+import { CurrentPrincipal, RequireRole, RequireScope } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
 import { AmendOfferDto } from './dto/amend-offer.dto';
 import { ListOffersQuery } from './dto/list-offers.dto';
 import { OfferPageResponse, OfferResponse } from './dto/offer.dto';

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { MarketStatus, OrderStatus } from '../../generated/prisma/enums.js';
-import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
-import { uuidV7 } from '../../shared/uuid-v7';
+import type { MarketStatus, OrderStatus } from '@/generated/prisma/enums';
+import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
+import { uuidV7 } from '@/shared/uuid-v7';
 import { LIVE_OFFER_STATUSES, type LiveOfferStatus } from './domain/offer-rules';
-import { Tx } from '../../infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 
 export interface OfferRecord {
   id: string;

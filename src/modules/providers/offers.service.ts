@@ -1,21 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
-import { Clock } from '../../infra/clock/clock';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import { DomainError } from '../../shared/domain-error';
-import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '../../shared/money';
-import type { NewEvent } from '../../infra/events/event-catalogue';
-import { OutboxService } from '../events/outbox.service';
-import { ORGANISATION_SUSPENDED } from '../../infra/auth/suspension';
+import { Clock } from '@/infra/clock/clock';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { DomainError } from '@/shared/domain-error';
+import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '@/shared/money';
+import type { NewEvent } from '@/infra/events/event-catalogue';
+import { OutboxService } from '@/modules/events/outbox.service';
+import { ORGANISATION_SUSPENDED } from '@/infra/auth/suspension';
 import {
   assertAcceptsOrders,
   assertLiveOrderCapacity,
   assertMayTrade,
   MAX_LIVE_ORDERS_PER_ORGANISATION,
-} from '../markets/domain/trading-rules';
-import { MarketsService } from '../markets/markets.service';
-import type { OrganisationContext } from '../../infra/auth/principal';
+} from '@/modules/markets/domain/trading-rules';
+import { MarketsService } from '@/modules/markets/markets.service';
+import type { OrganisationContext } from '@/infra/auth/principal';
 import { assertCancelledAlready, planAmendment, validateOfferWindow } from './domain/offer-rules';
 import type { AmendOfferDto } from './dto/amend-offer.dto';
 import type { ListOffersQuery } from './dto/list-offers.dto';
@@ -23,7 +23,7 @@ import type { OfferPageResponse, OfferResponse } from './dto/offer.dto';
 import type { PlaceOfferDto } from './dto/place-offer.dto';
 import { OffersRepository, type OfferPlacement, type OfferRecord } from './offers.repository';
 import { ProvidersMapper } from './providers.mapper';
-import { OrganisationWriteGateService } from '../../infra/auth/write-gate/organisation-write-gate.service';
+import { OrganisationWriteGateService } from '@/infra/auth/write-gate/organisation-write-gate.service';
 
 const offerNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Offer not found.');
 

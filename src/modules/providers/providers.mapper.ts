@@ -1,4 +1,4 @@
-import { formatMoney } from '../../shared/money';
+import { formatMoney } from '@/shared/money';
 import type { OfferResponse } from './dto/offer.dto';
 import type { SiteResponse } from './dto/site.dto';
 import type { OfferRecord } from './offers.repository';

@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import { EventsModule } from '../events/events.module';
-import { MarketsModule } from '../markets/markets.module';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { EventsModule } from '@/modules/events/events.module';
+import { MarketsModule } from '@/modules/markets/markets.module';
 import { OffersController } from './offers.controller';
 import { OffersRepository } from './offers.repository';
 import { OffersService } from './offers.service';
 import { SitesController } from './sites.controller';
 import { SitesRepository } from './sites.repository';
 import { SitesService } from './sites.service';
-import { OrganisationWriteGateModule } from '../../infra/auth/write-gate/organisation-write-gate.module';
+import { OrganisationWriteGateModule } from '@/infra/auth/write-gate/organisation-write-gate.module';
 
 /** Providers: their sites and the offers of idle GPUs at them. */
 @Module({

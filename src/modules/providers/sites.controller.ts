@@ -1,10 +1,10 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
-import { PageQuery } from '../../infra/pagination/page';
-import { CurrentPrincipal, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
-import type { Principal } from '../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { Idempotent } from '@/infra/idempotency/idempotent.decorator';
+import { PageQuery } from '@/infra/pagination/page';
+import { CurrentPrincipal, RequireRole, RequireScope } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
 import { CreateSiteDto } from './dto/create-site.dto';
 import { SitePageResponse, SiteResponse } from './dto/site.dto';
 import { SitesService } from './sites.service';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { UptimeTier } from '../../generated/prisma/enums.js';
-import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../infra/pagination/cursor-codec';
-import { Tx } from '../../infra/prisma/tx';
+import type { UptimeTier } from '@/generated/prisma/enums';
+import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
+import { Tx } from '@/infra/prisma/tx';
 
 export interface SiteRecord {
   id: string;

@@ -1,18 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
-import { Clock } from '../../infra/clock/clock';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import type { PageQuery } from '../../infra/pagination/page';
-import { DomainError } from '../../shared/domain-error';
-import { assertMayTrade, assertSiteCapacity } from '../markets/domain/trading-rules';
-import { MarketsService } from '../markets/markets.service';
-import type { OrganisationContext } from '../../infra/auth/principal';
+import { Clock } from '@/infra/clock/clock';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import type { PageQuery } from '@/infra/pagination/page';
+import { DomainError } from '@/shared/domain-error';
+import { assertMayTrade, assertSiteCapacity } from '@/modules/markets/domain/trading-rules';
+import { MarketsService } from '@/modules/markets/markets.service';
+import type { OrganisationContext } from '@/infra/auth/principal';
 import type { CreateSiteDto } from './dto/create-site.dto';
 import type { SitePageResponse, SiteResponse } from './dto/site.dto';
 import { ProvidersMapper } from './providers.mapper';
 import { SitesRepository } from './sites.repository';
-import { OrganisationWriteGateService } from '../../infra/auth/write-gate/organisation-write-gate.service';
+import { OrganisationWriteGateService } from '@/infra/auth/write-gate/organisation-write-gate.service';
 
 const siteNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Site not found.');
 

@@ -1,8 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { CurrentPrincipal, RequireRole, RequireScope } from '../../infra/auth/auth.decorators';
-import type { Principal } from '../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { CurrentPrincipal, RequireRole, RequireScope } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
 import {
   PriceSuggestionQuery,
   PriceSuggestionResponse,

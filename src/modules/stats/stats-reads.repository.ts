@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { PriceOutcomeLevel } from './domain/price-suggestion';
 import type { DemandBucket, SupplyBucket, TradeBucket } from './domain/stats-formulas';
-import { Tx } from '../../infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 
 export interface MarketHourRecord extends DemandBucket, TradeBucket {
   staleOpenBids: number;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Prisma } from '../../generated/prisma/client.js';
-import { Tx } from '../../infra/prisma/tx';
+import { Prisma } from '@/generated/prisma/client';
+import { Tx } from '@/infra/prisma/tx';
 
 /** CTE `hours(hs, he)`: the clock hours [hs, he) that start in [from, to). */
 const hoursOf = (from: Date, to: Date): Prisma.Sql => Prisma.sql`hours AS (

@@ -1,8 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { AppConfig } from '../../infra/config/app-config';
-import { QUEUE } from '../../infra/queues/job-catalogue';
-import { registerProcessor } from '../../infra/queues/register-processor';
-import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
+import type { AppConfig } from '@/infra/config/app-config';
+import { QUEUE } from '@/infra/queues/job-catalogue';
+import { registerProcessor } from '@/infra/queues/register-processor';
+import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
 import { StatsProcessor } from './stats.processor';
 import { StatsRefreshService } from './stats-refresh.service';
 import { StatsSnapshotsRepository } from './stats-snapshots.repository';

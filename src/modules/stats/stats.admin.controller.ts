@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { AdminApi } from '../../infra/auth/auth.decorators';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { AdminApi } from '@/infra/auth/auth.decorators';
 import { AdminStatsQuery, AdminStatsResponse } from './dto/stats.dto';
 import { StatsService } from './stats.service';
 

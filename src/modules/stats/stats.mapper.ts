@@ -1,4 +1,4 @@
-import { formatMoney } from '../../shared/money';
+import { formatMoney } from '@/shared/money';
 import type { DemandSummary, SupplySummary, TradeBucket, TradeSummary } from './domain/stats-formulas';
 import type {
   CandleResponse,

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { MarketsModule } from '../markets/markets.module';
+import { MarketsModule } from '@/modules/markets/markets.module';
 import { ProviderStatsController } from './provider-stats.controller';
 import { StatsAdminController } from './stats.admin.controller';
 import { StatsController } from './stats.controller';

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../../infra/clock/clock';
-import { AppConfig } from '../../infra/config/app-config';
-import { DomainError } from '../../shared/domain-error';
-import { formatMoney } from '../../shared/money';
-import type { MarketRef } from '../markets/markets.service';
-import { MarketsService } from '../markets/markets.service';
-import type { Principal } from '../../infra/auth/principal';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
+import { DomainError } from '@/shared/domain-error';
+import { formatMoney } from '@/shared/money';
+import type { MarketRef } from '@/modules/markets/markets.service';
+import { MarketsService } from '@/modules/markets/markets.service';
+import type { Principal } from '@/infra/auth/principal';
 import { suggestAsk, type SuggestionRule } from './domain/price-suggestion';
 import { summariseDemand, summariseSupply, summariseTrades } from './domain/stats-formulas';
 import { HOUR_MS, windowRange, type StatsWindow } from './domain/stats-windows';

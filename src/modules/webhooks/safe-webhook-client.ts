@@ -4,8 +4,8 @@ import { lookup } from 'node:dns/promises';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { AppConfig } from '../../infra/config/app-config';
-import { DomainError } from '../../shared/domain-error';
+import { AppConfig } from '@/infra/config/app-config';
+import { DomainError } from '@/shared/domain-error';
 import { forbiddenAddressReason, hostOf, parseWebhookUrl } from './domain/address-policy';
 
 /** Enough of a response to log; the rest is not read (a receiver cannot make us buffer more). */

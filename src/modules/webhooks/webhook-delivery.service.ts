@@ -1,10 +1,10 @@
-import { DataCipher } from '../../infra/crypto/data-cipher';
+import { DataCipher } from '@/infra/crypto/data-cipher';
 import { Injectable, Logger } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { Webhook } from 'standardwebhooks';
-import { Clock } from '../../infra/clock/clock';
-import { SystemClock } from '../../infra/clock/system-clock';
-import { AppConfig } from '../../infra/config/app-config';
+import { Clock } from '@/infra/clock/clock';
+import { SystemClock } from '@/infra/clock/system-clock';
+import { AppConfig } from '@/infra/config/app-config';
 import { isDelivered, retryDelayMs } from './domain/webhook-rules';
 import { secretContext } from './domain/webhook-rules';
 import { SafeWebhookClient } from './safe-webhook-client';

@@ -5,11 +5,11 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../infra/clock/clock';
-import { AppConfig } from '../../infra/config/app-config';
-import { JobProducer } from '../../infra/queues/job-producer.service';
-import { CoalescedRunner } from '../../shared/coalesced-runner';
-import { OutboxService } from '../events/outbox.service';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { CoalescedRunner } from '@/shared/coalesced-runner';
+import { OutboxService } from '@/modules/events/outbox.service';
 import { audienceOf, planDeliveries } from './domain/delivery-plan';
 import { WebhooksRepository, type QueuedDelivery } from './webhooks.repository';
 

@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../infra/clock/clock';
-import { AppConfig } from '../../infra/config/app-config';
-import { JOBS } from '../../infra/queues/job-catalogue';
-import { JobProducer } from '../../infra/queues/job-producer.service';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
+import { JOBS } from '@/infra/queues/job-catalogue';
+import { JobProducer } from '@/infra/queues/job-producer.service';
 import { WebhooksRepository } from './webhooks.repository';
 
 const SWEEP_BATCH = 500;

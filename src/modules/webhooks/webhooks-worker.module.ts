@@ -1,10 +1,10 @@
-import { DataCipher } from '../../infra/crypto/data-cipher';
+import { DataCipher } from '@/infra/crypto/data-cipher';
 import { DynamicModule, Module } from '@nestjs/common';
-import type { AppConfig } from '../../infra/config/app-config';
-import { QUEUE, WEBHOOK_BACKOFF } from '../../infra/queues/job-catalogue';
-import { registerProcessor } from '../../infra/queues/register-processor';
-import { WORKER_CONCURRENCY } from '../../infra/queues/worker-concurrency';
-import { EventsModule } from '../events/events.module';
+import type { AppConfig } from '@/infra/config/app-config';
+import { QUEUE, WEBHOOK_BACKOFF } from '@/infra/queues/job-catalogue';
+import { registerProcessor } from '@/infra/queues/register-processor';
+import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
+import { EventsModule } from '@/modules/events/events.module';
 import { retryDelayMs } from './domain/webhook-rules';
 import { SafeWebhookClient } from './safe-webhook-client';
 import { WebhookDeliveryService } from './webhook-delivery.service';

@@ -8,11 +8,11 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiErrors } from '../../infra/http/api-errors';
-import { Idempotent } from '../../infra/idempotency/idempotent.decorator';
-import { PageQuery } from '../../infra/pagination/page';
-import { CurrentPrincipal } from '../../infra/auth/auth.decorators';
-import type { Principal } from '../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { Idempotent } from '@/infra/idempotency/idempotent.decorator';
+import { PageQuery } from '@/infra/pagination/page';
+import { CurrentPrincipal } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
 import {
   CreatedWebhookResponse,
   CreateWebhookDto,

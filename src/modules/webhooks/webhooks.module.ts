@@ -1,6 +1,6 @@
-import { DataCipher } from '../../infra/crypto/data-cipher';
+import { DataCipher } from '@/infra/crypto/data-cipher';
 import { Module } from '@nestjs/common';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { SafeWebhookClient } from './safe-webhook-client';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksRepository } from './webhooks.repository';

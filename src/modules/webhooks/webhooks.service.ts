@@ -1,14 +1,14 @@
-import { DataCipher } from '../../infra/crypto/data-cipher';
+import { DataCipher } from '@/infra/crypto/data-cipher';
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
-import { Clock } from '../../infra/clock/clock';
-import { CursorCodec } from '../../infra/pagination/cursor-codec';
-import type { Page } from '../../infra/pagination/page';
-import { JobProducer } from '../../infra/queues/job-producer.service';
-import { DomainError } from '../../shared/domain-error';
-import type { OrganisationContext } from '../../infra/auth/principal';
-import { assertNotSuspended } from '../../infra/auth/suspension';
+import { Clock } from '@/infra/clock/clock';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import type { Page } from '@/infra/pagination/page';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { DomainError } from '@/shared/domain-error';
+import type { OrganisationContext } from '@/infra/auth/principal';
+import { assertNotSuspended } from '@/infra/auth/suspension';
 import { MAX_WEBHOOK_ENDPOINTS, newWebhookSecret, secretContext } from './domain/webhook-rules';
 import type {
   CreatedWebhookResponse,
@@ -19,7 +19,7 @@ import type {
   UpdateWebhookDto,
   WebhookResponse,
 } from './dto/webhook.dto';
-import type { PageQuery } from '../../infra/pagination/page';
+import type { PageQuery } from '@/infra/pagination/page';
 import { SafeWebhookClient } from './safe-webhook-client';
 import { WebhooksMapper } from './webhooks.mapper';
 import { WebhooksRepository } from './webhooks.repository';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { OrganisationStatus } from '../../../generated/prisma/enums.js';
-import { Tx } from '../../prisma/tx';
+import type { OrganisationStatus } from '@/generated/prisma/enums';
+import { Tx } from '@/infra/prisma/tx';
 
 /** The one read of an organisation's status that writes make inside their own transaction. */
 @Injectable()

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { QUEUE, type QueueName } from '../../../infra/queues/job-catalogue';
-import { PageQuery } from '../../../infra/pagination/page';
+import { QUEUE, type QueueName } from '@/infra/queues/job-catalogue';
+import { PageQuery } from '@/infra/pagination/page';
 
 export const QUEUE_NAMES = Object.values(QUEUE);
 

@@ -3,9 +3,9 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
-import { toErrorBody } from '../../../infra/http/error-body';
-import { QUEUE } from '../../../infra/queues/job-catalogue';
-import { JobProducer } from '../../../infra/queues/job-producer.service';
+import { toErrorBody } from '@/infra/http/error-body';
+import { QUEUE } from '@/infra/queues/job-catalogue';
+import { JobProducer } from '@/infra/queues/job-producer.service';
 import { QUEUE_DASHBOARD_PATH, QueueDashboardAuthService } from './queue-dashboard-auth.service';
 
 /** The request's path as the router may have read it: percent-decoded, repeated slashes merged. */

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { Clock } from '../../../infra/clock/clock';
-import { AppConfig } from '../../../infra/config/app-config';
-import { DomainError } from '../../../shared/domain-error';
-import { AuthService } from '../../organisations/auth/auth.service';
-import type { AdminPrincipal } from '../../../infra/auth/principal';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
+import { DomainError } from '@/shared/domain-error';
+import { AuthService } from '@/modules/organisations/auth/auth.service';
+import type { AdminPrincipal } from '@/infra/auth/principal';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 export const QUEUE_SESSION_COOKIE = 'cx_queues_session';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
-import { AppConfig } from '../../../infra/config/app-config';
-import { OrganisationsModule } from '../../organisations/organisations.module';
+import { AppConfig } from '@/infra/config/app-config';
+import { OrganisationsModule } from '@/modules/organisations/organisations.module';
 import { QueueDashboardAuthService } from './queue-dashboard-auth.service';
 import { QueueSessionController } from './queue-session.controller';
 

@@ -1,8 +1,8 @@
 import { Controller, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { AdminApi, CurrentAdmin } from '../../../infra/auth/auth.decorators';
-import type { AdminPrincipal } from '../../../infra/auth/principal';
+import { AdminApi, CurrentAdmin } from '@/infra/auth/auth.decorators';
+import type { AdminPrincipal } from '@/infra/auth/principal';
 import {
   QUEUE_SESSION_COOKIE,
   QUEUE_SESSION_TTL_SECONDS,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '../../../shared/domain-error';
-import { Tx } from '../../../infra/prisma/tx';
+import { DomainError } from '@/shared/domain-error';
+import { Tx } from '@/infra/prisma/tx';
 
 /**
  * The currencies markets trade in, with their decimal places. Cached for the process: a

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../../infra/http/api-errors';
-import { CurrentPrincipal, OwnerOnly, RequireRole, RequireScope } from '../../../infra/auth/auth.decorators';
-import type { Principal } from '../../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { CurrentPrincipal, OwnerOnly, RequireRole, RequireScope } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
 import { BillingLimitsService } from './billing-limits.service';
 import {
   CurrencyQuery,

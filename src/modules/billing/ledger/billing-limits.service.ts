@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../../infra/clock/clock';
-import { formatMoney, parseMoney } from '../../../shared/money';
-import type { OrganisationContext } from '../../../infra/auth/principal';
+import { Clock } from '@/infra/clock/clock';
+import { formatMoney, parseMoney } from '@/shared/money';
+import type { OrganisationContext } from '@/infra/auth/principal';
 import {
   BillingLimitsRepository,
   type BillingLimitsRecord,
   type LimitField,
 } from './billing-limits.repository';
-import { Currencies } from '../currencies/currencies.service';
+import { Currencies } from '@/modules/billing/currencies/currencies.service';
 import { committedSpend, spendPeriodOf, SPEND_PERIOD_TIME_ZONE } from './domain/billing-limits';
 import type {
   CurrencyQuery,

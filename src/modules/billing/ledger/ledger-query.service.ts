@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { KeysetPosition } from '../../../infra/pagination/cursor-codec';
+import type { KeysetPosition } from '@/infra/pagination/cursor-codec';
 import {
   LedgerRepository,
   type AccountBalance,

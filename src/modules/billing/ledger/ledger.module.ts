@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { EventsModule } from '../../events/events.module';
-import { CurrenciesModule } from '../currencies/currencies.module';
+import { EventsModule } from '@/modules/events/events.module';
+import { CurrenciesModule } from '@/modules/billing/currencies/currencies.module';
 import { BillingLimitsController } from './billing-limits.controller';
 import { BillingLimitsRepository } from './billing-limits.repository';
 import { BillingLimitsService } from './billing-limits.service';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { KeysetPosition } from '../../../infra/pagination/cursor-codec';
+import type { KeysetPosition } from '@/infra/pagination/cursor-codec';
 import type { OrganisationAccountKind, TransferDraft, TransferKind } from './domain/ledger-rules';
-import { Tx } from '../../../infra/prisma/tx';
+import { Tx } from '@/infra/prisma/tx';
 
 export interface AccountBalance {
   kind: OrganisationAccountKind;

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../../../infra/clock/clock';
-import { DomainError } from '../../../shared/domain-error';
-import { formatMoney } from '../../../shared/money';
-import type { NewEvent } from '../../../infra/events/event-catalogue';
-import { OutboxService } from '../../events/outbox.service';
+import { Clock } from '@/infra/clock/clock';
+import { DomainError } from '@/shared/domain-error';
+import { formatMoney } from '@/shared/money';
+import type { NewEvent } from '@/infra/events/event-catalogue';
+import { OutboxService } from '@/modules/events/outbox.service';
 import { BillingLimitsRepository } from './billing-limits.repository';
-import { Currencies } from '../currencies/currencies.service';
+import { Currencies } from '@/modules/billing/currencies/currencies.service';
 import {
   committedSpend,
   crossedBelow,

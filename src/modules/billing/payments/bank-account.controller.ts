@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../../infra/http/api-errors';
-import { CurrentPrincipal, OwnerOnly, RequireScope } from '../../../infra/auth/auth.decorators';
-import type { Principal } from '../../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { CurrentPrincipal, OwnerOnly, RequireScope } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
 import { BankAccountResponse, SetBankAccountDto } from './dto/payout.dto';
 import { PayoutsService } from './payouts.service';
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../../../infra/config/app-config';
+import { AppConfig } from '@/infra/config/app-config';
 import { PaymentProvider, type PaymentInstructions, type PendingPayment } from './payment-provider';
 
 /** The payer transfers to the platform's account with the reference; an admin confirms receipt. */

@@ -1,21 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../../infra/clock/clock';
-import { CursorCodec } from '../../../infra/pagination/cursor-codec';
-import type { Page } from '../../../infra/pagination/page';
-import { DomainError } from '../../../shared/domain-error';
-import { formatMoney } from '../../../shared/money';
-import { AuditService } from '../../../infra/audit/audit.service';
-import { OutboxService } from '../../events/outbox.service';
-import { Currencies } from '../currencies/currencies.service';
-import type { PayoutMoney } from '../ledger/domain/ledger-rules';
+import { Clock } from '@/infra/clock/clock';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import type { Page } from '@/infra/pagination/page';
+import { DomainError } from '@/shared/domain-error';
+import { formatMoney } from '@/shared/money';
+import { AuditService } from '@/infra/audit/audit.service';
+import { OutboxService } from '@/modules/events/outbox.service';
+import { Currencies } from '@/modules/billing/currencies/currencies.service';
+import type { PayoutMoney } from '@/modules/billing/ledger/domain/ledger-rules';
 import type {
   AdminListPayoutsQuery,
   AdminPayoutResponse,
   ConfirmPayoutDto,
   RejectPayoutDto,
 } from './dto/payout.dto';
-import { LedgerService } from '../ledger/ledger.service';
+import { LedgerService } from '@/modules/billing/ledger/ledger.service';
 import { PayoutsRepository, type PayoutDecision, type PayoutRecord } from './payouts.repository';
 import { PayoutsService } from './payouts.service';
 

@@ -1,9 +1,9 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../../infra/http/api-errors';
-import { Idempotent } from '../../../infra/idempotency/idempotent.decorator';
-import { CurrentPrincipal, OwnerOnly, RequireScope } from '../../../infra/auth/auth.decorators';
-import type { Principal } from '../../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { Idempotent } from '@/infra/idempotency/idempotent.decorator';
+import { CurrentPrincipal, OwnerOnly, RequireScope } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
 import { ListPayoutsQuery, PayoutPageResponse, PayoutResponse, RequestPayoutDto } from './dto/payout.dto';
 import { PayoutsService } from './payouts.service';
 

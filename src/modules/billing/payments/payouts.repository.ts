@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { PayoutStatus } from '../../../generated/prisma/enums.js';
-import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '../../../infra/pagination/cursor-codec';
-import type { PayoutSource } from '../ledger/domain/ledger-rules';
-import { Tx } from '../../../infra/prisma/tx';
+import type { PayoutStatus } from '@/generated/prisma/enums';
+import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
+import type { PayoutSource } from '@/modules/billing/ledger/domain/ledger-rules';
+import { Tx } from '@/infra/prisma/tx';
 
 export interface BankAccountRecord {
   beneficiary: string;

@@ -1,15 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
-import { Clock } from '../../../infra/clock/clock';
-import { DataCipher } from '../../../infra/crypto/data-cipher';
-import { CursorCodec } from '../../../infra/pagination/cursor-codec';
-import type { Page } from '../../../infra/pagination/page';
-import { DomainError } from '../../../shared/domain-error';
-import { formatMoney, parseMoney } from '../../../shared/money';
-import type { OrganisationContext } from '../../../infra/auth/principal';
-import { Currencies } from '../currencies/currencies.service';
-import type { PayoutSource } from '../ledger/domain/ledger-rules';
+import { Clock } from '@/infra/clock/clock';
+import { DataCipher } from '@/infra/crypto/data-cipher';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import type { Page } from '@/infra/pagination/page';
+import { DomainError } from '@/shared/domain-error';
+import { formatMoney, parseMoney } from '@/shared/money';
+import type { OrganisationContext } from '@/infra/auth/principal';
+import { Currencies } from '@/modules/billing/currencies/currencies.service';
+import type { PayoutSource } from '@/modules/billing/ledger/domain/ledger-rules';
 import type {
   AdminPayoutResponse,
   BankAccountResponse,
@@ -18,9 +18,9 @@ import type {
   RequestPayoutDto,
   SetBankAccountDto,
 } from './dto/payout.dto';
-import { LedgerService } from '../ledger/ledger.service';
+import { LedgerService } from '@/modules/billing/ledger/ledger.service';
 import { PayoutsRepository, type BankAccountRecord, type PayoutRecord } from './payouts.repository';
-import { OrganisationWriteGateService } from '../../../infra/auth/write-gate/organisation-write-gate.service';
+import { OrganisationWriteGateService } from '@/infra/auth/write-gate/organisation-write-gate.service';
 
 const MAX_PENDING_PAYOUTS = 5;
 // Far above any real balance in v1; guards typos, as the top-up cap does.

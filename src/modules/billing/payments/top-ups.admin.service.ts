@@ -1,15 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../../infra/clock/clock';
-import { CursorCodec } from '../../../infra/pagination/cursor-codec';
-import type { Page } from '../../../infra/pagination/page';
-import { DomainError } from '../../../shared/domain-error';
-import { formatMoney } from '../../../shared/money';
-import { AuditService } from '../../../infra/audit/audit.service';
-import { OutboxService } from '../../events/outbox.service';
-import { Currencies } from '../currencies/currencies.service';
+import { Clock } from '@/infra/clock/clock';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import type { Page } from '@/infra/pagination/page';
+import { DomainError } from '@/shared/domain-error';
+import { formatMoney } from '@/shared/money';
+import { AuditService } from '@/infra/audit/audit.service';
+import { OutboxService } from '@/modules/events/outbox.service';
+import { Currencies } from '@/modules/billing/currencies/currencies.service';
 import type { AdminListTopUpsQuery, ConfirmTopUpDto, RejectTopUpDto, TopUpResponse } from './dto/top-up.dto';
-import { LedgerService } from '../ledger/ledger.service';
+import { LedgerService } from '@/modules/billing/ledger/ledger.service';
 import { TopUpsRepository, type TopUpDecision, type TopUpRecord } from './top-ups.repository';
 import { TopUpsService } from './top-ups.service';
 

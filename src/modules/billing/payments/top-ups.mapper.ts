@@ -1,4 +1,4 @@
-import { formatMoney } from '../../../shared/money';
+import { formatMoney } from '@/shared/money';
 import type { TopUpResponse } from './dto/top-up.dto';
 import type { PaymentInstructions } from './payment-provider';
 import type { TopUpRecord } from './top-ups.repository';

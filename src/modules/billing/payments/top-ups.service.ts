@@ -1,21 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
-import { Clock } from '../../../infra/clock/clock';
-import { AppConfig } from '../../../infra/config/app-config';
-import { CursorCodec } from '../../../infra/pagination/cursor-codec';
-import type { Page } from '../../../infra/pagination/page';
-import { DomainError } from '../../../shared/domain-error';
-import { formatMoney, parseMoney } from '../../../shared/money';
-import type { OrganisationContext } from '../../../infra/auth/principal';
-import { assertNotSuspended } from '../../../infra/auth/suspension';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import type { Page } from '@/infra/pagination/page';
+import { DomainError } from '@/shared/domain-error';
+import { formatMoney, parseMoney } from '@/shared/money';
+import type { OrganisationContext } from '@/infra/auth/principal';
+import { assertNotSuspended } from '@/infra/auth/suspension';
 import { TopUpsMapper } from './top-ups.mapper';
-import { Currencies } from '../currencies/currencies.service';
+import { Currencies } from '@/modules/billing/currencies/currencies.service';
 import { newPaymentReference } from './domain/payment-reference';
 import type { ListTopUpsQuery, RequestTopUpDto, TopUpResponse } from './dto/top-up.dto';
 import { PaymentProvider } from './payment-provider';
 import { TopUpsRepository, type TopUpRecord } from './top-ups.repository';
-import { OrganisationWriteGateService } from '../../../infra/auth/write-gate/organisation-write-gate.service';
+import { OrganisationWriteGateService } from '@/infra/auth/write-gate/organisation-write-gate.service';
 
 const DEFAULT_CURRENCY = 'CNY';
 

@@ -1,5 +1,5 @@
-import { formatMoney } from '../../../shared/money';
-import type { NewEvent } from '../../../infra/events/event-catalogue';
+import { formatMoney } from '@/shared/money';
+import type { NewEvent } from '@/infra/events/event-catalogue';
 import type { PeriodCharge } from './domain/settlement-rules';
 import type { LeaseToSettle } from './settlement.repository';
 

@@ -1,11 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { AppConfig } from '../../../infra/config/app-config';
-import { QUEUE } from '../../../infra/queues/job-catalogue';
-import { registerProcessor } from '../../../infra/queues/register-processor';
-import { WORKER_CONCURRENCY } from '../../../infra/queues/worker-concurrency';
-import { EventsModule } from '../../events/events.module';
-import { LedgerModule } from '../ledger/ledger.module';
-import { StatementsModule } from '../statements/statements.module';
+import type { AppConfig } from '@/infra/config/app-config';
+import { QUEUE } from '@/infra/queues/job-catalogue';
+import { registerProcessor } from '@/infra/queues/register-processor';
+import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
+import { EventsModule } from '@/modules/events/events.module';
+import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
+import { StatementsModule } from '@/modules/billing/statements/statements.module';
 import { SettlementProcessor } from './settlement.processor';
 import { SettlementRepository } from './settlement.repository';
 import { SettlementService } from './settlement.service';

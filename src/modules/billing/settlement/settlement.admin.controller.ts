@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { ApiErrors } from '../../../infra/http/api-errors';
-import { CurrentAdmin, AdminApi } from '../../../infra/auth/auth.decorators';
-import type { AdminPrincipal } from '../../../infra/auth/principal';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { CurrentAdmin, AdminApi } from '@/infra/auth/auth.decorators';
+import type { AdminPrincipal } from '@/infra/auth/principal';
 import {
   AdminListSettlementLeasesQuery,
   SettleByHandDto,

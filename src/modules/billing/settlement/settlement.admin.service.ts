@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
-import { Clock } from '../../../infra/clock/clock';
-import { CursorCodec } from '../../../infra/pagination/cursor-codec';
-import type { Page } from '../../../infra/pagination/page';
-import { JobProducer } from '../../../infra/queues/job-producer.service';
-import { DomainError } from '../../../shared/domain-error';
-import { formatMoney } from '../../../shared/money';
-import { AuditService } from '../../../infra/audit/audit.service';
-import { OutboxService } from '../../events/outbox.service';
+import { Clock } from '@/infra/clock/clock';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import type { Page } from '@/infra/pagination/page';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { DomainError } from '@/shared/domain-error';
+import { formatMoney } from '@/shared/money';
+import { AuditService } from '@/infra/audit/audit.service';
+import { OutboxService } from '@/modules/events/outbox.service';
 import {
   finalReleaseTransfer,
   leaseHold,
@@ -24,8 +24,8 @@ import type {
   SettlementLeaseResponse,
   SettlementReasonDto,
 } from './dto/settlement-admin.dto';
-import { InvoicesService } from '../statements/invoices.service';
-import { LedgerService } from '../ledger/ledger.service';
+import { InvoicesService } from '@/modules/billing/statements/invoices.service';
+import { LedgerService } from '@/modules/billing/ledger/ledger.service';
 import { periodSettled } from './settlement-events';
 import { SettlementRepository, type AdminLeaseRecord } from './settlement.repository';
 

@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { AuditModule } from '../../../infra/audit/audit.module';
-import { CursorCodec } from '../../../infra/pagination/cursor-codec';
-import { EventsModule } from '../../events/events.module';
-import { LedgerModule } from '../ledger/ledger.module';
-import { StatementsModule } from '../statements/statements.module';
+import { AuditModule } from '@/infra/audit/audit.module';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { EventsModule } from '@/modules/events/events.module';
+import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
+import { StatementsModule } from '@/modules/billing/statements/statements.module';
 import { SettlementAdminController } from './settlement.admin.controller';
 import { SettlementAdminService } from './settlement.admin.service';
 import { SettlementRepository } from './settlement.repository';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { dispatchJob, type JobHandlers } from '../../../infra/queues/job-dispatch';
-import { QueueProcessor } from '../../../infra/queues/queue-processor.base';
+import { dispatchJob, type JobHandlers } from '@/infra/queues/job-dispatch';
+import { QueueProcessor } from '@/infra/queues/queue-processor.base';
 import { SettlementService } from './settlement.service';
 
 /** Settlement jobs. Thin: the service holds the rules; errors propagate for retries. */

@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { AppConfig } from '../../../infra/config/app-config';
-import { Clock } from '../../../infra/clock/clock';
-import { JobProducer } from '../../../infra/queues/job-producer.service';
-import { OutboxService } from '../../events/outbox.service';
+import { AppConfig } from '@/infra/config/app-config';
+import { Clock } from '@/infra/clock/clock';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { OutboxService } from '@/modules/events/outbox.service';
 import {
   chargePeriod,
   finalReleaseTransfer,
@@ -11,9 +11,9 @@ import {
   periodTransfer,
   settlesAt,
 } from './domain/settlement-rules';
-import { InvoicesService } from '../statements/invoices.service';
+import { InvoicesService } from '@/modules/billing/statements/invoices.service';
 import { periodSettled } from './settlement-events';
-import { LedgerService } from '../ledger/ledger.service';
+import { LedgerService } from '@/modules/billing/ledger/ledger.service';
 import { SettlementRepository } from './settlement.repository';
 
 const SWEEP_BATCH = 500;

@@ -1,9 +1,9 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiStatementResponse, replyCsv, toCsv } from '../../../infra/http/csv';
-import { ApiErrors } from '../../../infra/http/api-errors';
-import { AdminApi } from '../../../infra/auth/auth.decorators';
+import { ApiStatementResponse, replyCsv, toCsv } from '@/infra/http/csv';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { AdminApi } from '@/infra/auth/auth.decorators';
 import { PlatformFeesQuery, PlatformFeesResponse, TrialBalanceResponse } from './dto/statement.dto';
 import { EARNINGS_COLUMNS } from './statements.csv';
 import { StatementsService } from './statements.service';

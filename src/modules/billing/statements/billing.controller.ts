@@ -1,10 +1,10 @@
 import { Body, Controller, Get, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiStatementResponse, replyCsv, toCsv } from '../../../infra/http/csv';
-import { ApiErrors } from '../../../infra/http/api-errors';
-import { CurrentPrincipal, OwnerOnly, RequireRole, RequireScope } from '../../../infra/auth/auth.decorators';
-import type { Principal } from '../../../infra/auth/principal';
+import { ApiStatementResponse, replyCsv, toCsv } from '@/infra/http/csv';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { CurrentPrincipal, OwnerOnly, RequireRole, RequireScope } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
 import { BillingService } from './billing.service';
 import { BalanceResponse, LedgerEntryPageResponse, ListEntriesQuery } from './dto/balance.dto';
 import {

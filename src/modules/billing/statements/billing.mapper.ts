@@ -1,6 +1,6 @@
-import { formatMoney } from '../../../shared/money';
+import { formatMoney } from '@/shared/money';
 import type { BalanceResponse, CurrencyBalanceResponse, LedgerEntryResponse } from './dto/balance.dto';
-import type { AccountBalance, EntryRecord } from '../ledger/ledger-query.service';
+import type { AccountBalance, EntryRecord } from '@/modules/billing/ledger/ledger-query.service';
 
 /** Balances and ledger entries to API shapes; money as decimal strings in the currency's scale. */
 export const BillingMapper = {

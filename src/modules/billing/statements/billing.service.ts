@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { CursorCodec } from '../../../infra/pagination/cursor-codec';
-import type { Page } from '../../../infra/pagination/page';
-import { DomainError } from '../../../shared/domain-error';
-import type { OrganisationContext } from '../../../infra/auth/principal';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import type { Page } from '@/infra/pagination/page';
+import { DomainError } from '@/shared/domain-error';
+import type { OrganisationContext } from '@/infra/auth/principal';
 import { BillingMapper } from './billing.mapper';
-import { Currencies } from '../currencies/currencies.service';
+import { Currencies } from '@/modules/billing/currencies/currencies.service';
 import type { BalanceResponse, LedgerEntryResponse, ListEntriesQuery } from './dto/balance.dto';
-import { LedgerQueryService } from '../ledger/ledger-query.service';
+import { LedgerQueryService } from '@/modules/billing/ledger/ledger-query.service';
 
 /** What an organisation reads of its money: balances and the entries behind them. */
 @Injectable()

@@ -1,10 +1,10 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiStatementResponse, replyCsv, toCsv } from '../../../infra/http/csv';
-import { ApiErrors } from '../../../infra/http/api-errors';
-import { CurrentPrincipal, RequireRole, RequireScope } from '../../../infra/auth/auth.decorators';
-import type { Principal } from '../../../infra/auth/principal';
+import { ApiStatementResponse, replyCsv, toCsv } from '@/infra/http/csv';
+import { ApiErrors } from '@/infra/http/api-errors';
+import { CurrentPrincipal, RequireRole, RequireScope } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
 import {
   InvoicePageResponse,
   InvoiceResponse,

@@ -1,4 +1,4 @@
-import type { CsvColumn } from '../../../infra/http/csv';
+import type { CsvColumn } from '@/infra/http/csv';
 import type { CurrencyBalanceResponse, LedgerEntryResponse } from './dto/balance.dto';
 import type { EarningsGroupResponse, InvoiceLineResponse, InvoiceResponse } from './dto/statement.dto';
 

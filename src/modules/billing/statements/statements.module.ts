@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { CursorCodec } from '../../../infra/pagination/cursor-codec';
-import { CurrenciesModule } from '../currencies/currencies.module';
-import { LedgerModule } from '../ledger/ledger.module';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { CurrenciesModule } from '@/modules/billing/currencies/currencies.module';
+import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { BillingAdminController } from './billing.admin.controller';
 import { BillingController } from './billing.controller';
 import { BillingService } from './billing.service';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { KeysetPosition } from '../../../infra/pagination/cursor-codec';
-import { Tx } from '../../../infra/prisma/tx';
+import type { KeysetPosition } from '@/infra/pagination/cursor-codec';
+import { Tx } from '@/infra/prisma/tx';
 
 export interface BillingProfileRecord {
   legalName: string;

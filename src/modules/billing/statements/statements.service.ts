@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import { Clock } from '../../../infra/clock/clock';
-import { DomainError } from '../../../shared/domain-error';
-import { formatMoney } from '../../../shared/money';
-import { isTimeZone } from '../../../shared/time-zone';
-import type { OrganisationContext } from '../../../infra/auth/principal';
-import { Currencies } from '../currencies/currencies.service';
+import { Clock } from '@/infra/clock/clock';
+import { DomainError } from '@/shared/domain-error';
+import { formatMoney } from '@/shared/money';
+import { isTimeZone } from '@/shared/time-zone';
+import type { OrganisationContext } from '@/infra/auth/principal';
+import { Currencies } from '@/modules/billing/currencies/currencies.service';
 import { statementRange } from './domain/statement-rules';
 import type {
   BillingProfileResponse,
@@ -18,7 +18,7 @@ import type {
   SettledRangeQuery,
   TrialBalanceResponse,
 } from './dto/statement.dto';
-import { LedgerQueryService } from '../ledger/ledger-query.service';
+import { LedgerQueryService } from '@/modules/billing/ledger/ledger-query.service';
 import { StatementsMapper } from './statements.mapper';
 import { StatementsRepository, type EarningsGroupRecord } from './statements.repository';
 

@@ -1,4 +1,4 @@
-import { DomainError } from '../../../shared/domain-error';
+import { DomainError } from '@/shared/domain-error';
 import {
   assertBidCancelledAlready,
   MAX_BID_LIFETIME_DAYS,

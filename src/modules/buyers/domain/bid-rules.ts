@@ -1,5 +1,5 @@
-import type { OrderStatus } from '../../../generated/prisma/enums.js';
-import { DomainError } from '../../../shared/domain-error';
+import type { OrderStatus } from '@/generated/prisma/enums';
+import { DomainError } from '@/shared/domain-error';
 
 /** Bids that can still fill; FILLED, CANCELLED and EXPIRED are terminal. */
 export const LIVE_BID_STATUSES = ['OPEN', 'PARTIALLY_FILLED'] as const satisfies readonly OrderStatus[];

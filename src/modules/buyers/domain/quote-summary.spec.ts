@@ -1,4 +1,4 @@
-import type { Quote } from '../../matching/domain/quote';
+import type { Quote } from '@/modules/matching/domain/quote';
 import { summariseQuote } from './quote-summary';
 
 const quote = (overrides: Partial<Quote>): Quote => ({

@@ -1,5 +1,5 @@
-import type { Quote } from '../../matching/domain/quote';
-import { formatMoney } from '../../../shared/money';
+import type { Quote } from '@/modules/matching/domain/quote';
+import { formatMoney } from '@/shared/money';
 
 const REASON: Record<string, string> = {
   PRICE: 'at or below your price',

@@ -12,9 +12,9 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { BillingMode } from '../../../generated/prisma/enums.js';
-import { MAX_DURATION_HOURS, MAX_GPUS_PER_ORDER } from '../../../shared/money';
-import { IsDivisionCode, IsInstant, IsMarketSlug } from '../../../infra/http/field-validators';
+import { BillingMode } from '@/generated/prisma/enums';
+import { MAX_DURATION_HOURS, MAX_GPUS_PER_ORDER } from '@/shared/money';
+import { IsDivisionCode, IsInstant, IsMarketSlug } from '@/infra/http/field-validators';
 import { MAX_BID_LIFETIME_DAYS, MAX_BID_PROVINCES } from '../domain/bid-rules';
 
 export const BILLING_MODES = Object.values(BillingMode);

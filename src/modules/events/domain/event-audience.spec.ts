@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type JsonObject } from '../../../infra/events/event-catalogue';
+import { EVENT_TYPES, type JsonObject } from '@/infra/events/event-catalogue';
 import { AUDIENCE_RULES, canSee, eventAudience, EVERYONE, payloadFor } from './event-audience';
 
 const BUYER = '0193a0f6-6c52-7a4e-9a51-2f0a6f3c1d2e';

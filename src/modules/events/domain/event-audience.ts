@@ -1,4 +1,4 @@
-import type { EventType, JsonObject } from '../../../infra/events/event-catalogue';
+import type { EventType, JsonObject } from '@/infra/events/event-catalogue';
 
 /**
  * Who may see an event on the live stream and through webhooks, and what each of them sees.

@@ -11,7 +11,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { IsSafeText } from '../../../infra/http/field-validators';
+import { IsSafeText } from '@/infra/http/field-validators';
 import { QUANTISATIONS } from '../domain/reference-profile';
 
 /** Model slugs: lower-case letters, digits, `.` and `-`, e.g. `llama-3.3-70b-instruct`. */

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { IsMarketSlug } from '../../../infra/http/field-validators';
+import { IsMarketSlug } from '@/infra/http/field-validators';
 import { MAX_CONCURRENCY } from '../domain/reference-profile';
 import { MODEL_SLUG_PATTERN } from './inference-model.dto';
 

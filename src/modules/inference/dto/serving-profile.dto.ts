@@ -15,8 +15,8 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { PageQuery } from '../../../infra/pagination/page';
-import { IsSafeText } from '../../../infra/http/field-validators';
+import { PageQuery } from '@/infra/pagination/page';
+import { IsSafeText } from '@/infra/http/field-validators';
 import { MAX_CONCURRENCY } from '../domain/reference-profile';
 import { MODEL_SLUG_PATTERN } from './inference-model.dto';
 import { ReferenceFiguresResponse } from './reference-profile.dto';

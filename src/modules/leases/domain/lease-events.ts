@@ -1,4 +1,4 @@
-import type { NewEvent } from '../../../infra/events/event-catalogue';
+import type { NewEvent } from '@/infra/events/event-catalogue';
 import type { ClosedLease } from '../leases.repository';
 
 /** `lease.ended` / `lease.terminated`: the market lets matching re-run the book the GPUs return to. */

@@ -1,5 +1,9 @@
-import { DomainError } from '../../../shared/domain-error';
-import { periodsOf, reservedGpuSeconds, type Period } from '../../billing/settlement/domain/settlement-rules';
+import { DomainError } from '@/shared/domain-error';
+import {
+  periodsOf,
+  reservedGpuSeconds,
+  type Period,
+} from '@/modules/billing/settlement/domain/settlement-rules';
 
 export interface LeaseForUsage {
   status: 'SCHEDULED' | 'ACTIVE' | 'ENDED' | 'TERMINATED';

@@ -13,8 +13,8 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { IsMarketSlug } from '../../../infra/http/field-validators';
-import { PageQuery } from '../../../infra/pagination/page';
+import { IsMarketSlug } from '@/infra/http/field-validators';
+import { PageQuery } from '@/infra/pagination/page';
 
 export const LEASE_STATUSES = ['SCHEDULED', 'ACTIVE', 'ENDED', 'TERMINATED'] as const;
 

@@ -1,6 +1,6 @@
-import type { OrganisationStatus } from '../../../generated/prisma/enums.js';
-import { DomainError } from '../../../shared/domain-error';
-import { assertNotSuspended } from '../../../infra/auth/suspension';
+import type { OrganisationStatus } from '@/generated/prisma/enums';
+import { DomainError } from '@/shared/domain-error';
+import { assertNotSuspended } from '@/infra/auth/suspension';
 
 /**
  * Live orders an organisation may have at once: bids OPEN or PARTIALLY_FILLED, offers OPEN,

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
-import { PageQuery } from '../../../infra/pagination/page';
+import { PageQuery } from '@/infra/pagination/page';
 import { DivisionResponse } from './province.dto';
-import { IsDivisionCode, IsMarketSlug } from '../../../infra/http/field-validators';
+import { IsDivisionCode, IsMarketSlug } from '@/infra/http/field-validators';
 
 export class ListingsQuery extends PageQuery {
   @ApiPropertyOptional({ example: 'nvidia-h100-80gb', description: 'Only this market' })

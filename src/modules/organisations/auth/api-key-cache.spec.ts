@@ -1,5 +1,5 @@
-import { Clock } from '../../../infra/clock/clock';
-import type { AppConfig } from '../../../infra/config/app-config';
+import { Clock } from '@/infra/clock/clock';
+import type { AppConfig } from '@/infra/config/app-config';
 import { API_KEY_CACHE_MAX_ENTRIES, ApiKeyCache, type VerifiedApiKey } from './api-key-cache';
 
 class FixedClock extends Clock {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../../../infra/clock/clock';
-import { AppConfig } from '../../../infra/config/app-config';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
 import type { ApiKeyRecord } from '../api-keys.repository';
 import type { OrganisationRecord } from '../organisations.repository';
 

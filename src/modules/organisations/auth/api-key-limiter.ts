@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock } from '../../../infra/clock/clock';
-import { RedisService } from '../../../infra/redis/redis.service';
+import { Clock } from '@/infra/clock/clock';
+import { RedisService } from '@/infra/redis/redis.service';
 
 /** Failed API-key authentications per source (client IP) in API_KEY_FAILURE_WINDOW_SECONDS. */
 export const API_KEY_FAILURES_PER_SOURCE = 30;

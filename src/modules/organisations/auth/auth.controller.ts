@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Ip, Post } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../../infra/http/api-errors';
+import { ApiErrors } from '@/infra/http/api-errors';
 import { LoginDto, RefreshDto, SessionResponse } from '../dto/auth.dto';
-import { Public } from '../../../infra/auth/auth.decorators';
+import { Public } from '@/infra/auth/auth.decorators';
 import { AuthService } from './auth.service';
 
 @ApiTags('auth')

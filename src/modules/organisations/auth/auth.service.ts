@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { randomUUID } from 'node:crypto';
-import { Clock } from '../../../infra/clock/clock';
-import { AppConfig } from '../../../infra/config/app-config';
-import { DomainError } from '../../../shared/domain-error';
+import { Clock } from '@/infra/clock/clock';
+import { AppConfig } from '@/infra/config/app-config';
+import { DomainError } from '@/shared/domain-error';
 import { ApiKeysRepository } from '../api-keys.repository';
 import { apiKeyMatches, parseApiKey } from '../domain/api-key';
 import { generateOpaqueToken, hashOpaqueToken, isOpaqueTokenFormat } from '../domain/opaque-token';
@@ -12,7 +12,7 @@ import type { SessionResponse } from '../dto/auth.dto';
 import { OrganisationsRepository, type UserRecord } from '../organisations.repository';
 import { normaliseEmail } from '../organisations.service';
 import { SessionsRepository } from '../sessions.repository';
-import type { Authenticator } from '../../../infra/auth/authenticator';
+import type { Authenticator } from '@/infra/auth/authenticator';
 import { ACCESS_TOKEN_TTL_SECONDS, AccessTokens, REFRESH_TOKEN_TTL_MS } from './access-tokens';
 import { ApiKeyCache } from './api-key-cache';
 import { ApiKeyLimiter } from './api-key-limiter';
@@ -22,7 +22,7 @@ import {
   type AdminPrincipal,
   type ApiKeyScope,
   type Principal,
-} from '../../../infra/auth/principal';
+} from '@/infra/auth/principal';
 import { StreamTickets } from './stream-tickets';
 
 const LAST_USED_RESOLUTION_MS = 60_000;

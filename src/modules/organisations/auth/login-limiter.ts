@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { Clock } from '../../../infra/clock/clock';
-import { RedisService } from '../../../infra/redis/redis.service';
-import { DomainError } from '../../../shared/domain-error';
+import { Clock } from '@/infra/clock/clock';
+import { RedisService } from '@/infra/redis/redis.service';
+import { DomainError } from '@/shared/domain-error';
 
 /** Failed logins per (account, source) answered without delay; each one after waits longer. */
 export const LOGIN_FREE_FAILURES = 4;

@@ -1,9 +1,9 @@
 import { Controller, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../../infra/http/api-errors';
+import { ApiErrors } from '@/infra/http/api-errors';
 import { StreamTicketResponse } from '../dto/stream-ticket.dto';
-import { AllowedWhileSuspended, CurrentPrincipal, RequireScope } from '../../../infra/auth/auth.decorators';
-import type { Principal } from '../../../infra/auth/principal';
+import { AllowedWhileSuspended, CurrentPrincipal, RequireScope } from '@/infra/auth/auth.decorators';
+import type { Principal } from '@/infra/auth/principal';
 import { STREAM_TICKET_TTL_SECONDS, StreamTickets } from './stream-tickets';
 
 /** Tickets for the live stream; the stream itself is served by the events module. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { RedisService } from '../../../infra/redis/redis.service';
+import { RedisService } from '@/infra/redis/redis.service';
 import { generateOpaqueToken, hashOpaqueToken, isOpaqueTokenFormat } from '../domain/opaque-token';
-import type { Principal } from '../../../infra/auth/principal';
+import type { Principal } from '@/infra/auth/principal';
 
 /** How long a stream ticket may wait to be used (docs/BROWSER.md). */
 export const STREAM_TICKET_TTL_SECONDS = 60;

@@ -1,5 +1,5 @@
 import { scryptSync } from 'node:crypto';
-import { DomainError } from '../../../shared/domain-error';
+import { DomainError } from '@/shared/domain-error';
 import { hashPassword, needsRehash, validatePasswordPolicy, verifyPassword } from './password-hasher';
 
 const password = 'correct horse battery staple';

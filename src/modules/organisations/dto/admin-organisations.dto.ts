@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { PageQuery } from '../../../infra/pagination/page';
+import { PageQuery } from '@/infra/pagination/page';
 import { OrganisationResponse } from './organisation.dto';
 
 export class AdminOrganisationQuery extends PageQuery {

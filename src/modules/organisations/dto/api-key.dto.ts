@@ -12,8 +12,8 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { IsInstant } from '../../../infra/http/field-validators';
-import { API_KEY_SCOPES, type ApiKeyScope } from '../../../infra/auth/principal';
+import { IsInstant } from '@/infra/http/field-validators';
+import { API_KEY_SCOPES, type ApiKeyScope } from '@/infra/auth/principal';
 
 export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 3_600;
 

@@ -10,7 +10,7 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import { IsSafeText } from '../../../infra/http/field-validators';
+import { IsSafeText } from '@/infra/http/field-validators';
 
 export class OwnerCredentialsDto {
   @ApiProperty({ example: 'ops@guizhou-dc.example', maxLength: 320 })

@@ -1,6 +1,6 @@
-import type { OrderStatus } from '../../../generated/prisma/enums.js';
-import { DomainError } from '../../../shared/domain-error';
-import { MAX_DURATION_HOURS } from '../../../shared/money';
+import type { OrderStatus } from '@/generated/prisma/enums';
+import { DomainError } from '@/shared/domain-error';
+import { MAX_DURATION_HOURS } from '@/shared/money';
 
 /** Offers whose capacity can still be leased; CANCELLED and EXPIRED are terminal. */
 export const LIVE_OFFER_STATUSES = [

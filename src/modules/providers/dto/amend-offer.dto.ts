@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { MAX_GPUS_PER_ORDER } from '../../../shared/money';
+import { MAX_GPUS_PER_ORDER } from '@/shared/money';
 
 /** At least one field. A new price takes a new place in time priority; GPUs may only go down. */
 export class AmendOfferDto {

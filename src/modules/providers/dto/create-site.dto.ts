@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
-import { UptimeTier } from '../../../generated/prisma/enums.js';
-import { IsDivisionCode, IsSafeText } from '../../../infra/http/field-validators';
+import { UptimeTier } from '@/generated/prisma/enums';
+import { IsDivisionCode, IsSafeText } from '@/infra/http/field-validators';
 
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
 

@@ -1,8 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
-import { OrderStatus } from '../../../generated/prisma/enums.js';
-import { PageQuery } from '../../../infra/pagination/page';
-import { IsMarketSlug } from '../../../infra/http/field-validators';
+import { OrderStatus } from '@/generated/prisma/enums';
+import { PageQuery } from '@/infra/pagination/page';
+import { IsMarketSlug } from '@/infra/http/field-validators';
 
 export const ORDER_STATUSES = Object.values(OrderStatus);
 

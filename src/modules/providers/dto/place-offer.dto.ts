@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { MAX_GPUS_PER_ORDER } from '../../../shared/money';
-import { IsInstant, IsMarketSlug } from '../../../infra/http/field-validators';
+import { MAX_GPUS_PER_ORDER } from '@/shared/money';
+import { IsInstant, IsMarketSlug } from '@/infra/http/field-validators';
 import { MAX_MIN_LEASE_HOURS } from '../domain/offer-rules';
 
 export class PlaceOfferDto {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
-import { IsMarketSlug } from '../../../infra/http/field-validators';
+import { IsMarketSlug } from '@/infra/http/field-validators';
 import { STATS_WINDOWS, type StatsWindow } from '../domain/stats-windows';
 
 export class StatsWindowQuery {

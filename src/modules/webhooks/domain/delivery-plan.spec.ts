@@ -1,5 +1,5 @@
-import type { EventEnvelope } from '../../../infra/events/event-envelope.dto';
-import { EVERYONE } from '../../events/domain/event-audience';
+import type { EventEnvelope } from '@/infra/events/event-envelope.dto';
+import { EVERYONE } from '@/modules/events/domain/event-audience';
 import { audienceOf, planDeliveries, type DispatchedEvent } from './delivery-plan';
 
 const BUYER = '0193a0f6-6c52-7a4e-9a51-2f0a6f3c1d2e';

@@ -1,5 +1,5 @@
-import { canSee, EVERYONE, payloadFor } from '../../events/domain/event-audience';
-import type { EventEnvelope } from '../../../infra/events/event-envelope.dto';
+import { canSee, EVERYONE, payloadFor } from '@/modules/events/domain/event-audience';
+import type { EventEnvelope } from '@/infra/events/event-envelope.dto';
 
 /** A published event as the dispatcher reads it: the envelope and who may see it. */
 export interface DispatchedEvent {

@@ -1,4 +1,4 @@
-import { JOBS } from '../../../infra/queues/job-catalogue';
+import { JOBS } from '@/infra/queues/job-catalogue';
 import { Webhook } from 'standardwebhooks';
 import { isDelivered, newWebhookSecret, retryDelayMs, WEBHOOK_ATTEMPTS } from './webhook-rules';
 

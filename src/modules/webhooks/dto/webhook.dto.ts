@@ -9,8 +9,8 @@ import {
   IsString,
   MaxLength,
 } from 'class-validator';
-import { PageQuery } from '../../../infra/pagination/page';
-import { EVENT_TYPES } from '../../../infra/events/event-catalogue';
+import { PageQuery } from '@/infra/pagination/page';
+import { EVENT_TYPES } from '@/infra/events/event-catalogue';
 
 export const DELIVERY_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED'] as const;
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
-import { PageQuery } from '../../../../infra/pagination/page';
+import { PageQuery } from '@/infra/pagination/page';
 
 export const PAYOUT_STATUSES = ['PENDING', 'PAID', 'REJECTED'] as const;
 

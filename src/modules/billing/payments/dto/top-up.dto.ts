@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
-import { PageQuery } from '../../../../infra/pagination/page';
+import { PageQuery } from '@/infra/pagination/page';
 
 export const TOP_UP_STATUSES = ['PENDING', 'CONFIRMED', 'REJECTED'] as const;
 

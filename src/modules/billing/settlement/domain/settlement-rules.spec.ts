@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { assertBalanced } from '../../ledger/domain/ledger-rules';
+import { assertBalanced } from '@/modules/billing/ledger/domain/ledger-rules';
 import {
   chargePeriod,
   finalReleaseTransfer,

@@ -1,5 +1,5 @@
-import { costMinor } from '../../../../shared/money';
-import { type TransferDraft } from '../../ledger/domain/ledger-rules';
+import { costMinor } from '@/shared/money';
+import { type TransferDraft } from '@/modules/billing/ledger/domain/ledger-rules';
 
 /**
  * Settlement as plain code (DESIGN, Settlement): a started lease is billed in periods of

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { PageQuery } from '../../../../infra/pagination/page';
-import { MAX_GPUS_PER_ORDER } from '../../../../shared/money';
+import { PageQuery } from '@/infra/pagination/page';
+import { MAX_GPUS_PER_ORDER } from '@/shared/money';
 
 export const SETTLEMENT_STATES = ['OPEN', 'COMPLETE', 'NEEDS_ATTENTION', 'VOIDED'] as const;
 

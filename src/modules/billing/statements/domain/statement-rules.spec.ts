@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DomainError } from '../../../../shared/domain-error';
+import { DomainError } from '@/shared/domain-error';
 import { invoiceNumber, splitVatInclusive, statementRange } from './statement-rules';
 
 describe('splitVatInclusive', () => {

@@ -1,4 +1,4 @@
-import { DomainError } from '../../../../shared/domain-error';
+import { DomainError } from '@/shared/domain-error';
 
 /**
  * Statements and invoices as plain code (docs/STATEMENTS.md). Prices on the exchange are

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
-import { PageQuery } from '../../../../infra/pagination/page';
+import { PageQuery } from '@/infra/pagination/page';
 import { StatementFormatQuery } from './statement.dto';
 
 export const ACCOUNT_KINDS = ['BUYER_AVAILABLE', 'BUYER_HELD', 'PROVIDER_EARNINGS'] as const;

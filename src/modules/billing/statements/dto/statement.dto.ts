@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { IsInstant, IsSafeText } from '../../../../infra/http/field-validators';
-import { PageQuery } from '../../../../infra/pagination/page';
+import { IsInstant, IsSafeText } from '@/infra/http/field-validators';
+import { PageQuery } from '@/infra/pagination/page';
 
 export const STATEMENT_FORMATS = ['json', 'csv'] as const;
 export type StatementFormat = (typeof STATEMENT_FORMATS)[number];
