@@ -2,8 +2,8 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { EventType } from '@/infra/events/event-catalogue';
 import {
-  EventConsumer,
-  EventTrigger,
+  EventConsumerMetadata,
+  EventTriggerMetadata,
   type EventConsumerOptions,
   type EventHandler,
   type EventTriggerHandler,
@@ -29,8 +29,8 @@ export class EventConsumersRegistry implements OnModuleInit {
 
   onModuleInit(): void {
     const found: RegisteredConsumer[] = [];
-    for (const wrapper of this.discovery.getProviders({ metadataKey: EventConsumer.KEY })) {
-      const options = this.discovery.getMetadataByDecorator(EventConsumer, wrapper);
+    for (const wrapper of this.discovery.getProviders({ metadataKey: EventConsumerMetadata.KEY })) {
+      const options = this.discovery.getMetadataByDecorator(EventConsumerMetadata, wrapper);
       const instance = wrapper.instance as Partial<EventHandler> | undefined;
       if (!options || !instance || typeof instance.handle !== 'function') continue;
       if (found.some((c) => c.consumer === options.consumer)) {
@@ -40,8 +40,8 @@ export class EventConsumersRegistry implements OnModuleInit {
     }
     this.consumers = found;
     const triggers: RegisteredTrigger[] = [];
-    for (const wrapper of this.discovery.getProviders({ metadataKey: EventTrigger.KEY })) {
-      const options = this.discovery.getMetadataByDecorator(EventTrigger, wrapper);
+    for (const wrapper of this.discovery.getProviders({ metadataKey: EventTriggerMetadata.KEY })) {
+      const options = this.discovery.getMetadataByDecorator(EventTriggerMetadata, wrapper);
       const instance = wrapper.instance as Partial<EventTriggerHandler> | undefined;
       if (!options || !instance || typeof instance.onPublished !== 'function') continue;
       triggers.push({ ...options, handler: instance as EventTriggerHandler });
