@@ -34,6 +34,7 @@ import { WebhooksModule } from '@/modules/webhooks/webhooks.module';
 import { WebhooksWorkerModule } from '@/modules/webhooks/webhooks-worker.module';
 import { StatsModule } from '@/modules/stats/stats.module';
 import { InferenceModule } from '@/modules/inference/inference.module';
+import { ReliabilityModule } from '@/modules/reliability/reliability.module';
 import { StatsWorkerModule } from '@/modules/stats/stats-worker.module';
 import { AdminModule } from '@/modules/admin/admin.module';
 import { LedgerFundsAdapter } from '@/modules/billing/ledger/ledger-funds.adapter';
@@ -88,6 +89,7 @@ export class AppModule {
               WebhooksModule,
               StatsModule,
               InferenceModule,
+              ReliabilityModule,
               AdminModule,
               QueueDashboardModule,
             ]

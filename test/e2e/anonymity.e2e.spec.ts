@@ -185,11 +185,19 @@ describe('who sees whom: a buyer never learns the provider’s ids, fee or proce
       site: { province: { code: '520000' }, city: { code: '520100' } },
       terminationReason: 'PROVIDER_REQUEST',
     });
-    // Before a trade, listings show the provider by the same display name, and no ids.
+    // Before a trade, listings show the provider by the same display name and its public
+    // reliability record (counts only: the lease ended early above is one), and no ids.
     const listings = await http().get(`/v1/offers/listings?market=${market.slug}`).expect(200);
     expect((listings.body as { data: unknown[] }).data).toEqual([
       expect.objectContaining({
-        provider: (theirs.body as { provider: unknown }).provider,
+        provider: {
+          ...(theirs.body as { provider: object }).provider,
+          reliability: expect.objectContaining({
+            components: expect.objectContaining({
+              delivery: { delivered: 0, endedEarlyByProvider: 1, deliveredShare: 0 },
+            }) as unknown,
+          }) as unknown,
+        },
         province: expect.objectContaining({ code: '520000' }) as unknown,
       }),
     ]);

@@ -209,7 +209,19 @@ describe('public market data', () => {
       market: MARKET,
       currency: 'CNY',
       // By display name only (docs/EVENTS.md, "Who sees whom").
-      provider: { name: expect.stringMatching(/^PROVIDER owner-/) as unknown },
+      provider: {
+        name: expect.stringMatching(/^PROVIDER owner-/) as unknown,
+        // No lease yet: the prior of a new provider (docs/RELIABILITY.md).
+        reliability: {
+          score: 80,
+          isNew: true,
+          evidence: 0,
+          components: {
+            handover: { onTime: 0, late: 0, missed: 0, onTimeShare: null },
+            delivery: { delivered: 0, endedEarlyByProvider: 0, deliveredShare: null },
+          },
+        },
+      },
       province: { code: '150000', nameZh: '内蒙古自治区', namePinyin: 'Nei Mongol' },
       city: { code: '150900', nameZh: '乌兰察布市', namePinyin: 'Ulanqab' },
       uptimeTier: 'TIER_IV',

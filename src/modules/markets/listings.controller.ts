@@ -17,7 +17,8 @@ export class ListingsController {
     summary: 'Browse available supply',
     description:
       'Offers of verified providers with free GPUs whose window has not ended, newest first: provider ' +
-      'display name, market, province, city, uptime tier, free GPUs, price and window. No organisation, ' +
+      'display name and reliability score (docs/RELIABILITY.md), market, province, city, uptime tier, free ' +
+      'GPUs, price and window. No organisation, ' +
       'offer or site id is shown.',
   })
   @ApiOkResponse({ type: ListingPageResponse })

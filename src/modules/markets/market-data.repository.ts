@@ -16,6 +16,8 @@ export interface ListingRecord {
   createdAt: Date;
   /** The provider's public display name: the one thing public data says of who it is. */
   providerName: string;
+  /** Internal only, to look up the provider's reliability score; never shown. */
+  providerOrganisationId: string;
   market: { slug: string; currency: string; currencyScale: number };
   province: DivisionRecord;
   city: DivisionRecord;
@@ -128,7 +130,7 @@ export class MarketDataRepository {
         minLeaseHours: true,
         payPerUseMinPercent: true,
         market: { select: { slug: true, currency: true, currencyScale: true } },
-        organisation: { select: { name: true } },
+        organisation: { select: { id: true, name: true } },
         site: {
           select: {
             uptimeTier: true,
@@ -144,6 +146,7 @@ export class MarketDataRepository {
       id: row.id,
       createdAt: row.createdAt,
       providerName: row.organisation.name,
+      providerOrganisationId: row.organisation.id,
       market: row.market,
       province: row.site.province,
       city: row.site.city,

@@ -3,13 +3,15 @@ import { Clock } from '@/infra/clock/clock';
 import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { BOOK_DEPTH_DEFAULT, type BookResponse } from './dto/book.dto';
 import type { ListingPageResponse, ListingsQuery } from './dto/listing.dto';
+import { ReliabilityService } from '@/modules/reliability/reliability.service';
 import { MarketDataRepository } from './market-data.repository';
 import { MarketsMapper } from './markets.mapper';
 import { MarketsService } from './markets.service';
 
 /**
  * Public market data: the aggregated book and the anonymised listings. Only verified
- * organisations' orders appear (DESIGN, Organisations); no identity ever does.
+ * organisations' orders appear (DESIGN, Organisations); no identity ever does, beyond a listing's
+ * provider display name and its public reliability score.
  */
 @Injectable()
 export class MarketDataService {
@@ -18,6 +20,7 @@ export class MarketDataService {
     private readonly markets: MarketsService,
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
+    private readonly reliability: ReliabilityService,
   ) {}
 
   async getBook(slug: string, depth: number = BOOK_DEPTH_DEFAULT): Promise<BookResponse> {
@@ -49,6 +52,11 @@ export class MarketDataService {
       limit,
       after,
     );
-    return this.cursors.page(rows, limit, (row) => MarketsMapper.listing(row));
+    const scores = await this.reliability.scoresOf(rows.map((row) => row.providerOrganisationId));
+    return this.cursors.page(rows, limit, (row) => {
+      const score = scores.get(row.providerOrganisationId);
+      if (score === undefined) throw new Error(`no reliability score for ${row.providerOrganisationId}`);
+      return MarketsMapper.listing(row, score);
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { formatMoney } from '@/shared/money';
 import type { AdminMarketResponse } from './dto/admin-market.dto';
 import type { BookLevelResponse } from './dto/book.dto';
+import type { ReliabilityScore } from '@/modules/reliability/domain/reliability-score';
 import type { ListingResponse } from './dto/listing.dto';
 import type { MarketResponse } from './dto/market.dto';
 import type { ProvinceResponse } from './dto/province.dto';
@@ -54,11 +55,11 @@ export const MarketsMapper = {
     return { price: formatMoney(record.price, scale), gpus: record.gpus, orders: record.orders };
   },
 
-  listing(record: ListingRecord): ListingResponse {
+  listing(record: ListingRecord, reliability: ReliabilityScore): ListingResponse {
     return {
       market: record.market.slug,
       currency: record.market.currency,
-      provider: { name: record.providerName },
+      provider: { name: record.providerName, reliability },
       province: {
         code: record.province.code,
         nameZh: record.province.nameZh,

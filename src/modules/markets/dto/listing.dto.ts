@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
 import { PageQuery } from '@/infra/pagination/page';
+import { ReliabilityResponse } from '@/modules/reliability/dto/reliability.response';
 import { DivisionResponse } from './province.dto';
 import { IsDivisionCode, IsMarketSlug } from '@/infra/http/field-validators';
 
@@ -19,6 +20,11 @@ export class ListingsQuery extends PageQuery {
 export class ListingProviderResponse {
   @ApiProperty({ example: 'Guizhou Compute Co.', description: 'Public display name (no ids are shown)' })
   name!: string;
+  @ApiProperty({
+    type: ReliabilityResponse,
+    description: "The provider's reliability score (docs/RELIABILITY.md)",
+  })
+  reliability!: ReliabilityResponse;
 }
 
 export class ListingResponse {

@@ -1,0 +1,102 @@
+import fc from 'fast-check';
+import {
+  decayWeight,
+  emptyTallies,
+  reliabilityScore,
+  type OutcomeTallies,
+  type OutcomeTally,
+} from './reliability-score';
+
+const DAY = 86_400_000;
+const tally = (count: number, weight = count): OutcomeTally => ({ count, weight });
+const with_ = (parts: Partial<OutcomeTallies>): OutcomeTallies => ({ ...emptyTallies(), ...parts });
+
+describe('reliabilityScore (docs/RELIABILITY.md, worked examples)', () => {
+  it('R1: a provider with no outcomes gets the prior, 4 / 5 = 80, and is new', () => {
+    expect(reliabilityScore(emptyTallies())).toEqual({
+      score: 80,
+      isNew: true,
+      evidence: 0,
+      components: {
+        handover: { onTime: 0, late: 0, missed: 0, onTimeShare: null },
+        delivery: { delivered: 0, endedEarlyByProvider: 0, deliveredShare: null },
+      },
+    });
+  });
+
+  it('R2: ten fresh leases handed over on time and delivered: (4 + 20) / (5 + 20) = 96.0', () => {
+    const score = reliabilityScore(with_({ onTimeHandovers: tally(10), deliveredLeases: tally(10) }));
+    expect(score.score).toBe(96);
+    expect(score.isNew).toBe(false);
+    expect(score.evidence).toBe(20);
+    expect(score.components.handover.onTimeShare).toBe(1);
+    expect(score.components.delivery.deliveredShare).toBe(1);
+  });
+
+  it('R3: one fresh missed handover: 4 / (5 + 1) = 66.7', () => {
+    const score = reliabilityScore(with_({ missedHandovers: tally(1) }));
+    expect(score.score).toBe(66.7);
+    expect(score.isNew).toBe(true);
+    expect(score.components.handover).toEqual({ onTime: 0, late: 0, missed: 1, onTimeShare: 0 });
+  });
+
+  it('R4: two late handovers count half good, half bad: (4 + 1) / (5 + 2) = 71.4', () => {
+    expect(reliabilityScore(with_({ lateHandovers: tally(2) })).score).toBe(71.4);
+  });
+
+  it('R5: an early end a half-life ago weighs half: 8 on time + 7 delivered fresh, (4 + 15) / (5 + 15.5) = 92.7', () => {
+    const score = reliabilityScore(
+      with_({
+        onTimeHandovers: tally(8),
+        deliveredLeases: tally(7),
+        providerEarlyEnds: tally(1, decayWeight(90 * DAY)),
+      }),
+    );
+    expect(score.score).toBe(92.7);
+    expect(score.components.delivery).toEqual({
+      delivered: 7,
+      endedEarlyByProvider: 1,
+      deliveredShare: 0.875,
+    });
+  });
+});
+
+describe('decayWeight', () => {
+  it('halves every 90 days and never exceeds 1', () => {
+    expect(decayWeight(0)).toBe(1);
+    expect(decayWeight(90 * DAY)).toBeCloseTo(0.5, 12);
+    expect(decayWeight(180 * DAY)).toBeCloseTo(0.25, 12);
+    expect(decayWeight(-DAY)).toBe(1);
+  });
+});
+
+describe('reliabilityScore properties', () => {
+  const tallies = fc.record({
+    onTimeHandovers: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
+    lateHandovers: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
+    missedHandovers: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
+    deliveredLeases: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
+    providerEarlyEnds: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
+  });
+  const plus = (t: OutcomeTally, w: number): OutcomeTally => ({ count: t.count + 1, weight: t.weight + w });
+
+  it('stays within (0, 100]', () => {
+    fc.assert(
+      fc.property(tallies, (t) => {
+        const { score } = reliabilityScore(t);
+        return score > 0 && score <= 100;
+      }),
+    );
+  });
+
+  it('a good outcome never lowers the score, a bad one never raises it', () => {
+    fc.assert(
+      fc.property(tallies, fc.double({ min: 0.01, max: 1, noNaN: true }), (t, w) => {
+        const base = reliabilityScore(t).score;
+        const better = reliabilityScore({ ...t, deliveredLeases: plus(t.deliveredLeases, w) }).score;
+        const worse = reliabilityScore({ ...t, missedHandovers: plus(t.missedHandovers, w) }).score;
+        return better >= base && worse <= base;
+      }),
+    );
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * A provider's reliability score from its lease outcomes (docs/RELIABILITY.md). Pure: the
+ * repository sums decayed weights per outcome, this turns them into the score and its parts.
+ */
+
+/** An outcome's weight halves every this many days: a year-old miss weighs about 6%. */
+export const HALF_LIFE_DAYS = 90;
+/** Outcomes older than this are not read at all (their weight is below 1/16). */
+export const LOOKBACK_DAYS = 365;
+/** The prior: a new provider is scored as if it had 4 good outcomes and 1 bad one (score 80). */
+export const PRIOR_GOOD = 4;
+export const PRIOR_BAD = 1;
+/** Below this much decayed evidence a score is shown as `new`: mostly the prior speaking. */
+export const NEW_BELOW_WEIGHT = 3;
+/** A handover after the provisioning deadline counts this much of a miss. */
+export const LATE_HANDOVER_FAULT = 0.5;
+
+/** One outcome class: how many there were in the lookback, and their decayed weight. */
+export interface OutcomeTally {
+  count: number;
+  weight: number;
+}
+
+export interface OutcomeTallies {
+  /** Access handed over by the provisioning deadline. */
+  onTimeHandovers: OutcomeTally;
+  /** Access handed over after the deadline (before the sweep ended the lease). */
+  lateHandovers: OutcomeTally;
+  /** The deadline passed with no handover: the lease ended as PROVIDER_FAILURE before it started. */
+  missedHandovers: OutcomeTally;
+  /** Started leases that ran to their end, or that the buyer or an admin ended. */
+  deliveredLeases: OutcomeTally;
+  /** Started leases the provider ended early (on request, or as failed). */
+  providerEarlyEnds: OutcomeTally;
+}
+
+export interface ReliabilityScore {
+  /** 0-100, one decimal. */
+  score: number;
+  /** True while the decayed evidence is below NEW_BELOW_WEIGHT: the prior dominates. */
+  isNew: boolean;
+  /** The decayed weight of all outcomes read (the prior not included), two decimals. */
+  evidence: number;
+  components: {
+    handover: { onTime: number; late: number; missed: number; onTimeShare: number | null };
+    delivery: { delivered: number; endedEarlyByProvider: number; deliveredShare: number | null };
+  };
+}
+
+export const EMPTY_TALLY: OutcomeTally = { count: 0, weight: 0 };
+
+export const emptyTallies = (): OutcomeTallies => ({
+  onTimeHandovers: EMPTY_TALLY,
+  lateHandovers: EMPTY_TALLY,
+  missedHandovers: EMPTY_TALLY,
+  deliveredLeases: EMPTY_TALLY,
+  providerEarlyEnds: EMPTY_TALLY,
+});
+
+/** The weight of an outcome `ageMs` old. */
+export function decayWeight(ageMs: number): number {
+  return 0.5 ** (Math.max(0, ageMs) / (HALF_LIFE_DAYS * 86_400_000));
+}
+
+const round = (value: number, places: number): number => {
+  const scale = 10 ** places;
+  return Math.round(value * scale) / scale;
+};
+
+const share = (good: number, total: number): number | null => (total === 0 ? null : round(good / total, 3));
+
+/**
+ * score = 100 x (PRIOR_GOOD + good) / (PRIOR_GOOD + PRIOR_BAD + good + bad), over decayed weights:
+ * each lease is up to two trials, its handover and (once started and finished) its delivery.
+ * good = on-time handovers + late handovers x (1 - LATE_HANDOVER_FAULT) + delivered leases;
+ * bad = missed handovers + late handovers x LATE_HANDOVER_FAULT + early ends by the provider.
+ */
+export function reliabilityScore(t: OutcomeTallies): ReliabilityScore {
+  const good =
+    t.onTimeHandovers.weight + t.lateHandovers.weight * (1 - LATE_HANDOVER_FAULT) + t.deliveredLeases.weight;
+  const bad =
+    t.missedHandovers.weight + t.lateHandovers.weight * LATE_HANDOVER_FAULT + t.providerEarlyEnds.weight;
+  const evidence = good + bad;
+  const handovers = t.onTimeHandovers.count + t.lateHandovers.count + t.missedHandovers.count;
+  const finished = t.deliveredLeases.count + t.providerEarlyEnds.count;
+  return {
+    score: round((100 * (PRIOR_GOOD + good)) / (PRIOR_GOOD + PRIOR_BAD + evidence), 1),
+    isNew: evidence < NEW_BELOW_WEIGHT,
+    evidence: round(evidence, 2),
+    components: {
+      handover: {
+        onTime: t.onTimeHandovers.count,
+        late: t.lateHandovers.count,
+        missed: t.missedHandovers.count,
+        onTimeShare: share(t.onTimeHandovers.count, handovers),
+      },
+      delivery: {
+        delivered: t.deliveredLeases.count,
+        endedEarlyByProvider: t.providerEarlyEnds.count,
+        deliveredShare: share(t.deliveredLeases.count, finished),
+      },
+    },
+  };
+}

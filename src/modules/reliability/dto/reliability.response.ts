@@ -1,0 +1,54 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class HandoverComponentResponse {
+  @ApiProperty({
+    example: 41,
+    description: 'Leases whose access was handed over by the provisioning deadline',
+  })
+  onTime!: number;
+  @ApiProperty({ example: 1, description: 'Handed over after the deadline' })
+  late!: number;
+  @ApiProperty({ example: 2, description: 'Deadline passed with no handover (the lease failed)' })
+  missed!: number;
+  @ApiProperty({
+    example: 0.932,
+    nullable: true,
+    type: Number,
+    description: 'onTime / all handovers; null when none',
+  })
+  onTimeShare!: number | null;
+}
+
+export class DeliveryComponentResponse {
+  @ApiProperty({ example: 38, description: 'Started leases that ran to their end or that the buyer ended' })
+  delivered!: number;
+  @ApiProperty({ example: 1, description: 'Started leases the provider ended early' })
+  endedEarlyByProvider!: number;
+  @ApiProperty({
+    example: 0.974,
+    nullable: true,
+    type: Number,
+    description: 'delivered / finished; null when none',
+  })
+  deliveredShare!: number | null;
+}
+
+export class ReliabilityComponentsResponse {
+  @ApiProperty({ type: HandoverComponentResponse }) handover!: HandoverComponentResponse;
+  @ApiProperty({ type: DeliveryComponentResponse }) delivery!: DeliveryComponentResponse;
+}
+
+export class ReliabilityResponse {
+  @ApiProperty({
+    example: 91.4,
+    description:
+      '0-100, one decimal: 100 x (4 + good) / (5 + good + bad) over lease outcomes of the last 365 days, ' +
+      'each weighted 0.5^(age / 90 days). A provider with no outcomes scores 80 (docs/RELIABILITY.md)',
+  })
+  score!: number;
+  @ApiProperty({ example: false, description: 'Less than 3 outcomes of decayed evidence: mostly the prior' })
+  isNew!: boolean;
+  @ApiProperty({ example: 52.31, description: 'Decayed weight of the outcomes behind the score' })
+  evidence!: number;
+  @ApiProperty({ type: ReliabilityComponentsResponse }) components!: ReliabilityComponentsResponse;
+}

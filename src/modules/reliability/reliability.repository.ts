@@ -1,0 +1,87 @@
+import { Injectable } from '@nestjs/common';
+import { Tx } from '@/infra/prisma/tx';
+import { HALF_LIFE_DAYS, LOOKBACK_DAYS, type OutcomeTallies } from './domain/reliability-score';
+
+interface TallyRow {
+  organisation_id: string;
+  on_time_n: number;
+  on_time_w: number;
+  late_n: number;
+  late_w: number;
+  missed_n: number;
+  missed_w: number;
+  delivered_n: number;
+  delivered_w: number;
+  early_n: number;
+  early_w: number;
+}
+
+/**
+ * Lease outcomes per provider, read across tenants on purpose: a provider's record is public
+ * (docs/RELIABILITY.md). Only counts and decayed weights leave this class, never a lease.
+ */
+@Injectable()
+export class ReliabilityRepository {
+  constructor(private readonly txHost: Tx) {}
+
+  /** Each provider's outcome tallies at `now`; a provider without leases has no entry. */
+  async findPublicTallies(
+    organisationIds: readonly string[],
+    now: Date,
+  ): Promise<Map<string, OutcomeTallies>> {
+    if (organisationIds.length === 0) return new Map();
+    const since = new Date(now.getTime() - LOOKBACK_DAYS * 86_400_000);
+    const halfLifeSeconds = HALF_LIFE_DAYS * 86_400;
+    // weight(t) = 0.5 ^ (age / half-life), age never negative.
+    const rows = await this.txHost.tx.$queryRaw<TallyRow[]>`
+      WITH outcomes AS (
+        SELECT l.provider_organisation_id AS organisation_id,
+               CASE WHEN l.started_at IS NOT NULL AND l.started_at <= l.provisioning_deadline THEN 'on_time'
+                    WHEN l.started_at IS NOT NULL THEN 'late'
+                    WHEN l.status = 'TERMINATED' AND l.termination_reason = 'PROVIDER_FAILURE' THEN 'missed'
+               END AS handover,
+               l.started_at AS handover_at,
+               CASE WHEN l.started_at IS NULL THEN NULL
+                    WHEN l.status = 'ENDED' OR (l.status = 'TERMINATED' AND l.termination_reason = 'BUYER_REQUEST')
+                      THEN 'delivered'
+                    WHEN l.status = 'TERMINATED' AND l.termination_reason IN ('PROVIDER_REQUEST', 'PROVIDER_FAILURE')
+                      THEN 'early'
+               END AS delivery,
+               l.ended_at
+        FROM leases l
+        WHERE l.provider_organisation_id = ANY(${organisationIds}::uuid[]) AND l.created_at > ${since}
+      ), weighted AS (
+        SELECT organisation_id, handover, delivery,
+               power(0.5, GREATEST(0, extract(epoch FROM (${now}::timestamptz - COALESCE(handover_at, ended_at))))::float8
+                 / ${halfLifeSeconds}) AS handover_w,
+               power(0.5, GREATEST(0, extract(epoch FROM (${now}::timestamptz - ended_at)))::float8
+                 / ${halfLifeSeconds}) AS delivery_w
+        FROM outcomes
+      )
+      SELECT organisation_id::text,
+             (count(*) FILTER (WHERE handover = 'on_time'))::int AS on_time_n,
+             COALESCE(sum(handover_w) FILTER (WHERE handover = 'on_time'), 0)::float8 AS on_time_w,
+             (count(*) FILTER (WHERE handover = 'late'))::int AS late_n,
+             COALESCE(sum(handover_w) FILTER (WHERE handover = 'late'), 0)::float8 AS late_w,
+             (count(*) FILTER (WHERE handover = 'missed'))::int AS missed_n,
+             COALESCE(sum(handover_w) FILTER (WHERE handover = 'missed'), 0)::float8 AS missed_w,
+             (count(*) FILTER (WHERE delivery = 'delivered'))::int AS delivered_n,
+             COALESCE(sum(delivery_w) FILTER (WHERE delivery = 'delivered'), 0)::float8 AS delivered_w,
+             (count(*) FILTER (WHERE delivery = 'early'))::int AS early_n,
+             COALESCE(sum(delivery_w) FILTER (WHERE delivery = 'early'), 0)::float8 AS early_w
+      FROM weighted
+      GROUP BY organisation_id`;
+    return new Map(
+      rows.map((row) => [
+        row.organisation_id,
+        {
+          onTimeHandovers: { count: row.on_time_n, weight: row.on_time_w },
+          lateHandovers: { count: row.late_n, weight: row.late_w },
+          missedHandovers: { count: row.missed_n, weight: row.missed_w },
+          deliveredLeases: { count: row.delivered_n, weight: row.delivered_w },
+          providerEarlyEnds: { count: row.early_n, weight: row.early_w },
+        },
+      ]),
+    );
+  }
+}

@@ -1,0 +1,150 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import { Clock } from '@/infra/clock/clock';
+import type { ControllableClock } from '@/infra/clock/controllable-clock';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
+import { startHttpApp } from '../support/http-app';
+import { ledgerViolations } from '../support/ledger-invariants';
+import { registerOrganisation, type TestTenant } from '../support/tenants';
+import { testConfig } from '../support/test-env';
+import { handOverAccess, leaseBetween, quiet } from './lease-fixtures';
+import { createSite, placeOffer, removeMarketplaceData } from './marketplace-fixtures';
+
+const MARKET = 'huawei-ascend-910b-64gb';
+// Far below any other suite's asks, so no other suite's offer crosses these bids.
+const PRICE = '0.31';
+
+interface Reliability {
+  score: number;
+  isNew: boolean;
+  evidence: number;
+  components: {
+    handover: { onTime: number; late: number; missed: number; onTimeShare: number | null };
+    delivery: { delivered: number; endedEarlyByProvider: number; deliveredShare: number | null };
+  };
+}
+
+/**
+ * A provider's reliability score from its lease outcomes (docs/RELIABILITY.md), on its own console
+ * and on its public listings: one lease delivered, one ended early by the provider, one deadline
+ * missed. Budget: ~15 s.
+ */
+describe('reliability: the provider record buyers see', () => {
+  let app: NestFastifyApplication;
+  let prisma: PrismaService;
+  let provider: TestTenant;
+  let buyer: TestTenant;
+  let site: { id: string };
+  const ids: string[] = [];
+  const http = () => request(app.getHttpServer());
+  const own = async (): Promise<Reliability> =>
+    (await http().get('/v1/providers/reliability').set(provider.auth).expect(200)).body as Reliability;
+  const lease = () =>
+    leaseBetween(
+      app,
+      { provider, buyer, siteId: site.id },
+      { market: MARKET, gpus: 1, price: PRICE, durationHours: 1, billingMode: 'RESERVED' },
+    );
+
+  beforeAll(async () => {
+    app = await startHttpApp(
+      testConfig({
+        RATE_LIMIT_PER_MINUTE: '100000',
+        RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
+        MATCHING_SWEEP_INTERVAL_MS: '3600000',
+        LEASE_SWEEP_INTERVAL_MS: '3600000',
+        CLOCK: 'controllable',
+      }),
+      { api: true, worker: true },
+    );
+    prisma = app.get(PrismaService);
+    provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
+    buyer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 1_000_000n });
+    ids.push(provider.organisationId, buyer.organisationId);
+    site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
+  });
+
+  afterAll(async () => {
+    await quiet(app);
+    expect(await ledgerViolations(prisma, ids)).toEqual([]);
+    await removeMarketplaceData(app, ids);
+    await app.close();
+  });
+
+  it('starts a new provider at the prior, 80, and shows only providers their own score', async () => {
+    expect(await own()).toEqual({
+      score: 80,
+      isNew: true,
+      evidence: 0,
+      components: {
+        handover: { onTime: 0, late: 0, missed: 0, onTimeShare: null },
+        delivery: { delivered: 0, endedEarlyByProvider: 0, deliveredShare: null },
+      },
+    });
+    await http().get('/v1/providers/reliability').set(buyer.auth).expect(403);
+    await http().get('/v1/providers/reliability').expect(401);
+  });
+
+  it('scores handovers and deliveries: (4 + 3) / (5 + 5) = 70.0, the same on the public listing', async () => {
+    // Delivered: handed over, runs its hour, ends.
+    const delivered = await lease();
+    await handOverAccess(app, provider, delivered.id).expect(200);
+    // Ended early by the provider after handover.
+    const early = await lease();
+    await handOverAccess(app, provider, early.id).expect(200);
+    await http().post(`/v1/leases/${early.id}/terminate`).set(provider.auth).expect(200);
+    // Missed: the deadline passes with no handover.
+    const missed = await lease();
+    await prisma.lease.update({
+      where: { id: missed.id },
+      data: { provisioningDeadline: new Date(app.get(Clock).now().getTime() - 1000) },
+    });
+    // A buyer that ends a lease before handover says nothing of the provider.
+    const neutral = await lease();
+    await http().post(`/v1/leases/${neutral.id}/terminate`).set(buyer.auth).expect(200);
+
+    await app.get<Clock, ControllableClock>(Clock).advance(61 * 60_000);
+    await app.get(LeaseLifecycleService).sweep();
+    await quiet(app);
+    expect(await prisma.lease.findUniqueOrThrow({ where: { id: delivered.id } })).toMatchObject({
+      status: 'ENDED',
+    });
+    expect(await prisma.lease.findUniqueOrThrow({ where: { id: missed.id } })).toMatchObject({
+      status: 'TERMINATED',
+      terminationReason: 'PROVIDER_FAILURE',
+      startedAt: null,
+    });
+
+    // good = 2 on-time handovers + 1 delivery, bad = 1 missed handover + 1 early end, all about an
+    // hour old (weight 0.9997 each): 100 x (4 + 3) / (5 + 5) = 70.0.
+    const score = await own();
+    expect(score).toEqual({
+      score: 70,
+      isNew: false,
+      evidence: 5,
+      components: {
+        handover: { onTime: 2, late: 0, missed: 1, onTimeShare: 0.667 },
+        delivery: { delivered: 1, endedEarlyByProvider: 1, deliveredShare: 0.5 },
+      },
+    });
+
+    // Every listing of this provider carries that score: the offers whose GPUs came back, and
+    // one priced above every bid.
+    await placeOffer(app, provider, site.id, {
+      market: MARKET,
+      gpus: 1,
+      pricePerGpuHour: '9999.00',
+      availableFrom: new Date(app.get(Clock).now().getTime() - 60_000).toISOString(),
+      availableUntil: new Date(app.get(Clock).now().getTime() + 48 * 3_600_000).toISOString(),
+    });
+    const listings = await http().get(`/v1/offers/listings?market=${MARKET}&limit=100`).expect(200);
+    const mine = (
+      listings.body as {
+        data: Array<{ pricePerGpuHour: string; provider: { name: string; reliability: Reliability } }>;
+      }
+    ).data.filter((l) => l.provider.name === `PROVIDER ${provider.email}`);
+    expect(mine.map((l) => l.pricePerGpuHour)).toContain('9999.00');
+    for (const listing of mine) expect(listing.provider.reliability).toEqual(score);
+  });
+});
