@@ -3,11 +3,13 @@ import request from 'supertest';
 import { Clock } from '@/infra/clock/clock';
 import type { ControllableClock } from '@/infra/clock/controllable-clock';
 import { PrismaService } from '@/infra/prisma/prisma.service';
+import { JobProducer } from '@/infra/queues/job-producer.service';
 import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
 import { handOverAccess, leaseBetween, quiet } from './lease-fixtures';
 import { createSite, placeOffer, removeMarketplaceData } from './marketplace-fixtures';
 
@@ -40,6 +42,9 @@ describe('reliability: the provider record buyers see', () => {
   const http = () => request(app.getHttpServer());
   const own = async (): Promise<Reliability> =>
     (await http().get('/v1/providers/reliability').set(provider.auth).expect(200)).body as Reliability;
+  const storedScore = async (): Promise<number> =>
+    (await prisma.organisation.findUniqueOrThrow({ where: { id: provider.organisationId } }))
+      .reliabilityScore;
   const lease = () =>
     leaseBetween(
       app,
@@ -146,5 +151,22 @@ describe('reliability: the provider record buyers see', () => {
     ).data.filter((l) => l.provider.name === `PROVIDER ${provider.email}`);
     expect(mine.map((l) => l.pricePerGpuHour)).toContain('9999.00');
     for (const listing of mine) expect(listing.provider.reliability).toEqual(score);
+
+    // The copy matching reads followed each outcome (the lease events' consumer).
+    expect(await storedScore()).toBe(70);
+  });
+
+  it('stores decayed scores on the schedule: 90 days on, every outcome weighs half, (4 + 1.5) / (5 + 2.5) = 73.3', async () => {
+    // A stored score off the truth (as if an event were lost) is put right by the refresh too.
+    await prisma.organisation.update({
+      where: { id: provider.organisationId },
+      data: { reliabilityScore: 12 },
+    });
+    await app.get<Clock, ControllableClock>(Clock).advance(90 * 24 * 3_600_000);
+    await app.get(JobProducer).enqueue('stats.reliability', { trigger: 'test' });
+    await waitFor('the stored score to decay', async () =>
+      (await storedScore()) === 73.3 ? true : undefined,
+    );
+    expect((await own()).score).toBe(73.3);
   });
 });

@@ -43,6 +43,7 @@ describe('JobSchedules', () => {
       'webhooks.sweep': 3_210_000,
       'webhooks.prune': 3_600_000,
       'stats.refresh': 16_000,
+      'stats.reliability': 21_600_000,
     };
     const queues = [...new Set(Object.values(JOBS).map((job) => job.queue))] as QueueName[];
     const found: Partial<Record<string, number>> = {};

@@ -93,6 +93,8 @@ export interface JobPayloads {
   'webhooks.prune': ReconcilePayload;
   /** Recomputes the statistics snapshots of the last STATS_REFRESH_HOURS hours; scheduled, idempotent. */
   'stats.refresh': ReconcilePayload;
+  /** Stores every provider's current reliability score (decay moves it with no event); scheduled, idempotent. */
+  'stats.reliability': ReconcilePayload;
 }
 export type JobName = keyof JobPayloads;
 
@@ -197,6 +199,18 @@ export const JOBS = {
     options: {
       attempts: 2,
       backoff: { type: 'fixed', delay: 30_000 },
+      removeOnComplete: true,
+      removeOnFail: { count: 100 },
+    },
+  },
+  'stats.reliability': {
+    queue: QUEUE.stats,
+    payload: ReconcilePayload,
+    // Decay moves a score by under 1% a day (half-life 90 days): every 6 h is close enough.
+    every: () => 6 * HOUR_MS,
+    options: {
+      attempts: 2,
+      backoff: { type: 'fixed', delay: 60_000 },
       removeOnComplete: true,
       removeOnFail: { count: 100 },
     },

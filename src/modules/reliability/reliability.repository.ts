@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Tx } from '@/infra/prisma/tx';
-import { HALF_LIFE_DAYS, LOOKBACK_DAYS, type OutcomeTallies } from './domain/reliability-score';
+import { HALF_LIFE_DAYS, LOOKBACK_DAYS, PRIOR_SCORE, type OutcomeTallies } from './domain/reliability-score';
 
 interface TallyRow {
   organisation_id: string;
@@ -83,5 +83,27 @@ export class ReliabilityRepository {
         },
       ]),
     );
+  }
+
+  /** Providers with a lease in the lookback, or a stored score off the prior: those a refresh may move. */
+  async systemProvidersToRefresh(now: Date, after: string | undefined, limit: number): Promise<string[]> {
+    const since = new Date(now.getTime() - LOOKBACK_DAYS * 86_400_000);
+    const rows = await this.txHost.tx.$queryRaw<Array<{ id: string }>>`
+      SELECT o.id::text FROM organisations o
+      WHERE o.role = 'PROVIDER' AND o.id > ${after ?? '00000000-0000-0000-0000-000000000000'}::uuid
+        AND (o.reliability_score <> ${PRIOR_SCORE}
+             OR EXISTS (SELECT 1 FROM leases l WHERE l.provider_organisation_id = o.id AND l.created_at > ${since}))
+      ORDER BY o.id
+      LIMIT ${limit}`;
+    return rows.map((row) => row.id);
+  }
+
+  /** Stores each provider's score; returns how many changed. */
+  async systemStoreScores(scores: ReadonlyMap<string, number>, at: Date): Promise<number> {
+    if (scores.size === 0) return 0;
+    return this.txHost.tx.$executeRaw`
+      UPDATE organisations o SET reliability_score = v.score, updated_at = ${at}
+      FROM unnest(${[...scores.keys()]}::uuid[], ${[...scores.values()]}::float8[]) AS v(id, score)
+      WHERE o.id = v.id AND o.reliability_score IS DISTINCT FROM v.score`;
   }
 }

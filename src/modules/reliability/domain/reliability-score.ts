@@ -10,6 +10,8 @@ export const LOOKBACK_DAYS = 365;
 /** The prior: a new provider is scored as if it had 4 good outcomes and 1 bad one (score 80). */
 export const PRIOR_GOOD = 4;
 export const PRIOR_BAD = 1;
+/** The score with no outcomes: 100 x 4 / 5. */
+export const PRIOR_SCORE = (100 * PRIOR_GOOD) / (PRIOR_GOOD + PRIOR_BAD);
 /** Below this much decayed evidence a score is shown as `new`: mostly the prior speaking. */
 export const NEW_BELOW_WEIGHT = 3;
 /** A handover after the provisioning deadline counts this much of a miss. */

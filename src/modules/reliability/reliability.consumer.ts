@@ -1,0 +1,20 @@
+import { Injectable } from '@nestjs/common';
+import { EventConsumer, type EventHandler } from '@/infra/events/event-consumer';
+import type { TypedEventEnvelope } from '@/infra/events/event-envelope.dto';
+import { ReliabilityService } from './reliability.service';
+
+type Outcome = 'lease.started' | 'lease.ended' | 'lease.terminated';
+
+/**
+ * Keeps the provider's stored score current after each lease outcome: a handover, an end, an
+ * early termination. Runs in the inbox transaction, so each event moves the score once.
+ */
+@EventConsumer({ consumer: 'reliability', types: ['lease.started', 'lease.ended', 'lease.terminated'] })
+@Injectable()
+export class ReliabilityConsumer implements EventHandler<Outcome> {
+  constructor(private readonly reliability: ReliabilityService) {}
+
+  async handle(event: TypedEventEnvelope<Outcome>): Promise<void> {
+    await this.reliability.refresh([event.payload.providerOrganisationId]);
+  }
+}
