@@ -9,6 +9,7 @@ import { SettlementService } from '@/modules/billing/settlement/settlement.servi
 import { createAdminWithCli } from '../support/admin-cli';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
+import { connectSse } from '../support/sse-client';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
@@ -86,6 +87,8 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
       }),
       { api: true, worker: true },
     );
+    // Listening, for the live stream read over fetch.
+    await app.listen({ port: 0, host: '127.0.0.1' });
     prisma = app.get(PrismaService);
     // A market of the suite's own, with H100 figures so that reference profiles exist for it.
     market = await createTestMarket(app);
@@ -292,6 +295,8 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
   });
 
   it('opens a dispute on mismatched counts, holds the period until an admin decides, then settles it once', async () => {
+    // The buyer watches its live stream: dispute events reach both sides as other lease events do.
+    const stream = await connectSse(`${await app.getUrl()}/v1/events/stream`, buyer.auth);
     const lease = await startedLease(2);
     await advance(HOUR + 5 * MINUTE);
     // Pay-per-use GPU-seconds as today, and the token counts of both sides.
@@ -426,6 +431,19 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
         decidedUsage: { promptTokens: '900000', outputTokens: '199500' },
       }),
     ]);
+    const live = await waitFor('both dispute events on the buyer’s stream', () =>
+      Promise.resolve(
+        stream.events.filter((e) => e.event?.startsWith('dispute.')).length === 2 ? stream.events : undefined,
+      ),
+    );
+    stream.close();
+    const disputeEvents = live.filter((e) => e.event?.startsWith('dispute.'));
+    expect(disputeEvents.map((e) => e.event)).toEqual(['dispute.opened', 'dispute.resolved']);
+    for (const event of disputeEvents) {
+      expect(event.data).toContain(disputeId);
+      // The buyer does not learn the provider's identity (docs/EVENTS.md, "Who sees whom").
+      expect(event.data).not.toContain(provider.organisationId);
+    }
     // The decision is what stands for the period, for both sides.
     const after = body(await http().get(`/v1/leases/${lease.id}/tokens`).set(buyer.auth).expect(200));
     expect(after.periods).toEqual([
@@ -436,6 +454,42 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
         dispute: expect.objectContaining({ status: 'RESOLVED' }) as unknown,
       }),
     ]);
+  });
+
+  it('never opens a dispute that claims to hold a period its racing settlement settled', async () => {
+    // RESERVED periods settle at their end, so a statement and the period's settlement can race.
+    const lease = await leaseBetween(
+      app,
+      { provider, buyer, siteId: site.id },
+      { market: market.slug, gpus: 1, price: '10.00', durationHours: 1, billingMode: 'RESERVED' },
+    );
+    const started = body(await handOverAccess(app, provider, lease.id).expect(200)).startedAt as string;
+    await advance(HOUR + MINUTE);
+    await state(provider, lease.id, {
+      periodStart: started,
+      promptTokens: 1_000_000,
+      outputTokens: 1_000,
+    }).expect(200);
+    const [statement, settled] = await Promise.all([
+      state(buyer, lease.id, { periodStart: started, promptTokens: 10, outputTokens: 10 }),
+      app.get(SettlementService).settleLease(lease.id),
+    ]);
+    expect(statement.status).toBe(200);
+    const dispute = await prisma.periodDispute.findFirstOrThrow({ where: { leaseId: lease.id } });
+    // Whichever took the lease's lock first, the other saw it: held exactly when not settled first.
+    expect(dispute.holdsSettlement).toBe(settled === 0);
+    if (dispute.holdsSettlement) expect(await app.get(SettlementService).settleLease(lease.id)).toBe(0);
+    const admin = await signInAdmin();
+    await http()
+      .post(`/admin/disputes/${dispute.id}/resolve`)
+      .set(admin)
+      .send({ note: 'race probe', usage: { promptTokens: 10, outputTokens: 10 } })
+      .expect(200);
+    await waitFor('the period settled once', async () =>
+      (await prisma.leasePeriod.count({ where: { leaseId: lease.id } })) === 1 ? true : undefined,
+    );
+    await quiet(app);
+    expect(await prisma.ledgerTransfer.count({ where: { key: `settle:${lease.id}:0` } })).toBe(1);
   });
 
   it('opens no dispute when the two sides agree within the tolerance', async () => {
