@@ -1,4 +1,5 @@
 import type { EventPayloads } from '@/infra/events/event-catalogue';
+import { standingCounts } from './domain/token-usage-rules';
 import type { AdminDisputeResponse, AdminUsageFlagResponse } from './dto/period-dispute.dto';
 import type {
   DisputeRef,
@@ -65,7 +66,7 @@ export const UsageMapper = {
         const dispute = disputes.find((d) => d.periodIndex === index && d.kind === 'USAGE') ?? null;
         const decided = of('ADMIN');
         const provider = of('PROVIDER');
-        const standingRow = decided ?? (dispute?.status === 'OPEN' ? undefined : provider);
+        const standingRow = standingCounts(counts, dispute?.status === 'OPEN');
         const first = counts[0]!;
         return {
           period: index,
@@ -75,7 +76,7 @@ export const UsageMapper = {
           buyer: stated(of('BUYER')),
           decided: stated(decided),
           standing:
-            standingRow === undefined
+            standingRow === null
               ? null
               : {
                   promptTokens: Number(standingRow.promptTokens),
