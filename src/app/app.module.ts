@@ -35,6 +35,7 @@ import { WebhooksWorkerModule } from '@/modules/webhooks/webhooks-worker.module'
 import { StatsModule } from '@/modules/stats/stats.module';
 import { InferenceModule } from '@/modules/inference/inference.module';
 import { ReliabilityModule } from '@/modules/reliability/reliability.module';
+import { UsageModule } from '@/modules/usage/usage.module';
 import { StatsWorkerModule } from '@/modules/stats/stats-worker.module';
 import { AdminModule } from '@/modules/admin/admin.module';
 import { LedgerFundsAdapter } from '@/modules/billing/ledger/ledger-funds.adapter';
@@ -90,6 +91,7 @@ export class AppModule {
               StatsModule,
               InferenceModule,
               ReliabilityModule,
+              UsageModule,
               AdminModule,
               QueueDashboardModule,
             ]

@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE: 422,
+  // Token counts beyond what the lease's GPUs could serve in the period (docs/USAGE.md); flagged.
+  USAGE_ABOVE_CAPACITY: 422,
   RATE_LIMITED: 429,
   INTERNAL: 500,
   SERVICE_UNAVAILABLE: 503,

@@ -211,6 +211,7 @@ describe('who sees whom: a buyer never learns the provider’s ids, fee or proce
     const fill: Record<string, string> = {
       '/v1/leases/{id}': ids.lease!,
       '/v1/leases/{id}/access': ids.lease!,
+      '/v1/leases/{id}/tokens': ids.lease!,
       '/v1/bids/{id}': ids.bid!,
       '/v1/webhooks/{id}': ids.webhook!,
       '/v1/webhooks/{id}/deliveries': ids.webhook!,

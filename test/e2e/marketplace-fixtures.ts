@@ -148,6 +148,9 @@ export async function removeMarketplaceData(
   await prisma.outboxEvent.deleteMany({ where: { aggregateId: { in: aggregateIds } } });
   const leaseIds = { leaseId: { in: leases.map((lease) => lease.id) } };
   await prisma.usageReport.deleteMany({ where: leaseIds });
+  await prisma.tokenUsage.deleteMany({ where: leaseIds });
+  await prisma.periodDispute.deleteMany({ where: leaseIds });
+  await prisma.usageFlag.deleteMany({ where: leaseIds });
   await prisma.leasePeriod.deleteMany({ where: leaseIds });
   await prisma.lease.deleteMany({ where: { id: { in: leases.map((lease) => lease.id) } } });
   await prisma.offer.deleteMany({ where });

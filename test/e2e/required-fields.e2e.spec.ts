@@ -127,6 +127,15 @@ const BODIES: Record<string, { as: Caller; body: () => Body }> = {
     as: 'providerKey',
     body: () => ({ periodStart: hoursFromNow(-1), gpuSeconds: 3600, tokens: 1000 }),
   },
+  'POST /v1/leases/{id}/tokens': {
+    as: 'providerKey',
+    body: () => ({ periodStart: hoursFromNow(-1), promptTokens: 1000, outputTokens: 100 }),
+  },
+  'POST /admin/disputes/{id}/resolve': {
+    as: 'admin',
+    body: () => ({ note: 'fields probe', usage: { promptTokens: 1000, outputTokens: 100 } }),
+  },
+  'POST /admin/usage-flags/{id}/review': { as: 'admin', body: () => ({ note: 'fields probe' }) },
   'POST /v1/webhooks': {
     as: 'buyerKey',
     body: () => ({

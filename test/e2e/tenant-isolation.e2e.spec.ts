@@ -251,6 +251,17 @@ const CASES: Record<string, IsolationCase> = {
     body: { periodStart: '2026-12-01T00:00:00.000Z', gpuSeconds: 1 },
     readBack: (id) => `/v1/leases/${id}`,
   },
+  'POST /v1/leases/{id}/tokens': {
+    role: 'PROVIDER',
+    create: (app, owner) => leaseOf(app, owner, 'PROVIDER'),
+    body: { periodStart: '2026-12-01T00:00:00.000Z', promptTokens: 1, outputTokens: 1 },
+    readBack: (id) => `/v1/leases/${id}/tokens`,
+  },
+  'GET /v1/leases/{id}/tokens': {
+    role: 'BUYER',
+    create: (app, owner) => leaseOf(app, owner, 'BUYER'),
+    readBack: (id) => `/v1/leases/${id}/tokens`,
+  },
   'POST /v1/leases/{id}/terminate': {
     role: 'BUYER',
     create: (app, owner) => leaseOf(app, owner, 'BUYER'),

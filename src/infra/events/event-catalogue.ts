@@ -20,6 +20,8 @@ export const EVENT_TYPES = [
   'lease.terminated',
   'usage.reported',
   'period.settled',
+  'dispute.opened',
+  'dispute.resolved',
   'topup.confirmed',
   'payout.paid',
   'balance.low',

@@ -655,6 +655,178 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       },
     },
   },
+  DisputeOpenedEventPayload: {
+    type: 'object',
+    description:
+      "`dispute.opened`: the two sides' token counts for a lease period differ beyond the tolerance (docs/USAGE.md); the period's settlement waits for an admin's decision",
+    required: [
+      'disputeId',
+      'leaseId',
+      'buyerOrganisationId',
+      'providerOrganisationId',
+      'kind',
+      'period',
+      'periodStart',
+      'periodEnd',
+      'holdsSettlement',
+      'usage',
+    ],
+    properties: {
+      disputeId: {
+        type: 'string',
+        description: "the dispute's id",
+      },
+      leaseId: {
+        type: 'string',
+        description: "the lease's id",
+      },
+      buyerOrganisationId: {
+        type: 'string',
+        description: 'the buyer (buyer only)',
+      },
+      providerOrganisationId: {
+        type: 'string',
+        description: 'the provider (provider only)',
+      },
+      kind: {
+        type: 'string',
+        enum: ['USAGE'],
+        description: "what is disputed: `USAGE` (the two sides' token counts differ beyond the tolerance)",
+      },
+      period: {
+        type: 'number',
+        description: "the period's index within the lease",
+      },
+      periodStart: {
+        type: 'string',
+        description: 'start of the period (ISO 8601)',
+      },
+      periodEnd: {
+        type: 'string',
+        description: 'end of the period (ISO 8601)',
+      },
+      holdsSettlement: {
+        type: 'boolean',
+        description: "whether the period's settlement waits for the decision (false: it had settled already)",
+      },
+      usage: {
+        type: 'object',
+        required: ['providerPromptTokens', 'providerOutputTokens', 'buyerPromptTokens', 'buyerOutputTokens'],
+        properties: {
+          providerPromptTokens: {
+            type: 'string',
+          },
+          providerOutputTokens: {
+            type: 'string',
+          },
+          buyerPromptTokens: {
+            type: 'string',
+          },
+          buyerOutputTokens: {
+            type: 'string',
+          },
+        },
+        nullable: true,
+        description: "USAGE evidence: each side's counts, decimal strings",
+      },
+    },
+  },
+  DisputeResolvedEventPayload: {
+    type: 'object',
+    description:
+      '`dispute.resolved`: an admin decided a period dispute (audited); a held period settles next',
+    required: [
+      'disputeId',
+      'leaseId',
+      'buyerOrganisationId',
+      'providerOrganisationId',
+      'kind',
+      'period',
+      'periodStart',
+      'periodEnd',
+      'holdsSettlement',
+      'usage',
+      'decidedUsage',
+      'resolvedAt',
+    ],
+    properties: {
+      disputeId: {
+        type: 'string',
+        description: "the dispute's id",
+      },
+      leaseId: {
+        type: 'string',
+        description: "the lease's id",
+      },
+      buyerOrganisationId: {
+        type: 'string',
+        description: 'the buyer (buyer only)',
+      },
+      providerOrganisationId: {
+        type: 'string',
+        description: 'the provider (provider only)',
+      },
+      kind: {
+        type: 'string',
+        enum: ['USAGE'],
+        description: "what is disputed: `USAGE` (the two sides' token counts differ beyond the tolerance)",
+      },
+      period: {
+        type: 'number',
+        description: "the period's index within the lease",
+      },
+      periodStart: {
+        type: 'string',
+        description: 'start of the period (ISO 8601)',
+      },
+      periodEnd: {
+        type: 'string',
+        description: 'end of the period (ISO 8601)',
+      },
+      holdsSettlement: {
+        type: 'boolean',
+        description: "whether the period's settlement waits for the decision (false: it had settled already)",
+      },
+      usage: {
+        type: 'object',
+        required: ['providerPromptTokens', 'providerOutputTokens', 'buyerPromptTokens', 'buyerOutputTokens'],
+        properties: {
+          providerPromptTokens: {
+            type: 'string',
+          },
+          providerOutputTokens: {
+            type: 'string',
+          },
+          buyerPromptTokens: {
+            type: 'string',
+          },
+          buyerOutputTokens: {
+            type: 'string',
+          },
+        },
+        nullable: true,
+        description: "USAGE evidence: each side's counts, decimal strings",
+      },
+      decidedUsage: {
+        type: 'object',
+        required: ['promptTokens', 'outputTokens'],
+        properties: {
+          promptTokens: {
+            type: 'string',
+          },
+          outputTokens: {
+            type: 'string',
+          },
+        },
+        nullable: true,
+        description: 'USAGE decision: the counts that stand for the period, decimal strings',
+      },
+      resolvedAt: {
+        type: 'string',
+        description: 'when it was decided (ISO 8601)',
+      },
+    },
+  },
   TopupConfirmedEventPayload: {
     type: 'object',
     description:

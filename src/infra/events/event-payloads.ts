@@ -234,6 +234,46 @@ export type UsageReportedPayload = {
   tokens: string | null;
 };
 
+/** Fields every period dispute event carries. */
+type PeriodDisputeFields = {
+  /** the dispute's id */
+  disputeId: string;
+  /** the lease's id */
+  leaseId: string;
+  /** the buyer (buyer only) */
+  buyerOrganisationId: string;
+  /** the provider (provider only) */
+  providerOrganisationId: string;
+  /** what is disputed: `USAGE` (the two sides' token counts differ beyond the tolerance) */
+  kind: 'USAGE';
+  /** the period's index within the lease */
+  period: number;
+  /** start of the period (ISO 8601) */
+  periodStart: string;
+  /** end of the period (ISO 8601) */
+  periodEnd: string;
+  /** whether the period's settlement waits for the decision (false: it had settled already) */
+  holdsSettlement: boolean;
+  /** USAGE evidence: each side's counts, decimal strings */
+  usage: {
+    providerPromptTokens: string;
+    providerOutputTokens: string;
+    buyerPromptTokens: string;
+    buyerOutputTokens: string;
+  } | null;
+};
+
+/** `dispute.opened`: a dispute about a lease period opened. */
+export type DisputeOpenedPayload = PeriodDisputeFields;
+
+/** `dispute.resolved`: an admin decided a dispute about a lease period. */
+export type DisputeResolvedPayload = PeriodDisputeFields & {
+  /** USAGE decision: the counts that stand for the period, decimal strings */
+  decidedUsage: { promptTokens: string; outputTokens: string } | null;
+  /** when it was decided (ISO 8601) */
+  resolvedAt: string;
+};
+
 /** `period.settled`: a lease's billing period settled. */
 export type PeriodSettledPayload = {
   /** the lease's id */
@@ -391,6 +431,10 @@ export type EventPayloads = {
   'usage.reported': UsageReportedPayload;
   /** a lease's billing period settled */
   'period.settled': PeriodSettledPayload;
+  /** the two sides' token counts for a lease period differ beyond the tolerance (docs/USAGE.md); the period's settlement waits for an admin's decision */
+  'dispute.opened': DisputeOpenedPayload;
+  /** an admin decided a period dispute (audited); a held period settles next */
+  'dispute.resolved': DisputeResolvedPayload;
   /** an admin confirmed a buyer's bank transfer; the amount is available credit */
   'topup.confirmed': TopUpConfirmedPayload;
   /** an admin confirmed a payout's bank transfer was sent */

@@ -4,6 +4,7 @@ import { AuditService } from '@/infra/audit/audit.service';
 import { MARKET_SLUG_PATTERN } from '@/infra/http/field-validators';
 import { DomainError } from '@/shared/domain-error';
 import { deriveReferenceProfile, type Quantisation } from './domain/reference-profile';
+import { servingCapacity, type ServingCapacity } from './domain/serving-capacity';
 import type {
   CreateInferenceModelDto,
   InferenceModelListResponse,
@@ -100,6 +101,17 @@ export class InferenceCatalogueService {
       chosen.map((market) => referenceEntry(model, market, concurrency)),
     );
     return { data };
+  }
+
+  /**
+   * What an offer's GPUs can serve per GPU-second, for checking token counts reported on its
+   * leases: its usable declarations, else the reference ceilings of its market (docs/USAGE.md).
+   */
+  async servingCapacity(market: string, offerId: string): Promise<ServingCapacity> {
+    const declared = await this.inference.systemFindOfferRates(offerId);
+    const gpu = (await this.inference.findMarketGpu(market))?.gpu ?? null;
+    const models = declared.length === 0 && gpu !== null ? await this.inference.findModels() : [];
+    return servingCapacity(declared, models, gpu);
   }
 
   private async model(slug: string): Promise<InferenceModelRecord> {

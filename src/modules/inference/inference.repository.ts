@@ -200,6 +200,33 @@ export class InferenceRepository {
     });
   }
 
+  /** Any offer's profiles with their review, for checking reported tokens (worker and usage checks). */
+  async systemFindOfferRates(offerId: string): Promise<
+    Array<{
+      model: string;
+      promptTokensPerSecondPerGpu: number;
+      outputTokensPerSecondPerGpu: number;
+      review: ServingProfileReview;
+    }>
+  > {
+    const rows = await this.tx.servingProfile.findMany({
+      where: { offerId },
+      select: {
+        model: { select: { slug: true } },
+        promptTokensPerSecondPerGpu: true,
+        outputTokensPerSecondPerGpu: true,
+        review: true,
+      },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+    return rows.map((row) => ({
+      model: row.model.slug,
+      promptTokensPerSecondPerGpu: row.promptTokensPerSecondPerGpu,
+      outputTokensPerSecondPerGpu: row.outputTokensPerSecondPerGpu,
+      review: row.review,
+    }));
+  }
+
   /**
    * Serialises declarations for one offer until commit (two PUTs at once decide one after the
    * other), keyed by the owner too so nobody else's offer id takes the lock.

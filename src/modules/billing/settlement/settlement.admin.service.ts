@@ -134,6 +134,11 @@ export class SettlementAdminService {
         endsAt: period.endsAt.toISOString(),
       });
     }
+    if ((await this.settlement.systemDisputedPeriods(lease.id)).has(period.index)) {
+      throw new DomainError('CONFLICT', `Period ${period.index} is under an open dispute; decide it first.`, {
+        reason: 'PERIOD_DISPUTED',
+      });
+    }
     const reserved = reservedGpuSeconds(lease, period);
     if (gpuSeconds > reserved) {
       throw new DomainError(

@@ -115,6 +115,9 @@ export class SettlementRepository {
        WHERE l.settlement_state = 'OPEN' AND l.started_at IS NOT NULL
          AND (l.status <> 'ACTIVE'
               OR l.started_at + make_interval(secs => (l.settled_periods + 1) * l.period_seconds) <= $1)
+         -- A next period under an open dispute waits for its decision, which queues the job itself.
+         AND NOT EXISTS (SELECT 1 FROM period_disputes d WHERE d.lease_id = l.id AND d.status = 'OPEN'
+                           AND d.period_index = l.settled_periods)
        ORDER BY l.started_at LIMIT $2`,
       now,
       limit,
@@ -177,6 +180,15 @@ export class SettlementRepository {
       where: { id: leaseId },
       data: { settlementState: state, ...(state === 'OPEN' ? { settlementError: null } : {}), updatedAt: at },
     });
+  }
+
+  /** Indexes of the lease's periods under an open dispute (docs/USAGE.md): they wait for a decision. */
+  async systemDisputedPeriods(leaseId: string): Promise<Set<number>> {
+    const rows = await this.tx.periodDispute.findMany({
+      where: { leaseId, status: 'OPEN' },
+      select: { periodIndex: true },
+    });
+    return new Set(rows.map((row) => row.periodIndex));
   }
 
   async systemUsage(leaseId: string, periodStarts: readonly Date[]): Promise<Map<number, bigint>> {

@@ -72,8 +72,13 @@ export class SettlementService {
     const due = periods
       .slice(lease.settledPeriods)
       .filter((period) => settlesAt(period, lease.billingMode, this.graceMs) <= now);
-    // Periods settle in order: stop at the first that is not due yet.
-    const contiguous = due.filter((period, i) => period.index === lease.settledPeriods + i);
+    // Periods settle in order: stop at the first that is not due yet, or under an open dispute
+    // (it settles once decided, with those after it; docs/USAGE.md).
+    const disputed = await this.settlement.systemDisputedPeriods(leaseId);
+    const held = due.findIndex((period) => disputed.has(period.index));
+    const contiguous = (held === -1 ? due : due.slice(0, held)).filter(
+      (period, i) => period.index === lease.settledPeriods + i,
+    );
     const usage = await this.settlement.systemUsage(
       leaseId,
       contiguous.map((period) => period.startsAt),

@@ -105,20 +105,24 @@ describe('payloadFor', () => {
     expect(provider).not.toHaveProperty('buyerOrganisationId');
   });
 
-  it.each(['lease.started', 'lease.ended', 'lease.terminated', 'usage.reported'] as const)(
-    '%s reaches both parties, the buyer without the provider’s identity',
-    (type) => {
-      const payload: JsonObject = {
-        leaseId: leaseCreated.leaseId as string,
-        offerId: leaseCreated.offerId as string,
-        buyerOrganisationId: BUYER,
-        providerOrganisationId: PROVIDER,
-      };
-      expect(eventAudience(type, payload)).toEqual([BUYER, PROVIDER]);
-      expect(JSON.stringify(payloadFor(type, payload, BUYER))).not.toContain(PROVIDER);
-      expect(JSON.stringify(payloadFor(type, payload, PROVIDER))).not.toContain(BUYER);
-    },
-  );
+  it.each([
+    'lease.started',
+    'lease.ended',
+    'lease.terminated',
+    'usage.reported',
+    'dispute.opened',
+    'dispute.resolved',
+  ] as const)('%s reaches both parties, the buyer without the provider’s identity', (type) => {
+    const payload: JsonObject = {
+      leaseId: leaseCreated.leaseId as string,
+      offerId: leaseCreated.offerId as string,
+      buyerOrganisationId: BUYER,
+      providerOrganisationId: PROVIDER,
+    };
+    expect(eventAudience(type, payload)).toEqual([BUYER, PROVIDER]);
+    expect(JSON.stringify(payloadFor(type, payload, BUYER))).not.toContain(PROVIDER);
+    expect(JSON.stringify(payloadFor(type, payload, PROVIDER))).not.toContain(BUYER);
+  });
 
   it('shows nothing to an organisation outside the audience', () => {
     expect(payloadFor('lease.created', leaseCreated, STRANGER)).toBeNull();

@@ -32,6 +32,8 @@ export const AUDIENCE_RULES: Record<EventType, AudienceRule> = {
   'lease.terminated': 'parties',
   'usage.reported': 'parties',
   'period.settled': 'parties',
+  'dispute.opened': 'parties',
+  'dispute.resolved': 'parties',
   'topup.confirmed': 'owner',
   'payout.paid': 'owner',
   'balance.low': 'owner',

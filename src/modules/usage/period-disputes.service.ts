@@ -1,0 +1,188 @@
+import { Injectable } from '@nestjs/common';
+import { Transactional } from '@nestjs-cls/transactional';
+import { isUUID } from 'class-validator';
+import { AuditService } from '@/infra/audit/audit.service';
+import { Clock } from '@/infra/clock/clock';
+import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { JobProducer } from '@/infra/queues/job-producer.service';
+import { DomainError } from '@/shared/domain-error';
+import { OutboxService } from '@/modules/events/outbox.service';
+import type { UsageDecision } from './domain/period-disputes';
+import type {
+  AdminDisputePageResponse,
+  AdminDisputeResponse,
+  AdminListDisputesQuery,
+  AdminListUsageFlagsQuery,
+  AdminNoteDto,
+  AdminUsageFlagPageResponse,
+  AdminUsageFlagResponse,
+  ResolveDisputeDto,
+} from './dto/period-dispute.dto';
+import { UsageMapper } from './usage.mapper';
+import { UsageRepository, type PeriodDisputeRecord } from './usage.repository';
+
+const disputeNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Dispute not found.');
+const flagNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Usage flag not found.');
+
+/**
+ * Platform admins' side of usage checks (docs/USAGE.md): period disputes decided by an audited
+ * decision, after which a held period settles; usage flags reviewed, audited too.
+ */
+@Injectable()
+export class PeriodDisputesService {
+  constructor(
+    private readonly usage: UsageRepository,
+    private readonly outbox: OutboxService,
+    private readonly audit: AuditService,
+    private readonly producer: JobProducer,
+    private readonly cursors: CursorCodec,
+    private readonly clock: Clock,
+  ) {}
+
+  async listDisputes(query: AdminListDisputesQuery): Promise<AdminDisputePageResponse> {
+    const limit = this.cursors.limit(query.limit);
+    const rows = await this.usage.adminListDisputes(
+      query.status ?? 'OPEN',
+      limit,
+      this.cursors.decode(query.cursor),
+    );
+    return this.cursors.page(rows, limit, (row) => UsageMapper.adminDispute(row));
+  }
+
+  async getDispute(id: string): Promise<AdminDisputeResponse> {
+    const dispute = isUUID(id) ? await this.usage.adminFindDispute(id) : null;
+    if (!dispute) throw disputeNotFound();
+    return UsageMapper.adminDispute(dispute);
+  }
+
+  /**
+   * Decides a dispute: the counts that stand are recorded (source ADMIN), the decision audited and
+   * `dispute.resolved` written; then the lease's settlement runs, so a held period settles now,
+   * once (settlement's own keys make a repeat a no-op). The same decision again is answered as it
+   * stands, unaudited; a different one is a 409.
+   */
+  async resolveDispute(
+    adminUserId: string,
+    id: string,
+    input: ResolveDisputeDto,
+  ): Promise<AdminDisputeResponse> {
+    const { dispute, decided } = await this.decide(adminUserId, id, input);
+    // After the commit, so the job sees the dispute resolved. Lost (a crash in between): the
+    // sweep finds the period due, since it no longer skips it.
+    if (decided && dispute.holdsSettlement) {
+      await this.producer.enqueue(
+        'settlement.settle-lease',
+        { leaseId: dispute.leaseId },
+        { jobId: `settle-${dispute.leaseId}-dispute-${dispute.id}` },
+      );
+    }
+    return UsageMapper.adminDispute(dispute);
+  }
+
+  @Transactional()
+  private async decide(
+    adminUserId: string,
+    id: string,
+    input: ResolveDisputeDto,
+  ): Promise<{ dispute: PeriodDisputeRecord; decided: boolean }> {
+    const leaseId = isUUID(id) ? await this.usage.adminFindDisputeLease(id) : null;
+    // The lease's lock first, as a report and the settlement job take it: no crossing.
+    const lease = leaseId === null ? null : await this.usage.adminLockLease(leaseId);
+    const dispute = lease === null ? null : await this.usage.adminFindDispute(id);
+    if (!lease || !dispute) throw disputeNotFound();
+    const decision: UsageDecision = {
+      kind: 'USAGE',
+      promptTokens: BigInt(input.usage.promptTokens).toString(),
+      outputTokens: BigInt(input.usage.outputTokens).toString(),
+    };
+    if (dispute.status === 'RESOLVED') {
+      const same =
+        dispute.decision?.promptTokens === decision.promptTokens &&
+        dispute.decision.outputTokens === decision.outputTokens;
+      if (same) return { dispute, decided: false };
+      throw new DomainError('CONFLICT', 'The dispute was decided already, with other counts.', {
+        reason: 'DISPUTE_RESOLVED',
+      });
+    }
+    const now = this.clock.now();
+    if (
+      !(await this.usage.adminResolveDispute(id, decision, {
+        userId: adminUserId,
+        note: input.note,
+        at: now,
+      }))
+    ) {
+      throw new DomainError('CONFLICT', 'The dispute was decided meanwhile.', { reason: 'DISPUTE_RESOLVED' });
+    }
+    await this.usage.createCounts({
+      leaseId: dispute.leaseId,
+      periodIndex: dispute.periodIndex,
+      periodStart: dispute.periodStart,
+      periodEnd: dispute.periodEnd,
+      source: 'ADMIN',
+      promptTokens: BigInt(decision.promptTokens),
+      outputTokens: BigInt(decision.outputTokens),
+      createdAt: now,
+    });
+    const resolved = await this.usage.adminFindDispute(id);
+    if (!resolved) throw disputeNotFound();
+    await this.audit.record(
+      adminUserId,
+      'dispute.resolve',
+      { type: 'period_dispute', id },
+      {
+        leaseId: dispute.leaseId,
+        period: dispute.periodIndex,
+        kind: dispute.kind,
+        evidence: {
+          ...dispute.evidence,
+          provider: { ...dispute.evidence.provider },
+          buyer: { ...dispute.evidence.buyer },
+        },
+        decision: { ...decision },
+        note: input.note,
+      },
+    );
+    await this.outbox.record({
+      type: 'dispute.resolved',
+      aggregateType: 'lease',
+      aggregateId: dispute.leaseId,
+      payload: {
+        ...UsageMapper.disputeEvent(resolved),
+        decidedUsage: { promptTokens: decision.promptTokens, outputTokens: decision.outputTokens },
+        resolvedAt: now.toISOString(),
+      },
+    });
+    return { dispute: resolved, decided: true };
+  }
+
+  async listFlags(query: AdminListUsageFlagsQuery): Promise<AdminUsageFlagPageResponse> {
+    const limit = this.cursors.limit(query.limit);
+    const rows = await this.usage.adminListFlags(
+      query.reviewed === 'true',
+      limit,
+      this.cursors.decode(query.cursor),
+    );
+    return this.cursors.page(rows, limit, (row) => UsageMapper.adminFlag(row));
+  }
+
+  /** Marks a flag reviewed with the admin's note, audited; a reviewed flag is answered as it is. */
+  @Transactional()
+  async reviewFlag(adminUserId: string, id: string, input: AdminNoteDto): Promise<AdminUsageFlagResponse> {
+    const flag = isUUID(id) ? await this.usage.adminFindFlag(id) : null;
+    if (!flag) throw flagNotFound();
+    if (
+      await this.usage.adminReviewFlag(id, { userId: adminUserId, note: input.note, at: this.clock.now() })
+    ) {
+      await this.audit.record(
+        adminUserId,
+        'usage_flag.review',
+        { type: 'usage_flag', id },
+        { leaseId: flag.leaseId, period: flag.periodIndex, source: flag.source, note: input.note },
+      );
+    }
+    const after = await this.usage.adminFindFlag(id);
+    if (!after) throw flagNotFound();
+    return UsageMapper.adminFlag(after);
+  }
+}
