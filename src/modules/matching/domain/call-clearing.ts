@@ -306,6 +306,8 @@ function solveComponent(book: Book, component: Component, limits: Required<CallL
 
 /** An LP value this close to an integer is that integer. */
 const INTEGRALITY_TOLERANCE = 1e-6;
+/** A relaxation's objective this close (relative) to an integer is that integer. */
+const OBJECTIVE_TOLERANCE = 1e-9;
 /** A column value or row activity this close to a bound sits on it. */
 const BOUND_TOLERANCE = 1e-6;
 
@@ -381,7 +383,16 @@ function solveLexicographic(
         solver.run();
         const solution =
           solver.getModelStatus() === highs.constants.modelStatus.optimal ? solver.getSolution() : null;
-        const x = solution === null ? null : integralPairs(model, solution.colValue);
+        let x = solution === null ? null : integralPairs(model, solution.colValue);
+        if (solution !== null && (x === null || !feasible(book, component, model, x))) {
+          x = reachRelaxation(highs, solver, book, component, model, {
+            value: Number(solver.info.get('objective_function_value')),
+            maximise: stage < 2,
+            colLower,
+            colUpper,
+            maxNodes: Math.min(limits.maxNodes, DIVE_NODES),
+          });
+        }
         if (solution !== null && x !== null && feasible(book, component, model, x)) {
           if (!keeps(stages, reached, x)) return null;
           best = x;
@@ -421,6 +432,94 @@ function solveLexicographic(
     return { amounts: amountsOf(model, best!), limited };
   } finally {
     solver.dispose();
+  }
+}
+
+/** Branch-and-bound nodes a stage may spend looking for a clearing that reaches its relaxation's value. */
+const DIVE_NODES = 256;
+
+/**
+ * A clearing whose objective equals the stage relaxation's optimum `value`, found by a
+ * depth-first search on the binary columns that drops every node whose relaxation falls below
+ * that value; null when there is none within `maxNodes` nodes (the stage then needs the MIP). The
+ * relaxation is often fractional only because its optimal face holds fractional vertices beside
+ * integral ones (ties between bids of equal duration): such a clearing is then a MIP optimum of
+ * the stage, and every MIP optimum lies on the relaxation's optimal face, so the caller holds
+ * that face exactly as for an integral relaxation.
+ *
+ * With the earlier stages held by bounds only, fixing every binary leaves a network matrix (offer
+ * capacities on one side, bids and their sites, a laminar family, on the other), so the LP at a
+ * node with no fractional binary is integral. Bounds are restored before returning.
+ */
+function reachRelaxation(
+  highs: Highs,
+  solver: ReturnType<Highs['createModel']>,
+  book: Book,
+  component: Component,
+  model: BuiltModel,
+  target: {
+    readonly value: number;
+    readonly maximise: boolean;
+    readonly colLower: Float64Array;
+    readonly colUpper: Float64Array;
+    readonly maxNodes: number;
+  },
+): Float64Array | null {
+  const { value, colLower, colUpper } = target;
+  const tolerance = OBJECTIVE_TOLERANCE * Math.max(1, Math.abs(value));
+  // Integer costs on integer columns: a fractional optimum cannot be reached.
+  if (Math.abs(value - Math.round(value)) > tolerance) return null;
+  const sign = target.maximise ? 1 : -1;
+  /** Each node: its fixings from the root, as (column, value) pairs. */
+  const open: number[][] = [[]];
+  let applied: readonly number[] = [];
+  let nodes = 0;
+  let root = true;
+  const restore = (): void => {
+    for (let i = 0; i < applied.length; i += 2) {
+      const c = applied[i]!;
+      solver.changeColBounds(c, colLower[c]!, colUpper[c]!);
+    }
+    applied = [];
+  };
+  try {
+    while (open.length > 0 && nodes < target.maxNodes) {
+      const fixings = open.pop()!;
+      nodes += 1;
+      // The root's relaxation is the one the caller just solved.
+      if (!root) {
+        restore();
+        for (let i = 0; i < fixings.length; i += 2) {
+          solver.changeColBounds(fixings[i]!, fixings[i + 1]!, fixings[i + 1]!);
+        }
+        applied = fixings;
+        solver.run();
+        if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) continue;
+        if (sign * Number(solver.info.get('objective_function_value')) < sign * value - tolerance) continue;
+      }
+      root = false;
+      const values = solver.getSolution().colValue;
+      let branch = -1;
+      let distance = 1;
+      for (let c = model.pairCount; c < model.columns; c += 1) {
+        const v = values[c]!;
+        if (Math.abs(v - Math.round(v)) > INTEGRALITY_TOLERANCE && Math.abs(v - 0.5) < distance) {
+          distance = Math.abs(v - 0.5);
+          branch = c;
+        }
+      }
+      if (branch === -1) {
+        const x = integralPairs(model, values);
+        if (x !== null && feasible(book, component, model, x)) return x;
+        continue;
+      }
+      // The child nearer the relaxation's value is searched first.
+      const up = values[branch]! >= 0.5;
+      open.push([...fixings, branch, up ? 0 : 1], [...fixings, branch, up ? 1 : 0]);
+    }
+    return null;
+  } finally {
+    restore();
   }
 }
 
