@@ -432,6 +432,25 @@ function solveLexicographic(
             bestColumns = plunged;
           }
         }
+        if (bestColumns !== null && stage > 0) {
+          const polished = polish(highs, solver, book, component, model, bestColumns, {
+            stages,
+            stage,
+            colLower,
+            colUpper,
+            rowLower,
+            rowUpper,
+          });
+          if (polished !== null) {
+            const x = polished.subarray(0, model.pairCount);
+            const better =
+              stage === 2 ? dot(costs, x) < dot(costs, best!) : dot(costs, x) > dot(costs, best!);
+            if (better && keeps(stages, reached, x)) {
+              best = Float64Array.from(x);
+              bestColumns = polished;
+            }
+          }
+        }
         if (best !== null) {
           fixBeyondGap(
             solution,
@@ -661,6 +680,69 @@ function plunge(
     }
   } finally {
     for (const c of fixedCols) solver.changeColBounds(c, colLower[c]!, colUpper[c]!);
+  }
+}
+
+/**
+ * The best clearing with the same binaries as `columns` (the same bids filled whole and the same
+ * sites used), stage by stage up to `stage`, each held on its optimal face: with every binary
+ * fixed and the stages held by bounds the LP is a network one (see `reachRelaxation`), so each
+ * stage's optimum is integral. All columns, or null. Bounds and costs are restored.
+ */
+function polish(
+  highs: Highs,
+  solver: ReturnType<Highs['createModel']>,
+  book: Book,
+  component: Component,
+  model: BuiltModel,
+  columns: Float64Array,
+  held: {
+    readonly stages: readonly Float64Array[];
+    readonly stage: number;
+    readonly colLower: Float64Array;
+    readonly colUpper: Float64Array;
+    readonly rowLower: Float64Array;
+    readonly rowUpper: Float64Array;
+  },
+): Float64Array | null {
+  const all = { kind: 'range', from: 0, to: model.columns - 1 } as const;
+  const rows = held.rowLower.length;
+  const colLower = held.colLower.slice();
+  const colUpper = held.colUpper.slice();
+  const rowLower = held.rowLower.slice();
+  const rowUpper = held.rowUpper.slice();
+  type Sense = Highs['constants']['objectiveSense'][keyof Highs['constants']['objectiveSense']];
+  const sense = (stage: number): Sense =>
+    stage === 2 ? highs.constants.objectiveSense.minimize : highs.constants.objectiveSense.maximize;
+  for (let c = model.pairCount; c < model.columns; c += 1) {
+    const v = Math.round(columns[c]!);
+    colLower[c] = v;
+    colUpper[c] = v;
+  }
+  try {
+    solver.changeColsBounds(all, colLower, colUpper);
+    for (let stage = 0; stage <= held.stage; stage += 1) {
+      solver.changeColsCost(all, padded(held.stages[stage]!, model.columns));
+      solver.changeObjectiveSense(sense(stage));
+      solver.run();
+      if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) return null;
+      const solution = solver.getSolution();
+      if (stage === held.stage) {
+        const x = integralPairs(model, solution.colValue);
+        return x !== null && feasible(book, component, model, x) ? solution.colValue.map(Math.round) : null;
+      }
+      if (!holdFace(solution, held.stages[stage]!, model, colLower, colUpper, rowLower, rowUpper))
+        return null;
+      solver.changeColsBounds(all, colLower, colUpper);
+      if (rows > 0) solver.changeRowsBounds({ kind: 'range', from: 0, to: rows - 1 }, rowLower, rowUpper);
+    }
+    return null;
+  } finally {
+    solver.changeColsCost(all, padded(held.stages[held.stage]!, model.columns));
+    solver.changeObjectiveSense(sense(held.stage));
+    solver.changeColsBounds(all, held.colLower, held.colUpper);
+    if (rows > 0)
+      solver.changeRowsBounds({ kind: 'range', from: 0, to: rows - 1 }, held.rowLower, held.rowUpper);
   }
 }
 
