@@ -306,6 +306,11 @@ function solveComponent(book: Book, component: Component, limits: Required<CallL
 
 /** An LP value this close to an integer is that integer. */
 const INTEGRALITY_TOLERANCE = 1e-6;
+/** A relaxation's objective this close (relative) to an integer is that integer. */
+const OBJECTIVE_TOLERANCE = 1e-9;
+/** Margins before a reduced cost or dual is taken to exceed a gap: relative to the gap, and to the largest cost (numerics). */
+const GAP_MARGIN = 1e-6;
+const DUAL_MARGIN = 1e-7;
 /** A column value or row activity this close to a bound sits on it. */
 const BOUND_TOLERANCE = 1e-6;
 
@@ -357,6 +362,7 @@ function solveLexicographic(
     const rowUpper = Float64Array.from(model.data.rowUpper as ArrayLike<number>);
     const stages = [model.gpuHours, model.surplus, model.priority];
     const reached: number[] = [];
+    /** Every stage so far was settled by its relaxation, each held on its optimal face. */
     let relaxed = true;
     /** The previous stage's value is held by bounds (true) or must be held by a row. */
     let held = true;
@@ -377,14 +383,25 @@ function solveLexicographic(
         );
       }
 
-      if (relaxed) {
-        solver.run();
-        const solution =
-          solver.getModelStatus() === highs.constants.modelStatus.optimal ? solver.getSolution() : null;
-        const x = solution === null ? null : integralPairs(model, solution.colValue);
-        if (solution !== null && x !== null && feasible(book, component, model, x)) {
+      solver.run();
+      const solution =
+        solver.getModelStatus() === highs.constants.modelStatus.optimal ? solver.getSolution() : null;
+      const relaxation = Number(solver.info.get('objective_function_value'));
+      if (relaxed && solution !== null) {
+        let x = integralPairs(model, solution.colValue);
+        if (x === null || !feasible(book, component, model, x)) {
+          x = reachRelaxation(highs, solver, book, component, model, {
+            value: relaxation,
+            maximise: stage < 2,
+            colLower,
+            colUpper,
+            maxNodes: Math.min(limits.maxNodes, DIVE_NODES),
+          });
+        }
+        if (x !== null && feasible(book, component, model, x)) {
           if (!keeps(stages, reached, x)) return null;
           best = x;
+          bestColumns = null;
           reached.push(dot(costs, x));
           if (stage === stages.length - 1) break;
           held = holdFace(solution, costs, model, colLower, colUpper, rowLower, rowUpper);
@@ -394,14 +411,61 @@ function solveLexicographic(
               solver.changeRowsBounds({ kind: 'range', from: 0, to: rows - 1 }, rowLower, rowUpper);
           } else {
             relaxed = false;
-            solver.changeColsIntegrality(all, model.data.integrality!);
           }
           continue;
         }
-        relaxed = false;
-        solver.changeColsIntegrality(all, model.data.integrality!);
       }
+      relaxed = false;
 
+      // The stage is a MIP. A clearing near its relaxation bounds the gap, and every clearing at
+      // least as good as the best one known keeps the columns and rows whose reduced cost or dual
+      // exceeds that gap on their bounds: fixing them shrinks this MIP and the later stages'.
+      if (solution !== null) {
+        const plunged = plunge(highs, solver, book, component, model, colLower, colUpper);
+        if (plunged !== null) {
+          const x = plunged.subarray(0, model.pairCount);
+          const better =
+            best === null ||
+            (stage === 2 ? dot(costs, x) < dot(costs, best) : dot(costs, x) > dot(costs, best));
+          if (better && keeps(stages, reached, x)) {
+            best = Float64Array.from(x);
+            bestColumns = plunged;
+          }
+        }
+        if (bestColumns !== null && stage > 0) {
+          const polished = polish(highs, solver, book, component, model, bestColumns, {
+            stages,
+            stage,
+            colLower,
+            colUpper,
+            rowLower,
+            rowUpper,
+          });
+          if (polished !== null) {
+            const x = polished.subarray(0, model.pairCount);
+            const better =
+              stage === 2 ? dot(costs, x) < dot(costs, best!) : dot(costs, x) > dot(costs, best!);
+            if (better && keeps(stages, reached, x)) {
+              best = Float64Array.from(x);
+              bestColumns = polished;
+            }
+          }
+        }
+        if (best !== null) {
+          fixBeyondGap(
+            solution,
+            Math.abs(relaxation - dot(costs, best)),
+            largestOf(costs),
+            colLower,
+            colUpper,
+            rowLower,
+            rowUpper,
+          );
+          solver.changeColsBounds(all, colLower, colUpper);
+          if (rows > 0) solver.changeRowsBounds({ kind: 'range', from: 0, to: rows - 1 }, rowLower, rowUpper);
+        }
+      }
+      solver.changeColsIntegrality(all, model.data.integrality!);
       if (bestColumns !== null) solver.setSolution({ colValue: bestColumns });
       solver.run();
       if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) limited = true;
@@ -413,6 +477,7 @@ function solveLexicographic(
           bestColumns = columns;
         }
       }
+      solver.clearIntegrality();
       // A stage stopped before any clearing keeps the previous stage's: it holds what was reached.
       if (best === null) return { amounts: new Map(), limited: true };
       reached.push(dot(costs, best));
@@ -421,6 +486,94 @@ function solveLexicographic(
     return { amounts: amountsOf(model, best!), limited };
   } finally {
     solver.dispose();
+  }
+}
+
+/** Branch-and-bound nodes a stage may spend looking for a clearing that reaches its relaxation's value. */
+const DIVE_NODES = 256;
+
+/**
+ * A clearing whose objective equals the stage relaxation's optimum `value`, found by a
+ * depth-first search on the binary columns that drops every node whose relaxation falls below
+ * that value; null when there is none within `maxNodes` nodes (the stage then needs the MIP). The
+ * relaxation is often fractional only because its optimal face holds fractional vertices beside
+ * integral ones (ties between bids of equal duration): such a clearing is then a MIP optimum of
+ * the stage, and every MIP optimum lies on the relaxation's optimal face, so the caller holds
+ * that face exactly as for an integral relaxation.
+ *
+ * With the earlier stages held by bounds only, fixing every binary leaves a network matrix (offer
+ * capacities on one side, bids and their sites, a laminar family, on the other), so the LP at a
+ * node with no fractional binary is integral. Bounds are restored before returning.
+ */
+function reachRelaxation(
+  highs: Highs,
+  solver: ReturnType<Highs['createModel']>,
+  book: Book,
+  component: Component,
+  model: BuiltModel,
+  target: {
+    readonly value: number;
+    readonly maximise: boolean;
+    readonly colLower: Float64Array;
+    readonly colUpper: Float64Array;
+    readonly maxNodes: number;
+  },
+): Float64Array | null {
+  const { value, colLower, colUpper } = target;
+  const tolerance = OBJECTIVE_TOLERANCE * Math.max(1, Math.abs(value));
+  // Integer costs on integer columns: a fractional optimum cannot be reached.
+  if (Math.abs(value - Math.round(value)) > tolerance) return null;
+  const sign = target.maximise ? 1 : -1;
+  /** Each node: its fixings from the root, as (column, value) pairs. */
+  const open: number[][] = [[]];
+  let applied: readonly number[] = [];
+  let nodes = 0;
+  let root = true;
+  const restore = (): void => {
+    for (let i = 0; i < applied.length; i += 2) {
+      const c = applied[i]!;
+      solver.changeColBounds(c, colLower[c]!, colUpper[c]!);
+    }
+    applied = [];
+  };
+  try {
+    while (open.length > 0 && nodes < target.maxNodes) {
+      const fixings = open.pop()!;
+      nodes += 1;
+      // The root's relaxation is the one the caller just solved.
+      if (!root) {
+        restore();
+        for (let i = 0; i < fixings.length; i += 2) {
+          solver.changeColBounds(fixings[i]!, fixings[i + 1]!, fixings[i + 1]!);
+        }
+        applied = fixings;
+        solver.run();
+        if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) continue;
+        if (sign * Number(solver.info.get('objective_function_value')) < sign * value - tolerance) continue;
+      }
+      root = false;
+      const values = solver.getSolution().colValue;
+      let branch = -1;
+      let distance = 1;
+      for (let c = model.pairCount; c < model.columns; c += 1) {
+        const v = values[c]!;
+        if (Math.abs(v - Math.round(v)) > INTEGRALITY_TOLERANCE && Math.abs(v - 0.5) < distance) {
+          distance = Math.abs(v - 0.5);
+          branch = c;
+        }
+      }
+      if (branch === -1) {
+        const x = integralPairs(model, values);
+        if (x !== null && feasible(book, component, model, x)) return x;
+        continue;
+      }
+      // The child nearer the relaxation's value is searched first.
+      const up = values[branch]! >= 0.5;
+      open.push([...fixings, branch, up ? 0 : 1], [...fixings, branch, up ? 1 : 0]);
+    }
+    return null;
+  } finally {
+    restore();
   }
 }
 
@@ -482,6 +635,151 @@ function holdFace(
     rowUpper[r] = bound;
   }
   return true;
+}
+
+/**
+ * A clearing near the relaxation: fixes the most fractional binary to its nearer value (the other
+ * one when that is infeasible) and re-solves, until none is fractional. All columns, or null.
+ * Bounds are restored before returning.
+ */
+function plunge(
+  highs: Highs,
+  solver: ReturnType<Highs['createModel']>,
+  book: Book,
+  component: Component,
+  model: BuiltModel,
+  colLower: Float64Array,
+  colUpper: Float64Array,
+): Float64Array | null {
+  const fixedCols: number[] = [];
+  try {
+    for (;;) {
+      solver.run();
+      if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) return null;
+      const values = solver.getSolution().colValue;
+      let branch = -1;
+      let distance = 1;
+      for (let c = model.pairCount; c < model.columns; c += 1) {
+        const v = values[c]!;
+        if (Math.abs(v - Math.round(v)) > INTEGRALITY_TOLERANCE && Math.abs(v - 0.5) < distance) {
+          distance = Math.abs(v - 0.5);
+          branch = c;
+        }
+      }
+      if (branch === -1) {
+        const x = integralPairs(model, values);
+        return x !== null && feasible(book, component, model, x) ? values.map(Math.round) : null;
+      }
+      const nearer = Math.round(values[branch]!);
+      fixedCols.push(branch);
+      solver.changeColBounds(branch, nearer, nearer);
+      solver.run();
+      if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) {
+        solver.changeColBounds(branch, 1 - nearer, 1 - nearer);
+      }
+    }
+  } finally {
+    for (const c of fixedCols) solver.changeColBounds(c, colLower[c]!, colUpper[c]!);
+  }
+}
+
+/**
+ * The best clearing with the same binaries as `columns` (the same bids filled whole and the same
+ * sites used), stage by stage up to `stage`, each held on its optimal face: with every binary
+ * fixed and the stages held by bounds the LP is a network one (see `reachRelaxation`), so each
+ * stage's optimum is integral. All columns, or null. Bounds and costs are restored.
+ */
+function polish(
+  highs: Highs,
+  solver: ReturnType<Highs['createModel']>,
+  book: Book,
+  component: Component,
+  model: BuiltModel,
+  columns: Float64Array,
+  held: {
+    readonly stages: readonly Float64Array[];
+    readonly stage: number;
+    readonly colLower: Float64Array;
+    readonly colUpper: Float64Array;
+    readonly rowLower: Float64Array;
+    readonly rowUpper: Float64Array;
+  },
+): Float64Array | null {
+  const all = { kind: 'range', from: 0, to: model.columns - 1 } as const;
+  const rows = held.rowLower.length;
+  const colLower = held.colLower.slice();
+  const colUpper = held.colUpper.slice();
+  const rowLower = held.rowLower.slice();
+  const rowUpper = held.rowUpper.slice();
+  type Sense = Highs['constants']['objectiveSense'][keyof Highs['constants']['objectiveSense']];
+  const sense = (stage: number): Sense =>
+    stage === 2 ? highs.constants.objectiveSense.minimize : highs.constants.objectiveSense.maximize;
+  for (let c = model.pairCount; c < model.columns; c += 1) {
+    const v = Math.round(columns[c]!);
+    colLower[c] = v;
+    colUpper[c] = v;
+  }
+  try {
+    solver.changeColsBounds(all, colLower, colUpper);
+    for (let stage = 0; stage <= held.stage; stage += 1) {
+      solver.changeColsCost(all, padded(held.stages[stage]!, model.columns));
+      solver.changeObjectiveSense(sense(stage));
+      solver.run();
+      if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) return null;
+      const solution = solver.getSolution();
+      if (stage === held.stage) {
+        const x = integralPairs(model, solution.colValue);
+        return x !== null && feasible(book, component, model, x) ? solution.colValue.map(Math.round) : null;
+      }
+      if (!holdFace(solution, held.stages[stage]!, model, colLower, colUpper, rowLower, rowUpper))
+        return null;
+      solver.changeColsBounds(all, colLower, colUpper);
+      if (rows > 0) solver.changeRowsBounds({ kind: 'range', from: 0, to: rows - 1 }, rowLower, rowUpper);
+    }
+    return null;
+  } finally {
+    solver.changeColsCost(all, padded(held.stages[held.stage]!, model.columns));
+    solver.changeObjectiveSense(sense(held.stage));
+    solver.changeColsBounds(all, held.colLower, held.colUpper);
+    if (rows > 0)
+      solver.changeRowsBounds({ kind: 'range', from: 0, to: rows - 1 }, held.rowLower, held.rowUpper);
+  }
+}
+
+/**
+ * Reduced-cost fixing: fixes, in the given bounds, every column whose reduced cost and every row
+ * whose dual exceeds `gap` in magnitude on the bound it sits on. A clearing that scores within
+ * `gap` of the relaxation's optimum moves such a column or row by less than 1 from its bound,
+ * and being integral (integer coefficients) does not move it at all. Returns how many columns
+ * it fixed.
+ */
+function fixBeyondGap(
+  solution: { colValue: Float64Array; colDual: Float64Array; rowValue: Float64Array; rowDual: Float64Array },
+  gap: number,
+  largest: number,
+  colLower: Float64Array,
+  colUpper: Float64Array,
+  rowLower: Float64Array,
+  rowUpper: Float64Array,
+): number {
+  const threshold = gap * (1 + GAP_MARGIN) + DUAL_MARGIN * largest;
+  let fixed = 0;
+  for (let c = 0; c < colLower.length; c += 1) {
+    if (colLower[c] === colUpper[c] || Math.abs(solution.colDual[c]!) <= threshold) continue;
+    const bound = onBound(solution.colValue[c]!, colLower[c]!, colUpper[c]!);
+    if (bound === null) continue;
+    colLower[c] = bound;
+    colUpper[c] = bound;
+    fixed += 1;
+  }
+  for (let r = 0; r < rowLower.length; r += 1) {
+    if (rowLower[r] === rowUpper[r] || Math.abs(solution.rowDual[r]!) <= threshold) continue;
+    const bound = onBound(solution.rowValue[r]!, rowLower[r]!, rowUpper[r]!);
+    if (bound === null) continue;
+    rowLower[r] = bound;
+    rowUpper[r] = bound;
+  }
+  return fixed;
 }
 
 /** The bound `value` sits on (the finite one nearest), or null when it sits on neither. */
@@ -720,6 +1018,12 @@ function buildModel(book: Book, component: Component, highs: Highs): BuiltModel 
     surplus,
     priority,
   };
+}
+
+function largestOf(costs: Float64Array): number {
+  let largest = 1;
+  for (const cost of costs) largest = Math.max(largest, Math.abs(cost));
+  return largest;
 }
 
 function padded(costs: Float64Array, columns: number): Float64Array {
