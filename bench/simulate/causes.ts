@@ -36,10 +36,14 @@ export function causeOf(bid: BookBid, offers: readonly BookOffer[], now: number)
       case 'MIN_LEASE':
         cause = 'WINDOW';
         break;
+      // MODEL, TTFT_SLO and THROUGHPUT: the simulation places GPU bids only.
       case 'UNVERIFIED':
       case 'SAME_ORGANISATION':
       case 'EXPIRED':
       case 'NO_CAPACITY':
+      case 'MODEL':
+      case 'TTFT_SLO':
+      case 'THROUGHPUT':
         continue;
     }
     if (rank[cause] > rank[best]) best = cause;

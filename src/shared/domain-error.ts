@@ -23,6 +23,10 @@ export const ERROR_STATUS = {
   UNPROCESSABLE: 422,
   // Token counts beyond what the lease's GPUs could serve in the period (docs/USAGE.md); flagged.
   USAGE_ABOVE_CAPACITY: 422,
+  // An inference bid for a model no live offer serves within its SLO (and provinces); `details.alternatives`.
+  MODEL_NOT_SERVED: 422,
+  // An inference bid whose throughput the offers that serve its model cannot sustain; `details.alternatives`.
+  THROUGHPUT_UNREACHABLE: 422,
   RATE_LIMITED: 429,
   INTERNAL: 500,
   SERVICE_UNAVAILABLE: 503,

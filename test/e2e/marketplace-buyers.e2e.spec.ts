@@ -91,6 +91,8 @@ describe('buyers: bids', () => {
         createdAt: expect.any(String) as unknown,
         updatedAt: expect.any(String) as unknown,
         cancelledAt: null,
+        // A GPU bid: no inference terms.
+        inference: null,
       });
       const row = await prisma.bid.findUniqueOrThrow({ where: { id: bid.id } });
       expect(row.maxPricePerGpuHour).toBe(2000n);

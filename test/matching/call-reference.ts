@@ -46,7 +46,7 @@ const ZERO: CallScore = { gpuHours: 0, surplus: 0, priority: 0 };
 
 /**
  * Why one bid's GPUs per offer (`gpus`, offer id -> GPUs) break the rules of a clearing, or [].
- * Pair rules 1-8 of "Eligibility of a pair"; at most `remaining` in all; all-or-nothing; and
+ * Pair rules 1-9 of "Eligibility of a pair"; at most `remaining` in all; all-or-nothing; and
  * co-location: every site used gives at least m = min(minGpusPerSite, remaining), except that a
  * partial bid may take less than minGpusPerSite from one site when that completes the bid.
  */

@@ -35,7 +35,7 @@ export function runViolations(
       violations.push(`${showFill(f)}: gpus not a positive integer`);
     if (f.siteId !== offer.siteId)
       violations.push(`${showFill(f)}: siteId is not the offer's (${offer.siteId})`);
-    // rules 1-8, at the run's start (capacity included: a fill needs free > 0 and remaining > 0)
+    // rules 1-9, at the run's start (capacity included: a fill needs free > 0 and remaining > 0)
     for (const rule of brokenRules(bid, offer, now)) violations.push(`${showFill(f)}: breaks rule ${rule}`);
     // price cap both ways, and the trade price rule
     if (f.price > bid.price) violations.push(`${showFill(f)}: above the bid's maximum ${bid.price}`);

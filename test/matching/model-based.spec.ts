@@ -13,6 +13,7 @@
  *   MATCHING_PROPERTY_SEED=123 MATCHING_PROPERTY_PATH="4:2" npx jest test/matching/model-based
  */
 import fc from 'fast-check';
+import type { InferenceDemandTerms, OfferServing } from '@/modules/matching/domain/book';
 import { matchMarket } from '@/modules/matching/domain/match-market';
 import { runViolations, showFill } from './invariants';
 import {
@@ -56,6 +57,8 @@ type Command =
       fromHours: number;
       windowHours: number;
       minLeaseHours: number;
+      /** Index into SERVINGS; -1 serves nothing. */
+      serves: number;
     }
   | {
       kind: 'placeBid';
@@ -67,6 +70,8 @@ type Command =
       minGpusPerSite: number;
       partialAllowed: boolean;
       expiresInHours: number;
+      /** Index into DEMANDS; -1 for a GPU bid. */
+      inference: number;
     }
   | { kind: 'cancelOffer'; pick: number }
   | { kind: 'cancelBid'; pick: number }
@@ -94,6 +99,51 @@ const KINDS: readonly Kind[] = [
   'runMatching',
 ];
 
+// Inference bids (docs/INFERENCE.md): what offers serve, by model, and what bids ask. Demand 0
+// sizes into 3 GPUs on profile m1 of SERVINGS[0] and 6 on SERVINGS[1]; demand 2's SLO excludes
+// SERVINGS[1] by latency; demand 1 wants m2, 8 GPUs on SERVINGS[1] and 2 on SERVINGS[2].
+const SERVINGS: ReadonlyArray<Record<string, OfferServing>> = [
+  {
+    m1: {
+      promptTokensPerSecondPerGpu: 3000,
+      outputTokensPerSecondPerGpu: 1000,
+      ttftP50Ms: 60,
+      ttftP95Ms: 100,
+      gpusPerReplica: 1,
+    },
+  },
+  {
+    m1: {
+      promptTokensPerSecondPerGpu: 1500,
+      outputTokensPerSecondPerGpu: 500,
+      ttftP50Ms: 90,
+      ttftP95Ms: 250,
+      gpusPerReplica: 2,
+    },
+    m2: {
+      promptTokensPerSecondPerGpu: 2000,
+      outputTokensPerSecondPerGpu: 300,
+      ttftP50Ms: 200,
+      ttftP95Ms: 400,
+      gpusPerReplica: 4,
+    },
+  },
+  {
+    m2: {
+      promptTokensPerSecondPerGpu: 4000,
+      outputTokensPerSecondPerGpu: 800,
+      ttftP50Ms: 80,
+      ttftP95Ms: 150,
+      gpusPerReplica: 2,
+    },
+  },
+];
+const DEMANDS: ReadonlyArray<Omit<InferenceDemandTerms, 'sizedGpus'>> = [
+  { modelId: 'm1', outputTokensPerSecond: 2000, promptTokensPerSecond: 2000, ttftP95Ms: 300 },
+  { modelId: 'm2', outputTokensPerSecond: 1000, promptTokensPerSecond: 3000, ttftP95Ms: 500 },
+  { modelId: 'm1', outputTokensPerSecond: 500, promptTokensPerSecond: 0, ttftP95Ms: 120 },
+];
+
 const index = fc.nat({ max: 999 });
 const priceIndex = fc.nat({ max: PRICES.length - 1 });
 
@@ -109,6 +159,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       fromHours: fc.constantFrom(-48, -6, -1, 0, 0, 0, 1, 2, 6),
       windowHours: fc.constantFrom(4, 12, 24, 48, 96, 240),
       minLeaseHours: fc.constantFrom(1, 1, 2, 4, 12, 24, 48),
+      serves: fc.constantFrom(-1, -1, 0, 1, 2),
     }),
   },
   {
@@ -126,6 +177,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       minGpusPerSite: fc.constantFrom(1, 1, 1, 2, 3, 4, 6),
       partialAllowed: fc.boolean(),
       expiresInHours: fc.constantFrom(1, 2, 4, 6, 12, 24, 48, 72, 168),
+      inference: fc.constantFrom(-1, -1, -1, 0, 1, 2),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancelOffer' as const), pick: index }) },
@@ -202,6 +254,7 @@ interface OfferRecord {
   availableFrom: number;
   availableUntil: number;
   minLeaseHours: number;
+  serving?: Record<string, OfferServing>;
 }
 
 interface BidRecord {
@@ -216,6 +269,7 @@ interface BidRecord {
   minGpusPerSite: number;
   partialAllowed: boolean;
   expiresAt: number;
+  inference?: InferenceDemandTerms;
 }
 
 interface LeaseRecord {
@@ -280,6 +334,7 @@ class Market {
       availableFrom: o.availableFrom,
       availableUntil: o.availableUntil,
       minLeaseHours: o.minLeaseHours,
+      ...(o.serving === undefined ? {} : { serving: o.serving }),
     }));
     const bids: BookBid[] = this.bids
       .filter((b) => b.filled < b.gpus)
@@ -295,6 +350,7 @@ class Market {
         minGpusPerSite: b.minGpusPerSite,
         partialAllowed: b.partialAllowed,
         expiresAt: b.expiresAt,
+        ...(b.inference === undefined ? {} : { inference: b.inference }),
       }));
     // the input order must not matter: hand the book over rotated
     return { bids: rotated(bids, rotate), offers: rotated(offers, rotate * 7) };
@@ -331,6 +387,7 @@ class Market {
           availableFrom,
           availableUntil: Math.max(availableFrom, this.now) + cmd.windowHours * HOUR,
           minLeaseHours: cmd.minLeaseHours,
+          ...(SERVINGS[cmd.serves] === undefined ? {} : { serving: SERVINGS[cmd.serves] }),
         });
         return true;
       }
@@ -349,6 +406,10 @@ class Market {
           minGpusPerSite: Math.min(cmd.minGpusPerSite, cmd.gpus),
           partialAllowed: cmd.partialAllowed,
           expiresAt: this.now + cmd.expiresInHours * HOUR,
+          // Sized into the bid's GPUs: the serving rule then admits offers whose profile needs at most that.
+          ...(DEMANDS[cmd.inference] === undefined
+            ? {}
+            : { inference: { ...DEMANDS[cmd.inference]!, sizedGpus: cmd.gpus } }),
         });
         return true;
       }
@@ -510,6 +571,8 @@ interface SequenceFlags {
   multiPass: boolean;
   priceTieAcrossOffers: boolean;
   unverifiedCrossing: boolean;
+  /** An inference bid filled. */
+  inferenceFill: boolean;
 }
 
 const coverage = {
@@ -530,6 +593,7 @@ const coverage = {
     multiPass: 0,
     priceTieAcrossOffers: 0,
     unverifiedCrossing: 0,
+    inferenceFill: 0,
   } satisfies Record<keyof SequenceFlags, number>,
 };
 
@@ -545,6 +609,8 @@ function recordRun(
   coverage.bookOffers += book.offers.length;
   if (fills.length > 0) coverage.runsWithFills += 1;
   if (fills.length > 0) flags.fills = true;
+  if (fills.some((f) => book.bids.find((b) => b.id === f.bidId)?.inference !== undefined))
+    flags.inferenceFill = true;
   for (const bid of book.bids) {
     const own = fills.filter((f) => f.bidId === bid.id);
     if (!bid.partialAllowed && new Set(own.map((f) => f.offerId)).size >= 2)
@@ -588,6 +654,7 @@ function runSequence(orgs: readonly OrgSpec[], commands: readonly Command[]): vo
     multiPass: false,
     priceTieAcrossOffers: false,
     unverifiedCrossing: false,
+    inferenceFill: false,
   };
 
   commands.forEach((cmd, step) => {
@@ -687,6 +754,7 @@ describe('matching core vs the reference model (model-based, fast-check)', () =>
         short.push('< 10% contain a co-location exclusion');
       if (percent(coverage.with.expiry) < 10)
         short.push('< 10% contain a bid that would have crossed but expired');
+      if (percent(coverage.with.inferenceFill) < 10) short.push('< 10% contain a fill of an inference bid');
       for (const kind of KINDS) if (coverage.kinds[kind] === 0) short.push(`command ${kind} never executed`);
       expect(short).toEqual([]);
     },

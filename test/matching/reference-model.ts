@@ -14,23 +14,57 @@ export type { BookBid, BookOffer, Fill };
 export const HOUR = 3_600_000;
 
 // ---------------------------------------------------------------------------------------------
-// Eligibility of a pair (rules 1-8)
+// Eligibility of a pair (rules 1-9)
 // ---------------------------------------------------------------------------------------------
 
-/** The eight eligibility rules, in the doc's order. */
+/** The nine eligibility rules, in the doc's order; rule 4 (serving) has three parts. */
 export type Rule =
-  'VERIFIED' | 'SAME_ORGANISATION' | 'EXPIRED' | 'PRICE' | 'PROVINCE' | 'WINDOW' | 'MIN_LEASE' | 'CAPACITY';
+  | 'VERIFIED'
+  | 'SAME_ORGANISATION'
+  | 'EXPIRED'
+  | 'MODEL'
+  | 'TTFT_SLO'
+  | 'THROUGHPUT'
+  | 'PRICE'
+  | 'PROVINCE'
+  | 'WINDOW'
+  | 'MIN_LEASE'
+  | 'CAPACITY';
 
 export const RULES: readonly Rule[] = [
   'VERIFIED',
   'SAME_ORGANISATION',
   'EXPIRED',
+  'MODEL',
+  'TTFT_SLO',
+  'THROUGHPUT',
   'PRICE',
   'PROVINCE',
   'WINDOW',
   'MIN_LEASE',
   'CAPACITY',
 ];
+
+/**
+ * Rule 4 from docs/MATCHING.md and docs/INFERENCE.md "Sizing" alone: GPU-seconds per second =
+ * prompt / prompt rate + output / output rate, up to whole GPUs (at least one), up to whole
+ * replicas; at most the bid's sized GPUs.
+ */
+function servingRule(
+  demand: NonNullable<BookBid['inference']>,
+  offer: BookOffer,
+): 'MODEL' | 'TTFT_SLO' | 'THROUGHPUT' | null {
+  const profile = offer.serving?.[demand.modelId];
+  if (profile === undefined) return 'MODEL';
+  if (profile.ttftP95Ms > demand.ttftP95Ms) return 'TTFT_SLO';
+  const seconds =
+    demand.promptTokensPerSecond / profile.promptTokensPerSecondPerGpu +
+    demand.outputTokensPerSecond / profile.outputTokensPerSecondPerGpu;
+  let gpus = 1;
+  while (gpus < seconds - 1e-9) gpus += 1;
+  while (gpus % profile.gpusPerReplica !== 0) gpus += 1;
+  return gpus <= demand.sizedGpus ? null : 'THROUGHPUT';
+}
 
 /** Every rule the pair breaks at `now`, in the doc's order; empty when the pair may trade. */
 export function brokenRules(bid: BookBid, offer: BookOffer, now: number): Rule[] {
@@ -41,6 +75,9 @@ export function brokenRules(bid: BookBid, offer: BookOffer, now: number): Rule[]
   if (bid.organisationId === offer.organisationId) broken.push('SAME_ORGANISATION');
   // 3. not expired: now < b.expiresAt
   if (!(now < bid.expiresAt)) broken.push('EXPIRED');
+  // 4. serving, inference bids only: the model, within the SLO, on at most the GPUs sized
+  const serving = bid.inference === undefined ? null : servingRule(bid.inference, offer);
+  if (serving !== null) broken.push(serving);
   // 4. price: o.price <= b.price
   if (!(offer.price <= bid.price)) broken.push('PRICE');
   // 5. province: b.provinces is empty or contains o.province
@@ -317,9 +354,13 @@ export function applyFills(
 // ---------------------------------------------------------------------------------------------
 
 /** The constraints a quote reports exclusions for (doc, Quotes). */
-export type QuoteConstraint = 'PRICE' | 'PROVINCE' | 'WINDOW' | 'MIN_LEASE' | 'CO_LOCATION';
+export type QuoteConstraint =
+  'MODEL' | 'TTFT_SLO' | 'THROUGHPUT' | 'PRICE' | 'PROVINCE' | 'WINDOW' | 'MIN_LEASE' | 'CO_LOCATION';
 
 export const QUOTE_CONSTRAINTS: readonly QuoteConstraint[] = [
+  'MODEL',
+  'TTFT_SLO',
+  'THROUGHPUT',
   'PRICE',
   'PROVINCE',
   'WINDOW',
@@ -356,8 +397,9 @@ export interface ReferenceQuote {
  * - fillable GPUs are what a run would fill: the allocation's total, or 0 (and no fills) for an
  *   all-or-nothing bid the allocation cannot fill whole; the VWAP uses the offers' asks (a placed
  *   bid arrives after every resting offer), rounded down to a minor unit;
- * - each offer with free GPUs counts at most once: under PRICE, PROVINCE, WINDOW or MIN_LEASE
- *   when that is the first rule of "Eligibility of a pair" it breaks (rules 1-3 come first, so
+ * - each offer with free GPUs counts at most once: under MODEL, TTFT_SLO, THROUGHPUT, PRICE,
+ *   PROVINCE, WINDOW or MIN_LEASE when that is the first rule of "Eligibility of a pair" it
+ *   breaks (rules 1-3 come first, so
  *   unverified, own-organisation offers and an expired bid count nothing); under CO_LOCATION when
  *   it is eligible but its site was excluded during the walk;
  * - the cheapest excluded offer is the first counted offer in offer priority order.
@@ -384,7 +426,15 @@ export function referenceQuote(bid: BookBid, offers: readonly BookOffer[], now: 
   for (const o of sortOffersByPriority(offers)) {
     if (!(o.free > 0)) continue;
     const first = brokenRules(bid, o, now)[0];
-    if (first === 'PRICE' || first === 'PROVINCE' || first === 'WINDOW' || first === 'MIN_LEASE') {
+    if (
+      first === 'MODEL' ||
+      first === 'TTFT_SLO' ||
+      first === 'THROUGHPUT' ||
+      first === 'PRICE' ||
+      first === 'PROVINCE' ||
+      first === 'WINDOW' ||
+      first === 'MIN_LEASE'
+    ) {
       counted.push({ offer: o, constraint: first });
     } else if (first === undefined && excludedSites.includes(o.siteId)) {
       counted.push({ offer: o, constraint: 'CO_LOCATION' });

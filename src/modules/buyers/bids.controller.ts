@@ -27,10 +27,16 @@ export class BidsController {
     description:
       'Runs the matching core against the live book of verified providers: the GPUs a bid with these terms ' +
       'would fill now, their volume-weighted price, the (anonymous) sites by province, the GPUs each ' +
-      'constraint excluded and the cheapest excluded offer. Places nothing and writes nothing.',
+      'constraint excluded and the cheapest excluded offer. Places nothing and writes nothing. With `inference` ' +
+      '(docs/INFERENCE.md "Inference bids") it quotes the GPU bid the demand is sized into, in the named market or ' +
+      'the best ranked, with the sizing, the expected price per million tokens and the markets that could take it.',
   })
   @ApiOkResponse({ type: QuoteResponse })
-  @ApiErrors({ 400: 'Invalid terms, as for placing a bid', 409: 'The market is paused' })
+  @ApiErrors({
+    400: 'Invalid terms, as for placing a bid',
+    409: 'The market is paused',
+    422: '`MODEL_NOT_SERVED` or `THROUGHPUT_UNREACHABLE` (inference bids), with `details.alternatives`',
+  })
   quote(@CurrentPrincipal() principal: Principal, @Body() body: QuoteBidDto): Promise<QuoteResponse> {
     return this.bids.quoteBid(principal, body);
   }
@@ -39,9 +45,14 @@ export class BidsController {
   @Idempotent({ groupCommit: true })
   @RequireScope('orders')
   @ApiOperation({
-    summary: 'Post inference demand with a price cap',
+    summary: 'Post demand with a price cap: GPUs, or model throughput',
     description:
-      'The bid rests OPEN with a new time-priority sequence until filled, cancelled or expired; writes `bid.placed`.',
+      'The bid rests OPEN with a new time-priority sequence until filled, cancelled or expired; writes `bid.placed`. ' +
+      'A GPU bid names its market, GPUs, price cap per GPU-hour and billing mode. An inference bid gives `inference` ' +
+      '(model, output and prompt tokens/s, TTFT p95 SLO, price cap per million tokens) instead: the exchange sizes it ' +
+      'into GPUs of one market and the GPU-hour cap the per-million cap implies, holds funds as for that GPU bid, and ' +
+      'its leases carry the model, the price per million tokens the match implies and their share of the throughput ' +
+      '(docs/INFERENCE.md "Inference bids").',
   })
   @ApiCreatedResponse({ type: BidResponse })
   @ApiErrors({
@@ -51,6 +62,11 @@ export class BidsController {
       "`SPEND_CAP_EXCEEDED`: the hold would take this month's committed spend past the spend cap. " +
       '`details` carries the numbers.',
     409: 'Market paused or open order limit reached',
+    422:
+      'Inference bids: `MODEL_NOT_SERVED` (no live offer serves the model within the SLO, market and provinces) or ' +
+      '`THROUGHPUT_UNREACHABLE` (the offers that serve it cannot sustain the throughput); `details.alternatives` ' +
+      'lists the nearest bids the book could take (another throughput, region, market or model, with the price per ' +
+      'million each needs)',
   })
   placeBid(@CurrentPrincipal() principal: Principal, @Body() body: PlaceBidDto): Promise<BidResponse> {
     return this.bids.placeBid(principal, body);

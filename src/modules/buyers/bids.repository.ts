@@ -3,6 +3,7 @@ import type { BillingMode, OrderStatus } from '@/generated/prisma/enums';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import { LIVE_BID_STATUSES } from './domain/bid-rules';
 import { Tx } from '@/infra/prisma/tx';
+import type { Prisma } from '@/generated/prisma/client';
 
 export interface BidRecord {
   id: string;
@@ -22,6 +23,17 @@ export interface BidRecord {
   createdAt: Date;
   updatedAt: Date;
   cancelledAt: Date | null;
+  /** An inference bid's own terms (docs/INFERENCE.md "Inference bids"); null on a GPU bid. */
+  inference: BidInferenceTerms | null;
+}
+
+export interface BidInferenceTerms {
+  modelId: string;
+  model: string;
+  outputTokensPerSecond: number;
+  promptTokensPerSecond: number;
+  ttftP95Ms: number;
+  maxPricePerMillionTokens: bigint;
 }
 
 export interface NewBid {
@@ -36,6 +48,7 @@ export interface NewBid {
   partialAllowed: boolean;
   billingMode: BillingMode;
   expiresAt: Date;
+  inference: BidInferenceTerms | null;
   seq: bigint;
   at: Date;
 }
@@ -63,7 +76,44 @@ const BID_SELECT = {
   createdAt: true,
   updatedAt: true,
   cancelledAt: true,
+  inferenceModelId: true,
+  inferenceModel: { select: { slug: true } },
+  inferenceOutputTokensPerSecond: true,
+  inferencePromptTokensPerSecond: true,
+  inferenceTtftP95Ms: true,
+  inferenceMaxPricePerMillionTokens: true,
 } as const;
+
+type BidRow = Prisma.BidGetPayload<{ select: typeof BID_SELECT }>;
+
+function toRecord(row: BidRow): BidRecord {
+  const {
+    inferenceModelId,
+    inferenceModel,
+    inferenceOutputTokensPerSecond,
+    inferencePromptTokensPerSecond,
+    inferenceTtftP95Ms,
+    inferenceMaxPricePerMillionTokens,
+    ...bid
+  } = row;
+  const inference =
+    inferenceModelId === null ||
+    inferenceModel === null ||
+    inferenceOutputTokensPerSecond === null ||
+    inferencePromptTokensPerSecond === null ||
+    inferenceTtftP95Ms === null ||
+    inferenceMaxPricePerMillionTokens === null
+      ? null
+      : {
+          modelId: inferenceModelId,
+          model: inferenceModel.slug,
+          outputTokensPerSecond: inferenceOutputTokensPerSecond,
+          promptTokensPerSecond: inferencePromptTokensPerSecond,
+          ttftP95Ms: inferenceTtftP95Ms,
+          maxPricePerMillionTokens: inferenceMaxPricePerMillionTokens,
+        };
+  return { ...bid, inference };
+}
 
 /** Buyers' bids. Every method takes the owning organisation's id. */
 @Injectable()
@@ -90,10 +140,13 @@ export class BidsRepository {
     await this.tx.$executeRaw`
       INSERT INTO bids (id, organisation_id, market_id, gpus, filled_gpus, max_price_per_gpu_hour,
                         duration_hours, provinces, min_gpus_per_site, partial_allowed, billing_mode,
-                        expires_at, status, seq, created_at, updated_at)
+                        expires_at, status, seq, created_at, updated_at, inference_model_id,
+                        inference_output_tokens_per_second, inference_prompt_tokens_per_second,
+                        inference_ttft_p95_ms, inference_max_price_per_million_tokens)
       SELECT b.id, b.organisation_id, b.market_id, b.gpus, 0, b.max_price, b.duration_hours,
              string_to_array(b.provinces, ','), b.min_gpus_per_site, b.partial_allowed,
-             b.billing_mode::"BillingMode", b.expires_at, 'OPEN', b.seq, b.created_at, b.created_at
+             b.billing_mode::"BillingMode", b.expires_at, 'OPEN', b.seq, b.created_at, b.created_at,
+             b.model_id, b.output_tps, b.prompt_tps, b.ttft_p95_ms, b.max_price_mtok
       FROM unnest(${bids.map((b) => b.id)}::uuid[], ${bids.map((b) => b.organisationId)}::uuid[],
                   ${bids.map((b) => b.marketId)}::uuid[], ${bids.map((b) => b.gpus)}::int[],
                   ${bids.map((b) => b.maxPricePerGpuHour.toString())}::bigint[],
@@ -102,9 +155,15 @@ export class BidsRepository {
                   ${bids.map((b) => b.billingMode)}::text[],
                   ${bids.map((b) => b.expiresAt.toISOString())}::timestamptz[],
                   ${bids.map((b) => b.seq.toString())}::bigint[],
-                  ${bids.map((b) => b.createdAt.toISOString())}::timestamptz[])
+                  ${bids.map((b) => b.createdAt.toISOString())}::timestamptz[],
+                  ${bids.map((b) => b.inference?.modelId ?? null)}::uuid[],
+                  ${bids.map((b) => b.inference?.outputTokensPerSecond ?? null)}::int[],
+                  ${bids.map((b) => b.inference?.promptTokensPerSecond ?? null)}::int[],
+                  ${bids.map((b) => b.inference?.ttftP95Ms ?? null)}::int[],
+                  ${bids.map((b) => b.inference?.maxPricePerMillionTokens.toString() ?? null)}::bigint[])
         AS b(id, organisation_id, market_id, gpus, max_price, duration_hours, provinces,
-             min_gpus_per_site, partial_allowed, billing_mode, expires_at, seq, created_at)`;
+             min_gpus_per_site, partial_allowed, billing_mode, expires_at, seq, created_at,
+             model_id, output_tps, prompt_tps, ttft_p95_ms, max_price_mtok)`;
   }
 
   async listBids(
@@ -113,7 +172,7 @@ export class BidsRepository {
     limit: number,
     after: KeysetPosition | undefined,
   ): Promise<BidRecord[]> {
-    return this.tx.bid.findMany({
+    const rows = await this.tx.bid.findMany({
       where: {
         organisationId,
         ...(filter.marketId === undefined ? {} : { marketId: filter.marketId }),
@@ -124,10 +183,12 @@ export class BidsRepository {
       orderBy: NEWEST_FIRST,
       take: limit + 1,
     });
+    return rows.map(toRecord);
   }
 
   async findBid(organisationId: string, bidId: string): Promise<BidRecord | null> {
-    return this.tx.bid.findFirst({ where: { id: bidId, organisationId }, select: BID_SELECT });
+    const row = await this.tx.bid.findFirst({ where: { id: bidId, organisationId }, select: BID_SELECT });
+    return row === null ? null : toRecord(row);
   }
 
   /** Moves a live bid to CANCELLED; false when it is missing, not the caller's, or terminal. */
@@ -150,10 +211,11 @@ export class BidsRepository {
         AND status = ANY(${[...LIVE_BID_STATUSES]}::"OrderStatus"[])
       RETURNING id`;
     if (cancelled.length === 0) return [];
-    return this.tx.bid.findMany({
+    const rows = await this.tx.bid.findMany({
       where: { organisationId, id: { in: cancelled.map((row) => row.id) } },
       select: BID_SELECT,
       orderBy: { seq: 'asc' },
     });
+    return rows.map(toRecord);
   }
 }

@@ -18,6 +18,7 @@ import { uuidV7 } from '@/shared/uuid-v7';
 import type { OrganisationContext } from '@/infra/auth/principal';
 import { BidsRepository, type BidRecord, type NewBid } from './bids.repository';
 import { BuyersMapper } from './buyers.mapper';
+import { InferenceBidsService } from './inference-bids.service';
 import { assertBidCancelledAlready, normaliseBidShape, validateBidExpiry } from './domain/bid-rules';
 import type { BidPageResponse, BidResponse } from './dto/bid.dto';
 import type { ListBidsQuery } from './dto/list-bids.dto';
@@ -50,6 +51,7 @@ export class BidsService {
     private readonly book: OrderBookService,
     private readonly funds: LedgerService,
     private readonly placements: OrderPlacementService,
+    private readonly inferenceBids: InferenceBidsService,
   ) {}
 
   // Bids go first in a group commit (then offers): the same order in every process.
@@ -63,14 +65,16 @@ export class BidsService {
    * live book, placing nothing. Pending organisations may quote too (as if verified).
    */
   async quoteBid(org: OrganisationContext, input: QuoteBidDto): Promise<QuoteResponse> {
+    if (input.inference !== undefined) return this.quoteInferenceBid(org, input);
+    const gpu = gpuTerms(input);
     const now = this.clock.now();
-    const market = await this.markets.findActiveBySlug(input.market, 'market');
-    const maxPrice = parseMoney(input.maxPricePerGpuHour, {
+    const market = await this.markets.findActiveBySlug(gpu.market, 'market');
+    const maxPrice = parseMoney(gpu.maxPricePerGpuHour, {
       field: 'maxPricePerGpuHour',
       scale: market.currencyScale,
       max: MAX_PRICE_PER_GPU_HOUR_MINOR,
     });
-    const shape = normaliseBidShape(input);
+    const shape = normaliseBidShape(gpu);
     await this.markets.assertProvincesExist(shape.provinces, 'provinces');
     const quote = await this.book.quote(
       market.id,
@@ -78,7 +82,7 @@ export class BidsService {
         organisationId: org.organisationId,
         verified: true,
         price: maxPrice,
-        remaining: input.gpus,
+        remaining: gpu.gpus,
         durationHours: input.durationHours,
         provinces: shape.provinces,
         minGpusPerSite: shape.minGpusPerSite,
@@ -101,7 +105,53 @@ export class BidsService {
             province: quote.cheapestExcluded.province,
           }
         : null,
-      summary: summariseQuote(quote, input.gpus, market.currency, market.currencyScale),
+      summary: summariseQuote(quote, gpu.gpus, market.currency, market.currencyScale),
+    };
+  }
+
+  /** A quote of an inference bid: its sizing in the market it would trade in, and what that fills. */
+  private async quoteInferenceBid(org: OrganisationContext, input: QuoteBidDto): Promise<QuoteResponse> {
+    const sized = await this.inferenceBids.size(org, input);
+    if (input.market !== undefined) await this.markets.findActiveBySlug(input.market, 'market');
+    const { market, sizing } = sized;
+    const scale = market.currencyScale;
+    const price = (minor: bigint | null): string | null =>
+      minor === null ? null : formatMoney(minor, scale);
+    const quote = sizing.quote;
+    return {
+      market: market.slug,
+      currency: market.currency,
+      fillableGpus: quote.fillableGpus,
+      vwap: price(quote.vwap),
+      sites: quote.sites.map((site) => ({ province: site.province, gpus: site.gpus })),
+      excluded: quote.excluded.map((e) => ({ constraint: e.constraint, gpus: e.gpus })),
+      cheapestExcluded: quote.cheapestExcluded
+        ? {
+            price: formatMoney(quote.cheapestExcluded.price, scale),
+            province: quote.cheapestExcluded.province,
+          }
+        : null,
+      summary: summariseQuote(quote, sizing.gpus, market.currency, scale),
+      inference: {
+        model: sized.model.slug,
+        gpus: sizing.gpus,
+        gpusPerReplica: sizing.gpusPerReplica,
+        minGpusPerSite: sizing.minGpusPerSite,
+        outputTokensPerSecond: sized.ask.outputTokensPerSecond,
+        promptTokensPerSecond: sized.ask.promptTokensPerSecond,
+        maxPricePerGpuHour: formatMoney(sizing.maxPricePerGpuHour, scale),
+        expectedPricePerMillionTokens: price(sizing.expectedPricePerMillionTokens),
+        supplyGpus: sizing.supply.fillableGpus,
+        markets: sized.ranking.map((ranked) => ({
+          market: ranked.market.slug,
+          gpus: ranked.sizing.gpus,
+          fillableGpus: ranked.sizing.quote.fillableGpus,
+          expectedPricePerMillionTokens:
+            ranked.sizing.expectedPricePerMillionTokens === null
+              ? null
+              : formatMoney(ranked.sizing.expectedPricePerMillionTokens, ranked.market.currencyScale),
+        })),
+      },
     };
   }
 
@@ -113,28 +163,65 @@ export class BidsService {
    */
   async placeBid(org: OrganisationContext, input: PlaceBidDto): Promise<BidResponse> {
     assertMayTrade(org.organisationStatus);
+    if (input.inference !== undefined) return this.placeInferenceBid(org, input);
+    const gpu = gpuTerms(input);
     const now = this.clock.now();
-    const market = await this.markets.findCatalogueMarket(input.market, 'market');
-    const maxPricePerGpuHour = parseMoney(input.maxPricePerGpuHour, {
+    const market = await this.markets.findCatalogueMarket(gpu.market, 'market');
+    const maxPricePerGpuHour = parseMoney(gpu.maxPricePerGpuHour, {
       field: 'maxPricePerGpuHour',
       scale: market.currencyScale,
       max: MAX_PRICE_PER_GPU_HOUR_MINOR,
     });
-    const shape = normaliseBidShape(input);
+    const shape = normaliseBidShape(gpu);
     const expiresAt = new Date(input.expiresAt);
     validateBidExpiry(expiresAt, now);
     await this.markets.assertProvinceCodesKnown(shape.provinces, 'provinces');
     return this.placements.place(this.bidLane, org.organisationId, market, {
       marketId: market.id,
       market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
-      gpus: input.gpus,
+      gpus: gpu.gpus,
       maxPricePerGpuHour,
       durationHours: input.durationHours,
       provinces: shape.provinces,
       minGpusPerSite: shape.minGpusPerSite,
       partialAllowed: input.partialAllowed,
-      billingMode: input.billingMode,
+      billingMode: gpu.billingMode,
       expiresAt,
+      inference: null,
+      at: now,
+    });
+  }
+
+  /**
+   * An inference bid (docs/INFERENCE.md "Inference bids"): sized into GPUs of one market and a
+   * GPU-hour cap, then placed exactly as a GPU bid of those terms, its own terms stored beside
+   * them on the same row. Its leases bill as RESERVED GPU-hours until per-token billing exists,
+   * which is the most its tokens can cost.
+   */
+  private async placeInferenceBid(org: OrganisationContext, input: PlaceBidDto): Promise<BidResponse> {
+    const now = this.clock.now();
+    const expiresAt = new Date(input.expiresAt);
+    validateBidExpiry(expiresAt, now);
+    const { market, model, ask, sizing } = await this.inferenceBids.size(org, input);
+    return this.placements.place(this.bidLane, org.organisationId, market, {
+      marketId: market.id,
+      market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
+      gpus: sizing.gpus,
+      maxPricePerGpuHour: sizing.maxPricePerGpuHour,
+      durationHours: input.durationHours,
+      provinces: [...(input.provinces ?? [])].sort(),
+      minGpusPerSite: sizing.minGpusPerSite,
+      partialAllowed: input.partialAllowed,
+      billingMode: 'RESERVED',
+      expiresAt,
+      inference: {
+        modelId: model.id,
+        model: model.slug,
+        outputTokensPerSecond: ask.outputTokensPerSecond,
+        promptTokensPerSecond: ask.promptTokensPerSecond,
+        ttftP95Ms: ask.ttftP95Ms,
+        maxPricePerMillionTokens: ask.maxPricePerMillionTokens,
+      },
       at: now,
     });
   }
@@ -174,6 +261,7 @@ export class BidsService {
           createdAt: input.at,
           updatedAt: input.at,
           cancelledAt: null,
+          inference: input.inference,
         };
         const refusal = this.funds.reserveBidHold(funds, {
           bidId: bid.id,
@@ -252,6 +340,37 @@ export class BidsService {
     await this.outbox.recordMany(bids.map((bid) => bidCancelled(bid, ORGANISATION_SUSPENDED)));
     return bids.length;
   }
+}
+
+/** A GPU bid's own terms, which validation requires whenever `inference` is absent. */
+function gpuTerms(input: QuoteBidDto): {
+  market: string;
+  gpus: number;
+  maxPricePerGpuHour: string;
+  billingMode: NonNullable<QuoteBidDto['billingMode']>;
+  minGpusPerSite?: number;
+  provinces?: string[];
+} {
+  const { market, gpus, maxPricePerGpuHour, billingMode } = input;
+  if (
+    market === undefined ||
+    gpus === undefined ||
+    maxPricePerGpuHour === undefined ||
+    billingMode === undefined
+  ) {
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      'A GPU bid needs market, gpus, maxPricePerGpuHour and billingMode.',
+    );
+  }
+  return {
+    market,
+    gpus,
+    maxPricePerGpuHour,
+    billingMode,
+    minGpusPerSite: input.minGpusPerSite,
+    provinces: input.provinces,
+  };
 }
 
 /** What a cancelled bid gives back: the hold of its unfilled GPUs. */

@@ -23,6 +23,19 @@ export const BuyersMapper = {
       createdAt: record.createdAt.toISOString(),
       updatedAt: record.updatedAt.toISOString(),
       cancelledAt: record.cancelledAt === null ? null : record.cancelledAt.toISOString(),
+      inference:
+        record.inference === null
+          ? null
+          : {
+              model: record.inference.model,
+              outputTokensPerSecond: record.inference.outputTokensPerSecond,
+              promptTokensPerSecond: record.inference.promptTokensPerSecond,
+              ttftP95Ms: record.inference.ttftP95Ms,
+              maxPricePerMillionTokens: formatMoney(
+                record.inference.maxPricePerMillionTokens,
+                record.market.currencyScale,
+              ),
+            },
     };
   },
 };

@@ -4,15 +4,17 @@ import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { EventsModule } from '@/modules/events/events.module';
 import { MatchingModule } from '@/modules/matching/matching.module';
 import { MarketsModule } from '@/modules/markets/markets.module';
+import { InferenceModule } from '@/modules/inference/inference.module';
 import { BidsController } from './bids.controller';
 import { BidsRepository } from './bids.repository';
 import { BidsService } from './bids.service';
+import { InferenceBidsService } from './inference-bids.service';
 
 /** Buyers: bids for inference capacity under a price cap. */
 @Module({
-  imports: [MarketsModule, EventsModule, MatchingModule, LedgerModule],
+  imports: [MarketsModule, EventsModule, MatchingModule, LedgerModule, InferenceModule],
   controllers: [BidsController],
-  providers: [BidsRepository, BidsService, CursorCodec],
+  providers: [BidsRepository, BidsService, InferenceBidsService, CursorCodec],
   exports: [BidsService],
 })
 export class BuyersModule {}

@@ -22,6 +22,13 @@ import { Clock } from '@/infra/clock/clock';
 /** Concurrency the public reference profiles are stated at when the query names none. */
 export const DEFAULT_REFERENCE_CONCURRENCY = 8;
 
+/** A model as another module names it. */
+export interface InferenceModelRef {
+  id: string;
+  slug: string;
+  family: string;
+}
+
 /** Bytes per parameter a model added without one gets: the weight format's own width. */
 const DEFAULT_BYTES_PER_PARAMETER: Record<Quantisation, number> = {
   BF16: 2,
@@ -42,6 +49,20 @@ export class InferenceCatalogueService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
   ) {}
+
+  /** The catalogue as inference bids name it: id, slug and family of every model. */
+  async modelRefs(): Promise<InferenceModelRef[]> {
+    const models = await this.inference.findModels();
+    return models.map(({ id, slug, family }) => ({ id, slug, family }));
+  }
+
+  /** The model an inference bid names in `field`: 400 if unknown. */
+  async findModelRef(slug: string, field = 'inference.model'): Promise<InferenceModelRef> {
+    const [model] = await this.inference.findModelsBySlugs([slug]);
+    if (!model)
+      throw new DomainError('VALIDATION_FAILED', `${field} does not name a known model.`, { field });
+    return { id: model.id, slug: model.slug, family: model.family };
+  }
 
   async listModels(): Promise<InferenceModelListResponse> {
     const models = await this.inference.findModels();

@@ -30,6 +30,15 @@ function common(row: LeaseRecord): LeaseCommonResponse {
     endsAt: row.endsAt?.toISOString() ?? null,
     endedAt: row.endedAt?.toISOString() ?? null,
     createdAt: row.createdAt.toISOString(),
+    inference:
+      row.inference === null
+        ? null
+        : {
+            model: row.inference.model,
+            pricePerMillionTokens: formatMoney(row.inference.pricePerMillionTokens, row.market.currencyScale),
+            outputTokensPerSecond: row.inference.outputTokensPerSecond,
+            promptTokensPerSecond: row.inference.promptTokensPerSecond,
+          },
   };
 }
 

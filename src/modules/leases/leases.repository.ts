@@ -32,6 +32,17 @@ export interface LeaseRecord {
   /** Display names of the two sides: what each may know of the other. */
   providerName: string;
   buyerName: string;
+  /** The lease of an inference bid: what per-token billing reads (docs/INFERENCE.md); else null. */
+  inference: LeaseInferenceRecord | null;
+}
+
+export interface LeaseInferenceRecord {
+  modelId: string;
+  model: string;
+  /** Minor units per million tokens, prompt and output alike. */
+  pricePerMillionTokens: bigint;
+  outputTokensPerSecond: number;
+  promptTokensPerSecond: number;
 }
 
 export interface Division {
@@ -79,6 +90,11 @@ const LEASE_SELECT = {
   endedAt: true,
   createdAt: true,
   updatedAt: true,
+  inferenceModelId: true,
+  inferenceModel: { select: { slug: true } },
+  inferencePricePerMillionTokens: true,
+  inferenceOutputTokensPerSecond: true,
+  inferencePromptTokensPerSecond: true,
   offer: {
     select: {
       organisation: { select: { name: true } },
@@ -93,16 +109,44 @@ const LEASE_SELECT = {
   bid: { select: { organisation: { select: { name: true } } } },
 } as const;
 
-type LeaseRow = Omit<LeaseRecord, 'place' | 'providerName' | 'buyerName'> & {
+type LeaseRow = Omit<LeaseRecord, 'place' | 'providerName' | 'buyerName' | 'inference'> & {
   offer: { organisation: { name: string }; site: { province: Division; city: Division } };
   bid: { organisation: { name: string } };
+  inferenceModelId: string | null;
+  inferenceModel: { slug: string } | null;
+  inferencePricePerMillionTokens: bigint | null;
+  inferenceOutputTokensPerSecond: number | null;
+  inferencePromptTokensPerSecond: number | null;
 };
 
-const toRecord = ({ offer, bid, ...row }: LeaseRow): LeaseRecord => ({
+const toRecord = ({
+  offer,
+  bid,
+  inferenceModelId,
+  inferenceModel,
+  inferencePricePerMillionTokens,
+  inferenceOutputTokensPerSecond,
+  inferencePromptTokensPerSecond,
+  ...row
+}: LeaseRow): LeaseRecord => ({
   ...row,
   place: { province: offer.site.province, city: offer.site.city },
   providerName: offer.organisation.name,
   buyerName: bid.organisation.name,
+  inference:
+    inferenceModelId === null ||
+    inferenceModel === null ||
+    inferencePricePerMillionTokens === null ||
+    inferenceOutputTokensPerSecond === null ||
+    inferencePromptTokensPerSecond === null
+      ? null
+      : {
+          modelId: inferenceModelId,
+          model: inferenceModel.slug,
+          pricePerMillionTokens: inferencePricePerMillionTokens,
+          outputTokensPerSecond: inferenceOutputTokensPerSecond,
+          promptTokensPerSecond: inferencePromptTokensPerSecond,
+        },
 });
 
 /** The column naming the organisation on the lease's side it plays. */

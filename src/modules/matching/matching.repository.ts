@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '@/generated/prisma/client';
+import type { InferenceDemandTerms, OfferServing } from './domain/book';
 import type { BookDelta, BookHeader } from './domain/market-book';
 import type { LeaseBillingMode, LeaseTerms, RunBid, RunOffer } from './domain/run-book';
 import { Tx } from '@/infra/prisma/tx';
@@ -43,6 +44,14 @@ interface OrderRow {
   available_until: Date;
   min_lease_hours: number;
   pay_per_use_min_percent: number;
+  /** Inference bids: the model and demand (all null on a GPU bid); `total_gpus` the sized GPUs. */
+  inference_model_id: string | null;
+  inference_output_tokens_per_second: number | null;
+  inference_prompt_tokens_per_second: number | null;
+  inference_ttft_p95_ms: number | null;
+  total_gpus: number;
+  /** Offers: what they serve (servingOf), null when nothing. */
+  serving: Record<string, OfferServing> | null;
 }
 
 /** An order's status as matching reports it (the database enum, spelled out here). */
@@ -267,6 +276,10 @@ export class MatchingRepository {
         durationHours: lease.durationHours,
         billingMode: lease.billingMode,
         feeBps: lease.feeBps,
+        inferenceModelId: lease.inference?.modelId ?? null,
+        inferencePricePerMillionTokens: lease.inference?.pricePerMillionTokens ?? null,
+        inferenceOutputTokensPerSecond: lease.inference?.outputTokensPerSecond ?? null,
+        inferencePromptTokensPerSecond: lease.inference?.promptTokensPerSecond ?? null,
         payPerUseMinPercent: lease.payPerUseMinPercent,
         status: 'SCHEDULED',
         matchEpoch: epoch,
@@ -313,8 +326,10 @@ function ordersOf(marketId: string): Prisma.Sql {
            coalesce(b.gpus - b.filled_gpus, o.gpus - o.leased_gpus) AS gpus,
            coalesce(b.seq, o.seq) AS seq,
            b.duration_hours, b.provinces, b.min_gpus_per_site, b.partial_allowed, b.expires_at, b.billing_mode,
+           b.gpus AS total_gpus, b.inference_model_id, b.inference_output_tokens_per_second,
+           b.inference_prompt_tokens_per_second, b.inference_ttft_p95_ms,
            o.site_id, s.province_code AS province, o.available_from, o.available_until, o.min_lease_hours,
-           o.pay_per_use_min_percent
+           o.pay_per_use_min_percent, ${servingOf(Prisma.sql`o.id`)} AS serving
     FROM ids
     LEFT JOIN bids b ON ids.kind = 'bid' AND b.id = ids.id AND b.market_id = ${marketId}::uuid
       AND b.status = ANY(${LIVE}::"OrderStatus"[]) AND b.gpus > b.filled_gpus
@@ -322,6 +337,45 @@ function ordersOf(marketId: string): Prisma.Sql {
       AND o.status = ANY(${LIVE}::"OrderStatus"[]) AND o.gpus > o.leased_gpus
     LEFT JOIN sites s ON s.id = o.site_id
     LEFT JOIN organisations org ON org.id = coalesce(b.organisation_id, o.organisation_id)`;
+}
+
+/**
+ * What the offer `offerId` serves, as a JSON object by model id of OfferServing: its usable
+ * profiles (not flagged, or accepted by an admin, and with a reference), each figure the lower
+ * throughput and higher latency of declared and reference, as sizing's effectiveFigures takes
+ * them (docs/INFERENCE.md "Sizing"). Null when it serves nothing.
+ */
+export function servingOf(offerId: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`(
+    SELECT jsonb_object_agg(sp.model_id::text, jsonb_build_object(
+             'promptTokensPerSecondPerGpu', least(sp.prompt_tokens_per_second_per_gpu, sp.reference_prompt_tokens_per_second_per_gpu),
+             'outputTokensPerSecondPerGpu', least(sp.output_tokens_per_second_per_gpu, sp.reference_output_tokens_per_second_per_gpu),
+             'ttftP50Ms', greatest(sp.ttft_p50_ms, sp.reference_ttft_p50_ms),
+             'ttftP95Ms', greatest(sp.ttft_p95_ms, sp.reference_ttft_p95_ms),
+             'gpusPerReplica', sp.reference_gpus_per_replica))
+    FROM serving_profiles sp
+    WHERE sp.offer_id = ${offerId} AND sp.review IN ('NOT_FLAGGED', 'ACCEPTED')
+      AND sp.reference_gpus_per_replica IS NOT NULL AND sp.reference_prompt_tokens_per_second_per_gpu IS NOT NULL
+      AND sp.reference_output_tokens_per_second_per_gpu IS NOT NULL AND sp.reference_ttft_p50_ms IS NOT NULL
+      AND sp.reference_ttft_p95_ms IS NOT NULL)`;
+}
+
+/** An inference bid's demand terms from its row, undefined for a GPU bid. */
+export function inferenceOf(row: {
+  inference_model_id: string | null;
+  inference_output_tokens_per_second: number | null;
+  inference_prompt_tokens_per_second: number | null;
+  inference_ttft_p95_ms: number | null;
+  total_gpus: number;
+}): InferenceDemandTerms | undefined {
+  if (row.inference_model_id === null) return undefined;
+  return {
+    modelId: row.inference_model_id,
+    outputTokensPerSecond: Number(row.inference_output_tokens_per_second),
+    promptTokensPerSecond: Number(row.inference_prompt_tokens_per_second),
+    ttftP95Ms: Number(row.inference_ttft_p95_ms),
+    sizedGpus: Number(row.total_gpus),
+  };
 }
 
 function header(marketId: string, row: FenceRow): BookHeader {
@@ -363,7 +417,13 @@ function bidOf(row: OrderRow): RunBid {
     partialAllowed: row.partial_allowed,
     expiresAt: row.expires_at.getTime(),
     billingMode: row.billing_mode,
+    ...withInference(inferenceOf(row)),
   };
+}
+
+// Absent, not undefined, on a GPU bid: the book's bids compare equal to the rows they came from.
+function withInference(inference: InferenceDemandTerms | undefined): { inference?: InferenceDemandTerms } {
+  return inference === undefined ? {} : { inference };
 }
 
 function offerOf(row: OrderRow): RunOffer {
@@ -380,5 +440,6 @@ function offerOf(row: OrderRow): RunOffer {
     availableUntil: row.available_until.getTime(),
     minLeaseHours: row.min_lease_hours,
     payPerUseMinPercent: row.pay_per_use_min_percent,
+    ...(row.serving === null ? {} : { serving: row.serving }),
   };
 }

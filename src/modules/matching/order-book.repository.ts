@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { BookOffer } from './domain/book';
+import { Prisma } from '@/generated/prisma/client';
+import type { BookOffer, OfferServing } from './domain/book';
+import { servingOf } from './matching.repository';
 import { Tx } from '@/infra/prisma/tx';
 
 interface OfferRow {
@@ -14,6 +16,7 @@ interface OfferRow {
   available_from: Date;
   available_until: Date;
   min_lease_hours: number;
+  serving: Record<string, OfferServing> | null;
 }
 
 /** Reads one market's live book across tenants for the matching core (a system read). */
@@ -24,13 +27,20 @@ export class OrderBookRepository {
   /**
    * Offers with free GPUs whose window has not ended, cheapest first, through the
    * (market, status, price, seq) index; `maxPrice` bounds the scan when the caller knows it.
+   * `withServing` reads what each offer serves too, for inference bids.
    */
-  async systemFindLiveOffers(marketId: string, now: Date, maxPrice?: bigint): Promise<BookOffer[]> {
+  async systemFindLiveOffers(
+    marketId: string,
+    now: Date,
+    maxPrice?: bigint,
+    withServing = false,
+  ): Promise<BookOffer[]> {
+    const serving = withServing ? servingOf(Prisma.sql`o.id`) : Prisma.sql`NULL::jsonb`;
     const rows = await this.txHost.tx.$queryRaw<OfferRow[]>`
       SELECT o.id, o.organisation_id, (org.status = 'VERIFIED') AS verified, o.site_id,
              s.province_code AS province, o.price_per_gpu_hour AS price,
              (o.gpus - o.leased_gpus) AS free, o.seq, o.available_from, o.available_until,
-             o.min_lease_hours
+             o.min_lease_hours, ${serving} AS serving
       FROM offers o
       JOIN sites s ON s.id = o.site_id
       JOIN organisations org ON org.id = o.organisation_id
@@ -52,6 +62,7 @@ export class OrderBookRepository {
       availableFrom: row.available_from.getTime(),
       availableUntil: row.available_until.getTime(),
       minLeaseHours: row.min_lease_hours,
+      ...(row.serving === null ? {} : { serving: row.serving }),
     }));
   }
 }

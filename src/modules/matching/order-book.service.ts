@@ -18,4 +18,12 @@ export class OrderBookService {
     const offers: BookOffer[] = await this.book.systemFindLiveOffers(marketId, now);
     return quoteBid(bid, offers, now.getTime());
   }
+
+  /**
+   * The market's live offers with what each serves (docs/INFERENCE.md "Inference bids"), for
+   * sizing an inference bid: its caller runs quoteBid over them once per candidate size.
+   */
+  async inferenceOffers(marketId: string, now: Date): Promise<BookOffer[]> {
+    return this.book.systemFindLiveOffers(marketId, now, undefined, true);
+  }
 }

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { BILLING_MODES } from './place-bid.dto';
 import { ORDER_STATUSES } from './list-bids.dto';
+import { InferenceBidTermsResponse } from './inference-bid.dto';
 
 export class BidResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
@@ -30,6 +31,13 @@ export class BidResponse {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) cancelledAt!: string | null;
+  @ApiProperty({
+    type: InferenceBidTermsResponse,
+    nullable: true,
+    description:
+      "An inference bid's own terms, null on a GPU bid; its gpus and maxPricePerGpuHour are what the exchange sized it into",
+  })
+  inference!: InferenceBidTermsResponse | null;
 }
 
 export class BidPageResponse {

@@ -11,36 +11,65 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateIf,
+  ValidateNested,
 } from 'class-validator';
+import { Type } from 'class-transformer';
 import { BillingMode } from '@/generated/prisma/enums';
 import { MAX_DURATION_HOURS, MAX_GPUS_PER_ORDER } from '@/shared/money';
 import { IsDivisionCode, IsInstant, IsMarketSlug } from '@/infra/http/field-validators';
 import { MAX_BID_LIFETIME_DAYS, MAX_BID_PROVINCES } from '../domain/bid-rules';
+import { InferenceBidTermsDto } from './inference-bid.dto';
 
 export const BILLING_MODES = Object.values(BillingMode);
 
-export class PlaceBidDto {
-  @ApiProperty({
-    example: 'nvidia-h100-80gb',
-    description: 'Market slug (see GET /v1/markets); must be ACTIVE',
-  })
-  @IsMarketSlug()
-  market!: string;
+// A GPU bid states its GPU terms; an inference bid leaves them to the exchange's sizing.
+const gpuBid = (o: PlaceBidDto): boolean => o.inference === undefined;
 
-  @ApiProperty({ minimum: 1, maximum: MAX_GPUS_PER_ORDER, example: 8 })
+export class PlaceBidDto {
+  @ApiPropertyOptional({
+    example: 'nvidia-h100-80gb',
+    description:
+      'Market slug (see GET /v1/markets); must be ACTIVE. Required for a GPU bid; an inference bid without ' +
+      'one trades in the market its quote ranks best',
+  })
+  @ValidateIf((o: PlaceBidDto) => gpuBid(o) || o.market !== undefined)
+  @IsMarketSlug()
+  market?: string;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_GPUS_PER_ORDER,
+    example: 8,
+    description: 'GPU bids (required); absent on an inference bid',
+  })
+  @ValidateIf(gpuBid)
   @IsInt()
   @Min(1)
   @Max(MAX_GPUS_PER_ORDER)
-  gpus!: number;
+  gpus?: number;
 
-  @ApiProperty({
+  @ApiPropertyOptional({
     example: '18.20',
     description:
-      'Price cap per GPU-hour as a decimal string in the market currency (CNY: up to 2 decimals, max 1000000.00)',
+      'GPU bids (required): price cap per GPU-hour as a decimal string in the market currency (CNY: up to 2 ' +
+      'decimals, max 1000000.00); absent on an inference bid',
   })
+  @ValidateIf(gpuBid)
   @IsString()
   @MaxLength(64)
-  maxPricePerGpuHour!: string;
+  maxPricePerGpuHour?: string;
+
+  @ApiPropertyOptional({
+    type: InferenceBidTermsDto,
+    description:
+      'An inference bid (docs/INFERENCE.md "Inference bids"): model, throughput, TTFT p95 SLO and price cap per ' +
+      'million tokens, sized into GPUs by the exchange. Leave gpus, maxPricePerGpuHour and billingMode out',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => InferenceBidTermsDto)
+  inference?: InferenceBidTermsDto;
 
   @ApiProperty({ minimum: 1, maximum: MAX_DURATION_HOURS, example: 24, description: 'Lease length in hours' })
   @IsInt()
@@ -64,7 +93,8 @@ export class PlaceBidDto {
   @ApiPropertyOptional({
     minimum: 1,
     description:
-      'Fewest GPUs of this bid placed at any one site (co-location); at most gpus. Default 1: any split',
+      'Fewest GPUs of this bid placed at any one site (co-location); at most gpus. Default 1: any split. ' +
+      'An inference bid raises it to one whole replica of its model',
   })
   @IsOptional()
   @IsInt()
@@ -76,12 +106,15 @@ export class PlaceBidDto {
   @IsBoolean()
   partialAllowed!: boolean;
 
-  @ApiProperty({
+  @ApiPropertyOptional({
     enum: BILLING_MODES,
-    description: 'RESERVED bills every reserved GPU-second; PAY_PER_USE bills reported usage',
+    description:
+      'GPU bids (required): RESERVED bills every reserved GPU-second; PAY_PER_USE bills reported usage. ' +
+      'Absent on an inference bid',
   })
+  @ValidateIf(gpuBid)
   @IsIn(BILLING_MODES)
-  billingMode!: BillingMode;
+  billingMode?: BillingMode;
 
   @ApiProperty({
     example: '2027-03-02T08:00:00Z',

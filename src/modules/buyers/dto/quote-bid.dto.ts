@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { PlaceBidDto } from './place-bid.dto';
+import { InferenceAlternativeResponse } from './inference-bid.dto';
 
 /** A bid as it would be placed, without expiry: a quote is for now. */
 export class QuoteBidDto extends OmitType(PlaceBidDto, ['expiresAt'] as const) {}
@@ -13,7 +14,12 @@ export class QuotedSiteResponse {
 }
 
 export class QuoteExclusionResponse {
-  @ApiProperty({ enum: ['PRICE', 'PROVINCE', 'WINDOW', 'MIN_LEASE', 'CO_LOCATION'] })
+  @ApiProperty({
+    enum: ['MODEL', 'TTFT_SLO', 'THROUGHPUT', 'PRICE', 'PROVINCE', 'WINDOW', 'MIN_LEASE', 'CO_LOCATION'],
+    description:
+      'MODEL, TTFT_SLO and THROUGHPUT only for inference bids: the offer does not serve the model, not within ' +
+      'the TTFT p95 SLO, or at figures that would need more GPUs than the bid is sized into',
+  })
   constraint!: string;
 
   @ApiProperty({ description: 'Free GPUs of offers excluded by this constraint (each offer counted once)' })
@@ -26,6 +32,49 @@ export class CheapestExcludedResponse {
 
   @ApiProperty({ example: '520000' })
   province!: string;
+}
+
+export class InferenceMarketRankResponse {
+  @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
+  @ApiProperty() gpus!: number;
+  @ApiProperty({ description: 'GPUs fillable now at the implied GPU-hour cap' }) fillableGpus!: number;
+  @ApiProperty({ nullable: true, type: String, example: '5.20' })
+  expectedPricePerMillionTokens!: string | null;
+}
+
+export class InferenceQuoteResponse {
+  @ApiProperty({ example: 'llama-3.3-70b-instruct' }) model!: string;
+  @ApiProperty({ description: 'GPUs the bid is sized into in this market', example: 12 }) gpus!: number;
+  @ApiProperty({ description: 'GPUs of one replica of the model; each site takes at least one', example: 4 })
+  gpusPerReplica!: number;
+  @ApiProperty({ description: 'Co-location minimum the bid trades with', example: 4 })
+  minGpusPerSite!: number;
+  @ApiProperty({ example: 2000 }) outputTokensPerSecond!: number;
+  @ApiProperty({ example: 8000 }) promptTokensPerSecond!: number;
+  @ApiProperty({
+    example: '10.00',
+    description: 'The GPU-hour price cap the per-million-token cap implies on these GPUs, rounded down',
+  })
+  maxPricePerGpuHour!: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '5.20',
+    description:
+      "Price per million tokens at the quote's volume-weighted ask (or, when nothing fills at the cap, at the ask of the supply that would)",
+  })
+  expectedPricePerMillionTokens!: string | null;
+  @ApiProperty({ description: 'GPUs the supply could fill at any price' }) supplyGpus!: number;
+  @ApiProperty({
+    type: [InferenceMarketRankResponse],
+    description: 'Markets that could take the bid, best first',
+  })
+  markets!: InferenceMarketRankResponse[];
+}
+
+/** The body of a 422 MODEL_NOT_SERVED or THROUGHPUT_UNREACHABLE, as `details`. */
+export class InferenceRefusalDetails {
+  @ApiProperty({ type: [InferenceAlternativeResponse] }) alternatives!: InferenceAlternativeResponse[];
 }
 
 export class QuoteResponse {
@@ -51,4 +100,10 @@ export class QuoteResponse {
     description: 'One sentence for people',
   })
   summary!: string;
+  @ApiPropertyOptional({
+    type: InferenceQuoteResponse,
+    nullable: true,
+    description: 'Inference bids only: the sizing and the price per million tokens',
+  })
+  inference?: InferenceQuoteResponse | null;
 }

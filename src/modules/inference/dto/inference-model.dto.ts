@@ -13,9 +13,9 @@ import {
 } from 'class-validator';
 import { IsSafeText } from '@/infra/http/field-validators';
 import { QUANTISATIONS } from '../domain/reference-profile';
+import { MODEL_SLUG_PATTERN } from '../domain/model-slug';
 
-/** Model slugs: lower-case letters, digits, `.` and `-`, e.g. `llama-3.3-70b-instruct`. */
-export const MODEL_SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9.-]{0,62}[a-z0-9])?$/;
+export { MODEL_SLUG_PATTERN };
 /** Ten trillion parameters: beyond every model published, within exact JSON integers. */
 export const MAX_PARAMETERS = 10_000_000_000_000;
 

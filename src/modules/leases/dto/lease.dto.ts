@@ -77,6 +77,33 @@ export class LeaseCommonResponse {
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) endsAt!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) endedAt!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({
+    type: () => LeaseInferenceResponse,
+    nullable: true,
+    description: 'Leases of inference bids only (docs/INFERENCE.md "Inference bids"); null otherwise',
+  })
+  inference!: LeaseInferenceResponse | null;
+}
+
+export class LeaseInferenceResponse {
+  @ApiProperty({ example: 'llama-3.3-70b-instruct' }) model!: string;
+  @ApiProperty({
+    example: '5.05',
+    description:
+      'Price per million tokens (prompt and output alike) the trade price implies: price per GPU-hour x the ' +
+      "bid's sized GPUs x 1,000,000 / its tokens per hour, rounded down",
+  })
+  pricePerMillionTokens!: string;
+  @ApiProperty({
+    example: 666,
+    description: "This lease's share of the bid's sized output tokens/s, rounded down",
+  })
+  outputTokensPerSecond!: number;
+  @ApiProperty({
+    example: 2666,
+    description: "This lease's share of the bid's sized prompt tokens/s, rounded down",
+  })
+  promptTokensPerSecond!: number;
 }
 
 /** The buyer's view: its own bid, the provider by name; no offer, site or provider ids, no fee. */

@@ -6,7 +6,17 @@ function taken(offers: readonly BookOffer[], terms: Parameters<typeof allocate>[
   return allocate(terms, offers, NOW).allocations.map(({ offerId, gpus }) => [offerId, gpus]);
 }
 
-const NONE = { PRICE: 0, PROVINCE: 0, WINDOW: 0, MIN_LEASE: 0, CO_LOCATION: 0 };
+// MODEL, TTFT_SLO and THROUGHPUT concern inference bids only: none below is one.
+const NONE = {
+  MODEL: 0,
+  TTFT_SLO: 0,
+  THROUGHPUT: 0,
+  PRICE: 0,
+  PROVINCE: 0,
+  WINDOW: 0,
+  MIN_LEASE: 0,
+  CO_LOCATION: 0,
+};
 
 describe('allocate', () => {
   it('walks offers cheapest first, then by seq, whatever the input order', () => {
@@ -126,7 +136,7 @@ describe('allocate', () => {
         NOW,
       );
       expect(result.allocations.map((a) => [a.offerId, a.gpus])).toEqual([['O7', 4]]);
-      expect(result.excluded).toEqual({ PRICE: 8, PROVINCE: 0, WINDOW: 8, MIN_LEASE: 8, CO_LOCATION: 2 });
+      expect(result.excluded).toEqual({ ...NONE, PRICE: 8, WINDOW: 8, MIN_LEASE: 8, CO_LOCATION: 2 });
       expect(result.cheapestExcluded).toEqual({ price: 1700n, province: GUANGDONG });
     });
 
@@ -185,7 +195,7 @@ describe('allocate', () => {
         NOW,
       );
       expect(result.allocations.map((a) => a.offerId)).toEqual(['O5']);
-      expect(result.excluded).toEqual({ PRICE: 1, PROVINCE: 2, WINDOW: 4, MIN_LEASE: 8, CO_LOCATION: 0 });
+      expect(result.excluded).toEqual({ ...NONE, PRICE: 1, PROVINCE: 2, WINDOW: 4, MIN_LEASE: 8 });
       expect(result.cheapestExcluded).toEqual({ price: 1500n, province: BEIJING });
     });
 

@@ -19,7 +19,16 @@ export interface Allocation {
 }
 
 /** The constraints a quote reports, in the order of docs/MATCHING.md "Quotes". */
-export const EXCLUSION_CONSTRAINTS = ['PRICE', 'PROVINCE', 'WINDOW', 'MIN_LEASE', 'CO_LOCATION'] as const;
+export const EXCLUSION_CONSTRAINTS = [
+  'MODEL',
+  'TTFT_SLO',
+  'THROUGHPUT',
+  'PRICE',
+  'PROVINCE',
+  'WINDOW',
+  'MIN_LEASE',
+  'CO_LOCATION',
+] as const;
 
 export type ExclusionConstraint = (typeof EXCLUSION_CONSTRAINTS)[number];
 
@@ -46,7 +55,7 @@ export interface AllocationResult {
  * not modified, and the all-or-nothing rule, which belongs to the run, is not applied.
  *
  * Diagnostics, over the offers with free GPUs (an offer counts once, under one constraint):
- * - PRICE, PROVINCE, WINDOW, MIN_LEASE: the offer's first broken rule of "Eligibility of a pair"
+ * - MODEL, TTFT_SLO, THROUGHPUT (inference bids), PRICE, PROVINCE, WINDOW, MIN_LEASE: the offer's first broken rule of "Eligibility of a pair"
  *   (checked in the documented order) is this one; offers whose first broken rule is another
  *   one (unverified, same organisation, expired bid, no capacity) are neither counted nor
  *   reported, being out of the bid's sight.
@@ -67,6 +76,9 @@ export function allocate(bid: BidTerms, offers: readonly BookOffer[], now: numbe
 
   const coLocationExcluded = new Set(pending.coLocationExcludedSites);
   const excluded: Record<ExclusionConstraint, number> = {
+    MODEL: 0,
+    TTFT_SLO: 0,
+    THROUGHPUT: 0,
     PRICE: 0,
     PROVINCE: 0,
     WINDOW: 0,
@@ -95,6 +107,9 @@ function exclusionOf(reason: IneligibleReason | null, siteExcluded: boolean): Ex
   switch (reason) {
     case null:
       return siteExcluded ? 'CO_LOCATION' : null;
+    case 'MODEL':
+    case 'TTFT_SLO':
+    case 'THROUGHPUT':
     case 'PRICE':
     case 'PROVINCE':
     case 'WINDOW':

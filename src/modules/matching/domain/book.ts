@@ -18,6 +18,31 @@ export interface BookOffer {
   readonly availableFrom: number;
   readonly availableUntil: number;
   readonly minLeaseHours: number;
+  /**
+   * What the offer's GPUs serve, by model id, as sizing trusts it (docs/INFERENCE.md "Inference
+   * bids"); read only for markets with inference bids, absent or empty otherwise.
+   */
+  readonly serving?: Readonly<Record<string, OfferServing>>;
+}
+
+/** One model an offer serves: the effective figures (lower of declared and reference) per GPU. */
+export interface OfferServing {
+  readonly promptTokensPerSecondPerGpu: number;
+  readonly outputTokensPerSecondPerGpu: number;
+  readonly ttftP50Ms: number;
+  readonly ttftP95Ms: number;
+  readonly gpusPerReplica: number;
+}
+
+/** What an inference bid asks of the offers it may trade with (docs/INFERENCE.md "Inference bids"). */
+export interface InferenceDemandTerms {
+  readonly modelId: string;
+  readonly outputTokensPerSecond: number;
+  readonly promptTokensPerSecond: number;
+  /** TTFT p95 SLO, ms. */
+  readonly ttftP95Ms: number;
+  /** GPUs the bid was sized into: an offer whose profile needs more for the demand is ineligible. */
+  readonly sizedGpus: number;
 }
 
 export interface BookBid {
@@ -35,6 +60,8 @@ export interface BookBid {
   readonly minGpusPerSite: number;
   readonly partialAllowed: boolean;
   readonly expiresAt: number;
+  /** Present on an inference bid only. */
+  readonly inference?: InferenceDemandTerms;
 }
 
 export interface Fill {

@@ -27,6 +27,26 @@ const ASSERT_COVERAGE = SEED === undefined && NUM_RUNS >= 400;
 
 const PROVINCES = ['11', '44', '52'] as const;
 const PRICES = [1700n, 1800n, 1900n, 2000n] as const;
+// Inference bids (docs/INFERENCE.md): 1,000 + 1,000 tokens/s need 2 GPUs on the fast profile and
+// 3 on the slow one, whose latency the second demand's SLO excludes; sized into the bid's GPUs.
+const FAST = {
+  promptTokensPerSecondPerGpu: 3000,
+  outputTokensPerSecondPerGpu: 1000,
+  ttftP50Ms: 60,
+  ttftP95Ms: 100,
+  gpusPerReplica: 1,
+};
+const SLOW = { ...FAST, promptTokensPerSecondPerGpu: 1500, outputTokensPerSecondPerGpu: 500, ttftP95Ms: 250 };
+const SERVINGS: ReadonlyArray<Record<string, typeof FAST>> = [{ m: FAST }, { m: SLOW }];
+const DEMANDS: ReadonlyArray<{
+  modelId: string;
+  outputTokensPerSecond: number;
+  promptTokensPerSecond: number;
+  ttftP95Ms: number;
+}> = [
+  { modelId: 'm', outputTokensPerSecond: 1000, promptTokensPerSecond: 1000, ttftP95Ms: 300 },
+  { modelId: 'm', outputTokensPerSecond: 1000, promptTokensPerSecond: 1000, ttftP95Ms: 120 },
+];
 
 interface Book {
   readonly bids: BookBid[];
@@ -46,6 +66,7 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
           minLeaseHours: fc.constantFrom(1, 1, 1, 1, 1, 3),
           window: fc.constantFrom('open', 'open', 'open', 'open', 'open', 'open', 'notYet', 'short'),
           verified: fc.constantFrom(true, true, true, true, true, true, true, true, true, false),
+          serves: fc.constantFrom(-1, -1, 0, 1),
         }),
         { minLength: 1, maxLength: maxOffers, size: 'max' },
       ),
@@ -64,6 +85,7 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
           partialAllowed: fc.boolean(),
           expired: fc.constantFrom(false, false, false, false, false, false, false, false, false, true),
           verified: fc.constantFrom(true, true, true, true, true, true, true, true, true, false),
+          inference: fc.constantFrom(-1, -1, -1, 0, 1),
         }),
         { minLength: 1, maxLength: maxBids, size: 'max' },
       ),
@@ -86,6 +108,7 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
         availableFrom: o.window === 'notYet' ? NOW + HOUR : NOW - HOUR,
         availableUntil: o.window === 'short' ? NOW + 2 * HOUR : NOW + 100 * HOUR,
         minLeaseHours: o.minLeaseHours,
+        ...(SERVINGS[o.serves] === undefined ? {} : { serving: SERVINGS[o.serves] }),
       })),
       bids: bids.map((b, i) => ({
         id: `B${i + 1}`,
@@ -99,6 +122,9 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
         minGpusPerSite: b.minGpusPerSite,
         partialAllowed: b.partialAllowed,
         expiresAt: b.expired ? NOW : NOW + 100 * HOUR,
+        ...(DEMANDS[b.inference] === undefined
+          ? {}
+          : { inference: { ...DEMANDS[b.inference]!, sizedGpus: b.remaining } }),
       })),
     }));
 

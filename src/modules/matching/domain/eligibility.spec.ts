@@ -5,6 +5,7 @@ import {
   compareOffers,
   INELIGIBLE_REASONS,
   pairIneligibility,
+  servingIneligibility,
   sortBids,
   sortOffers,
   termsCompatible,
@@ -13,6 +14,14 @@ import {
 import { prng } from '../../../../test/support/prng';
 
 const O = offer({ id: 'O', siteId: 'S1', price: 1800n, free: 8, seq: 1n, province: GUIZHOU });
+// docs/INFERENCE.md example 1's reference: 2,804.6 prompt / 419.8 output tokens/s per GPU, replicas of 4.
+const SERVES = {
+  promptTokensPerSecondPerGpu: 2804.6,
+  outputTokensPerSecondPerGpu: 419.8,
+  ttftP50Ms: 111,
+  ttftP95Ms: 202,
+  gpusPerReplica: 4,
+};
 const B = bid({ id: 'B', price: 2000n, remaining: 4, seq: 2n });
 
 describe('pairIneligibility', () => {
@@ -56,12 +65,30 @@ describe('pairIneligibility', () => {
       price: 1000n,
       provinces: [BEIJING],
       remaining: 0,
+      // An inference bid for a model the offer does not serve, within 1 ms, on 1 GPU.
+      inference: {
+        modelId: 'other',
+        outputTokensPerSecond: 2000,
+        promptTokensPerSecond: 8000,
+        ttftP95Ms: 1,
+        sizedGpus: 1,
+      },
     };
-    const brokenOffer = { ...O, availableFrom: NOW + HOUR, minLeaseHours: 48, free: 0 };
+    const brokenOffer = {
+      ...O,
+      availableFrom: NOW + HOUR,
+      minLeaseHours: 48,
+      free: 0,
+      serving: { llama: SERVES },
+    };
     const repairs = [
       (b: typeof brokenBid) => ({ ...b, verified: true }),
       (b: typeof brokenBid) => ({ ...b, organisationId: B.organisationId }),
       (b: typeof brokenBid) => ({ ...b, expiresAt: B.expiresAt }),
+      (b: typeof brokenBid) => ({ ...b, inference: { ...b.inference, modelId: 'llama' } }),
+      (b: typeof brokenBid) => ({ ...b, inference: { ...b.inference, ttftP95Ms: 300 } }),
+      // 8,000 / 2,804.6 + 2,000 / 419.8 = 7.62 GPU-seconds a second: 8 GPUs, 2 replicas.
+      (b: typeof brokenBid) => ({ ...b, inference: { ...b.inference, sizedGpus: 8 } }),
       (b: typeof brokenBid) => ({ ...b, price: B.price }),
       (b: typeof brokenBid) => ({ ...b, provinces: [] }),
     ];
@@ -186,5 +213,43 @@ describe('tradePrice', () => {
     const big = 2n ** 60n;
     expect(tradePrice({ price: 2000n, seq: big }, { price: 1800n, seq: big + 1n })).toBe(2000n);
     expect(tradePrice({ price: 2000n, seq: big + 1n }, { price: 1800n, seq: big })).toBe(1800n);
+  });
+});
+
+describe('inference bids (rule 4, docs/MATCHING.md)', () => {
+  const served = { ...O, serving: { llama: SERVES } };
+  // 2,000 output at 4:1 needs 7.62 GPU-seconds per second on SERVES: 8 GPUs; the bid is sized into 12.
+  const demand = {
+    modelId: 'llama',
+    outputTokensPerSecond: 2000,
+    promptTokensPerSecond: 8000,
+    ttftP95Ms: 300,
+    sizedGpus: 12,
+  };
+  const I = { ...B, inference: demand };
+
+  it('admits an offer that serves the model within the SLO on the GPUs sized', () => {
+    expect(pairIneligibility(I, served, NOW)).toBeNull();
+    expect(termsCompatible(I, served, NOW)).toBe(true);
+    expect(servingIneligibility(demand, served)).toBeNull();
+  });
+
+  it('names MODEL, TTFT_SLO and THROUGHPUT, before the price', () => {
+    expect(pairIneligibility(I, { ...O, price: 9999n }, NOW)).toBe('MODEL');
+    expect(pairIneligibility(I, { ...served, serving: { other: SERVES } }, NOW)).toBe('MODEL');
+    expect(pairIneligibility({ ...I, inference: { ...demand, ttftP95Ms: 201 } }, served, NOW)).toBe(
+      'TTFT_SLO',
+    );
+    expect(pairIneligibility({ ...I, inference: { ...demand, ttftP95Ms: 202 } }, served, NOW)).toBeNull();
+    // At 200 output tokens/s per GPU: 2.85 + 10 = 12.85 -> 13 -> 16 GPUs, more than the 12 held for.
+    const slower = { ...O, serving: { llama: { ...SERVES, outputTokensPerSecondPerGpu: 200 } } };
+    expect(pairIneligibility(I, slower, NOW)).toBe('THROUGHPUT');
+    expect(termsCompatible(I, slower, NOW)).toBe(false);
+    expect(pairIneligibility({ ...I, inference: { ...demand, sizedGpus: 16 } }, slower, NOW)).toBeNull();
+  });
+
+  it('leaves GPU bids alone: an offer serving nothing is eligible for them', () => {
+    expect(pairIneligibility(B, O, NOW)).toBeNull();
+    expect(pairIneligibility(B, served, NOW)).toBeNull();
   });
 });

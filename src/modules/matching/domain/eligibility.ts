@@ -1,4 +1,5 @@
-import { type BookBid, type BookOffer, HOUR_MS } from './book';
+import { sizeDemand } from '@/modules/inference/domain/sizing';
+import { type BookBid, type BookOffer, HOUR_MS, type InferenceDemandTerms } from './book';
 
 /**
  * What a bid brings to matching besides its identity and place in the queue. A quoted bid has
@@ -11,6 +12,9 @@ export const INELIGIBLE_REASONS = [
   'UNVERIFIED',
   'SAME_ORGANISATION',
   'EXPIRED',
+  'MODEL',
+  'TTFT_SLO',
+  'THROUGHPUT',
   'PRICE',
   'PROVINCE',
   'WINDOW',
@@ -31,6 +35,10 @@ export function pairIneligibility(bid: BidTerms, offer: BookOffer, now: number):
   if (!bid.verified || !offer.verified) return 'UNVERIFIED';
   if (bid.organisationId === offer.organisationId) return 'SAME_ORGANISATION';
   if (now >= bid.expiresAt) return 'EXPIRED';
+  if (bid.inference !== undefined) {
+    const serving = servingIneligibility(bid.inference, offer);
+    if (serving !== null) return serving;
+  }
   if (offer.price > bid.price) return 'PRICE';
   if (!inProvinces(bid, offer)) return 'PROVINCE';
   if (!fitsWindow(bid, offer, now)) return 'WINDOW';
@@ -40,17 +48,34 @@ export function pairIneligibility(bid: BidTerms, offer: BookOffer, now: number):
 }
 
 /**
- * Rules 2 and 5-7 only: what the matching walk still has to check per offer once the bid-only
- * rules (verified, expiry, remaining), the offer-only ones (verified, availableFrom, free) and the
- * price (offers are walked cheapest first) are settled elsewhere.
+ * Rules 2, 4 and 6-8 only: what the matching walk still has to check per offer once the
+ * bid-only rules (verified, expiry, remaining), the offer-only ones (verified, availableFrom,
+ * free) and the price (offers are walked cheapest first) are settled elsewhere.
  */
 export function termsCompatible(bid: BidTerms, offer: BookOffer, now: number): boolean {
   return (
     bid.organisationId !== offer.organisationId &&
     inProvinces(bid, offer) &&
     now + bid.durationHours * HOUR_MS <= offer.availableUntil &&
-    bid.durationHours >= offer.minLeaseHours
+    bid.durationHours >= offer.minLeaseHours &&
+    (bid.inference === undefined || servingIneligibility(bid.inference, offer) === null)
   );
+}
+
+/**
+ * Rule 4, an inference bid's (docs/MATCHING.md): the offer serves the model (`MODEL`), within
+ * the TTFT p95 SLO (`TTFT_SLO`), and at figures that sustain the demand on the GPUs the bid was
+ * sized into (`THROUGHPUT`: a slower profile would need more GPUs than the bid holds funds for).
+ */
+export function servingIneligibility(
+  demand: InferenceDemandTerms,
+  offer: BookOffer,
+): 'MODEL' | 'TTFT_SLO' | 'THROUGHPUT' | null {
+  const serving = offer.serving?.[demand.modelId];
+  if (serving === undefined) return 'MODEL';
+  const sized = sizeDemand(demand, { reference: serving, gpusPerReplica: serving.gpusPerReplica });
+  if (!sized.feasible) return 'TTFT_SLO';
+  return sized.gpus > demand.sizedGpus ? 'THROUGHPUT' : null;
 }
 
 /** The bid-only rules (1, 3 and 8): verified, unexpired, wanting GPUs. */

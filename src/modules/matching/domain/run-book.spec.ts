@@ -59,6 +59,7 @@ describe('leasesOf', () => {
       billingMode: 'PAY_PER_USE',
       feeBps: 300,
       provisioningDeadline: NOW + HOUR / 4,
+      inference: null,
     };
     expect(leases).toEqual([
       {
@@ -99,5 +100,63 @@ describe('leasesOf', () => {
     expect(() => leasesOf(market, [{ ...fill, offerId: 'O9', gpus: 1 }], NOW, HOUR)).toThrow(
       /outside the book/,
     );
+  });
+
+  it("carries an inference bid's terms to each lease: its price per million tokens and throughput share", () => {
+    // 2,000 + 2,000 tokens/s (14.4 M an hour) sized into 6 GPUs; the fast offer sizes it into 3,
+    // the slow one into 6, and one offer serves nothing (docs/INFERENCE.md "Inference bids").
+    const fast = {
+      promptTokensPerSecondPerGpu: 3000,
+      outputTokensPerSecondPerGpu: 1000,
+      ttftP50Ms: 60,
+      ttftP95Ms: 100,
+      gpusPerReplica: 1,
+    };
+    const slow = { ...fast, promptTokensPerSecondPerGpu: 1500, outputTokensPerSecondPerGpu: 500 };
+    const inference = {
+      modelId: 'q',
+      outputTokensPerSecond: 2000,
+      promptTokensPerSecond: 2000,
+      ttftP95Ms: 300,
+      sizedGpus: 6,
+    };
+    const b1 = runBid({ id: 'B1', price: 3360n, remaining: 6, seq: 9n, inference });
+    const none = runOffer({ id: 'O0', siteId: 'S0', price: 1000n, free: 8, seq: 1n });
+    const o1 = runOffer({ id: 'O1', siteId: 'S1', price: 3000n, free: 2, seq: 2n, serving: { q: fast } });
+    const o2 = runOffer({ id: 'O2', siteId: 'S2', price: 3200n, free: 4, seq: 3n, serving: { q: slow } });
+    const market = book([b1], [none, o1, o2]);
+    const run = matchMarket(market.bids, market.offers, NOW);
+    const leases = leasesOf(market, run.fills, NOW, HOUR);
+    expect(
+      leases.map((lease) => [lease.offerId, lease.gpus, lease.pricePerGpuHour, lease.inference]),
+    ).toEqual([
+      // 30.00 x 6 x 1 M / 14.4 M = 12.50 per million; 2/6 of 2,000 tokens/s = 666.
+      [
+        'O1',
+        2,
+        3000n,
+        {
+          modelId: 'q',
+          pricePerMillionTokens: 1250n,
+          outputTokensPerSecond: 666,
+          promptTokensPerSecond: 666,
+        },
+      ],
+      // 32.00 x 6 x 1 M / 14.4 M = 13.33; 4/6 of 2,000 = 1,333.
+      [
+        'O2',
+        4,
+        3200n,
+        {
+          modelId: 'q',
+          pricePerMillionTokens: 1333n,
+          outputTokensPerSecond: 1333,
+          promptTokensPerSecond: 1333,
+        },
+      ],
+    ]);
+    // The same book in GPU terms would have taken the cheap offer that serves nothing.
+    const gpuBid = runBid({ id: 'B2', price: 3360n, remaining: 6, seq: 9n });
+    expect(matchMarket([gpuBid], market.offers, NOW).fills.map((fill) => fill.offerId)).toEqual(['O0']);
   });
 });

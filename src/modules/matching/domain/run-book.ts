@@ -1,4 +1,9 @@
-import type { BookBid, BookOffer, Fill } from './book';
+import {
+  pricePerMillionTokensOf,
+  throughputShare,
+  tokensPerHour,
+} from '@/modules/inference/domain/inference-pricing';
+import type { BookBid, BookOffer, Fill, InferenceDemandTerms } from './book';
 
 export type LeaseBillingMode = 'RESERVED' | 'PAY_PER_USE';
 
@@ -41,6 +46,33 @@ export interface LeaseTerms {
   readonly payPerUseMinPercent: number;
   /** Epoch ms by which the provider must hand over access. */
   readonly provisioningDeadline: number;
+  /** The inference terms the lease carries when its bid is an inference bid, else null. */
+  readonly inference: LeaseInferenceTerms | null;
+}
+
+/** docs/INFERENCE.md "Inference bids": what per-token billing reads from a lease. */
+export interface LeaseInferenceTerms {
+  readonly modelId: string;
+  /** Minor units per million tokens (prompt and output alike) the trade price implies. */
+  readonly pricePerMillionTokens: bigint;
+  /** This lease's share of the bid's sized throughput, tokens/s, rounded down. */
+  readonly outputTokensPerSecond: number;
+  readonly promptTokensPerSecond: number;
+}
+
+/** The inference terms of a lease of `gpus` GPUs at `pricePerGpuHour` for an inference bid. */
+export function leaseInferenceTerms(
+  demand: InferenceDemandTerms,
+  pricePerGpuHour: bigint,
+  gpus: number,
+): LeaseInferenceTerms {
+  const hourly = tokensPerHour(demand.outputTokensPerSecond, demand.promptTokensPerSecond);
+  return {
+    modelId: demand.modelId,
+    pricePerMillionTokens: pricePerMillionTokensOf(pricePerGpuHour, hourly, demand.sizedGpus),
+    outputTokensPerSecond: throughputShare(demand.outputTokensPerSecond, gpus, demand.sizedGpus),
+    promptTokensPerSecond: throughputShare(demand.promptTokensPerSecond, gpus, demand.sizedGpus),
+  };
 }
 
 /**
@@ -67,19 +99,21 @@ export function leasesOf(
     }
     const key = pairKey(bid.id, offer.id);
     const earlier = leases.get(key);
+    const gpus = fill.gpus + (earlier?.gpus ?? 0);
     leases.set(key, {
       bidId: bid.id,
       offerId: offer.id,
       buyerOrganisationId: bid.organisationId,
       providerOrganisationId: offer.organisationId,
       siteId: offer.siteId,
-      gpus: fill.gpus + (earlier?.gpus ?? 0),
+      gpus,
       pricePerGpuHour: fill.price,
       durationHours: bid.durationHours,
       billingMode: bid.billingMode,
       feeBps: book.feeBps,
       payPerUseMinPercent: offer.payPerUseMinPercent,
       provisioningDeadline: now + provisioningMs,
+      inference: bid.inference === undefined ? null : leaseInferenceTerms(bid.inference, fill.price, gpus),
     });
   }
   return [...leases.values()];

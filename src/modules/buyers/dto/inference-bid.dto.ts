@@ -1,0 +1,103 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { MODEL_SLUG_PATTERN } from '@/modules/inference/domain/model-slug';
+import {
+  MAX_INFERENCE_TOKENS_PER_SECOND,
+  MAX_PROMPT_TO_OUTPUT_RATIO,
+  MAX_TTFT_SLO_MS,
+} from '../domain/inference-bid-rules';
+
+/** docs/INFERENCE.md "Inference bids": demand in model terms, sized into GPUs by the exchange. */
+export class InferenceBidTermsDto {
+  @ApiProperty({ example: 'llama-3.3-70b-instruct', description: 'Model slug (GET /v1/inference/models)' })
+  @IsString()
+  @MaxLength(64)
+  @Matches(MODEL_SLUG_PATTERN, { message: 'model must be a model slug such as "llama-3.3-70b-instruct"' })
+  model!: string;
+
+  @ApiProperty({
+    minimum: 1,
+    maximum: MAX_INFERENCE_TOKENS_PER_SECOND,
+    example: 2000,
+    description: 'Sustained output tokens per second',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_INFERENCE_TOKENS_PER_SECOND)
+  outputTokensPerSecond!: number;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: MAX_INFERENCE_TOKENS_PER_SECOND,
+    example: 8000,
+    description: 'Sustained prompt tokens per second; give this or promptToOutputRatio',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_INFERENCE_TOKENS_PER_SECOND)
+  promptTokensPerSecond?: number;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: MAX_PROMPT_TO_OUTPUT_RATIO,
+    example: 4,
+    description:
+      'Prompt tokens per output token, up to 2 decimals (4 for 4:1); give this or promptTokensPerSecond. ' +
+      'Prompt tokens/s = output x ratio, rounded up',
+  })
+  @IsOptional()
+  @IsNumber({ maxDecimalPlaces: 2, allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(MAX_PROMPT_TO_OUTPUT_RATIO)
+  promptToOutputRatio?: number;
+
+  @ApiProperty({
+    minimum: 1,
+    maximum: MAX_TTFT_SLO_MS,
+    example: 300,
+    description: 'Latency SLO: time to first token at p95, at most this many milliseconds',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_TTFT_SLO_MS)
+  ttftP95Ms!: number;
+
+  @ApiProperty({
+    example: '6.00',
+    description:
+      'Price cap per million tokens (prompt and output alike), decimal string in the market currency (max 1000000.00)',
+  })
+  @IsString()
+  @MaxLength(64)
+  maxPricePerMillionTokens!: string;
+}
+
+export class InferenceBidTermsResponse {
+  @ApiProperty({ example: 'llama-3.3-70b-instruct' }) model!: string;
+  @ApiProperty({ example: 2000 }) outputTokensPerSecond!: number;
+  @ApiProperty({ example: 8000, description: 'Given, or output x ratio rounded up' })
+  promptTokensPerSecond!: number;
+  @ApiProperty({ example: 300 }) ttftP95Ms!: number;
+  @ApiProperty({ example: '6.00' }) maxPricePerMillionTokens!: string;
+}
+
+/** One other bid the exchange could size and fill: the nearest feasible alternatives of a 422. */
+export class InferenceAlternativeResponse {
+  @ApiProperty({ enum: ['MARKET', 'REGION', 'MODEL', 'THROUGHPUT'], description: 'What it changes' })
+  change!: string;
+  @ApiProperty({ example: 'llama-3.3-70b-instruct' }) model!: string;
+  @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
+  @ApiProperty({ type: [String], description: 'Provinces; empty means anywhere' }) provinces!: string[];
+  @ApiProperty() outputTokensPerSecond!: number;
+  @ApiProperty() promptTokensPerSecond!: number;
+  @ApiProperty({ description: 'GPUs it would be sized into' }) gpus!: number;
+  @ApiProperty({ description: 'GPUs the supply could fill now at any price' }) fillableGpus!: number;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '5.20',
+    description: 'Price per million tokens at the volume-weighted ask of that supply: the cap it needs',
+  })
+  expectedPricePerMillionTokens!: string | null;
+}

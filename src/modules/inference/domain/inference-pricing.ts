@@ -1,0 +1,48 @@
+/**
+ * Money of inference bids (docs/INFERENCE.md "Inference bids"): one price per million tokens,
+ * prompt and output alike, against GPU-hours. Integer minor units throughout, so every rounding
+ * is stated: the exchange rounds each conversion in the buyer's favour.
+ */
+
+const MILLION = 1_000_000n;
+const SECONDS_PER_HOUR = 3_600n;
+
+/** Tokens an hour of the demand: (prompt + output) tokens/s x 3,600. */
+export function tokensPerHour(outputTokensPerSecond: number, promptTokensPerSecond: number): bigint {
+  assertWhole(outputTokensPerSecond, 'outputTokensPerSecond');
+  assertWhole(promptTokensPerSecond, 'promptTokensPerSecond');
+  return BigInt(outputTokensPerSecond + promptTokensPerSecond) * SECONDS_PER_HOUR;
+}
+
+/**
+ * The GPU-hour price cap a per-million-token cap implies on `gpus` GPUs: what `gpus` GPU-hours
+ * may cost so that an hour of the demand costs at most the cap, rounded down (never above it).
+ */
+export function gpuHourCapOf(maxPricePerMillionTokens: bigint, tokensHourly: bigint, gpus: number): bigint {
+  assertPositive(gpus, tokensHourly);
+  return (maxPricePerMillionTokens * tokensHourly) / (MILLION * BigInt(gpus));
+}
+
+/**
+ * The price per million tokens a trade price per GPU-hour implies for a bid sized into `gpus`
+ * GPUs, rounded down: at full sized throughput the buyer pays at most the GPU-hours' cost.
+ */
+export function pricePerMillionTokensOf(pricePerGpuHour: bigint, tokensHourly: bigint, gpus: number): bigint {
+  assertPositive(gpus, tokensHourly);
+  return (pricePerGpuHour * BigInt(gpus) * MILLION) / tokensHourly;
+}
+
+/** A lease's share of the bid's sized throughput: `gpus` of `sizedGpus`, rounded down. */
+export function throughputShare(tokensPerSecond: number, gpus: number, sizedGpus: number): number {
+  assertWhole(tokensPerSecond, 'tokensPerSecond');
+  return Math.floor((tokensPerSecond * gpus) / sizedGpus);
+}
+
+function assertWhole(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a whole number >= 0`);
+}
+
+function assertPositive(gpus: number, tokensHourly: bigint): void {
+  if (!Number.isSafeInteger(gpus) || gpus < 1) throw new RangeError('gpus must be a positive integer');
+  if (tokensHourly <= 0n) throw new RangeError('the demand must have tokens');
+}
