@@ -140,6 +140,97 @@ describe('statements per placement', () => {
     expect(statements.filter((s) => /^SELECT fingerprint/.test(s))).toHaveLength(8);
   });
 
+  /** The statements of one cancellation (`/v1/bids/<id>` or `/v1/offers/<id>`), Redis commands apart. */
+  const cancelStatements = async (path: string, tenant: TestTenant): Promise<string[]> => {
+    seen.length = 0;
+    redisSeen.length = 0;
+    recording = true;
+    try {
+      await request(app.getHttpServer()).post(`${path}/cancel`).set(tenant.auth).send().expect(200);
+    } finally {
+      recording = false;
+    }
+    return [...seen];
+  };
+
+  it('cancels a bid in 7 statements: BEGIN, locks, update, read back, release, event, COMMIT', async () => {
+    const placed = await request(app.getHttpServer())
+      .post('/v1/bids')
+      .set(buyer.auth)
+      .set('idempotency-key', randomUUID())
+      .send(bidBody())
+      .expect(201);
+    const statements = await cancelStatements(`/v1/bids/${(placed.body as { id: string }).id}`, buyer);
+    expect(statements).toHaveLength(7);
+    expect(statements.filter((s) => /^(BEGIN|COMMIT)$/.test(s))).toEqual(['BEGIN', 'COMMIT']);
+    // Cancels are idempotent by state, not by key: no idempotency lookup or lock.
+    expect(statements.filter((s) => /^SELECT fingerprint/.test(s))).toHaveLength(0);
+    expect(redisSeen).toEqual(['eval']);
+  });
+
+  it('cancels an offer in 6 statements: BEGIN, locks, update, read back, event, COMMIT', async () => {
+    const placed = await request(app.getHttpServer())
+      .post('/v1/offers')
+      .set(provider.auth)
+      .set('idempotency-key', randomUUID())
+      .send(offerBody(siteId))
+      .expect(201);
+    const statements = await cancelStatements(`/v1/offers/${(placed.body as { id: string }).id}`, provider);
+    expect(statements).toHaveLength(6);
+    expect(redisSeen).toEqual(['eval']);
+  });
+
+  it('commits 2 bids, 2 offers, 2 bid cancels and 2 offer cancels in one batch of 15 statements, plus 4 idempotency lookups', async () => {
+    const redis = app.get(RedisService);
+    const keys = placementHoldKeys(redis.prefix);
+    const post = (path: string, tenant: TestTenant, body: object) =>
+      request(app.getHttpServer())
+        .post(path)
+        .set(tenant.auth)
+        .set('idempotency-key', randomUUID())
+        .send(body)
+        .then((res) => ({ status: res.status, id: (res.body as { id: string }).id }));
+    const cancel = (path: string, tenant: TestTenant) =>
+      request(app.getHttpServer())
+        .post(`${path}/cancel`)
+        .set(tenant.auth)
+        .send()
+        .then((res) => res.status);
+    const bids = await Promise.all([0, 1].map(() => post('/v1/bids', buyer, bidBody())));
+    const offers = await Promise.all([0, 1].map(() => post('/v1/offers', provider, offerBody(siteId))));
+    await redis.client.set(keys.hold, '0');
+    try {
+      const gate = post('/v1/bids', buyer, bidBody());
+      await waitFor('the gate batch to be held', async () =>
+        (await redis.client.llen(keys.held)) === 1 ? true : undefined,
+      );
+      seen.length = 0;
+      recording = true;
+      const batch = [
+        ...[0, 1].map(() => post('/v1/bids', buyer, bidBody()).then((a) => a.status)),
+        ...[0, 1].map(() => post('/v1/offers', provider, offerBody(siteId)).then((a) => a.status)),
+        ...bids.map((bid) => cancel(`/v1/bids/${bid.id}`, buyer)),
+        ...offers.map((offer) => cancel(`/v1/offers/${offer.id}`, provider)),
+      ];
+      await waitFor('8 orders to queue', async () =>
+        Number(await redis.client.get(keys.queued(process.pid))) === 8 ? true : undefined,
+      );
+      await redis.client.del(keys.hold);
+      expect((await gate).status).toBe(201);
+      expect(await Promise.all(batch)).toEqual([201, 201, 201, 201, 200, 200, 200, 200]);
+    } finally {
+      recording = false;
+      await redis.client.del(keys.hold, keys.held, keys.batches, keys.queued(process.pid));
+    }
+    const statements = seen.slice();
+    // The gate's COMMIT comes after its release too. The batch: BEGIN, locks and seqs; bids: live
+    // count, balances, insert, holds; offers: one insert; bid cancels: update, read back, releases;
+    // offer cancels: update, read back; events, records, COMMIT.
+    expect(statements.filter((s) => s === 'COMMIT')).toHaveLength(2);
+    expect(statements.filter((s) => /^SELECT fingerprint/.test(s))).toHaveLength(4);
+    expect(statements).toHaveLength(4 + 15 + 1);
+  });
+
   it('places an offer in 7 statements and 1 Redis command: idempotency, lock+seq, insert, event, record, BEGIN/COMMIT', async () => {
     const statements = await statementsOf('/v1/offers', provider, offerBody(siteId));
     expect(statements).toHaveLength(7);

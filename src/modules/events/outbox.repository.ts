@@ -86,22 +86,26 @@ export class OutboxRepository {
     });
   }
 
-  /** Several events in one statement (a matching run records hundreds). */
+  /**
+   * Several events in one statement (a matching run records hundreds, a group commit one per
+   * order), `seq` in the given order. Arrays, not a VALUES list, so the text is the same for any
+   * number of events and is prepared once (src/infra/prisma/statement-names.ts).
+   */
   async insertMany(events: readonly NewEvent[], occurredAt: Date): Promise<void> {
     if (events.length === 0) return;
-    await this.tx.outboxEvent.createMany({
-      data: events.map((event) => {
-        const payload = payloadJson(event.payload);
-        return {
-          type: event.type,
-          aggregateType: event.aggregateType,
-          aggregateId: event.aggregateId,
-          payload,
-          audience: eventAudience(event.type, payload),
-          occurredAt,
-        };
-      }),
+    const rows = events.map((event) => {
+      const payload = payloadJson(event.payload);
+      return { event, payload: JSON.stringify(payload), audience: eventAudience(event.type, payload) };
     });
+    await this.tx.$executeRaw`
+      INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, publish_count, audience)
+      SELECT e.id, e.type, e.aggregate_type, e.aggregate_id, e.payload::jsonb, ${occurredAt}, 0,
+             string_to_array(e.audience, ',')::uuid[]
+      FROM unnest(${rows.map(() => uuidV7(occurredAt))}::uuid[], ${rows.map((r) => r.event.type)}::text[],
+                  ${rows.map((r) => r.event.aggregateType)}::text[], ${rows.map((r) => r.event.aggregateId)}::text[],
+                  ${rows.map((r) => r.payload)}::text[], ${rows.map((r) => r.audience.join(','))}::text[])
+        WITH ORDINALITY AS e(id, type, aggregate_type, aggregate_id, payload, audience, ord)
+      ORDER BY e.ord`;
   }
 
   /**
