@@ -141,7 +141,7 @@ export class BidsRepository {
     if (cancels.length === 0) return new Set();
     const rows = await this.tx.$queryRaw<Array<{ organisation_id: string; id: string }>>`
       UPDATE bids b SET status = 'CANCELLED', cancelled_at = c.at, updated_at = c.at
-      FROM (SELECT DISTINCT ON (id) * FROM unnest(
+      FROM (SELECT DISTINCT ON (id, organisation_id) * FROM unnest(
               ${cancels.map((c) => c.bidId)}::uuid[], ${cancels.map((c) => c.organisationId)}::uuid[],
               ${cancels.map((c) => c.at.toISOString())}::timestamptz[]) AS c(id, organisation_id, at)) c
       WHERE b.id = c.id AND b.organisation_id = c.organisation_id

@@ -241,7 +241,7 @@ export class OffersRepository {
     if (cancels.length === 0) return new Set();
     const rows = await this.tx.$queryRaw<Array<{ organisation_id: string; id: string }>>`
       UPDATE offers o SET status = 'CANCELLED', cancelled_at = c.at, updated_at = c.at
-      FROM (SELECT DISTINCT ON (id) * FROM unnest(
+      FROM (SELECT DISTINCT ON (id, organisation_id) * FROM unnest(
               ${cancels.map((c) => c.offerId)}::uuid[], ${cancels.map((c) => c.organisationId)}::uuid[],
               ${cancels.map((c) => c.at.toISOString())}::timestamptz[]) AS c(id, organisation_id, at)) c
       WHERE o.id = c.id AND o.organisation_id = c.organisation_id
