@@ -9,7 +9,6 @@ import {
   DeferredIdempotencyRecord,
   type IdempotencyRecordDraft,
 } from '@/infra/idempotency/deferred-idempotency-record';
-import { IdempotencyRepository } from '@/infra/idempotency/idempotency.repository';
 import { mapPrismaError } from '@/infra/prisma/prisma-errors';
 import { DomainError } from '@/shared/domain-error';
 import { OutboxService } from '@/modules/events/outbox.service';
@@ -111,7 +110,6 @@ export class OrderPlacementService {
     private readonly markets: MarketsRepository,
     private readonly catalogue: MarketsService,
     private readonly outbox: OutboxService,
-    private readonly records: IdempotencyRepository,
     private readonly txHost: TransactionHost,
     private readonly cls: ClsService,
     private readonly clock: Clock,
@@ -273,8 +271,7 @@ export class OrderPlacementService {
           return outcome;
         });
         const events = answered.flatMap((outcome) => ('placed' in outcome ? outcome.events : []));
-        if (events.length > 0) await this.outbox.recordMany(events);
-        await this.storeRecords(batch, answered);
+        await this.recordEventsAndRecords(events, batch, answered);
         if (this.probe.active) await this.probe.beforeCommit(batch.length);
         return answered;
       }),
@@ -304,8 +301,15 @@ export class OrderPlacementService {
     }
   }
 
-  /** The placed orders' idempotency records, inserted with them; a clash fails the batch. */
-  private async storeRecords(batch: Waiting[], outcomes: Array<LaneOutcome<unknown>>): Promise<void> {
+  /**
+   * The batch's events and the placed orders' idempotency records, in one statement; a record
+   * clash fails the batch.
+   */
+  private async recordEventsAndRecords(
+    events: readonly NewEvent[],
+    batch: Waiting[],
+    outcomes: Array<LaneOutcome<unknown>>,
+  ): Promise<void> {
     const at = this.clock.now();
     const drafts = batch.flatMap((order, i) => {
       const outcome = outcomes[i];
@@ -313,8 +317,11 @@ export class OrderPlacementService {
         ? [order.record(outcome.placed, at)]
         : [];
     });
-    if (drafts.length === 0) return;
-    const refused = await this.records.storeMany(drafts);
+    if (drafts.length === 0) {
+      if (events.length > 0) await this.outbox.recordMany(events);
+      return;
+    }
+    const refused = await this.outbox.recordManyWithIdempotency(events, drafts);
     if (refused.length > 0) throw new IdempotencyClash(`${refused.length} idempotency keys already recorded`);
   }
 }
