@@ -59,6 +59,14 @@ export class EnvironmentVariables {
   @Max(500)
   DATABASE_POOL_MAX?: number;
 
+  /** Requests an API process lets wait for a database connection before it answers the next 503 at once; unset, 8 per connection (database-pool.ts). */
+  @Transform((params) => toInt({ value: emptyToUndefined(params) }))
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  DATABASE_QUEUE_MAX?: number;
+
   /** How long a transaction may wait for a connection (a fresh one on a loaded machine takes seconds). */
   @Transform(toInt)
   @IsInt()
@@ -467,7 +475,7 @@ export function loadEnvironment(
 ): EnvironmentVariables {
   const known = Object.keys(new EnvironmentVariables());
   const input: Record<string, string> = {};
-  for (const key of [...known, ...SECRET_NAMES, 'METRICS_TOKEN', 'DATABASE_POOL_MAX']) {
+  for (const key of [...known, ...SECRET_NAMES, 'METRICS_TOKEN', 'DATABASE_POOL_MAX', 'DATABASE_QUEUE_MAX']) {
     const value = env[key];
     if (value !== undefined) input[key] = value;
   }

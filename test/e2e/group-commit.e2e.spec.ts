@@ -10,7 +10,9 @@ import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { waitFor } from '../support/wait-for';
 import {
   bidBody,
+  createSite,
   createTestMarket,
+  offerBody,
   marketplaceConfig,
   removeMarketplaceData,
   removeTestMarket,
@@ -58,6 +60,43 @@ describe('group commit of placements', () => {
         body: res.body as Record<string, unknown>,
         headers: res.headers,
       }));
+
+  /** Sends an offer now and resolves with its answer. */
+  const sendOffer = (tenant: TestTenant, body: object, key: string = randomUUID()): Promise<Answer> =>
+    request(app.getHttpServer())
+      .post('/v1/offers')
+      .set(tenant.auth)
+      .set('idempotency-key', key)
+      .send(body)
+      .then((res) => ({
+        status: res.status,
+        body: res.body as Record<string, unknown>,
+        headers: res.headers,
+      }));
+
+  /** Cancels a bid or an offer (`/v1/bids/<id>` or `/v1/offers/<id>`) now; resolves with its answer. */
+  const sendCancel = (tenant: TestTenant, path: string): Promise<Answer> =>
+    request(app.getHttpServer())
+      .post(`${path}/cancel`)
+      .set(tenant.auth)
+      .send()
+      .then((res) => ({
+        status: res.status,
+        body: res.body as Record<string, unknown>,
+        headers: res.headers,
+      }));
+
+  const provider = async (): Promise<{ tenant: TestTenant; siteId: string }> => {
+    const tenant = await registerOrganisation(app, 'PROVIDER', { verified: true });
+    organisations.push(tenant.organisationId);
+    return { tenant, siteId: (await createSite(app, tenant)).id };
+  };
+
+  const smallOffer = (siteId: string, overrides: Record<string, unknown> = {}) =>
+    offerBody(siteId, { market: market.slug, gpus: 2, ...overrides });
+
+  const eventCount = async (aggregateId: string, type: string): Promise<number> =>
+    prisma.outboxEvent.count({ where: { aggregateId, type } });
 
   const buyer = async (creditMinor: bigint): Promise<TestTenant> => {
     const tenant = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor });
@@ -207,6 +246,129 @@ describe('group commit of placements', () => {
     expect(
       await ledgerViolations(prisma, [poor.organisationId, pausing.organisationId, capped.organisationId]),
     ).toEqual([]);
+  });
+
+  it('commits offers and cancellations in one batch with bids, each with its own answer, event and funds', async () => {
+    const { tenant: seller, siteId } = await provider();
+    const { tenant: stranger, siteId: strangersSite } = await provider();
+    const bidder = await buyer(1_000_000n);
+    const lapsed = await buyer(1_000_000n);
+    // What the batch cancels: an offer, one in a market paused since, a bid, and a bid that expired.
+    const pausedLater = await createTestMarket(app);
+    try {
+      const resting = await sendOffer(seller, smallOffer(siteId));
+      const inPausedMarket = await sendOffer(seller, smallOffer(siteId, { market: pausedLater.slug }));
+      const bid = await sendBid(bidder, smallBid());
+      const expired = await sendBid(lapsed, smallBid());
+      for (const answer of [resting, inPausedMarket, bid, expired]) expect(answer.status).toBe(201);
+      await prisma.market.update({ where: { id: pausedLater.id }, data: { status: 'PAUSED' } });
+      await prisma.bid.update({ where: { id: expired.body.id as string }, data: { status: 'EXPIRED' } });
+      expect(await heldBalance(bidder.organisationId)).toBe(HOLD);
+      await redis.client.del(keys.batches);
+
+      const answers = await inOneBatch(() => [
+        sendOffer(seller, smallOffer(siteId)),
+        sendOffer(seller, smallOffer(strangersSite)),
+        sendOffer(seller, smallOffer(siteId, { market: paused.slug })),
+        sendCancel(seller, `/v1/offers/${resting.body.id as string}`),
+        sendCancel(stranger, `/v1/offers/${resting.body.id as string}`),
+        sendCancel(seller, `/v1/offers/${inPausedMarket.body.id as string}`),
+        sendCancel(bidder, `/v1/bids/${bid.body.id as string}`),
+        sendCancel(bidder, `/v1/bids/${bid.body.id as string}`),
+        sendBid(bidder, smallBid()),
+        sendCancel(lapsed, `/v1/bids/${expired.body.id as string}`),
+      ]);
+
+      expect(await batchSizes()).toEqual([1, answers.length]);
+      expect(answers.map((a) => a.status)).toEqual([201, 400, 409, 200, 404, 200, 200, 200, 201, 409]);
+      const [
+        placed,
+        foreignSite,
+        pausedOffer,
+        cancelled,
+        notTheirs,
+        cancelledPaused,
+        bidCancel,
+        again,
+        newBid,
+        late,
+      ] = answers as [Answer, Answer, Answer, Answer, Answer, Answer, Answer, Answer, Answer, Answer];
+      expect(placed.body).toMatchObject({ status: 'OPEN', market: market.slug });
+      expect(foreignSite.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'siteId' } });
+      expect(pausedOffer.body).toMatchObject({ code: 'CONFLICT', details: { reason: 'MARKET_PAUSED' } });
+      expect(cancelled.body).toMatchObject({ id: resting.body.id, status: 'CANCELLED' });
+      // Another organisation's offer is missing to it, and the batch did not cancel it for them.
+      expect(notTheirs.body).toMatchObject({ code: 'NOT_FOUND' });
+      expect(cancelledPaused.body).toMatchObject({ status: 'CANCELLED' });
+      expect(bidCancel.body).toMatchObject({ id: bid.body.id, status: 'CANCELLED' });
+      expect(again.body).toEqual(bidCancel.body);
+      expect(newBid.body).toMatchObject({ status: 'OPEN' });
+      expect(late.body).toMatchObject({ code: 'CONFLICT', details: { status: 'EXPIRED' } });
+
+      // One event per transition; the repeated cancel and the refusals recorded nothing.
+      expect(await eventCount(placed.body.id as string, 'offer.placed')).toBe(1);
+      expect(await eventCount(resting.body.id as string, 'offer.cancelled')).toBe(1);
+      expect(await eventCount(inPausedMarket.body.id as string, 'offer.cancelled')).toBe(1);
+      expect(await eventCount(bid.body.id as string, 'bid.cancelled')).toBe(1);
+      expect(await eventCount(newBid.body.id as string, 'bid.placed')).toBe(1);
+      expect(await eventCount(expired.body.id as string, 'bid.cancelled')).toBe(0);
+      expect(await prisma.offer.count({ where: { organisationId: seller.organisationId } })).toBe(3);
+      // The cancelled bid's hold went back, the new one's was taken.
+      expect(await heldBalance(bidder.organisationId)).toBe(HOLD);
+      expect(await ledgerViolations(prisma, [bidder.organisationId])).toEqual([]);
+    } finally {
+      await removeMarketplaceData(app, [seller.organisationId]);
+      await removeTestMarket(app, pausedLater.id);
+    }
+  });
+
+  it('replays an accepted offer, runs a refused one again, and retries a failed batch of offers and cancels one by one', async () => {
+    const { tenant: seller, siteId } = await provider();
+    const { siteId: strangersSite } = await provider();
+    const [accepted, refused] = [randomUUID(), randomUUID()];
+    const [good, bad] = [smallOffer(siteId), smallOffer(strangersSite)];
+    const first = await inOneBatch(() => [
+      sendOffer(seller, good, accepted),
+      sendOffer(seller, bad, refused),
+    ]);
+    expect(first.map((a) => a.status)).toEqual([201, 400]);
+    const replay = await sendOffer(seller, good, accepted);
+    expect(replay.status).toBe(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual(first[0]!.body);
+    const again = await sendOffer(seller, bad, refused);
+    expect(again.status).toBe(400);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+    expect(await prisma.offer.count({ where: { organisationId: seller.organisationId } })).toBe(1);
+
+    await redis.client.del(keys.batches);
+    const clashing = randomUUID();
+    const answers = await inOneBatch(
+      () => [
+        sendOffer(seller, smallOffer(siteId)),
+        sendOffer(seller, smallOffer(siteId), clashing),
+        sendCancel(seller, `/v1/offers/${first[0]!.body.id as string}`),
+      ],
+      // A record committed under the second key meanwhile (its Redis lock lost) fails the batch.
+      () =>
+        prisma.idempotencyRecord
+          .create({
+            data: {
+              scope: seller.organisationId,
+              key: clashing,
+              fingerprint: 'f'.repeat(64),
+              statusCode: 201,
+              responseBody: {},
+              createdAt: new Date(),
+              expiresAt: new Date(Date.now() + 3_600_000),
+            },
+          })
+          .then(() => undefined),
+    );
+    expect(answers.map((a) => a.status)).toEqual([201, 409, 200]);
+    expect(await batchSizes()).toEqual([1, 1, 1]);
+    expect(await eventCount(first[0]!.body.id as string, 'offer.cancelled')).toBe(1);
+    expect(await prisma.offer.count({ where: { organisationId: seller.organisationId } })).toBe(2);
   });
 
   it('replays an accepted order and runs a refused one again under the same key', async () => {

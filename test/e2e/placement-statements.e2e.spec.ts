@@ -90,15 +90,15 @@ describe('statements per placement', () => {
 
   // The key was verified by the first placement and is cached (API_KEY_CACHE_TTL_MS): its
   // authentication costs no round trip to PostgreSQL or Redis.
-  it('places a lone bid in 10 statements and 1 Redis command: idempotency, locks+seqs, live count, balances, insert, hold, event, record, BEGIN/COMMIT', async () => {
+  it('places a lone bid in 9 statements and 1 Redis command: idempotency, locks+seqs, live count, balances, insert, hold, events+records, BEGIN/COMMIT', async () => {
     const statements = await statementsOf('/v1/bids', buyer, bidBody());
-    expect(statements).toHaveLength(10);
+    expect(statements).toHaveLength(9);
     expect(statements.filter((s) => /^(BEGIN|COMMIT)$/.test(s))).toEqual(['BEGIN', 'COMMIT']);
     // One Redis round trip: the rate limit and the idempotency lock in one script (RateLimitGuard).
     expect(redisSeen).toEqual(['eval']);
   });
 
-  it('places 8 bids of 4 buyers in one group commit in 17 statements: 8 idempotency lookups and one batch of 9', async () => {
+  it("places 8 bids of 4 buyers in one group commit in 16 statements of the same texts as a lone bid's: 8 idempotency lookups and one batch of 8", async () => {
     const buyers = [
       buyer,
       ...(await Promise.all([0, 1, 2].map(() => registerOrganisation(app, 'BUYER', { verified: true })))),
@@ -136,13 +136,108 @@ describe('statements per placement', () => {
     // The gate's COMMIT comes after its release too.
     const statements = seen.slice();
     expect(statements.filter((s) => s === 'COMMIT')).toHaveLength(2);
-    expect(statements).toHaveLength(17 + 1);
+    expect(statements).toHaveLength(16 + 1);
     expect(statements.filter((s) => /^SELECT fingerprint/.test(s))).toHaveLength(8);
+    // Multi-row statements pass arrays: a batch of 8 runs exactly the texts a lone bid runs, so
+    // each is one named prepared statement whatever the batch size.
+    const lone = await statementsOf('/v1/bids', buyer, bidBody());
+    expect([...new Set(statements)].sort()).toEqual([...new Set(lone)].sort());
   });
 
-  it('places an offer in 7 statements and 1 Redis command: idempotency, lock+seq, insert, event, record, BEGIN/COMMIT', async () => {
-    const statements = await statementsOf('/v1/offers', provider, offerBody(siteId));
+  /** The statements of one cancellation (`/v1/bids/<id>` or `/v1/offers/<id>`), Redis commands apart. */
+  const cancelStatements = async (path: string, tenant: TestTenant): Promise<string[]> => {
+    seen.length = 0;
+    redisSeen.length = 0;
+    recording = true;
+    try {
+      await request(app.getHttpServer()).post(`${path}/cancel`).set(tenant.auth).send().expect(200);
+    } finally {
+      recording = false;
+    }
+    return [...seen];
+  };
+
+  it('cancels a bid in 7 statements: BEGIN, locks, update, read back, release, event, COMMIT', async () => {
+    const placed = await request(app.getHttpServer())
+      .post('/v1/bids')
+      .set(buyer.auth)
+      .set('idempotency-key', randomUUID())
+      .send(bidBody())
+      .expect(201);
+    const statements = await cancelStatements(`/v1/bids/${(placed.body as { id: string }).id}`, buyer);
     expect(statements).toHaveLength(7);
+    expect(statements.filter((s) => /^(BEGIN|COMMIT)$/.test(s))).toEqual(['BEGIN', 'COMMIT']);
+    // Cancels are idempotent by state, not by key: no idempotency lookup or lock.
+    expect(statements.filter((s) => /^SELECT fingerprint/.test(s))).toHaveLength(0);
+    expect(redisSeen).toEqual(['eval']);
+  });
+
+  it('cancels an offer in 6 statements: BEGIN, locks, update, read back, event, COMMIT', async () => {
+    const placed = await request(app.getHttpServer())
+      .post('/v1/offers')
+      .set(provider.auth)
+      .set('idempotency-key', randomUUID())
+      .send(offerBody(siteId))
+      .expect(201);
+    const statements = await cancelStatements(`/v1/offers/${(placed.body as { id: string }).id}`, provider);
+    expect(statements).toHaveLength(6);
+    expect(redisSeen).toEqual(['eval']);
+  });
+
+  it('commits 2 bids, 2 offers, 2 bid cancels and 2 offer cancels in one batch of 14 statements, plus 4 idempotency lookups', async () => {
+    const redis = app.get(RedisService);
+    const keys = placementHoldKeys(redis.prefix);
+    const post = (path: string, tenant: TestTenant, body: object) =>
+      request(app.getHttpServer())
+        .post(path)
+        .set(tenant.auth)
+        .set('idempotency-key', randomUUID())
+        .send(body)
+        .then((res) => ({ status: res.status, id: (res.body as { id: string }).id }));
+    const cancel = (path: string, tenant: TestTenant) =>
+      request(app.getHttpServer())
+        .post(`${path}/cancel`)
+        .set(tenant.auth)
+        .send()
+        .then((res) => res.status);
+    const bids = await Promise.all([0, 1].map(() => post('/v1/bids', buyer, bidBody())));
+    const offers = await Promise.all([0, 1].map(() => post('/v1/offers', provider, offerBody(siteId))));
+    await redis.client.set(keys.hold, '0');
+    try {
+      const gate = post('/v1/bids', buyer, bidBody());
+      await waitFor('the gate batch to be held', async () =>
+        (await redis.client.llen(keys.held)) === 1 ? true : undefined,
+      );
+      seen.length = 0;
+      recording = true;
+      const batch = [
+        ...[0, 1].map(() => post('/v1/bids', buyer, bidBody()).then((a) => a.status)),
+        ...[0, 1].map(() => post('/v1/offers', provider, offerBody(siteId)).then((a) => a.status)),
+        ...bids.map((bid) => cancel(`/v1/bids/${bid.id}`, buyer)),
+        ...offers.map((offer) => cancel(`/v1/offers/${offer.id}`, provider)),
+      ];
+      await waitFor('8 orders to queue', async () =>
+        Number(await redis.client.get(keys.queued(process.pid))) === 8 ? true : undefined,
+      );
+      await redis.client.del(keys.hold);
+      expect((await gate).status).toBe(201);
+      expect(await Promise.all(batch)).toEqual([201, 201, 201, 201, 200, 200, 200, 200]);
+    } finally {
+      recording = false;
+      await redis.client.del(keys.hold, keys.held, keys.batches, keys.queued(process.pid));
+    }
+    const statements = seen.slice();
+    // The gate's COMMIT comes after its release too. The batch: BEGIN, locks and seqs; bids: live
+    // count, balances, insert, holds; offers: one insert; bid cancels: update, read back, releases;
+    // offer cancels: update, read back; events and records together, COMMIT.
+    expect(statements.filter((s) => s === 'COMMIT')).toHaveLength(2);
+    expect(statements.filter((s) => /^SELECT fingerprint/.test(s))).toHaveLength(4);
+    expect(statements).toHaveLength(4 + 14 + 1);
+  });
+
+  it('places an offer in 6 statements and 1 Redis command: idempotency, lock+seq, insert, events+records, BEGIN/COMMIT', async () => {
+    const statements = await statementsOf('/v1/offers', provider, offerBody(siteId));
+    expect(statements).toHaveLength(6);
     expect(redisSeen).toEqual(['eval']);
   });
 });

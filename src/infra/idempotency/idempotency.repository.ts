@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { Tx } from '@/infra/prisma/tx';
-import type { IdempotencyRecordDraft } from './deferred-idempotency-record';
 
 export interface StoredResponse {
   fingerprint: string;
@@ -53,31 +52,6 @@ export class IdempotencyRepository {
             expires_at = EXCLUDED.expires_at
         WHERE idempotency_records.expires_at <= ${record.at}`;
     return written === 1;
-  }
-
-  /**
-   * `store` for a group commit's requests in one statement: the positions of the records refused
-   * because a live record holds their key.
-   */
-  async storeMany(records: readonly IdempotencyRecordDraft[]): Promise<number[]> {
-    if (records.length === 0) return [];
-    const stored = await this.txHost.tx.$queryRaw<Array<{ scope: string; key: string }>>`
-      INSERT INTO idempotency_records (scope, key, fingerprint, status_code, response_body, created_at, expires_at)
-      SELECT r.scope, r.key, r.fingerprint, r.status_code, r.body::jsonb, r.created_at, r.expires_at
-      FROM unnest(${records.map((r) => r.scope)}::text[], ${records.map((r) => r.key)}::text[],
-                  ${records.map((r) => r.fingerprint)}::text[], ${records.map((r) => r.statusCode)}::int[],
-                  ${records.map((r) => JSON.stringify(r.responseBody ?? null))}::text[],
-                  ${records.map((r) => r.at.toISOString())}::timestamptz[],
-                  ${records.map((r) => r.expiresAt.toISOString())}::timestamptz[])
-        AS r(scope, key, fingerprint, status_code, body, created_at, expires_at)
-      ON CONFLICT (scope, key) DO UPDATE
-        SET fingerprint = EXCLUDED.fingerprint, status_code = EXCLUDED.status_code,
-            response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at,
-            expires_at = EXCLUDED.expires_at
-        WHERE idempotency_records.expires_at <= EXCLUDED.created_at
-      RETURNING scope, key`;
-    const written = new Set(stored.map((row) => `${row.scope}\n${row.key}`));
-    return records.flatMap((record, i) => (written.has(`${record.scope}\n${record.key}`) ? [] : [i]));
   }
 
   async systemDeleteExpired(now: Date): Promise<number> {

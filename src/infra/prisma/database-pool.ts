@@ -6,6 +6,13 @@ export const API_POOL_CONNECTIONS = 10;
 /** A worker's connections beyond one per job slot: schedulers, the relay's reads, readiness. */
 export const WORKER_POOL_HEADROOM = 4;
 
+/**
+ * Callers an API process lets wait for a connection, per connection of its pool, before it
+ * refuses the next at once (503): a burst several times the pool queues and is served, a flood
+ * is answered fast. Each waiter also gives up after DATABASE_TX_MAX_WAIT_MS.
+ */
+export const API_QUEUE_PER_CONNECTION = 8;
+
 /** One connection for every job slot of the worker, plus headroom. */
 export function workerPoolConnections(): number {
   return Object.values(WORKER_CONCURRENCY).reduce((sum, n) => sum + n, 0) + WORKER_POOL_HEADROOM;
@@ -27,13 +34,22 @@ export class DatabasePool {
     readonly max: number,
     readonly maxWaitMs: number,
     readonly transactionTimeoutMs: number,
+    /**
+     * Callers that may wait for a connection while all are in use; the next is refused at once
+     * (503 over HTTP). A worker alone queues without bound: its pool covers its job slots.
+     */
+    readonly queueMax = Number.POSITIVE_INFINITY,
   ) {}
 
   static of(config: AppConfig, roles: { api: boolean; worker: boolean }): DatabasePool {
+    const max = databasePoolSize(roles, config.env.DATABASE_POOL_MAX);
     return new DatabasePool(
-      databasePoolSize(roles, config.env.DATABASE_POOL_MAX),
+      max,
       config.env.DATABASE_TX_MAX_WAIT_MS,
       config.env.DATABASE_TX_TIMEOUT_MS,
+      roles.api
+        ? (config.env.DATABASE_QUEUE_MAX ?? API_QUEUE_PER_CONNECTION * max)
+        : Number.POSITIVE_INFINITY,
     );
   }
 }

@@ -1,4 +1,14 @@
 import { DomainError } from '@/shared/domain-error';
+import { DatabaseBusyError } from './bounded-pool';
+
+/** `details.reason` of a 503 answered because no database connection was free (docs/API.md, Overload). */
+export const DATABASE_BUSY = 'DATABASE_BUSY';
+
+const databaseBusy = (): DomainError =>
+  new DomainError('SERVICE_UNAVAILABLE', 'The service is busy; retry shortly.', {
+    reason: DATABASE_BUSY,
+    retryAfterSeconds: 1,
+  });
 
 interface PrismaKnownError {
   code: string;
@@ -20,6 +30,7 @@ function isPrismaKnownError(error: unknown): error is PrismaKnownError {
  * NOT_FOUND); anything else is returned unchanged for the caller to rethrow.
  */
 export function mapPrismaError(error: unknown): unknown {
+  if (error instanceof DatabaseBusyError) return databaseBusy();
   if (!isPrismaKnownError(error)) return error;
   switch (error.code) {
     case 'P2002':
@@ -31,9 +42,7 @@ export function mapPrismaError(error: unknown): unknown {
     // Connection pool exhausted or a transaction could not start in time: load, not a bug.
     case 'P2024':
     case 'P2028':
-      return new DomainError('SERVICE_UNAVAILABLE', 'The service is busy; retry shortly.', {
-        retryAfterSeconds: 1,
-      });
+      return databaseBusy();
     default:
       return error;
   }

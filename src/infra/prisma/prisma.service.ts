@@ -2,26 +2,35 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@/generated/prisma/client';
 import { AppConfig } from '@/infra/config/app-config';
+import { BoundedPool } from './bounded-pool';
 import { DatabasePool } from './database-pool';
 import { StatementNames } from './statement-names';
 
 /** The one Prisma client of a process, on the `pg` driver adapter (no native engine). */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
-  constructor(config: AppConfig, pool: DatabasePool) {
+  /** The connections under the client: its gauges (in use, waiting) show load. */
+  readonly pool: BoundedPool;
+
+  constructor(config: AppConfig, settings: DatabasePool) {
+    const pool = new BoundedPool(
+      {
+        connectionString: config.env.DATABASE_URL,
+        max: settings.max,
+        // A query outside a transaction waits for a connection as long as a transaction may.
+        connectionTimeoutMillis: settings.maxWaitMs,
+      },
+      settings.queueMax,
+    );
     super({
-      adapter: new PrismaPg(
-        {
-          connectionString: config.env.DATABASE_URL,
-          max: pool.max,
-          // A query outside a transaction waits for a connection as long as a transaction may.
-          connectionTimeoutMillis: pool.maxWaitMs,
-        },
+      adapter: new PrismaPg(pool, {
+        disposeExternalPool: true,
         // Named statements are planned once per connection, not on every execution.
-        { statementNameGenerator: new StatementNames().nameOf },
-      ),
-      transactionOptions: { maxWait: pool.maxWaitMs, timeout: pool.transactionTimeoutMs },
+        statementNameGenerator: new StatementNames().nameOf,
+      }),
+      transactionOptions: { maxWait: settings.maxWaitMs, timeout: settings.transactionTimeoutMs },
     });
+    this.pool = pool;
   }
 
   // The last shutdown phase: jobs drained in beforeApplicationShutdown still need the database.

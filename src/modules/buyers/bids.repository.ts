@@ -4,6 +4,7 @@ import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagina
 import { LIVE_BID_STATUSES } from './domain/bid-rules';
 import { Tx } from '@/infra/prisma/tx';
 import type { Prisma } from '@/generated/prisma/client';
+import { ownedKey } from '@/shared/owned-key';
 
 export interface BidRecord {
   id: string;
@@ -191,13 +192,49 @@ export class BidsRepository {
     return row === null ? null : toRecord(row);
   }
 
-  /** Moves a live bid to CANCELLED; false when it is missing, not the caller's, or terminal. */
-  async cancelBid(organisationId: string, bidId: string, at: Date): Promise<boolean> {
-    const { count } = await this.tx.bid.updateMany({
-      where: { id: bidId, organisationId, status: { in: [...LIVE_BID_STATUSES] } },
-      data: { status: 'CANCELLED', cancelledAt: at, updatedAt: at },
-    });
-    return count === 1;
+  /**
+   * Moves the live ones of these bids to CANCELLED, each only if it is its organisation's, in one
+   * statement; returns the `ownedKey`s it moved (a missing, foreign or terminal bid is not).
+   */
+  async cancelBids(
+    cancels: ReadonlyArray<{ organisationId: string; bidId: string; at: Date }>,
+  ): Promise<Set<string>> {
+    if (cancels.length === 0) return new Set();
+    const rows = await this.tx.$queryRaw<Array<{ organisation_id: string; id: string }>>`
+      UPDATE bids b SET status = 'CANCELLED', cancelled_at = c.at, updated_at = c.at
+      FROM (SELECT DISTINCT ON (id, organisation_id) * FROM unnest(
+              ${cancels.map((c) => c.bidId)}::uuid[], ${cancels.map((c) => c.organisationId)}::uuid[],
+              ${cancels.map((c) => c.at.toISOString())}::timestamptz[]) AS c(id, organisation_id, at)) c
+      WHERE b.id = c.id AND b.organisation_id = c.organisation_id
+        AND b.status = ANY(${[...LIVE_BID_STATUSES]}::"OrderStatus"[])
+      RETURNING b.organisation_id::text AS organisation_id, b.id::text`;
+    return new Set(rows.map((row) => ownedKey(row.organisation_id, row.id)));
+  }
+
+  /** These bids as they are now, each only if it is its organisation's; by `ownedKey`; missing ones absent. */
+  async findBids(
+    wanted: ReadonlyArray<{ organisationId: string; bidId: string }>,
+  ): Promise<Map<string, BidRecord>> {
+    if (wanted.length === 0) return new Map();
+    const rows = await this.tx.$queryRaw<
+      Array<Omit<BidRecord, 'market'> & { slug: string; currency: string; currencyScale: number }>
+    >`
+      SELECT b.id::text, b.organisation_id::text AS "organisationId", m.slug, m.currency,
+             m.currency_scale AS "currencyScale", b.gpus, b.filled_gpus AS "filledGpus",
+             b.max_price_per_gpu_hour AS "maxPricePerGpuHour", b.duration_hours AS "durationHours",
+             b.provinces, b.min_gpus_per_site AS "minGpusPerSite", b.partial_allowed AS "partialAllowed",
+             b.billing_mode::text AS "billingMode", b.expires_at AS "expiresAt", b.status::text AS status,
+             b.seq, b.created_at AS "createdAt", b.updated_at AS "updatedAt", b.cancelled_at AS "cancelledAt"
+      FROM bids b
+      JOIN unnest(${wanted.map((w) => w.bidId)}::uuid[], ${wanted.map((w) => w.organisationId)}::uuid[])
+        AS w(id, organisation_id) ON b.id = w.id AND b.organisation_id = w.organisation_id
+      JOIN markets m ON m.id = b.market_id`;
+    return new Map(
+      rows.map(({ slug, currency, currencyScale, ...bid }) => [
+        ownedKey(bid.organisationId, bid.id),
+        { ...bid, market: { slug, currency, currencyScale } },
+      ]),
+    );
   }
 
   /**

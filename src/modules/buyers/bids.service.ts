@@ -10,11 +10,14 @@ import { assertLiveOrderCapacity, assertMayTrade } from '@/modules/markets/domai
 import { MarketsService } from '@/modules/markets/markets.service';
 import {
   OrderPlacementService,
+  type ChangeLane,
+  type LaneChange,
   type LaneOutcome,
   type LanePlacement,
   type PlacementLane,
 } from '@/modules/markets/order-placement.service';
 import { uuidV7 } from '@/shared/uuid-v7';
+import { ownedKey } from '@/shared/owned-key';
 import type { OrganisationContext } from '@/infra/auth/principal';
 import { BidsRepository, type BidRecord, type NewBid } from './bids.repository';
 import { BuyersMapper } from './buyers.mapper';
@@ -35,6 +38,12 @@ const bidNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Bid not fou
 /** A bid validated by its request, waiting for its group commit to take the lock and its `seq`. */
 type NewBidOrder = Omit<NewBid, 'seq'>;
 
+/** A cancellation of one bid, as its request asked for it. */
+interface BidCancel {
+  bidId: string;
+  at: Date;
+}
+
 /**
  * Bids: placement and cancellation (bids are cancel-only in v1), each writing its outbox event
  * and moving its funds in the same transaction: placement holds max price x GPUs x hours (402
@@ -54,10 +63,15 @@ export class BidsService {
     private readonly inferenceBids: InferenceBidsService,
   ) {}
 
-  // Bids go first in a group commit (then offers): the same order in every process.
+  // Bids go first in a group commit (then offers, then cancellations): the same order in every process.
   private readonly bidLane: PlacementLane<NewBidOrder, BidResponse> = {
     rank: 1,
     place: (orders) => this.placeBids(orders),
+  };
+
+  private readonly bidCancelLane: ChangeLane<BidCancel, BidResponse> = {
+    rank: 3,
+    change: (cancels) => this.cancelBids(cancels),
   };
 
   /**
@@ -312,20 +326,42 @@ export class BidsService {
   /**
    * Cancels the unfilled part of a bid; leases already made run on. Idempotent by state:
    * cancelling a cancelled bid returns it unchanged, and only the transition records an event.
+   * Committed in the next group commit (OrderPlacementService), answered after COMMIT.
    */
-  @Transactional()
   async cancelBid(org: OrganisationContext, bidId: string): Promise<BidResponse> {
     if (!isUUID(bidId)) throw bidNotFound();
-    const cancelled = await this.bids.cancelBid(org.organisationId, bidId, this.clock.now());
-    const bid = await this.bids.findBid(org.organisationId, bidId);
-    if (!bid) throw bidNotFound();
-    if (!cancelled) {
-      assertBidCancelledAlready(bid.status);
-      return BuyersMapper.bid(bid);
-    }
-    await this.funds.releaseBidFunds([bidRelease(bid)]);
-    await this.outbox.record(bidCancelled(bid));
-    return BuyersMapper.bid(bid);
+    return this.placements.change(this.bidCancelLane, org.organisationId, { bidId, at: this.clock.now() });
+  }
+
+  /**
+   * A group commit's bid cancellations: one UPDATE for all, one read of the bids after it, and
+   * the released holds posted together.
+   */
+  private async cancelBids(
+    cancels: ReadonlyArray<LaneChange<BidCancel>>,
+  ): Promise<Array<LaneOutcome<BidResponse>>> {
+    const wanted = cancels.map(({ organisationId, input }) => ({ organisationId, ...input }));
+    const moved = await this.bids.cancelBids(wanted);
+    const bids = await this.bids.findBids(wanted);
+    const released: BidRecord[] = [];
+    const outcomes = wanted.map(({ organisationId, bidId }): LaneOutcome<BidResponse> => {
+      const key = ownedKey(organisationId, bidId);
+      const bid = bids.get(key);
+      if (bid === undefined) return { refused: bidNotFound() };
+      // The first cancel of a bid made the transition and records it; a repeat sees it done.
+      if (moved.delete(key)) {
+        released.push(bid);
+        return { placed: BuyersMapper.bid(bid), events: [bidCancelled(bid)] };
+      }
+      try {
+        assertBidCancelledAlready(bid.status);
+        return { placed: BuyersMapper.bid(bid), events: [] };
+      } catch (error) {
+        return { refused: error as Error };
+      }
+    });
+    if (released.length > 0) await this.funds.releaseBidFunds(released.map(bidRelease));
+    return outcomes;
   }
 
   /**

@@ -5,6 +5,7 @@ import { eventAudience, EVERYONE } from './domain/event-audience';
 import { payloadJson, type EventType, type NewEvent } from '@/infra/events/event-catalogue';
 import type { EventEnvelope } from '@/infra/events/event-envelope.dto';
 import { Tx } from '@/infra/prisma/tx';
+import type { IdempotencyRecordDraft } from '@/infra/idempotency/deferred-idempotency-record';
 
 // Serialises the relays' publication commits (any constant; 'cxSP'), see systemClaimAndMarkPublished.
 const STREAM_POSITION_LOCK = 0x63785350;
@@ -54,6 +55,28 @@ export interface OutboxBacklog {
   oldestUnpublishedAt: Date | null;
 }
 
+/** Events as the columns of a multi-row insert: one array per column, ids and audiences made here. */
+interface OutboxColumns {
+  ids: string[];
+  types: string[];
+  aggregateTypes: string[];
+  aggregateIds: string[];
+  payloads: string[];
+  audiences: string[];
+}
+
+function outboxRows(events: readonly NewEvent[], occurredAt: Date): OutboxColumns {
+  const payloads = events.map((event) => payloadJson(event.payload));
+  return {
+    ids: events.map(() => uuidV7(occurredAt)),
+    types: events.map((event) => event.type),
+    aggregateTypes: events.map((event) => event.aggregateType),
+    aggregateIds: events.map((event) => event.aggregateId),
+    payloads: payloads.map((payload) => JSON.stringify(payload)),
+    audiences: events.map((event, i) => eventAudience(event.type, payloads[i]!).join(',')),
+  };
+}
+
 /** Outbox rows. Reads across tenants are system reads by nature: events carry no owner filter. */
 @Injectable()
 export class OutboxRepository {
@@ -86,22 +109,65 @@ export class OutboxRepository {
     });
   }
 
-  /** Several events in one statement (a matching run records hundreds). */
+  /**
+   * Several events in one statement (a matching run records hundreds, a group commit one per
+   * order), `seq` in the given order. Arrays, not a VALUES list, so the text is the same for any
+   * number of events and is prepared once (src/infra/prisma/statement-names.ts).
+   */
   async insertMany(events: readonly NewEvent[], occurredAt: Date): Promise<void> {
     if (events.length === 0) return;
-    await this.tx.outboxEvent.createMany({
-      data: events.map((event) => {
-        const payload = payloadJson(event.payload);
-        return {
-          type: event.type,
-          aggregateType: event.aggregateType,
-          aggregateId: event.aggregateId,
-          payload,
-          audience: eventAudience(event.type, payload),
-          occurredAt,
-        };
-      }),
-    });
+    const e = outboxRows(events, occurredAt);
+    await this.tx.$executeRaw`
+      INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, publish_count, audience)
+      SELECT e.id, e.type, e.aggregate_type, e.aggregate_id, e.payload::jsonb, ${occurredAt}, 0,
+             string_to_array(e.audience, ',')::uuid[]
+      FROM unnest(${e.ids}::uuid[], ${e.types}::text[], ${e.aggregateTypes}::text[], ${e.aggregateIds}::text[],
+                  ${e.payloads}::text[], ${e.audiences}::text[])
+        WITH ORDINALITY AS e(id, type, aggregate_type, aggregate_id, payload, audience, ord)
+      ORDER BY e.ord`;
+  }
+
+  /**
+   * `insertMany` and the idempotency records of the requests whose effects the events announce,
+   * in one statement: a group commit of placements ends with it (docs/ARCHITECTURE.md). A record
+   * is inserted, or replaces an expired one under its key; returns the positions of the records
+   * refused because a live record holds their key (a concurrent duplicate committed first), and
+   * the caller then rolls the whole transaction back.
+   */
+  async insertManyWithRecords(
+    events: readonly NewEvent[],
+    occurredAt: Date,
+    records: readonly IdempotencyRecordDraft[],
+  ): Promise<number[]> {
+    const e = outboxRows(events, occurredAt);
+    const stored = await this.tx.$queryRaw<Array<{ scope: string; key: string }>>`
+      WITH stored AS (
+        INSERT INTO idempotency_records (scope, key, fingerprint, status_code, response_body, created_at, expires_at)
+        SELECT r.scope, r.key, r.fingerprint, r.status_code, r.body::jsonb, r.created_at, r.expires_at
+        FROM unnest(${records.map((r) => r.scope)}::text[], ${records.map((r) => r.key)}::text[],
+                    ${records.map((r) => r.fingerprint)}::text[], ${records.map((r) => r.statusCode)}::int[],
+                    ${records.map((r) => JSON.stringify(r.responseBody ?? null))}::text[],
+                    ${records.map((r) => r.at.toISOString())}::timestamptz[],
+                    ${records.map((r) => r.expiresAt.toISOString())}::timestamptz[])
+          AS r(scope, key, fingerprint, status_code, body, created_at, expires_at)
+        ON CONFLICT (scope, key) DO UPDATE
+          SET fingerprint = EXCLUDED.fingerprint, status_code = EXCLUDED.status_code,
+              response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at,
+              expires_at = EXCLUDED.expires_at
+          WHERE idempotency_records.expires_at <= EXCLUDED.created_at
+        RETURNING scope, key),
+      announced AS (
+        INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, publish_count, audience)
+        SELECT e.id, e.type, e.aggregate_type, e.aggregate_id, e.payload::jsonb, ${occurredAt}, 0,
+               string_to_array(e.audience, ',')::uuid[]
+        FROM unnest(${e.ids}::uuid[], ${e.types}::text[], ${e.aggregateTypes}::text[], ${e.aggregateIds}::text[],
+                    ${e.payloads}::text[], ${e.audiences}::text[])
+          WITH ORDINALITY AS e(id, type, aggregate_type, aggregate_id, payload, audience, ord)
+        ORDER BY e.ord
+        RETURNING 1)
+      SELECT scope, key FROM stored`;
+    const written = new Set(stored.map((row) => `${row.scope}\n${row.key}`));
+    return records.flatMap((record, i) => (written.has(`${record.scope}\n${record.key}`) ? [] : [i]));
   }
 
   /**

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { Clock } from '@/infra/clock/clock';
 import type { NewEvent } from '@/infra/events/event-catalogue';
+import type { IdempotencyRecordDraft } from '@/infra/idempotency/deferred-idempotency-record';
 import type { EventEnvelope } from '@/infra/events/event-envelope.dto';
 import { LiveEventsBus, type WakeListener } from './live-events.bus';
 import { OutboxRepository, type StreamedEvent } from './outbox.repository';
@@ -24,6 +25,19 @@ export class OutboxService {
   @Transactional(Propagation.Mandatory)
   async recordMany(events: readonly NewEvent[]): Promise<void> {
     await this.outbox.insertMany(events, this.clock.now());
+  }
+
+  /**
+   * `recordMany` and the idempotency records of the requests behind the events, in one
+   * statement (a group commit's last before COMMIT); the positions of the records refused
+   * because a live record holds their key, for the caller to roll back.
+   */
+  @Transactional(Propagation.Mandatory)
+  async recordManyWithIdempotency(
+    events: readonly NewEvent[],
+    records: readonly IdempotencyRecordDraft[],
+  ): Promise<number[]> {
+    return this.outbox.insertManyWithRecords(events, this.clock.now(), records);
   }
 
   async backlog(): Promise<{ unpublished: number; oldestAgeSeconds: number | null }> {

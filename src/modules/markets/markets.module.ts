@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { AuditModule } from '@/infra/audit/audit.module';
-import { IdempotencyRecordsModule } from '@/infra/idempotency/idempotency-records.module';
 import { EventsModule } from '@/modules/events/events.module';
 import { ReliabilityModule } from '@/modules/reliability/reliability.module';
 import { ListingsController } from './listings.controller';
@@ -17,7 +16,7 @@ import { OrderPlacementService } from './order-placement.service';
 
 /** Catalogue (markets, provinces, cities), public market data (book, listings), admin controls. */
 @Module({
-  imports: [AuditModule, EventsModule, IdempotencyRecordsModule, ReliabilityModule],
+  imports: [AuditModule, EventsModule, ReliabilityModule],
   controllers: [MarketsController, ListingsController, MarketsAdminController],
   providers: [
     MarketsRepository,

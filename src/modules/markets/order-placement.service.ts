@@ -9,7 +9,6 @@ import {
   DeferredIdempotencyRecord,
   type IdempotencyRecordDraft,
 } from '@/infra/idempotency/deferred-idempotency-record';
-import { IdempotencyRepository } from '@/infra/idempotency/idempotency.repository';
 import { mapPrismaError } from '@/infra/prisma/prisma-errors';
 import { DomainError } from '@/shared/domain-error';
 import { OutboxService } from '@/modules/events/outbox.service';
@@ -18,10 +17,14 @@ import { MarketsRepository } from './markets.repository';
 import { MarketsService } from './markets.service';
 import { OrderPlacementProbe } from './order-placement-probe';
 
-/** One order of a batch as its lane sees it: the placement lock held, market ACTIVE, `seq` taken. */
-export interface LanePlacement<I> {
+/** A change to an existing order (a cancellation) as its lane sees it: the placement lock held. */
+export interface LaneChange<I> {
   organisationId: string;
   input: I;
+}
+
+/** One order of a batch as its lane sees it: the placement lock held, market ACTIVE, `seq` taken. */
+export interface LanePlacement<I> extends LaneChange<I> {
   seq: bigint;
 }
 
@@ -40,16 +43,33 @@ export interface PlacementLane<I, O> {
   place(orders: ReadonlyArray<LanePlacement<I>>): Promise<Array<LaneOutcome<O>>>;
 }
 
+/**
+ * One kind of change to existing orders in a group commit (bid and offer cancellations): like a
+ * `PlacementLane`, but its orders take no `seq` and meet no market or trading check before it (a
+ * paused market still allows cancelling, and a cancel is idempotent by state).
+ */
+export interface ChangeLane<I, O> {
+  readonly rank: number;
+  change(orders: ReadonlyArray<LaneChange<I>>): Promise<Array<LaneOutcome<O>>>;
+}
+
 /** The market an order names, as the caller resolved it from the catalogue. */
 export interface PlacementMarket {
   id: string;
   slug: string;
 }
 
+/** A lane as a batch runs it: placements carry their `seq`, changes ignore it. */
+interface Lane {
+  readonly rank: number;
+  run(orders: ReadonlyArray<LanePlacement<unknown>>): Promise<Array<LaneOutcome<unknown>>>;
+}
+
 interface Waiting {
-  lane: PlacementLane<unknown, unknown>;
+  lane: Lane;
   organisationId: string;
-  market: PlacementMarket;
+  /** The market of a new order; null for a change, which needs no seq and no market check. */
+  market: PlacementMarket | null;
   input: unknown;
   record: ((body: unknown, at: Date) => IdempotencyRecordDraft) | null;
   resolve: (value: unknown) => void;
@@ -68,9 +88,9 @@ const clashed = (): DomainError =>
   );
 
 /**
- * Group commit of order placements (docs/ARCHITECTURE.md, "Group commit of placements"): the
- * first placement starts a transaction at once; placements arriving while it commits wait and
- * go together into the next one, up to PLACEMENT_BATCH_MAX. A batch takes every organisation's
+ * Group commit of order placements and cancellations (docs/ARCHITECTURE.md, "Group commit of
+ * placements"): the first order starts a transaction at once; orders arriving while it commits
+ * wait and go together into the next one, up to PLACEMENT_BATCH_MAX. A batch takes every organisation's
  * placement lock and the orders' `seq`s in one statement, lets each lane write its orders with
  * multi-row statements, then the outbox events and idempotency records of all of them, and
  * answers each order only after the COMMIT: with its own response or its own refusal. A batch
@@ -83,12 +103,13 @@ export class OrderPlacementService {
   private readonly waiting: Waiting[] = [];
   private committing = false;
   private readonly maxBatch: number;
+  // One batch-side view per lane object, so every order of a lane meets in one call.
+  private readonly lanes = new WeakMap<object, Lane>();
 
   constructor(
     private readonly markets: MarketsRepository,
     private readonly catalogue: MarketsService,
     private readonly outbox: OutboxService,
-    private readonly records: IdempotencyRepository,
     private readonly txHost: TransactionHost,
     private readonly cls: ClsService,
     private readonly clock: Clock,
@@ -109,10 +130,49 @@ export class OrderPlacementService {
     market: PlacementMarket,
     input: I,
   ): Promise<O> {
+    return this.enqueue(
+      this.laneOf(lane, () => ({
+        rank: lane.rank,
+        run: (orders) => lane.place(orders as ReadonlyArray<LanePlacement<I>>),
+      })),
+      organisationId,
+      market,
+      input,
+    );
+  }
+
+  /**
+   * Applies one change to an existing order (a cancellation) through `lane` in the next group
+   * commit, with the same answers-after-commit guarantee as `place`.
+   */
+  change<I, O>(lane: ChangeLane<I, O>, organisationId: string, input: I): Promise<O> {
+    return this.enqueue(
+      this.laneOf(lane, () => ({
+        rank: lane.rank,
+        run: (orders) => lane.change(orders as ReadonlyArray<LaneChange<I>>),
+      })),
+      organisationId,
+      null,
+      input,
+    );
+  }
+
+  private laneOf(key: object, make: () => Lane): Lane {
+    let lane = this.lanes.get(key);
+    if (lane === undefined) this.lanes.set(key, (lane = make()));
+    return lane;
+  }
+
+  private enqueue<O>(
+    lane: Lane,
+    organisationId: string,
+    market: PlacementMarket | null,
+    input: unknown,
+  ): Promise<O> {
     const record = DeferredIdempotencyRecord.claimFrom(this.cls);
     return new Promise<O>((resolve, reject) => {
       this.waiting.push({
-        lane: lane,
+        lane,
         organisationId,
         market,
         input,
@@ -172,41 +232,46 @@ export class OrderPlacementService {
       this.txHost.withTransaction(async () => {
         const outcomes = new Array<LaneOutcome<unknown> | undefined>(batch.length);
         const organisationIds = [...new Set(batch.map((order) => order.organisationId))].sort();
-        const marketIds = [...new Set(batch.map((order) => order.market.id))];
+        const placements = batch.filter((order) => order.market !== null);
+        const marketIds = [...new Set(placements.map((order) => order.market!.id))];
         const locked = await this.markets.lockOrderPlacementsAndTakeSeqs(
           organisationIds,
-          batch.length,
+          placements.length,
           marketIds,
         );
-        const lanes = new Map<PlacementLane<unknown, unknown>, number[]>();
+        const lanes = new Map<Lane, Array<{ position: number; seq: bigint }>>();
+        let seqs = 0;
         batch.forEach((order, i) => {
-          const refusal = this.refusalBeforeLane(
-            order,
-            locked.organisationStatuses.get(order.organisationId),
-            locked.marketStatuses.get(order.market.id),
-          );
-          if (refusal !== null) {
-            outcomes[i] = { refused: refusal };
-            return;
+          let seq = 0n;
+          if (order.market !== null) {
+            seq = locked.seqs[seqs++]!;
+            const refusal = this.refusalBeforeLane(
+              order.market,
+              locked.organisationStatuses.get(order.organisationId),
+              locked.marketStatuses.get(order.market.id),
+            );
+            if (refusal !== null) {
+              outcomes[i] = { refused: refusal };
+              return;
+            }
           }
-          lanes.set(order.lane, [...(lanes.get(order.lane) ?? []), i]);
+          lanes.set(order.lane, [...(lanes.get(order.lane) ?? []), { position: i, seq }]);
         });
-        for (const [lane, positions] of [...lanes].sort(([a], [b]) => a.rank - b.rank)) {
-          const placed = await lane.place(
-            positions.map((i) => {
-              const order = batch[i]!;
-              return { organisationId: order.organisationId, input: order.input, seq: locked.seqs[i]! };
+        for (const [lane, members] of [...lanes].sort(([a], [b]) => a.rank - b.rank)) {
+          const done = await lane.run(
+            members.map(({ position, seq }) => {
+              const order = batch[position]!;
+              return { organisationId: order.organisationId, input: order.input, seq };
             }),
           );
-          positions.forEach((i, n) => (outcomes[i] = placed[n]));
+          members.forEach(({ position }, n) => (outcomes[position] = done[n]));
         }
         const answered = outcomes.map((outcome) => {
           if (outcome === undefined) throw new Error('a placement lane left an order unanswered');
           return outcome;
         });
         const events = answered.flatMap((outcome) => ('placed' in outcome ? outcome.events : []));
-        if (events.length > 0) await this.outbox.recordMany(events);
-        await this.storeRecords(batch, answered);
+        await this.recordEventsAndRecords(events, batch, answered);
         if (this.probe.active) await this.probe.beforeCommit(batch.length);
         return answered;
       }),
@@ -215,7 +280,7 @@ export class OrderPlacementService {
 
   /** The checks every order meets before its lane: the organisation may trade, the market is open. */
   private refusalBeforeLane(
-    order: Waiting,
+    market: PlacementMarket,
     organisationStatus: OrganisationStatus | undefined,
     marketStatus: string | undefined,
   ): Error | null {
@@ -229,15 +294,22 @@ export class OrderPlacementService {
           field: 'market',
         });
       }
-      assertAcceptsOrders({ slug: order.market.slug, status: marketStatus as 'ACTIVE' | 'PAUSED' });
+      assertAcceptsOrders({ slug: market.slug, status: marketStatus as 'ACTIVE' | 'PAUSED' });
       return null;
     } catch (error) {
       return error as Error;
     }
   }
 
-  /** The placed orders' idempotency records, inserted with them; a clash fails the batch. */
-  private async storeRecords(batch: Waiting[], outcomes: Array<LaneOutcome<unknown>>): Promise<void> {
+  /**
+   * The batch's events and the placed orders' idempotency records, in one statement; a record
+   * clash fails the batch.
+   */
+  private async recordEventsAndRecords(
+    events: readonly NewEvent[],
+    batch: Waiting[],
+    outcomes: Array<LaneOutcome<unknown>>,
+  ): Promise<void> {
     const at = this.clock.now();
     const drafts = batch.flatMap((order, i) => {
       const outcome = outcomes[i];
@@ -245,8 +317,11 @@ export class OrderPlacementService {
         ? [order.record(outcome.placed, at)]
         : [];
     });
-    if (drafts.length === 0) return;
-    const refused = await this.records.storeMany(drafts);
+    if (drafts.length === 0) {
+      if (events.length > 0) await this.outbox.recordMany(events);
+      return;
+    }
+    const refused = await this.outbox.recordManyWithIdempotency(events, drafts);
     if (refused.length > 0) throw new IdempotencyClash(`${refused.length} idempotency keys already recorded`);
   }
 }

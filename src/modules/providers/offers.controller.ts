@@ -20,7 +20,7 @@ export class OffersController {
   constructor(private readonly offers: OffersService) {}
 
   @Post()
-  @Idempotent()
+  @Idempotent({ groupCommit: true })
   @RequireScope('orders')
   @ApiOperation({
     summary: 'Offer idle GPUs of one of your sites',

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { MarketStatus, OrderStatus } from '@/generated/prisma/enums';
+import type { OrderStatus } from '@/generated/prisma/enums';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import { uuidV7 } from '@/shared/uuid-v7';
 import { LIVE_OFFER_STATUSES, type LiveOfferStatus } from './domain/offer-rules';
 import { Tx } from '@/infra/prisma/tx';
+import { ownedKey } from '@/shared/owned-key';
 
 export interface OfferRecord {
   id: string;
@@ -40,13 +41,12 @@ export interface NewOffer {
 }
 
 /**
- * What the placement statement saw: the market's status, whether the site is the caller's, and
- * the organisation's live offers at that moment; `offer` is null when any of them refused it,
- * and `marketStatus` null when the market row is gone.
+ * What the placement statement saw of one offer of a group commit: whether the site is the
+ * caller's, and the organisation's live offers before it (the batch's earlier ones counted);
+ * `offer` is null when either refused it.
  */
 export interface OfferPlacement {
   offer: OfferRecord | null;
-  marketStatus: MarketStatus | null;
   siteFound: boolean;
   liveOffers: number;
 }
@@ -94,64 +94,86 @@ export class OffersRepository {
   }
 
   /**
-   * Inserts the offer OPEN only while its market is ACTIVE, the site is the organisation's and
-   * the organisation has fewer than `maxLive` live offers, all in one statement: the caller
-   * holds the organisation's placement lock, so the count, taken in this statement's snapshot,
-   * sees every earlier placement.
+   * Inserts a group commit's offers OPEN, in one statement, each only if its site is its
+   * organisation's and the organisation has fewer than `maxLive` live offers before it (those
+   * already live, plus the batch's earlier offers that passed the site check): the caller holds
+   * every organisation's placement lock and checked the markets, so the count, taken in this
+   * statement's snapshot, sees every earlier placement. Outcomes come in the offers' order.
    */
-  async placeOffer(organisationId: string, offer: NewOffer, maxLive: number): Promise<OfferPlacement> {
-    const id = uuidV7(offer.at);
-    const [row] = await this.tx.$queryRaw<
-      Array<{ market_status: MarketStatus | null; site_found: boolean; live_offers: number; placed: boolean }>
+  async placeOffers(
+    offers: ReadonlyArray<NewOffer & { organisationId: string }>,
+    maxLive: number,
+  ): Promise<OfferPlacement[]> {
+    if (offers.length === 0) return [];
+    const ids = offers.map((offer) => uuidV7(offer.at));
+    const rows = await this.tx.$queryRaw<
+      Array<{ site_found: boolean; live_before: number; placed: boolean }>
     >`
-      WITH live AS (
-        SELECT count(*)::int AS n FROM offers
-        WHERE organisation_id = ${organisationId}::uuid
-          AND status = ANY(${[...LIVE_OFFER_STATUSES]}::"OrderStatus"[])),
-      market AS (SELECT status FROM markets WHERE id = ${offer.marketId}::uuid),
-      site AS (
-        SELECT id FROM sites WHERE id = ${offer.siteId}::uuid AND organisation_id = ${organisationId}::uuid),
+      WITH input AS (
+        SELECT * FROM unnest(
+          ${ids}::uuid[], ${offers.map((o) => o.organisationId)}::uuid[], ${offers.map((o) => o.marketId)}::uuid[],
+          ${offers.map((o) => o.siteId)}::uuid[], ${offers.map((o) => o.gpus)}::int[],
+          ${offers.map((o) => o.pricePerGpuHour.toString())}::bigint[],
+          ${offers.map((o) => o.availableFrom.toISOString())}::timestamptz[],
+          ${offers.map((o) => o.availableUntil.toISOString())}::timestamptz[],
+          ${offers.map((o) => o.minLeaseHours)}::int[], ${offers.map((o) => o.payPerUseMinPercent)}::int[],
+          ${offers.map((o) => o.seq.toString())}::bigint[], ${offers.map((o) => o.at.toISOString())}::timestamptz[])
+          WITH ORDINALITY
+          AS i(id, organisation_id, market_id, site_id, gpus, price, available_from, available_until,
+               min_lease_hours, pay_per_use_min_percent, seq, at, ord)),
+      live AS (
+        SELECT organisation_id, count(*)::int AS n FROM offers
+        WHERE organisation_id IN (SELECT organisation_id FROM input)
+          AND status = ANY(${[...LIVE_OFFER_STATUSES]}::"OrderStatus"[])
+        GROUP BY organisation_id),
+      checked AS MATERIALIZED (
+        SELECT i.*, s.id IS NOT NULL AS site_found,
+               (coalesce(l.n, 0) + count(s.id) OVER (
+                  PARTITION BY i.organisation_id ORDER BY i.ord
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))::int AS live_before
+        FROM input i
+        LEFT JOIN sites s ON s.id = i.site_id AND s.organisation_id = i.organisation_id
+        LEFT JOIN live l ON l.organisation_id = i.organisation_id),
       placed AS (
         INSERT INTO offers (id, organisation_id, market_id, site_id, gpus, leased_gpus, price_per_gpu_hour,
                             available_from, available_until, min_lease_hours, pay_per_use_min_percent,
                             status, seq, created_at, updated_at)
-        SELECT ${id}::uuid, ${organisationId}::uuid, ${offer.marketId}::uuid, site.id, ${offer.gpus}, 0,
-               ${offer.pricePerGpuHour}, ${offer.availableFrom}, ${offer.availableUntil},
-               ${offer.minLeaseHours}, ${offer.payPerUseMinPercent}, 'OPEN', ${offer.seq},
-               ${offer.at}, ${offer.at}
-        FROM live, market, site
-        WHERE market.status = 'ACTIVE' AND live.n < ${maxLive}
+        SELECT id, organisation_id, market_id, site_id, gpus, 0, price, available_from, available_until,
+               min_lease_hours, pay_per_use_min_percent, 'OPEN', seq, at, at
+        FROM checked
+        WHERE site_found AND live_before < ${maxLive}::int
+        ORDER BY ord
         RETURNING id)
-      SELECT (SELECT status::text FROM market) AS market_status,
-             EXISTS (SELECT 1 FROM site) AS site_found, live.n AS live_offers,
-             EXISTS (SELECT 1 FROM placed) AS placed
-      FROM live`;
-    if (row === undefined) throw new Error('offer placement returned no row');
-    return {
-      marketStatus: row.market_status,
-      siteFound: row.site_found,
-      liveOffers: row.live_offers,
-      offer: row.placed
-        ? {
-            id,
-            organisationId,
-            market: offer.market,
-            siteId: offer.siteId,
-            gpus: offer.gpus,
-            leasedGpus: 0,
-            pricePerGpuHour: offer.pricePerGpuHour,
-            availableFrom: offer.availableFrom,
-            availableUntil: offer.availableUntil,
-            minLeaseHours: offer.minLeaseHours,
-            payPerUseMinPercent: offer.payPerUseMinPercent,
-            status: 'OPEN',
-            seq: offer.seq,
-            createdAt: offer.at,
-            updatedAt: offer.at,
-            cancelledAt: null,
-          }
-        : null,
-    };
+      SELECT c.site_found, c.live_before, EXISTS (SELECT 1 FROM placed p WHERE p.id = c.id) AS placed
+      FROM checked c ORDER BY c.ord`;
+    if (rows.length !== offers.length) throw new Error('offer placement answered a different number of rows');
+    return offers.map((offer, n) => {
+      const row = rows[n]!;
+      return {
+        siteFound: row.site_found,
+        liveOffers: row.live_before,
+        offer: row.placed
+          ? {
+              id: ids[n]!,
+              organisationId: offer.organisationId,
+              market: offer.market,
+              siteId: offer.siteId,
+              gpus: offer.gpus,
+              leasedGpus: 0,
+              pricePerGpuHour: offer.pricePerGpuHour,
+              availableFrom: offer.availableFrom,
+              availableUntil: offer.availableUntil,
+              minLeaseHours: offer.minLeaseHours,
+              payPerUseMinPercent: offer.payPerUseMinPercent,
+              status: 'OPEN',
+              seq: offer.seq,
+              createdAt: offer.at,
+              updatedAt: offer.at,
+              cancelledAt: null,
+            }
+          : null,
+      };
+    });
   }
 
   async listOffers(
@@ -209,13 +231,50 @@ export class OffersRepository {
     return count === 1;
   }
 
-  /** Moves a live offer to CANCELLED; false when it is missing, not the caller's, or terminal. */
-  async cancelOffer(organisationId: string, offerId: string, at: Date): Promise<boolean> {
-    const { count } = await this.tx.offer.updateMany({
-      where: { id: offerId, organisationId, status: { in: [...LIVE_OFFER_STATUSES] } },
-      data: { status: 'CANCELLED', cancelledAt: at, updatedAt: at },
-    });
-    return count === 1;
+  /**
+   * Moves the live ones of these offers to CANCELLED, each only if it is its organisation's, in
+   * one statement; returns the `ownedKey`s it moved (a missing, foreign or terminal offer is not).
+   */
+  async cancelOffers(
+    cancels: ReadonlyArray<{ organisationId: string; offerId: string; at: Date }>,
+  ): Promise<Set<string>> {
+    if (cancels.length === 0) return new Set();
+    const rows = await this.tx.$queryRaw<Array<{ organisation_id: string; id: string }>>`
+      UPDATE offers o SET status = 'CANCELLED', cancelled_at = c.at, updated_at = c.at
+      FROM (SELECT DISTINCT ON (id, organisation_id) * FROM unnest(
+              ${cancels.map((c) => c.offerId)}::uuid[], ${cancels.map((c) => c.organisationId)}::uuid[],
+              ${cancels.map((c) => c.at.toISOString())}::timestamptz[]) AS c(id, organisation_id, at)) c
+      WHERE o.id = c.id AND o.organisation_id = c.organisation_id
+        AND o.status = ANY(${[...LIVE_OFFER_STATUSES]}::"OrderStatus"[])
+      RETURNING o.organisation_id::text AS organisation_id, o.id::text`;
+    return new Set(rows.map((row) => ownedKey(row.organisation_id, row.id)));
+  }
+
+  /** These offers as they are now, each only if it is its organisation's; by `ownedKey`; missing ones absent. */
+  async findOffers(
+    wanted: ReadonlyArray<{ organisationId: string; offerId: string }>,
+  ): Promise<Map<string, OfferRecord>> {
+    if (wanted.length === 0) return new Map();
+    const rows = await this.tx.$queryRaw<
+      Array<Omit<OfferRecord, 'market'> & { slug: string; currency: string; currencyScale: number }>
+    >`
+      SELECT o.id::text, o.organisation_id::text AS "organisationId", m.slug, m.currency,
+             m.currency_scale AS "currencyScale", o.site_id::text AS "siteId", o.gpus,
+             o.leased_gpus AS "leasedGpus", o.price_per_gpu_hour AS "pricePerGpuHour",
+             o.available_from AS "availableFrom", o.available_until AS "availableUntil",
+             o.min_lease_hours AS "minLeaseHours", o.pay_per_use_min_percent AS "payPerUseMinPercent",
+             o.status::text AS status, o.seq, o.created_at AS "createdAt", o.updated_at AS "updatedAt",
+             o.cancelled_at AS "cancelledAt"
+      FROM offers o
+      JOIN unnest(${wanted.map((w) => w.offerId)}::uuid[], ${wanted.map((w) => w.organisationId)}::uuid[])
+        AS w(id, organisation_id) ON o.id = w.id AND o.organisation_id = w.organisation_id
+      JOIN markets m ON m.id = o.market_id`;
+    return new Map(
+      rows.map(({ slug, currency, currencyScale, ...offer }) => [
+        ownedKey(offer.organisationId, offer.id),
+        { ...offer, market: { slug, currency, currencyScale } },
+      ]),
+    );
   }
 
   /**

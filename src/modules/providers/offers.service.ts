@@ -4,34 +4,52 @@ import { isUUID } from 'class-validator';
 import { Clock } from '@/infra/clock/clock';
 import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { DomainError } from '@/shared/domain-error';
+import { ownedKey } from '@/shared/owned-key';
 import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '@/shared/money';
 import type { NewEvent } from '@/infra/events/event-catalogue';
 import { OutboxService } from '@/modules/events/outbox.service';
 import { ORGANISATION_SUSPENDED } from '@/infra/auth/suspension';
 import {
-  assertAcceptsOrders,
   assertLiveOrderCapacity,
   assertMayTrade,
   MAX_LIVE_ORDERS_PER_ORGANISATION,
 } from '@/modules/markets/domain/trading-rules';
 import { MarketsService } from '@/modules/markets/markets.service';
+import {
+  OrderPlacementService,
+  type ChangeLane,
+  type LaneChange,
+  type LaneOutcome,
+  type LanePlacement,
+  type PlacementLane,
+} from '@/modules/markets/order-placement.service';
 import type { OrganisationContext } from '@/infra/auth/principal';
 import { assertCancelledAlready, planAmendment, validateOfferWindow } from './domain/offer-rules';
 import type { AmendOfferDto } from './dto/amend-offer.dto';
 import type { ListOffersQuery } from './dto/list-offers.dto';
 import type { OfferPageResponse, OfferResponse } from './dto/offer.dto';
 import type { PlaceOfferDto } from './dto/place-offer.dto';
-import { OffersRepository, type OfferPlacement, type OfferRecord } from './offers.repository';
+import { OffersRepository, type NewOffer, type OfferPlacement, type OfferRecord } from './offers.repository';
 import { ProvidersMapper } from './providers.mapper';
 import { OrganisationWriteGateService } from '@/infra/auth/write-gate/organisation-write-gate.service';
 
 const offerNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Offer not found.');
 
+/** An offer validated by its request, waiting for its group commit to take the lock and its `seq`. */
+type NewOfferOrder = Omit<NewOffer, 'seq'>;
+
+/** A cancellation of one offer, as its request asked for it. */
+interface OfferCancel {
+  offerId: string;
+  at: Date;
+}
+
 const price = (offer: OfferRecord): string => formatMoney(offer.pricePerGpuHour, offer.market.currencyScale);
 
 /**
  * Offers: placement, amendment and cancellation, each writing its outbox event in the same
- * transaction (DESIGN, Events).
+ * transaction (DESIGN, Events). Placements and cancellations go through the group commit of
+ * placements (OrderPlacementService); an amendment has a transaction of its own.
  */
 @Injectable()
 export class OffersService {
@@ -42,14 +60,27 @@ export class OffersService {
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
     private readonly writeGate: OrganisationWriteGateService,
+    private readonly placements: OrderPlacementService,
   ) {}
 
+  // Offers follow bids in a group commit, then the cancellations: the same order in every process.
+  private readonly offerLane: PlacementLane<NewOfferOrder, OfferResponse> = {
+    rank: 2,
+    place: (orders) => this.placeOffers(orders),
+  };
+
+  private readonly offerCancelLane: ChangeLane<OfferCancel, OfferResponse> = {
+    rank: 4,
+    change: (cancels) => this.cancelOffers(cancels),
+  };
+
   /**
-   * Resolves the market from the in-process catalogue and checks its status, the site and the
-   * live-order cap in the insert itself: a market paused before the insert's snapshot refuses
-   * the offer (409), another organisation's site answers like a missing one (400).
+   * Validates the offer against the in-process catalogue, then places it in the next group
+   * commit of placements (OrderPlacementService): the organisation's placement lock and status,
+   * the market's status (409 paused), the site (400 when not the caller's) and the live-order
+   * cap (409) are checked there, against the batch's earlier orders too; the answer comes after
+   * COMMIT.
    */
-  @Transactional()
   async placeOffer(org: OrganisationContext, input: PlaceOfferDto): Promise<OfferResponse> {
     assertMayTrade(org.organisationStatus);
     const now = this.clock.now();
@@ -65,61 +96,34 @@ export class OffersService {
       minLeaseHours: input.minLeaseHours ?? 1,
     };
     validateOfferWindow(window, now);
-    const seq = await this.markets.beginOrderPlacement(org.organisationId);
-    const placement = await this.offers.placeOffer(
-      org.organisationId,
-      {
-        marketId: market.id,
-        market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
-        siteId: input.siteId,
-        gpus: input.gpus,
-        pricePerGpuHour,
-        ...window,
-        payPerUseMinPercent: input.payPerUseMinPercent ?? 0,
-        seq,
-        at: now,
-      },
-      MAX_LIVE_ORDERS_PER_ORGANISATION,
-    );
-    const offer = this.placedOrRefused(market.slug, placement);
-    await this.outbox.record({
-      type: 'offer.placed',
-      aggregateType: 'offer',
-      aggregateId: offer.id,
-      payload: {
-        offerId: offer.id,
-        organisationId: offer.organisationId,
-        market: offer.market.slug,
-        siteId: offer.siteId,
-        gpus: offer.gpus,
-        pricePerGpuHour: price(offer),
-        availableFrom: offer.availableFrom.toISOString(),
-        availableUntil: offer.availableUntil.toISOString(),
-        seq: offer.seq.toString(),
-      },
+    return this.placements.place(this.offerLane, org.organisationId, market, {
+      marketId: market.id,
+      market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
+      siteId: input.siteId,
+      gpus: input.gpus,
+      pricePerGpuHour,
+      ...window,
+      payPerUseMinPercent: input.payPerUseMinPercent ?? 0,
+      at: now,
     });
-    return ProvidersMapper.offer(offer);
   }
 
-  /** The offer the statement placed, or the refusal it reported: paused market, site, then cap. */
-  private placedOrRefused(slug: string, placement: OfferPlacement): OfferRecord {
-    if (placement.marketStatus === null) {
-      // Deleted behind the in-process catalogue (tests do this): unknown from now on.
-      this.markets.forgetCatalogue();
-      throw new DomainError('VALIDATION_FAILED', 'market does not name a known market.', {
-        field: 'market',
-      });
-    }
-    assertAcceptsOrders({ slug, status: placement.marketStatus });
-    // Another organisation's site answers exactly like a missing one.
-    if (!placement.siteFound) {
-      throw new DomainError('VALIDATION_FAILED', 'siteId does not name one of your sites.', {
-        field: 'siteId',
-      });
-    }
-    assertLiveOrderCapacity(placement.liveOffers);
-    if (placement.offer === null) throw new Error('offer placement refused for no reported reason');
-    return placement.offer;
+  /** A group commit's offers, in arrival order, inserted with one statement (site and cap in it). */
+  private async placeOffers(
+    orders: ReadonlyArray<LanePlacement<NewOfferOrder>>,
+  ): Promise<Array<LaneOutcome<OfferResponse>>> {
+    const placements = await this.offers.placeOffers(
+      orders.map(({ organisationId, input, seq }) => ({ ...input, organisationId, seq })),
+      MAX_LIVE_ORDERS_PER_ORGANISATION,
+    );
+    return placements.map((placement): LaneOutcome<OfferResponse> => {
+      try {
+        const offer = placedOrRefused(placement);
+        return { placed: ProvidersMapper.offer(offer), events: [offerPlaced(offer)] };
+      } catch (error) {
+        return { refused: error as Error };
+      }
+    });
   }
 
   async listOffers(org: OrganisationContext, query: ListOffersQuery): Promise<OfferPageResponse> {
@@ -201,19 +205,36 @@ export class OffersService {
   /**
    * Withdraws the offer's unleased capacity; its leases run on. Idempotent by state: cancelling
    * a cancelled offer returns it unchanged, and only the actual transition records an event.
+   * Committed in the next group commit (OrderPlacementService), answered after COMMIT.
    */
-  @Transactional()
   async cancelOffer(org: OrganisationContext, offerId: string): Promise<OfferResponse> {
     if (!isUUID(offerId)) throw offerNotFound();
-    const cancelled = await this.offers.cancelOffer(org.organisationId, offerId, this.clock.now());
-    const offer = await this.offers.findOffer(org.organisationId, offerId);
-    if (!offer) throw offerNotFound();
-    if (!cancelled) {
-      assertCancelledAlready(offer.status);
-      return ProvidersMapper.offer(offer);
-    }
-    await this.outbox.record(offerCancelled(offer));
-    return ProvidersMapper.offer(offer);
+    return this.placements.change(this.offerCancelLane, org.organisationId, {
+      offerId,
+      at: this.clock.now(),
+    });
+  }
+
+  /** A group commit's offer cancellations: one UPDATE for all, one read of the offers after it. */
+  private async cancelOffers(
+    cancels: ReadonlyArray<LaneChange<OfferCancel>>,
+  ): Promise<Array<LaneOutcome<OfferResponse>>> {
+    const wanted = cancels.map(({ organisationId, input }) => ({ organisationId, ...input }));
+    const moved = await this.offers.cancelOffers(wanted);
+    const offers = await this.offers.findOffers(wanted);
+    return wanted.map(({ organisationId, offerId }): LaneOutcome<OfferResponse> => {
+      const key = ownedKey(organisationId, offerId);
+      const offer = offers.get(key);
+      if (offer === undefined) return { refused: offerNotFound() };
+      // The first cancel of an offer made the transition and records it; a repeat sees it done.
+      if (moved.delete(key)) return { placed: ProvidersMapper.offer(offer), events: [offerCancelled(offer)] };
+      try {
+        assertCancelledAlready(offer.status);
+        return { placed: ProvidersMapper.offer(offer), events: [] };
+      } catch (error) {
+        return { refused: error as Error };
+      }
+    });
   }
 
   /**
@@ -226,6 +247,39 @@ export class OffersService {
     await this.outbox.recordMany(offers.map((offer) => offerCancelled(offer, ORGANISATION_SUSPENDED)));
     return offers.length;
   }
+}
+
+/** The offer the statement placed, or the refusal it reported: the site, then the cap. */
+function placedOrRefused(placement: OfferPlacement): OfferRecord {
+  // Another organisation's site answers exactly like a missing one.
+  if (!placement.siteFound) {
+    throw new DomainError('VALIDATION_FAILED', 'siteId does not name one of your sites.', {
+      field: 'siteId',
+    });
+  }
+  assertLiveOrderCapacity(placement.liveOffers);
+  if (placement.offer === null) throw new Error('offer placement refused for no reported reason');
+  return placement.offer;
+}
+
+/** `offer.placed`, with the `seq` that gives the offer its time priority. */
+function offerPlaced(offer: OfferRecord): NewEvent {
+  return {
+    type: 'offer.placed',
+    aggregateType: 'offer',
+    aggregateId: offer.id,
+    payload: {
+      offerId: offer.id,
+      organisationId: offer.organisationId,
+      market: offer.market.slug,
+      siteId: offer.siteId,
+      gpus: offer.gpus,
+      pricePerGpuHour: price(offer),
+      availableFrom: offer.availableFrom.toISOString(),
+      availableUntil: offer.availableUntil.toISOString(),
+      seq: offer.seq.toString(),
+    },
+  };
 }
 
 /** `offer.cancelled`; `reason` only when the exchange cancelled it (suspension), not the provider. */
