@@ -102,6 +102,8 @@ export class BidsService {
           }
         : null,
       summary: summariseQuote(quote, input.gpus, market.currency, market.currencyScale),
+      matchingMode: market.matchingMode,
+      nextClearingAt: this.book.nextClearing(market, now)?.toISOString() ?? null,
     };
   }
 

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { BookOffer } from './domain/book';
+import { nextClearingAt } from './domain/call-window';
+import type { MatchingMode } from './domain/market-book';
 import { quoteBid, type Quote } from './domain/quote';
 import type { BidTerms } from './domain/eligibility';
 import { OrderBookRepository } from './order-book.repository';
@@ -17,5 +19,14 @@ export class OrderBookService {
   async quote(marketId: string, bid: BidTerms, now: Date): Promise<Quote> {
     const offers: BookOffer[] = await this.book.systemFindLiveOffers(marketId, now);
     return quoteBid(bid, offers, now.getTime());
+  }
+
+  /**
+   * When a market next clears after `now`: a CALL market's next multiple of its window, null for
+   * a CONTINUOUS market (it matches as orders arrive).
+   */
+  nextClearing(market: { matchingMode: MatchingMode; callWindowMs: number }, now: Date): Date | null {
+    if (market.matchingMode !== 'CALL') return null;
+    return new Date(nextClearingAt(now.getTime(), market.callWindowMs));
   }
 }
