@@ -68,6 +68,9 @@ describe('POST /v1/bids/quote', () => {
       summary: expect.stringMatching(
         /^All 6 GPUs fillable now at 17\.66 CNY\/GPU-h across 2 sites\.$/,
       ) as string,
+      // A market from before matching modes: continuous, so no clearing to wait for.
+      matchingMode: 'CONTINUOUS',
+      nextClearingAt: null,
     });
     // Anonymous: no organisation or site ids of the provider.
     expect(JSON.stringify(res.body)).not.toContain(provider.organisationId);

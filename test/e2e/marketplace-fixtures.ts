@@ -163,7 +163,11 @@ export async function removeMarketplaceData(
  * A market of the suite's own (its market_matching row comes with it, by the insert trigger, as
  * for the catalogue's markets), so other suites' orders never reach its book.
  */
-export async function createTestMarket(app: NestFastifyApplication): Promise<{ id: string; slug: string }> {
+export async function createTestMarket(
+  app: NestFastifyApplication,
+  // New markets default to CALL; the suites written for price-time ask for CONTINUOUS.
+  matching: { matchingMode: 'CONTINUOUS' | 'CALL'; callWindowMs?: number } = { matchingMode: 'CONTINUOUS' },
+): Promise<{ id: string; slug: string }> {
   const id = randomUUID();
   const slug = `test-${id.slice(0, 8)}`;
   await app.get(PrismaService).market.create({
@@ -176,6 +180,7 @@ export async function createTestMarket(app: NestFastifyApplication): Promise<{ i
       currency: 'CNY',
       currencyScale: 2,
       feeBps: 250,
+      ...matching,
     },
   });
   return { id, slug };

@@ -142,6 +142,9 @@ describe('public market data', () => {
       currencyScale: 2,
       feeBps: 300,
       status: 'ACTIVE',
+      // The catalogue's markets predate matching modes and stay price-time.
+      matchingMode: 'CONTINUOUS',
+      callWindowMs: 1000,
     });
   });
 

@@ -76,6 +76,7 @@ describe('admin market controls', () => {
         currency: 'CNY',
         currencyScale: 2,
         feeBps: 250,
+        matchingMode: 'CONTINUOUS',
       },
     });
     const created = await createAdminWithCli(adminEmail, adminPassword);

@@ -69,6 +69,10 @@ const BODIES: Record<string, { as: Caller; body: () => Body }> = {
   'POST /admin/organisations/{id}/suspend': { as: 'admin', body: () => ({ reason: 'fields probe' }) },
   'POST /admin/organisations/{id}/reinstate': { as: 'admin', body: () => ({ reason: 'fields probe' }) },
   'PATCH /admin/markets/{slug}': { as: 'admin', body: () => ({ feeBps: 300 }) },
+  'PUT /admin/markets/{slug}/matching': {
+    as: 'admin',
+    body: () => ({ matchingMode: 'CONTINUOUS', callWindowMs: 1000 }),
+  },
   'POST /v1/sites': { as: 'providerKey', body: () => ({ ...siteBody(), notes: 'fields probe' }) },
   'POST /v1/offers': { as: 'providerKey', body: () => offerBody(randomUUID()) },
   'PATCH /v1/offers/{id}': { as: 'providerKey', body: () => ({ pricePerGpuHour: '1.00', gpus: 1 }) },

@@ -183,6 +183,7 @@ describe('market statistics', () => {
         currency: 'CNY',
         currencyScale: 2,
         feeBps: 300,
+        matchingMode: 'CONTINUOUS',
       },
     });
     providerA = await registerOrganisation(app, 'PROVIDER', { verified: true });

@@ -114,8 +114,8 @@ describe('group commit across API processes', () => {
     await db.connect();
     await redis.connect();
     await db.query(
-      `INSERT INTO markets (id, slug, vendor, model, memory_gb, currency, currency_scale, fee_bps)
-       VALUES ($1, $2, 'Test', 'T1', 80, 'CNY', 2, 250)`,
+      `INSERT INTO markets (id, slug, vendor, model, memory_gb, currency, currency_scale, fee_bps, matching_mode)
+       VALUES ($1, $2, 'Test', 'T1', 80, 'CNY', 2, 250, 'CONTINUOUS')`,
       [marketId, slug],
     );
     // The third is the crash test's victim, booted with the others so that test waits on no boot.

@@ -181,15 +181,17 @@ export class MatchingCluster {
       this.redis.llen(`${base}:active`),
       this.redis.zcard(`${base}:prioritized`),
     ]);
-    // A failed job waiting out its backoff is work still to come; the sweep's next scheduled
-    // run and expiry sweeps days ahead (delayed too, but never attempted) are not.
+    // A failed job waiting out its backoff is work still to come, and so is a CALL market's
+    // clearing (a delayed run); the sweep's next scheduled run and expiry sweeps days ahead
+    // (delayed too, but never attempted) are not.
     const dueSoon = (Date.now() + 10_000) * 0x1000;
     const delayed = await this.redis.zrangebyscore(`${base}:delayed`, '-inf', String(dueSoon));
-    let retrying = 0;
+    let pending = 0;
     for (const id of delayed) {
-      if (Number((await this.redis.hget(`${base}:${id}`, 'atm')) ?? 0) > 0) retrying += 1;
+      const [attempts, name] = await this.redis.hmget(`${base}:${id}`, 'atm', 'name');
+      if (Number(attempts ?? 0) > 0 || name === 'matching.run') pending += 1;
     }
-    return wait + active + prioritized + retrying;
+    return wait + active + prioritized + pending;
   }
 
   async stop(): Promise<void> {

@@ -31,6 +31,7 @@ export const EVENT_TYPES = [
   'market.paused',
   'market.resumed',
   'market.fee_changed',
+  'market.matching_changed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -1037,4 +1037,45 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       },
     },
   },
+  MarketMatchingChangedEventPayload: {
+    type: 'object',
+    description:
+      '`market.matching_changed`: an admin changes a market\'s matching mode or call window (only when one changes; applies from the market\'s next run, docs/MATCHING.md "Call markets")',
+    required: [
+      'market',
+      'matchingMode',
+      'callWindowMs',
+      'previousMatchingMode',
+      'previousCallWindowMs',
+      'at',
+    ],
+    properties: {
+      market: {
+        type: 'string',
+        description: 'market slug',
+      },
+      matchingMode: {
+        type: 'string',
+        enum: ['CONTINUOUS', 'CALL'],
+        description: "`CONTINUOUS` or `CALL`, from the market's next run on",
+      },
+      callWindowMs: {
+        type: 'number',
+        description: "a CALL market's window in ms: its clearings run at the multiples of it",
+      },
+      previousMatchingMode: {
+        type: 'string',
+        enum: ['CONTINUOUS', 'CALL'],
+        description: 'the mode before',
+      },
+      previousCallWindowMs: {
+        type: 'number',
+        description: 'the window before, ms',
+      },
+      at: {
+        type: 'string',
+        description: 'when it changed (ISO 8601)',
+      },
+    },
+  },
 };

@@ -400,6 +400,22 @@ export type MarketFeeChangedPayload = {
   at: string;
 };
 
+/** `market.matching_changed`: an admin changes a market's matching mode or call window. */
+export type MarketMatchingChangedPayload = {
+  /** market slug */
+  market: string;
+  /** `CONTINUOUS` or `CALL`, from the market's next run on */
+  matchingMode: 'CONTINUOUS' | 'CALL';
+  /** a CALL market's window in ms: its clearings run at the multiples of it */
+  callWindowMs: number;
+  /** the mode before */
+  previousMatchingMode: 'CONTINUOUS' | 'CALL';
+  /** the window before, ms */
+  previousCallWindowMs: number;
+  /** when it changed (ISO 8601) */
+  at: string;
+};
+
 /**
  * Every event type's payload; each entry's doc comment says when the event is emitted.
  * A type in EVENT_TYPES without an entry here does not compile.
@@ -453,4 +469,6 @@ export type EventPayloads = {
   'market.resumed': MarketStatusPayload;
   /** an admin changes a market's fee (only when it changes; leases committed afterwards carry `feeBps`, earlier ones keep theirs) */
   'market.fee_changed': MarketFeeChangedPayload;
+  /** an admin changes a market's matching mode or call window (only when one changes; applies from the market's next run, docs/MATCHING.md "Call markets") */
+  'market.matching_changed': MarketMatchingChangedPayload;
 };

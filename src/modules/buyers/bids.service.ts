@@ -120,6 +120,8 @@ export class BidsService {
           }
         : null,
       summary: summariseQuote(quote, gpu.gpus, market.currency, market.currencyScale),
+      matchingMode: market.matchingMode,
+      nextClearingAt: this.book.nextClearing(market, now)?.toISOString() ?? null,
     };
   }
 
@@ -128,6 +130,8 @@ export class BidsService {
     const sized = await this.inferenceBids.size(org, input);
     if (input.market !== undefined) await this.markets.findActiveBySlug(input.market, 'market');
     const { market, sizing } = sized;
+    // The catalogue holds what never changes; the matching mode can, so it is read fresh.
+    const mode = await this.markets.findBySlug(market.slug);
     const scale = market.currencyScale;
     const price = (minor: bigint | null): string | null =>
       minor === null ? null : formatMoney(minor, scale);
@@ -146,6 +150,8 @@ export class BidsService {
           }
         : null,
       summary: summariseQuote(quote, sizing.gpus, market.currency, scale),
+      matchingMode: mode.matchingMode,
+      nextClearingAt: this.book.nextClearing(mode, this.clock.now())?.toISOString() ?? null,
       inference: {
         model: sized.model.slug,
         gpus: sizing.gpus,

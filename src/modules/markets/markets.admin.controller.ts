@@ -1,9 +1,14 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Put } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam } from '@nestjs/swagger';
 import { ApiErrors } from '@/infra/http/api-errors';
 import { CurrentAdmin, AdminApi } from '@/infra/auth/auth.decorators';
 import type { AdminPrincipal } from '@/infra/auth/principal';
-import { AdminMarketListResponse, AdminMarketResponse, UpdateMarketDto } from './dto/admin-market.dto';
+import {
+  AdminMarketListResponse,
+  AdminMarketResponse,
+  SetMarketMatchingDto,
+  UpdateMarketDto,
+} from './dto/admin-market.dto';
 import { MarketsAdminService } from './markets.admin.service';
 
 @AdminApi()
@@ -63,5 +68,28 @@ export class MarketsAdminController {
     @Body() body: UpdateMarketDto,
   ): Promise<AdminMarketResponse> {
     return this.admin.setMarketFee(admin.userId, slug, body.feeBps);
+  }
+
+  @Put(':slug/matching')
+  @ApiOperation({
+    summary: 'Set a market’s matching mode and call window (audited)',
+    description:
+      'CONTINUOUS matches price-time as orders arrive; CALL clears the whole book once per window, at the ' +
+      'multiples of `callWindowMs` (docs/MATCHING.md "Call markets"). Takes effect at the market’s next run: ' +
+      'a clearing already scheduled still runs at its instant (as a continuous run after a switch to ' +
+      'CONTINUOUS). Audited as `market.set_matching`; restating the current settings changes nothing.',
+  })
+  @ApiParam({ name: 'slug', example: 'nvidia-h100-80gb' })
+  @ApiOkResponse({ type: AdminMarketResponse })
+  @ApiErrors({
+    400: 'matchingMode not CONTINUOUS or CALL, or callWindowMs not an integer in 100..60000',
+    404: 'No such market',
+  })
+  setMatching(
+    @CurrentAdmin() admin: AdminPrincipal,
+    @Param('slug') slug: string,
+    @Body() body: SetMarketMatchingDto,
+  ): Promise<AdminMarketResponse> {
+    return this.admin.setMarketMatching(admin.userId, slug, body.matchingMode, body.callWindowMs);
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
-import type { MarketStatus } from '@/generated/prisma/enums';
+import type { MarketStatus, MatchingMode } from '@/generated/prisma/enums';
 import { Clock } from '@/infra/clock/clock';
 import { MARKET_SLUG_PATTERN } from '@/infra/http/field-validators';
 import { DomainError } from '@/shared/domain-error';
@@ -11,7 +11,7 @@ import { MarketsMapper } from './markets.mapper';
 import { MarketsRepository, type MarketRecord } from './markets.repository';
 
 /**
- * Platform admins' market controls: pause, resume and the fee. Each change is audited with the
+ * Platform admins' market controls: pause, resume, the fee and the matching mode. Each change is audited with the
  * admin as actor and records its event in the same transaction; restating the current state
  * changes nothing and records neither (idempotent by state, like verification).
  */
@@ -62,6 +62,50 @@ export class MarketsAdminService {
         aggregateType: 'market',
         aggregateId: market.id,
         payload: { market: market.slug, feeBps, previousFeeBps: market.feeBps, at: now.toISOString() },
+      });
+    }
+    return this.current(market.id);
+  }
+
+  /**
+   * A run reads the mode with the book, so the change applies from the market's next run or
+   * clearing (docs/MATCHING.md "Call markets"). `callWindowMs` omitted keeps the current window.
+   */
+  @Transactional()
+  async setMarketMatching(
+    adminUserId: string,
+    slug: string,
+    matchingMode: MatchingMode,
+    callWindowMs?: number,
+  ): Promise<AdminMarketResponse> {
+    const market = await this.lockMarket(slug);
+    const window = callWindowMs ?? market.callWindowMs;
+    if (market.matchingMode !== matchingMode || market.callWindowMs !== window) {
+      const now = this.clock.now();
+      await this.markets.adminSetMatching(market.id, matchingMode, window, now);
+      await this.audit.record(
+        adminUserId,
+        'market.set_matching',
+        { type: 'market', id: market.id },
+        {
+          market: market.slug,
+          before: { matchingMode: market.matchingMode, callWindowMs: market.callWindowMs },
+          after: { matchingMode, callWindowMs: window },
+        },
+      );
+      // Matching's trigger hears it: a clearing already waiting runs now after a switch to CONTINUOUS.
+      await this.outbox.record({
+        type: 'market.matching_changed',
+        aggregateType: 'market',
+        aggregateId: market.id,
+        payload: {
+          market: market.slug,
+          matchingMode,
+          callWindowMs: window,
+          previousMatchingMode: market.matchingMode,
+          previousCallWindowMs: market.callWindowMs,
+          at: now.toISOString(),
+        },
       });
     }
     return this.current(market.id);

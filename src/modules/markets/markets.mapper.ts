@@ -20,6 +20,8 @@ export const MarketsMapper = {
       currencyScale: record.currencyScale,
       feeBps: record.feeBps,
       status: record.status,
+      matchingMode: record.matchingMode,
+      callWindowMs: record.callWindowMs,
     };
   },
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { MarketStatus, OrganisationStatus } from '@/generated/prisma/enums';
+import type { MarketStatus, MatchingMode, OrganisationStatus } from '@/generated/prisma/enums';
 import { Tx } from '@/infra/prisma/tx';
 
 export interface MarketRecord {
@@ -12,6 +12,8 @@ export interface MarketRecord {
   currencyScale: number;
   feeBps: number;
   status: MarketStatus;
+  matchingMode: MatchingMode;
+  callWindowMs: number;
 }
 
 /** A market with its matching counters, for the admin listing. */
@@ -44,6 +46,8 @@ const MARKET_FIELDS = {
   currencyScale: true,
   feeBps: true,
   status: true,
+  matchingMode: true,
+  callWindowMs: true,
 } as const;
 
 const ADMIN_MARKET_FIELDS = {
@@ -93,6 +97,15 @@ export class MarketsRepository {
 
   async adminSetStatus(id: string, status: MarketStatus, now: Date): Promise<void> {
     await this.tx.market.update({ where: { id }, data: { status, updatedAt: now } });
+  }
+
+  async adminSetMatching(
+    id: string,
+    matchingMode: MatchingMode,
+    callWindowMs: number,
+    now: Date,
+  ): Promise<void> {
+    await this.tx.market.update({ where: { id }, data: { matchingMode, callWindowMs, updatedAt: now } });
   }
 
   async adminSetFee(id: string, feeBps: number, now: Date): Promise<void> {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { MarketStatus } from '@/generated/prisma/enums';
+import type { MarketStatus, MatchingMode } from '@/generated/prisma/enums';
 import { DomainError } from '@/shared/domain-error';
 import { DIVISION_CODE_PATTERN, MARKET_SLUG_PATTERN } from '@/infra/http/field-validators';
 import type { MarketListResponse } from './dto/market.dto';
@@ -16,6 +16,8 @@ export interface MarketRef {
   currencyScale: number;
   feeBps: number;
   status: MarketStatus;
+  matchingMode: MatchingMode;
+  callWindowMs: number;
 }
 
 /**
@@ -36,6 +38,8 @@ const toRef = (record: MarketRecord): MarketRef => ({
   currencyScale: record.currencyScale,
   feeBps: record.feeBps,
   status: record.status,
+  matchingMode: record.matchingMode,
+  callWindowMs: record.callWindowMs,
 });
 
 /**

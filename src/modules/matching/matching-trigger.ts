@@ -4,6 +4,7 @@ import type { EventType } from '@/infra/events/event-catalogue';
 import { EventTrigger, type EventTriggerHandler } from '@/infra/events/event-consumer';
 import type { TypedEventEnvelope } from '@/infra/events/event-envelope.dto';
 import { MatchingRepository } from './matching.repository';
+import { MatchingScheduler } from './matching-scheduler';
 
 /** Events after which a market may hold a tradeable pair it did not hold before. */
 export const MATCHING_TRIGGERS = [
@@ -17,14 +18,13 @@ export const MATCHING_TRIGGERS = [
   'organisation.verified',
   'organisation.reinstated',
   'market.resumed',
+  'market.matching_changed',
 ] as const satisfies readonly EventType[];
 
 /** Delayed sweeps at expiry instants: `dueJobId(EXPIRY_SWEEP_JOB_PREFIX, at)`. */
 export const EXPIRY_SWEEP_JOB_PREFIX = 'expire';
 /** Delayed runs of a market when an offer's window opens: `dueJobId(windowRunJobPrefix(m), at)`. */
 export const windowRunJobPrefix = (marketId: string): string => `open-${marketId}`;
-/** The deduplication id of a market's `matching.run` jobs: one waiting, one more if one is active. */
-export const runDeduplicationId = (marketId: string): string => `run-${marketId}`;
 
 type Trigger = (typeof MATCHING_TRIGGERS)[number];
 
@@ -32,7 +32,8 @@ type Trigger = (typeof MATCHING_TRIGGERS)[number];
  * Turns order, lease, verification and market-resume events into matching runs, as the relay
  * publishes them (orders reach matching only through outbox -> BullMQ): one deduplicated
  * `matching.run` job per market, which carries every order since the market's last run (the run
- * reads the book's changes, not the events). No inbox: adding the job twice adds nothing. Also
+ * reads the book's changes, not the events); a CALL market's job is its next clearing, delayed to
+ * the window's end (`MatchingScheduler`). No inbox: adding the job twice adds nothing. Also
  * schedules what time will change: a delayed run when an offer's window opens, and a delayed
  * sweep when a bid or an offer expires, one job per market (runs) or overall (sweeps) and second
  * (`JobProducer.enqueueDue`).
@@ -47,6 +48,7 @@ export class MatchingTrigger implements EventTriggerHandler<Trigger> {
   constructor(
     private readonly repository: MatchingRepository,
     private readonly producer: JobProducer,
+    private readonly scheduler: MatchingScheduler,
   ) {}
 
   async onPublished(events: ReadonlyArray<TypedEventEnvelope<Trigger>>): Promise<void> {
@@ -67,19 +69,16 @@ export class MatchingTrigger implements EventTriggerHandler<Trigger> {
         continue;
       }
       runs.set(marketId, event.type);
+      // A clearing scheduled under CALL would hold back the runs a CONTINUOUS market now wants.
+      if (event.type === 'market.matching_changed' && event.payload.matchingMode === 'CONTINUOUS')
+        await this.scheduler.bringForward(marketId);
       if (event.type === 'bid.placed') expiries.push(event.payload.expiresAt);
       if (event.type === 'offer.placed') {
         windows.push({ marketId, at: event.payload.availableFrom });
         expiries.push(event.payload.availableUntil);
       }
     }
-    await this.producer.enqueueMany(
-      'matching.run',
-      [...runs].map(([marketId, reason]) => ({
-        payload: { marketId, reason },
-        deduplicationId: runDeduplicationId(marketId),
-      })),
-    );
+    await this.scheduler.requestRuns(runs);
     for (const { marketId, at } of windows) await this.runAt(marketId, at);
     for (const at of expiries) await this.sweepAt(at);
   }

@@ -8,6 +8,7 @@ import { FundsPort } from './domain/funds.port';
 import { MarketBooks } from './market-books';
 import { MarketRunLock } from './market-run-lock';
 import { InactiveMatchingRunProbe, MatchingRunProbe } from './matching-run-probe';
+import { MatchingScheduler } from './matching-scheduler';
 import { MatchingTrigger } from './matching-trigger';
 import { MatchingProcessor } from './matching.processor';
 import { MatchingRepository } from './matching.repository';
@@ -34,6 +35,7 @@ export class MatchingWorkerModule {
         MarketBooks,
         MarketRunLock,
         { provide: MatchingRunProbe, useClass: InactiveMatchingRunProbe },
+        MatchingScheduler,
         MatchingTrigger,
         OrderExpiryRepository,
         OrderExpiryService,

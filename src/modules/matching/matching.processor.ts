@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { dispatchJob, type JobHandlers } from '@/infra/queues/job-dispatch';
 import { QueueProcessor } from '@/infra/queues/queue-processor.base';
-import { JobProducer } from '@/infra/queues/job-producer.service';
-import { runDeduplicationId } from './matching-trigger';
+import { CLEARING_REASON, MatchingScheduler } from './matching-scheduler';
 import { MatchingRepository } from './matching.repository';
 import { MatchingService } from './matching.service';
 import { OrderExpiryService } from './order-expiry.service';
@@ -12,19 +11,14 @@ import { OrderExpiryService } from './order-expiry.service';
 @Injectable()
 export class MatchingProcessor extends QueueProcessor {
   private readonly handlers: JobHandlers<'matching'> = {
-    'matching.run': (payload) => this.matching.matchMarket(payload.marketId),
+    'matching.run': (payload) => this.run(payload.marketId, payload.reason),
     'matching.sweep': async (payload) => {
       await this.expiry.sweep();
       // The scheduled sweep is also the backstop for wakeups Redis lost (a failed job, a
       // restart without persistence): every market with a live book gets a run.
       if (payload.trigger === 'schedule') {
-        for (const marketId of await this.repository.systemMarketsWithLiveBooks()) {
-          await this.producer.enqueue(
-            'matching.run',
-            { marketId, reason: 'sweep' },
-            { deduplicationId: runDeduplicationId(marketId) },
-          );
-        }
+        const markets = await this.repository.systemMarketsWithLiveBooks();
+        await this.scheduler.requestRuns(new Map(markets.map((marketId) => [marketId, 'sweep'])));
       }
     },
   };
@@ -33,9 +27,22 @@ export class MatchingProcessor extends QueueProcessor {
     private readonly matching: MatchingService,
     private readonly expiry: OrderExpiryService,
     private readonly repository: MatchingRepository,
-    private readonly producer: JobProducer,
+    private readonly scheduler: MatchingScheduler,
   ) {
     super();
+  }
+
+  /**
+   * A CALL market matches only in its clearings: any other run asked of it (an offer's window
+   * opening, the sweep's backstop, a handover, a job added before a mode switch) becomes its next
+   * clearing (docs/MATCHING.md "When a clearing runs").
+   */
+  private async run(marketId: string, reason: string): Promise<void> {
+    if (reason !== CLEARING_REASON) {
+      const market = await this.scheduler.modeOf(marketId);
+      if (market?.mode === 'CALL') return this.scheduler.scheduleClearing(market);
+    }
+    await this.matching.matchMarket(marketId, reason === CLEARING_REASON);
   }
 
   async process(job: Job): Promise<void> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '@/generated/prisma/client';
 import type { InferenceDemandTerms, OfferServing } from './domain/book';
-import type { BookDelta, BookHeader } from './domain/market-book';
+import type { BookDelta, BookHeader, MatchingMode } from './domain/market-book';
 import type { LeaseBillingMode, LeaseTerms, RunBid, RunOffer } from './domain/run-book';
 import { Tx } from '@/infra/prisma/tx';
 
@@ -19,6 +19,15 @@ interface FenceRow {
   currency_scale: number;
   status: 'ACTIVE' | 'PAUSED';
   fee_bps: number;
+  matching_mode: MatchingMode;
+  call_window_ms: number;
+}
+
+/** A market's matching mode as the scheduler reads it. */
+export interface MarketMode {
+  marketId: string;
+  mode: MatchingMode;
+  callWindowMs: number;
 }
 
 /** One logged order: `live` false when it can no longer trade (every other column null then). */
@@ -98,6 +107,16 @@ export class MatchingRepository {
     return this.txHost.tx;
   }
 
+  /** The matching mode and window of each market named (unknown ids are left out). */
+  async systemMarketModes(marketIds: readonly string[]): Promise<MarketMode[]> {
+    if (marketIds.length === 0) return [];
+    const rows = await this.tx.market.findMany({
+      where: { id: { in: [...marketIds] } },
+      select: { id: true, matchingMode: true, callWindowMs: true },
+    });
+    return rows.map((row) => ({ marketId: row.id, mode: row.matchingMode, callWindowMs: row.callWindowMs }));
+  }
+
   async systemMarketIdBySlug(slug: string): Promise<string | null> {
     const market = await this.tx.market.findUnique({ where: { slug }, select: { id: true } });
     return market?.id ?? null;
@@ -115,7 +134,8 @@ export class MatchingRepository {
         UPDATE market_matching mm SET epoch = mm.epoch + 1
         FROM markets m
         WHERE mm.market_id = ${marketId}::uuid AND m.id = mm.market_id AND mm.epoch = ${epoch}
-        RETURNING mm.epoch, m.slug, m.currency, m.currency_scale, m.status, m.fee_bps),
+        RETURNING mm.epoch, m.slug, m.currency, m.currency_scale, m.status, m.fee_bps, m.matching_mode,
+               m.call_window_ms),
       changed AS (
         DELETE FROM book_changes
         WHERE market_id = ${marketId}::uuid AND EXISTS (SELECT 1 FROM fence)
@@ -138,7 +158,8 @@ export class MatchingRepository {
       UPDATE market_matching mm SET epoch = mm.epoch + 1
       FROM markets m
       WHERE mm.market_id = ${marketId}::uuid AND m.id = mm.market_id
-      RETURNING mm.epoch, m.slug, m.currency, m.currency_scale, m.status, m.fee_bps`;
+      RETURNING mm.epoch, m.slug, m.currency, m.currency_scale, m.status, m.fee_bps, m.matching_mode,
+               m.call_window_ms`;
     if (fence === undefined) return null;
     const rows = await this.tx.$queryRaw<OrderRow[]>`
       WITH changed AS (DELETE FROM book_changes WHERE market_id = ${marketId}::uuid),
@@ -386,8 +407,8 @@ function header(marketId: string, row: FenceRow): BookHeader {
     currencyScale: row.currency_scale,
     paused: row.status === 'PAUSED',
     feeBps: row.fee_bps,
-    // Every market is CONTINUOUS until markets carry a mode.
-    mode: 'CONTINUOUS',
+    mode: row.matching_mode,
+    callWindowMs: row.call_window_ms,
   };
 }
 

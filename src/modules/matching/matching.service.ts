@@ -1,4 +1,4 @@
-import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { Clock } from '@/infra/clock/clock';
 import { AppConfig } from '@/infra/config/app-config';
@@ -13,7 +13,8 @@ import { FundsPort } from './domain/funds.port';
 import { MarketBooks } from './market-books';
 import { MarketRunLock, type ReleaseOutcome } from './market-run-lock';
 import { MatchingRunProbe } from './matching-run-probe';
-import { runDeduplicationId } from './matching-trigger';
+import { loadCallSolver } from './domain/highs-runtime';
+import { CLEARING_REASON, MatchingScheduler, runDeduplicationId } from './matching-scheduler';
 import {
   MatchingRepository,
   type CreatedLease,
@@ -47,7 +48,7 @@ const LOST_LOCK_RETRIES = 5;
  * run cannot commit over a newer one and nothing can oversell.
  */
 @Injectable()
-export class MatchingService implements BeforeApplicationShutdown {
+export class MatchingService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(MatchingService.name);
   private readonly provisioningMs: number;
   private stopping = false;
@@ -60,10 +61,16 @@ export class MatchingService implements BeforeApplicationShutdown {
     private readonly funds: FundsPort,
     private readonly probe: MatchingRunProbe,
     private readonly producer: JobProducer,
+    private readonly scheduler: MatchingScheduler,
     private readonly clock: Clock,
     config: AppConfig,
   ) {
     this.provisioningMs = config.env.LEASE_PROVISIONING_MINUTES * 60_000;
+  }
+
+  /** CALL markets' clearings solve synchronously, so the solver's wasm is compiled before any run. */
+  async onModuleInit(): Promise<void> {
+    await loadCallSolver();
   }
 
   beforeApplicationShutdown(): void {
@@ -73,9 +80,10 @@ export class MatchingService implements BeforeApplicationShutdown {
   /**
    * Runs the market until no run is asked for, or returns at once when another worker holds it
    * (that worker will run again for this request). Errors leave the request flagged and
-   * propagate, so BullMQ retries the job.
+   * propagate, so BullMQ retries the job. `clearing`: the run is a CALL market's clearing, which
+   * a stopping worker hands over as a clearing (due now), not as a request for the next one.
    */
-  async matchMarket(marketId: string): Promise<void> {
+  async matchMarket(marketId: string, clearing = false): Promise<void> {
     for (let attempt = 0; attempt < LOST_LOCK_RETRIES; attempt += 1) {
       const token = await this.lock.acquire(marketId);
       if (token === null) return;
@@ -86,7 +94,7 @@ export class MatchingService implements BeforeApplicationShutdown {
         await this.lock.abandon(marketId, token);
         await this.producer.enqueue(
           'matching.run',
-          { marketId, reason: 'handover' },
+          { marketId, reason: clearing ? CLEARING_REASON : 'handover' },
           { deduplicationId: runDeduplicationId(marketId) },
         );
         return;
@@ -150,6 +158,9 @@ export class MatchingService implements BeforeApplicationShutdown {
         book.applyRun(run);
         this.books.checkIn(book);
         await this.scheduleProvisioningSweep(provisioningDeadline);
+        // Clearings go on while they fill, as a run's passes do: the leftover book can still
+        // hold a fill (a remainder below a site minimum), and no event would ask for it.
+        if (book.header.mode === 'CALL') await this.scheduler.scheduleClearing(book.header);
         const gpus = run.fills.reduce((sum, fill) => sum + fill.gpus, 0);
         return { kind: 'committed', epoch: snapshot.epoch, fills: run.fills.length, gpus };
       } catch (error) {

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { BookOffer } from './domain/book';
+import { nextClearingAt } from './domain/call-window';
+import type { MatchingMode } from './domain/market-book';
 import { quoteBid, type Quote } from './domain/quote';
 import type { BidTerms } from './domain/eligibility';
 import { OrderBookRepository } from './order-book.repository';
@@ -25,5 +27,14 @@ export class OrderBookService {
    */
   async inferenceOffers(marketId: string, now: Date): Promise<BookOffer[]> {
     return this.book.systemFindLiveOffers(marketId, now, undefined, true);
+  }
+
+  /**
+   * When a market next clears after `now`: a CALL market's next multiple of its window, null for
+   * a CONTINUOUS market (it matches as orders arrive).
+   */
+  nextClearing(market: { matchingMode: MatchingMode; callWindowMs: number }, now: Date): Date | null {
+    if (market.matchingMode !== 'CALL') return null;
+    return new Date(nextClearingAt(now.getTime(), market.callWindowMs));
   }
 }

@@ -100,6 +100,22 @@ export class QuoteResponse {
     description: 'One sentence for people',
   })
   summary!: string;
+  @ApiProperty({
+    enum: ['CONTINUOUS', 'CALL'],
+    description: 'How the market matches: CONTINUOUS as orders arrive, CALL once per window',
+  })
+  matchingMode!: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '2026-12-01T00:00:01.000Z',
+    description:
+      'CALL markets: when the market next clears, the next multiple of its window (a bid placed now ' +
+      'is in that clearing, or the one a window later when the exchange learns of it after the ' +
+      'instant). The fill above is what the book could give it now; a clearing may allocate ' +
+      'differently (docs/MATCHING.md "What a buyer observes"). Null for CONTINUOUS markets.',
+  })
+  nextClearingAt!: string | null;
   @ApiPropertyOptional({
     type: InferenceQuoteResponse,
     nullable: true,

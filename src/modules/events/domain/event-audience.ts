@@ -43,6 +43,7 @@ export const AUDIENCE_RULES: Record<EventType, AudienceRule> = {
   'market.paused': 'everyone',
   'market.resumed': 'everyone',
   'market.fee_changed': 'everyone',
+  'market.matching_changed': 'everyone',
 };
 
 /**

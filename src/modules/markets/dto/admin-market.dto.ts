@@ -1,5 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, Max, Min } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { MAX_CALL_WINDOW_MS, MIN_CALL_WINDOW_MS } from '@/modules/matching/domain/call-window';
 import { MAX_MARKET_FEE_BPS } from '../domain/trading-rules';
 import { MarketResponse } from './market.dto';
 
@@ -21,7 +22,10 @@ export class MarketMatchingStats {
 }
 
 export class AdminMarketResponse extends MarketResponse {
-  @ApiProperty({ example: '2026-12-01T00:00:00.000Z', description: 'Last change of status or fee' })
+  @ApiProperty({
+    example: '2026-12-01T00:00:00.000Z',
+    description: 'Last change of status, fee or matching mode',
+  })
   updatedAt!: string;
   @ApiProperty({ type: MarketMatchingStats })
   matching!: MarketMatchingStats;
@@ -43,4 +47,27 @@ export class UpdateMarketDto {
   @Min(0)
   @Max(MAX_MARKET_FEE_BPS)
   feeBps!: number;
+}
+
+export class SetMarketMatchingDto {
+  @ApiProperty({
+    enum: ['CONTINUOUS', 'CALL'],
+    example: 'CALL',
+    description: 'CONTINUOUS: price-time, run by run; CALL: one clearing of the whole book per window',
+  })
+  @IsIn(['CONTINUOUS', 'CALL'])
+  matchingMode!: 'CONTINUOUS' | 'CALL';
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: MIN_CALL_WINDOW_MS,
+    maximum: MAX_CALL_WINDOW_MS,
+    example: 1000,
+    description: 'A CALL market’s window in ms; omitted: the market keeps its current window',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(MIN_CALL_WINDOW_MS)
+  @Max(MAX_CALL_WINDOW_MS)
+  callWindowMs?: number;
 }

@@ -16,6 +16,20 @@ export class MarketResponse {
     description: 'A paused market accepts no new orders and matches nothing',
   })
   status!: string;
+  @ApiProperty({
+    enum: ['CONTINUOUS', 'CALL'],
+    description:
+      'How the market matches (docs/MATCHING.md): CONTINUOUS fills a bid as soon as the exchange learns of it; ' +
+      'CALL clears the whole book once per window, at the multiples of callWindowMs',
+  })
+  matchingMode!: string;
+  @ApiProperty({
+    example: 1000,
+    minimum: 100,
+    maximum: 60000,
+    description: 'A CALL market’s window in ms (kept, unused, while CONTINUOUS)',
+  })
+  callWindowMs!: number;
 }
 
 export class MarketListResponse {

@@ -1,5 +1,7 @@
-import { bid, NOW, offer } from '../../../../test/matching/book-fixtures';
-import { MarketBook, type BookHeader } from './market-book';
+import { BEIJING, bid, GUIZHOU, NOW, offer } from '../../../../test/matching/book-fixtures';
+import { clearCall } from './call-clearing';
+import { loadCallSolver } from './highs-runtime';
+import { allocationFor, MarketBook, type BookHeader } from './market-book';
 import { matchMarket } from './match-market';
 import type { RunBid, RunOffer } from './run-book';
 
@@ -11,6 +13,7 @@ const header: BookHeader = {
   paused: false,
   feeBps: 300,
   mode: 'CONTINUOUS',
+  callWindowMs: 1_000,
 };
 const runBid = (fields: Parameters<typeof bid>[0]): RunBid => ({ ...bid(fields), billingMode: 'RESERVED' });
 const runOffer = (fields: Parameters<typeof offer>[0]): RunOffer => ({
@@ -75,6 +78,35 @@ describe('MarketBook', () => {
     expect(book.size).toEqual({ bids: 1, offers: 0 });
     expect(book.snapshot().bids).toMatchObject([{ id: 'B2', remaining: 7 }]);
     expect(book.match(NOW).fills).toEqual([]);
+  });
+
+  it('allocates by the mode the last read found: a CALL market clears (example C1)', async () => {
+    await loadCallSolver();
+    expect(allocationFor('CONTINUOUS')).toBe(matchMarket);
+    const book = new MarketBook(header, 1n);
+    const o1 = runOffer({ id: 'O1', siteId: 'S1', province: BEIJING, price: 1700n, free: 4, seq: 1n });
+    const o2 = runOffer({ id: 'O2', siteId: 'S2', province: GUIZHOU, price: 1800n, free: 4, seq: 2n });
+    const b1 = runBid({ id: 'B1', price: 2000n, remaining: 4, seq: 3n });
+    const b2 = runBid({ id: 'B2', price: 2000n, remaining: 4, seq: 4n, provinces: [BEIJING] });
+    const deltas = [
+      { kind: 'offer', id: 'O1', offer: o1 },
+      { kind: 'offer', id: 'O2', offer: o2 },
+      { kind: 'bid', id: 'B1', bid: b1 },
+      { kind: 'bid', id: 'B2', bid: b2 },
+    ] as const;
+    book.refresh(header, 2n, deltas);
+    expect(book.match(NOW).fills.map((fill) => fill.bidId)).toEqual(['B1']);
+
+    // A mode switch takes effect at the next read.
+    book.refresh({ ...header, mode: 'CALL' }, 3n, []);
+    const cleared = book.match(NOW);
+    expect(cleared).toEqual(clearCall(book.snapshot().bids, book.snapshot().offers, NOW));
+    expect([...cleared.bidsFilled]).toEqual(
+      expect.arrayContaining([
+        ['B1', 4],
+        ['B2', 4],
+      ]),
+    );
   });
 
   it('refuses a run that names an order it does not hold', () => {

@@ -1,15 +1,28 @@
 import type { BookBid, BookOffer } from './book';
+import { clearCall } from './call-clearing';
 import { matchMarket, type MarketRun } from './match-market';
 import type { RunBid, RunBook, RunOffer } from './run-book';
 
-/** How a market allocates: `CONTINUOUS` is price-time (docs/MATCHING.md "One run"). */
-export type MatchingMode = 'CONTINUOUS';
+/**
+ * How a market allocates: `CONTINUOUS` is price-time (docs/MATCHING.md "One run"), `CALL` a
+ * clearing of the whole book once per window (docs/MATCHING.md "Call markets").
+ */
+export type MatchingMode = 'CONTINUOUS' | 'CALL';
 
 /** An allocation over one market's book at `now` (epoch ms); pure, like `matchMarket`. */
 export type Allocate = (bids: readonly BookBid[], offers: readonly BookOffer[], now: number) => MarketRun;
 
 /** The allocation each matching mode runs; the engine around it is the same for every mode. */
-export const ALLOCATORS: Readonly<Record<MatchingMode, Allocate>> = { CONTINUOUS: matchMarket };
+export const ALLOCATORS: Readonly<Record<MatchingMode, Allocate>> = {
+  CONTINUOUS: matchMarket,
+  // The solver with its greedy fallback per component; needs `loadCallSolver()` done first.
+  CALL: (bids, offers, now) => clearCall(bids, offers, now),
+};
+
+/** The allocation a market of this mode runs. */
+export function allocationFor(mode: MatchingMode): Allocate {
+  return ALLOCATORS[mode];
+}
 
 /** The market row as a run reads it: everything of the book but the orders. */
 export interface BookHeader {
@@ -20,6 +33,8 @@ export interface BookHeader {
   readonly paused: boolean;
   readonly feeBps: number;
   readonly mode: MatchingMode;
+  /** A CALL market's window, ms: its clearings run at the multiples of it (`nextClearingAt`). */
+  readonly callWindowMs: number;
 }
 
 /**
@@ -109,6 +124,6 @@ export class MarketBook {
   /** The allocation of this market's mode over the book at `now`. */
   match(now: number): MarketRun {
     const book = this.snapshot();
-    return ALLOCATORS[this.headerRead.mode](book.bids, book.offers, now);
+    return allocationFor(this.headerRead.mode)(book.bids, book.offers, now);
   }
 }
