@@ -17,6 +17,7 @@ export interface OfferRecord {
   availableUntil: Date;
   minLeaseHours: number;
   payPerUseMinPercent: number;
+  terminationNoticeHours: number;
   status: OrderStatus;
   seq: bigint;
   createdAt: Date;
@@ -35,6 +36,7 @@ export interface NewOffer {
   availableUntil: Date;
   minLeaseHours: number;
   payPerUseMinPercent: number;
+  terminationNoticeHours: number;
   seq: bigint;
   at: Date;
 }
@@ -77,6 +79,7 @@ const OFFER_SELECT = {
   availableUntil: true,
   minLeaseHours: true,
   payPerUseMinPercent: true,
+  terminationNoticeHours: true,
   status: true,
   seq: true,
   createdAt: true,
@@ -114,10 +117,10 @@ export class OffersRepository {
       placed AS (
         INSERT INTO offers (id, organisation_id, market_id, site_id, gpus, leased_gpus, price_per_gpu_hour,
                             available_from, available_until, min_lease_hours, pay_per_use_min_percent,
-                            status, seq, created_at, updated_at)
+                            termination_notice_hours, status, seq, created_at, updated_at)
         SELECT ${id}::uuid, ${organisationId}::uuid, ${offer.marketId}::uuid, site.id, ${offer.gpus}, 0,
                ${offer.pricePerGpuHour}, ${offer.availableFrom}, ${offer.availableUntil},
-               ${offer.minLeaseHours}, ${offer.payPerUseMinPercent}, 'OPEN', ${offer.seq},
+               ${offer.minLeaseHours}, ${offer.payPerUseMinPercent}, ${offer.terminationNoticeHours}, 'OPEN', ${offer.seq},
                ${offer.at}, ${offer.at}
         FROM live, market, site
         WHERE market.status = 'ACTIVE' AND live.n < ${maxLive}
@@ -144,6 +147,7 @@ export class OffersRepository {
             availableUntil: offer.availableUntil,
             minLeaseHours: offer.minLeaseHours,
             payPerUseMinPercent: offer.payPerUseMinPercent,
+            terminationNoticeHours: offer.terminationNoticeHours,
             status: 'OPEN',
             seq: offer.seq,
             createdAt: offer.at,

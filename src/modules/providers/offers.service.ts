@@ -16,7 +16,12 @@ import {
 } from '@/modules/markets/domain/trading-rules';
 import { MarketsService } from '@/modules/markets/markets.service';
 import type { OrganisationContext } from '@/infra/auth/principal';
-import { assertCancelledAlready, planAmendment, validateOfferWindow } from './domain/offer-rules';
+import {
+  assertCancelledAlready,
+  DEFAULT_TERMINATION_NOTICE_HOURS,
+  planAmendment,
+  validateOfferWindow,
+} from './domain/offer-rules';
 import type { AmendOfferDto } from './dto/amend-offer.dto';
 import type { ListOffersQuery } from './dto/list-offers.dto';
 import type { OfferPageResponse, OfferResponse } from './dto/offer.dto';
@@ -76,6 +81,7 @@ export class OffersService {
         pricePerGpuHour,
         ...window,
         payPerUseMinPercent: input.payPerUseMinPercent ?? 0,
+        terminationNoticeHours: input.terminationNoticeHours ?? DEFAULT_TERMINATION_NOTICE_HOURS,
         seq,
         at: now,
       },
