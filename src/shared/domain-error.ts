@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   // The bid's hold would take the organisation's committed spend this month past its own cap.
   SPEND_CAP_EXCEEDED: 402,
   CONFLICT: 409,
+  // A provider asked for a payout while it owes a penalty its earnings did not cover.
+  RECEIVABLE_OPEN: 409,
   PAYLOAD_TOO_LARGE: 413,
   // A path parameter longer than the router takes (200 characters).
   URI_TOO_LONG: 414,

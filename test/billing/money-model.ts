@@ -15,6 +15,8 @@ export const GRACE_MS = 15 * MINUTE_MS;
 export const PROVISIONING_MS = 15 * MINUTE_MS;
 /** docs/LEDGER.md: at most 5 payouts await confirmation per organisation. */
 export const MAX_PENDING_PAYOUTS = 5;
+/** The notice every offer of both specs gives (`terminationNoticeHours`), docs/LEASES.md. */
+export const NOTICE_HOURS = 1;
 
 /** The commands both model-based specs generate (each asserts every one was executed). */
 export const COMMAND_KINDS = [
@@ -33,6 +35,8 @@ export const COMMAND_KINDS = [
 
 export type BillingMode = 'RESERVED' | 'PAY_PER_USE';
 export type Side = 'BUYER' | 'PROVIDER';
+/** How a provider ends an ACTIVE lease: at the notice, or now for a penalty. */
+export type ProviderMode = 'NOTICE' | 'IMMEDIATE';
 export type PayoutSource = 'BUYER_AVAILABLE' | 'PROVIDER_EARNINGS';
 
 interface ModelBid {
@@ -68,7 +72,11 @@ export interface ModelLease {
   minPercent: number;
   createdAt: number;
   status: 'SCHEDULED' | 'ACTIVE' | 'ENDED' | 'TERMINATED';
-  reason: 'BUYER_REQUEST' | 'PROVIDER_REQUEST' | 'PROVIDER_FAILURE' | null;
+  reason: 'BUYER_REQUEST' | 'PROVIDER_REQUEST' | 'PROVIDER_NOTICE' | 'PROVIDER_FAILURE' | null;
+  /** The provider gave notice: at its end the lease is TERMINATED(PROVIDER_NOTICE). */
+  noticed: boolean;
+  /** What the provider paid the buyer for ending it without notice. */
+  penalty: bigint;
   startedAt: number | null;
   /** ACTIVE: the planned end; closed: when it ended. */
   endAt: number | null;
@@ -168,6 +176,8 @@ export class MoneyModel {
       createdAt: this.now,
       status: 'SCHEDULED',
       reason: null,
+      noticed: false,
+      penalty: 0n,
       startedAt: null,
       endAt: null,
       reports: new Map(),
@@ -197,7 +207,7 @@ export class MoneyModel {
     this.move(`${lease.buyer}:BUYER_HELD`, `${lease.buyer}:BUYER_AVAILABLE`, this.holdOf(lease));
   }
 
-  terminate(id: string, side: Side): Outcome {
+  terminate(id: string, side: Side, mode: ProviderMode = 'IMMEDIATE'): Outcome {
     const lease = this.leases.get(id);
     if (lease === undefined || lease.status === 'ENDED' || lease.status === 'TERMINATED') return 'refused';
     if (lease.status === 'SCHEDULED') {
@@ -205,10 +215,27 @@ export class MoneyModel {
       return 'ok';
     }
     const startedAt = lease.startedAt!;
+    if (side === 'PROVIDER' && mode === 'NOTICE') {
+      // The end moves to now + notice, unless the lease ends before that anyway.
+      const noticeEnd = this.now + NOTICE_HOURS * HOUR_MS;
+      if (noticeEnd >= lease.endAt!) return 'refused';
+      lease.endAt = noticeEnd;
+      lease.noticed = true;
+      return 'ok';
+    }
     if (side === 'PROVIDER') {
+      // The skipped notice, capped by the time left, at the trade price: earnings pay what they
+      // hold, the receivable (below zero) the rest, and the buyer gets it all now.
+      const skippedMs = Math.min(NOTICE_HOURS * HOUR_MS, lease.endAt! - this.now);
+      const penalty = (lease.price * BigInt(lease.gpus) * BigInt(Math.floor(skippedMs / 1000))) / 3600n;
       lease.status = 'TERMINATED';
       lease.reason = 'PROVIDER_REQUEST';
       lease.endAt = this.now;
+      lease.penalty = penalty;
+      const earnings = this.balance(lease.provider, 'PROVIDER_EARNINGS');
+      const paid = earnings < penalty ? earnings : penalty;
+      this.move(`${lease.provider}:PROVIDER_EARNINGS`, `${lease.buyer}:BUYER_AVAILABLE`, paid);
+      this.move(`${lease.provider}:PROVIDER_RECEIVABLE`, `${lease.buyer}:BUYER_AVAILABLE`, penalty - paid);
       return 'ok';
     }
     // The buyer stops at the end of the hour-long period it is in.
@@ -226,7 +253,8 @@ export class MoneyModel {
       if (lease.status === 'SCHEDULED' && lease.createdAt + PROVISIONING_MS <= this.now) {
         this.closeUnstarted(lease, 'PROVIDER_FAILURE');
       } else if (lease.status === 'ACTIVE' && lease.endAt! <= this.now) {
-        lease.status = 'ENDED';
+        lease.status = lease.noticed ? 'TERMINATED' : 'ENDED';
+        if (lease.noticed) lease.reason = 'PROVIDER_NOTICE';
       }
     }
   }
@@ -267,7 +295,7 @@ export class MoneyModel {
     // The provider's own cut: the period its termination fell in pays elapsed usage, no minimum.
     // An end on a boundary falls in the next period (half-open), so no period is cut short.
     const cutByProvider =
-      lease.reason === 'PROVIDER_REQUEST' &&
+      (lease.reason === 'PROVIDER_REQUEST' || lease.reason === 'PROVIDER_NOTICE') &&
       period.end === lease.endAt &&
       period.end - period.start < HOUR_MS;
     let gpuSeconds = reserved;
@@ -287,6 +315,7 @@ export class MoneyModel {
     for (const lease of this.leases.values()) {
       if (only !== undefined && !only.has(lease.id)) continue;
       if (lease.released || lease.startedAt === null) continue;
+      const settledBefore = count;
       for (const period of this.periodsOf(lease).slice(lease.settled.length)) {
         if (this.dueAt(lease, period) > this.now) break;
         const charge = this.charge(lease, period);
@@ -300,6 +329,13 @@ export class MoneyModel {
         this.buyerDebits += charge.cost;
         this.providerCredits += charge.cost - charge.fee;
         count += 1;
+      }
+      // Proceeds net what the provider owes, as far as its earnings go.
+      const owed = -this.balance(lease.provider, 'PROVIDER_RECEIVABLE');
+      if (count > settledBefore && owed > 0n) {
+        const earnings = this.balance(lease.provider, 'PROVIDER_EARNINGS');
+        const netted = owed < earnings ? owed : earnings;
+        this.move(`${lease.provider}:PROVIDER_EARNINGS`, `${lease.provider}:PROVIDER_RECEIVABLE`, netted);
       }
       const closed = lease.status === 'ENDED' || lease.status === 'TERMINATED';
       if (closed && lease.settled.length === this.periodsOf(lease).length) {
@@ -315,6 +351,10 @@ export class MoneyModel {
     const pending = [...this.payouts.values()].filter((p) => p.org === payout.org && p.status === 'PENDING');
     if (pending.length >= MAX_PENDING_PAYOUTS) return 'refused';
     if (payout.amount <= 0n || this.balance(payout.org, payout.source) < payout.amount) return 'refused';
+    // A provider that owes a penalty is paid nothing until proceeds have netted it.
+    if (payout.source === 'PROVIDER_EARNINGS' && this.balance(payout.org, 'PROVIDER_RECEIVABLE') < 0n) {
+      return 'refused';
+    }
     this.move(`${payout.org}:${payout.source}`, 'platform:PAYOUT_CLEARING', payout.amount);
     this.payouts.set(payout.id, { ...payout, status: 'PENDING' });
     return 'ok';
@@ -335,7 +375,9 @@ export class MoneyModel {
     let total = 0n;
     for (const [account, amount] of this.accounts) {
       total += amount;
-      if (!account.startsWith('platform:') && amount < 0n) found.push(`${account} is ${amount}`);
+      if (account.endsWith(':PROVIDER_RECEIVABLE')) {
+        if (amount > 0n) found.push(`${account} is ${amount}, above zero`);
+      } else if (!account.startsWith('platform:') && amount < 0n) found.push(`${account} is ${amount}`);
     }
     if (total !== 0n) found.push(`accounts sum to ${total}`);
     const buyers = new Set([...this.bids.values()].map((b) => b.buyer));

@@ -127,7 +127,11 @@ describe('who sees whom: a buyer never learns the provider’s ids, fee or proce
     await handOverAccess(app, provider, lease.id).expect(200);
     // Half an hour of use, so the cut period is worth settling and invoicing.
     await app.get<Clock, ControllableClock>(Clock).advance(30 * 60_000);
-    await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).expect(200);
+    await http()
+      .post(`/v1/leases/${lease.id}/terminate`)
+      .set(provider.auth)
+      .send({ mode: 'IMMEDIATE' })
+      .expect(200);
     await quiet(app);
     // Its one (cut) period settled, so the buyer has an invoice for it.
     await app.get(SettlementService).settleLease(lease.id);

@@ -36,6 +36,8 @@ export interface LeaseTerms {
   durationHours: number;
   billingMode: 'RESERVED' | 'PAY_PER_USE';
   payPerUseMinPercent?: number;
+  /** The offer's notice for an early end by its provider (the exchange's default when absent). */
+  terminationNoticeHours?: number;
 }
 
 /**
@@ -55,6 +57,9 @@ export async function leaseBetween(
     pricePerGpuHour: terms.price,
     minLeaseHours: 1,
     payPerUseMinPercent: terms.payPerUseMinPercent ?? 30,
+    ...(terms.terminationNoticeHours === undefined
+      ? {}
+      : { terminationNoticeHours: terms.terminationNoticeHours }),
     availableFrom: at(-1),
     availableUntil: at(24 * 30),
   });

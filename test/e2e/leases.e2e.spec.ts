@@ -221,7 +221,11 @@ describe('leases: access, deadlines, ends and early termination', () => {
     // Active, provider: terminated now; the GPUs go back at once.
     const third = await lease(1, 5);
     await handOver(third.id).expect(200);
-    const stopped = await http().post(`/v1/leases/${third.id}/terminate`).set(provider.auth).expect(200);
+    const stopped = await http()
+      .post(`/v1/leases/${third.id}/terminate`)
+      .set(provider.auth)
+      .send({ mode: 'IMMEDIATE' })
+      .expect(200);
     expect(stopped.body).toMatchObject({ status: 'TERMINATED', terminationReason: 'PROVIDER_REQUEST' });
     expect(await prisma.offer.findUniqueOrThrow({ where: { id: third.offerId } })).toMatchObject({
       leasedGpus: 0,

@@ -234,6 +234,7 @@ describe('public market data', () => {
       availableUntil: expect.any(String) as unknown,
       minLeaseHours: 2,
       payPerUseMinPercent: 30,
+      terminationNoticeHours: 24,
     });
     const text = JSON.stringify(res.body);
     for (const id of privateIds) expect(text).not.toContain(id);

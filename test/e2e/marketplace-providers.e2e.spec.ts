@@ -219,6 +219,8 @@ describe('providers: sites and offers', () => {
         availableUntil: new Date(body.availableUntil as string).toISOString(),
         minLeaseHours: 2,
         payPerUseMinPercent: 30,
+        // The default notice for an early end by the provider (docs/LEASES.md).
+        terminationNoticeHours: 24,
         status: 'OPEN',
         createdAt: expect.any(String) as unknown,
         updatedAt: expect.any(String) as unknown,

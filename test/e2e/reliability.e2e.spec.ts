@@ -95,10 +95,14 @@ describe('reliability: the provider record buyers see', () => {
     // Delivered: handed over, runs its hour, ends.
     const delivered = await lease();
     await handOverAccess(app, provider, delivered.id).expect(200);
-    // Ended early by the provider after handover.
+    // Ended early by the provider after handover, without notice (a penalty to the buyer).
     const early = await lease();
     await handOverAccess(app, provider, early.id).expect(200);
-    await http().post(`/v1/leases/${early.id}/terminate`).set(provider.auth).expect(200);
+    await http()
+      .post(`/v1/leases/${early.id}/terminate`)
+      .set(provider.auth)
+      .send({ mode: 'IMMEDIATE' })
+      .expect(200);
     // Missed: the deadline passes with no handover.
     const missed = await lease();
     await prisma.lease.update({

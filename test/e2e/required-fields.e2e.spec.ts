@@ -127,6 +127,10 @@ const BODIES: Record<string, { as: Caller; body: () => Body }> = {
       instructions: 'fields probe',
     }),
   },
+  'POST /v1/leases/{id}/terminate': {
+    as: 'providerKey',
+    body: () => ({ mode: 'NOTICE' }),
+  },
   'POST /v1/leases/{id}/usage': {
     as: 'providerKey',
     body: () => ({ periodStart: hoursFromNow(-1), gpuSeconds: 3600, tokens: 1000 }),

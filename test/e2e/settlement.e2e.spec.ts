@@ -122,7 +122,7 @@ describe('settlement: periods, usage, fees and exactly once', () => {
     const buyerAfter = await balances(buyer);
     expect(Number(buyerBefore.held) - Number(buyerAfter.held)).toBeCloseTo(40, 6);
     expect(buyerAfter.available).toBe(buyerBefore.available);
-    expect(await balances(provider)).toEqual({ currency: 'CNY', earnings: '38.80' });
+    expect(await balances(provider)).toEqual({ currency: 'CNY', earnings: '38.80', owed: '0.00' });
     expect((await fees()) - feesBefore).toBe(120n);
     const periods = await prisma.leasePeriod.findMany({
       where: { leaseId: lease.id },
@@ -150,7 +150,7 @@ describe('settlement: periods, usage, fees and exactly once', () => {
     expect(await settle(lease.id)).toBe(1);
     const done = await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } });
     expect(done).toMatchObject({ settlementState: 'COMPLETE', settledPeriods: 3 });
-    expect(await balances(provider)).toEqual({ currency: 'CNY', earnings: '58.20' });
+    expect(await balances(provider)).toEqual({ currency: 'CNY', earnings: '58.20', owed: '0.00' });
     expect(await prisma.ledgerTransfer.count({ where: { key: `lease-release:${lease.id}` } })).toBe(0);
   });
 
@@ -223,17 +223,23 @@ describe('settlement: periods, usage, fees and exactly once', () => {
     const late = await report(lease.id, { periodStart: p1, gpuSeconds: 100 }).expect(409);
     expect(field(late, 'details')).toMatchObject({ reason: 'PERIOD_SETTLED' });
 
-    // The provider stops the lease 20 minutes into period 2: it pays elapsed usage only, no minimum.
+    // The provider stops the lease 20 minutes into period 2 without notice: it pays elapsed usage
+    // only, no minimum, and the 40 minutes left of the notice as a penalty to the buyer.
     const availableBefore = Number((await balances(buyer)).available);
-    await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).expect(200);
+    await http()
+      .post(`/v1/leases/${lease.id}/terminate`)
+      .set(provider.auth)
+      .send({ mode: 'IMMEDIATE' })
+      .expect(200);
     // Its cut period settles after the grace for a report.
     expect(await settle(lease.id)).toBe(0);
     await advance(16 * MINUTE);
     expect(await settle(lease.id)).toBe(1);
     const last = await prisma.leasePeriod.findFirstOrThrow({ where: { leaseId: lease.id, index: 2 } });
     expect(last).toMatchObject({ basis: 'MINIMUM', gpuSeconds: 0n, cost: 0n });
-    // Hold 2 x 3 h x 10.00 = 60.00, of which 16.00 settled: 44.00 comes back.
-    expect(Number((await balances(buyer)).available) - availableBefore).toBeCloseTo(44, 6);
+    // Hold 2 x 3 h x 10.00 = 60.00, of which 16.00 settled: 44.00 comes back, after the
+    // penalty of 2 GPUs x 40 min x 10.00 = 13.33.
+    expect(Number((await balances(buyer)).available) - availableBefore).toBeCloseTo(57.33, 6);
     expect(await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } })).toMatchObject({
       settlementState: 'COMPLETE',
     });
@@ -288,7 +294,11 @@ describe('settlement: periods, usage, fees and exactly once', () => {
       settlementState: 'NEEDS_ATTENTION',
       settlementError: 'simulated: retries exhausted',
     });
-    await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).expect(200);
+    await http()
+      .post(`/v1/leases/${lease.id}/terminate`)
+      .set(provider.auth)
+      .send({ mode: 'IMMEDIATE' })
+      .expect(200);
   });
 
   it('hands a lease to an admin when BullMQ fails its settle job without a retry', async () => {
@@ -321,7 +331,11 @@ describe('settlement: periods, usage, fees and exactly once', () => {
       settlementError: 'job stalled more than allowable limit',
     });
     expect(await (await queue.getJob(job.id!))!.getState()).toBe('failed');
-    await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).expect(200);
+    await http()
+      .post(`/v1/leases/${lease.id}/terminate`)
+      .set(provider.auth)
+      .send({ mode: 'IMMEDIATE' })
+      .expect(200);
   });
 
   it('pays a provider out of its earnings, and a buyer its unused credit, once an admin confirms', async () => {

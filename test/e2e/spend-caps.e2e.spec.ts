@@ -337,7 +337,7 @@ describe('billing limits and settlement needing attention', () => {
       ]),
     ).toEqual([[0, 'MANUAL', 3600n, 1000n, 30n]]);
     expect((await http().get('/v1/billing/balance').set(provider.auth).expect(200)).body).toEqual({
-      balances: [{ currency: 'CNY', earnings: '9.70' }],
+      balances: [{ currency: 'CNY', earnings: '9.70', owed: '0.00' }],
     });
     expect(await ledgerViolations(prisma, ids)).toEqual([]);
 
@@ -401,6 +401,10 @@ describe('billing limits and settlement needing attention', () => {
       ['settlement.void', adminUserId],
     ]);
     expect(audit[2]!.details).toMatchObject({ returned: '30.00', reason: 'provider refunded the buyer' });
-    await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).expect(200);
+    await http()
+      .post(`/v1/leases/${lease.id}/terminate`)
+      .set(provider.auth)
+      .send({ mode: 'IMMEDIATE' })
+      .expect(200);
   });
 });

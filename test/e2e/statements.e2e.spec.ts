@@ -497,7 +497,13 @@ describe('statements: invoices, earnings and CSV', () => {
     const balance = await json<{ balances: Json[] }>('/v1/billing/balance', provider.auth);
     expect((await csv('/v1/billing/balance', provider.auth)).rows).toEqual(
       balance.balances.map((b) =>
-        asCsv({ currency: b.currency, available: b.available, held: b.held, earnings: b.earnings }),
+        asCsv({
+          currency: b.currency,
+          available: b.available,
+          held: b.held,
+          earnings: b.earnings,
+          owed: b.owed,
+        }),
       ),
     );
 
@@ -519,7 +525,11 @@ describe('statements: invoices, earnings and CSV', () => {
     await handOverAccess(app, provider, lease.id).expect(200);
     await clock().advance(10 * MINUTE);
     // Cut by its provider with no usage reported: the period settles at 0.00 after its grace.
-    await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).expect(200);
+    await http()
+      .post(`/v1/leases/${lease.id}/terminate`)
+      .set(provider.auth)
+      .send({ mode: 'IMMEDIATE' })
+      .expect(200);
     await clock().advance(16 * MINUTE);
     expect(await settle(lease.id)).toBe(1);
     expect(await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } })).toMatchObject({

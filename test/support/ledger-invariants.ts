@@ -15,8 +15,10 @@ export const prismaQuery =
 
 /**
  * DESIGN invariant 4, for the organisations a test used: the ledger balances (every transfer,
- * and every currency overall), each cached balance equals its entries and is never negative,
- * and a buyer's held balance equals its open bids' holds plus its unsettled leases' holds.
+ * and every currency overall), each cached balance equals its entries and is never negative (a
+ * provider's receivable never positive), a buyer's held balance equals its open bids' holds plus
+ * its unsettled leases' holds, each penalty recorded on a lease was credited to its buyer once,
+ * and a provider's earnings are its proceeds less payouts less penalties plus what it still owes.
  * Returns the violations (empty when all hold) so a failing test names what broke. Amounts
  * travel as text, so drivers that map bigint differently compare alike.
  */
@@ -60,7 +62,11 @@ export async function ledgerViolations(
         detail: `${who}: cached ${String(row.balance)}, entries ${String(row.entries)}`,
       });
     }
-    if (BigInt(String(row.balance)) < 0n) {
+    if (row.kind === 'PROVIDER_RECEIVABLE') {
+      if (BigInt(String(row.balance)) > 0n) {
+        violations.push({ rule: 'receivable not positive', detail: `${who}: ${String(row.balance)}` });
+      }
+    } else if (BigInt(String(row.balance)) < 0n) {
       violations.push({ rule: 'balance not negative', detail: `${who}: ${String(row.balance)}` });
     }
   }
@@ -91,13 +97,42 @@ export async function ledgerViolations(
     }
   }
 
-  // Providers are credited each settled period's cost less its fee, less what they asked to be paid out.
+  // A penalty on a lease is credited to its buyer's available credit by exactly one PENALTY
+  // transfer of that amount, and no lease without one has such a transfer.
+  const penalties = await query(
+    `SELECT l.id::text AS lease_id, COALESCE(l.penalty, 0)::text AS penalty,
+            COALESCE((SELECT SUM(e.amount) FROM ledger_transfers t
+                      JOIN ledger_entries e ON e.transfer_id = t.id
+                      JOIN ledger_accounts a ON a.id = e.account_id
+                      WHERE t.lease_id = l.id AND t.kind = 'PENALTY' AND a.kind = 'BUYER_AVAILABLE'
+                        AND a.organisation_id = l.buyer_organisation_id), 0)::text AS credited
+     FROM leases l
+     WHERE (l.buyer_organisation_id = ANY($1::uuid[]) OR l.provider_organisation_id = ANY($1::uuid[]))
+       AND (l.penalty IS NOT NULL OR EXISTS (
+             SELECT 1 FROM ledger_transfers t WHERE t.lease_id = l.id AND t.kind = 'PENALTY'))`,
+    organisationIds,
+  );
+  for (const row of penalties) {
+    if (row.penalty !== row.credited) {
+      violations.push({
+        rule: 'a lease penalty is credited to its buyer once',
+        detail: `${String(row.lease_id)}: penalty ${String(row.penalty)}, credited ${String(row.credited)}`,
+      });
+    }
+  }
+
+  // Providers are credited each settled period's cost less its fee, less what they asked to be
+  // paid out, less the penalties they were charged, plus what of those they still owe (the
+  // receivable's balance is minus that): earnings and receivable together pay every penalty.
   const earnings = await query(
     `SELECT a.organisation_id::text AS organisation_id, a.balance::text AS earnings,
        (COALESCE((SELECT SUM(p.cost - p.fee) FROM lease_periods p JOIN leases l ON l.id = p.lease_id
                  WHERE l.provider_organisation_id = a.organisation_id), 0)
        - COALESCE((SELECT SUM(o.amount) FROM payouts o WHERE o.organisation_id = a.organisation_id
-                     AND o.source = 'PROVIDER_EARNINGS' AND o.status <> 'REJECTED'), 0))::text AS expected
+                     AND o.source = 'PROVIDER_EARNINGS' AND o.status <> 'REJECTED'), 0)
+       - COALESCE((SELECT SUM(l.penalty) FROM leases l WHERE l.provider_organisation_id = a.organisation_id), 0)
+       - COALESCE((SELECT r.balance FROM ledger_accounts r WHERE r.organisation_id = a.organisation_id
+                     AND r.kind = 'PROVIDER_RECEIVABLE' AND r.currency = a.currency), 0))::text AS expected
      FROM ledger_accounts a
      WHERE a.kind = 'PROVIDER_EARNINGS' AND a.organisation_id = ANY($1::uuid[])`,
     organisationIds,
@@ -105,7 +140,7 @@ export async function ledgerViolations(
   for (const row of earnings) {
     if (row.earnings !== row.expected) {
       violations.push({
-        rule: 'earnings = settled periods less fees less payouts',
+        rule: 'earnings = settled periods less fees, payouts and penalties, plus what is still owed',
         detail: `${String(row.organisation_id)}: earnings ${String(row.earnings)}, expected ${String(row.expected)}`,
       });
     }

@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
   'lease.started',
   'lease.ended',
   'lease.terminated',
+  'lease.termination_scheduled',
   'usage.reported',
   'period.settled',
   'dispute.opened',

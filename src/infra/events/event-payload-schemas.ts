@@ -485,7 +485,7 @@ export const EVENT_PAYLOAD_SCHEMAS = {
   LeaseTerminatedEventPayload: {
     type: 'object',
     description:
-      '`lease.terminated`: a lease ended early: `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` or `ADMIN` (a platform admin ended it, `POST /admin/leases/{id}/terminate`)',
+      "`lease.terminated`: a lease ended early: `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` (without notice: `penalty` says what the buyer was paid), `PROVIDER_NOTICE` (at the end of the provider's notice) or `ADMIN` (a platform admin ended it, `POST /admin/leases/{id}/terminate`)",
     required: [
       'leaseId',
       'market',
@@ -534,7 +534,61 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       reason: {
         type: 'string',
         description:
-          '`PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` or `ADMIN`',
+          "`PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` (the provider ended it without notice), `PROVIDER_NOTICE` (it reached the end of the provider's notice) or `ADMIN`",
+      },
+      penalty: {
+        type: 'string',
+        description:
+          'the penalty the provider paid the buyer for ending an ACTIVE lease without notice, a decimal string in the market currency (`PROVIDER_REQUEST` on an ACTIVE lease only)',
+      },
+    },
+  },
+  LeaseTerminationScheduledEventPayload: {
+    type: 'object',
+    description:
+      '`lease.termination_scheduled`: the provider gave notice to end an ACTIVE lease early; it runs to the end of the notice',
+    required: [
+      'leaseId',
+      'market',
+      'buyerOrganisationId',
+      'providerOrganisationId',
+      'gpus',
+      'noticeGivenAt',
+      'noticeHours',
+      'endsAt',
+    ],
+    properties: {
+      leaseId: {
+        type: 'string',
+        description: "the lease's id",
+      },
+      market: {
+        type: 'string',
+        description: 'market slug',
+      },
+      buyerOrganisationId: {
+        type: 'string',
+        description: 'the buyer (buyer only)',
+      },
+      providerOrganisationId: {
+        type: 'string',
+        description: 'the provider (provider only)',
+      },
+      gpus: {
+        type: 'number',
+        description: 'GPUs leased',
+      },
+      noticeGivenAt: {
+        type: 'string',
+        description: 'when the provider gave notice (ISO 8601)',
+      },
+      noticeHours: {
+        type: 'number',
+        description: "the offer's notice, hours",
+      },
+      endsAt: {
+        type: 'string',
+        description: 'when the lease now ends, TERMINATED with reason `PROVIDER_NOTICE` (ISO 8601)',
       },
     },
   },

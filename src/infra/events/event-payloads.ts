@@ -212,8 +212,30 @@ export type LeaseEndedPayload = {
 
 /** `lease.terminated`: a lease ended early; as `lease.ended`, plus `reason`. */
 export type LeaseTerminatedPayload = LeaseEndedPayload & {
-  /** `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` or `ADMIN` */
+  /** `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` (the provider ended it without notice), `PROVIDER_NOTICE` (it reached the end of the provider's notice) or `ADMIN` */
   reason: string;
+  /** the penalty the provider paid the buyer for ending an ACTIVE lease without notice, a decimal string in the market currency (`PROVIDER_REQUEST` on an ACTIVE lease only) */
+  penalty?: string;
+};
+
+/** `lease.termination_scheduled`: the provider gave notice; the ACTIVE lease now ends at `endsAt`. */
+export type LeaseTerminationScheduledPayload = {
+  /** the lease's id */
+  leaseId: string;
+  /** market slug */
+  market: string;
+  /** the buyer (buyer only) */
+  buyerOrganisationId: string;
+  /** the provider (provider only) */
+  providerOrganisationId: string;
+  /** GPUs leased */
+  gpus: number;
+  /** when the provider gave notice (ISO 8601) */
+  noticeGivenAt: string;
+  /** the offer's notice, hours */
+  noticeHours: number;
+  /** when the lease now ends, TERMINATED with reason `PROVIDER_NOTICE` (ISO 8601) */
+  endsAt: string;
 };
 
 /** `usage.reported`: a provider reported a pay-per-use period's usage. */
@@ -441,8 +463,10 @@ export type EventPayloads = {
   'lease.started': LeaseStartedPayload;
   /** an ACTIVE lease reached its end (the sweep); its GPUs are back on the offer */
   'lease.ended': LeaseEndedPayload;
-  /** a lease ended early: `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` or `ADMIN` (a platform admin ended it, `POST /admin/leases/{id}/terminate`) */
+  /** a lease ended early: `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` (without notice: `penalty` says what the buyer was paid), `PROVIDER_NOTICE` (at the end of the provider's notice) or `ADMIN` (a platform admin ended it, `POST /admin/leases/{id}/terminate`) */
   'lease.terminated': LeaseTerminatedPayload;
+  /** the provider gave notice to end an ACTIVE lease early; it runs to the end of the notice */
+  'lease.termination_scheduled': LeaseTerminationScheduledPayload;
   /** a provider reported a pay-per-use period's usage */
   'usage.reported': UsageReportedPayload;
   /** a lease's billing period settled */

@@ -17,7 +17,8 @@ export interface LeaseSweepReport {
  * Time-driven lease transitions as an idempotent sweep(now) (DESIGN, Time): a SCHEDULED lease
  * past its provisioning deadline terminates as PROVIDER_FAILURE with a full refund; an ACTIVE
  * lease at its end is ENDED. Either way its GPUs return to the offer, and the event asks
- * matching to run the market again. Delayed jobs only bring a sweep forward.
+ * matching to run the market again. A lease whose end was a provider's notice closes as
+ * TERMINATED(PROVIDER_NOTICE). Delayed jobs only bring a sweep forward.
  */
 @Injectable()
 export class LeaseLifecycleService {
@@ -65,7 +66,7 @@ export class LeaseLifecycleService {
   private async endDue(now: Date): Promise<number> {
     const ended = await this.leases.systemEndDue(now, BATCH);
     await this.leases.systemReturnGpus(ended, now);
-    await this.outbox.recordMany(ended.map((lease) => leaseClosed(lease, { status: 'ENDED' })));
+    await this.outbox.recordMany(ended.map((lease) => leaseClosed(lease)));
     return ended.length;
   }
 }

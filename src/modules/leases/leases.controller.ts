@@ -12,6 +12,7 @@ import {
   ProviderLeaseResponse,
   type LeaseResponse,
   ListLeasesQuery,
+  TerminateLeaseDto,
 } from './dto/lease.dto';
 import { ReportUsageDto, UsageReportResponse } from './dto/usage.dto';
 import { LeasesService } from './leases.service';
@@ -113,11 +114,19 @@ export class LeasesController {
     summary: 'End a lease early (either side; rule in docs/LEASES.md)',
     description:
       'Before access: TERMINATED with a full refund. Active, buyer: ends at the end of the current billing ' +
-      'period. Active, provider: TERMINATED now. Idempotent by state.',
+      'period. Active, provider: `{"mode":"NOTICE"}` (default) moves the end to now + the offer’s ' +
+      '`terminationNoticeHours` (writes `lease.termination_scheduled`; at that end the lease is TERMINATED ' +
+      'with reason PROVIDER_NOTICE); `{"mode":"IMMEDIATE"}` terminates it now (PROVIDER_REQUEST) and credits ' +
+      'the buyer a penalty, min(notice, time left) x GPUs at the trade price, from the provider’s earnings or, ' +
+      'beyond them, as a receivable netted from later proceeds. Idempotent by state.',
   })
   @ApiOkResponse({ schema: LEASE_RESPONSE_SCHEMA, description: VIEWS })
-  @ApiErrors(404)
-  terminateLease(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<LeaseResponse> {
-    return this.leases.terminateLease(principal, id);
+  @ApiErrors(404, { 400: 'Unknown mode, or a mode sent by a buyer' })
+  terminateLease(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body() body: TerminateLeaseDto,
+  ): Promise<LeaseResponse> {
+    return this.leases.terminateLease(principal, id, body ?? {});
   }
 }

@@ -39,7 +39,27 @@ function common(row: LeaseRecord): LeaseCommonResponse {
             outputTokensPerSecond: row.inference.outputTokensPerSecond,
             promptTokensPerSecond: row.inference.promptTokensPerSecond,
           },
+    endedBy: endedBy(row),
+    terminationNoticeHours: row.terminationNoticeHours,
+    noticeGivenAt: row.noticeGivenAt?.toISOString() ?? null,
+    penalty: row.penalty === null ? null : formatMoney(row.penalty, row.market.currencyScale),
   };
+}
+
+/** Who ended the lease before its term (or is ending it, under notice); null when it ran to its end. */
+function endedBy(row: LeaseRecord): 'BUYER' | 'PROVIDER' | 'ADMIN' | null {
+  switch (row.terminationReason) {
+    case 'BUYER_REQUEST':
+      return 'BUYER';
+    case 'PROVIDER_REQUEST':
+    case 'PROVIDER_NOTICE':
+    case 'PROVIDER_FAILURE':
+      return 'PROVIDER';
+    case 'ADMIN':
+      return 'ADMIN';
+    case null:
+      return row.noticeGivenAt === null ? null : 'PROVIDER';
+  }
 }
 
 /**

@@ -27,6 +27,12 @@ export interface LeaseRecord {
   endedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** When the provider gave notice to end early (null: it did not). */
+  noticeGivenAt: Date | null;
+  /** What the provider paid the buyer for ending without notice, minor units (null: none). */
+  penalty: bigint | null;
+  /** The offer's notice, hours: what the provider owes before ending early. */
+  terminationNoticeHours: number;
   /** Where the site is: what the buyer may know of it. */
   place: { province: Division; city: Division };
   /** Display names of the two sides: what each may know of the other. */
@@ -95,8 +101,11 @@ const LEASE_SELECT = {
   inferencePricePerMillionTokens: true,
   inferenceOutputTokensPerSecond: true,
   inferencePromptTokensPerSecond: true,
+  noticeGivenAt: true,
+  penalty: true,
   offer: {
     select: {
+      terminationNoticeHours: true,
       organisation: { select: { name: true } },
       site: {
         select: {
@@ -109,8 +118,15 @@ const LEASE_SELECT = {
   bid: { select: { organisation: { select: { name: true } } } },
 } as const;
 
-type LeaseRow = Omit<LeaseRecord, 'place' | 'providerName' | 'buyerName' | 'inference'> & {
-  offer: { organisation: { name: string }; site: { province: Division; city: Division } };
+type LeaseRow = Omit<
+  LeaseRecord,
+  'place' | 'providerName' | 'buyerName' | 'inference' | 'terminationNoticeHours'
+> & {
+  offer: {
+    terminationNoticeHours: number;
+    organisation: { name: string };
+    site: { province: Division; city: Division };
+  };
   bid: { organisation: { name: string } };
   inferenceModelId: string | null;
   inferenceModel: { slug: string } | null;
@@ -147,6 +163,7 @@ const toRecord = ({
           outputTokensPerSecond: inferenceOutputTokensPerSecond,
           promptTokensPerSecond: inferencePromptTokensPerSecond,
         },
+  terminationNoticeHours: offer.terminationNoticeHours,
 });
 
 /** The column naming the organisation on the lease's side it plays. */
@@ -165,6 +182,7 @@ interface SystemLeaseRow {
   duration_hours: number;
   started_at: Date | null;
   ended_at: Date;
+  termination_reason: LeaseTerminationReason | null;
 }
 
 export interface ClosedLease {
@@ -179,6 +197,8 @@ export interface ClosedLease {
   durationHours: number;
   startedAt: Date | null;
   endedAt: Date;
+  /** Null when it ran to its end (ENDED). */
+  terminationReason: LeaseTerminationReason | null;
 }
 
 const toClosed = (row: SystemLeaseRow): ClosedLease => ({
@@ -193,6 +213,7 @@ const toClosed = (row: SystemLeaseRow): ClosedLease => ({
   durationHours: row.duration_hours,
   startedAt: row.started_at,
   endedAt: row.ended_at,
+  terminationReason: row.termination_reason,
 });
 
 /**
@@ -333,6 +354,32 @@ export class LeasesRepository {
     });
   }
 
+  /**
+   * Locks a lease of the organisation's side until the transaction ends, so that an early end
+   * reads it as no other end can change it (false when it is not the organisation's).
+   */
+  async lockLease(organisationId: string, role: OrganisationRole, id: string): Promise<boolean> {
+    const column = role === 'BUYER' ? 'buyer_organisation_id' : 'provider_organisation_id';
+    const rows = await this.tx.$queryRawUnsafe<Array<{ id: string }>>(
+      `SELECT id FROM leases WHERE id = $1::uuid AND ${column} = $2::uuid FOR UPDATE`,
+      id,
+      organisationId,
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * The provider's notice: an ACTIVE lease's end moves to `endsAt` (earlier only), and when the
+   * notice was given is recorded; false when it was not so.
+   */
+  async giveNotice(providerOrganisationId: string, id: string, endsAt: Date, now: Date): Promise<boolean> {
+    const { count } = await this.tx.lease.updateMany({
+      where: { id, providerOrganisationId, status: 'ACTIVE', endsAt: { gt: endsAt } },
+      data: { endsAt, noticeGivenAt: now, updatedAt: now },
+    });
+    return count === 1;
+  }
+
   /** Moves an ACTIVE lease's end earlier (never later); false when it was not so. */
   async shortenLease(buyerOrganisationId: string, id: string, endsAt: Date, now: Date): Promise<boolean> {
     const { count } = await this.tx.lease.updateMany({
@@ -349,11 +396,12 @@ export class LeasesRepository {
     id: string,
     reason: LeaseTerminationReason,
     now: Date,
+    penalty: bigint | null = null,
   ): Promise<ClosedLease | null> {
     const column = role === 'BUYER' ? 'buyer_organisation_id' : 'provider_organisation_id';
     const rows = await this.tx.$queryRawUnsafe<SystemLeaseRow[]>(
       `UPDATE leases l SET status = 'TERMINATED', termination_reason = $3::"LeaseTerminationReason",
-              ended_at = $4, updated_at = $4
+              ended_at = $4, updated_at = $4, penalty = $5::bigint
        FROM markets m
        WHERE l.id = $1::uuid AND l.${column} = $2::uuid AND l.status IN ('SCHEDULED', 'ACTIVE') AND m.id = l.market_id
        RETURNING ${RETURNING}`,
@@ -361,6 +409,7 @@ export class LeasesRepository {
       organisationId,
       reason,
       now,
+      penalty,
     );
     return rows[0] === undefined ? null : toClosed(rows[0]);
   }
@@ -394,13 +443,20 @@ export class LeasesRepository {
     return rows.map(toClosed);
   }
 
-  /** ACTIVE leases whose end has come: ENDED at their end. */
+  /**
+   * ACTIVE leases whose end has come: ENDED at their end, or TERMINATED(PROVIDER_NOTICE) when
+   * the end was the provider's notice.
+   */
   async systemEndDue(now: Date, limit: number): Promise<ClosedLease[]> {
     const rows = await this.tx.$queryRawUnsafe<SystemLeaseRow[]>(
       `WITH due AS (
          SELECT id FROM leases WHERE status = 'ACTIVE' AND ends_at <= $1
          ORDER BY ends_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-       UPDATE leases l SET status = 'ENDED', ended_at = l.ends_at, updated_at = $1
+       UPDATE leases l
+       SET status = (CASE WHEN l.notice_given_at IS NULL THEN 'ENDED' ELSE 'TERMINATED' END)::"LeaseStatus",
+           termination_reason = (CASE WHEN l.notice_given_at IS NULL THEN NULL
+                                      ELSE 'PROVIDER_NOTICE' END)::"LeaseTerminationReason",
+           ended_at = l.ends_at, updated_at = $1
        FROM due, markets m WHERE l.id = due.id AND m.id = l.market_id
        RETURNING ${RETURNING}`,
       now,
@@ -431,4 +487,4 @@ export class LeasesRepository {
 }
 
 const RETURNING = `l.id, m.slug AS market, m.currency, l.offer_id, l.buyer_organisation_id, l.provider_organisation_id,
-  l.gpus, l.price_per_gpu_hour, l.duration_hours, l.started_at, l.ended_at`;
+  l.gpus, l.price_per_gpu_hour, l.duration_hours, l.started_at, l.ended_at, l.termination_reason::text AS termination_reason`;

@@ -14,13 +14,15 @@ import { AuditService } from '@/infra/audit/audit.service';
 import { MarketsService } from '@/modules/markets/markets.service';
 import type { OrganisationContext } from '@/infra/auth/principal';
 import { leaseClosed } from './domain/lease-events';
-import { terminationOutcome, type TerminationReason } from './domain/lease-rules';
+import { earlyEndPenalty, terminationOutcome, type TerminationReason } from './domain/lease-rules';
+import { formatMoney } from '@/shared/money';
 import type {
   AccessDetailsResponse,
   AdminLeaseResponse,
   HandOverAccessDto,
   LeaseResponse,
   ListLeasesQuery,
+  TerminateLeaseDto,
 } from './dto/lease.dto';
 import { LeasesMapper } from './leases.mapper';
 import { LeasesRepository, type ClosedLease, type LeaseRecord, type UsageRecord } from './leases.repository';
@@ -217,14 +219,43 @@ export class LeasesService {
     return usageResponse(created, lease.periodSeconds, period.endsAt);
   }
 
-  /** Ends a lease early on one side's request (docs/LEASES.md); idempotent by state. */
+  /**
+   * Ends a lease early on one side's request (docs/LEASES.md); idempotent by state. A provider
+   * ends an ACTIVE lease at the offer's notice, or now with a penalty credited to the buyer.
+   */
   @Transactional()
-  async terminateLease(org: OrganisationContext, id: string): Promise<LeaseResponse> {
+  async terminateLease(
+    org: OrganisationContext,
+    id: string,
+    input: TerminateLeaseDto = {},
+  ): Promise<LeaseResponse> {
+    const side = org.organisationRole === 'BUYER' ? 'BUYER' : 'PROVIDER';
+    if (side === 'BUYER' && input.mode !== undefined) {
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        'mode is for the provider: a buyer’s end is always at the period’s end.',
+        {
+          field: 'mode',
+        },
+      );
+    }
+    // Locked first: the rule reads the lease as no concurrent end can change it.
+    if (!isUUID(id) || !(await this.leases.lockLease(org.organisationId, org.organisationRole, id))) {
+      throw leaseNotFound();
+    }
     const lease = await this.mine(org, id);
     const now = this.clock.now();
-    const outcome = terminationOutcome(lease, org.organisationRole === 'BUYER' ? 'BUYER' : 'PROVIDER', now);
-    if (outcome.kind === 'shorten') {
-      if (await this.leases.shortenLease(org.organisationId, id, outcome.endsAt, now)) {
+    const outcome = terminationOutcome(lease, side, now, {
+      mode: input.mode ?? 'NOTICE',
+      noticeHours: lease.terminationNoticeHours,
+      gpus: lease.gpus,
+    });
+    if (outcome.kind === 'shorten' || outcome.kind === 'notice') {
+      const moved =
+        outcome.kind === 'shorten'
+          ? await this.leases.shortenLease(org.organisationId, id, outcome.endsAt, now)
+          : await this.leases.giveNotice(org.organisationId, id, outcome.endsAt, now);
+      if (moved) {
         // Ends on time even if the scheduled sweep is far off; the sweep is the backstop.
         await this.producer.enqueue(
           'leases.sweep',
@@ -234,16 +265,55 @@ export class LeasesService {
             delay: Math.max(0, outcome.endsAt.getTime() - now.getTime()) + 250,
           },
         );
+        if (outcome.kind === 'notice') {
+          await this.outbox.record({
+            type: 'lease.termination_scheduled',
+            aggregateType: 'lease',
+            aggregateId: id,
+            payload: {
+              leaseId: id,
+              market: lease.market.slug,
+              buyerOrganisationId: lease.buyerOrganisationId,
+              providerOrganisationId: lease.providerOrganisationId,
+              gpus: lease.gpus,
+              noticeGivenAt: now.toISOString(),
+              noticeHours: lease.terminationNoticeHours,
+              endsAt: outcome.endsAt.toISOString(),
+            },
+          });
+        }
       }
     } else if (outcome.kind === 'terminate') {
+      const penalty =
+        outcome.penaltyGpuSeconds === undefined
+          ? 0n
+          : earlyEndPenalty(lease.pricePerGpuHour, outcome.penaltyGpuSeconds);
       const closed = await this.leases.terminateLease(
         org.organisationId,
         org.organisationRole,
         id,
         outcome.reason,
         now,
+        penalty > 0n ? penalty : null,
       );
-      if (closed) await this.afterTermination(closed, outcome.reason, outcome.refundInFull, now);
+      if (closed) {
+        if (penalty > 0n) {
+          await this.ledger.chargePenalty({
+            leaseId: id,
+            buyerOrganisationId: closed.buyerOrganisationId,
+            providerOrganisationId: closed.providerOrganisationId,
+            currency: closed.currency,
+            amount: penalty,
+          });
+        }
+        await this.afterTermination(
+          closed,
+          outcome.reason,
+          outcome.refundInFull,
+          now,
+          penalty > 0n ? formatMoney(penalty, lease.market.currencyScale) : undefined,
+        );
+      }
     }
     return LeasesMapper.lease(await this.mine(org, id), org.organisationRole);
   }
@@ -286,6 +356,7 @@ export class LeasesService {
     reason: TerminationReason,
     refundInFull: boolean,
     now: Date,
+    penalty?: string,
   ): Promise<void> {
     await this.leases.systemReturnGpus([closed], now);
     if (refundInFull) {
@@ -301,7 +372,7 @@ export class LeasesService {
         },
       ]);
     }
-    await this.outbox.record(leaseClosed(closed, { status: 'TERMINATED', reason }));
+    await this.outbox.record(leaseClosed(closed, { status: 'TERMINATED', reason, penalty }));
   }
 
   private async mine(org: OrganisationContext, id: string): Promise<LeaseRecord> {

@@ -28,6 +28,7 @@ export interface ListingRecord {
   availableUntil: Date;
   minLeaseHours: number;
   payPerUseMinPercent: number;
+  terminationNoticeHours: number;
 }
 
 export interface ListingFilter {
@@ -129,6 +130,7 @@ export class MarketDataRepository {
         availableUntil: true,
         minLeaseHours: true,
         payPerUseMinPercent: true,
+        terminationNoticeHours: true,
         market: { select: { slug: true, currency: true, currencyScale: true } },
         organisation: { select: { id: true, name: true } },
         site: {
@@ -157,6 +159,7 @@ export class MarketDataRepository {
       availableUntil: row.availableUntil,
       minLeaseHours: row.minLeaseHours,
       payPerUseMinPercent: row.payPerUseMinPercent,
+      terminationNoticeHours: row.terminationNoticeHours,
     }));
   }
 }

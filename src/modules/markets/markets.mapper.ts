@@ -75,6 +75,7 @@ export const MarketsMapper = {
       availableUntil: record.availableUntil.toISOString(),
       minLeaseHours: record.minLeaseHours,
       payPerUseMinPercent: record.payPerUseMinPercent,
+      terminationNoticeHours: record.terminationNoticeHours,
     };
   },
 };

@@ -18,6 +18,7 @@ export interface OfferRecord {
   availableUntil: Date;
   minLeaseHours: number;
   payPerUseMinPercent: number;
+  terminationNoticeHours: number;
   status: OrderStatus;
   seq: bigint;
   createdAt: Date;
@@ -36,6 +37,7 @@ export interface NewOffer {
   availableUntil: Date;
   minLeaseHours: number;
   payPerUseMinPercent: number;
+  terminationNoticeHours: number;
   seq: bigint;
   at: Date;
 }
@@ -77,6 +79,7 @@ const OFFER_SELECT = {
   availableUntil: true,
   minLeaseHours: true,
   payPerUseMinPercent: true,
+  terminationNoticeHours: true,
   status: true,
   seq: true,
   createdAt: true,
@@ -117,10 +120,11 @@ export class OffersRepository {
           ${offers.map((o) => o.availableFrom.toISOString())}::timestamptz[],
           ${offers.map((o) => o.availableUntil.toISOString())}::timestamptz[],
           ${offers.map((o) => o.minLeaseHours)}::int[], ${offers.map((o) => o.payPerUseMinPercent)}::int[],
+          ${offers.map((o) => o.terminationNoticeHours)}::int[],
           ${offers.map((o) => o.seq.toString())}::bigint[], ${offers.map((o) => o.at.toISOString())}::timestamptz[])
           WITH ORDINALITY
           AS i(id, organisation_id, market_id, site_id, gpus, price, available_from, available_until,
-               min_lease_hours, pay_per_use_min_percent, seq, at, ord)),
+               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, seq, at, ord)),
       live AS (
         SELECT organisation_id, count(*)::int AS n FROM offers
         WHERE organisation_id IN (SELECT organisation_id FROM input)
@@ -137,9 +141,9 @@ export class OffersRepository {
       placed AS (
         INSERT INTO offers (id, organisation_id, market_id, site_id, gpus, leased_gpus, price_per_gpu_hour,
                             available_from, available_until, min_lease_hours, pay_per_use_min_percent,
-                            status, seq, created_at, updated_at)
+                            termination_notice_hours, status, seq, created_at, updated_at)
         SELECT id, organisation_id, market_id, site_id, gpus, 0, price, available_from, available_until,
-               min_lease_hours, pay_per_use_min_percent, 'OPEN', seq, at, at
+               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, 'OPEN', seq, at, at
         FROM checked
         WHERE site_found AND live_before < ${maxLive}::int
         ORDER BY ord
@@ -165,6 +169,7 @@ export class OffersRepository {
               availableUntil: offer.availableUntil,
               minLeaseHours: offer.minLeaseHours,
               payPerUseMinPercent: offer.payPerUseMinPercent,
+              terminationNoticeHours: offer.terminationNoticeHours,
               status: 'OPEN',
               seq: offer.seq,
               createdAt: offer.at,

@@ -24,7 +24,12 @@ import {
   type PlacementLane,
 } from '@/modules/markets/order-placement.service';
 import type { OrganisationContext } from '@/infra/auth/principal';
-import { assertCancelledAlready, planAmendment, validateOfferWindow } from './domain/offer-rules';
+import {
+  assertCancelledAlready,
+  DEFAULT_TERMINATION_NOTICE_HOURS,
+  planAmendment,
+  validateOfferWindow,
+} from './domain/offer-rules';
 import type { AmendOfferDto } from './dto/amend-offer.dto';
 import type { ListOffersQuery } from './dto/list-offers.dto';
 import type { OfferPageResponse, OfferResponse } from './dto/offer.dto';
@@ -104,6 +109,7 @@ export class OffersService {
       pricePerGpuHour,
       ...window,
       payPerUseMinPercent: input.payPerUseMinPercent ?? 0,
+      terminationNoticeHours: input.terminationNoticeHours ?? DEFAULT_TERMINATION_NOTICE_HOURS,
       at: now,
     });
   }

@@ -33,6 +33,7 @@ export const ProvidersMapper = {
       availableUntil: record.availableUntil.toISOString(),
       minLeaseHours: record.minLeaseHours,
       payPerUseMinPercent: record.payPerUseMinPercent,
+      terminationNoticeHours: record.terminationNoticeHours,
       status: record.status,
       createdAt: record.createdAt.toISOString(),
       updatedAt: record.updatedAt.toISOString(),

@@ -22,6 +22,8 @@ import {
   payoutPaidTransfer,
   payoutRequestTransfer,
   payoutReturnTransfer,
+  penaltyTransfer,
+  recoveryTransfer,
   topUpTransfer,
   type PayoutMoney,
   type LeaseConversion,
@@ -255,6 +257,15 @@ export class LedgerService {
           currency: payout.currency,
         },
       );
+    // A provider that owes a penalty is paid nothing until later proceeds have netted it.
+    const owed = -balanceOf(locked, 'PROVIDER_RECEIVABLE');
+    if (payout.source === 'PROVIDER_EARNINGS' && owed > 0n) {
+      throw new DomainError(
+        'RECEIVABLE_OPEN',
+        `A penalty of ${formatMoney(owed, currencyScale)} ${payout.currency} is still owed; payouts wait until settlement has netted it from your proceeds.`,
+        { owed: formatMoney(owed, currencyScale), currency: payout.currency },
+      );
+    }
     if (balance < payout.amount) throw overdrawn();
     await this.post([payoutRequestTransfer(payout)], overdrawn, [
       knownAvailable(payout.organisationId, payout.currency, locked),
@@ -269,6 +280,56 @@ export class LedgerService {
   /** The admin refused the payout: its amount goes back (once per payout). */
   async returnPayout(payout: PayoutMoney): Promise<void> {
     await this.post([payoutReturnTransfer(payout)]);
+  }
+
+  /**
+   * A provider's early end without notice: the buyer is credited the whole penalty now; the
+   * provider's earnings pay what they hold of it and the rest becomes its receivable (once per
+   * lease). Returns the part owed, which blocks payouts until settlement nets it.
+   */
+  async chargePenalty(penalty: {
+    leaseId: string;
+    buyerOrganisationId: string;
+    providerOrganisationId: string;
+    currency: string;
+    amount: bigint;
+  }): Promise<bigint> {
+    const locked = await this.ledger.lockBalances(penalty.providerOrganisationId, penalty.currency);
+    const earnings = balanceOf(locked, 'PROVIDER_EARNINGS');
+    await this.post([penaltyTransfer({ ...penalty, earnings })]);
+    return penalty.amount > earnings ? penalty.amount - earnings : 0n;
+  }
+
+  /**
+   * The provider's balances locked before a settlement posts its proceeds: settlement then nets
+   * any open receivable from them (`recoverReceivable`), and the lock keeps a concurrent penalty
+   * or payout of the same provider from reading them in between.
+   */
+  async lockProviderBalances(
+    providerOrganisationId: string,
+    currency: string,
+  ): Promise<{ earnings: bigint; receivable: bigint }> {
+    const locked = await this.ledger.lockBalances(providerOrganisationId, currency);
+    return {
+      earnings: balanceOf(locked, 'PROVIDER_EARNINGS'),
+      receivable: balanceOf(locked, 'PROVIDER_RECEIVABLE'),
+    };
+  }
+
+  /**
+   * Nets an open receivable from earnings that now hold `earnings` (the balance read under
+   * `lockProviderBalances` plus the proceeds just posted); once per `key`.
+   */
+  async recoverReceivable(input: {
+    key: string;
+    leaseId: string;
+    providerOrganisationId: string;
+    currency: string;
+    receivable: bigint;
+    earnings: bigint;
+  }): Promise<void> {
+    const transfer = recoveryTransfer(input);
+    if (transfer !== null) await this.post([transfer]);
   }
 
   /** Settlement's transfers (periods, the final release), built by settlement-rules; once per key. */

@@ -90,6 +90,11 @@ export class SettlementService {
     const complete = lease.status !== 'ACTIVE' && settled === periods.length;
     if (charges.length === 0 && !complete) return 0;
 
+    // Locked before the proceeds post, to net an open receivable from them (docs/LEDGER.md).
+    const provider =
+      charges.length > 0
+        ? await this.ledger.lockProviderBalances(lease.providerOrganisationId, lease.currency)
+        : null;
     await this.settlement.systemRecordPeriods(leaseId, charges, now);
     const transfers = charges.map((charge) => periodTransfer(lease, charge));
     if (complete) {
@@ -97,6 +102,17 @@ export class SettlementService {
       transfers.push(finalReleaseTransfer(lease, cost));
     }
     await this.ledger.postSettlement(transfers.filter((t) => t !== null));
+    const last = charges.at(-1);
+    if (provider !== null && provider.receivable < 0n && last !== undefined) {
+      await this.ledger.recoverReceivable({
+        key: `recover:${leaseId}:${last.index}`,
+        leaseId,
+        providerOrganisationId: lease.providerOrganisationId,
+        currency: lease.currency,
+        receivable: provider.receivable,
+        earnings: provider.earnings + charges.reduce((sum, c) => sum + c.cost - c.fee, 0n),
+      });
+    }
     await this.settlement.systemAdvance(leaseId, settled, complete, now);
     // The buyer's invoice is issued in the transaction that completes the lease: one per lease.
     if (complete) await this.invoices.issueForLease(lease, now);

@@ -35,7 +35,8 @@ export class BillingController {
   @ApiOperation({
     summary: 'Your balances per currency',
     description:
-      'Buyers: available and held credit. Providers: earnings after fees not yet paid out.' + CSV_NOTE,
+      'Buyers: available and held credit. Providers: earnings after fees not yet paid out, and penalties owed.' +
+      CSV_NOTE,
   })
   @ApiStatementResponse(BalanceResponse)
   async getBalance(

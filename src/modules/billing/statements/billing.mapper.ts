@@ -11,6 +11,9 @@ export const BillingMapper = {
       const amount = formatMoney(row.balance, scaleOf(row.currency));
       if (row.kind === 'BUYER_AVAILABLE') entry.available = amount;
       else if (row.kind === 'BUYER_HELD') entry.held = amount;
+      // The receivable's balance is minus what is owed.
+      else if (row.kind === 'PROVIDER_RECEIVABLE')
+        entry.owed = formatMoney(-row.balance, scaleOf(row.currency));
       else entry.earnings = amount;
       byCurrency.set(row.currency, entry);
     }

@@ -8,6 +8,7 @@ export const BALANCE_COLUMNS: CsvColumn<CurrencyBalanceResponse>[] = [
   { header: 'available', value: (r) => r.available },
   { header: 'held', value: (r) => r.held },
   { header: 'earnings', value: (r) => r.earnings },
+  { header: 'owed', value: (r) => r.owed },
 ];
 
 export const ENTRY_COLUMNS: CsvColumn<LedgerEntryResponse>[] = [

@@ -30,6 +30,7 @@ export const AUDIENCE_RULES: Record<EventType, AudienceRule> = {
   'lease.started': 'parties',
   'lease.ended': 'parties',
   'lease.terminated': 'parties',
+  'lease.termination_scheduled': 'parties',
   'usage.reported': 'parties',
   'period.settled': 'parties',
   'dispute.opened': 'parties',

@@ -1,10 +1,13 @@
 import type { NewEvent } from '@/infra/events/event-catalogue';
 import type { ClosedLease } from '../leases.repository';
 
-/** `lease.ended` / `lease.terminated`: the market lets matching re-run the book the GPUs return to. */
+/**
+ * `lease.ended` / `lease.terminated`: the market lets matching re-run the book the GPUs return
+ * to. Without an outcome, the lease's own: ENDED, or TERMINATED for the reason it was closed with.
+ */
 export function leaseClosed(
   lease: ClosedLease,
-  outcome: { status: 'ENDED' } | { status: 'TERMINATED'; reason: string },
+  outcome?: { status: 'TERMINATED'; reason: string; penalty?: string },
 ): NewEvent<'lease.ended' | 'lease.terminated'> {
   const ended = {
     leaseId: lease.id,
@@ -17,7 +20,8 @@ export function leaseClosed(
     endedAt: lease.endedAt.toISOString(),
   };
   const about = { aggregateType: 'lease', aggregateId: lease.id };
-  return outcome.status === 'ENDED'
+  const reason = outcome?.reason ?? lease.terminationReason;
+  return reason === null
     ? { type: 'lease.ended', ...about, payload: ended }
-    : { type: 'lease.terminated', ...about, payload: { ...ended, reason: outcome.reason } };
+    : { type: 'lease.terminated', ...about, payload: { ...ended, reason, penalty: outcome?.penalty } };
 }

@@ -1,4 +1,10 @@
-import { currentPeriodEnd, leaseEndsAt, terminationOutcome, type LeaseClock } from './lease-rules';
+import {
+  currentPeriodEnd,
+  earlyEndPenalty,
+  leaseEndsAt,
+  terminationOutcome,
+  type LeaseClock,
+} from './lease-rules';
 
 const T0 = new Date('2026-12-01T08:00:00.000Z');
 const at = (minutes: number): Date => new Date(T0.getTime() + minutes * 60_000);
@@ -40,12 +46,38 @@ describe('lease rules', () => {
     expect(terminationOutcome(shortened, 'BUYER', at(100))).toEqual({ kind: 'unchanged' });
   });
 
-  it('stops a provider-terminated ACTIVE lease now, without a full refund', () => {
-    expect(terminationOutcome(active, 'PROVIDER', at(90))).toEqual({
+  it("moves a provider's end to now + the offer's notice, never later than the lease's own end", () => {
+    const notice = { mode: 'NOTICE' as const, noticeHours: 2, gpus: 4 };
+    expect(terminationOutcome(active, 'PROVIDER', at(90), notice)).toEqual({
+      kind: 'notice',
+      endsAt: at(210),
+    });
+    // Within the notice of its end, the lease ends as it would have: nothing to record.
+    expect(terminationOutcome(active, 'PROVIDER', at(4 * 60), notice)).toEqual({ kind: 'unchanged' });
+    // Notice given twice: the second moves nothing.
+    expect(terminationOutcome({ ...active, endsAt: at(210) }, 'PROVIDER', at(100), notice)).toEqual({
+      kind: 'unchanged',
+    });
+  });
+
+  it('stops a provider-terminated ACTIVE lease now with the skipped notice as a penalty, capped by the time left', () => {
+    const now = { mode: 'IMMEDIATE' as const, noticeHours: 2, gpus: 4 };
+    expect(terminationOutcome(active, 'PROVIDER', at(90), now)).toEqual({
       kind: 'terminate',
       reason: 'PROVIDER_REQUEST',
       refundInFull: false,
+      penaltyGpuSeconds: 4n * 7200n,
     });
+    // 30 minutes left: the penalty is those 30 minutes, not the whole notice.
+    expect(terminationOutcome(active, 'PROVIDER', at(330), now)).toMatchObject({
+      penaltyGpuSeconds: 4n * 1800n,
+    });
+    // Ending now during a notice already given costs only the notice left.
+    expect(terminationOutcome({ ...active, endsAt: at(210) }, 'PROVIDER', at(150), now)).toMatchObject({
+      penaltyGpuSeconds: 4n * 3600n,
+    });
+    expect(earlyEndPenalty(1820n, 4n * 7200n)).toBe(14_560n);
+    expect(earlyEndPenalty(333n, 7n)).toBe(0n);
   });
 
   it('lets an admin end a lease now, settled as the provider’s end (ADMIN)', () => {

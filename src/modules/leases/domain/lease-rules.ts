@@ -1,3 +1,5 @@
+import { costMinor } from '@/shared/money';
+
 /**
  * The rules of a lease's life after the match (DESIGN, Leases and capacity), as plain code.
  *
@@ -6,8 +8,11 @@
  *   buyer's hold is refunded in full;
  * - the buyer ending an ACTIVE lease stops it at the end of the billing period it is in: that
  *   period is paid as any period is, nothing after it;
- * - the provider ending an ACTIVE lease stops it now: the period it is in is paid only for the
- *   time elapsed (and, pay-per-use, only for usage reported, without the minimum), nothing after;
+ * - the provider ending an ACTIVE lease either gives the offer's notice (the lease ends at now +
+ *   notice, or at its own end if sooner, TERMINATED(PROVIDER_NOTICE)), or ends it now and pays the
+ *   buyer a penalty: the notice it skipped, priced as the lease, min(notice, time left) x GPUs at
+ *   the trade price. Either way the period the end falls in is paid only for the time elapsed (and,
+ *   pay-per-use, only for usage reported, without the minimum), nothing after;
  * - a platform admin ending a lease (ADMIN) is settled as the provider ending it: the buyer pays
  *   no more than the time it had the GPUs, and the provider loses the rest.
  */
@@ -15,6 +20,8 @@
 export type LeaseState = 'SCHEDULED' | 'ACTIVE' | 'ENDED' | 'TERMINATED';
 export type TerminatingSide = 'BUYER' | 'PROVIDER' | 'ADMIN';
 export type TerminationReason = 'BUYER_REQUEST' | 'PROVIDER_REQUEST' | 'ADMIN';
+/** How a provider ends an ACTIVE lease: at the offer's notice, or now with a penalty. */
+export type ProviderEndMode = 'NOTICE' | 'IMMEDIATE';
 
 export interface LeaseClock {
   status: LeaseState;
@@ -24,9 +31,25 @@ export interface LeaseClock {
 }
 
 export type TerminationOutcome =
-  | { kind: 'terminate'; reason: TerminationReason; refundInFull: boolean }
+  /** `penaltyGpuSeconds`: the notice a provider skipped, in GPU-seconds the buyer is paid for. */
+  | { kind: 'terminate'; reason: TerminationReason; refundInFull: boolean; penaltyGpuSeconds?: bigint }
+  /** The buyer's end: the lease stops at the end of the period it is in. */
   | { kind: 'shorten'; endsAt: Date }
+  /** The provider's notice: the lease stops at `endsAt` (now + notice). */
+  | { kind: 'notice'; endsAt: Date }
   | { kind: 'unchanged' };
+
+/** What a provider's end is bound by: the offer's notice, and the way it chose. */
+export interface ProviderCommitment {
+  mode: ProviderEndMode;
+  noticeHours: number;
+  gpus: number;
+}
+
+/** The penalty for ending without notice: `gpuSeconds` of the lease at its trade price, floored. */
+export function earlyEndPenalty(pricePerGpuHour: bigint, gpuSeconds: bigint): bigint {
+  return costMinor(pricePerGpuHour, gpuSeconds);
+}
 
 /** When an ACTIVE lease ends: its whole duration from the handover. */
 export function leaseEndsAt(startedAt: Date, durationHours: number): Date {
@@ -46,12 +69,33 @@ const REASON_OF: Record<TerminatingSide, TerminationReason> = {
   ADMIN: 'ADMIN',
 };
 
-export function terminationOutcome(lease: LeaseClock, side: TerminatingSide, now: Date): TerminationOutcome {
+export function terminationOutcome(
+  lease: LeaseClock,
+  side: TerminatingSide,
+  now: Date,
+  commitment?: ProviderCommitment,
+): TerminationOutcome {
   const reason = REASON_OF[side];
   if (lease.status === 'ENDED' || lease.status === 'TERMINATED') return { kind: 'unchanged' };
   if (lease.status === 'SCHEDULED') return { kind: 'terminate', reason, refundInFull: true };
-  if (side !== 'BUYER') return { kind: 'terminate', reason, refundInFull: false };
+  if (side === 'ADMIN') return { kind: 'terminate', reason, refundInFull: false };
   if (lease.startedAt === null || lease.endsAt === null) throw new Error('an ACTIVE lease has started');
+  if (side === 'PROVIDER') {
+    if (commitment === undefined) throw new Error("a provider's end needs the offer's commitment");
+    const noticeMs = commitment.noticeHours * 3_600_000;
+    if (commitment.mode === 'NOTICE') {
+      const endsAt = new Date(now.getTime() + noticeMs);
+      return endsAt < lease.endsAt ? { kind: 'notice', endsAt } : { kind: 'unchanged' };
+    }
+    const leftMs = Math.max(0, lease.endsAt.getTime() - now.getTime());
+    const skippedSeconds = Math.floor(Math.min(noticeMs, leftMs) / 1000);
+    return {
+      kind: 'terminate',
+      reason,
+      refundInFull: false,
+      penaltyGpuSeconds: BigInt(skippedSeconds) * BigInt(commitment.gpus),
+    };
+  }
   const periodEnd = currentPeriodEnd(lease.startedAt, lease.periodSeconds, now);
   const endsAt = periodEnd < lease.endsAt ? periodEnd : lease.endsAt;
   return endsAt.getTime() === lease.endsAt.getTime() ? { kind: 'unchanged' } : { kind: 'shorten', endsAt };

@@ -22,8 +22,12 @@ export const TERMINATION_REASONS = [
   'PROVIDER_FAILURE',
   'BUYER_REQUEST',
   'PROVIDER_REQUEST',
+  'PROVIDER_NOTICE',
   'ADMIN',
 ] as const;
+
+export const LEASE_SIDES = ['BUYER', 'PROVIDER', 'ADMIN'] as const;
+export const PROVIDER_END_MODES = ['NOTICE', 'IMMEDIATE'] as const;
 
 export class LeasePlaceResponse {
   @ApiProperty({ example: '520000', description: 'GB/T 2260 code' }) code!: string;
@@ -66,10 +70,42 @@ export class LeaseCommonResponse {
     type: String,
     enum: TERMINATION_REASONS,
     description:
-      'PROVIDER_FAILURE: no access by the deadline; BUYER_REQUEST, PROVIDER_REQUEST: a side ended it; ' +
-      'ADMIN: a platform admin ended it (POST /admin/leases/{id}/terminate)',
+      'PROVIDER_FAILURE: no access by the deadline; BUYER_REQUEST, PROVIDER_REQUEST: a side ended it ' +
+      '(the provider without notice, see `penalty`); PROVIDER_NOTICE: it reached the end of the provider’s ' +
+      'notice; ADMIN: a platform admin ended it (POST /admin/leases/{id}/terminate)',
   })
   terminationReason!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    enum: LEASE_SIDES,
+    description:
+      'Who ended (or, under notice, is ending) the lease before its term: PROVIDER for a provider’s notice, ' +
+      'end or provisioning failure; null when it ran to its end',
+  })
+  endedBy!: string | null;
+  @ApiProperty({
+    example: 24,
+    description:
+      'The offer’s notice, hours: what the provider owes before ending the lease early (docs/LEASES.md)',
+  })
+  terminationNoticeHours!: number;
+  @ApiProperty({
+    format: 'date-time',
+    nullable: true,
+    type: String,
+    description:
+      'When the provider gave notice; the lease then ends at `endsAt`, TERMINATED(PROVIDER_NOTICE)',
+  })
+  noticeGivenAt!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '145.60',
+    description:
+      'What the provider paid the buyer for ending the lease without notice (credited to the buyer)',
+  })
+  penalty!: string | null;
   @ApiProperty({ format: 'date-time', description: 'Access must be handed over by then' })
   provisioningDeadline!: string;
   @ApiProperty({ description: 'The provider has handed over access details' }) accessReady!: boolean;
@@ -154,6 +190,18 @@ export class LeasePageResponse {
   data!: LeaseResponse[];
   @ApiProperty({ nullable: true, type: String, description: 'Null on the last page' }) nextCursor!:
     string | null;
+}
+
+export class TerminateLeaseDto {
+  @ApiPropertyOptional({
+    enum: PROVIDER_END_MODES,
+    description:
+      'Providers, ACTIVE leases: NOTICE (default) ends the lease at now + the offer’s notice; IMMEDIATE ends ' +
+      'it now and credits the buyer the penalty in docs/LEASES.md. Not for buyers',
+  })
+  @IsOptional()
+  @IsIn(PROVIDER_END_MODES)
+  mode?: (typeof PROVIDER_END_MODES)[number];
 }
 
 export class TerminateLeaseAdminDto {

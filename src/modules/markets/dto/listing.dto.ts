@@ -47,6 +47,12 @@ export class ListingResponse {
     description: 'Pay-per-use minimum: share of reserved GPU-seconds always billed',
   })
   payPerUseMinPercent!: number;
+  @ApiProperty({
+    example: 24,
+    description:
+      'Notice the provider gives before ending an ACTIVE lease early, in hours; ending it sooner pays the buyer a penalty (docs/LEASES.md)',
+  })
+  terminationNoticeHours!: number;
 }
 
 export class ListingPageResponse {

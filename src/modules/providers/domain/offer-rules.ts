@@ -14,6 +14,9 @@ export type LiveOfferStatus = (typeof LIVE_OFFER_STATUSES)[number];
 export const MAX_OFFER_HORIZON_DAYS = 366;
 /** Longest minimum lease an offer may ask for: the longest lease a bid can ask for. */
 export const MAX_MIN_LEASE_HOURS = MAX_DURATION_HOURS;
+/** Notice a provider owes before ending an ACTIVE lease early (docs/LEASES.md): 1 h to a week. */
+export const MAX_TERMINATION_NOTICE_HOURS = 168;
+export const DEFAULT_TERMINATION_NOTICE_HOURS = 24;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

@@ -16,6 +16,11 @@ export class OfferResponse {
   @ApiProperty({ example: 1 }) minLeaseHours!: number;
   @ApiProperty({ example: 30 }) payPerUseMinPercent!: number;
   @ApiProperty({
+    example: 24,
+    description: 'Notice owed before ending an ACTIVE lease early, else a penalty (docs/LEASES.md)',
+  })
+  terminationNoticeHours!: number;
+  @ApiProperty({
     enum: ORDER_STATUSES,
     description:
       'OPEN / PARTIALLY_FILLED / FILLED follow free capacity both ways; CANCELLED and EXPIRED are terminal',

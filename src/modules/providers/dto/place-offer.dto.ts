@@ -2,7 +2,11 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { MAX_GPUS_PER_ORDER } from '@/shared/money';
 import { IsInstant, IsMarketSlug } from '@/infra/http/field-validators';
-import { MAX_MIN_LEASE_HOURS } from '../domain/offer-rules';
+import {
+  DEFAULT_TERMINATION_NOTICE_HOURS,
+  MAX_MIN_LEASE_HOURS,
+  MAX_TERMINATION_NOTICE_HOURS,
+} from '../domain/offer-rules';
 
 export class PlaceOfferDto {
   @ApiProperty({
@@ -68,4 +72,17 @@ export class PlaceOfferDto {
   @Min(0)
   @Max(100)
   payPerUseMinPercent?: number;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_TERMINATION_NOTICE_HOURS,
+    description:
+      'Notice you give a buyer before ending one of its ACTIVE leases early, hours; ending one sooner ' +
+      `costs the penalty in docs/LEASES.md. Default ${DEFAULT_TERMINATION_NOTICE_HOURS}`,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_TERMINATION_NOTICE_HOURS)
+  terminationNoticeHours?: number;
 }

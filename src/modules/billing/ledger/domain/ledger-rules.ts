@@ -4,7 +4,12 @@
  * these functions are the first check and the triggers the last.
  */
 
-export type OrganisationAccountKind = 'BUYER_AVAILABLE' | 'BUYER_HELD' | 'PROVIDER_EARNINGS';
+export type OrganisationAccountKind =
+  | 'BUYER_AVAILABLE'
+  | 'BUYER_HELD'
+  | 'PROVIDER_EARNINGS'
+  /** Minus what the provider owes (a penalty its earnings did not cover); never above zero. */
+  | 'PROVIDER_RECEIVABLE';
 export type SystemAccountKind = 'PLATFORM_FEES' | 'EXTERNAL_FUNDING' | 'PAYOUT_CLEARING';
 export type TransferKind =
   | 'TOPUP'
@@ -15,7 +20,9 @@ export type TransferKind =
   | 'REFUND'
   | 'PAYOUT'
   | 'WITHDRAWAL'
-  | 'CORRECTION';
+  | 'CORRECTION'
+  | 'PENALTY'
+  | 'RECOVERY';
 
 /** An account by its owner: an organisation's, or the platform's for a currency. */
 export type AccountRef =
@@ -266,6 +273,75 @@ export function payoutReturnTransfer(payout: PayoutMoney): TransferDraft {
     entries: [
       { account: CLEARING, amount: -payout.amount },
       { account: sourceOf(payout), amount: payout.amount },
+    ],
+  });
+}
+
+const earnings = (organisationId: string): AccountRef => ({ organisationId, kind: 'PROVIDER_EARNINGS' });
+const receivable = (organisationId: string): AccountRef => ({ organisationId, kind: 'PROVIDER_RECEIVABLE' });
+
+export interface PenaltyMoney {
+  leaseId: string;
+  buyerOrganisationId: string;
+  providerOrganisationId: string;
+  currency: string;
+  /** What the buyer is owed, minor units, > 0. */
+  amount: bigint;
+  /** The provider's earnings balance, read under its lock. */
+  earnings: bigint;
+}
+
+/**
+ * A provider's early end without notice (docs/LEDGER.md, "Receivables"): the buyer's available
+ * credit gains the whole penalty at once; the provider's earnings pay what they hold of it, and
+ * the rest becomes a receivable (the account goes below zero by it), netted from later proceeds.
+ */
+export function penaltyTransfer(penalty: PenaltyMoney): TransferDraft {
+  if (penalty.amount <= 0n) throw new LedgerRuleError(`lease ${penalty.leaseId}: a penalty is positive`);
+  const fromEarnings = penalty.earnings < penalty.amount ? penalty.earnings : penalty.amount;
+  const owed = penalty.amount - fromEarnings;
+  const provider = penalty.providerOrganisationId;
+  return balanced({
+    key: `penalty:${penalty.leaseId}`,
+    kind: 'PENALTY',
+    currency: penalty.currency,
+    organisationId: provider,
+    leaseId: penalty.leaseId,
+    memo: 'provider ended the lease without notice',
+    entries: [
+      { account: available(penalty.buyerOrganisationId), amount: penalty.amount },
+      ...(fromEarnings > 0n ? [{ account: earnings(provider), amount: -fromEarnings }] : []),
+      ...(owed > 0n ? [{ account: receivable(provider), amount: -owed }] : []),
+    ],
+  });
+}
+
+/**
+ * Settlement nets an open receivable from the provider's earnings, as much as they hold; null
+ * when nothing is owed or nothing is there. `key` names the settlement that brought the proceeds.
+ */
+export function recoveryTransfer(input: {
+  key: string;
+  leaseId: string;
+  providerOrganisationId: string;
+  currency: string;
+  /** The receivable's balance (<= 0) and the earnings (>= 0), read under their lock. */
+  receivable: bigint;
+  earnings: bigint;
+}): TransferDraft | null {
+  const owed = -input.receivable;
+  const amount = owed < input.earnings ? owed : input.earnings;
+  if (amount <= 0n) return null;
+  return balanced({
+    key: input.key,
+    kind: 'RECOVERY',
+    currency: input.currency,
+    organisationId: input.providerOrganisationId,
+    leaseId: input.leaseId,
+    memo: 'receivable netted from proceeds',
+    entries: [
+      { account: earnings(input.providerOrganisationId), amount: -amount },
+      { account: receivable(input.providerOrganisationId), amount },
     ],
   });
 }

@@ -8,8 +8,8 @@ import { type TransferDraft } from '@/modules/billing/ledger/domain/ledger-rules
  * charge the usage reported, at least the offer's minimum share of the reserved GPU-seconds (a
  * period with no report settles at that minimum). The buyer pays exactly the trade price:
  * cost = floor(price x GPU-seconds / 3600); the platform fee, floor(cost x bps / 10,000), comes
- * out of the provider's proceeds. A provider that ends a lease early is paid for the period it
- * cut only for the time elapsed, and (pay-per-use) only for usage reported, without the minimum.
+ * out of the provider's proceeds. A provider that ends a lease early (at its notice or without)
+ * is paid for the period it cut only for the time elapsed, and (pay-per-use) only for usage reported, without the minimum.
  */
 
 export interface SettlingLease {
@@ -77,8 +77,10 @@ export function reservedGpuSeconds(lease: Pick<SettlingLease, 'gpus'>, period: P
 function cutByProvider(lease: SettlingLease, period: Period): boolean {
   return (
     lease.status === 'TERMINATED' &&
-    // An admin's end is settled as the provider's (domain/lease-rules in leases).
-    (lease.terminationReason === 'PROVIDER_REQUEST' || lease.terminationReason === 'ADMIN') &&
+    // An admin's end is settled as the provider's, with or without notice (domain/lease-rules in leases).
+    (lease.terminationReason === 'PROVIDER_REQUEST' ||
+      lease.terminationReason === 'PROVIDER_NOTICE' ||
+      lease.terminationReason === 'ADMIN') &&
     period.endsAt.getTime() === lease.endAt.getTime() &&
     period.endsAt.getTime() - period.startsAt.getTime() < lease.periodSeconds * 1000
   );

@@ -3,7 +3,12 @@ import { IsOptional, Matches } from 'class-validator';
 import { PageQuery } from '@/infra/pagination/page';
 import { StatementFormatQuery } from './statement.dto';
 
-export const ACCOUNT_KINDS = ['BUYER_AVAILABLE', 'BUYER_HELD', 'PROVIDER_EARNINGS'] as const;
+export const ACCOUNT_KINDS = [
+  'BUYER_AVAILABLE',
+  'BUYER_HELD',
+  'PROVIDER_EARNINGS',
+  'PROVIDER_RECEIVABLE',
+] as const;
 
 export class CurrencyBalanceResponse {
   @ApiProperty({ example: 'CNY' }) currency!: string;
@@ -19,6 +24,13 @@ export class CurrencyBalanceResponse {
     description: 'Providers: earnings after fees, not yet paid out',
   })
   earnings?: string;
+  @ApiPropertyOptional({
+    example: '0.00',
+    description:
+      'Providers: penalties owed that earnings did not cover (a receivable); netted from later proceeds, ' +
+      'and payouts are refused (409 RECEIVABLE_OPEN) until it is 0.00',
+  })
+  owed?: string;
 }
 
 export class BalanceResponse {
