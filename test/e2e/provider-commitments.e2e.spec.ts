@@ -323,10 +323,12 @@ describe('provider commitments: notice, penalty, receivable', () => {
     expect(await offers()).toBe(0);
     const placed = await offer(168).expect(201);
     expect(placed.body).toMatchObject({ terminationNoticeHours: 168 });
-    await http()
+    // The cancel's answer (read back by the group commit) carries the notice too.
+    const cancelled = await http()
       .post(`/v1/offers/${(placed.body as { id: string }).id}/cancel`)
       .set(tenant.auth)
       .expect(200);
+    expect(cancelled.body).toMatchObject({ status: 'CANCELLED', terminationNoticeHours: 168 });
 
     const lease = await leaseOf({ provider: tenant, siteId }, { gpus: 1, durationHours: 2 });
     await handOverAccess(app, tenant, lease.id).expect(200);

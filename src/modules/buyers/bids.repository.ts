@@ -87,6 +87,35 @@ const BID_SELECT = {
 
 type BidRow = Prisma.BidGetPayload<{ select: typeof BID_SELECT }>;
 
+/** A bid's inference columns as read, the model by its slug. */
+interface InferenceColumns {
+  inferenceModelId: string | null;
+  inferenceModelSlug: string | null;
+  inferenceOutputTokensPerSecond: number | null;
+  inferencePromptTokensPerSecond: number | null;
+  inferenceTtftP95Ms: number | null;
+  inferenceMaxPricePerMillionTokens: bigint | null;
+}
+
+/** The terms of an inference bid; null on a GPU bid (the database keeps the set whole or empty). */
+function inferenceOf(c: InferenceColumns): BidInferenceTerms | null {
+  return c.inferenceModelId === null ||
+    c.inferenceModelSlug === null ||
+    c.inferenceOutputTokensPerSecond === null ||
+    c.inferencePromptTokensPerSecond === null ||
+    c.inferenceTtftP95Ms === null ||
+    c.inferenceMaxPricePerMillionTokens === null
+    ? null
+    : {
+        modelId: c.inferenceModelId,
+        model: c.inferenceModelSlug,
+        outputTokensPerSecond: c.inferenceOutputTokensPerSecond,
+        promptTokensPerSecond: c.inferencePromptTokensPerSecond,
+        ttftP95Ms: c.inferenceTtftP95Ms,
+        maxPricePerMillionTokens: c.inferenceMaxPricePerMillionTokens,
+      };
+}
+
 function toRecord(row: BidRow): BidRecord {
   const {
     inferenceModelId,
@@ -97,22 +126,14 @@ function toRecord(row: BidRow): BidRecord {
     inferenceMaxPricePerMillionTokens,
     ...bid
   } = row;
-  const inference =
-    inferenceModelId === null ||
-    inferenceModel === null ||
-    inferenceOutputTokensPerSecond === null ||
-    inferencePromptTokensPerSecond === null ||
-    inferenceTtftP95Ms === null ||
-    inferenceMaxPricePerMillionTokens === null
-      ? null
-      : {
-          modelId: inferenceModelId,
-          model: inferenceModel.slug,
-          outputTokensPerSecond: inferenceOutputTokensPerSecond,
-          promptTokensPerSecond: inferencePromptTokensPerSecond,
-          ttftP95Ms: inferenceTtftP95Ms,
-          maxPricePerMillionTokens: inferenceMaxPricePerMillionTokens,
-        };
+  const inference = inferenceOf({
+    inferenceModelId,
+    inferenceModelSlug: inferenceModel?.slug ?? null,
+    inferenceOutputTokensPerSecond,
+    inferencePromptTokensPerSecond,
+    inferenceTtftP95Ms,
+    inferenceMaxPricePerMillionTokens,
+  });
   return { ...bid, inference };
 }
 
@@ -217,23 +238,54 @@ export class BidsRepository {
   ): Promise<Map<string, BidRecord>> {
     if (wanted.length === 0) return new Map();
     const rows = await this.tx.$queryRaw<
-      Array<Omit<BidRecord, 'market'> & { slug: string; currency: string; currencyScale: number }>
+      Array<
+        Omit<BidRecord, 'market' | 'inference'> &
+          InferenceColumns & { slug: string; currency: string; currencyScale: number }
+      >
     >`
       SELECT b.id::text, b.organisation_id::text AS "organisationId", m.slug, m.currency,
              m.currency_scale AS "currencyScale", b.gpus, b.filled_gpus AS "filledGpus",
              b.max_price_per_gpu_hour AS "maxPricePerGpuHour", b.duration_hours AS "durationHours",
              b.provinces, b.min_gpus_per_site AS "minGpusPerSite", b.partial_allowed AS "partialAllowed",
              b.billing_mode::text AS "billingMode", b.expires_at AS "expiresAt", b.status::text AS status,
-             b.seq, b.created_at AS "createdAt", b.updated_at AS "updatedAt", b.cancelled_at AS "cancelledAt"
+             b.seq, b.created_at AS "createdAt", b.updated_at AS "updatedAt", b.cancelled_at AS "cancelledAt",
+             b.inference_model_id::text AS "inferenceModelId", im.slug AS "inferenceModelSlug",
+             b.inference_output_tokens_per_second AS "inferenceOutputTokensPerSecond",
+             b.inference_prompt_tokens_per_second AS "inferencePromptTokensPerSecond",
+             b.inference_ttft_p95_ms AS "inferenceTtftP95Ms",
+             b.inference_max_price_per_million_tokens AS "inferenceMaxPricePerMillionTokens"
       FROM bids b
       JOIN unnest(${wanted.map((w) => w.bidId)}::uuid[], ${wanted.map((w) => w.organisationId)}::uuid[])
         AS w(id, organisation_id) ON b.id = w.id AND b.organisation_id = w.organisation_id
-      JOIN markets m ON m.id = b.market_id`;
+      JOIN markets m ON m.id = b.market_id
+      LEFT JOIN inference_models im ON im.id = b.inference_model_id`;
     return new Map(
-      rows.map(({ slug, currency, currencyScale, ...bid }) => [
-        ownedKey(bid.organisationId, bid.id),
-        { ...bid, market: { slug, currency, currencyScale } },
-      ]),
+      rows.map((row) => {
+        const {
+          slug,
+          currency,
+          currencyScale,
+          inferenceModelId,
+          inferenceModelSlug,
+          inferenceOutputTokensPerSecond,
+          inferencePromptTokensPerSecond,
+          inferenceTtftP95Ms,
+          inferenceMaxPricePerMillionTokens,
+          ...bid
+        } = row;
+        const inference = inferenceOf({
+          inferenceModelId,
+          inferenceModelSlug,
+          inferenceOutputTokensPerSecond,
+          inferencePromptTokensPerSecond,
+          inferenceTtftP95Ms,
+          inferenceMaxPricePerMillionTokens,
+        });
+        return [
+          ownedKey(bid.organisationId, bid.id),
+          { ...bid, inference, market: { slug, currency, currencyScale } },
+        ];
+      }),
     );
   }
 

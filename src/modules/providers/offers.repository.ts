@@ -268,6 +268,7 @@ export class OffersRepository {
              o.leased_gpus AS "leasedGpus", o.price_per_gpu_hour AS "pricePerGpuHour",
              o.available_from AS "availableFrom", o.available_until AS "availableUntil",
              o.min_lease_hours AS "minLeaseHours", o.pay_per_use_min_percent AS "payPerUseMinPercent",
+             o.termination_notice_hours AS "terminationNoticeHours",
              o.status::text AS status, o.seq, o.created_at AS "createdAt", o.updated_at AS "updatedAt",
              o.cancelled_at AS "cancelledAt"
       FROM offers o
