@@ -1,35 +1,48 @@
 /**
- * `npm run bench:matching`: the matching core's ContinuousBook against nodejs-order-book on the
- * same seeded streams (bench/order-stream.ts). Inputs are built before the clock starts; only
- * the processing loop (with each engine's fill tally) is timed; runs alternate core, peer, core,
- * peer... and the table shows medians. Prints figures only: nothing here asserts a speed.
+ * `npm run bench:matching`: the production matching engine in continuous mode against
+ * nodejs-order-book on the same seeded stream (bench/order-stream.ts).
  *
- *   BENCH_ORDERS=200000 npm run bench:matching   # a quicker look
+ * The production engine is what a matching worker runs per run (MatchingService.runOnce): the
+ * market's in-memory `MarketBook` takes the orders that changed as deltas (`refresh`), the
+ * market's allocator runs over the whole book (`match`, i.e. `matchMarket`), and the run's fills
+ * go back into the book (`applyRun`). There is no other entry point for one order: the engine
+ * re-allocates the whole book on every run. Database reads, the commit and BullMQ are not timed
+ * (bench:e2e measures them). Inputs are built before the clock starts; runs alternate engine,
+ * peer, engine, peer...; the table shows medians. Prints figures only: nothing here asserts a speed.
+ *
+ *   BENCH_ORDERS=2000 npm run bench:matching     # a quicker look
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { type IProcessOrder, type LimitOrderOptions, OrderBook, Side } from 'nodejs-order-book';
-import type { BookBid, BookOffer } from '@/modules/matching/domain/book';
-import { ContinuousBook } from './continuous-book';
-import {
-  constrainedStream,
-  type OrderStream,
-  plainStream,
-  PROVINCE_SETS,
-  restingOrders,
-  siteProvince,
-} from './order-stream';
+import { type BookDelta, type BookHeader, MarketBook } from '@/modules/matching/domain/market-book';
+import { type OrderStream, plainStream, PROVINCE_SETS, restingOrders, siteProvince } from './order-stream';
 
-const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000_000);
-const RESTING = 100_000;
-const RUNS = Math.max(3, Number(process.env.BENCH_RUNS ?? 3));
+/** Orders per run of the stream; the engine's cost per run grows with the book, see docs/BENCHMARKS.md. */
+const ORDERS = Number(process.env.BENCH_ORDERS ?? 5_000);
+/** Orders loaded (untimed) before the stream in the "resting" line; they never cross. */
+const RESTING = Number(process.env.BENCH_RESTING ?? 2_000);
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+/** Orders per worker run in the batch lines: the deltas one read brings before one allocation. */
+const BATCHES = (process.env.BENCH_BATCHES ?? '1,16,256').split(',').map(Number);
 const SEED = 20_261_201;
 const START = Date.parse('2026-12-01T00:00:00Z');
 const HOUR = 3_600_000;
 
-/** The core's input: one BookBid or BookOffer per order, and the instant it arrives. */
-interface CoreInput {
-  readonly bids: (BookBid | null)[];
-  readonly offers: (BookOffer | null)[];
+const HEADER: BookHeader = {
+  marketId: 'bench',
+  market: 'nvidia-h100-80gb',
+  currency: 'CNY',
+  currencyScale: 2,
+  paused: false,
+  feeBps: 300,
+  mode: 'CONTINUOUS',
+  // Read only by CALL markets.
+  callWindowMs: 1_000,
+};
+
+/** The engine's input: one delta per order (a new live order), and the instant it arrives. */
+interface EngineInput {
+  readonly deltas: BookDelta[];
   readonly at: Float64Array;
 }
 
@@ -41,59 +54,65 @@ interface Tally {
 
 interface Measured {
   readonly seconds: number;
+  /** User + system CPU of this process during the timed loop. */
+  readonly cpuSeconds: number;
   readonly tally: Tally;
 }
 
 /** Orders arrive 1 ms apart from `start`; seqs follow arrival from `firstSeq`. */
-function coreInput(
-  stream: OrderStream,
-  prefix: string,
-  firstSeq: number,
-  start: number,
-  stepMs: number,
-): CoreInput {
-  const bids: (BookBid | null)[] = new Array<BookBid | null>(stream.count).fill(null);
-  const offers: (BookOffer | null)[] = new Array<BookOffer | null>(stream.count).fill(null);
+function engineInput(stream: OrderStream, prefix: string, firstSeq: number, start: number): EngineInput {
+  const deltas: BookDelta[] = [];
   const at = new Float64Array(stream.count);
   for (let i = 0; i < stream.count; i += 1) {
-    const now = start + i * stepMs;
+    const now = start + i;
     at[i] = now;
     const seq = BigInt(firstSeq + i);
     const price = BigInt(stream.price[i]!);
     if (stream.isBid[i] === 1) {
-      bids[i] = {
-        id: `${prefix}b${i}`,
-        // Buyers and sellers are different organisations, as the peer has no such rule.
-        organisationId: `buyer-${i % 500}`,
-        verified: true,
-        price,
-        remaining: stream.qty[i]!,
-        seq,
-        durationHours: stream.durationHours[i]!,
-        provinces: PROVINCE_SETS[stream.provinceSet[i]!]!,
-        minGpusPerSite: stream.minGpusPerSite[i]!,
-        partialAllowed: stream.partialAllowed[i] === 1,
-        expiresAt: now + stream.lifetimeMs[i]!,
-      };
+      const id = `${prefix}b${i}`;
+      deltas.push({
+        kind: 'bid',
+        id,
+        bid: {
+          id,
+          // Buyers and sellers are different organisations, as the peer has no such rule.
+          organisationId: `buyer-${i % 500}`,
+          verified: true,
+          price,
+          remaining: stream.qty[i]!,
+          seq,
+          durationHours: stream.durationHours[i]!,
+          provinces: PROVINCE_SETS[stream.provinceSet[i]!]!,
+          minGpusPerSite: stream.minGpusPerSite[i]!,
+          partialAllowed: stream.partialAllowed[i] === 1,
+          expiresAt: now + stream.lifetimeMs[i]!,
+          billingMode: 'RESERVED',
+        },
+      });
     } else {
+      const id = `${prefix}o${i}`;
       const site = stream.site[i]!;
-      const from = stream.opensAfterMs[i] === 0 ? now - HOUR : now + stream.opensAfterMs[i]!;
-      offers[i] = {
-        id: `${prefix}o${i}`,
-        organisationId: `seller-${i % 500}`,
-        verified: true,
-        siteId: `site-${site}`,
-        province: siteProvince(site),
-        price,
-        free: stream.qty[i]!,
-        seq,
-        availableFrom: from,
-        availableUntil: now + stream.lifetimeMs[i]!,
-        minLeaseHours: stream.minLeaseHours[i]!,
-      };
+      deltas.push({
+        kind: 'offer',
+        id,
+        offer: {
+          id,
+          organisationId: `seller-${i % 500}`,
+          verified: true,
+          siteId: `site-${site}`,
+          province: siteProvince(site),
+          price,
+          free: stream.qty[i]!,
+          seq,
+          availableFrom: now - HOUR,
+          availableUntil: now + stream.lifetimeMs[i]!,
+          minLeaseHours: stream.minLeaseHours[i]!,
+          payPerUseMinPercent: 25,
+        },
+      });
     }
   }
-  return { bids, offers, at };
+  return { deltas, at };
 }
 
 /** The peer's input: the same side, price and quantity as limit GTC orders. */
@@ -110,14 +129,24 @@ function peerInput(stream: OrderStream, prefix: string): LimitOrderOptions[] {
   return orders;
 }
 
-function feedCore(book: ContinuousBook, input: CoreInput, tally: Tally): void {
-  const { bids, offers, at } = input;
-  for (let i = 0; i < at.length; i += 1) {
-    const bid = bids[i] ?? null;
-    const n = bid !== null ? book.placeBid(bid, at[i]!) : book.placeOffer(offers[i]!, at[i]!);
-    for (let k = 0; k < n; k += 1) {
+/**
+ * The worker's loop, `batch` orders per run: one read's deltas, one allocation at the last
+ * order's instant, and (when it filled) the fills applied to the book, as runOnce does after a
+ * commit. The epoch moves with every read, as the database's does.
+ */
+function feedEngine(book: MarketBook, input: EngineInput, batch: number, tally: Tally): void {
+  const { deltas, at } = input;
+  let epoch = book.epoch;
+  for (let i = 0; i < deltas.length; i += batch) {
+    const end = Math.min(i + batch, deltas.length);
+    epoch += 1n;
+    book.refresh(HEADER, epoch, batch === 1 ? [deltas[i]!] : deltas.slice(i, end));
+    const run = book.match(at[end - 1]!);
+    if (run.fills.length === 0) continue;
+    book.applyRun(run);
+    for (const fill of run.fills) {
       tally.fills += 1;
-      tally.volume += book.fillGpus(k) * book.fillPrice(k);
+      tally.volume += fill.gpus * Number(fill.price);
     }
   }
 }
@@ -157,21 +186,21 @@ function settle(): void {
   if (gc !== undefined) gc();
 }
 
-/** What the core's book holds once the stream is through. */
-interface Resting {
-  readonly bids: number;
-  readonly offers: number;
-}
-
-function timeCore(stream: CoreInput, preload: CoreInput | null): Measured & { resting: Resting } {
-  const book = new ContinuousBook();
-  if (preload !== null) feedCore(book, preload, { fills: 0, volume: 0 });
+function measure(feed: (tally: Tally) => void): Measured {
   settle();
   const tally = { fills: 0, volume: 0 };
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
-  feedCore(book, stream, tally);
+  feed(tally);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, tally, resting: { bids: book.restingBids, offers: book.restingOffers } };
+  const used = process.cpuUsage(cpu);
+  return { seconds, cpuSeconds: (used.user + used.system) / 1e6, tally };
+}
+
+function timeEngine(stream: EngineInput, preload: EngineInput | null, batch: number): Measured {
+  const book = new MarketBook(HEADER, 0n);
+  if (preload !== null) feedEngine(book, preload, preload.deltas.length, { fills: 0, volume: 0 });
+  return measure((tally) => feedEngine(book, stream, batch, tally));
 }
 
 function timePeer(
@@ -180,12 +209,7 @@ function timePeer(
 ): Measured {
   const book = new OrderBook();
   if (preload !== null) feedPeer(book, preload, { fills: 0, volume: 0 });
-  settle();
-  const tally = { fills: 0, volume: 0 };
-  const started = process.hrtime.bigint();
-  feedPeer(book, orders, tally);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, tally };
+  return measure((tally) => feedPeer(book, orders, tally));
 }
 
 function median(values: readonly number[]): number {
@@ -209,17 +233,21 @@ interface Row {
   readonly engine: string;
   readonly rate: number;
   readonly runs: readonly number[];
+  /** Median CPU per fill, microseconds. */
+  readonly cpuPerFillUs: number;
   readonly tally: Tally;
 }
 
 function row(stream: string, engine: string, runs: readonly Measured[]): Row {
+  const tally = sameTally(runs, `${stream} / ${engine}`);
   const rates = runs.map((r) => ORDERS / r.seconds);
   return {
     stream,
     engine,
     rate: median(rates),
     runs: rates,
-    tally: sameTally(runs, `${stream} / ${engine}`),
+    cpuPerFillUs: median(runs.map((r) => (r.cpuSeconds * 1e6) / Math.max(1, tally.fills))),
+    tally,
   };
 }
 
@@ -231,11 +259,11 @@ function write(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** Runs `core` and `peer` alternately RUNS times each. */
-function alternate<C extends Measured>(core: () => C, peer: () => Measured): { core: C[]; peer: Measured[] } {
-  const result: { core: C[]; peer: Measured[] } = { core: [], peer: [] };
+/** Runs `engine` and `peer` alternately RUNS times each. */
+function alternate(engine: () => Measured, peer: () => Measured): { engine: Measured[]; peer: Measured[] } {
+  const result: { engine: Measured[]; peer: Measured[] } = { engine: [], peer: [] };
   for (let r = 0; r < RUNS; r += 1) {
-    result.core.push(core());
+    result.engine.push(engine());
     result.peer.push(peer());
   }
   return result;
@@ -243,79 +271,76 @@ function alternate<C extends Measured>(core: () => C, peer: () => Measured): { c
 
 function main(): void {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  write(`Matching core (ContinuousBook) vs nodejs-order-book 10.1.1`);
+  write('Production matching engine (MarketBook + matchMarket, CONTINUOUS) vs nodejs-order-book 10.1.1');
   write(
     `${thousands(ORDERS)} orders per run, seed ${SEED}, median of ${RUNS} alternating runs; ` +
-      `Node ${process.version}, ${cpus().length} vCPU (${cpu})`,
+      `Node ${process.version}, ${cpus().length} vCPU (${cpu}), load average ${loadavg()[0]!.toFixed(2)}`,
   );
   write();
 
   const rows: Row[] = [];
   const plain = plainStream(ORDERS, SEED);
-  const preloadStream = restingOrders(RESTING, SEED + 1);
-
-  // Plain stream, then the same stream over 100,000 resting orders that never cross it.
-  const plainCore = coreInput(plain, '', RESTING + 1, START, 1);
+  const plainEngine = engineInput(plain, '', RESTING + 1, START);
   const plainPeer = peerInput(plain, 's');
-  const plainRuns = alternate(
-    () => timeCore(plainCore, null),
+
+  // One order per run: the engine sees the stream as the peer does, so their fills must agree.
+  const single = alternate(
+    () => timeEngine(plainEngine, null, 1),
     () => timePeer(plainPeer, null),
   );
-  rows.push(row('plain', 'core', plainRuns.core), row('plain', 'nodejs-order-book', plainRuns.peer));
-  const plainResting = plainRuns.core[0]!.resting;
+  rows.push(row('plain, 1 order per run', 'engine', single.engine));
+  rows.push(row('plain', 'nodejs-order-book', single.peer));
 
-  const preloadCore = coreInput(preloadStream, 'r', 1, START - RESTING - 1, 1);
-  const preloadPeer = peerInput(preloadStream, 'r');
-  const restingRuns = alternate(
-    () => timeCore(plainCore, preloadCore),
-    () => timePeer(plainPeer, preloadPeer),
-  );
-  rows.push(
-    row('plain + 100k resting', 'core', restingRuns.core),
-    row('plain + 100k resting', 'nodejs-order-book', restingRuns.peer),
-  );
+  if (RESTING > 0) {
+    const resting = restingOrders(RESTING, SEED + 1);
+    const restingEngine = engineInput(resting, 'r', 1, START - RESTING - 1);
+    const restingPeer = peerInput(resting, 'r');
+    const deep = alternate(
+      () => timeEngine(plainEngine, restingEngine, 1),
+      () => timePeer(plainPeer, restingPeer),
+    );
+    rows.push(row(`plain + ${thousands(RESTING)} resting, 1 order per run`, 'engine', deep.engine));
+    rows.push(row(`plain + ${thousands(RESTING)} resting`, 'nodejs-order-book', deep.peer));
+  }
 
-  // Provinces, co-location and the rest; the peer gets the stream stripped of them (= plain).
-  const constrained = coreInput(constrainedStream(ORDERS, SEED), '', RESTING + 1, START, 1);
-  const constrainedRuns = alternate(
-    () => timeCore(constrained, null),
-    () => timePeer(plainPeer, null),
-  );
-  rows.push(
-    row('provinces + co-location', 'core', constrainedRuns.core),
-    row('same, constraints stripped (reference only)', 'nodejs-order-book', constrainedRuns.peer),
-  );
-  const constrainedResting = constrainedRuns.core[0]!.resting;
+  // More orders per run, as a worker reads them when they arrive faster than it runs. Bids in
+  // one run are served in priority order rather than arrival order, so fills may differ.
+  for (const batch of BATCHES.filter((b) => b > 1)) {
+    const runs: Measured[] = [];
+    for (let r = 0; r < RUNS; r += 1) runs.push(timeEngine(plainEngine, null, batch));
+    rows.push(row(`plain, ${batch} orders per run`, 'engine', runs));
+  }
 
-  write('| stream | engine | orders/s (median) | runs (orders/s) | fills | sum qty x price (minor units) |');
-  write('|---|---|---:|---|---:|---:|');
+  write(
+    '| stream | engine | orders/s (median) | runs (orders/s) | CPU per fill (µs) | fills | sum qty x price (minor units) |',
+  );
+  write('|---|---|---:|---|---:|---:|---:|');
   for (const r of rows) {
     write(
       `| ${r.stream} | ${r.engine} | ${thousands(r.rate)} | ${r.runs.map(thousands).join(', ')} | ` +
-        `${thousands(r.tally.fills)} | ${thousands(r.tally.volume)} |`,
+        `${r.cpuPerFillUs.toFixed(1)} | ${thousands(r.tally.fills)} | ${thousands(r.tally.volume)} |`,
     );
   }
   write();
 
-  const [pc, pp, rc, rp] = rows;
   const equal = (a: Row, b: Row): string =>
     a.tally.fills === b.tally.fills && a.tally.volume === b.tally.volume ? 'yes' : 'no';
-  const drop = (before: Row, after: Row): string => `${((1 - after.rate / before.rate) * 100).toFixed(1)}%`;
+  const [engine, peer] = rows;
   write(
-    `plain: core / nodejs-order-book = ${(pc!.rate / pp!.rate).toFixed(2)}x; fills and sums equal: ${equal(pc!, pp!)}`,
+    `plain: engine / nodejs-order-book = ${(engine!.rate / peer!.rate).toFixed(4)}x (target: 3x); ` +
+      `fills and sums equal: ${equal(engine!, peer!)}`,
   );
+  if (RESTING > 0) {
+    const [, , deepEngine, deepPeer] = rows;
+    write(
+      `${thousands(RESTING)} resting: engine / nodejs-order-book = ${(deepEngine!.rate / deepPeer!.rate).toFixed(4)}x; ` +
+        `fills and sums equal: ${equal(deepEngine!, deepPeer!)} (and equal to the plain run: ${equal(deepEngine!, engine!)})`,
+    );
+  }
+  const book = new MarketBook(HEADER, 0n);
+  feedEngine(book, plainEngine, 1, { fills: 0, volume: 0 });
   write(
-    `100k resting: core / nodejs-order-book = ${(rc!.rate / rp!.rate).toFixed(2)}x; ` +
-      `fills and sums equal: ${equal(rc!, rp!)} (and equal to the plain run: ${equal(rc!, pc!)})`,
-  );
-  write(`drop with 100k resting orders: core ${drop(pc!, rc!)}, nodejs-order-book ${drop(pp!, rp!)}`);
-  write(
-    `book after the plain stream (core): ${thousands(plainResting.bids)} bids, ` +
-      `${thousands(plainResting.offers)} offers resting`,
-  );
-  write(
-    `book after the constrained stream (core): ${thousands(constrainedResting.bids)} bids, ` +
-      `${thousands(constrainedResting.offers)} offers resting (expired bids are dropped when met)`,
+    `book after the plain stream: ${thousands(book.size.bids)} bids, ${thousands(book.size.offers)} offers resting`,
   );
 }
 
