@@ -198,7 +198,12 @@ describe('who sees whom: a buyer never learns the provider’s ids, fee or proce
           ...(theirs.body as { provider: object }).provider,
           reliability: expect.objectContaining({
             components: expect.objectContaining({
-              delivery: { delivered: 0, endedEarlyByProvider: 1, deliveredShare: 0 },
+              delivery: {
+                delivered: 0,
+                endedWithNoticeByProvider: 0,
+                endedEarlyByProvider: 1,
+                deliveredShare: 0,
+              },
             }) as unknown,
           }) as unknown,
         },

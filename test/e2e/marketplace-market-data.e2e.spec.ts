@@ -221,7 +221,12 @@ describe('public market data', () => {
           evidence: 0,
           components: {
             handover: { onTime: 0, late: 0, missed: 0, onTimeShare: null },
-            delivery: { delivered: 0, endedEarlyByProvider: 0, deliveredShare: null },
+            delivery: {
+              delivered: 0,
+              endedWithNoticeByProvider: 0,
+              endedEarlyByProvider: 0,
+              deliveredShare: null,
+            },
           },
         },
       },

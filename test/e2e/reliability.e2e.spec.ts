@@ -23,7 +23,12 @@ interface Reliability {
   evidence: number;
   components: {
     handover: { onTime: number; late: number; missed: number; onTimeShare: number | null };
-    delivery: { delivered: number; endedEarlyByProvider: number; deliveredShare: number | null };
+    delivery: {
+      delivered: number;
+      endedWithNoticeByProvider: number;
+      endedEarlyByProvider: number;
+      deliveredShare: number | null;
+    };
   };
 }
 
@@ -45,11 +50,11 @@ describe('reliability: the provider record buyers see', () => {
   const storedScore = async (): Promise<number> =>
     (await prisma.organisation.findUniqueOrThrow({ where: { id: provider.organisationId } }))
       .reliabilityScore;
-  const lease = () =>
+  const lease = (durationHours = 1) =>
     leaseBetween(
       app,
       { provider, buyer, siteId: site.id },
-      { market: MARKET, gpus: 1, price: PRICE, durationHours: 1, billingMode: 'RESERVED' },
+      { market: MARKET, gpus: 1, price: PRICE, durationHours, billingMode: 'RESERVED' },
     );
 
   beforeAll(async () => {
@@ -84,7 +89,12 @@ describe('reliability: the provider record buyers see', () => {
       evidence: 0,
       components: {
         handover: { onTime: 0, late: 0, missed: 0, onTimeShare: null },
-        delivery: { delivered: 0, endedEarlyByProvider: 0, deliveredShare: null },
+        delivery: {
+          delivered: 0,
+          endedWithNoticeByProvider: 0,
+          endedEarlyByProvider: 0,
+          deliveredShare: null,
+        },
       },
     });
     await http().get('/v1/providers/reliability').set(buyer.auth).expect(403);
@@ -112,6 +122,15 @@ describe('reliability: the provider record buyers see', () => {
     // A buyer that ends a lease before handover says nothing of the provider.
     const neutral = await lease();
     await http().post(`/v1/leases/${neutral.id}/terminate`).set(buyer.auth).expect(200);
+    // Ended by the provider at the offer's notice (24 h): its handover counts now, its end once
+    // the notice runs out.
+    const noticed = await lease(48);
+    await handOverAccess(app, provider, noticed.id).expect(200);
+    await http()
+      .post(`/v1/leases/${noticed.id}/terminate`)
+      .set(provider.auth)
+      .send({ mode: 'NOTICE' })
+      .expect(200);
 
     await app.get<Clock, ControllableClock>(Clock).advance(61 * 60_000);
     await app.get(LeaseLifecycleService).sweep();
@@ -125,16 +144,21 @@ describe('reliability: the provider record buyers see', () => {
       startedAt: null,
     });
 
-    // good = 2 on-time handovers + 1 delivery, bad = 1 missed handover + 1 early end, all about an
-    // hour old (weight 0.9997 each): 100 x (4 + 3) / (5 + 5) = 70.0.
+    // good = 3 on-time handovers + 1 delivery, bad = 1 missed handover + 1 early end, all about an
+    // hour old (weight 0.9997 each): 100 x (4 + 4) / (5 + 6) = 72.7.
     const score = await own();
     expect(score).toEqual({
-      score: 70,
+      score: 72.7,
       isNew: false,
-      evidence: 5,
+      evidence: 6,
       components: {
-        handover: { onTime: 2, late: 0, missed: 1, onTimeShare: 0.667 },
-        delivery: { delivered: 1, endedEarlyByProvider: 1, deliveredShare: 0.5 },
+        handover: { onTime: 3, late: 0, missed: 1, onTimeShare: 0.75 },
+        delivery: {
+          delivered: 1,
+          endedWithNoticeByProvider: 0,
+          endedEarlyByProvider: 1,
+          deliveredShare: 0.5,
+        },
       },
     });
 
@@ -157,20 +181,38 @@ describe('reliability: the provider record buyers see', () => {
     for (const listing of mine) expect(listing.provider.reliability).toEqual(score);
 
     // The copy matching reads followed each outcome (the lease events' consumer).
-    expect(await storedScore()).toBe(70);
+    expect(await storedScore()).toBe(72.7);
   });
 
-  it('stores decayed scores on the schedule: 90 days on, every outcome weighs half, (4 + 1.5) / (5 + 2.5) = 73.3', async () => {
+  it('stores decayed scores on the schedule: 90 days on, the notice end counted half, (4 + 2.25) / (5 + 3.5) = 73.5', async () => {
     // A stored score off the truth (as if an event were lost) is put right by the refresh too.
     await prisma.organisation.update({
       where: { id: provider.organisationId },
       data: { reliabilityScore: 12 },
     });
     await app.get<Clock, ControllableClock>(Clock).advance(90 * 24 * 3_600_000);
+    // The notice ran out 89 days ago: the sweep ends that lease now, as PROVIDER_NOTICE.
+    await app.get(LeaseLifecycleService).sweep();
+    await quiet(app);
+    // Weights: the handovers, the early end, the missed one and the delivery about 0.4998-0.5, the
+    // notice end 0.5037 (89 days old): good = 4 x 0.5 + 0.5 x 0.5037, bad = 2 x 0.5 + 0.5 x 0.5037.
     await app.get(JobProducer).enqueue('stats.reliability', { trigger: 'test' });
     await waitFor('the stored score to decay', async () =>
-      (await storedScore()) === 73.3 ? true : undefined,
+      (await storedScore()) === 73.5 ? true : undefined,
     );
-    expect((await own()).score).toBe(73.3);
+    expect(await own()).toEqual({
+      score: 73.5,
+      isNew: false,
+      evidence: 3.5,
+      components: {
+        handover: { onTime: 3, late: 0, missed: 1, onTimeShare: 0.75 },
+        delivery: {
+          delivered: 1,
+          endedWithNoticeByProvider: 1,
+          endedEarlyByProvider: 1,
+          deliveredShare: 0.333,
+        },
+      },
+    });
   });
 });

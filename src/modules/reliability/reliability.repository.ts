@@ -14,6 +14,8 @@ interface TallyRow {
   delivered_w: number;
   early_n: number;
   early_w: number;
+  notice_n: number;
+  notice_w: number;
 }
 
 /**
@@ -46,6 +48,7 @@ export class ReliabilityRepository {
                       THEN 'delivered'
                     WHEN l.status = 'TERMINATED' AND l.termination_reason IN ('PROVIDER_REQUEST', 'PROVIDER_FAILURE')
                       THEN 'early'
+                    WHEN l.status = 'TERMINATED' AND l.termination_reason = 'PROVIDER_NOTICE' THEN 'notice'
                END AS delivery,
                l.ended_at
         FROM leases l
@@ -68,7 +71,9 @@ export class ReliabilityRepository {
              (count(*) FILTER (WHERE delivery = 'delivered'))::int AS delivered_n,
              COALESCE(sum(delivery_w) FILTER (WHERE delivery = 'delivered'), 0)::float8 AS delivered_w,
              (count(*) FILTER (WHERE delivery = 'early'))::int AS early_n,
-             COALESCE(sum(delivery_w) FILTER (WHERE delivery = 'early'), 0)::float8 AS early_w
+             COALESCE(sum(delivery_w) FILTER (WHERE delivery = 'early'), 0)::float8 AS early_w,
+             (count(*) FILTER (WHERE delivery = 'notice'))::int AS notice_n,
+             COALESCE(sum(delivery_w) FILTER (WHERE delivery = 'notice'), 0)::float8 AS notice_w
       FROM weighted
       GROUP BY organisation_id`;
     return new Map(
@@ -80,6 +85,7 @@ export class ReliabilityRepository {
           missedHandovers: { count: row.missed_n, weight: row.missed_w },
           deliveredLeases: { count: row.delivered_n, weight: row.delivered_w },
           providerEarlyEnds: { count: row.early_n, weight: row.early_w },
+          providerNoticeEnds: { count: row.notice_n, weight: row.notice_w },
         },
       ]),
     );

@@ -19,7 +19,12 @@ describe('reliabilityScore (docs/RELIABILITY.md, worked examples)', () => {
       evidence: 0,
       components: {
         handover: { onTime: 0, late: 0, missed: 0, onTimeShare: null },
-        delivery: { delivered: 0, endedEarlyByProvider: 0, deliveredShare: null },
+        delivery: {
+          delivered: 0,
+          endedWithNoticeByProvider: 0,
+          endedEarlyByProvider: 0,
+          deliveredShare: null,
+        },
       },
     });
   });
@@ -55,8 +60,20 @@ describe('reliabilityScore (docs/RELIABILITY.md, worked examples)', () => {
     expect(score.score).toBe(92.7);
     expect(score.components.delivery).toEqual({
       delivered: 7,
+      endedWithNoticeByProvider: 0,
       endedEarlyByProvider: 1,
       deliveredShare: 0.875,
+    });
+  });
+
+  it('R6: two notice ends count half good, half bad, as two late handovers: (4 + 1 + 2) / (5 + 4) = 77.8', () => {
+    const score = reliabilityScore(with_({ onTimeHandovers: tally(2), providerNoticeEnds: tally(2) }));
+    expect(score.score).toBe(77.8);
+    expect(score.components.delivery).toEqual({
+      delivered: 0,
+      endedWithNoticeByProvider: 2,
+      endedEarlyByProvider: 0,
+      deliveredShare: 0,
     });
   });
 });
@@ -77,6 +94,7 @@ describe('reliabilityScore properties', () => {
     missedHandovers: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
     deliveredLeases: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
     providerEarlyEnds: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
+    providerNoticeEnds: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
   });
   const plus = (t: OutcomeTally, w: number): OutcomeTally => ({ count: t.count + 1, weight: t.weight + w });
 
@@ -95,7 +113,10 @@ describe('reliabilityScore properties', () => {
         const base = reliabilityScore(t).score;
         const better = reliabilityScore({ ...t, deliveredLeases: plus(t.deliveredLeases, w) }).score;
         const worse = reliabilityScore({ ...t, missedHandovers: plus(t.missedHandovers, w) }).score;
-        return better >= base && worse <= base;
+        const early = reliabilityScore({ ...t, providerEarlyEnds: plus(t.providerEarlyEnds, w) }).score;
+        const notice = reliabilityScore({ ...t, providerNoticeEnds: plus(t.providerNoticeEnds, w) }).score;
+        // Notice is better than an early end, no better than a delivery.
+        return better >= base && worse <= base && early <= notice && notice <= better;
       }),
     );
   });

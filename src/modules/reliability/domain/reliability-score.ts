@@ -16,6 +16,11 @@ export const PRIOR_SCORE = (100 * PRIOR_GOOD) / (PRIOR_GOOD + PRIOR_BAD);
 export const NEW_BELOW_WEIGHT = 3;
 /** A handover after the provisioning deadline counts this much of a miss. */
 export const LATE_HANDOVER_FAULT = 0.5;
+/**
+ * A lease the provider ended at the offer's notice counts this much of an early end: it kept its
+ * commitment, but the buyer lost the rest of the lease.
+ */
+export const NOTICE_END_FAULT = 0.5;
 
 /** One outcome class: how many there were in the lookback, and their decayed weight. */
 export interface OutcomeTally {
@@ -32,8 +37,10 @@ export interface OutcomeTallies {
   missedHandovers: OutcomeTally;
   /** Started leases that ran to their end, or that the buyer or an admin ended. */
   deliveredLeases: OutcomeTally;
-  /** Started leases the provider ended early (on request, or as failed). */
+  /** Started leases the provider ended early (at once for a penalty, or as failed). */
   providerEarlyEnds: OutcomeTally;
+  /** Started leases the provider ended at the offer's notice. */
+  providerNoticeEnds: OutcomeTally;
 }
 
 export interface ReliabilityScore {
@@ -45,7 +52,12 @@ export interface ReliabilityScore {
   evidence: number;
   components: {
     handover: { onTime: number; late: number; missed: number; onTimeShare: number | null };
-    delivery: { delivered: number; endedEarlyByProvider: number; deliveredShare: number | null };
+    delivery: {
+      delivered: number;
+      endedWithNoticeByProvider: number;
+      endedEarlyByProvider: number;
+      deliveredShare: number | null;
+    };
   };
 }
 
@@ -57,6 +69,7 @@ export const emptyTallies = (): OutcomeTallies => ({
   missedHandovers: EMPTY_TALLY,
   deliveredLeases: EMPTY_TALLY,
   providerEarlyEnds: EMPTY_TALLY,
+  providerNoticeEnds: EMPTY_TALLY,
 });
 
 /** The weight of an outcome `ageMs` old. */
@@ -74,17 +87,25 @@ const share = (good: number, total: number): number | null => (total === 0 ? nul
 /**
  * score = 100 x (PRIOR_GOOD + good) / (PRIOR_GOOD + PRIOR_BAD + good + bad), over decayed weights:
  * each lease is up to two trials, its handover and (once started and finished) its delivery.
- * good = on-time handovers + late handovers x (1 - LATE_HANDOVER_FAULT) + delivered leases;
- * bad = missed handovers + late handovers x LATE_HANDOVER_FAULT + early ends by the provider.
+ * good = on-time handovers + late handovers x (1 - LATE_HANDOVER_FAULT) + delivered leases
+ *        + notice ends x (1 - NOTICE_END_FAULT);
+ * bad = missed handovers + late handovers x LATE_HANDOVER_FAULT + early ends by the provider
+ *       + notice ends x NOTICE_END_FAULT.
  */
 export function reliabilityScore(t: OutcomeTallies): ReliabilityScore {
   const good =
-    t.onTimeHandovers.weight + t.lateHandovers.weight * (1 - LATE_HANDOVER_FAULT) + t.deliveredLeases.weight;
+    t.onTimeHandovers.weight +
+    t.lateHandovers.weight * (1 - LATE_HANDOVER_FAULT) +
+    t.deliveredLeases.weight +
+    t.providerNoticeEnds.weight * (1 - NOTICE_END_FAULT);
   const bad =
-    t.missedHandovers.weight + t.lateHandovers.weight * LATE_HANDOVER_FAULT + t.providerEarlyEnds.weight;
+    t.missedHandovers.weight +
+    t.lateHandovers.weight * LATE_HANDOVER_FAULT +
+    t.providerEarlyEnds.weight +
+    t.providerNoticeEnds.weight * NOTICE_END_FAULT;
   const evidence = good + bad;
   const handovers = t.onTimeHandovers.count + t.lateHandovers.count + t.missedHandovers.count;
-  const finished = t.deliveredLeases.count + t.providerEarlyEnds.count;
+  const finished = t.deliveredLeases.count + t.providerEarlyEnds.count + t.providerNoticeEnds.count;
   return {
     score: round((100 * (PRIOR_GOOD + good)) / (PRIOR_GOOD + PRIOR_BAD + evidence), 1),
     isNew: evidence < NEW_BELOW_WEIGHT,
@@ -98,6 +119,7 @@ export function reliabilityScore(t: OutcomeTallies): ReliabilityScore {
       },
       delivery: {
         delivered: t.deliveredLeases.count,
+        endedWithNoticeByProvider: t.providerNoticeEnds.count,
         endedEarlyByProvider: t.providerEarlyEnds.count,
         deliveredShare: share(t.deliveredLeases.count, finished),
       },

@@ -22,7 +22,15 @@ export class HandoverComponentResponse {
 export class DeliveryComponentResponse {
   @ApiProperty({ example: 38, description: 'Started leases that ran to their end or that the buyer ended' })
   delivered!: number;
-  @ApiProperty({ example: 1, description: 'Started leases the provider ended early' })
+  @ApiProperty({
+    example: 1,
+    description: "Started leases the provider ended at the offer's notice (half a fault)",
+  })
+  endedWithNoticeByProvider!: number;
+  @ApiProperty({
+    example: 1,
+    description: 'Started leases the provider ended at once (penalty) or as failed',
+  })
   endedEarlyByProvider!: number;
   @ApiProperty({
     example: 0.974,
