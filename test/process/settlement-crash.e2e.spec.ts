@@ -330,8 +330,8 @@ const big = (_: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toStr
 /**
  * The charges a closed lease's periods must carry, restated from docs/LEASES.md: hour-long periods
  * from the start, the last cut at the end; RESERVED charges every GPU-second, PAY_PER_USE (no
- * reports here) its minimum share, except the period a provider's termination cut short, which
- * pays no minimum; cost = floor(price x GPU-seconds / 3600), fee = floor(cost x bps / 10,000).
+ * reports here) its minimum share, except the period a provider's termination (at notice or at
+ * once) cut short, which pays no minimum; cost = floor(price x GPU-seconds / 3600), fee = floor(cost x bps / 10,000).
  */
 function expectedCharges(
   lease: LeaseRow,
@@ -346,7 +346,11 @@ function expectedCharges(
     const to = Math.min(from + length, end);
     const reserved = (BigInt(lease.gpus) * BigInt(to - from)) / 1000n;
     // Half-open periods: an end on a boundary cuts none short, so the minimum stays.
-    const cut = lease.termination_reason === 'PROVIDER_REQUEST' && to === end && to - from < length;
+    // A provider's end, at notice (the default of a provider's terminate) or at once, waives it.
+    const cut =
+      (lease.termination_reason === 'PROVIDER_REQUEST' || lease.termination_reason === 'PROVIDER_NOTICE') &&
+      to === end &&
+      to - from < length;
     const gpuSeconds =
       lease.billing_mode === 'RESERVED'
         ? reserved
