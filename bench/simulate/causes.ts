@@ -36,7 +36,8 @@ export function causeOf(bid: BookBid, offers: readonly BookOffer[], now: number)
       case 'MIN_LEASE':
         cause = 'WINDOW';
         break;
-      // MODEL, TTFT_SLO and THROUGHPUT: the simulation places GPU bids only.
+      // MODEL, TTFT_SLO and THROUGHPUT: the simulation places GPU bids only, with no score minimum.
+      case 'RELIABILITY':
       case 'UNVERIFIED':
       case 'SAME_ORGANISATION':
       case 'EXPIRED':

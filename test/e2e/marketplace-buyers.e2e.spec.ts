@@ -85,6 +85,8 @@ describe('buyers: bids', () => {
         provinces: ['150000', '520000'],
         minGpusPerSite: 4,
         partialAllowed: true,
+        // No reliability minimum given: any provider.
+        minProviderScore: null,
         billingMode: 'PAY_PER_USE',
         expiresAt: body.expiresAt,
         status: 'OPEN',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { Clock } from '@/infra/clock/clock';
@@ -214,5 +215,60 @@ describe('reliability: the provider record buyers see', () => {
         },
       },
     });
+  });
+
+  it("honours a bid's minimum score in quotes and matching, and refuses a minimum out of range", async () => {
+    const now = app.get(Clock).now().getTime();
+    // The provider scores 73.5 now (above). A fresh offer of one GPU at the suite's price.
+    const offer = await placeOffer(app, provider, site.id, {
+      market: MARKET,
+      gpus: 1,
+      pricePerGpuHour: PRICE,
+      minLeaseHours: 1,
+      availableFrom: new Date(now - 60_000).toISOString(),
+      availableUntil: new Date(now + 48 * 3_600_000).toISOString(),
+    });
+    await quiet(app);
+    const terms = (minProviderScore: unknown) => ({
+      market: MARKET,
+      gpus: 1,
+      maxPricePerGpuHour: PRICE,
+      durationHours: 1,
+      provinces: [],
+      minGpusPerSite: 1,
+      partialAllowed: false,
+      billingMode: 'RESERVED',
+      ...(minProviderScore === undefined ? {} : { minProviderScore }),
+    });
+    const quote = await http().post('/v1/bids/quote').set(buyer.auth).send(terms(80)).expect(200);
+    expect(quote.body).toMatchObject({ fillableGpus: 0 });
+    expect((quote.body as { excluded: unknown[] }).excluded).toContainEqual({
+      constraint: 'RELIABILITY',
+      gpus: 1,
+    });
+
+    const place = (minProviderScore: unknown) =>
+      http()
+        .post('/v1/bids')
+        .set(buyer.auth)
+        .set('idempotency-key', randomUUID())
+        .send({ ...terms(minProviderScore), expiresAt: new Date(now + 24 * 3_600_000).toISOString() });
+    // (null, like absence, means any provider: the bid's own answer shows a missing minimum as null.)
+    for (const bad of [100.5, -1, 85.55, '85', 'high', true]) {
+      const res = await place(bad);
+      expect([bad, res.status]).toEqual([bad, 400]);
+    }
+    const picky = (await place(80).expect(201)).body as { id: string; minProviderScore: number };
+    expect(picky.minProviderScore).toBe(80);
+    await quiet(app);
+    expect(await prisma.lease.count({ where: { bidId: picky.id } })).toBe(0);
+    const content = (await place(73.5).expect(201)).body as { id: string };
+    const lease = await waitFor('the lease of the bid the score satisfies', () =>
+      prisma.lease.findFirst({ where: { bidId: content.id } }).then((row) => row ?? undefined),
+    );
+    expect(lease.offerId).toBe(offer.id);
+    await quiet(app);
+    expect(await prisma.lease.count({ where: { bidId: picky.id } })).toBe(0);
+    await http().post(`/v1/bids/${picky.id}/cancel`).set(buyer.auth).expect(200);
   });
 });

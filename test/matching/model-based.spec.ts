@@ -17,6 +17,7 @@ import type { InferenceDemandTerms, OfferServing } from '@/modules/matching/doma
 import { matchMarket } from '@/modules/matching/domain/match-market';
 import { runViolations, showFill } from './invariants';
 import {
+  brokenRules,
   HOUR,
   referencePass,
   referenceRun,
@@ -72,6 +73,8 @@ type Command =
       expiresInHours: number;
       /** Index into DEMANDS; -1 for a GPU bid. */
       inference: number;
+      /** A minimum provider score; 0 stands for none. */
+      minProviderScore: number;
     }
   | { kind: 'cancelOffer'; pick: number }
   | { kind: 'cancelBid'; pick: number }
@@ -178,6 +181,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       partialAllowed: fc.boolean(),
       expiresInHours: fc.constantFrom(1, 2, 4, 6, 12, 24, 48, 72, 168),
       inference: fc.constantFrom(-1, -1, -1, 0, 1, 2),
+      minProviderScore: fc.constantFrom(0, 0, 0, 75, 80, 90),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancelOffer' as const), pick: index }) },
@@ -213,6 +217,8 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
 
 interface OrgSpec {
   verified: boolean;
+  /** Its stored reliability score (docs/RELIABILITY.md): what offers carry for rule 7. */
+  score: number;
   /** One province per site. */
   sites: (typeof PROVINCES)[number][];
 }
@@ -224,6 +230,7 @@ const orgsArb: fc.Arbitrary<OrgSpec[]> = fc.array(
       { weight: 1, arbitrary: fc.constant(false) },
     ),
     sites: fc.array(fc.constantFrom(...PROVINCES), { minLength: 1, maxLength: 3 }),
+    score: fc.constantFrom(80, 80, 62.5, 75, 90, 97.5),
   }),
   { minLength: 4, maxLength: 6 },
 );
@@ -239,6 +246,7 @@ type OrgStatus = 'PENDING' | 'VERIFIED' | 'SUSPENDED';
 interface Org {
   id: string;
   status: OrgStatus;
+  score: number;
   sites: { id: string; province: string }[];
 }
 
@@ -270,6 +278,7 @@ interface BidRecord {
   partialAllowed: boolean;
   expiresAt: number;
   inference?: InferenceDemandTerms;
+  minProviderScore?: number;
 }
 
 interface LeaseRecord {
@@ -292,6 +301,7 @@ class Market {
     this.orgs = specs.map((spec, i) => ({
       id: `org${i}`,
       status: spec.verified ? 'VERIFIED' : 'PENDING',
+      score: spec.score,
       sites: spec.sites.map((province, j) => ({ id: `S${i}.${j}`, province })),
     }));
   }
@@ -335,6 +345,7 @@ class Market {
       availableUntil: o.availableUntil,
       minLeaseHours: o.minLeaseHours,
       ...(o.serving === undefined ? {} : { serving: o.serving }),
+      providerScore: this.orgs.find((org) => org.id === o.orgId)?.score ?? 80,
     }));
     const bids: BookBid[] = this.bids
       .filter((b) => b.filled < b.gpus)
@@ -351,6 +362,7 @@ class Market {
         partialAllowed: b.partialAllowed,
         expiresAt: b.expiresAt,
         ...(b.inference === undefined ? {} : { inference: b.inference }),
+        ...(b.minProviderScore === undefined ? {} : { minProviderScore: b.minProviderScore }),
       }));
     // the input order must not matter: hand the book over rotated
     return { bids: rotated(bids, rotate), offers: rotated(offers, rotate * 7) };
@@ -410,6 +422,7 @@ class Market {
           ...(DEMANDS[cmd.inference] === undefined
             ? {}
             : { inference: { ...DEMANDS[cmd.inference]!, sizedGpus: cmd.gpus } }),
+          ...(cmd.minProviderScore === 0 ? {} : { minProviderScore: cmd.minProviderScore }),
         });
         return true;
       }
@@ -573,6 +586,10 @@ interface SequenceFlags {
   unverifiedCrossing: boolean;
   /** An inference bid filled. */
   inferenceFill: boolean;
+  /** A bid with a minimum provider score filled. */
+  minScoreFill: boolean;
+  /** A bid's minimum score was the first rule to rule out an offer of its run. */
+  reliabilityExclusion: boolean;
 }
 
 const coverage = {
@@ -594,6 +611,8 @@ const coverage = {
     priceTieAcrossOffers: 0,
     unverifiedCrossing: 0,
     inferenceFill: 0,
+    minScoreFill: 0,
+    reliabilityExclusion: 0,
   } satisfies Record<keyof SequenceFlags, number>,
 };
 
@@ -602,6 +621,7 @@ function recordRun(
   book: { bids: readonly BookBid[]; offers: readonly BookOffer[] },
   fills: readonly Fill[],
   reference: ReturnType<typeof referenceRun>,
+  now: number,
 ): void {
   coverage.runs += 1;
   coverage.fills += fills.length;
@@ -611,6 +631,14 @@ function recordRun(
   if (fills.length > 0) flags.fills = true;
   if (fills.some((f) => book.bids.find((b) => b.id === f.bidId)?.inference !== undefined))
     flags.inferenceFill = true;
+  if (fills.some((f) => book.bids.find((b) => b.id === f.bidId)?.minProviderScore !== undefined))
+    flags.minScoreFill = true;
+  for (const bid of book.bids)
+    if (
+      bid.minProviderScore !== undefined &&
+      book.offers.some((o) => brokenRules(bid, o, now)[0] === 'RELIABILITY')
+    )
+      flags.reliabilityExclusion = true;
   for (const bid of book.bids) {
     const own = fills.filter((f) => f.bidId === bid.id);
     if (!bid.partialAllowed && new Set(own.map((f) => f.offerId)).size >= 2)
@@ -655,6 +683,8 @@ function runSequence(orgs: readonly OrgSpec[], commands: readonly Command[]): vo
     priceTieAcrossOffers: false,
     unverifiedCrossing: false,
     inferenceFill: false,
+    minScoreFill: false,
+    reliabilityExclusion: false,
   };
 
   commands.forEach((cmd, step) => {
@@ -671,7 +701,7 @@ function runSequence(orgs: readonly OrgSpec[], commands: readonly Command[]): vo
       }
       const reference = referenceRun(book.bids, book.offers, now);
       assertSameFills(where, fills, reference.fills, book, now);
-      recordRun(flags, book, fills, reference);
+      recordRun(flags, book, fills, reference, now);
       market.applyFills(fills);
 
       // Liveness (invariant 7): a run leaves the book uncrossed, so re-running at once fills nothing.
@@ -755,6 +785,10 @@ describe('matching core vs the reference model (model-based, fast-check)', () =>
       if (percent(coverage.with.expiry) < 10)
         short.push('< 10% contain a bid that would have crossed but expired');
       if (percent(coverage.with.inferenceFill) < 10) short.push('< 10% contain a fill of an inference bid');
+      if (percent(coverage.with.minScoreFill) < 10)
+        short.push('< 10% contain a fill of a bid with a minimum provider score');
+      if (percent(coverage.with.reliabilityExclusion) < 10)
+        short.push('< 10% contain an offer ruled out by a minimum provider score');
       for (const kind of KINDS) if (coverage.kinds[kind] === 0) short.push(`command ${kind} never executed`);
       expect(short).toEqual([]);
     },

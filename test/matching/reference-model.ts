@@ -17,7 +17,7 @@ export const HOUR = 3_600_000;
 // Eligibility of a pair (rules 1-9)
 // ---------------------------------------------------------------------------------------------
 
-/** The nine eligibility rules, in the doc's order; rule 4 (serving) has three parts. */
+/** The ten eligibility rules, in the doc's order; rule 4 (serving) has three parts. */
 export type Rule =
   | 'VERIFIED'
   | 'SAME_ORGANISATION'
@@ -27,6 +27,7 @@ export type Rule =
   | 'THROUGHPUT'
   | 'PRICE'
   | 'PROVINCE'
+  | 'RELIABILITY'
   | 'WINDOW'
   | 'MIN_LEASE'
   | 'CAPACITY';
@@ -40,6 +41,7 @@ export const RULES: readonly Rule[] = [
   'THROUGHPUT',
   'PRICE',
   'PROVINCE',
+  'RELIABILITY',
   'WINDOW',
   'MIN_LEASE',
   'CAPACITY',
@@ -82,6 +84,10 @@ export function brokenRules(bid: BookBid, offer: BookOffer, now: number): Rule[]
   if (!(offer.price <= bid.price)) broken.push('PRICE');
   // 5. province: b.provinces is empty or contains o.province
   if (!(bid.provinces.length === 0 || bid.provinces.includes(offer.province))) broken.push('PROVINCE');
+  // 6. reliability: no minimum, or the provider's score (80 when none is read) at least the minimum
+  if (!(bid.minProviderScore === undefined || (offer.providerScore ?? 80) >= bid.minProviderScore)) {
+    broken.push('RELIABILITY');
+  }
   // 6. window: o.availableFrom <= now and now + b.durationHours <= o.availableUntil
   if (!(offer.availableFrom <= now && now + bid.durationHours * HOUR <= offer.availableUntil)) {
     broken.push('WINDOW');
@@ -355,7 +361,15 @@ export function applyFills(
 
 /** The constraints a quote reports exclusions for (doc, Quotes). */
 export type QuoteConstraint =
-  'MODEL' | 'TTFT_SLO' | 'THROUGHPUT' | 'PRICE' | 'PROVINCE' | 'WINDOW' | 'MIN_LEASE' | 'CO_LOCATION';
+  | 'MODEL'
+  | 'TTFT_SLO'
+  | 'THROUGHPUT'
+  | 'PRICE'
+  | 'PROVINCE'
+  | 'RELIABILITY'
+  | 'WINDOW'
+  | 'MIN_LEASE'
+  | 'CO_LOCATION';
 
 export const QUOTE_CONSTRAINTS: readonly QuoteConstraint[] = [
   'MODEL',
@@ -363,6 +377,7 @@ export const QUOTE_CONSTRAINTS: readonly QuoteConstraint[] = [
   'THROUGHPUT',
   'PRICE',
   'PROVINCE',
+  'RELIABILITY',
   'WINDOW',
   'MIN_LEASE',
   'CO_LOCATION',
@@ -398,7 +413,7 @@ export interface ReferenceQuote {
  *   all-or-nothing bid the allocation cannot fill whole; the VWAP uses the offers' asks (a placed
  *   bid arrives after every resting offer), rounded down to a minor unit;
  * - each offer with free GPUs counts at most once: under MODEL, TTFT_SLO, THROUGHPUT, PRICE,
- *   PROVINCE, WINDOW or MIN_LEASE when that is the first rule of "Eligibility of a pair" it
+ *   PROVINCE, RELIABILITY, WINDOW or MIN_LEASE when that is the first rule of "Eligibility of a pair" it
  *   breaks (rules 1-3 come first, so
  *   unverified, own-organisation offers and an expired bid count nothing); under CO_LOCATION when
  *   it is eligible but its site was excluded during the walk;
@@ -432,6 +447,7 @@ export function referenceQuote(bid: BookBid, offers: readonly BookOffer[], now: 
       first === 'THROUGHPUT' ||
       first === 'PRICE' ||
       first === 'PROVINCE' ||
+      first === 'RELIABILITY' ||
       first === 'WINDOW' ||
       first === 'MIN_LEASE'
     ) {

@@ -26,6 +26,8 @@ export interface BidRecord {
   cancelledAt: Date | null;
   /** An inference bid's own terms (docs/INFERENCE.md "Inference bids"); null on a GPU bid. */
   inference: BidInferenceTerms | null;
+  /** The lowest provider reliability score the bid accepts; null: any. */
+  minProviderScore: number | null;
 }
 
 export interface BidInferenceTerms {
@@ -50,6 +52,7 @@ export interface NewBid {
   billingMode: BillingMode;
   expiresAt: Date;
   inference: BidInferenceTerms | null;
+  minProviderScore: number | null;
   seq: bigint;
   at: Date;
 }
@@ -83,6 +86,7 @@ const BID_SELECT = {
   inferencePromptTokensPerSecond: true,
   inferenceTtftP95Ms: true,
   inferenceMaxPricePerMillionTokens: true,
+  minProviderScore: true,
 } as const;
 
 type BidRow = Prisma.BidGetPayload<{ select: typeof BID_SELECT }>;
@@ -164,11 +168,11 @@ export class BidsRepository {
                         duration_hours, provinces, min_gpus_per_site, partial_allowed, billing_mode,
                         expires_at, status, seq, created_at, updated_at, inference_model_id,
                         inference_output_tokens_per_second, inference_prompt_tokens_per_second,
-                        inference_ttft_p95_ms, inference_max_price_per_million_tokens)
+                        inference_ttft_p95_ms, inference_max_price_per_million_tokens, min_provider_score)
       SELECT b.id, b.organisation_id, b.market_id, b.gpus, 0, b.max_price, b.duration_hours,
              string_to_array(b.provinces, ','), b.min_gpus_per_site, b.partial_allowed,
              b.billing_mode::"BillingMode", b.expires_at, 'OPEN', b.seq, b.created_at, b.created_at,
-             b.model_id, b.output_tps, b.prompt_tps, b.ttft_p95_ms, b.max_price_mtok
+             b.model_id, b.output_tps, b.prompt_tps, b.ttft_p95_ms, b.max_price_mtok, b.min_provider_score
       FROM unnest(${bids.map((b) => b.id)}::uuid[], ${bids.map((b) => b.organisationId)}::uuid[],
                   ${bids.map((b) => b.marketId)}::uuid[], ${bids.map((b) => b.gpus)}::int[],
                   ${bids.map((b) => b.maxPricePerGpuHour.toString())}::bigint[],
@@ -182,10 +186,11 @@ export class BidsRepository {
                   ${bids.map((b) => b.inference?.outputTokensPerSecond ?? null)}::int[],
                   ${bids.map((b) => b.inference?.promptTokensPerSecond ?? null)}::int[],
                   ${bids.map((b) => b.inference?.ttftP95Ms ?? null)}::int[],
-                  ${bids.map((b) => b.inference?.maxPricePerMillionTokens.toString() ?? null)}::bigint[])
+                  ${bids.map((b) => b.inference?.maxPricePerMillionTokens.toString() ?? null)}::bigint[],
+                  ${bids.map((b) => b.minProviderScore)}::float8[])
         AS b(id, organisation_id, market_id, gpus, max_price, duration_hours, provinces,
              min_gpus_per_site, partial_allowed, billing_mode, expires_at, seq, created_at,
-             model_id, output_tps, prompt_tps, ttft_p95_ms, max_price_mtok)`;
+             model_id, output_tps, prompt_tps, ttft_p95_ms, max_price_mtok, min_provider_score)`;
   }
 
   async listBids(
@@ -253,7 +258,8 @@ export class BidsRepository {
              b.inference_output_tokens_per_second AS "inferenceOutputTokensPerSecond",
              b.inference_prompt_tokens_per_second AS "inferencePromptTokensPerSecond",
              b.inference_ttft_p95_ms AS "inferenceTtftP95Ms",
-             b.inference_max_price_per_million_tokens AS "inferenceMaxPricePerMillionTokens"
+             b.inference_max_price_per_million_tokens AS "inferenceMaxPricePerMillionTokens",
+             b.min_provider_score AS "minProviderScore"
       FROM bids b
       JOIN unnest(${wanted.map((w) => w.bidId)}::uuid[], ${wanted.map((w) => w.organisationId)}::uuid[])
         AS w(id, organisation_id) ON b.id = w.id AND b.organisation_id = w.organisation_id

@@ -101,6 +101,7 @@ export class BidsService {
         provinces: shape.provinces,
         minGpusPerSite: shape.minGpusPerSite,
         partialAllowed: input.partialAllowed,
+        ...(input.minProviderScore === undefined ? {} : { minProviderScore: input.minProviderScore }),
         // A quote is for now: only the rules of the pair can exclude it.
         expiresAt: Number.MAX_SAFE_INTEGER,
       },
@@ -208,6 +209,7 @@ export class BidsService {
       billingMode: gpu.billingMode,
       expiresAt,
       inference: null,
+      minProviderScore: input.minProviderScore ?? null,
       at: now,
     });
   }
@@ -242,6 +244,7 @@ export class BidsService {
         ttftP95Ms: ask.ttftP95Ms,
         maxPricePerMillionTokens: ask.maxPricePerMillionTokens,
       },
+      minProviderScore: input.minProviderScore ?? null,
       at: now,
     });
   }
@@ -282,6 +285,7 @@ export class BidsService {
           updatedAt: input.at,
           cancelledAt: null,
           inference: input.inference,
+          minProviderScore: input.minProviderScore,
         };
         const refusal = this.funds.reserveBidHold(funds, {
           bidId: bid.id,

@@ -17,6 +17,7 @@ export const BuyersMapper = {
       provinces: [...record.provinces],
       minGpusPerSite: record.minGpusPerSite,
       partialAllowed: record.partialAllowed,
+      minProviderScore: record.minProviderScore,
       billingMode: record.billingMode,
       expiresAt: record.expiresAt.toISOString(),
       status: record.status,

@@ -76,6 +76,7 @@ export class InferenceBidsService {
       provinces,
       minGpusPerSite: input.minGpusPerSite ?? 1,
       partialAllowed: input.partialAllowed,
+      ...(input.minProviderScore === undefined ? {} : { minProviderScore: input.minProviderScore }),
     };
     const offers = new Map<string, Promise<BookOffer[]>>();
     const offersOf = (market: CatalogueMarket): Promise<BookOffer[]> => {

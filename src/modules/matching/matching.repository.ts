@@ -61,6 +61,9 @@ interface OrderRow {
   total_gpus: number;
   /** Offers: what they serve (servingOf), null when nothing. */
   serving: Record<string, OfferServing> | null;
+  /** Offers: the owner's stored reliability score; bids: the minimum they accept (null: any). */
+  provider_score: number;
+  min_provider_score: number | null;
 }
 
 /** An order's status as matching reports it (the database enum, spelled out here). */
@@ -350,7 +353,8 @@ function ordersOf(marketId: string): Prisma.Sql {
            b.gpus AS total_gpus, b.inference_model_id, b.inference_output_tokens_per_second,
            b.inference_prompt_tokens_per_second, b.inference_ttft_p95_ms,
            o.site_id, s.province_code AS province, o.available_from, o.available_until, o.min_lease_hours,
-           o.pay_per_use_min_percent, ${servingOf(Prisma.sql`o.id`)} AS serving
+           o.pay_per_use_min_percent, ${servingOf(Prisma.sql`o.id`)} AS serving,
+           org.reliability_score AS provider_score, b.min_provider_score
     FROM ids
     LEFT JOIN bids b ON ids.kind = 'bid' AND b.id = ids.id AND b.market_id = ${marketId}::uuid
       AND b.status = ANY(${LIVE}::"OrderStatus"[]) AND b.gpus > b.filled_gpus
@@ -439,6 +443,7 @@ function bidOf(row: OrderRow): RunBid {
     expiresAt: row.expires_at.getTime(),
     billingMode: row.billing_mode,
     ...withInference(inferenceOf(row)),
+    ...(row.min_provider_score === null ? {} : { minProviderScore: row.min_provider_score }),
   };
 }
 
@@ -462,5 +467,6 @@ function offerOf(row: OrderRow): RunOffer {
     minLeaseHours: row.min_lease_hours,
     payPerUseMinPercent: row.pay_per_use_min_percent,
     ...(row.serving === null ? {} : { serving: row.serving }),
+    providerScore: row.provider_score,
   };
 }

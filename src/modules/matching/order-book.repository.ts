@@ -17,6 +17,7 @@ interface OfferRow {
   available_until: Date;
   min_lease_hours: number;
   serving: Record<string, OfferServing> | null;
+  provider_score: number;
 }
 
 /** Reads one market's live book across tenants for the matching core (a system read). */
@@ -40,7 +41,7 @@ export class OrderBookRepository {
       SELECT o.id, o.organisation_id, (org.status = 'VERIFIED') AS verified, o.site_id,
              s.province_code AS province, o.price_per_gpu_hour AS price,
              (o.gpus - o.leased_gpus) AS free, o.seq, o.available_from, o.available_until,
-             o.min_lease_hours, ${serving} AS serving
+             o.min_lease_hours, ${serving} AS serving, org.reliability_score AS provider_score
       FROM offers o
       JOIN sites s ON s.id = o.site_id
       JOIN organisations org ON org.id = o.organisation_id
@@ -63,6 +64,7 @@ export class OrderBookRepository {
       availableUntil: row.available_until.getTime(),
       minLeaseHours: row.min_lease_hours,
       ...(row.serving === null ? {} : { serving: row.serving }),
+      providerScore: row.provider_score,
     }));
   }
 }

@@ -27,6 +27,8 @@ export interface InferenceFrame {
   /** The buyer's own co-location minimum; sizing raises it to a whole replica. */
   readonly minGpusPerSite: number;
   readonly partialAllowed: boolean;
+  /** The lowest provider reliability score the buyer accepts; absent: any. */
+  readonly minProviderScore?: number;
 }
 
 export interface InferenceLimits {
@@ -106,6 +108,7 @@ export function sizeInferenceBid(
       partialAllowed: frame.partialAllowed,
       expiresAt: FOREVER,
       inference: demand,
+      ...(frame.minProviderScore === undefined ? {} : { minProviderScore: frame.minProviderScore }),
     });
     const quote = cap > 0n ? quoteBid(terms(cap), offers, now) : quoteBid(terms(0n), [], now);
     const supply = quoteBid({ ...terms(limits.maxPricePerGpuHour), partialAllowed: true }, offers, now);

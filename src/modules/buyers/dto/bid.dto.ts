@@ -21,6 +21,13 @@ export class BidResponse {
   provinces!: string[];
   @ApiProperty({ example: 1 }) minGpusPerSite!: number;
   @ApiProperty() partialAllowed!: boolean;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 85,
+    description: 'The lowest provider reliability score the bid trades with; null: any',
+  })
+  minProviderScore!: number | null;
   @ApiProperty({ enum: BILLING_MODES }) billingMode!: string;
   @ApiProperty({ format: 'date-time' }) expiresAt!: string;
   @ApiProperty({

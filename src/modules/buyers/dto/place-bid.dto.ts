@@ -6,6 +6,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsNumber,
   IsOptional,
   IsString,
   Max,
@@ -105,6 +106,18 @@ export class PlaceBidDto {
   @ApiProperty({ description: 'Whether the bid may fill in parts; false means all GPUs at once or nothing' })
   @IsBoolean()
   partialAllowed!: boolean;
+
+  @ApiPropertyOptional({
+    example: 85,
+    description:
+      'Trade only with providers whose reliability score (0-100, one decimal; docs/RELIABILITY.md) is at least this. ' +
+      'Absent: any provider. A new provider scores 80',
+  })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 1 })
+  @Min(0)
+  @Max(100)
+  minProviderScore?: number;
 
   @ApiPropertyOptional({
     enum: BILLING_MODES,

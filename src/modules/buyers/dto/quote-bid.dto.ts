@@ -15,7 +15,17 @@ export class QuotedSiteResponse {
 
 export class QuoteExclusionResponse {
   @ApiProperty({
-    enum: ['MODEL', 'TTFT_SLO', 'THROUGHPUT', 'PRICE', 'PROVINCE', 'WINDOW', 'MIN_LEASE', 'CO_LOCATION'],
+    enum: [
+      'MODEL',
+      'TTFT_SLO',
+      'THROUGHPUT',
+      'PRICE',
+      'PROVINCE',
+      'RELIABILITY',
+      'WINDOW',
+      'MIN_LEASE',
+      'CO_LOCATION',
+    ],
     description:
       'MODEL, TTFT_SLO and THROUGHPUT only for inference bids: the offer does not serve the model, not within ' +
       'the TTFT p95 SLO, or at figures that would need more GPUs than the bid is sized into',

@@ -25,6 +25,7 @@ export const EXCLUSION_CONSTRAINTS = [
   'THROUGHPUT',
   'PRICE',
   'PROVINCE',
+  'RELIABILITY',
   'WINDOW',
   'MIN_LEASE',
   'CO_LOCATION',
@@ -81,6 +82,7 @@ export function allocate(bid: BidTerms, offers: readonly BookOffer[], now: numbe
     THROUGHPUT: 0,
     PRICE: 0,
     PROVINCE: 0,
+    RELIABILITY: 0,
     WINDOW: 0,
     MIN_LEASE: 0,
     CO_LOCATION: 0,
@@ -112,6 +114,7 @@ function exclusionOf(reason: IneligibleReason | null, siteExcluded: boolean): Ex
     case 'THROUGHPUT':
     case 'PRICE':
     case 'PROVINCE':
+    case 'RELIABILITY':
     case 'WINDOW':
     case 'MIN_LEASE':
       return reason;

@@ -23,6 +23,8 @@ export interface BookOffer {
    * bids"); read only for markets with inference bids, absent or empty otherwise.
    */
   readonly serving?: Readonly<Record<string, OfferServing>>;
+  /** The owner's stored reliability score (docs/RELIABILITY.md); absent: 80, a new provider's. */
+  readonly providerScore?: number;
 }
 
 /** One model an offer serves: the effective figures (lower of declared and reference) per GPU. */
@@ -62,6 +64,8 @@ export interface BookBid {
   readonly expiresAt: number;
   /** Present on an inference bid only. */
   readonly inference?: InferenceDemandTerms;
+  /** The lowest provider reliability score the bid accepts; absent: any. */
+  readonly minProviderScore?: number;
 }
 
 export interface Fill {

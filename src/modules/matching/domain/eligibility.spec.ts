@@ -65,6 +65,8 @@ describe('pairIneligibility', () => {
       price: 1000n,
       provinces: [BEIJING],
       remaining: 0,
+      // Wants a provider of 90 or more; the offer's scores 85.
+      minProviderScore: 90 as number | undefined,
       // An inference bid for a model the offer does not serve, within 1 ms, on 1 GPU.
       inference: {
         modelId: 'other',
@@ -80,6 +82,7 @@ describe('pairIneligibility', () => {
       minLeaseHours: 48,
       free: 0,
       serving: { llama: SERVES },
+      providerScore: 85,
     };
     const repairs = [
       (b: typeof brokenBid) => ({ ...b, verified: true }),
@@ -91,6 +94,7 @@ describe('pairIneligibility', () => {
       (b: typeof brokenBid) => ({ ...b, inference: { ...b.inference, sizedGpus: 8 } }),
       (b: typeof brokenBid) => ({ ...b, price: B.price }),
       (b: typeof brokenBid) => ({ ...b, provinces: [] }),
+      (b: typeof brokenBid) => ({ ...b, minProviderScore: 85 }),
     ];
     const seen: (string | null)[] = [];
     let current = brokenBid;
@@ -251,5 +255,12 @@ describe('inference bids (rule 4, docs/MATCHING.md)', () => {
   it('leaves GPU bids alone: an offer serving nothing is eligible for them', () => {
     expect(pairIneligibility(B, O, NOW)).toBeNull();
     expect(pairIneligibility(B, served, NOW)).toBeNull();
+  });
+
+  it("takes an offer read without a score as a new provider's, 80", () => {
+    const { providerScore: _, ...unscored } = { ...O, providerScore: 0 };
+    expect(pairIneligibility({ ...B, minProviderScore: 80 }, unscored, NOW)).toBeNull();
+    expect(pairIneligibility({ ...B, minProviderScore: 80.1 }, unscored, NOW)).toBe('RELIABILITY');
+    expect(pairIneligibility({ ...B, minProviderScore: 0 }, { ...O, providerScore: 0.1 }, NOW)).toBeNull();
   });
 });

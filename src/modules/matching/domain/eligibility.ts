@@ -17,6 +17,7 @@ export const INELIGIBLE_REASONS = [
   'THROUGHPUT',
   'PRICE',
   'PROVINCE',
+  'RELIABILITY',
   'WINDOW',
   'MIN_LEASE',
   'NO_CAPACITY',
@@ -41,6 +42,7 @@ export function pairIneligibility(bid: BidTerms, offer: BookOffer, now: number):
   }
   if (offer.price > bid.price) return 'PRICE';
   if (!inProvinces(bid, offer)) return 'PROVINCE';
+  if (!reliableEnough(bid, offer)) return 'RELIABILITY';
   if (!fitsWindow(bid, offer, now)) return 'WINDOW';
   if (bid.durationHours < offer.minLeaseHours) return 'MIN_LEASE';
   if (offer.free <= 0 || bid.remaining <= 0) return 'NO_CAPACITY';
@@ -48,7 +50,7 @@ export function pairIneligibility(bid: BidTerms, offer: BookOffer, now: number):
 }
 
 /**
- * Rules 2, 4 and 6-8 only: what the matching walk still has to check per offer once the
+ * Rules 2, 4 and 6-9 only: what the matching walk still has to check per offer once the
  * bid-only rules (verified, expiry, remaining), the offer-only ones (verified, availableFrom,
  * free) and the price (offers are walked cheapest first) are settled elsewhere.
  */
@@ -56,6 +58,7 @@ export function termsCompatible(bid: BidTerms, offer: BookOffer, now: number): b
   return (
     bid.organisationId !== offer.organisationId &&
     inProvinces(bid, offer) &&
+    reliableEnough(bid, offer) &&
     now + bid.durationHours * HOUR_MS <= offer.availableUntil &&
     bid.durationHours >= offer.minLeaseHours &&
     (bid.inference === undefined || servingIneligibility(bid.inference, offer) === null)
@@ -81,6 +84,15 @@ export function servingIneligibility(
 /** The bid-only rules (1, 3 and 8): verified, unexpired, wanting GPUs. */
 export function bidCanTrade(bid: BidTerms, now: number): boolean {
   return bid.verified && now < bid.expiresAt && bid.remaining > 0;
+}
+
+/** A new provider's score, for an offer read without one (docs/RELIABILITY.md). */
+const NEW_PROVIDER_SCORE = 80;
+
+function reliableEnough(bid: BidTerms, offer: BookOffer): boolean {
+  return (
+    bid.minProviderScore === undefined || (offer.providerScore ?? NEW_PROVIDER_SCORE) >= bid.minProviderScore
+  );
 }
 
 function inProvinces(bid: BidTerms, offer: BookOffer): boolean {
