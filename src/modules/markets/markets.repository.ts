@@ -134,30 +134,10 @@ export class MarketsRepository {
   }
 
   /**
-   * Serialises order placement per organisation until commit, so the open-order cap cannot race,
-   * and takes the next `seq` after the lock is held. A statement of its own: a later statement's
-   * snapshot then sees every order committed by the placement this one waited for. It also
-   * reads the organisation's status under a key-share lock: a suspension (which locks the row
-   * for update) either waits for this placement and then cancels its order, or commits first
-   * and is seen here, whatever a cached API key said.
-   */
-  async lockOrderPlacementAndTakeSeq(
-    organisationId: string,
-  ): Promise<{ seq: bigint; organisationStatus: OrganisationStatus | null }> {
-    const [row] = await this.txHost.tx.$queryRaw<Array<{ seq: bigint; status: OrganisationStatus | null }>>`
-      WITH locked AS MATERIALIZED (
-        SELECT pg_advisory_xact_lock(hashtextextended(${`orders:${organisationId}`}, 0))),
-      org AS MATERIALIZED (
-        SELECT status FROM organisations WHERE id = ${organisationId}::uuid FOR KEY SHARE)
-      SELECT nextval('order_seq') AS seq, (SELECT status::text FROM org) AS status FROM locked`;
-    if (row === undefined) throw new Error('order placement lock returned no row');
-    return { seq: row.seq, organisationStatus: row.status };
-  }
-
-  /**
-   * `lockOrderPlacementAndTakeSeq` for a group commit, in one statement: every organisation's
-   * placement lock, taken in the order given (callers sort, so two committers cannot deadlock on
-   * them), all of them before anything else is read; then `seqs` numbers, the organisations'
+   * Serialises a group commit's placements per organisation until commit, so the live-order cap
+   * cannot race, in one statement: every organisation's placement lock, taken in the order given
+   * (callers sort, so two committers cannot deadlock on them), all of them before anything else is
+   * read; then `seqs` numbers, the organisations'
    * statuses under key-share locks, and the statuses of `marketIds` (a missing market is absent).
    */
   async lockOrderPlacementsAndTakeSeqs(

@@ -4,7 +4,7 @@ import { DomainError } from '@/shared/domain-error';
 import { DIVISION_CODE_PATTERN, MARKET_SLUG_PATTERN } from '@/infra/http/field-validators';
 import type { MarketListResponse } from './dto/market.dto';
 import type { ProvinceListResponse } from './dto/province.dto';
-import { assertAcceptsOrders, assertMayTrade } from './domain/trading-rules';
+import { assertAcceptsOrders } from './domain/trading-rules';
 import { MarketsMapper } from './markets.mapper';
 import { MarketsRepository, type DivisionRecord, type MarketRecord } from './markets.repository';
 
@@ -157,17 +157,6 @@ export class MarketsService {
         unknown,
       });
     }
-  }
-
-  /**
-   * Starts placing an order: serialises placements of the organisation until commit, so the
-   * live-order cap cannot race, and takes the order's price-time `seq`, in one statement.
-   */
-  async beginOrderPlacement(organisationId: string): Promise<bigint> {
-    const { seq, organisationStatus } = await this.markets.lockOrderPlacementAndTakeSeq(organisationId);
-    // Read in the placement's transaction: a suspension committed on any process is seen here.
-    if (organisationStatus !== null) assertMayTrade(organisationStatus);
-    return seq;
   }
 
   /** A fresh price-time priority `seq` for an order being accepted or repriced. */
