@@ -659,11 +659,14 @@ async function oneRun(bench: Bench, label: string, from: number): Promise<RunRes
 
 // ---- the summary ----
 
+/** The runs the medians are taken over: the clean ones, unless fewer than the runs asked for. */
+function judgedRuns(runs: RunResult[]): RunResult[] {
+  const clean = runs.filter((r) => !r.stalled);
+  return clean.length >= Math.min(RUNS, runs.length) ? clean : runs;
+}
+
 function summary(runs: RunResult[], settings: string): void {
-  const judged =
-    runs.filter((r) => !r.stalled).length >= Math.min(RUNS, runs.length)
-      ? runs.filter((r) => !r.stalled)
-      : runs;
+  const judged = judgedRuns(runs);
   type Of = (r: RunResult) => number;
   /** The target beside a median, and whether the median meets it. */
   type Target = (median: number, med: (of: Of) => number) => [string, string];
@@ -857,16 +860,19 @@ async function main(): Promise<void> {
 
   const others = WORKER_COUNTS.slice(1);
   if (others.length > 0 && ONLY_RATE === undefined) {
-    const judgedRate = median(runs.map((r) => r.sustained?.rate ?? Number.NaN));
+    const judgedRate = median(judgedRuns(runs).map((r) => r.sustained?.rate ?? Number.NaN));
     const scalingFrom = Number.isNaN(judgedRate)
       ? Math.round(MIN_RATE * RATE_FACTOR)
       : Math.max(MIN_RATE, Math.round(judgedRate / RATE_FACTOR ** 2));
-    const tps = median(runs.map((r) => r.bestTps));
+    const tps = median(judgedRuns(runs).map((r) => r.bestTps));
     const scaling: [number, StepResult | undefined][] = [];
     for (const count of WORKER_COUNTS) {
       if (count === WORKERS) continue;
       await exchange.scaleWorkers(count);
       out(`scaling: ${count} worker processes, load average ${load()}`);
+      // Fresh workers start cold (JIT, connection pools) as the first run's did: warm them the same way.
+      await bench.step(scalingFrom, WARMUP_SECONDS, { stopWhenLost: false, probe: false });
+      await bench.settle();
       scaling.push([count, await bench.sustainedRate(scalingFrom, `${count} workers`)]);
     }
     out('');
