@@ -1,0 +1,323 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { databaseUrl, workerDatabaseName } from '../support/test-env';
+
+/**
+ * The ledger rules the database enforces by itself (docs/LEDGER.md, "What the database
+ * enforces"), checked with raw statements that bypass the application, as a wrong caller would:
+ * every posting is one statement of transfers and entries, and the set-based entry trigger
+ * applies it whole. Each case runs in a transaction that is rolled back, so nothing stays.
+ */
+describe('ledger rules in the database', () => {
+  const db = new Client({ connectionString: databaseUrl(workerDatabaseName()) });
+  const other = new Client({ connectionString: databaseUrl(workerDatabaseName()) });
+
+  beforeAll(async () => {
+    await db.connect();
+    await other.connect();
+  });
+  afterAll(async () => {
+    await db.end();
+    await other.end();
+  });
+
+  /** A buyer and a provider (their accounts open by trigger) in CNY, in the open transaction. */
+  async function organisations(client: Client): Promise<{ buyer: string; provider: string }> {
+    const buyer = randomUUID();
+    const provider = randomUUID();
+    await client.query(
+      `INSERT INTO organisations (id, name, role, updated_at) VALUES ($1, 'rules buyer', 'BUYER', now()),
+       ($2, 'rules provider', 'PROVIDER', now())`,
+      [buyer, provider],
+    );
+    return { buyer, provider };
+  }
+
+  async function account(client: Client, organisation: string | null, kind: string): Promise<string> {
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT id FROM ledger_accounts WHERE organisation_id IS NOT DISTINCT FROM $1::uuid AND kind = $2::"LedgerAccountKind" AND currency = 'CNY'`,
+      [organisation, kind],
+    );
+    if (rows[0] === undefined) throw new Error(`no ${kind} account for ${organisation}`);
+    return rows[0].id;
+  }
+
+  async function balance(client: Client, id: string): Promise<bigint> {
+    const { rows } = await client.query<{ balance: string }>(
+      'SELECT balance FROM ledger_accounts WHERE id = $1',
+      [id],
+    );
+    return BigInt(rows[0]!.balance);
+  }
+
+  /**
+   * Posts transfers, each with its entries (account id, amount), in one statement as
+   * `LedgerRepository.postTransfers` does.
+   */
+  async function post(
+    client: Client,
+    transfers: Array<{ currency?: string; entries: Array<[string, bigint]> }>,
+  ): Promise<void> {
+    const keys = transfers.map(() => `rules:${randomUUID()}`);
+    const lines = transfers.flatMap((t, i) =>
+      t.entries.map(([accountId, amount]) => ({ key: keys[i]!, accountId, amount })),
+    );
+    await client.query(
+      `WITH posted AS (
+         INSERT INTO ledger_transfers (id, key, kind, currency, created_at)
+         SELECT gen_random_uuid(), k, 'CORRECTION', c, now() FROM unnest($1::text[], $2::text[]) AS i(k, c)
+         RETURNING id, key),
+       written AS (
+         INSERT INTO ledger_entries (transfer_id, account_id, amount, created_at)
+         SELECT posted.id, l.account_id, l.amount, now()
+         FROM unnest($3::text[], $4::uuid[], $5::bigint[]) AS l(key, account_id, amount)
+         JOIN posted ON posted.key = l.key
+         ORDER BY l.account_id
+         RETURNING transfer_id)
+       SELECT count(*) FROM written`,
+      [
+        keys,
+        transfers.map((t) => t.currency ?? 'CNY'),
+        lines.map((l) => l.key),
+        lines.map((l) => l.accountId),
+        lines.map((l) => l.amount.toString()),
+      ],
+    );
+  }
+
+  /** Runs `body` in a transaction that is always rolled back; returns what it threw, if anything. */
+  async function rolledBack(client: Client, body: () => Promise<void>): Promise<Error | undefined> {
+    await client.query('BEGIN');
+    try {
+      await body();
+      return undefined;
+    } catch (error) {
+      return error as Error;
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  }
+
+  it('applies a statement of many transfers as the net per account', async () => {
+    const error = await rolledBack(db, async () => {
+      const { buyer } = await organisations(db);
+      const funding = await account(db, null, 'EXTERNAL_FUNDING');
+      const available = await account(db, buyer, 'BUYER_AVAILABLE');
+      const held = await account(db, buyer, 'BUYER_HELD');
+      // A top-up, then in one statement two holds and a release: 1000 - 300 - 200 + 50.
+      await post(db, [
+        {
+          entries: [
+            [funding, -1000n],
+            [available, 1000n],
+          ],
+        },
+      ]);
+      await post(db, [
+        {
+          entries: [
+            [available, -300n],
+            [held, 300n],
+          ],
+        },
+        {
+          entries: [
+            [available, -200n],
+            [held, 200n],
+          ],
+        },
+        {
+          entries: [
+            [held, -50n],
+            [available, 50n],
+          ],
+        },
+      ]);
+      expect(await balance(db, available)).toBe(550n);
+      expect(await balance(db, held)).toBe(450n);
+    });
+    expect(error).toBeUndefined();
+  });
+
+  it('refuses a statement that would take an organisation account below zero, and writes none of it', async () => {
+    let available = '';
+    const error = await rolledBack(db, async () => {
+      const { buyer } = await organisations(db);
+      const funding = await account(db, null, 'EXTERNAL_FUNDING');
+      available = await account(db, buyer, 'BUYER_AVAILABLE');
+      const held = await account(db, buyer, 'BUYER_HELD');
+      await post(db, [
+        {
+          entries: [
+            [funding, -100n],
+            [available, 100n],
+          ],
+        },
+      ]);
+      await db.query('SAVEPOINT before');
+      const overdraw = await post(db, [
+        {
+          entries: [
+            [available, -60n],
+            [held, 60n],
+          ],
+        },
+        {
+          entries: [
+            [available, -60n],
+            [held, 60n],
+          ],
+        },
+      ]).catch((e: Error) => e);
+      expect(String(overdraw)).toMatch(/ledger_insufficient_funds: account .* would go below zero/);
+      await db.query('ROLLBACK TO SAVEPOINT before');
+      expect(await balance(db, available)).toBe(100n);
+      expect(await balance(db, held)).toBe(0n);
+    });
+    expect(error).toBeUndefined();
+    expect(available).not.toBe('');
+  });
+
+  it('keeps a provider receivable at or below zero', async () => {
+    const error = await rolledBack(db, async () => {
+      const { provider } = await organisations(db);
+      const receivable = await account(db, provider, 'PROVIDER_RECEIVABLE');
+      const fees = await account(db, null, 'PLATFORM_FEES');
+      await post(db, [
+        {
+          entries: [
+            [receivable, -40n],
+            [fees, 40n],
+          ],
+        },
+      ]);
+      expect(await balance(db, receivable)).toBe(-40n);
+      await db.query('SAVEPOINT before');
+      const overpaid = await post(db, [
+        {
+          entries: [
+            [fees, -41n],
+            [receivable, 41n],
+          ],
+        },
+      ]).catch((e: Error) => e);
+      expect(String(overpaid)).toMatch(/ledger_receivable_overpaid/);
+      await db.query('ROLLBACK TO SAVEPOINT before');
+      await post(db, [
+        {
+          entries: [
+            [fees, -40n],
+            [receivable, 40n],
+          ],
+        },
+      ]);
+      expect(await balance(db, receivable)).toBe(0n);
+    });
+    expect(error).toBeUndefined();
+  });
+
+  it('refuses a zero entry, an entry in another currency than its transfer, and an unbalanced transfer', async () => {
+    const zero = await rolledBack(db, async () => {
+      const { buyer } = await organisations(db);
+      const funding = await account(db, null, 'EXTERNAL_FUNDING');
+      const available = await account(db, buyer, 'BUYER_AVAILABLE');
+      await post(db, [
+        {
+          entries: [
+            [funding, 0n],
+            [available, 0n],
+          ],
+        },
+      ]);
+    });
+    expect(String(zero)).toMatch(/an entry moves a non-zero amount/);
+
+    const currency = await rolledBack(db, async () => {
+      const { buyer } = await organisations(db);
+      const funding = await account(db, null, 'EXTERNAL_FUNDING');
+      const available = await account(db, buyer, 'BUYER_AVAILABLE');
+      await post(db, [
+        {
+          currency: 'USD',
+          entries: [
+            [funding, -5n],
+            [available, 5n],
+          ],
+        },
+      ]);
+    });
+    expect(String(currency)).toMatch(/account currency CNY differs from transfer currency USD/);
+
+    const unbalanced = await rolledBack(db, async () => {
+      const { buyer } = await organisations(db);
+      const funding = await account(db, null, 'EXTERNAL_FUNDING');
+      const available = await account(db, buyer, 'BUYER_AVAILABLE');
+      await post(db, [
+        {
+          entries: [
+            [funding, -5n],
+            [available, 6n],
+          ],
+        },
+      ]);
+    });
+    expect(String(unbalanced)).toMatch(/ledger_unbalanced/);
+  });
+
+  it('moves a cached balance only through entries', async () => {
+    const error = await rolledBack(db, async () => {
+      const { buyer } = await organisations(db);
+      const available = await account(db, buyer, 'BUYER_AVAILABLE');
+      await db.query('UPDATE ledger_accounts SET balance = balance + 1 WHERE id = $1', [available]);
+    });
+    expect(String(error)).toMatch(/balances change only through ledger entries/);
+  });
+
+  it('lets two transactions post to the same accounts in opposite orders without a deadlock', async () => {
+    // Committed set-up, removed at the end: accounts are never deleted, so the organisations stay
+    // in this worker's scratch database, which the suite drops.
+    const { buyer } = await organisations(db);
+    const funding = await account(db, null, 'EXTERNAL_FUNDING');
+    const available = await account(db, buyer, 'BUYER_AVAILABLE');
+    const held = await account(db, buyer, 'BUYER_HELD');
+    await post(db, [
+      {
+        entries: [
+          [funding, -1000n],
+          [available, 1000n],
+        ],
+      },
+    ]);
+
+    await db.query('BEGIN');
+    await other.query('BEGIN');
+    try {
+      // One statement lists held first, the other available first; both lock in account-id order.
+      await post(db, [
+        {
+          entries: [
+            [held, 10n],
+            [available, -10n],
+          ],
+        },
+      ]);
+      const second = post(other, [
+        {
+          entries: [
+            [available, -20n],
+            [held, 20n],
+          ],
+        },
+      ]);
+      await db.query('COMMIT');
+      await second;
+      await other.query('COMMIT');
+    } catch (error) {
+      await db.query('ROLLBACK').catch(() => undefined);
+      await other.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    expect(await balance(db, available)).toBe(970n);
+    expect(await balance(db, held)).toBe(30n);
+  });
+});
