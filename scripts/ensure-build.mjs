@@ -2,16 +2,20 @@
 // Builds dist/ when it is missing or older than the sources, so `npm start` works straight
 // after `npm ci`. A fresh build takes seconds; an up-to-date one costs a directory walk.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
+
+// Files tsconfig.build.json leaves out of dist/: editing one must not make dist/ look stale.
+const NOT_BUILT = /\.(spec|fixtures)\.ts$/;
 
 function newest(dir) {
   let latest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+    if (entry.isDirectory()) latest = Math.max(latest, newest(path));
+    else if (!NOT_BUILT.test(entry.name)) latest = Math.max(latest, statSync(path).mtimeMs);
   }
   return latest;
 }
@@ -44,4 +48,8 @@ if (built === 0 || sources > built) {
     );
     if (result.status !== 0) process.exit(result.status ?? 1);
   }
+  // An incremental build leaves unchanged outputs as they were, main.js included: mark dist/ as
+  // built now, or a source touched without a change (a rebase, a checkout) would rebuild every run.
+  const now = new Date();
+  utimesSync(join(root, 'dist', 'main.js'), now, now);
 }

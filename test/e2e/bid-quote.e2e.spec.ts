@@ -8,6 +8,17 @@ import { createSite, marketplaceConfig, placeOffer, removeMarketplaceData } from
 // A market no other suite trades in, so the book holds exactly what this suite places.
 const MARKET = 'huawei-ascend-910b-64gb';
 
+// No lease yet: the prior of a new provider (docs/RELIABILITY.md).
+const NEW_PROVIDER = {
+  score: 80,
+  isNew: true,
+  evidence: 0,
+  components: {
+    handover: { onTime: 0, late: 0, missed: 0, onTimeShare: null },
+    delivery: { delivered: 0, endedWithNoticeByProvider: 0, endedEarlyByProvider: 0, deliveredShare: null },
+  },
+};
+
 describe('POST /v1/bids/quote', () => {
   let app: NestFastifyApplication;
   let provider: TestTenant;
@@ -59,9 +70,18 @@ describe('POST /v1/bids/quote', () => {
       fillableGpus: 6,
       // floor((2 x 17.00 + 4 x 18.00) / 6) = 17.66
       vwap: '17.66',
+      // Each supply line names its provider by display name and reliability score, not the site.
       sites: [
-        { province: '150000', gpus: 2 },
-        { province: '520000', gpus: 4 },
+        {
+          province: '150000',
+          gpus: 2,
+          provider: { name: `PROVIDER ${provider.email}`, reliability: NEW_PROVIDER },
+        },
+        {
+          province: '520000',
+          gpus: 4,
+          provider: { name: `PROVIDER ${provider.email}`, reliability: NEW_PROVIDER },
+        },
       ],
       excluded: [{ constraint: 'PRICE', gpus: 8 }],
       cheapestExcluded: { price: '25.00', province: '520000' },

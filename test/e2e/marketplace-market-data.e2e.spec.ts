@@ -14,6 +14,33 @@ import {
 
 // This suite alone trades in this market, so the book below is exactly what it placed.
 const MARKET = 'nvidia-a100-80gb';
+// At 4 prompt tokens per output token: 4 / 8,000 + 1 / 500 = 1 / 400 -> 400 output + 1,600 prompt
+// tokens/s per GPU, 7,200,000 tokens a GPU-hour.
+const QWEN = {
+  model: 'qwen2.5-7b-instruct',
+  promptTokensPerSecondPerGpu: 8000,
+  outputTokensPerSecondPerGpu: 500,
+  ttftP50Ms: 200,
+  ttftP95Ms: 300,
+};
+// 4 / 800 + 1 / 200 = 1 / 100 -> 100 + 400 tokens/s per GPU, 1,800,000 a GPU-hour.
+const LLAMA = {
+  model: 'llama-3.3-70b-instruct',
+  promptTokensPerSecondPerGpu: 800,
+  outputTokensPerSecondPerGpu: 200,
+  ttftP50Ms: 400,
+  ttftP95Ms: 700,
+};
+// A provider with no lease yet: the prior of a new provider (docs/RELIABILITY.md).
+const NEW_PROVIDER = {
+  score: 80,
+  isNew: true,
+  evidence: 0,
+  components: {
+    handover: { onTime: 0, late: 0, missed: 0, onTimeShare: null },
+    delivery: { delivered: 0, endedWithNoticeByProvider: 0, endedEarlyByProvider: 0, deliveredShare: null },
+  },
+};
 
 interface Listing {
   market: string;
@@ -31,6 +58,9 @@ describe('public market data', () => {
   const privateIds: string[] = [];
   const http = () => request(app.getHttpServer());
   const offers: Record<string, { id: string }> = {};
+  let providerName: string;
+  let providerTenant: TestTenant;
+  let guiyangId: string;
 
   beforeAll(async () => {
     app = await startHttpApp(marketplaceConfig());
@@ -41,6 +71,8 @@ describe('public market data', () => {
     const buyer = await registerOrganisation(app, 'BUYER', { verified: true });
     const pendingBuyer = await registerOrganisation(app, 'BUYER');
     tenants.push(verified, pending, suspended, buyer, pendingBuyer);
+    providerName = `PROVIDER ${verified.email}`;
+    providerTenant = verified;
 
     const guiyang = await createSite(app, verified, {
       provinceCode: '520000',
@@ -52,6 +84,7 @@ describe('public market data', () => {
       cityCode: '150900',
       uptimeTier: 'TIER_IV',
     });
+    guiyangId = guiyang.id;
     const pendingSite = await createSite(app, pending);
     const suspendedSite = await createSite(app, suspended);
     const offer = (
@@ -87,6 +120,21 @@ describe('public market data', () => {
     });
     offers.o8 = await offer(verified, ulanqab.id, 2, '15.00');
     offers.pending = await offer(pending, pendingSite.id, 50, '9.00');
+    // What the GPUs serve (docs/INFERENCE.md "Market data in inference terms"). On A100 the
+    // references are Qwen2.5 7B 8,193.6 / 621.0 per GPU (replicas of 1) and Llama 3.3 70B 884.4 /
+    // 255.5 (replicas of 4); these declarations lie below both, so sizing takes them as declared.
+    const serve = (offerId: string, profiles: Array<Record<string, unknown>>) =>
+      http()
+        .put(`/v1/offers/${offerId}/serving-profiles`)
+        .set(offerId === offers.pending?.id ? pending.auth : verified.auth)
+        .send({ profiles: profiles.map((p) => ({ concurrency: 8, ...p })) })
+        .expect(200);
+    await serve(offers.o1.id, [QWEN, LLAMA]);
+    await serve(offers.o3.id, [QWEN]);
+    await serve(offers.o8.id, [QWEN, LLAMA]);
+    await serve(offers.pending.id, [QWEN]);
+    // 1,000 output tokens/s is above 1.5 x 621.0: flagged for review, so it serves nothing yet.
+    await serve(offers.o2.id, [{ ...QWEN, outputTokensPerSecondPerGpu: 1000 }]);
     offers.suspended = await offer(suspended, suspendedSite.id, 50, '9.50');
     await prisma.organisation.update({
       where: { id: suspended.organisationId },
@@ -166,9 +214,20 @@ describe('public market data', () => {
       currency: 'CNY',
       status: 'ACTIVE',
       asOf: expect.any(String) as unknown,
+      // Each ask level names its providers by display name and reliability score, never by id.
       asks: [
-        { price: '12.50', gpus: 8, orders: 1 },
-        { price: '15.00', gpus: 16, orders: 3 },
+        {
+          price: '12.50',
+          gpus: 8,
+          orders: 1,
+          providers: [{ name: providerName, reliability: NEW_PROVIDER }],
+        },
+        {
+          price: '15.00',
+          gpus: 16,
+          orders: 3,
+          providers: [{ name: providerName, reliability: NEW_PROVIDER }],
+        },
       ],
       bids: [
         { price: '12.00', gpus: 2, orders: 1 },
@@ -182,7 +241,7 @@ describe('public market data', () => {
   it('caps the book at the requested depth', async () => {
     const res = await http().get(`/v1/markets/${MARKET}/book?depth=1`).expect(200);
     expect(res.body).toMatchObject({
-      asks: [{ price: '12.50', gpus: 8, orders: 1 }],
+      asks: [{ price: '12.50', gpus: 8, orders: 1, providers: [{ name: providerName }] }],
       bids: [{ price: '12.00', gpus: 2, orders: 1 }],
     });
     for (const depth of ['0', '101', 'abc', '1.5']) {
@@ -212,24 +271,7 @@ describe('public market data', () => {
       market: MARKET,
       currency: 'CNY',
       // By display name only (docs/EVENTS.md, "Who sees whom").
-      provider: {
-        name: expect.stringMatching(/^PROVIDER owner-/) as unknown,
-        // No lease yet: the prior of a new provider (docs/RELIABILITY.md).
-        reliability: {
-          score: 80,
-          isNew: true,
-          evidence: 0,
-          components: {
-            handover: { onTime: 0, late: 0, missed: 0, onTimeShare: null },
-            delivery: {
-              delivered: 0,
-              endedWithNoticeByProvider: 0,
-              endedEarlyByProvider: 0,
-              deliveredShare: null,
-            },
-          },
-        },
-      },
+      provider: { name: providerName, reliability: NEW_PROVIDER },
       province: { code: '150000', nameZh: '内蒙古自治区', namePinyin: 'Nei Mongol' },
       city: { code: '150900', nameZh: '乌兰察布市', namePinyin: 'Ulanqab' },
       uptimeTier: 'TIER_IV',
@@ -240,9 +282,202 @@ describe('public market data', () => {
       minLeaseHours: 2,
       payPerUseMinPercent: 30,
       terminationNoticeHours: 24,
+      // 2 free GPUs: no whole replica of Llama (4 GPUs), 2 of Qwen. 15.00 per GPU-hour over
+      // 7,200,000 tokens = 2.083 -> 2.09 per million; over 1,800,000 = 8.333 -> 8.34.
+      serves: [
+        {
+          model: 'llama-3.3-70b-instruct',
+          gpusPerReplica: 4,
+          promptTokensPerSecondPerGpu: 800,
+          outputTokensPerSecondPerGpu: 200,
+          // The higher of declared (700) and reference (611).
+          ttftP95Ms: 700,
+          promptToOutputRatio: 4,
+          replicas: 0,
+          outputTokensPerSecond: 0,
+          promptTokensPerSecond: 0,
+          tokensPerSecond: 0,
+          pricePerMillionTokens: '8.34',
+        },
+        {
+          model: 'qwen2.5-7b-instruct',
+          gpusPerReplica: 1,
+          promptTokensPerSecondPerGpu: 8000,
+          outputTokensPerSecondPerGpu: 500,
+          ttftP95Ms: 300,
+          promptToOutputRatio: 4,
+          replicas: 2,
+          outputTokensPerSecond: 800,
+          promptTokensPerSecond: 3200,
+          tokensPerSecond: 4000,
+          pricePerMillionTokens: '2.09',
+        },
+      ],
     });
+    // A flagged declaration serves nothing until an admin accepts it; an offer without any, nothing.
+    const byAsk = (price: string, free: number) =>
+      page.data.find((l) => l.pricePerGpuHour === price && l.freeGpus === free) as Listing & {
+        serves: Array<{
+          model: string;
+          replicas: number;
+          tokensPerSecond: number;
+          pricePerMillionTokens: string;
+        }>;
+      };
+    expect(byAsk('15.00', 4).serves).toEqual([]);
+    expect(byAsk('11.00', 4).serves).toEqual([]);
+    expect(
+      byAsk('12.50', 8).serves.map((l) => [l.model, l.replicas, l.tokensPerSecond, l.pricePerMillionTokens]),
+    ).toEqual([
+      // 12.50 / 7.2 = 1.736 -> 1.74
+      ['qwen2.5-7b-instruct', 8, 16000, '1.74'],
+    ]);
+    expect(
+      byAsk('15.00', 10).serves.map((l) => [l.model, l.replicas, l.tokensPerSecond, l.pricePerMillionTokens]),
+    ).toEqual([
+      ['llama-3.3-70b-instruct', 2, 4000, '8.34'],
+      ['qwen2.5-7b-instruct', 10, 20000, '2.09'],
+    ]);
     const text = JSON.stringify(res.body);
     for (const id of privateIds) expect(text).not.toContain(id);
+  });
+
+  it('states live supply per model and province in tokens/s and per million tokens on the public stats', async () => {
+    const res = await http().get(`/v1/markets/${MARKET}/stats?window=hour`).expect(200);
+    const supply = (
+      res.body as { supplyByModel: { asOf: string; promptToOutputRatio: number; models: unknown[] } }
+    ).supplyByModel;
+    expect(supply.promptToOutputRatio).toBe(4);
+    // The verified provider's live offers only: not the future one, the pending or suspended
+    // providers', or the flagged declaration. Llama: 10 GPUs of o1 hold 2 replicas; o8's 2, none.
+    expect(supply.models).toEqual([
+      {
+        model: 'llama-3.3-70b-instruct',
+        providers: 1,
+        offers: 1,
+        freeGpus: 10,
+        servingGpus: 8,
+        outputTokensPerSecond: 800,
+        promptTokensPerSecond: 3200,
+        tokensPerSecond: 4000,
+        lowestPricePerGpuHour: '15.00',
+        lowestPricePerMillionTokens: '8.34',
+        meanPricePerMillionTokens: '8.34',
+        provinces: [
+          {
+            provinceCode: '520000',
+            providers: 1,
+            offers: 1,
+            freeGpus: 10,
+            servingGpus: 8,
+            outputTokensPerSecond: 800,
+            promptTokensPerSecond: 3200,
+            tokensPerSecond: 4000,
+            lowestPricePerGpuHour: '15.00',
+            lowestPricePerMillionTokens: '8.34',
+            meanPricePerMillionTokens: '8.34',
+          },
+        ],
+      },
+      {
+        model: 'qwen2.5-7b-instruct',
+        providers: 1,
+        offers: 3,
+        freeGpus: 20,
+        servingGpus: 20,
+        outputTokensPerSecond: 8000,
+        promptTokensPerSecond: 32000,
+        tokensPerSecond: 40000,
+        lowestPricePerGpuHour: '12.50',
+        lowestPricePerMillionTokens: '1.74',
+        // (10 x 15.00 + 8 x 12.50 + 2 x 15.00) per hour over 20 x 7.2 M tokens = 1.944 -> 1.95
+        meanPricePerMillionTokens: '1.95',
+        provinces: [
+          {
+            provinceCode: '150000',
+            providers: 1,
+            offers: 1,
+            freeGpus: 2,
+            servingGpus: 2,
+            outputTokensPerSecond: 800,
+            promptTokensPerSecond: 3200,
+            tokensPerSecond: 4000,
+            lowestPricePerGpuHour: '15.00',
+            lowestPricePerMillionTokens: '2.09',
+            meanPricePerMillionTokens: '2.09',
+          },
+          {
+            provinceCode: '520000',
+            providers: 1,
+            offers: 2,
+            freeGpus: 18,
+            servingGpus: 18,
+            outputTokensPerSecond: 7200,
+            promptTokensPerSecond: 28800,
+            tokensPerSecond: 36000,
+            lowestPricePerGpuHour: '12.50',
+            lowestPricePerMillionTokens: '1.74',
+            meanPricePerMillionTokens: '1.93',
+          },
+        ],
+      },
+    ]);
+    const text = JSON.stringify(res.body);
+    for (const id of privateIds) expect(text).not.toContain(id);
+  });
+
+  it('answers the price suggestion per million tokens of a model, at the offer’s figures or the reference', async () => {
+    const suggest = (query: Record<string, string>) =>
+      http()
+        .get('/v1/offers/price-suggestion')
+        .set(providerTenant.auth)
+        .query({ market: MARKET, site: guiyangId, ...query });
+    // No history in this market: no ask to restate, but the figures it would be stated at.
+    const reference = await suggest({ model: 'qwen2.5-7b-instruct' }).expect(200);
+    expect(reference.body).toMatchObject({
+      insufficientData: true,
+      suggestedAsk: null,
+      inference: {
+        model: 'qwen2.5-7b-instruct',
+        basis: 'REFERENCE',
+        promptTokensPerSecondPerGpu: 8193.6,
+        outputTokensPerSecondPerGpu: 621,
+        promptToOutputRatio: 4,
+        suggestedPricePerMillionTokens: null,
+      },
+    });
+    const atOffer = await suggest({ model: 'qwen2.5-7b-instruct', offer: offers.o1!.id }).expect(200);
+    expect((atOffer.body as { inference: unknown }).inference).toEqual({
+      model: 'qwen2.5-7b-instruct',
+      basis: 'OFFER',
+      promptTokensPerSecondPerGpu: 8000,
+      outputTokensPerSecondPerGpu: 500,
+      promptToOutputRatio: 4,
+      tokensPerGpuHour: 7200000,
+      suggestedPricePerMillionTokens: null,
+    });
+    const without = await suggest({}).expect(200);
+    expect(without.body).not.toHaveProperty('inference');
+    const field = async (query: Record<string, string>, name: string) =>
+      expect((await suggest(query).expect(400)).body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: { field: name },
+      });
+    await field({ offer: offers.o1!.id }, 'model');
+    await field({ model: 'no-such-model' }, 'model');
+    expect((await suggest({ model: 'Not A Slug' }).expect(400)).body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
+    expect((await suggest({ model: 'qwen2.5-7b-instruct', offer: 'o1' }).expect(400)).body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
+    // The flagged declaration of o2 is not usable; o3 does not serve Llama.
+    await field({ model: 'qwen2.5-7b-instruct', offer: offers.o2!.id }, 'model');
+    await field({ model: 'llama-3.3-70b-instruct', offer: offers.o3!.id }, 'model');
+    // Another provider's offer, an offer at another site and a missing one answer alike.
+    await field({ model: 'qwen2.5-7b-instruct', offer: offers.pending!.id }, 'offer');
+    await field({ model: 'qwen2.5-7b-instruct', offer: offers.o8!.id }, 'offer');
+    await field({ model: 'qwen2.5-7b-instruct', offer: '00000000-0000-4000-8000-000000000000' }, 'offer');
   });
 
   it('filters listings by province and pages them', async () => {

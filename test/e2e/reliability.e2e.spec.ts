@@ -180,6 +180,18 @@ describe('reliability: the provider record buyers see', () => {
     ).data.filter((l) => l.provider.name === `PROVIDER ${provider.email}`);
     expect(mine.map((l) => l.pricePerGpuHour)).toContain('9999.00');
     for (const listing of mine) expect(listing.provider.reliability).toEqual(score);
+    // The public book names it at its ask level, with the same score and components.
+    const book = await http().get(`/v1/markets/${MARKET}/book?depth=100`).expect(200);
+    const level = (
+      book.body as {
+        asks: Array<{ price: string; providers: Array<{ name: string; reliability: Reliability }> }>;
+      }
+    ).asks.find((ask) => ask.price === '9999.00');
+    expect(level?.providers).toContainEqual({ name: `PROVIDER ${provider.email}`, reliability: score });
+    expect(JSON.stringify(book.body)).not.toContain(provider.organisationId);
+    // And the provider's console shows it beside its sites.
+    const stats = await http().get('/v1/providers/stats').set(provider.auth).expect(200);
+    expect((stats.body as { reliability: Reliability }).reliability).toEqual(score);
 
     // The copy matching reads followed each outcome (the lease events' consumer).
     expect(await storedScore()).toBe(72.7);
@@ -240,6 +252,19 @@ describe('reliability: the provider record buyers see', () => {
       billingMode: 'RESERVED',
       ...(minProviderScore === undefined ? {} : { minProviderScore }),
     });
+    // A minimum the provider meets: the supply line shows who would serve, by name and score.
+    const met = await http().post('/v1/bids/quote').set(buyer.auth).send(terms(73.5)).expect(200);
+    expect(met.body).toMatchObject({
+      fillableGpus: 1,
+      sites: [
+        {
+          province: '520000',
+          gpus: 1,
+          provider: { name: `PROVIDER ${provider.email}`, reliability: await own() },
+        },
+      ],
+    });
+    expect(JSON.stringify(met.body)).not.toContain(site.id);
     const quote = await http().post('/v1/bids/quote').set(buyer.auth).send(terms(80)).expect(200);
     expect(quote.body).toMatchObject({ fillableGpus: 0 });
     expect((quote.body as { excluded: unknown[] }).excluded).toContainEqual({

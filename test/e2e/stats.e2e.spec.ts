@@ -682,6 +682,34 @@ describe('market statistics', () => {
       .set(providerB.auth)
       .expect(200);
     expect(body(b)).toMatchObject({ scope: 'market', suggestedAsk: '8.00', sampleSize: 21 });
+
+    // Per million tokens of a model, at the reference of the market's GPU (docs/STATS.md "Price
+    // suggestion per million tokens"): given H100 figures, Llama 3.3 70B serves 2,804.6 / 419.8
+    // tokens/s per GPU, 4,726,499 tokens a GPU-hour at 4:1; 8.00 is 1.69 -> 1.70 per million.
+    await prisma.marketGpuSpec.create({
+      data: { marketId, memoryBandwidthGbPerS: 3350, fp16Tflops: 989.4, fp8Tflops: 1978.9, int8Tops: 1978.9 },
+    });
+    try {
+      const perMillion = await http()
+        .get('/v1/offers/price-suggestion')
+        .query({ market: slug, site: siteA, model: 'llama-3.3-70b-instruct' })
+        .set(providerA.auth)
+        .expect(200);
+      expect(body(perMillion)).toMatchObject({
+        suggestedAsk: '8.00',
+        inference: {
+          model: 'llama-3.3-70b-instruct',
+          basis: 'REFERENCE',
+          promptTokensPerSecondPerGpu: 2804.6,
+          outputTokensPerSecondPerGpu: 419.8,
+          promptToOutputRatio: 4,
+          tokensPerGpuHour: 4_726_499,
+          suggestedPricePerMillionTokens: '1.70',
+        },
+      });
+    } finally {
+      await prisma.marketGpuSpec.delete({ where: { marketId } });
+    }
   });
 
   it('price suggestion says "insufficient data" below the minimum sample', async () => {

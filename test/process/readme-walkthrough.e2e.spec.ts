@@ -46,7 +46,8 @@ describe('README walkthrough', () => {
       await admin.end();
     }
     const port = await freePort();
-    env = testEnv({ DATABASE_URL: databaseUrl(database), PORT: String(port) });
+    // The walkthrough moves time with the development clock, as the README starts the exchange.
+    env = testEnv({ DATABASE_URL: databaseUrl(database), PORT: String(port), CLOCK: 'controllable' });
     // API and workers in one process, as `npm start` runs them.
     exchange = spawnBuilt('main.js', env);
     await waitForHttp(`http://127.0.0.1:${port}/health/ready`);
@@ -64,7 +65,7 @@ describe('README walkthrough', () => {
     }
   });
 
-  it('ends with a lease', async () => {
+  it('buys model throughput, reports an hour of tokens and ends with the lease under notice', async () => {
     const script = walkthroughOf(join(ROOT, 'README.md'));
     const run = await runBash(
       script,
@@ -72,10 +73,45 @@ describe('README walkthrough', () => {
       150_000,
     );
     if (run.code !== 0) throw new Error(`walkthrough failed (${run.code}):\n${run.stdout}\n${run.stderr}`);
-    const last = run.stdout.trim().split('\n').pop() ?? '';
-    const leases = JSON.parse(last) as { data: Array<{ status: string; gpus: number; market: string }> };
-    expect(leases.data).toEqual([
-      expect.objectContaining({ status: 'SCHEDULED', gpus: 8, market: 'nvidia-h100-80gb' }),
+    const lines = run.stdout.trim().split('\n');
+    const lease = JSON.parse(lines.pop() ?? '') as Record<string, unknown>;
+    // 1,500 output + 6,000 prompt tokens/s of Llama 3.3 70B at 2,600 / 400 per GPU: 6.06 GPUs, 2
+    // replicas of 4; 18.20 per GPU-hour x 8 over 27 M tokens an hour = 5.39 per million.
+    expect(lease).toMatchObject({
+      view: 'buyer',
+      status: 'ACTIVE',
+      market: 'nvidia-h100-80gb',
+      gpus: 8,
+      pricePerGpuHour: '18.20',
+      endedBy: 'PROVIDER',
+      noticeGivenAt: expect.any(String) as unknown,
+      inference: {
+        model: 'llama-3.3-70b-instruct',
+        pricePerMillionTokens: '5.39',
+        outputTokensPerSecond: 1500,
+        promptTokensPerSecond: 6000,
+      },
+    });
+    // Ends at its 4 hours' notice, given an hour after it started.
+    const startedAt = Date.parse(lease.startedAt as string);
+    expect(Date.parse(lease.endsAt as string) - startedAt).toBe(5 * 3_600_000);
+    // The book named the provider with its score after one on-time handover: (4 + 1) / (5 + 1).
+    const providers = JSON.parse(lines.pop() ?? '') as Array<{
+      name: string;
+      reliability: { score: number };
+    }>;
+    expect(providers).toEqual([
+      expect.objectContaining({ name: expect.stringMatching(/^Guizhou Mountain DC /) as unknown }),
+    ]);
+    expect(providers[0]?.reliability.score).toBe(83.3);
+    // Both sides' counts of the hour agree within the tolerance: the provider's report stands.
+    const tokens = JSON.parse(lines.pop() ?? '') as { periods: Array<Record<string, unknown>> };
+    expect(tokens.periods).toEqual([
+      expect.objectContaining({
+        period: 0,
+        standing: { promptTokens: 21_600_000, outputTokens: 5_400_000, source: 'PROVIDER' },
+        dispute: null,
+      }),
     ]);
   }, 180_000);
 });

@@ -26,9 +26,11 @@ import { assertBidCancelledAlready, normaliseBidShape, validateBidExpiry } from 
 import type { BidPageResponse, BidResponse } from './dto/bid.dto';
 import type { ListBidsQuery } from './dto/list-bids.dto';
 import type { PlaceBidDto } from './dto/place-bid.dto';
-import type { QuoteBidDto, QuoteResponse } from './dto/quote-bid.dto';
+import type { QuoteBidDto, QuotedSiteResponse, QuoteResponse } from './dto/quote-bid.dto';
 import { summariseQuote } from './domain/quote-summary';
 import { OrderBookService } from '@/modules/matching/order-book.service';
+import type { Quote } from '@/modules/matching/domain/quote';
+import { ReliabilityService } from '@/modules/reliability/reliability.service';
 import { LedgerService, type BidToRelease } from '@/modules/billing/ledger/ledger.service';
 import type { NewEvent } from '@/infra/events/event-catalogue';
 import { ORGANISATION_SUSPENDED } from '@/infra/auth/suspension';
@@ -61,6 +63,7 @@ export class BidsService {
     private readonly funds: LedgerService,
     private readonly placements: OrderPlacementService,
     private readonly inferenceBids: InferenceBidsService,
+    private readonly reliability: ReliabilityService,
   ) {}
 
   // Bids go first in a group commit (then offers, then cancellations): the same order in every process.
@@ -112,7 +115,7 @@ export class BidsService {
       currency: market.currency,
       fillableGpus: quote.fillableGpus,
       vwap: quote.vwap === null ? null : formatMoney(quote.vwap, market.currencyScale),
-      sites: quote.sites.map((site) => ({ province: site.province, gpus: site.gpus })),
+      sites: await this.supplyLines(quote),
       excluded: quote.excluded.map((e) => ({ constraint: e.constraint, gpus: e.gpus })),
       cheapestExcluded: quote.cheapestExcluded
         ? {
@@ -124,6 +127,19 @@ export class BidsService {
       matchingMode: market.matchingMode,
       nextClearingAt: this.book.nextClearing(market, now)?.toISOString() ?? null,
     };
+  }
+
+  /**
+   * The quote's supply lines: each site's province and GPUs, with its provider as public data
+   * shows it (display name and reliability score, docs/RELIABILITY.md), never the site's id.
+   */
+  private async supplyLines(quote: Quote): Promise<QuotedSiteResponse[]> {
+    const providers = await this.reliability.publicProvidersOfSites(quote.sites.map((site) => site.siteId));
+    return quote.sites.map((site) => {
+      const provider = providers.get(site.siteId);
+      if (provider === undefined) throw new Error(`no provider for quoted site ${site.siteId}`);
+      return { province: site.province, gpus: site.gpus, provider };
+    });
   }
 
   /** A quote of an inference bid: its sizing in the market it would trade in, and what that fills. */
@@ -142,7 +158,7 @@ export class BidsService {
       currency: market.currency,
       fillableGpus: quote.fillableGpus,
       vwap: price(quote.vwap),
-      sites: quote.sites.map((site) => ({ province: site.province, gpus: site.gpus })),
+      sites: await this.supplyLines(quote),
       excluded: quote.excluded.map((e) => ({ constraint: e.constraint, gpus: e.gpus })),
       cheapestExcluded: quote.cheapestExcluded
         ? {

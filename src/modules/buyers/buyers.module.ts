@@ -5,6 +5,7 @@ import { EventsModule } from '@/modules/events/events.module';
 import { MatchingModule } from '@/modules/matching/matching.module';
 import { MarketsModule } from '@/modules/markets/markets.module';
 import { InferenceModule } from '@/modules/inference/inference.module';
+import { ReliabilityModule } from '@/modules/reliability/reliability.module';
 import { BidsController } from './bids.controller';
 import { BidsRepository } from './bids.repository';
 import { BidsService } from './bids.service';
@@ -12,7 +13,7 @@ import { InferenceBidsService } from './inference-bids.service';
 
 /** Buyers: bids for inference capacity under a price cap. */
 @Module({
-  imports: [MarketsModule, EventsModule, MatchingModule, LedgerModule, InferenceModule],
+  imports: [MarketsModule, EventsModule, MatchingModule, LedgerModule, InferenceModule, ReliabilityModule],
   controllers: [BidsController],
   providers: [BidsRepository, BidsService, InferenceBidsService, CursorCodec],
   exports: [BidsService],

@@ -11,6 +11,11 @@ export interface BookLevelRecord {
   orders: number;
 }
 
+/** An ask level with the providers behind it (internal ids, to look up names and scores; never shown). */
+export interface AskLevelRecord extends BookLevelRecord {
+  providerIds: string[];
+}
+
 export interface ListingRecord {
   id: string;
   createdAt: Date;
@@ -31,6 +36,19 @@ export interface ListingRecord {
   terminationNoticeHours: number;
 }
 
+/**
+ * One model an offer serves, at the figures sizing trusts: each the lower throughput and higher
+ * latency of the declaration and its reference (docs/INFERENCE.md "Sizing"), from profiles that
+ * need no review or that an admin accepted.
+ */
+export interface OfferServingRecord {
+  model: string;
+  gpusPerReplica: number;
+  promptTokensPerSecondPerGpu: number;
+  outputTokensPerSecondPerGpu: number;
+  ttftP95Ms: number;
+}
+
 export interface ListingFilter {
   marketId?: string;
   provinceCode?: string;
@@ -40,6 +58,10 @@ interface LevelRow {
   price: bigint;
   gpus: bigint;
   orders: bigint;
+}
+
+interface AskLevelRow extends LevelRow {
+  providers: string[];
 }
 
 const toLevel = (row: LevelRow): BookLevelRecord => ({
@@ -60,12 +82,13 @@ export class MarketDataRepository {
     return this.txHost.tx;
   }
 
-  /** Asks with free GPUs inside their window, cheapest first, aggregated by price. */
-  async findPublicAsks(marketId: string, now: Date, depth: number): Promise<BookLevelRecord[]> {
-    const rows = await this.tx.$queryRaw<LevelRow[]>`
+  /** Asks with free GPUs inside their window, cheapest first, aggregated by price, with their providers. */
+  async findPublicAsks(marketId: string, now: Date, depth: number): Promise<AskLevelRecord[]> {
+    const rows = await this.tx.$queryRaw<AskLevelRow[]>`
       SELECT o.price_per_gpu_hour AS price,
              SUM(o.gpus - o.leased_gpus)::bigint AS gpus,
-             COUNT(*)::bigint AS orders
+             COUNT(*)::bigint AS orders,
+             array_agg(DISTINCT o.organisation_id::text) AS providers
       FROM offers o
       JOIN organisations g ON g.id = o.organisation_id
       WHERE o.market_id = ${marketId}::uuid
@@ -77,7 +100,7 @@ export class MarketDataRepository {
       GROUP BY o.price_per_gpu_hour
       ORDER BY o.price_per_gpu_hour ASC
       LIMIT ${depth}`;
-    return rows.map(toLevel);
+    return rows.map((row) => ({ ...toLevel(row), providerIds: row.providers }));
   }
 
   /** Unexpired bids with unfilled GPUs, highest cap first, aggregated by price. */
@@ -97,6 +120,35 @@ export class MarketDataRepository {
       ORDER BY b.max_price_per_gpu_hour DESC
       LIMIT ${depth}`;
     return rows.map(toLevel);
+  }
+
+  /** What each offer named serves (usable profiles only), by model slug; an offer serving nothing has no entry. */
+  async findPublicServing(offerIds: readonly string[]): Promise<Map<string, OfferServingRecord[]>> {
+    if (offerIds.length === 0) return new Map();
+    const rows = await this.tx.$queryRaw<Array<OfferServingRecord & { offerId: string }>>`
+      SELECT sp.offer_id::text AS "offerId", m.slug AS model,
+             sp.reference_gpus_per_replica AS "gpusPerReplica",
+             least(sp.prompt_tokens_per_second_per_gpu, sp.reference_prompt_tokens_per_second_per_gpu)
+               AS "promptTokensPerSecondPerGpu",
+             least(sp.output_tokens_per_second_per_gpu, sp.reference_output_tokens_per_second_per_gpu)
+               AS "outputTokensPerSecondPerGpu",
+             greatest(sp.ttft_p95_ms, sp.reference_ttft_p95_ms) AS "ttftP95Ms"
+      FROM serving_profiles sp
+      JOIN inference_models m ON m.id = sp.model_id
+      WHERE sp.offer_id = ANY(${[...offerIds]}::uuid[])
+        AND sp.review IN ('NOT_FLAGGED', 'ACCEPTED')
+        AND sp.reference_gpus_per_replica IS NOT NULL
+        AND sp.reference_prompt_tokens_per_second_per_gpu IS NOT NULL
+        AND sp.reference_output_tokens_per_second_per_gpu IS NOT NULL
+        AND sp.reference_ttft_p95_ms IS NOT NULL
+      ORDER BY m.slug`;
+    const byOffer = new Map<string, OfferServingRecord[]>();
+    for (const { offerId, ...serving } of rows) {
+      const list = byOffer.get(offerId) ?? [];
+      list.push(serving);
+      byOffer.set(offerId, list);
+    }
+    return byOffer;
   }
 
   /**

@@ -10,8 +10,8 @@ import { MarketsService } from './markets.service';
 
 /**
  * Public market data: the aggregated book and the anonymised listings. Only verified
- * organisations' orders appear (DESIGN, Organisations); no identity ever does, beyond a listing's
- * provider display name and its public reliability score.
+ * organisations' orders appear (DESIGN, Organisations); no identity ever does, beyond a provider's
+ * display name and its public reliability score (on listings and on the book's asks).
  */
 @Injectable()
 export class MarketDataService {
@@ -30,12 +30,13 @@ export class MarketDataService {
       this.marketData.findPublicAsks(market.id, now, depth),
       this.marketData.findPublicBids(market.id, now, depth),
     ]);
+    const providers = await this.reliability.publicProvidersOf(asks.flatMap((level) => level.providerIds));
     return {
       market: market.slug,
       currency: market.currency,
       status: market.status,
       asOf: now.toISOString(),
-      asks: asks.map((level) => MarketsMapper.bookLevel(level, market.currencyScale)),
+      asks: asks.map((level) => MarketsMapper.askLevel(level, market.currencyScale, providers)),
       bids: bids.map((level) => MarketsMapper.bookLevel(level, market.currencyScale)),
     };
   }
@@ -52,11 +53,14 @@ export class MarketDataService {
       limit,
       after,
     );
-    const scores = await this.reliability.scoresOf(rows.map((row) => row.providerOrganisationId));
+    const [scores, serving] = await Promise.all([
+      this.reliability.scoresOf(rows.map((row) => row.providerOrganisationId)),
+      this.marketData.findPublicServing(rows.map((row) => row.id)),
+    ]);
     return this.cursors.page(rows, limit, (row) => {
       const score = scores.get(row.providerOrganisationId);
       if (score === undefined) throw new Error(`no reliability score for ${row.providerOrganisationId}`);
-      return MarketsMapper.listing(row, score);
+      return MarketsMapper.listing(row, score, serving.get(row.id));
     });
   }
 }

@@ -37,7 +37,8 @@ export class MarketsController {
     summary: 'Aggregated order book of a market',
     description:
       'Depth by price level, best first: asks are verified providers’ offers inside their availability ' +
-      'window with free GPUs; bids are verified buyers’ unexpired bids with unfilled GPUs. No identities.',
+      'window with free GPUs, each level naming its providers by display name and reliability score ' +
+      '(docs/RELIABILITY.md); bids are verified buyers’ unexpired bids with unfilled GPUs. No ids.',
   })
   @ApiParam({ name: 'market', example: 'nvidia-h100-80gb' })
   @ApiOkResponse({ type: BookResponse })

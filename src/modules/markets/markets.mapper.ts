@@ -1,11 +1,22 @@
 import { formatMoney } from '@/shared/money';
 import type { AdminMarketResponse } from './dto/admin-market.dto';
-import type { BookLevelResponse } from './dto/book.dto';
+import type { AskLevelResponse, BookLevelResponse } from './dto/book.dto';
 import type { ReliabilityScore } from '@/modules/reliability/domain/reliability-score';
-import type { ListingResponse } from './dto/listing.dto';
+import type { PublicProvider } from '@/modules/reliability/reliability.service';
+import type { ListingResponse, ListingServingResponse } from './dto/listing.dto';
 import type { MarketResponse } from './dto/market.dto';
 import type { ProvinceResponse } from './dto/province.dto';
-import type { BookLevelRecord, ListingRecord } from './market-data.repository';
+import type {
+  AskLevelRecord,
+  BookLevelRecord,
+  ListingRecord,
+  OfferServingRecord,
+} from './market-data.repository';
+import {
+  MARKET_PROMPT_TO_OUTPUT_RATIO,
+  pricePerMillionTokensAtAsk,
+  tokenCapacity,
+} from '@/modules/inference/domain/token-terms';
 import type { AdminMarketRecord, MarketRecord, ProvinceRecord } from './markets.repository';
 
 /** The one place catalogue and market-data records become API responses. */
@@ -57,7 +68,45 @@ export const MarketsMapper = {
     return { price: formatMoney(record.price, scale), gpus: record.gpus, orders: record.orders };
   },
 
-  listing(record: ListingRecord, reliability: ReliabilityScore): ListingResponse {
+  /** An ask level with its providers, best score first (ties by name), each by name and score only. */
+  askLevel(
+    record: AskLevelRecord,
+    scale: number,
+    providers: ReadonlyMap<string, PublicProvider>,
+  ): AskLevelResponse {
+    const shown = record.providerIds
+      .map((id) => providers.get(id))
+      .filter((provider): provider is PublicProvider => provider !== undefined)
+      .sort((a, b) => b.reliability.score - a.reliability.score || a.name.localeCompare(b.name));
+    return { ...MarketsMapper.bookLevel(record, scale), providers: shown };
+  },
+
+  /** One model an offer serves: its free GPUs in tokens/s and its ask per million tokens. */
+  listingServing(record: ListingRecord, serving: OfferServingRecord): ListingServingResponse {
+    const ratio = MARKET_PROMPT_TO_OUTPUT_RATIO;
+    const capacity = tokenCapacity(record.freeGpus, serving.gpusPerReplica, serving, ratio);
+    const perMillion = pricePerMillionTokensAtAsk(record.pricePerGpuHour, serving, ratio);
+    return {
+      model: serving.model,
+      gpusPerReplica: serving.gpusPerReplica,
+      promptTokensPerSecondPerGpu: serving.promptTokensPerSecondPerGpu,
+      outputTokensPerSecondPerGpu: serving.outputTokensPerSecondPerGpu,
+      ttftP95Ms: serving.ttftP95Ms,
+      promptToOutputRatio: ratio,
+      replicas: capacity.replicas,
+      outputTokensPerSecond: capacity.outputTokensPerSecond,
+      promptTokensPerSecond: capacity.promptTokensPerSecond,
+      tokensPerSecond: capacity.tokensPerSecond,
+      pricePerMillionTokens:
+        perMillion === null ? null : formatMoney(perMillion, record.market.currencyScale),
+    };
+  },
+
+  listing(
+    record: ListingRecord,
+    reliability: ReliabilityScore,
+    serving: readonly OfferServingRecord[] = [],
+  ): ListingResponse {
     return {
       market: record.market.slug,
       currency: record.market.currency,
@@ -76,6 +125,7 @@ export const MarketsMapper = {
       minLeaseHours: record.minLeaseHours,
       payPerUseMinPercent: record.payPerUseMinPercent,
       terminationNoticeHours: record.terminationNoticeHours,
+      serves: serving.map((line) => MarketsMapper.listingServing(record, line)),
     };
   },
 };

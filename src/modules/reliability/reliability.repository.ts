@@ -91,6 +91,26 @@ export class ReliabilityRepository {
     );
   }
 
+  /** Each organisation's public display name (what public data says of who it is). */
+  async findPublicNames(organisationIds: readonly string[]): Promise<Map<string, string>> {
+    if (organisationIds.length === 0) return new Map();
+    const rows = await this.txHost.tx.organisation.findMany({
+      where: { id: { in: [...organisationIds] } },
+      select: { id: true, name: true },
+    });
+    return new Map(rows.map((row) => [row.id, row.name]));
+  }
+
+  /** The owner of each site named: a quote's supply lines name sites, public data their provider. */
+  async findPublicSiteOwners(siteIds: readonly string[]): Promise<Map<string, string>> {
+    if (siteIds.length === 0) return new Map();
+    const rows = await this.txHost.tx.site.findMany({
+      where: { id: { in: [...siteIds] } },
+      select: { id: true, organisationId: true },
+    });
+    return new Map(rows.map((row) => [row.id, row.organisationId]));
+  }
+
   /** Providers with a lease in the lookback, or a stored score off the prior: those a refresh may move. */
   async systemProvidersToRefresh(now: Date, after: string | undefined, limit: number): Promise<string[]> {
     const since = new Date(now.getTime() - LOOKBACK_DAYS * 86_400_000);

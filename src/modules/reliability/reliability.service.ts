@@ -3,6 +3,12 @@ import { Clock } from '@/infra/clock/clock';
 import { emptyTallies, reliabilityScore, type ReliabilityScore } from './domain/reliability-score';
 import { ReliabilityRepository } from './reliability.repository';
 
+/** A provider as public data shows it (DESIGN, "Who sees whom"): display name and score, no id. */
+export interface PublicProvider {
+  name: string;
+  reliability: ReliabilityScore;
+}
+
 /** Providers' reliability scores, computed from their lease outcomes when read. */
 @Injectable()
 export class ReliabilityService {
@@ -21,6 +27,33 @@ export class ReliabilityService {
   async scoreOf(organisationId: string): Promise<ReliabilityScore> {
     const scores = await this.scoresOf([organisationId]);
     return scores.get(organisationId) ?? reliabilityScore(emptyTallies());
+  }
+
+  /** Each named provider's display name and score, for the book and listings; unknown ids are left out. */
+  async publicProvidersOf(organisationIds: readonly string[]): Promise<Map<string, PublicProvider>> {
+    const unique = [...new Set(organisationIds)];
+    const [names, scores] = await Promise.all([
+      this.repository.findPublicNames(unique),
+      this.scoresOf(unique),
+    ]);
+    const providers = new Map<string, PublicProvider>();
+    for (const [id, name] of names) {
+      const reliability = scores.get(id);
+      if (reliability !== undefined) providers.set(id, { name, reliability });
+    }
+    return providers;
+  }
+
+  /** The provider behind each site named, for a quote's supply lines; unknown sites are left out. */
+  async publicProvidersOfSites(siteIds: readonly string[]): Promise<Map<string, PublicProvider>> {
+    const owners = await this.repository.findPublicSiteOwners([...new Set(siteIds)]);
+    const providers = await this.publicProvidersOf([...owners.values()]);
+    const bySite = new Map<string, PublicProvider>();
+    for (const [siteId, organisationId] of owners) {
+      const provider = providers.get(organisationId);
+      if (provider !== undefined) bySite.set(siteId, provider);
+    }
+    return bySite;
   }
 
   /**

@@ -44,14 +44,17 @@ export class ProviderStatsController {
       'The highest ask whose own chance of a lease within 24 h reaches PRICE_SUGGESTION_TARGET_PERCENT, from ' +
       'comparable recent offers (same market, the site’s province, else the whole market): asks pooled into ' +
       'bins of at least PRICE_SUGGESTION_MIN_SAMPLE offers and fitted to fall with price (docs/STATS.md); ' +
-      '`insufficientData` when there are fewer.',
+      '`insufficientData` when there are fewer. With `model` (and optionally `offer`), the suggestion is also ' +
+      'stated per million tokens of that model (docs/STATS.md "Price suggestion per million tokens").',
   })
   @ApiOkResponse({ type: PriceSuggestionResponse })
-  @ApiErrors({ 400: 'Unknown market, or site not one of yours' })
+  @ApiErrors({
+    400: 'Unknown market or model, site or offer not one of yours, offer without model, or a model with no figures',
+  })
   suggestPrice(
     @CurrentPrincipal() principal: Principal,
     @Query() query: PriceSuggestionQuery,
   ): Promise<PriceSuggestionResponse> {
-    return this.stats.suggestPrice(principal, query.market, query.site);
+    return this.stats.suggestPrice(principal, query);
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { ServingOffer } from './domain/model-supply';
 import type { PriceOutcomeLevel } from './domain/price-suggestion';
 import type { DemandBucket, SupplyBucket, TradeBucket } from './domain/stats-formulas';
 import { Tx } from '@/infra/prisma/tx';
@@ -143,6 +144,85 @@ export class StatsReadsRepository {
       proceedsMinor: r.proceeds,
       freeGpusNow: r.free_now,
     }));
+  }
+
+  /**
+   * The market's live supply by model (docs/STATS.md "Supply by model"): verified providers'
+   * offers inside their window now with free GPUs, one row per model each serves through a usable
+   * profile, at the figures sizing trusts (the lower throughput of declared and reference). The
+   * only read of live orders here: the same offers the public listings show one by one.
+   */
+  async findPublicServingOffers(marketId: string, now: Date): Promise<ServingOffer[]> {
+    const rows = await this.tx.$queryRaw<
+      Array<{
+        organisation_id: string;
+        province_code: string;
+        model: string;
+        price: bigint;
+        free: number;
+        gpus_per_replica: number;
+        prompt: number;
+        output: number;
+      }>
+    >`
+      SELECT o.organisation_id::text, s.province_code, m.slug AS model, o.price_per_gpu_hour AS price,
+             (o.gpus - o.leased_gpus)::int AS free, sp.reference_gpus_per_replica AS gpus_per_replica,
+             least(sp.prompt_tokens_per_second_per_gpu, sp.reference_prompt_tokens_per_second_per_gpu) AS prompt,
+             least(sp.output_tokens_per_second_per_gpu, sp.reference_output_tokens_per_second_per_gpu) AS output
+      FROM offers o
+      JOIN organisations g ON g.id = o.organisation_id
+      JOIN sites s ON s.id = o.site_id
+      JOIN serving_profiles sp ON sp.offer_id = o.id
+      JOIN inference_models m ON m.id = sp.model_id
+      WHERE o.market_id = ${marketId}::uuid
+        AND o.status IN ('OPEN', 'PARTIALLY_FILLED')
+        AND g.status = 'VERIFIED'
+        AND o.available_from <= ${now}
+        AND o.available_until > ${now}
+        AND o.gpus > o.leased_gpus
+        AND sp.review IN ('NOT_FLAGGED', 'ACCEPTED')
+        AND sp.reference_gpus_per_replica IS NOT NULL
+        AND sp.reference_prompt_tokens_per_second_per_gpu IS NOT NULL
+        AND sp.reference_output_tokens_per_second_per_gpu IS NOT NULL`;
+    return rows.map((r) => ({
+      organisationId: r.organisation_id,
+      provinceCode: r.province_code,
+      model: r.model,
+      price: r.price,
+      freeGpus: r.free,
+      gpusPerReplica: r.gpus_per_replica,
+      rates: { promptTokensPerSecondPerGpu: r.prompt, outputTokensPerSecondPerGpu: r.output },
+    }));
+  }
+
+  /**
+   * One of the organisation's own offers in a market at a site, with the figures sizing trusts
+   * for one model it serves: null when no such offer is the organisation's; `serving` null when
+   * it has no usable profile for the model.
+   */
+  async findOwnOfferServing(
+    organisationId: string,
+    offerId: string,
+    marketId: string,
+    siteId: string,
+    model: string,
+  ): Promise<{ serving: { prompt: number; output: number } | null } | null> {
+    const rows = await this.tx.$queryRaw<Array<{ prompt: number | null; output: number | null }>>`
+      SELECT least(sp.prompt_tokens_per_second_per_gpu, sp.reference_prompt_tokens_per_second_per_gpu) AS prompt,
+             least(sp.output_tokens_per_second_per_gpu, sp.reference_output_tokens_per_second_per_gpu) AS output
+      FROM offers o
+      LEFT JOIN inference_models m ON m.slug = ${model}
+      LEFT JOIN serving_profiles sp ON sp.offer_id = o.id AND sp.model_id = m.id
+        AND sp.review IN ('NOT_FLAGGED', 'ACCEPTED')
+        AND sp.reference_prompt_tokens_per_second_per_gpu IS NOT NULL
+        AND sp.reference_output_tokens_per_second_per_gpu IS NOT NULL
+      WHERE o.id = ${offerId}::uuid AND o.organisation_id = ${organisationId}::uuid
+        AND o.market_id = ${marketId}::uuid AND o.site_id = ${siteId}::uuid`;
+    const [row] = rows;
+    if (row === undefined) return null;
+    return {
+      serving: row.prompt === null || row.output === null ? null : { prompt: row.prompt, output: row.output },
+    };
   }
 
   /** The province of one of the organisation's sites; null if no such site among its own. */

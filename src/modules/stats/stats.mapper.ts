@@ -1,8 +1,10 @@
 import { formatMoney } from '@/shared/money';
+import type { ModelSupply } from './domain/model-supply';
 import type { DemandSummary, SupplySummary, TradeBucket, TradeSummary } from './domain/stats-formulas';
 import type {
   CandleResponse,
   DemandStatsResponse,
+  ModelSupplyFiguresResponse,
   SupplyStatsResponse,
   TradeStatsResponse,
 } from './dto/stats.dto';
@@ -15,6 +17,21 @@ export class StatsMapper {
       leasedGpuHours: s.leasedGpuHours,
       idleGpuHours: s.idleGpuHours,
       utilisation: s.utilisation,
+    };
+  }
+
+  static modelSupply(m: ModelSupply, scale: number): ModelSupplyFiguresResponse {
+    return {
+      providers: m.providers,
+      offers: m.offers,
+      freeGpus: m.freeGpus,
+      servingGpus: m.servingGpus,
+      outputTokensPerSecond: m.outputTokensPerSecond,
+      promptTokensPerSecond: m.promptTokensPerSecond,
+      tokensPerSecond: m.tokensPerSecond,
+      lowestPricePerGpuHour: formatMoney(m.lowestPricePerGpuHour, scale),
+      lowestPricePerMillionTokens: formatMoney(m.lowestPricePerMillionTokens, scale),
+      meanPricePerMillionTokens: formatMoney(m.meanPricePerMillionTokens, scale),
     };
   }
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { PlaceBidDto } from './place-bid.dto';
+import { PublicProviderResponse } from '@/modules/reliability/dto/public-provider.response';
 import { InferenceAlternativeResponse } from './inference-bid.dto';
 
 /** A bid as it would be placed, without expiry: a quote is for now. */
@@ -11,6 +12,14 @@ export class QuotedSiteResponse {
 
   @ApiProperty({ example: 8 })
   gpus!: number;
+
+  @ApiProperty({
+    type: PublicProviderResponse,
+    description:
+      "The site's provider: display name and reliability score with its components (docs/RELIABILITY.md); " +
+      'the site itself stays anonymous',
+  })
+  provider!: PublicProviderResponse;
 }
 
 export class QuoteExclusionResponse {

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { PublicProviderResponse } from '@/modules/reliability/dto/public-provider.response';
 
 export const BOOK_DEPTH_DEFAULT = 20;
 export const BOOK_DEPTH_MAX = 100;
@@ -28,16 +29,26 @@ export class BookLevelResponse {
   @ApiProperty({ example: 3, description: 'Orders at this price' }) orders!: number;
 }
 
+export class AskLevelResponse extends BookLevelResponse {
+  @ApiProperty({
+    type: [PublicProviderResponse],
+    description:
+      'The providers with free GPUs at this price, by display name and reliability score with its components ' +
+      '(docs/RELIABILITY.md), best score first. No organisation, offer or site id',
+  })
+  providers!: PublicProviderResponse[];
+}
+
 export class BookResponse {
   @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
   @ApiProperty({ example: 'CNY' }) currency!: string;
   @ApiProperty({ enum: ['ACTIVE', 'PAUSED'] }) status!: string;
   @ApiProperty({ format: 'date-time', description: 'The instant the book describes' }) asOf!: string;
   @ApiProperty({
-    type: [BookLevelResponse],
+    type: [AskLevelResponse],
     description: 'Offers inside their availability window with free GPUs, cheapest first',
   })
-  asks!: BookLevelResponse[];
+  asks!: AskLevelResponse[];
   @ApiProperty({ type: [BookLevelResponse], description: 'Unexpired bids with unfilled GPUs, highest first' })
   bids!: BookLevelResponse[];
 }

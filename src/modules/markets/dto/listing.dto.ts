@@ -27,6 +27,57 @@ export class ListingProviderResponse {
   reliability!: ReliabilityResponse;
 }
 
+export class ListingServingResponse {
+  @ApiProperty({ example: 'llama-3.3-70b-instruct', description: 'A catalogue model the offer serves' })
+  model!: string;
+  @ApiProperty({ example: 4, description: 'GPUs one copy of the model needs (the reference replica)' })
+  gpusPerReplica!: number;
+  @ApiProperty({
+    example: 2600,
+    description:
+      'Prompt tokens/s per GPU sizing uses: the lower of declared and reference (docs/INFERENCE.md)',
+  })
+  promptTokensPerSecondPerGpu!: number;
+  @ApiProperty({
+    example: 400,
+    description: 'Output tokens/s per GPU sizing uses: the lower of declared and reference',
+  })
+  outputTokensPerSecondPerGpu!: number;
+  @ApiProperty({
+    example: 220,
+    description: 'TTFT p95 sizing uses: the higher of declared and reference, ms',
+  })
+  ttftP95Ms!: number;
+  @ApiProperty({
+    example: 4,
+    description: 'Prompt tokens per output token the figures below are stated at: the reference workload',
+  })
+  promptToOutputRatio!: number;
+  @ApiProperty({
+    example: 4,
+    description: 'Whole replicas the free GPUs hold (GPUs beyond them serve this model nothing)',
+  })
+  replicas!: number;
+  @ApiProperty({
+    example: 4210,
+    description: 'Output tokens/s those replicas sustain at the ratio, rounded down',
+  })
+  outputTokensPerSecond!: number;
+  @ApiProperty({ example: 16842, description: 'Prompt tokens/s alongside, rounded down' })
+  promptTokensPerSecond!: number;
+  @ApiProperty({ example: 21052, description: 'Both: the tokens/s available now' })
+  tokensPerSecond!: number;
+  @ApiProperty({
+    example: '3.86',
+    nullable: true,
+    type: String,
+    description:
+      'The ask per GPU-hour per million tokens at the ratio with the GPUs fully used, rounded up: the lowest ' +
+      'cap per million tokens an inference bid of that mix needs to reach this offer. Null if it serves no tokens',
+  })
+  pricePerMillionTokens!: string | null;
+}
+
 export class ListingResponse {
   @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
   @ApiProperty({ example: 'CNY' }) currency!: string;
@@ -53,6 +104,13 @@ export class ListingResponse {
       'Notice the provider gives before ending an ACTIVE lease early, in hours; ending it sooner pays the buyer a penalty (docs/LEASES.md)',
   })
   terminationNoticeHours!: number;
+  @ApiProperty({
+    type: [ListingServingResponse],
+    description:
+      'What the GPUs serve in inference terms: one line per model with a usable serving profile, by model ' +
+      '(docs/INFERENCE.md "Market data in inference terms"); empty when the offer declares none',
+  })
+  serves!: ListingServingResponse[];
 }
 
 export class ListingPageResponse {

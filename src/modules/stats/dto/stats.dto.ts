@@ -1,6 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
 import { IsMarketSlug } from '@/infra/http/field-validators';
+import { MODEL_SLUG_PATTERN } from '@/modules/inference/domain/model-slug';
+import { ReliabilityResponse } from '@/modules/reliability/dto/reliability.response';
 import { STATS_WINDOWS, type StatsWindow } from '../domain/stats-windows';
 
 export class StatsWindowQuery {
@@ -32,6 +34,27 @@ export class PriceSuggestionQuery {
   })
   @IsUUID()
   site!: string;
+
+  @ApiPropertyOptional({
+    example: 'llama-3.3-70b-instruct',
+    description:
+      'Also state the suggestion per million tokens of this model: at the offer’s figures when `offer` is given, ' +
+      'else at the reference profile of the market’s GPU (concurrency 8)',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(MODEL_SLUG_PATTERN, { message: 'model must be a model slug such as "llama-3.3-70b-instruct"' })
+  model?: string;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description:
+      'One of your offers in this market at this site; with `model`, the figures are those sizing trusts for it ' +
+      '(the lower of declared and reference)',
+  })
+  @IsOptional()
+  @IsUUID()
+  offer?: string;
 }
 
 export class SupplyStatsResponse {
@@ -110,6 +133,58 @@ export class CandleResponse {
   @ApiProperty({ example: '18.80', nullable: true, type: String }) close!: string | null;
 }
 
+export class ModelSupplyFiguresResponse {
+  @ApiProperty({ example: 3, description: 'Distinct providers with at least one whole replica free' })
+  providers!: number;
+  @ApiProperty({ example: 4, description: 'Their offers' }) offers!: number;
+  @ApiProperty({ example: 26, description: 'Free GPUs of those offers' }) freeGpus!: number;
+  @ApiProperty({ example: 24, description: 'Of those, GPUs in whole replicas of the model' })
+  servingGpus!: number;
+  @ApiProperty({ example: 6300, description: 'Output tokens/s the serving GPUs sustain at the ratio' })
+  outputTokensPerSecond!: number;
+  @ApiProperty({ example: 25200, description: 'Prompt tokens/s alongside' }) promptTokensPerSecond!: number;
+  @ApiProperty({ example: 31500, description: 'Both: tokens/s available now' }) tokensPerSecond!: number;
+  @ApiProperty({ example: '17.50', description: 'The cheapest ask per GPU-hour among them' })
+  lowestPricePerGpuHour!: string;
+  @ApiProperty({
+    example: '3.71',
+    description: 'The cheapest offer’s ask per million tokens at the ratio, GPUs fully used, rounded up',
+  })
+  lowestPricePerMillionTokens!: string;
+  @ApiProperty({
+    example: '3.98',
+    description:
+      'Every serving GPU’s ask per hour over the tokens they serve in an hour, per million, rounded up: the price ' +
+      'per million tokens of all of it',
+  })
+  meanPricePerMillionTokens!: string;
+}
+
+export class ModelProvinceSupplyResponse extends ModelSupplyFiguresResponse {
+  @ApiProperty({ example: '520000' }) provinceCode!: string;
+}
+
+export class ModelSupplyResponse extends ModelSupplyFiguresResponse {
+  @ApiProperty({ example: 'llama-3.3-70b-instruct' }) model!: string;
+  @ApiProperty({ type: [ModelProvinceSupplyResponse], description: 'The same by province of the site' })
+  provinces!: ModelProvinceSupplyResponse[];
+}
+
+export class ModelSupplyListResponse {
+  @ApiProperty({ format: 'date-time', description: 'The instant described: live offers, not the window' })
+  asOf!: string;
+  @ApiProperty({
+    example: 4,
+    description: 'Prompt tokens per output token the token figures are stated at: the reference workload',
+  })
+  promptToOutputRatio!: number;
+  @ApiProperty({
+    type: [ModelSupplyResponse],
+    description: 'Models served by at least one whole free replica, by slug',
+  })
+  models!: ModelSupplyResponse[];
+}
+
 export class MarketStatsResponse {
   @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
   @ApiProperty({ example: 'CNY' }) currency!: string;
@@ -142,6 +217,13 @@ export class MarketStatsResponse {
       'Hourly candles with trades, oldest first; prices null when behind fewer providers than minProviders',
   })
   candles!: CandleResponse[];
+  @ApiProperty({
+    type: ModelSupplyListResponse,
+    description:
+      'Supply now in inference terms, per model and province: tokens/s available and prices per million tokens ' +
+      'beside asks per GPU-hour (docs/STATS.md "Supply by model"). The offers public listings show, summed',
+  })
+  supplyByModel!: ModelSupplyListResponse;
 }
 
 export class ProvinceStatsResponse extends SupplyStatsResponse {
@@ -204,8 +286,40 @@ export class ProviderStatsResponse {
   @ApiProperty({ enum: STATS_WINDOWS }) window!: StatsWindow;
   @ApiProperty({ format: 'date-time' }) from!: string;
   @ApiProperty({ format: 'date-time' }) to!: string;
+  @ApiProperty({
+    type: ReliabilityResponse,
+    description:
+      'Your reliability score now, as buyers see it on listings, the book and quotes, with its components ' +
+      '(docs/RELIABILITY.md; also GET /v1/providers/reliability)',
+  })
+  reliability!: ReliabilityResponse;
   @ApiProperty({ type: [SiteStatsResponse], description: 'One row per site and market' })
   sites!: SiteStatsResponse[];
+}
+
+export class PriceSuggestionInferenceResponse {
+  @ApiProperty({ example: 'llama-3.3-70b-instruct' }) model!: string;
+  @ApiProperty({
+    enum: ['OFFER', 'REFERENCE'],
+    description:
+      'OFFER: the offer’s figures as sizing trusts them (lower of declared and reference); REFERENCE: the ' +
+      'reference profile of the market’s GPU at concurrency 8',
+  })
+  basis!: 'OFFER' | 'REFERENCE';
+  @ApiProperty({ example: 2600 }) promptTokensPerSecondPerGpu!: number;
+  @ApiProperty({ example: 400 }) outputTokensPerSecondPerGpu!: number;
+  @ApiProperty({ example: 4, description: 'Prompt tokens per output token: the reference workload' })
+  promptToOutputRatio!: number;
+  @ApiProperty({ example: 4726492, description: 'Tokens one GPU-hour serves at the ratio, rounded down' })
+  tokensPerGpuHour!: number;
+  @ApiProperty({
+    example: '3.92',
+    nullable: true,
+    type: String,
+    description:
+      'The suggested ask per million tokens at the ratio, GPUs fully used, rounded up; null with no suggestion',
+  })
+  suggestedPricePerMillionTokens!: string | null;
 }
 
 export class PriceSuggestionResponse {
@@ -240,4 +354,10 @@ export class PriceSuggestionResponse {
   sampleSize!: number;
   @ApiProperty({ nullable: true, type: Boolean, description: 'False when no ask reached the target' })
   meetsTarget!: boolean | null;
+  @ApiPropertyOptional({
+    type: PriceSuggestionInferenceResponse,
+    nullable: true,
+    description: 'With `model`: the suggestion per million tokens of that model; absent without',
+  })
+  inference?: PriceSuggestionInferenceResponse;
 }
