@@ -20,6 +20,7 @@ import { OrganisationsModule } from '@/modules/organisations/organisations.modul
 import { MarketsModule } from '@/modules/markets/markets.module';
 import { ProvidersModule } from '@/modules/providers/providers.module';
 import { BuyersModule } from '@/modules/buyers/buyers.module';
+import { BuyersWorkerModule } from '@/modules/buyers/buyers-worker.module';
 import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { PaymentsModule } from '@/modules/billing/payments/payments.module';
 import { SettlementModule } from '@/modules/billing/settlement/settlement.module';
@@ -103,6 +104,7 @@ export class AppModule {
               // The one binding of matching's funds port: the ledger.
               MatchingWorkerModule.register(config, { imports: [LedgerModule], funds: LedgerFundsAdapter }),
               LeasesWorkerModule.register(config),
+              BuyersWorkerModule,
               SettlementWorkerModule.register(config),
               WebhooksWorkerModule.register(config),
               StatsWorkerModule.register(config),

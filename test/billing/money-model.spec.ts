@@ -1,7 +1,7 @@
 /**
  * Model-based test of the money rules (pure, no database). fast-check generates sequences of
  * top-up / place / cancel / fill / provision / usage / advance / settle / terminate (a provider
- * at its notice or now for a penalty) / payout
+ * at its notice or now for a penalty) / payout / decide / extend (the buyer adds hours at the trade price)
  * commands for two buyers and two providers; the naive model (money-model.ts) runs them and its
  * invariants are checked after every command. Alongside, a second ledger is kept only from the
  * transfers the domain rules build (ledger-rules, settlement-rules, lease-rules, usage-rules):
@@ -19,6 +19,7 @@ import {
   bidHoldAmount,
   bidHoldTransfer,
   bidReleaseTransfer,
+  leaseExtensionTransfer,
   leaseHoldTransfer,
   leaseRefundTransfer,
   payoutPaidTransfer,
@@ -38,6 +39,8 @@ import {
   type SettlingLease,
 } from '@/modules/billing/settlement/domain/settlement-rules';
 import { earlyEndPenalty, terminationOutcome } from '@/modules/leases/domain/lease-rules';
+import { extensionTerms } from '@/modules/leases/domain/extension-rules';
+import { DomainError } from '@/shared/domain-error';
 import { periodForReport } from '@/modules/leases/domain/usage-rules';
 import { COMMAND_KINDS, GRACE_MS, MINUTE_MS, MoneyModel, NOTICE_HOURS, type ModelLease } from './money-model';
 
@@ -136,6 +139,14 @@ const command = fc.oneof(
     weight: 2,
     arbitrary: fc.record({ kind: fc.constant('decide' as const), pick: fc.nat(), confirm: fc.boolean() }),
   },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('extend' as const),
+      pick: fc.nat(),
+      hours: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 720 })),
+    }),
+  },
 );
 export type MoneyCommand = typeof command extends fc.Arbitrary<infer C> ? C : never;
 // size 'max': lengths uniform in 0..MAX_COMMANDS (median ~60), no minimum so a failure shrinks.
@@ -210,6 +221,9 @@ const coverage = {
     payoutRefused: 0,
     reportRefused: 0,
     beyondDouble: 0,
+    extensions: 0,
+    extendedThenSettled: 0,
+    extensionRefused: 0,
   },
 };
 type Flag = keyof typeof coverage.with;
@@ -501,6 +515,63 @@ function runSequence(commands: readonly MoneyCommand[]): void {
         } else flags.add('payoutRefused');
         break;
       }
+      case 'extend': {
+        // Mostly a running lease (as a buyer would), sometimes any (refused).
+        const running = [...model.leases.values()].filter((l) => l.status === 'ACTIVE' || cmd.pick % 5 === 0);
+        const lease = pickOf(running, cmd.pick);
+        if (lease === undefined) break;
+        let domain: ReturnType<typeof extensionTerms> | DomainError;
+        try {
+          domain = extensionTerms(
+            {
+              status: lease.status,
+              startedAt: lease.startedAt === null ? null : new Date(lease.startedAt),
+              endsAt: lease.endAt === null ? null : new Date(lease.endAt),
+              durationHours: lease.hours,
+              noticeGivenAt: lease.noticed ? new Date(model.now) : null,
+              pricePerGpuHour: lease.price,
+              gpus: lease.gpus,
+              settlementState: 'OPEN',
+            },
+            {
+              status: 'FILLED',
+              pricePerGpuHour: lease.price,
+              availableUntil: new Date(model.now + 10_000 * 3_600_000),
+              providerStatus: 'VERIFIED',
+              marketStatus: 'ACTIVE',
+              currencyScale: 2,
+            },
+            cmd.hours,
+            new Date(model.now),
+          );
+        } catch (error) {
+          if (!(error instanceof DomainError)) throw error;
+          domain = error;
+        }
+        const available = model.balance(lease.buyer, 'BUYER_AVAILABLE');
+        const outcome = model.extend(lease.id, cmd.hours);
+        if (outcome === 'refused') {
+          // The rule refused it, or available credit did not cover the hold (the ledger's 402).
+          if (!(domain instanceof DomainError)) agree(where, domain.amount > available, true);
+          flags.add('extensionRefused');
+          break;
+        }
+        if (domain instanceof DomainError) agree(where, domain.message, 'accepted by the model');
+        else {
+          agree(where, domain.endsAt.getTime(), lease.endAt);
+          rules.apply(
+            leaseExtensionTransfer({
+              leaseId: lease.id,
+              number: lease.extensions,
+              organisationId: lease.buyer,
+              amount: domain.amount,
+              currency: CURRENCY,
+            }),
+          );
+        }
+        flags.add('extensions');
+        break;
+      }
       case 'decide': {
         const payout = pickOf([...model.payouts.values()], cmd.pick);
         if (payout === undefined) break;
@@ -521,6 +592,8 @@ function runSequence(commands: readonly MoneyCommand[]): void {
     agree(where, model.violations(), []);
     agree(where, nonZero(rules.balances), nonZero(model.snapshot()));
   }
+  if ([...model.leases.values()].some((l) => l.extensions > 0 && l.released))
+    flags.add('extendedThenSettled');
   coverage.sequences += 1;
   coverage.lengths.push(commands.length);
   for (const flag of flags) coverage.with[flag] += 1;
@@ -597,7 +670,8 @@ describe('money: the ledger and settlement rules vs a naive model (model-based, 
  * buyer-shortened 10, provider cut without notice 8 (with a penalty 8, beyond earnings 7, netted
  * later 4), provider notice 5, terminated before access 23, provisioning failures 49,
  * payouts 45 (paid 19, rejected 18), insufficient funds 84, refused payouts 74, refused
- * reports 53, top-ups beyond 2^53 fen 31), so a random seed cannot fail CI.
+ * reports 53, top-ups beyond 2^53 fen 31; extensions 28, extended leases settled to the end 6,
+ * refused extensions 33, one seed), so a random seed cannot fail CI.
  */
 const FLOORS: Partial<Record<Flag, number>> = {
   fills: 40,
@@ -619,4 +693,7 @@ const FLOORS: Partial<Record<Flag, number>> = {
   payoutRefused: 40,
   reportRefused: 30,
   beyondDouble: 15,
+  extensions: 14,
+  extendedThenSettled: 2.5,
+  extensionRefused: 16,
 };

@@ -31,6 +31,7 @@ export const COMMAND_KINDS = [
   'terminate',
   'payout',
   'decide',
+  'extend',
 ] as const;
 
 export type BillingMode = 'RESERVED' | 'PAY_PER_USE';
@@ -77,6 +78,8 @@ export interface ModelLease {
   noticed: boolean;
   /** What the provider paid the buyer for ending it without notice. */
   penalty: bigint;
+  /** How many times the buyer extended it (`hours` includes them). */
+  extensions: number;
   startedAt: number | null;
   /** ACTIVE: the planned end; closed: when it ended. */
   endAt: number | null;
@@ -178,6 +181,7 @@ export class MoneyModel {
       reason: null,
       noticed: false,
       penalty: 0n,
+      extensions: 0,
       startedAt: null,
       endAt: null,
       reports: new Map(),
@@ -257,6 +261,25 @@ export class MoneyModel {
         if (lease.noticed) lease.reason = 'PROVIDER_NOTICE';
       }
     }
+  }
+
+  /**
+   * The buyer extends an ACTIVE lease by `hours` at its trade price (docs/LEASES.md "Extending a
+   * lease"): refused unless it runs to its term (no notice given, no early end asked), its offer
+   * still sells (`offerLive`) and available credit covers price x GPUs x hours, which moves to held.
+   */
+  extend(id: string, hours: number, offerLive = true): Outcome {
+    const lease = this.leases.get(id);
+    if (lease?.status !== 'ACTIVE' || lease.noticed || !offerLive) return 'refused';
+    const term = lease.startedAt! + lease.hours * HOUR_MS;
+    if (lease.endAt! <= this.now || lease.endAt !== term) return 'refused';
+    const amount = lease.price * BigInt(lease.gpus) * BigInt(hours);
+    if (this.balance(lease.buyer, 'BUYER_AVAILABLE') < amount) return 'refused';
+    this.move(`${lease.buyer}:BUYER_AVAILABLE`, `${lease.buyer}:BUYER_HELD`, amount);
+    lease.hours += hours;
+    lease.endAt = term + hours * HOUR_MS;
+    lease.extensions += 1;
+    return 'ok';
   }
 
   /** The lease's periods: hours from its start, the last cut at its end. */

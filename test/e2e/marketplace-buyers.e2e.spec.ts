@@ -95,6 +95,9 @@ describe('buyers: bids', () => {
         cancelledAt: null,
         // A GPU bid: no inference terms.
         inference: null,
+        // Not re-placed automatically, and not a re-placement (docs/LEASES.md).
+        autoReplacePlanId: null,
+        replacesLeaseId: null,
       });
       const row = await prisma.bid.findUniqueOrThrow({ where: { id: bid.id } });
       expect(row.maxPricePerGpuHour).toBe(2000n);

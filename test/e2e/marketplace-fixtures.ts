@@ -152,9 +152,12 @@ export async function removeMarketplaceData(
   await prisma.periodDispute.deleteMany({ where: leaseIds });
   await prisma.usageFlag.deleteMany({ where: leaseIds });
   await prisma.leasePeriod.deleteMany({ where: leaseIds });
+  await prisma.leaseExtension.deleteMany({ where: leaseIds });
+  await prisma.leaseReport.deleteMany({ where: leaseIds });
   await prisma.lease.deleteMany({ where: { id: { in: leases.map((lease) => lease.id) } } });
   await prisma.offer.deleteMany({ where });
   await prisma.bid.deleteMany({ where });
+  await prisma.bidReplacementPlan.deleteMany({ where });
   await prisma.site.deleteMany({ where });
   await prisma.idempotencyRecord.deleteMany({ where: { scope: { in: organisationIds } } });
 }

@@ -131,6 +131,15 @@ const BODIES: Record<string, { as: Caller; body: () => Body }> = {
     as: 'providerKey',
     body: () => ({ mode: 'NOTICE' }),
   },
+  'POST /v1/leases/{id}/extend': { as: 'buyerKey', body: () => ({ hours: 1 }) },
+  'POST /v1/leases/{id}/failure-reports': {
+    as: 'buyerKey',
+    body: () => ({ observedAt: hoursFromNow(-1), detail: 'fields probe' }),
+  },
+  'POST /admin/lease-reports/{id}/decide': {
+    as: 'admin',
+    body: () => ({ status: 'CONFIRMED', note: 'fields probe' }),
+  },
   'POST /v1/leases/{id}/usage': {
     as: 'providerKey',
     body: () => ({ periodStart: hoursFromNow(-1), gpuSeconds: 3600, tokens: 1000 }),

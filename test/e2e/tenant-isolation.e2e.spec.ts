@@ -38,6 +38,9 @@ const site = async (app: NestFastifyApplication, owner: TestTenant) => (await cr
 const offer = async (app: NestFastifyApplication, owner: TestTenant) =>
   (await placeOffer(app, owner, await site(app, owner))).id;
 const bid = async (app: NestFastifyApplication, owner: TestTenant) => (await placeBid(app, owner)).id;
+// A bid with an automatic re-placement plan (docs/LEASES.md), so its plan's routes have one to show.
+const bidWithPlan = async (app: NestFastifyApplication, owner: TestTenant) =>
+  (await placeBid(app, owner, { autoReplace: { maxCount: 2, budget: '100000.00' } })).id;
 const topUp = async (app: NestFastifyApplication, owner: TestTenant) => {
   const res = await request(app.getHttpServer())
     .post('/v1/top-ups')
@@ -229,6 +232,38 @@ const CASES: Record<string, IsolationCase> = {
   },
   'GET /v1/bids/{id}': { role: 'BUYER', create: bid, readBack: (id) => `/v1/bids/${id}` },
   'POST /v1/bids/{id}/cancel': { role: 'BUYER', create: bid, readBack: (id) => `/v1/bids/${id}` },
+  'GET /v1/bids/{id}/auto-replace': {
+    role: 'BUYER',
+    create: bidWithPlan,
+    readBack: (id) => `/v1/bids/${id}/auto-replace`,
+  },
+  'POST /v1/bids/{id}/auto-replace/stop': {
+    role: 'BUYER',
+    create: bidWithPlan,
+    readBack: (id) => `/v1/bids/${id}/auto-replace`,
+  },
+  'POST /v1/leases/{id}/extend': {
+    role: 'BUYER',
+    create: (app, owner) => leaseOf(app, owner, 'BUYER'),
+    body: { hours: 1 },
+    readBack: (id) => `/v1/leases/${id}`,
+  },
+  'GET /v1/leases/{id}/extensions': {
+    role: 'PROVIDER',
+    create: (app, owner) => leaseOf(app, owner, 'PROVIDER'),
+    readBack: (id) => `/v1/leases/${id}/extensions`,
+  },
+  'POST /v1/leases/{id}/failure-reports': {
+    role: 'BUYER',
+    create: (app, owner) => leaseOf(app, owner, 'BUYER'),
+    body: { detail: 'intruder' },
+    readBack: (id) => `/v1/leases/${id}/failure-reports`,
+  },
+  'GET /v1/leases/{id}/failure-reports': {
+    role: 'PROVIDER',
+    create: (app, owner) => leaseOf(app, owner, 'PROVIDER'),
+    readBack: (id) => `/v1/leases/${id}/failure-reports`,
+  },
   'GET /v1/leases/{id}': {
     role: 'PROVIDER',
     create: (app, owner) => leaseOf(app, owner, 'PROVIDER'),

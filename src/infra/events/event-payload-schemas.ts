@@ -183,6 +183,10 @@ export const EVENT_PAYLOAD_SCHEMAS = {
         type: 'string',
         description: "the order's time priority in the book, a decimal string",
       },
+      replacesLeaseId: {
+        type: 'string',
+        description: 'an automatic re-placement: the lease whose end placed it (docs/LEASES.md)',
+      },
     },
   },
   BidCancelledEventPayload: {
@@ -217,6 +221,35 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       reason: {
         type: 'string',
         description: '`ORGANISATION_SUSPENDED` when a suspension cancelled it; absent when the buyer did',
+      },
+    },
+  },
+  BidReplacementRefusedEventPayload: {
+    type: 'object',
+    description:
+      "`bid.replacement_refused`: an automatic re-placement of a bid was refused (its plan's count or budget, funds, a paused market, ...)",
+    required: ['bidId', 'organisationId', 'leaseId', 'reason', 'message'],
+    properties: {
+      bidId: {
+        type: 'string',
+        description: 'the bid whose lease ended',
+      },
+      organisationId: {
+        type: 'string',
+        description: 'the buyer organisation that owns it',
+      },
+      leaseId: {
+        type: 'string',
+        description: 'the lease whose end asked for the re-placement',
+      },
+      reason: {
+        type: 'string',
+        description:
+          "the refusal's code: `REPLACEMENT_LIMIT` (count, budget or stopped), `INSUFFICIENT_FUNDS`, `SPEND_CAP_EXCEEDED`, `MARKET_PAUSED`, `OPEN_ORDER_LIMIT`, `ORGANISATION_SUSPENDED`, ...",
+      },
+      message: {
+        type: 'string',
+        description: 'the refusal, as a placement would have answered it',
       },
     },
   },
@@ -589,6 +622,152 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       endsAt: {
         type: 'string',
         description: 'when the lease now ends, TERMINATED with reason `PROVIDER_NOTICE` (ISO 8601)',
+      },
+    },
+  },
+  LeaseExtendedEventPayload: {
+    type: 'object',
+    description:
+      '`lease.extended`: the buyer extended an ACTIVE lease at its trade price; it now ends at `endsAt`',
+    required: [
+      'leaseId',
+      'market',
+      'buyerOrganisationId',
+      'providerOrganisationId',
+      'gpus',
+      'extension',
+      'hours',
+      'pricePerGpuHour',
+      'durationHours',
+      'previousEndsAt',
+      'endsAt',
+    ],
+    properties: {
+      leaseId: {
+        type: 'string',
+        description: "the lease's id",
+      },
+      market: {
+        type: 'string',
+        description: 'market slug',
+      },
+      buyerOrganisationId: {
+        type: 'string',
+        description: 'the buyer (buyer only)',
+      },
+      providerOrganisationId: {
+        type: 'string',
+        description: 'the provider (provider only)',
+      },
+      gpus: {
+        type: 'number',
+        description: 'GPUs leased',
+      },
+      extension: {
+        type: 'number',
+        description: "1 for the lease's first extension, then 2, ...",
+      },
+      hours: {
+        type: 'number',
+        description: 'hours this extension added',
+      },
+      pricePerGpuHour: {
+        type: 'string',
+        description:
+          "the lease's trade price per GPU-hour, which the added hours are sold at (decimal string)",
+      },
+      durationHours: {
+        type: 'number',
+        description: "the lease's duration now, extensions included",
+      },
+      previousEndsAt: {
+        type: 'string',
+        description: 'when the lease was to end before (ISO 8601)',
+      },
+      endsAt: {
+        type: 'string',
+        description: 'when the lease now ends (ISO 8601)',
+      },
+    },
+  },
+  LeaseFailureReportedEventPayload: {
+    type: 'object',
+    description:
+      '`lease.failure_reported`: the buyer reported that the provider failed (during provisioning or after the start): evidence for the SLO and dispute flows',
+    required: [
+      'reportId',
+      'leaseId',
+      'market',
+      'buyerOrganisationId',
+      'providerOrganisationId',
+      'phase',
+      'observedAt',
+      'reportedAt',
+    ],
+    properties: {
+      reportId: {
+        type: 'string',
+        description: "the report's id",
+      },
+      leaseId: {
+        type: 'string',
+        description: "the lease's id",
+      },
+      market: {
+        type: 'string',
+        description: 'market slug',
+      },
+      buyerOrganisationId: {
+        type: 'string',
+        description: 'the buyer (buyer only)',
+      },
+      providerOrganisationId: {
+        type: 'string',
+        description: 'the provider (provider only)',
+      },
+      phase: {
+        type: 'string',
+        description: '`PROVISIONING` (before access was handed over) or `RUNNING` (after the start)',
+      },
+      observedAt: {
+        type: 'string',
+        description: 'when the buyer says the failure began (ISO 8601)',
+      },
+      reportedAt: {
+        type: 'string',
+        description: 'when the exchange received the report (ISO 8601): the timestamp that counts',
+      },
+    },
+  },
+  LeaseReportDecidedEventPayload: {
+    type: 'object',
+    description:
+      "`lease.report_decided`: a platform admin decided a buyer's failure report (audited); a confirmed one counts against the provider's reliability",
+    required: ['reportId', 'leaseId', 'buyerOrganisationId', 'providerOrganisationId', 'status', 'decidedAt'],
+    properties: {
+      reportId: {
+        type: 'string',
+        description: "the report's id",
+      },
+      leaseId: {
+        type: 'string',
+        description: "the lease's id",
+      },
+      buyerOrganisationId: {
+        type: 'string',
+        description: 'the buyer (buyer only)',
+      },
+      providerOrganisationId: {
+        type: 'string',
+        description: 'the provider (provider only)',
+      },
+      status: {
+        type: 'string',
+        description: '`CONFIRMED` (the provider was at fault) or `REJECTED`',
+      },
+      decidedAt: {
+        type: 'string',
+        description: 'when it was decided (ISO 8601)',
       },
     },
   },

@@ -80,6 +80,22 @@ export type BidPlacedPayload = {
   expiresAt: string;
   /** the order's time priority in the book, a decimal string */
   seq: string;
+  /** an automatic re-placement: the lease whose end placed it (docs/LEASES.md) */
+  replacesLeaseId?: string;
+};
+
+/** `bid.replacement_refused`: an automatic re-placement was refused; the plan makes no more for that lease. */
+export type BidReplacementRefusedPayload = {
+  /** the bid whose lease ended */
+  bidId: string;
+  /** the buyer organisation that owns it */
+  organisationId: string;
+  /** the lease whose end asked for the re-placement */
+  leaseId: string;
+  /** the refusal's code: `REPLACEMENT_LIMIT` (count, budget or stopped), `INSUFFICIENT_FUNDS`, `SPEND_CAP_EXCEEDED`, `MARKET_PAUSED`, `OPEN_ORDER_LIMIT`, `ORGANISATION_SUSPENDED`, ... */
+  reason: string;
+  /** the refusal, as a placement would have answered it */
+  message: string;
 };
 
 /** `bid.cancelled`: a bid is cancelled (only on the transition). */
@@ -216,6 +232,68 @@ export type LeaseTerminatedPayload = LeaseEndedPayload & {
   reason: string;
   /** the penalty the provider paid the buyer for ending an ACTIVE lease without notice, a decimal string in the market currency (`PROVIDER_REQUEST` on an ACTIVE lease only) */
   penalty?: string;
+};
+
+/** `lease.extended`: the buyer extended an ACTIVE lease; it now ends at `endsAt`. */
+export type LeaseExtendedPayload = {
+  /** the lease's id */
+  leaseId: string;
+  /** market slug */
+  market: string;
+  /** the buyer (buyer only) */
+  buyerOrganisationId: string;
+  /** the provider (provider only) */
+  providerOrganisationId: string;
+  /** GPUs leased */
+  gpus: number;
+  /** 1 for the lease's first extension, then 2, ... */
+  extension: number;
+  /** hours this extension added */
+  hours: number;
+  /** the lease's trade price per GPU-hour, which the added hours are sold at (decimal string) */
+  pricePerGpuHour: string;
+  /** the lease's duration now, extensions included */
+  durationHours: number;
+  /** when the lease was to end before (ISO 8601) */
+  previousEndsAt: string;
+  /** when the lease now ends (ISO 8601) */
+  endsAt: string;
+};
+
+/** `lease.failure_reported`: the buyer reported the provider failed. */
+export type LeaseFailureReportedPayload = {
+  /** the report's id */
+  reportId: string;
+  /** the lease's id */
+  leaseId: string;
+  /** market slug */
+  market: string;
+  /** the buyer (buyer only) */
+  buyerOrganisationId: string;
+  /** the provider (provider only) */
+  providerOrganisationId: string;
+  /** `PROVISIONING` (before access was handed over) or `RUNNING` (after the start) */
+  phase: string;
+  /** when the buyer says the failure began (ISO 8601) */
+  observedAt: string;
+  /** when the exchange received the report (ISO 8601): the timestamp that counts */
+  reportedAt: string;
+};
+
+/** `lease.report_decided`: an admin decided a failure report. */
+export type LeaseReportDecidedPayload = {
+  /** the report's id */
+  reportId: string;
+  /** the lease's id */
+  leaseId: string;
+  /** the buyer (buyer only) */
+  buyerOrganisationId: string;
+  /** the provider (provider only) */
+  providerOrganisationId: string;
+  /** `CONFIRMED` (the provider was at fault) or `REJECTED` */
+  status: string;
+  /** when it was decided (ISO 8601) */
+  decidedAt: string;
 };
 
 /** `lease.termination_scheduled`: the provider gave notice; the ACTIVE lease now ends at `endsAt`. */
@@ -453,6 +531,8 @@ export type EventPayloads = {
   'bid.placed': BidPlacedPayload;
   /** a bid is cancelled (only on the transition) */
   'bid.cancelled': BidCancelledPayload;
+  /** an automatic re-placement of a bid was refused (its plan's count or budget, funds, a paused market, ...) */
+  'bid.replacement_refused': BidReplacementRefusedPayload;
   /** an offer or bid reaches its expiry */
   'order.expired': OrderExpiredPayload;
   /** a matching run fills an order */
@@ -467,6 +547,12 @@ export type EventPayloads = {
   'lease.terminated': LeaseTerminatedPayload;
   /** the provider gave notice to end an ACTIVE lease early; it runs to the end of the notice */
   'lease.termination_scheduled': LeaseTerminationScheduledPayload;
+  /** the buyer extended an ACTIVE lease at its trade price; it now ends at `endsAt` */
+  'lease.extended': LeaseExtendedPayload;
+  /** the buyer reported that the provider failed (during provisioning or after the start): evidence for the SLO and dispute flows */
+  'lease.failure_reported': LeaseFailureReportedPayload;
+  /** a platform admin decided a buyer's failure report (audited); a confirmed one counts against the provider's reliability */
+  'lease.report_decided': LeaseReportDecidedPayload;
   /** a provider reported a pay-per-use period's usage */
   'usage.reported': UsageReportedPayload;
   /** a lease's billing period settled */

@@ -9,6 +9,7 @@ import { QuoteBidDto, QuoteResponse } from './dto/quote-bid.dto';
 import { BidPageResponse, BidResponse } from './dto/bid.dto';
 import { ListBidsQuery } from './dto/list-bids.dto';
 import { PlaceBidDto } from './dto/place-bid.dto';
+import { ReplacementPlanResponse } from './dto/replacement.dto';
 
 @ApiTags('bids')
 @ApiBearerAuth('api-key')
@@ -106,5 +107,40 @@ export class BidsController {
   @ApiErrors({ 404: 'No such bid among yours', 409: 'The bid is already filled or expired' })
   cancelBid(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<BidResponse> {
     return this.bids.cancelBid(principal, id);
+  }
+
+  @Get(':id/auto-replace')
+  @RequireScope('read')
+  @ApiOperation({
+    summary: 'The automatic re-placement plan of one of your bids',
+    description:
+      'Shared by the bid that asked for it (`autoReplace`) and its re-placements: what is used and left of its ' +
+      'count and budget (docs/LEASES.md "Re-placing a bid automatically").',
+  })
+  @ApiOkResponse({ type: ReplacementPlanResponse })
+  @ApiErrors({ 404: 'No such bid among yours, or it has no plan' })
+  getReplacementPlan(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<ReplacementPlanResponse> {
+    return this.bids.getReplacementPlan(principal, id);
+  }
+
+  @Post(':id/auto-replace/stop')
+  @HttpCode(200)
+  @RequireScope('orders')
+  @ApiOperation({
+    summary: 'Stop a bid’s automatic re-placement',
+    description:
+      'No lease of the plan’s bids is re-placed after this; bids already placed stay as they are (cancel them ' +
+      'as any bid). Idempotent.',
+  })
+  @ApiOkResponse({ type: ReplacementPlanResponse })
+  @ApiErrors({ 404: 'No such bid among yours, or it has no plan' })
+  stopReplacement(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<ReplacementPlanResponse> {
+    return this.bids.stopReplacement(principal, id);
   }
 }

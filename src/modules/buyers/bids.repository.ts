@@ -28,6 +28,37 @@ export interface BidRecord {
   inference: BidInferenceTerms | null;
   /** The lowest provider reliability score the bid accepts; null: any. */
   minProviderScore: number | null;
+  /** Its automatic re-placement plan (docs/LEASES.md "Re-placing a bid automatically"); null: none. */
+  replacementPlanId: string | null;
+  /** A re-placement: the lease whose end placed it. */
+  replacesLeaseId: string | null;
+}
+
+/** A plan as the group commit reads it, locked, and moves it. */
+export interface ReplacementPlanRecord {
+  id: string;
+  organisationId: string;
+  currency: string;
+  maxCount: number;
+  budget: bigint;
+  usedCount: number;
+  usedBudget: bigint;
+  stoppedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The ended lease a re-placement is made from, with the bid that made it and its plan. */
+export interface ReplacementSource {
+  leaseId: string;
+  leaseGpus: number;
+  /** Why it ended: null when it ran to its term, or the buyer's own early end (`buyerEnded`). */
+  terminationReason: string | null;
+  buyerEnded: boolean;
+  bid: BidRecord & { marketId: string };
+  plan: ReplacementPlanRecord;
+  /** A bid that re-placed this lease already (a repeated delivery). */
+  replacedBy: string | null;
 }
 
 export interface BidInferenceTerms {
@@ -53,6 +84,15 @@ export interface NewBid {
   expiresAt: Date;
   inference: BidInferenceTerms | null;
   minProviderScore: number | null;
+  /**
+   * Automatic re-placement: a new plan asked with the bid (`plan`), or a re-placement under an
+   * existing one (`replacesLeaseId`); null: neither.
+   */
+  replacement: {
+    planId: string;
+    plan: { maxCount: number; budget: bigint } | null;
+    replacesLeaseId: string | null;
+  } | null;
   seq: bigint;
   at: Date;
 }
@@ -87,6 +127,8 @@ const BID_SELECT = {
   inferenceTtftP95Ms: true,
   inferenceMaxPricePerMillionTokens: true,
   minProviderScore: true,
+  replacementPlanId: true,
+  replacesLeaseId: true,
 } as const;
 
 type BidRow = Prisma.BidGetPayload<{ select: typeof BID_SELECT }>;
@@ -168,11 +210,13 @@ export class BidsRepository {
                         duration_hours, provinces, min_gpus_per_site, partial_allowed, billing_mode,
                         expires_at, status, seq, created_at, updated_at, inference_model_id,
                         inference_output_tokens_per_second, inference_prompt_tokens_per_second,
-                        inference_ttft_p95_ms, inference_max_price_per_million_tokens, min_provider_score)
+                        inference_ttft_p95_ms, inference_max_price_per_million_tokens, min_provider_score,
+                        replacement_plan_id, replaces_lease_id)
       SELECT b.id, b.organisation_id, b.market_id, b.gpus, 0, b.max_price, b.duration_hours,
              string_to_array(b.provinces, ','), b.min_gpus_per_site, b.partial_allowed,
              b.billing_mode::"BillingMode", b.expires_at, 'OPEN', b.seq, b.created_at, b.created_at,
-             b.model_id, b.output_tps, b.prompt_tps, b.ttft_p95_ms, b.max_price_mtok, b.min_provider_score
+             b.model_id, b.output_tps, b.prompt_tps, b.ttft_p95_ms, b.max_price_mtok, b.min_provider_score,
+             b.plan_id, b.replaces_lease_id
       FROM unnest(${bids.map((b) => b.id)}::uuid[], ${bids.map((b) => b.organisationId)}::uuid[],
                   ${bids.map((b) => b.marketId)}::uuid[], ${bids.map((b) => b.gpus)}::int[],
                   ${bids.map((b) => b.maxPricePerGpuHour.toString())}::bigint[],
@@ -187,10 +231,12 @@ export class BidsRepository {
                   ${bids.map((b) => b.inference?.promptTokensPerSecond ?? null)}::int[],
                   ${bids.map((b) => b.inference?.ttftP95Ms ?? null)}::int[],
                   ${bids.map((b) => b.inference?.maxPricePerMillionTokens.toString() ?? null)}::bigint[],
-                  ${bids.map((b) => b.minProviderScore)}::float8[])
+                  ${bids.map((b) => b.minProviderScore)}::float8[],
+                  ${bids.map((b) => b.replacementPlanId)}::uuid[], ${bids.map((b) => b.replacesLeaseId)}::uuid[])
         AS b(id, organisation_id, market_id, gpus, max_price, duration_hours, provinces,
              min_gpus_per_site, partial_allowed, billing_mode, expires_at, seq, created_at,
-             model_id, output_tps, prompt_tps, ttft_p95_ms, max_price_mtok, min_provider_score)`;
+             model_id, output_tps, prompt_tps, ttft_p95_ms, max_price_mtok, min_provider_score,
+             plan_id, replaces_lease_id)`;
   }
 
   async listBids(
@@ -259,7 +305,8 @@ export class BidsRepository {
              b.inference_prompt_tokens_per_second AS "inferencePromptTokensPerSecond",
              b.inference_ttft_p95_ms AS "inferenceTtftP95Ms",
              b.inference_max_price_per_million_tokens AS "inferenceMaxPricePerMillionTokens",
-             b.min_provider_score AS "minProviderScore"
+             b.min_provider_score AS "minProviderScore",
+             b.replacement_plan_id::text AS "replacementPlanId", b.replaces_lease_id::text AS "replacesLeaseId"
       FROM bids b
       JOIN unnest(${wanted.map((w) => w.bidId)}::uuid[], ${wanted.map((w) => w.organisationId)}::uuid[])
         AS w(id, organisation_id) ON b.id = w.id AND b.organisation_id = w.organisation_id
@@ -293,6 +340,113 @@ export class BidsRepository {
         ];
       }),
     );
+  }
+
+  /** New re-placement plans, asked with bids of a group commit, in one statement. */
+  async insertReplacementPlans(plans: readonly ReplacementPlanRecord[]): Promise<void> {
+    if (plans.length === 0) return;
+    await this.tx.$executeRaw`
+      INSERT INTO bid_replacement_plans (id, organisation_id, currency, max_count, budget, created_at, updated_at)
+      SELECT p.id, p.organisation_id, p.currency, p.max_count, p.budget, p.at, p.at
+      FROM unnest(${plans.map((p) => p.id)}::uuid[], ${plans.map((p) => p.organisationId)}::uuid[],
+                  ${plans.map((p) => p.currency)}::text[], ${plans.map((p) => p.maxCount)}::int[],
+                  ${plans.map((p) => p.budget.toString())}::bigint[],
+                  ${plans.map((p) => p.createdAt.toISOString())}::timestamptz[])
+        AS p(id, organisation_id, currency, max_count, budget, at)`;
+  }
+
+  /**
+   * The plans of a group commit's re-placements, each only if it is its organisation's,
+   * row-locked until the batch commits (its organisations' placement locks are held already).
+   */
+  async lockReplacementPlans(
+    wanted: ReadonlyArray<{ organisationId: string; planId: string }>,
+  ): Promise<Map<string, ReplacementPlanRecord>> {
+    if (wanted.length === 0) return new Map();
+    const rows = await this.tx.$queryRaw<ReplacementPlanRecord[]>`
+      SELECT p.id::text, p.organisation_id::text AS "organisationId", p.currency, p.max_count AS "maxCount",
+             p.budget, p.used_count AS "usedCount", p.used_budget AS "usedBudget", p.stopped_at AS "stoppedAt",
+             p.created_at AS "createdAt", p.updated_at AS "updatedAt"
+      FROM bid_replacement_plans p
+      JOIN unnest(${wanted.map((w) => w.planId)}::uuid[], ${wanted.map((w) => w.organisationId)}::uuid[])
+        AS w(id, organisation_id) ON p.id = w.id AND p.organisation_id = w.organisation_id
+      ORDER BY p.id
+      FOR UPDATE OF p`;
+    return new Map(rows.map((row) => [row.id, row]));
+  }
+
+  /** Stores what re-placements used of their plans, in one statement. */
+  async useReplacementPlans(plans: readonly ReplacementPlanRecord[], at: Date): Promise<void> {
+    if (plans.length === 0) return;
+    await this.tx.$executeRaw`
+      UPDATE bid_replacement_plans p SET used_count = v.used_count, used_budget = v.used_budget, updated_at = ${at}
+      FROM unnest(${plans.map((p) => p.id)}::uuid[], ${plans.map((p) => p.usedCount)}::int[],
+                  ${plans.map((p) => p.usedBudget.toString())}::bigint[]) AS v(id, used_count, used_budget)
+      WHERE p.id = v.id`;
+  }
+
+  /** The plan of one of the organisation's bids, or null (no such bid, or no plan). */
+  async findPlanOfBid(
+    organisationId: string,
+    bidId: string,
+  ): Promise<(ReplacementPlanRecord & { currencyScale: number }) | null> {
+    const bid = await this.tx.bid.findFirst({
+      where: { id: bidId, organisationId },
+      select: { replacementPlan: true, market: { select: { currencyScale: true } } },
+    });
+    return bid?.replacementPlan ? { ...bid.replacementPlan, currencyScale: bid.market.currencyScale } : null;
+  }
+
+  /** Stops a plan of the organisation (no further re-placement); the plan after, or null if not its. */
+  async stopPlan(organisationId: string, planId: string, at: Date): Promise<ReplacementPlanRecord | null> {
+    await this.tx.bidReplacementPlan.updateMany({
+      where: { id: planId, organisationId, stoppedAt: null },
+      data: { stoppedAt: at, updatedAt: at },
+    });
+    return this.tx.bidReplacementPlan.findFirst({ where: { id: planId, organisationId } });
+  }
+
+  /**
+   * What re-placing a closed lease's bid needs, read across tenants (the worker's): the lease,
+   * its bid and the bid's plan; null when the bid has no plan or the lease is not closed.
+   */
+  async systemFindReplacementSource(leaseId: string): Promise<ReplacementSource | null> {
+    const rows = await this.tx.$queryRaw<
+      Array<{
+        lease_gpus: number;
+        termination_reason: string | null;
+        buyer_ended: boolean;
+        bid_id: string;
+        organisation_id: string;
+        plan_id: string;
+        replaced_by: string | null;
+      }>
+    >`
+      SELECT l.gpus AS lease_gpus, l.termination_reason::text AS termination_reason,
+             -- A buyer's end of an ACTIVE lease moves its end to a period's end: ENDED before its term.
+             (l.termination_reason = 'BUYER_REQUEST'
+              OR (l.status = 'ENDED' AND l.ended_at < l.started_at + make_interval(hours => l.duration_hours)))
+               AS buyer_ended,
+             b.id::text AS bid_id, b.organisation_id::text AS organisation_id, b.replacement_plan_id::text AS plan_id,
+             (SELECT r.id::text FROM bids r WHERE r.replaces_lease_id = l.id) AS replaced_by
+      FROM leases l JOIN bids b ON b.id = l.bid_id
+      WHERE l.id = ${leaseId}::uuid AND l.status IN ('ENDED', 'TERMINATED') AND b.replacement_plan_id IS NOT NULL`;
+    const row = rows[0];
+    if (row === undefined) return null;
+    const bids = await this.findBids([{ organisationId: row.organisation_id, bidId: row.bid_id }]);
+    const bid = bids.get(ownedKey(row.organisation_id, row.bid_id));
+    const plan = await this.tx.bidReplacementPlan.findUnique({ where: { id: row.plan_id } });
+    const market = await this.tx.bid.findUnique({ where: { id: row.bid_id }, select: { marketId: true } });
+    if (bid === undefined || plan === null || market === null) return null;
+    return {
+      leaseId,
+      leaseGpus: row.lease_gpus,
+      terminationReason: row.termination_reason,
+      buyerEnded: row.buyer_ended,
+      bid: { ...bid, marketId: market.marketId },
+      plan,
+      replacedBy: row.replaced_by,
+    };
   }
 
   /**

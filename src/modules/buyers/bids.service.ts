@@ -19,7 +19,15 @@ import {
 import { uuidV7 } from '@/shared/uuid-v7';
 import { ownedKey } from '@/shared/owned-key';
 import type { OrganisationContext } from '@/infra/auth/principal';
-import { BidsRepository, type BidRecord, type NewBid } from './bids.repository';
+import { BidsRepository, type BidRecord, type NewBid, type ReplacementPlanRecord } from './bids.repository';
+import { bidHoldAmount } from '@/modules/billing/ledger/domain/ledger-rules';
+import {
+  MAX_REPLACEMENT_BUDGET_MINOR,
+  replacementExpiry,
+  replacementRefusal,
+  replaces,
+} from './domain/replacement-rules';
+import type { ReplacementPlanResponse } from './dto/replacement.dto';
 import { BuyersMapper } from './buyers.mapper';
 import { InferenceBidsService } from './inference-bids.service';
 import { assertBidCancelledAlready, normaliseBidShape, validateBidExpiry } from './domain/bid-rules';
@@ -226,6 +234,7 @@ export class BidsService {
       expiresAt,
       inference: null,
       minProviderScore: input.minProviderScore ?? null,
+      replacement: replacementAsked(input, market, now),
       at: now,
     });
   }
@@ -261,6 +270,7 @@ export class BidsService {
         maxPricePerMillionTokens: ask.maxPricePerMillionTokens,
       },
       minProviderScore: input.minProviderScore ?? null,
+      replacement: replacementAsked(input, market, now),
       at: now,
     });
   }
@@ -274,6 +284,13 @@ export class BidsService {
     orders: ReadonlyArray<LanePlacement<NewBidOrder>>,
   ): Promise<Array<LaneOutcome<BidResponse>>> {
     const live = await this.bids.countLiveBids([...new Set(orders.map((o) => o.organisationId))]);
+    // Re-placements count against their plan (docs/LEASES.md), read under its row lock.
+    const replacing = orders.filter((o) => o.input.replacement?.replacesLeaseId != null);
+    const plans = await this.bids.lockReplacementPlans(
+      replacing.map((o) => ({ organisationId: o.organisationId, planId: o.input.replacement!.planId })),
+    );
+    const usedPlans = new Set<ReplacementPlanRecord>();
+    const newPlans: ReplacementPlanRecord[] = [];
     const funds = await this.funds.lockBidFunds(
       orders.map((o) => ({ organisationId: o.organisationId, currency: o.input.market.currency })),
     );
@@ -302,7 +319,16 @@ export class BidsService {
           cancelledAt: null,
           inference: input.inference,
           minProviderScore: input.minProviderScore,
+          replacementPlanId: input.replacement?.planId ?? null,
+          replacesLeaseId: input.replacement?.replacesLeaseId ?? null,
         };
+        const hold = bidHoldAmount(input.maxPricePerGpuHour, input.gpus, input.durationHours);
+        const plan =
+          input.replacement?.replacesLeaseId == null ? undefined : plans.get(input.replacement.planId);
+        if (plan !== undefined || bid.replacesLeaseId !== null) {
+          const refusal = replacementRefusal(plan, hold);
+          if (refusal !== null) return { refused: refusal };
+        }
         const refusal = this.funds.reserveBidHold(funds, {
           bidId: bid.id,
           organisationId,
@@ -314,6 +340,25 @@ export class BidsService {
         });
         if (refusal !== null) return { refused: refusal };
         live.set(organisationId, liveBids + 1);
+        if (plan !== undefined) {
+          plan.usedCount += 1;
+          plan.usedBudget += hold;
+          usedPlans.add(plan);
+        }
+        if (input.replacement?.plan) {
+          newPlans.push({
+            id: input.replacement.planId,
+            organisationId,
+            currency: input.market.currency,
+            maxCount: input.replacement.plan.maxCount,
+            budget: input.replacement.plan.budget,
+            usedCount: 0,
+            usedBudget: 0n,
+            stoppedAt: null,
+            createdAt: input.at,
+            updatedAt: input.at,
+          });
+        }
         accepted.push({ ...bid, marketId: input.marketId });
         return { placed: BuyersMapper.bid(bid), events: [bidPlaced(bid)] };
       } catch (error) {
@@ -321,11 +366,76 @@ export class BidsService {
       }
     });
     if (accepted.length > 0) {
-      // Bids first: a hold's transfer names its bid.
+      // Plans before the bids that name them; bids before holds: a hold's transfer names its bid.
+      await this.bids.insertReplacementPlans(newPlans);
+      await this.bids.useReplacementPlans([...usedPlans], orders[0]!.input.at);
       await this.bids.insertBids(accepted);
       await this.funds.postBidHolds(funds);
     }
     return outcomes;
+  }
+
+  /**
+   * Re-places the bid of a lease that closed (docs/LEASES.md "Re-placing a bid automatically"):
+   * the same terms for the lease's GPUs, through the group commit like any bid, so every check
+   * applies and the plan's count and budget are taken under its lock there. Returns what
+   * happened; a refusal is the buyer's to read (`bid.replacement_refused`), never a retry.
+   */
+  async replaceAfterLeaseEnd(
+    leaseId: string,
+  ): Promise<
+    { placed: BidResponse } | { refused: DomainError; organisationId: string; bidId: string } | null
+  > {
+    const source = await this.bids.systemFindReplacementSource(leaseId);
+    if (source === null || source.replacedBy !== null || !replaces(source)) return null;
+    const { bid, plan } = source;
+    if (plan.stoppedAt !== null) return null;
+    const now = this.clock.now();
+    const gpus = source.leaseGpus;
+    const market = await this.markets.findCatalogueMarket(bid.market.slug, 'market');
+    try {
+      return {
+        placed: await this.placements.place(this.bidLane, bid.organisationId, market, {
+          marketId: bid.marketId,
+          market: bid.market,
+          gpus,
+          maxPricePerGpuHour: bid.maxPricePerGpuHour,
+          durationHours: bid.durationHours,
+          provinces: bid.provinces,
+          minGpusPerSite: Math.min(bid.minGpusPerSite, gpus),
+          partialAllowed: bid.partialAllowed,
+          billingMode: bid.billingMode,
+          expiresAt: replacementExpiry(bid, now),
+          inference: bid.inference,
+          minProviderScore: bid.minProviderScore,
+          replacement: { planId: plan.id, plan: null, replacesLeaseId: leaseId },
+          at: now,
+        }),
+      };
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      // A concurrent delivery placed it first (the unique lease on bids): nothing to tell.
+      const again = await this.bids.systemFindReplacementSource(leaseId);
+      if (again?.replacedBy != null) return null;
+      return { refused: error, organisationId: bid.organisationId, bidId: bid.id };
+    }
+  }
+
+  /** The automatic re-placement plan of one of your bids; 404 when it has none. */
+  async getReplacementPlan(org: OrganisationContext, bidId: string): Promise<ReplacementPlanResponse> {
+    const plan = isUUID(bidId) ? await this.bids.findPlanOfBid(org.organisationId, bidId) : null;
+    if (plan === null) throw new DomainError('NOT_FOUND', 'The bid has no automatic re-placement.');
+    return planResponse(plan, plan.currencyScale);
+  }
+
+  /** Stops a bid's automatic re-placement (its plan, shared with its re-placements); idempotent. */
+  @Transactional()
+  async stopReplacement(org: OrganisationContext, bidId: string): Promise<ReplacementPlanResponse> {
+    const plan = isUUID(bidId) ? await this.bids.findPlanOfBid(org.organisationId, bidId) : null;
+    if (plan === null) throw new DomainError('NOT_FOUND', 'The bid has no automatic re-placement.');
+    const stopped = await this.bids.stopPlan(org.organisationId, plan.id, this.clock.now());
+    if (stopped === null) throw new DomainError('NOT_FOUND', 'The bid has no automatic re-placement.');
+    return planResponse(stopped, plan.currencyScale);
   }
 
   async listBids(org: OrganisationContext, query: ListBidsQuery): Promise<BidPageResponse> {
@@ -404,6 +514,41 @@ export class BidsService {
   }
 }
 
+function planResponse(plan: ReplacementPlanRecord, scale: number): ReplacementPlanResponse {
+  return {
+    id: plan.id,
+    currency: plan.currency,
+    maxCount: plan.maxCount,
+    budget: formatMoney(plan.budget, scale),
+    usedCount: plan.usedCount,
+    usedBudget: formatMoney(plan.usedBudget, scale),
+    remainingCount: plan.maxCount - plan.usedCount,
+    remainingBudget: formatMoney(plan.budget - plan.usedBudget, scale),
+    stoppedAt: plan.stoppedAt?.toISOString() ?? null,
+  };
+}
+
+/** A new plan when the bid asks to be re-placed automatically (`autoReplace`); null otherwise. */
+function replacementAsked(
+  input: PlaceBidDto,
+  market: { currencyScale: number },
+  now: Date,
+): NewBid['replacement'] {
+  if (input.autoReplace === undefined) return null;
+  return {
+    planId: uuidV7(now),
+    plan: {
+      maxCount: input.autoReplace.maxCount,
+      budget: parseMoney(input.autoReplace.budget, {
+        field: 'autoReplace.budget',
+        scale: market.currencyScale,
+        max: MAX_REPLACEMENT_BUDGET_MINOR,
+      }),
+    },
+    replacesLeaseId: null,
+  };
+}
+
 /** A GPU bid's own terms, which validation requires whenever `inference` is absent. */
 function gpuTerms(input: QuoteBidDto): {
   market: string;
@@ -463,6 +608,7 @@ function bidPlaced(bid: BidRecord): NewEvent {
       durationHours: bid.durationHours,
       expiresAt: bid.expiresAt.toISOString(),
       seq: bid.seq.toString(),
+      ...(bid.replacesLeaseId === null ? {} : { replacesLeaseId: bid.replacesLeaseId }),
     },
   };
 }

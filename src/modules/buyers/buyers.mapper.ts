@@ -18,6 +18,8 @@ export const BuyersMapper = {
       minGpusPerSite: record.minGpusPerSite,
       partialAllowed: record.partialAllowed,
       minProviderScore: record.minProviderScore,
+      autoReplacePlanId: record.replacementPlanId,
+      replacesLeaseId: record.replacesLeaseId,
       billingMode: record.billingMode,
       expiresAt: record.expiresAt.toISOString(),
       status: record.status,

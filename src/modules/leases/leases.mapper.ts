@@ -18,6 +18,7 @@ function common(row: LeaseRecord): LeaseCommonResponse {
     gpus: row.gpus,
     pricePerGpuHour: formatMoney(row.pricePerGpuHour, row.market.currencyScale),
     durationHours: row.durationHours,
+    extendedHours: row.extendedHours,
     billingMode: row.billingMode,
     payPerUseMinPercent: row.payPerUseMinPercent,
     periodSeconds: row.periodSeconds,

@@ -5,16 +5,35 @@ import { AuditModule } from '@/infra/audit/audit.module';
 import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { EventsModule } from '@/modules/events/events.module';
 import { MarketsModule } from '@/modules/markets/markets.module';
+import { LeaseContinuityController } from './lease-continuity.controller';
+import { LeaseContinuityService } from './lease-continuity.service';
+import { LeaseReportsAdminController } from './lease-reports.admin.controller';
+import { LeaseReportsRepository } from './lease-reports.repository';
 import { LeasesAdminController } from './leases.admin.controller';
 import { LeasesController } from './leases.controller';
 import { LeasesRepository } from './leases.repository';
 import { LeasesService } from './leases.service';
 import { OrganisationWriteGateModule } from '@/infra/auth/write-gate/organisation-write-gate.module';
 
-/** Leases as their buyer and provider use them over HTTP (access, reading, ending early); admins end them. */
+/**
+ * Leases as their buyer and provider use them over HTTP (access, reading, ending early, extending,
+ * reporting a failure); admins end them and decide failure reports.
+ */
 @Module({
   imports: [OrganisationWriteGateModule, AuditModule, LedgerModule, EventsModule, MarketsModule],
-  controllers: [LeasesController, LeasesAdminController],
-  providers: [LeasesRepository, LeasesService, DataCipher, CursorCodec],
+  controllers: [
+    LeasesController,
+    LeaseContinuityController,
+    LeasesAdminController,
+    LeaseReportsAdminController,
+  ],
+  providers: [
+    LeasesRepository,
+    LeasesService,
+    LeaseReportsRepository,
+    LeaseContinuityService,
+    DataCipher,
+    CursorCodec,
+  ],
 })
 export class LeasesModule {}

@@ -3,6 +3,7 @@ import type { LeaseStatus, LeaseTerminationReason, OrganisationRole } from '@/ge
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import type { LeaseForUsage } from './domain/usage-rules';
 import { Tx } from '@/infra/prisma/tx';
+import type { ExtensionSupply } from './domain/extension-rules';
 
 export interface LeaseRecord {
   id: string;
@@ -33,6 +34,9 @@ export interface LeaseRecord {
   penalty: bigint | null;
   /** The offer's notice, hours: what the provider owes before ending early. */
   terminationNoticeHours: number;
+  /** Hours the buyer's extensions added; `durationHours` includes them. */
+  extendedHours: number;
+  settlementState: string;
   /** Where the site is: what the buyer may know of it. */
   place: { province: Division; city: Division };
   /** Display names of the two sides: what each may know of the other. */
@@ -40,6 +44,16 @@ export interface LeaseRecord {
   buyerName: string;
   /** The lease of an inference bid: what per-token billing reads (docs/INFERENCE.md); else null. */
   inference: LeaseInferenceRecord | null;
+}
+
+export interface LeaseExtensionRecord {
+  number: number;
+  hours: number;
+  pricePerGpuHour: bigint;
+  amount: bigint;
+  previousEndsAt: Date;
+  endsAt: Date;
+  createdAt: Date;
 }
 
 export interface LeaseInferenceRecord {
@@ -103,6 +117,8 @@ const LEASE_SELECT = {
   inferencePromptTokensPerSecond: true,
   noticeGivenAt: true,
   penalty: true,
+  extendedHours: true,
+  settlementState: true,
   offer: {
     select: {
       terminationNoticeHours: true,
@@ -387,6 +403,93 @@ export class LeasesRepository {
       data: { endsAt, updatedAt: now },
     });
     return count === 1;
+  }
+
+  /**
+   * The offer a buyer's lease came from, row-locked until the transaction ends, with what an
+   * extension checks: the lock serialises the extension with the matching commit, a cancel or an
+   * amendment of that offer, which all update its row (docs/LEASES.md "Extending a lease").
+   */
+  async lockExtensionSupply(offerId: string): Promise<ExtensionSupply | null> {
+    const rows = await this.tx.$queryRaw<
+      Array<{
+        status: ExtensionSupply['status'];
+        price_per_gpu_hour: bigint;
+        available_until: Date;
+        provider_status: string;
+        market_status: string;
+        currency_scale: number;
+      }>
+    >`
+      SELECT o.status::text AS status, o.price_per_gpu_hour, o.available_until,
+             org.status::text AS provider_status, m.status::text AS market_status, m.currency_scale
+      FROM offers o JOIN organisations org ON org.id = o.organisation_id JOIN markets m ON m.id = o.market_id
+      WHERE o.id = ${offerId}::uuid
+      FOR UPDATE OF o`;
+    const row = rows[0];
+    if (row === undefined) return null;
+    return {
+      status: row.status,
+      pricePerGpuHour: row.price_per_gpu_hour,
+      availableUntil: row.available_until,
+      providerStatus: row.provider_status,
+      marketStatus: row.market_status,
+      currencyScale: row.currency_scale,
+    };
+  }
+
+  /**
+   * Moves an ACTIVE lease's end later by an extension and records it (append-only), in one
+   * statement; false when the lease is no longer as the caller read it (status, end).
+   */
+  async extendLease(
+    buyerOrganisationId: string,
+    id: string,
+    extension: {
+      previousEndsAt: Date;
+      endsAt: Date;
+      hours: number;
+      pricePerGpuHour: bigint;
+      amount: bigint;
+      requestedBy: { kind: 'user' | 'api_key'; id: string };
+      at: Date;
+    },
+  ): Promise<{ number: number } | null> {
+    const rows = await this.tx.$queryRaw<Array<{ number: number }>>`
+      WITH moved AS (
+        UPDATE leases SET ends_at = ${extension.endsAt}, duration_hours = duration_hours + ${extension.hours}::int,
+               extended_hours = extended_hours + ${extension.hours}::int, updated_at = ${extension.at}
+        WHERE id = ${id}::uuid AND buyer_organisation_id = ${buyerOrganisationId}::uuid AND status = 'ACTIVE'
+          AND ends_at = ${extension.previousEndsAt} AND notice_given_at IS NULL
+        RETURNING id),
+      numbered AS (
+        SELECT moved.id, COALESCE((SELECT max(e.number) FROM lease_extensions e WHERE e.lease_id = moved.id), 0) + 1 AS number
+        FROM moved)
+      INSERT INTO lease_extensions (id, lease_id, number, hours, price_per_gpu_hour, amount, previous_ends_at, ends_at,
+                                    requested_by_kind, requested_by_id, created_at)
+      SELECT gen_random_uuid(), numbered.id, numbered.number, ${extension.hours}::int, ${extension.pricePerGpuHour}::bigint,
+             ${extension.amount}::bigint, ${extension.previousEndsAt}, ${extension.endsAt}, ${extension.requestedBy.kind},
+             ${extension.requestedBy.id}::uuid, ${extension.at}
+      FROM numbered
+      RETURNING number`;
+    return rows[0] ?? null;
+  }
+
+  /** A lease's extensions, oldest first. */
+  async listExtensions(leaseId: string): Promise<LeaseExtensionRecord[]> {
+    return this.tx.leaseExtension.findMany({
+      where: { leaseId },
+      orderBy: { number: 'asc' },
+      select: {
+        number: true,
+        hours: true,
+        pricePerGpuHour: true,
+        amount: true,
+        previousEndsAt: true,
+        endsAt: true,
+        createdAt: true,
+      },
+    });
   }
 
   /** Terminates a live lease on one side's request; the closed lease, or null if not live. */

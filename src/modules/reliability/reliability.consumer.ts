@@ -3,13 +3,16 @@ import { EventConsumer, type EventHandler } from '@/infra/events/event-consumer'
 import type { TypedEventEnvelope } from '@/infra/events/event-envelope.dto';
 import { ReliabilityService } from './reliability.service';
 
-type Outcome = 'lease.started' | 'lease.ended' | 'lease.terminated';
+type Outcome = 'lease.started' | 'lease.ended' | 'lease.terminated' | 'lease.report_decided';
 
 /**
  * Keeps the provider's stored score current after each lease outcome: a handover, an end, an
- * early termination. Runs in the inbox transaction, so each event moves the score once.
+ * early termination, an admin's decision on a buyer's failure report. Runs in the inbox transaction, so each event moves the score once.
  */
-@EventConsumer({ consumer: 'reliability', types: ['lease.started', 'lease.ended', 'lease.terminated'] })
+@EventConsumer({
+  consumer: 'reliability',
+  types: ['lease.started', 'lease.ended', 'lease.terminated', 'lease.report_decided'],
+})
 @Injectable()
 export class ReliabilityConsumer implements EventHandler<Outcome> {
   constructor(private readonly reliability: ReliabilityService) {}

@@ -38,24 +38,31 @@ export class ReliabilityRepository {
     const rows = await this.txHost.tx.$queryRaw<TallyRow[]>`
       WITH outcomes AS (
         SELECT l.provider_organisation_id AS organisation_id,
-               CASE WHEN l.started_at IS NOT NULL AND l.started_at <= l.provisioning_deadline THEN 'on_time'
+               -- A buyer's failure report an admin confirmed is a fault of the phase it was made in.
+               CASE WHEN r.provisioning_at IS NOT NULL THEN 'missed'
+                    WHEN l.started_at IS NOT NULL AND l.started_at <= l.provisioning_deadline THEN 'on_time'
                     WHEN l.started_at IS NOT NULL THEN 'late'
                     WHEN l.status = 'TERMINATED' AND l.termination_reason = 'PROVIDER_FAILURE' THEN 'missed'
                END AS handover,
-               l.started_at AS handover_at,
+               COALESCE(l.started_at, l.ended_at, r.provisioning_at) AS handover_at,
                CASE WHEN l.started_at IS NULL THEN NULL
+                    WHEN r.running_at IS NOT NULL THEN 'early'
                     WHEN l.status = 'ENDED' OR (l.status = 'TERMINATED' AND l.termination_reason = 'BUYER_REQUEST')
                       THEN 'delivered'
                     WHEN l.status = 'TERMINATED' AND l.termination_reason IN ('PROVIDER_REQUEST', 'PROVIDER_FAILURE')
                       THEN 'early'
                     WHEN l.status = 'TERMINATED' AND l.termination_reason = 'PROVIDER_NOTICE' THEN 'notice'
                END AS delivery,
-               l.ended_at
+               COALESCE(l.ended_at, r.running_at) AS ended_at
         FROM leases l
+        LEFT JOIN LATERAL (
+          SELECT max(lr.decided_at) FILTER (WHERE lr.phase = 'PROVISIONING') AS provisioning_at,
+                 max(lr.decided_at) FILTER (WHERE lr.phase = 'RUNNING') AS running_at
+          FROM lease_reports lr WHERE lr.lease_id = l.id AND lr.status = 'CONFIRMED') r ON true
         WHERE l.provider_organisation_id = ANY(${organisationIds}::uuid[]) AND l.created_at > ${since}
       ), weighted AS (
         SELECT organisation_id, handover, delivery,
-               power(0.5, GREATEST(0, extract(epoch FROM (${now}::timestamptz - COALESCE(handover_at, ended_at))))::float8
+               power(0.5, GREATEST(0, extract(epoch FROM (${now}::timestamptz - handover_at)))::float8
                  / ${halfLifeSeconds}) AS handover_w,
                power(0.5, GREATEST(0, extract(epoch FROM (${now}::timestamptz - ended_at)))::float8
                  / ${halfLifeSeconds}) AS delivery_w

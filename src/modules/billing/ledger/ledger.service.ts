@@ -17,6 +17,7 @@ import {
   bidHoldAmount,
   bidHoldTransfer,
   bidReleaseTransfer,
+  leaseExtensionTransfer,
   leaseHoldTransfer,
   leaseRefundTransfer,
   payoutPaidTransfer,
@@ -133,6 +134,43 @@ export class LedgerService {
       [bidHoldTransfer({ ...bid, amount })],
       () => insufficientFunds(amount, null, bid.currency, bid.currencyScale),
       [knownAvailable(bid.organisationId, bid.currency, locked)],
+    );
+  }
+
+  /**
+   * A lease extension's hold (docs/LEASES.md "Extending a lease"): the added hours' cost at the
+   * trade price moves to held, checked exactly as a bid's hold is (402 when available credit does
+   * not cover it or when it would take the month's committed spend past the cap), under the same
+   * lock of the buyer's account rows. Once per (lease, extension number).
+   */
+  async holdLeaseExtension(extension: {
+    leaseId: string;
+    number: number;
+    organisationId: string;
+    currency: string;
+    currencyScale: number;
+    amount: bigint;
+  }): Promise<void> {
+    const { amount, currency, currencyScale } = extension;
+    const locked = await this.ledger.lockBalances(extension.organisationId, currency);
+    const available = balanceOf(locked, 'BUYER_AVAILABLE');
+    if (available < amount) throw insufficientFunds(amount, available, currency, currencyScale, 'extension');
+    if (locked.spendCap !== null) {
+      const period = spendPeriodOf(this.clock.now());
+      const settled = await this.limits.settledChargesSince(
+        extension.organisationId,
+        currency,
+        period.startsAt,
+      );
+      const committed = committedSpend(settled, balanceOf(locked, 'BUYER_HELD'));
+      if (!fitsSpendCap(locked.spendCap, committed, amount)) {
+        throw spendCapExceeded(locked.spendCap, committed, amount, currency, currencyScale, 'extension');
+      }
+    }
+    await this.post(
+      [leaseExtensionTransfer(extension)],
+      () => insufficientFunds(amount, null, currency, currencyScale, 'extension'),
+      [knownAvailable(extension.organisationId, currency, locked)],
     );
   }
 
@@ -462,13 +500,16 @@ function insufficientFunds(
   available: bigint | null,
   currency: string,
   scale: number,
+  what: 'bid' | 'extension' = 'bid',
 ): DomainError {
   const needed = `${formatMoney(required, scale)} ${currency}`;
   return new DomainError(
     'INSUFFICIENT_FUNDS',
     available === null
-      ? `Available credit does not cover this bid's hold of ${needed}.`
-      : `Available credit ${formatMoney(available, scale)} ${currency} does not cover this bid's hold of ${needed} (max price x GPUs x hours); top up or lower the bid.`,
+      ? `Available credit does not cover this ${what}'s hold of ${needed}.`
+      : what === 'bid'
+        ? `Available credit ${formatMoney(available, scale)} ${currency} does not cover this bid's hold of ${needed} (max price x GPUs x hours); top up or lower the bid.`
+        : `Available credit ${formatMoney(available, scale)} ${currency} does not cover this extension's hold of ${needed} (the lease's price x GPUs x hours); top up or extend by fewer hours.`,
     {
       required: formatMoney(required, scale),
       ...(available === null ? {} : { available: formatMoney(available, scale) }),
@@ -483,11 +524,12 @@ function spendCapExceeded(
   required: bigint,
   currency: string,
   scale: number,
+  what: 'bid' | 'extension' = 'bid',
 ): DomainError {
   const money = (minor: bigint): string => formatMoney(minor, scale);
   return new DomainError(
     'SPEND_CAP_EXCEEDED',
-    `This bid's hold of ${money(required)} ${currency} would take this month's committed spend of ${money(committed)} ${currency} past your spend cap of ${money(cap)} ${currency}; raise the cap (PUT /v1/billing/spend-cap) or lower the bid.`,
+    `This ${what}'s hold of ${money(required)} ${currency} would take this month's committed spend of ${money(committed)} ${currency} past your spend cap of ${money(cap)} ${currency}; raise the cap (PUT /v1/billing/spend-cap) or ${what === 'bid' ? 'lower the bid' : 'extend by fewer hours'}.`,
     {
       cap: money(cap),
       committed: money(committed),

@@ -45,6 +45,20 @@ export class BidResponse {
       "An inference bid's own terms, null on a GPU bid; its gpus and maxPricePerGpuHour are what the exchange sized it into",
   })
   inference!: InferenceBidTermsResponse | null;
+  @ApiProperty({
+    format: 'uuid',
+    nullable: true,
+    type: String,
+    description: 'Its automatic re-placement plan (GET /v1/bids/{id}/auto-replace); null: none',
+  })
+  autoReplacePlanId!: string | null;
+  @ApiProperty({
+    format: 'uuid',
+    nullable: true,
+    type: String,
+    description: 'A re-placement: the lease whose end placed it; null for a bid you placed',
+  })
+  replacesLeaseId!: string | null;
 }
 
 export class BidPageResponse {

@@ -21,6 +21,7 @@ import { MAX_DURATION_HOURS, MAX_GPUS_PER_ORDER } from '@/shared/money';
 import { IsDivisionCode, IsInstant, IsMarketSlug } from '@/infra/http/field-validators';
 import { MAX_BID_LIFETIME_DAYS, MAX_BID_PROVINCES } from '../domain/bid-rules';
 import { InferenceBidTermsDto } from './inference-bid.dto';
+import { AutoReplaceDto } from './replacement.dto';
 
 export const BILLING_MODES = Object.values(BillingMode);
 
@@ -128,6 +129,18 @@ export class PlaceBidDto {
   @ValidateIf(gpuBid)
   @IsIn(BILLING_MODES)
   billingMode?: BillingMode;
+
+  @ApiPropertyOptional({
+    type: AutoReplaceDto,
+    description:
+      'Re-place this bid automatically, with the same terms, for the GPUs of each of its leases that ends or ' +
+      'is ended for any reason but your own early end, within a count and a budget (docs/LEASES.md ' +
+      '"Re-placing a bid automatically")',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AutoReplaceDto)
+  autoReplace?: AutoReplaceDto;
 
   @ApiProperty({
     example: '2027-03-02T08:00:00Z',

@@ -56,7 +56,14 @@ export class LeaseCommonResponse {
   @ApiProperty({ type: LeaseSiteResponse, description: 'Where the GPUs are' }) site!: LeaseSiteResponse;
   @ApiProperty({ example: 4 }) gpus!: number;
   @ApiProperty({ example: '18.20', description: 'Trade price per GPU-hour' }) pricePerGpuHour!: string;
-  @ApiProperty({ example: 24 }) durationHours!: number;
+  @ApiProperty({ example: 24, description: 'Hours bought, the buyer’s extensions included' })
+  durationHours!: number;
+  @ApiProperty({
+    example: 0,
+    description:
+      'Hours the buyer’s extensions added (POST /v1/leases/{id}/extend); included in durationHours',
+  })
+  extendedHours!: number;
   @ApiProperty({ enum: ['RESERVED', 'PAY_PER_USE'] }) billingMode!: string;
   @ApiProperty({ example: 30 }) payPerUseMinPercent!: number;
   @ApiProperty({ example: 3600 }) periodSeconds!: number;

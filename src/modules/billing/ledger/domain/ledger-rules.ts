@@ -22,7 +22,8 @@ export type TransferKind =
   | 'WITHDRAWAL'
   | 'CORRECTION'
   | 'PENALTY'
-  | 'RECOVERY';
+  | 'RECOVERY'
+  | 'LEASE_EXTENSION';
 
 /** An account by its owner: an organisation's, or the platform's for a currency. */
 export type AccountRef =
@@ -114,6 +115,35 @@ export function bidHoldTransfer(input: {
     bidId: input.bidId,
     entries: [
       { account: available(input.organisationId), amount: -input.amount },
+      { account: held(input.organisationId), amount: input.amount },
+    ],
+  });
+}
+
+/**
+ * A buyer extends a lease: the added hours' cost at the trade price (price x GPUs x hours) moves
+ * from available to held, as a bid's hold does; the lease's hold grows by exactly that.
+ */
+export function leaseExtensionTransfer(input: {
+  leaseId: string;
+  /** 1 for the lease's first extension, then 2, ...: one transfer per extension. */
+  number: number;
+  organisationId: string;
+  amount: bigint;
+  currency: string;
+}): TransferDraft {
+  assertCount(input.number, 'number');
+  if (input.amount <= 0n)
+    throw new LedgerRuleError(`lease ${input.leaseId}: an extension holds a positive amount`);
+  return balanced({
+    key: `lease-extend:${input.leaseId}:${input.number}`,
+    kind: 'LEASE_EXTENSION',
+    currency: input.currency,
+    organisationId: input.organisationId,
+    leaseId: input.leaseId,
+    memo: `extension ${input.number}`,
+    entries: [
+      { account: available(input.organisationId), amount: -checkedAmount(input.amount) },
       { account: held(input.organisationId), amount: input.amount },
     ],
   });
