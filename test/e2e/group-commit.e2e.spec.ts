@@ -108,6 +108,48 @@ describe('group commit of placements', () => {
     (await redis.client.lrange(keys.batches, 0, -1)).map((entry) => Number(entry.split(':')[1]));
 
   /**
+   * A request under `key` (another body) that commits while the batch runs, as when its Redis
+   * lock was lost: its record is inserted before the batch is released, committed only once the
+   * batch's insert of records waits on it, so the batch's lookup missed it and its insert is
+   * refused, which fails the batch as a whole. `whileQueued` for `inOneBatch`; await `committed`.
+   */
+  const recordMidBatch = (scope: string, key: string) => {
+    let committed: Promise<unknown> = Promise.resolve();
+    const whileQueued = async (): Promise<void> => {
+      let inserted!: () => void;
+      const insertedYet = new Promise<void>((resolve) => (inserted = resolve));
+      let commit!: () => void;
+      committed = prisma.$transaction(
+        async (tx) => {
+          await tx.idempotencyRecord.create({
+            data: {
+              scope,
+              key,
+              fingerprint: 'f'.repeat(64),
+              statusCode: 201,
+              responseBody: {},
+              createdAt: new Date(),
+              expiresAt: new Date(Date.now() + 3_600_000),
+            },
+          });
+          inserted();
+          await new Promise<void>((resolve) => (commit = resolve));
+        },
+        { maxWait: 10_000, timeout: 60_000 },
+      );
+      await insertedYet;
+      void waitFor('the batch to wait on the record', async () => {
+        const [row] = await prisma.$queryRaw<Array<{ n: number }>>`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'
+            AND query LIKE '%INSERT INTO idempotency_records%'`;
+        return (row?.n ?? 0) > 0 ? true : undefined;
+      }).then(() => commit());
+    };
+    return { whileQueued, committed: () => committed };
+  };
+
+  /**
    * Holds a gate order's batch before COMMIT, sends `orders` while it is held, waits until all of
    * them queue for the next commit, and releases: they commit together. `whileQueued` runs just
    * before the release.
@@ -343,6 +385,7 @@ describe('group commit of placements', () => {
 
     await redis.client.del(keys.batches);
     const clashing = randomUUID();
+    const clash = recordMidBatch(seller.organisationId, clashing);
     const answers = await inOneBatch(
       () => [
         sendOffer(seller, smallOffer(siteId)),
@@ -350,23 +393,13 @@ describe('group commit of placements', () => {
         sendCancel(seller, `/v1/offers/${first[0]!.body.id as string}`),
       ],
       // A record committed under the second key meanwhile (its Redis lock lost) fails the batch.
-      () =>
-        prisma.idempotencyRecord
-          .create({
-            data: {
-              scope: seller.organisationId,
-              key: clashing,
-              fingerprint: 'f'.repeat(64),
-              statusCode: 201,
-              responseBody: {},
-              createdAt: new Date(),
-              expiresAt: new Date(Date.now() + 3_600_000),
-            },
-          })
-          .then(() => undefined),
+      clash.whileQueued,
     );
-    expect(answers.map((a) => a.status)).toEqual([201, 409, 200]);
-    expect(await batchSizes()).toEqual([1, 1, 1]);
+    await clash.committed();
+    // Alone, the second order finds that record: another body under its key, 422.
+    expect(answers.map((a) => a.status)).toEqual([201, 422, 200]);
+    // The gate, then each order alone (the failed batch reached no COMMIT).
+    expect(await batchSizes()).toEqual([1, 1, 1, 1]);
     expect(await eventCount(first[0]!.body.id as string, 'offer.cancelled')).toBe(1);
     expect(await prisma.offer.count({ where: { organisationId: seller.organisationId } })).toBe(2);
   });
@@ -389,32 +422,75 @@ describe('group commit of placements', () => {
     expect(await prisma.bid.count({ where: { organisationId: poor.organisationId } })).toBe(1);
   });
 
+  it('answers a stored response from the batch: a replay in a market paused since, another body 422, a replay refused before the batch', async () => {
+    const tenant = await buyer(1_000_000n);
+    const later = await createTestMarket(app);
+    try {
+      const [kept, expiring, reused] = [randomUUID(), randomUUID(), randomUUID()];
+      const body = smallBid({ market: later.slug });
+      const expiresAt = Date.now() + 2_000;
+      const shortLived = smallBid({ market: later.slug, expiresAt: new Date(expiresAt).toISOString() });
+      const placed: Answer[] = [];
+      for (const [sent, key] of [
+        [body, kept],
+        [shortLived, expiring],
+        [body, reused],
+      ] as const)
+        placed.push(await sendBid(tenant, sent, key));
+      expect(placed.map((a) => a.status)).toEqual([201, 201, 201]);
+      await redis.client.del(keys.batches);
+      await prisma.market.update({ where: { id: later.id }, data: { status: 'PAUSED' } });
+      // A completed request keeps its key's Redis lock until it lapses, and a request refused the
+      // lock replays through its own lookup; with the locks lapsed, the batch looks the keys up.
+      const lapse = (key: string) => redis.client.del(redis.key('idem', tenant.organisationId, key));
+      await Promise.all([kept, reused].map(lapse));
+      const answers = await inOneBatch(() => [
+        sendBid(tenant, body, kept),
+        sendBid(tenant, smallBid({ market: later.slug, gpus: 2 }), reused),
+        sendBid(tenant, body),
+      ]);
+      expect(answers.map((a) => a.status)).toEqual([201, 422, 409]);
+      expect(answers[0]!.headers['idempotent-replayed']).toBe('true');
+      expect(answers[0]!.body).toEqual(placed[0]!.body);
+      expect(answers[1]!.body).toMatchObject({ code: 'UNPROCESSABLE' });
+      expect(answers[2]!.body).toMatchObject({ details: { reason: 'MARKET_PAUSED' } });
+      expect(await batchSizes()).toEqual([1, 3]);
+      // Refused before it reaches a batch (its expiry has passed), a request still replays.
+      await waitFor('the short-lived bid to expire', () => (Date.now() > expiresAt ? true : undefined));
+      await lapse(expiring);
+      const replay = await sendBid(tenant, shortLived, expiring);
+      expect(replay.status).toBe(201);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.body).toEqual(placed[1]!.body);
+      expect(await prisma.bid.count({ where: { organisationId: tenant.organisationId } })).toBe(3);
+      expect(await heldBalance(tenant.organisationId)).toBe(3n * HOLD);
+    } finally {
+      await prisma.outboxEvent.deleteMany({
+        where: {
+          aggregateId: {
+            in: (await prisma.bid.findMany({ where: { marketId: later.id } })).map((b) => b.id),
+          },
+        },
+      });
+      await prisma.bid.deleteMany({ where: { marketId: later.id } });
+      await removeTestMarket(app, later.id);
+    }
+  });
+
   it('commits the orders one by one when the batch fails as a whole, so one bad row spoils nothing', async () => {
     const tenant = await buyer(1_000_000n);
     const keysSent = [randomUUID(), randomUUID(), randomUUID()];
+    const clash = recordMidBatch(tenant.organisationId, keysSent[1]!);
     const answers = await inOneBatch(
       () => keysSent.map((key) => sendBid(tenant, smallBid(), key)),
-      // The Redis lock of the second key was lost and a request with it committed meanwhile: its
-      // record makes the batch's insert of records refuse, which fails the batch as a whole.
-      () =>
-        prisma.idempotencyRecord
-          .create({
-            data: {
-              scope: tenant.organisationId,
-              key: keysSent[1]!,
-              fingerprint: 'f'.repeat(64),
-              statusCode: 201,
-              responseBody: {},
-              createdAt: new Date(),
-              expiresAt: new Date(Date.now() + 3_600_000),
-            },
-          })
-          .then(() => undefined),
+      clash.whileQueued,
     );
-    expect(answers.map((a) => a.status)).toEqual([201, 409, 201]);
-    expect(answers[1]!.body).toMatchObject({ code: 'CONFLICT' });
-    // The failed batch left nothing; then each order committed alone (the clashing one did not).
-    expect(await batchSizes()).toEqual([1, 1, 1]);
+    await clash.committed();
+    // Alone, the second order finds the record: another body under its key, 422.
+    expect(answers.map((a) => a.status)).toEqual([201, 422, 201]);
+    expect(answers[1]!.body).toMatchObject({ code: 'UNPROCESSABLE' });
+    // The failed batch left nothing (the gate, then each order committed alone).
+    expect(await batchSizes()).toEqual([1, 1, 1, 1]);
     const bids = await prisma.bid.findMany({ where: { organisationId: tenant.organisationId } });
     expect(bids.map((b) => b.id).sort()).toEqual([answers[0]!.body.id, answers[2]!.body.id].sort());
     expect(await heldBalance(tenant.organisationId)).toBe(2n * HOLD);

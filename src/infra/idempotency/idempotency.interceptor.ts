@@ -18,6 +18,7 @@ import {
 import { IDEMPOTENCY_KEY_FORMAT, IdempotencyLocks, type LockClaim } from './idempotency-locks';
 import { IdempotencyRepository } from './idempotency.repository';
 import { DeferredIdempotencyRecord, type IdempotencyRecordDraft } from './deferred-idempotency-record';
+import { IdempotentReplay } from './idempotent-replay';
 
 export const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
 const HTTP_CODE_METADATA = '__httpCode__';
@@ -28,8 +29,8 @@ const HTTP_CODE_METADATA = '__httpCode__';
  * with the same key and body gets the stored response, another body 422, and a concurrent
  * duplicate (on any API process: the lock is in Redis, see IdempotencyLocks) 409. Failed
  * requests store nothing. On `groupCommit` routes the transaction is the group commit's, which
- * claims the record from the request's context and inserts it with the effect
- * (DeferredIdempotencyRecord).
+ * claims the record from the request's context, looks the key up and inserts the record with the
+ * effect (DeferredIdempotencyRecord).
  * Fingerprints and caller scopes are keyed hashes, and secrets are never stored (docs/DESIGN.md).
  */
 @Injectable()
@@ -123,22 +124,15 @@ export class IdempotencyInterceptor implements NestInterceptor {
     // Once a record exists the lock may simply lapse: a request refused it replays the record.
     let recorded = false;
     try {
+      if (groupCommit) {
+        const outcome = await this.runGroupCommitted(claim, fingerprint, draft, reply, next);
+        recorded = true;
+        return outcome;
+      }
       const replayed = await this.replay(scope, key, fingerprint, reply);
       if (replayed.found) {
         recorded = true;
         return replayed.body;
-      }
-      if (groupCommit) {
-        const deferred = new DeferredIdempotencyRecord(draft);
-        const body = await this.cls.run({ ifNested: 'inherit' }, () => {
-          deferred.put(this.cls);
-          return lastValueFrom(next.handle() as Observable<unknown>, { defaultValue: null });
-        });
-        // The group commit inserted the record with the effect; an answer without one is a bug.
-        if (!deferred.claimed)
-          throw new Error('a group-committed route answered without its idempotency record');
-        recorded = true;
-        return body;
       }
       const result = await this.txHost.withTransaction(async () => {
         const body: unknown = await lastValueFrom(next.handle() as Observable<unknown>, {
@@ -161,6 +155,46 @@ export class IdempotencyInterceptor implements NestInterceptor {
       // A failed request stored nothing, so a corrected retry may reuse the key at once.
       if (!recorded) await this.locks.release(claim);
     }
+  }
+
+  /**
+   * A group-committed request: the group commit looks its key up in its own transaction (one
+   * statement for the whole batch rather than one per request before it) and answers a stored
+   * response with `IdempotentReplay`. A request refused before it reached the group commit (a
+   * check of the service's, say an expiry now past) looks its key up here, so a stored response
+   * still wins, as it would have had the lookup come first.
+   */
+  private async runGroupCommitted(
+    claim: LockClaim,
+    fingerprint: string,
+    draft: (body: unknown, at: Date) => IdempotencyRecordDraft,
+    reply: FastifyReply,
+    next: CallHandler,
+  ): Promise<unknown> {
+    const deferred = new DeferredIdempotencyRecord(
+      { scope: claim.scope, key: claim.idempotencyKey, fingerprint },
+      draft,
+    );
+    let body: unknown;
+    try {
+      body = await this.cls.run({ ifNested: 'inherit' }, () => {
+        deferred.put(this.cls);
+        return lastValueFrom(next.handle() as Observable<unknown>, { defaultValue: null });
+      });
+    } catch (error) {
+      if (error instanceof IdempotentReplay) {
+        void reply.status(error.statusCode).header('idempotent-replayed', 'true');
+        return error.body;
+      }
+      if (!deferred.claimed) {
+        const replayed = await this.replay(claim.scope, claim.idempotencyKey, fingerprint, reply);
+        if (replayed.found) return replayed.body;
+      }
+      throw error;
+    }
+    // The group commit inserted the record with the effect; an answer without one is a bug.
+    if (!deferred.claimed) throw new Error('a group-committed route answered without its idempotency record');
+    return body;
   }
 
   private async replay(

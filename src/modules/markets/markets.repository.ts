@@ -59,6 +59,17 @@ const ADMIN_MARKET_FIELDS = {
 const DIVISION_FIELDS = { code: true, nameZh: true, namePinyin: true } as const;
 
 /** The catalogue: markets, provinces and cities. Public reference data, owned by no tenant. */
+
+/** A response stored under an idempotency key, as a group commit reads it back. */
+export interface StoredIdempotentResponse {
+  fingerprint: string;
+  statusCode: number;
+  body: unknown;
+}
+
+/** The map key of a stored response: scope and key (neither holds a newline). */
+export const recordKey = (scope: string, key: string): string => `${scope}\n${key}`;
+
 @Injectable()
 export class MarketsRepository {
   constructor(private readonly txHost: Tx) {}
@@ -137,20 +148,36 @@ export class MarketsRepository {
    * Serialises a group commit's placements per organisation until commit, so the live-order cap
    * cannot race, in one statement: every organisation's placement lock, taken in the order given
    * (callers sort, so two committers cannot deadlock on them), all of them before anything else is
-   * read; then `seqs` numbers, the organisations'
-   * statuses under key-share locks, and the statuses of `marketIds` (a missing market is absent).
+   * read; then `seqs` numbers, the organisations' statuses under key-share locks, the statuses of
+   * `marketIds` (a missing market is absent), and the live idempotency records (expiring after
+   * `at`) stored under the requests' keys, by `recordKey(scope, key)`: one statement for the
+   * batch rather than a lookup per request before it.
    */
   async lockOrderPlacementsAndTakeSeqs(
     organisationIds: readonly string[],
     seqs: number,
     marketIds: readonly string[],
+    records: ReadonlyArray<{ scope: string; key: string }>,
+    at: Date,
   ): Promise<{
     seqs: bigint[];
     organisationStatuses: Map<string, OrganisationStatus>;
     marketStatuses: Map<string, MarketStatus>;
+    storedResponses: Map<string, StoredIdempotentResponse>;
   }> {
     const [row] = await this.txHost.tx.$queryRaw<
-      Array<{ seqs: string[]; organisations: string[]; markets: string[] }>
+      Array<{
+        seqs: string[];
+        organisations: string[];
+        markets: string[];
+        records: Array<{
+          scope: string;
+          key: string;
+          fingerprint: string;
+          statusCode: number;
+          body: unknown;
+        }>;
+      }>
     >`
       WITH locked AS MATERIALIZED (
         SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS n
@@ -160,7 +187,13 @@ export class MarketsRepository {
         ARRAY(SELECT o.id::text || ' ' || o.status::text FROM organisations o
               WHERE o.id = ANY(${organisationIds}::uuid[]) FOR KEY SHARE) AS organisations,
         ARRAY(SELECT m.id::text || ' ' || m.status::text FROM markets m
-              WHERE m.id = ANY(${marketIds}::uuid[])) AS markets
+              WHERE m.id = ANY(${marketIds}::uuid[])) AS markets,
+        (SELECT coalesce(json_agg(json_build_object('scope', r.scope, 'key', r.key, 'fingerprint', r.fingerprint,
+                                                    'statusCode', r.status_code, 'body', r.response_body)), '[]')
+         FROM idempotency_records r
+         JOIN unnest(${records.map((r) => r.scope)}::text[], ${records.map((r) => r.key)}::text[]) AS q(scope, key)
+           ON r.scope = q.scope AND r.key = q.key
+         WHERE r.expires_at > ${at}) AS records
       FROM locked`;
     if (row === undefined) throw new Error('order placement locks returned no row');
     const pairs = (rows: string[]): Array<[string, string]> =>
@@ -172,6 +205,12 @@ export class MarketsRepository {
       seqs: row.seqs.map((seq) => BigInt(seq)),
       organisationStatuses: new Map(pairs(row.organisations) as Array<[string, OrganisationStatus]>),
       marketStatuses: new Map(pairs(row.markets) as Array<[string, MarketStatus]>),
+      storedResponses: new Map(
+        row.records.map((r) => [
+          recordKey(r.scope, r.key),
+          { fingerprint: r.fingerprint, statusCode: r.statusCode, body: r.body },
+        ]),
+      ),
     };
   }
 

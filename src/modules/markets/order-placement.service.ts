@@ -6,14 +6,15 @@ import { Clock } from '@/infra/clock/clock';
 import { AppConfig } from '@/infra/config/app-config';
 import type { NewEvent } from '@/infra/events/event-catalogue';
 import {
+  type ClaimedIdempotencyRecord,
   DeferredIdempotencyRecord,
-  type IdempotencyRecordDraft,
 } from '@/infra/idempotency/deferred-idempotency-record';
+import { IdempotentReplay } from '@/infra/idempotency/idempotent-replay';
 import { mapPrismaError } from '@/infra/prisma/prisma-errors';
 import { DomainError } from '@/shared/domain-error';
 import { OutboxService } from '@/modules/events/outbox.service';
 import { assertAcceptsOrders, assertMayTrade } from './domain/trading-rules';
-import { MarketsRepository } from './markets.repository';
+import { MarketsRepository, recordKey, type StoredIdempotentResponse } from './markets.repository';
 import { MarketsService } from './markets.service';
 import { OrderPlacementProbe } from './order-placement-probe';
 
@@ -71,7 +72,7 @@ interface Waiting {
   /** The market of a new order; null for a change, which needs no seq and no market check. */
   market: PlacementMarket | null;
   input: unknown;
-  record: ((body: unknown, at: Date) => IdempotencyRecordDraft) | null;
+  record: ClaimedIdempotencyRecord | null;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -234,17 +235,26 @@ export class OrderPlacementService {
         const organisationIds = [...new Set(batch.map((order) => order.organisationId))].sort();
         const placements = batch.filter((order) => order.market !== null);
         const marketIds = [...new Set(placements.map((order) => order.market!.id))];
+        const identities = batch.flatMap((order) => (order.record === null ? [] : [order.record.identity]));
         const locked = await this.markets.lockOrderPlacementsAndTakeSeqs(
           organisationIds,
           placements.length,
           marketIds,
+          identities,
+          this.clock.now(),
         );
         const lanes = new Map<Lane, Array<{ position: number; seq: bigint }>>();
         let seqs = 0;
         batch.forEach((order, i) => {
           let seq = 0n;
+          if (order.market !== null) seq = locked.seqs[seqs++]!;
+          // A key that holds a stored response answers it (or 422 for another body), before any check.
+          const replay = this.replayOf(order.record, locked.storedResponses);
+          if (replay !== null) {
+            outcomes[i] = { refused: replay };
+            return;
+          }
           if (order.market !== null) {
-            seq = locked.seqs[seqs++]!;
             const refusal = this.refusalBeforeLane(
               order.market,
               locked.organisationStatuses.get(order.organisationId),
@@ -276,6 +286,24 @@ export class OrderPlacementService {
         return answered;
       }),
     );
+  }
+
+  /** The answer of an order whose idempotency key already holds a response, or null. */
+  private replayOf(
+    record: ClaimedIdempotencyRecord | null,
+    stored: ReadonlyMap<string, StoredIdempotentResponse>,
+  ): Error | null {
+    if (record === null) return null;
+    const { scope, key, fingerprint } = record.identity;
+    const response = stored.get(recordKey(scope, key));
+    if (response === undefined) return null;
+    if (response.fingerprint !== fingerprint) {
+      return new DomainError(
+        'UNPROCESSABLE',
+        'This Idempotency-Key was already used with a different request.',
+      );
+    }
+    return new IdempotentReplay(response.statusCode, response.body);
   }
 
   /** The checks every order meets before its lane: the organisation may trade, the market is open. */
@@ -314,7 +342,7 @@ export class OrderPlacementService {
     const drafts = batch.flatMap((order, i) => {
       const outcome = outcomes[i];
       return order.record !== null && outcome !== undefined && 'placed' in outcome
-        ? [order.record(outcome.placed, at)]
+        ? [order.record.draft(outcome.placed, at)]
         : [];
     });
     if (drafts.length === 0) {
