@@ -310,6 +310,11 @@ describe('inference bids', () => {
       pricePerMillionTokens: '12.50',
       outputTokensPerSecond: 666,
       promptTokensPerSecond: 666,
+      // Per-token billing's minimum: 50% of 1,332 tokens/s x 3,600 = 2,397,600 tokens, 29.97 an hour.
+      billing: 'PER_TOKEN',
+      takeOrPayPercent: 50,
+      minimumTokensPerHour: '2397600',
+      minimumChargePerHour: '29.97',
     });
 
     // The database keeps the terms whole even against a wrong statement.

@@ -213,6 +213,11 @@ describe('statements: invoices, earnings and CSV', () => {
         basis: 'RESERVED',
         unitPrice: '10.00',
         amount: '20.00',
+        // Token fields are for per-token lines only (docs/STATEMENTS.md).
+        promptTokens: null,
+        outputTokens: null,
+        billedTokens: null,
+        pricePerMillionTokens: null,
       })),
     });
     const { lines: _lines, ...header } = invoice;
@@ -322,14 +327,26 @@ describe('statements: invoices, earnings and CSV', () => {
       [periods, gpuSeconds]: [number, number],
       [proceeds, fee, net]: [string, string, string],
       place: Json = {},
+      // The ask when the group has one price (lease A trades at 10.00), else null.
+      pricePerGpuHour: string | null = '10.00',
     ) => ({
       key,
+      leaseId: null,
+      period: null,
       siteId: null,
       siteName: null,
       market: null,
       currency: 'CNY',
       periods,
       gpuSeconds: String(gpuSeconds),
+      pricePerGpuHour,
+      // GPU leases: no tokens, nothing kept as spread, charged = proceeds.
+      promptTokens: '0',
+      outputTokens: '0',
+      billedTokens: '0',
+      pricePerMillionTokens: null,
+      charged: proceeds,
+      spread: '0.00',
       proceeds,
       fee,
       net,
@@ -346,7 +363,11 @@ describe('statements: invoices, earnings and CSV', () => {
     ]);
     const place = { siteId: site.id, siteName: site.name };
     expect((await earnings({ groupBy: 'lease' })).groups).toEqual([
-      group(leaseA.id, [2, 14_400], ['40.00', '1.20', '38.80'], { ...place, market: MARKET }),
+      group(leaseA.id, [2, 14_400], ['40.00', '1.20', '38.80'], {
+        ...place,
+        market: MARKET,
+        leaseId: leaseA.id,
+      }),
     ]);
     // All three leases on the one site: 40.00 + 2 x 7.77 = 55.54; fees 1.20 + 2 x floor(777 x 3%) = 1.20 + 0.46;
     // GPU-seconds 2 x 7,200 + 2 x 3,600.
@@ -356,7 +377,7 @@ describe('statements: invoices, earnings and CSV', () => {
       .set(provider.auth)
       .expect(200);
     expect(body<{ groups: Json[] }>(all).groups).toEqual([
-      group(site.id, [4, 21_600], ['55.54', '1.66', '53.88'], place),
+      group(site.id, [4, 21_600], ['55.54', '1.66', '53.88'], place, null),
     ]);
 
     const bad = await http()

@@ -18,7 +18,8 @@ export const prismaQuery =
  * and every currency overall), each cached balance equals its entries and is never negative (a
  * provider's receivable never positive), a buyer's held balance equals its open bids' holds plus
  * its unsettled leases' holds, each penalty recorded on a lease was credited to its buyer once,
- * and a provider's earnings are its proceeds less payouts less penalties plus what it still owes.
+ * each lease's per-token spread reached PLATFORM_SPREAD and is never negative, and a provider's
+ * earnings are its proceeds less payouts less penalties plus what it still owes.
  * Returns the violations (empty when all hold) so a failing test names what broke. Amounts
  * travel as text, so drivers that map bigint differently compare alike.
  */
@@ -121,12 +122,43 @@ export async function ledgerViolations(
     }
   }
 
+  // Per-token periods (docs/LEDGER.md "The spread"): the platform never pays a provider more for
+  // a period than the buyer was charged (spread >= 0), and each lease's spread reached
+  // PLATFORM_SPREAD through its own SETTLEMENT transfers, to the fen.
+  const spreads = await query(
+    `SELECT l.id::text AS lease_id,
+            COALESCE((SELECT SUM(p.spread) FROM lease_periods p WHERE p.lease_id = l.id), 0)::text AS spread,
+            COALESCE((SELECT MIN(p.spread) FROM lease_periods p WHERE p.lease_id = l.id), 0)::text AS least,
+            COALESCE((SELECT SUM(e.amount) FROM ledger_transfers t
+                      JOIN ledger_entries e ON e.transfer_id = t.id
+                      JOIN ledger_accounts a ON a.id = e.account_id
+                      WHERE t.lease_id = l.id AND t.kind = 'SETTLEMENT' AND a.kind = 'PLATFORM_SPREAD'), 0)::text AS posted
+     FROM leases l
+     WHERE (l.buyer_organisation_id = ANY($1::uuid[]) OR l.provider_organisation_id = ANY($1::uuid[]))`,
+    organisationIds,
+  );
+  for (const row of spreads) {
+    if (row.spread !== row.posted) {
+      violations.push({
+        rule: "a lease's spread is posted to PLATFORM_SPREAD",
+        detail: `${String(row.lease_id)}: periods' spread ${String(row.spread)}, posted ${String(row.posted)}`,
+      });
+    }
+    if (BigInt(String(row.least)) < 0n) {
+      violations.push({
+        rule: 'a payout is never above the charge',
+        detail: `${String(row.lease_id)}: a period's spread is ${String(row.least)}`,
+      });
+    }
+  }
+
   // Providers are credited each settled period's cost less its fee, less what they asked to be
   // paid out, less the penalties they were charged, plus what of those they still owe (the
   // receivable's balance is minus that): earnings and receivable together pay every penalty.
+  // A per-token period's cost less its spread is the provider's payout.
   const earnings = await query(
     `SELECT a.organisation_id::text AS organisation_id, a.balance::text AS earnings,
-       (COALESCE((SELECT SUM(p.cost - p.fee) FROM lease_periods p JOIN leases l ON l.id = p.lease_id
+       (COALESCE((SELECT SUM(p.cost - p.spread - p.fee) FROM lease_periods p JOIN leases l ON l.id = p.lease_id
                  WHERE l.provider_organisation_id = a.organisation_id), 0)
        - COALESCE((SELECT SUM(o.amount) FROM payouts o WHERE o.organisation_id = a.organisation_id
                      AND o.source = 'PROVIDER_EARNINGS' AND o.status <> 'REJECTED'), 0)

@@ -864,11 +864,12 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       },
       gpuSeconds: {
         type: 'string',
-        description: 'GPU-seconds charged, a decimal string',
+        description: 'GPU-seconds charged (per-token periods: paid to the provider), a decimal string',
       },
       basis: {
         type: 'string',
-        description: '`RESERVED`, `REPORTED`, `MINIMUM`, `ELAPSED` or `MANUAL` (settled by an admin)',
+        description:
+          '`RESERVED`, `REPORTED`, `MINIMUM`, `ELAPSED`, `MANUAL` (settled by an admin), or per token `TOKENS` or `TAKE_OR_PAY`',
       },
       cost: {
         type: 'string',
@@ -880,7 +881,8 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       },
       providerProceeds: {
         type: 'string',
-        description: '`cost` less `fee`, a decimal string (provider only)',
+        description:
+          "what the provider's earnings gain: `cost` less `fee`, and per token less the platform's spread, a decimal string (provider only)",
       },
       currency: {
         type: 'string',

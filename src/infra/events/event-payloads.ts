@@ -390,15 +390,15 @@ export type PeriodSettledPayload = {
   startsAt: string;
   /** end of the period (ISO 8601) */
   endsAt: string;
-  /** GPU-seconds charged, a decimal string */
+  /** GPU-seconds charged (per-token periods: paid to the provider), a decimal string */
   gpuSeconds: string;
-  /** `RESERVED`, `REPORTED`, `MINIMUM`, `ELAPSED` or `MANUAL` (settled by an admin) */
+  /** `RESERVED`, `REPORTED`, `MINIMUM`, `ELAPSED`, `MANUAL` (settled by an admin), or per token `TOKENS` or `TAKE_OR_PAY` */
   basis: string;
   /** what the buyer pays for the period, a decimal string */
   cost: string;
   /** the exchange's fee, a decimal string (provider only) */
   fee: string;
-  /** `cost` less `fee`, a decimal string (provider only) */
+  /** what the provider's earnings gain: `cost` less `fee`, and per token less the platform's spread, a decimal string (provider only) */
   providerProceeds: string;
   /** ISO 4217 currency code */
   currency: string;

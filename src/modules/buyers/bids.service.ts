@@ -34,7 +34,13 @@ import { assertBidCancelledAlready, normaliseBidShape, validateBidExpiry } from 
 import type { BidPageResponse, BidResponse } from './dto/bid.dto';
 import type { ListBidsQuery } from './dto/list-bids.dto';
 import type { PlaceBidDto } from './dto/place-bid.dto';
-import type { QuoteBidDto, QuotedSiteResponse, QuoteResponse } from './dto/quote-bid.dto';
+import type { QuoteBidDto, QuotedSiteResponse, QuoteResponse, TakeOrPayResponse } from './dto/quote-bid.dto';
+import {
+  TAKE_OR_PAY_PERCENT,
+  takeOrPayTokensPerHour,
+  tokensCost,
+  tokensPerHour,
+} from '@/modules/inference/domain/inference-pricing';
 import { summariseQuote } from './domain/quote-summary';
 import { OrderBookService } from '@/modules/matching/order-book.service';
 import type { Quote } from '@/modules/matching/domain/quote';
@@ -187,6 +193,13 @@ export class BidsService {
         maxPricePerGpuHour: formatMoney(sizing.maxPricePerGpuHour, scale),
         expectedPricePerMillionTokens: price(sizing.expectedPricePerMillionTokens),
         supplyGpus: sizing.supply.fillableGpus,
+        takeOrPay: takeOrPayQuote(
+          sized.ask.outputTokensPerSecond,
+          sized.ask.promptTokensPerSecond,
+          sized.ask.maxPricePerMillionTokens,
+          sizing.expectedPricePerMillionTokens,
+          scale,
+        ),
         markets: sized.ranking.map((ranked) => ({
           market: ranked.market.slug,
           gpus: ranked.sizing.gpus,
@@ -581,6 +594,26 @@ function gpuTerms(input: QuoteBidDto): {
 }
 
 /** What a cancelled bid gives back: the hold of its unfilled GPUs. */
+/** The take-or-pay minimum a quote states for the sized demand (docs/INFERENCE.md "Per-token billing"). */
+function takeOrPayQuote(
+  outputTokensPerSecond: number,
+  promptTokensPerSecond: number,
+  maxPricePerMillionTokens: bigint,
+  expectedPricePerMillionTokens: bigint | null,
+  scale: number,
+): TakeOrPayResponse {
+  const tokens = takeOrPayTokensPerHour(tokensPerHour(outputTokensPerSecond, promptTokensPerSecond));
+  return {
+    percent: TAKE_OR_PAY_PERCENT,
+    minimumTokensPerHour: tokens.toString(),
+    minimumChargePerHourAtCap: formatMoney(tokensCost(tokens, maxPricePerMillionTokens), scale),
+    expectedMinimumChargePerHour:
+      expectedPricePerMillionTokens === null
+        ? null
+        : formatMoney(tokensCost(tokens, expectedPricePerMillionTokens), scale),
+  };
+}
+
 function bidRelease(bid: BidRecord): BidToRelease {
   return {
     bidId: bid.id,

@@ -1,4 +1,9 @@
 import { formatMoney } from '@/shared/money';
+import {
+  TAKE_OR_PAY_PERCENT,
+  takeOrPayTokensPerHour,
+  tokensPerHour,
+} from '@/modules/inference/domain/inference-pricing';
 import type { BidRecord } from './bids.repository';
 import type { BidResponse } from './dto/bid.dto';
 
@@ -38,6 +43,10 @@ export const BuyersMapper = {
                 record.inference.maxPricePerMillionTokens,
                 record.market.currencyScale,
               ),
+              takeOrPayPercent: TAKE_OR_PAY_PERCENT,
+              minimumTokensPerHour: takeOrPayTokensPerHour(
+                tokensPerHour(record.inference.outputTokensPerSecond, record.inference.promptTokensPerSecond),
+              ).toString(),
             },
     };
   },

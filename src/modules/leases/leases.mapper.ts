@@ -1,9 +1,15 @@
 import type { OrganisationRole } from '@/generated/prisma/enums';
 import { formatMoney } from '@/shared/money';
+import {
+  takeOrPayTokensPerHour,
+  tokensCost,
+  tokensPerHour,
+} from '@/modules/inference/domain/inference-pricing';
 import type {
   AdminLeaseResponse,
   BuyerLeaseResponse,
   LeaseCommonResponse,
+  LeaseInferenceResponse,
   LeaseResponse,
   ProviderLeaseResponse,
 } from './dto/lease.dto';
@@ -39,11 +45,40 @@ function common(row: LeaseRecord): LeaseCommonResponse {
             pricePerMillionTokens: formatMoney(row.inference.pricePerMillionTokens, row.market.currencyScale),
             outputTokensPerSecond: row.inference.outputTokensPerSecond,
             promptTokensPerSecond: row.inference.promptTokensPerSecond,
+            ...takeOrPay(row.inference, row.market.currencyScale),
           },
     endedBy: endedBy(row),
     terminationNoticeHours: row.terminationNoticeHours,
     noticeGivenAt: row.noticeGivenAt?.toISOString() ?? null,
     penalty: row.penalty === null ? null : formatMoney(row.penalty, row.market.currencyScale),
+  };
+}
+
+/** Per-token billing's minimum an hour of the lease (docs/INFERENCE.md "Per-token billing"). */
+function takeOrPay(
+  inference: NonNullable<LeaseRecord['inference']>,
+  scale: number,
+): Pick<
+  LeaseInferenceResponse,
+  'billing' | 'takeOrPayPercent' | 'minimumTokensPerHour' | 'minimumChargePerHour'
+> {
+  if (inference.takeOrPayPercent === null) {
+    return {
+      billing: 'GPU_HOURS',
+      takeOrPayPercent: null,
+      minimumTokensPerHour: null,
+      minimumChargePerHour: null,
+    };
+  }
+  const tokens = takeOrPayTokensPerHour(
+    tokensPerHour(inference.outputTokensPerSecond, inference.promptTokensPerSecond),
+    inference.takeOrPayPercent,
+  );
+  return {
+    billing: 'PER_TOKEN',
+    takeOrPayPercent: inference.takeOrPayPercent,
+    minimumTokensPerHour: tokens.toString(),
+    minimumChargePerHour: formatMoney(tokensCost(tokens, inference.pricePerMillionTokens), scale),
   };
 }
 

@@ -63,6 +63,8 @@ export interface LeaseInferenceRecord {
   pricePerMillionTokens: bigint;
   outputTokensPerSecond: number;
   promptTokensPerSecond: number;
+  /** Per-token billing's take-or-pay share (docs/INFERENCE.md "Per-token billing"); null: billed by GPU-hours. */
+  takeOrPayPercent: number | null;
 }
 
 export interface Division {
@@ -115,6 +117,7 @@ const LEASE_SELECT = {
   inferencePricePerMillionTokens: true,
   inferenceOutputTokensPerSecond: true,
   inferencePromptTokensPerSecond: true,
+  inferenceTakeOrPayPercent: true,
   noticeGivenAt: true,
   penalty: true,
   extendedHours: true,
@@ -149,6 +152,7 @@ type LeaseRow = Omit<
   inferencePricePerMillionTokens: bigint | null;
   inferenceOutputTokensPerSecond: number | null;
   inferencePromptTokensPerSecond: number | null;
+  inferenceTakeOrPayPercent: number | null;
 };
 
 const toRecord = ({
@@ -159,6 +163,7 @@ const toRecord = ({
   inferencePricePerMillionTokens,
   inferenceOutputTokensPerSecond,
   inferencePromptTokensPerSecond,
+  inferenceTakeOrPayPercent,
   ...row
 }: LeaseRow): LeaseRecord => ({
   ...row,
@@ -178,6 +183,7 @@ const toRecord = ({
           pricePerMillionTokens: inferencePricePerMillionTokens,
           outputTokensPerSecond: inferenceOutputTokensPerSecond,
           promptTokensPerSecond: inferencePromptTokensPerSecond,
+          takeOrPayPercent: inferenceTakeOrPayPercent,
         },
   terminationNoticeHours: offer.terminationNoticeHours,
 });

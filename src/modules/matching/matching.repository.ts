@@ -304,6 +304,7 @@ export class MatchingRepository {
         inferencePricePerMillionTokens: lease.inference?.pricePerMillionTokens ?? null,
         inferenceOutputTokensPerSecond: lease.inference?.outputTokensPerSecond ?? null,
         inferencePromptTokensPerSecond: lease.inference?.promptTokensPerSecond ?? null,
+        inferenceTakeOrPayPercent: lease.inference?.takeOrPayPercent ?? null,
         payPerUseMinPercent: lease.payPerUseMinPercent,
         status: 'SCHEDULED',
         matchEpoch: epoch,

@@ -67,7 +67,7 @@ export class StatsSnapshotsRepository {
         WHERE l.created_at >= ${from} AND l.created_at < ${to}
         UNION ALL
         SELECT l.site_id, l.market_id, l.provider_organisation_id, s.province_code,
-               date_trunc('hour', p.settled_at, 'UTC'), 0, 0, 0, p.cost - p.fee
+               date_trunc('hour', p.settled_at, 'UTC'), 0, 0, 0, p.cost - p.spread - p.fee
         FROM lease_periods p JOIN leases l ON l.id = p.lease_id JOIN sites s ON s.id = l.site_id
         WHERE p.settled_at >= ${from} AND p.settled_at < ${to}
       )

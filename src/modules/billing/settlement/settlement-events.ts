@@ -1,6 +1,7 @@
 import { formatMoney } from '@/shared/money';
 import type { NewEvent } from '@/infra/events/event-catalogue';
 import type { PeriodCharge } from './domain/settlement-rules';
+import { providerNet } from './domain/token-settlement-rules';
 import type { LeaseToSettle } from './settlement.repository';
 
 /** `period.settled`, whether the worker or an admin (by hand) settled the period. */
@@ -21,7 +22,7 @@ export function periodSettled(lease: LeaseToSettle, charge: PeriodCharge): NewEv
       basis: charge.basis,
       cost: formatMoney(charge.cost, lease.currencyScale),
       fee: formatMoney(charge.fee, lease.currencyScale),
-      providerProceeds: formatMoney(charge.cost - charge.fee, lease.currencyScale),
+      providerProceeds: formatMoney(providerNet(charge), lease.currencyScale),
       currency: lease.currency,
     },
   };

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { KeysetPosition } from '@/infra/pagination/cursor-codec';
 import type { PeriodCharge, SettlingLease } from './domain/settlement-rules';
+import { standingCounts } from '@/modules/usage/domain/token-usage-rules';
+import type { StandingTokenCounts } from './domain/token-settlement-rules';
 import { Tx } from '@/infra/prisma/tx';
 
 export interface LeaseToSettle extends SettlingLease {
@@ -52,13 +54,18 @@ interface LeaseRow {
   ended_at: Date | null;
   settled_periods: number;
   settlement_state: SettlementState;
+  inference_price_per_million_tokens: bigint | null;
+  inference_prompt_tokens_per_second: number | null;
+  inference_output_tokens_per_second: number | null;
+  inference_take_or_pay_percent: number | null;
 }
 
 const SELECT = `l.id, m.slug AS market, m.currency, m.currency_scale, l.buyer_organisation_id,
   l.provider_organisation_id, l.gpus, l.price_per_gpu_hour, l.duration_hours, l.billing_mode::text AS billing_mode,
   l.fee_bps, l.pay_per_use_min_percent, l.period_seconds, l.status::text AS status,
   l.termination_reason::text AS termination_reason, l.started_at, l.ends_at, l.ended_at, l.settled_periods,
-  l.settlement_state::text AS settlement_state`;
+  l.settlement_state::text AS settlement_state, l.inference_price_per_million_tokens,
+  l.inference_prompt_tokens_per_second, l.inference_output_tokens_per_second, l.inference_take_or_pay_percent`;
 
 const toLease = (row: LeaseRow): LeaseToSettle => ({
   id: row.id,
@@ -80,7 +87,20 @@ const toLease = (row: LeaseRow): LeaseToSettle => ({
   endAt: row.status === 'ACTIVE' ? row.ends_at : (row.ended_at ?? row.ends_at),
   settledPeriods: row.settled_periods,
   settlementState: row.settlement_state,
+  tokenBilling: tokenBillingOf(row),
 });
+
+/** Per-token terms of an inference lease that carries a take-or-pay share; null bills by GPU-seconds. */
+function tokenBillingOf(row: LeaseRow): SettlingLease['tokenBilling'] {
+  if (row.inference_take_or_pay_percent === null || row.inference_price_per_million_tokens === null)
+    return null;
+  return {
+    pricePerMillionTokens: row.inference_price_per_million_tokens,
+    promptTokensPerSecond: row.inference_prompt_tokens_per_second ?? 0,
+    outputTokensPerSecond: row.inference_output_tokens_per_second ?? 0,
+    takeOrPayPercent: row.inference_take_or_pay_percent,
+  };
+}
 
 const ADMIN_SELECT = `${SELECT}, l.settlement_error, l.created_at, l.updated_at,
   COALESCE((SELECT SUM(p.cost) FROM lease_periods p WHERE p.lease_id = l.id), 0)::bigint AS settled_cost,
@@ -199,6 +219,32 @@ export class SettlementRepository {
     return new Map(rows.map((row) => [row.periodStart.getTime(), row.gpuSeconds]));
   }
 
+  /**
+   * The token counts that stand for each of the lease's periods `indexes` (docs/USAGE.md): an
+   * admin's decision, else the provider's report unless a dispute in `disputed` is open on it.
+   */
+  async systemStandingCounts(
+    leaseId: string,
+    indexes: readonly number[],
+    disputed: ReadonlySet<number>,
+  ): Promise<Map<number, StandingTokenCounts>> {
+    const rows = await this.tx.tokenUsage.findMany({
+      where: { leaseId, periodIndex: { in: [...indexes] } },
+      select: { periodIndex: true, source: true, promptTokens: true, outputTokens: true },
+    });
+    const standing = new Map<number, StandingTokenCounts>();
+    for (const index of indexes) {
+      const found = standingCounts(
+        rows.filter((row) => row.periodIndex === index),
+        disputed.has(index),
+      );
+      if (found !== null) {
+        standing.set(index, { promptTokens: found.promptTokens, outputTokens: found.outputTokens });
+      }
+    }
+    return standing;
+  }
+
   /** What the lease's settled periods cost the buyer, in total. */
   async systemSettledCost(leaseId: string): Promise<bigint> {
     const total = await this.tx.leasePeriod.aggregate({ where: { leaseId }, _sum: { cost: true } });
@@ -217,6 +263,17 @@ export class SettlementRepository {
         cost: charge.cost,
         fee: charge.fee,
         settledAt: at,
+        ...(charge.tokens === undefined
+          ? {}
+          : {
+              promptTokens: charge.tokens.promptTokens,
+              outputTokens: charge.tokens.outputTokens,
+              billedTokens: charge.tokens.billedTokens,
+              pricePerMillionTokens: charge.tokens.pricePerMillionTokens,
+              payout: charge.tokens.payout,
+              payoutBasis: charge.tokens.payoutBasis,
+              spread: charge.tokens.spread,
+            }),
       })),
     });
   }

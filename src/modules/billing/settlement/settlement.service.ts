@@ -8,9 +8,18 @@ import {
   chargePeriod,
   finalReleaseTransfer,
   periodsOf,
-  periodTransfer,
+  settlementMode,
   settlesAt,
+  type Period,
+  type PeriodCharge,
 } from './domain/settlement-rules';
+import {
+  chargeTokenPeriod,
+  isTokenBilled,
+  providerNet,
+  settlementTransferOf,
+} from './domain/token-settlement-rules';
+import type { LeaseToSettle } from './settlement.repository';
 import { InvoicesService } from '@/modules/billing/statements/invoices.service';
 import { periodSettled } from './settlement-events';
 import { LedgerService } from '@/modules/billing/ledger/ledger.service';
@@ -50,7 +59,7 @@ export class SettlementService {
     let queued = 0;
     for (const lease of await this.settlement.systemLeasesWithPeriodsDue(now, SWEEP_BATCH)) {
       const next = periodsOf(lease)[lease.settledPeriods];
-      const due = next !== undefined && settlesAt(next, lease.billingMode, this.graceMs) <= now;
+      const due = next !== undefined && settlesAt(next, settlementMode(lease), this.graceMs) <= now;
       if (!due && !(next === undefined && lease.status !== 'ACTIVE')) continue;
       await this.producer.enqueue(
         'settlement.settle-lease',
@@ -71,7 +80,7 @@ export class SettlementService {
     const periods = periodsOf(lease);
     const due = periods
       .slice(lease.settledPeriods)
-      .filter((period) => settlesAt(period, lease.billingMode, this.graceMs) <= now);
+      .filter((period) => settlesAt(period, settlementMode(lease), this.graceMs) <= now);
     // Periods settle in order: stop at the first that is not due yet, or under an open dispute
     // (it settles once decided, with those after it; docs/USAGE.md).
     const disputed = await this.settlement.systemDisputedPeriods(leaseId);
@@ -79,13 +88,7 @@ export class SettlementService {
     const contiguous = (held === -1 ? due : due.slice(0, held)).filter(
       (period, i) => period.index === lease.settledPeriods + i,
     );
-    const usage = await this.settlement.systemUsage(
-      leaseId,
-      contiguous.map((period) => period.startsAt),
-    );
-    const charges = contiguous.map((period) =>
-      chargePeriod(lease, period, usage.get(period.startsAt.getTime()) ?? null),
-    );
+    const charges = await this.chargePeriods(lease, contiguous, disputed);
     const settled = lease.settledPeriods + charges.length;
     const complete = lease.status !== 'ACTIVE' && settled === periods.length;
     if (charges.length === 0 && !complete) return 0;
@@ -96,7 +99,7 @@ export class SettlementService {
         ? await this.ledger.lockProviderBalances(lease.providerOrganisationId, lease.currency)
         : null;
     await this.settlement.systemRecordPeriods(leaseId, charges, now);
-    const transfers = charges.map((charge) => periodTransfer(lease, charge));
+    const transfers = charges.map((charge) => settlementTransferOf(lease, charge));
     if (complete) {
       const cost = await this.settlement.systemSettledCost(leaseId);
       transfers.push(finalReleaseTransfer(lease, cost));
@@ -110,7 +113,7 @@ export class SettlementService {
         providerOrganisationId: lease.providerOrganisationId,
         currency: lease.currency,
         receivable: provider.receivable,
-        earnings: provider.earnings + charges.reduce((sum, c) => sum + c.cost - c.fee, 0n),
+        earnings: provider.earnings + charges.reduce((sum, c) => sum + providerNet(c), 0n),
       });
     }
     await this.settlement.systemAdvance(leaseId, settled, complete, now);
@@ -118,6 +121,30 @@ export class SettlementService {
     if (complete) await this.invoices.issueForLease(lease, now);
     await this.outbox.recordMany(charges.map((charge) => periodSettled(lease, charge)));
     return charges.length;
+  }
+
+  /**
+   * What each period charges: per token from the counts that stand (docs/INFERENCE.md "Per-token
+   * billing"), else by GPU-seconds from the usage reported.
+   */
+  private async chargePeriods(
+    lease: LeaseToSettle,
+    periods: readonly Period[],
+    disputed: ReadonlySet<number>,
+  ): Promise<PeriodCharge[]> {
+    if (isTokenBilled(lease)) {
+      const standing = await this.settlement.systemStandingCounts(
+        lease.id,
+        periods.map((period) => period.index),
+        disputed,
+      );
+      return periods.map((period) => chargeTokenPeriod(lease, period, standing.get(period.index) ?? null));
+    }
+    const usage = await this.settlement.systemUsage(
+      lease.id,
+      periods.map((period) => period.startsAt),
+    );
+    return periods.map((period) => chargePeriod(lease, period, usage.get(period.startsAt.getTime()) ?? null));
   }
 
   /** A settle job out of retries: the lease waits for an admin (NEEDS_ATTENTION). */

@@ -18,7 +18,8 @@ export class BillingAdminController {
   @ApiOperation({
     summary: "The platform's fees per market or day, from settled periods",
     description:
-      'What buyers paid (proceeds), the platform fee and net credited to providers, of every ' +
+      'What buyers were charged, the spread per-token periods kept (PLATFORM_SPREAD), what ' +
+      'providers were paid (proceeds), the platform fee and net credited to providers, of every ' +
       "provider's periods settled in [from, to), at most 366 days; days are cut in `tz` (default " +
       'Asia/Shanghai). `?format=csv` answers the same rows as a CSV attachment.',
   })
@@ -41,8 +42,9 @@ export class BillingAdminController {
     summary: 'Every account kind summed per currency; each currency totals zero',
     description:
       'Organisation accounts (buyer available and held, provider earnings) by their cached ' +
-      'balances; system accounts (PLATFORM_FEES, EXTERNAL_FUNDING, PAYOUT_CLEARING) from their ' +
-      'entries. PLATFORM_FEES is what the platform has earned; EXTERNAL_FUNDING is negative by the ' +
+      'balances; system accounts (PLATFORM_FEES, PLATFORM_SPREAD, EXTERNAL_FUNDING, PAYOUT_CLEARING) ' +
+      'from their entries. PLATFORM_FEES is what the platform has earned in fees, PLATFORM_SPREAD what ' +
+      'per-token periods charged beyond their payouts; EXTERNAL_FUNDING is negative by the ' +
       'money that came in from outside and is still in the exchange.',
   })
   @ApiOkResponse({ type: TrialBalanceResponse })

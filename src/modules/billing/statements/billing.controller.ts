@@ -71,10 +71,13 @@ export class BillingController {
   @RequireRole('PROVIDER')
   @RequireScope('read')
   @ApiOperation({
-    summary: 'Your earnings per lease, site or day, from settled periods',
+    summary: 'Your earnings per lease, site, day or period, from settled periods',
     description:
-      'Proceeds (what buyers paid), platform fee and net (credited to your earnings) of the periods ' +
-      'settled in [from, to), at most 366 days; days are cut in `tz` (default Asia/Shanghai). ' +
+      'What buyers were charged, your proceeds (what they paid; on per-token periods the payout: ' +
+      'GPU-seconds used, at least your pay-per-use floor, at your ask, capped by the charge), platform ' +
+      'fee and net (credited to your earnings) of the periods settled in [from, to), with tokens, ' +
+      'price per million, GPU-seconds and ask; `groupBy=period` gives one line per period. At most ' +
+      '366 days; days are cut in `tz` (default Asia/Shanghai). ' +
       'At most 5,000 groups (422 beyond: narrow the range).' +
       CSV_NOTE,
   })

@@ -21,6 +21,7 @@ export interface InvoicedLease {
   buyerOrganisationId: string;
   providerOrganisationId: string;
   pricePerGpuHour: bigint;
+  gpus: number;
 }
 
 /**
@@ -88,10 +89,18 @@ export class InvoicesService {
         index: period.index,
         startsAt: period.startsAt,
         endsAt: period.endsAt,
-        gpuSeconds: period.gpuSeconds,
+        // A per-token line shows the GPU-seconds the lease had, not what its provider was paid for.
+        gpuSeconds:
+          period.billedTokens === null
+            ? period.gpuSeconds
+            : (BigInt(lease.gpus) * BigInt(period.endsAt.getTime() - period.startsAt.getTime())) / 1000n,
         basis: period.basis,
         unitPrice: lease.pricePerGpuHour,
         amount: period.cost,
+        promptTokens: period.promptTokens,
+        outputTokens: period.outputTokens,
+        billedTokens: period.billedTokens,
+        pricePerMillionTokens: period.pricePerMillionTokens,
       })),
     });
     return number;

@@ -61,18 +61,33 @@ export const StatementsMapper = {
       basis: row.basis,
       unitPrice: formatMoney(row.unitPrice, scale),
       amount: formatMoney(row.amount, scale),
+      promptTokens: row.promptTokens?.toString() ?? null,
+      outputTokens: row.outputTokens?.toString() ?? null,
+      billedTokens: row.billedTokens?.toString() ?? null,
+      pricePerMillionTokens:
+        row.pricePerMillionTokens === null ? null : formatMoney(row.pricePerMillionTokens, scale),
     };
   },
 
   earnings(row: EarningsGroupRecord, scale: number): EarningsGroupResponse {
     return {
       key: row.key,
+      leaseId: row.leaseId,
+      period: row.period,
       siteId: row.siteId,
       siteName: row.siteName,
       market: row.market,
       currency: row.currency,
       periods: row.periods,
       gpuSeconds: row.gpuSeconds.toString(),
+      pricePerGpuHour: row.pricePerGpuHour === null ? null : formatMoney(row.pricePerGpuHour, scale),
+      promptTokens: row.promptTokens.toString(),
+      outputTokens: row.outputTokens.toString(),
+      billedTokens: row.billedTokens.toString(),
+      pricePerMillionTokens:
+        row.pricePerMillionTokens === null ? null : formatMoney(row.pricePerMillionTokens, scale),
+      charged: formatMoney(row.charged, scale),
+      spread: formatMoney(row.spread, scale),
       proceeds: formatMoney(row.proceeds, scale),
       fee: formatMoney(row.fee, scale),
       net: formatMoney(row.proceeds - row.fee, scale),

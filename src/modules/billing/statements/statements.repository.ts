@@ -21,6 +21,10 @@ export interface InvoiceLineRecord {
   basis: string;
   unitPrice: bigint;
   amount: bigint;
+  promptTokens: bigint | null;
+  outputTokens: bigint | null;
+  billedTokens: bigint | null;
+  pricePerMillionTokens: bigint | null;
 }
 
 export interface InvoiceRecord {
@@ -63,20 +67,33 @@ export interface SettledPeriodRecord {
   gpuSeconds: bigint;
   basis: string;
   cost: bigint;
+  promptTokens: bigint | null;
+  outputTokens: bigint | null;
+  billedTokens: bigint | null;
+  pricePerMillionTokens: bigint | null;
 }
 
-export type EarningsGrouping = 'lease' | 'site' | 'day';
+export type EarningsGrouping = 'lease' | 'site' | 'day' | 'period';
 /** Groupings of settled periods: a provider's earnings, or the platform's fees (market, day). */
 export type PeriodGrouping = EarningsGrouping | 'market';
 
 export interface EarningsGroupRecord {
   key: string;
+  leaseId: string | null;
+  period: number | null;
   siteId: string | null;
   siteName: string | null;
   market: string | null;
   currency: string;
   periods: number;
   gpuSeconds: bigint;
+  pricePerGpuHour: bigint | null;
+  promptTokens: bigint;
+  outputTokens: bigint;
+  billedTokens: bigint;
+  pricePerMillionTokens: bigint | null;
+  charged: bigint;
+  spread: bigint;
   proceeds: bigint;
   fee: bigint;
 }
@@ -119,34 +136,54 @@ const PROFILE_SELECT = {
 const GROUPINGS: Record<PeriodGrouping, { key: string; columns: string; groupBy: string }> = {
   lease: {
     key: 'l.id::text',
-    columns: 's.id::text AS site_id, s.name AS site_name, m.slug AS market',
+    columns: `l.id::text AS lease_id, NULL::int AS period, s.id::text AS site_id, s.name AS site_name,
+      m.slug AS market`,
     groupBy: 'l.id, s.id, s.name, m.slug',
+  },
+  // One line per settled period (docs/STATEMENTS.md): tokens, price per million, GPU-seconds and ask.
+  period: {
+    key: `l.id::text || ':' || lpad(p.index::text, 5, '0')`,
+    columns: `l.id::text AS lease_id, p.index AS period, s.id::text AS site_id, s.name AS site_name,
+      m.slug AS market`,
+    groupBy: 'l.id, p.index, s.id, s.name, m.slug',
   },
   site: {
     key: 's.id::text',
-    columns: 's.id::text AS site_id, s.name AS site_name, NULL::text AS market',
+    columns: `NULL::text AS lease_id, NULL::int AS period, s.id::text AS site_id, s.name AS site_name,
+      NULL::text AS market`,
     groupBy: 's.id, s.name',
   },
   market: {
     key: 'm.slug',
-    columns: 'NULL::text AS site_id, NULL::text AS site_name, m.slug AS market',
+    columns: `NULL::text AS lease_id, NULL::int AS period, NULL::text AS site_id, NULL::text AS site_name,
+      m.slug AS market`,
     groupBy: 'm.slug',
   },
   day: {
     key: `to_char(p.settled_at AT TIME ZONE $4, 'YYYY-MM-DD')`,
-    columns: 'NULL::text AS site_id, NULL::text AS site_name, NULL::text AS market',
+    columns: `NULL::text AS lease_id, NULL::int AS period, NULL::text AS site_id, NULL::text AS site_name,
+      NULL::text AS market`,
     groupBy: '1',
   },
 };
 
 interface EarningsRow {
   key: string;
+  lease_id: string | null;
+  period: number | null;
   site_id: string | null;
   site_name: string | null;
   market: string | null;
   currency: string;
   periods: number;
   gpu_seconds: bigint;
+  price_per_gpu_hour: bigint | null;
+  prompt_tokens: bigint;
+  output_tokens: bigint;
+  billed_tokens: bigint;
+  price_per_million_tokens: bigint | null;
+  charged: bigint;
+  spread: bigint;
   proceeds: bigint;
   fee: bigint;
 }
@@ -196,7 +233,18 @@ export class StatementsRepository {
   async systemSettledPeriods(leaseId: string): Promise<SettledPeriodRecord[]> {
     return this.tx.leasePeriod.findMany({
       where: { leaseId },
-      select: { index: true, startsAt: true, endsAt: true, gpuSeconds: true, basis: true, cost: true },
+      select: {
+        index: true,
+        startsAt: true,
+        endsAt: true,
+        gpuSeconds: true,
+        basis: true,
+        cost: true,
+        promptTokens: true,
+        outputTokens: true,
+        billedTokens: true,
+        pricePerMillionTokens: true,
+      },
       orderBy: { index: 'asc' },
     });
   }
@@ -263,6 +311,10 @@ export class StatementsRepository {
             basis: true,
             unitPrice: true,
             amount: true,
+            promptTokens: true,
+            outputTokens: true,
+            billedTokens: true,
+            pricePerMillionTokens: true,
           },
           orderBy: { index: 'asc' },
         },
@@ -314,7 +366,17 @@ export class StatementsRepository {
     const rows = await this.tx.$queryRawUnsafe<EarningsRow[]>(
       `SELECT ${grouping.key} AS key, ${grouping.columns}, m.currency,
               COUNT(*)::int AS periods, SUM(p.gpu_seconds)::bigint AS gpu_seconds,
-              SUM(p.cost)::bigint AS proceeds, SUM(p.fee)::bigint AS fee
+              -- A price shows when the whole group has one (a lease or a period always does).
+              CASE WHEN MIN(l.price_per_gpu_hour) = MAX(l.price_per_gpu_hour) THEN MIN(l.price_per_gpu_hour) END
+                AS price_per_gpu_hour,
+              COALESCE(SUM(p.prompt_tokens), 0)::bigint AS prompt_tokens,
+              COALESCE(SUM(p.output_tokens), 0)::bigint AS output_tokens,
+              COALESCE(SUM(p.billed_tokens), 0)::bigint AS billed_tokens,
+              CASE WHEN COUNT(p.price_per_million_tokens) = COUNT(*)
+                        AND MIN(p.price_per_million_tokens) = MAX(p.price_per_million_tokens)
+                   THEN MIN(p.price_per_million_tokens) END AS price_per_million_tokens,
+              SUM(p.cost)::bigint AS charged, SUM(p.spread)::bigint AS spread,
+              SUM(p.cost - p.spread)::bigint AS proceeds, SUM(p.fee)::bigint AS fee
        FROM lease_periods p
        JOIN leases l ON l.id = p.lease_id
        JOIN markets m ON m.id = l.market_id
@@ -333,12 +395,21 @@ export class StatementsRepository {
     );
     return rows.map((row) => ({
       key: row.key,
+      leaseId: row.lease_id,
+      period: row.period,
       siteId: row.site_id,
       siteName: row.site_name,
       market: row.market,
       currency: row.currency,
       periods: row.periods,
       gpuSeconds: row.gpu_seconds,
+      pricePerGpuHour: row.price_per_gpu_hour,
+      promptTokens: row.prompt_tokens,
+      outputTokens: row.output_tokens,
+      billedTokens: row.billed_tokens,
+      pricePerMillionTokens: row.price_per_million_tokens,
+      charged: row.charged,
+      spread: row.spread,
       proceeds: row.proceeds,
       fee: row.fee,
     }));

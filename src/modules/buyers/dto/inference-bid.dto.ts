@@ -80,6 +80,19 @@ export class InferenceBidTermsResponse {
   promptTokensPerSecond!: number;
   @ApiProperty({ example: 300 }) ttftP95Ms!: number;
   @ApiProperty({ example: '6.00' }) maxPricePerMillionTokens!: string;
+  @ApiProperty({
+    example: 50,
+    description:
+      "Per-token billing's take-or-pay share of each period's sized capacity, copied onto each lease at match " +
+      '(docs/INFERENCE.md "Per-token billing")',
+  })
+  takeOrPayPercent!: number;
+  @ApiProperty({
+    example: '36000000',
+    description:
+      'Tokens an hour the minimum charges for over the whole sized demand: (prompt + output) x 3,600 x percent / 100',
+  })
+  minimumTokensPerHour!: string;
 }
 
 /** One other bid the exchange could size and fill: the nearest feasible alternatives of a 422. */

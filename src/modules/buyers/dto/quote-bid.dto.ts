@@ -61,6 +61,33 @@ export class InferenceMarketRankResponse {
   expectedPricePerMillionTokens!: string | null;
 }
 
+/** Per-token billing's take-or-pay minimum of the sized demand (docs/INFERENCE.md "Per-token billing"). */
+export class TakeOrPayResponse {
+  @ApiProperty({
+    example: 50,
+    description:
+      "Share of each period's sized capacity (prompt + output tokens/s x its seconds) the buyer pays for whatever it uses",
+  })
+  percent!: number;
+  @ApiProperty({
+    example: '18000000',
+    description: '(prompt + output tokens/s) x 3,600 x percent / 100, rounded down',
+  })
+  minimumTokensPerHour!: string;
+  @ApiProperty({
+    example: '108.00',
+    description: 'What those tokens cost at the cap per million, rounded down',
+  })
+  minimumChargePerHourAtCap!: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '93.60',
+    description: 'What they cost at expectedPricePerMillionTokens; null when it is',
+  })
+  expectedMinimumChargePerHour!: string | null;
+}
+
 export class InferenceQuoteResponse {
   @ApiProperty({ example: 'llama-3.3-70b-instruct' }) model!: string;
   @ApiProperty({ description: 'GPUs the bid is sized into in this market', example: 12 }) gpus!: number;
@@ -84,6 +111,11 @@ export class InferenceQuoteResponse {
   })
   expectedPricePerMillionTokens!: string | null;
   @ApiProperty({ description: 'GPUs the supply could fill at any price' }) supplyGpus!: number;
+  @ApiProperty({
+    type: TakeOrPayResponse,
+    description: 'The take-or-pay minimum every lease of the bid will carry; billing is per token above it',
+  })
+  takeOrPay!: TakeOrPayResponse;
   @ApiProperty({
     type: [InferenceMarketRankResponse],
     description: 'Markets that could take the bid, best first',

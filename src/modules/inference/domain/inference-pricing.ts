@@ -7,6 +7,23 @@
 const MILLION = 1_000_000n;
 const SECONDS_PER_HOUR = 3_600n;
 
+/**
+ * The take-or-pay minimum of per-token billing (docs/INFERENCE.md "Per-token billing"): each
+ * period the buyer pays for at least this share of the tokens its sized throughput could carry,
+ * whatever it used. Stated by the quote, copied onto every lease at match.
+ */
+export const TAKE_OR_PAY_PERCENT = 50;
+
+/** The tokens an hour the take-or-pay minimum charges for: its share of the hourly demand, rounded down. */
+export function takeOrPayTokensPerHour(tokensHourly: bigint, takeOrPayPercent = TAKE_OR_PAY_PERCENT): bigint {
+  return (tokensHourly * BigInt(takeOrPayPercent)) / 100n;
+}
+
+/** A charge for tokens at a price per million, rounded down (the buyer's way). */
+export function tokensCost(tokens: bigint, pricePerMillionTokens: bigint): bigint {
+  return (tokens * pricePerMillionTokens) / MILLION;
+}
+
 /** Tokens an hour of the demand: (prompt + output) tokens/s x 3,600. */
 export function tokensPerHour(outputTokensPerSecond: number, promptTokensPerSecond: number): bigint {
   assertWhole(outputTokensPerSecond, 'outputTokensPerSecond');

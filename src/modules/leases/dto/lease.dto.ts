@@ -143,6 +143,37 @@ export class LeaseInferenceResponse {
   })
   outputTokensPerSecond!: number;
   @ApiProperty({
+    enum: ['PER_TOKEN', 'GPU_HOURS'],
+    description:
+      'PER_TOKEN: the buyer pays per token each period, at least the take-or-pay minimum, and the ' +
+      'provider is paid per GPU-hour used (docs/INFERENCE.md "Per-token billing"). GPU_HOURS: a lease ' +
+      'matched before per-token billing, billed as a RESERVED GPU lease',
+  })
+  billing!: 'PER_TOKEN' | 'GPU_HOURS';
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 50,
+    description:
+      "Share of each period's sized capacity (prompt + output tokens/s x its seconds) the buyer pays for whatever it uses",
+  })
+  takeOrPayPercent!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '5994000',
+    description:
+      'Tokens an hour the take-or-pay minimum charges for: (prompt + output tokens/s) x 3,600 x takeOrPayPercent / 100, rounded down',
+  })
+  minimumTokensPerHour!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '74.92',
+    description: 'What that minimum costs an hour at pricePerMillionTokens, rounded down',
+  })
+  minimumChargePerHour!: string | null;
+  @ApiProperty({
     example: 2666,
     description: "This lease's share of the bid's sized prompt tokens/s, rounded down",
   })

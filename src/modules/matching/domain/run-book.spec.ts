@@ -140,6 +140,7 @@ describe('leasesOf', () => {
           pricePerMillionTokens: 1250n,
           outputTokensPerSecond: 666,
           promptTokensPerSecond: 666,
+          takeOrPayPercent: 50,
         },
       ],
       // 32.00 x 6 x 1 M / 14.4 M = 13.33; 4/6 of 2,000 = 1,333.
@@ -152,6 +153,7 @@ describe('leasesOf', () => {
           pricePerMillionTokens: 1333n,
           outputTokensPerSecond: 1333,
           promptTokensPerSecond: 1333,
+          takeOrPayPercent: 50,
         },
       ],
     ]);

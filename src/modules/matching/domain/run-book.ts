@@ -1,5 +1,6 @@
 import {
   pricePerMillionTokensOf,
+  TAKE_OR_PAY_PERCENT,
   throughputShare,
   tokensPerHour,
 } from '@/modules/inference/domain/inference-pricing';
@@ -58,6 +59,8 @@ export interface LeaseInferenceTerms {
   /** This lease's share of the bid's sized throughput, tokens/s, rounded down. */
   readonly outputTokensPerSecond: number;
   readonly promptTokensPerSecond: number;
+  /** Per-token billing's take-or-pay share of each period's sized capacity (docs/INFERENCE.md). */
+  readonly takeOrPayPercent: number;
 }
 
 /** The inference terms of a lease of `gpus` GPUs at `pricePerGpuHour` for an inference bid. */
@@ -72,6 +75,7 @@ export function leaseInferenceTerms(
     pricePerMillionTokens: pricePerMillionTokensOf(pricePerGpuHour, hourly, demand.sizedGpus),
     outputTokensPerSecond: throughputShare(demand.outputTokensPerSecond, gpus, demand.sizedGpus),
     promptTokensPerSecond: throughputShare(demand.promptTokensPerSecond, gpus, demand.sizedGpus),
+    takeOrPayPercent: TAKE_OR_PAY_PERCENT,
   };
 }
 

@@ -10,7 +10,12 @@ export type OrganisationAccountKind =
   | 'PROVIDER_EARNINGS'
   /** Minus what the provider owes (a penalty its earnings did not cover); never above zero. */
   | 'PROVIDER_RECEIVABLE';
-export type SystemAccountKind = 'PLATFORM_FEES' | 'EXTERNAL_FUNDING' | 'PAYOUT_CLEARING';
+export type SystemAccountKind =
+  | 'PLATFORM_FEES'
+  | 'EXTERNAL_FUNDING'
+  | 'PAYOUT_CLEARING'
+  /** Per-token periods' charge less payout (docs/LEDGER.md "The spread"). */
+  | 'PLATFORM_SPREAD';
 export type TransferKind =
   | 'TOPUP'
   | 'BID_HOLD'

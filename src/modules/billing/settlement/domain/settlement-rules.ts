@@ -1,5 +1,6 @@
 import { costMinor } from '@/shared/money';
 import { type TransferDraft } from '@/modules/billing/ledger/domain/ledger-rules';
+import type { TokenBillingTerms, TokenPeriodFigures } from './token-billing';
 
 /**
  * Settlement as plain code (DESIGN, Settlement): a started lease is billed in periods of
@@ -29,6 +30,8 @@ export interface SettlingLease {
   startedAt: Date;
   /** ACTIVE: when it will end; ENDED/TERMINATED: when it did. */
   endAt: Date;
+  /** An inference lease billed per token (token-settlement-rules.ts); null or absent: by GPU-seconds. */
+  tokenBilling?: TokenBillingTerms | null;
 }
 
 export interface Period {
@@ -37,14 +40,20 @@ export interface Period {
   endsAt: Date;
 }
 
-/** MANUAL: GPU-seconds an admin stated for a period whose automatic settlement failed. */
-export type ChargeBasis = 'RESERVED' | 'REPORTED' | 'MINIMUM' | 'ELAPSED' | 'MANUAL';
+/**
+ * MANUAL: GPU-seconds an admin stated for a period whose automatic settlement failed. TOKENS and
+ * TAKE_OR_PAY: a per-token period (token-settlement-rules.ts).
+ */
+export type ChargeBasis =
+  'RESERVED' | 'REPORTED' | 'MINIMUM' | 'ELAPSED' | 'MANUAL' | 'TOKENS' | 'TAKE_OR_PAY';
 
 export interface PeriodCharge extends Period {
   gpuSeconds: bigint;
   basis: ChargeBasis;
   cost: bigint;
   fee: bigint;
+  /** A per-token period's figures: its payout to the provider and the spread (token-settlement-rules.ts). */
+  tokens?: TokenPeriodFigures;
 }
 
 /** Every billing period of the lease, in order; the last ends at the lease's end. */
@@ -59,9 +68,23 @@ export function periodsOf(lease: Pick<SettlingLease, 'startedAt' | 'endAt' | 'pe
   return periods;
 }
 
-/** When a period may settle: RESERVED at its end, PAY_PER_USE after the grace for reports. */
-export function settlesAt(period: Period, billingMode: SettlingLease['billingMode'], graceMs: number): Date {
-  return new Date(period.endsAt.getTime() + (billingMode === 'PAY_PER_USE' ? graceMs : 0));
+/**
+ * When a period may settle: RESERVED at its end, PAY_PER_USE and per-token (PER_TOKEN) after the
+ * grace for reports.
+ */
+export function settlesAt(
+  period: Period,
+  billingMode: SettlingLease['billingMode'] | 'PER_TOKEN',
+  graceMs: number,
+): Date {
+  return new Date(period.endsAt.getTime() + (billingMode === 'RESERVED' ? 0 : graceMs));
+}
+
+/** How the lease's periods wait for reports: per-token leases as pay-per-use ones do. */
+export function settlementMode(
+  lease: Pick<SettlingLease, 'billingMode' | 'tokenBilling'>,
+): SettlingLease['billingMode'] | 'PER_TOKEN' {
+  return lease.tokenBilling === null || lease.tokenBilling === undefined ? lease.billingMode : 'PER_TOKEN';
 }
 
 /** The GPU-seconds a period reserves: GPUs x its length. */
@@ -74,7 +97,7 @@ export function reservedGpuSeconds(lease: Pick<SettlingLease, 'gpus'>, period: P
  * waived). Periods are half-open: an end exactly on a boundary falls in the next period, which
  * never starts, so the full period before it is charged as any other.
  */
-function cutByProvider(lease: SettlingLease, period: Period): boolean {
+export function cutByProvider(lease: SettlingLease, period: Period): boolean {
   return (
     lease.status === 'TERMINATED' &&
     // An admin's end is settled as the provider's, with or without notice (domain/lease-rules in leases).

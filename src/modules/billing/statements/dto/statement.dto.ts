@@ -5,7 +5,7 @@ import { PageQuery } from '@/infra/pagination/page';
 
 export const STATEMENT_FORMATS = ['json', 'csv'] as const;
 export type StatementFormat = (typeof STATEMENT_FORMATS)[number];
-export const EARNINGS_GROUPINGS = ['lease', 'site', 'day'] as const;
+export const EARNINGS_GROUPINGS = ['lease', 'site', 'day', 'period'] as const;
 export const FEE_GROUPINGS = ['market', 'day'] as const;
 
 /** `?format=csv` on every statement: the same rows as the JSON, as an attachment. */
@@ -72,12 +72,51 @@ export class InvoiceLineResponse {
   @ApiProperty({ description: 'Billing period of the lease, 0-based' }) period!: number;
   @ApiProperty({ format: 'date-time' }) startsAt!: string;
   @ApiProperty({ format: 'date-time' }) endsAt!: string;
-  @ApiProperty({ example: '7200', description: 'GPU-seconds charged' }) gpuSeconds!: string;
-  @ApiProperty({ enum: ['RESERVED', 'REPORTED', 'MINIMUM', 'ELAPSED'] }) basis!: string;
+  @ApiProperty({
+    example: '7200',
+    description: 'GPU-seconds charged; on a per-token line the GPU-seconds the lease had in the period',
+  })
+  gpuSeconds!: string;
+  @ApiProperty({ enum: ['RESERVED', 'REPORTED', 'MINIMUM', 'ELAPSED', 'MANUAL', 'TOKENS', 'TAKE_OR_PAY'] })
+  basis!: string;
   @ApiProperty({ example: '10.00', description: 'Per GPU-hour, VAT-inclusive (the trade price)' })
   unitPrice!: string;
-  @ApiProperty({ example: '20.00', description: 'floor(unit price x GPU-seconds / 3600), VAT-inclusive' })
+  @ApiProperty({
+    example: '20.00',
+    description:
+      'floor(unit price x GPU-seconds / 3600), VAT-inclusive; on a per-token line ' +
+      'floor(billedTokens x pricePerMillionTokens / 1,000,000)',
+  })
   amount!: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '9400000',
+    description: 'Per-token lines: prompt tokens that stood for the period (docs/USAGE.md); null otherwise',
+  })
+  promptTokens!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '2300000',
+    description: 'Per-token lines: output tokens',
+  })
+  outputTokens!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '11700000',
+    description:
+      'Per-token lines: tokens charged, at most the sized capacity, at least the take-or-pay minimum',
+  })
+  billedTokens!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '12.50',
+    description: 'Per-token lines: price per million tokens',
+  })
+  pricePerMillionTokens!: string | null;
 }
 
 export class InvoiceResponse {
@@ -164,14 +203,62 @@ export class PlatformFeesQuery extends SettledRangeQuery {
 }
 
 export class EarningsGroupResponse {
-  @ApiProperty({ description: 'The lease id, the site id, or the day (YYYY-MM-DD in tz)' }) key!: string;
+  @ApiProperty({
+    description:
+      'The lease id, the site id, the day (YYYY-MM-DD in tz), or `<lease id>:<period>` (period, 0-based, 5 digits)',
+  })
+  key!: string;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'groupBy=lease and period' })
+  leaseId!: string | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'groupBy=period: the period, 0-based' })
+  period!: number | null;
   @ApiProperty({ nullable: true, type: String, format: 'uuid' }) siteId!: string | null;
   @ApiProperty({ nullable: true, type: String }) siteName!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'groupBy=lease' }) market!: string | null;
   @ApiProperty({ example: 'CNY' }) currency!: string;
   @ApiProperty({ description: 'Settled periods summed' }) periods!: number;
-  @ApiProperty({ example: '7200' }) gpuSeconds!: string;
-  @ApiProperty({ example: '20.00', description: 'What buyers paid for the periods' }) proceeds!: string;
+  @ApiProperty({
+    example: '7200',
+    description:
+      'GPU-seconds paid for: charged, or on per-token periods used (at least the pay-per-use floor)',
+  })
+  gpuSeconds!: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '10.00',
+    description:
+      'The ask per GPU-hour (the lease trade price) when every period of the group has one price, else null',
+  })
+  pricePerGpuHour!: string | null;
+  @ApiProperty({ example: '0', description: 'Prompt tokens that stood for the per-token periods' })
+  promptTokens!: string;
+  @ApiProperty({ example: '0', description: 'Output tokens that stood for the per-token periods' })
+  outputTokens!: string;
+  @ApiProperty({ example: '0', description: 'Tokens buyers were charged for (take-or-pay included)' })
+  billedTokens!: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '12.50',
+    description:
+      'Price per million tokens when every period of the group is per-token at one price, else null',
+  })
+  pricePerMillionTokens!: string | null;
+  @ApiProperty({ example: '20.00', description: 'What buyers were charged for the periods' })
+  charged!: string;
+  @ApiProperty({
+    example: '0.00',
+    description: 'charged - proceeds: what per-token periods charged beyond their payout (PLATFORM_SPREAD)',
+  })
+  spread!: string;
+  @ApiProperty({
+    example: '20.00',
+    description:
+      'Paid to the provider before the fee: what buyers paid, or on per-token periods the payout ' +
+      '(GPU-seconds x ask, capped by the charge)',
+  })
+  proceeds!: string;
   @ApiProperty({ example: '0.60', description: 'Platform fee' }) fee!: string;
   @ApiProperty({ example: '19.40', description: 'proceeds - fee: credited to your earnings' }) net!: string;
 }

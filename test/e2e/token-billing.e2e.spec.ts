@@ -1,0 +1,466 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { parse } from 'csv-parse/sync';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { Clock } from '@/infra/clock/clock';
+import type { ControllableClock } from '@/infra/clock/controllable-clock';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { SettlementService } from '@/modules/billing/settlement/settlement.service';
+import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
+import { createAdminWithCli } from '../support/admin-cli';
+import { startHttpApp } from '../support/http-app';
+import { ledgerViolations } from '../support/ledger-invariants';
+import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
+import { testConfig } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
+import { handOverAccess, quiet } from './lease-fixtures';
+import {
+  createSite,
+  createTestMarket,
+  placeOffer,
+  removeMarketplaceData,
+  removeTestMarket,
+} from './marketplace-fixtures';
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const GRACE_MINUTES = 90;
+const MODEL = 'qwen2.5-7b-instruct';
+
+type Body = Record<string, unknown>;
+const body = (res: { body: unknown }): Body => res.body as Body;
+
+/**
+ * Per-token billing over HTTP (docs/INFERENCE.md "Per-token billing"), API and worker in one
+ * process on the controllable clock: a quote states the take-or-pay minimum, an inference bid
+ * becomes a lease that carries it, the provider reports tokens per period, one period is
+ * disputed and waits for an admin, the buyer's invoice and the provider's earnings show tokens,
+ * price per million, GPU-seconds and ask line by line (JSON and CSV), and the provider is paid
+ * out. Bad counts and late ones are refused and write nothing. Ledger invariants after each test.
+ *
+ * The book: one offer of 2 GPUs at 30.00 with a 30% pay-per-use floor, serving Qwen2.5 7B at
+ * 3,000 prompt and 1,000 output tokens/s per GPU. Demand 1,000 + 1,000 tokens/s sizes into
+ * 1/3 + 1 = 1.33 -> 2 GPUs; it trades at 30.00, so 30.00 x 2 x 1,000,000 / 7,200,000 = 8.33 per
+ * million. An hour's capacity is 7,200,000 tokens, its take-or-pay minimum (50%) 3,600,000 = 29.98.
+ */
+describe('per-token billing: quote, lease, token reports, dispute, invoice, earnings and payout', () => {
+  let app: NestFastifyApplication;
+  let prisma: PrismaService;
+  let provider: TestTenant;
+  let buyer: TestTenant;
+  let market: { id: string; slug: string };
+  let adminUserId: string;
+  const ids: string[] = [];
+  const adminEmail = `admin-${randomUUID()}@tokbill.test`;
+  const http = () => request(app.getHttpServer());
+  const clock = () => app.get<Clock, ControllableClock>(Clock);
+  const at = (ms: number) => new Date(clock().now().getTime() + ms).toISOString();
+  const signInAdmin = async () =>
+    (await signIn(app, { email: adminEmail, password: 'tokbill admin passphrase' })).auth;
+  const state = (tenant: TestTenant, leaseId: string, counts: Body) =>
+    http().post(`/v1/leases/${leaseId}/tokens`).set(tenant.auth).send(counts);
+
+  beforeAll(async () => {
+    app = await startHttpApp(
+      testConfig({
+        RATE_LIMIT_PER_MINUTE: '100000',
+        RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
+        MATCHING_SWEEP_INTERVAL_MS: '3600000',
+        LEASE_SWEEP_INTERVAL_MS: '3600000',
+        SETTLEMENT_SWEEP_INTERVAL_MS: '3600000',
+        SETTLEMENT_GRACE_MINUTES: String(GRACE_MINUTES),
+        CLOCK: 'controllable',
+      }),
+      { api: true, worker: true },
+    );
+    prisma = app.get(PrismaService);
+    market = await createTestMarket(app);
+    await prisma.marketGpuSpec.create({
+      data: {
+        marketId: market.id,
+        memoryBandwidthGbPerS: 3350,
+        fp16Tflops: 989.4,
+        fp8Tflops: 1978.9,
+        int8Tops: 1978.9,
+      },
+    });
+    provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
+    buyer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 1_000_000n });
+    ids.push(provider.organisationId, buyer.organisationId);
+    const created = await createAdminWithCli(adminEmail, 'tokbill admin passphrase');
+    if (created.code !== 0) throw new Error(`admin CLI failed: ${created.stderr}`);
+    adminUserId = (await prisma.user.findUniqueOrThrow({ where: { email: adminEmail } })).id;
+  });
+
+  afterEach(async () => {
+    await quiet(app);
+    expect(await ledgerViolations(prisma, ids)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await quiet(app);
+    await removeMarketplaceData(app, ids);
+    await prisma.auditLogEntry.deleteMany({ where: { actorUserId: adminUserId } });
+    await prisma.user.deleteMany({ where: { email: adminEmail } });
+    await removeTestMarket(app, market.id);
+    await app.close();
+  });
+
+  it('bills a disputed inference lease per token, invoices it line by line and pays the provider per GPU-hour', async () => {
+    const site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
+    const offer = await placeOffer(app, provider, site.id, {
+      market: market.slug,
+      gpus: 2,
+      pricePerGpuHour: '30.00',
+      minLeaseHours: 1,
+      payPerUseMinPercent: 30,
+      availableFrom: at(-HOUR),
+      availableUntil: at(30 * 24 * HOUR),
+    });
+    await http()
+      .put(`/v1/offers/${offer.id}/serving-profiles`)
+      .set(provider.auth)
+      .send({
+        profiles: [
+          {
+            model: MODEL,
+            concurrency: 8,
+            promptTokensPerSecondPerGpu: 3000,
+            outputTokensPerSecondPerGpu: 1000,
+            ttftP50Ms: 60,
+            ttftP95Ms: 100,
+          },
+        ],
+      })
+      .expect(200);
+    const terms = {
+      market: market.slug,
+      durationHours: 3,
+      partialAllowed: false,
+      inference: {
+        model: MODEL,
+        outputTokensPerSecond: 1000,
+        promptToOutputRatio: 1,
+        ttftP95Ms: 300,
+        maxPricePerMillionTokens: '14.00',
+      },
+    };
+
+    // The quote states the take-or-pay minimum at the cap and at the expected price.
+    const quote = body(await http().post('/v1/bids/quote').set(buyer.auth).send(terms).expect(200));
+    expect(quote.inference).toMatchObject({
+      gpus: 2,
+      expectedPricePerMillionTokens: '8.33',
+      takeOrPay: {
+        percent: 50,
+        minimumTokensPerHour: '3600000',
+        minimumChargePerHourAtCap: '50.40',
+        expectedMinimumChargePerHour: '29.98',
+      },
+    });
+    const bid = body(
+      await http()
+        .post('/v1/bids')
+        .set(buyer.auth)
+        .set('idempotency-key', randomUUID())
+        .send({ ...terms, expiresAt: at(24 * HOUR) })
+        .expect(201),
+    );
+    expect(bid.inference).toMatchObject({ takeOrPayPercent: 50, minimumTokensPerHour: '3600000' });
+    const leaseRow = await waitFor('the lease', () =>
+      prisma.lease.findFirst({ where: { bidId: bid.id as string } }).then((row) => row ?? undefined),
+    );
+    await quiet(app);
+    const leaseId = leaseRow.id;
+    expect(
+      body(await http().get(`/v1/leases/${leaseId}`).set(buyer.auth).expect(200)).inference,
+    ).toMatchObject({
+      model: MODEL,
+      pricePerMillionTokens: '8.33',
+      outputTokensPerSecond: 1000,
+      promptTokensPerSecond: 1000,
+      billing: 'PER_TOKEN',
+      takeOrPayPercent: 50,
+      minimumTokensPerHour: '3600000',
+      minimumChargePerHour: '29.98',
+    });
+    expect(leaseRow).toMatchObject({ pricePerGpuHour: 3_000n, gpus: 2, inferenceTakeOrPayPercent: 50 });
+
+    const start = new Date(
+      body(await handOverAccess(app, provider, leaseId).expect(200)).startedAt as string,
+    );
+    const period = (i: number) => new Date(start.getTime() + i * HOUR).toISOString();
+
+    // Period 0: 5,000,000 tokens served and agreed.
+    await clock().advance(HOUR + MINUTE);
+    const served0 = { periodStart: period(0), promptTokens: 3_000_000, outputTokens: 2_000_000 };
+    await state(provider, leaseId, served0).expect(200);
+    await state(buyer, leaseId, served0).expect(200);
+    // Bad counts: 400, nothing written.
+    const before = await prisma.tokenUsage.count({ where: { leaseId } });
+    for (const counts of [
+      { promptTokens: -1, outputTokens: 0 },
+      { promptTokens: 'NaN', outputTokens: 0 },
+      { promptTokens: 1.5, outputTokens: 0 },
+      { promptTokens: 2 ** 53, outputTokens: 0 },
+    ]) {
+      await state(provider, leaseId, { periodStart: period(0), ...counts }).expect(400);
+    }
+    await http()
+      .post(`/v1/leases/${leaseId}/tokens`)
+      .set(provider.auth)
+      .set('content-type', 'application/json')
+      .send(`{"periodStart":"${period(0)}","promptTokens":1e400,"outputTokens":0}`)
+      .expect(400);
+    expect(await prisma.tokenUsage.count({ where: { leaseId } })).toBe(before);
+
+    // Period 1: the colluding pair's case, nothing reported used; the buyer states nothing.
+    await clock().advance(HOUR);
+    await state(provider, leaseId, { periodStart: period(1), promptTokens: 0, outputTokens: 0 }).expect(200);
+
+    // Period 2: the two sides disagree; the lease ends at its term.
+    await clock().advance(HOUR);
+    expect(await app.get(LeaseLifecycleService).sweep()).toMatchObject({ ended: 1 });
+    await state(provider, leaseId, {
+      periodStart: period(2),
+      promptTokens: 4_000_000,
+      outputTokens: 2_000_000,
+    }).expect(200);
+    const disputed = body(
+      await state(buyer, leaseId, {
+        periodStart: period(2),
+        promptTokens: 3_000_000,
+        outputTokens: 1_000_000,
+      }).expect(200),
+    );
+    const disputeId = (disputed.dispute as Body).id as string;
+
+    // Every grace is over: periods 0 and 1 settle, 2 waits for the decision, and a late count is refused.
+    await clock().advance(GRACE_MINUTES * MINUTE + MINUTE);
+    const settlement = app.get(SettlementService);
+    await settlement.sweep();
+    await quiet(app);
+    await settlement.settleLease(leaseId);
+    expect((await prisma.leasePeriod.findMany({ where: { leaseId } })).map((p) => p.index).sort()).toEqual([
+      0, 1,
+    ]);
+    const late = await state(buyer, leaseId, {
+      periodStart: period(1),
+      promptTokens: 0,
+      outputTokens: 0,
+    }).expect(409);
+    expect(body(late).details).toMatchObject({ reason: 'GRACE_OVER' });
+    expect(await prisma.tokenUsage.count({ where: { leaseId, periodIndex: 1 } })).toBe(1);
+    expect(await prisma.invoice.count({ where: { leaseId } })).toBe(0);
+
+    const admin = await signInAdmin();
+    const decided = { promptTokens: 3_500_000, outputTokens: 1_500_000 };
+    await http()
+      .post(`/admin/disputes/${disputeId}/resolve`)
+      .set(admin)
+      .send({ note: 'gateway logs reconciled', usage: decided })
+      .expect(200);
+    await waitFor('the decided period to settle and the invoice to issue', async () =>
+      (await prisma.invoice.count({ where: { leaseId } })) === 1 ? true : undefined,
+    );
+    // Repeats charge nothing twice.
+    await settlement.settleLease(leaseId);
+    await settlement.sweep();
+    await quiet(app);
+    const periods = await prisma.leasePeriod.findMany({ where: { leaseId }, orderBy: { index: 'asc' } });
+    expect(
+      periods.map((p) => [
+        p.index,
+        p.basis,
+        p.billedTokens,
+        p.cost,
+        p.payout,
+        p.payoutBasis,
+        p.spread,
+        p.fee,
+      ]),
+    ).toEqual([
+      // 5,000,000 x 8.33 = 41.65; 5,000 GPU-seconds at 30.00 = 41.66, capped at 41.65; fee 2.5%
+      [0, 'TOKENS', 5_000_000n, 4_165n, 4_165n, 'CAPPED', 0n, 104n],
+      // Nothing used: the buyer pays the minimum, 29.98; the provider its 30% floor, 18.00
+      [1, 'TAKE_OR_PAY', 3_600_000n, 2_998n, 1_800n, 'FLOOR', 1_198n, 45n],
+      // The admin's counts stand: 5,000,000 tokens
+      [2, 'TOKENS', 5_000_000n, 4_165n, 4_165n, 'CAPPED', 0n, 104n],
+    ]);
+    expect(await prisma.ledgerTransfer.count({ where: { key: { startsWith: `settle:${leaseId}:` } } })).toBe(
+      3,
+    );
+    // The colluding pair's period: the provider nets less than the buyer paid.
+    expect(periods[1]!.cost - periods[1]!.spread - periods[1]!.fee).toBeLessThan(periods[1]!.cost);
+
+    // The invoice: one line per period with tokens, price per million, GPU-seconds and the ask.
+    const invoices = body(await http().get('/v1/invoices').set(buyer.auth).expect(200)).data as Body[];
+    const invoice = invoices.find((i) => i.leaseId === leaseId)!;
+    expect(invoice.gross).toBe('113.28');
+    const full = body(
+      await http()
+        .get(`/v1/invoices/${invoice.id as string}`)
+        .set(buyer.auth)
+        .expect(200),
+    );
+    expect(full.lines).toEqual([
+      {
+        period: 0,
+        startsAt: period(0),
+        endsAt: period(1),
+        gpuSeconds: '7200',
+        basis: 'TOKENS',
+        unitPrice: '30.00',
+        amount: '41.65',
+        promptTokens: '3000000',
+        outputTokens: '2000000',
+        billedTokens: '5000000',
+        pricePerMillionTokens: '8.33',
+      },
+      expect.objectContaining({
+        period: 1,
+        basis: 'TAKE_OR_PAY',
+        amount: '29.98',
+        promptTokens: '0',
+        billedTokens: '3600000',
+        pricePerMillionTokens: '8.33',
+      }),
+      expect.objectContaining({
+        period: 2,
+        amount: '41.65',
+        promptTokens: '3500000',
+        outputTokens: '1500000',
+      }),
+    ]);
+    const csv = await http()
+      .get(`/v1/invoices/${invoice.id as string}?format=csv`)
+      .set(buyer.auth)
+      .expect(200);
+    const lines = parse<Record<string, string>>(csv.text, { columns: true });
+    expect(
+      lines.map((l) => [
+        l.period,
+        l.gpuSeconds,
+        l.unitPrice,
+        l.billedTokens,
+        l.pricePerMillionTokens,
+        l.amount,
+      ]),
+    ).toEqual([
+      ['0', '7200', '30.00', '5000000', '8.33', '41.65'],
+      ['1', '7200', '30.00', '3600000', '8.33', '29.98'],
+      ['2', '7200', '30.00', '5000000', '8.33', '41.65'],
+    ]);
+
+    // The provider's earnings, one line per period: paid per GPU-second at its ask, capped by the charge.
+    const range = `from=${encodeURIComponent(at(-24 * HOUR))}&to=${encodeURIComponent(at(HOUR))}`;
+    const earnings = body(
+      await http().get(`/v1/billing/earnings?groupBy=period&${range}`).set(provider.auth).expect(200),
+    );
+    expect(earnings.groups).toEqual([
+      expect.objectContaining({
+        key: `${leaseId}:00000`,
+        leaseId,
+        period: 0,
+        gpuSeconds: '5000',
+        pricePerGpuHour: '30.00',
+        promptTokens: '3000000',
+        outputTokens: '2000000',
+        billedTokens: '5000000',
+        pricePerMillionTokens: '8.33',
+        charged: '41.65',
+        spread: '0.00',
+        proceeds: '41.65',
+        fee: '1.04',
+        net: '40.61',
+      }),
+      expect.objectContaining({
+        period: 1,
+        gpuSeconds: '2160',
+        charged: '29.98',
+        spread: '11.98',
+        proceeds: '18.00',
+        fee: '0.45',
+        net: '17.55',
+      }),
+      expect.objectContaining({ period: 2, charged: '41.65', net: '40.61' }),
+    ]);
+    const byLease = body(
+      await http().get(`/v1/billing/earnings?groupBy=lease&${range}`).set(provider.auth).expect(200),
+    );
+    expect(byLease.groups).toEqual([
+      expect.objectContaining({
+        key: leaseId,
+        periods: 3,
+        billedTokens: '13600000',
+        pricePerMillionTokens: '8.33',
+        pricePerGpuHour: '30.00',
+        charged: '113.28',
+        spread: '11.98',
+        proceeds: '101.30',
+        fee: '2.53',
+        net: '98.77',
+      }),
+    ]);
+    const earningsCsv = await http()
+      .get(`/v1/billing/earnings?groupBy=period&format=csv&${range}`)
+      .set(provider.auth)
+      .expect(200);
+    const rows = parse<Record<string, string>>(earningsCsv.text, { columns: true });
+    expect(
+      rows.map((r) => [
+        r.period,
+        r.billedTokens,
+        r.pricePerMillionTokens,
+        r.gpuSeconds,
+        r.pricePerGpuHour,
+        r.net,
+      ]),
+    ).toEqual([
+      ['0', '5000000', '8.33', '5000', '30.00', '40.61'],
+      ['1', '3600000', '8.33', '2160', '30.00', '17.55'],
+      ['2', '5000000', '8.33', '5000', '30.00', '40.61'],
+    ]);
+
+    // The buyer got the rest of its hold back: 3 x 2 x 30.00 - 113.28 = 66.72 of 180.00.
+    const balance = body(await http().get('/v1/billing/balance').set(buyer.auth).expect(200));
+    expect(balance.balances).toEqual([expect.objectContaining({ available: '9886.72', held: '0.00' })]);
+
+    // The provider is paid out its earnings.
+    const owner = (await signIn(app, provider)).auth;
+    await http()
+      .put('/v1/bank-account')
+      .set(owner)
+      .send({ beneficiary: 'GZ DC Ltd', bankName: 'Bank of Guiyang', accountNumber: '6222021001015555' })
+      .expect(200);
+    const payout = body(
+      await http()
+        .post('/v1/payouts')
+        .set(owner)
+        .set('idempotency-key', randomUUID())
+        .send({ amount: '98.77' })
+        .expect(201),
+    );
+    await http()
+      .post(`/admin/payouts/${payout.id as string}/confirm`)
+      .set(await signInAdmin())
+      .send({ bankReference: 'BOC-TOKBILL-1' })
+      .expect(200);
+    const earned = body(await http().get('/v1/billing/balance').set(provider.auth).expect(200));
+    expect(earned.balances).toEqual([expect.objectContaining({ earnings: '0.00' })]);
+
+    // The platform kept the spread in its own account.
+    const trial = body(
+      await http()
+        .get('/admin/billing/trial-balance')
+        .set(await signInAdmin())
+        .expect(200),
+    );
+    const spread = (trial.accounts as Body[]).find(
+      (r) => r.kind === 'PLATFORM_SPREAD' && r.currency === 'CNY',
+    );
+    expect(spread).toMatchObject({ accounts: 1 });
+    expect(Number(spread!.balance)).toBeGreaterThanOrEqual(11.98);
+    expect(trial.totals).toEqual(expect.arrayContaining([{ currency: 'CNY', balance: '0.00' }]));
+  });
+});
