@@ -23,6 +23,7 @@ export const EVENT_TYPES = [
   'lease.extended',
   'lease.failure_reported',
   'lease.report_decided',
+  'lease.reclaimed',
   'usage.reported',
   'period.settled',
   'dispute.opened',
