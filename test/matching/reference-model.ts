@@ -105,23 +105,53 @@ const DAY = 24 * HOUR;
 const MINUTE = 60_000;
 const WEEKDAYS = ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'];
 
+const wallClocks = new Map<string, Intl.DateTimeFormat>();
+
 /** The zone's offset at an instant, read naively from Intl's wall clock (ms, local minus UTC). */
 function offsetAt(timeZone: string, instant: number): number {
-  const wall = new Date(new Date(instant).toLocaleString('en-US', { timeZone }) + ' UTC').getTime();
+  let format = wallClocks.get(timeZone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    wallClocks.set(timeZone, format);
+  }
+  const wall = new Date(`${format.format(instant)} UTC`).getTime();
   return wall - Math.floor(instant / 1000) * 1000;
 }
 
-/** Every occurrence of the offer's windows that starts on a local date around [from, to), unmerged. */
-function occurrences(offer: BookOffer, from: number, to: number): Array<{ start: number; end: number }> {
+/** Occurrences per spec and UTC day of the instant asked about: the same list serves a whole run. */
+const occurrencesByDay = new WeakMap<object, Map<number, Array<{ start: number; end: number }>>>();
+
+/**
+ * Every occurrence of the offer's windows that starts on a local date from two days before the
+ * day of `now` to 48 days after it (the 14-day horizon plus the longest lease, with room), unmerged.
+ */
+function occurrences(offer: BookOffer, now: number): Array<{ start: number; end: number }> {
   const spec = offer.idle?.spec;
   if (spec === undefined) return [];
+  const day = Math.floor(now / DAY) * DAY;
+  let byDay = occurrencesByDay.get(spec);
+  if (byDay === undefined) {
+    byDay = new Map();
+    occurrencesByDay.set(spec, byDay);
+  }
+  const known = byDay.get(day);
+  if (known !== undefined) return known;
   const found: Array<{ start: number; end: number }> = [];
+  const toInstant = (wall: number): number => {
+    // Two corrections reach the instant away from a daylight-saving change (the generators use none).
+    const guess = wall - offsetAt(spec.timeZone, wall);
+    return wall - offsetAt(spec.timeZone, guess);
+  };
   // Local midnight of each date, walking whole days; the wall time read as UTC.
-  for (
-    let local = Math.floor((from + offsetAt(spec.timeZone, from)) / DAY) * DAY - 2 * DAY;
-    local <= to + 2 * DAY;
-    local += DAY
-  ) {
+  for (let local = day - 2 * DAY; local <= day + 48 * DAY; local += DAY) {
     const weekday = WEEKDAYS[(new Date(local).getUTCDay() + 6) % 7]!;
     for (const window of spec.windows) {
       if (!window.days.includes(weekday as (typeof window.days)[number])) continue;
@@ -130,17 +160,13 @@ function occurrences(offer: BookOffer, from: number, to: number): Array<{ start:
       const startMinutes = sh * 60 + sm;
       let endMinutes = eh * 60 + em;
       if (endMinutes <= startMinutes) endMinutes += 24 * 60;
-      const toInstant = (wall: number): number => {
-        // Two corrections reach the instant away from a daylight-saving change (the generators use none).
-        const guess = wall - offsetAt(spec.timeZone, wall);
-        return wall - offsetAt(spec.timeZone, guess);
-      };
       found.push({
         start: toInstant(local + startMinutes * MINUTE),
         end: toInstant(local + endMinutes * MINUTE),
       });
     }
   }
+  byDay.set(day, found);
   return found;
 }
 
@@ -166,13 +192,14 @@ export function referenceLeaseStart(bid: BookBid, offer: BookOffer, now: number)
   if (!(offer.availableFrom <= now)) return null;
   const duration = bid.durationHours * HOUR;
   if (offer.idle === undefined) return now + duration <= offer.availableUntil ? now : null;
-  const windows = occurrences(offer, now, now + 14 * DAY + duration);
+  const last = Math.min(bid.expiresAt, now + 14 * DAY, offer.availableUntil - duration + 1);
+  const windows = occurrences(offer, now).filter((w) => w.end > now && w.start < last + duration);
   const candidates = [now, ...windows.map((w) => w.start).filter((start) => start > now)].sort(
     (a, b) => a - b,
   );
   for (const start of candidates) {
-    if (start >= bid.expiresAt || start >= now + 14 * DAY || start + duration > offer.availableUntil)
-      continue;
+    // before the expiry, within 14 days, ending by availableUntil: candidates only grow from here
+    if (start >= last) break;
     if (!covered(windows, start, start + 1)) continue;
     if (bid.interruptible === true || covered(windows, start, start + duration)) return start;
   }
