@@ -87,6 +87,8 @@ describe('buyers: bids', () => {
         partialAllowed: true,
         // No reliability minimum given: any provider.
         minProviderScore: null,
+        // Not interruptible unless asked: its leases on idle windows must fit a window.
+        interruptible: false,
         billingMode: 'PAY_PER_USE',
         expiresAt: body.expiresAt,
         status: 'OPEN',

@@ -221,6 +221,8 @@ describe('providers: sites and offers', () => {
         payPerUseMinPercent: 30,
         // The default notice for an early end by the provider (docs/LEASES.md).
         terminationNoticeHours: 24,
+        // No idle windows: the whole availability window is for sale.
+        idleWindows: null,
         status: 'OPEN',
         createdAt: expect.any(String) as unknown,
         updatedAt: expect.any(String) as unknown,

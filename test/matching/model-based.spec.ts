@@ -14,11 +14,14 @@
  */
 import fc from 'fast-check';
 import type { InferenceDemandTerms, OfferServing } from '@/modules/matching/domain/book';
+import { leaseStartOf } from '@/modules/matching/domain/eligibility';
 import { matchMarket } from '@/modules/matching/domain/match-market';
+import { IdleSchedule, type IdleWindowsSpec } from '@/modules/providers/domain/idle-windows';
 import { runViolations, showFill } from './invariants';
 import {
   brokenRules,
   HOUR,
+  referenceLeaseStart,
   referencePass,
   referenceRun,
   type BookBid,
@@ -60,6 +63,8 @@ type Command =
       minLeaseHours: number;
       /** Index into SERVINGS; -1 serves nothing. */
       serves: number;
+      /** Index into IDLE; -1: no idle windows. */
+      idle: number;
     }
   | {
       kind: 'placeBid';
@@ -75,6 +80,7 @@ type Command =
       inference: number;
       /** A minimum provider score; 0 stands for none. */
       minProviderScore: number;
+      interruptible: boolean;
     }
   | { kind: 'cancelOffer'; pick: number }
   | { kind: 'cancelBid'; pick: number }
@@ -147,6 +153,32 @@ const DEMANDS: ReadonlyArray<Omit<InferenceDemandTerms, 'sizedGpus'>> = [
   { modelId: 'm1', outputTokensPerSecond: 500, promptTokensPerSecond: 0, ttftP95Ms: 120 },
 ];
 
+// Idle windows (docs/LEASES.md): nightly 12 h in UTC; weekends (merged, 48 h) and short late
+// evenings in Asia/Shanghai; two touching morning windows that merge into 9 h.
+const IDLE: readonly IdleWindowsSpec[] = [
+  {
+    timeZone: 'UTC',
+    reclaimNoticeMinutes: 60,
+    windows: [{ days: ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'], start: '20:00', end: '08:00' }],
+  },
+  {
+    timeZone: 'Asia/Shanghai',
+    reclaimNoticeMinutes: 30,
+    windows: [
+      { days: ['SAT', 'SUN'], start: '00:00', end: '24:00' },
+      { days: ['MON', 'TUE', 'WED', 'THU', 'FRI'], start: '22:00', end: '02:00' },
+    ],
+  },
+  {
+    timeZone: 'UTC',
+    reclaimNoticeMinutes: 15,
+    windows: [
+      { days: ['MON', 'WED', 'FRI', 'SUN'], start: '00:00', end: '06:00' },
+      { days: ['MON', 'WED', 'FRI', 'SUN'], start: '06:00', end: '09:00' },
+    ],
+  },
+];
+
 const index = fc.nat({ max: 999 });
 const priceIndex = fc.nat({ max: PRICES.length - 1 });
 
@@ -163,6 +195,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       windowHours: fc.constantFrom(4, 12, 24, 48, 96, 240),
       minLeaseHours: fc.constantFrom(1, 1, 2, 4, 12, 24, 48),
       serves: fc.constantFrom(-1, -1, 0, 1, 2),
+      idle: fc.constantFrom(-1, -1, -1, 0, 1, 2),
     }),
   },
   {
@@ -182,6 +215,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       expiresInHours: fc.constantFrom(1, 2, 4, 6, 12, 24, 48, 72, 168),
       inference: fc.constantFrom(-1, -1, -1, 0, 1, 2),
       minProviderScore: fc.constantFrom(0, 0, 0, 75, 80, 90),
+      interruptible: fc.boolean(),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancelOffer' as const), pick: index }) },
@@ -263,6 +297,8 @@ interface OfferRecord {
   availableUntil: number;
   minLeaseHours: number;
   serving?: Record<string, OfferServing>;
+  /** One schedule per offer, kept across runs as the worker's book keeps it. */
+  idle?: IdleSchedule;
 }
 
 interface BidRecord {
@@ -279,6 +315,7 @@ interface BidRecord {
   expiresAt: number;
   inference?: InferenceDemandTerms;
   minProviderScore?: number;
+  interruptible: boolean;
 }
 
 interface LeaseRecord {
@@ -346,6 +383,7 @@ class Market {
       minLeaseHours: o.minLeaseHours,
       ...(o.serving === undefined ? {} : { serving: o.serving }),
       providerScore: this.orgs.find((org) => org.id === o.orgId)?.score ?? 80,
+      ...(o.idle === undefined ? {} : { idle: o.idle }),
     }));
     const bids: BookBid[] = this.bids
       .filter((b) => b.filled < b.gpus)
@@ -363,6 +401,7 @@ class Market {
         expiresAt: b.expiresAt,
         ...(b.inference === undefined ? {} : { inference: b.inference }),
         ...(b.minProviderScore === undefined ? {} : { minProviderScore: b.minProviderScore }),
+        ...(b.interruptible ? { interruptible: true } : {}),
       }));
     // the input order must not matter: hand the book over rotated
     return { bids: rotated(bids, rotate), offers: rotated(offers, rotate * 7) };
@@ -400,6 +439,7 @@ class Market {
           availableUntil: Math.max(availableFrom, this.now) + cmd.windowHours * HOUR,
           minLeaseHours: cmd.minLeaseHours,
           ...(SERVINGS[cmd.serves] === undefined ? {} : { serving: SERVINGS[cmd.serves] }),
+          ...(IDLE[cmd.idle] === undefined ? {} : { idle: new IdleSchedule(IDLE[cmd.idle]!) }),
         });
         return true;
       }
@@ -423,6 +463,7 @@ class Market {
             ? {}
             : { inference: { ...DEMANDS[cmd.inference]!, sizedGpus: cmd.gpus } }),
           ...(cmd.minProviderScore === 0 ? {} : { minProviderScore: cmd.minProviderScore }),
+          interruptible: cmd.interruptible,
         });
         return true;
       }
@@ -590,6 +631,12 @@ interface SequenceFlags {
   minScoreFill: boolean;
   /** A bid's minimum score was the first rule to rule out an offer of its run. */
   reliabilityExclusion: boolean;
+  /** A lease on idle windows was made for a window that opens later (SCHEDULED until then). */
+  scheduledFill: boolean;
+  /** An interruptible bid filled on idle windows it does not fit whole. */
+  interruptibleFill: boolean;
+  /** Idle windows ruled out a bid that would have traded had it been interruptible. */
+  idleWindowExclusion: boolean;
 }
 
 const coverage = {
@@ -613,6 +660,9 @@ const coverage = {
     inferenceFill: 0,
     minScoreFill: 0,
     reliabilityExclusion: 0,
+    scheduledFill: 0,
+    interruptibleFill: 0,
+    idleWindowExclusion: 0,
   } satisfies Record<keyof SequenceFlags, number>,
 };
 
@@ -639,6 +689,28 @@ function recordRun(
       book.offers.some((o) => brokenRules(bid, o, now)[0] === 'RELIABILITY')
     )
       flags.reliabilityExclusion = true;
+  for (const f of fills) {
+    const bid = book.bids.find((b) => b.id === f.bidId);
+    const offer = book.offers.find((o) => o.id === f.offerId);
+    if (bid === undefined || offer?.idle === undefined) continue;
+    if ((leaseStartOf(bid, offer, now) ?? now) > now) flags.scheduledFill = true;
+    if (
+      bid.interruptible === true &&
+      referenceLeaseStart({ ...bid, interruptible: false }, offer, now) === null
+    )
+      flags.interruptibleFill = true;
+  }
+  for (const bid of book.bids)
+    if (
+      bid.interruptible !== true &&
+      book.offers.some(
+        (o) =>
+          o.idle !== undefined &&
+          brokenRules(bid, o, now)[0] === 'WINDOW' &&
+          brokenRules({ ...bid, interruptible: true }, o, now).length === 0,
+      )
+    )
+      flags.idleWindowExclusion = true;
   for (const bid of book.bids) {
     const own = fills.filter((f) => f.bidId === bid.id);
     if (!bid.partialAllowed && new Set(own.map((f) => f.offerId)).size >= 2)
@@ -685,6 +757,9 @@ function runSequence(orgs: readonly OrgSpec[], commands: readonly Command[]): vo
     inferenceFill: false,
     minScoreFill: false,
     reliabilityExclusion: false,
+    scheduledFill: false,
+    interruptibleFill: false,
+    idleWindowExclusion: false,
   };
 
   commands.forEach((cmd, step) => {
@@ -701,6 +776,19 @@ function runSequence(orgs: readonly OrgSpec[], commands: readonly Command[]): vo
       }
       const reference = referenceRun(book.bids, book.offers, now);
       assertSameFills(where, fills, reference.fills, book, now);
+      // Rule 8's start, which each lease carries: the core's and the reference's agree.
+      for (const f of fills) {
+        const bid = book.bids.find((b) => b.id === f.bidId)!;
+        const offer = book.offers.find((o) => o.id === f.offerId)!;
+        const core = leaseStartOf(bid, offer, now);
+        const expected = referenceLeaseStart(bid, offer, now);
+        if (core !== expected) {
+          throw new Error(
+            `${where}: ${showFill(f)} starts at ${core} in the core, ${expected} in the reference\n` +
+              describeBook(book, now),
+          );
+        }
+      }
       recordRun(flags, book, fills, reference, now);
       market.applyFills(fills);
 
@@ -789,6 +877,12 @@ describe('matching core vs the reference model (model-based, fast-check)', () =>
         short.push('< 10% contain a fill of a bid with a minimum provider score');
       if (percent(coverage.with.reliabilityExclusion) < 10)
         short.push('< 10% contain an offer ruled out by a minimum provider score');
+      if (percent(coverage.with.scheduledFill) < 10)
+        short.push('< 10% contain a lease made for an idle window that opens later');
+      if (percent(coverage.with.interruptibleFill) < 10)
+        short.push('< 10% contain an interruptible fill on idle windows it does not fit');
+      if (percent(coverage.with.idleWindowExclusion) < 10)
+        short.push('< 10% contain a bid that idle windows rule out unless interruptible');
       for (const kind of KINDS) if (coverage.kinds[kind] === 0) short.push(`command ${kind} never executed`);
       expect(short).toEqual([]);
     },

@@ -88,15 +88,122 @@ export function brokenRules(bid: BookBid, offer: BookOffer, now: number): Rule[]
   if (!(bid.minProviderScore === undefined || (offer.providerScore ?? 80) >= bid.minProviderScore)) {
     broken.push('RELIABILITY');
   }
-  // 6. window: o.availableFrom <= now and now + b.durationHours <= o.availableUntil
-  if (!(offer.availableFrom <= now && now + bid.durationHours * HOUR <= offer.availableUntil)) {
-    broken.push('WINDOW');
-  }
+  // 8. window: o.availableFrom <= now and the lease has a start (idle windows: see referenceLeaseStart)
+  if (referenceLeaseStart(bid, offer, now) === null) broken.push('WINDOW');
   // 7. minimum lease: b.durationHours >= o.minLeaseHours
   if (!(bid.durationHours >= offer.minLeaseHours)) broken.push('MIN_LEASE');
   // 8. capacity: o.free > 0 and b.remaining > 0
   if (!(offer.free > 0 && bid.remaining > 0)) broken.push('CAPACITY');
   return broken;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rule 8's start, idle windows included
+// ---------------------------------------------------------------------------------------------
+
+const DAY = 24 * HOUR;
+const MINUTE = 60_000;
+const WEEKDAYS = ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'];
+
+const wallClocks = new Map<string, Intl.DateTimeFormat>();
+
+/** The zone's offset at an instant, read naively from Intl's wall clock (ms, local minus UTC). */
+function offsetAt(timeZone: string, instant: number): number {
+  let format = wallClocks.get(timeZone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    wallClocks.set(timeZone, format);
+  }
+  const wall = new Date(`${format.format(instant)} UTC`).getTime();
+  return wall - Math.floor(instant / 1000) * 1000;
+}
+
+/** Occurrences per spec and UTC day of the instant asked about: the same list serves a whole run. */
+const occurrencesByDay = new WeakMap<object, Map<number, Array<{ start: number; end: number }>>>();
+
+/**
+ * Every occurrence of the offer's windows that starts on a local date from two days before the
+ * day of `now` to 48 days after it (the 14-day horizon plus the longest lease, with room), unmerged.
+ */
+function occurrences(offer: BookOffer, now: number): Array<{ start: number; end: number }> {
+  const spec = offer.idle?.spec;
+  if (spec === undefined) return [];
+  const day = Math.floor(now / DAY) * DAY;
+  let byDay = occurrencesByDay.get(spec);
+  if (byDay === undefined) {
+    byDay = new Map();
+    occurrencesByDay.set(spec, byDay);
+  }
+  const known = byDay.get(day);
+  if (known !== undefined) return known;
+  const found: Array<{ start: number; end: number }> = [];
+  const toInstant = (wall: number): number => {
+    // Two corrections reach the instant away from a daylight-saving change (the generators use none).
+    const guess = wall - offsetAt(spec.timeZone, wall);
+    return wall - offsetAt(spec.timeZone, guess);
+  };
+  // Local midnight of each date, walking whole days; the wall time read as UTC.
+  for (let local = day - 2 * DAY; local <= day + 48 * DAY; local += DAY) {
+    const weekday = WEEKDAYS[(new Date(local).getUTCDay() + 6) % 7]!;
+    for (const window of spec.windows) {
+      if (!window.days.includes(weekday as (typeof window.days)[number])) continue;
+      const [sh, sm] = window.start.split(':').map(Number) as [number, number];
+      const [eh, em] = window.end.split(':').map(Number) as [number, number];
+      const startMinutes = sh * 60 + sm;
+      let endMinutes = eh * 60 + em;
+      if (endMinutes <= startMinutes) endMinutes += 24 * 60;
+      found.push({
+        start: toInstant(local + startMinutes * MINUTE),
+        end: toInstant(local + endMinutes * MINUTE),
+      });
+    }
+  }
+  byDay.set(day, found);
+  return found;
+}
+
+/** Whether [from, to) lies wholly inside the union of the occurrences (walking from one to the next). */
+function covered(windows: ReadonlyArray<{ start: number; end: number }>, from: number, to: number): boolean {
+  let at = from;
+  for (;;) {
+    const inside = windows.filter((w) => w.start <= at && at < w.end);
+    if (inside.length === 0) return false;
+    at = Math.max(...inside.map((w) => w.end));
+    if (at >= to) return true;
+  }
+}
+
+/**
+ * Rule 8's start of a lease of `bid` on `offer` matched at `now`, or null when there is none:
+ * without idle windows `now`, if the lease fits before availableUntil; with them, the first
+ * instant >= now inside a window (before the bid's expiry, within 14 days, the lease ending by
+ * availableUntil) where the lease fits the window whole, or merely starts in it if interruptible.
+ * Candidates are now and every occurrence's start: the first such instant is one of them.
+ */
+export function referenceLeaseStart(bid: BookBid, offer: BookOffer, now: number): number | null {
+  if (!(offer.availableFrom <= now)) return null;
+  const duration = bid.durationHours * HOUR;
+  if (offer.idle === undefined) return now + duration <= offer.availableUntil ? now : null;
+  const last = Math.min(bid.expiresAt, now + 14 * DAY, offer.availableUntil - duration + 1);
+  const windows = occurrences(offer, now).filter((w) => w.end > now && w.start < last + duration);
+  const candidates = [now, ...windows.map((w) => w.start).filter((start) => start > now)].sort(
+    (a, b) => a - b,
+  );
+  for (const start of candidates) {
+    // before the expiry, within 14 days, ending by availableUntil: candidates only grow from here
+    if (start >= last) break;
+    if (!covered(windows, start, start + 1)) continue;
+    if (bid.interruptible === true || covered(windows, start, start + duration)) return start;
+  }
+  return null;
 }
 
 export function isEligible(bid: BookBid, offer: BookOffer, now: number): boolean {

@@ -20,6 +20,7 @@ export const EVENT_TYPES = [
   'lease.ended',
   'lease.terminated',
   'lease.termination_scheduled',
+  'lease.reclaimed',
   'lease.extended',
   'lease.failure_reported',
   'lease.report_decided',

@@ -369,6 +369,8 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       'durationHours',
       'billingMode',
       'provisioningDeadline',
+      'startsAt',
+      'reclaimable',
     ],
     properties: {
       leaseId: {
@@ -419,6 +421,17 @@ export const EVENT_PAYLOAD_SCHEMAS = {
         type: 'string',
         description:
           'when access must be handed over, else the lease terminates as a provider failure (ISO 8601)',
+      },
+      startsAt: {
+        type: 'string',
+        nullable: true,
+        description:
+          "when the lease's idle window opens: it stays SCHEDULED until then (ISO 8601); null: access may be handed over at once",
+      },
+      reclaimable: {
+        type: 'boolean',
+        description:
+          "whether the provider may reclaim the lease at the offer's reclaim notice, without penalty (an interruptible bid on idle windows)",
       },
     },
   },
@@ -518,7 +531,7 @@ export const EVENT_PAYLOAD_SCHEMAS = {
   LeaseTerminatedEventPayload: {
     type: 'object',
     description:
-      "`lease.terminated`: a lease ended early: `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` (without notice: `penalty` says what the buyer was paid), `PROVIDER_NOTICE` (at the end of the provider's notice) or `ADMIN` (a platform admin ended it, `POST /admin/leases/{id}/terminate`)",
+      "`lease.terminated`: a lease ended early: `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` (without notice: `penalty` says what the buyer was paid), `PROVIDER_NOTICE` (at the end of the provider's notice), `ADMIN` (a platform admin ended it, `POST /admin/leases/{id}/terminate`) or `RECLAIMED` (the provider reclaimed an interruptible lease on idle windows, no penalty)",
     required: [
       'leaseId',
       'market',
@@ -567,7 +580,7 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       reason: {
         type: 'string',
         description:
-          "`PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` (the provider ended it without notice), `PROVIDER_NOTICE` (it reached the end of the provider's notice) or `ADMIN`",
+          "`PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` (the provider ended it without notice), `PROVIDER_NOTICE` (it reached the end of the provider's notice), `ADMIN` or `RECLAIMED` (the provider reclaimed an interruptible lease on idle windows: at the end of the reclaim notice, or before its window opened with a full refund; no penalty)",
       },
       penalty: {
         type: 'string',
@@ -622,6 +635,60 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       endsAt: {
         type: 'string',
         description: 'when the lease now ends, TERMINATED with reason `PROVIDER_NOTICE` (ISO 8601)',
+      },
+    },
+  },
+  LeaseReclaimedEventPayload: {
+    type: 'object',
+    description:
+      '`lease.reclaimed`: the provider reclaimed an interruptible lease on idle windows; it runs to the end of the reclaim notice, then ends `RECLAIMED` with no penalty',
+    required: [
+      'leaseId',
+      'market',
+      'bidId',
+      'buyerOrganisationId',
+      'providerOrganisationId',
+      'gpus',
+      'reclaimedAt',
+      'reclaimNoticeMinutes',
+      'endsAt',
+    ],
+    properties: {
+      leaseId: {
+        type: 'string',
+        description: "the lease's id",
+      },
+      market: {
+        type: 'string',
+        description: 'market slug',
+      },
+      bidId: {
+        type: 'string',
+        description: "the buyer's bid (buyer only)",
+      },
+      buyerOrganisationId: {
+        type: 'string',
+        description: 'the buyer (buyer only)',
+      },
+      providerOrganisationId: {
+        type: 'string',
+        description: 'the provider (provider only)',
+      },
+      gpus: {
+        type: 'number',
+        description: 'GPUs leased',
+      },
+      reclaimedAt: {
+        type: 'string',
+        description: 'when the provider reclaimed it (ISO 8601)',
+      },
+      reclaimNoticeMinutes: {
+        type: 'number',
+        description: "the offer's reclaim notice, minutes",
+      },
+      endsAt: {
+        type: 'string',
+        description: 'when the lease now ends, TERMINATED with reason `RECLAIMED` (ISO 8601)',
       },
     },
   },

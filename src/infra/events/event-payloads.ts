@@ -186,6 +186,10 @@ export type LeaseCreatedPayload = {
   billingMode: string;
   /** when access must be handed over, else the lease terminates as a provider failure (ISO 8601) */
   provisioningDeadline: string;
+  /** when the lease's idle window opens: it stays SCHEDULED until then (ISO 8601); null: access may be handed over at once */
+  startsAt: string | null;
+  /** whether the provider may reclaim the lease at the offer's reclaim notice, without penalty (an interruptible bid on idle windows) */
+  reclaimable: boolean;
 };
 
 /** `lease.started`: the provider handed over access; the lease is ACTIVE and billing starts. */
@@ -228,7 +232,7 @@ export type LeaseEndedPayload = {
 
 /** `lease.terminated`: a lease ended early; as `lease.ended`, plus `reason`. */
 export type LeaseTerminatedPayload = LeaseEndedPayload & {
-  /** `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` (the provider ended it without notice), `PROVIDER_NOTICE` (it reached the end of the provider's notice) or `ADMIN` */
+  /** `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` (the provider ended it without notice), `PROVIDER_NOTICE` (it reached the end of the provider's notice), `ADMIN` or `RECLAIMED` (the provider reclaimed an interruptible lease on idle windows: at the end of the reclaim notice, or before its window opened with a full refund; no penalty) */
   reason: string;
   /** the penalty the provider paid the buyer for ending an ACTIVE lease without notice, a decimal string in the market currency (`PROVIDER_REQUEST` on an ACTIVE lease only) */
   penalty?: string;
@@ -294,6 +298,28 @@ export type LeaseReportDecidedPayload = {
   status: string;
   /** when it was decided (ISO 8601) */
   decidedAt: string;
+};
+
+/** `lease.reclaimed`: the provider reclaimed an interruptible lease on idle windows; it runs to `endsAt`, the end of the reclaim notice, then is TERMINATED with reason `RECLAIMED`, no penalty. */
+export type LeaseReclaimedPayload = {
+  /** the lease's id */
+  leaseId: string;
+  /** market slug */
+  market: string;
+  /** the buyer's bid (buyer only) */
+  bidId: string;
+  /** the buyer (buyer only) */
+  buyerOrganisationId: string;
+  /** the provider (provider only) */
+  providerOrganisationId: string;
+  /** GPUs leased */
+  gpus: number;
+  /** when the provider reclaimed it (ISO 8601) */
+  reclaimedAt: string;
+  /** the offer's reclaim notice, minutes */
+  reclaimNoticeMinutes: number;
+  /** when the lease now ends, TERMINATED with reason `RECLAIMED` (ISO 8601) */
+  endsAt: string;
 };
 
 /** `lease.termination_scheduled`: the provider gave notice; the ACTIVE lease now ends at `endsAt`. */
@@ -543,10 +569,12 @@ export type EventPayloads = {
   'lease.started': LeaseStartedPayload;
   /** an ACTIVE lease reached its end (the sweep); its GPUs are back on the offer */
   'lease.ended': LeaseEndedPayload;
-  /** a lease ended early: `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` (without notice: `penalty` says what the buyer was paid), `PROVIDER_NOTICE` (at the end of the provider's notice) or `ADMIN` (a platform admin ended it, `POST /admin/leases/{id}/terminate`) */
+  /** a lease ended early: `PROVIDER_FAILURE` (no access by the deadline, full refund), `BUYER_REQUEST`, `PROVIDER_REQUEST` (without notice: `penalty` says what the buyer was paid), `PROVIDER_NOTICE` (at the end of the provider's notice), `ADMIN` (a platform admin ended it, `POST /admin/leases/{id}/terminate`) or `RECLAIMED` (the provider reclaimed an interruptible lease on idle windows, no penalty) */
   'lease.terminated': LeaseTerminatedPayload;
   /** the provider gave notice to end an ACTIVE lease early; it runs to the end of the notice */
   'lease.termination_scheduled': LeaseTerminationScheduledPayload;
+  /** the provider reclaimed an interruptible lease on idle windows; it runs to the end of the reclaim notice, then ends `RECLAIMED` with no penalty */
+  'lease.reclaimed': LeaseReclaimedPayload;
   /** the buyer extended an ACTIVE lease at its trade price; it now ends at `endsAt` */
   'lease.extended': LeaseExtendedPayload;
   /** the buyer reported that the provider failed (during provisioning or after the start): evidence for the SLO and dispute flows */

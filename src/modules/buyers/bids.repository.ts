@@ -32,6 +32,8 @@ export interface BidRecord {
   replacementPlanId: string | null;
   /** A re-placement: the lease whose end placed it. */
   replacesLeaseId: string | null;
+  /** Accepts being reclaimed at an idle-window offer's notice (docs/LEASES.md "Idle windows"). */
+  interruptible: boolean;
 }
 
 /** A plan as the group commit reads it, locked, and moves it. */
@@ -93,6 +95,7 @@ export interface NewBid {
     plan: { maxCount: number; budget: bigint } | null;
     replacesLeaseId: string | null;
   } | null;
+  interruptible: boolean;
   seq: bigint;
   at: Date;
 }
@@ -129,6 +132,7 @@ const BID_SELECT = {
   minProviderScore: true,
   replacementPlanId: true,
   replacesLeaseId: true,
+  interruptible: true,
 } as const;
 
 type BidRow = Prisma.BidGetPayload<{ select: typeof BID_SELECT }>;
@@ -211,12 +215,12 @@ export class BidsRepository {
                         expires_at, status, seq, created_at, updated_at, inference_model_id,
                         inference_output_tokens_per_second, inference_prompt_tokens_per_second,
                         inference_ttft_p95_ms, inference_max_price_per_million_tokens, min_provider_score,
-                        replacement_plan_id, replaces_lease_id)
+                        replacement_plan_id, replaces_lease_id, interruptible)
       SELECT b.id, b.organisation_id, b.market_id, b.gpus, 0, b.max_price, b.duration_hours,
              string_to_array(b.provinces, ','), b.min_gpus_per_site, b.partial_allowed,
              b.billing_mode::"BillingMode", b.expires_at, 'OPEN', b.seq, b.created_at, b.created_at,
              b.model_id, b.output_tps, b.prompt_tps, b.ttft_p95_ms, b.max_price_mtok, b.min_provider_score,
-             b.plan_id, b.replaces_lease_id
+             b.plan_id, b.replaces_lease_id, b.interruptible
       FROM unnest(${bids.map((b) => b.id)}::uuid[], ${bids.map((b) => b.organisationId)}::uuid[],
                   ${bids.map((b) => b.marketId)}::uuid[], ${bids.map((b) => b.gpus)}::int[],
                   ${bids.map((b) => b.maxPricePerGpuHour.toString())}::bigint[],
@@ -232,11 +236,12 @@ export class BidsRepository {
                   ${bids.map((b) => b.inference?.ttftP95Ms ?? null)}::int[],
                   ${bids.map((b) => b.inference?.maxPricePerMillionTokens.toString() ?? null)}::bigint[],
                   ${bids.map((b) => b.minProviderScore)}::float8[],
-                  ${bids.map((b) => b.replacementPlanId)}::uuid[], ${bids.map((b) => b.replacesLeaseId)}::uuid[])
+                  ${bids.map((b) => b.replacementPlanId)}::uuid[], ${bids.map((b) => b.replacesLeaseId)}::uuid[],
+                  ${bids.map((b) => b.interruptible)}::bool[])
         AS b(id, organisation_id, market_id, gpus, max_price, duration_hours, provinces,
              min_gpus_per_site, partial_allowed, billing_mode, expires_at, seq, created_at,
              model_id, output_tps, prompt_tps, ttft_p95_ms, max_price_mtok, min_provider_score,
-             plan_id, replaces_lease_id)`;
+             plan_id, replaces_lease_id, interruptible)`;
   }
 
   async listBids(
@@ -306,7 +311,8 @@ export class BidsRepository {
              b.inference_ttft_p95_ms AS "inferenceTtftP95Ms",
              b.inference_max_price_per_million_tokens AS "inferenceMaxPricePerMillionTokens",
              b.min_provider_score AS "minProviderScore",
-             b.replacement_plan_id::text AS "replacementPlanId", b.replaces_lease_id::text AS "replacesLeaseId"
+             b.replacement_plan_id::text AS "replacementPlanId", b.replaces_lease_id::text AS "replacesLeaseId",
+             b.interruptible
       FROM bids b
       JOIN unnest(${wanted.map((w) => w.bidId)}::uuid[], ${wanted.map((w) => w.organisationId)}::uuid[])
         AS w(id, organisation_id) ON b.id = w.id AND b.organisation_id = w.organisation_id

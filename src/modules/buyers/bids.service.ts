@@ -119,6 +119,7 @@ export class BidsService {
         minGpusPerSite: shape.minGpusPerSite,
         partialAllowed: input.partialAllowed,
         ...(input.minProviderScore === undefined ? {} : { minProviderScore: input.minProviderScore }),
+        ...(input.interruptible === true ? { interruptible: true } : {}),
         // A quote is for now: only the rules of the pair can exclude it.
         expiresAt: Number.MAX_SAFE_INTEGER,
       },
@@ -248,6 +249,7 @@ export class BidsService {
       inference: null,
       minProviderScore: input.minProviderScore ?? null,
       replacement: replacementAsked(input, market, now),
+      interruptible: input.interruptible ?? false,
       at: now,
     });
   }
@@ -284,6 +286,7 @@ export class BidsService {
       },
       minProviderScore: input.minProviderScore ?? null,
       replacement: replacementAsked(input, market, now),
+      interruptible: input.interruptible ?? false,
       at: now,
     });
   }
@@ -334,6 +337,7 @@ export class BidsService {
           minProviderScore: input.minProviderScore,
           replacementPlanId: input.replacement?.planId ?? null,
           replacesLeaseId: input.replacement?.replacesLeaseId ?? null,
+          interruptible: input.interruptible,
         };
         const hold = bidHoldAmount(input.maxPricePerGpuHour, input.gpus, input.durationHours);
         const plan =
@@ -421,6 +425,7 @@ export class BidsService {
           expiresAt: replacementExpiry(bid, now),
           inference: bid.inference,
           minProviderScore: bid.minProviderScore,
+          interruptible: bid.interruptible,
           replacement: { planId: plan.id, plan: null, replacesLeaseId: leaseId },
           at: now,
         }),

@@ -25,6 +25,7 @@ export const BuyersMapper = {
       minProviderScore: record.minProviderScore,
       autoReplacePlanId: record.replacementPlanId,
       replacesLeaseId: record.replacesLeaseId,
+      interruptible: record.interruptible,
       billingMode: record.billingMode,
       expiresAt: record.expiresAt.toISOString(),
       status: record.status,

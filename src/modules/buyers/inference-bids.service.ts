@@ -77,6 +77,7 @@ export class InferenceBidsService {
       minGpusPerSite: input.minGpusPerSite ?? 1,
       partialAllowed: input.partialAllowed,
       ...(input.minProviderScore === undefined ? {} : { minProviderScore: input.minProviderScore }),
+      ...(input.interruptible === true ? { interruptible: true } : {}),
     };
     const offers = new Map<string, Promise<BookOffer[]>>();
     const offersOf = (market: CatalogueMarket): Promise<BookOffer[]> => {

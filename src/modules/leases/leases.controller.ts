@@ -61,11 +61,14 @@ export class LeasesController {
     summary: 'Hand over access (provider): the lease becomes ACTIVE and billing starts',
     description:
       'Endpoint and credentials are stored encrypted and readable by the buyer only. Allowed once, while ' +
-      'the lease is SCHEDULED and before its provisioning deadline; writes `lease.started`. A suspended ' +
+      'the lease is SCHEDULED, from its `startsAt` (a lease on idle windows waits for its window) and before ' +
+      'its provisioning deadline; writes `lease.started`. A suspended ' +
       'provider may still do this: the lease is binding.',
   })
   @ApiOkResponse({ schema: LEASE_RESPONSE_SCHEMA, description: VIEWS })
-  @ApiErrors(400, 404, { 409: 'Handed over already, deadline passed, or lease closed' })
+  @ApiErrors(400, 404, {
+    409: 'Handed over already, deadline passed, lease closed, or its idle window not open yet (`details.startsAt`)',
+  })
   handOverAccess(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -118,10 +121,17 @@ export class LeasesController {
       '`terminationNoticeHours` (writes `lease.termination_scheduled`; at that end the lease is TERMINATED ' +
       'with reason PROVIDER_NOTICE); `{"mode":"IMMEDIATE"}` terminates it now (PROVIDER_REQUEST) and credits ' +
       'the buyer a penalty, min(notice, time left) x GPUs at the trade price, from the provider’s earnings or, ' +
-      'beyond them, as a receivable netted from later proceeds. Idempotent by state.',
+      'beyond them, as a receivable netted from later proceeds. `{"mode":"RECLAIM"}`, reclaimable leases only ' +
+      '(an interruptible bid on idle windows, docs/LEASES.md "Idle windows"): ends it at now + the offer’s ' +
+      '`reclaimNoticeMinutes` with no penalty (writes `lease.reclaimed`; at that end TERMINATED with reason ' +
+      'RECLAIMED), or before its window opens, at least the notice ahead, at once with a full refund. ' +
+      'Idempotent by state.',
   })
   @ApiOkResponse({ schema: LEASE_RESPONSE_SCHEMA, description: VIEWS })
-  @ApiErrors(404, { 400: 'Unknown mode, or a mode sent by a buyer' })
+  @ApiErrors(404, {
+    400: 'Unknown mode, or a mode sent by a buyer',
+    409: 'RECLAIM of a lease that is not reclaimable, or whose window opens within the reclaim notice',
+  })
   terminateLease(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,

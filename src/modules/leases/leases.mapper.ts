@@ -51,6 +51,10 @@ function common(row: LeaseRecord): LeaseCommonResponse {
     terminationNoticeHours: row.terminationNoticeHours,
     noticeGivenAt: row.noticeGivenAt?.toISOString() ?? null,
     penalty: row.penalty === null ? null : formatMoney(row.penalty, row.market.currencyScale),
+    startsAt: row.startsAt?.toISOString() ?? null,
+    reclaimable: row.reclaimable,
+    reclaimNoticeMinutes: row.reclaimNoticeMinutes,
+    reclaimedAt: row.reclaimedAt?.toISOString() ?? null,
   };
 }
 
@@ -90,11 +94,12 @@ function endedBy(row: LeaseRecord): 'BUYER' | 'PROVIDER' | 'ADMIN' | null {
     case 'PROVIDER_REQUEST':
     case 'PROVIDER_NOTICE':
     case 'PROVIDER_FAILURE':
+    case 'RECLAIMED':
       return 'PROVIDER';
     case 'ADMIN':
       return 'ADMIN';
     case null:
-      return row.noticeGivenAt === null ? null : 'PROVIDER';
+      return row.noticeGivenAt === null && row.reclaimedAt === null ? null : 'PROVIDER';
   }
 }
 

@@ -37,6 +37,12 @@ export interface LeaseRecord {
   /** Hours the buyer's extensions added; `durationHours` includes them. */
   extendedHours: number;
   settlementState: string;
+  /** Idle windows (docs/LEASES.md): when the lease's window opens (null: at once), and reclaim. */
+  startsAt: Date | null;
+  reclaimable: boolean;
+  reclaimedAt: Date | null;
+  /** The offer's reclaim notice, minutes; null without idle windows. */
+  reclaimNoticeMinutes: number | null;
   /** Where the site is: what the buyer may know of it. */
   place: { province: Division; city: Division };
   /** Display names of the two sides: what each may know of the other. */
@@ -122,9 +128,13 @@ const LEASE_SELECT = {
   penalty: true,
   extendedHours: true,
   settlementState: true,
+  startsAt: true,
+  reclaimable: true,
+  reclaimedAt: true,
   offer: {
     select: {
       terminationNoticeHours: true,
+      reclaimNoticeMinutes: true,
       organisation: { select: { name: true } },
       site: {
         select: {
@@ -139,10 +149,11 @@ const LEASE_SELECT = {
 
 type LeaseRow = Omit<
   LeaseRecord,
-  'place' | 'providerName' | 'buyerName' | 'inference' | 'terminationNoticeHours'
+  'place' | 'providerName' | 'buyerName' | 'inference' | 'terminationNoticeHours' | 'reclaimNoticeMinutes'
 > & {
   offer: {
     terminationNoticeHours: number;
+    reclaimNoticeMinutes: number | null;
     organisation: { name: string };
     site: { province: Division; city: Division };
   };
@@ -186,6 +197,7 @@ const toRecord = ({
           takeOrPayPercent: inferenceTakeOrPayPercent,
         },
   terminationNoticeHours: offer.terminationNoticeHours,
+  reclaimNoticeMinutes: offer.reclaimNoticeMinutes,
 });
 
 /** The column naming the organisation on the lease's side it plays. */
@@ -308,7 +320,8 @@ export class LeasesRepository {
       UPDATE leases SET status = 'ACTIVE', access_details = ${Buffer.from(sealed)}, started_at = ${now},
              ends_at = ${now}::timestamptz + make_interval(hours => duration_hours), updated_at = ${now}
       WHERE id = ${id}::uuid AND provider_organisation_id = ${providerOrganisationId}::uuid
-        AND status = 'SCHEDULED' AND provisioning_deadline > ${now}`;
+        AND status = 'SCHEDULED' AND provisioning_deadline > ${now}
+        AND (starts_at IS NULL OR starts_at <= ${now})`;
     return count === 1;
   }
 
@@ -398,6 +411,18 @@ export class LeasesRepository {
     const { count } = await this.tx.lease.updateMany({
       where: { id, providerOrganisationId, status: 'ACTIVE', endsAt: { gt: endsAt } },
       data: { endsAt, noticeGivenAt: now, updatedAt: now },
+    });
+    return count === 1;
+  }
+
+  /**
+   * The provider's reclaim: a reclaimable ACTIVE lease's end moves to `endsAt` (earlier only),
+   * and when it was reclaimed is recorded; false when it was not so.
+   */
+  async reclaimLease(providerOrganisationId: string, id: string, endsAt: Date, now: Date): Promise<boolean> {
+    const { count } = await this.tx.lease.updateMany({
+      where: { id, providerOrganisationId, status: 'ACTIVE', reclaimable: true, endsAt: { gt: endsAt } },
+      data: { endsAt, reclaimedAt: now, updatedAt: now },
     });
     return count === 1;
   }
@@ -562,9 +587,11 @@ export class LeasesRepository {
          SELECT id FROM leases WHERE status = 'ACTIVE' AND ends_at <= $1
          ORDER BY ends_at LIMIT $2 FOR UPDATE SKIP LOCKED)
        UPDATE leases l
-       SET status = (CASE WHEN l.notice_given_at IS NULL THEN 'ENDED' ELSE 'TERMINATED' END)::"LeaseStatus",
-           termination_reason = (CASE WHEN l.notice_given_at IS NULL THEN NULL
-                                      ELSE 'PROVIDER_NOTICE' END)::"LeaseTerminationReason",
+       SET status = (CASE WHEN l.notice_given_at IS NULL AND l.reclaimed_at IS NULL THEN 'ENDED'
+                          ELSE 'TERMINATED' END)::"LeaseStatus",
+           termination_reason = (CASE WHEN l.reclaimed_at IS NOT NULL THEN 'RECLAIMED'
+                                      WHEN l.notice_given_at IS NOT NULL THEN 'PROVIDER_NOTICE'
+                                      END)::"LeaseTerminationReason",
            ended_at = l.ends_at, updated_at = $1
        FROM due, markets m WHERE l.id = due.id AND m.id = l.market_id
        RETURNING ${RETURNING}`,

@@ -121,12 +121,15 @@ export class LeasesService {
         now,
       ))
     ) {
+      const waiting = lease.status === 'SCHEDULED' && lease.startsAt !== null && lease.startsAt > now;
       throw new DomainError(
         'CONFLICT',
-        lease.status === 'SCHEDULED'
-          ? 'The provisioning deadline has passed; the lease terminates as a provider failure.'
-          : `The lease is ${lease.status.toLowerCase()}; access was handed over already or can no longer be.`,
-        { status: lease.status },
+        waiting
+          ? `The lease's idle window opens at ${lease.startsAt?.toISOString()}; hand over access from then.`
+          : lease.status === 'SCHEDULED'
+            ? 'The provisioning deadline has passed; the lease terminates as a provider failure.'
+            : `The lease is ${lease.status.toLowerCase()}; access was handed over already or can no longer be.`,
+        { status: lease.status, ...(waiting ? { startsAt: lease.startsAt?.toISOString() } : {}) },
       );
     }
     const started = await this.mine(org, id);
@@ -249,12 +252,16 @@ export class LeasesService {
       mode: input.mode ?? 'NOTICE',
       noticeHours: lease.terminationNoticeHours,
       gpus: lease.gpus,
+      reclaimNoticeMinutes: lease.reclaimNoticeMinutes,
     });
-    if (outcome.kind === 'shorten' || outcome.kind === 'notice') {
+    if (outcome.kind === 'refused') throw new DomainError('CONFLICT', outcome.why, { status: lease.status });
+    if (outcome.kind === 'shorten' || outcome.kind === 'notice' || outcome.kind === 'reclaim') {
       const moved =
         outcome.kind === 'shorten'
           ? await this.leases.shortenLease(org.organisationId, id, outcome.endsAt, now)
-          : await this.leases.giveNotice(org.organisationId, id, outcome.endsAt, now);
+          : outcome.kind === 'notice'
+            ? await this.leases.giveNotice(org.organisationId, id, outcome.endsAt, now)
+            : await this.leases.reclaimLease(org.organisationId, id, outcome.endsAt, now);
       if (moved) {
         // Ends on time even if the scheduled sweep is far off; the sweep is the backstop.
         await this.producer.enqueue(
@@ -278,6 +285,24 @@ export class LeasesService {
               gpus: lease.gpus,
               noticeGivenAt: now.toISOString(),
               noticeHours: lease.terminationNoticeHours,
+              endsAt: outcome.endsAt.toISOString(),
+            },
+          });
+        }
+        if (outcome.kind === 'reclaim') {
+          await this.outbox.record({
+            type: 'lease.reclaimed',
+            aggregateType: 'lease',
+            aggregateId: id,
+            payload: {
+              leaseId: id,
+              market: lease.market.slug,
+              bidId: lease.bidId,
+              buyerOrganisationId: lease.buyerOrganisationId,
+              providerOrganisationId: lease.providerOrganisationId,
+              gpus: lease.gpus,
+              reclaimedAt: now.toISOString(),
+              reclaimNoticeMinutes: lease.reclaimNoticeMinutes ?? 0,
               endsAt: outcome.endsAt.toISOString(),
             },
           });

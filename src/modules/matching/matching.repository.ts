@@ -4,6 +4,7 @@ import type { InferenceDemandTerms, OfferServing } from './domain/book';
 import type { BookDelta, BookHeader, MatchingMode } from './domain/market-book';
 import type { LeaseBillingMode, LeaseTerms, RunBid, RunOffer } from './domain/run-book';
 import { Tx } from '@/infra/prisma/tx';
+import { IdleSchedule, idleWindowsOf } from '@/modules/providers/domain/idle-windows';
 
 /** A read of the book: the market at the epoch the read moved to, and the orders it read. */
 export interface BookRead {
@@ -64,6 +65,10 @@ interface OrderRow {
   /** Offers: the owner's stored reliability score; bids: the minimum they accept (null: any). */
   provider_score: number;
   min_provider_score: number | null;
+  /** Offers: idle windows as stored (null: none) and their reclaim notice; bids: interruptible. */
+  idle_windows: unknown;
+  reclaim_notice_minutes: number | null;
+  interruptible: boolean;
 }
 
 /** An order's status as matching reports it (the database enum, spelled out here). */
@@ -309,6 +314,8 @@ export class MatchingRepository {
         status: 'SCHEDULED',
         matchEpoch: epoch,
         provisioningDeadline: new Date(lease.provisioningDeadline),
+        startsAt: lease.startsAt === null ? null : new Date(lease.startsAt),
+        reclaimable: lease.reclaimable,
         createdAt: now,
         updatedAt: now,
       })),
@@ -355,7 +362,8 @@ function ordersOf(marketId: string): Prisma.Sql {
            b.inference_prompt_tokens_per_second, b.inference_ttft_p95_ms,
            o.site_id, s.province_code AS province, o.available_from, o.available_until, o.min_lease_hours,
            o.pay_per_use_min_percent, ${servingOf(Prisma.sql`o.id`)} AS serving,
-           org.reliability_score AS provider_score, b.min_provider_score
+           org.reliability_score AS provider_score, b.min_provider_score, b.interruptible,
+           o.idle_windows, o.reclaim_notice_minutes
     FROM ids
     LEFT JOIN bids b ON ids.kind = 'bid' AND b.id = ids.id AND b.market_id = ${marketId}::uuid
       AND b.status = ANY(${LIVE}::"OrderStatus"[]) AND b.gpus > b.filled_gpus
@@ -445,6 +453,7 @@ function bidOf(row: OrderRow): RunBid {
     billingMode: row.billing_mode,
     ...withInference(inferenceOf(row)),
     ...(row.min_provider_score === null ? {} : { minProviderScore: row.min_provider_score }),
+    ...(row.interruptible ? { interruptible: true } : {}),
   };
 }
 
@@ -469,5 +478,12 @@ function offerOf(row: OrderRow): RunOffer {
     payPerUseMinPercent: row.pay_per_use_min_percent,
     ...(row.serving === null ? {} : { serving: row.serving }),
     providerScore: row.provider_score,
+    ...idleOf(row.idle_windows, row.reclaim_notice_minutes),
   };
+}
+
+/** An offer's idle windows as the core reads them; absent (not undefined) when it has none. */
+export function idleOf(stored: unknown, reclaimNoticeMinutes: number | null): { idle?: IdleSchedule } {
+  const spec = idleWindowsOf(stored, reclaimNoticeMinutes);
+  return spec === null ? {} : { idle: new IdleSchedule(spec) };
 }

@@ -8,7 +8,7 @@ import type { NewEvent } from '@/infra/events/event-catalogue';
 import { OutboxService } from '@/modules/events/outbox.service';
 import { LEASE_DEADLINE_JOB_PREFIX } from '@/modules/leases/domain/lease-timer-jobs';
 import type { MarketRun } from './domain/match-market';
-import { leasesOf, pairKey, type LeaseTerms, type RunBook } from './domain/run-book';
+import { leasesOf, pairKey, WindowClosedError, type LeaseTerms, type RunBook } from './domain/run-book';
 import { FundsPort } from './domain/funds.port';
 import { MarketBooks } from './market-books';
 import { MarketRunLock, type ReleaseOutcome } from './market-run-lock';
@@ -154,10 +154,10 @@ export class MatchingService implements OnModuleInit, BeforeApplicationShutdown 
       }
       const snapshot = book.snapshot();
       try {
-        const { provisioningDeadline } = await this.commit(snapshot, run);
+        const { provisioningDeadlines } = await this.commit(snapshot, run);
         book.applyRun(run);
         this.books.checkIn(book);
-        await this.scheduleProvisioningSweep(provisioningDeadline);
+        for (const deadline of provisioningDeadlines) await this.scheduleProvisioningSweep(deadline);
         // Clearings go on while they fill, as a run's passes do: the leftover book can still
         // hold a fill (a remainder below a site minimum), and no event would ask for it.
         if (book.header.mode === 'CALL') await this.scheduler.scheduleClearing(book.header);
@@ -211,7 +211,7 @@ export class MatchingService implements OnModuleInit, BeforeApplicationShutdown 
   private async commit(
     book: RunBook,
     run: MarketRun,
-  ): Promise<{ epoch: bigint; provisioningDeadline: number }> {
+  ): Promise<{ epoch: bigint; provisioningDeadlines: number[] }> {
     const now = this.clock.now();
     await this.repository.systemBeginCommit();
     const fence = await this.repository.systemFenceCommit(book.marketId, book.epoch, now);
@@ -239,7 +239,9 @@ export class MatchingService implements OnModuleInit, BeforeApplicationShutdown 
     }
 
     // The fee as of the commit, not the read: a fee change that committed first applies to these leases.
-    const terms = leasesOf({ ...book, feeBps }, run.fills, now.getTime(), this.provisioningMs);
+    const terms = termsOrRejected(() =>
+      leasesOf({ ...book, feeBps }, run.fills, now.getTime(), this.provisioningMs),
+    );
     const created = await this.repository.systemCreateLeases(book.marketId, epoch, terms, now);
     const idOf = new Map(created.map((lease) => [pairKey(lease.bidId, lease.offerId), lease.id]));
     const leases = terms.map((term) => {
@@ -264,8 +266,18 @@ export class MatchingService implements OnModuleInit, BeforeApplicationShutdown 
       ...filledBids.map((bid) => orderFilled(book, 'bid', bid, run.bidsFilled, leases)),
       ...leasedOffers.map((offer) => orderFilled(book, 'offer', offer, run.offersTaken, leases)),
     ]);
-    // Every lease of one commit has the same deadline: the commit's instant plus the window.
-    return { epoch, provisioningDeadline: Math.max(...terms.map((term) => term.provisioningDeadline)) };
+    // The commit's instant plus the provisioning time, or a later idle window's start plus it.
+    return { epoch, provisioningDeadlines: [...new Set(terms.map((term) => term.provisioningDeadline))] };
+  }
+}
+
+/** A pair whose idle window closed between the read and the commit has moved: the run reads again. */
+function termsOrRejected(make: () => LeaseTerms[]): LeaseTerms[] {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof WindowClosedError) throw new RunRejectedError('moved', error.message);
+    throw error;
   }
 }
 
@@ -308,6 +320,8 @@ function leaseCreated(book: RunBook, leaseId: string, terms: LeaseTerms): NewEve
       durationHours: terms.durationHours,
       billingMode: terms.billingMode,
       provisioningDeadline: new Date(terms.provisioningDeadline).toISOString(),
+      startsAt: terms.startsAt === null ? null : new Date(terms.startsAt).toISOString(),
+      reclaimable: terms.reclaimable,
     },
   };
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '@/generated/prisma/client';
 import type { BookOffer, OfferServing } from './domain/book';
-import { servingOf } from './matching.repository';
+import { idleOf, servingOf } from './matching.repository';
 import { Tx } from '@/infra/prisma/tx';
 
 interface OfferRow {
@@ -18,6 +18,8 @@ interface OfferRow {
   min_lease_hours: number;
   serving: Record<string, OfferServing> | null;
   provider_score: number;
+  idle_windows: unknown;
+  reclaim_notice_minutes: number | null;
 }
 
 /** Reads one market's live book across tenants for the matching core (a system read). */
@@ -41,7 +43,8 @@ export class OrderBookRepository {
       SELECT o.id, o.organisation_id, (org.status = 'VERIFIED') AS verified, o.site_id,
              s.province_code AS province, o.price_per_gpu_hour AS price,
              (o.gpus - o.leased_gpus) AS free, o.seq, o.available_from, o.available_until,
-             o.min_lease_hours, ${serving} AS serving, org.reliability_score AS provider_score
+             o.min_lease_hours, ${serving} AS serving, org.reliability_score AS provider_score,
+             o.idle_windows, o.reclaim_notice_minutes
       FROM offers o
       JOIN sites s ON s.id = o.site_id
       JOIN organisations org ON org.id = o.organisation_id
@@ -65,6 +68,7 @@ export class OrderBookRepository {
       minLeaseHours: row.min_lease_hours,
       ...(row.serving === null ? {} : { serving: row.serving }),
       providerScore: row.provider_score,
+      ...idleOf(row.idle_windows, row.reclaim_notice_minutes),
     }));
   }
 }

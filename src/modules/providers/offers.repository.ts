@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { OrderStatus } from '@/generated/prisma/enums';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import { uuidV7 } from '@/shared/uuid-v7';
+import { idleWindowsJson, type IdleWindowsSpec } from './domain/idle-windows';
 import { LIVE_OFFER_STATUSES, type LiveOfferStatus } from './domain/offer-rules';
 import { Tx } from '@/infra/prisma/tx';
 import { ownedKey } from '@/shared/owned-key';
@@ -19,6 +20,9 @@ export interface OfferRecord {
   minLeaseHours: number;
   payPerUseMinPercent: number;
   terminationNoticeHours: number;
+  /** As stored (`idleWindowsOf` reads it with the notice); null: no idle windows. */
+  idleWindows: unknown;
+  reclaimNoticeMinutes: number | null;
   status: OrderStatus;
   seq: bigint;
   createdAt: Date;
@@ -38,6 +42,7 @@ export interface NewOffer {
   minLeaseHours: number;
   payPerUseMinPercent: number;
   terminationNoticeHours: number;
+  idleWindows: IdleWindowsSpec | null;
   seq: bigint;
   at: Date;
 }
@@ -80,6 +85,8 @@ const OFFER_SELECT = {
   minLeaseHours: true,
   payPerUseMinPercent: true,
   terminationNoticeHours: true,
+  idleWindows: true,
+  reclaimNoticeMinutes: true,
   status: true,
   seq: true,
   createdAt: true,
@@ -109,6 +116,9 @@ export class OffersRepository {
   ): Promise<OfferPlacement[]> {
     if (offers.length === 0) return [];
     const ids = offers.map((offer) => uuidV7(offer.at));
+    const idleWindows = offers.map((o) =>
+      o.idleWindows === null ? null : JSON.stringify(idleWindowsJson(o.idleWindows)),
+    );
     const rows = await this.tx.$queryRaw<
       Array<{ site_found: boolean; live_before: number; placed: boolean }>
     >`
@@ -121,10 +131,12 @@ export class OffersRepository {
           ${offers.map((o) => o.availableUntil.toISOString())}::timestamptz[],
           ${offers.map((o) => o.minLeaseHours)}::int[], ${offers.map((o) => o.payPerUseMinPercent)}::int[],
           ${offers.map((o) => o.terminationNoticeHours)}::int[],
-          ${offers.map((o) => o.seq.toString())}::bigint[], ${offers.map((o) => o.at.toISOString())}::timestamptz[])
+          ${offers.map((o) => o.seq.toString())}::bigint[], ${offers.map((o) => o.at.toISOString())}::timestamptz[],
+          ${idleWindows}::text[], ${offers.map((o) => o.idleWindows?.reclaimNoticeMinutes ?? null)}::int[])
           WITH ORDINALITY
           AS i(id, organisation_id, market_id, site_id, gpus, price, available_from, available_until,
-               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, seq, at, ord)),
+               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, seq, at, idle_windows,
+               reclaim_notice_minutes, ord)),
       live AS (
         SELECT organisation_id, count(*)::int AS n FROM offers
         WHERE organisation_id IN (SELECT organisation_id FROM input)
@@ -141,9 +153,11 @@ export class OffersRepository {
       placed AS (
         INSERT INTO offers (id, organisation_id, market_id, site_id, gpus, leased_gpus, price_per_gpu_hour,
                             available_from, available_until, min_lease_hours, pay_per_use_min_percent,
-                            termination_notice_hours, status, seq, created_at, updated_at)
+                            termination_notice_hours, status, seq, created_at, updated_at, idle_windows,
+                            reclaim_notice_minutes)
         SELECT id, organisation_id, market_id, site_id, gpus, 0, price, available_from, available_until,
-               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, 'OPEN', seq, at, at
+               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, 'OPEN', seq, at, at,
+               idle_windows::jsonb, reclaim_notice_minutes
         FROM checked
         WHERE site_found AND live_before < ${maxLive}::int
         ORDER BY ord
@@ -170,6 +184,8 @@ export class OffersRepository {
               minLeaseHours: offer.minLeaseHours,
               payPerUseMinPercent: offer.payPerUseMinPercent,
               terminationNoticeHours: offer.terminationNoticeHours,
+              idleWindows: offer.idleWindows === null ? null : idleWindowsJson(offer.idleWindows),
+              reclaimNoticeMinutes: offer.idleWindows?.reclaimNoticeMinutes ?? null,
               status: 'OPEN',
               seq: offer.seq,
               createdAt: offer.at,
@@ -268,7 +284,8 @@ export class OffersRepository {
              o.leased_gpus AS "leasedGpus", o.price_per_gpu_hour AS "pricePerGpuHour",
              o.available_from AS "availableFrom", o.available_until AS "availableUntil",
              o.min_lease_hours AS "minLeaseHours", o.pay_per_use_min_percent AS "payPerUseMinPercent",
-             o.termination_notice_hours AS "terminationNoticeHours",
+             o.termination_notice_hours AS "terminationNoticeHours", o.idle_windows AS "idleWindows",
+             o.reclaim_notice_minutes AS "reclaimNoticeMinutes",
              o.status::text AS status, o.seq, o.created_at AS "createdAt", o.updated_at AS "updatedAt",
              o.cancelled_at AS "cancelledAt"
       FROM offers o

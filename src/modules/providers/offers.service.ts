@@ -30,6 +30,7 @@ import {
   planAmendment,
   validateOfferWindow,
 } from './domain/offer-rules';
+import { validateIdleWindows } from './domain/idle-windows';
 import type { AmendOfferDto } from './dto/amend-offer.dto';
 import type { ListOffersQuery } from './dto/list-offers.dto';
 import type { OfferPageResponse, OfferResponse } from './dto/offer.dto';
@@ -101,6 +102,8 @@ export class OffersService {
       minLeaseHours: input.minLeaseHours ?? 1,
     };
     validateOfferWindow(window, now);
+    const idleWindows = input.idleWindows ?? null;
+    if (idleWindows !== null) validateIdleWindows(idleWindows);
     return this.placements.place(this.offerLane, org.organisationId, market, {
       marketId: market.id,
       market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
@@ -110,6 +113,7 @@ export class OffersService {
       ...window,
       payPerUseMinPercent: input.payPerUseMinPercent ?? 0,
       terminationNoticeHours: input.terminationNoticeHours ?? DEFAULT_TERMINATION_NOTICE_HOURS,
+      idleWindows,
       at: now,
     });
   }

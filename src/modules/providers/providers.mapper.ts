@@ -1,4 +1,5 @@
 import { formatMoney } from '@/shared/money';
+import { idleWindowsOf } from './domain/idle-windows';
 import type { OfferResponse } from './dto/offer.dto';
 import type { SiteResponse } from './dto/site.dto';
 import type { OfferRecord } from './offers.repository';
@@ -34,6 +35,7 @@ export const ProvidersMapper = {
       minLeaseHours: record.minLeaseHours,
       payPerUseMinPercent: record.payPerUseMinPercent,
       terminationNoticeHours: record.terminationNoticeHours,
+      idleWindows: idleWindowsResponse(record),
       status: record.status,
       createdAt: record.createdAt.toISOString(),
       updatedAt: record.updatedAt.toISOString(),
@@ -41,3 +43,13 @@ export const ProvidersMapper = {
     };
   },
 };
+
+function idleWindowsResponse(record: OfferRecord): OfferResponse['idleWindows'] {
+  const spec = idleWindowsOf(record.idleWindows, record.reclaimNoticeMinutes);
+  if (spec === null) return null;
+  return {
+    timeZone: spec.timeZone,
+    windows: spec.windows.map((w) => ({ days: [...w.days], start: w.start, end: w.end })),
+    reclaimNoticeMinutes: spec.reclaimNoticeMinutes,
+  };
+}

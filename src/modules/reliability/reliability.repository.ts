@@ -47,7 +47,7 @@ export class ReliabilityRepository {
                COALESCE(l.started_at, l.ended_at, r.provisioning_at) AS handover_at,
                CASE WHEN l.started_at IS NULL THEN NULL
                     WHEN r.running_at IS NOT NULL THEN 'early'
-                    WHEN l.status = 'ENDED' OR (l.status = 'TERMINATED' AND l.termination_reason = 'BUYER_REQUEST')
+                    WHEN l.status = 'ENDED' OR (l.status = 'TERMINATED' AND l.termination_reason IN ('BUYER_REQUEST', 'RECLAIMED'))
                       THEN 'delivered'
                     WHEN l.status = 'TERMINATED' AND l.termination_reason IN ('PROVIDER_REQUEST', 'PROVIDER_FAILURE')
                       THEN 'early'

@@ -2,6 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from '@/generated/prisma/client';
 import { Tx } from '@/infra/prisma/tx';
 
+/** One published idle window of an offer, clipped to a refresh's range. */
+export interface IdleInterval {
+  offerId: string;
+  start: Date;
+  end: Date;
+}
+
 /** CTE `hours(hs, he)`: the clock hours [hs, he) that start in [from, to). */
 const hoursOf = (from: Date, to: Date): Prisma.Sql => Prisma.sql`hours AS (
   SELECT h AS hs, h + interval '1 hour' AS he
@@ -28,13 +35,19 @@ export class StatsSnapshotsRepository {
    * Per site, market and hour in [from, to): GPU-seconds offered inside offers' windows, the part
    * of them held by leases (from match to end), GPU-hours traded, settled provider proceeds.
    */
-  async systemRefreshSiteHours(from: Date, to: Date, now: Date): Promise<number> {
+  async systemRefreshSiteHours(
+    from: Date,
+    to: Date,
+    now: Date,
+    idle: readonly IdleInterval[],
+  ): Promise<number> {
     await this.tx
       .$executeRaw`DELETE FROM stats_site_hours WHERE bucket_start >= ${from} AND bucket_start < ${to}`;
     return this.tx.$executeRaw`
       WITH ${hoursOf(from, to)},
       offer_window AS (
         SELECT o.id, o.site_id, o.market_id, o.organisation_id, s.province_code, o.gpus,
+               o.idle_windows IS NOT NULL AS windowed,
                GREATEST(o.available_from, g.verified_at) AS ws,
                LEAST(o.available_until, COALESCE(o.cancelled_at, o.available_until)) AS we
         FROM offers o
@@ -43,8 +56,20 @@ export class StatsSnapshotsRepository {
         WHERE g.verified_at IS NOT NULL
           AND o.available_from < ${to} AND o.available_until > ${from}
       ),
-      -- An offer cancelled before its organisation was verified was never visible.
-      win AS (SELECT * FROM offer_window WHERE ws < we),
+      idle AS (
+        SELECT * FROM unnest(${idle.map((i) => i.offerId)}::uuid[], ${idle.map((i) => i.start)}::timestamptz[],
+                             ${idle.map((i) => i.end)}::timestamptz[]) AS i(offer_id, s, e)
+      ),
+      -- An offer cancelled before its organisation was verified was never visible. An offer with
+      -- idle windows offers only inside them: one row per window in the range.
+      win AS (
+        SELECT * FROM offer_window w WHERE ws < we AND NOT w.windowed
+        UNION ALL
+        SELECT w.id, w.site_id, w.market_id, w.organisation_id, w.province_code, w.gpus, w.windowed,
+               GREATEST(w.ws, i.s), LEAST(w.we, i.e)
+        FROM offer_window w JOIN idle i ON i.offer_id = w.id
+        WHERE w.windowed AND GREATEST(w.ws, i.s) < LEAST(w.we, i.e)
+      ),
       parts AS (
         SELECT w.site_id, w.market_id, w.organisation_id, w.province_code, hours.hs,
                w.gpus * floor(EXTRACT(EPOCH FROM LEAST(w.we, hours.he) - GREATEST(w.ws, hours.hs)))::bigint AS offered,
@@ -83,6 +108,17 @@ export class StatsSnapshotsRepository {
         traded_gpu_hours = EXCLUDED.traded_gpu_hours,
         proceeds_minor = EXCLUDED.proceeds_minor,
         computed_at = EXCLUDED.computed_at`;
+  }
+
+  /** Offers with idle windows that meet [from, to), as stored (docs/STATS.md). */
+  async systemIdleWindowOffers(
+    from: Date,
+    to: Date,
+  ): Promise<Array<{ id: string; idleWindows: unknown; reclaimNoticeMinutes: number | null }>> {
+    return this.tx.$queryRaw`
+      SELECT id::text, idle_windows AS "idleWindows", reclaim_notice_minutes AS "reclaimNoticeMinutes"
+      FROM offers
+      WHERE idle_windows IS NOT NULL AND available_from < ${to} AND available_until > ${from}`;
   }
 
   /**

@@ -29,6 +29,8 @@ export interface InferenceFrame {
   readonly partialAllowed: boolean;
   /** The lowest provider reliability score the buyer accepts; absent: any. */
   readonly minProviderScore?: number;
+  /** Accepts reclaim at an idle-window offer's notice; absent: false. */
+  readonly interruptible?: boolean;
 }
 
 export interface InferenceLimits {
@@ -109,6 +111,7 @@ export function sizeInferenceBid(
       expiresAt: FOREVER,
       inference: demand,
       ...(frame.minProviderScore === undefined ? {} : { minProviderScore: frame.minProviderScore }),
+      ...(frame.interruptible === true ? { interruptible: true } : {}),
     });
     const quote = cap > 0n ? quoteBid(terms(cap), offers, now) : quoteBid(terms(0n), [], now);
     const supply = quoteBid({ ...terms(limits.maxPricePerGpuHour), partialAllowed: true }, offers, now);

@@ -28,6 +28,11 @@ export class BidResponse {
     description: 'The lowest provider reliability score the bid trades with; null: any',
   })
   minProviderScore!: number | null;
+  @ApiProperty({
+    description:
+      'Accepts being reclaimed at an idle-window offer’s notice, so may run past the window (docs/LEASES.md)',
+  })
+  interruptible!: boolean;
   @ApiProperty({ enum: BILLING_MODES }) billingMode!: string;
   @ApiProperty({ format: 'date-time' }) expiresAt!: string;
   @ApiProperty({

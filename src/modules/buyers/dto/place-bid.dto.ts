@@ -121,6 +121,15 @@ export class PlaceBidDto {
   minProviderScore?: number;
 
   @ApiPropertyOptional({
+    description:
+      'Accept being reclaimed by the provider at an idle-window offer’s reclaim notice, with no penalty: such a ' +
+      'bid may start in an idle window it does not fit whole (docs/LEASES.md "Idle windows"). Default false',
+  })
+  @IsOptional()
+  @IsBoolean()
+  interruptible?: boolean;
+
+  @ApiPropertyOptional({
     enum: BILLING_MODES,
     description:
       'GPU bids (required): RESERVED bills every reserved GPU-second; PAY_PER_USE bills reported usage. ' +

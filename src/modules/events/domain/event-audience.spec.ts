@@ -18,6 +18,8 @@ const leaseCreated: JsonObject = {
   durationHours: 2,
   billingMode: 'RESERVED',
   provisioningDeadline: '2026-12-01T00:15:00.000Z',
+  startsAt: null,
+  reclaimable: false,
 };
 
 describe('eventAudience', () => {

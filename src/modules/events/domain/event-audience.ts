@@ -35,6 +35,7 @@ export const AUDIENCE_RULES: Record<EventType, AudienceRule> = {
   'lease.extended': 'parties',
   'lease.failure_reported': 'parties',
   'lease.report_decided': 'parties',
+  'lease.reclaimed': 'parties',
   'usage.reported': 'parties',
   'period.settled': 'parties',
   'dispute.opened': 'parties',

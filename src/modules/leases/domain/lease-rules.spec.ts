@@ -102,3 +102,47 @@ describe('lease rules', () => {
     });
   });
 });
+
+describe('reclaiming a lease on idle windows (docs/LEASES.md "Idle windows")', () => {
+  const reclaim = { mode: 'RECLAIM' as const, noticeHours: 24, gpus: 4, reclaimNoticeMinutes: 60 };
+  const reclaimable: LeaseClock = { ...active, reclaimable: true, startsAt: T0 };
+
+  it('ends a reclaimable ACTIVE lease at the reclaim notice, with no penalty', () => {
+    expect(terminationOutcome(reclaimable, 'PROVIDER', at(30), reclaim)).toEqual({
+      kind: 'reclaim',
+      endsAt: at(90),
+    });
+    // Its own end comes first: nothing changes.
+    expect(terminationOutcome(reclaimable, 'PROVIDER', at(330), reclaim)).toEqual({ kind: 'unchanged' });
+  });
+
+  it('refuses to reclaim a lease that is not reclaimable, or an offer without idle windows', () => {
+    expect(terminationOutcome(active, 'PROVIDER', at(30), reclaim).kind).toBe('refused');
+    expect(
+      terminationOutcome(reclaimable, 'PROVIDER', at(30), { ...reclaim, reclaimNoticeMinutes: null }).kind,
+    ).toBe('refused');
+  });
+
+  it('ends a SCHEDULED lease at once, refunded, only when its window opens at least the notice away', () => {
+    const waiting: LeaseClock = {
+      status: 'SCHEDULED',
+      startedAt: null,
+      endsAt: null,
+      periodSeconds: 3600,
+      reclaimable: true,
+      startsAt: at(120),
+    };
+    expect(terminationOutcome(waiting, 'PROVIDER', at(60), reclaim)).toEqual({
+      kind: 'terminate',
+      reason: 'RECLAIMED',
+      refundInFull: true,
+    });
+    expect(terminationOutcome(waiting, 'PROVIDER', at(61), reclaim).kind).toBe('refused');
+  });
+
+  it('leaves ended leases alone', () => {
+    expect(terminationOutcome({ ...reclaimable, status: 'ENDED' }, 'PROVIDER', at(30), reclaim)).toEqual({
+      kind: 'unchanged',
+    });
+  });
+});

@@ -13,21 +13,33 @@ import { costMinor } from '@/shared/money';
  *   buyer a penalty: the notice it skipped, priced as the lease, min(notice, time left) x GPUs at
  *   the trade price. Either way the period the end falls in is paid only for the time elapsed (and,
  *   pay-per-use, only for usage reported, without the minimum), nothing after;
+ * - the provider reclaiming a reclaimable lease (an interruptible bid on idle windows,
+ *   docs/LEASES.md "Idle windows"): an ACTIVE one ends at now + the offer's reclaim notice (or its
+ *   own end if sooner), TERMINATED(RECLAIMED), settled as a provider's notice, with no penalty; a
+ *   SCHEDULED one whose window opens at least the notice away ends now with a full refund, one
+ *   whose window opens sooner cannot be reclaimed before it starts;
  * - a platform admin ending a lease (ADMIN) is settled as the provider ending it: the buyer pays
  *   no more than the time it had the GPUs, and the provider loses the rest.
  */
 
 export type LeaseState = 'SCHEDULED' | 'ACTIVE' | 'ENDED' | 'TERMINATED';
 export type TerminatingSide = 'BUYER' | 'PROVIDER' | 'ADMIN';
-export type TerminationReason = 'BUYER_REQUEST' | 'PROVIDER_REQUEST' | 'ADMIN';
-/** How a provider ends an ACTIVE lease: at the offer's notice, or now with a penalty. */
-export type ProviderEndMode = 'NOTICE' | 'IMMEDIATE';
+export type TerminationReason = 'BUYER_REQUEST' | 'PROVIDER_REQUEST' | 'ADMIN' | 'RECLAIMED';
+/**
+ * How a provider ends a lease: at the offer's notice, now with a penalty, or (a reclaimable lease
+ * only) at the offer's reclaim notice.
+ */
+export type ProviderEndMode = 'NOTICE' | 'IMMEDIATE' | 'RECLAIM';
 
 export interface LeaseClock {
   status: LeaseState;
   startedAt: Date | null;
   endsAt: Date | null;
   periodSeconds: number;
+  /** When an idle-window lease's window opens; null: at once. */
+  startsAt?: Date | null;
+  /** Whether the provider may reclaim it (an interruptible bid on idle windows). */
+  reclaimable?: boolean;
 }
 
 export type TerminationOutcome =
@@ -37,6 +49,10 @@ export type TerminationOutcome =
   | { kind: 'shorten'; endsAt: Date }
   /** The provider's notice: the lease stops at `endsAt` (now + notice). */
   | { kind: 'notice'; endsAt: Date }
+  /** The provider's reclaim: the lease stops at `endsAt` (now + reclaim notice), TERMINATED(RECLAIMED). */
+  | { kind: 'reclaim'; endsAt: Date }
+  /** A reclaim the lease does not allow; `why` is said to the provider (409). */
+  | { kind: 'refused'; why: string }
   | { kind: 'unchanged' };
 
 /** What a provider's end is bound by: the offer's notice, and the way it chose. */
@@ -44,6 +60,8 @@ export interface ProviderCommitment {
   mode: ProviderEndMode;
   noticeHours: number;
   gpus: number;
+  /** The offer's reclaim notice, minutes; null when it has no idle windows. */
+  reclaimNoticeMinutes?: number | null;
 }
 
 /** The penalty for ending without notice: `gpuSeconds` of the lease at its trade price, floored. */
@@ -77,6 +95,7 @@ export function terminationOutcome(
 ): TerminationOutcome {
   const reason = REASON_OF[side];
   if (lease.status === 'ENDED' || lease.status === 'TERMINATED') return { kind: 'unchanged' };
+  if (side === 'PROVIDER' && commitment?.mode === 'RECLAIM') return reclaimOutcome(lease, now, commitment);
   if (lease.status === 'SCHEDULED') return { kind: 'terminate', reason, refundInFull: true };
   if (side === 'ADMIN') return { kind: 'terminate', reason, refundInFull: false };
   if (lease.startedAt === null || lease.endsAt === null) throw new Error('an ACTIVE lease has started');
@@ -99,4 +118,28 @@ export function terminationOutcome(
   const periodEnd = currentPeriodEnd(lease.startedAt, lease.periodSeconds, now);
   const endsAt = periodEnd < lease.endsAt ? periodEnd : lease.endsAt;
   return endsAt.getTime() === lease.endsAt.getTime() ? { kind: 'unchanged' } : { kind: 'shorten', endsAt };
+}
+
+/** The provider's reclaim of a live lease (docs/LEASES.md "Idle windows"). */
+function reclaimOutcome(lease: LeaseClock, now: Date, commitment: ProviderCommitment): TerminationOutcome {
+  const noticeMinutes = commitment.reclaimNoticeMinutes ?? null;
+  if (lease.reclaimable !== true || noticeMinutes === null) {
+    return {
+      kind: 'refused',
+      why: 'Only a lease of an interruptible bid on idle windows can be reclaimed; end it with NOTICE or IMMEDIATE.',
+    };
+  }
+  const endsAt = new Date(now.getTime() + noticeMinutes * 60_000);
+  if (lease.status === 'SCHEDULED') {
+    // Nothing ran: a window that opens at least the notice away is simply not delivered.
+    if (lease.startsAt !== null && lease.startsAt !== undefined && lease.startsAt >= endsAt) {
+      return { kind: 'terminate', reason: 'RECLAIMED', refundInFull: true };
+    }
+    return {
+      kind: 'refused',
+      why: 'The lease’s window opens within the reclaim notice: hand over access, then reclaim it.',
+    };
+  }
+  if (lease.endsAt === null) throw new Error('an ACTIVE lease has an end');
+  return endsAt < lease.endsAt ? { kind: 'reclaim', endsAt } : { kind: 'unchanged' };
 }

@@ -24,10 +24,11 @@ export const TERMINATION_REASONS = [
   'PROVIDER_REQUEST',
   'PROVIDER_NOTICE',
   'ADMIN',
+  'RECLAIMED',
 ] as const;
 
 export const LEASE_SIDES = ['BUYER', 'PROVIDER', 'ADMIN'] as const;
-export const PROVIDER_END_MODES = ['NOTICE', 'IMMEDIATE'] as const;
+export const PROVIDER_END_MODES = ['NOTICE', 'IMMEDIATE', 'RECLAIM'] as const;
 
 export class LeasePlaceResponse {
   @ApiProperty({ example: '520000', description: 'GB/T 2260 code' }) code!: string;
@@ -79,7 +80,8 @@ export class LeaseCommonResponse {
     description:
       'PROVIDER_FAILURE: no access by the deadline; BUYER_REQUEST, PROVIDER_REQUEST: a side ended it ' +
       '(the provider without notice, see `penalty`); PROVIDER_NOTICE: it reached the end of the provider’s ' +
-      'notice; ADMIN: a platform admin ended it (POST /admin/leases/{id}/terminate)',
+      'notice; ADMIN: a platform admin ended it (POST /admin/leases/{id}/terminate); RECLAIMED: the provider ' +
+      'reclaimed an interruptible lease on idle windows at the reclaim notice, no penalty',
   })
   terminationReason!: string | null;
   @ApiProperty({
@@ -113,6 +115,34 @@ export class LeaseCommonResponse {
       'What the provider paid the buyer for ending the lease without notice (credited to the buyer)',
   })
   penalty!: string | null;
+  @ApiProperty({
+    format: 'date-time',
+    nullable: true,
+    type: String,
+    description:
+      'Leases on idle windows: when the window opens; the lease is SCHEDULED until then and access is handed ' +
+      'over from then. Null: at once',
+  })
+  startsAt!: string | null;
+  @ApiProperty({
+    description:
+      'The provider may reclaim it at `reclaimNoticeMinutes` without penalty (an interruptible bid on idle windows)',
+  })
+  reclaimable!: boolean;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 60,
+    description: 'The offer’s reclaim notice, minutes; null without idle windows',
+  })
+  reclaimNoticeMinutes!: number | null;
+  @ApiProperty({
+    format: 'date-time',
+    nullable: true,
+    type: String,
+    description: 'When the provider reclaimed it; it then ends at `endsAt`, TERMINATED(RECLAIMED)',
+  })
+  reclaimedAt!: string | null;
   @ApiProperty({ format: 'date-time', description: 'Access must be handed over by then' })
   provisioningDeadline!: string;
   @ApiProperty({ description: 'The provider has handed over access details' }) accessReady!: boolean;
@@ -235,7 +265,8 @@ export class TerminateLeaseDto {
     enum: PROVIDER_END_MODES,
     description:
       'Providers, ACTIVE leases: NOTICE (default) ends the lease at now + the offer’s notice; IMMEDIATE ends ' +
-      'it now and credits the buyer the penalty in docs/LEASES.md. Not for buyers',
+      'it now and credits the buyer the penalty in docs/LEASES.md; RECLAIM (reclaimable leases only) ends it at ' +
+      'now + the offer’s reclaim notice, no penalty. Not for buyers',
   })
   @IsOptional()
   @IsIn(PROVIDER_END_MODES)

@@ -1,3 +1,5 @@
+import type { IdleSchedule } from '@/modules/providers/domain/idle-windows';
+
 /**
  * The matching core's view of one market's book (docs/MATCHING.md). Pure data: money in
  * integer minor units, instants in epoch milliseconds, no Prisma or Nest types.
@@ -25,6 +27,11 @@ export interface BookOffer {
   readonly serving?: Readonly<Record<string, OfferServing>>;
   /** The owner's stored reliability score (docs/RELIABILITY.md); absent: 80, a new provider's. */
   readonly providerScore?: number;
+  /**
+   * Recurring idle windows (docs/MATCHING.md rule 8): leases start only inside them. Absent: the
+   * whole availability window, a lease starting at the match.
+   */
+  readonly idle?: IdleSchedule;
 }
 
 /** One model an offer serves: the effective figures (lower of declared and reference) per GPU. */
@@ -66,6 +73,8 @@ export interface BookBid {
   readonly inference?: InferenceDemandTerms;
   /** The lowest provider reliability score the bid accepts; absent: any. */
   readonly minProviderScore?: number;
+  /** Accepts reclaim at an idle-window offer's notice, so may start in a window it does not fit whole. */
+  readonly interruptible?: boolean;
 }
 
 export interface Fill {

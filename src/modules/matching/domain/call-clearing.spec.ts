@@ -8,6 +8,7 @@
  */
 import fc from 'fast-check';
 import type { BookBid, BookOffer } from './book';
+import { IdleSchedule, type IdleWindowsSpec } from '@/modules/providers/domain/idle-windows';
 import { clearCall, solveCall } from './call-clearing';
 import { loadCallSolver } from './highs-runtime';
 import { matchMarket } from './match-market';
@@ -48,6 +49,18 @@ const DEMANDS: ReadonlyArray<{
   { modelId: 'm', outputTokensPerSecond: 1000, promptTokensPerSecond: 1000, ttftP95Ms: 120 },
 ];
 
+// Idle windows around NOW (Tuesday 00:00Z): one open now for 2 h, one that opens in 1 h for 4 h.
+const IDLE_NOW: IdleWindowsSpec = {
+  timeZone: 'UTC',
+  reclaimNoticeMinutes: 30,
+  windows: [{ days: ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'], start: '00:00', end: '02:00' }],
+};
+const IDLE_LATER: IdleWindowsSpec = {
+  timeZone: 'Asia/Shanghai',
+  reclaimNoticeMinutes: 30,
+  windows: [{ days: ['TUE'], start: '09:00', end: '13:00' }],
+};
+
 interface Book {
   readonly bids: BookBid[];
   readonly offers: BookOffer[];
@@ -64,7 +77,20 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
           price: fc.constantFrom(...PRICES),
           free: fc.integer({ min: 0, max: 3 }),
           minLeaseHours: fc.constantFrom(1, 1, 1, 1, 1, 3),
-          window: fc.constantFrom('open', 'open', 'open', 'open', 'open', 'open', 'notYet', 'short'),
+          window: fc.constantFrom(
+            'open',
+            'open',
+            'open',
+            'open',
+            'open',
+            'open',
+            'notYet',
+            'short',
+            'idleNow',
+            'idleNow',
+            'idleLater',
+            'idleLater',
+          ),
           verified: fc.constantFrom(true, true, true, true, true, true, true, true, true, false),
           serves: fc.constantFrom(-1, -1, 0, 1),
         }),
@@ -86,6 +112,7 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
           expired: fc.constantFrom(false, false, false, false, false, false, false, false, false, true),
           verified: fc.constantFrom(true, true, true, true, true, true, true, true, true, false),
           inference: fc.constantFrom(-1, -1, -1, 0, 1),
+          interruptible: fc.boolean(),
         }),
         { minLength: 1, maxLength: maxBids, size: 'max' },
       ),
@@ -109,6 +136,8 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
         availableUntil: o.window === 'short' ? NOW + 2 * HOUR : NOW + 100 * HOUR,
         minLeaseHours: o.minLeaseHours,
         ...(SERVINGS[o.serves] === undefined ? {} : { serving: SERVINGS[o.serves] }),
+        ...(o.window === 'idleNow' ? { idle: new IdleSchedule(IDLE_NOW) } : {}),
+        ...(o.window === 'idleLater' ? { idle: new IdleSchedule(IDLE_LATER) } : {}),
       })),
       bids: bids.map((b, i) => ({
         id: `B${i + 1}`,
@@ -125,6 +154,7 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
         ...(DEMANDS[b.inference] === undefined
           ? {}
           : { inference: { ...DEMANDS[b.inference]!, sizedGpus: b.remaining } }),
+        ...(b.interruptible ? { interruptible: true } : {}),
       })),
     }));
 
@@ -142,6 +172,8 @@ describe('call clearing: properties', () => {
       allOrNothingFilled: 0,
       allOrNothingRested: 0,
       remainderSite: 0,
+      idleLaterFill: 0,
+      interruptibleFill: 0,
     };
     fc.assert(
       fc.property(bookArbitrary(6, 5), ({ bids, offers }) => {
@@ -162,6 +194,15 @@ describe('call clearing: properties', () => {
         expect(compareScores(solved.score, best)).toBe(0);
 
         countCoverage(seen, bids, offers, allocation);
+        // Idle windows (rule 8): a lease made now for a window that opens later; an interruptible
+        // bid filled on a window it does not fit whole.
+        for (const fill of solved.run.fills) {
+          const offer = offers.find((o) => o.id === fill.offerId)!;
+          const bid = bids.find((b) => b.id === fill.bidId)!;
+          if (offer.idle?.spec === IDLE_LATER) seen.idleLaterFill += 1;
+          if (offer.idle?.spec === IDLE_NOW && bid.interruptible === true && bid.durationHours > 2)
+            seen.interruptibleFill += 1;
+        }
       }),
       options,
     );
@@ -173,6 +214,8 @@ describe('call clearing: properties', () => {
       expect(seen.allOrNothingFilled).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
       expect(seen.allOrNothingRested).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
       expect(seen.remainderSite).toBeGreaterThanOrEqual(1);
+      expect(seen.idleLaterFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.05);
+      expect(seen.interruptibleFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.01);
     }
   });
 

@@ -4,6 +4,7 @@ import {
   compareBids,
   compareOffers,
   INELIGIBLE_REASONS,
+  leaseStartOf,
   pairIneligibility,
   servingIneligibility,
   sortBids,
@@ -12,6 +13,7 @@ import {
   tradePrice,
 } from './eligibility';
 import { prng } from '../../../../test/support/prng';
+import { IdleSchedule } from '@/modules/providers/domain/idle-windows';
 
 const O = offer({ id: 'O', siteId: 'S1', price: 1800n, free: 8, seq: 1n, province: GUIZHOU });
 // docs/INFERENCE.md example 1's reference: 2,804.6 prompt / 419.8 output tokens/s per GPU, replicas of 4.
@@ -23,6 +25,39 @@ const SERVES = {
   gpusPerReplica: 4,
 };
 const B = bid({ id: 'B', price: 2000n, remaining: 4, seq: 2n });
+
+describe('rule 8 on idle windows (docs/MATCHING.md)', () => {
+  // NOW is Tuesday 00:00Z; the window is 20:00-08:00 UTC every night, so it is open now until 08:00.
+  const nights = new IdleSchedule({
+    timeZone: 'UTC',
+    reclaimNoticeMinutes: 60,
+    windows: [{ days: ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'], start: '20:00', end: '08:00' }],
+  });
+  const idle = { ...O, idle: nights };
+
+  it('starts at once a lease that fits the open window, tonight one that fits only a whole window', () => {
+    expect(leaseStartOf({ ...B, durationHours: 8 }, idle, NOW)).toBe(NOW);
+    expect(leaseStartOf({ ...B, durationHours: 12 }, idle, NOW)).toBe(NOW + 20 * HOUR);
+    expect(pairIneligibility({ ...B, durationHours: 12 }, idle, NOW)).toBeNull();
+    expect(termsCompatible({ ...B, durationHours: 12 }, idle, NOW)).toBe(true);
+  });
+
+  it('rules out a lease longer than any window unless the bid is interruptible', () => {
+    const long = { ...B, durationHours: 13 };
+    expect(pairIneligibility(long, idle, NOW)).toBe('WINDOW');
+    expect(termsCompatible(long, idle, NOW)).toBe(false);
+    expect(pairIneligibility({ ...long, interruptible: true }, idle, NOW)).toBeNull();
+    expect(leaseStartOf({ ...long, interruptible: true }, idle, NOW)).toBe(NOW);
+  });
+
+  it('never starts at or after the bid’s expiry, nor past the availability window', () => {
+    const twelve = { ...B, durationHours: 12 };
+    expect(pairIneligibility({ ...twelve, expiresAt: NOW + 20 * HOUR }, idle, NOW)).toBe('WINDOW');
+    expect(pairIneligibility({ ...twelve, expiresAt: NOW + 20 * HOUR + 1 }, idle, NOW)).toBeNull();
+    expect(pairIneligibility(twelve, { ...idle, availableUntil: NOW + 32 * HOUR - 1 }, NOW)).toBe('WINDOW');
+    expect(pairIneligibility(twelve, { ...idle, availableUntil: NOW + 32 * HOUR }, NOW)).toBeNull();
+  });
+});
 
 describe('pairIneligibility', () => {
   it('is null for a pair every rule allows', () => {

@@ -59,10 +59,28 @@ export function termsCompatible(bid: BidTerms, offer: BookOffer, now: number): b
     bid.organisationId !== offer.organisationId &&
     inProvinces(bid, offer) &&
     reliableEnough(bid, offer) &&
-    now + bid.durationHours * HOUR_MS <= offer.availableUntil &&
     bid.durationHours >= offer.minLeaseHours &&
-    (bid.inference === undefined || servingIneligibility(bid.inference, offer) === null)
+    (bid.inference === undefined || servingIneligibility(bid.inference, offer) === null) &&
+    (offer.idle === undefined
+      ? now + bid.durationHours * HOUR_MS <= offer.availableUntil
+      : leaseStartOf(bid, offer, now) !== null)
   );
+}
+
+/**
+ * Rule 8's instant: when a lease of `bid` on `offer` matched at `now` starts, or null when the
+ * pair breaks the rule. Without idle windows, at `now` if the lease fits the availability window.
+ * With them, the first instant before the bid's expiry, within MAX_START_DELAY_MS of `now`, that
+ * lies in a window the lease fits whole (or, for an interruptible bid, merely lies in a window)
+ * and leaves the lease inside the availability window. A function of the pair and `now` alone,
+ * so any allocation (a run's or a clearing's) gives a pair the same start.
+ */
+export function leaseStartOf(bid: BidTerms, offer: BookOffer, now: number): number | null {
+  if (offer.availableFrom > now) return null;
+  const durationMs = bid.durationHours * HOUR_MS;
+  if (offer.idle === undefined) return now + durationMs <= offer.availableUntil ? now : null;
+  const before = Math.min(bid.expiresAt, offer.availableUntil - durationMs + 1);
+  return offer.idle.leaseStart(now, durationMs, bid.interruptible === true, before);
 }
 
 /**
@@ -100,7 +118,7 @@ function inProvinces(bid: BidTerms, offer: BookOffer): boolean {
 }
 
 function fitsWindow(bid: BidTerms, offer: BookOffer, now: number): boolean {
-  return offer.availableFrom <= now && now + bid.durationHours * HOUR_MS <= offer.availableUntil;
+  return leaseStartOf(bid, offer, now) !== null;
 }
 
 /** Bid priority: higher price first, then lower seq. Negative when `a` is served before `b`. */

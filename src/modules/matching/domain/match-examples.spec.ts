@@ -1,6 +1,8 @@
 import type { BookBid, BookOffer, Fill } from './book';
 import { afterRun, BEIJING, bid, GUIZHOU, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
+import { leaseStartOf } from './eligibility';
 import { matchMarket } from './match-market';
+import { IdleSchedule } from '@/modules/providers/domain/idle-windows';
 import { quoteBid } from './quote';
 
 // The worked examples of docs/MATCHING.md, fills computed by hand. Prices in minor units (fen).
@@ -202,6 +204,38 @@ describe('docs/MATCHING.md worked examples', () => {
     ];
     const b1 = bid({ id: 'B1', price: 2000n, remaining: 4, durationHours: 24, seq: 5n, partialAllowed });
     expect(run([b1], offers).fills).toEqual([fill('B1', 'O4', 'S1', 4, 1900n)]);
+  });
+
+  it.each(EITHER)('16. idle windows (partial: %s)', (partialAllowed) => {
+    const nights = new IdleSchedule({
+      timeZone: 'Asia/Shanghai',
+      reclaimNoticeMinutes: 60,
+      windows: [{ days: ['MON', 'TUE', 'WED', 'THU', 'FRI'], start: '20:00', end: '08:00' }],
+    });
+    const o1 = offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 8, seq: 1n, idle: nights });
+    const o2 = offer({ id: 'O2', siteId: 'S2', price: 1900n, free: 8, seq: 2n });
+    const b1 = bid({ id: 'B1', price: 2000n, remaining: 4, durationHours: 10, seq: 3n, partialAllowed });
+    const b2 = bid({ id: 'B2', price: 2000n, remaining: 4, durationHours: 14, seq: 4n, partialAllowed });
+    const b3 = bid({
+      id: 'B3',
+      price: 2000n,
+      remaining: 4,
+      durationHours: 14,
+      seq: 5n,
+      partialAllowed,
+      interruptible: true,
+    });
+    expect(run([b1, b2, b3], [o1, o2]).fills).toEqual([
+      fill('B1', 'O1', 'S1', 4, 1700n),
+      fill('B2', 'O2', 'S2', 4, 1900n),
+      fill('B3', 'O1', 'S1', 4, 1700n),
+    ]);
+    // Tonight's window opens at 20:00 local: the leases on O1 are SCHEDULED until then.
+    const tonight = Date.parse('2026-12-01T12:00:00Z');
+    expect(leaseStartOf(b1, o1, NOW)).toBe(tonight);
+    expect(leaseStartOf(b2, o1, NOW)).toBeNull();
+    expect(leaseStartOf(b3, o1, NOW)).toBe(tonight);
+    expect(leaseStartOf(b2, o2, NOW)).toBe(NOW);
   });
 
   it.each(EITHER)('15. unverified and own orders rest (partial: %s)', (partialAllowed) => {

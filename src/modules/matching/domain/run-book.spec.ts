@@ -60,6 +60,9 @@ describe('leasesOf', () => {
       feeBps: 300,
       provisioningDeadline: NOW + HOUR / 4,
       inference: null,
+      // No idle windows: the leases start at the match and cannot be reclaimed.
+      startsAt: null,
+      reclaimable: false,
     };
     expect(leases).toEqual([
       {

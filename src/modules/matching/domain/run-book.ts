@@ -5,6 +5,7 @@ import {
   tokensPerHour,
 } from '@/modules/inference/domain/inference-pricing';
 import type { BookBid, BookOffer, Fill, InferenceDemandTerms } from './book';
+import { leaseStartOf } from './eligibility';
 
 export type LeaseBillingMode = 'RESERVED' | 'PAY_PER_USE';
 
@@ -45,8 +46,12 @@ export interface LeaseTerms {
   readonly billingMode: LeaseBillingMode;
   readonly feeBps: number;
   readonly payPerUseMinPercent: number;
-  /** Epoch ms by which the provider must hand over access. */
+  /** Epoch ms by which the provider must hand over access: provisioning time after the start. */
   readonly provisioningDeadline: number;
+  /** Offers with idle windows: when the lease's window opens (SCHEDULED until then); else null. */
+  readonly startsAt: number | null;
+  /** An interruptible bid on idle windows: the provider may reclaim the lease at the offer's notice. */
+  readonly reclaimable: boolean;
   /** The inference terms the lease carries when its bid is an inference bid, else null. */
   readonly inference: LeaseInferenceTerms | null;
 }
@@ -79,11 +84,15 @@ export function leaseInferenceTerms(
   };
 }
 
+/** A pair whose idle window has no start any more at the commit's instant (the run's was earlier). */
+export class WindowClosedError extends Error {}
+
 /**
  * The leases a run's fills become (docs/MATCHING.md "Results and statuses"): one per (bid,
  * offer) pair, at the pair's trade price, with the bid's duration and billing mode, the offer's
  * pay-per-use minimum and the market's current fee, due for provisioning `provisioningMs` after
- * `now`. Fills of one pair in two passes of a run (never seen, but not ruled out by the rules)
+ * the lease's start: `now`, or for an offer with idle windows the start rule 8 gives the pair at
+ * `now` (WindowClosedError when there is none any more). Fills of one pair in two passes of a run (never seen, but not ruled out by the rules)
  * add up into one lease.
  */
 export function leasesOf(
@@ -101,6 +110,10 @@ export function leasesOf(
     if (bid === undefined || offer === undefined) {
       throw new Error(`fill ${fill.bidId} x ${fill.offerId} names an order outside the book`);
     }
+    const startsAt = offer.idle === undefined ? null : leaseStartOf(bid, offer, now);
+    if (offer.idle !== undefined && startsAt === null) {
+      throw new WindowClosedError(`offer ${offer.id} has no idle window for bid ${bid.id} at ${now}`);
+    }
     const key = pairKey(bid.id, offer.id);
     const earlier = leases.get(key);
     const gpus = fill.gpus + (earlier?.gpus ?? 0);
@@ -116,7 +129,9 @@ export function leasesOf(
       billingMode: bid.billingMode,
       feeBps: book.feeBps,
       payPerUseMinPercent: offer.payPerUseMinPercent,
-      provisioningDeadline: now + provisioningMs,
+      provisioningDeadline: (startsAt ?? now) + provisioningMs,
+      startsAt,
+      reclaimable: offer.idle !== undefined && bid.interruptible === true,
       inference: bid.inference === undefined ? null : leaseInferenceTerms(bid.inference, fill.price, gpus),
     });
   }

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { IdleWindowsResponse } from './idle-windows.dto';
 import { ORDER_STATUSES } from './list-offers.dto';
 
 export class OfferResponse {
@@ -20,6 +21,12 @@ export class OfferResponse {
     description: 'Notice owed before ending an ACTIVE lease early, else a penalty (docs/LEASES.md)',
   })
   terminationNoticeHours!: number;
+  @ApiProperty({
+    type: IdleWindowsResponse,
+    nullable: true,
+    description: 'Recurring idle windows and their reclaim notice; null: the whole availability window',
+  })
+  idleWindows!: IdleWindowsResponse | null;
   @ApiProperty({
     enum: ORDER_STATUSES,
     description:

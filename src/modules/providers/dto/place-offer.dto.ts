@@ -1,5 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { MAX_GPUS_PER_ORDER } from '@/shared/money';
 import { IsInstant, IsMarketSlug } from '@/infra/http/field-validators';
 import {
@@ -7,6 +18,7 @@ import {
   MAX_MIN_LEASE_HOURS,
   MAX_TERMINATION_NOTICE_HOURS,
 } from '../domain/offer-rules';
+import { IdleWindowsDto } from './idle-windows.dto';
 
 export class PlaceOfferDto {
   @ApiProperty({
@@ -85,4 +97,16 @@ export class PlaceOfferDto {
   @Min(1)
   @Max(MAX_TERMINATION_NOTICE_HOURS)
   terminationNoticeHours?: number;
+
+  @ApiPropertyOptional({
+    type: IdleWindowsDto,
+    description:
+      'Recurring idle windows (docs/LEASES.md "Idle windows"): leases start only inside them, and a bid ' +
+      'that does not fit one whole trades only if it is interruptible. Fixed once placed',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => IdleWindowsDto)
+  idleWindows?: IdleWindowsDto;
 }

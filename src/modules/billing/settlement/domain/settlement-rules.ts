@@ -103,6 +103,7 @@ export function cutByProvider(lease: SettlingLease, period: Period): boolean {
     // An admin's end is settled as the provider's, with or without notice (domain/lease-rules in leases).
     (lease.terminationReason === 'PROVIDER_REQUEST' ||
       lease.terminationReason === 'PROVIDER_NOTICE' ||
+      lease.terminationReason === 'RECLAIMED' ||
       lease.terminationReason === 'ADMIN') &&
     period.endsAt.getTime() === lease.endAt.getTime() &&
     period.endsAt.getTime() - period.startsAt.getTime() < lease.periodSeconds * 1000

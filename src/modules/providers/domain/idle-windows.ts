@@ -1,0 +1,287 @@
+import { DomainError } from '@/shared/domain-error';
+import { isTimeZone } from '@/shared/time-zone';
+
+/**
+ * An offer's recurring idle windows (docs/LEASES.md "Idle windows"): weekly windows in local
+ * time of an IANA zone, and the notice the provider gives before reclaiming an interruptible
+ * lease. Pure; zone arithmetic through Intl (the project has no time-zone library of its own).
+ */
+
+export const WEEKDAYS = ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** Local wall-clock times, `HH:MM`; `end` may be `24:00`, and an end at or before `start` crosses midnight. */
+export interface WeeklyWindow {
+  readonly days: readonly Weekday[];
+  readonly start: string;
+  readonly end: string;
+}
+
+export interface IdleWindowsSpec {
+  readonly timeZone: string;
+  readonly windows: readonly WeeklyWindow[];
+  /** Notice the provider gives before an interruptible lease is reclaimed, minutes (> 0). */
+  readonly reclaimNoticeMinutes: number;
+}
+
+/** Half-open `[start, end)` in epoch ms. */
+export interface Interval {
+  readonly start: number;
+  readonly end: number;
+}
+
+export const MAX_IDLE_WINDOWS = 21;
+export const MAX_RECLAIM_NOTICE_MINUTES = 10_080;
+/** A lease on idle windows starts within this of its match, or not at all (docs/MATCHING.md rule 8). */
+export const MAX_START_DELAY_MS = 14 * 24 * 3_600_000;
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+const WEEK_MINUTES = 7 * 24 * 60;
+const TIME = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+/** Minutes after midnight of `HH:MM` (`24:00` only as an end), or null when malformed. */
+function minutesOf(time: string, isEnd: boolean): number | null {
+  if (isEnd && time === '24:00') return 24 * 60;
+  const match = TIME.exec(time);
+  return match === null ? null : Number(match[1]) * 60 + Number(match[2]);
+}
+
+/** Length of one occurrence in minutes: 1..1440 (an end at or before the start is the next day's). */
+function lengthOf(start: number, end: number): number {
+  return end > start ? end - start : end + 24 * 60 - start;
+}
+
+/**
+ * Refuses what cannot be published, with nothing written (400): an unknown zone, a malformed
+ * or zero-length window, a day named twice, windows that overlap, a notice outside 1..10,080 min.
+ * Windows that touch are allowed and behave as one.
+ */
+export function validateIdleWindows(spec: IdleWindowsSpec): void {
+  if (!isTimeZone(spec.timeZone)) {
+    throw new DomainError(
+      'INVALID_TIME_ZONE',
+      'idleWindows.timeZone must be an IANA time zone such as Asia/Shanghai.',
+      {
+        field: 'idleWindows.timeZone',
+      },
+    );
+  }
+  if (
+    !Number.isInteger(spec.reclaimNoticeMinutes) ||
+    spec.reclaimNoticeMinutes < 1 ||
+    spec.reclaimNoticeMinutes > MAX_RECLAIM_NOTICE_MINUTES
+  ) {
+    throw invalid(
+      'idleWindows.reclaimNoticeMinutes',
+      `reclaimNoticeMinutes must be a whole number of minutes from 1 to ${MAX_RECLAIM_NOTICE_MINUTES}.`,
+    );
+  }
+  if (spec.windows.length === 0 || spec.windows.length > MAX_IDLE_WINDOWS) {
+    throw invalid('idleWindows.windows', `Publish 1 to ${MAX_IDLE_WINDOWS} windows.`);
+  }
+  const occurrences: Array<{ from: number; to: number }> = [];
+  spec.windows.forEach((window, n) => {
+    const field = `idleWindows.windows.${n}`;
+    const start = minutesOf(window.start, false);
+    const end = minutesOf(window.end, true);
+    if (start === null || end === null)
+      throw invalid(field, 'start and end must be HH:MM (end may be 24:00).');
+    if (start === end) throw invalid(field, 'A window must not be of zero length.');
+    if (window.days.length === 0 || new Set(window.days).size !== window.days.length) {
+      throw invalid(field, 'days must name each day at most once, and at least one.');
+    }
+    for (const day of window.days) {
+      const index = WEEKDAYS.indexOf(day);
+      if (index < 0) throw invalid(field, `days must be among ${WEEKDAYS.join(', ')}.`);
+      const from = index * 24 * 60 + start;
+      occurrences.push({ from, to: from + lengthOf(start, end) });
+    }
+  });
+  occurrences.sort((a, b) => a.from - b.from);
+  for (let i = 0; i < occurrences.length; i += 1) {
+    const current = occurrences[i]!;
+    // The last occurrence of the week wraps into the first of the next.
+    const next =
+      i + 1 < occurrences.length ? occurrences[i + 1]! : { from: occurrences[0]!.from + WEEK_MINUTES };
+    if (current.to > next.from) throw invalid('idleWindows.windows', 'Windows must not overlap.');
+  }
+}
+
+function invalid(field: string, message: string): DomainError {
+  return new DomainError('VALIDATION_FAILED', message, { field });
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterOf(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (formatter === undefined) {
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+/** The zone's offset from UTC at `instant`, ms (local wall clock minus UTC). */
+export function zoneOffset(timeZone: string, instant: number): number {
+  const whole = Math.floor(instant / 1000) * 1000;
+  const parts: Record<string, number> = {};
+  for (const part of formatterOf(timeZone).formatToParts(whole)) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  }
+  const part = (type: string): number => parts[type] ?? 0;
+  const local = Date.UTC(
+    part('year'),
+    part('month') - 1,
+    part('day'),
+    part('hour'),
+    part('minute'),
+    part('second'),
+  );
+  return local - whole;
+}
+
+/**
+ * The instant of a local wall-clock time (`local`: that wall time read as if it were UTC). A
+ * time the clocks skip (spring forward) moves forward by the gap; a time they repeat (fall back)
+ * is its first occurrence, as Temporal's "compatible" disambiguation does.
+ */
+export function instantOfLocal(timeZone: string, local: number): number {
+  const before = zoneOffset(timeZone, local - DAY_MS);
+  const after = zoneOffset(timeZone, local + DAY_MS);
+  const early = local - before;
+  const late = local - after;
+  const earlyFits = early + zoneOffset(timeZone, early) === local;
+  const lateFits = late + zoneOffset(timeZone, late) === local;
+  if (earlyFits && lateFits) return Math.min(early, late);
+  if (earlyFits) return early;
+  if (lateFits) return late;
+  return early;
+}
+
+/** How far the interval cache reaches past the first instant asked for. */
+const CACHE_SPAN_MS = 62 * DAY_MS;
+
+/**
+ * An offer's published windows as UTC intervals, merged where they touch. Occurrences are
+ * computed from local dates, so they follow the zone's daylight-saving changes. Computing is the
+ * costly part (Intl), so the intervals of about two months from the first instant asked for are
+ * kept; a read outside them computes them again.
+ */
+export class IdleSchedule {
+  private cache: { from: number; to: number; intervals: Interval[] } | null = null;
+  private readonly occurrences: ReadonlyArray<{ day: number; start: number; length: number }>;
+
+  constructor(readonly spec: IdleWindowsSpec) {
+    const occurrences: Array<{ day: number; start: number; length: number }> = [];
+    for (const window of spec.windows) {
+      const start = minutesOf(window.start, false) ?? 0;
+      const end = minutesOf(window.end, true) ?? 0;
+      for (const day of window.days) {
+        occurrences.push({ day: WEEKDAYS.indexOf(day), start, length: lengthOf(start, end) });
+      }
+    }
+    this.occurrences = occurrences;
+  }
+
+  get reclaimNoticeMs(): number {
+    return this.spec.reclaimNoticeMinutes * MINUTE_MS;
+  }
+
+  /**
+   * The merged intervals that meet `[from, to)`, ascending. An interval is exact inside
+   * `[from, to)`; one that runs on past `to` may be cut somewhere after it.
+   */
+  intervals(from: number, to: number): Interval[] {
+    const cache = this.cache;
+    const covered = cache !== null && from >= cache.from && to <= cache.to;
+    const intervals = covered
+      ? cache.intervals
+      : this.compute(from - DAY_MS, Math.max(to, from + CACHE_SPAN_MS));
+    return intervals.filter((interval) => interval.end > from && interval.start < to);
+  }
+
+  /**
+   * docs/MATCHING.md rule 8 on idle windows: the first instant `s` at or after `now` and before
+   * `before` (and within MAX_START_DELAY_MS of `now`) that lies in a window where a lease of
+   * `durationMs` fits whole, or, for an interruptible lease, merely lies in a window; null when
+   * there is none.
+   */
+  leaseStart(now: number, durationMs: number, interruptible: boolean, before: number): number | null {
+    const horizon = Math.min(before, now + MAX_START_DELAY_MS);
+    if (horizon <= now) return null;
+    for (const interval of this.intervals(now, horizon + durationMs)) {
+      const start = Math.max(now, interval.start);
+      if (start >= horizon) return null;
+      if (interruptible || start + durationMs <= interval.end) return start;
+    }
+    return null;
+  }
+
+  /** Milliseconds of `[from, to)` inside the windows. */
+  coveredMs(from: number, to: number): number {
+    let covered = 0;
+    for (const interval of this.intervals(from, to)) {
+      covered += Math.min(to, interval.end) - Math.max(from, interval.start);
+    }
+    return covered;
+  }
+
+  private compute(from: number, to: number): Interval[] {
+    const zone = this.spec.timeZone;
+    // Local dates from the day before `from` to the day after `to` catch every occurrence that
+    // meets the range, whatever the zone's offset and an occurrence that crosses midnight.
+    const firstDay = Math.floor((from + zoneOffset(zone, from)) / DAY_MS) - 1;
+    const lastDay = Math.floor((to + zoneOffset(zone, to)) / DAY_MS) + 1;
+    const raw: Interval[] = [];
+    for (let day = firstDay; day <= lastDay; day += 1) {
+      // 1970-01-01 was a Thursday: index 3 from Monday.
+      const weekday = (((day + 3) % 7) + 7) % 7;
+      for (const occurrence of this.occurrences) {
+        if (occurrence.day !== weekday) continue;
+        const localStart = day * DAY_MS + occurrence.start * MINUTE_MS;
+        const start = instantOfLocal(zone, localStart);
+        const end = instantOfLocal(zone, localStart + occurrence.length * MINUTE_MS);
+        if (end > start) raw.push({ start, end });
+      }
+    }
+    raw.sort((a, b) => a.start - b.start);
+    const merged: Interval[] = [];
+    for (const interval of raw) {
+      const last = merged[merged.length - 1];
+      if (last !== undefined && interval.start <= last.end) {
+        merged[merged.length - 1] = { start: last.start, end: Math.max(last.end, interval.end) };
+      } else {
+        merged.push(interval);
+      }
+    }
+    // Exact inside [from + a day, to]: occurrences of the extra days are complete.
+    this.cache = { from: from + DAY_MS, to, intervals: merged };
+    return merged;
+  }
+}
+
+/** What the offers table stores of a spec in `idle_windows` (the notice has its own column). */
+export function idleWindowsJson(spec: IdleWindowsSpec): { timeZone: string; windows: WeeklyWindow[] } {
+  return {
+    timeZone: spec.timeZone,
+    windows: spec.windows.map((w) => ({ days: [...w.days], start: w.start, end: w.end })),
+  };
+}
+
+/** A spec from the stored columns (written by idleWindowsJson, checked at placement); null when none. */
+export function idleWindowsOf(stored: unknown, reclaimNoticeMinutes: number | null): IdleWindowsSpec | null {
+  if (stored === null || stored === undefined || reclaimNoticeMinutes === null) return null;
+  const { timeZone, windows } = stored as { timeZone: string; windows: WeeklyWindow[] };
+  return { timeZone, windows, reclaimNoticeMinutes };
+}

@@ -1,0 +1,276 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { Clock } from '@/infra/clock/clock';
+import type { ControllableClock } from '@/infra/clock/controllable-clock';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
+import { StatsRefreshService } from '@/modules/stats/stats-refresh.service';
+import { startHttpApp } from '../support/http-app';
+import { ledgerViolations } from '../support/ledger-invariants';
+import { connectSse, type SseConnection } from '../support/sse-client';
+import { registerOrganisation, type TestTenant } from '../support/tenants';
+import { testConfig } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
+import { handOverAccess, quiet } from './lease-fixtures';
+import {
+  createSite,
+  createTestMarket,
+  eventsOf,
+  removeMarketplaceData,
+  removeTestMarket,
+} from './marketplace-fixtures';
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const DAY = 24 * HOUR;
+
+type Body = Record<string, unknown>;
+
+/**
+ * Idle windows (docs/LEASES.md "Idle windows", docs/MATCHING.md rule 8) over HTTP on the
+ * controllable clock: an offer sells only inside its weekly windows; a lease made before its
+ * window stays SCHEDULED until it opens; a bid that does not fit the window trades only if it is
+ * interruptible, and the provider reclaims such a lease at the notice with no penalty, the buyer
+ * told by event and on its live stream; statistics count only the published hours.
+ */
+describe('idle windows: scheduled leases, interruptible bids, reclaim', () => {
+  let app: NestFastifyApplication;
+  let prisma: PrismaService;
+  let market: { id: string; slug: string };
+  let buyer: TestTenant;
+  let provider: TestTenant;
+  let siteId: string;
+  /** A Monday 00:00Z after the clock's instant; the offer's window is Monday 02:00-06:00 UTC. */
+  let monday: number;
+  const ids: string[] = [];
+  const open: SseConnection[] = [];
+  const http = () => request(app.getHttpServer());
+  const clock = () => app.get<Clock, ControllableClock>(Clock);
+  const sweep = () => app.get(LeaseLifecycleService).sweep();
+
+  const windows = {
+    timeZone: 'UTC',
+    reclaimNoticeMinutes: 30,
+    windows: [{ days: ['MON'], start: '02:00', end: '06:00' }],
+  };
+  const offer = (overrides: Body = {}) =>
+    http()
+      .post('/v1/offers')
+      .set(provider.auth)
+      .set('idempotency-key', randomUUID())
+      .send({
+        market: market.slug,
+        siteId,
+        gpus: 4,
+        pricePerGpuHour: '10.00',
+        availableFrom: new Date(monday - HOUR).toISOString(),
+        availableUntil: new Date(monday + 20 * DAY).toISOString(),
+        minLeaseHours: 1,
+        idleWindows: windows,
+        ...overrides,
+      });
+  const bid = async (durationHours: number, interruptible: boolean): Promise<string> => {
+    const placed = await http()
+      .post('/v1/bids')
+      .set(buyer.auth)
+      .set('idempotency-key', randomUUID())
+      .send({
+        market: market.slug,
+        gpus: 2,
+        maxPricePerGpuHour: '10.00',
+        durationHours,
+        provinces: [],
+        minGpusPerSite: 1,
+        partialAllowed: false,
+        billingMode: 'RESERVED',
+        expiresAt: new Date(monday + 2 * DAY).toISOString(),
+        ...(interruptible ? { interruptible: true } : {}),
+      })
+      .expect(201);
+    expect((placed.body as Body).interruptible).toBe(interruptible);
+    return (placed.body as { id: string }).id;
+  };
+  const leaseOfBid = (bidId: string) =>
+    waitFor('the lease', () => prisma.lease.findFirst({ where: { bidId } }).then((row) => row ?? undefined));
+
+  beforeAll(async () => {
+    app = await startHttpApp(
+      testConfig({
+        RATE_LIMIT_PER_MINUTE: '100000',
+        RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
+        MATCHING_SWEEP_INTERVAL_MS: '3600000',
+        LEASE_SWEEP_INTERVAL_MS: '3600000',
+        SETTLEMENT_SWEEP_INTERVAL_MS: '3600000',
+        CLOCK: 'controllable',
+      }),
+      { api: true, worker: true },
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    prisma = app.get(PrismaService);
+    const now = clock().now().getTime();
+    const today = Math.floor(now / DAY) * DAY;
+    // 1970-01-01 was a Thursday: day n is a Monday when (n + 3) % 7 = 0.
+    const days = Math.floor(today / DAY);
+    monday = (days + 7 - ((days + 3) % 7)) * DAY;
+    if (monday <= now + HOUR) monday += 7 * DAY;
+    await clock().set(new Date(monday));
+    market = await createTestMarket(app);
+    buyer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 1_000_000n });
+    provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
+    ids.push(buyer.organisationId, provider.organisationId);
+    siteId = (await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' })).id;
+  });
+
+  afterEach(async () => {
+    for (const connection of open.splice(0)) connection.close();
+    await quiet(app);
+    expect(await ledgerViolations(prisma, ids)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await quiet(app);
+    await prisma.statsSiteHour.deleteMany({ where: { siteId } });
+    await removeMarketplaceData(app, ids);
+    await removeTestMarket(app, market.id);
+    await app.close();
+  });
+
+  it('refuses windows that overlap, are empty or unknown, and notices that are not positive: 400, nothing written', async () => {
+    const bad: Array<[Body, number, string]> = [
+      [
+        {
+          ...windows,
+          windows: [
+            { days: ['MON'], start: '02:00', end: '06:00' },
+            { days: ['MON'], start: '05:00', end: '07:00' },
+          ],
+        },
+        400,
+        'VALIDATION_FAILED',
+      ],
+      [{ ...windows, windows: [{ days: ['MON'], start: '02:00', end: '02:00' }] }, 400, 'VALIDATION_FAILED'],
+      [{ ...windows, reclaimNoticeMinutes: 0 }, 400, 'VALIDATION_FAILED'],
+      [{ ...windows, reclaimNoticeMinutes: -30 }, 400, 'VALIDATION_FAILED'],
+      [{ ...windows, timeZone: 'Atlantis/Capital' }, 400, 'INVALID_TIME_ZONE'],
+      [
+        { ...windows, windows: [{ days: ['MOONDAY'], start: '02:00', end: '06:00' }] },
+        400,
+        'VALIDATION_FAILED',
+      ],
+    ];
+    for (const [idleWindows, status, code] of bad) {
+      const refused = await offer({ idleWindows }).expect(status);
+      expect((refused.body as Body).code).toBe(code);
+    }
+    expect(await prisma.offer.count({ where: { organisationId: provider.organisationId } })).toBe(0);
+  });
+
+  it('schedules a lease for a later window, keeps a bid that fits no window resting, places an interruptible one, and reclaims it at the notice', async () => {
+    const placed = await offer().expect(201);
+    expect((placed.body as Body).idleWindows).toEqual(windows);
+
+    // A 3 h lease fits Monday 02:00-06:00: made now, SCHEDULED until the window opens.
+    const fits = await leaseOfBid(await bid(3, false));
+    // A 5 h bid fits no 4 h window: it rests; an interruptible one starts in the window all the same.
+    const tooLong = await bid(5, false);
+    const interrupting = await leaseOfBid(await bid(5, true));
+    await quiet(app);
+    expect((await http().get(`/v1/bids/${tooLong}`).set(buyer.auth).expect(200)).body).toMatchObject({
+      status: 'OPEN',
+      filledGpus: 0,
+    });
+    const opens = new Date(monday + 2 * HOUR).toISOString();
+    for (const lease of [fits, interrupting]) {
+      const seen = (await http().get(`/v1/leases/${lease.id}`).set(buyer.auth).expect(200)).body as Body;
+      expect(seen).toMatchObject({
+        status: 'SCHEDULED',
+        startsAt: opens,
+        provisioningDeadline: new Date(monday + 2 * HOUR + 15 * MINUTE).toISOString(),
+        reclaimable: lease.id === interrupting.id,
+        reclaimNoticeMinutes: 30,
+      });
+      const created = (await eventsOf(app, lease.id)).find((e) => e.type === 'lease.created');
+      expect(created?.payload).toMatchObject({ startsAt: opens, reclaimable: lease.id === interrupting.id });
+    }
+
+    // Before the window, access is refused and the lease stays SCHEDULED; the deadline has not run.
+    await clock().advance(HOUR);
+    const early = await handOverAccess(app, provider, fits.id).expect(409);
+    expect((early.body as { details: Body }).details).toMatchObject({ status: 'SCHEDULED', startsAt: opens });
+    expect(await sweep()).toMatchObject({ ended: 0 });
+    expect((await prisma.lease.findUniqueOrThrow({ where: { id: fits.id } })).status).toBe('SCHEDULED');
+
+    await clock().advance(HOUR);
+    await handOverAccess(app, provider, fits.id).expect(200);
+    await handOverAccess(app, provider, interrupting.id).expect(200);
+
+    // Only a reclaimable lease can be reclaimed.
+    const refused = await http()
+      .post(`/v1/leases/${fits.id}/terminate`)
+      .set(provider.auth)
+      .send({ mode: 'RECLAIM' })
+      .expect(409);
+    expect((refused.body as Body).code).toBe('CONFLICT');
+
+    const stream = await connectSse(`${await app.getUrl()}/v1/events/stream`, buyer.auth);
+    open.push(stream);
+    await clock().advance(30 * MINUTE);
+    const reclaimedAt = new Date(monday + 2 * HOUR + 30 * MINUTE);
+    const endsAt = new Date(reclaimedAt.getTime() + 30 * MINUTE).toISOString();
+    const reclaimed = await http()
+      .post(`/v1/leases/${interrupting.id}/terminate`)
+      .set(provider.auth)
+      .send({ mode: 'RECLAIM' })
+      .expect(200);
+    expect(reclaimed.body).toMatchObject({
+      status: 'ACTIVE',
+      reclaimedAt: reclaimedAt.toISOString(),
+      endsAt,
+      endedBy: 'PROVIDER',
+      penalty: null,
+    });
+    // The buyer is told on its live stream (and so by webhook: the same audience).
+    const told = await waitFor('lease.reclaimed on the buyer’s stream', () =>
+      stream.events
+        .filter((e) => e.event !== 'stream.reset')
+        .map((e) => JSON.parse(e.data) as { type: string; payload: Body })
+        .find((e) => e.type === 'lease.reclaimed'),
+    );
+    expect(told.payload).toMatchObject({ leaseId: interrupting.id, endsAt, reclaimNoticeMinutes: 30 });
+    expect(told.payload).not.toHaveProperty('providerOrganisationId');
+
+    // At the end of the notice it closes as RECLAIMED, with no penalty.
+    await clock().advance(30 * MINUTE);
+    expect(await sweep()).toMatchObject({ ended: 1 });
+    expect(
+      (await http().get(`/v1/leases/${interrupting.id}`).set(buyer.auth).expect(200)).body,
+    ).toMatchObject({
+      status: 'TERMINATED',
+      terminationReason: 'RECLAIMED',
+      endedAt: endsAt,
+      penalty: null,
+    });
+    await quiet(app);
+    const terminated = (await eventsOf(app, interrupting.id)).find((e) => e.type === 'lease.terminated');
+    expect(terminated?.payload).toMatchObject({ reason: 'RECLAIMED' });
+    expect(terminated?.payload).not.toHaveProperty('penalty');
+    expect(await prisma.ledgerTransfer.count({ where: { leaseId: interrupting.id, kind: 'PENALTY' } })).toBe(
+      0,
+    );
+    expect((await prisma.lease.findUniqueOrThrow({ where: { id: fits.id } })).status).toBe('ACTIVE');
+
+    // Statistics count only the published hours: nothing offered before 02:00, and leases count
+    // inside the window only (the wait for it is not leased time).
+    await clock().set(new Date(monday + 4 * HOUR + MINUTE));
+    await app.get(StatsRefreshService).refresh();
+    const rows = await prisma.statsSiteHour.findMany({ where: { siteId }, orderBy: { bucketStart: 'asc' } });
+    const hour = (offset: number) => rows.find((r) => r.bucketStart.getTime() === monday + offset * HOUR);
+    expect(
+      rows.filter((r) => r.bucketStart.getTime() < monday + 2 * HOUR && r.offeredGpuSeconds > 0n),
+    ).toEqual([]);
+    // 02:00-03:00: the scheduled lease (2 GPUs) and the reclaimed one (2 GPUs, to its end at 03:00).
+    expect(hour(2)).toMatchObject({ offeredGpuSeconds: 4n * 3600n, leasedGpuSeconds: 4n * 3600n });
+    expect(hour(3)).toMatchObject({ offeredGpuSeconds: 4n * 3600n, leasedGpuSeconds: 2n * 3600n });
+  });
+});
