@@ -161,6 +161,28 @@ export class EnvironmentVariables {
   @Max(600_000)
   MATCHING_LOCK_TTL_MS = 15_000;
 
+  /**
+   * Threads that solve CALL markets' clearings, off the event loop (docs/MATCHING.md "How it is
+   * solved"). 0 solves on the worker's main thread, with no time bound: for running from the
+   * TypeScript sources (in-process tests), where no compiled thread script exists.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(16)
+  MATCHING_SOLVE_THREADS = 1;
+
+  /**
+   * A clearing's solve that has not answered after this long is stopped and the clearing takes
+   * the greedy allocation instead (docs/MATCHING.md "How it is solved"); the solver's own work
+   * limits normally end it long before.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(600_000)
+  MATCHING_SOLVE_TIMEOUT_MS = 5_000;
+
   /** How often the matching sweep expires orders and re-runs every market with a live book. */
   @Transform(toInt)
   @IsInt()

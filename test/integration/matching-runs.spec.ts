@@ -16,6 +16,7 @@ import { fundBuyer } from '../support/funding';
 import { holdKeys, MatchingHold } from '../support/matching-hold.cjs';
 import { FundsPort } from '@/modules/matching/domain/funds.port';
 import { MarketBooks } from '@/modules/matching/market-books';
+import { ClearingSolver } from '@/modules/matching/clearing-solver';
 import { MarketRunLock, runLockKeys } from '@/modules/matching/market-run-lock';
 import { MatchingRunProbe } from '@/modules/matching/matching-run-probe';
 import {
@@ -171,6 +172,11 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
           MatchingScheduler,
           MarketBooks,
           MarketRunLock,
+          // On the calling thread: the TypeScript sources have no compiled clearing thread.
+          {
+            provide: ClearingSolver,
+            useFactory: () => new ClearingSolver({ threads: 0, timeoutMs: 60_000 }),
+          },
           {
             provide: MatchingRunProbe,
             inject: [RedisService],

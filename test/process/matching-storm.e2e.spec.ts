@@ -1,4 +1,6 @@
 import type { BookBid, BookOffer } from '@/modules/matching/domain/book';
+import { clearCall } from '@/modules/matching/domain/call-clearing';
+import { loadCallSolver } from '@/modules/matching/domain/highs-runtime';
 import { matchMarket } from '@/modules/matching/domain/match-market';
 import { referenceRun } from '../matching/reference-model';
 import { MatchingCluster, type ClusterTenant } from '../support/matching-cluster';
@@ -25,270 +27,288 @@ interface Placed {
 
 /**
  * Storm: the built API and three worker processes take thousands of orders over HTTP in three
- * markets, with random cancels, while workers are SIGKILLed and restarted. After quiescence the
- * DESIGN invariants 1-4 and 7 hold, no lease is duplicated, and the exchange filled at least 90%
- * of the GPUs the reference model fills on the same accepted order sequence. Budget: ~90 s (77 s measured with the ledger).
+ * markets, with random cancels, while workers are SIGKILLed and restarted (mid-solve and
+ * mid-commit among other moments). After quiescence the DESIGN invariants 1-4 and 7 hold, no
+ * lease is duplicated, and the exchange filled at least 90% of what the reference model fills on
+ * the same accepted order sequence (GPUs; GPU-hours for CALL markets, whose clearings maximise
+ * those). Once with the markets CONTINUOUS and once CALL (250 ms windows, clearings solved in the
+ * workers' threads). Budget: ~90 s per mode (77 s measured with the ledger, CONTINUOUS).
  */
-describe('matching storm: three workers, thousands of orders, workers killed', () => {
-  const seed = Number(process.env.MATCHING_STORM_SEED ?? Date.now() % 1_000_000);
-  let cluster: MatchingCluster;
+describe.each(['CONTINUOUS', 'CALL'] as const)(
+  'matching storm (%s markets): three workers, thousands of orders, workers killed',
+  (mode) => {
+    const seed = Number(process.env.MATCHING_STORM_SEED ?? Date.now() % 1_000_000);
+    let cluster: MatchingCluster;
 
-  beforeAll(async () => {
-    cluster = await MatchingCluster.start(3, {
-      JOB_LOCK_DURATION_MS: '2000',
-      JOB_STALLED_INTERVAL_MS: '1000',
-      MATCHING_SWEEP_INTERVAL_MS: '2000',
-      DATABASE_POOL_MAX: '8',
-    });
-  }, 60_000);
+    beforeAll(async () => {
+      cluster = await MatchingCluster.start(3, {
+        JOB_LOCK_DURATION_MS: '2000',
+        JOB_STALLED_INTERVAL_MS: '1000',
+        MATCHING_SWEEP_INTERVAL_MS: '2000',
+        DATABASE_POOL_MAX: '8',
+      });
+      // The cluster's own database: the catalogue's markets take this run's mode.
+      await cluster.db.query(`UPDATE markets SET matching_mode = $1, call_window_ms = 250`, [mode]);
+      await loadCallSolver();
+    }, 60_000);
 
-  afterAll(async () => {
-    await cluster.stop();
-  }, 30_000);
+    afterAll(async () => {
+      await cluster.stop();
+    }, 30_000);
 
-  it('keeps the invariants and fills what the reference model fills', async () => {
-    // The seed replays a failure.
-    process.stdout.write(`matching storm seed ${seed} (MATCHING_STORM_SEED to replay), ${ORDERS} orders\n`);
-    const random = prng(seed);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-    const providers = await Promise.all([1, 2, 3, 4].map(() => cluster.tenant('PROVIDER')));
-    const buyers = await Promise.all([1, 2, 3, 4, 5, 6].map(() => cluster.tenant('BUYER')));
-    const sites = new Map<string, string[]>();
-    for (const provider of providers) {
-      const ids: string[] = [];
-      for (const [i, place] of PLACES.entries()) {
-        const res = await cluster.request('POST', '/v1/sites', provider, {
-          name: `hall ${i}`,
-          ...place,
-          uptimeTier: 'TIER_III',
-        });
-        expect(res.status).toBe(201);
-        ids.push(res.body.id as string);
+    it('keeps the invariants and fills what the reference model fills', async () => {
+      // The seed replays a failure.
+      process.stdout.write(
+        `matching storm (${mode}) seed ${seed} (MATCHING_STORM_SEED to replay), ${ORDERS} orders\n`,
+      );
+      const random = prng(seed);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+      const providers = await Promise.all([1, 2, 3, 4].map(() => cluster.tenant('PROVIDER')));
+      const buyers = await Promise.all([1, 2, 3, 4, 5, 6].map(() => cluster.tenant('BUYER')));
+      const sites = new Map<string, string[]>();
+      for (const provider of providers) {
+        const ids: string[] = [];
+        for (const [i, place] of PLACES.entries()) {
+          const res = await cluster.request('POST', '/v1/sites', provider, {
+            name: `hall ${i}`,
+            ...place,
+            uptimeTier: 'TIER_III',
+          });
+          expect(res.status).toBe(201);
+          ids.push(res.body.id as string);
+        }
+        sites.set(provider.organisationId, ids);
       }
-      sites.set(provider.organisationId, ids);
-    }
 
-    // Every order is drawn before any is sent, so the seed alone decides the stream.
-    const orders = Array.from({ length: ORDERS }, () => {
-      const market = pick(MARKETS);
-      const price = (n: number) => (n / 100).toFixed(2);
-      if (random() < 0.5) {
-        const owner = pick(providers);
+      // Every order is drawn before any is sent, so the seed alone decides the stream.
+      const orders = Array.from({ length: ORDERS }, () => {
+        const market = pick(MARKETS);
+        const price = (n: number) => (n / 100).toFixed(2);
+        if (random() < 0.5) {
+          const owner = pick(providers);
+          return {
+            kind: 'offer' as const,
+            owner,
+            body: {
+              market,
+              siteId: pick(sites.get(owner.organisationId)!),
+              gpus: 1 + Math.floor(random() * 16),
+              pricePerGpuHour: price(1700 + Math.floor(random() * 40) * 10),
+              availableFrom: new Date(Date.now() - HOUR).toISOString(),
+              availableUntil: new Date(Date.now() + 20 * 24 * HOUR).toISOString(),
+              minLeaseHours: 1 + Math.floor(random() * 3),
+            },
+          };
+        }
+        const gpus = 1 + Math.floor(random() * 12);
+        const colocated = random() < 0.35;
+        const provinces =
+          random() < 0.4
+            ? []
+            : [pick(PLACES).provinceCode, ...(random() < 0.5 ? [pick(PLACES).provinceCode] : [])];
         return {
-          kind: 'offer' as const,
-          owner,
+          kind: 'bid' as const,
+          owner: pick(buyers),
           body: {
             market,
-            siteId: pick(sites.get(owner.organisationId)!),
-            gpus: 1 + Math.floor(random() * 16),
-            pricePerGpuHour: price(1700 + Math.floor(random() * 40) * 10),
-            availableFrom: new Date(Date.now() - HOUR).toISOString(),
-            availableUntil: new Date(Date.now() + 20 * 24 * HOUR).toISOString(),
-            minLeaseHours: 1 + Math.floor(random() * 3),
+            gpus,
+            maxPricePerGpuHour: price(1800 + Math.floor(random() * 40) * 10),
+            durationHours: 1 + Math.floor(random() * 8),
+            provinces: [...new Set(provinces)],
+            minGpusPerSite: colocated ? Math.min(gpus, 2 + Math.floor(random() * 3)) : 1,
+            partialAllowed: random() < 0.7,
+            billingMode: random() < 0.5 ? 'RESERVED' : 'PAY_PER_USE',
+            expiresAt: new Date(Date.now() + 10 * 24 * HOUR).toISOString(),
           },
         };
-      }
-      const gpus = 1 + Math.floor(random() * 12);
-      const colocated = random() < 0.35;
-      const provinces =
-        random() < 0.4
-          ? []
-          : [pick(PLACES).provinceCode, ...(random() < 0.5 ? [pick(PLACES).provinceCode] : [])];
-      return {
-        kind: 'bid' as const,
-        owner: pick(buyers),
-        body: {
-          market,
-          gpus,
-          maxPricePerGpuHour: price(1800 + Math.floor(random() * 40) * 10),
-          durationHours: 1 + Math.floor(random() * 8),
-          provinces: [...new Set(provinces)],
-          minGpusPerSite: colocated ? Math.min(gpus, 2 + Math.floor(random() * 3)) : 1,
-          partialAllowed: random() < 0.7,
-          billingMode: random() < 0.5 ? 'RESERVED' : 'PAY_PER_USE',
-          expiresAt: new Date(Date.now() + 10 * 24 * HOUR).toISOString(),
-        },
-      };
-    });
-    const cancelDraws = orders.map(() => random());
+      });
+      const cancelDraws = orders.map(() => random());
 
-    // Workers die at random while the orders arrive; each comes back 300 ms later.
-    let killing = true;
-    let kills = 0;
-    const killer = (async () => {
-      while (killing && kills < KILLS) {
-        await new Promise((resolve) => setTimeout(resolve, 1_200 + random() * 800));
-        const victim = Math.floor(random() * cluster.workers.length);
-        await cluster.killWorker(victim);
-        kills += 1;
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        cluster.restartWorker(victim);
-      }
-    })();
+      // Workers die at random while the orders arrive; each comes back 300 ms later.
+      let killing = true;
+      let kills = 0;
+      const killer = (async () => {
+        while (killing && kills < KILLS) {
+          await new Promise((resolve) => setTimeout(resolve, 1_200 + random() * 800));
+          const victim = Math.floor(random() * cluster.workers.length);
+          await cluster.killWorker(victim);
+          kills += 1;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          cluster.restartWorker(victim);
+        }
+      })();
 
-    const started = Date.now();
-    const placed: Placed[] = [];
-    let next = 0;
-    const failures: string[] = [];
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < orders.length) {
-          const i = next;
-          next += 1;
-          const order = orders[i]!;
-          const res = await cluster.request(
-            'POST',
-            order.kind === 'bid' ? '/v1/bids' : '/v1/offers',
-            order.owner,
-            order.body,
-          );
-          if (res.status !== 201) {
-            failures.push(`${res.status} ${JSON.stringify(res.body)}`);
-            continue;
-          }
-          placed.push({ kind: order.kind, id: res.body.id as string, owner: order.owner });
-          // About one order in twelve is cancelled soon after, racing the matching runs.
-          if (cancelDraws[i]! < 0.08 && placed.length > 1) {
-            const victim = placed[Math.floor(cancelDraws[i]! * 12 * placed.length) % placed.length]!;
-            const path = `/v1/${victim.kind === 'bid' ? 'bids' : 'offers'}/${victim.id}/cancel`;
-            const cancel = await cluster.request('POST', path, victim.owner);
-            // 409: it filled (or expired) first, which a race allows.
-            if (cancel.status !== 200 && cancel.status !== 409) {
-              failures.push(`cancel ${cancel.status} ${JSON.stringify(cancel.body)}`);
+      const started = Date.now();
+      const placed: Placed[] = [];
+      let next = 0;
+      const failures: string[] = [];
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < orders.length) {
+            const i = next;
+            next += 1;
+            const order = orders[i]!;
+            const res = await cluster.request(
+              'POST',
+              order.kind === 'bid' ? '/v1/bids' : '/v1/offers',
+              order.owner,
+              order.body,
+            );
+            if (res.status !== 201) {
+              failures.push(`${res.status} ${JSON.stringify(res.body)}`);
+              continue;
+            }
+            placed.push({ kind: order.kind, id: res.body.id as string, owner: order.owner });
+            // About one order in twelve is cancelled soon after, racing the matching runs.
+            if (cancelDraws[i]! < 0.08 && placed.length > 1) {
+              const victim = placed[Math.floor(cancelDraws[i]! * 12 * placed.length) % placed.length]!;
+              const path = `/v1/${victim.kind === 'bid' ? 'bids' : 'offers'}/${victim.id}/cancel`;
+              const cancel = await cluster.request('POST', path, victim.owner);
+              // 409: it filled (or expired) first, which a race allows.
+              if (cancel.status !== 200 && cancel.status !== 409) {
+                failures.push(`cancel ${cancel.status} ${JSON.stringify(cancel.body)}`);
+              }
             }
           }
-        }
-      }),
-    );
-    const placing = Date.now() - started;
-    killing = false;
-    await killer;
-    expect(failures).toEqual([]);
-    expect(kills).toBeGreaterThanOrEqual(2);
+        }),
+      );
+      const placing = Date.now() - started;
+      killing = false;
+      await killer;
+      expect(failures).toEqual([]);
+      expect(kills).toBeGreaterThanOrEqual(2);
 
-    await cluster.quiesce(60_000);
-    const quiet = Date.now() - started;
-    const { db } = cluster;
+      await cluster.quiesce(60_000);
+      const quiet = Date.now() - started;
+      const { db } = cluster;
 
-    // 1. For every offer, GPUs of non-ended leases <= GPUs offered, and leasedGpus says so.
-    const offers = await db.query(`
+      // 1. For every offer, GPUs of non-ended leases <= GPUs offered, and leasedGpus says so.
+      const offers = await db.query(`
       SELECT o.id, o.gpus, o.leased_gpus, COALESCE(sum(l.gpus), 0)::int AS lease_gpus
       FROM offers o LEFT JOIN leases l ON l.offer_id = o.id AND l.status IN ('SCHEDULED', 'ACTIVE')
       GROUP BY o.id`);
-    for (const row of offers.rows as Array<{ gpus: number; leased_gpus: number; lease_gpus: number }>) {
-      expect(row.lease_gpus).toBe(row.leased_gpus);
-      expect(row.lease_gpus).toBeLessThanOrEqual(row.gpus);
-    }
+      for (const row of offers.rows as Array<{ gpus: number; leased_gpus: number; lease_gpus: number }>) {
+        expect(row.lease_gpus).toBe(row.leased_gpus);
+        expect(row.lease_gpus).toBeLessThanOrEqual(row.gpus);
+      }
 
-    // 2. Bids: fills add up, statuses agree, and each bid has at most one terminal event.
-    const bids = await db.query(`
+      // 2. Bids: fills add up, statuses agree, and each bid has at most one terminal event.
+      const bids = await db.query(`
       SELECT b.id, b.gpus, b.filled_gpus, b.status, COALESCE(sum(l.gpus), 0)::int AS lease_gpus,
         (SELECT count(*)::int FROM outbox_events e WHERE e.aggregate_id = b.id::text AND (
           e.type IN ('bid.cancelled', 'order.expired')
           OR (e.type = 'order.filled' AND e.payload->>'status' = 'FILLED'))) AS terminal_events
       FROM bids b LEFT JOIN leases l ON l.bid_id = b.id GROUP BY b.id`);
-    for (const row of bids.rows as Array<{
-      gpus: number;
-      filled_gpus: number;
-      status: string;
-      lease_gpus: number;
-      terminal_events: number;
-    }>) {
-      expect(row.lease_gpus).toBe(row.filled_gpus);
-      const terminal = ['FILLED', 'CANCELLED', 'EXPIRED'].includes(row.status);
-      expect(row.terminal_events).toBe(terminal ? 1 : 0);
-      expect(row.status === 'FILLED').toBe(row.filled_gpus === row.gpus);
-      if (row.status === 'OPEN') expect(row.filled_gpus).toBe(0);
-    }
+      for (const row of bids.rows as Array<{
+        gpus: number;
+        filled_gpus: number;
+        status: string;
+        lease_gpus: number;
+        terminal_events: number;
+      }>) {
+        expect(row.lease_gpus).toBe(row.filled_gpus);
+        const terminal = ['FILLED', 'CANCELLED', 'EXPIRED'].includes(row.status);
+        expect(row.terminal_events).toBe(terminal ? 1 : 0);
+        expect(row.status === 'FILLED').toBe(row.filled_gpus === row.gpus);
+        if (row.status === 'OPEN') expect(row.filled_gpus).toBe(0);
+      }
 
-    // 3. No lease breaks its bid's cap, provinces, duration, minimum lease, window or expiry.
-    const leases = await db.query(`
+      // 3. No lease breaks its bid's cap, provinces, duration, minimum lease, window or expiry.
+      const leases = await db.query(`
       SELECT l.*, b.max_price_per_gpu_hour AS bid_price, b.seq AS bid_seq, b.provinces,
              b.duration_hours AS bid_hours, b.expires_at, b.min_gpus_per_site, b.gpus AS bid_gpus,
              b.filled_gpus AS bid_filled, o.price_per_gpu_hour AS ask, o.seq AS offer_seq,
              o.min_lease_hours, o.available_from, o.available_until, s.province_code
       FROM leases l JOIN bids b ON b.id = l.bid_id JOIN offers o ON o.id = l.offer_id JOIN sites s ON s.id = o.site_id`);
-    type LeaseRow = Record<string, unknown> & {
-      bid_id: string;
-      site_id: string;
-      match_epoch: string;
-      gpus: number;
-      min_gpus_per_site: number;
-      bid_gpus: number;
-      bid_filled: number;
-    };
-    const groups = new Map<string, { row: LeaseRow; gpus: number }>();
-    for (const row of leases.rows as LeaseRow[]) {
-      const price = BigInt(row.price_per_gpu_hour as string);
-      expect(price).toBe(
-        BigInt(row.bid_seq as string) < BigInt(row.offer_seq as string)
-          ? BigInt(row.bid_price as string)
-          : BigInt(row.ask as string),
-      );
-      expect(price).toBeLessThanOrEqual(BigInt(row.bid_price as string));
-      const provinces = row.provinces as string[];
-      expect(provinces.length === 0 || provinces.includes(row.province_code as string)).toBe(true);
-      expect(row.duration_hours).toBe(row.bid_hours);
-      expect(row.bid_hours as number).toBeGreaterThanOrEqual(row.min_lease_hours as number);
-      const created = (row.created_at as Date).getTime();
-      expect(created).toBeLessThan((row.expires_at as Date).getTime());
-      expect(created).toBeGreaterThanOrEqual((row.available_from as Date).getTime());
-      expect(created + (row.bid_hours as number) * HOUR).toBeLessThanOrEqual(
-        (row.available_until as Date).getTime(),
-      );
-      const key = `${row.bid_id}/${row.match_epoch}/${row.site_id}`;
-      groups.set(key, { row, gpus: (groups.get(key)?.gpus ?? 0) + row.gpus });
-    }
-    // Co-location: a site short of the minimum only ever takes a bid's final remainder.
-    const short = new Map<string, number>();
-    for (const { row, gpus } of groups.values()) {
-      if (gpus >= Math.min(row.min_gpus_per_site, row.bid_gpus)) continue;
-      short.set(row.bid_id, (short.get(row.bid_id) ?? 0) + 1);
-      expect(row.bid_filled).toBe(row.bid_gpus);
-    }
-    for (const count of short.values()) expect(count).toBe(1);
+      type LeaseRow = Record<string, unknown> & {
+        bid_id: string;
+        site_id: string;
+        match_epoch: string;
+        gpus: number;
+        min_gpus_per_site: number;
+        bid_gpus: number;
+        bid_filled: number;
+      };
+      const groups = new Map<string, { row: LeaseRow; gpus: number }>();
+      for (const row of leases.rows as LeaseRow[]) {
+        const price = BigInt(row.price_per_gpu_hour as string);
+        // Continuous: the price of the order with the lower seq; a clearing: the ask (pay-as-ask).
+        expect(price).toBe(
+          mode === 'CONTINUOUS' && BigInt(row.bid_seq as string) < BigInt(row.offer_seq as string)
+            ? BigInt(row.bid_price as string)
+            : BigInt(row.ask as string),
+        );
+        expect(price).toBeLessThanOrEqual(BigInt(row.bid_price as string));
+        const provinces = row.provinces as string[];
+        expect(provinces.length === 0 || provinces.includes(row.province_code as string)).toBe(true);
+        expect(row.duration_hours).toBe(row.bid_hours);
+        expect(row.bid_hours as number).toBeGreaterThanOrEqual(row.min_lease_hours as number);
+        const created = (row.created_at as Date).getTime();
+        expect(created).toBeLessThan((row.expires_at as Date).getTime());
+        expect(created).toBeGreaterThanOrEqual((row.available_from as Date).getTime());
+        expect(created + (row.bid_hours as number) * HOUR).toBeLessThanOrEqual(
+          (row.available_until as Date).getTime(),
+        );
+        const key = `${row.bid_id}/${row.match_epoch}/${row.site_id}`;
+        groups.set(key, { row, gpus: (groups.get(key)?.gpus ?? 0) + row.gpus });
+      }
+      // Co-location: a site short of the minimum only ever takes a bid's final remainder.
+      const short = new Map<string, number>();
+      for (const { row, gpus } of groups.values()) {
+        if (gpus >= Math.min(row.min_gpus_per_site, row.bid_gpus)) continue;
+        short.set(row.bid_id, (short.get(row.bid_id) ?? 0) + 1);
+        expect(row.bid_filled).toBe(row.bid_gpus);
+      }
+      for (const count of short.values()) expect(count).toBe(1);
 
-    // No duplicate lease: one per (bid, offer) per commit, and every commit accounted for.
-    const duplicates = await db.query<{ n: number }>(`
+      // No duplicate lease: one per (bid, offer) per commit, and every commit accounted for.
+      const duplicates = await db.query<{ n: number }>(`
       SELECT count(*)::int AS n FROM (
         SELECT 1 FROM leases GROUP BY market_id, match_epoch, bid_id, offer_id HAVING count(*) > 1) d`);
-    expect(duplicates.rows[0]?.n).toBe(0);
-    const commits = await db.query(`
+      expect(duplicates.rows[0]?.n).toBe(0);
+      const commits = await db.query(`
       SELECT mm.commits::int, (SELECT count(DISTINCT match_epoch)::int FROM leases l WHERE l.market_id = mm.market_id) AS epochs
       FROM market_matching mm`);
-    for (const row of commits.rows as Array<{ commits: number; epochs: number }>)
-      expect(row.epochs).toBe(row.commits);
+      for (const row of commits.rows as Array<{ commits: number; epochs: number }>)
+        expect(row.epochs).toBe(row.commits);
 
-    // 4. The ledger: balanced, and every buyer's held credit is exactly its open bids' and its
-    // leases' holds, through every kill between placement, match and cancel.
-    const sql = async (text: string, ...params: unknown[]) =>
-      (await db.query(text, params)).rows as Array<Record<string, unknown>>;
-    expect(
-      await ledgerViolations(
-        sql,
-        buyers.map((b) => b.organisationId),
-      ),
-    ).toEqual([]);
+      // 4. The ledger: balanced, and every buyer's held credit is exactly its open bids' and its
+      // leases' holds, through every kill between placement, match and cancel.
+      const sql = async (text: string, ...params: unknown[]) =>
+        (await db.query(text, params)).rows as Array<Record<string, unknown>>;
+      expect(
+        await ledgerViolations(
+          sql,
+          buyers.map((b) => b.organisationId),
+        ),
+      ).toEqual([]);
 
-    // 7. Liveness: after quiescence no eligible pair is left; the core finds nothing to fill.
-    const now = Date.now();
-    for (const market of MARKETS) {
-      const book = await liveBook(cluster, market);
-      expect(matchMarket(book.bids, book.offers, now).fills).toEqual([]);
-    }
+      // 7. Liveness: after quiescence no eligible pair is left; the core finds nothing to fill,
+      // and neither does a clearing of what is left.
+      const now = Date.now();
+      for (const market of MARKETS) {
+        const book = await liveBook(cluster, market);
+        expect(matchMarket(book.bids, book.offers, now).fills).toEqual([]);
+        if (mode === 'CALL') expect(clearCall(book.bids, book.offers, now).fills).toEqual([]);
+      }
 
-    // Against the reference model on the accepted sequence (placements and cancels in outbox order).
-    const reference = await referenceFilled(cluster, now);
-    const total = await db.query<{ n: number }>(`SELECT COALESCE(sum(gpus), 0)::int AS n FROM leases`);
-    const actual = total.rows[0]?.n ?? 0;
-    process.stdout.write(
-      `storm: ${placed.length} orders in ${placing} ms, quiet after ${quiet} ms, ${kills} kills, ` +
-        `filled ${actual} GPUs, reference ${reference} (checks ${Date.now() - started - quiet} ms)\n`,
-    );
-    expect(reference).toBeGreaterThan(0);
-    expect(actual).toBeGreaterThanOrEqual(Math.ceil(0.9 * reference));
-  }, 240_000);
-});
+      // Against the reference model on the accepted sequence (placements and cancels in outbox order).
+      const reference = await referenceFilled(cluster, now);
+      const total = await db.query<{ gpus: number; hours: number }>(
+        `SELECT COALESCE(sum(gpus), 0)::int AS gpus, COALESCE(sum(gpus * duration_hours), 0)::int AS hours FROM leases`,
+      );
+      const actual = { gpus: total.rows[0]?.gpus ?? 0, gpuHours: total.rows[0]?.hours ?? 0 };
+      process.stdout.write(
+        `storm (${mode}): ${placed.length} orders in ${placing} ms, quiet after ${quiet} ms, ${kills} kills, ` +
+          `filled ${actual.gpus} GPUs / ${actual.gpuHours} GPU-hours, reference ${reference.gpus} / ` +
+          `${reference.gpuHours} (checks ${Date.now() - started - quiet} ms)\n`,
+      );
+      const measure = mode === 'CALL' ? 'gpuHours' : 'gpus';
+      expect(reference[measure]).toBeGreaterThan(0);
+      expect(actual[measure]).toBeGreaterThanOrEqual(Math.ceil(0.9 * reference[measure]));
+    }, 240_000);
+  },
+);
 
 interface BookRows {
   bids: BookBid[];
@@ -349,10 +369,13 @@ function toOffer(row: Record<string, unknown>, free: number): BookOffer {
 }
 
 /**
- * GPUs the reference model fills when the accepted orders arrive one at a time in outbox order,
+ * GPUs and GPU-hours the reference model fills when the accepted orders arrive one at a time in outbox order,
  * with a run after each placement and cancels applied where they were accepted.
  */
-async function referenceFilled(cluster: MatchingCluster, now: number): Promise<number> {
+async function referenceFilled(
+  cluster: MatchingCluster,
+  now: number,
+): Promise<{ gpus: number; gpuHours: number }> {
   const events = await cluster.db.query(
     `SELECT type, aggregate_id FROM outbox_events
      WHERE type IN ('offer.placed', 'bid.placed', 'offer.cancelled', 'bid.cancelled') ORDER BY seq`,
@@ -369,7 +392,7 @@ async function referenceFilled(cluster: MatchingCluster, now: number): Promise<n
     ).rows.map((row: Record<string, unknown>) => [row.id as string, row]),
   );
   const books = new Map<string, { bids: BookBid[]; offers: BookOffer[] }>();
-  let filled = 0;
+  const filled = { gpus: 0, gpuHours: 0 };
   for (const { type, aggregate_id: id } of events.rows as Array<{ type: string; aggregate_id: string }>) {
     const row = type.startsWith('bid') ? bids.get(id) : offers.get(id);
     if (row === undefined) continue;
@@ -382,7 +405,10 @@ async function referenceFilled(cluster: MatchingCluster, now: number): Promise<n
     if (type === 'bid.placed') book.bids.push(toBid(row, row.gpus as number));
     else book.offers.push(toOffer(row, row.gpus as number));
     const run = referenceRun(book.bids, book.offers, now);
-    filled += run.fills.reduce((sum, fill) => sum + fill.gpus, 0);
+    for (const fill of run.fills) {
+      filled.gpus += fill.gpus;
+      filled.gpuHours += fill.gpus * (bids.get(fill.bidId)!.duration_hours as number);
+    }
     book.bids = run.bidsAfter.filter((b) => b.remaining > 0);
     book.offers = run.offersAfter.filter((o) => o.free > 0);
   }

@@ -4,15 +4,19 @@
 const POLL_MS = 20;
 const MAX_HOLD_MS = 120_000;
 
-/** `hold` is set by a test; `held` lists the pid of each run waiting on it. */
-function holdKeys(prefix, marketId) {
+/**
+ * `hold` is set by a test; `held` lists the pid of each run waiting on it. One pair per moment of
+ * a run (MatchingRunProbe's RunMoment); the first moment keeps the keys it always had.
+ */
+function holdKeys(prefix, marketId, moment = 'after-book-read') {
+  const at = moment === 'after-book-read' ? '' : `${moment}:`;
   return {
-    hold: `${prefix}:test:matching-hold:${marketId}`,
-    held: `${prefix}:test:matching-held:${marketId}`,
+    hold: `${prefix}:test:matching-hold:${at}${marketId}`,
+    held: `${prefix}:test:matching-held:${at}${marketId}`,
   };
 }
 
-/** While a test holds a market, a run that has read its book waits and says so with its pid. */
+/** While a test holds a market at a moment, a run that reaches it waits and says so with its pid. */
 class MatchingHold {
   constructor(client, prefix) {
     this.client = client;
@@ -20,8 +24,8 @@ class MatchingHold {
     this.active = true;
   }
 
-  async afterBookRead(marketId) {
-    const keys = holdKeys(this.prefix, marketId);
+  async at(moment, marketId) {
+    const keys = holdKeys(this.prefix, marketId, moment);
     if ((await this.client.exists(keys.hold)) === 0) return;
     await this.client.rpush(keys.held, String(process.pid));
     // Counts poll intervals rather than reading a second clock.

@@ -67,7 +67,12 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   };
 }
 
+/**
+ * The configuration of an app built in the test process. It runs the TypeScript sources, which
+ * have no compiled clearing thread (`clearing-thread.js`), so its clearings solve inline; built
+ * processes (`testEnv` alone) solve them in threads, as production does.
+ */
 export function testConfig(overrides: Record<string, string> = {}): AppConfig {
-  const env = loadEnvironment(testEnv(overrides));
+  const env = loadEnvironment(testEnv({ MATCHING_SOLVE_THREADS: '0', ...overrides }));
   return new AppConfig(env, SECRETS);
 }

@@ -4,6 +4,7 @@ import { QUEUE } from '@/infra/queues/job-catalogue';
 import { registerProcessor } from '@/infra/queues/register-processor';
 import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
 import { EventsModule } from '@/modules/events/events.module';
+import { ClearingSolver } from './clearing-solver';
 import { FundsPort } from './domain/funds.port';
 import { MarketBooks } from './market-books';
 import { MarketRunLock } from './market-run-lock';
@@ -34,6 +35,14 @@ export class MatchingWorkerModule {
         MatchingService,
         MarketBooks,
         MarketRunLock,
+        {
+          provide: ClearingSolver,
+          useFactory: () =>
+            new ClearingSolver({
+              threads: config.env.MATCHING_SOLVE_THREADS,
+              timeoutMs: config.env.MATCHING_SOLVE_TIMEOUT_MS,
+            }),
+        },
         { provide: MatchingRunProbe, useClass: InactiveMatchingRunProbe },
         MatchingScheduler,
         MatchingTrigger,

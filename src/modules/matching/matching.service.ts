@@ -1,4 +1,4 @@
-import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { Clock } from '@/infra/clock/clock';
 import { AppConfig } from '@/infra/config/app-config';
@@ -10,10 +10,12 @@ import { LEASE_DEADLINE_JOB_PREFIX } from '@/modules/leases/domain/lease-timer-j
 import type { MarketRun } from './domain/match-market';
 import { leasesOf, pairKey, WindowClosedError, type LeaseTerms, type RunBook } from './domain/run-book';
 import { FundsPort } from './domain/funds.port';
+import type { BookHeader } from './domain/market-book';
 import { MarketBooks } from './market-books';
 import { MarketRunLock, type ReleaseOutcome } from './market-run-lock';
 import { MatchingRunProbe } from './matching-run-probe';
-import { loadCallSolver } from './domain/highs-runtime';
+import { ClearingSolver } from './clearing-solver';
+import { matchMarket } from './domain/match-market';
 import { CLEARING_REASON, MatchingScheduler, runDeduplicationId } from './matching-scheduler';
 import {
   MatchingRepository,
@@ -48,7 +50,7 @@ const LOST_LOCK_RETRIES = 5;
  * run cannot commit over a newer one and nothing can oversell.
  */
 @Injectable()
-export class MatchingService implements OnModuleInit, BeforeApplicationShutdown {
+export class MatchingService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(MatchingService.name);
   private readonly provisioningMs: number;
   private stopping = false;
@@ -63,14 +65,10 @@ export class MatchingService implements OnModuleInit, BeforeApplicationShutdown 
     private readonly producer: JobProducer,
     private readonly scheduler: MatchingScheduler,
     private readonly clock: Clock,
+    private readonly clearings: ClearingSolver,
     config: AppConfig,
   ) {
     this.provisioningMs = config.env.LEASE_PROVISIONING_MINUTES * 60_000;
-  }
-
-  /** CALL markets' clearings solve synchronously, so the solver's wasm is compiled before any run. */
-  async onModuleInit(): Promise<void> {
-    await loadCallSolver();
   }
 
   beforeApplicationShutdown(): void {
@@ -146,13 +144,14 @@ export class MatchingService implements OnModuleInit, BeforeApplicationShutdown 
         this.books.checkIn(book);
         return { kind: 'skipped', why: 'paused' };
       }
-      if (this.probe.active) await this.probe.afterBookRead(marketId);
-      const run = book.match(now.getTime());
+      if (this.probe.active) await this.probe.at('after-book-read', marketId);
+      const run = await this.allocate(book.snapshot(), book.header.mode, now.getTime());
       if (run.fills.length === 0) {
         this.books.checkIn(book);
         return stale ? { kind: 'stale' } : { kind: 'nothing-to-fill' };
       }
       const snapshot = book.snapshot();
+      if (this.probe.active) await this.probe.at('before-commit', marketId);
       try {
         const { provisioningDeadlines } = await this.commit(snapshot, run);
         book.applyRun(run);
@@ -185,6 +184,19 @@ export class MatchingService implements OnModuleInit, BeforeApplicationShutdown 
       }
     }
     throw new Error(`market ${marketId}: ${READ_ATTEMPTS} commits in a row were refused`);
+  }
+
+  /**
+   * The allocation of the market's mode: a continuous run here, or a CALL market's clearing solved
+   * off the event loop (`ClearingSolver`), during which the run lock keeps being renewed.
+   */
+  private async allocate(book: RunBook, mode: BookHeader['mode'], now: number): Promise<MarketRun> {
+    if (mode === 'CONTINUOUS') return matchMarket(book.bids, book.offers, now);
+    const clearing = await this.clearings.clear(book.bids, book.offers, now);
+    if (clearing.by !== 'solver') {
+      this.logger.warn(`market ${book.market}: clearing took the greedy allocation (${clearing.by})`);
+    }
+    return clearing.run;
   }
 
   /**
@@ -266,6 +278,7 @@ export class MatchingService implements OnModuleInit, BeforeApplicationShutdown 
       ...filledBids.map((bid) => orderFilled(book, 'bid', bid, run.bidsFilled, leases)),
       ...leasedOffers.map((offer) => orderFilled(book, 'offer', offer, run.offersTaken, leases)),
     ]);
+    if (this.probe.active) await this.probe.at('inside-commit', book.marketId);
     // The commit's instant plus the provisioning time, or a later idle window's start plus it.
     return { epoch, provisioningDeadlines: [...new Set(terms.map((term) => term.provisioningDeadline))] };
   }

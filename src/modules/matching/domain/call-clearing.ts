@@ -14,11 +14,17 @@ export interface CallLimits {
   readonly maxNodes?: number;
   /** Simplex iterations (HiGHS `simplex_iteration_limit`). */
   readonly maxSimplexIterations?: number;
+  /**
+   * Columns a stage's MIP may leave free (not fixed by the relaxation's face or by reduced-cost
+   * fixing); a larger one is not run, and the stage keeps the best clearing known.
+   */
+  readonly maxMipColumns?: number;
 }
 
 export const DEFAULT_CALL_LIMITS: Required<CallLimits> = {
   maxNodes: 1_000,
   maxSimplexIterations: 1_000_000,
+  maxMipColumns: 12_000,
 };
 
 /** The three objectives of a clearing, compared in this order (docs/MATCHING.md "Call markets"). */
@@ -74,6 +80,7 @@ export function solveCall(
   const limits: Required<CallLimits> = {
     maxNodes: options.maxNodes ?? DEFAULT_CALL_LIMITS.maxNodes,
     maxSimplexIterations: options.maxSimplexIterations ?? DEFAULT_CALL_LIMITS.maxSimplexIterations,
+    maxMipColumns: options.maxMipColumns ?? DEFAULT_CALL_LIMITS.maxMipColumns,
   };
   const greedyFallback = options.greedyFallback ?? true;
   const book = buildBook(bids, offers, now);
@@ -102,6 +109,20 @@ export function solveCall(
     limited,
     greedy,
   };
+}
+
+/**
+ * The greedy allocation alone, as a clearing prices and orders it (pay-as-ask, docs/MATCHING.md
+ * "Call markets"): what `matchMarket` fills on each component, with no solve. The fallback of a
+ * clearing whose solve ran past its time bound; needs no solver loaded.
+ */
+export function clearGreedy(bids: readonly BookBid[], offers: readonly BookOffer[], now: number): MarketRun {
+  const book = buildBook(bids, offers, now);
+  const amounts = new Map<Pair, number>();
+  for (const component of componentsOf(book)) {
+    for (const [pair, gpus] of greedyAmounts(book, component, now)) amounts.set(pair, gpus);
+  }
+  return runOf(book, amounts);
 }
 
 /**
@@ -395,7 +416,7 @@ function solveLexicographic(
             maximise: stage < 2,
             colLower,
             colUpper,
-            maxNodes: Math.min(limits.maxNodes, DIVE_NODES),
+            maxNodes: Math.min(limits.maxNodes, DIVE_NODES, Math.floor(DIVE_WORK / model.columns)),
           });
         }
         if (x !== null && feasible(book, component, model, x)) {
@@ -465,6 +486,14 @@ function solveLexicographic(
           if (rows > 0) solver.changeRowsBounds({ kind: 'range', from: 0, to: rows - 1 }, rowLower, rowUpper);
         }
       }
+      let free = 0;
+      for (let c = 0; c < model.columns; c += 1) if (colLower[c] !== colUpper[c]) free += 1;
+      if (free > limits.maxMipColumns) {
+        // Too large to decide within the work limits: the best clearing known stands, and the
+        // later stages, which would hold this one's value by a dense row, are not run.
+        limited = true;
+        break;
+      }
       solver.changeColsIntegrality(all, model.data.integrality!);
       if (bestColumns !== null) solver.setSolution({ colValue: bestColumns });
       solver.run();
@@ -483,7 +512,8 @@ function solveLexicographic(
       reached.push(dot(costs, best));
       held = false;
     }
-    return { amounts: amountsOf(model, best!), limited };
+    if (best === null) return { amounts: new Map(), limited: true };
+    return { amounts: amountsOf(model, best), limited };
   } finally {
     solver.dispose();
   }
@@ -491,6 +521,8 @@ function solveLexicographic(
 
 /** Branch-and-bound nodes a stage may spend looking for a clearing that reaches its relaxation's value. */
 const DIVE_NODES = 256;
+/** And at most this many columns summed over its LP re-solves: fewer nodes on a larger model. */
+const DIVE_WORK = 2_000_000;
 
 /**
  * A clearing whose objective equals the stage relaxation's optimum `value`, found by a
@@ -637,6 +669,9 @@ function holdFace(
   return true;
 }
 
+/** LP re-solves a plunge may spend fixing one binary at a time. */
+const PLUNGE_STEPS = 64;
+
 /**
  * A clearing near the relaxation: fixes the most fractional binary to its nearer value (the other
  * one when that is infeasible) and re-solves, until none is fractional. All columns, or null.
@@ -652,6 +687,8 @@ function plunge(
   colUpper: Float64Array,
 ): Float64Array | null {
   const fixedCols: number[] = [];
+  let batch = true;
+  let steps = 0;
   try {
     for (;;) {
       solver.run();
@@ -670,6 +707,28 @@ function plunge(
         const x = integralPairs(model, values);
         return x !== null && feasible(book, component, model, x) ? values.map(Math.round) : null;
       }
+      // Every fractional binary to its nearer value at once: one LP instead of one per binary.
+      if (batch) {
+        const batchCols: number[] = [];
+        for (let c = model.pairCount; c < model.columns; c += 1) {
+          const v = values[c]!;
+          if (Math.abs(v - Math.round(v)) > INTEGRALITY_TOLERANCE) {
+            batchCols.push(c);
+            solver.changeColBounds(c, Math.round(v), Math.round(v));
+          }
+        }
+        solver.run();
+        if (solver.getModelStatus() === highs.constants.modelStatus.optimal) {
+          fixedCols.push(...batchCols);
+          continue;
+        }
+        for (const c of batchCols) solver.changeColBounds(c, colLower[c]!, colUpper[c]!);
+        batch = false;
+        solver.run();
+      }
+      // One binary at a time is one LP each: bounded, after which the stage goes on without it.
+      if (steps >= PLUNGE_STEPS) return null;
+      steps += 1;
       const nearer = Math.round(values[branch]!);
       fixedCols.push(branch);
       solver.changeColBounds(branch, nearer, nearer);
