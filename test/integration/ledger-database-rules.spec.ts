@@ -320,4 +320,47 @@ describe('ledger rules in the database', () => {
     expect(await balance(db, available)).toBe(970n);
     expect(await balance(db, held)).toBe(30n);
   });
+
+  it('does not wait on a transaction that only references the accounts (its foreign-key checks)', async () => {
+    // Two postings to the same accounts each hold KEY SHARE locks from their entries' foreign
+    // keys; if the trigger then asked FOR UPDATE, each would wait on the other's: a deadlock.
+    // The trigger asks FOR NO KEY UPDATE, which KEY SHARE does not block (nor did the row
+    // trigger's UPDATE before it).
+    const { buyer } = await organisations(db);
+    const funding = await account(db, null, 'EXTERNAL_FUNDING');
+    const available = await account(db, buyer, 'BUYER_AVAILABLE');
+    const held = await account(db, buyer, 'BUYER_HELD');
+    await post(db, [
+      {
+        entries: [
+          [funding, -100n],
+          [available, 100n],
+        ],
+      },
+    ]);
+
+    await other.query('BEGIN');
+    await db.query('BEGIN');
+    try {
+      await other.query('SELECT 1 FROM ledger_accounts WHERE id = ANY($1::uuid[]) FOR KEY SHARE', [
+        [available, held],
+      ]);
+      await db.query(`SET LOCAL lock_timeout = '5s'`);
+      await post(db, [
+        {
+          entries: [
+            [available, -7n],
+            [held, 7n],
+          ],
+        },
+      ]);
+      await db.query('COMMIT');
+    } catch (error) {
+      await db.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      await other.query('ROLLBACK');
+    }
+    expect(await balance(db, held)).toBe(7n);
+  });
 });

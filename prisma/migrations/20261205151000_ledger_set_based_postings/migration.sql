@@ -30,9 +30,12 @@ BEGIN
       bad.account_currency, bad.transfer_currency USING ERRCODE = 'check_violation';
   END IF;
 
+  -- NO KEY UPDATE, the lock the UPDATE below takes anyway: the entries' foreign-key checks have
+  -- already taken KEY SHARE on these rows, and two postings asking FOR UPDATE would each wait
+  -- on the other's KEY SHARE (a deadlock).
   PERFORM 1 FROM "ledger_accounts" a
    WHERE a."id" IN (SELECT DISTINCT "account_id" FROM new_entries) AND a."organisation_id" IS NOT NULL
-   ORDER BY a."id" FOR UPDATE;
+   ORDER BY a."id" FOR NO KEY UPDATE;
 
   PERFORM set_config('ledger.applying', 'on', true);
   WITH net AS (
