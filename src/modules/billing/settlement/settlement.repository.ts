@@ -8,6 +8,8 @@ export interface LeaseToSettle extends SettlingLease {
   currencyScale: number;
   settledPeriods: number;
   settlementState: SettlementState;
+  /** Whether the lease carries an SLO (docs/SLO.md): its periods settle after the dispute window. */
+  hasSlo: boolean;
 }
 
 export type SettlementState = 'OPEN' | 'COMPLETE' | 'NEEDS_ATTENTION' | 'VOIDED';
@@ -52,13 +54,14 @@ interface LeaseRow {
   ended_at: Date | null;
   settled_periods: number;
   settlement_state: SettlementState;
+  has_slo: boolean;
 }
 
 const SELECT = `l.id, m.slug AS market, m.currency, m.currency_scale, l.buyer_organisation_id,
   l.provider_organisation_id, l.gpus, l.price_per_gpu_hour, l.duration_hours, l.billing_mode::text AS billing_mode,
   l.fee_bps, l.pay_per_use_min_percent, l.period_seconds, l.status::text AS status,
   l.termination_reason::text AS termination_reason, l.started_at, l.ends_at, l.ended_at, l.settled_periods,
-  l.settlement_state::text AS settlement_state`;
+  l.settlement_state::text AS settlement_state, l.slo IS NOT NULL AS has_slo`;
 
 const toLease = (row: LeaseRow): LeaseToSettle => ({
   id: row.id,
@@ -80,6 +83,7 @@ const toLease = (row: LeaseRow): LeaseToSettle => ({
   endAt: row.status === 'ACTIVE' ? row.ends_at : (row.ended_at ?? row.ends_at),
   settledPeriods: row.settled_periods,
   settlementState: row.settlement_state,
+  hasSlo: row.has_slo,
 });
 
 const ADMIN_SELECT = `${SELECT}, l.settlement_error, l.created_at, l.updated_at,

@@ -43,6 +43,7 @@ export const StatementsMapper = {
       vatRateBps: row.vatRateBps,
       vat: formatMoney(row.vat, scale),
       gross: formatMoney(row.gross, scale),
+      sloCredits: formatMoney(row.sloCredits, scale),
       issueDate: row.issueDate.toISOString().slice(0, 10),
       timeZone: row.timeZone,
       issuedAt: row.issuedAt.toISOString(),
@@ -61,6 +62,7 @@ export const StatementsMapper = {
       basis: row.basis,
       unitPrice: formatMoney(row.unitPrice, scale),
       amount: formatMoney(row.amount, scale),
+      sloCredit: formatMoney(row.sloCredit, scale),
     };
   },
 
@@ -76,6 +78,8 @@ export const StatementsMapper = {
       proceeds: formatMoney(row.proceeds, scale),
       fee: formatMoney(row.fee, scale),
       net: formatMoney(row.proceeds - row.fee, scale),
+      sloCredits: formatMoney(row.sloCredits, scale),
+      netAfterCredits: formatMoney(row.proceeds - row.fee - row.sloCredits, scale),
     };
   },
 };

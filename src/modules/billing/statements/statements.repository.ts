@@ -21,6 +21,8 @@ export interface InvoiceLineRecord {
   basis: string;
   unitPrice: bigint;
   amount: bigint;
+  /** What a missed SLO credited the buyer for the period (docs/SLO.md). */
+  sloCredit: bigint;
 }
 
 export interface InvoiceRecord {
@@ -41,6 +43,7 @@ export interface InvoiceRecord {
   vatRateBps: number;
   vat: bigint;
   gross: bigint;
+  sloCredits: bigint;
   timeZone: string;
   issueDate: Date;
   supplyFrom: Date;
@@ -63,6 +66,7 @@ export interface SettledPeriodRecord {
   gpuSeconds: bigint;
   basis: string;
   cost: bigint;
+  sloCredit: bigint;
 }
 
 export type EarningsGrouping = 'lease' | 'site' | 'day';
@@ -79,6 +83,7 @@ export interface EarningsGroupRecord {
   gpuSeconds: bigint;
   proceeds: bigint;
   fee: bigint;
+  sloCredits: bigint;
 }
 
 const INVOICE_SELECT = {
@@ -99,6 +104,7 @@ const INVOICE_SELECT = {
   vatRateBps: true,
   vat: true,
   gross: true,
+  sloCredits: true,
   timeZone: true,
   issueDate: true,
   supplyFrom: true,
@@ -149,6 +155,7 @@ interface EarningsRow {
   gpu_seconds: bigint;
   proceeds: bigint;
   fee: bigint;
+  slo_credits: bigint;
 }
 
 /**
@@ -193,12 +200,19 @@ export class StatementsRepository {
     return (await this.tx.invoice.count({ where: { leaseId } })) > 0;
   }
 
+  /** The lease's settled periods with what a missed SLO credited for each (docs/SLO.md). */
   async systemSettledPeriods(leaseId: string): Promise<SettledPeriodRecord[]> {
-    return this.tx.leasePeriod.findMany({
+    const periods = await this.tx.leasePeriod.findMany({
       where: { leaseId },
       select: { index: true, startsAt: true, endsAt: true, gpuSeconds: true, basis: true, cost: true },
       orderBy: { index: 'asc' },
     });
+    const credits = await this.tx.sloPeriodOutcome.findMany({
+      where: { leaseId, credit: { gt: 0 } },
+      select: { periodIndex: true, credit: true },
+    });
+    const creditOf = new Map(credits.map((row) => [row.periodIndex, row.credit]));
+    return periods.map((period) => ({ ...period, sloCredit: creditOf.get(period.index) ?? 0n }));
   }
 
   /**
@@ -263,6 +277,7 @@ export class StatementsRepository {
             basis: true,
             unitPrice: true,
             amount: true,
+            sloCredit: true,
           },
           orderBy: { index: 'asc' },
         },
@@ -314,9 +329,12 @@ export class StatementsRepository {
     const rows = await this.tx.$queryRawUnsafe<EarningsRow[]>(
       `SELECT ${grouping.key} AS key, ${grouping.columns}, m.currency,
               COUNT(*)::int AS periods, SUM(p.gpu_seconds)::bigint AS gpu_seconds,
-              SUM(p.cost)::bigint AS proceeds, SUM(p.fee)::bigint AS fee
+              SUM(p.cost)::bigint AS proceeds, SUM(p.fee)::bigint AS fee,
+              COALESCE(SUM(o.credit), 0)::bigint AS slo_credits
        FROM lease_periods p
        JOIN leases l ON l.id = p.lease_id
+       -- SLO credits are recorded in the period's settling transaction (docs/SLO.md).
+       LEFT JOIN slo_period_outcomes o ON o.lease_id = p.lease_id AND o.period_index = p.index
        JOIN markets m ON m.id = l.market_id
        JOIN sites s ON s.id = l.site_id
        WHERE ${scope} AND p.settled_at >= $2 AND p.settled_at < $3
@@ -341,6 +359,7 @@ export class StatementsRepository {
       gpuSeconds: row.gpu_seconds,
       proceeds: row.proceeds,
       fee: row.fee,
+      sloCredits: row.slo_credits,
     }));
   }
 }
