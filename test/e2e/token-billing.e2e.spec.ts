@@ -316,6 +316,8 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
         outputTokens: '2000000',
         billedTokens: '5000000',
         pricePerMillionTokens: '8.33',
+        // No SLO on this lease (docs/SLO.md).
+        sloCredit: '0.00',
       },
       expect.objectContaining({
         period: 1,

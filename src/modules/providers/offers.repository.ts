@@ -5,6 +5,7 @@ import { uuidV7 } from '@/shared/uuid-v7';
 import { LIVE_OFFER_STATUSES, type LiveOfferStatus } from './domain/offer-rules';
 import { Tx } from '@/infra/prisma/tx';
 import { ownedKey } from '@/shared/owned-key';
+import type { Slo } from '@/modules/slo/domain/slo-rules';
 
 export interface OfferRecord {
   id: string;
@@ -19,6 +20,8 @@ export interface OfferRecord {
   minLeaseHours: number;
   payPerUseMinPercent: number;
   terminationNoticeHours: number;
+  /** The SLO as stored (slo/domain/slo-rules `Slo`, JSON), or null. */
+  slo: unknown;
   status: OrderStatus;
   seq: bigint;
   createdAt: Date;
@@ -38,6 +41,8 @@ export interface NewOffer {
   minLeaseHours: number;
   payPerUseMinPercent: number;
   terminationNoticeHours: number;
+  /** Checked by slo-rules' parseOfferSlo; null: no SLO. */
+  slo: Slo | null;
   seq: bigint;
   at: Date;
 }
@@ -80,6 +85,7 @@ const OFFER_SELECT = {
   minLeaseHours: true,
   payPerUseMinPercent: true,
   terminationNoticeHours: true,
+  slo: true,
   status: true,
   seq: true,
   createdAt: true,
@@ -121,10 +127,11 @@ export class OffersRepository {
           ${offers.map((o) => o.availableUntil.toISOString())}::timestamptz[],
           ${offers.map((o) => o.minLeaseHours)}::int[], ${offers.map((o) => o.payPerUseMinPercent)}::int[],
           ${offers.map((o) => o.terminationNoticeHours)}::int[],
+          ${offers.map((o) => (o.slo === null ? null : JSON.stringify(o.slo)))}::jsonb[],
           ${offers.map((o) => o.seq.toString())}::bigint[], ${offers.map((o) => o.at.toISOString())}::timestamptz[])
           WITH ORDINALITY
           AS i(id, organisation_id, market_id, site_id, gpus, price, available_from, available_until,
-               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, seq, at, ord)),
+               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, slo, seq, at, ord)),
       live AS (
         SELECT organisation_id, count(*)::int AS n FROM offers
         WHERE organisation_id IN (SELECT organisation_id FROM input)
@@ -141,9 +148,9 @@ export class OffersRepository {
       placed AS (
         INSERT INTO offers (id, organisation_id, market_id, site_id, gpus, leased_gpus, price_per_gpu_hour,
                             available_from, available_until, min_lease_hours, pay_per_use_min_percent,
-                            termination_notice_hours, status, seq, created_at, updated_at)
+                            termination_notice_hours, slo, status, seq, created_at, updated_at)
         SELECT id, organisation_id, market_id, site_id, gpus, 0, price, available_from, available_until,
-               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, 'OPEN', seq, at, at
+               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, slo, 'OPEN', seq, at, at
         FROM checked
         WHERE site_found AND live_before < ${maxLive}::int
         ORDER BY ord
@@ -170,6 +177,7 @@ export class OffersRepository {
               minLeaseHours: offer.minLeaseHours,
               payPerUseMinPercent: offer.payPerUseMinPercent,
               terminationNoticeHours: offer.terminationNoticeHours,
+              slo: offer.slo,
               status: 'OPEN',
               seq: offer.seq,
               createdAt: offer.at,
@@ -268,7 +276,7 @@ export class OffersRepository {
              o.leased_gpus AS "leasedGpus", o.price_per_gpu_hour AS "pricePerGpuHour",
              o.available_from AS "availableFrom", o.available_until AS "availableUntil",
              o.min_lease_hours AS "minLeaseHours", o.pay_per_use_min_percent AS "payPerUseMinPercent",
-             o.termination_notice_hours AS "terminationNoticeHours",
+             o.termination_notice_hours AS "terminationNoticeHours", o.slo,
              o.status::text AS status, o.seq, o.created_at AS "createdAt", o.updated_at AS "updatedAt",
              o.cancelled_at AS "cancelledAt"
       FROM offers o

@@ -3,6 +3,7 @@ import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
 import { Clock } from '@/infra/clock/clock';
 import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { parseOfferSlo } from '@/modules/slo/domain/slo-rules';
 import { DomainError } from '@/shared/domain-error';
 import { ownedKey } from '@/shared/owned-key';
 import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '@/shared/money';
@@ -101,6 +102,8 @@ export class OffersService {
       minLeaseHours: input.minLeaseHours ?? 1,
     };
     validateOfferWindow(window, now);
+    const sloInput = input.slo ?? null;
+    const slo = sloInput === null ? null : parseOfferSlo(sloInput);
     return this.placements.place(this.offerLane, org.organisationId, market, {
       marketId: market.id,
       market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
@@ -110,6 +113,7 @@ export class OffersService {
       ...window,
       payPerUseMinPercent: input.payPerUseMinPercent ?? 0,
       terminationNoticeHours: input.terminationNoticeHours ?? DEFAULT_TERMINATION_NOTICE_HOURS,
+      slo,
       at: now,
     });
   }

@@ -1,5 +1,6 @@
 import { formatMoney } from '@/shared/money';
-import type { OfferResponse } from './dto/offer.dto';
+import type { Slo } from '@/modules/slo/domain/slo-rules';
+import type { OfferResponse, OfferSloResponse } from './dto/offer.dto';
 import type { SiteResponse } from './dto/site.dto';
 import type { OfferRecord } from './offers.repository';
 import type { SiteRecord } from './sites.repository';
@@ -34,6 +35,7 @@ export const ProvidersMapper = {
       minLeaseHours: record.minLeaseHours,
       payPerUseMinPercent: record.payPerUseMinPercent,
       terminationNoticeHours: record.terminationNoticeHours,
+      slo: offerSlo(record.slo),
       status: record.status,
       createdAt: record.createdAt.toISOString(),
       updatedAt: record.updatedAt.toISOString(),
@@ -41,3 +43,16 @@ export const ProvidersMapper = {
     };
   },
 };
+
+/** The stored SLO as offers show it (docs/SLO.md). */
+function offerSlo(stored: unknown): OfferSloResponse | null {
+  if (stored === null || stored === undefined) return null;
+  // Written only from parseOfferSlo's result (the placement) and never changed.
+  const slo = stored as Slo;
+  return {
+    availabilityPercent: slo.availabilityBps / 100,
+    ttftP95Ms: slo.ttftP95Ms ?? null,
+    outputTokensPerSecondPerGpu: slo.outputTokensPerSecondPerGpu ?? null,
+    creditPercent: slo.creditPercent,
+  };
+}

@@ -1,6 +1,30 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ORDER_STATUSES } from './list-offers.dto';
 
+export class OfferSloResponse {
+  @ApiProperty({ example: 99.5, description: 'Availability promised per billing period, percent' })
+  availabilityPercent!: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 500,
+    description: 'TTFT p95 at most, ms (inference leases)',
+  })
+  ttftP95Ms!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 250,
+    description: 'Output tokens/s per GPU at least (inference leases)',
+  })
+  outputTokensPerSecondPerGpu!: number | null;
+  @ApiProperty({
+    example: 10,
+    description: "Share of a missed period's charge credited to the buyer, percent",
+  })
+  creditPercent!: number;
+}
+
 export class OfferResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
@@ -20,6 +44,13 @@ export class OfferResponse {
     description: 'Notice owed before ending an ACTIVE lease early, else a penalty (docs/LEASES.md)',
   })
   terminationNoticeHours!: number;
+  @ApiProperty({
+    type: OfferSloResponse,
+    nullable: true,
+    description:
+      'The service level promised per billing period, copied onto each lease at match (docs/SLO.md)',
+  })
+  slo!: OfferSloResponse | null;
   @ApiProperty({
     enum: ORDER_STATUSES,
     description:

@@ -1,5 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { MAX_GPUS_PER_ORDER } from '@/shared/money';
 import { IsInstant, IsMarketSlug } from '@/infra/http/field-validators';
 import {
@@ -7,6 +18,7 @@ import {
   MAX_MIN_LEASE_HOURS,
   MAX_TERMINATION_NOTICE_HOURS,
 } from '../domain/offer-rules';
+import { OfferSloDto } from './offer-slo.dto';
 
 export class PlaceOfferDto {
   @ApiProperty({
@@ -85,4 +97,16 @@ export class PlaceOfferDto {
   @Min(1)
   @Max(MAX_TERMINATION_NOTICE_HOURS)
   terminationNoticeHours?: number;
+
+  @ApiPropertyOptional({
+    type: OfferSloDto,
+    description:
+      'A service level per billing period: misses credit the buyer at settlement from your proceeds ' +
+      '(docs/SLO.md). TTFT and throughput objectives apply to leases of inference bids only.',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => OfferSloDto)
+  slo?: OfferSloDto;
 }
