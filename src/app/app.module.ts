@@ -37,6 +37,7 @@ import { StatsModule } from '@/modules/stats/stats.module';
 import { InferenceModule } from '@/modules/inference/inference.module';
 import { ReliabilityModule } from '@/modules/reliability/reliability.module';
 import { UsageModule } from '@/modules/usage/usage.module';
+import { SloModule } from '@/modules/slo/slo.module';
 import { StatsWorkerModule } from '@/modules/stats/stats-worker.module';
 import { AdminModule } from '@/modules/admin/admin.module';
 import { LedgerFundsAdapter } from '@/modules/billing/ledger/ledger-funds.adapter';
@@ -93,6 +94,7 @@ export class AppModule {
               InferenceModule,
               ReliabilityModule,
               UsageModule,
+              SloModule,
               AdminModule,
               QueueDashboardModule,
             ]

@@ -211,6 +211,16 @@ export class EnvironmentVariables {
   @Max(1_440)
   SETTLEMENT_GRACE_MINUTES = 15;
 
+  /**
+   * Minutes after a period's evidence closes (its end + the grace) during which a provider may
+   * dispute the buyer's SLO evidence; a period of a lease with an SLO settles after them (docs/SLO.md).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_440)
+  SLO_DISPUTE_WINDOW_MINUTES = 30;
+
   /** How often the settlement sweep looks for billing periods due. */
   @Transform(toInt)
   @IsInt()

@@ -17,6 +17,8 @@ export const PROVISIONING_MS = 15 * MINUTE_MS;
 export const MAX_PENDING_PAYOUTS = 5;
 /** The notice every offer of both specs gives (`terminationNoticeHours`), docs/LEASES.md. */
 export const NOTICE_HOURS = 1;
+/** docs/SLO.md: a period of a lease with an SLO settles SLO_DISPUTE_WINDOW_MINUTES (30) after its evidence closes. */
+export const SLO_DISPUTE_MS = 30 * MINUTE_MS;
 
 /** The commands both model-based specs generate (each asserts every one was executed). */
 export const COMMAND_KINDS = [
@@ -86,6 +88,12 @@ export interface ModelLease {
   reports: Map<number, bigint>;
   settled: ModelPeriod[];
   released: boolean;
+  /** docs/SLO.md: the availability promised (basis points) and the credit share, or null. */
+  slo: { availabilityBps: number; creditPercent: number } | null;
+  /** Availability each side stated per period, "index:side" -> basis points. */
+  evidence: Map<string, number>;
+  /** What each settled period credited the buyer for a missed SLO. */
+  credits: Map<number, bigint>;
 }
 
 interface ModelPayout {
@@ -107,6 +115,8 @@ export class MoneyModel {
   /** What buyers paid for periods, and where it went: the crash test's equation, kept by hand. */
   buyerDebits = 0n;
   providerCredits = 0n;
+  /** SLO credits paid to buyers from providers' earnings. */
+  sloCredits = 0n;
 
   constructor(start: number) {
     this.now = start;
@@ -162,6 +172,7 @@ export class MoneyModel {
     price: bigint;
     feeBps: number;
     minPercent: number;
+    slo?: ModelLease['slo'];
   }): void {
     const bid = this.bids.get(lease.bidId);
     if (bid === undefined || !bid.open) throw new Error(`model: fill of a closed bid ${lease.bidId}`);
@@ -187,6 +198,9 @@ export class MoneyModel {
       reports: new Map(),
       settled: [],
       released: false,
+      slo: lease.slo ?? null,
+      evidence: new Map(),
+      credits: new Map(),
     });
   }
 
@@ -294,15 +308,44 @@ export class MoneyModel {
   }
 
   private dueAt(lease: ModelLease, period: { end: number }): number {
+    // With an SLO: after the evidence window (the grace) and the provider's dispute window.
+    if (lease.slo !== null) return period.end + GRACE_MS + SLO_DISPUTE_MS;
     return period.end + (lease.mode === 'PAY_PER_USE' ? GRACE_MS : 0);
+  }
+
+  /** One side's availability for an ended period of a lease with an SLO, once, within the grace. */
+  evidence(id: string, periodIndex: number, side: Side, availabilityBps: number): Outcome {
+    const lease = this.leases.get(id);
+    if (lease === undefined || lease.slo === null) return 'refused';
+    const period = this.periodsOf(lease)[periodIndex];
+    if (period === undefined || period.end > this.now || this.now >= period.end + GRACE_MS) return 'refused';
+    if (lease.settled.length > periodIndex || lease.evidence.has(`${periodIndex}:${side}`)) return 'refused';
+    if (availabilityBps < 0 || availabilityBps > 10_000) return 'refused';
+    lease.evidence.set(`${periodIndex}:${side}`, availabilityBps);
+    return 'ok';
+  }
+
+  /**
+   * docs/SLO.md: a period missed when the provider said nothing, or either side's availability is
+   * below the SLO's; then the buyer gets creditPercent of the charge, at most the proceeds.
+   */
+  sloCredit(lease: ModelLease, charge: ModelPeriod): bigint {
+    if (lease.slo === null) return 0n;
+    const provider = lease.evidence.get(`${charge.index}:PROVIDER`);
+    const buyer = lease.evidence.get(`${charge.index}:BUYER`);
+    const target = lease.slo.availabilityBps;
+    const missed = provider === undefined || provider < target || (buyer !== undefined && buyer < target);
+    if (!missed) return 0n;
+    const share = (charge.cost * BigInt(lease.slo.creditPercent)) / 100n;
+    return share < charge.cost - charge.fee ? share : charge.cost - charge.fee;
   }
 
   report(id: string, periodIndex: number, gpuSeconds: bigint): Outcome {
     const lease = this.leases.get(id);
     if (lease?.mode !== 'PAY_PER_USE' || lease.reports.has(periodIndex)) return 'refused';
     const period = this.periodsOf(lease)[periodIndex];
-    if (period === undefined || period.end > this.now || this.now >= this.dueAt(lease, period))
-      return 'refused';
+    // Reports close with the grace, also on a lease with an SLO (whose periods settle later).
+    if (period === undefined || period.end > this.now || this.now >= period.end + GRACE_MS) return 'refused';
     if (lease.settled.length > periodIndex) return 'refused';
     if (gpuSeconds < 0n || gpuSeconds > (BigInt(lease.gpus) * BigInt(period.end - period.start)) / 1000n) {
       return 'refused';
@@ -351,6 +394,12 @@ export class MoneyModel {
         this.move(`${lease.buyer}:BUYER_HELD`, 'platform:PLATFORM_FEES', charge.fee);
         this.buyerDebits += charge.cost;
         this.providerCredits += charge.cost - charge.fee;
+        if (lease.slo !== null) {
+          const credit = this.sloCredit(lease, charge);
+          lease.credits.set(charge.index, credit);
+          this.move(`${lease.provider}:PROVIDER_EARNINGS`, `${lease.buyer}:BUYER_AVAILABLE`, credit);
+          this.sloCredits += credit;
+        }
         count += 1;
       }
       // Proceeds net what the provider owes, as far as its earnings go.
@@ -423,6 +472,14 @@ export class MoneyModel {
         found.push(`${lease.id} settled periods ${indexes.join(',')}`);
       const paid = lease.settled.reduce((sum, p) => sum + p.cost, 0n);
       if (paid > this.holdOf(lease)) found.push(`${lease.id} paid ${paid} above its hold`);
+      // An SLO lease has one outcome per settled period; a credit is never above that period's proceeds.
+      if (lease.slo !== null && lease.credits.size !== lease.settled.length)
+        found.push(`${lease.id} has ${lease.credits.size} SLO outcomes for ${lease.settled.length} periods`);
+      for (const period of lease.settled) {
+        const credit = lease.credits.get(period.index) ?? 0n;
+        if (credit < 0n || credit > period.cost - period.fee)
+          found.push(`${lease.id} period ${period.index} credit ${credit} outside 0..proceeds`);
+      }
     }
     if (this.buyerDebits !== this.providerCredits + this.balance('platform', 'PLATFORM_FEES')) {
       found.push(`buyer debits ${this.buyerDebits} <> provider credits + fees`);

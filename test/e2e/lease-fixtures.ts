@@ -38,6 +38,8 @@ export interface LeaseTerms {
   payPerUseMinPercent?: number;
   /** The offer's notice for an early end by its provider (the exchange's default when absent). */
   terminationNoticeHours?: number;
+  /** The offer's SLO as placed (docs/SLO.md); none when absent. */
+  slo?: Record<string, unknown>;
 }
 
 /**
@@ -60,6 +62,7 @@ export async function leaseBetween(
     ...(terms.terminationNoticeHours === undefined
       ? {}
       : { terminationNoticeHours: terms.terminationNoticeHours }),
+    ...(terms.slo === undefined ? {} : { slo: terms.slo }),
     availableFrom: at(-1),
     availableUntil: at(24 * 30),
   });

@@ -150,6 +150,8 @@ export async function removeMarketplaceData(
   await prisma.usageReport.deleteMany({ where: leaseIds });
   await prisma.tokenUsage.deleteMany({ where: leaseIds });
   await prisma.periodDispute.deleteMany({ where: leaseIds });
+  await prisma.sloReport.deleteMany({ where: leaseIds });
+  await prisma.sloPeriodOutcome.deleteMany({ where: leaseIds });
   await prisma.usageFlag.deleteMany({ where: leaseIds });
   await prisma.leasePeriod.deleteMany({ where: leaseIds });
   await prisma.leaseExtension.deleteMany({ where: leaseIds });

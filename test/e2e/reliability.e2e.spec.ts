@@ -30,6 +30,8 @@ interface Reliability {
       endedEarlyByProvider: number;
       deliveredShare: number | null;
     };
+    slo: { met: number; missed: number; metShare: number | null };
+    disputes: { lost: number };
   };
 }
 
@@ -96,6 +98,9 @@ describe('reliability: the provider record buyers see', () => {
           endedEarlyByProvider: 0,
           deliveredShare: null,
         },
+        // No lease here carries an SLO or was disputed (docs/SLO.md).
+        slo: { met: 0, missed: 0, metShare: null },
+        disputes: { lost: 0 },
       },
     });
     await http().get('/v1/providers/reliability').set(buyer.auth).expect(403);
@@ -160,6 +165,9 @@ describe('reliability: the provider record buyers see', () => {
           endedEarlyByProvider: 1,
           deliveredShare: 0.5,
         },
+        // No lease here carries an SLO or was disputed (docs/SLO.md).
+        slo: { met: 0, missed: 0, metShare: null },
+        disputes: { lost: 0 },
       },
     });
 
@@ -225,6 +233,9 @@ describe('reliability: the provider record buyers see', () => {
           endedEarlyByProvider: 1,
           deliveredShare: 0.333,
         },
+        // No lease here carries an SLO or was disputed (docs/SLO.md).
+        slo: { met: 0, missed: 0, metShare: null },
+        disputes: { lost: 0 },
       },
     });
   });

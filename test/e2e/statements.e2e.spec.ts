@@ -200,6 +200,7 @@ describe('statements: invoices, earnings and CSV', () => {
       vatRateBps: 600,
       vat: '2.26',
       gross: '40.00',
+      sloCredits: '0.00',
       issueDate: shanghaiDay,
       timeZone: 'Asia/Shanghai',
       issuedAt: periodOneSettledAt.toISOString(),
@@ -218,6 +219,8 @@ describe('statements: invoices, earnings and CSV', () => {
         outputTokens: null,
         billedTokens: null,
         pricePerMillionTokens: null,
+        // No SLO on these leases (docs/SLO.md).
+        sloCredit: '0.00',
       })),
     });
     const { lines: _lines, ...header } = invoice;
@@ -350,6 +353,9 @@ describe('statements: invoices, earnings and CSV', () => {
       proceeds,
       fee,
       net,
+      // No SLO on these leases, so no credits (docs/SLO.md).
+      sloCredits: '0.00',
+      netAfterCredits: net,
       ...place,
     });
     const shanghai = await earnings({ groupBy: 'day' });
@@ -499,6 +505,7 @@ describe('statements: invoices, earnings and CSV', () => {
           vatRateBps: rest.vatRateBps,
           vat: rest.vat,
           gross: rest.gross,
+          sloCredits: rest.sloCredits,
         }),
       ),
     );

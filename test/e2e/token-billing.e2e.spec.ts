@@ -36,7 +36,9 @@ const body = (res: { body: unknown }): Body => res.body as Body;
  * becomes a lease that carries it, the provider reports tokens per period, one period is
  * disputed and waits for an admin, the buyer's invoice and the provider's earnings show tokens,
  * price per million, GPU-seconds and ask line by line (JSON and CSV), and the provider is paid
- * out. Bad counts and late ones are refused and write nothing. Ledger invariants after each test.
+ * out. Bad counts and late ones are refused and write nothing. A per-token lease under an SLO that
+ * misses is credited at most the provider's payout less the fee (docs/SLO.md "The credit"), never
+ * the spread. Ledger invariants after each test.
  *
  * The book: one offer of 2 GPUs at 30.00 with a 30% pay-per-use floor, serving Qwen2.5 7B at
  * 3,000 prompt and 1,000 output tokens/s per GPU. Demand 1,000 + 1,000 tokens/s sizes into
@@ -51,6 +53,7 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
   let market: { id: string; slug: string };
   let adminUserId: string;
   const ids: string[] = [];
+  const otherMarkets: string[] = [];
   const adminEmail = `admin-${randomUUID()}@tokbill.test`;
   const http = () => request(app.getHttpServer());
   const clock = () => app.get<Clock, ControllableClock>(Clock);
@@ -103,6 +106,7 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
     await prisma.auditLogEntry.deleteMany({ where: { actorUserId: adminUserId } });
     await prisma.user.deleteMany({ where: { email: adminEmail } });
     await removeTestMarket(app, market.id);
+    for (const id of otherMarkets) await removeTestMarket(app, id);
     await app.close();
   });
 
@@ -316,6 +320,8 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
         outputTokens: '2000000',
         billedTokens: '5000000',
         pricePerMillionTokens: '8.33',
+        // No SLO on this lease (docs/SLO.md).
+        sloCredit: '0.00',
       },
       expect.objectContaining({
         period: 1,
@@ -462,5 +468,133 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
     expect(spread).toMatchObject({ accounts: 1 });
     expect(Number(spread!.balance)).toBeGreaterThanOrEqual(11.98);
     expect(trial.totals).toEqual(expect.arrayContaining([{ currency: 'CNY', balance: '0.00' }]));
+  });
+
+  it("credits a missed SLO on a per-token period at most the provider's payout less the fee, never the spread", async () => {
+    // A market of its own, so the bid meets only this offer and its SLO (docs/SLO.md).
+    const own = await createTestMarket(app);
+    otherMarkets.push(own.id);
+    await prisma.marketGpuSpec.create({
+      data: {
+        marketId: own.id,
+        memoryBandwidthGbPerS: 3350,
+        fp16Tflops: 989.4,
+        fp8Tflops: 1978.9,
+        int8Tops: 1978.9,
+      },
+    });
+    const site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
+    const offer = await placeOffer(app, provider, site.id, {
+      market: own.slug,
+      gpus: 2,
+      pricePerGpuHour: '30.00',
+      minLeaseHours: 1,
+      payPerUseMinPercent: 30,
+      availableFrom: at(-HOUR),
+      availableUntil: at(30 * 24 * HOUR),
+      slo: { availabilityPercent: 99, creditPercent: 100 },
+    });
+    await http()
+      .put(`/v1/offers/${offer.id}/serving-profiles`)
+      .set(provider.auth)
+      .send({
+        profiles: [
+          {
+            model: MODEL,
+            concurrency: 8,
+            promptTokensPerSecondPerGpu: 3000,
+            outputTokensPerSecondPerGpu: 1000,
+            ttftP50Ms: 60,
+            ttftP95Ms: 100,
+          },
+        ],
+      })
+      .expect(200);
+    const bid = body(
+      await http()
+        .post('/v1/bids')
+        .set(buyer.auth)
+        .set('idempotency-key', randomUUID())
+        .send({
+          market: own.slug,
+          durationHours: 1,
+          partialAllowed: false,
+          inference: {
+            model: MODEL,
+            outputTokensPerSecond: 1000,
+            promptToOutputRatio: 1,
+            ttftP95Ms: 300,
+            maxPricePerMillionTokens: '14.00',
+          },
+          expiresAt: at(24 * HOUR),
+        })
+        .expect(201),
+    );
+    const leaseRow = await waitFor('the lease', () =>
+      prisma.lease.findFirst({ where: { bidId: bid.id as string } }).then((row) => row ?? undefined),
+    );
+    await quiet(app);
+    const leaseId = leaseRow.id;
+    expect(leaseRow).toMatchObject({ inferenceTakeOrPayPercent: 50 });
+    expect(leaseRow.slo).not.toBeNull();
+    const start = body(await handOverAccess(app, provider, leaseId).expect(200)).startedAt as string;
+
+    // Nothing used and no SLO evidence from the provider: the period is missed (a silent provider).
+    await clock().advance(HOUR + MINUTE);
+    expect(await app.get(LeaseLifecycleService).sweep()).toMatchObject({ ended: 1 });
+    await state(provider, leaseId, { periodStart: start, promptTokens: 0, outputTokens: 0 }).expect(200);
+    const earningsBefore = (
+      await prisma.ledgerAccount.findFirstOrThrow({
+        where: { organisationId: provider.organisationId, kind: 'PROVIDER_EARNINGS', currency: 'CNY' },
+      })
+    ).balance;
+
+    // After the report grace and the SLO dispute window (30 minutes by default) it settles.
+    await clock().advance(GRACE_MINUTES * MINUTE + 30 * MINUTE + MINUTE);
+    await app.get(SettlementService).sweep();
+    await quiet(app);
+    await app.get(SettlementService).settleLease(leaseId);
+    const [settled] = await prisma.leasePeriod.findMany({ where: { leaseId } });
+    // Charge 29.98 (take-or-pay), payout 18.00 (the 30% floor at the ask), fee 0.45, spread 11.98.
+    expect(settled).toMatchObject({ cost: 2_998n, payout: 1_800n, fee: 45n, spread: 1_198n });
+    // 100% of the charge would be 29.98 and charge - fee 29.53; the provider earned 17.55.
+    const outcome = await prisma.sloPeriodOutcome.findUniqueOrThrow({
+      where: { leaseId_periodIndex: { leaseId, periodIndex: 0 } },
+    });
+    expect(outcome).toMatchObject({ outcome: 'MISSED', credit: 1_755n });
+    const earningsAfter = (
+      await prisma.ledgerAccount.findFirstOrThrow({
+        where: { organisationId: provider.organisationId, kind: 'PROVIDER_EARNINGS', currency: 'CNY' },
+      })
+    ).balance;
+    expect(earningsAfter - earningsBefore).toBe(0n);
+
+    await waitFor('the invoice', async () =>
+      (await prisma.invoice.count({ where: { leaseId } })) === 1 ? true : undefined,
+    );
+    const invoices = body(await http().get('/v1/invoices').set(buyer.auth).expect(200)).data as Body[];
+    const invoice = invoices.find((i) => i.leaseId === leaseId)!;
+    const full = body(
+      await http()
+        .get(`/v1/invoices/${invoice.id as string}`)
+        .set(buyer.auth)
+        .expect(200),
+    );
+    expect(full.lines).toEqual([
+      expect.objectContaining({ basis: 'TAKE_OR_PAY', amount: '29.98', sloCredit: '17.55' }),
+    ]);
+    const range = `from=${encodeURIComponent(at(-24 * HOUR))}&to=${encodeURIComponent(at(HOUR))}`;
+    const earnings = body(
+      await http().get(`/v1/billing/earnings?groupBy=lease&${range}`).set(provider.auth).expect(200),
+    );
+    expect((earnings.groups as Body[]).find((g) => g.key === leaseId)).toMatchObject({
+      charged: '29.98',
+      spread: '11.98',
+      proceeds: '18.00',
+      fee: '0.45',
+      net: '17.55',
+      sloCredits: '17.55',
+      netAfterCredits: '0.00',
+    });
   });
 });

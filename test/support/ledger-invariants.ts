@@ -18,8 +18,10 @@ export const prismaQuery =
  * and every currency overall), each cached balance equals its entries and is never negative (a
  * provider's receivable never positive), a buyer's held balance equals its open bids' holds plus
  * its unsettled leases' holds, each penalty recorded on a lease was credited to its buyer once,
- * each lease's per-token spread reached PLATFORM_SPREAD and is never negative, and a provider's
- * earnings are its proceeds less payouts less penalties plus what it still owes.
+ * each lease's per-token spread reached PLATFORM_SPREAD and is never negative, each settled
+ * period of a lease with an SLO has its outcome and its credit reached the buyer once, and a
+ * provider's earnings are its proceeds less payouts, penalties and SLO credits plus what it still
+ * owes.
  * Returns the violations (empty when all hold) so a failing test names what broke. Amounts
  * travel as text, so drivers that map bigint differently compare alike.
  */
@@ -152,6 +154,38 @@ export async function ledgerViolations(
     }
   }
 
+  // Each settled period of a lease with an SLO has one outcome; its credit (zero when met, at most
+  // what the provider earned from the period: its proceeds, per token the payout, less the fee)
+  // reached the buyer's available credit by exactly one SLO_CREDIT transfer, and no SLO_CREDIT
+  // exists without an outcome (docs/SLO.md).
+  const slo = await query(
+    `SELECT p.lease_id::text AS lease_id, p.index, (o.lease_id IS NOT NULL) AS assessed,
+            (l.slo IS NOT NULL) AS has_slo, COALESCE(o.credit, 0)::text AS credit,
+            (p.cost - p.spread - p.fee)::text AS proceeds,
+            COALESCE((SELECT SUM(e.amount) FROM ledger_transfers t
+                      JOIN ledger_entries e ON e.transfer_id = t.id
+                      JOIN ledger_accounts a ON a.id = e.account_id
+                      WHERE t.key = 'slo-credit:' || p.lease_id::text || ':' || p.index::text
+                        AND t.kind = 'SLO_CREDIT' AND a.kind = 'BUYER_AVAILABLE'
+                        AND a.organisation_id = l.buyer_organisation_id), 0)::text AS credited
+     FROM lease_periods p JOIN leases l ON l.id = p.lease_id
+     LEFT JOIN slo_period_outcomes o ON o.lease_id = p.lease_id AND o.period_index = p.index
+     WHERE l.buyer_organisation_id = ANY($1::uuid[]) OR l.provider_organisation_id = ANY($1::uuid[])`,
+    organisationIds,
+  );
+  for (const row of slo) {
+    const at = `${String(row.lease_id)} period ${String(row.index)}`;
+    if (row.assessed !== row.has_slo) {
+      violations.push({ rule: 'a settled period of a lease with an SLO has one outcome', detail: at });
+    }
+    if (row.credit !== row.credited || BigInt(String(row.credit)) > BigInt(String(row.proceeds))) {
+      violations.push({
+        rule: "an SLO credit reaches the buyer once, at most the period's proceeds",
+        detail: `${at}: credit ${String(row.credit)}, credited ${String(row.credited)}, proceeds ${String(row.proceeds)}`,
+      });
+    }
+  }
+
   // Providers are credited each settled period's cost less its fee, less what they asked to be
   // paid out, less the penalties they were charged, plus what of those they still owe (the
   // receivable's balance is minus that): earnings and receivable together pay every penalty.
@@ -163,6 +197,8 @@ export async function ledgerViolations(
        - COALESCE((SELECT SUM(o.amount) FROM payouts o WHERE o.organisation_id = a.organisation_id
                      AND o.source = 'PROVIDER_EARNINGS' AND o.status <> 'REJECTED'), 0)
        - COALESCE((SELECT SUM(l.penalty) FROM leases l WHERE l.provider_organisation_id = a.organisation_id), 0)
+       - COALESCE((SELECT SUM(c.credit) FROM slo_period_outcomes c
+                   WHERE c.provider_organisation_id = a.organisation_id), 0)
        - COALESCE((SELECT r.balance FROM ledger_accounts r WHERE r.organisation_id = a.organisation_id
                      AND r.kind = 'PROVIDER_RECEIVABLE' AND r.currency = a.currency), 0))::text AS expected
      FROM ledger_accounts a
@@ -172,7 +208,7 @@ export async function ledgerViolations(
   for (const row of earnings) {
     if (row.earnings !== row.expected) {
       violations.push({
-        rule: 'earnings = settled periods less fees, payouts and penalties, plus what is still owed',
+        rule: 'earnings = settled periods less fees, payouts, penalties and SLO credits, plus what is still owed',
         detail: `${String(row.organisation_id)}: earnings ${String(row.earnings)}, expected ${String(row.expected)}`,
       });
     }

@@ -28,6 +28,7 @@ export const EVENT_TYPES = [
   'period.settled',
   'dispute.opened',
   'dispute.resolved',
+  'slo.credited',
   'topup.confirmed',
   'payout.paid',
   'balance.low',

@@ -960,7 +960,7 @@ export const EVENT_PAYLOAD_SCHEMAS = {
   DisputeOpenedEventPayload: {
     type: 'object',
     description:
-      "`dispute.opened`: the two sides' token counts for a lease period differ beyond the tolerance (docs/USAGE.md); the period's settlement waits for an admin's decision",
+      "`dispute.opened`: a lease period is disputed: the two sides' token counts differ beyond the tolerance (docs/USAGE.md), or the provider contests a miss the buyer's SLO evidence shows (docs/SLO.md); the period's settlement waits for an admin's decision",
     required: [
       'disputeId',
       'leaseId',
@@ -972,6 +972,7 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       'periodEnd',
       'holdsSettlement',
       'usage',
+      'slo',
     ],
     properties: {
       disputeId: {
@@ -992,8 +993,9 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       },
       kind: {
         type: 'string',
-        enum: ['USAGE'],
-        description: "what is disputed: `USAGE` (the two sides' token counts differ beyond the tolerance)",
+        enum: ['USAGE', 'SLO'],
+        description:
+          "what is disputed: `USAGE` (the two sides' token counts differ beyond the tolerance) or `SLO` (the provider contests a miss the buyer's evidence shows, docs/SLO.md)",
       },
       period: {
         type: 'number',
@@ -1031,6 +1033,29 @@ export const EVENT_PAYLOAD_SCHEMAS = {
         nullable: true,
         description: "USAGE evidence: each side's counts, decimal strings",
       },
+      slo: {
+        type: 'object',
+        required: ['objectivesMissed', 'providerAvailabilityBps', 'buyerAvailabilityBps'],
+        properties: {
+          objectivesMissed: {
+            type: 'array',
+            items: {
+              type: 'string',
+            },
+          },
+          providerAvailabilityBps: {
+            type: 'number',
+            nullable: true,
+          },
+          buyerAvailabilityBps: {
+            type: 'number',
+            nullable: true,
+          },
+        },
+        nullable: true,
+        description:
+          "SLO evidence: the objectives the buyer's evidence shows missed, and each side's availability in basis points (null: not measured)",
+      },
     },
   },
   DisputeResolvedEventPayload: {
@@ -1048,7 +1073,9 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       'periodEnd',
       'holdsSettlement',
       'usage',
+      'slo',
       'decidedUsage',
+      'decidedSloOutcome',
       'resolvedAt',
     ],
     properties: {
@@ -1070,8 +1097,9 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       },
       kind: {
         type: 'string',
-        enum: ['USAGE'],
-        description: "what is disputed: `USAGE` (the two sides' token counts differ beyond the tolerance)",
+        enum: ['USAGE', 'SLO'],
+        description:
+          "what is disputed: `USAGE` (the two sides' token counts differ beyond the tolerance) or `SLO` (the provider contests a miss the buyer's evidence shows, docs/SLO.md)",
       },
       period: {
         type: 'number',
@@ -1109,6 +1137,29 @@ export const EVENT_PAYLOAD_SCHEMAS = {
         nullable: true,
         description: "USAGE evidence: each side's counts, decimal strings",
       },
+      slo: {
+        type: 'object',
+        required: ['objectivesMissed', 'providerAvailabilityBps', 'buyerAvailabilityBps'],
+        properties: {
+          objectivesMissed: {
+            type: 'array',
+            items: {
+              type: 'string',
+            },
+          },
+          providerAvailabilityBps: {
+            type: 'number',
+            nullable: true,
+          },
+          buyerAvailabilityBps: {
+            type: 'number',
+            nullable: true,
+          },
+        },
+        nullable: true,
+        description:
+          "SLO evidence: the objectives the buyer's evidence shows missed, and each side's availability in basis points (null: not measured)",
+      },
       decidedUsage: {
         type: 'object',
         required: ['promptTokens', 'outputTokens'],
@@ -1123,9 +1174,95 @@ export const EVENT_PAYLOAD_SCHEMAS = {
         nullable: true,
         description: 'USAGE decision: the counts that stand for the period, decimal strings',
       },
+      decidedSloOutcome: {
+        type: 'string',
+        enum: ['MET', 'MISSED'],
+        nullable: true,
+        description: 'SLO decision: `MET` or `MISSED` (a miss credits the buyer when the period settles)',
+      },
       resolvedAt: {
         type: 'string',
         description: 'when it was decided (ISO 8601)',
+      },
+    },
+  },
+  SloCreditedEventPayload: {
+    type: 'object',
+    description:
+      "`slo.credited`: a settled period missed its lease's SLO: a share of its charge moved from the provider's proceeds to the buyer (docs/SLO.md)",
+    required: [
+      'leaseId',
+      'market',
+      'buyerOrganisationId',
+      'providerOrganisationId',
+      'period',
+      'startsAt',
+      'endsAt',
+      'reason',
+      'objectivesMissed',
+      'periodCost',
+      'creditPercent',
+      'credit',
+      'currency',
+    ],
+    properties: {
+      leaseId: {
+        type: 'string',
+        description: "the lease's id",
+      },
+      market: {
+        type: 'string',
+        description: 'market slug',
+      },
+      buyerOrganisationId: {
+        type: 'string',
+        description: 'the buyer (buyer only)',
+      },
+      providerOrganisationId: {
+        type: 'string',
+        description: 'the provider (provider only)',
+      },
+      period: {
+        type: 'number',
+        description: "the period's index within the lease",
+      },
+      startsAt: {
+        type: 'string',
+        description: 'start of the period (ISO 8601)',
+      },
+      endsAt: {
+        type: 'string',
+        description: 'end of the period (ISO 8601)',
+      },
+      reason: {
+        type: 'string',
+        description:
+          'why the period counts as missed: `PROVIDER_SILENT`, `PROVIDER_REPORTED`, `BUYER_REPORTED` or `DISPUTE_MISSED` (docs/SLO.md)',
+      },
+      objectivesMissed: {
+        type: 'array',
+        items: {
+          type: 'string',
+        },
+        description:
+          'objectives the evidence shows missed: `AVAILABILITY`, `TTFT_P95`, `THROUGHPUT` (empty when the provider was silent and the buyer showed none)',
+      },
+      periodCost: {
+        type: 'string',
+        description: "the period's charge, a decimal string",
+      },
+      creditPercent: {
+        type: 'number',
+        description: "the SLO's credit share of the charge, percent",
+      },
+      credit: {
+        type: 'string',
+        description:
+          "what moved from the provider's earnings to the buyer's available credit, a decimal string",
+      },
+      currency: {
+        type: 'string',
+        description: 'ISO 4217 currency code',
       },
     },
   },

@@ -370,8 +370,8 @@ type PeriodDisputeFields = {
   buyerOrganisationId: string;
   /** the provider (provider only) */
   providerOrganisationId: string;
-  /** what is disputed: `USAGE` (the two sides' token counts differ beyond the tolerance) */
-  kind: 'USAGE';
+  /** what is disputed: `USAGE` (the two sides' token counts differ beyond the tolerance) or `SLO` (the provider contests a miss the buyer's evidence shows, docs/SLO.md) */
+  kind: 'USAGE' | 'SLO';
   /** the period's index within the lease */
   period: number;
   /** start of the period (ISO 8601) */
@@ -387,6 +387,12 @@ type PeriodDisputeFields = {
     buyerPromptTokens: string;
     buyerOutputTokens: string;
   } | null;
+  /** SLO evidence: the objectives the buyer's evidence shows missed, and each side's availability in basis points (null: not measured) */
+  slo: {
+    objectivesMissed: string[];
+    providerAvailabilityBps: number | null;
+    buyerAvailabilityBps: number | null;
+  } | null;
 };
 
 /** `dispute.opened`: a dispute about a lease period opened. */
@@ -396,6 +402,8 @@ export type DisputeOpenedPayload = PeriodDisputeFields;
 export type DisputeResolvedPayload = PeriodDisputeFields & {
   /** USAGE decision: the counts that stand for the period, decimal strings */
   decidedUsage: { promptTokens: string; outputTokens: string } | null;
+  /** SLO decision: `MET` or `MISSED` (a miss credits the buyer when the period settles) */
+  decidedSloOutcome: 'MET' | 'MISSED' | null;
   /** when it was decided (ISO 8601) */
   resolvedAt: string;
 };
@@ -426,6 +434,36 @@ export type PeriodSettledPayload = {
   fee: string;
   /** what the provider's earnings gain: `cost` less `fee`, and per token less the platform's spread, a decimal string (provider only) */
   providerProceeds: string;
+  /** ISO 4217 currency code */
+  currency: string;
+};
+
+/** `slo.credited`: a settled period missed its lease's SLO, and the buyer was credited from the provider's proceeds. */
+export type SloCreditedPayload = {
+  /** the lease's id */
+  leaseId: string;
+  /** market slug */
+  market: string;
+  /** the buyer (buyer only) */
+  buyerOrganisationId: string;
+  /** the provider (provider only) */
+  providerOrganisationId: string;
+  /** the period's index within the lease */
+  period: number;
+  /** start of the period (ISO 8601) */
+  startsAt: string;
+  /** end of the period (ISO 8601) */
+  endsAt: string;
+  /** why the period counts as missed: `PROVIDER_SILENT`, `PROVIDER_REPORTED`, `BUYER_REPORTED` or `DISPUTE_MISSED` (docs/SLO.md) */
+  reason: string;
+  /** objectives the evidence shows missed: `AVAILABILITY`, `TTFT_P95`, `THROUGHPUT` (empty when the provider was silent and the buyer showed none) */
+  objectivesMissed: string[];
+  /** the period's charge, a decimal string */
+  periodCost: string;
+  /** the SLO's credit share of the charge, percent */
+  creditPercent: number;
+  /** what moved from the provider's earnings to the buyer's available credit, a decimal string */
+  credit: string;
   /** ISO 4217 currency code */
   currency: string;
 };
@@ -585,10 +623,12 @@ export type EventPayloads = {
   'usage.reported': UsageReportedPayload;
   /** a lease's billing period settled */
   'period.settled': PeriodSettledPayload;
-  /** the two sides' token counts for a lease period differ beyond the tolerance (docs/USAGE.md); the period's settlement waits for an admin's decision */
+  /** a lease period is disputed: the two sides' token counts differ beyond the tolerance (docs/USAGE.md), or the provider contests a miss the buyer's SLO evidence shows (docs/SLO.md); the period's settlement waits for an admin's decision */
   'dispute.opened': DisputeOpenedPayload;
   /** an admin decided a period dispute (audited); a held period settles next */
   'dispute.resolved': DisputeResolvedPayload;
+  /** a settled period missed its lease's SLO: a share of its charge moved from the provider's proceeds to the buyer (docs/SLO.md) */
+  'slo.credited': SloCreditedPayload;
   /** an admin confirmed a buyer's bank transfer; the amount is available credit */
   'topup.confirmed': TopUpConfirmedPayload;
   /** an admin confirmed a payout's bank transfer was sent */

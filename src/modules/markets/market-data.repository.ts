@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Slo } from '@/modules/slo/domain/slo-rules';
 import type { UptimeTier } from '@/generated/prisma/enums';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import type { DivisionRecord } from './markets.repository';
@@ -34,6 +35,8 @@ export interface ListingRecord {
   minLeaseHours: number;
   payPerUseMinPercent: number;
   terminationNoticeHours: number;
+  /** The offer's SLO (docs/SLO.md), or null. */
+  slo: Slo | null;
 }
 
 /**
@@ -183,6 +186,7 @@ export class MarketDataRepository {
         minLeaseHours: true,
         payPerUseMinPercent: true,
         terminationNoticeHours: true,
+        slo: true,
         market: { select: { slug: true, currency: true, currencyScale: true } },
         organisation: { select: { id: true, name: true } },
         site: {
@@ -212,6 +216,8 @@ export class MarketDataRepository {
       minLeaseHours: row.minLeaseHours,
       payPerUseMinPercent: row.payPerUseMinPercent,
       terminationNoticeHours: row.terminationNoticeHours,
+      // Written only from slo-rules' parseOfferSlo at placement, never changed.
+      slo: row.slo === null ? null : (row.slo as unknown as Slo),
     }));
   }
 }

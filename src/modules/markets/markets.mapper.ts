@@ -126,6 +126,15 @@ export const MarketsMapper = {
       payPerUseMinPercent: record.payPerUseMinPercent,
       terminationNoticeHours: record.terminationNoticeHours,
       serves: serving.map((line) => MarketsMapper.listingServing(record, line)),
+      slo:
+        record.slo === null
+          ? null
+          : {
+              availabilityPercent: record.slo.availabilityBps / 100,
+              ttftP95Ms: record.slo.ttftP95Ms ?? null,
+              outputTokensPerSecondPerGpu: record.slo.outputTokensPerSecondPerGpu ?? null,
+              creditPercent: record.slo.creditPercent,
+            },
     };
   },
 };

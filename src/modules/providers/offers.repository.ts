@@ -6,6 +6,7 @@ import { idleWindowsJson, type IdleWindowsSpec } from './domain/idle-windows';
 import { LIVE_OFFER_STATUSES, type LiveOfferStatus } from './domain/offer-rules';
 import { Tx } from '@/infra/prisma/tx';
 import { ownedKey } from '@/shared/owned-key';
+import type { Slo } from '@/modules/slo/domain/slo-rules';
 
 export interface OfferRecord {
   id: string;
@@ -23,6 +24,8 @@ export interface OfferRecord {
   /** As stored (`idleWindowsOf` reads it with the notice); null: no idle windows. */
   idleWindows: unknown;
   reclaimNoticeMinutes: number | null;
+  /** The SLO as stored (slo/domain/slo-rules `Slo`, JSON), or null. */
+  slo: unknown;
   status: OrderStatus;
   seq: bigint;
   createdAt: Date;
@@ -43,6 +46,8 @@ export interface NewOffer {
   payPerUseMinPercent: number;
   terminationNoticeHours: number;
   idleWindows: IdleWindowsSpec | null;
+  /** Checked by slo-rules' parseOfferSlo; null: no SLO. */
+  slo: Slo | null;
   seq: bigint;
   at: Date;
 }
@@ -87,6 +92,7 @@ const OFFER_SELECT = {
   terminationNoticeHours: true,
   idleWindows: true,
   reclaimNoticeMinutes: true,
+  slo: true,
   status: true,
   seq: true,
   createdAt: true,
@@ -131,11 +137,12 @@ export class OffersRepository {
           ${offers.map((o) => o.availableUntil.toISOString())}::timestamptz[],
           ${offers.map((o) => o.minLeaseHours)}::int[], ${offers.map((o) => o.payPerUseMinPercent)}::int[],
           ${offers.map((o) => o.terminationNoticeHours)}::int[],
+          ${offers.map((o) => (o.slo === null ? null : JSON.stringify(o.slo)))}::jsonb[],
           ${offers.map((o) => o.seq.toString())}::bigint[], ${offers.map((o) => o.at.toISOString())}::timestamptz[],
           ${idleWindows}::text[], ${offers.map((o) => o.idleWindows?.reclaimNoticeMinutes ?? null)}::int[])
           WITH ORDINALITY
           AS i(id, organisation_id, market_id, site_id, gpus, price, available_from, available_until,
-               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, seq, at, idle_windows,
+               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, slo, seq, at, idle_windows,
                reclaim_notice_minutes, ord)),
       live AS (
         SELECT organisation_id, count(*)::int AS n FROM offers
@@ -153,10 +160,10 @@ export class OffersRepository {
       placed AS (
         INSERT INTO offers (id, organisation_id, market_id, site_id, gpus, leased_gpus, price_per_gpu_hour,
                             available_from, available_until, min_lease_hours, pay_per_use_min_percent,
-                            termination_notice_hours, status, seq, created_at, updated_at, idle_windows,
+                            termination_notice_hours, slo, status, seq, created_at, updated_at, idle_windows,
                             reclaim_notice_minutes)
         SELECT id, organisation_id, market_id, site_id, gpus, 0, price, available_from, available_until,
-               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, 'OPEN', seq, at, at,
+               min_lease_hours, pay_per_use_min_percent, termination_notice_hours, slo, 'OPEN', seq, at, at,
                idle_windows::jsonb, reclaim_notice_minutes
         FROM checked
         WHERE site_found AND live_before < ${maxLive}::int
@@ -186,6 +193,7 @@ export class OffersRepository {
               terminationNoticeHours: offer.terminationNoticeHours,
               idleWindows: offer.idleWindows === null ? null : idleWindowsJson(offer.idleWindows),
               reclaimNoticeMinutes: offer.idleWindows?.reclaimNoticeMinutes ?? null,
+              slo: offer.slo,
               status: 'OPEN',
               seq: offer.seq,
               createdAt: offer.at,
@@ -285,7 +293,7 @@ export class OffersRepository {
              o.available_from AS "availableFrom", o.available_until AS "availableUntil",
              o.min_lease_hours AS "minLeaseHours", o.pay_per_use_min_percent AS "payPerUseMinPercent",
              o.termination_notice_hours AS "terminationNoticeHours", o.idle_windows AS "idleWindows",
-             o.reclaim_notice_minutes AS "reclaimNoticeMinutes",
+             o.reclaim_notice_minutes AS "reclaimNoticeMinutes", o.slo,
              o.status::text AS status, o.seq, o.created_at AS "createdAt", o.updated_at AS "updatedAt",
              o.cancelled_at AS "cancelledAt"
       FROM offers o

@@ -3,6 +3,7 @@ import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
 import { Clock } from '@/infra/clock/clock';
 import { CursorCodec } from '@/infra/pagination/cursor-codec';
+import { parseOfferSlo } from '@/modules/slo/domain/slo-rules';
 import { DomainError } from '@/shared/domain-error';
 import { ownedKey } from '@/shared/owned-key';
 import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '@/shared/money';
@@ -104,6 +105,8 @@ export class OffersService {
     validateOfferWindow(window, now);
     const idleWindows = input.idleWindows ?? null;
     if (idleWindows !== null) validateIdleWindows(idleWindows);
+    const sloInput = input.slo ?? null;
+    const slo = sloInput === null ? null : parseOfferSlo(sloInput);
     return this.placements.place(this.offerLane, org.organisationId, market, {
       marketId: market.id,
       market: { slug: market.slug, currency: market.currency, currencyScale: market.currencyScale },
@@ -114,6 +117,7 @@ export class OffersService {
       payPerUseMinPercent: input.payPerUseMinPercent ?? 0,
       terminationNoticeHours: input.terminationNoticeHours ?? DEFAULT_TERMINATION_NOTICE_HOURS,
       idleWindows,
+      slo,
       at: now,
     });
   }

@@ -1,6 +1,7 @@
 import { formatMoney } from '@/shared/money';
+import type { Slo } from '@/modules/slo/domain/slo-rules';
 import { idleWindowsOf } from './domain/idle-windows';
-import type { OfferResponse } from './dto/offer.dto';
+import type { OfferResponse, OfferSloResponse } from './dto/offer.dto';
 import type { SiteResponse } from './dto/site.dto';
 import type { OfferRecord } from './offers.repository';
 import type { SiteRecord } from './sites.repository';
@@ -36,6 +37,7 @@ export const ProvidersMapper = {
       payPerUseMinPercent: record.payPerUseMinPercent,
       terminationNoticeHours: record.terminationNoticeHours,
       idleWindows: idleWindowsResponse(record),
+      slo: offerSlo(record.slo),
       status: record.status,
       createdAt: record.createdAt.toISOString(),
       updatedAt: record.updatedAt.toISOString(),
@@ -51,5 +53,18 @@ function idleWindowsResponse(record: OfferRecord): OfferResponse['idleWindows'] 
     timeZone: spec.timeZone,
     windows: spec.windows.map((w) => ({ days: [...w.days], start: w.start, end: w.end })),
     reclaimNoticeMinutes: spec.reclaimNoticeMinutes,
+  };
+}
+
+/** The stored SLO as offers show it (docs/SLO.md). */
+function offerSlo(stored: unknown): OfferSloResponse | null {
+  if (stored === null || stored === undefined) return null;
+  // Written only from parseOfferSlo's result (the placement) and never changed.
+  const slo = stored as Slo;
+  return {
+    availabilityPercent: slo.availabilityBps / 100,
+    ttftP95Ms: slo.ttftP95Ms ?? null,
+    outputTokensPerSecondPerGpu: slo.outputTokensPerSecondPerGpu ?? null,
+    creditPercent: slo.creditPercent,
   };
 }

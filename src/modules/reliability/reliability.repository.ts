@@ -16,6 +16,12 @@ interface TallyRow {
   early_w: number;
   notice_n: number;
   notice_w: number;
+  slo_met_n: number;
+  slo_met_w: number;
+  slo_missed_n: number;
+  slo_missed_w: number;
+  lost_n: number;
+  lost_w: number;
 }
 
 /**
@@ -67,8 +73,40 @@ export class ReliabilityRepository {
                power(0.5, GREATEST(0, extract(epoch FROM (${now}::timestamptz - ended_at)))::float8
                  / ${halfLifeSeconds}) AS delivery_w
         FROM outcomes
-      )
-      SELECT organisation_id::text,
+      ), slo_leases AS (
+        -- Each lease with settled SLO periods is one trial, split by its met and missed shares,
+        -- weighed at its latest settled period.
+        SELECT o.provider_organisation_id AS organisation_id,
+               (count(*) FILTER (WHERE o.outcome = 'MET'))::float8 AS met,
+               (count(*) FILTER (WHERE o.outcome = 'MISSED'))::float8 AS missed,
+               power(0.5, GREATEST(0, extract(epoch FROM (${now}::timestamptz - max(o.settled_at))))::float8
+                 / ${halfLifeSeconds}) AS w
+        FROM slo_period_outcomes o JOIN leases l ON l.id = o.lease_id
+        WHERE o.provider_organisation_id = ANY(${organisationIds}::uuid[]) AND l.created_at > ${since}
+        GROUP BY o.provider_organisation_id, o.lease_id
+      ), slo AS (
+        SELECT organisation_id, sum(met)::int AS met_n, sum(w * met / (met + missed))::float8 AS met_w,
+               sum(missed)::int AS missed_n, sum(w * missed / (met + missed))::float8 AS missed_w
+        FROM slo_leases GROUP BY organisation_id
+      ), lost AS (
+        -- Lost: an SLO dispute decided MISSED; a USAGE dispute whose decided counts differ from the
+        -- provider's report beyond the tolerance (docs/USAGE.md: max(1,000, 2% of the larger)).
+        SELECT l.provider_organisation_id AS organisation_id, count(*)::int AS n,
+               sum(power(0.5, GREATEST(0, extract(epoch FROM (${now}::timestamptz - d.resolved_at)))::float8
+                 / ${halfLifeSeconds}))::float8 AS w
+        FROM period_disputes d JOIN leases l ON l.id = d.lease_id
+        CROSS JOIN LATERAL (SELECT
+          (d.evidence->'provider'->>'promptTokens')::numeric AS pp, (d.decision->>'promptTokens')::numeric AS dp,
+          (d.evidence->'provider'->>'outputTokens')::numeric AS po, (d.decision->>'outputTokens')::numeric AS dq) c
+        WHERE l.provider_organisation_id = ANY(${organisationIds}::uuid[]) AND l.created_at > ${since}
+          AND d.status = 'RESOLVED'
+          AND ((d.kind = 'SLO' AND d.decision->>'outcome' = 'MISSED')
+               OR (d.kind = 'USAGE'
+                   AND (abs(c.pp - c.dp) > GREATEST(1000, GREATEST(c.pp, c.dp) * 200 / 10000)
+                        OR abs(c.po - c.dq) > GREATEST(1000, GREATEST(c.po, c.dq) * 200 / 10000))))
+        GROUP BY l.provider_organisation_id
+      ), leases_tally AS (
+      SELECT organisation_id,
              (count(*) FILTER (WHERE handover = 'on_time'))::int AS on_time_n,
              COALESCE(sum(handover_w) FILTER (WHERE handover = 'on_time'), 0)::float8 AS on_time_w,
              (count(*) FILTER (WHERE handover = 'late'))::int AS late_n,
@@ -82,7 +120,16 @@ export class ReliabilityRepository {
              (count(*) FILTER (WHERE delivery = 'notice'))::int AS notice_n,
              COALESCE(sum(delivery_w) FILTER (WHERE delivery = 'notice'), 0)::float8 AS notice_w
       FROM weighted
-      GROUP BY organisation_id`;
+      GROUP BY organisation_id
+      )
+      SELECT t.organisation_id::text AS organisation_id, t.on_time_n, t.on_time_w, t.late_n, t.late_w,
+             t.missed_n, t.missed_w, t.delivered_n, t.delivered_w, t.early_n, t.early_w, t.notice_n, t.notice_w,
+             COALESCE(s.met_n, 0) AS slo_met_n, COALESCE(s.met_w, 0)::float8 AS slo_met_w,
+             COALESCE(s.missed_n, 0) AS slo_missed_n, COALESCE(s.missed_w, 0)::float8 AS slo_missed_w,
+             COALESCE(x.n, 0) AS lost_n, COALESCE(x.w, 0)::float8 AS lost_w
+      FROM leases_tally t
+      LEFT JOIN slo s ON s.organisation_id = t.organisation_id
+      LEFT JOIN lost x ON x.organisation_id = t.organisation_id`;
     return new Map(
       rows.map((row) => [
         row.organisation_id,
@@ -93,6 +140,9 @@ export class ReliabilityRepository {
           deliveredLeases: { count: row.delivered_n, weight: row.delivered_w },
           providerEarlyEnds: { count: row.early_n, weight: row.early_w },
           providerNoticeEnds: { count: row.notice_n, weight: row.notice_w },
+          sloMet: { count: row.slo_met_n, weight: row.slo_met_w },
+          sloMissed: { count: row.slo_missed_n, weight: row.slo_missed_w },
+          disputesLost: { count: row.lost_n, weight: row.lost_w },
         },
       ]),
     );

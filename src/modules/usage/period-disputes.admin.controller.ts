@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { ApiExtraModels, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ApiErrors } from '@/infra/http/api-errors';
 import { AdminApi, CurrentAdmin } from '@/infra/auth/auth.decorators';
 import type { AdminPrincipal } from '@/infra/auth/principal';
@@ -12,10 +12,15 @@ import {
   AdminUsageFlagPageResponse,
   AdminUsageFlagResponse,
   ResolveDisputeDto,
+  SloDecisionResponse,
+  SloEvidenceResponse,
+  UsageDecisionResponse,
+  UsageEvidenceResponse,
 } from './dto/period-dispute.dto';
 import { PeriodDisputesService } from './period-disputes.service';
 
 @AdminApi()
+@ApiExtraModels(UsageEvidenceResponse, SloEvidenceResponse, UsageDecisionResponse, SloDecisionResponse)
 @Controller('admin')
 export class PeriodDisputesAdminController {
   constructor(private readonly disputes: PeriodDisputesService) {}
@@ -42,12 +47,13 @@ export class PeriodDisputesAdminController {
     summary: 'Decide a period dispute (audited)',
     description:
       'USAGE: `usage` holds the counts that stand for the period (they become its standing counts, source ' +
-      'ADMIN). Audited as `dispute.resolve` with the evidence, decision and note; writes `dispute.resolved`; ' +
+      'ADMIN). SLO: `slo.outcome` is MET or MISSED (a miss credits the buyer when the period settles, docs/SLO.md). ' +
+      'The body for the other kind is a 400. Audited as `dispute.resolve` with the evidence, decision and note; writes `dispute.resolved`; ' +
       'a period whose settlement waited settles next, once. The same decision again is answered as it ' +
       'stands and recorded nowhere; different counts for a decided dispute are a 409.',
   })
   @ApiOkResponse({ type: AdminDisputeResponse })
-  @ApiErrors(400, 404, { 409: 'Decided already with other counts' })
+  @ApiErrors(400, 404, { 409: 'Decided already with another decision' })
   resolveDispute(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id') id: string,

@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
 import { AuditService } from '@/infra/audit/audit.service';
+import type { JsonObject } from '@/infra/events/event-catalogue';
 import { Clock } from '@/infra/clock/clock';
 import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { JobProducer } from '@/infra/queues/job-producer.service';
 import { DomainError } from '@/shared/domain-error';
 import { OutboxService } from '@/modules/events/outbox.service';
-import type { UsageDecision } from './domain/period-disputes';
+import type { DisputeDecision, DisputeEvidence, PeriodDisputeKind } from './domain/period-disputes';
 import type {
   AdminDisputePageResponse,
   AdminDisputeResponse,
@@ -90,17 +91,10 @@ export class PeriodDisputesService {
     const lease = leaseId === null ? null : await this.usage.adminLockLease(leaseId);
     const dispute = lease === null ? null : await this.usage.adminFindDispute(id);
     if (!lease || !dispute) throw disputeNotFound();
-    const decision: UsageDecision = {
-      kind: 'USAGE',
-      promptTokens: BigInt(input.usage.promptTokens).toString(),
-      outputTokens: BigInt(input.usage.outputTokens).toString(),
-    };
+    const decision = decisionFor(dispute.kind, input);
     if (dispute.status === 'RESOLVED') {
-      const same =
-        dispute.decision?.promptTokens === decision.promptTokens &&
-        dispute.decision.outputTokens === decision.outputTokens;
-      if (same) return { dispute, decided: false };
-      throw new DomainError('CONFLICT', 'The dispute was decided already, with other counts.', {
+      if (sameDecision(dispute.decision, decision)) return { dispute, decided: false };
+      throw new DomainError('CONFLICT', 'The dispute was decided already, with another decision.', {
         reason: 'DISPUTE_RESOLVED',
       });
     }
@@ -114,16 +108,19 @@ export class PeriodDisputesService {
     ) {
       throw new DomainError('CONFLICT', 'The dispute was decided meanwhile.', { reason: 'DISPUTE_RESOLVED' });
     }
-    await this.usage.createCounts({
-      leaseId: dispute.leaseId,
-      periodIndex: dispute.periodIndex,
-      periodStart: dispute.periodStart,
-      periodEnd: dispute.periodEnd,
-      source: 'ADMIN',
-      promptTokens: BigInt(decision.promptTokens),
-      outputTokens: BigInt(decision.outputTokens),
-      createdAt: now,
-    });
+    // A USAGE decision's counts stand for the period; an SLO decision is read by settlement itself.
+    if (decision.kind === 'USAGE') {
+      await this.usage.createCounts({
+        leaseId: dispute.leaseId,
+        periodIndex: dispute.periodIndex,
+        periodStart: dispute.periodStart,
+        periodEnd: dispute.periodEnd,
+        source: 'ADMIN',
+        promptTokens: BigInt(decision.promptTokens),
+        outputTokens: BigInt(decision.outputTokens),
+        createdAt: now,
+      });
+    }
     const resolved = await this.usage.adminFindDispute(id);
     if (!resolved) throw disputeNotFound();
     await this.audit.record(
@@ -134,11 +131,7 @@ export class PeriodDisputesService {
         leaseId: dispute.leaseId,
         period: dispute.periodIndex,
         kind: dispute.kind,
-        evidence: {
-          ...dispute.evidence,
-          provider: { ...dispute.evidence.provider },
-          buyer: { ...dispute.evidence.buyer },
-        },
+        evidence: JSON.parse(JSON.stringify(dispute.evidence)) as JsonObject,
         decision: { ...decision },
         note: input.note,
       },
@@ -149,11 +142,39 @@ export class PeriodDisputesService {
       aggregateId: dispute.leaseId,
       payload: {
         ...UsageMapper.disputeEvent(resolved),
-        decidedUsage: { promptTokens: decision.promptTokens, outputTokens: decision.outputTokens },
+        decidedUsage:
+          decision.kind === 'USAGE'
+            ? { promptTokens: decision.promptTokens, outputTokens: decision.outputTokens }
+            : null,
+        decidedSloOutcome: decision.kind === 'SLO' ? decision.outcome : null,
         resolvedAt: now.toISOString(),
       },
     });
     return { dispute: resolved, decided: true };
+  }
+
+  /**
+   * Opens a dispute of another module's kind (SLO, docs/SLO.md) in the caller's transaction,
+   * which holds the lease's lock: the row and `dispute.opened` to both sides. One per kind and
+   * period (the unique key refuses a second).
+   */
+  async openDispute(dispute: {
+    leaseId: string;
+    periodIndex: number;
+    periodStart: Date;
+    periodEnd: Date;
+    kind: PeriodDisputeKind;
+    evidence: DisputeEvidence;
+    holdsSettlement: boolean;
+  }): Promise<AdminDisputeResponse> {
+    const opened = await this.usage.openDispute({ ...dispute, at: this.clock.now() });
+    await this.outbox.record({
+      type: 'dispute.opened',
+      aggregateType: 'lease',
+      aggregateId: dispute.leaseId,
+      payload: UsageMapper.disputeEvent(opened),
+    });
+    return UsageMapper.adminDispute(opened);
   }
 
   async listFlags(query: AdminListUsageFlagsQuery): Promise<AdminUsageFlagPageResponse> {
@@ -185,4 +206,36 @@ export class PeriodDisputesService {
     if (!after) throw flagNotFound();
     return UsageMapper.adminFlag(after);
   }
+}
+
+/** The decision the body states for a dispute of this kind; the other kind's field is a 400. */
+function decisionFor(kind: PeriodDisputeKind, input: ResolveDisputeDto): DisputeDecision {
+  const wrong = (field: string): DomainError =>
+    new DomainError(
+      'VALIDATION_FAILED',
+      `A ${kind} dispute is decided with \`${kind === 'USAGE' ? 'usage' : 'slo'}\` alone.`,
+      {
+        field,
+      },
+    );
+  if (kind === 'USAGE') {
+    if (input.slo !== undefined) throw wrong('slo');
+    if (input.usage === undefined) throw wrong('usage');
+    return {
+      kind: 'USAGE',
+      promptTokens: BigInt(input.usage.promptTokens).toString(),
+      outputTokens: BigInt(input.usage.outputTokens).toString(),
+    };
+  }
+  if (input.usage !== undefined) throw wrong('usage');
+  if (input.slo === undefined) throw wrong('slo');
+  return { kind: 'SLO', outcome: input.slo.outcome };
+}
+
+function sameDecision(stored: DisputeDecision | null, decision: DisputeDecision): boolean {
+  if (stored === null) return false;
+  if (stored.kind === 'USAGE' && decision.kind === 'USAGE') {
+    return stored.promptTokens === decision.promptTokens && stored.outputTokens === decision.outputTokens;
+  }
+  return stored.kind === 'SLO' && decision.kind === 'SLO' && stored.outcome === decision.outcome;
 }

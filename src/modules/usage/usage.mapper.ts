@@ -141,12 +141,23 @@ export const UsageMapper = {
       periodStart: dispute.periodStart.toISOString(),
       periodEnd: dispute.periodEnd.toISOString(),
       holdsSettlement: dispute.holdsSettlement,
-      usage: {
-        providerPromptTokens: dispute.evidence.provider.promptTokens,
-        providerOutputTokens: dispute.evidence.provider.outputTokens,
-        buyerPromptTokens: dispute.evidence.buyer.promptTokens,
-        buyerOutputTokens: dispute.evidence.buyer.outputTokens,
-      },
+      usage:
+        dispute.evidence.kind === 'USAGE'
+          ? {
+              providerPromptTokens: dispute.evidence.provider.promptTokens,
+              providerOutputTokens: dispute.evidence.provider.outputTokens,
+              buyerPromptTokens: dispute.evidence.buyer.promptTokens,
+              buyerOutputTokens: dispute.evidence.buyer.outputTokens,
+            }
+          : null,
+      slo:
+        dispute.evidence.kind === 'SLO'
+          ? {
+              objectivesMissed: [...dispute.evidence.objectivesMissed],
+              providerAvailabilityBps: dispute.evidence.provider.availabilityBps,
+              buyerAvailabilityBps: dispute.evidence.buyer.availabilityBps,
+            }
+          : null,
     };
   },
 };

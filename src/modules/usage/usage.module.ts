@@ -15,5 +15,6 @@ import { UsageRepository } from './usage.repository';
   imports: [AuditModule, OrganisationWriteGateModule, EventsModule, InferenceModule],
   controllers: [TokenUsageController, PeriodDisputesAdminController],
   providers: [UsageRepository, TokenUsageService, PeriodDisputesService, CursorCodec],
+  exports: [PeriodDisputesService],
 })
 export class UsageModule {}

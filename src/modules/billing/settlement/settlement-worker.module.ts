@@ -6,6 +6,7 @@ import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
 import { EventsModule } from '@/modules/events/events.module';
 import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { StatementsModule } from '@/modules/billing/statements/statements.module';
+import { SloModule } from '@/modules/slo/slo.module';
 import { SettlementProcessor } from './settlement.processor';
 import { SettlementRepository } from './settlement.repository';
 import { SettlementService } from './settlement.service';
@@ -16,7 +17,7 @@ export class SettlementWorkerModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: SettlementWorkerModule,
-      imports: [EventsModule, LedgerModule, StatementsModule],
+      imports: [EventsModule, LedgerModule, StatementsModule, SloModule],
       providers: [
         SettlementRepository,
         SettlementService,

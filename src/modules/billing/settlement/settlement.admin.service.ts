@@ -26,6 +26,7 @@ import type {
 } from './dto/settlement-admin.dto';
 import { InvoicesService } from '@/modules/billing/statements/invoices.service';
 import { LedgerService } from '@/modules/billing/ledger/ledger.service';
+import { SloService } from '@/modules/slo/slo.service';
 import { periodSettled } from './settlement-events';
 import { SettlementRepository, type AdminLeaseRecord } from './settlement.repository';
 
@@ -49,6 +50,7 @@ export class SettlementAdminService {
     private readonly cursors: CursorCodec,
     private readonly invoices: InvoicesService,
     private readonly clock: Clock,
+    private readonly slo: SloService,
   ) {}
 
   async listLeases(query: AdminListSettlementLeasesQuery): Promise<Page<SettlementLeaseResponse>> {
@@ -158,6 +160,8 @@ export class SettlementAdminService {
       complete ? finalReleaseTransfer(lease, lease.settledCost + charge.cost) : null,
     ];
     await this.ledger.postSettlement(transfers.filter((t) => t !== null));
+    // A period settled by hand meets its SLO step as the worker's would (docs/SLO.md).
+    await this.slo.settlePeriods(lease, [charge], now);
     await this.settlement.systemAdvance(lease.id, period.index + 1, complete, now);
     // Settlement completed by hand invoices the buyer as the worker's last period would.
     if (complete) await this.invoices.issueForLease(lease, now);

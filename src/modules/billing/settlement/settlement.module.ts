@@ -4,6 +4,7 @@ import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { EventsModule } from '@/modules/events/events.module';
 import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { StatementsModule } from '@/modules/billing/statements/statements.module';
+import { SloModule } from '@/modules/slo/slo.module';
 import { SettlementAdminController } from './settlement.admin.controller';
 import { SettlementAdminService } from './settlement.admin.service';
 import { SettlementRepository } from './settlement.repository';
@@ -13,7 +14,7 @@ import { SettlementRepository } from './settlement.repository';
  * and the period jobs run in the worker (SettlementWorkerModule).
  */
 @Module({
-  imports: [AuditModule, EventsModule, LedgerModule, StatementsModule],
+  imports: [AuditModule, EventsModule, LedgerModule, StatementsModule, SloModule],
   controllers: [SettlementAdminController],
   providers: [SettlementRepository, SettlementAdminService, CursorCodec],
 })

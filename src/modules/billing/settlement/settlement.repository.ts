@@ -10,6 +10,8 @@ export interface LeaseToSettle extends SettlingLease {
   currencyScale: number;
   settledPeriods: number;
   settlementState: SettlementState;
+  /** Whether the lease carries an SLO (docs/SLO.md): its periods settle after the dispute window. */
+  hasSlo: boolean;
 }
 
 export type SettlementState = 'OPEN' | 'COMPLETE' | 'NEEDS_ATTENTION' | 'VOIDED';
@@ -58,6 +60,7 @@ interface LeaseRow {
   inference_prompt_tokens_per_second: number | null;
   inference_output_tokens_per_second: number | null;
   inference_take_or_pay_percent: number | null;
+  has_slo: boolean;
 }
 
 const SELECT = `l.id, m.slug AS market, m.currency, m.currency_scale, l.buyer_organisation_id,
@@ -65,7 +68,8 @@ const SELECT = `l.id, m.slug AS market, m.currency, m.currency_scale, l.buyer_or
   l.fee_bps, l.pay_per_use_min_percent, l.period_seconds, l.status::text AS status,
   l.termination_reason::text AS termination_reason, l.started_at, l.ends_at, l.ended_at, l.settled_periods,
   l.settlement_state::text AS settlement_state, l.inference_price_per_million_tokens,
-  l.inference_prompt_tokens_per_second, l.inference_output_tokens_per_second, l.inference_take_or_pay_percent`;
+  l.inference_prompt_tokens_per_second, l.inference_output_tokens_per_second, l.inference_take_or_pay_percent,
+  l.slo IS NOT NULL AS has_slo`;
 
 const toLease = (row: LeaseRow): LeaseToSettle => ({
   id: row.id,
@@ -88,6 +92,7 @@ const toLease = (row: LeaseRow): LeaseToSettle => ({
   settledPeriods: row.settled_periods,
   settlementState: row.settlement_state,
   tokenBilling: tokenBillingOf(row),
+  hasSlo: row.has_slo,
 });
 
 /** Per-token terms of an inference lease that carries a take-or-pay share; null bills by GPU-seconds. */

@@ -19,11 +19,11 @@ import {
   providerNet,
   settlementTransferOf,
 } from './domain/token-settlement-rules';
-import type { LeaseToSettle } from './settlement.repository';
 import { InvoicesService } from '@/modules/billing/statements/invoices.service';
 import { periodSettled } from './settlement-events';
 import { LedgerService } from '@/modules/billing/ledger/ledger.service';
-import { SettlementRepository } from './settlement.repository';
+import { SloService } from '@/modules/slo/slo.service';
+import { SettlementRepository, type LeaseToSettle } from './settlement.repository';
 
 const SWEEP_BATCH = 500;
 
@@ -47,10 +47,16 @@ export class SettlementService {
     private readonly producer: JobProducer,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly slo: SloService,
   ) {}
 
   private get graceMs(): number {
     return this.config.env.SETTLEMENT_GRACE_MINUTES * 60_000;
+  }
+
+  /** When a period may settle: settlement's own rule, then the SLO's dispute window (docs/SLO.md). */
+  private readyAt(lease: LeaseToSettle, period: Period): Date {
+    return this.slo.settlesAt(lease, period, settlesAt(period, settlementMode(lease), this.graceMs));
   }
 
   /** Enqueues a settle job for every lease with a period due now; returns how many. */
@@ -59,7 +65,7 @@ export class SettlementService {
     let queued = 0;
     for (const lease of await this.settlement.systemLeasesWithPeriodsDue(now, SWEEP_BATCH)) {
       const next = periodsOf(lease)[lease.settledPeriods];
-      const due = next !== undefined && settlesAt(next, settlementMode(lease), this.graceMs) <= now;
+      const due = next !== undefined && this.readyAt(lease, next) <= now;
       if (!due && !(next === undefined && lease.status !== 'ACTIVE')) continue;
       await this.producer.enqueue(
         'settlement.settle-lease',
@@ -78,9 +84,7 @@ export class SettlementService {
     if (lease === null || lease.settlementState !== 'OPEN') return 0;
     const now = this.clock.now();
     const periods = periodsOf(lease);
-    const due = periods
-      .slice(lease.settledPeriods)
-      .filter((period) => settlesAt(period, settlementMode(lease), this.graceMs) <= now);
+    const due = periods.slice(lease.settledPeriods).filter((period) => this.readyAt(lease, period) <= now);
     // Periods settle in order: stop at the first that is not due yet, or under an open dispute
     // (it settles once decided, with those after it; docs/USAGE.md).
     const disputed = await this.settlement.systemDisputedPeriods(leaseId);
@@ -105,6 +109,8 @@ export class SettlementService {
       transfers.push(finalReleaseTransfer(lease, cost));
     }
     await this.ledger.postSettlement(transfers.filter((t) => t !== null));
+    // SLO outcomes and credits, from the proceeds just posted (docs/SLO.md).
+    const credits = await this.slo.settlePeriods(lease, charges, now);
     const last = charges.at(-1);
     if (provider !== null && provider.receivable < 0n && last !== undefined) {
       await this.ledger.recoverReceivable({
@@ -113,7 +119,7 @@ export class SettlementService {
         providerOrganisationId: lease.providerOrganisationId,
         currency: lease.currency,
         receivable: provider.receivable,
-        earnings: provider.earnings + charges.reduce((sum, c) => sum + providerNet(c), 0n),
+        earnings: provider.earnings + charges.reduce((sum, c) => sum + providerNet(c), 0n) - credits,
       });
     }
     await this.settlement.systemAdvance(leaseId, settled, complete, now);

@@ -45,10 +45,13 @@ export class InvoicesService {
   async issueForLease(lease: InvoicedLease, at: Date): Promise<string | null> {
     if (await this.statements.systemInvoiceExists(lease.id)) return null;
     const periods = await this.statements.systemSettledPeriods(lease.id);
-    const gross = periods.reduce((sum, period) => sum + period.cost, 0n);
+    const charged = periods.reduce((sum, period) => sum + period.cost, 0n);
+    // A missed SLO's credit reduces what the buyer paid for the supply (docs/SLO.md).
+    const sloCredits = periods.reduce((sum, period) => sum + period.sloCredit, 0n);
+    const gross = charged - sloCredits;
     const first = periods[0];
     const last = periods[periods.length - 1];
-    if (gross === 0n || first === undefined || last === undefined) return null;
+    if (charged === 0n || first === undefined || last === undefined) return null;
 
     const env = this.config.env;
     const timeZone = env.INVOICE_TIME_ZONE;
@@ -80,6 +83,7 @@ export class InvoicesService {
       vatRateBps: env.INVOICE_VAT_BPS,
       vat,
       gross,
+      sloCredits,
       timeZone,
       issueDate: new Date(`${issueDate}T00:00:00Z`),
       supplyFrom: first.startsAt,
@@ -101,6 +105,7 @@ export class InvoicesService {
         outputTokens: period.outputTokens,
         billedTokens: period.billedTokens,
         pricePerMillionTokens: period.pricePerMillionTokens,
+        sloCredit: period.sloCredit,
       })),
     });
     return number;

@@ -45,6 +45,7 @@ export const INVOICE_COLUMNS: CsvColumn<InvoiceResponse>[] = [
   { header: 'vatRateBps', value: (r) => r.vatRateBps },
   { header: 'vat', value: (r) => r.vat },
   { header: 'gross', value: (r) => r.gross },
+  { header: 'sloCredits', value: (r) => r.sloCredits },
 ];
 
 export const INVOICE_LINE_COLUMNS: CsvColumn<InvoiceLineResponse>[] = [
@@ -59,6 +60,7 @@ export const INVOICE_LINE_COLUMNS: CsvColumn<InvoiceLineResponse>[] = [
   { header: 'outputTokens', value: (r) => r.outputTokens },
   { header: 'billedTokens', value: (r) => r.billedTokens },
   { header: 'pricePerMillionTokens', value: (r) => r.pricePerMillionTokens },
+  { header: 'sloCredit', value: (r) => r.sloCredit },
 ];
 
 export const EARNINGS_COLUMNS: CsvColumn<EarningsGroupResponse>[] = [
@@ -81,4 +83,6 @@ export const EARNINGS_COLUMNS: CsvColumn<EarningsGroupResponse>[] = [
   { header: 'proceeds', value: (r) => r.proceeds },
   { header: 'fee', value: (r) => r.fee },
   { header: 'net', value: (r) => r.net },
+  { header: 'sloCredits', value: (r) => r.sloCredits },
+  { header: 'netAfterCredits', value: (r) => r.netAfterCredits },
 ];

@@ -43,6 +43,7 @@ export const StatementsMapper = {
       vatRateBps: row.vatRateBps,
       vat: formatMoney(row.vat, scale),
       gross: formatMoney(row.gross, scale),
+      sloCredits: formatMoney(row.sloCredits, scale),
       issueDate: row.issueDate.toISOString().slice(0, 10),
       timeZone: row.timeZone,
       issuedAt: row.issuedAt.toISOString(),
@@ -66,6 +67,7 @@ export const StatementsMapper = {
       billedTokens: row.billedTokens?.toString() ?? null,
       pricePerMillionTokens:
         row.pricePerMillionTokens === null ? null : formatMoney(row.pricePerMillionTokens, scale),
+      sloCredit: formatMoney(row.sloCredit, scale),
     };
   },
 
@@ -91,6 +93,8 @@ export const StatementsMapper = {
       proceeds: formatMoney(row.proceeds, scale),
       fee: formatMoney(row.fee, scale),
       net: formatMoney(row.proceeds - row.fee, scale),
+      sloCredits: formatMoney(row.sloCredits, scale),
+      netAfterCredits: formatMoney(row.proceeds - row.fee - row.sloCredits, scale),
     };
   },
 };

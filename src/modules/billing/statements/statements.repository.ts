@@ -25,6 +25,8 @@ export interface InvoiceLineRecord {
   outputTokens: bigint | null;
   billedTokens: bigint | null;
   pricePerMillionTokens: bigint | null;
+  /** What a missed SLO credited the buyer for the period (docs/SLO.md). */
+  sloCredit: bigint;
 }
 
 export interface InvoiceRecord {
@@ -45,6 +47,7 @@ export interface InvoiceRecord {
   vatRateBps: number;
   vat: bigint;
   gross: bigint;
+  sloCredits: bigint;
   timeZone: string;
   issueDate: Date;
   supplyFrom: Date;
@@ -71,6 +74,7 @@ export interface SettledPeriodRecord {
   outputTokens: bigint | null;
   billedTokens: bigint | null;
   pricePerMillionTokens: bigint | null;
+  sloCredit: bigint;
 }
 
 export type EarningsGrouping = 'lease' | 'site' | 'day' | 'period';
@@ -96,6 +100,7 @@ export interface EarningsGroupRecord {
   spread: bigint;
   proceeds: bigint;
   fee: bigint;
+  sloCredits: bigint;
 }
 
 const INVOICE_SELECT = {
@@ -116,6 +121,7 @@ const INVOICE_SELECT = {
   vatRateBps: true,
   vat: true,
   gross: true,
+  sloCredits: true,
   timeZone: true,
   issueDate: true,
   supplyFrom: true,
@@ -186,6 +192,7 @@ interface EarningsRow {
   spread: bigint;
   proceeds: bigint;
   fee: bigint;
+  slo_credits: bigint;
 }
 
 /**
@@ -230,8 +237,9 @@ export class StatementsRepository {
     return (await this.tx.invoice.count({ where: { leaseId } })) > 0;
   }
 
+  /** The lease's settled periods with what a missed SLO credited for each (docs/SLO.md). */
   async systemSettledPeriods(leaseId: string): Promise<SettledPeriodRecord[]> {
-    return this.tx.leasePeriod.findMany({
+    const periods = await this.tx.leasePeriod.findMany({
       where: { leaseId },
       select: {
         index: true,
@@ -247,6 +255,12 @@ export class StatementsRepository {
       },
       orderBy: { index: 'asc' },
     });
+    const credits = await this.tx.sloPeriodOutcome.findMany({
+      where: { leaseId, credit: { gt: 0 } },
+      select: { periodIndex: true, credit: true },
+    });
+    const creditOf = new Map(credits.map((row) => [row.periodIndex, row.credit]));
+    return periods.map((period) => ({ ...period, sloCredit: creditOf.get(period.index) ?? 0n }));
   }
 
   /**
@@ -315,6 +329,7 @@ export class StatementsRepository {
             outputTokens: true,
             billedTokens: true,
             pricePerMillionTokens: true,
+            sloCredit: true,
           },
           orderBy: { index: 'asc' },
         },
@@ -376,9 +391,12 @@ export class StatementsRepository {
                         AND MIN(p.price_per_million_tokens) = MAX(p.price_per_million_tokens)
                    THEN MIN(p.price_per_million_tokens) END AS price_per_million_tokens,
               SUM(p.cost)::bigint AS charged, SUM(p.spread)::bigint AS spread,
-              SUM(p.cost - p.spread)::bigint AS proceeds, SUM(p.fee)::bigint AS fee
+              SUM(p.cost - p.spread)::bigint AS proceeds, SUM(p.fee)::bigint AS fee,
+              COALESCE(SUM(o.credit), 0)::bigint AS slo_credits
        FROM lease_periods p
        JOIN leases l ON l.id = p.lease_id
+       -- SLO credits are recorded in the period's settling transaction (docs/SLO.md).
+       LEFT JOIN slo_period_outcomes o ON o.lease_id = p.lease_id AND o.period_index = p.index
        JOIN markets m ON m.id = l.market_id
        JOIN sites s ON s.id = l.site_id
        WHERE ${scope} AND p.settled_at >= $2 AND p.settled_at < $3
@@ -412,6 +430,7 @@ export class StatementsRepository {
       spread: row.spread,
       proceeds: row.proceeds,
       fee: row.fee,
+      sloCredits: row.slo_credits,
     }));
   }
 }

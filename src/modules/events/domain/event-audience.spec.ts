@@ -114,6 +114,7 @@ describe('payloadFor', () => {
     'usage.reported',
     'dispute.opened',
     'dispute.resolved',
+    'slo.credited',
   ] as const)('%s reaches both parties, the buyer without the provider’s identity', (type) => {
     const payload: JsonObject = {
       leaseId: leaseCreated.leaseId as string,

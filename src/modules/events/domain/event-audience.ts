@@ -40,6 +40,7 @@ export const AUDIENCE_RULES: Record<EventType, AudienceRule> = {
   'period.settled': 'parties',
   'dispute.opened': 'parties',
   'dispute.resolved': 'parties',
+  'slo.credited': 'parties',
   'topup.confirmed': 'owner',
   'payout.paid': 'owner',
   'balance.low': 'owner',

@@ -111,6 +111,36 @@ export class ListingResponse {
       '(docs/INFERENCE.md "Market data in inference terms"); empty when the offer declares none',
   })
   serves!: ListingServingResponse[];
+  @ApiProperty({
+    type: () => ListingSloResponse,
+    nullable: true,
+    description: 'The service level promised per billing period; a miss credits the buyer (docs/SLO.md)',
+  })
+  slo!: ListingSloResponse | null;
+}
+
+export class ListingSloResponse {
+  @ApiProperty({ example: 99.5, description: 'Availability promised per billing period, percent' })
+  availabilityPercent!: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 500,
+    description: 'TTFT p95 at most, ms (inference leases)',
+  })
+  ttftP95Ms!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 250,
+    description: 'Output tokens/s per GPU at least (inference leases)',
+  })
+  outputTokensPerSecondPerGpu!: number | null;
+  @ApiProperty({
+    example: 10,
+    description: "Share of a missed period's charge credited to the buyer, percent",
+  })
+  creditPercent!: number;
 }
 
 export class ListingPageResponse {

@@ -2,6 +2,30 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IdleWindowsResponse } from './idle-windows.dto';
 import { ORDER_STATUSES } from './list-offers.dto';
 
+export class OfferSloResponse {
+  @ApiProperty({ example: 99.5, description: 'Availability promised per billing period, percent' })
+  availabilityPercent!: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 500,
+    description: 'TTFT p95 at most, ms (inference leases)',
+  })
+  ttftP95Ms!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 250,
+    description: 'Output tokens/s per GPU at least (inference leases)',
+  })
+  outputTokensPerSecondPerGpu!: number | null;
+  @ApiProperty({
+    example: 10,
+    description: "Share of a missed period's charge credited to the buyer, percent",
+  })
+  creditPercent!: number;
+}
+
 export class OfferResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
@@ -27,6 +51,13 @@ export class OfferResponse {
     description: 'Recurring idle windows and their reclaim notice; null: the whole availability window',
   })
   idleWindows!: IdleWindowsResponse | null;
+  @ApiProperty({
+    type: OfferSloResponse,
+    nullable: true,
+    description:
+      'The service level promised per billing period, copied onto each lease at match (docs/SLO.md)',
+  })
+  slo!: OfferSloResponse | null;
   @ApiProperty({
     enum: ORDER_STATUSES,
     description:

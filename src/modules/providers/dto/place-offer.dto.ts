@@ -19,6 +19,7 @@ import {
   MAX_TERMINATION_NOTICE_HOURS,
 } from '../domain/offer-rules';
 import { IdleWindowsDto } from './idle-windows.dto';
+import { OfferSloDto } from './offer-slo.dto';
 
 export class PlaceOfferDto {
   @ApiProperty({
@@ -109,4 +110,16 @@ export class PlaceOfferDto {
   @ValidateNested()
   @Type(() => IdleWindowsDto)
   idleWindows?: IdleWindowsDto;
+
+  @ApiPropertyOptional({
+    type: OfferSloDto,
+    description:
+      'A service level per billing period: misses credit the buyer at settlement from your proceeds ' +
+      '(docs/SLO.md). TTFT and throughput objectives apply to leases of inference bids only.',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => OfferSloDto)
+  slo?: OfferSloDto;
 }

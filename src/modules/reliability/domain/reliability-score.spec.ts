@@ -25,6 +25,8 @@ describe('reliabilityScore (docs/RELIABILITY.md, worked examples)', () => {
           endedEarlyByProvider: 0,
           deliveredShare: null,
         },
+        slo: { met: 0, missed: 0, metShare: null },
+        disputes: { lost: 0 },
       },
     });
   });
@@ -78,6 +80,29 @@ describe('reliabilityScore (docs/RELIABILITY.md, worked examples)', () => {
   });
 });
 
+describe('reliabilityScore with SLO outcomes and disputes (docs/RELIABILITY.md)', () => {
+  it('R7: one lease, 24 periods of which 6 missed its SLO, is one trial split 0.75 / 0.25: (4 + 2 + 0.75) / (5 + 3) = 84.4', () => {
+    const score = reliabilityScore(
+      with_({
+        onTimeHandovers: tally(1),
+        deliveredLeases: tally(1),
+        sloMet: tally(18, 0.75),
+        sloMissed: tally(6, 0.25),
+      }),
+    );
+    expect(score.score).toBe(84.4);
+    expect(score.components.slo).toEqual({ met: 18, missed: 6, metShare: 0.75 });
+  });
+
+  it('R8: a dispute lost is one bad trial: R2 with one lost, (4 + 20) / (5 + 21) = 92.3', () => {
+    const score = reliabilityScore(
+      with_({ onTimeHandovers: tally(10), deliveredLeases: tally(10), disputesLost: tally(1) }),
+    );
+    expect(score.score).toBe(92.3);
+    expect(score.components.disputes).toEqual({ lost: 1 });
+  });
+});
+
 describe('decayWeight', () => {
   it('halves every 90 days and never exceeds 1', () => {
     expect(decayWeight(0)).toBe(1);
@@ -95,6 +120,9 @@ describe('reliabilityScore properties', () => {
     deliveredLeases: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
     providerEarlyEnds: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
     providerNoticeEnds: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
+    sloMet: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
+    sloMissed: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
+    disputesLost: fc.record({ count: fc.nat(50), weight: fc.double({ min: 0, max: 50, noNaN: true }) }),
   });
   const plus = (t: OutcomeTally, w: number): OutcomeTally => ({ count: t.count + 1, weight: t.weight + w });
 
@@ -115,8 +143,19 @@ describe('reliabilityScore properties', () => {
         const worse = reliabilityScore({ ...t, missedHandovers: plus(t.missedHandovers, w) }).score;
         const early = reliabilityScore({ ...t, providerEarlyEnds: plus(t.providerEarlyEnds, w) }).score;
         const notice = reliabilityScore({ ...t, providerNoticeEnds: plus(t.providerNoticeEnds, w) }).score;
+        const met = reliabilityScore({ ...t, sloMet: plus(t.sloMet, w) }).score;
+        const missed = reliabilityScore({ ...t, sloMissed: plus(t.sloMissed, w) }).score;
+        const lost = reliabilityScore({ ...t, disputesLost: plus(t.disputesLost, w) }).score;
         // Notice is better than an early end, no better than a delivery.
-        return better >= base && worse <= base && early <= notice && notice <= better;
+        return (
+          better >= base &&
+          worse <= base &&
+          early <= notice &&
+          notice <= better &&
+          met >= base &&
+          missed <= base &&
+          lost <= base
+        );
       }),
     );
   });

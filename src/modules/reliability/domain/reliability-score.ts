@@ -41,6 +41,15 @@ export interface OutcomeTallies {
   providerEarlyEnds: OutcomeTally;
   /** Started leases the provider ended at the offer's notice. */
   providerNoticeEnds: OutcomeTally;
+  /**
+   * Settled periods of leases with an SLO that met it (count), and their weight: each lease with
+   * assessed periods is one SLO trial, split between good and bad by its met and missed shares.
+   */
+  sloMet: OutcomeTally;
+  /** Settled periods that missed the SLO, and the bad share of each lease's SLO trial. */
+  sloMissed: OutcomeTally;
+  /** Disputes decided against the provider: each one bad trial, weighed at its decision. */
+  disputesLost: OutcomeTally;
 }
 
 export interface ReliabilityScore {
@@ -58,6 +67,8 @@ export interface ReliabilityScore {
       endedEarlyByProvider: number;
       deliveredShare: number | null;
     };
+    slo: { met: number; missed: number; metShare: number | null };
+    disputes: { lost: number };
   };
 }
 
@@ -70,6 +81,9 @@ export const emptyTallies = (): OutcomeTallies => ({
   deliveredLeases: EMPTY_TALLY,
   providerEarlyEnds: EMPTY_TALLY,
   providerNoticeEnds: EMPTY_TALLY,
+  sloMet: EMPTY_TALLY,
+  sloMissed: EMPTY_TALLY,
+  disputesLost: EMPTY_TALLY,
 });
 
 /** The weight of an outcome `ageMs` old. */
@@ -86,23 +100,27 @@ const share = (good: number, total: number): number | null => (total === 0 ? nul
 
 /**
  * score = 100 x (PRIOR_GOOD + good) / (PRIOR_GOOD + PRIOR_BAD + good + bad), over decayed weights:
- * each lease is up to two trials, its handover and (once started and finished) its delivery.
+ * each lease is up to three trials, its handover, (once started and finished) its delivery and
+ * (with an SLO, once a period settled) its SLO compliance; each dispute lost is one more.
  * good = on-time handovers + late handovers x (1 - LATE_HANDOVER_FAULT) + delivered leases
- *        + notice ends x (1 - NOTICE_END_FAULT);
+ *        + notice ends x (1 - NOTICE_END_FAULT) + SLO met shares;
  * bad = missed handovers + late handovers x LATE_HANDOVER_FAULT + early ends by the provider
- *       + notice ends x NOTICE_END_FAULT.
+ *       + notice ends x NOTICE_END_FAULT + SLO missed shares + disputes lost.
  */
 export function reliabilityScore(t: OutcomeTallies): ReliabilityScore {
   const good =
     t.onTimeHandovers.weight +
     t.lateHandovers.weight * (1 - LATE_HANDOVER_FAULT) +
     t.deliveredLeases.weight +
-    t.providerNoticeEnds.weight * (1 - NOTICE_END_FAULT);
+    t.providerNoticeEnds.weight * (1 - NOTICE_END_FAULT) +
+    t.sloMet.weight;
   const bad =
     t.missedHandovers.weight +
     t.lateHandovers.weight * LATE_HANDOVER_FAULT +
     t.providerEarlyEnds.weight +
-    t.providerNoticeEnds.weight * NOTICE_END_FAULT;
+    t.providerNoticeEnds.weight * NOTICE_END_FAULT +
+    t.sloMissed.weight +
+    t.disputesLost.weight;
   const evidence = good + bad;
   const handovers = t.onTimeHandovers.count + t.lateHandovers.count + t.missedHandovers.count;
   const finished = t.deliveredLeases.count + t.providerEarlyEnds.count + t.providerNoticeEnds.count;
@@ -123,6 +141,12 @@ export function reliabilityScore(t: OutcomeTallies): ReliabilityScore {
         endedEarlyByProvider: t.providerEarlyEnds.count,
         deliveredShare: share(t.deliveredLeases.count, finished),
       },
+      slo: {
+        met: t.sloMet.count,
+        missed: t.sloMissed.count,
+        metShare: share(t.sloMet.count, t.sloMet.count + t.sloMissed.count),
+      },
+      disputes: { lost: t.disputesLost.count },
     },
   };
 }

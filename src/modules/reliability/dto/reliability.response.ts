@@ -41,9 +41,37 @@ export class DeliveryComponentResponse {
   deliveredShare!: number | null;
 }
 
+export class SloComponentResponse {
+  @ApiProperty({
+    example: 310,
+    description: 'Settled periods of leases with an SLO that met it (docs/SLO.md)',
+  })
+  met!: number;
+  @ApiProperty({ example: 4, description: 'Settled periods that missed it (the buyer was credited)' })
+  missed!: number;
+  @ApiProperty({
+    example: 0.987,
+    nullable: true,
+    type: Number,
+    description: 'met / assessed periods; null when none',
+  })
+  metShare!: number | null;
+}
+
+export class DisputesComponentResponse {
+  @ApiProperty({
+    example: 1,
+    description:
+      "Disputes decided against the provider: SLO disputes decided MISSED, usage disputes whose decided counts differ from the provider's",
+  })
+  lost!: number;
+}
+
 export class ReliabilityComponentsResponse {
   @ApiProperty({ type: HandoverComponentResponse }) handover!: HandoverComponentResponse;
   @ApiProperty({ type: DeliveryComponentResponse }) delivery!: DeliveryComponentResponse;
+  @ApiProperty({ type: SloComponentResponse }) slo!: SloComponentResponse;
+  @ApiProperty({ type: DisputesComponentResponse }) disputes!: DisputesComponentResponse;
 }
 
 export class ReliabilityResponse {

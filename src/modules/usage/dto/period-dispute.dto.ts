@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsObject, IsOptional, IsString, MaxLength, MinLength, ValidateNested } from 'class-validator';
 import { PageQuery } from '@/infra/pagination/page';
@@ -31,15 +31,36 @@ export class AdminNoteDto {
   note!: string;
 }
 
-export class ResolveDisputeDto extends AdminNoteDto {
+export class SloDecisionDto {
   @ApiProperty({
-    type: TokenCountsDto,
-    description: 'USAGE disputes: the counts that stand for the period',
+    enum: ['MET', 'MISSED'],
+    description: "Whether the period met the lease's SLO; MISSED credits the buyer when the period settles",
   })
+  @IsIn(['MET', 'MISSED'])
+  outcome!: 'MET' | 'MISSED';
+}
+
+export class ResolveDisputeDto extends AdminNoteDto {
+  @ApiPropertyOptional({
+    type: TokenCountsDto,
+    description:
+      'USAGE disputes (required for them, refused for others): the counts that stand for the period',
+  })
+  @IsOptional()
   @IsObject()
   @ValidateNested()
   @Type(() => TokenCountsDto)
-  usage!: TokenCountsDto;
+  usage?: TokenCountsDto;
+
+  @ApiPropertyOptional({
+    type: SloDecisionDto,
+    description: "SLO disputes (required for them, refused for others): the period's outcome",
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SloDecisionDto)
+  slo?: SloDecisionDto;
 }
 
 export class CountsEvidence {
@@ -57,6 +78,36 @@ export class UsageEvidenceResponse {
   toleranceBps!: number;
 }
 
+export class SloMeasuresEvidence {
+  @ApiProperty({ enum: ['REPORT', 'PROBE', 'PROVIDER_FAILED'] }) method!: string;
+  @ApiProperty({ nullable: true, type: Number, example: 9950 }) availabilityBps!: number | null;
+  @ApiProperty({ nullable: true, type: Number, example: 420 }) ttftP95Ms!: number | null;
+  @ApiProperty({ nullable: true, type: Number, example: 300 }) outputTokensPerSecondPerGpu!: number | null;
+  @ApiProperty({ description: 'HMAC-SHA-256 of the canonical evidence (docs/SLO.md)' }) digest!: string;
+  @ApiProperty({ format: 'date-time' }) submittedAt!: string;
+}
+
+export class SloTermsEvidence {
+  @ApiProperty({ example: 9950 }) availabilityBps!: number;
+  @ApiProperty({ nullable: true, type: Number }) ttftP95Ms!: number | null;
+  @ApiProperty({ nullable: true, type: Number }) outputTokensPerSecondPerGpu!: number | null;
+  @ApiProperty({ example: 10 }) creditPercent!: number;
+}
+
+export class SloEvidenceResponse {
+  @ApiProperty({ enum: ['SLO'] }) kind!: string;
+  @ApiProperty({ type: SloTermsEvidence }) slo!: SloTermsEvidence;
+  @ApiProperty({ type: SloMeasuresEvidence }) provider!: SloMeasuresEvidence;
+  @ApiProperty({ type: SloMeasuresEvidence }) buyer!: SloMeasuresEvidence;
+  @ApiProperty({ type: [String], example: ['AVAILABILITY'] }) objectivesMissed!: string[];
+  @ApiProperty() providerReason!: string;
+}
+
+export class SloDecisionResponse {
+  @ApiProperty({ enum: ['SLO'] }) kind!: string;
+  @ApiProperty({ enum: ['MET', 'MISSED'] }) outcome!: string;
+}
+
 export class UsageDecisionResponse {
   @ApiProperty({ enum: ['USAGE'] }) kind!: string;
   @ApiProperty({ example: '9100000' }) promptTokens!: string;
@@ -71,12 +122,19 @@ export class AdminDisputeResponse {
   @ApiProperty({ example: 2 }) period!: number;
   @ApiProperty({ format: 'date-time' }) periodStart!: string;
   @ApiProperty({ format: 'date-time' }) periodEnd!: string;
-  @ApiProperty({ enum: ['USAGE'] }) kind!: string;
+  @ApiProperty({ enum: ['USAGE', 'SLO'] }) kind!: string;
   @ApiProperty({ enum: STATUSES }) status!: string;
-  @ApiProperty({ type: UsageEvidenceResponse, description: 'Typed by kind' })
-  evidence!: UsageEvidenceResponse;
-  @ApiProperty({ type: UsageDecisionResponse, nullable: true, description: 'Typed by kind; null while OPEN' })
-  decision!: UsageDecisionResponse | null;
+  @ApiProperty({
+    oneOf: [{ $ref: getSchemaPath(UsageEvidenceResponse) }, { $ref: getSchemaPath(SloEvidenceResponse) }],
+    description: 'Typed by kind',
+  })
+  evidence!: UsageEvidenceResponse | SloEvidenceResponse;
+  @ApiProperty({
+    oneOf: [{ $ref: getSchemaPath(UsageDecisionResponse) }, { $ref: getSchemaPath(SloDecisionResponse) }],
+    nullable: true,
+    description: 'Typed by kind; null while OPEN',
+  })
+  decision!: UsageDecisionResponse | SloDecisionResponse | null;
   @ApiProperty({ description: "Whether the period's settlement waits (waited) for the decision" })
   holdsSettlement!: boolean;
   @ApiProperty({ format: 'date-time' }) openedAt!: string;

@@ -28,7 +28,9 @@ export type TransferKind =
   | 'CORRECTION'
   | 'PENALTY'
   | 'RECOVERY'
-  | 'LEASE_EXTENSION';
+  | 'LEASE_EXTENSION'
+  /** A missed SLO: part of a period's proceeds from the provider's earnings to the buyer (docs/SLO.md). */
+  | 'SLO_CREDIT';
 
 /** An account by its owner: an organisation's, or the platform's for a currency. */
 export type AccountRef =
@@ -377,6 +379,35 @@ export function recoveryTransfer(input: {
     entries: [
       { account: earnings(input.providerOrganisationId), amount: -amount },
       { account: receivable(input.providerOrganisationId), amount },
+    ],
+  });
+}
+
+/**
+ * A missed SLO credits the buyer's available credit from the provider's earnings, which the
+ * period's own proceeds (posted just before, in the same transaction) cover: the credit is at
+ * most those proceeds (docs/SLO.md). Once per lease period.
+ */
+export function sloCreditTransfer(credit: {
+  leaseId: string;
+  periodIndex: number;
+  buyerOrganisationId: string;
+  providerOrganisationId: string;
+  currency: string;
+  amount: bigint;
+  memo: string;
+}): TransferDraft {
+  if (credit.amount <= 0n) throw new LedgerRuleError(`lease ${credit.leaseId}: an SLO credit is positive`);
+  return balanced({
+    key: `slo-credit:${credit.leaseId}:${credit.periodIndex}`,
+    kind: 'SLO_CREDIT',
+    currency: credit.currency,
+    organisationId: credit.buyerOrganisationId,
+    leaseId: credit.leaseId,
+    memo: credit.memo.slice(0, 500),
+    entries: [
+      { account: available(credit.buyerOrganisationId), amount: checkedAmount(credit.amount) },
+      { account: earnings(credit.providerOrganisationId), amount: -credit.amount },
     ],
   });
 }

@@ -117,6 +117,11 @@ export class InvoiceLineResponse {
     description: 'Per-token lines: price per million tokens',
   })
   pricePerMillionTokens!: string | null;
+  @ApiProperty({
+    example: '2.00',
+    description: "Credited back for a missed SLO in this period (docs/SLO.md), from the provider's proceeds",
+  })
+  sloCredit!: string;
 }
 
 export class InvoiceResponse {
@@ -134,8 +139,13 @@ export class InvoiceResponse {
   @ApiProperty({ example: 600, description: 'VAT rate at issue, basis points' }) vatRateBps!: number;
   @ApiProperty({ example: '3.28', description: 'round_half_up(gross x rate / (10,000 + rate))' })
   vat!: string;
-  @ApiProperty({ example: '58.00', description: 'What the buyer was charged: the sum of the lines' })
+  @ApiProperty({
+    example: '58.00',
+    description: "What the buyer paid: the lines' amounts less their SLO credits (VAT-inclusive)",
+  })
   gross!: string;
+  @ApiProperty({ example: '0.00', description: "SLO credits: the sum of the lines' sloCredit (docs/SLO.md)" })
+  sloCredits!: string;
   @ApiProperty({ example: '2026-12-02', description: 'Date of issue in timeZone' }) issueDate!: string;
   @ApiProperty({ example: 'Asia/Shanghai' }) timeZone!: string;
   @ApiProperty({ format: 'date-time' }) issuedAt!: string;
@@ -261,6 +271,13 @@ export class EarningsGroupResponse {
   proceeds!: string;
   @ApiProperty({ example: '0.60', description: 'Platform fee' }) fee!: string;
   @ApiProperty({ example: '19.40', description: 'proceeds - fee: credited to your earnings' }) net!: string;
+  @ApiProperty({
+    example: '2.00',
+    description: "Credited to buyers from these periods' proceeds for missed SLOs (docs/SLO.md)",
+  })
+  sloCredits!: string;
+  @ApiProperty({ example: '17.40', description: 'net - sloCredits: what the periods left in your earnings' })
+  netAfterCredits!: string;
 }
 
 export class EarningsResponse {

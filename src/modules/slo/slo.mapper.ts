@@ -1,0 +1,64 @@
+import { formatMoney } from '@/shared/money';
+import { objectivesMissed, type Slo } from './domain/slo-rules';
+import type {
+  SloDisputeRefResponse,
+  SloOutcomeResponse,
+  SloReportResponse,
+  SloTermsResponse,
+} from './dto/slo.dto';
+import type { SloDisputeRecord, SloOutcomeRecord, SloReportRecord } from './slo.repository';
+
+const percent = (bps: number | null): number | null => (bps === null ? null : bps / 100);
+
+/** SLO terms, evidence and outcomes as the API shows them (docs/SLO.md). */
+export const SloMapper = {
+  terms(slo: Slo | null): SloTermsResponse | null {
+    if (slo === null) return null;
+    return {
+      availabilityPercent: slo.availabilityBps / 100,
+      ttftP95Ms: slo.ttftP95Ms ?? null,
+      outputTokensPerSecondPerGpu: slo.outputTokensPerSecondPerGpu ?? null,
+      creditPercent: slo.creditPercent,
+    };
+  },
+
+  report(row: SloReportRecord, slo: Slo): SloReportResponse {
+    return {
+      leaseId: row.leaseId,
+      period: row.periodIndex,
+      periodStart: row.periodStart.toISOString(),
+      periodEnd: row.periodEnd.toISOString(),
+      source: row.source,
+      method: row.method,
+      availabilityPercent: percent(row.availabilityBps),
+      ttftP95Ms: row.ttftP95Ms,
+      outputTokensPerSecondPerGpu: row.outputTokensPerSecondPerGpu,
+      note: row.note,
+      objectivesMissed: objectivesMissed(slo, row),
+      signer: { kind: row.signerKind, id: row.signerId },
+      digest: row.digest,
+      submittedAt: row.createdAt.toISOString(),
+    };
+  },
+
+  dispute(row: SloDisputeRecord): SloDisputeRefResponse {
+    return {
+      id: row.id,
+      status: row.status,
+      outcome: row.outcome,
+      openedAt: row.openedAt.toISOString(),
+      resolvedAt: row.resolvedAt?.toISOString() ?? null,
+    };
+  },
+
+  outcome(row: SloOutcomeRecord, currencyScale: number): SloOutcomeResponse {
+    return {
+      outcome: row.outcome,
+      reason: row.reason,
+      objectivesMissed: [...row.objectivesMissed],
+      creditPercent: row.creditPercent,
+      credit: formatMoney(row.credit, currencyScale),
+      settledAt: row.settledAt.toISOString(),
+    };
+  },
+};

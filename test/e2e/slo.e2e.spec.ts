@@ -1,0 +1,484 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { parse } from 'csv-parse/sync';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { AppConfig } from '@/infra/config/app-config';
+import { Clock } from '@/infra/clock/clock';
+import type { ControllableClock } from '@/infra/clock/controllable-clock';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { SettlementService } from '@/modules/billing/settlement/settlement.service';
+import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
+import { evidenceDigest, evidenceKey } from '@/modules/slo/domain/slo-rules';
+import { createAdminWithCli } from '../support/admin-cli';
+import { startHttpApp } from '../support/http-app';
+import { ledgerViolations } from '../support/ledger-invariants';
+import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
+import { testConfig } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
+import { handOverAccess, leaseBetween, quiet } from './lease-fixtures';
+import {
+  createSite,
+  createTestMarket,
+  offerBody,
+  removeMarketplaceData,
+  removeTestMarket,
+} from './marketplace-fixtures';
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+// The evidence window (the grace) and then the provider's dispute window (docs/SLO.md).
+const GRACE_MINUTES = 15;
+const DISPUTE_MINUTES = 30;
+
+type Body = Record<string, unknown>;
+const body = (res: { body: unknown }): Body => res.body as Body;
+
+/**
+ * SLO-conditioned escrow over HTTP (docs/SLO.md), on the controllable clock: evidence from both
+ * sides, signed; a miss only the buyer shows credited automatically at settlement from the
+ * provider's proceeds, on the invoice and the earnings statement (JSON and CSV); a silent
+ * provider missed; a provider's dispute in time held for an admin's audited decision; bad input
+ * refused with nothing written. Ledger invariants (SLO credits included) after each test.
+ */
+describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
+  let app: NestFastifyApplication;
+  let prisma: PrismaService;
+  let provider: TestTenant;
+  let buyer: TestTenant;
+  let adminUserId: string;
+  let site: { id: string };
+  let market: { id: string; slug: string };
+  const ids: string[] = [];
+  const adminEmail = `admin-${randomUUID()}@slo.test`;
+  const http = () => request(app.getHttpServer());
+  const signInAdmin = async () =>
+    (await signIn(app, { email: adminEmail, password: 'slo admin passphrase' })).auth;
+  const advance = (ms: number) => app.get<Clock, ControllableClock>(Clock).advance(ms);
+  const report = (tenant: TestTenant, leaseId: string, evidence: Body) =>
+    http().post(`/v1/leases/${leaseId}/slo-reports`).set(tenant.auth).send(evidence);
+  const sloOf = async (tenant: TestTenant, leaseId: string) =>
+    body(await http().get(`/v1/leases/${leaseId}/slo`).set(tenant.auth).expect(200));
+  const available = async (organisationId: string, kind: 'BUYER_AVAILABLE' | 'PROVIDER_EARNINGS') =>
+    (await prisma.ledgerAccount.findFirstOrThrow({ where: { organisationId, kind, currency: 'CNY' } }))
+      .balance;
+
+  /** A started RESERVED lease of one GPU at 10.00 under this SLO, and its start. */
+  async function startedLease(slo: Body | undefined, hours: number): Promise<{ id: string; start: string }> {
+    const lease = await leaseBetween(
+      app,
+      { provider, buyer, siteId: site.id },
+      { market: market.slug, gpus: 1, price: '10.00', durationHours: hours, billingMode: 'RESERVED', slo },
+    );
+    // Its offer's GPU comes back when the lease ends: withdrawn, so the next lease sells under its own SLO.
+    await http().post(`/v1/offers/${lease.offerId}/cancel`).set(provider.auth).expect(200);
+    const start = body(await handOverAccess(app, provider, lease.id).expect(200)).startedAt as string;
+    return { id: lease.id, start };
+  }
+
+  beforeAll(async () => {
+    app = await startHttpApp(
+      testConfig({
+        RATE_LIMIT_PER_MINUTE: '100000',
+        RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
+        MATCHING_SWEEP_INTERVAL_MS: '3600000',
+        LEASE_SWEEP_INTERVAL_MS: '3600000',
+        SETTLEMENT_SWEEP_INTERVAL_MS: '3600000',
+        SETTLEMENT_GRACE_MINUTES: String(GRACE_MINUTES),
+        SLO_DISPUTE_WINDOW_MINUTES: String(DISPUTE_MINUTES),
+        CLOCK: 'controllable',
+      }),
+      { api: true, worker: true },
+    );
+    prisma = app.get(PrismaService);
+    market = await createTestMarket(app);
+    provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
+    buyer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 1_000_000n });
+    ids.push(provider.organisationId, buyer.organisationId);
+    site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
+    const created = await createAdminWithCli(adminEmail, 'slo admin passphrase');
+    if (created.code !== 0) throw new Error(`admin CLI failed: ${created.stderr}`);
+    adminUserId = (await prisma.user.findUniqueOrThrow({ where: { email: adminEmail } })).id;
+  });
+
+  afterEach(async () => {
+    await quiet(app);
+    expect(await ledgerViolations(prisma, ids)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await quiet(app);
+    await removeMarketplaceData(app, ids);
+    await prisma.auditLogEntry.deleteMany({ where: { actorUserId: adminUserId } });
+    await prisma.user.deleteMany({ where: { email: adminEmail } });
+    await removeTestMarket(app, market.id);
+    await app.close();
+  });
+
+  it('credits a miss only the buyer shows, at settlement, from the provider’s proceeds, on both statements', async () => {
+    const lease = await startedLease({ availabilityPercent: 99.5, creditPercent: 20 }, 1);
+    const slo = await sloOf(buyer, lease.id);
+    expect(slo.slo).toEqual({
+      availabilityPercent: 99.5,
+      ttftP95Ms: null,
+      outputTokensPerSecondPerGpu: null,
+      creditPercent: 20,
+    });
+    await advance(HOUR + MINUTE);
+    // The lease ends at its hour: it can complete (and be invoiced) once its period settles.
+    await app.get(LeaseLifecycleService).sweep();
+
+    const mine = body(
+      await report(provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.9 }).expect(200),
+    );
+    expect(mine).toMatchObject({ source: 'PROVIDER', method: 'REPORT', objectivesMissed: [] });
+    const probe = {
+      periodStart: lease.start,
+      method: 'PROBE',
+      availabilityPercent: 97,
+      note: 'probe every 30 s',
+    };
+    const theirs = body(await report(buyer, lease.id, probe).expect(200));
+    expect(theirs).toMatchObject({
+      source: 'BUYER',
+      method: 'PROBE',
+      availabilityPercent: 97,
+      objectivesMissed: ['AVAILABILITY'],
+      signer: { kind: 'api_key' },
+    });
+    // Signed: the digest is the HMAC of the canonical evidence, with the submitting key, under the exchange's key.
+    const stored = await prisma.sloReport.findFirstOrThrow({ where: { leaseId: lease.id, source: 'BUYER' } });
+    expect(theirs.digest).toBe(
+      evidenceDigest(
+        {
+          leaseId: lease.id,
+          periodIndex: 0,
+          periodStart: new Date(lease.start),
+          source: 'BUYER',
+          method: 'PROBE',
+          availabilityBps: 9_700,
+          ttftP95Ms: null,
+          outputTokensPerSecondPerGpu: null,
+          note: 'probe every 30 s',
+          signerKind: 'api_key',
+          signerId: stored.signerId,
+          submittedAt: stored.createdAt,
+        },
+        evidenceKey(app.get(AppConfig).secrets.API_KEY_PEPPER),
+      ),
+    );
+    // Final: the same evidence again is the same answer; other evidence is refused.
+    expect(body(await report(buyer, lease.id, probe).expect(200)).digest).toBe(theirs.digest);
+    const again = await report(buyer, lease.id, { ...probe, availabilityPercent: 99 }).expect(409);
+    expect(body(again).details).toMatchObject({ reason: 'SLO_EVIDENCE_ALREADY_STATED' });
+
+    // The provider may still dispute: nothing settles until its window closes.
+    const settlement = app.get(SettlementService);
+    expect(await settlement.settleLease(lease.id)).toBe(0);
+    const buyerBefore = await available(buyer.organisationId, 'BUYER_AVAILABLE');
+    await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
+    expect(await settlement.settleLease(lease.id)).toBe(1);
+    await quiet(app);
+
+    // 10.00 charged, fee 2.5% (0.25); 20% of the charge, 2.00, goes back to the buyer from the provider.
+    const after = await sloOf(provider, lease.id);
+    expect(after.credited).toBe('2.00');
+    expect(after.periods).toEqual([
+      expect.objectContaining({
+        period: 0,
+        outcome: expect.objectContaining({
+          outcome: 'MISSED',
+          reason: 'BUYER_REPORTED',
+          objectivesMissed: ['AVAILABILITY'],
+          creditPercent: 20,
+          credit: '2.00',
+        }) as unknown,
+      }),
+    ]);
+    expect((await available(buyer.organisationId, 'BUYER_AVAILABLE')) - buyerBefore).toBe(200n);
+    const transfer = await prisma.ledgerTransfer.findUniqueOrThrow({
+      where: { key: `slo-credit:${lease.id}:0` },
+      include: { entries: { include: { account: true } } },
+    });
+    expect(transfer.kind).toBe('SLO_CREDIT');
+    expect(transfer.entries.map((e) => [e.account.kind, e.account.organisationId, e.amount]).sort()).toEqual(
+      [
+        ['BUYER_AVAILABLE', buyer.organisationId, 200n],
+        ['PROVIDER_EARNINGS', provider.organisationId, -200n],
+      ].sort(),
+    );
+    const credited = await prisma.outboxEvent.findMany({
+      where: { aggregateId: lease.id, type: 'slo.credited' },
+    });
+    expect(credited.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ period: 0, reason: 'BUYER_REPORTED', periodCost: '10.00', credit: '2.00' }),
+    ]);
+
+    // The buyer's entries, invoice (JSON and CSV) and the provider's earnings (JSON and CSV) show it.
+    const entries = body(await http().get('/v1/billing/entries').set(buyer.auth).expect(200)).data as Body[];
+    expect(entries.find((e) => e.kind === 'SLO_CREDIT' && e.leaseId === lease.id)).toMatchObject({
+      amount: '2.00',
+    });
+    const invoices = body(await http().get('/v1/invoices').set(buyer.auth).expect(200)).data as Body[];
+    const invoice = invoices.find((i) => i.leaseId === lease.id);
+    expect(invoice).toMatchObject({ gross: '8.00', sloCredits: '2.00' });
+    const full = body(
+      await http()
+        .get(`/v1/invoices/${String(invoice?.id)}`)
+        .set(buyer.auth)
+        .expect(200),
+    );
+    expect(full.lines).toEqual([expect.objectContaining({ period: 0, amount: '10.00', sloCredit: '2.00' })]);
+    const lineCsv = await http()
+      .get(`/v1/invoices/${String(invoice?.id)}?format=csv`)
+      .set(buyer.auth)
+      .expect(200);
+    expect(parse(lineCsv.text, { columns: true })).toEqual([
+      expect.objectContaining({ period: '0', amount: '10.00', sloCredit: '2.00' }),
+    ]);
+    // Settled at the clock's instant: the range ends after it (`to` is exclusive).
+    const to = new Date(app.get(Clock).now().getTime() + HOUR).toISOString();
+    const earnings = body(
+      await http().get(`/v1/billing/earnings?groupBy=lease&to=${to}`).set(provider.auth).expect(200),
+    ).groups as Body[];
+    expect(earnings.find((g) => g.key === lease.id)).toMatchObject({
+      proceeds: '10.00',
+      fee: '0.25',
+      net: '9.75',
+      sloCredits: '2.00',
+      netAfterCredits: '7.75',
+    });
+    const earningsCsv = await http()
+      .get(`/v1/billing/earnings?groupBy=lease&format=csv&to=${to}`)
+      .set(provider.auth)
+      .expect(200);
+    expect(parse<Body>(earningsCsv.text, { columns: true }).find((r) => r.key === lease.id)).toMatchObject({
+      sloCredits: '2.00',
+      netAfterCredits: '7.75',
+    });
+
+    // The miss counts against the provider's reliability.
+    const reliability = body(await http().get('/v1/providers/reliability').set(provider.auth).expect(200));
+    expect(reliability.components).toMatchObject({ slo: { met: 0, missed: 1, metShare: 0 } });
+  });
+
+  it('treats a provider that reports nothing as having missed, and credits a period it met', async () => {
+    const lease = await startedLease({ availabilityPercent: 99, creditPercent: 10 }, 2);
+    await advance(HOUR + MINUTE);
+    // Period 0: the provider is silent and the buyer too. Period 1: the provider reports it met.
+    await advance(HOUR);
+    await app.get(LeaseLifecycleService).sweep();
+    const second = new Date(new Date(lease.start).getTime() + HOUR).toISOString();
+    await report(provider, lease.id, { periodStart: second, availabilityPercent: 100 }).expect(200);
+    await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
+    expect(await app.get(SettlementService).settleLease(lease.id)).toBe(2);
+    await quiet(app);
+    const outcomes = (await sloOf(buyer, lease.id)).periods as Body[];
+    expect(outcomes.map((p) => p.outcome)).toEqual([
+      expect.objectContaining({ outcome: 'MISSED', reason: 'PROVIDER_SILENT', credit: '1.00' }),
+      expect.objectContaining({ outcome: 'MET', reason: 'MET', credit: '0.00' }),
+    ]);
+    expect(
+      await prisma.ledgerTransfer.count({ where: { key: { startsWith: `slo-credit:${lease.id}:` } } }),
+    ).toBe(1);
+    // Late evidence for a settled period is refused, with nothing written.
+    const late = await report(provider, lease.id, {
+      periodStart: lease.start,
+      availabilityPercent: 100,
+    }).expect(409);
+    expect(body(late).details).toMatchObject({ reason: 'EVIDENCE_CLOSED' });
+    expect(await prisma.sloReport.count({ where: { leaseId: lease.id } })).toBe(1);
+  });
+
+  it('holds a period the provider disputes in time until an admin decides it, audited', async () => {
+    const lease = await startedLease({ availabilityPercent: 99.5, creditPercent: 50 }, 1);
+    await advance(HOUR + MINUTE);
+    await app.get(LeaseLifecycleService).sweep();
+    const disputeUrl = `/v1/leases/${lease.id}/slo-disputes`;
+    const claim = { periodStart: lease.start, reason: 'our gateway log shows 99.98% for the hour' };
+    // Nothing to contest before the buyer shows a miss; a buyer cannot dispute.
+    await report(provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.98 }).expect(200);
+    const early = await http().post(disputeUrl).set(provider.auth).send(claim).expect(409);
+    expect(body(early).details).toMatchObject({ reason: 'NOT_CONTESTABLE' });
+    await report(buyer, lease.id, { periodStart: lease.start, availabilityPercent: 90 }).expect(200);
+    await http().post(disputeUrl).set(buyer.auth).send(claim).expect(403);
+    await http().post(disputeUrl).set(provider.auth).send({ periodStart: lease.start }).expect(400);
+
+    const opened = body(await http().post(disputeUrl).set(provider.auth).send(claim).expect(200));
+    expect(opened).toMatchObject({ status: 'OPEN', outcome: null });
+    expect(body(await http().post(disputeUrl).set(provider.auth).send(claim).expect(200)).id).toBe(opened.id);
+    const disputeId = String(opened.id);
+
+    // Past the window the period is due, but it waits for the decision.
+    await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
+    const settlement = app.get(SettlementService);
+    expect(await settlement.settleLease(lease.id)).toBe(0);
+    await settlement.sweep();
+    expect(await prisma.leasePeriod.count({ where: { leaseId: lease.id } })).toBe(0);
+
+    const admin = await signInAdmin();
+    const shown = body(await http().get(`/admin/disputes/${disputeId}`).set(admin).expect(200));
+    expect(shown).toMatchObject({
+      kind: 'SLO',
+      status: 'OPEN',
+      holdsSettlement: true,
+      evidence: {
+        kind: 'SLO',
+        slo: { availabilityBps: 9_950, creditPercent: 50 },
+        provider: { availabilityBps: 9_998 },
+        buyer: { availabilityBps: 9_000 },
+        objectivesMissed: ['AVAILABILITY'],
+        providerReason: claim.reason,
+      },
+    });
+    const resolveUrl = `/admin/disputes/${disputeId}/resolve`;
+    // An SLO dispute is decided with `slo` alone.
+    await http()
+      .post(resolveUrl)
+      .set(admin)
+      .send({ note: 'counts?', usage: { promptTokens: 1, outputTokens: 1 } })
+      .expect(400);
+    await http().post(resolveUrl).set(admin).send({ note: 'nothing' }).expect(400);
+    await http()
+      .post(resolveUrl)
+      .set(admin)
+      .send({ note: 'bad', slo: { outcome: 'MAYBE' } })
+      .expect(400);
+    const note = 'the buyer probe hit a closed port; gateway logs show the service up';
+    const resolved = body(
+      await http()
+        .post(resolveUrl)
+        .set(admin)
+        .send({ note, slo: { outcome: 'MET' } })
+        .expect(200),
+    );
+    expect(resolved).toMatchObject({ status: 'RESOLVED', decision: { kind: 'SLO', outcome: 'MET' } });
+    await waitFor('the held period to settle', async () =>
+      (await prisma.leasePeriod.count({ where: { leaseId: lease.id } })) === 1 ? true : undefined,
+    );
+    await quiet(app);
+    await http()
+      .post(resolveUrl)
+      .set(admin)
+      .send({ note, slo: { outcome: 'MET' } })
+      .expect(200);
+    await http()
+      .post(resolveUrl)
+      .set(admin)
+      .send({ note, slo: { outcome: 'MISSED' } })
+      .expect(409);
+
+    const periods = (await sloOf(buyer, lease.id)).periods as Body[];
+    expect(periods[0]).toMatchObject({
+      dispute: { id: disputeId, status: 'RESOLVED', outcome: 'MET' },
+      outcome: { outcome: 'MET', reason: 'DISPUTE_MET', credit: '0.00' },
+    });
+    expect(await prisma.ledgerTransfer.count({ where: { key: `slo-credit:${lease.id}:0` } })).toBe(0);
+    expect(
+      await prisma.auditLogEntry.count({ where: { action: 'dispute.resolve', targetId: disputeId } }),
+    ).toBe(1);
+    const events = await prisma.outboxEvent.findMany({
+      where: { aggregateId: lease.id, type: { startsWith: 'dispute.' } },
+      orderBy: { seq: 'asc' },
+    });
+    expect(events.map((e) => [e.type, (e.payload as Body).kind])).toEqual([
+      ['dispute.opened', 'SLO'],
+      ['dispute.resolved', 'SLO'],
+    ]);
+    expect(events[1]?.payload).toMatchObject({ decidedSloOutcome: 'MET', decidedUsage: null });
+  });
+
+  it('refuses a dispute once its window closed, and credits the buyer’s evidence then', async () => {
+    const lease = await startedLease({ availabilityPercent: 99.5, creditPercent: 100 }, 1);
+    await advance(HOUR + MINUTE);
+    await app.get(LeaseLifecycleService).sweep();
+    await report(provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.9 }).expect(200);
+    await report(buyer, lease.id, { periodStart: lease.start, availabilityPercent: 50 }).expect(200);
+    await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
+    const late = await http()
+      .post(`/v1/leases/${lease.id}/slo-disputes`)
+      .set(provider.auth)
+      .send({ periodStart: lease.start, reason: 'too late' })
+      .expect(409);
+    expect(body(late).details).toMatchObject({ reason: 'DISPUTE_WINDOW_OVER' });
+    expect(await prisma.periodDispute.count({ where: { leaseId: lease.id } })).toBe(0);
+    expect(await app.get(SettlementService).settleLease(lease.id)).toBe(1);
+    // 100% of the charge is capped at the provider's proceeds: 10.00 - 0.25.
+    const periods = (await sloOf(buyer, lease.id)).periods as Body[];
+    expect(periods[0]).toMatchObject({ outcome: { outcome: 'MISSED', credit: '9.75' } });
+  });
+
+  it('refuses SLOs that cannot be measured or are out of range, and bad evidence, writing nothing', async () => {
+    const count = () => prisma.offer.count({ where: { organisationId: provider.organisationId } });
+    const before = await count();
+    for (const slo of [
+      { availabilityPercent: 100 },
+      { availabilityPercent: 89.99 },
+      { availabilityPercent: 99.555 },
+      { availabilityPercent: '99.5' },
+      { availabilityPercent: 99, creditPercent: 0 },
+      { availabilityPercent: 99, creditPercent: 101 },
+      { availabilityPercent: 99, ttftP95Ms: 0 },
+      { availabilityPercent: 99, outputTokensPerSecondPerGpu: -1 },
+      { availabilityPercent: 99, uptime: 'always' },
+      { ttftP95Ms: 500 },
+      {},
+      'gold',
+    ]) {
+      const res = await http()
+        .post('/v1/offers')
+        .set(provider.auth)
+        .set('idempotency-key', randomUUID())
+        .send(offerBody(site.id, { market: market.slug, slo }));
+      expect([res.status, slo]).toEqual([400, slo]);
+    }
+    expect(await count()).toBe(before);
+    // The control: the same offer with a measurable SLO is placed, and shows it.
+    const placed = await http()
+      .post('/v1/offers')
+      .set(provider.auth)
+      .set('idempotency-key', randomUUID())
+      .send(offerBody(site.id, { market: market.slug, slo: { availabilityPercent: 99.95, ttftP95Ms: 400 } }))
+      .expect(201);
+    expect(body(placed).slo).toEqual({
+      availabilityPercent: 99.95,
+      ttftP95Ms: 400,
+      outputTokensPerSecondPerGpu: null,
+      creditPercent: 10,
+    });
+    expect(await count()).toBe(before + 1);
+
+    const lease = await startedLease({ availabilityPercent: 99.5 }, 1);
+    const plain = await startedLease(undefined, 1);
+    // Not ended yet: nothing to measure.
+    await report(provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.9 }).expect(400);
+    await advance(HOUR + MINUTE);
+    for (const evidence of [
+      { periodStart: lease.start, availabilityPercent: 101 },
+      { periodStart: lease.start, availabilityPercent: 99.999 },
+      { periodStart: lease.start, availabilityPercent: -1 },
+      // No TTFT objective on a lease of a GPU bid: nothing to measure it against.
+      { periodStart: lease.start, availabilityPercent: 99.9, ttftP95Ms: 300 },
+      { periodStart: lease.start, method: 'PROVIDER_FAILED', availabilityPercent: 50 },
+      { periodStart: lease.start, method: 'PROBE', availabilityPercent: 99.9 },
+      { periodStart: lease.start },
+      { periodStart: new Date(new Date(lease.start).getTime() + 1).toISOString(), availabilityPercent: 99 },
+      { periodStart: 'yesterday', availabilityPercent: 99 },
+      { periodStart: lease.start, availabilityPercent: 99, extra: true },
+    ]) {
+      const res = await report(provider, lease.id, evidence);
+      expect([res.status, evidence]).toEqual([400, evidence]);
+    }
+    const noSlo = await report(provider, plain.id, {
+      periodStart: plain.start,
+      availabilityPercent: 99,
+    }).expect(409);
+    expect(body(noSlo).details).toMatchObject({ reason: 'NO_SLO' });
+    await report(buyer, randomUUID(), { periodStart: lease.start, availabilityPercent: 99 }).expect(404);
+    expect(await prisma.sloReport.count({ where: { leaseId: { in: [lease.id, plain.id] } } })).toBe(0);
+    // Let both close and settle, so the suite leaves no lease half-settled.
+    await app.get(LeaseLifecycleService).sweep();
+    await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
+    await app.get(SettlementService).settleLease(lease.id);
+    await app.get(SettlementService).settleLease(plain.id);
+  });
+});
