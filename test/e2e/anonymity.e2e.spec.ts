@@ -223,6 +223,7 @@ describe('who sees whom: a buyer never learns the provider’s ids, fee or proce
       '/v1/leases/{id}/tokens': ids.lease!,
       '/v1/leases/{id}/extensions': ids.lease!,
       '/v1/leases/{id}/failure-reports': ids.lease!,
+      '/v1/leases/{id}/slo': ids.lease!,
       '/v1/bids/{id}': ids.bid!,
       '/v1/bids/{id}/auto-replace': ids.bid!,
       '/v1/webhooks/{id}': ids.webhook!,
