@@ -140,6 +140,14 @@ const BODIES: Record<string, { as: Caller; body: () => Body }> = {
     as: 'admin',
     body: () => ({ status: 'CONFIRMED', note: 'fields probe' }),
   },
+  'POST /v1/leases/{id}/slo-reports': {
+    as: 'buyerKey',
+    body: () => ({ periodStart: hoursFromNow(-1), availabilityPercent: 99.5 }),
+  },
+  'POST /v1/leases/{id}/slo-disputes': {
+    as: 'providerKey',
+    body: () => ({ periodStart: hoursFromNow(-1), reason: 'fields probe' }),
+  },
   'POST /v1/leases/{id}/usage': {
     as: 'providerKey',
     body: () => ({ periodStart: hoursFromNow(-1), gpuSeconds: 3600, tokens: 1000 }),

@@ -259,6 +259,23 @@ const CASES: Record<string, IsolationCase> = {
     body: { detail: 'intruder' },
     readBack: (id) => `/v1/leases/${id}/failure-reports`,
   },
+  'POST /v1/leases/{id}/slo-reports': {
+    role: 'BUYER',
+    create: (app, owner) => leaseOf(app, owner, 'BUYER'),
+    body: { periodStart: new Date().toISOString(), availabilityPercent: 50 },
+    readBack: (id) => `/v1/leases/${id}/slo`,
+  },
+  'POST /v1/leases/{id}/slo-disputes': {
+    role: 'PROVIDER',
+    create: (app, owner) => leaseOf(app, owner, 'PROVIDER'),
+    body: { periodStart: new Date().toISOString(), reason: 'intruder' },
+    readBack: (id) => `/v1/leases/${id}/slo`,
+  },
+  'GET /v1/leases/{id}/slo': {
+    role: 'BUYER',
+    create: (app, owner) => leaseOf(app, owner, 'BUYER'),
+    readBack: (id) => `/v1/leases/${id}/slo`,
+  },
   'GET /v1/leases/{id}/failure-reports': {
     role: 'PROVIDER',
     create: (app, owner) => leaseOf(app, owner, 'PROVIDER'),

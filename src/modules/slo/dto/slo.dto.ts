@@ -20,9 +20,8 @@ export class ReportSloDto {
 
   @ApiPropertyOptional({
     enum: ['REPORT', 'PROBE'],
-    default: 'REPORT',
     description:
-      "REPORT: the side's own measurement (the provider's must be one); PROBE: a buyer's probe result",
+      "REPORT (when absent): the side's own measurement (the provider's must be one); PROBE: a buyer's probe result",
   })
   @IsOptional()
   @IsIn(['REPORT', 'PROBE'])

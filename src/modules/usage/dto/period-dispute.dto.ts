@@ -130,8 +130,12 @@ export class AdminDisputeResponse {
   })
   evidence!: UsageEvidenceResponse | SloEvidenceResponse;
   @ApiProperty({
-    oneOf: [{ $ref: getSchemaPath(UsageDecisionResponse) }, { $ref: getSchemaPath(SloDecisionResponse) }],
-    nullable: true,
+    // OpenAPI 3.0 has no null type: null is the third alternative, a nullable empty object.
+    oneOf: [
+      { $ref: getSchemaPath(UsageDecisionResponse) },
+      { $ref: getSchemaPath(SloDecisionResponse) },
+      { type: 'object', nullable: true, maxProperties: 0, description: 'null while OPEN' },
+    ],
     description: 'Typed by kind; null while OPEN',
   })
   decision!: UsageDecisionResponse | SloDecisionResponse | null;
