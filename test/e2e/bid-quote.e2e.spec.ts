@@ -16,6 +16,8 @@ const NEW_PROVIDER = {
   components: {
     handover: { onTime: 0, late: 0, missed: 0, onTimeShare: null },
     delivery: { delivered: 0, endedWithNoticeByProvider: 0, endedEarlyByProvider: 0, deliveredShare: null },
+    slo: { met: 0, missed: 0, metShare: null },
+    disputes: { lost: 0 },
   },
 };
 

@@ -39,6 +39,8 @@ const NEW_PROVIDER = {
   components: {
     handover: { onTime: 0, late: 0, missed: 0, onTimeShare: null },
     delivery: { delivered: 0, endedWithNoticeByProvider: 0, endedEarlyByProvider: 0, deliveredShare: null },
+    slo: { met: 0, missed: 0, metShare: null },
+    disputes: { lost: 0 },
   },
 };
 
@@ -281,6 +283,8 @@ describe('public market data', () => {
       availableUntil: expect.any(String) as unknown,
       minLeaseHours: 2,
       payPerUseMinPercent: 30,
+      // No SLO promised (docs/SLO.md).
+      slo: null,
       terminationNoticeHours: 24,
       // 2 free GPUs: no whole replica of Llama (4 GPUs), 2 of Qwen. 15.00 per GPU-hour over
       // 7,200,000 tokens = 2.083 -> 2.09 per million; over 1,800,000 = 8.333 -> 8.34.
