@@ -1,29 +1,22 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { Clock } from '@/infra/clock/clock';
-import type { ControllableClock } from '@/infra/clock/controllable-clock';
 import { PrismaService } from '@/infra/prisma/prisma.service';
 import { SettlementService } from '@/modules/billing/settlement/settlement.service';
 import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
-import { createAdminWithCli } from '../support/admin-cli';
-import { startHttpApp } from '../support/http-app';
-import { ledgerViolations } from '../support/ledger-invariants';
-import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
-import { testConfig } from '../support/test-env';
+import { createTestAdmin, type TestAdmin } from '../support/admin-cli';
+import { startExchangeOnClock } from '../support/http-app';
+import { balanceOf, clockOf, expectLedgerSound, HOUR, leaseOfBid, MINUTE, quiet } from '../support/leases';
+import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { waitFor } from '../support/wait-for';
-import { handOverAccess, quiet } from './lease-fixtures';
+import { handOverAccess, providerWithSite } from './lease-fixtures';
 import {
-  createSite,
   createTestMarket,
   eventsOf,
   placeOffer,
   removeMarketplaceData,
   removeTestMarket,
 } from './marketplace-fixtures';
-
-const HOUR = 3_600_000;
-const MINUTE = 60_000;
 
 type Body = Record<string, unknown>;
 
@@ -41,28 +34,24 @@ describe('lease continuity: extension, failure reports, automatic re-placement',
   let prisma: PrismaService;
   let market: { id: string; slug: string };
   let buyer: TestTenant;
-  let adminLogin: { email: string; password: string };
+  let adminUser: TestAdmin;
   // Access tokens last 15 minutes of the controllable clock, which the tests move: sign in when needed.
-  const admin = async () => (await signIn(app, adminLogin)).auth;
+  const admin = () => adminUser.signIn();
   const ids: string[] = [];
   const providers: TestTenant[] = [];
   const http = () => request(app.getHttpServer());
-  const clock = () => app.get<Clock, ControllableClock>(Clock);
+  const clock = () => clockOf(app);
   const post = (path: string, tenant: { auth: { authorization: string } } | null, body: object = {}) => {
     const req = http().post(path).set('idempotency-key', randomUUID());
     return (tenant === null ? req : req.set(tenant.auth)).send(body);
   };
-  const balance = async (tenant: TestTenant): Promise<{ available: string; held: string }> =>
-    ((await http().get('/v1/billing/balance').set(tenant.auth).expect(200)).body as { balances: Body[] })
-      .balances[0] as { available: string; held: string };
+  const balance = (tenant: TestTenant) => balanceOf(app, tenant);
   const provider = async (): Promise<{ tenant: TestTenant; siteId: string }> => {
-    const tenant = await registerOrganisation(app, 'PROVIDER', { verified: true });
-    ids.push(tenant.organisationId);
-    providers.push(tenant);
-    const site = await createSite(app, tenant, { provinceCode: '520000', cityCode: '520100' });
-    return { tenant, siteId: site.id };
+    const made = await providerWithSite(app, ids);
+    providers.push(made.tenant);
+    return made;
   };
-  /** An offer (kept live) and a bid that fill each other; the lease once the worker made it. */
+  /** An offer (kept live) and a bid (the buyer's unless `by`) that fill each other; the lease once the worker made it. */
   const lease = async (
     parties: { tenant: TestTenant; siteId: string },
     terms: {
@@ -73,6 +62,7 @@ describe('lease continuity: extension, failure reports, automatic re-placement',
       until?: number;
       bid?: Body;
       offer?: Body;
+      by?: TestTenant;
     },
   ): Promise<{ id: string; offerId: string; bidId: string }> => {
     const now = clock().now().getTime();
@@ -85,7 +75,7 @@ describe('lease continuity: extension, failure reports, automatic re-placement',
       availableUntil: new Date(now + (terms.until ?? 24 * 30) * HOUR).toISOString(),
       ...terms.offer,
     });
-    const bid = await post('/v1/bids', buyer, {
+    const bid = await post('/v1/bids', terms.by ?? buyer, {
       market: market.slug,
       gpus: terms.gpus,
       maxPricePerGpuHour: terms.price ?? '10.00',
@@ -97,10 +87,7 @@ describe('lease continuity: extension, failure reports, automatic re-placement',
       ...terms.bid,
     }).expect(201);
     const bidId = (bid.body as { id: string }).id;
-    const row = await waitFor('the lease', () =>
-      prisma.lease.findFirst({ where: { bidId } }).then((found) => found ?? undefined),
-    );
-    await quiet(app);
+    const row = await leaseOfBid(app, bidId);
     return { id: row.id, offerId: offer.id, bidId };
   };
   const extend = (leaseId: string, body: object, tenant: TestTenant = buyer) =>
@@ -121,24 +108,12 @@ describe('lease continuity: extension, failure reports, automatic re-placement',
   };
 
   beforeAll(async () => {
-    app = await startHttpApp(
-      testConfig({
-        RATE_LIMIT_PER_MINUTE: '100000',
-        RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
-        MATCHING_SWEEP_INTERVAL_MS: '3600000',
-        LEASE_SWEEP_INTERVAL_MS: '3600000',
-        SETTLEMENT_SWEEP_INTERVAL_MS: '3600000',
-        CLOCK: 'controllable',
-      }),
-      { api: true, worker: true },
-    );
+    app = await startExchangeOnClock();
     prisma = app.get(PrismaService);
     market = await createTestMarket(app);
     buyer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 1_000_000n });
     ids.push(buyer.organisationId);
-    const email = `admin-${randomUUID()}@continuity.test`;
-    expect((await createAdminWithCli(email, 'continuity admin passphrase')).code).toBe(0);
-    adminLogin = { email, password: 'continuity admin passphrase' };
+    adminUser = await createTestAdmin(app, 'continuity');
   });
 
   afterEach(async () => {
@@ -153,8 +128,7 @@ describe('lease continuity: extension, failure reports, automatic re-placement',
       });
       for (const offer of offers) await post(`/v1/offers/${offer.id}/cancel`, tenant).expect(200);
     }
-    await quiet(app);
-    expect(await ledgerViolations(prisma, ids)).toEqual([]);
+    await expectLedgerSound(app, ids);
   });
 
   afterAll(async () => {
@@ -299,33 +273,10 @@ describe('lease continuity: extension, failure reports, automatic re-placement',
       const poor = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 2_000n });
       ids.push(poor.organisationId);
       // 20.00 of credit: the lease holds 1 x 1 h x 10.00, an extension of 2 h would need 20.00 more.
-      const now = clock().now().getTime();
-      const offer = await placeOffer(app, parties.tenant, parties.siteId, {
-        market: market.slug,
-        gpus: 1,
-        pricePerGpuHour: '10.00',
-        minLeaseHours: 1,
-        availableFrom: new Date(now - HOUR).toISOString(),
-        availableUntil: new Date(now + 48 * HOUR).toISOString(),
-      });
-      const bid = await post('/v1/bids', poor, {
-        market: market.slug,
-        gpus: 1,
-        maxPricePerGpuHour: '10.00',
-        durationHours: 1,
-        provinces: [],
-        partialAllowed: false,
-        billingMode: 'RESERVED',
-        expiresAt: new Date(now + 24 * HOUR).toISOString(),
-      }).expect(201);
-      const poorLease = await waitFor('the lease', () =>
-        prisma.lease
-          .findFirst({ where: { bidId: (bid.body as { id: string }).id } })
-          .then((r) => r ?? undefined),
-      );
-      expect(poorLease.offerId).toBe(offer.id);
+      const poorLease = await lease(parties, { gpus: 1, hours: 1, until: 48, by: poor });
       await handOverAccess(app, parties.tenant, poorLease.id).expect(200);
       const row = await prisma.lease.findUniqueOrThrow({ where: { id: poorLease.id } });
+      expect(row.offerId).toBe(poorLease.offerId);
       expect((await extend(poorLease.id, { hours: 2 }, poor).expect(402)).body).toMatchObject({
         code: 'INSUFFICIENT_FUNDS',
         details: { required: '20.00', available: '10.00' },
@@ -372,11 +323,7 @@ describe('lease continuity: extension, failure reports, automatic re-placement',
         }),
       ]);
       expect([extended.status, bid.status]).toEqual([200, 201]);
-      const bidId = (bid.body as { id: string }).id;
-      await waitFor('the second lease', () =>
-        prisma.lease.findFirst({ where: { bidId } }).then((r) => r ?? undefined),
-      );
-      await quiet(app);
+      await leaseOfBid(app, (bid.body as { id: string }).id, 'the second lease');
       const offer = await prisma.offer.findUniqueOrThrow({ where: { id: made.offerId } });
       expect({ gpus: offer.gpus, leased: offer.leasedGpus, status: offer.status }).toEqual({
         gpus: 4,
@@ -532,10 +479,7 @@ describe('lease continuity: extension, failure reports, automatic re-placement',
         replacementPlanId: placed.autoReplacePlanId,
       });
       // It filled from the same offer's free GPUs, through the placement path and matching.
-      const second = await waitFor('its lease', () =>
-        prisma.lease.findFirst({ where: { bidId: replacement.id } }).then((r) => r ?? undefined),
-      );
-      await quiet(app);
+      const second = await leaseOfBid(app, replacement.id, 'its lease');
       expect(
         (await eventsOf(app, replacement.id)).find((e) => e.type === 'bid.placed')?.payload,
       ).toMatchObject({

@@ -3,31 +3,19 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Clock } from '@/infra/clock/clock';
 import { PrismaService } from '@/infra/prisma/prisma.service';
-import { JobProducer } from '@/infra/queues/job-producer.service';
-import type { TestTenant } from '../support/tenants';
-import { waitFor } from '../support/wait-for';
-import { placeOffer } from './marketplace-fixtures';
+import type { TestAdmin } from '../support/admin-cli';
+import { HOUR, leaseOfBid, quiet } from '../support/leases';
+import { registerOrganisation, type TestTenant } from '../support/tenants';
+import {
+  createSite,
+  createTestMarket,
+  placeOffer,
+  removeMarketplaceData,
+  removeTestMarket,
+} from './marketplace-fixtures';
 
-const HOUR = 3_600_000;
-
-/** Every event relayed and no job waiting or running on the queues that move leases. */
-export function quiet(app: NestFastifyApplication): Promise<true> {
-  const prisma = app.get(PrismaService);
-  return waitFor(
-    'the exchange to settle',
-    async () => {
-      const producer = app.get(JobProducer);
-      let busy = await prisma.outboxEvent.count({ where: { publishedAt: null } });
-      for (const queue of ['events', 'matching', 'leases', 'settlement'] as const) {
-        const counts = await producer.queue(queue).getJobCounts('wait', 'active', 'prioritized');
-        busy += (counts.wait ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
-      }
-      return busy === 0 ? true : undefined;
-    },
-    10_000,
-    50,
-  );
-}
+// The suites that move leases import it from here too.
+export { quiet };
 
 export interface LeaseTerms {
   market: string;
@@ -40,6 +28,8 @@ export interface LeaseTerms {
   terminationNoticeHours?: number;
   /** The offer's SLO as placed (docs/SLO.md); none when absent. */
   slo?: Record<string, unknown>;
+  /** Withdraw the offer once leased, so that no later bid fills from it when its GPUs return. */
+  withdrawOffer?: boolean;
 }
 
 /**
@@ -83,11 +73,13 @@ export async function leaseBetween(
     })
     .expect(201);
   const bidId = (bid.body as { id: string }).id;
-  const prisma = app.get(PrismaService);
-  const lease = await waitFor('the lease', () =>
-    prisma.lease.findFirst({ where: { bidId } }).then((row) => row ?? undefined),
-  );
-  await quiet(app);
+  const lease = await leaseOfBid(app, bidId);
+  if (terms.withdrawOffer === true) {
+    await request(app.getHttpServer())
+      .post(`/v1/offers/${offer.id}/cancel`)
+      .set(parties.provider.auth)
+      .expect(200);
+  }
   return { id: lease.id, offerId: offer.id, bidId };
 }
 
@@ -105,4 +97,54 @@ export function handOverAccess(
       credentials: [{ name: 'api_key', value: 'sk-live-very-secret' }],
       instructions: 'qwen2.5-72b preloaded',
     });
+}
+
+/** Starts a lease by the provider's handover of access; its start, as the answer states it. */
+export async function startLease(
+  app: NestFastifyApplication,
+  provider: TestTenant,
+  leaseId: string,
+): Promise<string> {
+  const res = await handOverAccess(app, provider, leaseId).expect(200);
+  return (res.body as { startedAt: string }).startedAt;
+}
+
+/** A verified provider with a site in Guiyang; its organisation id is added to `ids`. */
+export async function providerWithSite(
+  app: NestFastifyApplication,
+  ids: string[],
+): Promise<{ tenant: TestTenant; siteId: string }> {
+  const tenant = await registerOrganisation(app, 'PROVIDER', { verified: true });
+  ids.push(tenant.organisationId);
+  const site = await createSite(app, tenant, { provinceCode: '520000', cityCode: '520100' });
+  return { tenant, siteId: site.id };
+}
+
+/** A market of the suite's own with H100 figures, so that reference profiles exist for it. */
+export async function createInferenceMarket(
+  app: NestFastifyApplication,
+): Promise<{ id: string; slug: string }> {
+  const market = await createTestMarket(app);
+  await app.get(PrismaService).marketGpuSpec.create({
+    data: {
+      marketId: market.id,
+      memoryBandwidthGbPerS: 3350,
+      fp16Tflops: 989.4,
+      fp8Tflops: 1978.9,
+      int8Tops: 1978.9,
+    },
+  });
+  return market;
+}
+
+/** A suite's afterAll: once quiet, removes its organisations' data, its admin and its markets. */
+export async function closeExchange(
+  app: NestFastifyApplication,
+  made: { organisations: string[]; markets: string[]; admin?: TestAdmin },
+): Promise<void> {
+  await quiet(app);
+  await removeMarketplaceData(app, made.organisations);
+  await made.admin?.remove();
+  for (const id of made.markets) await removeTestMarket(app, id);
+  await app.close();
 }

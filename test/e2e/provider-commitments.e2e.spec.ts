@@ -1,26 +1,21 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { Clock } from '@/infra/clock/clock';
-import type { ControllableClock } from '@/infra/clock/controllable-clock';
 import { PrismaService } from '@/infra/prisma/prisma.service';
-import { SettlementService } from '@/modules/billing/settlement/settlement.service';
-import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
-import { startHttpApp } from '../support/http-app';
-import { ledgerViolations } from '../support/ledger-invariants';
-import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
-import { testConfig } from '../support/test-env';
-import { handOverAccess, leaseBetween, quiet, type LeaseTerms } from './lease-fixtures';
+import { startExchangeOnClock } from '../support/http-app';
 import {
-  createSite,
-  createTestMarket,
-  eventsOf,
-  removeMarketplaceData,
-  removeTestMarket,
-} from './marketplace-fixtures';
-
-const HOUR = 3_600_000;
-const MINUTE = 60_000;
+  balanceOf,
+  clockOf,
+  expectLedgerSound,
+  HOUR,
+  MINUTE,
+  quiet,
+  settleLease,
+  sweepLeases,
+} from '../support/leases';
+import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
+import { handOverAccess, leaseBetween, providerWithSite, type LeaseTerms } from './lease-fixtures';
+import { createTestMarket, eventsOf, removeMarketplaceData, removeTestMarket } from './marketplace-fixtures';
 
 type Body = Record<string, unknown>;
 
@@ -38,18 +33,11 @@ describe('provider commitments: notice, penalty, receivable', () => {
   let buyer: TestTenant;
   const ids: string[] = [];
   const http = () => request(app.getHttpServer());
-  const clock = () => app.get<Clock, ControllableClock>(Clock);
-  const settle = (leaseId: string) => app.get(SettlementService).settleLease(leaseId);
-  const sweep = () => app.get(LeaseLifecycleService).sweep();
-  const balance = async (tenant: TestTenant): Promise<Record<string, string>> =>
-    ((await http().get('/v1/billing/balance').set(tenant.auth).expect(200)).body as { balances: Body[] })
-      .balances[0] as Record<string, string>;
-  const provider = async (): Promise<{ tenant: TestTenant; siteId: string }> => {
-    const tenant = await registerOrganisation(app, 'PROVIDER', { verified: true });
-    ids.push(tenant.organisationId);
-    const site = await createSite(app, tenant, { provinceCode: '520000', cityCode: '520100' });
-    return { tenant, siteId: site.id };
-  };
+  const clock = () => clockOf(app);
+  const settle = (leaseId: string) => settleLease(app, leaseId);
+  const sweep = () => sweepLeases(app);
+  const balance = (tenant: TestTenant) => balanceOf(app, tenant);
+  const provider = () => providerWithSite(app, ids);
   // Each offer is withdrawn once leased, so that no later bid fills from it when its GPUs return.
   const leaseOf = async (
     parties: { provider: TestTenant; siteId: string },
@@ -58,37 +46,23 @@ describe('provider commitments: notice, penalty, receivable', () => {
     const made = await leaseBetween(
       app,
       { ...parties, buyer },
-      { market: market.slug, price: '10.00', billingMode: 'RESERVED', ...terms },
+      { market: market.slug, price: '10.00', billingMode: 'RESERVED', withdrawOffer: true, ...terms },
     );
     expect((await prisma.lease.findUniqueOrThrow({ where: { id: made.id } })).offerId).toBe(made.offerId);
-    await http().post(`/v1/offers/${made.offerId}/cancel`).set(parties.provider.auth).expect(200);
     return made;
   };
   const terminate = (leaseId: string, tenant: TestTenant, body?: Body) =>
     http().post(`/v1/leases/${leaseId}/terminate`).set(tenant.auth).send(body);
 
   beforeAll(async () => {
-    app = await startHttpApp(
-      testConfig({
-        RATE_LIMIT_PER_MINUTE: '100000',
-        RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
-        MATCHING_SWEEP_INTERVAL_MS: '3600000',
-        LEASE_SWEEP_INTERVAL_MS: '3600000',
-        SETTLEMENT_SWEEP_INTERVAL_MS: '3600000',
-        CLOCK: 'controllable',
-      }),
-      { api: true, worker: true },
-    );
+    app = await startExchangeOnClock();
     prisma = app.get(PrismaService);
     market = await createTestMarket(app);
     buyer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 1_000_000n });
     ids.push(buyer.organisationId);
   });
 
-  afterEach(async () => {
-    await quiet(app);
-    expect(await ledgerViolations(prisma, ids)).toEqual([]);
-  });
+  afterEach(() => expectLedgerSound(app, ids));
 
   afterAll(async () => {
     await quiet(app);

@@ -4,28 +4,18 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { AppConfig } from '@/infra/config/app-config';
 import { Clock } from '@/infra/clock/clock';
-import type { ControllableClock } from '@/infra/clock/controllable-clock';
 import { PrismaService } from '@/infra/prisma/prisma.service';
 import { SettlementService } from '@/modules/billing/settlement/settlement.service';
 import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
 import { evidenceDigest, evidenceKey } from '@/modules/slo/domain/slo-rules';
-import { createAdminWithCli } from '../support/admin-cli';
-import { startHttpApp } from '../support/http-app';
-import { ledgerViolations } from '../support/ledger-invariants';
-import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
-import { testConfig } from '../support/test-env';
+import { createTestAdmin, type TestAdmin } from '../support/admin-cli';
+import { startExchangeOnClock } from '../support/http-app';
+import { clockOf, expectLedgerSound, HOUR, ledgerBalance, MINUTE, quiet } from '../support/leases';
+import { tradingPair, type TestTenant } from '../support/tenants';
 import { waitFor } from '../support/wait-for';
-import { handOverAccess, leaseBetween, quiet } from './lease-fixtures';
-import {
-  createSite,
-  createTestMarket,
-  offerBody,
-  removeMarketplaceData,
-  removeTestMarket,
-} from './marketplace-fixtures';
+import { closeExchange, leaseBetween, startLease } from './lease-fixtures';
+import { createSite, createTestMarket, offerBody } from './marketplace-fixtures';
 
-const HOUR = 3_600_000;
-const MINUTE = 60_000;
 // The evidence window (the grace) and then the provider's dispute window (docs/SLO.md).
 const GRACE_MINUTES = 15;
 const DISPUTE_MINUTES = 30;
@@ -45,74 +35,54 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
   let prisma: PrismaService;
   let provider: TestTenant;
   let buyer: TestTenant;
-  let adminUserId: string;
+  let adminUser: TestAdmin;
   let site: { id: string };
   let market: { id: string; slug: string };
   const ids: string[] = [];
-  const adminEmail = `admin-${randomUUID()}@slo.test`;
   const http = () => request(app.getHttpServer());
-  const signInAdmin = async () =>
-    (await signIn(app, { email: adminEmail, password: 'slo admin passphrase' })).auth;
-  const advance = (ms: number) => app.get<Clock, ControllableClock>(Clock).advance(ms);
+  const signInAdmin = () => adminUser.signIn();
+  const advance = (ms: number) => clockOf(app).advance(ms);
   const report = (tenant: TestTenant, leaseId: string, evidence: Body) =>
     http().post(`/v1/leases/${leaseId}/slo-reports`).set(tenant.auth).send(evidence);
   const sloOf = async (tenant: TestTenant, leaseId: string) =>
     body(await http().get(`/v1/leases/${leaseId}/slo`).set(tenant.auth).expect(200));
-  const available = async (organisationId: string, kind: 'BUYER_AVAILABLE' | 'PROVIDER_EARNINGS') =>
-    (await prisma.ledgerAccount.findFirstOrThrow({ where: { organisationId, kind, currency: 'CNY' } }))
-      .balance;
+  const available = (organisationId: string, kind: 'BUYER_AVAILABLE' | 'PROVIDER_EARNINGS') =>
+    ledgerBalance(app, organisationId, kind);
 
   /** A started RESERVED lease of one GPU at 10.00 under this SLO, and its start. */
   async function startedLease(slo: Body | undefined, hours: number): Promise<{ id: string; start: string }> {
+    // Its offer's GPU comes back when the lease ends: withdrawn, so the next lease sells under its own SLO.
     const lease = await leaseBetween(
       app,
       { provider, buyer, siteId: site.id },
-      { market: market.slug, gpus: 1, price: '10.00', durationHours: hours, billingMode: 'RESERVED', slo },
+      {
+        market: market.slug,
+        gpus: 1,
+        price: '10.00',
+        durationHours: hours,
+        billingMode: 'RESERVED',
+        slo,
+        withdrawOffer: true,
+      },
     );
-    // Its offer's GPU comes back when the lease ends: withdrawn, so the next lease sells under its own SLO.
-    await http().post(`/v1/offers/${lease.offerId}/cancel`).set(provider.auth).expect(200);
-    const start = body(await handOverAccess(app, provider, lease.id).expect(200)).startedAt as string;
-    return { id: lease.id, start };
+    return { id: lease.id, start: await startLease(app, provider, lease.id) };
   }
 
   beforeAll(async () => {
-    app = await startHttpApp(
-      testConfig({
-        RATE_LIMIT_PER_MINUTE: '100000',
-        RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
-        MATCHING_SWEEP_INTERVAL_MS: '3600000',
-        LEASE_SWEEP_INTERVAL_MS: '3600000',
-        SETTLEMENT_SWEEP_INTERVAL_MS: '3600000',
-        SETTLEMENT_GRACE_MINUTES: String(GRACE_MINUTES),
-        SLO_DISPUTE_WINDOW_MINUTES: String(DISPUTE_MINUTES),
-        CLOCK: 'controllable',
-      }),
-      { api: true, worker: true },
-    );
+    app = await startExchangeOnClock({
+      SETTLEMENT_GRACE_MINUTES: String(GRACE_MINUTES),
+      SLO_DISPUTE_WINDOW_MINUTES: String(DISPUTE_MINUTES),
+    });
     prisma = app.get(PrismaService);
     market = await createTestMarket(app);
-    provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
-    buyer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 1_000_000n });
-    ids.push(provider.organisationId, buyer.organisationId);
+    ({ provider, buyer } = await tradingPair(app, ids));
     site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
-    const created = await createAdminWithCli(adminEmail, 'slo admin passphrase');
-    if (created.code !== 0) throw new Error(`admin CLI failed: ${created.stderr}`);
-    adminUserId = (await prisma.user.findUniqueOrThrow({ where: { email: adminEmail } })).id;
+    adminUser = await createTestAdmin(app, 'slo');
   });
 
-  afterEach(async () => {
-    await quiet(app);
-    expect(await ledgerViolations(prisma, ids)).toEqual([]);
-  });
+  afterEach(() => expectLedgerSound(app, ids));
 
-  afterAll(async () => {
-    await quiet(app);
-    await removeMarketplaceData(app, ids);
-    await prisma.auditLogEntry.deleteMany({ where: { actorUserId: adminUserId } });
-    await prisma.user.deleteMany({ where: { email: adminEmail } });
-    await removeTestMarket(app, market.id);
-    await app.close();
-  });
+  afterAll(() => closeExchange(app, { organisations: ids, markets: [market.id], admin: adminUser }));
 
   it('credits a miss only the buyer shows, at settlement, from the provider’s proceeds, on both statements', async () => {
     const lease = await startedLease({ availabilityPercent: 99.5, creditPercent: 20 }, 1);

@@ -2,28 +2,24 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { Clock } from '@/infra/clock/clock';
-import type { ControllableClock } from '@/infra/clock/controllable-clock';
 import { PrismaService } from '@/infra/prisma/prisma.service';
-import { SettlementService } from '@/modules/billing/settlement/settlement.service';
 import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
-import { createAdminWithCli } from '../support/admin-cli';
-import { startHttpApp } from '../support/http-app';
-import { ledgerViolations } from '../support/ledger-invariants';
-import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
-import { testConfig } from '../support/test-env';
-import { waitFor } from '../support/wait-for';
-import { handOverAccess, quiet } from './lease-fixtures';
+import { createTestAdmin, type TestAdmin } from '../support/admin-cli';
+import { startExchangeOnClock } from '../support/http-app';
 import {
-  createSite,
-  createTestMarket,
-  placeOffer,
-  removeMarketplaceData,
-  removeTestMarket,
-} from './marketplace-fixtures';
+  clockOf,
+  expectLedgerSound,
+  HOUR,
+  ledgerBalance,
+  leaseOfBid,
+  MINUTE,
+  settleDue,
+} from '../support/leases';
+import { signIn, tradingPair, type TestTenant } from '../support/tenants';
+import { waitFor } from '../support/wait-for';
+import { closeExchange, createInferenceMarket, startLease } from './lease-fixtures';
+import { createSite, placeOffer } from './marketplace-fixtures';
 
-const HOUR = 3_600_000;
-const MINUTE = 60_000;
 const GRACE_MINUTES = 90;
 const MODEL = 'qwen2.5-7b-instruct';
 
@@ -51,75 +47,34 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
   let provider: TestTenant;
   let buyer: TestTenant;
   let market: { id: string; slug: string };
-  let adminUserId: string;
+  let adminUser: TestAdmin;
   const ids: string[] = [];
   const otherMarkets: string[] = [];
-  const adminEmail = `admin-${randomUUID()}@tokbill.test`;
   const http = () => request(app.getHttpServer());
-  const clock = () => app.get<Clock, ControllableClock>(Clock);
+  const clock = () => clockOf(app);
   const at = (ms: number) => new Date(clock().now().getTime() + ms).toISOString();
-  const signInAdmin = async () =>
-    (await signIn(app, { email: adminEmail, password: 'tokbill admin passphrase' })).auth;
+  const signInAdmin = () => adminUser.signIn();
   const state = (tenant: TestTenant, leaseId: string, counts: Body) =>
     http().post(`/v1/leases/${leaseId}/tokens`).set(tenant.auth).send(counts);
+  const earningsOf = () => ledgerBalance(app, provider.organisationId, 'PROVIDER_EARNINGS');
+  // The provider's earnings over the last day, to an hour ahead of the clock.
+  const earnings = async (groupBy: string) => {
+    const range = `from=${encodeURIComponent(at(-24 * HOUR))}&to=${encodeURIComponent(at(HOUR))}`;
+    return body(await http().get(`/v1/billing/earnings?${groupBy}&${range}`).set(provider.auth).expect(200));
+  };
 
-  beforeAll(async () => {
-    app = await startHttpApp(
-      testConfig({
-        RATE_LIMIT_PER_MINUTE: '100000',
-        RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
-        MATCHING_SWEEP_INTERVAL_MS: '3600000',
-        LEASE_SWEEP_INTERVAL_MS: '3600000',
-        SETTLEMENT_SWEEP_INTERVAL_MS: '3600000',
-        SETTLEMENT_GRACE_MINUTES: String(GRACE_MINUTES),
-        CLOCK: 'controllable',
-      }),
-      { api: true, worker: true },
-    );
-    prisma = app.get(PrismaService);
-    market = await createTestMarket(app);
-    await prisma.marketGpuSpec.create({
-      data: {
-        marketId: market.id,
-        memoryBandwidthGbPerS: 3350,
-        fp16Tflops: 989.4,
-        fp8Tflops: 1978.9,
-        int8Tops: 1978.9,
-      },
-    });
-    provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
-    buyer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 1_000_000n });
-    ids.push(provider.organisationId, buyer.organisationId);
-    const created = await createAdminWithCli(adminEmail, 'tokbill admin passphrase');
-    if (created.code !== 0) throw new Error(`admin CLI failed: ${created.stderr}`);
-    adminUserId = (await prisma.user.findUniqueOrThrow({ where: { email: adminEmail } })).id;
-  });
-
-  afterEach(async () => {
-    await quiet(app);
-    expect(await ledgerViolations(prisma, ids)).toEqual([]);
-  });
-
-  afterAll(async () => {
-    await quiet(app);
-    await removeMarketplaceData(app, ids);
-    await prisma.auditLogEntry.deleteMany({ where: { actorUserId: adminUserId } });
-    await prisma.user.deleteMany({ where: { email: adminEmail } });
-    await removeTestMarket(app, market.id);
-    for (const id of otherMarkets) await removeTestMarket(app, id);
-    await app.close();
-  });
-
-  it('bills a disputed inference lease per token, invoices it line by line and pays the provider per GPU-hour', async () => {
+  /** The book of the header, in `marketSlug`: a site, its offer (with `extra`) and the serving profile. */
+  async function offerServing(marketSlug: string, extra: Body = {}): Promise<void> {
     const site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
     const offer = await placeOffer(app, provider, site.id, {
-      market: market.slug,
+      market: marketSlug,
       gpus: 2,
       pricePerGpuHour: '30.00',
       minLeaseHours: 1,
       payPerUseMinPercent: 30,
       availableFrom: at(-HOUR),
       availableUntil: at(30 * 24 * HOUR),
+      ...extra,
     });
     await http()
       .put(`/v1/offers/${offer.id}/serving-profiles`)
@@ -137,18 +92,62 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
         ],
       })
       .expect(200);
-    const terms = {
-      market: market.slug,
-      durationHours: 3,
-      partialAllowed: false,
-      inference: {
-        model: MODEL,
-        outputTokensPerSecond: 1000,
-        promptToOutputRatio: 1,
-        ttftP95Ms: 300,
-        maxPricePerMillionTokens: '14.00',
-      },
-    };
+  }
+
+  /** The header's demand: 1,000 output tokens/s at a 1:1 prompt ratio, at most 14.00 per million. */
+  const inferenceTerms = (marketSlug: string, durationHours: number) => ({
+    market: marketSlug,
+    durationHours,
+    partialAllowed: false,
+    inference: {
+      model: MODEL,
+      outputTokensPerSecond: 1000,
+      promptToOutputRatio: 1,
+      ttftP95Ms: 300,
+      maxPricePerMillionTokens: '14.00',
+    },
+  });
+
+  const placeInferenceBid = async (terms: Body): Promise<Body> =>
+    body(
+      await http()
+        .post('/v1/bids')
+        .set(buyer.auth)
+        .set('idempotency-key', randomUUID())
+        .send({ ...terms, expiresAt: at(24 * HOUR) })
+        .expect(201),
+    );
+
+  /** The buyer's invoice of a lease, and its lines. */
+  async function invoiceOf(leaseId: string): Promise<{ invoice: Body; full: Body }> {
+    const invoices = body(await http().get('/v1/invoices').set(buyer.auth).expect(200)).data as Body[];
+    const invoice = invoices.find((i) => i.leaseId === leaseId)!;
+    const full = body(
+      await http()
+        .get(`/v1/invoices/${invoice.id as string}`)
+        .set(buyer.auth)
+        .expect(200),
+    );
+    return { invoice, full };
+  }
+
+  beforeAll(async () => {
+    app = await startExchangeOnClock({ SETTLEMENT_GRACE_MINUTES: String(GRACE_MINUTES) });
+    prisma = app.get(PrismaService);
+    market = await createInferenceMarket(app);
+    ({ provider, buyer } = await tradingPair(app, ids));
+    adminUser = await createTestAdmin(app, 'tokbill');
+  });
+
+  afterEach(() => expectLedgerSound(app, ids));
+
+  afterAll(() =>
+    closeExchange(app, { organisations: ids, markets: [market.id, ...otherMarkets], admin: adminUser }),
+  );
+
+  it('bills a disputed inference lease per token, invoices it line by line and pays the provider per GPU-hour', async () => {
+    await offerServing(market.slug);
+    const terms = inferenceTerms(market.slug, 3);
 
     // The quote states the take-or-pay minimum at the cap and at the expected price.
     const quote = body(await http().post('/v1/bids/quote').set(buyer.auth).send(terms).expect(200));
@@ -162,19 +161,9 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
         expectedMinimumChargePerHour: '29.98',
       },
     });
-    const bid = body(
-      await http()
-        .post('/v1/bids')
-        .set(buyer.auth)
-        .set('idempotency-key', randomUUID())
-        .send({ ...terms, expiresAt: at(24 * HOUR) })
-        .expect(201),
-    );
+    const bid = await placeInferenceBid(terms);
     expect(bid.inference).toMatchObject({ takeOrPayPercent: 50, minimumTokensPerHour: '3600000' });
-    const leaseRow = await waitFor('the lease', () =>
-      prisma.lease.findFirst({ where: { bidId: bid.id as string } }).then((row) => row ?? undefined),
-    );
-    await quiet(app);
+    const leaseRow = await leaseOfBid(app, bid.id as string);
     const leaseId = leaseRow.id;
     expect(
       body(await http().get(`/v1/leases/${leaseId}`).set(buyer.auth).expect(200)).inference,
@@ -190,9 +179,7 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
     });
     expect(leaseRow).toMatchObject({ pricePerGpuHour: 3_000n, gpus: 2, inferenceTakeOrPayPercent: 50 });
 
-    const start = new Date(
-      body(await handOverAccess(app, provider, leaseId).expect(200)).startedAt as string,
-    );
+    const start = new Date(await startLease(app, provider, leaseId));
     const period = (i: number) => new Date(start.getTime() + i * HOUR).toISOString();
 
     // Period 0: 5,000,000 tokens served and agreed.
@@ -241,10 +228,7 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
 
     // Every grace is over: periods 0 and 1 settle, 2 waits for the decision, and a late count is refused.
     await clock().advance(GRACE_MINUTES * MINUTE + MINUTE);
-    const settlement = app.get(SettlementService);
-    await settlement.sweep();
-    await quiet(app);
-    await settlement.settleLease(leaseId);
+    await settleDue(app, leaseId);
     expect((await prisma.leasePeriod.findMany({ where: { leaseId } })).map((p) => p.index).sort()).toEqual([
       0, 1,
     ]);
@@ -268,9 +252,7 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
       (await prisma.invoice.count({ where: { leaseId } })) === 1 ? true : undefined,
     );
     // Repeats charge nothing twice.
-    await settlement.settleLease(leaseId);
-    await settlement.sweep();
-    await quiet(app);
+    await settleDue(app, leaseId);
     const periods = await prisma.leasePeriod.findMany({ where: { leaseId }, orderBy: { index: 'asc' } });
     expect(
       periods.map((p) => [
@@ -298,15 +280,8 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
     expect(periods[1]!.cost - periods[1]!.spread - periods[1]!.fee).toBeLessThan(periods[1]!.cost);
 
     // The invoice: one line per period with tokens, price per million, GPU-seconds and the ask.
-    const invoices = body(await http().get('/v1/invoices').set(buyer.auth).expect(200)).data as Body[];
-    const invoice = invoices.find((i) => i.leaseId === leaseId)!;
+    const { invoice, full } = await invoiceOf(leaseId);
     expect(invoice.gross).toBe('113.28');
-    const full = body(
-      await http()
-        .get(`/v1/invoices/${invoice.id as string}`)
-        .set(buyer.auth)
-        .expect(200),
-    );
     expect(full.lines).toEqual([
       {
         period: 0,
@@ -360,10 +335,7 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
 
     // The provider's earnings, one line per period: paid per GPU-second at its ask, capped by the charge.
     const range = `from=${encodeURIComponent(at(-24 * HOUR))}&to=${encodeURIComponent(at(HOUR))}`;
-    const earnings = body(
-      await http().get(`/v1/billing/earnings?groupBy=period&${range}`).set(provider.auth).expect(200),
-    );
-    expect(earnings.groups).toEqual([
+    expect((await earnings('groupBy=period')).groups).toEqual([
       expect.objectContaining({
         key: `${leaseId}:00000`,
         leaseId,
@@ -391,10 +363,7 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
       }),
       expect.objectContaining({ period: 2, charged: '41.65', net: '40.61' }),
     ]);
-    const byLease = body(
-      await http().get(`/v1/billing/earnings?groupBy=lease&${range}`).set(provider.auth).expect(200),
-    );
-    expect(byLease.groups).toEqual([
+    expect((await earnings('groupBy=lease')).groups).toEqual([
       expect.objectContaining({
         key: leaseId,
         periods: 3,
@@ -472,88 +441,25 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
 
   it("credits a missed SLO on a per-token period at most the provider's payout less the fee, never the spread", async () => {
     // A market of its own, so the bid meets only this offer and its SLO (docs/SLO.md).
-    const own = await createTestMarket(app);
+    const own = await createInferenceMarket(app);
     otherMarkets.push(own.id);
-    await prisma.marketGpuSpec.create({
-      data: {
-        marketId: own.id,
-        memoryBandwidthGbPerS: 3350,
-        fp16Tflops: 989.4,
-        fp8Tflops: 1978.9,
-        int8Tops: 1978.9,
-      },
-    });
-    const site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
-    const offer = await placeOffer(app, provider, site.id, {
-      market: own.slug,
-      gpus: 2,
-      pricePerGpuHour: '30.00',
-      minLeaseHours: 1,
-      payPerUseMinPercent: 30,
-      availableFrom: at(-HOUR),
-      availableUntil: at(30 * 24 * HOUR),
-      slo: { availabilityPercent: 99, creditPercent: 100 },
-    });
-    await http()
-      .put(`/v1/offers/${offer.id}/serving-profiles`)
-      .set(provider.auth)
-      .send({
-        profiles: [
-          {
-            model: MODEL,
-            concurrency: 8,
-            promptTokensPerSecondPerGpu: 3000,
-            outputTokensPerSecondPerGpu: 1000,
-            ttftP50Ms: 60,
-            ttftP95Ms: 100,
-          },
-        ],
-      })
-      .expect(200);
-    const bid = body(
-      await http()
-        .post('/v1/bids')
-        .set(buyer.auth)
-        .set('idempotency-key', randomUUID())
-        .send({
-          market: own.slug,
-          durationHours: 1,
-          partialAllowed: false,
-          inference: {
-            model: MODEL,
-            outputTokensPerSecond: 1000,
-            promptToOutputRatio: 1,
-            ttftP95Ms: 300,
-            maxPricePerMillionTokens: '14.00',
-          },
-          expiresAt: at(24 * HOUR),
-        })
-        .expect(201),
-    );
-    const leaseRow = await waitFor('the lease', () =>
-      prisma.lease.findFirst({ where: { bidId: bid.id as string } }).then((row) => row ?? undefined),
-    );
-    await quiet(app);
+    await offerServing(own.slug, { slo: { availabilityPercent: 99, creditPercent: 100 } });
+    const bid = await placeInferenceBid(inferenceTerms(own.slug, 1));
+    const leaseRow = await leaseOfBid(app, bid.id as string);
     const leaseId = leaseRow.id;
     expect(leaseRow).toMatchObject({ inferenceTakeOrPayPercent: 50 });
     expect(leaseRow.slo).not.toBeNull();
-    const start = body(await handOverAccess(app, provider, leaseId).expect(200)).startedAt as string;
+    const start = await startLease(app, provider, leaseId);
 
     // Nothing used and no SLO evidence from the provider: the period is missed (a silent provider).
     await clock().advance(HOUR + MINUTE);
     expect(await app.get(LeaseLifecycleService).sweep()).toMatchObject({ ended: 1 });
     await state(provider, leaseId, { periodStart: start, promptTokens: 0, outputTokens: 0 }).expect(200);
-    const earningsBefore = (
-      await prisma.ledgerAccount.findFirstOrThrow({
-        where: { organisationId: provider.organisationId, kind: 'PROVIDER_EARNINGS', currency: 'CNY' },
-      })
-    ).balance;
+    const earningsBefore = await earningsOf();
 
     // After the report grace and the SLO dispute window (30 minutes by default) it settles.
     await clock().advance(GRACE_MINUTES * MINUTE + 30 * MINUTE + MINUTE);
-    await app.get(SettlementService).sweep();
-    await quiet(app);
-    await app.get(SettlementService).settleLease(leaseId);
+    await settleDue(app, leaseId);
     const [settled] = await prisma.leasePeriod.findMany({ where: { leaseId } });
     // Charge 29.98 (take-or-pay), payout 18.00 (the 30% floor at the ask), fee 0.45, spread 11.98.
     expect(settled).toMatchObject({ cost: 2_998n, payout: 1_800n, fee: 45n, spread: 1_198n });
@@ -562,39 +468,25 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
       where: { leaseId_periodIndex: { leaseId, periodIndex: 0 } },
     });
     expect(outcome).toMatchObject({ outcome: 'MISSED', credit: 1_755n });
-    const earningsAfter = (
-      await prisma.ledgerAccount.findFirstOrThrow({
-        where: { organisationId: provider.organisationId, kind: 'PROVIDER_EARNINGS', currency: 'CNY' },
-      })
-    ).balance;
-    expect(earningsAfter - earningsBefore).toBe(0n);
+    expect((await earningsOf()) - earningsBefore).toBe(0n);
 
     await waitFor('the invoice', async () =>
       (await prisma.invoice.count({ where: { leaseId } })) === 1 ? true : undefined,
     );
-    const invoices = body(await http().get('/v1/invoices').set(buyer.auth).expect(200)).data as Body[];
-    const invoice = invoices.find((i) => i.leaseId === leaseId)!;
-    const full = body(
-      await http()
-        .get(`/v1/invoices/${invoice.id as string}`)
-        .set(buyer.auth)
-        .expect(200),
-    );
+    const { full } = await invoiceOf(leaseId);
     expect(full.lines).toEqual([
       expect.objectContaining({ basis: 'TAKE_OR_PAY', amount: '29.98', sloCredit: '17.55' }),
     ]);
-    const range = `from=${encodeURIComponent(at(-24 * HOUR))}&to=${encodeURIComponent(at(HOUR))}`;
-    const earnings = body(
-      await http().get(`/v1/billing/earnings?groupBy=lease&${range}`).set(provider.auth).expect(200),
+    expect(((await earnings('groupBy=lease')).groups as Body[]).find((g) => g.key === leaseId)).toMatchObject(
+      {
+        charged: '29.98',
+        spread: '11.98',
+        proceeds: '18.00',
+        fee: '0.45',
+        net: '17.55',
+        sloCredits: '17.55',
+        netAfterCredits: '0.00',
+      },
     );
-    expect((earnings.groups as Body[]).find((g) => g.key === leaseId)).toMatchObject({
-      charged: '29.98',
-      spread: '11.98',
-      proceeds: '18.00',
-      fee: '0.45',
-      net: '17.55',
-      sloCredits: '17.55',
-      netAfterCredits: '0.00',
-    });
   });
 });

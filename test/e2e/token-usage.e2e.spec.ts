@@ -1,28 +1,18 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { Clock } from '@/infra/clock/clock';
-import type { ControllableClock } from '@/infra/clock/controllable-clock';
 import { PrismaService } from '@/infra/prisma/prisma.service';
 import { JobProducer } from '@/infra/queues/job-producer.service';
 import { SettlementService } from '@/modules/billing/settlement/settlement.service';
-import { createAdminWithCli } from '../support/admin-cli';
-import { startHttpApp } from '../support/http-app';
-import { ledgerViolations } from '../support/ledger-invariants';
+import { createTestAdmin, type TestAdmin } from '../support/admin-cli';
+import { startExchangeOnClock } from '../support/http-app';
+import { clockOf, expectLedgerSound, HOUR, MINUTE, quiet } from '../support/leases';
 import { connectSse } from '../support/sse-client';
-import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
-import { testConfig } from '../support/test-env';
+import { registerOrganisation, tradingPair, type TestTenant } from '../support/tenants';
 import { waitFor } from '../support/wait-for';
-import { handOverAccess, leaseBetween, quiet } from './lease-fixtures';
-import {
-  createSite,
-  createTestMarket,
-  removeMarketplaceData,
-  removeTestMarket,
-} from './marketplace-fixtures';
+import { closeExchange, createInferenceMarket, leaseBetween, startLease } from './lease-fixtures';
+import { createSite } from './marketplace-fixtures';
 
-const HOUR = 3_600_000;
-const MINUTE = 60_000;
 // Long enough that two ended periods are both inside their grace (docs/USAGE.md).
 const GRACE_MINUTES = 90;
 
@@ -40,16 +30,14 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
   let prisma: PrismaService;
   let provider: TestTenant;
   let buyer: TestTenant;
-  let adminUserId: string;
+  let adminUser: TestAdmin;
   let site: { id: string };
   let market: { id: string; slug: string };
   const ids: string[] = [];
-  const adminEmail = `admin-${randomUUID()}@usage.test`;
   const http = () => request(app.getHttpServer());
   // Signed in afresh whenever needed: the clock moves hours, past an access token's life.
-  const signInAdmin = async () =>
-    (await signIn(app, { email: adminEmail, password: 'usage admin passphrase' })).auth;
-  const advance = (ms: number) => app.get<Clock, ControllableClock>(Clock).advance(ms);
+  const signInAdmin = () => adminUser.signIn();
+  const advance = (ms: number) => clockOf(app).advance(ms);
   const state = (tenant: TestTenant, leaseId: string, counts: Body) =>
     http().post(`/v1/leases/${leaseId}/tokens`).set(tenant.auth).send(counts);
   const written = async (leaseId: string) => ({
@@ -69,60 +57,24 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
       { provider, buyer, siteId: site.id },
       { market: market.slug, gpus: 1, price: '10.00', durationHours: hours, billingMode: 'PAY_PER_USE' },
     );
-    const started = body(await handOverAccess(app, provider, lease.id).expect(200)).startedAt as string;
-    const start = new Date(started).getTime();
+    const start = new Date(await startLease(app, provider, lease.id)).getTime();
     return { ...lease, period: (i) => new Date(start + i * HOUR).toISOString() };
   }
 
   beforeAll(async () => {
-    app = await startHttpApp(
-      testConfig({
-        RATE_LIMIT_PER_MINUTE: '100000',
-        RATE_LIMIT_PUBLIC_PER_MINUTE: '100000',
-        MATCHING_SWEEP_INTERVAL_MS: '3600000',
-        LEASE_SWEEP_INTERVAL_MS: '3600000',
-        SETTLEMENT_SWEEP_INTERVAL_MS: '3600000',
-        SETTLEMENT_GRACE_MINUTES: String(GRACE_MINUTES),
-        CLOCK: 'controllable',
-      }),
-      { api: true, worker: true },
-    );
+    app = await startExchangeOnClock({ SETTLEMENT_GRACE_MINUTES: String(GRACE_MINUTES) });
     // Listening, for the live stream read over fetch.
     await app.listen({ port: 0, host: '127.0.0.1' });
     prisma = app.get(PrismaService);
-    // A market of the suite's own, with H100 figures so that reference profiles exist for it.
-    market = await createTestMarket(app);
-    await prisma.marketGpuSpec.create({
-      data: {
-        marketId: market.id,
-        memoryBandwidthGbPerS: 3350,
-        fp16Tflops: 989.4,
-        fp8Tflops: 1978.9,
-        int8Tops: 1978.9,
-      },
-    });
-    provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
-    buyer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 1_000_000n });
-    ids.push(provider.organisationId, buyer.organisationId);
+    market = await createInferenceMarket(app);
+    ({ provider, buyer } = await tradingPair(app, ids));
     site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
-    const created = await createAdminWithCli(adminEmail, 'usage admin passphrase');
-    if (created.code !== 0) throw new Error(`admin CLI failed: ${created.stderr}`);
-    adminUserId = (await prisma.user.findUniqueOrThrow({ where: { email: adminEmail } })).id;
+    adminUser = await createTestAdmin(app, 'usage');
   });
 
-  afterEach(async () => {
-    await quiet(app);
-    expect(await ledgerViolations(prisma, ids)).toEqual([]);
-  });
+  afterEach(() => expectLedgerSound(app, ids));
 
-  afterAll(async () => {
-    await quiet(app);
-    await removeMarketplaceData(app, ids);
-    await prisma.auditLogEntry.deleteMany({ where: { actorUserId: adminUserId } });
-    await prisma.user.deleteMany({ where: { email: adminEmail } });
-    await removeTestMarket(app, market.id);
-    await app.close();
-  });
+  afterAll(() => closeExchange(app, { organisations: ids, markets: [market.id], admin: adminUser }));
 
   it('takes a provider’s report once, in period order, inside the grace, and within what the GPUs serve', async () => {
     const lease = await startedLease(4);
@@ -390,7 +342,7 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
     expect(resolved).toMatchObject({
       status: 'RESOLVED',
       decision: { kind: 'USAGE', promptTokens: '900000', outputTokens: '199500' },
-      resolvedByUserId: adminUserId,
+      resolvedByUserId: adminUser.userId,
       resolutionNote: note,
     });
     // The held periods settle, once: period 0 on the reported GPU-seconds, period 1 at the minimum.
@@ -463,7 +415,7 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
       { provider, buyer, siteId: site.id },
       { market: market.slug, gpus: 1, price: '10.00', durationHours: 1, billingMode: 'RESERVED' },
     );
-    const started = body(await handOverAccess(app, provider, lease.id).expect(200)).startedAt as string;
+    const started = await startLease(app, provider, lease.id);
     await advance(HOUR + MINUTE);
     await state(provider, lease.id, {
       periodStart: started,

@@ -42,6 +42,30 @@ describe('ledger rules in the database', () => {
     return rows[0].id;
   }
 
+  /**
+   * A fresh buyer's accounts and the platform's funding account, in the open transaction; with
+   * `topUp`, that much already moved from funding to available.
+   */
+  async function fundedBuyer(
+    client: Client,
+    topUp = 0n,
+  ): Promise<{ funding: string; available: string; held: string }> {
+    const { buyer } = await organisations(client);
+    const funding = await account(client, null, 'EXTERNAL_FUNDING');
+    const available = await account(client, buyer, 'BUYER_AVAILABLE');
+    const held = await account(client, buyer, 'BUYER_HELD');
+    if (topUp > 0n) await post(client, [move(funding, available, topUp)]);
+    return { funding, available, held };
+  }
+
+  /** A transfer of `amount` from one account to another. */
+  const move = (from: string, to: string, amount: bigint): { entries: Array<[string, bigint]> } => ({
+    entries: [
+      [from, -amount],
+      [to, amount],
+    ],
+  });
+
   async function balance(client: Client, id: string): Promise<bigint> {
     const { rows } = await client.query<{ balance: string }>(
       'SELECT balance FROM ledger_accounts WHERE id = $1',
@@ -100,39 +124,9 @@ describe('ledger rules in the database', () => {
 
   it('applies a statement of many transfers as the net per account', async () => {
     const error = await rolledBack(db, async () => {
-      const { buyer } = await organisations(db);
-      const funding = await account(db, null, 'EXTERNAL_FUNDING');
-      const available = await account(db, buyer, 'BUYER_AVAILABLE');
-      const held = await account(db, buyer, 'BUYER_HELD');
       // A top-up, then in one statement two holds and a release: 1000 - 300 - 200 + 50.
-      await post(db, [
-        {
-          entries: [
-            [funding, -1000n],
-            [available, 1000n],
-          ],
-        },
-      ]);
-      await post(db, [
-        {
-          entries: [
-            [available, -300n],
-            [held, 300n],
-          ],
-        },
-        {
-          entries: [
-            [available, -200n],
-            [held, 200n],
-          ],
-        },
-        {
-          entries: [
-            [held, -50n],
-            [available, 50n],
-          ],
-        },
-      ]);
+      const { available, held } = await fundedBuyer(db, 1000n);
+      await post(db, [move(available, held, 300n), move(available, held, 200n), move(held, available, 50n)]);
       expect(await balance(db, available)).toBe(550n);
       expect(await balance(db, held)).toBe(450n);
     });
@@ -142,33 +136,13 @@ describe('ledger rules in the database', () => {
   it('refuses a statement that would take an organisation account below zero, and writes none of it', async () => {
     let available = '';
     const error = await rolledBack(db, async () => {
-      const { buyer } = await organisations(db);
-      const funding = await account(db, null, 'EXTERNAL_FUNDING');
-      available = await account(db, buyer, 'BUYER_AVAILABLE');
-      const held = await account(db, buyer, 'BUYER_HELD');
-      await post(db, [
-        {
-          entries: [
-            [funding, -100n],
-            [available, 100n],
-          ],
-        },
-      ]);
+      const buyer = await fundedBuyer(db, 100n);
+      available = buyer.available;
+      const held = buyer.held;
       await db.query('SAVEPOINT before');
-      const overdraw = await post(db, [
-        {
-          entries: [
-            [available, -60n],
-            [held, 60n],
-          ],
-        },
-        {
-          entries: [
-            [available, -60n],
-            [held, 60n],
-          ],
-        },
-      ]).catch((e: Error) => e);
+      const overdraw = await post(db, [move(available, held, 60n), move(available, held, 60n)]).catch(
+        (e: Error) => e,
+      );
       expect(String(overdraw)).toMatch(/ledger_insufficient_funds: account .* would go below zero/);
       await db.query('ROLLBACK TO SAVEPOINT before');
       expect(await balance(db, available)).toBe(100n);
@@ -183,34 +157,13 @@ describe('ledger rules in the database', () => {
       const { provider } = await organisations(db);
       const receivable = await account(db, provider, 'PROVIDER_RECEIVABLE');
       const fees = await account(db, null, 'PLATFORM_FEES');
-      await post(db, [
-        {
-          entries: [
-            [receivable, -40n],
-            [fees, 40n],
-          ],
-        },
-      ]);
+      await post(db, [move(receivable, fees, 40n)]);
       expect(await balance(db, receivable)).toBe(-40n);
       await db.query('SAVEPOINT before');
-      const overpaid = await post(db, [
-        {
-          entries: [
-            [fees, -41n],
-            [receivable, 41n],
-          ],
-        },
-      ]).catch((e: Error) => e);
+      const overpaid = await post(db, [move(fees, receivable, 41n)]).catch((e: Error) => e);
       expect(String(overpaid)).toMatch(/ledger_receivable_overpaid/);
       await db.query('ROLLBACK TO SAVEPOINT before');
-      await post(db, [
-        {
-          entries: [
-            [fees, -40n],
-            [receivable, 40n],
-          ],
-        },
-      ]);
+      await post(db, [move(fees, receivable, 40n)]);
       expect(await balance(db, receivable)).toBe(0n);
     });
     expect(error).toBeUndefined();
@@ -218,9 +171,7 @@ describe('ledger rules in the database', () => {
 
   it('refuses a zero entry, an entry in another currency than its transfer, and an unbalanced transfer', async () => {
     const zero = await rolledBack(db, async () => {
-      const { buyer } = await organisations(db);
-      const funding = await account(db, null, 'EXTERNAL_FUNDING');
-      const available = await account(db, buyer, 'BUYER_AVAILABLE');
+      const { funding, available } = await fundedBuyer(db);
       await post(db, [
         {
           entries: [
@@ -233,25 +184,13 @@ describe('ledger rules in the database', () => {
     expect(String(zero)).toMatch(/an entry moves a non-zero amount/);
 
     const currency = await rolledBack(db, async () => {
-      const { buyer } = await organisations(db);
-      const funding = await account(db, null, 'EXTERNAL_FUNDING');
-      const available = await account(db, buyer, 'BUYER_AVAILABLE');
-      await post(db, [
-        {
-          currency: 'USD',
-          entries: [
-            [funding, -5n],
-            [available, 5n],
-          ],
-        },
-      ]);
+      const { funding, available } = await fundedBuyer(db);
+      await post(db, [{ currency: 'USD', ...move(funding, available, 5n) }]);
     });
     expect(String(currency)).toMatch(/account currency CNY differs from transfer currency USD/);
 
     const unbalanced = await rolledBack(db, async () => {
-      const { buyer } = await organisations(db);
-      const funding = await account(db, null, 'EXTERNAL_FUNDING');
-      const available = await account(db, buyer, 'BUYER_AVAILABLE');
+      const { funding, available } = await fundedBuyer(db);
       await post(db, [
         {
           entries: [
@@ -266,8 +205,7 @@ describe('ledger rules in the database', () => {
 
   it('moves a cached balance only through entries', async () => {
     const error = await rolledBack(db, async () => {
-      const { buyer } = await organisations(db);
-      const available = await account(db, buyer, 'BUYER_AVAILABLE');
+      const { available } = await fundedBuyer(db);
       await db.query('UPDATE ledger_accounts SET balance = balance + 1 WHERE id = $1', [available]);
     });
     expect(String(error)).toMatch(/balances change only through ledger entries/);
@@ -276,18 +214,7 @@ describe('ledger rules in the database', () => {
   it('lets two transactions post to the same accounts in opposite orders without a deadlock', async () => {
     // Committed set-up, removed at the end: accounts are never deleted, so the organisations stay
     // in this worker's scratch database, which the suite drops.
-    const { buyer } = await organisations(db);
-    const funding = await account(db, null, 'EXTERNAL_FUNDING');
-    const available = await account(db, buyer, 'BUYER_AVAILABLE');
-    const held = await account(db, buyer, 'BUYER_HELD');
-    await post(db, [
-      {
-        entries: [
-          [funding, -1000n],
-          [available, 1000n],
-        ],
-      },
-    ]);
+    const { available, held } = await fundedBuyer(db, 1000n);
 
     await db.query('BEGIN');
     await other.query('BEGIN');
@@ -301,14 +228,7 @@ describe('ledger rules in the database', () => {
           ],
         },
       ]);
-      const second = post(other, [
-        {
-          entries: [
-            [available, -20n],
-            [held, 20n],
-          ],
-        },
-      ]);
+      const second = post(other, [move(available, held, 20n)]);
       await db.query('COMMIT');
       await second;
       await other.query('COMMIT');
@@ -326,18 +246,7 @@ describe('ledger rules in the database', () => {
     // keys; if the trigger then asked FOR UPDATE, each would wait on the other's: a deadlock.
     // The trigger asks FOR NO KEY UPDATE, which KEY SHARE does not block (nor did the row
     // trigger's UPDATE before it).
-    const { buyer } = await organisations(db);
-    const funding = await account(db, null, 'EXTERNAL_FUNDING');
-    const available = await account(db, buyer, 'BUYER_AVAILABLE');
-    const held = await account(db, buyer, 'BUYER_HELD');
-    await post(db, [
-      {
-        entries: [
-          [funding, -100n],
-          [available, 100n],
-        ],
-      },
-    ]);
+    const { available, held } = await fundedBuyer(db, 100n);
 
     await other.query('BEGIN');
     await db.query('BEGIN');
@@ -346,14 +255,7 @@ describe('ledger rules in the database', () => {
         [available, held],
       ]);
       await db.query(`SET LOCAL lock_timeout = '5s'`);
-      await post(db, [
-        {
-          entries: [
-            [available, -7n],
-            [held, 7n],
-          ],
-        },
-      ]);
+      await post(db, [move(available, held, 7n)]);
       await db.query('COMMIT');
     } catch (error) {
       await db.query('ROLLBACK').catch(() => undefined);

@@ -68,3 +68,17 @@ export async function signIn(
   const body = res.body as { accessToken: string; refreshToken: string };
   return { auth: { authorization: `Bearer ${body.accessToken}` }, refreshToken: body.refreshToken };
 }
+
+/**
+ * A verified provider and a verified buyer with 10,000.00 of credit, the two sides of a suite's
+ * leases; their organisation ids are added to `ids` for the suite's clean-up.
+ */
+export async function tradingPair(
+  app: NestFastifyApplication,
+  ids: string[],
+): Promise<{ provider: TestTenant; buyer: TestTenant }> {
+  const provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
+  const buyer = await registerOrganisation(app, 'BUYER', { verified: true, creditMinor: 1_000_000n });
+  ids.push(provider.organisationId, buyer.organisationId);
+  return { provider, buyer };
+}
