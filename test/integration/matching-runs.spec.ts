@@ -27,7 +27,10 @@ import {
 import { JobProducer } from '@/infra/queues/job-producer.service';
 import { MatchingRepository } from '@/modules/matching/matching.repository';
 import { MatchingService } from '@/modules/matching/matching.service';
-import { OrderExpiryRepository } from '@/modules/matching/order-expiry.repository';
+import { OrderStateRepository } from '@/modules/markets/order-state.repository';
+import { OrderStateService } from '@/modules/markets/order-state.service';
+import { LeaseStateRepository } from '@/modules/leases/lease-state.repository';
+import { LeaseStateService } from '@/modules/leases/lease-state.service';
 import { OrderExpiryService } from '@/modules/matching/order-expiry.service';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
@@ -182,7 +185,10 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
             inject: [RedisService],
             useFactory: (redis: RedisService) => new MatchingHold(redis.client, redis.prefix),
           },
-          OrderExpiryRepository,
+          OrderStateRepository,
+          OrderStateService,
+          LeaseStateRepository,
+          LeaseStateService,
           OrderExpiryService,
           { provide: FundsPort, useExisting: LedgerFundsAdapter },
         ],

@@ -206,44 +206,6 @@ export class BidsRepository {
     return new Map(rows.map((row) => [row.organisation_id, row.n]));
   }
 
-  /** Inserts bids already decided OPEN (a group commit checked market, cap and funds), in one statement. */
-  async insertBids(bids: ReadonlyArray<BidRecord & { marketId: string }>): Promise<void> {
-    if (bids.length === 0) return;
-    await this.tx.$executeRaw`
-      INSERT INTO bids (id, organisation_id, market_id, gpus, filled_gpus, max_price_per_gpu_hour,
-                        duration_hours, provinces, min_gpus_per_site, partial_allowed, billing_mode,
-                        expires_at, status, seq, created_at, updated_at, inference_model_id,
-                        inference_output_tokens_per_second, inference_prompt_tokens_per_second,
-                        inference_ttft_p95_ms, inference_max_price_per_million_tokens, min_provider_score,
-                        replacement_plan_id, replaces_lease_id, interruptible)
-      SELECT b.id, b.organisation_id, b.market_id, b.gpus, 0, b.max_price, b.duration_hours,
-             string_to_array(b.provinces, ','), b.min_gpus_per_site, b.partial_allowed,
-             b.billing_mode::"BillingMode", b.expires_at, 'OPEN', b.seq, b.created_at, b.created_at,
-             b.model_id, b.output_tps, b.prompt_tps, b.ttft_p95_ms, b.max_price_mtok, b.min_provider_score,
-             b.plan_id, b.replaces_lease_id, b.interruptible
-      FROM unnest(${bids.map((b) => b.id)}::uuid[], ${bids.map((b) => b.organisationId)}::uuid[],
-                  ${bids.map((b) => b.marketId)}::uuid[], ${bids.map((b) => b.gpus)}::int[],
-                  ${bids.map((b) => b.maxPricePerGpuHour.toString())}::bigint[],
-                  ${bids.map((b) => b.durationHours)}::int[], ${bids.map((b) => b.provinces.join(','))}::text[],
-                  ${bids.map((b) => b.minGpusPerSite)}::int[], ${bids.map((b) => b.partialAllowed)}::boolean[],
-                  ${bids.map((b) => b.billingMode)}::text[],
-                  ${bids.map((b) => b.expiresAt.toISOString())}::timestamptz[],
-                  ${bids.map((b) => b.seq.toString())}::bigint[],
-                  ${bids.map((b) => b.createdAt.toISOString())}::timestamptz[],
-                  ${bids.map((b) => b.inference?.modelId ?? null)}::uuid[],
-                  ${bids.map((b) => b.inference?.outputTokensPerSecond ?? null)}::int[],
-                  ${bids.map((b) => b.inference?.promptTokensPerSecond ?? null)}::int[],
-                  ${bids.map((b) => b.inference?.ttftP95Ms ?? null)}::int[],
-                  ${bids.map((b) => b.inference?.maxPricePerMillionTokens.toString() ?? null)}::bigint[],
-                  ${bids.map((b) => b.minProviderScore)}::float8[],
-                  ${bids.map((b) => b.replacementPlanId)}::uuid[], ${bids.map((b) => b.replacesLeaseId)}::uuid[],
-                  ${bids.map((b) => b.interruptible)}::bool[])
-        AS b(id, organisation_id, market_id, gpus, max_price, duration_hours, provinces,
-             min_gpus_per_site, partial_allowed, billing_mode, expires_at, seq, created_at,
-             model_id, output_tps, prompt_tps, ttft_p95_ms, max_price_mtok, min_provider_score,
-             plan_id, replaces_lease_id, interruptible)`;
-  }
-
   async listBids(
     organisationId: string,
     filter: BidFilter,
@@ -267,25 +229,6 @@ export class BidsRepository {
   async findBid(organisationId: string, bidId: string): Promise<BidRecord | null> {
     const row = await this.tx.bid.findFirst({ where: { id: bidId, organisationId }, select: BID_SELECT });
     return row === null ? null : toRecord(row);
-  }
-
-  /**
-   * Moves the live ones of these bids to CANCELLED, each only if it is its organisation's, in one
-   * statement; returns the `ownedKey`s it moved (a missing, foreign or terminal bid is not).
-   */
-  async cancelBids(
-    cancels: ReadonlyArray<{ organisationId: string; bidId: string; at: Date }>,
-  ): Promise<Set<string>> {
-    if (cancels.length === 0) return new Set();
-    const rows = await this.tx.$queryRaw<Array<{ organisation_id: string; id: string }>>`
-      UPDATE bids b SET status = 'CANCELLED', cancelled_at = c.at, updated_at = c.at
-      FROM (SELECT DISTINCT ON (id, organisation_id) * FROM unnest(
-              ${cancels.map((c) => c.bidId)}::uuid[], ${cancels.map((c) => c.organisationId)}::uuid[],
-              ${cancels.map((c) => c.at.toISOString())}::timestamptz[]) AS c(id, organisation_id, at)) c
-      WHERE b.id = c.id AND b.organisation_id = c.organisation_id
-        AND b.status = ANY(${[...LIVE_BID_STATUSES]}::"OrderStatus"[])
-      RETURNING b.organisation_id::text AS organisation_id, b.id::text`;
-    return new Set(rows.map((row) => ownedKey(row.organisation_id, row.id)));
   }
 
   /** These bids as they are now, each only if it is its organisation's; by `ownedKey`; missing ones absent. */
@@ -455,19 +398,11 @@ export class BidsRepository {
     };
   }
 
-  /**
-   * Moves every live bid of the organisation to CANCELLED (suspension) and returns them as
-   * cancelled. At most the live-order cap of rows, so one statement.
-   */
-  async cancelLiveBids(organisationId: string, at: Date): Promise<BidRecord[]> {
-    const cancelled = await this.tx.$queryRaw<Array<{ id: string }>>`
-      UPDATE bids SET status = 'CANCELLED', cancelled_at = ${at}, updated_at = ${at}
-      WHERE organisation_id = ${organisationId}::uuid
-        AND status = ANY(${[...LIVE_BID_STATUSES]}::"OrderStatus"[])
-      RETURNING id`;
-    if (cancelled.length === 0) return [];
+  /** Bids of the organisation by id, oldest first (those a suspension just cancelled). */
+  async findBidsByIds(organisationId: string, ids: readonly string[]): Promise<BidRecord[]> {
+    if (ids.length === 0) return [];
     const rows = await this.tx.bid.findMany({
-      where: { organisationId, id: { in: cancelled.map((row) => row.id) } },
+      where: { organisationId, id: { in: [...ids] } },
       select: BID_SELECT,
       orderBy: { seq: 'asc' },
     });

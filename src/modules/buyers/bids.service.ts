@@ -19,6 +19,7 @@ import {
 import { uuidV7 } from '@/shared/uuid-v7';
 import { ownedKey } from '@/shared/owned-key';
 import type { OrganisationContext } from '@/infra/auth/principal';
+import { OrderStateService } from '@/modules/markets/order-state.service';
 import { BidsRepository, type BidRecord, type NewBid, type ReplacementPlanRecord } from './bids.repository';
 import { bidHoldAmount } from '@/modules/billing/ledger/domain/ledger-rules';
 import {
@@ -69,6 +70,7 @@ interface BidCancel {
 export class BidsService {
   constructor(
     private readonly bids: BidsRepository,
+    private readonly orderState: OrderStateService,
     private readonly markets: MarketsService,
     private readonly outbox: OutboxService,
     private readonly cursors: CursorCodec,
@@ -386,7 +388,7 @@ export class BidsService {
       // Plans before the bids that name them; bids before holds: a hold's transfer names its bid.
       await this.bids.insertReplacementPlans(newPlans);
       await this.bids.useReplacementPlans([...usedPlans], orders[0]!.input.at);
-      await this.bids.insertBids(accepted);
+      await this.orderState.insertBids(accepted);
       await this.funds.postBidHolds(funds);
     }
     return outcomes;
@@ -495,7 +497,7 @@ export class BidsService {
     cancels: ReadonlyArray<LaneChange<BidCancel>>,
   ): Promise<Array<LaneOutcome<BidResponse>>> {
     const wanted = cancels.map(({ organisationId, input }) => ({ organisationId, ...input }));
-    const moved = await this.bids.cancelBids(wanted);
+    const moved = await this.orderState.cancelBids(wanted);
     const bids = await this.bids.findBids(wanted);
     const released: BidRecord[] = [];
     const outcomes = wanted.map(({ organisationId, bidId }): LaneOutcome<BidResponse> => {
@@ -525,7 +527,8 @@ export class BidsService {
    */
   @Transactional(Propagation.Mandatory)
   async cancelAllForSuspension(organisationId: string): Promise<number> {
-    const bids = await this.bids.cancelLiveBids(organisationId, this.clock.now());
+    const cancelled = await this.orderState.cancelLiveBids(organisationId, this.clock.now());
+    const bids = await this.bids.findBidsByIds(organisationId, cancelled);
     await this.funds.releaseBidFunds(bids.map(bidRelease));
     await this.outbox.recordMany(bids.map((bid) => bidCancelled(bid, ORGANISATION_SUSPENDED)));
     return bids.length;

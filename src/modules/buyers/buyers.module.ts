@@ -4,6 +4,7 @@ import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { EventsModule } from '@/modules/events/events.module';
 import { MatchingModule } from '@/modules/matching/matching.module';
 import { MarketsModule } from '@/modules/markets/markets.module';
+import { OrderStateModule } from '@/modules/markets/order-state.module';
 import { InferenceModule } from '@/modules/inference/inference.module';
 import { ReliabilityModule } from '@/modules/reliability/reliability.module';
 import { BidsController } from './bids.controller';
@@ -13,7 +14,15 @@ import { InferenceBidsService } from './inference-bids.service';
 
 /** Buyers: bids for inference capacity under a price cap. */
 @Module({
-  imports: [MarketsModule, EventsModule, MatchingModule, LedgerModule, InferenceModule, ReliabilityModule],
+  imports: [
+    MarketsModule,
+    OrderStateModule,
+    EventsModule,
+    MatchingModule,
+    LedgerModule,
+    InferenceModule,
+    ReliabilityModule,
+  ],
   controllers: [BidsController],
   providers: [BidsRepository, BidsService, InferenceBidsService, CursorCodec],
   exports: [BidsService],

@@ -3,6 +3,7 @@ import { Transactional } from '@nestjs-cls/transactional';
 import { Clock } from '@/infra/clock/clock';
 import { LedgerService } from '@/modules/billing/ledger/ledger.service';
 import { OutboxService } from '@/modules/events/outbox.service';
+import { OrderStateService } from '@/modules/markets/order-state.service';
 import { leaseClosed } from './domain/lease-events';
 import { LeasesRepository } from './leases.repository';
 
@@ -26,6 +27,7 @@ export class LeaseLifecycleService {
 
   constructor(
     private readonly leases: LeasesRepository,
+    private readonly orderState: OrderStateService,
     private readonly ledger: LedgerService,
     private readonly outbox: OutboxService,
     private readonly clock: Clock,
@@ -44,7 +46,7 @@ export class LeaseLifecycleService {
   @Transactional()
   private async failProvisioning(now: Date): Promise<number> {
     const failed = await this.leases.systemFailProvisioning(now, BATCH);
-    await this.leases.systemReturnGpus(failed, now);
+    await this.orderState.systemReturnGpus(failed, now);
     await this.ledger.refundLeases(
       failed.map((lease) => ({
         leaseId: lease.id,
@@ -65,7 +67,7 @@ export class LeaseLifecycleService {
   @Transactional()
   private async endDue(now: Date): Promise<number> {
     const ended = await this.leases.systemEndDue(now, BATCH);
-    await this.leases.systemReturnGpus(ended, now);
+    await this.orderState.systemReturnGpus(ended, now);
     await this.outbox.recordMany(ended.map((lease) => leaseClosed(lease)));
     return ended.length;
   }

@@ -5,6 +5,7 @@ import { registerProcessor } from '@/infra/queues/register-processor';
 import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
 import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { EventsModule } from '@/modules/events/events.module';
+import { OrderStateModule } from '@/modules/markets/order-state.module';
 import { LeaseLifecycleService } from './lease-lifecycle.service';
 import { LeaseTimersConsumer } from './lease-timers.consumer';
 import { LeasesProcessor } from './leases.processor';
@@ -16,7 +17,7 @@ export class LeasesWorkerModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: LeasesWorkerModule,
-      imports: [EventsModule, LedgerModule],
+      imports: [EventsModule, LedgerModule, OrderStateModule],
       providers: [
         LeasesRepository,
         LeaseLifecycleService,

@@ -5,6 +5,7 @@ import { AuditModule } from '@/infra/audit/audit.module';
 import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { EventsModule } from '@/modules/events/events.module';
 import { MarketsModule } from '@/modules/markets/markets.module';
+import { OrderStateModule } from '@/modules/markets/order-state.module';
 import { LeaseContinuityController } from './lease-continuity.controller';
 import { LeaseContinuityService } from './lease-continuity.service';
 import { LeaseReportsAdminController } from './lease-reports.admin.controller';
@@ -20,7 +21,14 @@ import { OrganisationWriteGateModule } from '@/infra/auth/write-gate/organisatio
  * reporting a failure); admins end them and decide failure reports.
  */
 @Module({
-  imports: [OrganisationWriteGateModule, AuditModule, LedgerModule, EventsModule, MarketsModule],
+  imports: [
+    OrganisationWriteGateModule,
+    AuditModule,
+    LedgerModule,
+    EventsModule,
+    MarketsModule,
+    OrderStateModule,
+  ],
   controllers: [
     LeasesController,
     LeaseContinuityController,

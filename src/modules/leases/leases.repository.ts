@@ -600,26 +600,6 @@ export class LeasesRepository {
     );
     return rows.map(toClosed);
   }
-
-  /**
-   * Gives closed leases' GPUs back to their offers. A live offer's status follows its free
-   * capacity again; a cancelled or expired one stays so (the GPUs are simply no longer leased).
-   */
-  async systemReturnGpus(leases: readonly ClosedLease[], now: Date): Promise<void> {
-    if (leases.length === 0) return;
-    const byOffer = new Map<string, number>();
-    for (const lease of leases) byOffer.set(lease.offerId, (byOffer.get(lease.offerId) ?? 0) + lease.gpus);
-    // Sorted, so that concurrent returns lock offers in one order.
-    const offers = [...byOffer.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    await this.tx.$executeRaw`
-      UPDATE offers o
-      SET leased_gpus = o.leased_gpus - v.gpus,
-          status = (CASE WHEN o.status IN ('CANCELLED', 'EXPIRED') THEN o.status::text
-                         WHEN o.leased_gpus - v.gpus = 0 THEN 'OPEN' ELSE 'PARTIALLY_FILLED' END)::"OrderStatus",
-          updated_at = ${now}
-      FROM unnest(${offers.map(([id]) => id)}::uuid[], ${offers.map(([, gpus]) => gpus)}::int[]) AS v(id, gpus)
-      WHERE o.id = v.id`;
-  }
 }
 
 const RETURNING = `l.id, m.slug AS market, m.currency, l.offer_id, l.buyer_organisation_id, l.provider_organisation_id,

@@ -13,6 +13,7 @@ import { OutboxService } from '@/modules/events/outbox.service';
 import { AuditService } from '@/infra/audit/audit.service';
 import { MarketsService } from '@/modules/markets/markets.service';
 import type { OrganisationContext } from '@/infra/auth/principal';
+import { OrderStateService } from '@/modules/markets/order-state.service';
 import { leaseClosed } from './domain/lease-events';
 import { earlyEndPenalty, terminationOutcome, type TerminationReason } from './domain/lease-rules';
 import { formatMoney } from '@/shared/money';
@@ -59,6 +60,7 @@ interface SealedAccess {
 export class LeasesService {
   constructor(
     private readonly leases: LeasesRepository,
+    private readonly orderState: OrderStateService,
     private readonly markets: MarketsService,
     private readonly cipher: DataCipher,
     private readonly ledger: LedgerService,
@@ -383,7 +385,7 @@ export class LeasesService {
     now: Date,
     penalty?: string,
   ): Promise<void> {
-    await this.leases.systemReturnGpus([closed], now);
+    await this.orderState.systemReturnGpus([closed], now);
     if (refundInFull) {
       await this.ledger.refundLeases([
         {

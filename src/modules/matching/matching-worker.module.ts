@@ -4,6 +4,8 @@ import { QUEUE } from '@/infra/queues/job-catalogue';
 import { registerProcessor } from '@/infra/queues/register-processor';
 import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
 import { EventsModule } from '@/modules/events/events.module';
+import { LeaseStateModule } from '@/modules/leases/lease-state.module';
+import { OrderStateModule } from '@/modules/markets/order-state.module';
 import { ClearingSolver } from './clearing-solver';
 import { FundsPort } from './domain/funds.port';
 import { MarketBooks } from './market-books';
@@ -14,7 +16,6 @@ import { MatchingTrigger } from './matching-trigger';
 import { MatchingProcessor } from './matching.processor';
 import { MatchingRepository } from './matching.repository';
 import { MatchingService } from './matching.service';
-import { OrderExpiryRepository } from './order-expiry.repository';
 import { OrderExpiryService } from './order-expiry.service';
 
 /** How the composition root binds the funds port: the module that provides the adapter, and its class. */
@@ -29,7 +30,7 @@ export class MatchingWorkerModule {
   static register(config: AppConfig, binding: FundsBinding): DynamicModule {
     return {
       module: MatchingWorkerModule,
-      imports: [EventsModule, ...binding.imports],
+      imports: [EventsModule, OrderStateModule, LeaseStateModule, ...binding.imports],
       providers: [
         MatchingRepository,
         MatchingService,
@@ -46,7 +47,6 @@ export class MatchingWorkerModule {
         { provide: MatchingRunProbe, useClass: InactiveMatchingRunProbe },
         MatchingScheduler,
         MatchingTrigger,
-        OrderExpiryRepository,
         OrderExpiryService,
         { provide: FundsPort, useExisting: binding.funds },
         registerProcessor(MatchingProcessor, QUEUE.matching, config, WORKER_CONCURRENCY.matching),

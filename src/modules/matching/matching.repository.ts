@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from '@/generated/prisma/client';
 import type { InferenceDemandTerms, OfferServing } from './domain/book';
 import type { BookDelta, BookHeader, MatchingMode } from './domain/market-book';
-import type { LeaseBillingMode, LeaseTerms, RunBid, RunOffer } from './domain/run-book';
+import type { LeaseBillingMode, RunBid, RunOffer } from './domain/run-book';
 import { Tx } from '@/infra/prisma/tx';
 import { IdleSchedule, idleWindowsOf } from '@/modules/providers/domain/idle-windows';
 
@@ -69,34 +69,6 @@ interface OrderRow {
   idle_windows: unknown;
   reclaim_notice_minutes: number | null;
   interruptible: boolean;
-}
-
-/** An order's status as matching reports it (the database enum, spelled out here). */
-export type OrderState = 'OPEN' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELLED' | 'EXPIRED';
-
-/** One order's increment in a run's commit, guarded by the seq the run read. */
-export interface OrderIncrement {
-  id: string;
-  seq: bigint;
-  gpus: number;
-  /** Offers: the longest lease the run gives from it, which its window must still hold. */
-  hours: number;
-}
-
-/** An order after a run's commit, for its `order.filled` event. */
-export interface FilledOrder {
-  id: string;
-  organisationId: string;
-  gpus: number;
-  /** Bids: filled GPUs; offers: leased GPUs. */
-  taken: number;
-  status: OrderState;
-}
-
-export interface CreatedLease {
-  id: string;
-  bidId: string;
-  offerId: string;
 }
 
 // Orders a run may fill: the statuses that can still trade (an offer's FILLED has no free GPUs).
@@ -223,104 +195,6 @@ export class MatchingRepository {
   async systemCountStaleCommit(marketId: string): Promise<void> {
     await this.tx.$executeRaw`
       UPDATE market_matching SET stale_commits = stale_commits + 1 WHERE market_id = ${marketId}::uuid`;
-  }
-
-  /**
-   * Adds fills to bids that are still as the run read them: same seq, live, unexpired, owner
-   * verified, room left. Returns the bids updated; fewer than asked means the book moved.
-   */
-  async systemFillBids(increments: readonly OrderIncrement[], now: Date): Promise<FilledOrder[]> {
-    const rows = await this.tx.$queryRaw<
-      Array<{ id: string; organisation_id: string; gpus: number; filled_gpus: number; status: OrderState }>
-    >`
-      UPDATE bids b
-      SET filled_gpus = b.filled_gpus + v.gpus,
-          status = (CASE WHEN b.filled_gpus + v.gpus = b.gpus THEN 'FILLED' ELSE 'PARTIALLY_FILLED' END)::"OrderStatus",
-          updated_at = ${now}
-      FROM unnest(${increments.map((i) => i.id)}::uuid[], ${increments.map((i) => i.seq.toString())}::bigint[],
-                  ${increments.map((i) => i.gpus)}::int[]) AS v(id, seq, gpus)
-      WHERE b.id = v.id AND b.seq = v.seq
-        AND b.status = ANY(${LIVE}::"OrderStatus"[])
-        AND b.expires_at > ${now}
-        AND b.filled_gpus + v.gpus <= b.gpus
-        AND EXISTS (SELECT 1 FROM organisations org WHERE org.id = b.organisation_id AND org.status = 'VERIFIED')
-      RETURNING b.id, b.organisation_id, b.gpus, b.filled_gpus, b.status`;
-    return rows.map((row) => ({
-      id: row.id,
-      organisationId: row.organisation_id,
-      gpus: row.gpus,
-      taken: row.filled_gpus,
-      status: row.status,
-    }));
-  }
-
-  /**
-   * Leases GPUs of offers that are still as the run read them: same seq (so the same ask), live,
-   * window open and long enough for the run's leases, owner verified, enough free GPUs. Returns
-   * the offers updated.
-   */
-  async systemLeaseOffers(increments: readonly OrderIncrement[], now: Date): Promise<FilledOrder[]> {
-    const rows = await this.tx.$queryRaw<
-      Array<{ id: string; organisation_id: string; gpus: number; leased_gpus: number; status: OrderState }>
-    >`
-      UPDATE offers o
-      SET leased_gpus = o.leased_gpus + v.gpus,
-          status = (CASE WHEN o.leased_gpus + v.gpus = o.gpus THEN 'FILLED' ELSE 'PARTIALLY_FILLED' END)::"OrderStatus",
-          updated_at = ${now}
-      FROM unnest(${increments.map((i) => i.id)}::uuid[], ${increments.map((i) => i.seq.toString())}::bigint[],
-                  ${increments.map((i) => i.gpus)}::int[], ${increments.map((i) => i.hours)}::int[]) AS v(id, seq, gpus, hours)
-      WHERE o.id = v.id AND o.seq = v.seq
-        AND o.status = ANY(${LIVE}::"OrderStatus"[])
-        AND o.available_from <= ${now}
-        AND o.available_until >= ${now}::timestamptz + make_interval(hours => v.hours)
-        AND o.gpus - o.leased_gpus >= v.gpus
-        AND EXISTS (SELECT 1 FROM organisations org WHERE org.id = o.organisation_id AND org.status = 'VERIFIED')
-      RETURNING o.id, o.organisation_id, o.gpus, o.leased_gpus, o.status`;
-    return rows.map((row) => ({
-      id: row.id,
-      organisationId: row.organisation_id,
-      gpus: row.gpus,
-      taken: row.leased_gpus,
-      status: row.status,
-    }));
-  }
-
-  /** One SCHEDULED lease per fill, stamped with the epoch of the commit that creates them. */
-  async systemCreateLeases(
-    marketId: string,
-    epoch: bigint,
-    leases: readonly LeaseTerms[],
-    now: Date,
-  ): Promise<CreatedLease[]> {
-    return this.tx.lease.createManyAndReturn({
-      data: leases.map((lease) => ({
-        marketId,
-        offerId: lease.offerId,
-        bidId: lease.bidId,
-        providerOrganisationId: lease.providerOrganisationId,
-        buyerOrganisationId: lease.buyerOrganisationId,
-        siteId: lease.siteId,
-        gpus: lease.gpus,
-        pricePerGpuHour: lease.pricePerGpuHour,
-        durationHours: lease.durationHours,
-        billingMode: lease.billingMode,
-        feeBps: lease.feeBps,
-        inferenceModelId: lease.inference?.modelId ?? null,
-        inferencePricePerMillionTokens: lease.inference?.pricePerMillionTokens ?? null,
-        inferenceOutputTokensPerSecond: lease.inference?.outputTokensPerSecond ?? null,
-        inferencePromptTokensPerSecond: lease.inference?.promptTokensPerSecond ?? null,
-        inferenceTakeOrPayPercent: lease.inference?.takeOrPayPercent ?? null,
-        payPerUseMinPercent: lease.payPerUseMinPercent,
-        status: 'SCHEDULED',
-        matchEpoch: epoch,
-        provisioningDeadline: new Date(lease.provisioningDeadline),
-        startsAt: lease.startsAt === null ? null : new Date(lease.startsAt),
-        reclaimable: lease.reclaimable,
-        createdAt: now,
-        updatedAt: now,
-      })),
-      select: { id: true, bidId: true, offerId: true },
-    });
   }
 
   /** ACTIVE markets with at least one live bid and one live offer: the sweep's backstop runs. */

@@ -17,12 +17,13 @@ import { MatchingRunProbe } from './matching-run-probe';
 import { ClearingSolver } from './clearing-solver';
 import { matchMarket } from './domain/match-market';
 import { CLEARING_REASON, MatchingScheduler, runDeduplicationId } from './matching-scheduler';
+import { MatchingRepository } from './matching.repository';
+import { LeaseStateService, type CreatedLease } from '@/modules/leases/lease-state.service';
 import {
-  MatchingRepository,
-  type CreatedLease,
+  OrderStateService,
   type FilledOrder,
   type OrderIncrement,
-} from './matching.repository';
+} from '@/modules/markets/order-state.service';
 import { RunRejectedError } from './run-rejected.error';
 import { isLockConflict } from '@/infra/prisma/prisma-errors';
 
@@ -57,6 +58,8 @@ export class MatchingService implements BeforeApplicationShutdown {
 
   constructor(
     private readonly repository: MatchingRepository,
+    private readonly orderState: OrderStateService,
+    private readonly leaseState: LeaseStateService,
     private readonly books: MarketBooks,
     private readonly lock: MarketRunLock,
     private readonly outbox: OutboxService,
@@ -239,10 +242,10 @@ export class MatchingService implements BeforeApplicationShutdown {
       const duration = bids.get(fill.bidId)?.durationHours ?? 0;
       hours.set(fill.offerId, Math.max(hours.get(fill.offerId) ?? 0, duration));
     }
-    const filledBids = await this.repository.systemFillBids(increments(run.bidsFilled, bids, hours), now);
+    const filledBids = await this.orderState.systemFillBids(increments(run.bidsFilled, bids, hours), now);
     if (filledBids.length !== run.bidsFilled.size)
       throw new RunRejectedError('moved', 'a bid changed since the read');
-    const leasedOffers = await this.repository.systemLeaseOffers(
+    const leasedOffers = await this.orderState.systemLeaseOffers(
       increments(run.offersTaken, offers, hours),
       now,
     );
@@ -254,7 +257,7 @@ export class MatchingService implements BeforeApplicationShutdown {
     const terms = termsOrRejected(() =>
       leasesOf({ ...book, feeBps }, run.fills, now.getTime(), this.provisioningMs),
     );
-    const created = await this.repository.systemCreateLeases(book.marketId, epoch, terms, now);
+    const created = await this.leaseState.systemCreateLeases(book.marketId, epoch, terms, now);
     const idOf = new Map(created.map((lease) => [pairKey(lease.bidId, lease.offerId), lease.id]));
     const leases = terms.map((term) => {
       const id = idOf.get(pairKey(term.bidId, term.offerId));

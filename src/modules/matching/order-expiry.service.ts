@@ -4,7 +4,7 @@ import { Clock } from '@/infra/clock/clock';
 import type { NewEvent } from '@/infra/events/event-catalogue';
 import { OutboxService } from '@/modules/events/outbox.service';
 import { FundsPort } from './domain/funds.port';
-import { OrderExpiryRepository, type ExpiredOrder } from './order-expiry.repository';
+import { OrderStateService, type ExpiredOrder } from '@/modules/markets/order-state.service';
 
 const BATCH = 500;
 
@@ -24,7 +24,7 @@ export class OrderExpiryService {
   private readonly logger = new Logger(OrderExpiryService.name);
 
   constructor(
-    private readonly expiry: OrderExpiryRepository,
+    private readonly expiry: OrderStateService,
     private readonly outbox: OutboxService,
     private readonly funds: FundsPort,
     private readonly clock: Clock,

@@ -36,6 +36,7 @@ import type { AmendOfferDto } from './dto/amend-offer.dto';
 import type { ListOffersQuery } from './dto/list-offers.dto';
 import type { OfferPageResponse, OfferResponse } from './dto/offer.dto';
 import type { PlaceOfferDto } from './dto/place-offer.dto';
+import { OrderStateService } from '@/modules/markets/order-state.service';
 import { OffersRepository, type NewOffer, type OfferPlacement, type OfferRecord } from './offers.repository';
 import { ProvidersMapper } from './providers.mapper';
 import { OrganisationWriteGateService } from '@/infra/auth/write-gate/organisation-write-gate.service';
@@ -62,6 +63,7 @@ const price = (offer: OfferRecord): string => formatMoney(offer.pricePerGpuHour,
 export class OffersService {
   constructor(
     private readonly offers: OffersRepository,
+    private readonly orderState: OrderStateService,
     private readonly markets: MarketsService,
     private readonly outbox: OutboxService,
     private readonly cursors: CursorCodec,
@@ -126,7 +128,7 @@ export class OffersService {
   private async placeOffers(
     orders: ReadonlyArray<LanePlacement<NewOfferOrder>>,
   ): Promise<Array<LaneOutcome<OfferResponse>>> {
-    const placements = await this.offers.placeOffers(
+    const placements = await this.orderState.placeOffers(
       orders.map(({ organisationId, input, seq }) => ({ ...input, organisationId, seq })),
       MAX_LIVE_ORDERS_PER_ORGANISATION,
     );
@@ -187,7 +189,7 @@ export class OffersService {
     );
     if (!plan.changed) return ProvidersMapper.offer(offer);
     const seq = plan.reassignSeq ? await this.markets.nextOrderSeq() : offer.seq;
-    const applied = await this.offers.amendOffer(org.organisationId, offerId, {
+    const applied = await this.orderState.amendOffer(org.organisationId, offerId, {
       gpus: plan.gpus,
       pricePerGpuHour: plan.pricePerGpuHour,
       status: plan.status,
@@ -234,7 +236,7 @@ export class OffersService {
     cancels: ReadonlyArray<LaneChange<OfferCancel>>,
   ): Promise<Array<LaneOutcome<OfferResponse>>> {
     const wanted = cancels.map(({ organisationId, input }) => ({ organisationId, ...input }));
-    const moved = await this.offers.cancelOffers(wanted);
+    const moved = await this.orderState.cancelOffers(wanted);
     const offers = await this.offers.findOffers(wanted);
     return wanted.map(({ organisationId, offerId }): LaneOutcome<OfferResponse> => {
       const key = ownedKey(organisationId, offerId);
@@ -257,7 +259,8 @@ export class OffersService {
    */
   @Transactional(Propagation.Mandatory)
   async cancelAllForSuspension(organisationId: string): Promise<number> {
-    const offers = await this.offers.cancelLiveOffers(organisationId, this.clock.now());
+    const cancelled = await this.orderState.cancelLiveOffers(organisationId, this.clock.now());
+    const offers = await this.offers.findOffersByIds(organisationId, cancelled);
     await this.outbox.recordMany(offers.map((offer) => offerCancelled(offer, ORGANISATION_SUSPENDED)));
     return offers.length;
   }

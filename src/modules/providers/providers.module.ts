@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { EventsModule } from '@/modules/events/events.module';
 import { MarketsModule } from '@/modules/markets/markets.module';
+import { OrderStateModule } from '@/modules/markets/order-state.module';
 import { OffersController } from './offers.controller';
 import { OffersRepository } from './offers.repository';
 import { OffersService } from './offers.service';
@@ -12,7 +13,7 @@ import { OrganisationWriteGateModule } from '@/infra/auth/write-gate/organisatio
 
 /** Providers: their sites and the offers of idle GPUs at them. */
 @Module({
-  imports: [OrganisationWriteGateModule, MarketsModule, EventsModule],
+  imports: [OrganisationWriteGateModule, MarketsModule, OrderStateModule, EventsModule],
   controllers: [SitesController, OffersController],
   providers: [SitesRepository, SitesService, OffersRepository, OffersService, CursorCodec],
   exports: [OffersService, SitesService],

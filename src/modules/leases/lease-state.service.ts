@@ -1,0 +1,23 @@
+import { Injectable } from '@nestjs/common';
+import { LeaseStateRepository, type CreatedLease, type NewLease } from './lease-state.repository';
+
+export type { CreatedLease, NewLease } from './lease-state.repository';
+
+/**
+ * How another module creates leases (docs/ARCHITECTURE.md "State machine homes"): matching's
+ * commit, in its transaction. Every later move of a lease is the leases module's own.
+ */
+@Injectable()
+export class LeaseStateService {
+  constructor(private readonly leases: LeaseStateRepository) {}
+
+  /** Create: one SCHEDULED lease per fill, stamped with the epoch of the commit. */
+  systemCreateLeases(
+    marketId: string,
+    epoch: bigint,
+    leases: readonly NewLease[],
+    now: Date,
+  ): Promise<CreatedLease[]> {
+    return this.leases.systemCreateLeases(marketId, epoch, leases, now);
+  }
+}
