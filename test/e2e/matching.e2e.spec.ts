@@ -250,7 +250,8 @@ describe('matching through the API and workers', () => {
   });
 
   it('fills when an offer window opens, with no other event', async () => {
-    const availableFrom = Date.now() + 1_500;
+    // Far enough ahead that placing both orders and settling fits before it on a busy machine.
+    const availableFrom = Date.now() + 6_000;
     const offer = await placeOffer(app, provider, guizhou.id, {
       market: MARKET,
       gpus: 3,
@@ -275,9 +276,10 @@ describe('matching through the API and workers', () => {
       .queue('matching')
       .getJob(dueJobId(windowRunJobPrefix(marketId), availableFrom));
     expect(opening?.name).toBe('matching.run');
-    await bidReaches(buyer, bid.id, 'FILLED', 10_000);
+    await bidReaches(buyer, bid.id, 'FILLED', 15_000);
     const [lease] = await leasesOfBid(bid.id);
     expect(lease).toMatchObject({ offerId: offer.id, gpus: 3, pricePerGpuHour: 800n });
+    expect(lease.createdAt.getTime()).toBeGreaterThanOrEqual(availableFrom);
   });
 
   it('leaves a pending buyer resting until verification, which triggers the run', async () => {
