@@ -4,7 +4,7 @@ import request from 'supertest';
 import { PrismaService } from '@/infra/prisma/prisma.service';
 import { dueJobId, JobProducer } from '@/infra/queues/job-producer.service';
 import { EXPIRY_SWEEP_JOB_PREFIX, windowRunJobPrefix } from '@/modules/matching/matching-trigger';
-import { LEASE_DEADLINE_JOB_PREFIX } from '@/modules/leases/domain/lease-timer-jobs';
+import { LEASE_DEADLINE_JOB_PREFIX } from '@/infra/queues/lease-timer-jobs';
 import { OrganisationsAdminService } from '@/modules/organisations/organisations.admin.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';

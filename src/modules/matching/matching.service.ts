@@ -6,7 +6,7 @@ import { JobProducer } from '@/infra/queues/job-producer.service';
 import { formatMoney } from '@/shared/money';
 import type { NewEvent } from '@/infra/events/event-catalogue';
 import { OutboxService } from '@/modules/events/outbox.service';
-import { LEASE_DEADLINE_JOB_PREFIX } from '@/modules/leases/domain/lease-timer-jobs';
+import { LEASE_DEADLINE_JOB_PREFIX } from '@/infra/queues/lease-timer-jobs';
 import type { MarketRun } from './domain/match-market';
 import { leasesOf, pairKey, WindowClosedError, type LeaseTerms, type RunBook } from './domain/run-book';
 import { FundsPort } from './domain/funds.port';
