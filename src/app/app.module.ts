@@ -38,6 +38,8 @@ import { InferenceModule } from '@/modules/inference/inference.module';
 import { ReliabilityModule } from '@/modules/reliability/reliability.module';
 import { UsageModule } from '@/modules/usage/usage.module';
 import { SloModule } from '@/modules/slo/slo.module';
+import { SloStepAdapter } from '@/modules/slo/slo-step.adapter';
+import type { SloStepBinding } from '@/modules/billing/settlement/settlement.module';
 import { StatsWorkerModule } from '@/modules/stats/stats-worker.module';
 import { AdminModule } from '@/modules/admin/admin.module';
 import { LedgerFundsAdapter } from '@/modules/billing/ledger/ledger-funds.adapter';
@@ -57,6 +59,8 @@ export interface ProcessRoles {
 @Module({})
 export class AppModule {
   static register(config: AppConfig, roles: ProcessRoles): DynamicModule {
+    // The one binding of settlement's SLO step port: the SLO module.
+    const sloStep: SloStepBinding = { imports: [SloModule], sloStep: SloStepAdapter };
     return {
       module: AppModule,
       imports: [
@@ -85,7 +89,7 @@ export class AppModule {
               BuyersModule,
               LedgerModule,
               PaymentsModule,
-              SettlementModule,
+              SettlementModule.register(sloStep),
               StatementsModule,
               LeasesModule,
               LiveEventsModule,
@@ -107,7 +111,7 @@ export class AppModule {
               MatchingWorkerModule.register(config, { imports: [LedgerModule], funds: LedgerFundsAdapter }),
               LeasesWorkerModule.register(config),
               BuyersWorkerModule,
-              SettlementWorkerModule.register(config),
+              SettlementWorkerModule.register(config, sloStep),
               WebhooksWorkerModule.register(config),
               StatsWorkerModule.register(config),
             ]

@@ -37,13 +37,13 @@ import {
 import {
   chargePeriod,
   finalReleaseTransfer,
-  periodsOf,
   periodTransfer,
   type SettlingLease,
 } from '@/modules/billing/settlement/domain/settlement-rules';
 import { earlyEndPenalty, terminationOutcome } from '@/modules/leases/domain/lease-rules';
 import { extensionTerms } from '@/modules/leases/domain/extension-rules';
 import { DomainError } from '@/shared/domain-error';
+import { periodsOf } from '@/shared/periods';
 import { periodForReport } from '@/modules/leases/domain/usage-rules';
 import { decidePeriod, sloCredit, type Slo, type SloMeasures } from '@/modules/slo/domain/slo-rules';
 import { COMMAND_KINDS, GRACE_MS, MINUTE_MS, MoneyModel, NOTICE_HOURS, type ModelLease } from './money-model';

@@ -15,6 +15,7 @@
  *   TOKEN_MODEL_RUNS=5000 npx jest test/billing/token-money-model.spec.ts
  */
 import fc from 'fast-check';
+import { periodsOf } from '@/shared/periods';
 import {
   payoutPaidTransfer,
   payoutRequestTransfer,
@@ -23,14 +24,15 @@ import {
 } from '@/modules/billing/ledger/domain/ledger-rules';
 import {
   finalReleaseTransfer,
-  periodsOf,
   settlementMode,
   settlesAt,
   type SettlingLease,
 } from '@/modules/billing/settlement/domain/settlement-rules';
 import {
   chargeTokenPeriod,
+  standingCounts,
   tokenPeriodTransfer,
+  type StatedCounts,
   type TokenBillingTerms,
 } from '@/modules/billing/settlement/domain/token-settlement-rules';
 import {
@@ -38,12 +40,7 @@ import {
   throughputShare,
   tokensPerHour,
 } from '@/modules/inference/domain/inference-pricing';
-import {
-  countsAgree,
-  periodForCounts,
-  standingCounts,
-  type StatedCounts,
-} from '@/modules/usage/domain/token-usage-rules';
+import { countsAgree, periodForCounts } from '@/modules/usage/domain/token-usage-rules';
 
 const NUM_RUNS = Number(process.env.TOKEN_MODEL_RUNS ?? 1_000);
 const ASSERT_COVERAGE = NUM_RUNS >= 1_000;

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { PrismaService } from '@/infra/prisma/prisma.service';
 import { dueJobId, JobProducer } from '@/infra/queues/job-producer.service';
 import { EXPIRY_SWEEP_JOB_PREFIX, windowRunJobPrefix } from '@/modules/matching/matching-trigger';
-import { LEASE_DEADLINE_JOB_PREFIX } from '@/modules/leases/domain/lease-timer-jobs';
+import { LEASE_DEADLINE_JOB_PREFIX } from '@/infra/queues/lease-timer-jobs';
 import { OrganisationsAdminService } from '@/modules/organisations/organisations.admin.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
@@ -279,7 +279,7 @@ describe('matching through the API and workers', () => {
     await bidReaches(buyer, bid.id, 'FILLED', 15_000);
     const [lease] = await leasesOfBid(bid.id);
     expect(lease).toMatchObject({ offerId: offer.id, gpus: 3, pricePerGpuHour: 800n });
-    expect(lease.createdAt.getTime()).toBeGreaterThanOrEqual(availableFrom);
+    expect(lease!.createdAt.getTime()).toBeGreaterThanOrEqual(availableFrom);
   });
 
   it('leaves a pending buyer resting until verification, which triggers the run', async () => {

@@ -14,7 +14,7 @@ import { LedgerService } from '@/modules/billing/ledger/ledger.service';
 import { EventsModule } from '@/modules/events/events.module';
 import { fundBuyer } from '../support/funding';
 import { holdKeys, MatchingHold } from '../support/matching-hold.cjs';
-import { FundsPort } from '@/modules/matching/domain/funds.port';
+import { FundsPort } from '@/modules/markets/domain/funds.port';
 import { MarketBooks } from '@/modules/matching/market-books';
 import { ClearingSolver } from '@/modules/matching/clearing-solver';
 import { MarketRunLock, runLockKeys } from '@/modules/matching/market-run-lock';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { JobProducer } from '@/infra/queues/job-producer.service';
 import { EventConsumer, type EventHandler } from '@/infra/events/event-consumer';
 import type { TypedEventEnvelope } from '@/infra/events/event-envelope.dto';
-import { LEASE_END_JOB_PREFIX } from './domain/lease-timer-jobs';
+import { LEASE_END_JOB_PREFIX } from '@/infra/queues/lease-timer-jobs';
 
 /**
  * Brings the lease sweep forward to a lease's end (from `lease.started`). The sweep handles every

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Slo } from '@/modules/slo/domain/slo-rules';
+import type { Slo } from '@/modules/markets/domain/order-terms';
 import type { UptimeTier } from '@/generated/prisma/enums';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import type { DivisionRecord } from './markets.repository';

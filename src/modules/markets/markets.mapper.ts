@@ -16,7 +16,7 @@ import {
   MARKET_PROMPT_TO_OUTPUT_RATIO,
   pricePerMillionTokensAtAsk,
   tokenCapacity,
-} from '@/modules/inference/domain/token-terms';
+} from './domain/token-terms';
 import type { AdminMarketRecord, MarketRecord, ProvinceRecord } from './markets.repository';
 
 /** The one place catalogue and market-data records become API responses. */

@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { OrderStatus } from '@/generated/prisma/enums';
 import { Tx } from '@/infra/prisma/tx';
-import { LIVE_BID_STATUSES } from '@/modules/buyers/domain/bid-rules';
-import { idleWindowsJson, type IdleWindowsSpec } from '@/modules/providers/domain/idle-windows';
-import { LIVE_OFFER_STATUSES, type LiveOfferStatus } from '@/modules/providers/domain/offer-rules';
-import type { Slo } from '@/modules/slo/domain/slo-rules';
+import {
+  LIVE_BID_STATUSES,
+  LIVE_OFFER_STATUSES,
+  idleWindowsJson,
+  type IdleWindowsSpec,
+  type LiveOfferStatus,
+  type Slo,
+} from '@/modules/markets/domain/order-terms';
 import { ownedKey } from '@/shared/owned-key';
 import { uuidV7 } from '@/shared/uuid-v7';
 

@@ -7,7 +7,7 @@ import { EventsModule } from '@/modules/events/events.module';
 import { LeaseStateModule } from '@/modules/leases/lease-state.module';
 import { OrderStateModule } from '@/modules/markets/order-state.module';
 import { ClearingSolver } from './clearing-solver';
-import { FundsPort } from './domain/funds.port';
+import { FundsPort } from '@/modules/markets/domain/funds.port';
 import { MarketBooks } from './market-books';
 import { MarketRunLock } from './market-run-lock';
 import { InactiveMatchingRunProbe, MatchingRunProbe } from './matching-run-probe';

@@ -3,7 +3,7 @@ import { Transactional } from '@nestjs-cls/transactional';
 import { Clock } from '@/infra/clock/clock';
 import type { NewEvent } from '@/infra/events/event-catalogue';
 import { OutboxService } from '@/modules/events/outbox.service';
-import { FundsPort } from './domain/funds.port';
+import { FundsPort } from '@/modules/markets/domain/funds.port';
 import { OrderStateService, type ExpiredOrder } from '@/modules/markets/order-state.service';
 
 const BATCH = 500;

@@ -3,7 +3,7 @@ import { Propagation, Transactional } from '@nestjs-cls/transactional';
 import { isUUID } from 'class-validator';
 import { Clock } from '@/infra/clock/clock';
 import { CursorCodec } from '@/infra/pagination/cursor-codec';
-import { parseOfferSlo } from '@/modules/slo/domain/slo-rules';
+import { parseOfferSlo } from '@/modules/providers/domain/offer-slo';
 import { DomainError } from '@/shared/domain-error';
 import { ownedKey } from '@/shared/owned-key';
 import { formatMoney, MAX_PRICE_PER_GPU_HOUR_MINOR, parseMoney } from '@/shared/money';

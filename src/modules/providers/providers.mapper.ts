@@ -1,5 +1,5 @@
 import { formatMoney } from '@/shared/money';
-import type { Slo } from '@/modules/slo/domain/slo-rules';
+import type { Slo } from '@/modules/markets/domain/order-terms';
 import { idleWindowsOf } from './domain/idle-windows';
 import type { OfferResponse, OfferSloResponse } from './dto/offer.dto';
 import type { SiteResponse } from './dto/site.dto';

@@ -4,6 +4,7 @@ import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { EventsModule } from '@/modules/events/events.module';
 import { UsageModule } from '@/modules/usage/usage.module';
 import { SloController } from './slo.controller';
+import { SloStepAdapter } from './slo-step.adapter';
 import { SloRepository } from './slo.repository';
 import { SloService } from './slo.service';
 
@@ -11,7 +12,7 @@ import { SloService } from './slo.service';
 @Module({
   imports: [OrganisationWriteGateModule, EventsModule, LedgerModule, UsageModule],
   controllers: [SloController],
-  providers: [SloRepository, SloService],
-  exports: [SloService],
+  providers: [SloRepository, SloService, SloStepAdapter],
+  exports: [SloService, SloStepAdapter],
 })
 export class SloModule {}

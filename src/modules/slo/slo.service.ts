@@ -8,9 +8,10 @@ import { AppConfig } from '@/infra/config/app-config';
 import type { NewEvent } from '@/infra/events/event-catalogue';
 import { DomainError } from '@/shared/domain-error';
 import { formatMoney } from '@/shared/money';
+import { periodsOf, type Period } from '@/shared/periods';
 import { sloCreditTransfer } from '@/modules/billing/ledger/domain/ledger-rules';
 import { LedgerService } from '@/modules/billing/ledger/ledger.service';
-import { periodsOf, type Period } from '@/modules/billing/settlement/domain/settlement-rules';
+import type { SloSettlingCharge, SloSettlingLease } from '@/modules/billing/settlement/domain/slo-step.port';
 import { OutboxService } from '@/modules/events/outbox.service';
 import type { SloMeasuresJson } from '@/modules/usage/domain/period-disputes';
 import { PeriodDisputesService } from '@/modules/usage/period-disputes.service';
@@ -57,24 +58,6 @@ export interface BuyerEvidenceInput {
   measures: SloMeasures;
   note: string | null;
   signer: EvidenceSigner;
-}
-
-/** What settlement hands the SLO step: the lease (with whether it carries an SLO) and its charges. */
-export interface SloSettlingLease {
-  id: string;
-  market: string;
-  currency: string;
-  currencyScale: number;
-  buyerOrganisationId: string;
-  providerOrganisationId: string;
-  hasSlo: boolean;
-}
-
-export interface SloSettlingCharge extends Period {
-  cost: bigint;
-  fee: bigint;
-  /** A per-token period's spread (charge - payout): the platform's, not the provider's proceeds. */
-  tokens?: { spread: bigint };
 }
 
 /** What the provider earned from a period: its proceeds (the payout, per token) less the fee. */

@@ -16,7 +16,7 @@ import {
   pricePerMillionTokensAtAsk,
   tokensPerGpuHour,
   type TokenRates,
-} from '@/modules/inference/domain/token-terms';
+} from '@/modules/markets/domain/token-terms';
 import { summariseModelSupply } from './domain/model-supply';
 import { suggestAsk, type SuggestionRule } from './domain/price-suggestion';
 import { summariseDemand, summariseSupply, summariseTrades } from './domain/stats-formulas';

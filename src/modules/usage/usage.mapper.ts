@@ -1,5 +1,5 @@
 import type { EventPayloads } from '@/infra/events/event-catalogue';
-import { standingCounts } from './domain/token-usage-rules';
+import { standingCounts } from '@/modules/billing/settlement/domain/token-settlement-rules';
 import type { AdminDisputeResponse, AdminUsageFlagResponse } from './dto/period-dispute.dto';
 import type {
   DisputeRef,

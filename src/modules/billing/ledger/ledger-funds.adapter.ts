@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { FundsPort, type BidRelease, type LeaseHold } from '@/modules/matching/domain/funds.port';
+import { FundsPort, type BidRelease, type LeaseHold } from '@/modules/markets/domain/funds.port';
 import { LedgerService } from './ledger.service';
 
 /** Matching's funds port, served by the ledger. */

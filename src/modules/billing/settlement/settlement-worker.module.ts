@@ -6,7 +6,8 @@ import { WORKER_CONCURRENCY } from '@/infra/queues/worker-concurrency';
 import { EventsModule } from '@/modules/events/events.module';
 import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { StatementsModule } from '@/modules/billing/statements/statements.module';
-import { SloModule } from '@/modules/slo/slo.module';
+import { SloStepPort } from './domain/slo-step.port';
+import type { SloStepBinding } from './settlement.module';
 import { SettlementProcessor } from './settlement.processor';
 import { SettlementRepository } from './settlement.repository';
 import { SettlementService } from './settlement.service';
@@ -14,13 +15,14 @@ import { SettlementService } from './settlement.service';
 /** The worker side of billing: periods settled into earnings and fees. */
 @Module({})
 export class SettlementWorkerModule {
-  static register(config: AppConfig): DynamicModule {
+  static register(config: AppConfig, binding: SloStepBinding): DynamicModule {
     return {
       module: SettlementWorkerModule,
-      imports: [EventsModule, LedgerModule, StatementsModule, SloModule],
+      imports: [EventsModule, LedgerModule, StatementsModule, ...binding.imports],
       providers: [
         SettlementRepository,
         SettlementService,
+        { provide: SloStepPort, useExisting: binding.sloStep },
         registerProcessor(SettlementProcessor, QUEUE.settlement, config, WORKER_CONCURRENCY.settlement),
       ],
       exports: [SettlementService],

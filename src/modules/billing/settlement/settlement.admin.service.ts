@@ -8,16 +8,17 @@ import { JobProducer } from '@/infra/queues/job-producer.service';
 import { DomainError } from '@/shared/domain-error';
 import { formatMoney } from '@/shared/money';
 import { AuditService } from '@/infra/audit/audit.service';
+import { periodsOf } from '@/shared/periods';
 import { OutboxService } from '@/modules/events/outbox.service';
 import {
   finalReleaseTransfer,
   leaseHold,
   manualCharge,
-  periodsOf,
   periodTransfer,
   reservedGpuSeconds,
   voidReleaseTransfer,
 } from './domain/settlement-rules';
+import { SloStepPort } from './domain/slo-step.port';
 import type {
   AdminListSettlementLeasesQuery,
   SettleByHandDto,
@@ -26,7 +27,6 @@ import type {
 } from './dto/settlement-admin.dto';
 import { InvoicesService } from '@/modules/billing/statements/invoices.service';
 import { LedgerService } from '@/modules/billing/ledger/ledger.service';
-import { SloService } from '@/modules/slo/slo.service';
 import { periodSettled } from './settlement-events';
 import { SettlementRepository, type AdminLeaseRecord } from './settlement.repository';
 
@@ -50,7 +50,7 @@ export class SettlementAdminService {
     private readonly cursors: CursorCodec,
     private readonly invoices: InvoicesService,
     private readonly clock: Clock,
-    private readonly slo: SloService,
+    private readonly slo: SloStepPort,
   ) {}
 
   async listLeases(query: AdminListSettlementLeasesQuery): Promise<Page<SettlementLeaseResponse>> {

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { KeysetPosition } from '@/infra/pagination/cursor-codec';
 import type { PeriodCharge, SettlingLease } from './domain/settlement-rules';
-import { standingCounts } from '@/modules/usage/domain/token-usage-rules';
-import type { StandingTokenCounts } from './domain/token-settlement-rules';
+import { standingCounts, type StandingTokenCounts } from './domain/token-settlement-rules';
 import { Tx } from '@/infra/prisma/tx';
 
 export interface LeaseToSettle extends SettlingLease {

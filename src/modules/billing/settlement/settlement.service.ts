@@ -3,16 +3,16 @@ import { Transactional } from '@nestjs-cls/transactional';
 import { AppConfig } from '@/infra/config/app-config';
 import { Clock } from '@/infra/clock/clock';
 import { JobProducer } from '@/infra/queues/job-producer.service';
+import { periodsOf, type Period } from '@/shared/periods';
 import { OutboxService } from '@/modules/events/outbox.service';
 import {
   chargePeriod,
   finalReleaseTransfer,
-  periodsOf,
   settlementMode,
   settlesAt,
-  type Period,
   type PeriodCharge,
 } from './domain/settlement-rules';
+import { SloStepPort } from './domain/slo-step.port';
 import {
   chargeTokenPeriod,
   isTokenBilled,
@@ -22,7 +22,6 @@ import {
 import { InvoicesService } from '@/modules/billing/statements/invoices.service';
 import { periodSettled } from './settlement-events';
 import { LedgerService } from '@/modules/billing/ledger/ledger.service';
-import { SloService } from '@/modules/slo/slo.service';
 import { SettlementRepository, type LeaseToSettle } from './settlement.repository';
 
 const SWEEP_BATCH = 500;
@@ -47,7 +46,7 @@ export class SettlementService {
     private readonly producer: JobProducer,
     private readonly clock: Clock,
     private readonly config: AppConfig,
-    private readonly slo: SloService,
+    private readonly slo: SloStepPort,
   ) {}
 
   private get graceMs(): number {

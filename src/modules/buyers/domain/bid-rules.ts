@@ -2,7 +2,7 @@ import type { OrderStatus } from '@/generated/prisma/enums';
 import { DomainError } from '@/shared/domain-error';
 
 /** Bids that can still fill; FILLED, CANCELLED and EXPIRED are terminal. */
-export const LIVE_BID_STATUSES = ['OPEN', 'PARTIALLY_FILLED'] as const satisfies readonly OrderStatus[];
+export { LIVE_BID_STATUSES } from '@/modules/markets/domain/order-terms';
 
 /** How far ahead a bid may expire. */
 export const MAX_BID_LIFETIME_DAYS = 30;

@@ -1,9 +1,6 @@
 import { DomainError } from '@/shared/domain-error';
-import {
-  periodsOf,
-  reservedGpuSeconds,
-  type Period,
-} from '@/modules/billing/settlement/domain/settlement-rules';
+import { periodsOf, type Period } from '@/shared/periods';
+import { reservedGpuSeconds } from '@/modules/billing/settlement/domain/settlement-rules';
 
 export interface LeaseForUsage {
   status: 'SCHEDULED' | 'ACTIVE' | 'ENDED' | 'TERMINATED';

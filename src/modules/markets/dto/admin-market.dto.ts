@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { MAX_CALL_WINDOW_MS, MIN_CALL_WINDOW_MS } from '@/modules/matching/domain/call-window';
+import { MAX_CALL_WINDOW_MS, MIN_CALL_WINDOW_MS } from '../domain/call-window-bounds';
 import { MAX_MARKET_FEE_BPS } from '../domain/trading-rules';
 import { MarketResponse } from './market.dto';
 

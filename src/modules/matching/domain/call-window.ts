@@ -1,8 +1,3 @@
-/** Bounds of a CALL market's window, ms (the database checks them too). */
-export const MIN_CALL_WINDOW_MS = 100;
-export const MAX_CALL_WINDOW_MS = 60_000;
-export const DEFAULT_CALL_WINDOW_MS = 1_000;
-
 /**
  * When a CALL market with window `windowMs` next clears after `now` (epoch ms): the first
  * multiple of the window strictly after `now` (docs/MATCHING.md "Call markets", "When a

@@ -7,22 +7,16 @@ import { isTimeZone } from '@/shared/time-zone';
  * lease. Pure; zone arithmetic through Intl (the project has no time-zone library of its own).
  */
 
-export const WEEKDAYS = ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
+import {
+  WEEKDAYS,
+  idleWindowsJson,
+  idleWindowsOf,
+  type IdleWindowsSpec,
+  type Weekday,
+  type WeeklyWindow,
+} from '@/modules/markets/domain/order-terms';
 
-/** Local wall-clock times, `HH:MM`; `end` may be `24:00`, and an end at or before `start` crosses midnight. */
-export interface WeeklyWindow {
-  readonly days: readonly Weekday[];
-  readonly start: string;
-  readonly end: string;
-}
-
-export interface IdleWindowsSpec {
-  readonly timeZone: string;
-  readonly windows: readonly WeeklyWindow[];
-  /** Notice the provider gives before an interruptible lease is reclaimed, minutes (> 0). */
-  readonly reclaimNoticeMinutes: number;
-}
+export { WEEKDAYS, idleWindowsJson, idleWindowsOf, type IdleWindowsSpec, type Weekday, type WeeklyWindow };
 
 /** Half-open `[start, end)` in epoch ms. */
 export interface Interval {
@@ -269,19 +263,4 @@ export class IdleSchedule {
     this.cache = { from: from + DAY_MS, to, intervals: merged };
     return merged;
   }
-}
-
-/** What the offers table stores of a spec in `idle_windows` (the notice has its own column). */
-export function idleWindowsJson(spec: IdleWindowsSpec): { timeZone: string; windows: WeeklyWindow[] } {
-  return {
-    timeZone: spec.timeZone,
-    windows: spec.windows.map((w) => ({ days: [...w.days], start: w.start, end: w.end })),
-  };
-}
-
-/** A spec from the stored columns (written by idleWindowsJson, checked at placement); null when none. */
-export function idleWindowsOf(stored: unknown, reclaimNoticeMinutes: number | null): IdleWindowsSpec | null {
-  if (stored === null || stored === undefined || reclaimNoticeMinutes === null) return null;
-  const { timeZone, windows } = stored as { timeZone: string; windows: WeeklyWindow[] };
-  return { timeZone, windows, reclaimNoticeMinutes };
 }

@@ -1,14 +1,10 @@
 import type { OrderStatus } from '@/generated/prisma/enums';
 import { DomainError } from '@/shared/domain-error';
 import { MAX_DURATION_HOURS } from '@/shared/money';
+import { LIVE_OFFER_STATUSES, type LiveOfferStatus } from '@/modules/markets/domain/order-terms';
 
 /** Offers whose capacity can still be leased; CANCELLED and EXPIRED are terminal. */
-export const LIVE_OFFER_STATUSES = [
-  'OPEN',
-  'PARTIALLY_FILLED',
-  'FILLED',
-] as const satisfies readonly OrderStatus[];
-export type LiveOfferStatus = (typeof LIVE_OFFER_STATUSES)[number];
+export { LIVE_OFFER_STATUSES, type LiveOfferStatus };
 
 /** How far ahead an offer's window may end. */
 export const MAX_OFFER_HORIZON_DAYS = 366;

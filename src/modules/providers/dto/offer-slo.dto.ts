@@ -4,7 +4,7 @@ import {
   DEFAULT_CREDIT_PERCENT,
   MAX_OUTPUT_TOKENS_PER_SECOND_PER_GPU,
   MAX_TTFT_MS,
-} from '@/modules/slo/domain/slo-rules';
+} from '@/modules/providers/domain/offer-slo';
 
 /** An offer's SLO as placed (docs/SLO.md); slo-rules' parseOfferSlo checks it again. */
 export class OfferSloDto {

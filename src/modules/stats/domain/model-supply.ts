@@ -3,7 +3,7 @@ import {
   tokenCapacity,
   tokensPerGpuHour,
   type TokenRates,
-} from '@/modules/inference/domain/token-terms';
+} from '@/modules/markets/domain/token-terms';
 
 /** One live offer serving one model: its free GPUs, ask and the figures sizing trusts. */
 export interface ServingOffer {

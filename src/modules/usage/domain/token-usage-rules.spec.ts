@@ -4,7 +4,6 @@ import {
   neededGpuSeconds,
   periodForCounts,
   periodGpuSeconds,
-  standingCounts,
   tolerance,
   withinCapacity,
 } from './token-usage-rules';
@@ -151,18 +150,5 @@ describe('tolerance', () => {
     expect(
       countsAgree({ promptTokens: 0n, outputTokens: 0n }, { promptTokens: 1000n, outputTokens: 1000n }),
     ).toBe(true);
-  });
-});
-
-describe('standingCounts', () => {
-  const provider = { source: 'PROVIDER' as const, promptTokens: 10n, outputTokens: 1n };
-  const buyer = { source: 'BUYER' as const, promptTokens: 5n, outputTokens: 1n };
-  const admin = { source: 'ADMIN' as const, promptTokens: 7n, outputTokens: 1n };
-
-  it('is the decision, else the provider’s report unless a dispute is open', () => {
-    expect(standingCounts([provider, buyer], false)).toBe(provider);
-    expect(standingCounts([provider, buyer], true)).toBeNull();
-    expect(standingCounts([provider, buyer, admin], false)).toBe(admin);
-    expect(standingCounts([buyer], false)).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { DomainError } from '@/shared/domain-error';
-import { periodsOf, type Period } from '@/modules/billing/settlement/domain/settlement-rules';
+import { periodsOf, type Period } from '@/shared/periods';
 import type { ServingCapacity } from '@/modules/inference/domain/serving-capacity';
 
 /**
@@ -119,24 +119,4 @@ export function tolerance(a: bigint, b: bigint): bigint {
 export function countsAgree(provider: TokenCounts, buyer: TokenCounts): boolean {
   const close = (a: bigint, b: bigint): boolean => (a > b ? a - b : b - a) <= tolerance(a, b);
   return close(provider.promptTokens, buyer.promptTokens) && close(provider.outputTokens, buyer.outputTokens);
-}
-
-/** One source's counts of a period, as stored. */
-export interface StatedCounts extends TokenCounts {
-  source: 'PROVIDER' | 'BUYER' | 'ADMIN';
-}
-
-/**
- * The counts that stand for a period (docs/USAGE.md, "For per-token billing"): an admin's
- * decision if there is one, else the provider's report unless a dispute about the period's usage
- * is open, else none. Per-token charges are computed from these, never from a raw report.
- */
-export function standingCounts<T extends StatedCounts>(
-  statements: readonly T[],
-  disputeOpen: boolean,
-): T | null {
-  const decided = statements.find((s) => s.source === 'ADMIN');
-  if (decided) return decided;
-  if (disputeOpen) return null;
-  return statements.find((s) => s.source === 'PROVIDER') ?? null;
 }

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
+import { periodsOf } from '@/shared/periods';
 import { assertBalanced } from '@/modules/billing/ledger/domain/ledger-rules';
 import {
   chargePeriod,
   finalReleaseTransfer,
   leaseHold,
   manualCharge,
-  periodsOf,
   periodTransfer,
   settlesAt,
   voidReleaseTransfer,

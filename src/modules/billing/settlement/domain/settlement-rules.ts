@@ -1,4 +1,5 @@
 import { costMinor } from '@/shared/money';
+import type { Period } from '@/shared/periods';
 import { type TransferDraft } from '@/modules/billing/ledger/domain/ledger-rules';
 import type { TokenBillingTerms, TokenPeriodFigures } from './token-billing';
 
@@ -34,12 +35,6 @@ export interface SettlingLease {
   tokenBilling?: TokenBillingTerms | null;
 }
 
-export interface Period {
-  index: number;
-  startsAt: Date;
-  endsAt: Date;
-}
-
 /**
  * MANUAL: GPU-seconds an admin stated for a period whose automatic settlement failed. TOKENS and
  * TAKE_OR_PAY: a per-token period (token-settlement-rules.ts).
@@ -54,18 +49,6 @@ export interface PeriodCharge extends Period {
   fee: bigint;
   /** A per-token period's figures: its payout to the provider and the spread (token-settlement-rules.ts). */
   tokens?: TokenPeriodFigures;
-}
-
-/** Every billing period of the lease, in order; the last ends at the lease's end. */
-export function periodsOf(lease: Pick<SettlingLease, 'startedAt' | 'endAt' | 'periodSeconds'>): Period[] {
-  const start = lease.startedAt.getTime();
-  const end = lease.endAt.getTime();
-  const length = lease.periodSeconds * 1000;
-  const periods: Period[] = [];
-  for (let index = 0, from = start; from < end; index += 1, from += length) {
-    periods.push({ index, startsAt: new Date(from), endsAt: new Date(Math.min(from + length, end)) });
-  }
-  return periods;
 }
 
 /**

@@ -5,12 +5,14 @@ import {
   tokensPerHour,
 } from '@/modules/inference/domain/inference-pricing';
 import { costMinor } from '@/shared/money';
-import { leaseHold, periodsOf, settlementMode, settlesAt, type SettlingLease } from './settlement-rules';
+import { periodsOf } from '@/shared/periods';
+import { leaseHold, settlementMode, settlesAt, type SettlingLease } from './settlement-rules';
 import {
   chargeTokenPeriod,
   isTokenBilled,
   providerNet,
   settlementTransferOf,
+  standingCounts,
   tokenPeriodTransfer,
   type TokenBillingTerms,
 } from './token-settlement-rules';
@@ -272,5 +274,18 @@ describe('per-token money, any lease and any counts (fast-check)', () => {
       }),
       { numRuns: 1_000 },
     );
+  });
+});
+
+describe('standingCounts', () => {
+  const provider = { source: 'PROVIDER' as const, promptTokens: 10n, outputTokens: 1n };
+  const buyer = { source: 'BUYER' as const, promptTokens: 5n, outputTokens: 1n };
+  const admin = { source: 'ADMIN' as const, promptTokens: 7n, outputTokens: 1n };
+
+  it('is the decision, else the provider’s report unless a dispute is open', () => {
+    expect(standingCounts([provider, buyer], false)).toBe(provider);
+    expect(standingCounts([provider, buyer], true)).toBeNull();
+    expect(standingCounts([provider, buyer, admin], false)).toBe(admin);
+    expect(standingCounts([buyer], false)).toBeNull();
   });
 });

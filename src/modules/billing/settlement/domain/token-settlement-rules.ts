@@ -1,11 +1,11 @@
 import { costMinor } from '@/shared/money';
+import type { Period } from '@/shared/periods';
 import { tokensCost } from '@/modules/inference/domain/inference-pricing';
 import type { TransferDraft } from '@/modules/billing/ledger/domain/ledger-rules';
 import {
   cutByProvider,
   periodTransfer,
   reservedGpuSeconds,
-  type Period,
   type PeriodCharge,
   type SettlingLease,
 } from './settlement-rules';
@@ -27,10 +27,30 @@ export interface TokenPeriodCharge extends PeriodCharge {
   tokens: TokenPeriodFigures;
 }
 
-/** Counts of one period, as usage's standing counts give them. */
+/** Prompt and output tokens of one period. */
 export interface StandingTokenCounts {
   promptTokens: bigint;
   outputTokens: bigint;
+}
+
+/** One source's counts of a period, as stored. */
+export interface StatedCounts extends StandingTokenCounts {
+  source: 'PROVIDER' | 'BUYER' | 'ADMIN';
+}
+
+/**
+ * The counts that stand for a period (docs/USAGE.md, "For per-token billing"): an admin's
+ * decision if there is one, else the provider's report unless a dispute about the period's usage
+ * is open, else none. Per-token charges are computed from these, never from a raw report.
+ */
+export function standingCounts<T extends StatedCounts>(
+  statements: readonly T[],
+  disputeOpen: boolean,
+): T | null {
+  const decided = statements.find((s) => s.source === 'ADMIN');
+  if (decided) return decided;
+  if (disputeOpen) return null;
+  return statements.find((s) => s.source === 'PROVIDER') ?? null;
 }
 
 /** Whether the lease bills per token: an inference lease that carries a take-or-pay minimum. */
