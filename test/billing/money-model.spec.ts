@@ -630,6 +630,7 @@ function runSequence(commands: readonly MoneyCommand[]): void {
               providerStatus: 'VERIFIED',
               marketStatus: 'ACTIVE',
               currencyScale: 2,
+              idleWindows: null,
             },
             cmd.hours,
             new Date(model.now),

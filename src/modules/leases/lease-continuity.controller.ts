@@ -35,7 +35,8 @@ export class LeaseContinuityController {
       '(LEASE_NOT_ACTIVE), is under the provider’s notice or your own early end (TERMINATION_SCHEDULED), its ' +
       'settlement awaits an admin (SETTLEMENT_HELD), its offer is cancelled, expired or its provider suspended ' +
       '(OFFER_CLOSED), the market is paused (MARKET_PAUSED), the offer is not available until the new end ' +
-      '(OUTSIDE_AVAILABILITY, `details.availableUntil`) or now asks more than the lease’s price ' +
+      '(OUTSIDE_AVAILABILITY, `details.availableUntil`), the hours added leave the idle window the lease ends in ' +
+      '(OUTSIDE_IDLE_WINDOW, `details.windowEndsAt`) or now asks more than the lease’s price ' +
       '(ASK_ABOVE_LEASE_PRICE, `details.ask`). Writes `lease.extended`; rules in docs/LEASES.md.',
   })
   @ApiOkResponse({ schema: LEASE_RESPONSE_SCHEMA })

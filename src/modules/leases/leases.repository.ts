@@ -4,6 +4,7 @@ import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagina
 import type { LeaseForUsage } from './domain/usage-rules';
 import { Tx } from '@/infra/prisma/tx';
 import type { ExtensionSupply } from './domain/extension-rules';
+import { idleWindowsOf } from '@/modules/providers/domain/idle-windows';
 
 export interface LeaseRecord {
   id: string;
@@ -450,10 +451,13 @@ export class LeasesRepository {
         provider_status: string;
         market_status: string;
         currency_scale: number;
+        idle_windows: unknown;
+        reclaim_notice_minutes: number | null;
       }>
     >`
       SELECT o.status::text AS status, o.price_per_gpu_hour, o.available_until,
-             org.status::text AS provider_status, m.status::text AS market_status, m.currency_scale
+             org.status::text AS provider_status, m.status::text AS market_status, m.currency_scale,
+             o.idle_windows, o.reclaim_notice_minutes
       FROM offers o JOIN organisations org ON org.id = o.organisation_id JOIN markets m ON m.id = o.market_id
       WHERE o.id = ${offerId}::uuid
       FOR UPDATE OF o`;
@@ -466,6 +470,7 @@ export class LeasesRepository {
       providerStatus: row.provider_status,
       marketStatus: row.market_status,
       currencyScale: row.currency_scale,
+      idleWindows: idleWindowsOf(row.idle_windows, row.reclaim_notice_minutes),
     };
   }
 
