@@ -75,7 +75,9 @@ export class LeaseContinuityController {
       'Stored with the exchange’s timestamp (`reportedAt`) as evidence for the SLO and dispute flows; phase ' +
       'PROVISIONING while the lease is SCHEDULED, RUNNING once ACTIVE. One per lease: a second answers the ' +
       'first. It moves no money and counts in the provider’s reliability only once an admin confirms it ' +
-      '(docs/RELIABILITY.md). Writes `lease.failure_reported`. 409 when the lease has ended.',
+      '(docs/RELIABILITY.md). On an ACTIVE lease with an SLO it is also the buyer’s SLO evidence (method ' +
+      'PROVIDER_FAILED) for the period it was observed in (docs/SLO.md). Writes `lease.failure_reported`. 409 ' +
+      'when the lease has ended.',
   })
   @ApiOkResponse({ type: LeaseReportResponse })
   @ApiErrors(400, 404, { 409: 'The lease has ended' })
