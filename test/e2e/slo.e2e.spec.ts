@@ -458,6 +458,16 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
 
     const lease = await startedLease({ availabilityPercent: 99.5 }, 1);
     const plain = await startedLease(undefined, 1);
+    // The lease shows the SLO it carries to both sides, and null when none was promised.
+    for (const tenant of [buyer, provider]) {
+      expect(body(await http().get(`/v1/leases/${lease.id}`).set(tenant.auth).expect(200)).slo).toEqual({
+        availabilityPercent: 99.5,
+        ttftP95Ms: null,
+        outputTokensPerSecondPerGpu: null,
+        creditPercent: 10,
+      });
+      expect(body(await http().get(`/v1/leases/${plain.id}`).set(tenant.auth).expect(200)).slo).toBeNull();
+    }
     // Not ended yet: nothing to measure.
     await report(provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.9 }).expect(400);
     await advance(HOUR + MINUTE);

@@ -5,6 +5,7 @@ import type { LeaseForUsage } from './domain/usage-rules';
 import { Tx } from '@/infra/prisma/tx';
 import type { ExtensionSupply } from './domain/extension-rules';
 import { idleWindowsOf } from '@/modules/providers/domain/idle-windows';
+import type { Slo } from '@/modules/slo/domain/slo-rules';
 
 export interface LeaseRecord {
   id: string;
@@ -51,6 +52,8 @@ export interface LeaseRecord {
   buyerName: string;
   /** The lease of an inference bid: what per-token billing reads (docs/INFERENCE.md); else null. */
   inference: LeaseInferenceRecord | null;
+  /** The SLO copied from the offer at match (docs/SLO.md); null: none. */
+  slo: Slo | null;
 }
 
 export interface LeaseExtensionRecord {
@@ -132,6 +135,7 @@ const LEASE_SELECT = {
   startsAt: true,
   reclaimable: true,
   reclaimedAt: true,
+  slo: true,
   offer: {
     select: {
       terminationNoticeHours: true,
@@ -150,8 +154,15 @@ const LEASE_SELECT = {
 
 type LeaseRow = Omit<
   LeaseRecord,
-  'place' | 'providerName' | 'buyerName' | 'inference' | 'terminationNoticeHours' | 'reclaimNoticeMinutes'
+  | 'place'
+  | 'providerName'
+  | 'buyerName'
+  | 'inference'
+  | 'terminationNoticeHours'
+  | 'reclaimNoticeMinutes'
+  | 'slo'
 > & {
+  slo: unknown;
   offer: {
     terminationNoticeHours: number;
     reclaimNoticeMinutes: number | null;
@@ -176,9 +187,12 @@ const toRecord = ({
   inferenceOutputTokensPerSecond,
   inferencePromptTokensPerSecond,
   inferenceTakeOrPayPercent,
+  slo,
   ...row
 }: LeaseRow): LeaseRecord => ({
   ...row,
+  // Written by the match trigger from the offer's SLO, which parseOfferSlo checked at placement.
+  slo: (slo ?? null) as Slo | null,
   place: { province: offer.site.province, city: offer.site.city },
   providerName: offer.organisation.name,
   buyerName: bid.organisation.name,
