@@ -14,7 +14,7 @@
  *   MONEY_MODEL_RUNS=20000 npx jest test/billing/money-model.spec.ts   # more runs locally
  *   MONEY_MODEL_SEED=123 MONEY_MODEL_PATH="4:2" npx jest test/billing/money-model.spec.ts
  *
- * Budget: 2,000 sequences (median length ~58 commands) in ~5 s on the 2-core machine.
+ * Budget: 4,000 sequences (median length ~58 commands) in ~10 s on the 2-core machine.
  */
 import fc from 'fast-check';
 import {
@@ -48,7 +48,8 @@ import { periodForReport } from '@/modules/leases/domain/usage-rules';
 import { decidePeriod, sloCredit, type Slo, type SloMeasures } from '@/modules/slo/domain/slo-rules';
 import { COMMAND_KINDS, GRACE_MS, MINUTE_MS, MoneyModel, NOTICE_HOURS, type ModelLease } from './money-model';
 
-const NUM_RUNS = Number(process.env.MONEY_MODEL_RUNS ?? 2_000);
+// 4,000, not 2,000: the rarest floored case (recoveries, ~2%) then varies by ~0.2 points, not ~0.3.
+const NUM_RUNS = Number(process.env.MONEY_MODEL_RUNS ?? 4_000);
 const REPLAY_SEED = process.env.MONEY_MODEL_SEED;
 const REPLAY_PATH = process.env.MONEY_MODEL_PATH;
 /** Coverage is asserted only for a full, fresh run (not when replaying one counterexample). */
@@ -630,6 +631,7 @@ function runSequence(commands: readonly MoneyCommand[]): void {
               providerStatus: 'VERIFIED',
               marketStatus: 'ACTIVE',
               currencyScale: 2,
+              idleWindows: null,
             },
             cmd.hours,
             new Date(model.now),
@@ -765,7 +767,10 @@ describe('money: the ledger and settlement rules vs a naive model (model-based, 
  * leases (seeds 1-4 before extensions): SLO periods settled 11, credited 10.5, silent providers
  * 10.5, credits capped at the proceeds 2.8; a miss only the buyer's evidence shows settles in
  * about 0.3% of sequences, too few for a floor: the SLO suite (test/e2e/slo.e2e.spec.ts) runs
- * that case every time.
+ * that case every time. Recoveries (a receivable netted from a later period, ~2% since
+ * extensions and SLOs joined the draws) are the rarest floored case: the default 4,000 sequences
+ * keep their share within ~0.2 points (one standard deviation), so their floor stays ~2.7 deviations
+ * below what is measured rather than being lowered again.
  */
 const FLOORS: Partial<Record<Flag, number>> = {
   fills: 40,

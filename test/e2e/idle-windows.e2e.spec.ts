@@ -260,6 +260,29 @@ describe('idle windows: scheduled leases, interruptible bids, reclaim', () => {
     );
     expect((await prisma.lease.findUniqueOrThrow({ where: { id: fits.id } })).status).toBe('ACTIVE');
 
+    // An extension stays inside the window the lease ends in (docs/LEASES.md "Extending a
+    // lease"): the 3 h lease ends at 05:00, the window at 06:00; nothing is written when refused.
+    const extend = (hours: number) =>
+      http()
+        .post(`/v1/leases/${fits.id}/extend`)
+        .set(buyer.auth)
+        .set('idempotency-key', randomUUID())
+        .send({ hours });
+    const windowEnds = new Date(monday + 6 * HOUR).toISOString();
+    expect((await extend(2).expect(409)).body).toMatchObject({
+      code: 'CONFLICT',
+      details: {
+        reason: 'OUTSIDE_IDLE_WINDOW',
+        windowEndsAt: windowEnds,
+        endsAt: new Date(monday + 7 * HOUR).toISOString(),
+      },
+    });
+    expect(await prisma.leaseExtension.count({ where: { leaseId: fits.id } })).toBe(0);
+    expect((await extend(1).expect(200)).body).toMatchObject({ endsAt: windowEnds, extendedHours: 1 });
+    expect((await extend(1).expect(409)).body).toMatchObject({
+      details: { reason: 'OUTSIDE_IDLE_WINDOW', windowEndsAt: null },
+    });
+
     // Statistics count only the published hours: nothing offered before 02:00, and leases count
     // inside the window only (the wait for it is not leased time).
     await clock().set(new Date(monday + 4 * HOUR + MINUTE));

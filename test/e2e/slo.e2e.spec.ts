@@ -259,6 +259,45 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
     expect(await prisma.sloReport.count({ where: { leaseId: lease.id } })).toBe(1);
   });
 
+  it('takes a buyer’s failure report as its SLO evidence: a miss for that period, though the provider reports it met', async () => {
+    const lease = await startedLease({ availabilityPercent: 99, creditPercent: 10 }, 1);
+    await advance(30 * MINUTE);
+    const failed = body(
+      await http()
+        .post(`/v1/leases/${lease.id}/failure-reports`)
+        .set(buyer.auth)
+        .set('idempotency-key', randomUUID())
+        .send({ detail: 'endpoint stopped answering' })
+        .expect(200),
+    );
+    // Available until the failure, half-way through the period, and not after.
+    const evidence = ((await sloOf(provider, lease.id)).periods as Body[])[0]?.buyer;
+    expect(evidence).toMatchObject({
+      source: 'BUYER',
+      method: 'PROVIDER_FAILED',
+      availabilityPercent: 50,
+      objectivesMissed: ['AVAILABILITY'],
+      note: `failure report ${failed.id as string}`,
+    });
+    await advance(30 * MINUTE + MINUTE);
+    await app.get(LeaseLifecycleService).sweep();
+    await report(provider, lease.id, { periodStart: lease.start, availabilityPercent: 100 }).expect(200);
+    // The buyer's evidence is final: its own later measurement of the period is refused.
+    const again = await report(buyer, lease.id, {
+      periodStart: lease.start,
+      availabilityPercent: 100,
+    }).expect(409);
+    expect(body(again).details).toMatchObject({ reason: 'SLO_EVIDENCE_ALREADY_STATED' });
+    await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
+    expect(await app.get(SettlementService).settleLease(lease.id)).toBe(1);
+    await quiet(app);
+    expect(((await sloOf(buyer, lease.id)).periods as Body[])[0]?.outcome).toMatchObject({
+      outcome: 'MISSED',
+      reason: 'BUYER_REPORTED',
+      credit: '1.00',
+    });
+  });
+
   it('holds a period the provider disputes in time until an admin decides it, audited', async () => {
     const lease = await startedLease({ availabilityPercent: 99.5, creditPercent: 50 }, 1);
     await advance(HOUR + MINUTE);
@@ -419,6 +458,16 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
 
     const lease = await startedLease({ availabilityPercent: 99.5 }, 1);
     const plain = await startedLease(undefined, 1);
+    // The lease shows the SLO it carries to both sides, and null when none was promised.
+    for (const tenant of [buyer, provider]) {
+      expect(body(await http().get(`/v1/leases/${lease.id}`).set(tenant.auth).expect(200)).slo).toEqual({
+        availabilityPercent: 99.5,
+        ttftP95Ms: null,
+        outputTokensPerSecondPerGpu: null,
+        creditPercent: 10,
+      });
+      expect(body(await http().get(`/v1/leases/${plain.id}`).set(tenant.auth).expect(200)).slo).toBeNull();
+    }
     // Not ended yet: nothing to measure.
     await report(provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.9 }).expect(400);
     await advance(HOUR + MINUTE);

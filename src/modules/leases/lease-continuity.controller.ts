@@ -35,7 +35,8 @@ export class LeaseContinuityController {
       '(LEASE_NOT_ACTIVE), is under the provider’s notice or your own early end (TERMINATION_SCHEDULED), its ' +
       'settlement awaits an admin (SETTLEMENT_HELD), its offer is cancelled, expired or its provider suspended ' +
       '(OFFER_CLOSED), the market is paused (MARKET_PAUSED), the offer is not available until the new end ' +
-      '(OUTSIDE_AVAILABILITY, `details.availableUntil`) or now asks more than the lease’s price ' +
+      '(OUTSIDE_AVAILABILITY, `details.availableUntil`), the hours added leave the idle window the lease ends in ' +
+      '(OUTSIDE_IDLE_WINDOW, `details.windowEndsAt`) or now asks more than the lease’s price ' +
       '(ASK_ABOVE_LEASE_PRICE, `details.ask`). Writes `lease.extended`; rules in docs/LEASES.md.',
   })
   @ApiOkResponse({ schema: LEASE_RESPONSE_SCHEMA })
@@ -74,7 +75,9 @@ export class LeaseContinuityController {
       'Stored with the exchange’s timestamp (`reportedAt`) as evidence for the SLO and dispute flows; phase ' +
       'PROVISIONING while the lease is SCHEDULED, RUNNING once ACTIVE. One per lease: a second answers the ' +
       'first. It moves no money and counts in the provider’s reliability only once an admin confirms it ' +
-      '(docs/RELIABILITY.md). Writes `lease.failure_reported`. 409 when the lease has ended.',
+      '(docs/RELIABILITY.md). On an ACTIVE lease with an SLO it is also the buyer’s SLO evidence (method ' +
+      'PROVIDER_FAILED) for the period it was observed in (docs/SLO.md). Writes `lease.failure_reported`. 409 ' +
+      'when the lease has ended.',
   })
   @ApiOkResponse({ type: LeaseReportResponse })
   @ApiErrors(400, 404, { 409: 'The lease has ended' })

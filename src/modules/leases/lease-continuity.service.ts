@@ -10,6 +10,7 @@ import { DomainError } from '@/shared/domain-error';
 import { formatMoney } from '@/shared/money';
 import { LedgerService } from '@/modules/billing/ledger/ledger.service';
 import { OutboxService } from '@/modules/events/outbox.service';
+import { SloService } from '@/modules/slo/slo.service';
 import { extensionTerms } from './domain/extension-rules';
 import type {
   DecideLeaseReportDto,
@@ -58,6 +59,7 @@ export class LeaseContinuityService {
     private readonly clock: Clock,
     private readonly writeGate: OrganisationWriteGateService,
     private readonly audit: AuditService,
+    private readonly slo: SloService,
   ) {}
 
   /**
@@ -150,12 +152,12 @@ export class LeaseContinuityService {
    */
   @Transactional()
   async reportProviderFailure(
-    org: OrganisationContext,
+    principal: Principal,
     id: string,
     input: ReportProviderFailureDto,
   ): Promise<LeaseReportResponse> {
-    const lease = await this.lockMine(org, id);
-    if (org.organisationRole !== 'BUYER') {
+    const lease = await this.lockMine(principal, id);
+    if (principal.organisationRole !== 'BUYER') {
       throw new DomainError('FORBIDDEN', 'Only the buyer reports a provider failure.');
     }
     const existing = await this.reports.findFailureReport(id);
@@ -188,6 +190,7 @@ export class LeaseContinuityService {
       reportedAt: now,
       detail: input.detail ?? null,
     });
+    if (lease.status === 'ACTIVE') await this.recordSloEvidence(principal, lease, observedAt, report.id);
     await this.outbox.record({
       type: 'lease.failure_reported',
       aggregateType: 'lease',
@@ -204,6 +207,36 @@ export class LeaseContinuityService {
       },
     });
     return reportResponse(report);
+  }
+
+  /**
+   * A RUNNING failure is the buyer's SLO evidence for the period it was observed in (docs/SLO.md
+   * "Evidence"): available until then, not after. Nothing is recorded when the lease has no SLO,
+   * when the buyer already stated that period's evidence (final) or its evidence window is over;
+   * the report stands either way.
+   */
+  private async recordSloEvidence(
+    principal: Principal,
+    lease: LeaseRecord,
+    failedAt: Date,
+    reportId: string,
+  ): Promise<void> {
+    try {
+      await this.slo.recordProviderFailed({
+        buyerOrganisationId: lease.buyerOrganisationId,
+        leaseId: lease.id,
+        failedAt,
+        // The report's id, not its detail: evidence notes are short, and the report keeps the detail.
+        note: `failure report ${reportId}`,
+        signer:
+          principal.kind === 'user'
+            ? { kind: 'user', id: principal.userId }
+            : { kind: 'api_key', id: principal.apiKeyId },
+      });
+    } catch (error) {
+      const reason = error instanceof DomainError ? error.details?.reason : undefined;
+      if (reason !== 'SLO_EVIDENCE_ALREADY_STATED' && reason !== 'EVIDENCE_CLOSED') throw error;
+    }
   }
 
   /** The reports on one of your leases (either side). */

@@ -55,6 +55,15 @@ function common(row: LeaseRecord): LeaseCommonResponse {
     reclaimable: row.reclaimable,
     reclaimNoticeMinutes: row.reclaimNoticeMinutes,
     reclaimedAt: row.reclaimedAt?.toISOString() ?? null,
+    slo:
+      row.slo === null
+        ? null
+        : {
+            availabilityPercent: row.slo.availabilityBps / 100,
+            ttftP95Ms: row.slo.ttftP95Ms ?? null,
+            outputTokensPerSecondPerGpu: row.slo.outputTokensPerSecondPerGpu ?? null,
+            creditPercent: row.slo.creditPercent,
+          },
   };
 }
 

@@ -6,6 +6,7 @@ import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { EventsModule } from '@/modules/events/events.module';
 import { MarketsModule } from '@/modules/markets/markets.module';
 import { OrderStateModule } from '@/modules/markets/order-state.module';
+import { SloModule } from '@/modules/slo/slo.module';
 import { LeaseContinuityController } from './lease-continuity.controller';
 import { LeaseContinuityService } from './lease-continuity.service';
 import { LeaseReportsAdminController } from './lease-reports.admin.controller';
@@ -28,6 +29,7 @@ import { OrganisationWriteGateModule } from '@/infra/auth/write-gate/organisatio
     EventsModule,
     MarketsModule,
     OrderStateModule,
+    SloModule,
   ],
   controllers: [
     LeasesController,

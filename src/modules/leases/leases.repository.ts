@@ -4,6 +4,8 @@ import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagina
 import type { LeaseForUsage } from './domain/usage-rules';
 import { Tx } from '@/infra/prisma/tx';
 import type { ExtensionSupply } from './domain/extension-rules';
+import { idleWindowsOf } from '@/modules/providers/domain/idle-windows';
+import type { Slo } from '@/modules/slo/domain/slo-rules';
 
 export interface LeaseRecord {
   id: string;
@@ -50,6 +52,8 @@ export interface LeaseRecord {
   buyerName: string;
   /** The lease of an inference bid: what per-token billing reads (docs/INFERENCE.md); else null. */
   inference: LeaseInferenceRecord | null;
+  /** The SLO copied from the offer at match (docs/SLO.md); null: none. */
+  slo: Slo | null;
 }
 
 export interface LeaseExtensionRecord {
@@ -131,6 +135,7 @@ const LEASE_SELECT = {
   startsAt: true,
   reclaimable: true,
   reclaimedAt: true,
+  slo: true,
   offer: {
     select: {
       terminationNoticeHours: true,
@@ -149,8 +154,15 @@ const LEASE_SELECT = {
 
 type LeaseRow = Omit<
   LeaseRecord,
-  'place' | 'providerName' | 'buyerName' | 'inference' | 'terminationNoticeHours' | 'reclaimNoticeMinutes'
+  | 'place'
+  | 'providerName'
+  | 'buyerName'
+  | 'inference'
+  | 'terminationNoticeHours'
+  | 'reclaimNoticeMinutes'
+  | 'slo'
 > & {
+  slo: unknown;
   offer: {
     terminationNoticeHours: number;
     reclaimNoticeMinutes: number | null;
@@ -175,9 +187,12 @@ const toRecord = ({
   inferenceOutputTokensPerSecond,
   inferencePromptTokensPerSecond,
   inferenceTakeOrPayPercent,
+  slo,
   ...row
 }: LeaseRow): LeaseRecord => ({
   ...row,
+  // Written by the match trigger from the offer's SLO, which parseOfferSlo checked at placement.
+  slo: (slo ?? null) as Slo | null,
   place: { province: offer.site.province, city: offer.site.city },
   providerName: offer.organisation.name,
   buyerName: bid.organisation.name,
@@ -450,10 +465,13 @@ export class LeasesRepository {
         provider_status: string;
         market_status: string;
         currency_scale: number;
+        idle_windows: unknown;
+        reclaim_notice_minutes: number | null;
       }>
     >`
       SELECT o.status::text AS status, o.price_per_gpu_hour, o.available_until,
-             org.status::text AS provider_status, m.status::text AS market_status, m.currency_scale
+             org.status::text AS provider_status, m.status::text AS market_status, m.currency_scale,
+             o.idle_windows, o.reclaim_notice_minutes
       FROM offers o JOIN organisations org ON org.id = o.organisation_id JOIN markets m ON m.id = o.market_id
       WHERE o.id = ${offerId}::uuid
       FOR UPDATE OF o`;
@@ -466,6 +484,7 @@ export class LeasesRepository {
       providerStatus: row.provider_status,
       marketStatus: row.market_status,
       currencyScale: row.currency_scale,
+      idleWindows: idleWindowsOf(row.idle_windows, row.reclaim_notice_minutes),
     };
   }
 

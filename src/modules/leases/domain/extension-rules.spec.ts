@@ -22,6 +22,7 @@ const supply: ExtensionSupply = {
   providerStatus: 'VERIFIED',
   marketStatus: 'ACTIVE',
   currencyScale: 2,
+  idleWindows: null,
 };
 
 /** The refusal's reason (409) or code, or 'ok'. */
@@ -64,6 +65,46 @@ describe('extensionTerms (docs/LEASES.md "Extending a lease")', () => {
     expect(verdict({}, { marketStatus: 'PAUSED' }, 1)).toBe('MARKET_PAUSED');
     expect(verdict({}, { availableUntil: at(6) }, 2)).toBe('ok');
     expect(verdict({}, { availableUntil: at(6) }, 3)).toBe('OUTSIDE_AVAILABILITY');
+  });
+
+  describe('on an offer with idle windows (nights 20:00-08:00 UTC, Monday to Thursday)', () => {
+    // T0 is Monday 2027-01-04 00:00 UTC; the Monday night window runs 20:00 to Tuesday 08:00.
+    const idleWindows = {
+      timeZone: 'UTC',
+      reclaimNoticeMinutes: 60,
+      windows: [{ days: ['MON', 'TUE', 'WED', 'THU'] as const, start: '20:00', end: '08:00' }],
+    };
+    const night = { startedAt: at(20), endsAt: at(24), durationHours: 4 };
+
+    it('adds hours up to the end of the window the lease ends in, and not one past it', () => {
+      expect(verdict(night, { idleWindows }, 8, at(21))).toBe('ok');
+      expect(verdict(night, { idleWindows }, 9, at(21))).toBe('OUTSIDE_IDLE_WINDOW');
+    });
+
+    it('says where the current window ends', () => {
+      let details: Record<string, unknown> | undefined;
+      try {
+        extensionTerms({ ...lease, ...night }, { ...supply, idleWindows }, 20, at(21));
+      } catch (error) {
+        details = (error as DomainError).details;
+      }
+      expect(details).toEqual({
+        reason: 'OUTSIDE_IDLE_WINDOW',
+        windowEndsAt: at(32).toISOString(),
+        endsAt: at(44).toISOString(),
+      });
+    });
+
+    it('never reaches into the next window across a gap, nor extends a lease already past its window', () => {
+      // Tuesday 08:00 to 20:00 is not for sale, though Tuesday night is.
+      expect(verdict(night, { idleWindows, availableUntil: at(100) }, 32, at(21))).toBe(
+        'OUTSIDE_IDLE_WINDOW',
+      );
+      // An interruptible lease that ran on past the window's end (Tuesday 10:00).
+      expect(
+        verdict({ startedAt: at(28), endsAt: at(34), durationHours: 6 }, { idleWindows }, 1, at(33)),
+      ).toBe('OUTSIDE_IDLE_WINDOW');
+    });
   });
 
   it('extends only an ACTIVE lease running to its term', () => {

@@ -1,5 +1,6 @@
 import { DomainError } from '@/shared/domain-error';
 import { formatMoney } from '@/shared/money';
+import { IdleSchedule, type IdleWindowsSpec } from '@/modules/providers/domain/idle-windows';
 
 /**
  * Extending a lease (docs/LEASES.md "Extending a lease"), as plain code. The buyer adds whole
@@ -7,8 +8,9 @@ import { formatMoney } from '@/shared/money';
  * provider's notice, nor one whose buyer already asked to end it. The hours are sold at the
  * lease's own trade price, which must still satisfy the provider: the offer they come from is
  * live (not cancelled, not expired), its owner may trade, its market is open, its availability
- * reaches the new end, and its current ask is not above the lease's price (an exchange never
- * trades below a seller's limit). One price per lease keeps settlement, invoices and the hold
+ * reaches the new end, the hours added lie inside one of its idle windows when it publishes
+ * them, and its current ask is not above the lease's price (an exchange never trades below a
+ * seller's limit). One price per lease keeps settlement, invoices and the hold
  * rule (price x GPUs x hours) exact.
  */
 
@@ -36,6 +38,8 @@ export interface ExtensionSupply {
   providerStatus: string;
   marketStatus: string;
   currencyScale: number;
+  /** The offer's idle windows; null when it sells all hours of its availability. */
+  idleWindows: IdleWindowsSpec | null;
 }
 
 export interface ExtensionTerms {
@@ -107,6 +111,7 @@ export function extensionTerms(
       endsAt: endsAt.toISOString(),
     });
   }
+  if (supply.idleWindows !== null) refuseOutsideWindow(supply.idleWindows, lease.endsAt, endsAt);
   if (supply.pricePerGpuHour > lease.pricePerGpuHour) {
     throw conflict(
       'ASK_ABOVE_LEASE_PRICE',
@@ -124,4 +129,26 @@ export function extensionTerms(
     pricePerGpuHour: lease.pricePerGpuHour,
     amount: lease.pricePerGpuHour * BigInt(lease.gpus) * BigInt(hours),
   };
+}
+
+/**
+ * On an offer with idle windows the hours added must lie inside the window the lease ends in,
+ * whole: the provider sells only those hours, and an extension is not interruptible by the
+ * reclaim of a window that closes (docs/LEASES.md "Extending a lease").
+ */
+function refuseOutsideWindow(spec: IdleWindowsSpec, from: Date, to: Date): void {
+  const schedule = new IdleSchedule(spec);
+  const start = from.getTime();
+  const end = to.getTime();
+  if (schedule.coveredMs(start, end) === end - start) return;
+  // Inside [start, end) the intervals are exact, and the one holding the old end stops before the new end.
+  const current = schedule.intervals(start, end).find((w) => w.start <= start && w.end > start);
+  throw conflict(
+    'OUTSIDE_IDLE_WINDOW',
+    'The offer sells only its idle windows; the new end lies outside the current one.',
+    {
+      windowEndsAt: current === undefined ? null : new Date(current.end).toISOString(),
+      endsAt: to.toISOString(),
+    },
+  );
 }

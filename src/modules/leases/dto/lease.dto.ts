@@ -156,6 +156,38 @@ export class LeaseCommonResponse {
     description: 'Leases of inference bids only (docs/INFERENCE.md "Inference bids"); null otherwise',
   })
   inference!: LeaseInferenceResponse | null;
+  @ApiProperty({
+    type: () => LeaseSloTermsResponse,
+    nullable: true,
+    description:
+      'The SLO the lease carries, copied from its offer at match (docs/SLO.md); its evidence and credits are at ' +
+      'GET /v1/leases/{id}/slo. Null when none was promised',
+  })
+  slo!: LeaseSloTermsResponse | null;
+}
+
+export class LeaseSloTermsResponse {
+  @ApiProperty({ example: 99.5, description: 'Availability promised per billing period, percent' })
+  availabilityPercent!: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 500,
+    description: 'TTFT p95 at most, ms (leases of inference bids)',
+  })
+  ttftP95Ms!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 250,
+    description: 'Output tokens/s per GPU at least (leases of inference bids)',
+  })
+  outputTokensPerSecondPerGpu!: number | null;
+  @ApiProperty({
+    example: 10,
+    description: "Share of a missed period's charge credited to the buyer, percent",
+  })
+  creditPercent!: number;
 }
 
 export class LeaseInferenceResponse {
