@@ -111,7 +111,7 @@ describe('validateIdleWindows (docs/LEASES.md "Idle windows")', () => {
   });
 });
 
-describe('zone arithmetic through Intl', () => {
+describe('zone arithmetic through luxon', () => {
   it('reads offsets, daylight saving included', () => {
     expect(zoneOffset('Asia/Shanghai', at('2026-12-01T00:00:00Z'))).toBe(8 * HOUR);
     expect(zoneOffset('Europe/Berlin', at('2026-01-15T12:00:00Z'))).toBe(HOUR);

@@ -1,10 +1,12 @@
+import { DateTime, IANAZone } from 'luxon';
+
 import { DomainError } from '@/shared/domain-error';
 import { isTimeZone } from '@/shared/time-zone';
 
 /**
  * An offer's recurring idle windows (docs/LEASES.md "Idle windows"): weekly windows in local
  * time of an IANA zone, and the notice the provider gives before reclaiming an interruptible
- * lease. Pure; zone arithmetic through Intl (the project has no time-zone library of its own).
+ * lease. Pure; zone arithmetic through luxon.
  */
 
 import {
@@ -106,61 +108,52 @@ function invalid(field: string, message: string): DomainError {
   return new DomainError('VALIDATION_FAILED', message, { field });
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterOf(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (formatter === undefined) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
-}
-
 /** The zone's offset from UTC at `instant`, ms (local wall clock minus UTC). */
 export function zoneOffset(timeZone: string, instant: number): number {
-  const whole = Math.floor(instant / 1000) * 1000;
-  const parts: Record<string, number> = {};
-  for (const part of formatterOf(timeZone).formatToParts(whole)) {
-    if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  }
-  const part = (type: string): number => parts[type] ?? 0;
-  const local = Date.UTC(
-    part('year'),
-    part('month') - 1,
-    part('day'),
-    part('hour'),
-    part('minute'),
-    part('second'),
-  );
-  return local - whole;
+  return IANAZone.create(timeZone).offset(instant) * MINUTE_MS;
+}
+
+/** The date and time of `local` (a wall-clock time read as if it were UTC), in `zone`. */
+function wallClock(zone: IANAZone, local: number): DateTime {
+  return DateTime.fromMillis(local, { zone: 'UTC' }).setZone(zone, { keepLocalTime: true });
+}
+
+/** The earlier of a repeated wall-clock time's instants (luxon's own pick depends on today's offset). */
+function firstOccurrence(time: DateTime): number {
+  return Math.min(...time.getPossibleOffsets().map((candidate) => candidate.toMillis()));
 }
 
 /**
  * The instant of a local wall-clock time (`local`: that wall time read as if it were UTC). A
  * time the clocks skip (spring forward) moves forward by the gap; a time they repeat (fall back)
- * is its first occurrence, as Temporal's "compatible" disambiguation does.
+ * is its first occurrence, as Temporal's "compatible" disambiguation does. Windows use
+ * clockReaches instead, which differs for skipped times.
  */
 export function instantOfLocal(timeZone: string, local: number): number {
-  const before = zoneOffset(timeZone, local - DAY_MS);
-  const after = zoneOffset(timeZone, local + DAY_MS);
-  const early = local - before;
-  const late = local - after;
-  const earlyFits = early + zoneOffset(timeZone, early) === local;
-  const lateFits = late + zoneOffset(timeZone, late) === local;
-  if (earlyFits && lateFits) return Math.min(early, late);
-  if (earlyFits) return early;
-  if (lateFits) return late;
-  return early;
+  return firstOccurrence(wallClock(IANAZone.create(timeZone), local));
+}
+
+/**
+ * docs/LEASES.md "Idle windows": the first instant at which the zone's clock reads `local` or
+ * later. A time the clocks repeat is its first occurrence; a time they skip is the jump itself.
+ */
+function clockReaches(zone: IANAZone, local: number): number {
+  // The same offset a day either side: no change near this time (the common, cheap case).
+  const offset = zone.offset(local - DAY_MS);
+  if (zone.offset(local + DAY_MS) === offset) return local - offset * MINUTE_MS;
+  const time = wallClock(zone, local);
+  const instant = firstOccurrence(time);
+  const readsAt = (at: number): number => at + zone.offset(at) * MINUTE_MS;
+  if (readsAt(instant) === local) return instant;
+  // Skipped: luxon moved it forward by the gap, so the clocks jumped within the gap before it.
+  let before = local - time.offset * MINUTE_MS;
+  let after = instant;
+  while (after - before > 1) {
+    const middle = Math.floor((before + after) / 2);
+    if (readsAt(middle) >= local) after = middle;
+    else before = middle;
+  }
+  return after;
 }
 
 /** How far the interval cache reaches past the first instant asked for. */
@@ -169,7 +162,7 @@ const CACHE_SPAN_MS = 62 * DAY_MS;
 /**
  * An offer's published windows as UTC intervals, merged where they touch. Occurrences are
  * computed from local dates, so they follow the zone's daylight-saving changes. Computing is the
- * costly part (Intl), so the intervals of about two months from the first instant asked for are
+ * costly part (zone look-ups), so the intervals of about two months from the first instant asked for are
  * kept; a read outside them computes them again.
  */
 export class IdleSchedule {
@@ -232,20 +225,26 @@ export class IdleSchedule {
   }
 
   private compute(from: number, to: number): Interval[] {
-    const zone = this.spec.timeZone;
+    const zone = IANAZone.create(this.spec.timeZone);
     // Local dates from the day before `from` to the day after `to` catch every occurrence that
     // meets the range, whatever the zone's offset and an occurrence that crosses midnight.
-    const firstDay = Math.floor((from + zoneOffset(zone, from)) / DAY_MS) - 1;
-    const lastDay = Math.floor((to + zoneOffset(zone, to)) / DAY_MS) + 1;
+    const first = DateTime.fromMillis(from, { zone }).minus({ days: 1 });
+    const last = DateTime.fromMillis(to, { zone }).plus({ days: 1 });
+    // Each date's midnight read as UTC, stepping whole days: wall-clock arithmetic without the zone.
+    const lastMidnight = Date.UTC(last.year, last.month - 1, last.day);
     const raw: Interval[] = [];
-    for (let day = firstDay; day <= lastDay; day += 1) {
-      // 1970-01-01 was a Thursday: index 3 from Monday.
-      const weekday = (((day + 3) % 7) + 7) % 7;
+    // luxon's weekday: 1 is Monday.
+    let weekday = first.weekday - 1;
+    for (
+      let midnight = Date.UTC(first.year, first.month - 1, first.day);
+      midnight <= lastMidnight;
+      midnight += DAY_MS, weekday = (weekday + 1) % 7
+    ) {
       for (const occurrence of this.occurrences) {
         if (occurrence.day !== weekday) continue;
-        const localStart = day * DAY_MS + occurrence.start * MINUTE_MS;
-        const start = instantOfLocal(zone, localStart);
-        const end = instantOfLocal(zone, localStart + occurrence.length * MINUTE_MS);
+        const localStart = midnight + occurrence.start * MINUTE_MS;
+        const start = clockReaches(zone, localStart);
+        const end = clockReaches(zone, localStart + occurrence.length * MINUTE_MS);
         if (end > start) raw.push({ start, end });
       }
     }
