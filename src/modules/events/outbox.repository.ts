@@ -10,6 +10,18 @@ import type { IdempotencyRecordDraft } from '@/infra/idempotency/deferred-idempo
 // Serialises the relays' publication commits (any constant; 'cxSP'), see systemClaimAndMarkPublished.
 export const STREAM_POSITION_LOCK = 0x63785350;
 
+/** The claims' shared tail: positions taken after the lock is held, the claimed rows marked published. */
+const publishClaimed = (at: Date) => Prisma.sql`
+      p AS MATERIALIZED (
+        SELECT o.id, nextval('outbox_stream_position') AS position
+        FROM (SELECT c.id FROM claimed c CROSS JOIN locked ORDER BY c.seq) o)
+      UPDATE outbox_events e
+      SET published_at = ${at}, publish_count = e.publish_count + 1, stream_position = p.position
+      FROM p
+      WHERE e.id = p.id
+      RETURNING e.id, e.seq, e.type, e.aggregate_type, e.aggregate_id, e.payload, e.occurred_at,
+                e.stream_position AS position, e.audience::text[] AS audience`;
+
 interface OutboxRow {
   id: string;
   seq: bigint;
@@ -186,9 +198,10 @@ export class OutboxRepository {
     at: Date,
     wait: boolean,
   ): Promise<{ events: EventEnvelope[]; published: PublishedBatch }> {
-    const claimAndLock = wait
-      ? Prisma.sql`
-      claimed AS MATERIALIZED (
+    type Row = OutboxRow & { position: bigint; audience: string[] };
+    const rows = wait
+      ? await this.tx.$queryRaw<Row[]>`
+      WITH claimed AS MATERIALIZED (
         SELECT id, seq FROM outbox_events
         WHERE published_at IS NULL
         ORDER BY seq
@@ -196,9 +209,10 @@ export class OutboxRepository {
         FOR UPDATE SKIP LOCKED),
       -- Only when there is something to publish: a relay that finds nothing queues behind no one.
       locked AS MATERIALIZED (
-        SELECT pg_advisory_xact_lock(${STREAM_POSITION_LOCK}::bigint) FROM (SELECT 1 FROM claimed LIMIT 1) found)`
-      : Prisma.sql`
-      pending AS MATERIALIZED (SELECT 1 FROM outbox_events WHERE published_at IS NULL LIMIT 1),
+        SELECT pg_advisory_xact_lock(${STREAM_POSITION_LOCK}::bigint) FROM (SELECT 1 FROM claimed LIMIT 1) found),
+      ${publishClaimed(at)}`
+      : await this.tx.$queryRaw<Row[]>`
+      WITH pending AS MATERIALIZED (SELECT 1 FROM outbox_events WHERE published_at IS NULL LIMIT 1),
       locked AS MATERIALIZED (
         SELECT pg_try_advisory_xact_lock(${STREAM_POSITION_LOCK}::bigint) AS got FROM pending),
       claimed AS MATERIALIZED (
@@ -206,19 +220,8 @@ export class OutboxRepository {
         WHERE published_at IS NULL AND EXISTS (SELECT 1 FROM locked WHERE got)
         ORDER BY seq
         LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED)`;
-    const rows = await this.tx.$queryRaw<Array<OutboxRow & { position: bigint; audience: string[] }>>`
-      WITH ${claimAndLock},
-      -- Each position is taken from a row joined with the lock's, so after the lock is held.
-      p AS MATERIALIZED (
-        SELECT o.id, nextval('outbox_stream_position') AS position
-        FROM (SELECT c.id FROM claimed c CROSS JOIN locked ORDER BY c.seq) o)
-      UPDATE outbox_events e
-      SET published_at = ${at}, publish_count = e.publish_count + 1, stream_position = p.position
-      FROM p
-      WHERE e.id = p.id
-      RETURNING e.id, e.seq, e.type, e.aggregate_type, e.aggregate_id, e.payload, e.occurred_at,
-                e.stream_position AS position, e.audience::text[] AS audience`;
+        FOR UPDATE SKIP LOCKED),
+      ${publishClaimed(at)}`;
     rows.sort((x, y) => (x.seq < y.seq ? -1 : x.seq > y.seq ? 1 : 0));
     const audience = new Set<string>();
     let lastPosition: bigint | null = null;
