@@ -11,7 +11,7 @@ import type { IdempotencyRecordDraft } from '@/infra/idempotency/deferred-idempo
 export const STREAM_POSITION_LOCK = 0x63785350;
 
 /** The claims' shared tail: positions taken after the lock is held, the claimed rows marked published. */
-const publishClaimed = (at: Date) => Prisma.sql`
+const publishClaimed = (at: Date): Prisma.Sql => Prisma.sql`
       p AS MATERIALIZED (
         SELECT o.id, nextval('outbox_stream_position') AS position
         FROM (SELECT c.id FROM claimed c CROSS JOIN locked ORDER BY c.seq) o)
