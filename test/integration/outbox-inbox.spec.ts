@@ -9,6 +9,7 @@ import { EventConsumer, type EventHandler } from '@/infra/events/event-consumer'
 import type { EventEnvelope } from '@/infra/events/event-envelope.dto';
 import { OutboxReconciler } from '@/modules/events/outbox-reconciler.service';
 import { OutboxRelay } from '@/modules/events/outbox-relay.service';
+import { OutboxRepository, STREAM_POSITION_LOCK } from '@/modules/events/outbox.repository';
 import { OutboxService } from '@/modules/events/outbox.service';
 import {
   RELAY_LEADER_RENEW_MS,
@@ -20,6 +21,7 @@ import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { offerPlacedPayload, payoutPaidPayload } from '../support/event-payloads';
 import { Tx } from '@/infra/prisma/tx';
+import { Client } from 'pg';
 
 const CONSUMER = 'test-effects';
 
@@ -222,5 +224,41 @@ describe('outbox -> BullMQ -> inbox (real PostgreSQL and Redis)', () => {
       RELAY_LEADER_TTL_MS + 3 * RELAY_LEADER_RENEW_MS,
     );
     expect(await other.refresh()).toBe(false);
+  }, 30_000);
+
+  it('a polling relay skips the position lock another relay holds instead of waiting, and publishes after', async () => {
+    // This process's relay only polls: another worker leads (and answers no NOTIFY here).
+    const ours = module.get(RelayLeadership);
+    const other = new RelayLeadership(module.get(RedisService));
+    await waitFor('the other relay to lead', async () => {
+      await ours.resign();
+      return (await other.refresh()) ? true : undefined;
+    });
+    const holder = new Client({ connectionString: testConfig().env.DATABASE_URL });
+    await holder.connect();
+    try {
+      // Another relay between its claim and its commit.
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock($1::bigint)', [STREAM_POSITION_LOCK]);
+      const event = await recordEvent('offer-skip');
+      // A claim that waited for the lock would not return before the ROLLBACK below.
+      const claim = await txHost.withTransaction(() =>
+        module.get(OutboxRepository).systemClaimAndMarkPublished(500, new Date(), false),
+      );
+      expect(claim.events).toEqual([]);
+      const row = await prisma.outboxEvent.findUniqueOrThrow({ where: { id: event.id } });
+      expect(row.publishedAt).toBeNull();
+      await holder.query('ROLLBACK');
+      // The poll publishes it once the lock is free.
+      await waitFor('the consumer effect', async () => ((await effects(event.id)) === 1 ? true : undefined));
+    } finally {
+      await holder.end();
+      await other.resign();
+    }
+    await waitFor(
+      'our relay to lead again',
+      () => Promise.resolve(ours.isLeader ? true : undefined),
+      RELAY_LEADER_TTL_MS + 3 * RELAY_LEADER_RENEW_MS,
+    );
   }, 30_000);
 });

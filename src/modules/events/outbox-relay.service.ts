@@ -109,7 +109,13 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   @Transactional()
   private async relayBatch(): Promise<{ count: number; published: PublishedBatch }> {
-    const { events, published } = await this.outbox.systemClaimAndMarkPublished(BATCH, this.clock.now());
+    // Only the leader waits for the position lock; a poller that finds it taken leaves the rows to
+    // the relay holding it and to the leader, which every insert wakes (docs/EVENTS.md).
+    const { events, published } = await this.outbox.systemClaimAndMarkPublished(
+      BATCH,
+      this.clock.now(),
+      this.leadership.isLeader,
+    );
     if (events.length === 0) return { count: 0, published };
     // An event no inbox consumer reads needs no deliver job (a run records three per fill): it
     // stays in the outbox, and the reconciler re-publishes it for a consumer that a later

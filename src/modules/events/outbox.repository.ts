@@ -8,7 +8,19 @@ import { Tx } from '@/infra/prisma/tx';
 import type { IdempotencyRecordDraft } from '@/infra/idempotency/deferred-idempotency-record';
 
 // Serialises the relays' publication commits (any constant; 'cxSP'), see systemClaimAndMarkPublished.
-const STREAM_POSITION_LOCK = 0x63785350;
+export const STREAM_POSITION_LOCK = 0x63785350;
+
+/** The claims' shared tail: positions taken after the lock is held, the claimed rows marked published. */
+const publishClaimed = (at: Date): Prisma.Sql => Prisma.sql`
+      p AS MATERIALIZED (
+        SELECT o.id, nextval('outbox_stream_position') AS position
+        FROM (SELECT c.id FROM claimed c CROSS JOIN locked ORDER BY c.seq) o)
+      UPDATE outbox_events e
+      SET published_at = ${at}, publish_count = e.publish_count + 1, stream_position = p.position
+      FROM p
+      WHERE e.id = p.id
+      RETURNING e.id, e.seq, e.type, e.aggregate_type, e.aggregate_id, e.payload, e.occurred_at,
+                e.stream_position AS position, e.audience::text[] AS audience`;
 
 interface OutboxRow {
   id: string;
@@ -176,33 +188,40 @@ export class OutboxRepository {
    * its transaction commits. The advisory lock is taken before any position and held until the
    * commit, so a relay that takes positions does so after another has committed its own:
    * positions grow in commit order, and a reader that has seen position p has seen every
-   * committed position below it (seq, taken at insert, lacks that property).
+   * committed position below it (seq, taken at insert, lacks that property). `wait` (the leading
+   * relay, woken by every insert) claims first and waits for the lock; otherwise (a polling
+   * relay, a backstop) the statement tries the lock first and claims nothing while another relay
+   * holds it, so it never waits and never holds rows the leader's claim would skip.
    */
   async systemClaimAndMarkPublished(
     limit: number,
     at: Date,
+    wait: boolean,
   ): Promise<{ events: EventEnvelope[]; published: PublishedBatch }> {
-    const rows = await this.tx.$queryRaw<Array<OutboxRow & { position: bigint; audience: string[] }>>`
+    type Row = OutboxRow & { position: bigint; audience: string[] };
+    const rows = wait
+      ? await this.tx.$queryRaw<Row[]>`
       WITH claimed AS MATERIALIZED (
         SELECT id, seq FROM outbox_events
         WHERE published_at IS NULL
         ORDER BY seq
         LIMIT ${limit}
         FOR UPDATE SKIP LOCKED),
-      -- Only when there is something to publish: every worker's relay wakes on each insert, and
-      -- the ones that find nothing should not queue behind the one that does.
+      -- Only when there is something to publish: a relay that finds nothing queues behind no one.
       locked AS MATERIALIZED (
         SELECT pg_advisory_xact_lock(${STREAM_POSITION_LOCK}::bigint) FROM (SELECT 1 FROM claimed LIMIT 1) found),
-      -- Each position is taken from a row joined with the lock's, so after the lock is held.
-      p AS MATERIALIZED (
-        SELECT o.id, nextval('outbox_stream_position') AS position
-        FROM (SELECT c.id FROM claimed c CROSS JOIN locked ORDER BY c.seq) o)
-      UPDATE outbox_events e
-      SET published_at = ${at}, publish_count = e.publish_count + 1, stream_position = p.position
-      FROM p
-      WHERE e.id = p.id
-      RETURNING e.id, e.seq, e.type, e.aggregate_type, e.aggregate_id, e.payload, e.occurred_at,
-                e.stream_position AS position, e.audience::text[] AS audience`;
+      ${publishClaimed(at)}`
+      : await this.tx.$queryRaw<Row[]>`
+      WITH pending AS MATERIALIZED (SELECT 1 FROM outbox_events WHERE published_at IS NULL LIMIT 1),
+      locked AS MATERIALIZED (
+        SELECT pg_try_advisory_xact_lock(${STREAM_POSITION_LOCK}::bigint) AS got FROM pending),
+      claimed AS MATERIALIZED (
+        SELECT id, seq FROM outbox_events
+        WHERE published_at IS NULL AND EXISTS (SELECT 1 FROM locked WHERE got)
+        ORDER BY seq
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED),
+      ${publishClaimed(at)}`;
     rows.sort((x, y) => (x.seq < y.seq ? -1 : x.seq > y.seq ? 1 : 0));
     const audience = new Set<string>();
     let lastPosition: bigint | null = null;

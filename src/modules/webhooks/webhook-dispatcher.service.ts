@@ -11,10 +11,16 @@ import { JobProducer } from '@/infra/queues/job-producer.service';
 import { CoalescedRunner } from '@/shared/coalesced-runner';
 import { OutboxService } from '@/modules/events/outbox.service';
 import { audienceOf, planDeliveries } from './domain/delivery-plan';
-import { WebhooksRepository, type QueuedDelivery } from './webhooks.repository';
+import { WebhooksRepository, type DispatchCursor, type QueuedDelivery } from './webhooks.repository';
 
 /** Events read per dispatch transaction. */
 export const DISPATCH_BATCH = 500;
+
+/** A pass that found the cursor taken tries again after this long at least (never a busy loop). */
+const BUSY_RETRY_MIN_MS = 25;
+
+type Batch = { events: number; deliveries: QueuedDelivery[] } | 'busy';
+const NOTHING: Batch = { events: 0, deliveries: [] };
 
 /**
  * Turns published outbox events into webhook deliveries in batches, instead of one job and one
@@ -22,19 +28,24 @@ export const DISPATCH_BATCH = 500;
  * (which only grow in commit order, so nothing committed behind the cursor is skipped), inserts
  * one delivery per subscribed endpoint and moves the cursor in one transaction that holds the
  * cursor row's lock, so several workers never dispatch an event twice; the delivery jobs are
- * enqueued after the commit. With no enabled endpoint anywhere a batch is only a cursor move.
- * Woken by the relay's announcement of each published batch, at most once per
- * `WEBHOOK_DISPATCH_MIN_INTERVAL_MS` (every worker hears every announcement, and one pass per
- * announcement cost each worker a cursor-lock transaction per relay pass); `webhooks.dispatch`
- * runs it on a schedule as the backstop, and the sweep enqueues what a crash after a commit left
- * without a job.
+ * enqueued after the commit. A pass that finds the row locked by another dispatcher skips it
+ * (`SKIP LOCKED`, never a lock wait) and tries again after `WEBHOOK_DISPATCH_MIN_INTERVAL_MS`, so
+ * no wake-up is lost. With no enabled endpoint anywhere a pass is two statements and no
+ * transaction: the newest position, then a cursor move. Woken by the relay's announcement of
+ * each published batch, at most once per `WEBHOOK_DISPATCH_MIN_INTERVAL_MS` (every worker hears
+ * every announcement); `webhooks.dispatch` runs it on a schedule as the backstop, and the sweep
+ * enqueues what a crash after a commit left without a job. docs/EVENTS.md "Webhooks".
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly runner: CoalescedRunner;
+  private readonly busyRetryMs: number;
   private unlisten: (() => void) | undefined;
+  private retry: NodeJS.Timeout | undefined;
   private stopping = false;
+  // What the last pass saw; it picks the next pass's first statement (either path checks again).
+  private endpointsSeen = false;
 
   constructor(
     private readonly outbox: OutboxService,
@@ -43,6 +54,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     private readonly clock: Clock,
     config: AppConfig,
   ) {
+    this.busyRetryMs = Math.max(config.env.WEBHOOK_DISPATCH_MIN_INTERVAL_MS, BUSY_RETRY_MIN_MS);
     this.runner = new CoalescedRunner(
       async () => {
         await this.dispatchPending();
@@ -61,6 +73,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.unlisten?.();
+    clearTimeout(this.retry);
     await this.runner.stop();
   }
 
@@ -69,11 +82,24 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.runner.wake();
   }
 
-  /** Dispatches every published event after the cursor; returns the deliveries created. */
+  /**
+   * Dispatches every published event after the cursor; returns the deliveries created. When
+   * another dispatcher holds the cursor it returns at once and this one passes again later.
+   */
   async dispatchPending(): Promise<number> {
     let created = 0;
     for (;;) {
       const batch = await this.dispatchBatch();
+      if (batch === 'busy') {
+        // The holder may have read before the events this pass was woken for: look again.
+        if (!this.stopping && this.retry === undefined) {
+          this.retry = setTimeout(() => {
+            this.retry = undefined;
+            this.wake();
+          }, this.busyRetryMs);
+        }
+        return created;
+      }
       // After the commit, so a job never runs before its delivery row is visible. A crash here
       // leaves PENDING rows without jobs: the sweep enqueues them.
       await this.producer.enqueueMany(
@@ -88,32 +114,47 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
+  private async dispatchBatch(): Promise<Batch> {
+    if (!this.endpointsSeen) {
+      const latest = await this.outbox.systemLatestPosition();
+      const cursor = await this.webhooks.systemSkipDispatchCursorTo(latest, this.clock.now());
+      if (cursor === 'busy') return 'busy';
+      if (cursor !== 'missing' && !cursor.endpoints) return NOTHING;
+    }
+    return this.dispatchEvents();
+  }
+
   @Transactional()
-  private async dispatchBatch(): Promise<{ events: number; deliveries: QueuedDelivery[] }> {
+  private async dispatchEvents(): Promise<Batch> {
     const now = this.clock.now();
-    const cursor = await this.lockCursor(now);
-    if (!(await this.webhooks.systemHasEnabledEndpoints())) {
+    const cursor = await this.takeCursor(now);
+    if (cursor === 'busy') return 'busy';
+    this.endpointsSeen = cursor.endpoints;
+    if (!cursor.endpoints) {
       // Nobody to deliver to: skip to the newest position, every one below it is committed.
       const latest = await this.outbox.systemLatestPosition();
-      if (latest > cursor) await this.webhooks.systemAdvanceDispatchCursor(latest, now);
-      return { events: 0, deliveries: [] };
+      if (latest > cursor.position) await this.webhooks.systemAdvanceDispatchCursor(latest, now);
+      return NOTHING;
     }
-    const events = await this.outbox.systemListPublishedAfter(cursor, DISPATCH_BATCH);
+    const events = await this.outbox.systemListPublishedAfter(cursor.position, DISPATCH_BATCH);
     const last = events.at(-1);
-    if (last === undefined) return { events: 0, deliveries: [] };
+    if (last === undefined) return NOTHING;
     const endpoints = await this.webhooks.systemFindEnabledEndpoints(audienceOf(events));
-    const deliveries = await this.webhooks.systemCreateDeliveries(planDeliveries(events, endpoints), now);
-    await this.webhooks.systemAdvanceDispatchCursor(last.position, now);
+    const deliveries = await this.webhooks.systemCreateDeliveriesAndAdvance(
+      planDeliveries(events, endpoints),
+      last.position,
+      now,
+    );
     return { events: events.length, deliveries };
   }
 
-  /** The cursor's position under its row lock; a new database starts it at the newest event. */
-  private async lockCursor(now: Date): Promise<bigint> {
-    const position = await this.webhooks.systemLockDispatchCursor();
-    if (position !== null) return position;
+  /** The cursor under its row lock, or 'busy'; a new database starts it at the newest event. */
+  private async takeCursor(now: Date): Promise<DispatchCursor | 'busy'> {
+    const cursor = await this.webhooks.systemTakeDispatchCursor();
+    if (cursor !== 'missing') return cursor;
     await this.webhooks.systemCreateDispatchCursor(await this.outbox.systemLatestPosition(), now);
-    const created = await this.webhooks.systemLockDispatchCursor();
-    if (created === null) throw new Error('webhook dispatch cursor missing after its creation');
+    const created = await this.webhooks.systemTakeDispatchCursor();
+    if (created === 'missing') throw new Error('webhook dispatch cursor missing after its creation');
     return created;
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { WebhookDeliveryStatus } from '@/generated/prisma/enums';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import { Tx } from '@/infra/prisma/tx';
+import { uuidV7 } from '@/shared/uuid-v7';
 
 export interface EndpointRecord {
   id: string;
@@ -86,6 +87,25 @@ export interface AttemptOutcome {
   /** The delivery's state after the attempt. */
   status: WebhookDeliveryStatus;
   nextAttemptAt: Date | null;
+}
+
+/** The webhook dispatch cursor as a pass found it. */
+export interface DispatchCursor {
+  position: bigint;
+  /** Whether any endpoint is enabled: without one a pass only moves the cursor. */
+  endpoints: boolean;
+}
+
+interface CursorRow {
+  position: bigint | null;
+  present: boolean;
+  endpoints: boolean;
+}
+
+function cursorOf(row: CursorRow | undefined): DispatchCursor | 'busy' | 'missing' {
+  if (row === undefined || !row.present) return 'missing';
+  if (row.position === null) return 'busy';
+  return { position: row.position, endpoints: row.endpoints };
 }
 
 const ENDPOINT_SELECT = {
@@ -254,13 +274,6 @@ export class WebhooksRepository {
     return row;
   }
 
-  /** Whether any endpoint could receive a delivery: without one a dispatch is a cursor move. */
-  async systemHasEnabledEndpoints(): Promise<boolean> {
-    return (
-      (await this.tx.webhookEndpoint.findFirst({ where: { enabled: true }, select: { id: true } })) !== null
-    );
-  }
-
   /** Enabled endpoints of these organisations (`null`: of every organisation), with their types. */
   async systemFindEnabledEndpoints(organisationIds: readonly string[] | null): Promise<SubscribedEndpoint[]> {
     return this.tx.webhookEndpoint.findMany({
@@ -273,14 +286,41 @@ export class WebhooksRepository {
   }
 
   /**
-   * Locks the dispatch cursor until the transaction ends and returns its position; a second
-   * dispatcher waits here, then reads after the position the first one stored. Null when the
-   * row is missing (a new database before its first dispatch).
+   * Takes the dispatch cursor's row lock until the transaction ends, unless another dispatcher
+   * holds it: then 'busy' at once, never a wait (docs/EVENTS.md "Webhooks"). With the position,
+   * whether any endpoint is enabled. 'missing' on a new database before its first dispatch.
    */
-  async systemLockDispatchCursor(): Promise<bigint | null> {
-    const [row] = await this.tx.$queryRaw<Array<{ position: bigint }>>`
-      SELECT position FROM webhook_dispatch_cursor WHERE id = 1 FOR UPDATE`;
-    return row?.position ?? null;
+  async systemTakeDispatchCursor(): Promise<DispatchCursor | 'busy' | 'missing'> {
+    const [row] = await this.tx.$queryRaw<CursorRow[]>`
+      SELECT l.position,
+             EXISTS (SELECT 1 FROM webhook_dispatch_cursor WHERE id = 1) AS present,
+             EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled) AS endpoints
+      FROM (SELECT 1) AS one
+      LEFT JOIN LATERAL (
+        SELECT position FROM webhook_dispatch_cursor WHERE id = 1 FOR UPDATE SKIP LOCKED) l ON true`;
+    return cursorOf(row);
+  }
+
+  /**
+   * The dispatch pass with no endpoint anywhere, in one statement outside any transaction: moves
+   * the cursor up to `latest` if no endpoint is enabled and no dispatcher holds it. Answers the
+   * cursor as found ('busy' while another holds it); its `endpoints` true means nothing moved.
+   */
+  async systemSkipDispatchCursorTo(latest: bigint, at: Date): Promise<DispatchCursor | 'busy' | 'missing'> {
+    const [row] = await this.tx.$queryRaw<CursorRow[]>`
+      WITH c AS MATERIALIZED (
+        SELECT id, position FROM webhook_dispatch_cursor WHERE id = 1 FOR UPDATE SKIP LOCKED),
+      e AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled) AS endpoints),
+      moved AS (
+        UPDATE webhook_dispatch_cursor w SET position = ${latest}, updated_at = ${at}
+        FROM c, e
+        WHERE w.id = c.id AND NOT e.endpoints AND c.position < ${latest}
+        RETURNING w.id)
+      SELECT (SELECT position FROM c) AS position,
+             EXISTS (SELECT 1 FROM webhook_dispatch_cursor WHERE id = 1) AS present,
+             (SELECT endpoints FROM e) AS endpoints,
+             EXISTS (SELECT 1 FROM moved) AS moved`;
+    return cursorOf(row);
   }
 
   /** Creates the cursor at `position` unless a concurrent dispatcher just did. */
@@ -291,20 +331,35 @@ export class WebhooksRepository {
   }
 
   async systemAdvanceDispatchCursor(position: bigint, at: Date): Promise<void> {
-    await this.tx.webhookDispatchCursor.update({ where: { id: 1 }, data: { position, updatedAt: at } });
+    await this.tx.$executeRaw`
+      UPDATE webhook_dispatch_cursor SET position = ${position}, updated_at = ${at} WHERE id = 1`;
   }
 
   /**
-   * One delivery per (endpoint, event): a repeated event adds nothing. Returns the rows created,
-   * whose jobs the dispatcher enqueues after the commit.
+   * One delivery per (endpoint, event), a repeated event adding nothing, and the cursor moved to
+   * `position`, in one statement whose text does not vary with the number of rows. Returns the
+   * rows created, whose jobs the dispatcher enqueues after the commit.
    */
-  async systemCreateDeliveries(deliveries: readonly NewDelivery[], at: Date): Promise<QueuedDelivery[]> {
-    if (deliveries.length === 0) return [];
-    return this.tx.webhookDelivery.createManyAndReturn({
-      data: deliveries.map((d) => ({ ...d, nextAttemptAt: at, createdAt: at, updatedAt: at })),
-      skipDuplicates: true,
-      select: { id: true, run: true },
-    });
+  async systemCreateDeliveriesAndAdvance(
+    deliveries: readonly NewDelivery[],
+    position: bigint,
+    at: Date,
+  ): Promise<QueuedDelivery[]> {
+    return this.tx.$queryRaw<QueuedDelivery[]>`
+      WITH moved AS (
+        UPDATE webhook_dispatch_cursor SET position = ${position}, updated_at = ${at} WHERE id = 1
+        RETURNING 1)
+      INSERT INTO webhook_deliveries (id, endpoint_id, organisation_id, event_id, event_seq, event_type, body,
+                                      next_attempt_at, created_at, updated_at)
+      SELECT d.id, d.endpoint_id, d.organisation_id, d.event_id, d.event_seq, d.event_type, d.body, ${at}, ${at}, ${at}
+      FROM unnest(${deliveries.map(() => uuidV7(at))}::uuid[], ${deliveries.map((d) => d.endpointId)}::uuid[],
+                  ${deliveries.map((d) => d.organisationId)}::uuid[], ${deliveries.map((d) => d.eventId)}::uuid[],
+                  ${deliveries.map((d) => d.eventSeq.toString())}::bigint[], ${deliveries.map((d) => d.eventType)}::text[],
+                  ${deliveries.map((d) => d.body)}::text[])
+        WITH ORDINALITY AS d(id, endpoint_id, organisation_id, event_id, event_seq, event_type, body, ord)
+      ORDER BY d.ord
+      ON CONFLICT (endpoint_id, event_id) DO NOTHING
+      RETURNING id, run`;
   }
 
   /** PENDING deliveries whose next attempt was due before `dueBefore`: their job may be gone. */
