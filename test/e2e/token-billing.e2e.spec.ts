@@ -439,6 +439,138 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
     expect(trial.totals).toEqual(expect.arrayContaining([{ currency: 'CNY', balance: '0.00' }]));
   });
 
+  it("pays the provider at its own ask when the bid rested first and traded at the bid's maximum", async () => {
+    // A market of its own, so the bid meets only this offer.
+    const own = await createTestMarket(app);
+    otherMarkets.push(own.id);
+    await prisma.marketGpuSpec.create({
+      data: {
+        marketId: own.id,
+        memoryBandwidthGbPerS: 3350,
+        fp16Tflops: 989.4,
+        fp8Tflops: 1978.9,
+        int8Tops: 1978.9,
+      },
+    });
+    const site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
+    // Asking 60.00, above the bid's 50.40 a GPU-hour: the bid rests when it arrives.
+    const offer = await placeOffer(app, provider, site.id, {
+      market: own.slug,
+      gpus: 2,
+      pricePerGpuHour: '60.00',
+      minLeaseHours: 1,
+      payPerUseMinPercent: 30,
+      availableFrom: at(-HOUR),
+      availableUntil: at(30 * 24 * HOUR),
+    });
+    await http()
+      .put(`/v1/offers/${offer.id}/serving-profiles`)
+      .set(provider.auth)
+      .send({
+        profiles: [
+          {
+            model: MODEL,
+            concurrency: 8,
+            promptTokensPerSecondPerGpu: 3000,
+            outputTokensPerSecondPerGpu: 1000,
+            ttftP50Ms: 60,
+            ttftP95Ms: 100,
+          },
+        ],
+      })
+      .expect(200);
+    const bid = body(
+      await http()
+        .post('/v1/bids')
+        .set(buyer.auth)
+        .set('idempotency-key', randomUUID())
+        .send({
+          market: own.slug,
+          durationHours: 1,
+          partialAllowed: false,
+          inference: {
+            model: MODEL,
+            outputTokensPerSecond: 1000,
+            promptToOutputRatio: 1,
+            ttftP95Ms: 300,
+            maxPricePerMillionTokens: '14.00',
+          },
+          expiresAt: at(24 * HOUR),
+        })
+        .expect(201),
+    );
+    await quiet(app);
+    expect(await prisma.lease.count({ where: { bidId: bid.id as string } })).toBe(0);
+    // The provider lowers its ask to 24.00: a new seq, so the bid is the resting order and the
+    // trade price is its maximum, 50.40 (docs/MATCHING.md "Priority and trade price").
+    await http()
+      .patch(`/v1/offers/${offer.id}`)
+      .set(provider.auth)
+      .send({ pricePerGpuHour: '24.00' })
+      .expect(200);
+    const leaseRow = await waitFor('the lease', () =>
+      prisma.lease.findFirst({ where: { bidId: bid.id as string } }).then((row) => row ?? undefined),
+    );
+    await quiet(app);
+    const leaseId = leaseRow.id;
+    expect(leaseRow).toMatchObject({
+      pricePerGpuHour: 5_040n,
+      providerAskPerGpuHour: 2_400n,
+      inferencePricePerMillionTokens: 1_400n,
+    });
+    const start = body(await handOverAccess(app, provider, leaseId).expect(200)).startedAt as string;
+
+    // 5,000,000 tokens: the buyer pays 70.00 at 14.00 per million; the provider's 5,000
+    // GPU-seconds at its 24.00 ask are 33.33 (at the 50.40 trade price they would be 70.00).
+    await clock().advance(HOUR + MINUTE);
+    expect(await app.get(LeaseLifecycleService).sweep()).toMatchObject({ ended: 1 });
+    await state(provider, leaseId, {
+      periodStart: start,
+      promptTokens: 3_000_000,
+      outputTokens: 2_000_000,
+    }).expect(200);
+    await clock().advance(GRACE_MINUTES * MINUTE + MINUTE);
+    await app.get(SettlementService).sweep();
+    await quiet(app);
+    await app.get(SettlementService).settleLease(leaseId);
+    const [settled] = await prisma.leasePeriod.findMany({ where: { leaseId } });
+    expect(settled).toMatchObject({
+      cost: 7_000n,
+      gpuSeconds: 5_000n,
+      payout: 3_333n,
+      payoutBasis: 'USED',
+      fee: 83n,
+      spread: 3_667n,
+    });
+    const transfer = await prisma.ledgerTransfer.findUniqueOrThrow({
+      where: { key: `settle:${leaseId}:0` },
+      include: { entries: { include: { account: true } } },
+    });
+    expect(
+      transfer.entries
+        .map((e) => [e.account.kind, e.amount])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    ).toEqual([
+      ['BUYER_HELD', -7_000n],
+      ['PLATFORM_FEES', 83n],
+      ['PLATFORM_SPREAD', 3_667n],
+      ['PROVIDER_EARNINGS', 3_250n],
+    ]);
+    const range = `from=${encodeURIComponent(at(-24 * HOUR))}&to=${encodeURIComponent(at(HOUR))}`;
+    const earnings = body(
+      await http().get(`/v1/billing/earnings?groupBy=period&${range}`).set(provider.auth).expect(200),
+    );
+    expect((earnings.groups as Body[]).find((g) => g.leaseId === leaseId)).toMatchObject({
+      pricePerGpuHour: '24.00',
+      pricePerMillionTokens: '14.00',
+      charged: '70.00',
+      spread: '36.67',
+      proceeds: '33.33',
+      fee: '0.83',
+      net: '32.50',
+    });
+  });
+
   it("credits a missed SLO on a per-token period at most the provider's payout less the fee, never the spread", async () => {
     // A market of its own, so the bid meets only this offer and its SLO (docs/SLO.md).
     const own = await createInferenceMarket(app);

@@ -42,6 +42,8 @@ export interface LeaseTerms {
   readonly siteId: string;
   readonly gpus: number;
   readonly pricePerGpuHour: bigint;
+  /** The offer's own ask (at most the trade price): a per-token lease pays its provider at it. */
+  readonly providerAskPerGpuHour: bigint;
   readonly durationHours: number;
   readonly billingMode: LeaseBillingMode;
   readonly feeBps: number;
@@ -125,6 +127,7 @@ export function leasesOf(
       siteId: offer.siteId,
       gpus,
       pricePerGpuHour: fill.price,
+      providerAskPerGpuHour: offer.price,
       durationHours: bid.durationHours,
       billingMode: bid.billingMode,
       feeBps: book.feeBps,
