@@ -571,6 +571,126 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
     });
   });
 
+  it("takes the bid's own take-or-pay share: validated, quoted, stored on the lease and charged", async () => {
+    const own = await createTestMarket(app);
+    otherMarkets.push(own.id);
+    await prisma.marketGpuSpec.create({
+      data: {
+        marketId: own.id,
+        memoryBandwidthGbPerS: 3350,
+        fp16Tflops: 989.4,
+        fp8Tflops: 1978.9,
+        int8Tops: 1978.9,
+      },
+    });
+    const site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
+    const offer = await placeOffer(app, provider, site.id, {
+      market: own.slug,
+      gpus: 2,
+      pricePerGpuHour: '30.00',
+      minLeaseHours: 1,
+      payPerUseMinPercent: 10,
+      availableFrom: at(-HOUR),
+      availableUntil: at(30 * 24 * HOUR),
+    });
+    await http()
+      .put(`/v1/offers/${offer.id}/serving-profiles`)
+      .set(provider.auth)
+      .send({
+        profiles: [
+          {
+            model: MODEL,
+            concurrency: 8,
+            promptTokensPerSecondPerGpu: 3000,
+            outputTokensPerSecondPerGpu: 1000,
+            ttftP50Ms: 60,
+            ttftP95Ms: 100,
+          },
+        ],
+      })
+      .expect(200);
+    const inference = {
+      model: MODEL,
+      outputTokensPerSecond: 1000,
+      promptToOutputRatio: 1,
+      ttftP95Ms: 300,
+      maxPricePerMillionTokens: '14.00',
+    };
+    const terms = (takeOrPayPercent: unknown) => ({
+      market: own.slug,
+      durationHours: 1,
+      partialAllowed: false,
+      inference: { ...inference, takeOrPayPercent },
+    });
+
+    // Whole percent, 0..100: anything else is 400 on the quote and the placement, and writes nothing.
+    for (const bad of [-1, 101, 12.5, '20']) {
+      const quoted = await http().post('/v1/bids/quote').set(buyer.auth).send(terms(bad)).expect(400);
+      expect(JSON.stringify(quoted.body)).toContain('takeOrPayPercent');
+      await http()
+        .post('/v1/bids')
+        .set(buyer.auth)
+        .set('idempotency-key', randomUUID())
+        .send({ ...terms(bad), expiresAt: at(24 * HOUR) })
+        .expect(400);
+    }
+    expect(await prisma.bid.count({ where: { marketId: own.id } })).toBe(0);
+
+    // 20% of 7,200,000 tokens an hour: 1,440,000, 20.16 at the 14.00 cap, 11.99 at 8.33.
+    const quote = body(await http().post('/v1/bids/quote').set(buyer.auth).send(terms(20)).expect(200));
+    expect((quote.inference as Body).takeOrPay).toEqual({
+      percent: 20,
+      minimumTokensPerHour: '1440000',
+      minimumChargePerHourAtCap: '20.16',
+      expectedMinimumChargePerHour: '11.99',
+    });
+    const bid = body(
+      await http()
+        .post('/v1/bids')
+        .set(buyer.auth)
+        .set('idempotency-key', randomUUID())
+        .send({ ...terms(20), expiresAt: at(24 * HOUR) })
+        .expect(201),
+    );
+    expect(bid.inference).toMatchObject({ takeOrPayPercent: 20, minimumTokensPerHour: '1440000' });
+    const leaseRow = await waitFor('the lease', () =>
+      prisma.lease.findFirst({ where: { bidId: bid.id as string } }).then((row) => row ?? undefined),
+    );
+    await quiet(app);
+    const leaseId = leaseRow.id;
+    expect(leaseRow).toMatchObject({ inferenceTakeOrPayPercent: 20 });
+    const lease = body(await http().get(`/v1/leases/${leaseId}`).set(buyer.auth).expect(200));
+    expect(lease.inference).toMatchObject({
+      takeOrPayPercent: 20,
+      minimumTokensPerHour: '1440000',
+      minimumChargePerHour: '11.99',
+    });
+    const start = body(await handOverAccess(app, provider, leaseId).expect(200)).startedAt as string;
+
+    // A low-usage hour (100,000 tokens) is charged the bid's 20%, not the default 50% (29.98); the
+    // provider gets its 10% floor, 720 GPU-seconds at 30.00.
+    await clock().advance(HOUR + MINUTE);
+    expect(await app.get(LeaseLifecycleService).sweep()).toMatchObject({ ended: 1 });
+    await state(provider, leaseId, { periodStart: start, promptTokens: 50_000, outputTokens: 50_000 }).expect(
+      200,
+    );
+    await clock().advance(GRACE_MINUTES * MINUTE + MINUTE);
+    await app.get(SettlementService).sweep();
+    await quiet(app);
+    await app.get(SettlementService).settleLease(leaseId);
+    const [settled] = await prisma.leasePeriod.findMany({ where: { leaseId } });
+    expect(settled).toMatchObject({
+      basis: 'TAKE_OR_PAY',
+      billedTokens: 1_440_000n,
+      cost: 1_199n,
+      gpuSeconds: 720n,
+      payoutBasis: 'FLOOR',
+      payout: 600n,
+      spread: 599n,
+      fee: 15n,
+    });
+  });
+
   it("credits a missed SLO on a per-token period at most the provider's payout less the fee, never the spread", async () => {
     // A market of its own, so the bid meets only this offer and its SLO (docs/SLO.md).
     const own = await createInferenceMarket(app);

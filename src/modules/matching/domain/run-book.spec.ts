@@ -172,6 +172,14 @@ describe('leasesOf', () => {
         },
       ],
     ]);
+    // A bid's own take-or-pay share goes onto each of its leases instead of the default 50.
+    const picky = { ...b1, takeOrPayPercent: 20 };
+    const own = book([picky], [none, o1, o2]);
+    expect(
+      leasesOf(own, matchMarket(own.bids, own.offers, NOW).fills, NOW, HOUR).map(
+        (lease) => lease.inference?.takeOrPayPercent,
+      ),
+    ).toEqual([20, 20]);
     // The same book in GPU terms would have taken the cheap offer that serves nothing.
     const gpuBid = runBid({ id: 'B2', price: 3360n, remaining: 6, seq: 9n });
     expect(matchMarket([gpuBid], market.offers, NOW).fills.map((fill) => fill.offerId)).toEqual(['O0']);
