@@ -13,6 +13,7 @@ import {
   ledgerBalance,
   leaseOfBid,
   MINUTE,
+  quiet,
   settleDue,
 } from '../support/leases';
 import { signIn, tradingPair, type TestTenant } from '../support/tenants';
@@ -440,85 +441,30 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
   });
 
   it("pays the provider at its own ask when the bid rested first and traded at the bid's maximum", async () => {
-    // A market of its own, so the bid meets only this offer.
-    const own = await createTestMarket(app);
+    // A market of its own, so the bid meets only this offer. Asking 60.00, above the bid's 50.40
+    // a GPU-hour (14.00 per million for 2 GPUs): the bid rests when it arrives.
+    const own = await createInferenceMarket(app);
     otherMarkets.push(own.id);
-    await prisma.marketGpuSpec.create({
-      data: {
-        marketId: own.id,
-        memoryBandwidthGbPerS: 3350,
-        fp16Tflops: 989.4,
-        fp8Tflops: 1978.9,
-        int8Tops: 1978.9,
-      },
-    });
-    const site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
-    // Asking 60.00, above the bid's 50.40 a GPU-hour: the bid rests when it arrives.
-    const offer = await placeOffer(app, provider, site.id, {
-      market: own.slug,
-      gpus: 2,
-      pricePerGpuHour: '60.00',
-      minLeaseHours: 1,
-      payPerUseMinPercent: 30,
-      availableFrom: at(-HOUR),
-      availableUntil: at(30 * 24 * HOUR),
-    });
-    await http()
-      .put(`/v1/offers/${offer.id}/serving-profiles`)
-      .set(provider.auth)
-      .send({
-        profiles: [
-          {
-            model: MODEL,
-            concurrency: 8,
-            promptTokensPerSecondPerGpu: 3000,
-            outputTokensPerSecondPerGpu: 1000,
-            ttftP50Ms: 60,
-            ttftP95Ms: 100,
-          },
-        ],
-      })
-      .expect(200);
-    const bid = body(
-      await http()
-        .post('/v1/bids')
-        .set(buyer.auth)
-        .set('idempotency-key', randomUUID())
-        .send({
-          market: own.slug,
-          durationHours: 1,
-          partialAllowed: false,
-          inference: {
-            model: MODEL,
-            outputTokensPerSecond: 1000,
-            promptToOutputRatio: 1,
-            ttftP95Ms: 300,
-            maxPricePerMillionTokens: '14.00',
-          },
-          expiresAt: at(24 * HOUR),
-        })
-        .expect(201),
-    );
+    await offerServing(own.slug, { pricePerGpuHour: '60.00' });
+    const bid = await placeInferenceBid(inferenceTerms(own.slug, 1));
     await quiet(app);
     expect(await prisma.lease.count({ where: { bidId: bid.id as string } })).toBe(0);
     // The provider lowers its ask to 24.00: a new seq, so the bid is the resting order and the
     // trade price is its maximum, 50.40 (docs/MATCHING.md "Priority and trade price").
+    const offer = await prisma.offer.findFirstOrThrow({ where: { marketId: own.id } });
     await http()
       .patch(`/v1/offers/${offer.id}`)
       .set(provider.auth)
       .send({ pricePerGpuHour: '24.00' })
       .expect(200);
-    const leaseRow = await waitFor('the lease', () =>
-      prisma.lease.findFirst({ where: { bidId: bid.id as string } }).then((row) => row ?? undefined),
-    );
-    await quiet(app);
+    const leaseRow = await leaseOfBid(app, bid.id as string);
     const leaseId = leaseRow.id;
     expect(leaseRow).toMatchObject({
       pricePerGpuHour: 5_040n,
       providerAskPerGpuHour: 2_400n,
       inferencePricePerMillionTokens: 1_400n,
     });
-    const start = body(await handOverAccess(app, provider, leaseId).expect(200)).startedAt as string;
+    const start = await startLease(app, provider, leaseId);
 
     // 5,000,000 tokens: the buyer pays 70.00 at 14.00 per million; the provider's 5,000
     // GPU-seconds at its 24.00 ask are 33.33 (at the 50.40 trade price they would be 70.00).
@@ -529,10 +475,8 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
       promptTokens: 3_000_000,
       outputTokens: 2_000_000,
     }).expect(200);
-    await clock().advance(GRACE_MINUTES * MINUTE + MINUTE);
-    await app.get(SettlementService).sweep();
-    await quiet(app);
-    await app.get(SettlementService).settleLease(leaseId);
+    await clock().advance(GRACE_MINUTES * MINUTE + 30 * MINUTE + MINUTE);
+    await settleDue(app, leaseId);
     const [settled] = await prisma.leasePeriod.findMany({ where: { leaseId } });
     expect(settled).toMatchObject({
       cost: 7_000n,
@@ -549,18 +493,15 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
     expect(
       transfer.entries
         .map((e) => [e.account.kind, e.amount])
-        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+        .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
     ).toEqual([
       ['BUYER_HELD', -7_000n],
       ['PLATFORM_FEES', 83n],
       ['PLATFORM_SPREAD', 3_667n],
       ['PROVIDER_EARNINGS', 3_250n],
     ]);
-    const range = `from=${encodeURIComponent(at(-24 * HOUR))}&to=${encodeURIComponent(at(HOUR))}`;
-    const earnings = body(
-      await http().get(`/v1/billing/earnings?groupBy=period&${range}`).set(provider.auth).expect(200),
-    );
-    expect((earnings.groups as Body[]).find((g) => g.leaseId === leaseId)).toMatchObject({
+    const byPeriod = await earnings('groupBy=period');
+    expect((byPeriod.groups as Body[]).find((g) => g.leaseId === leaseId)).toMatchObject({
       pricePerGpuHour: '24.00',
       pricePerMillionTokens: '14.00',
       charged: '70.00',
@@ -572,55 +513,13 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
   });
 
   it("takes the bid's own take-or-pay share: validated, quoted, stored on the lease and charged", async () => {
-    const own = await createTestMarket(app);
+    const own = await createInferenceMarket(app);
     otherMarkets.push(own.id);
-    await prisma.marketGpuSpec.create({
-      data: {
-        marketId: own.id,
-        memoryBandwidthGbPerS: 3350,
-        fp16Tflops: 989.4,
-        fp8Tflops: 1978.9,
-        int8Tops: 1978.9,
-      },
-    });
-    const site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
-    const offer = await placeOffer(app, provider, site.id, {
-      market: own.slug,
-      gpus: 2,
-      pricePerGpuHour: '30.00',
-      minLeaseHours: 1,
-      payPerUseMinPercent: 10,
-      availableFrom: at(-HOUR),
-      availableUntil: at(30 * 24 * HOUR),
-    });
-    await http()
-      .put(`/v1/offers/${offer.id}/serving-profiles`)
-      .set(provider.auth)
-      .send({
-        profiles: [
-          {
-            model: MODEL,
-            concurrency: 8,
-            promptTokensPerSecondPerGpu: 3000,
-            outputTokensPerSecondPerGpu: 1000,
-            ttftP50Ms: 60,
-            ttftP95Ms: 100,
-          },
-        ],
-      })
-      .expect(200);
-    const inference = {
-      model: MODEL,
-      outputTokensPerSecond: 1000,
-      promptToOutputRatio: 1,
-      ttftP95Ms: 300,
-      maxPricePerMillionTokens: '14.00',
-    };
+    await offerServing(own.slug, { payPerUseMinPercent: 10 });
+    const base = inferenceTerms(own.slug, 1);
     const terms = (takeOrPayPercent: unknown) => ({
-      market: own.slug,
-      durationHours: 1,
-      partialAllowed: false,
-      inference: { ...inference, takeOrPayPercent },
+      ...base,
+      inference: { ...base.inference, takeOrPayPercent },
     });
 
     // Whole percent, 0..100: anything else is 400 on the quote and the placement, and writes nothing.
@@ -644,19 +543,9 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
       minimumChargePerHourAtCap: '20.16',
       expectedMinimumChargePerHour: '11.99',
     });
-    const bid = body(
-      await http()
-        .post('/v1/bids')
-        .set(buyer.auth)
-        .set('idempotency-key', randomUUID())
-        .send({ ...terms(20), expiresAt: at(24 * HOUR) })
-        .expect(201),
-    );
+    const bid = await placeInferenceBid(terms(20));
     expect(bid.inference).toMatchObject({ takeOrPayPercent: 20, minimumTokensPerHour: '1440000' });
-    const leaseRow = await waitFor('the lease', () =>
-      prisma.lease.findFirst({ where: { bidId: bid.id as string } }).then((row) => row ?? undefined),
-    );
-    await quiet(app);
+    const leaseRow = await leaseOfBid(app, bid.id as string);
     const leaseId = leaseRow.id;
     expect(leaseRow).toMatchObject({ inferenceTakeOrPayPercent: 20 });
     const lease = body(await http().get(`/v1/leases/${leaseId}`).set(buyer.auth).expect(200));
@@ -665,7 +554,7 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
       minimumTokensPerHour: '1440000',
       minimumChargePerHour: '11.99',
     });
-    const start = body(await handOverAccess(app, provider, leaseId).expect(200)).startedAt as string;
+    const start = await startLease(app, provider, leaseId);
 
     // A low-usage hour (100,000 tokens) is charged the bid's 20%, not the default 50% (29.98); the
     // provider gets its 10% floor, 720 GPU-seconds at 30.00.
@@ -674,10 +563,8 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
     await state(provider, leaseId, { periodStart: start, promptTokens: 50_000, outputTokens: 50_000 }).expect(
       200,
     );
-    await clock().advance(GRACE_MINUTES * MINUTE + MINUTE);
-    await app.get(SettlementService).sweep();
-    await quiet(app);
-    await app.get(SettlementService).settleLease(leaseId);
+    await clock().advance(GRACE_MINUTES * MINUTE + 30 * MINUTE + MINUTE);
+    await settleDue(app, leaseId);
     const [settled] = await prisma.leasePeriod.findMany({ where: { leaseId } });
     expect(settled).toMatchObject({
       basis: 'TAKE_OR_PAY',
