@@ -9,7 +9,8 @@
  * pays, ledger-rules the payouts). After every command: the two ledgers agree to the fen, every
  * transfer balances, no organisation account is negative, held is exactly what unsettled leases
  * still hold, every period is settled at most once and in order, none while its dispute is open,
- * no payout exceeds its period's charge, and buyers' debits equal providers' credits plus fees
+ * no payout exceeds its period's charge (providers are paid at the offer's own ask, below the
+ * trade price when the bid rested first), and buyers' debits equal providers' credits plus fees
  * plus PLATFORM_SPREAD: no fen created or lost. Coverage is asserted at the end.
  *
  *   TOKEN_MODEL_RUNS=5000 npx jest test/billing/token-money-model.spec.ts
@@ -101,7 +102,7 @@ class TokenMoneyModel {
     const usedGpuSeconds = capacity === 0n ? 0n : (reserved * used) / capacity;
     const floor = providerCut ? 0n : (reserved * BigInt(lease.payPerUseMinPercent)) / 100n;
     const paid = usedGpuSeconds > floor ? usedGpuSeconds : floor;
-    const atAsk = (lease.pricePerGpuHour * paid) / 3600n;
+    const atAsk = (t.providerAskPerGpuHour * paid) / 3600n;
     const payout = atAsk < charge ? atAsk : charge;
     return { charge, payout, fee: (payout * BigInt(lease.feeBps)) / 10_000n };
   }
@@ -138,6 +139,9 @@ const arbitraryLease = fc.record({
   sizedGpus: fc.integer({ min: 1, max: 16 }),
   share: fc.integer({ min: 1, max: 16 }),
   price: fc.bigInt(100n, 500_000n),
+  // The offer's ask: the trade price when the offer rested first, else below it (the bid's
+  // maximum was the trade price, docs/MATCHING.md "Priority and trade price").
+  askBelow: fc.oneof(fc.constant(0n), fc.bigInt(1n, 99n)),
   hours: fc.integer({ min: 1, max: 4 }),
   feeBps: fc.constantFrom(0, 250, 300, 10_000),
   floor: fc.integer({ min: 0, max: 100 }),
@@ -241,6 +245,7 @@ describe('per-token money, model-based (docs/INFERENCE.md "Per-token billing")',
                   promptTokensPerSecond: throughputShare(spec.prompt, gpus, spec.sizedGpus),
                   outputTokensPerSecond: throughputShare(spec.output, gpus, spec.sizedGpus),
                   takeOrPayPercent: spec.takeOrPay,
+                  providerAskPerGpuHour: spec.price - spec.askBelow,
                 },
               },
               statements: new Map(),
@@ -440,6 +445,14 @@ describe('per-token money, model-based (docs/INFERENCE.md "Per-token billing")',
                     m.settled.push({ index: period.index, ...naive });
                     seen.add(`basis:${charge.basis}`);
                     seen.add(`payout:${charge.tokens.payoutBasis}`);
+                    // The bid rested first: paid at the offer's lower ask, the gap to the spread.
+                    if (
+                      lease.tokenBilling.providerAskPerGpuHour < lease.pricePerGpuHour &&
+                      charge.tokens.payoutBasis !== 'CAPPED' &&
+                      naive.payout > 0n
+                    ) {
+                      seen.add('paid-at-ask-below-trade-price');
+                    }
                     if (
                       stood !== null &&
                       stood.promptTokens + stood.outputTokens === 0n &&
@@ -545,6 +558,7 @@ describe('per-token money, model-based (docs/INFERENCE.md "Per-token billing")',
           'payout:CAPPED',
           'payout:FLOOR',
           'payout:USED',
+          'paid-at-ask-below-trade-price',
           'released',
           'report',
           'report-refused',

@@ -13,6 +13,7 @@ import {
   ledgerBalance,
   leaseOfBid,
   MINUTE,
+  quiet,
   settleDue,
 } from '../support/leases';
 import { signIn, tradingPair, type TestTenant } from '../support/tenants';
@@ -437,6 +438,144 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
     expect(spread).toMatchObject({ accounts: 1 });
     expect(Number(spread!.balance)).toBeGreaterThanOrEqual(11.98);
     expect(trial.totals).toEqual(expect.arrayContaining([{ currency: 'CNY', balance: '0.00' }]));
+  });
+
+  it("pays the provider at its own ask when the bid rested first and traded at the bid's maximum", async () => {
+    // A market of its own, so the bid meets only this offer. Asking 60.00, above the bid's 50.40
+    // a GPU-hour (14.00 per million for 2 GPUs): the bid rests when it arrives.
+    const own = await createInferenceMarket(app);
+    otherMarkets.push(own.id);
+    await offerServing(own.slug, { pricePerGpuHour: '60.00' });
+    const bid = await placeInferenceBid(inferenceTerms(own.slug, 1));
+    await quiet(app);
+    expect(await prisma.lease.count({ where: { bidId: bid.id as string } })).toBe(0);
+    // The provider lowers its ask to 24.00: a new seq, so the bid is the resting order and the
+    // trade price is its maximum, 50.40 (docs/MATCHING.md "Priority and trade price").
+    const offer = await prisma.offer.findFirstOrThrow({ where: { marketId: own.id } });
+    await http()
+      .patch(`/v1/offers/${offer.id}`)
+      .set(provider.auth)
+      .send({ pricePerGpuHour: '24.00' })
+      .expect(200);
+    const leaseRow = await leaseOfBid(app, bid.id as string);
+    const leaseId = leaseRow.id;
+    expect(leaseRow).toMatchObject({
+      pricePerGpuHour: 5_040n,
+      providerAskPerGpuHour: 2_400n,
+      inferencePricePerMillionTokens: 1_400n,
+    });
+    const start = await startLease(app, provider, leaseId);
+
+    // 5,000,000 tokens: the buyer pays 70.00 at 14.00 per million; the provider's 5,000
+    // GPU-seconds at its 24.00 ask are 33.33 (at the 50.40 trade price they would be 70.00).
+    await clock().advance(HOUR + MINUTE);
+    expect(await app.get(LeaseLifecycleService).sweep()).toMatchObject({ ended: 1 });
+    await state(provider, leaseId, {
+      periodStart: start,
+      promptTokens: 3_000_000,
+      outputTokens: 2_000_000,
+    }).expect(200);
+    await clock().advance(GRACE_MINUTES * MINUTE + 30 * MINUTE + MINUTE);
+    await settleDue(app, leaseId);
+    const [settled] = await prisma.leasePeriod.findMany({ where: { leaseId } });
+    expect(settled).toMatchObject({
+      cost: 7_000n,
+      gpuSeconds: 5_000n,
+      payout: 3_333n,
+      payoutBasis: 'USED',
+      fee: 83n,
+      spread: 3_667n,
+    });
+    const transfer = await prisma.ledgerTransfer.findUniqueOrThrow({
+      where: { key: `settle:${leaseId}:0` },
+      include: { entries: { include: { account: true } } },
+    });
+    expect(
+      transfer.entries
+        .map((e) => [e.account.kind, e.amount])
+        .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+    ).toEqual([
+      ['BUYER_HELD', -7_000n],
+      ['PLATFORM_FEES', 83n],
+      ['PLATFORM_SPREAD', 3_667n],
+      ['PROVIDER_EARNINGS', 3_250n],
+    ]);
+    const byPeriod = await earnings('groupBy=period');
+    expect((byPeriod.groups as Body[]).find((g) => g.leaseId === leaseId)).toMatchObject({
+      pricePerGpuHour: '24.00',
+      pricePerMillionTokens: '14.00',
+      charged: '70.00',
+      spread: '36.67',
+      proceeds: '33.33',
+      fee: '0.83',
+      net: '32.50',
+    });
+  });
+
+  it("takes the bid's own take-or-pay share: validated, quoted, stored on the lease and charged", async () => {
+    const own = await createInferenceMarket(app);
+    otherMarkets.push(own.id);
+    await offerServing(own.slug, { payPerUseMinPercent: 10 });
+    const base = inferenceTerms(own.slug, 1);
+    const terms = (takeOrPayPercent: unknown) => ({
+      ...base,
+      inference: { ...base.inference, takeOrPayPercent },
+    });
+
+    // Whole percent, 0..100: anything else is 400 on the quote and the placement, and writes nothing.
+    for (const bad of [-1, 101, 12.5, '20']) {
+      const quoted = await http().post('/v1/bids/quote').set(buyer.auth).send(terms(bad)).expect(400);
+      expect(JSON.stringify(quoted.body)).toContain('takeOrPayPercent');
+      await http()
+        .post('/v1/bids')
+        .set(buyer.auth)
+        .set('idempotency-key', randomUUID())
+        .send({ ...terms(bad), expiresAt: at(24 * HOUR) })
+        .expect(400);
+    }
+    expect(await prisma.bid.count({ where: { marketId: own.id } })).toBe(0);
+
+    // 20% of 7,200,000 tokens an hour: 1,440,000, 20.16 at the 14.00 cap, 11.99 at 8.33.
+    const quote = body(await http().post('/v1/bids/quote').set(buyer.auth).send(terms(20)).expect(200));
+    expect((quote.inference as Body).takeOrPay).toEqual({
+      percent: 20,
+      minimumTokensPerHour: '1440000',
+      minimumChargePerHourAtCap: '20.16',
+      expectedMinimumChargePerHour: '11.99',
+    });
+    const bid = await placeInferenceBid(terms(20));
+    expect(bid.inference).toMatchObject({ takeOrPayPercent: 20, minimumTokensPerHour: '1440000' });
+    const leaseRow = await leaseOfBid(app, bid.id as string);
+    const leaseId = leaseRow.id;
+    expect(leaseRow).toMatchObject({ inferenceTakeOrPayPercent: 20 });
+    const lease = body(await http().get(`/v1/leases/${leaseId}`).set(buyer.auth).expect(200));
+    expect(lease.inference).toMatchObject({
+      takeOrPayPercent: 20,
+      minimumTokensPerHour: '1440000',
+      minimumChargePerHour: '11.99',
+    });
+    const start = await startLease(app, provider, leaseId);
+
+    // A low-usage hour (100,000 tokens) is charged the bid's 20%, not the default 50% (29.98); the
+    // provider gets its 10% floor, 720 GPU-seconds at 30.00.
+    await clock().advance(HOUR + MINUTE);
+    expect(await app.get(LeaseLifecycleService).sweep()).toMatchObject({ ended: 1 });
+    await state(provider, leaseId, { periodStart: start, promptTokens: 50_000, outputTokens: 50_000 }).expect(
+      200,
+    );
+    await clock().advance(GRACE_MINUTES * MINUTE + 30 * MINUTE + MINUTE);
+    await settleDue(app, leaseId);
+    const [settled] = await prisma.leasePeriod.findMany({ where: { leaseId } });
+    expect(settled).toMatchObject({
+      basis: 'TAKE_OR_PAY',
+      billedTokens: 1_440_000n,
+      cost: 1_199n,
+      gpuSeconds: 720n,
+      payoutBasis: 'FLOOR',
+      payout: 600n,
+      spread: 599n,
+      fee: 15n,
+    });
   });
 
   it("credits a missed SLO on a per-token period at most the provider's payout less the fee, never the spread", async () => {

@@ -70,6 +70,8 @@ export interface BidInferenceTerms {
   promptTokensPerSecond: number;
   ttftP95Ms: number;
   maxPricePerMillionTokens: bigint;
+  /** Per-token billing's take-or-pay share, 0..100 (docs/INFERENCE.md "Per-token billing"). */
+  takeOrPayPercent: number;
 }
 
 export interface NewBid {
@@ -129,6 +131,7 @@ const BID_SELECT = {
   inferencePromptTokensPerSecond: true,
   inferenceTtftP95Ms: true,
   inferenceMaxPricePerMillionTokens: true,
+  inferenceTakeOrPayPercent: true,
   minProviderScore: true,
   replacementPlanId: true,
   replacesLeaseId: true,
@@ -145,6 +148,7 @@ interface InferenceColumns {
   inferencePromptTokensPerSecond: number | null;
   inferenceTtftP95Ms: number | null;
   inferenceMaxPricePerMillionTokens: bigint | null;
+  inferenceTakeOrPayPercent: number | null;
 }
 
 /** The terms of an inference bid; null on a GPU bid (the database keeps the set whole or empty). */
@@ -154,7 +158,8 @@ function inferenceOf(c: InferenceColumns): BidInferenceTerms | null {
     c.inferenceOutputTokensPerSecond === null ||
     c.inferencePromptTokensPerSecond === null ||
     c.inferenceTtftP95Ms === null ||
-    c.inferenceMaxPricePerMillionTokens === null
+    c.inferenceMaxPricePerMillionTokens === null ||
+    c.inferenceTakeOrPayPercent === null
     ? null
     : {
         modelId: c.inferenceModelId,
@@ -163,6 +168,7 @@ function inferenceOf(c: InferenceColumns): BidInferenceTerms | null {
         promptTokensPerSecond: c.inferencePromptTokensPerSecond,
         ttftP95Ms: c.inferenceTtftP95Ms,
         maxPricePerMillionTokens: c.inferenceMaxPricePerMillionTokens,
+        takeOrPayPercent: c.inferenceTakeOrPayPercent,
       };
 }
 
@@ -174,6 +180,7 @@ function toRecord(row: BidRow): BidRecord {
     inferencePromptTokensPerSecond,
     inferenceTtftP95Ms,
     inferenceMaxPricePerMillionTokens,
+    inferenceTakeOrPayPercent,
     ...bid
   } = row;
   const inference = inferenceOf({
@@ -183,6 +190,7 @@ function toRecord(row: BidRow): BidRecord {
     inferencePromptTokensPerSecond,
     inferenceTtftP95Ms,
     inferenceMaxPricePerMillionTokens,
+    inferenceTakeOrPayPercent,
   });
   return { ...bid, inference };
 }
@@ -253,6 +261,7 @@ export class BidsRepository {
              b.inference_prompt_tokens_per_second AS "inferencePromptTokensPerSecond",
              b.inference_ttft_p95_ms AS "inferenceTtftP95Ms",
              b.inference_max_price_per_million_tokens AS "inferenceMaxPricePerMillionTokens",
+             b.inference_take_or_pay_percent AS "inferenceTakeOrPayPercent",
              b.min_provider_score AS "minProviderScore",
              b.replacement_plan_id::text AS "replacementPlanId", b.replaces_lease_id::text AS "replacesLeaseId",
              b.interruptible
@@ -273,6 +282,7 @@ export class BidsRepository {
           inferencePromptTokensPerSecond,
           inferenceTtftP95Ms,
           inferenceMaxPricePerMillionTokens,
+          inferenceTakeOrPayPercent,
           ...bid
         } = row;
         const inference = inferenceOf({
@@ -282,6 +292,7 @@ export class BidsRepository {
           inferencePromptTokensPerSecond,
           inferenceTtftP95Ms,
           inferenceMaxPricePerMillionTokens,
+          inferenceTakeOrPayPercent,
         });
         return [
           ownedKey(bid.organisationId, bid.id),

@@ -197,6 +197,7 @@ export class BidsService {
         expectedPricePerMillionTokens: price(sizing.expectedPricePerMillionTokens),
         supplyGpus: sizing.supply.fillableGpus,
         takeOrPay: takeOrPayQuote(
+          input.inference?.takeOrPayPercent ?? TAKE_OR_PAY_PERCENT,
           sized.ask.outputTokensPerSecond,
           sized.ask.promptTokensPerSecond,
           sized.ask.maxPricePerMillionTokens,
@@ -285,6 +286,7 @@ export class BidsService {
         promptTokensPerSecond: ask.promptTokensPerSecond,
         ttftP95Ms: ask.ttftP95Ms,
         maxPricePerMillionTokens: ask.maxPricePerMillionTokens,
+        takeOrPayPercent: input.inference?.takeOrPayPercent ?? TAKE_OR_PAY_PERCENT,
       },
       minProviderScore: input.minProviderScore ?? null,
       replacement: replacementAsked(input, market, now),
@@ -604,15 +606,16 @@ function gpuTerms(input: QuoteBidDto): {
 /** What a cancelled bid gives back: the hold of its unfilled GPUs. */
 /** The take-or-pay minimum a quote states for the sized demand (docs/INFERENCE.md "Per-token billing"). */
 function takeOrPayQuote(
+  percent: number,
   outputTokensPerSecond: number,
   promptTokensPerSecond: number,
   maxPricePerMillionTokens: bigint,
   expectedPricePerMillionTokens: bigint | null,
   scale: number,
 ): TakeOrPayResponse {
-  const tokens = takeOrPayTokensPerHour(tokensPerHour(outputTokensPerSecond, promptTokensPerSecond));
+  const tokens = takeOrPayTokensPerHour(tokensPerHour(outputTokensPerSecond, promptTokensPerSecond), percent);
   return {
-    percent: TAKE_OR_PAY_PERCENT,
+    percent,
     minimumTokensPerHour: tokens.toString(),
     minimumChargePerHourAtCap: formatMoney(tokensCost(tokens, maxPricePerMillionTokens), scale),
     expectedMinimumChargePerHour:

@@ -1,9 +1,5 @@
 import { formatMoney } from '@/shared/money';
-import {
-  TAKE_OR_PAY_PERCENT,
-  takeOrPayTokensPerHour,
-  tokensPerHour,
-} from '@/modules/inference/domain/inference-pricing';
+import { takeOrPayTokensPerHour, tokensPerHour } from '@/modules/inference/domain/inference-pricing';
 import type { BidRecord } from './bids.repository';
 import type { BidResponse } from './dto/bid.dto';
 
@@ -44,9 +40,10 @@ export const BuyersMapper = {
                 record.inference.maxPricePerMillionTokens,
                 record.market.currencyScale,
               ),
-              takeOrPayPercent: TAKE_OR_PAY_PERCENT,
+              takeOrPayPercent: record.inference.takeOrPayPercent,
               minimumTokensPerHour: takeOrPayTokensPerHour(
                 tokensPerHour(record.inference.outputTokensPerSecond, record.inference.promptTokensPerSecond),
+                record.inference.takeOrPayPercent,
               ).toString(),
             },
     };

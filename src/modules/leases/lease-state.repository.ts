@@ -13,6 +13,8 @@ export interface NewLease {
   readonly siteId: string;
   readonly gpus: number;
   readonly pricePerGpuHour: bigint;
+  /** The offer's own ask at match (docs/INFERENCE.md "Per-token billing"). */
+  readonly providerAskPerGpuHour: bigint;
   readonly durationHours: number;
   readonly billingMode: 'RESERVED' | 'PAY_PER_USE';
   readonly feeBps: number;
@@ -63,6 +65,7 @@ export class LeaseStateRepository {
         siteId: lease.siteId,
         gpus: lease.gpus,
         pricePerGpuHour: lease.pricePerGpuHour,
+        providerAskPerGpuHour: lease.providerAskPerGpuHour,
         durationHours: lease.durationHours,
         billingMode: lease.billingMode,
         feeBps: lease.feeBps,

@@ -59,6 +59,7 @@ interface OrderRow {
   inference_output_tokens_per_second: number | null;
   inference_prompt_tokens_per_second: number | null;
   inference_ttft_p95_ms: number | null;
+  inference_take_or_pay_percent: number | null;
   total_gpus: number;
   /** Offers: what they serve (servingOf), null when nothing. */
   serving: Record<string, OfferServing> | null;
@@ -233,7 +234,7 @@ function ordersOf(marketId: string): Prisma.Sql {
            coalesce(b.seq, o.seq) AS seq,
            b.duration_hours, b.provinces, b.min_gpus_per_site, b.partial_allowed, b.expires_at, b.billing_mode,
            b.gpus AS total_gpus, b.inference_model_id, b.inference_output_tokens_per_second,
-           b.inference_prompt_tokens_per_second, b.inference_ttft_p95_ms,
+           b.inference_prompt_tokens_per_second, b.inference_ttft_p95_ms, b.inference_take_or_pay_percent,
            o.site_id, s.province_code AS province, o.available_from, o.available_until, o.min_lease_hours,
            o.pay_per_use_min_percent, ${servingOf(Prisma.sql`o.id`)} AS serving,
            org.reliability_score AS provider_score, b.min_provider_score, b.interruptible,
@@ -328,6 +329,9 @@ function bidOf(row: OrderRow): RunBid {
     ...withInference(inferenceOf(row)),
     ...(row.min_provider_score === null ? {} : { minProviderScore: row.min_provider_score }),
     ...(row.interruptible ? { interruptible: true } : {}),
+    ...(row.inference_take_or_pay_percent === null
+      ? {}
+      : { takeOrPayPercent: row.inference_take_or_pay_percent }),
   };
 }
 

@@ -59,6 +59,7 @@ interface LeaseRow {
   inference_prompt_tokens_per_second: number | null;
   inference_output_tokens_per_second: number | null;
   inference_take_or_pay_percent: number | null;
+  provider_ask_per_gpu_hour: bigint | null;
   has_slo: boolean;
 }
 
@@ -68,7 +69,7 @@ const SELECT = `l.id, m.slug AS market, m.currency, m.currency_scale, l.buyer_or
   l.termination_reason::text AS termination_reason, l.started_at, l.ends_at, l.ended_at, l.settled_periods,
   l.settlement_state::text AS settlement_state, l.inference_price_per_million_tokens,
   l.inference_prompt_tokens_per_second, l.inference_output_tokens_per_second, l.inference_take_or_pay_percent,
-  l.slo IS NOT NULL AS has_slo`;
+  l.provider_ask_per_gpu_hour, l.slo IS NOT NULL AS has_slo`;
 
 const toLease = (row: LeaseRow): LeaseToSettle => ({
   id: row.id,
@@ -103,6 +104,8 @@ function tokenBillingOf(row: LeaseRow): SettlingLease['tokenBilling'] {
     promptTokensPerSecond: row.inference_prompt_tokens_per_second ?? 0,
     outputTokensPerSecond: row.inference_output_tokens_per_second ?? 0,
     takeOrPayPercent: row.inference_take_or_pay_percent,
+    // A trigger keeps it on every per-token lease (migration 20261205180000_lease_provider_ask).
+    providerAskPerGpuHour: row.provider_ask_per_gpu_hour ?? row.price_per_gpu_hour,
   };
 }
 

@@ -173,6 +173,9 @@ const GROUPINGS: Record<PeriodGrouping, { key: string; columns: string; groupBy:
   },
 };
 
+// What a period paid its provider per GPU-hour: the trade price, or a per-token payout's ask.
+const PAID_AT = `CASE WHEN p.payout IS NOT NULL THEN l.provider_ask_per_gpu_hour ELSE l.price_per_gpu_hour END`;
+
 interface EarningsRow {
   key: string;
   lease_id: string | null;
@@ -381,9 +384,9 @@ export class StatementsRepository {
     const rows = await this.tx.$queryRawUnsafe<EarningsRow[]>(
       `SELECT ${grouping.key} AS key, ${grouping.columns}, m.currency,
               COUNT(*)::int AS periods, SUM(p.gpu_seconds)::bigint AS gpu_seconds,
-              -- A price shows when the whole group has one (a lease or a period always does).
-              CASE WHEN MIN(l.price_per_gpu_hour) = MAX(l.price_per_gpu_hour) THEN MIN(l.price_per_gpu_hour) END
-                AS price_per_gpu_hour,
+              -- A price shows when the whole group has one (a lease or a period always does): the
+              -- provider's ask, on a per-token period the offer's own (docs/INFERENCE.md).
+              CASE WHEN MIN(${PAID_AT}) = MAX(${PAID_AT}) THEN MIN(${PAID_AT}) END AS price_per_gpu_hour,
               COALESCE(SUM(p.prompt_tokens), 0)::bigint AS prompt_tokens,
               COALESCE(SUM(p.output_tokens), 0)::bigint AS output_tokens,
               COALESCE(SUM(p.billed_tokens), 0)::bigint AS billed_tokens,

@@ -6,6 +6,11 @@ import {
   MAX_PROMPT_TO_OUTPUT_RATIO,
   MAX_TTFT_SLO_MS,
 } from '../domain/inference-bid-rules';
+import {
+  MAX_TAKE_OR_PAY_PERCENT,
+  MIN_TAKE_OR_PAY_PERCENT,
+  TAKE_OR_PAY_PERCENT,
+} from '@/modules/inference/domain/inference-pricing';
 
 /** docs/INFERENCE.md "Inference bids": demand in model terms, sized into GPUs by the exchange. */
 export class InferenceBidTermsDto {
@@ -71,6 +76,21 @@ export class InferenceBidTermsDto {
   @IsString()
   @MaxLength(64)
   maxPricePerMillionTokens!: string;
+
+  @ApiPropertyOptional({
+    minimum: MIN_TAKE_OR_PAY_PERCENT,
+    maximum: MAX_TAKE_OR_PAY_PERCENT,
+    default: TAKE_OR_PAY_PERCENT,
+    example: 50,
+    description:
+      "Per-token billing's take-or-pay share: the percentage of each period's sized capacity you pay for " +
+      'whatever you use (docs/INFERENCE.md "Per-token billing"); whole percent, 50 when absent',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(MIN_TAKE_OR_PAY_PERCENT)
+  @Max(MAX_TAKE_OR_PAY_PERCENT)
+  takeOrPayPercent?: number;
 }
 
 export class InferenceBidTermsResponse {
@@ -83,7 +103,8 @@ export class InferenceBidTermsResponse {
   @ApiProperty({
     example: 50,
     description:
-      "Per-token billing's take-or-pay share of each period's sized capacity, copied onto each lease at match " +
+      "Per-token billing's take-or-pay share of each period's sized capacity (the bid's, 50 by default), " +
+      'copied onto each lease at match ' +
       '(docs/INFERENCE.md "Per-token billing")',
   })
   takeOrPayPercent!: number;

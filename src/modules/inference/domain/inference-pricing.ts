@@ -10,9 +10,12 @@ const SECONDS_PER_HOUR = 3_600n;
 /**
  * The take-or-pay minimum of per-token billing (docs/INFERENCE.md "Per-token billing"): each
  * period the buyer pays for at least this share of the tokens its sized throughput could carry,
- * whatever it used. Stated by the quote, copied onto every lease at match.
+ * whatever it used. The default of a bid's own share; stated by the quote, copied onto every lease at match.
  */
 export const TAKE_OR_PAY_PERCENT = 50;
+/** The bounds of a bid's own take-or-pay share (`inference.takeOrPayPercent`). */
+export const MIN_TAKE_OR_PAY_PERCENT = 0;
+export const MAX_TAKE_OR_PAY_PERCENT = 100;
 
 /** The tokens an hour the take-or-pay minimum charges for: its share of the hourly demand, rounded down. */
 export function takeOrPayTokensPerHour(tokensHourly: bigint, takeOrPayPercent = TAKE_OR_PAY_PERCENT): bigint {

@@ -71,6 +71,7 @@ describe('leasesOf', () => {
         providerOrganisationId: 'org-O1',
         gpus: 2,
         pricePerGpuHour: 1700n,
+        providerAskPerGpuHour: 1700n,
         payPerUseMinPercent: 30,
       },
       {
@@ -79,6 +80,7 @@ describe('leasesOf', () => {
         providerOrganisationId: 'org-O2',
         gpus: 2,
         pricePerGpuHour: 1900n,
+        providerAskPerGpuHour: 1900n,
         payPerUseMinPercent: 10,
       },
     ]);
@@ -103,6 +105,16 @@ describe('leasesOf', () => {
     expect(() => leasesOf(market, [{ ...fill, offerId: 'O9', gpus: 1 }], NOW, HOUR)).toThrow(
       /outside the book/,
     );
+  });
+
+  it("keeps the offer's own ask beside the trade price when the bid rested first (docs/MATCHING.md)", () => {
+    const b1 = runBid({ id: 'B1', price: 3000n, remaining: 2, seq: 1n });
+    const o1 = runOffer({ id: 'O1', siteId: 'S1', price: 2400n, free: 2, seq: 2n });
+    const market = book([b1], [o1]);
+    const leases = leasesOf(market, matchMarket(market.bids, market.offers, NOW).fills, NOW, HOUR);
+    expect(leases).toEqual([
+      expect.objectContaining({ gpus: 2, pricePerGpuHour: 3000n, providerAskPerGpuHour: 2400n }),
+    ]);
   });
 
   it("carries an inference bid's terms to each lease: its price per million tokens and throughput share", () => {
@@ -160,6 +172,14 @@ describe('leasesOf', () => {
         },
       ],
     ]);
+    // A bid's own take-or-pay share goes onto each of its leases instead of the default 50.
+    const picky = { ...b1, takeOrPayPercent: 20 };
+    const own = book([picky], [none, o1, o2]);
+    expect(
+      leasesOf(own, matchMarket(own.bids, own.offers, NOW).fills, NOW, HOUR).map(
+        (lease) => lease.inference?.takeOrPayPercent,
+      ),
+    ).toEqual([20, 20]);
     // The same book in GPU terms would have taken the cheap offer that serves nothing.
     const gpuBid = runBid({ id: 'B2', price: 3360n, remaining: 6, seq: 9n });
     expect(matchMarket([gpuBid], market.offers, NOW).fills.map((fill) => fill.offerId)).toEqual(['O0']);

@@ -12,6 +12,8 @@ export type LeaseBillingMode = 'RESERVED' | 'PAY_PER_USE';
 /** A bid as a run reads it: the core's fields plus what its leases copy. */
 export interface RunBid extends BookBid {
   readonly billingMode: LeaseBillingMode;
+  /** An inference bid's take-or-pay share (docs/INFERENCE.md "Per-token billing"); absent on a GPU bid. */
+  readonly takeOrPayPercent?: number;
 }
 
 /** An offer as a run reads it: the core's fields plus what its leases copy. */
@@ -42,6 +44,8 @@ export interface LeaseTerms {
   readonly siteId: string;
   readonly gpus: number;
   readonly pricePerGpuHour: bigint;
+  /** The offer's own ask (at most the trade price): a per-token lease pays its provider at it. */
+  readonly providerAskPerGpuHour: bigint;
   readonly durationHours: number;
   readonly billingMode: LeaseBillingMode;
   readonly feeBps: number;
@@ -68,11 +72,12 @@ export interface LeaseInferenceTerms {
   readonly takeOrPayPercent: number;
 }
 
-/** The inference terms of a lease of `gpus` GPUs at `pricePerGpuHour` for an inference bid. */
+/** The inference terms of a lease of `gpus` GPUs at `pricePerGpuHour` for an inference bid and its take-or-pay share. */
 export function leaseInferenceTerms(
   demand: InferenceDemandTerms,
   pricePerGpuHour: bigint,
   gpus: number,
+  takeOrPayPercent: number = TAKE_OR_PAY_PERCENT,
 ): LeaseInferenceTerms {
   const hourly = tokensPerHour(demand.outputTokensPerSecond, demand.promptTokensPerSecond);
   return {
@@ -80,7 +85,7 @@ export function leaseInferenceTerms(
     pricePerMillionTokens: pricePerMillionTokensOf(pricePerGpuHour, hourly, demand.sizedGpus),
     outputTokensPerSecond: throughputShare(demand.outputTokensPerSecond, gpus, demand.sizedGpus),
     promptTokensPerSecond: throughputShare(demand.promptTokensPerSecond, gpus, demand.sizedGpus),
-    takeOrPayPercent: TAKE_OR_PAY_PERCENT,
+    takeOrPayPercent,
   };
 }
 
@@ -125,6 +130,7 @@ export function leasesOf(
       siteId: offer.siteId,
       gpus,
       pricePerGpuHour: fill.price,
+      providerAskPerGpuHour: offer.price,
       durationHours: bid.durationHours,
       billingMode: bid.billingMode,
       feeBps: book.feeBps,
@@ -132,7 +138,10 @@ export function leasesOf(
       provisioningDeadline: (startsAt ?? now) + provisioningMs,
       startsAt,
       reclaimable: offer.idle !== undefined && bid.interruptible === true,
-      inference: bid.inference === undefined ? null : leaseInferenceTerms(bid.inference, fill.price, gpus),
+      inference:
+        bid.inference === undefined
+          ? null
+          : leaseInferenceTerms(bid.inference, fill.price, gpus, bid.takeOrPayPercent),
     });
   }
   return [...leases.values()];

@@ -12,6 +12,8 @@ export interface TokenBillingTerms {
   outputTokensPerSecond: number;
   /** Share of the period's sized capacity the buyer pays for whatever it uses (take-or-pay). */
   takeOrPayPercent: number;
+  /** The offer's own ask per GPU-hour at match (at most the trade price): the provider is paid at it. */
+  providerAskPerGpuHour: bigint;
 }
 
 /** USED: GPU-seconds the tokens took; FLOOR: the offer's minimum was more; CAPPED: cut to the charge. */
@@ -32,7 +34,7 @@ export interface TokenPeriodFigures {
   pricePerMillionTokens: bigint;
   /** GPUs x the period's length. */
   reservedGpuSeconds: bigint;
-  /** The provider's payout before the fee: min(price x GPU-seconds paid / 3600, charge). */
+  /** The provider's payout before the fee: min(ask x GPU-seconds paid / 3600, charge). */
   payout: bigint;
   payoutBasis: PayoutBasis;
   /** charge - payout, to PLATFORM_SPREAD; never negative (the payout is capped by the charge). */

@@ -53,6 +53,7 @@ function lease(
       promptTokensPerSecond: 666,
       outputTokensPerSecond: 666,
       takeOrPayPercent: 50,
+      providerAskPerGpuHour: 3_000n,
       ...terms,
     },
   };
@@ -126,6 +127,24 @@ describe('per-token period charges (docs/INFERENCE.md "Per-token billing")', () 
     expect(charge.tokens.spread).toBe(0n);
   });
 
+  it('pays the provider at its own ask when the bid rested first and traded above it; the difference is spread', () => {
+    // The bid's maximum 30.00 was the trade price, the offer asked 24.00 (docs/MATCHING.md).
+    const l = lease({}, { providerAskPerGpuHour: 2_400n });
+    const charge = chargeTokenPeriod(l, firstPeriod(l), counts(3_000_000n, 1_000_000n));
+    // The buyer pays the same 50.00; 6,006 GPU-seconds at 24.00 = 40.04, not 50.05 at 30.00.
+    expect(charge.cost).toBe(5_000n);
+    expect(charge.gpuSeconds).toBe(6_006n);
+    expect(charge.tokens.payoutBasis).toBe('USED');
+    expect(charge.tokens.payout).toBe(4_004n);
+    expect(charge.tokens.spread).toBe(996n);
+    expect(charge.fee).toBe(120n);
+    const moved = movements(tokenPeriodTransfer(l, charge));
+    expect(moved.get('buyer:BUYER_HELD')).toBe(-5_000n);
+    expect(moved.get('provider:PROVIDER_EARNINGS')).toBe(3_884n);
+    expect(moved.get('platform:PLATFORM_FEES')).toBe(120n);
+    expect(moved.get('platform:PLATFORM_SPREAD')).toBe(996n);
+  });
+
   it('tokens beyond the sized capacity are not charged: the charge stays within the GPU-hours', () => {
     const l = lease();
     const charge = chargeTokenPeriod(l, firstPeriod(l), counts(5_000_000n, 1_000_000n));
@@ -187,6 +206,8 @@ describe('per-token money, any lease and any counts (fast-check)', () => {
       sizedGpus: fc.integer({ min: 1, max: 64 }),
       share: fc.integer({ min: 1, max: 64 }),
       price: fc.bigInt(1n, 100_000_000n),
+      // The offer's ask as a share of the trade price: equal when it rested first, else at most.
+      askPermille: fc.oneof(fc.constant(1_000n), fc.bigInt(0n, 1_000n)),
       hours: fc.integer({ min: 1, max: 6 }),
       feeBps: fc.constantFrom(0, 1, 300, 5_000, 10_000),
       floor: fc.integer({ min: 0, max: 100 }),
@@ -215,6 +236,8 @@ describe('per-token money, any lease and any counts (fast-check)', () => {
           outputTokensPerSecond: throughputShare(f.output, gpus, f.sizedGpus),
           promptTokensPerSecond: throughputShare(f.prompt, gpus, f.sizedGpus),
           takeOrPayPercent: f.takeOrPay,
+          providerAskPerGpuHour:
+            (f.price * f.askPermille) / 1_000n > 0n ? (f.price * f.askPermille) / 1_000n : 1n,
         },
       );
     });
@@ -236,6 +259,10 @@ describe('per-token money, any lease and any counts (fast-check)', () => {
             );
             const { payout, spread } = charge.tokens;
             expect(payout).toBeLessThanOrEqual(charge.cost);
+            // Paid at the offer's ask, never at the (higher) trade price.
+            expect(payout).toBeLessThanOrEqual(
+              costMinor(l.tokenBilling.providerAskPerGpuHour, charge.gpuSeconds),
+            );
             expect(spread).toBe(charge.cost - payout);
             expect(spread).toBeGreaterThanOrEqual(0n);
             expect(charge.fee).toBeLessThanOrEqual(payout);

@@ -18,7 +18,7 @@ export type { PayoutBasis, TokenBillingTerms, TokenPeriodFigures } from './token
  * "The spread"), as plain code. Each period the buyer pays for the tokens that stand
  * (docs/USAGE.md), at most the lease's sized capacity and at least its take-or-pay minimum, at
  * the lease's price per million; the provider is paid for the GPU-seconds those tokens used, at
- * least the offer's pay-per-use floor, at the lease's price per GPU-hour, and never more than
+ * least the offer's pay-per-use floor, at the offer's own ask per GPU-hour, and never more than
  * the buyer was charged for the period. The difference, charge - payout, goes to the platform's
  * PLATFORM_SPREAD account in the same transfer: nothing is left to rounding.
  */
@@ -101,7 +101,7 @@ export function chargeTokenPeriod(
   const usedGpuSeconds = capacity === 0n ? 0n : (reserved * used) / capacity;
   const floorGpuSeconds = cut ? 0n : (reserved * BigInt(lease.payPerUseMinPercent)) / 100n;
   const paidGpuSeconds = usedGpuSeconds >= floorGpuSeconds ? usedGpuSeconds : floorGpuSeconds;
-  const atAsk = costMinor(lease.pricePerGpuHour, paidGpuSeconds);
+  const atAsk = costMinor(terms.providerAskPerGpuHour, paidGpuSeconds);
   const payout = atAsk < cost ? atAsk : cost;
   const payoutBasis: TokenPeriodFigures['payoutBasis'] =
     atAsk > cost ? 'CAPPED' : usedGpuSeconds >= floorGpuSeconds ? 'USED' : 'FLOOR';

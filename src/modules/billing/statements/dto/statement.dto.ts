@@ -238,7 +238,8 @@ export class EarningsGroupResponse {
     type: String,
     example: '10.00',
     description:
-      'The ask per GPU-hour (the lease trade price) when every period of the group has one price, else null',
+      'The ask per GPU-hour the periods were paid at (the trade price; on per-token periods the ' +
+      "offer's own ask, which is lower when the bid rested first) when the group has one, else null",
   })
   pricePerGpuHour!: string | null;
   @ApiProperty({ example: '0', description: 'Prompt tokens that stood for the per-token periods' })
