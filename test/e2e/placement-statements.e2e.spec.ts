@@ -11,7 +11,7 @@ import { waitFor } from '../support/wait-for';
 import { bidBody, createSite, offerBody, removeMarketplaceData } from './marketplace-fixtures';
 
 /**
- * Round trips per placement are the API's cost per order (docs/BENCHMARKS.md): each statement
+ * Round trips per placement are the API's cost per order (docs/BENCHMARKS.md, bench:placement-cpu): each statement
  * is one extended-protocol exchange through Prisma and pg. These budgets keep a refactor from
  * quietly adding lookups back; raise them only with a reason. Placements arriving together share
  * a group commit (docs/ARCHITECTURE.md), whose statements are counted once per batch.

@@ -30,7 +30,7 @@ async function startReceiver(): Promise<{ server: Server; url: string; received:
 /**
  * Two worker processes' dispatchers (two apps here, each with its own pool) against one cursor
  * (docs/EVENTS.md "Webhooks"): neither waits for the other's lock, every event reaches every
- * subscribed endpoint once, and a pass costs the statements pinned below (docs/BENCHMARKS.md).
+ * subscribed endpoint once, and a pass costs the statements pinned below.
  */
 describe('webhook dispatch with two dispatchers', () => {
   const config = testConfig({

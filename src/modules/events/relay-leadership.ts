@@ -24,7 +24,7 @@ return 1`;
 /**
  * Which worker's relay answers the outbox `NOTIFY`: one at a time, by a Redis lease it renews.
  * Every relay hears every notification, and with N workers N - 1 of their passes found nothing
- * (docs/BENCHMARKS.md); the others keep polling every `OUTBOX_POLL_INTERVAL_MS`, so a dead
+ * (docs/EVENTS.md); the others keep polling every `OUTBOX_POLL_INTERVAL_MS`, so a dead
  * leader delays publication by at most the poll interval until its lease lapses and another
  * takes it. Only latency rests on this: any relay may publish any row (SKIP LOCKED).
  */
