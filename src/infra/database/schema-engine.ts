@@ -221,15 +221,8 @@ function unrefSetTimeout(callback: () => void, ms: number): NodeJS.Timeout {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Like `new PrismaPg(...)`, but
- * - the shadow database gets discrete fields (adapter-pg 7.10 sends a connection string's
- *   "shadow" to the main database and loses a pool's password),
- * - a shadow database is dropped (WITH FORCE) after its pool is closed, so none leaks,
- * - scripts run as one simple query, as the native engine does: adapter-pg splits on ";",
- *   which breaks dollar-quoted function bodies and makes a failed migration half-applied,
- * - columns of PostgreSQL's internal "char" type, which the engine's introspection reads and
- *   adapter-pg cannot decode, are reported as text,
- * - every connection it opens is tracked so `closeAll()` can end them (the engine never does).
+ * `new PrismaPg(...)` with the fixes migrations need (shadow database, one-query scripts,
+ * `"char"` columns, closing connections): docs/OPERATIONS.md "Migrations".
  */
 class PgMigrationAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
   readonly provider = 'postgres';

@@ -24,14 +24,8 @@ export const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
 const HTTP_CODE_METADATA = '__httpCode__';
 
 /**
- * Required Idempotency-Key on routes marked @Idempotent(). The first request runs inside one
- * transaction that also stores its response, so effect and record commit together; a retry
- * with the same key and body gets the stored response, another body 422, and a concurrent
- * duplicate (on any API process: the lock is in Redis, see IdempotencyLocks) 409. Failed
- * requests store nothing. On `groupCommit` routes the transaction is the group commit's, which
- * claims the record from the request's context, looks the key up and inserts the record with the
- * effect (DeferredIdempotencyRecord).
- * Fingerprints and caller scopes are keyed hashes, and secrets are never stored (docs/DESIGN.md).
+ * Required Idempotency-Key on routes marked @Idempotent(): effect and stored response commit
+ * together (the group commit's transaction on `groupCommit` routes); docs/API.md.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {

@@ -15,12 +15,8 @@ type ConnectCallback = (
 ) => void;
 
 /**
- * A `pg` pool whose waiters are bounded twice: each waits at most `connectionTimeoutMillis`, and
- * once every connection is in use and `queueMax` callers already wait (several times the pool,
- * so an ordinary burst queues), the next is refused at once instead of joining a queue it would
- * leave only by timing out (docs/OPERATIONS.md, Overload). Refusals and timeouts are
- * DatabaseBusyError, which the HTTP layer answers 503 with Retry-After. Both happen before a
- * connection is held, so the work refused has written nothing.
+ * A `pg` pool that refuses a waiter at once past `queueMax` rather than let it time out, as
+ * DatabaseBusyError (503) before any connection is held (docs/OPERATIONS.md, Overload).
  */
 export class BoundedPool extends Pool {
   constructor(

@@ -6,12 +6,8 @@ import { outcomeField, parseOutcomes, type JobOutcome, type JobOutcomeCount } fr
 export const JOB_OUTCOMES_FLUSH_MS = 1_000;
 
 /**
- * Cluster-wide job outcome counters in one Redis hash under the process's prefix: every worker
- * process adds to it, any API process reads it, and unlike BullMQ's completed and failed sets
- * they are not bounded by job retention. A process sums its outcomes and sends them in one
- * pipeline of HINCRBYs at most `JOB_OUTCOMES_FLUSH_MS` after the first (and at shutdown, after
- * its workers drained). Best effort: a batch that does not reach Redis (Redis down, the process
- * killed before its flush) is not counted.
+ * Cluster-wide job outcome counters in one Redis hash, flushed in batches, best effort and not
+ * bounded by job retention (docs/OBSERVABILITY.md).
  */
 @Injectable()
 export class JobOutcomes {

@@ -72,12 +72,8 @@ export class JobProducer {
   }
 
   /**
-   * A delayed job for work that handles everything due by its time (a sweep, a market's run),
-   * due at `at` (epoch ms): it fires just after the end of the second `at` falls in, under the id
-   * `dueJobId(prefix, at)`, so every instant of one second shares one job (an order placed later
-   * cannot fall in a second that has passed). An id this process added recently is not added
-   * again, which saves the Redis round trip; the scheduled sweeps remain the backstop. Nothing
-   * when `at` is not ahead of the clock's now (the caller has synced it for its job).
+   * A delayed job for work that handles everything due by `at`, one per second (`dueJobId`), so
+   * instants of one second share it; nothing when `at` is not ahead of now (docs/MATCHING.md).
    */
   async enqueueDue<N extends JobName>(
     name: N,

@@ -183,15 +183,9 @@ export class OutboxRepository {
   }
 
   /**
-   * Claims the oldest unpublished events (concurrent relays skip each other's rows), marks them
-   * published and gives them stream positions, in one statement; the caller enqueues them before
-   * its transaction commits. The advisory lock is taken before any position and held until the
-   * commit, so a relay that takes positions does so after another has committed its own:
-   * positions grow in commit order, and a reader that has seen position p has seen every
-   * committed position below it (seq, taken at insert, lacks that property). `wait` (the leading
-   * relay, woken by every insert) claims first and waits for the lock; otherwise (a polling
-   * relay, a backstop) the statement tries the lock first and claims nothing while another relay
-   * holds it, so it never waits and never holds rows the leader's claim would skip.
+   * Claims, marks published and positions the oldest unpublished events in one statement. The
+   * advisory lock held to the commit keeps positions in commit order; only the leader (`wait`) waits
+   * for it (docs/EVENTS.md).
    */
   async systemClaimAndMarkPublished(
     limit: number,

@@ -145,13 +145,8 @@ export class MarketsRepository {
   }
 
   /**
-   * Serialises a group commit's placements per organisation until commit, so the live-order cap
-   * cannot race, in one statement: every organisation's placement lock, taken in the order given
-   * (callers sort, so two committers cannot deadlock on them), all of them before anything else is
-   * read; then `seqs` numbers, the organisations' statuses under key-share locks, the statuses of
-   * `marketIds` (a missing market is absent), and the live idempotency records (expiring after
-   * `at`) stored under the requests' keys, by `recordKey(scope, key)`: one statement for the
-   * batch rather than a lookup per request before it.
+   * A group commit's locks, seqs, statuses and idempotency lookups in one statement, locks first in
+   * the caller's sorted order so committers cannot deadlock (docs/ARCHITECTURE.md "Group commit").
    */
   async lockOrderPlacementsAndTakeSeqs(
     organisationIds: readonly string[],

@@ -89,14 +89,8 @@ const clashed = (): DomainError =>
   );
 
 /**
- * Group commit of order placements and cancellations (docs/ARCHITECTURE.md, "Group commit of
- * placements"): the first order starts a transaction at once; orders arriving while it commits
- * wait and go together into the next one, up to PLACEMENT_BATCH_MAX. A batch takes every organisation's
- * placement lock and the orders' `seq`s in one statement, lets each lane write its orders with
- * multi-row statements, then the outbox events and idempotency records of all of them, and
- * answers each order only after the COMMIT: with its own response or its own refusal. A batch
- * that fails as a whole is committed again one order per transaction, so no order can fail
- * another; nothing is ever answered that did not commit.
+ * Group commit of placements and cancellations: one transaction for the orders that arrive
+ * together, each answered only after the COMMIT (docs/ARCHITECTURE.md "Group commit of placements").
  */
 @Injectable()
 export class OrderPlacementService {

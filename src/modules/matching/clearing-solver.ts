@@ -36,12 +36,8 @@ interface Slot {
 }
 
 /**
- * Solves CALL markets' clearings (`clearCall`) in `node:worker_threads` threads, so the worker's
- * event loop stays free while a solve runs: the market's run lock keeps being renewed and other
- * markets' runs go on (docs/MATCHING.md "How it is solved"). Solves queue for a free thread. A
- * solve past `timeoutMs` is stopped (its thread is terminated and replaced) and the clearing takes
- * the greedy allocation (`clearGreedy`), so a clearing always ends within that bound plus the
- * queue. An error thrown by the solver rejects, and the run fails and is retried.
+ * Solves CALL clearings in worker threads so the event loop (run-lock renewal, other markets) stays
+ * free, with the greedy allocation past `timeoutMs` (docs/MATCHING.md "How it is solved").
  */
 export class ClearingSolver implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ClearingSolver.name);

@@ -29,14 +29,9 @@ export const windowRunJobPrefix = (marketId: string): string => `open-${marketId
 type Trigger = (typeof MATCHING_TRIGGERS)[number];
 
 /**
- * Turns order, lease, verification and market-resume events into matching runs, as the relay
- * publishes them (orders reach matching only through outbox -> BullMQ): one deduplicated
- * `matching.run` job per market, which carries every order since the market's last run (the run
- * reads the book's changes, not the events); a CALL market's job is its next clearing, delayed to
- * the window's end (`MatchingScheduler`). No inbox: adding the job twice adds nothing. Also
- * schedules what time will change: a delayed run when an offer's window opens, and a delayed
- * sweep when a bid or an offer expires, one job per market (runs) or overall (sweeps) and second
- * (`JobProducer.enqueueDue`).
+ * Turns order, lease, verification and market-resume events into one deduplicated `matching.run`
+ * per market (no inbox: adding it twice adds nothing), and schedules window opens and expiries
+ * (docs/MATCHING.md "Runs in the exchange").
  */
 @EventTrigger({ trigger: 'matching', types: MATCHING_TRIGGERS })
 @Injectable()

@@ -168,12 +168,8 @@ export class MatchingRepository {
   }
 
   /**
-   * The fence: checks that the market's epoch is still the one this run read at (every read
-   * moves it on, so no other worker has read or committed since) and returns the fee to stamp on
-   * the run's leases; `stale` when it moved, `paused` when the market is paused now. The share
-   * lock on the market row serialises the commit with an admin pause or fee change (which update
-   * that row): a commit either finishes before the change commits or sees it. The
-   * market_matching row lock serialises the commit with any read or commit of the market.
+   * The run's fence: `stale` when the market's epoch moved since the run read it, `paused` when paused;
+   * the market row's share lock serialises the commit with an admin pause or fee change (docs/ARCHITECTURE.md).
    */
   async systemFenceCommit(
     marketId: string,

@@ -16,12 +16,8 @@ const hoursOf = (from: Date, to: Date): Prisma.Sql => Prisma.sql`hours AS (
 )`;
 
 /**
- * Writes the hourly statistics snapshots (docs/STATS.md). Reads across tenants by nature, so
- * every method is `system…`. Each refresh replaces the buckets of its range in one transaction:
- * running it twice, or two workers at once, leaves the same rows.
- *
- * Only organisations that have been verified count (`verified_at IS NOT NULL`), and only from
- * their verification on: a pending organisation's resting orders are invisible to statistics.
+ * Writes the hourly statistics snapshots (docs/STATS.md), across tenants (`system…`); a refresh
+ * replaces its range in one transaction, so repeats and concurrent workers leave the same rows.
  */
 @Injectable()
 export class StatsSnapshotsRepository {

@@ -23,18 +23,8 @@ type Batch = { events: number; deliveries: QueuedDelivery[] } | 'busy';
 const NOTHING: Batch = { events: 0, deliveries: [] };
 
 /**
- * Turns published outbox events into webhook deliveries in batches, instead of one job and one
- * inbox transaction per event: it reads the events after a stored cursor in stream positions
- * (which only grow in commit order, so nothing committed behind the cursor is skipped), inserts
- * one delivery per subscribed endpoint and moves the cursor in one transaction that holds the
- * cursor row's lock, so several workers never dispatch an event twice; the delivery jobs are
- * enqueued after the commit. A pass that finds the row locked by another dispatcher skips it
- * (`SKIP LOCKED`, never a lock wait) and tries again after `WEBHOOK_DISPATCH_MIN_INTERVAL_MS`, so
- * no wake-up is lost. With no enabled endpoint anywhere a pass is two statements and no
- * transaction: the newest position, then a cursor move. Woken by the relay's announcement of
- * each published batch, at most once per `WEBHOOK_DISPATCH_MIN_INTERVAL_MS` (every worker hears
- * every announcement); `webhooks.dispatch` runs it on a schedule as the backstop, and the sweep
- * enqueues what a crash after a commit left without a job. docs/EVENTS.md "Webhooks".
+ * Turns published outbox events into webhook deliveries in batches behind one cursor, so several
+ * workers never dispatch an event twice nor wait on each other (docs/EVENTS.md "Webhooks").
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {

@@ -27,12 +27,8 @@ import { SettlementRepository, type LeaseToSettle } from './settlement.repositor
 const SWEEP_BATCH = 500;
 
 /**
- * Settles leases' billing periods exactly once (DESIGN, Settlement). The sweep finds leases with
- * a period due and enqueues one job per lease and period index (a twin is the same job); the job
- * locks the lease, settles every due period in order in one transaction with its ledger
- * transfers and `period.settled` events, and after a closed lease's last period releases what
- * its hold has left and issues the buyer's invoice. Unique keys (lease + index, ledger key) make a repeat a no-op; a job that
- * exhausts its retries marks the lease NEEDS_ATTENTION for an admin.
+ * Settles leases' billing periods exactly once: one job per lease and period, unique keys make a
+ * repeat a no-op, exhausted retries mark the lease NEEDS_ATTENTION (docs/LEASES.md "Settlement").
  */
 @Injectable()
 export class SettlementService {

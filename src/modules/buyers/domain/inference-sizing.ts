@@ -62,13 +62,7 @@ export type InferenceSizing =
 const FOREVER = Number.MAX_SAFE_INTEGER;
 
 /**
- * docs/INFERENCE.md "Sizing an inference bid": the GPUs an inference bid takes in one market.
- * Every offer that serves the model within the SLO (and the buyer's provinces) proposes a size,
- * sizeDemand over its effective figures; an offer is eligible for a size at least its own. The
- * bid takes the smallest size that fills whole now at the GPU-hour cap that size implies; else
- * the smallest the supply could fill whole at any price (it rests on price); else, when it may
- * fill in part, the size with the most supply. None of these: unreachable. No offer at all:
- * not served.
+ * The GPUs an inference bid takes in one market (docs/INFERENCE.md "Sizing an inference bid").
  */
 export function sizeInferenceBid(
   ask: InferenceAsk,

@@ -2,12 +2,7 @@ import { DomainError } from '@/shared/domain-error';
 import { MAX_BID_LIFETIME_DAYS } from './bid-rules';
 
 /**
- * Automatic re-placement of a bid (docs/LEASES.md "Re-placing a bid automatically"), as plain
- * code. A bid may carry a plan: when one of its leases closes for any reason but the buyer's own
- * early end, the exchange places a new bid of the same terms for that lease's GPUs, through the
- * group commit like any bid. The plan bounds them all together: at most `maxCount`
- * re-placements, whose holds (max price x GPUs x hours, each counted in full when placed) sum
- * to at most `budget`. A re-placement carries the plan on, so its own lease's end re-places too.
+ * Automatic re-placement of a bid as plain code (docs/LEASES.md "Re-placing a bid automatically").
  */
 
 /** Most re-placements one plan may make. */

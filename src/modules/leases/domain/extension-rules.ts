@@ -3,15 +3,8 @@ import { formatMoney } from '@/shared/money';
 import { IdleSchedule, type IdleWindowsSpec } from '@/modules/providers/domain/idle-windows';
 
 /**
- * Extending a lease (docs/LEASES.md "Extending a lease"), as plain code. The buyer adds whole
- * hours (1..720 per extension) to an ACTIVE lease that runs to its term: not one under the
- * provider's notice, nor one whose buyer already asked to end it. The hours are sold at the
- * lease's own trade price, which must still satisfy the provider: the offer they come from is
- * live (not cancelled, not expired), its owner may trade, its market is open, its availability
- * reaches the new end, the hours added lie inside one of its idle windows when it publishes
- * them, and its current ask is not above the lease's price (an exchange never trades below a
- * seller's limit). One price per lease keeps settlement, invoices and the hold
- * rule (price x GPUs x hours) exact.
+ * Extending a lease, as plain code (docs/LEASES.md "Extending a lease"); one price per lease
+ * keeps settlement, invoices and the hold rule exact.
  */
 
 /** Hours one extension may add: the longest lease a bid may ask for (DESIGN, Money). */

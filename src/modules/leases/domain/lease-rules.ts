@@ -1,25 +1,8 @@
 import { costMinor } from '@/shared/money';
 
 /**
- * The rules of a lease's life after the match (DESIGN, Leases and capacity), as plain code.
- *
- * Early termination, which docs/LEASES.md states for users:
- * - before access is handed over (SCHEDULED) either side may terminate; nothing ran, so the
- *   buyer's hold is refunded in full;
- * - the buyer ending an ACTIVE lease stops it at the end of the billing period it is in: that
- *   period is paid as any period is, nothing after it;
- * - the provider ending an ACTIVE lease either gives the offer's notice (the lease ends at now +
- *   notice, or at its own end if sooner, TERMINATED(PROVIDER_NOTICE)), or ends it now and pays the
- *   buyer a penalty: the notice it skipped, priced as the lease, min(notice, time left) x GPUs at
- *   the trade price. Either way the period the end falls in is paid only for the time elapsed (and,
- *   pay-per-use, only for usage reported, without the minimum), nothing after;
- * - the provider reclaiming a reclaimable lease (an interruptible bid on idle windows,
- *   docs/LEASES.md "Idle windows"): an ACTIVE one ends at now + the offer's reclaim notice (or its
- *   own end if sooner), TERMINATED(RECLAIMED), settled as a provider's notice, with no penalty; a
- *   SCHEDULED one whose window opens at least the notice away ends now with a full refund, one
- *   whose window opens sooner cannot be reclaimed before it starts;
- * - a platform admin ending a lease (ADMIN) is settled as the provider ending it: the buyer pays
- *   no more than the time it had the GPUs, and the provider loses the rest.
+ * The rules of a lease's life after the match, as plain code: ending early (notice, penalty,
+ * reclaim, admin) is written in docs/LEASES.md "Ending a lease early" and "Idle windows".
  */
 
 export type LeaseState = 'SCHEDULED' | 'ACTIVE' | 'ENDED' | 'TERMINATED';

@@ -51,19 +51,8 @@ export interface AllocationResult {
 }
 
 /**
- * docs/MATCHING.md "allocate(bid, offers): co-location by opening sites" for one bid against
- * `offers` (any order; walked in offer priority order) at `now`, epoch ms. Pure: the offers are
- * not modified, and the all-or-nothing rule, which belongs to the run, is not applied.
- *
- * Diagnostics, over the offers with free GPUs (an offer counts once, under one constraint):
- * - MODEL, TTFT_SLO, THROUGHPUT (inference bids), PRICE, PROVINCE, WINDOW, MIN_LEASE: the offer's first broken rule of "Eligibility of a pair"
- *   (checked in the documented order) is this one; offers whose first broken rule is another
- *   one (unverified, same organisation, expired bid, no capacity) are neither counted nor
- *   reported, being out of the bid's sight.
- * - CO_LOCATION: the offer is eligible but its site was excluded when the walk reached it
- *   (supply below the site minimum, or need below it). Eligible offers the walk never needed,
- *   and unused GPUs at opened sites, are not excluded.
- * - cheapestExcluded: the first counted offer in offer priority order, whatever its constraint.
+ * docs/MATCHING.md "allocate(bid, offers)" for one bid at `now`, epoch ms, with the diagnostics
+ * of "Eligibility of a pair". Pure; all-or-nothing is the run's rule, not applied here.
  */
 export function allocate(bid: BidTerms, offers: readonly BookOffer[], now: number): AllocationResult {
   const pending = bidCanTrade(bid, now) ? new OfferBook(offers, now).allocate(bid, now) : NOTHING;

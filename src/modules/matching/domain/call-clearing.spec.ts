@@ -1,10 +1,6 @@
 /**
- * Property tests of the call clearing (docs/MATCHING.md "Call markets") against the naive
- * reference in test/matching/call-reference.ts: small random books (up to 6 bids and 5 offers,
- * co-location, all-or-nothing, shared organisations, expiries, windows and provinces).
- *
- *   CALL_PROPERTY_RUNS=5000 npx jest src/modules/matching/domain/call-clearing   # more runs
- *   CALL_PROPERTY_SEED=123 npx jest src/modules/matching/domain/call-clearing    # replay
+ * Property tests of the call clearing against test/matching/call-reference.ts on small random books.
+ * More runs or a replay: CALL_PROPERTY_RUNS=5000 or CALL_PROPERTY_SEED=123 npx jest src/modules/matching/domain/call-clearing
  */
 import fc from 'fast-check';
 import type { BookBid, BookOffer } from './book';

@@ -50,13 +50,7 @@ export interface SolvedClearing {
 
 /**
  * A call market's clearing of one market's book at `now`, epoch ms (docs/MATCHING.md "Call
- * markets"): the allocation that maximises matched GPU-hours, then surplus, then price-time
- * priority, under every eligibility rule, priced pay-as-ask. Solved exactly (HiGHS MIP, bounded by
- * `limits`) per independent component; a component where the greedy run of `matchMarket` fills
- * more GPU-hours (possible only when a work limit stopped the solve) takes the greedy
- * allocation, so a clearing never fills less than continuous matching on the same book.
- *
- * Pure and deterministic once the solver is loaded (`loadCallSolver`): same book, same result.
+ * markets"). Pure and deterministic once the solver is loaded (`loadCallSolver`).
  */
 export function clearCall(
   bids: readonly BookBid[],
@@ -336,26 +330,9 @@ const DUAL_MARGIN = 1e-7;
 const BOUND_TOLERANCE = 1e-6;
 
 /**
- * The three stages on one HiGHS model, each over the optimal set of the stages before it.
- *
- * A stage first solves the LP relaxation. When its optimum is integral and keeps the rules
- * (always so without co-location and all-or-nothing: the matrix is then a transportation
- * problem's, totally unimodular), it is the stage's optimum over clearings too, and the next
- * stages are held on its optimal face by fixing bounds. Why that is exact: with the LP optimum
- * z, reduced costs d and row duals π, every point x of the relaxation scores z - Σ|d_j|·(distance
- * of x_j from the bound it rests on) - Σ|π_i|·(distance of row i's activity from its active
- * bound), so the points scoring z are exactly those keeping every column with d_j ≠ 0 and every
- * row with π_i ≠ 0 on that bound. Fixing those bounds, rather than adding a dense row that holds
- * the objective, keeps every later solve as sparse and as easy as the first.
- *
- * When a relaxation is fractional or breaks a rule (the relaxation can fill an all-or-nothing bid
- * or a co-located site in part), the stage and the ones after it are MIPs on the model as fixed
- * so far, a MIP stage's value held for the next by a row (integers: -0.5 is slack only), each
- * starting from the previous MIP solution so that a stage stopped by a work limit still returns
- * one at least as good.
- *
- * Null when a dual read as zero was not (a later stage would leave an earlier optimum: every
- * stage's earlier objectives are recomputed in exact integers to catch it).
+ * The three stages on one HiGHS model, each held on the optimal set of the stages before it by
+ * fixing bounds (exact, and as sparse as the first solve: docs/MATCHING.md "The model"). Null
+ * when an earlier stage's optimum was left (a dual read as zero that was not).
  */
 function solveLexicographic(
   highs: Highs,
@@ -525,17 +502,8 @@ const DIVE_NODES = 256;
 const DIVE_WORK = 2_000_000;
 
 /**
- * A clearing whose objective equals the stage relaxation's optimum `value`, found by a
- * depth-first search on the binary columns that drops every node whose relaxation falls below
- * that value; null when there is none within `maxNodes` nodes (the stage then needs the MIP). The
- * relaxation is often fractional only because its optimal face holds fractional vertices beside
- * integral ones (ties between bids of equal duration): such a clearing is then a MIP optimum of
- * the stage, and every MIP optimum lies on the relaxation's optimal face, so the caller holds
- * that face exactly as for an integral relaxation.
- *
- * With the earlier stages held by bounds only, fixing every binary leaves a network matrix (offer
- * capacities on one side, bids and their sites, a laminar family, on the other), so the LP at a
- * node with no fractional binary is integral. Bounds are restored before returning.
+ * A clearing reaching the stage relaxation's `value` by a depth-first search on the binaries, or
+ * null within `maxNodes` (docs/MATCHING.md "How it is solved"). Bounds are restored before returning.
  */
 function reachRelaxation(
   highs: Highs,
@@ -942,14 +910,7 @@ interface BuiltModel {
 }
 
 /**
- * Columns: x[p] GPUs of each pair (integer), then per bid the binaries its rules need: f (filled
- * whole) for all-or-nothing and REMAINDER bids, and per site y (used) and, for REMAINDER bids, r
- * (the site gives the remainder, below the minimum).
- *
- * Rows: each offer's free GPUs; each bid's remaining (all-or-nothing: equal to remaining × f);
- * per (bid, site) with co-location: x(site) ≤ cap × y and x(site) ≥ m × y (REMAINDER: ≥ m × y -
- * (m - 1) × r, or for a site that cannot supply m, x(site) ≤ cap × r only), and for a REMAINDER
- * bid Σ r ≤ f and Σ x ≥ remaining × f: one site below the minimum, and only to complete the bid.
+ * Columns and rows of the clearing's model, as docs/MATCHING.md "The model" writes them.
  */
 function buildModel(book: Book, component: Component, highs: Highs): BuiltModel {
   const pairOf: Pair[] = [];

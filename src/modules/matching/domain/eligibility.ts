@@ -68,12 +68,8 @@ export function termsCompatible(bid: BidTerms, offer: BookOffer, now: number): b
 }
 
 /**
- * Rule 8's instant: when a lease of `bid` on `offer` matched at `now` starts, or null when the
- * pair breaks the rule. Without idle windows, at `now` if the lease fits the availability window.
- * With them, the first instant before the bid's expiry, within MAX_START_DELAY_MS of `now`, that
- * lies in a window the lease fits whole (or, for an interruptible bid, merely lies in a window)
- * and leaves the lease inside the availability window. A function of the pair and `now` alone,
- * so any allocation (a run's or a clearing's) gives a pair the same start.
+ * Rule 8's instant: when a lease of `bid` on `offer` matched at `now` starts, or null (docs/MATCHING.md
+ * "Eligibility of a pair"). A function of the pair and `now` alone, so runs and clearings agree.
  */
 export function leaseStartOf(bid: BidTerms, offer: BookOffer, now: number): number | null {
   if (offer.availableFrom > now) return null;

@@ -12,16 +12,8 @@ export interface MarketRun {
 }
 
 /**
- * One run of docs/MATCHING.md "One run" (passes until one fills nothing) over one market's
- * book at `now`, epoch ms. Pure and
- * deterministic: the inputs are not modified, and the result depends on their content only
- * (seqs are unique, so both sorts are total).
- *
- * Cost: sorting (O(n log n)) dominates a run that fills little. Each bid walks the live offers
- * in priority order up to its maximum price; exhausted offers are skipped through union-find
- * links, and the run stops at the first bid priced below the cheapest live offer, since every
- * later bid is priced lower still. Co-location adds, per site the walk reaches, a scan of that
- * site's eligible offers until the site minimum is met.
+ * One run of docs/MATCHING.md "One run" over one market's book at `now`, epoch ms. Pure and
+ * deterministic (seqs are unique, so both sorts are total); the O(n log n) sort dominates a run that fills little.
  */
 export function matchMarket(bids: readonly BookBid[], offers: readonly BookOffer[], now: number): MarketRun {
   const book = new OfferBook(offers, now);

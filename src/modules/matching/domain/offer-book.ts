@@ -23,14 +23,9 @@ const SITE_OPENED = 1;
 const SITE_EXCLUDED = 2;
 
 /**
- * One run's working copy of a market's offers: sorted once, grouped by site once, with the free
- * GPUs the run has not yet allocated. `allocate` implements docs/MATCHING.md "allocate(bid,
- * offers): co-location by opening sites"; `commit` applies an allocation the run accepted.
- *
- * Exhausted offers are skipped through "next live offer" links with path splitting (a union-find),
- * so a walk never pays twice for offers that earlier bids emptied.
- *
- * Every typed-array index below is in range by construction, hence the non-null assertions.
+ * One run's sorted, site-grouped copy of a market's offers (docs/MATCHING.md "allocate");
+ * exhausted offers are skipped by union-find links, so a walk never pays twice for them.
+ * Typed-array indexes are in range by construction, hence the non-null assertions.
  */
 export class OfferBook {
   /** Offers that can trade at `now` at all (verified, window open, free > 0), in priority order. */

@@ -93,12 +93,8 @@ export function leaseInferenceTerms(
 export class WindowClosedError extends Error {}
 
 /**
- * The leases a run's fills become (docs/MATCHING.md "Results and statuses"): one per (bid,
- * offer) pair, at the pair's trade price, with the bid's duration and billing mode, the offer's
- * pay-per-use minimum and the market's current fee, due for provisioning `provisioningMs` after
- * the lease's start: `now`, or for an offer with idle windows the start rule 8 gives the pair at
- * `now` (WindowClosedError when there is none any more). Fills of one pair in two passes of a run (never seen, but not ruled out by the rules)
- * add up into one lease.
+ * The leases a run's fills become, one per (bid, offer) pair (docs/MATCHING.md "Results and
+ * statuses"); a pair filled in two passes adds up into one lease.
  */
 export function leasesOf(
   book: RunBook,

@@ -28,12 +28,8 @@ if ttl > 0 then return ttl end
 return 0`;
 
 /**
- * Failed API-key authentications, counted in Redis so every API process shares them. Only
- * failures cost a round trip: a source past its limit is remembered in this process and refused
- * before any lookup; other processes learn it at its next failure there, or when they next read
- * a key from the database (a cached key lapses within API_KEY_CACHE_TTL_MS). A prefix past its
- * limit turns wrong secrets into 429s, but its right key still works, so knowing a prefix is not
- * enough to lock its owner out. Redis trouble fails open: the answer is 401 as before.
+ * Failed API-key authentications, counted in Redis so every API process shares them; only failures
+ * cost a round trip, and Redis trouble fails open (docs/API.md).
  */
 @Injectable()
 export class ApiKeyLimiter {

@@ -99,13 +99,7 @@ const round = (value: number, places: number): number => {
 const share = (good: number, total: number): number | null => (total === 0 ? null : round(good / total, 3));
 
 /**
- * score = 100 x (PRIOR_GOOD + good) / (PRIOR_GOOD + PRIOR_BAD + good + bad), over decayed weights:
- * each lease is up to three trials, its handover, (once started and finished) its delivery and
- * (with an SLO, once a period settled) its SLO compliance; each dispute lost is one more.
- * good = on-time handovers + late handovers x (1 - LATE_HANDOVER_FAULT) + delivered leases
- *        + notice ends x (1 - NOTICE_END_FAULT) + SLO met shares;
- * bad = missed handovers + late handovers x LATE_HANDOVER_FAULT + early ends by the provider
- *       + notice ends x NOTICE_END_FAULT + SLO missed shares + disputes lost.
+ * The score over decayed outcome weights, as docs/RELIABILITY.md "The formula" writes it.
  */
 export function reliabilityScore(t: OutcomeTallies): ReliabilityScore {
   const good =

@@ -1,13 +1,6 @@
 /**
- * The ask suggested to a provider (docs/STATS.md, "Price suggestion"). Pure. Input: comparable
- * recent offers grouped by ask, each level with how many offers there were and how many were
- * leased within 24 h of being placed.
- *
- * The chance is the chance at the ask itself, not over every cheaper offer: asks are pooled, in
- * price order, into bins of at least `minSample` offers (one ask is never split), and a fit
- * decreasing in price (isotonic regression by pool-adjacent-violators, weighted by offers) gives
- * each block of pooled bins its chance. The suggestion is the middle ask of the dearest block whose
- * chance reaches the target. Fewer than `minSample` comparable offers in all: no suggestion.
+ * The ask suggested to a provider, pure: isotonic fit of the chance of leasing per ask
+ * (docs/STATS.md "Price suggestion").
  */
 
 export interface PriceOutcomeLevel {

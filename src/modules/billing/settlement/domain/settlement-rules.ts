@@ -4,14 +4,8 @@ import { type TransferDraft } from '@/modules/billing/ledger/domain/ledger-rules
 import type { TokenBillingTerms, TokenPeriodFigures } from './token-billing';
 
 /**
- * Settlement as plain code (DESIGN, Settlement): a started lease is billed in periods of
- * `periodSeconds` from its start, the last cut at the lease's end. RESERVED periods settle at
- * their end and charge every reserved GPU-second; PAY_PER_USE periods settle at end + grace and
- * charge the usage reported, at least the offer's minimum share of the reserved GPU-seconds (a
- * period with no report settles at that minimum). The buyer pays exactly the trade price:
- * cost = floor(price x GPU-seconds / 3600); the platform fee, floor(cost x bps / 10,000), comes
- * out of the provider's proceeds. A provider that ends a lease early (at its notice or without)
- * is paid for the period it cut only for the time elapsed, and (pay-per-use) only for usage reported, without the minimum.
+ * Settlement of GPU leases as plain code; periods, pricing, the fee and early ends are written in
+ * docs/LEASES.md "Settlement" and docs/LEDGER.md.
  */
 
 export interface SettlingLease {

@@ -14,13 +14,8 @@ import type { TokenBillingTerms, TokenPeriodFigures } from './token-billing';
 export type { PayoutBasis, TokenBillingTerms, TokenPeriodFigures } from './token-billing';
 
 /**
- * Per-token billing of inference leases (docs/INFERENCE.md "Per-token billing", docs/LEDGER.md
- * "The spread"), as plain code. Each period the buyer pays for the tokens that stand
- * (docs/USAGE.md), at most the lease's sized capacity and at least its take-or-pay minimum, at
- * the lease's price per million; the provider is paid for the GPU-seconds those tokens used, at
- * least the offer's pay-per-use floor, at the offer's own ask per GPU-hour, and never more than
- * the buyer was charged for the period. The difference, charge - payout, goes to the platform's
- * PLATFORM_SPREAD account in the same transfer: nothing is left to rounding.
+ * Per-token billing of inference leases as plain code (docs/INFERENCE.md "Per-token billing",
+ * docs/LEDGER.md "The spread"): charge - payout goes to PLATFORM_SPREAD, nothing left to rounding.
  */
 
 export interface TokenPeriodCharge extends PeriodCharge {
