@@ -2,6 +2,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '@/infra/prisma/prisma.service';
+import { dueJobId, JobProducer } from '@/infra/queues/job-producer.service';
+import { LEASE_END_JOB_PREFIX } from '@/infra/queues/lease-timer-jobs';
 import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
 import { startHttpApp } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
@@ -122,6 +124,14 @@ describe('leases: access, deadlines, ends and early termination', () => {
     const row = await prisma.lease.findUniqueOrThrow({ where: { id } });
     expect(Buffer.from(row.accessDetails!).includes(Buffer.from('sk-live-very-secret'))).toBe(false);
     expect((await eventsOf(app, id)).map((e) => e.type)).toEqual(['lease.created', 'lease.started']);
+    // The relay's lease-timers trigger brought the lease sweep forward to the lease's end.
+    const timer = await waitFor('the lease-end sweep', async () =>
+      app
+        .get(JobProducer)
+        .queue('leases')
+        .getJob(dueJobId(LEASE_END_JOB_PREFIX, Date.parse(endsAt))),
+    );
+    expect(timer.name).toBe('leases.sweep');
   });
 
   it('terminates an unprovisioned lease at its deadline, refunds it and matches the GPUs again', async () => {

@@ -7,7 +7,7 @@ import { LedgerModule } from '@/modules/billing/ledger/ledger.module';
 import { EventsModule } from '@/modules/events/events.module';
 import { OrderStateModule } from '@/modules/markets/order-state.module';
 import { LeaseLifecycleService } from './lease-lifecycle.service';
-import { LeaseTimersConsumer } from './lease-timers.consumer';
+import { LeaseTimersTrigger } from './lease-timers-trigger';
 import { LeasesProcessor } from './leases.processor';
 import { LeasesRepository } from './leases.repository';
 
@@ -21,7 +21,7 @@ export class LeasesWorkerModule {
       providers: [
         LeasesRepository,
         LeaseLifecycleService,
-        LeaseTimersConsumer,
+        LeaseTimersTrigger,
         registerProcessor(LeasesProcessor, QUEUE.leases, config, WORKER_CONCURRENCY.leases),
       ],
       exports: [LeaseLifecycleService],
