@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
-import { EVENT_PAYLOAD_SCHEMAS } from '@/infra/events/event-payload-schemas';
+import { eventSchemas, eventWebhooks } from '@/infra/events/event-openapi';
 import type { AppConfig } from '@/infra/config/app-config';
 import { AllExceptionsFilter } from '@/infra/http/all-exceptions.filter';
 import { corsPolicy } from '@/infra/http/cors';
@@ -156,11 +156,16 @@ export async function createHttpApp(
       .build(),
     { extraModels: [ErrorBody] },
   );
-  // SSE and webhooks deliver these, so no route's response names them; listed for clients.
-  document.components = {
-    ...document.components,
-    schemas: { ...document.components?.schemas, ...EVENT_PAYLOAD_SCHEMAS },
+  // The live stream's events and the webhooks, from the event catalogue (docs/EVENTS.md). The
+  // document is OpenAPI 3.0, so webhooks go in the `x-webhooks` extension (3.1's `webhooks`).
+  const withEvents = {
+    ...document,
+    components: { ...document.components, schemas: { ...document.components?.schemas, ...eventSchemas() } },
+    'x-webhooks': eventWebhooks(),
   };
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+  SwaggerModule.setup('docs', app, withEvents, {
+    jsonDocumentUrl: 'docs-json',
+    yamlDocumentUrl: 'docs-yaml',
+  });
   return app;
 }

@@ -68,6 +68,40 @@ describe('HTTP surface (same bootstrap as main.api.ts)', () => {
     expect(schemas.LeaseTerminatedEventPayload?.required).toContain('reason');
   });
 
+  it('types the live stream and the webhooks with every event type of the catalogue', async () => {
+    interface Schema {
+      $ref?: string;
+      oneOf?: Schema[];
+      discriminator?: { propertyName: string; mapping: Record<string, string> };
+      properties?: Record<string, Schema & { enum?: string[] }>;
+    }
+    type Body = { content: Record<string, { schema: Schema }> };
+    const doc = (await request(app.getHttpServer()).get('/docs-json').expect(200)).body as {
+      paths: Record<string, Record<string, { responses: Record<string, Body> }>>;
+      components: { schemas: Record<string, Schema> };
+      'x-webhooks'?: Record<string, { post?: { requestBody: Body } }>;
+    };
+    const resolve = (ref: string | undefined): Schema | undefined =>
+      ref?.startsWith('#/components/schemas/') ? doc.components.schemas[ref.split('/').pop()!] : undefined;
+
+    const stream = doc.paths['/v1/events/stream']?.get?.responses['200']?.content['text/event-stream'];
+    const union = resolve(stream?.schema.$ref);
+    expect(union?.discriminator?.propertyName).toBe('type');
+    const mapping = union?.discriminator?.mapping ?? {};
+    expect(Object.keys(mapping)).toEqual([...EVENT_TYPES]);
+    expect(union?.oneOf?.map((member) => member.$ref)).toEqual(Object.values(mapping));
+    for (const type of EVENT_TYPES) {
+      const envelope = resolve(mapping[type]);
+      expect(envelope?.properties?.type?.enum).toEqual([type]);
+      expect(resolve(envelope?.properties?.payload?.$ref)).toBeDefined();
+    }
+
+    const webhooks = doc['x-webhooks'] ?? {};
+    expect(Object.keys(webhooks)).toEqual([...EVENT_TYPES]);
+    for (const type of EVENT_TYPES)
+      expect(webhooks[type]?.post?.requestBody.content['application/json']?.schema.$ref).toBe(mapping[type]);
+  });
+
   describe('the OpenAPI document, as generated clients read it', () => {
     interface Schema {
       $ref?: string;

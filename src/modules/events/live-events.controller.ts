@@ -9,6 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { EVENT_SCHEMA_REF } from '@/infra/events/event-openapi';
 import { ApiErrors } from '@/infra/http/api-errors';
 import { CurrentPrincipal, RequireScope, StreamTicketAccepted } from '@/infra/auth/auth.decorators';
 import type { Principal } from '@/infra/auth/principal';
@@ -40,8 +41,9 @@ export class LiveEventsController {
       'then live events. Without it the stream starts now. A comment line comes every 15 s. An unknown id ' +
       '(older than the 7-day retention) answers a `stream.reset` event, then live events. Browsers, whose ' +
       '`EventSource` cannot send the Authorization header, open it with `?ticket=` from ' +
-      '`POST /v1/events/stream-tickets` instead (docs/BROWSER.md). Each type’s `payload` is the ' +
-      'component schema `<Type>EventPayload` (`bid.placed`: `BidPlacedEventPayload`).',
+      '`POST /v1/events/stream-tickets` instead (docs/BROWSER.md). The response schema is that of each ' +
+      'event’s `data:` line, the envelope of its type (`bid.placed`: `BidPlacedEvent`, its `payload` ' +
+      '`BidPlacedEventPayload`); a `stream.reset` event’s data is `{"reason":"UNKNOWN_CURSOR","lastEventId":…}`.',
   })
   @ApiProduces('text/event-stream')
   @ApiHeader({
@@ -53,7 +55,7 @@ export class LiveEventsController {
     description: 'The stream; it stays open until you close it or the server restarts',
     content: {
       'text/event-stream': {
-        schema: { type: 'string' },
+        schema: { $ref: EVENT_SCHEMA_REF },
         example:
           'retry: 2000\nid: 1041\n\nid: 1042\nevent: bid.placed\ndata: {"id":"0193a0f6-…","seq":"1042",' +
           '"type":"bid.placed","aggregateType":"bid","aggregateId":"…","occurredAt":"2026-12-01T10:00:00.000Z",' +

@@ -40,7 +40,8 @@ export class WebhooksController {
     description:
       'Events your organisation may see are POSTed to the URL, signed in the Standard Webhooks format ' +
       '(`webhook-id`, `webhook-timestamp`, `webhook-signature`) with the `secret` returned here once. ' +
-      'The body is the event envelope; its `payload` is the component schema `<Type>EventPayload`. ' +
+      'The body is the event envelope: each type’s request is under `x-webhooks` (`bid.placed`: schema ' +
+      '`BidPlacedEvent`, its `payload` `BidPlacedEventPayload`). ' +
       'A replay (same Idempotency-Key and body) answers `secret` as null; a lost secret is replaced by ' +
       'deleting the endpoint and registering it again. ' +
       'URLs that resolve to loopback, private, link-local, CGNAT, unspecified or multicast addresses are refused.',
