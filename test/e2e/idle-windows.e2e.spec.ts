@@ -296,4 +296,37 @@ describe('idle windows: scheduled leases, interruptible bids, reclaim', () => {
     expect(hour(2)).toMatchObject({ offeredGpuSeconds: 4n * 3600n, leasedGpuSeconds: 4n * 3600n });
     expect(hour(3)).toMatchObject({ offeredGpuSeconds: 4n * 3600n, leasedGpuSeconds: 2n * 3600n });
   });
+
+  it('shows the windows on listings and offer.placed, and counts free GPUs now only inside a window', async () => {
+    // Clock: Monday 04:01, inside the first offer's Monday window. Priced above every bid: no match.
+    const tuesdays = { ...windows, windows: [{ days: ['TUE'], start: '02:00', end: '06:00' }] };
+    const placed = (
+      await offer({
+        gpus: 2,
+        pricePerGpuHour: '50.00',
+        availableFrom: clock().now().toISOString(),
+        idleWindows: tuesdays,
+      }).expect(201)
+    ).body as { id: string };
+    const event = (await eventsOf(app, placed.id)).find((e) => e.type === 'offer.placed');
+    expect(event?.payload).toMatchObject({ offerId: placed.id, idleWindows: tuesdays });
+    const listings = await http().get(`/v1/offers/listings?market=${market.slug}`).expect(200);
+    const shown = (listings.body as { data: Body[] }).data.map((l) => [l.pricePerGpuHour, l.idleWindows]);
+    expect(shown).toContainEqual(['50.00', tuesdays]);
+
+    const freeNow = async (): Promise<unknown> => {
+      const res = await http().get('/v1/providers/stats?window=day').set(provider.auth).expect(200);
+      const sites = (res.body as { sites: Body[] }).sites;
+      return sites.find((site) => site.siteId === siteId && site.market === market.slug)?.freeGpusNow;
+    };
+    // The Monday offer's free GPUs count; the Tuesday offer's 2 do not, its window is shut.
+    const first = await prisma.offer.findFirstOrThrow({
+      where: { organisationId: provider.organisationId, pricePerGpuHour: 1000n },
+    });
+    expect(first.status).toBe('PARTIALLY_FILLED');
+    expect(await freeNow()).toBe(first.gpus - first.leasedGpus);
+    // Tuesday 03:00: the Monday window is shut and the Tuesday one open.
+    await clock().set(new Date(monday + DAY + 3 * HOUR));
+    expect(await freeNow()).toBe(2);
+  });
 });

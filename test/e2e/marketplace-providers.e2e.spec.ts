@@ -247,6 +247,7 @@ describe('providers: sites and offers', () => {
             pricePerGpuHour: '18.20',
             availableFrom: '2026-01-01T00:00:00.000Z',
             availableUntil: offer.availableUntil,
+            idleWindows: null,
             seq: row.seq.toString(),
           },
         },

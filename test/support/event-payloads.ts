@@ -14,6 +14,7 @@ export function offerPlacedPayload(): EventPayloads['offer.placed'] {
     pricePerGpuHour: '2.00',
     availableFrom: '2026-01-01T00:00:00.000Z',
     availableUntil: '2026-01-02T00:00:00.000Z',
+    idleWindows: null,
     seq: '1',
   };
 }

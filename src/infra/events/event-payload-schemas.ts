@@ -14,6 +14,7 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       'pricePerGpuHour',
       'availableFrom',
       'availableUntil',
+      'idleWindows',
       'seq',
     ],
     properties: {
@@ -48,6 +49,42 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       availableUntil: {
         type: 'string',
         description: 'end of the availability window (ISO 8601)',
+      },
+      idleWindows: {
+        type: 'object',
+        required: ['timeZone', 'windows', 'reclaimNoticeMinutes'],
+        properties: {
+          timeZone: {
+            type: 'string',
+          },
+          windows: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['days', 'start', 'end'],
+              properties: {
+                days: {
+                  type: 'array',
+                  items: {
+                    type: 'string',
+                  },
+                },
+                start: {
+                  type: 'string',
+                },
+                end: {
+                  type: 'string',
+                },
+              },
+            },
+          },
+          reclaimNoticeMinutes: {
+            type: 'number',
+          },
+        },
+        nullable: true,
+        description:
+          'recurring idle windows in the site\'s time zone and the reclaim notice in minutes (docs/LEASES.md "Idle windows"); null: the whole availability window',
       },
       seq: {
         type: 'string',

@@ -22,6 +22,12 @@ export type OfferPlacedPayload = {
   availableFrom: string;
   /** end of the availability window (ISO 8601) */
   availableUntil: string;
+  /** recurring idle windows in the site's time zone and the reclaim notice in minutes (docs/LEASES.md "Idle windows"); null: the whole availability window */
+  idleWindows: {
+    timeZone: string;
+    windows: { days: string[]; start: string; end: string }[];
+    reclaimNoticeMinutes: number;
+  } | null;
   /** the order's time priority in the book, a decimal string */
   seq: string;
 };

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Slo } from '@/modules/markets/domain/order-terms';
+import { idleWindowsOf, type IdleWindowsSpec, type Slo } from '@/modules/markets/domain/order-terms';
 import type { UptimeTier } from '@/generated/prisma/enums';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import type { DivisionRecord } from './markets.repository';
@@ -37,6 +37,8 @@ export interface ListingRecord {
   terminationNoticeHours: number;
   /** The offer's SLO (docs/SLO.md), or null. */
   slo: Slo | null;
+  /** The offer's recurring idle windows (docs/LEASES.md "Idle windows"), or null. */
+  idleWindows: IdleWindowsSpec | null;
 }
 
 /**
@@ -187,6 +189,8 @@ export class MarketDataRepository {
         payPerUseMinPercent: true,
         terminationNoticeHours: true,
         slo: true,
+        idleWindows: true,
+        reclaimNoticeMinutes: true,
         market: { select: { slug: true, currency: true, currencyScale: true } },
         organisation: { select: { id: true, name: true } },
         site: {
@@ -218,6 +222,7 @@ export class MarketDataRepository {
       terminationNoticeHours: row.terminationNoticeHours,
       // Written only from slo-rules' parseOfferSlo at placement, never changed.
       slo: row.slo === null ? null : (row.slo as unknown as Slo),
+      idleWindows: idleWindowsOf(row.idleWindows, row.reclaimNoticeMinutes),
     }));
   }
 }

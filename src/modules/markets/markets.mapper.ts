@@ -135,6 +135,18 @@ export const MarketsMapper = {
               outputTokensPerSecondPerGpu: record.slo.outputTokensPerSecondPerGpu ?? null,
               creditPercent: record.slo.creditPercent,
             },
+      idleWindows:
+        record.idleWindows === null
+          ? null
+          : {
+              timeZone: record.idleWindows.timeZone,
+              windows: record.idleWindows.windows.map((w) => ({
+                days: [...w.days],
+                start: w.start,
+                end: w.end,
+              })),
+              reclaimNoticeMinutes: record.idleWindows.reclaimNoticeMinutes,
+            },
     };
   },
 };

@@ -294,6 +294,7 @@ function offerPlaced(offer: OfferRecord): NewEvent {
       pricePerGpuHour: price(offer),
       availableFrom: offer.availableFrom.toISOString(),
       availableUntil: offer.availableUntil.toISOString(),
+      idleWindows: ProvidersMapper.idleWindows(offer),
       seq: offer.seq.toString(),
     },
   };

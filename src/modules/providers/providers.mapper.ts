@@ -36,7 +36,7 @@ export const ProvidersMapper = {
       minLeaseHours: record.minLeaseHours,
       payPerUseMinPercent: record.payPerUseMinPercent,
       terminationNoticeHours: record.terminationNoticeHours,
-      idleWindows: idleWindowsResponse(record),
+      idleWindows: ProvidersMapper.idleWindows(record),
       slo: offerSlo(record.slo),
       status: record.status,
       createdAt: record.createdAt.toISOString(),
@@ -44,17 +44,20 @@ export const ProvidersMapper = {
       cancelledAt: record.cancelledAt === null ? null : record.cancelledAt.toISOString(),
     };
   },
-};
 
-function idleWindowsResponse(record: OfferRecord): OfferResponse['idleWindows'] {
-  const spec = idleWindowsOf(record.idleWindows, record.reclaimNoticeMinutes);
-  if (spec === null) return null;
-  return {
-    timeZone: spec.timeZone,
-    windows: spec.windows.map((w) => ({ days: [...w.days], start: w.start, end: w.end })),
-    reclaimNoticeMinutes: spec.reclaimNoticeMinutes,
-  };
-}
+  /** The offer's idle windows as offers and `offer.placed` show them; null when none. */
+  idleWindows(
+    record: Pick<OfferRecord, 'idleWindows' | 'reclaimNoticeMinutes'>,
+  ): OfferResponse['idleWindows'] {
+    const spec = idleWindowsOf(record.idleWindows, record.reclaimNoticeMinutes);
+    if (spec === null) return null;
+    return {
+      timeZone: spec.timeZone,
+      windows: spec.windows.map((w) => ({ days: [...w.days], start: w.start, end: w.end })),
+      reclaimNoticeMinutes: spec.reclaimNoticeMinutes,
+    };
+  },
+};
 
 /** The stored SLO as offers show it (docs/SLO.md). */
 function offerSlo(stored: unknown): OfferSloResponse | null {

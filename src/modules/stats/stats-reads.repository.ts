@@ -29,7 +29,16 @@ export interface OwnSiteRecord extends SupplyBucket {
   currency: string;
   currencyScale: number;
   proceedsMinor: bigint;
+  /** Free GPUs now of open offers inside their availability window and without idle windows. */
   freeGpusNow: number;
+  /** Open offers inside their availability window now that publish idle windows: free only inside one. */
+  windowedOffers: WindowedFreeOffer[];
+}
+
+export interface WindowedFreeOffer {
+  freeGpus: number;
+  idleWindows: unknown;
+  reclaimNoticeMinutes: number | null;
 }
 
 interface SupplyRow {
@@ -108,6 +117,7 @@ export class StatsReadsRepository {
         leased: bigint;
         proceeds: bigint;
         free_now: number;
+        windowed: WindowedFreeOffer[] | null;
       }>
     >`
       WITH snap AS (
@@ -118,7 +128,11 @@ export class StatsReadsRepository {
         GROUP BY site_id, market_id
       ),
       live AS (
-        SELECT site_id, market_id, SUM(gpus - leased_gpus)::int AS free_now
+        SELECT site_id, market_id,
+               COALESCE(SUM(gpus - leased_gpus) FILTER (WHERE idle_windows IS NULL), 0)::int AS free_now,
+               jsonb_agg(jsonb_build_object('freeGpus', gpus - leased_gpus, 'idleWindows', idle_windows,
+                                            'reclaimNoticeMinutes', reclaim_notice_minutes))
+                 FILTER (WHERE idle_windows IS NOT NULL) AS windowed
         FROM offers
         WHERE organisation_id = ${organisationId}::uuid AND status IN ('OPEN', 'PARTIALLY_FILLED')
           AND available_from <= ${now} AND available_until > ${now}
@@ -127,7 +141,7 @@ export class StatsReadsRepository {
       SELECT s.id AS site_id, s.name AS site_name, s.province_code, m.slug AS market, m.currency,
              m.currency_scale, COALESCE(snap.offered, 0)::bigint AS offered,
              COALESCE(snap.leased, 0)::bigint AS leased, COALESCE(snap.proceeds, 0)::bigint AS proceeds,
-             COALESCE(live.free_now, 0)::int AS free_now
+             COALESCE(live.free_now, 0)::int AS free_now, live.windowed
       FROM snap FULL OUTER JOIN live ON live.site_id = snap.site_id AND live.market_id = snap.market_id
       JOIN sites s ON s.id = COALESCE(snap.site_id, live.site_id) AND s.organisation_id = ${organisationId}::uuid
       JOIN markets m ON m.id = COALESCE(snap.market_id, live.market_id)
@@ -143,6 +157,7 @@ export class StatsReadsRepository {
       leasedGpuSeconds: r.leased,
       proceedsMinor: r.proceeds,
       freeGpusNow: r.free_now,
+      windowedOffers: r.windowed ?? [],
     }));
   }
 

@@ -7,6 +7,7 @@ import type { MarketRef } from '@/modules/markets/markets.service';
 import { MarketsService } from '@/modules/markets/markets.service';
 import type { Principal } from '@/infra/auth/principal';
 import { ReliabilityService } from '@/modules/reliability/reliability.service';
+import { IdleSchedule, idleWindowsOf } from '@/modules/providers/domain/idle-windows';
 import {
   InferenceCatalogueService,
   DEFAULT_REFERENCE_CONCURRENCY,
@@ -19,7 +20,7 @@ import {
 } from '@/modules/markets/domain/token-terms';
 import { summariseModelSupply } from './domain/model-supply';
 import { suggestAsk, type SuggestionRule } from './domain/price-suggestion';
-import { summariseDemand, summariseSupply, summariseTrades } from './domain/stats-formulas';
+import { freeGpusNow, summariseDemand, summariseSupply, summariseTrades } from './domain/stats-formulas';
 import { HOUR_MS, windowRange, type StatsWindow } from './domain/stats-windows';
 import type {
   AdminMarketStatsResponse,
@@ -193,7 +194,14 @@ export class StatsService {
         provinceCode: s.provinceCode,
         market: s.market,
         currency: s.currency,
-        freeGpusNow: s.freeGpusNow,
+        freeGpusNow: freeGpusNow(
+          s.freeGpusNow,
+          s.windowedOffers.map((o) => {
+            const spec = idleWindowsOf(o.idleWindows, o.reclaimNoticeMinutes);
+            return { freeGpus: o.freeGpus, schedule: spec === null ? null : new IdleSchedule(spec) };
+          }),
+          now.getTime(),
+        ),
         proceeds: formatMoney(s.proceedsMinor, s.currencyScale),
         ...StatsMapper.supply(summariseSupply([s])),
       })),

@@ -3,6 +3,7 @@ import { IsOptional } from 'class-validator';
 import { PageQuery } from '@/infra/pagination/page';
 import { ReliabilityResponse } from '@/modules/reliability/dto/reliability.response';
 import { DivisionResponse } from './province.dto';
+import { WEEKDAYS, type Weekday } from '../domain/order-terms';
 import { IsDivisionCode, IsMarketSlug } from '@/infra/http/field-validators';
 
 export class ListingsQuery extends PageQuery {
@@ -117,6 +118,43 @@ export class ListingResponse {
     description: 'The service level promised per billing period; a miss credits the buyer (docs/SLO.md)',
   })
   slo!: ListingSloResponse | null;
+  @ApiProperty({
+    type: () => ListingIdleWindowsResponse,
+    nullable: true,
+    description:
+      'Recurring idle windows: the GPUs lease only inside them, or, for a bid that accepts ' +
+      'interruption, until reclaimed at the notice (docs/LEASES.md "Idle windows"); null: the whole availability window',
+  })
+  idleWindows!: ListingIdleWindowsResponse | null;
+}
+
+export class ListingWeeklyWindowResponse {
+  @ApiProperty({
+    enum: WEEKDAYS,
+    isArray: true,
+    example: ['MON', 'TUE', 'WED', 'THU'],
+    description: 'Days a window starts on, in the time zone',
+  })
+  days!: Weekday[];
+  @ApiProperty({ example: '20:00', description: 'Local start, HH:MM' })
+  start!: string;
+  @ApiProperty({
+    example: '08:00',
+    description: 'Local end, HH:MM or 24:00; at or before start, the next day',
+  })
+  end!: string;
+}
+
+export class ListingIdleWindowsResponse {
+  @ApiProperty({ example: 'Asia/Shanghai', description: 'IANA time zone of the site' })
+  timeZone!: string;
+  @ApiProperty({ type: [ListingWeeklyWindowResponse] })
+  windows!: ListingWeeklyWindowResponse[];
+  @ApiProperty({
+    example: 60,
+    description: 'Notice before the provider reclaims an interruptible lease, minutes',
+  })
+  reclaimNoticeMinutes!: number;
 }
 
 export class ListingSloResponse {

@@ -185,6 +185,20 @@ describe('IdleSchedule', () => {
     ]);
   });
 
+  it('tells whether a window is open now, and which window holds or next follows an instant', () => {
+    expect(schedule.isOpenAt(at('2026-12-01T14:00:00Z'))).toBe(true); // Tuesday 22:00 local
+    expect(schedule.isOpenAt(at('2026-12-01T04:00:00Z'))).toBe(false); // Tuesday 12:00 local
+    expect(schedule.isOpenAt(at('2026-12-02T00:00:00Z'))).toBe(false); // the end is not inside
+    expect(schedule.windowAt(at('2026-12-01T14:00:00Z'))).toEqual({
+      start: at('2026-12-01T12:00:00Z'),
+      end: at('2026-12-02T00:00:00Z'),
+    });
+    expect(schedule.windowAt(at('2026-12-04T04:00:00Z'))).toEqual({
+      start: at('2026-12-04T12:00:00Z'),
+      end: at('2026-12-06T16:00:00Z'),
+    });
+  });
+
   it('counts covered time for statistics', () => {
     // Tuesday 00:00Z to Wednesday 00:00Z: Monday night's last 0 h + Tuesday night's 12 h.
     expect(schedule.coveredMs(at('2026-12-01T00:00:00Z'), at('2026-12-02T00:00:00Z'))).toBe(12 * HOUR);

@@ -215,6 +215,19 @@ export class IdleSchedule {
     return null;
   }
 
+  /** Whether `instant` lies inside a window (free capacity counts only then, docs/STATS.md). */
+  isOpenAt(instant: number): boolean {
+    return this.intervals(instant, instant + 1).length > 0;
+  }
+
+  /**
+   * The window (merged) that holds `instant`, or else the next one to open: windows recur weekly,
+   * so one opens within a week. Its end is exact unless the windows cover the whole week.
+   */
+  windowAt(instant: number): Interval | null {
+    return this.intervals(instant, instant + 8 * DAY_MS)[0] ?? null;
+  }
+
   /** Milliseconds of `[from, to)` inside the windows. */
   coveredMs(from: number, to: number): number {
     let covered = 0;

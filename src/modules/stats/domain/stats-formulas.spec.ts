@@ -1,4 +1,6 @@
+import { IdleSchedule } from '@/modules/providers/domain/idle-windows';
 import {
+  freeGpusNow,
   summariseDemand,
   summariseSupply,
   summariseTrades,
@@ -115,5 +117,24 @@ describe('stats formulas', () => {
       prices: { open: 1000n, high: 1200n, low: 900n, close: 900n, vwap: 1033n },
     });
     expect(summariseTrades([candle(1)])).toEqual({ trades: 0, volumeGpuHours: 0, prices: null });
+  });
+});
+
+describe('freeGpusNow (docs/STATS.md)', () => {
+  const nights = new IdleSchedule({
+    timeZone: 'Asia/Shanghai',
+    reclaimNoticeMinutes: 30,
+    windows: [{ days: ['MON', 'TUE', 'WED', 'THU', 'FRI'], start: '20:00', end: '08:00' }],
+  });
+  const offers = [
+    { freeGpus: 3, schedule: nights },
+    { freeGpus: 2, schedule: null },
+  ];
+
+  it('counts an offer with idle windows only while one of its windows is open', () => {
+    // 2026-12-01 is a Tuesday: 14:00Z is 22:00 in Shanghai, 04:00Z is noon.
+    expect(freeGpusNow(4, offers, Date.parse('2026-12-01T14:00:00Z'))).toBe(9);
+    expect(freeGpusNow(4, offers, Date.parse('2026-12-01T04:00:00Z'))).toBe(6);
+    expect(freeGpusNow(0, [], Date.parse('2026-12-01T04:00:00Z'))).toBe(0);
   });
 });

@@ -177,3 +177,20 @@ export function summariseTrades(buckets: readonly TradeBucket[]): TradeSummary {
     },
   };
 }
+
+/** An open offer with idle windows, inside its availability window now. */
+export interface WindowedFree {
+  freeGpus: number;
+  schedule: { isOpenAt(instant: number): boolean } | null;
+}
+
+/**
+ * docs/STATS.md: free GPUs now of a site's open offers. An offer with idle windows counts only
+ * while one of its windows is open; `alwaysFree` is the sum of the offers without windows.
+ */
+export function freeGpusNow(alwaysFree: number, windowed: readonly WindowedFree[], now: number): number {
+  return windowed.reduce(
+    (sum, offer) => (offer.schedule === null || offer.schedule.isOpenAt(now) ? sum + offer.freeGpus : sum),
+    alwaysFree,
+  );
+}

@@ -272,7 +272,12 @@ export class SiteStatsResponse extends SupplyStatsResponse {
   @ApiProperty({ example: '520000' }) provinceCode!: string;
   @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
   @ApiProperty({ example: 'CNY' }) currency!: string;
-  @ApiProperty({ example: 6, description: 'Free GPUs of your open offers inside their window right now' })
+  @ApiProperty({
+    example: 6,
+    description:
+      'Free GPUs of your open offers inside their availability window right now; an offer with idle ' +
+      'windows counts only while one is open (docs/STATS.md)',
+  })
   freeGpusNow!: number;
   @ApiProperty({
     example: '1164.00',
