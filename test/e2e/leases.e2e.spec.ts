@@ -89,6 +89,8 @@ describe('leases: access, deadlines, ends and early termination', () => {
       accessReady: false,
       startedAt: null,
       market: MARKET,
+      billingBasis: 'GPU_HOURS',
+      inference: null,
     });
     expect(field(await http().get(`/v1/leases/${id}`).set(provider.auth).expect(200), 'id')).toBe(id);
     const missing = await http().get(`/v1/leases/${randomUUID()}`).set(stranger.auth).expect(404);

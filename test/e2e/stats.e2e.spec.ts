@@ -143,6 +143,7 @@ describe('market statistics', () => {
           pricePerGpuHour: l.price,
           durationHours: l.durationHours,
           billingMode: 'RESERVED',
+          billingBasis: 'GPU_HOURS',
           feeBps: 300,
           payPerUseMinPercent: 50,
           status: l.status,

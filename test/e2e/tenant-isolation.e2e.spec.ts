@@ -79,6 +79,7 @@ const leaseOf = async (app: NestFastifyApplication, owner: TestTenant, role: 'PR
       pricePerGpuHour: offer.pricePerGpuHour,
       durationHours: 1,
       billingMode: 'RESERVED',
+      billingBasis: 'GPU_HOURS',
       feeBps: 300,
       payPerUseMinPercent: 0,
       matchEpoch: 0n,

@@ -166,9 +166,9 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
     expect(bid.inference).toMatchObject({ takeOrPayPercent: 50, minimumTokensPerHour: '3600000' });
     const leaseRow = await leaseOfBid(app, bid.id as string);
     const leaseId = leaseRow.id;
-    expect(
-      body(await http().get(`/v1/leases/${leaseId}`).set(buyer.auth).expect(200)).inference,
-    ).toMatchObject({
+    const answer = body(await http().get(`/v1/leases/${leaseId}`).set(buyer.auth).expect(200));
+    expect(answer.billingBasis).toBe('PER_TOKEN');
+    expect(answer.inference).toMatchObject({
       model: MODEL,
       pricePerMillionTokens: '8.33',
       outputTokensPerSecond: 1000,
@@ -178,7 +178,12 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
       minimumTokensPerHour: '3600000',
       minimumChargePerHour: '29.98',
     });
-    expect(leaseRow).toMatchObject({ pricePerGpuHour: 3_000n, gpus: 2, inferenceTakeOrPayPercent: 50 });
+    expect(leaseRow).toMatchObject({
+      pricePerGpuHour: 3_000n,
+      gpus: 2,
+      inferenceTakeOrPayPercent: 50,
+      billingBasis: 'PER_TOKEN',
+    });
 
     const start = new Date(await startLease(app, provider, leaseId));
     const period = (i: number) => new Date(start.getTime() + i * HOUR).toISOString();
@@ -627,5 +632,53 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
         netAfterCredits: '0.00',
       },
     );
+  });
+  it('fixes the billing basis at match: PER_TOKEN exactly with the per-token terms, never changed', async () => {
+    const own = await createInferenceMarket(app);
+    otherMarkets.push(own.id);
+    await offerServing(own.slug);
+    const bid = await placeInferenceBid(inferenceTerms(own.slug, 1));
+    const leaseRow = await leaseOfBid(app, bid.id as string);
+    expect(leaseRow).toMatchObject({ billingBasis: 'PER_TOKEN', inferenceTakeOrPayPercent: 50 });
+    const id = leaseRow.id;
+
+    // Immutable after insert, and consistent with the take-or-pay share (docs/INFERENCE.md "Billing basis").
+    await expect(
+      prisma.$executeRaw`UPDATE leases SET billing_basis = 'GPU_HOURS' WHERE id = ${id}::uuid`,
+    ).rejects.toThrow(/billing basis is fixed at match/);
+    await expect(
+      prisma.$executeRaw`UPDATE leases SET inference_take_or_pay_percent = NULL WHERE id = ${id}::uuid`,
+    ).rejects.toThrow(/PER_TOKEN lease carries the per-token terms/);
+
+    // A copy of the lease at another epoch: GPU_HOURS with the per-token terms is refused; an
+    // inference lease without a take-or-pay share (matched before per-token billing) is GPU_HOURS.
+    // Rolled back, so nothing else sees the copies.
+    const copy = (basis: string, takeOrPay: string): Promise<number> =>
+      prisma.$executeRawUnsafe(
+        `INSERT INTO leases SELECT (jsonb_populate_record(l, jsonb_build_object(
+           'id', gen_random_uuid(), 'match_epoch', l.match_epoch + 1000000,
+           'billing_basis', '${basis}', 'inference_take_or_pay_percent', ${takeOrPay},
+           'provider_ask_per_gpu_hour', CASE WHEN ${takeOrPay} IS NULL THEN NULL ELSE l.provider_ask_per_gpu_hour END))).*
+         FROM leases l WHERE l.id = $1::uuid`,
+        id,
+      );
+    await expect(copy('GPU_HOURS', '50')).rejects.toThrow(/PER_TOKEN lease carries the per-token terms/);
+    await expect(copy('PER_TOKEN', 'NULL')).rejects.toThrow(/PER_TOKEN lease carries the per-token terms/);
+    const rollback = new Error('rollback');
+    await expect(
+      prisma.$transaction(async (tx) => {
+        expect(
+          await tx.$executeRawUnsafe(
+            `INSERT INTO leases SELECT (jsonb_populate_record(l, jsonb_build_object(
+               'id', gen_random_uuid(), 'match_epoch', l.match_epoch + 1000000, 'billing_basis', 'GPU_HOURS',
+               'inference_take_or_pay_percent', NULL, 'provider_ask_per_gpu_hour', NULL))).*
+             FROM leases l WHERE l.id = $1::uuid`,
+            id,
+          ),
+        ).toBe(1);
+        throw rollback;
+      }),
+    ).rejects.toBe(rollback);
+    expect(await prisma.lease.count({ where: { bidId: bid.id as string } })).toBe(1);
   });
 });

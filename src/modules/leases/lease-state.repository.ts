@@ -74,6 +74,8 @@ export class LeaseStateRepository {
         inferenceOutputTokensPerSecond: lease.inference?.outputTokensPerSecond ?? null,
         inferencePromptTokensPerSecond: lease.inference?.promptTokensPerSecond ?? null,
         inferenceTakeOrPayPercent: lease.inference?.takeOrPayPercent ?? null,
+        // Fixed here for the lease's life (docs/INFERENCE.md "Billing basis").
+        billingBasis: lease.inference === null ? 'GPU_HOURS' : 'PER_TOKEN',
         payPerUseMinPercent: lease.payPerUseMinPercent,
         status: 'SCHEDULED',
         matchEpoch: epoch,

@@ -26,6 +26,7 @@ function common(row: LeaseRecord): LeaseCommonResponse {
     durationHours: row.durationHours,
     extendedHours: row.extendedHours,
     billingMode: row.billingMode,
+    billingBasis: row.billingBasis,
     payPerUseMinPercent: row.payPerUseMinPercent,
     periodSeconds: row.periodSeconds,
     status: row.status,
@@ -45,7 +46,7 @@ function common(row: LeaseRecord): LeaseCommonResponse {
             pricePerMillionTokens: formatMoney(row.inference.pricePerMillionTokens, row.market.currencyScale),
             outputTokensPerSecond: row.inference.outputTokensPerSecond,
             promptTokensPerSecond: row.inference.promptTokensPerSecond,
-            ...takeOrPay(row.inference, row.market.currencyScale),
+            ...takeOrPay(row.billingBasis, row.inference, row.market.currencyScale),
           },
     endedBy: endedBy(row),
     terminationNoticeHours: row.terminationNoticeHours,
@@ -69,13 +70,14 @@ function common(row: LeaseRecord): LeaseCommonResponse {
 
 /** Per-token billing's minimum an hour of the lease (docs/INFERENCE.md "Per-token billing"). */
 function takeOrPay(
+  basis: LeaseRecord['billingBasis'],
   inference: NonNullable<LeaseRecord['inference']>,
   scale: number,
 ): Pick<
   LeaseInferenceResponse,
   'billing' | 'takeOrPayPercent' | 'minimumTokensPerHour' | 'minimumChargePerHour'
 > {
-  if (inference.takeOrPayPercent === null) {
+  if (basis === 'GPU_HOURS' || inference.takeOrPayPercent === null) {
     return {
       billing: 'GPU_HOURS',
       takeOrPayPercent: null,

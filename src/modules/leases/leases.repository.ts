@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { LeaseStatus, LeaseTerminationReason, OrganisationRole } from '@/generated/prisma/enums';
+import type {
+  LeaseBillingBasis,
+  LeaseStatus,
+  LeaseTerminationReason,
+  OrganisationRole,
+} from '@/generated/prisma/enums';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
 import type { LeaseForUsage } from './domain/usage-rules';
 import { Tx } from '@/infra/prisma/tx';
@@ -19,6 +24,8 @@ export interface LeaseRecord {
   pricePerGpuHour: bigint;
   durationHours: number;
   billingMode: 'RESERVED' | 'PAY_PER_USE';
+  /** Fixed at match (docs/INFERENCE.md "Billing basis"). */
+  billingBasis: LeaseBillingBasis;
   feeBps: number;
   payPerUseMinPercent: number;
   periodSeconds: number;
@@ -128,6 +135,7 @@ const LEASE_SELECT = {
   inferenceOutputTokensPerSecond: true,
   inferencePromptTokensPerSecond: true,
   inferenceTakeOrPayPercent: true,
+  billingBasis: true,
   noticeGivenAt: true,
   penalty: true,
   extendedHours: true,

@@ -59,6 +59,7 @@ interface LeaseRow {
   inference_prompt_tokens_per_second: number | null;
   inference_output_tokens_per_second: number | null;
   inference_take_or_pay_percent: number | null;
+  billing_basis: 'GPU_HOURS' | 'PER_TOKEN';
   provider_ask_per_gpu_hour: bigint | null;
   has_slo: boolean;
 }
@@ -69,7 +70,7 @@ const SELECT = `l.id, m.slug AS market, m.currency, m.currency_scale, l.buyer_or
   l.termination_reason::text AS termination_reason, l.started_at, l.ends_at, l.ended_at, l.settled_periods,
   l.settlement_state::text AS settlement_state, l.inference_price_per_million_tokens,
   l.inference_prompt_tokens_per_second, l.inference_output_tokens_per_second, l.inference_take_or_pay_percent,
-  l.provider_ask_per_gpu_hour, l.slo IS NOT NULL AS has_slo`;
+  l.billing_basis::text AS billing_basis, l.provider_ask_per_gpu_hour, l.slo IS NOT NULL AS has_slo`;
 
 const toLease = (row: LeaseRow): LeaseToSettle => ({
   id: row.id,
@@ -95,10 +96,12 @@ const toLease = (row: LeaseRow): LeaseToSettle => ({
   hasSlo: row.has_slo,
 });
 
-/** Per-token terms of an inference lease that carries a take-or-pay share; null bills by GPU-seconds. */
+/** Per-token terms of a PER_TOKEN lease; null bills by GPU-seconds (docs/INFERENCE.md "Billing basis"). */
 function tokenBillingOf(row: LeaseRow): SettlingLease['tokenBilling'] {
+  if (row.billing_basis !== 'PER_TOKEN') return null;
+  // The billing-basis trigger keeps the per-token terms on every PER_TOKEN lease.
   if (row.inference_take_or_pay_percent === null || row.inference_price_per_million_tokens === null)
-    return null;
+    throw new Error(`lease ${row.id}: PER_TOKEN without per-token terms`);
   return {
     pricePerMillionTokens: row.inference_price_per_million_tokens,
     promptTokensPerSecond: row.inference_prompt_tokens_per_second ?? 0,

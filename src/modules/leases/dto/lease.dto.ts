@@ -66,6 +66,14 @@ export class LeaseCommonResponse {
   })
   extendedHours!: number;
   @ApiProperty({ enum: ['RESERVED', 'PAY_PER_USE'] }) billingMode!: string;
+  @ApiProperty({
+    enum: ['GPU_HOURS', 'PER_TOKEN'],
+    description:
+      'How the buyer is billed, fixed at match (docs/INFERENCE.md "Billing basis"). GPU_HOURS: by GPU-seconds ' +
+      '(every GPU lease, and inference leases matched before per-token billing). PER_TOKEN: per million tokens ' +
+      'over a take-or-pay minimum; the provider is still paid per GPU-hour',
+  })
+  billingBasis!: 'GPU_HOURS' | 'PER_TOKEN';
   @ApiProperty({ example: 30 }) payPerUseMinPercent!: number;
   @ApiProperty({ example: 3600 }) periodSeconds!: number;
   @ApiProperty({
@@ -209,7 +217,7 @@ export class LeaseInferenceResponse {
     description:
       'PER_TOKEN: the buyer pays per token each period, at least the take-or-pay minimum, and the ' +
       'provider is paid per GPU-hour used (docs/INFERENCE.md "Per-token billing"). GPU_HOURS: a lease ' +
-      'matched before per-token billing, billed as a RESERVED GPU lease',
+      "matched before per-token billing, billed as a RESERVED GPU lease. Always equal to the lease's billingBasis",
   })
   billing!: 'PER_TOKEN' | 'GPU_HOURS';
   @ApiProperty({
