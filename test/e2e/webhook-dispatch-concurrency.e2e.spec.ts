@@ -184,10 +184,21 @@ describe('webhook dispatch with two dispatchers', () => {
     // BEGIN, take the cursor, read nothing, COMMIT.
 
     await prisma.webhookEndpoint.deleteMany({ where: { organisationId: buyer.organisationId } });
-    expect(await prisma.webhookEndpoint.count({ where: { enabled: true } })).toBe(0);
-    await dispatcher.dispatchPending();
-    const last = await published((await placeBid(a, buyer)).id);
-    const skipping = await statementsOf(() => dispatcher.dispatchPending());
+    // "No enabled endpoint" is database-wide, and suites that ran earlier in this jest worker's
+    // database may have left theirs enabled: disable them for this pass, and restore them after.
+    const others = await prisma.webhookEndpoint.findMany({ where: { enabled: true }, select: { id: true } });
+    const otherIds = others.map((endpoint) => endpoint.id);
+    await prisma.webhookEndpoint.updateMany({ where: { id: { in: otherIds } }, data: { enabled: false } });
+    let last: Awaited<ReturnType<typeof published>>;
+    let skipping: string[];
+    try {
+      expect(await prisma.webhookEndpoint.count({ where: { enabled: true } })).toBe(0);
+      await dispatcher.dispatchPending();
+      last = await published((await placeBid(a, buyer)).id);
+      skipping = await statementsOf(() => dispatcher.dispatchPending());
+    } finally {
+      await prisma.webhookEndpoint.updateMany({ where: { id: { in: otherIds } }, data: { enabled: true } });
+    }
     // The newest position, then the cursor moved: no transaction.
     process.stdout.write(
       `webhook dispatch statements per pass: writing ${writing.length}, idle ${idle.length}, ` +
