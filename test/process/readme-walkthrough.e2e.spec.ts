@@ -31,8 +31,11 @@ function runBash(script: string, env: Record<string, string>, timeoutMs: number)
   });
 }
 
-/** The README's walkthrough, read from README.md itself, run against a started exchange. */
-describe('README walkthrough', () => {
+/**
+ * A started exchange (API and workers in one process, as `npm start` runs them) on its own
+ * database, on the development clock as the walkthroughs start it; stopped and dropped after.
+ */
+function walkthroughExchange(): { env: () => Record<string, string> } {
   const database = `${TEST_DB_PREFIX}_walkthrough_${randomBytes(4).toString('hex')}`;
   let env: Record<string, string>;
   let exchange: RunningProcess | undefined;
@@ -46,9 +49,7 @@ describe('README walkthrough', () => {
       await admin.end();
     }
     const port = await freePort();
-    // The walkthrough moves time with the development clock, as the README starts the exchange.
     env = testEnv({ DATABASE_URL: databaseUrl(database), PORT: String(port), CLOCK: 'controllable' });
-    // API and workers in one process, as `npm start` runs them.
     exchange = spawnBuilt('main.js', env);
     await waitForHttp(`http://127.0.0.1:${port}/health/ready`);
   }, 60_000);
@@ -65,15 +66,22 @@ describe('README walkthrough', () => {
     }
   });
 
+  return { env: () => ({ ...env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? ROOT }) };
+}
+
+/** A Markdown file's walkthrough, run as a reader would; its printed lines, last first. */
+async function runWalkthrough(markdown: string, env: Record<string, string>): Promise<string[]> {
+  const run = await runBash(walkthroughOf(join(ROOT, markdown)), env, 150_000);
+  if (run.code !== 0) throw new Error(`walkthrough failed (${run.code}):\n${run.stdout}\n${run.stderr}`);
+  return run.stdout.trim().split('\n');
+}
+
+/** The README's walkthrough, read from README.md itself, run against a started exchange. */
+describe('README walkthrough', () => {
+  const exchange = walkthroughExchange();
+
   it('buys model throughput, reports an hour of tokens and ends with the lease under notice', async () => {
-    const script = walkthroughOf(join(ROOT, 'README.md'));
-    const run = await runBash(
-      script,
-      { ...env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? ROOT },
-      150_000,
-    );
-    if (run.code !== 0) throw new Error(`walkthrough failed (${run.code}):\n${run.stdout}\n${run.stderr}`);
-    const lines = run.stdout.trim().split('\n');
+    const lines = await runWalkthrough('README.md', exchange.env());
     const lease = JSON.parse(lines.pop() ?? '') as Record<string, unknown>;
     // 1,500 output + 6,000 prompt tokens/s of Llama 3.3 70B at 2,600 / 400 per GPU: 6.06 GPUs, 2
     // replicas of 4; 18.20 per GPU-hour x 8 over 27 M tokens an hour = 5.39 per million.
@@ -113,5 +121,41 @@ describe('README walkthrough', () => {
         dispute: null,
       }),
     ]);
+  }, 180_000);
+});
+
+/** docs/LEASES.md "Idle windows": scheduled leases in a night window, an interruptible one reclaimed. */
+describe('idle windows walkthrough', () => {
+  const exchange = walkthroughExchange();
+
+  it('schedules both leases for the window, starts them at its opening and reclaims the interruptible one at the notice', async () => {
+    // The JSON it printed; `clock` also prints the exchange's time as it moves it.
+    const lines = (await runWalkthrough('docs/LEASES.md', exchange.env())).filter((line) =>
+      /^[[{]/.test(line),
+    );
+    const after = JSON.parse(lines.pop() ?? '') as unknown[];
+    // Reclaimed at 15:00Z with 30 minutes' notice: it runs on to 15:30Z; the other runs its 6 hours.
+    expect(after).toEqual(
+      expect.arrayContaining([
+        ['ACTIVE', false, null, '2027-01-04T20:00:00.000Z'],
+        ['ACTIVE', true, '2027-01-04T15:00:00.000Z', '2027-01-04T15:30:00.000Z'],
+      ]),
+    );
+    expect(after).toHaveLength(2);
+    // Before the window: both SCHEDULED for 22:00 Shanghai, 14:00Z.
+    const before = JSON.parse(lines.pop() ?? '') as unknown[];
+    expect(before).toEqual(
+      expect.arrayContaining([
+        ['SCHEDULED', '2027-01-04T14:00:00.000Z', false, 6],
+        ['SCHEDULED', '2027-01-04T14:00:00.000Z', true, 12],
+      ]),
+    );
+    expect(before).toHaveLength(2);
+    // The offer shows the windows it was placed with.
+    expect(JSON.parse(lines.pop() ?? '')).toEqual({
+      timeZone: 'Asia/Shanghai',
+      reclaimNoticeMinutes: 30,
+      windows: [{ days: ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'], start: '22:00', end: '06:00' }],
+    });
   }, 180_000);
 });
