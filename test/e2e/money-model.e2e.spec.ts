@@ -69,7 +69,7 @@ const command = fc.oneof(
       // Now and then beyond the top-up limit, or beyond 2^53 fen: refused (400), never rounded.
       amount: fc.oneof(
         { weight: 8, arbitrary: fc.bigInt(100n, 5_000_000n) },
-        { weight: 1, arbitrary: fc.constantFrom(TOPUP_MAX_MINOR + 1n, 2n ** 53n + 1n) },
+        { weight: 3, arbitrary: fc.constantFrom(TOPUP_MAX_MINOR + 1n, 2n ** 53n + 1n) },
       ),
     }),
   },
@@ -706,10 +706,11 @@ describe('money: the real ledger and settlement vs the naive model (model-based,
 
 /**
  * Percent of sequences that must contain each case, about a third of the share measured over
- * 100 sequences (seed 144247024: fills 54, settled periods 17, early terminations 14, payouts
- * 28, insufficient funds 35, refused top-ups 19, final releases 30; penalties 24 with seed
- * 474383594; extensions 18 and refused extensions 16 with seed 484481451), so a random seed cannot
- * fail CI (each floor is about three standard deviations or more below its share).
+ * 100 sequences (seed 501225837, with extensions in the mix: fills 71, settled periods 27, early
+ * terminations 25, penalties 49, payouts 26, insufficient funds 32, refused top-ups 22, final
+ * releases 52, extensions 24, refused extensions 21), so a random seed cannot fail CI (each floor
+ * is about three standard deviations or more below its share). Refused top-ups are drawn 3 in 11
+ * (were 1 in 9, which the extension commands had diluted to a 4-10% share against this floor).
  */
 const FLOORS: Record<Flag, number> = {
   fills: 30,
