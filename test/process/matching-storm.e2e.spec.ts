@@ -27,10 +27,11 @@ interface Placed {
 
 /**
  * Storm: the built API and three worker processes take thousands of orders over HTTP in three
- * markets, with random cancels, while workers are SIGKILLed and restarted (mid-solve and
+ * markets, with random cancels, while workers are SIGKILLed one at a time and restarted (mid-solve and
  * mid-commit among other moments). After quiescence the DESIGN invariants 1-4 and 7 hold, no
- * lease is duplicated, and in CONTINUOUS markets the exchange filled at least 90% of what the
- * reference model fills on the same accepted order sequence (GPUs). Once with the markets
+ * lease is duplicated, and in CONTINUOUS markets the exchange filled at least 97% of what the
+ * reference model fills on the same accepted order sequence in the batches the exchange's runs
+ * took (GPUs); its share of the reference run after each order is printed. Once with the markets
  * CONTINUOUS and once CALL (250 ms windows, clearings solved in the workers' threads): CALL
  * markets meet the same invariants and liveness, and print their share of the (continuous)
  * reference's GPU-hours (see the check at the end). Budget: ~90 s per mode (77 s measured with the ledger, CONTINUOUS).
@@ -125,17 +126,21 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
       });
       const cancelDraws = orders.map(() => random());
 
-      // Workers die at random while the orders arrive; each comes back 300 ms later.
-      let killing = true;
+      // Workers die at random while the orders arrive (two at least, even past the last order);
+      // each is restarted 300 ms later, and the next dies 1.2-2 s after it consumes again. One at a
+      // time: a worker boots in 1-8 s on a loaded machine, and kills that overtook boots once took
+      // all three down for 6 s; this suite is about matching on while other workers die.
+      let placingOrders = true;
       let kills = 0;
       const killer = (async () => {
-        while (killing && kills < KILLS) {
+        while (kills < KILLS && (placingOrders || kills < 2)) {
           await new Promise((resolve) => setTimeout(resolve, 1_200 + random() * 800));
           const victim = Math.floor(random() * cluster.workers.length);
           await cluster.killWorker(victim);
           kills += 1;
           await new Promise((resolve) => setTimeout(resolve, 300));
           cluster.restartWorker(victim);
+          await cluster.workersConsuming(60_000);
         }
       })();
 
@@ -174,7 +179,7 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
         }),
       );
       const placing = Date.now() - started;
-      killing = false;
+      placingOrders = false;
       await killer;
       expect(failures).toEqual([]);
       expect(kills).toBeGreaterThanOrEqual(2);
@@ -293,21 +298,35 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
         if (mode === 'CALL') expect(clearCall(book.bids, book.offers, now).fills).toEqual([]);
       }
 
-      // Against the reference model on the accepted sequence (placements and cancels in outbox order).
-      const reference = await referenceFilled(cluster, now);
+      // Against the reference model on the accepted sequence (placements and cancels in outbox
+      // order): run after each order, and run where the exchange's commits sit (its batches).
+      const reference = await referenceFilled(cluster, now, 'each-order');
+      const batched = await referenceFilled(cluster, now, 'exchange-runs');
       const total = await db.query<{ gpus: number; hours: number }>(
         `SELECT COALESCE(sum(gpus), 0)::int AS gpus, COALESCE(sum(gpus * duration_hours), 0)::int AS hours FROM leases`,
       );
       const actual = { gpus: total.rows[0]?.gpus ?? 0, gpuHours: total.rows[0]?.hours ?? 0 };
+      const share = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)}%`;
       process.stdout.write(
         `storm (${mode}): ${placed.length} orders in ${placing} ms, quiet after ${quiet} ms, ${kills} kills, ` +
           `filled ${actual.gpus} GPUs / ${actual.gpuHours} GPU-hours, reference ${reference.gpus} / ` +
-          `${reference.gpuHours} (checks ${Date.now() - started - quiet} ms)\n`,
+          `${reference.gpuHours} each order (${share(actual.gpus, reference.gpus)} of its GPUs), ` +
+          `${batched.gpus} / ${batched.gpuHours} in the exchange's batches (${share(actual.gpus, batched.gpus)}) ` +
+          `(checks ${Date.now() - started - quiet} ms)\n`,
       );
       const measure = mode === 'CALL' ? 'gpuHours' : 'gpus';
       expect(reference[measure]).toBeGreaterThan(0);
       if (mode === 'CONTINUOUS') {
-        expect(actual[measure]).toBeGreaterThanOrEqual(Math.ceil(0.9 * reference[measure]));
+        // Greedy price-time priority is path-dependent: a run over a batch gives the cheap offers
+        // to the highest bids, where orders taken one at a time give them to the first, and fills
+        // fewer GPUs (seed 784228: 5,864 in the exchange's batches against 6,435 one at a time, the
+        // exchange 5,931). How large the batches grow depends on the machine's load, so the rule
+        // is against the reference in the exchange's batches: the engine fills what the model
+        // fills on the books its runs saw (an order its runs skipped, or a run that committed
+        // less than it found, falls short). The boundaries are approximate (an order's event can
+        // precede a commit's while its transaction was not yet visible to that run), hence 97%: three
+        // seeds measured 100.4-100.7%.
+        expect(actual[measure]).toBeGreaterThanOrEqual(Math.ceil(0.97 * batched[measure]));
       } else {
         // The reference model is continuous: it matches each order as it arrives. A CALL market
         // clears what rests at each window's end, and a clearing past MATCHING_SOLVE_TIMEOUT_MS
@@ -317,7 +336,7 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
         // invariants (1-6) and the liveness check (7) above are what CALL mode must meet.
         expect(actual[measure]).toBeGreaterThan(0);
         process.stdout.write(
-          `storm (CALL): ${((100 * actual[measure]) / reference[measure]).toFixed(1)}% of the continuous reference's GPU-hours\n`,
+          `storm (CALL): ${share(actual[measure], reference[measure])} of the continuous reference's GPU-hours\n`,
         );
       }
     }, 240_000);
@@ -383,16 +402,21 @@ function toOffer(row: Record<string, unknown>, free: number): BookOffer {
 }
 
 /**
- * GPUs and GPU-hours the reference model fills when the accepted orders arrive one at a time in outbox order,
- * with a run after each placement and cancels applied where they were accepted.
+ * GPUs and GPU-hours the reference model fills on the accepted orders in outbox order, with cancels
+ * applied where they were accepted. `each-order`: a run after each placement (the reference's own
+ * continuous market). `exchange-runs`: a run where each of the exchange's commits sits in that
+ * order (its first `lease.created`), so the reference takes the batches the exchange's runs took.
  */
 async function referenceFilled(
   cluster: MatchingCluster,
   now: number,
+  batching: 'each-order' | 'exchange-runs',
 ): Promise<{ gpus: number; gpuHours: number }> {
   const events = await cluster.db.query(
-    `SELECT type, aggregate_id FROM outbox_events
-     WHERE type IN ('offer.placed', 'bid.placed', 'offer.cancelled', 'bid.cancelled') ORDER BY seq`,
+    `SELECT e.type, e.aggregate_id, l.market_id, l.match_epoch FROM outbox_events e
+     LEFT JOIN leases l ON e.type = 'lease.created' AND l.id::text = e.aggregate_id
+     WHERE e.type IN ('offer.placed', 'bid.placed', 'offer.cancelled', 'bid.cancelled', 'lease.created')
+     ORDER BY e.seq`,
   );
   const bids = new Map(
     (await cluster.db.query('SELECT * FROM bids')).rows.map((row: Record<string, unknown>) => [
@@ -406,25 +430,40 @@ async function referenceFilled(
     ).rows.map((row: Record<string, unknown>) => [row.id as string, row]),
   );
   const books = new Map<string, { bids: BookBid[]; offers: BookOffer[] }>();
+  const bookOf = (market: string) =>
+    books.get(market) ?? books.set(market, { bids: [], offers: [] }).get(market)!;
   const filled = { gpus: 0, gpuHours: 0 };
-  for (const { type, aggregate_id: id } of events.rows as Array<{ type: string; aggregate_id: string }>) {
+  const run = (book: { bids: BookBid[]; offers: BookOffer[] }) => {
+    const result = referenceRun(book.bids, book.offers, now);
+    for (const fill of result.fills) {
+      filled.gpus += fill.gpus;
+      filled.gpuHours += fill.gpus * (bids.get(fill.bidId)!.duration_hours as number);
+    }
+    book.bids = result.bidsAfter.filter((b) => b.remaining > 0);
+    book.offers = result.offersAfter.filter((o) => o.free > 0);
+  };
+  const commitsSeen = new Set<string>();
+  type Row = { type: string; aggregate_id: string; market_id: string | null; match_epoch: number | null };
+  for (const { type, aggregate_id: id, market_id, match_epoch } of events.rows as Row[]) {
+    if (type === 'lease.created') {
+      const commit = `${market_id}/${match_epoch}`;
+      if (batching === 'exchange-runs' && market_id !== null && !commitsSeen.has(commit)) {
+        commitsSeen.add(commit);
+        run(bookOf(market_id));
+      }
+      continue;
+    }
     const row = type.startsWith('bid') ? bids.get(id) : offers.get(id);
     if (row === undefined) continue;
-    const market = row.market_id as string;
-    const book = books.get(market) ?? { bids: [], offers: [] };
-    books.set(market, book);
+    const book = bookOf(row.market_id as string);
     if (type === 'bid.cancelled') book.bids = book.bids.filter((b) => b.id !== id);
     if (type === 'offer.cancelled') book.offers = book.offers.filter((o) => o.id !== id);
     if (!type.endsWith('.placed')) continue;
     if (type === 'bid.placed') book.bids.push(toBid(row, row.gpus as number));
     else book.offers.push(toOffer(row, row.gpus as number));
-    const run = referenceRun(book.bids, book.offers, now);
-    for (const fill of run.fills) {
-      filled.gpus += fill.gpus;
-      filled.gpuHours += fill.gpus * (bids.get(fill.bidId)!.duration_hours as number);
-    }
-    book.bids = run.bidsAfter.filter((b) => b.remaining > 0);
-    book.offers = run.offersAfter.filter((o) => o.free > 0);
+    if (batching === 'each-order') run(book);
   }
+  // The exchange's last runs found nothing more (liveness above); the reference's last batch runs.
+  for (const book of books.values()) run(book);
   return filled;
 }

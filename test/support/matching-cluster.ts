@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { freePort, spawnBuilt, spawnScript, waitForHttp, type RunningProcess } from './processes';
@@ -95,6 +96,26 @@ export class MatchingCluster {
 
   restartWorker(i: number): void {
     this.workers[i] = this.spawnWorker();
+  }
+
+  /**
+   * Waits until every worker slot's process consumes the matching queue again (BullMQ names each
+   * consumer's Redis connection, so CLIENT LIST counts them). A worker boots in 1-8 s on a loaded
+   * 2-core machine; a suite that kills workers one at a time waits here between kills.
+   */
+  async workersConsuming(timeoutMs: number): Promise<void> {
+    const queue = new Queue('matching', { connection: this.redis, prefix: this.key('bull') });
+    try {
+      const expected = this.workers.filter((w) => w !== undefined).length;
+      await waitFor(
+        `${expected} workers to consume the matching queue`,
+        async () => ((await queue.getWorkersCount()) >= expected ? true : undefined),
+        timeoutMs,
+        100,
+      );
+    } finally {
+      await queue.close();
+    }
   }
 
   workerByPid(pid: number): RunningProcess | undefined {
