@@ -395,6 +395,30 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
       });
     });
 
+    it("reads again when the provider's score fell below a bid's minimum between the read and the commit", async () => {
+      const o1 = await offer(6, 1800n);
+      const demanding = await bid(6, 2100n);
+      await prisma.bid.update({ where: { id: demanding }, data: { minProviderScore: 75 } });
+      const other = await bid(2, 1900n);
+      const held = await heldRuns(1);
+      // The run planned the demanding bid on the provider's 80; a score refresh stores 60 meanwhile.
+      await prisma.organisation.update({ where: { id: provider }, data: { reliabilityScore: 60 } });
+      try {
+        await held.release();
+
+        expect(await held.outcomes[0]).toMatchObject({ kind: 'committed', fills: 1, gpus: 2 });
+        const [lease, ...more] = await leases();
+        expect(more).toHaveLength(0);
+        expect(lease).toMatchObject({ bidId: other, offerId: o1, gpus: 2 });
+        expect(await prisma.bid.findUniqueOrThrow({ where: { id: demanding } })).toMatchObject({
+          status: 'OPEN',
+          filledGpus: 0,
+        });
+      } finally {
+        await prisma.organisation.update({ where: { id: provider }, data: { reliabilityScore: 80 } });
+      }
+    });
+
     it('never fills past expiry, and the sweep expires bids and offers with their events', async () => {
       const o1 = await offer(4, 1800n);
       const expired = await bid(4, 2000n, new Date(Date.now() - 1));

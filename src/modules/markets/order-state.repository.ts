@@ -116,6 +116,11 @@ export interface OrderIncrement {
   gpus: number;
   /** Offers: the longest lease the run gives from it, which its window must still hold. */
   hours: number;
+  /**
+   * Offers: the highest minimum provider score among the run's bids that take from it (null when
+   * none asks one), which the owner's score must still meet at the commit.
+   */
+  minProviderScore: number | null;
 }
 
 /** An order after a run's commit, for its `order.filled` event. */
@@ -437,8 +442,9 @@ export class OrderStateRepository {
 
   /**
    * Leases GPUs of offers that are still as the run read them: same seq (so the same ask), live,
-   * window open and long enough for the run's leases, owner verified, enough free GPUs. Returns
-   * the offers updated.
+   * window open and long enough for the run's leases, owner verified and scored at least what
+   * the run's bids ask (a score refresh since the read moved the book), enough free GPUs.
+   * Returns the offers updated.
    */
   async systemLeaseOffers(increments: readonly OrderIncrement[], now: Date): Promise<FilledOrder[]> {
     const rows = await this.tx.$queryRaw<
@@ -449,13 +455,15 @@ export class OrderStateRepository {
           status = (CASE WHEN o.leased_gpus + v.gpus = o.gpus THEN 'FILLED' ELSE 'PARTIALLY_FILLED' END)::"OrderStatus",
           updated_at = ${now}
       FROM unnest(${increments.map((i) => i.id)}::uuid[], ${increments.map((i) => i.seq.toString())}::bigint[],
-                  ${increments.map((i) => i.gpus)}::int[], ${increments.map((i) => i.hours)}::int[]) AS v(id, seq, gpus, hours)
+                  ${increments.map((i) => i.gpus)}::int[], ${increments.map((i) => i.hours)}::int[],
+                  ${increments.map((i) => i.minProviderScore)}::float8[]) AS v(id, seq, gpus, hours, min_score)
       WHERE o.id = v.id AND o.seq = v.seq
         AND o.status = ANY(${LIVE}::"OrderStatus"[])
         AND o.available_from <= ${now}
         AND o.available_until >= ${now}::timestamptz + make_interval(hours => v.hours)
         AND o.gpus - o.leased_gpus >= v.gpus
-        AND EXISTS (SELECT 1 FROM organisations org WHERE org.id = o.organisation_id AND org.status = 'VERIFIED')
+        AND EXISTS (SELECT 1 FROM organisations org WHERE org.id = o.organisation_id AND org.status = 'VERIFIED'
+                    AND (v.min_score IS NULL OR org.reliability_score >= v.min_score))
       RETURNING o.id, o.organisation_id, o.gpus, o.leased_gpus, o.status`;
     return rows.map((row) => ({
       id: row.id,

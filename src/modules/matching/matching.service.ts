@@ -237,16 +237,21 @@ export class MatchingService implements BeforeApplicationShutdown {
     const bids = new Map(book.bids.map((bid) => [bid.id, bid]));
     const offers = new Map(book.offers.map((offer) => [offer.id, offer]));
     // An offer must still hold the longest lease the run gives from it.
+    // And its owner must still have the score its takers ask (a refresh may have moved it).
     const hours = new Map<string, number>();
+    const minScores = new Map<string, number>();
     for (const fill of run.fills) {
-      const duration = bids.get(fill.bidId)?.durationHours ?? 0;
-      hours.set(fill.offerId, Math.max(hours.get(fill.offerId) ?? 0, duration));
+      const bid = bids.get(fill.bidId);
+      hours.set(fill.offerId, Math.max(hours.get(fill.offerId) ?? 0, bid?.durationHours ?? 0));
+      if (bid?.minProviderScore !== undefined) {
+        minScores.set(fill.offerId, Math.max(minScores.get(fill.offerId) ?? 0, bid.minProviderScore));
+      }
     }
     const filledBids = await this.orderState.systemFillBids(increments(run.bidsFilled, bids, hours), now);
     if (filledBids.length !== run.bidsFilled.size)
       throw new RunRejectedError('moved', 'a bid changed since the read');
     const leasedOffers = await this.orderState.systemLeaseOffers(
-      increments(run.offersTaken, offers, hours),
+      increments(run.offersTaken, offers, hours, minScores),
       now,
     );
     if (leasedOffers.length !== run.offersTaken.size) {
@@ -308,13 +313,20 @@ function increments(
   taken: ReadonlyMap<string, number>,
   orders: ReadonlyMap<string, { readonly seq: bigint }>,
   hours: ReadonlyMap<string, number>,
+  minScores: ReadonlyMap<string, number> = new Map(),
 ): OrderIncrement[] {
   return [...taken]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([id, gpus]) => {
       const order = orders.get(id);
       if (order === undefined) throw new Error(`order ${id} is not in the run's book`);
-      return { id, seq: order.seq, gpus, hours: hours.get(id) ?? 0 };
+      return {
+        id,
+        seq: order.seq,
+        gpus,
+        hours: hours.get(id) ?? 0,
+        minProviderScore: minScores.get(id) ?? null,
+      };
     });
 }
 
