@@ -179,7 +179,7 @@ const command = fc.oneof(
 export type MoneyCommand = typeof command extends fc.Arbitrary<infer C> ? C : never;
 // size 'max': lengths uniform in 0..MAX_COMMANDS (median ~60), no minimum so a failure shrinks.
 const commandsArb = fc.array(command, { maxLength: MAX_COMMANDS, size: 'max' });
-// The database spec runs the shared kinds; SLO evidence is this spec's own (the e2e SLO suite covers it over HTTP).
+// The database spec (test/e2e/money-model.e2e.spec.ts) runs the shared kinds and SLO evidence too.
 const KINDS = [...COMMAND_KINDS, 'evidence'] as const satisfies ReadonlyArray<MoneyCommand['kind']>;
 
 /** The ledger as the domain rules build it: each transfer's entries applied to its accounts. */
