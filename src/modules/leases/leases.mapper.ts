@@ -13,6 +13,7 @@ import type {
   LeaseResponse,
   ProviderLeaseResponse,
 } from './dto/lease.dto';
+import { SloTermsResponse } from '@/modules/markets/dto/slo-terms.response';
 import type { LeaseRecord } from './leases.repository';
 
 function common(row: LeaseRecord): LeaseCommonResponse {
@@ -56,15 +57,7 @@ function common(row: LeaseRecord): LeaseCommonResponse {
     reclaimable: row.reclaimable,
     reclaimNoticeMinutes: row.reclaimNoticeMinutes,
     reclaimedAt: row.reclaimedAt?.toISOString() ?? null,
-    slo:
-      row.slo === null
-        ? null
-        : {
-            availabilityPercent: row.slo.availabilityBps / 100,
-            ttftP95Ms: row.slo.ttftP95Ms ?? null,
-            outputTokensPerSecondPerGpu: row.slo.outputTokensPerSecondPerGpu ?? null,
-            creditPercent: row.slo.creditPercent,
-          },
+    slo: SloTermsResponse.of(row.slo),
   };
 }
 

@@ -6,6 +6,7 @@ import type { PublicProvider } from '@/modules/reliability/reliability.service';
 import type { ListingResponse, ListingServingResponse } from './dto/listing.dto';
 import type { MarketResponse } from './dto/market.dto';
 import type { ProvinceResponse } from './dto/province.dto';
+import { SloTermsResponse } from './dto/slo-terms.response';
 import type {
   AskLevelRecord,
   BookLevelRecord,
@@ -126,15 +127,7 @@ export const MarketsMapper = {
       payPerUseMinPercent: record.payPerUseMinPercent,
       terminationNoticeHours: record.terminationNoticeHours,
       serves: serving.map((line) => MarketsMapper.listingServing(record, line)),
-      slo:
-        record.slo === null
-          ? null
-          : {
-              availabilityPercent: record.slo.availabilityBps / 100,
-              ttftP95Ms: record.slo.ttftP95Ms ?? null,
-              outputTokensPerSecondPerGpu: record.slo.outputTokensPerSecondPerGpu ?? null,
-              creditPercent: record.slo.creditPercent,
-            },
+      slo: SloTermsResponse.of(record.slo),
       idleWindows:
         record.idleWindows === null
           ? null

@@ -1,7 +1,8 @@
 import { formatMoney } from '@/shared/money';
 import type { Slo } from '@/modules/markets/domain/order-terms';
 import { idleWindowsOf } from './domain/idle-windows';
-import type { OfferResponse, OfferSloResponse } from './dto/offer.dto';
+import { SloTermsResponse } from '@/modules/markets/dto/slo-terms.response';
+import type { OfferResponse } from './dto/offer.dto';
 import type { SiteResponse } from './dto/site.dto';
 import type { OfferRecord } from './offers.repository';
 import type { SiteRecord } from './sites.repository';
@@ -37,7 +38,8 @@ export const ProvidersMapper = {
       payPerUseMinPercent: record.payPerUseMinPercent,
       terminationNoticeHours: record.terminationNoticeHours,
       idleWindows: ProvidersMapper.idleWindows(record),
-      slo: offerSlo(record.slo),
+      // Written only from parseOfferSlo's result (the placement) and never changed.
+      slo: SloTermsResponse.of(record.slo as Slo | null),
       status: record.status,
       createdAt: record.createdAt.toISOString(),
       updatedAt: record.updatedAt.toISOString(),
@@ -58,16 +60,3 @@ export const ProvidersMapper = {
     };
   },
 };
-
-/** The stored SLO as offers show it (docs/SLO.md). */
-function offerSlo(stored: unknown): OfferSloResponse | null {
-  if (stored === null || stored === undefined) return null;
-  // Written only from parseOfferSlo's result (the placement) and never changed.
-  const slo = stored as Slo;
-  return {
-    availabilityPercent: slo.availabilityBps / 100,
-    ttftP95Ms: slo.ttftP95Ms ?? null,
-    outputTokensPerSecondPerGpu: slo.outputTokensPerSecondPerGpu ?? null,
-    creditPercent: slo.creditPercent,
-  };
-}

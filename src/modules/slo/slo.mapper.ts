@@ -1,27 +1,12 @@
 import { formatMoney } from '@/shared/money';
 import { objectivesMissed, type Slo } from './domain/slo-rules';
-import type {
-  SloDisputeRefResponse,
-  SloOutcomeResponse,
-  SloReportResponse,
-  SloTermsResponse,
-} from './dto/slo.dto';
+import type { SloDisputeRefResponse, SloOutcomeResponse, SloReportResponse } from './dto/slo.dto';
 import type { SloDisputeRecord, SloOutcomeRecord, SloReportRecord } from './slo.repository';
 
 const percent = (bps: number | null): number | null => (bps === null ? null : bps / 100);
 
-/** SLO terms, evidence and outcomes as the API shows them (docs/SLO.md). */
+/** SLO evidence and outcomes as the API shows them (docs/SLO.md); the terms are markets' SloTermsResponse.of. */
 export const SloMapper = {
-  terms(slo: Slo | null): SloTermsResponse | null {
-    if (slo === null) return null;
-    return {
-      availabilityPercent: slo.availabilityBps / 100,
-      ttftP95Ms: slo.ttftP95Ms ?? null,
-      outputTokensPerSecondPerGpu: slo.outputTokensPerSecondPerGpu ?? null,
-      creditPercent: slo.creditPercent,
-    };
-  },
-
   report(row: SloReportRecord, slo: Slo): SloReportResponse {
     return {
       leaseId: row.leaseId,

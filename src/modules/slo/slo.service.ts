@@ -13,6 +13,7 @@ import { sloCreditTransfer } from '@/modules/billing/ledger/domain/ledger-rules'
 import { LedgerService } from '@/modules/billing/ledger/ledger.service';
 import type { SloSettlingCharge, SloSettlingLease } from '@/modules/billing/settlement/domain/slo-step.port';
 import { OutboxService } from '@/modules/events/outbox.service';
+import { SloTermsResponse } from '@/modules/markets/dto/slo-terms.response';
 import type { SloMeasuresJson } from '@/modules/usage/domain/period-disputes';
 import { PeriodDisputesService } from '@/modules/usage/period-disputes.service';
 import {
@@ -266,7 +267,7 @@ export class SloService {
     const slo = lease.slo;
     return {
       leaseId: lease.id,
-      slo: SloMapper.terms(slo),
+      slo: SloTermsResponse.of(slo),
       credited: formatMoney(
         outcomes.reduce((sum, o) => sum + o.credit, 0n),
         lease.currencyScale,

@@ -15,6 +15,7 @@ import {
 } from 'class-validator';
 import { IsMarketSlug } from '@/infra/http/field-validators';
 import { PageQuery } from '@/infra/pagination/page';
+import { SloTermsResponse } from '@/modules/markets/dto/slo-terms.response';
 
 export const LEASE_STATUSES = ['SCHEDULED', 'ACTIVE', 'ENDED', 'TERMINATED'] as const;
 
@@ -165,37 +166,13 @@ export class LeaseCommonResponse {
   })
   inference!: LeaseInferenceResponse | null;
   @ApiProperty({
-    type: () => LeaseSloTermsResponse,
+    type: () => SloTermsResponse,
     nullable: true,
     description:
       'The SLO the lease carries, copied from its offer at match (docs/SLO.md); its evidence and credits are at ' +
       'GET /v1/leases/{id}/slo. Null when none was promised',
   })
-  slo!: LeaseSloTermsResponse | null;
-}
-
-export class LeaseSloTermsResponse {
-  @ApiProperty({ example: 99.5, description: 'Availability promised per billing period, percent' })
-  availabilityPercent!: number;
-  @ApiProperty({
-    nullable: true,
-    type: Number,
-    example: 500,
-    description: 'TTFT p95 at most, ms (leases of inference bids)',
-  })
-  ttftP95Ms!: number | null;
-  @ApiProperty({
-    nullable: true,
-    type: Number,
-    example: 250,
-    description: 'Output tokens/s per GPU at least (leases of inference bids)',
-  })
-  outputTokensPerSecondPerGpu!: number | null;
-  @ApiProperty({
-    example: 10,
-    description: "Share of a missed period's charge credited to the buyer, percent",
-  })
-  creditPercent!: number;
+  slo!: SloTermsResponse | null;
 }
 
 export class LeaseInferenceResponse {

@@ -3,6 +3,7 @@ import { IsOptional } from 'class-validator';
 import { PageQuery } from '@/infra/pagination/page';
 import { ReliabilityResponse } from '@/modules/reliability/dto/reliability.response';
 import { DivisionResponse } from './province.dto';
+import { SloTermsResponse } from './slo-terms.response';
 import { WEEKDAYS, type Weekday } from '../domain/order-terms';
 import { IsDivisionCode, IsMarketSlug } from '@/infra/http/field-validators';
 
@@ -113,11 +114,11 @@ export class ListingResponse {
   })
   serves!: ListingServingResponse[];
   @ApiProperty({
-    type: () => ListingSloResponse,
+    type: () => SloTermsResponse,
     nullable: true,
     description: 'The service level promised per billing period; a miss credits the buyer (docs/SLO.md)',
   })
-  slo!: ListingSloResponse | null;
+  slo!: SloTermsResponse | null;
   @ApiProperty({
     type: () => ListingIdleWindowsResponse,
     nullable: true,
@@ -155,30 +156,6 @@ export class ListingIdleWindowsResponse {
     description: 'Notice before the provider reclaims an interruptible lease, minutes',
   })
   reclaimNoticeMinutes!: number;
-}
-
-export class ListingSloResponse {
-  @ApiProperty({ example: 99.5, description: 'Availability promised per billing period, percent' })
-  availabilityPercent!: number;
-  @ApiProperty({
-    nullable: true,
-    type: Number,
-    example: 500,
-    description: 'TTFT p95 at most, ms (inference leases)',
-  })
-  ttftP95Ms!: number | null;
-  @ApiProperty({
-    nullable: true,
-    type: Number,
-    example: 250,
-    description: 'Output tokens/s per GPU at least (inference leases)',
-  })
-  outputTokensPerSecondPerGpu!: number | null;
-  @ApiProperty({
-    example: 10,
-    description: "Share of a missed period's charge credited to the buyer, percent",
-  })
-  creditPercent!: number;
 }
 
 export class ListingPageResponse {

@@ -1,30 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { SloTermsResponse } from '@/modules/markets/dto/slo-terms.response';
 import { IdleWindowsResponse } from './idle-windows.dto';
 import { ORDER_STATUSES } from './list-offers.dto';
-
-export class OfferSloResponse {
-  @ApiProperty({ example: 99.5, description: 'Availability promised per billing period, percent' })
-  availabilityPercent!: number;
-  @ApiProperty({
-    nullable: true,
-    type: Number,
-    example: 500,
-    description: 'TTFT p95 at most, ms (inference leases)',
-  })
-  ttftP95Ms!: number | null;
-  @ApiProperty({
-    nullable: true,
-    type: Number,
-    example: 250,
-    description: 'Output tokens/s per GPU at least (inference leases)',
-  })
-  outputTokensPerSecondPerGpu!: number | null;
-  @ApiProperty({
-    example: 10,
-    description: "Share of a missed period's charge credited to the buyer, percent",
-  })
-  creditPercent!: number;
-}
 
 export class OfferResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
@@ -52,12 +29,12 @@ export class OfferResponse {
   })
   idleWindows!: IdleWindowsResponse | null;
   @ApiProperty({
-    type: OfferSloResponse,
+    type: SloTermsResponse,
     nullable: true,
     description:
       'The service level promised per billing period, copied onto each lease at match (docs/SLO.md)',
   })
-  slo!: OfferSloResponse | null;
+  slo!: SloTermsResponse | null;
   @ApiProperty({
     enum: ORDER_STATUSES,
     description:

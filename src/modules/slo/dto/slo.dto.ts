@@ -11,6 +11,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { SloTermsResponse } from '@/modules/markets/dto/slo-terms.response';
 import { MAX_OUTPUT_TOKENS_PER_SECOND_PER_GPU, MAX_TTFT_MS } from '../domain/slo-rules';
 
 export class ReportSloDto {
@@ -86,30 +87,6 @@ export class DisputeSloDto {
   @MinLength(3)
   @MaxLength(1000)
   reason!: string;
-}
-
-export class SloTermsResponse {
-  @ApiProperty({ example: 99.5, description: 'Availability promised per billing period, percent' })
-  availabilityPercent!: number;
-  @ApiProperty({
-    nullable: true,
-    type: Number,
-    example: 500,
-    description: 'TTFT p95 at most, ms (inference leases)',
-  })
-  ttftP95Ms!: number | null;
-  @ApiProperty({
-    nullable: true,
-    type: Number,
-    example: 250,
-    description: 'Output tokens/s per GPU at least (inference leases)',
-  })
-  outputTokensPerSecondPerGpu!: number | null;
-  @ApiProperty({
-    example: 10,
-    description: "Share of a missed period's charge credited to the buyer, percent",
-  })
-  creditPercent!: number;
 }
 
 export class SloSignerResponse {
