@@ -3,9 +3,10 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Clock } from '@/infra/clock/clock';
 import { PrismaService } from '@/infra/prisma/prisma.service';
-import type { TestAdmin } from '../support/admin-cli';
-import { HOUR, leaseOfBid, quiet } from '../support/leases';
-import { registerOrganisation, type TestTenant } from '../support/tenants';
+import { createTestAdmin, type TestAdmin } from '../support/admin-cli';
+import { startExchangeOnClock } from '../support/http-app';
+import { clockOf, expectLedgerSound, HOUR, leaseOfBid, quiet } from '../support/leases';
+import { registerOrganisation, tradingPair, type TestTenant } from '../support/tenants';
 import {
   createSite,
   createTestMarket,
@@ -147,4 +148,78 @@ export async function closeExchange(
   await made.admin?.remove();
   for (const id of made.markets) await removeTestMarket(app, id);
   await app.close();
+}
+
+/** A lease suite's exchange and parties, filled in by the `beforeAll` that `leaseSuite` registers. */
+export interface LeaseSuite {
+  app: NestFastifyApplication;
+  prisma: PrismaService;
+  provider: TestTenant;
+  buyer: TestTenant;
+  /** A platform admin of the suite's own. */
+  admin: TestAdmin;
+  /** The provider's site, in Guiyang. */
+  site: { id: string };
+  /** A market of the suite's own. */
+  market: { id: string; slug: string };
+  /** The suite's organisations, removed after it; a test adds those it registers. */
+  ids: string[];
+  http: () => ReturnType<typeof request>;
+  /** Moves the exchange's clock on. */
+  advance: (ms: number) => Promise<Date>;
+  /**
+   * A lease between the pair at the suite's site and market, one GPU at 10.00 unless `terms` say
+   * otherwise, started by the provider's handover; `start` as the answer states it.
+   */
+  startedLease(
+    terms: Pick<LeaseTerms, 'durationHours' | 'billingMode'> & Partial<LeaseTerms>,
+  ): Promise<{ id: string; offerId: string; bidId: string; start: string }>;
+}
+
+/**
+ * Registers a lease suite's hooks and returns its `LeaseSuite`: before all, the exchange on the
+ * controllable clock with `env`, a market of its own (`inference`: with H100 figures), a trading
+ * pair, the provider's site and an admin; after each test, the ledger invariants; after all, the
+ * clean-up. `listen` opens a port, for suites that read a live stream over fetch.
+ */
+export function leaseSuite(options: {
+  env: Record<string, string>;
+  market: 'test' | 'inference';
+  admin: string;
+  listen?: boolean;
+}): LeaseSuite {
+  const suite = {
+    ids: [] as string[],
+    http: () => request(suite.app.getHttpServer()),
+    advance: (ms: number) => clockOf(suite.app).advance(ms),
+    async startedLease(terms) {
+      const lease = await leaseBetween(
+        suite.app,
+        { provider: suite.provider, buyer: suite.buyer, siteId: suite.site.id },
+        { market: suite.market.slug, gpus: 1, price: '10.00', ...terms },
+      );
+      return { ...lease, start: await startLease(suite.app, suite.provider, lease.id) };
+    },
+  } as LeaseSuite;
+
+  beforeAll(async () => {
+    suite.app = await startExchangeOnClock(options.env);
+    if (options.listen === true) await suite.app.listen({ port: 0, host: '127.0.0.1' });
+    suite.prisma = suite.app.get(PrismaService);
+    suite.market =
+      options.market === 'inference'
+        ? await createInferenceMarket(suite.app)
+        : await createTestMarket(suite.app);
+    ({ provider: suite.provider, buyer: suite.buyer } = await tradingPair(suite.app, suite.ids));
+    suite.site = await createSite(suite.app, suite.provider, { provinceCode: '520000', cityCode: '520100' });
+    suite.admin = await createTestAdmin(suite.app, options.admin);
+  });
+
+  afterEach(() => expectLedgerSound(suite.app, suite.ids));
+
+  afterAll(() =>
+    closeExchange(suite.app, { organisations: suite.ids, markets: [suite.market.id], admin: suite.admin }),
+  );
+
+  return suite;
 }

@@ -1,20 +1,15 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
 import { AppConfig } from '@/infra/config/app-config';
 import { Clock } from '@/infra/clock/clock';
-import { PrismaService } from '@/infra/prisma/prisma.service';
 import { SettlementService } from '@/modules/billing/settlement/settlement.service';
 import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
 import { evidenceDigest, evidenceKey } from '@/modules/slo/domain/slo-rules';
-import { createTestAdmin, type TestAdmin } from '../support/admin-cli';
-import { startExchangeOnClock } from '../support/http-app';
-import { clockOf, expectLedgerSound, HOUR, ledgerBalance, MINUTE, quiet } from '../support/leases';
-import { tradingPair, type TestTenant } from '../support/tenants';
+import { HOUR, ledgerBalance, MINUTE, quiet } from '../support/leases';
+import type { TestTenant } from '../support/tenants';
 import { waitFor } from '../support/wait-for';
-import { closeExchange, leaseBetween, startLease } from './lease-fixtures';
-import { createSite, createTestMarket, offerBody } from './marketplace-fixtures';
+import { leaseSuite } from './lease-fixtures';
+import { offerBody } from './marketplace-fixtures';
 
 // The evidence window (the grace) and then the provider's dispute window (docs/SLO.md).
 const GRACE_MINUTES = 15;
@@ -31,62 +26,33 @@ const body = (res: { body: unknown }): Body => res.body as Body;
  * refused with nothing written. Ledger invariants (SLO credits included) after each test.
  */
 describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
-  let app: NestFastifyApplication;
-  let prisma: PrismaService;
-  let provider: TestTenant;
-  let buyer: TestTenant;
-  let adminUser: TestAdmin;
-  let site: { id: string };
-  let market: { id: string; slug: string };
-  const ids: string[] = [];
-  const http = () => request(app.getHttpServer());
-  const signInAdmin = () => adminUser.signIn();
-  const advance = (ms: number) => clockOf(app).advance(ms);
+  const suite = leaseSuite({
+    env: {
+      SETTLEMENT_GRACE_MINUTES: String(GRACE_MINUTES),
+      SLO_DISPUTE_WINDOW_MINUTES: String(DISPUTE_MINUTES),
+    },
+    market: 'test',
+    admin: 'slo',
+  });
+  const { http, advance } = suite;
+  const signInAdmin = () => suite.admin.signIn();
   const report = (tenant: TestTenant, leaseId: string, evidence: Body) =>
     http().post(`/v1/leases/${leaseId}/slo-reports`).set(tenant.auth).send(evidence);
   const sloOf = async (tenant: TestTenant, leaseId: string) =>
     body(await http().get(`/v1/leases/${leaseId}/slo`).set(tenant.auth).expect(200));
   const available = (organisationId: string, kind: 'BUYER_AVAILABLE' | 'PROVIDER_EARNINGS') =>
-    ledgerBalance(app, organisationId, kind);
+    ledgerBalance(suite.app, organisationId, kind);
 
-  /** A started RESERVED lease of one GPU at 10.00 under this SLO, and its start. */
-  async function startedLease(slo: Body | undefined, hours: number): Promise<{ id: string; start: string }> {
-    // Its offer's GPU comes back when the lease ends: withdrawn, so the next lease sells under its own SLO.
-    const lease = await leaseBetween(
-      app,
-      { provider, buyer, siteId: site.id },
-      {
-        market: market.slug,
-        gpus: 1,
-        price: '10.00',
-        durationHours: hours,
-        billingMode: 'RESERVED',
-        slo,
-        withdrawOffer: true,
-      },
-    );
-    return { id: lease.id, start: await startLease(app, provider, lease.id) };
-  }
-
-  beforeAll(async () => {
-    app = await startExchangeOnClock({
-      SETTLEMENT_GRACE_MINUTES: String(GRACE_MINUTES),
-      SLO_DISPUTE_WINDOW_MINUTES: String(DISPUTE_MINUTES),
-    });
-    prisma = app.get(PrismaService);
-    market = await createTestMarket(app);
-    ({ provider, buyer } = await tradingPair(app, ids));
-    site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
-    adminUser = await createTestAdmin(app, 'slo');
-  });
-
-  afterEach(() => expectLedgerSound(app, ids));
-
-  afterAll(() => closeExchange(app, { organisations: ids, markets: [market.id], admin: adminUser }));
+  /**
+   * A started RESERVED lease of one GPU at 10.00 under this SLO, and its start. Its offer is
+   * withdrawn: its GPU comes back when the lease ends, and the next lease sells under its own SLO.
+   */
+  const startedLease = (slo: Body | undefined, hours: number) =>
+    suite.startedLease({ durationHours: hours, billingMode: 'RESERVED', slo, withdrawOffer: true });
 
   it('credits a miss only the buyer shows, at settlement, from the provider’s proceeds, on both statements', async () => {
     const lease = await startedLease({ availabilityPercent: 99.5, creditPercent: 20 }, 1);
-    const slo = await sloOf(buyer, lease.id);
+    const slo = await sloOf(suite.buyer, lease.id);
     expect(slo.slo).toEqual({
       availabilityPercent: 99.5,
       ttftP95Ms: null,
@@ -95,10 +61,12 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
     });
     await advance(HOUR + MINUTE);
     // The lease ends at its hour: it can complete (and be invoiced) once its period settles.
-    await app.get(LeaseLifecycleService).sweep();
+    await suite.app.get(LeaseLifecycleService).sweep();
 
     const mine = body(
-      await report(provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.9 }).expect(200),
+      await report(suite.provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.9 }).expect(
+        200,
+      ),
     );
     expect(mine).toMatchObject({ source: 'PROVIDER', method: 'REPORT', objectivesMissed: [] });
     const probe = {
@@ -107,7 +75,7 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
       availabilityPercent: 97,
       note: 'probe every 30 s',
     };
-    const theirs = body(await report(buyer, lease.id, probe).expect(200));
+    const theirs = body(await report(suite.buyer, lease.id, probe).expect(200));
     expect(theirs).toMatchObject({
       source: 'BUYER',
       method: 'PROBE',
@@ -116,7 +84,9 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
       signer: { kind: 'api_key' },
     });
     // Signed: the digest is the HMAC of the canonical evidence, with the submitting key, under the exchange's key.
-    const stored = await prisma.sloReport.findFirstOrThrow({ where: { leaseId: lease.id, source: 'BUYER' } });
+    const stored = await suite.prisma.sloReport.findFirstOrThrow({
+      where: { leaseId: lease.id, source: 'BUYER' },
+    });
     expect(theirs.digest).toBe(
       evidenceDigest(
         {
@@ -133,24 +103,24 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
           signerId: stored.signerId,
           submittedAt: stored.createdAt,
         },
-        evidenceKey(app.get(AppConfig).secrets.API_KEY_PEPPER),
+        evidenceKey(suite.app.get(AppConfig).secrets.API_KEY_PEPPER),
       ),
     );
     // Final: the same evidence again is the same answer; other evidence is refused.
-    expect(body(await report(buyer, lease.id, probe).expect(200)).digest).toBe(theirs.digest);
-    const again = await report(buyer, lease.id, { ...probe, availabilityPercent: 99 }).expect(409);
+    expect(body(await report(suite.buyer, lease.id, probe).expect(200)).digest).toBe(theirs.digest);
+    const again = await report(suite.buyer, lease.id, { ...probe, availabilityPercent: 99 }).expect(409);
     expect(body(again).details).toMatchObject({ reason: 'SLO_EVIDENCE_ALREADY_STATED' });
 
     // The provider may still dispute: nothing settles until its window closes.
-    const settlement = app.get(SettlementService);
+    const settlement = suite.app.get(SettlementService);
     expect(await settlement.settleLease(lease.id)).toBe(0);
-    const buyerBefore = await available(buyer.organisationId, 'BUYER_AVAILABLE');
+    const buyerBefore = await available(suite.buyer.organisationId, 'BUYER_AVAILABLE');
     await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
     expect(await settlement.settleLease(lease.id)).toBe(1);
-    await quiet(app);
+    await quiet(suite.app);
 
     // 10.00 charged, fee 2.5% (0.25); 20% of the charge, 2.00, goes back to the buyer from the provider.
-    const after = await sloOf(provider, lease.id);
+    const after = await sloOf(suite.provider, lease.id);
     expect(after.credited).toBe('2.00');
     expect(after.periods).toEqual([
       expect.objectContaining({
@@ -164,19 +134,19 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
         }) as unknown,
       }),
     ]);
-    expect((await available(buyer.organisationId, 'BUYER_AVAILABLE')) - buyerBefore).toBe(200n);
-    const transfer = await prisma.ledgerTransfer.findUniqueOrThrow({
+    expect((await available(suite.buyer.organisationId, 'BUYER_AVAILABLE')) - buyerBefore).toBe(200n);
+    const transfer = await suite.prisma.ledgerTransfer.findUniqueOrThrow({
       where: { key: `slo-credit:${lease.id}:0` },
       include: { entries: { include: { account: true } } },
     });
     expect(transfer.kind).toBe('SLO_CREDIT');
     expect(transfer.entries.map((e) => [e.account.kind, e.account.organisationId, e.amount]).sort()).toEqual(
       [
-        ['BUYER_AVAILABLE', buyer.organisationId, 200n],
-        ['PROVIDER_EARNINGS', provider.organisationId, -200n],
+        ['BUYER_AVAILABLE', suite.buyer.organisationId, 200n],
+        ['PROVIDER_EARNINGS', suite.provider.organisationId, -200n],
       ].sort(),
     );
-    const credited = await prisma.outboxEvent.findMany({
+    const credited = await suite.prisma.outboxEvent.findMany({
       where: { aggregateId: lease.id, type: 'slo.credited' },
     });
     expect(credited.map((e) => e.payload)).toEqual([
@@ -184,31 +154,32 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
     ]);
 
     // The buyer's entries, invoice (JSON and CSV) and the provider's earnings (JSON and CSV) show it.
-    const entries = body(await http().get('/v1/billing/entries').set(buyer.auth).expect(200)).data as Body[];
+    const entries = body(await http().get('/v1/billing/entries').set(suite.buyer.auth).expect(200))
+      .data as Body[];
     expect(entries.find((e) => e.kind === 'SLO_CREDIT' && e.leaseId === lease.id)).toMatchObject({
       amount: '2.00',
     });
-    const invoices = body(await http().get('/v1/invoices').set(buyer.auth).expect(200)).data as Body[];
+    const invoices = body(await http().get('/v1/invoices').set(suite.buyer.auth).expect(200)).data as Body[];
     const invoice = invoices.find((i) => i.leaseId === lease.id);
     expect(invoice).toMatchObject({ gross: '8.00', sloCredits: '2.00' });
     const full = body(
       await http()
         .get(`/v1/invoices/${String(invoice?.id)}`)
-        .set(buyer.auth)
+        .set(suite.buyer.auth)
         .expect(200),
     );
     expect(full.lines).toEqual([expect.objectContaining({ period: 0, amount: '10.00', sloCredit: '2.00' })]);
     const lineCsv = await http()
       .get(`/v1/invoices/${String(invoice?.id)}?format=csv`)
-      .set(buyer.auth)
+      .set(suite.buyer.auth)
       .expect(200);
     expect(parse(lineCsv.text, { columns: true })).toEqual([
       expect.objectContaining({ period: '0', amount: '10.00', sloCredit: '2.00' }),
     ]);
     // Settled at the clock's instant: the range ends after it (`to` is exclusive).
-    const to = new Date(app.get(Clock).now().getTime() + HOUR).toISOString();
+    const to = new Date(suite.app.get(Clock).now().getTime() + HOUR).toISOString();
     const earnings = body(
-      await http().get(`/v1/billing/earnings?groupBy=lease&to=${to}`).set(provider.auth).expect(200),
+      await http().get(`/v1/billing/earnings?groupBy=lease&to=${to}`).set(suite.provider.auth).expect(200),
     ).groups as Body[];
     expect(earnings.find((g) => g.key === lease.id)).toMatchObject({
       proceeds: '10.00',
@@ -219,7 +190,7 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
     });
     const earningsCsv = await http()
       .get(`/v1/billing/earnings?groupBy=lease&format=csv&to=${to}`)
-      .set(provider.auth)
+      .set(suite.provider.auth)
       .expect(200);
     expect(parse<Body>(earningsCsv.text, { columns: true }).find((r) => r.key === lease.id)).toMatchObject({
       sloCredits: '2.00',
@@ -227,7 +198,9 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
     });
 
     // The miss counts against the provider's reliability.
-    const reliability = body(await http().get('/v1/providers/reliability').set(provider.auth).expect(200));
+    const reliability = body(
+      await http().get('/v1/providers/reliability').set(suite.provider.auth).expect(200),
+    );
     expect(reliability.components).toMatchObject({ slo: { met: 0, missed: 1, metShare: 0 } });
   });
 
@@ -236,27 +209,27 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
     await advance(HOUR + MINUTE);
     // Period 0: the provider is silent and the buyer too. Period 1: the provider reports it met.
     await advance(HOUR);
-    await app.get(LeaseLifecycleService).sweep();
+    await suite.app.get(LeaseLifecycleService).sweep();
     const second = new Date(new Date(lease.start).getTime() + HOUR).toISOString();
-    await report(provider, lease.id, { periodStart: second, availabilityPercent: 100 }).expect(200);
+    await report(suite.provider, lease.id, { periodStart: second, availabilityPercent: 100 }).expect(200);
     await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
-    expect(await app.get(SettlementService).settleLease(lease.id)).toBe(2);
-    await quiet(app);
-    const outcomes = (await sloOf(buyer, lease.id)).periods as Body[];
+    expect(await suite.app.get(SettlementService).settleLease(lease.id)).toBe(2);
+    await quiet(suite.app);
+    const outcomes = (await sloOf(suite.buyer, lease.id)).periods as Body[];
     expect(outcomes.map((p) => p.outcome)).toEqual([
       expect.objectContaining({ outcome: 'MISSED', reason: 'PROVIDER_SILENT', credit: '1.00' }),
       expect.objectContaining({ outcome: 'MET', reason: 'MET', credit: '0.00' }),
     ]);
     expect(
-      await prisma.ledgerTransfer.count({ where: { key: { startsWith: `slo-credit:${lease.id}:` } } }),
+      await suite.prisma.ledgerTransfer.count({ where: { key: { startsWith: `slo-credit:${lease.id}:` } } }),
     ).toBe(1);
     // Late evidence for a settled period is refused, with nothing written.
-    const late = await report(provider, lease.id, {
+    const late = await report(suite.provider, lease.id, {
       periodStart: lease.start,
       availabilityPercent: 100,
     }).expect(409);
     expect(body(late).details).toMatchObject({ reason: 'EVIDENCE_CLOSED' });
-    expect(await prisma.sloReport.count({ where: { leaseId: lease.id } })).toBe(1);
+    expect(await suite.prisma.sloReport.count({ where: { leaseId: lease.id } })).toBe(1);
   });
 
   it('takes a buyer’s failure report as its SLO evidence: a miss for that period, though the provider reports it met', async () => {
@@ -265,13 +238,13 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
     const failed = body(
       await http()
         .post(`/v1/leases/${lease.id}/failure-reports`)
-        .set(buyer.auth)
+        .set(suite.buyer.auth)
         .set('idempotency-key', randomUUID())
         .send({ detail: 'endpoint stopped answering' })
         .expect(200),
     );
     // Available until the failure, half-way through the period, and not after.
-    const evidence = ((await sloOf(provider, lease.id)).periods as Body[])[0]?.buyer;
+    const evidence = ((await sloOf(suite.provider, lease.id)).periods as Body[])[0]?.buyer;
     expect(evidence).toMatchObject({
       source: 'BUYER',
       method: 'PROVIDER_FAILED',
@@ -280,18 +253,20 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
       note: `failure report ${failed.id as string}`,
     });
     await advance(30 * MINUTE + MINUTE);
-    await app.get(LeaseLifecycleService).sweep();
-    await report(provider, lease.id, { periodStart: lease.start, availabilityPercent: 100 }).expect(200);
+    await suite.app.get(LeaseLifecycleService).sweep();
+    await report(suite.provider, lease.id, { periodStart: lease.start, availabilityPercent: 100 }).expect(
+      200,
+    );
     // The buyer's evidence is final: its own later measurement of the period is refused.
-    const again = await report(buyer, lease.id, {
+    const again = await report(suite.buyer, lease.id, {
       periodStart: lease.start,
       availabilityPercent: 100,
     }).expect(409);
     expect(body(again).details).toMatchObject({ reason: 'SLO_EVIDENCE_ALREADY_STATED' });
     await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
-    expect(await app.get(SettlementService).settleLease(lease.id)).toBe(1);
-    await quiet(app);
-    expect(((await sloOf(buyer, lease.id)).periods as Body[])[0]?.outcome).toMatchObject({
+    expect(await suite.app.get(SettlementService).settleLease(lease.id)).toBe(1);
+    await quiet(suite.app);
+    expect(((await sloOf(suite.buyer, lease.id)).periods as Body[])[0]?.outcome).toMatchObject({
       outcome: 'MISSED',
       reason: 'BUYER_REPORTED',
       credit: '1.00',
@@ -301,28 +276,32 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
   it('holds a period the provider disputes in time until an admin decides it, audited', async () => {
     const lease = await startedLease({ availabilityPercent: 99.5, creditPercent: 50 }, 1);
     await advance(HOUR + MINUTE);
-    await app.get(LeaseLifecycleService).sweep();
+    await suite.app.get(LeaseLifecycleService).sweep();
     const disputeUrl = `/v1/leases/${lease.id}/slo-disputes`;
     const claim = { periodStart: lease.start, reason: 'our gateway log shows 99.98% for the hour' };
     // Nothing to contest before the buyer shows a miss; a buyer cannot dispute.
-    await report(provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.98 }).expect(200);
-    const early = await http().post(disputeUrl).set(provider.auth).send(claim).expect(409);
+    await report(suite.provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.98 }).expect(
+      200,
+    );
+    const early = await http().post(disputeUrl).set(suite.provider.auth).send(claim).expect(409);
     expect(body(early).details).toMatchObject({ reason: 'NOT_CONTESTABLE' });
-    await report(buyer, lease.id, { periodStart: lease.start, availabilityPercent: 90 }).expect(200);
-    await http().post(disputeUrl).set(buyer.auth).send(claim).expect(403);
-    await http().post(disputeUrl).set(provider.auth).send({ periodStart: lease.start }).expect(400);
+    await report(suite.buyer, lease.id, { periodStart: lease.start, availabilityPercent: 90 }).expect(200);
+    await http().post(disputeUrl).set(suite.buyer.auth).send(claim).expect(403);
+    await http().post(disputeUrl).set(suite.provider.auth).send({ periodStart: lease.start }).expect(400);
 
-    const opened = body(await http().post(disputeUrl).set(provider.auth).send(claim).expect(200));
+    const opened = body(await http().post(disputeUrl).set(suite.provider.auth).send(claim).expect(200));
     expect(opened).toMatchObject({ status: 'OPEN', outcome: null });
-    expect(body(await http().post(disputeUrl).set(provider.auth).send(claim).expect(200)).id).toBe(opened.id);
+    expect(body(await http().post(disputeUrl).set(suite.provider.auth).send(claim).expect(200)).id).toBe(
+      opened.id,
+    );
     const disputeId = String(opened.id);
 
     // Past the window the period is due, but it waits for the decision.
     await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
-    const settlement = app.get(SettlementService);
+    const settlement = suite.app.get(SettlementService);
     expect(await settlement.settleLease(lease.id)).toBe(0);
     await settlement.sweep();
-    expect(await prisma.leasePeriod.count({ where: { leaseId: lease.id } })).toBe(0);
+    expect(await suite.prisma.leasePeriod.count({ where: { leaseId: lease.id } })).toBe(0);
 
     const admin = await signInAdmin();
     const shown = body(await http().get(`/admin/disputes/${disputeId}`).set(admin).expect(200));
@@ -362,9 +341,9 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
     );
     expect(resolved).toMatchObject({ status: 'RESOLVED', decision: { kind: 'SLO', outcome: 'MET' } });
     await waitFor('the held period to settle', async () =>
-      (await prisma.leasePeriod.count({ where: { leaseId: lease.id } })) === 1 ? true : undefined,
+      (await suite.prisma.leasePeriod.count({ where: { leaseId: lease.id } })) === 1 ? true : undefined,
     );
-    await quiet(app);
+    await quiet(suite.app);
     await http()
       .post(resolveUrl)
       .set(admin)
@@ -376,16 +355,16 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
       .send({ note, slo: { outcome: 'MISSED' } })
       .expect(409);
 
-    const periods = (await sloOf(buyer, lease.id)).periods as Body[];
+    const periods = (await sloOf(suite.buyer, lease.id)).periods as Body[];
     expect(periods[0]).toMatchObject({
       dispute: { id: disputeId, status: 'RESOLVED', outcome: 'MET' },
       outcome: { outcome: 'MET', reason: 'DISPUTE_MET', credit: '0.00' },
     });
-    expect(await prisma.ledgerTransfer.count({ where: { key: `slo-credit:${lease.id}:0` } })).toBe(0);
+    expect(await suite.prisma.ledgerTransfer.count({ where: { key: `slo-credit:${lease.id}:0` } })).toBe(0);
     expect(
-      await prisma.auditLogEntry.count({ where: { action: 'dispute.resolve', targetId: disputeId } }),
+      await suite.prisma.auditLogEntry.count({ where: { action: 'dispute.resolve', targetId: disputeId } }),
     ).toBe(1);
-    const events = await prisma.outboxEvent.findMany({
+    const events = await suite.prisma.outboxEvent.findMany({
       where: { aggregateId: lease.id, type: { startsWith: 'dispute.' } },
       orderBy: { seq: 'asc' },
     });
@@ -399,25 +378,28 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
   it('refuses a dispute once its window closed, and credits the buyer’s evidence then', async () => {
     const lease = await startedLease({ availabilityPercent: 99.5, creditPercent: 100 }, 1);
     await advance(HOUR + MINUTE);
-    await app.get(LeaseLifecycleService).sweep();
-    await report(provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.9 }).expect(200);
-    await report(buyer, lease.id, { periodStart: lease.start, availabilityPercent: 50 }).expect(200);
+    await suite.app.get(LeaseLifecycleService).sweep();
+    await report(suite.provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.9 }).expect(
+      200,
+    );
+    await report(suite.buyer, lease.id, { periodStart: lease.start, availabilityPercent: 50 }).expect(200);
     await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
     const late = await http()
       .post(`/v1/leases/${lease.id}/slo-disputes`)
-      .set(provider.auth)
+      .set(suite.provider.auth)
       .send({ periodStart: lease.start, reason: 'too late' })
       .expect(409);
     expect(body(late).details).toMatchObject({ reason: 'DISPUTE_WINDOW_OVER' });
-    expect(await prisma.periodDispute.count({ where: { leaseId: lease.id } })).toBe(0);
-    expect(await app.get(SettlementService).settleLease(lease.id)).toBe(1);
+    expect(await suite.prisma.periodDispute.count({ where: { leaseId: lease.id } })).toBe(0);
+    expect(await suite.app.get(SettlementService).settleLease(lease.id)).toBe(1);
     // 100% of the charge is capped at the provider's proceeds: 10.00 - 0.25.
-    const periods = (await sloOf(buyer, lease.id)).periods as Body[];
+    const periods = (await sloOf(suite.buyer, lease.id)).periods as Body[];
     expect(periods[0]).toMatchObject({ outcome: { outcome: 'MISSED', credit: '9.75' } });
   });
 
   it('refuses SLOs that cannot be measured or are out of range, and bad evidence, writing nothing', async () => {
-    const count = () => prisma.offer.count({ where: { organisationId: provider.organisationId } });
+    const count = () =>
+      suite.prisma.offer.count({ where: { organisationId: suite.provider.organisationId } });
     const before = await count();
     for (const slo of [
       { availabilityPercent: 100 },
@@ -435,18 +417,23 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
     ]) {
       const res = await http()
         .post('/v1/offers')
-        .set(provider.auth)
+        .set(suite.provider.auth)
         .set('idempotency-key', randomUUID())
-        .send(offerBody(site.id, { market: market.slug, slo }));
+        .send(offerBody(suite.site.id, { market: suite.market.slug, slo }));
       expect([res.status, slo]).toEqual([400, slo]);
     }
     expect(await count()).toBe(before);
     // The control: the same offer with a measurable SLO is placed, and shows it.
     const placed = await http()
       .post('/v1/offers')
-      .set(provider.auth)
+      .set(suite.provider.auth)
       .set('idempotency-key', randomUUID())
-      .send(offerBody(site.id, { market: market.slug, slo: { availabilityPercent: 99.95, ttftP95Ms: 400 } }))
+      .send(
+        offerBody(suite.site.id, {
+          market: suite.market.slug,
+          slo: { availabilityPercent: 99.95, ttftP95Ms: 400 },
+        }),
+      )
       .expect(201);
     expect(body(placed).slo).toEqual({
       availabilityPercent: 99.95,
@@ -459,7 +446,7 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
     const lease = await startedLease({ availabilityPercent: 99.5 }, 1);
     const plain = await startedLease(undefined, 1);
     // The lease shows the SLO it carries to both sides, and null when none was promised.
-    for (const tenant of [buyer, provider]) {
+    for (const tenant of [suite.buyer, suite.provider]) {
       expect(body(await http().get(`/v1/leases/${lease.id}`).set(tenant.auth).expect(200)).slo).toEqual({
         availabilityPercent: 99.5,
         ttftP95Ms: null,
@@ -469,7 +456,9 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
       expect(body(await http().get(`/v1/leases/${plain.id}`).set(tenant.auth).expect(200)).slo).toBeNull();
     }
     // Not ended yet: nothing to measure.
-    await report(provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.9 }).expect(400);
+    await report(suite.provider, lease.id, { periodStart: lease.start, availabilityPercent: 99.9 }).expect(
+      400,
+    );
     await advance(HOUR + MINUTE);
     for (const evidence of [
       { periodStart: lease.start, availabilityPercent: 101 },
@@ -484,20 +473,22 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
       { periodStart: 'yesterday', availabilityPercent: 99 },
       { periodStart: lease.start, availabilityPercent: 99, extra: true },
     ]) {
-      const res = await report(provider, lease.id, evidence);
+      const res = await report(suite.provider, lease.id, evidence);
       expect([res.status, evidence]).toEqual([400, evidence]);
     }
-    const noSlo = await report(provider, plain.id, {
+    const noSlo = await report(suite.provider, plain.id, {
       periodStart: plain.start,
       availabilityPercent: 99,
     }).expect(409);
     expect(body(noSlo).details).toMatchObject({ reason: 'NO_SLO' });
-    await report(buyer, randomUUID(), { periodStart: lease.start, availabilityPercent: 99 }).expect(404);
-    expect(await prisma.sloReport.count({ where: { leaseId: { in: [lease.id, plain.id] } } })).toBe(0);
+    await report(suite.buyer, randomUUID(), { periodStart: lease.start, availabilityPercent: 99 }).expect(
+      404,
+    );
+    expect(await suite.prisma.sloReport.count({ where: { leaseId: { in: [lease.id, plain.id] } } })).toBe(0);
     // Let both close and settle, so the suite leaves no lease half-settled.
-    await app.get(LeaseLifecycleService).sweep();
+    await suite.app.get(LeaseLifecycleService).sweep();
     await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
-    await app.get(SettlementService).settleLease(lease.id);
-    await app.get(SettlementService).settleLease(plain.id);
+    await suite.app.get(SettlementService).settleLease(lease.id);
+    await suite.app.get(SettlementService).settleLease(plain.id);
   });
 });

@@ -1,17 +1,11 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
-import { PrismaService } from '@/infra/prisma/prisma.service';
 import { JobProducer } from '@/infra/queues/job-producer.service';
 import { SettlementService } from '@/modules/billing/settlement/settlement.service';
-import { createTestAdmin, type TestAdmin } from '../support/admin-cli';
-import { startExchangeOnClock } from '../support/http-app';
-import { clockOf, expectLedgerSound, HOUR, MINUTE, quiet } from '../support/leases';
+import { HOUR, MINUTE, quiet } from '../support/leases';
 import { connectSse } from '../support/sse-client';
-import { registerOrganisation, tradingPair, type TestTenant } from '../support/tenants';
+import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { waitFor } from '../support/wait-for';
-import { closeExchange, createInferenceMarket, leaseBetween, startLease } from './lease-fixtures';
-import { createSite } from './marketplace-fixtures';
+import { leaseBetween, leaseSuite, startLease } from './lease-fixtures';
 
 // Long enough that two ended periods are both inside their grace (docs/USAGE.md).
 const GRACE_MINUTES = 90;
@@ -26,62 +20,39 @@ const body = (res: { body: unknown }): Body => res.body as Body;
  * settled once. Ledger invariants after each test. Time moves on the controllable clock.
  */
 describe('token usage: checked reports, buyer counts and period disputes', () => {
-  let app: NestFastifyApplication;
-  let prisma: PrismaService;
-  let provider: TestTenant;
-  let buyer: TestTenant;
-  let adminUser: TestAdmin;
-  let site: { id: string };
-  let market: { id: string; slug: string };
-  const ids: string[] = [];
-  const http = () => request(app.getHttpServer());
+  const suite = leaseSuite({
+    env: { SETTLEMENT_GRACE_MINUTES: String(GRACE_MINUTES) },
+    market: 'inference',
+    admin: 'usage',
+    // Listening, for the live stream read over fetch.
+    listen: true,
+  });
+  const { http, advance } = suite;
   // Signed in afresh whenever needed: the clock moves hours, past an access token's life.
-  const signInAdmin = () => adminUser.signIn();
-  const advance = (ms: number) => clockOf(app).advance(ms);
+  const signInAdmin = () => suite.admin.signIn();
   const state = (tenant: TestTenant, leaseId: string, counts: Body) =>
     http().post(`/v1/leases/${leaseId}/tokens`).set(tenant.auth).send(counts);
   const written = async (leaseId: string) => ({
-    counts: await prisma.tokenUsage.count({ where: { leaseId } }),
-    disputes: await prisma.periodDispute.count({ where: { leaseId } }),
-    events: await prisma.outboxEvent.count({
+    counts: await suite.prisma.tokenUsage.count({ where: { leaseId } }),
+    disputes: await suite.prisma.periodDispute.count({ where: { leaseId } }),
+    events: await suite.prisma.outboxEvent.count({
       where: { aggregateId: leaseId, type: { startsWith: 'dispute.' } },
     }),
   });
 
   /** A started pay-per-use lease of one GPU in the suite's market, and its period starts. */
-  async function startedLease(
-    hours: number,
-  ): Promise<{ id: string; offerId: string; period: (i: number) => string }> {
-    const lease = await leaseBetween(
-      app,
-      { provider, buyer, siteId: site.id },
-      { market: market.slug, gpus: 1, price: '10.00', durationHours: hours, billingMode: 'PAY_PER_USE' },
-    );
-    const start = new Date(await startLease(app, provider, lease.id)).getTime();
-    return { ...lease, period: (i) => new Date(start + i * HOUR).toISOString() };
+  async function startedLease(hours: number) {
+    const lease = await suite.startedLease({ durationHours: hours, billingMode: 'PAY_PER_USE' });
+    const start = new Date(lease.start).getTime();
+    return { ...lease, period: (i: number) => new Date(start + i * HOUR).toISOString() };
   }
-
-  beforeAll(async () => {
-    app = await startExchangeOnClock({ SETTLEMENT_GRACE_MINUTES: String(GRACE_MINUTES) });
-    // Listening, for the live stream read over fetch.
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    prisma = app.get(PrismaService);
-    market = await createInferenceMarket(app);
-    ({ provider, buyer } = await tradingPair(app, ids));
-    site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
-    adminUser = await createTestAdmin(app, 'usage');
-  });
-
-  afterEach(() => expectLedgerSound(app, ids));
-
-  afterAll(() => closeExchange(app, { organisations: ids, markets: [market.id], admin: adminUser }));
 
   it('takes a provider’s report once, in period order, inside the grace, and within what the GPUs serve', async () => {
     const lease = await startedLease(4);
     // Llama 3.3 70B at 2,600 prompt and 400 output tokens/s per GPU: within the reference band.
     await http()
       .put(`/v1/offers/${lease.offerId}/serving-profiles`)
-      .set(provider.auth)
+      .set(suite.provider.auth)
       .send({
         profiles: [
           {
@@ -97,7 +68,7 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
       .expect(200);
     const ok = { promptTokens: 1_000_000, outputTokens: 500_000 };
     // Period 0 is still running.
-    await state(provider, lease.id, { periodStart: lease.period(0), ...ok }).expect(400);
+    await state(suite.provider, lease.id, { periodStart: lease.period(0), ...ok }).expect(400);
     await advance(2 * HOUR + 5 * MINUTE);
 
     // Bad input: each a 400, and nothing written.
@@ -112,18 +83,18 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
       { promptTokens: 0, outputTokens: 0, tokens: 5 },
     ];
     for (const counts of bad) {
-      const res = await state(provider, lease.id, { periodStart: lease.period(1), ...counts });
+      const res = await state(suite.provider, lease.id, { periodStart: lease.period(1), ...counts });
       expect([counts, res.status, body(res).code]).toEqual([counts, 400, 'VALIDATION_FAILED']);
     }
-    await state(provider, lease.id, {
+    await state(suite.provider, lease.id, {
       periodStart: new Date(Date.parse(lease.period(1)) + 1).toISOString(),
       ...ok,
     }).expect(400);
-    await state(provider, lease.id, { periodStart: lease.period(4), ...ok }).expect(400);
+    await state(suite.provider, lease.id, { periodStart: lease.period(4), ...ok }).expect(400);
     expect(await written(lease.id)).toEqual({ counts: 0, disputes: 0, events: 0 });
 
     // Beyond what one GPU serves in an hour at the declared profile (+10%): 3,600 x 400 x 1.1 output tokens.
-    const over = await state(provider, lease.id, {
+    const over = await state(suite.provider, lease.id, {
       periodStart: lease.period(1),
       promptTokens: 0,
       outputTokens: 1_584_001,
@@ -134,13 +105,13 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
       details: { reason: 'USAGE_ABOVE_CAPACITY', basis: 'DECLARED', periodGpuSeconds: 3600 },
     });
     expect(await written(lease.id)).toEqual({ counts: 0, disputes: 0, events: 0 });
-    const flags = await prisma.usageFlag.findMany({ where: { leaseId: lease.id } });
+    const flags = await suite.prisma.usageFlag.findMany({ where: { leaseId: lease.id } });
     expect(flags.map((f) => [f.periodIndex, f.source, f.outputTokens, f.basis])).toEqual([
       [1, 'PROVIDER', 1_584_001n, 'DECLARED'],
     ]);
     // Exactly at the bound it is taken (on another period, below).
 
-    const first = await state(provider, lease.id, { periodStart: lease.period(1), ...ok }).expect(200);
+    const first = await state(suite.provider, lease.id, { periodStart: lease.period(1), ...ok }).expect(200);
     expect(body(first)).toMatchObject({
       leaseId: lease.id,
       period: 1,
@@ -152,42 +123,42 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
     });
     // The same again is the same answer; other counts are a conflict; an earlier period is out of order.
     expect(
-      body(await state(provider, lease.id, { periodStart: lease.period(1), ...ok }).expect(200)),
+      body(await state(suite.provider, lease.id, { periodStart: lease.period(1), ...ok }).expect(200)),
     ).toEqual(body(first));
-    const changed = await state(provider, lease.id, {
+    const changed = await state(suite.provider, lease.id, {
       periodStart: lease.period(1),
       ...ok,
       outputTokens: 1,
     }).expect(409);
     expect(body(changed).details).toMatchObject({ reason: 'USAGE_ALREADY_REPORTED' });
-    const early = await state(provider, lease.id, { periodStart: lease.period(0), ...ok }).expect(409);
+    const early = await state(suite.provider, lease.id, { periodStart: lease.period(0), ...ok }).expect(409);
     expect(body(early).details).toMatchObject({ reason: 'USAGE_OUT_OF_ORDER', latestPeriod: 1 });
     expect(await written(lease.id)).toEqual({ counts: 1, disputes: 0, events: 0 });
 
     // Another tenant's lease is a 404, for writing and reading.
-    const stranger = await registerOrganisation(app, 'PROVIDER', { verified: true });
-    ids.push(stranger.organisationId);
+    const stranger = await registerOrganisation(suite.app, 'PROVIDER', { verified: true });
+    suite.ids.push(stranger.organisationId);
     await state(stranger, lease.id, { periodStart: lease.period(2), ...ok }).expect(404);
     await http().get(`/v1/leases/${lease.id}/tokens`).set(stranger.auth).expect(404);
 
     // Period 2 ends at 3 h; at 3 h 35 period 1's grace (to 3 h 30) is over, period 2's is not.
     await advance(HOUR + 30 * MINUTE);
-    const late = await state(provider, lease.id, {
+    const late = await state(suite.provider, lease.id, {
       periodStart: lease.period(1),
       ...ok,
       promptTokens: 7,
     }).expect(409);
     expect(body(late).details).toMatchObject({ reason: 'USAGE_ALREADY_REPORTED' });
-    const lateBuyer = await state(buyer, lease.id, { periodStart: lease.period(1), ...ok }).expect(409);
+    const lateBuyer = await state(suite.buyer, lease.id, { periodStart: lease.period(1), ...ok }).expect(409);
     expect(body(lateBuyer).details).toMatchObject({ reason: 'GRACE_OVER' });
     // Exactly the bound is taken.
-    await state(provider, lease.id, {
+    await state(suite.provider, lease.id, {
       periodStart: lease.period(2),
       promptTokens: 0,
       outputTokens: 1_584_000,
     }).expect(200);
 
-    const read = body(await http().get(`/v1/leases/${lease.id}/tokens`).set(buyer.auth).expect(200));
+    const read = body(await http().get(`/v1/leases/${lease.id}/tokens`).set(suite.buyer.auth).expect(200));
     expect(read).toMatchObject({
       leaseId: lease.id,
       periods: [
@@ -221,7 +192,7 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
         .expect(200);
     }
     expect(
-      await prisma.auditLogEntry.count({
+      await suite.prisma.auditLogEntry.count({
         where: { action: 'usage_flag.review', targetId: String(flag!.id) },
       }),
     ).toBe(1);
@@ -231,14 +202,14 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
     const lease = await startedLease(1);
     await advance(HOUR + MINUTE);
     // The fastest catalogue model on H100 figures prefills ~60k tokens/s per GPU; 1.5 x that x 1.1 x 3,600 s < 10^9.
-    const over = await state(provider, lease.id, {
+    const over = await state(suite.provider, lease.id, {
       periodStart: lease.period(0),
       promptTokens: 1_000_000_000,
       outputTokens: 0,
     }).expect(422);
     expect(body(over).details).toMatchObject({ basis: 'REFERENCE' });
     expect(await written(lease.id)).toEqual({ counts: 0, disputes: 0, events: 0 });
-    await state(provider, lease.id, {
+    await state(suite.provider, lease.id, {
       periodStart: lease.period(0),
       promptTokens: 50_000_000,
       outputTokens: 1_000_000,
@@ -248,21 +219,21 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
 
   it('opens a dispute on mismatched counts, holds the period until an admin decides, then settles it once', async () => {
     // The buyer watches its live stream: dispute events reach both sides as other lease events do.
-    const stream = await connectSse(`${await app.getUrl()}/v1/events/stream`, buyer.auth);
+    const stream = await connectSse(`${await suite.app.getUrl()}/v1/events/stream`, suite.buyer.auth);
     const lease = await startedLease(2);
     await advance(HOUR + 5 * MINUTE);
     // Pay-per-use GPU-seconds as today, and the token counts of both sides.
     await http()
       .post(`/v1/leases/${lease.id}/usage`)
-      .set(provider.auth)
+      .set(suite.provider.auth)
       .send({ periodStart: lease.period(0), gpuSeconds: 3600 })
       .expect(200);
     const providerCounts = { promptTokens: 1_000_000, outputTokens: 200_000 };
-    await state(provider, lease.id, { periodStart: lease.period(0), ...providerCounts }).expect(200);
+    await state(suite.provider, lease.id, { periodStart: lease.period(0), ...providerCounts }).expect(200);
     // 30% fewer prompt tokens: beyond max(1,000, 2%).
     const buyerCounts = { promptTokens: 700_000, outputTokens: 199_000 };
     const stated = body(
-      await state(buyer, lease.id, { periodStart: lease.period(0), ...buyerCounts }).expect(200),
+      await state(suite.buyer, lease.id, { periodStart: lease.period(0), ...buyerCounts }).expect(200),
     );
     expect(stated).toMatchObject({
       source: 'BUYER',
@@ -272,13 +243,15 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
     const disputeId = (stated.dispute as Body).id as string;
     // Stated again: the same answer, no second dispute or event.
     expect(
-      body(await state(buyer, lease.id, { periodStart: lease.period(0), ...buyerCounts }).expect(200)),
+      body(await state(suite.buyer, lease.id, { periodStart: lease.period(0), ...buyerCounts }).expect(200)),
     ).toEqual(stated);
     expect(await written(lease.id)).toEqual({ counts: 2, disputes: 1, events: 1 });
-    const opened = await prisma.outboxEvent.findFirstOrThrow({
+    const opened = await suite.prisma.outboxEvent.findFirstOrThrow({
       where: { aggregateId: lease.id, type: 'dispute.opened' },
     });
-    expect([...opened.audience].sort()).toEqual([buyer.organisationId, provider.organisationId].sort());
+    expect([...opened.audience].sort()).toEqual(
+      [suite.buyer.organisationId, suite.provider.organisationId].sort(),
+    );
     expect(opened.payload).toMatchObject({
       disputeId,
       period: 0,
@@ -288,12 +261,16 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
 
     // Both periods are past their grace: settlement holds period 0, and period 1 behind it.
     await advance(HOUR + GRACE_MINUTES * MINUTE);
-    const settlement = app.get(SettlementService);
+    const settlement = suite.app.get(SettlementService);
     expect(await settlement.settleLease(lease.id)).toBe(0);
     await settlement.sweep();
-    expect(await app.get(JobProducer).queue('settlement').getJob(`settle-${lease.id}-0`)).toBeUndefined();
-    expect(await prisma.leasePeriod.count({ where: { leaseId: lease.id } })).toBe(0);
-    const tokens = body(await http().get(`/v1/leases/${lease.id}/tokens`).set(provider.auth).expect(200));
+    expect(
+      await suite.app.get(JobProducer).queue('settlement').getJob(`settle-${lease.id}-0`),
+    ).toBeUndefined();
+    expect(await suite.prisma.leasePeriod.count({ where: { leaseId: lease.id } })).toBe(0);
+    const tokens = body(
+      await http().get(`/v1/leases/${lease.id}/tokens`).set(suite.provider.auth).expect(200),
+    );
     expect(tokens.periods).toEqual([
       expect.objectContaining({
         period: 0,
@@ -325,7 +302,7 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
       .expect(400);
     await http()
       .post(resolveUrl)
-      .set(provider.auth)
+      .set(suite.provider.auth)
       .send({ note: 'mine', usage: providerCounts })
       .expect(403);
     await http()
@@ -342,12 +319,12 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
     expect(resolved).toMatchObject({
       status: 'RESOLVED',
       decision: { kind: 'USAGE', promptTokens: '900000', outputTokens: '199500' },
-      resolvedByUserId: adminUser.userId,
+      resolvedByUserId: suite.admin.userId,
       resolutionNote: note,
     });
     // The held periods settle, once: period 0 on the reported GPU-seconds, period 1 at the minimum.
     await waitFor('the held periods to settle', async () =>
-      (await prisma.leasePeriod.count({ where: { leaseId: lease.id } })) === 2 ? true : undefined,
+      (await suite.prisma.leasePeriod.count({ where: { leaseId: lease.id } })) === 2 ? true : undefined,
     );
     // Repeats change nothing: the same decision, the settle job and the sweep.
     await http().post(resolveUrl).set(admin).send({ note, usage: decided }).expect(200);
@@ -359,8 +336,8 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
     expect(body(other).details).toMatchObject({ reason: 'DISPUTE_RESOLVED' });
     expect(await settlement.settleLease(lease.id)).toBe(0);
     await settlement.sweep();
-    await quiet(app);
-    const periods = await prisma.leasePeriod.findMany({
+    await quiet(suite.app);
+    const periods = await suite.prisma.leasePeriod.findMany({
       where: { leaseId: lease.id },
       orderBy: { index: 'asc' },
     });
@@ -368,13 +345,13 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
       [0, 'REPORTED', 3600n, 1000n],
       [1, 'MINIMUM', 1080n, 300n],
     ]);
-    expect(await prisma.ledgerTransfer.count({ where: { key: { startsWith: `settle:${lease.id}:` } } })).toBe(
-      2,
-    );
     expect(
-      await prisma.auditLogEntry.count({ where: { action: 'dispute.resolve', targetId: disputeId } }),
+      await suite.prisma.ledgerTransfer.count({ where: { key: { startsWith: `settle:${lease.id}:` } } }),
+    ).toBe(2);
+    expect(
+      await suite.prisma.auditLogEntry.count({ where: { action: 'dispute.resolve', targetId: disputeId } }),
     ).toBe(1);
-    const resolvedEvents = await prisma.outboxEvent.findMany({
+    const resolvedEvents = await suite.prisma.outboxEvent.findMany({
       where: { aggregateId: lease.id, type: 'dispute.resolved' },
     });
     expect(resolvedEvents.map((e) => e.payload)).toEqual([
@@ -394,10 +371,10 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
     for (const event of disputeEvents) {
       expect(event.data).toContain(disputeId);
       // The buyer does not learn the provider's identity (docs/EVENTS.md, "Who sees whom").
-      expect(event.data).not.toContain(provider.organisationId);
+      expect(event.data).not.toContain(suite.provider.organisationId);
     }
     // The decision is what stands for the period, for both sides.
-    const after = body(await http().get(`/v1/leases/${lease.id}/tokens`).set(buyer.auth).expect(200));
+    const after = body(await http().get(`/v1/leases/${lease.id}/tokens`).set(suite.buyer.auth).expect(200));
     expect(after.periods).toEqual([
       expect.objectContaining({
         period: 0,
@@ -411,26 +388,26 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
   it('never opens a dispute that claims to hold a period its racing settlement settled', async () => {
     // RESERVED periods settle at their end, so a statement and the period's settlement can race.
     const lease = await leaseBetween(
-      app,
-      { provider, buyer, siteId: site.id },
-      { market: market.slug, gpus: 1, price: '10.00', durationHours: 1, billingMode: 'RESERVED' },
+      suite.app,
+      { provider: suite.provider, buyer: suite.buyer, siteId: suite.site.id },
+      { market: suite.market.slug, gpus: 1, price: '10.00', durationHours: 1, billingMode: 'RESERVED' },
     );
-    const started = await startLease(app, provider, lease.id);
+    const started = await startLease(suite.app, suite.provider, lease.id);
     await advance(HOUR + MINUTE);
-    await state(provider, lease.id, {
+    await state(suite.provider, lease.id, {
       periodStart: started,
       promptTokens: 1_000_000,
       outputTokens: 1_000,
     }).expect(200);
     const [statement, settled] = await Promise.all([
-      state(buyer, lease.id, { periodStart: started, promptTokens: 10, outputTokens: 10 }),
-      app.get(SettlementService).settleLease(lease.id),
+      state(suite.buyer, lease.id, { periodStart: started, promptTokens: 10, outputTokens: 10 }),
+      suite.app.get(SettlementService).settleLease(lease.id),
     ]);
     expect(statement.status).toBe(200);
-    const dispute = await prisma.periodDispute.findFirstOrThrow({ where: { leaseId: lease.id } });
+    const dispute = await suite.prisma.periodDispute.findFirstOrThrow({ where: { leaseId: lease.id } });
     // Whichever took the lease's lock first, the other saw it: held exactly when not settled first.
     expect(dispute.holdsSettlement).toBe(settled === 0);
-    if (dispute.holdsSettlement) expect(await app.get(SettlementService).settleLease(lease.id)).toBe(0);
+    if (dispute.holdsSettlement) expect(await suite.app.get(SettlementService).settleLease(lease.id)).toBe(0);
     const admin = await signInAdmin();
     await http()
       .post(`/admin/disputes/${dispute.id}/resolve`)
@@ -438,21 +415,21 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
       .send({ note: 'race probe', usage: { promptTokens: 10, outputTokens: 10 } })
       .expect(200);
     await waitFor('the period settled once', async () =>
-      (await prisma.leasePeriod.count({ where: { leaseId: lease.id } })) === 1 ? true : undefined,
+      (await suite.prisma.leasePeriod.count({ where: { leaseId: lease.id } })) === 1 ? true : undefined,
     );
-    await quiet(app);
-    expect(await prisma.ledgerTransfer.count({ where: { key: `settle:${lease.id}:0` } })).toBe(1);
+    await quiet(suite.app);
+    expect(await suite.prisma.ledgerTransfer.count({ where: { key: `settle:${lease.id}:0` } })).toBe(1);
   });
 
   it('opens no dispute when the two sides agree within the tolerance', async () => {
     const lease = await startedLease(1);
     await advance(HOUR + MINUTE);
-    await state(buyer, lease.id, {
+    await state(suite.buyer, lease.id, {
       periodStart: lease.period(0),
       promptTokens: 1_010_000,
       outputTokens: 1_500,
     }).expect(200);
-    const res = await state(provider, lease.id, {
+    const res = await state(suite.provider, lease.id, {
       periodStart: lease.period(0),
       promptTokens: 1_000_000,
       outputTokens: 500,

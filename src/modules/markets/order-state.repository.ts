@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Prisma } from '@/generated/prisma/client';
 import type { OrderStatus } from '@/generated/prisma/enums';
 import { Tx } from '@/infra/prisma/tx';
 import {
@@ -176,6 +177,22 @@ const toExpired = (row: ExpiredRow): ExpiredOrder => ({
 });
 
 /**
+ * A group commit's cancels as rows `c(id, organisation_id, at)`, each (order, organisation) once:
+ * what the bid and the offer cancel statements both update from (`ids` in the cancels' order).
+ */
+const cancelRows = (
+  ids: readonly string[],
+  cancels: ReadonlyArray<{ organisationId: string; at: Date }>,
+): Prisma.Sql =>
+  Prisma.sql`(SELECT DISTINCT ON (id, organisation_id) * FROM unnest(
+              ${ids}::uuid[], ${cancels.map((c) => c.organisationId)}::uuid[],
+              ${cancels.map((c) => c.at.toISOString())}::timestamptz[]) AS c(id, organisation_id, at)) c`;
+
+/** The `ownedKey`s of the rows a cancel statement moved. */
+const movedKeys = (rows: ReadonlyArray<{ organisation_id: string; id: string }>): Set<string> =>
+  new Set(rows.map((row) => ownedKey(row.organisation_id, row.id)));
+
+/**
  * Order state: bids and offers are placed, amended, cancelled, filled, expired and given capacity
  * back here only. Time-driven methods (system…) run across tenants; each expiry call expires at
  * most `limit` due orders, skipping rows another sweep or a placement holds.
@@ -237,15 +254,14 @@ export class OrderStateRepository {
     cancels: ReadonlyArray<{ organisationId: string; bidId: string; at: Date }>,
   ): Promise<Set<string>> {
     if (cancels.length === 0) return new Set();
+    const ids = cancels.map((c) => c.bidId);
     const rows = await this.tx.$queryRaw<Array<{ organisation_id: string; id: string }>>`
       UPDATE bids b SET status = 'CANCELLED', cancelled_at = c.at, updated_at = c.at
-      FROM (SELECT DISTINCT ON (id, organisation_id) * FROM unnest(
-              ${cancels.map((c) => c.bidId)}::uuid[], ${cancels.map((c) => c.organisationId)}::uuid[],
-              ${cancels.map((c) => c.at.toISOString())}::timestamptz[]) AS c(id, organisation_id, at)) c
+      FROM ${cancelRows(ids, cancels)}
       WHERE b.id = c.id AND b.organisation_id = c.organisation_id
         AND b.status = ANY(${[...LIVE_BID_STATUSES]}::"OrderStatus"[])
       RETURNING b.organisation_id::text AS organisation_id, b.id::text`;
-    return new Set(rows.map((row) => ownedKey(row.organisation_id, row.id)));
+    return movedKeys(rows);
   }
 
   /**
@@ -385,15 +401,14 @@ export class OrderStateRepository {
     cancels: ReadonlyArray<{ organisationId: string; offerId: string; at: Date }>,
   ): Promise<Set<string>> {
     if (cancels.length === 0) return new Set();
+    const ids = cancels.map((c) => c.offerId);
     const rows = await this.tx.$queryRaw<Array<{ organisation_id: string; id: string }>>`
       UPDATE offers o SET status = 'CANCELLED', cancelled_at = c.at, updated_at = c.at
-      FROM (SELECT DISTINCT ON (id, organisation_id) * FROM unnest(
-              ${cancels.map((c) => c.offerId)}::uuid[], ${cancels.map((c) => c.organisationId)}::uuid[],
-              ${cancels.map((c) => c.at.toISOString())}::timestamptz[]) AS c(id, organisation_id, at)) c
+      FROM ${cancelRows(ids, cancels)}
       WHERE o.id = c.id AND o.organisation_id = c.organisation_id
         AND o.status = ANY(${[...LIVE_OFFER_STATUSES]}::"OrderStatus"[])
       RETURNING o.organisation_id::text AS organisation_id, o.id::text`;
-    return new Set(rows.map((row) => ownedKey(row.organisation_id, row.id)));
+    return movedKeys(rows);
   }
 
   /**

@@ -8,7 +8,7 @@ import { AppConfig } from '@/infra/config/app-config';
 import type { NewEvent } from '@/infra/events/event-catalogue';
 import { DomainError } from '@/shared/domain-error';
 import { formatMoney } from '@/shared/money';
-import { periodsOf, type Period } from '@/shared/periods';
+import { periodsOf, periodStartingAt, type Period } from '@/shared/periods';
 import { sloCreditTransfer } from '@/modules/billing/ledger/domain/ledger-rules';
 import { LedgerService } from '@/modules/billing/ledger/ledger.service';
 import type { SloSettlingCharge, SloSettlingLease } from '@/modules/billing/settlement/domain/slo-step.port';
@@ -43,6 +43,7 @@ import { SloMapper } from './slo.mapper';
 import { SloRepository, type SloLease, type SloOutcomeRecord, type SloReportRecord } from './slo.repository';
 
 const leaseNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Lease not found.');
+const NOT_STARTED = 'The lease has not started; there is no period to measure.';
 
 /** Who submitted a piece of evidence: an API key or a signed-in person. */
 export interface EvidenceSigner {
@@ -201,7 +202,7 @@ export class SloService {
   private async record(lease: SloLease | null, evidence: NewEvidence): Promise<SloReportResponse> {
     if (!lease) throw leaseNotFound();
     const slo = assertHasSlo(lease);
-    const period = this.periodOf(lease, evidence.periodStart);
+    const period = periodStartingAt(lease, evidence.periodStart, NOT_STARTED);
     const existing = await this.slo.findReport(lease.id, period.index, evidence.source);
     if (existing) {
       if (!sameEvidence(existing, evidence)) {
@@ -324,7 +325,7 @@ export class SloService {
       : null;
     if (!lease) throw leaseNotFound();
     const slo = assertHasSlo(lease);
-    const period = this.periodOf(lease, new Date(input.periodStart));
+    const period = periodStartingAt(lease, new Date(input.periodStart), NOT_STARTED);
     const [existing] = await this.slo.findSloDisputes(lease.id, [period.index]);
     if (existing !== undefined) return SloMapper.dispute(existing);
     const now = this.clock.now();
@@ -447,30 +448,6 @@ export class SloService {
       ),
     );
     return credited.reduce((sum, outcome) => sum + outcome.credit, 0n);
-  }
-
-  private periodOf(lease: SloLease, periodStart: Date): Period {
-    if (lease.startedAt === null || lease.endAt === null) {
-      throw new DomainError('CONFLICT', 'The lease has not started; there is no period to measure.', {
-        reason: 'LEASE_NOT_STARTED',
-        status: lease.status,
-      });
-    }
-    const period = periodsOf({
-      startedAt: lease.startedAt,
-      endAt: lease.endAt,
-      periodSeconds: lease.periodSeconds,
-    }).find((p) => p.startsAt.getTime() === periodStart.getTime());
-    if (period === undefined) {
-      throw new DomainError(
-        'VALIDATION_FAILED',
-        "periodStart is not the start of one of the lease's billing periods.",
-        {
-          field: 'periodStart',
-        },
-      );
-    }
-    return period;
   }
 }
 

@@ -1,5 +1,5 @@
 import { DomainError } from '@/shared/domain-error';
-import { periodsOf, type Period } from '@/shared/periods';
+import { periodStartingAt, type Period } from '@/shared/periods';
 import type { ServingCapacity } from '@/modules/inference/domain/serving-capacity';
 
 /**
@@ -42,26 +42,11 @@ export function periodForCounts(
   now: Date,
   graceMs: number,
 ): Period {
-  if (lease.startedAt === null || lease.endAt === null) {
-    throw new DomainError('CONFLICT', 'The lease has not started; there are no tokens to count.', {
-      reason: 'LEASE_NOT_STARTED',
-      status: lease.status,
-    });
-  }
-  const period = periodsOf({
-    startedAt: lease.startedAt,
-    endAt: lease.endAt,
-    periodSeconds: lease.periodSeconds,
-  }).find((p) => p.startsAt.getTime() === periodStart.getTime());
-  if (period === undefined) {
-    throw new DomainError(
-      'VALIDATION_FAILED',
-      "periodStart is not the start of one of the lease's billing periods.",
-      {
-        field: 'periodStart',
-      },
-    );
-  }
+  const period = periodStartingAt(
+    lease,
+    periodStart,
+    'The lease has not started; there are no tokens to count.',
+  );
   if (period.endsAt.getTime() > now.getTime()) {
     throw new DomainError(
       'VALIDATION_FAILED',
