@@ -41,6 +41,20 @@ export interface WindowedFreeOffer {
   reclaimNoticeMinutes: number | null;
 }
 
+/** The window's trades of one model in a market, before the minimum-providers rule. */
+export interface ModelTradesRecord {
+  model: string;
+  trades: number;
+  gpus: number;
+  gpuHours: bigint;
+  outputTokensPerSecond: bigint;
+  promptTokensPerSecond: bigint;
+  /** Distinct providers behind the trades. */
+  providers: number;
+  pricePerMillionTokens: { low: bigint; high: bigint; vwap: bigint };
+  pricePerGpuHour: { low: bigint; high: bigint; vwap: bigint };
+}
+
 interface SupplyRow {
   offered: bigint;
   leased: bigint;
@@ -207,6 +221,67 @@ export class StatsReadsRepository {
       freeGpus: r.free,
       gpusPerReplica: r.gpus_per_replica,
       rates: { promptTokensPerSecondPerGpu: r.prompt, outputTokensPerSecondPerGpu: r.output },
+    }));
+  }
+
+  /**
+   * The market's trades by model over [from, to) (docs/STATS.md "Trades by model"): leases of
+   * inference bids created in the window, whatever their billing basis, one row per model, by
+   * slug. One range read of leases(market_id, created_at); the averages are floored in numeric,
+   * since price x volume can pass a bigint.
+   */
+  async findPublicModelTrades(marketId: string, from: Date, to: Date): Promise<ModelTradesRecord[]> {
+    const rows = await this.tx.$queryRaw<
+      Array<{
+        model: string;
+        trades: number;
+        gpus: number;
+        gpu_hours: bigint;
+        output: bigint;
+        prompt: bigint;
+        providers: number;
+        pm_low: bigint;
+        pm_high: bigint;
+        pm_vwap: bigint;
+        gh_low: bigint;
+        gh_high: bigint;
+        gh_vwap: bigint;
+      }>
+    >`
+      WITH t AS (
+        SELECT l.inference_model_id, l.provider_organisation_id, l.gpus, l.price_per_gpu_hour,
+               l.inference_price_per_million_tokens AS pm,
+               l.gpus::bigint * l.duration_hours AS gpu_hours,
+               l.inference_output_tokens_per_second AS output, l.inference_prompt_tokens_per_second AS prompt,
+               (l.inference_output_tokens_per_second::bigint + l.inference_prompt_tokens_per_second)
+                 * l.duration_hours AS token_hours
+        FROM leases l
+        WHERE l.market_id = ${marketId}::uuid AND l.created_at >= ${from} AND l.created_at < ${to}
+          AND l.inference_model_id IS NOT NULL
+      )
+      SELECT m.slug AS model, COUNT(*)::int AS trades, SUM(t.gpus)::int AS gpus,
+             SUM(t.gpu_hours)::bigint AS gpu_hours, SUM(t.output)::bigint AS output,
+             SUM(t.prompt)::bigint AS prompt,
+             COUNT(DISTINCT t.provider_organisation_id)::int AS providers,
+             MIN(t.pm) AS pm_low, MAX(t.pm) AS pm_high,
+             -- By tokens bought; by GPU-hours only if the leases bought no token at all.
+             COALESCE(floor(SUM(t.pm::numeric * t.token_hours) / NULLIF(SUM(t.token_hours), 0)),
+                      floor(SUM(t.pm::numeric * t.gpu_hours) / SUM(t.gpu_hours)))::bigint AS pm_vwap,
+             MIN(t.price_per_gpu_hour) AS gh_low, MAX(t.price_per_gpu_hour) AS gh_high,
+             floor(SUM(t.price_per_gpu_hour::numeric * t.gpu_hours) / SUM(t.gpu_hours))::bigint AS gh_vwap
+      FROM t JOIN inference_models m ON m.id = t.inference_model_id
+      GROUP BY m.slug
+      ORDER BY m.slug`;
+    return rows.map((r) => ({
+      model: r.model,
+      trades: r.trades,
+      gpus: r.gpus,
+      gpuHours: r.gpu_hours,
+      outputTokensPerSecond: r.output,
+      promptTokensPerSecond: r.prompt,
+      providers: r.providers,
+      pricePerMillionTokens: { low: r.pm_low, high: r.pm_high, vwap: r.pm_vwap },
+      pricePerGpuHour: { low: r.gh_low, high: r.gh_high, vwap: r.gh_vwap },
     }));
   }
 

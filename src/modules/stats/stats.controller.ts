@@ -17,7 +17,8 @@ export class StatsController {
     summary: 'Public statistics of a market over the last hour, day or week',
     description:
       'Utilisation and idle GPU-hours, fill rate, unmet demand, times to fill and hourly trade candles, ' +
-      'read from hourly snapshots (docs/STATS.md). Verified organisations only; no identities. ' +
+      'read from hourly snapshots (docs/STATS.md); supply now and the window’s trades per inference model. ' +
+      'Verified organisations only; no identities. ' +
       'Supply and prices are withheld (null) when fewer than `minProviders` distinct providers are behind them.',
   })
   @ApiParam({ name: 'market', example: 'nvidia-h100-80gb' })

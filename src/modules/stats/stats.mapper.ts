@@ -1,10 +1,13 @@
 import { formatMoney } from '@/shared/money';
 import type { ModelSupply } from './domain/model-supply';
+import type { ModelTradesRecord } from './stats-reads.repository';
 import type { DemandSummary, SupplySummary, TradeBucket, TradeSummary } from './domain/stats-formulas';
 import type {
   CandleResponse,
   DemandStatsResponse,
   ModelSupplyFiguresResponse,
+  ModelTradesResponse,
+  TradedPriceRangeResponse,
   SupplyStatsResponse,
   TradeStatsResponse,
 } from './dto/stats.dto';
@@ -32,6 +35,28 @@ export class StatsMapper {
       lowestPricePerGpuHour: formatMoney(m.lowestPricePerGpuHour, scale),
       lowestPricePerMillionTokens: formatMoney(m.lowestPricePerMillionTokens, scale),
       meanPricePerMillionTokens: formatMoney(m.meanPricePerMillionTokens, scale),
+    };
+  }
+
+  /** `showPrices` false hides prices (the public minimum-providers rule) but keeps counts. */
+  static modelTrades(t: ModelTradesRecord, scale: number, showPrices: boolean): ModelTradesResponse {
+    const range = (r: { vwap: bigint; low: bigint; high: bigint }): TradedPriceRangeResponse | null =>
+      showPrices
+        ? {
+            vwap: formatMoney(r.vwap, scale),
+            low: formatMoney(r.low, scale),
+            high: formatMoney(r.high, scale),
+          }
+        : null;
+    return {
+      model: t.model,
+      trades: t.trades,
+      gpus: t.gpus,
+      volumeGpuHours: Number(t.gpuHours),
+      outputTokensPerSecond: Number(t.outputTokensPerSecond),
+      promptTokensPerSecond: Number(t.promptTokensPerSecond),
+      pricePerMillionTokens: range(t.pricePerMillionTokens),
+      pricePerGpuHour: range(t.pricePerGpuHour),
     };
   }
 

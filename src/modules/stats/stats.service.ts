@@ -57,17 +57,19 @@ export class StatsService {
 
   /**
    * Public: no organisation is named, and supply and prices appear only with at least
-   * STATS_MIN_PROVIDERS distinct providers behind them (window supply, window prices, each candle).
+   * STATS_MIN_PROVIDERS distinct providers behind them (window supply, window prices, each candle,
+   * each model's trades).
    */
   async getMarketStats(slug: string, window: StatsWindow = DEFAULT_WINDOW): Promise<MarketStatsResponse> {
     const market = await this.markets.getBySlug(slug);
     const now = this.clock.now();
     const { from, to } = windowRange(window, now);
     const minProviders = this.config.env.STATS_MIN_PROVIDERS;
-    const [hours, totals, serving] = await Promise.all([
+    const [hours, totals, serving, modelTrades] = await Promise.all([
       this.reads.findPublicMarketHours(market.id, from, to),
       this.reads.findPublicSupplyTotals(market.id, from, to),
       this.reads.findPublicServingOffers(market.id, now),
+      this.reads.findPublicModelTrades(market.id, from, to),
     ]);
     const newest = hours.reduce<Date | null>(
       (m, h) => (m === null || h.computedAt > m ? h.computedAt : m),
@@ -92,6 +94,9 @@ export class StatsService {
         .filter((h) => h.trades > 0)
         .map((h) => StatsMapper.candle(h, market.currencyScale, h.tradeProviders >= minProviders)),
       supplyByModel: this.supplyByModel(serving, now, market.currencyScale),
+      tradesByModel: modelTrades.map((t) =>
+        StatsMapper.modelTrades(t, market.currencyScale, t.providers >= minProviders),
+      ),
     };
   }
 

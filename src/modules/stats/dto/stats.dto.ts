@@ -185,6 +185,39 @@ export class ModelSupplyListResponse {
   models!: ModelSupplyResponse[];
 }
 
+export class TradedPriceRangeResponse {
+  @ApiProperty({ example: '7.49', description: 'Volume-weighted mean, rounded down' }) vwap!: string;
+  @ApiProperty({ example: '6.66' }) low!: string;
+  @ApiProperty({ example: '8.33' }) high!: string;
+}
+
+export class ModelTradesResponse {
+  @ApiProperty({ example: 'qwen2.5-7b-instruct' }) model!: string;
+  @ApiProperty({ example: 2, description: 'Leases of inference bids for the model created in the window' })
+  trades!: number;
+  @ApiProperty({ example: 4, description: 'Their GPUs' }) gpus!: number;
+  @ApiProperty({ example: 4, description: 'GPU-hours (GPUs x duration) of those leases' })
+  volumeGpuHours!: number;
+  @ApiProperty({ example: 2000, description: 'Output tokens/s those leases were sized for, summed' })
+  outputTokensPerSecond!: number;
+  @ApiProperty({ example: 2000, description: 'Prompt tokens/s alongside' }) promptTokensPerSecond!: number;
+  @ApiProperty({
+    type: TradedPriceRangeResponse,
+    nullable: true,
+    description:
+      'The leases’ prices per million tokens (prompt and output alike), the mean weighted by the tokens each ' +
+      'was sized for over its duration; null behind fewer providers than minProviders',
+  })
+  pricePerMillionTokens!: TradedPriceRangeResponse | null;
+  @ApiProperty({
+    type: TradedPriceRangeResponse,
+    nullable: true,
+    description:
+      'Their trade prices per GPU-hour, the mean weighted by GPU-hours; null behind fewer providers than minProviders',
+  })
+  pricePerGpuHour!: TradedPriceRangeResponse | null;
+}
+
 export class MarketStatsResponse {
   @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
   @ApiProperty({ example: 'CNY' }) currency!: string;
@@ -224,6 +257,14 @@ export class MarketStatsResponse {
       'beside asks per GPU-hour (docs/STATS.md "Supply by model"). The offers public listings show, summed',
   })
   supplyByModel!: ModelSupplyListResponse;
+  @ApiProperty({
+    type: [ModelTradesResponse],
+    description:
+      'Trades of inference bids in the window per model, by slug: counts, throughput bought and prices per ' +
+      'million tokens beside prices per GPU-hour (docs/STATS.md "Trades by model"). Read from the leases at ' +
+      'the request; prices null when fewer than `minProviders` distinct providers are behind the model’s trades',
+  })
+  tradesByModel!: ModelTradesResponse[];
 }
 
 export class ProvinceStatsResponse extends SupplyStatsResponse {
