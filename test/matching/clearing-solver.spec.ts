@@ -3,7 +3,8 @@ import { clearingBook } from '../../bench/call-clearing';
 import { ClearingSolver } from '@/modules/matching/clearing-solver';
 import { clearCall, clearGreedy } from '@/modules/matching/domain/call-clearing';
 import { loadCallSolver } from '@/modules/matching/domain/highs-runtime';
-import { IdleSchedule, WEEKDAYS } from '@/modules/providers/domain/idle-windows';
+import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
+import { WEEKDAYS } from '@/modules/markets/domain/order-terms';
 
 // The thread run from the TypeScript sources (no build needed).
 const SCRIPT = join(__dirname, '..', 'support', 'clearing-thread-ts.cjs');

@@ -16,7 +16,8 @@ import fc from 'fast-check';
 import type { InferenceDemandTerms, OfferServing } from '@/modules/matching/domain/book';
 import { leaseStartOf } from '@/modules/matching/domain/eligibility';
 import { matchMarket } from '@/modules/matching/domain/match-market';
-import { IdleSchedule, type IdleWindowsSpec } from '@/modules/providers/domain/idle-windows';
+import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
+import type { IdleWindowsSpec } from '@/modules/markets/domain/order-terms';
 import { runViolations, showFill } from './invariants';
 import {
   brokenRules,

@@ -9,7 +9,7 @@ import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagina
 import type { LeaseForUsage } from './domain/usage-rules';
 import { Tx } from '@/infra/prisma/tx';
 import type { ExtensionSupply } from './domain/extension-rules';
-import { idleWindowsOf } from '@/modules/providers/domain/idle-windows';
+import { idleWindowsOf } from '@/modules/markets/domain/order-terms';
 import type { Slo } from '@/modules/slo/domain/slo-rules';
 
 export interface LeaseRecord {

@@ -5,7 +5,7 @@
  * that renews the market's run lock.
  */
 import { parentPort } from 'node:worker_threads';
-import { IdleSchedule } from '@/modules/providers/domain/idle-windows';
+import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
 import type { BookBid, BookOffer } from './domain/book';
 import { clearCall } from './domain/call-clearing';
 import { loadCallSolver } from './domain/highs-runtime';

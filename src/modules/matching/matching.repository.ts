@@ -4,7 +4,8 @@ import type { InferenceDemandTerms, OfferServing } from './domain/book';
 import type { BookDelta, BookHeader, MatchingMode } from './domain/market-book';
 import type { LeaseBillingMode, RunBid, RunOffer } from './domain/run-book';
 import { Tx } from '@/infra/prisma/tx';
-import { IdleSchedule, idleWindowsOf } from '@/modules/providers/domain/idle-windows';
+import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
+import { idleWindowsOf } from '@/modules/markets/domain/order-terms';
 
 /** A read of the book: the market at the epoch the read moved to, and the orders it read. */
 export interface BookRead {

@@ -3,7 +3,8 @@ import { Transactional } from '@nestjs-cls/transactional';
 import { Clock } from '@/infra/clock/clock';
 import { AppConfig } from '@/infra/config/app-config';
 import { floorHour, HOUR_MS } from './domain/stats-windows';
-import { IdleSchedule, idleWindowsOf } from '@/modules/providers/domain/idle-windows';
+import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
+import { idleWindowsOf } from '@/modules/markets/domain/order-terms';
 import { StatsSnapshotsRepository, type IdleInterval } from './stats-snapshots.repository';
 
 // An offer's 24 h outcome is final 25 h after its placement hour began: refresh at least that far back.

@@ -7,7 +7,8 @@ import type { MarketRef } from '@/modules/markets/markets.service';
 import { MarketsService } from '@/modules/markets/markets.service';
 import type { Principal } from '@/infra/auth/principal';
 import { ReliabilityService } from '@/modules/reliability/reliability.service';
-import { IdleSchedule, idleWindowsOf } from '@/modules/providers/domain/idle-windows';
+import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
+import { idleWindowsOf } from '@/modules/markets/domain/order-terms';
 import {
   InferenceCatalogueService,
   DEFAULT_REFERENCE_CONCURRENCY,

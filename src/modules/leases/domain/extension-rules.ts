@@ -1,6 +1,7 @@
 import { DomainError } from '@/shared/domain-error';
 import { formatMoney } from '@/shared/money';
-import { IdleSchedule, type IdleWindowsSpec } from '@/modules/providers/domain/idle-windows';
+import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
+import type { IdleWindowsSpec } from '@/modules/markets/domain/order-terms';
 
 /**
  * Extending a lease, as plain code (docs/LEASES.md "Extending a lease"); one price per lease

@@ -1,4 +1,4 @@
-import type { IdleSchedule } from '@/modules/providers/domain/idle-windows';
+import type { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
 
 /**
  * The matching core's view of one market's book (docs/MATCHING.md). Pure data: money in

@@ -4,7 +4,8 @@
  */
 import fc from 'fast-check';
 import type { BookBid, BookOffer } from './book';
-import { IdleSchedule, type IdleWindowsSpec } from '@/modules/providers/domain/idle-windows';
+import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
+import type { IdleWindowsSpec } from '@/modules/markets/domain/order-terms';
 import { clearCall, solveCall } from './call-clearing';
 import { loadCallSolver } from './highs-runtime';
 import { matchMarket } from './match-market';

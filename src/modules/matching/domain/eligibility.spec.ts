@@ -13,7 +13,7 @@ import {
   tradePrice,
 } from './eligibility';
 import { prng } from '../../../../test/support/prng';
-import { IdleSchedule } from '@/modules/providers/domain/idle-windows';
+import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
 
 const O = offer({ id: 'O', siteId: 'S1', price: 1800n, free: 8, seq: 1n, province: GUIZHOU });
 // docs/INFERENCE.md example 1's reference: 2,804.6 prompt / 419.8 output tokens/s per GPU, replicas of 4.

@@ -2,7 +2,7 @@ import type { BookBid, BookOffer, Fill } from './book';
 import { afterRun, BEIJING, bid, GUIZHOU, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
 import { leaseStartOf } from './eligibility';
 import { matchMarket } from './match-market';
-import { IdleSchedule } from '@/modules/providers/domain/idle-windows';
+import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
 import { quoteBid } from './quote';
 
 // The worked examples of docs/MATCHING.md, fills computed by hand. Prices in minor units (fen).

@@ -1,14 +1,6 @@
-import { DateTime, IANAZone } from 'luxon';
-
 import { DomainError } from '@/shared/domain-error';
 import { isTimeZone } from '@/shared/time-zone';
-
-/**
- * An offer's recurring idle windows (docs/LEASES.md "Idle windows"): weekly windows in local
- * time of an IANA zone, and the notice the provider gives before reclaiming an interruptible
- * lease. Pure; zone arithmetic through luxon.
- */
-
+import { lengthOf, minutesOf } from '@/modules/markets/domain/idle-schedule';
 import {
   WEEKDAYS,
   idleWindowsJson,
@@ -18,35 +10,18 @@ import {
   type WeeklyWindow,
 } from '@/modules/markets/domain/order-terms';
 
-export { WEEKDAYS, idleWindowsJson, idleWindowsOf, type IdleWindowsSpec, type Weekday, type WeeklyWindow };
+/**
+ * What a provider may publish as an offer's recurring idle windows (docs/LEASES.md "Idle
+ * windows"). The schedule they make, in instants, is markets' `IdleSchedule`
+ * (`markets/domain/idle-schedule.ts`), which matching, leases, stats and listings read.
+ */
 
-/** Half-open `[start, end)` in epoch ms. */
-export interface Interval {
-  readonly start: number;
-  readonly end: number;
-}
+export { WEEKDAYS, idleWindowsJson, idleWindowsOf, type IdleWindowsSpec, type Weekday, type WeeklyWindow };
 
 export const MAX_IDLE_WINDOWS = 21;
 export const MAX_RECLAIM_NOTICE_MINUTES = 10_080;
-/** A lease on idle windows starts within this of its match, or not at all (docs/MATCHING.md rule 8). */
-export const MAX_START_DELAY_MS = 14 * 24 * 3_600_000;
 
-const MINUTE_MS = 60_000;
-const DAY_MS = 24 * 60 * MINUTE_MS;
 const WEEK_MINUTES = 7 * 24 * 60;
-const TIME = /^([01]\d|2[0-3]):([0-5]\d)$/;
-
-/** Minutes after midnight of `HH:MM` (`24:00` only as an end), or null when malformed. */
-function minutesOf(time: string, isEnd: boolean): number | null {
-  if (isEnd && time === '24:00') return 24 * 60;
-  const match = TIME.exec(time);
-  return match === null ? null : Number(match[1]) * 60 + Number(match[2]);
-}
-
-/** Length of one occurrence in minutes: 1..1440 (an end at or before the start is the next day's). */
-function lengthOf(start: number, end: number): number {
-  return end > start ? end - start : end + 24 * 60 - start;
-}
 
 /**
  * Refuses what cannot be published, with nothing written (400): an unknown zone, a malformed
@@ -106,173 +81,4 @@ export function validateIdleWindows(spec: IdleWindowsSpec): void {
 
 function invalid(field: string, message: string): DomainError {
   return new DomainError('VALIDATION_FAILED', message, { field });
-}
-
-/** The zone's offset from UTC at `instant`, ms (local wall clock minus UTC). */
-export function zoneOffset(timeZone: string, instant: number): number {
-  return IANAZone.create(timeZone).offset(instant) * MINUTE_MS;
-}
-
-/** The date and time of `local` (a wall-clock time read as if it were UTC), in `zone`. */
-function wallClock(zone: IANAZone, local: number): DateTime {
-  return DateTime.fromMillis(local, { zone: 'UTC' }).setZone(zone, { keepLocalTime: true });
-}
-
-/** The earlier of a repeated wall-clock time's instants (luxon's own pick depends on today's offset). */
-function firstOccurrence(time: DateTime): number {
-  return Math.min(...time.getPossibleOffsets().map((candidate) => candidate.toMillis()));
-}
-
-/**
- * The instant of a local wall-clock time (`local`: that wall time read as if it were UTC). A
- * time the clocks skip (spring forward) moves forward by the gap; a time they repeat (fall back)
- * is its first occurrence, as Temporal's "compatible" disambiguation does. Windows use
- * clockReaches instead, which differs for skipped times.
- */
-export function instantOfLocal(timeZone: string, local: number): number {
-  return firstOccurrence(wallClock(IANAZone.create(timeZone), local));
-}
-
-/**
- * docs/LEASES.md "Idle windows": the first instant at which the zone's clock reads `local` or
- * later. A time the clocks repeat is its first occurrence; a time they skip is the jump itself.
- */
-function clockReaches(zone: IANAZone, local: number): number {
-  // The same offset a day either side: no change near this time (the common, cheap case).
-  const offset = zone.offset(local - DAY_MS);
-  if (zone.offset(local + DAY_MS) === offset) return local - offset * MINUTE_MS;
-  const time = wallClock(zone, local);
-  const instant = firstOccurrence(time);
-  const readsAt = (at: number): number => at + zone.offset(at) * MINUTE_MS;
-  if (readsAt(instant) === local) return instant;
-  // Skipped: luxon moved it forward by the gap, so the clocks jumped within the gap before it.
-  let before = local - time.offset * MINUTE_MS;
-  let after = instant;
-  while (after - before > 1) {
-    const middle = Math.floor((before + after) / 2);
-    if (readsAt(middle) >= local) after = middle;
-    else before = middle;
-  }
-  return after;
-}
-
-/** How far the interval cache reaches past the first instant asked for. */
-const CACHE_SPAN_MS = 62 * DAY_MS;
-
-/**
- * An offer's published windows as UTC intervals, merged where they touch. Occurrences are
- * computed from local dates, so they follow the zone's daylight-saving changes. Computing is the
- * costly part (zone look-ups), so the intervals of about two months from the first instant asked for are
- * kept; a read outside them computes them again.
- */
-export class IdleSchedule {
-  private cache: { from: number; to: number; intervals: Interval[] } | null = null;
-  private readonly occurrences: ReadonlyArray<{ day: number; start: number; length: number }>;
-
-  constructor(readonly spec: IdleWindowsSpec) {
-    const occurrences: Array<{ day: number; start: number; length: number }> = [];
-    for (const window of spec.windows) {
-      const start = minutesOf(window.start, false) ?? 0;
-      const end = minutesOf(window.end, true) ?? 0;
-      for (const day of window.days) {
-        occurrences.push({ day: WEEKDAYS.indexOf(day), start, length: lengthOf(start, end) });
-      }
-    }
-    this.occurrences = occurrences;
-  }
-
-  get reclaimNoticeMs(): number {
-    return this.spec.reclaimNoticeMinutes * MINUTE_MS;
-  }
-
-  /**
-   * The merged intervals that meet `[from, to)`, ascending. An interval is exact inside
-   * `[from, to)`; one that runs on past `to` may be cut somewhere after it.
-   */
-  intervals(from: number, to: number): Interval[] {
-    const cache = this.cache;
-    const covered = cache !== null && from >= cache.from && to <= cache.to;
-    const intervals = covered
-      ? cache.intervals
-      : this.compute(from - DAY_MS, Math.max(to, from + CACHE_SPAN_MS));
-    return intervals.filter((interval) => interval.end > from && interval.start < to);
-  }
-
-  /**
-   * docs/MATCHING.md rule 8 on idle windows: the first instant `s` at or after `now` and before
-   * `before` (and within MAX_START_DELAY_MS of `now`) that lies in a window where a lease of
-   * `durationMs` fits whole, or, for an interruptible lease, merely lies in a window; null when
-   * there is none.
-   */
-  leaseStart(now: number, durationMs: number, interruptible: boolean, before: number): number | null {
-    const horizon = Math.min(before, now + MAX_START_DELAY_MS);
-    if (horizon <= now) return null;
-    for (const interval of this.intervals(now, horizon + durationMs)) {
-      const start = Math.max(now, interval.start);
-      if (start >= horizon) return null;
-      if (interruptible || start + durationMs <= interval.end) return start;
-    }
-    return null;
-  }
-
-  /** Whether `instant` lies inside a window (free capacity counts only then, docs/STATS.md). */
-  isOpenAt(instant: number): boolean {
-    return this.intervals(instant, instant + 1).length > 0;
-  }
-
-  /**
-   * The window (merged) that holds `instant`, or else the next one to open: windows recur weekly,
-   * so one opens within a week. Its end is exact unless the windows cover the whole week.
-   */
-  windowAt(instant: number): Interval | null {
-    return this.intervals(instant, instant + 8 * DAY_MS)[0] ?? null;
-  }
-
-  /** Milliseconds of `[from, to)` inside the windows. */
-  coveredMs(from: number, to: number): number {
-    let covered = 0;
-    for (const interval of this.intervals(from, to)) {
-      covered += Math.min(to, interval.end) - Math.max(from, interval.start);
-    }
-    return covered;
-  }
-
-  private compute(from: number, to: number): Interval[] {
-    const zone = IANAZone.create(this.spec.timeZone);
-    // Local dates from the day before `from` to the day after `to` catch every occurrence that
-    // meets the range, whatever the zone's offset and an occurrence that crosses midnight.
-    const first = DateTime.fromMillis(from, { zone }).minus({ days: 1 });
-    const last = DateTime.fromMillis(to, { zone }).plus({ days: 1 });
-    // Each date's midnight read as UTC, stepping whole days: wall-clock arithmetic without the zone.
-    const lastMidnight = Date.UTC(last.year, last.month - 1, last.day);
-    const raw: Interval[] = [];
-    // luxon's weekday: 1 is Monday.
-    let weekday = first.weekday - 1;
-    for (
-      let midnight = Date.UTC(first.year, first.month - 1, first.day);
-      midnight <= lastMidnight;
-      midnight += DAY_MS, weekday = (weekday + 1) % 7
-    ) {
-      for (const occurrence of this.occurrences) {
-        if (occurrence.day !== weekday) continue;
-        const localStart = midnight + occurrence.start * MINUTE_MS;
-        const start = clockReaches(zone, localStart);
-        const end = clockReaches(zone, localStart + occurrence.length * MINUTE_MS);
-        if (end > start) raw.push({ start, end });
-      }
-    }
-    raw.sort((a, b) => a.start - b.start);
-    const merged: Interval[] = [];
-    for (const interval of raw) {
-      const last = merged[merged.length - 1];
-      if (last !== undefined && interval.start <= last.end) {
-        merged[merged.length - 1] = { start: last.start, end: Math.max(last.end, interval.end) };
-      } else {
-        merged.push(interval);
-      }
-    }
-    // Exact inside [from + a day, to]: occurrences of the extra days are complete.
-    this.cache = { from: from + DAY_MS, to, intervals: merged };
-    return merged;
-  }
 }

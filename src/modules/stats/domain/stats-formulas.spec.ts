@@ -1,4 +1,4 @@
-import { IdleSchedule } from '@/modules/providers/domain/idle-windows';
+import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
 import {
   freeGpusNow,
   summariseDemand,

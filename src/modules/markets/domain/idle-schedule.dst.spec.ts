@@ -1,14 +1,9 @@
 import fc from 'fast-check';
 import { DateTime, IANAZone } from 'luxon';
 
-import {
-  IdleSchedule,
-  type IdleWindowsSpec,
-  MAX_START_DELAY_MS,
-  validateIdleWindows,
-  WEEKDAYS,
-  type WeeklyWindow,
-} from './idle-windows';
+import { validateIdleWindows } from '@/modules/providers/domain/idle-windows';
+import { IdleSchedule, MAX_START_DELAY_MS } from './idle-schedule';
+import { WEEKDAYS, type IdleWindowsSpec, type WeeklyWindow } from './order-terms';
 
 /**
  * Idle windows across daylight-saving changes (docs/LEASES.md "Idle windows"): a window opens and
