@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { DateTime, IANAZone } from 'luxon';
 
 import { validateIdleWindows } from '@/modules/providers/domain/idle-windows';
-import { IdleSchedule, MAX_START_DELAY_MS } from './idle-schedule';
+import { IdleSchedule, MAX_START_DELAY_MS, windowTimes } from './idle-schedule';
 import { WEEKDAYS, type IdleWindowsSpec, type WeeklyWindow } from './order-terms';
 
 /**
@@ -212,6 +212,33 @@ describe('idle windows across daylight-saving changes (docs/LEASES.md "Idle wind
           if (interruptible) expect(schedule.coveredMs(now, start)).toBe(0);
         },
       ),
+      options,
+    );
+  });
+
+  it('windowTimes: open now exactly when covered, closing where coverage stops, next opening after a gap', () => {
+    fc.assert(
+      fc.property(CASE, fc.integer({ min: 0, max: 20 * DAY }), ([spec, now], length) => {
+        const until = now + length;
+        const schedule = new IdleSchedule(spec);
+        const { nextOpensAt, closesAt } = windowTimes(spec, now, now, until);
+        expect(closesAt !== null).toBe(now < until && covered(schedule, now));
+        if (closesAt !== null) {
+          expect(closesAt).toBeLessThanOrEqual(until);
+          expect(schedule.coveredMs(now, closesAt)).toBe(closesAt - now);
+          if (closesAt < until) expect(covered(schedule, closesAt)).toBe(false);
+        }
+        const gapFrom = closesAt ?? now;
+        if (nextOpensAt === null) {
+          // Nothing opens before the offer ends (or, open all week, nothing closes).
+          if (closesAt === null || closesAt < until) expect(schedule.coveredMs(gapFrom, until)).toBe(0);
+        } else {
+          expect(nextOpensAt).toBeGreaterThan(now);
+          expect(nextOpensAt).toBeLessThan(until);
+          expect(covered(schedule, nextOpensAt)).toBe(true);
+          expect(schedule.coveredMs(gapFrom, nextOpensAt)).toBe(0);
+        }
+      }),
       options,
     );
   });

@@ -1,4 +1,4 @@
-import { IdleSchedule, instantOfLocal, MAX_START_DELAY_MS, zoneOffset } from './idle-schedule';
+import { IdleSchedule, instantOfLocal, MAX_START_DELAY_MS, windowTimes, zoneOffset } from './idle-schedule';
 import type { IdleWindowsSpec } from './order-terms';
 
 const HOUR = 3_600_000;
@@ -107,5 +107,129 @@ describe('IdleSchedule', () => {
     // Tuesday 00:00Z to Wednesday 00:00Z: Monday night's last 0 h + Tuesday night's 12 h.
     expect(schedule.coveredMs(at('2026-12-01T00:00:00Z'), at('2026-12-02T00:00:00Z'))).toBe(12 * HOUR);
     expect(schedule.coveredMs(at('2026-12-05T00:00:00Z'), at('2026-12-06T00:00:00Z'))).toBe(DAY);
+  });
+});
+
+describe("windowTimes: when a listed offer's window next opens, and when the open one closes", () => {
+  const times = (spec: IdleWindowsSpec | null, now: string, from: string, until: string) => {
+    const { nextOpensAt, closesAt } = windowTimes(spec, at(now), at(from), at(until));
+    const iso = (instant: number | null) => (instant === null ? null : new Date(instant).toISOString());
+    return { nextOpensAt: iso(nextOpensAt), closesAt: iso(closesAt) };
+  };
+  const FROM = '2026-11-01T00:00:00.000Z';
+  const UNTIL = '2027-01-31T00:00:00.000Z';
+  const berlinSaturdayNights: IdleWindowsSpec = {
+    timeZone: 'Europe/Berlin',
+    reclaimNoticeMinutes: 30,
+    windows: [{ days: ['SAT'], start: '22:00', end: '06:00' }],
+  };
+
+  it('has neither for an offer without idle windows: always available', () => {
+    expect(times(null, '2026-12-01T04:00:00Z', FROM, UNTIL)).toEqual({ nextOpensAt: null, closesAt: null });
+  });
+
+  it('inside a window that spans midnight: it closes the next morning, the next opens that evening', () => {
+    // Tuesday 22:00 in Shanghai; the window runs to Wednesday 08:00 and opens again at 20:00.
+    expect(times(NIGHTS, '2026-12-01T14:00:00Z', FROM, UNTIL)).toEqual({
+      closesAt: '2026-12-02T00:00:00.000Z',
+      nextOpensAt: '2026-12-02T12:00:00.000Z',
+    });
+    // Friday night runs on through the weekend: one window, closing at Monday 00:00 local.
+    expect(times(NIGHTS, '2026-12-04T15:00:00Z', FROM, UNTIL)).toEqual({
+      closesAt: '2026-12-06T16:00:00.000Z',
+      nextOpensAt: '2026-12-07T12:00:00.000Z',
+    });
+  });
+
+  it('outside every window: the next opening, nothing closing; an end instant is outside', () => {
+    expect(times(NIGHTS, '2026-12-01T04:00:00Z', FROM, UNTIL)).toEqual({
+      nextOpensAt: '2026-12-01T12:00:00.000Z',
+      closesAt: null,
+    });
+    expect(times(NIGHTS, '2026-12-02T00:00:00Z', FROM, UNTIL)).toEqual({
+      nextOpensAt: '2026-12-02T12:00:00.000Z',
+      closesAt: null,
+    });
+  });
+
+  it('none before availableUntil: no next opening; an open window closes at availableUntil if sooner', () => {
+    // Tuesday 12:00 local; the offer ends at 19:00 local, an hour before the window.
+    expect(times(NIGHTS, '2026-12-01T04:00:00Z', FROM, '2026-12-01T11:00:00Z')).toEqual({
+      nextOpensAt: null,
+      closesAt: null,
+    });
+    // It ends at the opening itself: the window is half-open, so nothing opens before it.
+    expect(times(NIGHTS, '2026-12-01T04:00:00Z', FROM, '2026-12-01T12:00:00Z').nextOpensAt).toBeNull();
+    // Inside Tuesday night, the offer ending at 02:00 local.
+    expect(times(NIGHTS, '2026-12-01T14:00:00Z', FROM, '2026-12-01T18:00:00Z')).toEqual({
+      nextOpensAt: null,
+      closesAt: '2026-12-01T18:00:00.000Z',
+    });
+    // Ended already.
+    expect(times(NIGHTS, '2026-12-01T14:00:00Z', FROM, '2026-12-01T14:00:00Z')).toEqual({
+      nextOpensAt: null,
+      closesAt: null,
+    });
+  });
+
+  it('an offer not yet available opens at the later of its availableFrom and the window', () => {
+    // Available from Tuesday 23:00 local, inside Tuesday night's window.
+    expect(times(NIGHTS, '2026-12-01T04:00:00Z', '2026-12-01T15:00:00Z', UNTIL)).toEqual({
+      nextOpensAt: '2026-12-01T15:00:00.000Z',
+      closesAt: null,
+    });
+    // Available from Wednesday 09:00 local, outside: Wednesday night's opening.
+    expect(times(NIGHTS, '2026-12-01T04:00:00Z', '2026-12-02T01:00:00Z', UNTIL)).toEqual({
+      nextOpensAt: '2026-12-02T12:00:00.000Z',
+      closesAt: null,
+    });
+  });
+
+  it('follows daylight saving: Berlin clocks go forward under a Saturday night, and back under another', () => {
+    // Saturday 2026-03-28 13:00 CET: opens 22:00 CET.
+    expect(
+      times(berlinSaturdayNights, '2026-03-28T12:00:00Z', '2026-03-01T00:00:00Z', '2026-05-01T00:00:00Z'),
+    ).toEqual({
+      nextOpensAt: '2026-03-28T21:00:00.000Z',
+      closesAt: null,
+    });
+    // Inside it: closes at 06:00 CEST (7 h, not 8), and next Saturday opens at 22:00 CEST.
+    expect(
+      times(berlinSaturdayNights, '2026-03-28T23:00:00Z', '2026-03-01T00:00:00Z', '2026-05-01T00:00:00Z'),
+    ).toEqual({
+      closesAt: '2026-03-29T04:00:00.000Z',
+      nextOpensAt: '2026-04-04T20:00:00.000Z',
+    });
+    // Autumn: opens 22:00 CEST, closes 06:00 CET (9 h), next Saturday 22:00 CET.
+    expect(
+      times(berlinSaturdayNights, '2026-10-24T21:00:00Z', '2026-10-01T00:00:00Z', '2026-12-01T00:00:00Z'),
+    ).toEqual({
+      closesAt: '2026-10-25T05:00:00.000Z',
+      nextOpensAt: '2026-10-31T21:00:00.000Z',
+    });
+  });
+
+  it('windows covering the whole week never close before availableUntil; a one-hour gap a week away is found', () => {
+    const always: IdleWindowsSpec = {
+      timeZone: 'UTC',
+      reclaimNoticeMinutes: 30,
+      windows: [{ days: ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'], start: '00:00', end: '24:00' }],
+    };
+    expect(times(always, '2026-12-01T04:00:00Z', FROM, UNTIL)).toEqual({
+      nextOpensAt: null,
+      closesAt: UNTIL,
+    });
+    // Shut only on Mondays 00:00-01:00: from Tuesday, it closes six days on and reopens an hour later.
+    const allButAnHour: IdleWindowsSpec = {
+      ...always,
+      windows: [
+        { days: ['MON'], start: '01:00', end: '24:00' },
+        { days: ['TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'], start: '00:00', end: '24:00' },
+      ],
+    };
+    expect(times(allButAnHour, '2026-12-01T04:00:00Z', FROM, UNTIL)).toEqual({
+      closesAt: '2026-12-07T00:00:00.000Z',
+      nextOpensAt: '2026-12-07T01:00:00.000Z',
+    });
   });
 });

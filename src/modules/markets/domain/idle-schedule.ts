@@ -203,3 +203,44 @@ export class IdleSchedule {
     return merged;
   }
 }
+
+/** When an offer's idle windows next open and, while one is open, when it closes (epoch ms). */
+export interface WindowTimes {
+  readonly nextOpensAt: number | null;
+  readonly closesAt: number | null;
+}
+
+const NO_WINDOW_TIMES: WindowTimes = { nextOpensAt: null, closesAt: null };
+
+/**
+ * How far windowTimes looks: a window that does not cover the whole week closes within a week,
+ * and the next opens within a week of that (a day's slack for daylight saving).
+ */
+const WINDOW_TIMES_HORIZON_MS = 15 * DAY_MS;
+
+/**
+ * docs/LEASES.md "Idle windows": an offer's windows cut to its availability `[availableFrom,
+ * availableUntil)`. When `now` lies in one, `closesAt` is where that stretch ends (at
+ * `availableUntil` if sooner, or if the windows cover the whole week); `nextOpensAt` is the
+ * start of the first stretch after `now` and after the one open now, null when none opens before
+ * `availableUntil`. An offer without idle windows has neither: it is always available.
+ */
+export function windowTimes(
+  spec: IdleWindowsSpec | null,
+  now: number,
+  availableFrom: number,
+  availableUntil: number,
+): WindowTimes {
+  const from = Math.max(now, availableFrom);
+  if (spec === null || from >= availableUntil) return NO_WINDOW_TIMES;
+  const to = Math.min(availableUntil, from + WINDOW_TIMES_HORIZON_MS);
+  // Intervals meet [from, to) and are exact inside it; one reaching `to` runs to availableUntil
+  // (when `to` is the horizon, only a window covering the whole week reaches it from `now`).
+  const stretches = new IdleSchedule(spec).intervals(from, to).map((interval) => ({
+    start: Math.max(interval.start, availableFrom),
+    end: interval.end >= to ? availableUntil : interval.end,
+  }));
+  const open = stretches[0] !== undefined && stretches[0].start <= now ? stretches[0] : null;
+  const next = stretches.find((stretch) => stretch.start > now);
+  return { nextOpensAt: next?.start ?? null, closesAt: open?.end ?? null };
+}
