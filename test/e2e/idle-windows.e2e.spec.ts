@@ -329,4 +329,78 @@ describe('idle windows: scheduled leases, interruptible bids, reclaim', () => {
     await clock().set(new Date(monday + DAY + 3 * HOUR));
     expect(await freeNow()).toBe(2);
   });
+
+  it('shows on listings and offers when the next window opens and when the open one closes, on the clock', async () => {
+    // Clock: Tuesday 03:00, inside the Tuesday offer's window (02:00-06:00), the Monday one shut.
+    const tuesday = monday + DAY;
+    expect(clock().now().getTime()).toBe(tuesday + 3 * HOUR);
+    const iso = (instant: number) => new Date(instant).toISOString();
+    const tuesdays = { ...windows, windows: [{ days: ['TUE'], start: '02:00', end: '06:00' }] };
+    const place = async (overrides: Body): Promise<string> =>
+      (
+        (await offer({ gpus: 1, availableFrom: clock().now().toISOString(), ...overrides }).expect(201))
+          .body as {
+          id: string;
+        }
+      ).id;
+    // Always available: no idle windows, neither field.
+    await place({ pricePerGpuHour: '60.00', idleWindows: undefined });
+    // Ends inside the open window: it closes at availableUntil, and nothing opens after.
+    await place({ pricePerGpuHour: '61.00', idleWindows: tuesdays, availableUntil: iso(tuesday + 5 * HOUR) });
+    // Ends at next Monday's opening: no window opens before availableUntil.
+    const shut = await place({ pricePerGpuHour: '62.00', availableUntil: iso(monday + 7 * DAY + 2 * HOUR) });
+
+    const listed = async (): Promise<Map<unknown, unknown>> => {
+      const res = await http().get(`/v1/offers/listings?market=${market.slug}`).expect(200);
+      return new Map(
+        (res.body as { data: Body[] }).data.map((l) => [
+          l.pricePerGpuHour,
+          { nextWindowOpensAt: l.nextWindowOpensAt, windowClosesAt: l.windowClosesAt },
+        ]),
+      );
+    };
+    expect(await listed()).toEqual(
+      new Map([
+        ['10.00', { nextWindowOpensAt: iso(monday + 7 * DAY + 2 * HOUR), windowClosesAt: null }],
+        [
+          '50.00',
+          { nextWindowOpensAt: iso(tuesday + 7 * DAY + 2 * HOUR), windowClosesAt: iso(tuesday + 6 * HOUR) },
+        ],
+        ['60.00', { nextWindowOpensAt: null, windowClosesAt: null }],
+        ['61.00', { nextWindowOpensAt: null, windowClosesAt: iso(tuesday + 5 * HOUR) }],
+        ['62.00', { nextWindowOpensAt: null, windowClosesAt: null }],
+      ]),
+    );
+    // The provider's own offer answers say the same.
+    const own = await http().get(`/v1/offers/${shut}`).set(provider.auth).expect(200);
+    expect(own.body).toMatchObject({ nextWindowOpensAt: null, windowClosesAt: null });
+
+    // Tuesday 06:00: the window's end is outside it; the 61.00 offer has ended and is gone.
+    await clock().set(new Date(tuesday + 6 * HOUR));
+    const later = await listed();
+    expect(later.get('50.00')).toEqual({
+      nextWindowOpensAt: iso(tuesday + 7 * DAY + 2 * HOUR),
+      windowClosesAt: null,
+    });
+    expect(later.has('61.00')).toBe(false);
+    const first = await prisma.offer.findFirstOrThrow({
+      where: { organisationId: provider.organisationId, pricePerGpuHour: 1000n },
+    });
+    const mine = await http().get(`/v1/offers/${first.id}`).set(provider.auth).expect(200);
+    expect(mine.body).toMatchObject({
+      nextWindowOpensAt: iso(monday + 7 * DAY + 2 * HOUR),
+      windowClosesAt: null,
+    });
+    // A cancelled offer sells no more windows.
+    const cancelled = await http()
+      .post(`/v1/offers/${first.id}/cancel`)
+      .set(provider.auth)
+      .set('idempotency-key', randomUUID())
+      .expect(200);
+    expect(cancelled.body).toMatchObject({
+      status: 'CANCELLED',
+      nextWindowOpensAt: null,
+      windowClosesAt: null,
+    });
+  });
 });

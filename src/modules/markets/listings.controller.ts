@@ -18,9 +18,9 @@ export class ListingsController {
     description:
       'Offers of verified providers with free GPUs whose window has not ended, newest first: provider ' +
       'display name and reliability score (docs/RELIABILITY.md), market, province, city, uptime tier, free ' +
-      'GPUs, price and window; and what the GPUs serve in inference terms, per model: tokens/s available now and ' +
-      'the ask per million tokens (docs/INFERENCE.md "Market data in inference terms"). No organisation, ' +
-      'offer or site id is shown.',
+      'GPUs, price and window, idle windows and when the next one opens (or the open one closes); and ' +
+      'what the GPUs serve in inference terms, per model: tokens/s available now and the ask per million ' +
+      'tokens (docs/INFERENCE.md "Market data in inference terms"). No organisation, offer or site id is shown.',
   })
   @ApiOkResponse({ type: ListingPageResponse })
   @ApiErrors({ 400: 'Unknown market or province, bad page size or cursor' })

@@ -47,9 +47,10 @@ export class MarketDataService {
     const market =
       query.market === undefined ? undefined : await this.markets.findBySlug(query.market, 'market');
     if (query.province !== undefined) await this.markets.assertProvincesExist([query.province], 'province');
+    const now = this.clock.now();
     const rows = await this.marketData.findPublicListings(
       { marketId: market?.id, provinceCode: query.province },
-      this.clock.now(),
+      now,
       limit,
       after,
     );
@@ -60,7 +61,7 @@ export class MarketDataService {
     return this.cursors.page(rows, limit, (row) => {
       const score = scores.get(row.providerOrganisationId);
       if (score === undefined) throw new Error(`no reliability score for ${row.providerOrganisationId}`);
-      return MarketsMapper.listing(row, score, serving.get(row.id));
+      return MarketsMapper.listing(row, score, now, serving.get(row.id));
     });
   }
 }

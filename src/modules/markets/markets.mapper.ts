@@ -18,6 +18,7 @@ import {
   pricePerMillionTokensAtAsk,
   tokenCapacity,
 } from './domain/token-terms';
+import { windowTimes } from './domain/idle-schedule';
 import type { AdminMarketRecord, MarketRecord, ProvinceRecord } from './markets.repository';
 
 /** The one place catalogue and market-data records become API responses. */
@@ -106,8 +107,15 @@ export const MarketsMapper = {
   listing(
     record: ListingRecord,
     reliability: ReliabilityScore,
+    now: Date,
     serving: readonly OfferServingRecord[] = [],
   ): ListingResponse {
+    const window = windowTimes(
+      record.idleWindows,
+      now.getTime(),
+      record.availableFrom.getTime(),
+      record.availableUntil.getTime(),
+    );
     return {
       market: record.market.slug,
       currency: record.market.currency,
@@ -140,6 +148,11 @@ export const MarketsMapper = {
               })),
               reclaimNoticeMinutes: record.idleWindows.reclaimNoticeMinutes,
             },
+      nextWindowOpensAt: isoOrNull(window.nextOpensAt),
+      windowClosesAt: isoOrNull(window.closesAt),
     };
   },
 };
+
+const isoOrNull = (instant: number | null): string | null =>
+  instant === null ? null : new Date(instant).toISOString();

@@ -135,7 +135,7 @@ export class OffersService {
     return placements.map((placement): LaneOutcome<OfferResponse> => {
       try {
         const offer = placedOrRefused(placement);
-        return { placed: ProvidersMapper.offer(offer), events: [offerPlaced(offer)] };
+        return { placed: ProvidersMapper.offer(offer, this.clock.now()), events: [offerPlaced(offer)] };
       } catch (error) {
         return { refused: error as Error };
       }
@@ -153,13 +153,14 @@ export class OffersService {
       limit,
       after,
     );
-    return this.cursors.page(rows, limit, (row) => ProvidersMapper.offer(row));
+    const now = this.clock.now();
+    return this.cursors.page(rows, limit, (row) => ProvidersMapper.offer(row, now));
   }
 
   async getOffer(org: OrganisationContext, offerId: string): Promise<OfferResponse> {
     const offer = isUUID(offerId) ? await this.offers.findOffer(org.organisationId, offerId) : null;
     if (!offer) throw offerNotFound();
-    return ProvidersMapper.offer(offer);
+    return ProvidersMapper.offer(offer, this.clock.now());
   }
 
   /**
@@ -187,7 +188,7 @@ export class OffersService {
       { gpus: input.gpus ?? undefined, pricePerGpuHour: requestedPrice },
       now,
     );
-    if (!plan.changed) return ProvidersMapper.offer(offer);
+    if (!plan.changed) return ProvidersMapper.offer(offer, now);
     const seq = plan.reassignSeq ? await this.markets.nextOrderSeq() : offer.seq;
     const applied = await this.orderState.amendOffer(org.organisationId, offerId, {
       gpus: plan.gpus,
@@ -215,7 +216,7 @@ export class OffersService {
         previous: { gpus: offer.gpus, pricePerGpuHour: price(offer), seq: offer.seq.toString() },
       },
     });
-    return ProvidersMapper.offer(amended);
+    return ProvidersMapper.offer(amended, now);
   }
 
   /**
@@ -243,10 +244,11 @@ export class OffersService {
       const offer = offers.get(key);
       if (offer === undefined) return { refused: offerNotFound() };
       // The first cancel of an offer made the transition and records it; a repeat sees it done.
-      if (moved.delete(key)) return { placed: ProvidersMapper.offer(offer), events: [offerCancelled(offer)] };
+      if (moved.delete(key))
+        return { placed: ProvidersMapper.offer(offer, this.clock.now()), events: [offerCancelled(offer)] };
       try {
         assertCancelledAlready(offer.status);
-        return { placed: ProvidersMapper.offer(offer), events: [] };
+        return { placed: ProvidersMapper.offer(offer, this.clock.now()), events: [] };
       } catch (error) {
         return { refused: error as Error };
       }

@@ -1,5 +1,6 @@
 import { formatMoney } from '@/shared/money';
-import type { Slo } from '@/modules/markets/domain/order-terms';
+import { windowTimes } from '@/modules/markets/domain/idle-schedule';
+import { LIVE_OFFER_STATUSES, type Slo } from '@/modules/markets/domain/order-terms';
 import { idleWindowsOf } from './domain/idle-windows';
 import { SloTermsResponse } from '@/modules/markets/dto/slo-terms.response';
 import type { OfferResponse } from './dto/offer.dto';
@@ -22,7 +23,16 @@ export const ProvidersMapper = {
     };
   },
 
-  offer(record: OfferRecord): OfferResponse {
+  /** `now` places the offer's idle windows in time (`nextWindowOpensAt`, `windowClosesAt`). */
+  offer(record: OfferRecord, now: Date): OfferResponse {
+    // A cancelled or expired offer sells no more windows.
+    const live = (LIVE_OFFER_STATUSES as readonly string[]).includes(record.status);
+    const window = windowTimes(
+      live ? idleWindowsOf(record.idleWindows, record.reclaimNoticeMinutes) : null,
+      now.getTime(),
+      record.availableFrom.getTime(),
+      record.availableUntil.getTime(),
+    );
     return {
       id: record.id,
       market: record.market.slug,
@@ -38,6 +48,8 @@ export const ProvidersMapper = {
       payPerUseMinPercent: record.payPerUseMinPercent,
       terminationNoticeHours: record.terminationNoticeHours,
       idleWindows: ProvidersMapper.idleWindows(record),
+      nextWindowOpensAt: isoOrNull(window.nextOpensAt),
+      windowClosesAt: isoOrNull(window.closesAt),
       // Written only from parseOfferSlo's result (the placement) and never changed.
       slo: SloTermsResponse.of(record.slo as Slo | null),
       status: record.status,
@@ -60,3 +72,6 @@ export const ProvidersMapper = {
     };
   },
 };
+
+const isoOrNull = (instant: number | null): string | null =>
+  instant === null ? null : new Date(instant).toISOString();

@@ -127,6 +127,27 @@ export class ListingResponse {
       'interruption, until reclaimed at the notice (docs/LEASES.md "Idle windows"); null: the whole availability window',
   })
   idleWindows!: ListingIdleWindowsResponse | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    example: '2026-12-01T12:00:00.000Z',
+    description:
+      'When an idle window next opens within the availability window, after the one open now if any ' +
+      '(docs/LEASES.md "Idle windows"); null when the offer has no idle windows (always available) or ' +
+      'none opens before availableUntil',
+  })
+  nextWindowOpensAt!: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    example: '2026-12-02T00:00:00.000Z',
+    description:
+      'While an idle window is open now: when it closes, or availableUntil if sooner; null when none is ' +
+      'open or the offer has no idle windows',
+  })
+  windowClosesAt!: string | null;
 }
 
 export class ListingWeeklyWindowResponse {

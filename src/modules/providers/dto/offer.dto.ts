@@ -29,6 +29,25 @@ export class OfferResponse {
   })
   idleWindows!: IdleWindowsResponse | null;
   @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    example: '2026-12-01T12:00:00.000Z',
+    description:
+      'When an idle window next opens within the availability window, after the one open now if any ' +
+      '(docs/LEASES.md "Idle windows"); null without idle windows, when none opens before availableUntil, ' +
+      'or once the offer is cancelled or expired',
+  })
+  nextWindowOpensAt!: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    example: '2026-12-02T00:00:00.000Z',
+    description: 'While an idle window is open now: when it closes, or availableUntil if sooner; else null',
+  })
+  windowClosesAt!: string | null;
+  @ApiProperty({
     type: SloTermsResponse,
     nullable: true,
     description:
