@@ -288,6 +288,8 @@ describe('public market data', () => {
       terminationNoticeHours: 24,
       // No idle windows: the whole availability window (docs/LEASES.md "Idle windows").
       idleWindows: null,
+      nextWindowOpensAt: null,
+      windowClosesAt: null,
       // 2 free GPUs: no whole replica of Llama (4 GPUs), 2 of Qwen. 15.00 per GPU-hour over
       // 7,200,000 tokens = 2.083 -> 2.09 per million; over 1,800,000 = 8.333 -> 8.34.
       serves: [

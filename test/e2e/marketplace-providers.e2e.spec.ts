@@ -223,6 +223,8 @@ describe('providers: sites and offers', () => {
         terminationNoticeHours: 24,
         // No idle windows: the whole availability window is for sale.
         idleWindows: null,
+        nextWindowOpensAt: null,
+        windowClosesAt: null,
         // No SLO promised (docs/SLO.md).
         slo: null,
         status: 'OPEN',

@@ -151,6 +151,8 @@ describe('idle windows walkthrough', () => {
       ]),
     );
     expect(before).toHaveLength(2);
+    // Its listing, placed at noon Shanghai time: the window opens at 22:00 (14:00Z), none is open.
+    expect(JSON.parse(lines.pop() ?? '')).toEqual([['2027-01-04T14:00:00.000Z', null]]);
     // The offer shows the windows it was placed with.
     expect(JSON.parse(lines.pop() ?? '')).toEqual({
       timeZone: 'Asia/Shanghai',
