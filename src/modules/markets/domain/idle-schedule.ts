@@ -64,10 +64,10 @@ export function instantOfLocal(timeZone: string, local: number): number {
  * docs/LEASES.md "Idle windows": the first instant at which the zone's clock reads `local` or
  * later. A time the clocks repeat is its first occurrence; a time they skip is the jump itself.
  */
-function clockReaches(zone: IANAZone, local: number): number {
+function clockReaches(zone: IANAZone, local: number, offsetAt: (instant: number) => number): number {
   // The same offset a day either side: no change near this time (the common, cheap case).
-  const offset = zone.offset(local - DAY_MS);
-  if (zone.offset(local + DAY_MS) === offset) return local - offset * MINUTE_MS;
+  const offset = offsetAt(local - DAY_MS);
+  if (offsetAt(local + DAY_MS) === offset) return local - offset * MINUTE_MS;
   const time = wallClock(zone, local);
   const instant = firstOccurrence(time);
   const readsAt = (at: number): number => at + zone.offset(at) * MINUTE_MS;
@@ -83,20 +83,24 @@ function clockReaches(zone: IANAZone, local: number): number {
   return after;
 }
 
-/** How far the interval cache reaches past the first instant asked for. */
+/** How far the interval cache reaches past the first instant asked for, by default. */
 const CACHE_SPAN_MS = 62 * DAY_MS;
 
 /**
  * An offer's published windows as UTC intervals, merged where they touch. Occurrences are
  * computed from local dates, so they follow the zone's daylight-saving changes. Computing is the
- * costly part (zone look-ups), so the intervals of about two months from the first instant asked for are
- * kept; a read outside them computes them again.
+ * costly part (zone look-ups), so the intervals of `cacheSpanMs` (about two months) from the
+ * first instant asked for are kept; a read outside them computes them again. A schedule read
+ * once (a listing's next window) passes a shorter span.
  */
 export class IdleSchedule {
   private cache: { from: number; to: number; intervals: Interval[] } | null = null;
   private readonly occurrences: ReadonlyArray<{ day: number; start: number; length: number }>;
 
-  constructor(readonly spec: IdleWindowsSpec) {
+  constructor(
+    readonly spec: IdleWindowsSpec,
+    private readonly cacheSpanMs: number = CACHE_SPAN_MS,
+  ) {
     const occurrences: Array<{ day: number; start: number; length: number }> = [];
     for (const window of spec.windows) {
       const start = minutesOf(window.start, false) ?? 0;
@@ -121,7 +125,7 @@ export class IdleSchedule {
     const covered = cache !== null && from >= cache.from && to <= cache.to;
     const intervals = covered
       ? cache.intervals
-      : this.compute(from - DAY_MS, Math.max(to, from + CACHE_SPAN_MS));
+      : this.compute(from - DAY_MS, Math.max(to, from + this.cacheSpanMs));
     return intervals.filter((interval) => interval.end > from && interval.start < to);
   }
 
@@ -166,6 +170,13 @@ export class IdleSchedule {
 
   private compute(from: number, to: number): Interval[] {
     const zone = IANAZone.create(this.spec.timeZone);
+    // Offsets are the costly look-ups; a daily window asks again, two days on, what it asked a day on.
+    const offsets = new Map<number, number>();
+    const offsetAt = (instant: number): number => {
+      let offset = offsets.get(instant);
+      if (offset === undefined) offsets.set(instant, (offset = zone.offset(instant)));
+      return offset;
+    };
     // Local dates from the day before `from` to the day after `to` catch every occurrence that
     // meets the range, whatever the zone's offset and an occurrence that crosses midnight.
     const first = DateTime.fromMillis(from, { zone }).minus({ days: 1 });
@@ -183,8 +194,8 @@ export class IdleSchedule {
       for (const occurrence of this.occurrences) {
         if (occurrence.day !== weekday) continue;
         const localStart = midnight + occurrence.start * MINUTE_MS;
-        const start = clockReaches(zone, localStart);
-        const end = clockReaches(zone, localStart + occurrence.length * MINUTE_MS);
+        const start = clockReaches(zone, localStart, offsetAt);
+        const end = clockReaches(zone, localStart + occurrence.length * MINUTE_MS, offsetAt);
         if (end > start) raw.push({ start, end });
       }
     }
@@ -236,7 +247,7 @@ export function windowTimes(
   const to = Math.min(availableUntil, from + WINDOW_TIMES_HORIZON_MS);
   // Intervals meet [from, to) and are exact inside it; one reaching `to` runs to availableUntil
   // (when `to` is the horizon, only a window covering the whole week reaches it from `now`).
-  const stretches = new IdleSchedule(spec).intervals(from, to).map((interval) => ({
+  const stretches = new IdleSchedule(spec, 0).intervals(from, to).map((interval) => ({
     start: Math.max(interval.start, availableFrom),
     end: interval.end >= to ? availableUntil : interval.end,
   }));
