@@ -760,17 +760,6 @@ describe('money: the real ledger and settlement vs the naive model (model-based,
       process.stdout.write(`sequence ${coverage.sequences} ${Date.now()}\n`);
     if (model.sloCredits > sloCreditsBefore) flags.add('sloCredits');
     if (leases().some((l) => l.slo !== null && l.settled.length > 0)) flags.add('sloPeriods');
-    process.stdout.write(
-      `slo leases ${JSON.stringify(
-        leases()
-          .filter((l) => l.slo !== null)
-          .map((l) => ({
-            s: l.startedAt,
-            settled: l.settled.length,
-            credits: [...l.credits.values()].map(String),
-          })),
-      )} credits ${model.sloCredits}\n`,
-    );
     coverage.lengths.push(commands.length);
     for (const flag of flags) coverage.with[flag] += 1;
   }
