@@ -226,6 +226,7 @@ describe('who sees whom: a buyer never learns the provider’s ids, fee or proce
       '/v1/leases/{id}/slo': ids.lease!,
       '/v1/bids/{id}': ids.bid!,
       '/v1/bids/{id}/auto-replace': ids.bid!,
+      '/v1/bids/{id}/explanation': ids.bid!,
       '/v1/webhooks/{id}': ids.webhook!,
       '/v1/webhooks/{id}/deliveries': ids.webhook!,
       '/v1/invoices/{id}': ids.invoice!,

@@ -233,6 +233,11 @@ const CASES: Record<string, IsolationCase> = {
   },
   'GET /v1/bids/{id}': { role: 'BUYER', create: bid, readBack: (id) => `/v1/bids/${id}` },
   'POST /v1/bids/{id}/cancel': { role: 'BUYER', create: bid, readBack: (id) => `/v1/bids/${id}` },
+  'GET /v1/bids/{id}/explanation': {
+    role: 'BUYER',
+    create: bid,
+    readBack: (id) => `/v1/bids/${id}/explanation`,
+  },
   'GET /v1/bids/{id}/auto-replace': {
     role: 'BUYER',
     create: bidWithPlan,

@@ -10,6 +10,7 @@ import { BidPageResponse, BidResponse } from './dto/bid.dto';
 import { ListBidsQuery } from './dto/list-bids.dto';
 import { PlaceBidDto } from './dto/place-bid.dto';
 import { ReplacementPlanResponse } from './dto/replacement.dto';
+import { BidExplanationResponse } from './dto/bid-explanation.dto';
 
 @ApiTags('bids')
 @ApiBearerAuth('api-key')
@@ -92,6 +93,28 @@ export class BidsController {
   @ApiErrors({ 404: 'No such bid among yours' })
   getBid(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<BidResponse> {
     return this.bids.getBid(principal, id);
+  }
+
+  @Get(':id/explanation')
+  @RequireScope('read')
+  @ApiOperation({
+    summary: 'Why one of your live bids rests',
+    description:
+      "Runs the quote's exclusion analysis (POST /v1/bids/quote) with the bid's own stored terms and remaining GPUs " +
+      'against the live book: the supply each rule removed (GPUs and offers), the eligible supply left, and the ' +
+      'first reason the bid still rests, such as waiting for the next clearing of a CALL market ' +
+      '(docs/MATCHING.md "Why a bid rests"). Writes nothing.',
+  })
+  @ApiOkResponse({ type: BidExplanationResponse })
+  @ApiErrors({
+    404: 'No such bid among yours',
+    409: 'The bid is FILLED, CANCELLED or EXPIRED: nothing rests; `details.status` names it',
+  })
+  explainBid(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<BidExplanationResponse> {
+    return this.bids.explainBid(principal, id);
   }
 
   @Post(':id/cancel')

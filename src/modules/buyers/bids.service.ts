@@ -43,6 +43,8 @@ import {
   tokensPerHour,
 } from '@/modules/inference/domain/inference-pricing';
 import { summariseQuote } from './domain/quote-summary';
+import { explainResting, restingReason } from './domain/bid-explanation';
+import type { BidExplanationResponse } from './dto/bid-explanation.dto';
 import { OrderBookService } from '@/modules/matching/order-book.service';
 import type { Quote } from '@/modules/matching/domain/quote';
 import { ReliabilityService } from '@/modules/reliability/reliability.service';
@@ -143,6 +145,88 @@ export class BidsService {
       summary: summariseQuote(quote, gpu.gpus, market.currency, market.currencyScale),
       matchingMode: market.matchingMode,
       nextClearingAt: this.book.nextClearing(market, now)?.toISOString() ?? null,
+    };
+  }
+
+  /**
+   * Why one of your live bids rests (docs/MATCHING.md "Why a bid rests"): the quote of its own
+   * terms and remaining GPUs against the live book, which holds offers only, so never the bid
+   * itself. A terminal bid has nothing to explain: 409 with its status.
+   */
+  async explainBid(org: OrganisationContext, bidId: string): Promise<BidExplanationResponse> {
+    const bid = isUUID(bidId) ? await this.bids.findBid(org.organisationId, bidId) : null;
+    if (!bid) throw bidNotFound();
+    if (bid.status !== 'OPEN' && bid.status !== 'PARTIALLY_FILLED') {
+      throw new DomainError('CONFLICT', `The bid is ${bid.status}: only a live bid rests.`, {
+        status: bid.status,
+      });
+    }
+    const now = this.clock.now();
+    const market = await this.markets.findBySlug(bid.market.slug);
+    const remainingGpus = bid.gpus - bid.filledGpus;
+    const quote = await this.book.quote(
+      market.id,
+      {
+        organisationId: org.organisationId,
+        // Verification is reported as a reason of its own; the supply is what a verified bid sees.
+        verified: true,
+        price: bid.maxPricePerGpuHour,
+        remaining: remainingGpus,
+        durationHours: bid.durationHours,
+        provinces: bid.provinces,
+        minGpusPerSite: bid.minGpusPerSite,
+        partialAllowed: bid.partialAllowed,
+        expiresAt: bid.expiresAt.getTime(),
+        ...(bid.minProviderScore === null ? {} : { minProviderScore: bid.minProviderScore }),
+        ...(bid.interruptible ? { interruptible: true } : {}),
+        ...(bid.inference === null
+          ? {}
+          : {
+              inference: {
+                modelId: bid.inference.modelId,
+                outputTokensPerSecond: bid.inference.outputTokensPerSecond,
+                promptTokensPerSecond: bid.inference.promptTokensPerSecond,
+                ttftP95Ms: bid.inference.ttftP95Ms,
+                // As matching reads it: the GPUs the bid was sized into.
+                sizedGpus: bid.gpus,
+              },
+            }),
+      },
+      now,
+    );
+    const nextClearingAt = this.book.nextClearing(market, now);
+    const context = {
+      remainingGpus,
+      partialAllowed: bid.partialAllowed,
+      expired: now.getTime() >= bid.expiresAt.getTime(),
+      marketPaused: market.status !== 'ACTIVE',
+      verified: org.organisationStatus === 'VERIFIED',
+      matchingMode: market.matchingMode,
+      nextClearingAt,
+    };
+    const reason = restingReason(quote, context);
+    const scale = bid.market.currencyScale;
+    return {
+      bidId: bid.id,
+      market: bid.market.slug,
+      currency: bid.market.currency,
+      status: bid.status,
+      remainingGpus,
+      matchingMode: market.matchingMode,
+      nextClearingAt: nextClearingAt?.toISOString() ?? null,
+      reason,
+      eligibleGpus: quote.availableGpus,
+      fillableGpus: quote.fillableGpus,
+      vwap: quote.vwap === null ? null : formatMoney(quote.vwap, scale),
+      sites: await this.supplyLines(quote),
+      excluded: quote.excluded.map((e) => ({ constraint: e.constraint, gpus: e.gpus, offers: e.offers })),
+      cheapestExcluded: quote.cheapestExcluded
+        ? {
+            price: formatMoney(quote.cheapestExcluded.price, scale),
+            province: quote.cheapestExcluded.province,
+          }
+        : null,
+      summary: explainResting(reason, quote, context, bid.market.currency, scale),
     };
   }
 

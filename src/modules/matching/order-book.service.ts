@@ -14,10 +14,12 @@ export class OrderBookService {
   /**
    * What `bid` would fill now against the market's live offers, placing nothing. Every offer
    * is loaded (not only those at or below the bid's price) so the quote can name what the
-   * price excluded and the cheapest such offer.
+   * price excluded and the cheapest such offer. An inference bid's terms read what each offer
+   * serves too, as a run does.
    */
   async quote(marketId: string, bid: BidTerms, now: Date): Promise<Quote> {
-    const offers: BookOffer[] = await this.book.systemFindLiveOffers(marketId, now);
+    const withServing = bid.inference !== undefined;
+    const offers: BookOffer[] = await this.book.systemFindLiveOffers(marketId, now, undefined, withServing);
     return quoteBid(bid, offers, now.getTime());
   }
 

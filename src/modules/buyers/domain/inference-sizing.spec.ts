@@ -88,7 +88,7 @@ describe('sizeInferenceBid (docs/INFERENCE.md "Sizing an inference bid")', () =>
       { siteId: 'S1', province: GUIZHOU, gpus: 4 },
       { siteId: 'S2', province: GUANGDONG, gpus: 4 },
     ]);
-    expect(sized.quote.excluded).toEqual([{ constraint: 'CO_LOCATION', gpus: 3 }]);
+    expect(sized.quote.excluded).toEqual([{ constraint: 'CO_LOCATION', gpus: 3, offers: 1 }]);
     // A buyer's own larger minimum stands: 8 GPUs at one site.
     const together = sizeInferenceBid(LLAMA, { ...FRAME, minGpusPerSite: 8 }, offers, NOW, LIMITS);
     expect(together).toMatchObject({ kind: 'sized', minGpusPerSite: 8 });
@@ -106,7 +106,7 @@ describe('sizeInferenceBid (docs/INFERENCE.md "Sizing an inference bid")', () =>
       // 14.00 x 14.4 M / 3 GPUs = 67.20 per GPU-hour.
       expect(sized).toMatchObject({ kind: 'sized', gpus: 3, maxPricePerGpuHour: 6720n });
       if (sized.kind === 'sized')
-        expect(sized.quote.excluded).toEqual([{ constraint: 'THROUGHPUT', gpus: 4 }]);
+        expect(sized.quote.excluded).toEqual([{ constraint: 'THROUGHPUT', gpus: 4, offers: 1 }]);
     });
 
     it('grows to a size slower offers are eligible for when the fast ones are short', () => {
@@ -123,7 +123,7 @@ describe('sizeInferenceBid (docs/INFERENCE.md "Sizing an inference bid")', () =>
       expect(sized).toMatchObject({ kind: 'sized', gpus: 6, maxPricePerGpuHour: 1680n });
       if (sized.kind !== 'sized') return;
       expect(sized.quote.fillableGpus).toBe(0);
-      expect(sized.quote.excluded).toEqual([{ constraint: 'PRICE', gpus: 6 }]);
+      expect(sized.quote.excluded).toEqual([{ constraint: 'PRICE', gpus: 6, offers: 2 }]);
       expect(sized.supply.fillableGpus).toBe(6);
       // At the supply's ask, floor((2 x 30.00 + 4 x 32.00) / 6) = 31.33: 13.05 per million.
       expect(sized.expectedPricePerMillionTokens).toBe(1305n);

@@ -28,7 +28,7 @@ describe('summariseQuote', () => {
         fillableGpus: 4,
         vwap: 1800n,
         sites: [{ siteId: 'a', province: '520000', gpus: 4 }],
-        excluded: [{ constraint: 'PROVINCE', gpus: 8 }],
+        excluded: [{ constraint: 'PROVINCE', gpus: 8, offers: 1 }],
         cheapestExcluded: { price: 1750n, province: '110000' },
       }),
       6,
@@ -41,8 +41,8 @@ describe('summariseQuote', () => {
     const none = summariseQuote(
       quote({
         excluded: [
-          { constraint: 'PRICE', gpus: 2 },
-          { constraint: 'PROVINCE', gpus: 8 },
+          { constraint: 'PRICE', gpus: 2, offers: 1 },
+          { constraint: 'PROVINCE', gpus: 8, offers: 1 },
         ],
         cheapestExcluded: { price: 1820n, province: '520000' },
       }),

@@ -55,7 +55,13 @@ describe('allocate', () => {
       { ...base, remaining: -1 },
     ]) {
       const result = allocate(terms, offers, NOW);
-      expect(result).toEqual({ allocations: [], gpus: 0, excluded: NONE, cheapestExcluded: null });
+      expect(result).toEqual({
+        allocations: [],
+        gpus: 0,
+        excluded: NONE,
+        excludedOffers: NONE,
+        cheapestExcluded: null,
+      });
     }
   });
 

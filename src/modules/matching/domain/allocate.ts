@@ -46,6 +46,8 @@ export interface AllocationResult {
   readonly gpus: number;
   /** Free GPUs of the offers excluded for each constraint; see allocate(). */
   readonly excluded: Readonly<Record<ExclusionConstraint, number>>;
+  /** How many offers (with free GPUs) each constraint excluded; the same offers as `excluded`. */
+  readonly excludedOffers: Readonly<Record<ExclusionConstraint, number>>;
   /** The best excluded offer in offer priority order (lowest ask, then seq), or null. */
   readonly cheapestExcluded: ExcludedOffer | null;
 }
@@ -65,7 +67,28 @@ export function allocate(bid: BidTerms, offers: readonly BookOffer[], now: numbe
   }));
 
   const coLocationExcluded = new Set(pending.coLocationExcludedSites);
-  const excluded: Record<ExclusionConstraint, number> = {
+  const excluded = noExclusions();
+  const excludedOffers = noExclusions();
+  let cheapest: BookOffer | null = null;
+  for (const offer of offers) {
+    if (offer.free <= 0) continue;
+    const constraint = exclusionOf(pairIneligibility(bid, offer, now), coLocationExcluded.has(offer.siteId));
+    if (constraint === null) continue;
+    excluded[constraint] += offer.free;
+    excludedOffers[constraint] += 1;
+    if (cheapest === null || compareOffers(offer, cheapest) < 0) cheapest = offer;
+  }
+  return {
+    allocations,
+    gpus: pending.gpus,
+    excluded,
+    excludedOffers,
+    cheapestExcluded: cheapest === null ? null : { price: cheapest.price, province: cheapest.province },
+  };
+}
+
+function noExclusions(): Record<ExclusionConstraint, number> {
+  return {
     MODEL: 0,
     TTFT_SLO: 0,
     THROUGHPUT: 0,
@@ -75,20 +98,6 @@ export function allocate(bid: BidTerms, offers: readonly BookOffer[], now: numbe
     WINDOW: 0,
     MIN_LEASE: 0,
     CO_LOCATION: 0,
-  };
-  let cheapest: BookOffer | null = null;
-  for (const offer of offers) {
-    if (offer.free <= 0) continue;
-    const constraint = exclusionOf(pairIneligibility(bid, offer, now), coLocationExcluded.has(offer.siteId));
-    if (constraint === null) continue;
-    excluded[constraint] += offer.free;
-    if (cheapest === null || compareOffers(offer, cheapest) < 0) cheapest = offer;
-  }
-  return {
-    allocations,
-    gpus: pending.gpus,
-    excluded,
-    cheapestExcluded: cheapest === null ? null : { price: cheapest.price, province: cheapest.province },
   };
 }
 

@@ -34,11 +34,11 @@ describe('quoteBid', () => {
       vwap: 1825n,
       sites: [{ siteId: 'S2', province: GUIZHOU, gpus: 8 }],
       excluded: [
-        { constraint: 'PRICE', gpus: 6 },
-        { constraint: 'PROVINCE', gpus: 8 },
-        { constraint: 'WINDOW', gpus: 5 },
-        { constraint: 'MIN_LEASE', gpus: 3 },
-        { constraint: 'CO_LOCATION', gpus: 2 },
+        { constraint: 'PRICE', gpus: 6, offers: 1 },
+        { constraint: 'PROVINCE', gpus: 8, offers: 1 },
+        { constraint: 'WINDOW', gpus: 5, offers: 1 },
+        { constraint: 'MIN_LEASE', gpus: 3, offers: 1 },
+        { constraint: 'CO_LOCATION', gpus: 2, offers: 1 },
       ],
       cheapestExcluded: { price: 1700n, province: GUIZHOU },
     });
@@ -55,9 +55,9 @@ describe('quoteBid', () => {
       { siteId: 'S3', province: BEIJING, gpus: 3 },
     ]);
     expect(quote.excluded).toEqual([
-      { constraint: 'PRICE', gpus: 6 },
-      { constraint: 'WINDOW', gpus: 5 },
-      { constraint: 'MIN_LEASE', gpus: 3 },
+      { constraint: 'PRICE', gpus: 6, offers: 1 },
+      { constraint: 'WINDOW', gpus: 5, offers: 1 },
+      { constraint: 'MIN_LEASE', gpus: 3, offers: 1 },
     ]);
   });
 
@@ -77,7 +77,7 @@ describe('quoteBid', () => {
       expect(quote.fillableGpus).toBe(0);
       expect(quote.vwap).toBeNull();
       expect(quote.sites).toEqual([]);
-      expect(quote.excluded).toEqual([{ constraint, gpus: 4 }]);
+      expect(quote.excluded).toEqual([{ constraint, gpus: 4, offers: 1 }]);
       expect(quote.cheapestExcluded).toEqual({ price: book[0]!.price, province: book[0]!.province });
     }
   });

@@ -14,6 +14,12 @@ export interface QuotedSite {
   readonly gpus: number;
 }
 
+export interface QuoteExclusion {
+  readonly constraint: ExclusionConstraint;
+  readonly gpus: number;
+  readonly offers: number;
+}
+
 export interface Quote {
   /** GPUs a run would fill now; 0 for an all-or-nothing bid the book cannot fill whole. */
   readonly fillableGpus: number;
@@ -23,8 +29,11 @@ export interface Quote {
   readonly vwap: bigint | null;
   /** Sites used, ordered by the best offer used at each (offer priority order). */
   readonly sites: readonly QuotedSite[];
-  /** GPUs excluded per constraint, in the documented order, constraints with none left out. */
-  readonly excluded: readonly { readonly constraint: ExclusionConstraint; readonly gpus: number }[];
+  /**
+   * Free GPUs and offers excluded per constraint, in the documented order, constraints with none
+   * left out.
+   */
+  readonly excluded: readonly QuoteExclusion[];
   readonly cheapestExcluded: ExcludedOffer | null;
 }
 
@@ -69,7 +78,11 @@ export function quoteBid(bid: BidTerms, offers: readonly BookOffer[], now: numbe
     availableGpus,
     vwap: fillableGpus === 0 ? null : cost / BigInt(fillableGpus),
     sites: [...sites.values()],
-    excluded: excluded.map((constraint) => ({ constraint, gpus: result.excluded[constraint] })),
+    excluded: excluded.map((constraint) => ({
+      constraint,
+      gpus: result.excluded[constraint],
+      offers: result.excludedOffers[constraint],
+    })),
     cheapestExcluded: result.cheapestExcluded,
   };
 }
