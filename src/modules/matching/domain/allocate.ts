@@ -23,6 +23,7 @@ export const EXCLUSION_CONSTRAINTS = [
   'MODEL',
   'TTFT_SLO',
   'THROUGHPUT',
+  'TAKE_OR_PAY',
   'PRICE',
   'PROVINCE',
   'RELIABILITY',
@@ -69,6 +70,7 @@ export function allocate(bid: BidTerms, offers: readonly BookOffer[], now: numbe
     MODEL: 0,
     TTFT_SLO: 0,
     THROUGHPUT: 0,
+    TAKE_OR_PAY: 0,
     PRICE: 0,
     PROVINCE: 0,
     RELIABILITY: 0,
@@ -101,6 +103,7 @@ function exclusionOf(reason: IneligibleReason | null, siteExcluded: boolean): Ex
     case 'MODEL':
     case 'TTFT_SLO':
     case 'THROUGHPUT':
+    case 'TAKE_OR_PAY':
     case 'PRICE':
     case 'PROVINCE':
     case 'RELIABILITY':
