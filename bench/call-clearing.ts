@@ -56,6 +56,7 @@ export function clearingBook(seed: number, bids: number, offers = 200): Clearing
       availableFrom: NOW - HOUR,
       availableUntil: NOW + pick([72, 168, 24 * 30, 24 * 90]) * HOUR,
       minLeaseHours: pick([1, 1, 1, 4, 24]),
+      payPerUseMinPercent: 0,
     });
   }
   const bookBids: BookBid[] = [];

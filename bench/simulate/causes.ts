@@ -36,7 +36,7 @@ export function causeOf(bid: BookBid, offers: readonly BookOffer[], now: number)
       case 'MIN_LEASE':
         cause = 'WINDOW';
         break;
-      // MODEL, TTFT_SLO and THROUGHPUT: the simulation places GPU bids only, with no score minimum.
+      // MODEL, TTFT_SLO, THROUGHPUT and TAKE_OR_PAY: the simulation places GPU bids only, with no score minimum.
       case 'RELIABILITY':
       case 'UNVERIFIED':
       case 'SAME_ORGANISATION':
@@ -45,6 +45,7 @@ export function causeOf(bid: BookBid, offers: readonly BookOffer[], now: number)
       case 'MODEL':
       case 'TTFT_SLO':
       case 'THROUGHPUT':
+      case 'TAKE_OR_PAY':
         continue;
     }
     if (rank[cause] > rank[best]) best = cause;

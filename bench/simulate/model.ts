@@ -39,6 +39,7 @@ export function toBook(scenario: Scenario): Book {
       availableFrom: offer.availableFrom,
       availableUntil: offer.availableUntil,
       minLeaseHours: offer.minLeaseHours,
+      payPerUseMinPercent: 0,
     };
   });
   const bids: BookBid[] = scenario.bids.map((bid, i) => {

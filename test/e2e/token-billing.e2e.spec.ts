@@ -583,6 +583,53 @@ describe('per-token billing: quote, lease, token reports, dispute, invoice, earn
     });
   });
 
+  it("takes only offers whose pay-per-use floor the bid's take-or-pay share meets: the quote names TAKE_OR_PAY", async () => {
+    // Two offers of 2 GPUs in a market of their own: 30.00 with a 30% floor, 32.00 with a 20% one.
+    // The payout is capped by the buyer's charge, so a share below an offer's floor could pay its
+    // provider less than that floor (docs/INFERENCE.md "Per-token billing"): rule 4 rules it out.
+    const own = await createInferenceMarket(app);
+    otherMarkets.push(own.id);
+    await offerServing(own.slug);
+    await offerServing(own.slug, { pricePerGpuHour: '32.00', payPerUseMinPercent: 20 });
+    const [floored, lower] = await prisma.offer.findMany({
+      where: { marketId: own.id },
+      orderBy: { pricePerGpuHour: 'asc' },
+    });
+    const base = inferenceTerms(own.slug, 1);
+    const terms = (takeOrPayPercent: number) => ({
+      ...base,
+      inference: { ...base.inference, takeOrPayPercent },
+    });
+
+    // At 20% the cheaper offer's 30% floor excludes it; the 32.00 one, whose 20% floor it meets, fills.
+    const quote = body(await http().post('/v1/bids/quote').set(buyer.auth).send(terms(20)).expect(200));
+    expect(quote).toMatchObject({
+      fillableGpus: 2,
+      vwap: '32.00',
+      excluded: [{ constraint: 'TAKE_OR_PAY', gpus: 2 }],
+      cheapestExcluded: { price: '30.00', province: '520000' },
+    });
+    // At 30% both are eligible and the cheaper one fills: nothing is excluded.
+    const met = body(await http().post('/v1/bids/quote').set(buyer.auth).send(terms(30)).expect(200));
+    expect(met).toMatchObject({ fillableGpus: 2, vwap: '30.00', excluded: [] });
+
+    // Placed, the 20% bid does not match the cheaper offer but the one with the lower floor.
+    const bid = await placeInferenceBid(terms(20));
+    const leaseRow = await leaseOfBid(app, bid.id as string);
+    expect(leaseRow).toMatchObject({
+      offerId: lower!.id,
+      payPerUseMinPercent: 20,
+      inferenceTakeOrPayPercent: 20,
+      pricePerGpuHour: 3_200n,
+    });
+    await quiet(app);
+    expect(await prisma.lease.count({ where: { offerId: floored!.id } })).toBe(0);
+    expect(await prisma.offer.findUniqueOrThrow({ where: { id: floored!.id } })).toMatchObject({
+      leasedGpus: 0,
+      status: 'OPEN',
+    });
+  });
+
   it("credits a missed SLO on a per-token period at most the provider's payout less the fee, never the spread", async () => {
     // A market of its own, so the bid meets only this offer and its SLO (docs/SLO.md).
     const own = await createInferenceMarket(app);

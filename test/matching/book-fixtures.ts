@@ -14,7 +14,8 @@ type WithRequired<T, K extends keyof T> = Partial<T> & Pick<T, K>;
 
 /**
  * An offer as the worked examples assume it unless they say otherwise: its own VERIFIED
- * organisation, window open a day ago and for sixty days more, one-hour minimum lease.
+ * organisation, window open a day ago and for sixty days more, one-hour minimum lease, no
+ * pay-per-use floor.
  */
 export function offer(
   fields: WithRequired<BookOffer, 'id' | 'siteId' | 'price' | 'free' | 'seq'>,
@@ -26,6 +27,7 @@ export function offer(
     availableFrom: NOW - DAY,
     availableUntil: NOW + 60 * DAY,
     minLeaseHours: 1,
+    payPerUseMinPercent: 0,
     ...fields,
   };
 }

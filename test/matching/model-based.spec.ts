@@ -66,6 +66,8 @@ type Command =
       serves: number;
       /** Index into IDLE; -1: no idle windows. */
       idle: number;
+      /** The pay-per-use floor, percent. */
+      payPerUseMinPercent: number;
     }
   | {
       kind: 'placeBid';
@@ -79,6 +81,8 @@ type Command =
       expiresInHours: number;
       /** Index into DEMANDS; -1 for a GPU bid. */
       inference: number;
+      /** An inference bid's take-or-pay share, percent. */
+      takeOrPayPercent: number;
       /** A minimum provider score; 0 stands for none. */
       minProviderScore: number;
       interruptible: boolean;
@@ -148,7 +152,7 @@ const SERVINGS: ReadonlyArray<Record<string, OfferServing>> = [
     },
   },
 ];
-const DEMANDS: ReadonlyArray<Omit<InferenceDemandTerms, 'sizedGpus'>> = [
+const DEMANDS: ReadonlyArray<Omit<InferenceDemandTerms, 'sizedGpus' | 'takeOrPayPercent'>> = [
   { modelId: 'm1', outputTokensPerSecond: 2000, promptTokensPerSecond: 2000, ttftP95Ms: 300 },
   { modelId: 'm2', outputTokensPerSecond: 1000, promptTokensPerSecond: 3000, ttftP95Ms: 500 },
   { modelId: 'm1', outputTokensPerSecond: 500, promptTokensPerSecond: 0, ttftP95Ms: 120 },
@@ -197,6 +201,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       minLeaseHours: fc.constantFrom(1, 1, 2, 4, 12, 24, 48),
       serves: fc.constantFrom(-1, -1, 0, 1, 2),
       idle: fc.constantFrom(-1, -1, -1, 0, 1, 2),
+      payPerUseMinPercent: fc.constantFrom(0, 0, 10, 30, 50, 80),
     }),
   },
   {
@@ -215,6 +220,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       partialAllowed: fc.boolean(),
       expiresInHours: fc.constantFrom(1, 2, 4, 6, 12, 24, 48, 72, 168),
       inference: fc.constantFrom(-1, -1, -1, 0, 1, 2),
+      takeOrPayPercent: fc.constantFrom(0, 10, 50, 50, 100),
       minProviderScore: fc.constantFrom(0, 0, 0, 75, 80, 90),
       interruptible: fc.boolean(),
     }),
@@ -297,6 +303,7 @@ interface OfferRecord {
   availableFrom: number;
   availableUntil: number;
   minLeaseHours: number;
+  payPerUseMinPercent: number;
   serving?: Record<string, OfferServing>;
   /** One schedule per offer, kept across runs as the worker's book keeps it. */
   idle?: IdleSchedule;
@@ -382,6 +389,7 @@ class Market {
       availableFrom: o.availableFrom,
       availableUntil: o.availableUntil,
       minLeaseHours: o.minLeaseHours,
+      payPerUseMinPercent: o.payPerUseMinPercent,
       ...(o.serving === undefined ? {} : { serving: o.serving }),
       providerScore: this.orgs.find((org) => org.id === o.orgId)?.score ?? 80,
       ...(o.idle === undefined ? {} : { idle: o.idle }),
@@ -439,6 +447,7 @@ class Market {
           availableFrom,
           availableUntil: Math.max(availableFrom, this.now) + cmd.windowHours * HOUR,
           minLeaseHours: cmd.minLeaseHours,
+          payPerUseMinPercent: cmd.payPerUseMinPercent,
           ...(SERVINGS[cmd.serves] === undefined ? {} : { serving: SERVINGS[cmd.serves] }),
           ...(IDLE[cmd.idle] === undefined ? {} : { idle: new IdleSchedule(IDLE[cmd.idle]!) }),
         });
@@ -462,7 +471,13 @@ class Market {
           // Sized into the bid's GPUs: the serving rule then admits offers whose profile needs at most that.
           ...(DEMANDS[cmd.inference] === undefined
             ? {}
-            : { inference: { ...DEMANDS[cmd.inference]!, sizedGpus: cmd.gpus } }),
+            : {
+                inference: {
+                  ...DEMANDS[cmd.inference]!,
+                  sizedGpus: cmd.gpus,
+                  takeOrPayPercent: cmd.takeOrPayPercent,
+                },
+              }),
           ...(cmd.minProviderScore === 0 ? {} : { minProviderScore: cmd.minProviderScore }),
           interruptible: cmd.interruptible,
         });
@@ -632,6 +647,8 @@ interface SequenceFlags {
   minScoreFill: boolean;
   /** A bid's minimum score was the first rule to rule out an offer of its run. */
   reliabilityExclusion: boolean;
+  /** An offer's pay-per-use floor above an inference bid's take-or-pay share was the first rule to rule it out. */
+  takeOrPayExclusion: boolean;
   /** A lease on idle windows was made for a window that opens later (SCHEDULED until then). */
   scheduledFill: boolean;
   /** An interruptible bid filled on idle windows it does not fit whole. */
@@ -661,6 +678,7 @@ const coverage = {
     inferenceFill: 0,
     minScoreFill: 0,
     reliabilityExclusion: 0,
+    takeOrPayExclusion: 0,
     scheduledFill: 0,
     interruptibleFill: 0,
     idleWindowExclusion: 0,
@@ -690,6 +708,9 @@ function recordRun(
       book.offers.some((o) => brokenRules(bid, o, now)[0] === 'RELIABILITY')
     )
       flags.reliabilityExclusion = true;
+  for (const bid of book.bids)
+    if (book.offers.some((o) => brokenRules(bid, o, now)[0] === 'TAKE_OR_PAY'))
+      flags.takeOrPayExclusion = true;
   for (const f of fills) {
     const bid = book.bids.find((b) => b.id === f.bidId);
     const offer = book.offers.find((o) => o.id === f.offerId);
@@ -758,6 +779,7 @@ function runSequence(orgs: readonly OrgSpec[], commands: readonly Command[]): vo
     inferenceFill: false,
     minScoreFill: false,
     reliabilityExclusion: false,
+    takeOrPayExclusion: false,
     scheduledFill: false,
     interruptibleFill: false,
     idleWindowExclusion: false,
@@ -878,6 +900,8 @@ describe('matching core vs the reference model (model-based, fast-check)', () =>
         short.push('< 10% contain a fill of a bid with a minimum provider score');
       if (percent(coverage.with.reliabilityExclusion) < 10)
         short.push('< 10% contain an offer ruled out by a minimum provider score');
+      if (percent(coverage.with.takeOrPayExclusion) < 10)
+        short.push("< 10% contain an offer ruled out by a floor above an inference bid's take-or-pay share");
       if (percent(coverage.with.scheduledFill) < 10)
         short.push('< 10% contain a lease made for an idle window that opens later');
       if (percent(coverage.with.interruptibleFill) < 10)

@@ -42,6 +42,7 @@ function offer(id: string, input: OfferInput): BookOffer {
     availableFrom: NOW - DAY,
     availableUntil: NOW + 30 * DAY,
     minLeaseHours: 1,
+    payPerUseMinPercent: 0,
     ...input,
     price: cny(input.price),
     seq: BigInt(input.seq),

@@ -17,7 +17,7 @@ export const HOUR = 3_600_000;
 // Eligibility of a pair (rules 1-9)
 // ---------------------------------------------------------------------------------------------
 
-/** The ten eligibility rules, in the doc's order; rule 4 (serving) has three parts. */
+/** The ten eligibility rules, in the doc's order; rule 4 (serving) has four parts. */
 export type Rule =
   | 'VERIFIED'
   | 'SAME_ORGANISATION'
@@ -25,6 +25,7 @@ export type Rule =
   | 'MODEL'
   | 'TTFT_SLO'
   | 'THROUGHPUT'
+  | 'TAKE_OR_PAY'
   | 'PRICE'
   | 'PROVINCE'
   | 'RELIABILITY'
@@ -39,6 +40,7 @@ export const RULES: readonly Rule[] = [
   'MODEL',
   'TTFT_SLO',
   'THROUGHPUT',
+  'TAKE_OR_PAY',
   'PRICE',
   'PROVINCE',
   'RELIABILITY',
@@ -80,6 +82,10 @@ export function brokenRules(bid: BookBid, offer: BookOffer, now: number): Rule[]
   // 4. serving, inference bids only: the model, within the SLO, on at most the GPUs sized
   const serving = bid.inference === undefined ? null : servingRule(bid.inference, offer);
   if (serving !== null) broken.push(serving);
+  // 4. take-or-pay, inference bids only: b's takeOrPayPercent >= o's payPerUseMinPercent
+  if (bid.inference !== undefined && !(bid.inference.takeOrPayPercent >= offer.payPerUseMinPercent)) {
+    broken.push('TAKE_OR_PAY');
+  }
   // 4. price: o.price <= b.price
   if (!(offer.price <= bid.price)) broken.push('PRICE');
   // 5. province: b.provinces is empty or contains o.province
@@ -471,6 +477,7 @@ export type QuoteConstraint =
   | 'MODEL'
   | 'TTFT_SLO'
   | 'THROUGHPUT'
+  | 'TAKE_OR_PAY'
   | 'PRICE'
   | 'PROVINCE'
   | 'RELIABILITY'
@@ -482,6 +489,7 @@ export const QUOTE_CONSTRAINTS: readonly QuoteConstraint[] = [
   'MODEL',
   'TTFT_SLO',
   'THROUGHPUT',
+  'TAKE_OR_PAY',
   'PRICE',
   'PROVINCE',
   'RELIABILITY',
@@ -519,8 +527,8 @@ export interface ReferenceQuote {
  * - fillable GPUs are what a run would fill: the allocation's total, or 0 (and no fills) for an
  *   all-or-nothing bid the allocation cannot fill whole; the VWAP uses the offers' asks (a placed
  *   bid arrives after every resting offer), rounded down to a minor unit;
- * - each offer with free GPUs counts at most once: under MODEL, TTFT_SLO, THROUGHPUT, PRICE,
- *   PROVINCE, RELIABILITY, WINDOW or MIN_LEASE when that is the first rule of "Eligibility of a pair" it
+ * - each offer with free GPUs counts at most once: under MODEL, TTFT_SLO, THROUGHPUT,
+ *   TAKE_OR_PAY, PRICE, PROVINCE, RELIABILITY, WINDOW or MIN_LEASE when that is the first rule of "Eligibility of a pair" it
  *   breaks (rules 1-3 come first, so
  *   unverified, own-organisation offers and an expired bid count nothing); under CO_LOCATION when
  *   it is eligible but its site was excluded during the walk;
@@ -552,6 +560,7 @@ export function referenceQuote(bid: BookBid, offers: readonly BookOffer[], now: 
       first === 'MODEL' ||
       first === 'TTFT_SLO' ||
       first === 'THROUGHPUT' ||
+      first === 'TAKE_OR_PAY' ||
       first === 'PRICE' ||
       first === 'PROVINCE' ||
       first === 'RELIABILITY' ||

@@ -398,6 +398,7 @@ function toOffer(row: Record<string, unknown>, free: number): BookOffer {
     availableFrom: (row.available_from as Date).getTime(),
     availableUntil: (row.available_until as Date).getTime(),
     minLeaseHours: row.min_lease_hours as number,
+    payPerUseMinPercent: row.pay_per_use_min_percent as number,
   };
 }
 

@@ -10,6 +10,7 @@ import {
   InferenceCatalogueService,
   type InferenceModelRef,
 } from '@/modules/inference/inference-catalogue.service';
+import { TAKE_OR_PAY_PERCENT } from '@/modules/inference/domain/inference-pricing';
 import { assertInferenceShape, MAX_PRICE_PER_MILLION_TOKENS_MINOR } from './domain/inference-bid-rules';
 import {
   promptFromRatio,
@@ -105,6 +106,7 @@ export class InferenceBidsService {
         scale: market.currencyScale,
         max: MAX_PRICE_PER_MILLION_TOKENS_MINOR,
       }),
+      takeOrPayPercent: terms.takeOrPayPercent ?? TAKE_OR_PAY_PERCENT,
     });
     const sizeIn = async (
       market: CatalogueMarket,

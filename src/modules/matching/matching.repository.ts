@@ -272,6 +272,7 @@ export function inferenceOf(row: {
   inference_output_tokens_per_second: number | null;
   inference_prompt_tokens_per_second: number | null;
   inference_ttft_p95_ms: number | null;
+  inference_take_or_pay_percent: number | null;
   total_gpus: number;
 }): InferenceDemandTerms | undefined {
   if (row.inference_model_id === null) return undefined;
@@ -281,6 +282,8 @@ export function inferenceOf(row: {
     promptTokensPerSecond: Number(row.inference_prompt_tokens_per_second),
     ttftP95Ms: Number(row.inference_ttft_p95_ms),
     sizedGpus: Number(row.total_gpus),
+    // bids_enforce_take_or_pay keeps it set on every inference bid.
+    takeOrPayPercent: Number(row.inference_take_or_pay_percent),
   };
 }
 
@@ -326,9 +329,6 @@ function bidOf(row: OrderRow): RunBid {
     ...withInference(inferenceOf(row)),
     ...(row.min_provider_score === null ? {} : { minProviderScore: row.min_provider_score }),
     ...(row.interruptible ? { interruptible: true } : {}),
-    ...(row.inference_take_or_pay_percent === null
-      ? {}
-      : { takeOrPayPercent: row.inference_take_or_pay_percent }),
   };
 }
 

@@ -16,6 +16,7 @@ interface OfferRow {
   available_from: Date;
   available_until: Date;
   min_lease_hours: number;
+  pay_per_use_min_percent: number;
   serving: Record<string, OfferServing> | null;
   provider_score: number;
   idle_windows: unknown;
@@ -43,7 +44,7 @@ export class OrderBookRepository {
       SELECT o.id, o.organisation_id, (org.status = 'VERIFIED') AS verified, o.site_id,
              s.province_code AS province, o.price_per_gpu_hour AS price,
              (o.gpus - o.leased_gpus) AS free, o.seq, o.available_from, o.available_until,
-             o.min_lease_hours, ${serving} AS serving, org.reliability_score AS provider_score,
+             o.min_lease_hours, o.pay_per_use_min_percent, ${serving} AS serving, org.reliability_score AS provider_score,
              o.idle_windows, o.reclaim_notice_minutes
       FROM offers o
       JOIN sites s ON s.id = o.site_id
@@ -66,6 +67,7 @@ export class OrderBookRepository {
       availableFrom: row.available_from.getTime(),
       availableUntil: row.available_until.getTime(),
       minLeaseHours: row.min_lease_hours,
+      payPerUseMinPercent: row.pay_per_use_min_percent,
       ...(row.serving === null ? {} : { serving: row.serving }),
       providerScore: row.provider_score,
       ...idleOf(row.idle_windows, row.reclaim_notice_minutes),

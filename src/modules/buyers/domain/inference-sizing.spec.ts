@@ -58,6 +58,7 @@ describe('sizeInferenceBid (docs/INFERENCE.md "Sizing an inference bid")', () =>
     outputTokensPerSecond: 2000,
     promptTokensPerSecond: 8000,
     ttftP95Ms: 300,
+    takeOrPayPercent: 50,
     maxPricePerMillionTokens: 500n,
   };
 

@@ -17,6 +17,8 @@ export interface InferenceAsk {
   readonly ttftP95Ms: number;
   /** Minor units per million tokens. */
   readonly maxPricePerMillionTokens: bigint;
+  /** The take-or-pay share of per-token billing (docs/INFERENCE.md): offers with a higher floor are ineligible. */
+  readonly takeOrPayPercent: number;
 }
 
 /** The GPU-bid terms around it: who asks, for how long, where, and how it may split. */

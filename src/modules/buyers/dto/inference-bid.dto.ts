@@ -84,7 +84,8 @@ export class InferenceBidTermsDto {
     example: 50,
     description:
       "Per-token billing's take-or-pay share: the percentage of each period's sized capacity you pay for " +
-      'whatever you use (docs/INFERENCE.md "Per-token billing"); whole percent, 50 when absent',
+      'whatever you use (docs/INFERENCE.md "Per-token billing"); whole percent, 50 when absent. The bid takes ' +
+      'only offers whose payPerUseMinPercent is at most this (quote exclusion TAKE_OR_PAY)',
   })
   @IsOptional()
   @IsInt()

@@ -28,6 +28,7 @@ export class QuoteExclusionResponse {
       'MODEL',
       'TTFT_SLO',
       'THROUGHPUT',
+      'TAKE_OR_PAY',
       'PRICE',
       'PROVINCE',
       'RELIABILITY',
@@ -36,8 +37,9 @@ export class QuoteExclusionResponse {
       'CO_LOCATION',
     ],
     description:
-      'MODEL, TTFT_SLO and THROUGHPUT only for inference bids: the offer does not serve the model, not within ' +
-      'the TTFT p95 SLO, or at figures that would need more GPUs than the bid is sized into',
+      'MODEL, TTFT_SLO, THROUGHPUT and TAKE_OR_PAY only for inference bids: the offer does not serve the model, ' +
+      'not within the TTFT p95 SLO, at figures that would need more GPUs than the bid is sized into, or with a ' +
+      "pay-per-use floor (payPerUseMinPercent) above the bid's takeOrPayPercent",
   })
   constraint!: string;
 

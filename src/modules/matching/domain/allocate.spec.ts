@@ -6,11 +6,12 @@ function taken(offers: readonly BookOffer[], terms: Parameters<typeof allocate>[
   return allocate(terms, offers, NOW).allocations.map(({ offerId, gpus }) => [offerId, gpus]);
 }
 
-// MODEL, TTFT_SLO and THROUGHPUT concern inference bids only: none below is one.
+// MODEL, TTFT_SLO, THROUGHPUT and TAKE_OR_PAY concern inference bids only: none below is one.
 const NONE = {
   MODEL: 0,
   TTFT_SLO: 0,
   THROUGHPUT: 0,
+  TAKE_OR_PAY: 0,
   PRICE: 0,
   PROVINCE: 0,
   RELIABILITY: 0,

@@ -23,6 +23,7 @@ export const EXCLUSION_CONSTRAINTS = [
   'MODEL',
   'TTFT_SLO',
   'THROUGHPUT',
+  'TAKE_OR_PAY',
   'PRICE',
   'PROVINCE',
   'RELIABILITY',
@@ -92,6 +93,7 @@ function noExclusions(): Record<ExclusionConstraint, number> {
     MODEL: 0,
     TTFT_SLO: 0,
     THROUGHPUT: 0,
+    TAKE_OR_PAY: 0,
     PRICE: 0,
     PROVINCE: 0,
     RELIABILITY: 0,
@@ -110,6 +112,7 @@ function exclusionOf(reason: IneligibleReason | null, siteExcluded: boolean): Ex
     case 'MODEL':
     case 'TTFT_SLO':
     case 'THROUGHPUT':
+    case 'TAKE_OR_PAY':
     case 'PRICE':
     case 'PROVINCE':
     case 'RELIABILITY':

@@ -21,6 +21,12 @@ export interface BookOffer {
   readonly availableUntil: number;
   readonly minLeaseHours: number;
   /**
+   * The offer's pay-per-use floor, 0..100 (docs/LEASES.md): the share of a lease's GPU-seconds
+   * it is paid for however few are used. A per-token inference bid needs a take-or-pay share at
+   * least this (docs/MATCHING.md rule 4, `TAKE_OR_PAY`).
+   */
+  readonly payPerUseMinPercent: number;
+  /**
    * What the offer's GPUs serve, by model id, as sizing trusts it (docs/INFERENCE.md "Inference
    * bids"); read only for markets with inference bids, absent or empty otherwise.
    */
@@ -52,6 +58,11 @@ export interface InferenceDemandTerms {
   readonly ttftP95Ms: number;
   /** GPUs the bid was sized into: an offer whose profile needs more for the demand is ineligible. */
   readonly sizedGpus: number;
+  /**
+   * The bid's take-or-pay share of per-token billing, 0..100 (docs/INFERENCE.md "Per-token
+   * billing"): an offer whose pay-per-use floor is above it is ineligible (`TAKE_OR_PAY`).
+   */
+  readonly takeOrPayPercent: number;
 }
 
 export interface BookBid {

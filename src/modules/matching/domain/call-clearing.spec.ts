@@ -90,6 +90,7 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
           ),
           verified: fc.constantFrom(true, true, true, true, true, true, true, true, true, false),
           serves: fc.constantFrom(-1, -1, 0, 1),
+          floor: fc.constantFrom(0, 0, 30, 60),
         }),
         { minLength: 1, maxLength: maxOffers, size: 'max' },
       ),
@@ -109,6 +110,7 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
           expired: fc.constantFrom(false, false, false, false, false, false, false, false, false, true),
           verified: fc.constantFrom(true, true, true, true, true, true, true, true, true, false),
           inference: fc.constantFrom(-1, -1, -1, 0, 1),
+          takeOrPay: fc.constantFrom(0, 30, 50, 100),
           interruptible: fc.boolean(),
         }),
         { minLength: 1, maxLength: maxBids, size: 'max' },
@@ -132,6 +134,7 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
         availableFrom: o.window === 'notYet' ? NOW + HOUR : NOW - HOUR,
         availableUntil: o.window === 'short' ? NOW + 2 * HOUR : NOW + 100 * HOUR,
         minLeaseHours: o.minLeaseHours,
+        payPerUseMinPercent: o.floor,
         ...(SERVINGS[o.serves] === undefined ? {} : { serving: SERVINGS[o.serves] }),
         ...(o.window === 'idleNow' ? { idle: new IdleSchedule(IDLE_NOW) } : {}),
         ...(o.window === 'idleLater' ? { idle: new IdleSchedule(IDLE_LATER) } : {}),
@@ -150,7 +153,9 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
         expiresAt: b.expired ? NOW : NOW + 100 * HOUR,
         ...(DEMANDS[b.inference] === undefined
           ? {}
-          : { inference: { ...DEMANDS[b.inference]!, sizedGpus: b.remaining } }),
+          : {
+              inference: { ...DEMANDS[b.inference]!, sizedGpus: b.remaining, takeOrPayPercent: b.takeOrPay },
+            }),
         ...(b.interruptible ? { interruptible: true } : {}),
       })),
     }));

@@ -109,6 +109,8 @@ describe('pairIneligibility', () => {
         promptTokensPerSecond: 8000,
         ttftP95Ms: 1,
         sizedGpus: 1,
+        // Commits to 10% of its throughput; the offer's pay-per-use floor is 30%.
+        takeOrPayPercent: 10,
       },
     };
     const brokenOffer = {
@@ -118,6 +120,7 @@ describe('pairIneligibility', () => {
       free: 0,
       serving: { llama: SERVES },
       providerScore: 85,
+      payPerUseMinPercent: 30,
     };
     const repairs = [
       (b: typeof brokenBid) => ({ ...b, verified: true }),
@@ -127,6 +130,7 @@ describe('pairIneligibility', () => {
       (b: typeof brokenBid) => ({ ...b, inference: { ...b.inference, ttftP95Ms: 300 } }),
       // 8,000 / 2,804.6 + 2,000 / 419.8 = 7.62 GPU-seconds a second: 8 GPUs, 2 replicas.
       (b: typeof brokenBid) => ({ ...b, inference: { ...b.inference, sizedGpus: 8 } }),
+      (b: typeof brokenBid) => ({ ...b, inference: { ...b.inference, takeOrPayPercent: 30 } }),
       (b: typeof brokenBid) => ({ ...b, price: B.price }),
       (b: typeof brokenBid) => ({ ...b, provinces: [] }),
       (b: typeof brokenBid) => ({ ...b, minProviderScore: 85 }),
@@ -264,6 +268,7 @@ describe('inference bids (rule 4, docs/MATCHING.md)', () => {
     promptTokensPerSecond: 8000,
     ttftP95Ms: 300,
     sizedGpus: 12,
+    takeOrPayPercent: 50,
   };
   const I = { ...B, inference: demand };
 
@@ -287,9 +292,38 @@ describe('inference bids (rule 4, docs/MATCHING.md)', () => {
     expect(pairIneligibility({ ...I, inference: { ...demand, sizedGpus: 16 } }, slower, NOW)).toBeNull();
   });
 
-  it('leaves GPU bids alone: an offer serving nothing is eligible for them', () => {
+  it("names TAKE_OR_PAY when the offer's pay-per-use floor is above the take-or-pay share, before the price", () => {
+    // The cap on a per-token payout (the buyer's charge) would undercut a floor above the share.
+    const floored = { ...served, payPerUseMinPercent: 51 };
+    expect(pairIneligibility(I, floored, NOW)).toBe('TAKE_OR_PAY');
+    expect(pairIneligibility(I, { ...floored, price: 9999n }, NOW)).toBe('TAKE_OR_PAY');
+    expect(termsCompatible(I, floored, NOW)).toBe(false);
+    expect(servingIneligibility(demand, floored)).toBe('TAKE_OR_PAY');
+    // Equal is enough: the minimum charge then covers the floor at the ask (up to rounding).
+    expect(pairIneligibility(I, { ...served, payPerUseMinPercent: 50 }, NOW)).toBeNull();
+    // A share of 0 takes only offers without a floor.
+    expect(
+      pairIneligibility(
+        { ...I, inference: { ...demand, takeOrPayPercent: 0 } },
+        { ...served, payPerUseMinPercent: 1 },
+        NOW,
+      ),
+    ).toBe('TAKE_OR_PAY');
+    expect(
+      pairIneligibility(
+        { ...I, inference: { ...demand, takeOrPayPercent: 0 } },
+        { ...served, payPerUseMinPercent: 0 },
+        NOW,
+      ),
+    ).toBeNull();
+    // The serving rules come first: an offer that does not serve the model is MODEL whatever its floor.
+    expect(pairIneligibility(I, { ...O, payPerUseMinPercent: 100 }, NOW)).toBe('MODEL');
+  });
+
+  it('leaves GPU bids alone: an offer serving nothing is eligible for them, whatever its floor', () => {
     expect(pairIneligibility(B, O, NOW)).toBeNull();
     expect(pairIneligibility(B, served, NOW)).toBeNull();
+    expect(pairIneligibility(B, { ...served, payPerUseMinPercent: 100 }, NOW)).toBeNull();
   });
 
   it("takes an offer read without a score as a new provider's, 80", () => {

@@ -15,6 +15,7 @@ export const INELIGIBLE_REASONS = [
   'MODEL',
   'TTFT_SLO',
   'THROUGHPUT',
+  'TAKE_OR_PAY',
   'PRICE',
   'PROVINCE',
   'RELIABILITY',
@@ -82,17 +83,22 @@ export function leaseStartOf(bid: BidTerms, offer: BookOffer, now: number): numb
 /**
  * Rule 4, an inference bid's (docs/MATCHING.md): the offer serves the model (`MODEL`), within
  * the TTFT p95 SLO (`TTFT_SLO`), and at figures that sustain the demand on the GPUs the bid was
- * sized into (`THROUGHPUT`: a slower profile would need more GPUs than the bid holds funds for).
+ * sized into (`THROUGHPUT`: a slower profile would need more GPUs than the bid holds funds for);
+ * and the bid's take-or-pay share is at least the offer's pay-per-use floor (`TAKE_OR_PAY`):
+ * per-token billing caps the provider's payout by the buyer's charge, so a share below the
+ * floor would let the cap pay the provider less than the floor it offered at
+ * (docs/INFERENCE.md "Per-token billing").
  */
 export function servingIneligibility(
   demand: InferenceDemandTerms,
   offer: BookOffer,
-): 'MODEL' | 'TTFT_SLO' | 'THROUGHPUT' | null {
+): 'MODEL' | 'TTFT_SLO' | 'THROUGHPUT' | 'TAKE_OR_PAY' | null {
   const serving = offer.serving?.[demand.modelId];
   if (serving === undefined) return 'MODEL';
   const sized = sizeDemand(demand, { reference: serving, gpusPerReplica: serving.gpusPerReplica });
   if (!sized.feasible) return 'TTFT_SLO';
-  return sized.gpus > demand.sizedGpus ? 'THROUGHPUT' : null;
+  if (sized.gpus > demand.sizedGpus) return 'THROUGHPUT';
+  return demand.takeOrPayPercent < offer.payPerUseMinPercent ? 'TAKE_OR_PAY' : null;
 }
 
 /** The bid-only rules (1, 3 and 8): verified, unexpired, wanting GPUs. */

@@ -134,6 +134,7 @@ describe('leasesOf', () => {
       promptTokensPerSecond: 2000,
       ttftP95Ms: 300,
       sizedGpus: 6,
+      takeOrPayPercent: 50,
     };
     const b1 = runBid({ id: 'B1', price: 3360n, remaining: 6, seq: 9n, inference });
     const none = runOffer({ id: 'O0', siteId: 'S0', price: 1000n, free: 8, seq: 1n });
@@ -172,14 +173,17 @@ describe('leasesOf', () => {
         },
       ],
     ]);
-    // A bid's own take-or-pay share goes onto each of its leases instead of the default 50.
-    const picky = { ...b1, takeOrPayPercent: 20 };
+    // A bid's own take-or-pay share goes onto each of its leases; at least the offers' 25% floor.
+    const picky = { ...b1, inference: { ...inference, takeOrPayPercent: 25 } };
     const own = book([picky], [none, o1, o2]);
     expect(
       leasesOf(own, matchMarket(own.bids, own.offers, NOW).fills, NOW, HOUR).map(
         (lease) => lease.inference?.takeOrPayPercent,
       ),
-    ).toEqual([20, 20]);
+    ).toEqual([25, 25]);
+    // Below the floor, neither offer is eligible (rule 4, TAKE_OR_PAY).
+    const below = { ...b1, inference: { ...inference, takeOrPayPercent: 24 } };
+    expect(matchMarket([below], market.offers, NOW).fills).toEqual([]);
     // The same book in GPU terms would have taken the cheap offer that serves nothing.
     const gpuBid = runBid({ id: 'B2', price: 3360n, remaining: 6, seq: 9n });
     expect(matchMarket([gpuBid], market.offers, NOW).fills.map((fill) => fill.offerId)).toEqual(['O0']);

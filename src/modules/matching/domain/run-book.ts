@@ -1,6 +1,5 @@
 import {
   pricePerMillionTokensOf,
-  TAKE_OR_PAY_PERCENT,
   throughputShare,
   tokensPerHour,
 } from '@/modules/inference/domain/inference-pricing';
@@ -12,14 +11,10 @@ export type LeaseBillingMode = 'RESERVED' | 'PAY_PER_USE';
 /** A bid as a run reads it: the core's fields plus what its leases copy. */
 export interface RunBid extends BookBid {
   readonly billingMode: LeaseBillingMode;
-  /** An inference bid's take-or-pay share (docs/INFERENCE.md "Per-token billing"); absent on a GPU bid. */
-  readonly takeOrPayPercent?: number;
 }
 
-/** An offer as a run reads it: the core's fields plus what its leases copy. */
-export interface RunOffer extends BookOffer {
-  readonly payPerUseMinPercent: number;
-}
+/** An offer as a run reads it: the core's fields (its pay-per-use floor too, which its leases copy). */
+export type RunOffer = BookOffer;
 
 /** One market's book at one instant, with the epoch the run's commit must still find. */
 export interface RunBook {
@@ -72,12 +67,11 @@ export interface LeaseInferenceTerms {
   readonly takeOrPayPercent: number;
 }
 
-/** The inference terms of a lease of `gpus` GPUs at `pricePerGpuHour` for an inference bid and its take-or-pay share. */
+/** The inference terms of a lease of `gpus` GPUs at `pricePerGpuHour` for an inference bid (its take-or-pay share too). */
 export function leaseInferenceTerms(
   demand: InferenceDemandTerms,
   pricePerGpuHour: bigint,
   gpus: number,
-  takeOrPayPercent: number = TAKE_OR_PAY_PERCENT,
 ): LeaseInferenceTerms {
   const hourly = tokensPerHour(demand.outputTokensPerSecond, demand.promptTokensPerSecond);
   return {
@@ -85,7 +79,7 @@ export function leaseInferenceTerms(
     pricePerMillionTokens: pricePerMillionTokensOf(pricePerGpuHour, hourly, demand.sizedGpus),
     outputTokensPerSecond: throughputShare(demand.outputTokensPerSecond, gpus, demand.sizedGpus),
     promptTokensPerSecond: throughputShare(demand.promptTokensPerSecond, gpus, demand.sizedGpus),
-    takeOrPayPercent,
+    takeOrPayPercent: demand.takeOrPayPercent,
   };
 }
 
@@ -134,10 +128,7 @@ export function leasesOf(
       provisioningDeadline: (startsAt ?? now) + provisioningMs,
       startsAt,
       reclaimable: offer.idle !== undefined && bid.interruptible === true,
-      inference:
-        bid.inference === undefined
-          ? null
-          : leaseInferenceTerms(bid.inference, fill.price, gpus, bid.takeOrPayPercent),
+      inference: bid.inference === undefined ? null : leaseInferenceTerms(bid.inference, fill.price, gpus),
     });
   }
   return [...leases.values()];

@@ -16,7 +16,13 @@ export class OfferResponse {
   @ApiProperty({ format: 'date-time' }) availableFrom!: string;
   @ApiProperty({ format: 'date-time' }) availableUntil!: string;
   @ApiProperty({ example: 1 }) minLeaseHours!: number;
-  @ApiProperty({ example: 30 }) payPerUseMinPercent!: number;
+  @ApiProperty({
+    example: 30,
+    description:
+      'Pay-per-use minimum: share of reserved GPU-seconds paid however few are used. Per-token inference bids ' +
+      'take the offer only when their takeOrPayPercent is at least this (docs/MATCHING.md rule 4, TAKE_OR_PAY)',
+  })
+  payPerUseMinPercent!: number;
   @ApiProperty({
     example: 24,
     description: 'Notice owed before ending an ACTIVE lease early, else a penalty (docs/LEASES.md)',

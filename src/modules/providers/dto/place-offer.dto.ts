@@ -78,7 +78,9 @@ export class PlaceOfferDto {
     minimum: 0,
     maximum: 100,
     description:
-      'Pay-per-use minimum: share of reserved GPU-seconds billed when reported usage is lower. Default 0',
+      'Pay-per-use minimum: share of reserved GPU-seconds billed when reported usage is lower. Default 0. ' +
+      'Per-token inference bids take the offer only when their takeOrPayPercent is at least this ' +
+      '(docs/MATCHING.md rule 4, TAKE_OR_PAY)',
   })
   @IsOptional()
   @IsInt()

@@ -127,6 +127,21 @@ describe('per-token period charges (docs/INFERENCE.md "Per-token billing")', () 
     expect(charge.tokens.spread).toBe(0n);
   });
 
+  it('a share at least the floor pays the floor up to the rounding of the charge (why matching needs t >= f)', () => {
+    // The worked example's lease: 8.33 per million, 1,000 + 1,000 tokens/s, a 30% floor at 30.00.
+    const example = { pricePerMillionTokens: 833n, promptTokensPerSecond: 1000, outputTokensPerSecond: 1000 };
+    const idle = (takeOrPayPercent: number) => {
+      const l = lease({ payPerUseMinPercent: 30 }, { ...example, takeOrPayPercent });
+      return chargeTokenPeriod(l, firstPeriod(l), counts(0n, 0n)).tokens;
+    };
+    // The floor: 30% of 7,200 GPU-seconds at 30.00 = 18.00.
+    expect(idle(50)).toMatchObject({ payout: 1_800n, payoutBasis: 'FLOOR' });
+    // t = f: 2,160,000 tokens x 8.33 = 17.99, the floor less the minor unit rounding took.
+    expect(idle(30)).toMatchObject({ payout: 1_799n, payoutBasis: 'CAPPED' });
+    // t < f, which rule 4 (TAKE_OR_PAY) no longer matches: the cap would take a third of the floor.
+    expect(idle(20)).toMatchObject({ payout: 1_199n, payoutBasis: 'CAPPED' });
+  });
+
   it('pays the provider at its own ask when the bid rested first and traded above it; the difference is spread', () => {
     // The bid's maximum 30.00 was the trade price, the offer asked 24.00 (docs/MATCHING.md).
     const l = lease({}, { providerAskPerGpuHour: 2_400n });
