@@ -187,6 +187,7 @@ export class BidsService {
                 outputTokensPerSecond: bid.inference.outputTokensPerSecond,
                 promptTokensPerSecond: bid.inference.promptTokensPerSecond,
                 ttftP95Ms: bid.inference.ttftP95Ms,
+                takeOrPayPercent: bid.inference.takeOrPayPercent,
                 // As matching reads it: the GPUs the bid was sized into.
                 sizedGpus: bid.gpus,
               },
