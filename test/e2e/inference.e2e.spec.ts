@@ -248,6 +248,7 @@ describe('inference catalogue and serving profiles', () => {
             ...WITHIN_BAND,
             reference: EXAMPLE_1,
             flags: [],
+            delivery: { deliveredScales: [], confirmedScale: 1 },
             review: 'NOT_FLAGGED',
             reviewedAt: null,
             reviewReason: null,

@@ -4,6 +4,12 @@ import { AuditService } from '@/infra/audit/audit.service';
 import { MARKET_SLUG_PATTERN } from '@/infra/http/field-validators';
 import { DomainError } from '@/shared/domain-error';
 import { deriveReferenceProfile, type Quantisation } from './domain/reference-profile';
+import {
+  deliveredScale,
+  recordDelivery,
+  type DeliveredCounts,
+  type DeliveryRecord,
+} from './domain/delivery-confirmation';
 import { servingCapacity, type ServingCapacity } from './domain/serving-capacity';
 import type {
   CreateInferenceModelDto,
@@ -133,6 +139,41 @@ export class InferenceCatalogueService {
     const gpu = (await this.inference.findMarketGpu(market))?.gpu ?? null;
     const models = declared.length === 0 && gpu !== null ? await this.inference.findModels() : [];
     return servingCapacity(declared, models, gpu);
+  }
+
+  /**
+   * Records one period of delivered usage on the offer's profile of the model, in the caller's
+   * transaction: counts both sides agreed on (the lower of each figure) or an admin decided, over
+   * the GPU-seconds the period had (docs/INFERENCE.md "Delivery confirms a declaration"). Returns
+   * the profile's record after it, or null when no profile or reference measures it (a GPU lease,
+   * a profile withdrawn since, a market without a reference).
+   */
+  async confirmDelivery(input: {
+    offerId: string;
+    modelId: string;
+    counts: DeliveredCounts;
+    gpuSeconds: number;
+  }): Promise<DeliveryRecord | null> {
+    const profile = await this.inference.systemLockDelivery(input.offerId, input.modelId);
+    if (
+      profile === null ||
+      profile.referencePromptTokensPerSecondPerGpu === null ||
+      profile.referenceOutputTokensPerSecondPerGpu === null
+    ) {
+      return null;
+    }
+    const scale = deliveredScale(
+      input.counts,
+      {
+        promptTokensPerSecondPerGpu: profile.referencePromptTokensPerSecondPerGpu,
+        outputTokensPerSecondPerGpu: profile.referenceOutputTokensPerSecondPerGpu,
+      },
+      input.gpuSeconds,
+    );
+    if (scale === null) return null;
+    const record = recordDelivery(profile, scale);
+    await this.inference.systemRecordDelivery(profile.id, record);
+    return record;
   }
 
   private async model(slug: string): Promise<InferenceModelRecord> {

@@ -58,6 +58,7 @@ export const InferenceMapper = {
       ttftP95Ms: record.ttftP95Ms,
       reference,
       flags: record.flags,
+      delivery: { deliveredScales: record.deliveredScales, confirmedScale: record.confirmedScale },
       review: record.review,
       reviewedAt: record.reviewedAt?.toISOString() ?? null,
       reviewReason: record.reviewReason,

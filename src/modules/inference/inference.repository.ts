@@ -42,6 +42,8 @@ export interface ServingProfileRecord {
   referenceTtftP50Ms: number | null;
   referenceTtftP95Ms: number | null;
   flags: string[];
+  deliveredScales: number[];
+  confirmedScale: number;
   review: ServingProfileReview;
   reviewedByUserId: string | null;
   reviewedAt: Date | null;
@@ -97,6 +99,8 @@ const PROFILE_SELECT = {
   referenceTtftP50Ms: true,
   referenceTtftP95Ms: true,
   flags: true,
+  deliveredScales: true,
+  confirmedScale: true,
   review: true,
   reviewedByUserId: true,
   reviewedAt: true,
@@ -247,16 +251,76 @@ export class InferenceRepository {
     });
   }
 
-  /** A changed declaration: new figures and reference, a fresh review. */
+  /**
+   * A changed declaration: new figures and reference, a fresh review. `resetDelivery`: its
+   * reference changed (another concurrency), so the delivered multiples of the old one are void.
+   */
   async replaceProfile(
     organisationId: string,
     id: string,
     profile: ServingProfileWrite,
     at: Date,
+    resetDelivery: boolean,
   ): Promise<void> {
     await this.tx.servingProfile.updateMany({
       where: { id, organisationId },
-      data: { ...profile, reviewedByUserId: null, reviewedAt: null, reviewReason: null, updatedAt: at },
+      data: {
+        ...profile,
+        ...(resetDelivery ? { deliveredScales: [], confirmedScale: 1 } : {}),
+        reviewedByUserId: null,
+        reviewedAt: null,
+        reviewReason: null,
+        updatedAt: at,
+      },
+    });
+  }
+
+  /**
+   * The offer's profile of the model with its reference throughput and record of delivery, locked
+   * until commit so two confirmed periods record one after the other; null when there is none.
+   */
+  async systemLockDelivery(
+    offerId: string,
+    modelId: string,
+  ): Promise<{
+    id: string;
+    referencePromptTokensPerSecondPerGpu: number | null;
+    referenceOutputTokensPerSecondPerGpu: number | null;
+    deliveredScales: number[];
+    confirmedScale: number;
+  } | null> {
+    const rows = await this.tx.$queryRaw<
+      Array<{
+        id: string;
+        reference_prompt: number | null;
+        reference_output: number | null;
+        delivered_scales: number[] | null;
+        confirmed_scale: number;
+      }>
+    >`
+      SELECT id::text, reference_prompt_tokens_per_second_per_gpu AS reference_prompt,
+             reference_output_tokens_per_second_per_gpu AS reference_output,
+             delivered_scales, confirmed_scale
+      FROM serving_profiles WHERE offer_id = ${offerId}::uuid AND model_id = ${modelId}::uuid
+      FOR UPDATE`;
+    const row = rows[0];
+    if (row === undefined) return null;
+    return {
+      id: row.id,
+      referencePromptTokensPerSecondPerGpu: row.reference_prompt,
+      referenceOutputTokensPerSecondPerGpu: row.reference_output,
+      deliveredScales: row.delivered_scales ?? [],
+      confirmedScale: row.confirmed_scale,
+    };
+  }
+
+  async systemRecordDelivery(
+    id: string,
+    record: { deliveredScales: readonly number[]; confirmedScale: number },
+  ): Promise<void> {
+    await this.tx.servingProfile.update({
+      where: { id },
+      data: { deliveredScales: [...record.deliveredScales], confirmedScale: record.confirmedScale },
     });
   }
 

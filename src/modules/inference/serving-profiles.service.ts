@@ -98,7 +98,8 @@ export class ServingProfilesService {
       const current = existing.get(declaration.model);
       if (!current) await this.inference.createProfile(org.organisationId, offerId, write, now);
       else if (!sameDeclaration(current, declaration)) {
-        await this.inference.replaceProfile(org.organisationId, current.id, write, now);
+        const resetDelivery = current.concurrency !== declaration.concurrency;
+        await this.inference.replaceProfile(org.organisationId, current.id, write, now, resetDelivery);
       }
     }
     const declared = new Set(input.profiles.map((profile) => profile.model));

@@ -133,9 +133,9 @@ export class MarketDataRepository {
     const rows = await this.tx.$queryRaw<Array<OfferServingRecord & { offerId: string }>>`
       SELECT sp.offer_id::text AS "offerId", m.slug AS model,
              sp.reference_gpus_per_replica AS "gpusPerReplica",
-             least(sp.prompt_tokens_per_second_per_gpu, sp.reference_prompt_tokens_per_second_per_gpu)
+             least(sp.prompt_tokens_per_second_per_gpu, sp.reference_prompt_tokens_per_second_per_gpu * sp.confirmed_scale)
                AS "promptTokensPerSecondPerGpu",
-             least(sp.output_tokens_per_second_per_gpu, sp.reference_output_tokens_per_second_per_gpu)
+             least(sp.output_tokens_per_second_per_gpu, sp.reference_output_tokens_per_second_per_gpu * sp.confirmed_scale)
                AS "outputTokensPerSecondPerGpu",
              greatest(sp.ttft_p95_ms, sp.reference_ttft_p95_ms) AS "ttftP95Ms"
       FROM serving_profiles sp

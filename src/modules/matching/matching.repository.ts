@@ -247,15 +247,16 @@ function ordersOf(marketId: string): Prisma.Sql {
 
 /**
  * What the offer `offerId` serves, as a JSON object by model id of OfferServing: its usable
- * profiles (not flagged, or accepted by an admin, and with a reference), each figure the lower
- * throughput and higher latency of declared and reference, as sizing's effectiveFigures takes
- * them (docs/INFERENCE.md "Sizing"). Null when it serves nothing.
+ * profiles (not flagged, or accepted by an admin, and with a reference), each throughput the
+ * declaration capped by the reference times the multiple delivery confirmed, each latency the
+ * higher of declared and reference, as sizing's effectiveFigures takes them (docs/INFERENCE.md
+ * "Sizing"). Null when it serves nothing.
  */
 export function servingOf(offerId: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`(
     SELECT jsonb_object_agg(sp.model_id::text, jsonb_build_object(
-             'promptTokensPerSecondPerGpu', least(sp.prompt_tokens_per_second_per_gpu, sp.reference_prompt_tokens_per_second_per_gpu),
-             'outputTokensPerSecondPerGpu', least(sp.output_tokens_per_second_per_gpu, sp.reference_output_tokens_per_second_per_gpu),
+             'promptTokensPerSecondPerGpu', least(sp.prompt_tokens_per_second_per_gpu, sp.reference_prompt_tokens_per_second_per_gpu * sp.confirmed_scale),
+             'outputTokensPerSecondPerGpu', least(sp.output_tokens_per_second_per_gpu, sp.reference_output_tokens_per_second_per_gpu * sp.confirmed_scale),
              'ttftP50Ms', greatest(sp.ttft_p50_ms, sp.reference_ttft_p50_ms),
              'ttftP95Ms', greatest(sp.ttft_p95_ms, sp.reference_ttft_p95_ms),
              'gpusPerReplica', sp.reference_gpus_per_replica))

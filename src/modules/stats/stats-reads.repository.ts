@@ -196,8 +196,8 @@ export class StatsReadsRepository {
     >`
       SELECT o.organisation_id::text, s.province_code, m.slug AS model, o.price_per_gpu_hour AS price,
              (o.gpus - o.leased_gpus)::int AS free, sp.reference_gpus_per_replica AS gpus_per_replica,
-             least(sp.prompt_tokens_per_second_per_gpu, sp.reference_prompt_tokens_per_second_per_gpu) AS prompt,
-             least(sp.output_tokens_per_second_per_gpu, sp.reference_output_tokens_per_second_per_gpu) AS output
+             least(sp.prompt_tokens_per_second_per_gpu, sp.reference_prompt_tokens_per_second_per_gpu * sp.confirmed_scale) AS prompt,
+             least(sp.output_tokens_per_second_per_gpu, sp.reference_output_tokens_per_second_per_gpu * sp.confirmed_scale) AS output
       FROM offers o
       JOIN organisations g ON g.id = o.organisation_id
       JOIN sites s ON s.id = o.site_id
@@ -298,8 +298,8 @@ export class StatsReadsRepository {
     model: string,
   ): Promise<{ serving: { prompt: number; output: number } | null } | null> {
     const rows = await this.tx.$queryRaw<Array<{ prompt: number | null; output: number | null }>>`
-      SELECT least(sp.prompt_tokens_per_second_per_gpu, sp.reference_prompt_tokens_per_second_per_gpu) AS prompt,
-             least(sp.output_tokens_per_second_per_gpu, sp.reference_output_tokens_per_second_per_gpu) AS output
+      SELECT least(sp.prompt_tokens_per_second_per_gpu, sp.reference_prompt_tokens_per_second_per_gpu * sp.confirmed_scale) AS prompt,
+             least(sp.output_tokens_per_second_per_gpu, sp.reference_output_tokens_per_second_per_gpu * sp.confirmed_scale) AS output
       FROM offers o
       LEFT JOIN inference_models m ON m.slug = ${model}
       LEFT JOIN serving_profiles sp ON sp.offer_id = o.id AND sp.model_id = m.id

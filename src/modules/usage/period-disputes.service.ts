@@ -8,6 +8,8 @@ import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { JobProducer } from '@/infra/queues/job-producer.service';
 import { DomainError } from '@/shared/domain-error';
 import { OutboxService } from '@/modules/events/outbox.service';
+import { InferenceCatalogueService } from '@/modules/inference/inference-catalogue.service';
+import { periodGpuSeconds } from './domain/token-usage-rules';
 import type { DisputeDecision, DisputeEvidence, PeriodDisputeKind } from './domain/period-disputes';
 import type {
   AdminDisputePageResponse,
@@ -38,6 +40,7 @@ export class PeriodDisputesService {
     private readonly producer: JobProducer,
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
+    private readonly inference: InferenceCatalogueService,
   ) {}
 
   async listDisputes(query: AdminListDisputesQuery): Promise<AdminDisputePageResponse> {
@@ -120,6 +123,24 @@ export class PeriodDisputesService {
         outputTokens: BigInt(decision.outputTokens),
         createdAt: now,
       });
+      // The decided counts are a period of delivered usage, as agreed counts are.
+      if (lease.modelId !== null) {
+        await this.inference.confirmDelivery({
+          offerId: lease.offerId,
+          modelId: lease.modelId,
+          counts: {
+            promptTokens: BigInt(decision.promptTokens),
+            outputTokens: BigInt(decision.outputTokens),
+          },
+          gpuSeconds: Number(
+            periodGpuSeconds(lease, {
+              index: dispute.periodIndex,
+              startsAt: dispute.periodStart,
+              endsAt: dispute.periodEnd,
+            }),
+          ),
+        });
+      }
     }
     const resolved = await this.usage.adminFindDispute(id);
     if (!resolved) throw disputeNotFound();

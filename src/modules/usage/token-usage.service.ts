@@ -22,7 +22,12 @@ import {
 } from './domain/token-usage-rules';
 import type { LeaseTokensResponse, StateTokenCountsDto, TokenCountsResponse } from './dto/token-usage.dto';
 import { UsageMapper } from './usage.mapper';
-import { UsageRepository, type NewUsageFlag, type TokenCountsRecord } from './usage.repository';
+import {
+  UsageRepository,
+  type LockedLease,
+  type NewUsageFlag,
+  type TokenCountsRecord,
+} from './usage.repository';
 
 const leaseNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Lease not found.');
 
@@ -176,7 +181,13 @@ export class TokenUsageService {
     let dispute = null;
     if (other !== null) {
       const [provider, buyer] = source === 'PROVIDER' ? [row, other] : [other, row];
-      if (!countsAgree(provider, buyer)) {
+      if (countsAgree(provider, buyer)) {
+        // Both sides stand behind the lower of each figure: a period of delivered usage.
+        await this.confirmDelivery(lease, Number(gpuSeconds), {
+          promptTokens: min(provider.promptTokens, buyer.promptTokens),
+          outputTokens: min(provider.outputTokens, buyer.outputTokens),
+        });
+      } else {
         dispute = await this.usage.openDispute({
           leaseId: id,
           periodIndex: period.index,
@@ -199,6 +210,17 @@ export class TokenUsageService {
     return { kind: 'recorded', response: UsageMapper.counts(row, dispute) };
   }
 
+  /** A period of an inference lease both sides agreed on confirms its profile's delivery. */
+  private async confirmDelivery(lease: LockedLease, gpuSeconds: number, counts: TokenCounts): Promise<void> {
+    if (lease.modelId === null) return;
+    await this.inference.confirmDelivery({
+      offerId: lease.offerId,
+      modelId: lease.modelId,
+      counts,
+      gpuSeconds,
+    });
+  }
+
   @Transactional()
   private async flag(flag: NewUsageFlag): Promise<void> {
     await this.usage.createFlag(flag);
@@ -217,3 +239,5 @@ function usageEvidence(provider: TokenCountsRecord, buyer: TokenCountsRecord): U
     toleranceBps: Number(TOLERANCE_BPS),
   };
 }
+
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);

@@ -17,6 +17,8 @@ export interface LockedLease extends LeaseForTokens {
   id: string;
   market: string;
   offerId: string;
+  /** The inference model the lease serves; null for a GPU lease. */
+  modelId: string | null;
   buyerOrganisationId: string;
   providerOrganisationId: string;
   settledPeriods: number;
@@ -358,6 +360,7 @@ interface LockedLeaseRow {
   id: string;
   market: string;
   offer_id: string;
+  inference_model_id: string | null;
   buyer_organisation_id: string;
   provider_organisation_id: string;
   status: LeaseForTokens['status'];
@@ -369,13 +372,14 @@ interface LockedLeaseRow {
   settled_periods: number;
 }
 
-const LEASE_COLUMNS = `l.id, m.slug AS market, l.offer_id, l.buyer_organisation_id, l.provider_organisation_id,
+const LEASE_COLUMNS = `l.id, m.slug AS market, l.offer_id, l.inference_model_id::text, l.buyer_organisation_id, l.provider_organisation_id,
   l.status::text AS status, l.gpus, l.period_seconds, l.started_at, l.ends_at, l.ended_at, l.settled_periods`;
 
 const toLockedLease = (row: LockedLeaseRow): LockedLease => ({
   id: row.id,
   market: row.market,
   offerId: row.offer_id,
+  modelId: row.inference_model_id,
   buyerOrganisationId: row.buyer_organisation_id,
   providerOrganisationId: row.provider_organisation_id,
   status: row.status,

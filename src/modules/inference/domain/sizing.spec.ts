@@ -30,8 +30,20 @@ describe('effectiveFigures', () => {
     expect(effectiveFigures({ declared, reference: null, gpusPerReplica: 4 })).toBeNull();
   });
 
-  it('the delivery hook: a declaration confirmed by delivered usage is used as declared', () => {
-    expect(effectiveFigures({ ...profile, deliveryConfirmed: true })).toEqual(declared);
+  it('delivery example 1: a confirmed multiple of 1.1 raises the trusted prompt figure to 1.1 x the reference, TTFT unchanged', () => {
+    // 2,804.6 x 1.1 = 3,085.06 < 3,500 declared; output stays at the lower 380 (declared).
+    const figures = effectiveFigures({ ...profile, confirmedScale: 1.1 });
+    expect(figures?.promptTokensPerSecondPerGpu).toBeCloseTo(3085.06, 6);
+    expect(figures).toMatchObject({ outputTokensPerSecondPerGpu: 380, ttftP50Ms: 150, ttftP95Ms: 260 });
+  });
+
+  it('delivery example 2: a multiple beyond the declaration is capped by it; a multiple below 1 counts as 1', () => {
+    expect(effectiveFigures({ ...profile, confirmedScale: 2 })).toEqual({
+      ...declared,
+      ttftP50Ms: 150,
+      ttftP95Ms: 260,
+    });
+    expect(effectiveFigures({ ...profile, confirmedScale: 0.5 })).toEqual(effectiveFigures(profile));
   });
 });
 
@@ -45,6 +57,16 @@ describe('sizeDemand', () => {
     expect(sized).toMatchObject({ feasible: true, gpus: 12, replicas: 3, promptTokensPerSecond: 8000 });
     if (!sized.feasible) throw new Error('feasible');
     expect(sized.utilisation).toBeCloseTo(8.1157 / 12, 4);
+  });
+
+  it('delivery example 3: sizing example 1 on a confirmed multiple of 1.1 needs 8 GPUs, not 12', () => {
+    // 8,000 / 3,085.06 = 2.5931 and 2,000 / 380 = 5.2632: 7.8563 GPU-seconds per second -> 8 = 2 replicas.
+    expect(
+      sizeDemand(
+        { outputTokensPerSecond: 2000, promptToOutputRatio: 4, ttftP95Ms: 300 },
+        { ...profile, confirmedScale: 1.1 },
+      ),
+    ).toMatchObject({ feasible: true, gpus: 8, replicas: 2 });
   });
 
   it('sizing example 2: prompt tokens/s given directly is the same demand', () => {

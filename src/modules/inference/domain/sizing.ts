@@ -1,3 +1,4 @@
+import { trustedThroughput } from './delivery-confirmation';
 import type { ServingFigures } from './reference-profile';
 
 /** Inference demand in the buyer's terms. Give `promptTokensPerSecond` or `promptToOutputRatio`. */
@@ -18,10 +19,10 @@ export interface SizingProfile {
   reference: ServingFigures | null;
   gpusPerReplica: number;
   /**
-   * Hook for delivered usage (issue 15, item 4): once tokens reported against leases confirm the
-   * declared figures, sizing trusts them as declared. Nothing sets it yet; false until then.
+   * The multiple of the reference throughput delivered usage confirmed (delivery-confirmation.ts);
+   * absent or 1: none, and sizing takes the lower of declared and reference.
    */
-  deliveryConfirmed?: boolean;
+  confirmedScale?: number;
 }
 
 export type SizingRefusal = 'NO_USABLE_FIGURES' | 'TTFT_SLO_NOT_MET';
@@ -40,22 +41,25 @@ export type SizingResult =
   | { feasible: false; reason: SizingRefusal; figures: ServingFigures | null };
 
 /**
- * The figures sizing trusts: the lower throughputs and higher latencies of the declaration and
- * the reference, until delivered usage confirms the declaration.
+ * The figures sizing trusts: per throughput, the declaration capped by the reference times the
+ * multiple delivered usage confirmed (the lower of the two until then); the higher latencies of
+ * declared and reference, since token counts say nothing of latency.
  */
 export function effectiveFigures(profile: SizingProfile): ServingFigures | null {
   const { declared, reference } = profile;
-  if (declared && profile.deliveryConfirmed === true) return declared;
   if (!reference) return null;
   if (!declared) return reference;
+  const scale = profile.confirmedScale ?? 1;
   return {
-    promptTokensPerSecondPerGpu: Math.min(
+    promptTokensPerSecondPerGpu: trustedThroughput(
       declared.promptTokensPerSecondPerGpu,
       reference.promptTokensPerSecondPerGpu,
+      scale,
     ),
-    outputTokensPerSecondPerGpu: Math.min(
+    outputTokensPerSecondPerGpu: trustedThroughput(
       declared.outputTokensPerSecondPerGpu,
       reference.outputTokensPerSecondPerGpu,
+      scale,
     ),
     ttftP50Ms: Math.max(declared.ttftP50Ms, reference.ttftP50Ms),
     ttftP95Ms: Math.max(declared.ttftP95Ms, reference.ttftP95Ms),

@@ -112,6 +112,24 @@ export class PutServingProfilesDto {
   profiles!: ServingProfileDeclarationDto[];
 }
 
+/** What delivered usage confirmed of a declaration (docs/INFERENCE.md "Delivery confirms a declaration"). */
+export class ServingDeliveryResponse {
+  @ApiProperty({
+    type: [Number],
+    example: [1.31, 1.24, 1.18],
+    description:
+      'The best delivered multiples of the reference throughput, highest first: one per period whose token counts both sides agreed on or an admin decided (at most 3 kept)',
+  })
+  deliveredScales!: number[];
+  @ApiProperty({
+    example: 1.18,
+    minimum: 1,
+    description:
+      'The multiple of the reference throughput sizing trusts, up to the declaration: the lowest of the best 3 periods once there are 3, else 1',
+  })
+  confirmedScale!: number;
+}
+
 export class ServingProfileResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ format: 'uuid' }) offerId!: string;
@@ -133,10 +151,12 @@ export class ServingProfileResponse {
     description: 'Why the declaration is outside the review band of docs/INFERENCE.md; empty when within',
   })
   flags!: string[];
+  @ApiProperty({ type: ServingDeliveryResponse })
+  delivery!: ServingDeliveryResponse;
   @ApiProperty({
     enum: REVIEW_STATES,
     description:
-      'NOT_FLAGGED and ACCEPTED profiles are used for sizing, at the lower of declared and reference figures',
+      'NOT_FLAGGED and ACCEPTED profiles are used for sizing: per throughput the declaration capped by the reference times delivery.confirmedScale, per latency the higher of declared and reference',
   })
   review!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) reviewedAt!: string | null;
