@@ -96,6 +96,8 @@ describe('README walkthrough', () => {
         },
       },
     });
+    // Its owner asked for the 230.01 earned (141.17 + 74.71 + 14.13): pending an admin's transfer.
+    expect(lines.pop()).toBe('PENDING');
     // Earnings per hour: [period, GPU-seconds paid, ask, proceeds, fee (3%), SLO credit, net after].
     // Hours 1 and 2 are paid their GPU-seconds at 18.20 capped by the charge (145.60 > 145.53,
     // 97.06 > 97.02); hour 3's 2,880 GPU-seconds (2.7 M of 27 M tokens) pay 14.56 of its 72.76.
