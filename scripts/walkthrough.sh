@@ -3,6 +3,7 @@ post() { # POST $2 as JSON to $1 with the key in $KEY and a fresh Idempotency-Ke
   curl -sS --fail-with-body -w "\n" "$API$1" -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
     -H "idempotency-key: $(node -p 'crypto.randomUUID()')" -d "$2"
 }
+put() { curl -sS --fail-with-body -w "\n" -X PUT "$API$1" -H "authorization: Bearer $KEY" -H 'content-type: application/json' -d "$2"; }
 get() { curl -sS --fail-with-body -w "\n" "$API$1" -H "authorization: Bearer $KEY"; }
 field() { # a field of the JSON on stdin: strings as they are, the rest as JSON
   node -p "v = JSON.parse(require('fs').readFileSync(0, 'utf8'))$1; typeof v === 'string' ? v : JSON.stringify(v)"

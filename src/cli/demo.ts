@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: against a running exchange, makes a verified provider and a funded buyer the
  * way people would (registration, an admin's verification, a top-up the admin confirms) and
- * prints shell `export`s of their keys, so `eval "$(npm run -s demo)"` sets up the README's
+ * prints shell `export`s of their keys (and the provider owner's sign-in), so `eval "$(npm run -s demo)"` sets up the README's
  * walkthrough. The admin is a new platform admin made by the admin CLI (`admin.js`).
  */
 import { spawn } from 'node:child_process';
@@ -68,18 +68,15 @@ async function register(
   role: 'PROVIDER' | 'BUYER',
   name: string,
   tag: string,
-): Promise<{ id: string; key: string }> {
-  const body = await exchange.expect(201, 'POST', '/v1/organisations', undefined, {
-    name,
-    role,
-    owner: {
-      email: `${role.toLowerCase()}-${tag}@demo.example`,
-      password: randomBytes(18).toString('base64url'),
-    },
-  });
+): Promise<{ id: string; key: string; email: string; password: string }> {
+  const owner = {
+    email: `${role.toLowerCase()}-${tag}@demo.example`,
+    password: randomBytes(18).toString('base64url'),
+  };
+  const body = await exchange.expect(201, 'POST', '/v1/organisations', undefined, { name, role, owner });
   const organisation = body.organisation as { id: string };
   const apiKey = body.apiKey as { key: string };
-  return { id: organisation.id, key: apiKey.key };
+  return { id: organisation.id, key: apiKey.key, ...owner };
 }
 
 async function main(args: string[]): Promise<number> {
@@ -129,6 +126,8 @@ async function main(args: string[]): Promise<number> {
       `export API=${exchange.base}`,
       `export PROVIDER_KEY=${provider.key}`,
       `export BUYER_KEY=${buyer.key}`,
+      // What a person signs in with: owners' routes (bank account, payouts) take no API key.
+      `export PROVIDER_EMAIL=${provider.email} PROVIDER_PASSWORD=${provider.password}`,
       '',
     ].join('\n'),
   );

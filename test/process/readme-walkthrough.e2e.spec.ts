@@ -71,7 +71,7 @@ function walkthroughExchange(): { env: () => Record<string, string> } {
 
 /** A Markdown file's walkthrough, run as a reader would; its printed lines, last first. */
 async function runWalkthrough(markdown: string, env: Record<string, string>): Promise<string[]> {
-  const run = await runBash(walkthroughOf(join(ROOT, markdown)), env, 150_000);
+  const run = await runBash(walkthroughOf(join(ROOT, markdown)), env, 280_000);
   if (run.code !== 0) throw new Error(`walkthrough failed (${run.code}):\n${run.stdout}\n${run.stderr}`);
   return run.stdout.trim().split('\n');
 }
@@ -80,40 +80,53 @@ async function runWalkthrough(markdown: string, env: Record<string, string>): Pr
 describe('README walkthrough', () => {
   const exchange = walkthroughExchange();
 
-  it('buys model throughput, reports an hour of tokens and ends with the lease under notice', async () => {
+  it('buys model throughput, reports three hours (one extended, one short of the SLO) and ends with the invoice, the earnings and the score', async () => {
     const lines = await runWalkthrough('README.md', exchange.env());
-    const lease = JSON.parse(lines.pop() ?? '') as Record<string, unknown>;
-    // 1,500 output + 6,000 prompt tokens/s of Llama 3.3 70B at 2,600 / 400 per GPU: 6.06 GPUs, 2
-    // replicas of 4; 18.20 per GPU-hour x 8 over 27 M tokens an hour = 5.39 per million.
-    expect(lease).toMatchObject({
-      view: 'buyer',
-      status: 'ACTIVE',
-      market: 'nvidia-h100-80gb',
-      gpus: 8,
-      pricePerGpuHour: '18.20',
-      endedBy: 'PROVIDER',
-      noticeGivenAt: expect.any(String) as unknown,
-      inference: {
-        model: 'llama-3.3-70b-instruct',
-        pricePerMillionTokens: '5.39',
-        outputTokensPerSecond: 1500,
-        promptTokensPerSecond: 6000,
+    const next = () => JSON.parse(lines.pop() ?? 'null') as unknown;
+    // After the lease: on-time handover, delivered, SLO met 2 of 3 hours: (4 + 1 + 1 + 2/3) / (5 + 3).
+    expect(next()).toMatchObject({
+      name: expect.stringMatching(/^Guizhou Mountain DC /) as unknown,
+      reliability: {
+        score: 83.3,
+        components: {
+          handover: { onTime: 1, late: 0, missed: 0 },
+          delivery: { delivered: 1, endedWithNoticeByProvider: 0, endedEarlyByProvider: 0 },
+          slo: { met: 2, missed: 1 },
+          disputes: { lost: 0 },
+        },
       },
     });
-    // Ends at its 4 hours' notice, given an hour after it started.
-    const startedAt = Date.parse(lease.startedAt as string);
-    expect(Date.parse(lease.endsAt as string) - startedAt).toBe(5 * 3_600_000);
-    // The book named the provider with its score after one on-time handover: (4 + 1) / (5 + 1).
-    const providers = JSON.parse(lines.pop() ?? '') as Array<{
-      name: string;
-      reliability: { score: number };
-    }>;
-    expect(providers).toEqual([
-      expect.objectContaining({ name: expect.stringMatching(/^Guizhou Mountain DC /) as unknown }),
+    // Its owner asked for the 230.01 earned (141.17 + 74.71 + 14.13): pending an admin's transfer.
+    expect(lines.pop()).toBe('PENDING');
+    // Earnings per hour: [period, GPU-seconds paid, ask, proceeds, fee (3%), SLO credit, net after].
+    // Hours 1 and 2 are paid their GPU-seconds at 18.20 capped by the charge (145.60 > 145.53,
+    // 97.06 > 97.02); hour 3's 2,880 GPU-seconds (2.7 M of 27 M tokens) pay 14.56 of its 72.76.
+    expect(next()).toEqual([
+      [0, '28800', '18.20', '145.53', '4.36', '0.00', '141.17'],
+      [1, '19200', '18.20', '97.02', '2.91', '19.40', '74.71'],
+      [2, '2880', '18.20', '14.56', '0.43', '0.00', '14.13'],
     ]);
-    expect(providers[0]?.reliability.score).toBe(83.3);
-    // Both sides' counts of the hour agree within the tolerance: the provider's report stands.
-    const tokens = JSON.parse(lines.pop() ?? '') as { periods: Array<Record<string, unknown>> };
+    // The invoice: 315.31 charged less the 19.40 credit.
+    expect(next()).toEqual([[expect.stringMatching(/^CX-\d{4}-\d{6}$/) as unknown, '295.91', '19.40']]);
+    // Its lines: 27 M and 18 M tokens at 5.39 per million; hour 3's 2.7 M billed at the 13.5 M
+    // minimum; 20% of hour 2's charge credited.
+    expect(next()).toEqual([
+      ['TOKENS', '27000000', '5.39', '145.53', '0.00'],
+      ['TOKENS', '18000000', '5.39', '97.02', '19.40'],
+      ['TAKE_OR_PAY', '13500000', '5.39', '72.76', '0.00'],
+    ]);
+    // Hour 2 missed on the buyer's undisputed probe alone; the others met.
+    expect(next()).toEqual([
+      [0, 'MET', 'MET', '0.00'],
+      [1, 'MISSED', 'BUYER_REPORTED', '19.40'],
+      [2, 'MET', 'MET', '0.00'],
+    ]);
+    // The clock's three moves after the extension (+1h, +1h, +45m) and the extended end.
+    const settledAt = Date.parse(lines.pop() ?? '');
+    lines.splice(-2);
+    const extendedEnd = Date.parse(lines.pop() ?? '');
+    // Both sides' counts of hour 1 agree within the tolerance: the provider's report stands.
+    const tokens = next() as { periods: Array<{ periodStart: string }> };
     expect(tokens.periods).toEqual([
       expect.objectContaining({
         period: 0,
@@ -121,7 +134,29 @@ describe('README walkthrough', () => {
         dispute: null,
       }),
     ]);
-  }, 180_000);
+    const start = Date.parse(tokens.periods[0]!.periodStart);
+    expect(extendedEnd - start).toBe(3 * 3_600_000);
+    expect(settledAt - start).toBe(3.75 * 3_600_000);
+    lines.pop(); // the clock's first hour
+    // 1,500 output + 6,000 prompt tokens/s of Llama 3.3 70B at 2,600 / 400 per GPU: 6.06 GPUs, 2
+    // replicas of 4; 18.20 per GPU-hour x 8 over 27 M tokens an hour = 5.39 per million, half of
+    // which is the take-or-pay minimum.
+    expect(next()).toMatchObject({
+      durationHours: 2,
+      minProviderScore: 75,
+      inference: { model: 'llama-3.3-70b-instruct', takeOrPayPercent: 50, minimumTokensPerHour: '13500000' },
+    });
+    expect(next()).toMatchObject({
+      fillableGpus: 8,
+      vwap: '18.20',
+      inference: {
+        gpus: 8,
+        gpusPerReplica: 4,
+        expectedPricePerMillionTokens: '5.39',
+        takeOrPay: { percent: 50, minimumTokensPerHour: '13500000', expectedMinimumChargePerHour: '72.76' },
+      },
+    });
+  }, 300_000);
 });
 
 /** docs/LEASES.md "Idle windows": scheduled leases in a night window, an interruptible one reclaimed. */

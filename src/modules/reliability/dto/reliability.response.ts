@@ -20,7 +20,11 @@ export class HandoverComponentResponse {
 }
 
 export class DeliveryComponentResponse {
-  @ApiProperty({ example: 38, description: 'Started leases that ran to their end or that the buyer ended' })
+  @ApiProperty({
+    example: 38,
+    description:
+      'Started leases that ran to their end, that the buyer ended, or that the provider reclaimed on idle windows (RECLAIMED)',
+  })
   delivered!: number;
   @ApiProperty({
     example: 1,
