@@ -1,5 +1,11 @@
 // Test factories for the matching specs (pure data, no jest).
-import { type BookBid, type BookOffer, HOUR_MS } from '@/modules/matching/domain/book';
+import {
+  type BookBid,
+  type BookOffer,
+  HOUR_MS,
+  type InferenceDemandTerms,
+  type OfferServing,
+} from '@/modules/matching/domain/book';
 
 /** The instant of the worked examples in docs/MATCHING.md: 2026-12-01T00:00Z. */
 export const NOW = Date.parse('2026-12-01T00:00:00Z');
@@ -58,5 +64,34 @@ export function afterRun(
   return {
     bids: bids.map((b) => ({ ...b, remaining: b.remaining - (run.bidsFilled.get(b.id) ?? 0) })),
     offers: offers.map((o) => ({ ...o, free: o.free - (run.offersTaken.get(o.id) ?? 0) })),
+  };
+}
+
+/**
+ * docs/MATCHING.md "Lots": model `m` served in replicas of `gpusPerReplica` GPUs at 1,000 prompt and
+ * 1,000 output tokens/s per GPU, TTFT p95 100 ms.
+ */
+export function servesInReplicas(gpusPerReplica: number): Record<string, OfferServing> {
+  return {
+    m: {
+      promptTokensPerSecondPerGpu: 1000,
+      outputTokensPerSecondPerGpu: 1000,
+      ttftP50Ms: 50,
+      ttftP95Ms: 100,
+      gpusPerReplica,
+    },
+  };
+}
+
+/** An inference bid's demand on model `m` (1,000 + 1,000 tokens/s), sized into `sizedGpus` in replicas of `gpusPerReplica`. */
+export function demandInReplicas(sizedGpus: number, gpusPerReplica: number): InferenceDemandTerms {
+  return {
+    modelId: 'm',
+    outputTokensPerSecond: 1000,
+    promptTokensPerSecond: 1000,
+    ttftP95Ms: 300,
+    sizedGpus,
+    takeOrPayPercent: 50,
+    gpusPerReplica,
   };
 }

@@ -76,9 +76,17 @@ export function bidAllocationViolations(
   if (!bid.partialAllowed && total > 0 && total !== bid.remaining) {
     violations.push(`${bid.id}: all-or-nothing got ${total} of ${bid.remaining}`);
   }
-  const m = Math.min(Math.max(1, bid.minGpusPerSite), bid.remaining);
+  // Lots: every site gives whole lots (an inference bid's gpusPerReplica, else 1); the bid wants
+  // its remaining in whole lots, and the site minimum is rounded up to whole lots.
+  const lot = Math.max(1, bid.inference?.gpusPerReplica ?? 1);
+  const wanted = bid.remaining - (bid.remaining % lot);
+  for (const [siteId, n] of perSite) {
+    if (n % lot !== 0) violations.push(`${bid.id}: ${n} GPUs at ${siteId}, not whole lots of ${lot}`);
+  }
+  const minimum = Math.ceil(Math.max(1, bid.minGpusPerSite) / lot) * lot;
+  const m = Math.min(minimum, wanted);
   const below = [...perSite.values()].filter((n) => n < m).length;
-  const remainderAllowed = bid.partialAllowed && bid.remaining > m && total === bid.remaining ? 1 : 0;
+  const remainderAllowed = bid.partialAllowed && wanted > m && total === wanted ? 1 : 0;
   if (below > remainderAllowed) violations.push(`${bid.id}: ${below} sites below m = ${m}`);
   return violations;
 }

@@ -71,10 +71,14 @@ export function runViolations(
       if (!firstWanted.has(f.siteId)) firstWanted.set(f.siteId, wanted);
       wanted -= f.gpus;
     }
+    const lot = b.inference?.gpusPerReplica ?? 1;
     for (const [siteId, wantedThen] of firstWanted) {
       const m = Math.min(b.minGpusPerSite, wantedThen);
       const atSite = sum(own.filter((f) => f.siteId === siteId).map((f) => f.gpus));
       if (atSite < m) violations.push(`bid ${b.id}: ${atSite} GPUs at site ${siteId}, below m = ${m}`);
+      // Lots (docs/MATCHING.md): every site gives an inference bid whole replicas.
+      if (atSite % lot !== 0)
+        violations.push(`bid ${b.id}: ${atSite} GPUs at site ${siteId}, not whole lots of ${lot}`);
     }
   }
 

@@ -83,6 +83,8 @@ type Command =
       inference: number;
       /** An inference bid's take-or-pay share, percent. */
       takeOrPayPercent: number;
+      /** An inference bid's replica size (its lot). */
+      lot: number;
       /** A minimum provider score; 0 stands for none. */
       minProviderScore: number;
       interruptible: boolean;
@@ -221,6 +223,8 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       expiresInHours: fc.constantFrom(1, 2, 4, 6, 12, 24, 48, 72, 168),
       inference: fc.constantFrom(-1, -1, -1, 0, 1, 2),
       takeOrPayPercent: fc.constantFrom(0, 10, 50, 50, 100),
+      // An inference bid's replica size, its lot (docs/MATCHING.md "Lots").
+      lot: fc.constantFrom(1, 2, 2, 4),
       minProviderScore: fc.constantFrom(0, 0, 0, 75, 80, 90),
       interruptible: fc.boolean(),
     }),
@@ -456,16 +460,19 @@ class Market {
       case 'placeBid': {
         const org = this.org(cmd.org);
         if (org.status === 'SUSPENDED') return false;
+        // Sizing makes an inference bid's GPUs whole replicas.
+        const gpus =
+          DEMANDS[cmd.inference] === undefined ? cmd.gpus : Math.ceil(cmd.gpus / cmd.lot) * cmd.lot;
         this.bids.push({
           id: this.nextId('B'),
           orgId: org.id,
           price: PRICES[cmd.price] ?? PRICES[0],
-          gpus: cmd.gpus,
+          gpus,
           filled: 0,
           seq: this.nextSeq(),
           durationHours: cmd.durationHours,
           provinces: cmd.provinces.map((p) => PROVINCES[p] ?? PROVINCES[0]).sort(),
-          minGpusPerSite: Math.min(cmd.minGpusPerSite, cmd.gpus),
+          minGpusPerSite: Math.min(cmd.minGpusPerSite, gpus),
           partialAllowed: cmd.partialAllowed,
           expiresAt: this.now + cmd.expiresInHours * HOUR,
           // Sized into the bid's GPUs: the serving rule then admits offers whose profile needs at most that.
@@ -474,8 +481,9 @@ class Market {
             : {
                 inference: {
                   ...DEMANDS[cmd.inference]!,
-                  sizedGpus: cmd.gpus,
+                  sizedGpus: gpus,
                   takeOrPayPercent: cmd.takeOrPayPercent,
+                  gpusPerReplica: cmd.lot,
                 },
               }),
           ...(cmd.minProviderScore === 0 ? {} : { minProviderScore: cmd.minProviderScore }),
@@ -643,6 +651,8 @@ interface SequenceFlags {
   unverifiedCrossing: boolean;
   /** An inference bid filled. */
   inferenceFill: boolean;
+  /** An inference bid with replicas of more than one GPU filled (docs/MATCHING.md "Lots"). */
+  lotFill: boolean;
   /** A bid with a minimum provider score filled. */
   minScoreFill: boolean;
   /** A bid's minimum score was the first rule to rule out an offer of its run. */
@@ -676,6 +686,7 @@ const coverage = {
     priceTieAcrossOffers: 0,
     unverifiedCrossing: 0,
     inferenceFill: 0,
+    lotFill: 0,
     minScoreFill: 0,
     reliabilityExclusion: 0,
     takeOrPayExclusion: 0,
@@ -700,6 +711,8 @@ function recordRun(
   if (fills.length > 0) flags.fills = true;
   if (fills.some((f) => book.bids.find((b) => b.id === f.bidId)?.inference !== undefined))
     flags.inferenceFill = true;
+  if (fills.some((f) => (book.bids.find((b) => b.id === f.bidId)?.inference?.gpusPerReplica ?? 1) > 1))
+    flags.lotFill = true;
   if (fills.some((f) => book.bids.find((b) => b.id === f.bidId)?.minProviderScore !== undefined))
     flags.minScoreFill = true;
   for (const bid of book.bids)
@@ -777,6 +790,7 @@ function runSequence(orgs: readonly OrgSpec[], commands: readonly Command[]): vo
     priceTieAcrossOffers: false,
     unverifiedCrossing: false,
     inferenceFill: false,
+    lotFill: false,
     minScoreFill: false,
     reliabilityExclusion: false,
     takeOrPayExclusion: false,
@@ -896,6 +910,8 @@ describe('matching core vs the reference model (model-based, fast-check)', () =>
       if (percent(coverage.with.expiry) < 10)
         short.push('< 10% contain a bid that would have crossed but expired');
       if (percent(coverage.with.inferenceFill) < 10) short.push('< 10% contain a fill of an inference bid');
+      if (percent(coverage.with.lotFill) < 10)
+        short.push('< 10% contain a fill of an inference bid with replicas of several GPUs');
       if (percent(coverage.with.minScoreFill) < 10)
         short.push('< 10% contain a fill of a bid with a minimum provider score');
       if (percent(coverage.with.reliabilityExclusion) < 10)

@@ -245,6 +245,56 @@ describe('reference model: docs/MATCHING.md worked examples', () => {
   });
 });
 
+describe('reference model: lots (docs/MATCHING.md "Lots")', () => {
+  const serving = {
+    m: {
+      promptTokensPerSecondPerGpu: 1000,
+      outputTokensPerSecondPerGpu: 1000,
+      ttftP50Ms: 50,
+      ttftP95Ms: 100,
+      gpusPerReplica: 4,
+    },
+  };
+  const inference = {
+    modelId: 'm',
+    outputTokensPerSecond: 1000,
+    promptTokensPerSecond: 1000,
+    ttftP95Ms: 300,
+    sizedGpus: 8,
+    takeOrPayPercent: 50,
+    gpusPerReplica: 4,
+  };
+
+  it('17. whole replicas', () => {
+    const offers = [
+      offer('O1', { siteId: 'S1', price: '17.00', free: 5, seq: 1, serving }),
+      offer('O2', { siteId: 'S2', price: '18.00', free: 3, seq: 2, serving }),
+      offer('O3', { siteId: 'S3', price: '18.50', free: 2, seq: 3, serving }),
+      offer('O4', { siteId: 'S3', price: '19.00', free: 2, seq: 4, serving }),
+    ];
+    const b1 = bid('B1', { price: '20.00', remaining: 8, minGpusPerSite: 4, seq: 5, inference });
+    expect(referenceMatch([b1], offers, NOW)).toEqual([
+      fill('B1', 'O1', 'S1', 4, '17.00'),
+      fill('B1', 'O3', 'S3', 2, '18.50'),
+      fill('B1', 'O4', 'S3', 2, '19.00'),
+    ]);
+    expect(referenceQuote(b1, offers, NOW).excluded).toEqual([{ constraint: 'CO_LOCATION', gpus: 3 }]);
+  });
+
+  it('a lot an offer leaves part-taken is completed from the next-best offer at its site', () => {
+    const offers = [
+      offer('O1', { siteId: 'S1', price: '17.00', free: 6, seq: 1, serving }),
+      offer('O2', { siteId: 'S2', price: '18.00', free: 8, seq: 2, serving }),
+      offer('O3', { siteId: 'S1', price: '19.00', free: 2, seq: 3, serving }),
+    ];
+    const b1 = bid('B1', { price: '20.00', remaining: 8, minGpusPerSite: 4, seq: 4, inference });
+    expect(referenceMatch([b1], offers, NOW)).toEqual([
+      fill('B1', 'O1', 'S1', 6, '17.00'),
+      fill('B1', 'O3', 'S1', 2, '19.00'),
+    ]);
+  });
+});
+
 describe('reference model: rules at their boundaries', () => {
   const o1 = offer('O1', { siteId: 'S1', price: '18.00', free: 8, seq: 1 });
 

@@ -263,7 +263,7 @@ export interface Allocation {
   /** GPUs taken per offer, one entry per offer used, in offer priority order. */
   readonly takes: readonly { readonly offer: BookOffer; readonly gpus: number }[];
   readonly total: number;
-  /** `min(bid.minGpusPerSite, bid.remaining)`. */
+  /** `min(bid.minGpusPerSite, need)` rounded up to whole lots (`min(bid.minGpusPerSite, bid.remaining)` for a GPU bid). */
   readonly m: number;
   /** Sites in the order they were opened. */
   readonly openedSites: readonly string[];
@@ -276,10 +276,13 @@ export interface Allocation {
  */
 export function allocate(bid: BookBid, offers: readonly BookOffer[], now: number): Allocation {
   const eligible = sortOffersByPriority(offers.filter((o) => isEligible(bid, o, now)));
-  const m = Math.min(bid.minGpusPerSite, bid.remaining);
+  // Lots: an inference bid's replica size (gpusPerReplica), 1 for a GPU bid; need is bid.remaining
+  // rounded down to whole lots, m = min(bid.minGpusPerSite, need) rounded up to whole lots.
+  const lot = Math.max(1, bid.inference?.gpusPerReplica ?? 1);
+  const m = Math.ceil(Math.min(bid.minGpusPerSite, bid.remaining - (bid.remaining % lot)) / lot) * lot;
   const taken = new Map<string, number>(); // offer id -> GPUs taken so far
   const takenFrom = (o: BookOffer): number => taken.get(o.id) ?? 0;
-  let need = bid.remaining;
+  let need = bid.remaining - (bid.remaining % lot);
   const take = (o: BookOffer, gpus: number): void => {
     if (gpus <= 0) return;
     taken.set(o.id, takenFrom(o) + gpus);
@@ -288,14 +291,40 @@ export function allocate(bid: BookBid, offers: readonly BookOffer[], now: number
   const opened: string[] = [];
   const exclusions: SiteExclusion[] = [];
 
+  /**
+   * Take min(o.free - already taken from o, need) from o; if the site's total is then not a whole
+   * number of lots (o ran out mid-lot), complete the lot from the site's next-best eligible
+   * offers if they have the GPUs, else give back the part lot taken from o.
+   */
+  const takeAtSite = (o: BookOffer, siteOffers: readonly BookOffer[]): void => {
+    take(o, Math.min(o.free - takenFrom(o), need));
+    const atSite = siteOffers.reduce((sum, x) => sum + takenFrom(x), 0);
+    const part = atSite % lot;
+    if (part === 0) return;
+    const others = siteOffers.filter((x) => x.id !== o.id);
+    const spare = others.reduce((sum, x) => sum + (x.free - takenFrom(x)), 0);
+    if (spare < lot - part) {
+      taken.set(o.id, takenFrom(o) - part);
+      need += part;
+      return;
+    }
+    let missing = lot - part;
+    for (const x of others) {
+      const gpus = Math.min(x.free - takenFrom(x), missing);
+      take(x, gpus);
+      missing -= Math.max(gpus, 0);
+    }
+  };
+
   for (const o of eligible) {
     if (!(need > 0)) break;
+    // the bid's eligible offers at o's site, from scratch
+    const siteOffers = eligible.filter((x) => x.siteId === o.siteId);
     if (opened.includes(o.siteId)) {
-      take(o, Math.min(o.free - takenFrom(o), need));
+      takeAtSite(o, siteOffers);
       continue;
     }
-    // supply = sum of free GPUs of the bid's eligible offers at o's site (from scratch)
-    const siteOffers = eligible.filter((x) => x.siteId === o.siteId);
+    // supply = sum of free GPUs of the bid's eligible offers at o's site
     const supply = siteOffers.reduce((sum, x) => sum + x.free, 0);
     if (supply < m || need < m) {
       exclusions.push({
@@ -318,8 +347,8 @@ export function allocate(bid: BookBid, offers: readonly BookOffer[], now: number
       take(x, gpus);
       toOpen -= Math.max(gpus, 0);
     }
-    // then take min(o.free - already taken from o, need) more from o
-    take(o, Math.min(o.free - takenFrom(o), need));
+    // then take min(o.free - already taken from o, need) more from o, in whole lots at the site
+    takeAtSite(o, siteOffers);
   }
 
   const takes = eligible.filter((o) => takenFrom(o) > 0).map((o) => ({ offer: o, gpus: takenFrom(o) }));

@@ -72,6 +72,8 @@ export interface BidInferenceTerms {
   maxPricePerMillionTokens: bigint;
   /** Per-token billing's take-or-pay share, 0..100 (docs/INFERENCE.md "Per-token billing"). */
   takeOrPayPercent: number;
+  /** Replica size, the bid's lot (docs/MATCHING.md "Lots"); null on a bid placed before lots. */
+  gpusPerReplica: number | null;
 }
 
 export interface NewBid {
@@ -132,6 +134,7 @@ const BID_SELECT = {
   inferenceTtftP95Ms: true,
   inferenceMaxPricePerMillionTokens: true,
   inferenceTakeOrPayPercent: true,
+  inferenceGpusPerReplica: true,
   minProviderScore: true,
   replacementPlanId: true,
   replacesLeaseId: true,
@@ -149,6 +152,7 @@ interface InferenceColumns {
   inferenceTtftP95Ms: number | null;
   inferenceMaxPricePerMillionTokens: bigint | null;
   inferenceTakeOrPayPercent: number | null;
+  inferenceGpusPerReplica: number | null;
 }
 
 /** The terms of an inference bid; null on a GPU bid (the database keeps the set whole or empty). */
@@ -169,6 +173,7 @@ function inferenceOf(c: InferenceColumns): BidInferenceTerms | null {
         ttftP95Ms: c.inferenceTtftP95Ms,
         maxPricePerMillionTokens: c.inferenceMaxPricePerMillionTokens,
         takeOrPayPercent: c.inferenceTakeOrPayPercent,
+        gpusPerReplica: c.inferenceGpusPerReplica,
       };
 }
 
@@ -181,6 +186,7 @@ function toRecord(row: BidRow): BidRecord {
     inferenceTtftP95Ms,
     inferenceMaxPricePerMillionTokens,
     inferenceTakeOrPayPercent,
+    inferenceGpusPerReplica,
     ...bid
   } = row;
   const inference = inferenceOf({
@@ -191,6 +197,7 @@ function toRecord(row: BidRow): BidRecord {
     inferenceTtftP95Ms,
     inferenceMaxPricePerMillionTokens,
     inferenceTakeOrPayPercent,
+    inferenceGpusPerReplica,
   });
   return { ...bid, inference };
 }
@@ -262,6 +269,7 @@ export class BidsRepository {
              b.inference_ttft_p95_ms AS "inferenceTtftP95Ms",
              b.inference_max_price_per_million_tokens AS "inferenceMaxPricePerMillionTokens",
              b.inference_take_or_pay_percent AS "inferenceTakeOrPayPercent",
+             b.inference_gpus_per_replica AS "inferenceGpusPerReplica",
              b.min_provider_score AS "minProviderScore",
              b.replacement_plan_id::text AS "replacementPlanId", b.replaces_lease_id::text AS "replacesLeaseId",
              b.interruptible
@@ -283,6 +291,7 @@ export class BidsRepository {
           inferenceTtftP95Ms,
           inferenceMaxPricePerMillionTokens,
           inferenceTakeOrPayPercent,
+          inferenceGpusPerReplica,
           ...bid
         } = row;
         const inference = inferenceOf({
@@ -293,6 +302,7 @@ export class BidsRepository {
           inferenceTtftP95Ms,
           inferenceMaxPricePerMillionTokens,
           inferenceTakeOrPayPercent,
+          inferenceGpusPerReplica,
         });
         return [
           ownedKey(bid.organisationId, bid.id),

@@ -188,6 +188,9 @@ export class BidsService {
                 promptTokensPerSecond: bid.inference.promptTokensPerSecond,
                 ttftP95Ms: bid.inference.ttftP95Ms,
                 takeOrPayPercent: bid.inference.takeOrPayPercent,
+                ...(bid.inference.gpusPerReplica === null
+                  ? {}
+                  : { gpusPerReplica: bid.inference.gpusPerReplica }),
                 // As matching reads it: the GPUs the bid was sized into.
                 sizedGpus: bid.gpus,
               },
@@ -372,6 +375,7 @@ export class BidsService {
         ttftP95Ms: ask.ttftP95Ms,
         maxPricePerMillionTokens: ask.maxPricePerMillionTokens,
         takeOrPayPercent: input.inference?.takeOrPayPercent ?? TAKE_OR_PAY_PERCENT,
+        gpusPerReplica: sizing.gpusPerReplica,
       },
       minProviderScore: input.minProviderScore ?? null,
       replacement: replacementAsked(input, market, now),
@@ -512,7 +516,8 @@ export class BidsService {
           partialAllowed: bid.partialAllowed,
           billingMode: bid.billingMode,
           expiresAt: replacementExpiry(bid, now),
-          inference: bid.inference,
+          inference:
+            bid.inference === null ? null : { ...bid.inference, gpusPerReplica: lotFor(bid.inference, gpus) },
           minProviderScore: bid.minProviderScore,
           interruptible: bid.interruptible,
           replacement: { planId: plan.id, plan: null, replacesLeaseId: leaseId },
@@ -758,4 +763,14 @@ function bidCancelled(bid: BidRecord, reason?: string): NewEvent {
       ...(reason === undefined ? {} : { reason }),
     },
   };
+}
+
+/**
+ * A re-placement's lot: the bid's replica size when the lease's GPUs are whole replicas; else none
+ * (a lot may span two offers at one site, so one lease can hold part of one).
+ */
+function lotFor(inference: { gpusPerReplica: number | null }, gpus: number): number | null {
+  return inference.gpusPerReplica !== null && gpus % inference.gpusPerReplica === 0
+    ? inference.gpusPerReplica
+    : null;
 }

@@ -37,6 +37,8 @@ export interface NewBidRow {
     ttftP95Ms: number;
     maxPricePerMillionTokens: bigint;
     takeOrPayPercent: number;
+    /** The bid's lot (docs/MATCHING.md "Lots"); null: 1. */
+    gpusPerReplica: number | null;
   } | null;
   minProviderScore: number | null;
   replacementPlanId: string | null;
@@ -216,12 +218,13 @@ export class OrderStateRepository {
                         expires_at, status, seq, created_at, updated_at, inference_model_id,
                         inference_output_tokens_per_second, inference_prompt_tokens_per_second,
                         inference_ttft_p95_ms, inference_max_price_per_million_tokens, min_provider_score,
-                        replacement_plan_id, replaces_lease_id, interruptible, inference_take_or_pay_percent)
+                        replacement_plan_id, replaces_lease_id, interruptible, inference_take_or_pay_percent,
+                        inference_gpus_per_replica)
       SELECT b.id, b.organisation_id, b.market_id, b.gpus, 0, b.max_price, b.duration_hours,
              string_to_array(b.provinces, ','), b.min_gpus_per_site, b.partial_allowed,
              b.billing_mode::"BillingMode", b.expires_at, 'OPEN', b.seq, b.created_at, b.created_at,
              b.model_id, b.output_tps, b.prompt_tps, b.ttft_p95_ms, b.max_price_mtok, b.min_provider_score,
-             b.plan_id, b.replaces_lease_id, b.interruptible, b.take_or_pay
+             b.plan_id, b.replaces_lease_id, b.interruptible, b.take_or_pay, b.gpus_per_replica
       FROM unnest(${bids.map((b) => b.id)}::uuid[], ${bids.map((b) => b.organisationId)}::uuid[],
                   ${bids.map((b) => b.marketId)}::uuid[], ${bids.map((b) => b.gpus)}::int[],
                   ${bids.map((b) => b.maxPricePerGpuHour.toString())}::bigint[],
@@ -239,11 +242,12 @@ export class OrderStateRepository {
                   ${bids.map((b) => b.minProviderScore)}::float8[],
                   ${bids.map((b) => b.replacementPlanId)}::uuid[], ${bids.map((b) => b.replacesLeaseId)}::uuid[],
                   ${bids.map((b) => b.interruptible)}::bool[],
-                  ${bids.map((b) => b.inference?.takeOrPayPercent ?? null)}::int[])
+                  ${bids.map((b) => b.inference?.takeOrPayPercent ?? null)}::int[],
+                  ${bids.map((b) => b.inference?.gpusPerReplica ?? null)}::int[])
         AS b(id, organisation_id, market_id, gpus, max_price, duration_hours, provinces,
              min_gpus_per_site, partial_allowed, billing_mode, expires_at, seq, created_at,
              model_id, output_tps, prompt_tps, ttft_p95_ms, max_price_mtok, min_provider_score,
-             plan_id, replaces_lease_id, interruptible, take_or_pay)`;
+             plan_id, replaces_lease_id, interruptible, take_or_pay, gpus_per_replica)`;
   }
 
   /**

@@ -61,6 +61,7 @@ interface OrderRow {
   inference_prompt_tokens_per_second: number | null;
   inference_ttft_p95_ms: number | null;
   inference_take_or_pay_percent: number | null;
+  inference_gpus_per_replica: number | null;
   total_gpus: number;
   /** Offers: what they serve (servingOf), null when nothing. */
   serving: Record<string, OfferServing> | null;
@@ -232,6 +233,7 @@ function ordersOf(marketId: string): Prisma.Sql {
            b.duration_hours, b.provinces, b.min_gpus_per_site, b.partial_allowed, b.expires_at, b.billing_mode,
            b.gpus AS total_gpus, b.inference_model_id, b.inference_output_tokens_per_second,
            b.inference_prompt_tokens_per_second, b.inference_ttft_p95_ms, b.inference_take_or_pay_percent,
+           b.inference_gpus_per_replica,
            o.site_id, s.province_code AS province, o.available_from, o.available_until, o.min_lease_hours,
            o.pay_per_use_min_percent, ${servingOf(Prisma.sql`o.id`)} AS serving,
            org.reliability_score AS provider_score, b.min_provider_score, b.interruptible,
@@ -274,6 +276,7 @@ export function inferenceOf(row: {
   inference_prompt_tokens_per_second: number | null;
   inference_ttft_p95_ms: number | null;
   inference_take_or_pay_percent: number | null;
+  inference_gpus_per_replica: number | null;
   total_gpus: number;
 }): InferenceDemandTerms | undefined {
   if (row.inference_model_id === null) return undefined;
@@ -285,6 +288,8 @@ export function inferenceOf(row: {
     sizedGpus: Number(row.total_gpus),
     // bids_enforce_take_or_pay keeps it set on every inference bid.
     takeOrPayPercent: Number(row.inference_take_or_pay_percent),
+    // Null on a bid placed before lots: it trades in single GPUs, as it was placed to.
+    ...(row.inference_gpus_per_replica === null ? {} : { gpusPerReplica: row.inference_gpus_per_replica }),
   };
 }
 

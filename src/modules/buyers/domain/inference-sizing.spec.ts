@@ -72,7 +72,20 @@ describe('sizeInferenceBid (docs/INFERENCE.md "Sizing an inference bid")', () =>
     expect(sized.quote.fillableGpus).toBe(8);
     // 10.00 x 8 x 1 M / 36 M = 2.22 per million.
     expect(sized.expectedPricePerMillionTokens).toBe(222n);
-    expect(sized.demand).toEqual({ ...LLAMA, sizedGpus: 8 });
+    expect(sized.demand).toEqual({ ...LLAMA, sizedGpus: 8, gpusPerReplica: 4 });
+  });
+
+  it('rounds a size up to whole replicas of the largest replica it admits (its lot)', () => {
+    // 2,000 + 8,000 tokens/s: FAST needs 2,000/1,000 + 8,000/3,000 = 4.67 -> 5 GPUs in replicas of
+    // 1; QUICK (replicas of 4) needs 2.5 -> 4. Size 4 admits QUICK alone, whose 2 free GPUs hold
+    // no replica; size 5 admits both, so its lot is 4 and it becomes 8, which A fills whole.
+    const quick = { ...EXAMPLE_1, promptTokensPerSecondPerGpu: 4000, outputTokensPerSecondPerGpu: 4000 };
+    const offers = [serving('A', 'S1', 1000n, 8, FAST), serving('D', 'S2', 1000n, 2, quick)];
+    const sized = sizeInferenceBid(LLAMA, FRAME, offers, NOW, LIMITS);
+    expect(sized).toMatchObject({ kind: 'sized', gpus: 8, gpusPerReplica: 4, minGpusPerSite: 4 });
+    if (sized.kind !== 'sized') return;
+    expect(sized.quote.fillableGpus).toBe(8);
+    expect(sized.demand).toMatchObject({ sizedGpus: 8, gpusPerReplica: 4 });
   });
 
   it('splits across sites in whole replicas where one site is short', () => {

@@ -83,16 +83,14 @@ export function sizeInferenceBid(
     sizes.set(sized.gpus, Math.max(sizes.get(sized.gpus) ?? 0, serving.gpusPerReplica));
   }
   if (sizes.size === 0) return { kind: 'not-served' };
-  const candidates = [...sizes.keys()].sort((a, b) => a - b);
-  const within = candidates.filter((gpus) => gpus <= limits.maxGpus);
+  const candidates = wholeReplicaSizes(sizes);
+  const within = candidates.filter(({ gpus }) => gpus <= limits.maxGpus);
   if (within.length === 0) return { kind: 'unreachable', largestSize: null };
 
   const hourly = tokensPerHour(ask.outputTokensPerSecond, ask.promptTokensPerSecond);
-  let replica = 1;
-  const tried = within.map((gpus) => {
-    // A size admits every offer of a smaller size too, and their replicas.
-    replica = Math.max(replica, sizes.get(gpus) ?? 1);
-    const demand: InferenceDemandTerms = { ...ask, sizedGpus: gpus };
+  const tried = within.map(({ gpus, replica }) => {
+    // The bid trades in whole replicas, its lots (docs/MATCHING.md "Lots").
+    const demand: InferenceDemandTerms = { ...ask, sizedGpus: gpus, gpusPerReplica: replica };
     const minGpusPerSite = Math.min(gpus, Math.max(frame.minGpusPerSite, replica));
     const cap = clamp(gpuHourCapOf(ask.maxPricePerMillionTokens, hourly, gpus), limits.maxPricePerGpuHour);
     const terms = (price: bigint): BidTerms => ({
@@ -117,7 +115,7 @@ export function sizeInferenceBid(
     tried.find((t) => t.quote.fillableGpus === t.gpus) ??
     tried.find((t) => t.supply.fillableGpus === t.gpus) ??
     (frame.partialAllowed ? mostSupplied(tried) : undefined);
-  if (chosen === undefined) return { kind: 'unreachable', largestSize: within.at(-1) ?? null };
+  if (chosen === undefined) return { kind: 'unreachable', largestSize: within.at(-1)?.gpus ?? null };
   const vwap = chosen.quote.vwap ?? chosen.supply.vwap;
   return {
     kind: 'sized',
@@ -130,6 +128,28 @@ export function sizeInferenceBid(
     expectedPricePerMillionTokens: vwap === null ? null : pricePerMillionTokensOf(vwap, hourly, chosen.gpus),
     demand: chosen.demand,
   };
+}
+
+/**
+ * The candidate sizes, smallest first, each with its replica size: a size admits every offer of a
+ * smaller size too, and the largest of their replicas is the bid's lot, so a size is rounded up to
+ * whole lots (which may admit more offers, and a larger replica, until it holds).
+ */
+function wholeReplicaSizes(sizes: ReadonlyMap<number, number>): Array<{ gpus: number; replica: number }> {
+  const sorted = [...sizes.keys()].sort((a, b) => a - b);
+  const replicaUpTo = (gpus: number): number =>
+    sorted.reduce((largest, size) => (size <= gpus ? Math.max(largest, sizes.get(size) ?? 1) : largest), 1);
+  const found = new Map<number, number>();
+  for (const size of sorted) {
+    let gpus = size;
+    let replica = replicaUpTo(gpus);
+    while (gpus % replica !== 0) {
+      gpus = Math.ceil(gpus / replica) * replica;
+      replica = replicaUpTo(gpus);
+    }
+    found.set(gpus, replica);
+  }
+  return [...found].map(([gpus, replica]) => ({ gpus, replica })).sort((a, b) => a.gpus - b.gpus);
 }
 
 function mostSupplied<T extends { supply: Quote }>(tried: readonly T[]): T | undefined {

@@ -1,6 +1,16 @@
 import type { BookOffer } from './book';
 import { allocate } from './allocate';
-import { BEIJING, bid, GUANGDONG, GUIZHOU, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
+import {
+  BEIJING,
+  bid,
+  demandInReplicas,
+  GUANGDONG,
+  GUIZHOU,
+  HOUR,
+  NOW,
+  offer,
+  servesInReplicas,
+} from '../../../../test/matching/book-fixtures';
 
 function taken(offers: readonly BookOffer[], terms: Parameters<typeof allocate>[0]) {
   return allocate(terms, offers, NOW).allocations.map(({ offerId, gpus }) => [offerId, gpus]);
@@ -244,5 +254,57 @@ describe('allocate', () => {
     const before = structuredClone({ offers, terms });
     allocate(terms, offers, NOW);
     expect({ offers, terms }).toEqual(before);
+  });
+
+  describe('lots (docs/MATCHING.md "Lots")', () => {
+    const serving = servesInReplicas(4);
+    const lotBid = (remaining: number, minGpusPerSite = 4) =>
+      bid({
+        id: 'B',
+        price: 2000n,
+        remaining,
+        minGpusPerSite,
+        partialAllowed: true,
+        seq: 9n,
+        inference: demandInReplicas(remaining, 4),
+      });
+
+    it('completes a lot an offer leaves part-taken from the next-best offer at its site', () => {
+      const offers = [
+        offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 6, seq: 1n, serving }),
+        offer({ id: 'O2', siteId: 'S2', price: 1800n, free: 8, seq: 2n, serving }),
+        offer({ id: 'O3', siteId: 'S1', price: 1900n, free: 2, seq: 3n, serving }),
+      ];
+      expect(taken(offers, lotBid(8))).toEqual([
+        ['O1', 6],
+        ['O3', 2],
+      ]);
+    });
+
+    it('gives back a part lot no offer at its site can complete, and takes the lot elsewhere', () => {
+      const offers = [
+        offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 6, seq: 1n, serving }),
+        offer({ id: 'O2', siteId: 'S2', price: 1800n, free: 8, seq: 2n, serving }),
+      ];
+      expect(taken(offers, lotBid(8))).toEqual([
+        ['O1', 4],
+        ['O2', 4],
+      ]);
+    });
+
+    it('excludes a site holding less than a lot, whatever the site minimum', () => {
+      const offers = [
+        offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 3, seq: 1n, serving }),
+        offer({ id: 'O2', siteId: 'S2', price: 1800n, free: 5, seq: 2n, serving }),
+      ];
+      const result = allocate(lotBid(8, 1), offers, NOW);
+      expect(result.allocations.map((a) => [a.offerId, a.gpus])).toEqual([['O2', 4]]);
+      expect(result.excluded).toEqual({ ...NONE, CO_LOCATION: 3 });
+    });
+
+    it('takes only whole lots of a remaining that is not whole lots', () => {
+      const offers = [offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 16, seq: 1n, serving })];
+      expect(taken(offers, { ...lotBid(8), remaining: 7 })).toEqual([['O1', 4]]);
+    });
   });
 });

@@ -63,6 +63,11 @@ export interface InferenceDemandTerms {
    * billing"): an offer whose pay-per-use floor is above it is ineligible (`TAKE_OR_PAY`).
    */
   readonly takeOrPayPercent: number;
+  /**
+   * The bid's replica size, its **lot** (docs/MATCHING.md "Lots"): every site gives it a whole
+   * number of lots. Absent: 1 (a bid placed before lots).
+   */
+  readonly gpusPerReplica?: number;
 }
 
 export interface BookBid {
@@ -98,3 +103,22 @@ export interface Fill {
 }
 
 export const HOUR_MS = 3_600_000;
+
+/**
+ * The GPUs a bid takes from a site come in whole multiples of this (docs/MATCHING.md "Lots"): an
+ * inference bid's replica size, 1 for a GPU bid.
+ */
+export function lotOf(bid: Pick<BookBid, 'inference'>): number {
+  const lot = bid.inference?.gpusPerReplica ?? 1;
+  return Number.isSafeInteger(lot) && lot > 1 ? lot : 1;
+}
+
+/** `gpus` rounded down to whole lots. */
+export function wholeLots(gpus: number, lot: number): number {
+  return gpus - (gpus % lot);
+}
+
+/** `gpus` rounded up to whole lots. */
+export function lotsCovering(gpus: number, lot: number): number {
+  return Math.ceil(gpus / lot) * lot;
+}

@@ -111,6 +111,8 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
           verified: fc.constantFrom(true, true, true, true, true, true, true, true, true, false),
           inference: fc.constantFrom(-1, -1, -1, 0, 1),
           takeOrPay: fc.constantFrom(0, 30, 50, 100),
+          // Replica size of an inference bid: its lot (docs/MATCHING.md "Lots").
+          lot: fc.constantFrom(1, 2, 2, 2, 2, 3),
           interruptible: fc.boolean(),
         }),
         { minLength: 1, maxLength: maxBids, size: 'max' },
@@ -139,25 +141,35 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
         ...(o.window === 'idleNow' ? { idle: new IdleSchedule(IDLE_NOW) } : {}),
         ...(o.window === 'idleLater' ? { idle: new IdleSchedule(IDLE_LATER) } : {}),
       })),
-      bids: bids.map((b, i) => ({
-        id: `B${i + 1}`,
-        organisationId: `org${b.org}`,
-        verified: b.verified,
-        price: b.price,
-        remaining: b.remaining,
-        seq: BigInt(seqs[maxOffers + i]!),
-        durationHours: b.durationHours,
-        provinces: b.provinces,
-        minGpusPerSite: b.minGpusPerSite,
-        partialAllowed: b.partialAllowed,
-        expiresAt: b.expired ? NOW : NOW + 100 * HOUR,
-        ...(DEMANDS[b.inference] === undefined
-          ? {}
-          : {
-              inference: { ...DEMANDS[b.inference]!, sizedGpus: b.remaining, takeOrPayPercent: b.takeOrPay },
-            }),
-        ...(b.interruptible ? { interruptible: true } : {}),
-      })),
+      bids: bids.map((b, i) => {
+        // Sizing makes an inference bid's GPUs whole replicas.
+        const remaining =
+          DEMANDS[b.inference] === undefined ? b.remaining : Math.ceil(b.remaining / b.lot) * b.lot;
+        return {
+          id: `B${i + 1}`,
+          organisationId: `org${b.org}`,
+          verified: b.verified,
+          price: b.price,
+          remaining,
+          seq: BigInt(seqs[maxOffers + i]!),
+          durationHours: b.durationHours,
+          provinces: b.provinces,
+          minGpusPerSite: b.minGpusPerSite,
+          partialAllowed: b.partialAllowed,
+          expiresAt: b.expired ? NOW : NOW + 100 * HOUR,
+          ...(DEMANDS[b.inference] === undefined
+            ? {}
+            : {
+                inference: {
+                  ...DEMANDS[b.inference]!,
+                  sizedGpus: remaining,
+                  takeOrPayPercent: b.takeOrPay,
+                  gpusPerReplica: b.lot,
+                },
+              }),
+          ...(b.interruptible ? { interruptible: true } : {}),
+        };
+      }),
     }));
 
 const options = { numRuns: NUM_RUNS, ...(SEED === undefined ? {} : { seed: SEED }) };
@@ -176,6 +188,7 @@ describe('call clearing: properties', () => {
       remainderSite: 0,
       idleLaterFill: 0,
       interruptibleFill: 0,
+      lotFill: 0,
     };
     fc.assert(
       fc.property(bookArbitrary(6, 5), ({ bids, offers }) => {
@@ -205,6 +218,13 @@ describe('call clearing: properties', () => {
           if (offer.idle?.spec === IDLE_NOW && bid.interruptible === true && bid.durationHours > 2)
             seen.interruptibleFill += 1;
         }
+        // Lots: a bid with replicas of more than one GPU filled.
+        if (
+          solved.run.fills.some(
+            (f) => (bids.find((b) => b.id === f.bidId)!.inference?.gpusPerReplica ?? 1) > 1,
+          )
+        )
+          seen.lotFill += 1;
       }),
       options,
     );
@@ -218,6 +238,7 @@ describe('call clearing: properties', () => {
       expect(seen.remainderSite).toBeGreaterThanOrEqual(1);
       expect(seen.idleLaterFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.05);
       expect(seen.interruptibleFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.01);
+      expect(seen.lotFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.02);
     }
   });
 

@@ -1,5 +1,5 @@
 import type { Highs, ModelData } from 'highs';
-import type { BookBid, BookOffer, Fill } from './book';
+import { type BookBid, type BookOffer, type Fill, lotOf, lotsCovering, wholeLots } from './book';
 import { bidCanTrade, pairIneligibility, sortBids, sortOffers } from './eligibility';
 import { callSolver } from './highs-runtime';
 import { matchMarket, type MarketRun } from './match-market';
@@ -163,6 +163,10 @@ interface SiteGroup {
 interface SolverBid {
   readonly bid: BookBid;
   readonly rank: number;
+  /** GPUs per site come in whole multiples of this (docs/MATCHING.md "Lots"). */
+  readonly lot: number;
+  /** GPUs it may still take: `remaining` in whole lots. */
+  readonly wanted: number;
   readonly rule: SiteRule;
   /** The co-location minimum of STRICT and REMAINDER bids (m, resp. minGpusPerSite). */
   readonly minimum: number;
@@ -217,15 +221,23 @@ function buildBook(bids: readonly BookBid[], offers: readonly BookOffer[], now: 
       site.supply += offer.free;
       bySite.set(offer.siteId, site);
     }
-    const minGpus = Math.max(1, bid.minGpusPerSite);
-    const m = Math.min(minGpus, bid.remaining);
-    const rule: SiteRule =
-      m <= 1 ? 'NONE' : bid.partialAllowed && bid.remaining > minGpus ? 'REMAINDER' : 'STRICT';
+    // Whole lots per site (docs/MATCHING.md "Lots"): what a site can give is its supply in whole
+    // lots, and the minimum is rounded up to whole lots. An all-or-nothing bid whose remaining is
+    // not whole lots cannot fill.
+    const lot = lotOf(bid);
+    const wanted = wholeLots(bid.remaining, lot);
+    if (wanted === 0 || (!bid.partialAllowed && wanted !== bid.remaining)) return;
+    for (const site of bySite.values()) site.supply = wholeLots(site.supply, lot);
+    const minGpus = lotsCovering(Math.max(1, bid.minGpusPerSite), lot);
+    const m = Math.min(minGpus, wanted);
+    const rule: SiteRule = m <= 1 ? 'NONE' : bid.partialAllowed && wanted > minGpus ? 'REMAINDER' : 'STRICT';
     // A STRICT bid cannot use a site that cannot supply its minimum; a REMAINDER bid can use any
-    // site for its remainder.
-    const usable = [...bySite].filter(([, site]) => rule !== 'STRICT' || site.supply >= m);
+    // site for its remainder, if it holds a lot.
+    const usable = [...bySite].filter(
+      ([, site]) => site.supply > 0 && (rule !== 'STRICT' || site.supply >= m),
+    );
     const supply = usable.reduce((total, [, site]) => total + site.supply, 0);
-    if (usable.length === 0 || (!bid.partialAllowed && supply < bid.remaining)) return;
+    if (usable.length === 0 || (!bid.partialAllowed && supply < wanted)) return;
 
     const bidIndex = solverBids.length;
     const sites: SiteGroup[] = [];
@@ -243,6 +255,8 @@ function buildBook(bids: readonly BookBid[], offers: readonly BookOffer[], now: 
     solverBids.push({
       bid,
       rank,
+      lot,
+      wanted,
       rule,
       minimum: rule === 'REMAINDER' ? minGpus : m,
       sites,
@@ -557,6 +571,7 @@ function reachRelaxation(
       let distance = 1;
       for (let c = model.pairCount; c < model.columns; c += 1) {
         const v = values[c]!;
+        if (model.binary[c] === 0) continue;
         if (Math.abs(v - Math.round(v)) > INTEGRALITY_TOLERANCE && Math.abs(v - 0.5) < distance) {
           distance = Math.abs(v - 0.5);
           branch = c;
@@ -666,6 +681,7 @@ function plunge(
       let distance = 1;
       for (let c = model.pairCount; c < model.columns; c += 1) {
         const v = values[c]!;
+        if (model.binary[c] === 0) continue;
         if (Math.abs(v - Math.round(v)) > INTEGRALITY_TOLERANCE && Math.abs(v - 0.5) < distance) {
           distance = Math.abs(v - 0.5);
           branch = c;
@@ -680,7 +696,7 @@ function plunge(
         const batchCols: number[] = [];
         for (let c = model.pairCount; c < model.columns; c += 1) {
           const v = values[c]!;
-          if (Math.abs(v - Math.round(v)) > INTEGRALITY_TOLERANCE) {
+          if (model.binary[c] === 1 && Math.abs(v - Math.round(v)) > INTEGRALITY_TOLERANCE) {
             batchCols.push(c);
             solver.changeColBounds(c, Math.round(v), Math.round(v));
           }
@@ -900,8 +916,10 @@ function takeInOrder(book: Book, solverBid: SolverBid): Map<Pair, number> {
 
 interface BuiltModel {
   readonly data: ModelData;
-  /** Columns 0..pairCount-1 are the pairs' GPUs; the rest are binaries. */
+  /** Columns 0..pairCount-1 are the pairs' GPUs; the rest are binaries and lot counts. */
   readonly pairCount: number;
+  /** 1 for the binaries the search, plunge and polish decide; 0 for pairs and lot counts. */
+  readonly binary: Uint8Array;
   readonly columns: number;
   readonly pairOf: Pair[];
   readonly gpuHours: Float64Array;
@@ -926,12 +944,20 @@ function buildModel(book: Book, component: Component, highs: Highs): BuiltModel 
   const integrality: number[] = [];
   for (const p of pairOf) {
     const { bid, offer } = book.pairs[p]!;
-    colUpper.push(Math.min(book.offers[offer]!.offer.free, book.bids[bid]!.bid.remaining));
+    colUpper.push(Math.min(book.offers[offer]!.offer.free, book.bids[bid]!.wanted));
     integrality.push(1);
   }
   const addBinary = (): number => {
     colUpper.push(1);
     integrality.push(1);
+    return colUpper.length - 1;
+  };
+  /** Columns counting a site's lots: general integers, which the binary heuristics leave alone. */
+  const lotColumns: number[] = [];
+  const addLotCount = (upper: number): number => {
+    colUpper.push(upper);
+    integrality.push(1);
+    lotColumns.push(colUpper.length - 1);
     return colUpper.length - 1;
   };
 
@@ -970,7 +996,7 @@ function buildModel(book: Book, component: Component, highs: Highs): BuiltModel 
 
   for (const b of component.bids) {
     const sb = book.bids[b]!;
-    const remaining = sb.bid.remaining;
+    const remaining = sb.wanted;
     const xs = sb.pairs.map((p) => [column.get(p)!, 1] as const);
     const filledWhole = !sb.bid.partialAllowed || sb.rule === 'REMAINDER' ? addBinary() : -1;
     if (!sb.bid.partialAllowed) {
@@ -984,6 +1010,8 @@ function buildModel(book: Book, component: Component, highs: Highs): BuiltModel 
     for (const site of sb.sites) {
       const siteXs = site.pairs.map((p) => [column.get(p)!, 1] as const);
       const cap = Math.min(site.supply, remaining);
+      // Whole lots at the site: its GPUs equal lot x an integer count (docs/MATCHING.md "Lots").
+      if (sb.lot > 1) addRow(0, 0, [...siteXs, [addLotCount(Math.floor(cap / sb.lot)), -sb.lot]]);
       if (sb.rule === 'REMAINDER' && site.supply < sb.minimum) {
         const r = addBinary();
         remainderSites.push(r);
@@ -1018,7 +1046,11 @@ function buildModel(book: Book, component: Component, highs: Highs): BuiltModel 
     surplus[c] = Number(sb.bid.price - so.offer.price) * hours;
     priority[c] = priorityCost(sb.rank, so.rank, book.bidCount, book.offerCount) * hours;
   }
+  const binary = new Uint8Array(columns);
+  binary.fill(1, pairCount);
+  for (const c of lotColumns) binary[c] = 0;
   return {
+    binary,
     data: {
       numCols: columns,
       numRows: rowLower.length,
@@ -1091,7 +1123,7 @@ function allocationViolations(book: Book, component: Component, amounts: Readonl
   for (const [offer, gpus] of taken) if (gpus > book.offers[offer]!.offer.free) violations += 1;
   for (const b of component.bids) {
     const sb = book.bids[b]!;
-    const remaining = sb.bid.remaining;
+    const remaining = sb.wanted;
     const total = sb.pairs.reduce((sum, p) => sum + (amounts.get(p) ?? 0), 0);
     if (total > remaining) violations += 1;
     if (total === 0) continue;
@@ -1101,6 +1133,7 @@ function allocationViolations(book: Book, component: Component, amounts: Readonl
     for (const site of sb.sites) {
       const atSite = site.pairs.reduce((sum, p) => sum + (amounts.get(p) ?? 0), 0);
       if (atSite > 0 && atSite < sb.minimum) below += 1;
+      if (atSite % sb.lot !== 0) violations += 1;
     }
     const allowed = sb.rule === 'REMAINDER' && total === remaining ? 1 : 0;
     if (below > allowed) violations += 1;

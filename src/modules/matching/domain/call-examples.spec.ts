@@ -1,5 +1,14 @@
 import type { BookBid, BookOffer, Fill } from './book';
-import { BEIJING, bid, GUIZHOU, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
+import {
+  BEIJING,
+  bid,
+  demandInReplicas,
+  GUIZHOU,
+  HOUR,
+  NOW,
+  offer,
+  servesInReplicas,
+} from '../../../../test/matching/book-fixtures';
 import { clearCall } from './call-clearing';
 import { loadCallSolver } from './highs-runtime';
 import { matchMarket } from './match-market';
@@ -144,5 +153,65 @@ describe('docs/MATCHING.md call market worked examples', () => {
     const b1 = bid({ id: 'B1', price: 2000n, remaining: 4, durationHours: 24, seq: 7n });
     const expired = bid({ id: 'B2', price: 2100n, remaining: 4, expiresAt: NOW, seq: 8n });
     expect(clear([b1, expired], offers).fills).toEqual([fill('B1', 'O6', 'S1', 4, 1900n)]);
+  });
+
+  it.each(EITHER)('C9. whole replicas (lots) (partial: %s)', (partialAllowed) => {
+    const serving = servesInReplicas(4);
+    const offers = [
+      offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 6, seq: 1n, serving }),
+      offer({ id: 'O2', siteId: 'S2', price: 1800n, free: 6, seq: 2n, serving }),
+    ];
+    const b1 = bid({
+      id: 'B1',
+      price: 2000n,
+      remaining: 8,
+      minGpusPerSite: 4,
+      partialAllowed,
+      seq: 3n,
+      inference: demandInReplicas(8, 4),
+    });
+    const lots = [fill('B1', 'O1', 'S1', 4, 1700n), fill('B1', 'O2', 'S2', 4, 1800n)];
+    expect(clear([b1], offers).fills).toEqual(lots);
+    expect(continuous([b1], offers)).toEqual([
+      fill('B1', 'O1', 'S1', 4, 1700n),
+      fill('B1', 'O2', 'S2', 4, 1800n),
+    ]);
+    // In whole GPUs the cheaper site would give 6 and the other 2, less than a replica (partial
+    // bids: the remainder rule), or 4 and 4 (all-or-nothing).
+    const { inference: _, ...gpuBid } = b1;
+    expect(clear([gpuBid], offers).fills).toEqual(
+      partialAllowed ? [fill('B1', 'O1', 'S1', 6, 1700n), fill('B1', 'O2', 'S2', 2, 1800n)] : lots,
+    );
+  });
+
+  it('C9b. lots that no site can complete rest, and a lot may span offers at one site', () => {
+    const serving = servesInReplicas(2);
+    const offers = [
+      offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 1, seq: 1n, serving }),
+      offer({ id: 'O2', siteId: 'S2', price: 1800n, free: 3, seq: 2n, serving }),
+      offer({ id: 'O3', siteId: 'S2', price: 1900n, free: 1, seq: 3n, serving }),
+    ];
+    const bids = [
+      bid({
+        id: 'B1',
+        price: 2000n,
+        remaining: 4,
+        partialAllowed: true,
+        seq: 4n,
+        inference: demandInReplicas(4, 2),
+      }),
+      bid({
+        id: 'B2',
+        price: 2000n,
+        remaining: 2,
+        partialAllowed: false,
+        seq: 5n,
+        inference: demandInReplicas(2, 2),
+      }),
+    ];
+    // S1's single GPU is less than a lot; S2's four make two lots, whichever bids take them.
+    const run = clear(bids, offers);
+    expect(run.fills).toEqual([fill('B1', 'O2', 'S2', 3, 1800n), fill('B1', 'O3', 'S2', 1, 1900n)]);
+    expect(continuous(bids, offers)).toEqual(run.fills);
   });
 });

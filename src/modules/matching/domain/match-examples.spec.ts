@@ -1,5 +1,15 @@
 import type { BookBid, BookOffer, Fill } from './book';
-import { afterRun, BEIJING, bid, GUIZHOU, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
+import {
+  afterRun,
+  BEIJING,
+  bid,
+  demandInReplicas,
+  GUIZHOU,
+  HOUR,
+  NOW,
+  offer,
+  servesInReplicas,
+} from '../../../../test/matching/book-fixtures';
 import { leaseStartOf } from './eligibility';
 import { matchMarket } from './match-market';
 import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
@@ -253,5 +263,47 @@ describe('docs/MATCHING.md worked examples', () => {
       partialAllowed,
     });
     expect(run([b1], offers).fills).toEqual([fill('B1', 'O3', 'S3', 4, 1900n)]);
+  });
+
+  it('17. whole replicas (lots)', () => {
+    const serving = servesInReplicas(4);
+    const offers = [
+      offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 5, seq: 1n, serving }),
+      offer({ id: 'O2', siteId: 'S2', price: 1800n, free: 3, seq: 2n, serving }),
+      offer({ id: 'O3', siteId: 'S3', price: 1850n, free: 2, seq: 3n, serving }),
+      offer({ id: 'O4', siteId: 'S3', price: 1900n, free: 2, seq: 4n, serving }),
+    ];
+    const b1 = bid({
+      id: 'B1',
+      price: 2000n,
+      remaining: 8,
+      minGpusPerSite: 4,
+      partialAllowed: true,
+      seq: 5n,
+      inference: demandInReplicas(8, 4),
+    });
+    const result = run([b1], offers);
+    // S1 gives one lot (O1's fifth GPU cannot start a second), S2 holds less than a lot, S3's two
+    // offers make one lot.
+    expect(result.fills).toEqual([
+      fill('B1', 'O1', 'S1', 4, 1700n),
+      fill('B1', 'O3', 'S3', 2, 1850n),
+      fill('B1', 'O4', 'S3', 2, 1900n),
+    ]);
+    expect(quoteBid(b1, offers, NOW)).toMatchObject({
+      fillableGpus: 8,
+      sites: [
+        { siteId: 'S1', gpus: 4 },
+        { siteId: 'S3', gpus: 4 },
+      ],
+      excluded: [{ constraint: 'CO_LOCATION', gpus: 3, offers: 1 }],
+    });
+    // Whole GPUs (a GPU bid of the same terms) would leave S1 one idle GPU and give S2 three, less
+    // than a replica.
+    const { inference: _, ...gpuBid } = b1;
+    expect(run([gpuBid], offers).fills).toEqual([
+      fill('B1', 'O1', 'S1', 5, 1700n),
+      fill('B1', 'O2', 'S2', 3, 1800n),
+    ]);
   });
 });

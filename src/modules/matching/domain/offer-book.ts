@@ -1,4 +1,4 @@
-import type { BookOffer } from './book';
+import { type BookOffer, lotOf, lotsCovering, wholeLots } from './book';
 import { type BidTerms, sortOffers, termsCompatible } from './eligibility';
 
 /** GPUs one allocation takes from one offer. */
@@ -110,8 +110,10 @@ export class OfferBook {
    */
   allocate(bid: BidTerms, now: number): PendingAllocation {
     const n = this.offers.length;
-    const wanted = Math.max(0, bid.remaining);
-    const siteMinimum = Math.min(bid.minGpusPerSite, wanted);
+    // Whole lots per site (docs/MATCHING.md "Lots"): need and the site minimum in lots.
+    const lot = lotOf(bid);
+    const wanted = wholeLots(Math.max(0, bid.remaining), lot);
+    const siteMinimum = lotsCovering(Math.min(bid.minGpusPerSite, wanted), lot);
     const coLocationExcludedSites: string[] = [];
     let need = wanted;
     for (let i = find(this.nextLive, 0); i < n && need > 0; i = find(this.nextLive, i + 1)) {
@@ -138,7 +140,7 @@ export class OfferBook {
         this.siteState[site] = SITE_OPENED;
         need -= this.openSite(site, bid, now, siteMinimum);
       }
-      need -= this.take(i, need);
+      need -= lot === 1 ? this.take(i, need) : this.takeLots(i, site, bid, now, need, lot);
     }
     return { gpus: wanted - need, takes: this.collectTakes(), coLocationExcludedSites };
   }
@@ -164,6 +166,33 @@ export class OfferBook {
     if (taken === 0) this.touchedOffers.push(i);
     this.taken[i] = taken + gpus;
     return gpus;
+  }
+
+  /**
+   * Takes up to `want` from the offer at an opened site so the site's total stays whole lots: a
+   * lot the offer leaves part-taken is completed from the site's next-best eligible offers, or
+   * given back when they cannot complete it. Returns the GPUs taken (whole lots).
+   */
+  private takeLots(i: number, site: number, bid: BidTerms, now: number, want: number, lot: number): number {
+    const gpus = this.take(i, want);
+    // The site held whole lots before, and `want` is whole lots, so a part lot means i ran out.
+    const part = gpus % lot;
+    if (part === 0) return gpus;
+    let missing = lot - part;
+    let spare = 0;
+    this.forEachEligibleAtSite(site, bid, now, (j) => {
+      if (j !== i) spare += this.free[j]! - this.taken[j]!;
+      return spare < missing;
+    });
+    if (spare < missing) {
+      this.taken[i] = this.taken[i]! - part;
+      return gpus - part;
+    }
+    this.forEachEligibleAtSite(site, bid, now, (j) => {
+      if (j !== i) missing -= this.take(j, missing);
+      return missing > 0;
+    });
+    return gpus + lot - part;
   }
 
   /** Whether the bid's eligible offers at an unopened site hold at least `minimum` free GPUs. */
@@ -213,6 +242,8 @@ export class OfferBook {
     touched.sort((a, b) => a - b);
     const takes: OfferTake[] = [];
     for (const i of touched) {
+      // A lot given back can leave an offer touched with nothing taken, or touched twice.
+      if (this.taken[i] === 0) continue;
       takes.push({ offer: this.offers[i]!, index: i, gpus: this.taken[i]! });
       this.taken[i] = 0;
     }
