@@ -224,6 +224,43 @@ export const EVENT_PAYLOAD_SCHEMAS = {
         type: 'string',
         description: 'an automatic re-placement: the lease whose end placed it (docs/LEASES.md)',
       },
+      inference: {
+        type: 'object',
+        required: [
+          'model',
+          'outputTokensPerSecond',
+          'promptTokensPerSecond',
+          'ttftP95Ms',
+          'maxPricePerMillionTokens',
+          'takeOrPayPercent',
+          'minimumTokensPerHour',
+        ],
+        properties: {
+          model: {
+            type: 'string',
+          },
+          outputTokensPerSecond: {
+            type: 'number',
+          },
+          promptTokensPerSecond: {
+            type: 'number',
+          },
+          ttftP95Ms: {
+            type: 'number',
+          },
+          maxPricePerMillionTokens: {
+            type: 'string',
+          },
+          takeOrPayPercent: {
+            type: 'number',
+          },
+          minimumTokensPerHour: {
+            type: 'string',
+          },
+        },
+        description:
+          'an inference bid\'s own terms, absent on a GPU bid (docs/INFERENCE.md "Inference bids"): the model\'s slug, the output and prompt tokens/s asked, the TTFT p95 SLO in ms, the cap per million tokens (a decimal string), the take-or-pay share in percent and the tokens an hour it commits to (a decimal string); `gpus` and `maxPricePerGpuHour` are what they were sized into',
+      },
     },
   },
   BidCancelledEventPayload: {
@@ -469,6 +506,47 @@ export const EVENT_PAYLOAD_SCHEMAS = {
         type: 'boolean',
         description:
           "whether the provider may reclaim the lease at the offer's reclaim notice, without penalty (an interruptible bid on idle windows)",
+      },
+      inference: {
+        type: 'object',
+        required: [
+          'model',
+          'pricePerMillionTokens',
+          'outputTokensPerSecond',
+          'promptTokensPerSecond',
+          'ttftP95Ms',
+          'gpusPerReplica',
+          'takeOrPayPercent',
+          'minimumTokensPerHour',
+        ],
+        properties: {
+          model: {
+            type: 'string',
+          },
+          pricePerMillionTokens: {
+            type: 'string',
+          },
+          outputTokensPerSecond: {
+            type: 'number',
+          },
+          promptTokensPerSecond: {
+            type: 'number',
+          },
+          ttftP95Ms: {
+            type: 'number',
+          },
+          gpusPerReplica: {
+            type: 'number',
+          },
+          takeOrPayPercent: {
+            type: 'number',
+          },
+          minimumTokensPerHour: {
+            type: 'string',
+          },
+        },
+        description:
+          "a lease of an inference bid, billed per token; absent on a GPU lease (docs/INFERENCE.md \"Inference bids\"): the model's slug, the price per million tokens the trade price implies (a decimal string), this lease's share of the bid's output and prompt tokens/s, the bid's TTFT p95 SLO in ms, the GPUs per replica of the offer's serving profile, the take-or-pay share in percent and the tokens an hour it commits to (a decimal string)",
       },
     },
   },

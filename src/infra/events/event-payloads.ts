@@ -88,6 +88,16 @@ export type BidPlacedPayload = {
   seq: string;
   /** an automatic re-placement: the lease whose end placed it (docs/LEASES.md) */
   replacesLeaseId?: string;
+  /** an inference bid's own terms, absent on a GPU bid (docs/INFERENCE.md "Inference bids"): the model's slug, the output and prompt tokens/s asked, the TTFT p95 SLO in ms, the cap per million tokens (a decimal string), the take-or-pay share in percent and the tokens an hour it commits to (a decimal string); `gpus` and `maxPricePerGpuHour` are what they were sized into */
+  inference?: {
+    model: string;
+    outputTokensPerSecond: number;
+    promptTokensPerSecond: number;
+    ttftP95Ms: number;
+    maxPricePerMillionTokens: string;
+    takeOrPayPercent: number;
+    minimumTokensPerHour: string;
+  };
 };
 
 /** `bid.replacement_refused`: an automatic re-placement was refused; the plan makes no more for that lease. */
@@ -196,6 +206,17 @@ export type LeaseCreatedPayload = {
   startsAt: string | null;
   /** whether the provider may reclaim the lease at the offer's reclaim notice, without penalty (an interruptible bid on idle windows) */
   reclaimable: boolean;
+  /** a lease of an inference bid, billed per token; absent on a GPU lease (docs/INFERENCE.md "Inference bids"): the model's slug, the price per million tokens the trade price implies (a decimal string), this lease's share of the bid's output and prompt tokens/s, the bid's TTFT p95 SLO in ms, the GPUs per replica of the offer's serving profile, the take-or-pay share in percent and the tokens an hour it commits to (a decimal string) */
+  inference?: {
+    model: string;
+    pricePerMillionTokens: string;
+    outputTokensPerSecond: number;
+    promptTokensPerSecond: number;
+    ttftP95Ms: number;
+    gpusPerReplica: number;
+    takeOrPayPercent: number;
+    minimumTokensPerHour: string;
+  };
 };
 
 /** `lease.started`: the provider handed over access; the lease is ACTIVE and billing starts. */
