@@ -174,6 +174,40 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       },
     },
   },
+  OfferServingChangedEventPayload: {
+    type: 'object',
+    description:
+      "`offer.serving_changed`: the provider's serving profiles of an offer change (a declaration that changes nothing emits none), or an admin accepts or rejects a flagged one",
+    required: ['offerId', 'organisationId', 'market', 'cause', 'serves'],
+    properties: {
+      offerId: {
+        type: 'string',
+        description: "the offer's id",
+      },
+      organisationId: {
+        type: 'string',
+        description: 'the provider organisation that owns it',
+      },
+      market: {
+        type: 'string',
+        description: 'market slug',
+      },
+      cause: {
+        type: 'string',
+        enum: ['DECLARED', 'REVIEWED'],
+        description:
+          '`DECLARED`: the provider declared, changed or removed serving profiles; `REVIEWED`: an admin accepted or rejected a flagged one',
+      },
+      serves: {
+        type: 'array',
+        items: {
+          type: 'string',
+        },
+        description:
+          'the models the offer serves now, by slug: its usable profiles (not flagged, or accepted by an admin, with a reference), as matching reads them',
+      },
+    },
+  },
   BidPlacedEventPayload: {
     type: 'object',
     description: "`bid.placed`: a buyer's bid is accepted",

@@ -68,6 +68,20 @@ export type OfferCancelledPayload = {
   reason?: string;
 };
 
+/** `offer.serving_changed`: what an offer serves may have changed (docs/INFERENCE.md "Serving profiles"). */
+export type OfferServingChangedPayload = {
+  /** the offer's id */
+  offerId: string;
+  /** the provider organisation that owns it */
+  organisationId: string;
+  /** market slug */
+  market: string;
+  /** `DECLARED`: the provider declared, changed or removed serving profiles; `REVIEWED`: an admin accepted or rejected a flagged one */
+  cause: 'DECLARED' | 'REVIEWED';
+  /** the models the offer serves now, by slug: its usable profiles (not flagged, or accepted by an admin, with a reference), as matching reads them */
+  serves: string[];
+};
+
 /** `bid.placed`: a buyer's bid is accepted. */
 export type BidPlacedPayload = {
   /** the bid's id */
@@ -618,6 +632,8 @@ export type EventPayloads = {
   'offer.amended': OfferAmendedPayload;
   /** an offer is cancelled (only on the transition) */
   'offer.cancelled': OfferCancelledPayload;
+  /** the provider's serving profiles of an offer change (a declaration that changes nothing emits none), or an admin accepts or rejects a flagged one */
+  'offer.serving_changed': OfferServingChangedPayload;
   /** a buyer's bid is accepted */
   'bid.placed': BidPlacedPayload;
   /** a bid is cancelled (only on the transition) */
