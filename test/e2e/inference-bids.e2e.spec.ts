@@ -317,6 +317,49 @@ describe('inference bids', () => {
       minimumChargePerHour: '29.97',
     });
 
+    // The events state the inference terms beside the sized GPU terms (docs/EVENTS.md).
+    const placed = await prisma.outboxEvent.findFirstOrThrow({
+      where: { type: 'bid.placed', aggregateId: bid.id },
+    });
+    expect(placed.payload).toMatchObject({ gpus: 6, maxPricePerGpuHour: '33.60' });
+    expect((placed.payload as { inference: unknown }).inference).toEqual({
+      model: MODEL,
+      outputTokensPerSecond: 2000,
+      promptTokensPerSecond: 2000,
+      ttftP95Ms: 300,
+      maxPricePerMillionTokens: '14.00',
+      takeOrPayPercent: 50,
+      // 50% of 4,000 tokens/s x 3,600
+      minimumTokensPerHour: '7200000',
+    });
+    const created = await prisma.outboxEvent.findMany({
+      where: { type: 'lease.created', aggregateId: { in: leases.map((lease) => lease.id) } },
+    });
+    const createdOf = (leaseId: string) => created.find((event) => event.aggregateId === leaseId)?.payload;
+    expect(createdOf(leases[0]!.id)).toMatchObject({
+      gpus: 2,
+      pricePerGpuHour: '30.00',
+      inference: {
+        model: MODEL,
+        pricePerMillionTokens: '12.50',
+        outputTokensPerSecond: 666,
+        promptTokensPerSecond: 666,
+        ttftP95Ms: 300,
+        // The reference's replica of this model on an H100 is one GPU.
+        gpusPerReplica: 1,
+        takeOrPayPercent: 50,
+        minimumTokensPerHour: '2397600',
+      },
+    });
+    expect(createdOf(leases[1]!.id)).toMatchObject({
+      gpus: 4,
+      inference: {
+        pricePerMillionTokens: '13.33',
+        outputTokensPerSecond: 1333,
+        minimumTokensPerHour: '4798800',
+      },
+    });
+
     // The database keeps the terms whole even against a wrong statement.
     await expect(
       prisma.$executeRawUnsafe(`UPDATE bids SET inference_ttft_p95_ms = NULL WHERE id = $1::uuid`, bid.id),
@@ -327,5 +370,31 @@ describe('inference bids', () => {
         leases[0]!.id,
       ),
     ).rejects.toThrow(/inference terms/);
+  });
+
+  it('states no inference terms in the events of a GPU bid and its lease', async () => {
+    // 1 GPU at up to 20.00: a GPU bid takes GPUs whatever they serve.
+    const res = await place({
+      market: market.slug,
+      gpus: 1,
+      maxPricePerGpuHour: '20.00',
+      durationHours: 1,
+      partialAllowed: false,
+      billingMode: 'RESERVED',
+    }).expect(201);
+    const bidId = (res.body as { id: string }).id;
+    const lease = await waitFor('the GPU bid to fill', () =>
+      prisma.lease.findFirst({ where: { bidId } }).then((row) => row ?? undefined),
+    );
+    const placed = await prisma.outboxEvent.findFirstOrThrow({
+      where: { type: 'bid.placed', aggregateId: bidId },
+    });
+    expect(placed.payload).toMatchObject({ gpus: 1, maxPricePerGpuHour: '20.00' });
+    expect(placed.payload).not.toHaveProperty('inference');
+    const created = await prisma.outboxEvent.findFirstOrThrow({
+      where: { type: 'lease.created', aggregateId: lease.id },
+    });
+    expect(created.payload).toMatchObject({ gpus: 1, bidId });
+    expect(created.payload).not.toHaveProperty('inference');
   });
 });

@@ -10,6 +10,7 @@ export const EVENT_TYPES = [
   'offer.placed',
   'offer.amended',
   'offer.cancelled',
+  'offer.serving_changed',
   'bid.placed',
   'bid.cancelled',
   'bid.replacement_refused',

@@ -174,6 +174,40 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       },
     },
   },
+  OfferServingChangedEventPayload: {
+    type: 'object',
+    description:
+      "`offer.serving_changed`: the provider's serving profiles of an offer change (a declaration that changes nothing emits none), or an admin accepts or rejects a flagged one",
+    required: ['offerId', 'organisationId', 'market', 'cause', 'serves'],
+    properties: {
+      offerId: {
+        type: 'string',
+        description: "the offer's id",
+      },
+      organisationId: {
+        type: 'string',
+        description: 'the provider organisation that owns it',
+      },
+      market: {
+        type: 'string',
+        description: 'market slug',
+      },
+      cause: {
+        type: 'string',
+        enum: ['DECLARED', 'REVIEWED'],
+        description:
+          '`DECLARED`: the provider declared, changed or removed serving profiles; `REVIEWED`: an admin accepted or rejected a flagged one',
+      },
+      serves: {
+        type: 'array',
+        items: {
+          type: 'string',
+        },
+        description:
+          'the models the offer serves now, by slug: its usable profiles (not flagged, or accepted by an admin, with a reference), as matching reads them',
+      },
+    },
+  },
   BidPlacedEventPayload: {
     type: 'object',
     description: "`bid.placed`: a buyer's bid is accepted",
@@ -223,6 +257,43 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       replacesLeaseId: {
         type: 'string',
         description: 'an automatic re-placement: the lease whose end placed it (docs/LEASES.md)',
+      },
+      inference: {
+        type: 'object',
+        required: [
+          'model',
+          'outputTokensPerSecond',
+          'promptTokensPerSecond',
+          'ttftP95Ms',
+          'maxPricePerMillionTokens',
+          'takeOrPayPercent',
+          'minimumTokensPerHour',
+        ],
+        properties: {
+          model: {
+            type: 'string',
+          },
+          outputTokensPerSecond: {
+            type: 'number',
+          },
+          promptTokensPerSecond: {
+            type: 'number',
+          },
+          ttftP95Ms: {
+            type: 'number',
+          },
+          maxPricePerMillionTokens: {
+            type: 'string',
+          },
+          takeOrPayPercent: {
+            type: 'number',
+          },
+          minimumTokensPerHour: {
+            type: 'string',
+          },
+        },
+        description:
+          'an inference bid\'s own terms, absent on a GPU bid (docs/INFERENCE.md "Inference bids"): the model\'s slug, the output and prompt tokens/s asked, the TTFT p95 SLO in ms, the cap per million tokens (a decimal string), the take-or-pay share in percent and the tokens an hour it commits to (a decimal string); `gpus` and `maxPricePerGpuHour` are what they were sized into',
       },
     },
   },
@@ -469,6 +540,47 @@ export const EVENT_PAYLOAD_SCHEMAS = {
         type: 'boolean',
         description:
           "whether the provider may reclaim the lease at the offer's reclaim notice, without penalty (an interruptible bid on idle windows)",
+      },
+      inference: {
+        type: 'object',
+        required: [
+          'model',
+          'pricePerMillionTokens',
+          'outputTokensPerSecond',
+          'promptTokensPerSecond',
+          'ttftP95Ms',
+          'gpusPerReplica',
+          'takeOrPayPercent',
+          'minimumTokensPerHour',
+        ],
+        properties: {
+          model: {
+            type: 'string',
+          },
+          pricePerMillionTokens: {
+            type: 'string',
+          },
+          outputTokensPerSecond: {
+            type: 'number',
+          },
+          promptTokensPerSecond: {
+            type: 'number',
+          },
+          ttftP95Ms: {
+            type: 'number',
+          },
+          gpusPerReplica: {
+            type: 'number',
+          },
+          takeOrPayPercent: {
+            type: 'number',
+          },
+          minimumTokensPerHour: {
+            type: 'string',
+          },
+        },
+        description:
+          "a lease of an inference bid, billed per token; absent on a GPU lease (docs/INFERENCE.md \"Inference bids\"): the model's slug, the price per million tokens the trade price implies (a decimal string), this lease's share of the bid's output and prompt tokens/s, the bid's TTFT p95 SLO in ms, the GPUs per replica of the offer's serving profile, the take-or-pay share in percent and the tokens an hour it commits to (a decimal string)",
       },
     },
   },

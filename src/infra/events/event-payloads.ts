@@ -68,6 +68,20 @@ export type OfferCancelledPayload = {
   reason?: string;
 };
 
+/** `offer.serving_changed`: what an offer serves may have changed (docs/INFERENCE.md "Serving profiles"). */
+export type OfferServingChangedPayload = {
+  /** the offer's id */
+  offerId: string;
+  /** the provider organisation that owns it */
+  organisationId: string;
+  /** market slug */
+  market: string;
+  /** `DECLARED`: the provider declared, changed or removed serving profiles; `REVIEWED`: an admin accepted or rejected a flagged one */
+  cause: 'DECLARED' | 'REVIEWED';
+  /** the models the offer serves now, by slug: its usable profiles (not flagged, or accepted by an admin, with a reference), as matching reads them */
+  serves: string[];
+};
+
 /** `bid.placed`: a buyer's bid is accepted. */
 export type BidPlacedPayload = {
   /** the bid's id */
@@ -88,6 +102,16 @@ export type BidPlacedPayload = {
   seq: string;
   /** an automatic re-placement: the lease whose end placed it (docs/LEASES.md) */
   replacesLeaseId?: string;
+  /** an inference bid's own terms, absent on a GPU bid (docs/INFERENCE.md "Inference bids"): the model's slug, the output and prompt tokens/s asked, the TTFT p95 SLO in ms, the cap per million tokens (a decimal string), the take-or-pay share in percent and the tokens an hour it commits to (a decimal string); `gpus` and `maxPricePerGpuHour` are what they were sized into */
+  inference?: {
+    model: string;
+    outputTokensPerSecond: number;
+    promptTokensPerSecond: number;
+    ttftP95Ms: number;
+    maxPricePerMillionTokens: string;
+    takeOrPayPercent: number;
+    minimumTokensPerHour: string;
+  };
 };
 
 /** `bid.replacement_refused`: an automatic re-placement was refused; the plan makes no more for that lease. */
@@ -196,6 +220,17 @@ export type LeaseCreatedPayload = {
   startsAt: string | null;
   /** whether the provider may reclaim the lease at the offer's reclaim notice, without penalty (an interruptible bid on idle windows) */
   reclaimable: boolean;
+  /** a lease of an inference bid, billed per token; absent on a GPU lease (docs/INFERENCE.md "Inference bids"): the model's slug, the price per million tokens the trade price implies (a decimal string), this lease's share of the bid's output and prompt tokens/s, the bid's TTFT p95 SLO in ms, the GPUs per replica of the offer's serving profile, the take-or-pay share in percent and the tokens an hour it commits to (a decimal string) */
+  inference?: {
+    model: string;
+    pricePerMillionTokens: string;
+    outputTokensPerSecond: number;
+    promptTokensPerSecond: number;
+    ttftP95Ms: number;
+    gpusPerReplica: number;
+    takeOrPayPercent: number;
+    minimumTokensPerHour: string;
+  };
 };
 
 /** `lease.started`: the provider handed over access; the lease is ACTIVE and billing starts. */
@@ -597,6 +632,8 @@ export type EventPayloads = {
   'offer.amended': OfferAmendedPayload;
   /** an offer is cancelled (only on the transition) */
   'offer.cancelled': OfferCancelledPayload;
+  /** the provider's serving profiles of an offer change (a declaration that changes nothing emits none), or an admin accepts or rejects a flagged one */
+  'offer.serving_changed': OfferServingChangedPayload;
   /** a buyer's bid is accepted */
   'bid.placed': BidPlacedPayload;
   /** a bid is cancelled (only on the transition) */

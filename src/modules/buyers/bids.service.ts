@@ -49,7 +49,7 @@ import { OrderBookService } from '@/modules/matching/order-book.service';
 import type { Quote } from '@/modules/matching/domain/quote';
 import { ReliabilityService } from '@/modules/reliability/reliability.service';
 import { LedgerService, type BidToRelease } from '@/modules/billing/ledger/ledger.service';
-import type { NewEvent } from '@/infra/events/event-catalogue';
+import type { EventPayloads, NewEvent } from '@/infra/events/event-catalogue';
 import { ORGANISATION_SUSPENDED } from '@/infra/auth/suspension';
 
 const bidNotFound = (): DomainError => new DomainError('NOT_FOUND', 'Bid not found.');
@@ -743,7 +743,29 @@ function bidPlaced(bid: BidRecord): NewEvent {
       expiresAt: bid.expiresAt.toISOString(),
       seq: bid.seq.toString(),
       ...(bid.replacesLeaseId === null ? {} : { replacesLeaseId: bid.replacesLeaseId }),
+      ...(bid.inference === null
+        ? {}
+        : { inference: inferencePlaced(bid.inference, bid.market.currencyScale) }),
     },
+  };
+}
+
+/** An inference bid's own terms as `bid.placed` states them (absent on a GPU bid). */
+function inferencePlaced(
+  terms: NonNullable<BidRecord['inference']>,
+  scale: number,
+): NonNullable<EventPayloads['bid.placed']['inference']> {
+  return {
+    model: terms.model,
+    outputTokensPerSecond: terms.outputTokensPerSecond,
+    promptTokensPerSecond: terms.promptTokensPerSecond,
+    ttftP95Ms: terms.ttftP95Ms,
+    maxPricePerMillionTokens: formatMoney(terms.maxPricePerMillionTokens, scale),
+    takeOrPayPercent: terms.takeOrPayPercent,
+    minimumTokensPerHour: takeOrPayTokensPerHour(
+      tokensPerHour(terms.outputTokensPerSecond, terms.promptTokensPerSecond),
+      terms.takeOrPayPercent,
+    ).toString(),
   };
 }
 

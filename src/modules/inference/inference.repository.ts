@@ -204,6 +204,32 @@ export class InferenceRepository {
     });
   }
 
+  /**
+   * The offer's market and the models it serves now: its usable profiles (not flagged, or
+   * accepted, with a reference; matching's servingOf reads the same), for `offer.serving_changed`.
+   */
+  async findOfferServes(
+    organisationId: string,
+    offerId: string,
+  ): Promise<{ market: string; serves: string[] } | null> {
+    const offer = await this.tx.offer.findFirst({
+      where: { id: offerId, organisationId },
+      select: {
+        market: { select: { slug: true } },
+        servingProfiles: {
+          // A reference is stored whole or not at all (profileWrite).
+          where: { review: { in: ['NOT_FLAGGED', 'ACCEPTED'] }, referenceGpusPerReplica: { not: null } },
+          select: { model: { select: { slug: true } } },
+        },
+      },
+    });
+    if (offer === null) return null;
+    return {
+      market: offer.market.slug,
+      serves: offer.servingProfiles.map((profile) => profile.model.slug).sort(),
+    };
+  }
+
   /** Any offer's profiles with their review, for checking reported tokens (worker and usage checks). */
   async systemFindOfferRates(offerId: string): Promise<
     Array<{

@@ -8,6 +8,7 @@ import { OrganisationWriteGateService } from '@/infra/auth/write-gate/organisati
 import { Clock } from '@/infra/clock/clock';
 import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { DomainError } from '@/shared/domain-error';
+import { OutboxService } from '@/modules/events/outbox.service';
 import { OffersService } from '@/modules/providers/offers.service';
 import {
   flagDeclaration,
@@ -49,6 +50,7 @@ export class ServingProfilesService {
     private readonly audit: AuditService,
     private readonly cursors: CursorCodec,
     private readonly clock: Clock,
+    private readonly outbox: OutboxService,
   ) {}
 
   /** The offer's profiles; another organisation's offer is a 404 like a missing one. */
@@ -86,6 +88,7 @@ export class ServingProfilesService {
       ]),
     );
     const now = this.clock.now();
+    let changed = false;
     for (const [index, declaration] of input.profiles.entries()) {
       const model = modelsBySlug.get(declaration.model);
       if (!model) {
@@ -100,14 +103,36 @@ export class ServingProfilesService {
       else if (!sameDeclaration(current, declaration)) {
         const resetDelivery = current.concurrency !== declaration.concurrency;
         await this.inference.replaceProfile(org.organisationId, current.id, write, now, resetDelivery);
-      }
+      } else continue;
+      changed = true;
     }
     const declared = new Set(input.profiles.map((profile) => profile.model));
-    await this.inference.deleteProfiles(
-      org.organisationId,
-      [...existing.values()].filter((row) => !declared.has(row.model.slug)).map((row) => row.id),
-    );
+    const removed = [...existing.values()]
+      .filter((row) => !declared.has(row.model.slug))
+      .map((row) => row.id);
+    await this.inference.deleteProfiles(org.organisationId, removed);
+    if (changed || removed.length > 0)
+      await this.recordServingChanged(org.organisationId, offerId, 'DECLARED');
     return this.listProfiles(org, offerId);
+  }
+
+  /**
+   * `offer.serving_changed`, in the change's transaction: a resting inference bid the offer can
+   * now serve is matched by the run it asks for, not the next sweep (docs/INFERENCE.md "Matching").
+   */
+  private async recordServingChanged(
+    organisationId: string,
+    offerId: string,
+    cause: 'DECLARED' | 'REVIEWED',
+  ): Promise<void> {
+    const offer = await this.inference.findOfferServes(organisationId, offerId);
+    if (offer === null) throw new Error(`offer ${offerId} of a serving profile is gone`);
+    await this.outbox.record({
+      type: 'offer.serving_changed',
+      aggregateType: 'offer',
+      aggregateId: offerId,
+      payload: { offerId, organisationId, market: offer.market, cause, serves: offer.serves },
+    });
   }
 
   async adminListProfiles(query: AdminListServingProfilesQuery): Promise<AdminServingProfilePageResponse> {
@@ -146,6 +171,7 @@ export class ServingProfilesService {
       { type: 'serving_profile', id },
       auditDetails(profile, review, input.reason),
     );
+    await this.recordServingChanged(profile.organisationId, profile.offerId, 'REVIEWED');
     return InferenceMapper.adminServingProfile(decided);
   }
 }

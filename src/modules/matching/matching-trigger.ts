@@ -11,6 +11,7 @@ export const MATCHING_TRIGGERS = [
   'offer.placed',
   'offer.amended',
   'offer.cancelled',
+  'offer.serving_changed',
   'bid.placed',
   'bid.cancelled',
   'lease.ended',

@@ -62,6 +62,8 @@ interface OrderRow {
   inference_ttft_p95_ms: number | null;
   inference_take_or_pay_percent: number | null;
   inference_gpus_per_replica: number | null;
+  /** The inference model's slug (null on a GPU bid), for the events of its leases. */
+  inference_model: string | null;
   total_gpus: number;
   /** Offers: what they serve (servingOf), null when nothing. */
   serving: Record<string, OfferServing> | null;
@@ -234,6 +236,7 @@ function ordersOf(marketId: string): Prisma.Sql {
            b.gpus AS total_gpus, b.inference_model_id, b.inference_output_tokens_per_second,
            b.inference_prompt_tokens_per_second, b.inference_ttft_p95_ms, b.inference_take_or_pay_percent,
            b.inference_gpus_per_replica,
+           im.slug AS inference_model,
            o.site_id, s.province_code AS province, o.available_from, o.available_until, o.min_lease_hours,
            o.pay_per_use_min_percent, ${servingOf(Prisma.sql`o.id`)} AS serving,
            org.reliability_score AS provider_score, b.min_provider_score, b.interruptible,
@@ -244,6 +247,7 @@ function ordersOf(marketId: string): Prisma.Sql {
     LEFT JOIN offers o ON ids.kind = 'offer' AND o.id = ids.id AND o.market_id = ${marketId}::uuid
       AND o.status = ANY(${LIVE}::"OrderStatus"[]) AND o.gpus > o.leased_gpus
     LEFT JOIN sites s ON s.id = o.site_id
+    LEFT JOIN inference_models im ON im.id = b.inference_model_id
     LEFT JOIN organisations org ON org.id = coalesce(b.organisation_id, o.organisation_id)`;
 }
 
@@ -333,6 +337,7 @@ function bidOf(row: OrderRow): RunBid {
     expiresAt: row.expires_at.getTime(),
     billingMode: row.billing_mode,
     ...withInference(inferenceOf(row)),
+    ...(row.inference_model === null ? {} : { inferenceModel: row.inference_model }),
     ...(row.min_provider_score === null ? {} : { minProviderScore: row.min_provider_score }),
     ...(row.interruptible ? { interruptible: true } : {}),
   };

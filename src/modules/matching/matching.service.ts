@@ -4,11 +4,20 @@ import { Clock } from '@/infra/clock/clock';
 import { AppConfig } from '@/infra/config/app-config';
 import { JobProducer } from '@/infra/queues/job-producer.service';
 import { formatMoney } from '@/shared/money';
-import type { NewEvent } from '@/infra/events/event-catalogue';
+import type { EventPayloads, NewEvent } from '@/infra/events/event-catalogue';
+import { takeOrPayTokensPerHour, tokensPerHour } from '@/modules/inference/domain/inference-pricing';
 import { OutboxService } from '@/modules/events/outbox.service';
 import { LEASE_DEADLINE_JOB_PREFIX } from '@/infra/queues/lease-timer-jobs';
 import type { MarketRun } from './domain/match-market';
-import { leasesOf, pairKey, WindowClosedError, type LeaseTerms, type RunBook } from './domain/run-book';
+import {
+  leasesOf,
+  pairKey,
+  WindowClosedError,
+  type LeaseTerms,
+  type RunBid,
+  type RunBook,
+  type RunOffer,
+} from './domain/run-book';
 import { FundsPort } from '@/modules/markets/domain/funds.port';
 import type { BookHeader } from './domain/market-book';
 import { MarketBooks } from './market-books';
@@ -282,7 +291,7 @@ export class MatchingService implements BeforeApplicationShutdown {
       })),
     );
     await this.outbox.recordMany([
-      ...leases.map((lease) => leaseCreated(book, lease.id, lease.terms)),
+      ...leases.map((lease) => leaseCreated(book, lease.id, lease.terms, bids, offers)),
       ...filledBids.map((bid) => orderFilled(book, 'bid', bid, run.bidsFilled, leases)),
       ...leasedOffers.map((offer) => orderFilled(book, 'offer', offer, run.offersTaken, leases)),
     ]);
@@ -330,7 +339,14 @@ function increments(
     });
 }
 
-function leaseCreated(book: RunBook, leaseId: string, terms: LeaseTerms): NewEvent {
+function leaseCreated(
+  book: RunBook,
+  leaseId: string,
+  terms: LeaseTerms,
+  bids: ReadonlyMap<string, RunBid>,
+  offers: ReadonlyMap<string, RunOffer>,
+): NewEvent {
+  const inference = terms.inference === null ? undefined : leaseInference(book, terms, bids, offers);
   return {
     type: 'lease.created',
     aggregateType: 'lease',
@@ -350,7 +366,40 @@ function leaseCreated(book: RunBook, leaseId: string, terms: LeaseTerms): NewEve
       provisioningDeadline: new Date(terms.provisioningDeadline).toISOString(),
       startsAt: terms.startsAt === null ? null : new Date(terms.startsAt).toISOString(),
       reclaimable: terms.reclaimable,
+      ...(inference === undefined ? {} : { inference }),
     },
+  };
+}
+
+/** A lease of an inference bid, as `lease.created` states it (docs/INFERENCE.md "Inference bids"). */
+function leaseInference(
+  book: RunBook,
+  terms: LeaseTerms,
+  bids: ReadonlyMap<string, RunBid>,
+  offers: ReadonlyMap<string, RunOffer>,
+): NonNullable<EventPayloads['lease.created']['inference']> {
+  const lease = terms.inference;
+  const bid = bids.get(terms.bidId);
+  const demand = bid?.inference;
+  const serving = demand === undefined ? undefined : offers.get(terms.offerId)?.serving?.[demand.modelId];
+  // The run matched the pair on these (eligibility rule 4), so the book holds them.
+  if (lease === null || bid?.inferenceModel === undefined || demand === undefined || serving === undefined) {
+    throw new Error(
+      `inference lease ${pairKey(terms.bidId, terms.offerId)} without its bid's or offer's terms`,
+    );
+  }
+  return {
+    model: bid.inferenceModel,
+    pricePerMillionTokens: formatMoney(lease.pricePerMillionTokens, book.currencyScale),
+    outputTokensPerSecond: lease.outputTokensPerSecond,
+    promptTokensPerSecond: lease.promptTokensPerSecond,
+    ttftP95Ms: demand.ttftP95Ms,
+    gpusPerReplica: serving.gpusPerReplica,
+    takeOrPayPercent: lease.takeOrPayPercent,
+    minimumTokensPerHour: takeOrPayTokensPerHour(
+      tokensPerHour(lease.outputTokensPerSecond, lease.promptTokensPerSecond),
+      lease.takeOrPayPercent,
+    ).toString(),
   };
 }
 

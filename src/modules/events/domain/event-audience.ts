@@ -22,6 +22,7 @@ export const AUDIENCE_RULES: Record<EventType, AudienceRule> = {
   'offer.placed': 'owner',
   'offer.amended': 'owner',
   'offer.cancelled': 'owner',
+  'offer.serving_changed': 'owner',
   'bid.placed': 'owner',
   'bid.cancelled': 'owner',
   'bid.replacement_refused': 'owner',

@@ -11,6 +11,8 @@ export type LeaseBillingMode = 'RESERVED' | 'PAY_PER_USE';
 /** A bid as a run reads it: the core's fields plus what its leases copy. */
 export interface RunBid extends BookBid {
   readonly billingMode: LeaseBillingMode;
+  /** An inference bid's model slug, which its leases' `lease.created` names; absent on a GPU bid. */
+  readonly inferenceModel?: string;
 }
 
 /** An offer as a run reads it: the core's fields (its pay-per-use floor too, which its leases copy). */
