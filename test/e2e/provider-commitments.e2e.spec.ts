@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '@/infra/prisma/prisma.service';
@@ -269,6 +270,42 @@ describe('provider commitments: notice, penalty, receivable', () => {
         ['PENALTY', '-240.00'],
       ],
     );
+
+    // Both sides' statements show it (docs/STATEMENTS.md "Penalties and receivables"): the
+    // provider's earnings list the penalty and each recovery, in JSON and CSV; the buyer's invoice
+    // of the cut lease shows the credit beside a gross of its one period.
+    const to = encodeURIComponent(new Date(clock().now().getTime() + HOUR).toISOString());
+    const providerAuth = (await signIn(app, tenant)).auth;
+    const earnings = (
+      await http().get(`/v1/billing/earnings?groupBy=lease&to=${to}`).set(providerAuth).expect(200)
+    ).body as { adjustments: Body[] };
+    expect(
+      earnings.adjustments.map((a) => [a.kind, a.leaseId, a.penalty, a.earningsChange, a.owedChange]),
+    ).toEqual([
+      ['PENALTY', cut.id, '240.00', '0.00', '240.00'],
+      ['RECOVERY', cut.id, null, '-1.62', '-1.62'],
+      ['RECOVERY', proceeds.id, null, '-195.00', '-195.00'],
+      ['RECOVERY', proceeds.id, null, '-43.38', '-43.38'],
+    ]);
+    const csv = await http()
+      .get(`/v1/billing/earnings?groupBy=lease&format=csv&to=${to}`)
+      .set(providerAuth)
+      .expect(200);
+    const rows = parse<Record<string, string>>(csv.text, { columns: true });
+    expect(rows.map((r) => [r.row, r.leaseId, r.penalty, r.owedChange])).toEqual([
+      ...[cut.id, proceeds.id].sort().map((id) => ['PERIODS', id, '', '']),
+      ['PENALTY', cut.id, '240.00', '240.00'],
+      ['RECOVERY', cut.id, '', '-1.62'],
+      ['RECOVERY', proceeds.id, '', '-195.00'],
+      ['RECOVERY', proceeds.id, '', '-43.38'],
+    ]);
+    const invoices = ((await http().get('/v1/invoices').set(buyer.auth).expect(200)).body as { data: Body[] })
+      .data;
+    expect(invoices.find((i) => i.leaseId === cut.id)).toMatchObject({
+      gross: '1.66',
+      penaltyCredit: '240.00',
+    });
+    expect(invoices.find((i) => i.leaseId === proceeds.id)).toMatchObject({ penaltyCredit: '0.00' });
   });
 
   it('refuses a bad notice or mode with 400 and writes nothing', async () => {

@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { PrismaService } from '@/infra/prisma/prisma.service';
 import { createTestAdmin, type TestAdmin } from '../support/admin-cli';
 import { startExchangeOnClock } from '../support/http-app';
 import { clockOf, expectLedgerSound, HOUR, leaseOfBid, MINUTE } from '../support/leases';
@@ -155,6 +156,12 @@ describe('serving delivery: agreed and decided token counts confirm a declaratio
     expect(delivery.confirmedScale as number).toBeCloseTo(twoScales[1]!, 9);
     expect(delivery.confirmedScale as number).toBeGreaterThan(1.32);
     expect(await quotedGpus()).toBe(2);
+    // Sizing trusts more: the offer's serving changed, which wakes its market's matching.
+    const changed = await app.get(PrismaService).outboxEvent.findMany({
+      where: { aggregateId: offer.id as string, type: 'offer.serving_changed' },
+      orderBy: { seq: 'asc' },
+    });
+    expect(changed.map((event) => (event.payload as Body).cause)).toEqual(['DECLARED', 'DELIVERED']);
 
     // A new concurrency is another reference: the record starts again.
     const redeclared = body(

@@ -194,9 +194,9 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       },
       cause: {
         type: 'string',
-        enum: ['DECLARED', 'REVIEWED'],
+        enum: ['DECLARED', 'REVIEWED', 'DELIVERED'],
         description:
-          '`DECLARED`: the provider declared, changed or removed serving profiles; `REVIEWED`: an admin accepted or rejected a flagged one',
+          '`DECLARED`: the provider declared, changed or removed serving profiles; `REVIEWED`: an admin accepted or rejected a flagged one; `DELIVERED`: delivered usage confirmed a higher multiple of the reference (docs/INFERENCE.md "Delivery confirms a declaration")',
       },
       serves: {
         type: 'array',

@@ -76,8 +76,8 @@ export type OfferServingChangedPayload = {
   organisationId: string;
   /** market slug */
   market: string;
-  /** `DECLARED`: the provider declared, changed or removed serving profiles; `REVIEWED`: an admin accepted or rejected a flagged one */
-  cause: 'DECLARED' | 'REVIEWED';
+  /** `DECLARED`: the provider declared, changed or removed serving profiles; `REVIEWED`: an admin accepted or rejected a flagged one; `DELIVERED`: delivered usage confirmed a higher multiple of the reference (docs/INFERENCE.md "Delivery confirms a declaration") */
+  cause: 'DECLARED' | 'REVIEWED' | 'DELIVERED';
   /** the models the offer serves now, by slug: its usable profiles (not flagged, or accepted by an admin, with a reference), as matching reads them */
   serves: string[];
 };

@@ -24,6 +24,7 @@ import type {
 import { InferenceMapper } from './inference.mapper';
 import { InferenceRepository, type InferenceModelRecord, type MarketGpuRecord } from './inference.repository';
 import { Clock } from '@/infra/clock/clock';
+import { OutboxService } from '@/modules/events/outbox.service';
 
 /** Concurrency the public reference profiles are stated at when the query names none. */
 export const DEFAULT_REFERENCE_CONCURRENCY = 8;
@@ -54,6 +55,7 @@ export class InferenceCatalogueService {
     private readonly inference: InferenceRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly outbox: OutboxService,
   ) {}
 
   /** The catalogue as inference bids name it: id, slug and family of every model. */
@@ -173,6 +175,25 @@ export class InferenceCatalogueService {
     if (scale === null) return null;
     const record = recordDelivery(profile, scale);
     await this.inference.systemRecordDelivery(profile.id, record);
+    // Sizing trusts more now: a resting inference bid the offer can now serve is matched by the
+    // run this asks for, not the next sweep.
+    if (record.confirmedScale > profile.confirmedScale) {
+      const offer = await this.inference.findOfferServes(profile.organisationId, input.offerId);
+      if (offer !== null) {
+        await this.outbox.record({
+          type: 'offer.serving_changed',
+          aggregateType: 'offer',
+          aggregateId: input.offerId,
+          payload: {
+            offerId: input.offerId,
+            organisationId: profile.organisationId,
+            market: offer.market,
+            cause: 'DELIVERED',
+            serves: offer.serves,
+          },
+        });
+      }
+    }
     return record;
   }
 

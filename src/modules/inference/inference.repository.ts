@@ -310,6 +310,7 @@ export class InferenceRepository {
     modelId: string,
   ): Promise<{
     id: string;
+    organisationId: string;
     referencePromptTokensPerSecondPerGpu: number | null;
     referenceOutputTokensPerSecondPerGpu: number | null;
     deliveredScales: number[];
@@ -318,13 +319,14 @@ export class InferenceRepository {
     const rows = await this.tx.$queryRaw<
       Array<{
         id: string;
+        organisation_id: string;
         reference_prompt: number | null;
         reference_output: number | null;
         delivered_scales: number[] | null;
         confirmed_scale: number;
       }>
     >`
-      SELECT id::text, reference_prompt_tokens_per_second_per_gpu AS reference_prompt,
+      SELECT id::text, organisation_id::text, reference_prompt_tokens_per_second_per_gpu AS reference_prompt,
              reference_output_tokens_per_second_per_gpu AS reference_output,
              delivered_scales, confirmed_scale
       FROM serving_profiles WHERE offer_id = ${offerId}::uuid AND model_id = ${modelId}::uuid
@@ -333,6 +335,7 @@ export class InferenceRepository {
     if (row === undefined) return null;
     return {
       id: row.id,
+      organisationId: row.organisation_id,
       referencePromptTokensPerSecondPerGpu: row.reference_prompt,
       referenceOutputTokensPerSecondPerGpu: row.reference_output,
       deliveredScales: row.delivered_scales ?? [],

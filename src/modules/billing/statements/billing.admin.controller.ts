@@ -5,7 +5,7 @@ import { ApiStatementResponse, replyCsv, toCsv } from '@/infra/http/csv';
 import { ApiErrors } from '@/infra/http/api-errors';
 import { AdminApi } from '@/infra/auth/auth.decorators';
 import { PlatformFeesQuery, PlatformFeesResponse, TrialBalanceResponse } from './dto/statement.dto';
-import { EARNINGS_COLUMNS } from './statements.csv';
+import { PERIOD_GROUP_COLUMNS } from './statements.csv';
 import { StatementsService } from './statements.service';
 
 /** The platform's own money: its fees and a trial balance of the whole ledger. Reads only. */
@@ -34,7 +34,7 @@ export class BillingAdminController {
   ): Promise<PlatformFeesResponse | string> {
     const fees = await this.statements.platformFees(query);
     if (query.format !== 'csv') return fees;
-    return replyCsv(reply, `fees-by-${query.groupBy}.csv`, toCsv(EARNINGS_COLUMNS, fees.groups));
+    return replyCsv(reply, `fees-by-${query.groupBy}.csv`, toCsv(PERIOD_GROUP_COLUMNS, fees.groups));
   }
 
   @Get('trial-balance')

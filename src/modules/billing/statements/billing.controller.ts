@@ -14,7 +14,7 @@ import {
   SetBillingProfileDto,
   StatementFormatQuery,
 } from './dto/statement.dto';
-import { BALANCE_COLUMNS, EARNINGS_COLUMNS, ENTRY_COLUMNS } from './statements.csv';
+import { BALANCE_COLUMNS, EARNINGS_COLUMNS, ENTRY_COLUMNS, earningsCsvRows } from './statements.csv';
 import { StatementsService } from './statements.service';
 
 const CSV_NOTE = ' `?format=csv` answers the same rows as a CSV attachment.';
@@ -93,7 +93,11 @@ export class BillingController {
   ): Promise<EarningsResponse | string> {
     const earnings = await this.statements.earnings(principal, query);
     if (query.format !== 'csv') return earnings;
-    return replyCsv(reply, `earnings-by-${query.groupBy}.csv`, toCsv(EARNINGS_COLUMNS, earnings.groups));
+    return replyCsv(
+      reply,
+      `earnings-by-${query.groupBy}.csv`,
+      toCsv(EARNINGS_COLUMNS, earningsCsvRows(earnings)),
+    );
   }
 
   @Get('profile')

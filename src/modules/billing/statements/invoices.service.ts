@@ -60,6 +60,8 @@ export class InvoicesService {
     const sequence = await this.statements.systemNextInvoiceSequence(env.INVOICE_NUMBER_PREFIX, year);
     const number = invoiceNumber(env.INVOICE_NUMBER_PREFIX, year, sequence);
     const profile = await this.statements.findProfile(lease.buyerOrganisationId);
+    // A provider's early end without notice credited the buyer; shown, not deducted (docs/STATEMENTS.md).
+    const penaltyCredit = await this.statements.systemLeasePenalty(lease.id);
     const { net, vat } = splitVatInclusive(gross, env.INVOICE_VAT_BPS);
     await this.statements.systemCreateInvoice({
       number,
@@ -84,6 +86,7 @@ export class InvoicesService {
       vat,
       gross,
       sloCredits,
+      penaltyCredit,
       timeZone,
       issueDate: new Date(`${issueDate}T00:00:00Z`),
       supplyFrom: first.startsAt,

@@ -1,6 +1,12 @@
 import type { CsvColumn } from '@/infra/http/csv';
 import type { CurrencyBalanceResponse, LedgerEntryResponse } from './dto/balance.dto';
-import type { EarningsGroupResponse, InvoiceLineResponse, InvoiceResponse } from './dto/statement.dto';
+import type {
+  EarningsAdjustmentResponse,
+  EarningsGroupResponse,
+  EarningsResponse,
+  InvoiceLineResponse,
+  InvoiceResponse,
+} from './dto/statement.dto';
 
 /** The columns of each statement's CSV: the JSON fields, flattened, amounts as the same strings. */
 export const BALANCE_COLUMNS: CsvColumn<CurrencyBalanceResponse>[] = [
@@ -46,6 +52,7 @@ export const INVOICE_COLUMNS: CsvColumn<InvoiceResponse>[] = [
   { header: 'vat', value: (r) => r.vat },
   { header: 'gross', value: (r) => r.gross },
   { header: 'sloCredits', value: (r) => r.sloCredits },
+  { header: 'penaltyCredit', value: (r) => r.penaltyCredit },
 ];
 
 export const INVOICE_LINE_COLUMNS: CsvColumn<InvoiceLineResponse>[] = [
@@ -63,7 +70,8 @@ export const INVOICE_LINE_COLUMNS: CsvColumn<InvoiceLineResponse>[] = [
   { header: 'sloCredit', value: (r) => r.sloCredit },
 ];
 
-export const EARNINGS_COLUMNS: CsvColumn<EarningsGroupResponse>[] = [
+/** The columns of a group of settled periods (earnings and the platform's fees). */
+export const PERIOD_GROUP_COLUMNS: CsvColumn<EarningsGroupResponse>[] = [
   { header: 'key', value: (r) => r.key },
   { header: 'leaseId', value: (r) => r.leaseId },
   { header: 'period', value: (r) => r.period },
@@ -85,4 +93,40 @@ export const EARNINGS_COLUMNS: CsvColumn<EarningsGroupResponse>[] = [
   { header: 'net', value: (r) => r.net },
   { header: 'sloCredits', value: (r) => r.sloCredits },
   { header: 'netAfterCredits', value: (r) => r.netAfterCredits },
+];
+
+/**
+ * An earnings CSV row: a group of settled periods (`row` PERIODS), then each penalty or recovery
+ * of the range (`row` PENALTY or RECOVERY, `key` its transfer), as the JSON's groups and adjustments.
+ */
+export type EarningsCsvRow =
+  | { row: 'PERIODS'; group: EarningsGroupResponse }
+  | { row: 'PENALTY' | 'RECOVERY'; adjustment: EarningsAdjustmentResponse };
+
+export function earningsCsvRows(statement: EarningsResponse): EarningsCsvRow[] {
+  return [
+    ...statement.groups.map((group) => ({ row: 'PERIODS' as const, group })),
+    ...statement.adjustments.map((adjustment) => ({ row: adjustment.kind, adjustment })),
+  ];
+}
+
+// An adjustment fills the group columns it shares: key (its transfer), leaseId and currency.
+const ADJUSTMENT_SHARES: Record<string, (a: EarningsAdjustmentResponse) => string | null> = {
+  key: (a) => a.transferId,
+  leaseId: (a) => a.leaseId,
+  currency: (a) => a.currency,
+};
+
+/** The groups' columns, then the adjustments' own: one CSV of the whole statement. */
+export const EARNINGS_COLUMNS: CsvColumn<EarningsCsvRow>[] = [
+  ...PERIOD_GROUP_COLUMNS.map((column): CsvColumn<EarningsCsvRow> => ({
+    ...column,
+    value: (r) =>
+      r.row === 'PERIODS' ? column.value(r.group) : ADJUSTMENT_SHARES[column.header]?.(r.adjustment),
+  })),
+  { header: 'row', value: (r) => r.row },
+  { header: 'at', value: (r) => (r.row === 'PERIODS' ? null : r.adjustment.at) },
+  { header: 'penalty', value: (r) => (r.row === 'PERIODS' ? null : r.adjustment.penalty) },
+  { header: 'earningsChange', value: (r) => (r.row === 'PERIODS' ? null : r.adjustment.earningsChange) },
+  { header: 'owedChange', value: (r) => (r.row === 'PERIODS' ? null : r.adjustment.owedChange) },
 ];

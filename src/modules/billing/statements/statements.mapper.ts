@@ -1,12 +1,14 @@
 import { formatMoney } from '@/shared/money';
 import type {
   BillingProfileResponse,
+  EarningsAdjustmentResponse,
   EarningsGroupResponse,
   InvoiceLineResponse,
   InvoiceResponse,
 } from './dto/statement.dto';
 import type {
   BillingProfileRecord,
+  EarningsAdjustmentRecord,
   EarningsGroupRecord,
   InvoiceLineRecord,
   InvoiceRecord,
@@ -44,6 +46,7 @@ export const StatementsMapper = {
       vat: formatMoney(row.vat, scale),
       gross: formatMoney(row.gross, scale),
       sloCredits: formatMoney(row.sloCredits, scale),
+      penaltyCredit: formatMoney(row.penaltyCredit, scale),
       issueDate: row.issueDate.toISOString().slice(0, 10),
       timeZone: row.timeZone,
       issuedAt: row.issuedAt.toISOString(),
@@ -68,6 +71,19 @@ export const StatementsMapper = {
       pricePerMillionTokens:
         row.pricePerMillionTokens === null ? null : formatMoney(row.pricePerMillionTokens, scale),
       sloCredit: formatMoney(row.sloCredit, scale),
+    };
+  },
+
+  adjustment(row: EarningsAdjustmentRecord, scale: number): EarningsAdjustmentResponse {
+    return {
+      kind: row.kind,
+      transferId: row.transferId,
+      leaseId: row.leaseId,
+      at: row.at.toISOString(),
+      currency: row.currency,
+      penalty: row.kind === 'PENALTY' ? formatMoney(row.owedChange - row.earningsChange, scale) : null,
+      earningsChange: formatMoney(row.earningsChange, scale),
+      owedChange: formatMoney(row.owedChange, scale),
     };
   },
 

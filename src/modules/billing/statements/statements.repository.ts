@@ -48,11 +48,25 @@ export interface InvoiceRecord {
   vat: bigint;
   gross: bigint;
   sloCredits: bigint;
+  penaltyCredit: bigint;
   timeZone: string;
   issueDate: Date;
   supplyFrom: Date;
   supplyTo: Date;
   issuedAt: Date;
+}
+
+/** A penalty or recovery on a provider's statement (docs/STATEMENTS.md "Penalties and receivables"). */
+export interface EarningsAdjustmentRecord {
+  transferId: string;
+  kind: 'PENALTY' | 'RECOVERY';
+  leaseId: string | null;
+  at: Date;
+  currency: string;
+  /** Signed change of the provider's earnings (<= 0). */
+  earningsChange: bigint;
+  /** Signed change of what the provider owes: + a penalty's unpaid rest, - a recovery. */
+  owedChange: bigint;
 }
 
 export interface NewInvoice extends Omit<InvoiceRecord, 'id'> {
@@ -122,6 +136,7 @@ const INVOICE_SELECT = {
   vat: true,
   gross: true,
   sloCredits: true,
+  penaltyCredit: true,
   timeZone: true,
   issueDate: true,
   supplyFrom: true,
@@ -234,6 +249,58 @@ export class StatementsRepository {
       select: { name: true },
     });
     return org.name;
+  }
+
+  /** What the provider's early end without notice credited the lease's buyer; 0 when none. */
+  async systemLeasePenalty(leaseId: string): Promise<bigint> {
+    const lease = await this.tx.lease.findUnique({ where: { id: leaseId }, select: { penalty: true } });
+    return lease?.penalty ?? 0n;
+  }
+
+  /**
+   * The provider's penalties and recoveries posted in [from, to), oldest first, each with what it
+   * moved on the provider's earnings and receivable (docs/STATEMENTS.md), in posting order; at
+   * most `limit` rows.
+   */
+  async sumAdjustments(
+    providerOrganisationId: string,
+    range: { from: Date; to: Date },
+    limit: number,
+  ): Promise<EarningsAdjustmentRecord[]> {
+    const rows = await this.tx.$queryRaw<
+      Array<{
+        id: string;
+        kind: 'PENALTY' | 'RECOVERY';
+        lease_id: string | null;
+        created_at: Date;
+        currency: string;
+        earnings: bigint;
+        receivable: bigint;
+      }>
+    >`
+      SELECT t.id::text, t.kind::text AS kind, t.lease_id::text, t.created_at, t.currency,
+             COALESCE(SUM(e.amount) FILTER (WHERE a.kind = 'PROVIDER_EARNINGS'), 0)::bigint AS earnings,
+             COALESCE(SUM(e.amount) FILTER (WHERE a.kind = 'PROVIDER_RECEIVABLE'), 0)::bigint AS receivable
+      FROM ledger_transfers t
+      JOIN ledger_entries e ON e.transfer_id = t.id
+      JOIN ledger_accounts a ON a.id = e.account_id AND a.organisation_id = t.organisation_id
+      WHERE t.organisation_id = ${providerOrganisationId}::uuid
+        AND t.kind IN ('PENALTY', 'RECOVERY')
+        AND t.created_at >= ${range.from} AND t.created_at < ${range.to}
+      GROUP BY t.id
+      -- Posting order: entries are numbered as written (two postings can share an instant).
+      ORDER BY min(e.id)
+      LIMIT ${limit}`;
+    return rows.map((row) => ({
+      transferId: row.id,
+      kind: row.kind,
+      leaseId: row.lease_id,
+      at: row.created_at,
+      currency: row.currency,
+      earningsChange: row.earnings,
+      // A receivable is a negative balance: what is owed moves opposite to it.
+      owedChange: -row.receivable,
+    }));
   }
 
   async systemInvoiceExists(leaseId: string): Promise<boolean> {

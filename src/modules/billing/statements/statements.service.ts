@@ -60,9 +60,17 @@ export class StatementsService {
 
   /** Proceeds, fee and net of the provider's periods settled in the range, per lease, site or day. */
   async earnings(org: OrganisationContext, query: EarningsQuery): Promise<EarningsResponse> {
-    return this.settledPeriods(query, (range, timeZone, limit) =>
+    const statement = await this.settledPeriods(query, (range, timeZone, limit) =>
       this.statements.sumEarnings(org.organisationId, query.groupBy, range, timeZone, limit),
     );
+    const range = { from: new Date(statement.from), to: new Date(statement.to) };
+    const rows = await this.statements.sumAdjustments(org.organisationId, range, MAX_EARNINGS_GROUPS + 1);
+    if (rows.length > MAX_EARNINGS_GROUPS) throw tooManyRows();
+    const scaleOf = await this.currencies.scalesOf(rows);
+    return {
+      ...statement,
+      adjustments: rows.map((row) => StatementsMapper.adjustment(row, scaleOf(row.currency))),
+    };
   }
 
   /** The platform's fees: every provider's periods settled in the range, per market or day. */
@@ -114,13 +122,7 @@ export class StatementsService {
       this.clock.now(),
     );
     const rows = await sum(range, timeZone, MAX_EARNINGS_GROUPS + 1);
-    if (rows.length > MAX_EARNINGS_GROUPS) {
-      throw new DomainError(
-        'UNPROCESSABLE',
-        `More than ${MAX_EARNINGS_GROUPS} groups in the range; narrow from/to.`,
-        { reason: 'TOO_MANY_GROUPS' },
-      );
-    }
+    if (rows.length > MAX_EARNINGS_GROUPS) throw tooManyRows();
     const scaleOf = await this.currencies.scalesOf(rows);
     return {
       groupBy: query.groupBy,
@@ -131,3 +133,8 @@ export class StatementsService {
     };
   }
 }
+
+const tooManyRows = (): DomainError =>
+  new DomainError('UNPROCESSABLE', `More than ${MAX_EARNINGS_GROUPS} groups in the range; narrow from/to.`, {
+    reason: 'TOO_MANY_GROUPS',
+  });

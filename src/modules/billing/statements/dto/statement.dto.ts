@@ -146,6 +146,12 @@ export class InvoiceResponse {
   gross!: string;
   @ApiProperty({ example: '0.00', description: "SLO credits: the sum of the lines' sloCredit (docs/SLO.md)" })
   sloCredits!: string;
+  @ApiProperty({
+    example: '0.00',
+    description:
+      'What the provider’s early end without notice credited you for this lease (a credit to available funds, not part of gross; docs/STATEMENTS.md)',
+  })
+  penaltyCredit!: string;
   @ApiProperty({ example: '2026-12-02', description: 'Date of issue in timeZone' }) issueDate!: string;
   @ApiProperty({ example: 'Asia/Shanghai' }) timeZone!: string;
   @ApiProperty({ format: 'date-time' }) issuedAt!: string;
@@ -281,6 +287,35 @@ export class EarningsGroupResponse {
   netAfterCredits!: string;
 }
 
+/** A penalty or recovery posted to a provider (docs/STATEMENTS.md "Penalties and receivables"). */
+export class EarningsAdjustmentResponse {
+  @ApiProperty({
+    enum: ['PENALTY', 'RECOVERY'],
+    description:
+      'PENALTY: an early end without notice; RECOVERY: an unpaid penalty netted from later proceeds',
+  })
+  kind!: 'PENALTY' | 'RECOVERY';
+  @ApiProperty({ format: 'uuid' }) transferId!: string;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' }) leaseId!: string | null;
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty({ example: 'CNY' }) currency!: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '45.00',
+    description:
+      'PENALTY: what the buyer was credited (earningsChange and owedChange cover it); null for RECOVERY',
+  })
+  penalty!: string | null;
+  @ApiProperty({ example: '-30.00', description: 'Change of your earnings' })
+  earningsChange!: string;
+  @ApiProperty({
+    example: '15.00',
+    description: 'Change of what you owe: + a penalty your earnings did not cover, - a recovery of it',
+  })
+  owedChange!: string;
+}
+
 export class EarningsResponse {
   @ApiProperty({ enum: EARNINGS_GROUPINGS }) groupBy!: string;
   @ApiProperty({ example: 'Asia/Shanghai' }) timeZone!: string;
@@ -288,6 +323,11 @@ export class EarningsResponse {
   @ApiProperty({ format: 'date-time' }) to!: string;
   @ApiProperty({ type: [EarningsGroupResponse], description: 'In key order; at most 5,000 groups' })
   groups!: EarningsGroupResponse[];
+  @ApiProperty({
+    type: [EarningsAdjustmentResponse],
+    description: 'Penalties and recoveries posted in [from, to), oldest first; at most 5,000',
+  })
+  adjustments!: EarningsAdjustmentResponse[];
 }
 
 export class PlatformFeesResponse {

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "invoices" ADD COLUMN     "penalty_credit" BIGINT NOT NULL DEFAULT 0;
