@@ -7,6 +7,7 @@ import type { ListingResponse, ListingServingResponse } from './dto/listing.dto'
 import type { MarketResponse } from './dto/market.dto';
 import type { ProvinceResponse } from './dto/province.dto';
 import { SloTermsResponse } from './dto/slo-terms.response';
+import { IdleWindowsResponse, WindowTimesResponse } from './dto/idle-windows.response';
 import type {
   AskLevelRecord,
   BookLevelRecord,
@@ -136,23 +137,8 @@ export const MarketsMapper = {
       terminationNoticeHours: record.terminationNoticeHours,
       serves: serving.map((line) => MarketsMapper.listingServing(record, line)),
       slo: SloTermsResponse.of(record.slo),
-      idleWindows:
-        record.idleWindows === null
-          ? null
-          : {
-              timeZone: record.idleWindows.timeZone,
-              windows: record.idleWindows.windows.map((w) => ({
-                days: [...w.days],
-                start: w.start,
-                end: w.end,
-              })),
-              reclaimNoticeMinutes: record.idleWindows.reclaimNoticeMinutes,
-            },
-      nextWindowOpensAt: isoOrNull(window.nextOpensAt),
-      windowClosesAt: isoOrNull(window.closesAt),
+      idleWindows: IdleWindowsResponse.of(record.idleWindows),
+      ...WindowTimesResponse.of(window),
     };
   },
 };
-
-const isoOrNull = (instant: number | null): string | null =>
-  instant === null ? null : new Date(instant).toISOString();
