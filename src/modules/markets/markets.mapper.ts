@@ -19,7 +19,7 @@ import {
   pricePerMillionTokensAtAsk,
   tokenCapacity,
 } from './domain/token-terms';
-import { windowTimes } from './domain/idle-schedule';
+import { combinedWindowTimes, windowTimes } from './domain/idle-schedule';
 import type { AdminMarketRecord, MarketRecord, ProvinceRecord } from './markets.repository';
 
 /** The one place catalogue and market-data records become API responses. */
@@ -71,17 +71,33 @@ export const MarketsMapper = {
     return { price: formatMoney(record.price, scale), gpus: record.gpus, orders: record.orders };
   },
 
-  /** An ask level with its providers, best score first (ties by name), each by name and score only. */
+  /**
+   * An ask level with its providers, best score first (ties by name), each by name and score
+   * only, and when its offers can be had at `now` (docs/LEASES.md "Idle windows").
+   */
   askLevel(
     record: AskLevelRecord,
     scale: number,
     providers: ReadonlyMap<string, PublicProvider>,
+    now: Date,
   ): AskLevelResponse {
     const shown = record.providerIds
       .map((id) => providers.get(id))
       .filter((provider): provider is PublicProvider => provider !== undefined)
       .sort((a, b) => b.reliability.score - a.reliability.score || a.name.localeCompare(b.name));
-    return { ...MarketsMapper.bookLevel(record, scale), providers: shown };
+    const window = combinedWindowTimes(
+      record.offers.map((offer) => ({
+        windowed: offer.idleWindows !== null,
+        times: windowTimes(
+          offer.idleWindows,
+          now.getTime(),
+          offer.availableFrom.getTime(),
+          offer.availableUntil.getTime(),
+        ),
+        availableUntil: offer.availableUntil.getTime(),
+      })),
+    );
+    return { ...MarketsMapper.bookLevel(record, scale), ...WindowTimesResponse.of(window), providers: shown };
   },
 
   /** One model an offer serves: its free GPUs in tokens/s and its ask per million tokens. */

@@ -45,7 +45,10 @@ export class IdleWindowsResponse {
   }
 }
 
-/** When an offer's GPUs can next be had: `windowTimes` as listings and offers show it. */
+/**
+ * When supply can next be had: `windowTimes` of one offer (listings, offers), or
+ * `combinedWindowTimes` of several (a quote's supply line, an ask level of the book).
+ */
 export class WindowTimesResponse {
   @ApiProperty({
     type: String,
@@ -55,7 +58,8 @@ export class WindowTimesResponse {
     description:
       'When an idle window next opens within the availability window, after the one open now if any ' +
       '(docs/LEASES.md "Idle windows"); null when the offer has no idle windows (always available), ' +
-      'none opens before availableUntil, or the offer is cancelled or expired',
+      'none opens before availableUntil, or the offer is cancelled or expired. For several offers (a ' +
+      "quote's supply line, an ask level of the book): the earliest of their next openings",
   })
   nextWindowOpensAt!: string | null;
   @ApiProperty({
@@ -65,7 +69,9 @@ export class WindowTimesResponse {
     example: '2026-12-02T00:00:00.000Z',
     description:
       'While an idle window is open now: when it closes, or availableUntil if sooner; null when none is ' +
-      'open or the offer has no idle windows',
+      'open or the offer has no idle windows. For several offers: the latest close among those available ' +
+      'now, one without idle windows counting as open until its availableUntil; null when none is, or ' +
+      'when none of them has idle windows (always available)',
   })
   windowClosesAt!: string | null;
 
