@@ -78,11 +78,16 @@ describe('POST /v1/bids/quote', () => {
           province: '150000',
           gpus: 2,
           provider: { name: `PROVIDER ${provider.email}`, reliability: NEW_PROVIDER },
+          // Offers without idle windows: always available.
+          nextWindowOpensAt: null,
+          windowClosesAt: null,
         },
         {
           province: '520000',
           gpus: 4,
           provider: { name: `PROVIDER ${provider.email}`, reliability: NEW_PROVIDER },
+          nextWindowOpensAt: null,
+          windowClosesAt: null,
         },
       ],
       excluded: [{ constraint: 'PRICE', gpus: 8 }],

@@ -223,12 +223,17 @@ describe('public market data', () => {
           gpus: 8,
           orders: 1,
           providers: [{ name: providerName, reliability: NEW_PROVIDER }],
+          // No idle windows: always available.
+          nextWindowOpensAt: null,
+          windowClosesAt: null,
         },
         {
           price: '15.00',
           gpus: 16,
           orders: 3,
           providers: [{ name: providerName, reliability: NEW_PROVIDER }],
+          nextWindowOpensAt: null,
+          windowClosesAt: null,
         },
       ],
       bids: [

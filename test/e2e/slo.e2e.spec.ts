@@ -375,6 +375,177 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
     expect(events[1]?.payload).toMatchObject({ decidedSloOutcome: 'MET', decidedUsage: null });
   });
 
+  describe('a failure report decided settles the SLO dispute it is evidence for (docs/SLO.md)', () => {
+    /**
+     * A lease whose buyer reported the provider failed half-way through its one period, whose
+     * provider reported the period met and disputes the buyer's (failure) evidence: OPEN.
+     */
+    const failedAndDisputed = async () => {
+      const lease = await startedLease({ availabilityPercent: 99, creditPercent: 10 }, 1);
+      await advance(30 * MINUTE);
+      const failed = body(
+        await http()
+          .post(`/v1/leases/${lease.id}/failure-reports`)
+          .set(suite.buyer.auth)
+          .set('idempotency-key', randomUUID())
+          .send({ detail: 'endpoint stopped answering' })
+          .expect(200),
+      );
+      await advance(30 * MINUTE + MINUTE);
+      await suite.app.get(LeaseLifecycleService).sweep();
+      await report(suite.provider, lease.id, { periodStart: lease.start, availabilityPercent: 100 }).expect(
+        200,
+      );
+      const disputed = body(
+        await http()
+          .post(`/v1/leases/${lease.id}/slo-disputes`)
+          .set(suite.provider.auth)
+          .send({ periodStart: lease.start, reason: 'our monitor saw it up all hour' })
+          .expect(200),
+      );
+      return { lease, reportId: String(failed.id), disputeId: String(disputed.id) };
+    };
+    const decide = (admin: Record<string, string>, reportId: string, status: string) =>
+      http()
+        .post(`/admin/lease-reports/${reportId}/decide`)
+        .set(admin)
+        .send({ status, note: 'looked at logs' });
+    const disputeOf = async (admin: Record<string, string>, disputeId: string) =>
+      body(await http().get(`/admin/disputes/${disputeId}`).set(admin).expect(200));
+    const settle = async (leaseId: string) => {
+      await advance((GRACE_MINUTES + DISPUTE_MINUTES) * MINUTE);
+      await suite.app.get(SettlementService).settleLease(leaseId);
+      await quiet(suite.app);
+      return ((await sloOf(suite.buyer, leaseId)).periods as Body[])[0];
+    };
+
+    it('confirmed: the dispute is decided MISSED in the same audited decision, and the credit reaches the invoice', async () => {
+      const { lease, reportId, disputeId } = await failedAndDisputed();
+      const admin = await signInAdmin();
+      expect(body(await decide(admin, reportId, 'CONFIRMED').expect(200))).toMatchObject({
+        status: 'CONFIRMED',
+      });
+      expect(await disputeOf(admin, disputeId)).toMatchObject({
+        status: 'RESOLVED',
+        decision: { kind: 'SLO', outcome: 'MISSED' },
+      });
+      expect(
+        await suite.prisma.auditLogEntry.count({ where: { action: 'dispute.resolve', targetId: disputeId } }),
+      ).toBe(1);
+      const resolved = await suite.prisma.outboxEvent.findMany({
+        where: { aggregateId: lease.id, type: 'dispute.resolved' },
+      });
+      expect(resolved.map((e) => e.payload)).toEqual([
+        expect.objectContaining({ decidedSloOutcome: 'MISSED', decidedUsage: null }),
+      ]);
+      // The dispute, decided, can no longer be decided the other way.
+      const contradict = await http()
+        .post(`/admin/disputes/${disputeId}/resolve`)
+        .set(admin)
+        .send({ note: 'not so', slo: { outcome: 'MET' } })
+        .expect(409);
+      expect(body(contradict).details).toMatchObject({ reason: 'DISPUTE_RESOLVED' });
+
+      expect(await settle(lease.id)).toMatchObject({
+        dispute: { id: disputeId, status: 'RESOLVED', outcome: 'MISSED' },
+        outcome: { outcome: 'MISSED', reason: 'DISPUTE_MISSED', credit: '1.00' },
+      });
+      const invoice = await waitFor('the invoice', async () => {
+        await suite.app.get(LeaseLifecycleService).sweep();
+        const invoices = body(await http().get('/v1/invoices').set(suite.buyer.auth).expect(200))
+          .data as Body[];
+        return invoices.find((i) => i.leaseId === lease.id);
+      });
+      expect(invoice).toMatchObject({ sloCredits: '1.00' });
+    });
+
+    it('rejected: the failure evidence is withdrawn, the dispute is decided MET and nothing is credited', async () => {
+      const { lease, reportId, disputeId } = await failedAndDisputed();
+      const admin = await signInAdmin();
+      await decide(admin, reportId, 'REJECTED').expect(200);
+      expect(await disputeOf(admin, disputeId)).toMatchObject({
+        status: 'RESOLVED',
+        decision: { kind: 'SLO', outcome: 'MET' },
+      });
+      expect(await settle(lease.id)).toMatchObject({
+        outcome: { outcome: 'MET', reason: 'DISPUTE_MET', credit: '0.00' },
+      });
+      expect(await suite.prisma.ledgerTransfer.count({ where: { key: `slo-credit:${lease.id}:0` } })).toBe(0);
+    });
+
+    it('cannot contradict a decision already made, either way round: 409 and nothing written', async () => {
+      // The dispute decided first: a report decision against it is refused, one agreeing with it stands.
+      const first = await failedAndDisputed();
+      const admin = await signInAdmin();
+      await http()
+        .post(`/admin/disputes/${first.disputeId}/resolve`)
+        .set(admin)
+        .send({ note: 'monitor logs convincing', slo: { outcome: 'MET' } })
+        .expect(200);
+      const refused = await decide(admin, first.reportId, 'CONFIRMED').expect(409);
+      expect(body(refused).details).toMatchObject({
+        reason: 'SLO_DISPUTE_DECIDED',
+        disputeId: first.disputeId,
+        outcome: 'MET',
+      });
+      expect(
+        await suite.prisma.leaseReport.findUniqueOrThrow({ where: { id: first.reportId } }),
+      ).toMatchObject({
+        status: 'OPEN',
+      });
+      await decide(admin, first.reportId, 'REJECTED').expect(200);
+      expect(await settle(first.lease.id)).toMatchObject({ outcome: { outcome: 'MET', credit: '0.00' } });
+
+      // The report decided first (before the provider disputed): the dispute follows it or is refused.
+      const lease = await startedLease({ availabilityPercent: 99, creditPercent: 10 }, 1);
+      await advance(30 * MINUTE);
+      const failed = body(
+        await http()
+          .post(`/v1/leases/${lease.id}/failure-reports`)
+          .set(suite.buyer.auth)
+          .set('idempotency-key', randomUUID())
+          .send({ detail: 'endpoint stopped answering' })
+          .expect(200),
+      );
+      // A fresh session: the clock has moved past the first one's.
+      const again = await signInAdmin();
+      await decide(again, String(failed.id), 'CONFIRMED').expect(200);
+      await advance(30 * MINUTE + MINUTE);
+      await suite.app.get(LeaseLifecycleService).sweep();
+      await report(suite.provider, lease.id, { periodStart: lease.start, availabilityPercent: 100 }).expect(
+        200,
+      );
+      const disputeId = String(
+        body(
+          await http()
+            .post(`/v1/leases/${lease.id}/slo-disputes`)
+            .set(suite.provider.auth)
+            .send({ periodStart: lease.start, reason: 'our monitor saw it up all hour' })
+            .expect(200),
+        ).id,
+      );
+      const later = await signInAdmin();
+      const against = await http()
+        .post(`/admin/disputes/${disputeId}/resolve`)
+        .set(later)
+        .send({ note: 'monitor logs convincing', slo: { outcome: 'MET' } })
+        .expect(409);
+      expect(body(against).details).toMatchObject({
+        reason: 'LEASE_REPORT_DECIDED',
+        reportStatus: 'CONFIRMED',
+      });
+      expect((await disputeOf(later, disputeId)).status).toBe('OPEN');
+      await http()
+        .post(`/admin/disputes/${disputeId}/resolve`)
+        .set(later)
+        .send({ note: 'the confirmed failure stands', slo: { outcome: 'MISSED' } })
+        .expect(200);
+      expect(await settle(lease.id)).toMatchObject({
+        outcome: { outcome: 'MISSED', reason: 'DISPUTE_MISSED', credit: '1.00' },
+      });
+    });
+  });
+
   it('refuses a dispute once its window closed, and credits the buyer’s evidence then', async () => {
     const lease = await startedLease({ availabilityPercent: 99.5, creditPercent: 100 }, 1);
     await advance(HOUR + MINUTE);

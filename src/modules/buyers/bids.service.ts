@@ -35,6 +35,7 @@ import { assertBidCancelledAlready, normaliseBidShape, validateBidExpiry } from 
 import type { BidPageResponse, BidResponse } from './dto/bid.dto';
 import type { ListBidsQuery } from './dto/list-bids.dto';
 import type { PlaceBidDto } from './dto/place-bid.dto';
+import { WindowTimesResponse } from '@/modules/markets/dto/idle-windows.response';
 import type { QuoteBidDto, QuotedSiteResponse, QuoteResponse, TakeOrPayResponse } from './dto/quote-bid.dto';
 import {
   TAKE_OR_PAY_PERCENT,
@@ -243,7 +244,7 @@ export class BidsService {
     return quote.sites.map((site) => {
       const provider = providers.get(site.siteId);
       if (provider === undefined) throw new Error(`no provider for quoted site ${site.siteId}`);
-      return { province: site.province, gpus: site.gpus, provider };
+      return { province: site.province, gpus: site.gpus, provider, ...WindowTimesResponse.of(site.window) };
     });
   }
 

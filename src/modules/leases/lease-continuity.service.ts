@@ -255,24 +255,56 @@ export class LeaseContinuityService {
 
   /**
    * A platform admin decides a report (audited): CONFIRMED makes it a fault in the provider's
-   * reliability score, REJECTED leaves it evidence only. Once: deciding it again the same way
-   * answers it as it is; the other way is 409.
+   * reliability score, REJECTED withdraws it as SLO evidence. Either decides the SLO dispute of
+   * the period the report is evidence for, in the same transaction (docs/SLO.md "A failure
+   * report decided"), and that period then settles. Once: deciding it again the same way
+   * answers it as it is; the other way is 409, as is a decision contradicting a decided dispute.
    */
-  @Transactional()
   async adminDecideReport(
     adminUserId: string,
     reportId: string,
     input: DecideLeaseReportDto,
   ): Promise<LeaseReportResponse> {
+    const { response, disputes } = await this.decideReport(adminUserId, reportId, input);
+    // After the commit, so the job sees the disputes resolved; the sweep is the backstop.
+    for (const dispute of disputes.filter((d) => d.holdsSettlement)) {
+      await this.producer.enqueue(
+        'settlement.settle-lease',
+        { leaseId: dispute.leaseId },
+        { jobId: `settle-${dispute.leaseId}-dispute-${dispute.id}` },
+      );
+    }
+    return response;
+  }
+
+  @Transactional()
+  private async decideReport(
+    adminUserId: string,
+    reportId: string,
+    input: DecideLeaseReportDto,
+  ): Promise<{
+    response: LeaseReportResponse;
+    disputes: Array<{ id: string; leaseId: string; holdsSettlement: boolean }>;
+  }> {
+    const leaseId = isUUID(reportId) ? await this.reports.adminFindReportLease(reportId) : null;
+    // The lease's lock first, as a dispute's decision and settlement take it: no crossing.
+    if (leaseId !== null) await this.leases.adminLockLease(leaseId);
     const report = isUUID(reportId) ? await this.reports.adminLockReport(reportId) : null;
     if (report === null) throw reportNotFound();
     if (report.status !== 'OPEN') {
-      if (report.status === input.status) return reportResponse(report);
+      if (report.status === input.status) return { response: reportResponse(report), disputes: [] };
       throw new DomainError('CONFLICT', `The report was ${report.status.toLowerCase()} already.`, {
         status: report.status,
       });
     }
     const now = this.clock.now();
+    const disputes = await this.slo.decideFailureReportDispute({
+      adminUserId,
+      leaseId: report.leaseId,
+      reportId,
+      status: input.status,
+      note: input.note,
+    });
     const decided = await this.reports.adminDecide(reportId, {
       status: input.status,
       note: input.note,
@@ -304,7 +336,7 @@ export class LeaseContinuityService {
         decidedAt: now.toISOString(),
       },
     });
-    return reportResponse(decided);
+    return { response: reportResponse(decided), disputes };
   }
 
   /** A lease of the caller's side, row-locked until the transaction ends; 404 otherwise. */

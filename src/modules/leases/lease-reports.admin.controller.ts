@@ -30,11 +30,15 @@ export class LeaseReportsAdminController {
     summary: 'Decide a buyer’s failure report (audited)',
     description:
       'CONFIRMED: the provider was at fault, and the report counts as a fault in its reliability score ' +
-      '(docs/RELIABILITY.md); REJECTED: evidence only. Once: the same decision again answers the report as it ' +
-      'is, the other one is 409. Writes `lease.report_decided`.',
+      '(docs/RELIABILITY.md); REJECTED: its SLO evidence is withdrawn. Either decides the open SLO dispute of ' +
+      'the period the report is evidence for in the same transaction, MISSED or MET, audited and announced as ' +
+      'a resolve is (docs/SLO.md "A failure report decided"). Once: the same decision again answers the report ' +
+      'as it is, the other one is 409. Writes `lease.report_decided`.',
   })
   @ApiOkResponse({ type: LeaseReportResponse })
-  @ApiErrors(400, 404, { 409: 'Decided the other way already' })
+  @ApiErrors(400, 404, {
+    409: 'Decided the other way already, or contradicting its SLO dispute decided already (SLO_DISPUTE_DECIDED)',
+  })
   decide(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id') id: string,

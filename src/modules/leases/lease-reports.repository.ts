@@ -74,6 +74,12 @@ export class LeaseReportsRepository {
     });
   }
 
+  /** The lease a report is of, unlocked (to take the lease's lock first); null when none. */
+  async adminFindReportLease(id: string): Promise<string | null> {
+    const row = await this.tx.leaseReport.findUnique({ where: { id }, select: { leaseId: true } });
+    return row?.leaseId ?? null;
+  }
+
   /** Any report, row-locked until the transaction ends, for an admin deciding it. */
   async adminLockReport(id: string): Promise<LeaseReportRecord | null> {
     const rows = await this.tx.$queryRaw<Array<{ id: string }>>`

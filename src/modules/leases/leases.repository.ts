@@ -412,6 +412,11 @@ export class LeasesRepository {
     });
   }
 
+  /** Any lease's row lock, for an admin deciding something of it (a failure report). */
+  async adminLockLease(id: string): Promise<void> {
+    await this.tx.$queryRawUnsafe(`SELECT id FROM leases WHERE id = $1::uuid FOR UPDATE`, id);
+  }
+
   /**
    * Locks a lease of the organisation's side until the transaction ends, so that an early end
    * reads it as no other end can change it (false when it is not the organisation's).

@@ -15,6 +15,14 @@ export interface BookLevelRecord {
 /** An ask level with the providers behind it (internal ids, to look up names and scores; never shown). */
 export interface AskLevelRecord extends BookLevelRecord {
   providerIds: string[];
+  /** Each offer's idle windows and availability, to place the level in time (`combinedWindowTimes`). */
+  offers: AskLevelOfferRecord[];
+}
+
+export interface AskLevelOfferRecord {
+  idleWindows: IdleWindowsSpec | null;
+  availableFrom: Date;
+  availableUntil: Date;
 }
 
 export interface ListingRecord {
@@ -67,6 +75,12 @@ interface LevelRow {
 
 interface AskLevelRow extends LevelRow {
   providers: string[];
+  offers: Array<{
+    idleWindows: unknown;
+    reclaimNoticeMinutes: number | null;
+    availableFrom: number;
+    availableUntil: number;
+  }>;
 }
 
 const toLevel = (row: LevelRow): BookLevelRecord => ({
@@ -93,7 +107,13 @@ export class MarketDataRepository {
       SELECT o.price_per_gpu_hour AS price,
              SUM(o.gpus - o.leased_gpus)::bigint AS gpus,
              COUNT(*)::bigint AS orders,
-             array_agg(DISTINCT o.organisation_id::text) AS providers
+             array_agg(DISTINCT o.organisation_id::text) AS providers,
+             json_agg(json_build_object(
+               'idleWindows', o.idle_windows,
+               'reclaimNoticeMinutes', o.reclaim_notice_minutes,
+               'availableFrom', (extract(epoch FROM o.available_from) * 1000)::bigint,
+               'availableUntil', (extract(epoch FROM o.available_until) * 1000)::bigint
+             )) AS offers
       FROM offers o
       JOIN organisations g ON g.id = o.organisation_id
       WHERE o.market_id = ${marketId}::uuid
@@ -105,7 +125,15 @@ export class MarketDataRepository {
       GROUP BY o.price_per_gpu_hour
       ORDER BY o.price_per_gpu_hour ASC
       LIMIT ${depth}`;
-    return rows.map((row) => ({ ...toLevel(row), providerIds: row.providers }));
+    return rows.map((row) => ({
+      ...toLevel(row),
+      providerIds: row.providers,
+      offers: row.offers.map((offer) => ({
+        idleWindows: idleWindowsOf(offer.idleWindows, offer.reclaimNoticeMinutes),
+        availableFrom: new Date(Number(offer.availableFrom)),
+        availableUntil: new Date(Number(offer.availableUntil)),
+      })),
+    }));
   }
 
   /** Unexpired bids with unfilled GPUs, highest cap first, aggregated by price. */

@@ -36,7 +36,7 @@ export class MarketDataService {
       currency: market.currency,
       status: market.status,
       asOf: now.toISOString(),
-      asks: asks.map((level) => MarketsMapper.askLevel(level, market.currencyScale, providers)),
+      asks: asks.map((level) => MarketsMapper.askLevel(level, market.currencyScale, providers, now)),
       bids: bids.map((level) => MarketsMapper.bookLevel(level, market.currencyScale)),
     };
   }

@@ -38,7 +38,8 @@ export class MarketsController {
     description:
       'Depth by price level, best first: asks are verified providers’ offers inside their availability ' +
       'window with free GPUs, each level naming its providers by display name and reliability score ' +
-      '(docs/RELIABILITY.md); bids are verified buyers’ unexpired bids with unfilled GPUs. No ids.',
+      '(docs/RELIABILITY.md) and saying when its offers can be had (nextWindowOpensAt, windowClosesAt: ' +
+      'docs/LEASES.md "Idle windows"); bids are verified buyers’ unexpired bids with unfilled GPUs. No ids.',
   })
   @ApiParam({ name: 'market', example: 'nvidia-h100-80gb' })
   @ApiOkResponse({ type: BookResponse })

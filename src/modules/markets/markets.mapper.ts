@@ -7,6 +7,7 @@ import type { ListingResponse, ListingServingResponse } from './dto/listing.dto'
 import type { MarketResponse } from './dto/market.dto';
 import type { ProvinceResponse } from './dto/province.dto';
 import { SloTermsResponse } from './dto/slo-terms.response';
+import { IdleWindowsResponse, WindowTimesResponse } from './dto/idle-windows.response';
 import type {
   AskLevelRecord,
   BookLevelRecord,
@@ -18,7 +19,7 @@ import {
   pricePerMillionTokensAtAsk,
   tokenCapacity,
 } from './domain/token-terms';
-import { windowTimes } from './domain/idle-schedule';
+import { combinedWindowTimes, windowTimes } from './domain/idle-schedule';
 import type { AdminMarketRecord, MarketRecord, ProvinceRecord } from './markets.repository';
 
 /** The one place catalogue and market-data records become API responses. */
@@ -70,17 +71,33 @@ export const MarketsMapper = {
     return { price: formatMoney(record.price, scale), gpus: record.gpus, orders: record.orders };
   },
 
-  /** An ask level with its providers, best score first (ties by name), each by name and score only. */
+  /**
+   * An ask level with its providers, best score first (ties by name), each by name and score
+   * only, and when its offers can be had at `now` (docs/LEASES.md "Idle windows").
+   */
   askLevel(
     record: AskLevelRecord,
     scale: number,
     providers: ReadonlyMap<string, PublicProvider>,
+    now: Date,
   ): AskLevelResponse {
     const shown = record.providerIds
       .map((id) => providers.get(id))
       .filter((provider): provider is PublicProvider => provider !== undefined)
       .sort((a, b) => b.reliability.score - a.reliability.score || a.name.localeCompare(b.name));
-    return { ...MarketsMapper.bookLevel(record, scale), providers: shown };
+    const window = combinedWindowTimes(
+      record.offers.map((offer) => ({
+        windowed: offer.idleWindows !== null,
+        times: windowTimes(
+          offer.idleWindows,
+          now.getTime(),
+          offer.availableFrom.getTime(),
+          offer.availableUntil.getTime(),
+        ),
+        availableUntil: offer.availableUntil.getTime(),
+      })),
+    );
+    return { ...MarketsMapper.bookLevel(record, scale), ...WindowTimesResponse.of(window), providers: shown };
   },
 
   /** One model an offer serves: its free GPUs in tokens/s and its ask per million tokens. */
@@ -136,23 +153,8 @@ export const MarketsMapper = {
       terminationNoticeHours: record.terminationNoticeHours,
       serves: serving.map((line) => MarketsMapper.listingServing(record, line)),
       slo: SloTermsResponse.of(record.slo),
-      idleWindows:
-        record.idleWindows === null
-          ? null
-          : {
-              timeZone: record.idleWindows.timeZone,
-              windows: record.idleWindows.windows.map((w) => ({
-                days: [...w.days],
-                start: w.start,
-                end: w.end,
-              })),
-              reclaimNoticeMinutes: record.idleWindows.reclaimNoticeMinutes,
-            },
-      nextWindowOpensAt: isoOrNull(window.nextOpensAt),
-      windowClosesAt: isoOrNull(window.closesAt),
+      idleWindows: IdleWindowsResponse.of(record.idleWindows),
+      ...WindowTimesResponse.of(window),
     };
   },
 };
-
-const isoOrNull = (instant: number | null): string | null =>
-  instant === null ? null : new Date(instant).toISOString();

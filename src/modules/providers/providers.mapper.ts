@@ -3,6 +3,7 @@ import { windowTimes } from '@/modules/markets/domain/idle-schedule';
 import { LIVE_OFFER_STATUSES, type Slo } from '@/modules/markets/domain/order-terms';
 import { idleWindowsOf } from './domain/idle-windows';
 import { SloTermsResponse } from '@/modules/markets/dto/slo-terms.response';
+import { IdleWindowsResponse, WindowTimesResponse } from '@/modules/markets/dto/idle-windows.response';
 import type { OfferResponse } from './dto/offer.dto';
 import type { SiteResponse } from './dto/site.dto';
 import type { OfferRecord } from './offers.repository';
@@ -48,8 +49,7 @@ export const ProvidersMapper = {
       payPerUseMinPercent: record.payPerUseMinPercent,
       terminationNoticeHours: record.terminationNoticeHours,
       idleWindows: ProvidersMapper.idleWindows(record),
-      nextWindowOpensAt: isoOrNull(window.nextOpensAt),
-      windowClosesAt: isoOrNull(window.closesAt),
+      ...WindowTimesResponse.of(window),
       // Written only from parseOfferSlo's result (the placement) and never changed.
       slo: SloTermsResponse.of(record.slo as Slo | null),
       status: record.status,
@@ -63,15 +63,6 @@ export const ProvidersMapper = {
   idleWindows(
     record: Pick<OfferRecord, 'idleWindows' | 'reclaimNoticeMinutes'>,
   ): OfferResponse['idleWindows'] {
-    const spec = idleWindowsOf(record.idleWindows, record.reclaimNoticeMinutes);
-    if (spec === null) return null;
-    return {
-      timeZone: spec.timeZone,
-      windows: spec.windows.map((w) => ({ days: [...w.days], start: w.start, end: w.end })),
-      reclaimNoticeMinutes: spec.reclaimNoticeMinutes,
-    };
+    return IdleWindowsResponse.of(idleWindowsOf(record.idleWindows, record.reclaimNoticeMinutes));
   },
 };
-
-const isoOrNull = (instant: number | null): string | null =>
-  instant === null ? null : new Date(instant).toISOString();

@@ -162,6 +162,18 @@ export class SloRepository {
     return toReport(await this.tx.sloReport.create({ data: report, select: REPORT_SELECT }));
   }
 
+  /**
+   * Whether an admin rejected the buyer's failure report of the lease: its PROVIDER_FAILED
+   * evidence is then withdrawn (docs/SLO.md "A failure report decided").
+   */
+  async failureReportRejected(leaseId: string): Promise<boolean> {
+    const report = await this.tx.leaseReport.findFirst({
+      where: { leaseId, kind: 'PROVIDER_FAILED', status: 'REJECTED' },
+      select: { id: true },
+    });
+    return report !== null;
+  }
+
   /** The lease's evidence, by period then side; `periods` narrows it to those indexes. */
   async findReports(leaseId: string, periods?: readonly number[]): Promise<SloReportRecord[]> {
     const rows = await this.tx.sloReport.findMany({

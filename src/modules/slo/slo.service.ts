@@ -199,6 +199,64 @@ export class SloService {
     });
   }
 
+  /**
+   * docs/SLO.md "A failure report decided": an admin's decision on a buyer's failure report
+   * decides, in the caller's (the report decision's) transaction, the SLO dispute of the period
+   * that report is evidence for (the buyer's PROVIDER_FAILED evidence of the lease). CONFIRMED:
+   * MISSED. REJECTED withdraws that evidence: the outcome the rest shows (the provider's own
+   * report, `decidePeriod` without the buyer's), MET for any dispute the provider could open.
+   * An OPEN dispute is decided as `POST /admin/disputes/{id}/resolve` decides it (audited,
+   * `dispute.resolved`); one decided the other way already is a 409 `SLO_DISPUTE_DECIDED`, and
+   * nothing is written. Returns the disputes decided now, whose periods then settle.
+   */
+  @Transactional()
+  async decideFailureReportDispute(input: {
+    adminUserId: string;
+    leaseId: string;
+    reportId: string;
+    status: 'CONFIRMED' | 'REJECTED';
+    note: string;
+  }): Promise<Array<{ id: string; leaseId: string; holdsSettlement: boolean }>> {
+    const evidence = (await this.slo.findReports(input.leaseId)).filter(
+      (r) => r.source === 'BUYER' && r.method === 'PROVIDER_FAILED',
+    );
+    if (evidence.length === 0) return [];
+    const slo = await this.slo.systemLeaseSlo(input.leaseId);
+    if (slo === null) return [];
+    const periods = evidence.map((r) => r.periodIndex);
+    const [disputes, reports] = await Promise.all([
+      this.slo.findSloDisputes(input.leaseId, periods),
+      this.slo.findReports(input.leaseId, periods),
+    ]);
+    const decided: Array<{ id: string; leaseId: string; holdsSettlement: boolean }> = [];
+    for (const dispute of disputes) {
+      const provider = reports.find((r) => r.periodIndex === dispute.periodIndex && r.source === 'PROVIDER');
+      const outcome =
+        input.status === 'CONFIRMED' ? 'MISSED' : decidePeriod(slo, provider ?? null, null, null).outcome;
+      if (dispute.status === 'RESOLVED') {
+        if (dispute.outcome === outcome) continue;
+        throw new DomainError(
+          'CONFLICT',
+          `The SLO dispute this report is evidence for was decided ${String(dispute.outcome)} already; ` +
+            `${input.status.toLowerCase()} would contradict it.`,
+          { reason: 'SLO_DISPUTE_DECIDED', disputeId: dispute.id, outcome: dispute.outcome },
+        );
+      }
+      const result = await this.disputes.decide(input.adminUserId, dispute.id, {
+        note: `failure report ${input.reportId} ${input.status.toLowerCase()}: ${input.note}`,
+        slo: { outcome },
+      });
+      if (result.decided) {
+        decided.push({
+          id: result.dispute.id,
+          leaseId: result.dispute.leaseId,
+          holdsSettlement: result.dispute.holdsSettlement,
+        });
+      }
+    }
+    return decided;
+  }
+
   private async record(lease: SloLease | null, evidence: NewEvidence): Promise<SloReportResponse> {
     if (!lease) throw leaseNotFound();
     const slo = assertHasSlo(lease);
@@ -405,9 +463,16 @@ export class SloService {
     const indexes = charges.map((charge) => charge.index);
     const reports = await this.slo.findReports(lease.id, indexes);
     const disputes = await this.slo.findSloDisputes(lease.id, indexes);
+    // A rejected failure report's evidence is withdrawn (docs/SLO.md "A failure report decided").
+    const withdrawn = await this.slo.failureReportRejected(lease.id);
     const outcomes: SloOutcomeRecord[] = charges.map((charge) => {
       const of = (source: SloSource): SloReportRecord | null =>
-        reports.find((r) => r.periodIndex === charge.index && r.source === source) ?? null;
+        reports.find(
+          (r) =>
+            r.periodIndex === charge.index &&
+            r.source === source &&
+            !(withdrawn && r.source === 'BUYER' && r.method === 'PROVIDER_FAILED'),
+        ) ?? null;
       const decided = disputes.find((d) => d.periodIndex === charge.index && d.status === 'RESOLVED');
       const outcome = decidePeriod(slo, of('PROVIDER'), of('BUYER'), decided?.outcome ?? null);
       return {

@@ -53,7 +53,11 @@ export class PeriodDisputesAdminController {
       'stands and recorded nowhere; different counts for a decided dispute are a 409.',
   })
   @ApiOkResponse({ type: AdminDisputeResponse })
-  @ApiErrors(400, 404, { 409: 'Decided already with another decision' })
+  @ApiErrors(400, 404, {
+    409:
+      'Decided already with another decision (DISPUTE_RESOLVED), or an SLO outcome contradicting the ' +
+      "buyer's failure report the dispute's evidence is, decided already (LEASE_REPORT_DECIDED, docs/SLO.md)",
+  })
   resolveDispute(
     @CurrentAdmin() admin: AdminPrincipal,
     @Param('id') id: string,

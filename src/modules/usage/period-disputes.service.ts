@@ -83,11 +83,16 @@ export class PeriodDisputesService {
     return UsageMapper.adminDispute(dispute);
   }
 
+  /**
+   * The decision itself, in the caller's transaction if there is one (a failure report's
+   * decision decides its SLO dispute so, docs/SLO.md "A failure report decided"); the caller
+   * has the period settle after the commit.
+   */
   @Transactional()
-  private async decide(
+  async decide(
     adminUserId: string,
     id: string,
-    input: ResolveDisputeDto,
+    input: Pick<ResolveDisputeDto, 'note' | 'slo' | 'usage'>,
   ): Promise<{ dispute: PeriodDisputeRecord; decided: boolean }> {
     const leaseId = isUUID(id) ? await this.usage.adminFindDisputeLease(id) : null;
     // The lease's lock first, as a report and the settlement job take it: no crossing.
@@ -100,6 +105,19 @@ export class PeriodDisputesService {
       throw new DomainError('CONFLICT', 'The dispute was decided already, with another decision.', {
         reason: 'DISPUTE_RESOLVED',
       });
+    }
+    if (decision.kind === 'SLO') {
+      // docs/SLO.md "A failure report decided": a decided failure report binds its period's dispute.
+      const report = await this.usage.decidedFailureReportOf(dispute.leaseId, dispute.periodIndex);
+      const bound = report === null ? null : report.status === 'CONFIRMED' ? 'MISSED' : 'MET';
+      if (report !== null && bound !== decision.outcome) {
+        throw new DomainError(
+          'CONFLICT',
+          `The buyer's failure report this dispute's evidence is was ${report.status.toLowerCase()} already: ` +
+            `the dispute can only be decided ${String(bound)}.`,
+          { reason: 'LEASE_REPORT_DECIDED', reportId: report.id, reportStatus: report.status },
+        );
+      }
     }
     const now = this.clock.now();
     if (

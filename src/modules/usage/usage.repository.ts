@@ -184,6 +184,26 @@ export class UsageRepository {
     return rows[0] === undefined ? null : toLockedLease(rows[0]);
   }
 
+  /**
+   * The buyer's failure report, once decided, when it is the buyer's evidence for the period
+   * (its PROVIDER_FAILED evidence, docs/SLO.md "A failure report decided"); null otherwise.
+   */
+  async decidedFailureReportOf(
+    leaseId: string,
+    periodIndex: number,
+  ): Promise<{ id: string; status: 'CONFIRMED' | 'REJECTED' } | null> {
+    const evidence = await this.tx.sloReport.findFirst({
+      where: { leaseId, periodIndex, source: 'BUYER', method: 'PROVIDER_FAILED' },
+      select: { id: true },
+    });
+    if (evidence === null) return null;
+    const report = await this.tx.leaseReport.findFirst({
+      where: { leaseId, kind: 'PROVIDER_FAILED', status: { in: ['CONFIRMED', 'REJECTED'] } },
+      select: { id: true, status: true },
+    });
+    return report === null ? null : { id: report.id, status: report.status as 'CONFIRMED' | 'REJECTED' };
+  }
+
   /** Any lease, locked as above, for an admin deciding one of its disputes. */
   async adminLockLease(id: string): Promise<LockedLease | null> {
     const rows = await this.tx.$queryRawUnsafe<LockedLeaseRow[]>(

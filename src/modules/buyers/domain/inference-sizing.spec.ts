@@ -7,6 +7,9 @@ import {
   type InferenceFrame,
 } from './inference-sizing';
 
+/** The window times of a supply line whose offers have no idle windows: always available. */
+const ALWAYS = { nextOpensAt: null, closesAt: null };
+
 // docs/INFERENCE.md example 1's reference: Llama 3.3 70B on H100, replicas of 4 GPUs.
 const EXAMPLE_1: OfferServing = {
   promptTokensPerSecondPerGpu: 2804.6,
@@ -99,15 +102,15 @@ describe('sizeInferenceBid (docs/INFERENCE.md "Sizing an inference bid")', () =>
     expect(sized.kind).toBe('sized');
     if (sized.kind !== 'sized') return;
     expect(sized.quote.sites).toEqual([
-      { siteId: 'S1', province: GUIZHOU, gpus: 4 },
-      { siteId: 'S2', province: GUANGDONG, gpus: 4 },
+      { siteId: 'S1', province: GUIZHOU, gpus: 4, window: ALWAYS },
+      { siteId: 'S2', province: GUANGDONG, gpus: 4, window: ALWAYS },
     ]);
     expect(sized.quote.excluded).toEqual([{ constraint: 'CO_LOCATION', gpus: 3, offers: 1 }]);
     // A buyer's own larger minimum stands: 8 GPUs at one site.
     const together = sizeInferenceBid(LLAMA, { ...FRAME, minGpusPerSite: 8 }, offers, NOW, LIMITS);
     expect(together).toMatchObject({ kind: 'sized', minGpusPerSite: 8 });
     if (together.kind === 'sized')
-      expect(together.quote.sites).toEqual([{ siteId: 'S2', province: GUANGDONG, gpus: 8 }]);
+      expect(together.quote.sites).toEqual([{ siteId: 'S2', province: GUANGDONG, gpus: 8, window: ALWAYS }]);
   });
 
   describe('choosing the size', () => {

@@ -1,6 +1,9 @@
 import type { Quote } from '@/modules/matching/domain/quote';
 import { summariseQuote } from './quote-summary';
 
+/** A supply line of offers without idle windows. */
+const ALWAYS = { nextOpensAt: null, closesAt: null };
+
 const quote = (overrides: Partial<Quote>): Quote => ({
   fillableGpus: 0,
   availableGpus: 0,
@@ -14,7 +17,11 @@ const quote = (overrides: Partial<Quote>): Quote => ({
 describe('summariseQuote', () => {
   it('says when everything fills, at what price and where', () => {
     const text = summariseQuote(
-      quote({ fillableGpus: 8, vwap: 1820n, sites: [{ siteId: 's', province: '520000', gpus: 8 }] }),
+      quote({
+        fillableGpus: 8,
+        vwap: 1820n,
+        sites: [{ siteId: 's', province: '520000', gpus: 8, window: ALWAYS }],
+      }),
       8,
       'CNY',
       2,
@@ -27,7 +34,7 @@ describe('summariseQuote', () => {
       quote({
         fillableGpus: 4,
         vwap: 1800n,
-        sites: [{ siteId: 'a', province: '520000', gpus: 4 }],
+        sites: [{ siteId: 'a', province: '520000', gpus: 4, window: ALWAYS }],
         excluded: [{ constraint: 'PROVINCE', gpus: 8, offers: 1 }],
         cheapestExcluded: { price: 1750n, province: '110000' },
       }),

@@ -2,11 +2,13 @@ import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { PlaceBidDto } from './place-bid.dto';
 import { PublicProviderResponse } from '@/modules/reliability/dto/public-provider.response';
 import { InferenceAlternativeResponse } from './inference-bid.dto';
+import { WindowTimesResponse } from '@/modules/markets/dto/idle-windows.response';
 
 /** A bid as it would be placed, without expiry: a quote is for now. */
 export class QuoteBidDto extends OmitType(PlaceBidDto, ['expiresAt'] as const) {}
 
-export class QuotedSiteResponse {
+/** `nextWindowOpensAt` and `windowClosesAt`: the site's offers this quote takes, combined. */
+export class QuotedSiteResponse extends WindowTimesResponse {
   @ApiProperty({ example: '520000', description: 'GB/T 2260 province code; sites stay anonymous' })
   province!: string;
 

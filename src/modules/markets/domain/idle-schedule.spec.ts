@@ -1,4 +1,11 @@
-import { IdleSchedule, instantOfLocal, MAX_START_DELAY_MS, windowTimes, zoneOffset } from './idle-schedule';
+import {
+  combinedWindowTimes,
+  IdleSchedule,
+  instantOfLocal,
+  MAX_START_DELAY_MS,
+  windowTimes,
+  zoneOffset,
+} from './idle-schedule';
 import type { IdleWindowsSpec } from './order-terms';
 
 const HOUR = 3_600_000;
@@ -231,5 +238,36 @@ describe("windowTimes: when a listed offer's window next opens, and when the ope
       closesAt: '2026-12-07T00:00:00.000Z',
       nextOpensAt: '2026-12-07T01:00:00.000Z',
     });
+  });
+});
+
+describe('combinedWindowTimes: several offers as a supply line or an ask level shows them', () => {
+  const none = { nextOpensAt: null, closesAt: null };
+
+  it('is always available when none of the offers has idle windows', () => {
+    expect(combinedWindowTimes([{ windowed: false, times: none, availableUntil: 500 }])).toEqual(none);
+    expect(combinedWindowTimes([])).toEqual(none);
+  });
+
+  it('takes the earliest next opening and the latest close among those open now', () => {
+    const combined = combinedWindowTimes([
+      { windowed: true, times: { nextOpensAt: 300, closesAt: 120 }, availableUntil: 900 },
+      { windowed: true, times: { nextOpensAt: 200, closesAt: null }, availableUntil: 900 },
+      { windowed: true, times: { nextOpensAt: null, closesAt: 150 }, availableUntil: 900 },
+    ]);
+    expect(combined).toEqual({ nextOpensAt: 200, closesAt: 150 });
+  });
+
+  it('counts an offer without idle windows as open until its availableUntil', () => {
+    const combined = combinedWindowTimes([
+      { windowed: false, times: none, availableUntil: 900 },
+      { windowed: true, times: { nextOpensAt: 200, closesAt: null }, availableUntil: 1_000 },
+    ]);
+    expect(combined).toEqual({ nextOpensAt: 200, closesAt: 900 });
+  });
+
+  it('is shut when no offer is open now', () => {
+    const shut = { windowed: true, times: { nextOpensAt: 200, closesAt: null }, availableUntil: 900 };
+    expect(combinedWindowTimes([shut])).toEqual({ nextOpensAt: 200, closesAt: null });
   });
 });

@@ -255,3 +255,31 @@ export function windowTimes(
   const next = stretches.find((stretch) => stretch.start > now);
   return { nextOpensAt: next?.start ?? null, closesAt: open?.end ?? null };
 }
+
+/** One offer's part in combinedWindowTimes. */
+export interface OfferWindowTimes {
+  /** Whether the offer has idle windows. */
+  readonly windowed: boolean;
+  readonly times: WindowTimes;
+  readonly availableUntil: number;
+}
+
+/**
+ * docs/LEASES.md "Idle windows" (quotes and the book): several offers' window times as one supply line
+ * or ask level shows them. `nextOpensAt` is the earliest of their next openings; `closesAt` the
+ * latest close among those available now, an offer without idle windows counting as open until
+ * its `availableUntil`. When none of them has idle windows, neither: the supply is always
+ * available, as an offer without idle windows shows it.
+ */
+export function combinedWindowTimes(offers: readonly OfferWindowTimes[]): WindowTimes {
+  if (!offers.some((offer) => offer.windowed)) return NO_WINDOW_TIMES;
+  let nextOpensAt: number | null = null;
+  let closesAt: number | null = null;
+  for (const { windowed, times, availableUntil } of offers) {
+    const next = times.nextOpensAt;
+    if (next !== null && (nextOpensAt === null || next < nextOpensAt)) nextOpensAt = next;
+    const close = windowed ? times.closesAt : availableUntil;
+    if (close !== null && (closesAt === null || close > closesAt)) closesAt = close;
+  }
+  return { nextOpensAt, closesAt };
+}

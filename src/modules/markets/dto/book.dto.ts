@@ -1,7 +1,8 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { PublicProviderResponse } from '@/modules/reliability/dto/public-provider.response';
+import { WindowTimesResponse } from './idle-windows.response';
 
 export const BOOK_DEPTH_DEFAULT = 20;
 export const BOOK_DEPTH_MAX = 100;
@@ -29,7 +30,8 @@ export class BookLevelResponse {
   @ApiProperty({ example: 3, description: 'Orders at this price' }) orders!: number;
 }
 
-export class AskLevelResponse extends BookLevelResponse {
+/** `nextWindowOpensAt` and `windowClosesAt`: the level's offers combined (docs/LEASES.md "Idle windows"). */
+export class AskLevelResponse extends IntersectionType(BookLevelResponse, WindowTimesResponse) {
   @ApiProperty({
     type: [PublicProviderResponse],
     description:

@@ -4,7 +4,7 @@ import { PageQuery } from '@/infra/pagination/page';
 import { ReliabilityResponse } from '@/modules/reliability/dto/reliability.response';
 import { DivisionResponse } from './province.dto';
 import { SloTermsResponse } from './slo-terms.response';
-import { WEEKDAYS, type Weekday } from '../domain/order-terms';
+import { IdleWindowsResponse, WindowTimesResponse } from './idle-windows.response';
 import { IsDivisionCode, IsMarketSlug } from '@/infra/http/field-validators';
 
 export class ListingsQuery extends PageQuery {
@@ -80,7 +80,8 @@ export class ListingServingResponse {
   pricePerMillionTokens!: string | null;
 }
 
-export class ListingResponse {
+/** `nextWindowOpensAt` and `windowClosesAt` come from WindowTimesResponse, as on offers. */
+export class ListingResponse extends WindowTimesResponse {
   @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
   @ApiProperty({ example: 'CNY' }) currency!: string;
   @ApiProperty({ type: ListingProviderResponse }) provider!: ListingProviderResponse;
@@ -120,63 +121,13 @@ export class ListingResponse {
   })
   slo!: SloTermsResponse | null;
   @ApiProperty({
-    type: () => ListingIdleWindowsResponse,
+    type: IdleWindowsResponse,
     nullable: true,
     description:
       'Recurring idle windows: the GPUs lease only inside them, or, for a bid that accepts ' +
       'interruption, until reclaimed at the notice (docs/LEASES.md "Idle windows"); null: the whole availability window',
   })
-  idleWindows!: ListingIdleWindowsResponse | null;
-  @ApiProperty({
-    type: String,
-    format: 'date-time',
-    nullable: true,
-    example: '2026-12-01T12:00:00.000Z',
-    description:
-      'When an idle window next opens within the availability window, after the one open now if any ' +
-      '(docs/LEASES.md "Idle windows"); null when the offer has no idle windows (always available) or ' +
-      'none opens before availableUntil',
-  })
-  nextWindowOpensAt!: string | null;
-  @ApiProperty({
-    type: String,
-    format: 'date-time',
-    nullable: true,
-    example: '2026-12-02T00:00:00.000Z',
-    description:
-      'While an idle window is open now: when it closes, or availableUntil if sooner; null when none is ' +
-      'open or the offer has no idle windows',
-  })
-  windowClosesAt!: string | null;
-}
-
-export class ListingWeeklyWindowResponse {
-  @ApiProperty({
-    enum: WEEKDAYS,
-    isArray: true,
-    example: ['MON', 'TUE', 'WED', 'THU'],
-    description: 'Days a window starts on, in the time zone',
-  })
-  days!: Weekday[];
-  @ApiProperty({ example: '20:00', description: 'Local start, HH:MM' })
-  start!: string;
-  @ApiProperty({
-    example: '08:00',
-    description: 'Local end, HH:MM or 24:00; at or before start, the next day',
-  })
-  end!: string;
-}
-
-export class ListingIdleWindowsResponse {
-  @ApiProperty({ example: 'Asia/Shanghai', description: 'IANA time zone of the site' })
-  timeZone!: string;
-  @ApiProperty({ type: [ListingWeeklyWindowResponse] })
-  windows!: ListingWeeklyWindowResponse[];
-  @ApiProperty({
-    example: 60,
-    description: 'Notice before the provider reclaims an interruptible lease, minutes',
-  })
-  reclaimNoticeMinutes!: number;
+  idleWindows!: IdleWindowsResponse | null;
 }
 
 export class ListingPageResponse {

@@ -3,6 +3,9 @@ import { BEIJING, bid, GUANGDONG, GUIZHOU, HOUR, NOW, offer } from '../../../../
 import { matchMarket } from './match-market';
 import { quoteBid } from './quote';
 
+/** The window times of a supply line whose offers have no idle windows: always available. */
+const ALWAYS = { nextOpensAt: null, closesAt: null };
+
 const offers: BookOffer[] = [
   offer({ id: 'O1', siteId: 'S1', province: GUIZHOU, price: 1700n, free: 2, seq: 1n }),
   offer({ id: 'O2', siteId: 'S2', province: GUIZHOU, price: 1800n, free: 4, seq: 2n }),
@@ -32,7 +35,7 @@ describe('quoteBid', () => {
       availableGpus: 8,
       // (4 × 18.00 + 4 × 18.50) / 8 = 18.25
       vwap: 1825n,
-      sites: [{ siteId: 'S2', province: GUIZHOU, gpus: 8 }],
+      sites: [{ siteId: 'S2', province: GUIZHOU, gpus: 8, window: ALWAYS }],
       excluded: [
         { constraint: 'PRICE', gpus: 6, offers: 1 },
         { constraint: 'PROVINCE', gpus: 8, offers: 1 },
@@ -50,9 +53,9 @@ describe('quoteBid', () => {
     expect(quote.fillableGpus).toBe(9);
     expect(quote.vwap).toBe(1784n);
     expect(quote.sites).toEqual([
-      { siteId: 'S1', province: GUIZHOU, gpus: 2 },
-      { siteId: 'S2', province: GUIZHOU, gpus: 4 },
-      { siteId: 'S3', province: BEIJING, gpus: 3 },
+      { siteId: 'S1', province: GUIZHOU, gpus: 2, window: ALWAYS },
+      { siteId: 'S2', province: GUIZHOU, gpus: 4, window: ALWAYS },
+      { siteId: 'S3', province: BEIJING, gpus: 3, window: ALWAYS },
     ]);
     expect(quote.excluded).toEqual([
       { constraint: 'PRICE', gpus: 6, offers: 1 },
@@ -101,7 +104,7 @@ describe('quoteBid', () => {
     expect(filled).toBe(quote.fillableGpus);
     expect(cost / BigInt(filled)).toBe(quote.vwap);
     expect(run.fills.map((f) => f.siteId)).toEqual(['S2', 'S2']);
-    expect(quote.sites).toEqual([{ siteId: 'S2', province: GUIZHOU, gpus: 7 }]);
+    expect(quote.sites).toEqual([{ siteId: 'S2', province: GUIZHOU, gpus: 7, window: ALWAYS }]);
   });
 
   it('does not modify the book', () => {

@@ -7,11 +7,22 @@ import {
   type ExclusionConstraint,
 } from './allocate';
 import type { BidTerms } from './eligibility';
+import {
+  combinedWindowTimes,
+  windowTimes,
+  type OfferWindowTimes,
+  type WindowTimes,
+} from '@/modules/markets/domain/idle-schedule';
 
 export interface QuotedSite {
   readonly siteId: string;
   readonly province: string;
   readonly gpus: number;
+  /**
+   * When the offers taken at the site can be had: their window times combined, as an ask level
+   * of the book shows them (docs/LEASES.md "Idle windows").
+   */
+  readonly window: WindowTimes;
 }
 
 export interface QuoteExclusion {
@@ -63,21 +74,37 @@ export function quoteBid(bid: BidTerms, offers: readonly BookOffer[], now: numbe
     // The last pass's exclusions are the ones that still bind.
     result = allocate({ ...bid, remaining }, book, now);
   }
-  const sites = new Map<string, QuotedSite>();
+  const byId = new Map(offers.map((offer) => [offer.id, offer]));
+  const sites = new Map<string, { province: string; gpus: number; offers: Map<string, OfferWindowTimes> }>();
   let cost = 0n;
   let fillableGpus = 0;
-  for (const { siteId, province, ask, gpus } of taken) {
+  for (const { siteId, offerId, province, ask, gpus } of taken) {
     cost += ask * BigInt(gpus);
     fillableGpus += gpus;
-    const site = sites.get(siteId);
-    sites.set(siteId, { siteId, province, gpus: (site?.gpus ?? 0) + gpus });
+    const site = sites.get(siteId) ?? { province, gpus: 0, offers: new Map<string, OfferWindowTimes>() };
+    site.gpus += gpus;
+    const offer = byId.get(offerId);
+    if (offer !== undefined && !site.offers.has(offerId)) {
+      const spec = offer.idle?.spec ?? null;
+      site.offers.set(offerId, {
+        windowed: spec !== null,
+        times: windowTimes(spec, now, offer.availableFrom, offer.availableUntil),
+        availableUntil: offer.availableUntil,
+      });
+    }
+    sites.set(siteId, site);
   }
   const excluded = EXCLUSION_CONSTRAINTS.filter((constraint) => result.excluded[constraint] > 0);
   return {
     fillableGpus,
     availableGpus,
     vwap: fillableGpus === 0 ? null : cost / BigInt(fillableGpus),
-    sites: [...sites.values()],
+    sites: [...sites].map(([siteId, site]) => ({
+      siteId,
+      province: site.province,
+      gpus: site.gpus,
+      window: combinedWindowTimes([...site.offers.values()]),
+    })),
     excluded: excluded.map((constraint) => ({
       constraint,
       gpus: result.excluded[constraint],

@@ -72,9 +72,3 @@ export class IdleWindowsDto {
   @Max(MAX_RECLAIM_NOTICE_MINUTES)
   reclaimNoticeMinutes!: number;
 }
-
-export class IdleWindowsResponse {
-  @ApiProperty({ example: 'Asia/Shanghai' }) timeZone!: string;
-  @ApiProperty({ type: [WeeklyWindowDto] }) windows!: WeeklyWindowDto[];
-  @ApiProperty({ example: 60 }) reclaimNoticeMinutes!: number;
-}

@@ -1,9 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { SloTermsResponse } from '@/modules/markets/dto/slo-terms.response';
-import { IdleWindowsResponse } from './idle-windows.dto';
+import { IdleWindowsResponse, WindowTimesResponse } from '@/modules/markets/dto/idle-windows.response';
 import { ORDER_STATUSES } from './list-offers.dto';
 
-export class OfferResponse {
+/** `nextWindowOpensAt` and `windowClosesAt` come from WindowTimesResponse, as on listings. */
+export class OfferResponse extends WindowTimesResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'nvidia-h100-80gb' }) market!: string;
   @ApiProperty({ example: 'CNY' }) currency!: string;
@@ -34,25 +35,6 @@ export class OfferResponse {
     description: 'Recurring idle windows and their reclaim notice; null: the whole availability window',
   })
   idleWindows!: IdleWindowsResponse | null;
-  @ApiProperty({
-    type: String,
-    format: 'date-time',
-    nullable: true,
-    example: '2026-12-01T12:00:00.000Z',
-    description:
-      'When an idle window next opens within the availability window, after the one open now if any ' +
-      '(docs/LEASES.md "Idle windows"); null without idle windows, when none opens before availableUntil, ' +
-      'or once the offer is cancelled or expired',
-  })
-  nextWindowOpensAt!: string | null;
-  @ApiProperty({
-    type: String,
-    format: 'date-time',
-    nullable: true,
-    example: '2026-12-02T00:00:00.000Z',
-    description: 'While an idle window is open now: when it closes, or availableUntil if sooner; else null',
-  })
-  windowClosesAt!: string | null;
   @ApiProperty({
     type: SloTermsResponse,
     nullable: true,
