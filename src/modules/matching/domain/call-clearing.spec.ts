@@ -16,6 +16,7 @@ import {
   compareScores,
   scoreOf,
 } from '../../../../test/matching/call-reference';
+import { brokenRules } from '../../../../test/matching/reference-model';
 import { HOUR, NOW } from '../../../../test/matching/book-fixtures';
 
 const NUM_RUNS = Number(process.env.CALL_PROPERTY_RUNS ?? 400);
@@ -112,15 +113,23 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
           inference: fc.constantFrom(-1, -1, -1, 0, 1),
           takeOrPay: fc.constantFrom(0, 30, 50, 100),
           interruptible: fc.boolean(),
+          // Rule 7 (RELIABILITY): a minimum provider score; 0 stands for none.
+          minProviderScore: fc.constantFrom(0, 0, 0, 75, 80, 90),
         }),
         { minLength: 1, maxLength: maxBids, size: 'max' },
       ),
+      // Each provider's stored reliability score (docs/RELIABILITY.md), shared by its offers;
+      // undefined: none read, which counts as a new provider's 80.
+      scores: fc.array(fc.constantFrom(undefined, undefined, 62.5, 75, 80, 90, 97.5), {
+        minLength: 8,
+        maxLength: 8,
+      }),
       seqs: fc.uniqueArray(fc.integer({ min: 1, max: 1000 }), {
         minLength: maxOffers + maxBids,
         maxLength: maxOffers + maxBids,
       }),
     })
-    .map(({ offers, bids, seqs }) => ({
+    .map(({ offers, bids, scores, seqs }) => ({
       offers: offers.map((o, i) => ({
         id: `O${i + 1}`,
         organisationId: `org${o.org}`,
@@ -135,6 +144,7 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
         availableUntil: o.window === 'short' ? NOW + 2 * HOUR : NOW + 100 * HOUR,
         minLeaseHours: o.minLeaseHours,
         payPerUseMinPercent: o.floor,
+        ...(scores[o.org] === undefined ? {} : { providerScore: scores[o.org] }),
         ...(SERVINGS[o.serves] === undefined ? {} : { serving: SERVINGS[o.serves] }),
         ...(o.window === 'idleNow' ? { idle: new IdleSchedule(IDLE_NOW) } : {}),
         ...(o.window === 'idleLater' ? { idle: new IdleSchedule(IDLE_LATER) } : {}),
@@ -157,6 +167,7 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
               inference: { ...DEMANDS[b.inference]!, sizedGpus: b.remaining, takeOrPayPercent: b.takeOrPay },
             }),
         ...(b.interruptible ? { interruptible: true } : {}),
+        ...(b.minProviderScore === 0 ? {} : { minProviderScore: b.minProviderScore }),
       })),
     }));
 
@@ -176,6 +187,8 @@ describe('call clearing: properties', () => {
       remainderSite: 0,
       idleLaterFill: 0,
       interruptibleFill: 0,
+      minScoreFill: 0,
+      minScoreExcluded: 0,
     };
     fc.assert(
       fc.property(bookArbitrary(6, 5), ({ bids, offers }) => {
@@ -188,6 +201,10 @@ describe('call clearing: properties', () => {
           expect(fill.price).toBe(offer.price);
           expect(fill.siteId).toBe(offer.siteId);
           expect(fill.price <= bids.find((b) => b.id === fill.bidId)!.price).toBe(true);
+          // Rule 7 (RELIABILITY), checked here as well as by the reference: never supply from a
+          // provider below the bid's minimum score (no score read counts as a new provider's 80).
+          const minimum = bids.find((b) => b.id === fill.bidId)!.minProviderScore;
+          if (minimum !== undefined) expect(offer.providerScore ?? 80).toBeGreaterThanOrEqual(minimum);
         }
         // The reported totals are the fills'.
         expect(solved.score).toEqual(scoreOf(bids, offers, allocation));
@@ -204,7 +221,18 @@ describe('call clearing: properties', () => {
           if (offer.idle?.spec === IDLE_LATER) seen.idleLaterFill += 1;
           if (offer.idle?.spec === IDLE_NOW && bid.interruptible === true && bid.durationHours > 2)
             seen.interruptibleFill += 1;
+          if (bid.minProviderScore !== undefined) seen.minScoreFill += 1;
         }
+        // A pair that only the score minimum rules out: the rule did bite in this book.
+        if (
+          bids.some((b) =>
+            offers.some((o) => {
+              const broken = brokenRules(b, o, NOW);
+              return broken.length === 1 && broken[0] === 'RELIABILITY';
+            }),
+          )
+        )
+          seen.minScoreExcluded += 1;
       }),
       options,
     );
@@ -218,6 +246,8 @@ describe('call clearing: properties', () => {
       expect(seen.remainderSite).toBeGreaterThanOrEqual(1);
       expect(seen.idleLaterFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.05);
       expect(seen.interruptibleFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.01);
+      expect(seen.minScoreFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
+      expect(seen.minScoreExcluded).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
     }
   });
 
