@@ -75,9 +75,16 @@ export interface ModelLease {
   minPercent: number;
   createdAt: number;
   status: 'SCHEDULED' | 'ACTIVE' | 'ENDED' | 'TERMINATED';
-  reason: 'BUYER_REQUEST' | 'PROVIDER_REQUEST' | 'PROVIDER_NOTICE' | 'PROVIDER_FAILURE' | null;
+  reason: 'BUYER_REQUEST' | 'PROVIDER_REQUEST' | 'PROVIDER_NOTICE' | 'PROVIDER_FAILURE' | 'RECLAIMED' | null;
   /** The provider gave notice: at its end the lease is TERMINATED(PROVIDER_NOTICE). */
   noticed: boolean;
+  /**
+   * An interruptible bid's lease on an offer with idle windows (docs/LEASES.md "Idle windows"):
+   * the offer's reclaim notice, minutes; null when the lease is not reclaimable.
+   */
+  reclaimNoticeMinutes: number | null;
+  /** The provider reclaimed it: at its end the lease is TERMINATED(RECLAIMED). */
+  reclaimed: boolean;
   /** What the provider paid the buyer for ending it without notice. */
   penalty: bigint;
   /** How many times the buyer extended it (`hours` includes them). */
@@ -173,6 +180,7 @@ export class MoneyModel {
     feeBps: number;
     minPercent: number;
     slo?: ModelLease['slo'];
+    reclaimNoticeMinutes?: number | null;
   }): void {
     const bid = this.bids.get(lease.bidId);
     if (bid === undefined || !bid.open) throw new Error(`model: fill of a closed bid ${lease.bidId}`);
@@ -191,6 +199,8 @@ export class MoneyModel {
       status: 'SCHEDULED',
       reason: null,
       noticed: false,
+      reclaimNoticeMinutes: lease.reclaimNoticeMinutes ?? null,
+      reclaimed: false,
       penalty: 0n,
       extensions: 0,
       startedAt: null,
@@ -264,6 +274,22 @@ export class MoneyModel {
     return 'ok';
   }
 
+  /**
+   * The provider reclaims a reclaimable ACTIVE lease (docs/LEASES.md "Idle windows"): it runs on
+   * to now + the reclaim notice, then ends TERMINATED(RECLAIMED) with no penalty. Refused for a
+   * lease that is not reclaimable, one not yet handed over (its window is open: the model's
+   * leases start at once) and one that ends by then anyway.
+   */
+  reclaim(id: string): Outcome {
+    const lease = this.leases.get(id);
+    if (lease?.status !== 'ACTIVE' || lease.reclaimNoticeMinutes === null) return 'refused';
+    const end = this.now + lease.reclaimNoticeMinutes * MINUTE_MS;
+    if (end >= lease.endAt!) return 'refused';
+    lease.endAt = end;
+    lease.reclaimed = true;
+    return 'ok';
+  }
+
   /** Time passes: missed provisioning deadlines fail, leases at their end end. */
   advance(ms: number): void {
     this.now += ms;
@@ -271,8 +297,9 @@ export class MoneyModel {
       if (lease.status === 'SCHEDULED' && lease.createdAt + PROVISIONING_MS <= this.now) {
         this.closeUnstarted(lease, 'PROVIDER_FAILURE');
       } else if (lease.status === 'ACTIVE' && lease.endAt! <= this.now) {
-        lease.status = lease.noticed ? 'TERMINATED' : 'ENDED';
-        if (lease.noticed) lease.reason = 'PROVIDER_NOTICE';
+        lease.status = lease.noticed || lease.reclaimed ? 'TERMINATED' : 'ENDED';
+        if (lease.reclaimed) lease.reason = 'RECLAIMED';
+        else if (lease.noticed) lease.reason = 'PROVIDER_NOTICE';
       }
     }
   }
@@ -361,7 +388,9 @@ export class MoneyModel {
     // The provider's own cut: the period its termination fell in pays elapsed usage, no minimum.
     // An end on a boundary falls in the next period (half-open), so no period is cut short.
     const cutByProvider =
-      (lease.reason === 'PROVIDER_REQUEST' || lease.reason === 'PROVIDER_NOTICE') &&
+      (lease.reason === 'PROVIDER_REQUEST' ||
+        lease.reason === 'PROVIDER_NOTICE' ||
+        lease.reason === 'RECLAIMED') &&
       period.end === lease.endAt &&
       period.end - period.start < HOUR_MS;
     let gpuSeconds = reserved;

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { Clock } from '@/infra/clock/clock';
 import type { ControllableClock } from '@/infra/clock/controllable-clock';
 import { PrismaService } from '@/infra/prisma/prisma.service';
+import { SettlementService } from '@/modules/billing/settlement/settlement.service';
 import { LeaseLifecycleService } from '@/modules/leases/lease-lifecycle.service';
 import { StatsRefreshService } from '@/modules/stats/stats-refresh.service';
 import { startHttpApp } from '../support/http-app';
@@ -490,5 +491,119 @@ describe('idle windows: scheduled leases, interruptible bids, reclaim', () => {
       nextWindowOpensAt: iso(wednesday + 7 * DAY),
       windowClosesAt: iso(wednesday + 4 * HOUR),
     });
+  });
+
+  it('settles a lease reclaimed mid-period without the cut period’s minimum, on the invoice and the earnings, and counts it delivered', async () => {
+    // Clock: Tuesday 06:00. A pay-per-use offer with a 50% minimum on Tuesday 06:00-09:00; the
+    // resting 5 h bid fits no such window, the 4 h interruptible one starts at once.
+    const tuesday = monday + DAY;
+    expect(clock().now().getTime()).toBe(tuesday + 6 * HOUR);
+    await offer({
+      gpus: 2,
+      payPerUseMinPercent: 50,
+      availableFrom: clock().now().toISOString(),
+      idleWindows: { ...windows, windows: [{ days: ['TUE'], start: '06:00', end: '09:00' }] },
+    }).expect(201);
+    const placed = await http()
+      .post('/v1/bids')
+      .set(buyer.auth)
+      .set('idempotency-key', randomUUID())
+      .send({
+        market: market.slug,
+        gpus: 2,
+        maxPricePerGpuHour: '10.00',
+        durationHours: 4,
+        provinces: [],
+        minGpusPerSite: 1,
+        partialAllowed: false,
+        billingMode: 'PAY_PER_USE',
+        expiresAt: new Date(tuesday + DAY).toISOString(),
+        interruptible: true,
+      })
+      .expect(201);
+    const lease = await leaseOfBid((placed.body as { id: string }).id);
+    expect(lease).toMatchObject({ reclaimable: true, billingMode: 'PAY_PER_USE', payPerUseMinPercent: 50 });
+    await handOverAccess(app, provider, lease.id).expect(200);
+
+    // Reclaimed at 07:10, it ends at 07:40: period 1 (07:00-07:40) is cut short by the provider.
+    await clock().advance(70 * MINUTE);
+    await http()
+      .post(`/v1/leases/${lease.id}/terminate`)
+      .set(provider.auth)
+      .send({ mode: 'RECLAIM' })
+      .expect(200);
+    await clock().advance(30 * MINUTE);
+    await sweep();
+    expect(await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } })).toMatchObject({
+      status: 'TERMINATED',
+      terminationReason: 'RECLAIMED',
+      endedAt: new Date(tuesday + 7 * HOUR + 40 * MINUTE),
+    });
+
+    // After the grace for reports, with none reported: period 0 pays its minimum, 50% of
+    // 2 GPUs x 1 h at 10.00 = 10.00; the cut period pays nothing (its minimum is waived) and the
+    // 2 h 20 min after the end are never charged. The rest of the 80.00 hold goes back.
+    await clock().advance(15 * MINUTE);
+    expect(await app.get(SettlementService).settleLease(lease.id)).toBe(2);
+    await quiet(app);
+    const periods = await prisma.leasePeriod.findMany({
+      where: { leaseId: lease.id },
+      orderBy: { index: 'asc' },
+    });
+    expect(periods.map((p) => [p.index, p.gpuSeconds, p.cost])).toEqual([
+      [0, 3600n, 1000n],
+      [1, 0n, 0n],
+    ]);
+    const released = await prisma.ledgerTransfer.findUniqueOrThrow({
+      where: { key: `lease-release:${lease.id}` },
+      include: { entries: { include: { account: true } } },
+    });
+    expect(released.entries.map((e) => [e.account.kind, e.amount]).sort()).toEqual(
+      [
+        ['BUYER_AVAILABLE', 7000n],
+        ['BUYER_HELD', -7000n],
+      ].sort(),
+    );
+    const invoices = (await http().get('/v1/invoices').set(buyer.auth).expect(200)).body as { data: Body[] };
+    const invoice = invoices.data.find((i) => i.leaseId === lease.id);
+    expect(invoice).toMatchObject({ gross: '10.00', sloCredits: '0.00' });
+    const lines = (
+      (
+        await http()
+          .get(`/v1/invoices/${String(invoice?.id)}`)
+          .set(buyer.auth)
+          .expect(200)
+      ).body as {
+        lines: Body[];
+      }
+    ).lines;
+    expect(lines.map((l) => [l.period, l.amount])).toEqual([
+      [0, '10.00'],
+      [1, '0.00'],
+    ]);
+    const to = new Date(clock().now().getTime() + HOUR).toISOString();
+    const earnings = (
+      await http().get(`/v1/billing/earnings?groupBy=lease&to=${to}`).set(provider.auth).expect(200)
+    ).body as { groups: Body[] };
+    expect(earnings.groups.find((g) => g.key === lease.id)).toMatchObject({
+      proceeds: '10.00',
+      fee: '0.25',
+      net: '9.75',
+    });
+    expect(await prisma.ledgerTransfer.count({ where: { leaseId: lease.id, kind: 'PENALTY' } })).toBe(0);
+
+    // Reclaimed leases count as delivered (docs/RELIABILITY.md): with the Monday ones, three
+    // handed over on time and three delivered, none ended early by the provider.
+    const reliability = (await http().get('/v1/providers/reliability').set(provider.auth).expect(200))
+      .body as { score: number; components: Record<string, Body> };
+    expect(reliability.components.delivery).toEqual({
+      delivered: 3,
+      endedWithNoticeByProvider: 0,
+      endedEarlyByProvider: 0,
+      deliveredShare: 1,
+    });
+    expect(reliability.components.handover).toMatchObject({ onTime: 3, late: 0, missed: 0 });
+    // (4 + 6) / (5 + 6) = 90.9 fresh; a day's decay moves it by less than 0.1.
+    expect(reliability.score).toBeGreaterThanOrEqual(90.8);
   });
 });

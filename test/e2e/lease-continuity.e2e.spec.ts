@@ -508,6 +508,106 @@ describe('lease continuity: extension, failure reports, automatic re-placement',
       expect(await prisma.bid.count({ where: { replacesLeaseId: second.id } })).toBe(0);
     });
 
+    it('refuses a re-placement whose hold would pass the budget, with count to spare, and writes nothing', async () => {
+      const parties = await provider();
+      // 15.00 of budget: the first re-placement holds 10.00 (1 GPU x 1 h x 10.00), a second would
+      // take 20.00 in all, though the count allows five.
+      const made = await lease(parties, {
+        gpus: 1,
+        offered: 3,
+        hours: 1,
+        bid: { autoReplace: { maxCount: 5, budget: '15.00' } },
+      });
+      await handOverAccess(app, parties.tenant, made.id).expect(200);
+      await clock().advance(HOUR);
+      await app.get(LeaseLifecycleService).sweep();
+      const replacement = await waitFor('the re-placed bid', () =>
+        prisma.bid.findFirst({ where: { replacesLeaseId: made.id } }).then((r) => r ?? undefined),
+      );
+      const second = await leaseOfBid(app, replacement.id, 'its lease');
+      await handOverAccess(app, parties.tenant, second.id).expect(200);
+      const plan = async (): Promise<unknown> =>
+        (await http().get(`/v1/bids/${made.bidId}/auto-replace`).set(buyer.auth).expect(200)).body;
+      expect(await plan()).toMatchObject({ usedCount: 1, usedBudget: '10.00', remainingCount: 4 });
+      const bidsBefore = await prisma.bid.count({ where: { organisationId: buyer.organisationId } });
+
+      // The second lease runs to its end: the re-placement is refused on the budget, told once.
+      await clock().advance(HOUR);
+      await app.get(LeaseLifecycleService).sweep();
+      await quiet(app);
+      expect((await prisma.lease.findUniqueOrThrow({ where: { id: second.id } })).status).toBe('ENDED');
+      const refused = await waitFor('the refusal', () =>
+        eventsOf(app, replacement.id).then(
+          (events) => events.find((e) => e.type === 'bid.replacement_refused') ?? undefined,
+        ),
+      );
+      expect(refused.payload).toMatchObject({ leaseId: second.id, reason: 'REPLACEMENT_LIMIT' });
+      expect(
+        (await eventsOf(app, replacement.id)).filter((e) => e.type === 'bid.replacement_refused'),
+      ).toHaveLength(1);
+      expect(await prisma.bid.count({ where: { replacesLeaseId: second.id } })).toBe(0);
+      expect(await prisma.bid.count({ where: { organisationId: buyer.organisationId } })).toBe(bidsBefore);
+      expect(await plan()).toMatchObject({
+        maxCount: 5,
+        usedCount: 1,
+        budget: '15.00',
+        usedBudget: '10.00',
+        remainingCount: 4,
+        stoppedAt: null,
+      });
+    });
+
+    it('re-places an interruptible bid when the provider reclaims its lease', async () => {
+      const parties = await provider();
+      // Idle windows all week (so one is open now), reclaimable at 30 minutes' notice.
+      const made = await lease(parties, {
+        gpus: 1,
+        offered: 2,
+        hours: 3,
+        offer: {
+          idleWindows: {
+            timeZone: 'UTC',
+            reclaimNoticeMinutes: 30,
+            windows: [
+              { days: ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'], start: '00:00', end: '24:00' },
+            ],
+          },
+        },
+        bid: { interruptible: true, autoReplace: { maxCount: 2, budget: '100.00' } },
+      });
+      expect((await prisma.lease.findUniqueOrThrow({ where: { id: made.id } })).reclaimable).toBe(true);
+      await handOverAccess(app, parties.tenant, made.id).expect(200);
+      await clock().advance(30 * MINUTE);
+      await post(`/v1/leases/${made.id}/terminate`, parties.tenant, { mode: 'RECLAIM' }).expect(200);
+      // Nothing is re-placed while the lease runs out its notice.
+      await quiet(app);
+      expect(await prisma.bid.count({ where: { replacesLeaseId: made.id } })).toBe(0);
+
+      await clock().advance(30 * MINUTE);
+      await app.get(LeaseLifecycleService).sweep();
+      expect(await prisma.lease.findUniqueOrThrow({ where: { id: made.id } })).toMatchObject({
+        status: 'TERMINATED',
+        terminationReason: 'RECLAIMED',
+      });
+      const replacement = await waitFor('the re-placed bid', () =>
+        prisma.bid.findFirst({ where: { replacesLeaseId: made.id } }).then((r) => r ?? undefined),
+      );
+      // The same terms, interruption accepted included.
+      expect(replacement).toMatchObject({
+        organisationId: buyer.organisationId,
+        gpus: 1,
+        maxPricePerGpuHour: 1000n,
+        durationHours: 3,
+        interruptible: true,
+      });
+      expect(
+        (await eventsOf(app, replacement.id)).find((e) => e.type === 'bid.placed')?.payload,
+      ).toMatchObject({ replacesLeaseId: made.id });
+      expect(
+        (await http().get(`/v1/bids/${made.bidId}/auto-replace`).set(buyer.auth).expect(200)).body,
+      ).toMatchObject({ usedCount: 1, usedBudget: '30.00', remainingCount: 1 });
+    });
+
     it('does not re-place after the buyer’s own end, nor once stopped; bad plans are 400', async () => {
       const parties = await provider();
       const made = await lease(parties, {

@@ -11,6 +11,7 @@ import { ledgerViolations } from '../support/ledger-invariants';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
+import { balanceOf } from '../support/leases';
 import { handOverAccess, leaseBetween, quiet } from './lease-fixtures';
 import { createSite, placeOffer, removeMarketplaceData } from './marketplace-fixtures';
 
@@ -290,10 +291,29 @@ describe('reliability: the provider record buyers see', () => {
         .set('idempotency-key', randomUUID())
         .send({ ...terms(minProviderScore), expiresAt: new Date(now + 24 * 3_600_000).toISOString() });
     // (null, like absence, means any provider: the bid's own answer shows a missing minimum as null.)
+    // Out of range or not a score: 400 from the quote and the placement, and nothing written (no
+    // bid, no hold, the balance as it was).
+    const written = async (): Promise<unknown> => ({
+      bids: await prisma.bid.count({ where: { organisationId: buyer.organisationId } }),
+      transfers: await prisma.ledgerTransfer.count({ where: { organisationId: buyer.organisationId } }),
+      balance: await balanceOf(app, buyer),
+    });
+    const before = await written();
     for (const bad of [100.5, -1, 85.55, '85', 'high', true]) {
+      const quoted = await http().post('/v1/bids/quote').set(buyer.auth).send(terms(bad));
+      expect([bad, quoted.status, (quoted.body as { code?: string }).code]).toEqual([
+        bad,
+        400,
+        'VALIDATION_FAILED',
+      ]);
       const res = await place(bad);
-      expect([bad, res.status]).toEqual([bad, 400]);
+      expect([bad, res.status, (res.body as { code?: string }).code]).toEqual([
+        bad,
+        400,
+        'VALIDATION_FAILED',
+      ]);
     }
+    expect(await written()).toEqual(before);
     const picky = (await place(80).expect(201)).body as { id: string; minProviderScore: number };
     expect(picky.minProviderScore).toBe(80);
     await quiet(app);

@@ -16,6 +16,7 @@ import {
   compareScores,
   scoreOf,
 } from '../../../../test/matching/call-reference';
+import { brokenRules } from '../../../../test/matching/reference-model';
 import { HOUR, NOW } from '../../../../test/matching/book-fixtures';
 
 const NUM_RUNS = Number(process.env.CALL_PROPERTY_RUNS ?? 400);
@@ -114,15 +115,23 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
           // Replica size of an inference bid: its lot (docs/MATCHING.md "Lots").
           lot: fc.constantFrom(1, 2, 2, 2, 2, 3),
           interruptible: fc.boolean(),
+          // Rule 7 (RELIABILITY): a minimum provider score; 0 stands for none.
+          minProviderScore: fc.constantFrom(0, 0, 0, 75, 80, 90),
         }),
         { minLength: 1, maxLength: maxBids, size: 'max' },
       ),
+      // Each provider's stored reliability score (docs/RELIABILITY.md), shared by its offers;
+      // undefined: none read, which counts as a new provider's 80.
+      scores: fc.array(fc.constantFrom(undefined, undefined, 62.5, 75, 80, 90, 97.5), {
+        minLength: 8,
+        maxLength: 8,
+      }),
       seqs: fc.uniqueArray(fc.integer({ min: 1, max: 1000 }), {
         minLength: maxOffers + maxBids,
         maxLength: maxOffers + maxBids,
       }),
     })
-    .map(({ offers, bids, seqs }) => ({
+    .map(({ offers, bids, scores, seqs }) => ({
       offers: offers.map((o, i) => ({
         id: `O${i + 1}`,
         organisationId: `org${o.org}`,
@@ -137,6 +146,7 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
         availableUntil: o.window === 'short' ? NOW + 2 * HOUR : NOW + 100 * HOUR,
         minLeaseHours: o.minLeaseHours,
         payPerUseMinPercent: o.floor,
+        ...(scores[o.org] === undefined ? {} : { providerScore: scores[o.org] }),
         ...(SERVINGS[o.serves] === undefined ? {} : { serving: SERVINGS[o.serves] }),
         ...(o.window === 'idleNow' ? { idle: new IdleSchedule(IDLE_NOW) } : {}),
         ...(o.window === 'idleLater' ? { idle: new IdleSchedule(IDLE_LATER) } : {}),
@@ -168,6 +178,7 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
                 },
               }),
           ...(b.interruptible ? { interruptible: true } : {}),
+          ...(b.minProviderScore === 0 ? {} : { minProviderScore: b.minProviderScore }),
         };
       }),
     }));
@@ -189,6 +200,8 @@ describe('call clearing: properties', () => {
       idleLaterFill: 0,
       interruptibleFill: 0,
       lotFill: 0,
+      minScoreFill: 0,
+      minScoreExcluded: 0,
     };
     fc.assert(
       fc.property(bookArbitrary(6, 5), ({ bids, offers }) => {
@@ -201,6 +214,10 @@ describe('call clearing: properties', () => {
           expect(fill.price).toBe(offer.price);
           expect(fill.siteId).toBe(offer.siteId);
           expect(fill.price <= bids.find((b) => b.id === fill.bidId)!.price).toBe(true);
+          // Rule 7 (RELIABILITY), checked here as well as by the reference: never supply from a
+          // provider below the bid's minimum score (no score read counts as a new provider's 80).
+          const minimum = bids.find((b) => b.id === fill.bidId)!.minProviderScore;
+          if (minimum !== undefined) expect(offer.providerScore ?? 80).toBeGreaterThanOrEqual(minimum);
         }
         // The reported totals are the fills'.
         expect(solved.score).toEqual(scoreOf(bids, offers, allocation));
@@ -217,6 +234,7 @@ describe('call clearing: properties', () => {
           if (offer.idle?.spec === IDLE_LATER) seen.idleLaterFill += 1;
           if (offer.idle?.spec === IDLE_NOW && bid.interruptible === true && bid.durationHours > 2)
             seen.interruptibleFill += 1;
+          if (bid.minProviderScore !== undefined) seen.minScoreFill += 1;
         }
         // Lots: a bid with replicas of more than one GPU filled.
         if (
@@ -225,6 +243,16 @@ describe('call clearing: properties', () => {
           )
         )
           seen.lotFill += 1;
+        // A pair that only the score minimum rules out: the rule did bite in this book.
+        if (
+          bids.some((b) =>
+            offers.some((o) => {
+              const broken = brokenRules(b, o, NOW);
+              return broken.length === 1 && broken[0] === 'RELIABILITY';
+            }),
+          )
+        )
+          seen.minScoreExcluded += 1;
       }),
       options,
     );
@@ -239,6 +267,8 @@ describe('call clearing: properties', () => {
       expect(seen.idleLaterFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.05);
       expect(seen.interruptibleFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.01);
       expect(seen.lotFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.02);
+      expect(seen.minScoreFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
+      expect(seen.minScoreExcluded).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
     }
   });
 

@@ -95,6 +95,27 @@ describe('settlement rules', () => {
       cost: 666n,
     });
     expect(chargePeriod({ ...byAdmin, billingMode: 'PAY_PER_USE' }, last, null).gpuSeconds).toBe(0n);
+    // A reclaim on idle windows is settled as the provider's end at notice (docs/LEASES.md "Idle
+    // windows"): the period the end falls in is paid for the time elapsed, without its minimum.
+    const reclaimed = { ...cut, terminationReason: 'RECLAIMED' };
+    expect(chargePeriod(reclaimed, last, null)).toMatchObject({
+      gpuSeconds: 2400n,
+      basis: 'ELAPSED',
+      cost: 666n,
+    });
+    expect(chargePeriod({ ...reclaimed, billingMode: 'PAY_PER_USE' }, last, null)).toMatchObject({
+      gpuSeconds: 0n,
+      basis: 'MINIMUM',
+      cost: 0n,
+      fee: 0n,
+    });
+    // Usage reported in the cut period is still charged, and the periods before it keep their minimum.
+    expect(chargePeriod({ ...reclaimed, billingMode: 'PAY_PER_USE' }, last, 1200n)).toMatchObject({
+      gpuSeconds: 1200n,
+      basis: 'REPORTED',
+    });
+    const before = periodsOf(reclaimed)[1]!;
+    expect(chargePeriod({ ...reclaimed, billingMode: 'PAY_PER_USE' }, before, null).gpuSeconds).toBe(2160n);
     // A buyer's early end keeps the minimum: only the provider's (or an admin's) cut waives it.
     const byBuyer = { ...cut, terminationReason: 'BUYER_REQUEST', billingMode: 'PAY_PER_USE' as const };
     expect(chargePeriod(byBuyer, last, null).gpuSeconds).toBe(720n);
