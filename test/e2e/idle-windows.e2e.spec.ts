@@ -406,93 +406,6 @@ describe('idle windows: scheduled leases, interruptible bids, reclaim', () => {
       windowClosesAt: null,
     });
   });
-  it("shows on quotes' supply lines and the book's ask levels when the supply can be had, offers combined", async () => {
-    // A market of its own, on a Monday 03:00: inside Monday 02:00-06:00 windows, before Wednesday's.
-    const books = await createTestMarket(app);
-    markets.push(books.id);
-    const base = monday + 14 * DAY;
-    await clock().set(new Date(base + 3 * HOUR));
-    const iso = (instant: number) => new Date(instant).toISOString();
-    const days = (list: string[], start: string, end: string) => ({
-      ...windows,
-      windows: [{ days: list, start, end }],
-    });
-    const place = async (price: string, idleWindows: Body | undefined): Promise<void> => {
-      await offer({
-        market: books.slug,
-        gpus: 2,
-        pricePerGpuHour: price,
-        availableFrom: iso(base + 3 * HOUR),
-        availableUntil: iso(base + 20 * DAY),
-        idleWindows,
-      }).expect(201);
-    };
-    // 10.00: open until 06:00 (next Monday 02:00), open until 08:00 (next Monday 00:00), Wednesday 02:00.
-    await place('10.00', days(['MON'], '02:00', '06:00'));
-    await place('10.00', days(['MON'], '00:00', '08:00'));
-    await place('10.00', days(['WED'], '02:00', '06:00'));
-    // 12.00: shut until Wednesday. 14.00: no idle windows. 16.00: always available beside Wednesday's.
-    await place('12.00', days(['WED'], '02:00', '06:00'));
-    await place('14.00', undefined);
-    await place('16.00', undefined);
-    await place('16.00', days(['WED'], '02:00', '06:00'));
-    const wednesday = base + 2 * DAY + 2 * HOUR;
-
-    const book = await http().get(`/v1/markets/${books.slug}/book`).expect(200);
-    const levels = (book.body as { asks: Body[] }).asks.map((level) => [
-      level.price,
-      level.gpus,
-      level.nextWindowOpensAt,
-      level.windowClosesAt,
-    ]);
-    expect(levels).toEqual([
-      // The earliest opening among the level's offers; the latest close among those open now.
-      ['10.00', 6, iso(wednesday), iso(base + 8 * HOUR)],
-      ['12.00', 2, iso(wednesday), null],
-      // No idle windows at all: always available, as on an offer.
-      ['14.00', 2, null, null],
-      // An offer without idle windows is open until its availableUntil.
-      ['16.00', 4, iso(wednesday), iso(base + 20 * DAY)],
-    ]);
-
-    // A quote for 6 GPUs at 10.00 takes the three 10.00 offers at the one site; for 8 at 12.00, the shut one too.
-    const quote = (gpus: number, price: string) =>
-      http()
-        .post('/v1/bids/quote')
-        .set(buyer.auth)
-        .send({
-          market: books.slug,
-          gpus,
-          maxPricePerGpuHour: price,
-          durationHours: 1,
-          provinces: [],
-          minGpusPerSite: 1,
-          partialAllowed: true,
-          billingMode: 'RESERVED',
-        })
-        .expect(200);
-    const lines = (res: request.Response) =>
-      (res.body as { sites: Body[] }).sites.map((site) => [
-        site.gpus,
-        site.nextWindowOpensAt,
-        site.windowClosesAt,
-      ]);
-    const all = await quote(6, '10.00');
-    expect((all.body as Body).fillableGpus).toBe(6);
-    expect(lines(all)).toEqual([[6, iso(wednesday), iso(base + 8 * HOUR)]]);
-    const wider = await quote(8, '12.00');
-    expect(lines(wider)).toEqual([[8, iso(wednesday), iso(base + 8 * HOUR)]]);
-
-    // Wednesday 03:00: the Wednesday windows are open until 06:00, the Monday ones next open in five days.
-    await clock().set(new Date(wednesday + HOUR));
-    const later = await http().get(`/v1/markets/${books.slug}/book`).expect(200);
-    expect((later.body as { asks: Body[] }).asks[1]).toMatchObject({
-      price: '12.00',
-      nextWindowOpensAt: iso(wednesday + 7 * DAY),
-      windowClosesAt: iso(wednesday + 4 * HOUR),
-    });
-  });
-
   it('settles a lease reclaimed mid-period without the cut period’s minimum, on the invoice and the earnings, and counts it delivered', async () => {
     // Clock: Tuesday 06:00. A pay-per-use offer with a 50% minimum on Tuesday 06:00-09:00; the
     // resting 5 h bid fits no such window, the 4 h interruptible one starts at once.
@@ -605,5 +518,92 @@ describe('idle windows: scheduled leases, interruptible bids, reclaim', () => {
     expect(reliability.components.handover).toMatchObject({ onTime: 3, late: 0, missed: 0 });
     // (4 + 6) / (5 + 6) = 90.9 fresh; a day's decay moves it by less than 0.1.
     expect(reliability.score).toBeGreaterThanOrEqual(90.8);
+  });
+
+  it("shows on quotes' supply lines and the book's ask levels when the supply can be had, offers combined", async () => {
+    // A market of its own, on a Monday 03:00: inside Monday 02:00-06:00 windows, before Wednesday's.
+    const books = await createTestMarket(app);
+    markets.push(books.id);
+    const base = monday + 14 * DAY;
+    await clock().set(new Date(base + 3 * HOUR));
+    const iso = (instant: number) => new Date(instant).toISOString();
+    const days = (list: string[], start: string, end: string) => ({
+      ...windows,
+      windows: [{ days: list, start, end }],
+    });
+    const place = async (price: string, idleWindows: Body | undefined): Promise<void> => {
+      await offer({
+        market: books.slug,
+        gpus: 2,
+        pricePerGpuHour: price,
+        availableFrom: iso(base + 3 * HOUR),
+        availableUntil: iso(base + 20 * DAY),
+        idleWindows,
+      }).expect(201);
+    };
+    // 10.00: open until 06:00 (next Monday 02:00), open until 08:00 (next Monday 00:00), Wednesday 02:00.
+    await place('10.00', days(['MON'], '02:00', '06:00'));
+    await place('10.00', days(['MON'], '00:00', '08:00'));
+    await place('10.00', days(['WED'], '02:00', '06:00'));
+    // 12.00: shut until Wednesday. 14.00: no idle windows. 16.00: always available beside Wednesday's.
+    await place('12.00', days(['WED'], '02:00', '06:00'));
+    await place('14.00', undefined);
+    await place('16.00', undefined);
+    await place('16.00', days(['WED'], '02:00', '06:00'));
+    const wednesday = base + 2 * DAY + 2 * HOUR;
+
+    const book = await http().get(`/v1/markets/${books.slug}/book`).expect(200);
+    const levels = (book.body as { asks: Body[] }).asks.map((level) => [
+      level.price,
+      level.gpus,
+      level.nextWindowOpensAt,
+      level.windowClosesAt,
+    ]);
+    expect(levels).toEqual([
+      // The earliest opening among the level's offers; the latest close among those open now.
+      ['10.00', 6, iso(wednesday), iso(base + 8 * HOUR)],
+      ['12.00', 2, iso(wednesday), null],
+      // No idle windows at all: always available, as on an offer.
+      ['14.00', 2, null, null],
+      // An offer without idle windows is open until its availableUntil.
+      ['16.00', 4, iso(wednesday), iso(base + 20 * DAY)],
+    ]);
+
+    // A quote for 6 GPUs at 10.00 takes the three 10.00 offers at the one site; for 8 at 12.00, the shut one too.
+    const quote = (gpus: number, price: string) =>
+      http()
+        .post('/v1/bids/quote')
+        .set(buyer.auth)
+        .send({
+          market: books.slug,
+          gpus,
+          maxPricePerGpuHour: price,
+          durationHours: 1,
+          provinces: [],
+          minGpusPerSite: 1,
+          partialAllowed: true,
+          billingMode: 'RESERVED',
+        })
+        .expect(200);
+    const lines = (res: request.Response) =>
+      (res.body as { sites: Body[] }).sites.map((site) => [
+        site.gpus,
+        site.nextWindowOpensAt,
+        site.windowClosesAt,
+      ]);
+    const all = await quote(6, '10.00');
+    expect((all.body as Body).fillableGpus).toBe(6);
+    expect(lines(all)).toEqual([[6, iso(wednesday), iso(base + 8 * HOUR)]]);
+    const wider = await quote(8, '12.00');
+    expect(lines(wider)).toEqual([[8, iso(wednesday), iso(base + 8 * HOUR)]]);
+
+    // Wednesday 03:00: the Wednesday windows are open until 06:00, the Monday ones next open in five days.
+    await clock().set(new Date(wednesday + HOUR));
+    const later = await http().get(`/v1/markets/${books.slug}/book`).expect(200);
+    expect((later.body as { asks: Body[] }).asks[1]).toMatchObject({
+      price: '12.00',
+      nextWindowOpensAt: iso(wednesday + 7 * DAY),
+      windowClosesAt: iso(wednesday + 4 * HOUR),
+    });
   });
 });
