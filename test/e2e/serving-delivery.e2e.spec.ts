@@ -158,7 +158,7 @@ describe('serving delivery: agreed and decided token counts confirm a declaratio
     expect(await quotedGpus()).toBe(2);
     // Sizing trusts more: the offer's serving changed, which wakes its market's matching.
     const changed = await app.get(PrismaService).outboxEvent.findMany({
-      where: { aggregateId: offer.id as string, type: 'offer.serving_changed' },
+      where: { aggregateId: offer.id, type: 'offer.serving_changed' },
       orderBy: { seq: 'asc' },
     });
     expect(changed.map((event) => (event.payload as Body).cause)).toEqual(['DECLARED', 'DELIVERED']);
