@@ -175,4 +175,79 @@ describe('serving delivery: agreed and decided token counts confirm a declaratio
       delivery: { deliveredScales: [], confirmedScale: 1 },
     });
   });
+  it('bounds an inference lease’s token reports by its own model’s profile, not the fastest model the offer serves', async () => {
+    // One offer serving Qwen2.5 7B (1,400 output tokens/s per GPU) and Llama 3.3 70B (400): a
+    // lease for the 70B cannot report what only the 7B could serve on its GPUs.
+    const site = await createSite(app, provider, { provinceCode: '520000', cityCode: '520100' });
+    const offer = await placeOffer(app, provider, site.id, {
+      market: market.slug,
+      gpus: 8,
+      pricePerGpuHour: '30.00',
+      minLeaseHours: 1,
+      availableFrom: at(-HOUR),
+      availableUntil: at(30 * 24 * HOUR),
+    });
+    await http()
+      .put(`/v1/offers/${offer.id}/serving-profiles`)
+      .set(provider.auth)
+      .send({
+        profiles: [
+          {
+            model: MODEL,
+            concurrency: 8,
+            promptTokensPerSecondPerGpu: 26000,
+            outputTokensPerSecondPerGpu: 1400,
+            ttftP50Ms: 60,
+            ttftP95Ms: 100,
+          },
+          {
+            model: 'llama-3.3-70b-instruct',
+            concurrency: 8,
+            promptTokensPerSecondPerGpu: 2600,
+            outputTokensPerSecondPerGpu: 400,
+            ttftP50Ms: 120,
+            ttftP95Ms: 220,
+          },
+        ],
+      })
+      .expect(200);
+    const bid = body(
+      await http()
+        .post('/v1/bids')
+        .set(buyer.auth)
+        .set('idempotency-key', randomUUID())
+        .send({
+          market: market.slug,
+          durationHours: 2,
+          partialAllowed: false,
+          expiresAt: at(24 * HOUR),
+          inference: {
+            model: 'llama-3.3-70b-instruct',
+            outputTokensPerSecond: 100,
+            promptTokensPerSecond: 100,
+            ttftP95Ms: 300,
+            maxPricePerMillionTokens: '200.00',
+          },
+        })
+        .expect(201),
+    );
+    const lease = await leaseOfBid(app, bid.id as string);
+    expect(lease.offerId).toBe(offer.id);
+    const start = await startLease(app, provider, lease.id);
+    await clock().advance(HOUR + MINUTE);
+    // The 70B's bound for the hour: 400 x GPUs x 3,600 output tokens, plus the 10% headroom.
+    const bound = Math.floor(400 * lease.gpus * 3600 * 1.1);
+    const over = await state(provider, lease.id, {
+      periodStart: start,
+      promptTokens: 0,
+      outputTokens: bound + 1000,
+    });
+    expect(over.status).toBe(422);
+    expect(body(over)).toMatchObject({ code: 'USAGE_ABOVE_CAPACITY', details: { basis: 'DECLARED' } });
+    await state(provider, lease.id, {
+      periodStart: start,
+      promptTokens: 0,
+      outputTokens: bound - 1000,
+    }).expect(200);
+  });
 });

@@ -217,6 +217,37 @@ describe('token usage: checked reports, buyer counts and period disputes', () =>
     await advance(GRACE_MINUTES * MINUTE);
   });
 
+  it('bounds counts by the reference ceiling when the offer’s only declaration awaits review: a flagged claim widens nothing', async () => {
+    const lease = await startedLease(1);
+    // Ten times the 70B's reference output rate: flagged, pending review, so it does not count.
+    const declared = await http()
+      .put(`/v1/offers/${lease.offerId}/serving-profiles`)
+      .set(suite.provider.auth)
+      .send({
+        profiles: [
+          {
+            model: 'llama-3.3-70b-instruct',
+            concurrency: 8,
+            promptTokensPerSecondPerGpu: 26000,
+            outputTokensPerSecondPerGpu: 4000,
+            ttftP50Ms: 120,
+            ttftP95Ms: 220,
+          },
+        ],
+      })
+      .expect(200);
+    expect((body(declared).data as Body[])[0]).toMatchObject({ review: 'PENDING_REVIEW' });
+    await advance(HOUR + MINUTE);
+    const over = await state(suite.provider, lease.id, {
+      periodStart: lease.period(0),
+      promptTokens: 1_000_000_000,
+      outputTokens: 0,
+    }).expect(422);
+    expect(body(over).details).toMatchObject({ basis: 'REFERENCE' });
+    expect(await written(lease.id)).toEqual({ counts: 0, disputes: 0, events: 0 });
+    await advance(GRACE_MINUTES * MINUTE);
+  });
+
   it('opens a dispute on mismatched counts, holds the period until an admin decides, then settles it once', async () => {
     // The buyer watches its live stream: dispute events reach both sides as other lease events do.
     const stream = await connectSse(`${await suite.app.getUrl()}/v1/events/stream`, suite.buyer.auth);

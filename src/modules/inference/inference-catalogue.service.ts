@@ -133,13 +133,26 @@ export class InferenceCatalogueService {
   }
 
   /**
-   * What an offer's GPUs can serve per GPU-second, for checking token counts reported on its
-   * leases: its usable declarations, else the reference ceilings of its market (docs/USAGE.md).
+   * What an offer's GPUs can serve, for checking token counts reported on its leases: its usable
+   * declarations, else the reference ceilings of its market (docs/USAGE.md). `modelId`: the
+   * lease's model (an inference lease), whose profile alone bounds it; null: every model the
+   * offer serves (a GPU lease may run any).
    */
-  async servingCapacity(market: string, offerId: string): Promise<ServingCapacity> {
-    const declared = await this.inference.systemFindOfferRates(offerId);
+  async servingCapacity(
+    market: string,
+    offerId: string,
+    modelId: string | null = null,
+  ): Promise<ServingCapacity> {
+    const declared = (await this.inference.systemFindOfferRates(offerId)).filter(
+      (rate) => modelId === null || rate.modelId === modelId,
+    );
     const gpu = (await this.inference.findMarketGpu(market))?.gpu ?? null;
-    const models = declared.length === 0 && gpu !== null ? await this.inference.findModels() : [];
+    // Without a usable declaration (none, or only flagged or rejected ones) the reference bounds it.
+    const usable = declared.some((rate) => rate.review === 'NOT_FLAGGED' || rate.review === 'ACCEPTED');
+    const models =
+      usable || gpu === null
+        ? []
+        : (await this.inference.findModels()).filter((model) => modelId === null || model.id === modelId);
     return servingCapacity(declared, models, gpu);
   }
 

@@ -234,6 +234,7 @@ export class InferenceRepository {
   async systemFindOfferRates(offerId: string): Promise<
     Array<{
       model: string;
+      modelId: string;
       promptTokensPerSecondPerGpu: number;
       outputTokensPerSecondPerGpu: number;
       review: ServingProfileReview;
@@ -242,7 +243,7 @@ export class InferenceRepository {
     const rows = await this.tx.servingProfile.findMany({
       where: { offerId },
       select: {
-        model: { select: { slug: true } },
+        model: { select: { slug: true, id: true } },
         promptTokensPerSecondPerGpu: true,
         outputTokensPerSecondPerGpu: true,
         review: true,
@@ -251,6 +252,7 @@ export class InferenceRepository {
     });
     return rows.map((row) => ({
       model: row.model.slug,
+      modelId: row.model.id,
       promptTokensPerSecondPerGpu: row.promptTokensPerSecondPerGpu,
       outputTokensPerSecondPerGpu: row.outputTokensPerSecondPerGpu,
       review: row.review,

@@ -146,7 +146,7 @@ export class TokenUsageService {
       );
     }
     const gpuSeconds = periodGpuSeconds(lease, period);
-    const capacity = await this.inference.servingCapacity(lease.market, lease.offerId);
+    const capacity = await this.inference.servingCapacity(lease.market, lease.offerId, lease.modelId);
     if (!withinCapacity(counts, capacity, gpuSeconds)) {
       return {
         kind: 'over-capacity',
