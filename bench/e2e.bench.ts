@@ -26,7 +26,8 @@
  * BENCH_TENANTS (provider + buyer pairs, 50), BENCH_CONNECTIONS (64),
  * BENCH_PIPELINING (1), BENCH_WARMUP_SECONDS (5), BENCH_ONLY_RATE (orders/s: skip pgbench and the
  * search, measure latencies and the floor at this rate alone), BENCH_CPU_PROF (a directory: run
- * the API and the workers under `node --cpu-prof`), BENCH_DATABASE_SERVER, BENCH_REDIS_URL.
+ * the API and the workers under `node --cpu-prof`), BENCH_DATABASE_SERVER, BENCH_REDIS_URL,
+ * BENCH_VACUUM (0: no VACUUM (ANALYZE) before each step when the server runs without autovacuum).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -84,6 +85,12 @@ const PIPELINING = env('BENCH_PIPELINING', 1);
 const WARMUP_SECONDS = env('BENCH_WARMUP_SECONDS', 5, 3);
 const ONLY_RATE = process.env.BENCH_ONLY_RATE ? Number(process.env.BENCH_ONLY_RATE) : undefined;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+/**
+ * Whether each step starts with `VACUUM (ANALYZE)` of the exchange's database. Only when the
+ * server runs with autovacuum off (this machine's image); the PostgreSQL we ship keeps it on.
+ */
+const VACUUM_WANTED = process.env.BENCH_VACUUM !== '0';
+let vacuumEachStep = false;
 const PGBENCH_CLIENTS = QUICK ? [8] : [4, 8, 16];
 const PGBENCH_SECONDS = QUICK ? 5 : 8;
 const SUFFIX = randomBytes(3).toString('hex');
@@ -288,6 +295,7 @@ class Bench {
     const total = 2 * Math.round((rate * seconds) / 2);
     if (this.offersPerProvider + total / 2 / this.providers.length > OFFERS_PER_PROVIDER)
       await this.freshTenants();
+    if (vacuumEachStep) await vacuumExchange(db);
     const startedAt = new Date();
     const begin = performance.now();
     const probe = options.probe ? new CommitProbe(this.probeDb, begin) : undefined;
@@ -419,6 +427,20 @@ class Bench {
     return best;
   }
 }
+
+/**
+ * What the shipped PostgreSQL's autovacuum does, done between steps on a server that runs without
+ * it: with autovacuum off, the hot rows (market_matching, ledger_accounts, outbox_events) build
+ * dead-tuple chains and nothing analyses the scratch tables, which made PostgreSQL's CPU per order
+ * 1.0-1.8 ms higher in A/B runs (docs/BENCHMARKS.md). Outside the measured window, as autovacuum's
+ * own workers are outside the backends the bench counts.
+ */
+async function vacuumExchange(db: Client): Promise<void> {
+  const started = performance.now();
+  await db.query('VACUUM (ANALYZE)');
+  vacuumMs.push(performance.now() - started);
+}
+const vacuumMs: number[] = [];
 
 /**
  * Age in ms of the oldest OPEN order (accepted, nothing matched yet) placed since `since`, 0 when
@@ -753,6 +775,12 @@ function summary(runs: RunResult[], settings: string): void {
   out(`| load average (1, 5, 15 min) at each run's start | ${runs.map((r) => r.load).join(' | ')} | | | |`);
   out('');
   out(
+    vacuumEachStep
+      ? `autovacuum off on this server: VACUUM (ANALYZE) before each of ${vacuumMs.length} steps, ` +
+          `median ${fixed(median(vacuumMs), 0)} ms, max ${fixed(Math.max(...vacuumMs), 0)} ms (not in the figures)`
+      : 'no VACUUM between steps (autovacuum on, or BENCH_VACUUM=0)',
+  );
+  out(
     'CPU/order of every postgres process on the machine in the sustained step (other databases and background writers too): ' +
       runs.map((r) => fixed(r.sustained?.cpu.postgresAll ?? Number.NaN, 2)).join(', ') +
       ' ms',
@@ -791,7 +819,7 @@ async function main(): Promise<void> {
 
   const durability = await admin(async (client) => {
     const { rows } = await client.query<{ name: string; setting: string }>(
-      `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'server_version')`,
+      `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'autovacuum', 'server_version')`,
     );
     return new Map(rows.map((r) => [r.name, r.setting]));
   });
@@ -803,6 +831,14 @@ async function main(): Promise<void> {
   );
   if (durability.get('fsync') !== 'on' || durability.get('synchronous_commit') !== 'on')
     throw new Error('fsync and synchronous_commit must be on: the bench measures the shipped durability');
+  vacuumEachStep = VACUUM_WANTED && durability.get('autovacuum') === 'off';
+  if (vacuumEachStep)
+    out(
+      'autovacuum is off on this server (the shipped PostgreSQL keeps it on): each step starts with ' +
+        'VACUUM (ANALYZE) of the exchange database, outside the measured window (BENCH_VACUUM=0: no vacuum)',
+    );
+  else if (durability.get('autovacuum') === 'off')
+    out('WARNING: autovacuum is off and BENCH_VACUUM=0: PostgreSQL CPU per order reads higher than shipped');
 
   if (ONLY_RATE === undefined) {
     cleanups.push(() =>
