@@ -276,6 +276,8 @@ describe('inference bids', () => {
         promptTokensPerSecond: 2000,
         ttftP95Ms: 300,
         maxPricePerMillionTokens: '14.00',
+        // The lot the bid was sized in: one replica of this model on an H100 is one GPU.
+        gpusPerReplica: 1,
       },
     });
     const filled = await waitFor('the bid to fill', async () => {

@@ -40,6 +40,7 @@ export const BuyersMapper = {
                 record.inference.maxPricePerMillionTokens,
                 record.market.currencyScale,
               ),
+              gpusPerReplica: record.inference.gpusPerReplica,
               takeOrPayPercent: record.inference.takeOrPayPercent,
               minimumTokensPerHour: takeOrPayTokensPerHour(
                 tokensPerHour(record.inference.outputTokensPerSecond, record.inference.promptTokensPerSecond),

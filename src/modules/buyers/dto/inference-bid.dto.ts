@@ -102,6 +102,15 @@ export class InferenceBidTermsResponse {
   @ApiProperty({ example: 300 }) ttftP95Ms!: number;
   @ApiProperty({ example: '6.00' }) maxPricePerMillionTokens!: string;
   @ApiProperty({
+    nullable: true,
+    type: Number,
+    example: 4,
+    description:
+      "The bid's lot: GPUs of one replica of the model. Each site's share of the bid is a whole number " +
+      'of lots (docs/MATCHING.md "Lots"); null on a bid placed before lots existed',
+  })
+  gpusPerReplica!: number | null;
+  @ApiProperty({
     example: 50,
     description:
       "Per-token billing's take-or-pay share of each period's sized capacity (the bid's, 50 by default), " +
