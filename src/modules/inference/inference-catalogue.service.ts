@@ -25,6 +25,7 @@ import { InferenceMapper } from './inference.mapper';
 import { InferenceRepository, type InferenceModelRecord, type MarketGpuRecord } from './inference.repository';
 import { Clock } from '@/infra/clock/clock';
 import { OutboxService } from '@/modules/events/outbox.service';
+import { recordServingChanged } from './serving-changed';
 
 /** Concurrency the public reference profiles are stated at when the query names none. */
 export const DEFAULT_REFERENCE_CONCURRENCY = 8;
@@ -191,21 +192,11 @@ export class InferenceCatalogueService {
     // Sizing trusts more now: a resting inference bid the offer can now serve is matched by the
     // run this asks for, not the next sweep.
     if (record.confirmedScale > profile.confirmedScale) {
-      const offer = await this.inference.findOfferServes(profile.organisationId, input.offerId);
-      if (offer !== null) {
-        await this.outbox.record({
-          type: 'offer.serving_changed',
-          aggregateType: 'offer',
-          aggregateId: input.offerId,
-          payload: {
-            offerId: input.offerId,
-            organisationId: profile.organisationId,
-            market: offer.market,
-            cause: 'DELIVERED',
-            serves: offer.serves,
-          },
-        });
-      }
+      await recordServingChanged(this.inference, this.outbox, {
+        organisationId: profile.organisationId,
+        offerId: input.offerId,
+        cause: 'DELIVERED',
+      });
     }
     return record;
   }

@@ -9,6 +9,7 @@ import { Clock } from '@/infra/clock/clock';
 import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { DomainError } from '@/shared/domain-error';
 import { OutboxService } from '@/modules/events/outbox.service';
+import { recordServingChanged } from './serving-changed';
 import { OffersService } from '@/modules/providers/offers.service';
 import {
   flagDeclaration,
@@ -116,23 +117,14 @@ export class ServingProfilesService {
     return this.listProfiles(org, offerId);
   }
 
-  /**
-   * `offer.serving_changed`, in the change's transaction: a resting inference bid the offer can
-   * now serve is matched by the run it asks for, not the next sweep (docs/INFERENCE.md "Matching").
-   */
+  /** `offer.serving_changed` for a change this service made; its offer must still be there. */
   private async recordServingChanged(
     organisationId: string,
     offerId: string,
     cause: 'DECLARED' | 'REVIEWED',
   ): Promise<void> {
-    const offer = await this.inference.findOfferServes(organisationId, offerId);
-    if (offer === null) throw new Error(`offer ${offerId} of a serving profile is gone`);
-    await this.outbox.record({
-      type: 'offer.serving_changed',
-      aggregateType: 'offer',
-      aggregateId: offerId,
-      payload: { offerId, organisationId, market: offer.market, cause, serves: offer.serves },
-    });
+    if (!(await recordServingChanged(this.inference, this.outbox, { organisationId, offerId, cause })))
+      throw new Error(`offer ${offerId} of a serving profile is gone`);
   }
 
   async adminListProfiles(query: AdminListServingProfilesQuery): Promise<AdminServingProfilePageResponse> {
