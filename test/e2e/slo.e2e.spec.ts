@@ -447,6 +447,7 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
       expect(body(contradict).details).toMatchObject({ reason: 'DISPUTE_RESOLVED' });
 
       expect(await settle(lease.id)).toMatchObject({
+        buyer: { method: 'PROVIDER_FAILED', withdrawn: false },
         dispute: { id: disputeId, status: 'RESOLVED', outcome: 'MISSED' },
         outcome: { outcome: 'MISSED', reason: 'DISPUTE_MISSED', credit: '1.00' },
       });
@@ -468,6 +469,9 @@ describe('SLO escrow: evidence, automatic credits and SLO disputes', () => {
         decision: { kind: 'SLO', outcome: 'MET' },
       });
       expect(await settle(lease.id)).toMatchObject({
+        // The buyer's evidence stays on the record, marked withdrawn.
+        buyer: { method: 'PROVIDER_FAILED', withdrawn: true },
+        provider: { withdrawn: false },
         outcome: { outcome: 'MET', reason: 'DISPUTE_MET', credit: '0.00' },
       });
       expect(await suite.prisma.ledgerTransfer.count({ where: { key: `slo-credit:${lease.id}:0` } })).toBe(0);

@@ -7,7 +7,8 @@ const percent = (bps: number | null): number | null => (bps === null ? null : bp
 
 /** SLO evidence and outcomes as the API shows them (docs/SLO.md); the terms are markets' SloTermsResponse.of. */
 export const SloMapper = {
-  report(row: SloReportRecord, slo: Slo): SloReportResponse {
+  /** `withdrawn`: the evidence came from a failure report an admin rejected. */
+  report(row: SloReportRecord, slo: Slo, withdrawn = false): SloReportResponse {
     return {
       leaseId: row.leaseId,
       period: row.periodIndex,
@@ -23,6 +24,7 @@ export const SloMapper = {
       signer: { kind: row.signerKind, id: row.signerId },
       digest: row.digest,
       submittedAt: row.createdAt.toISOString(),
+      withdrawn,
     };
   },
 

@@ -313,10 +313,11 @@ export class SloService {
       ? await this.slo.findLease(org.organisationId, org.organisationRole, leaseId, false)
       : null;
     if (!lease) throw leaseNotFound();
-    const [reports, disputes, outcomes] = await Promise.all([
+    const [reports, disputes, outcomes, failureRejected] = await Promise.all([
       this.slo.findReports(lease.id),
       this.slo.findSloDisputes(lease.id),
       this.slo.findOutcomes(lease.id),
+      this.slo.failureReportRejected(lease.id),
     ]);
     const now = this.clock.now().getTime();
     const periods =
@@ -348,7 +349,10 @@ export class SloService {
                   periodStart: period.startsAt.toISOString(),
                   periodEnd: period.endsAt.toISOString(),
                   provider: provider === undefined ? null : SloMapper.report(provider, slo),
-                  buyer: buyer === undefined ? null : SloMapper.report(buyer, slo),
+                  buyer:
+                    buyer === undefined
+                      ? null
+                      : SloMapper.report(buyer, slo, failureRejected && buyer.method === 'PROVIDER_FAILED'),
                   evidenceClosesAt: evidenceClosesAt(period.endsAt, this.graceMs).toISOString(),
                   disputeClosesAt: disputeClosesAt(
                     period.endsAt,

@@ -119,6 +119,12 @@ export class SloReportResponse {
   })
   digest!: string;
   @ApiProperty({ format: 'date-time' }) submittedAt!: string;
+  @ApiProperty({
+    description:
+      "True on a buyer's PROVIDER_FAILED evidence whose failure report an admin rejected: the evidence is " +
+      'withdrawn and settlement decides the period without it (docs/SLO.md "A failure report decided")',
+  })
+  withdrawn!: boolean;
 }
 
 export class SloDisputeRefResponse {
