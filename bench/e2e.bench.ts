@@ -26,7 +26,7 @@
  * BENCH_TENANTS (provider + buyer pairs, 50), BENCH_CONNECTIONS (64),
  * BENCH_PIPELINING (1), BENCH_WARMUP_SECONDS (5), BENCH_ONLY_RATE (orders/s: skip pgbench and the
  * search, measure latencies and the floor at this rate alone), BENCH_CPU_PROF (a directory: run
- * the API and the workers under `node --cpu-prof`), BENCH_DATABASE_SERVER, BENCH_REDIS_URL,
+ * the API and the workers under `node --cpu-prof`), BENCH_DATABASE_SERVER, BENCH_REDIS_URL, BENCH_PORT,
  * BENCH_VACUUM (0: no VACUUM (ANALYZE) before each step when the server runs without autovacuum).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -96,7 +96,7 @@ const PGBENCH_SECONDS = QUICK ? 5 : 8;
 const SUFFIX = randomBytes(3).toString('hex');
 const DATABASE = `compute_exchange_bench_e2e_${SUFFIX}`;
 const PGBENCH_DATABASE = `compute_exchange_bench_pgbench_${SUFFIX}`;
-const PORT = 3_987;
+const PORT = Number(process.env.BENCH_PORT ?? 3_987);
 const MAX_IN_FLIGHT = 2_000;
 const TIMELINE_BUCKET_MS = 5_000;
 /** A commit floor p99 above this means the disk stalled: the run says so and is repeated. */

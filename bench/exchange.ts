@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -40,6 +41,18 @@ export function ensureBuild(): void {
     stdio: 'inherit',
   });
   if (build.status !== 0) throw new Error('build failed');
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 /** SIGTERM, then SIGKILL after 15 s; resolves once every process has exited. */
@@ -156,13 +169,21 @@ export class Exchange {
   }
 
   async start(): Promise<void> {
-    const { database } = this.options;
+    const { database, port } = this.options;
+    // Another bench's API on the port would answer the health check below in this one's place.
+    if (await listening(port))
+      throw new Error(`port ${port} is in use (another bench running?); set BENCH_PORT to a free one`);
     await admin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
     const env = this.env();
-    this.api = this.spawn('main.api.js', env);
+    const api = this.spawn('main.api.js', env);
+    this.api = api;
     await waitFor(
       'the API',
-      async () => (await fetch(this.url('/health/ready')).catch(() => undefined))?.status === 200,
+      async () => {
+        if (api.exitCode !== null || api.signalCode !== null)
+          throw new Error(`the API exited (${api.exitCode ?? api.signalCode}) before it was ready`);
+        return (await fetch(this.url('/health/ready')).catch(() => undefined))?.status === 200;
+      },
       60_000,
     );
     for (let i = 0; i < this.options.workers; i += 1)

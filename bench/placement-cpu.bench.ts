@@ -12,7 +12,7 @@
  *
  * Settings (environment): BENCH_ORDERS (3000, half offers, half bids), BENCH_CONCURRENCY (8),
  * BENCH_WORKER (0), BENCH_CPU_PROF (a directory: run the API and the worker under `node --cpu-prof`,
- * writing their profiles there), BENCH_DATABASE_SERVER, BENCH_REDIS_URL.
+ * writing their profiles there), BENCH_DATABASE_SERVER, BENCH_REDIS_URL, BENCH_PORT.
  */
 import { randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
@@ -23,7 +23,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const WITH_WORKER = process.env.BENCH_WORKER === '1';
 const DATABASE = `compute_exchange_bench_cpu_${randomBytes(3).toString('hex')}`;
-const PORT = 3_988;
+const PORT = Number(process.env.BENCH_PORT ?? 3_988);
 const TENANTS = 8;
 
 /** Waits until no order is OPEN (with a worker: everything matched); without one, returns at once. */

@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { Client, Pool } from 'pg';
 import { ControllableClock } from '@/infra/clock/controllable-clock';
 import { FUND_BUYER_SQL } from '../../test/support/funding';
+import { listening } from '../exchange';
 import type { Scenario, SimBid } from './scenario';
 
 /** The checkout: bench/simulate/ from source (jest), dist/bench/bench/simulate/ when built. */
@@ -205,6 +206,9 @@ export class SimExchange {
   async start(t0: number): Promise<void> {
     const { database, redisPrefix } = this.options;
     const began = performance.now();
+    // Another run's API on the port would answer the health check below in this one's place.
+    if (await listening(this.options.port))
+      throw new Error(`port ${this.options.port} is in use (another run?); set SIM_PORT to a free one`);
     await this.admin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
     // The first clock to join pins the instant; the processes adopt it.
     this.clock = await ControllableClock.join(this.redis, `${redisPrefix}:${CLOCK_KEY}`, t0);
