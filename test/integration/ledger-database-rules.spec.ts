@@ -203,6 +203,62 @@ describe('ledger rules in the database', () => {
     expect(String(unbalanced)).toMatch(/ledger_unbalanced/);
   });
 
+  it('refuses a transfer without entries, and later entries of a transfer that do not balance among themselves', async () => {
+    const empty = await rolledBack(db, async () => {
+      await db.query(
+        `INSERT INTO ledger_transfers (id, key, kind, currency, created_at)
+         VALUES (gen_random_uuid(), $1, 'CORRECTION', 'CNY', now())`,
+        [`rules:${randomUUID()}`],
+      );
+    });
+    expect(String(empty)).toMatch(/ledger_unbalanced: transfer .* has 0 entries/);
+
+    // A transfer posted in one statement may gain entries later only if those balance on their
+    // own (its earlier entries already did); one entry alone, or a pair summing to 1, is refused.
+    const later = async (amounts: bigint[]): Promise<Error | undefined> =>
+      rolledBack(db, async () => {
+        const { funding, available } = await fundedBuyer(db);
+        const fees = await account(db, null, 'PLATFORM_FEES');
+        await post(db, [move(funding, fees, 10n)]);
+        const { rows } = await db.query<{ id: string }>(
+          `SELECT t.id FROM ledger_transfers t JOIN ledger_entries e ON e.transfer_id = t.id
+           WHERE e.account_id = $1 ORDER BY e.id DESC LIMIT 1`,
+          [fees],
+        );
+        const accounts = [funding, available];
+        await db.query(
+          `INSERT INTO ledger_entries (transfer_id, account_id, amount, created_at)
+           SELECT $1, a, x, now() FROM unnest($2::uuid[], $3::bigint[]) AS l(a, x)`,
+          [rows[0]!.id, accounts.slice(0, amounts.length), amounts.map(String)],
+        );
+        expect(await balance(db, available)).toBe(amounts[1]);
+      });
+    expect(String(await later([-7n]))).toMatch(/ledger_unbalanced: transfer .* has 1 entries summing to -7/);
+    expect(String(await later([-7n, 8n]))).toMatch(
+      /ledger_unbalanced: transfer .* has 2 entries summing to 1/,
+    );
+    expect(await later([-7n, 7n])).toBeUndefined();
+  });
+
+  it("counts each posting statement in its backend's counter row: transfers, and the amount they move", async () => {
+    const error = await rolledBack(db, async () => {
+      const counters = async (): Promise<{ transfers: bigint; amount: bigint }> => {
+        const { rows } = await db.query<{ transfers: string; amount: string }>(
+          `SELECT COALESCE(sum(transfers), 0) AS transfers, COALESCE(sum(amount), 0) AS amount
+           FROM ledger_transfer_counters WHERE kind = 'CORRECTION' AND currency = 'CNY'`,
+        );
+        return { transfers: BigInt(rows[0]!.transfers), amount: BigInt(rows[0]!.amount) };
+      };
+      const { available, held } = await fundedBuyer(db, 1000n);
+      const before = await counters();
+      await post(db, [move(available, held, 300n), move(held, available, 50n)]);
+      const after = await counters();
+      expect(after.transfers - before.transfers).toBe(2n);
+      expect(after.amount - before.amount).toBe(350n);
+    });
+    expect(error).toBeUndefined();
+  });
+
   it('moves a cached balance only through entries', async () => {
     const error = await rolledBack(db, async () => {
       const { available } = await fundedBuyer(db);

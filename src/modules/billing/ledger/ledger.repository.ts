@@ -49,7 +49,10 @@ export class LedgerOverdrawnError extends Error {
 /**
  * The ledger's tables. Transfers are posted with their entries in one statement (the database
  * checks balance at its end), entries in account-id order so concurrent postings lock accounts
- * in one order and cannot deadlock each other. A transfer whose key exists is skipped.
+ * in one order and cannot deadlock each other. A transfer whose key exists is skipped. Each
+ * entry finds its account by the unique (organisation, kind, currency) index: an organisation's
+ * by equality, a system account's by `IS NULL` (a join `IS NOT DISTINCT FROM` cannot use the
+ * index and read every account of every organisation at each posting).
  */
 @Injectable()
 export class LedgerRepository {
@@ -91,9 +94,14 @@ export class LedgerRepository {
           SELECT posted.id, a.id, lines.amount, ${at}
           FROM lines
           JOIN posted ON posted.key = lines.key
-          JOIN ledger_accounts a
-            ON a.organisation_id IS NOT DISTINCT FROM NULLIF(lines.organisation_id, '')::uuid
-           AND a.kind = lines.kind::"LedgerAccountKind" AND a.currency = posted.currency
+          CROSS JOIN LATERAL (
+            SELECT o.id FROM ledger_accounts o
+            WHERE o.organisation_id = NULLIF(lines.organisation_id, '')::uuid
+              AND o.kind = lines.kind::"LedgerAccountKind" AND o.currency = posted.currency
+            UNION ALL
+            SELECT s.id FROM ledger_accounts s
+            WHERE lines.organisation_id = '' AND s.organisation_id IS NULL
+              AND s.kind = lines.kind::"LedgerAccountKind" AND s.currency = posted.currency) a
           ORDER BY a.id
           RETURNING transfer_id)
         SELECT posted.key FROM posted WHERE EXISTS (SELECT 1 FROM written WHERE written.transfer_id = posted.id)`;
