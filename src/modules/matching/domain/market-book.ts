@@ -147,7 +147,10 @@ export class MarketBook {
    * the ranked lists: the first bid that can trade at `now` bounds the offers a run can reach
    * (every walk stops at an ask above its bid's price) and the best ask that can trade bounds the
    * bids (the passes stop at the first bid priced below it), so the run reads only those, and a
-   * book that does not cross costs a look at the head of each list. Nothing here changes the book.
+   * book that does not cross costs a look at the head of each list. Of those it reads the first
+   * few of each side, and again with more when the run read to the end of either (`sawEnd`,
+   * `sawQueueEnd`): until then it has done what it would have done with all of them. Nothing
+   * here changes the book.
    */
   match(now: number): MarketRun {
     if (this.headerRead.mode !== 'CONTINUOUS' || !this.rank()) {
@@ -163,20 +166,37 @@ export class MarketBook {
     let best = 0;
     while (best < ranked.length && !offerCanTrade(ranked[best]!, now)) best += 1;
     if (best === ranked.length || ranked[best]!.price > ceiling) return NO_RUN;
-    const offers: RunOffer[] = [];
-    for (let i = best; i < ranked.length; i += 1) {
-      const offer = ranked[i]!;
-      if (offer.price > ceiling) break;
-      if (offerCanTrade(offer, now)) offers.push(offer);
+    const bestAsk = ranked[best]!.price;
+    // Most runs reach only the first few crossing orders: take that many, and read further only
+    // when the run went on to the end of what it was given.
+    let offerLimit = FIRST_READ;
+    let bidLimit = FIRST_READ;
+    for (;;) {
+      const offers: RunOffer[] = [];
+      let i = best;
+      for (; i < ranked.length && offers.length < offerLimit; i += 1) {
+        const offer = ranked[i]!;
+        if (offer.price > ceiling) break;
+        if (offerCanTrade(offer, now)) offers.push(offer);
+      }
+      const offersCut = offers.length === offerLimit && i < ranked.length;
+      const queue: RunBid[] = [];
+      let j = first;
+      for (; j < bids.length && queue.length < bidLimit; j += 1) {
+        const bid = bids[j]!;
+        if (bid.price < bestAsk) break;
+        if (bidCanTrade(bid, now)) queue.push(bid);
+      }
+      const bidsCut = queue.length === bidLimit && j < bids.length;
+      const book = new OfferBook(offers, now, true);
+      const reach = { sawQueueEnd: false };
+      const run = runPasses(book, queue, now, reach);
+      const moreOffers = offersCut && book.sawEnd;
+      const moreBids = bidsCut && reach.sawQueueEnd;
+      if (!moreOffers && !moreBids) return run;
+      if (moreOffers) offerLimit *= 4;
+      if (moreBids) bidLimit *= 4;
     }
-    const bestAsk = offers[0]!.price;
-    const queue: RunBid[] = [];
-    for (let i = first; i < bids.length; i += 1) {
-      const bid = bids[i]!;
-      if (bid.price < bestAsk) break;
-      if (bidCanTrade(bid, now)) queue.push(bid);
-    }
-    return runPasses(new OfferBook(offers, now, true), queue, now);
   }
 
   /** Sets (or, given null, removes) one order in its map and its ranked list. */
@@ -207,6 +227,9 @@ export class MarketBook {
     return this.ranked;
   }
 }
+
+/** Crossing orders of each side a run reads first (MarketBook.match); four times as many each time it needs more. */
+const FIRST_READ = 4;
 
 /** The run of a book that does not cross, shared: a run is read, never changed. */
 const NO_RUN: MarketRun = Object.freeze({

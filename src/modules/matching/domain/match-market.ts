@@ -26,9 +26,15 @@ export function matchMarket(bids: readonly BookBid[], offers: readonly BookOffer
  * The passes of a run over `book` (the tradable offers at `now`, or a prefix of them, see
  * MarketBook.match) and `queue` (bids that can trade at `now`, in priority order; ending it
  * before the first bid priced below the book's best ask changes nothing, since the walk stops
- * there). `book` is used up.
+ * there). `book` is used up. `reach.sawQueueEnd` is set when a pass went through the whole
+ * queue: a queue of only the first of those bids may then have given another run.
  */
-export function runPasses(book: OfferBook, queue: readonly BookBid[], now: number): MarketRun {
+export function runPasses(
+  book: OfferBook,
+  queue: readonly BookBid[],
+  now: number,
+  reach: { sawQueueEnd: boolean } = { sawQueueEnd: false },
+): MarketRun {
   const fills: Fill[] = [];
   const bidsFilled = new Map<string, number>();
   const offersTaken = new Map<string, number>();
@@ -38,11 +44,15 @@ export function runPasses(book: OfferBook, queue: readonly BookBid[], now: numbe
   let filledInPass = true;
   while (filledInPass) {
     filledInPass = false;
+    let stopped = false;
     for (const bid of queue) {
       const left = bid.remaining - (bidsFilled.get(bid.id) ?? 0);
       if (left === 0) continue;
       const best = book.bestPrice();
-      if (best === null || best > bid.price) break;
+      if (best === null || best > bid.price) {
+        stopped = true;
+        break;
+      }
       const current = left === bid.remaining ? bid : { ...bid, remaining: left };
       const allocation = book.allocate(current, now);
       if (allocation.gpus === 0) continue;
@@ -62,6 +72,7 @@ export function runPasses(book: OfferBook, queue: readonly BookBid[], now: numbe
         offersTaken.set(offer.id, (offersTaken.get(offer.id) ?? 0) + gpus);
       }
     }
+    if (!stopped) reach.sawQueueEnd = true;
   }
   return { fills, bidsFilled, offersTaken };
 }

@@ -51,6 +51,13 @@ export class OfferBook {
   /** nextLive[i] leads to the first live offer at index >= i (n when none). */
   private readonly nextLive: Int32Array;
   private siteIndex: SiteIndex | null = null;
+  /**
+   * Whether anything read past the last offer held: bestPrice() found none live, or a walk went
+   * on to the end of the offers (or of a site's) wanting more. Until then, a book of only the
+   * first offers of the tradable ones in priority order has behaved as the whole would have
+   * (MarketBook.match).
+   */
+  sawEnd = false;
 
   // Scratch of one allocate() call, reset before it returns.
   private readonly taken: Float64Array;
@@ -129,7 +136,9 @@ export class OfferBook {
   /** Ask of the best offer with free GPUs left, or null when every offer is exhausted. */
   bestPrice(): bigint | null {
     const first = find(this.nextLive, 0);
-    return first < this.offers.length ? this.offers[first]!.price : null;
+    if (first < this.offers.length) return this.offers[first]!.price;
+    this.sawEnd = true;
+    return null;
   }
 
   /**
@@ -144,7 +153,8 @@ export class OfferBook {
     const siteMinimum = lotsCovering(Math.min(bid.minGpusPerSite, wanted), lot);
     const coLocationExcludedSites: string[] = [];
     let need = wanted;
-    for (let i = find(this.nextLive, 0); i < n && need > 0; i = find(this.nextLive, i + 1)) {
+    let i = find(this.nextLive, 0);
+    for (; i < n && need > 0; i = find(this.nextLive, i + 1)) {
       const offer = this.offers[i]!;
       // Offers are sorted by price: past the bid's maximum none of the rest can trade either.
       if (offer.price > bid.price) break;
@@ -171,6 +181,7 @@ export class OfferBook {
       }
       need -= lot === 1 ? this.take(i, need) : this.takeLots(i, site, bid, now, need, lot);
     }
+    if (i >= n && need > 0) this.sawEnd = true;
     return { gpus: wanted - need, takes: this.collectTakes(), coLocationExcludedSites };
   }
 
@@ -261,6 +272,7 @@ export class OfferBook {
       if (offer.price > bid.price) return;
       if (termsCompatible(bid, offer, now) && !visit(i)) return;
     }
+    this.sawEnd = true;
   }
 
   /** Turns the scratch of one walk into takes in priority order, and clears the scratch. */
