@@ -3,10 +3,10 @@
  * nodejs-order-book on the same seeded stream (bench/order-stream.ts).
  *
  * The production engine is what a matching worker runs per run (MatchingService.runOnce): the
- * market's in-memory `MarketBook` takes the orders that changed as deltas (`refresh`), the
- * market's allocator runs over the whole book (`match`, i.e. `matchMarket`), and the run's fills
- * go back into the book (`applyRun`). There is no other entry point for one order: the engine
- * re-allocates the whole book on every run. Database reads, the commit and BullMQ are not timed
+ * market's in-memory `MarketBook` takes the orders that changed as deltas (`refresh`, which keeps
+ * both sides in priority order), the run allocates (`match`: exactly `matchMarket` over the book,
+ * reading only the orders that cross), and the run's fills go back into the book (`applyRun`).
+ * There is no other entry point for one order. Database reads, the commit and BullMQ are not timed
  * (bench:e2e measures them). Inputs are built before the clock starts; runs alternate engine,
  * peer, engine, peer...; the table shows medians. Prints figures only: nothing here asserts a speed.
  *
@@ -17,7 +17,7 @@ import { type IProcessOrder, type LimitOrderOptions, OrderBook, Side } from 'nod
 import { type BookDelta, type BookHeader, MarketBook } from '@/modules/matching/domain/market-book';
 import { type OrderStream, plainStream, PROVINCE_SETS, restingOrders, siteProvince } from './order-stream';
 
-/** Orders per run of the stream; the engine's cost per run grows with the book, see docs/BENCHMARKS.md. */
+/** Orders per run of the stream (the engine's cost per run grows with the orders that cross, not the book). */
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 5_000);
 /** Orders loaded (untimed) before the stream in the "resting" line; they never cross. */
 const RESTING = Number(process.env.BENCH_RESTING ?? 2_000);
@@ -271,7 +271,7 @@ function alternate(engine: () => Measured, peer: () => Measured): { engine: Meas
 
 function main(): void {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  write('Production matching engine (MarketBook + matchMarket, CONTINUOUS) vs nodejs-order-book 10.1.1');
+  write('Production matching engine (MarketBook.match, CONTINUOUS) vs nodejs-order-book 10.1.1');
   write(
     `${thousands(ORDERS)} orders per run, seed ${SEED}, median of ${RUNS} alternating runs; ` +
       `Node ${process.version}, ${cpus().length} vCPU (${cpu}), load average ${loadavg()[0]!.toFixed(2)}`,

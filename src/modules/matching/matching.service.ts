@@ -19,12 +19,11 @@ import {
   type RunOffer,
 } from './domain/run-book';
 import { FundsPort } from '@/modules/markets/domain/funds.port';
-import type { BookHeader } from './domain/market-book';
+import type { MarketBook } from './domain/market-book';
 import { MarketBooks } from './market-books';
 import { MarketRunLock, type ReleaseOutcome } from './market-run-lock';
 import { MatchingRunProbe } from './matching-run-probe';
 import { ClearingSolver } from './clearing-solver';
-import { matchMarket } from './domain/match-market';
 import { CLEARING_REASON, MatchingScheduler, runDeduplicationId } from './matching-scheduler';
 import { MatchingRepository } from './matching.repository';
 import { LeaseStateService, type CreatedLease } from '@/modules/leases/lease-state.service';
@@ -157,7 +156,7 @@ export class MatchingService implements BeforeApplicationShutdown {
         return { kind: 'skipped', why: 'paused' };
       }
       if (this.probe.active) await this.probe.at('after-book-read', marketId);
-      const run = await this.allocate(book.snapshot(), book.header.mode, now.getTime());
+      const run = await this.allocate(book, now.getTime());
       if (run.fills.length === 0) {
         this.books.checkIn(book);
         return stale ? { kind: 'stale' } : { kind: 'nothing-to-fill' };
@@ -199,14 +198,16 @@ export class MatchingService implements BeforeApplicationShutdown {
   }
 
   /**
-   * The allocation of the market's mode: a continuous run here, or a CALL market's clearing solved
-   * off the event loop (`ClearingSolver`), during which the run lock keeps being renewed.
+   * The allocation of the market's mode: a continuous run here (`MarketBook.match`, which reads
+   * only the part of the book that crosses), or a CALL market's clearing solved off the event
+   * loop (`ClearingSolver`), during which the run lock keeps being renewed.
    */
-  private async allocate(book: RunBook, mode: BookHeader['mode'], now: number): Promise<MarketRun> {
-    if (mode === 'CONTINUOUS') return matchMarket(book.bids, book.offers, now);
-    const clearing = await this.clearings.clear(book.bids, book.offers, now);
+  private async allocate(book: MarketBook, now: number): Promise<MarketRun> {
+    if (book.header.mode === 'CONTINUOUS') return book.match(now);
+    const { bids, offers, market } = book.snapshot();
+    const clearing = await this.clearings.clear(bids, offers, now);
     if (clearing.by !== 'solver') {
-      this.logger.warn(`market ${book.market}: clearing took the greedy allocation (${clearing.by})`);
+      this.logger.warn(`market ${market}: clearing took the greedy allocation (${clearing.by})`);
     }
     return clearing.run;
   }

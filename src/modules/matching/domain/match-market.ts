@@ -13,12 +13,28 @@ export interface MarketRun {
 
 /**
  * One run of docs/MATCHING.md "One run" over one market's book at `now`, epoch ms. Pure and
- * deterministic (seqs are unique, so both sorts are total); the O(n log n) sort dominates a run that fills little.
+ * deterministic (seqs are unique, so both sorts are total); the O(n log n) sorts dominate a run
+ * that fills little. `MarketBook.match` gives the same run from a book it keeps sorted, reading
+ * only the orders that cross.
  */
 export function matchMarket(bids: readonly BookBid[], offers: readonly BookOffer[], now: number): MarketRun {
-  const book = new OfferBook(offers, now);
   // The bid-only rules are settled once here, so each walk checks only pair rules.
-  const queue = sortBids(bids.filter((bid) => bidCanTrade(bid, now)));
+  return runPasses(new OfferBook(offers, now), sortBids(bids.filter((bid) => bidCanTrade(bid, now))), now);
+}
+
+/**
+ * The passes of a run over `book` (the tradable offers at `now`, or a prefix of them, see
+ * MarketBook.match) and `queue` (bids that can trade at `now`, in priority order; ending it
+ * before the first bid priced below the book's best ask changes nothing, since the walk stops
+ * there). `book` is used up. `reach.sawQueueEnd` is set when a pass went through the whole
+ * queue: a queue of only the first of those bids may then have given another run.
+ */
+export function runPasses(
+  book: OfferBook,
+  queue: readonly BookBid[],
+  now: number,
+  reach: { sawQueueEnd: boolean } = { sawQueueEnd: false },
+): MarketRun {
   const fills: Fill[] = [];
   const bidsFilled = new Map<string, number>();
   const offersTaken = new Map<string, number>();
@@ -28,11 +44,15 @@ export function matchMarket(bids: readonly BookBid[], offers: readonly BookOffer
   let filledInPass = true;
   while (filledInPass) {
     filledInPass = false;
+    let stopped = false;
     for (const bid of queue) {
       const left = bid.remaining - (bidsFilled.get(bid.id) ?? 0);
       if (left === 0) continue;
       const best = book.bestPrice();
-      if (best === null || best > bid.price) break;
+      if (best === null || best > bid.price) {
+        stopped = true;
+        break;
+      }
       const current = left === bid.remaining ? bid : { ...bid, remaining: left };
       const allocation = book.allocate(current, now);
       if (allocation.gpus === 0) continue;
@@ -52,6 +72,7 @@ export function matchMarket(bids: readonly BookBid[], offers: readonly BookOffer
         offersTaken.set(offer.id, (offersTaken.get(offer.id) ?? 0) + gpus);
       }
     }
+    if (!stopped) reach.sawQueueEnd = true;
   }
   return { fills, bidsFilled, offersTaken };
 }

@@ -22,86 +22,123 @@ const SITE_UNSEEN = 0;
 const SITE_OPENED = 1;
 const SITE_EXCLUDED = 2;
 
+/** The offers of an OfferBook grouped by site, for bids with a site minimum above one GPU. */
+interface SiteIndex {
+  readonly siteOf: Int32Array;
+  /** Offer indices grouped by site, each group in priority order; a site's group starts at siteStart. */
+  readonly bySite: Int32Array;
+  readonly siteStart: Int32Array;
+  readonly siteEnd: Int32Array;
+  /** Position of each offer in bySite. */
+  readonly sitePos: Int32Array;
+  /** Like OfferBook.nextLive over positions in bySite; following it may cross into the next site's group. */
+  readonly nextLiveBySite: Int32Array;
+  /** Scratch of one allocate() call, reset before it returns. */
+  readonly siteState: Uint8Array;
+}
+
 /**
  * One run's sorted, site-grouped copy of a market's offers (docs/MATCHING.md "allocate");
- * exhausted offers are skipped by union-find links, so a walk never pays twice for them.
- * Typed-array indexes are in range by construction, hence the non-null assertions.
+ * exhausted offers are skipped by union-find links, so a walk never pays twice for them. The
+ * grouping by site is built on the first bid that needs it (a site minimum above one GPU), so a
+ * run of plain bids pays only for the offers' order. Typed-array indexes are in range by
+ * construction, hence the non-null assertions.
  */
 export class OfferBook {
   /** Offers that can trade at `now` at all (verified, window open, free > 0), in priority order. */
-  private readonly offers: BookOffer[];
+  private readonly offers: readonly BookOffer[];
   private readonly free: Float64Array;
-  private readonly siteOf: Int32Array;
-  /** Offer indices grouped by site, each group in priority order; a site's group starts at siteStart. */
-  private readonly bySite: Int32Array;
-  private readonly siteStart: Int32Array;
-  private readonly siteEnd: Int32Array;
-  /** Position of each offer in bySite. */
-  private readonly sitePos: Int32Array;
   /** nextLive[i] leads to the first live offer at index >= i (n when none). */
   private readonly nextLive: Int32Array;
-  /** The same over positions in bySite; following it may cross into the next site's group. */
-  private readonly nextLiveBySite: Int32Array;
+  private siteIndex: SiteIndex | null = null;
+  /**
+   * Whether anything read past the last offer held: bestPrice() found none live, or a walk went
+   * on to the end of the offers (or of a site's) wanting more. Until then, a book of only the
+   * first offers of the tradable ones in priority order has behaved as the whole would have
+   * (MarketBook.match).
+   */
+  sawEnd = false;
 
   // Scratch of one allocate() call, reset before it returns.
   private readonly taken: Float64Array;
-  private readonly siteState: Uint8Array;
   private readonly touchedOffers: number[] = [];
   private readonly touchedSites: number[] = [];
 
-  constructor(offers: readonly BookOffer[], now: number) {
+  /**
+   * `offers` is any book, filtered by the offer-only rules at `now` and sorted here, unless
+   * `tradableInOrder`: then it is already exactly that (a prefix of it is enough for bids priced
+   * below the first offer left out, see MarketBook.match) and is used as given.
+   */
+  constructor(offers: readonly BookOffer[], now: number, tradableInOrder = false) {
     // The offer-only rules are settled once per run instead of once per bid.
-    this.offers = sortOffers(offers.filter((o) => o.verified && o.free > 0 && o.availableFrom <= now));
+    this.offers = tradableInOrder ? offers : sortOffers(offers.filter((o) => offerCanTrade(o, now)));
     const n = this.offers.length;
     this.free = new Float64Array(n);
-    this.siteOf = new Int32Array(n);
     this.taken = new Float64Array(n);
+    for (let i = 0; i < n; i += 1) this.free[i] = this.offers[i]!.free;
+    // One extra slot: the sentinel n, which is always "live".
+    this.nextLive = identity(n + 1);
+  }
 
+  /** The offers grouped by site, built on first use from the book as it is now. */
+  private sites(): SiteIndex {
+    if (this.siteIndex !== null) return this.siteIndex;
+    const n = this.offers.length;
+    const siteOf = new Int32Array(n);
     const siteNumbers = new Map<string, number>();
     const siteCounts: number[] = [];
     for (let i = 0; i < n; i += 1) {
       const offer = this.offers[i]!;
-      this.free[i] = offer.free;
       let site = siteNumbers.get(offer.siteId);
       if (site === undefined) {
         site = siteNumbers.size;
         siteNumbers.set(offer.siteId, site);
         siteCounts.push(0);
       }
-      this.siteOf[i] = site;
+      siteOf[i] = site;
       siteCounts[site] = siteCounts[site]! + 1;
     }
 
     // Counting sort by site keeps each site's offers in priority order.
     const sites = siteCounts.length;
-    this.siteStart = new Int32Array(sites);
-    this.siteEnd = new Int32Array(sites);
+    const siteStart = new Int32Array(sites);
+    const siteEnd = new Int32Array(sites);
     let start = 0;
     for (let site = 0; site < sites; site += 1) {
-      this.siteStart[site] = start;
-      this.siteEnd[site] = start;
+      siteStart[site] = start;
+      siteEnd[site] = start;
       start += siteCounts[site]!;
     }
-    this.bySite = new Int32Array(n);
-    this.sitePos = new Int32Array(n);
+    const bySite = new Int32Array(n);
+    const sitePos = new Int32Array(n);
+    const nextLiveBySite = identity(n + 1);
     for (let i = 0; i < n; i += 1) {
-      const site = this.siteOf[i]!;
-      const pos = this.siteEnd[site]!;
-      this.bySite[pos] = i;
-      this.sitePos[i] = pos;
-      this.siteEnd[site] = pos + 1;
+      const site = siteOf[i]!;
+      const pos = siteEnd[site]!;
+      bySite[pos] = i;
+      sitePos[i] = pos;
+      siteEnd[site] = pos + 1;
+      // Offers that earlier commits used up.
+      if (this.free[i]! <= 0) nextLiveBySite[pos] = pos + 1;
     }
-    this.siteState = new Uint8Array(sites);
-
-    // One extra slot: the sentinel n, which is always "live".
-    this.nextLive = identity(n + 1);
-    this.nextLiveBySite = identity(n + 1);
+    this.siteIndex = {
+      siteOf,
+      bySite,
+      siteStart,
+      siteEnd,
+      sitePos,
+      nextLiveBySite,
+      siteState: new Uint8Array(sites),
+    };
+    return this.siteIndex;
   }
 
   /** Ask of the best offer with free GPUs left, or null when every offer is exhausted. */
   bestPrice(): bigint | null {
     const first = find(this.nextLive, 0);
-    return first < this.offers.length ? this.offers[first]!.price : null;
+    if (first < this.offers.length) return this.offers[first]!.price;
+    this.sawEnd = true;
+    return null;
   }
 
   /**
@@ -116,7 +153,8 @@ export class OfferBook {
     const siteMinimum = lotsCovering(Math.min(bid.minGpusPerSite, wanted), lot);
     const coLocationExcludedSites: string[] = [];
     let need = wanted;
-    for (let i = find(this.nextLive, 0); i < n && need > 0; i = find(this.nextLive, i + 1)) {
+    let i = find(this.nextLive, 0);
+    for (; i < n && need > 0; i = find(this.nextLive, i + 1)) {
       const offer = this.offers[i]!;
       // Offers are sorted by price: past the bid's maximum none of the rest can trade either.
       if (offer.price > bid.price) break;
@@ -126,22 +164,24 @@ export class OfferBook {
         need -= this.take(i, need);
         continue;
       }
-      const site = this.siteOf[i]!;
-      const state = this.siteState[site]!;
+      const { siteOf, siteState } = this.sites();
+      const site = siteOf[i]!;
+      const state = siteState[site]!;
       if (state === SITE_EXCLUDED) continue;
       if (state === SITE_UNSEEN) {
         this.touchedSites.push(site);
         // Supply never grows and need never grows during a walk, so an exclusion is final.
         if (need < siteMinimum || !this.siteSupplies(site, bid, now, siteMinimum)) {
-          this.siteState[site] = SITE_EXCLUDED;
+          siteState[site] = SITE_EXCLUDED;
           coLocationExcludedSites.push(offer.siteId);
           continue;
         }
-        this.siteState[site] = SITE_OPENED;
+        siteState[site] = SITE_OPENED;
         need -= this.openSite(site, bid, now, siteMinimum);
       }
       need -= lot === 1 ? this.take(i, need) : this.takeLots(i, site, bid, now, need, lot);
     }
+    if (i >= n && need > 0) this.sawEnd = true;
     return { gpus: wanted - need, takes: this.collectTakes(), coLocationExcludedSites };
   }
 
@@ -152,8 +192,10 @@ export class OfferBook {
       this.free[take.index] = left;
       if (left <= 0) {
         this.nextLive[take.index] = take.index + 1;
-        const pos = this.sitePos[take.index]!;
-        this.nextLiveBySite[pos] = pos + 1;
+        if (this.siteIndex !== null) {
+          const pos = this.siteIndex.sitePos[take.index]!;
+          this.siteIndex.nextLiveBySite[pos] = pos + 1;
+        }
       }
     }
   }
@@ -222,17 +264,15 @@ export class OfferBook {
     now: number,
     visit: (i: number) => boolean,
   ): void {
-    const end = this.siteEnd[site]!;
-    for (
-      let pos = find(this.nextLiveBySite, this.siteStart[site]!);
-      pos < end;
-      pos = find(this.nextLiveBySite, pos + 1)
-    ) {
-      const i = this.bySite[pos]!;
+    const { siteStart, siteEnd, nextLiveBySite, bySite } = this.sites();
+    const end = siteEnd[site]!;
+    for (let pos = find(nextLiveBySite, siteStart[site]!); pos < end; pos = find(nextLiveBySite, pos + 1)) {
+      const i = bySite[pos]!;
       const offer = this.offers[i]!;
       if (offer.price > bid.price) return;
       if (termsCompatible(bid, offer, now) && !visit(i)) return;
     }
+    this.sawEnd = true;
   }
 
   /** Turns the scratch of one walk into takes in priority order, and clears the scratch. */
@@ -248,10 +288,15 @@ export class OfferBook {
       this.taken[i] = 0;
     }
     touched.length = 0;
-    for (const site of this.touchedSites) this.siteState[site] = SITE_UNSEEN;
+    for (const site of this.touchedSites) this.siteIndex!.siteState[site] = SITE_UNSEEN;
     this.touchedSites.length = 0;
     return takes;
   }
+}
+
+/** The offer-only rules (1 and 8, 9): verified, window open at `now`, free GPUs left. */
+export function offerCanTrade(offer: BookOffer, now: number): boolean {
+  return offer.verified && offer.free > 0 && offer.availableFrom <= now;
 }
 
 function identity(size: number): Int32Array {
