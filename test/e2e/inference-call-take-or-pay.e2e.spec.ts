@@ -33,11 +33,11 @@ const FAST = {
  * its take-or-pay share is at least the offer's pay-per-use floor, at the clearing too.
  *
  * The market is switched to CALL by the admin endpoint. Two offers serve the model at the same
- * figures: 2 GPUs at 18.00 with a 60% floor and 2 at 24.00 with a 10% floor. Each bid asks 1,500
+ * figures: 2 GPUs at 24.00 with a 60% floor and 2 at 18.00 with a 10% floor. Each bid asks 1,500
  * output + 1,500 prompt tokens/s: 1500/3000 + 1500/1000 = 2 GPUs, at 5.00 per million tokens =
- * 27.00 per GPU-hour, all or nothing. A clearing maximises matched GPU-hours, then surplus: without
- * the rule, a bid would take the cheaper 18.00 (more surplus). A 20% share must take the 24.00;
- * a 60% share meets the 18.00's floor exactly and takes it.
+ * 27.00 per GPU-hour, all or nothing. A clearing maximises matched GPU-hours, then ask value (best
+ * fit): without the rule, a bid would take the dearer 24.00. A 20% share must take the 18.00; a
+ * 60% share meets the 24.00's floor exactly and takes it.
  */
 describe('inference: take-or-pay eligibility at a CALL clearing', () => {
   let app: NestFastifyApplication;
@@ -136,8 +136,8 @@ describe('inference: take-or-pay eligibility at a CALL clearing', () => {
         payPerUseMinPercent,
         minLeaseHours: 1,
       });
-    highFloor = await offer('18.00', 60);
-    lowFloor = await offer('24.00', 10);
+    highFloor = await offer('24.00', 60);
+    lowFloor = await offer('18.00', 10);
     for (const { id } of [highFloor, lowFloor]) {
       await http()
         .put(`/v1/offers/${id}/serving-profiles`)
@@ -163,7 +163,7 @@ describe('inference: take-or-pay eligibility at a CALL clearing', () => {
   });
 
   it("passes over an offer whose floor is above the bid's share and clears it with one whose floor it meets", async () => {
-    // The quote counts the cheaper offer under TAKE_OR_PAY.
+    // The quote counts the dearer offer under TAKE_OR_PAY.
     const { expiresAt: _placementOnly, ...terms } = inferenceBid(20);
     const quoted = await http().post('/v1/bids/quote').set(buyer.auth).send(terms);
     expect({ status: quoted.status, body: quoted.body as unknown }).toMatchObject({ status: 200 });
@@ -177,10 +177,10 @@ describe('inference: take-or-pay eligibility at a CALL clearing', () => {
     expect(low).toMatchObject({ gpus: 2, maxPricePerGpuHour: '27.00' });
     await filled(low.id);
     const lowLeases = await prisma.lease.findMany({ where: { bidId: low.id } });
-    // Pay-as-ask at the clearing: the 24.00 offer, not the cheaper one its share is below.
+    // Pay-as-ask at the clearing: the 18.00 offer, not the dearer one (best fit) its share is below.
     expect(
       lowLeases.map((lease) => ({ offerId: lease.offerId, gpus: lease.gpus, price: lease.pricePerGpuHour })),
-    ).toEqual([{ offerId: lowFloor.id, gpus: 2, price: 2400n }]);
+    ).toEqual([{ offerId: lowFloor.id, gpus: 2, price: 1800n }]);
     expect(lowLeases[0]).toMatchObject({ inferenceTakeOrPayPercent: 20, payPerUseMinPercent: 10 });
     expect(await prisma.offer.findUniqueOrThrow({ where: { id: highFloor.id } })).toMatchObject({
       leasedGpus: 0,
@@ -191,13 +191,13 @@ describe('inference: take-or-pay eligibility at a CALL clearing', () => {
       matchingMode: 'CALL',
     });
 
-    // A share equal to the floor meets it: the next clearing gives that bid the 18.00 offer.
+    // A share equal to the floor meets it: the next clearing gives that bid the 24.00 offer.
     const met = await place(60);
     await filled(met.id);
     const metLeases = await prisma.lease.findMany({ where: { bidId: met.id } });
     expect(
       metLeases.map((lease) => ({ offerId: lease.offerId, gpus: lease.gpus, price: lease.pricePerGpuHour })),
-    ).toEqual([{ offerId: highFloor.id, gpus: 2, price: 1800n }]);
+    ).toEqual([{ offerId: highFloor.id, gpus: 2, price: 2400n }]);
     expect(metLeases[0]).toMatchObject({ inferenceTakeOrPayPercent: 60, payPerUseMinPercent: 60 });
   });
 });

@@ -18,21 +18,21 @@ export type CallAllocation = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
 export interface CallScore {
   readonly gpuHours: number;
-  readonly surplus: number;
+  readonly askValue: number;
   readonly priority: number;
 }
 
-/** Negative when `a` is the better clearing: more GPU-hours, then more surplus, then lower priority cost. */
+/** Negative when `a` is the better clearing: more GPU-hours, then more ask value (best fit), then lower priority cost. */
 export function compareScores(a: CallScore, b: CallScore): number {
   if (a.gpuHours !== b.gpuHours) return b.gpuHours - a.gpuHours;
-  if (a.surplus !== b.surplus) return b.surplus - a.surplus;
+  if (a.askValue !== b.askValue) return b.askValue - a.askValue;
   return a.priority - b.priority;
 }
 
 function add(a: CallScore, b: CallScore): CallScore {
   return {
     gpuHours: a.gpuHours + b.gpuHours,
-    surplus: a.surplus + b.surplus,
+    askValue: a.askValue + b.askValue,
     priority: a.priority + b.priority,
   };
 }
@@ -42,7 +42,7 @@ function priorityCost(b: number, o: number, bidCount: number, offerCount: number
   return b * bidCount * offerCount + o * (bidCount - b);
 }
 
-const ZERO: CallScore = { gpuHours: 0, surplus: 0, priority: 0 };
+const ZERO: CallScore = { gpuHours: 0, askValue: 0, priority: 0 };
 
 /**
  * Why one bid's GPUs per offer (`gpus`, offer id -> GPUs) break the rules of a clearing, or [].
@@ -145,7 +145,7 @@ export function scoreOf(
       const hours = n * bid.durationHours;
       score = add(score, {
         gpuHours: hours,
-        surplus: Number(bid.price - offer.price) * hours,
+        askValue: Number(offer.price) * hours,
         priority:
           priorityCost(bidRank.get(bidId)!, offerRank.get(offerId)!, bids.length, offers.length) * hours,
       });
@@ -190,7 +190,7 @@ export function bruteForceBest(
           const hours = n * bid.durationHours;
           own = add(own, {
             gpuHours: hours,
-            surplus: Number(bid.price - offers[j]!.price) * hours,
+            askValue: Number(offers[j]!.price) * hours,
             priority:
               priorityCost(bidRank.get(bid.id)!, offerRank.get(offers[j]!.id)!, bids.length, offers.length) *
               hours,

@@ -31,8 +31,12 @@ export const DEFAULT_CALL_LIMITS: Required<CallLimits> = {
 export interface ClearingScore {
   /** Matched GPU-hours: GPUs × the bid's duration, summed over fills. Higher is better. */
   readonly gpuHours: number;
-  /** Surplus: (bid maximum - offer ask) × GPU-hours, minor units, summed. Higher is better. */
-  readonly surplus: number;
+  /**
+   * Ask value: offer ask × GPU-hours, minor units, summed. Higher is better: among allocations of
+   * equal GPU-hours, each bid draws on the dearest supply it accepts and leaves the cheaper supply
+   * to bids capped lower (docs/MATCHING.md "The objective", best fit).
+   */
+  readonly askValue: number;
   /** Priority cost: see `priorityCost`. Lower is better. */
   readonly priority: number;
 }
@@ -315,9 +319,9 @@ interface ComponentResult {
 }
 
 /**
- * The lexicographic optimum of one component: GPU-hours, then surplus, then priority cost. A
- * single bid without co-location needs no solver: taking its eligible offers in priority order
- * is optimal. Otherwise `solveLexicographic` decides, and should numerics disagree with exact
+ * The lexicographic optimum of one component: GPU-hours, then ask value, then priority cost. A
+ * single bid without co-location needs no solver: taking its eligible offers dearest first (then
+ * in priority order) is optimal. Otherwise `solveLexicographic` decides, and should numerics disagree with exact
  * arithmetic there, `solveStaged` solves the component again as three plain MIPs.
  */
 function solveComponent(book: Book, component: Component, limits: Required<CallLimits>): ComponentResult {
@@ -372,7 +376,7 @@ function solveLexicographic(
     const colUpper = Float64Array.from(model.data.colUpper as ArrayLike<number>);
     const rowLower = Float64Array.from(model.data.rowLower as ArrayLike<number>);
     const rowUpper = Float64Array.from(model.data.rowUpper as ArrayLike<number>);
-    const stages = [model.gpuHours, model.surplus, model.priority];
+    const stages = [model.gpuHours, model.askValue, model.priority];
     const reached: number[] = [];
     /** Every stage so far was settled by its relaxation, each held on its optimal face. */
     let relaxed = true;
@@ -843,7 +847,7 @@ function amountsOf(model: BuiltModel, x: Float64Array): Map<Pair, number> {
 
 /**
  * The lexicographic optimum of one component, in three MIP solves on one model: GPU-hours, then
- * surplus with GPU-hours held, then priority cost with both held. Each stage starts from the
+ * ask value with GPU-hours held, then priority cost with both held. Each stage starts from the
  * previous stage's solution, so a stage stopped by a work limit still returns one at least as
  * good.
  */
@@ -866,7 +870,7 @@ function solveStaged(
     });
     let limited = false;
     let best: Float64Array | null = null;
-    const stages = [model.gpuHours, model.surplus, model.priority];
+    const stages = [model.gpuHours, model.askValue, model.priority];
     for (let stage = 0; stage < stages.length; stage += 1) {
       const costs = stages[stage]!;
       if (stage > 0) {
@@ -896,7 +900,10 @@ function solveStaged(
   }
 }
 
-/** Eligible offers in priority order, as many GPUs from each as the bid still wants. */
+/**
+ * Eligible offers dearest first (best fit: the cheaper supply stays for bids capped lower), equal
+ * asks in priority order, as many GPUs from each as the bid still wants.
+ */
 function takeInOrder(book: Book, solverBid: SolverBid): Map<Pair, number> {
   const amounts = new Map<Pair, number>();
   const supply = solverBid.pairs.reduce(
@@ -905,7 +912,13 @@ function takeInOrder(book: Book, solverBid: SolverBid): Map<Pair, number> {
   );
   if (!solverBid.bid.partialAllowed && supply < solverBid.bid.remaining) return amounts;
   let need = solverBid.bid.remaining;
-  for (const pair of solverBid.pairs) {
+  const offerOf = (p: Pair): SolverOffer => book.offers[book.pairs[p]!.offer]!;
+  const dearestFirst = [...solverBid.pairs].sort((x, y) => {
+    const a = offerOf(x);
+    const b = offerOf(y);
+    return a.offer.price === b.offer.price ? a.rank - b.rank : a.offer.price > b.offer.price ? -1 : 1;
+  });
+  for (const pair of dearestFirst) {
     if (need === 0) break;
     const gpus = Math.min(need, book.offers[book.pairs[pair]!.offer]!.offer.free);
     amounts.set(pair, gpus);
@@ -923,7 +936,7 @@ interface BuiltModel {
   readonly columns: number;
   readonly pairOf: Pair[];
   readonly gpuHours: Float64Array;
-  readonly surplus: Float64Array;
+  readonly askValue: Float64Array;
   readonly priority: Float64Array;
 }
 
@@ -1035,7 +1048,7 @@ function buildModel(book: Book, component: Component, highs: Highs): BuiltModel 
 
   const columns = colUpper.length;
   const gpuHours = new Float64Array(pairCount);
-  const surplus = new Float64Array(pairCount);
+  const askValue = new Float64Array(pairCount);
   const priority = new Float64Array(pairCount);
   for (let c = 0; c < pairCount; c += 1) {
     const { bid, offer } = book.pairs[pairOf[c]!]!;
@@ -1043,7 +1056,7 @@ function buildModel(book: Book, component: Component, highs: Highs): BuiltModel 
     const so = book.offers[offer]!;
     const hours = sb.bid.durationHours;
     gpuHours[c] = hours;
-    surplus[c] = Number(sb.bid.price - so.offer.price) * hours;
+    askValue[c] = Number(so.offer.price) * hours;
     priority[c] = priorityCost(sb.rank, so.rank, book.bidCount, book.offerCount) * hours;
   }
   const binary = new Uint8Array(columns);
@@ -1067,7 +1080,7 @@ function buildModel(book: Book, component: Component, highs: Highs): BuiltModel 
     columns,
     pairOf,
     gpuHours,
-    surplus,
+    askValue,
     priority,
   };
 }
@@ -1175,7 +1188,7 @@ function gpuHoursOf(book: Book, amounts: ReadonlyMap<Pair, number>): number {
 
 function scoreOf(book: Book, amounts: ReadonlyMap<Pair, number>): ClearingScore {
   let gpuHours = 0;
-  let surplus = 0;
+  let askValue = 0;
   let priority = 0;
   for (const [p, gpus] of amounts) {
     const { bid, offer } = book.pairs[p]!;
@@ -1183,10 +1196,10 @@ function scoreOf(book: Book, amounts: ReadonlyMap<Pair, number>): ClearingScore 
     const so = book.offers[offer]!;
     const hours = gpus * sb.bid.durationHours;
     gpuHours += hours;
-    surplus += Number(sb.bid.price - so.offer.price) * hours;
+    askValue += Number(so.offer.price) * hours;
     priority += priorityCost(sb.rank, so.rank, book.bidCount, book.offerCount) * hours;
   }
-  return { gpuHours, surplus, priority };
+  return { gpuHours, askValue, priority };
 }
 
 /**

@@ -106,11 +106,39 @@ describe('docs/MATCHING.md call market worked examples', () => {
       bid({ id: 'B1', price: 2000n, remaining: 10, minGpusPerSite: 4, partialAllowed: false, seq: 3n }),
     ];
     expect(continuous(bids, offers)).toEqual([]);
+    // 6 from the dearer site (best fit: the cheaper supply stays for bids capped lower).
     expect(clear(bids, offers).fills).toEqual([
-      fill('B1', 'O1', 'S1', 6, 1700n),
-      fill('B1', 'O2', 'S2', 4, 1800n),
+      fill('B1', 'O1', 'S1', 4, 1700n),
+      fill('B1', 'O2', 'S2', 6, 1800n),
     ]);
   });
+
+  it.each(EITHER)(
+    'C10. best fit: the cheaper offer stays for a later bid capped lower (partial: %s)',
+    (partialAllowed) => {
+      const offers = [
+        offer({ id: 'O1', siteId: 'S1', price: 1700n, free: 4, seq: 1n }),
+        offer({ id: 'O2', siteId: 'S2', price: 1900n, free: 4, seq: 2n }),
+      ];
+      const b1 = bid({ id: 'B1', price: 2000n, remaining: 4, seq: 3n, partialAllowed });
+      const b2 = bid({ id: 'B2', price: 1800n, remaining: 4, seq: 4n, partialAllowed });
+      // B1 arrives alone, B2 in a later window (or run).
+      const first = clear([b1], offers);
+      expect(first.fills).toEqual([fill('B1', 'O2', 'S2', 4, 1900n)]);
+      const left = offers.map((o) => ({ ...o, free: o.free - (first.offersTaken.get(o.id) ?? 0) }));
+      expect(
+        clear(
+          [b2],
+          left.filter((o) => o.free > 0),
+        ).fills,
+      ).toEqual([fill('B2', 'O1', 'S1', 4, 1700n)]);
+      // Continuous matching gives B1 the cheapest offer: nothing at or under 18.00 is left for B2.
+      const run = continuous([b1], offers);
+      expect(run).toEqual([fill('B1', 'O1', 'S1', 4, 1700n)]);
+      const after = offers.filter((o) => o.id !== 'O1');
+      expect(continuous([b2], after)).toEqual([]);
+    },
+  );
 
   it('C6. a remainder below the site minimum completes a partial bid', () => {
     const offers = [
@@ -176,11 +204,11 @@ describe('docs/MATCHING.md call market worked examples', () => {
       fill('B1', 'O1', 'S1', 4, 1700n),
       fill('B1', 'O2', 'S2', 4, 1800n),
     ]);
-    // In whole GPUs the cheaper site would give 6 and the other 2, less than a replica (partial
-    // bids: the remainder rule), or 4 and 4 (all-or-nothing).
+    // In whole GPUs the dearer site would give 6 (best fit) and the other 2, less than a replica
+    // (partial bids: the remainder rule, its fill listed last), or 4 and 4 (all-or-nothing).
     const { inference: _, ...gpuBid } = b1;
     expect(clear([gpuBid], offers).fills).toEqual(
-      partialAllowed ? [fill('B1', 'O1', 'S1', 6, 1700n), fill('B1', 'O2', 'S2', 2, 1800n)] : lots,
+      partialAllowed ? [fill('B1', 'O2', 'S2', 6, 1800n), fill('B1', 'O1', 'S1', 2, 1700n)] : lots,
     );
   });
 
