@@ -6,6 +6,7 @@
  *
  *   npm run -s build:bench && node dist/bench/bench/simulate/diagnose.js [seeds] [windows ms]
  *   node dist/bench/bench/simulate/diagnose.js 20270101 1,1000,5000,30000
+ *   node dist/bench/bench/simulate/diagnose.js 20270101 1000 relax   # and with each rule lifted
  *
  * A window of 1 ms clears each bid on its own (bids arrive at distinct milliseconds): the
  * clearing's objective without any window.
@@ -14,7 +15,7 @@ import type { Fill } from '@/modules/matching/domain/book';
 import { solveCall } from '@/modules/matching/domain/call-clearing';
 import { loadCallSolver } from '@/modules/matching/domain/highs-runtime';
 import { type Book, optimumOf, replayContinuous, toBook } from './model';
-import { DEFAULT_SEEDS, DEFAULT_SIZE, generateScenario, scenarioTotals } from './scenario';
+import { DEFAULT_SEEDS, DEFAULT_SIZE, generateScenario, HOUR_MS, scenarioTotals } from './scenario';
 
 const percent = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(1)}%`;
 
@@ -87,6 +88,22 @@ function byLength(book: Book, fills: readonly Fill[]): string {
   return `${gpus} GPUs; GPU-h by length ${hours.join(' / ')}`;
 }
 
+/** The book with one family of rules lifted: what continuous matching loses to each. */
+function relaxed(book: Book, t0: number): Record<string, Book> {
+  return {
+    'no price caps': { ...book, bids: book.bids.map((b) => ({ ...b, price: 10n ** 12n })) },
+    'any province': { ...book, bids: book.bids.map((b) => ({ ...b, provinces: [] })) },
+    'no windows': {
+      ...book,
+      offers: book.offers.map((o) => ({ ...o, availableUntil: t0 + 400 * HOUR_MS, minLeaseHours: 1 })),
+    },
+    'no co-location': {
+      ...book,
+      bids: book.bids.map((b) => ({ ...b, minGpusPerSite: 1, partialAllowed: true })),
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const seeds = process.argv[2] === undefined ? DEFAULT_SEEDS : process.argv[2].split(',').map(Number);
   const windows = (process.argv[3] ?? '1,1000,5000,30000').split(',').map(Number);
@@ -119,6 +136,13 @@ async function main(): Promise<void> {
     out(
       `  continuous ${percent(continuous.gpuHours, optimum.gpuHours)}: ${byLength(book, continuous.fills)}`,
     );
+    if (process.argv[4] === 'relax') {
+      for (const [name, variant] of Object.entries(relaxed(book, scenario.t0))) {
+        const best = await optimumOf(variant, scenario.t0);
+        const run = replayContinuous(variant, scenario.t0);
+        out(`  ${name}: optimum ${best.gpuHours} GPU-h, continuous ${percent(run.gpuHours, best.gpuHours)}`);
+      }
+    }
     for (const w of windows) {
       const began = Date.now();
       const call = await replayWindows(

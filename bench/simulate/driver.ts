@@ -321,8 +321,12 @@ export class SimExchange {
    * build of the exchange has no such endpoint (before call markets).
    */
   async setMatchingMode(market: string, mode: MatchingMode): Promise<boolean> {
-    const answer = await this.call('PATCH', `/admin/markets/${market}/matching`, this.adminToken, { mode });
-    if (answer.status === 404 && JSON.stringify(answer.body).includes('Cannot PATCH')) return false;
+    // PUT /admin/markets/{slug}/matching (docs/MATCHING.md "Call markets"), 1-second windows.
+    const answer = await this.call('PUT', `/admin/markets/${market}/matching`, this.adminToken, {
+      matchingMode: mode,
+      ...(mode === 'CALL' ? { callWindowMs: 1_000 } : {}),
+    });
+    if (answer.status === 404 && JSON.stringify(answer.body).includes('Cannot PUT')) return false;
     if (answer.status >= 300)
       throw new Error(`setting ${market} to ${mode}: ${answer.status} ${JSON.stringify(answer.body)}`);
     return true;
