@@ -277,15 +277,24 @@ export class SimExchange {
     // One idempotency key for every attempt: a retried placement cannot place twice.
     const key = randomUUID();
     for (let attempt = 1; ; attempt += 1) {
-      const res = await fetch(this.url(path), {
-        method,
-        headers: {
-          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-          ...(method === 'POST' ? { 'idempotency-key': key } : {}),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      let res: Response;
+      try {
+        res = await fetch(this.url(path), {
+          method,
+          headers: {
+            ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+            ...(method === 'POST' ? { 'idempotency-key': key } : {}),
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+      } catch (error) {
+        // A starved API can miss the connect timeout: the same key makes another attempt safe.
+        if (attempt >= MAX_ATTEMPTS) throw error;
+        this.retries += 1;
+        await sleep(1_000);
+        continue;
+      }
       const text = await res.text();
       let parsed: Record<string, unknown>;
       try {
@@ -321,8 +330,12 @@ export class SimExchange {
    * build of the exchange has no such endpoint (before call markets).
    */
   async setMatchingMode(market: string, mode: MatchingMode): Promise<boolean> {
-    const answer = await this.call('PATCH', `/admin/markets/${market}/matching`, this.adminToken, { mode });
-    if (answer.status === 404 && JSON.stringify(answer.body).includes('Cannot PATCH')) return false;
+    // PUT /admin/markets/{slug}/matching (docs/MATCHING.md "Call markets"), 1-second windows.
+    const answer = await this.call('PUT', `/admin/markets/${market}/matching`, this.adminToken, {
+      matchingMode: mode,
+      ...(mode === 'CALL' ? { callWindowMs: 1_000 } : {}),
+    });
+    if (answer.status === 404 && JSON.stringify(answer.body).includes('Cannot PUT')) return false;
     if (answer.status >= 300)
       throw new Error(`setting ${market} to ${mode}: ${answer.status} ${JSON.stringify(answer.body)}`);
     return true;
@@ -424,6 +437,9 @@ export class SimExchange {
     const refused: { bid: string; status: number; body: string }[] = [];
     const began = performance.now();
     const pending: Promise<void>[] = [];
+    // A placement that fails is reported once every placement has settled, not left unhandled
+    // (which would end the process before it cleans up).
+    let failure: Error | undefined;
     const place = async (bid: SimBid): Promise<void> => {
       const answer = await this.call('POST', '/v1/bids', this.buyers[bid.buyer]!.key, {
         market: bid.market,
@@ -454,9 +470,15 @@ export class SimExchange {
         await this.clock!.set(new Date(clockAt));
       }
       this.checkAlive();
-      pending.push(place(bid));
+      if (failure !== undefined) break;
+      pending.push(
+        place(bid).catch((error: unknown) => {
+          failure ??= error instanceof Error ? error : new Error(String(error));
+        }),
+      );
     }
     await Promise.all(pending);
+    if (failure !== undefined) throw failure;
     return { bids, refused };
   }
 

@@ -47,6 +47,14 @@ describe('simulate --small', () => {
     expect(continuous!.gpuHours).toBeGreaterThan(0);
   });
 
+  it('drives it in CALL mode too: the admin endpoint switched every market', () => {
+    const call = result.results[0]!.modes.CALL;
+    expect(call).toBeDefined();
+    expect(call!.refused).toBe(0);
+    expect(call!.gpuHours).toBeGreaterThan(0);
+    expect(readFileSync(result.reportPath, 'utf8')).not.toContain('did not run');
+  });
+
   it('breaks no eligibility rule and fills no more than the offline optimum', () => {
     for (const seed of result.results) {
       expect(seed.optimum.violations).toEqual([]);
