@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { ClockModule } from '@/infra/clock/clock.module';
 import { ConfigModule } from '@/infra/config/config.module';
 import { PrismaModule, TransactionsModule } from '@/infra/prisma/prisma.module';
@@ -26,7 +27,7 @@ import {
 } from '@/modules/matching/matching-scheduler';
 import { JobProducer } from '@/infra/queues/job-producer.service';
 import { MatchingRepository } from '@/modules/matching/matching.repository';
-import { MatchingService } from '@/modules/matching/matching.service';
+import { MatchingService, type RunOutcome } from '@/modules/matching/matching.service';
 import { OrderStateRepository } from '@/modules/markets/order-state.repository';
 import { OrderStateService } from '@/modules/markets/order-state.service';
 import { LeaseStateRepository } from '@/modules/leases/lease-state.repository';
@@ -298,6 +299,50 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
       expect((await matchingRow()).commits).toBe(before.commits + 1n);
       // The book is uncrossed: an immediate second run fills nothing.
       expect(await matching.runOnce(marketId)).toEqual({ kind: 'nothing-to-fill' });
+    });
+
+    // Each statement is a round trip through Prisma and pg, the worker's main cost per order
+    // (docs/BENCHMARKS.md, bench:e2e): this budget keeps a refactor from adding statements back.
+    it('commits a run in 9 statements whatever its fills: the read, BEGIN, the fence, bids, offers, leases, holds, events, COMMIT', async () => {
+      const seen: string[] = [];
+      const original = Object.getOwnPropertyDescriptor(Client.prototype, 'query')!;
+      const query = original.value as (...args: unknown[]) => unknown;
+      Object.defineProperty(Client.prototype, 'query', {
+        ...original,
+        value: function (this: Client, ...args: unknown[]): unknown {
+          const first = args[0] as string | { text: string };
+          seen.push((typeof first === 'string' ? first : first.text).replace(/\s+/g, ' ').trim());
+          return query.apply(this, args);
+        },
+      });
+      const run = async (): Promise<{ outcome: RunOutcome; statements: string[] }> => {
+        seen.length = 0;
+        const outcome = await matching.runOnce(marketId);
+        return { outcome, statements: [...seen] };
+      };
+      try {
+        // The book in memory from here: the measured runs read deltas, as a busy worker does.
+        await matching.runOnce(marketId);
+        await offer(8, 1800n);
+        await bid(5, 2000n);
+        const one = await run();
+        for (let i = 0; i < 3; i += 1) await offer(2, 1800n);
+        for (let i = 0; i < 3; i += 1) await bid(2, 2000n);
+        const three = await run();
+
+        expect(one.outcome).toMatchObject({ kind: 'committed', fills: 1 });
+        // The first offer's 3 GPUs left fill too: several fills, whatever their number.
+        expect(three.outcome).toMatchObject({ kind: 'committed' });
+        expect(three.outcome.kind === 'committed' && three.outcome.fills).toBeGreaterThanOrEqual(3);
+        expect(one.statements).toHaveLength(9);
+        expect(three.statements).toEqual(one.statements);
+        expect(one.statements.filter((s) => /^(BEGIN|COMMIT)$/.test(s))).toEqual(['BEGIN', 'COMMIT']);
+        // The commit's settings and its fence are one statement.
+        expect(one.statements.filter((s) => s.includes('set_config'))).toHaveLength(1);
+        expect(one.statements.find((s) => s.includes('set_config'))).toContain('UPDATE market_matching');
+      } finally {
+        Object.defineProperty(Client.prototype, 'query', original);
+      }
     });
 
     it('allocates as the market’s mode says (docs/MATCHING.md example C1)', async () => {

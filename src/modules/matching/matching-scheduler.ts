@@ -43,12 +43,6 @@ export class MatchingScheduler {
     await this.producer.enqueueMany('matching.run', now);
   }
 
-  /** The mode of one market, null when there is no such market. */
-  async modeOf(marketId: string): Promise<MarketMode | null> {
-    const [market] = await this.repository.systemMarketModes([marketId]);
-    return market ?? null;
-  }
-
   /**
    * The clearing of a CALL market at the next multiple of its window. BullMQ delays count in
    * this machine's time, the window in the clock's (the same in production; tests that move a

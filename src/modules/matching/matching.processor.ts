@@ -35,14 +35,12 @@ export class MatchingProcessor extends QueueProcessor {
   /**
    * A CALL market matches only in its clearings: any other run asked of it (an offer's window
    * opening, the sweep's backstop, a handover, a job added before a mode switch) becomes its next
-   * clearing (docs/MATCHING.md "When a clearing runs").
+   * clearing (docs/MATCHING.md "When a clearing runs"). The run finds the mode in its read of the
+   * book, so a CONTINUOUS market's job makes no read of its own for it.
    */
   private async run(marketId: string, reason: string): Promise<void> {
-    if (reason !== CLEARING_REASON) {
-      const market = await this.scheduler.modeOf(marketId);
-      if (market?.mode === 'CALL') return this.scheduler.scheduleClearing(market);
-    }
-    await this.matching.matchMarket(marketId, reason === CLEARING_REASON);
+    const clearing = reason === CLEARING_REASON;
+    await this.matching.matchMarket(marketId, clearing, !clearing);
   }
 
   async process(job: Job): Promise<void> {

@@ -92,14 +92,21 @@ export class MatchingRepository {
     return this.txHost.tx;
   }
 
-  /** The matching mode and window of each market named (unknown ids are left out). */
+  /**
+   * The matching mode and window of each market named (unknown ids are left out). Raw SQL: the
+   * relay asks it for every batch of order events, and a raw statement skips Prisma's query compiler.
+   */
   async systemMarketModes(marketIds: readonly string[]): Promise<MarketMode[]> {
     if (marketIds.length === 0) return [];
-    const rows = await this.tx.market.findMany({
-      where: { id: { in: [...marketIds] } },
-      select: { id: true, matchingMode: true, callWindowMs: true },
-    });
-    return rows.map((row) => ({ marketId: row.id, mode: row.matchingMode, callWindowMs: row.callWindowMs }));
+    const rows = await this.tx.$queryRaw<
+      Array<{ id: string; matching_mode: MatchingMode; call_window_ms: number }>
+    >`
+      SELECT id, matching_mode, call_window_ms FROM markets WHERE id = ANY(${[...marketIds]}::uuid[])`;
+    return rows.map((row) => ({
+      marketId: row.id,
+      mode: row.matching_mode,
+      callWindowMs: row.call_window_ms,
+    }));
   }
 
   async systemMarketIdBySlug(slug: string): Promise<string | null> {
@@ -159,37 +166,40 @@ export class MatchingRepository {
   }
 
   /**
-   * Bounds what a commit can hold: a worker stopped inside one (SIGSTOP, a long GC) loses its
-   * transaction instead of blocking cancels and amendments on the rows it locked. Also marks the
-   * transaction as the writer's own, so the book-change triggers do not log its fills (the
-   * writer applies them to its book itself).
-   */
-  async systemBeginCommit(): Promise<void> {
-    await this.tx.$queryRaw`
-      SELECT set_config('lock_timeout', '5s', true),
-             set_config('idle_in_transaction_session_timeout', '10s', true),
-             set_config('cx.matching_commit', 'on', true)`;
-  }
-
-  /**
-   * The run's fence: `stale` when the market's epoch moved since the run read it, `paused` when paused;
-   * the market row's share lock serialises the commit with an admin pause or fee change (docs/ARCHITECTURE.md).
+   * Opens a run's commit, in one statement: its settings, then the fence. The settings bound what
+   * the commit can hold: a worker stopped inside one (SIGSTOP, a long GC) loses its transaction
+   * instead of blocking cancels and amendments on the rows it locked; and they mark the
+   * transaction as the writer's own, so the book-change triggers do not log its fills (the writer
+   * applies them to its book itself). The fence: `stale` when the market's epoch moved since the
+   * run read it, `paused` when paused; the market row's share lock serialises the commit with an
+   * admin pause or fee change (docs/ARCHITECTURE.md). The market's lock needs the settings' row
+   * and the epoch's update needs the market's, so they run in that order, each lock wait bounded.
    */
   async systemFenceCommit(
     marketId: string,
     expected: bigint,
     now: Date,
   ): Promise<{ epoch: bigint; feeBps: number } | 'stale' | 'paused'> {
-    const [market] = await this.tx.$queryRaw<Array<{ status: string; fee_bps: number }>>`
-      SELECT status, fee_bps FROM markets WHERE id = ${marketId}::uuid FOR SHARE`;
+    const [market] = await this.tx.$queryRaw<
+      Array<{ status: string; fee_bps: number; epoch: bigint | null }>
+    >`
+      WITH settings AS MATERIALIZED (
+        SELECT set_config('lock_timeout', '5s', true) AS lock_timeout,
+               set_config('idle_in_transaction_session_timeout', '10s', true) AS idle_timeout,
+               set_config('cx.matching_commit', 'on', true) AS matching_commit),
+      market AS MATERIALIZED (
+        SELECT m.status, m.fee_bps FROM markets m CROSS JOIN settings
+        WHERE m.id = ${marketId}::uuid
+        FOR SHARE OF m),
+      fenced AS (
+        UPDATE market_matching
+        SET commits = commits + 1, last_commit_at = ${now}
+        WHERE market_id = ${marketId}::uuid AND epoch = ${expected}
+          AND EXISTS (SELECT 1 FROM market WHERE status <> 'PAUSED')
+        RETURNING epoch)
+      SELECT market.status, market.fee_bps, (SELECT epoch FROM fenced) AS epoch FROM market`;
     if (market === undefined || market.status === 'PAUSED') return 'paused';
-    const rows = await this.tx.$queryRaw<Array<{ epoch: bigint }>>`
-      UPDATE market_matching
-      SET commits = commits + 1, last_commit_at = ${now}
-      WHERE market_id = ${marketId}::uuid AND epoch = ${expected}
-      RETURNING epoch`;
-    const epoch = rows[0]?.epoch;
-    return epoch === undefined ? 'stale' : { epoch, feeBps: market.fee_bps };
+    return market.epoch === null ? 'stale' : { epoch: market.epoch, feeBps: market.fee_bps };
   }
 
   /** Counts a commit the fence rejected (a stalled run); outside the rolled-back transaction. */

@@ -37,7 +37,7 @@ import { isLockConflict } from '@/infra/prisma/prisma-errors';
 
 /** What one run did, for tests, logs and the caller's loop. */
 export type RunOutcome =
-  | { kind: 'skipped'; why: 'paused' | 'unknown-market' }
+  | { kind: 'skipped'; why: 'paused' | 'unknown-market' | 'call-market' }
   | { kind: 'nothing-to-fill' }
   | { kind: 'committed'; epoch: bigint; fills: number; gpus: number }
   | { kind: 'stale' };
@@ -91,12 +91,15 @@ export class MatchingService implements BeforeApplicationShutdown {
    * (that worker will run again for this request). Errors leave the request flagged and
    * propagate, so BullMQ retries the job. `clearing`: the run is a CALL market's clearing, which
    * a stopping worker hands over as a clearing (due now), not as a request for the next one.
+   * `callDefers`: a CALL market found by the run's read is not matched but gets its next clearing
+   * (a request that is not its clearing, docs/MATCHING.md "When a clearing runs"); the run reads
+   * the mode with the book, so a job costs no read of its own for it.
    */
-  async matchMarket(marketId: string, clearing = false): Promise<void> {
+  async matchMarket(marketId: string, clearing = false, callDefers = false): Promise<void> {
     for (let attempt = 0; attempt < LOST_LOCK_RETRIES; attempt += 1) {
       const token = await this.lock.acquire(marketId);
       if (token === null) return;
-      const outcome = await this.runWhileAsked(marketId, token);
+      const outcome = await this.runWhileAsked(marketId, token, callDefers);
       if (outcome === 'released') return;
       if (outcome === 'run-again') {
         // Stopping: hand the market to another worker rather than risk dropping a request.
@@ -113,7 +116,7 @@ export class MatchingService implements BeforeApplicationShutdown {
     throw new Error(`market ${marketId}: lost the matching lock ${LOST_LOCK_RETRIES} times`);
   }
 
-  private async runWhileAsked(marketId: string, token: string): Promise<ReleaseOutcome> {
+  private async runWhileAsked(marketId: string, token: string, callDefers: boolean): Promise<ReleaseOutcome> {
     // A lost lock does not stop the run: its commit is fenced, and its release reports the loss.
     const renewal = setInterval(() => {
       this.lock.renew(marketId, token).then(
@@ -124,8 +127,10 @@ export class MatchingService implements BeforeApplicationShutdown {
       );
     }, this.lock.renewEveryMs);
     try {
-      for (;;) {
-        await this.runOnce(marketId);
+      // A CALL market's request made during its clearing is the next clearing's: the run again
+      // defers to it, as a job that is not its clearing does (docs/MATCHING.md).
+      for (let again = false; ; again = true) {
+        await this.runOnce(marketId, callDefers || again);
         if (this.stopping) return 'run-again';
         const outcome = await this.lock.release(marketId, token);
         if (outcome !== 'run-again') return outcome;
@@ -143,8 +148,9 @@ export class MatchingService implements BeforeApplicationShutdown {
    * commit (stale: another worker read the book since; moved: an order or the market changed
    * since the read; or a lock conflict) is rolled back whole, the book is dropped and the run
    * loads it again, so when the run returns, everything it saw is filled or cannot fill.
+   * `callDefers`: a CALL market is not matched; its next clearing is scheduled (`matchMarket`).
    */
-  async runOnce(marketId: string): Promise<RunOutcome> {
+  async runOnce(marketId: string, callDefers = false): Promise<RunOutcome> {
     let stale = false;
     for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt += 1) {
       const now = this.clock.now();
@@ -154,6 +160,11 @@ export class MatchingService implements BeforeApplicationShutdown {
       if (book.header.paused) {
         this.books.checkIn(book);
         return { kind: 'skipped', why: 'paused' };
+      }
+      if (callDefers && book.header.mode === 'CALL') {
+        this.books.checkIn(book);
+        await this.scheduler.scheduleClearing(book.header);
+        return { kind: 'skipped', why: 'call-market' };
       }
       if (this.probe.active) await this.probe.at('after-book-read', marketId);
       const run = await this.allocate(book, now.getTime());
@@ -238,7 +249,6 @@ export class MatchingService implements BeforeApplicationShutdown {
     run: MarketRun,
   ): Promise<{ epoch: bigint; provisioningDeadlines: number[] }> {
     const now = this.clock.now();
-    await this.repository.systemBeginCommit();
     const fence = await this.repository.systemFenceCommit(book.marketId, book.epoch, now);
     if (fence === 'paused') throw new RunRejectedError('moved', 'the market was paused since the read');
     if (fence === 'stale')

@@ -106,8 +106,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
 
   private async dispatchBatch(): Promise<Batch> {
     if (!this.endpointsSeen) {
-      const latest = await this.outbox.systemLatestPosition();
-      const cursor = await this.webhooks.systemSkipDispatchCursorTo(latest, this.clock.now());
+      const cursor = await this.webhooks.systemSkipDispatchCursorToLatest(this.clock.now());
       if (cursor === 'busy') return 'busy';
       if (cursor !== 'missing' && !cursor.endpoints) return NOTHING;
     }

@@ -303,18 +303,20 @@ export class WebhooksRepository {
 
   /**
    * The dispatch pass with no endpoint anywhere, in one statement outside any transaction: moves
-   * the cursor up to `latest` if no endpoint is enabled and no dispatcher holds it. Answers the
-   * cursor as found ('busy' while another holds it); its `endpoints` true means nothing moved.
+   * the cursor up to the newest stream position (every position below it is committed, as the
+   * statement's snapshot sees them) if no endpoint is enabled and no dispatcher holds it. Answers
+   * the cursor as found ('busy' while another holds it); its `endpoints` true means nothing moved.
    */
-  async systemSkipDispatchCursorTo(latest: bigint, at: Date): Promise<DispatchCursor | 'busy' | 'missing'> {
+  async systemSkipDispatchCursorToLatest(at: Date): Promise<DispatchCursor | 'busy' | 'missing'> {
     const [row] = await this.tx.$queryRaw<CursorRow[]>`
-      WITH c AS MATERIALIZED (
+      WITH latest AS MATERIALIZED (SELECT coalesce(max(stream_position), 0) AS position FROM outbox_events),
+      c AS MATERIALIZED (
         SELECT id, position FROM webhook_dispatch_cursor WHERE id = 1 FOR UPDATE SKIP LOCKED),
       e AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled) AS endpoints),
       moved AS (
-        UPDATE webhook_dispatch_cursor w SET position = ${latest}, updated_at = ${at}
-        FROM c, e
-        WHERE w.id = c.id AND NOT e.endpoints AND c.position < ${latest}
+        UPDATE webhook_dispatch_cursor w SET position = latest.position, updated_at = ${at}
+        FROM c, e, latest
+        WHERE w.id = c.id AND NOT e.endpoints AND c.position < latest.position
         RETURNING w.id)
       SELECT (SELECT position FROM c) AS position,
              EXISTS (SELECT 1 FROM webhook_dispatch_cursor WHERE id = 1) AS present,
