@@ -100,7 +100,8 @@ const bookArbitrary = (maxBids: number, maxOffers: number): fc.Arbitrary<Book> =
           org: fc.integer({ min: 0, max: 7 }),
           price: fc.constantFrom(...PRICES),
           remaining: fc.integer({ min: 1, max: 4 }),
-          durationHours: fc.constantFrom(1, 2, 3),
+          // 3 h twice: an interruptible bid longer than an idle window (interruptibleFill) is rare.
+          durationHours: fc.constantFrom(1, 2, 3, 3),
           provinces: fc.oneof(
             fc.constant([]),
             fc.constant([]),
