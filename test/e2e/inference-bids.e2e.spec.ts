@@ -2,20 +2,13 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '@/infra/prisma/prisma.service';
-import { JobProducer } from '@/infra/queues/job-producer.service';
 import { startHttpApp } from '../support/http-app';
-import { ledgerViolations } from '../support/ledger-invariants';
+import { expectLedgerSound } from '../support/leases';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
-import {
-  createSite,
-  createTestMarket,
-  hoursFromNow,
-  placeOffer,
-  removeMarketplaceData,
-  removeTestMarket,
-} from './marketplace-fixtures';
+import { closeExchange, createInferenceMarket } from './lease-fixtures';
+import { createSite, hoursFromNow, placeOffer } from './marketplace-fixtures';
 
 const MODEL = 'qwen2.5-7b-instruct';
 // Declared below the reference (H100 figures, docs/INFERENCE.md), so sizing uses them as declared;
@@ -70,16 +63,6 @@ describe('inference bids', () => {
       .set(provider.auth)
       .send({ profiles: [{ model: MODEL, concurrency: 8, ...LATENCY, ...figures }] })
       .expect(200);
-  const settled = () =>
-    waitFor('the exchange to settle', async () => {
-      const producer = app.get(JobProducer);
-      let busy = await prisma.outboxEvent.count({ where: { publishedAt: null } });
-      for (const queue of ['events', 'matching'] as const) {
-        const counts = await producer.queue(queue).getJobCounts('wait', 'active', 'prioritized');
-        busy += (counts.wait ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
-      }
-      return busy === 0 ? true : undefined;
-    });
   const bidsOfBuyer = () => prisma.bid.count({ where: { organisationId: buyer.organisationId } });
 
   beforeAll(async () => {
@@ -92,17 +75,8 @@ describe('inference bids', () => {
       { api: true, worker: true },
     );
     prisma = app.get(PrismaService);
-    market = await createTestMarket(app);
     // The H100's figures, so the reference is docs/INFERENCE.md's.
-    await prisma.marketGpuSpec.create({
-      data: {
-        marketId: market.id,
-        memoryBandwidthGbPerS: 3350,
-        fp16Tflops: 989.4,
-        fp8Tflops: 1978.9,
-        int8Tops: 1978.9,
-      },
-    });
+    market = await createInferenceMarket(app);
     provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
     buyer = await registerOrganisation(app, 'BUYER', { verified: true });
     ids.push(provider.organisationId, buyer.organisationId);
@@ -119,17 +93,9 @@ describe('inference bids', () => {
     await declare(laggy.id, { ...FAST, ttftP50Ms: 300, ttftP95Ms: 900 });
   });
 
-  afterEach(async () => {
-    await settled();
-    expect(await ledgerViolations(prisma, ids)).toEqual([]);
-  });
+  afterEach(() => expectLedgerSound(app, ids));
 
-  afterAll(async () => {
-    await settled();
-    await removeMarketplaceData(app, ids);
-    await removeTestMarket(app, market.id);
-    await app.close();
-  });
+  afterAll(() => closeExchange(app, { organisations: ids, markets: [market.id] }));
 
   it('quotes the sizing, the price per million tokens and what each constraint removed', async () => {
     // 7.00 per million tokens is 16.80 per GPU-hour on 6 GPUs: below every ask that serves.

@@ -2,21 +2,14 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '@/infra/prisma/prisma.service';
-import { JobProducer } from '@/infra/queues/job-producer.service';
-import { createAdminWithCli } from '../support/admin-cli';
+import { createTestAdmin, type TestAdmin } from '../support/admin-cli';
 import { startHttpApp } from '../support/http-app';
-import { ledgerViolations } from '../support/ledger-invariants';
-import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
+import { expectLedgerSound, quiet } from '../support/leases';
+import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
-import {
-  createSite,
-  createTestMarket,
-  hoursFromNow,
-  placeOffer,
-  removeMarketplaceData,
-  removeTestMarket,
-} from './marketplace-fixtures';
+import { closeExchange, createInferenceMarket } from './lease-fixtures';
+import { createSite, hoursFromNow, placeOffer } from './marketplace-fixtures';
 
 const MODEL = 'qwen2.5-7b-instruct';
 // Below the H100 reference (docs/INFERENCE.md), so sizing uses them as declared.
@@ -44,13 +37,11 @@ describe('inference: take-or-pay eligibility at a CALL clearing', () => {
   let prisma: PrismaService;
   let provider: TestTenant;
   let buyer: TestTenant;
-  let adminUserId: string;
+  let admin: TestAdmin;
   let market: { id: string; slug: string };
   let highFloor: { id: string };
   let lowFloor: { id: string };
   const ids: string[] = [];
-  const adminEmail = `admin-${randomUUID()}@call-take-or-pay.test`;
-  const adminPassword = 'call take-or-pay admin passphrase';
   const http = () => request(app.getHttpServer());
 
   const inferenceBid = (takeOrPayPercent: number) => ({
@@ -83,17 +74,6 @@ describe('inference: take-or-pay eligibility at a CALL clearing', () => {
       };
       return bid.status === 'FILLED' ? bid : undefined;
     });
-  const settled = () =>
-    waitFor('the exchange to settle', async () => {
-      const producer = app.get(JobProducer);
-      let busy = await prisma.outboxEvent.count({ where: { publishedAt: null } });
-      for (const queue of ['events', 'matching'] as const) {
-        const counts = await producer.queue(queue).getJobCounts('wait', 'active', 'prioritized');
-        busy += (counts.wait ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
-      }
-      return busy === 0 ? true : undefined;
-    });
-
   beforeAll(async () => {
     app = await startHttpApp(
       testConfig({
@@ -104,23 +84,11 @@ describe('inference: take-or-pay eligibility at a CALL clearing', () => {
       { api: true, worker: true },
     );
     prisma = app.get(PrismaService);
-    market = await createTestMarket(app);
-    await prisma.marketGpuSpec.create({
-      data: {
-        marketId: market.id,
-        memoryBandwidthGbPerS: 3350,
-        fp16Tflops: 989.4,
-        fp8Tflops: 1978.9,
-        int8Tops: 1978.9,
-      },
-    });
-    const created = await createAdminWithCli(adminEmail, adminPassword);
-    if (created.code !== 0) throw new Error(`admin CLI failed: ${created.stderr}`);
-    const admin = (await signIn(app, { email: adminEmail, password: adminPassword })).auth;
-    adminUserId = (await prisma.user.findUniqueOrThrow({ where: { email: adminEmail } })).id;
+    market = await createInferenceMarket(app);
+    admin = await createTestAdmin(app, 'call-take-or-pay');
     await http()
       .put(`/admin/markets/${market.slug}/matching`)
-      .set(admin)
+      .set(await admin.signIn())
       .send({ matchingMode: 'CALL', callWindowMs: 1000 })
       .expect(200);
 
@@ -145,22 +113,12 @@ describe('inference: take-or-pay eligibility at a CALL clearing', () => {
         .send({ profiles: [{ model: MODEL, concurrency: 8, ...FAST }] })
         .expect(200);
     }
-    await settled();
+    await quiet(app);
   });
 
-  afterEach(async () => {
-    await settled();
-    expect(await ledgerViolations(prisma, ids)).toEqual([]);
-  });
+  afterEach(() => expectLedgerSound(app, ids));
 
-  afterAll(async () => {
-    await settled();
-    await removeMarketplaceData(app, ids);
-    await removeTestMarket(app, market.id);
-    await prisma.auditLogEntry.deleteMany({ where: { actorUserId: adminUserId } });
-    await prisma.user.deleteMany({ where: { email: adminEmail } });
-    await app.close();
-  });
+  afterAll(() => closeExchange(app, { organisations: ids, markets: [market.id], admin }));
 
   it("passes over an offer whose floor is above the bid's share and clears it with one whose floor it meets", async () => {
     // The quote counts the cheaper offer under TAKE_OR_PAY.

@@ -2,21 +2,14 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '@/infra/prisma/prisma.service';
-import { JobProducer } from '@/infra/queues/job-producer.service';
-import { createAdminWithCli } from '../support/admin-cli';
+import { createTestAdmin, type TestAdmin } from '../support/admin-cli';
 import { startHttpApp } from '../support/http-app';
-import { ledgerViolations } from '../support/ledger-invariants';
-import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
+import { expectLedgerSound, quiet } from '../support/leases';
+import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
-import {
-  createSite,
-  createTestMarket,
-  hoursFromNow,
-  placeOffer,
-  removeMarketplaceData,
-  removeTestMarket,
-} from './marketplace-fixtures';
+import { closeExchange, createInferenceMarket } from './lease-fixtures';
+import { createSite, hoursFromNow, placeOffer } from './marketplace-fixtures';
 
 const MODEL = 'qwen2.5-7b-instruct';
 // Below the H100 reference (docs/INFERENCE.md), so sizing uses them as declared: TTFT p95 100 ms.
@@ -44,13 +37,10 @@ describe('inference: a serving profile change wakes the market', () => {
   let prisma: PrismaService;
   let provider: TestTenant;
   let buyer: TestTenant;
-  let admin: { authorization: string };
-  let adminUserId: string;
+  let admin: TestAdmin;
   let market: { id: string; slug: string };
   let siteId: string;
   const ids: string[] = [];
-  const adminEmail = `admin-${randomUUID()}@serving-wakeup.test`;
-  const adminPassword = 'serving wakeup admin passphrase';
   const http = () => request(app.getHttpServer());
 
   const declare = (offerId: string, figures: Record<string, number>) =>
@@ -84,17 +74,6 @@ describe('inference: a serving profile change wakes the market', () => {
     ((await http().get(`/v1/bids/${bidId}`).set(buyer.auth).expect(200)).body as { status: string }).status;
   const filled = (bidId: string) =>
     waitFor('the bid to fill', async () => ((await statusOf(bidId)) === 'FILLED' ? true : undefined));
-  // Every published event's trigger has run and no matching job waits or runs.
-  const settled = () =>
-    waitFor('the exchange to settle', async () => {
-      const producer = app.get(JobProducer);
-      let busy = await prisma.outboxEvent.count({ where: { publishedAt: null } });
-      for (const queue of ['events', 'matching'] as const) {
-        const counts = await producer.queue(queue).getJobCounts('wait', 'active', 'prioritized');
-        busy += (counts.wait ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
-      }
-      return busy === 0 ? true : undefined;
-    });
   const servingChanged = (offerId: string) =>
     prisma.outboxEvent.findMany({
       where: { type: 'offer.serving_changed', aggregateId: offerId },
@@ -106,49 +85,27 @@ describe('inference: a serving profile change wakes the market', () => {
   beforeAll(async () => {
     app = await startApp();
     prisma = app.get(PrismaService);
-    market = await createTestMarket(app);
-    await prisma.marketGpuSpec.create({
-      data: {
-        marketId: market.id,
-        memoryBandwidthGbPerS: 3350,
-        fp16Tflops: 989.4,
-        fp8Tflops: 1978.9,
-        int8Tops: 1978.9,
-      },
-    });
-    const created = await createAdminWithCli(adminEmail, adminPassword);
-    if (created.code !== 0) throw new Error(`admin CLI failed: ${created.stderr}`);
-    admin = (await signIn(app, { email: adminEmail, password: adminPassword })).auth;
-    adminUserId = (await prisma.user.findUniqueOrThrow({ where: { email: adminEmail } })).id;
+    market = await createInferenceMarket(app);
+    admin = await createTestAdmin(app, 'serving-wakeup');
     provider = await registerOrganisation(app, 'PROVIDER', { verified: true });
     buyer = await registerOrganisation(app, 'BUYER', { verified: true });
     ids.push(provider.organisationId, buyer.organisationId);
     siteId = (await createSite(app, provider)).id;
     const dear = await offer(2, '60.00');
     await declare(dear.id, FAST);
-    await settled();
+    await quiet(app);
   });
 
-  afterEach(async () => {
-    await settled();
-    expect(await ledgerViolations(prisma, ids)).toEqual([]);
-  });
+  afterEach(() => expectLedgerSound(app, ids));
 
-  afterAll(async () => {
-    await settled();
-    await removeMarketplaceData(app, ids);
-    await removeTestMarket(app, market.id);
-    await prisma.auditLogEntry.deleteMany({ where: { actorUserId: adminUserId } });
-    await prisma.user.deleteMany({ where: { email: adminEmail } });
-    await app.close();
-  });
+  afterAll(() => closeExchange(app, { organisations: ids, markets: [market.id], admin }));
 
   it("fills a resting inference bid at the run a provider's declaration asks for", async () => {
     const cheap = await offer(1, '20.00');
     const bid = await placeInferenceBid();
     expect(bid).toMatchObject({ gpus: 1, maxPricePerGpuHour: '25.20' });
     // The run the placement asked for found nothing it may take: the cheap GPUs serve nothing.
-    await settled();
+    await quiet(app);
     expect(await statusOf(bid.id)).toBe('OPEN');
 
     await declare(cheap.id, FAST);
@@ -178,14 +135,14 @@ describe('inference: a serving profile change wakes the market', () => {
   it("fills a resting inference bid at the run an admin's acceptance of a flagged profile asks for", async () => {
     const cheap = await offer(1, '20.00');
     const bid = await placeInferenceBid();
-    await settled();
+    await quiet(app);
     expect(await statusOf(bid.id)).toBe('OPEN');
 
     // Flagged: what the offer serves is unchanged, and the run the declaration asks for takes nothing.
     const declared = await declare(cheap.id, FLAGGED);
     const [profile] = (declared.body as { data: Array<{ id: string; review: string }> }).data;
     expect(profile?.review).toBe('PENDING_REVIEW');
-    await settled();
+    await quiet(app);
     expect(await statusOf(bid.id)).toBe('OPEN');
     expect((await servingChanged(cheap.id)).map((event) => event.payload)).toEqual([
       expect.objectContaining({ cause: 'DECLARED', serves: [] }),
@@ -193,7 +150,7 @@ describe('inference: a serving profile change wakes the market', () => {
 
     await http()
       .post(`/admin/inference/serving-profiles/${profile!.id}/review`)
-      .set(admin)
+      .set(await admin.signIn())
       .send({ decision: 'ACCEPT', reason: 'Measured on site' })
       .expect(200);
     await filled(bid.id);

@@ -8,6 +8,7 @@ import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, signIn, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
+import { quiet } from '../support/leases';
 import { createSite, placeBid, placeOffer, removeMarketplaceData } from './marketplace-fixtures';
 
 type Auth = { authorization: string };
@@ -32,21 +33,7 @@ describe('admin market controls', () => {
   const http = () => request(app.getHttpServer());
 
   /** Every event relayed and delivered, and no matching job waiting or running: the exchange is quiet. */
-  const settled = () =>
-    waitFor(
-      'the exchange to settle',
-      async () => {
-        const producer = app.get(JobProducer);
-        let busy = await prisma.outboxEvent.count({ where: { publishedAt: null } });
-        for (const queue of ['events', 'matching'] as const) {
-          const counts = await producer.queue(queue).getJobCounts('wait', 'active', 'prioritized');
-          busy += (counts.wait ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
-        }
-        return busy === 0 ? true : undefined;
-      },
-      10_000,
-      50,
-    );
+  const settled = () => quiet(app, ['events', 'matching']);
   const bidStatus = async (id: string) =>
     ((await http().get(`/v1/bids/${id}`).set(buyer.auth).expect(200)).body as { status: string }).status;
   const marketEvents = () =>

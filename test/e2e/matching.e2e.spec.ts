@@ -11,6 +11,7 @@ import { ledgerViolations } from '../support/ledger-invariants';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
+import { quiet } from '../support/leases';
 import {
   createSite,
   eventsOf,
@@ -54,22 +55,7 @@ describe('matching through the API and workers', () => {
       50,
     );
   /** Every event relayed and delivered, and no matching job waiting or running: the exchange is quiet. */
-  const settled = () =>
-    waitFor(
-      'the exchange to settle',
-      async () => {
-        const producer = app.get(JobProducer);
-        const unpublished = await prisma.outboxEvent.count({ where: { publishedAt: null } });
-        let busy = unpublished;
-        for (const queue of ['events', 'matching'] as const) {
-          const counts = await producer.queue(queue).getJobCounts('wait', 'active', 'prioritized');
-          busy += (counts.wait ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
-        }
-        return busy === 0 ? true : undefined;
-      },
-      10_000,
-      50,
-    );
+  const settled = () => quiet(app, ['events', 'matching']);
   const leasesOfBid = (bidId: string) =>
     prisma.lease.findMany({ where: { bidId }, orderBy: { pricePerGpuHour: 'asc' } });
 

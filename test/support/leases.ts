@@ -17,15 +17,23 @@ export const MINUTE = 60_000;
 export const clockOf = (app: NestFastifyApplication): ControllableClock =>
   app.get<Clock, ControllableClock>(Clock);
 
-/** Every event relayed and no job waiting or running on the queues that move leases. */
-export function quiet(app: NestFastifyApplication): Promise<true> {
+const LEASE_QUEUES = ['events', 'matching', 'leases', 'settlement'] as const;
+
+/**
+ * Every event relayed and no job waiting or running on `queues`: by default the queues that move
+ * leases; a suite that only places and matches orders names `events` and `matching`.
+ */
+export function quiet(
+  app: NestFastifyApplication,
+  queues: readonly (typeof LEASE_QUEUES)[number][] = LEASE_QUEUES,
+): Promise<true> {
   const prisma = app.get(PrismaService);
   return waitFor(
     'the exchange to settle',
     async () => {
       const producer = app.get(JobProducer);
       let busy = await prisma.outboxEvent.count({ where: { publishedAt: null } });
-      for (const queue of ['events', 'matching', 'leases', 'settlement'] as const) {
+      for (const queue of queues) {
         const counts = await producer.queue(queue).getJobCounts('wait', 'active', 'prioritized');
         busy += (counts.wait ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
       }
