@@ -11,7 +11,9 @@ import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
 import type { IdleWindowsSpec } from '@/modules/markets/domain/order-terms';
 import { HOUR, NOW } from '../../../../test/matching/book-fixtures';
 import { type BookDelta, type BookHeader, MarketBook } from './market-book';
+import { bidCanTrade } from './eligibility';
 import { matchMarket, type MarketRun } from './match-market';
+import { isPlainBid, offerCanTrade } from './offer-book';
 import type { RunBid, RunOffer } from './run-book';
 
 const NUM_RUNS = Number(process.env.MARKET_BOOK_MATCH_RUNS ?? 300);
@@ -300,7 +302,17 @@ function changed<T extends RunBid | RunOffer>(
 
 describe('MarketBook.match (CONTINUOUS) against matchMarket over the whole book', () => {
   it('gives the same run after every delta, clock move, committed run and refused commit', () => {
-    const seen = { runs: 0, fills: 0, coLocationFills: 0, lotFills: 0, refused: 0, ties: 0, idleFills: 0 };
+    const seen = {
+      runs: 0,
+      fills: 0,
+      coLocationFills: 0,
+      lotFills: 0,
+      refused: 0,
+      ties: 0,
+      idleFills: 0,
+      plainRuns: 0,
+      mixedRuns: 0,
+    };
     fc.assert(
       fc.property(steps, (stream) => {
         const engine = new MarketBook(header, 0n);
@@ -373,6 +385,13 @@ describe('MarketBook.match (CONTINUOUS) against matchMarket over the whole book'
           if (run.fills.some((f) => (bidsById.get(f.bidId)!.inference?.gpusPerReplica ?? 1) > 1))
             seen.lotFills += 1;
           if (run.fills.some((f) => plain.offers.get(f.offerId)!.idle !== undefined)) seen.idleFills += 1;
+          // Both ways MarketBook.match runs: every bid that crosses is plain (one walk, plainRun),
+          // or a bid that is not plain filled (runPasses, crossingRun).
+          const tradable = [...plain.offers.values()].filter((o) => offerCanTrade(o, now));
+          const bestAsk = tradable.reduce((low, o) => (o.price < low ? o.price : low), tradable[0]!.price);
+          const crossing = [...plain.bids.values()].filter((b) => bidCanTrade(b, now) && b.price >= bestAsk);
+          if (crossing.every(isPlainBid)) seen.plainRuns += 1;
+          if (run.fills.some((f) => !isPlainBid(bidsById.get(f.bidId)!))) seen.mixedRuns += 1;
           if (!commit) {
             // A refused commit: the worker reads again and runs again; the run changed nothing.
             seen.refused += 1;
@@ -397,6 +416,8 @@ describe('MarketBook.match (CONTINUOUS) against matchMarket over the whole book'
       expect(seen.idleFills).toBeGreaterThanOrEqual(NUM_RUNS * 0.3);
       expect(seen.refused).toBeGreaterThanOrEqual(NUM_RUNS * 0.4);
       expect(seen.ties).toBeGreaterThanOrEqual(NUM_RUNS * 0.4);
+      expect(seen.plainRuns).toBeGreaterThanOrEqual(NUM_RUNS * 0.2);
+      expect(seen.mixedRuns).toBeGreaterThanOrEqual(NUM_RUNS);
     }
   });
 });

@@ -1,8 +1,8 @@
 import type { BookBid, BookOffer } from './book';
 import { clearCall } from './call-clearing';
-import { bidCanTrade, sortBids, sortOffers } from './eligibility';
-import { matchMarket, runPasses, type MarketRun } from './match-market';
-import { OfferBook, offerCanTrade } from './offer-book';
+import { bidCanTrade, sortBids, sortOffers, termsCompatible } from './eligibility';
+import { matchMarket, newRun, recordTake, runPasses, type MarketRun } from './match-market';
+import { isPlainBid, OfferBook, offerCanTrade } from './offer-book';
 import { RankedList } from './ranked-list';
 import type { RunBid, RunBook, RunOffer } from './run-book';
 
@@ -71,6 +71,11 @@ export class MarketBook {
    * as `matchMarket` does, whose stable sort keeps such orders in the snapshot's order.
    */
   private ranked = true;
+  // plainRun's scratch, reset before it returns: GPUs taken per offer rank, the ranks taken
+  // from, and one bid's walk as (rank, GPUs) pairs.
+  private taken = new Float64Array(64);
+  private readonly touched: number[] = [];
+  private readonly pending: number[] = [];
 
   constructor(
     private headerRead: BookHeader,
@@ -111,22 +116,14 @@ export class MarketBook {
     for (const [id, gpus] of run.bidsFilled) {
       const bid = this.bids.get(id);
       if (bid === undefined) throw new Error(`run filled bid ${id}, which is not in the book`);
-      this.setOrder(
-        this.bids,
-        this.rankedBids,
-        id,
-        bid.remaining > gpus ? { ...bid, remaining: bid.remaining - gpus } : null,
-      );
+      const left = bid.remaining > gpus ? { ...bid, remaining: bid.remaining - gpus } : null;
+      this.setOrder(this.bids, this.rankedBids, id, left, bid);
     }
     for (const [id, gpus] of run.offersTaken) {
       const offer = this.offers.get(id);
       if (offer === undefined) throw new Error(`run leased offer ${id}, which is not in the book`);
-      this.setOrder(
-        this.offers,
-        this.rankedOffers,
-        id,
-        offer.free > gpus ? { ...offer, free: offer.free - gpus } : null,
-      );
+      const left = offer.free > gpus ? { ...offer, free: offer.free - gpus } : null;
+      this.setOrder(this.offers, this.rankedOffers, id, left, offer);
     }
   }
 
@@ -147,48 +144,116 @@ export class MarketBook {
    * the ranked lists: the first bid that can trade at `now` bounds the offers a run can reach
    * (every walk stops at an ask above its bid's price) and the best ask that can trade bounds the
    * bids (the passes stop at the first bid priced below it), so the run reads only those, and a
-   * book that does not cross costs a look at the head of each list. Of those it reads the first
-   * few of each side, and again with more when the run read to the end of either (`sawEnd`,
-   * `sawQueueEnd`): until then it has done what it would have done with all of them. Nothing
-   * here changes the book.
+   * book that does not cross costs a look at the head of each list. A run whose bids are all
+   * plain is one walk down the lists (`plainRun`); any other goes through `runPasses`
+   * (`crossingRun`). Nothing here changes the book.
    */
   match(now: number): MarketRun {
     if (this.headerRead.mode !== 'CONTINUOUS' || !this.rank()) {
       const book = this.snapshot();
       return allocationFor(this.headerRead.mode)(book.bids, book.offers, now);
     }
-    const bids = this.rankedBids.items;
+    const bids = this.rankedBids;
+    const offers = this.rankedOffers;
     let first = 0;
-    while (first < bids.length && !bidCanTrade(bids[first]!, now)) first += 1;
-    if (first === bids.length) return NO_RUN;
-    const ceiling = bids[first]!.price;
-    const ranked = this.rankedOffers.items;
+    while (first < bids.size && !bidCanTrade(bids.at(first), now)) first += 1;
+    if (first === bids.size) return NO_RUN;
     let best = 0;
-    while (best < ranked.length && !offerCanTrade(ranked[best]!, now)) best += 1;
-    if (best === ranked.length || ranked[best]!.price > ceiling) return NO_RUN;
-    const bestAsk = ranked[best]!.price;
+    while (best < offers.size && !offerCanTrade(offers.at(best), now)) best += 1;
+    if (best === offers.size || offers.priceAt(best) > bids.priceAt(first)) return NO_RUN;
+    return this.plainRun(first, best, now) ?? this.crossingRun(first, best, now);
+  }
+
+  /**
+   * The run when every bid it serves is plain (`isPlainBid`); null as soon as it meets one that
+   * is not. A plain bid's allocation is a walk of the offers in priority order taking what each
+   * compatible one has left, and within a run capacity only shrinks, so `runPasses`' second pass
+   * fills nothing: one pass straight down the ranked lists is the whole run, with no `OfferBook`.
+   * `first` and `best` are the ranks of the first bid and offer that can trade at `now`.
+   */
+  private plainRun(first: number, best: number, now: number): MarketRun | null {
+    const bids = this.rankedBids;
+    const offers = this.rankedOffers;
+    const taken = this.takenScratch(offers.size);
+    const { touched, pending } = this;
+    const run = newRun();
+    let plain = true;
+    // The best offer with GPUs left: the ranks before it can give no bid anything.
+    let head = best;
+    for (let rank = first; rank < bids.size; rank += 1) {
+      const bid = bids.at(rank);
+      if (!bidCanTrade(bid, now)) continue;
+      while (
+        head < offers.size &&
+        !(offers.at(head).free > taken[head]! && offerCanTrade(offers.at(head), now))
+      ) {
+        head += 1;
+      }
+      // The pass ends at the first bid priced below the best offer left, as in runPasses.
+      const price = bids.priceAt(rank);
+      if (head === offers.size || offers.priceAt(head) > price) break;
+      if (!isPlainBid(bid)) {
+        plain = false;
+        break;
+      }
+      let need = bid.remaining;
+      pending.length = 0;
+      for (let at = head; at < offers.size && need > 0 && offers.priceAt(at) <= price; at += 1) {
+        const offer = offers.at(at);
+        const left = offer.free - taken[at]!;
+        if (left <= 0 || !offerCanTrade(offer, now) || !termsCompatible(bid, offer, now)) continue;
+        const gpus = Math.min(left, need);
+        pending.push(at, gpus);
+        need -= gpus;
+      }
+      // All-or-nothing: the bid rests and the book stays as it was for the bids after it.
+      if (need === bid.remaining || (!bid.partialAllowed && need > 0)) continue;
+      run.bidsFilled.set(bid.id, bid.remaining - need);
+      for (let k = 0; k < pending.length; k += 2) {
+        const at = pending[k]!;
+        const gpus = pending[k + 1]!;
+        if (taken[at] === 0) touched.push(at);
+        taken[at] = taken[at]! + gpus;
+        recordTake(run, bid, offers.at(at), gpus);
+      }
+    }
+    for (const at of touched) taken[at] = 0;
+    touched.length = 0;
+    return plain ? run : null;
+  }
+
+  /**
+   * The run through `runPasses`, for a run with a bid that is not plain. It reads the first few
+   * crossing orders of each side, and again with more when the run read to the end of either
+   * (`sawEnd`, `sawQueueEnd`): until then it has done what it would have done with all of them.
+   */
+  private crossingRun(first: number, best: number, now: number): MarketRun {
+    const bids = this.rankedBids;
+    const offers = this.rankedOffers;
+    const ceiling = bids.priceAt(first);
+    const bestAsk = offers.priceAt(best);
     // Most runs reach only the first few crossing orders: take that many, and read further only
     // when the run went on to the end of what it was given.
     let offerLimit = FIRST_READ;
     let bidLimit = FIRST_READ;
     for (;;) {
-      const offers: RunOffer[] = [];
+      const read: RunOffer[] = [];
       let i = best;
-      for (; i < ranked.length && offers.length < offerLimit; i += 1) {
-        const offer = ranked[i]!;
-        if (offer.price > ceiling) break;
-        if (offerCanTrade(offer, now)) offers.push(offer);
+      for (; i < offers.size && read.length < offerLimit; i += 1) {
+        if (offers.priceAt(i) > ceiling) break;
+        const offer = offers.at(i);
+        if (offerCanTrade(offer, now)) read.push(offer);
       }
-      const offersCut = offers.length === offerLimit && i < ranked.length;
+      const offersCut = read.length === offerLimit && i < offers.size;
       const queue: RunBid[] = [];
       let j = first;
-      for (; j < bids.length && queue.length < bidLimit; j += 1) {
-        const bid = bids[j]!;
-        if (bid.price < bestAsk) break;
+      for (; j < bids.size && queue.length < bidLimit; j += 1) {
+        if (bids.priceAt(j) < bestAsk) break;
+        const bid = bids.at(j);
         if (bidCanTrade(bid, now)) queue.push(bid);
       }
-      const bidsCut = queue.length === bidLimit && j < bids.length;
-      const book = new OfferBook(offers, now, true);
+      const bidsCut = queue.length === bidLimit && j < bids.size;
+      const book = new OfferBook(read, now, true);
       const reach = { sawQueueEnd: false };
       const run = runPasses(book, queue, now, reach);
       const moreOffers = offersCut && book.sawEnd;
@@ -199,14 +264,20 @@ export class MarketBook {
     }
   }
 
-  /** Sets (or, given null, removes) one order in its map and its ranked list. */
+  /** `plainRun`'s GPUs taken per offer rank, all 0 between runs; grown with the book. */
+  private takenScratch(size: number): Float64Array {
+    if (this.taken.length < size) this.taken = new Float64Array(Math.max(size, 2 * this.taken.length));
+    return this.taken;
+  }
+
+  /** Sets (or, given null, removes) one order in its map and its ranked list; `held` is its entry there. */
   private setOrder<T extends RunBid | RunOffer>(
     orders: Map<string, T>,
     ranked: RankedList<T>,
     id: string,
     order: T | null,
+    held: T | undefined = orders.get(id),
   ): void {
-    const held = orders.get(id);
     if (order === null) orders.delete(id);
     else orders.set(id, order);
     if (!this.ranked) return;

@@ -35,9 +35,8 @@ export function runPasses(
   now: number,
   reach: { sawQueueEnd: boolean } = { sawQueueEnd: false },
 ): MarketRun {
-  const fills: Fill[] = [];
-  const bidsFilled = new Map<string, number>();
-  const offersTaken = new Map<string, number>();
+  const run = newRun();
+  const { bidsFilled } = run;
 
   // Passes until one fills nothing: with co-location, capacity taken by later bids can make an
   // earlier bid fillable, and a smaller remainder lowers its site minimum (docs/MATCHING.md).
@@ -61,18 +60,33 @@ export function runPasses(
       book.commit(allocation);
       filledInPass = true;
       bidsFilled.set(bid.id, (bidsFilled.get(bid.id) ?? 0) + allocation.gpus);
-      for (const { offer, gpus } of allocation.takes) {
-        fills.push({
-          bidId: bid.id,
-          offerId: offer.id,
-          siteId: offer.siteId,
-          gpus,
-          price: tradePrice(bid, offer),
-        });
-        offersTaken.set(offer.id, (offersTaken.get(offer.id) ?? 0) + gpus);
-      }
+      for (const { offer, gpus } of allocation.takes) recordTake(run, bid, offer, gpus);
     }
     if (!stopped) reach.sawQueueEnd = true;
   }
-  return { fills, bidsFilled, offersTaken };
+  return run;
+}
+
+/** A run while it is built. */
+interface RunInProgress extends MarketRun {
+  readonly fills: Fill[];
+  readonly bidsFilled: Map<string, number>;
+  readonly offersTaken: Map<string, number>;
+}
+
+/** A run with no fill yet. */
+export function newRun(): RunInProgress {
+  return { fills: [], bidsFilled: new Map(), offersTaken: new Map() };
+}
+
+/** `bid` takes `gpus` GPUs of `offer`: a fill at the trade price, and the GPUs the offer gave (`bidsFilled` is the caller's). */
+export function recordTake(run: RunInProgress, bid: BookBid, offer: BookOffer, gpus: number): void {
+  run.fills.push({
+    bidId: bid.id,
+    offerId: offer.id,
+    siteId: offer.siteId,
+    gpus,
+    price: tradePrice(bid, offer),
+  });
+  run.offersTaken.set(offer.id, (run.offersTaken.get(offer.id) ?? 0) + gpus);
 }

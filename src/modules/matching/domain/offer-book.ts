@@ -294,6 +294,15 @@ export class OfferBook {
   }
 }
 
+/**
+ * Whether `bid` is plain: GPUs in lots of one and no site minimum above one GPU
+ * (docs/MATCHING.md "Lots", "Co-location"), so its allocation (`allocate`) takes each compatible
+ * offer's GPUs in priority order and tracks no site.
+ */
+export function isPlainBid(bid: BidTerms): boolean {
+  return lotOf(bid) === 1 && Math.min(bid.minGpusPerSite, bid.remaining) <= 1;
+}
+
 /** The offer-only rules (1 and 8, 9): verified, window open at `now`, free GPUs left. */
 export function offerCanTrade(offer: BookOffer, now: number): boolean {
   return offer.verified && offer.free > 0 && offer.availableFrom <= now;

@@ -8,35 +8,52 @@ import type { Ranked } from './eligibility';
  * a safe integer (as `sortRanked` assumes). Ranks must be unique, as seqs are: `insert` refuses
  * a second order of the same rank, or one whose price or seq is not a safe integer, and the
  * caller then falls back to sorting.
+ *
+ * The arrays hold the orders worst first, so the best is last: new orders and fills land near
+ * the top of the book, and there an insert or a removal moves only the few orders above it.
+ * Rank 0 is the best order.
  */
 export class RankedList<T extends Ranked> {
   private readonly held: T[] = [];
-  /** priceSign × price and seq of each order held, as numbers. */
-  private readonly prices: number[] = [];
-  private readonly seqs: number[] = [];
+  /** -priceSign × price and -seq of each order held, as numbers: ascending, as `held` is. */
+  private readonly keys: number[] = [];
+  private readonly ties: number[] = [];
+  /** -priceSign: a key times it is the price. */
+  private readonly keySign: 1 | -1;
 
-  constructor(private readonly priceSign: 1 | -1) {}
+  constructor(priceSign: 1 | -1) {
+    this.keySign = priceSign === 1 ? -1 : 1;
+  }
 
-  /** The orders in priority order; read-only for the caller. */
-  get items(): readonly T[] {
-    return this.held;
+  get size(): number {
+    return this.held.length;
+  }
+
+  /** The order of rank `rank`, 0 ≤ rank < size. */
+  at(rank: number): T {
+    return this.held[this.held.length - 1 - rank]!;
+  }
+
+  /** The price of the order of rank `rank` as a number (exact: `insert` takes only safe integers). */
+  priceAt(rank: number): number {
+    return this.keySign * this.keys[this.keys.length - 1 - rank]!;
   }
 
   /** Adds `item`; false, adding nothing, when an order of the same rank is held or its keys are not safe integers. */
   insert(item: T): boolean {
-    const price = this.priceSign * Number(item.price);
-    const seq = Number(item.seq);
-    if (!Number.isSafeInteger(price) || !Number.isSafeInteger(seq)) return false;
-    const at = this.lowerBound(price, seq);
-    if (at < this.held.length && this.prices[at] === price && this.seqs[at] === seq) return false;
+    const key = this.keySign * Number(item.price);
+    const tie = -Number(item.seq);
+    if (!Number.isSafeInteger(key) || !Number.isSafeInteger(tie)) return false;
+    const at = this.lowerBound(key, tie);
+    if (at < this.held.length && this.keys[at] === key && this.ties[at] === tie) return false;
     if (at === this.held.length) {
       this.held.push(item);
-      this.prices.push(price);
-      this.seqs.push(seq);
+      this.keys.push(key);
+      this.ties.push(tie);
     } else {
       this.held.splice(at, 0, item);
-      this.prices.splice(at, 0, price);
-      this.seqs.splice(at, 0, seq);
+      this.keys.splice(at, 0, key);
+      this.ties.splice(at, 0, tie);
     }
     return true;
   }
@@ -44,9 +61,15 @@ export class RankedList<T extends Ranked> {
   /** Removes `item`, which must be held (the same object). */
   remove(item: T): void {
     const at = this.indexOf(item);
-    this.held.splice(at, 1);
-    this.prices.splice(at, 1);
-    this.seqs.splice(at, 1);
+    if (at === this.held.length - 1) {
+      this.held.pop();
+      this.keys.pop();
+      this.ties.pop();
+    } else {
+      this.held.splice(at, 1);
+      this.keys.splice(at, 1);
+      this.ties.splice(at, 1);
+    }
   }
 
   /** Puts `item` in the place of `old`, which must be held and have the same price and seq. */
@@ -57,41 +80,39 @@ export class RankedList<T extends Ranked> {
   /** Holds `items`, given in priority order; false when two rank the same or a key is not a safe integer. */
   reset(items: readonly T[]): boolean {
     this.held.length = 0;
-    this.prices.length = 0;
-    this.seqs.length = 0;
-    for (const item of items) {
+    this.keys.length = 0;
+    this.ties.length = 0;
+    for (let i = items.length - 1; i >= 0; i -= 1) {
+      const item = items[i]!;
       const last = this.held.length - 1;
-      const price = this.priceSign * Number(item.price);
-      const seq = Number(item.seq);
-      if (!Number.isSafeInteger(price) || !Number.isSafeInteger(seq)) return false;
-      if (
-        last >= 0 &&
-        !(this.prices[last]! < price || (this.prices[last] === price && this.seqs[last]! < seq))
-      ) {
+      const key = this.keySign * Number(item.price);
+      const tie = -Number(item.seq);
+      if (!Number.isSafeInteger(key) || !Number.isSafeInteger(tie)) return false;
+      if (last >= 0 && !(this.keys[last]! < key || (this.keys[last] === key && this.ties[last]! < tie))) {
         return false;
       }
       this.held.push(item);
-      this.prices.push(price);
-      this.seqs.push(seq);
+      this.keys.push(key);
+      this.ties.push(tie);
     }
     return true;
   }
 
   private indexOf(item: T): number {
-    const at = this.lowerBound(this.priceSign * Number(item.price), Number(item.seq));
+    const at = this.lowerBound(this.keySign * Number(item.price), -Number(item.seq));
     if (this.held[at] !== item) throw new Error('RankedList: the order is not held where its rank says');
     return at;
   }
 
-  /** The first position whose order does not come before (price, seq). */
-  private lowerBound(price: number, seq: number): number {
-    const { prices, seqs } = this;
+  /** The first position whose keys are not below (key, tie). */
+  private lowerBound(key: number, tie: number): number {
+    const { keys, ties } = this;
     let low = 0;
-    let high = prices.length;
+    let high = keys.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      const p = prices[mid]!;
-      if (p < price || (p === price && seqs[mid]! < seq)) low = mid + 1;
+      const k = keys[mid]!;
+      if (k < key || (k === key && ties[mid]! < tie)) low = mid + 1;
       else high = mid;
     }
     return low;
