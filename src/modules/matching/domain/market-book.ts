@@ -104,7 +104,8 @@ export class MarketBook {
     this.headerRead = header;
     this.epochRead = epoch;
     this.view = null;
-    for (const delta of deltas) {
+    for (let i = 0; i < deltas.length; i += 1) {
+      const delta = deltas[i]!;
       if (delta.kind === 'bid') this.setOrder(this.bids, this.rankedBids, delta.id, delta.bid);
       else this.setOrder(this.offers, this.rankedOffers, delta.id, delta.offer);
     }
@@ -113,18 +114,19 @@ export class MarketBook {
   /** A committed run's fills: bids lose the GPUs filled, offers the GPUs leased. */
   applyRun(run: MarketRun): void {
     this.view = null;
-    for (const [id, gpus] of run.bidsFilled) {
+    // forEach rather than destructuring for-of: no entry arrays before the code is optimised.
+    run.bidsFilled.forEach((gpus, id) => {
       const bid = this.bids.get(id);
       if (bid === undefined) throw new Error(`run filled bid ${id}, which is not in the book`);
       const left = bid.remaining > gpus ? { ...bid, remaining: bid.remaining - gpus } : null;
       this.setOrder(this.bids, this.rankedBids, id, left, bid);
-    }
-    for (const [id, gpus] of run.offersTaken) {
+    });
+    run.offersTaken.forEach((gpus, id) => {
       const offer = this.offers.get(id);
       if (offer === undefined) throw new Error(`run leased offer ${id}, which is not in the book`);
       const left = offer.free > gpus ? { ...offer, free: offer.free - gpus } : null;
       this.setOrder(this.offers, this.rankedOffers, id, left, offer);
-    }
+    });
   }
 
   /** The book as the allocation and the commit read it. */
@@ -155,12 +157,14 @@ export class MarketBook {
     }
     const bids = this.rankedBids;
     const offers = this.rankedOffers;
+    const bidCount = bids.size;
+    const offerCount = offers.size;
     let first = 0;
-    while (first < bids.size && !bidCanTrade(bids.at(first), now)) first += 1;
-    if (first === bids.size) return NO_RUN;
+    while (first < bidCount && !bidCanTrade(bids.at(first), now)) first += 1;
+    if (first === bidCount) return NO_RUN;
     let best = 0;
-    while (best < offers.size && !offerCanTrade(offers.at(best), now)) best += 1;
-    if (best === offers.size || offers.priceAt(best) > bids.priceAt(first)) return NO_RUN;
+    while (best < offerCount && !offerCanTrade(offers.at(best), now)) best += 1;
+    if (best === offerCount || offers.priceAt(best) > bids.priceAt(first)) return NO_RUN;
     return this.plainRun(first, best, now) ?? this.crossingRun(first, best, now);
   }
 
@@ -174,31 +178,33 @@ export class MarketBook {
   private plainRun(first: number, best: number, now: number): MarketRun | null {
     const bids = this.rankedBids;
     const offers = this.rankedOffers;
-    const taken = this.takenScratch(offers.size);
+    const bidCount = bids.size;
+    const offerCount = offers.size;
+    const taken = this.takenScratch(offerCount);
     const { touched, pending } = this;
     const run = newRun();
     let plain = true;
     // The best offer with GPUs left: the ranks before it can give no bid anything.
     let head = best;
-    for (let rank = first; rank < bids.size; rank += 1) {
+    for (let rank = first; rank < bidCount; rank += 1) {
       const bid = bids.at(rank);
       if (!bidCanTrade(bid, now)) continue;
       while (
-        head < offers.size &&
+        head < offerCount &&
         !(offers.at(head).free > taken[head]! && offerCanTrade(offers.at(head), now))
       ) {
         head += 1;
       }
       // The pass ends at the first bid priced below the best offer left, as in runPasses.
       const price = bids.priceAt(rank);
-      if (head === offers.size || offers.priceAt(head) > price) break;
+      if (head === offerCount || offers.priceAt(head) > price) break;
       if (!isPlainBid(bid)) {
         plain = false;
         break;
       }
       let need = bid.remaining;
       pending.length = 0;
-      for (let at = head; at < offers.size && need > 0 && offers.priceAt(at) <= price; at += 1) {
+      for (let at = head; at < offerCount && need > 0 && offers.priceAt(at) <= price; at += 1) {
         const offer = offers.at(at);
         const left = offer.free - taken[at]!;
         if (left <= 0 || !offerCanTrade(offer, now) || !termsCompatible(bid, offer, now)) continue;
@@ -217,7 +223,7 @@ export class MarketBook {
         recordTake(run, bid, offers.at(at), gpus);
       }
     }
-    for (const at of touched) taken[at] = 0;
+    for (let k = 0; k < touched.length; k += 1) taken[touched[k]!] = 0;
     touched.length = 0;
     return plain ? run : null;
   }
