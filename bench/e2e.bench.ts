@@ -27,7 +27,9 @@
  * BENCH_PIPELINING (1), BENCH_WARMUP_SECONDS (5), BENCH_ONLY_RATE (orders/s: skip pgbench and the
  * search, measure latencies and the floor at this rate alone), BENCH_CPU_PROF (a directory: run
  * the API and the workers under `node --cpu-prof`), BENCH_DATABASE_SERVER, BENCH_REDIS_URL, BENCH_PORT,
- * BENCH_VACUUM (0: no VACUUM (ANALYZE) before each step when the server runs without autovacuum).
+ * BENCH_VACUUM (0: no VACUUM (ANALYZE) before each step when the server runs without autovacuum),
+ * BENCH_STATEMENTS (N: rank the exchange database's top N statements per step by time per order;
+ * needs `pg_stat_statements` loaded on the server, which this resets at each step's start).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -91,6 +93,7 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
  */
 const VACUUM_WANTED = process.env.BENCH_VACUUM !== '0';
 let vacuumEachStep = false;
+const STATEMENTS = process.env.BENCH_STATEMENTS ? Number(process.env.BENCH_STATEMENTS) : 0;
 const PGBENCH_CLIENTS = QUICK ? [8] : [4, 8, 16];
 const PGBENCH_SECONDS = QUICK ? 5 : 8;
 const SUFFIX = randomBytes(3).toString('hex');
@@ -300,6 +303,7 @@ class Bench {
     const begin = performance.now();
     const probe = options.probe ? new CommitProbe(this.probeDb, begin) : undefined;
     await probe?.start();
+    if (STATEMENTS > 0) await this.probeDb.query('SELECT pg_stat_statements_reset()');
     const before = await this.cpuNow();
     let maxOldest = 0;
     let aborted = false;
@@ -341,6 +345,7 @@ class Bench {
       await sleep(100);
     }
     const after = await this.cpuNow();
+    if (STATEMENTS > 0) await statementRanking(this.probeDb, answer.accepted);
     const per = (key: keyof CpuSplit): number =>
       cpuSpent(before[key], after[key]) / Math.max(1, answer.accepted);
     const accepts: [number, number][] = [];
@@ -441,6 +446,39 @@ async function vacuumExchange(db: Client): Promise<void> {
   vacuumMs.push(performance.now() - started);
 }
 const vacuumMs: number[] = [];
+
+/**
+ * The exchange database's statements since the step began (`pg_stat_statements`, reset at its
+ * start), by execution plus planning time per accepted order. `track = all` lists the trigger
+ * statements too, and their time is also inside the statement that fired them (`top` = no). The
+ * bench's own monitoring queries are in the list, named by their text.
+ */
+async function statementRanking(db: Client, accepted: number): Promise<void> {
+  const { rows } = await db.query<{
+    toplevel: boolean;
+    calls: string;
+    exec: number;
+    plan: number;
+    plans: string;
+    query: string;
+  }>(
+    `SELECT s.toplevel, s.calls, s.total_exec_time AS exec, s.total_plan_time AS plan, s.plans,
+            regexp_replace(s.query, '\\s+', ' ', 'g') AS query
+       FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+      WHERE d.datname = $1
+      ORDER BY s.total_exec_time + s.total_plan_time DESC LIMIT $2`,
+    [DATABASE, STATEMENTS],
+  );
+  const n = Math.max(1, accepted);
+  out(`    statements by time per order (${accepted} orders; ms = exec + plan; top = issued by a client)`);
+  out('    ms/order   exec   plan calls/order plans/order top query');
+  for (const r of rows)
+    out(
+      `    ${fixed((r.exec + r.plan) / n, 3).padStart(8)} ${fixed(r.exec / n, 3).padStart(6)} ${fixed(r.plan / n, 3).padStart(6)} ` +
+        `${fixed(Number(r.calls) / n, 2).padStart(11)} ${fixed(Number(r.plans) / n, 2).padStart(11)} ${r.toplevel ? 'yes' : 'no '} ` +
+        r.query.slice(0, 160),
+    );
+}
 
 /**
  * Age in ms of the oldest OPEN order (accepted, nothing matched yet) placed since `since`, 0 when

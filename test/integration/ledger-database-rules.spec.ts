@@ -152,6 +152,47 @@ describe('ledger rules in the database', () => {
     expect(available).not.toBe('');
   });
 
+  it('posts through ledger_post_transfers once per key, under the same rules', async () => {
+    const error = await rolledBack(db, async () => {
+      const { buyer } = await organisations(db);
+      const available = await account(db, buyer, 'BUYER_AVAILABLE');
+      const held = await account(db, buyer, 'BUYER_HELD');
+      await post(db, [move(await account(db, null, 'EXTERNAL_FUNDING'), available, 100n)]);
+      /** A bid hold of `amount` as LedgerRepository.postTransfers sends it; the keys posted. */
+      const hold = async (key: string, amount: bigint): Promise<string[]> => {
+        const { rows } = await db.query<{ key: string }>(
+          `SELECT p.key FROM ledger_post_transfers($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], now()) AS p(key)`,
+          [
+            [key],
+            ['BID_HOLD'],
+            ['CNY'],
+            [buyer],
+            [''],
+            [''],
+            [''],
+            [''],
+            [key, key],
+            [buyer, buyer],
+            ['BUYER_AVAILABLE', 'BUYER_HELD'],
+            [(-amount).toString(), amount.toString()],
+          ],
+        );
+        return rows.map((row) => row.key);
+      };
+      const key = `rules:${randomUUID()}`;
+      expect(await hold(key, 60n)).toEqual([key]);
+      expect(await hold(key, 60n)).toEqual([]);
+      expect([await balance(db, available), await balance(db, held)]).toEqual([40n, 60n]);
+      await db.query('SAVEPOINT before');
+      const overdraw = await hold(`rules:${randomUUID()}`, 41n).catch((e: Error) => e);
+      expect(String(overdraw)).toMatch(/ledger_insufficient_funds: account .* would go below zero/);
+      await db.query('ROLLBACK TO SAVEPOINT before');
+      expect([await balance(db, available), await balance(db, held)]).toEqual([40n, 60n]);
+    });
+    expect(error).toBeUndefined();
+  });
+
   it('keeps a provider receivable at or below zero', async () => {
     const error = await rolledBack(db, async () => {
       const { provider } = await organisations(db);

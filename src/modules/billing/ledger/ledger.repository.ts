@@ -52,7 +52,8 @@ export class LedgerOverdrawnError extends Error {
  * in one order and cannot deadlock each other. A transfer whose key exists is skipped. Each
  * entry finds its account by the unique (organisation, kind, currency) index: an organisation's
  * by equality, a system account's by `IS NULL` (a join `IS NOT DISTINCT FROM` cannot use the
- * index and read every account of every organisation at each posting).
+ * index and read every account of every organisation at each posting). That statement lives in
+ * the database function `ledger_post_transfers`, which keeps its plan for the session.
  */
 @Injectable()
 export class LedgerRepository {
@@ -67,44 +68,17 @@ export class LedgerRepository {
     if (transfers.length === 0) return [];
     const entries = transfers.flatMap((t) => t.entries.map((entry) => ({ key: t.key, entry })));
     try {
+      // ledger_post_transfers (migration `ledger_posting_function`) runs the posting as one
+      // statement whose plan the session keeps: sent inline, it was planned at every call.
       const rows = await this.tx.$queryRaw<Array<{ key: string }>>`
-        WITH input AS (
-          SELECT * FROM unnest(
-            ${transfers.map((t) => t.key)}::text[], ${transfers.map((t) => t.kind)}::text[],
-            ${transfers.map((t) => t.currency)}::text[], ${transfers.map((t) => t.organisationId ?? '')}::text[],
-            ${transfers.map((t) => t.bidId ?? '')}::text[], ${transfers.map((t) => t.leaseId ?? '')}::text[],
-            ${transfers.map((t) => t.topUpId ?? '')}::text[], ${transfers.map((t) => t.memo ?? '')}::text[])
-            AS i(key, kind, currency, organisation_id, bid_id, lease_id, top_up_id, memo)),
-        posted AS (
-          INSERT INTO ledger_transfers
-            (id, key, kind, currency, organisation_id, bid_id, lease_id, top_up_id, memo, created_at)
-          SELECT gen_random_uuid(), key, kind::"LedgerTransferKind", currency, NULLIF(organisation_id, '')::uuid,
-                 NULLIF(bid_id, '')::uuid, NULLIF(lease_id, '')::uuid, NULLIF(top_up_id, '')::uuid,
-                 NULLIF(memo, ''), ${at}
-          FROM input
-          ON CONFLICT (key) DO NOTHING
-          RETURNING id, key, currency),
-        lines AS (
-          SELECT * FROM unnest(
-            ${entries.map((e) => e.key)}::text[], ${entries.map((e) => e.entry.account.organisationId ?? '')}::text[],
-            ${entries.map((e) => e.entry.account.kind)}::text[], ${entries.map((e) => e.entry.amount.toString())}::bigint[])
-            AS l(key, organisation_id, kind, amount)),
-        written AS (
-          INSERT INTO ledger_entries (transfer_id, account_id, amount, created_at)
-          SELECT posted.id, a.id, lines.amount, ${at}
-          FROM lines
-          JOIN posted ON posted.key = lines.key
-          CROSS JOIN LATERAL (
-            SELECT o.id FROM ledger_accounts o
-            WHERE o.organisation_id = NULLIF(lines.organisation_id, '')::uuid
-              AND o.kind = lines.kind::"LedgerAccountKind" AND o.currency = posted.currency
-            UNION ALL
-            SELECT s.id FROM ledger_accounts s
-            WHERE lines.organisation_id = '' AND s.organisation_id IS NULL
-              AND s.kind = lines.kind::"LedgerAccountKind" AND s.currency = posted.currency) a
-          ORDER BY a.id
-          RETURNING transfer_id)
-        SELECT posted.key FROM posted WHERE EXISTS (SELECT 1 FROM written WHERE written.transfer_id = posted.id)`;
+        SELECT p.key FROM ledger_post_transfers(
+          ${transfers.map((t) => t.key)}::text[], ${transfers.map((t) => t.kind)}::text[],
+          ${transfers.map((t) => t.currency)}::text[], ${transfers.map((t) => t.organisationId ?? '')}::text[],
+          ${transfers.map((t) => t.bidId ?? '')}::text[], ${transfers.map((t) => t.leaseId ?? '')}::text[],
+          ${transfers.map((t) => t.topUpId ?? '')}::text[], ${transfers.map((t) => t.memo ?? '')}::text[],
+          ${entries.map((e) => e.key)}::text[], ${entries.map((e) => e.entry.account.organisationId ?? '')}::text[],
+          ${entries.map((e) => e.entry.account.kind)}::text[], ${entries.map((e) => e.entry.amount.toString())}::bigint[],
+          ${at}::timestamptz) AS p(key)`;
       return rows.map((row) => row.key);
     } catch (error) {
       if (String((error as Error).message).includes('ledger_insufficient_funds')) {
