@@ -44,12 +44,14 @@ const RELEASE =
 @Injectable()
 export class IdempotencyLocks {
   private readonly callerKey: Buffer;
+  private readonly releaseOwn: ReturnType<RedisService['script']>;
 
   constructor(
     private readonly reflector: Reflector,
     private readonly redis: RedisService,
     config: AppConfig,
   ) {
+    this.releaseOwn = redis.script('cxIdempotencyRelease', RELEASE);
     // Derived from the pepper, distinct from the fingerprint key (docs/DESIGN.md).
     this.callerKey = createHmac('sha256', config.secrets.API_KEY_PEPPER)
       .update('idempotency caller scope', 'utf8')
@@ -106,6 +108,6 @@ export class IdempotencyLocks {
   /** Gives the lock up (a failed request stored nothing); if Redis is gone it lapses by itself. */
   async release(claim: LockClaim): Promise<void> {
     if (claim.outcome !== 'ACQUIRED') return;
-    await this.redis.client.eval(RELEASE, 1, claim.lockKey, claim.token).catch(() => undefined);
+    await this.releaseOwn(1, claim.lockKey, claim.token).catch(() => undefined);
   }
 }

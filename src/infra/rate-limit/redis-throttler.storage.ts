@@ -36,8 +36,11 @@ export type CountAndLock = ThrottlerStorageRecord & { lock: LockOutcome };
 @Injectable()
 export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly logger = new Logger('RateLimit');
+  private readonly countAndLock: ReturnType<RedisService['script']>;
 
-  constructor(private readonly redis: RedisService) {}
+  constructor(private readonly redis: RedisService) {
+    this.countAndLock = redis.script('cxRateLimitCountAndLock', INCREMENT);
+  }
 
   increment(
     key: string,
@@ -65,12 +68,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
         : [ttl, limit, blockDuration, lock.token, IDEMPOTENCY_LOCK_TTL_MS];
     let result: [number, number, number, number];
     try {
-      result = (await this.redis.client.eval(INCREMENT, keys.length, ...keys, ...args)) as [
-        number,
-        number,
-        number,
-        number,
-      ];
+      result = (await this.countAndLock(keys.length, ...keys, ...args)) as [number, number, number, number];
     } catch (error) {
       // Fail open: with Redis down, requests that need only PostgreSQL should still be served.
       this.logger.warn(`rate limiting skipped, Redis unavailable: ${(error as Error).message}`);

@@ -47,6 +47,23 @@ export class RedisService implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * A Lua script as a command of `client`: sent once per connection with EVAL, then as EVALSHA
+   * (its SHA-1), so a hot path does not send and Redis does not hash the body on every call;
+   * ioredis resends the body itself after a NOSCRIPT (a Redis restart or SCRIPT FLUSH). The
+   * returned function takes the number of keys, the keys, then the arguments, like `eval`.
+   */
+  script(
+    name: string,
+    lua: string,
+  ): (numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<unknown> {
+    this.client.defineCommand(name, { lua });
+    const command = (this.client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[
+      name
+    ]!;
+    return (numberOfKeys, ...keysAndArgs) => command.call(this.client, numberOfKeys, ...keysAndArgs);
+  }
+
   key(...parts: string[]): string {
     return [this.prefix, ...parts].join(':');
   }
