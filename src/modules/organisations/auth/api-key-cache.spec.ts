@@ -1,5 +1,6 @@
 import { Clock } from '@/infra/clock/clock';
 import type { AppConfig } from '@/infra/config/app-config';
+import { generateApiKey } from '../domain/api-key';
 import { API_KEY_CACHE_MAX_ENTRIES, ApiKeyCache, type VerifiedApiKey } from './api-key-cache';
 
 class FixedClock extends Clock {
@@ -86,6 +87,26 @@ describe('ApiKeyCache', () => {
     cache.remember(key('a'), new Date(T0));
     cache.touched('a', new Date(T0 + 10));
     expect(cache.get('a')?.lastUsedAt).toEqual(new Date(T0 + 10));
+  });
+
+  it('recognises the key it verified, byte for byte, until the entry lapses or is forgotten', () => {
+    const { clock, cache } = cacheWith(5_000);
+    const { key: full, prefix } = generateApiKey('live');
+    cache.remember(key(prefix), new Date(T0), full);
+    expect(cache.verified(full)?.prefix).toBe(prefix);
+    // Same prefix, another secret: not recognised (the caller checks it against the hash).
+    const other = `${full.slice(0, -1)}${full.endsWith('A') ? 'B' : 'A'}`;
+    expect(cache.verified(other)).toBeUndefined();
+    expect(cache.verified(full.slice(0, -1))).toBeUndefined();
+    clock.at = T0 + 5_000;
+    expect(cache.verified(full)).toBeUndefined();
+    clock.at = T0;
+    cache.remember(key(prefix), new Date(T0), full);
+    cache.forgetKey(prefix);
+    expect(cache.verified(full)).toBeUndefined();
+    // An entry kept without the presented key recognises nothing.
+    cache.remember(key(prefix), new Date(T0));
+    expect(cache.verified(full)).toBeUndefined();
   });
 
   it('holds at most API_KEY_CACHE_MAX_ENTRIES, dropping the oldest first', () => {

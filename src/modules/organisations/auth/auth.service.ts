@@ -151,17 +151,23 @@ export class AuthService implements Authenticator {
   }
 
   private async authenticateApiKey(candidate: string, source: string): Promise<Principal> {
+    // The very key this process verified in the last API_KEY_CACHE_TTL_MS: no checksum, no hash.
+    const known = this.keyCache.verified(candidate);
     // Malformed keys (typos, wrong checksum) are refused before any lookup.
-    const parsed = parseApiKey(candidate);
+    const parsed = known ?? parseApiKey(candidate);
     if (!parsed) throw new DomainError('UNAUTHENTICATED', 'The API key is malformed.');
-    // A key verified in the last API_KEY_CACHE_TTL_MS is reused; its secret is still checked.
-    const cached = this.keyCache.get(parsed.prefix);
+    // A key verified in the last API_KEY_CACHE_TTL_MS is reused; another candidate's secret is still checked.
+    const cached = known ?? this.keyCache.get(parsed.prefix);
     // Redis is asked only before a database read, so a cached key's success costs no round trip.
     const blockedMs = await this.keyLimiter.sourceBlockedFor(source, cached === undefined);
     if (blockedMs > 0) throw tooManyKeyFailures(blockedMs);
     const now = this.clock.now();
     const key = cached ?? (await this.apiKeys.systemFindByPrefix(parsed.prefix));
-    if (!key || !apiKeyMatches(candidate, this.config.secrets.API_KEY_PEPPER, Buffer.from(key.secretHash))) {
+    if (
+      !key ||
+      (known === undefined &&
+        !apiKeyMatches(candidate, this.config.secrets.API_KEY_PEPPER, Buffer.from(key.secretHash)))
+    ) {
       const waitMs = await this.keyLimiter.recordFailure(source, parsed.prefix);
       if (waitMs > 0) throw tooManyKeyFailures(waitMs);
       throw new DomainError('UNAUTHENTICATED', 'The API key is not valid.');
@@ -170,7 +176,7 @@ export class AuthService implements Authenticator {
     if (key.expiresAt !== null && key.expiresAt <= now) {
       throw new DomainError('UNAUTHENTICATED', 'The API key has expired.');
     }
-    if (!cached) this.keyCache.remember(key, now);
+    if (!cached) this.keyCache.remember(key, now, candidate);
     if (key.lastUsedAt === null || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.apiKeys.systemTouch(key.id, now);
       this.keyCache.touched(key.prefix, now);

@@ -18,6 +18,8 @@ export interface ParsedApiKey {
 
 /** Every well-formed key is exactly this long: `cx_live_` + 12 + `_` + 43 + 6. */
 export const API_KEY_LENGTH = 70;
+/** Its public prefix `cx_<env>_<id>` is the first this many characters (`live` and `test` are both 4). */
+export const API_KEY_PREFIX_LENGTH = 20;
 /** The peppers the config generates or accepts are at least this long. */
 export const API_KEY_PEPPER_MIN_LENGTH = 32;
 
