@@ -11,6 +11,7 @@ import { corsPolicy } from '@/infra/http/cors';
 import { ErrorBody, toErrorBody } from '@/infra/http/error-body';
 import { parseJsonBody } from '@/infra/http/json-body';
 import { genRequestId, REQUEST_ID_HEADER } from '@/infra/http/request-id';
+import { cacheValidationMetadata } from '@/infra/http/validation-metadata-cache';
 import { mountQueueDashboard } from '@/modules/admin/queue-dashboard/mount-queue-dashboard';
 import { MetricsService } from '@/modules/metrics/metrics.service';
 import { AppModule, type ProcessRoles } from './app.module';
@@ -83,6 +84,7 @@ export async function createHttpApp(
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  cacheValidationMetadata();
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
