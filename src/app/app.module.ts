@@ -1,4 +1,4 @@
-import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { ClockModule } from '@/infra/clock/clock.module';
@@ -67,8 +67,8 @@ export class AppModule {
         ConfigModule.forRoot(config, roles),
         LoggerModule.forRoot({
           pinoHttp: requestLogOptions(config),
-          // Nest 12 + Fastify logs nothing with the default pattern.
-          forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+          // No per-request middleware: the request log is written by a Fastify hook (http-app.ts).
+          forRoutes: [],
         }),
         RedisModule,
         PrismaModule,

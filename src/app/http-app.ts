@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { eventSchemas, eventWebhooks } from '@/infra/events/event-openapi';
 import type { AppConfig } from '@/infra/config/app-config';
 import { AllExceptionsFilter } from '@/infra/http/all-exceptions.filter';
@@ -11,6 +11,7 @@ import { corsPolicy } from '@/infra/http/cors';
 import { ErrorBody, toErrorBody } from '@/infra/http/error-body';
 import { parseJsonBody } from '@/infra/http/json-body';
 import { genRequestId, REQUEST_ID_HEADER } from '@/infra/http/request-id';
+import { logRequestEnd } from '@/infra/http/request-logging';
 import { cacheValidationMetadata } from '@/infra/http/validation-metadata-cache';
 import { mountQueueDashboard } from '@/modules/admin/queue-dashboard/mount-queue-dashboard';
 import { MetricsService } from '@/modules/metrics/metrics.service';
@@ -102,13 +103,16 @@ export async function createHttpApp(
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     metrics.observeHttp(
       request.method,
       request.routeOptions.url ?? 'unmatched',
       reply.statusCode,
       reply.elapsedTime / 1000,
     );
+    // The logger nestjs-pino built from requestLogOptions (set once the app has initialised).
+    if (PinoLogger.root !== undefined) logRequestEnd(PinoLogger.root, request, reply);
+    done();
   });
 
   // After the hooks above (request id, metrics), before the routes are ready; not in the OpenAPI document.

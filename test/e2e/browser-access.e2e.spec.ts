@@ -1,11 +1,12 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { PinoLogger } from 'nestjs-pino';
 import pinoHttp from 'pino-http';
 import request from 'supertest';
-import { requestLogOptions } from '@/infra/http/request-logging';
+import { genRequestId } from '@/infra/http/request-id';
+import { logRequestEnd, requestLogOptions } from '@/infra/http/request-logging';
 import { PrismaService } from '@/infra/prisma/prisma.service';
 import { RedisService } from '@/infra/redis/redis.service';
 import { startHttpApp } from '../support/http-app';
@@ -232,13 +233,8 @@ describe('browser access: CORS and stream tickets', () => {
 });
 
 describe('request log', () => {
-  let server: Server | undefined;
-
-  afterAll(async () => {
-    if (server) await new Promise((resolve) => server!.close(resolve));
-  });
-
-  it('never carries a stream ticket from the query string', async () => {
+  /** A bare Fastify server with the logger nestjs-pino builds from the same options and the hook http-app.ts adds. */
+  const loggedServer = (level: 'info' | 'warn'): { server: FastifyInstance; lines: string[] } => {
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -246,21 +242,72 @@ describe('request log', () => {
         done();
       },
     });
-    const log = pinoHttp(requestLogOptions(testConfig({ LOG_LEVEL: 'info' })), sink);
-    server = createServer((req, res) => {
-      log(req, res);
-      res.end('ok');
+    const logger = pinoHttp(requestLogOptions(testConfig({ LOG_LEVEL: level })), sink).logger;
+    const server = Fastify({ genReqId: genRequestId });
+    server.addHook('onResponse', (req, reply, done) => {
+      logRequestEnd(logger, req, reply);
+      done();
     });
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    server.get('/v1/events/stream', () => 'ok');
+    server.get('/health/live', () => 'ok');
+    return { server, lines };
+  };
+
+  it('ends each request with one line carrying it in full, never a credential or a stream ticket', async () => {
+    const { server, lines } = loggedServer('info');
     const ticket = `cxst_${'Q'.repeat(43)}`;
+    const bearer = `cx_live_${'a'.repeat(62)}`;
     for (const query of [`ticket=${ticket}&lastEventId=7`, `lastEventId=7&%74icket=${ticket}`]) {
-      await fetch(`http://127.0.0.1:${port}/v1/events/stream?${query}`).then((res) => res.text());
+      await server.inject({
+        url: `/v1/events/stream?${query}`,
+        headers: { authorization: `Bearer ${bearer}` },
+      });
     }
+    // Probes are not logged.
+    await server.inject({ url: '/health/live' });
+    await server.close();
     await waitFor('two request log lines', () => Promise.resolve(lines.length >= 2 ? true : undefined));
     const text = lines.join('');
+    expect(lines).toHaveLength(2);
+    for (const line of lines.map((l) => JSON.parse(l) as Record<string, unknown>)) {
+      expect(line).toMatchObject({
+        level: 30,
+        msg: 'request completed',
+        req: { method: 'GET', headers: { authorization: '[Redacted]' } },
+        res: { statusCode: 200 },
+      });
+      expect((line.req as { id?: unknown }).id).toEqual(expect.any(String));
+      expect(line.responseTime).toEqual(expect.any(Number));
+    }
+    expect(text).not.toContain(bearer);
     expect(text).not.toContain(ticket);
     expect(text).toContain('/v1/events/stream?ticket=[REDACTED]&lastEventId=7');
     expect(text).toContain('/v1/events/stream?lastEventId=7&%74icket=[REDACTED]');
+  });
+
+  it('is written by the application itself, with the request id it answered', async () => {
+    const app = await startHttpApp(testConfig({ LOG_LEVEL: 'info' }));
+    // nestjs-pino keeps one root logger per process, built by its first app (this suite starts
+    // others first): give it the level this app was configured with.
+    const level = PinoLogger.root.level;
+    PinoLogger.root.level = 'info';
+    try {
+      const info = jest.spyOn(PinoLogger.root, 'info').mockImplementation(() => undefined);
+      const res = await request(app.getHttpServer()).get('/v1/markets').expect(200);
+      const ended = info.mock.calls.filter((call) => call[1] === 'request completed');
+      expect(ended).toHaveLength(1);
+      expect((ended[0]![0] as { req: { id: string } }).req.id).toBe(res.headers['x-request-id']);
+      info.mockRestore();
+    } finally {
+      PinoLogger.root.level = level;
+      await app.close();
+    }
+  });
+
+  it('writes nothing per request below info', async () => {
+    const { server, lines } = loggedServer('warn');
+    expect((await server.inject({ url: '/v1/events/stream' })).statusCode).toBe(200);
+    await server.close();
+    expect(lines).toEqual([]);
   });
 });

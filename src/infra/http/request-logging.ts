@@ -1,3 +1,5 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { Options } from 'pino-http';
 import type { AppConfig } from '@/infra/config/app-config';
 
@@ -41,15 +43,41 @@ function redactRequest<T extends { url?: unknown; query?: unknown }>(request: T)
   return request;
 }
 
-/** pino-http's options for the request log: no credential, in headers or in the query string. */
+/**
+ * pino-http's options, from which nestjs-pino builds the application's logger (with pino-http's
+ * request, response and error serializers): no credential, in headers or in the query string.
+ */
 export function requestLogOptions(config: AppConfig): Options {
   return {
     level: config.env.LOG_LEVEL,
-    // Fastify's request id, copied onto the raw request by genRequestId.
-    genReqId: (req) => (req as { id?: string }).id ?? 'unknown',
     redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
     // Stream tickets travel in the query string: a browser's EventSource sends no headers.
     serializers: { req: redactRequest },
-    autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/metrics' },
   };
+}
+
+/** Routes whose requests are not logged: probes and scrapes. */
+const UNLOGGED_URLS = new Set(['/health/live', '/metrics']);
+
+/**
+ * The line that ends a request, at `info`, from Fastify's onResponse hook (http-app.ts), in
+ * pino-http's shape. Nothing is built per request unless `info` is enabled: pino-http's
+ * middleware made two child loggers per request, serialising and redacting the request at
+ * every log level, and bound them in an AsyncLocalStorage (docs/ARCHITECTURE.md).
+ */
+export function logRequestEnd(logger: Logger, request: FastifyRequest, reply: FastifyReply): void {
+  if (!logger.isLevelEnabled('info') || UNLOGGED_URLS.has(request.url)) return;
+  const fields = {
+    req: request.raw,
+    res: reply.raw,
+    responseTime: Math.round(reply.elapsedTime),
+  };
+  if (reply.statusCode >= 500) {
+    logger.info(
+      { ...fields, err: new Error(`failed with status code ${reply.statusCode}`) },
+      'request errored',
+    );
+  } else {
+    logger.info(fields, 'request completed');
+  }
 }
