@@ -138,7 +138,8 @@ export class Exchange {
     this.redis = new Redis(REDIS_URL);
   }
 
-  private env(): Record<string, string> {
+  /** The environment the exchange's processes run with (a bench's in-process worker takes it too). */
+  env(): Record<string, string> {
     return {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
@@ -325,12 +326,17 @@ export class Exchange {
 
 /**
  * Order `i` of the benches' stream: even = an offer of 4 GPUs at 18.00, odd = a bid of 4 GPUs at
- * up to 20.00 that crosses it, spread over the tenants and the markets. Answers path, body, tenant.
+ * up to 20.00 that crosses it, spread over the tenants and the markets (or all in `market`).
+ * Answers path, body, tenant.
  */
-export function order(i: number, providers: Tenant[], buyers: Tenant[]): [string, unknown, Tenant] {
+export function order(
+  i: number,
+  providers: Tenant[],
+  buyers: Tenant[],
+  market = MARKETS[Math.floor(i / 2) % MARKETS.length]!,
+): [string, unknown, Tenant] {
   const now = Date.now();
   const pair = Math.floor(i / 2);
-  const market = MARKETS[pair % MARKETS.length]!;
   if (i % 2 === 0) {
     const provider = providers[pair % providers.length]!;
     return [

@@ -7,15 +7,20 @@
  * both sides in priority order), the run allocates (`match`: exactly `matchMarket` over the book,
  * reading only the orders that cross), and the run's fills go back into the book (`applyRun`).
  * There is no other entry point for one order. Database reads, the commit and BullMQ are not timed
- * (bench:e2e measures them). Inputs are built before the clock starts; runs alternate engine,
+ * in those lines. Inputs are built before the clock starts; runs alternate engine,
  * peer, engine, peer...; the table shows medians. Prints figures only: nothing here asserts a speed.
+ * Then the worker lines (bench/worker-runs.ts): the whole of `runOnce` on a scratch database, the
+ * worker's CPU and the PostgreSQL backends' per matched order at BENCH_BATCHES bids per run.
  *
  *   BENCH_ORDERS=2000 npm run bench:matching     # a quicker look
+ *   BENCH_WORKER=0 npm run bench:matching        # the engine lines alone (no database, no API)
+ *   BENCH_PORT=3991 npm run bench:matching       # the worker lines' API on another port
  */
 import { cpus, loadavg } from 'node:os';
 import { type IProcessOrder, type LimitOrderOptions, OrderBook, Side } from 'nodejs-order-book';
 import { type BookDelta, type BookHeader, MarketBook } from '@/modules/matching/domain/market-book';
 import { type OrderStream, plainStream, PROVINCE_SETS, restingOrders, siteProvince } from './order-stream';
+import { workerRunLines } from './worker-runs';
 
 /** Orders per run of the stream (the engine's cost per run grows with the orders that cross, not the book). */
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 5_000);
@@ -24,6 +29,8 @@ const RESTING = Number(process.env.BENCH_RESTING ?? 2_000);
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 /** Orders per worker run in the batch lines: the deltas one read brings before one allocation. */
 const BATCHES = (process.env.BENCH_BATCHES ?? '1,16,256').split(',').map(Number);
+/** BENCH_WORKER=0 skips the worker lines (they start the API on BENCH_PORT and a scratch database). */
+const WORKER = process.env.BENCH_WORKER !== '0';
 const SEED = 20_261_201;
 const START = Date.parse('2026-12-01T00:00:00Z');
 const HOUR = 3_600_000;
@@ -269,7 +276,7 @@ function alternate(engine: () => Measured, peer: () => Measured): { engine: Meas
   return result;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   write('Production matching engine (MarketBook.match, CONTINUOUS) vs nodejs-order-book 10.1.1');
   write(
@@ -342,6 +349,19 @@ function main(): void {
   write(
     `book after the plain stream: ${thousands(book.size.bids)} bids, ${thousands(book.size.offers)} offers resting`,
   );
+
+  if (WORKER) {
+    write();
+    write(
+      `Worker CPU per matched order, MatchingService.runOnce on PostgreSQL (${BATCHES.join(', ')} new bids per run)`,
+    );
+    await workerRunLines(BATCHES);
+  }
 }
 
-main();
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench:matching failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});
