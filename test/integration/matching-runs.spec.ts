@@ -301,8 +301,9 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
       expect(await matching.runOnce(marketId)).toEqual({ kind: 'nothing-to-fill' });
     });
 
-    // Each statement is a round trip through Prisma and pg, the worker's main cost per order
-    // (docs/BENCHMARKS.md, bench:e2e): this budget keeps a refactor from adding statements back.
+    // Each statement is a round trip on raw pg (docs/ARCHITECTURE.md "Raw pg transactions"), the
+    // worker's main cost per run (docs/BENCHMARKS.md, bench:matching's worker lines): this budget
+    // keeps a refactor from adding statements back.
     it('commits a run in 9 statements whatever its fills: the read, BEGIN, the fence, bids, offers, leases, holds, events, COMMIT', async () => {
       const seen: string[] = [];
       const original = Object.getOwnPropertyDescriptor(Client.prototype, 'query')!;

@@ -1,4 +1,10 @@
-import { isLockConflict } from './prisma-errors';
+import { DatabaseError } from 'pg';
+import { DomainError } from '@/shared/domain-error';
+import { isLockConflict, mapPrismaError } from './prisma-errors';
+
+/** An error as a raw pg transaction (PgTxClient) reports it: pg's DatabaseError with the SQLSTATE. */
+const pgFailure = (code: string): DatabaseError =>
+  Object.assign(new DatabaseError('x', 0, 'error'), { code });
 
 const rawFailure = (code: string): Error =>
   Object.assign(
@@ -32,5 +38,22 @@ describe('isLockConflict', () => {
     );
     expect(isLockConflict(new Error('connection refused'))).toBe(false);
     expect(isLockConflict(undefined)).toBe(false);
+  });
+});
+
+describe('a raw pg transaction’s errors', () => {
+  it('are lock conflicts when their SQLSTATE says so, and nothing else is', () => {
+    for (const code of ['40P01', '55P03', '40001']) expect(isLockConflict(pgFailure(code))).toBe(true);
+    expect(isLockConflict(pgFailure('23514'))).toBe(false);
+  });
+
+  it('map unique and foreign-key violations to CONFLICT, as Prisma’s do', () => {
+    for (const code of ['23505', '23503']) {
+      const mapped = mapPrismaError(pgFailure(code));
+      expect(mapped).toBeInstanceOf(DomainError);
+      expect((mapped as DomainError).code).toBe('CONFLICT');
+    }
+    const other = pgFailure('23514');
+    expect(mapPrismaError(other)).toBe(other);
   });
 });

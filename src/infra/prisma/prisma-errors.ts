@@ -1,3 +1,4 @@
+import { DatabaseError } from 'pg';
 import { DomainError } from '@/shared/domain-error';
 import { DatabaseBusyError } from './bounded-pool';
 
@@ -27,10 +28,12 @@ function isPrismaKnownError(error: unknown): error is PrismaKnownError {
 
 /**
  * Turns Prisma's known errors into domain errors (unique violation -> CONFLICT, missing row ->
- * NOT_FOUND); anything else is returned unchanged for the caller to rethrow.
+ * NOT_FOUND), and a raw pg transaction's unique and foreign-key violations as Prisma's; anything
+ * else is returned unchanged for the caller to rethrow.
  */
 export function mapPrismaError(error: unknown): unknown {
   if (error instanceof DatabaseBusyError) return databaseBusy();
+  if (error instanceof DatabaseError) return mapPgError(error);
   if (!isPrismaKnownError(error)) return error;
   switch (error.code) {
     case 'P2002':
@@ -48,16 +51,28 @@ export function mapPrismaError(error: unknown): unknown {
   }
 }
 
+/** A raw pg transaction's errors (PgTxClient), mapped as their Prisma counterparts are. */
+function mapPgError(error: DatabaseError): unknown {
+  // unique_violation (Prisma's P2002), foreign_key_violation (P2003)
+  if (error.code === '23505')
+    return new DomainError('CONFLICT', 'A resource with these values already exists.');
+  if (error.code === '23503')
+    return new DomainError('CONFLICT', 'A referenced resource does not exist or is in use.');
+  return error;
+}
+
 // PostgreSQL's deadlock_detected, lock_not_available (lock_timeout) and serialization_failure.
 const LOCK_CONFLICT_SQLSTATES = ['40P01', '55P03', '40001'];
 
 /**
  * Whether a transaction failed only because it met another's locks (deadlock, lock timeout,
  * serialization failure): nothing is wrong with its data, and doing the work again is the cure.
- * Prisma reports these as P2034, or as a raw query failure naming the SQLSTATE.
+ * Prisma reports these as P2034, or as a raw query failure naming the SQLSTATE; a raw pg
+ * transaction (PgTxClient) as pg's DatabaseError with the SQLSTATE as its code.
  */
 export function isLockConflict(error: unknown): boolean {
   if (isPrismaKnownError(error) && error.code === 'P2034') return true;
+  if (error instanceof DatabaseError) return LOCK_CONFLICT_SQLSTATES.includes(error.code ?? '');
   const message = error instanceof Error ? error.message : '';
   const code = (error as { meta?: { code?: unknown } } | null)?.meta?.code;
   return LOCK_CONFLICT_SQLSTATES.some(

@@ -11,6 +11,10 @@ import { StatementNames } from './statement-names';
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   /** The connections under the client: its gauges (in use, waiting) show load. */
   readonly pool: BoundedPool;
+  /** The process's names of prepared statements, shared by the client and raw pg transactions. */
+  readonly statementNames: StatementNames;
+  /** How long a transaction may take (DATABASE_TX_TIMEOUT_MS). */
+  readonly transactionTimeoutMs: number;
 
   constructor(config: AppConfig, settings: DatabasePool) {
     const pool = new BoundedPool(
@@ -22,15 +26,18 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
       },
       settings.queueMax,
     );
+    const statementNames = new StatementNames();
     super({
       adapter: new PrismaPg(pool, {
         disposeExternalPool: true,
         // Named statements are planned once per connection, not on every execution.
-        statementNameGenerator: new StatementNames().nameOf,
+        statementNameGenerator: statementNames.nameOf,
       }),
       transactionOptions: { maxWait: settings.maxWaitMs, timeout: settings.transactionTimeoutMs },
     });
     this.pool = pool;
+    this.statementNames = statementNames;
+    this.transactionTimeoutMs = settings.transactionTimeoutMs;
   }
 
   // The last shutdown phase: jobs drained in beforeApplicationShutdown still need the database.

@@ -8,6 +8,7 @@ import { Transactional } from '@nestjs-cls/transactional';
 import { Client } from 'pg';
 import { Clock } from '@/infra/clock/clock';
 import { AppConfig } from '@/infra/config/app-config';
+import type { PrismaPgTransactionalAdapter } from '@/infra/prisma/prisma-pg-transactional-adapter';
 import { JobProducer } from '@/infra/queues/job-producer.service';
 import { CoalescedRunner } from '@/shared/coalesced-runner';
 import { EventConsumersRegistry } from './event-consumers.registry';
@@ -107,7 +108,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  @Transactional()
+  // A raw pg transaction (docs/ARCHITECTURE.md "Raw pg transactions"): the relay runs once per
+  // batch of placements, and the triggers it calls read with raw SQL only.
+  @Transactional<PrismaPgTransactionalAdapter>({ driver: 'pg' })
   private async relayBatch(): Promise<{ count: number; published: PublishedBatch }> {
     // Only the leader waits for the position lock; a poller that finds it taken leaves the rows to
     // the relay holding it and to the leader, which every insert wakes (docs/EVENTS.md).

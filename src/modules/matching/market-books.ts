@@ -38,7 +38,12 @@ export class MarketBooks {
     const cached = this.books.get(marketId);
     this.books.delete(marketId);
     if (cached !== undefined) {
-      const read = await this.repository.systemReadChanges(marketId, cached.epoch);
+      // One statement on raw pg (docs/ARCHITECTURE.md "Raw pg transactions"): a run's every read.
+      const read = await this.txHost.withTransaction(
+        Propagation.RequiresNew,
+        { driver: 'pg', autocommit: true },
+        () => this.repository.systemReadChanges(marketId, cached.epoch),
+      );
       if (read !== null) {
         this.reads.deltas += 1;
         cached.refresh(read.header, read.epoch, read.deltas);

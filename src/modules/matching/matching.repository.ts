@@ -109,8 +109,11 @@ export class MatchingRepository {
     }));
   }
 
+  /** Raw SQL: the relay's trigger asks it inside its batch, a raw pg transaction (no Prisma models there). */
   async systemMarketIdBySlug(slug: string): Promise<string | null> {
-    const market = await this.tx.market.findUnique({ where: { slug }, select: { id: true } });
+    const [market] = await this.tx.$queryRaw<
+      Array<{ id: string }>
+    >`SELECT id FROM markets WHERE slug = ${slug}`;
     return market?.id ?? null;
   }
 

@@ -34,6 +34,7 @@ import {
 } from '@/modules/markets/order-state.service';
 import { RunRejectedError } from './run-rejected.error';
 import { isLockConflict } from '@/infra/prisma/prisma-errors';
+import type { PrismaPgTransactionalAdapter } from '@/infra/prisma/prisma-pg-transactional-adapter';
 
 /** What one run did, for tests, logs and the caller's loop. */
 export type RunOutcome =
@@ -242,8 +243,10 @@ export class MatchingService implements BeforeApplicationShutdown {
   /**
    * The run's fills in one transaction, or nothing (RunRejectedError). Time is read again here:
    * a commit that waited on a lock or a paused process re-checks expiry and windows as of now.
+   * A raw pg transaction (docs/ARCHITECTURE.md "Raw pg transactions"): the same statements, as
+   * named prepared statements without Prisma's per-statement work, the worker's main cost per run.
    */
-  @Transactional(Propagation.RequiresNew)
+  @Transactional<PrismaPgTransactionalAdapter>(Propagation.RequiresNew, { driver: 'pg' })
   private async commit(
     book: RunBook,
     run: MarketRun,

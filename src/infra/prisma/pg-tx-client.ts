@@ -1,0 +1,133 @@
+import { types, type ClientBase, type CustomTypesConfig, type QueryResultRow } from 'pg';
+import { Prisma } from '@/generated/prisma/client';
+import type { StatementNames } from './statement-names';
+
+/**
+ * What a repository's `$queryRaw` / `$executeRaw` can read from a raw `pg` connection as Prisma's
+ * raw queries read it (docs/ARCHITECTURE.md "Raw pg transactions"): `bigint` columns as BigInt,
+ * `numeric` as Decimal, `timestamp` and `date` (no time zone) as UTC instants. Other types as
+ * `pg` parses them (timestamptz as Date, json as objects, arrays of built-in types as arrays).
+ * An array of an enum type comes back as its text ('{A,B}'): cast it to text[] in the SQL.
+ */
+const INT8 = 20;
+const INT8_ARRAY = 1016;
+const NUMERIC = 1700;
+const TIMESTAMP = 1114;
+const DATE = 1082;
+
+const parserOf = types.getTypeParser as (
+  oid: number,
+  format?: 'text' | 'binary',
+) => (value: string) => unknown;
+const TEXT_ARRAY = 1009;
+const textArray = parserOf(TEXT_ARRAY) as (value: string) => Array<string | null>;
+const utc = (value: string): Date => new Date(`${value.replace(' ', 'T')}Z`);
+
+const PRISMA_TYPES: CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    switch (oid) {
+      case INT8:
+        return (value: string) => BigInt(value);
+      case INT8_ARRAY:
+        return (value: string) => textArray(value).map((item) => (item === null ? null : BigInt(item)));
+      case NUMERIC:
+        return (value: string) => new Prisma.Decimal(value);
+      case TIMESTAMP:
+        return utc;
+      case DATE:
+        return (value: string) => utc(`${value} 00:00:00`);
+      default:
+        return parserOf(oid, format);
+    }
+  }) as CustomTypesConfig['getTypeParser'],
+};
+
+/** A parameter as Prisma sends it: instants as ISO-8601 UTC (also inside arrays), decimals as text. */
+function parameter(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(parameter);
+  if (Prisma.Decimal.isDecimal(value)) return value.toString();
+  return value;
+}
+
+/** A tagged template's strings and values, or a ready Sql, as one Sql (nested fragments flattened). */
+function sqlOf(query: TemplateStringsArray | Prisma.Sql, values: readonly unknown[]): Prisma.Sql {
+  return query instanceof Prisma.Sql ? query : new Prisma.Sql(query, values);
+}
+
+/** Whether a transaction's use went past its time (`PgTxClient.expire`), and why. */
+export class TransactionExpiredError extends Error {
+  override readonly name = 'TransactionExpiredError';
+}
+
+/**
+ * The ambient transaction client of a raw `pg` transaction (`PrismaPgTransactionalAdapter`): the
+ * raw-query methods of Prisma's client, run on one pooled `pg` connection as named prepared
+ * statements (`StatementNames`: parsed and planned once per connection). Anything else of
+ * Prisma's client (model delegates, `$transaction`) throws, so a repository that needs them is
+ * found by its first test, not by a wrong result.
+ */
+export class PgTxClient {
+  private expired: string | undefined;
+
+  constructor(
+    private readonly client: ClientBase,
+    private readonly names: StatementNames,
+  ) {}
+
+  /** Refuses every later statement (the transaction ran past its time); the owner rolls back. */
+  expire(why: string): void {
+    this.expired = why;
+  }
+
+  async $queryRaw<T = unknown>(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]): Promise<T> {
+    const result = await this.run(sqlOf(query, values));
+    return result.rows as T;
+  }
+
+  async $executeRaw(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]): Promise<number> {
+    const result = await this.run(sqlOf(query, values));
+    return result.rowCount ?? 0;
+  }
+
+  async $queryRawUnsafe<T = unknown>(text: string, ...values: unknown[]): Promise<T> {
+    return (await this.query(text, values)).rows as T;
+  }
+
+  async $executeRawUnsafe(text: string, ...values: unknown[]): Promise<number> {
+    return (await this.query(text, values)).rowCount ?? 0;
+  }
+
+  private run(sql: Prisma.Sql): ReturnType<PgTxClient['query']> {
+    return this.query(sql.text, sql.values);
+  }
+
+  private query(
+    text: string,
+    values: readonly unknown[],
+  ): Promise<{ rows: QueryResultRow[]; rowCount: number | null }> {
+    if (this.expired !== undefined) return Promise.reject(new TransactionExpiredError(this.expired));
+    return this.client.query({
+      name: this.names.nameOf({ sql: text }) || undefined,
+      text,
+      values: values.map(parameter),
+      types: PRISMA_TYPES,
+    });
+  }
+
+  /**
+   * This client as the transaction host's client type: what repositories call on it is Prisma's
+   * raw-query surface, which it implements; any other member throws on access.
+   */
+  asPrismaClient<T>(): T {
+    return new Proxy(this, {
+      get(target, property, receiver) {
+        if (property in target || typeof property === 'symbol' || property === 'then')
+          return Reflect.get(target, property, receiver) as unknown;
+        throw new Error(
+          `${String(property)} is not available in a raw pg transaction (only $queryRaw, $executeRaw and their Unsafe forms): use the Prisma driver for this unit of work`,
+        );
+      },
+    }) as unknown as T;
+  }
+}

@@ -1,0 +1,127 @@
+import { Test, type TestingModule } from '@nestjs/testing';
+import { Propagation, TransactionHost } from '@nestjs-cls/transactional';
+import { randomUUID } from 'node:crypto';
+import { ConfigModule } from '@/infra/config/config.module';
+import { isLockConflict, mapPrismaError } from '@/infra/prisma/prisma-errors';
+import { PrismaModule, TransactionsModule } from '@/infra/prisma/prisma.module';
+import type { PrismaPgTransactionalAdapter } from '@/infra/prisma/prisma-pg-transactional-adapter';
+import { PrismaService } from '@/infra/prisma/prisma.service';
+import { Prisma } from '@/generated/prisma/client';
+import { DomainError } from '@/shared/domain-error';
+import { testConfig } from '../support/test-env';
+
+/**
+ * Raw pg transactions (docs/ARCHITECTURE.md "Raw pg transactions"): a repository's `$queryRaw`
+ * reads the same values on either driver, a unit commits or rolls back whole, and its errors are
+ * recognised as Prisma's are. Budget: ~2 s.
+ */
+describe('raw pg transactions (real PostgreSQL)', () => {
+  let module: TestingModule;
+  let prisma: PrismaService;
+  let txHost: TransactionHost<PrismaPgTransactionalAdapter>;
+  const pg = { driver: 'pg' } as const;
+
+  beforeAll(async () => {
+    module = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(testConfig()), PrismaModule, TransactionsModule],
+    }).compile();
+    await module.init();
+    prisma = module.get(PrismaService);
+    txHost = module.get(TransactionHost);
+  });
+
+  afterAll(async () => {
+    await module.close();
+  });
+
+  // Every type the hot path reads, and the ones Prisma decodes differently from pg's defaults.
+  const typed = (): Prisma.Sql => Prisma.sql`
+    SELECT ${42n}::bigint AS big, ${[1n, -2n]}::bigint[] AS bigs, 7::int AS small, 1.5::float8 AS float,
+           12.34::numeric AS decimal, ${new Date('2026-12-06T01:02:03.456Z')}::timestamptz AS at,
+           '2026-12-06 01:02:03.456'::timestamp AS local_at, '2026-12-06'::date AS day,
+           ${JSON.stringify({ a: [1, 'b'] })}::jsonb AS json, ${['x', 'y"z']}::text[] AS texts,
+           ${[randomUUID()]}::uuid[] AS uuids, true AS yes, NULL::text AS nothing,
+           ${[new Date('2026-12-06T00:00:00Z')]}::timestamptz[] AS ats`;
+
+  it('reads every column as Prisma does', async () => {
+    const query = typed();
+    const viaPrisma = await prisma.$queryRaw<Array<Record<string, unknown>>>(query);
+    const viaPg = await txHost.withTransaction(Propagation.RequiresNew, pg, () =>
+      txHost.tx.$queryRaw<Array<Record<string, unknown>>>(query),
+    );
+    expect(viaPg).toEqual(viaPrisma);
+    const [row] = viaPg;
+    expect(row).toMatchObject({
+      big: 42n,
+      bigs: [1n, -2n],
+      small: 7,
+      local_at: new Date('2026-12-06T01:02:03.456Z'),
+    });
+    expect(String(row!.decimal)).toBe('12.34');
+  });
+
+  it('commits a unit whole, and rolls it back whole when it throws', async () => {
+    const kept = randomUUID();
+    const dropped = randomUUID();
+    await prisma.$executeRaw`CREATE TABLE IF NOT EXISTS cx_pg_tx_probe (id uuid PRIMARY KEY)`;
+    await txHost.withTransaction(Propagation.RequiresNew, pg, async () => {
+      expect(await txHost.tx.$executeRaw`INSERT INTO cx_pg_tx_probe (id) VALUES (${kept}::uuid)`).toBe(1);
+    });
+    await expect(
+      txHost.withTransaction(Propagation.RequiresNew, pg, async () => {
+        await txHost.tx.$executeRaw`INSERT INTO cx_pg_tx_probe (id) VALUES (${dropped}::uuid)`;
+        throw new Error('the unit failed');
+      }),
+    ).rejects.toThrow('the unit failed');
+    const rows = await prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM cx_pg_tx_probe WHERE id IN (${kept}::uuid, ${dropped}::uuid)`;
+    expect(rows.map((r) => r.id)).toEqual([kept]);
+
+    // A unique violation maps as Prisma's P2002 does; the connection goes back to the pool usable.
+    const duplicate = await txHost
+      .withTransaction(
+        Propagation.RequiresNew,
+        pg,
+        () => txHost.tx.$executeRaw`INSERT INTO cx_pg_tx_probe (id) VALUES (${kept}::uuid)`,
+      )
+      .catch((error: unknown) => error);
+    expect(mapPrismaError(duplicate)).toEqual(expect.any(DomainError));
+    expect((mapPrismaError(duplicate) as DomainError).code).toBe('CONFLICT');
+    await prisma.$executeRaw`DROP TABLE cx_pg_tx_probe`;
+  });
+
+  it('recognises a lock timeout as a lock conflict', async () => {
+    const id = randomUUID();
+    await prisma.$executeRaw`CREATE TABLE IF NOT EXISTS cx_pg_tx_lock (id uuid PRIMARY KEY)`;
+    await prisma.$executeRaw`INSERT INTO cx_pg_tx_lock (id) VALUES (${id}::uuid)`;
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const holder = prisma.$transaction(async (tx) => {
+        await tx.$executeRaw`SELECT 1 FROM cx_pg_tx_lock WHERE id = ${id}::uuid FOR UPDATE`;
+        locked();
+        await held;
+      });
+      await isLocked;
+      const conflict = await txHost
+        .withTransaction(Propagation.RequiresNew, pg, async () => {
+          await txHost.tx.$executeRaw`SELECT set_config('lock_timeout', '50ms', true)`;
+          await txHost.tx.$executeRaw`UPDATE cx_pg_tx_lock SET id = id WHERE id = ${id}::uuid`;
+        })
+        .catch((error: unknown) => error);
+      release();
+      await holder;
+      expect(isLockConflict(conflict)).toBe(true);
+    } finally {
+      await prisma.$executeRaw`DROP TABLE cx_pg_tx_lock`;
+    }
+  });
+
+  it('refuses what only Prisma’s client has, naming it', async () => {
+    await expect(
+      txHost.withTransaction(Propagation.RequiresNew, pg, async () => txHost.tx.market.count()),
+    ).rejects.toThrow(/market is not available in a raw pg transaction/);
+  });
+});
