@@ -5,6 +5,7 @@ import { ConfigModule } from '@/infra/config/config.module';
 import { isLockConflict, mapPrismaError } from '@/infra/prisma/prisma-errors';
 import { PrismaModule, TransactionsModule } from '@/infra/prisma/prisma.module';
 import type { PrismaPgTransactionalAdapter } from '@/infra/prisma/prisma-pg-transactional-adapter';
+import { PgTxClient } from '@/infra/prisma/pg-tx-client';
 import { PrismaService } from '@/infra/prisma/prisma.service';
 import { Prisma } from '@/generated/prisma/client';
 import { DomainError } from '@/shared/domain-error';
@@ -123,5 +124,39 @@ describe('raw pg transactions (real PostgreSQL)', () => {
     await expect(
       txHost.withTransaction(Propagation.RequiresNew, pg, async () => txHost.tx.market.count()),
     ).rejects.toThrow(/market is not available in a raw pg transaction/);
+  });
+
+  it('sends statements a unit starts together one at a time, in call order', async () => {
+    const connection = await prisma.pool.connect();
+    const query = connection.query.bind(connection) as (config: unknown) => Promise<unknown>;
+    let inFlight = 0;
+    let most = 0;
+    // The connection itself, counted: `pg` would queue a second statement on a busy client (a
+    // path it deprecates); the client must not hand it one.
+    (connection as unknown as { query: (config: unknown) => Promise<unknown> }).query = (config) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      return query(config).finally(() => (inFlight -= 1));
+    };
+    try {
+      const client = new PgTxClient(connection, prisma.statementNames);
+      const rows = await Promise.all(
+        [30, 0, 10].map(
+          (ms, i) =>
+            client.$queryRaw<Array<{ i: number; at: Date }>>`
+            SELECT ${i}::int AS i, clock_timestamp() AS at FROM pg_sleep(${ms / 1000}::float8)`,
+        ),
+      );
+      expect(most).toBe(1);
+      expect(rows.map(([row]) => row!.i)).toEqual([0, 1, 2]);
+      const at = rows.map(([row]) => row!.at.getTime());
+      expect(at[1]).toBeGreaterThanOrEqual(at[0]!);
+      expect(at[2]).toBeGreaterThanOrEqual(at[1]!);
+      // A refused statement does not stop the ones after it.
+      client.expire('the test expired it');
+      await expect(client.$queryRaw`SELECT 1`).rejects.toThrow('the test expired it');
+    } finally {
+      connection.release();
+    }
   });
 });

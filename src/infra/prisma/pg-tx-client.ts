@@ -69,6 +69,12 @@ export class TransactionExpiredError extends Error {
  */
 export class PgTxClient {
   private expired: string | undefined;
+  /**
+   * The last statement sent: the next waits for it. Callers may run statements concurrently
+   * (`Promise.all` in a unit of work); `pg` queues a busy client's queries itself but deprecates
+   * it (gone in pg@9), so the queue is ours and keeps call order, as `pg`'s did.
+   */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly client: ClientBase,
@@ -106,13 +112,18 @@ export class PgTxClient {
     text: string,
     values: readonly unknown[],
   ): Promise<{ rows: QueryResultRow[]; rowCount: number | null }> {
-    if (this.expired !== undefined) return Promise.reject(new TransactionExpiredError(this.expired));
-    return this.client.query({
-      name: this.names.nameOf({ sql: text }) || undefined,
-      text,
-      values: values.map(parameter),
-      types: PRISMA_TYPES,
-    });
+    const send = (): Promise<{ rows: QueryResultRow[]; rowCount: number | null }> => {
+      if (this.expired !== undefined) return Promise.reject(new TransactionExpiredError(this.expired));
+      return this.client.query({
+        name: this.names.nameOf({ sql: text }) || undefined,
+        text,
+        values: values.map(parameter),
+        types: PRISMA_TYPES,
+      });
+    };
+    const sent = this.tail.then(send, send);
+    this.tail = sent.catch(() => undefined);
+    return sent;
   }
 
   /**
