@@ -279,6 +279,19 @@ export class Exchange {
     }
   }
 
+  private dbTail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * A statement on `db` after the ones already sent: tenants register concurrently, and `pg`
+   * deprecates queueing a query on a busy client (it warned once per bench).
+   */
+  private dbInTurn(sql: string, params: unknown[]): Promise<unknown> {
+    const send = (): Promise<unknown> => this.db.query(sql, params);
+    const sent = this.dbTail.then(send, send);
+    this.dbTail = sent.catch(() => undefined);
+    return sent;
+  }
+
   /** A registered organisation, verified in the database; buyers funded, providers with one site. */
   async tenant(role: 'PROVIDER' | 'BUYER'): Promise<Tenant> {
     const email = `${role.toLowerCase()}-${randomUUID()}@bench.test`;
@@ -290,12 +303,12 @@ export class Exchange {
     if (res.status !== 201) throw new Error(`registration: ${res.status} ${JSON.stringify(res.body)}`);
     const body = res.body as { organisation: { id: string }; apiKey: { key: string } };
     const organisationId = body.organisation.id;
-    await this.db.query(`UPDATE organisations SET status = 'VERIFIED', verified_at = now() WHERE id = $1`, [
+    await this.dbInTurn(`UPDATE organisations SET status = 'VERIFIED', verified_at = now() WHERE id = $1`, [
       organisationId,
     ]);
     const tenant: Tenant = { organisationId, authorization: `Bearer ${body.apiKey.key}` };
     if (role === 'BUYER') {
-      await fundBuyer((sql, ...params) => this.db.query(sql, params), organisationId);
+      await fundBuyer((sql, ...params) => this.dbInTurn(sql, params), organisationId);
       return tenant;
     }
     const site = await this.postRetrying(
