@@ -259,17 +259,21 @@ describe('call clearing: properties', () => {
     );
     if (process.env.CALL_PROPERTY_VERBOSE) process.stdout.write(`${JSON.stringify(seen)}\n`);
     if (ASSERT_COVERAGE) {
-      // The generated books do exercise what makes clearing hard.
+      // The generated books do exercise what makes clearing hard. Each floor sits far enough below
+      // what 400 random books give that it fails by chance less than once in 10,000 runs (30 runs
+      // on 2026-12-06: lotFill 7-20, median 14; interruptibleFill 7-22, median 13;
+      // minScoreExcluded 54-78), so it fails when the generator stops reaching a case, not once
+      // in twenty CI runs (lotFill's floor was 8).
       expect(seen.contention).toBeGreaterThanOrEqual(NUM_RUNS * 0.2);
       expect(seen.coLocation).toBeGreaterThanOrEqual(NUM_RUNS * 0.05);
       expect(seen.allOrNothingFilled).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
       expect(seen.allOrNothingRested).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
       expect(seen.remainderSite).toBeGreaterThanOrEqual(1);
       expect(seen.idleLaterFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.05);
-      expect(seen.interruptibleFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.01);
-      expect(seen.lotFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.02);
+      expect(seen.interruptibleFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.005);
+      expect(seen.lotFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.005);
       expect(seen.minScoreFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
-      expect(seen.minScoreExcluded).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
+      expect(seen.minScoreExcluded).toBeGreaterThanOrEqual(NUM_RUNS * 0.075);
     }
   });
 
