@@ -1,5 +1,6 @@
 import { DatabaseError } from 'pg';
 import { DomainError } from '@/shared/domain-error';
+import { TransactionExpiredError } from './pg-tx-client';
 import { isLockConflict, mapPrismaError } from './prisma-errors';
 
 /** An error as a raw pg transaction (PgTxClient) reports it: pg's DatabaseError with the SQLSTATE. */
@@ -55,5 +56,11 @@ describe('a raw pg transaction’s errors', () => {
     }
     const other = pgFailure('23514');
     expect(mapPrismaError(other)).toBe(other);
+  });
+
+  it('map a unit past its time to the 503 of a busy database, as Prisma’s P2028', () => {
+    const mapped = mapPrismaError(new TransactionExpiredError('the transaction ran past its 5000 ms'));
+    expect(mapped).toBeInstanceOf(DomainError);
+    expect(mapped).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { reason: 'DATABASE_BUSY' } });
   });
 });

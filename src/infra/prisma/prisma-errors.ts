@@ -1,6 +1,7 @@
 import { DatabaseError } from 'pg';
 import { DomainError } from '@/shared/domain-error';
 import { DatabaseBusyError } from './bounded-pool';
+import { TransactionExpiredError } from './pg-tx-client';
 
 /** `details.reason` of a 503 answered because no database connection was free (docs/API.md, Overload). */
 export const DATABASE_BUSY = 'DATABASE_BUSY';
@@ -32,7 +33,8 @@ function isPrismaKnownError(error: unknown): error is PrismaKnownError {
  * else is returned unchanged for the caller to rethrow.
  */
 export function mapPrismaError(error: unknown): unknown {
-  if (error instanceof DatabaseBusyError) return databaseBusy();
+  // A raw pg transaction past its time, as Prisma's P2028: load, not a bug.
+  if (error instanceof DatabaseBusyError || error instanceof TransactionExpiredError) return databaseBusy();
   if (error instanceof DatabaseError) return mapPgError(error);
   if (!isPrismaKnownError(error)) return error;
   switch (error.code) {

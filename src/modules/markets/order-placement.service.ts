@@ -11,6 +11,7 @@ import {
 } from '@/infra/idempotency/deferred-idempotency-record';
 import { IdempotentReplay } from '@/infra/idempotency/idempotent-replay';
 import { mapPrismaError } from '@/infra/prisma/prisma-errors';
+import type { PrismaPgTransactionalAdapter } from '@/infra/prisma/prisma-pg-transactional-adapter';
 import { DomainError } from '@/shared/domain-error';
 import { OutboxService } from '@/modules/events/outbox.service';
 import { assertAcceptsOrders, assertMayTrade } from './domain/trading-rules';
@@ -105,7 +106,7 @@ export class OrderPlacementService {
     private readonly markets: MarketsRepository,
     private readonly catalogue: MarketsService,
     private readonly outbox: OutboxService,
-    private readonly txHost: TransactionHost,
+    private readonly txHost: TransactionHost<PrismaPgTransactionalAdapter>,
     private readonly cls: ClsService,
     private readonly clock: Clock,
     private readonly probe: OrderPlacementProbe,
@@ -224,7 +225,8 @@ export class OrderPlacementService {
   private runBatch(batch: Waiting[]): Promise<Array<LaneOutcome<unknown>>> {
     // A context of its own: the batch is nobody's request, and no request's transaction.
     return this.cls.run({ ifNested: 'override' }, () =>
-      this.txHost.withTransaction(async () => {
+      // Raw pg (docs/ARCHITECTURE.md "Raw pg transactions"): the lanes' statements are raw SQL.
+      this.txHost.withTransaction({ driver: 'pg' }, async () => {
         const outcomes = new Array<LaneOutcome<unknown> | undefined>(batch.length);
         const organisationIds = [...new Set(batch.map((order) => order.organisationId))].sort();
         const placements = batch.filter((order) => order.market !== null);
