@@ -120,6 +120,25 @@ describe('raw pg transactions (real PostgreSQL)', () => {
     }
   });
 
+  // The timer alone refuses only the next statement: one in flight (here a sleep, in production a
+  // lock wait) would run on, and the unit would then commit past its time.
+  it('cancels a statement still running when the unit’s time is up, and answers DATABASE_BUSY', async () => {
+    const outcome = await txHost
+      .withTransaction(Propagation.RequiresNew, { driver: 'pg', timeout: 200 }, async () => {
+        await txHost.tx.$queryRaw`SELECT pg_sleep(30)`;
+        return 'committed';
+      })
+      .catch((error: unknown) => error);
+    // query_canceled: the server ended the sleep; without the timeout it would have committed.
+    expect(outcome).toMatchObject({ code: '57014' });
+    expect(mapPrismaError(outcome)).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      details: { reason: 'DATABASE_BUSY' },
+    });
+    // The connection went back usable: the pool still answers.
+    expect(await prisma.$queryRaw<Array<{ one: number }>>`SELECT 1::int AS one`).toEqual([{ one: 1 }]);
+  });
+
   it('refuses what only Prisma’s client has, naming it', async () => {
     await expect(
       txHost.withTransaction(Propagation.RequiresNew, pg, async () => txHost.tx.market.count()),

@@ -60,6 +60,8 @@ function mapPgError(error: DatabaseError): unknown {
     return new DomainError('CONFLICT', 'A resource with these values already exists.');
   if (error.code === '23503')
     return new DomainError('CONFLICT', 'A referenced resource does not exist or is in use.');
+  // query_canceled: a statement ran past its unit's time (statement_timeout), as P2028.
+  if (error.code === '57014') return databaseBusy();
   return error;
 }
 

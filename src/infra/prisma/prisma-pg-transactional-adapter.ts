@@ -16,12 +16,18 @@ export type TxOptions =
   | (PrismaTxOptions & { driver?: 'prisma' })
   | {
       driver: 'pg';
-      /** Past it, the unit's next statement fails and it rolls back; default DATABASE_TX_TIMEOUT_MS. */
+      /**
+       * Past it, the unit's next statement fails and it rolls back; default
+       * DATABASE_TX_TIMEOUT_MS. PostgreSQL cancels any one statement that runs longer
+       * (`statement_timeout`, set with BEGIN), so a statement in flight at that time (waiting on
+       * a lock, say) ends too, and the unit lasts at most about twice its time.
+       */
       timeout?: number;
       /**
        * No BEGIN: each statement commits by itself. Only for a unit of one statement (atomic on
        * its own) that should cost one round trip; a `Propagation.Mandatory` callee would take it
-       * for a transaction.
+       * for a transaction. Its statements run under the server's `statement_timeout`, not the
+       * unit's time.
        */
       autocommit?: boolean;
     };
@@ -80,7 +86,8 @@ async function runOnPg<T>(
       setTx(client.asPrismaClient<PrismaTxClient>());
       return await fn();
     }
-    await connection.query('BEGIN');
+    // One round trip: the unit's time bounds each of its statements on the server as well.
+    await connection.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.ceil(timeoutMs))}`);
     try {
       setTx(client.asPrismaClient<PrismaTxClient>());
       const result = await fn();
