@@ -8,8 +8,9 @@
  * - pgbench TPC-B on the same PostgreSQL (its own scratch database) at a few client counts;
  * - the sustained rate: the highest open-loop rate at which, for a whole step, the oldest
  *   accepted order still unmatched stays under 1 s, the backlog drains within 5 s after the step,
- *   and the API answers 99% of orders within 1 s with at most 0.5% errors; and its ratio to the
- *   best TPC-B TPS;
+ *   and the API answers 99% of orders within 1 s with at most 0.5% errors, searched in x1.4 steps
+ *   and then refined by bisecting between the last sustained and the first failed step; and its
+ *   ratio to the best TPC-B TPS;
  * - CPU per order in that step (from its start until the backlog drained) of the API, the
  *   worker(s), the PostgreSQL backends serving the exchange's database and the load generator;
  * - accept latency (due time to 201) and order-to-lease latency (the bid's `created_at` to its
@@ -23,6 +24,7 @@
  * --workers 1,2,4 (the runs use the first count; then the sustained rate once per other count).
  * Settings (environment): BENCH_STEP_SECONDS (15; quick 6), BENCH_LATENCY_SECONDS (20; quick 6),
  * BENCH_START_RATE (orders/s, 40), BENCH_RATE_FACTOR (1.4), BENCH_MAX_STEPS (10),
+ * BENCH_BISECT_STEPS (steps between the last sustained and first failed rates, 2; quick 1),
  * BENCH_TENANTS (provider + buyer pairs, 50), BENCH_CONNECTIONS (64),
  * BENCH_PIPELINING (1), BENCH_WARMUP_SECONDS (5), BENCH_ONLY_RATE (orders/s: skip pgbench and the
  * search, measure latencies and the floor at this rate alone), BENCH_CPU_PROF (a directory: run
@@ -49,6 +51,7 @@ import {
   waitFor,
   type Tenant,
 } from './exchange';
+import { acceptBreakdown, parseMetrics, type Scrape } from './accept-breakdown';
 import { LoadGenerator, type StepAnswer } from './load-generator';
 
 // ---- settings ----
@@ -77,6 +80,8 @@ const FLOOR_SECONDS = QUICK ? 5 : 10;
 const START_RATE = env('BENCH_START_RATE', 40);
 const RATE_FACTOR = env('BENCH_RATE_FACTOR', 1.4);
 const MAX_STEPS = env('BENCH_MAX_STEPS', 10);
+/** Steps of bisection between the ladder's last sustained and first failed rates (x1.4 -> x1.09 at 2). */
+const BISECT_STEPS = env('BENCH_BISECT_STEPS', 2, 1);
 /** The search never goes below this rate, orders/s. */
 const MIN_RATE = 2;
 const TENANT_PAIRS = env('BENCH_TENANTS', 50);
@@ -225,6 +230,15 @@ interface StepResult {
   commits: [number, number][];
   /** CPU ms per accepted order, from the step's start until its backlog drained. */
   cpu: CpuSplit;
+  /** Where the accept latency went (bench/accept-breakdown.ts), when asked for. */
+  breakdown?: string[];
+}
+
+/** A search's outcome: the refined rate's step, the ladder's last sustained step, its first failed rate. */
+interface Search {
+  best: StepResult | undefined;
+  coarse: StepResult | undefined;
+  failedRate: number | undefined;
 }
 
 /** Everything a step needs: the exchange, its tenants, the load generator, the monitors. */
@@ -292,7 +306,7 @@ class Bench {
   async step(
     rate: number,
     seconds: number,
-    options: { stopWhenLost: boolean; probe: boolean },
+    options: { stopWhenLost: boolean; probe: boolean; breakdown?: boolean },
   ): Promise<StepResult> {
     const { db } = this.exchange;
     const total = 2 * Math.round((rate * seconds) / 2);
@@ -304,6 +318,7 @@ class Bench {
     const probe = options.probe ? new CommitProbe(this.probeDb, begin) : undefined;
     await probe?.start();
     if (STATEMENTS > 0) await this.probeDb.query('SELECT pg_stat_statements_reset()');
+    const metricsBefore = options.breakdown ? await this.scrape() : undefined;
     const before = await this.cpuNow();
     let maxOldest = 0;
     let aborted = false;
@@ -333,6 +348,7 @@ class Bench {
     this.offset += answer.sent + (answer.sent % 2);
     this.offersPerProvider += answer.sent / 2 / this.providers.length;
     const endedAt = new Date();
+    const metricsAfter = metricsBefore ? await this.scrape() : undefined;
     await probe?.stop();
     maxOldest = Math.max(maxOldest, await oldestUnmatchedMs(db, startedAt));
     const drainStart = performance.now();
@@ -366,6 +382,16 @@ class Bench {
       startedAt,
       endedAt,
       commits: probe?.samples ?? [],
+      breakdown:
+        metricsBefore && metricsAfter
+          ? acceptBreakdown({
+              before: metricsBefore,
+              after: metricsAfter,
+              acceptMs: accepts.map(([, ms]) => ms),
+              sendLagMs: answer.sendLags,
+              seconds: (endedAt.getTime() - startedAt.getTime()) / 1000,
+            })
+          : undefined,
       cpu: {
         api: per('api'),
         worker: per('worker'),
@@ -374,6 +400,13 @@ class Bench {
         postgresAll: per('postgresAll'),
       },
     };
+  }
+
+  /** The API's `/metrics` (its histograms: the accept breakdown). */
+  private async scrape(): Promise<Scrape> {
+    const res = await fetch(this.exchange.url('/metrics'));
+    if (res.status !== 200) throw new Error(`GET /metrics: ${res.status}`);
+    return parseMetrics(await res.text());
   }
 
   /**
@@ -405,31 +438,60 @@ class Bench {
 
   /**
    * The highest sustained rate: steps from `from` orders/s, x RATE_FACTOR each, until one is not
-   * sustained. When the first step already fails, tries lower rates (at most three times, down to MIN_RATE).
+   * sustained, then BISECT_STEPS steps between the last sustained and that failed rate. When the
+   * first step already fails, tries lower rates (at most three times, down to MIN_RATE).
    */
-  async sustainedRate(from: number, label: string): Promise<StepResult | undefined> {
+  async sustainedRate(from: number, label: string): Promise<Search> {
     let best: StepResult | undefined;
+    let failed: StepResult | undefined;
     let rate = from;
     let lowered = 0;
     this.lowestTried = rate;
     for (let i = 0; i < MAX_STEPS; i += 1) {
-      const result = await this.step(rate, STEP_SECONDS, { stopWhenLost: true, probe: true });
-      out(`  ${label} step ${i + 1}: ${describe(result)}`);
+      const result = await this.tryRate(rate, `${label} step ${i + 1}`);
       if (sustained(result)) {
         best = result;
         rate = Math.round(rate * RATE_FACTOR);
-        // Let the step's tail settle before the next one.
-        await sleep(2_000);
         continue;
       }
-      for (const sample of result.samples) out(`    refused: ${sample}`);
-      await this.settle();
+      failed = result;
       if (best !== undefined || lowered >= 3 || rate <= MIN_RATE) break;
       lowered += 1;
       rate = Math.max(MIN_RATE, Math.round(rate / RATE_FACTOR ** 2));
       this.lowestTried = rate;
     }
-    return best;
+    const coarse = best;
+    // The ladder's figure can understate by up to RATE_FACTOR: bisect (geometrically) between the
+    // last sustained and the first failed rate, same criterion and step length.
+    if (best !== undefined && failed !== undefined && failed.rate > best.rate) {
+      let [low, high] = [best.rate, failed.rate];
+      for (let i = 0; i < BISECT_STEPS; i += 1) {
+        const mid = Math.round(Math.sqrt(low * high));
+        if (mid <= low || mid >= high) break;
+        const result = await this.tryRate(mid, `${label} bisect ${i + 1} (${low}-${high})`);
+        if (sustained(result)) [best, low] = [result, mid];
+        else high = mid;
+      }
+      out(
+        `  ${label}: sustained ${best.rate} orders/s (ladder ${coarse!.rate}, first failed ${failed.rate}, ` +
+          `last failed ${high}: within x${fixed(high / best.rate, 2)})`,
+      );
+    }
+    return { best, coarse, failedRate: failed?.rate };
+  }
+
+  /** One step of the search at `rate`, printed; a failed step's leftovers are cancelled. */
+  private async tryRate(rate: number, label: string): Promise<StepResult> {
+    const result = await this.step(rate, STEP_SECONDS, { stopWhenLost: true, probe: true });
+    out(`  ${label}: ${describe(result)}`);
+    if (sustained(result)) {
+      // Let the step's tail settle before the next one.
+      await sleep(2_000);
+    } else {
+      for (const sample of result.samples) out(`    refused: ${sample}`);
+      await this.settle();
+    }
+    return result;
   }
 }
 
@@ -659,7 +721,11 @@ interface RunResult {
   load: string;
   tps: Map<number, number>;
   bestTps: number;
+  /** The refined (bisected) sustained step. */
   sustained: StepResult | undefined;
+  /** The x RATE_FACTOR ladder's last sustained step, and the rate it first failed at. */
+  coarse: StepResult | undefined;
+  failedRate: number | undefined;
   latencyRate: number;
   latency: StepResult;
   toLeaseMs: number[];
@@ -672,23 +738,31 @@ async function oneRun(bench: Bench, label: string, from: number): Promise<RunRes
   out(`${label}: load average ${started}`);
   let tps = new Map<number, number>();
   let best: StepResult | undefined;
+  let search: Search | undefined;
   if (ONLY_RATE === undefined) {
     tps = await pgbenchTps();
     out(
       `  pgbench TPC-B-like, -s 10, ${PGBENCH_SECONDS} s each: ` +
         [...tps].map(([c, t]) => `${t.toFixed(0)} TPS at -c ${c}`).join(', '),
     );
-    best = await bench.sustainedRate(from, label);
+    search = await bench.sustainedRate(from, label);
+    best = search.best;
     // Nothing sustained (an overloaded machine): the latencies are still measured, at half the
     // lowest rate, so the table says what this machine did; the sustained figures read "-".
     if (best === undefined) out(`  ${label}: not even ${bench.lowestTried} orders/s was sustained`);
   }
   const half = ONLY_RATE ?? Math.max(1, Math.round((best?.rate ?? bench.lowestTried) / 2));
-  const latency = await bench.step(half, LATENCY_SECONDS, { stopWhenLost: false, probe: true });
+  const latency = await bench.step(half, LATENCY_SECONDS, {
+    stopWhenLost: false,
+    probe: true,
+    breakdown: true,
+  });
   const toLease = await orderToLease(bench.exchange.db, latency.startedAt, latency.endedAt);
   const toLeaseMs = toLease.map(({ ms }) => ms).sort((a, b) => a - b);
   out(`  ${label} at ${half}/s: ${describe(latency)}`);
   timeline(latency, toLease);
+  out(`  ${label}: where the accept latency went at ${half}/s (a shared machine: compare shares, not ms)`);
+  for (const line of latency.breakdown ?? []) out(`    ${line}`);
   if (!sustained(latency)) await bench.settle();
   const floorMs = await commitFloor(half, FLOOR_SECONDS);
   const floorP99 = percentile(floorMs, 99);
@@ -709,6 +783,8 @@ async function oneRun(bench: Bench, label: string, from: number): Promise<RunRes
     tps,
     bestTps: Math.max(...tps.values()),
     sustained: best,
+    coarse: search?.coarse,
+    failedRate: search?.failedRate,
     latencyRate: half,
     latency,
     toLeaseMs,
@@ -743,7 +819,14 @@ function summary(runs: RunResult[], settings: string): void {
       sustainedCpu(r)?.[key] ?? Number.NaN;
   if (ONLY_RATE === undefined) {
     row('pgbench TPC-B TPS (best of -c ' + PGBENCH_CLIENTS.join(', ') + ')', (r) => r.bestTps, undefined, 0);
-    row('sustained orders/s', (r) => r.sustained?.rate ?? Number.NaN, undefined, 0);
+    row(`sustained orders/s, x${RATE_FACTOR} ladder`, (r) => r.coarse?.rate ?? Number.NaN, undefined, 0);
+    row(`first failed ladder step, orders/s`, (r) => r.failedRate ?? Number.NaN, undefined, 0);
+    row(
+      `sustained orders/s (refined, ${BISECT_STEPS} bisection step${BISECT_STEPS === 1 ? '' : 's'})`,
+      (r) => r.sustained?.rate ?? Number.NaN,
+      undefined,
+      0,
+    );
     row(
       'sustained / TPC-B TPS, %',
       (r) => (100 * (r.sustained?.rate ?? Number.NaN)) / r.bestTps,
@@ -947,7 +1030,7 @@ async function main(): Promise<void> {
       // Fresh workers start cold (JIT, connection pools) as the first run's did: warm them the same way.
       await bench.step(scalingFrom, WARMUP_SECONDS, { stopWhenLost: false, probe: false });
       await bench.settle();
-      scaling.push([count, await bench.sustainedRate(scalingFrom, `${count} workers`)]);
+      scaling.push([count, (await bench.sustainedRate(scalingFrom, `${count} workers`)).best]);
     }
     out('');
     out(

@@ -160,6 +160,10 @@ export class Exchange {
       INVOICE_SELLER_NAME: 'Compute Exchange Bench Ltd.',
       INVOICE_SELLER_TAX_ID: 'BENCH-TAX-ID-1',
       INVOICE_SELLER_ADDRESS: 'Bench Street 1, Guiyang',
+      // Node flags for the exchange's processes only (say a V8 heap setting to compare), not the bench's.
+      ...(process.env.BENCH_EXCHANGE_NODE_OPTIONS
+        ? { NODE_OPTIONS: process.env.BENCH_EXCHANGE_NODE_OPTIONS }
+        : {}),
     };
   }
 

@@ -49,6 +49,8 @@ export interface StepAnswer {
   samples: string[];
   /** Flat pairs: ms from the step's start to the order's due time, then ms from due to the 201. */
   accepts: number[];
+  /** Per accepted order, in the order of `accepts`: ms from its due time to handing it to the pool. */
+  sendLags: number[];
   /** CPU (user + system) this process spent on the step, ms. */
   cpuMs: number;
   /** Whether the step stopped early (aborted by the parent or by `stopWhenLost`). */
@@ -130,6 +132,7 @@ async function runStep(step: StepRequest): Promise<StepAnswer> {
   const slowLimit = step.stopWhenLost ? 0.01 * total : Infinity;
   const errorLimit = step.stopWhenLost ? 0.005 * total : Infinity;
   const accepts: number[] = [];
+  const sendLags: number[] = [];
   const refusals: Record<string, number> = {};
   const samples: string[] = [];
   let sent = 0;
@@ -148,6 +151,7 @@ async function runStep(step: StepRequest): Promise<StepAnswer> {
   const send = (i: number, dueMs: number): void => {
     const [path, body, who] = order(step.offset + i, providers, buyers);
     inFlight += 1;
+    const lag = performance.now() - begin - dueMs;
     pool!
       .request({
         path,
@@ -167,6 +171,7 @@ async function runStep(step: StepRequest): Promise<StepAnswer> {
           await res.body.dump();
           accepted += 1;
           accepts.push(dueMs, ms);
+          sendLags.push(lag);
           if (ms >= 1_000) slow += 1;
         } else if (samples.length < 3) refuse(String(res.statusCode), await res.body.text());
         else {
@@ -202,6 +207,7 @@ async function runStep(step: StepRequest): Promise<StepAnswer> {
     refusals,
     samples,
     accepts,
+    sendLags,
     cpuMs: (cpu.user + cpu.system) / 1_000,
     stoppedEarly,
   };

@@ -6,6 +6,7 @@ import { RedisService } from '@/infra/redis/redis.service';
 import { startHttpApp, withPlacementHold } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
 import { placementHoldKeys } from '../support/placement-hold.cjs';
+import { parseExposition, valueOf } from '../support/prometheus';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { waitFor } from '../support/wait-for';
 import {
@@ -288,6 +289,29 @@ describe('group commit of placements', () => {
     expect(
       await ledgerViolations(prisma, [poor.organisationId, pausing.organisationId, capped.organisationId]),
     ).toEqual([]);
+  });
+
+  it("exposes each order's wait for its batch, its batch's time to COMMIT and the batch sizes in /metrics", async () => {
+    const scrape = async () =>
+      parseExposition((await request(app.getHttpServer()).get('/metrics').expect(200)).text);
+    const tenant = await buyer(1_000_000n);
+    const before = await scrape();
+    const answers = await inOneBatch(() => [0, 1, 2].map(() => sendBid(tenant, smallBid())));
+    expect(statusesOf(answers)).toEqual([201, 201, 201]);
+    const after = await scrape();
+    const added = (name: string, le?: string) => {
+      const labels: Record<string, string> = le === undefined ? {} : { le };
+      return (valueOf(after, name, labels) ?? 0) - (valueOf(before, name, labels) ?? 0);
+    };
+    // The gate's batch of 1, then the 3 that queued behind it, in one batch.
+    expect(await batchSizes()).toEqual([1, 3]);
+    expect(added('order_placement_batch_size_count')).toBe(2);
+    expect(added('order_placement_batch_size_sum')).toBe(4);
+    expect(added('order_placement_batch_size_bucket', '1')).toBe(1);
+    expect(added('order_placement_batch_size_bucket', '4')).toBe(2);
+    // Once per order, each batch's orders alike.
+    expect(added('order_placement_wait_seconds_count')).toBe(4);
+    expect(added('order_placement_commit_seconds_count')).toBe(4);
   });
 
   it('commits offers and cancellations in one batch with bids, each with its own answer, event and funds', async () => {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CursorCodec } from '@/infra/pagination/cursor-codec';
 import { AuditModule } from '@/infra/audit/audit.module';
+import { MetricsCountersModule } from '@/infra/metrics/metrics-counters.module';
 import { EventsModule } from '@/modules/events/events.module';
 import { ReliabilityModule } from '@/modules/reliability/reliability.module';
 import { ListingsController } from './listings.controller';
@@ -16,7 +17,7 @@ import { OrderPlacementService } from './order-placement.service';
 
 /** Catalogue (markets, provinces, cities), public market data (book, listings), admin controls. */
 @Module({
-  imports: [AuditModule, EventsModule, ReliabilityModule],
+  imports: [AuditModule, EventsModule, MetricsCountersModule, ReliabilityModule],
   controllers: [MarketsController, ListingsController, MarketsAdminController],
   providers: [
     MarketsRepository,

@@ -10,6 +10,7 @@ import {
   DeferredIdempotencyRecord,
 } from '@/infra/idempotency/deferred-idempotency-record';
 import { IdempotentReplay } from '@/infra/idempotency/idempotent-replay';
+import { PlacementTimings } from '@/infra/metrics/placement-timings';
 import { mapPrismaError } from '@/infra/prisma/prisma-errors';
 import type { PrismaPgTransactionalAdapter } from '@/infra/prisma/prisma-pg-transactional-adapter';
 import { DomainError } from '@/shared/domain-error';
@@ -74,6 +75,8 @@ interface Waiting {
   market: PlacementMarket | null;
   input: unknown;
   record: ClaimedIdempotencyRecord | null;
+  /** performance.now() when it joined the waiting orders. */
+  enqueuedAt: number;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -110,6 +113,7 @@ export class OrderPlacementService {
     private readonly cls: ClsService,
     private readonly clock: Clock,
     private readonly probe: OrderPlacementProbe,
+    private readonly timings: PlacementTimings,
     config: AppConfig,
   ) {
     this.maxBatch = config.env.PLACEMENT_BATCH_MAX;
@@ -173,6 +177,7 @@ export class OrderPlacementService {
         market,
         input,
         record,
+        enqueuedAt: performance.now(),
         resolve: resolve as (value: unknown) => void,
         reject,
       });
@@ -187,7 +192,13 @@ export class OrderPlacementService {
     try {
       while (this.waiting.length > 0) {
         const batch = this.waiting.splice(0, this.maxBatch);
+        const startedAt = performance.now();
+        for (const order of batch) this.timings.wait.observe((startedAt - order.enqueuedAt) / 1000);
+        this.timings.batchSize.observe(batch.length);
         await this.commitBatch(batch);
+        // Per order, so the histogram weighs batches as their orders' latency does.
+        const seconds = (performance.now() - startedAt) / 1000;
+        for (let i = 0; i < batch.length; i += 1) this.timings.commit.observe(seconds);
       }
     } finally {
       this.committing = false;

@@ -7,6 +7,7 @@ import { within } from '@/shared/within';
 import { OutboxService } from '@/modules/events/outbox.service';
 import { MetricsCountersService } from '@/infra/metrics/metrics-counters.service';
 import type { MarketMatchCounters, TransferCounters } from '@/infra/metrics/metrics-counters.repository';
+import { PlacementTimings } from '@/infra/metrics/placement-timings';
 
 const READ_TIMEOUT_MS = 2_000;
 
@@ -76,15 +77,20 @@ export class MetricsService {
     queues: QueueBacklog,
     outcomes: JobOutcomes,
     counters: MetricsCountersService,
+    placements: PlacementTimings,
   ) {
     const registers = [this.registry];
     const totals = totalsCounter(this.registry);
     collectDefaultMetrics({ register: this.registry });
+    for (const metric of placements.metrics) this.registry.registerMetric(metric);
     this.httpDuration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request latency by route template and status',
       labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      // Fine around the order path's tens of milliseconds, where the accept target sits.
+      buckets: [
+        0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5,
+      ],
       registers,
     });
 
