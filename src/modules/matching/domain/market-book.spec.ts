@@ -1,4 +1,5 @@
 import { BEIJING, bid, GUIZHOU, NOW, offer } from '../../../../test/matching/book-fixtures';
+import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
 import { clearCall } from './call-clearing';
 import { loadCallSolver } from './highs-runtime';
 import { allocationFor, MarketBook, type BookHeader } from './market-book';
@@ -107,6 +108,66 @@ describe('MarketBook', () => {
         ['B2', 4],
       ]),
     );
+  });
+
+  it('keeps every field of an order filled in part, optional ones too, and adds none', () => {
+    // Typed Required: a field added to the order types must be added here, and to the book's copies.
+    const full: Required<RunBid> = {
+      ...runBid({ id: 'B1', price: 2000n, remaining: 8, seq: 2n, partialAllowed: true }),
+      inference: {
+        modelId: 'qwen',
+        outputTokensPerSecond: 100,
+        promptTokensPerSecond: 400,
+        ttftP95Ms: 800,
+        sizedGpus: 8,
+        takeOrPayPercent: 50,
+        gpusPerReplica: 1,
+      },
+      inferenceModel: 'qwen',
+      minProviderScore: 10,
+      interruptible: true,
+    };
+    const serving = {
+      qwen: {
+        promptTokensPerSecondPerGpu: 1_000,
+        outputTokensPerSecondPerGpu: 100,
+        ttftP50Ms: 100,
+        ttftP95Ms: 200,
+        gpusPerReplica: 1,
+      },
+    };
+    const idle = new IdleSchedule({
+      timeZone: 'UTC',
+      reclaimNoticeMinutes: 30,
+      windows: [{ days: ['MON'], start: '00:00', end: '02:00' }],
+    });
+    const fullOffer: Required<RunOffer> = {
+      ...runOffer({ id: 'O1', siteId: 'S1', price: 1800n, free: 16, seq: 1n }),
+      serving,
+      providerScore: 90,
+      idle,
+    };
+    const book = new MarketBook(header, 1n);
+    book.refresh(header, 2n, [
+      { kind: 'offer', id: 'O1', offer: fullOffer },
+      { kind: 'bid', id: 'B1', bid: full },
+    ]);
+    // Twice: a copy of a copy.
+    for (const left of [5, 2]) {
+      book.applyRun({
+        fills: [],
+        bidsFilled: new Map([['B1', 3]]),
+        offersTaken: new Map([['O1', 3]]),
+      });
+      expect(book.snapshot().bids).toStrictEqual([{ ...full, remaining: left }]);
+      expect(book.snapshot().offers).toStrictEqual([{ ...fullOffer, free: left + 8 }]);
+    }
+    // A plain order stays plain: no optional field appears, not even as undefined.
+    const plain = runBid({ id: 'B2', price: 2000n, remaining: 8, seq: 3n, partialAllowed: true });
+    book.refresh(header, 3n, [{ kind: 'bid', id: 'B2', bid: plain }]);
+    book.applyRun({ fills: [], bidsFilled: new Map([['B2', 1]]), offersTaken: new Map() });
+    expect(book.snapshot().bids[1]).toStrictEqual({ ...plain, remaining: 7 });
+    expect(Object.keys(book.snapshot().bids[1]!).sort()).toEqual(Object.keys(plain).sort());
   });
 
   it('refuses a run that names an order it does not hold', () => {

@@ -44,7 +44,12 @@ export class RankedList<T extends Ranked> {
     const key = this.keySign * Number(item.price);
     const tie = -Number(item.seq);
     if (!Number.isSafeInteger(key) || !Number.isSafeInteger(tie)) return false;
-    const at = this.lowerBound(key, tie);
+    const top = this.held.length - 1;
+    // A new order that ranks best (a taker, or one priced inside the spread) goes on top without a search.
+    const at =
+      top < 0 || this.keys[top]! < key || (this.keys[top] === key && this.ties[top]! < tie)
+        ? top + 1
+        : this.lowerBound(key, tie);
     if (at < this.held.length && this.keys[at] === key && this.ties[at] === tie) return false;
     if (at === this.held.length) {
       this.held.push(item);
@@ -99,6 +104,11 @@ export class RankedList<T extends Ranked> {
   }
 
   private indexOf(item: T): number {
+    // Fills and cancels of the best orders are the common case: look at the top few first.
+    const { held } = this;
+    for (let at = held.length - 1, stop = Math.max(0, held.length - TOP_LOOK); at >= stop; at -= 1) {
+      if (held[at] === item) return at;
+    }
     const at = this.lowerBound(this.keySign * Number(item.price), -Number(item.seq));
     if (this.held[at] !== item) throw new Error('RankedList: the order is not held where its rank says');
     return at;
@@ -118,3 +128,6 @@ export class RankedList<T extends Ranked> {
     return low;
   }
 }
+
+/** Orders at the top of a list that `remove` and `replace` compare by identity before searching by rank. */
+const TOP_LOOK = 4;
