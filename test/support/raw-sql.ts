@@ -24,6 +24,32 @@ const PREPARABLE = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|VALUES)\b/i;
 
 class Unsupported extends Error {}
 
+/**
+ * Fragments one module builds for another's statement, by the type of the parameter that carries
+ * them (`param.sql`): the file and top-level function whose `Prisma.sql` template they are.
+ */
+const CARRIED: Record<string, { file: string; fn: string }> = {
+  OutboxInsertion: { file: 'src/modules/events/outbox.repository.ts', fn: 'insertManySql' },
+};
+
+/** The template a carried fragment (`events.sql`, `events` a parameter of a CARRIED type) stands for. */
+function carriedTemplate(
+  expr: ts.Expression,
+): { template: ts.TaggedTemplateExpression; decls: Map<string, ts.Node> } | null {
+  if (!ts.isPropertyAccessExpression(expr) || expr.name.text !== 'sql' || !ts.isIdentifier(expr.expression))
+    return null;
+  const declaration = declarationOf(expr.expression.text, expr);
+  if (declaration === null || !ts.isParameter(declaration) || declaration.type === undefined) return null;
+  const carried = CARRIED[declaration.type.getText()];
+  if (carried === undefined) return null;
+  const path = join(ROOT, carried.file);
+  const file = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
+  const decls = declarations(file);
+  const template = fragmentTemplate(ts.factory.createIdentifier(carried.fn), decls);
+  if (template === null) throw new Unsupported(`${carried.file}: ${carried.fn} is not a Prisma.sql template`);
+  return { template, decls };
+}
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
@@ -85,7 +111,9 @@ function taggedSql(
     const expr = span.expression;
     const text = expr.getText();
     const fragment = fragmentTemplate(expr, decls);
+    const carried = fragment === null ? carriedTemplate(expr) : null;
     if (fragment !== null) sql += taggedSql(fragment, decls, params);
+    else if (carried !== null) sql += taggedSql(carried.template, carried.decls, params);
     else if (text === 'Prisma.empty') sql += '';
     else if (/^Prisma\.(raw|join)\b/.test(text))
       throw new Unsupported(`${text} needs a rule in test/support/raw-sql.ts`);

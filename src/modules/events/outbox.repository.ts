@@ -89,6 +89,22 @@ function outboxRows(events: readonly NewEvent[], occurredAt: Date): OutboxColumn
   };
 }
 
+/**
+ * The INSERT of `insertMany`: one statement whose text does not vary with the number of events.
+ * Also carried by another repository's statement as a CTE (`OutboxService.insertion`).
+ */
+export function insertManySql(events: readonly NewEvent[], occurredAt: Date): Prisma.Sql {
+  const e = outboxRows(events, occurredAt);
+  return Prisma.sql`
+    INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, publish_count, audience)
+    SELECT e.id, e.type, e.aggregate_type, e.aggregate_id, e.payload::jsonb, ${occurredAt}, 0,
+           string_to_array(e.audience, ',')::uuid[]
+    FROM unnest(${e.ids}::uuid[], ${e.types}::text[], ${e.aggregateTypes}::text[], ${e.aggregateIds}::text[],
+                ${e.payloads}::text[], ${e.audiences}::text[])
+      WITH ORDINALITY AS e(id, type, aggregate_type, aggregate_id, payload, audience, ord)
+    ORDER BY e.ord`;
+}
+
 /** Outbox rows. Reads across tenants are system reads by nature: events carry no owner filter. */
 @Injectable()
 export class OutboxRepository {
@@ -128,15 +144,7 @@ export class OutboxRepository {
    */
   async insertMany(events: readonly NewEvent[], occurredAt: Date): Promise<void> {
     if (events.length === 0) return;
-    const e = outboxRows(events, occurredAt);
-    await this.tx.$executeRaw`
-      INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, publish_count, audience)
-      SELECT e.id, e.type, e.aggregate_type, e.aggregate_id, e.payload::jsonb, ${occurredAt}, 0,
-             string_to_array(e.audience, ',')::uuid[]
-      FROM unnest(${e.ids}::uuid[], ${e.types}::text[], ${e.aggregateTypes}::text[], ${e.aggregateIds}::text[],
-                  ${e.payloads}::text[], ${e.audiences}::text[])
-        WITH ORDINALITY AS e(id, type, aggregate_type, aggregate_id, payload, audience, ord)
-      ORDER BY e.ord`;
+    await this.tx.$executeRaw(insertManySql(events, occurredAt));
   }
 
   /**
@@ -151,7 +159,6 @@ export class OutboxRepository {
     occurredAt: Date,
     records: readonly IdempotencyRecordDraft[],
   ): Promise<number[]> {
-    const e = outboxRows(events, occurredAt);
     const stored = await this.tx.$queryRaw<Array<{ scope: string; key: string }>>`
       WITH stored AS (
         INSERT INTO idempotency_records (scope, key, fingerprint, status_code, response_body, created_at, expires_at)
@@ -168,15 +175,7 @@ export class OutboxRepository {
               expires_at = EXCLUDED.expires_at
           WHERE idempotency_records.expires_at <= EXCLUDED.created_at
         RETURNING scope, key),
-      announced AS (
-        INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, publish_count, audience)
-        SELECT e.id, e.type, e.aggregate_type, e.aggregate_id, e.payload::jsonb, ${occurredAt}, 0,
-               string_to_array(e.audience, ',')::uuid[]
-        FROM unnest(${e.ids}::uuid[], ${e.types}::text[], ${e.aggregateTypes}::text[], ${e.aggregateIds}::text[],
-                    ${e.payloads}::text[], ${e.audiences}::text[])
-          WITH ORDINALITY AS e(id, type, aggregate_type, aggregate_id, payload, audience, ord)
-        ORDER BY e.ord
-        RETURNING 1)
+      announced AS (${insertManySql(events, occurredAt)})
       SELECT scope, key FROM stored`;
     const written = new Set(stored.map((row) => `${row.scope}\n${row.key}`));
     return records.flatMap((record, i) => (written.has(`${record.scope}\n${record.key}`) ? [] : [i]));

@@ -5,7 +5,17 @@ import type { NewEvent } from '@/infra/events/event-catalogue';
 import type { IdempotencyRecordDraft } from '@/infra/idempotency/deferred-idempotency-record';
 import type { EventEnvelope } from '@/infra/events/event-envelope.dto';
 import { LiveEventsBus, type WakeListener } from './live-events.bus';
-import { OutboxRepository, type StreamedEvent } from './outbox.repository';
+import type { Prisma } from '@/generated/prisma/client';
+import { insertManySql, OutboxRepository, type StreamedEvent } from './outbox.repository';
+
+/**
+ * Events another repository's statement inserts as well, so that a commit records them without a
+ * round trip of their own (`OutboxService.insertion`). Opaque outside repositories: a repository
+ * carries `sql` as a data-modifying CTE of its own statement, in the same transaction.
+ */
+export interface OutboxInsertion {
+  readonly sql: Prisma.Sql;
+}
 
 /** Producers record events here, inside the transaction of the business change. */
 @Injectable()
@@ -25,6 +35,14 @@ export class OutboxService {
   @Transactional(Propagation.Mandatory)
   async recordMany(events: readonly NewEvent[]): Promise<void> {
     await this.outbox.insertMany(events, this.clock.now());
+  }
+
+  /**
+   * `recordMany` as a part of another repository's statement (`OutboxInsertion`): the events are
+   * written when, and only when, that statement runs, in its transaction.
+   */
+  insertion(events: readonly NewEvent[]): OutboxInsertion {
+    return { sql: insertManySql(events, this.clock.now()) };
   }
 
   /**

@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { Tx } from '@/infra/prisma/tx';
-import { uuidV7 } from '@/shared/uuid-v7';
+import type { OutboxInsertion } from '@/modules/events/outbox.service';
 
 // The writer of a lease's creation (docs/ARCHITECTURE.md "State machine homes"); its lifecycle
 // is in LeasesRepository, settlement's own columns in SettlementRepository.
 
 /** A lease a matching run's commit creates (matching's LeaseTerms fits it). */
 export interface NewLease {
+  /** Chosen by the caller (uuidV7), so that the events of the same statement can name it. */
+  readonly id: string;
   readonly bidId: string;
   readonly offerId: string;
   readonly buyerOrganisationId: string;
@@ -50,22 +52,25 @@ export class LeaseStateRepository {
   }
 
   /**
-   * One SCHEDULED lease per fill, stamped with the epoch of the commit that creates them, in one
-   * statement. Raw SQL: every matching commit runs it, and Prisma's `createManyAndReturn` compiled
-   * the whole row set on each call. Arrays, not a VALUES list, so the text is the same for any
-   * number of leases and is prepared once; a nullable column's array holds '' for null.
+   * One SCHEDULED lease per fill, stamped with the epoch of the commit that creates them, and the
+   * commit's outbox events (`events`, a CTE of the same statement), in one statement: one round
+   * trip of the run's commit. Raw SQL: every matching commit runs it, and Prisma's
+   * `createManyAndReturn` compiled the whole row set on each call. Arrays, not a VALUES list, so
+   * the text is the same for any number of leases and is prepared once; a nullable column's array
+   * holds '' for null.
    */
   async systemCreateLeases(
     marketId: string,
     epoch: bigint,
     leases: readonly NewLease[],
     now: Date,
+    events: OutboxInsertion,
   ): Promise<CreatedLease[]> {
-    if (leases.length === 0) return [];
     const column = <T>(of: (lease: NewLease) => T): T[] => leases.map(of);
     const text = (value: bigint | number | null | undefined): string =>
       value === null || value === undefined ? '' : value.toString();
     return this.tx.$queryRaw<CreatedLease[]>`
+      WITH announced AS (${events.sql})
       INSERT INTO leases (
         id, market_id, offer_id, bid_id, provider_organisation_id, buyer_organisation_id, site_id,
         gpus, price_per_gpu_hour, provider_ask_per_gpu_hour, duration_hours, billing_mode, fee_bps,
@@ -83,7 +88,7 @@ export class LeaseStateRepository {
              l.pay_per_use_min_percent, 'SCHEDULED'::"LeaseStatus", ${epoch}, l.provisioning_deadline,
              nullif(l.starts_at, '')::timestamptz, l.reclaimable, ${now}, ${now}
       FROM unnest(
-        ${column(() => uuidV7(now))}::uuid[], ${column((l) => l.offerId)}::uuid[],
+        ${column((l) => l.id)}::uuid[], ${column((l) => l.offerId)}::uuid[],
         ${column((l) => l.bidId)}::uuid[], ${column((l) => l.providerOrganisationId)}::uuid[],
         ${column((l) => l.buyerOrganisationId)}::uuid[], ${column((l) => l.siteId)}::uuid[],
         ${column((l) => l.gpus)}::int[], ${column((l) => l.pricePerGpuHour.toString())}::text[],

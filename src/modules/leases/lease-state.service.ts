@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { OutboxInsertion } from '@/modules/events/outbox.service';
 import { LeaseStateRepository, type CreatedLease, type NewLease } from './lease-state.repository';
 
 export type { CreatedLease, NewLease } from './lease-state.repository';
@@ -11,13 +12,14 @@ export type { CreatedLease, NewLease } from './lease-state.repository';
 export class LeaseStateService {
   constructor(private readonly leases: LeaseStateRepository) {}
 
-  /** Create: one SCHEDULED lease per fill, stamped with the epoch of the commit. */
+  /** Create: one SCHEDULED lease per fill, stamped with the epoch of the commit, with the commit's events. */
   systemCreateLeases(
     marketId: string,
     epoch: bigint,
     leases: readonly NewLease[],
     now: Date,
+    events: OutboxInsertion,
   ): Promise<CreatedLease[]> {
-    return this.leases.systemCreateLeases(marketId, epoch, leases, now);
+    return this.leases.systemCreateLeases(marketId, epoch, leases, now, events);
   }
 }

@@ -431,66 +431,74 @@ export class OrderStateRepository {
   // A matching run's commit (docs/MATCHING.md).
 
   /**
-   * Adds fills to bids that are still as the run read them: same seq, live, unexpired, owner
-   * verified, room left. Returns the bids updated; fewer than asked means the book moved.
+   * A run's fills in one statement (one round trip of the commit, docs/ARCHITECTURE.md "Raw pg
+   * transactions"): each bid and offer is updated only while still as the run read it. Bids: same
+   * seq, live, unexpired, owner verified, room left. Offers: same seq (so the same ask), live,
+   * window open and long enough for the run's leases, owner verified and scored at least what the
+   * run's bids ask (a score refresh since the read moved the book), enough free GPUs. Returns the
+   * orders updated; fewer than asked means the book moved. Both tables are read by primary key
+   * (the rows joined to the arrays' ids); bids are locked before offers, each in id order.
    */
-  async systemFillBids(increments: readonly OrderIncrement[], now: Date): Promise<FilledOrder[]> {
+  async systemFillRun(
+    bids: readonly OrderIncrement[],
+    offers: readonly OrderIncrement[],
+    now: Date,
+  ): Promise<{ bids: FilledOrder[]; offers: FilledOrder[] }> {
     const rows = await this.tx.$queryRaw<
-      Array<{ id: string; organisation_id: string; gpus: number; filled_gpus: number; status: OrderState }>
+      Array<{
+        kind: 'bid' | 'offer';
+        id: string;
+        organisation_id: string;
+        gpus: number;
+        taken: number;
+        status: OrderState;
+      }>
     >`
-      UPDATE bids b
-      SET filled_gpus = b.filled_gpus + v.gpus,
-          status = (CASE WHEN b.filled_gpus + v.gpus = b.gpus THEN 'FILLED' ELSE 'PARTIALLY_FILLED' END)::"OrderStatus",
-          updated_at = ${now}
-      FROM unnest(${increments.map((i) => i.id)}::uuid[], ${increments.map((i) => i.seq.toString())}::bigint[],
-                  ${increments.map((i) => i.gpus)}::int[]) AS v(id, seq, gpus)
-      WHERE b.id = v.id AND b.seq = v.seq
-        AND b.status = ANY(${LIVE}::"OrderStatus"[])
-        AND b.expires_at > ${now}
-        AND b.filled_gpus + v.gpus <= b.gpus
-        AND EXISTS (SELECT 1 FROM organisations org WHERE org.id = b.organisation_id AND org.status = 'VERIFIED')
-      RETURNING b.id, b.organisation_id, b.gpus, b.filled_gpus, b.status`;
-    return rows.map((row) => ({
-      id: row.id,
-      organisationId: row.organisation_id,
-      gpus: row.gpus,
-      taken: row.filled_gpus,
-      status: row.status,
-    }));
-  }
-
-  /**
-   * Leases GPUs of offers that are still as the run read them: same seq (so the same ask), live,
-   * window open and long enough for the run's leases, owner verified and scored at least what
-   * the run's bids ask (a score refresh since the read moved the book), enough free GPUs.
-   * Returns the offers updated.
-   */
-  async systemLeaseOffers(increments: readonly OrderIncrement[], now: Date): Promise<FilledOrder[]> {
-    const rows = await this.tx.$queryRaw<
-      Array<{ id: string; organisation_id: string; gpus: number; leased_gpus: number; status: OrderState }>
-    >`
-      UPDATE offers o
-      SET leased_gpus = o.leased_gpus + v.gpus,
-          status = (CASE WHEN o.leased_gpus + v.gpus = o.gpus THEN 'FILLED' ELSE 'PARTIALLY_FILLED' END)::"OrderStatus",
-          updated_at = ${now}
-      FROM unnest(${increments.map((i) => i.id)}::uuid[], ${increments.map((i) => i.seq.toString())}::bigint[],
-                  ${increments.map((i) => i.gpus)}::int[], ${increments.map((i) => i.hours)}::int[],
-                  ${increments.map((i) => i.minProviderScore)}::float8[]) AS v(id, seq, gpus, hours, min_score)
-      WHERE o.id = v.id AND o.seq = v.seq
-        AND o.status = ANY(${LIVE}::"OrderStatus"[])
-        AND o.available_from <= ${now}
-        AND o.available_until >= ${now}::timestamptz + make_interval(hours => v.hours)
-        AND o.gpus - o.leased_gpus >= v.gpus
-        AND EXISTS (SELECT 1 FROM organisations org WHERE org.id = o.organisation_id AND org.status = 'VERIFIED'
-                    AND (v.min_score IS NULL OR org.reliability_score >= v.min_score))
-      RETURNING o.id, o.organisation_id, o.gpus, o.leased_gpus, o.status`;
-    return rows.map((row) => ({
-      id: row.id,
-      organisationId: row.organisation_id,
-      gpus: row.gpus,
-      taken: row.leased_gpus,
-      status: row.status,
-    }));
+      WITH filled AS (
+        UPDATE bids b
+        SET filled_gpus = b.filled_gpus + v.gpus,
+            status = (CASE WHEN b.filled_gpus + v.gpus = b.gpus THEN 'FILLED' ELSE 'PARTIALLY_FILLED' END)::"OrderStatus",
+            updated_at = ${now}
+        FROM unnest(${bids.map((i) => i.id)}::uuid[], ${bids.map((i) => i.seq.toString())}::bigint[],
+                    ${bids.map((i) => i.gpus)}::int[]) AS v(id, seq, gpus)
+        WHERE b.id = v.id AND b.seq = v.seq
+          AND b.status = ANY(${LIVE}::"OrderStatus"[])
+          AND b.expires_at > ${now}
+          AND b.filled_gpus + v.gpus <= b.gpus
+          AND EXISTS (SELECT 1 FROM organisations org WHERE org.id = b.organisation_id AND org.status = 'VERIFIED')
+        RETURNING b.id, b.organisation_id, b.gpus, b.filled_gpus AS taken, b.status),
+      leased AS (
+        UPDATE offers o
+        SET leased_gpus = o.leased_gpus + v.gpus,
+            status = (CASE WHEN o.leased_gpus + v.gpus = o.gpus THEN 'FILLED' ELSE 'PARTIALLY_FILLED' END)::"OrderStatus",
+            updated_at = ${now}
+        FROM unnest(${offers.map((i) => i.id)}::uuid[], ${offers.map((i) => i.seq.toString())}::bigint[],
+                    ${offers.map((i) => i.gpus)}::int[], ${offers.map((i) => i.hours)}::int[],
+                    ${offers.map((i) => i.minProviderScore)}::float8[]) AS v(id, seq, gpus, hours, min_score)
+        WHERE o.id = v.id AND o.seq = v.seq
+          AND o.status = ANY(${LIVE}::"OrderStatus"[])
+          AND o.available_from <= ${now}
+          AND o.available_until >= ${now}::timestamptz + make_interval(hours => v.hours)
+          AND o.gpus - o.leased_gpus >= v.gpus
+          AND EXISTS (SELECT 1 FROM organisations org WHERE org.id = o.organisation_id AND org.status = 'VERIFIED'
+                      AND (v.min_score IS NULL OR org.reliability_score >= v.min_score))
+        RETURNING o.id, o.organisation_id, o.gpus, o.leased_gpus AS taken, o.status)
+      SELECT 'bid'::text AS kind, id, organisation_id, gpus, taken, status FROM filled
+      UNION ALL
+      SELECT 'offer'::text AS kind, id, organisation_id, gpus, taken, status FROM leased`;
+    const filled: FilledOrder[] = [];
+    const leased: FilledOrder[] = [];
+    for (const row of rows) {
+      const order = {
+        id: row.id,
+        organisationId: row.organisation_id,
+        gpus: row.gpus,
+        taken: row.taken,
+        status: row.status,
+      };
+      (row.kind === 'bid' ? filled : leased).push(order);
+    }
+    return { bids: filled, offers: leased };
   }
 
   // The expiry sweep.

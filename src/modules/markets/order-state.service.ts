@@ -73,14 +73,13 @@ export class OrderStateService {
     return this.orders.cancelLiveOffers(organisationId, at);
   }
 
-  /** Fill: a matching run's bid fills, guarded by the seqs it read. */
-  systemFillBids(increments: readonly OrderIncrement[], now: Date): Promise<FilledOrder[]> {
-    return this.orders.systemFillBids(increments, now);
-  }
-
-  /** Fill: a matching run's leased offer GPUs, guarded by the seqs it read. */
-  systemLeaseOffers(increments: readonly OrderIncrement[], now: Date): Promise<FilledOrder[]> {
-    return this.orders.systemLeaseOffers(increments, now);
+  /** Fill: a matching run's bid fills and leased offer GPUs in one statement, guarded by the seqs it read. */
+  systemFillRun(
+    bids: readonly OrderIncrement[],
+    offers: readonly OrderIncrement[],
+    now: Date,
+  ): Promise<{ bids: FilledOrder[]; offers: FilledOrder[] }> {
+    return this.orders.systemFillRun(bids, offers, now);
   }
 
   /** Expire: live bids past their expiry, at most `limit`. */

@@ -173,7 +173,8 @@ export class MatchingRepository {
    * the commit can hold: a worker stopped inside one (SIGSTOP, a long GC) loses its transaction
    * instead of blocking cancels and amendments on the rows it locked; and they mark the
    * transaction as the writer's own, so the book-change triggers do not log its fills (the writer
-   * applies them to its book itself). The fence: `stale` when the market's epoch moved since the
+   * applies them to its book itself); and the commit's statements run generic plans, planned once
+   * per connection (docs/BENCHMARKS.md "Where PostgreSQL's time per order goes"). The fence: `stale` when the market's epoch moved since the
    * run read it, `paused` when paused; the market row's share lock serialises the commit with an
    * admin pause or fee change (docs/ARCHITECTURE.md). The market's lock needs the settings' row
    * and the epoch's update needs the market's, so they run in that order, each lock wait bounded.
@@ -189,7 +190,10 @@ export class MatchingRepository {
       WITH settings AS MATERIALIZED (
         SELECT set_config('lock_timeout', '5s', true) AS lock_timeout,
                set_config('idle_in_transaction_session_timeout', '10s', true) AS idle_timeout,
-               set_config('cx.matching_commit', 'on', true) AS matching_commit),
+               set_config('cx.matching_commit', 'on', true) AS matching_commit,
+               -- The commit's later statements read by primary key whatever their arrays' length;
+               -- a custom plan for each (their generic plans look dearer) costs more than it saves.
+               set_config('plan_cache_mode', 'force_generic_plan', true) AS plan_cache_mode),
       market AS MATERIALIZED (
         SELECT m.status, m.fee_bps FROM markets m CROSS JOIN settings
         WHERE m.id = ${marketId}::uuid

@@ -8,6 +8,7 @@ import type { EventPayloads, NewEvent } from '@/infra/events/event-catalogue';
 import { takeOrPayTokensPerHour, tokensPerHour } from '@/modules/inference/domain/inference-pricing';
 import { OutboxService } from '@/modules/events/outbox.service';
 import { LEASE_DEADLINE_JOB_PREFIX } from '@/infra/queues/lease-timer-jobs';
+import { uuidV7 } from '@/shared/uuid-v7';
 import type { MarketRun } from './domain/match-market';
 import {
   leasesOf,
@@ -270,14 +271,14 @@ export class MatchingService implements BeforeApplicationShutdown {
         minScores.set(fill.offerId, Math.max(minScores.get(fill.offerId) ?? 0, bid.minProviderScore));
       }
     }
-    const filledBids = await this.orderState.systemFillBids(increments(run.bidsFilled, bids, hours), now);
-    if (filledBids.length !== run.bidsFilled.size)
-      throw new RunRejectedError('moved', 'a bid changed since the read');
-    const leasedOffers = await this.orderState.systemLeaseOffers(
+    const filled = await this.orderState.systemFillRun(
+      increments(run.bidsFilled, bids, hours),
       increments(run.offersTaken, offers, hours, minScores),
       now,
     );
-    if (leasedOffers.length !== run.offersTaken.size) {
+    if (filled.bids.length !== run.bidsFilled.size)
+      throw new RunRejectedError('moved', 'a bid changed since the read');
+    if (filled.offers.length !== run.offersTaken.size) {
       throw new RunRejectedError('moved', 'an offer changed since the read');
     }
 
@@ -285,13 +286,27 @@ export class MatchingService implements BeforeApplicationShutdown {
     const terms = termsOrRejected(() =>
       leasesOf({ ...book, feeBps }, run.fills, now.getTime(), this.provisioningMs),
     );
-    const created = await this.leaseState.systemCreateLeases(book.marketId, epoch, terms, now);
-    const idOf = new Map(created.map((lease) => [pairKey(lease.bidId, lease.offerId), lease.id]));
-    const leases = terms.map((term) => {
-      const id = idOf.get(pairKey(term.bidId, term.offerId));
-      if (id === undefined) throw new Error(`lease ${pairKey(term.bidId, term.offerId)} was not created`);
-      return { id, bidId: term.bidId, offerId: term.offerId, terms: term };
-    });
+    // Ids chosen here, so that the leases and their events are one statement.
+    const leases = terms.map((term) => ({
+      id: uuidV7(now),
+      bidId: term.bidId,
+      offerId: term.offerId,
+      terms: term,
+    }));
+    const events = this.outbox.insertion([
+      ...leases.map((lease) => leaseCreated(book, lease.id, lease.terms, bids, offers)),
+      ...filled.bids.map((bid) => orderFilled(book, 'bid', bid, run.bidsFilled, leases)),
+      ...filled.offers.map((offer) => orderFilled(book, 'offer', offer, run.offersTaken, leases)),
+    ]);
+    const created = await this.leaseState.systemCreateLeases(
+      book.marketId,
+      epoch,
+      leases.map((lease) => ({ ...lease.terms, id: lease.id })),
+      now,
+      events,
+    );
+    if (created.length !== leases.length)
+      throw new Error(`${leases.length - created.length} leases were not created`);
     await this.funds.convertBidHolds(
       leases.map(({ id, terms: term }) => ({
         leaseId: id,
@@ -304,11 +319,6 @@ export class MatchingService implements BeforeApplicationShutdown {
         durationHours: term.durationHours,
       })),
     );
-    await this.outbox.recordMany([
-      ...leases.map((lease) => leaseCreated(book, lease.id, lease.terms, bids, offers)),
-      ...filledBids.map((bid) => orderFilled(book, 'bid', bid, run.bidsFilled, leases)),
-      ...leasedOffers.map((offer) => orderFilled(book, 'offer', offer, run.offersTaken, leases)),
-    ]);
     if (this.probe.active) await this.probe.at('inside-commit', book.marketId);
     // The commit's instant plus the provisioning time, or a later idle window's start plus it.
     return { epoch, provisioningDeadlines: [...new Set(terms.map((term) => term.provisioningDeadline))] };
