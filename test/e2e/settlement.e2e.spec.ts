@@ -245,6 +245,61 @@ describe('settlement: periods, usage, fees and exactly once', () => {
     });
   });
 
+  it("settles a last period a provider's notice cut short once the lease has closed, without its minimum", async () => {
+    const lease = await leaseBetween(
+      app,
+      { provider, buyer, siteId: site.id },
+      {
+        market: MARKET,
+        gpus: 2,
+        // Below the 10.00 offers earlier tests left with GPUs, so the bid takes this offer's notice.
+        price: '9.00',
+        durationHours: 4,
+        billingMode: 'PAY_PER_USE',
+        payPerUseMinPercent: 30,
+        terminationNoticeHours: 1,
+        withdrawOffer: true,
+      },
+    );
+    expect(await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } })).toMatchObject({
+      offerId: lease.offerId,
+    });
+    await handOverAccess(app, provider, lease.id).expect(200);
+    // Notice 30 minutes in: the lease runs on to 1 h 30 and closes TERMINATED(PROVIDER_NOTICE),
+    // which cuts period 1 (1 h to 1 h 30) short.
+    await advance(30 * MINUTE);
+    await http().post(`/v1/leases/${lease.id}/terminate`).set(provider.auth).send({}).expect(200);
+    // Past that end and its grace, before the lease sweep has closed the lease: the race that the
+    // crash suite (test/process/settlement-crash.e2e.spec.ts) lost once, when a settle job charged
+    // the cut period its minimum as if the lease had simply ended.
+    await advance(HOUR + 20 * MINUTE);
+    expect(await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } })).toMatchObject({
+      status: 'ACTIVE',
+    });
+    expect(await settle(lease.id)).toBe(1);
+    expect(await settle(lease.id)).toBe(0);
+    await app.get(LeaseLifecycleService).sweep();
+    expect(await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } })).toMatchObject({
+      status: 'TERMINATED',
+      terminationReason: 'PROVIDER_NOTICE',
+    });
+    expect(await settle(lease.id)).toBe(1);
+    const periods = await prisma.leasePeriod.findMany({
+      where: { leaseId: lease.id },
+      orderBy: { index: 'asc' },
+    });
+    // Period 0 at the 30% minimum, 2 x 3,600 x 30% = 2,160 GPU-s (5.40, fee 0.16); period 1
+    // nothing: none reported, and the provider's end waived its minimum.
+    expect(periods.map((p) => [p.index, p.basis, p.gpuSeconds, p.cost, p.fee])).toEqual([
+      [0, 'MINIMUM', 2160n, 540n, 16n],
+      [1, 'MINIMUM', 0n, 0n, 0n],
+    ]);
+    expect(await prisma.lease.findUniqueOrThrow({ where: { id: lease.id } })).toMatchObject({
+      settlementState: 'COMPLETE',
+      settledPeriods: 2,
+    });
+  });
+
   it('settles a period once however many jobs race for it', async () => {
     const lease = await leaseBetween(
       app,

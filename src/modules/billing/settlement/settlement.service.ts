@@ -6,6 +6,7 @@ import { JobProducer } from '@/infra/queues/job-producer.service';
 import { periodsOf, type Period } from '@/shared/periods';
 import { OutboxService } from '@/modules/events/outbox.service';
 import {
+  awaitsClose,
   chargePeriod,
   finalReleaseTransfer,
   settlementMode,
@@ -54,13 +55,18 @@ export class SettlementService {
     return this.slo.settlesAt(lease, period, settlesAt(period, settlementMode(lease), this.graceMs));
   }
 
+  /** Whether the period may settle now: ready, and not a cut last period of a lease yet to close. */
+  private isDue(lease: LeaseToSettle, period: Period, now: Date): boolean {
+    return !awaitsClose(lease, period) && this.readyAt(lease, period) <= now;
+  }
+
   /** Enqueues a settle job for every lease with a period due now; returns how many. */
   async sweep(): Promise<number> {
     const now = this.clock.now();
     let queued = 0;
     for (const lease of await this.settlement.systemLeasesWithPeriodsDue(now, SWEEP_BATCH)) {
       const next = periodsOf(lease)[lease.settledPeriods];
-      const due = next !== undefined && this.readyAt(lease, next) <= now;
+      const due = next !== undefined && this.isDue(lease, next, now);
       if (!due && !(next === undefined && lease.status !== 'ACTIVE')) continue;
       await this.producer.enqueue(
         'settlement.settle-lease',
@@ -79,7 +85,7 @@ export class SettlementService {
     if (lease === null || lease.settlementState !== 'OPEN') return 0;
     const now = this.clock.now();
     const periods = periodsOf(lease);
-    const due = periods.slice(lease.settledPeriods).filter((period) => this.readyAt(lease, period) <= now);
+    const due = periods.slice(lease.settledPeriods).filter((period) => this.isDue(lease, period, now));
     // Periods settle in order: stop at the first that is not due yet, or under an open dispute
     // (it settles once decided, with those after it; docs/USAGE.md).
     const disputed = await this.settlement.systemDisputedPeriods(leaseId);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { periodsOf } from '@/shared/periods';
 import { assertBalanced } from '@/modules/billing/ledger/domain/ledger-rules';
 import {
+  awaitsClose,
   chargePeriod,
   finalReleaseTransfer,
   leaseHold,
@@ -53,6 +54,22 @@ describe('settlement rules', () => {
     expect(settlesAt(first!, 'PAY_PER_USE', 15 * 60_000)).toEqual(
       new Date(T0.getTime() + HOUR + 15 * 60_000),
     );
+  });
+
+  it("holds an open lease's last period cut short until the lease closes, since how it ends decides its charge", () => {
+    // A provider's notice moved the end to 2 h 20: still ACTIVE until the lease sweep closes it.
+    const noticed = {
+      ...base,
+      status: 'ACTIVE' as const,
+      endAt: new Date(T0.getTime() + 2 * HOUR + 20 * 60_000),
+    };
+    expect(periodsOf(noticed).map((p) => awaitsClose(noticed, p))).toEqual([false, false, true]);
+    // A full last period charges the same however the lease ends: it does not wait.
+    const running = { ...base, status: 'ACTIVE' as const };
+    expect(periodsOf(running).some((p) => awaitsClose(running, p))).toBe(false);
+    // Closed: nothing waits.
+    const closed = { ...noticed, status: 'TERMINATED' as const, terminationReason: 'PROVIDER_NOTICE' };
+    expect(periodsOf(closed).some((p) => awaitsClose(closed, p))).toBe(false);
   });
 
   it('charges by the DESIGN formulas (worked examples)', () => {

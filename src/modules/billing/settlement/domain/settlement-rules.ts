@@ -87,6 +87,25 @@ export function cutByProvider(lease: SettlingLease, period: Period): boolean {
   );
 }
 
+/**
+ * Whether the period waits for its lease to close before it may settle: the last period of a lease
+ * still ACTIVE when that period is cut short, which only a moved end does (a provider's notice or
+ * reclaim). How the lease ends decides that period's charge (closed TERMINATED by the provider, it
+ * pays no minimum: `cutByProvider`), and the lease sweep records it only once the end has come;
+ * settled before, the period would be charged as if the lease had simply ended. A full last
+ * period charges the same however the lease ends, and settles at its time as any other.
+ */
+export function awaitsClose(
+  lease: Pick<SettlingLease, 'status' | 'endAt' | 'periodSeconds'>,
+  period: Period,
+): boolean {
+  return (
+    lease.status === 'ACTIVE' &&
+    period.endsAt.getTime() === lease.endAt.getTime() &&
+    period.endsAt.getTime() - period.startsAt.getTime() < lease.periodSeconds * 1000
+  );
+}
+
 /** What one period charges, given the usage reported for it (if any). */
 export function chargePeriod(
   lease: SettlingLease,
