@@ -263,13 +263,16 @@ describe('call clearing: properties', () => {
       // what 400 random books give that it fails by chance less than once in 10,000 runs (30 runs
       // on 2026-12-06: lotFill 7-20, median 14; interruptibleFill 7-22, median 13;
       // minScoreExcluded 54-78), so it fails when the generator stops reaching a case, not once
-      // in twenty CI runs (lotFill's floor was 8).
+      // in twenty CI runs (lotFill's floor was 8). Per-book counts of 2,400 books, convolved to
+      // 400 (2026-12-06): idleLaterFill (mean 43, sd 7) missed 5% (20) once in 15,000 runs, most
+      // of the spec's one in 10,000; at 2.5% (10) once in 600 million, and the spec as a whole
+      // once in ~37,000 (interruptibleFill, mean 14 against 2, about half of it).
       expect(seen.contention).toBeGreaterThanOrEqual(NUM_RUNS * 0.2);
       expect(seen.coLocation).toBeGreaterThanOrEqual(NUM_RUNS * 0.05);
       expect(seen.allOrNothingFilled).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
       expect(seen.allOrNothingRested).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
       expect(seen.remainderSite).toBeGreaterThanOrEqual(1);
-      expect(seen.idleLaterFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.05);
+      expect(seen.idleLaterFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.025);
       expect(seen.interruptibleFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.005);
       expect(seen.lotFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.005);
       expect(seen.minScoreFill).toBeGreaterThanOrEqual(NUM_RUNS * 0.1);
