@@ -348,7 +348,8 @@ export class LeasesService {
   /**
    * A platform admin ends a lease (audited), settled as a provider's early end: before access a
    * full refund, once ACTIVE the period it is in is paid for the time elapsed, nothing after
-   * (docs/LEDGER.md). Idempotent by state: an ended lease is answered as it is, unaudited.
+   * (docs/LEDGER.md). Idempotent by state: an ended lease, or one past its end, is answered as it
+   * is, unaudited.
    */
   @Transactional()
   async adminTerminateLease(adminUserId: string, id: string, note: string): Promise<AdminLeaseResponse> {

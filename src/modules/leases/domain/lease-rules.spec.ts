@@ -95,6 +95,23 @@ describe('lease rules', () => {
     expect(terminationOutcome({ ...active, status: 'ENDED' }, 'ADMIN', at(1))).toEqual({ kind: 'unchanged' });
   });
 
+  // The lease sweep closes a lease some time after its end; an end asked for in between changes
+  // nothing, or the lease would end past its hold and fail settlement (NEEDS_ATTENTION).
+  it('leaves an ACTIVE lease past its end as it is, whoever ends it and however', () => {
+    const past = at(6 * 60 + 5);
+    const commitment = { noticeHours: 2, gpus: 4 };
+    expect(terminationOutcome(active, 'ADMIN', past)).toEqual({ kind: 'unchanged' });
+    expect(terminationOutcome(active, 'PROVIDER', past, { ...commitment, mode: 'IMMEDIATE' })).toEqual({
+      kind: 'unchanged',
+    });
+    expect(terminationOutcome(active, 'PROVIDER', past, { ...commitment, mode: 'NOTICE' })).toEqual({
+      kind: 'unchanged',
+    });
+    expect(terminationOutcome(active, 'BUYER', past)).toEqual({ kind: 'unchanged' });
+    // At its end to the millisecond it has ended too.
+    expect(terminationOutcome(active, 'ADMIN', at(6 * 60))).toEqual({ kind: 'unchanged' });
+  });
+
   it('leaves ended and terminated leases as they are', () => {
     expect(terminationOutcome({ ...active, status: 'ENDED' }, 'BUYER', at(1))).toEqual({ kind: 'unchanged' });
     expect(terminationOutcome({ ...active, status: 'TERMINATED' }, 'PROVIDER', at(1))).toEqual({

@@ -78,6 +78,10 @@ export function terminationOutcome(
 ): TerminationOutcome {
   const reason = REASON_OF[side];
   if (lease.status === 'ENDED' || lease.status === 'TERMINATED') return { kind: 'unchanged' };
+  // Past its end and not yet closed by the lease sweep: it ran its course and ends as ENDED. Ending
+  // it now would record an end past its hold, periods nobody paid for.
+  if (lease.status === 'ACTIVE' && lease.endsAt !== null && lease.endsAt.getTime() <= now.getTime())
+    return { kind: 'unchanged' };
   if (side === 'PROVIDER' && commitment?.mode === 'RECLAIM') return reclaimOutcome(lease, now, commitment);
   if (lease.status === 'SCHEDULED') return { kind: 'terminate', reason, refundInFull: true };
   if (side === 'ADMIN') return { kind: 'terminate', reason, refundInFull: false };
