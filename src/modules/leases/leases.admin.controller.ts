@@ -18,8 +18,8 @@ export class LeasesAdminController {
     description:
       'TERMINATED(ADMIN) now, settled as a provider’s early end: before access a full refund; once ACTIVE ' +
       'the current period is paid for the time elapsed (pay-per-use: usage reported, no minimum), nothing ' +
-      'after. The reason goes to the audit log. Writes `lease.terminated`. An ended lease is answered as it ' +
-      'is and nothing is recorded.',
+      'after. The reason goes to the audit log. Writes `lease.terminated`. An ended lease, or an ACTIVE one ' +
+      'past its end (it ends as ENDED), is answered as it is and nothing is recorded.',
   })
   @ApiOkResponse({ type: AdminLeaseResponse })
   @ApiErrors({ 400: 'reason missing, shorter than 3 or over 1000 characters', 404: 'No such lease' })

@@ -125,7 +125,7 @@ export class LeasesController {
       '(an interruptible bid on idle windows, docs/LEASES.md "Idle windows"): ends it at now + the offer’s ' +
       '`reclaimNoticeMinutes` with no penalty (writes `lease.reclaimed`; at that end TERMINATED with reason ' +
       'RECLAIMED), or before its window opens, at least the notice ahead, at once with a full refund. ' +
-      'Idempotent by state.',
+      'Idempotent by state; an active lease past its end (not yet closed, it ends as ENDED) is answered as it is.',
   })
   @ApiOkResponse({ schema: LEASE_RESPONSE_SCHEMA, description: VIEWS })
   @ApiErrors(404, {

@@ -174,10 +174,11 @@ export class MatchingRepository {
    * instead of blocking cancels and amendments on the rows it locked; and they mark the
    * transaction as the writer's own, so the book-change triggers do not log its fills (the writer
    * applies them to its book itself); and the commit's statements run generic plans, planned once
-   * per connection (docs/BENCHMARKS.md "Where PostgreSQL's time per order goes"). The fence: `stale` when the market's epoch moved since the
-   * run read it, `paused` when paused; the market row's share lock serialises the commit with an
-   * admin pause or fee change (docs/ARCHITECTURE.md). The market's lock needs the settings' row
-   * and the epoch's update needs the market's, so they run in that order, each lock wait bounded.
+   * per connection (docs/BENCHMARKS.md "Where PostgreSQL's time per order goes"). The fence:
+   * `stale` when the market's epoch moved since the run read it, `paused` when paused; the market
+   * row's share lock serialises the commit with an admin pause or fee change
+   * (docs/ARCHITECTURE.md). The market's lock needs the settings' row and the epoch's update needs
+   * the market's, so they run in that order, each lock wait bounded.
    */
   async systemFenceCommit(
     marketId: string,
