@@ -90,9 +90,12 @@ describe('statements per placement', () => {
 
   // The key was verified by the first placement and is cached (API_KEY_CACHE_TTL_MS): its
   // authentication costs no round trip to PostgreSQL or Redis.
-  it('places a lone bid in 8 statements and 1 Redis command: locks+seqs+idempotency lookup, live count, balances, insert, hold, events+records, BEGIN/COMMIT', async () => {
+  it('places a lone bid in 4 statements and 1 Redis command: BEGIN, one read (locks, seqs, idempotency lookup, live count, balances), one write (bid, hold, events, records), COMMIT', async () => {
     const statements = await statementsOf('/v1/bids', buyer, bidBody());
-    expect(statements).toHaveLength(8);
+    expect(statements).toHaveLength(4);
+    // The hold is posted by the ledger's own function inside the write, not by a statement of its own.
+    expect(statements.filter((s) => s.includes('ledger_post_transfers'))).toHaveLength(1);
+    expect(statements.filter((s) => /^SELECT p\.key FROM ledger_post_transfers/.test(s))).toHaveLength(0);
     // The idempotency lookup is part of the batch's lock statement, not a statement of its own.
     expect(statements.filter((s) => /^SELECT fingerprint/.test(s))).toHaveLength(0);
     expect(
@@ -105,7 +108,7 @@ describe('statements per placement', () => {
     expect(redisSeen).toEqual(['evalsha']);
   });
 
-  it("places 8 bids of 4 buyers in one group commit in 8 statements of the same texts as a lone bid's: one batch of 8, its idempotency lookups included", async () => {
+  it("places 8 bids of 4 buyers in one group commit in 4 statements of the same texts as a lone bid's: one batch of 8, its idempotency lookups included", async () => {
     const buyers = [
       buyer,
       ...(await Promise.all([0, 1, 2].map(() => registerOrganisation(app, 'BUYER', { verified: true })))),
@@ -143,7 +146,7 @@ describe('statements per placement', () => {
     // The gate's COMMIT comes after its release too.
     const statements = seen.slice();
     expect(statements.filter((s) => s === 'COMMIT')).toHaveLength(2);
-    expect(statements).toHaveLength(8 + 1);
+    expect(statements).toHaveLength(4 + 1);
     expect(statements.filter((s) => /^SELECT fingerprint/.test(s))).toHaveLength(0);
     // Multi-row statements pass arrays: a batch of 8 runs exactly the texts a lone bid runs, so
     // each is one named prepared statement whatever the batch size.
@@ -195,7 +198,7 @@ describe('statements per placement', () => {
     expect(redisSeen).toEqual(['evalsha']);
   });
 
-  it('commits 2 bids, 2 offers, 2 bid cancels and 2 offer cancels in one batch of 14 statements, their idempotency lookups included', async () => {
+  it('commits 2 bids, 2 offers, 2 bid cancels and 2 offer cancels in one batch of 11 statements, their idempotency lookups included', async () => {
     const redis = app.get(RedisService);
     const keys = placementHoldKeys(redis.prefix);
     const post = (path: string, tenant: TestTenant, body: object) =>
@@ -238,13 +241,13 @@ describe('statements per placement', () => {
       await redis.client.del(keys.hold, keys.held, keys.batches, keys.queued(process.pid));
     }
     const statements = seen.slice();
-    // The gate's COMMIT comes after its release too. The batch: BEGIN, locks, seqs and the
-    // idempotency lookups; bids: live count, balances, insert, holds; offers: one insert; bid
-    // cancels: update, read back, releases; offer cancels: update, read back; events and records
-    // together, COMMIT.
+    // The gate's COMMIT comes after its release too. The batch: BEGIN; one read (locks, seqs,
+    // idempotency lookups, the bids' live counts and balances); offers: one insert; the bids'
+    // rows and holds, written before the cancels release any funds; bid cancels: update, read
+    // back, releases; offer cancels: update, read back; events and records together, COMMIT.
     expect(statements.filter((s) => s === 'COMMIT')).toHaveLength(2);
     expect(statements.filter((s) => /^SELECT fingerprint/.test(s))).toHaveLength(0);
-    expect(statements).toHaveLength(14 + 1);
+    expect(statements).toHaveLength(11 + 1);
   });
 
   it('places an offer in 5 statements and 1 Redis command: lock+seq+idempotency lookup, insert, events+records, BEGIN/COMMIT', async () => {

@@ -30,6 +30,8 @@ class Unsupported extends Error {}
  */
 const CARRIED: Record<string, { file: string; fn: string }> = {
   OutboxInsertion: { file: 'src/modules/events/outbox.repository.ts', fn: 'insertManySql' },
+  RecordsInsertion: { file: 'src/modules/events/outbox.repository.ts', fn: 'insertRecordsSql' },
+  HoldPosting: { file: 'src/modules/billing/ledger/ledger.repository.ts', fn: 'postTransfersSql' },
 };
 
 /** The template a carried fragment (`events.sql`, `events` a parameter of a CARRIED type) stands for. */

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { BillingMode, OrderStatus } from '@/generated/prisma/enums';
 import { afterPosition, NEWEST_FIRST, type KeysetPosition } from '@/infra/pagination/cursor-codec';
-import { LIVE_BID_STATUSES } from './domain/bid-rules';
 import { Tx } from '@/infra/prisma/tx';
 import type { Prisma } from '@/generated/prisma/client';
 import { ownedKey } from '@/shared/owned-key';
@@ -211,16 +210,6 @@ export class BidsRepository {
     return this.txHost.tx;
   }
 
-  /** Live bids per organisation, as this statement's snapshot sees them; absent = none. */
-  async countLiveBids(organisationIds: readonly string[]): Promise<Map<string, number>> {
-    const rows = await this.tx.$queryRaw<Array<{ organisation_id: string; n: number }>>`
-      SELECT organisation_id::text, count(*)::int AS n FROM bids
-      WHERE organisation_id = ANY(${organisationIds}::uuid[])
-        AND status = ANY(${[...LIVE_BID_STATUSES]}::"OrderStatus"[])
-      GROUP BY organisation_id`;
-    return new Map(rows.map((row) => [row.organisation_id, row.n]));
-  }
-
   async listBids(
     organisationId: string,
     filter: BidFilter,
@@ -310,49 +299,6 @@ export class BidsRepository {
         ];
       }),
     );
-  }
-
-  /** New re-placement plans, asked with bids of a group commit, in one statement. */
-  async insertReplacementPlans(plans: readonly ReplacementPlanRecord[]): Promise<void> {
-    if (plans.length === 0) return;
-    await this.tx.$executeRaw`
-      INSERT INTO bid_replacement_plans (id, organisation_id, currency, max_count, budget, created_at, updated_at)
-      SELECT p.id, p.organisation_id, p.currency, p.max_count, p.budget, p.at, p.at
-      FROM unnest(${plans.map((p) => p.id)}::uuid[], ${plans.map((p) => p.organisationId)}::uuid[],
-                  ${plans.map((p) => p.currency)}::text[], ${plans.map((p) => p.maxCount)}::int[],
-                  ${plans.map((p) => p.budget.toString())}::bigint[],
-                  ${plans.map((p) => p.createdAt.toISOString())}::timestamptz[])
-        AS p(id, organisation_id, currency, max_count, budget, at)`;
-  }
-
-  /**
-   * The plans of a group commit's re-placements, each only if it is its organisation's,
-   * row-locked until the batch commits (its organisations' placement locks are held already).
-   */
-  async lockReplacementPlans(
-    wanted: ReadonlyArray<{ organisationId: string; planId: string }>,
-  ): Promise<Map<string, ReplacementPlanRecord>> {
-    if (wanted.length === 0) return new Map();
-    const rows = await this.tx.$queryRaw<ReplacementPlanRecord[]>`
-      SELECT p.id::text, p.organisation_id::text AS "organisationId", p.currency, p.max_count AS "maxCount",
-             p.budget, p.used_count AS "usedCount", p.used_budget AS "usedBudget", p.stopped_at AS "stoppedAt",
-             p.created_at AS "createdAt", p.updated_at AS "updatedAt"
-      FROM bid_replacement_plans p
-      JOIN unnest(${wanted.map((w) => w.planId)}::uuid[], ${wanted.map((w) => w.organisationId)}::uuid[])
-        AS w(id, organisation_id) ON p.id = w.id AND p.organisation_id = w.organisation_id
-      ORDER BY p.id
-      FOR UPDATE OF p`;
-    return new Map(rows.map((row) => [row.id, row]));
-  }
-
-  /** Stores what re-placements used of their plans, in one statement. */
-  async useReplacementPlans(plans: readonly ReplacementPlanRecord[], at: Date): Promise<void> {
-    if (plans.length === 0) return;
-    await this.tx.$executeRaw`
-      UPDATE bid_replacement_plans p SET used_count = v.used_count, used_budget = v.used_budget, updated_at = ${at}
-      FROM unnest(${plans.map((p) => p.id)}::uuid[], ${plans.map((p) => p.usedCount)}::int[],
-                  ${plans.map((p) => p.usedBudget.toString())}::bigint[]) AS v(id, used_count, used_budget)
-      WHERE p.id = v.id`;
   }
 
   /** The plan of one of the organisation's bids, or null (no such bid, or no plan). */

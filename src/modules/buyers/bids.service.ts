@@ -14,8 +14,10 @@ import {
   type LaneChange,
   type LaneOutcome,
   type LanePlacement,
+  type PlacementBatch,
   type PlacementLane,
 } from '@/modules/markets/order-placement.service';
+import type { LockedPlanRow } from '@/modules/markets/domain/placement-batch';
 import { uuidV7 } from '@/shared/uuid-v7';
 import { ownedKey } from '@/shared/owned-key';
 import type { OrganisationContext } from '@/infra/auth/principal';
@@ -88,7 +90,18 @@ export class BidsService {
   // Bids go first in a group commit (then offers, then cancellations): the same order in every process.
   private readonly bidLane: PlacementLane<NewBidOrder, BidResponse> = {
     rank: 1,
-    place: (orders) => this.placeBids(orders),
+    // Read in the batch's one read statement, under its locks: live bids, plans, balances.
+    wants: (orders) => ({
+      liveBidsOf: orders.map((o) => o.organisationId),
+      plans: orders.flatMap((o) =>
+        o.input.replacement?.replacesLeaseId == null
+          ? []
+          : [{ organisationId: o.organisationId, planId: o.input.replacement.planId }],
+      ),
+      funds: orders.map((o) => ({ organisationId: o.organisationId, currency: o.input.market.currency })),
+      spendSince: this.funds.spendPeriodStart(),
+    }),
+    place: (orders, batch) => this.placeBids(orders, batch),
   };
 
   private readonly bidCancelLane: ChangeLane<BidCancel, BidResponse> = {
@@ -387,23 +400,24 @@ export class BidsService {
 
   /**
    * A group commit's bids, in arrival order: each meets the live-order cap and then its hold
-   * against what the earlier ones left, so a refusal is that bid's alone; the accepted ones are
-   * inserted, held and announced with one statement each.
+   * against what the earlier ones left, so a refusal is that bid's alone. What they are decided
+   * on was read in the batch's read statement; the accepted ones are inserted, held and
+   * announced in its last statement.
    */
   private async placeBids(
     orders: ReadonlyArray<LanePlacement<NewBidOrder>>,
+    batch: PlacementBatch,
   ): Promise<Array<LaneOutcome<BidResponse>>> {
-    const live = await this.bids.countLiveBids([...new Set(orders.map((o) => o.organisationId))]);
+    const live = new Map(batch.reads.liveBids);
     // Re-placements count against their plan (docs/LEASES.md), read under its row lock.
-    const replacing = orders.filter((o) => o.input.replacement?.replacesLeaseId != null);
-    const plans = await this.bids.lockReplacementPlans(
-      replacing.map((o) => ({ organisationId: o.organisationId, planId: o.input.replacement!.planId })),
+    const plans = new Map(batch.reads.plans.map((row) => [row.id, lockedPlan(row)]));
+    const funds = this.funds.bidFundsOf(
+      orders.map((o) => ({ organisationId: o.organisationId, currency: o.input.market.currency })),
+      batch.reads.funds,
+      batch.reads.settled,
     );
     const usedPlans = new Set<ReplacementPlanRecord>();
     const newPlans: ReplacementPlanRecord[] = [];
-    const funds = await this.funds.lockBidFunds(
-      orders.map((o) => ({ organisationId: o.organisationId, currency: o.input.market.currency })),
-    );
     const accepted: Array<BidRecord & { marketId: string }> = [];
     const outcomes = orders.map(({ organisationId, input, seq }): LaneOutcome<BidResponse> => {
       try {
@@ -477,11 +491,16 @@ export class BidsService {
       }
     });
     if (accepted.length > 0) {
-      // Plans before the bids that name them; bids before holds: a hold's transfer names its bid.
-      await this.bids.insertReplacementPlans(newPlans);
-      await this.bids.useReplacementPlans([...usedPlans], orders[0]!.input.at);
-      await this.orderState.insertBids(accepted);
-      await this.funds.postBidHolds(funds);
+      const holds = await this.funds.bidHoldsPosting(funds);
+      batch.write({
+        rows: {
+          plans: newPlans,
+          usedPlans: [...usedPlans].map(({ id, usedCount, usedBudget }) => ({ id, usedCount, usedBudget })),
+          bids: accepted,
+        },
+        holds: holds.posting,
+        events: holds.events,
+      });
     }
     return outcomes;
   }
@@ -626,6 +645,18 @@ export class BidsService {
     await this.outbox.recordMany(bids.map((bid) => bidCancelled(bid, ORGANISATION_SUSPENDED)));
     return bids.length;
   }
+}
+
+/** A plan as the batch's read statement locked it. */
+function lockedPlan(row: LockedPlanRow): ReplacementPlanRecord {
+  return {
+    ...row,
+    budget: BigInt(row.budget),
+    usedBudget: BigInt(row.usedBudget),
+    stoppedAt: row.stoppedAt === null ? null : new Date(row.stoppedAt),
+    createdAt: new Date(row.createdAt),
+    updatedAt: new Date(row.updatedAt),
+  };
 }
 
 function planResponse(plan: ReplacementPlanRecord, scale: number): ReplacementPlanResponse {

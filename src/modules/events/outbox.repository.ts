@@ -105,6 +105,27 @@ export function insertManySql(events: readonly NewEvent[], occurredAt: Date): Pr
     ORDER BY e.ord`;
 }
 
+/**
+ * The insert of a group commit's idempotency records: each is inserted, or replaces an expired one
+ * under its key; one whose key a live record holds is not (the statement's RETURNING leaves it out).
+ */
+export function insertRecordsSql(records: readonly IdempotencyRecordDraft[]): Prisma.Sql {
+  return Prisma.sql`
+        INSERT INTO idempotency_records (scope, key, fingerprint, status_code, response_body, created_at, expires_at)
+        SELECT r.scope, r.key, r.fingerprint, r.status_code, r.body::jsonb, r.created_at, r.expires_at
+        FROM unnest(${records.map((r) => r.scope)}::text[], ${records.map((r) => r.key)}::text[],
+                    ${records.map((r) => r.fingerprint)}::text[], ${records.map((r) => r.statusCode)}::int[],
+                    ${records.map((r) => JSON.stringify(r.responseBody ?? null))}::text[],
+                    ${records.map((r) => r.at.toISOString())}::timestamptz[],
+                    ${records.map((r) => r.expiresAt.toISOString())}::timestamptz[])
+          AS r(scope, key, fingerprint, status_code, body, created_at, expires_at)
+        ON CONFLICT (scope, key) DO UPDATE
+          SET fingerprint = EXCLUDED.fingerprint, status_code = EXCLUDED.status_code,
+              response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at,
+              expires_at = EXCLUDED.expires_at
+          WHERE idempotency_records.expires_at <= EXCLUDED.created_at`;
+}
+
 /** Outbox rows. Reads across tenants are system reads by nature: events carry no owner filter. */
 @Injectable()
 export class OutboxRepository {
@@ -160,20 +181,7 @@ export class OutboxRepository {
     records: readonly IdempotencyRecordDraft[],
   ): Promise<number[]> {
     const stored = await this.tx.$queryRaw<Array<{ scope: string; key: string }>>`
-      WITH stored AS (
-        INSERT INTO idempotency_records (scope, key, fingerprint, status_code, response_body, created_at, expires_at)
-        SELECT r.scope, r.key, r.fingerprint, r.status_code, r.body::jsonb, r.created_at, r.expires_at
-        FROM unnest(${records.map((r) => r.scope)}::text[], ${records.map((r) => r.key)}::text[],
-                    ${records.map((r) => r.fingerprint)}::text[], ${records.map((r) => r.statusCode)}::int[],
-                    ${records.map((r) => JSON.stringify(r.responseBody ?? null))}::text[],
-                    ${records.map((r) => r.at.toISOString())}::timestamptz[],
-                    ${records.map((r) => r.expiresAt.toISOString())}::timestamptz[])
-          AS r(scope, key, fingerprint, status_code, body, created_at, expires_at)
-        ON CONFLICT (scope, key) DO UPDATE
-          SET fingerprint = EXCLUDED.fingerprint, status_code = EXCLUDED.status_code,
-              response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at,
-              expires_at = EXCLUDED.expires_at
-          WHERE idempotency_records.expires_at <= EXCLUDED.created_at
+      WITH stored AS (${insertRecordsSql(records)}
         RETURNING scope, key),
       announced AS (${insertManySql(events, occurredAt)})
       SELECT scope, key FROM stored`;

@@ -6,7 +6,7 @@ import type { IdempotencyRecordDraft } from '@/infra/idempotency/deferred-idempo
 import type { EventEnvelope } from '@/infra/events/event-envelope.dto';
 import { LiveEventsBus, type WakeListener } from './live-events.bus';
 import type { Prisma } from '@/generated/prisma/client';
-import { insertManySql, OutboxRepository, type StreamedEvent } from './outbox.repository';
+import { insertManySql, insertRecordsSql, OutboxRepository, type StreamedEvent } from './outbox.repository';
 
 /**
  * Events another repository's statement inserts as well, so that a commit records them without a
@@ -14,6 +14,14 @@ import { insertManySql, OutboxRepository, type StreamedEvent } from './outbox.re
  * carries `sql` as a data-modifying CTE of its own statement, in the same transaction.
  */
 export interface OutboxInsertion {
+  readonly sql: Prisma.Sql;
+}
+
+/**
+ * Idempotency records another repository's statement inserts (`OutboxService.recordsInsertion`),
+ * a data-modifying CTE returning the `scope` and `key` of each record stored.
+ */
+export interface RecordsInsertion {
   readonly sql: Prisma.Sql;
 }
 
@@ -43,6 +51,11 @@ export class OutboxService {
    */
   insertion(events: readonly NewEvent[]): OutboxInsertion {
     return { sql: insertManySql(events, this.clock.now()) };
+  }
+
+  /** The idempotency records of placed requests as a part of another repository's statement. */
+  recordsInsertion(records: readonly IdempotencyRecordDraft[]): RecordsInsertion {
+    return { sql: insertRecordsSql(records) };
   }
 
   /**

@@ -14,10 +14,11 @@ import { MarketsRepository } from './markets.repository';
 import { MarketsService } from './markets.service';
 import { InactiveOrderPlacementProbe, OrderPlacementProbe } from './order-placement-probe';
 import { OrderPlacementService } from './order-placement.service';
+import { OrderStateModule } from './order-state.module';
 
 /** Catalogue (markets, provinces, cities), public market data (book, listings), admin controls. */
 @Module({
-  imports: [AuditModule, EventsModule, MetricsCountersModule, ReliabilityModule],
+  imports: [AuditModule, EventsModule, MetricsCountersModule, OrderStateModule, ReliabilityModule],
   controllers: [MarketsController, ListingsController, MarketsAdminController],
   providers: [
     MarketsRepository,

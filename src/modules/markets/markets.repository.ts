@@ -1,6 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { MarketStatus, MatchingMode, OrganisationStatus } from '@/generated/prisma/enums';
 import { Tx } from '@/infra/prisma/tx';
+import { LIVE_BID_STATUSES } from './domain/order-terms';
+import {
+  NOTHING_WANTED,
+  type BatchReads,
+  type BatchReadsWanted,
+  type LockedFundsRow,
+  type LockedPlanRow,
+  type SettledChargesRow,
+} from './domain/placement-batch';
 
 export interface MarketRecord {
   id: string;
@@ -145,8 +154,11 @@ export class MarketsRepository {
   }
 
   /**
-   * A group commit's locks, seqs, statuses and idempotency lookups in one statement, locks first in
-   * the caller's sorted order so committers cannot deadlock (docs/ARCHITECTURE.md "Group commit").
+   * A group commit's reads in one round trip (docs/ARCHITECTURE.md "Group commit of placements"):
+   * the function `order_placement_lock` takes the placement locks in the caller's sorted order,
+   * then reads seqs, statuses and stored idempotency responses, then what the lanes asked for
+   * (`BatchReadsWanted`), each read a statement of its own inside it, so each sees what committed
+   * before its lock was granted.
    */
   async lockOrderPlacementsAndTakeSeqs(
     organisationIds: readonly string[],
@@ -154,11 +166,13 @@ export class MarketsRepository {
     marketIds: readonly string[],
     records: ReadonlyArray<{ scope: string; key: string }>,
     at: Date,
+    wanted: BatchReadsWanted = NOTHING_WANTED,
   ): Promise<{
     seqs: bigint[];
     organisationStatuses: Map<string, OrganisationStatus>;
     marketStatuses: Map<string, MarketStatus>;
     storedResponses: Map<string, StoredIdempotentResponse>;
+    reads: BatchReads;
   }> {
     const [row] = await this.txHost.tx.$queryRaw<
       Array<{
@@ -172,24 +186,20 @@ export class MarketsRepository {
           statusCode: number;
           body: unknown;
         }>;
+        live_bids: Array<{ organisationId: string; n: number }>;
+        plans: LockedPlanRow[];
+        funds: LockedFundsRow[];
+        settled: SettledChargesRow[];
       }>
     >`
-      WITH locked AS MATERIALIZED (
-        SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS n
-        FROM unnest(${organisationIds.map((id) => `orders:${id}`)}::text[]) AS k)
-      SELECT
-        ARRAY(SELECT nextval('order_seq')::text FROM generate_series(1, ${seqs}::int)) AS seqs,
-        ARRAY(SELECT o.id::text || ' ' || o.status::text FROM organisations o
-              WHERE o.id = ANY(${organisationIds}::uuid[]) FOR KEY SHARE) AS organisations,
-        ARRAY(SELECT m.id::text || ' ' || m.status::text FROM markets m
-              WHERE m.id = ANY(${marketIds}::uuid[])) AS markets,
-        (SELECT coalesce(json_agg(json_build_object('scope', r.scope, 'key', r.key, 'fingerprint', r.fingerprint,
-                                                    'statusCode', r.status_code, 'body', r.response_body)), '[]')
-         FROM idempotency_records r
-         JOIN unnest(${records.map((r) => r.scope)}::text[], ${records.map((r) => r.key)}::text[]) AS q(scope, key)
-           ON r.scope = q.scope AND r.key = q.key
-         WHERE r.expires_at > ${at}) AS records
-      FROM locked`;
+      SELECT l.seqs, l.organisations, l.markets, l.records, l.live_bids, l.plans, l.funds, l.settled
+      FROM order_placement_lock(
+        ${organisationIds}::text[], ${seqs}::int, ${marketIds}::uuid[],
+        ${records.map((r) => r.scope)}::text[], ${records.map((r) => r.key)}::text[], ${at}::timestamptz,
+        ${wanted.liveBidsOf}::uuid[], ${[...LIVE_BID_STATUSES]}::text[],
+        ${wanted.plans.map((p) => p.planId)}::uuid[], ${wanted.plans.map((p) => p.organisationId)}::uuid[],
+        ${wanted.funds.map((f) => f.organisationId)}::uuid[], ${wanted.funds.map((f) => f.currency)}::text[],
+        ${wanted.spendSince}::timestamptz) AS l`;
     if (row === undefined) throw new Error('order placement locks returned no row');
     const pairs = (rows: string[]): Array<[string, string]> =>
       rows.map((text) => {
@@ -206,6 +216,12 @@ export class MarketsRepository {
           { fingerprint: r.fingerprint, statusCode: r.statusCode, body: r.body },
         ]),
       ),
+      reads: {
+        liveBids: new Map(row.live_bids.map((r) => [r.organisationId, r.n])),
+        plans: row.plans,
+        funds: row.funds,
+        settled: row.settled,
+      },
     };
   }
 

@@ -8,6 +8,7 @@ import type { NewEvent } from '@/infra/events/event-catalogue';
 import {
   type ClaimedIdempotencyRecord,
   DeferredIdempotencyRecord,
+  type IdempotencyRecordDraft,
 } from '@/infra/idempotency/deferred-idempotency-record';
 import { IdempotentReplay } from '@/infra/idempotency/idempotent-replay';
 import { PlacementTimings } from '@/infra/metrics/placement-timings';
@@ -19,6 +20,8 @@ import { assertAcceptsOrders, assertMayTrade } from './domain/trading-rules';
 import { MarketsRepository, recordKey, type StoredIdempotentResponse } from './markets.repository';
 import { MarketsService } from './markets.service';
 import { OrderPlacementProbe } from './order-placement-probe';
+import { NOTHING_WANTED, type BatchReads, type BatchReadsWanted } from './domain/placement-batch';
+import { OrderStateService, type HoldPosting, type PlacementWrites } from './order-state.service';
 
 /** A change to an existing order (a cancellation) as its lane sees it: the placement lock held. */
 export interface LaneChange<I> {
@@ -35,6 +38,24 @@ export interface LanePlacement<I> extends LaneChange<I> {
 export type LaneOutcome<O> = { placed: O; events: readonly NewEvent[] } | { refused: Error };
 
 /**
+ * Rows a lane leaves for the batch's last statement (the bid lane's plans, bids and holds), with
+ * events that are no order's own (`balance.low`).
+ */
+export interface LaneWrites {
+  rows: PlacementWrites;
+  holds: HoldPosting;
+  events: readonly NewEvent[];
+}
+
+/** The batch as a placement lane sees it: what its read statement read, and its last statement. */
+export interface PlacementBatch {
+  /** What the lanes asked for (`PlacementLane.wants`), read under the batch's locks. */
+  readonly reads: BatchReads;
+  /** Leaves `writes` for the batch's last statement, which writes them with the events and records. */
+  write(writes: LaneWrites): void;
+}
+
+/**
  * One kind of order in a group commit (bids, offers). `place` runs inside the batch's
  * transaction and answers every order: a refusal (funds, the live-order cap, a site) is an
  * outcome, never a thrown error, since a failed statement would abort every neighbour. A throw
@@ -43,7 +64,9 @@ export type LaneOutcome<O> = { placed: O; events: readonly NewEvent[] } | { refu
 export interface PlacementLane<I, O> {
   /** Lanes run in this order within a batch, the same in every process. */
   readonly rank: number;
-  place(orders: ReadonlyArray<LanePlacement<I>>): Promise<Array<LaneOutcome<O>>>;
+  /** What the lane needs read under the batch's locks, in the batch's one read statement. */
+  wants?(orders: ReadonlyArray<LaneChange<I>>): Omit<BatchReadsWanted, 'spendSince'> & { spendSince?: Date };
+  place(orders: ReadonlyArray<LanePlacement<I>>, batch: PlacementBatch): Promise<Array<LaneOutcome<O>>>;
 }
 
 /**
@@ -62,10 +85,15 @@ export interface PlacementMarket {
   slug: string;
 }
 
-/** A lane as a batch runs it: placements carry their `seq`, changes ignore it. */
+/** A lane as a batch runs it: placements carry their `seq`, changes ignore it and the batch. */
 interface Lane {
   readonly rank: number;
-  run(orders: ReadonlyArray<LanePlacement<unknown>>): Promise<Array<LaneOutcome<unknown>>>;
+  readonly changes: boolean;
+  wants(orders: ReadonlyArray<LaneChange<unknown>>): Partial<BatchReadsWanted>;
+  run(
+    orders: ReadonlyArray<LanePlacement<unknown>>,
+    batch: PlacementBatch,
+  ): Promise<Array<LaneOutcome<unknown>>>;
 }
 
 interface Waiting {
@@ -109,6 +137,7 @@ export class OrderPlacementService {
     private readonly markets: MarketsRepository,
     private readonly catalogue: MarketsService,
     private readonly outbox: OutboxService,
+    private readonly orderState: OrderStateService,
     private readonly txHost: TransactionHost<PrismaPgTransactionalAdapter>,
     private readonly cls: ClsService,
     private readonly clock: Clock,
@@ -133,7 +162,9 @@ export class OrderPlacementService {
     return this.enqueue(
       this.laneOf(lane, () => ({
         rank: lane.rank,
-        run: (orders) => lane.place(orders as ReadonlyArray<LanePlacement<I>>),
+        changes: false,
+        wants: (orders) => lane.wants?.(orders as ReadonlyArray<LaneChange<I>>) ?? {},
+        run: (orders, batch) => lane.place(orders as ReadonlyArray<LanePlacement<I>>, batch),
       })),
       organisationId,
       market,
@@ -149,6 +180,8 @@ export class OrderPlacementService {
     return this.enqueue(
       this.laneOf(lane, () => ({
         rank: lane.rank,
+        changes: true,
+        wants: () => ({}),
         run: (orders) => lane.change(orders as ReadonlyArray<LaneChange<I>>),
       })),
       organisationId,
@@ -232,7 +265,10 @@ export class OrderPlacementService {
     });
   }
 
-  /** One transaction for the batch; the outcome of each order, in the batch's order. */
+  /**
+   * One transaction for the batch; the outcome of each order, in the batch's order. A batch of
+   * bids is four round trips: BEGIN, the read statement, the write statement, COMMIT.
+   */
   private runBatch(batch: Waiting[]): Promise<Array<LaneOutcome<unknown>>> {
     // A context of its own: the batch is nobody's request, and no request's transaction.
     return this.cls.run({ ifNested: 'override' }, () =>
@@ -249,6 +285,7 @@ export class OrderPlacementService {
           marketIds,
           identities,
           this.clock.now(),
+          this.wantedBy(batch),
         );
         const lanes = new Map<Lane, Array<{ position: number; seq: bigint }>>();
         let seqs = 0;
@@ -274,12 +311,26 @@ export class OrderPlacementService {
           }
           lanes.set(order.lane, [...(lanes.get(order.lane) ?? []), { position: i, seq }]);
         });
+        let pending: LaneWrites | null = null;
+        const placementBatch: PlacementBatch = {
+          reads: locked.reads,
+          write: (writes) => {
+            if (pending !== null) throw new Error('two lanes of one batch left writes');
+            pending = writes;
+          },
+        };
         for (const [lane, members] of [...lanes].sort(([a], [b]) => a.rank - b.rank)) {
+          // Changes (cancellations) release funds: the holds are posted first, as ever.
+          if (lane.changes && pending !== null) {
+            await this.writeLaneRows(pending, [], []);
+            pending = null;
+          }
           const done = await lane.run(
             members.map(({ position, seq }) => {
               const order = batch[position]!;
               return { organisationId: order.organisationId, input: order.input, seq };
             }),
+            placementBatch,
           );
           members.forEach(({ position }, n) => (outcomes[position] = done[n]));
         }
@@ -288,11 +339,33 @@ export class OrderPlacementService {
           return outcome;
         });
         const events = answered.flatMap((outcome) => ('placed' in outcome ? outcome.events : []));
-        await this.recordEventsAndRecords(events, batch, answered);
+        await this.recordEventsAndRecords(events, batch, answered, pending);
         if (this.probe.active) await this.probe.beforeCommit(batch.length);
         return answered;
       }),
     );
+  }
+
+  /** What the batch's lanes ask its read statement for, each lane for all of its orders. */
+  private wantedBy(batch: Waiting[]): BatchReadsWanted {
+    const wanted: BatchReadsWanted = { ...NOTHING_WANTED, liveBidsOf: [], plans: [], funds: [] };
+    const byLane = new Map<Lane, Array<LaneChange<unknown>>>();
+    for (const order of batch) {
+      byLane.set(order.lane, [
+        ...(byLane.get(order.lane) ?? []),
+        { organisationId: order.organisationId, input: order.input },
+      ]);
+    }
+    for (const [lane, orders] of byLane) {
+      const asked = lane.wants(orders);
+      wanted.liveBidsOf.push(...(asked.liveBidsOf ?? []));
+      wanted.plans.push(...(asked.plans ?? []));
+      wanted.funds.push(...(asked.funds ?? []));
+      if (asked.spendSince !== undefined) wanted.spendSince = asked.spendSince;
+    }
+    wanted.liveBidsOf = [...new Set(wanted.liveBidsOf)];
+    wanted.funds = [...new Map(wanted.funds.map((f) => [`${f.organisationId}|${f.currency}`, f])).values()];
+    return wanted;
   }
 
   /** The answer of an order whose idempotency key already holds a response, or null. */
@@ -337,13 +410,14 @@ export class OrderPlacementService {
   }
 
   /**
-   * The batch's events and the placed orders' idempotency records, in one statement; a record
-   * clash fails the batch.
+   * The batch's last statement: a lane's rows if it left any, the batch's events and the placed
+   * orders' idempotency records; a record clash fails the batch.
    */
   private async recordEventsAndRecords(
     events: readonly NewEvent[],
     batch: Waiting[],
     outcomes: Array<LaneOutcome<unknown>>,
+    pending: LaneWrites | null,
   ): Promise<void> {
     const at = this.clock.now();
     const drafts = batch.flatMap((order, i) => {
@@ -352,11 +426,36 @@ export class OrderPlacementService {
         ? [order.record.draft(outcome.placed, at)]
         : [];
     });
+    if (pending !== null) {
+      await this.writeLaneRows(pending, events, drafts);
+      return;
+    }
     if (drafts.length === 0) {
       if (events.length > 0) await this.outbox.recordMany(events);
       return;
     }
     const refused = await this.outbox.recordManyWithIdempotency(events, drafts);
+    if (refused.length > 0) throw new IdempotencyClash(`${refused.length} idempotency keys already recorded`);
+  }
+
+  /** A lane's rows in one statement, with these events and records (none when changes follow). */
+  private async writeLaneRows(
+    writes: LaneWrites,
+    events: readonly NewEvent[],
+    drafts: readonly IdempotencyRecordDraft[],
+  ): Promise<void> {
+    const written = await this.orderState.writePlacements(
+      writes.rows,
+      writes.holds,
+      this.outbox.insertion([...writes.events, ...events]),
+      this.outbox.recordsInsertion(drafts),
+      this.clock.now(),
+    );
+    // Each hold's key names a bid of this batch: one not posted means the statement is not what it decided.
+    if (written.held !== writes.holds.transfers) {
+      throw new Error(`${writes.holds.transfers - written.held} holds of a group commit were not posted`);
+    }
+    const refused = drafts.filter((draft) => !written.stored.has(recordKey(draft.scope, draft.key)));
     if (refused.length > 0) throw new IdempotencyClash(`${refused.length} idempotency keys already recorded`);
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from '@/generated/prisma/client';
 import type { OrderStatus } from '@/generated/prisma/enums';
 import { Tx } from '@/infra/prisma/tx';
+import type { OutboxInsertion, RecordsInsertion } from '@/modules/events/outbox.service';
 import {
   LIVE_BID_STATUSES,
   LIVE_OFFER_STATUSES,
@@ -44,6 +45,39 @@ export interface NewBidRow {
   replacementPlanId: string | null;
   replacesLeaseId: string | null;
   interruptible: boolean;
+}
+
+/** A re-placement plan asked with a bid of a group commit. */
+export interface NewPlanRow {
+  id: string;
+  organisationId: string;
+  currency: string;
+  maxCount: number;
+  budget: bigint;
+  createdAt: Date;
+}
+
+/** What a group commit's re-placements used of a plan, as it now stands. */
+export interface UsedPlanRow {
+  id: string;
+  usedCount: number;
+  usedBudget: bigint;
+}
+
+/** The rows a group commit's bid lane leaves for the batch's last statement. */
+export interface PlacementWrites {
+  plans: NewPlanRow[];
+  usedPlans: UsedPlanRow[];
+  bids: NewBidRow[];
+}
+
+/**
+ * A ledger posting carried into another repository's statement (the ledger's
+ * `postTransfersSql`): a SELECT of the keys posted, and how many transfers it carries.
+ */
+export interface HoldPosting {
+  readonly sql: Prisma.Sql;
+  readonly transfers: number;
 }
 
 export interface OfferRecord {
@@ -199,20 +233,8 @@ const movedKeys = (rows: ReadonlyArray<{ organisation_id: string; id: string }>)
  * back here only. Time-driven methods (system…) run across tenants; each expiry call expires at
  * most `limit` due orders, skipping rows another sweep or a placement holds.
  */
-@Injectable()
-export class OrderStateRepository {
-  constructor(private readonly txHost: Tx) {}
-
-  private get tx(): Tx['tx'] {
-    return this.txHost.tx;
-  }
-
-  // Placement and cancellation (group commit, docs/ARCHITECTURE.md "Group commit of placements").
-
-  /** Inserts bids already decided OPEN (a group commit checked market, cap and funds), in one statement. */
-  async insertBids(bids: readonly NewBidRow[]): Promise<void> {
-    if (bids.length === 0) return;
-    await this.tx.$executeRaw`
+/** The insert of bids a group commit decided OPEN (checked market, cap and funds), one row each. */
+const insertBidsSql = (bids: readonly NewBidRow[]): Prisma.Sql => Prisma.sql`
       INSERT INTO bids (id, organisation_id, market_id, gpus, filled_gpus, max_price_per_gpu_hour,
                         duration_hours, provinces, min_gpus_per_site, partial_allowed, billing_mode,
                         expires_at, status, seq, created_at, updated_at, inference_model_id,
@@ -248,6 +270,59 @@ export class OrderStateRepository {
              min_gpus_per_site, partial_allowed, billing_mode, expires_at, seq, created_at,
              model_id, output_tps, prompt_tps, ttft_p95_ms, max_price_mtok, min_provider_score,
              plan_id, replaces_lease_id, interruptible, take_or_pay, gpus_per_replica)`;
+
+@Injectable()
+export class OrderStateRepository {
+  constructor(private readonly txHost: Tx) {}
+
+  private get tx(): Tx['tx'] {
+    return this.txHost.tx;
+  }
+
+  // Placement and cancellation (group commit, docs/ARCHITECTURE.md "Group commit of placements").
+
+  /**
+   * A group commit's last statement (docs/ARCHITECTURE.md "Group commit of placements"): the new
+   * re-placement plans, what re-placements used of theirs, the bids decided OPEN, their holds
+   * (`holds`, a ledger posting run by the ledger's own function, its checks included), the
+   * batch's events and the idempotency records of its placed orders, as data-modifying CTEs.
+   * The holds run once the bids are in (`placed` gates them). Returns how many holds were posted
+   * and the records stored, by `scope\nkey`; a record whose key a live record holds is not.
+   */
+  async writePlacements(
+    writes: PlacementWrites,
+    holds: HoldPosting,
+    events: OutboxInsertion,
+    records: RecordsInsertion,
+    at: Date,
+  ): Promise<{ held: number; stored: Set<string> }> {
+    const { plans, usedPlans, bids } = writes;
+    // The records first: pg_stat_activity cuts a statement's text at 1 kB, and a batch that waits
+    // on a concurrent duplicate's record shows what it waits on.
+    const [row] = await this.tx.$queryRaw<Array<{ held: number; stored: string[] }>>`
+      WITH stored AS (${records.sql}
+        RETURNING scope, key),
+      new_plans AS (
+        INSERT INTO bid_replacement_plans (id, organisation_id, currency, max_count, budget, created_at, updated_at)
+        SELECT p.id, p.organisation_id, p.currency, p.max_count, p.budget, p.at, p.at
+        FROM unnest(${plans.map((p) => p.id)}::uuid[], ${plans.map((p) => p.organisationId)}::uuid[],
+                    ${plans.map((p) => p.currency)}::text[], ${plans.map((p) => p.maxCount)}::int[],
+                    ${plans.map((p) => p.budget.toString())}::bigint[],
+                    ${plans.map((p) => p.createdAt.toISOString())}::timestamptz[])
+          AS p(id, organisation_id, currency, max_count, budget, at)),
+      used_plans AS (
+        UPDATE bid_replacement_plans p SET used_count = v.used_count, used_budget = v.used_budget, updated_at = ${at}
+        FROM unnest(${usedPlans.map((p) => p.id)}::uuid[], ${usedPlans.map((p) => p.usedCount)}::int[],
+                    ${usedPlans.map((p) => p.usedBudget.toString())}::bigint[]) AS v(id, used_count, used_budget)
+        WHERE p.id = v.id),
+      placed AS (${insertBidsSql(bids)} RETURNING id),
+      held AS (
+        SELECT h.key FROM (${holds.sql}) AS h
+        WHERE ${holds.transfers}::int > 0 AND (SELECT count(*) FROM placed) = ${bids.length}::int),
+      announced AS (${events.sql})
+      SELECT (SELECT count(*)::int FROM held) AS held, ARRAY(SELECT scope || chr(10) || key FROM stored) AS stored`;
+    if (row === undefined) throw new Error('the placement write returned no row');
+    return { held: row.held, stored: new Set(row.stored) };
   }
 
   /**

@@ -3,23 +3,29 @@ import {
   OrderStateRepository,
   type ExpiredOrder,
   type FilledOrder,
-  type NewBidRow,
+  type HoldPosting,
   type NewOffer,
   type OfferAmendment,
   type OfferPlacement,
   type OrderIncrement,
+  type PlacementWrites,
 } from './order-state.repository';
+import type { OutboxInsertion, RecordsInsertion } from '@/modules/events/outbox.service';
 
 export type {
   ExpiredOrder,
   FilledOrder,
+  HoldPosting,
   NewBidRow,
+  NewPlanRow,
   NewOffer,
   OfferAmendment,
   OfferPlacement,
   OfferRecord,
   OrderIncrement,
   OrderState,
+  PlacementWrites,
+  UsedPlanRow,
 } from './order-state.repository';
 
 /**
@@ -31,9 +37,18 @@ export type {
 export class OrderStateService {
   constructor(private readonly orders: OrderStateRepository) {}
 
-  /** Place: bids a group commit decided OPEN. */
-  insertBids(bids: readonly NewBidRow[]): Promise<void> {
-    return this.orders.insertBids(bids);
+  /**
+   * Place: a group commit's last statement, its bid lane's rows (plans, bids decided OPEN, their
+   * holds) with its events and idempotency records.
+   */
+  writePlacements(
+    writes: PlacementWrites,
+    holds: HoldPosting,
+    events: OutboxInsertion,
+    records: RecordsInsertion,
+    at: Date,
+  ): Promise<{ held: number; stored: Set<string> }> {
+    return this.orders.writePlacements(writes, holds, events, records, at);
   }
 
   /** Place: a group commit's offers, each checked against its site and the live-order cap. */

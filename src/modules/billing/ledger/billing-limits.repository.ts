@@ -46,26 +46,6 @@ export class BillingLimitsRepository {
    * What settled periods charged the organisation's held credit since `since`: settlement
    * transfers are filed under the buyer (ledger_transfers' organisation + time index).
    */
-  /** `settledChargesSince` for several organisation/currency pairs in one statement; absent = 0. */
-  async settledChargesSinceMany(
-    pairs: ReadonlyArray<{ organisationId: string; currency: string }>,
-    since: Date,
-  ): Promise<Array<{ organisationId: string; currency: string; total: bigint }>> {
-    if (pairs.length === 0) return [];
-    return this.tx.$queryRaw<Array<{ organisationId: string; currency: string; total: bigint }>>`
-      SELECT p.organisation_id::text AS "organisationId", p.currency,
-             COALESCE(SUM(-e.amount), 0)::bigint AS total
-      FROM unnest(${pairs.map((p) => p.organisationId)}::uuid[], ${pairs.map((p) => p.currency)}::text[])
-        AS p(organisation_id, currency)
-      JOIN ledger_transfers t
-        ON t.organisation_id = p.organisation_id AND t.created_at >= ${since}
-       AND t.kind = 'SETTLEMENT' AND t.currency = p.currency
-      JOIN ledger_entries e ON e.transfer_id = t.id
-      JOIN ledger_accounts a
-        ON a.id = e.account_id AND a.organisation_id = p.organisation_id AND a.kind = 'BUYER_HELD'
-      GROUP BY p.organisation_id, p.currency`;
-  }
-
   async settledChargesSince(organisationId: string, currency: string, since: Date): Promise<bigint> {
     const [row] = await this.tx.$queryRaw<Array<{ total: bigint }>>`
       SELECT COALESCE(SUM(-e.amount), 0)::bigint AS total

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { KeysetPosition } from '@/infra/pagination/cursor-codec';
 import type { OrganisationAccountKind, TransferDraft, TransferKind } from './domain/ledger-rules';
+import { Prisma } from '@/generated/prisma/client';
 import { Tx } from '@/infra/prisma/tx';
 
 export interface AccountBalance {
@@ -41,10 +42,35 @@ export interface LockedBalances extends OwnLimits {
   balances: AccountBalance[];
 }
 
+/** A posting another repository's statement carries (`postTransfersSql`), and how many transfers it holds. */
+export interface LedgerPosting {
+  readonly sql: Prisma.Sql;
+  readonly transfers: number;
+}
+
 /** Raised when a posting would take an organisation account below zero (the trigger's check). */
 export class LedgerOverdrawnError extends Error {
   override readonly name = 'LedgerOverdrawnError';
 }
+
+/**
+ * The posting of `transfers` as a SELECT of the keys it posted: ledger_post_transfers (migration
+ * `ledger_posting_function`) runs it as one statement whose plan the session keeps (sent inline,
+ * it was planned at every call), its triggers checking every rule. Another repository's statement
+ * may carry it (a group commit's holds, `HoldPosting`).
+ */
+export const postTransfersSql = (transfers: readonly TransferDraft[], at: Date): Prisma.Sql => {
+  const entries = transfers.flatMap((t) => t.entries.map((entry) => ({ key: t.key, entry })));
+  return Prisma.sql`
+    SELECT p.key FROM ledger_post_transfers(
+      ${transfers.map((t) => t.key)}::text[], ${transfers.map((t) => t.kind)}::text[],
+      ${transfers.map((t) => t.currency)}::text[], ${transfers.map((t) => t.organisationId ?? '')}::text[],
+      ${transfers.map((t) => t.bidId ?? '')}::text[], ${transfers.map((t) => t.leaseId ?? '')}::text[],
+      ${transfers.map((t) => t.topUpId ?? '')}::text[], ${transfers.map((t) => t.memo ?? '')}::text[],
+      ${entries.map((e) => e.key)}::text[], ${entries.map((e) => e.entry.account.organisationId ?? '')}::text[],
+      ${entries.map((e) => e.entry.account.kind)}::text[], ${entries.map((e) => e.entry.amount.toString())}::bigint[],
+      ${at}::timestamptz) AS p(key)`;
+};
 
 /**
  * The ledger's tables. Transfers are posted with their entries in one statement (the database
@@ -66,19 +92,8 @@ export class LedgerRepository {
   /** Posts transfers not posted before; returns the keys it posted. */
   async postTransfers(transfers: readonly TransferDraft[], at: Date): Promise<string[]> {
     if (transfers.length === 0) return [];
-    const entries = transfers.flatMap((t) => t.entries.map((entry) => ({ key: t.key, entry })));
     try {
-      // ledger_post_transfers (migration `ledger_posting_function`) runs the posting as one
-      // statement whose plan the session keeps: sent inline, it was planned at every call.
-      const rows = await this.tx.$queryRaw<Array<{ key: string }>>`
-        SELECT p.key FROM ledger_post_transfers(
-          ${transfers.map((t) => t.key)}::text[], ${transfers.map((t) => t.kind)}::text[],
-          ${transfers.map((t) => t.currency)}::text[], ${transfers.map((t) => t.organisationId ?? '')}::text[],
-          ${transfers.map((t) => t.bidId ?? '')}::text[], ${transfers.map((t) => t.leaseId ?? '')}::text[],
-          ${transfers.map((t) => t.topUpId ?? '')}::text[], ${transfers.map((t) => t.memo ?? '')}::text[],
-          ${entries.map((e) => e.key)}::text[], ${entries.map((e) => e.entry.account.organisationId ?? '')}::text[],
-          ${entries.map((e) => e.entry.account.kind)}::text[], ${entries.map((e) => e.entry.amount.toString())}::bigint[],
-          ${at}::timestamptz) AS p(key)`;
+      const rows = await this.tx.$queryRaw<Array<{ key: string }>>`${postTransfersSql(transfers, at)}`;
       return rows.map((row) => row.key);
     } catch (error) {
       if (String((error as Error).message).includes('ledger_insufficient_funds')) {
@@ -86,6 +101,11 @@ export class LedgerRepository {
       }
       throw error;
     }
+  }
+
+  /** `postTransfers` for another repository's statement to run (a group commit's holds). */
+  postingOf(transfers: readonly TransferDraft[], at: Date): LedgerPosting {
+    return { sql: postTransfersSql(transfers, at), transfers: transfers.length };
   }
 
   /**
@@ -105,25 +125,6 @@ export class LedgerRepository {
       spendCap: rows[0]?.spendCap ?? null,
       lowBalanceThreshold: rows[0]?.lowBalanceThreshold ?? null,
     };
-  }
-
-  /**
-   * `lockBalances` for several organisation/currency pairs in one statement, every row locked in
-   * account-id order (the order every posting locks them in).
-   */
-  async lockBalancesMany(
-    pairs: ReadonlyArray<{ organisationId: string; currency: string }>,
-  ): Promise<Array<AccountBalance & OwnLimits & { organisationId: string }>> {
-    if (pairs.length === 0) return [];
-    return this.tx.$queryRaw<Array<AccountBalance & OwnLimits & { organisationId: string }>>`
-      SELECT a.organisation_id::text AS "organisationId", a.kind::text AS kind, a.currency, a.balance,
-             l.spend_cap AS "spendCap", l.low_balance_threshold AS "lowBalanceThreshold"
-      FROM ledger_accounts a
-      JOIN unnest(${pairs.map((p) => p.organisationId)}::uuid[], ${pairs.map((p) => p.currency)}::text[])
-        AS p(organisation_id, currency)
-        ON a.organisation_id = p.organisation_id AND a.currency = p.currency
-      LEFT JOIN billing_limits l ON l.organisation_id = a.organisation_id AND l.currency = a.currency
-      ORDER BY a.id FOR UPDATE OF a`;
   }
 
   /**

@@ -30,7 +30,13 @@ import {
   type LeaseConversion,
   type TransferDraft,
 } from './domain/ledger-rules';
-import { LedgerOverdrawnError, LedgerRepository, type LockedBalances } from './ledger.repository';
+import {
+  LedgerOverdrawnError,
+  LedgerRepository,
+  type LedgerPosting,
+  type LockedBalances,
+} from './ledger.repository';
+import type { LockedFundsRow, SettledChargesRow } from '@/modules/markets/domain/placement-batch';
 
 export interface BidToHold {
   bidId: string;
@@ -174,40 +180,41 @@ export class LedgerService {
     );
   }
 
+  /** Where the spend cap's current period starts: a group commit reads settled charges from it. */
+  spendPeriodStart(): Date {
+    return spendPeriodOf(this.clock.now()).startsAt;
+  }
+
   /**
    * `holdBidFunds` for the bids of a group commit, in three steps so that no refusal is an
-   * error inside the transaction: lock every buyer balance the bids draw on (one statement, plus
-   * one for the settled charges of organisations with a spend cap); decide each bid in turn
-   * against what the earlier ones left (`reserveBidHold`); post the accepted holds together.
+   * error inside the transaction: the batch's read statement locks every buyer balance the bids
+   * draw on and reads the capped ones' settled charges (`rows`, `settled`), taken in here; each
+   * bid is decided in turn against what the earlier ones left (`reserveBidHold`); the accepted
+   * holds are posted together in the batch's last statement (`bidHoldsPosting`).
    */
-  async lockBidFunds(
+  bidFundsOf(
     bids: ReadonlyArray<{ organisationId: string; currency: string }>,
-  ): Promise<BidFundsLock> {
-    const pairs = [...new Map(bids.map((bid) => [accountKey(bid), bid])).values()].map(
-      ({ organisationId, currency }) => ({ organisationId, currency }),
-    );
-    const rows = await this.ledger.lockBalancesMany(pairs);
+    rows: readonly LockedFundsRow[],
+    settled: readonly SettledChargesRow[],
+  ): BidFundsLock {
     const accounts = new Map<string, BuyerFunds>();
-    for (const pair of pairs) {
-      const own = rows.filter((row) => accountKey(row) === accountKey(pair));
-      const balance = (kind: string): bigint => own.find((row) => row.kind === kind)?.balance ?? 0n;
-      accounts.set(accountKey(pair), {
-        ...pair,
+    for (const { organisationId, currency } of bids) {
+      const key = accountKey({ organisationId, currency });
+      if (accounts.has(key)) continue;
+      const own = rows.filter((row) => accountKey(row) === key);
+      const balance = (kind: string): bigint => BigInt(own.find((row) => row.kind === kind)?.balance ?? 0);
+      const limit = (value: string | null | undefined): bigint | null =>
+        value === null || value === undefined ? null : BigInt(value);
+      accounts.set(key, {
+        organisationId,
+        currency,
         available: balance('BUYER_AVAILABLE'),
         availableBefore: balance('BUYER_AVAILABLE'),
         held: balance('BUYER_HELD'),
-        spendCap: own[0]?.spendCap ?? null,
-        threshold: own[0]?.lowBalanceThreshold ?? null,
-        settledInPeriod: 0n,
+        spendCap: limit(own[0]?.spendCap),
+        threshold: limit(own[0]?.lowBalanceThreshold),
+        settledInPeriod: BigInt(settled.find((row) => accountKey(row) === key)?.total ?? 0),
       });
-    }
-    const capped = [...accounts.values()].filter((account) => account.spendCap !== null);
-    if (capped.length > 0) {
-      const period = spendPeriodOf(this.clock.now());
-      for (const row of await this.limits.settledChargesSinceMany(capped, period.startsAt)) {
-        const account = accounts.get(accountKey(row));
-        if (account) account.settledInPeriod = row.total;
-      }
     }
     return new LockedBidFunds(accounts);
   }
@@ -236,12 +243,16 @@ export class LedgerService {
     return null;
   }
 
-  /** Posts the reserved holds in one statement, with any `balance.low` they cause. */
-  async postBidHolds(lock: BidFundsLock): Promise<void> {
+  /**
+   * The reserved holds as a posting for the batch's last statement to carry, with the
+   * `balance.low` events they cause (every account they lower was read under its lock, so
+   * nothing is read here). Each hold's key names a bid of this batch, so all of them post; the
+   * caller checks that they did.
+   */
+  async bidHoldsPosting(lock: BidFundsLock): Promise<{ posting: LedgerPosting; events: NewEvent[] }> {
     const funds = lock as LockedBidFunds;
-    await this.post(
+    const events = await this.lowBalanceEvents(
       funds.transfers,
-      undefined,
       [...funds.accounts.values()].map((account) => ({
         organisationId: account.organisationId,
         currency: account.currency,
@@ -249,6 +260,7 @@ export class LedgerService {
         threshold: account.threshold,
       })),
     );
+    return { posting: this.ledger.postingOf(funds.transfers, this.clock.now()), events };
   }
 
   /** Cancel or expiry: the unfilled part's hold goes back to available (once per bid). */
@@ -415,8 +427,17 @@ export class LedgerService {
     posted: readonly TransferDraft[],
     known: readonly KnownAvailable[],
   ): Promise<void> {
+    const events = await this.lowBalanceEvents(posted, known);
+    if (events.length > 0) await this.outbox.recordMany(events);
+  }
+
+  /** The `balance.low` events of a posting (see `noticeLowBalances`). */
+  private async lowBalanceEvents(
+    posted: readonly TransferDraft[],
+    known: readonly KnownAvailable[],
+  ): Promise<NewEvent[]> {
     const lowered = availableChanges(posted).filter((change) => change.delta < 0n);
-    if (lowered.length === 0) return;
+    if (lowered.length === 0) return [];
     const startOf = new Map<string, { before: bigint; threshold: bigint | null }>();
     for (const account of known) startOf.set(accountKey(account), account);
     const unread = lowered.filter((change) => !startOf.has(accountKey(change)));
@@ -445,7 +466,7 @@ export class LedgerService {
         },
       });
     }
-    if (events.length > 0) await this.outbox.recordMany(events);
+    return events;
   }
 }
 
