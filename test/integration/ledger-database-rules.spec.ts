@@ -193,6 +193,64 @@ describe('ledger rules in the database', () => {
     expect(error).toBeUndefined();
   });
 
+  it("judges a posting carried in a larger statement's CTE (a group commit's holds) as one sent alone", async () => {
+    const error = await rolledBack(db, async () => {
+      const { buyer } = await organisations(db);
+      const available = await account(db, buyer, 'BUYER_AVAILABLE');
+      const held = await account(db, buyer, 'BUYER_HELD');
+      await post(db, [move(await account(db, null, 'EXTERNAL_FUNDING'), available, 100n)]);
+      /**
+       * A bid hold of `amount` as OrderStateRepository.writePlacements carries it: after another
+       * data-modifying CTE (an idempotency record here) that gates it; the holds posted.
+       */
+      const holdInBatch = async (recordKey: string, amount: bigint): Promise<number> => {
+        const key = `rules:${randomUUID()}`;
+        const { rows } = await db.query<{ held: number }>(
+          `WITH stored AS (
+             INSERT INTO idempotency_records (scope, key, fingerprint, status_code, response_body, created_at, expires_at)
+             VALUES ($13, $14, 'f', 201, '{}', now(), now() + interval '1 day') RETURNING key),
+           held AS (
+             SELECT h.key FROM (
+               SELECT p.key FROM ledger_post_transfers($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], now()) AS p(key)) AS h
+             WHERE (SELECT count(*) FROM stored) = 1)
+           SELECT (SELECT count(*)::int FROM held) AS held`,
+          [
+            [key],
+            ['BID_HOLD'],
+            ['CNY'],
+            [buyer],
+            [''],
+            [''],
+            [''],
+            [''],
+            [key, key],
+            [buyer, buyer],
+            ['BUYER_AVAILABLE', 'BUYER_HELD'],
+            [(-amount).toString(), amount.toString()],
+            buyer,
+            recordKey,
+          ],
+        );
+        return rows[0]!.held;
+      };
+      expect(await holdInBatch('first', 60n)).toBe(1);
+      expect([await balance(db, available), await balance(db, held)]).toEqual([40n, 60n]);
+      await db.query('SAVEPOINT before');
+      // The posting's own triggers refuse the overdraft, and the whole statement goes with it.
+      const overdraw = await holdInBatch('second', 41n).catch((e: Error) => e);
+      expect(String(overdraw)).toMatch(/ledger_insufficient_funds: account .* would go below zero/);
+      await db.query('ROLLBACK TO SAVEPOINT before');
+      expect([await balance(db, available), await balance(db, held)]).toEqual([40n, 60n]);
+      const { rows } = await db.query<{ key: string }>(
+        'SELECT key FROM idempotency_records WHERE scope = $1 ORDER BY key',
+        [buyer],
+      );
+      expect(rows.map((row) => row.key)).toEqual(['first']);
+    });
+    expect(error).toBeUndefined();
+  });
+
   it('keeps a provider receivable at or below zero', async () => {
     const error = await rolledBack(db, async () => {
       const { provider } = await organisations(db);
