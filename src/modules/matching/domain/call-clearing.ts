@@ -19,12 +19,20 @@ export interface CallLimits {
    * fixing); a larger one is not run, and the stage keeps the best clearing known.
    */
   readonly maxMipColumns?: number;
+  /**
+   * Simplex work of the whole clearing: simplex iterations summed over every LP and MIP solve of
+   * every component, a MIP's weighted for its presolve, cuts and heuristics, each solve charged a
+   * few more for its setup. When it is spent, each component keeps the best clearing it knows
+   * (at least the greedy one) and counts as limited.
+   */
+  readonly maxWork?: number;
 }
 
 export const DEFAULT_CALL_LIMITS: Required<CallLimits> = {
   maxNodes: 1_000,
   maxSimplexIterations: 1_000_000,
   maxMipColumns: 12_000,
+  maxWork: 25_000,
 };
 
 /** The three objectives of a clearing, compared in this order (docs/MATCHING.md "Call markets"). */
@@ -46,6 +54,8 @@ export interface SolvedClearing {
   readonly limited: number;
   /** Components where the greedy allocation filled more GPU-hours and was taken instead. */
   readonly greedy: number;
+  /** Simplex work spent, in iterations (see `CallLimits.maxWork`). */
+  readonly work: number;
 }
 
 /**
@@ -75,7 +85,9 @@ export function solveCall(
     maxNodes: options.maxNodes ?? DEFAULT_CALL_LIMITS.maxNodes,
     maxSimplexIterations: options.maxSimplexIterations ?? DEFAULT_CALL_LIMITS.maxSimplexIterations,
     maxMipColumns: options.maxMipColumns ?? DEFAULT_CALL_LIMITS.maxMipColumns,
+    maxWork: options.maxWork ?? DEFAULT_CALL_LIMITS.maxWork,
   };
+  const meter = new WorkMeter(limits.maxWork);
   const greedyFallback = options.greedyFallback ?? true;
   const book = buildBook(bids, offers, now);
   const components = componentsOf(book);
@@ -84,15 +96,13 @@ export function solveCall(
   let limited = 0;
   let greedy = 0;
   for (const component of components) {
-    const solved = solveComponent(book, component, limits);
+    const alternative = greedyAmounts(book, component, now);
+    const solved = solveComponent(book, component, limits, meter, alternative);
     if (solved.limited) limited += 1;
     let chosen = solved.amounts;
-    if (greedyFallback) {
-      const alternative = greedyAmounts(book, component, now);
-      if (gpuHoursOf(book, alternative) > gpuHoursOf(book, chosen)) {
-        chosen = alternative;
-        greedy += 1;
-      }
+    if (greedyFallback && gpuHoursOf(book, alternative) > gpuHoursOf(book, chosen)) {
+      chosen = alternative;
+      greedy += 1;
     }
     for (const [pair, gpus] of chosen) amounts.set(pair, gpus);
   }
@@ -102,6 +112,7 @@ export function solveCall(
     components: components.length,
     limited,
     greedy,
+    work: meter.spent,
   };
 }
 
@@ -320,18 +331,114 @@ interface ComponentResult {
  * is optimal. Otherwise `solveLexicographic` decides, and should numerics disagree with exact
  * arithmetic there, `solveStaged` solves the component again as three plain MIPs.
  */
-function solveComponent(book: Book, component: Component, limits: Required<CallLimits>): ComponentResult {
+function solveComponent(
+  book: Book,
+  component: Component,
+  limits: Required<CallLimits>,
+  meter: WorkMeter,
+  start: ReadonlyMap<Pair, number>,
+): ComponentResult {
   if (component.bids.length === 1) {
     const only = book.bids[component.bids[0]!]!;
     if (only.rule === 'NONE') return { amounts: takeInOrder(book, only), limited: false };
   }
+  if (meter.exhausted) return { amounts: new Map(), limited: true };
   const highs = callSolver();
   const model = buildModel(book, component, highs);
   return (
-    solveLexicographic(highs, book, component, model, limits) ??
-    solveStaged(highs, book, component, model, limits)
+    solveLexicographic(highs, book, component, model, limits, meter, start) ??
+    solveStaged(highs, book, component, model, limits, meter)
   );
 }
+
+/**
+ * Work charged for each solve besides its iterations, in iterations: this many, plus one per
+ * thousand columns (setting bounds and copying the solution cost about that much).
+ */
+const RUN_ITERATIONS = 10;
+/**
+ * A MIP's LP iteration costs this many plain ones: it also pays for presolve, probing, cuts and
+ * heuristics (about 5x on the books of bench/call-clearing.ts).
+ */
+const MIP_ITERATION_WEIGHT = 5;
+/** A MIP that could not run this many LP iterations is not started. */
+const MIN_MIP_ITERATIONS = 200;
+
+/**
+ * The simplex work a clearing has left (`CallLimits.maxWork`): each solve may take only the
+ * iterations that remain, so the work spent, and with it the clearing, is the same on any
+ * machine.
+ */
+class WorkMeter {
+  spent = 0;
+
+  constructor(
+    private readonly budget: number,
+    private readonly parent: WorkMeter | null = null,
+  ) {}
+
+  /** A meter for one step of a stage (a search, a rounding): at most `share` of the work left, spent here too. */
+  part(share: number): WorkMeter {
+    return new WorkMeter(Math.floor(share * this.left), this);
+  }
+
+  get exhausted(): boolean {
+    return this.left <= 0;
+  }
+
+  /** Whether a MIP on a model of `columns` columns may start. */
+  canRunMip(columns: number): boolean {
+    return this.left - overhead(columns) >= MIN_MIP_ITERATIONS * MIP_ITERATION_WEIGHT;
+  }
+
+  /** Solves the model's LP within `cap` iterations and the work left. */
+  runLp(solver: HighsModel, columns: number, cap: number): void {
+    solver.options.set('simplex_iteration_limit', Math.max(0, Math.min(cap, this.left - overhead(columns))));
+    solver.run();
+    this.charge(Number(solver.info.get('simplex_iteration_count')) + overhead(columns));
+  }
+
+  /** Solves the MIP, interrupted at its first check past the work left (LP iterations of all its nodes). */
+  runMip(highs: Highs, solver: HighsModel, columns: number, cap: number): void {
+    const allowed = (this.left - overhead(columns)) / MIP_ITERATION_WEIGHT;
+    let iterations = 0;
+    solver.options.set('simplex_iteration_limit', Math.max(0, Math.min(cap, Math.floor(allowed))));
+    solver.run({
+      [highs.constants.callbackType.mipInterrupt]: (event) => {
+        iterations = Number(event.data.mip_total_lp_iterations ?? 0n);
+        if (iterations >= allowed) event.interrupt();
+        return undefined;
+      },
+    });
+    this.charge(iterations * MIP_ITERATION_WEIGHT + overhead(columns));
+  }
+
+  private get left(): number {
+    return this.budget - this.spent;
+  }
+
+  private charge(work: number): void {
+    this.spent += work;
+    this.parent?.charge(work);
+  }
+}
+
+function overhead(columns: number): number {
+  return RUN_ITERATIONS + Math.floor(columns / 1_000);
+}
+
+type HighsModel = ReturnType<Highs['createModel']>;
+
+/** LP solves within a step's share of the clearing's work. */
+interface LpSteps {
+  run(): void;
+  readonly exhausted: boolean;
+}
+
+/** The share of the work left that a stage's search, rounding or polish may spend. */
+const STEP_SHARE = 0.25;
+/** And the first stage's polish of the greedy clearing, the clearing taken when nothing better is found. */
+const SEED_SHARE = 0.5;
 
 /** An LP value this close to an integer is that integer. */
 const INTEGRALITY_TOLERANCE = 1e-6;
@@ -354,8 +461,21 @@ function solveLexicographic(
   component: Component,
   model: BuiltModel,
   limits: Required<CallLimits>,
+  meter: WorkMeter,
+  start: ReadonlyMap<Pair, number>,
 ): ComponentResult | null {
   const solver = highs.createModel(model.data);
+  const runLp = (): void => meter.runLp(solver, model.columns, limits.maxSimplexIterations);
+  /** LP solves for a step that may spend `share` of the work left. */
+  const stepOf = (share: number): LpSteps => {
+    const part = meter.part(share);
+    return {
+      run: () => part.runLp(solver, model.columns, limits.maxSimplexIterations),
+      get exhausted() {
+        return part.exhausted;
+      },
+    };
+  };
   try {
     solver.options.set({
       output_flag: false,
@@ -395,14 +515,19 @@ function solveLexicographic(
         );
       }
 
-      solver.run();
+      runLp();
       const solution =
         solver.getModelStatus() === highs.constants.modelStatus.optimal ? solver.getSolution() : null;
+      if (solution === null && meter.exhausted) {
+        // The clearing's work is spent: the best clearing known stands (none: nothing fills).
+        limited = true;
+        break;
+      }
       const relaxation = Number(solver.info.get('objective_function_value'));
       if (relaxed && solution !== null) {
         let x = integralPairs(model, solution.colValue);
         if (x === null || !feasible(book, component, model, x)) {
-          x = reachRelaxation(highs, solver, book, component, model, {
+          x = reachRelaxation(highs, solver, stepOf(STEP_SHARE), book, component, model, {
             value: relaxation,
             maximise: stage < 2,
             colLower,
@@ -433,7 +558,23 @@ function solveLexicographic(
       // least as good as the best one known keeps the columns and rows whose reduced cost or dual
       // exceeds that gap on their bounds: fixing them shrinks this MIP and the later stages'.
       if (solution !== null) {
-        const plunged = plunge(highs, solver, book, component, model, colLower, colUpper);
+        if (best === null) {
+          // No clearing yet (the first stage, its search failed): the greedy one, improved by an
+          // LP with the binaries it implies fixed, stands unless the rounding below does better.
+          const seeded = seed(highs, solver, stepOf(SEED_SHARE), book, component, model, start, {
+            stages,
+            stage,
+            colLower,
+            colUpper,
+            rowLower,
+            rowUpper,
+          });
+          if (seeded !== null) {
+            best = Float64Array.from(seeded.subarray(0, model.pairCount));
+            bestColumns = seeded;
+          }
+        }
+        const plunged = plunge(highs, solver, stepOf(STEP_SHARE), book, component, model, colLower, colUpper);
         if (plunged !== null) {
           const x = plunged.subarray(0, model.pairCount);
           const better =
@@ -445,7 +586,7 @@ function solveLexicographic(
           }
         }
         if (bestColumns !== null && stage > 0) {
-          const polished = polish(highs, solver, book, component, model, bestColumns, {
+          const polished = polish(highs, solver, stepOf(STEP_SHARE), book, component, model, bestColumns, {
             stages,
             stage,
             colLower,
@@ -479,7 +620,7 @@ function solveLexicographic(
       }
       let free = 0;
       for (let c = 0; c < model.columns; c += 1) if (colLower[c] !== colUpper[c]) free += 1;
-      if (free > limits.maxMipColumns) {
+      if (free > limits.maxMipColumns || !meter.canRunMip(model.columns)) {
         // Too large to decide within the work limits: the best clearing known stands, and the
         // later stages, which would hold this one's value by a dense row, are not run.
         limited = true;
@@ -487,7 +628,7 @@ function solveLexicographic(
       }
       solver.changeColsIntegrality(all, model.data.integrality!);
       if (bestColumns !== null) solver.setSolution({ colValue: bestColumns });
-      solver.run();
+      meter.runMip(highs, solver, model.columns, limits.maxSimplexIterations);
       if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) limited = true;
       if (solver.info.get('primal_solution_status') === highs.constants.solutionStatus.feasible) {
         const columns = solver.getSolution().colValue.map(Math.round);
@@ -522,6 +663,7 @@ const DIVE_WORK = 2_000_000;
 function reachRelaxation(
   highs: Highs,
   solver: ReturnType<Highs['createModel']>,
+  lp: LpSteps,
   book: Book,
   component: Component,
   model: BuiltModel,
@@ -551,7 +693,7 @@ function reachRelaxation(
     applied = [];
   };
   try {
-    while (open.length > 0 && nodes < target.maxNodes) {
+    while (open.length > 0 && nodes < target.maxNodes && !lp.exhausted) {
       const fixings = open.pop()!;
       nodes += 1;
       // The root's relaxation is the one the caller just solved.
@@ -561,7 +703,7 @@ function reachRelaxation(
           solver.changeColBounds(fixings[i]!, fixings[i + 1]!, fixings[i + 1]!);
         }
         applied = fixings;
-        solver.run();
+        lp.run();
         if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) continue;
         if (sign * Number(solver.info.get('objective_function_value')) < sign * value - tolerance) continue;
       }
@@ -663,6 +805,7 @@ const PLUNGE_STEPS = 64;
 function plunge(
   highs: Highs,
   solver: ReturnType<Highs['createModel']>,
+  lp: LpSteps,
   book: Book,
   component: Component,
   model: BuiltModel,
@@ -674,7 +817,8 @@ function plunge(
   let steps = 0;
   try {
     for (;;) {
-      solver.run();
+      if (lp.exhausted) return null;
+      lp.run();
       if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) return null;
       const values = solver.getSolution().colValue;
       let branch = -1;
@@ -701,14 +845,14 @@ function plunge(
             solver.changeColBounds(c, Math.round(v), Math.round(v));
           }
         }
-        solver.run();
+        lp.run();
         if (solver.getModelStatus() === highs.constants.modelStatus.optimal) {
           fixedCols.push(...batchCols);
           continue;
         }
         for (const c of batchCols) solver.changeColBounds(c, colLower[c]!, colUpper[c]!);
         batch = false;
-        solver.run();
+        lp.run();
       }
       // One binary at a time is one LP each: bounded, after which the stage goes on without it.
       if (steps >= PLUNGE_STEPS) return null;
@@ -716,7 +860,7 @@ function plunge(
       const nearer = Math.round(values[branch]!);
       fixedCols.push(branch);
       solver.changeColBounds(branch, nearer, nearer);
-      solver.run();
+      lp.run();
       if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) {
         solver.changeColBounds(branch, 1 - nearer, 1 - nearer);
       }
@@ -724,6 +868,31 @@ function plunge(
   } finally {
     for (const c of fixedCols) solver.changeColBounds(c, colLower[c]!, colUpper[c]!);
   }
+}
+
+/**
+ * The greedy allocation as a clearing of the first stage: its own columns (pairs, and the binaries
+ * and lot counts they imply), or `polish`'s on them when better. Null when it fills nothing.
+ */
+function seed(
+  highs: Highs,
+  solver: ReturnType<Highs['createModel']>,
+  lp: LpSteps,
+  book: Book,
+  component: Component,
+  model: BuiltModel,
+  start: ReadonlyMap<Pair, number>,
+  held: Parameters<typeof polish>[7],
+): Float64Array | null {
+  if (start.size === 0) return null;
+  const columns = columnsOf(model, start);
+  if (!feasible(book, component, model, columns.subarray(0, model.pairCount))) return null;
+  const polished = polish(highs, solver, lp, book, component, model, columns, held);
+  if (polished === null) return columns;
+  const costs = held.stages[held.stage]!;
+  return dot(costs, polished.subarray(0, model.pairCount)) > dot(costs, columns.subarray(0, model.pairCount))
+    ? polished
+    : columns;
 }
 
 /**
@@ -735,6 +904,7 @@ function plunge(
 function polish(
   highs: Highs,
   solver: ReturnType<Highs['createModel']>,
+  lp: LpSteps,
   book: Book,
   component: Component,
   model: BuiltModel,
@@ -767,7 +937,7 @@ function polish(
     for (let stage = 0; stage <= held.stage; stage += 1) {
       solver.changeColsCost(all, padded(held.stages[stage]!, model.columns));
       solver.changeObjectiveSense(sense(stage));
-      solver.run();
+      lp.run();
       if (solver.getModelStatus() !== highs.constants.modelStatus.optimal) return null;
       const solution = solver.getSolution();
       if (stage === held.stage) {
@@ -832,6 +1002,19 @@ function onBound(value: number, lower: number, upper: number): number | null {
   return null;
 }
 
+/** Every column of an allocation: its pairs' GPUs, and the binaries and lot counts they imply. */
+function columnsOf(model: BuiltModel, amounts: ReadonlyMap<Pair, number>): Float64Array {
+  const columns = new Float64Array(model.columns);
+  for (const [pair, gpus] of amounts) {
+    const c = model.columnOf.get(pair);
+    if (c !== undefined) columns[c] = gpus;
+  }
+  model.derive.forEach((value, i) => {
+    columns[model.pairCount + i] = value(columns);
+  });
+  return columns;
+}
+
 function amountsOf(model: BuiltModel, x: Float64Array): Map<Pair, number> {
   const amounts = new Map<Pair, number>();
   for (let c = 0; c < model.pairCount; c += 1) {
@@ -853,6 +1036,7 @@ function solveStaged(
   component: Component,
   model: BuiltModel,
   limits: Required<CallLimits>,
+  meter: WorkMeter,
 ): ComponentResult {
   const mip = highs.createModel(model.data);
   try {
@@ -880,7 +1064,11 @@ function solveStaged(
         );
         mip.setSolution({ colValue: best! });
       }
-      mip.run();
+      if (!meter.canRunMip(model.columns)) {
+        limited = true;
+        break;
+      }
+      meter.runMip(highs, mip, model.columns, limits.maxSimplexIterations);
       const status = mip.getModelStatus();
       if (status !== highs.constants.modelStatus.optimal) limited = true;
       if (mip.info.get('primal_solution_status') === highs.constants.solutionStatus.feasible) {
@@ -890,7 +1078,8 @@ function solveStaged(
       }
       if (best === null) return { amounts: new Map(), limited: true };
     }
-    return { amounts: amountsOf(model, best!), limited };
+    if (best === null) return { amounts: new Map(), limited: true };
+    return { amounts: amountsOf(model, best), limited };
   } finally {
     mip.dispose();
   }
@@ -922,6 +1111,10 @@ interface BuiltModel {
   readonly binary: Uint8Array;
   readonly columns: number;
   readonly pairOf: Pair[];
+  /** The column of each pair. */
+  readonly columnOf: ReadonlyMap<Pair, number>;
+  /** How each column after the pairs follows from the pairs' GPUs. */
+  readonly derive: ReadonlyArray<(x: Float64Array) => number>;
   readonly gpuHours: Float64Array;
   readonly surplus: Float64Array;
   readonly priority: Float64Array;
@@ -947,19 +1140,25 @@ function buildModel(book: Book, component: Component, highs: Highs): BuiltModel 
     colUpper.push(Math.min(book.offers[offer]!.offer.free, book.bids[bid]!.wanted));
     integrality.push(1);
   }
-  const addBinary = (): number => {
+  /** How each column after the pairs follows from the pairs' GPUs (see `columnsOf`). */
+  const derive: Array<(x: Float64Array) => number> = [];
+  const addBinary = (value: (x: Float64Array) => number): number => {
     colUpper.push(1);
     integrality.push(1);
+    derive.push(value);
     return colUpper.length - 1;
   };
   /** Columns counting a site's lots: general integers, which the binary heuristics leave alone. */
   const lotColumns: number[] = [];
-  const addLotCount = (upper: number): number => {
+  const addLotCount = (upper: number, value: (x: Float64Array) => number): number => {
     colUpper.push(upper);
     integrality.push(1);
+    derive.push(value);
     lotColumns.push(colUpper.length - 1);
     return colUpper.length - 1;
   };
+  const sum = (cols: ReadonlyArray<readonly [number, number]>, x: Float64Array): number =>
+    cols.reduce((total, [c]) => total + x[c]!, 0);
 
   const rowLower: number[] = [];
   const rowUpper: number[] = [];
@@ -998,7 +1197,10 @@ function buildModel(book: Book, component: Component, highs: Highs): BuiltModel 
     const sb = book.bids[b]!;
     const remaining = sb.wanted;
     const xs = sb.pairs.map((p) => [column.get(p)!, 1] as const);
-    const filledWhole = !sb.bid.partialAllowed || sb.rule === 'REMAINDER' ? addBinary() : -1;
+    const filledWhole =
+      !sb.bid.partialAllowed || sb.rule === 'REMAINDER'
+        ? addBinary((x) => (sum(xs, x) === remaining ? 1 : 0))
+        : -1;
     if (!sb.bid.partialAllowed) {
       addRow(0, 0, [...xs, [filledWhole, -remaining]]);
     } else {
@@ -1011,19 +1213,23 @@ function buildModel(book: Book, component: Component, highs: Highs): BuiltModel 
       const siteXs = site.pairs.map((p) => [column.get(p)!, 1] as const);
       const cap = Math.min(site.supply, remaining);
       // Whole lots at the site: its GPUs equal lot x an integer count (docs/MATCHING.md "Lots").
-      if (sb.lot > 1) addRow(0, 0, [...siteXs, [addLotCount(Math.floor(cap / sb.lot)), -sb.lot]]);
+      const atSite = (x: Float64Array): number => sum(siteXs, x);
+      if (sb.lot > 1) {
+        const lots = addLotCount(Math.floor(cap / sb.lot), (x) => atSite(x) / sb.lot);
+        addRow(0, 0, [...siteXs, [lots, -sb.lot]]);
+      }
       if (sb.rule === 'REMAINDER' && site.supply < sb.minimum) {
-        const r = addBinary();
+        const r = addBinary((x) => (atSite(x) > 0 ? 1 : 0));
         remainderSites.push(r);
         addRow(-inf, 0, [...siteXs, [r, -cap]]);
         continue;
       }
-      const y = addBinary();
+      const y = addBinary((x) => (atSite(x) > 0 ? 1 : 0));
       addRow(-inf, 0, [...siteXs, [y, -cap]]);
       if (sb.rule === 'STRICT') {
         addRow(0, inf, [...siteXs, [y, -sb.minimum]]);
       } else {
-        const r = addBinary();
+        const r = addBinary((x) => (atSite(x) > 0 && atSite(x) < sb.minimum ? 1 : 0));
         remainderSites.push(r);
         addRow(0, inf, [...siteXs, [y, -sb.minimum], [r, sb.minimum - 1]]);
       }
@@ -1066,6 +1272,8 @@ function buildModel(book: Book, component: Component, highs: Highs): BuiltModel 
     pairCount,
     columns,
     pairOf,
+    columnOf: column,
+    derive,
     gpuHours,
     surplus,
     priority,
