@@ -295,6 +295,33 @@ describe('call clearing: properties', () => {
   });
 });
 
+describe('call clearing: the work budget', () => {
+  it('with little work left, the solver alone still breaks no rule, clears the same way each time, and spends no more than it may', () => {
+    fc.assert(
+      fc.property(
+        bookArbitrary(8, 6),
+        fc.constantFrom(0, 20, 60, 150, 400),
+        fc.integer(),
+        ({ bids, offers }, maxWork, shuffleSeed) => {
+          const solved = solveCall(bids, offers, NOW, { greedyFallback: false, maxWork });
+          expect(allocationViolations(bids, offers, allocationOf(solved.run.fills), NOW)).toEqual([]);
+          expect(solved.score).toEqual(scoreOf(bids, offers, allocationOf(solved.run.fills)));
+          // The last solve may overrun by its setup charge, or a MIP by the iterations to its next
+          // interrupt check: on books this small, under 100.
+          expect(solved.work).toBeLessThanOrEqual(maxWork + 100);
+          const again = solveCall(shuffle(bids, shuffleSeed), shuffle(offers, shuffleSeed + 1), NOW, {
+            greedyFallback: false,
+            maxWork,
+          });
+          expect(again.run).toEqual(solved.run);
+          expect(again.work).toBe(solved.work);
+        },
+      ),
+      { ...options, numRuns: Math.ceil(NUM_RUNS / 2) },
+    );
+  });
+});
+
 function gpuHours(bids: readonly BookBid[], fills: readonly { bidId: string; gpus: number }[]): number {
   return fills.reduce((sum, f) => sum + f.gpus * bids.find((b) => b.id === f.bidId)!.durationHours, 0);
 }
