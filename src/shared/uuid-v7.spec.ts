@@ -22,4 +22,13 @@ describe('uuidV7', () => {
     const ids = new Set(Array.from({ length: 1_000 }, () => uuidV7(at)));
     expect(ids.size).toBe(1_000);
   });
+
+  it('keeps its version, variant and instant across refills of its random bytes', () => {
+    const later = new Date(2 ** 47 + 12_345);
+    for (const id of Array.from({ length: 600 }, () => uuidV7(later))) {
+      expect(isUUID(id, 7)).toBe(true);
+      expect(['8', '9', 'a', 'b']).toContain(id[19]);
+      expect(parseInt(id.replace(/-/g, '').slice(0, 12), 16)).toBe(later.getTime());
+    }
+  });
 });
