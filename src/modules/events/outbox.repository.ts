@@ -67,26 +67,35 @@ export interface OutboxBacklog {
   oldestUnpublishedAt: Date | null;
 }
 
-/** Events as the columns of a multi-row insert: one array per column, ids and audiences made here. */
-interface OutboxColumns {
-  ids: string[];
-  types: string[];
-  aggregateTypes: string[];
-  aggregateIds: string[];
-  payloads: string[];
-  audiences: string[];
+/**
+ * Events as one JSON array of rows for `jsonb_to_recordset`, ids and audiences made here: one
+ * parameter that `pg` sends as it is, where an array per column had every payload stringified,
+ * then escaped element by element into an array literal (most of an insert's client work).
+ * `JSON.stringify` drops a payload's absent (undefined) fields, as `payloadJson` does.
+ */
+function outboxJson(events: readonly NewEvent[], occurredAt: Date): string {
+  const rows = new Array<OutboxJsonRow>(events.length);
+  for (let i = 0; i < events.length; i += 1) {
+    const event = events[i]!;
+    rows[i] = {
+      id: uuidV7(occurredAt),
+      type: event.type,
+      aggregate_type: event.aggregateType,
+      aggregate_id: event.aggregateId,
+      payload: event.payload,
+      audience: eventAudience(event.type, event.payload),
+    };
+  }
+  return JSON.stringify(rows);
 }
 
-function outboxRows(events: readonly NewEvent[], occurredAt: Date): OutboxColumns {
-  const payloads = events.map((event) => payloadJson(event.payload));
-  return {
-    ids: events.map(() => uuidV7(occurredAt)),
-    types: events.map((event) => event.type),
-    aggregateTypes: events.map((event) => event.aggregateType),
-    aggregateIds: events.map((event) => event.aggregateId),
-    payloads: payloads.map((payload) => JSON.stringify(payload)),
-    audiences: events.map((event, i) => eventAudience(event.type, payloads[i]!).join(',')),
-  };
+interface OutboxJsonRow {
+  id: string;
+  type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  payload: NewEvent['payload'];
+  audience: string[];
 }
 
 /**
@@ -94,13 +103,11 @@ function outboxRows(events: readonly NewEvent[], occurredAt: Date): OutboxColumn
  * Also carried by another repository's statement as a CTE (`OutboxService.insertion`).
  */
 export function insertManySql(events: readonly NewEvent[], occurredAt: Date): Prisma.Sql {
-  const e = outboxRows(events, occurredAt);
   return Prisma.sql`
     INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, publish_count, audience)
-    SELECT e.id, e.type, e.aggregate_type, e.aggregate_id, e.payload::jsonb, ${occurredAt}, 0,
-           string_to_array(e.audience, ',')::uuid[]
-    FROM unnest(${e.ids}::uuid[], ${e.types}::text[], ${e.aggregateTypes}::text[], ${e.aggregateIds}::text[],
-                ${e.payloads}::text[], ${e.audiences}::text[])
+    SELECT e.id, e.type, e.aggregate_type, e.aggregate_id, e.payload, ${occurredAt}, 0, e.audience
+    FROM ROWS FROM (jsonb_to_recordset(${outboxJson(events, occurredAt)}::jsonb)
+           AS (id uuid, type text, aggregate_type text, aggregate_id text, payload jsonb, audience uuid[]))
       WITH ORDINALITY AS e(id, type, aggregate_type, aggregate_id, payload, audience, ord)
     ORDER BY e.ord`;
 }
