@@ -7,8 +7,6 @@ import type { OutboxInsertion } from '@/modules/events/outbox.service';
 
 /** A lease a matching run's commit creates (matching's LeaseTerms fits it). */
 export interface NewLease {
-  /** Chosen by the caller (uuidV7), so that the events of the same statement can name it. */
-  readonly id: string;
   readonly bidId: string;
   readonly offerId: string;
   readonly buyerOrganisationId: string;
@@ -57,11 +55,13 @@ export class LeaseStateRepository {
    * trip of the run's commit. Raw SQL: every matching commit runs it, and Prisma's
    * `createManyAndReturn` compiled the whole row set on each call. Arrays, not a VALUES list, so
    * the text is the same for any number of leases and is prepared once; a nullable column's array
-   * holds '' for null.
+   * holds '' for null. `ids[i]` is `leases[i]`'s id, chosen by the caller (uuidV7) so that the
+   * events of the same statement can name it.
    */
   async systemCreateLeases(
     marketId: string,
     epoch: bigint,
+    ids: readonly string[],
     leases: readonly NewLease[],
     now: Date,
     events: OutboxInsertion,
@@ -88,7 +88,7 @@ export class LeaseStateRepository {
              l.pay_per_use_min_percent, 'SCHEDULED'::"LeaseStatus", ${epoch}, l.provisioning_deadline,
              nullif(l.starts_at, '')::timestamptz, l.reclaimable, ${now}, ${now}
       FROM unnest(
-        ${column((l) => l.id)}::uuid[], ${column((l) => l.offerId)}::uuid[],
+        ${ids}::uuid[], ${column((l) => l.offerId)}::uuid[],
         ${column((l) => l.bidId)}::uuid[], ${column((l) => l.providerOrganisationId)}::uuid[],
         ${column((l) => l.buyerOrganisationId)}::uuid[], ${column((l) => l.siteId)}::uuid[],
         ${column((l) => l.gpus)}::int[], ${column((l) => l.pricePerGpuHour.toString())}::text[],

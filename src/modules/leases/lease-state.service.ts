@@ -16,10 +16,11 @@ export class LeaseStateService {
   systemCreateLeases(
     marketId: string,
     epoch: bigint,
+    ids: readonly string[],
     leases: readonly NewLease[],
     now: Date,
     events: OutboxInsertion,
   ): Promise<CreatedLease[]> {
-    return this.leases.systemCreateLeases(marketId, epoch, leases, now, events);
+    return this.leases.systemCreateLeases(marketId, epoch, ids, leases, now, events);
   }
 }

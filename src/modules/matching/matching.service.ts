@@ -10,24 +10,16 @@ import { OutboxService } from '@/modules/events/outbox.service';
 import { LEASE_DEADLINE_JOB_PREFIX } from '@/infra/queues/lease-timer-jobs';
 import { uuidV7 } from '@/shared/uuid-v7';
 import type { MarketRun } from './domain/match-market';
-import {
-  leasesOf,
-  pairKey,
-  WindowClosedError,
-  type LeaseTerms,
-  type RunBid,
-  type RunBook,
-  type RunOffer,
-} from './domain/run-book';
+import { leasesOf, pairKey, WindowClosedError, type LeaseTerms, type RunOrders } from './domain/run-book';
 import { FundsPort } from '@/modules/markets/domain/funds.port';
-import type { MarketBook } from './domain/market-book';
+import type { BookHeader, MarketBook } from './domain/market-book';
 import { MarketBooks } from './market-books';
 import { MarketRunLock, type ReleaseOutcome } from './market-run-lock';
 import { MatchingRunProbe } from './matching-run-probe';
 import { ClearingSolver } from './clearing-solver';
 import { CLEARING_REASON, MatchingScheduler, runDeduplicationId } from './matching-scheduler';
 import { MatchingRepository } from './matching.repository';
-import { LeaseStateService, type CreatedLease } from '@/modules/leases/lease-state.service';
+import { LeaseStateService } from '@/modules/leases/lease-state.service';
 import {
   OrderStateService,
   type FilledOrder,
@@ -174,10 +166,12 @@ export class MatchingService implements BeforeApplicationShutdown {
         this.books.checkIn(book);
         return stale ? { kind: 'stale' } : { kind: 'nothing-to-fill' };
       }
-      const snapshot = book.snapshot();
+      // The epoch the run read at, which its commit must still find.
+      const { epoch } = book;
+      const { market } = book.header;
       if (this.probe.active) await this.probe.at('before-commit', marketId);
       try {
-        const { provisioningDeadlines } = await this.commit(snapshot, run);
+        const { provisioningDeadlines } = await this.commit(book, run);
         book.applyRun(run);
         this.books.checkIn(book);
         for (const deadline of provisioningDeadlines) await this.scheduleProvisioningSweep(deadline);
@@ -185,21 +179,19 @@ export class MatchingService implements BeforeApplicationShutdown {
         // hold a fill (a remainder below a site minimum), and no event would ask for it.
         if (book.header.mode === 'CALL') await this.scheduler.scheduleClearing(book.header);
         const gpus = run.fills.reduce((sum, fill) => sum + fill.gpus, 0);
-        return { kind: 'committed', epoch: snapshot.epoch, fills: run.fills.length, gpus };
+        return { kind: 'committed', epoch, fills: run.fills.length, gpus };
       } catch (error) {
         // A deadlock or lock timeout against a placement, cancel or ledger posting rolled the
         // commit back whole: read again now rather than wait for a BullMQ retry's backoff.
         if (isLockConflict(error)) {
-          this.logger.warn(
-            `market ${snapshot.market}: commit met another transaction's locks; reading again`,
-          );
+          this.logger.warn(`market ${market}: commit met another transaction's locks; reading again`);
           continue;
         }
         if (!(error instanceof RunRejectedError)) throw error;
         if (error.reason === 'stale') {
           stale = true;
           await this.repository.systemCountStaleCommit(marketId);
-          this.logger.warn(`market ${snapshot.market}: stale run (read at epoch ${snapshot.epoch}) rejected`);
+          this.logger.warn(`market ${market}: stale run (read at epoch ${epoch}) rejected`);
           // Every read moves the epoch, so two runners of one market (a lapsed run lock, or a
           // direct call beside a worker's run) can refuse each other's commits in turn. A random
           // pause that grows with each attempt lets one of them commit first.
@@ -249,31 +241,30 @@ export class MatchingService implements BeforeApplicationShutdown {
    */
   @Transactional<PrismaPgTransactionalAdapter>(Propagation.RequiresNew, { driver: 'pg' })
   private async commit(
-    book: RunBook,
+    book: MarketBook,
     run: MarketRun,
   ): Promise<{ epoch: bigint; provisioningDeadlines: number[] }> {
     const now = this.clock.now();
-    const fence = await this.repository.systemFenceCommit(book.marketId, book.epoch, now);
+    const { header } = book;
+    const fence = await this.repository.systemFenceCommit(header.marketId, book.epoch, now);
     if (fence === 'paused') throw new RunRejectedError('moved', 'the market was paused since the read');
     if (fence === 'stale')
       throw new RunRejectedError('stale', 'another worker read the book since this run did');
     const { epoch, feeBps } = fence;
-    const bids = new Map(book.bids.map((bid) => [bid.id, bid]));
-    const offers = new Map(book.offers.map((offer) => [offer.id, offer]));
     // An offer must still hold the longest lease the run gives from it.
     // And its owner must still have the score its takers ask (a refresh may have moved it).
     const hours = new Map<string, number>();
     const minScores = new Map<string, number>();
     for (const fill of run.fills) {
-      const bid = bids.get(fill.bidId);
+      const bid = book.bid(fill.bidId);
       hours.set(fill.offerId, Math.max(hours.get(fill.offerId) ?? 0, bid?.durationHours ?? 0));
       if (bid?.minProviderScore !== undefined) {
         minScores.set(fill.offerId, Math.max(minScores.get(fill.offerId) ?? 0, bid.minProviderScore));
       }
     }
     const filled = await this.orderState.systemFillRun(
-      increments(run.bidsFilled, bids, hours),
-      increments(run.offersTaken, offers, hours, minScores),
+      increments(run.bidsFilled, (id) => book.bid(id), hours),
+      increments(run.offersTaken, (id) => book.offer(id), hours, minScores),
       now,
     );
     if (filled.bids.length !== run.bidsFilled.size)
@@ -284,42 +275,47 @@ export class MatchingService implements BeforeApplicationShutdown {
 
     // The fee as of the commit, not the read: a fee change that committed first applies to these leases.
     const terms = termsOrRejected(() =>
-      leasesOf({ ...book, feeBps }, run.fills, now.getTime(), this.provisioningMs),
+      leasesOf(book, feeBps, run.fills, now.getTime(), this.provisioningMs),
     );
     // Ids chosen here, so that the leases and their events are one statement.
-    const leases = terms.map((term) => ({
-      id: uuidV7(now),
-      bidId: term.bidId,
-      offerId: term.offerId,
-      terms: term,
-    }));
-    const events = this.outbox.insertion([
-      ...leases.map((lease) => leaseCreated(book, lease.id, lease.terms, bids, offers)),
-      ...filled.bids.map((bid) => orderFilled(book, 'bid', bid, run.bidsFilled, leases)),
-      ...filled.offers.map((offer) => orderFilled(book, 'offer', offer, run.offersTaken, leases)),
-    ]);
+    const ids = terms.map(() => uuidV7(now));
+    // Each order's leases in lease order, for its order.filled: one pass, not one per order.
+    const leasesOfBid = new Map<string, string[]>();
+    const leasesOfOffer = new Map<string, string[]>();
+    for (let i = 0; i < terms.length; i += 1) {
+      const term = terms[i]!;
+      leaseIdsOf(leasesOfBid, term.bidId).push(ids[i]!);
+      leaseIdsOf(leasesOfOffer, term.offerId).push(ids[i]!);
+    }
+    const events: NewEvent[] = [];
+    for (let i = 0; i < terms.length; i += 1) events.push(leaseCreated(header, ids[i]!, terms[i]!, book));
+    for (const bid of filled.bids) events.push(orderFilled(header, 'bid', bid, run.bidsFilled, leasesOfBid));
+    for (const offer of filled.offers) {
+      events.push(orderFilled(header, 'offer', offer, run.offersTaken, leasesOfOffer));
+    }
     const created = await this.leaseState.systemCreateLeases(
-      book.marketId,
+      header.marketId,
       epoch,
-      leases.map((lease) => ({ ...lease.terms, id: lease.id })),
+      ids,
+      terms,
       now,
-      events,
+      this.outbox.insertion(events),
     );
-    if (created.length !== leases.length)
-      throw new Error(`${leases.length - created.length} leases were not created`);
+    if (created.length !== terms.length)
+      throw new Error(`${terms.length - created.length} leases were not created`);
     await this.funds.convertBidHolds(
-      leases.map(({ id, terms: term }) => ({
-        leaseId: id,
+      terms.map((term, i) => ({
+        leaseId: ids[i]!,
         bidId: term.bidId,
         buyerOrganisationId: term.buyerOrganisationId,
-        currency: book.currency,
+        currency: header.currency,
         gpus: term.gpus,
         pricePerGpuHour: term.pricePerGpuHour,
-        bidMaxPricePerGpuHour: bidCap(bids, term.bidId),
+        bidMaxPricePerGpuHour: bidCap(book, term.bidId),
         durationHours: term.durationHours,
       })),
     );
-    if (this.probe.active) await this.probe.at('inside-commit', book.marketId);
+    if (this.probe.active) await this.probe.at('inside-commit', header.marketId);
     // The commit's instant plus the provisioning time, or a later idle window's start plus it.
     return { epoch, provisioningDeadlines: [...new Set(terms.map((term) => term.provisioningDeadline))] };
   }
@@ -335,8 +331,8 @@ function termsOrRejected(make: () => LeaseTerms[]): LeaseTerms[] {
   }
 }
 
-function bidCap(bids: ReadonlyMap<string, { readonly price: bigint }>, bidId: string): bigint {
-  const bid = bids.get(bidId);
+function bidCap(orders: RunOrders, bidId: string): bigint {
+  const bid = orders.bid(bidId);
   if (bid === undefined) throw new Error(`lease for bid ${bidId} that the run did not read`);
   return bid.price;
 }
@@ -344,14 +340,14 @@ function bidCap(bids: ReadonlyMap<string, { readonly price: bigint }>, bidId: st
 // Sorted by id, so that concurrent multi-row updates lock rows in one order.
 function increments(
   taken: ReadonlyMap<string, number>,
-  orders: ReadonlyMap<string, { readonly seq: bigint }>,
+  orderOf: (id: string) => { readonly seq: bigint } | undefined,
   hours: ReadonlyMap<string, number>,
   minScores: ReadonlyMap<string, number> = new Map(),
 ): OrderIncrement[] {
   return [...taken]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([id, gpus]) => {
-      const order = orders.get(id);
+      const order = orderOf(id);
       if (order === undefined) throw new Error(`order ${id} is not in the run's book`);
       return {
         id,
@@ -363,14 +359,18 @@ function increments(
     });
 }
 
-function leaseCreated(
-  book: RunBook,
-  leaseId: string,
-  terms: LeaseTerms,
-  bids: ReadonlyMap<string, RunBid>,
-  offers: ReadonlyMap<string, RunOffer>,
-): NewEvent {
-  const inference = terms.inference === null ? undefined : leaseInference(book, terms, bids, offers);
+/** The lease ids of one order, created empty. */
+function leaseIdsOf(byOrder: Map<string, string[]>, orderId: string): string[] {
+  let ids = byOrder.get(orderId);
+  if (ids === undefined) {
+    ids = [];
+    byOrder.set(orderId, ids);
+  }
+  return ids;
+}
+
+function leaseCreated(book: BookHeader, leaseId: string, terms: LeaseTerms, orders: RunOrders): NewEvent {
+  const inference = terms.inference === null ? undefined : leaseInference(book, terms, orders);
   return {
     type: 'lease.created',
     aggregateType: 'lease',
@@ -397,15 +397,14 @@ function leaseCreated(
 
 /** A lease of an inference bid, as `lease.created` states it (docs/INFERENCE.md "Inference bids"). */
 function leaseInference(
-  book: RunBook,
+  book: BookHeader,
   terms: LeaseTerms,
-  bids: ReadonlyMap<string, RunBid>,
-  offers: ReadonlyMap<string, RunOffer>,
+  orders: RunOrders,
 ): NonNullable<EventPayloads['lease.created']['inference']> {
   const lease = terms.inference;
-  const bid = bids.get(terms.bidId);
+  const bid = orders.bid(terms.bidId);
   const demand = bid?.inference;
-  const serving = demand === undefined ? undefined : offers.get(terms.offerId)?.serving?.[demand.modelId];
+  const serving = demand === undefined ? undefined : orders.offer(terms.offerId)?.serving?.[demand.modelId];
   // The run matched the pair on these (eligibility rule 4), so the book holds them.
   if (lease === null || bid?.inferenceModel === undefined || demand === undefined || serving === undefined) {
     throw new Error(
@@ -428,15 +427,13 @@ function leaseInference(
 }
 
 function orderFilled(
-  book: RunBook,
+  book: BookHeader,
   orderType: 'bid' | 'offer',
   order: FilledOrder,
   taken: ReadonlyMap<string, number>,
-  leases: readonly CreatedLease[],
+  leasesOfOrder: ReadonlyMap<string, string[]>,
 ): NewEvent {
-  const leaseIds = leases
-    .filter((lease) => (orderType === 'bid' ? lease.bidId : lease.offerId) === order.id)
-    .map((lease) => lease.id);
+  const leaseIds = leasesOfOrder.get(order.id) ?? [];
   return {
     type: 'order.filled',
     aggregateType: orderType,

@@ -4,7 +4,7 @@ import { bidCanTrade, sortBids, sortOffers, termsCompatible } from './eligibilit
 import { matchMarket, newRun, recordTake, runPasses, type MarketRun } from './match-market';
 import { isPlainBid, OfferBook, offerCanTrade } from './offer-book';
 import { RankedList } from './ranked-list';
-import type { RunBid, RunBook, RunOffer } from './run-book';
+import type { RunBid, RunBook, RunOffer, RunOrders } from './run-book';
 
 /**
  * How a market allocates: `CONTINUOUS` is price-time (docs/MATCHING.md "One run"), `CALL` a
@@ -59,7 +59,7 @@ export type BookDelta =
  * `compareOffers`), updated with each delta and each applied run, so that a CONTINUOUS run reads
  * only the orders that cross (`match`).
  */
-export class MarketBook {
+export class MarketBook implements RunOrders {
   private readonly bids = new Map<string, RunBid>();
   private readonly offers = new Map<string, RunOffer>();
   private view: RunBook | null = null;
@@ -135,7 +135,17 @@ export class MarketBook {
     this.setOrder(this.offers, this.rankedOffers, id, left, offer);
   }
 
-  /** The book as the allocation and the commit read it. */
+  /** A live bid by id (what a commit reads of the orders its run filled), without a snapshot. */
+  bid(id: string): RunBid | undefined {
+    return this.bids.get(id);
+  }
+
+  /** A live offer by id, as `bid`. */
+  offer(id: string): RunOffer | undefined {
+    return this.offers.get(id);
+  }
+
+  /** The whole book as arrays: what a CALL clearing solves over (a copy of every order, per change). */
   snapshot(): RunBook {
     this.view ??= {
       ...this.headerRead,

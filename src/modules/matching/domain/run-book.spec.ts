@@ -1,5 +1,6 @@
 import { bid, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
 import { matchMarket } from './match-market';
+import type { Fill } from './book';
 import { leasesOf, type RunBid, type RunBook, type RunOffer } from './run-book';
 
 const runBid = (
@@ -28,6 +29,14 @@ function book(bids: RunBid[], offers: RunOffer[]): RunBook {
   };
 }
 
+/** `leasesOf` over a book of arrays, at the book's fee (the worker's MarketBook answers by id). */
+function leasesFrom(market: RunBook, fills: readonly Fill[], now: number, provisioningMs: number) {
+  const bids = new Map(market.bids.map((b) => [b.id, b]));
+  const offers = new Map(market.offers.map((o) => [o.id, o]));
+  const orders = { bid: (id: string) => bids.get(id), offer: (id: string) => offers.get(id) };
+  return leasesOf(orders, market.feeBps, fills, now, provisioningMs);
+}
+
 describe('leasesOf', () => {
   it('turns each fill into a lease with the bid, offer and market terms it copies', () => {
     // docs/MATCHING.md example 10: offers at one site add up.
@@ -49,7 +58,7 @@ describe('leasesOf', () => {
     const market = book([b1], [o1, o2, o3]);
     const run = matchMarket(market.bids, market.offers, NOW);
 
-    const leases = leasesOf(market, run.fills, NOW, HOUR / 4);
+    const leases = leasesFrom(market, run.fills, NOW, HOUR / 4);
 
     const common = {
       bidId: 'B1',
@@ -91,7 +100,7 @@ describe('leasesOf', () => {
     const o1 = runOffer({ id: 'O1', siteId: 'S1', price: 1800n, free: 8, seq: 1n });
     const market = book([b1], [o1]);
     const fill = { bidId: 'B1', offerId: 'O1', siteId: 'S1', price: 1800n };
-    const leases = leasesOf(
+    const leases = leasesFrom(
       market,
       [
         { ...fill, gpus: 4 },
@@ -102,7 +111,7 @@ describe('leasesOf', () => {
     );
     expect(leases).toHaveLength(1);
     expect(leases[0]).toMatchObject({ gpus: 6, pricePerGpuHour: 1800n });
-    expect(() => leasesOf(market, [{ ...fill, offerId: 'O9', gpus: 1 }], NOW, HOUR)).toThrow(
+    expect(() => leasesFrom(market, [{ ...fill, offerId: 'O9', gpus: 1 }], NOW, HOUR)).toThrow(
       /outside the book/,
     );
   });
@@ -111,7 +120,7 @@ describe('leasesOf', () => {
     const b1 = runBid({ id: 'B1', price: 3000n, remaining: 2, seq: 1n });
     const o1 = runOffer({ id: 'O1', siteId: 'S1', price: 2400n, free: 2, seq: 2n });
     const market = book([b1], [o1]);
-    const leases = leasesOf(market, matchMarket(market.bids, market.offers, NOW).fills, NOW, HOUR);
+    const leases = leasesFrom(market, matchMarket(market.bids, market.offers, NOW).fills, NOW, HOUR);
     expect(leases).toEqual([
       expect.objectContaining({ gpus: 2, pricePerGpuHour: 3000n, providerAskPerGpuHour: 2400n }),
     ]);
@@ -142,7 +151,7 @@ describe('leasesOf', () => {
     const o2 = runOffer({ id: 'O2', siteId: 'S2', price: 3200n, free: 4, seq: 3n, serving: { q: slow } });
     const market = book([b1], [none, o1, o2]);
     const run = matchMarket(market.bids, market.offers, NOW);
-    const leases = leasesOf(market, run.fills, NOW, HOUR);
+    const leases = leasesFrom(market, run.fills, NOW, HOUR);
     expect(
       leases.map((lease) => [lease.offerId, lease.gpus, lease.pricePerGpuHour, lease.inference]),
     ).toEqual([
@@ -177,7 +186,7 @@ describe('leasesOf', () => {
     const picky = { ...b1, inference: { ...inference, takeOrPayPercent: 25 } };
     const own = book([picky], [none, o1, o2]);
     expect(
-      leasesOf(own, matchMarket(own.bids, own.offers, NOW).fills, NOW, HOUR).map(
+      leasesFrom(own, matchMarket(own.bids, own.offers, NOW).fills, NOW, HOUR).map(
         (lease) => lease.inference?.takeOrPayPercent,
       ),
     ).toEqual([25, 25]);

@@ -32,6 +32,15 @@ export interface RunBook {
   readonly offers: readonly RunOffer[];
 }
 
+/**
+ * A run's orders by id, as its commit reads the orders it filled: the worker's `MarketBook`
+ * answers from its maps, so a commit's cost does not grow with the resting book.
+ */
+export interface RunOrders {
+  bid(id: string): RunBid | undefined;
+  offer(id: string): RunOffer | undefined;
+}
+
 /** A lease a fill becomes: everything the leases table needs besides ids and timestamps. */
 export interface LeaseTerms {
   readonly bidId: string;
@@ -90,20 +99,20 @@ export class WindowClosedError extends Error {}
 
 /**
  * The leases a run's fills become, one per (bid, offer) pair (docs/MATCHING.md "Results and
- * statuses"); a pair filled in two passes adds up into one lease.
+ * statuses"); a pair filled in two passes adds up into one lease. `feeBps`: the market's fee as
+ * of the commit.
  */
 export function leasesOf(
-  book: RunBook,
+  orders: RunOrders,
+  feeBps: number,
   fills: readonly Fill[],
   now: number,
   provisioningMs: number,
 ): LeaseTerms[] {
-  const bids = new Map(book.bids.map((bid) => [bid.id, bid]));
-  const offers = new Map(book.offers.map((offer) => [offer.id, offer]));
   const leases = new Map<string, LeaseTerms>();
   for (const fill of fills) {
-    const bid = bids.get(fill.bidId);
-    const offer = offers.get(fill.offerId);
+    const bid = orders.bid(fill.bidId);
+    const offer = orders.offer(fill.offerId);
     if (bid === undefined || offer === undefined) {
       throw new Error(`fill ${fill.bidId} x ${fill.offerId} names an order outside the book`);
     }
@@ -125,7 +134,7 @@ export function leasesOf(
       providerAskPerGpuHour: offer.price,
       durationHours: bid.durationHours,
       billingMode: bid.billingMode,
-      feeBps: book.feeBps,
+      feeBps,
       payPerUseMinPercent: offer.payPerUseMinPercent,
       provisioningDeadline: (startsAt ?? now) + provisioningMs,
       startsAt,
