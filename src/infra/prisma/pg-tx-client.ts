@@ -45,9 +45,37 @@ const PRISMA_TYPES: CustomTypesConfig = {
 /** A parameter as Prisma sends it: instants as ISO-8601 UTC (also inside arrays), decimals as text. */
 function parameter(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return value.map(parameter);
+  if (Array.isArray(value)) return arrayLiteral(value) ?? value.map(parameter);
   if (Prisma.Decimal.isDecimal(value)) return value.toString();
   return value;
+}
+
+/**
+ * A flat array of scalars as the PostgreSQL array literal `pg` would write for it (the same
+ * text: each element quoted, `\` and `"` escaped, null as NULL), written in one pass. The
+ * general way copies the array (`parameter`) and `pg` escapes each element with two regular
+ * expressions: most of a matching commit's parameter work. Null for anything else (nested
+ * arrays, buffers, objects), which goes the general way.
+ */
+export function arrayLiteral(values: readonly unknown[]): string | null {
+  let literal = '{';
+  for (let i = 0; i < values.length; i += 1) {
+    if (i > 0) literal += ',';
+    const value = values[i];
+    if (value === null || value === undefined) literal += 'NULL';
+    else if (typeof value === 'string') literal += quoted(value);
+    else if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+      literal += `"${value.toString()}"`;
+    else if (value instanceof Date) literal += `"${value.toISOString()}"`;
+    else return null;
+  }
+  return `${literal}}`;
+}
+
+/** An array element as `pg`'s escapeElement writes it. */
+function quoted(text: string): string {
+  if (text.indexOf('"') === -1 && text.indexOf('\\') === -1) return `"${text}"`;
+  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 /** A tagged template's strings and values, or a ready Sql, as one Sql (nested fragments flattened). */
