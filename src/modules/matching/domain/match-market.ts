@@ -52,8 +52,7 @@ export function runPasses(
         stopped = true;
         break;
       }
-      const current = left === bid.remaining ? bid : { ...bid, remaining: left };
-      const allocation = book.allocate(current, now);
+      const allocation = book.allocate(bid, now, left);
       if (allocation.gpus === 0) continue;
       // All-or-nothing: the bid rests and the book stays as it was for the bids after it.
       if (!bid.partialAllowed && allocation.gpus < left) continue;

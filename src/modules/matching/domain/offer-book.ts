@@ -144,12 +144,13 @@ export class OfferBook {
   /**
    * The allocation docs/MATCHING.md gives `bid` against the book's current free GPUs; the book
    * itself is left unchanged. `bid` must be verified, unexpired and want GPUs (the caller's rules).
+   * `remaining`: the GPUs it still wants, when a run has filled part of it (no copy of the bid).
    */
-  allocate(bid: BidTerms, now: number): PendingAllocation {
+  allocate(bid: BidTerms, now: number, remaining = bid.remaining): PendingAllocation {
     const n = this.offers.length;
     // Whole lots per site (docs/MATCHING.md "Lots"): need and the site minimum in lots.
     const lot = lotOf(bid);
-    const wanted = wholeLots(Math.max(0, bid.remaining), lot);
+    const wanted = wholeLots(Math.max(0, remaining), lot);
     const siteMinimum = lotsCovering(Math.min(bid.minGpusPerSite, wanted), lot);
     const coLocationExcludedSites: string[] = [];
     let need = wanted;
