@@ -26,6 +26,7 @@
  * BENCH_START_RATE (orders/s, 40), BENCH_RATE_FACTOR (1.4), BENCH_MAX_STEPS (14),
  * BENCH_BISECT_STEPS (steps between the last sustained and first failed rates, 2; quick 1),
  * BENCH_TENANTS (provider + buyer pairs, 50), BENCH_CONNECTIONS (64),
+ * BENCH_MATCHING_MODE (CONTINUOUS; CALL: every market clears once per BENCH_CALL_WINDOW_MS, 1,000),
  * BENCH_PIPELINING (1), BENCH_WARMUP_SECONDS (5), BENCH_ONLY_RATE (orders/s: skip pgbench and the
  * search, measure latencies and the floor at this rate alone), BENCH_CPU_PROF (a directory: run
  * the API and the workers under `node --cpu-prof`), BENCH_DATABASE_SERVER, BENCH_REDIS_URL, BENCH_PORT,
@@ -92,6 +93,16 @@ const CONNECTIONS = env('BENCH_CONNECTIONS', 64);
 const PIPELINING = env('BENCH_PIPELINING', 1);
 const WARMUP_SECONDS = env('BENCH_WARMUP_SECONDS', 5, 3);
 const ONLY_RATE = process.env.BENCH_ONLY_RATE ? Number(process.env.BENCH_ONLY_RATE) : undefined;
+/**
+ * The markets' matching mode for the run (docs/MATCHING.md "Call markets"): CONTINUOUS unless
+ * BENCH_MATCHING_MODE=CALL, whose clearings run every BENCH_CALL_WINDOW_MS (1,000). In CALL mode an
+ * order may rest a window before its clearing, so the criterion's oldest-unmatched bound and the
+ * order-to-lease target are a window longer (issue 13: the window + 250 ms).
+ */
+const MATCHING_MODE: 'CONTINUOUS' | 'CALL' =
+  process.env.BENCH_MATCHING_MODE === 'CALL' ? 'CALL' : 'CONTINUOUS';
+const CALL_WINDOW_MS = env('BENCH_CALL_WINDOW_MS', 1_000);
+const WINDOW_ALLOWANCE_MS = MATCHING_MODE === 'CALL' ? CALL_WINDOW_MS : 0;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 /**
  * Whether each step starts with `VACUUM (ANALYZE)` of the exchange's database. Only when the
@@ -674,7 +685,7 @@ async function commitFloor(rate: number, seconds: number): Promise<number[]> {
 // The API must keep up too: an order that waits seconds to be accepted is not sustained either.
 const sustained = (r: StepResult): boolean =>
   !r.stoppedEarly &&
-  r.maxOldestUnmatchedMs < 1_000 &&
+  r.maxOldestUnmatchedMs < 1_000 + WINDOW_ALLOWANCE_MS &&
   r.drainedMs !== null &&
   r.errors <= r.sent * 0.005 &&
   percentile(r.acceptMs, 99) < 1_000;
@@ -767,6 +778,18 @@ async function oneRun(bench: Bench, label: string, from: number): Promise<RunRes
   const toLeaseMs = toLease.map(({ ms }) => ms).sort((a, b) => a - b);
   out(`  ${label} at ${half}/s: ${describe(latency)}`);
   timeline(latency, toLease);
+  if (MATCHING_MODE === 'CALL') {
+    // How long after its clearing's instant (the next multiple of the window) a bid's lease was
+    // written: the clearing's own time (job start, read, solve, commit), without the wait for it.
+    const afterInstant = toLease
+      .map(({ at, ms }) => at.getTime() + ms - Math.ceil(at.getTime() / CALL_WINDOW_MS) * CALL_WINDOW_MS)
+      .sort((a, b) => a - b);
+    out(
+      `  ${label}: lease after its clearing's instant p50 ${fixed(percentile(afterInstant, 50))} ` +
+        `p99 ${fixed(percentile(afterInstant, 99))} max ${fixed(afterInstant.at(-1) ?? 0)} ms ` +
+        `(a bid placed after its window's read clears a window later)`,
+    );
+  }
   out(`  ${label}: where the accept latency went at ${half}/s (a shared machine: compare shares, not ms)`);
   for (const line of latency.breakdown ?? []) out(`    ${line}`);
   if (!sustained(latency)) await bench.settle();
@@ -874,7 +897,13 @@ function summary(runs: RunResult[], settings: string): void {
   row(
     'order-to-lease p99, ms',
     (r) => percentile(r.toLeaseMs, 99),
-    (m) => ['<= 250 (continuous)', yes(m <= 250, m)],
+    (m) => {
+      const target = 250 + WINDOW_ALLOWANCE_MS;
+      return [
+        MATCHING_MODE === 'CALL' ? `<= window + 250 = ${target} (call)` : '<= 250 (continuous)',
+        yes(m <= target, m),
+      ];
+    },
   );
   row('CPU/order at the latency rate, total, ms', (r) => totalCpu(r.latency.cpu), undefined, 2);
 
@@ -991,6 +1020,17 @@ async function main(): Promise<void> {
     `scratch database ${DATABASE}${ONLY_RATE === undefined ? ` and ${PGBENCH_DATABASE}` : ''}, Redis prefix ${exchange.prefix}`,
   );
   await exchange.start();
+  if (MATCHING_MODE === 'CALL') {
+    // Before any order: each run reads its market's mode and window (the admin endpoint,
+    // PUT /v1/admin/markets/{slug}/matching, does the same with an audit record).
+    await exchange.db.query(
+      `UPDATE markets SET matching_mode = 'CALL', call_window_ms = $1 WHERE slug = ANY($2)`,
+      [CALL_WINDOW_MS, MARKETS],
+    );
+  }
+  out(
+    `markets ${MARKETS.join(', ')} in ${MATCHING_MODE} mode${MATCHING_MODE === 'CALL' ? `, ${CALL_WINDOW_MS} ms windows` : ''}`,
+  );
   // Own connection: the step's sampler queries on `exchange.db` would queue a commit behind them.
   await probeDb.connect();
   const bench = new Bench(exchange, loadGenerator, probeDb);

@@ -160,6 +160,10 @@ export class Exchange {
       INVOICE_SELLER_NAME: 'Compute Exchange Bench Ltd.',
       INVOICE_SELLER_TAX_ID: 'BENCH-TAX-ID-1',
       INVOICE_SELLER_ADDRESS: 'Bench Street 1, Guiyang',
+      // Solve threads of CALL markets' clearings, when the bench is asked for another count than the default.
+      ...(process.env.MATCHING_SOLVE_THREADS
+        ? { MATCHING_SOLVE_THREADS: process.env.MATCHING_SOLVE_THREADS }
+        : {}),
       // Node flags for the exchange's processes only (say a V8 heap setting to compare), not the bench's.
       ...(process.env.BENCH_EXCHANGE_NODE_OPTIONS
         ? { NODE_OPTIONS: process.env.BENCH_EXCHANGE_NODE_OPTIONS }
