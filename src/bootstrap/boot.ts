@@ -43,6 +43,19 @@ export async function boot(
   const log = pino({ name: 'boot', level: env.LOG_LEVEL });
   let app: INestApplicationContext;
   let config: AppConfig;
+  // A signal during start-up (the worker's relay and queues may already run while other modules
+  // still initialise) is kept and answered once started: the default action would kill the
+  // process mid-way, with a signal instead of exit code 0.
+  let signalled: NodeJS.Signals | undefined;
+  const duringStartUp = (signal: NodeJS.Signals): void => {
+    if (signalled === undefined) {
+      log.info(`${signal} received while starting: stopping once started`);
+      setTimeout(() => process.exit(0), HARD_EXIT_CEILING_MS).unref();
+    }
+    signalled ??= signal;
+  };
+  process.on('SIGTERM', duringStartUp);
+  process.on('SIGINT', duringStartUp);
   try {
     config = await preflight(env, { info: (m) => log.info(m), warn: (m) => log.warn(m) });
     if (roles.api) {
@@ -97,6 +110,9 @@ export async function boot(
   };
   // `on`, not `once`: Ctrl-C under `npm start` delivers SIGINT twice (the terminal signals the
   // whole process group and npm forwards its own), and an unhandled repeat would kill the drain.
+  process.off('SIGTERM', duringStartUp);
+  process.off('SIGINT', duringStartUp);
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  if (signalled !== undefined) stop(signalled);
 }
