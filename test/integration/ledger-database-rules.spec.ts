@@ -2,6 +2,24 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { databaseUrl, workerDatabaseName } from '../support/test-env';
 
+/** The twelve arrays of ledger_post_transfers for one bid hold of `amount` (as LedgerRepository sends them). */
+function holdArguments(key: string, buyer: string, amount: bigint): unknown[] {
+  return [
+    [key],
+    ['BID_HOLD'],
+    ['CNY'],
+    [buyer],
+    [''],
+    [''],
+    [''],
+    [''],
+    [key, key],
+    [buyer, buyer],
+    ['BUYER_AVAILABLE', 'BUYER_HELD'],
+    [(-amount).toString(), amount.toString()],
+  ];
+}
+
 /**
  * The ledger rules the database enforces by itself (docs/LEDGER.md, "What the database
  * enforces"), checked with raw statements that bypass the application, as a wrong caller would:
@@ -163,20 +181,7 @@ describe('ledger rules in the database', () => {
         const { rows } = await db.query<{ key: string }>(
           `SELECT p.key FROM ledger_post_transfers($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], now()) AS p(key)`,
-          [
-            [key],
-            ['BID_HOLD'],
-            ['CNY'],
-            [buyer],
-            [''],
-            [''],
-            [''],
-            [''],
-            [key, key],
-            [buyer, buyer],
-            ['BUYER_AVAILABLE', 'BUYER_HELD'],
-            [(-amount).toString(), amount.toString()],
-          ],
+          holdArguments(key, buyer, amount),
         );
         return rows.map((row) => row.key);
       };
@@ -215,22 +220,7 @@ describe('ledger rules in the database', () => {
                  $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], now()) AS p(key)) AS h
              WHERE (SELECT count(*) FROM stored) = 1)
            SELECT (SELECT count(*)::int FROM held) AS held`,
-          [
-            [key],
-            ['BID_HOLD'],
-            ['CNY'],
-            [buyer],
-            [''],
-            [''],
-            [''],
-            [''],
-            [key, key],
-            [buyer, buyer],
-            ['BUYER_AVAILABLE', 'BUYER_HELD'],
-            [(-amount).toString(), amount.toString()],
-            buyer,
-            recordKey,
-          ],
+          [...holdArguments(key, buyer, amount), buyer, recordKey],
         );
         return rows[0]!.held;
       };

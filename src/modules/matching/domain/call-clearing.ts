@@ -558,17 +558,15 @@ function solveLexicographic(
       // least as good as the best one known keeps the columns and rows whose reduced cost or dual
       // exceeds that gap on their bounds: fixing them shrinks this MIP and the later stages'.
       if (solution !== null) {
+        const bounds = { stages, stage, colLower, colUpper, rowLower, rowUpper };
+        // Stage 2 minimises the priority cost; the others maximise.
+        const improves = (x: Float64Array, than: Float64Array | null): boolean =>
+          than === null ||
+          (stage === 2 ? dot(costs, x) < dot(costs, than) : dot(costs, x) > dot(costs, than));
         if (best === null) {
           // No clearing yet (the first stage, its search failed): the greedy one, improved by an
           // LP with the binaries it implies fixed, stands unless the rounding below does better.
-          const seeded = seed(highs, solver, stepOf(SEED_SHARE), book, component, model, start, {
-            stages,
-            stage,
-            colLower,
-            colUpper,
-            rowLower,
-            rowUpper,
-          });
+          const seeded = seed(highs, solver, stepOf(SEED_SHARE), book, component, model, start, bounds);
           if (seeded !== null) {
             best = Float64Array.from(seeded.subarray(0, model.pairCount));
             bestColumns = seeded;
@@ -577,28 +575,25 @@ function solveLexicographic(
         const plunged = plunge(highs, solver, stepOf(STEP_SHARE), book, component, model, colLower, colUpper);
         if (plunged !== null) {
           const x = plunged.subarray(0, model.pairCount);
-          const better =
-            best === null ||
-            (stage === 2 ? dot(costs, x) < dot(costs, best) : dot(costs, x) > dot(costs, best));
-          if (better && keeps(stages, reached, x)) {
+          if (improves(x, best) && keeps(stages, reached, x)) {
             best = Float64Array.from(x);
             bestColumns = plunged;
           }
         }
         if (bestColumns !== null && stage > 0) {
-          const polished = polish(highs, solver, stepOf(STEP_SHARE), book, component, model, bestColumns, {
-            stages,
-            stage,
-            colLower,
-            colUpper,
-            rowLower,
-            rowUpper,
-          });
+          const polished = polish(
+            highs,
+            solver,
+            stepOf(STEP_SHARE),
+            book,
+            component,
+            model,
+            bestColumns,
+            bounds,
+          );
           if (polished !== null) {
             const x = polished.subarray(0, model.pairCount);
-            const better =
-              stage === 2 ? dot(costs, x) < dot(costs, best!) : dot(costs, x) > dot(costs, best!);
-            if (better && keeps(stages, reached, x)) {
+            if (improves(x, best) && keeps(stages, reached, x)) {
               best = Float64Array.from(x);
               bestColumns = polished;
             }
