@@ -598,14 +598,19 @@ async function waitForIdle(db: Client, timeoutMs: number): Promise<number> {
 }
 
 /** Per bid accepted in [from, to]: when it was accepted and ms from then to its first lease. */
-async function orderToLease(db: Client, from: Date, to: Date): Promise<{ at: Date; ms: number }[]> {
-  const { rows } = await db.query<{ at: Date; ms: number }>(
-    `SELECT b.created_at AS at, EXTRACT(EPOCH FROM (min(l.created_at) - b.created_at)) * 1000 AS ms
-     FROM bids b JOIN leases l ON l.bid_id = b.id
-     WHERE b.created_at BETWEEN $1 AND $2 GROUP BY b.id`,
+async function orderToLease(
+  db: Client,
+  from: Date,
+  to: Date,
+): Promise<{ at: Date; ms: number; phaseMs: number }[]> {
+  const { rows } = await db.query<{ at: Date; ms: number; phase_ms: number }>(
+    `SELECT b.created_at AS at, EXTRACT(EPOCH FROM (min(l.created_at) - b.created_at)) * 1000 AS ms,
+            m.call_phase_ms AS phase_ms
+     FROM bids b JOIN leases l ON l.bid_id = b.id JOIN markets m ON m.id = b.market_id
+     WHERE b.created_at BETWEEN $1 AND $2 GROUP BY b.id, m.call_phase_ms`,
     [from, to],
   );
-  return rows.map((row) => ({ at: row.at, ms: Number(row.ms) }));
+  return rows.map((row) => ({ at: row.at, ms: Number(row.ms), phaseMs: row.phase_ms }));
 }
 
 /**
@@ -779,10 +784,14 @@ async function oneRun(bench: Bench, label: string, from: number): Promise<RunRes
   out(`  ${label} at ${half}/s: ${describe(latency)}`);
   timeline(latency, toLease);
   if (MATCHING_MODE === 'CALL') {
-    // How long after its clearing's instant (the next multiple of the window) a bid's lease was
-    // written: the clearing's own time (job start, read, solve, commit), without the wait for it.
+    // How long after its clearing's instant (the next multiple of the window plus the market's
+    // phase) a bid's lease was written: the clearing's own time (job start, read, solve, commit),
+    // without the wait for it.
     const afterInstant = toLease
-      .map(({ at, ms }) => at.getTime() + ms - Math.ceil(at.getTime() / CALL_WINDOW_MS) * CALL_WINDOW_MS)
+      .map(({ at, ms, phaseMs }) => {
+        const instant = Math.ceil((at.getTime() - phaseMs) / CALL_WINDOW_MS) * CALL_WINDOW_MS + phaseMs;
+        return at.getTime() + ms - instant;
+      })
       .sort((a, b) => a - b);
     out(
       `  ${label}: lease after its clearing's instant p50 ${fixed(percentile(afterInstant, 50))} ` +

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { type IProcessOrder, OrderBook, Side } from 'nodejs-order-book';
-import { type BookDelta, type BookHeader, MarketBook } from '@/modules/matching/domain/market-book';
-import { NOW, offer, bid } from '../test/matching/book-fixtures';
+import { type BookDelta, MarketBook } from '@/modules/matching/domain/market-book';
+import { NOW, offer, bid, bookHeader } from '../test/matching/book-fixtures';
 
 // The production engine driven as bench:matching drives it (one delta per run, then the run's
 // fills applied) against nodejs-order-book, on random plain limit orders and cancels: both are
@@ -10,17 +10,7 @@ import { NOW, offer, bid } from '../test/matching/book-fixtures';
 
 const NUM_RUNS = Number(process.env.MARKET_BOOK_PEER_RUNS ?? 300);
 
-const header: BookHeader = {
-  marketId: 'm',
-  market: 'nvidia-h100-80gb',
-  currency: 'CNY',
-  currencyScale: 2,
-  paused: false,
-  feeBps: 300,
-  mode: 'CONTINUOUS',
-  // Read only by CALL markets.
-  callWindowMs: 1_000,
-};
+const header = bookHeader();
 
 /** One trade: the resting order met, its GPUs and the price. */
 type Trade = readonly [maker: string, gpus: number, price: number];

@@ -18,7 +18,8 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { type IProcessOrder, type LimitOrderOptions, OrderBook, Side } from 'nodejs-order-book';
-import { type BookDelta, type BookHeader, MarketBook } from '@/modules/matching/domain/market-book';
+import { type BookDelta, MarketBook } from '@/modules/matching/domain/market-book';
+import { bookHeader } from '../test/matching/book-fixtures';
 import { type OrderStream, plainStream, PROVINCE_SETS, restingOrders, siteProvince } from './order-stream';
 import { workerRunLines } from './worker-runs';
 
@@ -35,17 +36,7 @@ const SEED = 20_261_201;
 const START = Date.parse('2026-12-01T00:00:00Z');
 const HOUR = 3_600_000;
 
-const HEADER: BookHeader = {
-  marketId: 'bench',
-  market: 'nvidia-h100-80gb',
-  currency: 'CNY',
-  currencyScale: 2,
-  paused: false,
-  feeBps: 300,
-  mode: 'CONTINUOUS',
-  // Read only by CALL markets.
-  callWindowMs: 1_000,
-};
+const HEADER = bookHeader({ marketId: 'bench' });
 
 /** The engine's input: one delta per order (a new live order), and the instant it arrives. */
 interface EngineInput {

@@ -45,6 +45,10 @@ describe('call markets through the API and workers', () => {
   let guizhou: { id: string };
   let beijing: { id: string };
   let market: { id: string; slug: string };
+  /** The market's phase in its window once CALL (the database sets it: markets.call_phase_ms). */
+  let phase = 0;
+  /** The instant of the market's next clearing after `now`: a multiple of the window plus the phase. */
+  const nextInstant = (now: number) => (Math.floor((now - phase) / WINDOW_MS) + 1) * WINDOW_MS + phase;
   const adminEmail = `call-admin-${randomUUID()}@platform.test`;
   const adminPassword = 'call market admin passphrase';
   const ids: string[] = [];
@@ -182,6 +186,11 @@ describe('call markets through the API and workers', () => {
       .send({ matchingMode: 'CALL', callWindowMs: WINDOW_MS })
       .expect(200);
     expect(set.body).toMatchObject({ slug: market.slug, matchingMode: 'CALL', callWindowMs: WINDOW_MS });
+    // Its phase in the new window is the database's, inside the window.
+    phase = (set.body as { callPhaseMs: number }).callPhaseMs;
+    expect(phase).toBe((await prisma.market.findUniqueOrThrow({ where: { id: market.id } })).callPhaseMs);
+    expect(phase).toBeGreaterThanOrEqual(0);
+    expect(phase).toBeLessThan(WINDOW_MS);
     const adminUser = await prisma.user.findUniqueOrThrow({ where: { email: adminEmail } });
     expect(await auditOf('market.set_matching')).toMatchObject([
       {
@@ -221,6 +230,7 @@ describe('call markets through the API and workers', () => {
     expect(listed.data.find((m) => m.slug === market.slug)).toMatchObject({
       matchingMode: 'CALL',
       callWindowMs: WINDOW_MS,
+      callPhaseMs: phase,
     });
     expect(listed.data.find((m) => m.slug === 'nvidia-h100-80gb')).toMatchObject({
       matchingMode: 'CONTINUOUS',
@@ -255,7 +265,7 @@ describe('call markets through the API and workers', () => {
     // The quote still says what the book could fill now, and when the clearing is.
     const quoted = await quote();
     const now = clock.now().getTime();
-    const at = (Math.floor(now / WINDOW_MS) + 1) * WINDOW_MS;
+    const at = nextInstant(now);
     expect(quoted).toMatchObject({
       fillableGpus: 4,
       matchingMode: 'CALL',
@@ -300,7 +310,7 @@ describe('call markets through the API and workers', () => {
 
     const job = await clearingWaits();
     expect(await bidStatus(b1.id)).toBe('OPEN');
-    await clear(job, (Math.floor(clock.now().getTime() / WINDOW_MS) + 1) * WINDOW_MS);
+    await clear(job, nextInstant(clock.now().getTime()));
     await bidReaches(b1.id, 'FILLED');
     await bidReaches(b2.id, 'FILLED');
     const leases = await leasesOf([b1.id, b2.id]);
@@ -346,7 +356,7 @@ describe('call markets through the API and workers', () => {
     const second = await clearingWaits();
     expect(second.id).not.toBe(first.id);
     expect(await bidStatus(bid.id)).toBe('OPEN');
-    await clear(second, (Math.floor(opens / WINDOW_MS) + 1) * WINDOW_MS);
+    await clear(second, nextInstant(opens));
     await bidReaches(bid.id, 'FILLED');
     expect(await leasesOf([bid.id])).toMatchObject([{ offerId: offer.id, gpus: 2, pricePerGpuHour: 1500n }]);
   });

@@ -166,16 +166,17 @@ export async function removeMarketplaceData(
 
 /**
  * A market of the suite's own (its market_matching row comes with it, by the insert trigger, as
- * for the catalogue's markets), so other suites' orders never reach its book.
+ * for the catalogue's markets), so other suites' orders never reach its book. `callPhaseMs` is the
+ * phase the database gave it in its window.
  */
 export async function createTestMarket(
   app: NestFastifyApplication,
   // New markets default to CALL; the suites written for price-time ask for CONTINUOUS.
   matching: { matchingMode: 'CONTINUOUS' | 'CALL'; callWindowMs?: number } = { matchingMode: 'CONTINUOUS' },
-): Promise<{ id: string; slug: string }> {
+): Promise<{ id: string; slug: string; callPhaseMs: number }> {
   const id = randomUUID();
   const slug = `test-${id.slice(0, 8)}`;
-  await app.get(PrismaService).market.create({
+  const { callPhaseMs } = await app.get(PrismaService).market.create({
     data: {
       id,
       slug,
@@ -188,7 +189,7 @@ export async function createTestMarket(
       ...matching,
     },
   });
-  return { id, slug };
+  return { id, slug, callPhaseMs };
 }
 
 /** Removes a market made by createTestMarket, once the suite's orders in it are gone. */

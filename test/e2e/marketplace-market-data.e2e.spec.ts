@@ -195,6 +195,8 @@ describe('public market data', () => {
       // The catalogue's markets predate matching modes and stay price-time.
       matchingMode: 'CONTINUOUS',
       callWindowMs: 1000,
+      // The first of the catalogue, so the first phase of its window (docs/MATCHING.md).
+      callPhaseMs: 0,
     });
   });
 

@@ -50,6 +50,11 @@ describe('migrations (offline wasm schema engine)', () => {
         "SELECT 1 FROM pg_trigger WHERE tgrelid = 'outbox_events'::regclass AND NOT tgisinternal",
       );
       expect(trigger.rowCount).toBe(1);
+      // The catalogue's markets share the default window at phases spread in creation order.
+      const phases = await client.query<{ call_phase_ms: number }>(
+        'SELECT call_phase_ms FROM markets ORDER BY id',
+      );
+      expect(phases.rows.map((r) => r.call_phase_ms)).toEqual([0, 500, 250, 750, 125, 375, 625, 875]);
     } finally {
       await client.end();
     }

@@ -6,6 +6,7 @@ import {
   type InferenceDemandTerms,
   type OfferServing,
 } from '@/modules/matching/domain/book';
+import type { BookHeader } from '@/modules/matching/domain/market-book';
 
 /** The instant of the worked examples in docs/MATCHING.md: 2026-12-01T00:00Z. */
 export const NOW = Date.parse('2026-12-01T00:00:00Z');
@@ -17,6 +18,25 @@ export const GUIZHOU = '520000';
 export const GUANGDONG = '440000';
 
 type WithRequired<T, K extends keyof T> = Partial<T> & Pick<T, K>;
+
+/**
+ * A market's header as a run reads it: an active CONTINUOUS H100 market in CNY with a 3% fee
+ * (the window and phase are read only by CALL markets).
+ */
+export function bookHeader(fields: Partial<BookHeader> = {}): BookHeader {
+  return {
+    marketId: 'm',
+    market: 'nvidia-h100-80gb',
+    currency: 'CNY',
+    currencyScale: 2,
+    paused: false,
+    feeBps: 300,
+    mode: 'CONTINUOUS',
+    callWindowMs: 1_000,
+    callPhaseMs: 0,
+    ...fields,
+  };
+}
 
 /**
  * An offer as the worked examples assume it unless they say otherwise: its own VERIFIED

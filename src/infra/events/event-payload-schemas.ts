@@ -1649,7 +1649,8 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       },
       callWindowMs: {
         type: 'number',
-        description: "a CALL market's window in ms: its clearings run at the multiples of it",
+        description:
+          "a CALL market's window in ms: its clearings run at the multiples of it plus the market's phase (`callPhaseMs`)",
       },
       previousMatchingMode: {
         type: 'string',

@@ -611,7 +611,7 @@ export type MarketMatchingChangedPayload = {
   market: string;
   /** `CONTINUOUS` or `CALL`, from the market's next run on */
   matchingMode: 'CONTINUOUS' | 'CALL';
-  /** a CALL market's window in ms: its clearings run at the multiples of it */
+  /** a CALL market's window in ms: its clearings run at the multiples of it plus the market's phase (`callPhaseMs`) */
   callWindowMs: number;
   /** the mode before */
   previousMatchingMode: 'CONTINUOUS' | 'CALL';

@@ -75,7 +75,8 @@ export class MarketsAdminController {
     summary: 'Set a market’s matching mode and call window (audited)',
     description:
       'CONTINUOUS matches price-time as orders arrive; CALL clears the whole book once per window, at the ' +
-      'multiples of `callWindowMs` (docs/MATCHING.md "Call markets"). Takes effect at the market’s next run: ' +
+      'multiples of `callWindowMs` plus the market’s `callPhaseMs` (docs/MATCHING.md "Call markets"; a new ' +
+      'window gives a new phase). Takes effect at the market’s next run: ' +
       'a clearing already scheduled still runs at its instant (as a continuous run after a switch to ' +
       'CONTINUOUS). Audited as `market.set_matching`; restating the current settings changes nothing.',
   })

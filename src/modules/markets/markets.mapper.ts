@@ -36,6 +36,7 @@ export const MarketsMapper = {
       status: record.status,
       matchingMode: record.matchingMode,
       callWindowMs: record.callWindowMs,
+      callPhaseMs: record.callPhaseMs,
     };
   },
 

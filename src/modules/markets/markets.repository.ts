@@ -23,6 +23,7 @@ export interface MarketRecord {
   status: MarketStatus;
   matchingMode: MatchingMode;
   callWindowMs: number;
+  callPhaseMs: number;
 }
 
 /** A market with its matching counters, for the admin listing. */
@@ -57,6 +58,7 @@ const MARKET_FIELDS = {
   status: true,
   matchingMode: true,
   callWindowMs: true,
+  callPhaseMs: true,
 } as const;
 
 const ADMIN_MARKET_FIELDS = {

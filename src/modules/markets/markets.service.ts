@@ -18,6 +18,7 @@ export interface MarketRef {
   status: MarketStatus;
   matchingMode: MatchingMode;
   callWindowMs: number;
+  callPhaseMs: number;
 }
 
 /**
@@ -40,6 +41,7 @@ const toRef = (record: MarketRecord): MarketRef => ({
   status: record.status,
   matchingMode: record.matchingMode,
   callWindowMs: record.callWindowMs,
+  callPhaseMs: record.callPhaseMs,
 });
 
 /**

@@ -13,7 +13,7 @@ export const runDeduplicationId = (marketId: string): string => `run-${marketId}
 /**
  * Turns "this market may have something to match" into the job its mode wants
  * (docs/MATCHING.md "Runs in the exchange", "When a clearing runs"): a CONTINUOUS market gets a
- * run now; a CALL market its clearing at the next multiple of its window, a delayed job. Both
+ * run now; a CALL market its clearing at its next instant (a multiple of its window plus its phase), a delayed job. Both
  * are deduplicated under `run-<market>`, so one job waits per market whatever the number of asks,
  * and an ask during a CALL market's window adds nothing: the clearing reads the book as it is then.
  */
@@ -44,13 +44,15 @@ export class MatchingScheduler {
   }
 
   /**
-   * The clearing of a CALL market at the next multiple of its window. BullMQ delays count in
+   * The clearing of a CALL market at its next instant (a multiple of its window plus its phase). BullMQ delays count in
    * this machine's time, the window in the clock's (the same in production; tests that move a
    * controllable clock promote the job instead of waiting).
    */
-  async scheduleClearing(market: Pick<MarketMode, 'marketId' | 'callWindowMs'>): Promise<void> {
+  async scheduleClearing(
+    market: Pick<MarketMode, 'marketId' | 'callWindowMs' | 'callPhaseMs'>,
+  ): Promise<void> {
     const now = this.clock.now().getTime();
-    const at = nextClearingAt(now, market.callWindowMs);
+    const at = nextClearingAt(now, market.callWindowMs, market.callPhaseMs);
     await this.producer.enqueue(
       'matching.run',
       { marketId: market.marketId, reason: CLEARING_REASON },

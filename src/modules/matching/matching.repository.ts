@@ -23,6 +23,7 @@ interface FenceRow {
   fee_bps: number;
   matching_mode: MatchingMode;
   call_window_ms: number;
+  call_phase_ms: number;
 }
 
 /** A market's matching mode as the scheduler reads it. */
@@ -30,6 +31,7 @@ export interface MarketMode {
   marketId: string;
   mode: MatchingMode;
   callWindowMs: number;
+  callPhaseMs: number;
 }
 
 /** One logged order: `live` false when it can no longer trade (every other column null then). */
@@ -93,19 +95,20 @@ export class MatchingRepository {
   }
 
   /**
-   * The matching mode and window of each market named (unknown ids are left out). Raw SQL: the
+   * The matching mode, window and phase of each market named (unknown ids are left out). Raw SQL: the
    * relay asks it for every batch of order events, and a raw statement skips Prisma's query compiler.
    */
   async systemMarketModes(marketIds: readonly string[]): Promise<MarketMode[]> {
     if (marketIds.length === 0) return [];
     const rows = await this.tx.$queryRaw<
-      Array<{ id: string; matching_mode: MatchingMode; call_window_ms: number }>
+      Array<{ id: string; matching_mode: MatchingMode; call_window_ms: number; call_phase_ms: number }>
     >`
-      SELECT id, matching_mode, call_window_ms FROM markets WHERE id = ANY(${[...marketIds]}::uuid[])`;
+      SELECT id, matching_mode, call_window_ms, call_phase_ms FROM markets WHERE id = ANY(${[...marketIds]}::uuid[])`;
     return rows.map((row) => ({
       marketId: row.id,
       mode: row.matching_mode,
       callWindowMs: row.call_window_ms,
+      callPhaseMs: row.call_phase_ms,
     }));
   }
 
@@ -130,7 +133,7 @@ export class MatchingRepository {
         FROM markets m
         WHERE mm.market_id = ${marketId}::uuid AND m.id = mm.market_id AND mm.epoch = ${epoch}
         RETURNING mm.epoch, m.slug, m.currency, m.currency_scale, m.status, m.fee_bps, m.matching_mode,
-               m.call_window_ms),
+               m.call_window_ms, m.call_phase_ms),
       changed AS (
         DELETE FROM book_changes
         WHERE market_id = ${marketId}::uuid AND EXISTS (SELECT 1 FROM fence)
@@ -154,7 +157,7 @@ export class MatchingRepository {
       FROM markets m
       WHERE mm.market_id = ${marketId}::uuid AND m.id = mm.market_id
       RETURNING mm.epoch, m.slug, m.currency, m.currency_scale, m.status, m.fee_bps, m.matching_mode,
-               m.call_window_ms`;
+               m.call_window_ms, m.call_phase_ms`;
     if (fence === undefined) return null;
     const rows = await this.tx.$queryRaw<OrderRow[]>`
       WITH changed AS (DELETE FROM book_changes WHERE market_id = ${marketId}::uuid),
@@ -325,6 +328,7 @@ function header(marketId: string, row: FenceRow): BookHeader {
     feeBps: row.fee_bps,
     mode: row.matching_mode,
     callWindowMs: row.call_window_ms,
+    callPhaseMs: row.call_phase_ms,
   };
 }
 

@@ -32,11 +32,14 @@ export class OrderBookService {
   }
 
   /**
-   * When a market next clears after `now`: a CALL market's next multiple of its window, null for
-   * a CONTINUOUS market (it matches as orders arrive).
+   * When a market next clears after `now`: a CALL market's next multiple of its window plus its
+   * phase, null for a CONTINUOUS market (it matches as orders arrive).
    */
-  nextClearing(market: { matchingMode: MatchingMode; callWindowMs: number }, now: Date): Date | null {
+  nextClearing(
+    market: { matchingMode: MatchingMode; callWindowMs: number; callPhaseMs: number },
+    now: Date,
+  ): Date | null {
     if (market.matchingMode !== 'CALL') return null;
-    return new Date(nextClearingAt(now.getTime(), market.callWindowMs));
+    return new Date(nextClearingAt(now.getTime(), market.callWindowMs, market.callPhaseMs));
   }
 }

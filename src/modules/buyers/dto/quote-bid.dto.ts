@@ -165,7 +165,7 @@ export class QuoteResponse {
     type: String,
     example: '2026-12-01T00:00:01.000Z',
     description:
-      'CALL markets: when the market next clears, the next multiple of its window (a bid placed now ' +
+      'CALL markets: when the market next clears, the next multiple of its window plus its phase (a bid placed now ' +
       'is in that clearing, or the one a window later when the exchange learns of it after the ' +
       'instant). The fill above is what the book could give it now; a clearing may allocate ' +
       'differently (docs/MATCHING.md "What a buyer observes"). Null for CONTINUOUS markets.',

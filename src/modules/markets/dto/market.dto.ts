@@ -20,7 +20,7 @@ export class MarketResponse {
     enum: ['CONTINUOUS', 'CALL'],
     description:
       'How the market matches (docs/MATCHING.md): CONTINUOUS fills a bid as soon as the exchange learns of it; ' +
-      'CALL clears the whole book once per window, at the multiples of callWindowMs',
+      'CALL clears the whole book once per window, at the multiples of callWindowMs plus callPhaseMs',
   })
   matchingMode!: string;
   @ApiProperty({
@@ -30,6 +30,16 @@ export class MarketResponse {
     description: 'A CALL market’s window in ms (kept, unused, while CONTINUOUS)',
   })
   callWindowMs!: number;
+  @ApiProperty({
+    example: 250,
+    minimum: 0,
+    maximum: 59999,
+    description:
+      'A CALL market’s phase in its window, ms: it clears at the instants (ms since the Unix epoch) that are a ' +
+      'multiple of callWindowMs plus this. Set by the exchange when the market is created or its window ' +
+      'changes, spread across markets with the same window so that their clearings do not coincide',
+  })
+  callPhaseMs!: number;
 }
 
 export class MarketListResponse {

@@ -1,9 +1,14 @@
 /**
- * When a CALL market with window `windowMs` next clears after `now` (epoch ms): the first
- * multiple of the window strictly after `now` (docs/MATCHING.md "Call markets", "When a
- * clearing runs"). Aligned to the epoch, so every worker and every quote names the same instant.
+ * When a CALL market with window `windowMs` and phase `phaseMs` next clears after `now` (epoch
+ * ms): the first instant strictly after `now` that is a multiple of the window plus the phase
+ * (docs/MATCHING.md "When a clearing runs"). Counted from the epoch, so every worker and every
+ * quote names the same instant; the phase (the market's `call_phase_ms`, set by the database)
+ * spreads markets with the same window so that their clearings do not coincide.
  */
-export function nextClearingAt(now: number, windowMs: number): number {
+export function nextClearingAt(now: number, windowMs: number, phaseMs: number): number {
   if (!Number.isInteger(windowMs) || windowMs <= 0) throw new Error(`bad call window ${windowMs} ms`);
-  return (Math.floor(now / windowMs) + 1) * windowMs;
+  if (!Number.isInteger(phaseMs) || phaseMs < 0 || phaseMs >= windowMs) {
+    throw new Error(`bad call phase ${phaseMs} ms for a ${windowMs} ms window`);
+  }
+  return (Math.floor((now - phaseMs) / windowMs) + 1) * windowMs + phaseMs;
 }

@@ -9,8 +9,8 @@
 import fc from 'fast-check';
 import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
 import type { IdleWindowsSpec } from '@/modules/markets/domain/order-terms';
-import { HOUR, NOW } from '../../../../test/matching/book-fixtures';
-import { type BookDelta, type BookHeader, MarketBook } from './market-book';
+import { bookHeader, HOUR, NOW } from '../../../../test/matching/book-fixtures';
+import { type BookDelta, MarketBook } from './market-book';
 import { bidCanTrade } from './eligibility';
 import { matchMarket, type MarketRun } from './match-market';
 import { isPlainBid, offerCanTrade } from './offer-book';
@@ -22,16 +22,7 @@ const SEED =
 const ASSERT_COVERAGE = SEED === undefined && NUM_RUNS >= 300;
 
 const MINUTE = 60_000;
-const header: BookHeader = {
-  marketId: 'm',
-  market: 'nvidia-h100-80gb',
-  currency: 'CNY',
-  currencyScale: 2,
-  paused: false,
-  feeBps: 300,
-  mode: 'CONTINUOUS',
-  callWindowMs: 1_000,
-};
+const header = bookHeader();
 
 const PROVINCES = ['11', '44', '52'] as const;
 const PRICES = [1700n, 1800n, 1900n, 2000n] as const;

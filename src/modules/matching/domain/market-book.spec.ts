@@ -1,21 +1,12 @@
-import { BEIJING, bid, GUIZHOU, NOW, offer } from '../../../../test/matching/book-fixtures';
+import { BEIJING, bid, bookHeader, GUIZHOU, NOW, offer } from '../../../../test/matching/book-fixtures';
 import { IdleSchedule } from '@/modules/markets/domain/idle-schedule';
 import { clearCall } from './call-clearing';
 import { loadCallSolver } from './highs-runtime';
-import { allocationFor, MarketBook, type BookHeader } from './market-book';
+import { allocationFor, MarketBook } from './market-book';
 import { matchMarket } from './match-market';
 import type { RunBid, RunOffer } from './run-book';
 
-const header: BookHeader = {
-  marketId: 'm',
-  market: 'nvidia-h100-80gb',
-  currency: 'CNY',
-  currencyScale: 2,
-  paused: false,
-  feeBps: 300,
-  mode: 'CONTINUOUS',
-  callWindowMs: 1_000,
-};
+const header = bookHeader();
 const runBid = (fields: Parameters<typeof bid>[0]): RunBid => ({ ...bid(fields), billingMode: 'RESERVED' });
 const runOffer = (fields: Parameters<typeof offer>[0]): RunOffer => ({
   ...offer(fields),

@@ -36,8 +36,10 @@ export interface BookHeader {
   readonly paused: boolean;
   readonly feeBps: number;
   readonly mode: MatchingMode;
-  /** A CALL market's window, ms: its clearings run at the multiples of it (`nextClearingAt`). */
+  /** A CALL market's window, ms: its clearings run at the multiples of it plus the phase (`nextClearingAt`). */
   readonly callWindowMs: number;
+  /** A CALL market's phase in its window, ms (markets.call_phase_ms). */
+  readonly callPhaseMs: number;
 }
 
 /**

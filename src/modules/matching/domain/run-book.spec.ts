@@ -1,4 +1,4 @@
-import { bid, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
+import { bid, bookHeader, HOUR, NOW, offer } from '../../../../test/matching/book-fixtures';
 import { matchMarket } from './match-market';
 import type { Fill } from './book';
 import { leasesOf, type RunBid, type RunBook, type RunOffer } from './run-book';
@@ -16,17 +16,7 @@ const runOffer = (fields: Parameters<typeof offer>[0], payPerUseMinPercent = 25)
 });
 
 function book(bids: RunBid[], offers: RunOffer[]): RunBook {
-  return {
-    marketId: 'm',
-    market: 'nvidia-h100-80gb',
-    currency: 'CNY',
-    currencyScale: 2,
-    paused: false,
-    feeBps: 300,
-    epoch: 7n,
-    bids,
-    offers,
-  };
+  return { ...bookHeader(), epoch: 7n, bids, offers };
 }
 
 /** `leasesOf` over a book of arrays, at the book's fee (the worker's MarketBook answers by id). */
