@@ -33,7 +33,10 @@ const WINDOW_MS = 60_000;
  * (docs/MATCHING.md "Call markets"): an admin sets the mode (audited), orders rest until the
  * window's clearing, and a clearing allocates as the solver says. BullMQ delays run on this
  * machine's time, so a test reaches a clearing by moving the clock to its instant and promoting
- * the one delayed job that carries it, instead of waiting out the window (budget: ~20 s).
+ * the one delayed job that carries it, instead of waiting out the window (budget: ~20 s). That
+ * holds only while no delayed job comes due by itself: the clock starts on one of the market's
+ * clearing instants, so a clearing is a whole window (60 s, twice a test's timeout) of this
+ * machine's time away.
  */
 describe('call markets through the API and workers', () => {
   let app: NestFastifyApplication;
@@ -47,6 +50,8 @@ describe('call markets through the API and workers', () => {
   let market: { id: string; slug: string };
   /** The market's phase in its window once CALL (the database sets it: markets.call_phase_ms). */
   let phase = 0;
+  /** The phase the market will take with this window, on which the clock starts (beforeAll). */
+  let startPhase = 0;
   /** The instant of the market's next clearing after `now`: a multiple of the window plus the phase. */
   const nextInstant = (now: number) => (Math.floor((now - phase) / WINDOW_MS) + 1) * WINDOW_MS + phase;
   const adminEmail = `call-admin-${randomUUID()}@platform.test`;
@@ -123,6 +128,15 @@ describe('call markets through the API and workers', () => {
     clock = app.get<Clock, ControllableClock>(Clock);
     // Created CONTINUOUS: the admin endpoint makes it a CALL market.
     market = await createTestMarket(app, { matchingMode: 'CONTINUOUS' });
+    // The clock starts on a clearing instant of the market, not where the process started: a start
+    // just before a clearing instant put the first clearing that close in this machine's time too,
+    // and BullMQ ran it early (in the clock's time) before the test promoted it, so the epoch moved
+    // before "nothing ran" was checked, or the pair filled and the promotion failed.
+    const [free] = await prisma.$queryRaw<[{ phase: number }]>`
+      SELECT markets_free_call_phase(${WINDOW_MS}::integer, ARRAY[${market.id}::uuid]) AS phase`;
+    startPhase = free.phase;
+    phase = startPhase;
+    await clock.set(new Date(nextInstant(clock.now().getTime())));
     const created = await createAdminWithCli(adminEmail, adminPassword);
     if (created.code !== 0) throw new Error(`admin CLI failed: ${created.stderr}`);
     admin = (await signIn(app, { email: adminEmail, password: adminPassword })).auth;
@@ -191,6 +205,8 @@ describe('call markets through the API and workers', () => {
     expect(phase).toBe((await prisma.market.findUniqueOrThrow({ where: { id: market.id } })).callPhaseMs);
     expect(phase).toBeGreaterThanOrEqual(0);
     expect(phase).toBeLessThan(WINDOW_MS);
+    // The clock started on one of its clearing instants (beforeAll).
+    expect(phase).toBe(startPhase);
     const adminUser = await prisma.user.findUniqueOrThrow({ where: { email: adminEmail } });
     expect(await auditOf('market.set_matching')).toMatchObject([
       {
@@ -323,7 +339,10 @@ describe('call markets through the API and workers', () => {
   });
 
   it('turns an offer window opening into the next clearing, not a run of its own', async () => {
-    const opens = clock.now().getTime() + 5_000;
+    // The clock is on a clearing instant and the offer opens mid-window, so neither its wakeup
+    // nor the clearing asked for at the opening is due by itself (in this machine's time) sooner
+    // than a test's timeout: each comes due only when the test promotes it.
+    const opens = clock.now().getTime() + WINDOW_MS / 2;
     const offer = await placeOffer(app, provider, guizhou.id, {
       market: market.slug,
       gpus: 2,
@@ -338,11 +357,12 @@ describe('call markets through the API and workers', () => {
       provinces: [],
       minGpusPerSite: 1,
     });
-    const opening = await queue().getJob(dueJobId(windowRunJobPrefix(market.id), opens));
-    expect(opening?.data).toMatchObject({ marketId: market.id, reason: 'window-open' });
-
     // The window's clearing comes first, before the offer opens: nothing can fill.
     const first = await clearingWaits();
+    // Every event is relayed by now, and the relay adds the wakeup in the offer event's publication.
+    const opening = await queue().getJob(dueJobId(windowRunJobPrefix(market.id), opens));
+    expect(opening?.data).toMatchObject({ marketId: market.id, reason: 'window-open' });
+    expect(await opening!.getState()).toBe('delayed');
     await clock.set(new Date(opens - 1));
     await first.promote();
     await waitFor('the first clearing to finish', async () =>
