@@ -102,6 +102,12 @@ const ONLY_RATE = process.env.BENCH_ONLY_RATE ? Number(process.env.BENCH_ONLY_RA
 const MATCHING_MODE: 'CONTINUOUS' | 'CALL' =
   process.env.BENCH_MATCHING_MODE === 'CALL' ? 'CALL' : 'CONTINUOUS';
 const CALL_WINDOW_MS = env('BENCH_CALL_WINDOW_MS', 1_000);
+/**
+ * BENCH_CALL_PHASE_MS: every market's phase in its window, the same for all (by hand, as an
+ * operator may), for comparing with the spread phases the database gives (docs/MATCHING.md "When
+ * a clearing runs"); unset keeps the database's.
+ */
+const CALL_PHASE_MS = process.env.BENCH_CALL_PHASE_MS ? Number(process.env.BENCH_CALL_PHASE_MS) : undefined;
 const WINDOW_ALLOWANCE_MS = MATCHING_MODE === 'CALL' ? CALL_WINDOW_MS : 0;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 /**
@@ -1036,6 +1042,17 @@ async function main(): Promise<void> {
       `UPDATE markets SET matching_mode = 'CALL', call_window_ms = $1 WHERE slug = ANY($2)`,
       [CALL_WINDOW_MS, MARKETS],
     );
+    if (CALL_PHASE_MS !== undefined) {
+      await exchange.db.query(`UPDATE markets SET call_phase_ms = $1 WHERE slug = ANY($2)`, [
+        CALL_PHASE_MS,
+        MARKETS,
+      ]);
+    }
+    const { rows } = await exchange.db.query<{ slug: string; call_phase_ms: number }>(
+      'SELECT slug, call_phase_ms FROM markets WHERE slug = ANY($1) ORDER BY call_phase_ms',
+      [MARKETS],
+    );
+    out(`  clearing phases: ${rows.map((row) => `${row.slug} ${row.call_phase_ms} ms`).join(', ')}`);
   }
   out(
     `markets ${MARKETS.join(', ')} in ${MATCHING_MODE} mode${MATCHING_MODE === 'CALL' ? `, ${CALL_WINDOW_MS} ms windows` : ''}`,
