@@ -194,6 +194,7 @@ describe('call markets through the API and workers', () => {
       ).rejects.toThrow(/call_window_ms/);
     }
 
+    const { callPhaseMs: phaseBefore } = await prisma.market.findUniqueOrThrow({ where: { id: market.id } });
     const set = await http()
       .put(`/admin/markets/${market.slug}/matching`)
       .set(admin)
@@ -226,8 +227,10 @@ describe('call markets through the API and workers', () => {
           market: market.slug,
           matchingMode: 'CALL',
           callWindowMs: WINDOW_MS,
+          callPhaseMs: phase,
           previousMatchingMode: 'CONTINUOUS',
           previousCallWindowMs: 1000,
+          previousCallPhaseMs: phaseBefore,
         },
       },
     ]);

@@ -1633,8 +1633,10 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       'market',
       'matchingMode',
       'callWindowMs',
+      'callPhaseMs',
       'previousMatchingMode',
       'previousCallWindowMs',
+      'previousCallPhaseMs',
       'at',
     ],
     properties: {
@@ -1650,7 +1652,12 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       callWindowMs: {
         type: 'number',
         description:
-          "a CALL market's window in ms: its clearings run at the multiples of it plus the market's phase (`callPhaseMs`)",
+          "a CALL market's window in ms: its clearings run at the multiples of it plus `callPhaseMs`",
+      },
+      callPhaseMs: {
+        type: 'number',
+        description:
+          'the market\'s phase in its window, ms (0..callWindowMs-1; a new window gives a new phase, docs/MATCHING.md "When a clearing runs")',
       },
       previousMatchingMode: {
         type: 'string',
@@ -1660,6 +1667,10 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       previousCallWindowMs: {
         type: 'number',
         description: 'the window before, ms',
+      },
+      previousCallPhaseMs: {
+        type: 'number',
+        description: 'the phase before, ms',
       },
       at: {
         type: 'string',

@@ -611,12 +611,16 @@ export type MarketMatchingChangedPayload = {
   market: string;
   /** `CONTINUOUS` or `CALL`, from the market's next run on */
   matchingMode: 'CONTINUOUS' | 'CALL';
-  /** a CALL market's window in ms: its clearings run at the multiples of it plus the market's phase (`callPhaseMs`) */
+  /** a CALL market's window in ms: its clearings run at the multiples of it plus `callPhaseMs` */
   callWindowMs: number;
+  /** the market's phase in its window, ms (0..callWindowMs-1; a new window gives a new phase, docs/MATCHING.md "When a clearing runs") */
+  callPhaseMs: number;
   /** the mode before */
   previousMatchingMode: 'CONTINUOUS' | 'CALL';
   /** the window before, ms */
   previousCallWindowMs: number;
+  /** the phase before, ms */
+  previousCallPhaseMs: number;
   /** when it changed (ISO 8601) */
   at: string;
 };

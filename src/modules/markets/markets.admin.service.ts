@@ -82,7 +82,7 @@ export class MarketsAdminService {
     const window = callWindowMs ?? market.callWindowMs;
     if (market.matchingMode !== matchingMode || market.callWindowMs !== window) {
       const now = this.clock.now();
-      await this.markets.adminSetMatching(market.id, matchingMode, window, now);
+      const { callPhaseMs } = await this.markets.adminSetMatching(market.id, matchingMode, window, now);
       await this.audit.record(
         adminUserId,
         'market.set_matching',
@@ -102,8 +102,10 @@ export class MarketsAdminService {
           market: market.slug,
           matchingMode,
           callWindowMs: window,
+          callPhaseMs,
           previousMatchingMode: market.matchingMode,
           previousCallWindowMs: market.callWindowMs,
+          previousCallPhaseMs: market.callPhaseMs,
           at: now.toISOString(),
         },
       });

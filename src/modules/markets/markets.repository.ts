@@ -126,8 +126,13 @@ export class MarketsRepository {
     matchingMode: MatchingMode,
     callWindowMs: number,
     now: Date,
-  ): Promise<void> {
-    await this.tx.market.update({ where: { id }, data: { matchingMode, callWindowMs, updatedAt: now } });
+  ): Promise<{ callPhaseMs: number }> {
+    // The phase is the database's (markets_set_call_phase): kept, or new with a new window.
+    return this.tx.market.update({
+      where: { id },
+      data: { matchingMode, callWindowMs, updatedAt: now },
+      select: { callPhaseMs: true },
+    });
   }
 
   async adminSetFee(id: string, feeBps: number, now: Date): Promise<void> {
