@@ -40,6 +40,7 @@ import { loadavg } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Client, Pool } from 'pg';
 import { API_POOL_CONNECTIONS } from '@/infra/prisma/database-pool';
+import { nextClearingAt } from '@/modules/matching/domain/call-window';
 import {
   admin,
   cpuOf,
@@ -794,10 +795,11 @@ async function oneRun(bench: Bench, label: string, from: number): Promise<RunRes
     // phase) a bid's lease was written: the clearing's own time (job start, read, solve, commit),
     // without the wait for it.
     const afterInstant = toLease
-      .map(({ at, ms, phaseMs }) => {
-        const instant = Math.ceil((at.getTime() - phaseMs) / CALL_WINDOW_MS) * CALL_WINDOW_MS + phaseMs;
-        return at.getTime() + ms - instant;
-      })
+      // The first instant at or after its acceptance: the production rule, from a millisecond before.
+      .map(
+        ({ at, ms, phaseMs }) =>
+          at.getTime() + ms - nextClearingAt(at.getTime() - 1, CALL_WINDOW_MS, phaseMs),
+      )
       .sort((a, b) => a - b);
     out(
       `  ${label}: lease after its clearing's instant p50 ${fixed(percentile(afterInstant, 50))} ` +
