@@ -1,10 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import request from 'supertest';
 import { RedisService } from '@/infra/redis/redis.service';
 import { startHttpApp, withPlacementHold } from '../support/http-app';
 import { placementHoldKeys } from '../support/placement-hold.cjs';
+import { recordPgStatements } from '../support/pg-statements';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
@@ -22,24 +22,15 @@ describe('statements per placement', () => {
   let provider: TestTenant;
   let siteId: string;
   const others: string[] = [];
-  const seen: string[] = [];
   const redisSeen: string[] = [];
   let recording = false;
-  const original = Object.getOwnPropertyDescriptor(Client.prototype, 'query')!;
+  let pg!: ReturnType<typeof recordPgStatements>;
+  let seen!: string[];
 
   beforeAll(async () => {
     // Every statement of the app's pool goes through pg's Client#query.
-    const query = original.value as (...args: unknown[]) => unknown;
-    Object.defineProperty(Client.prototype, 'query', {
-      ...original,
-      value: function (this: Client, ...args: unknown[]): unknown {
-        if (recording) {
-          const first = args[0] as string | { text: string };
-          seen.push((typeof first === 'string' ? first : first.text).replace(/\s+/g, ' ').trim());
-        }
-        return query.apply(this, args);
-      },
-    });
+    pg = recordPgStatements(() => recording);
+    seen = pg.statements;
     // The placement hold lets a test form a batch; unset, it holds nothing and runs no SQL.
     // Keys stay cached across a loaded machine's slow steps: a re-verification is not a placement's.
     const config = testConfig({
@@ -62,7 +53,7 @@ describe('statements per placement', () => {
   });
 
   afterAll(async () => {
-    Object.defineProperty(Client.prototype, 'query', original);
+    pg.restore();
     await removeMarketplaceData(app, [buyer.organisationId, provider.organisationId, ...others]);
     await app.close();
   });
@@ -77,7 +68,7 @@ describe('statements per placement', () => {
         .send(body)
         .expect(201);
     await place();
-    seen.length = 0;
+    pg.reset();
     redisSeen.length = 0;
     recording = true;
     try {
@@ -85,14 +76,18 @@ describe('statements per placement', () => {
     } finally {
       recording = false;
     }
+    roundTrips = pg.roundTrips();
     return [...seen];
   };
+  /** Round trips to PostgreSQL of the last `statementsOf`: BEGIN goes with the first statement. */
+  let roundTrips = 0;
 
   // The key was verified by the first placement and is cached (API_KEY_CACHE_TTL_MS): its
   // authentication costs no round trip to PostgreSQL or Redis.
   it('places a lone bid in 4 statements and 1 Redis command: BEGIN, one read (locks, seqs, idempotency lookup, live count, balances), one write (bid, hold, events, records), COMMIT', async () => {
     const statements = await statementsOf('/v1/bids', buyer, bidBody());
     expect(statements).toHaveLength(4);
+    expect(roundTrips).toBe(3);
     // The hold is posted by the ledger's own function inside the write, not by a statement of its own.
     expect(statements.filter((s) => s.includes('ledger_post_transfers'))).toHaveLength(1);
     expect(statements.filter((s) => /^SELECT p\.key FROM ledger_post_transfers/.test(s))).toHaveLength(0);

@@ -11,6 +11,7 @@ import { startHttpApp } from '../support/http-app';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
+import { statementsOfCall } from '../support/pg-statements';
 import { placeBid, removeMarketplaceData } from './marketplace-fixtures';
 
 /** A loopback receiver that answers 200 and records each request's path and webhook-id. */
@@ -77,8 +78,7 @@ describe('webhook dispatch with two dispatchers', () => {
     Object.defineProperty(Client.prototype, 'query', {
       ...original,
       value: function (this: Client, ...args: unknown[]): unknown {
-        const first = args[0] as string | { text: string };
-        counting.getStore()?.push((typeof first === 'string' ? first : first.text).replace(/\s+/g, ' '));
+        counting.getStore()?.push(...statementsOfCall(args[0]));
         return query.apply(this, args);
       },
     });

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { recordPgStatements } from '../support/pg-statements';
 import { ClockModule } from '@/infra/clock/clock.module';
 import { ConfigModule } from '@/infra/config/config.module';
 import { PrismaModule, TransactionsModule } from '@/infra/prisma/prisma.module';
@@ -305,21 +305,11 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
     // worker's main cost per run (docs/BENCHMARKS.md, bench:matching's worker lines): this budget
     // keeps a refactor from adding statements back.
     it('commits a run in 7 statements whatever its fills: the read, BEGIN, the fence, the fills, leases with their events, holds, COMMIT', async () => {
-      const seen: string[] = [];
-      const original = Object.getOwnPropertyDescriptor(Client.prototype, 'query')!;
-      const query = original.value as (...args: unknown[]) => unknown;
-      Object.defineProperty(Client.prototype, 'query', {
-        ...original,
-        value: function (this: Client, ...args: unknown[]): unknown {
-          const first = args[0] as string | { text: string };
-          seen.push((typeof first === 'string' ? first : first.text).replace(/\s+/g, ' ').trim());
-          return query.apply(this, args);
-        },
-      });
-      const run = async (): Promise<{ outcome: RunOutcome; statements: string[] }> => {
-        seen.length = 0;
+      const pg = recordPgStatements();
+      const run = async (): Promise<{ outcome: RunOutcome; statements: string[]; roundTrips: number }> => {
+        pg.reset();
         const outcome = await matching.runOnce(marketId);
-        return { outcome, statements: [...seen] };
+        return { outcome, statements: [...pg.statements], roundTrips: pg.roundTrips() };
       };
       try {
         // The book in memory from here: the measured runs read deltas, as a busy worker does.
@@ -337,6 +327,9 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
         expect(three.outcome.kind === 'committed' && three.outcome.fills).toBeGreaterThanOrEqual(3);
         expect(one.statements).toHaveLength(7);
         expect(three.statements).toEqual(one.statements);
+        // BEGIN goes with the fence: 6 round trips (docs/ARCHITECTURE.md "Raw pg transactions").
+        expect(one.roundTrips).toBe(6);
+        expect(three.roundTrips).toBe(6);
         expect(
           one.statements
             .map((s) => s.replace(/^BEGIN; SET LOCAL statement_timeout = \d+$/, 'BEGIN'))
@@ -355,7 +348,7 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
         expect(one.statements.filter((s) => s.includes('set_config'))).toHaveLength(1);
         expect(one.statements.find((s) => s.includes('set_config'))).toContain('UPDATE market_matching');
       } finally {
-        Object.defineProperty(Client.prototype, 'query', original);
+        pg.restore();
       }
     });
 

@@ -145,6 +145,83 @@ describe('raw pg transactions (real PostgreSQL)', () => {
     ).rejects.toThrow(/market is not available in a raw pg transaction/);
   });
 
+  // BEGIN costs no round trip of its own (docs/ARCHITECTURE.md "Raw pg transactions"): it goes in
+  // the first statement's write, after that statement's Parse when the connection has none yet.
+  it('opens a transaction with its first statement, in the same round trip', async () => {
+    const connection = await prisma.pool.connect();
+    const query = connection.query.bind(connection) as (config: unknown) => Promise<unknown>;
+    let roundTrips = 0;
+    (connection as unknown as { query: (config: unknown) => Promise<unknown> }).query = (config) => {
+      roundTrips += 1;
+      return query(config);
+    };
+    const tag = randomUUID();
+    const probe = (client: PgTxClient) =>
+      client.$queryRaw<Array<{ xid: string; timeout: string }>>`
+        SELECT pg_current_xact_id()::text AS xid, current_setting('statement_timeout') AS timeout,
+               ${tag}::text AS tag`;
+    const unit = async (): Promise<{ first: string; second: string; timeout: string; trips: number }> => {
+      const client = new PgTxClient(connection, prisma.statementNames);
+      client.beginWithFirstStatement(4_321);
+      roundTrips = 0;
+      const [first] = await probe(client);
+      const trips = roundTrips;
+      const [second] = await probe(client);
+      expect(await client.inTransaction()).toBe(true);
+      await connection.query('COMMIT');
+      return { first: first!.xid, second: second!.xid, timeout: first!.timeout, trips };
+    };
+    try {
+      // The statement is new to this connection (its text holds a fresh uuid), then parsed.
+      const unparsed = await unit();
+      const parsed = await unit();
+      for (const run of [unparsed, parsed]) {
+        expect(run.trips).toBe(1);
+        // One transaction (autocommit would give each statement its own), under the unit's time.
+        expect(run.second).toBe(run.first);
+        expect(run.timeout).toBe('4321ms');
+      }
+      expect(parsed.first).not.toBe(unparsed.first);
+
+      // A first statement that fails when it runs leaves an aborted transaction to roll back.
+      const divide = (client: PgTxClient) =>
+        client.$queryRaw`SELECT 1 / ${0}::int AS never, ${tag}::text AS tag`;
+      const failing = new PgTxClient(connection, prisma.statementNames);
+      failing.beginWithFirstStatement(1_000);
+      await expect(divide(failing)).rejects.toMatchObject({ code: '22012' });
+      expect(await failing.inTransaction()).toBe(true);
+      await expect(connection.query('SELECT 1')).rejects.toMatchObject({ code: '25P02' });
+      await connection.query('ROLLBACK');
+
+      const status = async (): Promise<string> => {
+        const { rows } = await connection.query<{ status: string }>(
+          `SELECT CASE WHEN pg_current_xact_id_if_assigned() IS NULL AND now() = statement_timestamp()
+                  THEN 'none' ELSE 'open' END AS status`,
+        );
+        return rows[0]!.status;
+      };
+      // One whose Parse fails opens nothing, and is not taken for parsed: the same text fails alike.
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        const broken = new PgTxClient(connection, prisma.statementNames);
+        broken.beginWithFirstStatement(1_000);
+        await expect(
+          broken.$queryRaw`SELECT no_such_column_${Prisma.raw(tag.slice(0, 8))}`,
+        ).rejects.toMatchObject({
+          code: '42703',
+        });
+        expect(await status()).toBe('none');
+      }
+
+      // A unit that sends nothing opens nothing.
+      const idle = new PgTxClient(connection, prisma.statementNames);
+      idle.beginWithFirstStatement(1_000);
+      expect(await idle.inTransaction()).toBe(false);
+      expect(await status()).toBe('none');
+    } finally {
+      connection.release();
+    }
+  });
+
   it('sends statements a unit starts together one at a time, in call order', async () => {
     const connection = await prisma.pool.connect();
     const query = connection.query.bind(connection) as (config: unknown) => Promise<unknown>;

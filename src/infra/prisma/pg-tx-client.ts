@@ -1,4 +1,4 @@
-import { types, type ClientBase, type CustomTypesConfig, type QueryResultRow } from 'pg';
+import { Query, types, type ClientBase, type CustomTypesConfig, type QueryResultRow } from 'pg';
 import { Prisma } from '@/generated/prisma/client';
 import type { StatementNames } from './statement-names';
 
@@ -83,6 +83,75 @@ function sqlOf(query: TemplateStringsArray | Prisma.Sql, values: readonly unknow
   return query instanceof Prisma.Sql ? query : new Prisma.Sql(query, values);
 }
 
+type QueryResult = { rows: QueryResultRow[]; rowCount: number | null };
+
+/** The part of `pg`'s connection a query writes its messages with (not in `pg`'s typings). */
+interface WireConnection {
+  parse(message: { text: string; name?: string; types?: unknown }): void;
+  bind(message: { portal?: string; statement?: string; values?: unknown[] }): void;
+  execute(message: { portal?: string }): void;
+  submittedNamedStatements: Record<string, string>;
+}
+
+/** `pg`'s Query as a subclass sees it (its methods are not in `pg`'s typings). */
+interface PgQuery {
+  readonly name?: string;
+  readonly text: string;
+  readonly types?: unknown;
+  prepare(connection: WireConnection): void;
+  hasBeenParsed(connection: WireConnection): boolean;
+  handleCommandComplete(message: unknown, connection: WireConnection): void;
+}
+const PgQueryClass = Query as unknown as new (
+  config: object,
+  values: undefined,
+  callback: (error: Error | null, result: QueryResult) => void,
+) => PgQuery;
+
+/**
+ * A named prepared statement sent with the transaction's `BEGIN` and `SET LOCAL` ahead of it,
+ * in one write and one round trip (docs/ARCHITECTURE.md "Raw pg transactions"): they run in
+ * order up to one Sync, and an error in any skips the rest, as if sent one by one. The two
+ * commands are unnamed statements whose results are dropped. The statement's own Parse, when
+ * the connection has not parsed it yet, goes first: `pg` credits every ParseComplete to the
+ * query in flight, so the statement is marked parsed only once its Parse has succeeded, and a
+ * Parse that fails leaves no transaction open.
+ */
+class BeginThenQuery extends PgQueryClass {
+  private skip = 2;
+  /** What goes ahead of the statement, as one text (for logs and the tests' statement counts). */
+  readonly leading: string;
+
+  constructor(
+    private readonly commands: readonly [string, string],
+    config: object,
+    callback: (error: Error | null, result: QueryResult) => void,
+  ) {
+    super(config, undefined, callback);
+    this.leading = commands.join('; ');
+  }
+
+  override prepare(connection: WireConnection): void {
+    const name = this.name!;
+    if (!this.hasBeenParsed(connection)) {
+      connection.parse({ text: this.text, name, types: this.types });
+      connection.submittedNamedStatements[name] = this.text;
+    }
+    for (const text of this.commands) {
+      connection.parse({ text });
+      connection.bind({});
+      connection.execute({});
+    }
+    // Parsed or submitted now: binds, describes, executes and syncs.
+    super.prepare(connection);
+  }
+
+  override handleCommandComplete(message: unknown, connection: WireConnection): void {
+    if (this.skip > 0) this.skip -= 1;
+    else super.handleCommandComplete(message, connection);
+  }
+}
+
 /** Whether a transaction's use went past its time (`PgTxClient.expire`), and why. */
 export class TransactionExpiredError extends Error {
   override readonly name = 'TransactionExpiredError';
@@ -103,11 +172,31 @@ export class PgTxClient {
    * it (gone in pg@9), so the queue is ours and keeps call order, as `pg`'s did.
    */
   private tail: Promise<unknown> = Promise.resolve();
+  /** The BEGIN this transaction still owes the server: sent with its first statement. */
+  private begin: readonly [string, string] | undefined;
+  private begun = false;
 
   constructor(
     private readonly client: ClientBase,
     private readonly names: StatementNames,
   ) {}
+
+  /**
+   * Opens the transaction with its first statement rather than with a round trip of its own:
+   * `BEGIN` and `SET LOCAL statement_timeout` go in the same write as that statement.
+   */
+  beginWithFirstStatement(statementTimeoutMs: number): void {
+    this.begin = ['BEGIN', `SET LOCAL statement_timeout = ${Math.max(1, Math.ceil(statementTimeoutMs))}`];
+  }
+
+  /**
+   * Whether BEGIN has been sent, once every statement asked for has been sent and answered: a
+   * unit that sent none has nothing to commit or roll back.
+   */
+  async inTransaction(): Promise<boolean> {
+    await this.tail;
+    return this.begun;
+  }
 
   /** Refuses every later statement (the transaction ran past its time); the owner rolls back. */
   expire(why: string): void {
@@ -136,17 +225,29 @@ export class PgTxClient {
     return this.query(sql.text, sql.values);
   }
 
-  private query(
-    text: string,
-    values: readonly unknown[],
-  ): Promise<{ rows: QueryResultRow[]; rowCount: number | null }> {
-    const send = (): Promise<{ rows: QueryResultRow[]; rowCount: number | null }> => {
-      if (this.expired !== undefined) return Promise.reject(new TransactionExpiredError(this.expired));
-      return this.client.query({
+  private query(text: string, values: readonly unknown[]): Promise<QueryResult> {
+    const send = async (): Promise<QueryResult> => {
+      if (this.expired !== undefined) throw new TransactionExpiredError(this.expired);
+      const config = {
         name: this.names.nameOf({ sql: text }) || undefined,
         text,
         values: values.map(parameter),
         types: PRISMA_TYPES,
+      };
+      const begin = this.begin;
+      if (begin === undefined) return this.client.query(config);
+      this.begin = undefined;
+      this.begun = true;
+      // An unnamed statement (past NAMED_STATEMENTS_MAX) would be replaced by the commands' own.
+      if (config.name === undefined) {
+        await this.client.query(begin.join('; '));
+        return this.client.query(config);
+      }
+      return new Promise<QueryResult>((resolve, reject) => {
+        const query = new BeginThenQuery(begin, config, (error, result) =>
+          error === null ? resolve(result) : reject(error),
+        );
+        void this.client.query(query as unknown as Parameters<ClientBase['query']>[0]);
       });
     };
     const sent = this.tail.then(send, send);

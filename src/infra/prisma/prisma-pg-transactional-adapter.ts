@@ -86,18 +86,21 @@ async function runOnPg<T>(
       setTx(client.asPrismaClient<PrismaTxClient>());
       return await fn();
     }
-    // One round trip: the unit's time bounds each of its statements on the server as well.
-    await connection.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.ceil(timeoutMs))}`);
+    // No round trip of its own: BEGIN goes with the first statement, and with it the unit's time,
+    // which bounds each of its statements on the server as well.
+    client.beginWithFirstStatement(timeoutMs);
     try {
       setTx(client.asPrismaClient<PrismaTxClient>());
       const result = await fn();
-      await connection.query('COMMIT');
+      if (await client.inTransaction()) await connection.query('COMMIT');
       return result;
     } catch (error) {
       // A failed COMMIT has ended the transaction already; ROLLBACK then only warns.
-      await connection.query('ROLLBACK').catch((rollback: unknown) => {
-        broken = rollback as Error;
-      });
+      if (await client.inTransaction()) {
+        await connection.query('ROLLBACK').catch((rollback: unknown) => {
+          broken = rollback as Error;
+        });
+      }
       throw error;
     }
   } finally {
