@@ -164,6 +164,8 @@ export class Exchange {
       ...(process.env.MATCHING_SOLVE_THREADS
         ? { MATCHING_SOLVE_THREADS: process.env.MATCHING_SOLVE_THREADS }
         : {}),
+      // Any other setting of the exchange's processes, to compare in turns: `NAME=value,NAME=value`.
+      ...exchangeEnv(process.env.BENCH_EXCHANGE_ENV),
       // Node flags for the exchange's processes only (say a V8 heap setting to compare), not the bench's.
       ...(process.env.BENCH_EXCHANGE_NODE_OPTIONS
         ? { NODE_OPTIONS: process.env.BENCH_EXCHANGE_NODE_OPTIONS }
@@ -387,4 +389,16 @@ export function order(
     },
     buyers[(pair * 7) % buyers.length]!,
   ];
+}
+
+/** `BENCH_EXCHANGE_ENV`: `NAME=value` pairs separated by commas, for the API and the workers. */
+export function exchangeEnv(spec: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of (spec ?? '').split(',')) {
+    if (pair.trim() === '') continue;
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`BENCH_EXCHANGE_ENV: "${pair}" is not NAME=value`);
+    env[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return env;
 }

@@ -37,6 +37,8 @@ import { testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 
 const HOUR = 3_600_000;
+// Longer than the default, so that "at once" and "after the interval" are far apart on a busy machine.
+const RUN_INTERVAL_MS = 300;
 
 /**
  * Matching runs against the real PostgreSQL and Redis, without processors, so each run is
@@ -158,7 +160,10 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
     }
 
     beforeAll(async () => {
-      const config = testConfig({ MATCHING_LOCK_TTL_MS: '1000' });
+      const config = testConfig({
+        MATCHING_LOCK_TTL_MS: '1000',
+        MATCHING_RUN_INTERVAL_MS: String(RUN_INTERVAL_MS),
+      });
       @Module({
         imports: [
           ConfigModule.forRoot(config),
@@ -574,6 +579,32 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
       const filled = await prisma.bid.findMany({ where: { id: { in: bids } } });
       expect(filled.every((b) => b.status === 'FILLED' && b.filledGpus === 4)).toBe(true);
       expect(await redis.client.exists(runLockKeys(redis, marketId).lock)).toBe(0);
+    });
+
+    // docs/MATCHING.md "Runs in the exchange": a busy market's orders wait for one run together.
+    it('starts a market’s runs at least MATCHING_RUN_INTERVAL_MS apart, and one idle that long at once', async () => {
+      const starts: number[] = [];
+      const runOnce = matching.runOnce.bind(matching);
+      matching.runOnce = (...args) => {
+        starts.push(performance.now());
+        return runOnce(...args);
+      };
+      try {
+        await matching.matchMarket(marketId);
+        await matching.matchMarket(marketId);
+        // Node's timers may fire up to a millisecond before their time as performance.now() reads it.
+        expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(RUN_INTERVAL_MS - 1);
+        // The time itself is what is tested here: nothing else says the interval has passed.
+        await new Promise((resolve) =>
+          setTimeout(resolve, starts[1]! + RUN_INTERVAL_MS - performance.now() + 5),
+        );
+        const asked = performance.now();
+        await matching.matchMarket(marketId);
+        expect(starts).toHaveLength(3);
+        expect(starts[2]! - asked).toBeLessThan(RUN_INTERVAL_MS);
+      } finally {
+        matching.runOnce = runOnce;
+      }
     });
 
     describe('the book each worker keeps in memory', () => {

@@ -56,6 +56,9 @@ const LOST_LOCK_RETRIES = 5;
 export class MatchingService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(MatchingService.name);
   private readonly provisioningMs: number;
+  private readonly runIntervalMs: number;
+  /** When each CONTINUOUS market's last run in this process started (`performance.now()`). */
+  private readonly lastRunStart = new Map<string, number>();
   private stopping = false;
 
   constructor(
@@ -74,6 +77,7 @@ export class MatchingService implements BeforeApplicationShutdown {
     config: AppConfig,
   ) {
     this.provisioningMs = config.env.LEASE_PROVISIONING_MINUTES * 60_000;
+    this.runIntervalMs = config.env.MATCHING_RUN_INTERVAL_MS;
   }
 
   beforeApplicationShutdown(): void {
@@ -124,7 +128,13 @@ export class MatchingService implements BeforeApplicationShutdown {
       // A CALL market's request made during its clearing is the next clearing's: the run again
       // defers to it, as a job that is not its clearing does (docs/MATCHING.md).
       for (let again = false; ; again = true) {
-        await this.runOnce(marketId, callDefers || again);
+        await this.awaitRunInterval(marketId);
+        if (this.stopping) return 'run-again';
+        const started = performance.now();
+        const run = await this.runOnce(marketId, callDefers || again);
+        // Only a run that read the book spaces the next: a CALL market's deferral reads none,
+        // and its clearing must not wait behind one.
+        if (run.kind !== 'skipped') this.lastRunStart.set(marketId, started);
         if (this.stopping) return 'run-again';
         const outcome = await this.lock.release(marketId, token);
         if (outcome !== 'run-again') return outcome;
@@ -135,6 +145,19 @@ export class MatchingService implements BeforeApplicationShutdown {
     } finally {
       clearInterval(renewal);
     }
+  }
+
+  /**
+   * Waits until `MATCHING_RUN_INTERVAL_MS` has passed since the market's last run started here
+   * (docs/MATCHING.md "Runs in the exchange"): orders that arrive meanwhile join one run. The
+   * lock is held, so other workers' asks only leave the request flag. A market idle that long
+   * does not wait.
+   */
+  private async awaitRunInterval(marketId: string): Promise<void> {
+    const last = this.lastRunStart.get(marketId);
+    if (last === undefined || this.runIntervalMs === 0) return;
+    const wait = last + this.runIntervalMs - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   /**
