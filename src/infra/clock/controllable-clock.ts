@@ -40,7 +40,7 @@ export class ControllableClock extends Clock implements OnApplicationShutdown {
 
   /** Subscribes to moves, then adopts the shared instant (pinning it at `initial` if unset). */
   static async join(redis: Redis, key: string, initial: number): Promise<ControllableClock> {
-    const subscriber = redis.duplicate();
+    const subscriber = redis.duplicate({ enableAutoPipelining: false });
     subscriber.on('error', () => undefined);
     const clock = new ControllableClock(redis, subscriber, key);
     subscriber.on('message', (_channel: string, message: string) => clock.onMove(message));

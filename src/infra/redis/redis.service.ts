@@ -5,7 +5,9 @@ import { redisOptionsFromUrl } from './redis-connection';
 
 /**
  * Redis clients for everything that is not BullMQ (BullMQ manages its own connections).
- * `client` queues commands while reconnecting; `probe` fails fast so readiness can answer 503.
+ * `client` queues commands while reconnecting and pipelines those of one tick; `probe` fails
+ * fast so readiness can answer 503. A subscriber duplicated from `client` must turn the
+ * pipelining off (`duplicate({ enableAutoPipelining: false })`).
  */
 @Injectable()
 export class RedisService implements OnApplicationShutdown {
@@ -16,7 +18,15 @@ export class RedisService implements OnApplicationShutdown {
   constructor(config: AppConfig) {
     const options = redisOptionsFromUrl(config.env.REDIS_URL);
     this.prefix = config.env.REDIS_PREFIX;
-    this.client = new Redis({ ...options, lazyConnect: false, maxRetriesPerRequest: 3 });
+    // Commands issued in one tick of the event loop (the rate limits and idempotency locks of the
+    // requests one socket poll delivered) go in one write and come back in one read: a loopback
+    // write costs this process and Redis about as much as the command itself (docs/ARCHITECTURE.md).
+    this.client = new Redis({
+      ...options,
+      lazyConnect: false,
+      maxRetriesPerRequest: 3,
+      enableAutoPipelining: true,
+    });
     this.probe = new Redis({
       ...options,
       enableOfflineQueue: false,

@@ -34,7 +34,7 @@ export class LiveEventsBus implements OnApplicationShutdown {
   async listen(listener: WakeListener): Promise<() => void> {
     this.listeners.add(listener);
     if (!this.subscriber) {
-      const subscriber = this.redis.client.duplicate();
+      const subscriber = this.redis.client.duplicate({ enableAutoPipelining: false });
       subscriber.on('error', (error: Error) => this.logger.warn(`live events subscriber: ${error.message}`));
       subscriber.on('message', (_channel: string, message: string) => this.dispatch(message));
       this.subscriber = subscriber;
