@@ -25,7 +25,7 @@
  * Settings (environment): BENCH_STEP_SECONDS (15; quick 6), BENCH_LATENCY_SECONDS (20; quick 6),
  * BENCH_START_RATE (orders/s, 40), BENCH_RATE_FACTOR (1.4), BENCH_MAX_STEPS (14),
  * BENCH_BISECT_STEPS (steps between the last sustained and first failed rates, 2; quick 1),
- * BENCH_TENANTS (provider + buyer pairs, 50), BENCH_CONNECTIONS (64),
+ * BENCH_TENANTS (provider + buyer pairs, 50), BENCH_CONNECTIONS (256),
  * BENCH_MATCHING_MODE (CONTINUOUS; CALL: every market clears once per BENCH_CALL_WINDOW_MS, 1,000),
  * BENCH_PIPELINING (1), BENCH_WARMUP_SECONDS (5), BENCH_ONLY_RATE (orders/s: skip pgbench and the
  * search, measure latencies and the floor at this rate alone), BENCH_CPU_PROF (a directory: run
@@ -88,7 +88,10 @@ const BISECT_STEPS = env('BENCH_BISECT_STEPS', 2, 1);
 /** The search never goes below this rate, orders/s. */
 const MIN_RATE = 2;
 const TENANT_PAIRS = env('BENCH_TENANTS', 50);
-const CONNECTIONS = env('BENCH_CONNECTIONS', 64);
+// Open loop needs connections to spare: one request at a time per connection caps the offered
+// load at connections / latency (Little's law), and 64 capped it at about 1,150 orders/s once a
+// group commit's accept took 50-60 ms, the sustained figure of every run until then.
+const CONNECTIONS = env('BENCH_CONNECTIONS', 256);
 // Node's HTTP server answers a connection's pipelined requests one at a time, so pipelining would
 // add head-of-line waits to the accept latency: one request per connection unless asked.
 const PIPELINING = env('BENCH_PIPELINING', 1);
