@@ -156,8 +156,13 @@ export class MatchingService implements BeforeApplicationShutdown {
   private async awaitRunInterval(marketId: string): Promise<void> {
     const last = this.lastRunStart.get(marketId);
     if (last === undefined || this.runIntervalMs === 0) return;
-    const wait = last + this.runIntervalMs - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    // A timer may fire early as performance.now() reads it (Node truncates its delay to whole
+    // milliseconds, and counts it from the event loop's cached time): wait again until it is time.
+    for (;;) {
+      const wait = Math.ceil(last + this.runIntervalMs - performance.now());
+      if (wait <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 
   /**
