@@ -184,8 +184,8 @@ export class EnvironmentVariables {
   MATCHING_SOLVE_TIMEOUT_MS = 5_000;
 
   /**
-   * The least time between the starts of two runs of one CONTINUOUS market in a worker
-   * (docs/MATCHING.md "Runs in the exchange"). A market idle for this long runs at once; orders
+   * The least time between the starts of two runs of one market in a worker, a CALL market's
+   * clearings excepted (docs/MATCHING.md "Runs in the exchange"). A market idle for this long runs at once; orders
    * that arrive while it ran less than this ago wait for one run together, so a busy market runs
    * at most 1,000 / this times a second, with more orders per run. 0: a run as soon as one is
    * asked for and the last has ended.

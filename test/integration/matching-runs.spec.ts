@@ -603,6 +603,14 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
         await matching.matchMarket(marketId);
         expect(starts).toHaveLength(3);
         expect(starts[2]! - asked).toBeLessThan(RUN_INTERVAL_MS);
+        // A CALL market's clearing job keeps its instant: it does not wait behind the last run.
+        if (matchingMode === 'CALL') {
+          const due = performance.now();
+          await matching.matchMarket(marketId, true);
+          expect(starts).toHaveLength(4);
+          expect(starts[3]! - starts[2]!).toBeLessThan(RUN_INTERVAL_MS);
+          expect(starts[3]! - due).toBeLessThan(RUN_INTERVAL_MS);
+        }
       } finally {
         matching.runOnce = runOnce;
       }

@@ -57,7 +57,7 @@ export class MatchingService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(MatchingService.name);
   private readonly provisioningMs: number;
   private readonly runIntervalMs: number;
-  /** When each CONTINUOUS market's last run in this process started (`performance.now()`). */
+  /** When each market's last run that read its book started in this process (`performance.now()`). */
   private readonly lastRunStart = new Map<string, number>();
   private stopping = false;
 
@@ -97,7 +97,7 @@ export class MatchingService implements BeforeApplicationShutdown {
     for (let attempt = 0; attempt < LOST_LOCK_RETRIES; attempt += 1) {
       const token = await this.lock.acquire(marketId);
       if (token === null) return;
-      const outcome = await this.runWhileAsked(marketId, token, callDefers);
+      const outcome = await this.runWhileAsked(marketId, token, clearing, callDefers);
       if (outcome === 'released') return;
       if (outcome === 'run-again') {
         // Stopping: hand the market to another worker rather than risk dropping a request.
@@ -114,7 +114,12 @@ export class MatchingService implements BeforeApplicationShutdown {
     throw new Error(`market ${marketId}: lost the matching lock ${LOST_LOCK_RETRIES} times`);
   }
 
-  private async runWhileAsked(marketId: string, token: string, callDefers: boolean): Promise<ReleaseOutcome> {
+  private async runWhileAsked(
+    marketId: string,
+    token: string,
+    clearing: boolean,
+    callDefers: boolean,
+  ): Promise<ReleaseOutcome> {
     // A lost lock does not stop the run: its commit is fenced, and its release reports the loss.
     const renewal = setInterval(() => {
       this.lock.renew(marketId, token).then(
@@ -128,12 +133,12 @@ export class MatchingService implements BeforeApplicationShutdown {
       // A CALL market's request made during its clearing is the next clearing's: the run again
       // defers to it, as a job that is not its clearing does (docs/MATCHING.md).
       for (let again = false; ; again = true) {
-        await this.awaitRunInterval(marketId);
+        // A CALL market's clearing keeps its instant; the interval spaces the other runs.
+        if (!clearing) await this.awaitRunInterval(marketId);
         if (this.stopping) return 'run-again';
         const started = performance.now();
         const run = await this.runOnce(marketId, callDefers || again);
-        // Only a run that read the book spaces the next: a CALL market's deferral reads none,
-        // and its clearing must not wait behind one.
+        // Only a run that read the book spaces the next: a CALL market's deferral reads none.
         if (run.kind !== 'skipped') this.lastRunStart.set(marketId, started);
         if (this.stopping) return 'run-again';
         const outcome = await this.lock.release(marketId, token);
