@@ -140,6 +140,17 @@ export class EnvironmentVariables {
   @Max(600_000)
   OUTBOX_POLL_INTERVAL_MS = 1_000;
 
+  /**
+   * The least time between the starts of two relay passes in a worker (docs/EVENTS.md
+   * "Guarantees"). An idle relay publishes at once; events committed while it ran less than this
+   * ago wait for one pass together. 0: a pass as soon as one is asked for and the last has ended.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000)
+  OUTBOX_RELAY_INTERVAL_MS = 20;
+
   /** How often the reconciler looks for work that Redis lost. */
   @Transform(toInt)
   @IsInt()

@@ -43,12 +43,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private poll: NodeJS.Timeout | undefined;
   private renew: NodeJS.Timeout | undefined;
   private reconnect: NodeJS.Timeout | undefined;
-  // No interval: the relay is on every order's way to matching.
-  private readonly runner = new CoalescedRunner(
-    () => this.drain(),
-    0,
-    (error) => this.logger.warn(`outbox relay: ${error.message}; retrying on the next tick`),
-  );
+  // The relay is on every order's way to matching: a pass at once when idle, and under load at
+  // most one per OUTBOX_RELAY_INTERVAL_MS (docs/EVENTS.md "Guarantees").
+  private readonly runner: CoalescedRunner;
   private stopped = false;
 
   constructor(
@@ -59,7 +56,13 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly leadership: RelayLeadership,
-  ) {}
+  ) {
+    this.runner = new CoalescedRunner(
+      () => this.drain(),
+      config.env.OUTBOX_RELAY_INTERVAL_MS,
+      (error) => this.logger.warn(`outbox relay: ${error.message}; retrying on the next tick`),
+    );
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.leadership.refresh();
