@@ -12,7 +12,8 @@
  *   and then refined by bisecting between the last sustained and the first failed step; and its
  *   ratio to the best TPC-B TPS;
  * - CPU per order in that step (from its start until the backlog drained) of the API, the
- *   worker(s), the PostgreSQL backends serving the exchange's database and the load generator;
+ *   worker(s), the PostgreSQL backends serving the exchange's database, the load generator and
+ *   the Redis server (`INFO cpu`, the whole server);
  * - accept latency (due time to 201) and order-to-lease latency (the bid's `created_at` to its
  *   first lease's) at half the sustained rate;
  * - the commit floor: a one-row INSERT, its own transaction, open loop at that same rate over as
@@ -49,6 +50,7 @@ import {
   Exchange,
   MARKETS,
   out,
+  redisCpuMs,
   SERVER,
   waitFor,
   type Tenant,
@@ -229,6 +231,12 @@ interface CpuSplit {
   worker: number;
   postgres: number;
   load: number;
+  /**
+   * The Redis server (`INFO cpu`: its user + system time, every thread): BullMQ's scripts, the
+   * rate limit, the idempotency locks. The whole server, since Redis cannot split it by prefix; on
+   * a quiet machine the exchange's prefix is its only load.
+   */
+  redis: number;
   /** Every postgres process on the machine: other databases' work and the background writers too. */
   postgresAll: number;
 }
@@ -316,6 +324,7 @@ class Bench {
       worker: cpuOf(this.exchange.workers.map((w) => w.pid!)),
       postgres: cpuOf(rows.map((r) => r.pid)),
       load: new Map(),
+      redis: new Map([[0, await redisCpuMs(this.exchange.redis)]]),
       postgresAll: cpuOf(allPostgresPids()),
     };
   }
@@ -419,6 +428,7 @@ class Bench {
         worker: per('worker'),
         postgres: per('postgres'),
         load: answer.cpuMs / Math.max(1, answer.accepted),
+        redis: per('redis'),
         postgresAll: per('postgresAll'),
       },
     };
@@ -706,7 +716,10 @@ const sustained = (r: StepResult): boolean =>
   percentile(r.acceptMs, 99) < 1_000;
 
 const commitsOf = (r: StepResult): number[] => r.commits.map(([, ms]) => ms).sort((a, b) => a - b);
-const totalCpu = (c: CpuSplit): number => c.api + c.worker + c.postgres + c.load;
+const totalCpu = (c: CpuSplit): number => c.api + c.worker + c.postgres + c.load + c.redis;
+/** The split as the step lines and the scaling table print it: API + worker + PostgreSQL + load + Redis. */
+const cpuTerms = (c: CpuSplit): string =>
+  [c.api, c.worker, c.postgres, c.load, c.redis].map((ms) => fixed(ms, 2)).join(' + ');
 
 function describe(r: StepResult): string {
   return [
@@ -717,7 +730,7 @@ function describe(r: StepResult): string {
     `drained ${r.drainedMs === null ? 'no (> 5 s)' : `${r.drainedMs.toFixed(0)} ms`}`,
     `accept p50 ${fixed(percentile(r.acceptMs, 50))} p99 ${fixed(percentile(r.acceptMs, 99))} ms`,
     `commit p99 ${fixed(percentile(commitsOf(r), 99))} ms`,
-    `CPU/order ${fixed(r.cpu.api, 2)} + ${fixed(r.cpu.worker, 2)} + ${fixed(r.cpu.postgres, 2)} + ${fixed(r.cpu.load, 2)} ms`,
+    `CPU/order ${cpuTerms(r.cpu)} ms`,
     sustained(r) ? 'SUSTAINED' : 'not sustained',
   ].join(' | ');
 }
@@ -885,6 +898,7 @@ function summary(runs: RunResult[], settings: string): void {
     row(`CPU/order worker${WORKERS > 1 ? 's' : ''}, ms`, cpu('worker'), () => ['~0.3 (guide)', ''], 2);
     row('CPU/order PostgreSQL backends, ms', cpu('postgres'), () => ['~1.0 (guide)', ''], 2);
     row('CPU/order load generator, ms', cpu('load'), () => ['~0.2 (guide)', ''], 2);
+    row('CPU/order Redis server, ms', cpu('redis'), undefined, 2);
     row(
       'CPU/order total, ms',
       (r) => (r.sustained ? totalCpu(r.sustained.cpu) : Number.NaN),
@@ -1115,7 +1129,7 @@ async function main(): Promise<void> {
     );
     out('');
     out(
-      '| worker processes | sustained orders/s | % of TPC-B TPS | CPU/order API + workers + PostgreSQL + load, ms |',
+      '| worker processes | sustained orders/s | % of TPC-B TPS | CPU/order API + workers + PostgreSQL + load + Redis, ms |',
     );
     out('| --- | --- | --- | --- |');
     const medCpu = (key: keyof CpuSplit): number =>
@@ -1123,9 +1137,7 @@ async function main(): Promise<void> {
     const line = (count: string, rate: number, cpu: CpuSplit | undefined): void =>
       out(
         `| ${count} | ${fixed(rate, 0)} | ${fixed((100 * rate) / tps)} | ${
-          cpu
-            ? `${fixed(cpu.api, 2)} + ${fixed(cpu.worker, 2)} + ${fixed(cpu.postgres, 2)} + ${fixed(cpu.load, 2)} = ${fixed(totalCpu(cpu), 2)}`
-            : '-'
+          cpu ? `${cpuTerms(cpu)} = ${fixed(totalCpu(cpu), 2)}` : '-'
         } |`,
       );
     line(`${WORKERS} (median)`, judgedRate, {
@@ -1133,6 +1145,7 @@ async function main(): Promise<void> {
       worker: medCpu('worker'),
       postgres: medCpu('postgres'),
       load: medCpu('load'),
+      redis: medCpu('redis'),
       postgresAll: medCpu('postgresAll'),
     });
     for (const [count, result] of scaling) line(String(count), result?.rate ?? Number.NaN, result?.cpu);

@@ -85,6 +85,20 @@ export function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
+/**
+ * User + system CPU of the Redis server so far, in ms, from `INFO cpu` (every thread of the
+ * server, at microsecond resolution): works for a Redis on another host too, where /proc cannot.
+ */
+export async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const seconds = (field: string): number => {
+    const value = new RegExp(`^${field}:([0-9.]+)`, 'm').exec(info)?.[1];
+    if (value === undefined) throw new Error(`Redis INFO cpu has no ${field}`);
+    return Number(value);
+  };
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1_000;
+}
+
 /** `cpuMs` of each process still running, by pid; the gone are left out. */
 export function cpuOf(pids: readonly number[]): Map<number, number> {
   const cpu = new Map<number, number>();
