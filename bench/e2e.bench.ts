@@ -37,7 +37,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Client, Pool } from 'pg';
 import { API_POOL_CONNECTIONS } from '@/infra/prisma/database-pool';
@@ -260,6 +260,8 @@ interface StepResult {
   commits: [number, number][];
   /** CPU ms per accepted order, from the step's start until its backlog drained. */
   cpu: CpuSplit;
+  /** How long that CPU was measured over, ms: the share of the machine it kept busy. */
+  cpuWindowMs: number;
   /** Where the accept latency went (bench/accept-breakdown.ts), when asked for. */
   breakdown?: string[];
 }
@@ -392,6 +394,7 @@ class Bench {
       await sleep(100);
     }
     const after = await this.cpuNow();
+    const cpuWindowMs = performance.now() - begin;
     if (STATEMENTS > 0) await statementRanking(this.probeDb, answer.accepted);
     const per = (key: keyof CpuSplit): number =>
       cpuSpent(before[key], after[key]) / Math.max(1, answer.accepted);
@@ -431,6 +434,7 @@ class Bench {
         redis: per('redis'),
         postgresAll: per('postgresAll'),
       },
+      cpuWindowMs,
     };
   }
 
@@ -717,6 +721,13 @@ const sustained = (r: StepResult): boolean =>
 
 const commitsOf = (r: StepResult): number[] => r.commits.map(([, ms]) => ms).sort((a, b) => a - b);
 const totalCpu = (c: CpuSplit): number => c.api + c.worker + c.postgres + c.load + c.redis;
+/**
+ * The share of the machine's cores the exchange, its PostgreSQL backends, Redis and the load
+ * generator kept busy during the step, %: CPU per order x orders / the window. Near 100, a step's
+ * latencies are queueing for a core whatever its rate (docs/BENCHMARKS.md "What limits it now").
+ */
+const busyPercent = (r: StepResult): number =>
+  (100 * totalCpu(r.cpu) * r.accepted) / Math.max(1, r.cpuWindowMs) / availableParallelism();
 /** The split as the step lines and the scaling table print it: API + worker + PostgreSQL + load + Redis. */
 const cpuTerms = (c: CpuSplit): string =>
   [c.api, c.worker, c.postgres, c.load, c.redis].map((ms) => fixed(ms, 2)).join(' + ');
@@ -730,7 +741,7 @@ function describe(r: StepResult): string {
     `drained ${r.drainedMs === null ? 'no (> 5 s)' : `${r.drainedMs.toFixed(0)} ms`}`,
     `accept p50 ${fixed(percentile(r.acceptMs, 50))} p99 ${fixed(percentile(r.acceptMs, 99))} ms`,
     `commit p99 ${fixed(percentile(commitsOf(r), 99))} ms`,
-    `CPU/order ${cpuTerms(r.cpu)} ms`,
+    `CPU/order ${cpuTerms(r.cpu)} ms (${fixed(busyPercent(r), 0)}% of ${availableParallelism()} cores busy)`,
     sustained(r) ? 'SUSTAINED' : 'not sustained',
   ].join(' | ');
 }
@@ -905,6 +916,12 @@ function summary(runs: RunResult[], settings: string): void {
       (m) => ['<= 2.5', yes(m <= 2.5, m)],
       2,
     );
+    row(
+      `cores busy in the sustained step, % of ${availableParallelism()}`,
+      (r) => (r.sustained ? busyPercent(r.sustained) : Number.NaN),
+      undefined,
+      0,
+    );
   }
   row('latency step rate, orders/s', (r) => r.latencyRate, undefined, 0);
   row('accept p50, ms', (r) => percentile(r.latency.acceptMs, 50));
@@ -940,6 +957,12 @@ function summary(runs: RunResult[], settings: string): void {
     },
   );
   row('CPU/order at the latency rate, total, ms', (r) => totalCpu(r.latency.cpu), undefined, 2);
+  row(
+    `cores busy at the latency rate, % of ${availableParallelism()}`,
+    (r) => busyPercent(r.latency),
+    undefined,
+    0,
+  );
 
   const med = (of: Of): number => median(judged.map(of));
   out('');
