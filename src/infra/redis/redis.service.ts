@@ -3,6 +3,9 @@ import { Redis } from 'ioredis';
 import { AppConfig } from '@/infra/config/app-config';
 import { redisOptionsFromUrl } from './redis-connection';
 
+/** A Lua script defined on `RedisService.client`: the number of keys, the keys, then the arguments. */
+export type RedisScript = (numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<unknown>;
+
 /**
  * Redis clients for everything that is not BullMQ (BullMQ manages its own connections).
  * `client` queues commands while reconnecting and pipelines those of one tick; `probe` fails
@@ -63,10 +66,7 @@ export class RedisService implements OnApplicationShutdown {
    * ioredis resends the body itself after a NOSCRIPT (a Redis restart or SCRIPT FLUSH). The
    * returned function takes the number of keys, the keys, then the arguments, like `eval`.
    */
-  script(
-    name: string,
-    lua: string,
-  ): (numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<unknown> {
+  script(name: string, lua: string): RedisScript {
     this.client.defineCommand(name, { lua });
     const command = (this.client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[
       name

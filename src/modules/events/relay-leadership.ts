@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { RedisService } from '@/infra/redis/redis.service';
+import { RedisService, type RedisScript } from '@/infra/redis/redis.service';
 
 /** How long a leader stays one without renewing, and how often it renews (three chances). */
 export const RELAY_LEADER_TTL_MS = 6_000;
@@ -32,8 +32,13 @@ return 1`;
 export class RelayLeadership {
   private readonly token = randomUUID();
   private leader = false;
+  private readonly claim: RedisScript;
+  private readonly resignScript: RedisScript;
 
-  constructor(private readonly redis: RedisService) {}
+  constructor(private readonly redis: RedisService) {
+    this.claim = redis.script('cxRelayLeaderClaim', CLAIM);
+    this.resignScript = redis.script('cxRelayLeaderResign', RESIGN);
+  }
 
   get isLeader(): boolean {
     return this.leader;
@@ -42,7 +47,7 @@ export class RelayLeadership {
   /** Takes or renews the lease; false (and not leader) when another holds it or Redis fails. */
   async refresh(): Promise<boolean> {
     try {
-      this.leader = (await this.eval(CLAIM)) === 1;
+      this.leader = (await this.eval(this.claim)) === 1;
     } catch {
       this.leader = false;
     }
@@ -52,11 +57,11 @@ export class RelayLeadership {
   /** Gives the lease up at shutdown, so another relay takes it on its next renewal. */
   async resign(): Promise<void> {
     this.leader = false;
-    await this.eval(RESIGN).catch(() => undefined);
+    await this.eval(this.resignScript).catch(() => undefined);
   }
 
-  private async eval(script: string): Promise<number> {
+  private async eval(script: RedisScript): Promise<number> {
     const key = this.redis.key('outbox', 'relay-leader');
-    return Number(await this.redis.client.eval(script, 1, key, this.token, String(RELAY_LEADER_TTL_MS)));
+    return Number(await script(1, key, this.token, String(RELAY_LEADER_TTL_MS)));
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@/infra/config/app-config';
-import { RedisService } from '@/infra/redis/redis.service';
+import { RedisService, type RedisScript } from '@/infra/redis/redis.service';
 
 // Redis's own clock scores the leases, so API processes need not agree on time (and the app's
 // Clock, which tests move, does not decide when a connection's lease lapses).
@@ -34,12 +34,16 @@ export interface StreamSlot {
 @Injectable()
 export class StreamSlots {
   private readonly leaseMs: number;
+  private readonly acquireSlot: RedisScript;
+  private readonly renewSlot: RedisScript;
 
   constructor(
     private readonly redis: RedisService,
     private readonly config: AppConfig,
   ) {
     this.leaseMs = config.env.SSE_HEARTBEAT_MS * 3;
+    this.acquireSlot = redis.script('cxStreamSlotAcquire', ACQUIRE);
+    this.renewSlot = redis.script('cxStreamSlotRenew', RENEW);
   }
 
   /** A slot, or null when the organisation already holds its maximum. */
@@ -47,11 +51,11 @@ export class StreamSlots {
     const key = this.redis.key('sse', 'streams', organisationId);
     const member = randomUUID();
     const cap = this.config.env.SSE_MAX_STREAMS_PER_ORG;
-    const granted = await this.redis.client.eval(ACQUIRE, 1, key, cap, member, this.leaseMs);
+    const granted = await this.acquireSlot(1, key, cap, member, this.leaseMs);
     if (granted !== 1) return null;
     return {
       renew: async () => {
-        await this.redis.client.eval(RENEW, 1, key, member, this.leaseMs);
+        await this.renewSlot(1, key, member, this.leaseMs);
       },
       release: async () => {
         await this.redis.client.zrem(key, member);

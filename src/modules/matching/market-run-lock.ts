@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@/infra/config/app-config';
-import { RedisService } from '@/infra/redis/redis.service';
+import { RedisService, type RedisScript } from '@/infra/redis/redis.service';
 
 // Takes the lock, or records that a run was asked for while someone else holds it.
 // A fresh holder clears the request: its own read of the book answers it.
@@ -55,34 +55,42 @@ export function runLockKeys(redis: RedisService, marketId: string): { lock: stri
 @Injectable()
 export class MarketRunLock {
   private readonly ttl: number;
+  // Sent as EVALSHA once loaded (RedisService.script): a run takes and releases the lock each time.
+  private readonly scripts: Record<'acquire' | 'release' | 'renew' | 'abandon', RedisScript>;
 
   constructor(
     private readonly redis: RedisService,
     config: AppConfig,
   ) {
     this.ttl = config.env.MATCHING_LOCK_TTL_MS;
+    this.scripts = {
+      acquire: redis.script('cxRunLockAcquire', ACQUIRE),
+      release: redis.script('cxRunLockRelease', RELEASE),
+      renew: redis.script('cxRunLockRenew', RENEW),
+      abandon: redis.script('cxRunLockAbandon', ABANDON),
+    };
   }
 
   /** A token when the lock is ours; null when another run holds it (which will run again). */
   async acquire(marketId: string): Promise<string | null> {
     const token = randomUUID();
-    const got = await this.eval(ACQUIRE, marketId, token);
+    const got = await this.eval(this.scripts.acquire, marketId, token);
     return got === 1 ? token : null;
   }
 
   async release(marketId: string, token: string): Promise<ReleaseOutcome> {
-    const outcome = await this.eval(RELEASE, marketId, token);
+    const outcome = await this.eval(this.scripts.release, marketId, token);
     if (outcome === 1) return 'released';
     return outcome === 0 ? 'run-again' : 'lost';
   }
 
   /** Extends the lock while a long run is alive; false once it is no longer ours. */
   async renew(marketId: string, token: string): Promise<boolean> {
-    return (await this.eval(RENEW, marketId, token)) === 1;
+    return (await this.eval(this.scripts.renew, marketId, token)) === 1;
   }
 
   async abandon(marketId: string, token: string): Promise<void> {
-    await this.eval(ABANDON, marketId, token);
+    await this.eval(this.scripts.abandon, marketId, token);
   }
 
   /** How often a holder renews: three chances before the lock would expire. */
@@ -90,16 +98,8 @@ export class MarketRunLock {
     return Math.max(100, Math.floor(this.ttl / 3));
   }
 
-  private async eval(script: string, marketId: string, token: string): Promise<number> {
+  private async eval(script: RedisScript, marketId: string, token: string): Promise<number> {
     const keys = runLockKeys(this.redis, marketId);
-    const result = await this.redis.client.eval(
-      script,
-      2,
-      keys.lock,
-      keys.requested,
-      token,
-      String(this.ttl),
-    );
-    return Number(result);
+    return Number(await script(2, keys.lock, keys.requested, token, String(this.ttl)));
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@/infra/clock/clock';
-import { RedisService } from '@/infra/redis/redis.service';
+import { RedisService, type RedisScript } from '@/infra/redis/redis.service';
 
 /** Failed API-key authentications per source (client IP) in API_KEY_FAILURE_WINDOW_SECONDS. */
 export const API_KEY_FAILURES_PER_SOURCE = 30;
@@ -36,10 +36,16 @@ export class ApiKeyLimiter {
   private readonly logger = new Logger(ApiKeyLimiter.name);
   private readonly blockedSources = new Map<string, number>();
 
+  private readonly check: RedisScript;
+  private readonly record: RedisScript;
+
   constructor(
     private readonly redis: RedisService,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.check = redis.script('cxApiKeyFailureCheck', CHECK);
+    this.record = redis.script('cxApiKeyFailureRecord', RECORD);
+  }
 
   /**
    * The milliseconds this source is still refused for, or 0: from this process's memory, and
@@ -54,8 +60,7 @@ export class ApiKeyLimiter {
     }
     if (!askShared) return 0;
     try {
-      const ttl = (await this.redis.client.eval(
-        CHECK,
+      const ttl = (await this.check(
         1,
         this.redis.key('authfail', 'src', source),
         API_KEY_FAILURES_PER_SOURCE,
@@ -72,8 +77,7 @@ export class ApiKeyLimiter {
   async recordFailure(source: string, prefix: string): Promise<number> {
     let counts: [number, number, number, number];
     try {
-      counts = (await this.redis.client.eval(
-        RECORD,
+      counts = (await this.record(
         2,
         this.redis.key('authfail', 'src', source),
         this.redis.key('authfail', 'key', prefix),

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { Clock } from '@/infra/clock/clock';
-import { RedisService } from '@/infra/redis/redis.service';
+import { RedisService, type RedisScript } from '@/infra/redis/redis.service';
 import { DomainError } from '@/shared/domain-error';
 
 /** Failed logins per (account, source) answered without delay; each one after waits longer. */
@@ -53,10 +53,16 @@ return 0`;
  */
 @Injectable()
 export class LoginLimiter {
+  private readonly reserve: RedisScript;
+  private readonly succeed: RedisScript;
+
   constructor(
     private readonly redis: RedisService,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.reserve = redis.script('cxLoginReserve', RESERVE);
+    this.succeed = redis.script('cxLoginSucceed', SUCCEED);
+  }
 
   private keys(email: string, source: string): { pair: string; source: string } {
     const account = createHash('sha256').update(email).digest('hex').slice(0, 32);
@@ -68,8 +74,7 @@ export class LoginLimiter {
 
   async reserveAttempt(email: string, source: string): Promise<void> {
     const keys = this.keys(email, source);
-    const waitMs = (await this.redis.client.eval(
-      RESERVE,
+    const waitMs = (await this.reserve(
       2,
       keys.pair,
       keys.source,
@@ -91,6 +96,6 @@ export class LoginLimiter {
   /** A successful login was not a failure: the pair starts afresh and the source gets its slot back. */
   async recordSuccess(email: string, source: string): Promise<void> {
     const keys = this.keys(email, source);
-    await this.redis.client.eval(SUCCEED, 2, keys.pair, keys.source);
+    await this.succeed(2, keys.pair, keys.source);
   }
 }
