@@ -563,6 +563,20 @@ describe.each(['CONTINUOUS', 'CALL'] as const)(
       expect(await lock.release(marketId, thief!)).toBe('released');
     });
 
+    it('keeps its lock working after Redis forgets the scripts (SCRIPT FLUSH, as after a restart)', async () => {
+      // Loaded by the calls above: from now on they go by SHA (RedisService.script).
+      const token = await lock.acquire(marketId);
+      expect(token).not.toBeNull();
+      await redis.client.script('FLUSH');
+      // NOSCRIPT on the SHA: ioredis sends the body again, and each call still does its work.
+      expect(await lock.acquire(marketId)).toBeNull();
+      expect(await lock.renew(marketId, token!)).toBe(true);
+      await redis.client.script('FLUSH');
+      expect(await lock.release(marketId, token!)).toBe('run-again');
+      expect(await lock.release(marketId, token!)).toBe('released');
+      expect(await redis.client.exists(runLockKeys(redis, marketId).lock)).toBe(0);
+    });
+
     it('fills every bid once when several workers ask for runs of one market at once', async () => {
       await offer(50, 1500n);
       const bids = await Promise.all(Array.from({ length: 10 }, (_, i) => bid(4, 1600n + BigInt(i))));
