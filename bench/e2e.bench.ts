@@ -33,7 +33,11 @@
  * the API and the workers under `node --cpu-prof`), BENCH_DATABASE_SERVER, BENCH_REDIS_URL, BENCH_PORT,
  * BENCH_VACUUM (0: no VACUUM (ANALYZE) before each step when the server runs without autovacuum),
  * BENCH_STATEMENTS (N: rank the exchange database's top N statements per step by time per order;
- * needs `pg_stat_statements` loaded on the server, which this resets at each step's start).
+ * needs `pg_stat_statements` loaded on the server, which this resets at each step's start),
+ * BENCH_ROWS (1: print the rows each step wrote per order, by table, and the cluster's WAL per
+ * order; adds about 22 s per step, waiting for the backends' statistics to be flushed; where
+ * `pg_waldump` can read the server's WAL directory (the same machine, run as its owner or root),
+ * also the step's WAL by relation: each table and index of the exchange's database).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -123,6 +127,7 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
 const VACUUM_WANTED = process.env.BENCH_VACUUM !== '0';
 let vacuumEachStep = false;
 const STATEMENTS = process.env.BENCH_STATEMENTS ? Number(process.env.BENCH_STATEMENTS) : 0;
+const ROWS = process.env.BENCH_ROWS === '1';
 const PGBENCH_CLIENTS = QUICK ? [8] : [4, 8, 16];
 const PGBENCH_SECONDS = QUICK ? 5 : 8;
 const SUFFIX = randomBytes(3).toString('hex');
@@ -346,6 +351,8 @@ class Bench {
     if (this.offersPerProvider + total / 2 / this.providers.length > OFFERS_PER_PROVIDER)
       await this.freshTenants();
     if (vacuumEachStep) await vacuumExchange(db);
+    // Before the step's clock starts: it waits for the backends' statistics.
+    const rowsBefore = ROWS ? await rowWrites(db) : undefined;
     const startedAt = new Date();
     const begin = performance.now();
     const probe = options.probe ? new CommitProbe(this.probeDb, begin) : undefined;
@@ -396,6 +403,11 @@ class Bench {
     const after = await this.cpuNow();
     const cpuWindowMs = performance.now() - begin;
     if (STATEMENTS > 0) await statementRanking(this.probeDb, answer.accepted);
+    if (rowsBefore) {
+      const rowsAfter = await rowWrites(db);
+      rowWritesReport(rowsBefore, rowsAfter, answer.accepted);
+      await walByRelation(db, rowsBefore.lsn, rowsAfter.lsn, answer.accepted);
+    }
     const per = (key: keyof CpuSplit): number =>
       cpuSpent(before[key], after[key]) / Math.max(1, answer.accepted);
     const accepts: [number, number][] = [];
@@ -581,6 +593,131 @@ async function statementRanking(db: Client, accepted: number): Promise<void> {
         `${fixed(Number(r.calls) / n, 2).padStart(11)} ${fixed(Number(r.plans) / n, 2).padStart(11)} ${r.toplevel ? 'yes' : 'no '} ` +
         r.query.slice(0, 160),
     );
+}
+
+interface RowWrites {
+  /** Per table: inserted, updated (of which HOT), deleted. */
+  tables: Map<string, [number, number, number, number]>;
+  /** The whole cluster's WAL: records, full-page images, bytes. */
+  wal: [number, number, number];
+  /** The WAL's insert position when read. */
+  lsn: string;
+}
+
+/**
+ * The exchange database's row writes by table (`pg_stat_user_tables`) and the cluster's WAL
+ * (`pg_stat_wal`). A backend flushes its counts when it goes idle, at most once a second, and an
+ * idle one within 10 s (PostgreSQL 15's `PGSTAT_IDLE_INTERVAL`): so this first waits 11 s, and the
+ * counts then include every write committed before the call.
+ */
+async function rowWrites(db: Client): Promise<RowWrites> {
+  await sleep(11_000);
+  const { rows } = await db.query<{ relname: string; ins: string; upd: string; hot: string; del: string }>(
+    `SELECT relname, n_tup_ins AS ins, n_tup_upd AS upd, n_tup_hot_upd AS hot, n_tup_del AS del
+       FROM pg_stat_user_tables`,
+  );
+  const [wal] = (
+    await db.query<{ records: string; fpi: string; bytes: string; lsn: string }>(
+      `SELECT wal_records AS records, wal_fpi AS fpi, wal_bytes AS bytes, pg_current_wal_lsn()::text AS lsn
+         FROM pg_stat_wal`,
+    )
+  ).rows;
+  return {
+    tables: new Map(
+      rows.map((r) => [r.relname, [Number(r.ins), Number(r.upd), Number(r.hot), Number(r.del)]]),
+    ),
+    wal: [Number(wal?.records ?? 0), Number(wal?.fpi ?? 0), Number(wal?.bytes ?? 0)],
+    lsn: wal?.lsn ?? '0/0',
+  };
+}
+
+/**
+ * The WAL between two positions by relation of the exchange's database (its tables and indexes
+ * by name), from `pg_waldump`: records and bytes (full-page images included) per accepted order,
+ * a record counted for the first block it names. Records that name no block (commits) are listed
+ * by resource manager, and other databases' as one line. Prints why when `pg_waldump` cannot run.
+ */
+async function walByRelation(db: Client, from: string, to: string, accepted: number): Promise<void> {
+  const { rows: settings } = await db.query<{ dir: string; major: string; oid: string }>(
+    `SELECT current_setting('data_directory') AS dir, current_setting('server_version_num')::int / 10000 AS major,
+            (SELECT oid FROM pg_database WHERE datname = current_database())::text AS oid`,
+  );
+  const { dir, major, oid } = settings[0]!;
+  const { rows: relations } = await db.query<{ filenode: string; name: string; kind: string }>(
+    `SELECT pg_relation_filenode(c.oid)::text AS filenode, c.relname AS name, c.relkind::text AS kind
+       FROM pg_class c WHERE pg_relation_filenode(c.oid) IS NOT NULL`,
+  );
+  const names = new Map(relations.map((r) => [r.filenode, r.kind === 'i' ? `  ${r.name}` : r.name]));
+  const tool = `/usr/lib/postgresql/${major}/bin/pg_waldump`;
+  const byName = new Map<string, { records: number; bytes: number }>();
+  const failure = await new Promise<string | null>((resolve) => {
+    const child = spawn(tool, ['-p', `${dir}/pg_wal`, '-s', from, '-e', to], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let rest = '';
+    const line = (text: string): void => {
+      const total = /len \(rec\/tot\):\s*\d+\/\s*(\d+)/.exec(text);
+      if (total === null) return;
+      const rel = /blkref #0: rel \d+\/(\d+)\/(\d+)/.exec(text);
+      const name =
+        rel === null
+          ? `(no block: ${/rmgr: (\S+)/.exec(text)?.[1] ?? '?'})`
+          : rel[1] !== oid
+            ? '(other databases)'
+            : (names.get(rel[2]!) ?? `(relation ${rel[2]})`);
+      const entry = byName.get(name) ?? { records: 0, bytes: 0 };
+      entry.records += 1;
+      entry.bytes += Number(total[1]);
+      byName.set(name, entry);
+    };
+    child.stdout.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString()).split('\n');
+      rest = lines.pop() ?? '';
+      lines.forEach(line);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (error) => resolve(error.message));
+    child.on('close', (code) => {
+      line(rest);
+      // pg_waldump ends with an error at the WAL's current end when -e is the insert position.
+      resolve(byName.size > 0 ? null : `exit ${code}: ${stderr.trim().split('\n')[0] ?? ''}`);
+    });
+  });
+  if (failure !== null) {
+    out(`    WAL by relation: pg_waldump could not read ${dir}/pg_wal (${failure})`);
+    return;
+  }
+  const n = Math.max(1, accepted);
+  out(`    WAL per order by relation (pg_waldump ${from} to ${to}; indexes indented)`);
+  out('    records   bytes  relation');
+  for (const [name, { records, bytes }] of [...byName].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 30))
+    out(`    ${fixed(records / n, 2).padStart(7)} ${fixed(bytes / n, 0).padStart(7)}  ${name}`);
+}
+
+/** What a step wrote per accepted order, by table (most first), and the cluster's WAL per order. */
+function rowWritesReport(before: RowWrites, after: RowWrites, accepted: number): void {
+  const n = Math.max(1, accepted);
+  const lines: Array<{ table: string; d: number[]; total: number }> = [];
+  for (const [table, counts] of after.tables) {
+    const was = before.tables.get(table) ?? [0, 0, 0, 0];
+    const d = counts.map((c, i) => c - was[i]!);
+    const total = d[0]! + d[1]! + d[3]!;
+    if (total > 0) lines.push({ table, d, total });
+  }
+  lines.sort((a, b) => b.total - a.total);
+  const sum = lines.reduce((s, l) => s + l.total, 0);
+  out(`    rows written per order (${accepted} orders; pg_stat_user_tables, the exchange's database)`);
+  out('    inserted  updated (HOT)  deleted  table');
+  for (const { table, d } of lines)
+    out(
+      `    ${fixed(d[0]! / n, 2).padStart(8)} ${fixed(d[1]! / n, 2).padStart(8)} (${fixed(d[2]! / n, 2).padStart(4)}) ${fixed(d[3]! / n, 2).padStart(8)}  ${table}`,
+    );
+  const wal = after.wal.map((w, i) => (w - before.wal[i]!) / n);
+  out(
+    `    ${fixed(sum / n, 2)} rows per order in all; WAL per order (the whole cluster): ` +
+      `${fixed(wal[0]!, 1)} records, ${fixed(wal[1]!, 2)} full-page images, ${fixed(wal[2]! / 1024, 1)} KiB`,
+  );
 }
 
 /**
