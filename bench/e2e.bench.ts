@@ -321,6 +321,23 @@ class Bench {
     });
   }
 
+  /**
+   * The exchange's database connections opened during the step and still open at its end: a
+   * fresh backend plans its statements and compiles its functions anew, so its first batches are
+   * slow (docs/BENCHMARKS.md "Idle database connections").
+   */
+  private async reportNewConnections(since: Date): Promise<void> {
+    const { rows } = await this.probeDb.query<{ opened: number; open: number }>(
+      `SELECT count(*) FILTER (WHERE backend_start >= $3)::int AS opened, count(*)::int AS open
+         FROM pg_stat_activity WHERE datname = $1 AND NOT (pid = ANY($2))`,
+      [DATABASE, this.ownPids, since],
+    );
+    const { opened, open } = rows[0]!;
+    out(
+      `    database connections of the exchange opened during the step: ${opened} of ${open} open at its end`,
+    );
+  }
+
   private async cpuNow(): Promise<Record<keyof CpuSplit, Map<number, number>>> {
     const { rows } = await this.probeDb.query<{ pid: number }>(
       'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND NOT (pid = ANY($2))',
@@ -389,6 +406,7 @@ class Bench {
     this.offersPerProvider += answer.sent / 2 / this.providers.length;
     const endedAt = new Date();
     const metricsAfter = metricsBefore ? await this.scrape() : undefined;
+    if (options.breakdown) await this.reportNewConnections(startedAt);
     await probe?.stop();
     maxOldest = Math.max(maxOldest, await oldestUnmatchedMs(db, startedAt));
     const drainStart = performance.now();

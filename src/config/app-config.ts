@@ -67,6 +67,13 @@ export class EnvironmentVariables {
   @Max(100_000)
   DATABASE_QUEUE_MAX?: number;
 
+  /** How long a pool keeps an idle database connection before closing it; 0 keeps it until the process stops (a fresh backend's first statements are slow). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  DATABASE_POOL_IDLE_TIMEOUT_MS = 0;
+
   /** How long a transaction may wait for a connection (a fresh one on a loaded machine takes seconds). */
   @Transform(toInt)
   @IsInt()

@@ -39,6 +39,13 @@ export class DatabasePool {
      * (503 over HTTP). A worker alone queues without bound: its pool covers its job slots.
      */
     readonly queueMax = Number.POSITIVE_INFINITY,
+    /**
+     * How long an idle connection stays open; 0: until the process stops. pg's default closes one
+     * after 10 s idle, and since its pool hands out the connection released last, the ones below
+     * a moderate load's usual concurrency idle out and are opened again at its next peak, where a
+     * fresh backend plans and compiles everything anew (docs/BENCHMARKS.md "Idle database connections").
+     */
+    readonly idleTimeoutMs = 0,
   ) {}
 
   static of(config: AppConfig, roles: { api: boolean; worker: boolean }): DatabasePool {
@@ -50,6 +57,7 @@ export class DatabasePool {
       roles.api
         ? (config.env.DATABASE_QUEUE_MAX ?? API_QUEUE_PER_CONNECTION * max)
         : Number.POSITIVE_INFINITY,
+      config.env.DATABASE_POOL_IDLE_TIMEOUT_MS,
     );
   }
 }

@@ -23,6 +23,8 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
         max: settings.max,
         // A query outside a transaction waits for a connection as long as a transaction may.
         connectionTimeoutMillis: settings.maxWaitMs,
+        // 0: pg never closes an idle connection (its default closes one after 10 s).
+        idleTimeoutMillis: settings.idleTimeoutMs,
       },
       settings.queueMax,
     );
