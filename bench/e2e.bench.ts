@@ -42,7 +42,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Client, Pool } from 'pg';
 import { API_POOL_CONNECTIONS } from '@/infra/prisma/database-pool';
 import { nextClearingAt } from '@/modules/matching/domain/call-window';
@@ -666,7 +666,9 @@ async function walByRelation(db: Client, from: string, to: string, accepted: num
        FROM pg_class c WHERE pg_relation_filenode(c.oid) IS NOT NULL`,
   );
   const names = new Map(relations.map((r) => [r.filenode, r.kind === 'i' ? `  ${r.name}` : r.name]));
-  const tool = `/usr/lib/postgresql/${major}/bin/pg_waldump`;
+  // Debian's layout keeps it off the PATH; elsewhere, the PATH's.
+  const debian = `/usr/lib/postgresql/${major}/bin/pg_waldump`;
+  const tool = existsSync(debian) ? debian : 'pg_waldump';
   const byName = new Map<string, { records: number; bytes: number }>();
   const failure = await new Promise<string | null>((resolve) => {
     const child = spawn(tool, ['-p', `${dir}/pg_wal`, '-s', from, '-e', to], {
@@ -703,7 +705,7 @@ async function walByRelation(db: Client, from: string, to: string, accepted: num
     });
   });
   if (failure !== null) {
-    out(`    WAL by relation: pg_waldump could not read ${dir}/pg_wal (${failure})`);
+    out(`    WAL by relation: ${tool} on ${dir}/pg_wal gave nothing (${failure})`);
     return;
   }
   const n = Math.max(1, accepted);
