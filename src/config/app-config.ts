@@ -95,6 +95,19 @@ export class EnvironmentVariables {
   @Max(1_000)
   PLACEMENT_BATCH_MAX = 64;
 
+  /**
+   * Most group commits of placements one API process runs at once (docs/ARCHITECTURE.md "Group
+   * commit of placements"). One commit carries everything while it keeps up; another starts
+   * only when a full batch waits of orders whose organisations no commit in flight holds, so
+   * under overload the batches share the database's cores instead of queueing behind one
+   * backend (1: one commit at a time).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  PLACEMENT_COMMITS_IN_FLIGHT = 2;
+
   /** Redis for queues, rate limits, idempotency locks and live events; credentials, db index and TLS (`rediss://`) allowed. */
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';

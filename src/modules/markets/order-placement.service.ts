@@ -127,9 +127,20 @@ const clashed = (): DomainError =>
 @Injectable()
 export class OrderPlacementService {
   private readonly logger = new Logger(OrderPlacementService.name);
-  private readonly waiting: Waiting[] = [];
-  private committing = false;
+  private waiting: Waiting[] = [];
+  /** Commit loops running, each with one batch in flight. */
+  private loops = 0;
+  /** Organisations with an order in a batch in flight, each with the number of such batches. */
+  private readonly inFlight = new Map<string, number>();
+  /** Waiting orders of organisations that no batch in flight holds. */
+  private free = 0;
   private readonly maxBatch: number;
+  private readonly maxLoops: number;
+  /**
+   * Free orders that start a commit beside one in flight: a full batch, so a second commit runs
+   * only when one cannot keep up (its batches full), never to split what one would carry.
+   */
+  private readonly overflow: number;
   // One batch-side view per lane object, so every order of a lane meets in one call.
   private readonly lanes = new WeakMap<object, Lane>();
 
@@ -146,6 +157,8 @@ export class OrderPlacementService {
     config: AppConfig,
   ) {
     this.maxBatch = config.env.PLACEMENT_BATCH_MAX;
+    this.maxLoops = config.env.PLACEMENT_COMMITS_IN_FLIGHT;
+    this.overflow = this.maxBatch;
   }
 
   /**
@@ -214,28 +227,69 @@ export class OrderPlacementService {
         resolve: resolve as (value: unknown) => void,
         reject,
       });
-      if (!this.committing) void this.commitWaiting();
+      if (!this.inFlight.has(organisationId)) this.free += 1;
+      if (this.loops === 0 || (this.loops < this.maxLoops && this.free >= this.overflow))
+        void this.commitWaiting();
       else if (this.probe.active) this.probe.queued(this.waiting.length);
     });
   }
 
-  /** Commits batches until none is waiting; one commit in flight per process. */
+  /**
+   * Commits batches until none is left for it. Alone, a loop takes the oldest waiting orders;
+   * beside another, it takes only a batch's worth of orders whose organisations no batch in
+   * flight holds (two batches of one organisation would only wait on each other's placement
+   * lock), and stops when fewer than `overflow` wait: the last loop running takes the rest.
+   */
   private async commitWaiting(): Promise<void> {
-    this.committing = true;
+    this.loops += 1;
     try {
-      while (this.waiting.length > 0) {
-        const batch = this.waiting.splice(0, this.maxBatch);
+      for (let batch = this.takeBatch(); batch !== null; batch = this.takeBatch()) {
         const startedAt = performance.now();
         for (const order of batch) this.timings.wait.observe((startedAt - order.enqueuedAt) / 1000);
         this.timings.batchSize.observe(batch.length);
-        await this.commitBatch(batch);
+        this.hold(batch, 1);
+        try {
+          await this.commitBatch(batch);
+        } finally {
+          this.hold(batch, -1);
+        }
         // Per order, so the histogram weighs batches as their orders' latency does.
         const seconds = (performance.now() - startedAt) / 1000;
         for (let i = 0; i < batch.length; i += 1) this.timings.commit.observe(seconds);
       }
     } finally {
-      this.committing = false;
+      this.loops -= 1;
     }
+  }
+
+  /**
+   * The loop's next batch, or null when it should stop. `hold` recounts the free orders once the
+   * batch is marked; nothing runs in between, as both are synchronous.
+   */
+  private takeBatch(): Waiting[] | null {
+    if (this.waiting.length === 0) return null;
+    // Alone (a loop's own batch has left inFlight when it takes the next): the oldest orders.
+    if (this.inFlight.size === 0) return this.waiting.splice(0, this.maxBatch);
+    if (this.free < this.overflow) return null;
+    const batch: Waiting[] = [];
+    const rest: Waiting[] = [];
+    for (const order of this.waiting) {
+      if (batch.length < this.maxBatch && !this.inFlight.has(order.organisationId)) batch.push(order);
+      else rest.push(order);
+    }
+    this.waiting = rest;
+    return batch;
+  }
+
+  /** Marks (+1) or unmarks (-1) a batch's organisations as in flight, and recounts the free orders. */
+  private hold(batch: readonly Waiting[], delta: 1 | -1): void {
+    for (const organisationId of new Set(batch.map((order) => order.organisationId))) {
+      const batches = (this.inFlight.get(organisationId) ?? 0) + delta;
+      if (batches === 0) this.inFlight.delete(organisationId);
+      else this.inFlight.set(organisationId, batches);
+    }
+    this.free = 0;
+    for (const order of this.waiting) if (!this.inFlight.has(order.organisationId)) this.free += 1;
   }
 
   private async commitBatch(batch: Waiting[]): Promise<void> {
