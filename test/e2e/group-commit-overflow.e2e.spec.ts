@@ -9,7 +9,12 @@ import { ledgerViolations } from '../support/ledger-invariants';
 import { placementHoldKeys } from '../support/placement-hold.cjs';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { waitFor } from '../support/wait-for';
-import { bidBody, createTestMarket, removeMarketplaceData, removeTestMarket } from './marketplace-fixtures';
+import {
+  createTestMarket,
+  removeMarketplaceData,
+  removeTestMarket,
+  smallBidBody,
+} from './marketplace-fixtures';
 
 /**
  * A second group commit beside the one in flight (PLACEMENT_COMMITS_IN_FLIGHT, docs/ARCHITECTURE.md
@@ -39,15 +44,7 @@ describe('group commit of placements: a second commit under overflow', () => {
       .post('/v1/bids')
       .set(tenant.auth)
       .set('idempotency-key', randomUUID())
-      .send(
-        bidBody({
-          market: market.slug,
-          gpus: 1,
-          maxPricePerGpuHour: '1.00',
-          durationHours: 1,
-          minGpusPerSite: 1,
-        }),
-      )
+      .send(smallBidBody(market.slug))
       .then((res) => ({ status: res.status, id: String((res.body as { id?: string }).id) }));
 
   /** `pid:batch:size` of each batch held before its COMMIT, as sizes. */

@@ -10,13 +10,13 @@ import { parseExposition, valueOf } from '../support/prometheus';
 import { registerOrganisation, type TestTenant } from '../support/tenants';
 import { waitFor } from '../support/wait-for';
 import {
-  bidBody,
   createSite,
   createTestMarket,
   offerBody,
   marketplaceConfig,
   removeMarketplaceData,
   removeTestMarket,
+  smallBidBody,
 } from './marketplace-fixtures';
 
 type Answer = { status: number; body: Record<string, unknown>; headers: Record<string, string> };
@@ -39,15 +39,7 @@ describe('group commit of placements', () => {
 
   // 1 GPU x 1.00 x 1 h: a hold of 100 fen.
   const HOLD = 100n;
-  const smallBid = (overrides: Record<string, unknown> = {}) =>
-    bidBody({
-      market: market.slug,
-      gpus: 1,
-      maxPricePerGpuHour: '1.00',
-      durationHours: 1,
-      minGpusPerSite: 1,
-      ...overrides,
-    });
+  const smallBid = (overrides: Record<string, unknown> = {}) => smallBidBody(market.slug, overrides);
 
   /** Sends a bid now (not lazily, as supertest would) and resolves with its answer. */
   const sendBid = (tenant: TestTenant, body: object, key: string = randomUUID()): Promise<Answer> =>

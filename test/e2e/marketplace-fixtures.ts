@@ -58,6 +58,13 @@ export const bidBody = (overrides: Record<string, unknown> = {}): Record<string,
   ...overrides,
 });
 
+/** The group-commit suites' bid: 1 GPU x 1.00 x 1 h in `market`, a hold of 100 fen. */
+export const smallBidBody = (
+  market: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> =>
+  bidBody({ market, gpus: 1, maxPricePerGpuHour: '1.00', durationHours: 1, minGpusPerSite: 1, ...overrides });
+
 export async function createSite(
   app: NestFastifyApplication,
   tenant: TestTenant,
