@@ -93,7 +93,7 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   @Max(1_000)
-  PLACEMENT_BATCH_MAX = 64;
+  PLACEMENT_BATCH_MAX = 128;
 
   /**
    * Most group commits of placements one API process runs at once (docs/ARCHITECTURE.md "Group
