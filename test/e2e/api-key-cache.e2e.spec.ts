@@ -2,6 +2,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '@/infra/prisma/prisma.service';
+import { ApiKeysRepository } from '@/modules/organisations/api-keys.repository';
+import { ApiKeyLimiter } from '@/modules/organisations/auth/api-key-limiter';
 import { startHttpApp } from '../support/http-app';
 import { testConfig } from '../support/test-env';
 import { registerOrganisation, signIn } from '../support/tenants';
@@ -101,5 +103,56 @@ describe('API key cache', () => {
     const forged = `${body}${createHash('sha256').update(body, 'utf8').digest('base64url').slice(0, 6)}`;
     const res = await http().get('/v1/organisation').set('authorization', `Bearer ${forged}`).expect(401);
     expect(res.body).toMatchObject({ message: 'The API key is not valid.' });
+  });
+
+  it('reads a lapsed key once for the requests that present it together, and stamps its use once', async () => {
+    const tenant = await registerOrganisation(app, 'BUYER');
+    await http().get('/v1/organisation').set(tenant.auth).expect(200);
+    const stale = new Date(Date.now() - 10 * 60_000);
+    await app.get(PrismaService).apiKey.updateMany({
+      where: { organisationId: tenant.organisationId },
+      data: { lastUsedAt: stale },
+    });
+    await sleep(TTL_MS + 50);
+
+    // Every request reaches the key's read before the first read may finish: the read waits
+    // until all of them have asked the limiter (the step just before it) and a macrotask more.
+    const requests = 12;
+    const limiter = app.get(ApiKeyLimiter);
+    const keys = app.get(ApiKeysRepository);
+    let asked = 0;
+    let release!: () => void;
+    const allAsked = new Promise<void>((resolve) => (release = resolve));
+    const askLimiter = limiter.sourceBlockedFor.bind(limiter);
+    const readKey = keys.systemFindByPrefix.bind(keys);
+    const limiterSpy = jest
+      .spyOn(limiter, 'sourceBlockedFor')
+      .mockImplementation(async (source, askShared) => {
+        const blockedMs = await askLimiter(source, askShared);
+        if (askShared && (asked += 1) === requests) setTimeout(release, 0);
+        return blockedMs;
+      });
+    const reads = jest.spyOn(keys, 'systemFindByPrefix').mockImplementation(async (prefix) => {
+      await allAsked;
+      return readKey(prefix);
+    });
+    const touches = jest.spyOn(keys, 'systemTouch');
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: requests }, () => http().get('/v1/organisation').set(tenant.auth)),
+      );
+      expect(answers.map((res) => res.status)).toEqual(Array<number>(requests).fill(200));
+      expect(asked).toBe(requests);
+      expect(reads).toHaveBeenCalledTimes(1);
+      expect(touches).toHaveBeenCalledTimes(1);
+    } finally {
+      limiterSpy.mockRestore();
+      reads.mockRestore();
+      touches.mockRestore();
+    }
+    const [stamped] = await app.get(PrismaService).apiKey.findMany({
+      where: { organisationId: tenant.organisationId },
+    });
+    expect(stamped!.lastUsedAt!.getTime()).toBeGreaterThan(stale.getTime());
   });
 });

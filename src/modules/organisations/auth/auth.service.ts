@@ -14,7 +14,7 @@ import { normaliseEmail } from '../organisations.service';
 import { SessionsRepository } from '../sessions.repository';
 import type { Authenticator } from '@/infra/auth/authenticator';
 import { ACCESS_TOKEN_TTL_SECONDS, AccessTokens, REFRESH_TOKEN_TTL_MS } from './access-tokens';
-import { ApiKeyCache } from './api-key-cache';
+import { ApiKeyCache, type VerifiedApiKey } from './api-key-cache';
 import { ApiKeyLimiter } from './api-key-limiter';
 import { LoginLimiter } from './login-limiter';
 import {
@@ -39,6 +39,14 @@ const tooManyKeyFailures = (waitMs: number): DomainError =>
 
 @Injectable()
 export class AuthService implements Authenticator {
+  /**
+   * API-key reads in flight, by prefix: requests that present a key while it is being read share
+   * that read, so a busy key whose cache entry lapses costs one lookup, not one per request.
+   */
+  private readonly keyReads = new Map<string, Promise<VerifiedApiKey | null>>();
+  /** Keys whose last-used stamp is being written: a concurrent request does not write it again. */
+  private readonly touching = new Set<string>();
+
   constructor(
     private readonly organisations: OrganisationsRepository,
     private readonly apiKeys: ApiKeysRepository,
@@ -162,7 +170,7 @@ export class AuthService implements Authenticator {
     const blockedMs = await this.keyLimiter.sourceBlockedFor(source, cached === undefined);
     if (blockedMs > 0) throw tooManyKeyFailures(blockedMs);
     const now = this.clock.now();
-    const key = cached ?? (await this.apiKeys.systemFindByPrefix(parsed.prefix));
+    const key = cached ?? (await this.readKey(parsed.prefix));
     if (
       !key ||
       (known === undefined &&
@@ -177,9 +185,17 @@ export class AuthService implements Authenticator {
       throw new DomainError('UNAUTHENTICATED', 'The API key has expired.');
     }
     if (!cached) this.keyCache.remember(key, now, candidate);
-    if (key.lastUsedAt === null || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      await this.apiKeys.systemTouch(key.id, now);
-      this.keyCache.touched(key.prefix, now);
+    if (
+      (key.lastUsedAt === null || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) &&
+      !this.touching.has(key.id)
+    ) {
+      this.touching.add(key.id);
+      try {
+        await this.apiKeys.systemTouch(key.id, now);
+        this.keyCache.touched(key.prefix, now);
+      } finally {
+        this.touching.delete(key.id);
+      }
     }
     return {
       kind: 'api_key',
@@ -189,6 +205,16 @@ export class AuthService implements Authenticator {
       organisationRole: key.organisation.role,
       organisationStatus: key.organisation.status,
     };
+  }
+
+  /** The key under `prefix` from the database, one read at a time per prefix (`keyReads`). */
+  private readKey(prefix: string): Promise<VerifiedApiKey | null> {
+    let read = this.keyReads.get(prefix);
+    if (read === undefined) {
+      read = this.apiKeys.systemFindByPrefix(prefix).finally(() => this.keyReads.delete(prefix));
+      this.keyReads.set(prefix, read);
+    }
+    return read;
   }
 
   private async authenticateAccessToken(token: string): Promise<Principal | AdminPrincipal> {
