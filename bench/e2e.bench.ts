@@ -21,6 +21,9 @@
  *   50 ms while the latency step runs. A run whose floor p99 exceeds 50 ms (the disk stalled)
  *   says so and is repeated (at most twice in all).
  *
+ * Beside the latency step it prints where its accept latency went (bench/accept-breakdown.ts) and
+ * which of the exchange's transactions waited on which one's locks (bench/lock-waits.ts).
+ *
  * Flags: --runs N (3), --quick (1 short run: a smoke test, not a figure to publish),
  * --workers 1,2,4 (the runs use the first count; then the sustained rate once per other count).
  * Settings (environment): BENCH_STEP_SECONDS (15; quick 6), BENCH_LATENCY_SECONDS (20; quick 6),
@@ -61,6 +64,7 @@ import {
 } from './exchange';
 import { acceptBreakdown, parseMetrics, type Scrape } from './accept-breakdown';
 import { LoadGenerator, type StepAnswer } from './load-generator';
+import { LockWaits } from './lock-waits';
 
 // ---- settings ----
 
@@ -295,10 +299,12 @@ class Bench {
     readonly exchange: Exchange,
     readonly loadGenerator: LoadGenerator,
     readonly probeDb: Client,
+    /** The lock-wait sampler's own connection: a sample must not queue behind a probe's commit. */
+    readonly locksDb: Client,
   ) {}
 
   async init(): Promise<void> {
-    for (const client of [this.exchange.db, this.probeDb]) {
+    for (const client of [this.exchange.db, this.probeDb, this.locksDb]) {
       const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       this.ownPids.push(rows[0]!.pid);
     }
@@ -376,6 +382,8 @@ class Bench {
     await probe?.start();
     if (STATEMENTS > 0) await this.probeDb.query('SELECT pg_stat_statements_reset()');
     const metricsBefore = options.breakdown ? await this.scrape() : undefined;
+    const lockWaits = options.breakdown ? new LockWaits(this.locksDb, DATABASE) : undefined;
+    lockWaits?.start();
     const before = await this.cpuNow();
     let maxOldest = 0;
     let aborted = false;
@@ -401,12 +409,14 @@ class Bench {
       });
     } finally {
       clearInterval(sampler);
+      await lockWaits?.stop();
     }
     this.offset += answer.sent + (answer.sent % 2);
     this.offersPerProvider += answer.sent / 2 / this.providers.length;
     const endedAt = new Date();
     const metricsAfter = metricsBefore ? await this.scrape() : undefined;
     if (options.breakdown) await this.reportNewConnections(startedAt);
+    for (const line of lockWaits?.report() ?? []) out(`    ${line}`);
     await probe?.stop();
     maxOldest = Math.max(maxOldest, await oldestUnmatchedMs(db, startedAt));
     const drainStart = performance.now();
@@ -1229,6 +1239,8 @@ async function main(): Promise<void> {
   cleanups.push(() => loadGenerator.close());
   const probeDb = new Client({ connectionString: `${SERVER}/${DATABASE}` });
   cleanups.push(() => probeDb.end().catch(() => undefined));
+  const locksDb = new Client({ connectionString: `${SERVER}/${DATABASE}` });
+  cleanups.push(() => locksDb.end().catch(() => undefined));
 
   out(
     `scratch database ${DATABASE}${ONLY_RATE === undefined ? ` and ${PGBENCH_DATABASE}` : ''}, Redis prefix ${exchange.prefix}`,
@@ -1258,7 +1270,8 @@ async function main(): Promise<void> {
   );
   // Own connection: the step's sampler queries on `exchange.db` would queue a commit behind them.
   await probeDb.connect();
-  const bench = new Bench(exchange, loadGenerator, probeDb);
+  await locksDb.connect();
+  const bench = new Bench(exchange, loadGenerator, probeDb, locksDb);
   const setup = performance.now();
   await bench.init();
   out(
