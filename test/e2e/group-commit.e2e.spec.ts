@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { PrismaService } from '@/infra/prisma/prisma.service';
+import { OrderPlacementService } from '@/modules/markets/order-placement.service';
 import { RedisService } from '@/infra/redis/redis.service';
 import { startHttpApp, withPlacementHold } from '../support/http-app';
 import { ledgerViolations } from '../support/ledger-invariants';
@@ -281,6 +282,39 @@ describe('group commit of placements', () => {
     expect(
       await ledgerViolations(prisma, [poor.organisationId, pausing.organisationId, capped.organisationId]),
     ).toEqual([]);
+  });
+
+  it('starts the next batch before it answers the orders of the one that committed', async () => {
+    // What the API process did, in order: each batch's start, and each placement's answer as the
+    // caller of OrderPlacementService.place first sees it.
+    const seen: string[] = [];
+    const placement = app.get(OrderPlacementService);
+    const internals = placement as unknown as { runBatch: (batch: unknown[]) => Promise<unknown> };
+    const runBatch = internals.runBatch.bind(placement);
+    const runSpy = jest.spyOn(internals, 'runBatch').mockImplementation((batch) => {
+      seen.push(`batch of ${batch.length}`);
+      return runBatch(batch);
+    });
+    const place = placement.place.bind(placement);
+    const placeSpy = jest.spyOn(placement, 'place').mockImplementation((...args) => {
+      const answer = place(...args);
+      answer.then(
+        () => seen.push('answered'),
+        () => seen.push('refused'),
+      );
+      return answer;
+    });
+    try {
+      const tenant = await buyer(1_000_000n);
+      const answers = await inOneBatch(() => [0, 1].map(() => sendBid(tenant, smallBid())));
+      expect(statusesOf(answers)).toEqual([201, 201]);
+    } finally {
+      runSpy.mockRestore();
+      placeSpy.mockRestore();
+    }
+    // The gate's batch of 1 commits; the 2 that queued behind it start their batch before the
+    // gate's answer, and are answered after theirs.
+    expect(seen).toEqual(['batch of 1', 'batch of 2', 'answered', 'answered', 'answered']);
   });
 
   it("exposes each order's wait for its batch, its batch's time to COMMIT and the batch sizes in /metrics", async () => {
