@@ -11,7 +11,8 @@ import type { Client } from 'pg';
  */
 export class LockWaits {
   private timer: NodeJS.Timeout | undefined;
-  private busy = false;
+  /** The sample in flight, if any. */
+  private sampling: Promise<void> | undefined;
   /** Samples taken. */
   samples = 0;
   /** Waiting backends summed over the samples. */
@@ -28,13 +29,9 @@ export class LockWaits {
   start(): void {
     this.timer = setInterval(() => {
       // One at a time: a slow sample delays the next instead of piling them up on the connection.
-      if (this.busy) return;
-      this.busy = true;
-      this.sample()
+      this.sampling ??= this.sample()
         .catch(() => undefined)
-        .finally(() => {
-          this.busy = false;
-        });
+        .finally(() => (this.sampling = undefined));
     }, this.intervalMs);
   }
 
@@ -59,7 +56,7 @@ export class LockWaits {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    while (this.busy) await new Promise((resolve) => setTimeout(resolve, 10));
+    await this.sampling;
   }
 
   /** Backends waiting on a lock at a sample, on average. */
